@@ -1,0 +1,86 @@
+/* keys.c: loading and writing CURVE certificates (see keys.h). */
+#include "keys.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int keys_check_private(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(err, errlen, "%s: secret key file has mode %04o; refusing it (chmod 600 %s)", path,
+                 (unsigned) (st.st_mode & 07777), path);
+        return -1;
+    }
+    return 0;
+}
+
+int keys_generate(const char *path, const char *name, const char *forbund, char *err, size_t errlen)
+{
+    char secret[1024];
+    snprintf(secret, sizeof secret, "%s_secret", path);
+    if (access(path, F_OK) == 0 || access(secret, F_OK) == 0) {
+        snprintf(err, errlen, "%s: already exists; refusing to overwrite a key", path);
+        return -1;
+    }
+    zcert_t *cert = zcert_new();
+    if (!cert) {
+        snprintf(err, errlen, "cannot create keypair");
+        return -1;
+    }
+    if (name)
+        zcert_set_meta(cert, "name", "%s", name);
+    if (forbund)
+        zcert_set_meta(cert, "forbund", "%s", forbund);
+    int rc = zcert_save(cert, path);
+    zcert_destroy(&cert);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot write key: %s", path, strerror(errno));
+        return -1;
+    }
+    /* zcert_save_secret already uses 0600; make sure whatever the umask. */
+    if (chmod(secret, 0600) < 0) {
+        snprintf(err, errlen, "%s: %s", secret, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+zcert_t *keys_load_secret(const char *path, char *err, size_t errlen)
+{
+    if (keys_check_private(path, err, errlen) < 0)
+        return NULL;
+    zcert_t *cert = zcert_load(path);
+    if (!cert) {
+        snprintf(err, errlen, "%s: not a ZeroMQ certificate", path);
+        return NULL;
+    }
+    static const char zero_key[41] = "0000000000000000000000000000000000000000";
+    if (strcmp(zcert_secret_txt(cert), zero_key) == 0) {
+        snprintf(err, errlen, "%s: holds no secret key (is it the public file?)", path);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    return cert;
+}
+
+zcert_t *keys_load_public(const char *path, char *err, size_t errlen)
+{
+    if (access(path, R_OK) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    zcert_t *cert = zcert_load(path);
+    if (!cert) {
+        snprintf(err, errlen, "%s: not a ZeroMQ certificate", path);
+        return NULL;
+    }
+    return cert;
+}

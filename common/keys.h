@@ -1,0 +1,30 @@
+/* keys.h: CURVE key files in the standard ZeroMQ certificate format
+ * (CZMQ zcert / pyzmq zmq.auth), with the secret-file rules in one place:
+ * secrets are written mode 0600 and refused when group or others may read
+ * them. Write keys before starting threads: CZMQ changes the umask while
+ * saving a secret. */
+#ifndef FINSAM_KEYS_H
+#define FINSAM_KEYS_H
+
+#include <czmq.h>
+#include <stddef.h>
+
+/* Creates PATH (public) and PATH_secret (mode 0600) with a new keypair and,
+ * if forbund is not NULL, metadata `forbund = ...` (what the collector's
+ * allow-list reads). Refuses to overwrite. Returns 0 or -1 with err filled. */
+int keys_generate(const char *path, const char *name, const char *forbund, char *err, size_t errlen);
+
+/* Loads a secret certificate (PATH_secret or a file holding both keys).
+ * Refuses a file readable by group or others. Returns a new cert (caller
+ * destroys with zcert_destroy) or NULL with err filled. */
+zcert_t *keys_load_secret(const char *path, char *err, size_t errlen);
+
+/* Loads a public certificate (e.g. the collector's key on an agent).
+ * Returns a new cert or NULL with err filled. */
+zcert_t *keys_load_public(const char *path, char *err, size_t errlen);
+
+/* Checks that a file holding secret material has no group/other access.
+ * Returns 0, or -1 with err filled (also when it cannot be stat'ed). */
+int keys_check_private(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,47 @@
+/* options.h: one option table drives the command line, the INI config file,
+ * --help and validation (Redis config.c in spirit).
+ *
+ * Every option's long name is also its INI key; sections in the file are
+ * ignored, so `[collector]\nendpoint = ...` and `--endpoint ...` mean the same.
+ * Precedence: default < config file (--config FILE) < command line.
+ * Built in: -h/--help, -V/--version, -c/--config FILE. */
+#ifndef FINSAM_OPTIONS_H
+#define FINSAM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum { OPT_STR, OPT_INT, OPT_FLAG } opt_type_t;
+
+typedef struct {
+    const char *name;   /* long option and INI key */
+    int letter;         /* short option, or 0 */
+    opt_type_t type;
+    const char *defval; /* default as text, NULL for none */
+    long min, max;      /* bounds for OPT_INT */
+    const char *help;
+    void *target;       /* char ** for OPT_STR, long * for OPT_INT, bool * for OPT_FLAG */
+} opt_t;
+
+typedef struct {
+    const char *prog;      /* program name for messages */
+    const char *usage;     /* "finsam-agent [OPTIONS] COMMAND [ARGS]" */
+    const char *summary;   /* one paragraph shown by --help */
+    const char *epilog;    /* commands and exit codes, shown by --help */
+    const opt_t *opts;
+    size_t nopts;
+} opt_spec_t;
+
+/* Result of options_parse besides 0 (go on). */
+#define OPTIONS_EXIT_OK (-1) /* --help or --version was printed: exit 0 */
+
+/* Parses defaults, the config file and argv into the targets. Returns 0 with
+ * *first_arg set to the index of the first positional argument, OPTIONS_EXIT_OK,
+ * or a sysexits code (EX_USAGE, EX_CONFIG) after printing one line to stderr.
+ * String values point into argv or into copies that live until exit. */
+int options_parse(const opt_spec_t *spec, int argc, char **argv, int *first_arg);
+
+/* Writes --help text to stdout. */
+void options_print_help(const opt_spec_t *spec);
+
+#endif

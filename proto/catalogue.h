@@ -1,0 +1,122 @@
+/* catalogue.h: the indicator catalogue as data (proto/catalogue.json).
+ *
+ * Instruments, their items and answer scales, and for each of the core
+ * indicators the measures computed from them. Agents validate imports and
+ * the collector validates events and derives aggregates from the same file;
+ * its version travels with each event. The default catalogue is embedded in
+ * every binary, so adding an item or a measure is a change to the JSON only.
+ * A catalogue is immutable once loaded; lookups return borrowed pointers
+ * valid until catalogue_destroy. */
+#ifndef FINSAM_CATALOGUE_H
+#define FINSAM_CATALOGUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAT_CODE_MAX 32
+
+typedef enum {
+    INSTR_PARTICIPANT_SURVEY,
+    INSTR_STATUS,
+    INSTR_STAFF_SURVEY,
+    INSTR_ORGANISATION,
+} cat_instrument_kind_t;
+
+typedef struct {
+    char code[CAT_CODE_MAX];
+    int min, max;          /* valid answers */
+    int dont_know;         /* extra valid answer left out of denominators, or -1 */
+    int top_lo, top_hi;    /* "share agreeing" range, or 0/0 */
+    int yes;               /* value meaning yes, or -1 */
+    int nlabels;
+    char **labels_sv;      /* index = value, may be NULL */
+    char **labels_en;
+} cat_scale_t;
+
+typedef struct {
+    char code[CAT_CODE_MAX];
+    const cat_scale_t *scale;
+    char *sv, *en;
+} cat_item_t;
+
+typedef struct {
+    char code[CAT_CODE_MAX];
+    cat_instrument_kind_t kind;
+    char *sv, *en;
+    cat_item_t *items;
+    int nitems;
+} cat_instrument_t;
+
+typedef enum {
+    AGG_ORDINAL,          /* mean, sd, 95% CI, share top two, median (histogram) */
+    AGG_SHARE_YES,        /* share answering yes */
+    AGG_SUM,              /* count and sum of a number */
+    AGG_MEDIAN_DAYS,      /* median of a day count (bucketed histogram) */
+    AGG_PAIRED_CHANGE,    /* same pseudonym, value at `from` vs `to` */
+    AGG_SHARE_SUSTAINED,  /* in work/studies at `from` still so at `to` */
+} cat_aggregate_t;
+
+/* Values a status observation contributes (source "status"). */
+typedef enum {
+    STATUS_NONE,
+    STATUS_STEP,                 /* 0..5 derived step */
+    STATUS_DAYS_IN_INSATS,
+    STATUS_DAYS_TO_NEXT_SERVICE,
+    STATUS_IN_WORK_OR_STUDIES,   /* yes/no */
+    STATUS_ASSESSED_WITH_PARTICIPANT, /* yes/no */
+} cat_status_field_t;
+
+typedef struct {
+    char id[CAT_CODE_MAX];
+    int indicator;
+    cat_aggregate_t aggregate;
+    /* Survey source: item code, and the instrument or "" for any instrument
+     * carrying the item. Paired survey measures name `from`/`to` instruments. */
+    char instrument[CAT_CODE_MAX];
+    char item[CAT_CODE_MAX];
+    char from_instrument[CAT_CODE_MAX];
+    char to_instrument[CAT_CODE_MAX];
+    /* Status source: field and phase (Phase enum numbers), or from/to phases. */
+    cat_status_field_t status_field;
+    int phase, from_phase, to_phase;
+    const cat_scale_t *scale; /* for survey items */
+} cat_measure_t;
+
+typedef struct {
+    int id;
+    char perspective[16];
+    char type[16];
+    char *sv, *en;
+    int first_measure, nmeasures; /* range in catalogue measures */
+} cat_indicator_t;
+
+typedef struct catalogue_t {
+    uint32_t version;
+    cat_scale_t *scales;
+    int nscales;
+    cat_instrument_t *instruments;
+    int ninstruments;
+    cat_indicator_t *indicators;
+    int nindicators;
+    cat_measure_t *measures;
+    int nmeasures;
+} catalogue_t;
+
+/* Loads the catalogue from `path`, or the embedded default when path is NULL
+ * or "". Returns 0, or -1 with a reason in err. */
+int catalogue_load(catalogue_t **out, const char *path, char *err, size_t errlen);
+int catalogue_parse(catalogue_t **out, const char *json, size_t len, char *err, size_t errlen);
+void catalogue_destroy(catalogue_t **self_p);
+
+/* The embedded catalogue text. */
+const char *catalogue_default_json(size_t *len);
+
+const cat_instrument_t *catalogue_instrument(const catalogue_t *self, const char *code);
+const cat_item_t *catalogue_item(const cat_instrument_t *instrument, const char *code);
+const cat_measure_t *catalogue_measure(const catalogue_t *self, const char *id);
+
+/* True if value is a valid answer on the scale (including "don't know"). */
+bool cat_scale_accepts(const cat_scale_t *scale, int value);
+
+#endif

@@ -1,0 +1,276 @@
+/* codec.c: bounded protobuf-c decoding (see codec.h).
+ *
+ * The budget allocator is the one trick here: protobuf_c_message_unpack has
+ * no limit of its own and no error reason, so we cap the bytes it may
+ * allocate at a multiple of the input size and check every field it cannot
+ * (string encoding, byte lengths, open enums) ourselves afterwards. */
+#include "codec.h"
+
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    size_t left;
+} s_budget_t;
+
+static void *s_budget_alloc(void *data, size_t size)
+{
+    s_budget_t *b = data;
+    if (size > b->left)
+        return NULL;
+    b->left -= size;
+    return malloc(size);
+}
+
+static void s_budget_free(void *data, void *ptr)
+{
+    (void) data;
+    free(ptr);
+}
+
+static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len)
+{
+    /* Generous for honest messages (a few allocations per field), fatal for
+     * a flood of empty sub-messages. */
+    s_budget_t budget = {len * 48 + 4096};
+    ProtobufCAllocator alloc = {s_budget_alloc, s_budget_free, &budget};
+    return protobuf_c_message_unpack(desc, &alloc, len, buf);
+}
+
+static const char *const s_reject_names[] = {
+    "none",    "malformed",    "too_large",    "version",        "forbidden",
+    "unauthorized", "invalid_field", "unknown_kind", "unknown_target", "internal",
+};
+
+const char *codec_reject_name(reject_code_t code)
+{
+    if ((unsigned) code < sizeof s_reject_names / sizeof *s_reject_names)
+        return s_reject_names[code];
+    return "unknown";
+}
+
+#define REJECT(code, ...)                       \
+    do {                                        \
+        snprintf(why, whylen, __VA_ARGS__);     \
+        return FINSAM__V1__REJECT_CODE__##code; \
+    } while (0)
+
+reject_code_t codec_decode_batch(const uint8_t *buf, size_t len, batch_msg_t **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    if (len > CODEC_MAX_BATCH_BYTES)
+        REJECT(REJECT_TOO_LARGE, "batch of %zu bytes exceeds %d", len, CODEC_MAX_BATCH_BYTES);
+    batch_msg_t *b = (batch_msg_t *) s_unpack(&finsam__v1__batch__descriptor, buf, len);
+    if (!b)
+        REJECT(REJECT_MALFORMED, "batch does not decode");
+    reject_code_t rc = FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    if (b->version != CODEC_WIRE_VERSION) {
+        snprintf(why, whylen, "wire version %u unsupported (want %d)", b->version, CODEC_WIRE_VERSION);
+        rc = FINSAM__V1__REJECT_CODE__REJECT_VERSION;
+    } else if (b->n_events > CODEC_MAX_BATCH_EVENTS) {
+        snprintf(why, whylen, "batch of %zu events exceeds %d", b->n_events, CODEC_MAX_BATCH_EVENTS);
+        rc = FINSAM__V1__REJECT_CODE__REJECT_TOO_LARGE;
+    } else if (strlen(b->agent_id) > 64 || !utf8_is_clean(b->agent_id, strlen(b->agent_id))) {
+        snprintf(why, whylen, "agent_id is not clean UTF-8 of at most 64 bytes");
+        rc = FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD;
+    }
+    if (rc != FINSAM__V1__REJECT_CODE__REJECT_NONE) {
+        finsam__v1__batch__free_unpacked(b, NULL);
+        return rc;
+    }
+    *out = b;
+    return rc;
+}
+
+void codec_free_batch(batch_msg_t **msg_p)
+{
+    if (msg_p && *msg_p) {
+        finsam__v1__batch__free_unpacked(*msg_p, NULL);
+        *msg_p = NULL;
+    }
+}
+
+static bool s_clean_code(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Enum values must be ones this version knows: protobuf-c keeps unknown
+ * numbers of open enums. */
+static bool s_enum_ok(const ProtobufCEnumDescriptor *d, int value, bool allow_zero)
+{
+    if (value == 0)
+        return allow_zero;
+    return protobuf_c_enum_descriptor_get_value(d, value) != NULL;
+}
+
+static reject_code_t s_check_answers(size_t n, Finsam__V1__Answer **answers, char *why, size_t whylen)
+{
+    if (n > CODEC_MAX_ANSWERS)
+        REJECT(REJECT_TOO_LARGE, "%zu answers exceed %d", n, CODEC_MAX_ANSWERS);
+    for (size_t i = 0; i < n; i++)
+        if (!s_clean_code(answers[i]->item, 31))
+            REJECT(REJECT_INVALID_FIELD, "answers[%zu].item is not a catalogue code", i);
+    return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+}
+
+static reject_code_t s_check_event(const event_msg_t *ev, char *why, size_t whylen)
+{
+    if (ev->id.len != CODEC_ID_LEN)
+        REJECT(REJECT_INVALID_FIELD, "id must be %d bytes", CODEC_ID_LEN);
+    if (!s_clean_code(ev->forbund, CODEC_FORBUND_MAX))
+        REJECT(REJECT_INVALID_FIELD, "forbund must be 1-%d letters, digits, '_' or '-'", CODEC_FORBUND_MAX);
+    /* 2000-01-01 .. 2100-01-01: anything else is a unit or clock mistake. */
+    if (ev->occurred_at < 946684800 || ev->occurred_at >= 4102444800)
+        REJECT(REJECT_INVALID_FIELD, "occurred_at %lld out of range", (long long) ev->occurred_at);
+    if (ev->has_supersedes && ev->supersedes.len != CODEC_ID_LEN)
+        REJECT(REJECT_INVALID_FIELD, "supersedes must be %d bytes", CODEC_ID_LEN);
+    switch (ev->body_case) {
+    case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY: {
+        const Finsam__V1__ParticipantSurvey *p = ev->participant_survey;
+        if (p->pseudonym.len != CODEC_PSEUDONYM_LEN)
+            REJECT(REJECT_INVALID_FIELD, "participant_survey.pseudonym must be %d bytes", CODEC_PSEUDONYM_LEN);
+        if (!s_clean_code(p->instrument, 31))
+            REJECT(REJECT_INVALID_FIELD, "participant_survey.instrument is not a code");
+        if (!s_enum_ok(&finsam__v1__insats_mode__descriptor, p->mode, false))
+            REJECT(REJECT_INVALID_FIELD, "participant_survey.mode %d unknown", p->mode);
+        if (p->insats && !s_clean_code(p->insats, 31))
+            REJECT(REJECT_INVALID_FIELD, "participant_survey.insats is not a code");
+        if (p->has_gender && !s_enum_ok(&finsam__v1__gender__descriptor, p->gender, true))
+            REJECT(REJECT_INVALID_FIELD, "participant_survey.gender %d unknown", p->gender);
+        if (p->has_age_band && !s_enum_ok(&finsam__v1__age_band__descriptor, p->age_band, true))
+            REJECT(REJECT_INVALID_FIELD, "participant_survey.age_band %d unknown", p->age_band);
+        return s_check_answers(p->n_answers, p->answers, why, whylen);
+    }
+    case FINSAM__V1__EVENT__BODY_STATUS: {
+        const Finsam__V1__StatusObservation *s = ev->status;
+        if (s->pseudonym.len != CODEC_PSEUDONYM_LEN)
+            REJECT(REJECT_INVALID_FIELD, "status.pseudonym must be %d bytes", CODEC_PSEUDONYM_LEN);
+        if (!s_enum_ok(&finsam__v1__phase__descriptor, s->phase, false))
+            REJECT(REJECT_INVALID_FIELD, "status.phase %d unknown", s->phase);
+        if (!s_enum_ok(&finsam__v1__insats_mode__descriptor, s->mode, false))
+            REJECT(REJECT_INVALID_FIELD, "status.mode %d unknown", s->mode);
+        if (s->insats && !s_clean_code(s->insats, 31))
+            REJECT(REJECT_INVALID_FIELD, "status.insats is not a code");
+        if (!s_enum_ok(&finsam__v1__occupation__descriptor, s->occupation, false))
+            REJECT(REJECT_INVALID_FIELD, "status.occupation %d unknown", s->occupation);
+        if (!s_enum_ok(&finsam__v1__income__descriptor, s->income, false))
+            REJECT(REJECT_INVALID_FIELD, "status.income %d unknown", s->income);
+        if (s->has_extent_pct && s->extent_pct > 100)
+            REJECT(REJECT_INVALID_FIELD, "status.extent_pct %u over 100", s->extent_pct);
+        if (s->has_days_in_insats && s->days_in_insats > 3650)
+            REJECT(REJECT_INVALID_FIELD, "status.days_in_insats %u over 3650", s->days_in_insats);
+        if (s->has_days_to_next_service && s->days_to_next_service > 3650)
+            REJECT(REJECT_INVALID_FIELD, "status.days_to_next_service %u over 3650", s->days_to_next_service);
+        if (s->has_gender && !s_enum_ok(&finsam__v1__gender__descriptor, s->gender, true))
+            REJECT(REJECT_INVALID_FIELD, "status.gender %d unknown", s->gender);
+        if (s->has_age_band && !s_enum_ok(&finsam__v1__age_band__descriptor, s->age_band, true))
+            REJECT(REJECT_INVALID_FIELD, "status.age_band %d unknown", s->age_band);
+        return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    }
+    case FINSAM__V1__EVENT__BODY_STAFF_SURVEY: {
+        const Finsam__V1__StaffSurvey *s = ev->staff_survey;
+        if (!s_clean_code(s->instrument, 31))
+            REJECT(REJECT_INVALID_FIELD, "staff_survey.instrument is not a code");
+        if (!s_enum_ok(&finsam__v1__agency__descriptor, s->agency, false))
+            REJECT(REJECT_INVALID_FIELD, "staff_survey.agency %d unknown", s->agency);
+        if (!s_enum_ok(&finsam__v1__insats_mode__descriptor, s->mode, false))
+            REJECT(REJECT_INVALID_FIELD, "staff_survey.mode %d unknown", s->mode);
+        return s_check_answers(s->n_answers, s->answers, why, whylen);
+    }
+    case FINSAM__V1__EVENT__BODY_ORGANISATION:
+        return s_check_answers(ev->organisation->n_answers, ev->organisation->answers, why, whylen);
+    case FINSAM__V1__EVENT__BODY_RETRACTION:
+        if (ev->retraction->target_id.len != CODEC_ID_LEN)
+            REJECT(REJECT_INVALID_FIELD, "retraction.target_id must be %d bytes", CODEC_ID_LEN);
+        if (ev->has_supersedes)
+            REJECT(REJECT_INVALID_FIELD, "a retraction cannot supersede");
+        return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    default:
+        REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
+    }
+}
+
+reject_code_t codec_decode_event(const uint8_t *buf, size_t len, event_msg_t **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    if (len > CODEC_MAX_EVENT_BYTES)
+        REJECT(REJECT_TOO_LARGE, "event of %zu bytes exceeds %d", len, CODEC_MAX_EVENT_BYTES);
+    event_msg_t *ev = (event_msg_t *) s_unpack(&finsam__v1__event__descriptor, buf, len);
+    if (!ev)
+        REJECT(REJECT_MALFORMED, "event does not decode");
+    reject_code_t rc = s_check_event(ev, why, whylen);
+    if (rc != FINSAM__V1__REJECT_CODE__REJECT_NONE) {
+        finsam__v1__event__free_unpacked(ev, NULL);
+        return rc;
+    }
+    *out = ev;
+    return rc;
+}
+
+void codec_free_event(event_msg_t **msg_p)
+{
+    if (msg_p && *msg_p) {
+        finsam__v1__event__free_unpacked(*msg_p, NULL);
+        *msg_p = NULL;
+    }
+}
+
+ack_msg_t *codec_decode_ack(const uint8_t *buf, size_t len)
+{
+    if (len > CODEC_MAX_BATCH_BYTES)
+        return NULL;
+    ack_msg_t *ack = (ack_msg_t *) s_unpack(&finsam__v1__ack__descriptor, buf, len);
+    if (!ack)
+        return NULL;
+    for (size_t i = 0; i < ack->n_accepted; i++)
+        if (ack->accepted[i].len != CODEC_ID_LEN)
+            goto bad;
+    for (size_t i = 0; i < ack->n_rejected; i++)
+        if (ack->rejected[i]->id.len != CODEC_ID_LEN)
+            goto bad;
+    return ack;
+bad:
+    finsam__v1__ack__free_unpacked(ack, NULL);
+    return NULL;
+}
+
+void codec_free_ack(ack_msg_t **msg_p)
+{
+    if (msg_p && *msg_p) {
+        finsam__v1__ack__free_unpacked(*msg_p, NULL);
+        *msg_p = NULL;
+    }
+}
+
+uint8_t *codec_pack(const ProtobufCMessage *msg, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf)
+        protobuf_c_message_pack(msg, buf);
+    return buf;
+}
+
+const char *codec_event_kind(const event_msg_t *ev)
+{
+    switch (ev->body_case) {
+    case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY: return "participant_survey";
+    case FINSAM__V1__EVENT__BODY_STATUS: return "status";
+    case FINSAM__V1__EVENT__BODY_STAFF_SURVEY: return "staff_survey";
+    case FINSAM__V1__EVENT__BODY_ORGANISATION: return "organisation";
+    case FINSAM__V1__EVENT__BODY_RETRACTION: return "retraction";
+    default: return "none";
+    }
+}

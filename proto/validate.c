@@ -1,0 +1,106 @@
+/* validate.c: catalogue and authority checks (see validate.h). */
+#include "validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define REJECT(code, ...)                       \
+    do {                                        \
+        snprintf(why, whylen, __VA_ARGS__);     \
+        return FINSAM__V1__REJECT_CODE__##code; \
+    } while (0)
+
+static reject_code_t s_check_answers(const cat_instrument_t *in, size_t n, Finsam__V1__Answer **answers,
+                                     char *why, size_t whylen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cat_item_t *it = catalogue_item(in, answers[i]->item);
+        if (!it)
+            REJECT(REJECT_UNKNOWN_KIND, "item %s is not in instrument %s", answers[i]->item, in->code);
+        if (!cat_scale_accepts(it->scale, answers[i]->value))
+            REJECT(REJECT_INVALID_FIELD, "item %s: value %d outside scale %s (%d-%d)", it->code,
+                   answers[i]->value, it->scale->code, it->scale->min, it->scale->max);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(answers[j]->item, answers[i]->item))
+                REJECT(REJECT_INVALID_FIELD, "item %s answered twice", it->code);
+    }
+    return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+}
+
+static const cat_instrument_t *s_instrument_of_kind(const catalogue_t *cat, cat_instrument_kind_t kind)
+{
+    for (int i = 0; i < cat->ninstruments; i++)
+        if (cat->instruments[i].kind == kind)
+            return &cat->instruments[i];
+    return NULL;
+}
+
+reject_code_t validate_event(const catalogue_t *cat, const event_msg_t *ev, const char *allowed_forbund,
+                             int64_t now_s, char *why, size_t whylen)
+{
+    if (allowed_forbund && strcmp(ev->forbund, allowed_forbund) != 0)
+        REJECT(REJECT_FORBIDDEN, "förbund %s is not the agent's (%s)", ev->forbund, allowed_forbund);
+    if (ev->catalogue_version != cat->version)
+        REJECT(REJECT_VERSION, "catalogue version %u, collector has %u", ev->catalogue_version, cat->version);
+    if (ev->occurred_at > now_s + 86400)
+        REJECT(REJECT_INVALID_FIELD, "occurred_at is in the future");
+    const cat_instrument_t *in;
+    switch (ev->body_case) {
+    case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY:
+        in = catalogue_instrument(cat, ev->participant_survey->instrument);
+        if (!in || in->kind != INSTR_PARTICIPANT_SURVEY)
+            REJECT(REJECT_UNKNOWN_KIND, "%s is not a participant survey", ev->participant_survey->instrument);
+        return s_check_answers(in, ev->participant_survey->n_answers, ev->participant_survey->answers, why,
+                               whylen);
+    case FINSAM__V1__EVENT__BODY_STAFF_SURVEY:
+        in = catalogue_instrument(cat, ev->staff_survey->instrument);
+        if (!in || in->kind != INSTR_STAFF_SURVEY)
+            REJECT(REJECT_UNKNOWN_KIND, "%s is not a staff survey", ev->staff_survey->instrument);
+        return s_check_answers(in, ev->staff_survey->n_answers, ev->staff_survey->answers, why, whylen);
+    case FINSAM__V1__EVENT__BODY_ORGANISATION:
+        in = s_instrument_of_kind(cat, INSTR_ORGANISATION);
+        if (!in)
+            REJECT(REJECT_UNKNOWN_KIND, "catalogue has no organisation report");
+        return s_check_answers(in, ev->organisation->n_answers, ev->organisation->answers, why, whylen);
+    case FINSAM__V1__EVENT__BODY_STATUS:
+    case FINSAM__V1__EVENT__BODY_RETRACTION:
+        return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    default:
+        REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
+    }
+}
+
+static bool s_public_support(Finsam__V1__Income inc)
+{
+    return inc != FINSAM__V1__INCOME__INC_WAGE && inc != FINSAM__V1__INCOME__INC_NO_PUBLIC_SUPPORT;
+}
+
+int validate_status_step(const Finsam__V1__StatusObservation *s)
+{
+    unsigned extent = s->has_extent_pct ? s->extent_pct : 100;
+    switch (s->occupation) {
+    case FINSAM__V1__OCCUPATION__OCC_WORK:
+    case FINSAM__V1__OCCUPATION__OCC_STUDIES:
+        if (extent >= 50 && !s_public_support(s->income))
+            return 5;
+        if (s->occupation == FINSAM__V1__OCCUPATION__OCC_WORK && extent < 50)
+            return 4;
+        return 3;
+    case FINSAM__V1__OCCUPATION__OCC_SUBSIDISED_WORK:
+        return 3;
+    case FINSAM__V1__OCCUPATION__OCC_WORK_TRAINING:
+        return 2;
+    case FINSAM__V1__OCCUPATION__OCC_PREPARATORY:
+    case FINSAM__V1__OCCUPATION__OCC_JOB_SEEKING:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+bool validate_status_in_work_or_studies(const Finsam__V1__StatusObservation *s)
+{
+    return s->occupation == FINSAM__V1__OCCUPATION__OCC_WORK ||
+           s->occupation == FINSAM__V1__OCCUPATION__OCC_SUBSIDISED_WORK ||
+           s->occupation == FINSAM__V1__OCCUPATION__OCC_STUDIES;
+}

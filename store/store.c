@@ -1,0 +1,184 @@
+/* store.c: LMDB environments with named databases and grow-and-retry
+ * writes (see store.h for the contract and caveats).
+ *
+ * Design decision: map growth lives here, in one loop around the caller's
+ * transaction body, instead of at every mdb_put. LMDB marks a transaction
+ * dead after MDB_MAP_FULL, so the only correct recovery is to abort, resize
+ * (legal only while this process has no transaction open) and redo it all. */
+#include "store.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STORE_MAX_DBS 16
+/* Start small so tests see growth; LMDB maps are sparse address space. */
+#define STORE_INITIAL_MAP ((size_t) 64 << 20)
+#define STORE_MAX_MAP ((size_t) 1 << 40)
+
+struct store_t {
+    MDB_env *env;
+    MDB_dbi dbi[STORE_MAX_DBS];
+    int ndbs;
+    unsigned grows;
+    char path[4096];
+};
+
+static int s_open_dbs(store_t *self, const store_db_t *dbs, int ndbs, bool readonly)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
+    if (rc)
+        return rc;
+    for (int i = 0; i < ndbs; i++) {
+        rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | (readonly ? 0 : MDB_CREATE), &self->dbi[i]);
+        if (rc) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+    }
+    return mdb_txn_commit(txn);
+}
+
+int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs, unsigned flags)
+{
+    *out = NULL;
+    if (ndbs > STORE_MAX_DBS)
+        return EINVAL;
+    bool readonly = flags & STORE_READONLY;
+    if (!readonly && mkdir_p(path, 0700) < 0)
+        return errno;
+    store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return ENOMEM;
+    snprintf(self->path, sizeof self->path, "%s", path);
+    self->ndbs = ndbs;
+    int rc = mdb_env_create(&self->env);
+    if (rc)
+        goto free_self;
+    if ((rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS)) || (rc = mdb_env_set_maxreaders(self->env, 126)))
+        goto close_env;
+    /* An existing environment keeps its larger size; this is only a floor. */
+    if ((rc = mdb_env_set_mapsize(self->env, STORE_INITIAL_MAP)))
+        goto close_env;
+    /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
+    rc = mdb_env_open(self->env, path, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
+    if (rc)
+        goto close_env;
+    int dead = 0;
+    mdb_reader_check(self->env, &dead);
+    if (dead)
+        LOG_INFO("store", "STALE-READERS-CLEARED path=%s count=%d", path, dead);
+    if ((rc = s_open_dbs(self, dbs, ndbs, readonly)))
+        goto close_env;
+    *out = self;
+    return 0;
+close_env:
+    mdb_env_close(self->env);
+free_self:
+    free(self);
+    return rc;
+}
+
+void store_close(store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_t *self = *self_p;
+    mdb_env_close(self->env);
+    free(self);
+    *self_p = NULL;
+}
+
+MDB_dbi store_dbi(const store_t *self, int index)
+{
+    return self->dbi[index];
+}
+
+static int s_grow(store_t *self)
+{
+    MDB_envinfo info;
+    mdb_env_info(self->env, &info);
+    size_t next = info.me_mapsize * 2;
+    if (next > STORE_MAX_MAP)
+        return MDB_MAP_FULL;
+    int rc = mdb_env_set_mapsize(self->env, next);
+    if (rc == 0) {
+        self->grows++;
+        LOG_INFO("store", "MAP-GROWN path=%s size_mib=%zu", self->path, next >> 20);
+    }
+    return rc;
+}
+
+int store_write(store_t *self, store_write_fn fn, void *ctx)
+{
+    for (;;) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+        if (rc == MDB_MAP_RESIZED) {
+            /* Another process grew the map: adopt its size. */
+            if ((rc = mdb_env_set_mapsize(self->env, 0)))
+                return rc;
+            continue;
+        }
+        if (rc)
+            return rc;
+        rc = fn(txn, ctx);
+        if (rc) {
+            mdb_txn_abort(txn);
+            if (rc != MDB_MAP_FULL)
+                return rc;
+        } else {
+            /* After commit the txn is gone whatever the result. */
+            rc = mdb_txn_commit(txn);
+            if (rc != MDB_MAP_FULL)
+                return rc;
+        }
+        if ((rc = s_grow(self)))
+            return rc;
+    }
+}
+
+int store_read(store_t *self, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        if ((rc = mdb_env_set_mapsize(self->env, 0)))
+            return rc;
+        rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, txn);
+    }
+    return rc;
+}
+
+int store_backup(store_t *self, const char *dir)
+{
+    if (mkdir_p(dir, 0700) < 0)
+        return errno;
+    return mdb_env_copy2(self->env, dir, MDB_CP_COMPACT);
+}
+
+void store_usage(store_t *self, size_t *map_size, size_t *used)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info(self->env, &info);
+    mdb_env_stat(self->env, &st);
+    *map_size = info.me_mapsize;
+    *used = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
+}
+
+unsigned store_grow_count(const store_t *self)
+{
+    return self->grows;
+}
+
+const char *store_strerror(int rc)
+{
+    return mdb_strerror(rc);
+}

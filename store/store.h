@@ -1,0 +1,73 @@
+/* store.h: the LMDB layer shared by the collector and the agent outbox.
+ *
+ * A store is one LMDB environment (one directory) with a fixed list of named
+ * databases, opened once per process. Writes go through store_write(), which
+ * runs a caller's function inside one write transaction and, if the map is
+ * full, aborts, grows the map and runs the function again: a write never
+ * fails for lack of map space, so the function must derive everything it
+ * writes from its context and reset any outputs it fills.
+ *
+ * Caveats (as lmdb.h lists its own):
+ *  - Commits are synchronous (no MDB_NOSYNC): when store_write returns 0 the
+ *    data is on disk. This is what lets callers acknowledge after commit.
+ *  - Values read in a transaction point into the map and die with it.
+ *  - One write transaction at a time per environment; keep readers short,
+ *    a long reader pins pages and grows the file.
+ *  - The file never shrinks; store_backup() writes a compacted copy.
+ *  - Never open the same directory twice in one process, nor across fork().
+ */
+#ifndef FINSAM_STORE_H
+#define FINSAM_STORE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store_t store_t;
+
+typedef struct {
+    const char *name;   /* named database */
+    unsigned flags;     /* extra mdb_dbi_open flags, e.g. MDB_DUPSORT; MDB_CREATE is implied */
+} store_db_t;
+
+enum { STORE_READONLY = 1 };
+
+/* Opens (creating if needed, unless STORE_READONLY) the environment in
+ * directory `path` with the given databases, indexed as in `dbs`. Clears
+ * reader slots left by killed processes. Returns 0 or an errno/MDB error
+ * code; on error *out is NULL. */
+int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs, unsigned flags);
+
+/* Closes the environment; NULL-safe, sets *self_p to NULL. No transaction
+ * may be open. */
+void store_close(store_t **self_p);
+
+/* The handle of database number `index` (its position in `dbs`). */
+MDB_dbi store_dbi(const store_t *self, int index);
+
+/* Runs fn(txn, ctx) in a write transaction and commits it. fn returns 0 to
+ * commit, or a nonzero code to abort; MDB_MAP_FULL from fn or the commit
+ * grows the map and runs fn again (fn must be re-runnable). Returns 0 once
+ * committed (durably), fn's code, or an LMDB/errno code (e.g. ENOSPC when
+ * the disk is full: nothing was written). */
+typedef int (*store_write_fn)(MDB_txn *txn, void *ctx);
+int store_write(store_t *self, store_write_fn fn, void *ctx);
+
+/* Begins a read-only transaction; the caller ends it with mdb_txn_abort. */
+int store_read(store_t *self, MDB_txn **txn);
+
+/* Writes a compacted consistent copy into directory `dir` (created if
+ * missing, must not hold a data.mdb) while the store stays in use. */
+int store_backup(store_t *self, const char *dir);
+
+/* Map size and bytes in use (last committed transaction). */
+void store_usage(store_t *self, size_t *map_size, size_t *used);
+
+/* How many times the map was grown since open (for metrics and tests). */
+unsigned store_grow_count(const store_t *self);
+
+/* Text for a code returned by the functions above. */
+const char *store_strerror(int rc);
+
+#endif
