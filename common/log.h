@@ -2,6 +2,9 @@
  *
  *   2026-11-23T17:40:01.123Z INFO  ingest BATCH-STORED agent=... events=100
  *
+ * Use log_info("ingest", "BATCH-STORED ...") etc. (lower case: syslog.h,
+ * pulled in by CZMQ, owns the LOG_INFO names).
+ *
  * Lines go to stderr (systemd's journal picks them up). The level is checked
  * before formatting, so a disabled DEBUG costs one comparison. Never pass
  * keys, pseudonyms or raw import rows to these macros. */
@@ -20,9 +23,9 @@ void log_write(log_level_t level, const char *component, const char *fmt, ...)
 
 #define LOG_AT(lvl, comp, ...) \
     do { if ((lvl) >= log_threshold) log_write((lvl), (comp), __VA_ARGS__); } while (0)
-#define LOG_DEBUG(comp, ...) LOG_AT(LOG_LEVEL_DEBUG, comp, __VA_ARGS__)
-#define LOG_INFO(comp, ...)  LOG_AT(LOG_LEVEL_INFO, comp, __VA_ARGS__)
-#define LOG_WARN(comp, ...)  LOG_AT(LOG_LEVEL_WARN, comp, __VA_ARGS__)
-#define LOG_ERROR(comp, ...) LOG_AT(LOG_LEVEL_ERROR, comp, __VA_ARGS__)
+#define log_debug(comp, ...) LOG_AT(LOG_LEVEL_DEBUG, comp, __VA_ARGS__)
+#define log_info(comp, ...)  LOG_AT(LOG_LEVEL_INFO, comp, __VA_ARGS__)
+#define log_warn(comp, ...)  LOG_AT(LOG_LEVEL_WARN, comp, __VA_ARGS__)
+#define log_error(comp, ...) LOG_AT(LOG_LEVEL_ERROR, comp, __VA_ARGS__)
 
 #endif

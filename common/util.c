@@ -5,7 +5,9 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t clock_wall_ms(void)
 {
@@ -113,5 +115,14 @@ int mkdir_p(const char *path, unsigned mode)
     }
     if (mkdir(buf, mode) < 0 && errno != EEXIST)
         return -1;
+    return 0;
+}
+
+int tz_stockholm_init(void)
+{
+    if (access("/usr/share/zoneinfo/Europe/Stockholm", R_OK) < 0)
+        return -1;
+    setenv("TZ", "Europe/Stockholm", 1);
+    tzset();
     return 0;
 }

@@ -45,4 +45,9 @@ bool utf8_is_clean(const char *s, size_t len);
 /* Creates a directory and its parents with the given mode; 0 or -1 (errno). */
 int mkdir_p(const char *path, unsigned mode);
 
+/* Sets the process time zone to Europe/Stockholm (periods are Swedish
+ * calendar periods). Returns -1 if tzdata is missing: without it
+ * localtime_r would silently use UTC. */
+int tz_stockholm_init(void);
+
 #endif

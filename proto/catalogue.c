@@ -222,6 +222,18 @@ int catalogue_parse(catalogue_t **out, const char *text, size_t len, char *err, 
         }
     }
 
+    json_t *registry = json_object_get(root, "forbund");
+    self->forbund = calloc(json_object_size(registry) + 1, sizeof *self->forbund);
+    json_object_foreach(registry, key, val) {
+        cat_forbund_t *f = &self->forbund[self->nforbund++];
+        if (s_code(f->code, key) < 0) {
+            snprintf(err, errlen, "forbund %s: bad code", key);
+            goto fail;
+        }
+        f->name = s_dup(val, "name");
+        f->lan = s_dup(val, "lan");
+    }
+
     size_t nm = 0, i;
     json_array_foreach(indicators, i, val) nm += json_array_size(json_object_get(val, "measures"));
     self->indicators = calloc(json_array_size(indicators) + 1, sizeof *self->indicators);
@@ -330,6 +342,11 @@ void catalogue_destroy(catalogue_t **self_p)
     }
     free(self->indicators);
     free(self->measures);
+    for (int i = 0; self->forbund && i < self->nforbund; i++) {
+        free(self->forbund[i].name);
+        free(self->forbund[i].lan);
+    }
+    free(self->forbund);
     free(self);
     *self_p = NULL;
 }
@@ -361,4 +378,12 @@ const cat_measure_t *catalogue_measure(const catalogue_t *self, const char *id)
 bool cat_scale_accepts(const cat_scale_t *scale, int value)
 {
     return (value >= scale->min && value <= scale->max) || (scale->dont_know >= 0 && value == scale->dont_know);
+}
+
+const char *catalogue_lan(const catalogue_t *self, const char *forbund)
+{
+    for (int i = 0; i < self->nforbund; i++)
+        if (!strcmp(self->forbund[i].code, forbund))
+            return self->forbund[i].lan;
+    return "okänt län";
 }

@@ -91,6 +91,12 @@ typedef struct {
     int first_measure, nmeasures; /* range in catalogue measures */
 } cat_indicator_t;
 
+typedef struct {
+    char code[CAT_CODE_MAX];
+    char *name;
+    char *lan;
+} cat_forbund_t;
+
 typedef struct catalogue_t {
     uint32_t version;
     cat_scale_t *scales;
@@ -101,6 +107,8 @@ typedef struct catalogue_t {
     int nindicators;
     cat_measure_t *measures;
     int nmeasures;
+    cat_forbund_t *forbund; /* registry: code -> name, län */
+    int nforbund;
 } catalogue_t;
 
 /* Loads the catalogue from `path`, or the embedded default when path is NULL
@@ -115,6 +123,8 @@ const char *catalogue_default_json(size_t *len);
 const cat_instrument_t *catalogue_instrument(const catalogue_t *self, const char *code);
 const cat_item_t *catalogue_item(const cat_instrument_t *instrument, const char *code);
 const cat_measure_t *catalogue_measure(const catalogue_t *self, const char *id);
+/* The län of a förbund code, or "okänt län" when it is not registered. */
+const char *catalogue_lan(const catalogue_t *self, const char *forbund);
 
 /* True if value is a valid answer on the scale (including "don't know"). */
 bool cat_scale_accepts(const cat_scale_t *scale, int value);

@@ -68,13 +68,15 @@ int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs,
     if ((rc = mdb_env_set_mapsize(self->env, STORE_INITIAL_MAP)))
         goto close_env;
     /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
-    rc = mdb_env_open(self->env, path, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
+    rc = mdb_env_open(self->env, path,
+                      MDB_NOTLS | (readonly ? MDB_RDONLY : 0) | (flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0),
+                      0600);
     if (rc)
         goto close_env;
     int dead = 0;
     mdb_reader_check(self->env, &dead);
     if (dead)
-        LOG_INFO("store", "STALE-READERS-CLEARED path=%s count=%d", path, dead);
+        log_info("store", "STALE-READERS-CLEARED path=%s count=%d", path, dead);
     if ((rc = s_open_dbs(self, dbs, ndbs, readonly)))
         goto close_env;
     *out = self;
@@ -111,7 +113,7 @@ static int s_grow(store_t *self)
     int rc = mdb_env_set_mapsize(self->env, next);
     if (rc == 0) {
         self->grows++;
-        LOG_INFO("store", "MAP-GROWN path=%s size_mib=%zu", self->path, next >> 20);
+        log_info("store", "MAP-GROWN path=%s size_mib=%zu", self->path, next >> 20);
     }
     return rc;
 }

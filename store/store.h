@@ -31,7 +31,10 @@ typedef struct {
     unsigned flags;     /* extra mdb_dbi_open flags, e.g. MDB_DUPSORT; MDB_CREATE is implied */
 } store_db_t;
 
-enum { STORE_READONLY = 1 };
+/* STORE_SCRATCH: no fsync at commit (MDB_NOSYNC), for throw-away
+ * environments such as `rebuild --verify`'s recomputation. Never for data
+ * that is acknowledged. */
+enum { STORE_READONLY = 1, STORE_SCRATCH = 2 };
 
 /* Opens (creating if needed, unless STORE_READONLY) the environment in
  * directory `path` with the given databases, indexed as in `dbs`. Clears

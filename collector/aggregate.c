@@ -1,0 +1,646 @@
+/* aggregate.c: incremental, exactly invertible indicator cells (see
+ * aggregate.h and cell.h).
+ *
+ * Two pieces of state change per event:
+ *  - cells: deltas gathered in a hash map for the whole transaction and
+ *    read-modify-written once each at flush;
+ *  - the participant record (förbund + pseudonym -> record in the
+ *    "participants" database): reference counts of the cells this person
+ *    contributes to (so `units` counts distinct people exactly, also under
+ *    retraction) and the observations of paired measures. Keyed by person,
+ *    one record is read and written per person per transaction, instead of
+ *    one LMDB entry per (cell, person).
+ *
+ * Paired measures (entry vs exit, exit vs follow-up) use the latest
+ * observation on each side (by occurred_at, then event id), so the result
+ * does not depend on arrival order; a retraction removes its observation
+ * and the pair is recomputed. */
+#include "aggregate.h"
+
+#include "cell.h"
+#include "util.h"
+#include "validate.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PKEY_LEN (CELL_FORBUND_LEN + CODEC_PSEUDONYM_LEN)
+
+typedef struct {
+    uint64_t cell;  /* hash of the cell key */
+    uint32_t refs;
+} s_member_t;
+
+typedef struct {
+    uint64_t measure; /* hash of the measure id */
+    uint8_t side;     /* 0 = from, 1 = to */
+    uint8_t mode;
+    int32_t value;
+    int64_t occurred_at;
+    uint8_t id8[8];
+} s_obs_t;
+
+typedef struct {
+    s_member_t *members;
+    uint32_t nmembers, cmembers;
+    s_obs_t *obs;
+    uint32_t nobs, cobs;
+    bool dirty;
+} s_person_t;
+
+struct aggregate_t {
+    const catalogue_t *catalogue;
+    uint64_t *measure_hash; /* per catalogue measure */
+    zhashx_t *cells;        /* 46-byte cell key -> cell_t delta */
+    zhashx_t *people;       /* 40-byte person key -> s_person_t */
+};
+
+/* ---- hashing and hash-map plumbing ---------------------------------- */
+
+static uint64_t s_fnv(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static size_t s_cell_hash(const void *key)
+{
+    return (size_t) s_fnv(key, CELL_KEY_LEN);
+}
+static int s_cell_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, CELL_KEY_LEN);
+}
+static void *s_cell_dup(const void *key)
+{
+    void *p = malloc(CELL_KEY_LEN);
+    if (p)
+        memcpy(p, key, CELL_KEY_LEN);
+    return p;
+}
+static size_t s_person_hash(const void *key)
+{
+    return (size_t) s_fnv(key, PKEY_LEN);
+}
+static int s_person_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, PKEY_LEN);
+}
+static void *s_person_dup(const void *key)
+{
+    void *p = malloc(PKEY_LEN);
+    if (p)
+        memcpy(p, key, PKEY_LEN);
+    return p;
+}
+static void s_free_key(void **p)
+{
+    free(*p);
+    *p = NULL;
+}
+static void s_free_person(void **p)
+{
+    s_person_t *person = *p;
+    if (person) {
+        free(person->members);
+        free(person->obs);
+        free(person);
+    }
+    *p = NULL;
+}
+
+aggregate_t *aggregate_new(const catalogue_t *catalogue)
+{
+    aggregate_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->catalogue = catalogue;
+    self->measure_hash = calloc((size_t) catalogue->nmeasures + 1, sizeof *self->measure_hash);
+    self->cells = zhashx_new();
+    self->people = zhashx_new();
+    if (!self->measure_hash || !self->cells || !self->people) {
+        aggregate_destroy(&self);
+        return NULL;
+    }
+    for (int i = 0; i < catalogue->nmeasures; i++)
+        self->measure_hash[i] = s_fnv(catalogue->measures[i].id, strlen(catalogue->measures[i].id));
+    zhashx_set_key_hasher(self->cells, s_cell_hash);
+    zhashx_set_key_comparator(self->cells, s_cell_cmp);
+    zhashx_set_key_duplicator(self->cells, s_cell_dup);
+    zhashx_set_key_destructor(self->cells, s_free_key);
+    zhashx_set_destructor(self->cells, s_free_key);
+    zhashx_set_key_hasher(self->people, s_person_hash);
+    zhashx_set_key_comparator(self->people, s_person_cmp);
+    zhashx_set_key_duplicator(self->people, s_person_dup);
+    zhashx_set_key_destructor(self->people, s_free_key);
+    zhashx_set_destructor(self->people, s_free_person);
+    return self;
+}
+
+void aggregate_destroy(aggregate_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    aggregate_t *self = *self_p;
+    zhashx_destroy(&self->cells);
+    zhashx_destroy(&self->people);
+    free(self->measure_hash);
+    free(self);
+    *self_p = NULL;
+}
+
+void aggregate_begin(aggregate_t *self)
+{
+    zhashx_purge(self->cells);
+    zhashx_purge(self->people);
+}
+
+/* ---- periods -------------------------------------------------------- */
+
+/* Periods of an instant in Europe/Stockholm (TZ is set by the binary at
+ * start; main() refuses to run without tzdata). */
+static void s_periods(int64_t occurred_at, uint32_t out[3])
+{
+    time_t t = (time_t) occurred_at;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    int year = tm.tm_year + 1900, month = tm.tm_mon + 1;
+    out[0] = cell_period(PERIOD_YEAR, year, 0);
+    out[1] = cell_period(PERIOD_QUARTER, year, (month - 1) / 3 + 1);
+    out[2] = cell_period(PERIOD_MONTH, year, month);
+}
+
+/* ---- people --------------------------------------------------------- */
+
+/* Record layout: [u8 ver=1][be32 nmembers][be32 nobs] members obs, each
+ * field fixed width. */
+#define MEMBER_BYTES 12
+#define OBS_BYTES 30
+
+static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger, const uint8_t *pkey,
+                         s_person_t **out)
+{
+    s_person_t *p = zhashx_lookup(self->people, pkey);
+    if (p) {
+        *out = p;
+        return 0;
+    }
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return ENOMEM;
+    MDB_val k = {PKEY_LEN, (void *) pkey}, v;
+    int rc = mdb_get(txn, ledger_dbi(ledger, LEDGER_DB_PARTICIPANTS), &k, &v);
+    if (rc == 0) {
+        const uint8_t *b = v.mv_data;
+        uint32_t nm = v.mv_size >= 9 ? be32_get(b + 1) : 0, no = v.mv_size >= 9 ? be32_get(b + 5) : 0;
+        if (v.mv_size != 9 + (size_t) nm * MEMBER_BYTES + (size_t) no * OBS_BYTES || b[0] != 1) {
+            free(p);
+            return MDB_CORRUPTED;
+        }
+        p->members = calloc(nm + 1, sizeof *p->members);
+        p->obs = calloc(no + 1, sizeof *p->obs);
+        if (!p->members || !p->obs) {
+            s_free_person((void **) &p);
+            return ENOMEM;
+        }
+        p->cmembers = nm + 1;
+        p->cobs = no + 1;
+        const uint8_t *q = b + 9;
+        for (uint32_t i = 0; i < nm; i++, q += MEMBER_BYTES)
+            p->members[p->nmembers++] = (s_member_t){be64_get(q), be32_get(q + 8)};
+        for (uint32_t i = 0; i < no; i++, q += OBS_BYTES) {
+            s_obs_t *o = &p->obs[p->nobs++];
+            o->measure = be64_get(q);
+            o->side = q[8];
+            o->mode = q[9];
+            o->value = (int32_t) be32_get(q + 10);
+            o->occurred_at = (int64_t) be64_get(q + 14);
+            memcpy(o->id8, q + 22, 8);
+        }
+    } else if (rc != MDB_NOTFOUND) {
+        free(p);
+        return rc;
+    }
+    zhashx_insert(self->people, pkey, p);
+    *out = zhashx_lookup(self->people, pkey);
+    return 0;
+}
+
+static int s_person_store(MDB_txn *txn, const ledger_t *ledger, const uint8_t *pkey, s_person_t *p)
+{
+    MDB_val k = {PKEY_LEN, (void *) pkey};
+    MDB_dbi dbi = ledger_dbi(ledger, LEDGER_DB_PARTICIPANTS);
+    if (p->nmembers == 0 && p->nobs == 0) {
+        int rc = mdb_del(txn, dbi, &k, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    MDB_val v = {9 + (size_t) p->nmembers * MEMBER_BYTES + (size_t) p->nobs * OBS_BYTES, NULL};
+    int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    uint8_t *q = v.mv_data;
+    q[0] = 1;
+    be32_put(q + 1, p->nmembers);
+    be32_put(q + 5, p->nobs);
+    q += 9;
+    for (uint32_t i = 0; i < p->nmembers; i++, q += MEMBER_BYTES) {
+        be64_put(q, p->members[i].cell);
+        be32_put(q + 8, p->members[i].refs);
+    }
+    for (uint32_t i = 0; i < p->nobs; i++, q += OBS_BYTES) {
+        const s_obs_t *o = &p->obs[i];
+        be64_put(q, o->measure);
+        q[8] = o->side;
+        q[9] = o->mode;
+        be32_put(q + 10, (uint32_t) o->value);
+        be64_put(q + 14, (uint64_t) o->occurred_at);
+        memcpy(q + 22, o->id8, 8);
+    }
+    return 0;
+}
+
+/* Adjusts this person's reference to a cell; returns the change in the
+ * cell's distinct units (+1, -1 or 0), or -2 on allocation failure. */
+static int s_person_ref(s_person_t *p, uint64_t cell, int sign)
+{
+    p->dirty = true;
+    for (uint32_t i = 0; i < p->nmembers; i++) {
+        if (p->members[i].cell != cell)
+            continue;
+        if (sign > 0) {
+            p->members[i].refs++;
+            return 0;
+        }
+        if (--p->members[i].refs > 0)
+            return 0;
+        p->members[i] = p->members[--p->nmembers];
+        return -1;
+    }
+    if (sign < 0)
+        return 0; /* never counted: nothing to undo */
+    if (p->nmembers == p->cmembers) {
+        uint32_t cap = p->cmembers ? p->cmembers * 2 : 16;
+        s_member_t *m = realloc(p->members, cap * sizeof *m);
+        if (!m)
+            return -2;
+        p->members = m;
+        p->cmembers = cap;
+    }
+    p->members[p->nmembers++] = (s_member_t){cell, 1};
+    return 1;
+}
+
+/* ---- cells ---------------------------------------------------------- */
+
+static cell_t *s_delta(aggregate_t *self, const uint8_t key[CELL_KEY_LEN])
+{
+    cell_t *c = zhashx_lookup(self->cells, key);
+    if (c)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    zhashx_insert(self->cells, key, c);
+    return c;
+}
+
+typedef struct {
+    aggregate_t *self;
+    const cat_measure_t *m;
+    const char *forbund;
+    uint32_t periods[3];
+    uint16_t slices[3];
+    int nslices;
+    s_person_t *person; /* NULL for anonymous respondents */
+} s_target_t;
+
+/* Adds sign * (one observation of `value`) to every cell of the target. */
+static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
+{
+    const cat_measure_t *m = t->m;
+    cell_t obs = {0};
+    if (dont_know) {
+        obs.dont_know = 1;
+    } else {
+        obs.n = 1;
+        switch (m->aggregate) {
+        case AGG_MEDIAN_DAYS:
+            obs.sum = value;
+            obs.sumsq = (int64_t) value * value;
+            obs.hist[cell_days_bucket((uint32_t) value)] = 1;
+            obs.hits = value <= 30;
+            break;
+        case AGG_SUM:
+            obs.sum = value;
+            obs.sumsq = (int64_t) value * value;
+            break;
+        default:
+            obs.sum = value;
+            obs.sumsq = (int64_t) value * value;
+            if (value >= 0 && value < CELL_HIST)
+                obs.hist[value] = 1;
+            if (m->aggregate == AGG_SHARE_YES)
+                obs.hits = m->scale ? value == m->scale->yes : value == 1;
+            else if (m->scale && m->scale->top_hi)
+                obs.hits = value >= m->scale->top_lo && value <= m->scale->top_hi;
+            break;
+        }
+    }
+    cell_key_t ck = {0};
+    snprintf(ck.measure, sizeof ck.measure, "%s", m->id);
+    snprintf(ck.forbund, sizeof ck.forbund, "%s", t->forbund);
+    for (int pi = 0; pi < 3; pi++) {
+        for (int si = 0; si < t->nslices; si++) {
+            uint8_t key[CELL_KEY_LEN];
+            ck.period = t->periods[pi];
+            ck.slice = t->slices[si];
+            cell_key_encode(key, &ck);
+            cell_t *d = s_delta(t->self, key);
+            if (!d)
+                return ENOMEM;
+            cell_add(d, &obs, sign);
+            if (dont_know)
+                continue;
+            if (t->person) {
+                int du = s_person_ref(t->person, s_fnv(key, CELL_KEY_LEN), sign);
+                if (du == -2)
+                    return ENOMEM;
+                d->units += du;
+            } else {
+                d->units += sign; /* each anonymous response is one respondent */
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- paired measures ------------------------------------------------ */
+
+static const s_obs_t *s_latest(const s_person_t *p, uint64_t measure, int side)
+{
+    const s_obs_t *best = NULL;
+    for (uint32_t i = 0; i < p->nobs; i++) {
+        const s_obs_t *o = &p->obs[i];
+        if (o->measure != measure || o->side != side)
+            continue;
+        if (!best || o->occurred_at > best->occurred_at ||
+            (o->occurred_at == best->occurred_at && memcmp(o->id8, best->id8, 8) > 0))
+            best = o;
+    }
+    return best;
+}
+
+/* Adds sign * the pair's contribution (if it forms one) to its cells. */
+static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, const char *forbund,
+                        const s_person_t *p, int sign)
+{
+    const s_obs_t *from = s_latest(p, mh, 0), *to = s_latest(p, mh, 1);
+    if (!from || !to)
+        return 0;
+    cell_t obs = {0};
+    obs.n = 1;
+    obs.units = 1; /* one pair per person and measure: n is distinct people */
+    if (m->aggregate == AGG_PAIRED_CHANGE) {
+        int change = to->value - from->value;
+        obs.sum = change;
+        obs.sumsq = (int64_t) change * change;
+        int b = change + 8;
+        obs.hist[b < 0 ? 0 : b >= CELL_HIST ? CELL_HIST - 1 : b] = 1;
+        obs.hits = change >= 1;
+    } else {
+        if (from->value != 1)
+            return 0; /* sustained: only those who left in work or studies */
+        obs.sum = obs.hits = to->value == 1;
+        obs.sumsq = obs.sum;
+    }
+    s_target_t t = {self, m, forbund, {0}, {0, cell_slice(SLICE_MODE, to->mode)}, 2, NULL};
+    s_periods(to->occurred_at, t.periods);
+    cell_key_t ck = {0};
+    snprintf(ck.measure, sizeof ck.measure, "%s", m->id);
+    snprintf(ck.forbund, sizeof ck.forbund, "%s", forbund);
+    for (int pi = 0; pi < 3; pi++)
+        for (int si = 0; si < t.nslices; si++) {
+            uint8_t key[CELL_KEY_LEN];
+            ck.period = t.periods[pi];
+            ck.slice = t.slices[si];
+            cell_key_encode(key, &ck);
+            cell_t *d = s_delta(self, key);
+            if (!d)
+                return ENOMEM;
+            cell_add(d, &obs, sign);
+        }
+    return 0;
+}
+
+static int s_pair_observe(aggregate_t *self, int mi, const char *forbund, s_person_t *p, const event_msg_t *ev,
+                          int side, int value, int mode, int sign)
+{
+    const cat_measure_t *m = &self->catalogue->measures[mi];
+    uint64_t mh = self->measure_hash[mi];
+    int rc = s_pair_apply(self, m, mh, forbund, p, -1);
+    if (rc)
+        return rc;
+    p->dirty = true;
+    if (sign > 0) {
+        if (p->nobs == p->cobs) {
+            uint32_t cap = p->cobs ? p->cobs * 2 : 8;
+            s_obs_t *o = realloc(p->obs, cap * sizeof *o);
+            if (!o)
+                return ENOMEM;
+            p->obs = o;
+            p->cobs = cap;
+        }
+        s_obs_t *o = &p->obs[p->nobs++];
+        *o = (s_obs_t){mh, (uint8_t) side, (uint8_t) mode, value, ev->occurred_at, {0}};
+        memcpy(o->id8, ev->id.data, 8);
+    } else {
+        for (uint32_t i = 0; i < p->nobs; i++)
+            if (p->obs[i].measure == mh && p->obs[i].side == side && !memcmp(p->obs[i].id8, ev->id.data, 8)) {
+                p->obs[i] = p->obs[--p->nobs];
+                break;
+            }
+    }
+    return s_pair_apply(self, m, mh, forbund, p, +1);
+}
+
+/* ---- events --------------------------------------------------------- */
+
+static int s_answers(s_target_t *t, const cat_instrument_t *in, size_t n, Finsam__V1__Answer **answers,
+                     const event_msg_t *ev, int mode, int sign)
+{
+    aggregate_t *self = t->self;
+    for (int mi = 0; mi < self->catalogue->nmeasures; mi++) {
+        const cat_measure_t *m = &self->catalogue->measures[mi];
+        bool paired = m->aggregate == AGG_PAIRED_CHANGE || m->aggregate == AGG_SHARE_SUSTAINED;
+        if (m->status_field != STATUS_NONE)
+            continue;
+        if (!paired && m->instrument[0] && strcmp(m->instrument, in->code))
+            continue;
+        int side = !paired ? -1 : !strcmp(m->from_instrument, in->code) ? 0 : !strcmp(m->to_instrument, in->code) ? 1 : -2;
+        if (side == -2)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(answers[i]->item, m->item))
+                continue;
+            int value = answers[i]->value;
+            bool dk = m->scale && m->scale->dont_know >= 0 && value == m->scale->dont_know;
+            int rc;
+            if (paired) {
+                if (dk || !t->person)
+                    continue;
+                rc = s_pair_observe(self, mi, t->forbund, t->person, ev, side, value, mode, sign);
+            } else {
+                t->m = m;
+                rc = s_contribute(t, value, dk, sign);
+            }
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int s_status(s_target_t *t, const Finsam__V1__StatusObservation *s, const event_msg_t *ev, int sign)
+{
+    aggregate_t *self = t->self;
+    for (int mi = 0; mi < self->catalogue->nmeasures; mi++) {
+        const cat_measure_t *m = &self->catalogue->measures[mi];
+        if (m->status_field == STATUS_NONE)
+            continue;
+        bool has = true;
+        int value = 0;
+        switch (m->status_field) {
+        case STATUS_STEP: value = validate_status_step(s); break;
+        case STATUS_DAYS_IN_INSATS: has = s->has_days_in_insats; value = (int) s->days_in_insats; break;
+        case STATUS_DAYS_TO_NEXT_SERVICE:
+            has = s->has_days_to_next_service;
+            value = (int) s->days_to_next_service;
+            break;
+        case STATUS_IN_WORK_OR_STUDIES: value = validate_status_in_work_or_studies(s) ? 1 : 2; break;
+        case STATUS_ASSESSED_WITH_PARTICIPANT:
+            has = s->has_assessed_with_participant;
+            value = s->assessed_with_participant ? 1 : 2;
+            break;
+        default: has = false; break;
+        }
+        if (!has)
+            continue;
+        int rc = 0;
+        if (m->aggregate == AGG_PAIRED_CHANGE || m->aggregate == AGG_SHARE_SUSTAINED) {
+            int side = (int) s->phase == m->from_phase ? 0 : (int) s->phase == m->to_phase ? 1 : -1;
+            if (side < 0)
+                continue;
+            if (m->status_field == STATUS_IN_WORK_OR_STUDIES)
+                value = value == 1; /* 1 = yes, 0 = no for pairs */
+            rc = s_pair_observe(self, mi, t->forbund, t->person, ev, side, value, s->mode, sign);
+        } else {
+            if ((int) s->phase != m->phase)
+                continue;
+            t->m = m;
+            rc = s_contribute(t, value, false, sign);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, int sign)
+{
+    s_target_t t = {self, NULL, ev->forbund, {0}, {0}, 1, NULL};
+    s_periods(ev->occurred_at, t.periods);
+    uint8_t pkey[PKEY_LEN] = {0};
+    memcpy(pkey, ev->forbund, strnlen(ev->forbund, CELL_FORBUND_LEN));
+    const ProtobufCBinaryData *pseudonym = NULL;
+    int mode = 0;
+    switch (ev->body_case) {
+    case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY:
+        pseudonym = &ev->participant_survey->pseudonym;
+        mode = ev->participant_survey->mode;
+        break;
+    case FINSAM__V1__EVENT__BODY_STATUS:
+        pseudonym = &ev->status->pseudonym;
+        mode = ev->status->mode;
+        break;
+    case FINSAM__V1__EVENT__BODY_STAFF_SURVEY:
+        mode = ev->staff_survey->mode;
+        t.slices[t.nslices++] = cell_slice(SLICE_AGENCY, ev->staff_survey->agency);
+        break;
+    default: break;
+    }
+    if (mode)
+        t.slices[t.nslices++] = cell_slice(SLICE_MODE, mode);
+    if (pseudonym) {
+        memcpy(pkey + CELL_FORBUND_LEN, pseudonym->data, CODEC_PSEUDONYM_LEN);
+        int rc = s_person_load(self, lt->txn, lt->ledger, pkey, &t.person);
+        if (rc)
+            return rc;
+    }
+    const cat_instrument_t *in;
+    switch (ev->body_case) {
+    case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY:
+        in = catalogue_instrument(self->catalogue, ev->participant_survey->instrument);
+        return in ? s_answers(&t, in, ev->participant_survey->n_answers, ev->participant_survey->answers, ev, mode,
+                              sign)
+                  : 0;
+    case FINSAM__V1__EVENT__BODY_STAFF_SURVEY:
+        in = catalogue_instrument(self->catalogue, ev->staff_survey->instrument);
+        return in ? s_answers(&t, in, ev->staff_survey->n_answers, ev->staff_survey->answers, ev, mode, sign) : 0;
+    case FINSAM__V1__EVENT__BODY_ORGANISATION:
+        for (int i = 0; i < self->catalogue->ninstruments; i++)
+            if (self->catalogue->instruments[i].kind == INSTR_ORGANISATION)
+                return s_answers(&t, &self->catalogue->instruments[i], ev->organisation->n_answers,
+                                 ev->organisation->answers, ev, 0, sign);
+        return 0;
+    case FINSAM__V1__EVENT__BODY_STATUS:
+        return s_status(&t, ev->status, ev, sign);
+    default:
+        return 0;
+    }
+}
+
+int aggregate_flush(aggregate_t *self, ledger_txn_t *lt, aggregate_changed_fn changed, void *arg)
+{
+    MDB_dbi cells = ledger_dbi(lt->ledger, LEDGER_DB_CELLS);
+    for (cell_t *d = zhashx_first(self->cells); d; d = zhashx_next(self->cells)) {
+        if (cell_is_zero(d))
+            continue;
+        const uint8_t *key = zhashx_cursor(self->cells);
+        MDB_val k = {CELL_KEY_LEN, (void *) key}, v;
+        cell_t state = {0};
+        int rc = mdb_get(lt->txn, cells, &k, &v);
+        if (rc == 0 && v.mv_size == sizeof state)
+            memcpy(&state, v.mv_data, sizeof state);
+        else if (rc == 0)
+            return MDB_CORRUPTED;
+        else if (rc != MDB_NOTFOUND)
+            return rc;
+        cell_add(&state, d, +1);
+        if (cell_is_zero(&state)) {
+            rc = mdb_del(lt->txn, cells, &k, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        } else {
+            v = (MDB_val){sizeof state, &state};
+            rc = mdb_put(lt->txn, cells, &k, &v, 0);
+        }
+        if (rc)
+            return rc;
+        if (changed)
+            changed(key, CELL_KEY_LEN, &state, sizeof state, arg);
+    }
+    for (s_person_t *p = zhashx_first(self->people); p; p = zhashx_next(self->people)) {
+        if (!p->dirty)
+            continue;
+        int rc = s_person_store(lt->txn, lt->ledger, zhashx_cursor(self->people), p);
+        if (rc)
+            return rc;
+    }
+    aggregate_begin(self);
+    return 0;
+}

@@ -1,0 +1,209 @@
+/* cell.c: cell keys, periods, slices and derived values (see cell.h). */
+#include "cell.h"
+
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void cell_key_encode(uint8_t out[CELL_KEY_LEN], const cell_key_t *key)
+{
+    memset(out, 0, CELL_KEY_LEN);
+    memcpy(out, key->measure, strnlen(key->measure, CELL_MEASURE_LEN));
+    memcpy(out + CELL_MEASURE_LEN, key->forbund, strnlen(key->forbund, CELL_FORBUND_LEN));
+    be32_put(out + 40, key->period);
+    out[44] = (uint8_t) (key->slice >> 8);
+    out[45] = (uint8_t) key->slice;
+}
+
+int cell_key_decode(cell_key_t *key, const uint8_t *in, size_t len)
+{
+    if (len != CELL_KEY_LEN)
+        return -1;
+    memset(key, 0, sizeof *key);
+    memcpy(key->measure, in, CELL_MEASURE_LEN);
+    memcpy(key->forbund, in + CELL_MEASURE_LEN, CELL_FORBUND_LEN);
+    key->period = be32_get(in + 40);
+    key->slice = (uint16_t) (in[44] << 8 | in[45]);
+    return 0;
+}
+
+uint32_t cell_period(period_kind_t kind, int year, int sub)
+{
+    uint32_t v = kind == PERIOD_YEAR ? (uint32_t) year
+                 : kind == PERIOD_QUARTER ? (uint32_t) (year * 10 + sub)
+                                          : (uint32_t) (year * 100 + sub);
+    return (uint32_t) kind << 28 | v;
+}
+
+period_kind_t cell_period_kind(uint32_t period)
+{
+    return (period_kind_t) (period >> 28);
+}
+
+void cell_period_format(char *out, size_t outlen, uint32_t period)
+{
+    uint32_t v = period & 0x0fffffff;
+    switch (cell_period_kind(period)) {
+    case PERIOD_YEAR: snprintf(out, outlen, "%u", v); break;
+    case PERIOD_QUARTER: snprintf(out, outlen, "%u-Q%u", v / 10, v % 10); break;
+    case PERIOD_MONTH: snprintf(out, outlen, "%u-%02u", v / 100, v % 100); break;
+    default: snprintf(out, outlen, "?"); break;
+    }
+}
+
+int cell_period_parse(const char *text, uint32_t *period)
+{
+    int y, s;
+    char tail;
+    if (sscanf(text, "%4d-Q%1d%c", &y, &s, &tail) == 2 && s >= 1 && s <= 4)
+        *period = cell_period(PERIOD_QUARTER, y, s);
+    else if (sscanf(text, "%4d-%2d%c", &y, &s, &tail) == 2 && s >= 1 && s <= 12)
+        *period = cell_period(PERIOD_MONTH, y, s);
+    else if (sscanf(text, "%4d%c", &y, &tail) == 1)
+        *period = cell_period(PERIOD_YEAR, y, 0);
+    else
+        return -1;
+    return y >= 2000 && y <= 2100 ? 0 : -1;
+}
+
+uint32_t cell_period_prev(uint32_t period)
+{
+    uint32_t v = period & 0x0fffffff;
+    switch (cell_period_kind(period)) {
+    case PERIOD_YEAR: return cell_period(PERIOD_YEAR, (int) v - 1, 0);
+    case PERIOD_QUARTER:
+        return v % 10 == 1 ? cell_period(PERIOD_QUARTER, (int) v / 10 - 1, 4)
+                           : cell_period(PERIOD_QUARTER, (int) v / 10, (int) v % 10 - 1);
+    default:
+        return v % 100 == 1 ? cell_period(PERIOD_MONTH, (int) v / 100 - 1, 12)
+                            : cell_period(PERIOD_MONTH, (int) v / 100, (int) v % 100 - 1);
+    }
+}
+
+uint16_t cell_slice(slice_dim_t dim, int value)
+{
+    return dim == SLICE_ALL ? 0 : (uint16_t) (dim << 8 | (value & 0xff));
+}
+
+static const char *const s_modes[] = {"unspecified", "project", "integrated"};
+static const char *const s_agencies[] = {"unspecified", "af", "fk", "region", "municipality", "forbund", "other"};
+
+void cell_slice_format(char *out, size_t outlen, uint16_t slice)
+{
+    int dim = slice >> 8, v = slice & 0xff;
+    if (dim == SLICE_MODE && v < 3)
+        snprintf(out, outlen, "mode=%s", s_modes[v]);
+    else if (dim == SLICE_AGENCY && v < 7)
+        snprintf(out, outlen, "agency=%s", s_agencies[v]);
+    else if (slice == 0)
+        snprintf(out, outlen, "all");
+    else
+        snprintf(out, outlen, "slice=%u", slice);
+}
+
+int cell_slice_parse(const char *text, uint16_t *slice)
+{
+    if (!strcmp(text, "all")) {
+        *slice = 0;
+        return 0;
+    }
+    for (int i = 1; i < 3; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "mode=%s", s_modes[i]);
+        if (!strcmp(text, buf)) {
+            *slice = cell_slice(SLICE_MODE, i);
+            return 0;
+        }
+    }
+    for (int i = 1; i < 7; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "agency=%s", s_agencies[i]);
+        if (!strcmp(text, buf)) {
+            *slice = cell_slice(SLICE_AGENCY, i);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void cell_add(cell_t *a, const cell_t *b, int sign)
+{
+    a->n += sign * b->n;
+    a->sum += sign * b->sum;
+    a->sumsq += sign * b->sumsq;
+    a->hits += sign * b->hits;
+    a->dont_know += sign * b->dont_know;
+    a->units += sign * b->units;
+    for (int i = 0; i < CELL_HIST; i++)
+        a->hist[i] += sign * b->hist[i];
+}
+
+bool cell_is_zero(const cell_t *c)
+{
+    static const cell_t zero;
+    return memcmp(c, &zero, sizeof zero) == 0;
+}
+
+static const int s_day_upper[CELL_HIST] = {0, 7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365, 545, 730, 1095, 3650};
+
+int cell_days_bucket(uint32_t days)
+{
+    for (int i = 0; i < CELL_HIST; i++)
+        if (days <= (uint32_t) s_day_upper[i])
+            return i;
+    return CELL_HIST - 1;
+}
+
+int cell_days_bucket_upper(int bucket)
+{
+    return s_day_upper[bucket < 0 ? 0 : bucket >= CELL_HIST ? CELL_HIST - 1 : bucket];
+}
+
+/* Two-sided 95 % t quantiles for 1..30 degrees of freedom; 1.96 beyond. */
+static double s_t95(int64_t df)
+{
+    static const double t[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                               2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
+                               2.074, 2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+    return df >= 1 && df <= 30 ? t[df] : 1.96;
+}
+
+/* Median from a histogram: the first index where the cumulative count
+ * reaches half. Index offset maps it back to a value. */
+static int s_hist_median(const int64_t *hist, int64_t n)
+{
+    int64_t acc = 0;
+    for (int i = 0; i < CELL_HIST; i++) {
+        acc += hist[i];
+        if (2 * acc >= n)
+            return i;
+    }
+    return CELL_HIST - 1;
+}
+
+void cell_values(const cat_measure_t *m, const cell_t *c, int min_units, cell_values_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = c->n;
+    out->units = c->units;
+    out->suppressed = min_units > 0 && c->units < min_units;
+    if (out->suppressed || c->n <= 0)
+        return;
+    double n = (double) c->n;
+    out->sum = c->sum;
+    out->mean = (double) c->sum / n;
+    double var = c->n > 1 ? ((double) c->sumsq - (double) c->sum * (double) c->sum / n) / (n - 1) : 0;
+    out->sd = var > 0 ? sqrt(var) : 0;
+    double half = c->n > 1 ? s_t95(c->n - 1) * out->sd / sqrt(n) : 0;
+    out->ci_low = out->mean - half;
+    out->ci_high = out->mean + half;
+    out->share = (double) c->hits / n;
+    switch (m->aggregate) {
+    case AGG_ORDINAL: out->median = s_hist_median(c->hist, c->n); break;
+    case AGG_MEDIAN_DAYS: out->median = cell_days_bucket_upper(s_hist_median(c->hist, c->n)); break;
+    case AGG_PAIRED_CHANGE: out->median = s_hist_median(c->hist, c->n) - 8; break;
+    default: break;
+    }
+}

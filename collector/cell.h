@@ -1,0 +1,87 @@
+/* cell.h: an aggregate cell — its key, its invertible state and the values
+ * derived from it.
+ *
+ * Key (46 bytes, memcmp order = measure, förbund, period, slice):
+ *   measure id  32 bytes, NUL-padded
+ *   förbund      8 bytes, NUL-padded
+ *   period       be32: kind << 28 | value (year 2026, quarter 20261, month 202603)
+ *   slice        be16: dimension << 8 | value (0 = all)
+ *
+ * State: integer counts and sums only, so adding and subtracting an event
+ * are exact inverses and cells merge into län and national roll-ups by
+ * plain addition (cell_merge). `units` is the number of distinct
+ * participants or respondents the cell rests on, the basis of disclosure
+ * control. */
+#ifndef FINSAM_CELL_H
+#define FINSAM_CELL_H
+
+#include "catalogue.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CELL_KEY_LEN 46
+#define CELL_MEASURE_LEN 32
+#define CELL_FORBUND_LEN 8
+#define CELL_HIST 16
+
+typedef enum { PERIOD_YEAR = 1, PERIOD_QUARTER = 2, PERIOD_MONTH = 3 } period_kind_t;
+typedef enum { SLICE_ALL = 0, SLICE_MODE = 1, SLICE_AGENCY = 2 } slice_dim_t;
+
+typedef struct {
+    int64_t n;      /* observations with a value (pairs for paired measures) */
+    int64_t sum;    /* sum of values (of changes for paired measures) */
+    int64_t sumsq;
+    int64_t hits;   /* numerator of the measure's share */
+    int64_t dont_know;
+    int64_t units;  /* distinct participants / respondents */
+    int64_t hist[CELL_HIST];
+} cell_t;
+
+typedef struct {
+    char measure[CELL_MEASURE_LEN + 1];
+    char forbund[CELL_FORBUND_LEN + 1];
+    uint32_t period;
+    uint16_t slice;
+} cell_key_t;
+
+void cell_key_encode(uint8_t out[CELL_KEY_LEN], const cell_key_t *key);
+int cell_key_decode(cell_key_t *key, const uint8_t *in, size_t len);
+
+uint32_t cell_period(period_kind_t kind, int year, int sub);
+period_kind_t cell_period_kind(uint32_t period);
+/* "2026", "2026-Q1", "2026-03"; parse returns -1 if malformed. */
+void cell_period_format(char *out, size_t outlen, uint32_t period);
+int cell_period_parse(const char *text, uint32_t *period);
+/* The period before (same kind). */
+uint32_t cell_period_prev(uint32_t period);
+
+uint16_t cell_slice(slice_dim_t dim, int value);
+/* "all", "mode=project", "agency=af"; parse returns -1 if malformed. */
+void cell_slice_format(char *out, size_t outlen, uint16_t slice);
+int cell_slice_parse(const char *text, uint16_t *slice);
+
+/* a += sign * b */
+void cell_add(cell_t *a, const cell_t *b, int sign);
+bool cell_is_zero(const cell_t *c);
+
+/* Values derived from a state for a measure's aggregate. */
+typedef struct {
+    bool suppressed;
+    int64_t n, units;
+    double mean, sd, ci_low, ci_high; /* ordinal, sum, paired */
+    double share;                     /* top two / yes / moved / sustained / <= 30 days */
+    double median;                    /* ordinal or median_days (bucket upper bound) */
+    int64_t sum;
+} cell_values_t;
+
+/* min_units: cells resting on fewer units are suppressed (0 disables, as
+ * for organisation reports). */
+void cell_values(const cat_measure_t *m, const cell_t *c, int min_units, cell_values_t *out);
+
+/* Day counts are kept in 16 buckets; value -> bucket and bucket upper bound. */
+int cell_days_bucket(uint32_t days);
+int cell_days_bucket_upper(int bucket);
+
+#endif

@@ -1,0 +1,204 @@
+/* ctl.c (finsamctl): the operator's command line. Reads the collector's
+ * store read-only (LMDB allows readers beside the running writer), so it
+ * works whether or not the collector runs, and never changes data except
+ * for `keygen` (new files) and `backup` (a copy elsewhere). */
+#include "keys.h"
+#include "ledger.h"
+#include "log.h"
+#include "options.h"
+#include "query.h"
+#include "rebuild.h"
+#include "status.h"
+#include "util.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+static char *o_data_dir, *o_format, *o_forbund, *o_name, *o_catalogue, *o_measure, *o_period, *o_slice,
+    *o_log_level;
+static long o_min_units;
+static bool o_verify;
+
+static const opt_t s_opts[] = {
+    {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "collector data directory", &o_data_dir},
+    {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv", &o_format},
+    {"forbund", 0, OPT_STR, NULL, 0, 0, "keygen: förbund the key may publish for; query: filter", &o_forbund},
+    {"name", 0, OPT_STR, NULL, 0, 0, "keygen: name stored in the certificate", &o_name},
+    {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o_catalogue},
+    {"measure", 'm', OPT_STR, NULL, 0, 0, "query: measure id or indicator number", &o_measure},
+    {"period", 'p', OPT_STR, "year", 0, 0, "query: year, quarter, month or one period (2026-Q1)", &o_period},
+    {"slice", 's', OPT_STR, "all", 0, 0, "query: all, mode=project, mode=integrated, agency=af, ...", &o_slice},
+    {"min-units", 'k', OPT_INT, "5", 1, 1000, "disclosure control: minimum participants per shown cell",
+     &o_min_units},
+    {"verify", 0, OPT_FLAG, NULL, 0, 0, "rebuild: compare with the stored cells (no change)", &o_verify},
+    {"log-level", 'l', OPT_STR, "warn", 0, 0, "debug, info, warn or error", &o_log_level},
+};
+
+static const opt_spec_t s_spec = {
+    "finsamctl",
+    "finsamctl [OPTIONS] COMMAND [ARGS]",
+    "Operator tool for a finsam collector's data directory.",
+    "Commands:\n"
+    "  status              events stored, last seen and rejects per förbund and agent\n"
+    "  query               indicator values per förbund and period, small cells suppressed\n"
+    "  rebuild --verify    recompute every cell from the event log and report differences\n"
+    "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for agents\n"
+    "  backup DIR          write a compacted consistent copy of the store while it runs\n"
+    "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 66 no data directory,\n"
+    "73 cannot create, 74 store I/O, 78 bad configuration.\n",
+    s_opts,
+    sizeof s_opts / sizeof *s_opts,
+};
+
+static int s_open(ledger_t **ledger)
+{
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/ledger", o_data_dir);
+    if (ledger_open(ledger, path, true, err, sizeof err) < 0) {
+        fprintf(stderr, "finsamctl: %s\n", err);
+        return EX_NOINPUT;
+    }
+    return 0;
+}
+
+static int s_status(void)
+{
+    ledger_t *ledger;
+    int rc = s_open(&ledger);
+    if (rc)
+        return rc;
+    json_t *report = status_report(ledger, clock_wall_ms());
+    ledger_close(&ledger);
+    if (!report) {
+        fprintf(stderr, "finsamctl: status: cannot read the store\n");
+        return EX_IOERR;
+    }
+    if (!strcmp(o_format, "json")) {
+        json_dumpf(report, stdout, JSON_INDENT(2));
+        printf("\n");
+    } else {
+        status_print_table(report, stdout);
+    }
+    json_decref(report);
+    return 0;
+}
+
+static int s_query(void)
+{
+    char err[512];
+    catalogue_t *cat;
+    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
+        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
+        return EX_CONFIG;
+    }
+    ledger_t *ledger;
+    int rc = s_open(&ledger);
+    if (rc) {
+        catalogue_destroy(&cat);
+        return rc;
+    }
+    query_t q = {.measure = o_measure, .forbund = o_forbund, .period = o_period, .slice = o_slice,
+                 .min_units = (int) o_min_units};
+    json_t *result = NULL;
+    rc = query_run(ledger, cat, &q, &result, err, sizeof err);
+    if (rc == 0) {
+        if (!strcmp(o_format, "json")) {
+            json_dumpf(result, stdout, JSON_INDENT(2));
+            printf("\n");
+        } else if (!strcmp(o_format, "csv")) {
+            query_print_csv(result, stdout);
+        } else {
+            query_print_table(result, stdout);
+        }
+    } else {
+        fprintf(stderr, "finsamctl: query: %s\n", err);
+    }
+    json_decref(result);
+    ledger_close(&ledger);
+    catalogue_destroy(&cat);
+    return rc;
+}
+
+static int s_rebuild(void)
+{
+    if (!o_verify) {
+        fprintf(stderr, "finsamctl: rebuild: only --verify is supported (cells are maintained by the collector)\n");
+        return EX_USAGE;
+    }
+    char err[512];
+    catalogue_t *cat;
+    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
+        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
+        return EX_CONFIG;
+    }
+    ledger_t *ledger;
+    int rc = s_open(&ledger);
+    if (rc) {
+        catalogue_destroy(&cat);
+        return rc;
+    }
+    rebuild_report_t report;
+    rc = rebuild_verify(ledger, cat, &report, stdout, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "finsamctl: rebuild: %s\n", err);
+    else
+        printf("rebuild: events=%llu cells=%llu participants=%llu differences=%llu seconds=%.3f events_per_s=%.0f\n",
+               (unsigned long long) report.events, (unsigned long long) report.cells,
+               (unsigned long long) report.people, (unsigned long long) report.differences, report.seconds,
+               report.seconds > 0 ? (double) report.events / report.seconds : 0.0);
+    ledger_close(&ledger);
+    catalogue_destroy(&cat);
+    return rc < 0 ? EX_IOERR : report.differences ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    int first;
+    int rc = options_parse(&s_spec, argc, argv, &first);
+    if (rc == OPTIONS_EXIT_OK)
+        return 0;
+    if (rc)
+        return rc;
+    log_set_level(o_log_level);
+    if (first >= argc) {
+        fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
+        return EX_USAGE;
+    }
+    if (tz_stockholm_init() < 0) {
+        fprintf(stderr, "finsamctl: tzdata: /usr/share/zoneinfo/Europe/Stockholm missing\n");
+        return EX_CONFIG;
+    }
+    const char *cmd = argv[first];
+    if (!strcmp(cmd, "status"))
+        return s_status();
+    if (!strcmp(cmd, "query"))
+        return s_query();
+    if (!strcmp(cmd, "rebuild"))
+        return s_rebuild();
+    if (!strcmp(cmd, "keygen") && first + 1 < argc) {
+        char err[512];
+        if (keys_generate(argv[first + 1], o_name, o_forbund, err, sizeof err) < 0) {
+            fprintf(stderr, "finsamctl: keygen: %s\n", err);
+            return EX_CANTCREAT;
+        }
+        printf("%s\n%s_secret\n", argv[first + 1], argv[first + 1]);
+        return 0;
+    }
+    if (!strcmp(cmd, "backup") && first + 1 < argc) {
+        ledger_t *ledger;
+        if ((rc = s_open(&ledger)))
+            return rc;
+        rc = store_backup(ledger_store(ledger), argv[first + 1]);
+        ledger_close(&ledger);
+        if (rc) {
+            fprintf(stderr, "finsamctl: backup: %s: %s\n", argv[first + 1], store_strerror(rc));
+            return EX_IOERR;
+        }
+        printf("backup written to %s\n", argv[first + 1]);
+        return 0;
+    }
+    fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
+    return EX_USAGE;
+}

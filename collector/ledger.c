@@ -1,0 +1,269 @@
+/* ledger.c: the collector's event log, dedupe index and agent cursors
+ * (schema in ledger.h). No recovery at start-up: LMDB is crash-safe, so
+ * after kill -9 the ledger is exactly the last committed transaction. */
+#include "ledger.h"
+
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_HEADER 9
+
+struct ledger_t {
+    store_t *store;
+    uint64_t next_seq;
+};
+
+static const store_db_t s_dbs[LEDGER_DB_COUNT] = {
+    [LEDGER_DB_LOG] = {"log", 0},         [LEDGER_DB_DEDUPE] = {"dedupe", 0},
+    [LEDGER_DB_RETRACTED] = {"retracted", 0}, [LEDGER_DB_AGENTS] = {"agents", 0},
+    [LEDGER_DB_META] = {"meta", 0},       [LEDGER_DB_CELLS] = {"cells", 0},
+    [LEDGER_DB_PARTICIPANTS] = {"participants", 0},
+};
+
+typedef struct {
+    ledger_t *ledger;
+    char *err;
+    size_t errlen;
+} s_init_ctx_t;
+
+/* Stamps a new store with our schema version; refuses another version. */
+static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *err, size_t errlen)
+{
+    MDB_val k = {6, "schema"}, v;
+    int rc = mdb_get(txn, store_dbi(self->store, LEDGER_DB_META), &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        if (!may_write)
+            return 0; /* an empty read-only store: nothing to misread */
+        uint8_t buf[4];
+        be32_put(buf, LEDGER_SCHEMA_VERSION);
+        v = (MDB_val){4, buf};
+        return mdb_put(txn, store_dbi(self->store, LEDGER_DB_META), &k, &v, 0);
+    }
+    if (rc)
+        return rc;
+    uint32_t version = v.mv_size == 4 ? be32_get(v.mv_data) : 0;
+    if (version != LEDGER_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "store schema version %u, this finsam reads version %d; refusing to open it "
+                 "(see docs/operations.md, Upgrade)",
+                 version, LEDGER_SCHEMA_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_init(MDB_txn *txn, void *arg)
+{
+    s_init_ctx_t *ctx = arg;
+    return s_check_schema(txn, ctx->ledger, true, ctx->err, ctx->errlen);
+}
+
+static int s_load_next_seq(ledger_t *self)
+{
+    MDB_txn *txn;
+    int rc = store_read(self->store, &txn);
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    self->next_seq = 1;
+    if ((rc = mdb_cursor_open(txn, store_dbi(self->store, LEDGER_DB_LOG), &cur)) == 0) {
+        MDB_val k, v;
+        if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+            self->next_seq = be64_get(k.mv_data) + 1;
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, size_t errlen);
+
+int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen)
+{
+    return s_open(out, dir, readonly ? STORE_READONLY : 0, err, errlen);
+}
+
+int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen)
+{
+    return s_open(out, dir, STORE_SCRATCH, err, errlen);
+}
+
+static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, size_t errlen)
+{
+    bool readonly = flags & STORE_READONLY;
+    *out = NULL;
+    ledger_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = store_open(&self->store, dir, s_dbs, LEDGER_DB_COUNT, flags);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", dir, store_strerror(rc));
+        free(self);
+        return -1;
+    }
+    err[0] = '\0';
+    if (readonly) {
+        MDB_txn *txn;
+        rc = store_read(self->store, &txn);
+        if (rc == 0) {
+            rc = s_check_schema(txn, self, false, err, errlen);
+            mdb_txn_abort(txn);
+        }
+    } else {
+        s_init_ctx_t ctx = {self, err, errlen};
+        rc = store_write(self->store, s_init, &ctx);
+    }
+    if (rc == 0)
+        rc = s_load_next_seq(self);
+    if (rc) {
+        if (!err[0])
+            snprintf(err, errlen, "%s: %s", dir, store_strerror(rc));
+        ledger_close(&self);
+        return -1;
+    }
+    *out = self;
+    return 0;
+}
+
+void ledger_close(ledger_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_close(&(*self_p)->store);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+store_t *ledger_store(ledger_t *self)
+{
+    return self->store;
+}
+
+MDB_dbi ledger_dbi(const ledger_t *self, ledger_db_t db)
+{
+    return store_dbi(self->store, (int) db);
+}
+
+uint64_t ledger_next_seq(const ledger_t *self)
+{
+    return self->next_seq;
+}
+
+typedef struct {
+    ledger_txn_t lt;
+    ledger_write_fn fn;
+    void *ctx;
+} s_write_ctx_t;
+
+static int s_write(MDB_txn *txn, void *arg)
+{
+    s_write_ctx_t *w = arg;
+    /* A retry after map growth starts again from the committed position. */
+    w->lt.txn = txn;
+    w->lt.next_seq = w->lt.ledger->next_seq;
+    return w->fn(&w->lt, w->ctx);
+}
+
+int ledger_write(ledger_t *self, ledger_write_fn fn, void *ctx)
+{
+    s_write_ctx_t w = {{NULL, self, self->next_seq}, fn, ctx};
+    int rc = store_write(self->store, s_write, &w);
+    if (rc == 0)
+        self->next_seq = w.lt.next_seq;
+    return rc;
+}
+
+int ledger_find(MDB_txn *txn, const ledger_t *self, const uint8_t id[16], uint64_t *seq)
+{
+    MDB_val k = {16, (void *) id}, v;
+    int rc = mdb_get(txn, ledger_dbi(self, LEDGER_DB_DEDUPE), &k, &v);
+    if (rc == 0)
+        *seq = v.mv_size == 8 ? be64_get(v.mv_data) : 0;
+    return rc;
+}
+
+int ledger_append(ledger_txn_t *lt, const uint8_t id[16], const uint8_t *bytes, size_t len,
+                  int64_t received_ms, uint64_t *seq)
+{
+    uint8_t key[8];
+    be64_put(key, lt->next_seq);
+    MDB_val k = {8, key}, v = {LOG_HEADER + len, NULL};
+    /* MDB_RESERVE: write the record straight into the page, no copy. */
+    int rc = mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_LOG), &k, &v, MDB_APPEND | MDB_RESERVE);
+    if (rc)
+        return rc;
+    uint8_t *p = v.mv_data;
+    p[0] = 1;
+    be64_put(p + 1, (uint64_t) received_ms);
+    memcpy(p + LOG_HEADER, bytes, len);
+    MDB_val dk = {16, (void *) id}, dv = {8, key};
+    rc = mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_DEDUPE), &dk, &dv, MDB_NOOVERWRITE);
+    if (rc)
+        return rc;
+    *seq = lt->next_seq++;
+    return 0;
+}
+
+int ledger_get(MDB_txn *txn, const ledger_t *self, uint64_t seq, const uint8_t **bytes, size_t *len,
+               int64_t *received_ms)
+{
+    uint8_t key[8];
+    be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, ledger_dbi(self, LEDGER_DB_LOG), &k, &v);
+    if (rc)
+        return rc;
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size < LOG_HEADER || p[0] != 1)
+        return MDB_CORRUPTED;
+    if (received_ms)
+        *received_ms = (int64_t) be64_get(p + 1);
+    *bytes = p + LOG_HEADER;
+    *len = v.mv_size - LOG_HEADER;
+    return 0;
+}
+
+int ledger_mark_retracted(MDB_txn *txn, const ledger_t *self, uint64_t target_seq, uint64_t by_seq)
+{
+    uint8_t key[8], val[8];
+    be64_put(key, target_seq);
+    be64_put(val, by_seq);
+    MDB_val k = {8, key}, v = {8, val};
+    return mdb_put(txn, ledger_dbi(self, LEDGER_DB_RETRACTED), &k, &v, MDB_NOOVERWRITE);
+}
+
+bool ledger_is_retracted(MDB_txn *txn, const ledger_t *self, uint64_t seq)
+{
+    uint8_t key[8];
+    be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    return mdb_get(txn, ledger_dbi(self, LEDGER_DB_RETRACTED), &k, &v) == 0;
+}
+
+int ledger_agent_get(MDB_txn *txn, const ledger_t *self, const char *key_z85, ledger_agent_t *out)
+{
+    memset(out, 0, sizeof *out);
+    MDB_val k = {strlen(key_z85), (void *) key_z85}, v;
+    int rc = mdb_get(txn, ledger_dbi(self, LEDGER_DB_AGENTS), &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof *out)
+        return MDB_CORRUPTED;
+    memcpy(out, v.mv_data, sizeof *out);
+    return out->version == 1 ? 0 : MDB_CORRUPTED;
+}
+
+int ledger_agent_put(MDB_txn *txn, const ledger_t *self, const char *key_z85, const ledger_agent_t *rec)
+{
+    ledger_agent_t copy = *rec;
+    copy.version = 1;
+    MDB_val k = {strlen(key_z85), (void *) key_z85}, v = {sizeof copy, &copy};
+    return mdb_put(txn, ledger_dbi(self, LEDGER_DB_AGENTS), &k, &v, 0);
+}

@@ -1,0 +1,100 @@
+/* ledger.h: the collector's LMDB schema — what is stored, under which key.
+ *
+ *   log        be64 seq -> [u8 ver=1][be64 received_ms][encoded Event]
+ *              append-only; seq is the event-log position (1, 2, ...) and
+ *              the sequence number of the event and aggregate streams
+ *   dedupe     16-byte event id -> be64 seq
+ *              agents make ids time-prefixed (4 bytes of day number), so
+ *              inserts land near the right edge of the B-tree
+ *   retracted  be64 seq -> be64 seq of the retraction or correction
+ *   agents     Z85 public key -> ledger_agent_t (cursor and counters)
+ *   meta       "schema" -> be32 schema version
+ *   cells, participants: owned by aggregate.c (aggregate.h)
+ *
+ * Everything for one group commit happens in one write transaction started
+ * by ledger_write(), which tracks the next log position so a transaction
+ * retried after map growth reuses the same positions. */
+#ifndef FINSAM_LEDGER_H
+#define FINSAM_LEDGER_H
+
+#include "store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LEDGER_SCHEMA_VERSION 1
+#define LEDGER_REJECT_SLOTS 16
+
+typedef enum {
+    LEDGER_DB_LOG,
+    LEDGER_DB_DEDUPE,
+    LEDGER_DB_RETRACTED,
+    LEDGER_DB_AGENTS,
+    LEDGER_DB_META,
+    LEDGER_DB_CELLS,
+    LEDGER_DB_PARTICIPANTS,
+    LEDGER_DB_COUNT
+} ledger_db_t;
+
+/* Per-agent record, stored as this fixed little-endian struct (x86_64);
+ * `version` guards the layout. */
+typedef struct {
+    uint32_t version;
+    char forbund[12];
+    uint64_t last_batch_seq;
+    uint64_t batches;
+    uint64_t events_stored;
+    uint64_t duplicates;
+    int64_t first_seen_ms;
+    int64_t last_seen_ms;
+    uint64_t rejects[LEDGER_REJECT_SLOTS]; /* indexed by RejectCode */
+} ledger_agent_t;
+
+typedef struct ledger_t ledger_t;
+
+/* A write transaction in progress. */
+typedef struct {
+    MDB_txn *txn;
+    ledger_t *ledger;
+    uint64_t next_seq; /* next log position inside this transaction */
+} ledger_txn_t;
+
+/* Opens the ledger in directory `dir` (created unless readonly). Refuses a
+ * store of another schema version with a message in err. */
+int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen);
+/* Opens a scratch ledger (no fsync) for recomputation. */
+int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen);
+void ledger_close(ledger_t **self_p);
+
+store_t *ledger_store(ledger_t *self);
+MDB_dbi ledger_dbi(const ledger_t *self, ledger_db_t db);
+
+/* The next log position after the last committed event. */
+uint64_t ledger_next_seq(const ledger_t *self);
+
+/* Runs fn in one write transaction (grow-and-retry, see store_write) and
+ * commits durably. Returns 0 when committed. */
+typedef int (*ledger_write_fn)(ledger_txn_t *lt, void *ctx);
+int ledger_write(ledger_t *self, ledger_write_fn fn, void *ctx);
+
+/* Looks up an event id. 0 with *seq set, MDB_NOTFOUND, or an LMDB error. */
+int ledger_find(MDB_txn *txn, const ledger_t *self, const uint8_t id[16], uint64_t *seq);
+
+/* Appends an event (with its dedupe entry) at the next position. */
+int ledger_append(ledger_txn_t *lt, const uint8_t id[16], const uint8_t *bytes, size_t len,
+                  int64_t received_ms, uint64_t *seq);
+
+/* Reads the event at seq. *bytes points into the map (valid until the
+ * transaction ends). 0, MDB_NOTFOUND or an LMDB error. */
+int ledger_get(MDB_txn *txn, const ledger_t *self, uint64_t seq, const uint8_t **bytes, size_t *len,
+               int64_t *received_ms);
+
+/* Marks target_seq as retracted by by_seq: MDB_KEYEXIST if it already was. */
+int ledger_mark_retracted(MDB_txn *txn, const ledger_t *self, uint64_t target_seq, uint64_t by_seq);
+bool ledger_is_retracted(MDB_txn *txn, const ledger_t *self, uint64_t seq);
+
+/* Agent records: get fills a zeroed record when the key is unknown. */
+int ledger_agent_get(MDB_txn *txn, const ledger_t *self, const char *key_z85, ledger_agent_t *out);
+int ledger_agent_put(MDB_txn *txn, const ledger_t *self, const char *key_z85, const ledger_agent_t *rec);
+
+#endif

@@ -1,0 +1,122 @@
+/* main.c (finsam-collector): options in, server built, run, exit code out. */
+#include "keys.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+#include "util.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file, *o_log_level;
+static long o_max_batches;
+
+static const opt_t s_opts[] = {
+    {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "data directory (ledger/, keys/, agents/)", &o_data_dir},
+    {"endpoint", 'e', OPT_STR, "tcp://127.0.0.1:7710", 0, 0, "ingest endpoint agents connect to", &o_endpoint},
+    {"server-key", 0, OPT_STR, NULL, 0, 0, "secret certificate (default DATA/keys/collector.key_secret)",
+     &o_server_key},
+    {"allow-dir", 0, OPT_STR, NULL, 0, 0, "allow-list of agent certificates (default DATA/agents)", &o_allow_dir},
+    {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o_catalogue},
+    {"endpoint-file", 0, OPT_STR, NULL, 0, 0, "write the bound endpoint to this file", &o_endpoint_file},
+    {"max-batches-per-commit", 0, OPT_INT, "64", 1, 4096, "group commit: batches per transaction",
+     &o_max_batches},
+    {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o_log_level},
+};
+
+static const opt_spec_t s_spec = {
+    "finsam-collector",
+    "finsam-collector [OPTIONS] [run|keygen|check-config]",
+    "Receives pseudonymized indicator events from finsam agents over CurveZMQ, stores each exactly\n"
+    "once in LMDB and updates the indicator cells in the same transaction; acks after commit.",
+    "Commands:\n"
+    "  run           serve (default)\n"
+    "  keygen        create DATA/keys/collector.key (public) and collector.key_secret (0600)\n"
+    "  check-config  validate options, keys and catalogue, then exit\n"
+    "\nExit codes: 0 ok, 64 usage, 69 cannot bind or serve, 70 internal, 74 store I/O, 77 key refused,\n"
+    "78 bad configuration.\n",
+    s_opts,
+    sizeof s_opts / sizeof *s_opts,
+};
+
+int main(int argc, char **argv)
+{
+    int first;
+    int rc = options_parse(&s_spec, argc, argv, &first);
+    if (rc == OPTIONS_EXIT_OK)
+        return 0;
+    if (rc)
+        return rc;
+    if (log_set_level(o_log_level) < 0) {
+        fprintf(stderr, "finsam-collector: --log-level: unknown level %s\n", o_log_level);
+        return EX_USAGE;
+    }
+    const char *command = first < argc ? argv[first] : "run";
+    if (first + 1 < argc) {
+        fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
+        return EX_USAGE;
+    }
+    if (tz_stockholm_init() < 0) {
+        fprintf(stderr, "finsam-collector: tzdata: /usr/share/zoneinfo/Europe/Stockholm missing (apt install tzdata)\n");
+        return EX_CONFIG;
+    }
+    char key_default[4096], allow_default[4096], err[512];
+    snprintf(key_default, sizeof key_default, "%s/keys/collector.key_secret", o_data_dir);
+    snprintf(allow_default, sizeof allow_default, "%s/agents", o_data_dir);
+    if (!o_server_key)
+        o_server_key = key_default;
+    if (!o_allow_dir)
+        o_allow_dir = allow_default;
+
+    if (!strcmp(command, "keygen")) {
+        char dir[4096], path[4200];
+        snprintf(dir, sizeof dir, "%s/keys", o_data_dir);
+        snprintf(path, sizeof path, "%s/collector.key", dir);
+        if (mkdir_p(dir, 0700) < 0 || mkdir_p(o_allow_dir, 0755) < 0) {
+            fprintf(stderr, "finsam-collector: %s: cannot create\n", dir);
+            return EX_CANTCREAT;
+        }
+        if (keys_generate(path, "collector", NULL, err, sizeof err) < 0) {
+            fprintf(stderr, "finsam-collector: keygen: %s\n", err);
+            return EX_CANTCREAT;
+        }
+        printf("%s\n%s_secret\n", path, path);
+        return 0;
+    }
+    if (strcmp(command, "run") && strcmp(command, "check-config")) {
+        fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
+        return EX_USAGE;
+    }
+    zsys_init();
+    zsys_handler_set(NULL); /* our handler, not CZMQ's */
+    struct sigaction sa = {0};
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    server_config_t config = {o_data_dir, o_endpoint, o_server_key, o_allow_dir, o_catalogue, o_endpoint_file,
+                              (int) o_max_batches};
+    server_t *server = server_new(&config);
+    if (!server)
+        return EX_UNAVAILABLE;
+    if (!strcmp(command, "check-config")) {
+        server_destroy(&server);
+        printf("finsam-collector: configuration ok\n");
+        return 0;
+    }
+    rc = server_run(server, &s_stop);
+    server_destroy(&server);
+    return rc == 0 ? 0 : EX_SOFTWARE;
+}

@@ -1,0 +1,421 @@
+/* query.c: cells to visible numbers (see query.h for the disclosure rules).
+ *
+ * For one measure all cells of the requested period kind are loaded (every
+ * slice, every förbund), län and national rows are merged from them, and
+ * suppression is decided over that whole table before the requested slice
+ * is printed: complementary suppression needs the siblings a reader could
+ * subtract, not just the rows shown. */
+#include "query.h"
+
+#include "cell.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+enum { LEVEL_FORBUND, LEVEL_LAN, LEVEL_NATION };
+
+typedef struct {
+    int level;
+    char name[48];  /* förbund code, län name or "Riket" */
+    char lan[48];
+    uint32_t period;
+    uint16_t slice;
+    cell_t cell;
+    bool suppressed;
+} s_row_t;
+
+typedef struct {
+    s_row_t *rows;
+    size_t n, cap;
+} s_table_t;
+
+static int s_row_cmp(const void *a, const void *b)
+{
+    const s_row_t *x = a, *y = b;
+    if (x->level != y->level)
+        return x->level - y->level;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    if (x->period != y->period)
+        return x->period < y->period ? -1 : 1;
+    return (int) x->slice - (int) y->slice;
+}
+
+static s_row_t *s_find(s_table_t *t, int level, const char *name, uint32_t period, uint16_t slice)
+{
+    s_row_t key = {.level = level, .period = period, .slice = slice};
+    snprintf(key.name, sizeof key.name, "%s", name);
+    return bsearch(&key, t->rows, t->n, sizeof key, s_row_cmp);
+}
+
+static s_row_t *s_push(s_table_t *t)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        s_row_t *r = realloc(t->rows, cap * sizeof *r);
+        if (!r)
+            return NULL;
+        t->rows = r;
+        t->cap = cap;
+    }
+    s_row_t *r = &t->rows[t->n++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+/* Adds c into the row (level, name, period, slice), creating it; the table
+ * must be re-sorted before lookups. Rows are merged after loading. */
+static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, period_kind_t kind,
+                  uint32_t only, s_table_t *t)
+{
+    MDB_txn *txn;
+    int rc = store_read(ledger_store(ledger), &txn);
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_CELLS), &cur))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    uint8_t prefix[CELL_MEASURE_LEN] = {0};
+    memcpy(prefix, m->id, strlen(m->id));
+    MDB_val k = {CELL_MEASURE_LEN, prefix}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        cell_key_t ck;
+        if (k.mv_size < CELL_MEASURE_LEN || memcmp(k.mv_data, prefix, CELL_MEASURE_LEN))
+            break;
+        if (cell_key_decode(&ck, k.mv_data, k.mv_size) || v.mv_size != sizeof(cell_t))
+            continue;
+        if (cell_period_kind(ck.period) != kind || (only && ck.period != only))
+            continue;
+        s_row_t *r = s_push(t);
+        if (!r) {
+            rc = ENOMEM;
+            break;
+        }
+        r->level = LEVEL_FORBUND;
+        snprintf(r->name, sizeof r->name, "%s", ck.forbund);
+        snprintf(r->lan, sizeof r->lan, "%s", catalogue_lan(cat, ck.forbund));
+        r->period = ck.period;
+        r->slice = ck.slice;
+        memcpy(&r->cell, v.mv_data, sizeof r->cell);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    /* Roll-ups: cells merge by addition (cell.h). `units` adds up because
+     * a participant belongs to one förbund's pseudonym space. */
+    size_t nf = t->n;
+    for (size_t i = 0; i < nf; i++) {
+        for (int level = LEVEL_LAN; level <= LEVEL_NATION; level++) {
+            const s_row_t *src = &t->rows[i];
+            const char *name = level == LEVEL_LAN ? src->lan : "Riket";
+            s_row_t *dst = NULL;
+            for (size_t j = nf; j < t->n; j++)
+                if (t->rows[j].level == level && t->rows[j].period == src->period &&
+                    t->rows[j].slice == src->slice && !strcmp(t->rows[j].name, name)) {
+                    dst = &t->rows[j];
+                    break;
+                }
+            if (!dst) {
+                uint32_t period = src->period;
+                uint16_t slice = src->slice;
+                char lan[48];
+                snprintf(lan, sizeof lan, "%s", src->lan);
+                if (!(dst = s_push(t)))
+                    return ENOMEM;
+                src = &t->rows[i]; /* s_push may have moved the rows */
+                dst->level = level;
+                snprintf(dst->name, sizeof dst->name, "%s", name);
+                snprintf(dst->lan, sizeof dst->lan, "%s", level == LEVEL_LAN ? lan : "");
+                dst->period = period;
+                dst->slice = slice;
+            }
+            cell_add(&dst->cell, &src->cell, +1);
+        }
+    }
+    qsort(t->rows, t->n, sizeof *t->rows, s_row_cmp);
+    return 0;
+}
+
+/* Hides the smallest visible row among `group` if exactly one of them is
+ * suppressed while their total is visible. Returns 1 if it hid one. */
+static int s_protect(s_row_t **group, int n, const s_row_t *total)
+{
+    if (!total || total->suppressed || n < 2)
+        return 0;
+    int hidden = 0;
+    s_row_t *smallest = NULL;
+    for (int i = 0; i < n; i++) {
+        if (group[i]->suppressed)
+            hidden++;
+        else if (!smallest || group[i]->cell.units < smallest->cell.units)
+            smallest = group[i];
+    }
+    if (hidden != 1 || !smallest)
+        return 0;
+    smallest->suppressed = true;
+    return 1;
+}
+
+static void s_suppress(s_table_t *t, int min_units)
+{
+    for (size_t i = 0; i < t->n; i++)
+        t->rows[i].suppressed = min_units > 0 && t->rows[i].cell.units < min_units;
+    if (min_units <= 0)
+        return;
+    s_row_t **group = calloc(t->n + 1, sizeof *group);
+    if (!group)
+        return;
+    for (int pass = 0; pass < 4; pass++) {
+        int changed = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            s_row_t *r = &t->rows[i];
+            /* Across förbund within a län, and across län within the nation:
+             * gather the children of r when r is a län or the nation. */
+            if (r->level != LEVEL_FORBUND) {
+                int n = 0;
+                for (size_t j = 0; j < t->n; j++) {
+                    s_row_t *c = &t->rows[j];
+                    if (c->level == r->level - 1 && c->period == r->period && c->slice == r->slice &&
+                        (r->level == LEVEL_NATION || !strcmp(c->lan, r->name)))
+                        group[n++] = c;
+                }
+                changed += s_protect(group, n, r);
+            }
+            /* Across the values of a slice dimension under the "all" cell. */
+            if (r->slice == 0) {
+                for (int dim = SLICE_MODE; dim <= SLICE_AGENCY; dim++) {
+                    int n = 0;
+                    for (size_t j = 0; j < t->n; j++) {
+                        s_row_t *c = &t->rows[j];
+                        if (c->level == r->level && c->period == r->period && (c->slice >> 8) == dim &&
+                            !strcmp(c->name, r->name))
+                            group[n++] = c;
+                    }
+                    changed += s_protect(group, n, r);
+                }
+            }
+        }
+        if (!changed)
+            break;
+    }
+    free(group);
+}
+
+static json_t *s_row_json(const cat_measure_t *m, const s_row_t *r, const s_row_t *prev, int min_units)
+{
+    static const char *const levels[] = {"forbund", "lan", "nation"};
+    char period[16], slice[32];
+    cell_period_format(period, sizeof period, r->period);
+    cell_slice_format(slice, sizeof slice, r->slice);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "level", levels[r->level], "name", r->name, "period", period,
+                          "slice", slice, "suppressed", r->suppressed);
+    if (r->level == LEVEL_FORBUND)
+        json_object_set_new(o, "lan", json_string(r->lan));
+    if (r->suppressed) {
+        char range[16];
+        snprintf(range, sizeof range, "<%d", min_units);
+        json_object_set_new(o, "units", json_string(r->cell.units < min_units ? range : "suppressed"));
+        return o;
+    }
+    cell_values_t cv;
+    cell_values(m, &r->cell, 0, &cv);
+    json_object_set_new(o, "n", json_integer(cv.n));
+    json_object_set_new(o, "units", json_integer(cv.units));
+    if (cv.n == 0)
+        return o;
+    bool share_ok = cv.n >= 10 || (cv.share > 0 && cv.share < 1);
+    switch (m->aggregate) {
+    case AGG_ORDINAL:
+        json_object_set_new(o, "mean", json_real(cv.mean));
+        json_object_set_new(o, "sd", json_real(cv.sd));
+        json_object_set_new(o, "ci95", json_pack("[f,f]", cv.ci_low, cv.ci_high));
+        json_object_set_new(o, "median", json_real(cv.median));
+        json_object_set_new(o, "share_top", share_ok ? json_real(cv.share) : json_null());
+        break;
+    case AGG_SHARE_YES:
+    case AGG_SHARE_SUSTAINED:
+        json_object_set_new(o, "share", share_ok ? json_real(cv.share) : json_null());
+        break;
+    case AGG_SUM:
+        json_object_set_new(o, "sum", json_integer(cv.sum));
+        json_object_set_new(o, "mean", json_real(cv.mean));
+        break;
+    case AGG_MEDIAN_DAYS:
+        json_object_set_new(o, "median_days", json_real(cv.median));
+        json_object_set_new(o, "mean_days", json_real(cv.mean));
+        json_object_set_new(o, "share_within_30_days", share_ok ? json_real(cv.share) : json_null());
+        break;
+    case AGG_PAIRED_CHANGE:
+        json_object_set_new(o, "mean_change", json_real(cv.mean));
+        json_object_set_new(o, "ci95", json_pack("[f,f]", cv.ci_low, cv.ci_high));
+        json_object_set_new(o, "share_improved", share_ok ? json_real(cv.share) : json_null());
+        break;
+    }
+    if (prev && !prev->suppressed && prev->cell.n > 0) {
+        cell_values_t pv;
+        cell_values(m, &prev->cell, 0, &pv);
+        json_object_set_new(o, "change_mean", json_real(cv.mean - pv.mean));
+        json_object_set_new(o, "change_share", json_real(cv.share - pv.share));
+    }
+    return o;
+}
+
+int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    period_kind_t kind;
+    uint32_t only = 0;
+    uint16_t slice;
+    if (!strcmp(q->period, "year"))
+        kind = PERIOD_YEAR;
+    else if (!strcmp(q->period, "quarter"))
+        kind = PERIOD_QUARTER;
+    else if (!strcmp(q->period, "month"))
+        kind = PERIOD_MONTH;
+    else if (cell_period_parse(q->period, &only) == 0)
+        kind = cell_period_kind(only);
+    else {
+        snprintf(err, errlen, "period '%s': use year, quarter, month, 2026, 2026-Q1 or 2026-03", q->period);
+        return EX_USAGE;
+    }
+    if (cell_slice_parse(q->slice, &slice) < 0) {
+        snprintf(err, errlen, "slice '%s': use all, mode=project, mode=integrated or agency=af|fk|region|...",
+                 q->slice);
+        return EX_USAGE;
+    }
+    char *end;
+    long indicator = q->measure ? strtol(q->measure, &end, 10) : 0;
+    bool by_indicator = q->measure && *end == '\0';
+    if (q->measure && !by_indicator && !catalogue_measure(cat, q->measure)) {
+        snprintf(err, errlen, "measure '%s' is not in the catalogue", q->measure);
+        return EX_USAGE;
+    }
+    json_t *measures = json_array();
+    for (int mi = 0; mi < cat->nmeasures; mi++) {
+        const cat_measure_t *m = &cat->measures[mi];
+        if (q->measure && (by_indicator ? m->indicator != indicator : strcmp(m->id, q->measure)))
+            continue;
+        bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
+                            catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
+        int k = organisation ? 0 : q->min_units;
+        s_table_t t = {0};
+        int rc = s_load(ledger, cat, m, kind, only, &t);
+        if (rc) {
+            free(t.rows);
+            json_decref(measures);
+            snprintf(err, errlen, "store: %s", store_strerror(rc));
+            return EX_IOERR;
+        }
+        s_suppress(&t, k);
+        json_t *rows = json_array();
+        for (size_t i = 0; i < t.n; i++) {
+            const s_row_t *r = &t.rows[i];
+            if (r->slice != slice)
+                continue;
+            if (q->forbund && r->level == LEVEL_FORBUND && strcmp(r->name, q->forbund))
+                continue;
+            if (q->forbund && r->level == LEVEL_LAN && strcmp(r->name, catalogue_lan(cat, q->forbund)))
+                continue;
+            const s_row_t *prev = s_find(&t, r->level, r->name, cell_period_prev(r->period), r->slice);
+            json_array_append_new(rows, s_row_json(m, r, prev, k));
+        }
+        free(t.rows);
+        const cat_indicator_t *ind = NULL;
+        for (int i = 0; i < cat->nindicators; i++)
+            if (cat->indicators[i].id == m->indicator)
+                ind = &cat->indicators[i];
+        static const char *const aggs[] = {"ordinal", "share_yes", "sum", "median_days", "paired_change",
+                                           "share_sustained"};
+        json_array_append_new(measures, json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:o}", "id", m->id, "indicator",
+                                                  m->indicator, "aggregate", aggs[m->aggregate], "perspective",
+                                                  ind ? ind->perspective : "", "sv", ind ? ind->sv : "", "en",
+                                                  ind ? ind->en : "", "min_units", k, "rows", rows));
+    }
+    *out = json_pack("{s:i,s:s,s:s,s:i,s:o}", "min_units", q->min_units, "period", q->period, "slice", q->slice,
+                     "catalogue_version", (int) cat->version, "measures", measures);
+    return 0;
+}
+
+/* The headline value of a row for tables: mean, share or sum. */
+static void s_headline(const json_t *row, const char *agg, char *out, size_t len, bool comma)
+{
+    static const char *const keys[][2] = {{"ordinal", "mean"}, {"share_yes", "share"}, {"share_sustained", "share"},
+                                          {"sum", "sum"}, {"median_days", "median_days"},
+                                          {"paired_change", "mean_change"}};
+    if (json_is_true(json_object_get(row, "suppressed"))) {
+        snprintf(out, len, "suppressed");
+        return;
+    }
+    const json_t *v = NULL;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (!strcmp(agg, keys[i][0]))
+            v = json_object_get(row, keys[i][1]);
+    if (!v || json_is_null(v)) {
+        snprintf(out, len, "-");
+        return;
+    }
+    bool share = strstr(agg, "share") != NULL;
+    if (json_is_integer(v))
+        snprintf(out, len, "%lld", (long long) json_integer_value(v));
+    else
+        snprintf(out, len, share ? "%.1f%%" : "%.2f", share ? 100 * json_real_value(v) : json_real_value(v));
+    if (comma)
+        for (char *p = out; *p; p++)
+            if (*p == '.')
+                *p = ',';
+}
+
+void query_print_table(const json_t *result, FILE *out)
+{
+    size_t i, j;
+    json_t *m, *row;
+    json_array_foreach(json_object_get(result, "measures"), i, m) {
+        const char *agg = json_string_value(json_object_get(m, "aggregate"));
+        fprintf(out, "\n%s (indicator %lld, %s) — %s\n", json_string_value(json_object_get(m, "id")),
+                (long long) json_integer_value(json_object_get(m, "indicator")), agg,
+                json_string_value(json_object_get(m, "sv")));
+        fprintf(out, "  %-8s %-24s %-8s %12s %8s\n", "LEVEL", "NAME", "PERIOD", "VALUE", "N");
+        json_array_foreach(json_object_get(m, "rows"), j, row) {
+            char value[32], n[16];
+            s_headline(row, agg, value, sizeof value, false);
+            const json_t *units = json_object_get(row, "units");
+            if (json_is_string(units))
+                snprintf(n, sizeof n, "%s", json_string_value(units));
+            else
+                snprintf(n, sizeof n, "%lld", (long long) json_integer_value(json_object_get(row, "n")));
+            fprintf(out, "  %-8s %-24s %-8s %12s %8s\n", json_string_value(json_object_get(row, "level")),
+                    json_string_value(json_object_get(row, "name")), json_string_value(json_object_get(row, "period")),
+                    value, n);
+        }
+    }
+}
+
+void query_print_csv(const json_t *result, FILE *out)
+{
+    fputs("\xEF\xBB\xBF", out);
+    fputs("indikator;matt;niva;namn;period;urval;varde;n\r\n", out);
+    size_t i, j;
+    json_t *m, *row;
+    json_array_foreach(json_object_get(result, "measures"), i, m) {
+        const char *agg = json_string_value(json_object_get(m, "aggregate"));
+        json_array_foreach(json_object_get(m, "rows"), j, row) {
+            char value[32], n[16];
+            s_headline(row, agg, value, sizeof value, true);
+            const json_t *units = json_object_get(row, "units");
+            if (json_is_string(units))
+                snprintf(n, sizeof n, "%s", json_string_value(units));
+            else
+                snprintf(n, sizeof n, "%lld", (long long) json_integer_value(json_object_get(row, "n")));
+            fprintf(out, "%lld;%s;%s;\"%s\";%s;%s;%s;%s\r\n", (long long) json_integer_value(json_object_get(m, "indicator")),
+                    json_string_value(json_object_get(m, "id")), json_string_value(json_object_get(row, "level")),
+                    json_string_value(json_object_get(row, "name")), json_string_value(json_object_get(row, "period")),
+                    json_string_value(json_object_get(row, "slice")), value, n);
+        }
+    }
+}

@@ -1,0 +1,223 @@
+/* rebuild.c: `finsamctl rebuild --verify` (see rebuild.h).
+ *
+ * The replay uses the very code ingest uses (aggregate_event) with the
+ * ingest-time meaning of each logged event: an event adds itself; a
+ * retraction subtracts its target; a correction subtracts the event it
+ * supersedes and adds itself. Only accepted events are in the log, so no
+ * validation is repeated. */
+#include "rebuild.h"
+
+#include "aggregate.h"
+#include "cell.h"
+#include "util.h"
+
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHUNK 20000
+
+typedef struct {
+    ledger_t *source;
+    MDB_txn *snap;     /* read snapshot of the source */
+    aggregate_t *aggregate;
+    uint64_t from_seq, end_seq, done;
+} s_ctx_t;
+
+static int s_apply_target(s_ctx_t *c, ledger_txn_t *lt, const uint8_t *target_id)
+{
+    uint64_t seq;
+    int rc = ledger_find(c->snap, c->source, target_id, &seq);
+    if (rc)
+        return rc;
+    const uint8_t *bytes;
+    size_t len;
+    if ((rc = ledger_get(c->snap, c->source, seq, &bytes, &len, NULL)))
+        return rc;
+    event_msg_t *old;
+    char why[160];
+    if (codec_decode_event(bytes, len, &old, why, sizeof why))
+        return MDB_CORRUPTED;
+    rc = aggregate_event(c->aggregate, lt, old, -1);
+    codec_free_event(&old);
+    return rc;
+}
+
+static int s_chunk(ledger_txn_t *lt, void *arg)
+{
+    s_ctx_t *c = arg;
+    aggregate_begin(c->aggregate);
+    c->done = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->snap, ledger_dbi(c->source, LEDGER_DB_LOG), &cur);
+    if (rc)
+        return rc;
+    uint8_t key[8];
+    be64_put(key, c->from_seq);
+    MDB_val k = {8, key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && c->done < CHUNK;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (be64_get(k.mv_data) >= c->end_seq)
+            break;
+        event_msg_t *ev;
+        char why[160];
+        if (v.mv_size < 9 || codec_decode_event((const uint8_t *) v.mv_data + 9, v.mv_size - 9, &ev, why, sizeof why)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION) {
+            rc = s_apply_target(c, lt, ev->retraction->target_id.data);
+        } else {
+            rc = ev->has_supersedes ? s_apply_target(c, lt, ev->supersedes.data) : 0;
+            if (rc == 0)
+                rc = aggregate_event(c->aggregate, lt, ev, +1);
+        }
+        codec_free_event(&ev);
+        if (rc)
+            break;
+        c->done++;
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    return aggregate_flush(c->aggregate, lt, NULL, NULL);
+}
+
+static void s_describe(char *out, size_t len, ledger_db_t db, const MDB_val *k)
+{
+    cell_key_t ck;
+    if (db == LEDGER_DB_CELLS && cell_key_decode(&ck, k->mv_data, k->mv_size) == 0) {
+        char period[16], slice[32];
+        cell_period_format(period, sizeof period, ck.period);
+        cell_slice_format(slice, sizeof slice, ck.slice);
+        snprintf(out, len, "cell %s %s %s %s", ck.measure, ck.forbund, period, slice);
+    } else {
+        snprintf(out, len, "participant record (%zu-byte key)", k->mv_size);
+    }
+}
+
+/* Merge-compares one database of both stores (both sorted by key). */
+static int s_compare(ledger_t *a, MDB_txn *ta, ledger_t *b, MDB_txn *tb, ledger_db_t db, uint64_t *count,
+                     uint64_t *diffs, FILE *out)
+{
+    MDB_cursor *ca, *cb;
+    int rc = mdb_cursor_open(ta, ledger_dbi(a, db), &ca);
+    if (rc)
+        return rc;
+    if ((rc = mdb_cursor_open(tb, ledger_dbi(b, db), &cb))) {
+        mdb_cursor_close(ca);
+        return rc;
+    }
+    MDB_val ka, va, kb, vb;
+    int ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
+    while (ra == 0 || rb == 0) {
+        int cmp = ra ? 1 : rb ? -1 : 0;
+        if (ra == 0 && rb == 0) {
+            size_t n = ka.mv_size < kb.mv_size ? ka.mv_size : kb.mv_size;
+            cmp = memcmp(ka.mv_data, kb.mv_data, n);
+            if (cmp == 0)
+                cmp = (ka.mv_size > kb.mv_size) - (ka.mv_size < kb.mv_size);
+        }
+        char what[160];
+        if (cmp == 0) {
+            (*count)++;
+            if (va.mv_size != vb.mv_size || memcmp(va.mv_data, vb.mv_data, va.mv_size)) {
+                if ((*diffs)++ < 20) {
+                    s_describe(what, sizeof what, db, &ka);
+                    fprintf(out, "DIFFERENT %s\n", what);
+                }
+            }
+            ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+            rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT);
+        } else if (cmp < 0) {
+            if ((*diffs)++ < 20) {
+                s_describe(what, sizeof what, db, &ka);
+                fprintf(out, "ONLY-STORED %s\n", what);
+            }
+            ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+        } else {
+            if ((*diffs)++ < 20) {
+                s_describe(what, sizeof what, db, &kb);
+                fprintf(out, "ONLY-REBUILT %s\n", what);
+            }
+            rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT);
+        }
+    }
+    mdb_cursor_close(ca);
+    mdb_cursor_close(cb);
+    return 0;
+}
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    return remove(path);
+}
+
+int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_report_t *report, FILE *out,
+                   char *err, size_t errlen)
+{
+    memset(report, 0, sizeof *report);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char dir[] = "/tmp/finsam-rebuild-XXXXXX";
+    if (!mkdtemp(dir)) {
+        snprintf(err, errlen, "cannot create a temporary directory");
+        return -1;
+    }
+    int result = -1;
+    ledger_t *scratch = NULL;
+    s_ctx_t c = {ledger, NULL, aggregate_new(catalogue), 1, 0, 0};
+    if (!c.aggregate || ledger_open_scratch(&scratch, dir, err, errlen) < 0)
+        goto cleanup;
+    int rc = store_read(ledger_store(ledger), &c.snap);
+    if (rc) {
+        snprintf(err, errlen, "%s", store_strerror(rc));
+        goto cleanup;
+    }
+    /* The snapshot's end: the last key in its log. */
+    MDB_cursor *cur;
+    MDB_val k, v;
+    c.end_seq = 1;
+    if (mdb_cursor_open(c.snap, ledger_dbi(ledger, LEDGER_DB_LOG), &cur) == 0) {
+        if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0)
+            c.end_seq = be64_get(k.mv_data) + 1;
+        mdb_cursor_close(cur);
+    }
+    while (c.from_seq < c.end_seq) {
+        if ((rc = ledger_write(scratch, s_chunk, &c))) {
+            snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
+            goto abort_snap;
+        }
+        if (c.done == 0)
+            break;
+        report->events += c.done;
+        c.from_seq += c.done;
+    }
+    MDB_txn *ts;
+    if ((rc = store_read(ledger_store(scratch), &ts))) {
+        snprintf(err, errlen, "%s", store_strerror(rc));
+        goto abort_snap;
+    }
+    rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_CELLS, &report->cells, &report->differences, out);
+    if (rc == 0)
+        rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_PARTICIPANTS, &report->people,
+                       &report->differences, out);
+    mdb_txn_abort(ts);
+    if (rc)
+        snprintf(err, errlen, "compare: %s", store_strerror(rc));
+    else
+        result = 0;
+abort_snap:
+    mdb_txn_abort(c.snap);
+cleanup:
+    ledger_close(&scratch);
+    aggregate_destroy(&c.aggregate);
+    nftw(dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    report->seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    return result;
+}

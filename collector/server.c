@@ -1,0 +1,269 @@
+/* server.c: the collector's sockets and main loop (see server.h).
+ *
+ * Ordering, the one thing to get right here: receive -> prepare (decode,
+ * authorize) -> commit (one LMDB write transaction, synchronous) -> ack.
+ * No ack leaves before its transaction is on disk; if the commit fails no
+ * ack leaves at all and the agents resend, which the dedupe index makes
+ * harmless. */
+#include "server.h"
+
+#include "aggregate.h"
+#include "allowlist.h"
+#include "ingest.h"
+#include "keys.h"
+#include "ledger.h"
+#include "log.h"
+#include "util.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_COMMIT_BYTES (16u << 20)
+#define REFRESH_MS 1000
+
+struct server_t {
+    server_config_t config;
+    zcert_t *cert;
+    zactor_t *auth;
+    zsock_t *router;
+    ledger_t *ledger;
+    catalogue_t *catalogue;
+    aggregate_t *aggregate;
+    ingest_t *ingest;
+    allowlist_t *allowlist;
+    ingest_item_t *items;
+    zmq_msg_t *ids, *frames;
+};
+
+static void s_set_int(void *sock, int opt, int value)
+{
+    zmq_setsockopt(sock, opt, &value, sizeof value);
+}
+
+server_t *server_new(const server_config_t *config)
+{
+    char err[512];
+    server_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = *config;
+    int n = config->max_batches_per_commit;
+    self->items = calloc((size_t) n, sizeof *self->items);
+    self->ids = calloc((size_t) n, sizeof *self->ids);
+    self->frames = calloc((size_t) n, sizeof *self->frames);
+    if (!self->items || !self->ids || !self->frames)
+        goto fail;
+
+    if (catalogue_load(&self->catalogue, config->catalogue, err, sizeof err) < 0) {
+        log_error("collector", "CATALOGUE-INVALID reason=%s", err);
+        goto fail;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ledger", config->data_dir);
+    if (ledger_open(&self->ledger, path, false, err, sizeof err) < 0) {
+        log_error("collector", "STORE-OPEN-FAILED reason=%s", err);
+        goto fail;
+    }
+    self->aggregate = aggregate_new(self->catalogue);
+    self->ingest = self->aggregate ? ingest_new(self->ledger, self->catalogue, self->aggregate) : NULL;
+    self->allowlist = allowlist_new(config->allow_dir);
+    if (!self->ingest || !self->allowlist)
+        goto fail;
+
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->router)
+        goto fail;
+    void *r = zsock_resolve(self->router);
+    {
+        self->cert = keys_load_secret(config->server_key, err, sizeof err);
+        if (!self->cert) {
+            log_error("collector", "KEY-REFUSED reason=%s", err);
+            goto fail;
+        }
+        /* The ZAP handler must run before the socket binds, or CURVE would
+         * accept any client that knows our public key. */
+        self->auth = zactor_new(zauth, NULL);
+        if (!self->auth)
+            goto fail;
+        zstr_sendx(self->auth, "CURVE", config->allow_dir, NULL);
+        zsock_wait(self->auth);
+        zcert_apply(self->cert, self->router);
+        zsock_set_curve_server(self->router, 1);
+        zsock_set_zap_domain(self->router, "finsam");
+    }
+    s_set_int(r, ZMQ_LINGER, 0);
+    s_set_int(r, ZMQ_ROUTER_MANDATORY, 1);
+    s_set_int(r, ZMQ_RCVHWM, 10000);
+    s_set_int(r, ZMQ_SNDHWM, 10000);
+    s_set_int(r, ZMQ_HANDSHAKE_IVL, 5000);
+    s_set_int(r, ZMQ_HEARTBEAT_IVL, 1000);
+    s_set_int(r, ZMQ_HEARTBEAT_TIMEOUT, 5000);
+    s_set_int(r, ZMQ_HEARTBEAT_TTL, 10000);
+    int64_t maxmsg = CODEC_MAX_BATCH_BYTES + 4096;
+    zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_bind(r, config->endpoint) < 0) {
+        log_error("collector", "BIND-FAILED endpoint=%s reason=%s", config->endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    char last[256];
+    size_t len = sizeof last;
+    zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, last, &len);
+    if (config->endpoint_file) {
+        FILE *f = fopen(config->endpoint_file, "w");
+        if (f) {
+            fprintf(f, "%s\n", last);
+            fclose(f);
+        }
+    }
+    log_info("collector", "LISTENING endpoint=%s curve=on agents=%d next_seq=%llu", last,
+             allowlist_size(self->allowlist),
+             (unsigned long long) ledger_next_seq(self->ledger));
+    return self;
+fail:
+    server_destroy(&self);
+    return NULL;
+}
+
+void server_destroy(server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    server_t *self = *self_p;
+    zsock_destroy(&self->router);
+    zactor_destroy(&self->auth);
+    zcert_destroy(&self->cert);
+    allowlist_destroy(&self->allowlist);
+    ingest_destroy(&self->ingest);
+    aggregate_destroy(&self->aggregate);
+    ledger_close(&self->ledger);
+    catalogue_destroy(&self->catalogue);
+    free(self->items);
+    free(self->ids);
+    free(self->frames);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Receives one [routing id][batch] message without blocking. Returns 1 if
+ * one was read, 0 if none is waiting, -1 on error (EINTR included). Extra
+ * frames make the message malformed; they are drained here. */
+static int s_recv(server_t *self, int i)
+{
+    void *r = zsock_resolve(self->router);
+    zmq_msg_init(&self->ids[i]);
+    if (zmq_msg_recv(&self->ids[i], r, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&self->ids[i]);
+        return errno == EAGAIN ? 0 : -1;
+    }
+    zmq_msg_init(&self->frames[i]);
+    ingest_item_t *item = &self->items[i];
+    memset(item, 0, sizeof *item);
+    bool extra = false;
+    if (!zmq_msg_more(&self->ids[i]) || zmq_msg_recv(&self->frames[i], r, 0) < 0) {
+        item->batch_error = FINSAM__V1__REJECT_CODE__REJECT_MALFORMED;
+    }
+    while (zmq_msg_more(&self->frames[i])) {
+        zmq_msg_t junk;
+        zmq_msg_init(&junk);
+        int rc = zmq_msg_recv(&junk, r, 0);
+        extra = true;
+        bool more = rc >= 0 && zmq_msg_more(&junk);
+        zmq_msg_close(&junk);
+        if (!more)
+            break;
+    }
+    const char *user = zmq_msg_gets(&self->frames[i], "User-Id");
+    snprintf(item->agent_key, sizeof item->agent_key, "%s", user ? user : "");
+    item->data = zmq_msg_data(&self->frames[i]);
+    item->len = zmq_msg_size(&self->frames[i]);
+    if (extra || item->batch_error) {
+        item->batch_error = FINSAM__V1__REJECT_CODE__REJECT_MALFORMED;
+        snprintf(item->batch_error_text, sizeof item->batch_error_text, "a batch is exactly one frame");
+    }
+    return 1;
+}
+
+static void s_send_ack(server_t *self, int i)
+{
+    void *r = zsock_resolve(self->router);
+    size_t len;
+    uint8_t *ack = ingest_ack(&self->items[i], &len);
+    if (!ack)
+        return;
+    /* DONTWAIT: a peer that is gone or not reading loses its ack and will
+     * resend; the loop never blocks on one agent. */
+    if (zmq_msg_send(&self->ids[i], r, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 || zmq_send(r, ack, len, ZMQ_DONTWAIT) < 0)
+        log_debug("collector", "ACK-DROPPED reason=%s", zmq_strerror(errno));
+    free(ack);
+}
+
+/* One turn: drain, prepare, commit, ack. */
+static int s_turn(server_t *self)
+{
+    int n = 0, prepared = 0;
+    size_t bytes = 0;
+    while (n < self->config.max_batches_per_commit && bytes < MAX_COMMIT_BYTES) {
+        int rc = s_recv(self, n);
+        if (rc <= 0)
+            break;
+        bytes += self->items[n].len;
+        if (!self->items[n].batch_error && ingest_prepare(self->ingest, &self->items[n], self->allowlist))
+            prepared++;
+        n++;
+    }
+    int rc = 0;
+    if (prepared > 0)
+        rc = ingest_commit(self->ingest, self->items, n, NULL, NULL);
+    for (int i = 0; i < n; i++) {
+        ingest_item_t *item = &self->items[i];
+        /* Refused batches are answered; committed ones acked; after a failed
+         * commit stored-or-not is unknown to nobody but us: say nothing. */
+        if (item->batch_error || rc == 0)
+            s_send_ack(self, i);
+        ingest_item_clear(item);
+        zmq_msg_close(&self->ids[i]);
+        zmq_msg_close(&self->frames[i]);
+    }
+    return rc;
+}
+
+int server_run(server_t *self, volatile sig_atomic_t *stop)
+{
+    void *r = zsock_resolve(self->router);
+    int64_t next_refresh = clock_mono_ms() + REFRESH_MS, next_stats = clock_mono_ms() + 10000;
+    int backoff_ms = 0;
+    while (!*stop) {
+        zmq_pollitem_t items[] = {{r, 0, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, 1, backoff_ms ? backoff_ms : 200);
+        if (rc < 0 && errno != EINTR) {
+            log_error("collector", "POLL-FAILED reason=%s", zmq_strerror(errno));
+            return -1;
+        }
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
+            /* A failed commit (disk full, I/O error): answer nothing, back
+             * off, and try again with whatever the agents resend. */
+            if (s_turn(self) != 0)
+                backoff_ms = backoff_ms ? (backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2) : 50;
+            else
+                backoff_ms = 0;
+        }
+        int64_t now = clock_mono_ms();
+        if (now >= next_refresh) {
+            allowlist_refresh(self->allowlist);
+            next_refresh = now + REFRESH_MS;
+        }
+        if (now >= next_stats) {
+            const ingest_stats_t *s = ingest_stats(self->ingest);
+            log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
+                     (unsigned long long) s->batches, (unsigned long long) s->events,
+                     (unsigned long long) s->stored, (unsigned long long) s->duplicates,
+                     (unsigned long long) s->commits);
+            next_stats = now + 10000;
+        }
+    }
+    log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
+    return 0;
+}

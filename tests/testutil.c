@@ -1,0 +1,209 @@
+/* testutil.c: see testutil.h. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char s_tmp[16][128];
+static int s_ntmp;
+
+static void s_cleanup(void)
+{
+    if (getenv("FINSAM_KEEP_TMP"))
+        return;
+    for (int i = 0; i < s_ntmp; i++)
+        tu_rmrf(s_tmp[i]);
+}
+
+const char *tu_tempdir(void)
+{
+    if (s_ntmp == 16)
+        abort();
+    if (s_ntmp == 0)
+        atexit(s_cleanup);
+    char *p = s_tmp[s_ntmp++];
+    strcpy(p, "/tmp/finsam-test-XXXXXX");
+    if (!mkdtemp(p)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    return p;
+}
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    return remove(path);
+}
+
+void tu_rmrf(const char *path)
+{
+    nftw(path, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *tu_bin(const char *name)
+{
+    static char buf[8][512];
+    static int next;
+    char *p = buf[next++ % 8];
+    const char *dir = getenv("FINSAM_BIN");
+    snprintf(p, 512, "%s/%s", dir ? dir : "build/bin", name);
+    return p;
+}
+
+const char *tu_src(const char *rel)
+{
+    static char buf[8][512];
+    static int next;
+    char *p = buf[next++ % 8];
+    const char *dir = getenv("FINSAM_SRC");
+    snprintf(p, 512, "%s/%s", dir ? dir : ".", rel);
+    return p;
+}
+
+pid_t tu_spawn(char *const argv[], const char *log_path)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        if (log_path) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(fd);
+            }
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+int tu_wait(pid_t pid, int timeout_ms)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r < 0)
+            return -1;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (ms >= timeout_ms)
+            return -1;
+        usleep(2000);
+    }
+}
+
+int tu_run(char *const argv[], const char *log_path, int timeout_ms)
+{
+    pid_t pid = tu_spawn(argv, log_path);
+    int rc = tu_wait(pid, timeout_ms);
+    if (rc == -1) {
+        fprintf(stderr, "timeout running %s\n", argv[0]);
+        tu_kill(pid, SIGKILL);
+    }
+    return rc;
+}
+
+int tu_capture(char *const argv[], char **out, int timeout_ms)
+{
+    const char *dir = tu_tempdir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/capture.out", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        close(fd);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int rc = tu_wait(pid, timeout_ms);
+    if (rc == -1)
+        tu_kill(pid, SIGKILL);
+    *out = tu_read_file(path);
+    return rc;
+}
+
+void tu_kill(pid_t pid, int sig)
+{
+    kill(pid, sig);
+    int status;
+    waitpid(pid, &status, 0);
+}
+
+int tu_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *) &a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *) &a, &len) < 0) {
+        perror("tu_free_port");
+        exit(1);
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+bool tu_wait_for(bool (*pred)(void *), void *arg, int timeout_ms)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (pred(arg))
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (ms >= timeout_ms)
+            return pred(arg);
+        usleep(10000);
+    }
+}
+
+char *tu_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t) n + 1);
+    size_t got = fread(buf, 1, (size_t) n, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+int tu_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
