@@ -1,0 +1,337 @@
+/* ingest_test.c: the storing rules of collector/ingest.c on a real LMDB
+ * ledger: exactly once, duplicates, authority, bad input, retractions and
+ * corrections, and the rebuild invariant after a random event sequence. */
+#include "events.h"
+#include "testutil.h"
+
+#include "aggregate.h"
+#include "allowlist.h"
+#include "cell.h"
+#include "ingest.h"
+#include "keys.h"
+#include "log.h"
+#include "rebuild.h"
+
+#include <czmq.h>
+
+static ledger_t *s_ledger;
+static catalogue_t *s_cat;
+static aggregate_t *s_agg;
+static ingest_t *s_ingest;
+static allowlist_t *s_allow;
+static char s_key_nv[41];
+
+static void s_setup(void)
+{
+    char err[256], path[512];
+    const char *dir = tu_tempdir();
+    snprintf(path, sizeof path, "%s/agents", dir);
+    CHECK(mkdir_p(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/agents/nv.key", dir);
+    CHECK(keys_generate(path, "nv", "NV", err, sizeof err) == 0);
+    zcert_t *cert = zcert_load(path);
+    snprintf(s_key_nv, sizeof s_key_nv, "%s", zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    snprintf(path, sizeof path, "%s/agents", dir);
+    s_allow = allowlist_new(path);
+    snprintf(path, sizeof path, "%s/ledger", dir);
+    CHECK(ledger_open(&s_ledger, path, false, err, sizeof err) == 0);
+    CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);
+    s_agg = aggregate_new(s_cat);
+    s_ingest = ingest_new(s_ledger, s_cat, s_agg);
+    CHECK(s_allow && s_agg && s_ingest);
+}
+
+static void s_teardown(void)
+{
+    ingest_destroy(&s_ingest);
+    aggregate_destroy(&s_agg);
+    allowlist_destroy(&s_allow);
+    catalogue_destroy(&s_cat);
+    ledger_close(&s_ledger);
+}
+
+/* Sends one batch through prepare + commit; returns the item (clear it). */
+static ingest_item_t s_send(const char *key, const uint8_t *data, size_t len)
+{
+    ingest_item_t item = {0};
+    snprintf(item.agent_key, sizeof item.agent_key, "%s", key);
+    item.data = data;
+    item.len = len;
+    if (ingest_prepare(s_ingest, &item, s_allow))
+        CHECK(ingest_commit(s_ingest, &item, 1, NULL, NULL) == 0);
+    return item;
+}
+
+static uint8_t *s_batch_of(uint32_t first, int n, const char *forbund, size_t *len)
+{
+    uint8_t *ev[1000];
+    size_t lens[1000];
+    for (int i = 0; i < n; i++)
+        ev[i] = ev_survey(first + (uint32_t) i, forbund, first + (uint32_t) i, "deltagare_avslut", "d_behov",
+                          1 + i % 5, 1 + i % 2, T_2026_03, &lens[i]);
+    uint8_t *b = ev_batch(first, ev, lens, (size_t) n, len);
+    for (int i = 0; i < n; i++)
+        free(ev[i]);
+    return b;
+}
+
+static bool s_cell(const char *measure, const char *forbund, uint32_t period, uint16_t slice, cell_t *out)
+{
+    cell_key_t ck = {0};
+    snprintf(ck.measure, sizeof ck.measure, "%s", measure);
+    snprintf(ck.forbund, sizeof ck.forbund, "%s", forbund);
+    ck.period = period;
+    ck.slice = slice;
+    uint8_t key[CELL_KEY_LEN];
+    cell_key_encode(key, &ck);
+    MDB_txn *txn;
+    CHECK(store_read(ledger_store(s_ledger), &txn) == 0);
+    MDB_val k = {CELL_KEY_LEN, key}, v;
+    bool found = mdb_get(txn, ledger_dbi(s_ledger, LEDGER_DB_CELLS), &k, &v) == 0;
+    if (found)
+        memcpy(out, v.mv_data, sizeof *out);
+    else
+        memset(out, 0, sizeof *out);
+    mdb_txn_abort(txn);
+    return found;
+}
+
+static void s_verify_rebuild(void)
+{
+    rebuild_report_t r;
+    char err[256];
+    CHECK(rebuild_verify(s_ledger, s_cat, &r, stderr, err, sizeof err) == 0);
+    CHECK_EQ(r.differences, 0);
+}
+
+static void test_duplicates_change_nothing(void)
+{
+    s_setup();
+    size_t len;
+    uint8_t *b = s_batch_of(1, 10, "NV", &len);
+    for (int round = 0; round < 3; round++) {
+        ingest_item_t item = s_send(s_key_nv, b, len);
+        CHECK_EQ(item.batch_error, 0);
+        CHECK_EQ(item.stored, round == 0 ? 10 : 0);
+        CHECK_EQ(item.duplicates, round == 0 ? 0 : 10);
+        size_t acklen;
+        uint8_t *ack = ingest_ack(&item, &acklen);
+        ack_msg_t *a = codec_decode_ack(ack, acklen);
+        CHECK(a && a->n_accepted == 10 && a->n_rejected == 0);
+        codec_free_ack(&a);
+        free(ack);
+        ingest_item_clear(&item);
+    }
+    free(b);
+    CHECK_EQ(ledger_next_seq(s_ledger), 11);
+    cell_t c;
+    CHECK(s_cell("i1_behov", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK_EQ(c.n, 10);
+    CHECK_EQ(c.units, 10);
+    CHECK_EQ(c.sum, 2 * (1 + 2 + 3 + 4 + 5));
+    s_verify_rebuild();
+    s_teardown();
+}
+
+static void test_other_forbund_rejected(void)
+{
+    s_setup();
+    size_t len;
+    uint8_t *b = s_batch_of(100, 5, "HBS", &len);
+    ingest_item_t item = s_send(s_key_nv, b, len);
+    CHECK_EQ(item.stored, 0);
+    CHECK_EQ(item.rejected, 5);
+    CHECK_EQ(item.verdicts[0].code, FINSAM__V1__REJECT_CODE__REJECT_FORBIDDEN);
+    CHECK(strstr(item.verdicts[0].text, "HBS") != NULL);
+    ingest_item_clear(&item);
+    /* A key that is not on the allow-list stores nothing at all. */
+    item = s_send("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", b, len);
+    CHECK_EQ(item.batch_error, FINSAM__V1__REJECT_CODE__REJECT_UNAUTHORIZED);
+    ingest_item_clear(&item);
+    free(b);
+    CHECK_EQ(ledger_next_seq(s_ledger), 1);
+    s_teardown();
+}
+
+static void test_bad_input_answered(void)
+{
+    s_setup();
+    uint8_t junk[4096];
+    srand(7);
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t) rand();
+    ingest_item_t item = s_send(s_key_nv, junk, sizeof junk);
+    CHECK(item.batch_error == FINSAM__V1__REJECT_CODE__REJECT_MALFORMED);
+    ingest_item_clear(&item);
+
+    size_t len;
+    uint8_t *b = s_batch_of(1, 3, "NV", &len);
+    item = s_send(s_key_nv, b, len / 2); /* truncated */
+    CHECK(item.batch_error == FINSAM__V1__REJECT_CODE__REJECT_MALFORMED);
+    ingest_item_clear(&item);
+    free(b);
+
+    Finsam__V1__Batch batch = FINSAM__V1__BATCH__INIT;
+    batch.version = 2;
+    batch.agent_id = "x";
+    uint8_t *v2 = codec_pack(&batch.base, &len);
+    item = s_send(s_key_nv, v2, len);
+    CHECK(item.batch_error == FINSAM__V1__REJECT_CODE__REJECT_VERSION);
+    ingest_item_clear(&item);
+    free(v2);
+
+    /* One bad event among good ones: only it is rejected, with a reason. */
+    uint8_t *ev[3];
+    size_t lens[3];
+    ev[0] = ev_survey(1, "NV", 1, "deltagare_avslut", "d_behov", 4, 1, T_2026_03, &lens[0]);
+    ev[1] = ev_survey(2, "NV", 2, "deltagare_avslut", "d_behov", 9, 1, T_2026_03, &lens[1]);
+    ev[2] = ev_survey(3, "NV", 3, "deltagare_avslut", "no_such_item", 3, 1, T_2026_03, &lens[2]);
+    uint8_t *mixed = ev_batch(5, ev, lens, 3, &len);
+    item = s_send(s_key_nv, mixed, len);
+    CHECK_EQ(item.stored, 1);
+    CHECK_EQ(item.verdicts[1].code, FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
+    CHECK(strstr(item.verdicts[1].text, "outside scale") != NULL);
+    CHECK_EQ(item.verdicts[2].code, FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_KIND);
+    ingest_item_clear(&item);
+    for (int i = 0; i < 3; i++)
+        free(ev[i]);
+    free(mixed);
+    s_teardown();
+}
+
+static void test_retraction_subtracts_exactly(void)
+{
+    s_setup();
+    uint8_t *ev[4];
+    size_t lens[4], len;
+    ev[0] = ev_survey(1, "NV", 1, "deltagare_avslut", "d_behov", 5, 1, T_2026_03, &lens[0]);
+    ev[1] = ev_survey(2, "NV", 2, "deltagare_avslut", "d_behov", 4, 1, T_2026_03, &lens[1]);
+    ev[2] = ev_survey(3, "NV", 3, "deltagare_avslut", "d_behov", 3, 2, T_2026_03, &lens[2]);
+    ev[3] = ev_retraction(4, "NV", 3, &lens[3]);
+    uint8_t *b = ev_batch(1, ev, lens, 4, &len);
+    ingest_item_t item = s_send(s_key_nv, b, len);
+    CHECK_EQ(item.stored, 4);
+    ingest_item_clear(&item);
+    cell_t c;
+    CHECK(s_cell("i1_behov", "NV", cell_period(PERIOD_QUARTER, 2026, 1), 0, &c));
+    CHECK_EQ(c.n, 2);
+    CHECK_EQ(c.sum, 9);
+    CHECK_EQ(c.units, 2);
+    /* Integrated-mode cell held only the retracted answer: gone entirely. */
+    CHECK(!s_cell("i1_behov", "NV", cell_period(PERIOD_QUARTER, 2026, 1), cell_slice(SLICE_MODE, 2), &c));
+    /* Retracting again, or retracting an unknown event, is refused. */
+    free(ev[3]);
+    ev[3] = ev_retraction(5, "NV", 3, &lens[3]);
+    uint8_t *again = ev_batch(2, &ev[3], &lens[3], 1, &len);
+    item = s_send(s_key_nv, again, len);
+    CHECK_EQ(item.verdicts[0].code, FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_TARGET);
+    ingest_item_clear(&item);
+    free(again);
+    for (int i = 0; i < 4; i++)
+        free(ev[i]);
+    free(b);
+    s_verify_rebuild();
+    s_teardown();
+}
+
+static void test_paired_step_change(void)
+{
+    s_setup();
+    uint8_t *ev[4];
+    size_t lens[4], len;
+    /* Person 1: entry job seeking on social assistance (step 1), exit in
+     * unsubsidised work with a wage (step 5): moved +4. Person 2: 1 -> 1. */
+    ev[0] = ev_status(1, "NV", 1, FINSAM__V1__PHASE__PHASE_ENTRY, FINSAM__V1__OCCUPATION__OCC_JOB_SEEKING,
+                      FINSAM__V1__INCOME__INC_SOCIAL_ASSISTANCE, 2, T_2026_03 - 86400 * 60, &lens[0]);
+    ev[1] = ev_status(2, "NV", 1, FINSAM__V1__PHASE__PHASE_EXIT, FINSAM__V1__OCCUPATION__OCC_WORK,
+                      FINSAM__V1__INCOME__INC_WAGE, 2, T_2026_03, &lens[1]);
+    ev[2] = ev_status(3, "NV", 2, FINSAM__V1__PHASE__PHASE_EXIT, FINSAM__V1__OCCUPATION__OCC_JOB_SEEKING,
+                      FINSAM__V1__INCOME__INC_UNEMPLOYMENT, 2, T_2026_03, &lens[2]);
+    ev[3] = ev_status(4, "NV", 2, FINSAM__V1__PHASE__PHASE_ENTRY, FINSAM__V1__OCCUPATION__OCC_JOB_SEEKING,
+                      FINSAM__V1__INCOME__INC_UNEMPLOYMENT, 2, T_2026_03 - 86400 * 90, &lens[3]);
+    uint8_t *b = ev_batch(1, ev, lens, 4, &len);
+    ingest_item_t item = s_send(s_key_nv, b, len);
+    CHECK_EQ(item.stored, 4);
+    ingest_item_clear(&item);
+    cell_t c;
+    CHECK(s_cell("i7_steg", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK_EQ(c.n, 2);
+    CHECK_EQ(c.sum, 4);
+    CHECK_EQ(c.hits, 1);
+    /* Retract person 1's exit: the pair dissolves. */
+    uint8_t *r = ev_retraction(5, "NV", 2, &lens[0]);
+    uint8_t *rb = ev_batch(2, &r, &lens[0], 1, &len);
+    item = s_send(s_key_nv, rb, len);
+    CHECK_EQ(item.stored, 1);
+    ingest_item_clear(&item);
+    CHECK(s_cell("i7_steg", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK_EQ(c.n, 1);
+    CHECK_EQ(c.sum, 0);
+    CHECK_EQ(c.hits, 0);
+    for (int i = 0; i < 4; i++)
+        free(ev[i]);
+    free(b);
+    free(r);
+    free(rb);
+    s_verify_rebuild();
+    s_teardown();
+}
+
+static void test_random_sequence_matches_rebuild(void)
+{
+    s_setup();
+    srand(42);
+    static const char *const items[] = {"d_behov", "d_inflytande", "d_hantera", "d_samordnare", "d_tid"};
+    uint32_t next = 1;
+    for (int round = 0; round < 40; round++) {
+        uint8_t *ev[60];
+        size_t lens[60], len;
+        int n = 0;
+        for (int i = 0; i < 50; i++) {
+            int kind = rand() % 10;
+            uint32_t person = 1 + (uint32_t) (rand() % 40);
+            int64_t when = T_2026_03 - (int64_t) (rand() % 400) * 86400;
+            if (kind < 5) {
+                const char *item = items[rand() % 5];
+                int value = !strcmp(item, "d_samordnare") ? rand() % 3 : rand() % 6;
+                ev[n] = ev_survey(next++, "NV", person, rand() % 2 ? "deltagare_avslut" : "deltagare_pagaende",
+                                  item, value, 1 + rand() % 2, when, &lens[n]);
+                /* d_tid exists only at exit: rejected at pagaende, also fine */
+            } else if (kind < 8) {
+                ev[n] = ev_status(next++, "NV", person, 1 + rand() % 4, 1 + rand() % 7, 1 + rand() % 8,
+                                  1 + rand() % 2, when, &lens[n]);
+            } else if (kind == 8 && next > 2) {
+                uint32_t target = 1 + (uint32_t) (rand() % (int) (next - 1));
+                ev[n] = ev_retraction(next++, "NV", target, &lens[n]);
+            } else {
+                /* A duplicate of a recent event id with the same content. */
+                uint32_t dup = next > 1 ? next - 1 : 1;
+                ev[n] = ev_survey(dup, "NV", dup, "deltagare_avslut", "d_behov", 3, 1, T_2026_03, &lens[n]);
+            }
+            n++;
+        }
+        uint8_t *b = ev_batch((uint64_t) round, ev, lens, (size_t) n, &len);
+        ingest_item_t item = s_send(s_key_nv, b, len);
+        CHECK_EQ(item.batch_error, 0);
+        ingest_item_clear(&item);
+        free(b);
+        for (int i = 0; i < n; i++)
+            free(ev[i]);
+    }
+    s_verify_rebuild();
+    s_teardown();
+}
+
+int main(void)
+{
+    CHECK(tz_stockholm_init() == 0);
+    log_set_level("error");
+    RUN(test_duplicates_change_nothing);
+    RUN(test_other_forbund_rejected);
+    RUN(test_bad_input_answered);
+    RUN(test_retraction_subtracts_exactly);
+    RUN(test_paired_step_change);
+    RUN(test_random_sequence_matches_rebuild);
+    return tu_result();
+}
