@@ -129,9 +129,12 @@ int tu_run(char *const argv[], const char *log_path, int timeout_ms)
 
 int tu_capture(char *const argv[], char **out, int timeout_ms)
 {
-    const char *dir = tu_tempdir();
+    static const char *dir;
+    static int n;
+    if (!dir)
+        dir = tu_tempdir();
     char path[256];
-    snprintf(path, sizeof path, "%s/capture.out", dir);
+    snprintf(path, sizeof path, "%s/capture-%d.out", dir, n++);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -145,6 +148,7 @@ int tu_capture(char *const argv[], char **out, int timeout_ms)
     if (rc == -1)
         tu_kill(pid, SIGKILL);
     *out = tu_read_file(path);
+    unlink(path);
     return rc;
 }
 

@@ -1,0 +1,310 @@
+/* anonymize.c: personnummer, pseudonyms, coarse dates, ids (see anonymize.h).
+ *
+ * The design decision: every hash here is keyed with the site key. An
+ * unkeyed hash of a personnummer can be reversed by enumerating the ~10^10
+ * possible numbers in hours; a keyed one cannot without the key, which never
+ * leaves the site. Content hashes and natural keys are keyed too, because
+ * they are computed over the pseudonym's source.
+ *
+ * Calendar arithmetic is done by hand (Howard Hinnant's days_from_civil) so
+ * that nothing depends on the process's TZ or locale. */
+#include "anonymize.h"
+
+#include "keys.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+struct anon_t {
+    uint8_t *key; /* ANON_KEY_LEN bytes, sodium_malloc'd */
+};
+
+const char *anon_strerror(anon_err_t err)
+{
+    switch (err) {
+    case ANON_OK: return "ok";
+    case ANON_PNR_FORMAT: return "not a personnummer (10 or 12 digits, optional '-' or '+')";
+    case ANON_PNR_DATE: return "personnummer has no valid birth date";
+    case ANON_PNR_CHECKSUM: return "personnummer check digit is wrong";
+    case ANON_PNR_FUTURE: return "personnummer birth date is in the future";
+    }
+    return "unknown error";
+}
+
+anon_t *anon_new(const uint8_t key[ANON_KEY_LEN])
+{
+    if (sodium_init() < 0)
+        return NULL;
+    anon_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->key = sodium_malloc(ANON_KEY_LEN);
+    if (!self->key) {
+        free(self);
+        return NULL;
+    }
+    memcpy(self->key, key, ANON_KEY_LEN);
+    sodium_mprotect_readonly(self->key);
+    return self;
+}
+
+void anon_destroy(anon_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    anon_t *self = *self_p;
+    /* sodium_free wipes the region before unmapping it. */
+    sodium_mprotect_readwrite(self->key);
+    sodium_memzero(self->key, ANON_KEY_LEN);
+    sodium_free(self->key);
+    free(self);
+    *self_p = NULL;
+}
+
+int anon_load(anon_t **out, const char *path, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (keys_check_private(path, err, errlen) < 0)
+        return -1;
+    char text[2 * ANON_KEY_LEN + 8];
+    uint8_t key[ANON_KEY_LEN];
+    int rc = -1;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    if (n != 2 * ANON_KEY_LEN || hex_decode(key, ANON_KEY_LEN, text) < 0) {
+        snprintf(err, errlen, "%s: not a pseudonym key (want 64 hex digits)", path);
+        goto wipe;
+    }
+    *out = anon_new(key);
+    if (!*out) {
+        snprintf(err, errlen, "%s: cannot allocate guarded key memory", path);
+        goto wipe;
+    }
+    rc = 0;
+wipe:
+    sodium_memzero(text, sizeof text);
+    sodium_memzero(key, sizeof key);
+    return rc;
+}
+
+int anon_generate_key(const char *path, char *err, size_t errlen)
+{
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return -1;
+    }
+    uint8_t key[ANON_KEY_LEN];
+    char text[2 * ANON_KEY_LEN + 2];
+    int rc = -1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path,
+                 errno == EEXIST ? "already exists; refusing to overwrite a key" : strerror(errno));
+        return -1;
+    }
+    randombytes_buf(key, sizeof key);
+    hex_encode(text, key, sizeof key);
+    size_t len = strlen(text);
+    text[len++] = '\n';
+    if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto close_fd;
+    }
+    rc = 0;
+close_fd:
+    if (close(fd) < 0 && rc == 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    if (rc < 0)
+        unlink(path);
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(text, sizeof text);
+    return rc;
+}
+
+/* ---- calendar ---------------------------------------------------------- */
+
+int32_t anon_days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void anon_civil_from_days(int32_t z, int *year, int *month, int *day)
+{
+    z += 719468;
+    int era = (z >= 0 ? z : z - 146096) / 146097;
+    int doe = z - era * 146097;
+    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int y = yoe + era * 400;
+    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int mp = (5 * doy + 2) / 153;
+    int d = doy - (153 * mp + 2) / 5 + 1;
+    int m = mp + (mp < 10 ? 3 : -9);
+    *year = y + (m <= 2);
+    *month = m;
+    *day = d;
+}
+
+bool anon_is_date(int y, int m, int d)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1800 || y > 9999 || m < 1 || m > 12 || d < 1)
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= mdays[m - 1] + (m == 2 && leap);
+}
+
+int64_t anon_month_start(int year, int month)
+{
+    int offset_h = (month >= 4 && month <= 10) ? 2 : 1;
+    return (int64_t)anon_days_from_civil(year, month, 1) * 86400 + (12 - offset_h) * 3600;
+}
+
+int anon_age_band(int age)
+{
+    if (age < 16)
+        return 0;
+    if (age <= 29)
+        return 1;
+    if (age <= 49)
+        return 2;
+    if (age <= 64)
+        return 3;
+    return 4;
+}
+
+/* ---- personnummer ------------------------------------------------------ */
+
+static int s_luhn_check_digit(const char *d9)
+{
+    int sum = 0;
+    for (int i = 0; i < 9; i++) {
+        int v = (d9[i] - '0') * (i % 2 == 0 ? 2 : 1);
+        sum += v > 9 ? v - 9 : v;
+    }
+    return (10 - sum % 10) % 10;
+}
+
+static int s_num(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (p[i] - '0');
+    return v;
+}
+
+anon_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[13], int *birth_year)
+{
+    char digits[13];
+    int nd = 0;
+    char sep = 0;
+    int sep_at = -1;
+    for (const char *p = in; *p; p++) {
+        if (isdigit((unsigned char)*p)) {
+            if (nd == 12)
+                return ANON_PNR_FORMAT;
+            digits[nd++] = *p;
+        } else if ((*p == '-' || *p == '+') && !sep) {
+            sep = *p;
+            sep_at = nd;
+        } else {
+            return ANON_PNR_FORMAT;
+        }
+    }
+    digits[nd] = '\0';
+    if (nd != 10 && nd != 12)
+        return ANON_PNR_FORMAT;
+    /* The separator may only stand before the last four digits; '+' only in
+     * the 10-digit form, where it carries the century. */
+    if (sep && (sep_at != nd - 4 || (sep == '+' && nd == 12)))
+        return ANON_PNR_FORMAT;
+
+    const char *ten = nd == 12 ? digits + 2 : digits;
+    int yy = s_num(ten, 2), mm = s_num(ten + 2, 2), dd = s_num(ten + 4, 2);
+    int year;
+    if (nd == 12) {
+        year = s_num(digits, 4);
+    } else {
+        year = ty - ((ty - yy) % 100 + 100) % 100; /* latest year <= today ending in yy */
+        int bd = dd > 60 ? dd - 60 : dd;
+        if (year == ty && (mm > tm || (mm == tm && bd > td)))
+            year -= 100;
+        if (sep == '+')
+            year -= 100;
+    }
+    int day = dd > 60 ? dd - 60 : dd; /* samordningsnummer */
+    if (!anon_is_date(year, mm, day))
+        return ANON_PNR_DATE;
+    if (anon_days_from_civil(year, mm, day) > anon_days_from_civil(ty, tm, td))
+        return ANON_PNR_FUTURE;
+    if (s_luhn_check_digit(ten) != ten[9] - '0')
+        return ANON_PNR_CHECKSUM;
+    snprintf(out, 13, "%04d%.8s", year, ten + 2);
+    if (birth_year)
+        *birth_year = year;
+    return ANON_OK;
+}
+
+void anon_pseudonym(const anon_t *self, const char norm12[12], uint8_t out[ANON_PSEUDONYM_LEN])
+{
+    crypto_generichash(out, ANON_PSEUDONYM_LEN, (const uint8_t *)norm12, 12, self->key, ANON_KEY_LEN);
+}
+
+void anon_hash(const anon_t *self, const char *domain, const uint8_t *data, size_t len,
+               uint8_t out[ANON_HASH_LEN])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, self->key, ANON_KEY_LEN, ANON_HASH_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)domain, strlen(domain) + 1);
+    crypto_generichash_update(&st, data, len);
+    crypto_generichash_final(&st, out, ANON_HASH_LEN);
+    sodium_memzero(&st, sizeof st);
+}
+
+void anon_event_id(int32_t days, const uint8_t content_hash[ANON_HASH_LEN], uint8_t out[ANON_ID_LEN])
+{
+    be32_put(out, (uint32_t)days);
+    memcpy(out + 4, content_hash, ANON_ID_LEN - 4);
+}
+
+/* ---- leak detection ---------------------------------------------------- */
+
+bool anon_looks_identifying(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (at && at != s && strchr(at + 1, '.'))
+        return true;
+    int ndigits = 0;
+    for (const char *p = s; *p; p++) {
+        if (isdigit((unsigned char)*p))
+            ndigits++;
+        else if (!strchr(" -+()", *p))
+            return false;
+    }
+    return ndigits >= 8;
+}
+
+bool anon_number_looks_identifying(long long v)
+{
+    return v >= 10000000LL || v <= -10000000LL;
+}

@@ -1,0 +1,68 @@
+/* import.h: canonical JSONL rows -> validated, pseudonymized events in the
+ * outbox (format: docs/import-jsonl.md).
+ *
+ * An import_t collects the events of one file (or one demo chunk) in memory
+ * and stores them with one outbox_put, so a file is imported completely or
+ * not at all. Each row is checked field by field; a failed row reports the
+ * field and a reason that never repeats the value (it may be a personnummer).
+ * Fields the format does not name are dropped, never stored.
+ *
+ * Not here: reading CSV with column mappings (a later layer that produces
+ * the same rows), sending. */
+#ifndef FINSAM_IMPORT_H
+#define FINSAM_IMPORT_H
+
+#include "anonymize.h"
+#include "catalogue.h"
+#include "outbox.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct import_t import_t;
+
+typedef struct {
+    size_t rows;      /* non-blank lines / rows offered */
+    size_t accepted;  /* newly queued, corrections included */
+    size_t corrected; /* of which corrections of an earlier row */
+    size_t already;   /* imported before (same event id): nothing added */
+    size_t rejected;  /* rows with an error */
+    size_t dropped;   /* unmapped fields dropped */
+} import_stats_t;
+
+/* A new import for förbund `forbund` (borrowed, like cat and anon; all must
+ * outlive the import). now_s is the wall clock used for "not in the future"
+ * and for the century of 10-digit personnummer. NULL on allocation failure. */
+import_t *import_new(const catalogue_t *cat, const anon_t *anon, const char *forbund, int64_t now_s);
+
+/* Frees pending events; NULL-safe, sets *self_p to NULL. */
+void import_destroy(import_t **self_p);
+
+/* Validates one row (a JSON object; borrowed) and adds its event to the
+ * pending set. Returns 0, or -1 with the field name in field and the reason
+ * in why (the row adds nothing). */
+int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *why, size_t whylen);
+
+/* Events pending since the last commit. */
+size_t import_pending(const import_t *self);
+
+/* Queues all pending events in one outbox transaction (dry_run: decide
+ * but store nothing) and adds the outcome to *stats. On success the
+ * pending set is emptied; on failure it is kept and nothing was stored.
+ * Returns 0 or an outbox error code (outbox_strerror). */
+int import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_stats_t *stats);
+
+/* Names of up to 8 distinct dropped fields, comma separated (for the
+ * report; field names only, never values). */
+const char *import_dropped_names(const import_t *self);
+
+/* The whole `finsam-agent import FILE` command: reads FILE, validates every
+ * line, prints up to 20 errors as "FILE:LINE: FIELD: reason" to stderr and
+ * a summary to `report`, and stores everything in one transaction only if
+ * no line failed. Returns a sysexits code: 0, EX_DATAERR (nothing stored),
+ * EX_NOINPUT (cannot open FILE), EX_IOERR (read or outbox failure). */
+int import_file(const char *path, const catalogue_t *cat, const anon_t *anon, const char *forbund,
+                outbox_t *outbox, bool dry_run, FILE *report);
+
+#endif

@@ -1,0 +1,107 @@
+/* outbox.h: the agent's durable queue of encoded events (LMDB, store.h).
+ *
+ * Imports put events in; the sender peeks at them in order and removes them
+ * only when the collector's ack names them: an event leaves the queue only
+ * after an ack, never on send. Everything survives kill -9 (LMDB commits
+ * are synchronous).
+ *
+ * Databases in DATA/outbox:
+ *   queue    be64 seq -> encoded Event (exactly the bytes that are sent)
+ *   ids      16-byte event id -> be64 seq; kept after the ack, so a
+ *            re-import of the same row is recognised and adds nothing
+ *   natural  32-byte natural-key hash -> 16-byte id + 32-byte content hash;
+ *            a later row with the same natural key and other content
+ *            becomes a correction (Event.supersedes = the earlier id)
+ *   rejected 16-byte id -> be32 reject code, be16 text length, text,
+ *            encoded Event (kept for the operator; never resent)
+ *   meta     "next_seq", "next_batch" -> be64
+ *
+ * Not here: building events (import.c), the network (sender.c). */
+#ifndef FINSAM_OUTBOX_H
+#define FINSAM_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OUTBOX_ID_LEN 16
+#define OUTBOX_HASH_LEN 32
+
+typedef struct outbox_t outbox_t;
+
+/* What outbox_put decided for one item. */
+typedef enum {
+    OUTBOX_NEW,        /* queued */
+    OUTBOX_CORRECTION, /* queued with supersedes = an earlier event's id */
+    OUTBOX_ALREADY,    /* id seen before (earlier import or earlier in this batch): nothing added */
+} outbox_result_t;
+
+/* One event to queue. The caller fills everything above `result`. */
+typedef struct {
+    uint8_t id[OUTBOX_ID_LEN];
+    uint8_t content[OUTBOX_HASH_LEN]; /* content hash (anon_hash) */
+    bool has_natural;
+    uint8_t natural[OUTBOX_HASH_LEN]; /* natural-key hash, if has_natural */
+    const uint8_t *bytes;             /* encoded Event without supersedes; borrowed */
+    size_t len;
+    outbox_result_t result; /* out */
+} outbox_item_t;
+
+typedef struct {
+    size_t added, corrected, already;
+} outbox_put_stats_t;
+
+/* One rejection from an Ack. */
+typedef struct {
+    const uint8_t *id; /* OUTBOX_ID_LEN bytes */
+    int code;          /* RejectCode */
+    const char *text;
+} outbox_rejection_t;
+
+/* Opens (creating) the outbox in directory `dir`. Returns 0, or an
+ * errno/LMDB code (store_strerror) with *out NULL. */
+int outbox_open(outbox_t **out, const char *dir);
+
+/* Closes; NULL-safe, sets *self_p to NULL. */
+void outbox_close(outbox_t **self_p);
+
+/* Queues all n items in ONE write transaction: either every new item is
+ * stored or none is. Each item's result is set (also in a dry run). When
+ * dry_run is true the transaction is aborted after deciding, so nothing is
+ * stored but the results and stats are exactly what a real put would do.
+ * Returns 0 (committed or dry run) or an LMDB/errno code (nothing stored).
+ * The items' bytes stay the caller's. */
+int outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats);
+
+/* Calls fn for up to `max` queued events with seq >= from_seq, in seq
+ * order, inside one short read transaction. `bytes` is valid only during
+ * the call. fn returns 0 to go on, nonzero to stop early. Returns the
+ * number of events passed to fn, or -1 (LMDB error). */
+typedef int (*outbox_peek_fn)(uint64_t seq, const uint8_t *bytes, size_t len, void *arg);
+int outbox_peek(outbox_t *self, uint64_t from_seq, size_t max, outbox_peek_fn fn, void *arg);
+
+/* Applies an ack in one write transaction: accepted ids leave the queue;
+ * rejected ones leave it and are kept in "rejected" with their reason.
+ * Ids no longer queued (an earlier ack of a resend) are ignored. Sets
+ * *removed (if not NULL) to the number of events that left the queue.
+ * Returns 0 or an LMDB/errno code (then nothing changed). */
+int outbox_ack(outbox_t *self, const uint8_t *const *accepted, size_t naccepted,
+               const outbox_rejection_t *rejected, size_t nrejected, size_t *removed);
+
+/* Reserves `n` batch sequence numbers durably (so they never repeat across
+ * restarts) and sets *first to the first. Returns 0 or an LMDB code. */
+int outbox_reserve_batches(outbox_t *self, uint64_t n, uint64_t *first);
+
+/* Events waiting in the queue, rejected events kept, and ids ever queued.
+ * Returns 0 or an LMDB code. */
+int outbox_count(outbox_t *self, size_t *queued, size_t *rejected, size_t *known);
+
+/* Calls fn for each kept rejection (id, code, text) for `status`; text is
+ * valid only during the call. Returns 0 or an LMDB code. */
+typedef void (*outbox_rejected_fn)(const uint8_t *id, int code, const char *text, void *arg);
+int outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg);
+
+/* Text for a code returned above. */
+const char *outbox_strerror(int rc);
+
+#endif

@@ -1,0 +1,534 @@
+/* sender.c: batches from the outbox to the collector (see sender.h).
+ *
+ * The design decision: the sender never remembers which events are in
+ * flight, only where it has read up to (next_seq) and which batch numbers
+ * await an ack. The outbox is the truth: an ack deletes the named ids, and
+ * whenever anything is in doubt (ack timeout, reconnect, a refused batch)
+ * the sender simply starts reading again from the start of the queue.
+ * Everything still there is resent; the collector's dedupe makes that
+ * harmless. This keeps memory bounded and makes the recovery path the same
+ * code as the normal one.
+ *
+ * ZMQ_IMMEDIATE=1 keeps batches out of connections that are not complete
+ * (a failed CURVE handshake would otherwise swallow them); the socket
+ * monitor tells "not authorized" apart from "collector down". */
+#include "sender.h"
+
+#include "codec.h"
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define S_POLL_MS 200
+#define S_BATCH_BYTES (CODEC_MAX_BATCH_BYTES - 64 * 1024) /* room for the envelope */
+#define S_BACKOFF_MIN_MS 500
+#define S_BACKOFF_MAX_MS 30000
+#define S_BATCH_SEQ_BLOCK 1024
+
+typedef struct {
+    uint64_t batch_seq;
+    int64_t sent_ms;
+} s_flight_t;
+
+typedef enum { LINK_DOWN, LINK_UP, LINK_REFUSED, LINK_FAILED } s_link_t;
+
+struct sender_t {
+    outbox_t *outbox;
+    sender_config_t cfg;
+    void *ctx;
+    void *dealer;
+    void *monitor;
+    s_link_t link;
+    bool was_up;
+    /* Reading position and batches awaiting an ack. */
+    uint64_t next_seq;
+    s_flight_t *flights;
+    long nflights;
+    /* A packed batch that could not be sent yet (no connection). */
+    uint8_t *ready;
+    size_t ready_len;
+    uint64_t ready_batch_seq, ready_last_seq;
+    size_t ready_n;
+    /* Batch numbers reserved in the outbox. */
+    uint64_t batch_next, batch_end;
+    int64_t backoff_until, backoff_ms;
+    int64_t last_wrap_ms;
+    /* Peek buffer for building one batch. */
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    size_t *offsets, *lengths;
+    uint64_t build_last_seq;
+    size_t build_n;
+};
+
+/* ---- setup ------------------------------------------------------------- */
+
+static int s_setopt_int(void *sock, int opt, int value)
+{
+    return zmq_setsockopt(sock, opt, &value, sizeof value);
+}
+
+int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (cfg->batch_size < 1 || cfg->batch_size > CODEC_MAX_BATCH_EVENTS || cfg->window < 1 ||
+        cfg->ack_timeout_ms < 1) {
+        snprintf(err, errlen, "batch size must be 1-%d, window and ack timeout positive",
+                 CODEC_MAX_BATCH_EVENTS);
+        return -1;
+    }
+    zcert_t *mine = keys_load_secret(cfg->secret_key_path, err, errlen);
+    if (!mine)
+        return -1;
+    zcert_t *server = keys_load_public(cfg->server_key_path, err, errlen);
+    if (!server)
+        goto destroy_mine;
+    sender_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        goto destroy_server;
+    }
+    self->outbox = outbox;
+    self->cfg = *cfg;
+    self->backoff_ms = S_BACKOFF_MIN_MS;
+    self->flights = calloc((size_t)cfg->window, sizeof *self->flights);
+    self->offsets = calloc((size_t)cfg->batch_size, sizeof *self->offsets);
+    self->lengths = calloc((size_t)cfg->batch_size, sizeof *self->lengths);
+    if (!self->flights || !self->offsets || !self->lengths) {
+        snprintf(err, errlen, "out of memory");
+        goto free_self;
+    }
+    if (!(self->ctx = zmq_ctx_new())) {
+        snprintf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
+        goto free_self;
+    }
+    if (!(self->dealer = zmq_socket(self->ctx, ZMQ_DEALER))) {
+        snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
+        goto term_ctx;
+    }
+    int64_t maxmsg = CODEC_MAX_BATCH_BYTES;
+    if (s_setopt_int(self->dealer, ZMQ_LINGER, 0) || s_setopt_int(self->dealer, ZMQ_IMMEDIATE, 1) ||
+        s_setopt_int(self->dealer, ZMQ_HEARTBEAT_IVL, 1000) ||
+        s_setopt_int(self->dealer, ZMQ_HEARTBEAT_TIMEOUT, 5000) ||
+        s_setopt_int(self->dealer, ZMQ_HEARTBEAT_TTL, 10000) ||
+        s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL, 100) ||
+        s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL_MAX, 2000) ||
+        s_setopt_int(self->dealer, ZMQ_HANDSHAKE_IVL, 10000) ||
+        zmq_setsockopt(self->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
+        zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, zcert_public_key(server), 32) ||
+        zmq_setsockopt(self->dealer, ZMQ_CURVE_PUBLICKEY, zcert_public_key(mine), 32) ||
+        zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, zcert_secret_key(mine), 32)) {
+        snprintf(err, errlen, "socket options: %s", zmq_strerror(errno));
+        goto close_dealer;
+    }
+    char inproc[64];
+    snprintf(inproc, sizeof inproc, "inproc://finsam-agent-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(self->dealer, inproc,
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) < 0 ||
+        !(self->monitor = zmq_socket(self->ctx, ZMQ_PAIR)) || s_setopt_int(self->monitor, ZMQ_LINGER, 0) ||
+        zmq_connect(self->monitor, inproc) < 0) {
+        snprintf(err, errlen, "socket monitor: %s", zmq_strerror(errno));
+        goto close_dealer;
+    }
+    if (zmq_connect(self->dealer, cfg->endpoint) < 0) {
+        snprintf(err, errlen, "%s: %s", cfg->endpoint, zmq_strerror(errno));
+        goto close_dealer;
+    }
+    zcert_destroy(&server);
+    zcert_destroy(&mine);
+    log_info("sender", "CONNECTING endpoint=%s batch_size=%ld window=%ld", cfg->endpoint, cfg->batch_size,
+             cfg->window);
+    *out = self;
+    return 0;
+close_dealer:
+    if (self->monitor)
+        zmq_close(self->monitor);
+    zmq_close(self->dealer);
+term_ctx:
+    zmq_ctx_term(self->ctx);
+free_self:
+    free(self->flights);
+    free(self->offsets);
+    free(self->lengths);
+    free(self);
+destroy_server:
+    zcert_destroy(&server);
+destroy_mine:
+    zcert_destroy(&mine);
+    return -1;
+}
+
+void sender_destroy(sender_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sender_t *self = *self_p;
+    zmq_socket_monitor(self->dealer, NULL, 0);
+    zmq_close(self->monitor);
+    zmq_close(self->dealer);
+    zmq_ctx_term(self->ctx);
+    free(self->ready);
+    free(self->arena);
+    free(self->flights);
+    free(self->offsets);
+    free(self->lengths);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- building and sending batches -------------------------------------- */
+
+/* Forget everything in flight and read again from the start of the queue. */
+static void s_rewind(sender_t *self, const char *why)
+{
+    if (self->nflights || self->ready || self->next_seq)
+        log_info("sender", "RESEND-FROM-START reason=%s in_flight=%ld", why, self->nflights);
+    self->nflights = 0;
+    self->next_seq = 0;
+    free(self->ready);
+    self->ready = NULL;
+}
+
+static void s_backoff(sender_t *self, int64_t now)
+{
+    self->backoff_until = now + self->backoff_ms;
+    self->backoff_ms = self->backoff_ms * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : self->backoff_ms * 2;
+}
+
+static int s_collect(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
+{
+    sender_t *self = arg;
+    if (self->build_n > 0 && self->arena_len + len > S_BATCH_BYTES)
+        return 1; /* this one waits for the next batch */
+    if (self->arena_len + len > self->arena_cap) {
+        size_t cap = self->arena_cap ? self->arena_cap : 64 * 1024;
+        while (cap < self->arena_len + len)
+            cap *= 2;
+        uint8_t *a = realloc(self->arena, cap);
+        if (!a)
+            return 1;
+        self->arena = a;
+        self->arena_cap = cap;
+    }
+    memcpy(self->arena + self->arena_len, bytes, len);
+    self->offsets[self->build_n] = self->arena_len;
+    self->lengths[self->build_n] = len;
+    self->arena_len += len;
+    self->build_n++;
+    self->build_last_seq = seq;
+    return 0;
+}
+
+/* Reads the next batch into self->ready. Returns 1 if one is ready, 0 if
+ * the queue has nothing from next_seq on, -1 on an outbox failure. */
+static int s_build(sender_t *self)
+{
+    self->arena_len = 0;
+    self->build_n = 0;
+    if (outbox_peek(self->outbox, self->next_seq, (size_t)self->cfg.batch_size, s_collect, self) < 0)
+        return -1;
+    if (self->build_n == 0)
+        return 0;
+    if (self->batch_next == self->batch_end) {
+        if (outbox_reserve_batches(self->outbox, S_BATCH_SEQ_BLOCK, &self->batch_next))
+            return -1;
+        self->batch_end = self->batch_next + S_BATCH_SEQ_BLOCK;
+    }
+    ProtobufCBinaryData *evs = calloc(self->build_n, sizeof *evs);
+    if (!evs)
+        return -1;
+    for (size_t i = 0; i < self->build_n; i++)
+        evs[i] = (ProtobufCBinaryData){self->lengths[i], self->arena + self->offsets[i]};
+    Finsam__V1__Batch b = FINSAM__V1__BATCH__INIT;
+    b.version = CODEC_WIRE_VERSION;
+    b.agent_id = (char *)self->cfg.agent_id;
+    b.batch_seq = self->batch_next++;
+    b.n_events = self->build_n;
+    b.events = evs;
+    self->ready = codec_pack(&b.base, &self->ready_len);
+    free(evs);
+    if (!self->ready)
+        return -1;
+    self->ready_batch_seq = b.batch_seq;
+    self->ready_last_seq = self->build_last_seq;
+    self->ready_n = self->build_n;
+    return 1;
+}
+
+/* Sends batches while the window has room. Returns 0, or -1 on an outbox
+ * failure. */
+static int s_fill_window(sender_t *self, int64_t now)
+{
+    while (now >= self->backoff_until && self->nflights < self->cfg.window) {
+        if (!self->ready) {
+            int rc = s_build(self);
+            if (rc < 0)
+                return -1;
+            if (rc == 0) {
+                /* Nothing after next_seq. If nothing is in flight either but
+                 * events remain (an ack left some out), go round again, at
+                 * most once per ack timeout. */
+                size_t queued = 0;
+                if (self->nflights == 0 && self->next_seq > 0 &&
+                    now - self->last_wrap_ms >= self->cfg.ack_timeout_ms &&
+                    outbox_count(self->outbox, &queued, NULL, NULL) == 0 && queued > 0) {
+                    self->last_wrap_ms = now;
+                    self->next_seq = 0;
+                    continue;
+                }
+                return 0;
+            }
+        }
+        if (zmq_send(self->dealer, self->ready, self->ready_len, ZMQ_DONTWAIT) < 0) {
+            /* EAGAIN: no completed connection (ZMQ_IMMEDIATE) or HWM; keep
+             * the batch and try again after the next poll. */
+            if (errno != EAGAIN && errno != EINTR)
+                log_warn("sender", "SEND-FAILED reason=\"%s\"", zmq_strerror(errno));
+            return 0;
+        }
+        log_debug("sender", "BATCH-SENT batch=%llu events=%zu bytes=%zu",
+                  (unsigned long long)self->ready_batch_seq, self->ready_n, self->ready_len);
+        self->flights[self->nflights++] = (s_flight_t){self->ready_batch_seq, now};
+        self->next_seq = self->ready_last_seq + 1;
+        free(self->ready);
+        self->ready = NULL;
+    }
+    return 0;
+}
+
+/* ---- socket handlers --------------------------------------------------- */
+
+static void s_drop_flight(sender_t *self, uint64_t batch_seq)
+{
+    for (long i = 0; i < self->nflights; i++)
+        if (self->flights[i].batch_seq == batch_seq) {
+            memmove(&self->flights[i], &self->flights[i + 1],
+                    (size_t)(self->nflights - i - 1) * sizeof *self->flights);
+            self->nflights--;
+            return;
+        }
+}
+
+/* One Ack from the collector. Returns 0, or -1 on an outbox failure. */
+static int s_on_ack(sender_t *self, const uint8_t *buf, size_t len, int64_t now)
+{
+    ack_msg_t *ack = codec_decode_ack(buf, len);
+    if (!ack) {
+        log_warn("sender", "ACK-MALFORMED bytes=%zu", len);
+        return 0;
+    }
+    int rc = 0;
+    if (ack->has_batch_error && ack->batch_error != FINSAM__V1__REJECT_CODE__REJECT_NONE) {
+        /* Sort by the action needed: INTERNAL is the collector's trouble,
+         * retry the same events later; anything else (unauthorized,
+         * version, ...) needs an operator, but the events stay ours and are
+         * retried with a long back-off, never deleted. */
+        const char *text = ack->batch_error_text ? ack->batch_error_text : "";
+        if (ack->batch_error == FINSAM__V1__REJECT_CODE__REJECT_INTERNAL)
+            log_warn("sender", "BATCH-RETRY batch=%llu code=%s reason=\"%s\"",
+                     (unsigned long long)ack->batch_seq, codec_reject_name(ack->batch_error), text);
+        else
+            log_error("sender", "BATCH-REFUSED batch=%llu code=%s reason=\"%s\" events kept",
+                      (unsigned long long)ack->batch_seq, codec_reject_name(ack->batch_error), text);
+        if (ack->batch_error != FINSAM__V1__REJECT_CODE__REJECT_INTERNAL)
+            self->backoff_ms = self->backoff_ms < 5000 ? 5000 : self->backoff_ms;
+        s_backoff(self, now);
+        s_rewind(self, "batch-error");
+        goto free_ack;
+    }
+    const uint8_t **accepted = calloc(ack->n_accepted + 1, sizeof *accepted);
+    outbox_rejection_t *rejected = calloc(ack->n_rejected + 1, sizeof *rejected);
+    if (!accepted || !rejected) {
+        free(accepted);
+        free(rejected);
+        goto free_ack; /* the events will be resent */
+    }
+    for (size_t i = 0; i < ack->n_accepted; i++)
+        accepted[i] = ack->accepted[i].data;
+    for (size_t i = 0; i < ack->n_rejected; i++) {
+        Finsam__V1__Rejection *r = ack->rejected[i];
+        rejected[i] = (outbox_rejection_t){r->id.data, r->code, r->text};
+    }
+    size_t removed = 0;
+    int orc = outbox_ack(self->outbox, accepted, ack->n_accepted, rejected, ack->n_rejected, &removed);
+    free(accepted);
+    free(rejected);
+    if (orc) {
+        log_error("sender", "OUTBOX-ACK-FAILED batch=%llu reason=\"%s\"", (unsigned long long)ack->batch_seq,
+                  outbox_strerror(orc));
+        rc = -1;
+        goto free_ack;
+    }
+    /* Log rejections only after they are recorded in the outbox. */
+    for (size_t i = 0; i < ack->n_rejected; i++) {
+        Finsam__V1__Rejection *r = ack->rejected[i];
+        char hex[2 * CODEC_ID_LEN + 1];
+        hex_encode(hex, r->id.data, CODEC_ID_LEN);
+        log_warn("agent", "EVENT-REJECTED id=%s code=%s reason=\"%s\"", hex, codec_reject_name(r->code),
+                 r->text);
+    }
+    log_debug("sender", "BATCH-ACKED batch=%llu accepted=%zu rejected=%zu removed=%zu",
+              (unsigned long long)ack->batch_seq, ack->n_accepted, ack->n_rejected, removed);
+    s_drop_flight(self, ack->batch_seq);
+    self->backoff_ms = S_BACKOFF_MIN_MS;
+free_ack:
+    codec_free_ack(&ack);
+    return rc;
+}
+
+static int s_on_dealer(sender_t *self, int64_t now)
+{
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, self->dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return 0;
+        }
+        int more = zmq_msg_more(&msg);
+        int rc = more ? 0 : s_on_ack(self, zmq_msg_data(&msg), zmq_msg_size(&msg), now);
+        if (more)
+            log_warn("sender", "ACK-MALFORMED reason=\"multipart reply\"");
+        zmq_msg_close(&msg);
+        /* Swallow any further parts of a multipart reply. */
+        while (more) {
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, self->dealer, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&msg);
+                break;
+            }
+            more = zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+        }
+        if (rc < 0)
+            return -1;
+    }
+}
+
+static void s_set_link(sender_t *self, s_link_t link, const char *endpoint, unsigned value)
+{
+    if (link == self->link)
+        return;
+    self->link = link;
+    switch (link) {
+    case LINK_UP:
+        log_info("sender", "CONNECTED endpoint=%s", endpoint);
+        /* Batches sent on a connection that died may be lost: resend. */
+        if (self->was_up)
+            s_rewind(self, "reconnect");
+        self->was_up = true;
+        break;
+    case LINK_DOWN: log_warn("sender", "DISCONNECTED endpoint=%s", endpoint); break;
+    case LINK_REFUSED:
+        log_error("sender",
+                  "HANDSHAKE-REFUSED endpoint=%s status=%u reason=\"not authorized: the collector does "
+                  "not accept this agent's key (is agent.key in its allow-list?)\"",
+                  endpoint, value);
+        break;
+    case LINK_FAILED:
+        log_error("sender",
+                  "HANDSHAKE-FAILED endpoint=%s reason=\"CURVE handshake failed (wrong collector key "
+                  "or not a finsam collector?)\"",
+                  endpoint);
+        break;
+    }
+}
+
+static void s_on_monitor(sender_t *self)
+{
+    for (;;) {
+        zmq_msg_t head, addr;
+        zmq_msg_init(&head);
+        if (zmq_msg_recv(&head, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&head);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&head) >= 6) {
+            memcpy(&event, zmq_msg_data(&head), 2);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&head) + 2, 4);
+        }
+        char endpoint[256] = "";
+        if (zmq_msg_more(&head)) {
+            zmq_msg_init(&addr);
+            if (zmq_msg_recv(&addr, self->monitor, 0) >= 0) {
+                size_t n =
+                    zmq_msg_size(&addr) < sizeof endpoint - 1 ? zmq_msg_size(&addr) : sizeof endpoint - 1;
+                memcpy(endpoint, zmq_msg_data(&addr), n);
+                endpoint[n] = '\0';
+            }
+            zmq_msg_close(&addr);
+        }
+        zmq_msg_close(&head);
+        switch (event) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: s_set_link(self, LINK_UP, endpoint, value); break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: s_set_link(self, LINK_REFUSED, endpoint, value); break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: s_set_link(self, LINK_FAILED, endpoint, value); break;
+        case ZMQ_EVENT_DISCONNECTED:
+            /* After a refused handshake the disconnect is expected: keep
+             * saying why rather than flip-flopping the log. */
+            if (self->link == LINK_UP)
+                s_set_link(self, LINK_DOWN, endpoint, value);
+            break;
+        default: break;
+        }
+    }
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+int sender_run(sender_t *self, volatile sig_atomic_t *stop)
+{
+    while (!*stop) {
+        int64_t now = clock_mono_ms();
+        /* "Empty" counts only while connected: started before the
+         * collector (or before an import), the agent waits to deliver. */
+        if (self->cfg.exit_when_empty && self->link == LINK_UP) {
+            size_t queued = 1;
+            if (outbox_count(self->outbox, &queued, NULL, NULL) == 0 && queued == 0) {
+                log_info("sender", "QUEUE-EMPTY exiting");
+                return 0;
+            }
+        }
+        /* An unanswered batch: the connection or the collector may have
+         * lost it. Resend everything still queued. */
+        for (long i = 0; i < self->nflights; i++)
+            if (now - self->flights[i].sent_ms >= self->cfg.ack_timeout_ms) {
+                log_warn("sender", "ACK-TIMEOUT batch=%llu after_ms=%ld",
+                         (unsigned long long)self->flights[i].batch_seq, self->cfg.ack_timeout_ms);
+                s_rewind(self, "ack-timeout");
+                break;
+            }
+        if (s_fill_window(self, now) < 0) {
+            log_error("sender", "OUTBOX-READ-FAILED stopping");
+            return -1;
+        }
+        zmq_pollitem_t items[] = {{self->dealer, 0, ZMQ_POLLIN, 0}, {self->monitor, 0, ZMQ_POLLIN, 0}};
+        long timeout = S_POLL_MS;
+        if (now < self->backoff_until && self->backoff_until - now < timeout)
+            timeout = (long)(self->backoff_until - now);
+        if (zmq_poll(items, 2, timeout) < 0) {
+            if (errno == EINTR)
+                continue; /* a signal: the loop condition decides */
+            log_error("sender", "POLL-FAILED reason=\"%s\"", zmq_strerror(errno));
+            return -1;
+        }
+        now = clock_mono_ms();
+        if (items[1].revents & ZMQ_POLLIN)
+            s_on_monitor(self);
+        if ((items[0].revents & ZMQ_POLLIN) && s_on_dealer(self, now) < 0)
+            return -1;
+    }
+    log_info("sender", "STOPPED");
+    return 0;
+}

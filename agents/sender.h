@@ -1,0 +1,50 @@
+/* sender.h: the agent's link to the collector. Sends queued events in
+ * batches over CurveZMQ (DEALER -> ROUTER) and removes them from the outbox
+ * only when an Ack names them.
+ *
+ * A sender_t is an actor in the CZMQ sense without a thread: one self
+ * struct, one loop (sender_run) that owns the DEALER socket and its monitor
+ * socket, one handler per socket. It keeps at most `window` batches in
+ * flight and reads only the next batch from LMDB, so memory stays bounded
+ * whatever the backlog. Resends are harmless: the collector deduplicates.
+ *
+ * Not here: what events contain (import.c), choosing keys (main.c). */
+#ifndef FINSAM_SENDER_H
+#define FINSAM_SENDER_H
+
+#include "outbox.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct sender_t sender_t;
+
+typedef struct {
+    const char *endpoint;        /* collector, e.g. tcp://127.0.0.1:7710 */
+    const char *secret_key_path; /* agent certificate (secret part), mode 0600 */
+    const char *server_key_path; /* collector public certificate */
+    const char *agent_id;        /* informational, sent in every Batch */
+    long batch_size;             /* events per batch, 1..CODEC_MAX_BATCH_EVENTS */
+    long window;                 /* batches in flight, >= 1 */
+    long ack_timeout_ms;         /* no ack this long: resend from the start of the queue */
+    bool exit_when_empty;        /* sender_run returns 0 once the queue is empty while connected */
+} sender_config_t;
+
+/* Creates the sender (borrowing outbox and the strings in cfg, which must
+ * outlive it), loads the keys and connects (the connection completes in the
+ * background). Returns 0, or -1 with a reason in err. */
+int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen);
+
+/* Closes the sockets; NULL-safe, sets *self_p to NULL. Unacked events stay
+ * in the outbox. */
+void sender_destroy(sender_t **self_p);
+
+/* Runs until *stop becomes nonzero (a signal handler sets it), or, with
+ * exit_when_empty, until the queue is empty while the CURVE handshake with
+ * the collector has succeeded (an agent started before its collector, or
+ * with nothing queued yet, keeps waiting). Returns 0, or -1 after an
+ * outbox (LMDB) failure that makes going on pointless. */
+int sender_run(sender_t *self, volatile sig_atomic_t *stop);
+
+#endif

@@ -1,0 +1,164 @@
+/* import_test.c: `finsam-agent import` as a user runs it: exit codes,
+ * FILE:LINE: FIELD: reason errors, summaries, --dry-run, status. */
+#include "testutil.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static const char *s_dir;
+static char s_data[256], s_log[256];
+
+static int s_agent(const char *a1, const char *a2, const char *a3)
+{
+    char *argv[] = {
+        (char *)tu_bin("finsam-agent"), "--data-dir", s_data, (char *)a1, (char *)a2, (char *)a3, NULL};
+    unlink(s_log);
+    return tu_run(argv, s_log, 30000);
+}
+
+static bool s_log_has(const char *text)
+{
+    char *log = tu_read_file(s_log);
+    bool found = log && strstr(log, text);
+    if (!found)
+        fprintf(stderr, "expected in output: %s\n--- output ---\n%s\n", text, log ? log : "(none)");
+    free(log);
+    return found;
+}
+
+static const char *s_file(const char *name, const char *text)
+{
+    static char paths[8][256];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 256, "%s/%s", s_dir, name);
+    CHECK_EQ(tu_write_file(p, text), 0);
+    return p;
+}
+
+static const char *s_good =
+    "{\"kind\":\"participant_survey\",\"personnummer\":\"19850312-1231\",\"date\":\"2026-03-14\","
+    "\"instrument\":\"deltagare_avslut\",\"mode\":\"integrated\",\"insats\":\"steg1\",\"gender\":\"woman\","
+    "\"birth_year\":1985,\"answers\":{\"d_behov\":5,\"d_tid\":4},\"name\":\"Anna\",\"email\":\"a@b.se\"}\n"
+    "\n"
+    "{\"kind\":\"status\",\"personnummer\":\"850372-1238\",\"date\":\"2026-01-10\",\"phase\":\"entry\","
+    "\"mode\":\"project\",\"occupation\":\"none\",\"income\":\"social_assistance\"}\n"
+    "{\"kind\":\"organisation\",\"date\":\"2025-12-31\",\"answers\":{\"o_forum_moten\":12}}\n"
+    "{\"kind\":\"retraction\",\"target\":\"0000521a0102030405060708090a0b0c\",\"date\":\"2026-03-14\"}\n";
+
+static void test_without_keys(void)
+{
+    const char *f = s_file("good.jsonl", s_good);
+    CHECK_EQ(s_agent("--forbund", "NV", NULL) == 64, 1); /* no command */
+    CHECK_EQ(s_agent("import", f, "--forbund=NV"), 78);
+    CHECK(s_log_has("keygen"));
+}
+
+static void test_keygen(void)
+{
+    CHECK_EQ(s_agent("keygen", NULL, NULL), 64); /* --forbund required */
+    CHECK_EQ(s_agent("keygen", "--forbund", "NV"), 0);
+    CHECK_EQ(s_agent("keygen", "--forbund", "NV"), 73); /* never overwrites */
+    char path[300];
+    snprintf(path, sizeof path, "%s/keys/pseudonym.key", s_data);
+    char *key = tu_read_file(path);
+    CHECK(key && strlen(key) == 65);
+    free(key);
+}
+
+static void test_good_then_again(void)
+{
+    const char *f = s_file("good.jsonl", s_good);
+    CHECK_EQ(s_agent("import", f, "--dry-run"), 0);
+    CHECK(s_log_has("dry run: nothing stored"));
+    CHECK_EQ(s_agent("status", NULL, NULL), 0);
+    CHECK(s_log_has("queued=0 "));
+    CHECK_EQ(s_agent("import", f, NULL), 0);
+    CHECK(s_log_has("rows=4 accepted=4 already_imported=0"));
+    CHECK(s_log_has("dropped=name,email"));
+    CHECK_EQ(s_agent("import", f, NULL), 0);
+    CHECK(s_log_has("rows=4 accepted=0 already_imported=4"));
+    CHECK_EQ(s_agent("status", NULL, NULL), 0);
+    CHECK(s_log_has("queued=4 "));
+}
+
+static void test_bad_rows(void)
+{
+    const char *f =
+        s_file("bad.jsonl",
+               "{\"kind\":\"staff_survey\",\"date\":\"2026-03-14\",\"instrument\":\"insatspersonal\","
+               "\"agency\":\"af\","
+               "\"mode\":\"integrated\",\"answers\":{\"p_respekt\":3}}\n"
+               "{\"kind\":\"participant_survey\",\"personnummer\":\"19850312-1232\",\"date\":\"2026-03-14\","
+               "\"instrument\":\"deltagare_avslut\",\"mode\":\"integrated\",\"answers\":{\"d_behov\":5}}\n"
+               "{\"kind\":\"staff_survey\",\"date\":\"2026-03-14\",\"instrument\":\"insatspersonal\","
+               "\"agency\":\"af\","
+               "\"mode\":\"integrated\",\"answers\":{\"p_respekt\":\"070-123 45 67\"}}\n"
+               "{\"kind\":\"staff_survey\",\"date\":\"2999-03-14\",\"instrument\":\"insatspersonal\","
+               "\"agency\":\"af\","
+               "\"mode\":\"integrated\",\"answers\":{\"p_respekt\":3}}\n"
+               "{\"kind\":\"staff_survey\",\"date\":\"2026-03-14\",\"instrument\":\"insatspersonal\","
+               "\"agency\":\"xx\","
+               "\"mode\":\"integrated\",\"answers\":{\"p_respekt\":3}}\n"
+               "{\"kind\":\"staff_survey\",\"date\":\"2026-03-14\",\"instrument\":\"insatspersonal\","
+               "\"agency\":\"af\","
+               "\"mode\":\"integrated\",\"answers\":{\"p_respekt\":9}}\n"
+               "{oops\n");
+    CHECK_EQ(s_agent("import", f, NULL), 65);
+    CHECK(s_log_has("bad.jsonl:2: personnummer: personnummer check digit is wrong"));
+    CHECK(s_log_has("bad.jsonl:3: answers.p_respekt: looks like a personnummer"));
+    CHECK(s_log_has("bad.jsonl:4: date: is in the future"));
+    CHECK(s_log_has("bad.jsonl:5: agency: must be one of"));
+    CHECK(s_log_has("bad.jsonl:6: answers.p_respekt: value outside scale"));
+    CHECK(s_log_has("bad.jsonl:7: json: not valid JSON"));
+    CHECK(s_log_has("nothing stored"));
+    /* The wrong personnummer is never echoed. */
+    char *log = tu_read_file(s_log);
+    CHECK(log && !strstr(log, "1232") && !strstr(log, "070-123"));
+    free(log);
+    CHECK_EQ(s_agent("status", NULL, NULL), 0);
+    CHECK(s_log_has("queued=4 ")); /* line 1 was good, but the file is all or nothing */
+}
+
+static void test_missing_file_and_usage(void)
+{
+    CHECK_EQ(s_agent("import", "/nonexistent/file.jsonl", NULL), 66);
+    CHECK_EQ(s_agent("import", NULL, NULL), 64);
+    CHECK_EQ(s_agent("frobnicate", NULL, NULL), 64);
+    CHECK_EQ(s_agent("--help", NULL, NULL), 0);
+    CHECK(s_log_has("Exit codes"));
+    const char *f = s_file("good.jsonl", s_good);
+    /* The key says NV: --forbund wins with a warning (the collector refuses). */
+    char *argv[] = {(char *)tu_bin("finsam-agent"),
+                    "--data-dir",
+                    s_data,
+                    "--dry-run",
+                    "--forbund=HBS",
+                    "import",
+                    (char *)f,
+                    NULL};
+    CHECK_EQ(tu_run(argv, s_log, 30000), 0);
+    CHECK(s_log_has("FORBUND-OVERRIDE forbund=HBS key_forbund=NV"));
+}
+
+static void test_demo_fills(void)
+{
+    CHECK_EQ(s_agent("demo", "--events=3000", "--no-send"), 0);
+    CHECK(s_log_has("demo: rows=3000 accepted=3000"));
+    CHECK_EQ(s_agent("demo", "--events=3000", "--no-send"), 0); /* same seed: nothing new */
+    CHECK(s_log_has("demo: rows=3000 accepted=0 already_imported=3000"));
+}
+
+int main(void)
+{
+    s_dir = tu_tempdir();
+    snprintf(s_data, sizeof s_data, "%s/data", s_dir);
+    snprintf(s_log, sizeof s_log, "%s/out.log", s_dir);
+    RUN(test_without_keys);
+    RUN(test_keygen);
+    RUN(test_good_then_again);
+    RUN(test_bad_rows);
+    RUN(test_missing_file_and_usage);
+    RUN(test_demo_fills);
+    return tu_result();
+}

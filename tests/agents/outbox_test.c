@@ -1,0 +1,258 @@
+/* outbox_test.c: the durable queue (agents/outbox.c) and the all-or-nothing
+ * import on top of it (agents/import.c), on real LMDB in temp dirs. */
+#include "catalogue.h"
+#include "codec.h"
+#include "import.h"
+#include "outbox.h"
+#include "testutil.h"
+
+#include <string.h>
+
+/* Synthetic items: the outbox does not decode bytes unless it must add
+ * supersedes, so any bytes do. */
+static void s_item(outbox_item_t *it, uint8_t *bytes, int n)
+{
+    memset(it, 0, sizeof *it);
+    it->id[0] = 0x10;
+    it->id[15] = (uint8_t)n;
+    it->content[0] = (uint8_t)n;
+    snprintf((char *)bytes, 16, "event-%u", (unsigned)n % 100u);
+    it->bytes = bytes;
+    it->len = strlen((char *)bytes);
+}
+
+typedef struct {
+    int n;
+    uint64_t seqs[64];
+    char texts[64][16];
+} s_seen_t;
+
+static int s_collect(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
+{
+    s_seen_t *s = arg;
+    s->seqs[s->n] = seq;
+    snprintf(s->texts[s->n], sizeof s->texts[0], "%.*s", (int)len, (const char *)bytes);
+    s->n++;
+    return 0;
+}
+
+static size_t s_queued(outbox_t *ob)
+{
+    size_t q = 0;
+    CHECK_EQ(outbox_count(ob, &q, NULL, NULL), 0);
+    return q;
+}
+
+static void test_put_peek_ack(void)
+{
+    const char *dir = tu_tempdir();
+    outbox_t *ob = NULL;
+    CHECK_EQ(outbox_open(&ob, dir), 0);
+    uint8_t bytes[5][16];
+    outbox_item_t items[5];
+    for (int i = 0; i < 5; i++)
+        s_item(&items[i], bytes[i], i);
+    outbox_put_stats_t st;
+    CHECK_EQ(outbox_put(ob, items, 5, false, &st), 0);
+    CHECK_EQ(st.added, 5);
+    CHECK_EQ(s_queued(ob), 5);
+
+    /* Peeking twice gives the same events: nothing leaves without an ack. */
+    s_seen_t a = {0}, b = {0};
+    CHECK_EQ(outbox_peek(ob, 0, 3, s_collect, &a), 3);
+    CHECK_EQ(outbox_peek(ob, 0, 3, s_collect, &b), 3);
+    CHECK(a.seqs[0] == 1 && a.seqs[2] == 3 && b.seqs[2] == 3);
+    CHECK(strcmp(a.texts[1], "event-1") == 0);
+    s_seen_t c = {0};
+    CHECK_EQ(outbox_peek(ob, a.seqs[2] + 1, 10, s_collect, &c), 2);
+    CHECK(strcmp(c.texts[1], "event-4") == 0);
+    CHECK_EQ(s_queued(ob), 5);
+
+    /* Ack: two accepted, one rejected with a reason, one unknown id. */
+    uint8_t unknown[16] = {0xff};
+    const uint8_t *acc[] = {items[0].id, items[1].id, unknown};
+    outbox_rejection_t rej[] = {{items[2].id, 6, "item x: value 9 outside scale"}};
+    size_t removed;
+    CHECK_EQ(outbox_ack(ob, acc, 3, rej, 1, &removed), 0);
+    CHECK_EQ(removed, 3);
+    size_t q, r, known;
+    CHECK_EQ(outbox_count(ob, &q, &r, &known), 0);
+    CHECK(q == 2 && r == 1 && known == 5);
+    /* Acking again (a resend's ack) changes nothing. */
+    CHECK_EQ(outbox_ack(ob, acc, 3, rej, 1, &removed), 0);
+    CHECK_EQ(removed, 0);
+    s_seen_t d = {0};
+    CHECK_EQ(outbox_peek(ob, 0, 10, s_collect, &d), 2);
+    CHECK(strcmp(d.texts[0], "event-3") == 0);
+
+    /* Ids are kept after the ack: putting them again adds nothing. */
+    CHECK_EQ(outbox_put(ob, items, 5, false, &st), 0);
+    CHECK(st.added == 0 && st.already == 5);
+    CHECK_EQ(s_queued(ob), 2);
+    outbox_close(&ob);
+    CHECK(ob == NULL);
+}
+
+static void test_dry_run_and_reopen(void)
+{
+    const char *dir = tu_tempdir();
+    outbox_t *ob = NULL;
+    CHECK_EQ(outbox_open(&ob, dir), 0);
+    uint8_t bytes[3][16];
+    outbox_item_t items[3];
+    for (int i = 0; i < 3; i++)
+        s_item(&items[i], bytes[i], i);
+    items[2].id[15] = 1; /* a duplicate inside one put */
+    outbox_put_stats_t st;
+    CHECK_EQ(outbox_put(ob, items, 3, true, &st), 0);
+    CHECK(st.added == 2 && st.already == 1);
+    CHECK_EQ(s_queued(ob), 0);
+    CHECK_EQ(outbox_put(ob, items, 3, false, &st), 0);
+    CHECK(st.added == 2 && st.already == 1);
+    uint64_t b1, b2;
+    CHECK_EQ(outbox_reserve_batches(ob, 10, &b1), 0);
+    outbox_close(&ob);
+    CHECK_EQ(outbox_open(&ob, dir), 0);
+    CHECK_EQ(s_queued(ob), 2);
+    CHECK_EQ(outbox_reserve_batches(ob, 10, &b2), 0);
+    CHECK_EQ(b2, b1 + 10); /* batch numbers never repeat across restarts */
+    outbox_close(&ob);
+}
+
+/* ---- imports through import_file ------------------------------------- */
+
+static const char *s_good =
+    "{\"kind\":\"participant_survey\",\"personnummer\":\"19850312-1231\",\"date\":\"2026-03-14\","
+    "\"instrument\":\"deltagare_avslut\",\"mode\":\"integrated\",\"insats\":\"steg1\",\"gender\":\"woman\","
+    "\"answers\":{\"d_behov\":5,\"d_tid\":4},\"name\":\"Anna\"}\n"
+    "{\"kind\":\"status\",\"personnummer\":\"8503121231\",\"date\":\"2026-03-14\",\"phase\":\"exit\","
+    "\"mode\":\"project\",\"occupation\":\"work\",\"extent_pct\":50,\"income\":\"wage\",\"days_in_insats\":"
+    "120}\n"
+    "{\"kind\":\"staff_survey\",\"date\":\"2026-03-14\",\"instrument\":\"insatspersonal\",\"agency\":\"af\","
+    "\"mode\":\"integrated\",\"answers\":{\"p_respekt\":4}}\n";
+
+typedef struct {
+    catalogue_t *cat;
+    anon_t *anon;
+    outbox_t *ob;
+    const char *dir;
+} s_env_t;
+
+static void s_env(s_env_t *e)
+{
+    char err[256];
+    static const uint8_t key[ANON_KEY_LEN] = {7};
+    e->dir = tu_tempdir();
+    CHECK_EQ(catalogue_load(&e->cat, NULL, err, sizeof err), 0);
+    CHECK((e->anon = anon_new(key)) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/outbox", e->dir);
+    CHECK_EQ(outbox_open(&e->ob, path), 0);
+}
+
+static void s_env_free(s_env_t *e)
+{
+    outbox_close(&e->ob);
+    anon_destroy(&e->anon);
+    catalogue_destroy(&e->cat);
+}
+
+static int s_import(s_env_t *e, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", e->dir, name);
+    CHECK_EQ(tu_write_file(path, text), 0);
+    FILE *devnull = fopen("/dev/null", "w");
+    int rc = import_file(path, e->cat, e->anon, "NV", e->ob, false, devnull);
+    fclose(devnull);
+    return rc;
+}
+
+static void test_import_all_or_nothing(void)
+{
+    s_env_t e;
+    s_env(&e);
+    /* One bad line (a wrong check digit) among good ones: nothing stored. */
+    char bad[2048];
+    snprintf(
+        bad, sizeof bad, "%s%s", s_good,
+        "{\"kind\":\"status\",\"personnummer\":\"850312-1232\",\"date\":\"2026-03-14\",\"phase\":\"entry\","
+        "\"mode\":\"project\",\"occupation\":\"none\",\"income\":\"other\"}\n");
+    CHECK_EQ(s_import(&e, "bad.jsonl", bad), 65);
+    CHECK_EQ(s_queued(e.ob), 0);
+    CHECK_EQ(s_import(&e, "good.jsonl", s_good), 0);
+    CHECK_EQ(s_queued(e.ob), 3);
+    CHECK_EQ(s_import(&e, "good.jsonl", s_good), 0); /* re-import adds nothing */
+    CHECK_EQ(s_queued(e.ob), 3);
+    s_env_free(&e);
+}
+
+static int s_decode_last(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
+{
+    (void)seq;
+    event_msg_t **ev = arg;
+    char why[128];
+    codec_free_event(ev);
+    CHECK_EQ(codec_decode_event(bytes, len, ev, why, sizeof why), FINSAM__V1__REJECT_CODE__REJECT_NONE);
+    return 0;
+}
+
+static void test_import_events_are_clean(void)
+{
+    s_env_t e;
+    s_env(&e);
+    CHECK_EQ(s_import(&e, "good.jsonl", s_good), 0);
+    event_msg_t *ev = NULL;
+    CHECK_EQ(outbox_peek(e.ob, 0, 1, s_decode_last, &ev), 1);
+    CHECK(ev->body_case == FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY);
+    CHECK(strcmp(ev->forbund, "NV") == 0);
+    CHECK_EQ(ev->occurred_at, anon_month_start(2026, 3)); /* coarsened to the month */
+    CHECK_EQ(ev->id.data[0] << 24 | ev->id.data[1] << 16 | ev->id.data[2] << 8 | ev->id.data[3],
+             anon_days_from_civil(2026, 3, 14)); /* time prefix: the original day */
+    CHECK(ev->participant_survey->pseudonym.len == 32);
+    CHECK(ev->participant_survey->age_band == FINSAM__V1__AGE_BAND__AGE_30_49);
+    CHECK(!ev->has_supersedes);
+    /* Nothing of the dropped "name" field nor the personnummer is in the bytes. */
+    codec_free_event(&ev);
+    s_env_free(&e);
+}
+
+static void test_correction_supersedes(void)
+{
+    s_env_t e;
+    s_env(&e);
+    const char *v1 =
+        "{\"kind\":\"status\",\"personnummer\":\"8503121231\",\"date\":\"2026-03-14\",\"phase\":\"exit\","
+        "\"mode\":\"project\",\"occupation\":\"work\",\"extent_pct\":50,\"income\":\"wage\"}\n";
+    const char *v2 =
+        "{\"kind\":\"status\",\"personnummer\":\"19850312-1231\",\"date\":\"2026-03-14\",\"phase\":\"exit\","
+        "\"mode\":\"project\",\"occupation\":\"work\",\"extent_pct\":75,\"income\":\"wage\"}\n";
+    CHECK_EQ(s_import(&e, "v1.jsonl", v1), 0);
+    event_msg_t *first = NULL, *second = NULL;
+    CHECK_EQ(outbox_peek(e.ob, 0, 1, s_decode_last, &first), 1);
+    /* The first event was delivered and acked before the correction came. */
+    const uint8_t *acc[] = {first->id.data};
+    CHECK_EQ(outbox_ack(e.ob, acc, 1, NULL, 0, NULL), 0);
+    CHECK_EQ(s_import(&e, "v2.jsonl", v2), 0);
+    CHECK_EQ(outbox_peek(e.ob, 0, 1, s_decode_last, &second), 1);
+    CHECK(second->has_supersedes);
+    CHECK(memcmp(second->supersedes.data, first->id.data, 16) == 0);
+    CHECK(memcmp(second->id.data, first->id.data, 16) != 0);
+    CHECK(second->status->extent_pct == 75);
+    /* Importing v1 again adds nothing: its id is known. */
+    CHECK_EQ(s_import(&e, "v1.jsonl", v1), 0);
+    CHECK_EQ(s_queued(e.ob), 1);
+    codec_free_event(&first);
+    codec_free_event(&second);
+    s_env_free(&e);
+}
+
+int main(void)
+{
+    RUN(test_put_peek_ack);
+    RUN(test_dry_run_and_reopen);
+    RUN(test_import_all_or_nothing);
+    RUN(test_import_events_are_clean);
+    RUN(test_correction_supersedes);
+    return tu_result();
+}

@@ -1,0 +1,173 @@
+/* cluster.c: see cluster.h. */
+#include "cluster.h"
+
+#include "testutil.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool s_exists(void *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+void cluster_init(cluster_t *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->dir, sizeof c->dir, "%s", tu_tempdir());
+    snprintf(c->cdir, sizeof c->cdir, "%s/collector", c->dir);
+    snprintf(c->log, sizeof c->log, "%s/collector.log", c->dir);
+    snprintf(c->endpoint, sizeof c->endpoint, "tcp://127.0.0.1:%d", tu_free_port());
+    char *argv[] = {(char *) tu_bin("finsam-collector"), "-d", c->cdir, "keygen", NULL};
+    CHECK(tu_run(argv, c->log, 10000) == 0);
+}
+
+void cluster_start_collector(cluster_t *c)
+{
+    char epfile[400];
+    snprintf(epfile, sizeof epfile, "%s/endpoint", c->dir);
+    unlink(epfile);
+    char *argv[] = {(char *) tu_bin("finsam-collector"), "-d", c->cdir, "--endpoint", c->endpoint,
+                    "--endpoint-file", epfile, NULL};
+    c->collector = tu_spawn(argv, c->log);
+    if (!tu_wait_for(s_exists, epfile, 20000)) {
+        fprintf(stderr, "collector did not bind; log:\n%s\n", tu_read_file(c->log));
+        CHECK(false);
+    }
+}
+
+void cluster_stop_collector(cluster_t *c, int sig)
+{
+    if (c->collector > 0) {
+        kill(c->collector, sig);
+        int rc = tu_wait(c->collector, 20000);
+        if (sig == SIGTERM)
+            CHECK_EQ(rc, 0); /* a clean stop exits 0 */
+        c->collector = 0;
+    }
+}
+
+void cluster_add_agent(cluster_t *c, const char *name, const char *forbund, bool allow, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s", c->dir, name);
+    char *argv[] = {(char *) tu_bin("finsam-agent"), "-d", out, "--forbund", (char *) forbund, "keygen", NULL};
+    CHECK(tu_run(argv, c->log, 10000) == 0);
+    char src[512], dst[512];
+    snprintf(src, sizeof src, "%s/keys/collector.key", c->cdir);
+    snprintf(dst, sizeof dst, "%s/keys/collector.key", out);
+    char *text = tu_read_file(src);
+    CHECK(text && tu_write_file(dst, text) == 0);
+    free(text);
+    if (allow) {
+        snprintf(src, sizeof src, "%s/keys/agent.key", out);
+        snprintf(dst, sizeof dst, "%s/agents/%s.key", c->cdir, name);
+        text = tu_read_file(src);
+        CHECK(text && tu_write_file(dst, text) == 0);
+        free(text);
+    }
+}
+
+static char **s_argv(const cluster_t *c, const char *agent_dir, const char *const *args)
+{
+    static char *argv[40];
+    int n = 0;
+    argv[n++] = (char *) tu_bin("finsam-agent");
+    argv[n++] = "-d";
+    argv[n++] = (char *) agent_dir;
+    argv[n++] = "--collector";
+    argv[n++] = (char *) c->endpoint;
+    argv[n++] = "--log-level";
+    argv[n++] = "warn";
+    for (int i = 0; args[i] && n < 39; i++)
+        argv[n++] = (char *) args[i];
+    argv[n] = NULL;
+    return argv;
+}
+
+int cluster_agent(const cluster_t *c, const char *agent_dir, int timeout_ms, const char *const *args)
+{
+    char log[400];
+    snprintf(log, sizeof log, "%s.log", agent_dir);
+    return tu_run(s_argv(c, agent_dir, args), log, timeout_ms);
+}
+
+pid_t cluster_agent_spawn(const cluster_t *c, const char *agent_dir, const char *const *args)
+{
+    char log[400];
+    snprintf(log, sizeof log, "%s.log", agent_dir);
+    return tu_spawn(s_argv(c, agent_dir, args), log);
+}
+
+json_t *cluster_status(const cluster_t *c)
+{
+    char *argv[] = {(char *) tu_bin("finsamctl"), "-d", (char *) c->cdir, "status", "--format", "json", NULL};
+    char *out = NULL;
+    CHECK(tu_capture(argv, &out, 20000) == 0);
+    json_error_t e;
+    json_t *j = json_loads(out, 0, &e);
+    free(out);
+    CHECK(j != NULL);
+    return j;
+}
+
+long long cluster_stored(const cluster_t *c, const char *forbund)
+{
+    json_t *j = cluster_status(c);
+    long long n = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(j, "forbund"), i, f) {
+        if (!strcmp(json_string_value(json_object_get(f, "forbund")), forbund))
+            n = json_integer_value(json_object_get(f, "events_stored"));
+    }
+    json_decref(j);
+    return n;
+}
+
+long long cluster_events_in_log(const cluster_t *c)
+{
+    json_t *j = cluster_status(c);
+    long long n = json_integer_value(json_object_get(j, "events_in_log"));
+    json_decref(j);
+    return n;
+}
+
+long long cluster_agent_queue(const cluster_t *c, const char *agent_dir)
+{
+    char *argv[] = {(char *) tu_bin("finsam-agent"), "-d", (char *) agent_dir, "status", NULL};
+    char *out = NULL;
+    CHECK(tu_capture(argv, &out, 20000) == 0);
+    long long n = -1;
+    const char *p = out ? strstr(out, "queued") : NULL;
+    if (p)
+        sscanf(p, "queued%*[^0-9]%lld", &n);
+    free(out);
+    return n;
+}
+
+int cluster_rebuild_verify(const cluster_t *c)
+{
+    char *argv[] = {(char *) tu_bin("finsamctl"), "-d", (char *) c->cdir, "rebuild", "--verify", NULL};
+    return tu_run(argv, c->log, 300000);
+}
+
+zsock_t *cluster_raw_client(const cluster_t *c, const char *agent_dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/keys/agent.key_secret", agent_dir);
+    zcert_t *mine = zcert_load(path);
+    snprintf(path, sizeof path, "%s/keys/collector.key", c->cdir);
+    zcert_t *server = zcert_load(path);
+    CHECK(mine && server);
+    zsock_t *s = zsock_new(ZMQ_DEALER);
+    zcert_apply(mine, s);
+    zsock_set_curve_serverkey(s, zcert_public_txt(server));
+    zsock_set_rcvtimeo(s, 10000);
+    zsock_set_linger(s, 0);
+    CHECK(zsock_connect(s, "%s", c->endpoint) == 0);
+    zcert_destroy(&mine);
+    zcert_destroy(&server);
+    return s;
+}

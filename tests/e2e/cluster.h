@@ -1,0 +1,50 @@
+/* cluster.h: a collector and its agents as real processes in a temporary
+ * directory, for end-to-end tests. Every helper synchronizes on something
+ * observable (a file written after bind, a process exit, a count in
+ * `finsamctl status`), never on a fixed sleep. */
+#ifndef FINSAM_TEST_CLUSTER_H
+#define FINSAM_TEST_CLUSTER_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct {
+    char dir[256];        /* temp root */
+    char cdir[300];       /* collector data dir */
+    char endpoint[64];    /* tcp://127.0.0.1:PORT, fixed for restarts */
+    char log[320];
+    pid_t collector;
+} cluster_t;
+
+/* Makes the directories, the collector's keys; picks a port. */
+void cluster_init(cluster_t *c);
+/* Starts the collector and waits until it has bound. */
+void cluster_start_collector(cluster_t *c);
+/* Stops it with sig (SIGTERM: clean, SIGKILL: crash) and reaps it. */
+void cluster_stop_collector(cluster_t *c, int sig);
+
+/* Creates an agent data dir `name` for förbund (keys; its collector.key),
+ * listed on the allow-list if `allow`. Writes the agent dir path to out. */
+void cluster_add_agent(cluster_t *c, const char *name, const char *forbund, bool allow, char *out, size_t outlen);
+
+/* Runs `finsam-agent -d DIR ARGS...` to completion; returns its exit code. */
+int cluster_agent(const cluster_t *c, const char *agent_dir, int timeout_ms, const char *const *args);
+/* Starts it in the background; returns the pid. */
+pid_t cluster_agent_spawn(const cluster_t *c, const char *agent_dir, const char *const *args);
+
+/* `finsamctl status --format json`, parsed (caller decrefs). */
+json_t *cluster_status(const cluster_t *c);
+/* Events stored for a förbund according to status (0 if none). */
+long long cluster_stored(const cluster_t *c, const char *forbund);
+long long cluster_events_in_log(const cluster_t *c);
+/* Queue length of an agent (`finsam-agent status`). */
+long long cluster_agent_queue(const cluster_t *c, const char *agent_dir);
+/* `finsamctl rebuild --verify` exit code (0 = no differences). */
+int cluster_rebuild_verify(const cluster_t *c);
+
+/* A raw CURVE DEALER using an agent's keys (for hostile-input tests). */
+zsock_t *cluster_raw_client(const cluster_t *c, const char *agent_dir);
+
+#endif
