@@ -14,12 +14,14 @@
 
 struct allowlist_t {
     char *dir;
-    zhashx_t *forbund_by_key; /* Z85 key -> strdup'd förbund code */
+    char *meta_key;
+    bool (*valid)(const char *value);
+    zhashx_t *value_by_key; /* Z85 key -> strdup'd metadata value */
     struct timespec mtime;
     bool loaded;
 };
 
-static bool s_valid_forbund(const char *s)
+bool allowlist_valid_forbund(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > 8)
@@ -33,7 +35,7 @@ static bool s_valid_forbund(const char *s)
 
 static void s_load(allowlist_t *self)
 {
-    zhashx_purge(self->forbund_by_key);
+    zhashx_purge(self->value_by_key);
     DIR *d = opendir(self->dir);
     if (!d) {
         log_warn("auth", "ALLOWLIST-MISSING dir=%s", self->dir);
@@ -51,15 +53,15 @@ static void s_load(allowlist_t *self)
             log_warn("auth", "ALLOWLIST-SKIP file=%s reason=not-a-certificate", path);
             continue;
         }
-        const char *forbund = zcert_meta(cert, "forbund");
-        if (!s_valid_forbund(forbund))
-            log_warn("auth", "ALLOWLIST-SKIP file=%s reason=no-valid-forbund-metadata", path);
+        const char *value = zcert_meta(cert, self->meta_key);
+        if (!value || !self->valid(value))
+            log_warn("auth", "ALLOWLIST-SKIP file=%s reason=no-valid-%s-metadata", path, self->meta_key);
         else
-            zhashx_update(self->forbund_by_key, zcert_public_txt(cert), strdup(forbund));
+            zhashx_update(self->value_by_key, zcert_public_txt(cert), strdup(value));
         zcert_destroy(&cert);
     }
     closedir(d);
-    log_info("auth", "ALLOWLIST-LOADED dir=%s keys=%zu", self->dir, zhashx_size(self->forbund_by_key));
+    log_info("auth", "ALLOWLIST-LOADED dir=%s keys=%zu", self->dir, zhashx_size(self->value_by_key));
 }
 
 static void s_free_str(void **item)
@@ -68,18 +70,25 @@ static void s_free_str(void **item)
     *item = NULL;
 }
 
-allowlist_t *allowlist_new(const char *dir)
+bool allowlist_valid_access(const char *value)
+{
+    return !strcmp(value, "all") || !strcmp(value, "aggregates");
+}
+
+allowlist_t *allowlist_new(const char *dir, const char *meta_key, bool (*valid)(const char *value))
 {
     allowlist_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->dir = strdup(dir);
-    self->forbund_by_key = zhashx_new();
-    if (!self->dir || !self->forbund_by_key) {
+    self->meta_key = strdup(meta_key);
+    self->valid = valid;
+    self->value_by_key = zhashx_new();
+    if (!self->dir || !self->meta_key || !self->value_by_key) {
         allowlist_destroy(&self);
         return NULL;
     }
-    zhashx_set_destructor(self->forbund_by_key, s_free_str);
+    zhashx_set_destructor(self->value_by_key, s_free_str);
     allowlist_refresh(self);
     return self;
 }
@@ -89,7 +98,8 @@ void allowlist_destroy(allowlist_t **self_p)
     if (!self_p || !*self_p)
         return;
     allowlist_t *self = *self_p;
-    zhashx_destroy(&self->forbund_by_key);
+    zhashx_destroy(&self->value_by_key);
+    free(self->meta_key);
     free(self->dir);
     free(self);
     *self_p = NULL;
@@ -110,12 +120,12 @@ bool allowlist_refresh(allowlist_t *self)
     return true;
 }
 
-const char *allowlist_forbund(allowlist_t *self, const char *public_z85)
+const char *allowlist_lookup(allowlist_t *self, const char *public_z85)
 {
-    return public_z85 ? zhashx_lookup(self->forbund_by_key, public_z85) : NULL;
+    return public_z85 ? zhashx_lookup(self->value_by_key, public_z85) : NULL;
 }
 
 int allowlist_size(allowlist_t *self)
 {
-    return (int) zhashx_size(self->forbund_by_key);
+    return (int) zhashx_size(self->value_by_key);
 }

@@ -14,17 +14,25 @@
 
 typedef struct allowlist_t allowlist_t;
 
-/* Loads the directory (which may be empty). NULL on allocation failure. */
-allowlist_t *allowlist_new(const char *dir);
+/* Loads the directory (which may be empty). Each certificate must carry
+ * metadata `meta_key` (e.g. "forbund" for agents, "access" for stream
+ * subscribers) whose value passes `valid`; others are skipped with a
+ * warning. NULL on allocation failure. */
+allowlist_t *allowlist_new(const char *dir, const char *meta_key, bool (*valid)(const char *value));
 void allowlist_destroy(allowlist_t **self_p);
 
 /* Reloads if the directory changed since the last load. Cheap: one stat.
  * Returns true if the table was reloaded. */
 bool allowlist_refresh(allowlist_t *self);
 
-/* The förbund of a Z85 public key, or NULL if the key is not listed or its
- * certificate names no valid förbund. Borrowed until the next refresh. */
-const char *allowlist_forbund(allowlist_t *self, const char *public_z85);
+/* The metadata value of a Z85 public key (its förbund, for agents), or
+ * NULL if the key is not listed. Borrowed until the next refresh. */
+const char *allowlist_lookup(allowlist_t *self, const char *public_z85);
+
+/* Validators: a förbund code; a subscriber access level ("all" or
+ * "aggregates"). */
+bool allowlist_valid_forbund(const char *value);
+bool allowlist_valid_access(const char *value);
 
 /* Number of keys listed. */
 int allowlist_size(allowlist_t *self);

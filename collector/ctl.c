@@ -2,6 +2,7 @@
  * store read-only (LMDB allows readers beside the running writer), so it
  * works whether or not the collector runs, and never changes data except
  * for `keygen` (new files) and `backup` (a copy elsewhere). */
+#include "export.h"
 #include "keys.h"
 #include "ledger.h"
 #include "log.h"
@@ -43,6 +44,7 @@ static const opt_spec_t s_spec = {
     "Commands:\n"
     "  status              events stored, last seen and rejects per förbund and agent\n"
     "  query               indicator values per förbund and period, small cells suppressed\n"
+    "  export              every indicator and slice as CSV for Swedish Excel (--format json: JSON)\n"
     "  rebuild --verify    recompute every cell from the event log and report differences\n"
     "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for agents\n"
     "  backup DIR          write a compacted consistent copy of the store while it runs\n"
@@ -121,6 +123,45 @@ static int s_query(void)
     return rc;
 }
 
+/* export: query_run for every slice, so the same suppression as query.
+ * CSV unless --format json (the default "table" means CSV here). */
+static int s_export(void)
+{
+    bool json = !strcmp(o_format, "json");
+    if (!json && strcmp(o_format, "csv") && strcmp(o_format, "table")) {
+        fprintf(stderr, "finsamctl: export: --format %s: use csv or json\n", o_format);
+        return EX_USAGE;
+    }
+    char err[512];
+    catalogue_t *cat;
+    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
+        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
+        return EX_CONFIG;
+    }
+    ledger_t *ledger;
+    int rc = s_open(&ledger);
+    if (rc) {
+        catalogue_destroy(&cat);
+        return rc;
+    }
+    export_t e = {.measure = o_measure, .forbund = o_forbund, .period = o_period, .min_units = (int) o_min_units};
+    json_t *result = NULL;
+    rc = export_run(ledger, cat, &e, &result, err, sizeof err);
+    if (rc == 0) {
+        if (json ? json_dumpf(result, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF
+                 : export_print_csv(result, stdout) < 0) {
+            fprintf(stderr, "finsamctl: export: stdout: write failed\n");
+            rc = EX_IOERR;
+        }
+    } else {
+        fprintf(stderr, "finsamctl: export: %s\n", err);
+    }
+    json_decref(result);
+    ledger_close(&ledger);
+    catalogue_destroy(&cat);
+    return rc;
+}
+
 static int s_rebuild(void)
 {
     if (!o_verify) {
@@ -175,6 +216,8 @@ int main(int argc, char **argv)
         return s_status();
     if (!strcmp(cmd, "query"))
         return s_query();
+    if (!strcmp(cmd, "export"))
+        return s_export();
     if (!strcmp(cmd, "rebuild"))
         return s_rebuild();
     if (!strcmp(cmd, "keygen") && first + 1 < argc) {

@@ -58,7 +58,7 @@ const ingest_stats_t *ingest_stats(const ingest_t *self)
 bool ingest_prepare(ingest_t *self, ingest_item_t *item, allowlist_t *allowlist)
 {
     item->batch_error = FINSAM__V1__REJECT_CODE__REJECT_NONE;
-    item->forbund = allowlist_forbund(allowlist, item->agent_key);
+    item->forbund = allowlist_lookup(allowlist, item->agent_key);
     if (!item->forbund) {
         /* Revoked since the handshake (or never listed): store nothing. */
         item->batch_error = FINSAM__V1__REJECT_CODE__REJECT_UNAUTHORIZED;
@@ -172,6 +172,7 @@ static int s_apply_event(ingest_t *self, ledger_txn_t *lt, const ingest_item_t *
     if ((rc = ledger_append(lt, v->id, raw->data, raw->len, now_ms, &seq)))
         goto out;
     v->seq = seq;
+    v->kind = codec_event_kind(ev); /* a static string: outlives ev */
     if (old) {
         if ((rc = ledger_mark_retracted(lt->txn, self->ledger, target_seq, seq)) ||
             (rc = aggregate_event(self->aggregate, lt, old, -1)))

@@ -23,6 +23,7 @@ typedef struct {
     reject_code_t code; /* REJECT_NONE: accepted (stored now or before) */
     bool duplicate;
     uint64_t seq;       /* log position when stored now, else 0 */
+    const char *kind;   /* body kind (codec_event_kind) when stored now */
     char text[160];
 } ingest_verdict_t;
 

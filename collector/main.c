@@ -19,8 +19,9 @@ static void s_on_signal(int sig)
     s_stop = 1;
 }
 
-static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file, *o_log_level;
-static long o_max_batches;
+static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file, *o_log_level,
+    *o_subscriber_dir, *o_stream_events, *o_stream_aggregates, *o_stream_replay, *o_stream_endpoint_file;
+static long o_max_batches, o_min_units, o_stream_hwm;
 
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "data directory (ledger/, keys/, agents/)", &o_data_dir},
@@ -32,6 +33,18 @@ static const opt_t s_opts[] = {
     {"endpoint-file", 0, OPT_STR, NULL, 0, 0, "write the bound endpoint to this file", &o_endpoint_file},
     {"max-batches-per-commit", 0, OPT_INT, "64", 1, 4096, "group commit: batches per transaction",
      &o_max_batches},
+    {"subscriber-dir", 0, OPT_STR, NULL, 0, 0, "allow-list of stream subscribers (default DATA/subscribers)",
+     &o_subscriber_dir},
+    {"stream-events", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0, "PUB of events and aggregates (\"off\" disables streams)",
+     &o_stream_events},
+    {"stream-aggregates", 0, OPT_STR, "tcp://127.0.0.1:7712", 0, 0, "PUB of aggregates only", &o_stream_aggregates},
+    {"stream-replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "ROUTER for replay and snapshots", &o_stream_replay},
+    {"stream-endpoint-file", 0, OPT_STR, NULL, 0, 0, "write the bound stream endpoints to this file",
+     &o_stream_endpoint_file},
+    {"stream-hwm", 0, OPT_INT, "20000", 100, 10000000, "messages queued per subscriber before it loses some",
+     &o_stream_hwm},
+    {"min-units", 'k', OPT_INT, "5", 1, 1000, "disclosure control: minimum participants per shown cell",
+     &o_min_units},
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o_log_level},
 };
 
@@ -71,19 +84,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "finsam-collector: tzdata: /usr/share/zoneinfo/Europe/Stockholm missing (apt install tzdata)\n");
         return EX_CONFIG;
     }
-    char key_default[4096], allow_default[4096], err[512];
+    char key_default[4096], allow_default[4096], sub_default[4096], err[512];
     snprintf(key_default, sizeof key_default, "%s/keys/collector.key_secret", o_data_dir);
     snprintf(allow_default, sizeof allow_default, "%s/agents", o_data_dir);
+    snprintf(sub_default, sizeof sub_default, "%s/subscribers", o_data_dir);
     if (!o_server_key)
         o_server_key = key_default;
     if (!o_allow_dir)
         o_allow_dir = allow_default;
+    if (!o_subscriber_dir)
+        o_subscriber_dir = sub_default;
 
     if (!strcmp(command, "keygen")) {
         char dir[4096], path[4200];
         snprintf(dir, sizeof dir, "%s/keys", o_data_dir);
         snprintf(path, sizeof path, "%s/collector.key", dir);
-        if (mkdir_p(dir, 0700) < 0 || mkdir_p(o_allow_dir, 0755) < 0) {
+        if (mkdir_p(dir, 0700) < 0 || mkdir_p(o_allow_dir, 0755) < 0 || mkdir_p(o_subscriber_dir, 0755) < 0) {
             fprintf(stderr, "finsam-collector: %s: cannot create\n", dir);
             return EX_CANTCREAT;
         }
@@ -98,6 +114,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
         return EX_USAGE;
     }
+    if (keys_check_private(o_server_key, err, sizeof err) < 0) {
+        fprintf(stderr, "finsam-collector: key refused: %s\n", err);
+        return EX_NOPERM;
+    }
     zsys_init();
     zsys_handler_set(NULL); /* our handler, not CZMQ's */
     struct sigaction sa = {0};
@@ -106,8 +126,17 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    server_config_t config = {o_data_dir, o_endpoint, o_server_key, o_allow_dir, o_catalogue, o_endpoint_file,
-                              (int) o_max_batches};
+    bool streams = strcmp(o_stream_events, "off") != 0;
+    server_config_t config = {o_data_dir,
+                              o_endpoint,
+                              o_server_key,
+                              o_allow_dir,
+                              o_subscriber_dir,
+                              o_catalogue,
+                              o_endpoint_file,
+                              (int) o_max_batches,
+                              {streams ? o_stream_events : "", o_stream_aggregates, o_stream_replay,
+                               o_stream_endpoint_file, (int) o_min_units, (int) o_stream_hwm}};
     server_t *server = server_new(&config);
     if (!server)
         return EX_UNAVAILABLE;

@@ -9,6 +9,7 @@
 
 #include "aggregate.h"
 #include "allowlist.h"
+#include "auth.h"
 #include "ingest.h"
 #include "keys.h"
 #include "ledger.h"
@@ -20,20 +21,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #define MAX_COMMIT_BYTES (16u << 20)
 #define REFRESH_MS 1000
 
 struct server_t {
     server_config_t config;
+    metrics_t metrics;
     zcert_t *cert;
-    zactor_t *auth;
+    auth_t *auth;
     zsock_t *router;
+    stream_t *stream;
     ledger_t *ledger;
     catalogue_t *catalogue;
     aggregate_t *aggregate;
     ingest_t *ingest;
-    allowlist_t *allowlist;
+    allowlist_t *allowlist, *subscribers;
     ingest_item_t *items;
     zmq_msg_t *ids, *frames;
 };
@@ -69,31 +73,30 @@ server_t *server_new(const server_config_t *config)
     }
     self->aggregate = aggregate_new(self->catalogue);
     self->ingest = self->aggregate ? ingest_new(self->ledger, self->catalogue, self->aggregate) : NULL;
-    self->allowlist = allowlist_new(config->allow_dir);
-    if (!self->ingest || !self->allowlist)
+    self->allowlist = allowlist_new(config->allow_dir, "forbund", allowlist_valid_forbund);
+    self->subscribers = allowlist_new(config->subscriber_dir, "access", allowlist_valid_access);
+    if (!self->ingest || !self->allowlist || !self->subscribers)
         goto fail;
+    atomic_store(&self->metrics.started_ms, clock_wall_ms());
+    metrics_set(&self->metrics.last_seq, ledger_next_seq(self->ledger) - 1);
 
-    self->router = zsock_new(ZMQ_ROUTER);
+    /* The secret key is in this process from here on: no core dumps. */
+    prctl(PR_SET_DUMPABLE, 0);
+    self->cert = keys_load_secret(config->server_key, err, sizeof err);
+    if (!self->cert) {
+        log_error("collector", "KEY-REFUSED reason=%s", err);
+        goto fail;
+    }
+    /* The ZAP handler must be bound before any CURVE socket binds, or CURVE
+     * would accept any client that knows our public key. */
+    self->auth = auth_new(zsys_init(), self->allowlist, self->subscribers);
+    self->router = self->auth ? zsock_new(ZMQ_ROUTER) : NULL;
     if (!self->router)
         goto fail;
     void *r = zsock_resolve(self->router);
-    {
-        self->cert = keys_load_secret(config->server_key, err, sizeof err);
-        if (!self->cert) {
-            log_error("collector", "KEY-REFUSED reason=%s", err);
-            goto fail;
-        }
-        /* The ZAP handler must run before the socket binds, or CURVE would
-         * accept any client that knows our public key. */
-        self->auth = zactor_new(zauth, NULL);
-        if (!self->auth)
-            goto fail;
-        zstr_sendx(self->auth, "CURVE", config->allow_dir, NULL);
-        zsock_wait(self->auth);
-        zcert_apply(self->cert, self->router);
-        zsock_set_curve_server(self->router, 1);
-        zsock_set_zap_domain(self->router, "finsam");
-    }
+    zcert_apply(self->cert, self->router);
+    zsock_set_curve_server(self->router, 1);
+    zsock_set_zap_domain(self->router, "ingest");
     s_set_int(r, ZMQ_LINGER, 0);
     s_set_int(r, ZMQ_ROUTER_MANDATORY, 1);
     s_set_int(r, ZMQ_RCVHWM, 10000);
@@ -121,6 +124,11 @@ server_t *server_new(const server_config_t *config)
     log_info("collector", "LISTENING endpoint=%s curve=on agents=%d next_seq=%llu", last,
              allowlist_size(self->allowlist),
              (unsigned long long) ledger_next_seq(self->ledger));
+    if (config->stream.events_endpoint && config->stream.events_endpoint[0]) {
+        self->stream = stream_new(&config->stream, self->cert, self->ledger, self->catalogue, &self->metrics);
+        if (!self->stream)
+            goto fail;
+    }
     return self;
 fail:
     server_destroy(&self);
@@ -132,10 +140,12 @@ void server_destroy(server_t **self_p)
     if (!self_p || !*self_p)
         return;
     server_t *self = *self_p;
+    stream_destroy(&self->stream);
     zsock_destroy(&self->router);
-    zactor_destroy(&self->auth);
+    auth_destroy(&self->auth);
     zcert_destroy(&self->cert);
     allowlist_destroy(&self->allowlist);
+    allowlist_destroy(&self->subscribers);
     ingest_destroy(&self->ingest);
     aggregate_destroy(&self->aggregate);
     ledger_close(&self->ledger);
@@ -215,17 +225,54 @@ static int s_turn(server_t *self)
         n++;
     }
     int rc = 0;
-    if (prepared > 0)
-        rc = ingest_commit(self->ingest, self->items, n, NULL, NULL);
+    metrics_t *m = &self->metrics;
+    if (prepared > 0) {
+        int64_t t0 = clock_mono_us();
+        rc = ingest_commit(self->ingest, self->items, n, self->stream ? stream_cell_changed : NULL, self->stream);
+        if (rc == 0)
+            metrics_observe_commit(m, (uint64_t) (clock_mono_us() - t0));
+        else
+            metrics_add(&m->commit_failures, 1);
+    }
     for (int i = 0; i < n; i++) {
         ingest_item_t *item = &self->items[i];
+        if (item->batch_error) {
+            metrics_add(&m->batches_rejected, 1);
+            metrics_add(&m->events_rejected[item->batch_error % METRICS_REJECT_SLOTS], 1);
+        } else if (rc == 0) {
+            metrics_add(&m->batches, 1);
+            metrics_add(&m->events_received, item->batch->n_events);
+            metrics_add(&m->events_stored, item->stored);
+            metrics_add(&m->events_duplicate, item->duplicates);
+            for (size_t j = 0; j < item->batch->n_events; j++) {
+                const ingest_verdict_t *v = &item->verdicts[j];
+                if (v->code)
+                    metrics_add(&m->events_rejected[v->code % METRICS_REJECT_SLOTS], 1);
+                else if (v->seq && self->stream)
+                    stream_publish_event(self->stream, v->seq, item->forbund, v->kind, item->batch->events[j].data,
+                                         item->batch->events[j].len);
+            }
+        }
         /* Refused batches are answered; committed ones acked; after a failed
-         * commit stored-or-not is unknown to nobody but us: say nothing. */
+         * commit nothing is said: the agents resend. */
         if (item->batch_error || rc == 0)
             s_send_ack(self, i);
         ingest_item_clear(item);
         zmq_msg_close(&self->ids[i]);
         zmq_msg_close(&self->frames[i]);
+    }
+    if (self->stream) {
+        if (rc == 0 && prepared > 0)
+            stream_publish_cells(self->stream, ledger_next_seq(self->ledger) - 1);
+        else
+            stream_discard(self->stream);
+    }
+    if (prepared > 0 && rc == 0) {
+        size_t map, used;
+        store_usage(ledger_store(self->ledger), &map, &used);
+        metrics_set(&m->map_size_bytes, map);
+        metrics_set(&m->map_used_bytes, used);
+        metrics_set(&m->last_seq, ledger_next_seq(self->ledger) - 1);
     }
     return rc;
 }
@@ -235,24 +282,46 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
     void *r = zsock_resolve(self->router);
     int64_t next_refresh = clock_mono_ms() + REFRESH_MS, next_stats = clock_mono_ms() + 10000;
     int backoff_ms = 0;
+    int64_t resume_at = 0;
     while (!*stop) {
-        zmq_pollitem_t items[] = {{r, 0, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, 1, backoff_ms ? backoff_ms : 200);
+        int64_t wait = 200;
+        zmq_pollitem_t items[] = {{r, 0, ZMQ_POLLIN, 0},
+                                  {auth_socket(self->auth), 0, ZMQ_POLLIN, 0},
+                                  {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0}};
+        /* While backing off after a failed commit, still answer handshakes
+         * and replays, but leave the ingest socket alone. */
+        if (resume_at) {
+            wait = resume_at - clock_mono_ms();
+            if (wait > 0)
+                items[0].events = 0;
+            else
+                wait = 200;
+        }
+        int rc = zmq_poll(items, self->stream ? 3 : 2, (long) wait);
         if (rc < 0 && errno != EINTR) {
             log_error("collector", "POLL-FAILED reason=%s", zmq_strerror(errno));
             return -1;
         }
+        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
+            while (auth_handle(self->auth) > 0)
+                ;
+        if (rc > 0 && self->stream && (items[2].revents & ZMQ_POLLIN))
+            stream_handle_replay(self->stream);
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             /* A failed commit (disk full, I/O error): answer nothing, back
              * off, and try again with whatever the agents resend. */
-            if (s_turn(self) != 0)
+            if (s_turn(self) != 0) {
                 backoff_ms = backoff_ms ? (backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2) : 50;
-            else
+                resume_at = clock_mono_ms() + backoff_ms;
+            } else {
                 backoff_ms = 0;
+                resume_at = 0;
+            }
         }
         int64_t now = clock_mono_ms();
         if (now >= next_refresh) {
             allowlist_refresh(self->allowlist);
+            allowlist_refresh(self->subscribers);
             next_refresh = now + REFRESH_MS;
         }
         if (now >= next_stats) {
@@ -266,4 +335,19 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
     }
     log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
     return 0;
+}
+
+metrics_t *server_metrics(server_t *self)
+{
+    return &self->metrics;
+}
+
+ledger_t *server_ledger(server_t *self)
+{
+    return self->ledger;
+}
+
+const catalogue_t *server_catalogue(server_t *self)
+{
+    return self->catalogue;
 }

@@ -12,14 +12,21 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "catalogue.h"
+#include "ledger.h"
+#include "metrics.h"
+#include "stream.h"
+
 typedef struct {
-    const char *data_dir;     /* ledger/, keys/, agents/ live here */
-    const char *endpoint;     /* ingest ROUTER bind address */
-    const char *server_key;   /* secret certificate file */
-    const char *allow_dir;    /* allow-list directory */
-    const char *catalogue;    /* NULL/"" for the embedded catalogue */
-    const char *endpoint_file;/* if set, the bound endpoint is written here */
+    const char *data_dir;       /* ledger/, keys/, agents/ live here */
+    const char *endpoint;       /* ingest ROUTER bind address */
+    const char *server_key;     /* secret certificate file */
+    const char *allow_dir;      /* agent allow-list directory */
+    const char *subscriber_dir; /* stream subscriber allow-list directory */
+    const char *catalogue;      /* NULL/"" for the embedded catalogue */
+    const char *endpoint_file;  /* if set, the bound endpoint is written here */
     int max_batches_per_commit;
+    stream_config_t stream;     /* events_endpoint "" disables streams */
 } server_config_t;
 
 typedef struct server_t server_t;
@@ -30,5 +37,11 @@ void server_destroy(server_t **self_p);
 
 /* Runs until *stop becomes nonzero. Returns 0 on a clean stop. */
 int server_run(server_t *self, volatile sig_atomic_t *stop);
+
+/* Shared read-only with the HTTP thread (ledger reads use their own read
+ * transactions; metrics are atomics). Valid until server_destroy. */
+metrics_t *server_metrics(server_t *self);
+ledger_t *server_ledger(server_t *self);
+const catalogue_t *server_catalogue(server_t *self);
 
 #endif

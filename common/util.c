@@ -23,6 +23,13 @@ int64_t clock_mono_ms(void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void hex_encode(char *out, const uint8_t *in, size_t n)
 {
     static const char digits[] = "0123456789abcdef";

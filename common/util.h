@@ -33,6 +33,7 @@ static inline uint32_t be32_get(const uint8_t *p)
 /* Milliseconds since the epoch (wall clock) and since boot (monotonic). */
 int64_t clock_wall_ms(void);
 int64_t clock_mono_ms(void);
+int64_t clock_mono_us(void);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(char *out, const uint8_t *in, size_t n);

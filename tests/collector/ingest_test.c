@@ -33,7 +33,7 @@ static void s_setup(void)
     snprintf(s_key_nv, sizeof s_key_nv, "%s", zcert_public_txt(cert));
     zcert_destroy(&cert);
     snprintf(path, sizeof path, "%s/agents", dir);
-    s_allow = allowlist_new(path);
+    s_allow = allowlist_new(path, "forbund", allowlist_valid_forbund);
     snprintf(path, sizeof path, "%s/ledger", dir);
     CHECK(ledger_open(&s_ledger, path, false, err, sizeof err) == 0);
     CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);

@@ -29,8 +29,19 @@ void cluster_start_collector(cluster_t *c)
     char epfile[400];
     snprintf(epfile, sizeof epfile, "%s/endpoint", c->dir);
     unlink(epfile);
+    char sfile[400];
+    snprintf(sfile, sizeof sfile, "%s/stream-endpoints", c->dir);
+    /* Stream ports: fixed per cluster after the first start, so
+     * subscribers can reconnect across collector restarts. */
+    if (!c->stream_events[0]) {
+        snprintf(c->stream_events, sizeof c->stream_events, "tcp://127.0.0.1:%d", tu_free_port());
+        snprintf(c->stream_aggregates, sizeof c->stream_aggregates, "tcp://127.0.0.1:%d", tu_free_port());
+        snprintf(c->stream_replay, sizeof c->stream_replay, "tcp://127.0.0.1:%d", tu_free_port());
+    }
     char *argv[] = {(char *) tu_bin("finsam-collector"), "-d", c->cdir, "--endpoint", c->endpoint,
-                    "--endpoint-file", epfile, NULL};
+                    "--endpoint-file", epfile, "--stream-events", c->stream_events, "--stream-aggregates",
+                    c->stream_aggregates, "--stream-replay", c->stream_replay, "--stream-endpoint-file", sfile,
+                    "--log-level", "debug", NULL};
     c->collector = tu_spawn(argv, c->log);
     if (!tu_wait_for(s_exists, epfile, 20000)) {
         fprintf(stderr, "collector did not bind; log:\n%s\n", tu_read_file(c->log));

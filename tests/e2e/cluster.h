@@ -14,6 +14,7 @@ typedef struct {
     char dir[256];        /* temp root */
     char cdir[300];       /* collector data dir */
     char endpoint[64];    /* tcp://127.0.0.1:PORT, fixed for restarts */
+    char stream_events[64], stream_aggregates[64], stream_replay[64];
     char log[320];
     pid_t collector;
 } cluster_t;

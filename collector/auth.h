@@ -1,0 +1,34 @@
+/* auth.h: the collector's ZAP handler (ZeroMQ RFC 27) — who may complete a
+ * CURVE handshake on which socket.
+ *
+ * Without a ZAP handler a CURVE server admits any client that knows its
+ * public key, so this handler is bound before any socket binds. Each socket
+ * sets a ZAP domain and the handler answers from the allow-list of that
+ * domain:
+ *   "ingest"      agents: certificates in DATA/agents with `forbund`
+ *   "stream-all"  subscribers with `access = "all"` (events and aggregates)
+ *   "stream-agg"  subscribers with access "all" or "aggregates"
+ * The reply's User-Id is the client's Z85 key; ingest re-checks that key on
+ * every batch (allowlist.h), because a handshake is checked only once.
+ * Runs in the collector's main loop: poll auth_socket(), call
+ * auth_handle(). */
+#ifndef FINSAM_AUTH_H
+#define FINSAM_AUTH_H
+
+#include "allowlist.h"
+
+typedef struct auth_t auth_t;
+
+/* Binds inproc://zeromq.zap.01 in the given context. NULL on failure. */
+auth_t *auth_new(void *zmq_ctx, allowlist_t *agents, allowlist_t *subscribers);
+void auth_destroy(auth_t **self_p);
+
+void *auth_socket(auth_t *self);
+
+/* Answers one waiting ZAP request (non-blocking; 0 if none). */
+int auth_handle(auth_t *self);
+
+/* Handshakes refused since start. */
+unsigned long auth_refused(const auth_t *self);
+
+#endif

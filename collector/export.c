@@ -1,0 +1,164 @@
+/* export.c: all slices of all indicators in one table (see export.h).
+ *
+ * The one decision here: an export is built only from query_run results,
+ * one run per slice, so the rows are the ones `finsamctl query` would show
+ * with the same suppression; this file merely merges and formats them. */
+#include "export.h"
+
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+/* Every slice a cell can have (cell.c's names); slices without cells
+ * simply contribute no rows. */
+static const char *const s_slices[] = {"all",
+                                       "mode=project",
+                                       "mode=integrated",
+                                       "agency=af",
+                                       "agency=fk",
+                                       "agency=region",
+                                       "agency=municipality",
+                                       "agency=forbund",
+                                       "agency=other"};
+#define SLICES (sizeof s_slices / sizeof *s_slices)
+
+int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out, char *err,
+               size_t errlen)
+{
+    *out = NULL;
+    json_t *merged = NULL;
+    for (size_t s = 0; s < SLICES; s++) {
+        query_t q = {.measure = e->measure, .forbund = e->forbund, .period = e->period, .slice = s_slices[s],
+                     .min_units = e->min_units};
+        json_t *result;
+        int rc = query_run(ledger, catalogue, &q, &result, err, errlen);
+        if (rc) {
+            json_decref(merged);
+            return rc;
+        }
+        if (!merged) {
+            /* The first run gives the measure list; later runs have the
+             * same measures in the same catalogue order. */
+            merged = result;
+            json_object_del(merged, "slice");
+            continue;
+        }
+        json_t *into = json_object_get(merged, "measures"), *from = json_object_get(result, "measures");
+        for (size_t i = 0; i < json_array_size(from) && i < json_array_size(into); i++)
+            json_array_extend(json_object_get(json_array_get(into, i), "rows"),
+                              json_object_get(json_array_get(from, i), "rows"));
+        json_decref(result);
+    }
+    json_t *slices = json_array();
+    for (size_t s = 0; s < SLICES; s++)
+        json_array_append_new(slices, json_string(s_slices[s]));
+    json_object_set_new(merged, "slices", slices);
+    char now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(merged, "exported_at", json_string(now));
+    *out = merged;
+    return 0;
+}
+
+/* A quoted text field; a leading = + - @ (or tab/CR) would make Excel
+ * evaluate it as a formula, so such text gets an apostrophe first. */
+static void s_text(FILE *out, const char *s)
+{
+    if (!s)
+        s = "";
+    fputc('"', out);
+    if (strchr("=+-@\t\r", s[0]) && s[0])
+        fputc('\'', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+/* A number with a decimal comma; empty when the row has no such value
+ * (missing, null, or suppressed). `scale` turns shares into percent. */
+static void s_number(FILE *out, const json_t *row, const char *key, double scale, int decimals)
+{
+    const json_t *v = json_object_get(row, key);
+    char buf[64] = "";
+    if (json_is_integer(v))
+        snprintf(buf, sizeof buf, "%lld", (long long) json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, sizeof buf, "%.*f", decimals, json_real_value(v) * scale);
+    for (char *p = buf; *p; p++)
+        if (*p == '.')
+            *p = ',';
+    fputs(buf, out);
+}
+
+/* The first of keys present in row (aggregates name their values
+ * differently: mean, mean_change, mean_days ...). */
+static const char *s_pick(const json_t *row, const char *const *keys)
+{
+    for (; *keys; keys++)
+        if (json_object_get(row, *keys))
+            return *keys;
+    return "";
+}
+
+int export_print_csv(const json_t *result, FILE *out)
+{
+    static const char *const means[] = {"mean", "mean_change", "mean_days", NULL};
+    static const char *const shares[] = {"share", "share_top", "share_improved", "share_within_30_days", NULL};
+    static const char *const medians[] = {"median", "median_days", NULL};
+    fputs("\xEF\xBB\xBF", out);
+    fputs("indikator;mått;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;andel (%);"
+          "median;summa;förändring medelvärde;förändring andel (procentenheter)\r\n",
+          out);
+    size_t i, j;
+    json_t *m, *row;
+    json_array_foreach(json_object_get(result, "measures"), i, m) {
+        json_array_foreach(json_object_get(m, "rows"), j, row) {
+            bool suppressed = json_is_true(json_object_get(row, "suppressed"));
+            fprintf(out, "%lld;", (long long) json_integer_value(json_object_get(m, "indicator")));
+            s_text(out, json_string_value(json_object_get(m, "id")));
+            fputc(';', out);
+            s_text(out, json_string_value(json_object_get(m, "aggregate")));
+            fputc(';', out);
+            s_text(out, json_string_value(json_object_get(row, "level")));
+            fputc(';', out);
+            s_text(out, json_string_value(json_object_get(row, "name")));
+            fputc(';', out);
+            s_text(out, json_string_value(json_object_get(row, "lan")));
+            fputc(';', out);
+            s_text(out, json_string_value(json_object_get(row, "period")));
+            fputc(';', out);
+            s_text(out, json_string_value(json_object_get(row, "slice")));
+            fputs(suppressed ? ";\"ja\";" : ";\"nej\";", out);
+            s_number(out, row, "n", 1, 0);
+            fputc(';', out);
+            const json_t *units = json_object_get(row, "units");
+            if (json_is_string(units))
+                s_text(out, json_string_value(units)); /* "<5": a range, not a number */
+            else
+                s_number(out, row, "units", 1, 0);
+            fputc(';', out);
+            s_number(out, row, s_pick(row, means), 1, 2);
+            fputc(';', out);
+            s_number(out, row, s_pick(row, shares), 100, 1);
+            fputc(';', out);
+            s_number(out, row, s_pick(row, medians), 1, 1);
+            fputc(';', out);
+            s_number(out, row, "sum", 1, 0);
+            fputc(';', out);
+            s_number(out, row, "change_mean", 1, 2);
+            fputc(';', out);
+            /* A share held back (0 % or 100 % from n < 10) must not come
+             * back as its change against a visible previous period. */
+            if (!json_is_null(json_object_get(row, s_pick(row, shares))))
+                s_number(out, row, "change_share", 100, 1);
+            fputs("\r\n", out);
+        }
+    }
+    return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,57 @@
+/* http.h: the operators' window into a running collector — a JSON API for
+ * indicators, status and the catalogue, Prometheus /metrics, health probes,
+ * exports and the dashboard page, served by libmicrohttpd.
+ *
+ * Threading: the server runs in one microhttpd thread of its own, beside
+ * the collector's ingest loop. It only reads: each request opens its own
+ * read-only LMDB transaction (the store uses MDB_NOTLS) through query_run,
+ * status_report and friends; the catalogue is immutable and the metrics are
+ * atomics. Nothing here writes to the store or touches a ZeroMQ socket.
+ *
+ * Exposure: bound to 127.0.0.1 by default. With a token file every request
+ * except /healthz and the dashboard's static files (which hold no data)
+ * must carry `Authorization: Bearer TOKEN`; binding to a non-loopback
+ * address without a token is refused. Every number shown goes through
+ * query_run, so disclosure control applies here exactly as in finsamctl,
+ * and a client may raise the minimum cell size but never lower it. */
+#ifndef FINSAM_HTTP_H
+#define FINSAM_HTTP_H
+
+#include "catalogue.h"
+#include "ledger.h"
+#include "metrics.h"
+
+#include <stdbool.h>
+
+typedef struct {
+    const char *address;        /* numeric IPv4 or IPv6 address to bind */
+    int port;                   /* 0 picks a free port (see http_port) */
+    const char *token_file;     /* bearer token (mode 0600), or NULL */
+    const char *port_file;      /* if set, the bound port is written here */
+    const char *catalogue_file; /* served at /api/catalogue; NULL/"" = embedded */
+    const char *dashboard_dir;  /* serve the dashboard from here instead of
+                                   the copy embedded at build time, or NULL */
+    int min_units;              /* disclosure control floor (>= 1) */
+    int silent_after_s;         /* an agent unheard this long is "silent" */
+} http_config_t;
+
+typedef struct http_t http_t;
+
+/* Parses "ADDR:PORT", "[V6ADDR]:PORT" into cfg->address (copied into buf)
+ * and cfg->port. Returns 0, or -1 if malformed. */
+int http_parse_listen(const char *text, char *buf, size_t buflen, http_config_t *cfg);
+
+/* Binds and starts serving in microhttpd's own thread. ledger, catalogue
+ * and metrics are borrowed: they must outlive the http_t (metrics may be
+ * NULL, then /metrics shows only store and agent values). Returns NULL with
+ * the reason logged (bad token file, no token on a public address, cannot
+ * bind). */
+http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *catalogue, metrics_t *metrics);
+
+/* Stops accepting, waits for requests in progress, frees; NULL-safe. */
+void http_destroy(http_t **self_p);
+
+/* The bound TCP port (useful after port 0). */
+int http_port(const http_t *self);
+
+#endif
