@@ -10,10 +10,13 @@
 #include "query.h"
 #include "rebuild.h"
 #include "status.h"
+#include "tail.h"
 #include "util.h"
 
 #include <czmq.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -21,6 +24,8 @@ static char *o_data_dir, *o_format, *o_forbund, *o_name, *o_catalogue, *o_measur
     *o_log_level;
 static long o_min_units;
 static bool o_verify;
+static char *o_key, *o_server_key, *o_stream, *o_replay, *o_from, *o_access;
+static long o_count, o_idle_exit_ms;
 
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "collector data directory", &o_data_dir},
@@ -34,6 +39,18 @@ static const opt_t s_opts[] = {
     {"min-units", 'k', OPT_INT, "5", 1, 1000, "disclosure control: minimum participants per shown cell",
      &o_min_units},
     {"verify", 0, OPT_FLAG, NULL, 0, 0, "rebuild: compare with the stored cells (no change)", &o_verify},
+    {"access", 0, OPT_STR, NULL, 0, 0, "keygen: subscriber access, all or aggregates", &o_access},
+    {"key", 0, OPT_STR, NULL, 0, 0, "tail: subscriber secret certificate (default DATA/keys/subscriber.key_secret)",
+     &o_key},
+    {"server-key", 0, OPT_STR, NULL, 0, 0, "tail: collector public certificate (default DATA/keys/collector.key)",
+     &o_server_key},
+    {"stream", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0, "tail: stream endpoint (7712 for aggregates only)",
+     &o_stream},
+    {"replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "tail: replay endpoint", &o_replay},
+    {"from", 0, OPT_STR, NULL, 0, 0, "tail: replay the event log from this sequence first", &o_from},
+    {"count", 0, OPT_INT, "0", 0, 1000000000, "tail: stop after this many messages (0: never)", &o_count},
+    {"idle-exit-ms", 0, OPT_INT, "0", 0, 86400000, "tail: stop after this long without messages (0: never)",
+     &o_idle_exit_ms},
     {"log-level", 'l', OPT_STR, "warn", 0, 0, "debug, info, warn or error", &o_log_level},
 };
 
@@ -46,7 +63,9 @@ static const opt_spec_t s_spec = {
     "  query               indicator values per förbund and period, small cells suppressed\n"
     "  export              every indicator and slice as CSV for Swedish Excel (--format json: JSON)\n"
     "  rebuild --verify    recompute every cell from the event log and report differences\n"
-    "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for agents\n"
+    "  tail [PREFIX]       follow the event/aggregate stream (--from SEQ replays first; gaps are refilled)\n"
+    "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for agents,\n"
+    "                      --access all|aggregates for stream subscribers\n"
     "  backup DIR          write a compacted consistent copy of the store while it runs\n"
     "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 66 no data directory,\n"
     "73 cannot create, 74 store I/O, 78 bad configuration.\n",
@@ -194,6 +213,38 @@ static int s_rebuild(void)
     return rc < 0 ? EX_IOERR : report.differences ? 1 : 0;
 }
 
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+static int s_tail(const char *prefix)
+{
+    char key[4096], server_key[4096];
+    snprintf(key, sizeof key, "%s/keys/subscriber.key_secret", o_data_dir);
+    snprintf(server_key, sizeof server_key, "%s/keys/collector.key", o_data_dir);
+    tail_config_t config = {o_stream, o_replay, o_key ? o_key : key, o_server_key ? o_server_key : server_key,
+                            prefix, o_from != NULL, 0, !strcmp(o_format, "json"), o_count, (int) o_idle_exit_ms};
+    if (o_from) {
+        char *end;
+        config.from_seq = strtoull(o_from, &end, 10);
+        if (*end || !*o_from) {
+            fprintf(stderr, "finsamctl: tail: --from: not a sequence number: %s\n", o_from);
+            return EX_USAGE;
+        }
+    }
+    zsys_init();
+    zsys_handler_set(NULL);
+    struct sigaction sa = {0};
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return tail_run(&config, &s_stop, stdout);
+}
+
 int main(int argc, char **argv)
 {
     int first;
@@ -220,9 +271,16 @@ int main(int argc, char **argv)
         return s_export();
     if (!strcmp(cmd, "rebuild"))
         return s_rebuild();
+    if (!strcmp(cmd, "tail"))
+        return s_tail(first + 1 < argc ? argv[first + 1] : "ev.");
     if (!strcmp(cmd, "keygen") && first + 1 < argc) {
         char err[512];
-        if (keys_generate(argv[first + 1], o_name, o_forbund, err, sizeof err) < 0) {
+        if (o_access && strcmp(o_access, "all") && strcmp(o_access, "aggregates")) {
+            fprintf(stderr, "finsamctl: keygen: --access must be all or aggregates\n");
+            return EX_USAGE;
+        }
+        if (keys_generate_meta(argv[first + 1], o_name, o_access ? "access" : o_forbund ? "forbund" : NULL,
+                               o_access ? o_access : o_forbund, err, sizeof err) < 0) {
             fprintf(stderr, "finsamctl: keygen: %s\n", err);
             return EX_CANTCREAT;
         }

@@ -24,6 +24,12 @@ int keys_check_private(const char *path, char *err, size_t errlen)
 
 int keys_generate(const char *path, const char *name, const char *forbund, char *err, size_t errlen)
 {
+    return keys_generate_meta(path, name, forbund ? "forbund" : NULL, forbund, err, errlen);
+}
+
+int keys_generate_meta(const char *path, const char *name, const char *meta_key, const char *meta_value, char *err,
+                       size_t errlen)
+{
     char secret[1024];
     snprintf(secret, sizeof secret, "%s_secret", path);
     if (access(path, F_OK) == 0 || access(secret, F_OK) == 0) {
@@ -37,8 +43,8 @@ int keys_generate(const char *path, const char *name, const char *forbund, char 
     }
     if (name)
         zcert_set_meta(cert, "name", "%s", name);
-    if (forbund)
-        zcert_set_meta(cert, "forbund", "%s", forbund);
+    if (meta_key && meta_value)
+        zcert_set_meta(cert, meta_key, "%s", meta_value);
     int rc = zcert_save(cert, path);
     zcert_destroy(&cert);
     if (rc < 0) {

@@ -14,6 +14,11 @@
  * allow-list reads). Refuses to overwrite. Returns 0 or -1 with err filled. */
 int keys_generate(const char *path, const char *name, const char *forbund, char *err, size_t errlen);
 
+/* Same with any one metadata entry (e.g. "access" = "aggregates" for a
+ * stream subscriber); meta_key NULL for none. */
+int keys_generate_meta(const char *path, const char *name, const char *meta_key, const char *meta_value, char *err,
+                       size_t errlen);
+
 /* Loads a secret certificate (PATH_secret or a file holding both keys).
  * Refuses a file readable by group or others. Returns a new cert (caller
  * destroys with zcert_destroy) or NULL with err filled. */

@@ -1,0 +1,273 @@
+/* query_test.c: disclosure control and roll-ups in collector/query.c, on a
+ * real ledger filled through ingest: primary suppression below the minimum
+ * (counts shown only as a range), complementary suppression across förbund
+ * in a län and across the mode slice, organisation reports exempt, län and
+ * national rows merged exactly, and change against the previous period. */
+#include "events.h"
+#include "testutil.h"
+
+#include "aggregate.h"
+#include "allowlist.h"
+#include "cell.h"
+#include "ingest.h"
+#include "keys.h"
+#include "log.h"
+#include "query.h"
+
+#include <czmq.h>
+
+static ledger_t *s_ledger;
+static catalogue_t *s_cat;
+static aggregate_t *s_agg;
+static ingest_t *s_ingest;
+static allowlist_t *s_allow;
+static char s_keys[4][41];
+static const char *const s_forbund[4] = {"NV", "VAS", "HBS", "OO"};
+static uint32_t s_next = 1;
+
+static void s_setup(void)
+{
+    char err[256], path[512];
+    const char *dir = tu_tempdir();
+    snprintf(path, sizeof path, "%s/agents", dir);
+    CHECK(mkdir_p(path, 0700) == 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/agents/%s.key", dir, s_forbund[i]);
+        CHECK(keys_generate(path, s_forbund[i], s_forbund[i], err, sizeof err) == 0);
+        zcert_t *cert = zcert_load(path);
+        snprintf(s_keys[i], sizeof s_keys[i], "%s", zcert_public_txt(cert));
+        zcert_destroy(&cert);
+    }
+    snprintf(path, sizeof path, "%s/agents", dir);
+    s_allow = allowlist_new(path, "forbund", allowlist_valid_forbund);
+    snprintf(path, sizeof path, "%s/ledger", dir);
+    CHECK(ledger_open(&s_ledger, path, false, err, sizeof err) == 0);
+    CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);
+    s_agg = aggregate_new(s_cat);
+    s_ingest = ingest_new(s_ledger, s_cat, s_agg);
+}
+
+static void s_teardown(void)
+{
+    ingest_destroy(&s_ingest);
+    aggregate_destroy(&s_agg);
+    allowlist_destroy(&s_allow);
+    catalogue_destroy(&s_cat);
+    ledger_close(&s_ledger);
+}
+
+/* `people` participants of förbund f answer d_behov = value in mode. */
+static void s_answers(int f, int people, int value, int mode, int64_t when)
+{
+    uint8_t *ev[500];
+    size_t lens[500], len;
+    for (int i = 0; i < people; i++, s_next++)
+        ev[i] = ev_survey(s_next, s_forbund[f], s_next, "deltagare_avslut", "d_behov", value, mode, when, &lens[i]);
+    uint8_t *b = ev_batch(s_next, ev, lens, (size_t) people, &len);
+    ingest_item_t item = {0};
+    snprintf(item.agent_key, sizeof item.agent_key, "%s", s_keys[f]);
+    item.data = b;
+    item.len = len;
+    CHECK(ingest_prepare(s_ingest, &item, s_allow));
+    CHECK(ingest_commit(s_ingest, &item, 1, NULL, NULL) == 0);
+    CHECK_EQ(item.stored, people);
+    ingest_item_clear(&item);
+    free(b);
+    for (int i = 0; i < people; i++)
+        free(ev[i]);
+}
+
+static json_t *s_query(const char *measure, const char *period, const char *slice)
+{
+    query_t q = {.measure = measure, .period = period, .slice = slice, .min_units = 5};
+    json_t *out = NULL;
+    char err[256];
+    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == 0);
+    return out;
+}
+
+static json_t *s_row(json_t *result, const char *level, const char *name)
+{
+    json_t *rows = json_object_get(json_array_get(json_object_get(result, "measures"), 0), "rows");
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        if (!strcmp(json_string_value(json_object_get(r, "level")), level) &&
+            !strcmp(json_string_value(json_object_get(r, "name")), name))
+            return r;
+    }
+    return NULL;
+}
+
+static bool s_suppressed(json_t *row)
+{
+    return row && json_is_true(json_object_get(row, "suppressed"));
+}
+
+static void test_primary_and_complementary(void)
+{
+    s_setup();
+    /* Västmanland: NV 3 people (below 5), VAS 20. Stockholm: HBS 40.
+     * Östergötland: OO 12. */
+    s_answers(0, 3, 5, 1, T_2026_03);
+    s_answers(1, 20, 4, 1, T_2026_03);
+    s_answers(2, 40, 3, 1, T_2026_03);
+    s_answers(3, 12, 2, 2, T_2026_03);
+    json_t *r = s_query("i1_behov", "2026", "all");
+    json_t *nv = s_row(r, "forbund", "NV"), *vas = s_row(r, "forbund", "VAS");
+    CHECK(s_suppressed(nv));
+    CHECK(!json_object_get(nv, "mean") && !json_object_get(nv, "n"));
+    CHECK(!strcmp(json_string_value(json_object_get(nv, "units")), "<5"));
+    /* NV = Västmanland − VAS: VAS is hidden too (complementary). */
+    CHECK(s_suppressed(vas));
+    json_t *lan = s_row(r, "lan", "Västmanland");
+    CHECK(lan && !s_suppressed(lan));
+    CHECK_EQ(json_integer_value(json_object_get(lan, "n")), 23);
+    /* Västmanland is the only hidden-free... the nation shows all 75. */
+    json_t *nation = s_row(r, "nation", "Riket");
+    CHECK_EQ(json_integer_value(json_object_get(nation, "n")), 75);
+    double mean = json_real_value(json_object_get(nation, "mean"));
+    CHECK(mean > (3 * 5 + 20 * 4 + 40 * 3 + 12 * 2) / 75.0 - 1e-9 &&
+          mean < (3 * 5 + 20 * 4 + 40 * 3 + 12 * 2) / 75.0 + 1e-9);
+    CHECK(!s_suppressed(s_row(r, "forbund", "HBS")));
+    json_decref(r);
+
+    /* Mode slice: OO has 12 integrated and 0 project; HBS 40 project. In
+     * Stockholm add 2 integrated answers to HBS: its integrated cell (2) is
+     * hidden, so its project cell (= all − integrated) is hidden too. */
+    s_answers(2, 2, 1, 2, T_2026_03);
+    r = s_query("i1_behov", "2026", "mode=project");
+    CHECK(s_suppressed(s_row(r, "forbund", "HBS")));
+    json_decref(r);
+    r = s_query("i1_behov", "2026", "mode=integrated");
+    CHECK(s_suppressed(s_row(r, "forbund", "HBS")));
+    CHECK(!s_suppressed(s_row(r, "forbund", "OO")));
+    json_decref(r);
+    r = s_query("i1_behov", "2026", "all");
+    CHECK(!s_suppressed(s_row(r, "forbund", "HBS")));
+    json_decref(r);
+    s_teardown();
+}
+
+static void test_change_against_previous_period(void)
+{
+    s_setup();
+    s_answers(2, 10, 2, 1, T_2026_03 - 86400 * 365); /* 2025: mean 2 */
+    s_answers(2, 10, 4, 1, T_2026_03);               /* 2026: mean 4 */
+    json_t *r = s_query("i1_behov", "year", "all");
+    json_t *rows = json_object_get(json_array_get(json_object_get(r, "measures"), 0), "rows");
+    bool found = false;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        if (!strcmp(json_string_value(json_object_get(row, "period")), "2026") &&
+            !strcmp(json_string_value(json_object_get(row, "level")), "forbund")) {
+            double change = json_real_value(json_object_get(row, "change_mean"));
+            CHECK(change > 1.999 && change < 2.001);
+            /* 100 % agree would be shown only from n >= 10: 10 here. */
+            found = true;
+        }
+    }
+    CHECK(found);
+    json_decref(r);
+    s_teardown();
+}
+
+static void test_organisation_not_suppressed_and_bad_args(void)
+{
+    s_setup();
+    /* One organisation report: not personal data, shown. */
+    Finsam__V1__Answer a = FINSAM__V1__ANSWER__INIT, *ap = &a;
+    a.item = "o_forum_moten";
+    a.value = 11;
+    Finsam__V1__OrganisationReport org = FINSAM__V1__ORGANISATION_REPORT__INIT;
+    org.n_answers = 1;
+    org.answers = &ap;
+    uint8_t id[16];
+    ev_id(id, 999);
+    Finsam__V1__Event ev = FINSAM__V1__EVENT__INIT;
+    ev.id = (ProtobufCBinaryData){16, id};
+    ev.forbund = "NV";
+    ev.occurred_at = T_2026_03;
+    ev.catalogue_version = 1;
+    ev.body_case = FINSAM__V1__EVENT__BODY_ORGANISATION;
+    ev.organisation = &org;
+    size_t elen, blen;
+    uint8_t *e = codec_pack(&ev.base, &elen);
+    uint8_t *b = ev_batch(1, &e, &elen, 1, &blen);
+    ingest_item_t item = {0};
+    snprintf(item.agent_key, sizeof item.agent_key, "%s", s_keys[0]);
+    item.data = b;
+    item.len = blen;
+    CHECK(ingest_prepare(s_ingest, &item, s_allow));
+    CHECK(ingest_commit(s_ingest, &item, 1, NULL, NULL) == 0);
+    ingest_item_clear(&item);
+    free(b);
+    free(e);
+    json_t *r = s_query("i12_forum_moten", "2026", "all");
+    json_t *nv = s_row(r, "forbund", "NV");
+    CHECK(nv && !s_suppressed(nv));
+    CHECK_EQ(json_integer_value(json_object_get(nv, "sum")), 11);
+    json_decref(r);
+
+    query_t q = {.measure = "nope", .period = "year", .slice = "all", .min_units = 5};
+    json_t *out = NULL;
+    char err[256];
+    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) != 0 && strstr(err, "nope"));
+    q.measure = NULL;
+    q.period = "2026-Q9";
+    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) != 0);
+    q.period = "year";
+    q.slice = "mode=weird";
+    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) != 0);
+    s_teardown();
+}
+
+/* Adding a measure is a change to the catalogue file only. */
+static void test_catalogue_is_data(void)
+{
+    size_t len;
+    const char *text = catalogue_default_json(&len);
+    char *copy = malloc(len + 512);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    const char *anchor = "{\"id\": \"i4_samordnare\", \"aggregate\": \"share_yes\", \"source\": {\"item\": \"d_samordnare\"}}";
+    char *at = strstr(copy, anchor);
+    CHECK(at);
+    const char *extra = ",\n       {\"id\": \"i4_extra_behov\", \"aggregate\": \"ordinal\", \"source\": {\"item\": \"d_behov\"}}";
+    size_t off = (size_t) (at - copy) + strlen(anchor);
+    memmove(copy + off + strlen(extra), copy + off, len - off + 1);
+    memcpy(copy + off, extra, strlen(extra));
+    catalogue_t *cat;
+    char err[256];
+    CHECK(catalogue_parse(&cat, copy, strlen(copy), err, sizeof err) == 0);
+    const cat_measure_t *m = catalogue_measure(cat, "i4_extra_behov");
+    CHECK(m && m->indicator == 4 && m->aggregate == AGG_ORDINAL && m->scale);
+    catalogue_destroy(&cat);
+    /* A typo is an error naming the place, never a silently lost measure. */
+    char *typo = strstr(copy, "\"aggregate\": \"ordinal\"");
+    memcpy(typo + 14, "ordinax", 7);
+    CHECK(catalogue_parse(&cat, copy, strlen(copy), err, sizeof err) < 0);
+    CHECK(strstr(err, "unknown aggregate"));
+    free(copy);
+    /* The shipped catalogue covers all 15 core indicators. */
+    CHECK(catalogue_load(&cat, NULL, err, sizeof err) == 0);
+    for (int ind = 1; ind <= 15; ind++) {
+        bool has = false;
+        for (int i = 0; i < cat->nmeasures; i++)
+            has |= cat->measures[i].indicator == ind;
+        CHECK(has);
+    }
+    catalogue_destroy(&cat);
+}
+
+int main(void)
+{
+    CHECK(tz_stockholm_init() == 0);
+    log_set_level("error");
+    RUN(test_catalogue_is_data);
+    RUN(test_primary_and_complementary);
+    RUN(test_change_against_previous_period);
+    RUN(test_organisation_not_suppressed_and_bad_args);
+    return tu_result();
+}

@@ -1,0 +1,243 @@
+/* tail.c: `finsamctl tail` (see tail.h).
+ *
+ * Order of operations matters: the SUB socket connects and subscribes
+ * first, then the replay runs; live messages that arrive meanwhile wait in
+ * the SUB queue and are skipped if their sequence was already printed. */
+#include "tail.h"
+
+#include "codec.h"
+#include "keys.h"
+#include "log.h"
+#include "pbjson.h"
+#include "util.h"
+
+#include <czmq.h>
+#include <string.h>
+#include <sysexits.h>
+
+typedef struct {
+    const tail_config_t *config;
+    FILE *out;
+    zsock_t *sub, *replay;
+    uint64_t last_seq; /* last event sequence printed (or skipped by filter) */
+    bool started;
+    long printed;
+    uint64_t gaps, replayed;
+} s_tail_t;
+
+static void s_print(s_tail_t *t, const char *topic, uint64_t seq, const uint8_t *p, size_t len)
+{
+    if (strncmp(topic, t->config->prefix, strlen(t->config->prefix)) != 0)
+        return;
+    const ProtobufCMessageDescriptor *d =
+        !strncmp(topic, "agg.", 4) ? &finsam__v1__cell_update__descriptor : &finsam__v1__event__descriptor;
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, p);
+    if (!m) {
+        log_warn("tail", "UNDECODABLE topic=%s seq=%llu", topic, (unsigned long long) seq);
+        return;
+    }
+    if (t->config->json) {
+        json_t *body = pbjson_from_message(m);
+        json_t *line = json_pack("{s:s,s:I,s:o}", "topic", topic, "seq", (json_int_t) seq,
+                                 d == &finsam__v1__event__descriptor ? "event" : "cell", body);
+        char *text = json_dumps(line, JSON_COMPACT);
+        fprintf(t->out, "%s\n", text);
+        free(text);
+        json_decref(line);
+    } else {
+        json_t *body = pbjson_from_message(m);
+        char *text = json_dumps(body, JSON_COMPACT);
+        fprintf(t->out, "%llu %s %s\n", (unsigned long long) seq, topic, text);
+        free(text);
+        json_decref(body);
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    t->printed++;
+}
+
+/* Replays events [from, until) (until 0 = to the head), or with snapshot
+ * set, every cell. Returns 0 or -1. */
+static int s_replay(s_tail_t *t, uint64_t from, uint64_t until, bool snapshot)
+{
+    uint64_t next = from;
+    uint8_t after[64];
+    size_t afterlen = 0;
+    for (;;) {
+        Finsam__V1__ReplayRequest r = FINSAM__V1__REPLAY_REQUEST__INIT;
+        r.kind = snapshot ? FINSAM__V1__REPLAY_REQUEST__KIND__KIND_SNAPSHOT : FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS;
+        r.has_from_seq = r.has_limit = 1;
+        r.from_seq = next;
+        r.limit = 1000;
+        if (afterlen) {
+            r.has_after_key = 1;
+            r.after_key = (ProtobufCBinaryData){afterlen, after};
+        }
+        size_t len;
+        uint8_t *req = codec_pack(&r.base, &len);
+        int rc = req ? zsock_send(t->replay, "b", req, len) : -1;
+        free(req);
+        if (rc < 0)
+            return -1;
+        for (;;) {
+            zmsg_t *msg = zmsg_recv(t->replay);
+            if (!msg) {
+                log_error("tail", "REPLAY-TIMEOUT from=%llu", (unsigned long long) next);
+                return -1;
+            }
+            char *topic = zmsg_popstr(msg);
+            zframe_t *seqf = zmsg_pop(msg), *body = zmsg_pop(msg);
+            bool end = topic && !strcmp(topic, "replay.end");
+            if (end && body) {
+                Finsam__V1__ReplayEnd *e =
+                    finsam__v1__replay_end__unpack(NULL, zframe_size(body), zframe_data(body));
+                if (!e || e->has_error) {
+                    log_error("tail", "REPLAY-REFUSED reason=\"%s\"", e && e->error_text ? e->error_text : "?");
+                    if (e)
+                        finsam__v1__replay_end__free_unpacked(e, NULL);
+                    zstr_free(&topic);
+                    zframe_destroy(&seqf);
+                    zframe_destroy(&body);
+                    zmsg_destroy(&msg);
+                    return -1;
+                }
+                bool done = e->done || (until && e->next_seq >= until) ||
+                            (!snapshot && e->next_seq == next) || (snapshot && !e->has_next_key);
+                next = e->next_seq;
+                if (e->has_next_key && e->next_key.len <= sizeof after) {
+                    memcpy(after, e->next_key.data, e->next_key.len);
+                    afterlen = e->next_key.len;
+                }
+                finsam__v1__replay_end__free_unpacked(e, NULL);
+                zstr_free(&topic);
+                zframe_destroy(&seqf);
+                zframe_destroy(&body);
+                zmsg_destroy(&msg);
+                if (done)
+                    return 0;
+                break; /* ask for the next chunk */
+            }
+            if (topic && seqf && body && zframe_size(seqf) == 8) {
+                uint64_t seq = be64_get(zframe_data(seqf));
+                if (snapshot) {
+                    s_print(t, topic, seq, zframe_data(body), zframe_size(body));
+                    t->replayed++;
+                } else if (seq > t->last_seq && (!until || seq < until)) {
+                    s_print(t, topic, seq, zframe_data(body), zframe_size(body));
+                    t->last_seq = seq;
+                    t->replayed++;
+                }
+            }
+            zstr_free(&topic);
+            zframe_destroy(&seqf);
+            zframe_destroy(&body);
+            zmsg_destroy(&msg);
+        }
+    }
+}
+
+static zsock_t *s_socket(int type, zcert_t *mine, zcert_t *server, const char *endpoint)
+{
+    zsock_t *s = zsock_new(type);
+    if (!s)
+        return NULL;
+    zcert_apply(mine, s);
+    zsock_set_curve_serverkey(s, zcert_public_txt(server));
+    zsock_set_linger(s, 0);
+    zsock_set_rcvtimeo(s, 10000);
+    zsock_set_rcvhwm(s, 100000);
+    if (zsock_connect(s, "%s", endpoint) < 0)
+        zsock_destroy(&s);
+    return s;
+}
+
+int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out)
+{
+    char err[512];
+    int rc = EX_UNAVAILABLE;
+    zcert_t *mine = keys_load_secret(config->key_file, err, sizeof err);
+    if (!mine) {
+        fprintf(stderr, "finsamctl: tail: %s\n", err);
+        return EX_NOPERM;
+    }
+    zcert_t *server = keys_load_public(config->server_key_file, err, sizeof err);
+    if (!server) {
+        fprintf(stderr, "finsamctl: tail: %s\n", err);
+        zcert_destroy(&mine);
+        return EX_CONFIG;
+    }
+    s_tail_t t = {config, out, NULL, NULL, 0, false, 0, 0, 0};
+    t.sub = s_socket(ZMQ_SUB, mine, server, config->stream_endpoint);
+    t.replay = s_socket(ZMQ_DEALER, mine, server, config->replay_endpoint);
+    if (!t.sub || !t.replay)
+        goto done;
+    /* Events are needed unfiltered for gap detection only when the prefix
+     * selects events; an aggregate prefix subscribes to just that. */
+    zsock_set_subscribe(t.sub, config->prefix);
+    if (config->from_set) {
+        t.last_seq = config->from_seq ? config->from_seq - 1 : 0;
+        t.started = true;
+        /* Aggregates have no log to replay: their catch-up is a snapshot
+         * of every cell, each tagged with the sequence it is valid at. */
+        bool snapshot = !strncmp(config->prefix, "agg", 3);
+        if (s_replay(&t, config->from_seq ? config->from_seq : 1, 0, snapshot) < 0)
+            goto done;
+    }
+    zsock_set_rcvtimeo(t.sub, 200);
+    int64_t last_msg = clock_mono_ms();
+    while (!*stop && !(config->count && t.printed >= config->count)) {
+        zmsg_t *msg = zmsg_recv(t.sub);
+        if (!msg) {
+            if (zsys_interrupted || *stop)
+                break;
+            if (config->idle_exit_ms && clock_mono_ms() - last_msg > config->idle_exit_ms)
+                break;
+            continue;
+        }
+        last_msg = clock_mono_ms();
+        char *topic = zmsg_popstr(msg);
+        zframe_t *seqf = zmsg_pop(msg), *body = zmsg_pop(msg);
+        if (topic && seqf && body && zframe_size(seqf) == 8) {
+            uint64_t seq = be64_get(zframe_data(seqf));
+            if (!strncmp(topic, "ev.", 3)) {
+                if (!t.started) {
+                    t.started = true;
+                    t.last_seq = seq - 1;
+                }
+                if (seq > t.last_seq + 1) {
+                    /* Lost live messages (HWM, slow join): fetch them. */
+                    t.gaps++;
+                    log_info("tail", "GAP from=%llu to=%llu", (unsigned long long) t.last_seq + 1,
+                             (unsigned long long) seq - 1);
+                    if (s_replay(&t, t.last_seq + 1, seq, false) < 0) {
+                        zstr_free(&topic);
+                        zframe_destroy(&seqf);
+                        zframe_destroy(&body);
+                        zmsg_destroy(&msg);
+                        goto done;
+                    }
+                }
+                if (seq > t.last_seq) {
+                    s_print(&t, topic, seq, zframe_data(body), zframe_size(body));
+                    t.last_seq = seq;
+                }
+            } else {
+                s_print(&t, topic, seq, zframe_data(body), zframe_size(body));
+            }
+        }
+        zstr_free(&topic);
+        zframe_destroy(&seqf);
+        zframe_destroy(&body);
+        zmsg_destroy(&msg);
+        fflush(out);
+    }
+    rc = 0;
+    log_info("tail", "TAIL-DONE printed=%ld replayed=%llu gaps=%llu last_seq=%llu", t.printed,
+             (unsigned long long) t.replayed, (unsigned long long) t.gaps, (unsigned long long) t.last_seq);
+done:
+    fflush(out);
+    zsock_destroy(&t.sub);
+    zsock_destroy(&t.replay);
+    zcert_destroy(&mine);
+    zcert_destroy(&server);
+    return rc;
+}

@@ -1,0 +1,213 @@
+/* stream_test.c: streams for downstream tools, with real processes —
+ * replay + live delivers every sequence exactly once to `finsamctl tail`
+ * and to the Python subscriber (the contract in another language); an
+ * aggregates-only key sees no events; a stuck subscriber neither stops
+ * ingest nor grows the collector's memory, and recovers by replay. */
+#include "cluster.h"
+#include "testutil.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static void s_subscriber_keys(cluster_t *c, char *all, char *agg, size_t len)
+{
+    snprintf(all, len, "%s/sub-all.key", c->dir);
+    snprintf(agg, len, "%s/sub-agg.key", c->dir);
+    char *a1[] = {(char *) tu_bin("finsamctl"), "keygen", all, "--access", "all", NULL};
+    char *a2[] = {(char *) tu_bin("finsamctl"), "keygen", agg, "--access", "aggregates", NULL};
+    CHECK(tu_run(a1, c->log, 10000) == 0);
+    CHECK(tu_run(a2, c->log, 10000) == 0);
+    char dst[512];
+    for (int i = 0; i < 2; i++) {
+        const char *src = i ? agg : all;
+        snprintf(dst, sizeof dst, "%s/subscribers/%s", c->cdir, i ? "agg.key" : "all.key");
+        char *text = tu_read_file(src);
+        CHECK(text && tu_write_file(dst, text) == 0);
+        free(text);
+    }
+}
+
+static pid_t s_tail(cluster_t *c, const char *key, const char *endpoint, const char *out, const char *const *extra)
+{
+    char keyfile[400], server[400];
+    snprintf(keyfile, sizeof keyfile, "%s_secret", key);
+    snprintf(server, sizeof server, "%s/keys/collector.key", c->cdir);
+    char *argv[32] = {(char *) tu_bin("finsamctl"), "-d", c->cdir, "tail", "--key", keyfile, "--server-key", server,
+                      "--stream", (char *) endpoint, "--replay", c->stream_replay, "--format", "json"};
+    int n = 14;
+    for (int i = 0; extra[i]; i++)
+        argv[n++] = (char *) extra[i];
+    argv[n] = NULL;
+    return tu_spawn(argv, out);
+}
+
+/* Counts lines "seq":N in a tail JSON output and checks 1..n each once. */
+static void s_check_sequences(const char *path, long n)
+{
+    char *text = tu_read_file(path);
+    CHECK(text);
+    unsigned char *seen = calloc((size_t) n + 2, 1);
+    long lines = 0;
+    for (char *p = strstr(text, "\"seq\":"); p; p = strstr(p + 1, "\"seq\":")) {
+        long seq = strtol(p + 6, NULL, 10);
+        CHECK(seq >= 1 && seq <= n);
+        CHECK(seen[seq] == 0);
+        seen[seq] = 1;
+        lines++;
+    }
+    CHECK_EQ(lines, n);
+    free(seen);
+    free(text);
+}
+
+static void test_replay_and_live_exactly_once(void)
+{
+    cluster_t c;
+    cluster_init(&c);
+    char all[320], agg[320], nv[320], hbs[320];
+    s_subscriber_keys(&c, all, agg, sizeof all);
+    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
+    cluster_add_agent(&c, "hbs", "HBS", true, hbs, sizeof hbs);
+    cluster_start_collector(&c);
+    /* History first, then subscribers join late and must catch up. */
+    const char *first[] = {"demo", "--events", "10000", "--exit-when-empty", NULL};
+    CHECK_EQ(cluster_agent(&c, nv, 120000, first), 0);
+    const char *fill[] = {"demo", "--events", "20000", "--no-send", NULL};
+    CHECK_EQ(cluster_agent(&c, hbs, 120000, fill), 0);
+
+    char out[400];
+    snprintf(out, sizeof out, "%s/tail.json", c.dir);
+    const char *extra[] = {"--from", "1", "--count", "30000", NULL};
+    pid_t tail = s_tail(&c, all, c.stream_events, out, extra);
+
+    /* The Python subscriber, from code generated off proto/finsam.proto. */
+    char pypath[512], key[400], server[400], pylog[400];
+    snprintf(pypath, sizeof pypath, "%s/../python", getenv("FINSAM_BIN") ? getenv("FINSAM_BIN") : "build/bin");
+    setenv("PYTHONPATH", pypath, 1);
+    snprintf(key, sizeof key, "%s_secret", all);
+    snprintf(server, sizeof server, "%s/keys/collector.key", c.cdir);
+    snprintf(pylog, sizeof pylog, "%s/python.log", c.dir);
+    char *py[] = {"/usr/bin/python3", (char *) tu_src("tests/python/subscriber.py"), "--stream", c.stream_events,
+                  "--replay", c.stream_replay, "--key", key, "--server-key", server, "--expect", "30000", NULL};
+    pid_t python = tu_spawn(py, pylog);
+
+    const char *run[] = {"run", "--exit-when-empty", NULL};
+    CHECK_EQ(cluster_agent(&c, hbs, 120000, run), 0);
+    CHECK_EQ(cluster_events_in_log(&c), 30000);
+    CHECK_EQ(tu_wait(tail, 120000), 0);
+    int prc = tu_wait(python, 120000);
+    if (prc != 0)
+        fprintf(stderr, "python subscriber failed (%d):\n%s\n", prc, tu_read_file(pylog));
+    CHECK_EQ(prc, 0);
+    s_check_sequences(out, 30000);
+    char *pyout = tu_read_file(pylog);
+    CHECK(pyout && strstr(pyout, "30000 sequences, each once"));
+    free(pyout);
+    cluster_stop_collector(&c, SIGTERM);
+}
+
+static void test_aggregates_only_key(void)
+{
+    cluster_t c;
+    cluster_init(&c);
+    char all[320], agg[320], nv[320];
+    s_subscriber_keys(&c, all, agg, sizeof all);
+    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
+    cluster_start_collector(&c);
+    const char *first[] = {"demo", "--events", "2000", "--exit-when-empty", NULL};
+    CHECK_EQ(cluster_agent(&c, nv, 60000, first), 0);
+    char out[400];
+    /* Event replay refused with a reason. */
+    snprintf(out, sizeof out, "%s/agg-events.json", c.dir);
+    const char *from[] = {"--from", "1", "--idle-exit-ms", "1000", NULL};
+    pid_t t = s_tail(&c, agg, c.stream_events, out, from);
+    CHECK(tu_wait(t, 30000) != 0);
+    char *text = tu_read_file(out);
+    CHECK(text && strstr(text, "aggregates only") && !strstr(text, "\"event\""));
+    free(text);
+    /* A snapshot of cells works; small cells carry no values. */
+    snprintf(out, sizeof out, "%s/agg-snapshot.json", c.dir);
+    const char *snap[] = {"agg.", "--from", "0", "--idle-exit-ms", "500", NULL};
+    t = s_tail(&c, agg, c.stream_aggregates, out, snap);
+    CHECK_EQ(tu_wait(t, 30000), 0);
+    text = tu_read_file(out);
+    CHECK(text && strstr(text, "\"cell\""));
+    bool small_hidden = false;
+    for (char *p = strstr(text, "\"suppressed\":true"); p; p = strstr(p + 1, "\"suppressed\":true")) {
+        char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t) (eol - p) : strlen(p);
+        CHECK(!memmem(p, len, "\"n\":", 4) && !memmem(p, len, "\"sum\":", 6));
+        small_hidden = true;
+    }
+    CHECK(small_hidden);
+    free(text);
+    char *log = tu_read_file(c.log);
+    CHECK(log && strstr(log, "REPLAY-REFUSED"));
+    free(log);
+    cluster_stop_collector(&c, SIGTERM);
+}
+
+static long s_rss_kib(pid_t pid)
+{
+    char path[64], *status;
+    snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+    status = tu_read_file(path);
+    long kib = -1;
+    char *p = status ? strstr(status, "VmRSS:") : NULL;
+    if (p)
+        kib = strtol(p + 6, NULL, 10);
+    free(status);
+    return kib;
+}
+
+static void test_stuck_subscriber(void)
+{
+    cluster_t c;
+    cluster_init(&c);
+    char all[320], agg[320], nv[320];
+    s_subscriber_keys(&c, all, agg, sizeof all);
+    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
+    const char *fill[] = {"demo", "--events", "60000", "--no-send", NULL};
+    CHECK_EQ(cluster_agent(&c, nv, 120000, fill), 0);
+    cluster_start_collector(&c);
+    /* A subscriber that connects and never reads. */
+    char key[400], server[400];
+    snprintf(key, sizeof key, "%s_secret", all);
+    snprintf(server, sizeof server, "%s/keys/collector.key", c.cdir);
+    zcert_t *mine = zcert_load(key), *srv = zcert_load(server);
+    zsock_t *stuck = zsock_new(ZMQ_SUB);
+    zcert_apply(mine, stuck);
+    zsock_set_curve_serverkey(stuck, zcert_public_txt(srv));
+    zsock_set_rcvhwm(stuck, 100);
+    zsock_set_rcvbuf(stuck, 4096);
+    zsock_set_subscribe(stuck, "");
+    CHECK(zsock_connect(stuck, "%s", c.stream_events) == 0);
+    long rss_before = s_rss_kib(c.collector);
+    const char *run[] = {"run", "--exit-when-empty", NULL};
+    CHECK_EQ(cluster_agent(&c, nv, 180000, run), 0);
+    CHECK_EQ(cluster_events_in_log(&c), 60000);
+    long rss_after = s_rss_kib(c.collector);
+    fprintf(stderr, "collector VmRSS with a stuck subscriber: %ld KiB before, %ld KiB after 60k events\n",
+            rss_before, rss_after);
+    CHECK(rss_after > 0 && rss_after < 256 * 1024);
+    /* It recovers everything through replay. */
+    char out[400];
+    snprintf(out, sizeof out, "%s/recover.json", c.dir);
+    const char *extra[] = {"--from", "1", "--count", "60000", NULL};
+    pid_t t = s_tail(&c, all, c.stream_events, out, extra);
+    CHECK_EQ(tu_wait(t, 120000), 0);
+    s_check_sequences(out, 60000);
+    zsock_destroy(&stuck);
+    zcert_destroy(&mine);
+    zcert_destroy(&srv);
+    cluster_stop_collector(&c, SIGTERM);
+}
+
+int main(void)
+{
+    RUN(test_aggregates_only_key);
+    RUN(test_replay_and_live_exactly_once);
+    RUN(test_stuck_subscriber);
+    return tu_result();
+}
