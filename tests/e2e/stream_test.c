@@ -158,9 +158,10 @@ static long s_rss_kib(pid_t pid)
     snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
     status = tu_read_file(path);
     long kib = -1;
-    char *p = status ? strstr(status, "VmRSS:") : NULL;
+    /* Anonymous memory only: LMDB's map pages are file-backed. */
+    char *p = status ? strstr(status, "RssAnon:") : NULL;
     if (p)
-        kib = strtol(p + 6, NULL, 10);
+        kib = strtol(p + 8, NULL, 10);
     free(status);
     return kib;
 }
@@ -192,9 +193,14 @@ static void test_stuck_subscriber(void)
     CHECK_EQ(cluster_agent(&c, nv, 180000, run), 0);
     CHECK_EQ(cluster_events_in_log(&c), 60000);
     long rss_after = s_rss_kib(c.collector);
-    fprintf(stderr, "collector VmRSS with a stuck subscriber: %ld KiB before, %ld KiB after 60k events\n",
+    fprintf(stderr, "collector RssAnon with a stuck subscriber: %ld KiB before, %ld KiB after 60k events\n",
             rss_before, rss_after);
-    CHECK(rss_after > 0 && rss_after < 256 * 1024);
+#if defined(__SANITIZE_ADDRESS__)
+    long limit = 1024 * 1024; /* ASan keeps freed memory in quarantine */
+#else
+    long limit = 128 * 1024;
+#endif
+    CHECK(rss_after > 0 && rss_after < limit);
     /* It recovers everything through replay. */
     char out[400];
     snprintf(out, sizeof out, "%s/recover.json", c.dir);
