@@ -50,8 +50,19 @@ typedef struct {
     bool dirty;
 } s_person_t;
 
+/* The measures an answer to one item of one instrument feeds, computed
+ * once from the catalogue so an event never scans all measures. */
+#define ROUTES_MAX 8
+typedef struct {
+    int16_t measure[ROUTES_MAX];
+    int8_t side[ROUTES_MAX]; /* -1 plain measure; 0/1 from/to side of a pair */
+    int n;
+} s_routes_t;
+
 struct aggregate_t {
     const catalogue_t *catalogue;
+    s_routes_t *routes;     /* per (instrument, item), flat */
+    int *route_base;        /* per instrument: index of its first item */
     uint64_t *measure_hash; /* per catalogue measure */
     zhashx_t *cells;        /* 46-byte cell key -> cell_t delta */
     zhashx_t *people;       /* 40-byte person key -> s_person_t */
@@ -68,9 +79,29 @@ static uint64_t s_fnv(const void *data, size_t len)
     return h;
 }
 
+/* A word-at-a-time hash for the hot path (cell keys are hashed twice per
+ * cell touched: the delta map and the participant's membership). Its value
+ * is stored in participant records: never change it without a migration. */
+static uint64_t s_hash64(const uint8_t *p, size_t len)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+    }
+    w = 0;
+    memcpy(&w, p + i, len - i);
+    h = (h ^ w) * 0x94d049bb133111ebULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
+}
+
 static size_t s_cell_hash(const void *key)
 {
-    return (size_t) s_fnv(key, CELL_KEY_LEN);
+    return (size_t) s_hash64(key, CELL_KEY_LEN);
 }
 static int s_cell_cmp(const void *a, const void *b)
 {
@@ -85,7 +116,7 @@ static void *s_cell_dup(const void *key)
 }
 static size_t s_person_hash(const void *key)
 {
-    return (size_t) s_fnv(key, PKEY_LEN);
+    return (size_t) s_hash64(key, PKEY_LEN);
 }
 static int s_person_cmp(const void *a, const void *b)
 {
@@ -114,6 +145,44 @@ static void s_free_person(void **p)
     *p = NULL;
 }
 
+static int s_build_routes(aggregate_t *self)
+{
+    const catalogue_t *cat = self->catalogue;
+    int total = 0;
+    self->route_base = calloc((size_t) cat->ninstruments + 1, sizeof *self->route_base);
+    for (int i = 0; self->route_base && i < cat->ninstruments; i++) {
+        self->route_base[i] = total;
+        total += cat->instruments[i].nitems;
+    }
+    self->routes = calloc((size_t) total + 1, sizeof *self->routes);
+    if (!self->route_base || !self->routes)
+        return -1;
+    for (int i = 0; i < cat->ninstruments; i++) {
+        const cat_instrument_t *in = &cat->instruments[i];
+        for (int j = 0; j < in->nitems; j++) {
+            s_routes_t *r = &self->routes[self->route_base[i] + j];
+            for (int mi = 0; mi < cat->nmeasures; mi++) {
+                const cat_measure_t *m = &cat->measures[mi];
+                if (m->status_field != STATUS_NONE || strcmp(m->item, in->items[j].code))
+                    continue;
+                bool paired = m->aggregate == AGG_PAIRED_CHANGE || m->aggregate == AGG_SHARE_SUSTAINED;
+                int side = -1;
+                if (paired)
+                    side = !strcmp(m->from_instrument, in->code) ? 0 : !strcmp(m->to_instrument, in->code) ? 1 : -2;
+                else if (m->instrument[0] && strcmp(m->instrument, in->code))
+                    side = -2;
+                if (side == -2)
+                    continue;
+                if (r->n == ROUTES_MAX)
+                    return -1; /* more measures per item than we route */
+                r->measure[r->n] = (int16_t) mi;
+                r->side[r->n++] = (int8_t) side;
+            }
+        }
+    }
+    return 0;
+}
+
 aggregate_t *aggregate_new(const catalogue_t *catalogue)
 {
     aggregate_t *self = calloc(1, sizeof *self);
@@ -129,6 +198,10 @@ aggregate_t *aggregate_new(const catalogue_t *catalogue)
     }
     for (int i = 0; i < catalogue->nmeasures; i++)
         self->measure_hash[i] = s_fnv(catalogue->measures[i].id, strlen(catalogue->measures[i].id));
+    if (s_build_routes(self) < 0) {
+        aggregate_destroy(&self);
+        return NULL;
+    }
     zhashx_set_key_hasher(self->cells, s_cell_hash);
     zhashx_set_key_comparator(self->cells, s_cell_cmp);
     zhashx_set_key_duplicator(self->cells, s_cell_dup);
@@ -149,6 +222,8 @@ void aggregate_destroy(aggregate_t **self_p)
     aggregate_t *self = *self_p;
     zhashx_destroy(&self->cells);
     zhashx_destroy(&self->people);
+    free(self->routes);
+    free(self->route_base);
     free(self->measure_hash);
     free(self);
     *self_p = NULL;
@@ -297,6 +372,22 @@ static int s_person_ref(s_person_t *p, uint64_t cell, int sign)
 
 /* ---- cells ---------------------------------------------------------- */
 
+/* Cell keys built in place (layout in cell.h): measure and förbund once,
+ * then period and slice per cell. */
+static void s_key_prefix(uint8_t key[CELL_KEY_LEN], const char *measure, const char *forbund)
+{
+    memset(key, 0, CELL_KEY_LEN);
+    memcpy(key, measure, strnlen(measure, CELL_MEASURE_LEN));
+    memcpy(key + CELL_MEASURE_LEN, forbund, strnlen(forbund, CELL_FORBUND_LEN));
+}
+
+static void s_key_period_slice(uint8_t key[CELL_KEY_LEN], uint32_t period, uint16_t slice)
+{
+    be32_put(key + 40, period);
+    key[44] = (uint8_t) (slice >> 8);
+    key[45] = (uint8_t) slice;
+}
+
 static cell_t *s_delta(aggregate_t *self, const uint8_t key[CELL_KEY_LEN])
 {
     cell_t *c = zhashx_lookup(self->cells, key);
@@ -351,15 +442,11 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
             break;
         }
     }
-    cell_key_t ck = {0};
-    snprintf(ck.measure, sizeof ck.measure, "%s", m->id);
-    snprintf(ck.forbund, sizeof ck.forbund, "%s", t->forbund);
+    uint8_t key[CELL_KEY_LEN];
+    s_key_prefix(key, m->id, t->forbund);
     for (int pi = 0; pi < 3; pi++) {
         for (int si = 0; si < t->nslices; si++) {
-            uint8_t key[CELL_KEY_LEN];
-            ck.period = t->periods[pi];
-            ck.slice = t->slices[si];
-            cell_key_encode(key, &ck);
+            s_key_period_slice(key, t->periods[pi], t->slices[si]);
             cell_t *d = s_delta(t->self, key);
             if (!d)
                 return ENOMEM;
@@ -367,7 +454,7 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
             if (dont_know)
                 continue;
             if (t->person) {
-                int du = s_person_ref(t->person, s_fnv(key, CELL_KEY_LEN), sign);
+                int du = s_person_ref(t->person, s_hash64(key, CELL_KEY_LEN), sign);
                 if (du == -2)
                     return ENOMEM;
                 d->units += du;
@@ -420,15 +507,11 @@ static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, 
     }
     s_target_t t = {self, m, forbund, {0}, {0, cell_slice(SLICE_MODE, to->mode)}, 2, NULL};
     s_periods(to->occurred_at, t.periods);
-    cell_key_t ck = {0};
-    snprintf(ck.measure, sizeof ck.measure, "%s", m->id);
-    snprintf(ck.forbund, sizeof ck.forbund, "%s", forbund);
+    uint8_t key[CELL_KEY_LEN];
+    s_key_prefix(key, m->id, forbund);
     for (int pi = 0; pi < 3; pi++)
         for (int si = 0; si < t.nslices; si++) {
-            uint8_t key[CELL_KEY_LEN];
-            ck.period = t.periods[pi];
-            ck.slice = t.slices[si];
-            cell_key_encode(key, &ck);
+            s_key_period_slice(key, t.periods[pi], t.slices[si]);
             cell_t *d = s_delta(self, key);
             if (!d)
                 return ENOMEM;
@@ -474,23 +557,22 @@ static int s_answers(s_target_t *t, const cat_instrument_t *in, size_t n, Finsam
                      const event_msg_t *ev, int mode, int sign)
 {
     aggregate_t *self = t->self;
-    for (int mi = 0; mi < self->catalogue->nmeasures; mi++) {
-        const cat_measure_t *m = &self->catalogue->measures[mi];
-        bool paired = m->aggregate == AGG_PAIRED_CHANGE || m->aggregate == AGG_SHARE_SUSTAINED;
-        if (m->status_field != STATUS_NONE)
-            continue;
-        if (!paired && m->instrument[0] && strcmp(m->instrument, in->code))
-            continue;
-        int side = !paired ? -1 : !strcmp(m->from_instrument, in->code) ? 0 : !strcmp(m->to_instrument, in->code) ? 1 : -2;
-        if (side == -2)
-            continue;
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(answers[i]->item, m->item))
-                continue;
+    const s_routes_t *routes = &self->routes[self->route_base[in - self->catalogue->instruments]];
+    for (size_t i = 0; i < n; i++) {
+        int item = -1;
+        for (int j = 0; j < in->nitems && item < 0; j++)
+            if (!strcmp(in->items[j].code, answers[i]->item))
+                item = j;
+        if (item < 0)
+            continue; /* validated before; cannot happen */
+        const s_routes_t *r = &routes[item];
+        for (int k = 0; k < r->n; k++) {
+            int mi = r->measure[k], side = r->side[k];
+            const cat_measure_t *m = &self->catalogue->measures[mi];
             int value = answers[i]->value;
             bool dk = m->scale && m->scale->dont_know >= 0 && value == m->scale->dont_know;
             int rc;
-            if (paired) {
+            if (side >= 0) {
                 if (dk || !t->person)
                     continue;
                 rc = s_pair_observe(self, mi, t->forbund, t->person, ev, side, value, mode, sign);

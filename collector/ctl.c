@@ -163,7 +163,8 @@ static int s_export(void)
         catalogue_destroy(&cat);
         return rc;
     }
-    export_t e = {.measure = o_measure, .forbund = o_forbund, .period = o_period, .min_units = (int) o_min_units};
+    export_t e = {
+        .measure = o_measure, .forbund = o_forbund, .period = o_period, .min_units = (int) o_min_units};
     json_t *result = NULL;
     rc = export_run(ledger, cat, &e, &result, err, sizeof err);
     if (rc == 0) {

@@ -11,15 +11,9 @@
 
 /* Every slice a cell can have (cell.c's names); slices without cells
  * simply contribute no rows. */
-static const char *const s_slices[] = {"all",
-                                       "mode=project",
-                                       "mode=integrated",
-                                       "agency=af",
-                                       "agency=fk",
-                                       "agency=region",
-                                       "agency=municipality",
-                                       "agency=forbund",
-                                       "agency=other"};
+static const char *const s_slices[] = {
+    "all",           "mode=project",        "mode=integrated", "agency=af",   "agency=fk",
+    "agency=region", "agency=municipality", "agency=forbund",  "agency=other"};
 #define SLICES (sizeof s_slices / sizeof *s_slices)
 
 int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out, char *err,
@@ -28,7 +22,10 @@ int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e
     *out = NULL;
     json_t *merged = NULL;
     for (size_t s = 0; s < SLICES; s++) {
-        query_t q = {.measure = e->measure, .forbund = e->forbund, .period = e->period, .slice = s_slices[s],
+        query_t q = {.measure = e->measure,
+                     .forbund = e->forbund,
+                     .period = e->period,
+                     .slice = s_slices[s],
                      .min_units = e->min_units};
         json_t *result;
         int rc = query_run(ledger, catalogue, &q, &result, err, errlen);
@@ -109,7 +106,8 @@ static const char *s_pick(const json_t *row, const char *const *keys)
 int export_print_csv(const json_t *result, FILE *out)
 {
     static const char *const means[] = {"mean", "mean_change", "mean_days", NULL};
-    static const char *const shares[] = {"share", "share_top", "share_improved", "share_within_30_days", NULL};
+    static const char *const shares[] = {"share", "share_top", "share_improved", "share_within_30_days",
+                                         NULL};
     static const char *const medians[] = {"median", "median_days", NULL};
     fputs("\xEF\xBB\xBF", out);
     fputs("indikator;mått;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;andel (%);"

@@ -46,7 +46,8 @@ int http_parse_listen(const char *text, char *buf, size_t buflen, http_config_t 
  * NULL, then /metrics shows only store and agent values). Returns NULL with
  * the reason logged (bad token file, no token on a public address, cannot
  * bind). */
-http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *catalogue, metrics_t *metrics);
+http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *catalogue,
+                 metrics_t *metrics);
 
 /* Stops accepting, waits for requests in progress, frees; NULL-safe. */
 void http_destroy(http_t **self_p);

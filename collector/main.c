@@ -1,4 +1,5 @@
 /* main.c (finsam-collector): options in, server built, run, exit code out. */
+#include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "options.h"
@@ -22,6 +23,8 @@ static void s_on_signal(int sig)
 static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file, *o_log_level,
     *o_subscriber_dir, *o_stream_events, *o_stream_aggregates, *o_stream_replay, *o_stream_endpoint_file;
 static long o_max_batches, o_min_units, o_stream_hwm;
+static char *o_http, *o_http_token_file, *o_http_port_file, *o_http_dashboard_dir;
+static long o_http_silent_after;
 
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "data directory (ledger/, keys/, agents/)", &o_data_dir},
@@ -45,6 +48,15 @@ static const opt_t s_opts[] = {
      &o_stream_hwm},
     {"min-units", 'k', OPT_INT, "5", 1, 1000, "disclosure control: minimum participants per shown cell",
      &o_min_units},
+    {"http", 0, OPT_STR, "127.0.0.1:7780", 0, 0, "HTTP API and dashboard: ADDR:PORT, [V6]:PORT or \"off\"",
+     &o_http},
+    {"http-token-file", 0, OPT_STR, NULL, 0, 0, "bearer token file (0600); required unless --http is loopback",
+     &o_http_token_file},
+    {"http-port-file", 0, OPT_STR, NULL, 0, 0, "write the bound HTTP port to this file", &o_http_port_file},
+    {"http-dashboard-dir", 0, OPT_STR, NULL, 0, 0, "serve the dashboard from this directory (default: embedded)",
+     &o_http_dashboard_dir},
+    {"http-silent-after", 0, OPT_INT, "86400", 1, 31622400, "seconds without a batch before an agent is silent",
+     &o_http_silent_after},
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o_log_level},
 };
 
@@ -114,6 +126,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
         return EX_USAGE;
     }
+    char http_address[256];
+    http_config_t http_config = {.token_file = o_http_token_file,
+                                 .port_file = o_http_port_file,
+                                 .catalogue_file = o_catalogue,
+                                 .dashboard_dir = o_http_dashboard_dir,
+                                 .min_units = (int) o_min_units,
+                                 .silent_after_s = (int) o_http_silent_after};
+    bool http_on = strcmp(o_http, "off") != 0;
+    if (http_on && http_parse_listen(o_http, http_address, sizeof http_address, &http_config) < 0) {
+        fprintf(stderr, "finsam-collector: --http: %s: use ADDR:PORT, [V6ADDR]:PORT or off\n", o_http);
+        return EX_USAGE;
+    }
     if (keys_check_private(o_server_key, err, sizeof err) < 0) {
         fprintf(stderr, "finsam-collector: key refused: %s\n", err);
         return EX_NOPERM;
@@ -140,12 +164,24 @@ int main(int argc, char **argv)
     server_t *server = server_new(&config);
     if (!server)
         return EX_UNAVAILABLE;
+    /* The HTTP thread borrows the ledger, catalogue and metrics: it is
+     * started after the server and stopped before it. */
+    http_t *http = NULL;
+    if (http_on) {
+        http = http_new(&http_config, server_ledger(server), server_catalogue(server), server_metrics(server));
+        if (!http) {
+            server_destroy(&server);
+            return EX_UNAVAILABLE;
+        }
+    }
     if (!strcmp(command, "check-config")) {
+        http_destroy(&http);
         server_destroy(&server);
         printf("finsam-collector: configuration ok\n");
         return 0;
     }
     rc = server_run(server, &s_stop);
+    http_destroy(&http);
     server_destroy(&server);
     return rc == 0 ? 0 : EX_SOFTWARE;
 }

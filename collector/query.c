@@ -113,7 +113,8 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
     for (size_t i = 0; i < nf; i++) {
         for (int level = LEVEL_LAN; level <= LEVEL_NATION; level++) {
             const s_row_t *src = &t->rows[i];
-            const char *name = level == LEVEL_LAN ? src->lan : "Riket";
+            char name[48]; /* a copy: s_push below may move src->lan */
+            snprintf(name, sizeof name, "%s", level == LEVEL_LAN ? src->lan : "Riket");
             s_row_t *dst = NULL;
             for (size_t j = nf; j < t->n; j++)
                 if (t->rows[j].level == level && t->rows[j].period == src->period &&
