@@ -250,7 +250,7 @@ int outbox_peek(outbox_t *self, uint64_t from_seq, size_t max, outbox_peek_fn fn
         count = -1;
     mdb_cursor_close(cur);
 abort_txn:
-    mdb_txn_abort(txn);
+    store_read_end(self->store, txn);
     return count;
 }
 
@@ -371,7 +371,7 @@ int outbox_count(outbox_t *self, size_t *queued, size_t *rejected, size_t *known
         rc = mdb_stat(txn, store_dbi(self->store, db[i]), &st);
         *out[i] = rc ? 0 : st.ms_entries;
     }
-    mdb_txn_abort(txn);
+    store_read_end(self->store, txn);
     return rc;
 }
 
@@ -401,6 +401,6 @@ int outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg)
         rc = 0;
     mdb_cursor_close(cur);
 abort_txn:
-    mdb_txn_abort(txn);
+    store_read_end(self->store, txn);
     return rc;
 }

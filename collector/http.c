@@ -235,7 +235,7 @@ static enum MHD_Result s_readyz(http_t *self, struct MHD_Connection *c)
         log_warn("http", "NOT-READY reason=%s", store_strerror(rc));
         return s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store not readable: %s", store_strerror(rc));
     }
-    mdb_txn_abort(txn);
+    store_read_end(ledger_store(self->ledger), txn);
     return s_send_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ready"));
 }
 

@@ -5,6 +5,7 @@
 
 #include "util.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 
 struct ledger_t {
     store_t *store;
-    uint64_t next_seq;
+    /* Written by the ingest thread after each commit, read by the HTTP
+     * thread: atomic. */
+    _Atomic uint64_t next_seq;
 };
 
 static const store_db_t s_dbs[LEDGER_DB_COUNT] = {
@@ -75,7 +78,7 @@ static int s_load_next_seq(ledger_t *self)
             self->next_seq = be64_get(k.mv_data) + 1;
         mdb_cursor_close(cur);
     }
-    mdb_txn_abort(txn);
+    store_read_end(self->store, txn);
     return rc;
 }
 
@@ -112,7 +115,7 @@ static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, si
         rc = store_read(self->store, &txn);
         if (rc == 0) {
             rc = s_check_schema(txn, self, false, err, errlen);
-            mdb_txn_abort(txn);
+            store_read_end(self->store, txn);
         }
     } else {
         s_init_ctx_t ctx = {self, err, errlen};
@@ -151,7 +154,7 @@ MDB_dbi ledger_dbi(const ledger_t *self, ledger_db_t db)
 
 uint64_t ledger_next_seq(const ledger_t *self)
 {
-    return self->next_seq;
+    return atomic_load_explicit(&self->next_seq, memory_order_acquire);
 }
 
 typedef struct {
@@ -165,16 +168,16 @@ static int s_write(MDB_txn *txn, void *arg)
     s_write_ctx_t *w = arg;
     /* A retry after map growth starts again from the committed position. */
     w->lt.txn = txn;
-    w->lt.next_seq = w->lt.ledger->next_seq;
+    w->lt.next_seq = ledger_next_seq(w->lt.ledger);
     return w->fn(&w->lt, w->ctx);
 }
 
 int ledger_write(ledger_t *self, ledger_write_fn fn, void *ctx)
 {
-    s_write_ctx_t w = {{NULL, self, self->next_seq}, fn, ctx};
+    s_write_ctx_t w = {{NULL, self, ledger_next_seq(self)}, fn, ctx};
     int rc = store_write(self->store, s_write, &w);
     if (rc == 0)
-        self->next_seq = w.lt.next_seq;
+        atomic_store_explicit(&self->next_seq, w.lt.next_seq, memory_order_release);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include "cell.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -77,7 +78,7 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
         return rc;
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_CELLS), &cur))) {
-        mdb_txn_abort(txn);
+        store_read_end(ledger_store(ledger), txn);
         return rc;
     }
     uint8_t prefix[CELL_MEASURE_LEN] = {0};
@@ -104,7 +105,7 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
         memcpy(&r->cell, v.mv_data, sizeof r->cell);
     }
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    store_read_end(ledger_store(ledger), txn);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     /* Roll-ups: cells merge by addition (cell.h). `units` adds up because
@@ -143,69 +144,115 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
     return 0;
 }
 
-/* Hides the smallest visible row among `group` if exactly one of them is
- * suppressed while their total is visible. Returns 1 if it hid one. */
-static int s_protect(s_row_t **group, int n, const s_row_t *total)
+/* Complementary suppression as linear constraints: a total equals the sum
+ * of its parts (a län of its förbund, the nation of its län, an "all" cell
+ * of the values of one slice dimension). A reader who sees all but one
+ * member of a constraint can compute the missing one, so in every
+ * constraint the hidden members must be none or at least two. When exactly
+ * one is hidden, the smallest visible part is hidden too (the total only
+ * when no part is left); repeated until nothing changes, which terminates
+ * because cells are only ever hidden, never shown again. */
+typedef struct {
+    size_t total;
+    size_t *parts;
+    size_t nparts;
+} s_constraint_t;
+
+static bool s_enforce(s_table_t *t, const s_constraint_t *c)
 {
-    if (!total || total->suppressed || n < 2)
-        return 0;
-    int hidden = 0;
+    int hidden = t->rows[c->total].suppressed;
     s_row_t *smallest = NULL;
-    for (int i = 0; i < n; i++) {
-        if (group[i]->suppressed)
+    for (size_t i = 0; i < c->nparts; i++) {
+        s_row_t *r = &t->rows[c->parts[i]];
+        if (r->suppressed)
             hidden++;
-        else if (!smallest || group[i]->cell.units < smallest->cell.units)
-            smallest = group[i];
+        else if (!smallest || r->cell.units < smallest->cell.units)
+            smallest = r;
     }
-    if (hidden != 1 || !smallest)
-        return 0;
-    smallest->suppressed = true;
-    return 1;
+    if (hidden != 1)
+        return false;
+    if (smallest)
+        smallest->suppressed = true;
+    else
+        t->rows[c->total].suppressed = true;
+    return true;
+}
+
+/* Appends row index `part` to the constraint keyed `key` (index of its
+ * total row, plus n times the slice dimension); by_key maps keys to
+ * constraints. */
+static int s_link(s_constraint_t *cons, size_t *ncons, size_t *by_key, size_t key, size_t part)
+{
+    size_t i = by_key[key];
+    if (i == SIZE_MAX) {
+        i = by_key[key] = (*ncons)++;
+        cons[i] = (s_constraint_t){key, NULL, 0};
+    }
+    size_t *p = realloc(cons[i].parts, (cons[i].nparts + 1) * sizeof *p);
+    if (!p)
+        return -1;
+    cons[i].parts = p;
+    p[cons[i].nparts++] = part;
+    return 0;
 }
 
 static void s_suppress(s_table_t *t, int min_units)
 {
     for (size_t i = 0; i < t->n; i++)
         t->rows[i].suppressed = min_units > 0 && t->rows[i].cell.units < min_units;
-    if (min_units <= 0)
+    if (min_units <= 0 || t->n == 0)
         return;
-    s_row_t **group = calloc(t->n + 1, sizeof *group);
-    if (!group)
-        return;
-    for (int pass = 0; pass < 4; pass++) {
-        int changed = 0;
-        for (size_t i = 0; i < t->n; i++) {
-            s_row_t *r = &t->rows[i];
-            /* Across förbund within a län, and across län within the nation:
-             * gather the children of r when r is a län or the nation. */
-            if (r->level != LEVEL_FORBUND) {
-                int n = 0;
-                for (size_t j = 0; j < t->n; j++) {
-                    s_row_t *c = &t->rows[j];
-                    if (c->level == r->level - 1 && c->period == r->period && c->slice == r->slice &&
-                        (r->level == LEVEL_NATION || !strcmp(c->lan, r->name)))
-                        group[n++] = c;
-                }
-                changed += s_protect(group, n, r);
-            }
-            /* Across the values of a slice dimension under the "all" cell. */
-            if (r->slice == 0) {
-                for (int dim = SLICE_MODE; dim <= SLICE_AGENCY; dim++) {
-                    int n = 0;
-                    for (size_t j = 0; j < t->n; j++) {
-                        s_row_t *c = &t->rows[j];
-                        if (c->level == r->level && c->period == r->period && (c->slice >> 8) == dim &&
-                            !strcmp(c->name, r->name))
-                            group[n++] = c;
-                    }
-                    changed += s_protect(group, n, r);
-                }
+    /* Each row is a part of at most three constraints: its geographic
+     * parent and, for slice values, the "all" cell of the same place. */
+    s_constraint_t *cons = calloc(t->n * 2 + 1, sizeof *cons);
+    size_t *by_key = malloc((t->n * 3 + 1) * sizeof *by_key);
+    size_t ncons = 0;
+    if (!cons || !by_key)
+        goto fail;
+    for (size_t i = 0; i < t->n * 3 + 1; i++)
+        by_key[i] = SIZE_MAX;
+    for (size_t i = 0; i < t->n; i++) {
+        const s_row_t *r = &t->rows[i];
+        const s_row_t *parent = NULL;
+        if (r->level == LEVEL_FORBUND)
+            parent = s_find(t, LEVEL_LAN, r->lan, r->period, r->slice);
+        else if (r->level == LEVEL_LAN)
+            parent = s_find(t, LEVEL_NATION, "Riket", r->period, r->slice);
+        if (parent && s_link(cons, &ncons, by_key, (size_t) (parent - t->rows), i) < 0)
+            goto fail;
+        if (r->slice != 0) {
+            const s_row_t *all = s_find(t, r->level, r->name, r->period, 0);
+            /* One constraint per (all cell, dimension): encode the dimension
+             * in the total's index space by offsetting. */
+            if (all) {
+                size_t key = (size_t) (all - t->rows) + t->n * (size_t) (r->slice >> 8);
+                if (s_link(cons, &ncons, by_key, key, i) < 0)
+                    goto fail;
             }
         }
+    }
+    for (size_t i = 0; i < ncons; i++)
+        cons[i].total %= t->n;
+    for (int pass = 0; pass < 64; pass++) {
+        bool changed = false;
+        for (size_t i = 0; i < ncons; i++)
+            changed |= s_enforce(t, &cons[i]);
         if (!changed)
             break;
     }
-    free(group);
+    for (size_t i = 0; i < ncons; i++)
+        free(cons[i].parts);
+    free(cons);
+    free(by_key);
+    return;
+fail:
+    for (size_t i = 0; cons && i < ncons; i++)
+        free(cons[i].parts);
+    free(cons);
+    free(by_key);
+    /* Out of memory: hide everything rather than risk a disclosure. */
+    for (size_t i = 0; i < t->n; i++)
+        t->rows[i].suppressed = true;
 }
 
 static json_t *s_row_json(const cat_measure_t *m, const s_row_t *r, const s_row_t *prev, int min_units)
@@ -262,7 +309,10 @@ static json_t *s_row_json(const cat_measure_t *m, const s_row_t *r, const s_row_
         cell_values_t pv;
         cell_values(m, &prev->cell, 0, &pv);
         json_object_set_new(o, "change_mean", json_real(cv.mean - pv.mean));
-        json_object_set_new(o, "change_share", json_real(cv.share - pv.share));
+        /* A change would reveal a share that is withheld on either side. */
+        bool prev_share_ok = pv.n >= 10 || (pv.share > 0 && pv.share < 1);
+        if (share_ok && prev_share_ok)
+            json_object_set_new(o, "change_share", json_real(cv.share - pv.share));
     }
     return o;
 }

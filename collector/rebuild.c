@@ -206,13 +206,13 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     if (rc == 0)
         rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_PARTICIPANTS, &report->people,
                        &report->differences, out);
-    mdb_txn_abort(ts);
+    store_read_end(ledger_store(scratch), ts);
     if (rc)
         snprintf(err, errlen, "compare: %s", store_strerror(rc));
     else
         result = 0;
 abort_snap:
-    mdb_txn_abort(c.snap);
+    store_read_end(ledger_store(ledger), c.snap);
 cleanup:
     ledger_close(&scratch);
     aggregate_destroy(&c.aggregate);

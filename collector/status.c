@@ -63,7 +63,7 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
         }
         mdb_cursor_close(cur);
     }
-    mdb_txn_abort(txn);
+    store_read_end(ledger_store(ledger), txn);
     json_t *forbund = json_array();
     const char *name;
     json_t *f;

@@ -391,7 +391,7 @@ void stream_handle_replay(stream_t *self)
             s_replay_events(self, &id, txn, r->has_from_seq ? r->from_seq : 1, limit, &end);
         else
             s_replay_snapshot(self, &id, txn, r->has_after_key ? &r->after_key : NULL, limit, &end, next_key);
-        mdb_txn_abort(txn);
+        store_read_end(ledger_store(self->ledger), txn);
     }
     s_replay_end(self, &id, &end);
     atomic_fetch_sub_explicit(&self->metrics->replay_sessions, 1, memory_order_relaxed);

@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,31 @@
 #include <unistd.h>
 
 #define STORE_MAX_DBS 16
-/* Start small so tests see growth; LMDB maps are sparse address space. */
+/* Start small so tests see growth; LMDB maps are sparse address space.
+ * FINSAM_STORE_INITIAL_MAP_MB (1..STORE_MAX_MAP in MiB) overrides the
+ * floor, so the fault tests can fill a map quickly; unset or invalid means
+ * the default. It is only a floor: an existing larger store keeps its size. */
 #define STORE_INITIAL_MAP ((size_t) 64 << 20)
 #define STORE_MAX_MAP ((size_t) 1 << 40)
 
+static size_t s_initial_map(void)
+{
+    const char *env = getenv("FINSAM_STORE_INITIAL_MAP_MB");
+    if (!env || !*env)
+        return STORE_INITIAL_MAP;
+    char *end;
+    errno = 0;
+    unsigned long long mb = strtoull(env, &end, 10);
+    if (errno || *end || mb < 1 || mb > (STORE_MAX_MAP >> 20))
+        return STORE_INITIAL_MAP;
+    return (size_t) mb << 20;
+}
+
 struct store_t {
     MDB_env *env;
+    /* Readers of this process hold it shared; a map resize holds it
+     * exclusively (LMDB forbids resizing with a transaction open). */
+    pthread_rwlock_t resize_lock;
     MDB_dbi dbi[STORE_MAX_DBS];
     int ndbs;
     unsigned grows;
@@ -59,13 +79,14 @@ int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs,
         return ENOMEM;
     snprintf(self->path, sizeof self->path, "%s", path);
     self->ndbs = ndbs;
+    pthread_rwlock_init(&self->resize_lock, NULL);
     int rc = mdb_env_create(&self->env);
     if (rc)
         goto free_self;
     if ((rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS)) || (rc = mdb_env_set_maxreaders(self->env, 126)))
         goto close_env;
     /* An existing environment keeps its larger size; this is only a floor. */
-    if ((rc = mdb_env_set_mapsize(self->env, STORE_INITIAL_MAP)))
+    if ((rc = mdb_env_set_mapsize(self->env, s_initial_map())))
         goto close_env;
     /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
     rc = mdb_env_open(self->env, path,
@@ -84,6 +105,7 @@ int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs,
 close_env:
     mdb_env_close(self->env);
 free_self:
+    pthread_rwlock_destroy(&self->resize_lock);
     free(self);
     return rc;
 }
@@ -94,6 +116,7 @@ void store_close(store_t **self_p)
         return;
     store_t *self = *self_p;
     mdb_env_close(self->env);
+    pthread_rwlock_destroy(&self->resize_lock);
     free(self);
     *self_p = NULL;
 }
@@ -110,7 +133,9 @@ static int s_grow(store_t *self)
     size_t next = info.me_mapsize * 2;
     if (next > STORE_MAX_MAP)
         return MDB_MAP_FULL;
+    pthread_rwlock_wrlock(&self->resize_lock);
     int rc = mdb_env_set_mapsize(self->env, next);
+    pthread_rwlock_unlock(&self->resize_lock);
     if (rc == 0) {
         self->grows++;
         log_info("store", "MAP-GROWN path=%s size_mib=%zu", self->path, next >> 20);
@@ -125,7 +150,10 @@ int store_write(store_t *self, store_write_fn fn, void *ctx)
         int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
         if (rc == MDB_MAP_RESIZED) {
             /* Another process grew the map: adopt its size. */
-            if ((rc = mdb_env_set_mapsize(self->env, 0)))
+            pthread_rwlock_wrlock(&self->resize_lock);
+            rc = mdb_env_set_mapsize(self->env, 0);
+            pthread_rwlock_unlock(&self->resize_lock);
+            if (rc)
                 return rc;
             continue;
         }
@@ -149,13 +177,28 @@ int store_write(store_t *self, store_write_fn fn, void *ctx)
 
 int store_read(store_t *self, MDB_txn **txn)
 {
+    pthread_rwlock_rdlock(&self->resize_lock);
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, txn);
     if (rc == MDB_MAP_RESIZED) {
-        if ((rc = mdb_env_set_mapsize(self->env, 0)))
+        /* Another process grew the map: adopt its size, exclusively. */
+        pthread_rwlock_unlock(&self->resize_lock);
+        pthread_rwlock_wrlock(&self->resize_lock);
+        rc = mdb_env_set_mapsize(self->env, 0);
+        pthread_rwlock_unlock(&self->resize_lock);
+        if (rc)
             return rc;
+        pthread_rwlock_rdlock(&self->resize_lock);
         rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, txn);
     }
+    if (rc)
+        pthread_rwlock_unlock(&self->resize_lock);
     return rc;
+}
+
+void store_read_end(store_t *self, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&self->resize_lock);
 }
 
 int store_backup(store_t *self, const char *dir)

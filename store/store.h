@@ -12,7 +12,7 @@
  *    data is on disk. This is what lets callers acknowledge after commit.
  *  - Values read in a transaction point into the map and die with it.
  *  - One write transaction at a time per environment; keep readers short,
- *    a long reader pins pages and grows the file.
+ *    a long reader pins pages, grows the file, and delays map growth.
  *  - The file never shrinks; store_backup() writes a compacted copy.
  *  - Never open the same directory twice in one process, nor across fork().
  */
@@ -57,8 +57,12 @@ MDB_dbi store_dbi(const store_t *self, int index);
 typedef int (*store_write_fn)(MDB_txn *txn, void *ctx);
 int store_write(store_t *self, store_write_fn fn, void *ctx);
 
-/* Begins a read-only transaction; the caller ends it with mdb_txn_abort. */
+/* Begins a read-only transaction; end it with store_read_end (never
+ * mdb_txn_abort directly). Between the two, the map cannot be resized under
+ * the reader: growth waits for every reader of this process (a resize with
+ * a transaction open in the process is undefined behaviour in LMDB). */
 int store_read(store_t *self, MDB_txn **txn);
+void store_read_end(store_t *self, MDB_txn *txn);
 
 /* Writes a compacted consistent copy into directory `dir` (created if
  * missing, must not hold a data.mdb) while the store stays in use. */

@@ -93,7 +93,7 @@ static bool s_cell(const char *measure, const char *forbund, uint32_t period, ui
         memcpy(out, v.mv_data, sizeof *out);
     else
         memset(out, 0, sizeof *out);
-    mdb_txn_abort(txn);
+    store_read_end(ledger_store(s_ledger), txn);
     return found;
 }
 

@@ -41,7 +41,7 @@ void cluster_start_collector(cluster_t *c)
     char *argv[] = {(char *) tu_bin("finsam-collector"), "-d", c->cdir, "--endpoint", c->endpoint,
                     "--endpoint-file", epfile, "--stream-events", c->stream_events, "--stream-aggregates",
                     c->stream_aggregates, "--stream-replay", c->stream_replay, "--stream-endpoint-file", sfile,
-                    "--log-level", "debug", NULL};
+                    "--http", "off", "--log-level", "debug", NULL};
     c->collector = tu_spawn(argv, c->log);
     if (!tu_wait_for(s_exists, epfile, 20000)) {
         fprintf(stderr, "collector did not bind; log:\n%s\n", tu_read_file(c->log));
