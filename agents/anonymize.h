@@ -103,4 +103,40 @@ bool anon_looks_identifying(const char *s);
 /* Same test for a number that arrived as a JSON integer. */
 bool anon_number_looks_identifying(long long v);
 
+/* True if s contains a direct identifier anywhere in it: an e-mail address
+ * (word@word.word) or a run of digits, spaces and - + ( ) holding 8 or more
+ * digits. For cells of mapped CSV columns, where free text may surround it
+ * ("ring 070-123 45 67"). */
+bool anon_contains_identifying(const char *s);
+
+/* ---- moving the site key to another machine ----------------------------
+ *
+ * A sealed key file is text: a version line, the Argon2id parameters
+ * (opslimit, memlimit) and salt, the nonce and crypto_secretbox_easy of the
+ * 32-byte key under crypto_pwhash(passphrase). Parameters travel with the
+ * file, so the limits can change later without breaking old files. */
+
+/* Why sealing or unsealing failed; the err text says more. */
+typedef enum {
+    ANON_SEAL_OK = 0,
+    ANON_SEAL_NOINPUT,    /* the sealed file cannot be opened */
+    ANON_SEAL_IO,         /* read/write/fsync failure */
+    ANON_SEAL_FORMAT,     /* not a sealed key file, or limits out of range */
+    ANON_SEAL_PASSPHRASE, /* wrong passphrase (or the file was altered) */
+    ANON_SEAL_EXISTS,     /* the output file exists; keys are never overwritten */
+    ANON_SEAL_NOMEM,      /* guarded memory or Argon2 memory unavailable */
+} anon_seal_err_t;
+
+/* Writes the site key sealed under the passphrase (plen bytes) to a new
+ * file out_path of mode 0600 (refuses to overwrite). opslimit/memlimit are
+ * crypto_pwhash limits (callers use the _INTERACTIVE ones). */
+anon_seal_err_t anon_seal(const anon_t *self, const char *pass, size_t plen, unsigned long long opslimit,
+                          size_t memlimit, const char *out_path, char *err, size_t errlen);
+
+/* Opens a sealed key file with the passphrase and writes the key as a new
+ * key file key_path (64 hex digits, mode 0600), which anon_load reads.
+ * Refuses to overwrite key_path; on any failure nothing is written. */
+anon_seal_err_t anon_unseal(const char *in_path, const char *pass, size_t plen, const char *key_path,
+                            char *err, size_t errlen);
+
 #endif

@@ -750,17 +750,49 @@ int import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_stats_t
 
 /* ---- the import command ------------------------------------------------ */
 
-int import_file(const char *path, const catalogue_t *cat, const anon_t *anon, const char *forbund,
-                outbox_t *outbox, bool dry_run, FILE *report)
+int import_finish(import_t *self, const char *path, import_stats_t *st, const char *dropped_names,
+                  const import_opts_t *o)
+{
+    if (!dropped_names) {
+        st->dropped = self->dropped;
+        dropped_names = self->dropped_names;
+    }
+    if (st->rejected == 0) {
+        int orc = import_commit(self, o->outbox, o->dry_run, st);
+        if (orc) {
+            fprintf(o->errors, "finsam-agent: %s: outbox: %s\n", path, outbox_strerror(orc));
+            fprintf(o->report, "%s: outbox failure: nothing stored\n", path);
+            log_error("import", "IMPORT-FAILED file=%s reason=\"%s\"", path, outbox_strerror(orc));
+            return EX_IOERR;
+        }
+    }
+    fprintf(
+        o->report,
+        "%s: rows=%zu accepted=%zu already_imported=%zu corrected=%zu rejected=%zu dropped_fields=%zu%s%s\n",
+        path, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
+        st->dropped, *dropped_names ? " dropped=" : "", dropped_names);
+    if (st->rejected)
+        fprintf(o->report, "%s: %zu row(s) rejected: nothing stored\n", path, st->rejected);
+    else if (o->dry_run)
+        fprintf(o->report, "%s: dry run: nothing stored\n", path);
+    log_info("import",
+             "IMPORT-DONE file=%s rows=%zu accepted=%zu already=%zu corrected=%zu rejected=%zu dry_run=%d",
+             path, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
+             o->dry_run);
+    return st->rejected ? EX_DATAERR : 0;
+}
+
+int import_file(const char *path, const import_opts_t *o)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "finsam-agent: %s: cannot open: %s\n", path, strerror(errno));
+        fprintf(o->errors, "finsam-agent: %s: cannot open: %s\n", path, strerror(errno));
         return EX_NOINPUT;
     }
     int rc = EX_IOERR;
+    int max_errors = o->max_errors > 0 ? o->max_errors : S_MAX_ERRORS;
     import_stats_t st = {0};
-    import_t *imp = import_new(cat, anon, forbund, clock_wall_ms() / 1000);
+    import_t *imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -798,39 +830,17 @@ int import_file(const char *path, const catalogue_t *cat, const anon_t *anon, co
         }
         if (bad) {
             st.rejected++;
-            if (st.rejected <= S_MAX_ERRORS)
-                fprintf(stderr, "%s:%ld: %s: %s\n", path, lineno, field, why);
+            if (st.rejected <= (size_t)max_errors)
+                fprintf(o->errors, "%s:%ld: %s: %s\n", path, lineno, field, why);
         }
     }
     if (ferror(f)) {
-        fprintf(stderr, "finsam-agent: %s: read error: %s\n", path, strerror(errno));
+        fprintf(o->errors, "finsam-agent: %s: read error: %s\n", path, strerror(errno));
         goto free_import;
     }
-    if (st.rejected > S_MAX_ERRORS)
-        fprintf(stderr, "%s: ... and %zu more rejected rows\n", path, st.rejected - S_MAX_ERRORS);
-    st.dropped = imp->dropped;
-
-    if (st.rejected == 0) {
-        int orc = import_commit(imp, outbox, dry_run, &st);
-        if (orc) {
-            fprintf(stderr, "finsam-agent: %s: outbox: %s\n", path, outbox_strerror(orc));
-            log_error("import", "IMPORT-FAILED file=%s reason=\"%s\"", path, outbox_strerror(orc));
-            goto free_import;
-        }
-    }
-    fprintf(
-        report,
-        "%s: rows=%zu accepted=%zu already_imported=%zu corrected=%zu rejected=%zu dropped_fields=%zu%s%s\n",
-        path, st.rows, st.rejected ? 0 : st.accepted, st.already, st.corrected, st.rejected, st.dropped,
-        imp->ndropped_names ? " dropped=" : "", imp->dropped_names);
-    if (st.rejected)
-        fprintf(report, "%s: %zu row(s) rejected: nothing stored\n", path, st.rejected);
-    else if (dry_run)
-        fprintf(report, "%s: dry run: nothing stored\n", path);
-    log_info("import",
-             "IMPORT-DONE file=%s rows=%zu accepted=%zu already=%zu corrected=%zu rejected=%zu dry_run=%d",
-             path, st.rows, st.rejected ? 0 : st.accepted, st.already, st.corrected, st.rejected, dry_run);
-    rc = st.rejected ? EX_DATAERR : 0;
+    if (st.rejected > (size_t)max_errors)
+        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", path, st.rejected - (size_t)max_errors);
+    rc = import_finish(imp, path, &st, NULL, o);
 free_import:
     import_destroy(&imp);
 close_file:

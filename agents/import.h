@@ -7,8 +7,8 @@
  * field and a reason that never repeats the value (it may be a personnummer).
  * Fields the format does not name are dropped, never stored.
  *
- * Not here: reading CSV with column mappings (a later layer that produces
- * the same rows), sending. */
+ * Not here: reading CSV with column mappings (csvimport.c, a layer that
+ * produces the same rows, so CSV and JSONL rows get the same ids), sending. */
 #ifndef FINSAM_IMPORT_H
 #define FINSAM_IMPORT_H
 
@@ -57,12 +57,34 @@ int import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_stats_t
  * report; field names only, never values). */
 const char *import_dropped_names(const import_t *self);
 
-/* The whole `finsam-agent import FILE` command: reads FILE, validates every
- * line, prints up to 20 errors as "FILE:LINE: FIELD: reason" to stderr and
- * a summary to `report`, and stores everything in one transaction only if
- * no line failed. Returns a sysexits code: 0, EX_DATAERR (nothing stored),
- * EX_NOINPUT (cannot open FILE), EX_IOERR (read or outbox failure). */
-int import_file(const char *path, const catalogue_t *cat, const anon_t *anon, const char *forbund,
-                outbox_t *outbox, bool dry_run, FILE *report);
+/* What an import command writes where, shared by JSONL and CSV imports. */
+typedef struct {
+    const catalogue_t *cat; /* all borrowed */
+    const anon_t *anon;
+    const char *forbund;
+    outbox_t *outbox;
+    bool dry_run;   /* validate and decide, store nothing */
+    FILE *report;   /* the summary lines */
+    FILE *errors;   /* one line per rejected row */
+    int max_errors; /* rejected rows listed before "... and N more" (0: 20) */
+    bool progress;  /* draw a progress bar on stderr (callers pass isatty(2)) */
+} import_opts_t;
+
+/* The whole `finsam-agent import FILE` command for JSONL: reads FILE,
+ * validates every line, prints errors as "FILE:LINE: FIELD: reason" to
+ * o->errors and a summary to o->report, and stores everything in one
+ * transaction only if no line failed. Returns a sysexits code: 0,
+ * EX_DATAERR (nothing stored), EX_NOINPUT (cannot open FILE), EX_IOERR
+ * (read or outbox failure). */
+int import_file(const char *path, const import_opts_t *o);
+
+/* The end of an import: if no row was rejected, commits the pending events
+ * (import_commit), then prints the summary for `path` to o->report and logs
+ * IMPORT-DONE. `dropped_names` (NULL: the JSONL field names import_row saw)
+ * lists dropped fields or columns for the summary. Returns 0, EX_DATAERR
+ * (rows rejected: nothing stored) or EX_IOERR (outbox failure: nothing
+ * stored). */
+int import_finish(import_t *self, const char *path, import_stats_t *st, const char *dropped_names,
+                  const import_opts_t *o);
 
 #endif

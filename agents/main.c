@@ -6,21 +6,29 @@
  *   keys/agent.key, keys/agent.key_secret   CURVE certificate (keygen)
  *   keys/pseudonym.key                       site key for pseudonyms (keygen)
  *   keys/collector.key                       collector public cert (copied in)
- *   outbox/                                  LMDB outbox */
+ *   outbox/                                  LMDB outbox
+ *
+ * A spool directory (run --spool DIR) is outside the data directory: it is
+ * where staff drop exports, and it never holds a key. */
 #include "anonymize.h"
 #include "catalogue.h"
 #include "codec.h"
+#include "csvimport.h"
 #include "demo.h"
 #include "import.h"
 #include "keys.h"
 #include "log.h"
 #include "options.h"
 #include "outbox.h"
+#include "mapping.h"
 #include "sender.h"
+#include "spool.h"
 #include "util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +38,9 @@
 
 static struct {
     char *data_dir, *forbund, *collector, *server_key, *catalogue, *log_level, *agent_id;
+    char *mapping, *spool, *passphrase_file, *format;
     long batch_size, window, ack_timeout_ms, events, seed;
-    bool dry_run, no_send, exit_when_empty;
+    bool dry_run, no_send, exit_when_empty, check_config;
 } o;
 
 static const opt_t s_opts[] = {
@@ -46,6 +55,15 @@ static const opt_t s_opts[] = {
      &o.ack_timeout_ms},
     {"catalogue", 0, OPT_STR, NULL, 0, 0, "catalogue JSON (default: the embedded one)", &o.catalogue},
     {"dry-run", 'n', OPT_FLAG, NULL, 0, 0, "import: validate and report, store nothing", &o.dry_run},
+    {"mapping", 'm', OPT_STR, NULL, 0, 0,
+     "import/run --spool: column mapping for CSV files (docs/import-csv.md)", &o.mapping},
+    {"spool", 's', OPT_STR, NULL, 0, 0, "run: import files dropped into this directory; status: count them",
+     &o.spool},
+    {"passphrase-file", 0, OPT_STR, NULL, 0, 0,
+     "export-key/import-key: file whose first line is the passphrase (mode 0600)", &o.passphrase_file},
+    {"format", 0, OPT_STR, "text", 0, 0, "status: text or json", &o.format},
+    {"check-config", 0, OPT_FLAG, NULL, 0, 0, "check options, keys, catalogue, mapping and spool; then exit",
+     &o.check_config},
     {"events", 'e', OPT_INT, "1000", 1, 100000000, "demo: number of events", &o.events},
     {"seed", 0, OPT_INT, "1", 0, 0x7fffffffL, "demo: random seed", &o.seed},
     {"no-send", 0, OPT_FLAG, NULL, 0, 0, "demo: only fill the outbox", &o.no_send},
@@ -57,21 +75,27 @@ static const opt_t s_opts[] = {
 
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
-    .usage = "finsam-agent [OPTIONS] keygen|import FILE|run|demo|status",
+    .usage = "finsam-agent [OPTIONS] keygen|import FILE|export-key OUT|import-key IN|run|demo|status",
     .summary =
         "The finsam agent at a förbund site: imports rows, pseudonymizes them, keeps them in a durable\n"
         "outbox and sends them to the collector over CurveZMQ until acknowledged.",
     .epilog = "Commands:\n"
               "  keygen        create keys/agent.key(+_secret) with metadata forbund=--forbund, and\n"
               "                keys/pseudonym.key (mode 0600); refuses to overwrite\n"
-              "  import FILE   import canonical JSONL (docs/import-jsonl.md): all rows or none\n"
-              "  run           send the outbox to --collector until stopped (SIGINT/SIGTERM)\n"
+              "                (keeps an existing pseudonym.key, e.g. one brought with import-key)\n"
+              "  import FILE   import canonical JSONL (docs/import-jsonl.md) or, for .csv/.tsv/.txt or\n"
+              "                with --mapping, CSV (docs/import-csv.md): all rows or none\n"
+              "  export-key OUT  seal keys/pseudonym.key under --passphrase-file into OUT (mode 0600)\n"
+              "  import-key IN   unseal IN into keys/pseudonym.key on a new machine (never overwrites)\n"
+              "  run           send the outbox to --collector until stopped (SIGINT/SIGTERM);\n"
+              "                with --spool DIR also import files dropped into DIR\n"
               "  demo          queue --events synthetic events (--seed); then run unless --no-send\n"
-              "  status        show queued and rejected events\n"
+              "  status        show queued and rejected events (--format json)\n"
               "\nExit codes:\n"
-              "  0 ok, 64 usage, 65 bad input data (nothing stored), 66 input file missing,\n"
-              "  70 internal error, 73 cannot create a key, 74 I/O or storage error,\n"
-              "  78 configuration (keys, catalogue, förbund)\n",
+              "  0 ok, 64 usage, 65 bad input data (nothing stored) or wrong passphrase,\n"
+              "  66 input file missing, 70 internal error, 73 cannot create a key (exists),\n"
+              "  74 I/O or storage error, 77 passphrase or key file readable by others,\n"
+              "  78 configuration (keys, catalogue, förbund, mapping)\n",
     .opts = s_opts,
     .nopts = sizeof s_opts / sizeof *s_opts,
 };
@@ -195,8 +219,11 @@ static int s_cmd_keygen(void)
         fprintf(stderr, "finsam-agent: %s: %s\n", dir, strerror(errno));
         return EX_IOERR;
     }
-    if (access(pkey, F_OK) == 0) {
-        fprintf(stderr, "finsam-agent: %s: already exists; refusing to overwrite a key\n", pkey);
+    /* A pseudonym key that is already there was brought over with
+     * import-key: keep it, or every participant gets a new pseudonym. */
+    bool have_pkey = access(pkey, F_OK) == 0;
+    if (access(cert, F_OK) == 0) {
+        fprintf(stderr, "finsam-agent: %s: already exists; refusing to overwrite a key\n", cert);
         return EX_CANTCREAT;
     }
     char name[64];
@@ -205,15 +232,38 @@ static int s_cmd_keygen(void)
         fprintf(stderr, "finsam-agent: %s\n", err);
         return EX_CANTCREAT;
     }
-    if (anon_generate_key(pkey, err, sizeof err) < 0) {
+    if (!have_pkey && anon_generate_key(pkey, err, sizeof err) < 0) {
         fprintf(stderr, "finsam-agent: %s\n", err);
         return EX_CANTCREAT;
     }
-    log_info("agent", "KEYS-CREATED forbund=%s dir=%s", o.forbund, dir);
+    log_info("agent", "KEYS-CREATED forbund=%s dir=%s pseudonym_key=%s", o.forbund, dir,
+             have_pkey ? "kept" : "new");
     printf("created %s (give this public certificate to the collector's operator)\n"
-           "created %s_secret and %s (keep them here; back them up safely)\n",
-           cert, cert, pkey);
+           "created %s_secret (keep it here)\n"
+           "%s %s (back it up with export-key; losing it breaks follow-ups)\n",
+           cert, cert, have_pkey ? "kept existing" : "created", pkey);
     return 0;
+}
+
+static int s_load_mapping(mapping_t **map, const catalogue_t *cat)
+{
+    char err[1024];
+    *map = NULL;
+    if (!o.mapping)
+        return 0;
+    if (mapping_load(map, o.mapping, cat, err, sizeof err) < 0) {
+        fprintf(stderr, "finsam-agent: mapping: %s\n", err);
+        return EX_CONFIG;
+    }
+    return 0;
+}
+
+/* CSV by name, or any file but a .jsonl/.ndjson/.json when a mapping is given. */
+static bool s_is_csv(const char *file)
+{
+    const char *dot = strrchr(file, '.');
+    bool jsonl = dot && (!strcmp(dot, ".jsonl") || !strcmp(dot, ".ndjson") || !strcmp(dot, ".json"));
+    return csvimport_is_csv(file) || (o.mapping && !jsonl);
 }
 
 static int s_cmd_import(const char *file)
@@ -222,8 +272,15 @@ static int s_cmd_import(const char *file)
     catalogue_t *cat = NULL;
     anon_t *anon = NULL;
     outbox_t *outbox = NULL;
+    mapping_t *map = NULL;
+    bool csv = s_is_csv(file);
     int rc;
-    if ((rc = s_forbund(forbund, sizeof forbund)) || (rc = s_load_catalogue(&cat)))
+    if (csv && !o.mapping) {
+        fprintf(stderr, "finsam-agent: %s: a CSV file needs --mapping MAP.ini (docs/import-csv.md)\n", file);
+        return EX_USAGE;
+    }
+    if ((rc = s_forbund(forbund, sizeof forbund)) || (rc = s_load_catalogue(&cat)) ||
+        (csv && (rc = s_load_mapping(&map, cat))))
         goto done;
     if (access(file, R_OK) < 0) {
         fprintf(stderr, "finsam-agent: %s: %s\n", file, strerror(errno));
@@ -232,15 +289,133 @@ static int s_cmd_import(const char *file)
     }
     if ((rc = s_load_anon(&anon)) || (rc = s_open_outbox(&outbox)))
         goto done;
-    rc = import_file(file, cat, anon, forbund, outbox, o.dry_run, stdout);
+    import_opts_t io = {cat, anon, forbund, outbox, o.dry_run, stdout, stderr, 0, isatty(STDERR_FILENO)};
+    rc = csv ? csvimport_file(file, map, &io) : import_file(file, &io);
 done:
+    mapping_destroy(&map);
     outbox_close(&outbox);
     anon_destroy(&anon);
     catalogue_destroy(&cat);
     return rc;
 }
 
-static int s_run_sender(outbox_t *outbox, const char *forbund)
+/* Reads the first line of --passphrase-file into buf (sodium_malloc'd by
+ * the caller). Returns 0 or a sysexits code after printing why. */
+static int s_passphrase(char *buf, size_t cap, size_t *len)
+{
+    char err[512];
+    if (!o.passphrase_file) {
+        fprintf(stderr, "finsam-agent: --passphrase-file FILE is required\n");
+        return EX_USAGE;
+    }
+    if (access(o.passphrase_file, F_OK) < 0) {
+        fprintf(stderr, "finsam-agent: %s: %s\n", o.passphrase_file, strerror(errno));
+        return EX_NOINPUT;
+    }
+    if (keys_check_private(o.passphrase_file, err, sizeof err) < 0) {
+        fprintf(stderr, "finsam-agent: passphrase file refused: %s (chmod 600 it)\n", err);
+        return EX_NOPERM;
+    }
+    FILE *f = fopen(o.passphrase_file, "r");
+    if (!f) {
+        fprintf(stderr, "finsam-agent: %s: %s\n", o.passphrase_file, strerror(errno));
+        return EX_NOINPUT;
+    }
+    size_t n = fread(buf, 1, cap - 1, f);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "finsam-agent: %s: read error\n", o.passphrase_file);
+        return EX_IOERR;
+    }
+    buf[n] = '\0';
+    *len = strcspn(buf, "\r\n");
+    buf[*len] = '\0';
+    if (*len < 8) {
+        fprintf(stderr, "finsam-agent: %s: the passphrase (first line) must be at least 8 characters\n",
+                o.passphrase_file);
+        return EX_DATAERR;
+    }
+    return 0;
+}
+
+static int s_seal_exit(anon_seal_err_t e)
+{
+    switch (e) {
+    case ANON_SEAL_OK: return 0;
+    case ANON_SEAL_NOINPUT: return EX_NOINPUT;
+    case ANON_SEAL_IO: return EX_IOERR;
+    case ANON_SEAL_FORMAT:
+    case ANON_SEAL_PASSPHRASE: return EX_DATAERR;
+    case ANON_SEAL_EXISTS: return EX_CANTCREAT;
+    case ANON_SEAL_NOMEM: return EX_SOFTWARE;
+    }
+    return EX_SOFTWARE;
+}
+
+static int s_cmd_export_key(const char *out)
+{
+    anon_t *anon = NULL;
+    char err[512];
+    size_t plen = 0;
+    if (sodium_init() < 0)
+        return EX_SOFTWARE;
+    char *pass = sodium_malloc(1024);
+    if (!pass)
+        return EX_SOFTWARE;
+    int rc = s_passphrase(pass, 1024, &plen);
+    if (rc || (rc = s_load_anon(&anon)))
+        goto done;
+    rc = s_seal_exit(anon_seal(anon, pass, plen, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                               crypto_pwhash_MEMLIMIT_INTERACTIVE, out, err, sizeof err));
+    if (rc) {
+        fprintf(stderr, "finsam-agent: export-key: %s\n", err);
+        goto done;
+    }
+    log_info("agent", "KEY-EXPORTED file=%s", out);
+    printf("sealed the pseudonym key into %s\n"
+           "keep that file and the passphrase apart; both are needed on the new machine (import-key)\n",
+           out);
+done:
+    anon_destroy(&anon);
+    sodium_free(pass);
+    return rc;
+}
+
+static int s_cmd_import_key(const char *in)
+{
+    char dir[4096], pkey[4096], err[512];
+    size_t plen = 0;
+    if (sodium_init() < 0)
+        return EX_SOFTWARE;
+    char *pass = sodium_malloc(1024);
+    if (!pass)
+        return EX_SOFTWARE;
+    int rc = s_passphrase(pass, 1024, &plen);
+    if (rc)
+        goto done;
+    s_path(dir, sizeof dir, "keys");
+    s_path(pkey, sizeof pkey, "keys/pseudonym.key");
+    if (mkdir_p(dir, 0700) < 0) {
+        fprintf(stderr, "finsam-agent: %s: %s\n", dir, strerror(errno));
+        rc = EX_IOERR;
+        goto done;
+    }
+    rc = s_seal_exit(anon_unseal(in, pass, plen, pkey, err, sizeof err));
+    if (rc) {
+        fprintf(stderr, "finsam-agent: import-key: %s\n", err);
+        goto done;
+    }
+    log_info("agent", "KEY-IMPORTED file=%s", in);
+    printf("wrote %s: participants keep their pseudonyms\n"
+           "next: finsam-agent keygen --forbund CODE (keeps this key, makes the CURVE certificate)\n",
+           pkey);
+done:
+    sodium_free(pass);
+    return rc;
+}
+
+static int s_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
 {
     char secret[4096], server[4096], agent_id[64], err[512];
     s_path(secret, sizeof secret, "keys/agent.key_secret");
@@ -258,6 +433,11 @@ static int s_run_sender(outbox_t *outbox, const char *forbund)
         fprintf(stderr, "finsam-agent: %s\n", err);
         return EX_CONFIG;
     }
+    if (spool) {
+        sender_watch_t w = {spool_fd(spool), spool_on_readable, spool_on_tick, spool};
+        sender_watch(sender, &w);
+        spool_scan(spool); /* files dropped while the agent was down */
+    }
     int rc = sender_run(sender, &s_stop);
     sender_destroy(&sender);
     return rc < 0 ? EX_IOERR : 0;
@@ -265,13 +445,32 @@ static int s_run_sender(outbox_t *outbox, const char *forbund)
 
 static int s_cmd_run(void)
 {
-    char forbund[CODEC_FORBUND_MAX + 1];
+    char forbund[CODEC_FORBUND_MAX + 1], err[512];
     outbox_t *outbox = NULL;
+    catalogue_t *cat = NULL;
+    anon_t *anon = NULL;
+    mapping_t *map = NULL;
+    spool_t *spool = NULL;
     int rc;
     if ((rc = s_forbund(forbund, sizeof forbund)) || (rc = s_open_outbox(&outbox)))
         goto done;
-    rc = s_run_sender(outbox, forbund);
+    /* Only a spool needs the catalogue and the site key in memory. */
+    if (o.spool) {
+        if ((rc = s_load_catalogue(&cat)) || (rc = s_load_mapping(&map, cat)) || (rc = s_load_anon(&anon)))
+            goto done;
+        import_opts_t base = {cat, anon, forbund, outbox, false, NULL, NULL, 0, false};
+        if (spool_new(&spool, o.spool, map, &base, err, sizeof err) < 0) {
+            fprintf(stderr, "finsam-agent: --spool: %s\n", err);
+            rc = EX_CONFIG;
+            goto done;
+        }
+    }
+    rc = s_run_sender(outbox, forbund, spool);
 done:
+    spool_destroy(&spool);
+    mapping_destroy(&map);
+    anon_destroy(&anon);
+    catalogue_destroy(&cat);
     outbox_close(&outbox);
     return rc;
 }
@@ -299,7 +498,7 @@ static int s_cmd_demo(void)
         goto done;
     }
     if (!o.no_send)
-        rc = s_run_sender(outbox, forbund);
+        rc = s_run_sender(outbox, forbund, NULL);
 done:
     outbox_close(&outbox);
     anon_destroy(&anon);
@@ -317,24 +516,113 @@ static void s_print_rejected(const uint8_t *id, int code, const char *text, void
     printf("rejected id=%s code=%s reason=%s\n", hex, codec_reject_name((reject_code_t)code), text);
 }
 
+static void s_json_rejected(const uint8_t *id, int code, const char *text, void *arg)
+{
+    json_t *list = arg;
+    if (json_array_size(list) >= 100)
+        return;
+    char hex[2 * CODEC_ID_LEN + 1];
+    hex_encode(hex, id, CODEC_ID_LEN);
+    json_array_append_new(list, json_pack("{s:s, s:s, s:s?}", "id", hex, "code",
+                                          codec_reject_name((reject_code_t)code), "reason", text));
+}
+
 static int s_cmd_status(void)
 {
+    bool json = !strcmp(o.format, "json");
+    if (!json && strcmp(o.format, "text")) {
+        fprintf(stderr, "finsam-agent: --format: want text or json\n");
+        return EX_USAGE;
+    }
     outbox_t *outbox = NULL;
     int rc = s_open_outbox(&outbox);
     if (rc)
         return rc;
-    size_t queued, rejected, known;
+    size_t queued, rejected, known, waiting = 0, rejected_files = 0;
     if ((rc = outbox_count(outbox, &queued, &rejected, &known))) {
         fprintf(stderr, "finsam-agent: outbox: %s\n", outbox_strerror(rc));
         outbox_close(&outbox);
         return EX_IOERR;
     }
+    if (o.spool && spool_count(o.spool, &waiting, &rejected_files) < 0) {
+        fprintf(stderr, "finsam-agent: %s: %s\n", o.spool, strerror(errno));
+        outbox_close(&outbox);
+        return EX_IOERR;
+    }
+    if (json) {
+        json_t *list = json_array();
+        outbox_each_rejected(outbox, s_json_rejected, list);
+        json_t *root =
+            json_pack("{s:I, s:I, s:I, s:o}", "queued", (json_int_t)queued, "rejected", (json_int_t)rejected,
+                      "known_ids", (json_int_t)known, "rejected_events", list);
+        if (root && o.spool)
+            json_object_set_new(root, "spool",
+                                json_pack("{s:s, s:I, s:I}", "dir", o.spool, "waiting", (json_int_t)waiting,
+                                          "rejected_files", (json_int_t)rejected_files));
+        if (!root || json_dumpf(root, stdout, JSON_INDENT(2)) < 0) {
+            json_decref(root);
+            outbox_close(&outbox);
+            return EX_SOFTWARE;
+        }
+        printf("\n");
+        json_decref(root);
+        outbox_close(&outbox);
+        return 0;
+    }
     printf("queued=%zu rejected=%zu known_ids=%zu\n", queued, rejected, known);
+    if (o.spool)
+        printf("spool=%s waiting=%zu rejected_files=%zu\n", o.spool, waiting, rejected_files);
     int n = 0;
     outbox_each_rejected(outbox, s_print_rejected, &n);
     if (n > 20)
         printf("... and %d more rejected\n", n - 20);
     outbox_close(&outbox);
+    return 0;
+}
+
+/* --check-config: everything a command would load, each problem on its own
+ * line; exit 0 or EX_CONFIG. The keys are checked for existence and mode
+ * only as far as loading them checks them. */
+static int s_check_config(void)
+{
+    char forbund[CODEC_FORBUND_MAX + 1], path[4096], err[1024];
+    catalogue_t *cat = NULL;
+    anon_t *anon = NULL;
+    mapping_t *map = NULL;
+    int bad = 0;
+    bad |= s_forbund(forbund, sizeof forbund) != 0;
+    if (s_load_catalogue(&cat) == 0) {
+        bad |= s_load_mapping(&map, cat) != 0;
+    } else {
+        bad = 1;
+    }
+    bad |= s_load_anon(&anon) != 0;
+    s_path(path, sizeof path, "keys/agent.key_secret");
+    zcert_t *cert = keys_load_secret(path, err, sizeof err);
+    if (!cert) {
+        fprintf(stderr, "finsam-agent: %s\n", err);
+        bad = 1;
+    }
+    zcert_destroy(&cert);
+    if (o.server_key)
+        snprintf(path, sizeof path, "%s", o.server_key);
+    else
+        s_path(path, sizeof path, "keys/collector.key");
+    if (!(cert = keys_load_public(path, err, sizeof err))) {
+        fprintf(stderr, "finsam-agent: %s (copy the collector's public certificate here)\n", err);
+        bad = 1;
+    }
+    zcert_destroy(&cert);
+    if (o.spool && access(o.spool, R_OK | W_OK | X_OK) < 0) {
+        fprintf(stderr, "finsam-agent: --spool: %s: %s\n", o.spool, strerror(errno));
+        bad = 1;
+    }
+    mapping_destroy(&map);
+    anon_destroy(&anon);
+    catalogue_destroy(&cat);
+    if (bad)
+        return EX_CONFIG;
+    printf("finsam-agent: configuration ok\n");
     return 0;
 }
 
@@ -358,12 +646,18 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    if (o.check_config)
+        return s_check_config();
     const char *cmd = first < argc ? argv[first] : NULL;
     int nargs = argc - first - 1;
     if (cmd && !strcmp(cmd, "keygen") && nargs == 0)
         return s_cmd_keygen();
     if (cmd && !strcmp(cmd, "import") && nargs == 1)
         return s_cmd_import(argv[first + 1]);
+    if (cmd && !strcmp(cmd, "export-key") && nargs == 1)
+        return s_cmd_export_key(argv[first + 1]);
+    if (cmd && !strcmp(cmd, "import-key") && nargs == 1)
+        return s_cmd_import_key(argv[first + 1]);
     if (cmd && !strcmp(cmd, "run") && nargs == 0)
         return s_cmd_run();
     if (cmd && !strcmp(cmd, "demo") && nargs == 0)

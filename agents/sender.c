@@ -65,6 +65,9 @@ struct sender_t {
     size_t *offsets, *lengths;
     uint64_t build_last_seq;
     size_t build_n;
+    /* An extra descriptor polled in the same loop (sender_watch). */
+    sender_watch_t watch;
+    bool has_watch;
 };
 
 /* ---- setup ------------------------------------------------------------- */
@@ -487,6 +490,13 @@ static void s_on_monitor(sender_t *self)
 
 /* ---- the loop ---------------------------------------------------------- */
 
+void sender_watch(sender_t *self, const sender_watch_t *watch)
+{
+    self->has_watch = watch != NULL;
+    if (watch)
+        self->watch = *watch;
+}
+
 int sender_run(sender_t *self, volatile sig_atomic_t *stop)
 {
     while (!*stop) {
@@ -513,11 +523,13 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
             log_error("sender", "OUTBOX-READ-FAILED stopping");
             return -1;
         }
-        zmq_pollitem_t items[] = {{self->dealer, 0, ZMQ_POLLIN, 0}, {self->monitor, 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[] = {{self->dealer, 0, ZMQ_POLLIN, 0},
+                                  {self->monitor, 0, ZMQ_POLLIN, 0},
+                                  {NULL, self->has_watch ? self->watch.fd : -1, ZMQ_POLLIN, 0}};
         long timeout = S_POLL_MS;
         if (now < self->backoff_until && self->backoff_until - now < timeout)
             timeout = (long)(self->backoff_until - now);
-        if (zmq_poll(items, 2, timeout) < 0) {
+        if (zmq_poll(items, self->has_watch ? 3 : 2, timeout) < 0) {
             if (errno == EINTR)
                 continue; /* a signal: the loop condition decides */
             log_error("sender", "POLL-FAILED reason=\"%s\"", zmq_strerror(errno));
@@ -528,6 +540,11 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
             s_on_monitor(self);
         if ((items[0].revents & ZMQ_POLLIN) && s_on_dealer(self, now) < 0)
             return -1;
+        /* Imports last: acks already received are applied first. */
+        if (self->has_watch && (items[2].revents & ZMQ_POLLIN) && self->watch.on_readable)
+            self->watch.on_readable(self->watch.arg);
+        if (self->has_watch && self->watch.on_tick)
+            self->watch.on_tick(self->watch.arg);
     }
     log_info("sender", "STOPPED");
     return 0;

@@ -40,6 +40,20 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
  * in the outbox. */
 void sender_destroy(sender_t **self_p);
 
+/* One more file descriptor for the same loop (the spool's inotify fd), so
+ * the agent stays one thread: on_readable runs when fd is readable, on_tick
+ * once per loop turn (at least every 200 ms). Both run on the loop's
+ * thread and block sending while they work; an import of a large file
+ * delays sending, it never loses anything. Pass NULL to remove. The struct
+ * is copied; arg is borrowed and must outlive sender_run. */
+typedef struct {
+    int fd;
+    void (*on_readable)(void *arg);
+    void (*on_tick)(void *arg);
+    void *arg;
+} sender_watch_t;
+void sender_watch(sender_t *self, const sender_watch_t *watch);
+
 /* Runs until *stop becomes nonzero (a signal handler sets it), or, with
  * exit_when_empty, until the queue is empty while the CURVE handshake with
  * the collector has succeeded (an agent started before its collector, or

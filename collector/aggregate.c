@@ -50,6 +50,23 @@ typedef struct {
     bool dirty;
 } s_person_t;
 
+/* The transaction's cell deltas: an open-addressing table that keeps each
+ * key's hash, so the hash is computed once per cell touched and reused for
+ * the participant's membership. Slots are reused across transactions; only
+ * the used ones are cleared. */
+typedef struct {
+    uint64_t hash;
+    uint8_t key[CELL_KEY_LEN];
+    bool used;
+    cell_t delta;
+} s_slot_t;
+
+typedef struct {
+    s_slot_t *slots;
+    uint32_t *used;  /* indexes of used slots, in insertion order */
+    size_t cap, n;
+} s_cellmap_t;
+
 /* The measures an answer to one item of one instrument feeds, computed
  * once from the catalogue so an event never scans all measures. */
 #define ROUTES_MAX 8
@@ -64,7 +81,7 @@ struct aggregate_t {
     s_routes_t *routes;     /* per (instrument, item), flat */
     int *route_base;        /* per instrument: index of its first item */
     uint64_t *measure_hash; /* per catalogue measure */
-    zhashx_t *cells;        /* 46-byte cell key -> cell_t delta */
+    s_cellmap_t cells;      /* cell key -> delta, for this transaction */
     zhashx_t *people;       /* 40-byte person key -> s_person_t */
 };
 
@@ -99,20 +116,69 @@ static uint64_t s_hash64(const uint8_t *p, size_t len)
     return h ^ (h >> 33);
 }
 
-static size_t s_cell_hash(const void *key)
+static int s_cellmap_init(s_cellmap_t *m, size_t cap)
 {
-    return (size_t) s_hash64(key, CELL_KEY_LEN);
+    m->slots = calloc(cap, sizeof *m->slots);
+    m->used = calloc(cap, sizeof *m->used);
+    m->cap = cap;
+    m->n = 0;
+    return m->slots && m->used ? 0 : -1;
 }
-static int s_cell_cmp(const void *a, const void *b)
+
+static void s_cellmap_clear(s_cellmap_t *m)
 {
-    return memcmp(a, b, CELL_KEY_LEN);
+    for (size_t i = 0; i < m->n; i++)
+        m->slots[m->used[i]].used = false;
+    m->n = 0;
 }
-static void *s_cell_dup(const void *key)
+
+static s_slot_t *s_cellmap_probe(s_cellmap_t *m, uint64_t hash, const uint8_t *key)
 {
-    void *p = malloc(CELL_KEY_LEN);
-    if (p)
-        memcpy(p, key, CELL_KEY_LEN);
-    return p;
+    size_t i = hash & (m->cap - 1);
+    while (m->slots[i].used && (m->slots[i].hash != hash || memcmp(m->slots[i].key, key, CELL_KEY_LEN)))
+        i = (i + 1) & (m->cap - 1);
+    return &m->slots[i];
+}
+
+/* Doubles the table, keeping insertion order in `used`. */
+static int s_cellmap_grow(s_cellmap_t *m)
+{
+    s_cellmap_t next;
+    if (s_cellmap_init(&next, m->cap * 2) < 0) {
+        free(next.slots);
+        free(next.used);
+        return -1;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        const s_slot_t *old = &m->slots[m->used[i]];
+        s_slot_t *slot = s_cellmap_probe(&next, old->hash, old->key);
+        *slot = *old;
+        next.used[next.n++] = (uint32_t) (slot - next.slots);
+    }
+    free(m->slots);
+    free(m->used);
+    *m = next;
+    return 0;
+}
+
+/* The slot for a cell key, created zeroed; NULL when out of memory. */
+static s_slot_t *s_cellmap_get(s_cellmap_t *m, const uint8_t *key)
+{
+    uint64_t hash = s_hash64(key, CELL_KEY_LEN);
+    s_slot_t *slot = s_cellmap_probe(m, hash, key);
+    if (slot->used)
+        return slot;
+    if (2 * (m->n + 1) > m->cap) {
+        if (s_cellmap_grow(m) < 0)
+            return NULL;
+        slot = s_cellmap_probe(m, hash, key);
+    }
+    slot->used = true;
+    slot->hash = hash;
+    memcpy(slot->key, key, CELL_KEY_LEN);
+    memset(&slot->delta, 0, sizeof slot->delta);
+    m->used[m->n++] = (uint32_t) (slot - m->slots);
+    return slot;
 }
 static size_t s_person_hash(const void *key)
 {
@@ -190,9 +256,8 @@ aggregate_t *aggregate_new(const catalogue_t *catalogue)
         return NULL;
     self->catalogue = catalogue;
     self->measure_hash = calloc((size_t) catalogue->nmeasures + 1, sizeof *self->measure_hash);
-    self->cells = zhashx_new();
     self->people = zhashx_new();
-    if (!self->measure_hash || !self->cells || !self->people) {
+    if (!self->measure_hash || !self->people || s_cellmap_init(&self->cells, 1024) < 0) {
         aggregate_destroy(&self);
         return NULL;
     }
@@ -202,11 +267,6 @@ aggregate_t *aggregate_new(const catalogue_t *catalogue)
         aggregate_destroy(&self);
         return NULL;
     }
-    zhashx_set_key_hasher(self->cells, s_cell_hash);
-    zhashx_set_key_comparator(self->cells, s_cell_cmp);
-    zhashx_set_key_duplicator(self->cells, s_cell_dup);
-    zhashx_set_key_destructor(self->cells, s_free_key);
-    zhashx_set_destructor(self->cells, s_free_key);
     zhashx_set_key_hasher(self->people, s_person_hash);
     zhashx_set_key_comparator(self->people, s_person_cmp);
     zhashx_set_key_duplicator(self->people, s_person_dup);
@@ -220,7 +280,8 @@ void aggregate_destroy(aggregate_t **self_p)
     if (!self_p || !*self_p)
         return;
     aggregate_t *self = *self_p;
-    zhashx_destroy(&self->cells);
+    free(self->cells.slots);
+    free(self->cells.used);
     zhashx_destroy(&self->people);
     free(self->routes);
     free(self->route_base);
@@ -231,7 +292,7 @@ void aggregate_destroy(aggregate_t **self_p)
 
 void aggregate_begin(aggregate_t *self)
 {
-    zhashx_purge(self->cells);
+    s_cellmap_clear(&self->cells);
     zhashx_purge(self->people);
 }
 
@@ -388,17 +449,6 @@ static void s_key_period_slice(uint8_t key[CELL_KEY_LEN], uint32_t period, uint1
     key[45] = (uint8_t) slice;
 }
 
-static cell_t *s_delta(aggregate_t *self, const uint8_t key[CELL_KEY_LEN])
-{
-    cell_t *c = zhashx_lookup(self->cells, key);
-    if (c)
-        return c;
-    c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    zhashx_insert(self->cells, key, c);
-    return c;
-}
 
 typedef struct {
     aggregate_t *self;
@@ -447,14 +497,15 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
     for (int pi = 0; pi < 3; pi++) {
         for (int si = 0; si < t->nslices; si++) {
             s_key_period_slice(key, t->periods[pi], t->slices[si]);
-            cell_t *d = s_delta(t->self, key);
-            if (!d)
+            s_slot_t *slot = s_cellmap_get(&t->self->cells, key);
+            if (!slot)
                 return ENOMEM;
+            cell_t *d = &slot->delta;
             cell_add(d, &obs, sign);
             if (dont_know)
                 continue;
             if (t->person) {
-                int du = s_person_ref(t->person, s_hash64(key, CELL_KEY_LEN), sign);
+                int du = s_person_ref(t->person, slot->hash, sign);
                 if (du == -2)
                     return ENOMEM;
                 d->units += du;
@@ -512,10 +563,10 @@ static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, 
     for (int pi = 0; pi < 3; pi++)
         for (int si = 0; si < t.nslices; si++) {
             s_key_period_slice(key, t.periods[pi], t.slices[si]);
-            cell_t *d = s_delta(self, key);
-            if (!d)
+            s_slot_t *slot = s_cellmap_get(&self->cells, key);
+            if (!slot)
                 return ENOMEM;
-            cell_add(d, &obs, sign);
+            cell_add(&slot->delta, &obs, sign);
         }
     return 0;
 }
@@ -689,10 +740,12 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
 int aggregate_flush(aggregate_t *self, ledger_txn_t *lt, aggregate_changed_fn changed, void *arg)
 {
     MDB_dbi cells = ledger_dbi(lt->ledger, LEDGER_DB_CELLS);
-    for (cell_t *d = zhashx_first(self->cells); d; d = zhashx_next(self->cells)) {
+    for (size_t i = 0; i < self->cells.n; i++) {
+        const s_slot_t *slot = &self->cells.slots[self->cells.used[i]];
+        const cell_t *d = &slot->delta;
         if (cell_is_zero(d))
             continue;
-        const uint8_t *key = zhashx_cursor(self->cells);
+        const uint8_t *key = slot->key;
         MDB_val k = {CELL_KEY_LEN, (void *) key}, v;
         cell_t state = {0};
         int rc = mdb_get(lt->txn, cells, &k, &v);

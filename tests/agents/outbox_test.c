@@ -163,7 +163,8 @@ static int s_import(s_env_t *e, const char *name, const char *text)
     snprintf(path, sizeof path, "%s/%s", e->dir, name);
     CHECK_EQ(tu_write_file(path, text), 0);
     FILE *devnull = fopen("/dev/null", "w");
-    int rc = import_file(path, e->cat, e->anon, "NV", e->ob, false, devnull);
+    import_opts_t io = {e->cat, e->anon, "NV", e->ob, false, devnull, devnull, 0, false};
+    int rc = import_file(path, &io);
     fclose(devnull);
     return rc;
 }

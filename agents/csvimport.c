@@ -1,0 +1,439 @@
+/* csvimport.c: CSV files -> canonical rows -> import_row (see csvimport.h).
+ *
+ * The design decision: the file is read and decoded to UTF-8 in memory
+ * first, then handed to libcsv one physical line at a time. Decoding first
+ * is what makes the encoding decision sound (a Latin-1 file is one with any
+ * byte sequence that is not UTF-8, wherever it is); feeding line by line
+ * is how we know the line a record starts on, which libcsv does not tell:
+ * a record that completes while line L is fed started at the first
+ * non-blank line fed after the previous record ended.
+ *
+ * Deliberately not done: guessing column meanings or encodings beyond
+ * UTF-8 vs. Windows-1252, and streaming files larger than
+ * CSVIMPORT_MAX_BYTES (an export of a förbund is a few MB). */
+#include "csvimport.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#define S_MAX_ERRORS 20
+
+typedef struct {
+    const char *path;
+    mapping_t *map;
+    const import_opts_t *o;
+    import_t *imp;
+    import_stats_t st;
+    size_t max_errors;
+    /* the record being collected */
+    char **cells;
+    size_t ncells, cap;
+    bool has_nul;
+    bool failed_alloc;
+    /* where we are */
+    long line;     /* physical line being fed, from 1 */
+    long rec_line; /* line the current record started on */
+    bool between;  /* no record in progress */
+    bool have_header;
+    size_t nheader;
+    int fatal; /* sysexits code that stops the import, 0 while going on */
+} s_ctx_t;
+
+/* ---- decoding ---------------------------------------------------------- */
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool s_is_utf8(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if ((c & 0xe0) == 0xc0)
+            len = 2, cp = c & 0x1f, min = 0x80;
+        else if ((c & 0xf0) == 0xe0)
+            len = 3, cp = c & 0x0f, min = 0x800;
+        else if ((c & 0xf8) == 0xf0)
+            len = 4, cp = c & 0x07, min = 0x10000;
+        else
+            return false;
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Windows-1252 is what Swedish Excel writes when it says "Latin-1"; it is
+ * ISO-8859-1 except for 0x80-0x9F. Undefined bytes keep their Latin-1 code
+ * point. */
+static const uint16_t s_cp1252[32] = {0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+                                      0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
+                                      0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+                                      0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178};
+
+static char *s_from_cp1252(const uint8_t *p, size_t n, size_t *outlen)
+{
+    char *out = malloc(3 * n + 1), *w = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cp = p[i] >= 0x80 && p[i] < 0xa0 ? s_cp1252[p[i] - 0x80] : p[i];
+        if (cp < 0x80) {
+            *w++ = (char)cp;
+        } else if (cp < 0x800) {
+            *w++ = (char)(0xc0 | cp >> 6);
+            *w++ = (char)(0x80 | (cp & 0x3f));
+        } else {
+            *w++ = (char)(0xe0 | cp >> 12);
+            *w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+            *w++ = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    *w = '\0';
+    *outlen = (size_t)(w - out);
+    return out;
+}
+
+/* Reads the whole file. Returns 0, EX_NOINPUT or EX_IOERR/EX_DATAERR with
+ * the message printed. */
+static int s_read(const char *path, FILE *errors, uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(errors, "finsam-agent: %s: cannot open: %s\n", path, strerror(errno));
+        return EX_NOINPUT;
+    }
+    int rc = EX_IOERR;
+    struct stat st;
+    uint8_t *buf = NULL;
+    if (fstat(fd, &st) < 0) {
+        fprintf(errors, "finsam-agent: %s: %s\n", path, strerror(errno));
+        goto close_fd;
+    }
+    if (st.st_size > CSVIMPORT_MAX_BYTES) {
+        fprintf(errors, "finsam-agent: %s: larger than %ld MiB; split the export\n", path,
+                CSVIMPORT_MAX_BYTES >> 20);
+        rc = EX_DATAERR;
+        goto close_fd;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    if (!(buf = malloc(cap + 1))) {
+        fprintf(errors, "finsam-agent: %s: out of memory\n", path);
+        goto close_fd;
+    }
+    for (;;) {
+        /* One byte of room more than fstat said: reading into it means the
+         * file grew while we read. */
+        if (n == cap) {
+            fprintf(errors, "finsam-agent: %s: changed while being read\n", path);
+            goto free_buf;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fprintf(errors, "finsam-agent: %s: read error: %s\n", path, strerror(errno));
+            goto free_buf;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    buf = NULL;
+    rc = 0;
+free_buf:
+    free(buf);
+close_fd:
+    close(fd);
+    return rc;
+}
+
+/* The separator of the header line: the most frequent of ';' ',' TAB
+ * outside quotes (';' wins ties: Swedish Excel's choice). */
+static char s_detect_separator(const char *p, size_t n)
+{
+    size_t semi = 0, comma = 0, tab = 0;
+    bool quoted = false;
+    for (size_t i = 0; i < n && (quoted || (p[i] != '\n' && p[i] != '\r')); i++) {
+        if (p[i] == '"')
+            quoted = !quoted;
+        else if (!quoted)
+            semi += p[i] == ';', comma += p[i] == ',', tab += p[i] == '\t';
+    }
+    if (tab > semi && tab > comma)
+        return '\t';
+    return comma > semi ? ',' : ';';
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+static void s_reject(s_ctx_t *c, int col, const char *field, const char *why)
+{
+    c->st.rejected++;
+    if (c->st.rejected > c->max_errors)
+        return;
+    if (col >= 0)
+        fprintf(c->o->errors, "%s:%ld: column %d \"%s\": %s\n", c->path, c->rec_line, col + 1,
+                mapping_header(c->map, col), why);
+    else
+        fprintf(c->o->errors, "%s:%ld: %s: %s\n", c->path, c->rec_line, field, why);
+}
+
+static void s_row(s_ctx_t *c)
+{
+    const char *const *cells = (const char *const *)c->cells;
+    if (!c->have_header) {
+        char err[512];
+        if (mapping_bind(c->map, cells, c->ncells, err, sizeof err) < 0) {
+            fprintf(c->o->errors, "%s:%ld: header: %s\n", c->path, c->rec_line, err);
+            c->fatal = EX_DATAERR;
+            return;
+        }
+        c->have_header = true;
+        c->nheader = c->ncells;
+        return;
+    }
+    c->st.rows++;
+    char why[400];
+    int col;
+    if (c->has_nul) {
+        s_reject(c, -1, "row", "contains a NUL byte");
+        return;
+    }
+    if (c->ncells != c->nheader) {
+        snprintf(why, sizeof why, "has %zu columns, the header has %zu (a stray separator or quote?)",
+                 c->ncells, c->nheader);
+        s_reject(c, -1, "row", why);
+        return;
+    }
+    json_t *row = mapping_row(c->map, cells, c->ncells, &col, why, sizeof why);
+    if (!row) {
+        s_reject(c, col, "row", why);
+        return;
+    }
+    char field[64];
+    if (import_row(c->imp, row, field, sizeof field, why, sizeof why) < 0)
+        s_reject(c, mapping_column_of(c->map, field), field, why);
+    json_decref(row);
+}
+
+static void s_clear_cells(s_ctx_t *c)
+{
+    for (size_t i = 0; i < c->ncells; i++)
+        free(c->cells[i]);
+    c->ncells = 0;
+    c->has_nul = false;
+}
+
+static void s_on_field(void *data, size_t len, void *arg)
+{
+    s_ctx_t *c = arg;
+    if (c->failed_alloc)
+        return;
+    if (c->ncells == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 32;
+        char **cells = realloc(c->cells, cap * sizeof *cells);
+        if (!cells) {
+            c->failed_alloc = true;
+            return;
+        }
+        c->cells = cells;
+        c->cap = cap;
+    }
+    char *s = malloc(len + 1);
+    if (!s) {
+        c->failed_alloc = true;
+        return;
+    }
+    if (len)
+        memcpy(s, data, len);
+    s[len] = '\0';
+    c->has_nul |= memchr(s, '\0', len) != NULL;
+    c->cells[c->ncells++] = s;
+}
+
+static void s_on_record(int term, void *arg)
+{
+    (void)term;
+    s_ctx_t *c = arg;
+    if (!c->fatal && !c->failed_alloc && !(c->ncells == 1 && c->cells[0][0] == '\0'))
+        s_row(c);
+    s_clear_cells(c);
+    c->between = true;
+}
+
+static void s_progress(const s_ctx_t *c, size_t done, size_t total, int *last)
+{
+    int pct = total ? (int)(done * 100 / total) : 100;
+    if (pct == *last)
+        return;
+    *last = pct;
+    char bar[41];
+    int fill = pct * 40 / 100;
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, '.', (size_t)(40 - fill));
+    bar[40] = '\0';
+    fprintf(stderr, "\r%s [%s] %3d%% rows=%zu", c->path, bar, pct, c->st.rows);
+    fflush(stderr);
+}
+
+bool csvimport_is_csv(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && (!strcasecmp(dot, ".csv") || !strcasecmp(dot, ".tsv") || !strcasecmp(dot, ".txt"));
+}
+
+int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
+{
+    uint8_t *raw = NULL;
+    size_t rawlen = 0;
+    int rc = s_read(path, o->errors, &raw, &rawlen);
+    if (rc)
+        return rc;
+    s_ctx_t c = {.path = path, .map = map, .o = o, .between = true};
+    c.max_errors = o->max_errors > 0 ? (size_t)o->max_errors : S_MAX_ERRORS;
+    char *text = NULL;
+    size_t len = 0;
+    struct csv_parser parser;
+    bool parser_live = false;
+    rc = EX_DATAERR;
+
+    /* Encoding: a UTF-8 BOM is dropped; UTF-16 is refused with advice. */
+    const uint8_t *p = raw;
+    size_t n = rawlen;
+    if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff))) {
+        fprintf(o->errors, "%s: encoding: UTF-16 is not supported; save the export as CSV (UTF-8)\n", path);
+        goto free_raw;
+    }
+    bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
+    if (bom)
+        p += 3, n -= 3;
+    mapping_encoding_t enc = mapping_encoding(map);
+    bool utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
+    if (utf8 && !s_is_utf8(p, n)) {
+        fprintf(o->errors, "%s: encoding: not valid UTF-8 (the mapping or a BOM says it is)\n", path);
+        goto free_raw;
+    }
+    if (utf8) {
+        text = (char *)p;
+        len = n;
+    } else if (!(text = s_from_cp1252(p, n, &len))) {
+        fprintf(o->errors, "finsam-agent: %s: out of memory\n", path);
+        rc = EX_IOERR;
+        goto free_raw;
+    }
+    char sep = mapping_separator(map);
+    if (!sep)
+        sep = s_detect_separator(text, len);
+
+    if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000))) {
+        rc = EX_IOERR;
+        goto free_text;
+    }
+    if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+        rc = EX_IOERR;
+        goto free_import;
+    }
+    parser_live = true;
+    csv_set_delim(&parser, (unsigned char)sep);
+    log_debug("import", "CSV-OPEN file=%s encoding=%s separator=%s", path,
+              utf8 ? (bom ? "utf-8-bom" : "utf-8") : "windows-1252",
+              sep == '\t'  ? "tab"
+              : sep == ';' ? "semicolon"
+                           : "comma");
+
+    int last_pct = -1;
+    size_t off = 0;
+    while (off < len && !c.fatal && !c.failed_alloc) {
+        const char *nl = memchr(text + off, '\n', len - off);
+        size_t chunk = nl ? (size_t)(nl - (text + off)) + 1 : len - off;
+        c.line++;
+        if (c.between) {
+            bool blank = true;
+            for (size_t i = 0; i < chunk && blank; i++)
+                blank = strchr(" \t\r\n", text[off + i]) != NULL;
+            if (!blank) {
+                c.rec_line = c.line;
+                c.between = false;
+            }
+        }
+        if (csv_parse(&parser, text + off, chunk, s_on_field, s_on_record, &c) != chunk) {
+            fprintf(o->errors,
+                    "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)\n",
+                    path, c.rec_line, csv_strerror(csv_error(&parser)));
+            c.fatal = EX_DATAERR;
+            break;
+        }
+        off += chunk;
+        if (o->progress && (c.line & 1023) == 0)
+            s_progress(&c, off, len, &last_pct);
+    }
+    if (!c.fatal && csv_fini(&parser, s_on_field, s_on_record, &c) != 0) {
+        fprintf(o->errors, "%s:%ld: csv: a quoted field is not closed\n", path, c.rec_line);
+        c.fatal = EX_DATAERR;
+    }
+    if (o->progress) {
+        s_progress(&c, len, len, &last_pct);
+        fprintf(stderr, "\n");
+    }
+    if (c.failed_alloc) {
+        fprintf(o->errors, "finsam-agent: %s: out of memory\n", path);
+        rc = EX_IOERR;
+        goto free_parser;
+    }
+    if (!c.fatal && !c.have_header) {
+        fprintf(o->errors, "%s: header: the file is empty (want a header row, then one row per answer)\n",
+                path);
+        c.fatal = EX_DATAERR;
+    }
+    if (c.fatal) {
+        fprintf(o->report, "%s: not imported: nothing stored\n", path);
+        log_info("import", "IMPORT-DONE file=%s rows=%zu accepted=0 rejected=file dry_run=%d", path,
+                 c.st.rows, o->dry_run);
+        rc = c.fatal;
+        goto free_parser;
+    }
+    if (c.st.rejected > c.max_errors)
+        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", path, c.st.rejected - c.max_errors);
+    c.st.dropped = mapping_nunmapped(map);
+    rc = import_finish(c.imp, path, &c.st, mapping_unmapped_names(map), o);
+free_parser:
+    s_clear_cells(&c);
+    free(c.cells);
+    if (parser_live)
+        csv_free(&parser);
+free_import:
+    import_destroy(&c.imp);
+free_text:
+    if (!utf8)
+        free(text);
+free_raw:
+    free(raw);
+    return rc;
+}

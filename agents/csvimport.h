@@ -1,0 +1,35 @@
+/* csvimport.h: `finsam-agent import FILE.csv --mapping MAP.ini`.
+ *
+ * Reads a site's CSV export (UTF-8 with or without BOM, or Latin-1 /
+ * Windows-1252, detected by the bytes not being valid UTF-8; ';', ',' or
+ * tab separated, detected from the header line unless the mapping says;
+ * quoted fields may hold separators and newlines), turns each record into a
+ * canonical row with a mapping_t and feeds it to import_row, so a CSV row
+ * and the same row as JSONL give the same event. All rows or none are
+ * stored, as for JSONL.
+ *
+ * Errors name FILE:LINE (the physical line where the record starts), the
+ * column number and its header, and a reason; never a cell's value.
+ *
+ * Not here: which column means what (mapping.c), event rules (import.c). */
+#ifndef FINSAM_CSVIMPORT_H
+#define FINSAM_CSVIMPORT_H
+
+#include "import.h"
+#include "mapping.h"
+
+/* Files larger than this are refused (the file is decoded in memory). */
+#define CSVIMPORT_MAX_BYTES (1024L * 1024 * 1024)
+
+/* True if the file name says CSV: ends in .csv, .tsv or .txt (any case).
+ * Everything else is taken for canonical JSONL. */
+bool csvimport_is_csv(const char *path);
+
+/* Imports one CSV file with the mapping (bound to the file's header on the
+ * way; otherwise borrowed). Prints rejected rows to o->errors and the
+ * summary to o->report. Returns a sysexits code: 0, EX_DATAERR (bad
+ * header, encoding, CSV syntax or rows: nothing stored), EX_NOINPUT (cannot
+ * open FILE), EX_IOERR (read or outbox failure: nothing stored). */
+int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o);
+
+#endif

@@ -1,0 +1,73 @@
+/* mapping.h: how the columns of a site's CSV export become canonical import
+ * rows (docs/import-csv.md has the INI format).
+ *
+ * A mapping_t is loaded once from an INI file (inih), checked against the
+ * catalogue, then bound to a file's header row. For each record it builds
+ * the same JSON row a JSONL file would hold, so CSV and JSONL rows share
+ * import_row's checks, event ids and corrections. The design decision:
+ * only named columns are ever read. Every other column (names, addresses,
+ * phone numbers, free text) is skipped unseen and only counted.
+ *
+ * What this file does itself: answer labels -> scale values, source labels
+ * -> canonical codes, Swedish decimal commas, dates as YYYY-MM-DD or
+ * D/M/YYYY, and refusing cells of mapped columns that contain something
+ * that looks like a personnummer, phone number or e-mail address. Reasons
+ * never repeat a cell's value. Not here: reading bytes, encodings and CSV
+ * syntax (csvimport.c). */
+#ifndef FINSAM_MAPPING_H
+#define FINSAM_MAPPING_H
+
+#include "catalogue.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct mapping_t mapping_t;
+
+typedef enum { MAPPING_ENC_AUTO, MAPPING_ENC_UTF8, MAPPING_ENC_LATIN1 } mapping_encoding_t;
+
+/* Loads and checks the INI file `path` against `cat` (borrowed; must outlive
+ * the mapping). Returns 0, or -1 with "PATH:LINE: reason" in err. */
+int mapping_load(mapping_t **out, const char *path, const catalogue_t *cat, char *err, size_t errlen);
+
+/* Frees; NULL-safe, sets *self_p to NULL. */
+void mapping_destroy(mapping_t **self_p);
+
+/* The separator set in [file] separator (';', ',', '\t'), or 0 for auto. */
+char mapping_separator(const mapping_t *self);
+
+/* The encoding set in [file] encoding. */
+mapping_encoding_t mapping_encoding(const mapping_t *self);
+
+/* Binds the mapping to a header row of ncells NUL-terminated cells
+ * (borrowed for the call only). Every mapped column must be found exactly
+ * once; header names compare trimmed and case-insensitively, `Text*`
+ * matches by prefix, `#N` is the N-th column. Rebinding replaces the last
+ * binding. Returns 0, or -1 with a reason in err. */
+int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char *err, size_t errlen);
+
+/* After mapping_bind: the number of header columns, the number the
+ * mapping does not read, and up to 8 of their names (only names made of
+ * letters, digits, '_' and '-'), comma separated. */
+size_t mapping_ncolumns(const mapping_t *self);
+size_t mapping_nunmapped(const mapping_t *self);
+const char *mapping_unmapped_names(const mapping_t *self);
+
+/* Builds the canonical row of one record (ncells cells, NUL-terminated,
+ * borrowed for the call). Returns a new JSON object (caller json_decref's),
+ * or NULL with *col set to the 0-based column at fault (-1: none) and the
+ * reason in why. */
+json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncells, int *col, char *why,
+                    size_t whylen);
+
+/* The 0-based column a canonical field came from ("personnummer",
+ * "answers.d_behov"), or -1 if it is not read from a column (a [values]
+ * constant, or not mapped). */
+int mapping_column_of(const mapping_t *self, const char *field);
+
+/* Header text of bound column col (borrowed, valid until the next bind or
+ * destroy), or "" if out of range. */
+const char *mapping_header(const mapping_t *self, int col);
+
+#endif

@@ -1,0 +1,238 @@
+/* csvimport_test.c: `finsam-agent import FILE.csv --mapping MAP.ini` as a
+ * user runs it. The fixtures in fixtures/ hold the same three rows in four
+ * encodings and spellings (UTF-8, BOM, Windows-1252 + CRLF, tab; ',' ';'
+ * TAB; ISO and D/M/YYYY dates; decimal commas; a quoted newline): after the
+ * first, each must add nothing, which proves they parse to the same events.
+ * Also: errors as FILE:LINE: column N "Header": reason, all or nothing,
+ * corrections, --dry-run, mapping errors. */
+#include "testutil.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static const char *s_dir;
+static char s_data[256], s_log[256], s_map[512];
+
+static int s_agent(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *argv[] = {(char *)tu_bin("finsam-agent"),
+                    "--data-dir",
+                    s_data,
+                    "--log-level",
+                    "warn",
+                    (char *)a1,
+                    (char *)a2,
+                    (char *)a3,
+                    (char *)a4,
+                    NULL};
+    unlink(s_log);
+    return tu_run(argv, s_log, 30000);
+}
+
+static int s_import(const char *file)
+{
+    return s_agent("import", file, "--mapping", s_map);
+}
+
+static bool s_log_has(const char *text)
+{
+    char *log = tu_read_file(s_log);
+    bool found = log && strstr(log, text);
+    if (!found)
+        fprintf(stderr, "expected in output: %s\n--- output ---\n%s\n", text, log ? log : "(none)");
+    free(log);
+    return found;
+}
+
+static const char *s_file(const char *name, const char *text)
+{
+    static char paths[8][256];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 256, "%s/%s", s_dir, name);
+    CHECK_EQ(tu_write_file(p, text), 0);
+    return p;
+}
+
+static void test_setup(void)
+{
+    CHECK_EQ(s_agent("keygen", "--forbund", "NV", NULL), 0);
+}
+
+static void test_variants_are_the_same_events(void)
+{
+    CHECK_EQ(s_import(tu_src("tests/agents/fixtures/utf8-comma.csv")), 0);
+    CHECK(s_log_has("rows=3 accepted=3 already_imported=0"));
+    CHECK(s_log_has("dropped_fields=2 dropped=Namn,Kommentar"));
+    const char *others[] = {"utf8-bom-semicolon.csv", "latin1-semicolon-crlf.csv", "utf8-tab.tsv"};
+    for (int i = 0; i < 3; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "tests/agents/fixtures/%s", others[i]);
+        CHECK_EQ(s_import(tu_src(rel)), 0);
+        CHECK(s_log_has("rows=3 accepted=0 already_imported=3"));
+    }
+    /* The same rows as canonical JSONL: the same ids. */
+    const char *jsonl = s_file(
+        "same.jsonl",
+        "{\"kind\":\"participant_survey\",\"personnummer\":\"198503121231\",\"date\":\"2026-03-14\","
+        "\"instrument\":\"deltagare_pagaende\",\"mode\":\"integrated\",\"gender\":\"woman\",\"birth_year\":"
+        "1985,"
+        "\"answers\":{\"d_behov\":5,\"d_planering\":4}}\n"
+        "{\"kind\":\"participant_survey\",\"personnummer\":\"9001012344\",\"date\":\"2026-03-14\","
+        "\"instrument\":\"deltagare_pagaende\",\"mode\":\"project\",\"gender\":\"man\","
+        "\"answers\":{\"d_planering\":3,\"d_behov\":4}}\n"
+        "{\"kind\":\"participant_survey\",\"personnummer\":\"770615-3454\",\"date\":\"2026-02-01\","
+        "\"instrument\":\"deltagare_pagaende\",\"mode\":\"project\",\"gender\":\"woman\",\"birth_year\":1977,"
+        "\"answers\":{\"d_behov\":0,\"d_planering\":2}}\n");
+    CHECK_EQ(s_agent("import", jsonl, NULL, NULL), 0);
+    CHECK(s_log_has("rows=3 accepted=0 already_imported=3"));
+    /* A mapping does not make a .jsonl file CSV. */
+    CHECK_EQ(s_import(jsonl), 0);
+    CHECK(s_log_has("rows=3 accepted=0 already_imported=3"));
+    CHECK_EQ(s_agent("status", NULL, NULL, NULL), 0);
+    CHECK(s_log_has("queued=3 "));
+}
+
+static const char *s_header = "Personnummer;Namn;Datum;Arbetsform;Kön;Födelseår;Behov;Planering\n";
+
+static void test_errors_name_line_and_column(void)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "%s"
+             "19850312-1231;Anna;2026-03-14;Integrerad;Kvinna;1985;Instämmer helt;3\n" /* 2: good */
+             "19850312-1232;Anna;2026-03-14;Integrerad;Kvinna;1985;Instämmer helt;3\n" /* 3: check digit */
+             "9001012344;Bo;2026-03-14;Projekt;Man;;Instämmer nästan;3\n"              /* 4: label */
+             "9001012344;Bo;2026-03-14;Projekt;Man;;6;3\n"                             /* 5: scale */
+             "9001012344;Bo;2099-03-14;Projekt;Man;;5;3\n"                             /* 6: future */
+             "9001012344;Bo;2026-03-14;Projekt;Man;;;3\n"                              /* 7: required */
+             "9001012344;Bo;2026-03-14;Projekt;Man;;5;ring 070-123 45 67\n"            /* 8: phone */
+             "9001012344;Bo;2026-03-14;Projekt;Man;;5;bo@example.se\n"                 /* 9: e-mail */
+             "9001012344;Bo;31/2/2026;Projekt;Man;;5;3\n"                              /* 10: no such day */
+             "9001012344;Bo;2026-03-14;Projekt;Man;19x0;5;3\n"                         /* 11: birth year */
+             "9001012344;Bo;2026-03-14;Projekt;Man;;5\n"                               /* 12: too few */
+             "9001012344;\"Bo\n"                                                       /* 13-14: quoted */
+             "Berg\";2026-03-14;Gemensam;Man;;5;3\n",                                  /*   newline, mode */
+             s_header);
+    const char *f = s_file("bad.csv", text);
+    CHECK_EQ(s_import(f), 65);
+    CHECK(s_log_has("bad.csv:3: column 1 \"Personnummer\": personnummer check digit is wrong"));
+    CHECK(s_log_has("bad.csv:4: column 7 \"Behov\": unknown answer label"));
+    CHECK(s_log_has("bad.csv:5: column 7 \"Behov\": value outside scale agree5"));
+    CHECK(s_log_has("bad.csv:6: column 3 \"Datum\": is in the future"));
+    CHECK(s_log_has("bad.csv:7: column 7 \"Behov\": missing required item d_behov"));
+    CHECK(s_log_has("bad.csv:8: column 8 \"Planering\": looks like a personnummer, phone number or e-mail"));
+    CHECK(s_log_has("bad.csv:9: column 8 \"Planering\": looks like a personnummer, phone number or e-mail"));
+    CHECK(s_log_has("bad.csv:10: column 3 \"Datum\": must be a date YYYY-MM-DD or D/M/YYYY"));
+    CHECK(s_log_has("bad.csv:11: column 6 \"Födelseår\": must be a whole number"));
+    CHECK(s_log_has("bad.csv:12: row: has 7 columns, the header has 8"));
+    CHECK(s_log_has("bad.csv:13: column 4 \"Arbetsform\": must be one of project|integrated"));
+    CHECK(s_log_has("rows=12 accepted=0"));
+    CHECK(s_log_has("rejected=11"));
+    CHECK(s_log_has("nothing stored"));
+    /* Values are never repeated in messages. */
+    char *log = tu_read_file(s_log);
+    CHECK(log && !strstr(log, "1232") && !strstr(log, "070-123") && !strstr(log, "example.se") &&
+          !strstr(log, "nästan"));
+    free(log);
+    /* All or nothing: the good line 2 was not stored either. */
+    CHECK_EQ(s_agent("status", NULL, NULL, NULL), 0);
+    CHECK(s_log_has("queued=3 "));
+}
+
+static void test_one_bad_row_in_the_middle(void)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "%s"
+             "8811305674;A;2026-03-01;Projekt;Kvinna;;5;3\n"
+             "9202296787;B;2026-03-01;Projekt;Kvinna;;5;9\n"
+             "6505057890;C;2026-03-01;Projekt;Kvinna;;5;3\n",
+             s_header);
+    const char *f = s_file("middle.csv", text);
+    CHECK_EQ(s_agent("import", f, "--mapping", s_map), 65);
+    CHECK(s_log_has("middle.csv:3: column 8 \"Planering\": value outside scale"));
+    CHECK_EQ(s_agent("status", NULL, NULL, NULL), 0);
+    CHECK(s_log_has("queued=3 "));
+}
+
+static void test_dry_run_and_correction(void)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%s8811305674;A;2026-03-01;Projekt;Kvinna;;5;3\n", s_header);
+    const char *f = s_file("one.csv", text);
+    char *argv[] = {(char *)tu_bin("finsam-agent"),
+                    "-d",
+                    s_data,
+                    "-l",
+                    "warn",
+                    "--dry-run",
+                    "import",
+                    (char *)f,
+                    "-m",
+                    s_map,
+                    NULL};
+    CHECK_EQ(tu_run(argv, s_log, 30000), 0);
+    CHECK(s_log_has("rows=1 accepted=1"));
+    CHECK(s_log_has("dry run: nothing stored"));
+    CHECK_EQ(s_import(f), 0);
+    CHECK(s_log_has("rows=1 accepted=1 already_imported=0 corrected=0"));
+    CHECK_EQ(s_import(f), 0);
+    CHECK(s_log_has("rows=1 accepted=0 already_imported=1"));
+    /* Same person, instrument and day, another answer: a correction. */
+    snprintf(text, sizeof text, "%s881130-5674;A;1/3/2026;Projekt;Kvinna;;4;3\n", s_header);
+    f = s_file("one-changed.csv", text);
+    CHECK_EQ(s_import(f), 0);
+    CHECK(s_log_has("rows=1 accepted=1 already_imported=0 corrected=1"));
+    CHECK_EQ(s_agent("status", NULL, NULL, NULL), 0);
+    CHECK(s_log_has("queued=5 "));
+}
+
+static void test_file_level_errors(void)
+{
+    /* Header without a mapped column. */
+    const char *f = s_file("nohead.csv", "Personnummer;Datum\n8811305674;2026-03-01\n");
+    CHECK_EQ(s_import(f), 65);
+    CHECK(s_log_has("nohead.csv:1: header: mapping: column \"Arbetsform\" (for mode) is not in the header"));
+    /* An unclosed quote. */
+    char text[1024];
+    snprintf(text, sizeof text, "%s8811305674;\"A;2026-03-01;Projekt;Kvinna;;5;3\n", s_header);
+    f = s_file("open.csv", text);
+    CHECK_EQ(s_import(f), 65);
+    CHECK(s_log_has("open.csv:2: csv: a quoted field is not closed"));
+    /* CSV without a mapping: usage. A broken mapping: configuration. */
+    CHECK_EQ(s_agent("import", f, NULL, NULL), 64);
+    CHECK(s_log_has("needs --mapping"));
+    const char *m =
+        s_file("broken.ini", "[values]\nkind = participant_survey\n[answers]\nno_such_item = X\n");
+    CHECK_EQ(s_agent("import", f, "--mapping", m), 78);
+    CHECK(s_log_has("broken.ini:4: no_such_item is not an item"));
+    m = s_file("nokind.ini", "[columns]\ndate = Datum\n");
+    CHECK_EQ(s_agent("import", f, "--mapping", m), 78);
+    CHECK(s_log_has("kind: set it in [values]"));
+    CHECK_EQ(s_import("/nonexistent/x.csv"), 66);
+}
+
+static void test_example_mapping_ships_working(void)
+{
+    CHECK_EQ(s_agent("import", tu_src("agents/examples/enkat-avslut.csv"), "--mapping",
+                     tu_src("agents/examples/enkat-avslut.ini")),
+             0);
+    CHECK(s_log_has("rows=3 accepted=3"));
+}
+
+int main(void)
+{
+    s_dir = tu_tempdir();
+    snprintf(s_data, sizeof s_data, "%s/data", s_dir);
+    snprintf(s_log, sizeof s_log, "%s/out.log", s_dir);
+    snprintf(s_map, sizeof s_map, "%s", tu_src("tests/agents/fixtures/survey.ini"));
+    RUN(test_setup);
+    RUN(test_variants_are_the_same_events);
+    RUN(test_errors_name_line_and_column);
+    RUN(test_one_bad_row_in_the_middle);
+    RUN(test_dry_run_and_correction);
+    RUN(test_file_level_errors);
+    RUN(test_example_mapping_ships_working);
+    return tu_result();
+}

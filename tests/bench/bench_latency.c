@@ -1,0 +1,160 @@
+/* bench_latency.c: import->ack latency against a real collector. Sends
+ * single-event batches over CURVE at a fixed offered rate (open loop: the
+ * schedule does not wait for acks) and measures, per batch, the time from
+ * send to its Ack, i.e. until the event is durably committed with its
+ * aggregate cells. Events come from an agent's outbox (demo --no-send) and
+ * are sent with that agent's keys; the outbox itself is only read.
+ *
+ *   bench_latency --endpoint EP --agent-dir DIR --rate R --count N [--from SEQ]
+ * Prints: p50_ms p99_ms max_ms acked sent offered_per_s achieved_per_s */
+#include "bench.h"
+#include "codec.h"
+#include "outbox.h"
+
+#include <czmq.h>
+#include <stdio.h>
+
+typedef struct {
+    uint8_t **bytes;
+    size_t *len;
+    size_t n, cap;
+} s_events_t;
+
+static int s_collect(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
+{
+    s_events_t *e = arg;
+    if (e->n == e->cap)
+        return 1;
+    e->bytes[e->n] = malloc(len);
+    memcpy(e->bytes[e->n], bytes, len);
+    e->len[e->n++] = len;
+    return 0;
+}
+
+static uint8_t *s_batch(uint64_t seq, uint8_t *ev, size_t evlen, size_t *len)
+{
+    Finsam__V1__Batch b = FINSAM__V1__BATCH__INIT;
+    ProtobufCBinaryData one = {evlen, ev};
+    b.version = CODEC_WIRE_VERSION;
+    b.agent_id = "bench-latency";
+    b.batch_seq = seq;
+    b.n_events = 1;
+    b.events = &one;
+    return codec_pack(&b.base, len);
+}
+
+int main(int argc, char **argv)
+{
+    const char *endpoint = bench_opt(argc, argv, "--endpoint", NULL);
+    const char *dir = bench_opt(argc, argv, "--agent-dir", NULL);
+    double rate = atof(bench_opt(argc, argv, "--rate", "1000"));
+    long count = bench_opt_long(argc, argv, "--count", 3000);
+    long from = bench_opt_long(argc, argv, "--from", 0);
+    if (!endpoint || !dir) {
+        fprintf(stderr, "usage: bench_latency --endpoint EP --agent-dir DIR [--rate R] [--count N] [--from SEQ]\n");
+        return 64;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/outbox", dir);
+    outbox_t *ob;
+    if (outbox_open(&ob, path) != 0) {
+        fprintf(stderr, "bench_latency: cannot open %s\n", path);
+        return 74;
+    }
+    /* one extra event for the warm-up batch that completes the handshake */
+    s_events_t e = {calloc((size_t) count + 1, sizeof(uint8_t *)), calloc((size_t) count + 1, sizeof(size_t)), 0,
+                    (size_t) count + 1};
+    outbox_peek(ob, (uint64_t) from, (size_t) count + 1, s_collect, &e);
+    outbox_close(&ob);
+    if (e.n < (size_t) count + 1) {
+        fprintf(stderr, "bench_latency: outbox holds %zu events from %ld, need %ld\n", e.n, from, count + 1);
+        return 66;
+    }
+
+    zsys_init();
+    zsys_set_linger(0);
+    snprintf(path, sizeof path, "%s/keys/agent.key_secret", dir);
+    zcert_t *mine = zcert_load(path);
+    snprintf(path, sizeof path, "%s/keys/collector.key", dir);
+    zcert_t *server = zcert_load(path);
+    if (!mine || !server) {
+        fprintf(stderr, "bench_latency: keys missing in %s/keys\n", dir);
+        return 78;
+    }
+    zsock_t *s = zsock_new(ZMQ_DEALER);
+    zcert_apply(mine, s);
+    zsock_set_curve_serverkey(s, zcert_public_txt(server));
+    zsock_set_sndhwm(s, 0);
+    zsock_set_rcvhwm(s, 0);
+    zsock_set_linger(s, 0);
+    zsock_connect(s, "%s", endpoint);
+    void *d = zsock_resolve(s);
+
+    /* warm-up: the first batch also waits for the CURVE handshake */
+    size_t len;
+    uint8_t *msg = s_batch(1000000000ULL, e.bytes[0], e.len[0], &len);
+    zmq_send(d, msg, len, 0);
+    free(msg);
+    zsock_set_rcvtimeo(s, 10000);
+    char *ack = zstr_recv(s);
+    if (!ack) {
+        fprintf(stderr, "bench_latency: no ack for the warm-up batch\n");
+        return 69;
+    }
+    zstr_free(&ack);
+
+    double *sent_at = calloc((size_t) count, sizeof *sent_at), *lat = calloc((size_t) count, sizeof *lat);
+    long sent = 0, acked = 0;
+    double t0 = bench_now(), deadline = 0;
+    while (acked < count) {
+        double now = bench_now();
+        while (sent < count && now >= t0 + (double) sent / rate) {
+            msg = s_batch((uint64_t) sent + 1, e.bytes[sent + 1], e.len[sent + 1], &len);
+            sent_at[sent] = bench_now();
+            zmq_send(d, msg, len, 0);
+            free(msg);
+            sent++;
+            now = bench_now();
+        }
+        if (sent == count && deadline == 0)
+            deadline = now + 10;
+        if (deadline && now > deadline)
+            break;
+        double wait = sent < count ? t0 + (double) sent / rate - now : 0.1;
+        zmq_pollitem_t it = {d, 0, ZMQ_POLLIN, 0};
+        int ms = wait > 0 ? (int) (wait * 1000) : 0;
+        if (zmq_poll(&it, 1, ms) > 0) {
+            while (1) {
+                zmq_msg_t m;
+                zmq_msg_init(&m);
+                if (zmq_msg_recv(&m, d, ZMQ_DONTWAIT) < 0) {
+                    zmq_msg_close(&m);
+                    break;
+                }
+                double t = bench_now();
+                ack_msg_t *a = codec_decode_ack(zmq_msg_data(&m), zmq_msg_size(&m));
+                if (a && a->batch_seq >= 1 && a->batch_seq <= (uint64_t) count && lat[a->batch_seq - 1] == 0 &&
+                    a->n_accepted == 1) {
+                    lat[a->batch_seq - 1] = (t - sent_at[a->batch_seq - 1]) * 1000;
+                    acked++;
+                }
+                codec_free_ack(&a);
+                zmq_msg_close(&m);
+            }
+        }
+    }
+    double secs = bench_now() - t0;
+    double *sorted = calloc((size_t) count, sizeof *sorted);
+    size_t n = 0;
+    for (long i = 0; i < count; i++)
+        if (lat[i] > 0)
+            sorted[n++] = lat[i];
+    qsort(sorted, n, sizeof *sorted, bench_cmp_double);
+    printf("p50_ms=%.3f p99_ms=%.3f max_ms=%.3f acked=%ld sent=%ld offered_per_s=%.0f achieved_per_s=%.0f\n",
+           bench_pct(sorted, n, 0.50), bench_pct(sorted, n, 0.99), n ? sorted[n - 1] : 0, acked, sent, rate,
+           (double) acked / secs);
+    zsock_destroy(&s);
+    zcert_destroy(&mine);
+    zcert_destroy(&server);
+    return acked == count ? 0 : 1;
+}
