@@ -28,8 +28,14 @@
 
 #define PKEY_LEN (CELL_FORBUND_LEN + CODEC_PSEUDONYM_LEN)
 
+/* A person's contributions to one measure in one month and insats mode.
+ * Distinct counts for quarters, years and the "all" slice are derived
+ * from these (a person is in a quarter's cell if any of its months has
+ * refs), so one entry serves six cells. */
 typedef struct {
-    uint64_t cell;  /* hash of the cell key */
+    uint64_t measure; /* hash of the measure id */
+    uint32_t month;   /* yyyymm */
+    uint8_t mode;
     uint32_t refs;
 } s_member_t;
 
@@ -315,7 +321,7 @@ static void s_periods(int64_t occurred_at, uint32_t out[3])
 
 /* Record layout: [u8 ver=1][be32 nmembers][be32 nobs] members obs, each
  * field fixed width. */
-#define MEMBER_BYTES 12
+#define MEMBER_BYTES 17
 #define OBS_BYTES 30
 
 static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger, const uint8_t *pkey,
@@ -334,7 +340,7 @@ static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger
     if (rc == 0) {
         const uint8_t *b = v.mv_data;
         uint32_t nm = v.mv_size >= 9 ? be32_get(b + 1) : 0, no = v.mv_size >= 9 ? be32_get(b + 5) : 0;
-        if (v.mv_size != 9 + (size_t) nm * MEMBER_BYTES + (size_t) no * OBS_BYTES || b[0] != 1) {
+        if (v.mv_size != 9 + (size_t) nm * MEMBER_BYTES + (size_t) no * OBS_BYTES || b[0] != 2) {
             free(p);
             return MDB_CORRUPTED;
         }
@@ -348,7 +354,7 @@ static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger
         p->cobs = no + 1;
         const uint8_t *q = b + 9;
         for (uint32_t i = 0; i < nm; i++, q += MEMBER_BYTES)
-            p->members[p->nmembers++] = (s_member_t){be64_get(q), be32_get(q + 8)};
+            p->members[p->nmembers++] = (s_member_t){be64_get(q), be32_get(q + 8), q[12], be32_get(q + 13)};
         for (uint32_t i = 0; i < no; i++, q += OBS_BYTES) {
             s_obs_t *o = &p->obs[p->nobs++];
             o->measure = be64_get(q);
@@ -380,13 +386,15 @@ static int s_person_store(MDB_txn *txn, const ledger_t *ledger, const uint8_t *p
     if (rc)
         return rc;
     uint8_t *q = v.mv_data;
-    q[0] = 1;
+    q[0] = 2;
     be32_put(q + 1, p->nmembers);
     be32_put(q + 5, p->nobs);
     q += 9;
     for (uint32_t i = 0; i < p->nmembers; i++, q += MEMBER_BYTES) {
-        be64_put(q, p->members[i].cell);
-        be32_put(q + 8, p->members[i].refs);
+        be64_put(q, p->members[i].measure);
+        be32_put(q + 8, p->members[i].month);
+        q[12] = p->members[i].mode;
+        be32_put(q + 13, p->members[i].refs);
     }
     for (uint32_t i = 0; i < p->nobs; i++, q += OBS_BYTES) {
         const s_obs_t *o = &p->obs[i];
@@ -400,35 +408,59 @@ static int s_person_store(MDB_txn *txn, const ledger_t *ledger, const uint8_t *p
     return 0;
 }
 
-/* Adjusts this person's reference to a cell; returns the change in the
- * cell's distinct units (+1, -1 or 0), or -2 on allocation failure. */
-static int s_person_ref(s_person_t *p, uint64_t cell, int sign)
+/* Where this person has contributions to measure mh: for [year, quarter,
+ * month] of `month`, [all modes, this mode]. */
+static void s_presence(const s_person_t *p, uint64_t mh, uint32_t month, int mode, bool in[3][2])
 {
-    p->dirty = true;
+    memset(in, 0, sizeof(bool[3][2]));
     for (uint32_t i = 0; i < p->nmembers; i++) {
-        if (p->members[i].cell != cell)
+        const s_member_t *e = &p->members[i];
+        if (e->measure != mh || e->month / 100 != month / 100)
             continue;
-        if (sign > 0) {
+        bool quarter = (e->month % 100 - 1) / 3 == (month % 100 - 1) / 3, same = e->month == month;
+        bool mine = e->mode == mode;
+        in[0][0] = true;
+        in[0][1] |= mine;
+        in[1][0] |= quarter;
+        in[1][1] |= quarter && mine;
+        in[2][0] |= same;
+        in[2][1] |= same && mine;
+    }
+}
+
+/* Adds sign to this person's contributions to (measure, month, mode) and
+ * sets du[period][slice] to the change in each cell's distinct units
+ * (+1, -1 or 0). Returns 0 or ENOMEM. */
+static int s_person_ref(s_person_t *p, uint64_t mh, uint32_t month, int mode, int sign, int du[3][2])
+{
+    bool before[3][2], after[3][2];
+    s_presence(p, mh, month, mode, before);
+    p->dirty = true;
+    uint32_t i = 0;
+    while (i < p->nmembers && !(p->members[i].measure == mh && p->members[i].month == month &&
+                                p->members[i].mode == mode))
+        i++;
+    if (i < p->nmembers) {
+        if (sign > 0)
             p->members[i].refs++;
-            return 0;
+        else if (--p->members[i].refs == 0)
+            p->members[i] = p->members[--p->nmembers];
+    } else if (sign > 0) {
+        if (p->nmembers == p->cmembers) {
+            uint32_t cap = p->cmembers ? p->cmembers * 2 : 8;
+            s_member_t *m = realloc(p->members, cap * sizeof *m);
+            if (!m)
+                return ENOMEM;
+            p->members = m;
+            p->cmembers = cap;
         }
-        if (--p->members[i].refs > 0)
-            return 0;
-        p->members[i] = p->members[--p->nmembers];
-        return -1;
-    }
-    if (sign < 0)
-        return 0; /* never counted: nothing to undo */
-    if (p->nmembers == p->cmembers) {
-        uint32_t cap = p->cmembers ? p->cmembers * 2 : 16;
-        s_member_t *m = realloc(p->members, cap * sizeof *m);
-        if (!m)
-            return -2;
-        p->members = m;
-        p->cmembers = cap;
-    }
-    p->members[p->nmembers++] = (s_member_t){cell, 1};
-    return 1;
+        p->members[p->nmembers++] = (s_member_t){mh, month, (uint8_t) mode, 1};
+    } /* else: never counted, nothing to undo */
+    s_presence(p, mh, month, mode, after);
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 2; b++)
+            du[a][b] = (int) after[a][b] - (int) before[a][b];
+    return 0;
 }
 
 /* ---- cells ---------------------------------------------------------- */
@@ -492,6 +524,16 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
             break;
         }
     }
+    /* Participants (periods year, quarter, month; slices all, mode) are
+     * counted once per person; anonymous answers once per response. */
+    int du[3][2] = {{0}};
+    if (t->person && !dont_know) {
+        int mode = t->nslices > 1 ? t->slices[1] & 0xff : 0;
+        int rc = s_person_ref(t->person, t->self->measure_hash[m - t->self->catalogue->measures],
+                              t->periods[2] & 0x0fffffff, mode, sign, du);
+        if (rc)
+            return rc;
+    }
     uint8_t key[CELL_KEY_LEN];
     s_key_prefix(key, m->id, t->forbund);
     for (int pi = 0; pi < 3; pi++) {
@@ -502,16 +544,8 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
                 return ENOMEM;
             cell_t *d = &slot->delta;
             cell_add(d, &obs, sign);
-            if (dont_know)
-                continue;
-            if (t->person) {
-                int du = s_person_ref(t->person, slot->hash, sign);
-                if (du == -2)
-                    return ENOMEM;
-                d->units += du;
-            } else {
-                d->units += sign; /* each anonymous response is one respondent */
-            }
+            if (!dont_know)
+                d->units += t->person ? du[pi][si < 2 ? si : 1] : sign;
         }
     }
     return 0;

@@ -278,6 +278,59 @@ static void test_paired_step_change(void)
     s_teardown();
 }
 
+/* units counts distinct people: one person answering in two months of a
+ * quarter, in two insats modes, is one unit of the quarter and of "all". */
+static void test_units_are_distinct_people(void)
+{
+    s_setup();
+    const int64_t jan = 1767873600, feb = jan + 31 * 86400; /* 2026-01-08, 2026-02-08 */
+    uint8_t *ev[3];
+    size_t lens[3], len;
+    ev[0] = ev_survey(1, "NV", 7, "deltagare_pagaende", "d_behov", 3, 1, jan, &lens[0]);
+    ev[1] = ev_survey(2, "NV", 7, "deltagare_avslut", "d_behov", 5, 2, feb, &lens[1]);
+    ev[2] = ev_survey(3, "NV", 8, "deltagare_avslut", "d_behov", 4, 2, feb, &lens[2]);
+    uint8_t *b = ev_batch(1, ev, lens, 3, &len);
+    ingest_item_t item = s_send(s_key_nv, b, len);
+    CHECK_EQ(item.stored, 3);
+    ingest_item_clear(&item);
+    uint32_t q1 = cell_period(PERIOD_QUARTER, 2026, 1), y = cell_period(PERIOD_YEAR, 2026, 0),
+             m1 = cell_period(PERIOD_MONTH, 2026, 1), m2 = cell_period(PERIOD_MONTH, 2026, 2);
+    cell_t c;
+    CHECK(s_cell("i1_behov", "NV", q1, 0, &c));
+    CHECK_EQ(c.n, 3);
+    CHECK_EQ(c.units, 2);
+    CHECK(s_cell("i1_behov", "NV", y, 0, &c));
+    CHECK_EQ(c.units, 2);
+    CHECK(s_cell("i1_behov", "NV", q1, cell_slice(SLICE_MODE, 1), &c));
+    CHECK_EQ(c.units, 1);
+    CHECK(s_cell("i1_behov", "NV", q1, cell_slice(SLICE_MODE, 2), &c));
+    CHECK_EQ(c.units, 2);
+    CHECK(s_cell("i1_behov", "NV", m1, 0, &c));
+    CHECK_EQ(c.units, 1);
+    CHECK(s_cell("i1_behov", "NV", m2, 0, &c));
+    CHECK_EQ(c.units, 2);
+    /* Retract person 7's February answer: still in the quarter via January. */
+    uint8_t *r = ev_retraction(4, "NV", 2, &lens[0]);
+    uint8_t *rb = ev_batch(2, &r, &lens[0], 1, &len);
+    item = s_send(s_key_nv, rb, len);
+    CHECK_EQ(item.stored, 1);
+    ingest_item_clear(&item);
+    CHECK(s_cell("i1_behov", "NV", q1, 0, &c));
+    CHECK_EQ(c.n, 2);
+    CHECK_EQ(c.units, 2);
+    CHECK(s_cell("i1_behov", "NV", q1, cell_slice(SLICE_MODE, 2), &c));
+    CHECK_EQ(c.units, 1);
+    CHECK(s_cell("i1_behov", "NV", m2, 0, &c));
+    CHECK_EQ(c.units, 1);
+    for (int i = 0; i < 3; i++)
+        free(ev[i]);
+    free(b);
+    free(r);
+    free(rb);
+    s_verify_rebuild();
+    s_teardown();
+}
+
 static void test_random_sequence_matches_rebuild(void)
 {
     s_setup();
@@ -332,6 +385,7 @@ int main(void)
     RUN(test_bad_input_answered);
     RUN(test_retraction_subtracts_exactly);
     RUN(test_paired_step_change);
+    RUN(test_units_are_distinct_people);
     RUN(test_random_sequence_matches_rebuild);
     return tu_result();
 }
