@@ -440,9 +440,13 @@ void query_print_table(const json_t *result, FILE *out)
                 snprintf(n, sizeof n, "%s", json_string_value(units));
             else
                 snprintf(n, sizeof n, "%lld", (long long) json_integer_value(json_object_get(row, "n")));
-            fprintf(out, "  %-8s %-24s %-8s %12s %8s\n", json_string_value(json_object_get(row, "level")),
-                    json_string_value(json_object_get(row, "name")), json_string_value(json_object_get(row, "period")),
-                    value, n);
+            /* printf pads bytes; pad names by characters (å, ä, ö are two bytes). */
+            const char *name = json_string_value(json_object_get(row, "name"));
+            int pad = 24;
+            for (const unsigned char *c = (const unsigned char *) name; *c; c++)
+                pad -= (*c & 0xc0) != 0x80;
+            fprintf(out, "  %-8s %s%*s %-8s %12s %8s\n", json_string_value(json_object_get(row, "level")), name,
+                    pad > 0 ? pad : 0, "", json_string_value(json_object_get(row, "period")), value, n);
         }
     }
 }

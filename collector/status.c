@@ -76,7 +76,7 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
 void status_print_table(const json_t *report, FILE *out)
 {
     fprintf(out, "events in log: %lld\n\n", (long long) json_integer_value(json_object_get(report, "events_in_log")));
-    fprintf(out, "%-8s %-10s %12s %10s %8s %10s %-20s %8s  %s\n", "FÖRBUND", "AGENT", "STORED", "DUPLICATES",
+    fprintf(out, "%-9s %-10s %12s %10s %8s %10s %-20s %8s  %s\n", "FÖRBUND", /* Ö is two bytes */ "AGENT", "STORED", "DUPLICATES",
             "BATCHES", "LAST BATCH", "LAST SEEN (UTC)", "REJECTED", "BY REASON");
     size_t i;
     json_t *a;
