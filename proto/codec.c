@@ -31,13 +31,54 @@ static void s_budget_free(void *data, void *ptr)
     free(ptr);
 }
 
+/* protobuf-c accepts a tag written in more bytes than needed ("81 00")
+ * without checking that its field number is not 0, and keeps it as an
+ * unknown field; re-encoded, it becomes the one-byte tag that protobuf-c
+ * itself (and every other protobuf implementation) refuses. Such a message
+ * must be refused here, or we would store and forward bytes that no
+ * consumer can read once re-encoded. Found by tests/fuzz/fuzz_event. */
+static bool s_field_numbers_ok(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return false;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *member = (const char *)m + f->offset;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+            ProtobufCMessage *const *sub = *(ProtobufCMessage *const *const *)member;
+            for (size_t j = 0; j < n; j++)
+                if (!s_field_numbers_ok(sub[j]))
+                    return false;
+            continue;
+        }
+        /* A oneof member's pointer is only valid when it is the one set. */
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+            continue;
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)member;
+        if (sub && !s_field_numbers_ok(sub))
+            return false;
+    }
+    return true;
+}
+
 static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len)
 {
     /* Generous for honest messages (a few allocations per field), fatal for
      * a flood of empty sub-messages. */
     s_budget_t budget = {len * 48 + 4096};
     ProtobufCAllocator alloc = {s_budget_alloc, s_budget_free, &budget};
-    return protobuf_c_message_unpack(desc, &alloc, len, buf);
+    ProtobufCMessage *m = protobuf_c_message_unpack(desc, &alloc, len, buf);
+    if (m && !s_field_numbers_ok(m)) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        return NULL;
+    }
+    return m;
 }
 
 static const char *const s_reject_names[] = {

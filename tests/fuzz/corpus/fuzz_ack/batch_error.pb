@@ -1,0 +1,1 @@
+ *key is not on the allow-list
