@@ -628,6 +628,9 @@ static int s_check_config(void)
 
 int main(int argc, char **argv)
 {
+    /* Every command may hold a secret (the CURVE key for run, the site key
+     * for import and demo): no core dumps, no ptrace by the same user. */
+    prctl(PR_SET_DUMPABLE, 0);
     /* CZMQ must not install its own SIGINT handler: ours stops the loop. */
     zsys_handler_set(NULL);
     int first;

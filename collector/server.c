@@ -37,6 +37,7 @@ struct server_t {
     zcert_t *cert;
     auth_t *auth;
     zsock_t *router;
+    void *monitor; /* PAIR receiving the ROUTER's handshake failures */
     stream_t *stream;
     ledger_t *ledger;
     catalogue_t *catalogue;
@@ -112,6 +113,21 @@ server_t *server_new(const server_config_t *config)
     s_set_int(r, ZMQ_HEARTBEAT_TTL, 10000);
     int64_t maxmsg = CODEC_MAX_BATCH_BYTES + 4096;
     zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    /* Handshakes that fail before any ZAP request (no CURVE, wrong server
+     * key) are invisible to auth.c: watch them through a socket monitor so
+     * every refused attempt is logged. */
+    char monitor_ep[64];
+    snprintf(monitor_ep, sizeof monitor_ep, "inproc://finsam-ingest-monitor-%p", (void *) self);
+    if (zmq_socket_monitor(r, monitor_ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0) {
+        self->monitor = zmq_socket(zsys_init(), ZMQ_PAIR);
+        int zero = 0;
+        if (self->monitor) {
+            zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero);
+            zmq_connect(self->monitor, monitor_ep);
+        }
+    }
     if (zmq_bind(r, config->endpoint) < 0) {
         log_error("collector", "BIND-FAILED endpoint=%s reason=%s", config->endpoint, zmq_strerror(errno));
         goto fail;
@@ -146,6 +162,8 @@ void server_destroy(server_t **self_p)
         return;
     server_t *self = *self_p;
     stream_destroy(&self->stream);
+    if (self->monitor)
+        zmq_close(self->monitor);
     zsock_destroy(&self->router);
     auth_destroy(&self->auth);
     zcert_destroy(&self->cert);
@@ -213,6 +231,35 @@ static void s_send_ack(server_t *self, int i)
     if (zmq_msg_send(&self->ids[i], r, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 || zmq_send(r, ack, len, ZMQ_DONTWAIT) < 0)
         log_debug("collector", "ACK-DROPPED reason=%s", zmq_strerror(errno));
     free(ack);
+}
+
+/* Logs the handshake failures the monitor reports. */
+static void s_monitor_events(server_t *self)
+{
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        zmq_msg_init(&addr);
+        if (zmq_msg_more(&ev))
+            zmq_msg_recv(&addr, self->monitor, 0);
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (uint8_t *) zmq_msg_data(&ev) + 2, 4);
+        }
+        const char *reason = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH       ? "auth"
+                             : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol (no CURVE or wrong server key?)"
+                                                                            : "no detail (wrong server key?)";
+        log_warn("auth", "HANDSHAKE-FAILED endpoint=%.*s reason=\"%s\" code=%u", (int) zmq_msg_size(&addr),
+                 (const char *) zmq_msg_data(&addr), reason, value);
+        zmq_msg_close(&ev);
+        zmq_msg_close(&addr);
+    }
 }
 
 /* One turn: drain, prepare, commit, ack. */
@@ -295,6 +342,7 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
         int64_t wait = 200;
         zmq_pollitem_t items[] = {{r, 0, ZMQ_POLLIN, 0},
                                   {auth_socket(self->auth), 0, ZMQ_POLLIN, 0},
+                                  {self->monitor, 0, self->monitor ? ZMQ_POLLIN : 0, 0},
                                   {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0}};
         /* While backing off after a failed commit, still answer handshakes
          * and replays, but leave the ingest socket alone. */
@@ -305,7 +353,7 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             else
                 wait = 200;
         }
-        int rc = zmq_poll(items, self->stream ? 3 : 2, (long) wait);
+        int rc = zmq_poll(items, self->stream ? 4 : 3, (long) wait);
         if (rc < 0 && errno != EINTR) {
             log_error("collector", "POLL-FAILED reason=%s", zmq_strerror(errno));
             return -1;
@@ -313,7 +361,9 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
         if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
             while (auth_handle(self->auth) > 0)
                 ;
-        if (rc > 0 && self->stream && (items[2].revents & ZMQ_POLLIN))
+        if (rc > 0 && (items[2].revents & ZMQ_POLLIN))
+            s_monitor_events(self);
+        if (rc > 0 && self->stream && (items[3].revents & ZMQ_POLLIN))
             stream_handle_replay(self->stream);
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             /* A failed commit (disk full, I/O error): answer nothing, back

@@ -29,7 +29,7 @@
 /* `finsam-agent run` holds its CURVE secret but, unlike import/demo, does
  * not yet call prctl(PR_SET_DUMPABLE, 0) (agents/main.c): reported, not
  * enforced. Set to true once it does. */
-static const bool s_require_agent_run_undumpable = false;
+static const bool s_require_agent_run_undumpable = true;
 
 /* ---- dumpability ------------------------------------------------------ */
 
