@@ -84,6 +84,20 @@ static int s_open(ledger_t **ledger)
     return 0;
 }
 
+/* The store and the catalogue, as query, export and rebuild need them. */
+static int s_open_with_catalogue(ledger_t **ledger, catalogue_t **cat)
+{
+    char err[512];
+    if (catalogue_load(cat, o_catalogue, err, sizeof err) < 0) {
+        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
+        return EX_CONFIG;
+    }
+    int rc = s_open(ledger);
+    if (rc)
+        catalogue_destroy(cat);
+    return rc;
+}
+
 static int s_status(void)
 {
     ledger_t *ledger;
@@ -110,16 +124,10 @@ static int s_query(void)
 {
     char err[512];
     catalogue_t *cat;
-    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
-        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
-        return EX_CONFIG;
-    }
     ledger_t *ledger;
-    int rc = s_open(&ledger);
-    if (rc) {
-        catalogue_destroy(&cat);
+    int rc = s_open_with_catalogue(&ledger, &cat);
+    if (rc)
         return rc;
-    }
     query_t q = {.measure = o_measure, .forbund = o_forbund, .period = o_period, .slice = o_slice,
                  .min_units = (int) o_min_units};
     json_t *result = NULL;
@@ -153,16 +161,10 @@ static int s_export(void)
     }
     char err[512];
     catalogue_t *cat;
-    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
-        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
-        return EX_CONFIG;
-    }
     ledger_t *ledger;
-    int rc = s_open(&ledger);
-    if (rc) {
-        catalogue_destroy(&cat);
+    int rc = s_open_with_catalogue(&ledger, &cat);
+    if (rc)
         return rc;
-    }
     export_t e = {
         .measure = o_measure, .forbund = o_forbund, .period = o_period, .min_units = (int) o_min_units};
     json_t *result = NULL;
@@ -190,16 +192,10 @@ static int s_rebuild(void)
     }
     char err[512];
     catalogue_t *cat;
-    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
-        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
-        return EX_CONFIG;
-    }
     ledger_t *ledger;
-    int rc = s_open(&ledger);
-    if (rc) {
-        catalogue_destroy(&cat);
+    int rc = s_open_with_catalogue(&ledger, &cat);
+    if (rc)
         return rc;
-    }
     rebuild_report_t report;
     rc = rebuild_verify(ledger, cat, &report, stdout, err, sizeof err);
     if (rc < 0)
