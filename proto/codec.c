@@ -67,6 +67,62 @@ static bool s_field_numbers_ok(const ProtobufCMessage *m)
     return true;
 }
 
+/* Events are decoded on the ingest hot path, one per stored event. Their
+ * decode uses one bump arena instead of a malloc per field: the arena's
+ * first allocation is the message itself (protobuf-c allocates the top
+ * message first), so the whole decoded event is freed with one free() of
+ * the message pointer (codec_free_event). Same budget as s_unpack. */
+typedef struct {
+    uint8_t *base;
+    size_t used, size;
+} s_arena_t;
+
+static void *s_arena_alloc(void *data, size_t size)
+{
+    s_arena_t *a = data;
+    size_t need = (size + 15) & ~(size_t) 15;
+    if (need > a->size - a->used)
+        return NULL;
+    void *p = a->base + a->used;
+    a->used += need;
+    return p;
+}
+
+static void s_arena_free(void *data, void *ptr)
+{
+    (void) data;
+    (void) ptr; /* freed all at once */
+}
+
+static bool s_field_numbers_ok(const ProtobufCMessage *m);
+
+/* Under AddressSanitizer every field keeps its own allocation, so an
+ * overrun between fields is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CODEC_ARENA 0
+#else
+#define CODEC_ARENA 1
+#endif
+
+static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len);
+
+static ProtobufCMessage *s_unpack_arena(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len)
+{
+    if (!CODEC_ARENA)
+        return s_unpack(desc, buf, len);
+    s_arena_t arena = {NULL, 0, len * 48 + 4096};
+    arena.base = malloc(arena.size);
+    if (!arena.base)
+        return NULL;
+    ProtobufCAllocator alloc = {s_arena_alloc, s_arena_free, &arena};
+    ProtobufCMessage *m = protobuf_c_message_unpack(desc, &alloc, len, buf);
+    if (!m || (void *) m != (void *) arena.base || !s_field_numbers_ok(m)) {
+        free(arena.base);
+        return NULL;
+    }
+    return m;
+}
+
 static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len)
 {
     /* Generous for honest messages (a few allocations per field), fatal for
@@ -248,12 +304,12 @@ reject_code_t codec_decode_event(const uint8_t *buf, size_t len, event_msg_t **o
     *out = NULL;
     if (len > CODEC_MAX_EVENT_BYTES)
         REJECT(REJECT_TOO_LARGE, "event of %zu bytes exceeds %d", len, CODEC_MAX_EVENT_BYTES);
-    event_msg_t *ev = (event_msg_t *) s_unpack(&finsam__v1__event__descriptor, buf, len);
+    event_msg_t *ev = (event_msg_t *) s_unpack_arena(&finsam__v1__event__descriptor, buf, len);
     if (!ev)
         REJECT(REJECT_MALFORMED, "event does not decode");
     reject_code_t rc = s_check_event(ev, why, whylen);
     if (rc != FINSAM__V1__REJECT_CODE__REJECT_NONE) {
-        finsam__v1__event__free_unpacked(ev, NULL);
+        codec_free_event(&ev);
         return rc;
     }
     *out = ev;
@@ -263,7 +319,10 @@ reject_code_t codec_decode_event(const uint8_t *buf, size_t len, event_msg_t **o
 void codec_free_event(event_msg_t **msg_p)
 {
     if (msg_p && *msg_p) {
-        finsam__v1__event__free_unpacked(*msg_p, NULL);
+        if (CODEC_ARENA)
+            free(*msg_p); /* the arena holding the whole message */
+        else
+            finsam__v1__event__free_unpacked(*msg_p, NULL);
         *msg_p = NULL;
     }
 }
