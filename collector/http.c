@@ -205,18 +205,80 @@ static int s_parse_args(struct MHD_Connection *c, unsigned allowed, s_args_t *a)
 
 /* The disclosure floor for this request: the configured minimum, or a
  * larger one the client asked for. Never lower. -1 with err if invalid. */
-static int s_min_units(const http_t *self, s_args_t *a)
+static int s_min_units_from(int floor, s_args_t *a)
 {
     const char *v = a->value[P_MIN_UNITS];
     if (!v)
-        return self->min_units;
+        return floor;
     long k = strlen(v) <= 4 ? strtol(v, NULL, 10) : HTTP_MAX_MIN_UNITS + 1;
-    if (k < self->min_units || k > HTTP_MAX_MIN_UNITS) {
-        snprintf(a->err, sizeof a->err, "min_units: %d to %d (the collector's minimum is %d)",
-                 self->min_units, HTTP_MAX_MIN_UNITS, self->min_units);
+    if (k < floor || k > HTTP_MAX_MIN_UNITS) {
+        snprintf(a->err, sizeof a->err, "min_units: %d to %d (the collector's minimum is %d)", floor,
+                 HTTP_MAX_MIN_UNITS, floor);
         return -1;
     }
     return (int) k;
+}
+
+static int s_min_units(const http_t *self, s_args_t *a)
+{
+    return s_min_units_from(self->min_units, a);
+}
+
+/* The parameters /api/indicators takes, and its query from them. */
+#define S_INDICATOR_PARAMS (1u << P_MEASURE | 1u << P_FORBUND | 1u << P_PERIOD | 1u << P_SLICE | 1u << P_MIN_UNITS)
+
+static query_t s_indicators_query(const s_args_t *a, int k)
+{
+    return (query_t){.measure = a->value[P_MEASURE],
+                     .forbund = a->value[P_FORBUND],
+                     .period = a->value[P_PERIOD] ? a->value[P_PERIOD] : "year",
+                     .slice = a->value[P_SLICE] ? a->value[P_SLICE] : "all",
+                     .min_units = k};
+}
+
+int http_parse_query(const char *text, size_t len, int min_units, char *buf, size_t buflen, query_t *q,
+                     char *err, size_t errlen)
+{
+    s_args_t a;
+    memset(&a, 0, sizeof a);
+    a.allowed = S_INDICATOR_PARAMS;
+    if (buflen < len + 1 || memchr(text, '\0', len)) {
+        snprintf(err, errlen, "%s", buflen < len + 1 ? "query string too long" : "NUL in query string");
+        return -1;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    /* As microhttpd splits and decodes the arguments of a URL. */
+    for (char *p = buf, *next; p && !a.err[0]; p = next) {
+        char *amp = strchr(p, '&');
+        next = amp ? amp + 1 : NULL;
+        if (amp)
+            *amp = '\0';
+        if (!*p)
+            continue;
+        char *eq = strchr(p, '=');
+        if (eq)
+            *eq++ = '\0';
+        for (char *c = p; *c; c++)
+            if (*c == '+')
+                *c = ' ';
+        size_t key_size = MHD_http_unescape(p), value_size = 0;
+        if (eq) {
+            for (char *c = eq; *c; c++)
+                if (*c == '+')
+                    *c = ' ';
+            value_size = MHD_http_unescape(eq);
+        }
+        if (s_arg(&a, MHD_GET_ARGUMENT_KIND, p, key_size, eq, value_size) != MHD_YES && !a.err[0])
+            snprintf(a.err, sizeof a.err, "bad parameter");
+    }
+    int k = -1;
+    if (a.err[0] || (k = s_min_units_from(min_units, &a)) < 0) {
+        snprintf(err, errlen, "%s", a.err);
+        return -1;
+    }
+    *q = s_indicators_query(&a, k);
+    return 0;
 }
 
 /* ---- endpoints -------------------------------------------------------- */
@@ -252,16 +314,9 @@ static enum MHD_Result s_indicators(http_t *self, struct MHD_Connection *c)
 {
     s_args_t a;
     int k;
-    if (s_parse_args(c,
-                     1u << P_MEASURE | 1u << P_FORBUND | 1u << P_PERIOD | 1u << P_SLICE | 1u << P_MIN_UNITS,
-                     &a) < 0 ||
-        (k = s_min_units(self, &a)) < 0)
+    if (s_parse_args(c, S_INDICATOR_PARAMS, &a) < 0 || (k = s_min_units(self, &a)) < 0)
         return s_error(c, MHD_HTTP_BAD_REQUEST, "%s", a.err);
-    query_t q = {.measure = a.value[P_MEASURE],
-                 .forbund = a.value[P_FORBUND],
-                 .period = a.value[P_PERIOD] ? a.value[P_PERIOD] : "year",
-                 .slice = a.value[P_SLICE] ? a.value[P_SLICE] : "all",
-                 .min_units = k};
+    query_t q = s_indicators_query(&a, k);
     json_t *result;
     char err[512];
     int rc = query_run(self->ledger, self->catalogue, &q, &result, err, sizeof err);

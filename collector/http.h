@@ -20,6 +20,7 @@
 #include "catalogue.h"
 #include "ledger.h"
 #include "metrics.h"
+#include "query.h"
 
 #include <stdbool.h>
 
@@ -40,6 +41,17 @@ typedef struct http_t http_t;
 /* Parses "ADDR:PORT", "[V6ADDR]:PORT" into cfg->address (copied into buf)
  * and cfg->port. Returns 0, or -1 if malformed. */
 int http_parse_listen(const char *text, char *buf, size_t buflen, http_config_t *cfg);
+
+/* The query of GET /api/indicators from its raw query string (text, len:
+ * the part of the URL after '?'), checked exactly as the server checks it:
+ * known parameter names, each at most once, 1 to 64 bytes of its charset,
+ * min_units from `min_units` (the collector's floor) to 1000. The string is
+ * split on '&' and '=', '+' becomes a space and %XX is decoded as
+ * microhttpd does, into buf (at least len + 1 bytes), which q's strings
+ * then point into. Returns 0, or -1 with the reason (the text of the 400
+ * answer) in err. For tests and tests/fuzz/fuzz_http_query.c. */
+int http_parse_query(const char *text, size_t len, int min_units, char *buf, size_t buflen, query_t *q,
+                     char *err, size_t errlen);
 
 /* Binds and starts serving in microhttpd's own thread. ledger, catalogue
  * and metrics are borrowed: they must outlive the http_t (metrics may be

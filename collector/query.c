@@ -140,7 +140,8 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
             cell_add(&dst->cell, &src->cell, +1);
         }
     }
-    qsort(t->rows, t->n, sizeof *t->rows, s_row_cmp);
+    if (t->n > 1) /* rows is NULL while empty, and qsort's pointer must be valid even for 0 */
+        qsort(t->rows, t->n, sizeof *t->rows, s_row_cmp);
     return 0;
 }
 

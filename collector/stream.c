@@ -344,6 +344,30 @@ static void s_replay_snapshot(stream_t *self, zmq_msg_t *id, MDB_txn *txn, const
     mdb_cursor_close(cur);
 }
 
+Finsam__V1__ReplayRequest *stream_parse_replay(const uint8_t *data, size_t len, const char *access,
+                                               uint32_t *limit, Finsam__V1__ReplayEnd *end)
+{
+    Finsam__V1__ReplayRequest *r = finsam__v1__replay_request__unpack(NULL, len, data);
+    if (!r || (r->kind != FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS &&
+               r->kind != FINSAM__V1__REPLAY_REQUEST__KIND__KIND_SNAPSHOT)) {
+        end->has_error = 1;
+        end->error = FINSAM__V1__REJECT_CODE__REJECT_MALFORMED;
+        end->error_text = "not a ReplayRequest";
+    } else if (r->kind == FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS && (!access || strcmp(access, "all"))) {
+        end->has_error = 1;
+        end->error = FINSAM__V1__REJECT_CODE__REJECT_UNAUTHORIZED;
+        end->error_text = "this key may read aggregates only";
+    }
+    if (end->has_error) {
+        end->done = 1;
+        if (r)
+            finsam__v1__replay_request__free_unpacked(r, NULL);
+        return NULL;
+    }
+    *limit = r->has_limit && r->limit > 0 && r->limit < REPLAY_MAX ? r->limit : REPLAY_MAX;
+    return r;
+}
+
 void stream_handle_replay(stream_t *self)
 {
     zmq_msg_t id, req;
@@ -363,26 +387,15 @@ void stream_handle_replay(stream_t *self)
     const char *user = zmq_msg_gets(&req, "User-Id");
     Finsam__V1__ReplayEnd end = FINSAM__V1__REPLAY_END__INIT;
     end.head_seq = ledger_next_seq(self->ledger) - 1;
-    Finsam__V1__ReplayRequest *r = finsam__v1__replay_request__unpack(NULL, zmq_msg_size(&req), zmq_msg_data(&req));
-    if (!r || (r->kind != FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS &&
-               r->kind != FINSAM__V1__REPLAY_REQUEST__KIND__KIND_SNAPSHOT)) {
-        end.has_error = 1;
-        end.error = FINSAM__V1__REJECT_CODE__REJECT_MALFORMED;
-        end.error_text = "not a ReplayRequest";
-    } else if (r->kind == FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS && (!access || strcmp(access, "all"))) {
-        end.has_error = 1;
-        end.error = FINSAM__V1__REJECT_CODE__REJECT_UNAUTHORIZED;
-        end.error_text = "this key may read aggregates only";
-        log_warn("stream", "REPLAY-REFUSED key=%.8s reason=aggregates-only", user ? user : "-");
-    }
-    if (end.has_error) {
-        end.done = 1;
+    uint32_t limit;
+    Finsam__V1__ReplayRequest *r =
+        stream_parse_replay(zmq_msg_data(&req), zmq_msg_size(&req), access, &limit, &end);
+    if (!r) {
+        if (end.error == FINSAM__V1__REJECT_CODE__REJECT_UNAUTHORIZED)
+            log_warn("stream", "REPLAY-REFUSED key=%.8s reason=aggregates-only", user ? user : "-");
         s_replay_end(self, &id, &end);
-        if (r)
-            finsam__v1__replay_request__free_unpacked(r, NULL);
         goto out;
     }
-    uint32_t limit = r->has_limit && r->limit > 0 && r->limit < REPLAY_MAX ? r->limit : REPLAY_MAX;
     MDB_txn *txn;
     uint8_t next_key[CELL_KEY_LEN];
     metrics_add(&self->metrics->replay_sessions, 1);

@@ -19,6 +19,7 @@
 #define FINSAM_STREAM_H
 
 #include "catalogue.h"
+#include "codec.h"
 #include "ledger.h"
 #include "metrics.h"
 
@@ -51,6 +52,17 @@ void stream_publish_event(stream_t *self, uint64_t seq, const char *forbund, con
                           const uint8_t *bytes, size_t len);
 /* After a commit: publishes the collected cells as of seq. */
 void stream_publish_cells(stream_t *self, uint64_t seq);
+
+/* Decodes and checks one replay request frame from a client whose ZAP
+ * metadata says `access` ("all", "aggregates", or NULL if none): a
+ * ReplayRequest of kind events or snapshot, events only for access "all".
+ * Returns the request (free it with finsam__v1__replay_request__free_unpacked)
+ * and sets *limit to the chunk size (1..1000); or NULL with end->has_error,
+ * error, error_text (a static string) and done set, as the ReplayEnd the
+ * client gets. Pure: no socket, no store (stream_handle_replay uses it;
+ * tests/fuzz/fuzz_replay.c fuzzes it). */
+Finsam__V1__ReplayRequest *stream_parse_replay(const uint8_t *data, size_t len, const char *access,
+                                               uint32_t *limit, Finsam__V1__ReplayEnd *end);
 
 /* The replay socket, to poll; and its handler (serves one request). */
 void *stream_replay_socket(stream_t *self);

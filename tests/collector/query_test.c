@@ -261,6 +261,24 @@ static void test_organisation_not_suppressed_and_bad_args(void)
     s_teardown();
 }
 
+/* Regression (fuzz_http_query: GET /api/indicators without parameters):
+ * a measure with no cells left its table empty, and query.c sorted it with
+ * qsort(NULL, 0, ...), undefined behaviour that UBSan stops on. An empty
+ * store answers every measure with no rows. */
+static void test_measures_without_cells(void)
+{
+    s_setup();
+    query_t q = {.measure = NULL, .period = "year", .slice = "all", .min_units = 3};
+    json_t *out = NULL;
+    char err[256];
+    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == 0);
+    json_t *measures = json_object_get(out, "measures");
+    CHECK(json_array_size(measures) > 0);
+    CHECK_EQ(json_array_size(json_object_get(json_array_get(measures, 0), "rows")), 0);
+    json_decref(out);
+    s_teardown();
+}
+
 /* Adding a measure is a change to the catalogue file only. */
 static void test_catalogue_is_data(void)
 {
@@ -307,5 +325,6 @@ int main(void)
     RUN(test_primary_and_complementary);
     RUN(test_change_against_previous_period);
     RUN(test_organisation_not_suppressed_and_bad_args);
+    RUN(test_measures_without_cells);
     return tu_result();
 }
