@@ -116,7 +116,7 @@ static int s_write_key_file(const char *path, const uint8_t key[ANON_KEY_LEN], c
     hex_encode(text, key, ANON_KEY_LEN);
     size_t len = strlen(text);
     text[len++] = '\n';
-    if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+    if (write(fd, text, len) != (ssize_t) len || fsync(fd) < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         goto close_fd;
     }
@@ -184,7 +184,7 @@ anon_seal_err_t anon_seal(const anon_t *self, const char *pass, size_t plen, uns
         snprintf(text, sizeof text, S_SEAL_MAGIC "\nkdf argon2id13 %llu %zu\nsalt %s\nnonce %s\nbox %s\n",
                  opslimit, memlimit, salt_hex, nonce_hex, box_hex);
     rc = ANON_SEAL_OK;
-    if (write(fd, text, (size_t)len) != len || fsync(fd) < 0) {
+    if (write(fd, text, (size_t) len) != len || fsync(fd) < 0) {
         snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
         rc = ANON_SEAL_IO;
     }
@@ -305,7 +305,7 @@ bool anon_is_date(int y, int m, int d)
 int64_t anon_month_start(int year, int month)
 {
     int offset_h = (month >= 4 && month <= 10) ? 2 : 1;
-    return (int64_t)anon_days_from_civil(year, month, 1) * 86400 + (12 - offset_h) * 3600;
+    return (int64_t) anon_days_from_civil(year, month, 1) * 86400 + (12 - offset_h) * 3600;
 }
 
 int anon_age_band(int age)
@@ -348,7 +348,7 @@ anon_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[1
     char sep = 0;
     int sep_at = -1;
     for (const char *p = in; *p; p++) {
-        if (isdigit((unsigned char)*p)) {
+        if (isdigit((unsigned char) *p)) {
             if (nd == 12)
                 return ANON_PNR_FORMAT;
             digits[nd++] = *p;
@@ -395,7 +395,7 @@ anon_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[1
 
 void anon_pseudonym(const anon_t *self, const char norm12[12], uint8_t out[ANON_PSEUDONYM_LEN])
 {
-    crypto_generichash(out, ANON_PSEUDONYM_LEN, (const uint8_t *)norm12, 12, self->key, ANON_KEY_LEN);
+    crypto_generichash(out, ANON_PSEUDONYM_LEN, (const uint8_t *) norm12, 12, self->key, ANON_KEY_LEN);
 }
 
 void anon_hash(const anon_t *self, const char *domain, const uint8_t *data, size_t len,
@@ -403,7 +403,7 @@ void anon_hash(const anon_t *self, const char *domain, const uint8_t *data, size
 {
     crypto_generichash_state st;
     crypto_generichash_init(&st, self->key, ANON_KEY_LEN, ANON_HASH_LEN);
-    crypto_generichash_update(&st, (const uint8_t *)domain, strlen(domain) + 1);
+    crypto_generichash_update(&st, (const uint8_t *) domain, strlen(domain) + 1);
     crypto_generichash_update(&st, data, len);
     crypto_generichash_final(&st, out, ANON_HASH_LEN);
     sodium_memzero(&st, sizeof st);
@@ -411,7 +411,7 @@ void anon_hash(const anon_t *self, const char *domain, const uint8_t *data, size
 
 void anon_event_id(int32_t days, const uint8_t content_hash[ANON_HASH_LEN], uint8_t out[ANON_ID_LEN])
 {
-    be32_put(out, (uint32_t)days);
+    be32_put(out, (uint32_t) days);
     memcpy(out + 4, content_hash, ANON_ID_LEN - 4);
 }
 
@@ -424,7 +424,7 @@ bool anon_looks_identifying(const char *s)
         return true;
     int ndigits = 0;
     for (const char *p = s; *p; p++) {
-        if (isdigit((unsigned char)*p))
+        if (isdigit((unsigned char) *p))
             ndigits++;
         else if (!strchr(" -+()", *p))
             return false;
@@ -436,18 +436,18 @@ bool anon_contains_identifying(const char *s)
 {
     /* E-mail: an '@' with a word before it and a dot after it. */
     for (const char *at = strchr(s, '@'); at; at = strchr(at + 1, '@')) {
-        bool before = at > s && !isspace((unsigned char)at[-1]);
+        bool before = at > s && !isspace((unsigned char) at[-1]);
         const char *end = at + 1;
-        while (*end && !isspace((unsigned char)*end))
+        while (*end && !isspace((unsigned char) *end))
             end++;
-        const char *dot = memchr(at + 1, '.', (size_t)(end - at - 1));
+        const char *dot = memchr(at + 1, '.', (size_t) (end - at - 1));
         if (before && dot && dot > at + 1 && dot + 1 < end)
             return true;
     }
     /* Digit runs: personnummer and phone numbers in any spelling. */
     int ndigits = 0;
     for (const char *p = s;; p++) {
-        if (*p && isdigit((unsigned char)*p)) {
+        if (*p && isdigit((unsigned char) *p)) {
             if (++ndigits >= 8)
                 return true;
         } else if (!*p || !strchr(" -+()", *p)) {

@@ -102,18 +102,18 @@ static char *s_from_cp1252(const uint8_t *p, size_t n, size_t *outlen)
     for (size_t i = 0; i < n; i++) {
         uint32_t cp = p[i] >= 0x80 && p[i] < 0xa0 ? s_cp1252[p[i] - 0x80] : p[i];
         if (cp < 0x80) {
-            *w++ = (char)cp;
+            *w++ = (char) cp;
         } else if (cp < 0x800) {
-            *w++ = (char)(0xc0 | cp >> 6);
-            *w++ = (char)(0x80 | (cp & 0x3f));
+            *w++ = (char) (0xc0 | cp >> 6);
+            *w++ = (char) (0x80 | (cp & 0x3f));
         } else {
-            *w++ = (char)(0xe0 | cp >> 12);
-            *w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-            *w++ = (char)(0x80 | (cp & 0x3f));
+            *w++ = (char) (0xe0 | cp >> 12);
+            *w++ = (char) (0x80 | ((cp >> 6) & 0x3f));
+            *w++ = (char) (0x80 | (cp & 0x3f));
         }
     }
     *w = '\0';
-    *outlen = (size_t)(w - out);
+    *outlen = (size_t) (w - out);
     return out;
 }
 
@@ -139,7 +139,7 @@ static int s_read(const char *path, FILE *errors, uint8_t **out, size_t *len)
         rc = EX_DATAERR;
         goto close_fd;
     }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
+    size_t cap = (size_t) st.st_size + 1, n = 0;
     if (!(buf = malloc(cap + 1))) {
         fprintf(errors, "finsam-agent: %s: out of memory\n", path);
         goto close_fd;
@@ -160,7 +160,7 @@ static int s_read(const char *path, FILE *errors, uint8_t **out, size_t *len)
         }
         if (r == 0)
             break;
-        n += (size_t)r;
+        n += (size_t) r;
     }
     buf[n] = '\0';
     *out = buf;
@@ -207,7 +207,7 @@ static void s_reject(s_ctx_t *c, int col, const char *field, const char *why)
 
 static void s_row(s_ctx_t *c)
 {
-    const char *const *cells = (const char *const *)c->cells;
+    const char *const *cells = (const char *const *) c->cells;
     if (!c->have_header) {
         char err[512];
         if (mapping_bind(c->map, cells, c->ncells, err, sizeof err) < 0) {
@@ -280,7 +280,7 @@ static void s_on_field(void *data, size_t len, void *arg)
 
 static void s_on_record(int term, void *arg)
 {
-    (void)term;
+    (void) term;
     s_ctx_t *c = arg;
     if (!c->fatal && !c->failed_alloc && !(c->ncells == 1 && c->cells[0][0] == '\0'))
         s_row(c);
@@ -290,14 +290,14 @@ static void s_on_record(int term, void *arg)
 
 static void s_progress(const s_ctx_t *c, size_t done, size_t total, int *last)
 {
-    int pct = total ? (int)(done * 100 / total) : 100;
+    int pct = total ? (int) (done * 100 / total) : 100;
     if (pct == *last)
         return;
     *last = pct;
     char bar[41];
     int fill = pct * 40 / 100;
-    memset(bar, '#', (size_t)fill);
-    memset(bar + fill, '.', (size_t)(40 - fill));
+    memset(bar, '#', (size_t) fill);
+    memset(bar + fill, '.', (size_t) (40 - fill));
     bar[40] = '\0';
     fprintf(stderr, "\r%s [%s] %3d%% rows=%zu", c->path, bar, pct, c->st.rows);
     fflush(stderr);
@@ -317,7 +317,7 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
     if (rc)
         return rc;
     s_ctx_t c = {.path = path, .map = map, .o = o, .between = true};
-    c.max_errors = o->max_errors > 0 ? (size_t)o->max_errors : S_MAX_ERRORS;
+    c.max_errors = o->max_errors > 0 ? (size_t) o->max_errors : S_MAX_ERRORS;
     char *text = NULL;
     size_t len = 0;
     struct csv_parser parser;
@@ -341,7 +341,7 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
         goto free_raw;
     }
     if (utf8) {
-        text = (char *)p;
+        text = (char *) p;
         len = n;
     } else if (!(text = s_from_cp1252(p, n, &len))) {
         fprintf(o->errors, "finsam-agent: %s: out of memory\n", path);
@@ -361,7 +361,7 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
         goto free_import;
     }
     parser_live = true;
-    csv_set_delim(&parser, (unsigned char)sep);
+    csv_set_delim(&parser, (unsigned char) sep);
     log_debug("import", "CSV-OPEN file=%s encoding=%s separator=%s", path,
               utf8 ? (bom ? "utf-8-bom" : "utf-8") : "windows-1252",
               sep == '\t'  ? "tab"
@@ -372,7 +372,7 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
     size_t off = 0;
     while (off < len && !c.fatal && !c.failed_alloc) {
         const char *nl = memchr(text + off, '\n', len - off);
-        size_t chunk = nl ? (size_t)(nl - (text + off)) + 1 : len - off;
+        size_t chunk = nl ? (size_t) (nl - (text + off)) + 1 : len - off;
         c.line++;
         if (c.between) {
             bool blank = true;

@@ -69,12 +69,12 @@ static uint64_t s_next(s_rng_t *r)
 
 static int s_range(s_rng_t *r, int lo, int hi) /* inclusive */
 {
-    return lo + (int)(s_next(r) % (uint64_t)(hi - lo + 1));
+    return lo + (int) (s_next(r) % (uint64_t) (hi - lo + 1));
 }
 
 static double s_unit(s_rng_t *r)
 {
-    return (double)(s_next(r) >> 11) / 9007199254740992.0;
+    return (double) (s_next(r) >> 11) / 9007199254740992.0;
 }
 
 static const char *const s_occ[] = {
@@ -99,8 +99,8 @@ static void s_make_pnr(s_rng_t *r, int year, char *out, size_t outlen)
     if (s_unit(r) < 0.05)
         day += 60; /* samordningsnummer */
     char d9[32];
-    snprintf(d9, sizeof d9, "%02u%02u%02u%03u", (unsigned)year % 100u, (unsigned)month % 100u,
-             (unsigned)day % 100u, (unsigned)s_range(r, 0, 999) % 1000u);
+    snprintf(d9, sizeof d9, "%02u%02u%02u%03u", (unsigned) year % 100u, (unsigned) month % 100u,
+             (unsigned) day % 100u, (unsigned) s_range(r, 0, 999) % 1000u);
     int sum = 0;
     for (int i = 0; i < 9; i++) {
         int v = (d9[i] - '0') * (i % 2 == 0 ? 2 : 1);
@@ -178,7 +178,7 @@ static json_t *s_answers(s_rng_t *r, const cat_instrument_t *in, double mean)
             v = sc->min + s_range(r, 0, 20);
         else {
             double x = mean + (s_unit(r) + s_unit(r) - 1.0) * 1.5;
-            v = (int)(x + 0.5);
+            v = (int) (x + 0.5);
             v = v < sc->min ? sc->min : v > sc->max ? sc->max : v;
         }
         json_object_set_new(a, it->code, json_integer(v));
@@ -248,7 +248,7 @@ static json_t *s_row(s_rng_t *r, const catalogue_t *cat, const s_plan_t *e, cons
 {
     const s_person_t *p = &persons[e->person];
     char date[11];
-    switch ((s_what_t)e->what) {
+    switch ((s_what_t) e->what) {
     case P_STATUS_ENTRY: return s_status_row(r, p, "entry", e->day, p->entry_occ, p->entry_inc, p->entry_ext);
     case P_STATUS_EXIT: return s_status_row(r, p, "exit", e->day, p->exit_occ, p->exit_inc, p->exit_ext);
     case P_FOLLOWUP_6:
@@ -310,7 +310,7 @@ static int s_plan_add(s_plan_list_t *l, int32_t day, uint32_t person, s_what_t w
         l->v = v;
         l->cap = cap;
     }
-    l->v[l->n] = (s_plan_t){day, person, (uint8_t)what, (uint32_t)l->n};
+    l->v[l->n] = (s_plan_t){day, person, (uint8_t) what, (uint32_t) l->n};
     l->n++;
     return 0;
 }
@@ -320,7 +320,7 @@ int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, cons
 {
     s_rng_t rng = {seed ? seed : 1};
     /* Yesterday at the latest: never "in the future" in any time zone. */
-    int32_t today = (int32_t)(now_s / 86400) - 1;
+    int32_t today = (int32_t) (now_s / 86400) - 1;
     int32_t first = today - S_SPAN_DAYS;
     s_plan_list_t plan = {0};
     s_person_t *persons = NULL;
@@ -334,12 +334,12 @@ int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, cons
     int fy, fm, fd, ty, tm, td;
     anon_civil_from_days(first, &fy, &fm, &fd);
     anon_civil_from_days(today, &ty, &tm, &td);
-    for (int y = fy; y <= ty && (long)plan.n < events; y++) {
+    for (int y = fy; y <= ty && (long) plan.n < events; y++) {
         int32_t dec31 = anon_days_from_civil(y, 12, 31);
         if (dec31 >= first && dec31 <= today && s_plan_add(&plan, dec31, 0, P_ORGANISATION) < 0)
             goto free_all;
     }
-    while ((long)plan.n < events) {
+    while ((long) plan.n < events) {
         if (npersons == cap) {
             cap = cap ? cap * 2 : 256;
             s_person_t *np = realloc(persons, cap * sizeof *np);
@@ -349,7 +349,7 @@ int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, cons
         }
         s_person_t *p = &persons[npersons];
         s_make_person(&rng, p, first, today);
-        uint32_t idx = (uint32_t)npersons++;
+        uint32_t idx = (uint32_t) npersons++;
         int32_t ongoing = p->entry_day + s_range(&rng, 20, 50);
         bool ok = s_plan_add(&plan, p->entry_day, idx, P_STATUS_ENTRY) == 0;
         if (ok && ongoing <= today && ongoing < p->exit_day)
@@ -368,7 +368,7 @@ int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, cons
             goto free_all;
     }
     /* The last person may overshoot: drop their latest planned events. */
-    plan.n = (size_t)events < plan.n ? (size_t)events : plan.n;
+    plan.n = (size_t) events < plan.n ? (size_t) events : plan.n;
     qsort(plan.v, plan.n, sizeof *plan.v, s_plan_cmp);
 
     for (size_t i = 0; i < plan.n; i++) {

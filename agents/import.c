@@ -236,7 +236,7 @@ typedef struct {
 
 static int s_answer_cmp(const void *a, const void *b)
 {
-    return strcmp((*(Finsam__V1__Answer *const *)a)->item, (*(Finsam__V1__Answer *const *)b)->item);
+    return strcmp((*(Finsam__V1__Answer *const *) a)->item, (*(Finsam__V1__Answer *const *) b)->item);
 }
 
 static int s_answers(json_t *row, const cat_instrument_t *in, s_build_t *b, s_err_t *e)
@@ -254,8 +254,7 @@ static int s_answers(json_t *row, const cat_instrument_t *in, s_build_t *b, s_er
     json_t *v;
     char field[64];
     b->nanswers = 0;
-    json_object_foreach(obj, key, v)
-    {
+    json_object_foreach(obj, key, v) {
         if (anon_looks_identifying(key))
             return s_fail(e, "answers", "an item name " S_IDENTIFYING);
         snprintf(field, sizeof field, "answers.%.40s", s_is_code(key) ? key : "?");
@@ -269,13 +268,13 @@ static int s_answers(json_t *row, const cat_instrument_t *in, s_build_t *b, s_er
         if (!json_is_integer(v))
             return s_fail(e, field, "must be an integer");
         long long x = json_integer_value(v);
-        if (x < -1000000 || x > 1000000 || !cat_scale_accepts(it->scale, (int)x))
+        if (x < -1000000 || x > 1000000 || !cat_scale_accepts(it->scale, (int) x))
             return s_fail(e, field, "value outside scale %s (%d-%d%s)", it->scale->code, it->scale->min,
                           it->scale->max, it->scale->dont_know >= 0 ? ", 0 = don't know" : "");
         Finsam__V1__Answer *a = &b->answers[b->nanswers];
         finsam__v1__answer__init(a);
-        a->item = (char *)key; /* lives as long as the row */
-        a->value = (int32_t)x;
+        a->item = (char *) key; /* lives as long as the row */
+        a->value = (int32_t) x;
         b->answer_ptrs[b->nanswers] = a;
         b->nanswers++;
     }
@@ -315,7 +314,7 @@ static int s_insats(json_t *row, char **out, s_err_t *e)
         return -1;
     if (s && !s_is_code(s))
         return s_fail(e, "insats", "must be a code of 1-31 letters, digits, '_' or '-'");
-    *out = (char *)s;
+    *out = (char *) s;
     return 0;
 }
 
@@ -341,7 +340,7 @@ static int s_person(import_t *self, json_t *row, int event_year, s_build_t *b, b
     long long by;
     if (s_int(row, "birth_year", 1900, self->today_y, &has_by, &by, e) < 0)
         return -1;
-    int age = event_year - (has_by ? (int)by : pnr_year);
+    int age = event_year - (has_by ? (int) by : pnr_year);
     if (age < 16 || age > 120)
         return s_fail(e, has_by ? "birth_year" : "personnummer", "age at the event must be 16-120");
     *age_band = anon_age_band(age);
@@ -360,7 +359,7 @@ static int s_build_participant(import_t *self, json_t *row, int year, s_build_t 
         s_person(self, row, year, b, &has_gender, &gender, &band, e) < 0 || s_answers(row, in, b, e) < 0)
         return -1;
     p->pseudonym = (ProtobufCBinaryData){ANON_PSEUDONYM_LEN, b->pseudonym};
-    p->instrument = (char *)in->code;
+    p->instrument = (char *) in->code;
     p->mode = mode;
     p->has_gender = has_gender;
     p->gender = gender;
@@ -391,15 +390,15 @@ static int s_build_status(import_t *self, json_t *row, int year, s_build_t *b, s
     if (s_int(row, "extent_pct", 0, 100, &has, &x, e) < 0)
         return -1;
     s->has_extent_pct = has;
-    s->extent_pct = has ? (uint32_t)x : 0;
+    s->extent_pct = has ? (uint32_t) x : 0;
     if (s_int(row, "days_in_insats", 0, 3650, &has, &x, e) < 0)
         return -1;
     s->has_days_in_insats = has;
-    s->days_in_insats = has ? (uint32_t)x : 0;
+    s->days_in_insats = has ? (uint32_t) x : 0;
     if (s_int(row, "days_to_next_service", 0, 3650, &has, &x, e) < 0)
         return -1;
     s->has_days_to_next_service = has;
-    s->days_to_next_service = has ? (uint32_t)x : 0;
+    s->days_to_next_service = has ? (uint32_t) x : 0;
     json_t *a = json_object_get(row, "assessed_with_participant");
     if (a && !json_is_null(a)) {
         if (!json_is_boolean(a))
@@ -436,7 +435,7 @@ static int s_build_staff(import_t *self, json_t *row, s_build_t *b, s_err_t *e)
         s_enum(row, "agency", s_agencies, true, &agency, e) < 0 ||
         s_enum(row, "mode", s_modes, true, &mode, e) < 0 || s_answers(row, in, b, e) < 0)
         return -1;
-    s->instrument = (char *)in->code;
+    s->instrument = (char *) in->code;
     s->agency = agency;
     s->mode = mode;
     s->n_answers = b->nanswers;
@@ -488,8 +487,7 @@ static void s_note_dropped(import_t *self, json_t *row, const char *const *field
 {
     const char *key;
     json_t *v;
-    json_object_foreach(row, key, v)
-    {
+    json_object_foreach(row, key, v) {
         bool mapped = false;
         for (const char *const *f = fields; *f && !mapped; f++)
             mapped = !strcmp(*f, key);
@@ -503,7 +501,7 @@ static void s_note_dropped(import_t *self, json_t *row, const char *const *field
         size_t klen = strlen(key);
         while (*p) {
             const char *c = strchr(p, ',');
-            size_t len = c ? (size_t)(c - p) : strlen(p);
+            size_t len = c ? (size_t) (c - p) : strlen(p);
             if (len == klen && !strncmp(p, key, klen))
                 seen = true;
             p += len + (c ? 1 : 0);
@@ -533,7 +531,7 @@ static void s_natural_key(import_t *self, const s_build_t *b, int32_t days, uint
     n += ANON_PSEUDONYM_LEN;
     memcpy(buf + n, b->natural_what, wl);
     n += wl;
-    be32_put(buf + n, (uint32_t)days);
+    be32_put(buf + n, (uint32_t) days);
     n += 4;
     anon_hash(self->anon, "finsam-natural-key", buf, n, out);
 }
@@ -581,7 +579,7 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
     int rc = -1;
     uint8_t *canon = NULL, *bytes = NULL;
     finsam__v1__event__init(&b->ev);
-    b->ev.forbund = (char *)self->forbund;
+    b->ev.forbund = (char *) self->forbund;
     b->ev.occurred_at = anon_month_start(y, m);
     b->ev.catalogue_version = self->cat->version;
 
@@ -635,7 +633,7 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
     }
     canon = prefixed;
     memmove(canon + 4, canon, clen);
-    be32_put(canon, (uint32_t)days);
+    be32_put(canon, (uint32_t) days);
     size_t hlen = 4 + clen;
     if (rlen) {
         canon[hlen++] = 0x01;
@@ -692,9 +690,9 @@ import_t *import_new(const catalogue_t *cat, const anon_t *anon, const char *for
     /* "Today" in Sweden: UTC plus the Stockholm offset of the month (see
      * anon_month_start); off by an hour at most on the two switch days. */
     int y, m, d;
-    anon_civil_from_days((int32_t)(now_s / 86400), &y, &m, &d);
+    anon_civil_from_days((int32_t) (now_s / 86400), &y, &m, &d);
     int64_t local = now_s + ((m >= 4 && m <= 10) ? 7200 : 3600);
-    self->today_days = (int32_t)(local / 86400);
+    self->today_days = (int32_t) (local / 86400);
     anon_civil_from_days(self->today_days, &self->today_y, &self->today_m, &self->today_d);
     return self;
 }
@@ -817,7 +815,7 @@ int import_file(const char *path, const import_opts_t *o)
             bad = 1;
         } else {
             json_error_t jerr;
-            json_t *row = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+            json_t *row = json_loadb(line, (size_t) n, JSON_REJECT_DUPLICATES, &jerr);
             if (!row) {
                 /* jansson's text may quote the row; say where, not what. */
                 snprintf(field, sizeof field, "json");
@@ -830,7 +828,7 @@ int import_file(const char *path, const import_opts_t *o)
         }
         if (bad) {
             st.rejected++;
-            if (st.rejected <= (size_t)max_errors)
+            if (st.rejected <= (size_t) max_errors)
                 fprintf(o->errors, "%s:%ld: %s: %s\n", path, lineno, field, why);
         }
     }
@@ -838,8 +836,8 @@ int import_file(const char *path, const import_opts_t *o)
         fprintf(o->errors, "finsam-agent: %s: read error: %s\n", path, strerror(errno));
         goto free_import;
     }
-    if (st.rejected > (size_t)max_errors)
-        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", path, st.rejected - (size_t)max_errors);
+    if (st.rejected > (size_t) max_errors)
+        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", path, st.rejected - (size_t) max_errors);
     rc = import_finish(imp, path, &st, NULL, o);
 free_import:
     import_destroy(&imp);

@@ -104,7 +104,7 @@ static volatile sig_atomic_t s_stop;
 
 static void s_on_signal(int sig)
 {
-    (void)sig;
+    (void) sig;
     s_stop = 1;
 }
 
@@ -486,7 +486,7 @@ static int s_cmd_demo(void)
         (rc = s_load_anon(&anon)) || (rc = s_open_outbox(&outbox)))
         goto done;
     import_stats_t st = {0};
-    int drc = demo_fill(outbox, cat, anon, forbund, o.events, (uint64_t)o.seed, clock_wall_ms() / 1000, &st);
+    int drc = demo_fill(outbox, cat, anon, forbund, o.events, (uint64_t) o.seed, clock_wall_ms() / 1000, &st);
     /* The key is not needed for sending: drop it before the long run. */
     anon_destroy(&anon);
     printf("demo: rows=%zu accepted=%zu already_imported=%zu corrected=%zu\n", st.rows, st.accepted,
@@ -513,7 +513,7 @@ static void s_print_rejected(const uint8_t *id, int code, const char *text, void
         return;
     char hex[2 * CODEC_ID_LEN + 1];
     hex_encode(hex, id, CODEC_ID_LEN);
-    printf("rejected id=%s code=%s reason=%s\n", hex, codec_reject_name((reject_code_t)code), text);
+    printf("rejected id=%s code=%s reason=%s\n", hex, codec_reject_name((reject_code_t) code), text);
 }
 
 static void s_json_rejected(const uint8_t *id, int code, const char *text, void *arg)
@@ -524,7 +524,7 @@ static void s_json_rejected(const uint8_t *id, int code, const char *text, void 
     char hex[2 * CODEC_ID_LEN + 1];
     hex_encode(hex, id, CODEC_ID_LEN);
     json_array_append_new(list, json_pack("{s:s, s:s, s:s?}", "id", hex, "code",
-                                          codec_reject_name((reject_code_t)code), "reason", text));
+                                          codec_reject_name((reject_code_t) code), "reason", text));
 }
 
 static int s_cmd_status(void)
@@ -553,12 +553,12 @@ static int s_cmd_status(void)
         json_t *list = json_array();
         outbox_each_rejected(outbox, s_json_rejected, list);
         json_t *root =
-            json_pack("{s:I, s:I, s:I, s:o}", "queued", (json_int_t)queued, "rejected", (json_int_t)rejected,
-                      "known_ids", (json_int_t)known, "rejected_events", list);
+            json_pack("{s:I, s:I, s:I, s:o}", "queued", (json_int_t) queued, "rejected",
+                      (json_int_t) rejected, "known_ids", (json_int_t) known, "rejected_events", list);
         if (root && o.spool)
             json_object_set_new(root, "spool",
-                                json_pack("{s:s, s:I, s:I}", "dir", o.spool, "waiting", (json_int_t)waiting,
-                                          "rejected_files", (json_int_t)rejected_files));
+                                json_pack("{s:s, s:I, s:I}", "dir", o.spool, "waiting", (json_int_t) waiting,
+                                          "rejected_files", (json_int_t) rejected_files));
         if (!root || json_dumpf(root, stdout, JSON_INDENT(2)) < 0) {
             json_decref(root);
             outbox_close(&outbox);

@@ -110,7 +110,7 @@ static bool s_is_code(const char *s)
     if (n == 0 || n >= CAT_CODE_MAX)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+        if (!isalnum((unsigned char) s[i]) && s[i] != '_' && s[i] != '-')
             return false;
     return true;
 }
@@ -121,24 +121,24 @@ static int s_trim(const char *in, char *out, size_t outlen)
 {
     const char *b = in, *e = in + strlen(in);
     for (;;) {
-        if (b < e && isspace((unsigned char)*b))
+        if (b < e && isspace((unsigned char) *b))
             b++;
-        else if (e - b >= 2 && (unsigned char)b[0] == 0xc2 && (unsigned char)b[1] == 0xa0)
+        else if (e - b >= 2 && (unsigned char) b[0] == 0xc2 && (unsigned char) b[1] == 0xa0)
             b += 2;
         else
             break;
     }
     for (;;) {
-        if (e > b && isspace((unsigned char)e[-1]))
+        if (e > b && isspace((unsigned char) e[-1]))
             e--;
-        else if (e - b >= 2 && (unsigned char)e[-2] == 0xc2 && (unsigned char)e[-1] == 0xa0)
+        else if (e - b >= 2 && (unsigned char) e[-2] == 0xc2 && (unsigned char) e[-1] == 0xa0)
             e -= 2;
         else
             break;
     }
-    if ((size_t)(e - b) >= outlen)
+    if ((size_t) (e - b) >= outlen)
         return -1;
-    memcpy(out, b, (size_t)(e - b));
+    memcpy(out, b, (size_t) (e - b));
     out[e - b] = '\0';
     return 0;
 }
@@ -149,11 +149,11 @@ static int s_norm(const char *in, char *out, size_t outlen)
 {
     if (s_trim(in, out, outlen) < 0)
         return -1;
-    for (unsigned char *p = (unsigned char *)out; *p; p++) {
+    for (unsigned char *p = (unsigned char *) out; *p; p++) {
         if (*p >= 'A' && *p <= 'Z')
-            *p = (unsigned char)(*p + 32);
+            *p = (unsigned char) (*p + 32);
         else if (*p == 0xc3 && p[1] >= 0x80 && p[1] <= 0x9e && p[1] != 0x97) {
-            p[1] = (unsigned char)(p[1] + 0x20);
+            p[1] = (unsigned char) (p[1] + 0x20);
             p++;
         }
     }
@@ -166,7 +166,7 @@ static int s_norm(const char *in, char *out, size_t outlen)
  * if any non-zero decimal) and *round_up (first decimal >= 5). */
 static int s_number(const char *s, long long *whole, bool *fraction, bool *round_up)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *) s;
     bool neg = false;
     if (*p == '-' || *p == '+')
         neg = *p++ == '-';
@@ -209,11 +209,11 @@ static int s_number(const char *s, long long *whole, bool *fraction, bool *round
 static int s_date(const char *s, char out[11])
 {
     int y, m, d, n = 0;
-    if (isdigit((unsigned char)s[0]) && s[4] == '-' && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
+    if (isdigit((unsigned char) s[0]) && s[4] == '-' && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
         n == 10) {
         /* ISO date, maybe with a time: 2026-03-14 10:22 or 2026-03-14T10:22:05 */
     } else if (sscanf(s, "%2d/%2d/%4d%n", &d, &m, &y, &n) == 3 && n >= 8 &&
-               isdigit((unsigned char)s[n - 4])) {
+               isdigit((unsigned char) s[n - 4])) {
         /* D/M/YYYY, day first as written in Sweden */
     } else {
         return -1;
@@ -221,7 +221,7 @@ static int s_date(const char *s, char out[11])
     if (s[n] && s[n] != ' ' && s[n] != 'T')
         return -1;
     for (const char *p = s + n + (s[n] != 0); *p; p++)
-        if (!isdigit((unsigned char)*p) && !strchr(":.+-Z ", *p))
+        if (!isdigit((unsigned char) *p) && !strchr(":.+-Z ", *p))
             return -1;
     if (!anon_is_date(y, m, d))
         return -1;
@@ -301,7 +301,8 @@ static int s_add_col(mapping_t *self, const char *code, const s_field_t *field, 
     c->scale = scale;
     c->col = -1;
     char *end;
-    if (spec[0] == '#' && (c->number = (int)strtol(spec + 1, &end, 10)) > 0 && !*end && c->number <= 100000) {
+    if (spec[0] == '#' && (c->number = (int) strtol(spec + 1, &end, 10)) > 0 && !*end &&
+        c->number <= 100000) {
         /* column number */
     } else if (spec[0] == '#') {
         return s_fail(self, "%s: #N must be a column number from 1", code);
@@ -659,14 +660,14 @@ int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char 
         for (size_t i = 0; i < ncells; i++) {
             bool match;
             if (col->number)
-                match = (size_t)col->number == i + 1;
+                match = (size_t) col->number == i + 1;
             else {
                 s_norm(self->headers[i], have, sizeof have);
                 match = col->prefix ? !strncmp(have, want, strlen(want)) : !strcmp(have, want);
             }
             if (match) {
                 found++;
-                col->col = (int)i;
+                col->col = (int) i;
             }
         }
         if (found == 0) {
@@ -731,7 +732,7 @@ int mapping_column_of(const mapping_t *self, const char *field)
 
 const char *mapping_header(const mapping_t *self, int col)
 {
-    return col >= 0 && (size_t)col < self->nheaders ? self->headers[col] : "";
+    return col >= 0 && (size_t) col < self->nheaders ? self->headers[col] : "";
 }
 
 /* ---- rows -------------------------------------------------------------- */
@@ -784,7 +785,7 @@ json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncel
                             s_convert(self, self->values[i].field, self->values[i].text, why, whylen));
     for (size_t i = 0; i < self->ncols; i++) {
         const s_col_t *c = &self->cols[i];
-        const char *cell = (size_t)c->col < ncells ? cells[c->col] : "";
+        const char *cell = (size_t) c->col < ncells ? cells[c->col] : "";
         char buf[S_MAX_CELL + 1];
         *col = c->col;
         /* The whole cell, before any trimming or label lookup: an

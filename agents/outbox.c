@@ -68,7 +68,7 @@ const char *outbox_strerror(int rc)
 
 static int s_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t dflt, uint64_t *value)
 {
-    MDB_val k = {strlen(name), (void *)name}, v;
+    MDB_val k = {strlen(name), (void *) name}, v;
     int rc = mdb_get(txn, dbi, &k, &v);
     if (rc == MDB_NOTFOUND) {
         *value = dflt;
@@ -86,7 +86,7 @@ static int s_meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t valu
 {
     uint8_t buf[8];
     be64_put(buf, value);
-    MDB_val k = {strlen(name), (void *)name}, v = {8, buf};
+    MDB_val k = {strlen(name), (void *) name}, v = {8, buf};
     return mdb_put(txn, dbi, &k, &v, 0);
 }
 
@@ -141,7 +141,7 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
         if (rc == 0) {
             if (v.mv_size != OUTBOX_ID_LEN + OUTBOX_HASH_LEN)
                 return MDB_CORRUPTED;
-            if (memcmp((uint8_t *)v.mv_data + OUTBOX_ID_LEN, it->content, OUTBOX_HASH_LEN) == 0) {
+            if (memcmp((uint8_t *) v.mv_data + OUTBOX_ID_LEN, it->content, OUTBOX_HASH_LEN) == 0) {
                 it->result = OUTBOX_ALREADY;
                 return 0;
             }
@@ -152,7 +152,7 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
         }
     }
 
-    uint8_t *bytes = (uint8_t *)it->bytes, *owned = NULL;
+    uint8_t *bytes = (uint8_t *) it->bytes, *owned = NULL;
     size_t len = it->len;
     if (correction) {
         if ((rc = s_with_supersedes(it, old_id, &owned, &len)))
@@ -236,7 +236,7 @@ int outbox_peek(outbox_t *self, uint64_t from_seq, size_t max, outbox_peek_fn fn
     MDB_val k = {8, seqkey}, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     count = 0;
-    while (rc == 0 && (size_t)count < max) {
+    while (rc == 0 && (size_t) count < max) {
         if (k.mv_size != 8) {
             count = -1;
             break;
@@ -269,7 +269,7 @@ typedef struct {
  * it is not (or no longer) queued. */
 static int s_find_queued(MDB_txn *txn, const store_t *st, const uint8_t *id, MDB_val *seqkey, MDB_val *ev)
 {
-    MDB_val k = {OUTBOX_ID_LEN, (void *)id};
+    MDB_val k = {OUTBOX_ID_LEN, (void *) id};
     int rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, seqkey);
     if (rc)
         return rc;
@@ -302,15 +302,15 @@ static int s_ack_body(MDB_txn *txn, void *arg)
         size_t tlen = r->text ? strlen(r->text) : 0;
         if (tlen > 1024)
             tlen = 1024;
-        MDB_val rk = {OUTBOX_ID_LEN, (void *)r->id};
+        MDB_val rk = {OUTBOX_ID_LEN, (void *) r->id};
         MDB_val rv = {4 + 2 + tlen + ev.mv_size, NULL};
         /* MDB_RESERVE: write the value in place, no temporary buffer. */
         if ((rc = mdb_put(txn, store_dbi(st, DB_REJECTED), &rk, &rv, MDB_RESERVE)))
             return rc;
         uint8_t *p = rv.mv_data;
-        be32_put(p, (uint32_t)r->code);
-        p[4] = (uint8_t)(tlen >> 8);
-        p[5] = (uint8_t)tlen;
+        be32_put(p, (uint32_t) r->code);
+        p[4] = (uint8_t) (tlen >> 8);
+        p[5] = (uint8_t) tlen;
         if (tlen)
             memcpy(p + 6, r->text, tlen);
         memcpy(p + 6 + tlen, ev.mv_data, ev.mv_size);
@@ -389,13 +389,13 @@ int outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg)
         const uint8_t *p = v.mv_data;
         if (k.mv_size != OUTBOX_ID_LEN || v.mv_size < 6)
             continue;
-        size_t tlen = (size_t)p[4] << 8 | p[5];
+        size_t tlen = (size_t) p[4] << 8 | p[5];
         if (6 + tlen > v.mv_size)
             continue;
         char text[1025];
         memcpy(text, p + 6, tlen);
         text[tlen] = '\0';
-        fn(k.mv_data, (int)be32_get(p), text, arg);
+        fn(k.mv_data, (int) be32_get(p), text, arg);
     }
     if (rc == MDB_NOTFOUND)
         rc = 0;

@@ -100,9 +100,9 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
     self->outbox = outbox;
     self->cfg = *cfg;
     self->backoff_ms = S_BACKOFF_MIN_MS;
-    self->flights = calloc((size_t)cfg->window, sizeof *self->flights);
-    self->offsets = calloc((size_t)cfg->batch_size, sizeof *self->offsets);
-    self->lengths = calloc((size_t)cfg->batch_size, sizeof *self->lengths);
+    self->flights = calloc((size_t) cfg->window, sizeof *self->flights);
+    self->offsets = calloc((size_t) cfg->batch_size, sizeof *self->offsets);
+    self->lengths = calloc((size_t) cfg->batch_size, sizeof *self->lengths);
     if (!self->flights || !self->offsets || !self->lengths) {
         snprintf(err, errlen, "out of memory");
         goto free_self;
@@ -131,7 +131,7 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
         goto close_dealer;
     }
     char inproc[64];
-    snprintf(inproc, sizeof inproc, "inproc://finsam-agent-monitor-%p", (void *)self);
+    snprintf(inproc, sizeof inproc, "inproc://finsam-agent-monitor-%p", (void *) self);
     if (zmq_socket_monitor(self->dealer, inproc,
                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
@@ -236,7 +236,7 @@ static int s_build(sender_t *self)
 {
     self->arena_len = 0;
     self->build_n = 0;
-    if (outbox_peek(self->outbox, self->next_seq, (size_t)self->cfg.batch_size, s_collect, self) < 0)
+    if (outbox_peek(self->outbox, self->next_seq, (size_t) self->cfg.batch_size, s_collect, self) < 0)
         return -1;
     if (self->build_n == 0)
         return 0;
@@ -252,7 +252,7 @@ static int s_build(sender_t *self)
         evs[i] = (ProtobufCBinaryData){self->lengths[i], self->arena + self->offsets[i]};
     Finsam__V1__Batch b = FINSAM__V1__BATCH__INIT;
     b.version = CODEC_WIRE_VERSION;
-    b.agent_id = (char *)self->cfg.agent_id;
+    b.agent_id = (char *) self->cfg.agent_id;
     b.batch_seq = self->batch_next++;
     b.n_events = self->build_n;
     b.events = evs;
@@ -298,7 +298,7 @@ static int s_fill_window(sender_t *self, int64_t now)
             return 0;
         }
         log_debug("sender", "BATCH-SENT batch=%llu events=%zu bytes=%zu",
-                  (unsigned long long)self->ready_batch_seq, self->ready_n, self->ready_len);
+                  (unsigned long long) self->ready_batch_seq, self->ready_n, self->ready_len);
         self->flights[self->nflights++] = (s_flight_t){self->ready_batch_seq, now};
         self->next_seq = self->ready_last_seq + 1;
         free(self->ready);
@@ -314,7 +314,7 @@ static void s_drop_flight(sender_t *self, uint64_t batch_seq)
     for (long i = 0; i < self->nflights; i++)
         if (self->flights[i].batch_seq == batch_seq) {
             memmove(&self->flights[i], &self->flights[i + 1],
-                    (size_t)(self->nflights - i - 1) * sizeof *self->flights);
+                    (size_t) (self->nflights - i - 1) * sizeof *self->flights);
             self->nflights--;
             return;
         }
@@ -337,10 +337,10 @@ static int s_on_ack(sender_t *self, const uint8_t *buf, size_t len, int64_t now)
         const char *text = ack->batch_error_text ? ack->batch_error_text : "";
         if (ack->batch_error == FINSAM__V1__REJECT_CODE__REJECT_INTERNAL)
             log_warn("sender", "BATCH-RETRY batch=%llu code=%s reason=\"%s\"",
-                     (unsigned long long)ack->batch_seq, codec_reject_name(ack->batch_error), text);
+                     (unsigned long long) ack->batch_seq, codec_reject_name(ack->batch_error), text);
         else
             log_error("sender", "BATCH-REFUSED batch=%llu code=%s reason=\"%s\" events kept",
-                      (unsigned long long)ack->batch_seq, codec_reject_name(ack->batch_error), text);
+                      (unsigned long long) ack->batch_seq, codec_reject_name(ack->batch_error), text);
         if (ack->batch_error != FINSAM__V1__REJECT_CODE__REJECT_INTERNAL)
             self->backoff_ms = self->backoff_ms < 5000 ? 5000 : self->backoff_ms;
         s_backoff(self, now);
@@ -365,7 +365,7 @@ static int s_on_ack(sender_t *self, const uint8_t *buf, size_t len, int64_t now)
     free(accepted);
     free(rejected);
     if (orc) {
-        log_error("sender", "OUTBOX-ACK-FAILED batch=%llu reason=\"%s\"", (unsigned long long)ack->batch_seq,
+        log_error("sender", "OUTBOX-ACK-FAILED batch=%llu reason=\"%s\"", (unsigned long long) ack->batch_seq,
                   outbox_strerror(orc));
         rc = -1;
         goto free_ack;
@@ -379,7 +379,7 @@ static int s_on_ack(sender_t *self, const uint8_t *buf, size_t len, int64_t now)
                  r->text);
     }
     log_debug("sender", "BATCH-ACKED batch=%llu accepted=%zu rejected=%zu removed=%zu",
-              (unsigned long long)ack->batch_seq, ack->n_accepted, ack->n_rejected, removed);
+              (unsigned long long) ack->batch_seq, ack->n_accepted, ack->n_rejected, removed);
     s_drop_flight(self, ack->batch_seq);
     self->backoff_ms = S_BACKOFF_MIN_MS;
 free_ack:
@@ -458,7 +458,7 @@ static void s_on_monitor(sender_t *self)
         uint32_t value = 0;
         if (zmq_msg_size(&head) >= 6) {
             memcpy(&event, zmq_msg_data(&head), 2);
-            memcpy(&value, (uint8_t *)zmq_msg_data(&head) + 2, 4);
+            memcpy(&value, (uint8_t *) zmq_msg_data(&head) + 2, 4);
         }
         char endpoint[256] = "";
         if (zmq_msg_more(&head)) {
@@ -515,7 +515,7 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
         for (long i = 0; i < self->nflights; i++)
             if (now - self->flights[i].sent_ms >= self->cfg.ack_timeout_ms) {
                 log_warn("sender", "ACK-TIMEOUT batch=%llu after_ms=%ld",
-                         (unsigned long long)self->flights[i].batch_seq, self->cfg.ack_timeout_ms);
+                         (unsigned long long) self->flights[i].batch_seq, self->cfg.ack_timeout_ms);
                 s_rewind(self, "ack-timeout");
                 break;
             }
@@ -528,7 +528,7 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
                                   {NULL, self->has_watch ? self->watch.fd : -1, ZMQ_POLLIN, 0}};
         long timeout = S_POLL_MS;
         if (now < self->backoff_until && self->backoff_until - now < timeout)
-            timeout = (long)(self->backoff_until - now);
+            timeout = (long) (self->backoff_until - now);
         if (zmq_poll(items, self->has_watch ? 3 : 2, timeout) < 0) {
             if (errno == EINTR)
                 continue; /* a signal: the loop condition decides */

@@ -128,7 +128,7 @@ static int s_write_report(const char *path, const char *text, size_t len)
 {
     char tmp[4400], final[4400];
     const char *slash = strrchr(path, '/');
-    snprintf(tmp, sizeof tmp, "%.*s/.%s.report.tmp", (int)(slash - path), path, slash + 1);
+    snprintf(tmp, sizeof tmp, "%.*s/.%s.report.tmp", (int) (slash - path), path, slash + 1);
     snprintf(final, sizeof final, "%s.report.txt", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
@@ -215,7 +215,7 @@ int spool_process(spool_t *self, const char *name)
 
 static int s_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 void spool_scan(spool_t *self)
@@ -262,7 +262,7 @@ void spool_on_readable(void *arg)
         if (len <= 0)
             return; /* EAGAIN: drained */
         for (char *p = buf; p < buf + len;) {
-            const struct inotify_event *ev = (const struct inotify_event *)p;
+            const struct inotify_event *ev = (const struct inotify_event *) p;
             if (ev->mask & IN_Q_OVERFLOW)
                 spool_scan(self);
             else if (ev->len && (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))

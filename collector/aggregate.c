@@ -69,7 +69,7 @@ typedef struct {
 
 typedef struct {
     s_slot_t *slots;
-    uint32_t *used;  /* indexes of used slots, in insertion order */
+    uint32_t *used; /* indexes of used slots, in insertion order */
     size_t cap, n;
 } s_cellmap_t;
 
@@ -240,7 +240,9 @@ static int s_build_routes(aggregate_t *self)
                 bool paired = m->aggregate == AGG_PAIRED_CHANGE || m->aggregate == AGG_SHARE_SUSTAINED;
                 int side = -1;
                 if (paired)
-                    side = !strcmp(m->from_instrument, in->code) ? 0 : !strcmp(m->to_instrument, in->code) ? 1 : -2;
+                    side = !strcmp(m->from_instrument, in->code) ? 0
+                           : !strcmp(m->to_instrument, in->code) ? 1
+                                                                 : -2;
                 else if (m->instrument[0] && strcmp(m->instrument, in->code))
                     side = -2;
                 if (side == -2)
@@ -437,8 +439,8 @@ static int s_person_ref(s_person_t *p, uint64_t mh, uint32_t month, int mode, in
     s_presence(p, mh, month, mode, before);
     p->dirty = true;
     uint32_t i = 0;
-    while (i < p->nmembers && !(p->members[i].measure == mh && p->members[i].month == month &&
-                                p->members[i].mode == mode))
+    while (i < p->nmembers &&
+           !(p->members[i].measure == mh && p->members[i].month == month && p->members[i].mode == mode))
         i++;
     if (i < p->nmembers) {
         if (sign > 0)
@@ -480,7 +482,6 @@ static void s_key_period_slice(uint8_t key[CELL_KEY_LEN], uint32_t period, uint1
     key[44] = (uint8_t) (slice >> 8);
     key[45] = (uint8_t) slice;
 }
-
 
 typedef struct {
     aggregate_t *self;
@@ -605,8 +606,8 @@ static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, 
     return 0;
 }
 
-static int s_pair_observe(aggregate_t *self, int mi, const char *forbund, s_person_t *p, const event_msg_t *ev,
-                          int side, int value, int mode, int sign)
+static int s_pair_observe(aggregate_t *self, int mi, const char *forbund, s_person_t *p,
+                          const event_msg_t *ev, int side, int value, int mode, int sign)
 {
     const cat_measure_t *m = &self->catalogue->measures[mi];
     uint64_t mh = self->measure_hash[mi];
@@ -683,7 +684,10 @@ static int s_status(s_target_t *t, const Finsam__V1__StatusObservation *s, const
         int value = 0;
         switch (m->status_field) {
         case STATUS_STEP: value = validate_status_step(s); break;
-        case STATUS_DAYS_IN_INSATS: has = s->has_days_in_insats; value = (int) s->days_in_insats; break;
+        case STATUS_DAYS_IN_INSATS:
+            has = s->has_days_in_insats;
+            value = (int) s->days_in_insats;
+            break;
         case STATUS_DAYS_TO_NEXT_SERVICE:
             has = s->has_days_to_next_service;
             value = (int) s->days_to_next_service;
@@ -752,22 +756,21 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
     switch (ev->body_case) {
     case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY:
         in = catalogue_instrument(self->catalogue, ev->participant_survey->instrument);
-        return in ? s_answers(&t, in, ev->participant_survey->n_answers, ev->participant_survey->answers, ev, mode,
-                              sign)
+        return in ? s_answers(&t, in, ev->participant_survey->n_answers, ev->participant_survey->answers, ev,
+                              mode, sign)
                   : 0;
     case FINSAM__V1__EVENT__BODY_STAFF_SURVEY:
         in = catalogue_instrument(self->catalogue, ev->staff_survey->instrument);
-        return in ? s_answers(&t, in, ev->staff_survey->n_answers, ev->staff_survey->answers, ev, mode, sign) : 0;
+        return in ? s_answers(&t, in, ev->staff_survey->n_answers, ev->staff_survey->answers, ev, mode, sign)
+                  : 0;
     case FINSAM__V1__EVENT__BODY_ORGANISATION:
         for (int i = 0; i < self->catalogue->ninstruments; i++)
             if (self->catalogue->instruments[i].kind == INSTR_ORGANISATION)
                 return s_answers(&t, &self->catalogue->instruments[i], ev->organisation->n_answers,
                                  ev->organisation->answers, ev, 0, sign);
         return 0;
-    case FINSAM__V1__EVENT__BODY_STATUS:
-        return s_status(&t, ev->status, ev, sign);
-    default:
-        return 0;
+    case FINSAM__V1__EVENT__BODY_STATUS: return s_status(&t, ev->status, ev, sign);
+    default: return 0;
     }
 }
 

@@ -31,7 +31,7 @@ int cell_key_decode(cell_key_t *key, const uint8_t *in, size_t len)
 
 uint32_t cell_period(period_kind_t kind, int year, int sub)
 {
-    uint32_t v = kind == PERIOD_YEAR ? (uint32_t) year
+    uint32_t v = kind == PERIOD_YEAR      ? (uint32_t) year
                  : kind == PERIOD_QUARTER ? (uint32_t) (year * 10 + sub)
                                           : (uint32_t) (year * 100 + sub);
     return (uint32_t) kind << 28 | v;
@@ -88,7 +88,8 @@ uint16_t cell_slice(slice_dim_t dim, int value)
 }
 
 static const char *const s_modes[] = {"unspecified", "project", "integrated"};
-static const char *const s_agencies[] = {"unspecified", "af", "fk", "region", "municipality", "forbund", "other"};
+static const char *const s_agencies[] = {"unspecified",  "af",      "fk",   "region",
+                                         "municipality", "forbund", "other"};
 
 void cell_slice_format(char *out, size_t outlen, uint16_t slice)
 {
@@ -146,7 +147,8 @@ bool cell_is_zero(const cell_t *c)
     return memcmp(c, &zero, sizeof zero) == 0;
 }
 
-static const int s_day_upper[CELL_HIST] = {0, 7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365, 545, 730, 1095, 3650};
+static const int s_day_upper[CELL_HIST] = {0,   7,   14,  21,  30,  45,  60,   90,
+                                           120, 180, 270, 365, 545, 730, 1095, 3650};
 
 int cell_days_bucket(uint32_t days)
 {

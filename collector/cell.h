@@ -30,12 +30,12 @@ typedef enum { PERIOD_YEAR = 1, PERIOD_QUARTER = 2, PERIOD_MONTH = 3 } period_ki
 typedef enum { SLICE_ALL = 0, SLICE_MODE = 1, SLICE_AGENCY = 2 } slice_dim_t;
 
 typedef struct {
-    int64_t n;      /* observations with a value (pairs for paired measures) */
-    int64_t sum;    /* sum of values (of changes for paired measures) */
+    int64_t n;   /* observations with a value (pairs for paired measures) */
+    int64_t sum; /* sum of values (of changes for paired measures) */
     int64_t sumsq;
-    int64_t hits;   /* numerator of the measure's share */
+    int64_t hits; /* numerator of the measure's share */
     int64_t dont_know;
-    int64_t units;  /* distinct participants / respondents */
+    int64_t units; /* distinct participants / respondents */
     int64_t hist[CELL_HIST];
 } cell_t;
 

@@ -35,15 +35,16 @@ static const opt_t s_opts[] = {
     {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o_catalogue},
     {"measure", 'm', OPT_STR, NULL, 0, 0, "query: measure id or indicator number", &o_measure},
     {"period", 'p', OPT_STR, "year", 0, 0, "query: year, quarter, month or one period (2026-Q1)", &o_period},
-    {"slice", 's', OPT_STR, "all", 0, 0, "query: all, mode=project, mode=integrated, agency=af, ...", &o_slice},
+    {"slice", 's', OPT_STR, "all", 0, 0, "query: all, mode=project, mode=integrated, agency=af, ...",
+     &o_slice},
     {"min-units", 'k', OPT_INT, "5", 1, 1000, "disclosure control: minimum participants per shown cell",
      &o_min_units},
     {"verify", 0, OPT_FLAG, NULL, 0, 0, "rebuild: compare with the stored cells (no change)", &o_verify},
     {"access", 0, OPT_STR, NULL, 0, 0, "keygen: subscriber access, all or aggregates", &o_access},
-    {"key", 0, OPT_STR, NULL, 0, 0, "tail: subscriber secret certificate (default DATA/keys/subscriber.key_secret)",
-     &o_key},
-    {"server-key", 0, OPT_STR, NULL, 0, 0, "tail: collector public certificate (default DATA/keys/collector.key)",
-     &o_server_key},
+    {"key", 0, OPT_STR, NULL, 0, 0,
+     "tail: subscriber secret certificate (default DATA/keys/subscriber.key_secret)", &o_key},
+    {"server-key", 0, OPT_STR, NULL, 0, 0,
+     "tail: collector public certificate (default DATA/keys/collector.key)", &o_server_key},
     {"stream", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0, "tail: stream endpoint (7712 for aggregates only)",
      &o_stream},
     {"replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "tail: replay endpoint", &o_replay},
@@ -128,7 +129,10 @@ static int s_query(void)
     int rc = s_open_with_catalogue(&ledger, &cat);
     if (rc)
         return rc;
-    query_t q = {.measure = o_measure, .forbund = o_forbund, .period = o_period, .slice = o_slice,
+    query_t q = {.measure = o_measure,
+                 .forbund = o_forbund,
+                 .period = o_period,
+                 .slice = o_slice,
                  .min_units = (int) o_min_units};
     json_t *result = NULL;
     rc = query_run(ledger, cat, &q, &result, err, sizeof err);
@@ -187,7 +191,8 @@ static int s_export(void)
 static int s_rebuild(void)
 {
     if (!o_verify) {
-        fprintf(stderr, "finsamctl: rebuild: only --verify is supported (cells are maintained by the collector)\n");
+        fprintf(stderr,
+                "finsamctl: rebuild: only --verify is supported (cells are maintained by the collector)\n");
         return EX_USAGE;
     }
     char err[512];
@@ -201,7 +206,8 @@ static int s_rebuild(void)
     if (rc < 0)
         fprintf(stderr, "finsamctl: rebuild: %s\n", err);
     else
-        printf("rebuild: events=%llu cells=%llu participants=%llu differences=%llu seconds=%.3f events_per_s=%.0f\n",
+        printf("rebuild: events=%llu cells=%llu participants=%llu differences=%llu seconds=%.3f "
+               "events_per_s=%.0f\n",
                (unsigned long long) report.events, (unsigned long long) report.cells,
                (unsigned long long) report.people, (unsigned long long) report.differences, report.seconds,
                report.seconds > 0 ? (double) report.events / report.seconds : 0.0);
@@ -223,8 +229,16 @@ static int s_tail(const char *prefix)
     char key[4096], server_key[4096];
     snprintf(key, sizeof key, "%s/keys/subscriber.key_secret", o_data_dir);
     snprintf(server_key, sizeof server_key, "%s/keys/collector.key", o_data_dir);
-    tail_config_t config = {o_stream, o_replay, o_key ? o_key : key, o_server_key ? o_server_key : server_key,
-                            prefix, o_from != NULL, 0, !strcmp(o_format, "json"), o_count, (int) o_idle_exit_ms};
+    tail_config_t config = {o_stream,
+                            o_replay,
+                            o_key ? o_key : key,
+                            o_server_key ? o_server_key : server_key,
+                            prefix,
+                            o_from != NULL,
+                            0,
+                            !strcmp(o_format, "json"),
+                            o_count,
+                            (int) o_idle_exit_ms};
     if (o_from) {
         char *end;
         config.from_seq = strtoull(o_from, &end, 10);
@@ -276,7 +290,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "finsamctl: keygen: --access must be all or aggregates\n");
             return EX_USAGE;
         }
-        if (keys_generate_meta(argv[first + 1], o_name, o_access ? "access" : o_forbund ? "forbund" : NULL,
+        if (keys_generate_meta(argv[first + 1], o_name,
+                               o_access    ? "access"
+                               : o_forbund ? "forbund"
+                                           : NULL,
                                o_access ? o_access : o_forbund, err, sizeof err) < 0) {
             fprintf(stderr, "finsamctl: keygen: %s\n", err);
             return EX_CANTCREAT;

@@ -225,7 +225,8 @@ static int s_min_units(const http_t *self, s_args_t *a)
 }
 
 /* The parameters /api/indicators takes, and its query from them. */
-#define S_INDICATOR_PARAMS (1u << P_MEASURE | 1u << P_FORBUND | 1u << P_PERIOD | 1u << P_SLICE | 1u << P_MIN_UNITS)
+#define S_INDICATOR_PARAMS                                                                                   \
+    (1u << P_MEASURE | 1u << P_FORBUND | 1u << P_PERIOD | 1u << P_SLICE | 1u << P_MIN_UNITS)
 
 static query_t s_indicators_query(const s_args_t *a, int k)
 {

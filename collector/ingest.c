@@ -82,10 +82,10 @@ bool ingest_prepare(ingest_t *self, ingest_item_t *item, allowlist_t *allowlist)
     return true;
 }
 
-#define VERDICT(v, c, ...)                                          \
-    do {                                                            \
-        (v)->code = FINSAM__V1__REJECT_CODE__##c;                   \
-        snprintf((v)->text, sizeof (v)->text, __VA_ARGS__);         \
+#define VERDICT(v, c, ...)                                                                                   \
+    do {                                                                                                     \
+        (v)->code = FINSAM__V1__REJECT_CODE__##c;                                                            \
+        snprintf((v)->text, sizeof(v)->text, __VA_ARGS__);                                                   \
     } while (0)
 
 /* Finds the event a retraction or correction names and checks it may be
@@ -130,8 +130,8 @@ static int s_find_target(ingest_t *self, MDB_txn *txn, const uint8_t *target_id,
 
 /* Stores one event. Returns 0 (verdict says what happened) or an LMDB error
  * that aborts the whole transaction. */
-static int s_apply_event(ingest_t *self, ledger_txn_t *lt, const ingest_item_t *item, const ProtobufCBinaryData *raw,
-                         int64_t now_ms, ingest_verdict_t *v)
+static int s_apply_event(ingest_t *self, ledger_txn_t *lt, const ingest_item_t *item,
+                         const ProtobufCBinaryData *raw, int64_t now_ms, ingest_verdict_t *v)
 {
     event_msg_t *ev = NULL, *old = NULL;
     reject_code_t code = codec_decode_event(raw->data, raw->len, &ev, v->text, sizeof v->text);
@@ -255,8 +255,8 @@ int ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed
             self->stats.rejected[v->code % LEDGER_REJECT_SLOTS]++;
             char hex[33];
             hex_encode(hex, v->id, 16);
-            log_warn("ingest", "EVENT-REJECTED agent=%.8s forbund=%s id=%s code=%s reason=%s", item->agent_key,
-                     item->forbund, hex, codec_reject_name(v->code), v->text);
+            log_warn("ingest", "EVENT-REJECTED agent=%.8s forbund=%s id=%s code=%s reason=%s",
+                     item->agent_key, item->forbund, hex, codec_reject_name(v->code), v->text);
         }
     }
     return 0;

@@ -22,19 +22,19 @@ typedef struct {
     uint8_t id[16];
     reject_code_t code; /* REJECT_NONE: accepted (stored now or before) */
     bool duplicate;
-    uint64_t seq;       /* log position when stored now, else 0 */
-    const char *kind;   /* body kind (codec_event_kind) when stored now */
+    uint64_t seq;     /* log position when stored now, else 0 */
+    const char *kind; /* body kind (codec_event_kind) when stored now */
     char text[160];
 } ingest_verdict_t;
 
 /* One received batch. The caller fills agent_key and raw bytes; ingest
  * fills everything else. */
 typedef struct {
-    char agent_key[41];       /* Z85 CURVE key from the handshake */
-    const uint8_t *data;      /* the Batch frame, borrowed until the ack is built */
+    char agent_key[41];  /* Z85 CURVE key from the handshake */
+    const uint8_t *data; /* the Batch frame, borrowed until the ack is built */
     size_t len;
-    batch_msg_t *batch;       /* decoded, owned */
-    const char *forbund;      /* from the allow-list at receive time */
+    batch_msg_t *batch;  /* decoded, owned */
+    const char *forbund; /* from the allow-list at receive time */
     reject_code_t batch_error;
     char batch_error_text[160];
     ingest_verdict_t *verdicts; /* batch->n_events entries, owned */

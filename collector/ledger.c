@@ -20,9 +20,12 @@ struct ledger_t {
 };
 
 static const store_db_t s_dbs[LEDGER_DB_COUNT] = {
-    [LEDGER_DB_LOG] = {"log", 0},         [LEDGER_DB_DEDUPE] = {"dedupe", 0},
-    [LEDGER_DB_RETRACTED] = {"retracted", 0}, [LEDGER_DB_AGENTS] = {"agents", 0},
-    [LEDGER_DB_META] = {"meta", 0},       [LEDGER_DB_CELLS] = {"cells", 0},
+    [LEDGER_DB_LOG] = {"log", 0},
+    [LEDGER_DB_DEDUPE] = {"dedupe", 0},
+    [LEDGER_DB_RETRACTED] = {"retracted", 0},
+    [LEDGER_DB_AGENTS] = {"agents", 0},
+    [LEDGER_DB_META] = {"meta", 0},
+    [LEDGER_DB_CELLS] = {"cells", 0},
     [LEDGER_DB_PARTICIPANTS] = {"participants", 0},
 };
 

@@ -20,28 +20,34 @@ static void s_on_signal(int sig)
     s_stop = 1;
 }
 
-static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file, *o_log_level,
-    *o_subscriber_dir, *o_stream_events, *o_stream_aggregates, *o_stream_replay, *o_stream_endpoint_file;
+static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file,
+    *o_log_level, *o_subscriber_dir, *o_stream_events, *o_stream_aggregates, *o_stream_replay,
+    *o_stream_endpoint_file;
 static long o_max_batches, o_min_units, o_stream_hwm;
 static char *o_http, *o_http_token_file, *o_http_port_file, *o_http_dashboard_dir;
 static long o_http_silent_after;
 
 static const opt_t s_opts[] = {
-    {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "data directory (ledger/, keys/, agents/)", &o_data_dir},
-    {"endpoint", 'e', OPT_STR, "tcp://127.0.0.1:7710", 0, 0, "ingest endpoint agents connect to", &o_endpoint},
+    {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "data directory (ledger/, keys/, agents/)",
+     &o_data_dir},
+    {"endpoint", 'e', OPT_STR, "tcp://127.0.0.1:7710", 0, 0, "ingest endpoint agents connect to",
+     &o_endpoint},
     {"server-key", 0, OPT_STR, NULL, 0, 0, "secret certificate (default DATA/keys/collector.key_secret)",
      &o_server_key},
-    {"allow-dir", 0, OPT_STR, NULL, 0, 0, "allow-list of agent certificates (default DATA/agents)", &o_allow_dir},
+    {"allow-dir", 0, OPT_STR, NULL, 0, 0, "allow-list of agent certificates (default DATA/agents)",
+     &o_allow_dir},
     {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o_catalogue},
     {"endpoint-file", 0, OPT_STR, NULL, 0, 0, "write the bound endpoint to this file", &o_endpoint_file},
     {"max-batches-per-commit", 0, OPT_INT, "64", 1, 4096, "group commit: batches per transaction",
      &o_max_batches},
     {"subscriber-dir", 0, OPT_STR, NULL, 0, 0, "allow-list of stream subscribers (default DATA/subscribers)",
      &o_subscriber_dir},
-    {"stream-events", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0, "PUB of events and aggregates (\"off\" disables streams)",
-     &o_stream_events},
-    {"stream-aggregates", 0, OPT_STR, "tcp://127.0.0.1:7712", 0, 0, "PUB of aggregates only", &o_stream_aggregates},
-    {"stream-replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "ROUTER for replay and snapshots", &o_stream_replay},
+    {"stream-events", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0,
+     "PUB of events and aggregates (\"off\" disables streams)", &o_stream_events},
+    {"stream-aggregates", 0, OPT_STR, "tcp://127.0.0.1:7712", 0, 0, "PUB of aggregates only",
+     &o_stream_aggregates},
+    {"stream-replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "ROUTER for replay and snapshots",
+     &o_stream_replay},
     {"stream-endpoint-file", 0, OPT_STR, NULL, 0, 0, "write the bound stream endpoints to this file",
      &o_stream_endpoint_file},
     {"stream-hwm", 0, OPT_INT, "20000", 100, 10000000, "messages queued per subscriber before it loses some",
@@ -50,13 +56,13 @@ static const opt_t s_opts[] = {
      &o_min_units},
     {"http", 0, OPT_STR, "127.0.0.1:7780", 0, 0, "HTTP API and dashboard: ADDR:PORT, [V6]:PORT or \"off\"",
      &o_http},
-    {"http-token-file", 0, OPT_STR, NULL, 0, 0, "bearer token file (0600); required unless --http is loopback",
-     &o_http_token_file},
+    {"http-token-file", 0, OPT_STR, NULL, 0, 0,
+     "bearer token file (0600); required unless --http is loopback", &o_http_token_file},
     {"http-port-file", 0, OPT_STR, NULL, 0, 0, "write the bound HTTP port to this file", &o_http_port_file},
-    {"http-dashboard-dir", 0, OPT_STR, NULL, 0, 0, "serve the dashboard from this directory (default: embedded)",
-     &o_http_dashboard_dir},
-    {"http-silent-after", 0, OPT_INT, "86400", 1, 31622400, "seconds without a batch before an agent is silent",
-     &o_http_silent_after},
+    {"http-dashboard-dir", 0, OPT_STR, NULL, 0, 0,
+     "serve the dashboard from this directory (default: embedded)", &o_http_dashboard_dir},
+    {"http-silent-after", 0, OPT_INT, "86400", 1, 31622400,
+     "seconds without a batch before an agent is silent", &o_http_silent_after},
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o_log_level},
 };
 
@@ -93,7 +99,9 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     if (tz_stockholm_init() < 0) {
-        fprintf(stderr, "finsam-collector: tzdata: /usr/share/zoneinfo/Europe/Stockholm missing (apt install tzdata)\n");
+        fprintf(
+            stderr,
+            "finsam-collector: tzdata: /usr/share/zoneinfo/Europe/Stockholm missing (apt install tzdata)\n");
         return EX_CONFIG;
     }
     char key_default[4096], allow_default[4096], sub_default[4096], err[512];
@@ -168,7 +176,8 @@ int main(int argc, char **argv)
      * started after the server and stopped before it. */
     http_t *http = NULL;
     if (http_on) {
-        http = http_new(&http_config, server_ledger(server), server_catalogue(server), server_metrics(server));
+        http =
+            http_new(&http_config, server_ledger(server), server_catalogue(server), server_metrics(server));
         if (!http) {
             server_destroy(&server);
             return EX_UNAVAILABLE;

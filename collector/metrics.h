@@ -27,10 +27,10 @@ typedef struct {
     atomic_uint_fast64_t commit_latency_sum_us;
     atomic_uint_fast64_t map_size_bytes;
     atomic_uint_fast64_t map_used_bytes;
-    atomic_uint_fast64_t last_seq;           /* last committed log position */
-    atomic_uint_fast64_t subscribers;        /* stream subscribers connected */
-    atomic_uint_fast64_t replay_sessions;    /* replays in progress */
-    atomic_uint_fast64_t stream_messages;    /* messages published */
+    atomic_uint_fast64_t last_seq;        /* last committed log position */
+    atomic_uint_fast64_t subscribers;     /* stream subscribers connected */
+    atomic_uint_fast64_t replay_sessions; /* replays in progress */
+    atomic_uint_fast64_t stream_messages; /* messages published */
     atomic_int_fast64_t started_ms;
 } metrics_t;
 

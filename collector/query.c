@@ -19,7 +19,7 @@ enum { LEVEL_FORBUND, LEVEL_LAN, LEVEL_NATION };
 
 typedef struct {
     int level;
-    char name[48];  /* förbund code, län name or "Riket" */
+    char name[48]; /* förbund code, län name or "Riket" */
     char lan[48];
     uint32_t period;
     uint16_t slice;
@@ -84,7 +84,8 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
     uint8_t prefix[CELL_MEASURE_LEN] = {0};
     memcpy(prefix, m->id, strlen(m->id));
     MDB_val k = {CELL_MEASURE_LEN, prefix}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         cell_key_t ck;
         if (k.mv_size < CELL_MEASURE_LEN || memcmp(k.mv_data, prefix, CELL_MEASURE_LEN))
             break;
@@ -262,8 +263,8 @@ static json_t *s_row_json(const cat_measure_t *m, const s_row_t *r, const s_row_
     char period[16], slice[32];
     cell_period_format(period, sizeof period, r->period);
     cell_slice_format(slice, sizeof slice, r->slice);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "level", levels[r->level], "name", r->name, "period", period,
-                          "slice", slice, "suppressed", r->suppressed);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "level", levels[r->level], "name", r->name, "period",
+                          period, "slice", slice, "suppressed", r->suppressed);
     if (r->level == LEVEL_FORBUND)
         json_object_set_new(o, "lan", json_string(r->lan));
     if (r->suppressed) {
@@ -318,7 +319,8 @@ static json_t *s_row_json(const cat_measure_t *m, const s_row_t *r, const s_row_
     return o;
 }
 
-int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err, size_t errlen)
+int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err,
+              size_t errlen)
 {
     *out = NULL;
     period_kind_t kind;
@@ -382,24 +384,25 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         for (int i = 0; i < cat->nindicators; i++)
             if (cat->indicators[i].id == m->indicator)
                 ind = &cat->indicators[i];
-        static const char *const aggs[] = {"ordinal", "share_yes", "sum", "median_days", "paired_change",
-                                           "share_sustained"};
-        json_array_append_new(measures, json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:o}", "id", m->id, "indicator",
-                                                  m->indicator, "aggregate", aggs[m->aggregate], "perspective",
-                                                  ind ? ind->perspective : "", "sv", ind ? ind->sv : "", "en",
-                                                  ind ? ind->en : "", "min_units", k, "rows", rows));
+        static const char *const aggs[] = {"ordinal",     "share_yes",     "sum",
+                                           "median_days", "paired_change", "share_sustained"};
+        json_array_append_new(measures,
+                              json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:o}", "id", m->id, "indicator",
+                                        m->indicator, "aggregate", aggs[m->aggregate], "perspective",
+                                        ind ? ind->perspective : "", "sv", ind ? ind->sv : "", "en",
+                                        ind ? ind->en : "", "min_units", k, "rows", rows));
     }
-    *out = json_pack("{s:i,s:s,s:s,s:i,s:o}", "min_units", q->min_units, "period", q->period, "slice", q->slice,
-                     "catalogue_version", (int) cat->version, "measures", measures);
+    *out = json_pack("{s:i,s:s,s:s,s:i,s:o}", "min_units", q->min_units, "period", q->period, "slice",
+                     q->slice, "catalogue_version", (int) cat->version, "measures", measures);
     return 0;
 }
 
 /* The headline value of a row for tables: mean, share or sum. */
 static void s_headline(const json_t *row, const char *agg, char *out, size_t len, bool comma)
 {
-    static const char *const keys[][2] = {{"ordinal", "mean"}, {"share_yes", "share"}, {"share_sustained", "share"},
-                                          {"sum", "sum"}, {"median_days", "median_days"},
-                                          {"paired_change", "mean_change"}};
+    static const char *const keys[][2] = {
+        {"ordinal", "mean"}, {"share_yes", "share"},         {"share_sustained", "share"},
+        {"sum", "sum"},      {"median_days", "median_days"}, {"paired_change", "mean_change"}};
     if (json_is_true(json_object_get(row, "suppressed"))) {
         snprintf(out, len, "suppressed");
         return;
@@ -446,8 +449,8 @@ void query_print_table(const json_t *result, FILE *out)
             int pad = 24;
             for (const unsigned char *c = (const unsigned char *) name; *c; c++)
                 pad -= (*c & 0xc0) != 0x80;
-            fprintf(out, "  %-8s %s%*s %-8s %12s %8s\n", json_string_value(json_object_get(row, "level")), name,
-                    pad > 0 ? pad : 0, "", json_string_value(json_object_get(row, "period")), value, n);
+            fprintf(out, "  %-8s %s%*s %-8s %12s %8s\n", json_string_value(json_object_get(row, "level")),
+                    name, pad > 0 ? pad : 0, "", json_string_value(json_object_get(row, "period")), value, n);
         }
     }
 }
@@ -468,9 +471,12 @@ void query_print_csv(const json_t *result, FILE *out)
                 snprintf(n, sizeof n, "%s", json_string_value(units));
             else
                 snprintf(n, sizeof n, "%lld", (long long) json_integer_value(json_object_get(row, "n")));
-            fprintf(out, "%lld;%s;%s;\"%s\";%s;%s;%s;%s\r\n", (long long) json_integer_value(json_object_get(m, "indicator")),
-                    json_string_value(json_object_get(m, "id")), json_string_value(json_object_get(row, "level")),
-                    json_string_value(json_object_get(row, "name")), json_string_value(json_object_get(row, "period")),
+            fprintf(out, "%lld;%s;%s;\"%s\";%s;%s;%s;%s\r\n",
+                    (long long) json_integer_value(json_object_get(m, "indicator")),
+                    json_string_value(json_object_get(m, "id")),
+                    json_string_value(json_object_get(row, "level")),
+                    json_string_value(json_object_get(row, "name")),
+                    json_string_value(json_object_get(row, "period")),
                     json_string_value(json_object_get(row, "slice")), value, n);
         }
     }

@@ -20,7 +20,7 @@
 
 typedef struct {
     ledger_t *source;
-    MDB_txn *snap;     /* read snapshot of the source */
+    MDB_txn *snap; /* read snapshot of the source */
     aggregate_t *aggregate;
     uint64_t from_seq, end_seq, done;
 } s_ctx_t;
@@ -62,7 +62,8 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
             break;
         event_msg_t *ev;
         char why[160];
-        if (v.mv_size < 9 || codec_decode_event((const uint8_t *) v.mv_data + 9, v.mv_size - 9, &ev, why, sizeof why)) {
+        if (v.mv_size < 9 ||
+            codec_decode_event((const uint8_t *) v.mv_data + 9, v.mv_size - 9, &ev, why, sizeof why)) {
             rc = MDB_CORRUPTED;
             break;
         }
@@ -189,7 +190,8 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     }
     while (c.from_seq < c.end_seq) {
         if ((rc = ledger_write(scratch, s_chunk, &c))) {
-            snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
+            snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq,
+                     store_strerror(rc));
             goto abort_snap;
         }
         if (c.done == 0)

@@ -143,8 +143,7 @@ server_t *server_new(const server_config_t *config)
         }
     }
     log_info("collector", "LISTENING endpoint=%s curve=on agents=%d next_seq=%llu", last,
-             allowlist_size(self->allowlist),
-             (unsigned long long) ledger_next_seq(self->ledger));
+             allowlist_size(self->allowlist), (unsigned long long) ledger_next_seq(self->ledger));
     if (config->stream.events_endpoint && config->stream.events_endpoint[0]) {
         self->stream = stream_new(&config->stream, self->cert, self->ledger, self->catalogue, &self->metrics);
         if (!self->stream)
@@ -228,7 +227,8 @@ static void s_send_ack(server_t *self, int i)
         return;
     /* DONTWAIT: a peer that is gone or not reading loses its ack and will
      * resend; the loop never blocks on one agent. */
-    if (zmq_msg_send(&self->ids[i], r, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 || zmq_send(r, ack, len, ZMQ_DONTWAIT) < 0)
+    if (zmq_msg_send(&self->ids[i], r, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(r, ack, len, ZMQ_DONTWAIT) < 0)
         log_debug("collector", "ACK-DROPPED reason=%s", zmq_strerror(errno));
     free(ack);
 }
@@ -252,9 +252,10 @@ static void s_monitor_events(server_t *self)
             memcpy(&event, zmq_msg_data(&ev), 2);
             memcpy(&value, (uint8_t *) zmq_msg_data(&ev) + 2, 4);
         }
-        const char *reason = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH       ? "auth"
-                             : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol (no CURVE or wrong server key?)"
-                                                                            : "no detail (wrong server key?)";
+        const char *reason = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "auth"
+                             : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                 ? "protocol (no CURVE or wrong server key?)"
+                                 : "no detail (wrong server key?)";
         log_warn("auth", "HANDSHAKE-FAILED endpoint=%.*s reason=\"%s\" code=%u", (int) zmq_msg_size(&addr),
                  (const char *) zmq_msg_data(&addr), reason, value);
         zmq_msg_close(&ev);
@@ -268,7 +269,8 @@ static int s_turn(server_t *self)
     int n = 0, prepared = 0;
     size_t bytes = 0;
     size_t events = 0;
-    while (n < self->config.max_batches_per_commit && bytes < MAX_COMMIT_BYTES && events < MAX_COMMIT_EVENTS) {
+    while (n < self->config.max_batches_per_commit && bytes < MAX_COMMIT_BYTES &&
+           events < MAX_COMMIT_EVENTS) {
         int rc = s_recv(self, n);
         if (rc <= 0)
             break;
@@ -283,7 +285,8 @@ static int s_turn(server_t *self)
     metrics_t *m = &self->metrics;
     if (prepared > 0) {
         int64_t t0 = clock_mono_us();
-        rc = ingest_commit(self->ingest, self->items, n, self->stream ? stream_cell_changed : NULL, self->stream);
+        rc = ingest_commit(self->ingest, self->items, n, self->stream ? stream_cell_changed : NULL,
+                           self->stream);
         if (rc == 0)
             metrics_observe_commit(m, (uint64_t) (clock_mono_us() - t0));
         else
@@ -304,8 +307,8 @@ static int s_turn(server_t *self)
                 if (v->code)
                     metrics_add(&m->events_rejected[v->code % METRICS_REJECT_SLOTS], 1);
                 else if (v->seq && self->stream)
-                    stream_publish_event(self->stream, v->seq, item->forbund, v->kind, item->batch->events[j].data,
-                                         item->batch->events[j].len);
+                    stream_publish_event(self->stream, v->seq, item->forbund, v->kind,
+                                         item->batch->events[j].data, item->batch->events[j].len);
             }
         }
         /* Refused batches are answered; committed ones acked; after a failed
@@ -340,10 +343,11 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
     int64_t resume_at = 0;
     while (!*stop) {
         int64_t wait = 200;
-        zmq_pollitem_t items[] = {{r, 0, ZMQ_POLLIN, 0},
-                                  {auth_socket(self->auth), 0, ZMQ_POLLIN, 0},
-                                  {self->monitor, 0, self->monitor ? ZMQ_POLLIN : 0, 0},
-                                  {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[] = {
+            {r, 0, ZMQ_POLLIN, 0},
+            {auth_socket(self->auth), 0, ZMQ_POLLIN, 0},
+            {self->monitor, 0, self->monitor ? ZMQ_POLLIN : 0, 0},
+            {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0}};
         /* While backing off after a failed commit, still answer handshakes
          * and replays, but leave the ingest socket alone. */
         if (resume_at) {

@@ -26,7 +26,7 @@ typedef struct {
     const char *catalogue;      /* NULL/"" for the embedded catalogue */
     const char *endpoint_file;  /* if set, the bound endpoint is written here */
     int max_batches_per_commit;
-    stream_config_t stream;     /* events_endpoint "" disables streams */
+    stream_config_t stream; /* events_endpoint "" disables streams */
 } server_config_t;
 
 typedef struct server_t server_t;

@@ -35,29 +35,34 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
             uint64_t total_rejects = 0;
             for (int i = 1; i < LEDGER_REJECT_SLOTS; i++)
                 if (rec.rejects[i]) {
-                    json_object_set_new(rejects, codec_reject_name((reject_code_t) i), json_integer((json_int_t) rec.rejects[i]));
+                    json_object_set_new(rejects, codec_reject_name((reject_code_t) i),
+                                        json_integer((json_int_t) rec.rejects[i]));
                     total_rejects += rec.rejects[i];
                 }
             json_array_append_new(
-                agents, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:o}", "forbund", rec.forbund, "agent", key,
-                                  "events_stored", (json_int_t) rec.events_stored, "duplicates",
+                agents, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:o}", "forbund", rec.forbund,
+                                  "agent", key, "events_stored", (json_int_t) rec.events_stored, "duplicates",
                                   (json_int_t) rec.duplicates, "batches", (json_int_t) rec.batches,
                                   "last_batch_seq", (json_int_t) rec.last_batch_seq, "last_seen", seen,
                                   "last_seen_age_s", (json_int_t) ((now_ms - rec.last_seen_ms) / 1000),
                                   "rejected", (json_int_t) total_rejects, "rejects", rejects));
             json_t *f = json_object_get(by_forbund, rec.forbund);
             if (!f) {
-                f = json_pack("{s:s,s:I,s:I,s:i,s:I}", "forbund", rec.forbund, "events_stored", (json_int_t) 0,
-                              "rejected", (json_int_t) 0, "agents", 0, "last_seen_age_s", (json_int_t) -1);
+                f = json_pack("{s:s,s:I,s:I,s:i,s:I}", "forbund", rec.forbund, "events_stored",
+                              (json_int_t) 0, "rejected", (json_int_t) 0, "agents", 0, "last_seen_age_s",
+                              (json_int_t) -1);
                 json_object_set_new(by_forbund, rec.forbund, f);
             }
             json_object_set_new(f, "events_stored",
                                 json_integer(json_integer_value(json_object_get(f, "events_stored")) +
                                              (json_int_t) rec.events_stored));
-            json_object_set_new(f, "rejected", json_integer(json_integer_value(json_object_get(f, "rejected")) +
-                                                            (json_int_t) total_rejects));
-            json_object_set_new(f, "agents", json_integer(json_integer_value(json_object_get(f, "agents")) + 1));
-            json_int_t age = (now_ms - rec.last_seen_ms) / 1000, old = json_integer_value(json_object_get(f, "last_seen_age_s"));
+            json_object_set_new(f, "rejected",
+                                json_integer(json_integer_value(json_object_get(f, "rejected")) +
+                                             (json_int_t) total_rejects));
+            json_object_set_new(f, "agents",
+                                json_integer(json_integer_value(json_object_get(f, "agents")) + 1));
+            json_int_t age = (now_ms - rec.last_seen_ms) / 1000,
+                       old = json_integer_value(json_object_get(f, "last_seen_age_s"));
             if (old < 0 || age < old)
                 json_object_set_new(f, "last_seen_age_s", json_integer(age));
         }
@@ -67,7 +72,8 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
     json_t *forbund = json_array();
     const char *name;
     json_t *f;
-    json_object_foreach(by_forbund, name, f) json_array_append(forbund, f);
+    json_object_foreach(by_forbund, name, f)
+        json_array_append(forbund, f);
     json_decref(by_forbund);
     return json_pack("{s:I,s:o,s:o}", "events_in_log", (json_int_t) (ledger_next_seq(ledger) - 1), "forbund",
                      forbund, "agents", agents);
@@ -75,9 +81,10 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
 
 void status_print_table(const json_t *report, FILE *out)
 {
-    fprintf(out, "events in log: %lld\n\n", (long long) json_integer_value(json_object_get(report, "events_in_log")));
-    fprintf(out, "%-9s %-10s %12s %10s %8s %10s %-20s %8s  %s\n", "FÖRBUND", /* Ö is two bytes */ "AGENT", "STORED", "DUPLICATES",
-            "BATCHES", "LAST BATCH", "LAST SEEN (UTC)", "REJECTED", "BY REASON");
+    fprintf(out, "events in log: %lld\n\n",
+            (long long) json_integer_value(json_object_get(report, "events_in_log")));
+    fprintf(out, "%-9s %-10s %12s %10s %8s %10s %-20s %8s  %s\n", "FÖRBUND", /* Ö is two bytes */ "AGENT",
+            "STORED", "DUPLICATES", "BATCHES", "LAST BATCH", "LAST SEEN (UTC)", "REJECTED", "BY REASON");
     size_t i;
     json_t *a;
     json_array_foreach(json_object_get(report, "agents"), i, a) {
@@ -86,11 +93,12 @@ void status_print_table(const json_t *report, FILE *out)
         json_t *v;
         size_t len = 0;
         json_object_foreach(json_object_get(a, "rejects"), k, v) {
-            len += (size_t) snprintf(reasons + len, len < sizeof reasons ? sizeof reasons - len : 0, "%s%s=%lld",
-                                     len ? "," : "", k, (long long) json_integer_value(v));
+            len += (size_t) snprintf(reasons + len, len < sizeof reasons ? sizeof reasons - len : 0,
+                                     "%s%s=%lld", len ? "," : "", k, (long long) json_integer_value(v));
         }
         fprintf(out, "%-8s %-10.8s %12lld %10lld %8lld %10lld %-20s %8lld  %s\n",
-                json_string_value(json_object_get(a, "forbund")), json_string_value(json_object_get(a, "agent")),
+                json_string_value(json_object_get(a, "forbund")),
+                json_string_value(json_object_get(a, "agent")),
                 (long long) json_integer_value(json_object_get(a, "events_stored")),
                 (long long) json_integer_value(json_object_get(a, "duplicates")),
                 (long long) json_integer_value(json_object_get(a, "batches")),

@@ -53,7 +53,8 @@ static void s_free(void **p)
     *p = NULL;
 }
 
-static zsock_t *s_bind(stream_t *self, int type, const char *endpoint, const char *domain, zcert_t *cert, FILE *ef)
+static zsock_t *s_bind(stream_t *self, int type, const char *endpoint, const char *domain, zcert_t *cert,
+                       FILE *ef)
 {
     zsock_t *s = zsock_new(type);
     if (!s)
@@ -82,8 +83,8 @@ static zsock_t *s_bind(stream_t *self, int type, const char *endpoint, const cha
     return s;
 }
 
-stream_t *stream_new(const stream_config_t *config, zcert_t *cert, ledger_t *ledger, const catalogue_t *catalogue,
-                     metrics_t *metrics)
+stream_t *stream_new(const stream_config_t *config, zcert_t *cert, ledger_t *ledger,
+                     const catalogue_t *catalogue, metrics_t *metrics)
 {
     stream_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -102,8 +103,10 @@ stream_t *stream_new(const stream_config_t *config, zcert_t *cert, ledger_t *led
     zhashx_set_destructor(self->changed, s_free);
     FILE *ef = config->endpoint_file ? fopen(config->endpoint_file, "w") : NULL;
     self->s_all = s_bind(self, ZMQ_PUB, config->events_endpoint, "stream-all", cert, ef);
-    self->s_agg = self->s_all ? s_bind(self, ZMQ_PUB, config->aggregates_endpoint, "stream-agg", cert, ef) : NULL;
-    self->s_replay = self->s_agg ? s_bind(self, ZMQ_ROUTER, config->replay_endpoint, "stream-agg", cert, ef) : NULL;
+    self->s_agg =
+        self->s_all ? s_bind(self, ZMQ_PUB, config->aggregates_endpoint, "stream-agg", cert, ef) : NULL;
+    self->s_replay =
+        self->s_agg ? s_bind(self, ZMQ_ROUTER, config->replay_endpoint, "stream-agg", cert, ef) : NULL;
     if (ef)
         fclose(ef);
     if (!self->s_replay)
@@ -162,8 +165,8 @@ static int s_send3(void *sock, const char *topic, uint64_t seq, const uint8_t *p
     return zmq_send(sock, payload, len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
-void stream_publish_event(stream_t *self, uint64_t seq, const char *forbund, const char *kind, const uint8_t *bytes,
-                          size_t len)
+void stream_publish_event(stream_t *self, uint64_t seq, const char *forbund, const char *kind,
+                          const uint8_t *bytes, size_t len)
 {
     char topic[64];
     snprintf(topic, sizeof topic, "ev.%s.%s", forbund, kind);
@@ -183,8 +186,8 @@ static bool s_is_personal(const stream_t *self, const char *measure)
 }
 
 /* Encodes a cell as a CellUpdate with disclosure control. */
-static uint8_t *s_cell_update(stream_t *self, const cell_key_t *ck, const cell_t *c, uint64_t seq, size_t *len,
-                              char *topic, size_t topiclen)
+static uint8_t *s_cell_update(stream_t *self, const cell_key_t *ck, const cell_t *c, uint64_t seq,
+                              size_t *len, char *topic, size_t topiclen)
 {
     char period[16], slice[32];
     cell_period_format(period, sizeof period, ck->period);
@@ -260,7 +263,8 @@ static void s_replay_end(stream_t *self, zmq_msg_t *id, Finsam__V1__ReplayEnd *e
 
 /* Sends one replay message to the peer `id`; -1 if the peer's queue is
  * full or it is gone (the chunk ends there; the client asks again). */
-static int s_replay_send(stream_t *self, zmq_msg_t *id, const char *topic, uint64_t seq, const uint8_t *p, size_t len)
+static int s_replay_send(stream_t *self, zmq_msg_t *id, const char *topic, uint64_t seq, const uint8_t *p,
+                         size_t len)
 {
     zmq_msg_t copy;
     zmq_msg_init(&copy);
@@ -353,7 +357,8 @@ Finsam__V1__ReplayRequest *stream_parse_replay(const uint8_t *data, size_t len, 
         end->has_error = 1;
         end->error = FINSAM__V1__REJECT_CODE__REJECT_MALFORMED;
         end->error_text = "not a ReplayRequest";
-    } else if (r->kind == FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS && (!access || strcmp(access, "all"))) {
+    } else if (r->kind == FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS &&
+               (!access || strcmp(access, "all"))) {
         end->has_error = 1;
         end->error = FINSAM__V1__REJECT_CODE__REJECT_UNAUTHORIZED;
         end->error_text = "this key may read aggregates only";

@@ -26,19 +26,19 @@
 #include <czmq.h>
 
 typedef struct {
-    const char *events_endpoint;     /* NULL or "" disables the stream */
+    const char *events_endpoint; /* NULL or "" disables the stream */
     const char *aggregates_endpoint;
     const char *replay_endpoint;
-    const char *endpoint_file;       /* bound endpoints written here, one per line */
+    const char *endpoint_file; /* bound endpoints written here, one per line */
     int min_units;
-    int hwm;                         /* per-subscriber message limit */
+    int hwm; /* per-subscriber message limit */
 } stream_config_t;
 
 typedef struct stream_t stream_t;
 
 /* Binds the three sockets as CURVE servers with cert; NULL on failure. */
-stream_t *stream_new(const stream_config_t *config, zcert_t *cert, ledger_t *ledger, const catalogue_t *catalogue,
-                     metrics_t *metrics);
+stream_t *stream_new(const stream_config_t *config, zcert_t *cert, ledger_t *ledger,
+                     const catalogue_t *catalogue, metrics_t *metrics);
 void stream_destroy(stream_t **self_p);
 
 /* Collects a changed cell during a transaction (aggregate_changed_fn);

@@ -64,7 +64,8 @@ static int s_replay(s_tail_t *t, uint64_t from, uint64_t until, bool snapshot)
     size_t afterlen = 0;
     for (;;) {
         Finsam__V1__ReplayRequest r = FINSAM__V1__REPLAY_REQUEST__INIT;
-        r.kind = snapshot ? FINSAM__V1__REPLAY_REQUEST__KIND__KIND_SNAPSHOT : FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS;
+        r.kind = snapshot ? FINSAM__V1__REPLAY_REQUEST__KIND__KIND_SNAPSHOT
+                          : FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS;
         r.has_from_seq = r.has_limit = 1;
         r.from_seq = next;
         r.limit = 1000;
@@ -91,7 +92,8 @@ static int s_replay(s_tail_t *t, uint64_t from, uint64_t until, bool snapshot)
                 Finsam__V1__ReplayEnd *e =
                     finsam__v1__replay_end__unpack(NULL, zframe_size(body), zframe_data(body));
                 if (!e || e->has_error) {
-                    log_error("tail", "REPLAY-REFUSED reason=\"%s\"", e && e->error_text ? e->error_text : "?");
+                    log_error("tail", "REPLAY-REFUSED reason=\"%s\"",
+                              e && e->error_text ? e->error_text : "?");
                     if (e)
                         finsam__v1__replay_end__free_unpacked(e, NULL);
                     zstr_free(&topic);

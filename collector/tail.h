@@ -15,16 +15,16 @@
 #include <stdio.h>
 
 typedef struct {
-    const char *stream_endpoint;  /* events PUB */
+    const char *stream_endpoint; /* events PUB */
     const char *replay_endpoint;
-    const char *key_file;         /* subscriber secret certificate */
-    const char *server_key_file;  /* collector public certificate */
-    const char *prefix;           /* topic prefix, "" for everything */
+    const char *key_file;        /* subscriber secret certificate */
+    const char *server_key_file; /* collector public certificate */
+    const char *prefix;          /* topic prefix, "" for everything */
     bool from_set;
     uint64_t from_seq;
     bool json;
-    long count;                   /* stop after this many events printed; 0 = never */
-    int idle_exit_ms;             /* stop after this long without messages; 0 = never */
+    long count;       /* stop after this many events printed; 0 = never */
+    int idle_exit_ms; /* stop after this long without messages; 0 = never */
 } tail_config_t;
 
 /* Runs until *stop, count or idle_exit. Returns 0, or a sysexits code. */

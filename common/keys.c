@@ -27,8 +27,8 @@ int keys_generate(const char *path, const char *name, const char *forbund, char 
     return keys_generate_meta(path, name, forbund ? "forbund" : NULL, forbund, err, errlen);
 }
 
-int keys_generate_meta(const char *path, const char *name, const char *meta_key, const char *meta_value, char *err,
-                       size_t errlen)
+int keys_generate_meta(const char *path, const char *name, const char *meta_key, const char *meta_value,
+                       char *err, size_t errlen)
 {
     char secret[1024];
     snprintf(secret, sizeof secret, "%s_secret", path);

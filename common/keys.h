@@ -16,8 +16,8 @@ int keys_generate(const char *path, const char *name, const char *forbund, char 
 
 /* Same with any one metadata entry (e.g. "access" = "aggregates" for a
  * stream subscriber); meta_key NULL for none. */
-int keys_generate_meta(const char *path, const char *name, const char *meta_key, const char *meta_value, char *err,
-                       size_t errlen);
+int keys_generate_meta(const char *path, const char *name, const char *meta_key, const char *meta_value,
+                       char *err, size_t errlen);
 
 /* Loads a secret certificate (PATH_secret or a file holding both keys).
  * Refuses a file readable by group or others. Returns a new cert (caller

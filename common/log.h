@@ -21,11 +21,14 @@ int log_set_level(const char *name);
 void log_write(log_level_t level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define LOG_AT(lvl, comp, ...) \
-    do { if ((lvl) >= log_threshold) log_write((lvl), (comp), __VA_ARGS__); } while (0)
+#define LOG_AT(lvl, comp, ...)                                                                               \
+    do {                                                                                                     \
+        if ((lvl) >= log_threshold)                                                                          \
+            log_write((lvl), (comp), __VA_ARGS__);                                                           \
+    } while (0)
 #define log_debug(comp, ...) LOG_AT(LOG_LEVEL_DEBUG, comp, __VA_ARGS__)
-#define log_info(comp, ...)  LOG_AT(LOG_LEVEL_INFO, comp, __VA_ARGS__)
-#define log_warn(comp, ...)  LOG_AT(LOG_LEVEL_WARN, comp, __VA_ARGS__)
+#define log_info(comp, ...) LOG_AT(LOG_LEVEL_INFO, comp, __VA_ARGS__)
+#define log_warn(comp, ...) LOG_AT(LOG_LEVEL_WARN, comp, __VA_ARGS__)
 #define log_error(comp, ...) LOG_AT(LOG_LEVEL_ERROR, comp, __VA_ARGS__)
 
 #endif

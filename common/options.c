@@ -29,9 +29,7 @@ static const opt_t *s_find(const opt_spec_t *spec, const char *name)
 static int s_set(const opt_t *opt, const char *text, bool copy, const char **reason)
 {
     switch (opt->type) {
-    case OPT_STR:
-        *(char **) opt->target = copy ? strdup(text) : (char *) text;
-        return 0;
+    case OPT_STR: *(char **) opt->target = copy ? strdup(text) : (char *) text; return 0;
     case OPT_INT: {
         char *end;
         errno = 0;
@@ -93,7 +91,9 @@ void options_print_help(const opt_spec_t *spec)
         char left[64];
         snprintf(left, sizeof left, "%s%c%s--%s%s", o->letter ? "-" : "  ", o->letter ? o->letter : ' ',
                  o->letter ? ", " : "  ", o->name,
-                 o->type == OPT_STR ? " TEXT" : o->type == OPT_INT ? " N" : "");
+                 o->type == OPT_STR   ? " TEXT"
+                 : o->type == OPT_INT ? " N"
+                                      : "");
         printf("  %-22s  %s", left, o->help);
         if (o->defval)
             printf(" (default: %s)", o->defval);

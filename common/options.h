@@ -14,20 +14,20 @@
 typedef enum { OPT_STR, OPT_INT, OPT_FLAG } opt_type_t;
 
 typedef struct {
-    const char *name;   /* long option and INI key */
-    int letter;         /* short option, or 0 */
+    const char *name; /* long option and INI key */
+    int letter;       /* short option, or 0 */
     opt_type_t type;
     const char *defval; /* default as text, NULL for none */
     long min, max;      /* bounds for OPT_INT */
     const char *help;
-    void *target;       /* char ** for OPT_STR, long * for OPT_INT, bool * for OPT_FLAG */
+    void *target; /* char ** for OPT_STR, long * for OPT_INT, bool * for OPT_FLAG */
 } opt_t;
 
 typedef struct {
-    const char *prog;      /* program name for messages */
-    const char *usage;     /* "finsam-agent [OPTIONS] COMMAND [ARGS]" */
-    const char *summary;   /* one paragraph shown by --help */
-    const char *epilog;    /* commands and exit codes, shown by --help */
+    const char *prog;    /* program name for messages */
+    const char *usage;   /* "finsam-agent [OPTIONS] COMMAND [ARGS]" */
+    const char *summary; /* one paragraph shown by --help */
+    const char *epilog;  /* commands and exit codes, shown by --help */
     const opt_t *opts;
     size_t nopts;
 } opt_spec_t;

@@ -75,9 +75,14 @@ static int s_phase(const char *name)
 
 static int s_parse_measure(catalogue_t *self, cat_measure_t *m, json_t *jm, char *err, size_t errlen)
 {
-    static const char *const aggs[] = {"ordinal", "share_yes", "sum", "median_days", "paired_change", "share_sustained"};
-    static const char *const fields[] = {"", "step", "days_in_insats", "days_to_next_service",
-                                         "in_work_or_studies", "assessed_with_participant"};
+    static const char *const aggs[] = {"ordinal",     "share_yes",     "sum",
+                                       "median_days", "paired_change", "share_sustained"};
+    static const char *const fields[] = {"",
+                                         "step",
+                                         "days_in_insats",
+                                         "days_to_next_service",
+                                         "in_work_or_studies",
+                                         "assessed_with_participant"};
     const char *id = json_string_value(json_object_get(jm, "id"));
     if (s_code(m->id, id) < 0) {
         snprintf(err, errlen, "measure: missing or too long id");
@@ -235,7 +240,8 @@ int catalogue_parse(catalogue_t **out, const char *text, size_t len, char *err, 
     }
 
     size_t nm = 0, i;
-    json_array_foreach(indicators, i, val) nm += json_array_size(json_object_get(val, "measures"));
+    json_array_foreach(indicators, i, val)
+        nm += json_array_size(json_object_get(val, "measures"));
     self->indicators = calloc(json_array_size(indicators) + 1, sizeof *self->indicators);
     self->measures = calloc(nm + 1, sizeof *self->measures);
     json_array_foreach(indicators, i, val) {
@@ -377,7 +383,8 @@ const cat_measure_t *catalogue_measure(const catalogue_t *self, const char *id)
 
 bool cat_scale_accepts(const cat_scale_t *scale, int value)
 {
-    return (value >= scale->min && value <= scale->max) || (scale->dont_know >= 0 && value == scale->dont_know);
+    return (value >= scale->min && value <= scale->max) ||
+           (scale->dont_know >= 0 && value == scale->dont_know);
 }
 
 const char *catalogue_lan(const catalogue_t *self, const char *forbund)

@@ -25,12 +25,12 @@ typedef enum {
 
 typedef struct {
     char code[CAT_CODE_MAX];
-    int min, max;          /* valid answers */
-    int dont_know;         /* extra valid answer left out of denominators, or -1 */
-    int top_lo, top_hi;    /* "share agreeing" range, or 0/0 */
-    int yes;               /* value meaning yes, or -1 */
+    int min, max;       /* valid answers */
+    int dont_know;      /* extra valid answer left out of denominators, or -1 */
+    int top_lo, top_hi; /* "share agreeing" range, or 0/0 */
+    int yes;            /* value meaning yes, or -1 */
     int nlabels;
-    char **labels_sv;      /* index = value, may be NULL */
+    char **labels_sv; /* index = value, may be NULL */
     char **labels_en;
 } cat_scale_t;
 
@@ -49,21 +49,21 @@ typedef struct {
 } cat_instrument_t;
 
 typedef enum {
-    AGG_ORDINAL,          /* mean, sd, 95% CI, share top two, median (histogram) */
-    AGG_SHARE_YES,        /* share answering yes */
-    AGG_SUM,              /* count and sum of a number */
-    AGG_MEDIAN_DAYS,      /* median of a day count (bucketed histogram) */
-    AGG_PAIRED_CHANGE,    /* same pseudonym, value at `from` vs `to` */
-    AGG_SHARE_SUSTAINED,  /* in work/studies at `from` still so at `to` */
+    AGG_ORDINAL,         /* mean, sd, 95% CI, share top two, median (histogram) */
+    AGG_SHARE_YES,       /* share answering yes */
+    AGG_SUM,             /* count and sum of a number */
+    AGG_MEDIAN_DAYS,     /* median of a day count (bucketed histogram) */
+    AGG_PAIRED_CHANGE,   /* same pseudonym, value at `from` vs `to` */
+    AGG_SHARE_SUSTAINED, /* in work/studies at `from` still so at `to` */
 } cat_aggregate_t;
 
 /* Values a status observation contributes (source "status"). */
 typedef enum {
     STATUS_NONE,
-    STATUS_STEP,                 /* 0..5 derived step */
+    STATUS_STEP, /* 0..5 derived step */
     STATUS_DAYS_IN_INSATS,
     STATUS_DAYS_TO_NEXT_SERVICE,
-    STATUS_IN_WORK_OR_STUDIES,   /* yes/no */
+    STATUS_IN_WORK_OR_STUDIES,        /* yes/no */
     STATUS_ASSESSED_WITH_PARTICIPANT, /* yes/no */
 } cat_status_field_t;
 

@@ -47,10 +47,10 @@ static bool s_field_numbers_ok(const ProtobufCMessage *m)
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         if (f->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
-        const char *member = (const char *)m + f->offset;
+        const char *member = (const char *) m + f->offset;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
-            ProtobufCMessage *const *sub = *(ProtobufCMessage *const *const *)member;
+            size_t n = *(const size_t *) ((const char *) m + f->quantifier_offset);
+            ProtobufCMessage *const *sub = *(ProtobufCMessage *const *const *) member;
             for (size_t j = 0; j < n; j++)
                 if (!s_field_numbers_ok(sub[j]))
                     return false;
@@ -58,9 +58,9 @@ static bool s_field_numbers_ok(const ProtobufCMessage *m)
         }
         /* A oneof member's pointer is only valid when it is the one set. */
         if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+            *(const uint32_t *) ((const char *) m + f->quantifier_offset) != f->id)
             continue;
-        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)member;
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *) member;
         if (sub && !s_field_numbers_ok(sub))
             return false;
     }
@@ -106,7 +106,8 @@ static bool s_field_numbers_ok(const ProtobufCMessage *m);
 
 static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len);
 
-static ProtobufCMessage *s_unpack_arena(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len)
+static ProtobufCMessage *s_unpack_arena(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+                                        size_t len)
 {
     if (!CODEC_ARENA)
         return s_unpack(desc, buf, len);
@@ -138,7 +139,7 @@ static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const 
 }
 
 static const char *const s_reject_names[] = {
-    "none",    "malformed",    "too_large",    "version",        "forbidden",
+    "none",         "malformed",     "too_large",    "version",        "forbidden",
     "unauthorized", "invalid_field", "unknown_kind", "unknown_target", "internal",
 };
 
@@ -149,10 +150,10 @@ const char *codec_reject_name(reject_code_t code)
     return "unknown";
 }
 
-#define REJECT(code, ...)                       \
-    do {                                        \
-        snprintf(why, whylen, __VA_ARGS__);     \
-        return FINSAM__V1__REJECT_CODE__##code; \
+#define REJECT(code, ...)                                                                                    \
+    do {                                                                                                     \
+        snprintf(why, whylen, __VA_ARGS__);                                                                  \
+        return FINSAM__V1__REJECT_CODE__##code;                                                              \
     } while (0)
 
 reject_code_t codec_decode_batch(const uint8_t *buf, size_t len, batch_msg_t **out, char *why, size_t whylen)
@@ -197,7 +198,8 @@ static bool s_clean_code(const char *s, size_t max)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-'))
             return false;
     }
     return true;
@@ -237,7 +239,8 @@ static reject_code_t s_check_event(const event_msg_t *ev, char *why, size_t whyl
     case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY: {
         const Finsam__V1__ParticipantSurvey *p = ev->participant_survey;
         if (p->pseudonym.len != CODEC_PSEUDONYM_LEN)
-            REJECT(REJECT_INVALID_FIELD, "participant_survey.pseudonym must be %d bytes", CODEC_PSEUDONYM_LEN);
+            REJECT(REJECT_INVALID_FIELD, "participant_survey.pseudonym must be %d bytes",
+                   CODEC_PSEUDONYM_LEN);
         if (!s_clean_code(p->instrument, 31))
             REJECT(REJECT_INVALID_FIELD, "participant_survey.instrument is not a code");
         if (!s_enum_ok(&finsam__v1__insats_mode__descriptor, p->mode, false))
@@ -294,8 +297,7 @@ static reject_code_t s_check_event(const event_msg_t *ev, char *why, size_t whyl
         if (ev->has_supersedes)
             REJECT(REJECT_INVALID_FIELD, "a retraction cannot supersede");
         return FINSAM__V1__REJECT_CODE__REJECT_NONE;
-    default:
-        REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
+    default: REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
     }
 }
 

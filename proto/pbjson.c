@@ -14,15 +14,14 @@ static json_t *s_value(const ProtobufCFieldDescriptor *f, const void *p)
     case PROTOBUF_C_TYPE_FIXED32: return json_integer(*(const uint32_t *) p);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: return json_integer((json_int_t) *(const int64_t *) p);
+    case PROTOBUF_C_TYPE_SFIXED64: return json_integer((json_int_t) * (const int64_t *) p);
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: return json_integer((json_int_t) *(const uint64_t *) p);
+    case PROTOBUF_C_TYPE_FIXED64: return json_integer((json_int_t) * (const uint64_t *) p);
     case PROTOBUF_C_TYPE_FLOAT: return json_real(*(const float *) p);
     case PROTOBUF_C_TYPE_DOUBLE: return json_real(*(const double *) p);
     case PROTOBUF_C_TYPE_BOOL: return json_boolean(*(const protobuf_c_boolean *) p);
     case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumValue *ev =
-            protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *) p);
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *) p);
         return ev ? json_string(ev->name) : json_integer(*(const int *) p);
     }
     case PROTOBUF_C_TYPE_STRING: {

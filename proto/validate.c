@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define REJECT(code, ...)                       \
-    do {                                        \
-        snprintf(why, whylen, __VA_ARGS__);     \
-        return FINSAM__V1__REJECT_CODE__##code; \
+#define REJECT(code, ...)                                                                                    \
+    do {                                                                                                     \
+        snprintf(why, whylen, __VA_ARGS__);                                                                  \
+        return FINSAM__V1__REJECT_CODE__##code;                                                              \
     } while (0)
 
 static reject_code_t s_check_answers(const cat_instrument_t *in, size_t n, Finsam__V1__Answer **answers,
@@ -63,10 +63,8 @@ reject_code_t validate_event(const catalogue_t *cat, const event_msg_t *ev, cons
             REJECT(REJECT_UNKNOWN_KIND, "catalogue has no organisation report");
         return s_check_answers(in, ev->organisation->n_answers, ev->organisation->answers, why, whylen);
     case FINSAM__V1__EVENT__BODY_STATUS:
-    case FINSAM__V1__EVENT__BODY_RETRACTION:
-        return FINSAM__V1__REJECT_CODE__REJECT_NONE;
-    default:
-        REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
+    case FINSAM__V1__EVENT__BODY_RETRACTION: return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    default: REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
     }
 }
 
@@ -86,15 +84,11 @@ int validate_status_step(const Finsam__V1__StatusObservation *s)
         if (s->occupation == FINSAM__V1__OCCUPATION__OCC_WORK && extent < 50)
             return 4;
         return 3;
-    case FINSAM__V1__OCCUPATION__OCC_SUBSIDISED_WORK:
-        return 3;
-    case FINSAM__V1__OCCUPATION__OCC_WORK_TRAINING:
-        return 2;
+    case FINSAM__V1__OCCUPATION__OCC_SUBSIDISED_WORK: return 3;
+    case FINSAM__V1__OCCUPATION__OCC_WORK_TRAINING: return 2;
     case FINSAM__V1__OCCUPATION__OCC_PREPARATORY:
-    case FINSAM__V1__OCCUPATION__OCC_JOB_SEEKING:
-        return 1;
-    default:
-        return 0;
+    case FINSAM__V1__OCCUPATION__OCC_JOB_SEEKING: return 1;
+    default: return 0;
     }
 }
 

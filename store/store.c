@@ -90,7 +90,8 @@ int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs,
         goto close_env;
     /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
     rc = mdb_env_open(self->env, path,
-                      MDB_NOTLS | (readonly ? MDB_RDONLY : 0) | (flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0),
+                      MDB_NOTLS | (readonly ? MDB_RDONLY : 0) |
+                          (flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0),
                       0600);
     if (rc)
         goto close_env;

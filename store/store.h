@@ -27,8 +27,8 @@
 typedef struct store_t store_t;
 
 typedef struct {
-    const char *name;   /* named database */
-    unsigned flags;     /* extra mdb_dbi_open flags, e.g. MDB_DUPSORT; MDB_CREATE is implied */
+    const char *name; /* named database */
+    unsigned flags;   /* extra mdb_dbi_open flags, e.g. MDB_DUPSORT; MDB_CREATE is implied */
 } store_db_t;
 
 /* STORE_SCRATCH: no fsync at commit (MDB_NOSYNC), for throw-away

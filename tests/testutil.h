@@ -17,29 +17,29 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-            exit(1);                                                                     \
-        }                                                                                \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                         \
+            exit(1);                                                                                         \
+        }                                                                                                    \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                   \
-    do {                                                                                 \
-        long long _a = (long long) (a), _b = (long long) (b);                            \
-        if (_a != _b) {                                                                  \
-            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s = %lld, %s = %lld\n", __FILE__,  \
-                    __LINE__, #a, _a, #b, _b);                                           \
-            exit(1);                                                                     \
-        }                                                                                \
+#define CHECK_EQ(a, b)                                                                                       \
+    do {                                                                                                     \
+        long long _a = (long long) (a), _b = (long long) (b);                                                \
+        if (_a != _b) {                                                                                      \
+            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s = %lld, %s = %lld\n", __FILE__, __LINE__, #a, _a,    \
+                    #b, _b);                                                                                 \
+            exit(1);                                                                                         \
+        }                                                                                                    \
     } while (0)
 
-#define RUN(fn)                                                                          \
-    do {                                                                                 \
-        fprintf(stderr, "== %s\n", #fn);                                                 \
-        fn();                                                                            \
-        fprintf(stderr, "ok %s\n", #fn);                                                 \
+#define RUN(fn)                                                                                              \
+    do {                                                                                                     \
+        fprintf(stderr, "== %s\n", #fn);                                                                     \
+        fn();                                                                                                \
+        fprintf(stderr, "ok %s\n", #fn);                                                                     \
     } while (0)
 
 static inline int tu_result(void)

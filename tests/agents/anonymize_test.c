@@ -133,7 +133,7 @@ static void test_month_start_matches_tzdata(void)
         for (int m = 1; m <= 12; m++) {
             struct tm tm = {
                 .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = 1, .tm_hour = 12, .tm_isdst = -1};
-            CHECK_EQ(anon_month_start(y, m), (long long)mktime(&tm));
+            CHECK_EQ(anon_month_start(y, m), (long long) mktime(&tm));
         }
 }
 

@@ -15,15 +15,15 @@ static char s_data[256], s_log[256], s_map[512];
 
 static int s_agent(const char *a1, const char *a2, const char *a3, const char *a4)
 {
-    char *argv[] = {(char *)tu_bin("finsam-agent"),
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
                     "--data-dir",
                     s_data,
                     "--log-level",
                     "warn",
-                    (char *)a1,
-                    (char *)a2,
-                    (char *)a3,
-                    (char *)a4,
+                    (char *) a1,
+                    (char *) a2,
+                    (char *) a3,
+                    (char *) a4,
                     NULL};
     unlink(s_log);
     return tu_run(argv, s_log, 30000);
@@ -161,14 +161,14 @@ static void test_dry_run_and_correction(void)
     char text[2048];
     snprintf(text, sizeof text, "%s8811305674;A;2026-03-01;Projekt;Kvinna;;5;3\n", s_header);
     const char *f = s_file("one.csv", text);
-    char *argv[] = {(char *)tu_bin("finsam-agent"),
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
                     "-d",
                     s_data,
                     "-l",
                     "warn",
                     "--dry-run",
                     "import",
-                    (char *)f,
+                    (char *) f,
                     "-m",
                     s_map,
                     NULL};

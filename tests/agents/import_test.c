@@ -11,7 +11,7 @@ static char s_data[256], s_log[256];
 static int s_agent(const char *a1, const char *a2, const char *a3)
 {
     char *argv[] = {
-        (char *)tu_bin("finsam-agent"), "--data-dir", s_data, (char *)a1, (char *)a2, (char *)a3, NULL};
+        (char *) tu_bin("finsam-agent"), "--data-dir", s_data, (char *) a1, (char *) a2, (char *) a3, NULL};
     unlink(s_log);
     return tu_run(argv, s_log, 30000);
 }
@@ -129,13 +129,13 @@ static void test_missing_file_and_usage(void)
     CHECK(s_log_has("Exit codes"));
     const char *f = s_file("good.jsonl", s_good);
     /* The key says NV: --forbund wins with a warning (the collector refuses). */
-    char *argv[] = {(char *)tu_bin("finsam-agent"),
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
                     "--data-dir",
                     s_data,
                     "--dry-run",
                     "--forbund=HBS",
                     "import",
-                    (char *)f,
+                    (char *) f,
                     NULL};
     CHECK_EQ(tu_run(argv, s_log, 30000), 0);
     CHECK(s_log_has("FORBUND-OVERRIDE forbund=HBS key_forbund=NV"));

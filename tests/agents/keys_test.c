@@ -17,14 +17,14 @@ static char s_log[256];
 static int s_agent(const char *data, const char *a1, const char *a2, const char *a3, const char *a4,
                    const char *a5)
 {
-    char *argv[] = {(char *)tu_bin("finsam-agent"),
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
                     "--data-dir",
-                    (char *)data,
-                    (char *)a1,
-                    (char *)a2,
-                    (char *)a3,
-                    (char *)a4,
-                    (char *)a5,
+                    (char *) data,
+                    (char *) a1,
+                    (char *) a2,
+                    (char *) a3,
+                    (char *) a4,
+                    (char *) a5,
                     NULL};
     unlink(s_log);
     return tu_run(argv, s_log, 60000);
@@ -47,7 +47,7 @@ typedef struct {
 
 static int s_collect(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
 {
-    (void)seq;
+    (void) seq;
     s_events_t *e = arg;
     e->bytes = realloc(e->bytes, e->len + len);
     CHECK(e->bytes);

@@ -35,7 +35,7 @@ static const s_person_t s_people[] = {
 static int s_agent(char *a1, char *a2, char *a3, char *a4)
 {
     char *argv[] = {
-        (char *)tu_bin("finsam-agent"), "--data-dir", s_data, "--log-level", "debug", a1, a2, a3, a4, NULL};
+        (char *) tu_bin("finsam-agent"), "--data-dir", s_data, "--log-level", "debug", a1, a2, a3, a4, NULL};
     unlink(s_log);
     int rc = tu_run(argv, s_log, 30000);
     char *out = tu_read_file(s_log);
@@ -79,13 +79,13 @@ static char *s_read_all(const char *path, size_t *len)
     CHECK(fd >= 0);
     struct stat st;
     CHECK(fstat(fd, &st) == 0);
-    char *buf = malloc((size_t)st.st_size + 1);
+    char *buf = malloc((size_t) st.st_size + 1);
     CHECK(buf);
     size_t n = 0;
-    while (n < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+    while (n < (size_t) st.st_size) {
+        ssize_t r = read(fd, buf + n, (size_t) st.st_size - n);
         CHECK(r > 0);
-        n += (size_t)r;
+        n += (size_t) r;
     }
     close(fd);
     *len = n;
@@ -104,7 +104,7 @@ static void test_leak_scan(void)
              0);
     /* Identifiers everywhere the mapping does not read, and the
      * personnummer in three spellings in the column it does read. */
-    size_t len = (size_t)snprintf(
+    size_t len = (size_t) snprintf(
         text, sizeof text, "Personnummer;Namn;Adress;Telefon;Mobil;E-post;Datum;Behov;Tid;Kommentar\n");
     for (int i = 0; i < S_NPEOPLE; i++) {
         const s_person_t *p = &s_people[i];
@@ -113,10 +113,10 @@ static void test_leak_scan(void)
         snprintf(dashed, sizeof dashed, "%.6s-%s", p->pnr10, p->pnr10 + 6);
         forms[2] = dashed;
         for (int k = 0; k < 3; k++)
-            len += (size_t)snprintf(text + len, sizeof text - len,
-                                    "%s;%s;%s;%s;%s;%s;2026-0%d-1%d;%d;%d;\"Ring %s eller maila %s,\n%s\"\n",
-                                    forms[k], p->name, p->address, p->phone_local, p->phone_intl, p->email,
-                                    k + 1, i, 1 + (i + k) % 5, 1 + k, p->phone_local, p->email, p->pnr12);
+            len += (size_t) snprintf(text + len, sizeof text - len,
+                                     "%s;%s;%s;%s;%s;%s;2026-0%d-1%d;%d;%d;\"Ring %s eller maila %s,\n%s\"\n",
+                                     forms[k], p->name, p->address, p->phone_local, p->phone_intl, p->email,
+                                     k + 1, i, 1 + (i + k) % 5, 1 + k, p->phone_local, p->email, p->pnr12);
     }
     snprintf(good, sizeof good, "%s/identifiers.csv", s_dir);
     CHECK_EQ(tu_write_file(good, text), 0);
@@ -124,11 +124,11 @@ static void test_leak_scan(void)
     CHECK(strstr(s_all_output, "rows=9 accepted=9"));
 
     /* A mapped answer column holding identifiers: every row refused. */
-    len = (size_t)snprintf(text, sizeof text, "Personnummer;Datum;Behov;Tid\n");
+    len = (size_t) snprintf(text, sizeof text, "Personnummer;Datum;Behov;Tid\n");
     for (int i = 0; i < S_NPEOPLE; i++) {
         const s_person_t *p = &s_people[i];
-        len += (size_t)snprintf(text + len, sizeof text - len, "%s;2026-03-01;%s;1\n%s;2026-03-02;5;%s\n",
-                                p->pnr10, p->phone_intl, p->pnr12, p->email);
+        len += (size_t) snprintf(text + len, sizeof text - len, "%s;2026-03-01;%s;1\n%s;2026-03-02;5;%s\n",
+                                 p->pnr10, p->phone_intl, p->pnr12, p->email);
     }
     snprintf(bad, sizeof bad, "%s/wrongly-mapped.csv", s_dir);
     CHECK_EQ(tu_write_file(bad, text), 0);

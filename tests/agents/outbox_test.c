@@ -14,11 +14,11 @@ static void s_item(outbox_item_t *it, uint8_t *bytes, int n)
 {
     memset(it, 0, sizeof *it);
     it->id[0] = 0x10;
-    it->id[15] = (uint8_t)n;
-    it->content[0] = (uint8_t)n;
-    snprintf((char *)bytes, 16, "event-%u", (unsigned)n % 100u);
+    it->id[15] = (uint8_t) n;
+    it->content[0] = (uint8_t) n;
+    snprintf((char *) bytes, 16, "event-%u", (unsigned) n % 100u);
     it->bytes = bytes;
-    it->len = strlen((char *)bytes);
+    it->len = strlen((char *) bytes);
 }
 
 typedef struct {
@@ -31,7 +31,7 @@ static int s_collect(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
 {
     s_seen_t *s = arg;
     s->seqs[s->n] = seq;
-    snprintf(s->texts[s->n], sizeof s->texts[0], "%.*s", (int)len, (const char *)bytes);
+    snprintf(s->texts[s->n], sizeof s->texts[0], "%.*s", (int) len, (const char *) bytes);
     s->n++;
     return 0;
 }
@@ -190,7 +190,7 @@ static void test_import_all_or_nothing(void)
 
 static int s_decode_last(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
 {
-    (void)seq;
+    (void) seq;
     event_msg_t **ev = arg;
     char why[128];
     codec_free_event(ev);

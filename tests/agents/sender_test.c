@@ -22,7 +22,7 @@ typedef struct {
 static int s_agent(s_env_t *e, const char *a1, const char *a2, const char *a3)
 {
     char *argv[] = {
-        (char *)tu_bin("finsam-agent"), "--data-dir", e->data, (char *)a1, (char *)a2, (char *)a3, NULL};
+        (char *) tu_bin("finsam-agent"), "--data-dir", e->data, (char *) a1, (char *) a2, (char *) a3, NULL};
     return tu_run(argv, e->log, 30000);
 }
 
@@ -79,7 +79,7 @@ static pid_t s_spawn_run(s_env_t *e)
 {
     char collector[160];
     snprintf(collector, sizeof collector, "--collector=%s", e->endpoint);
-    char *argv[] = {(char *)tu_bin("finsam-agent"),
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
                     "--data-dir",
                     e->data,
                     "run",

@@ -23,7 +23,7 @@ static bool s_exists(void *path)
 
 static void s_wait_file(const char *path)
 {
-    if (!tu_wait_for(s_exists, (void *)path, 20000)) {
+    if (!tu_wait_for(s_exists, (void *) path, 20000)) {
         char *log = tu_read_file(s_log);
         fprintf(stderr, "timed out waiting for %s\n--- agent ---\n%s\n", path, log ? log : "");
         free(log);
@@ -42,7 +42,7 @@ static const char *s_bad_csv = "Personnummer;Datum;Arbetsform;Kön;Födelseår;B
 static void test_spool(void)
 {
     char err[256], path[512], tmp[512];
-    char *keygen[] = {(char *)tu_bin("finsam-agent"), "-d", s_data, "keygen", "--forbund", "NV", NULL};
+    char *keygen[] = {(char *) tu_bin("finsam-agent"), "-d", s_data, "keygen", "--forbund", "NV", NULL};
     CHECK_EQ(tu_run(keygen, NULL, 30000), 0);
     /* The sender needs a collector certificate; nothing listens there. */
     snprintf(path, sizeof path, "%s/keys/collector.key", s_data);
@@ -56,7 +56,7 @@ static void test_spool(void)
         0);
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", tu_free_port());
-    char *run[] = {(char *)tu_bin("finsam-agent"),
+    char *run[] = {(char *) tu_bin("finsam-agent"),
                    "-d",
                    s_data,
                    "--collector",
@@ -64,7 +64,7 @@ static void test_spool(void)
                    "--spool",
                    s_spool,
                    "--mapping",
-                   (char *)tu_src("tests/agents/fixtures/survey.ini"),
+                   (char *) tu_src("tests/agents/fixtures/survey.ini"),
                    "run",
                    NULL};
     pid_t pid = tu_spawn(run, s_log);
@@ -115,8 +115,15 @@ static void test_spool(void)
     CHECK(log && !strstr(log, "6505057891"));
     free(log);
 
-    char *status[] = {
-        (char *)tu_bin("finsam-agent"), "-d", s_data, "--spool", s_spool, "--format", "json", "status", NULL};
+    char *status[] = {(char *) tu_bin("finsam-agent"),
+                      "-d",
+                      s_data,
+                      "--spool",
+                      s_spool,
+                      "--format",
+                      "json",
+                      "status",
+                      NULL};
     char *out = NULL;
     CHECK_EQ(tu_capture(status, &out, 30000), 0);
     CHECK(out && strstr(out, "\"queued\": 3") && strstr(out, "\"rejected_files\": 1") &&
@@ -126,20 +133,20 @@ static void test_spool(void)
 
 static void test_check_config(void)
 {
-    char *argv[] = {(char *)tu_bin("finsam-agent"),
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
                     "-d",
                     s_data,
                     "--spool",
                     s_spool,
                     "--mapping",
-                    (char *)tu_src("tests/agents/fixtures/survey.ini"),
+                    (char *) tu_src("tests/agents/fixtures/survey.ini"),
                     "--check-config",
                     NULL};
     char *out = NULL;
     CHECK_EQ(tu_capture(argv, &out, 30000), 0);
     CHECK(out && strstr(out, "configuration ok"));
     free(out);
-    char *bad[] = {(char *)tu_bin("finsam-agent"),
+    char *bad[] = {(char *) tu_bin("finsam-agent"),
                    "-d",
                    s_data,
                    "--mapping",

@@ -82,7 +82,8 @@ static int s_pgcopy(const s_events_t *e, const char *path, long batch)
         return -1;
     for (size_t i = 0; i < e->n; i++) {
         if (i % (size_t) batch == 0)
-            fputs(i ? "\\.\nCOPY events FROM STDIN WITH (FORMAT csv);\n" : "COPY events FROM STDIN WITH (FORMAT csv);\n",
+            fputs(i ? "\\.\nCOPY events FROM STDIN WITH (FORMAT csv);\n"
+                    : "COPY events FROM STDIN WITH (FORMAT csv);\n",
                   f);
         event_msg_t *ev = NULL;
         char why[160];
@@ -115,9 +116,7 @@ static int s_pgcopy(const s_events_t *e, const char *path, long batch)
             fputs(",,,,,", f);
             s_answers(f, ev->organisation->answers, ev->organisation->n_answers);
             break;
-        default:
-            fputs(",,,,,", f);
-            break;
+        default: fputs(",,,,,", f); break;
         }
         fputc(',', f);
         s_hex(f, e->bytes[i], e->len[i]);
@@ -156,8 +155,8 @@ int main(int argc, char **argv)
         mn = e.len[i] < mn ? e.len[i] : mn;
         mx = e.len[i] > mx ? e.len[i] : mx;
     }
-    printf("events=%zu mean_bytes=%.0f min_bytes=%zu max_bytes=%zu", e.n, e.n ? (double) sum / (double) e.n : 0,
-           e.n ? mn : 0, mx);
+    printf("events=%zu mean_bytes=%.0f min_bytes=%zu max_bytes=%zu", e.n,
+           e.n ? (double) sum / (double) e.n : 0, e.n ? mn : 0, mx);
     if (ncells > 0) {
         char err[256], tmp[] = "/tmp/bench-cells-XXXXXX";
         catalogue_t *cat = NULL;

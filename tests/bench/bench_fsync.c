@@ -31,7 +31,8 @@ int main(int argc, char **argv)
     long n = 0;
     double t0 = bench_now(), t;
     do {
-        if (pwrite(fd, buf, (size_t) bytes, (off_t) (append ? n : n % 256) * bytes) != bytes || fdatasync(fd) != 0) {
+        if (pwrite(fd, buf, (size_t) bytes, (off_t) (append ? n : n % 256) * bytes) != bytes ||
+            fdatasync(fd) != 0) {
             perror("bench_fsync: write");
             return 74;
         }

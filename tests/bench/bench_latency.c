@@ -51,7 +51,8 @@ int main(int argc, char **argv)
     long count = bench_opt_long(argc, argv, "--count", 3000);
     long from = bench_opt_long(argc, argv, "--from", 0);
     if (!endpoint || !dir) {
-        fprintf(stderr, "usage: bench_latency --endpoint EP --agent-dir DIR [--rate R] [--count N] [--from SEQ]\n");
+        fprintf(stderr,
+                "usage: bench_latency --endpoint EP --agent-dir DIR [--rate R] [--count N] [--from SEQ]\n");
         return 64;
     }
     char path[4096];
@@ -62,8 +63,8 @@ int main(int argc, char **argv)
         return 74;
     }
     /* one extra event for the warm-up batch that completes the handshake */
-    s_events_t e = {calloc((size_t) count + 1, sizeof(uint8_t *)), calloc((size_t) count + 1, sizeof(size_t)), 0,
-                    (size_t) count + 1};
+    s_events_t e = {calloc((size_t) count + 1, sizeof(uint8_t *)), calloc((size_t) count + 1, sizeof(size_t)),
+                    0, (size_t) count + 1};
     outbox_peek(ob, (uint64_t) from, (size_t) count + 1, s_collect, &e);
     outbox_close(&ob);
     if (e.n < (size_t) count + 1) {
@@ -133,8 +134,8 @@ int main(int argc, char **argv)
                 }
                 double t = bench_now();
                 ack_msg_t *a = codec_decode_ack(zmq_msg_data(&m), zmq_msg_size(&m));
-                if (a && a->batch_seq >= 1 && a->batch_seq <= (uint64_t) count && lat[a->batch_seq - 1] == 0 &&
-                    a->n_accepted == 1) {
+                if (a && a->batch_seq >= 1 && a->batch_seq <= (uint64_t) count &&
+                    lat[a->batch_seq - 1] == 0 && a->n_accepted == 1) {
                     lat[a->batch_seq - 1] = (t - sent_at[a->batch_seq - 1]) * 1000;
                     acked++;
                 }

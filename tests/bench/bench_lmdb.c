@@ -62,13 +62,13 @@ static void s_be(uint8_t *p, uint64_t v, int n)
         p[i] = (uint8_t) v;
 }
 
-#define CHECK_MDB(expr)                                                                   \
-    do {                                                                                  \
-        int _rc = (expr);                                                                 \
-        if (_rc) {                                                                        \
-            fprintf(stderr, "bench_lmdb: %s: %s\n", #expr, mdb_strerror(_rc));            \
-            exit(1);                                                                      \
-        }                                                                                 \
+#define CHECK_MDB(expr)                                                                                      \
+    do {                                                                                                     \
+        int _rc = (expr);                                                                                    \
+        if (_rc) {                                                                                           \
+            fprintf(stderr, "bench_lmdb: %s: %s\n", #expr, mdb_strerror(_rc));                               \
+            exit(1);                                                                                         \
+        }                                                                                                    \
     } while (0)
 
 int main(int argc, char **argv)
@@ -138,7 +138,11 @@ int main(int argc, char **argv)
                     uint8_t key[KEYLEN] = {0};
                     snprintf((char *) key, 32, "measure_%02ld", (m0 + c) % nmeasures);
                     key[32] = (uint8_t) ('A' + forbund);
-                    s_be(key + 40, (uint64_t) (p == 0 ? month / 12 : p == 1 ? 100 + month / 3 : 200 + month), 4);
+                    s_be(key + 40,
+                         (uint64_t) (p == 0   ? month / 12
+                                     : p == 1 ? 100 + month / 3
+                                              : 200 + month),
+                         4);
                     s_add(key, (int64_t) (r1 % 5));
                 }
             }

@@ -72,7 +72,8 @@ int main(int argc, char **argv)
         while (bench_now() - t0 < seconds && s_sample(pid, &m) == 0)
             usleep((useconds_t) interval * 1000);
         s_sample(pid, &m);
-        printf("wall_s=%.3f max_rss_kb=%ld max_anon_kb=%ld last_rss_kb=%ld last_anon_kb=%ld cpu_s=%.2f exit=-1\n",
+        printf("wall_s=%.3f max_rss_kb=%ld max_anon_kb=%ld last_rss_kb=%ld last_anon_kb=%ld cpu_s=%.2f "
+               "exit=-1\n",
                bench_now() - t0, m.max_rss, m.max_anon, m.rss, m.anon, s_cpu(pid) - c0);
         return 0;
     }

@@ -348,8 +348,9 @@ static void test_random_sequence_matches_rebuild(void)
             if (kind < 5) {
                 const char *item = items[rand() % 5];
                 int value = !strcmp(item, "d_samordnare") ? rand() % 3 : rand() % 6;
-                ev[n] = ev_survey(next++, "NV", person, rand() % 2 ? "deltagare_avslut" : "deltagare_pagaende",
-                                  item, value, 1 + rand() % 2, when, &lens[n]);
+                ev[n] =
+                    ev_survey(next++, "NV", person, rand() % 2 ? "deltagare_avslut" : "deltagare_pagaende",
+                              item, value, 1 + rand() % 2, when, &lens[n]);
                 /* d_tid exists only at exit: rejected at pagaende, also fine */
             } else if (kind < 8) {
                 ev[n] = ev_status(next++, "NV", person, 1 + rand() % 4, 1 + rand() % 7, 1 + rand() % 8,

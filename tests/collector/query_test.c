@@ -62,7 +62,8 @@ static void s_answers(int f, int people, int value, int mode, int64_t when)
     uint8_t *ev[500];
     size_t lens[500], len;
     for (int i = 0; i < people; i++, s_next++)
-        ev[i] = ev_survey(s_next, s_forbund[f], s_next, "deltagare_avslut", "d_behov", value, mode, when, &lens[i]);
+        ev[i] = ev_survey(s_next, s_forbund[f], s_next, "deltagare_avslut", "d_behov", value, mode, when,
+                          &lens[i]);
     uint8_t *b = ev_batch(s_next, ev, lens, (size_t) people, &len);
     ingest_item_t item = {0};
     snprintf(item.agent_key, sizeof item.agent_key, "%s", s_keys[f]);
@@ -123,8 +124,9 @@ static void s_check_no_single_hidden(json_t *result)
             if (strcmp(json_string_value(json_object_get(c, "period")), period))
                 continue;
             bool part = !strcmp(level, "nation") ? !strcmp(cl, "lan")
-                                                 : !strcmp(cl, "forbund") && !strcmp(json_string_value(json_object_get(c, "lan")),
-                                                                                    json_string_value(json_object_get(r, "name")));
+                                                 : !strcmp(cl, "forbund") &&
+                                                       !strcmp(json_string_value(json_object_get(c, "lan")),
+                                                               json_string_value(json_object_get(r, "name")));
             if (part)
                 hidden += s_suppressed(c);
         }
@@ -287,10 +289,12 @@ static void test_catalogue_is_data(void)
     char *copy = malloc(len + 512);
     memcpy(copy, text, len);
     copy[len] = '\0';
-    const char *anchor = "{\"id\": \"i4_samordnare\", \"aggregate\": \"share_yes\", \"source\": {\"item\": \"d_samordnare\"}}";
+    const char *anchor =
+        "{\"id\": \"i4_samordnare\", \"aggregate\": \"share_yes\", \"source\": {\"item\": \"d_samordnare\"}}";
     char *at = strstr(copy, anchor);
     CHECK(at);
-    const char *extra = ",\n       {\"id\": \"i4_extra_behov\", \"aggregate\": \"ordinal\", \"source\": {\"item\": \"d_behov\"}}";
+    const char *extra = ",\n       {\"id\": \"i4_extra_behov\", \"aggregate\": \"ordinal\", \"source\": "
+                        "{\"item\": \"d_behov\"}}";
     size_t off = (size_t) (at - copy) + strlen(anchor);
     memmove(copy + off + strlen(extra), copy + off, len - off + 1);
     memcpy(copy + off, extra, strlen(extra));

@@ -38,10 +38,26 @@ void cluster_start_collector(cluster_t *c)
         snprintf(c->stream_aggregates, sizeof c->stream_aggregates, "tcp://127.0.0.1:%d", tu_free_port());
         snprintf(c->stream_replay, sizeof c->stream_replay, "tcp://127.0.0.1:%d", tu_free_port());
     }
-    char *argv[] = {(char *) tu_bin("finsam-collector"), "-d", c->cdir, "--endpoint", c->endpoint,
-                    "--endpoint-file", epfile, "--stream-events", c->stream_events, "--stream-aggregates",
-                    c->stream_aggregates, "--stream-replay", c->stream_replay, "--stream-endpoint-file", sfile,
-                    "--http", "off", "--log-level", "debug", NULL};
+    char *argv[] = {(char *) tu_bin("finsam-collector"),
+                    "-d",
+                    c->cdir,
+                    "--endpoint",
+                    c->endpoint,
+                    "--endpoint-file",
+                    epfile,
+                    "--stream-events",
+                    c->stream_events,
+                    "--stream-aggregates",
+                    c->stream_aggregates,
+                    "--stream-replay",
+                    c->stream_replay,
+                    "--stream-endpoint-file",
+                    sfile,
+                    "--http",
+                    "off",
+                    "--log-level",
+                    "debug",
+                    NULL};
     c->collector = tu_spawn(argv, c->log);
     if (!tu_wait_for(s_exists, epfile, 20000)) {
         fprintf(stderr, "collector did not bind; log:\n%s\n", tu_read_file(c->log));
@@ -60,10 +76,12 @@ void cluster_stop_collector(cluster_t *c, int sig)
     }
 }
 
-void cluster_add_agent(cluster_t *c, const char *name, const char *forbund, bool allow, char *out, size_t outlen)
+void cluster_add_agent(cluster_t *c, const char *name, const char *forbund, bool allow, char *out,
+                       size_t outlen)
 {
     snprintf(out, outlen, "%s/%s", c->dir, name);
-    char *argv[] = {(char *) tu_bin("finsam-agent"), "-d", out, "--forbund", (char *) forbund, "keygen", NULL};
+    char *argv[] = {
+        (char *) tu_bin("finsam-agent"), "-d", out, "--forbund", (char *) forbund, "keygen", NULL};
     CHECK(tu_run(argv, c->log, 10000) == 0);
     char src[512], dst[512];
     snprintf(src, sizeof src, "%s/keys/collector.key", c->cdir);

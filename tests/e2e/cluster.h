@@ -11,9 +11,9 @@
 #include <sys/types.h>
 
 typedef struct {
-    char dir[256];        /* temp root */
-    char cdir[300];       /* collector data dir */
-    char endpoint[64];    /* tcp://127.0.0.1:PORT, fixed for restarts */
+    char dir[256];     /* temp root */
+    char cdir[300];    /* collector data dir */
+    char endpoint[64]; /* tcp://127.0.0.1:PORT, fixed for restarts */
     char stream_events[64], stream_aggregates[64], stream_replay[64];
     char log[320];
     pid_t collector;
@@ -28,7 +28,8 @@ void cluster_stop_collector(cluster_t *c, int sig);
 
 /* Creates an agent data dir `name` for förbund (keys; its collector.key),
  * listed on the allow-list if `allow`. Writes the agent dir path to out. */
-void cluster_add_agent(cluster_t *c, const char *name, const char *forbund, bool allow, char *out, size_t outlen);
+void cluster_add_agent(cluster_t *c, const char *name, const char *forbund, bool allow, char *out,
+                       size_t outlen);
 
 /* Runs `finsam-agent -d DIR ARGS...` to completion; returns its exit code. */
 int cluster_agent(const cluster_t *c, const char *agent_dir, int timeout_ms, const char *const *args);

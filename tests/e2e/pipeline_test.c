@@ -220,7 +220,8 @@ static void test_hostile_input_beside_good_agent(void)
     CHECK_EQ(cluster_events_in_log(&c), 20000);
     CHECK(kill(c.collector, 0) == 0); /* still alive */
     char *log = tu_read_file(c.log);
-    CHECK(log && strstr(log, "BATCH-REJECTED") && strstr(log, "code=malformed") && strstr(log, "code=version"));
+    CHECK(log && strstr(log, "BATCH-REJECTED") && strstr(log, "code=malformed") &&
+          strstr(log, "code=version"));
     free(log);
     cluster_stop_collector(&c, SIGTERM);
 }

@@ -28,13 +28,26 @@ static void s_subscriber_keys(cluster_t *c, char *all, char *agg, size_t len)
     }
 }
 
-static pid_t s_tail(cluster_t *c, const char *key, const char *endpoint, const char *out, const char *const *extra)
+static pid_t s_tail(cluster_t *c, const char *key, const char *endpoint, const char *out,
+                    const char *const *extra)
 {
     char keyfile[400], server[400];
     snprintf(keyfile, sizeof keyfile, "%s_secret", key);
     snprintf(server, sizeof server, "%s/keys/collector.key", c->cdir);
-    char *argv[32] = {(char *) tu_bin("finsamctl"), "-d", c->cdir, "tail", "--key", keyfile, "--server-key", server,
-                      "--stream", (char *) endpoint, "--replay", c->stream_replay, "--format", "json"};
+    char *argv[32] = {(char *) tu_bin("finsamctl"),
+                      "-d",
+                      c->cdir,
+                      "tail",
+                      "--key",
+                      keyfile,
+                      "--server-key",
+                      server,
+                      "--stream",
+                      (char *) endpoint,
+                      "--replay",
+                      c->stream_replay,
+                      "--format",
+                      "json"};
     int n = 14;
     for (int i = 0; extra[i]; i++)
         argv[n++] = (char *) extra[i];
@@ -87,13 +100,25 @@ static void test_replay_and_live_exactly_once(void)
 
     /* The Python subscriber, from code generated off proto/finsam.proto. */
     char pypath[512], key[400], server[400], pylog[400];
-    snprintf(pypath, sizeof pypath, "%s/../python", getenv("FINSAM_BIN") ? getenv("FINSAM_BIN") : "build/bin");
+    snprintf(pypath, sizeof pypath, "%s/../python",
+             getenv("FINSAM_BIN") ? getenv("FINSAM_BIN") : "build/bin");
     setenv("PYTHONPATH", pypath, 1);
     snprintf(key, sizeof key, "%s_secret", all);
     snprintf(server, sizeof server, "%s/keys/collector.key", c.cdir);
     snprintf(pylog, sizeof pylog, "%s/python.log", c.dir);
-    char *py[] = {"/usr/bin/python3", (char *) tu_src("tests/python/subscriber.py"), "--stream", c.stream_events,
-                  "--replay", c.stream_replay, "--key", key, "--server-key", server, "--expect", "30000", NULL};
+    char *py[] = {"/usr/bin/python3",
+                  (char *) tu_src("tests/python/subscriber.py"),
+                  "--stream",
+                  c.stream_events,
+                  "--replay",
+                  c.stream_replay,
+                  "--key",
+                  key,
+                  "--server-key",
+                  server,
+                  "--expect",
+                  "30000",
+                  NULL};
     pid_t python = tu_spawn(py, pylog);
 
     const char *run[] = {"run", "--exit-when-empty", NULL};

@@ -17,10 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < ack->n_rejected; i++) {
         if (ack->rejected[i]->id.len != CODEC_ID_LEN)
             abort();
-        (void)codec_reject_name(ack->rejected[i]->code);
+        (void) codec_reject_name(ack->rejected[i]->code);
     }
     if (ack->has_batch_error)
-        (void)codec_reject_name(ack->batch_error);
+        (void) codec_reject_name(ack->batch_error);
     codec_free_ack(&ack);
     return 0;
 }

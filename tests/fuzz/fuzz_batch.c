@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         event_msg_t *ev = NULL;
         if (codec_decode_event(b->events[i].data, b->events[i].len, &ev, why, sizeof why) ==
             FINSAM__V1__REJECT_CODE__REJECT_NONE)
-            (void)validate_event(s_cat, ev, "NV", NOW_S, why, sizeof why);
+            (void) validate_event(s_cat, ev, "NV", NOW_S, why, sizeof why);
         codec_free_event(&ev);
     }
     codec_free_batch(&b);

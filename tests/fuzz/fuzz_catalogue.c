@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     catalogue_t *cat = NULL;
     char err[256];
-    if (catalogue_parse(&cat, (const char *)data, size, err, sizeof err) < 0) {
+    if (catalogue_parse(&cat, (const char *) data, size, err, sizeof err) < 0) {
         if (cat)
             abort(); /* failure must leave nothing behind */
         return 0;
@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const cat_item_t *it = catalogue_item(in, in->items[j].code);
             if (!it || !it->scale)
                 abort();
-            (void)cat_scale_accepts(it->scale, 0);
-            (void)cat_scale_accepts(it->scale, it->scale->max);
+            (void) cat_scale_accepts(it->scale, 0);
+            (void) cat_scale_accepts(it->scale, it->scale->max);
         }
     }
     for (int i = 0; i < cat->nmeasures; i++)
@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     for (int i = 0; i < cat->nforbund; i++)
-        (void)catalogue_lan(cat, cat->forbund[i].code);
-    (void)catalogue_lan(cat, "none");
+        (void) catalogue_lan(cat, cat->forbund[i].code);
+    (void) catalogue_lan(cat, "none");
     catalogue_destroy(&cat);
     return 0;
 }

@@ -33,7 +33,7 @@ static const opt_spec_t s_spec = {"fuzz_config", "fuzz_config [OPTIONS]",       
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    snprintf(s_path, sizeof s_path, "/tmp/finsam-fuzz-config-%d.ini", (int)getpid());
+    snprintf(s_path, sizeof s_path, "/tmp/finsam-fuzz-config-%d.ini", (int) getpid());
     /* options.c reports bad lines on stderr: silence our copy of it (libFuzzer
      * and the sanitizers keep their own handles to fd 2). */
     stderr = fopen("/dev/null", "w");

@@ -70,7 +70,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     uint8_t key[ANON_KEY_LEN];
     log_set_level("error"); /* IMPORT-DONE per input would drown the fuzzer */
     for (int i = 0; i < ANON_KEY_LEN; i++)
-        key[i] = (uint8_t)(0x5a ^ i);
+        key[i] = (uint8_t) (0x5a ^ i);
     strcpy(s_dir, "/dev/shm/finsam-fuzz-csv-XXXXXX");
     if (!mkdtemp(s_dir)) {
         strcpy(s_dir, "/tmp/finsam-fuzz-csv-XXXXXX");
@@ -99,9 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *mapping_path = FUZZ_MAPPING;
     const uint8_t *sep = memchr(data, 0x01, size);
     if (sep) {
-        s_write(s_ini, data, (size_t)(sep - data));
+        s_write(s_ini, data, (size_t) (sep - data));
         mapping_path = s_ini;
-        size -= (size_t)(sep - data) + 1;
+        size -= (size_t) (sep - data) + 1;
         data = sep + 1;
     }
     char err[512];

@@ -33,10 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (codec_decode_event(data, size, &ev, why, sizeof why) != FINSAM__V1__REJECT_CODE__REJECT_NONE)
         return 0;
     reject_code_t verdict = validate_event(s_cat, ev, "NV", NOW_S, why, sizeof why);
-    (void)codec_event_kind(ev);
+    (void) codec_event_kind(ev);
     if (ev->body_case == FINSAM__V1__EVENT__BODY_STATUS) {
-        (void)validate_status_step(ev->status);
-        (void)validate_status_in_work_or_studies(ev->status);
+        (void) validate_status_step(ev->status);
+        (void) validate_status_in_work_or_studies(ev->status);
     }
     size_t len;
     uint8_t *again = codec_pack(&ev->base, &len);

@@ -102,7 +102,7 @@ static void s_fill(void)
                               1 + i % 2, T_2026_03 - (i % 3) * 86400 * 31, &lens[k]);
         for (int i = 0; i < 6; i++, n++, k++)
             ev[k] =
-                ev_status(n, forbund[f], 1000 + (uint32_t)(i / 2),
+                ev_status(n, forbund[f], 1000 + (uint32_t) (i / 2),
                           i % 2 ? FINSAM__V1__PHASE__PHASE_EXIT : FINSAM__V1__PHASE__PHASE_ENTRY,
                           i % 2 ? FINSAM__V1__OCCUPATION__OCC_WORK : FINSAM__V1__OCCUPATION__OCC_JOB_SEEKING,
                           i % 2 ? FINSAM__V1__INCOME__INC_WAGE : FINSAM__V1__INCOME__INC_UNEMPLOYMENT, 2,
@@ -139,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     char buf[8193], err[512];
     query_t q;
-    if (http_parse_query((const char *)data, size, FLOOR, buf, sizeof buf, &q, err, sizeof err) < 0) {
+    if (http_parse_query((const char *) data, size, FLOOR, buf, sizeof buf, &q, err, sizeof err) < 0) {
         if (!err[0])
             abort(); /* a 400 must say why */
         return 0;

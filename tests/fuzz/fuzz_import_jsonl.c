@@ -25,7 +25,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char err[256];
     uint8_t key[ANON_KEY_LEN];
     for (int i = 0; i < ANON_KEY_LEN; i++)
-        key[i] = (uint8_t)(0x5a ^ i);
+        key[i] = (uint8_t) (0x5a ^ i);
     if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 || !(s_anon = anon_new(key)))
         abort();
     return 0;
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > MAX_LINE)
         return 0;
     json_error_t jerr;
-    json_t *row = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *row = json_loadb((const char *) data, size, JSON_REJECT_DUPLICATES, &jerr);
     if (!row)
         return 0;
     import_t *imp = import_new(s_cat, s_anon, "NV", NOW_S);

@@ -56,10 +56,10 @@ static void s_ev_init(s_ev_t *e, int n)
     finsam__v1__event__init(&e->ev);
     uint8_t id[16] = {0, 0, 0x50, 0x2e}; /* day prefix: 2026-03-14 */
     memcpy(e->id, id, 16);
-    e->id[15] = (uint8_t)n;
-    e->id[14] = (uint8_t)(n >> 8);
+    e->id[15] = (uint8_t) n;
+    e->id[14] = (uint8_t) (n >> 8);
     for (int i = 0; i < 32; i++)
-        e->pseudonym[i] = (uint8_t)(0xa0 + i + n);
+        e->pseudonym[i] = (uint8_t) (0xa0 + i + n);
     e->ev.id = (ProtobufCBinaryData){16, e->id};
     e->ev.forbund = "NV";
     e->ev.occurred_at = MARCH_2026;
@@ -70,7 +70,7 @@ static void s_answers(s_ev_t *e, const char *const *items, const int *values, si
 {
     for (size_t i = 0; i < n; i++) {
         finsam__v1__answer__init(&e->ans[i]);
-        e->ans[i].item = (char *)items[i];
+        e->ans[i].item = (char *) items[i];
         e->ans[i].value = values[i];
         e->ansp[i] = &e->ans[i];
     }
@@ -244,7 +244,7 @@ static void s_gen_wire(void)
         snprintf(n, sizeof n, "%s.pb", names[i]);
         s_write_bin("fuzz_event", n, ev[i]);
         /* A batch of one each, and all of them in order. */
-        ProtobufCBinaryData b = s_batch(1, (uint64_t)i + 1, &ev[i], 1);
+        ProtobufCBinaryData b = s_batch(1, (uint64_t) i + 1, &ev[i], 1);
         s_write_batch(n, b);
         free(b.data);
     }
@@ -416,7 +416,7 @@ static void s_gen_jsonl(void)
 {
     uint8_t key[ANON_KEY_LEN];
     for (int i = 0; i < ANON_KEY_LEN; i++)
-        key[i] = (uint8_t)(0x5a ^ i);
+        key[i] = (uint8_t) (0x5a ^ i);
     anon_t *anon = anon_new(key);
     for (size_t i = 0; i < sizeof s_rows / sizeof *s_rows; i++) {
         json_error_t jerr;

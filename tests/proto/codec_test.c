@@ -29,8 +29,8 @@ static uint8_t *s_event(int n, int32_t value, size_t *len)
     org.n_answers = 1;
     org.answers = &ap;
     uint8_t id[16] = {0, 0, 0x50, 0x2e};
-    id[14] = (uint8_t)(n >> 8);
-    id[15] = (uint8_t)n;
+    id[14] = (uint8_t) (n >> 8);
+    id[15] = (uint8_t) n;
     ev.id = (ProtobufCBinaryData){16, id};
     ev.forbund = "NV";
     ev.occurred_at = 1772362800; /* 2026-03-01 12:00 Stockholm */
@@ -67,12 +67,12 @@ static uint8_t *s_batch(uint32_t version, const char *agent_id, size_t nevents, 
     ProtobufCBinaryData *ev = calloc(nevents + 1, sizeof *ev);
     CHECK(ev);
     for (size_t i = 0; i < nevents; i++) {
-        ev[i].data = s_event((int)i, 1, &ev[i].len);
+        ev[i].data = s_event((int) i, 1, &ev[i].len);
         CHECK(ev[i].data);
     }
     Finsam__V1__Batch b = FINSAM__V1__BATCH__INIT;
     b.version = version;
-    b.agent_id = (char *)agent_id;
+    b.agent_id = (char *) agent_id;
     b.batch_seq = 1;
     b.n_events = nevents;
     b.events = ev;
@@ -105,15 +105,15 @@ static void test_batch_limits(void)
     CHECK_EQ(s_decode_batch(b, len), FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
     free(b);
     /* Over 4 MiB: refused before anything is unpacked. */
-    size_t big = (size_t)CODEC_MAX_BATCH_BYTES + 1;
+    size_t big = (size_t) CODEC_MAX_BATCH_BYTES + 1;
     uint8_t *junk = calloc(1, big);
     CHECK_EQ(s_decode_batch(junk, big), FINSAM__V1__REJECT_CODE__REJECT_TOO_LARGE);
     free(junk);
     /* Nothing, and truncated. */
-    CHECK_EQ(s_decode_batch((const uint8_t *)"", 0), FINSAM__V1__REJECT_CODE__REJECT_MALFORMED);
+    CHECK_EQ(s_decode_batch((const uint8_t *) "", 0), FINSAM__V1__REJECT_CODE__REJECT_MALFORMED);
     b = s_batch(1, "agent-NV", 3, &len);
     for (size_t cut = 1; cut < len; cut++)
-        (void)s_decode_batch(b, cut); /* may end on a field boundary: no crash is the point */
+        (void) s_decode_batch(b, cut); /* may end on a field boundary: no crash is the point */
     CHECK_EQ(s_decode_batch(b, len - 1), FINSAM__V1__REJECT_CODE__REJECT_MALFORMED);
     free(b);
 }
@@ -180,8 +180,8 @@ static void test_allocation_budget(void)
      * Answers (field 1, length 0). */
     size_t inner = 2 * n;
     buf[len++] = (13 << 3) | 2;
-    buf[len++] = (uint8_t)(0x80 | (inner & 0x7f));
-    buf[len++] = (uint8_t)(inner >> 7);
+    buf[len++] = (uint8_t) (0x80 | (inner & 0x7f));
+    buf[len++] = (uint8_t) (inner >> 7);
     for (size_t i = 0; i < n; i++) {
         buf[len++] = (1 << 3) | 2;
         buf[len++] = 0;
@@ -270,7 +270,7 @@ static void s_replay_event(const uint8_t *buf, size_t len)
     char why[256];
     event_msg_t *ev = NULL;
     if (codec_decode_event(buf, len, &ev, why, sizeof why) == 0)
-        (void)validate_event(s_cat, ev, "NV", NOW_S, why, sizeof why);
+        (void) validate_event(s_cat, ev, "NV", NOW_S, why, sizeof why);
     codec_free_event(&ev);
 }
 
@@ -294,7 +294,7 @@ static void s_replay_catalogue(const uint8_t *buf, size_t len)
 {
     catalogue_t *c = NULL;
     char err[256];
-    if (catalogue_parse(&c, (const char *)buf, len, err, sizeof err) == 0)
+    if (catalogue_parse(&c, (const char *) buf, len, err, sizeof err) == 0)
         catalogue_destroy(&c);
     CHECK(c == NULL);
 }
