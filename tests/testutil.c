@@ -73,9 +73,27 @@ const char *tu_src(const char *rel)
     return p;
 }
 
+/* Children still running when a test exits (a failed CHECK exits at once)
+ * are killed, so a failing test never leaves collectors or agents behind. */
+static pid_t s_children[256];
+static int s_nchildren;
+
+static void s_kill_children(void)
+{
+    /* waitpid says 0 only for our own child still running: a reaped pid
+     * (ECHILD) is never signalled, even if the number was reused. */
+    for (int i = 0; i < s_nchildren && i < 256; i++)
+        if (s_children[i] > 0 && waitpid(s_children[i], NULL, WNOHANG) == 0) {
+            kill(s_children[i], SIGKILL);
+            waitpid(s_children[i], NULL, 0);
+        }
+}
+
 pid_t tu_spawn(char *const argv[], const char *log_path)
 {
     fflush(NULL);
+    if (s_nchildren == 0)
+        atexit(s_kill_children);
     pid_t pid = fork();
     if (pid < 0) {
         perror("fork");
@@ -94,6 +112,10 @@ pid_t tu_spawn(char *const argv[], const char *log_path)
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    if (s_nchildren < (int) (sizeof s_children / sizeof *s_children))
+        s_children[s_nchildren++] = pid;
+    else
+        s_children[(s_nchildren++) % 256] = pid; /* oldest are long reaped */
     return pid;
 }
 
