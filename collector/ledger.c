@@ -50,7 +50,14 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *er
     }
     if (rc)
         return rc;
-    uint32_t version = v.mv_size == 4 ? be32_get(v.mv_data) : 0;
+    if (v.mv_size != 4) {
+        snprintf(err, errlen,
+                 "store schema version unreadable (%zu bytes), this finsam reads version %d; refusing to open it "
+                 "(see docs/operations.md, Upgrade)",
+                 v.mv_size, LEDGER_SCHEMA_VERSION);
+        return -1;
+    }
+    uint32_t version = be32_get(v.mv_data);
     if (version != LEDGER_SCHEMA_VERSION) {
         snprintf(err, errlen,
                  "store schema version %u, this finsam reads version %d; refusing to open it "

@@ -22,7 +22,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define LEDGER_SCHEMA_VERSION 1
+/* 2: participant records hold per-(measure, month, mode) reference
+ *    counts (aggregate.c record version 2). A version-1 store is refused. */
+#define LEDGER_SCHEMA_VERSION 2
 #define LEDGER_REJECT_SLOTS 16
 
 typedef enum {

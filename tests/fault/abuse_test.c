@@ -40,7 +40,7 @@ static long s_expected; /* events the log must hold */
 static long s_proc_kb(pid_t pid, const char *field)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
     char *text = tu_read_file(path);
     CHECK(text);
     const char *p = strstr(text, field);
@@ -64,9 +64,9 @@ static int s_tcp_connect(void)
     CHECK(fd >= 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)s_port());
+    a.sin_port = htons((uint16_t) s_port());
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(connect(fd, (struct sockaddr *) &a, sizeof a) == 0);
     return fd;
 }
 
@@ -100,7 +100,7 @@ static void test_connection_storm_beside_good_agent(void)
             int fd = s_tcp_connect();
             char junk[64];
             memset(junk, 0xff, sizeof junk);
-            (void)!write(fd, junk, sizeof junk);
+            (void) !write(fd, junk, sizeof junk);
             close(fd);
         }
     }
@@ -118,7 +118,7 @@ static void test_connection_storm_beside_good_agent(void)
         stderr,
         "storm: %d plain + %d unlisted-CURVE DEALERs refused, 500 junk TCP, 200 idle TCP in %lld ms; "
         "agent delivered 20000 events, done after %lld ms; AUTH-REFUSED logged %d; collector RSS %ld kB\n",
-        plain_refused, curve_refused, (long long)storm_ms, (long long)total_ms, logged,
+        plain_refused, curve_refused, (long long) storm_ms, (long long) total_ms, logged,
         s_proc_kb(s_c.collector, "VmRSS:"));
     CHECK(logged >= curve_refused);
 }
@@ -153,7 +153,7 @@ static void test_tiny_frames(void)
     CHECK(ack && ack->has_batch_error && ack->batch_error == FINSAM__V1__REJECT_CODE__REJECT_MALFORMED);
     codec_free_ack(&ack);
     for (int i = 0; i < 5000; i++)
-        CHECK(zsock_send(cl.sock, "b", "x", (size_t)1) == 0);
+        CHECK(zsock_send(cl.sock, "b", "x", (size_t) 1) == 0);
     for (int i = 0; i < 5000; i++) {
         ack = hostile_ack(cl.sock);
         CHECK(ack && ack->has_batch_error && ack->batch_error != FINSAM__V1__REJECT_CODE__REJECT_NONE);
@@ -166,7 +166,7 @@ static void test_tiny_frames(void)
 
 static void test_oversized_frames(void)
 {
-    size_t big = (size_t)CODEC_MAX_BATCH_BYTES + 64 * 1024;
+    size_t big = (size_t) CODEC_MAX_BATCH_BYTES + 64 * 1024;
     uint8_t *huge = calloc(1, big);
     CHECK(huge);
     for (int i = 0; i < 10; i++) {
@@ -196,7 +196,7 @@ static void test_one_bad_event_in_1000(void)
     CHECK_EQ(ack->n_rejected, 1);
     const Finsam__V1__Rejection *r = ack->rejected[0];
     CHECK_EQ(r->code, FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
-    CHECK(r->id.len == 16 && r->id.data[15] == (uint8_t)501 && r->id.data[14] == (uint8_t)(501 >> 8));
+    CHECK(r->id.len == 16 && r->id.data[15] == (uint8_t) 501 && r->id.data[14] == (uint8_t) (501 >> 8));
     CHECK(r->text && strstr(r->text, "o_forum_moten"));
     fprintf(stderr, "one bad of 1000: 999 accepted, rejected %s: %s\n", codec_reject_name(r->code), r->text);
     codec_free_ack(&ack);

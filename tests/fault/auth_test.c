@@ -30,7 +30,7 @@ static int64_t s_now_ms(void)
 static void s_expect_silence(hostile_client_t *c, uint64_t seq, int wait_ms)
 {
     size_t len;
-    uint8_t *b = hostile_batch("NV", seq, 0xbad0000 + (uint32_t)seq, 1, 5, -1, &len);
+    uint8_t *b = hostile_batch("NV", seq, 0xbad0000 + (uint32_t) seq, 1, 5, -1, &len);
     /* The message may sit in the pipe of a connection that never completes:
      * sending succeeds, nothing leaves. */
     zsock_set_sndtimeo(c->sock, 0);
@@ -169,7 +169,7 @@ static void test_revocation_cuts_off_connected_agent(void)
         zclock_sleep(20);
     }
     fprintf(stderr, "revocation: cut off %lld ms after the certificate was removed (%ld events stored)\n",
-            (long long)cut_ms, stored);
+            (long long) cut_ms, stored);
     CHECK(cut_ms >= 0 && cut_ms < 5000);
     /* From now on nothing is stored. */
     for (int i = 0; i < 20; i++) {
@@ -233,7 +233,7 @@ static void test_readable_secret_keys_refused(void)
     snprintf(secret, sizeof secret, "%s/keys/collector.key_secret", c.cdir);
     s_secret_z85(secret, z85);
     CHECK(chmod(secret, 0644) == 0);
-    char *crun[] = {(char *)tu_bin("finsam-collector"),
+    char *crun[] = {(char *) tu_bin("finsam-collector"),
                     "-d",
                     c.cdir,
                     "--endpoint",
@@ -250,7 +250,7 @@ static void test_readable_secret_keys_refused(void)
     CHECK(strstr(out, "0644") && !strstr(out, z85));
     free(out);
     char *ccheck[] = {
-        (char *)tu_bin("finsam-collector"), "-d", c.cdir, "--http", "off", "check-config", NULL};
+        (char *) tu_bin("finsam-collector"), "-d", c.cdir, "--http", "off", "check-config", NULL};
     CHECK_EQ(s_run_capture(ccheck, log, &out), EX_NOPERM);
     free(out);
     CHECK(chmod(secret, 0640) == 0); /* group-readable is as bad */
@@ -262,7 +262,7 @@ static void test_readable_secret_keys_refused(void)
     snprintf(secret, sizeof secret, "%s/keys/agent.key_secret", nv);
     s_secret_z85(secret, z85);
     CHECK(chmod(secret, 0644) == 0);
-    char *arun[] = {(char *)tu_bin("finsam-agent"), "-d", nv, "--collector", c.endpoint, "run", NULL};
+    char *arun[] = {(char *) tu_bin("finsam-agent"), "-d", nv, "--collector", c.endpoint, "run", NULL};
     rc = s_run_capture(arun, log, &out);
     fprintf(stderr, "agent with a 0644 CURVE secret: exit %d: %s", rc, out);
     CHECK_EQ(rc, EX_CONFIG); /* 78: "configuration (keys, catalogue, förbund)" */
@@ -275,7 +275,7 @@ static void test_readable_secret_keys_refused(void)
     CHECK(hex && strlen(hex) >= 64);
     hex[64] = '\0';
     CHECK(chmod(pkey, 0644) == 0);
-    char *ademo[] = {(char *)tu_bin("finsam-agent"), "-d", nv, "demo", "--events", "10", "--no-send", NULL};
+    char *ademo[] = {(char *) tu_bin("finsam-agent"), "-d", nv, "demo", "--events", "10", "--no-send", NULL};
     rc = s_run_capture(ademo, log, &out);
     fprintf(stderr, "agent with a 0644 pseudonym key: exit %d: %s", rc, out);
     CHECK_EQ(rc, EX_CONFIG);

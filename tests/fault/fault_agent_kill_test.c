@@ -48,7 +48,7 @@ static void test_kill_mid_import(void)
      * Even kills land at a random moment in the second half of the import.
      * Each kill uses a fresh agent, so each meets an import that has not
      * committed yet. */
-    char (*dirs)[320] = calloc((size_t) kills, sizeof *dirs);
+    char(*dirs)[320] = calloc((size_t) kills, sizeof *dirs);
     CHECK(dirs);
     long before = 0, finished = 0, mid_commit = 0;
     for (long k = 0; k < kills; k++) {
@@ -99,7 +99,7 @@ static void test_kill_mid_send(void)
 {
     fault_seed("fault_agent_kill_test mid-send");
     int64_t t0 = fault_now_ms();
-    const long kills = fault_pick(10, 50), rows = fault_pick(60000, 300000);
+    const long kills = fault_pick(10, 50), rows = fault_pick(120000, 300000);
     cluster_t c;
     cluster_init(&c);
     char file[400], agent[320], key[320];
@@ -118,7 +118,8 @@ static void test_kill_mid_send(void)
          * random moment later, with batches in flight. */
         int64_t deadline = fault_now_ms() + 20000;
         int rc = -1;
-        while (fault_now_ms() < deadline && (rc = tu_wait(pid, 0)) == -1 && cluster_events_in_log(&c) <= stored)
+        while (fault_now_ms() < deadline && (rc = tu_wait(pid, 0)) == -1 &&
+               cluster_events_in_log(&c) <= stored)
             usleep(10000);
         if (rc == -1) {
             usleep((useconds_t) fault_rand(200000));
@@ -129,8 +130,8 @@ static void test_kill_mid_send(void)
         mid_send += killed;
         stored = cluster_events_in_log(&c);
         fault_agent_counts_t n = fault_agent_counts(&c, agent);
-        fprintf(stderr, "kill %ld: %s, %lld stored, %lld queued\n", k + 1, killed ? "killed mid-send" : "had finished",
-                stored, n.queued);
+        fprintf(stderr, "kill %ld: %s, %lld stored, %lld queued\n", k + 1,
+                killed ? "killed mid-send" : "had finished", stored, n.queued);
         /* Nothing lost: what left the outbox is in the log. */
         CHECK(stored + n.queued >= rows);
         CHECK(stored <= rows);
@@ -144,7 +145,9 @@ static void test_kill_mid_send(void)
     CHECK_EQ(cluster_rebuild_verify(&c), 0);
     fault_check_log(&c, key, rows, NULL, NULL, 0);
     cluster_stop_collector(&c, SIGTERM);
-    fprintf(stderr, "FIGURES fault_agent_kill mid-send: kills=%ld killed_mid_send=%ld rows=%ld lost=0 doubled=0 seconds=%.1f\n",
+    fprintf(stderr,
+            "FIGURES fault_agent_kill mid-send: kills=%ld killed_mid_send=%ld rows=%ld lost=0 doubled=0 "
+            "seconds=%.1f\n",
             kills, mid_send, rows, (double) (fault_now_ms() - t0) / 1000.0);
 }
 

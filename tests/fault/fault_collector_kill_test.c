@@ -160,9 +160,11 @@ static void test_collector_kill9(void)
     fault_check_log(&c, key, (long) in_log, NULL, NULL, 0);
     cluster_stop_collector(&c, SIGTERM);
     fprintf(stderr,
-            "FIGURES fault_collector_kill: kills=%ld mid_stream=%ld mid_replay=%ld events=%lld retractions=%ld corrections=%ld "
+            "FIGURES fault_collector_kill: kills=%ld mid_stream=%ld mid_replay=%ld events=%lld "
+            "retractions=%ld corrections=%ld "
             "lost=0 doubled=0 seconds=%.1f\n",
-            kills, mid_stream, mid_replay, generated, retractions, corrections, (double) (fault_now_ms() - t0) / 1000.0);
+            kills, mid_stream, mid_replay, generated, retractions, corrections,
+            (double) (fault_now_ms() - t0) / 1000.0);
 }
 
 int main(void)

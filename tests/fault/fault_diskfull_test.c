@@ -48,10 +48,11 @@ static void test_map_full_grows(void)
     CHECK(cgrow >= 3);
     CHECK(agrow >= 3);
     unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
-    fprintf(stderr,
-            "FIGURES fault_diskfull map-full: events=%lld initial_map_mib=1 collector_grows=%ld agent_grows=%ld "
-            "lost=0 doubled=0 seconds=%.1f\n",
-            n.known, cgrow, agrow, (double) (fault_now_ms() - t0) / 1000.0);
+    fprintf(
+        stderr,
+        "FIGURES fault_diskfull map-full: events=%lld initial_map_mib=1 collector_grows=%ld agent_grows=%ld "
+        "lost=0 doubled=0 seconds=%.1f\n",
+        n.known, cgrow, agrow, (double) (fault_now_ms() - t0) / 1000.0);
 }
 
 static bool s_commit_failed(void *path)
@@ -93,12 +94,21 @@ static void test_disk_full_collector(void)
     const char *run[] = {"run", "--exit-when-empty", "--ack-timeout-ms", "1000", NULL};
     pid_t pid = cluster_agent_spawn(&c, agent, run);
     CHECK(tu_wait_for(s_commit_failed, flog, 60000));
-    /* Stopped acknowledging: over 3 s nothing leaves the queue and nothing
-     * is added to the log, while the collector stays up. */
-    long long q1 = fault_agent_counts(&c, agent).queued, l1 = cluster_events_in_log(&c);
-    usleep(3000000);
-    long long q2 = fault_agent_counts(&c, agent).queued, l2 = cluster_events_in_log(&c);
-    fprintf(stderr, "disk full: queue %lld -> %lld, log %lld -> %lld over 3 s; ledger %lld bytes (limit %lld)\n", q1,
+    /* Stopped acknowledging. Small commits may still fit for a while
+     * (LMDB reuses freed pages inside the file), so wait until 3 s pass
+     * with nothing leaving the queue and nothing added to the log, while
+     * the collector stays up. */
+    long long q1 = -1, l1 = -1, q2 = fault_agent_counts(&c, agent).queued, l2 = cluster_events_in_log(&c);
+    int64_t give_up = fault_now_ms() + 120000;
+    while ((q1 != q2 || l1 != l2) && fault_now_ms() < give_up) {
+        q1 = q2;
+        l1 = l2;
+        usleep(3000000);
+        q2 = fault_agent_counts(&c, agent).queued;
+        l2 = cluster_events_in_log(&c);
+    }
+    fprintf(stderr,
+            "disk full: queue %lld -> %lld, log %lld -> %lld over 3 s; ledger %lld bytes (limit %lld)\n", q1,
             q2, l1, l2, fault_file_size(ledger), size + (4 << 20));
     CHECK(q2 > 0);
     CHECK_EQ(q1, q2);
@@ -174,7 +184,9 @@ static void test_disk_full_outbox(void)
     n = fault_agent_counts(&c, agent);
     CHECK_EQ(n.queued, first + more);
     CHECK_EQ(n.known, first + more);
-    fprintf(stderr, "FIGURES fault_diskfull outbox: rows=%ld exit_under_limit=74 stored_under_limit=0 stored_after=%lld\n",
+    fprintf(stderr,
+            "FIGURES fault_diskfull outbox: rows=%ld exit_under_limit=74 stored_under_limit=0 "
+            "stored_after=%lld\n",
             more, n.queued - first);
 }
 

@@ -119,7 +119,9 @@ static void test_outage_then_drain(void)
     zsock_destroy(&stuck);
     zcert_destroy(&mine);
     zcert_destroy(&srv);
-    fprintf(stderr, "collector during the drain, with a stuck subscriber and a full replay: RssAnon max %ld KiB, VmRSS max %ld KiB\n",
+    fprintf(stderr,
+            "collector during the drain, with a stuck subscriber and a full replay: RssAnon max %ld KiB, "
+            "VmRSS max %ld KiB\n",
             coll.max_anon, coll.max_rss);
     CHECK(coll.max_anon > 0 && coll.max_anon < 128 * 1024);
     double drain_s = (double) (fault_now_ms() - t1) / 1000.0;
@@ -137,12 +139,14 @@ static void test_outage_then_drain(void)
     CHECK_EQ(cluster_rebuild_verify(&c), 0);
     fault_check_log(&c, key, rows, NULL, NULL, 0);
     cluster_stop_collector(&c, SIGTERM);
-    fprintf(stderr,
-            "FIGURES fault_outage: events=%ld outage_s=%.1f outbox_mib=%lld drain_s=%.1f events_per_s=%.0f "
-            "agent_rss_anon_kib=%ld..%ld agent_vmrss_max_kib=%ld collector_rss_anon_max_kib=%ld lost=0 doubled=0 "
-            "seconds=%.1f\n",
-            rows, (double) t_outage / 1000.0, outbox_bytes >> 20, drain_s, (double) rows / drain_s, drain.min_anon,
-            drain.max_anon, drain.max_rss, coll.max_anon, (double) (fault_now_ms() - t0) / 1000.0);
+    fprintf(
+        stderr,
+        "FIGURES fault_outage: events=%ld outage_s=%.1f outbox_mib=%lld drain_s=%.1f events_per_s=%.0f "
+        "agent_rss_anon_kib=%ld..%ld agent_vmrss_max_kib=%ld collector_rss_anon_max_kib=%ld lost=0 doubled=0 "
+        "seconds=%.1f\n",
+        rows, (double) t_outage / 1000.0, outbox_bytes >> 20, drain_s, (double) rows / drain_s,
+        drain.min_anon, drain.max_anon, drain.max_rss, coll.max_anon,
+        (double) (fault_now_ms() - t0) / 1000.0);
 }
 
 int main(void)

@@ -8,6 +8,8 @@
 #include "fault_util.h"
 #include "testutil.h"
 
+#include "ledger.h"
+
 #include <lmdb.h>
 #include <signal.h>
 #include <string.h>
@@ -62,16 +64,24 @@ static void test_other_schema_refused(void)
         uint8_t bytes[4];
         size_t len;
     } cases[] = {
-        {"previous schema 0", "store schema version 0", {0, 0, 0, 0}, 4},
-        {"future schema 2", "store schema version 2", {0, 0, 0, 2}, 4},
-        {"malformed schema value", "store schema version 0", {0, 0, 1}, 3},
+        {"previous schema", "store schema version 1", {0, 0, 0, LEDGER_SCHEMA_VERSION - 1}, 4},
+        {"future schema", "store schema version 3", {0, 0, 0, LEDGER_SCHEMA_VERSION + 1}, 4},
+        {"malformed schema value", "store schema version unreadable", {0, 0, 1}, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         s_patch_schema(ledger, cases[i].bytes, cases[i].len);
         uint64_t before = s_digest(data);
         snprintf(log, sizeof log, "%s/refused-%zu.log", c.dir, i);
-        char *collector[] = {(char *) tu_bin("finsam-collector"), "-d", c.cdir, "--endpoint", c.endpoint,
-                             "--stream-events", "off", NULL};
+        char *collector[] = {(char *) tu_bin("finsam-collector"),
+                             "-d",
+                             c.cdir,
+                             "--endpoint",
+                             c.endpoint,
+                             "--stream-events",
+                             "off",
+                             "--http",
+                             "off",
+                             NULL};
         int rc = tu_run(collector, log, 30000);
         char *text = tu_read_file(log);
         fprintf(stderr, "%s: collector exit %d: %s", cases[i].name, rc, text ? text : "");
@@ -89,8 +99,8 @@ static void test_other_schema_refused(void)
         CHECK(s_digest(data) == before); /* nothing was changed */
     }
     /* Back to this version: everything is there and consistent. */
-    uint8_t one[4] = {0, 0, 0, 1};
-    s_patch_schema(ledger, one, 4);
+    uint8_t current[4] = {0, 0, 0, LEDGER_SCHEMA_VERSION};
+    s_patch_schema(ledger, current, 4);
     cluster_start_collector(&c);
     CHECK_EQ(cluster_events_in_log(&c), 2000);
     CHECK_EQ(cluster_rebuild_verify(&c), 0);

@@ -3,12 +3,14 @@
 
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,8 +27,43 @@ long fault_pick(long quick, long long_)
     return fault_long() ? long_ : quick;
 }
 
+/* At exit, also after a failed CHECK: SIGKILL every child still running
+ * (collector, agents, tails), so a failing test leaves no process behind.
+ * After a passing test there are none. */
+static void s_kill_children(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return;
+    struct dirent *e;
+    pid_t self = getpid();
+    while ((e = readdir(d))) {
+        char path[300];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        char *stat = e->d_name[0] >= '1' && e->d_name[0] <= '9' ? tu_read_file(path) : NULL;
+        const char *p = stat ? strrchr(stat, ')') : NULL; /* the name may hold spaces */
+        int ppid = 0;
+        if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == self) {
+            pid_t pid = (pid_t) atoi(e->d_name);
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        free(stat);
+    }
+    closedir(d);
+}
+
 void fault_seed(const char *test)
 {
+    static bool registered;
+    if (!registered) {
+        /* atexit runs last-registered first: make testutil register its
+         * temp-dir cleanup before us, so children die before their
+         * directories are removed. */
+        (void) tu_tempdir();
+        atexit(s_kill_children);
+        registered = true;
+    }
     const char *v = getenv("FINSAM_FAULT_SEED");
     uint64_t seed = v ? strtoull(v, NULL, 10) : (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 16);
     s_rng = seed;
@@ -73,7 +110,8 @@ void fault_write_status_rows(FILE *f, long first, long n, const char *occupation
         struct tm b;
         gmtime_r(&birth, &b);
         char ten[40];
-        snprintf(ten, sizeof ten, "%02d%02d%02d%03ld", b.tm_year % 100, b.tm_mon + 1, b.tm_mday, 100 + i % 900);
+        snprintf(ten, sizeof ten, "%02d%02d%02d%03ld", b.tm_year % 100, b.tm_mon + 1, b.tm_mday,
+                 100 + i % 900);
         int sum = 0;
         for (int k = 0; k < 9; k++) {
             int d = (ten[k] - '0') * (k % 2 ? 1 : 2);
@@ -86,8 +124,8 @@ void fault_write_status_rows(FILE *f, long first, long n, const char *occupation
         fprintf(f,
                 "{\"kind\":\"status\",\"personnummer\":\"%d%02d%02d-%03ld%d\",\"date\":\"%d-%02d-%02d\","
                 "\"phase\":\"entry\",\"mode\":\"project\",\"occupation\":\"%s\",\"income\":\"wage\"}\n",
-                b.tm_year + 1900, b.tm_mon + 1, b.tm_mday, 100 + i % 900, (10 - sum % 10) % 10, e.tm_year + 1900,
-                e.tm_mon + 1, e.tm_mday, occupation);
+                b.tm_year + 1900, b.tm_mon + 1, b.tm_mday, 100 + i % 900, (10 - sum % 10) % 10,
+                e.tm_year + 1900, e.tm_mon + 1, e.tm_mday, occupation);
     }
 }
 
@@ -168,10 +206,26 @@ void fault_start_collector_limited(cluster_t *c, long long fsize_limit, const ch
         snprintf(c->stream_aggregates, sizeof c->stream_aggregates, "tcp://127.0.0.1:%d", tu_free_port());
         snprintf(c->stream_replay, sizeof c->stream_replay, "tcp://127.0.0.1:%d", tu_free_port());
     }
-    char *argv[] = {(char *) tu_bin("finsam-collector"), "-d", c->cdir, "--endpoint", c->endpoint,
-                    "--endpoint-file", epfile, "--stream-events", c->stream_events, "--stream-aggregates",
-                    c->stream_aggregates, "--stream-replay", c->stream_replay, "--stream-endpoint-file", sfile,
-                    "--log-level", "info", NULL};
+    char *argv[] = {(char *) tu_bin("finsam-collector"),
+                    "-d",
+                    c->cdir,
+                    "--endpoint",
+                    c->endpoint,
+                    "--endpoint-file",
+                    epfile,
+                    "--stream-events",
+                    c->stream_events,
+                    "--stream-aggregates",
+                    c->stream_aggregates,
+                    "--stream-replay",
+                    c->stream_replay,
+                    "--stream-endpoint-file",
+                    sfile,
+                    "--http",
+                    "off",
+                    "--log-level",
+                    "info",
+                    NULL};
     c->collector = fault_spawn_limited(argv, log, fsize_limit);
     if (!tu_wait_for(s_exists, epfile, 20000)) {
         fprintf(stderr, "collector did not bind; log:\n%s\n", tu_read_file(log));
@@ -198,9 +252,25 @@ pid_t fault_tail_spawn(cluster_t *c, const char *key, long from, long count, con
     snprintf(server, sizeof server, "%s/keys/collector.key", c->cdir);
     snprintf(sfrom, sizeof sfrom, "%ld", from);
     snprintf(scount, sizeof scount, "%ld", count);
-    char *argv[] = {(char *) tu_bin("finsamctl"), "-d", c->cdir, "tail", "--key", keyfile, "--server-key", server,
-                    "--stream", c->stream_events, "--replay", c->stream_replay, "--format", "json", "--from",
-                    sfrom, "--count", scount, NULL};
+    char *argv[] = {(char *) tu_bin("finsamctl"),
+                    "-d",
+                    c->cdir,
+                    "tail",
+                    "--key",
+                    keyfile,
+                    "--server-key",
+                    server,
+                    "--stream",
+                    c->stream_events,
+                    "--replay",
+                    c->stream_replay,
+                    "--format",
+                    "json",
+                    "--from",
+                    sfrom,
+                    "--count",
+                    scount,
+                    NULL};
     return tu_spawn(argv, out_path);
 }
 
@@ -209,7 +279,8 @@ static int s_cmp_id(const void *a, const void *b)
     return memcmp(a, b, 32);
 }
 
-long fault_check_log(cluster_t *c, const char *key, long n, const char *forbund, char (*ids)[33], long max_ids)
+long fault_check_log(cluster_t *c, const char *key, long n, const char *forbund, char (*ids)[33],
+                     long max_ids)
 {
     char out[400];
     snprintf(out, sizeof out, "%s/check-log.json", c->dir);

@@ -22,7 +22,9 @@ bool fault_long(void);
 long fault_pick(long quick, long long_);
 
 /* Seeds the random source from FINSAM_FAULT_SEED or the clock and prints
- * the seed; fault_rand(n) is then uniform in [0, n). */
+ * the seed; fault_rand(n) is then uniform in [0, n). The first call also
+ * makes the test kill its remaining child processes at exit, so a failed
+ * CHECK leaves nothing running. */
 void fault_seed(const char *test);
 long fault_rand(long n);
 
@@ -67,7 +69,8 @@ pid_t fault_tail_spawn(cluster_t *c, const char *key, long from, long count, con
  * every sequence 1..n appears once and every event id is distinct. Writes
  * up to `max_ids` ids (32 hex digits + NUL each) of events of förbund
  * `forbund` into ids if not NULL; returns how many it wrote. */
-long fault_check_log(cluster_t *c, const char *key, long n, const char *forbund, char (*ids)[33], long max_ids);
+long fault_check_log(cluster_t *c, const char *key, long n, const char *forbund, char (*ids)[33],
+                     long max_ids);
 
 /* The check of fault_check_log on a file `finsamctl tail --format json`
  * wrote: sequences 1..n each once, ids distinct. */

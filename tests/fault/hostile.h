@@ -161,16 +161,16 @@ static inline uint8_t *hostile_event(const char *forbund, uint32_t prefix, uint3
     org.n_answers = 1;
     org.answers = &ap;
     uint8_t id[16] = {0, 0, 0x50, 0x2e};
-    id[8] = (uint8_t)(prefix >> 24);
-    id[9] = (uint8_t)(prefix >> 16);
-    id[10] = (uint8_t)(prefix >> 8);
-    id[11] = (uint8_t)prefix;
-    id[12] = (uint8_t)(n >> 24);
-    id[13] = (uint8_t)(n >> 16);
-    id[14] = (uint8_t)(n >> 8);
-    id[15] = (uint8_t)n;
+    id[8] = (uint8_t) (prefix >> 24);
+    id[9] = (uint8_t) (prefix >> 16);
+    id[10] = (uint8_t) (prefix >> 8);
+    id[11] = (uint8_t) prefix;
+    id[12] = (uint8_t) (n >> 24);
+    id[13] = (uint8_t) (n >> 16);
+    id[14] = (uint8_t) (n >> 8);
+    id[15] = (uint8_t) n;
     ev.id = (ProtobufCBinaryData){16, id};
-    ev.forbund = (char *)forbund;
+    ev.forbund = (char *) forbund;
     ev.occurred_at = 1767268800; /* 2026-01-01 12:00 Stockholm */
     ev.catalogue_version = 1;
     ev.body_case = FINSAM__V1__EVENT__BODY_ORGANISATION;
@@ -188,8 +188,8 @@ static inline uint8_t *hostile_batch(const char *forbund, uint64_t seq, uint32_t
     ProtobufCBinaryData *ev = calloc(n + 1, sizeof *ev);
     CHECK(ev);
     for (size_t i = 0; i < n; i++)
-        ev[i].data = hostile_event(forbund, prefix, first + (uint32_t)i,
-                                   (long)i == bad ? -5 : (int32_t)(i % 100), &ev[i].len);
+        ev[i].data = hostile_event(forbund, prefix, first + (uint32_t) i,
+                                   (long) i == bad ? -5 : (int32_t) (i % 100), &ev[i].len);
     Finsam__V1__Batch b = FINSAM__V1__BATCH__INIT;
     b.version = 1;
     b.agent_id = "hostile-test";

@@ -52,7 +52,7 @@ static bool s_is_dumpable(pid_t pid)
         if (syscall(SYS_capset, &h, d) != 0)
             _exit(3);
         char byte;
-        struct iovec local = {&byte, 1}, remote = {(void *)0x1000, 1};
+        struct iovec local = {&byte, 1}, remote = {(void *) 0x1000, 1};
         if (process_vm_readv(pid, &local, 1, &remote, 1, 0) == 1 || errno == EFAULT)
             _exit(0);
         _exit(errno == EPERM ? 1 : 2);
@@ -114,7 +114,7 @@ static void s_pseudonym_key(s_needles_t *s, const char *agent_dir)
     for (int i = 0; i < 32; i++) {
         unsigned v;
         CHECK(sscanf(hex + 2 * i, "%2x", &v) == 1);
-        key[i] = (uint8_t)v;
+        key[i] = (uint8_t) v;
     }
     s_hex_both_cases(s, path, key, 32);
     free(hex);
@@ -275,12 +275,12 @@ static void test_no_secrets_anywhere(void)
     /* What operators and dashboards read. */
     char *outputs[8];
     int nout = 0;
-    char *st[] = {(char *)tu_bin("finsamctl"), "-d", c.cdir, "status", "--format", "json", NULL};
+    char *st[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "status", "--format", "json", NULL};
     outputs[nout++] = s_capture(st);
     char *q[] = {
-        (char *)tu_bin("finsamctl"), "-d", c.cdir, "query", "--format", "json", "-m", "7", "-k", "1", NULL};
+        (char *) tu_bin("finsamctl"), "-d", c.cdir, "query", "--format", "json", "-m", "7", "-k", "1", NULL};
     outputs[nout++] = s_capture(q);
-    char *q2[] = {(char *)tu_bin("finsamctl"),
+    char *q2[] = {(char *) tu_bin("finsamctl"),
                   "-d",
                   c.cdir,
                   "query",
@@ -294,11 +294,11 @@ static void test_no_secrets_anywhere(void)
                   "1",
                   NULL};
     outputs[nout++] = s_capture(q2);
-    char *ex[] = {(char *)tu_bin("finsamctl"), "-d", c.cdir, "export", "--format", "json", "-k", "1", NULL};
+    char *ex[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "export", "--format", "json", "-k", "1", NULL};
     outputs[nout++] = s_capture(ex);
-    char *ast[] = {(char *)tu_bin("finsam-agent"), "-d", nv, "status", NULL};
+    char *ast[] = {(char *) tu_bin("finsam-agent"), "-d", nv, "status", NULL};
     outputs[nout++] = s_capture(ast);
-    char *ast2[] = {(char *)tu_bin("finsam-agent"), "-d", spoof, "status", NULL};
+    char *ast2[] = {(char *) tu_bin("finsam-agent"), "-d", spoof, "status", NULL};
     outputs[nout++] = s_capture(ast2);
     CHECK(strstr(outputs[5], "forbidden")); /* the rejections and their reasons are there */
     cluster_stop_collector(&c, SIGTERM);
