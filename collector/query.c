@@ -110,37 +110,37 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     /* Roll-ups: cells merge by addition (cell.h). `units` adds up because
-     * a participant belongs to one förbund's pseudonym space. */
+     * a participant belongs to one förbund's pseudonym space. Each förbund
+     * row is copied as its län and its nation row; sorting the copies puts
+     * equal keys side by side, and they are summed in one pass. */
     size_t nf = t->n;
+    s_row_t *up = nf ? malloc(2 * nf * sizeof *up) : NULL;
+    if (nf && !up)
+        return ENOMEM;
     for (size_t i = 0; i < nf; i++) {
-        for (int level = LEVEL_LAN; level <= LEVEL_NATION; level++) {
-            const s_row_t *src = &t->rows[i];
-            char name[48]; /* a copy: s_push below may move src->lan */
-            snprintf(name, sizeof name, "%s", level == LEVEL_LAN ? src->lan : "Riket");
-            s_row_t *dst = NULL;
-            for (size_t j = nf; j < t->n; j++)
-                if (t->rows[j].level == level && t->rows[j].period == src->period &&
-                    t->rows[j].slice == src->slice && !strcmp(t->rows[j].name, name)) {
-                    dst = &t->rows[j];
-                    break;
-                }
-            if (!dst) {
-                uint32_t period = src->period;
-                uint16_t slice = src->slice;
-                char lan[48];
-                snprintf(lan, sizeof lan, "%s", src->lan);
-                if (!(dst = s_push(t)))
-                    return ENOMEM;
-                src = &t->rows[i]; /* s_push may have moved the rows */
-                dst->level = level;
-                snprintf(dst->name, sizeof dst->name, "%s", name);
-                snprintf(dst->lan, sizeof dst->lan, "%s", level == LEVEL_LAN ? lan : "");
-                dst->period = period;
-                dst->slice = slice;
-            }
-            cell_add(&dst->cell, &src->cell, +1);
-        }
+        const s_row_t *src = &t->rows[i];
+        s_row_t *lan = &up[2 * i], *nation = &up[2 * i + 1];
+        *lan = *src;
+        lan->level = LEVEL_LAN;
+        snprintf(lan->name, sizeof lan->name, "%s", src->lan);
+        *nation = *src;
+        nation->level = LEVEL_NATION;
+        snprintf(nation->name, sizeof nation->name, "Riket");
+        nation->lan[0] = '\0';
     }
+    if (nf > 1)
+        qsort(up, 2 * nf, sizeof *up, s_row_cmp);
+    for (size_t i = 0; i < 2 * nf; i++) {
+        s_row_t *dst = s_push(t);
+        if (!dst) {
+            free(up);
+            return ENOMEM;
+        }
+        *dst = up[i];
+        while (i + 1 < 2 * nf && s_row_cmp(&up[i + 1], dst) == 0)
+            cell_add(&dst->cell, &up[++i].cell, +1);
+    }
+    free(up);
     if (t->n > 1) /* rows is NULL while empty, and qsort's pointer must be valid even for 0 */
         qsort(t->rows, t->n, sizeof *t->rows, s_row_cmp);
     return 0;
