@@ -51,10 +51,11 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *er
     if (rc)
         return rc;
     if (v.mv_size != 4) {
-        snprintf(err, errlen,
-                 "store schema version unreadable (%zu bytes), this finsam reads version %d; refusing to open it "
-                 "(see docs/operations.md, Upgrade)",
-                 v.mv_size, LEDGER_SCHEMA_VERSION);
+        snprintf(
+            err, errlen,
+            "store schema version unreadable (%zu bytes), this finsam reads version %d; refusing to open it "
+            "(see docs/operations.md, Upgrade)",
+            v.mv_size, LEDGER_SCHEMA_VERSION);
         return -1;
     }
     uint32_t version = be32_get(v.mv_data);

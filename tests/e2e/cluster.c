@@ -24,12 +24,11 @@ void cluster_init(cluster_t *c)
     CHECK(tu_run(argv, c->log, 10000) == 0);
 }
 
-void cluster_start_collector(cluster_t *c)
+char **cluster_collector_argv(cluster_t *c, const char *log_level)
 {
-    char epfile[400];
+    static char epfile[400], sfile[400];
+    static char *argv[32];
     snprintf(epfile, sizeof epfile, "%s/endpoint", c->dir);
-    unlink(epfile);
-    char sfile[400];
     snprintf(sfile, sizeof sfile, "%s/stream-endpoints", c->dir);
     /* Stream ports: fixed per cluster after the first start, so
      * subscribers can reconnect across collector restarts. */
@@ -38,26 +37,36 @@ void cluster_start_collector(cluster_t *c)
         snprintf(c->stream_aggregates, sizeof c->stream_aggregates, "tcp://127.0.0.1:%d", tu_free_port());
         snprintf(c->stream_replay, sizeof c->stream_replay, "tcp://127.0.0.1:%d", tu_free_port());
     }
-    char *argv[] = {(char *) tu_bin("finsam-collector"),
-                    "-d",
-                    c->cdir,
-                    "--endpoint",
-                    c->endpoint,
-                    "--endpoint-file",
-                    epfile,
-                    "--stream-events",
-                    c->stream_events,
-                    "--stream-aggregates",
-                    c->stream_aggregates,
-                    "--stream-replay",
-                    c->stream_replay,
-                    "--stream-endpoint-file",
-                    sfile,
-                    "--http",
-                    "off",
-                    "--log-level",
-                    "debug",
-                    NULL};
+    char *const args[] = {(char *) tu_bin("finsam-collector"),
+                          "-d",
+                          c->cdir,
+                          "--endpoint",
+                          c->endpoint,
+                          "--endpoint-file",
+                          epfile,
+                          "--stream-events",
+                          c->stream_events,
+                          "--stream-aggregates",
+                          c->stream_aggregates,
+                          "--stream-replay",
+                          c->stream_replay,
+                          "--stream-endpoint-file",
+                          sfile,
+                          "--http",
+                          "off",
+                          "--log-level",
+                          (char *) log_level,
+                          NULL};
+    memcpy(argv, args, sizeof args);
+    return argv;
+}
+
+void cluster_start_collector(cluster_t *c)
+{
+    char epfile[400];
+    snprintf(epfile, sizeof epfile, "%s/endpoint", c->dir);
+    unlink(epfile);
+    char **argv = cluster_collector_argv(c, "debug");
     c->collector = tu_spawn(argv, c->log);
     if (!tu_wait_for(s_exists, epfile, 20000)) {
         fprintf(stderr, "collector did not bind; log:\n%s\n", tu_read_file(c->log));

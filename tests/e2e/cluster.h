@@ -21,6 +21,9 @@ typedef struct {
 
 /* Makes the directories, the collector's keys; picks a port. */
 void cluster_init(cluster_t *c);
+/* The collector's command line for this cluster (ephemeral ports chosen
+ * once, streams on, HTTP off); static storage, valid until the next call. */
+char **cluster_collector_argv(cluster_t *c, const char *log_level);
 /* Starts the collector and waits until it has bound. */
 void cluster_start_collector(cluster_t *c);
 /* Stops it with sig (SIGTERM: clean, SIGKILL: crash) and reaps it. */

@@ -197,35 +197,10 @@ static bool s_exists(void *path)
 
 void fault_start_collector_limited(cluster_t *c, long long fsize_limit, const char *log)
 {
-    char epfile[400], sfile[400];
+    char epfile[400];
     snprintf(epfile, sizeof epfile, "%s/endpoint", c->dir);
-    snprintf(sfile, sizeof sfile, "%s/stream-endpoints", c->dir);
     unlink(epfile);
-    if (!c->stream_events[0]) {
-        snprintf(c->stream_events, sizeof c->stream_events, "tcp://127.0.0.1:%d", tu_free_port());
-        snprintf(c->stream_aggregates, sizeof c->stream_aggregates, "tcp://127.0.0.1:%d", tu_free_port());
-        snprintf(c->stream_replay, sizeof c->stream_replay, "tcp://127.0.0.1:%d", tu_free_port());
-    }
-    char *argv[] = {(char *) tu_bin("finsam-collector"),
-                    "-d",
-                    c->cdir,
-                    "--endpoint",
-                    c->endpoint,
-                    "--endpoint-file",
-                    epfile,
-                    "--stream-events",
-                    c->stream_events,
-                    "--stream-aggregates",
-                    c->stream_aggregates,
-                    "--stream-replay",
-                    c->stream_replay,
-                    "--stream-endpoint-file",
-                    sfile,
-                    "--http",
-                    "off",
-                    "--log-level",
-                    "info",
-                    NULL};
+    char **argv = cluster_collector_argv(c, "info");
     c->collector = fault_spawn_limited(argv, log, fsize_limit);
     if (!tu_wait_for(s_exists, epfile, 20000)) {
         fprintf(stderr, "collector did not bind; log:\n%s\n", tu_read_file(log));
