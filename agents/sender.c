@@ -34,6 +34,7 @@
 typedef struct {
     uint64_t batch_seq;
     int64_t sent_ms;
+    size_t n; /* events in it */
 } s_flight_t;
 
 typedef enum { LINK_DOWN, LINK_UP, LINK_REFUSED, LINK_FAILED } s_link_t;
@@ -256,6 +257,15 @@ static int s_build(sender_t *self)
     b.batch_seq = self->batch_next++;
     b.n_events = self->build_n;
     b.events = evs;
+    /* What waits behind this batch: the queue minus what is in flight
+     * (acked events have left it) minus this batch. */
+    size_t queued, ahead = self->build_n;
+    for (long i = 0; i < self->nflights; i++)
+        ahead += self->flights[i].n;
+    if (outbox_count(self->outbox, &queued, NULL, NULL) == 0) {
+        b.has_queued = 1;
+        b.queued = queued > ahead ? queued - ahead : 0;
+    }
     self->ready = codec_pack(&b.base, &self->ready_len);
     free(evs);
     if (!self->ready)
@@ -299,7 +309,7 @@ static int s_fill_window(sender_t *self, int64_t now)
         }
         log_debug("sender", "BATCH-SENT batch=%llu events=%zu bytes=%zu",
                   (unsigned long long) self->ready_batch_seq, self->ready_n, self->ready_len);
-        self->flights[self->nflights++] = (s_flight_t){self->ready_batch_seq, now};
+        self->flights[self->nflights++] = (s_flight_t){self->ready_batch_seq, now, self->ready_n};
         self->next_seq = self->ready_last_seq + 1;
         free(self->ready);
         self->ready = NULL;

@@ -220,6 +220,8 @@ static int s_apply(ledger_txn_t *lt, void *arg)
         snprintf(rec.forbund, sizeof rec.forbund, "%s", item->forbund);
         rec.last_seen_ms = now_ms;
         rec.last_batch_seq = item->batch->batch_seq;
+        if (item->batch->has_queued)
+            rec.queued_at_agent = item->batch->queued;
         rec.batches++;
         rec.events_stored += item->stored;
         rec.duplicates += item->duplicates;

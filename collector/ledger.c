@@ -271,13 +271,13 @@ int ledger_agent_get(MDB_txn *txn, const ledger_t *self, const char *key_z85, le
     if (v.mv_size != sizeof *out)
         return MDB_CORRUPTED;
     memcpy(out, v.mv_data, sizeof *out);
-    return out->version == 1 ? 0 : MDB_CORRUPTED;
+    return out->version == 2 ? 0 : MDB_CORRUPTED;
 }
 
 int ledger_agent_put(MDB_txn *txn, const ledger_t *self, const char *key_z85, const ledger_agent_t *rec)
 {
     ledger_agent_t copy = *rec;
-    copy.version = 1;
+    copy.version = 2;
     MDB_val k = {strlen(key_z85), (void *) key_z85}, v = {sizeof copy, &copy};
     return mdb_put(txn, ledger_dbi(self, LEDGER_DB_AGENTS), &k, &v, 0);
 }

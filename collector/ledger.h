@@ -50,6 +50,7 @@ typedef struct {
     int64_t first_seen_ms;
     int64_t last_seen_ms;
     uint64_t rejects[LEDGER_REJECT_SLOTS]; /* indexed by RejectCode */
+    uint64_t queued_at_agent;              /* the agent's outbox at its last batch */
 } ledger_agent_t;
 
 typedef struct ledger_t ledger_t;

@@ -40,12 +40,13 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
                     total_rejects += rec.rejects[i];
                 }
             json_array_append_new(
-                agents, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:o}", "forbund", rec.forbund,
+                agents, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:o}", "forbund", rec.forbund,
                                   "agent", key, "events_stored", (json_int_t) rec.events_stored, "duplicates",
                                   (json_int_t) rec.duplicates, "batches", (json_int_t) rec.batches,
                                   "last_batch_seq", (json_int_t) rec.last_batch_seq, "last_seen", seen,
                                   "last_seen_age_s", (json_int_t) ((now_ms - rec.last_seen_ms) / 1000),
-                                  "rejected", (json_int_t) total_rejects, "rejects", rejects));
+                                  "pending_at_agent", (json_int_t) rec.queued_at_agent, "rejected",
+                                  (json_int_t) total_rejects, "rejects", rejects));
             json_t *f = json_object_get(by_forbund, rec.forbund);
             if (!f) {
                 f = json_pack("{s:s,s:I,s:I,s:i,s:I}", "forbund", rec.forbund, "events_stored",
@@ -83,8 +84,9 @@ void status_print_table(const json_t *report, FILE *out)
 {
     fprintf(out, "events in log: %lld\n\n",
             (long long) json_integer_value(json_object_get(report, "events_in_log")));
-    fprintf(out, "%-9s %-10s %12s %10s %8s %10s %-20s %8s  %s\n", "FÖRBUND", /* Ö is two bytes */ "AGENT",
-            "STORED", "DUPLICATES", "BATCHES", "LAST BATCH", "LAST SEEN (UTC)", "REJECTED", "BY REASON");
+    fprintf(out, "%-9s %-10s %12s %10s %8s %10s %-20s %10s %8s  %s\n", "FÖRBUND",
+            /* Ö is two bytes */ "AGENT", "STORED", "DUPLICATES", "BATCHES", "LAST BATCH", "LAST SEEN (UTC)",
+            "PENDING", "REJECTED", "BY REASON");
     size_t i;
     json_t *a;
     json_array_foreach(json_object_get(report, "agents"), i, a) {
@@ -96,7 +98,7 @@ void status_print_table(const json_t *report, FILE *out)
             len += (size_t) snprintf(reasons + len, len < sizeof reasons ? sizeof reasons - len : 0,
                                      "%s%s=%lld", len ? "," : "", k, (long long) json_integer_value(v));
         }
-        fprintf(out, "%-8s %-10.8s %12lld %10lld %8lld %10lld %-20s %8lld  %s\n",
+        fprintf(out, "%-8s %-10.8s %12lld %10lld %8lld %10lld %-20s %10lld %8lld  %s\n",
                 json_string_value(json_object_get(a, "forbund")),
                 json_string_value(json_object_get(a, "agent")),
                 (long long) json_integer_value(json_object_get(a, "events_stored")),
@@ -104,6 +106,7 @@ void status_print_table(const json_t *report, FILE *out)
                 (long long) json_integer_value(json_object_get(a, "batches")),
                 (long long) json_integer_value(json_object_get(a, "last_batch_seq")),
                 json_string_value(json_object_get(a, "last_seen")),
+                (long long) json_integer_value(json_object_get(a, "pending_at_agent")),
                 (long long) json_integer_value(json_object_get(a, "rejected")), reasons[0] ? reasons : "-");
     }
 }

@@ -31,6 +31,16 @@ static void test_two_agents_100k_exactly_once(void)
     CHECK_EQ(cluster_stored(&c, "HBS"), 50000);
     CHECK_EQ(cluster_agent_queue(&c, nv), 0);
     CHECK_EQ(cluster_agent_queue(&c, hbs), 0);
+    /* Each agent reported what was still behind its last batch: nothing. */
+    json_t *st = cluster_status(&c);
+    size_t i;
+    json_t *agent;
+    json_array_foreach(json_object_get(st, "agents"), i, agent) {
+        CHECK(json_object_get(agent, "pending_at_agent"));
+        CHECK_EQ(json_integer_value(json_object_get(agent, "pending_at_agent")), 0);
+        CHECK_EQ(json_integer_value(json_object_get(agent, "batches")), 100); /* 50,000 / 500 */
+    }
+    json_decref(st);
     /* Demo again with the same seed: the same events, recognised. */
     CHECK_EQ(cluster_agent(&c, nv, 120000, fill_nv), 0);
     CHECK_EQ(cluster_agent_queue(&c, nv), 0);
