@@ -236,7 +236,9 @@
     if (!row) return [el('td', {class: 'num'}, '–'), el('td', {class: 'num'}, '–')];
     if (row.suppressed) {
       return [el('td', {class: 'num suppressed'}, t('suppressed')),
-              el('td', {class: 'num suppressed'}, typeof row.units === 'string' ? row.units : '')];
+              // "<5" for a small cell; a cell hidden to protect another shows no count at all
+              el('td', {class: 'num suppressed'},
+                 typeof row.units === 'string' && row.units.startsWith('<') ? row.units : '–')];
     }
     return [el('td', {class: 'num'}, show(agg, headline(agg, row))), el('td', {class: 'num'}, String(row.n))];
   }
