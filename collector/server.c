@@ -38,6 +38,8 @@ struct server_t {
     auth_t *auth;
     zsock_t *router;
     void *monitor; /* PAIR receiving the ROUTER's handshake failures */
+    int64_t handshake_log_ms; /* last HANDSHAKE-FAILED line, for throttling */
+    unsigned handshake_unlogged;
     stream_t *stream;
     ledger_t *ledger;
     catalogue_t *catalogue;
@@ -256,8 +258,18 @@ static void s_monitor_events(server_t *self)
                              : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                                  ? "protocol (no CURVE or wrong server key?)"
                                  : "no detail (wrong server key?)";
-        log_warn("auth", "HANDSHAKE-FAILED endpoint=%.*s reason=\"%s\" code=%u", (int) zmq_msg_size(&addr),
-                 (const char *) zmq_msg_data(&addr), reason, value);
+        /* A misconfigured client retries every few hundred ms: one line a
+         * second at most, with how many were folded into it. */
+        int64_t now = clock_mono_ms();
+        if (now - self->handshake_log_ms >= 1000) {
+            log_warn("auth", "HANDSHAKE-FAILED endpoint=%.*s reason=\"%s\" code=%u also=%u",
+                     (int) zmq_msg_size(&addr), (const char *) zmq_msg_data(&addr), reason, value,
+                     self->handshake_unlogged);
+            self->handshake_log_ms = now;
+            self->handshake_unlogged = 0;
+        } else {
+            self->handshake_unlogged++;
+        }
         zmq_msg_close(&ev);
         zmq_msg_close(&addr);
     }
