@@ -37,7 +37,7 @@ struct server_t {
     zcert_t *cert;
     auth_t *auth;
     zsock_t *router;
-    void *monitor; /* PAIR receiving the ROUTER's handshake failures */
+    void *monitor;            /* PAIR receiving the ROUTER's handshake failures */
     int64_t handshake_log_ms; /* last HANDSHAKE-FAILED line, for throttling */
     unsigned handshake_unlogged;
     stream_t *stream;
