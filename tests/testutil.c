@@ -245,3 +245,24 @@ int tu_write_file(const char *path, const char *text)
     fputs(text, f);
     return fclose(f);
 }
+
+bool tu_file_has(const char *path, const char *text)
+{
+    char *content = tu_read_file(path);
+    bool found = content && strstr(content, text);
+    if (!found)
+        fprintf(stderr, "expected in %s: %s\n--- it holds ---\n%s\n", path, text,
+                content ? content : "(nothing)");
+    free(content);
+    return found;
+}
+
+const char *tu_file_in(const char *dir, const char *name, const char *text)
+{
+    static char paths[8][256];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 256, "%s/%s", dir, name);
+    CHECK_EQ(tu_write_file(p, text), 0);
+    return p;
+}

@@ -93,4 +93,10 @@ char *tu_read_file(const char *path);
 /* Writes text to path (truncating); 0 or -1. */
 int tu_write_file(const char *path, const char *text);
 
+/* True if the file contains text; otherwise prints what it does contain. */
+bool tu_file_has(const char *path, const char *text);
+
+/* Writes text to dir/name and returns the path (one of 8 rotating buffers). */
+const char *tu_file_in(const char *dir, const char *name, const char *text);
+
 #endif

@@ -18,22 +18,12 @@ static int s_agent(const char *a1, const char *a2, const char *a3)
 
 static bool s_log_has(const char *text)
 {
-    char *log = tu_read_file(s_log);
-    bool found = log && strstr(log, text);
-    if (!found)
-        fprintf(stderr, "expected in output: %s\n--- output ---\n%s\n", text, log ? log : "(none)");
-    free(log);
-    return found;
+    return tu_file_has(s_log, text);
 }
 
 static const char *s_file(const char *name, const char *text)
 {
-    static char paths[8][256];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, 256, "%s/%s", s_dir, name);
-    CHECK_EQ(tu_write_file(p, text), 0);
-    return p;
+    return tu_file_in(s_dir, name, text);
 }
 
 static const char *s_good =
