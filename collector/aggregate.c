@@ -28,16 +28,24 @@
 
 #define PKEY_LEN (CELL_FORBUND_LEN + CODEC_PSEUDONYM_LEN)
 
-/* A person's contributions to one measure in one month and insats mode.
- * Distinct counts for quarters, years and the "all" slice are derived
- * from these (a person is in a quarter's cell if any of its months has
- * refs), so one entry serves six cells. */
+/* A person's contributions to one measure in one month, with the insats
+ * mode, gender and age band of those events. Distinct counts for quarters,
+ * years and every slice are derived from these (a person is in a quarter's
+ * "gender=woman" cell if any entry of its months says woman), so one entry
+ * serves up to twelve cells. */
 typedef struct {
     uint64_t measure; /* hash of the measure id */
     uint32_t month;   /* yyyymm */
-    uint8_t mode;
+    uint8_t mode, gender, age;
     uint32_t refs;
 } s_member_t;
+
+/* The slices a participant's contribution lands in, by index. */
+enum { PS_ALL, PS_MODE, PS_GENDER, PS_AGE, PS_COUNT };
+
+typedef struct {
+    uint8_t mode, gender, age; /* 0 = not given */
+} s_who_t;
 
 typedef struct {
     uint64_t measure; /* hash of the measure id */
@@ -323,7 +331,7 @@ static void s_periods(int64_t occurred_at, uint32_t out[3])
 
 /* Record layout: [u8 ver=1][be32 nmembers][be32 nobs] members obs, each
  * field fixed width. */
-#define MEMBER_BYTES 17
+#define MEMBER_BYTES 19
 #define OBS_BYTES 30
 
 static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger, const uint8_t *pkey,
@@ -342,7 +350,7 @@ static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger
     if (rc == 0) {
         const uint8_t *b = v.mv_data;
         uint32_t nm = v.mv_size >= 9 ? be32_get(b + 1) : 0, no = v.mv_size >= 9 ? be32_get(b + 5) : 0;
-        if (v.mv_size != 9 + (size_t) nm * MEMBER_BYTES + (size_t) no * OBS_BYTES || b[0] != 2) {
+        if (v.mv_size != 9 + (size_t) nm * MEMBER_BYTES + (size_t) no * OBS_BYTES || b[0] != 3) {
             free(p);
             return MDB_CORRUPTED;
         }
@@ -356,7 +364,8 @@ static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger
         p->cobs = no + 1;
         const uint8_t *q = b + 9;
         for (uint32_t i = 0; i < nm; i++, q += MEMBER_BYTES)
-            p->members[p->nmembers++] = (s_member_t){be64_get(q), be32_get(q + 8), q[12], be32_get(q + 13)};
+            p->members[p->nmembers++] =
+                (s_member_t){be64_get(q), be32_get(q + 8), q[12], q[13], q[14], be32_get(q + 15)};
         for (uint32_t i = 0; i < no; i++, q += OBS_BYTES) {
             s_obs_t *o = &p->obs[p->nobs++];
             o->measure = be64_get(q);
@@ -388,7 +397,7 @@ static int s_person_store(MDB_txn *txn, const ledger_t *ledger, const uint8_t *p
     if (rc)
         return rc;
     uint8_t *q = v.mv_data;
-    q[0] = 2;
+    q[0] = 3;
     be32_put(q + 1, p->nmembers);
     be32_put(q + 5, p->nobs);
     q += 9;
@@ -396,7 +405,9 @@ static int s_person_store(MDB_txn *txn, const ledger_t *ledger, const uint8_t *p
         be64_put(q, p->members[i].measure);
         be32_put(q + 8, p->members[i].month);
         q[12] = p->members[i].mode;
-        be32_put(q + 13, p->members[i].refs);
+        q[13] = p->members[i].gender;
+        q[14] = p->members[i].age;
+        be32_put(q + 15, p->members[i].refs);
     }
     for (uint32_t i = 0; i < p->nobs; i++, q += OBS_BYTES) {
         const s_obs_t *o = &p->obs[i];
@@ -411,36 +422,36 @@ static int s_person_store(MDB_txn *txn, const ledger_t *ledger, const uint8_t *p
 }
 
 /* Where this person has contributions to measure mh: for [year, quarter,
- * month] of `month`, [all modes, this mode]. */
-static void s_presence(const s_person_t *p, uint64_t mh, uint32_t month, int mode, bool in[3][2])
+ * month] of `month`, in each slice of PS_* (who says which mode, gender and
+ * age band the slices are). */
+static void s_presence(const s_person_t *p, uint64_t mh, uint32_t month, s_who_t who, bool in[3][PS_COUNT])
 {
-    memset(in, 0, sizeof(bool[3][2]));
+    memset(in, 0, sizeof(bool[3][PS_COUNT]));
     for (uint32_t i = 0; i < p->nmembers; i++) {
         const s_member_t *e = &p->members[i];
         if (e->measure != mh || e->month / 100 != month / 100)
             continue;
-        bool quarter = (e->month % 100 - 1) / 3 == (month % 100 - 1) / 3, same = e->month == month;
-        bool mine = e->mode == mode;
-        in[0][0] = true;
-        in[0][1] |= mine;
-        in[1][0] |= quarter;
-        in[1][1] |= quarter && mine;
-        in[2][0] |= same;
-        in[2][1] |= same && mine;
+        bool period[3] = {true, (e->month % 100 - 1) / 3 == (month % 100 - 1) / 3, e->month == month};
+        bool slice[PS_COUNT] = {true, e->mode == who.mode, e->gender == who.gender, e->age == who.age};
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < PS_COUNT; b++)
+                in[a][b] |= period[a] && slice[b];
     }
 }
 
-/* Adds sign to this person's contributions to (measure, month, mode) and
+/* Adds sign to this person's contributions to (measure, month, who) and
  * sets du[period][slice] to the change in each cell's distinct units
  * (+1, -1 or 0). Returns 0 or ENOMEM. */
-static int s_person_ref(s_person_t *p, uint64_t mh, uint32_t month, int mode, int sign, int du[3][2])
+static int s_person_ref(s_person_t *p, uint64_t mh, uint32_t month, s_who_t who, int sign,
+                        int du[3][PS_COUNT])
 {
-    bool before[3][2], after[3][2];
-    s_presence(p, mh, month, mode, before);
+    bool before[3][PS_COUNT], after[3][PS_COUNT];
+    s_presence(p, mh, month, who, before);
     p->dirty = true;
     uint32_t i = 0;
     while (i < p->nmembers &&
-           !(p->members[i].measure == mh && p->members[i].month == month && p->members[i].mode == mode))
+           !(p->members[i].measure == mh && p->members[i].month == month && p->members[i].mode == who.mode &&
+             p->members[i].gender == who.gender && p->members[i].age == who.age))
         i++;
     if (i < p->nmembers) {
         if (sign > 0)
@@ -456,11 +467,11 @@ static int s_person_ref(s_person_t *p, uint64_t mh, uint32_t month, int mode, in
             p->members = m;
             p->cmembers = cap;
         }
-        p->members[p->nmembers++] = (s_member_t){mh, month, (uint8_t) mode, 1};
+        p->members[p->nmembers++] = (s_member_t){mh, month, who.mode, who.gender, who.age, 1};
     } /* else: never counted, nothing to undo */
-    s_presence(p, mh, month, mode, after);
+    s_presence(p, mh, month, who, after);
     for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 2; b++)
+        for (int b = 0; b < PS_COUNT; b++)
             du[a][b] = (int) after[a][b] - (int) before[a][b];
     return 0;
 }
@@ -488,9 +499,11 @@ typedef struct {
     const cat_measure_t *m;
     const char *forbund;
     uint32_t periods[3];
-    uint16_t slices[3];
+    uint16_t slices[PS_COUNT];
+    uint8_t slice_ps[PS_COUNT]; /* for participants: which PS_* each slice is */
     int nslices;
     s_person_t *person; /* NULL for anonymous respondents */
+    s_who_t who;
 } s_target_t;
 
 /* Adds sign * (one observation of `value`) to every cell of the target. */
@@ -525,13 +538,12 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
             break;
         }
     }
-    /* Participants (periods year, quarter, month; slices all, mode) are
-     * counted once per person; anonymous answers once per response. */
-    int du[3][2] = {{0}};
+    /* Participants are counted once per person in each cell; anonymous
+     * answers once per response. */
+    int du[3][PS_COUNT] = {{0}};
     if (t->person && !dont_know) {
-        int mode = t->nslices > 1 ? t->slices[1] & 0xff : 0;
         int rc = s_person_ref(t->person, t->self->measure_hash[m - t->self->catalogue->measures],
-                              t->periods[2] & 0x0fffffff, mode, sign, du);
+                              t->periods[2] & 0x0fffffff, t->who, sign, du);
         if (rc)
             return rc;
     }
@@ -546,7 +558,7 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
             cell_t *d = &slot->delta;
             cell_add(d, &obs, sign);
             if (!dont_know)
-                d->units += t->person ? du[pi][si < 2 ? si : 1] : sign;
+                d->units += t->person ? du[pi][t->slice_ps[si]] : sign;
         }
     }
     return 0;
@@ -591,7 +603,7 @@ static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, 
         obs.sum = obs.hits = to->value == 1;
         obs.sumsq = obs.sum;
     }
-    s_target_t t = {self, m, forbund, {0}, {0, cell_slice(SLICE_MODE, to->mode)}, 2, NULL};
+    s_target_t t = {self, m, forbund, {0}, {0, cell_slice(SLICE_MODE, to->mode)}, {0}, 2, NULL, {0, 0, 0}};
     s_periods(to->occurred_at, t.periods);
     uint8_t key[CELL_KEY_LEN];
     s_key_prefix(key, m->id, forbund);
@@ -723,29 +735,49 @@ static int s_status(s_target_t *t, const Finsam__V1__StatusObservation *s, const
 
 int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, int sign)
 {
-    s_target_t t = {self, NULL, ev->forbund, {0}, {0}, 1, NULL};
+    s_target_t t = {self, NULL, ev->forbund, {0}, {0}, {PS_ALL}, 1, NULL, {0, 0, 0}};
     s_periods(ev->occurred_at, t.periods);
     uint8_t pkey[PKEY_LEN] = {0};
     memcpy(pkey, ev->forbund, strnlen(ev->forbund, CELL_FORBUND_LEN));
     const ProtobufCBinaryData *pseudonym = NULL;
     int mode = 0;
     switch (ev->body_case) {
-    case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY:
-        pseudonym = &ev->participant_survey->pseudonym;
-        mode = ev->participant_survey->mode;
+    case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY: {
+        const Finsam__V1__ParticipantSurvey *ps = ev->participant_survey;
+        pseudonym = &ps->pseudonym;
+        mode = ps->mode;
+        t.who = (s_who_t){(uint8_t) mode, ps->has_gender ? (uint8_t) ps->gender : 0,
+                          ps->has_age_band ? (uint8_t) ps->age_band : 0};
         break;
-    case FINSAM__V1__EVENT__BODY_STATUS:
-        pseudonym = &ev->status->pseudonym;
-        mode = ev->status->mode;
+    }
+    case FINSAM__V1__EVENT__BODY_STATUS: {
+        const Finsam__V1__StatusObservation *so = ev->status;
+        pseudonym = &so->pseudonym;
+        mode = so->mode;
+        t.who = (s_who_t){(uint8_t) mode, so->has_gender ? (uint8_t) so->gender : 0,
+                          so->has_age_band ? (uint8_t) so->age_band : 0};
         break;
+    }
     case FINSAM__V1__EVENT__BODY_STAFF_SURVEY:
         mode = ev->staff_survey->mode;
         t.slices[t.nslices++] = cell_slice(SLICE_AGENCY, ev->staff_survey->agency);
         break;
     default: break;
     }
-    if (mode)
+    if (mode) {
+        t.slice_ps[t.nslices] = PS_MODE;
         t.slices[t.nslices++] = cell_slice(SLICE_MODE, mode);
+    }
+    /* Participant measures are also split by gender and age band (NNS
+     * equality indicator); staff answers by agency (above). */
+    if (t.who.gender) {
+        t.slice_ps[t.nslices] = PS_GENDER;
+        t.slices[t.nslices++] = cell_slice(SLICE_GENDER, t.who.gender);
+    }
+    if (t.who.age) {
+        t.slice_ps[t.nslices] = PS_AGE;
+        t.slices[t.nslices++] = cell_slice(SLICE_AGE, t.who.age);
+    }
     if (pseudonym) {
         memcpy(pkey + CELL_FORBUND_LEN, pseudonym->data, CODEC_PSEUDONYM_LEN);
         int rc = s_person_load(self, lt->txn, lt->ledger, pkey, &t.person);

@@ -87,19 +87,29 @@ uint16_t cell_slice(slice_dim_t dim, int value)
     return dim == SLICE_ALL ? 0 : (uint16_t) (dim << 8 | (value & 0xff));
 }
 
-static const char *const s_modes[] = {"unspecified", "project", "integrated"};
-static const char *const s_agencies[] = {"unspecified",  "af",      "fk",   "region",
-                                         "municipality", "forbund", "other"};
+/* Slice names per dimension, indexed by the wire enum values (0 unused). */
+static const char *const s_modes[] = {"", "project", "integrated"};
+static const char *const s_agencies[] = {"", "af", "fk", "region", "municipality", "forbund", "other"};
+static const char *const s_genders[] = {"", "woman", "man", "other"};
+static const char *const s_ages[] = {"", "16-29", "30-49", "50-64", "65+"};
+static const struct {
+    const char *name;
+    const char *const *values;
+    int n;
+} s_dims[SLICE_DIMS] = {
+    [SLICE_MODE] = {"mode", s_modes, 3},
+    [SLICE_AGENCY] = {"agency", s_agencies, 7},
+    [SLICE_GENDER] = {"gender", s_genders, 4},
+    [SLICE_AGE] = {"age", s_ages, 5},
+};
 
 void cell_slice_format(char *out, size_t outlen, uint16_t slice)
 {
     int dim = slice >> 8, v = slice & 0xff;
-    if (dim == SLICE_MODE && v < 3)
-        snprintf(out, outlen, "mode=%s", s_modes[v]);
-    else if (dim == SLICE_AGENCY && v < 7)
-        snprintf(out, outlen, "agency=%s", s_agencies[v]);
-    else if (slice == 0)
+    if (slice == 0)
         snprintf(out, outlen, "all");
+    else if (dim > 0 && dim < SLICE_DIMS && v > 0 && v < s_dims[dim].n)
+        snprintf(out, outlen, "%s=%s", s_dims[dim].name, s_dims[dim].values[v]);
     else
         snprintf(out, outlen, "slice=%u", slice);
 }
@@ -110,21 +120,15 @@ int cell_slice_parse(const char *text, uint16_t *slice)
         *slice = 0;
         return 0;
     }
-    for (int i = 1; i < 3; i++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "mode=%s", s_modes[i]);
-        if (!strcmp(text, buf)) {
-            *slice = cell_slice(SLICE_MODE, i);
-            return 0;
-        }
-    }
-    for (int i = 1; i < 7; i++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "agency=%s", s_agencies[i]);
-        if (!strcmp(text, buf)) {
-            *slice = cell_slice(SLICE_AGENCY, i);
-            return 0;
-        }
+    for (int dim = 1; dim < SLICE_DIMS; dim++) {
+        size_t len = strlen(s_dims[dim].name);
+        if (strncmp(text, s_dims[dim].name, len) || text[len] != '=')
+            continue;
+        for (int v = 1; v < s_dims[dim].n; v++)
+            if (!strcmp(text + len + 1, s_dims[dim].values[v])) {
+                *slice = cell_slice((slice_dim_t) dim, v);
+                return 0;
+            }
     }
     return -1;
 }

@@ -27,7 +27,8 @@
 #define CELL_HIST 16
 
 typedef enum { PERIOD_YEAR = 1, PERIOD_QUARTER = 2, PERIOD_MONTH = 3 } period_kind_t;
-typedef enum { SLICE_ALL = 0, SLICE_MODE = 1, SLICE_AGENCY = 2 } slice_dim_t;
+typedef enum { SLICE_ALL = 0, SLICE_MODE = 1, SLICE_AGENCY = 2, SLICE_GENDER = 3, SLICE_AGE = 4 } slice_dim_t;
+#define SLICE_DIMS 5
 
 typedef struct {
     int64_t n;   /* observations with a value (pairs for paired measures) */
@@ -58,7 +59,8 @@ int cell_period_parse(const char *text, uint32_t *period);
 uint32_t cell_period_prev(uint32_t period);
 
 uint16_t cell_slice(slice_dim_t dim, int value);
-/* "all", "mode=project", "agency=af"; parse returns -1 if malformed. */
+/* "all", "mode=project", "agency=af", "gender=woman", "age=16-29"; parse
+ * returns -1 if malformed. */
 void cell_slice_format(char *out, size_t outlen, uint16_t slice);
 int cell_slice_parse(const char *text, uint16_t *slice);
 

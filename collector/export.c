@@ -12,8 +12,10 @@
 /* Every slice a cell can have (cell.c's names); slices without cells
  * simply contribute no rows. */
 static const char *const s_slices[] = {
-    "all",           "mode=project",        "mode=integrated", "agency=af",   "agency=fk",
-    "agency=region", "agency=municipality", "agency=forbund",  "agency=other"};
+    "all",          "mode=project",  "mode=integrated",     "agency=af",
+    "agency=fk",    "agency=region", "agency=municipality", "agency=forbund",
+    "agency=other", "gender=woman",  "gender=man",          "gender=other",
+    "age=16-29",    "age=30-49",     "age=50-64",           "age=65+"};
 #define SLICES (sizeof s_slices / sizeof *s_slices)
 
 int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out, char *err,

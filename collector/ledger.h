@@ -22,9 +22,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* 2: participant records hold per-(measure, month, mode) reference
- *    counts (aggregate.c record version 2). A version-1 store is refused. */
-#define LEDGER_SCHEMA_VERSION 2
+/* 2: participant records hold per-(measure, month, mode) reference counts.
+ * 3: ... and gender and age band, for those slices (aggregate.c record
+ *    version 3). Older stores are refused. */
+#define LEDGER_SCHEMA_VERSION 3
 #define LEDGER_REJECT_SLOTS 16
 
 typedef enum {

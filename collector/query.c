@@ -207,11 +207,11 @@ static void s_suppress(s_table_t *t, int min_units)
     /* Each row is a part of at most three constraints: its geographic
      * parent and, for slice values, the "all" cell of the same place. */
     s_constraint_t *cons = calloc(t->n * 2 + 1, sizeof *cons);
-    size_t *by_key = malloc((t->n * 3 + 1) * sizeof *by_key);
+    size_t *by_key = malloc((t->n * SLICE_DIMS + 1) * sizeof *by_key);
     size_t ncons = 0;
     if (!cons || !by_key)
         goto fail;
-    for (size_t i = 0; i < t->n * 3 + 1; i++)
+    for (size_t i = 0; i < t->n * SLICE_DIMS + 1; i++)
         by_key[i] = SIZE_MAX;
     for (size_t i = 0; i < t->n; i++) {
         const s_row_t *r = &t->rows[i];

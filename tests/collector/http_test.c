@@ -457,7 +457,7 @@ static void test_export(void)
     s_reply_free(&r);
 
     json_t *j = s_get_json("/export.json?period=year", 200);
-    CHECK_EQ(json_array_size(json_object_get(j, "slices")), 9);
+    CHECK_EQ(json_array_size(json_object_get(j, "slices")), 16);
     CHECK(json_is_string(json_object_get(j, "exported_at")));
     int sd = 0, nv = 0;
     s_check_rows(j, 5, &sd, &nv);

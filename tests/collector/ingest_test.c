@@ -331,6 +331,59 @@ static void test_units_are_distinct_people(void)
     s_teardown();
 }
 
+/* Gender and age-band slices count people the same way. */
+static void test_gender_and_age_slices(void)
+{
+    s_setup();
+    const int64_t jan = 1767873600, feb = jan + 31 * 86400;
+    uint8_t *ev[3];
+    size_t lens[3], len;
+    ev_gender = FINSAM__V1__GENDER__GENDER_WOMAN;
+    ev_age = FINSAM__V1__AGE_BAND__AGE_30_49;
+    ev[0] = ev_survey(1, "NV", 7, "deltagare_pagaende", "d_behov", 3, 1, jan, &lens[0]);
+    ev[1] = ev_survey(2, "NV", 7, "deltagare_avslut", "d_behov", 5, 2, feb, &lens[1]);
+    ev_gender = FINSAM__V1__GENDER__GENDER_MAN;
+    ev_age = 0;
+    ev[2] = ev_survey(3, "NV", 8, "deltagare_avslut", "d_behov", 4, 2, feb, &lens[2]);
+    ev_gender = ev_age = 0;
+    uint8_t *b = ev_batch(1, ev, lens, 3, &len);
+    ingest_item_t item = s_send(s_key_nv, b, len);
+    CHECK_EQ(item.stored, 3);
+    ingest_item_clear(&item);
+    uint32_t q1 = cell_period(PERIOD_QUARTER, 2026, 1);
+    cell_t c;
+    CHECK(s_cell("i1_behov", "NV", q1, cell_slice(SLICE_GENDER, FINSAM__V1__GENDER__GENDER_WOMAN), &c));
+    CHECK_EQ(c.n, 2);
+    CHECK_EQ(c.units, 1);
+    CHECK(s_cell("i1_behov", "NV", q1, cell_slice(SLICE_GENDER, FINSAM__V1__GENDER__GENDER_MAN), &c));
+    CHECK_EQ(c.units, 1);
+    CHECK(s_cell("i1_behov", "NV", q1, cell_slice(SLICE_AGE, FINSAM__V1__AGE_BAND__AGE_30_49), &c));
+    CHECK_EQ(c.n, 2);
+    CHECK_EQ(c.units, 1);
+    /* No age given: no age cell for person 8. */
+    CHECK(!s_cell("i1_behov", "NV", q1, cell_slice(SLICE_AGE, FINSAM__V1__AGE_BAND__AGE_16_29), &c));
+    uint16_t parsed;
+    char name[32];
+    cell_slice_format(name, sizeof name, cell_slice(SLICE_GENDER, FINSAM__V1__GENDER__GENDER_WOMAN));
+    CHECK(!strcmp(name, "gender=woman") && cell_slice_parse("age=30-49", &parsed) == 0 &&
+          parsed == cell_slice(SLICE_AGE, FINSAM__V1__AGE_BAND__AGE_30_49));
+    /* Retract person 7's January answer: still a woman 30-49 in the quarter. */
+    uint8_t *r = ev_retraction(4, "NV", 1, &lens[0]);
+    uint8_t *rb = ev_batch(2, &r, &lens[0], 1, &len);
+    item = s_send(s_key_nv, rb, len);
+    ingest_item_clear(&item);
+    CHECK(s_cell("i1_behov", "NV", q1, cell_slice(SLICE_GENDER, FINSAM__V1__GENDER__GENDER_WOMAN), &c));
+    CHECK_EQ(c.n, 1);
+    CHECK_EQ(c.units, 1);
+    for (int i = 0; i < 3; i++)
+        free(ev[i]);
+    free(b);
+    free(r);
+    free(rb);
+    s_verify_rebuild();
+    s_teardown();
+}
+
 static void test_random_sequence_matches_rebuild(void)
 {
     s_setup();
@@ -347,6 +400,8 @@ static void test_random_sequence_matches_rebuild(void)
             int64_t when = T_2026_03 - (int64_t) (rand() % 400) * 86400;
             if (kind < 5) {
                 const char *item = items[rand() % 5];
+                ev_gender = rand() % 4;
+                ev_age = rand() % 5;
                 int value = !strcmp(item, "d_samordnare") ? rand() % 3 : rand() % 6;
                 ev[n] =
                     ev_survey(next++, "NV", person, rand() % 2 ? "deltagare_avslut" : "deltagare_pagaende",
@@ -387,6 +442,7 @@ int main(void)
     RUN(test_retraction_subtracts_exactly);
     RUN(test_paired_step_change);
     RUN(test_units_are_distinct_people);
+    RUN(test_gender_and_age_slices);
     RUN(test_random_sequence_matches_rebuild);
     return tu_result();
 }

@@ -14,6 +14,16 @@
 #include <signal.h>
 #include <string.h>
 
+/* "store schema version N", as the collector says it. */
+static const char *s_version_text(int version)
+{
+    static char buf[2][48];
+    static int next;
+    char *p = buf[next++ % 2];
+    snprintf(p, 48, "store schema version %d", version);
+    return p;
+}
+
 /* Writes meta/schema = value (len bytes) into the ledger at dir. */
 static void s_patch_schema(const char *dir, const void *value, size_t len)
 {
@@ -64,8 +74,11 @@ static void test_other_schema_refused(void)
         uint8_t bytes[4];
         size_t len;
     } cases[] = {
-        {"previous schema", "store schema version 1", {0, 0, 0, LEDGER_SCHEMA_VERSION - 1}, 4},
-        {"future schema", "store schema version 3", {0, 0, 0, LEDGER_SCHEMA_VERSION + 1}, 4},
+        {"previous schema",
+         s_version_text(LEDGER_SCHEMA_VERSION - 1),
+         {0, 0, 0, LEDGER_SCHEMA_VERSION - 1},
+         4},
+        {"future schema", s_version_text(LEDGER_SCHEMA_VERSION + 1), {0, 0, 0, LEDGER_SCHEMA_VERSION + 1}, 4},
         {"malformed schema value", "store schema version unreadable", {0, 0, 1}, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
