@@ -141,7 +141,7 @@ static int s_query(void)
             json_dumpf(result, stdout, JSON_INDENT(2));
             printf("\n");
         } else if (!strcmp(o_format, "csv")) {
-            query_print_csv(result, stdout);
+            export_print_csv(result, stdout); /* the one Swedish-Excel writer */
         } else {
             query_print_table(result, stdout);
         }

@@ -398,7 +398,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
 }
 
 /* The headline value of a row for tables: mean, share or sum. */
-static void s_headline(const json_t *row, const char *agg, char *out, size_t len, bool comma)
+static void s_headline(const json_t *row, const char *agg, char *out, size_t len)
 {
     static const char *const keys[][2] = {
         {"ordinal", "mean"}, {"share_yes", "share"},         {"share_sustained", "share"},
@@ -420,10 +420,6 @@ static void s_headline(const json_t *row, const char *agg, char *out, size_t len
         snprintf(out, len, "%lld", (long long) json_integer_value(v));
     else
         snprintf(out, len, share ? "%.1f%%" : "%.2f", share ? 100 * json_real_value(v) : json_real_value(v));
-    if (comma)
-        for (char *p = out; *p; p++)
-            if (*p == '.')
-                *p = ',';
 }
 
 void query_print_table(const json_t *result, FILE *out)
@@ -438,7 +434,7 @@ void query_print_table(const json_t *result, FILE *out)
         fprintf(out, "  %-8s %-24s %-8s %12s %8s\n", "LEVEL", "NAME", "PERIOD", "VALUE", "N");
         json_array_foreach(json_object_get(m, "rows"), j, row) {
             char value[32], n[16];
-            s_headline(row, agg, value, sizeof value, false);
+            s_headline(row, agg, value, sizeof value);
             const json_t *units = json_object_get(row, "units");
             if (json_is_string(units))
                 snprintf(n, sizeof n, "%s", json_string_value(units));
@@ -451,33 +447,6 @@ void query_print_table(const json_t *result, FILE *out)
                 pad -= (*c & 0xc0) != 0x80;
             fprintf(out, "  %-8s %s%*s %-8s %12s %8s\n", json_string_value(json_object_get(row, "level")),
                     name, pad > 0 ? pad : 0, "", json_string_value(json_object_get(row, "period")), value, n);
-        }
-    }
-}
-
-void query_print_csv(const json_t *result, FILE *out)
-{
-    fputs("\xEF\xBB\xBF", out);
-    fputs("indikator;matt;niva;namn;period;urval;varde;n\r\n", out);
-    size_t i, j;
-    json_t *m, *row;
-    json_array_foreach(json_object_get(result, "measures"), i, m) {
-        const char *agg = json_string_value(json_object_get(m, "aggregate"));
-        json_array_foreach(json_object_get(m, "rows"), j, row) {
-            char value[32], n[16];
-            s_headline(row, agg, value, sizeof value, true);
-            const json_t *units = json_object_get(row, "units");
-            if (json_is_string(units))
-                snprintf(n, sizeof n, "%s", json_string_value(units));
-            else
-                snprintf(n, sizeof n, "%lld", (long long) json_integer_value(json_object_get(row, "n")));
-            fprintf(out, "%lld;%s;%s;\"%s\";%s;%s;%s;%s\r\n",
-                    (long long) json_integer_value(json_object_get(m, "indicator")),
-                    json_string_value(json_object_get(m, "id")),
-                    json_string_value(json_object_get(row, "level")),
-                    json_string_value(json_object_get(row, "name")),
-                    json_string_value(json_object_get(row, "period")),
-                    json_string_value(json_object_get(row, "slice")), value, n);
         }
     }
 }

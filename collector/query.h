@@ -36,7 +36,5 @@ int query_run(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q, 
               size_t errlen);
 
 void query_print_table(const json_t *result, FILE *out);
-/* Swedish Excel: UTF-8 BOM, ';' separator, decimal comma. */
-void query_print_csv(const json_t *result, FILE *out);
 
 #endif
