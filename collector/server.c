@@ -359,7 +359,9 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             {r, 0, ZMQ_POLLIN, 0},
             {auth_socket(self->auth), 0, ZMQ_POLLIN, 0},
             {self->monitor, 0, self->monitor ? ZMQ_POLLIN : 0, 0},
-            {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0}};
+            {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0},
+            {self->stream ? stream_monitor_socket(self->stream, 0) : NULL, 0, ZMQ_POLLIN, 0},
+            {self->stream ? stream_monitor_socket(self->stream, 1) : NULL, 0, ZMQ_POLLIN, 0}};
         /* While backing off after a failed commit, still answer handshakes
          * and replays, but leave the ingest socket alone. */
         if (resume_at) {
@@ -369,7 +371,7 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             else
                 wait = 200;
         }
-        int rc = zmq_poll(items, self->stream ? 4 : 3, (long) wait);
+        int rc = zmq_poll(items, self->stream ? 6 : 3, (long) wait);
         if (rc < 0 && errno != EINTR) {
             log_error("collector", "POLL-FAILED reason=%s", zmq_strerror(errno));
             return -1;
@@ -381,6 +383,9 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             s_monitor_events(self);
         if (rc > 0 && self->stream && (items[3].revents & ZMQ_POLLIN))
             stream_handle_replay(self->stream);
+        for (int i = 0; rc > 0 && self->stream && i < 2; i++)
+            if (items[4 + i].revents & ZMQ_POLLIN)
+                stream_handle_monitor(self->stream, i);
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             /* A failed commit (disk full, I/O error): answer nothing, back
              * off, and try again with whatever the agents resend. */

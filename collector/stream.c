@@ -25,6 +25,11 @@ struct stream_t {
     metrics_t *metrics;
     void *pub_all, *pub_agg, *replay;
     zsock_t *s_all, *s_agg, *s_replay;
+    /* Socket monitors of the two PUB sockets: connected subscribers =
+     * handshakes succeeded + failed - disconnects (a failed handshake ends
+     * in a disconnect too). */
+    void *monitor[2];
+    int64_t succeeded[2], failed[2], disconnected[2];
     zhashx_t *changed; /* cell key -> cell_t, for the transaction in flight */
 };
 
@@ -114,6 +119,21 @@ stream_t *stream_new(const stream_config_t *config, zcert_t *cert, ledger_t *led
     self->pub_all = zsock_resolve(self->s_all);
     self->pub_agg = zsock_resolve(self->s_agg);
     self->replay = zsock_resolve(self->s_replay);
+    void *pubs[2] = {self->pub_all, self->pub_agg};
+    for (int i = 0; i < 2; i++) {
+        char ep[64];
+        snprintf(ep, sizeof ep, "inproc://finsam-stream-monitor-%d-%p", i, (void *) self);
+        if (zmq_socket_monitor(pubs[i], ep,
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
+            goto fail;
+        self->monitor[i] = zmq_socket(zsys_init(), ZMQ_PAIR);
+        int zero = 0;
+        if (!self->monitor[i] || zmq_setsockopt(self->monitor[i], ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+            zmq_connect(self->monitor[i], ep) < 0)
+            goto fail;
+    }
     return self;
 fail:
     stream_destroy(&self);
@@ -125,6 +145,9 @@ void stream_destroy(stream_t **self_p)
     if (!self_p || !*self_p)
         return;
     stream_t *self = *self_p;
+    for (int i = 0; i < 2; i++)
+        if (self->monitor[i])
+            zmq_close(self->monitor[i]);
     zsock_destroy(&self->s_all);
     zsock_destroy(&self->s_agg);
     zsock_destroy(&self->s_replay);
@@ -243,6 +266,51 @@ void stream_publish_cells(stream_t *self, uint64_t seq)
 void *stream_replay_socket(stream_t *self)
 {
     return self->replay;
+}
+
+void *stream_monitor_socket(stream_t *self, int i)
+{
+    return i >= 0 && i < 2 ? self->monitor[i] : NULL;
+}
+
+static int64_t s_connected(const stream_t *self, int i)
+{
+    int64_t n = self->succeeded[i] + self->failed[i] - self->disconnected[i];
+    return n > 0 ? n : 0;
+}
+
+void stream_handle_monitor(stream_t *self, int i)
+{
+    const char *role = i == 0 ? "stream-all" : "stream-agg";
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor[i], ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        zmq_msg_init(&addr);
+        if (zmq_msg_more(&ev))
+            zmq_msg_recv(&addr, self->monitor[i], 0);
+        uint16_t event = 0;
+        if (zmq_msg_size(&ev) >= 6)
+            memcpy(&event, zmq_msg_data(&ev), 2);
+        zmq_msg_close(&ev);
+        zmq_msg_close(&addr);
+        int64_t before = s_connected(self, i);
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            self->succeeded[i]++;
+        else if (event == ZMQ_EVENT_DISCONNECTED)
+            self->disconnected[i]++;
+        else
+            self->failed[i]++;
+        int64_t after = s_connected(self, i);
+        if (after > before && event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            log_info("stream", "SUBSCRIBER-CONNECTED role=%s subscribers=%lld", role, (long long) after);
+        else if (after < before)
+            log_info("stream", "SUBSCRIBER-DISCONNECTED role=%s subscribers=%lld", role, (long long) after);
+    }
+    metrics_set(&self->metrics->subscribers, (uint64_t) (s_connected(self, 0) + s_connected(self, 1)));
 }
 
 static void s_replay_end(stream_t *self, zmq_msg_t *id, Finsam__V1__ReplayEnd *end)

@@ -68,4 +68,10 @@ Finsam__V1__ReplayRequest *stream_parse_replay(const uint8_t *data, size_t len, 
 void *stream_replay_socket(stream_t *self);
 void stream_handle_replay(stream_t *self);
 
+/* The socket monitors of the events (i = 0) and aggregates (i = 1) PUB
+ * sockets, to poll; the handler counts subscribers connected (metrics
+ * `subscribers`) and logs SUBSCRIBER-CONNECTED / SUBSCRIBER-DISCONNECTED. */
+void *stream_monitor_socket(stream_t *self, int i);
+void stream_handle_monitor(stream_t *self, int i);
+
 #endif

@@ -79,8 +79,15 @@ void cluster_stop_collector(cluster_t *c, int sig)
     if (c->collector > 0) {
         kill(c->collector, sig);
         int rc = tu_wait(c->collector, 20000);
-        if (sig == SIGTERM)
-            CHECK_EQ(rc, 0); /* a clean stop exits 0 */
+        if (sig == SIGTERM && rc != 0) {
+            /* A clean stop exits 0; show why it did not (a sanitizer report, say). */
+            char *text = tu_read_file(c->log);
+            size_t len = text ? strlen(text) : 0;
+            fprintf(stderr, "collector exited %d; end of its log:\n%s\n", rc,
+                    text ? text + (len > 6000 ? len - 6000 : 0) : "(none)");
+            free(text);
+            CHECK_EQ(rc, 0);
+        }
         c->collector = 0;
     }
 }

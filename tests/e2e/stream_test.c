@@ -191,6 +191,28 @@ static long s_rss_kib(pid_t pid)
     return kib;
 }
 
+/* How many times `text` occurs in the file at path. */
+static int s_count_in(const char *path, const char *text)
+{
+    char *all = tu_read_file(path);
+    int n = 0;
+    for (const char *p = all; p && (p = strstr(p, text)); p += strlen(text))
+        n++;
+    free(all);
+    return n;
+}
+
+typedef struct {
+    const char *path, *text;
+    int more_than;
+} s_count_wait_t;
+
+static bool s_count_grew(void *arg)
+{
+    const s_count_wait_t *w = arg;
+    return s_count_in(w->path, w->text) > w->more_than;
+}
+
 static void test_stuck_subscriber(void)
 {
     cluster_t c;
@@ -198,7 +220,9 @@ static void test_stuck_subscriber(void)
     char all[320], agg[320], nv[320];
     s_subscriber_keys(&c, all, agg, sizeof all);
     cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
-    const char *fill[] = {"demo", "--events", "60000", "--no-send", NULL};
+    const char *events = getenv("FINSAM_STUCK_EVENTS") ? getenv("FINSAM_STUCK_EVENTS") : "60000";
+    long nevents = atol(events);
+    const char *fill[] = {"demo", "--events", events, "--no-send", NULL};
     CHECK_EQ(cluster_agent(&c, nv, 120000, fill), 0);
     cluster_start_collector(&c);
     /* A subscriber that connects and never reads. */
@@ -216,10 +240,10 @@ static void test_stuck_subscriber(void)
     long rss_before = s_rss_kib(c.collector);
     const char *run[] = {"run", "--exit-when-empty", NULL};
     CHECK_EQ(cluster_agent(&c, nv, 180000, run), 0);
-    CHECK_EQ(cluster_events_in_log(&c), 60000);
+    CHECK_EQ(cluster_events_in_log(&c), nevents);
     long rss_after = s_rss_kib(c.collector);
-    fprintf(stderr, "collector RssAnon with a stuck subscriber: %ld KiB before, %ld KiB after 60k events\n",
-            rss_before, rss_after);
+    fprintf(stderr, "collector RssAnon with a stuck subscriber: %ld KiB before, %ld KiB after %ld events\n",
+            rss_before, rss_after, nevents);
 #if defined(__SANITIZE_ADDRESS__)
     long limit = 1024 * 1024; /* ASan keeps freed memory in quarantine */
 #else
@@ -229,11 +253,21 @@ static void test_stuck_subscriber(void)
     /* It recovers everything through replay. */
     char out[400];
     snprintf(out, sizeof out, "%s/recover.json", c.dir);
-    const char *extra[] = {"--from", "1", "--count", "60000", NULL};
+    const char *extra[] = {"--from", "1", "--count", events, NULL};
     pid_t t = s_tail(&c, all, c.stream_events, out, extra);
     CHECK_EQ(tu_wait(t, 120000), 0);
-    s_check_sequences(out, 60000);
+    s_check_sequences(out, nevents);
+    /* The collector counted the stuck subscriber (metrics `subscribers`). */
+    CHECK(s_count_in(c.log, "SUBSCRIBER-CONNECTED role=stream-all") >= 1);
+    /* Stop only after the collector has seen it leave: libzmq 4.3.4 can
+     * abort (session_base.cpp clean_pipes, zeromq/libzmq#3442) when a
+     * subscriber with a half-sent multipart message disconnects while the
+     * PUB socket is being closed. docs/reliability.md has the details. */
+    s_count_wait_t gone = {c.log, "SUBSCRIBER-DISCONNECTED role=stream-all subscribers=0", 0};
+    gone.more_than = s_count_in(c.log, gone.text);
     zsock_destroy(&stuck);
+    if (!tu_wait_for(s_count_grew, &gone, 10000))
+        fprintf(stderr, "note: no disconnect logged (the subscriber was between reconnects)\n");
     zcert_destroy(&mine);
     zcert_destroy(&srv);
     cluster_stop_collector(&c, SIGTERM);
