@@ -125,8 +125,8 @@ stream_t *stream_new(const stream_config_t *config, zcert_t *cert, ledger_t *led
         snprintf(ep, sizeof ep, "inproc://finsam-stream-monitor-%d-%p", i, (void *) self);
         if (zmq_socket_monitor(pubs[i], ep,
                                ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
             goto fail;
         self->monitor[i] = zmq_socket(zsys_init(), ZMQ_PAIR);
         int zero = 0;
