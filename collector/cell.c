@@ -82,6 +82,26 @@ uint32_t cell_period_prev(uint32_t period)
     }
 }
 
+uint32_t cell_period_parent(uint32_t period)
+{
+    uint32_t v = period & 0x0fffffff;
+    switch (cell_period_kind(period)) {
+    case PERIOD_QUARTER: return cell_period(PERIOD_YEAR, (int) v / 10, 0);
+    case PERIOD_MONTH: return cell_period(PERIOD_QUARTER, (int) v / 100, (int) (v % 100 + 2) / 3);
+    default: return 0;
+    }
+}
+
+int cell_period_year(uint32_t period)
+{
+    uint32_t v = period & 0x0fffffff;
+    switch (cell_period_kind(period)) {
+    case PERIOD_QUARTER: return (int) v / 10;
+    case PERIOD_MONTH: return (int) v / 100;
+    default: return (int) v;
+    }
+}
+
 uint16_t cell_slice(slice_dim_t dim, int value)
 {
     return dim == SLICE_ALL ? 0 : (uint16_t) (dim << 8 | (value & 0xff));

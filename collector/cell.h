@@ -57,6 +57,10 @@ void cell_period_format(char *out, size_t outlen, uint32_t period);
 int cell_period_parse(const char *text, uint32_t *period);
 /* The period before (same kind). */
 uint32_t cell_period_prev(uint32_t period);
+/* The period that contains this one (month -> quarter -> year; 0 for a
+ * year), and the calendar year of any period. */
+uint32_t cell_period_parent(uint32_t period);
+int cell_period_year(uint32_t period);
 
 uint16_t cell_slice(slice_dim_t dim, int value);
 /* "all", "mode=project", "agency=af", "gender=woman", "age=16-29"; parse

@@ -69,8 +69,8 @@ static s_row_t *s_push(s_table_t *t)
 
 /* Adds c into the row (level, name, period, slice), creating it; the table
  * must be re-sorted before lookups. Rows are merged after loading. */
-static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, period_kind_t kind,
-                  uint32_t only, s_table_t *t)
+static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, int only_year,
+                  s_table_t *t)
 {
     MDB_txn *txn;
     int rc = store_read(ledger_store(ledger), &txn);
@@ -91,7 +91,7 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
             break;
         if (cell_key_decode(&ck, k.mv_data, k.mv_size) || v.mv_size != sizeof(cell_t))
             continue;
-        if (cell_period_kind(ck.period) != kind || (only && ck.period != only))
+        if (only_year && cell_period_year(ck.period) != only_year)
             continue;
         s_row_t *r = s_push(t);
         if (!r) {
@@ -148,7 +148,9 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
 
 /* Complementary suppression as linear constraints: a total equals the sum
  * of its parts (a län of its förbund, the nation of its län, an "all" cell
- * of the values of one slice dimension). A reader who sees all but one
+ * of the values of one slice dimension, a quarter of its months and a year
+ * of its quarters — counts, sums and histograms add up over time, so a
+ * hidden month could otherwise be read off its quarter). A reader who sees all but one
  * member of a constraint can compute the missing one, so in every
  * constraint the hidden members must be none or at least two. When exactly
  * one is hidden, the smallest visible part is hidden too (the total only
@@ -205,13 +207,16 @@ static void s_suppress(s_table_t *t, int min_units)
     if (min_units <= 0 || t->n == 0)
         return;
     /* Each row is a part of at most three constraints: its geographic
-     * parent and, for slice values, the "all" cell of the same place. */
-    s_constraint_t *cons = calloc(t->n * 2 + 1, sizeof *cons);
-    size_t *by_key = malloc((t->n * SLICE_DIMS + 1) * sizeof *by_key);
+     * parent, for slice values the "all" cell of the same place, and the
+     * period that contains its own. Constraint keys are the total's index
+     * plus n times a kind: 0 geography, 1..4 slice dimension, 5 period. */
+    s_constraint_t *cons = calloc(t->n * 3 + 1, sizeof *cons);
+    size_t nkeys = t->n * (SLICE_DIMS + 1) + 1;
+    size_t *by_key = malloc(nkeys * sizeof *by_key);
     size_t ncons = 0;
     if (!cons || !by_key)
         goto fail;
-    for (size_t i = 0; i < t->n * SLICE_DIMS + 1; i++)
+    for (size_t i = 0; i < nkeys; i++)
         by_key[i] = SIZE_MAX;
     for (size_t i = 0; i < t->n; i++) {
         const s_row_t *r = &t->rows[i];
@@ -232,10 +237,16 @@ static void s_suppress(s_table_t *t, int min_units)
                     goto fail;
             }
         }
+        uint32_t up = cell_period_parent(r->period);
+        const s_row_t *whole = up ? s_find(t, r->level, r->name, up, r->slice) : NULL;
+        if (whole && s_link(cons, &ncons, by_key, (size_t) (whole - t->rows) + t->n * SLICE_DIMS, i) < 0)
+            goto fail;
     }
     for (size_t i = 0; i < ncons; i++)
         cons[i].total %= t->n;
-    for (int pass = 0; pass < 64; pass++) {
+    /* Each pass that changes something hides at least one more cell, so
+     * this ends after at most n passes. */
+    for (;;) {
         bool changed = false;
         for (size_t i = 0; i < ncons; i++)
             changed |= s_enforce(t, &cons[i]);
@@ -359,7 +370,10 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
         int k = organisation ? 0 : q->min_units;
         s_table_t t = {0};
-        int rc = s_load(ledger, cat, m, kind, only, &t);
+        /* The whole table, every period kind (of the one year asked for,
+         * if one period is): suppression is decided over all of it, the
+         * same way for every query, before the asked rows are printed. */
+        int rc = s_load(ledger, cat, m, only ? cell_period_year(only) : 0, &t);
         if (rc) {
             free(t.rows);
             json_decref(measures);
@@ -370,7 +384,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
             const s_row_t *r = &t.rows[i];
-            if (r->slice != slice)
+            if (r->slice != slice || cell_period_kind(r->period) != kind || (only && r->period != only))
                 continue;
             if (q->forbund && r->level == LEVEL_FORBUND && strcmp(r->name, q->forbund))
                 continue;

@@ -10,8 +10,11 @@
  *  - complementary: a visible cell is suppressed too when a suppressed
  *    cell could be recovered by subtraction: the only hidden förbund of a
  *    visible län (or the only hidden län of the visible nation), and the
- *    only hidden value of a slice dimension (mode, agency) whose "all" cell
- *    is visible. The smallest visible sibling is hidden with it;
+ *    only hidden value of a slice dimension (mode, agency, gender, age)
+ *    whose "all" cell is visible, and the only hidden month of a visible
+ *    quarter (or quarter of a visible year). The smallest visible sibling
+ *    is hidden with it. Decided over every period kind at once, so a
+ *    month table and a quarter table never disagree;
  *  - shares of 0 % or 100 % are shown only when n >= 10. */
 #ifndef FINSAM_QUERY_H
 #define FINSAM_QUERY_H

@@ -189,6 +189,53 @@ static void test_primary_and_complementary(void)
     s_teardown();
 }
 
+/* A quarter is the sum of its months (counts, sums, histograms): with
+ * the quarter and two months shown, a hidden third month would be their
+ * difference. So a second month is hidden with it, in the month table and
+ * in every other query (the decision is taken over all period kinds). */
+static void test_complementary_over_time(void)
+{
+    s_setup();
+    const int64_t day = 86400;
+    s_answers(2, 10, 4, 1, T_2026_03 - 59 * day); /* 2026-01: 10 people */
+    s_answers(2, 12, 2, 1, T_2026_03 - 30 * day); /* 2026-02: 12 people */
+    s_answers(2, 3, 5, 1, T_2026_03);             /* 2026-03: 3 people */
+    s_answers(2, 20, 3, 1, T_2026_03 + 92 * day); /* 2026-06: 20 people */
+    json_t *r = s_query("i1_behov", "month", "all");
+    json_t *rows = json_object_get(json_array_get(json_object_get(r, "measures"), 0), "rows");
+    int hidden_q1 = 0;
+    bool march_hidden = false, june_shown = false;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        if (strcmp(json_string_value(json_object_get(row, "level")), "forbund"))
+            continue;
+        const char *period = json_string_value(json_object_get(row, "period"));
+        if (!strcmp(period, "2026-03"))
+            march_hidden = s_suppressed(row);
+        if (!strcmp(period, "2026-06"))
+            june_shown = !s_suppressed(row);
+        if (!strncmp(period, "2026-0", 6) && period[6] >= '1' && period[6] <= '3')
+            hidden_q1 += s_suppressed(row);
+    }
+    CHECK(march_hidden);
+    CHECK(june_shown);
+    CHECK_EQ(hidden_q1, 2); /* March and the smaller of January, February */
+    json_decref(r);
+    /* The quarter itself stays visible, and one month asked for alone gets
+     * the same answer as in the whole table. */
+    r = s_query("i1_behov", "quarter", "all");
+    CHECK(!s_suppressed(s_row(r, "forbund", "HBS")));
+    json_decref(r);
+    r = s_query("i1_behov", "2026-01", "all");
+    CHECK(s_suppressed(s_row(r, "forbund", "HBS")));
+    json_decref(r);
+    r = s_query("i1_behov", "2026-02", "all");
+    CHECK(!s_suppressed(s_row(r, "forbund", "HBS")));
+    json_decref(r);
+    s_teardown();
+}
+
 static void test_change_against_previous_period(void)
 {
     s_setup();
@@ -327,6 +374,7 @@ int main(void)
     log_set_level("error");
     RUN(test_catalogue_is_data);
     RUN(test_primary_and_complementary);
+    RUN(test_complementary_over_time);
     RUN(test_change_against_previous_period);
     RUN(test_organisation_not_suppressed_and_bad_args);
     RUN(test_measures_without_cells);
