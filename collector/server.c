@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "ledger.h"
 #include "log.h"
+#include "monitor.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -118,18 +119,9 @@ server_t *server_new(const server_config_t *config)
     /* Handshakes that fail before any ZAP request (no CURVE, wrong server
      * key) are invisible to auth.c: watch them through a socket monitor so
      * every refused attempt is logged. */
-    char monitor_ep[64];
-    snprintf(monitor_ep, sizeof monitor_ep, "inproc://finsam-ingest-monitor-%p", (void *) self);
-    if (zmq_socket_monitor(r, monitor_ep,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0) {
-        self->monitor = zmq_socket(zsys_init(), ZMQ_PAIR);
-        int zero = 0;
-        if (self->monitor) {
-            zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero);
-            zmq_connect(self->monitor, monitor_ep);
-        }
-    }
+    self->monitor = monitor_open(zsys_init(), r, "ingest",
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     if (zmq_bind(r, config->endpoint) < 0) {
         log_error("collector", "BIND-FAILED endpoint=%s reason=%s", config->endpoint, zmq_strerror(errno));
         goto fail;
@@ -238,22 +230,10 @@ static void s_send_ack(server_t *self, int i)
 /* Logs the handshake failures the monitor reports. */
 static void s_monitor_events(server_t *self)
 {
-    for (;;) {
-        zmq_msg_t ev, addr;
-        zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&ev);
-            return;
-        }
-        zmq_msg_init(&addr);
-        if (zmq_msg_more(&ev))
-            zmq_msg_recv(&addr, self->monitor, 0);
-        uint16_t event = 0;
-        uint32_t value = 0;
-        if (zmq_msg_size(&ev) >= 6) {
-            memcpy(&event, zmq_msg_data(&ev), 2);
-            memcpy(&value, (uint8_t *) zmq_msg_data(&ev) + 2, 4);
-        }
+    uint16_t event;
+    uint32_t value;
+    char endpoint[128];
+    while (monitor_next(self->monitor, &event, &value, endpoint, sizeof endpoint)) {
         const char *reason = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "auth"
                              : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                                  ? "protocol (no CURVE or wrong server key?)"
@@ -262,16 +242,13 @@ static void s_monitor_events(server_t *self)
          * second at most, with how many were folded into it. */
         int64_t now = clock_mono_ms();
         if (now - self->handshake_log_ms >= 1000) {
-            log_warn("auth", "HANDSHAKE-FAILED endpoint=%.*s reason=\"%s\" code=%u also=%u",
-                     (int) zmq_msg_size(&addr), (const char *) zmq_msg_data(&addr), reason, value,
-                     self->handshake_unlogged);
+            log_warn("auth", "HANDSHAKE-FAILED endpoint=%s reason=\"%s\" code=%u also=%u", endpoint, reason,
+                     value, self->handshake_unlogged);
             self->handshake_log_ms = now;
             self->handshake_unlogged = 0;
         } else {
             self->handshake_unlogged++;
         }
-        zmq_msg_close(&ev);
-        zmq_msg_close(&addr);
     }
 }
 

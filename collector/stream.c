@@ -11,6 +11,7 @@
 #include "cell.h"
 #include "codec.h"
 #include "log.h"
+#include "monitor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -121,17 +122,11 @@ stream_t *stream_new(const stream_config_t *config, zcert_t *cert, ledger_t *led
     self->replay = zsock_resolve(self->s_replay);
     void *pubs[2] = {self->pub_all, self->pub_agg};
     for (int i = 0; i < 2; i++) {
-        char ep[64];
-        snprintf(ep, sizeof ep, "inproc://finsam-stream-monitor-%d-%p", i, (void *) self);
-        if (zmq_socket_monitor(pubs[i], ep,
-                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
-            goto fail;
-        self->monitor[i] = zmq_socket(zsys_init(), ZMQ_PAIR);
-        int zero = 0;
-        if (!self->monitor[i] || zmq_setsockopt(self->monitor[i], ZMQ_LINGER, &zero, sizeof zero) < 0 ||
-            zmq_connect(self->monitor[i], ep) < 0)
+        self->monitor[i] = monitor_open(
+            zsys_init(), pubs[i], i ? "stream-agg" : "stream-all",
+            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+        if (!self->monitor[i])
             goto fail;
     }
     return self;
@@ -282,21 +277,9 @@ static int64_t s_connected(const stream_t *self, int i)
 void stream_handle_monitor(stream_t *self, int i)
 {
     const char *role = i == 0 ? "stream-all" : "stream-agg";
-    for (;;) {
-        zmq_msg_t ev, addr;
-        zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, self->monitor[i], ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&ev);
-            break;
-        }
-        zmq_msg_init(&addr);
-        if (zmq_msg_more(&ev))
-            zmq_msg_recv(&addr, self->monitor[i], 0);
-        uint16_t event = 0;
-        if (zmq_msg_size(&ev) >= 6)
-            memcpy(&event, zmq_msg_data(&ev), 2);
-        zmq_msg_close(&ev);
-        zmq_msg_close(&addr);
+    uint16_t event;
+    uint32_t value;
+    while (monitor_next(self->monitor[i], &event, &value, NULL, 0)) {
         int64_t before = s_connected(self, i);
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             self->succeeded[i]++;
