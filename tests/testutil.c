@@ -257,6 +257,16 @@ bool tu_file_has(const char *path, const char *text)
     return found;
 }
 
+int tu_count_in_file(const char *path, const char *text)
+{
+    char *content = tu_read_file(path);
+    int n = 0;
+    for (const char *p = content; p && (p = strstr(p, text)); p += strlen(text))
+        n++;
+    free(content);
+    return n;
+}
+
 const char *tu_file_in(const char *dir, const char *name, const char *text)
 {
     static char paths[8][256];

@@ -95,6 +95,8 @@ int tu_write_file(const char *path, const char *text);
 
 /* True if the file contains text; otherwise prints what it does contain. */
 bool tu_file_has(const char *path, const char *text);
+/* How many times text occurs in the file at path (0 if it cannot be read). */
+int tu_count_in_file(const char *path, const char *text);
 
 /* Writes text to dir/name and returns the path (one of 8 rotating buffers). */
 const char *tu_file_in(const char *dir, const char *name, const char *text);

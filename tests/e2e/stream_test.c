@@ -80,17 +80,6 @@ static void s_check_sequences(const char *path, long n)
     free(text);
 }
 
-/* How many times `text` occurs in the file at path. */
-static int s_count_in(const char *path, const char *text)
-{
-    char *all = tu_read_file(path);
-    int n = 0;
-    for (const char *p = all; p && (p = strstr(p, text)); p += strlen(text))
-        n++;
-    free(all);
-    return n;
-}
-
 typedef struct {
     const char *path, *text;
     int more_than;
@@ -99,7 +88,7 @@ typedef struct {
 static bool s_count_grew(void *arg)
 {
     const s_count_wait_t *w = arg;
-    return s_count_in(w->path, w->text) > w->more_than;
+    return tu_count_in_file(w->path, w->text) > w->more_than;
 }
 
 static bool s_file_over_64k(void *path)
@@ -335,13 +324,13 @@ static void test_stuck_subscriber(void)
     CHECK_EQ(tu_wait(t, 120000), 0);
     s_check_sequences(out, 2 * nevents);
     /* The collector counted the stuck subscriber (metrics `subscribers`). */
-    CHECK(s_count_in(c.log, "SUBSCRIBER-CONNECTED role=stream-all") >= 1);
+    CHECK(tu_count_in_file(c.log, "SUBSCRIBER-CONNECTED role=stream-all") >= 1);
     /* Stop only after the collector has seen it leave: libzmq 4.3.4 can
      * abort (session_base.cpp clean_pipes, zeromq/libzmq#3442) when a
      * subscriber with a half-sent multipart message disconnects while the
      * PUB socket is being closed. docs/reliability.md has the details. */
     s_count_wait_t gone = {c.log, "SUBSCRIBER-DISCONNECTED role=stream-all subscribers=0", 0};
-    gone.more_than = s_count_in(c.log, gone.text);
+    gone.more_than = tu_count_in_file(c.log, gone.text);
     zsock_destroy(&stuck);
     if (!tu_wait_for(s_count_grew, &gone, 10000)) {
         fprintf(stderr, "note: no disconnect logged after closing (the collector had already dropped it: "

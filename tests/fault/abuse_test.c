@@ -113,7 +113,7 @@ static void test_connection_storm_beside_good_agent(void)
     CHECK_EQ(cluster_events_in_log(&s_c), s_expected);
     CHECK_EQ(cluster_agent_queue(&s_c, s_nv), 0);
     CHECK(kill(s_c.collector, 0) == 0);
-    int logged = hostile_count_in_file(s_c.log, "AUTH-REFUSED");
+    int logged = tu_count_in_file(s_c.log, "AUTH-REFUSED");
     fprintf(
         stderr,
         "storm: %d plain + %d unlisted-CURVE DEALERs refused, 500 junk TCP, 200 idle TCP in %lld ms; "
@@ -201,7 +201,7 @@ static void test_one_bad_event_in_1000(void)
     fprintf(stderr, "one bad of 1000: 999 accepted, rejected %s: %s\n", codec_reject_name(r->code), r->text);
     codec_free_ack(&ack);
     s_expected += 999;
-    CHECK(hostile_count_in_file(s_c.log, "EVENT-REJECTED") >= 1);
+    CHECK(tu_count_in_file(s_c.log, "EVENT-REJECTED") >= 1);
 
     /* 1001 events: the whole batch is refused, nothing stored. */
     b = hostile_batch("NV", 14, 0x7400, 1, 1001, -1, &len);

@@ -101,12 +101,12 @@ static void test_refused_clients(void)
      * (HANDSHAKE-FAILED). */
     char needle[64];
     snprintf(needle, sizeof needle, "AUTH-REFUSED domain=ingest");
-    CHECK(hostile_count_in_file(c.log, needle) >= 1);
+    CHECK(tu_count_in_file(c.log, needle) >= 1);
     snprintf(needle, sizeof needle, "key=%.8s", zcert_public_txt(stranger_cert));
-    CHECK(hostile_count_in_file(c.log, needle) >= 1);
-    int handshake_logged = hostile_count_in_file(c.log, "HANDSHAKE-FAILED");
+    CHECK(tu_count_in_file(c.log, needle) >= 1);
+    int handshake_logged = tu_count_in_file(c.log, "HANDSHAKE-FAILED");
     fprintf(stderr, "collector log: AUTH-REFUSED lines=%d, HANDSHAKE-FAILED lines=%d\n",
-            hostile_count_in_file(c.log, "AUTH-REFUSED"), handshake_logged);
+            tu_count_in_file(c.log, "AUTH-REFUSED"), handshake_logged);
     CHECK(handshake_logged >= 1);
 
     zcert_destroy(&server);
@@ -184,7 +184,7 @@ static void test_revocation_cuts_off_connected_agent(void)
     }
     CHECK_EQ(cluster_events_in_log(&c), stored);
     CHECK_EQ(cluster_stored(&c, "VAS"), stored);
-    CHECK(hostile_count_in_file(c.log, "code=unauthorized") >= 21);
+    CHECK(tu_count_in_file(c.log, "code=unauthorized") >= 21);
     hostile_client_destroy(&cl);
 
     /* A new connection with the revoked key no longer gets through the

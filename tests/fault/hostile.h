@@ -216,15 +216,4 @@ static inline ack_msg_t *hostile_ack(zsock_t *s)
     return ack;
 }
 
-/* Counts occurrences of needle in the file at path. */
-static inline int hostile_count_in_file(const char *path, const char *needle)
-{
-    char *text = tu_read_file(path);
-    int n = 0;
-    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    free(text);
-    return n;
-}
-
 #endif

@@ -185,11 +185,11 @@ static int s_agent_debug(const cluster_t *c, const char *dir, const char *const 
  * admitted ingest key (AUTH-OK), polling while the agent keeps running. */
 static pid_t s_spawn_admitted(const cluster_t *c, const char *dir, const char *const *args)
 {
-    int before = hostile_count_in_file(c->log, "AUTH-OK domain=ingest");
+    int before = tu_count_in_file(c->log, "AUTH-OK domain=ingest");
     pid_t pid = hostile_track(cluster_agent_spawn(c, dir, args));
-    for (int i = 0; i < 300 && hostile_count_in_file(c->log, "AUTH-OK domain=ingest") == before; i++)
+    for (int i = 0; i < 300 && tu_count_in_file(c->log, "AUTH-OK domain=ingest") == before; i++)
         CHECK(hostile_wait(pid, 100) == -1); /* still running: this is the wait */
-    CHECK(hostile_count_in_file(c->log, "AUTH-OK domain=ingest") > before);
+    CHECK(tu_count_in_file(c->log, "AUTH-OK domain=ingest") > before);
     return pid;
 }
 
@@ -312,8 +312,8 @@ static void test_no_secrets_anywhere(void)
     logs[2] = tu_read_file(path);
     for (int i = 0; i < 3; i++)
         CHECK(logs[i] && strlen(logs[i]) > 0);
-    fprintf(stderr, "DEBUG lines: collector %d, agents %d\n", hostile_count_in_file(c.log, " DEBUG "),
-            hostile_count_in_file(path, " DEBUG "));
+    fprintf(stderr, "DEBUG lines: collector %d, agents %d\n", tu_count_in_file(c.log, " DEBUG "),
+            tu_count_in_file(path, " DEBUG "));
     CHECK(strstr(logs[1], "bad.jsonl:1: personnummer")); /* the errors are there, without values */
 
     s_needles_t *s = calloc(1, sizeof *s);
