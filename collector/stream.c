@@ -26,11 +26,11 @@ struct stream_t {
     metrics_t *metrics;
     void *pub_all, *pub_agg, *replay;
     zsock_t *s_all, *s_agg, *s_replay;
-    /* Socket monitors of the two PUB sockets: connected subscribers =
-     * handshakes succeeded + failed - disconnects (a failed handshake ends
-     * in a disconnect too). */
+    /* Socket monitors of the two PUB sockets. A failed handshake is
+     * reported first as a failure, then as a disconnect: that disconnect
+     * is not a subscriber leaving. */
     void *monitor[2];
-    int64_t succeeded[2], failed[2], disconnected[2];
+    int64_t connected[2], failed_unpaired[2];
     zhashx_t *changed; /* cell key -> cell_t, for the transaction in flight */
 };
 
@@ -268,32 +268,27 @@ void *stream_monitor_socket(stream_t *self, int i)
     return i >= 0 && i < 2 ? self->monitor[i] : NULL;
 }
 
-static int64_t s_connected(const stream_t *self, int i)
-{
-    int64_t n = self->succeeded[i] + self->failed[i] - self->disconnected[i];
-    return n > 0 ? n : 0;
-}
-
 void stream_handle_monitor(stream_t *self, int i)
 {
     const char *role = i == 0 ? "stream-all" : "stream-agg";
     uint16_t event;
     uint32_t value;
     while (monitor_next(self->monitor[i], &event, &value, NULL, 0)) {
-        int64_t before = s_connected(self, i);
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            self->succeeded[i]++;
-        else if (event == ZMQ_EVENT_DISCONNECTED)
-            self->disconnected[i]++;
-        else
-            self->failed[i]++;
-        int64_t after = s_connected(self, i);
-        if (after > before && event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            log_info("stream", "SUBSCRIBER-CONNECTED role=%s subscribers=%lld", role, (long long) after);
-        else if (after < before)
-            log_info("stream", "SUBSCRIBER-DISCONNECTED role=%s subscribers=%lld", role, (long long) after);
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            self->connected[i]++;
+            log_info("stream", "SUBSCRIBER-CONNECTED role=%s subscribers=%lld", role,
+                     (long long) self->connected[i]);
+        } else if (event != ZMQ_EVENT_DISCONNECTED) {
+            self->failed_unpaired[i]++;
+        } else if (self->failed_unpaired[i] > 0) {
+            self->failed_unpaired[i]--;
+        } else if (self->connected[i] > 0) {
+            self->connected[i]--;
+            log_info("stream", "SUBSCRIBER-DISCONNECTED role=%s subscribers=%lld", role,
+                     (long long) self->connected[i]);
+        }
     }
-    metrics_set(&self->metrics->subscribers, (uint64_t) (s_connected(self, 0) + s_connected(self, 1)));
+    metrics_set(&self->metrics->subscribers, (uint64_t) (self->connected[0] + self->connected[1]));
 }
 
 static void s_replay_end(stream_t *self, zmq_msg_t *id, Finsam__V1__ReplayEnd *end)
