@@ -216,3 +216,30 @@ zsock_t *cluster_raw_client(const cluster_t *c, const char *agent_dir)
     zcert_destroy(&server);
     return s;
 }
+
+pid_t cluster_tail_spawn(const cluster_t *c, const char *key, const char *endpoint, const char *out_path,
+                         const char *const *extra)
+{
+    char keyfile[400], server[400];
+    snprintf(keyfile, sizeof keyfile, "%s_secret", key);
+    snprintf(server, sizeof server, "%s/keys/collector.key", c->cdir);
+    char *argv[32] = {(char *) tu_bin("finsamctl"),
+                      "-d",
+                      (char *) c->cdir,
+                      "tail",
+                      "--key",
+                      keyfile,
+                      "--server-key",
+                      server,
+                      "--stream",
+                      (char *) endpoint,
+                      "--replay",
+                      (char *) c->stream_replay,
+                      "--format",
+                      "json"};
+    int n = 14;
+    for (int i = 0; extra && extra[i] && n < 30; i++)
+        argv[n++] = (char *) extra[i];
+    argv[n] = NULL;
+    return tu_spawn(argv, out_path);
+}

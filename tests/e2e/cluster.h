@@ -38,6 +38,11 @@ void cluster_add_agent(cluster_t *c, const char *name, const char *forbund, bool
 int cluster_agent(const cluster_t *c, const char *agent_dir, int timeout_ms, const char *const *args);
 /* Starts it in the background; returns the pid. */
 pid_t cluster_agent_spawn(const cluster_t *c, const char *agent_dir, const char *const *args);
+/* Starts `finsamctl tail --format json` with the subscriber key `key`
+ * (its secret file is key + "_secret") on stream `endpoint`, extra
+ * arguments appended (NULL-terminated, at most 16), output to out_path. */
+pid_t cluster_tail_spawn(const cluster_t *c, const char *key, const char *endpoint, const char *out_path,
+                         const char *const *extra);
 
 /* `finsamctl status --format json`, parsed (caller decrefs). */
 json_t *cluster_status(const cluster_t *c);

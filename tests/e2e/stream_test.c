@@ -30,33 +30,6 @@ static void s_subscriber_keys(cluster_t *c, char *all, char *agg, size_t len)
     }
 }
 
-static pid_t s_tail(cluster_t *c, const char *key, const char *endpoint, const char *out,
-                    const char *const *extra)
-{
-    char keyfile[400], server[400];
-    snprintf(keyfile, sizeof keyfile, "%s_secret", key);
-    snprintf(server, sizeof server, "%s/keys/collector.key", c->cdir);
-    char *argv[32] = {(char *) tu_bin("finsamctl"),
-                      "-d",
-                      c->cdir,
-                      "tail",
-                      "--key",
-                      keyfile,
-                      "--server-key",
-                      server,
-                      "--stream",
-                      (char *) endpoint,
-                      "--replay",
-                      c->stream_replay,
-                      "--format",
-                      "json"};
-    int n = 14;
-    for (int i = 0; extra[i]; i++)
-        argv[n++] = (char *) extra[i];
-    argv[n] = NULL;
-    return tu_spawn(argv, out);
-}
-
 /* Counts lines "seq":N in a tail JSON output and checks 1..n each once. */
 static void s_check_sequences(const char *path, long n)
 {
@@ -135,7 +108,7 @@ static void test_replay_and_live_exactly_once(void)
     char out[400];
     snprintf(out, sizeof out, "%s/tail.json", c.dir);
     const char *extra[] = {"--from", "1", "--count", "30000", NULL};
-    pid_t tail = s_tail(&c, all, c.stream_events, out, extra);
+    pid_t tail = cluster_tail_spawn(&c, all, c.stream_events, out, extra);
 
     /* The Python subscriber, from code generated off proto/finsam.proto. */
     char pypath[512], key[400], server[400], pylog[400];
@@ -166,7 +139,7 @@ static void test_replay_and_live_exactly_once(void)
     snprintf(left, sizeof left, "%s/left.json", c.dir);
     snprintf(back, sizeof back, "%s/back.json", c.dir);
     const char *from1[] = {"--from", "1", NULL};
-    pid_t leaver = s_tail(&c, all, c.stream_events, left, from1);
+    pid_t leaver = cluster_tail_spawn(&c, all, c.stream_events, left, from1);
 
     const char *run[] = {"run", "--exit-when-empty", NULL};
     pid_t sender = cluster_agent_spawn(&c, hbs, run);
@@ -179,7 +152,7 @@ static void test_replay_and_live_exactly_once(void)
     snprintf(from_text, sizeof from_text, "%ld", last + 1);
     snprintf(count_text, sizeof count_text, "%ld", 30000 - last);
     const char *resume[] = {"--from", from_text, "--count", count_text, NULL};
-    pid_t returner = s_tail(&c, all, c.stream_events, back, resume);
+    pid_t returner = cluster_tail_spawn(&c, all, c.stream_events, back, resume);
     CHECK_EQ(tu_wait(sender, 120000), 0);
     CHECK_EQ(cluster_events_in_log(&c), 30000);
     CHECK_EQ(tu_wait(returner, 120000), 0);
@@ -223,7 +196,7 @@ static void test_aggregates_only_key(void)
     /* Event replay refused with a reason. */
     snprintf(out, sizeof out, "%s/agg-events.json", c.dir);
     const char *from[] = {"--from", "1", "--idle-exit-ms", "1000", NULL};
-    pid_t t = s_tail(&c, agg, c.stream_events, out, from);
+    pid_t t = cluster_tail_spawn(&c, agg, c.stream_events, out, from);
     CHECK(tu_wait(t, 30000) != 0);
     char *text = tu_read_file(out);
     CHECK(text && strstr(text, "aggregates only") && !strstr(text, "\"event\""));
@@ -231,7 +204,7 @@ static void test_aggregates_only_key(void)
     /* A snapshot of cells works; small cells carry no values. */
     snprintf(out, sizeof out, "%s/agg-snapshot.json", c.dir);
     const char *snap[] = {"agg.", "--from", "0", "--idle-exit-ms", "500", NULL};
-    t = s_tail(&c, agg, c.stream_aggregates, out, snap);
+    t = cluster_tail_spawn(&c, agg, c.stream_aggregates, out, snap);
     CHECK_EQ(tu_wait(t, 30000), 0);
     text = tu_read_file(out);
     CHECK(text && strstr(text, "\"cell\""));
@@ -320,7 +293,7 @@ static void test_stuck_subscriber(void)
     char count[32];
     snprintf(count, sizeof count, "%ld", 2 * nevents);
     const char *extra[] = {"--from", "1", "--count", count, NULL};
-    pid_t t = s_tail(&c, all, c.stream_events, out, extra);
+    pid_t t = cluster_tail_spawn(&c, all, c.stream_events, out, extra);
     CHECK_EQ(tu_wait(t, 120000), 0);
     s_check_sequences(out, 2 * nevents);
     /* The collector counted the stuck subscriber (metrics `subscribers`). */

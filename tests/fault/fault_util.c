@@ -222,31 +222,11 @@ void fault_subscriber_key(cluster_t *c, char *out, size_t outlen)
 
 pid_t fault_tail_spawn(cluster_t *c, const char *key, long from, long count, const char *out_path)
 {
-    char keyfile[400], server[400], sfrom[32], scount[32];
-    snprintf(keyfile, sizeof keyfile, "%s_secret", key);
-    snprintf(server, sizeof server, "%s/keys/collector.key", c->cdir);
+    char sfrom[32], scount[32];
     snprintf(sfrom, sizeof sfrom, "%ld", from);
     snprintf(scount, sizeof scount, "%ld", count);
-    char *argv[] = {(char *) tu_bin("finsamctl"),
-                    "-d",
-                    c->cdir,
-                    "tail",
-                    "--key",
-                    keyfile,
-                    "--server-key",
-                    server,
-                    "--stream",
-                    c->stream_events,
-                    "--replay",
-                    c->stream_replay,
-                    "--format",
-                    "json",
-                    "--from",
-                    sfrom,
-                    "--count",
-                    scount,
-                    NULL};
-    return tu_spawn(argv, out_path);
+    const char *extra[] = {"--from", sfrom, "--count", scount, NULL};
+    return cluster_tail_spawn(c, key, c->stream_events, out_path, extra);
 }
 
 static int s_cmp_id(const void *a, const void *b)
