@@ -18,10 +18,12 @@
 #include "aggregate.h"
 
 #include "cell.h"
+#include "protect.h"
 #include "util.h"
 #include "validate.h"
 
 #include <czmq.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +63,7 @@ typedef struct {
     uint32_t nmembers, cmembers;
     s_obs_t *obs;
     uint32_t nobs, cobs;
+    uint32_t rk; /* record key (protect.h), from förbund + pseudonym */
     bool dirty;
 } s_person_t;
 
@@ -92,11 +95,12 @@ typedef struct {
 
 struct aggregate_t {
     const catalogue_t *catalogue;
-    s_routes_t *routes;     /* per (instrument, item), flat */
-    int *route_base;        /* per instrument: index of its first item */
-    uint64_t *measure_hash; /* per catalogue measure */
-    s_cellmap_t cells;      /* cell key -> delta, for this transaction */
-    zhashx_t *people;       /* 40-byte person key -> s_person_t */
+    uint8_t secret[PROTECT_SECRET_LEN]; /* record keys are keyed by it */
+    s_routes_t *routes;                 /* per (instrument, item), flat */
+    int *route_base;                    /* per instrument: index of its first item */
+    uint64_t *measure_hash;             /* per catalogue measure */
+    s_cellmap_t cells;                  /* cell key -> delta, for this transaction */
+    zhashx_t *people;                   /* 40-byte person key -> s_person_t */
 };
 
 /* ---- hashing and hash-map plumbing ---------------------------------- */
@@ -265,12 +269,13 @@ static int s_build_routes(aggregate_t *self)
     return 0;
 }
 
-aggregate_t *aggregate_new(const catalogue_t *catalogue)
+aggregate_t *aggregate_new(const catalogue_t *catalogue, const uint8_t secret[PROTECT_SECRET_LEN])
 {
     aggregate_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->catalogue = catalogue;
+    memcpy(self->secret, secret, PROTECT_SECRET_LEN);
     self->measure_hash = calloc((size_t) catalogue->nmeasures + 1, sizeof *self->measure_hash);
     self->people = zhashx_new();
     if (!self->measure_hash || !self->people || s_cellmap_init(&self->cells, 1024) < 0) {
@@ -302,6 +307,7 @@ void aggregate_destroy(aggregate_t **self_p)
     free(self->routes);
     free(self->route_base);
     free(self->measure_hash);
+    sodium_memzero(self->secret, sizeof self->secret);
     free(self);
     *self_p = NULL;
 }
@@ -345,6 +351,7 @@ static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger
     p = calloc(1, sizeof *p);
     if (!p)
         return ENOMEM;
+    p->rk = protect_record_key(self->secret, pkey, PKEY_LEN);
     MDB_val k = {PKEY_LEN, (void *) pkey}, v;
     int rc = mdb_get(txn, ledger_dbi(ledger, LEDGER_DB_PARTICIPANTS), &k, &v);
     if (rc == 0) {
@@ -504,6 +511,7 @@ typedef struct {
     int nslices;
     s_person_t *person; /* NULL for anonymous respondents */
     s_who_t who;
+    uint32_t rk; /* record key of the contributor (person or response) */
 } s_target_t;
 
 /* Adds sign * (one observation of `value`) to every cell of the target. */
@@ -557,8 +565,13 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
                 return ENOMEM;
             cell_t *d = &slot->delta;
             cell_add(d, &obs, sign);
-            if (!dont_know)
-                d->units += t->person ? du[pi][t->slice_ps[si]] : sign;
+            if (!dont_know) {
+                /* The cell key moves with the units: a contributor's
+                 * record key is in it exactly while they are counted. */
+                int dunits = t->person ? du[pi][t->slice_ps[si]] : sign;
+                d->units += dunits;
+                d->ckey = (int64_t) ((uint32_t) d->ckey + (uint32_t) dunits * t->rk);
+            }
         }
     }
     return 0;
@@ -590,6 +603,7 @@ static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, 
     cell_t obs = {0};
     obs.n = 1;
     obs.units = 1; /* one pair per person and measure: n is distinct people */
+    obs.ckey = p->rk;
     if (m->aggregate == AGG_PAIRED_CHANGE) {
         int change = to->value - from->value;
         obs.sum = change;
@@ -603,7 +617,8 @@ static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, 
         obs.sum = obs.hits = to->value == 1;
         obs.sumsq = obs.sum;
     }
-    s_target_t t = {self, m, forbund, {0}, {0, cell_slice(SLICE_MODE, to->mode)}, {0}, 2, NULL, {0, 0, 0}};
+    s_target_t t = {self, m, forbund, {0},       {0, cell_slice(SLICE_MODE, to->mode)},
+                    {0},  2, NULL,    {0, 0, 0}, p->rk};
     s_periods(to->occurred_at, t.periods);
     uint8_t key[CELL_KEY_LEN];
     s_key_prefix(key, m->id, forbund);
@@ -735,7 +750,7 @@ static int s_status(s_target_t *t, const Finsam__V1__StatusObservation *s, const
 
 int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, int sign)
 {
-    s_target_t t = {self, NULL, ev->forbund, {0}, {0}, {PS_ALL}, 1, NULL, {0, 0, 0}};
+    s_target_t t = {self, NULL, ev->forbund, {0}, {0}, {PS_ALL}, 1, NULL, {0, 0, 0}, 0};
     s_periods(ev->occurred_at, t.periods);
     uint8_t pkey[PKEY_LEN] = {0};
     memcpy(pkey, ev->forbund, strnlen(ev->forbund, CELL_FORBUND_LEN));
@@ -783,6 +798,10 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
         int rc = s_person_load(self, lt->txn, lt->ledger, pkey, &t.person);
         if (rc)
             return rc;
+        t.rk = t.person->rk;
+    } else {
+        /* An anonymous respondent is one contributor per response. */
+        t.rk = protect_record_key(self->secret, ev->id.data, ev->id.len);
     }
     const cat_instrument_t *in;
     switch (ev->body_case) {

@@ -18,7 +18,9 @@
 
 typedef struct aggregate_t aggregate_t;
 
-aggregate_t *aggregate_new(const catalogue_t *catalogue);
+/* secret: the ledger's disclosure-protection secret (protect.h), copied;
+ * record keys of contributors are derived from it. */
+aggregate_t *aggregate_new(const catalogue_t *catalogue, const uint8_t secret[32]);
 void aggregate_destroy(aggregate_t **self_p);
 
 /* Starts a transaction's work (drops any deltas of an aborted attempt). */

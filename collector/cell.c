@@ -134,6 +134,15 @@ void cell_slice_format(char *out, size_t outlen, uint16_t slice)
         snprintf(out, outlen, "slice=%u", slice);
 }
 
+void cell_slice_list(char *out, size_t outlen)
+{
+    size_t used = (size_t) snprintf(out, outlen, "all");
+    for (int dim = 1; dim < SLICE_DIMS; dim++)
+        for (int v = 1; v < s_dims[dim].n && used < outlen; v++)
+            used += (size_t) snprintf(out + used, outlen - used, ", %s=%s", s_dims[dim].name,
+                                      s_dims[dim].values[v]);
+}
+
 int cell_slice_parse(const char *text, uint16_t *slice)
 {
     if (!strcmp(text, "all")) {
@@ -163,6 +172,7 @@ void cell_add(cell_t *a, const cell_t *b, int sign)
     a->units += sign * b->units;
     for (int i = 0; i < CELL_HIST; i++)
         a->hist[i] += sign * b->hist[i];
+    a->ckey = (int64_t) ((uint32_t) a->ckey + (uint32_t) sign * (uint32_t) b->ckey);
 }
 
 bool cell_is_zero(const cell_t *c)

@@ -11,7 +11,9 @@
  * are exact inverses and cells merge into län and national roll-ups by
  * plain addition (cell_merge). `units` is the number of distinct
  * participants or respondents the cell rests on, the basis of disclosure
- * control. */
+ * control, and `ckey` the cell key that disclosure protection draws its
+ * noise with (protect.h). The state is stored as this struct's bytes in
+ * host order (ledger schema 4). */
 #ifndef FINSAM_CELL_H
 #define FINSAM_CELL_H
 
@@ -38,6 +40,9 @@ typedef struct {
     int64_t dont_know;
     int64_t units; /* distinct participants / respondents */
     int64_t hist[CELL_HIST];
+    /* Cell key: the sum of the contributors' record keys modulo 2^32
+     * (protect.h), kept in 0..2^32-1; adds and subtracts with `units`. */
+    int64_t ckey;
 } cell_t;
 
 typedef struct {
@@ -67,6 +72,8 @@ uint16_t cell_slice(slice_dim_t dim, int value);
  * returns -1 if malformed. */
 void cell_slice_format(char *out, size_t outlen, uint16_t slice);
 int cell_slice_parse(const char *text, uint16_t *slice);
+/* Every valid slice, comma-separated, for error messages. */
+void cell_slice_list(char *out, size_t outlen);
 
 /* a += sign * b */
 void cell_add(cell_t *a, const cell_t *b, int sign);

@@ -7,6 +7,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "options.h"
+#include "protect.h"
 #include "query.h"
 #include "rebuild.h"
 #include "status.h"
@@ -22,8 +23,7 @@
 
 static char *o_data_dir, *o_format, *o_forbund, *o_name, *o_catalogue, *o_measure, *o_period, *o_slice,
     *o_log_level;
-static long o_min_units;
-static bool o_verify;
+static bool o_verify, o_exact;
 static char *o_key, *o_server_key, *o_stream, *o_replay, *o_from, *o_access;
 static long o_count, o_idle_exit_ms;
 
@@ -37,8 +37,8 @@ static const opt_t s_opts[] = {
     {"period", 'p', OPT_STR, "year", 0, 0, "query: year, quarter, month or one period (2026-Q1)", &o_period},
     {"slice", 's', OPT_STR, "all", 0, 0, "query: all, mode=project, mode=integrated, agency=af, ...",
      &o_slice},
-    {"min-units", 'k', OPT_INT, "5", 1, 1000, "disclosure control: minimum participants per shown cell",
-     &o_min_units},
+    {"exact", 0, OPT_FLAG, NULL, 0, 0,
+     "query, export: the operator's exact view (no protection; never published)", &o_exact},
     {"verify", 0, OPT_FLAG, NULL, 0, 0, "rebuild: compare with the stored cells (no change)", &o_verify},
     {"access", 0, OPT_STR, NULL, 0, 0, "keygen: subscriber access, all or aggregates", &o_access},
     {"key", 0, OPT_STR, NULL, 0, 0,
@@ -61,7 +61,10 @@ static const opt_spec_t s_spec = {
     "Operator tool for a finsam collector's data directory.",
     "Commands:\n"
     "  status              events stored, last seen and rejects per förbund and agent\n"
-    "  query               indicator values per förbund and period, small cells suppressed\n"
+    "  query               protected indicator values per förbund, län and nation (--exact: the\n"
+    "                      operator's exact view, for checking; never publish it)\n"
+    "  protection          the disclosure protection in force: minimum count, cell-key parameters\n"
+    "                      and the public perturbation table (JSON)\n"
     "  export              every indicator and slice as CSV for Swedish Excel (--format json: JSON)\n"
     "  rebuild --verify    recompute every cell from the event log and report differences\n"
     "  tail [PREFIX]       follow the event/aggregate stream (--from SEQ replays first; gaps are refilled)\n"
@@ -129,13 +132,15 @@ static int s_query(void)
     int rc = s_open_with_catalogue(&ledger, &cat);
     if (rc)
         return rc;
+    protect_t *protect = protect_open(ledger, NULL, err, sizeof err);
     query_t q = {.measure = o_measure,
                  .forbund = o_forbund,
                  .period = o_period,
                  .slice = o_slice,
-                 .min_units = (int) o_min_units};
+                 .protect = protect,
+                 .exact = o_exact};
     json_t *result = NULL;
-    rc = query_run(ledger, cat, &q, &result, err, sizeof err);
+    rc = protect ? query_run(ledger, cat, &q, &result, err, sizeof err) : EX_DATAERR;
     if (rc == 0) {
         if (!strcmp(o_format, "json")) {
             json_dumpf(result, stdout, JSON_INDENT(2));
@@ -149,6 +154,7 @@ static int s_query(void)
         fprintf(stderr, "finsamctl: query: %s\n", err);
     }
     json_decref(result);
+    protect_destroy(&protect);
     ledger_close(&ledger);
     catalogue_destroy(&cat);
     return rc;
@@ -169,10 +175,11 @@ static int s_export(void)
     int rc = s_open_with_catalogue(&ledger, &cat);
     if (rc)
         return rc;
+    protect_t *protect = protect_open(ledger, NULL, err, sizeof err);
     export_t e = {
-        .measure = o_measure, .forbund = o_forbund, .period = o_period, .min_units = (int) o_min_units};
+        .measure = o_measure, .forbund = o_forbund, .period = o_period, .protect = protect, .exact = o_exact};
     json_t *result = NULL;
-    rc = export_run(ledger, cat, &e, &result, err, sizeof err);
+    rc = protect ? export_run(ledger, cat, &e, &result, err, sizeof err) : EX_DATAERR;
     if (rc == 0) {
         if (json ? json_dumpf(result, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF
                  : export_print_csv(result, stdout) < 0) {
@@ -183,8 +190,31 @@ static int s_export(void)
         fprintf(stderr, "finsamctl: export: %s\n", err);
     }
     json_decref(result);
+    protect_destroy(&protect);
     ledger_close(&ledger);
     catalogue_destroy(&cat);
+    return rc;
+}
+
+static int s_protection(void)
+{
+    char err[512];
+    ledger_t *ledger;
+    int rc = s_open(&ledger);
+    if (rc)
+        return rc;
+    protect_t *protect = protect_open(ledger, NULL, err, sizeof err);
+    if (protect) {
+        json_t *d = protect_describe(protect);
+        json_dumpf(d, stdout, JSON_INDENT(2));
+        printf("\n");
+        json_decref(d);
+    } else {
+        fprintf(stderr, "finsamctl: protection: %s\n", err);
+        rc = EX_DATAERR;
+    }
+    protect_destroy(&protect);
+    ledger_close(&ledger);
     return rc;
 }
 
@@ -278,6 +308,8 @@ int main(int argc, char **argv)
         return s_status();
     if (!strcmp(cmd, "query"))
         return s_query();
+    if (!strcmp(cmd, "protection"))
+        return s_protection();
     if (!strcmp(cmd, "export"))
         return s_export();
     if (!strcmp(cmd, "rebuild"))

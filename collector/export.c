@@ -28,7 +28,8 @@ int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e
                      .forbund = e->forbund,
                      .period = e->period,
                      .slice = s_slices[s],
-                     .min_units = e->min_units};
+                     .protect = e->protect,
+                     .exact = e->exact};
         json_t *result;
         int rc = query_run(ledger, catalogue, &q, &result, err, errlen);
         if (rc) {

@@ -20,7 +20,8 @@ typedef struct {
     const char *measure; /* measure id, indicator number, or NULL for all */
     const char *forbund; /* one förbund (with its län and the nation), or NULL */
     const char *period;  /* "year", "quarter", "month" or one period */
-    int min_units;
+    const protect_t *protect;
+    bool exact; /* the operator's exact view (finsamctl only) */
 } export_t;
 
 /* Builds {"exported_at":..,"min_units":k,"period":..,"slices":[..],

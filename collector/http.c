@@ -60,7 +60,7 @@ struct http_t {
     char *catalogue_text; /* the loaded file's text, or NULL for the embedded one */
     size_t catalogue_len;
     char *dashboard_dir;
-    int min_units;
+    const protect_t *protect;
     int silent_after_s;
     int port;
 };
@@ -137,13 +137,13 @@ typedef struct {
 static const char s_alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 /* Query parameters an endpoint takes; index = slot in s_args_t. */
-enum { P_MEASURE, P_FORBUND, P_PERIOD, P_SLICE, P_MIN_UNITS, P_COUNT };
+enum { P_MEASURE, P_FORBUND, P_PERIOD, P_SLICE, P_COUNT };
 static const s_param_t s_params[P_COUNT] = {
     [P_MEASURE] = {"measure", "abcdefghijklmnopqrstuvwxyz0123456789_"},
     [P_FORBUND] = {"forbund", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"},
     [P_PERIOD] = {"period", "abcdefghijklmnopqrstuvwxyzQ0123456789-"},
-    [P_SLICE] = {"slice", "abcdefghijklmnopqrstuvwxyz=_"},
-    [P_MIN_UNITS] = {"min_units", "0123456789"},
+    /* age=65+ arrives as "65 " when the client did not encode the '+'. */
+    [P_SLICE] = {"slice", "abcdefghijklmnopqrstuvwxyz0123456789=_-+ "},
 };
 
 typedef struct {
@@ -172,6 +172,11 @@ static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key
     for (int i = 0; i < P_COUNT; i++)
         if ((a->allowed & 1u << i) && strlen(s_params[i].name) == key_size && !strcmp(key, s_params[i].name))
             slot = i;
+    if (slot < 0 && key_size == 9 && !strcmp(key, "min_units")) {
+        snprintf(a->err, sizeof a->err,
+                 "min_units: the minimum count is the collector's (--min-units); readers cannot change it");
+        return MHD_NO;
+    }
     if (slot < 0) {
         bool printable = key_size <= 32 && s_in_set(key, key_size, s_alnum);
         snprintf(a->err, sizeof a->err, "unknown parameter '%s'", printable ? key : "?");
@@ -203,42 +208,29 @@ static int s_parse_args(struct MHD_Connection *c, unsigned allowed, s_args_t *a)
     return a->err[0] ? -1 : 0;
 }
 
-/* The disclosure floor for this request: the configured minimum, or a
- * larger one the client asked for. Never lower. -1 with err if invalid. */
-static int s_min_units_from(int floor, s_args_t *a)
-{
-    const char *v = a->value[P_MIN_UNITS];
-    if (!v)
-        return floor;
-    long k = strlen(v) <= 4 ? strtol(v, NULL, 10) : HTTP_MAX_MIN_UNITS + 1;
-    if (k < floor || k > HTTP_MAX_MIN_UNITS) {
-        snprintf(a->err, sizeof a->err, "min_units: %d to %d (the collector's minimum is %d)", floor,
-                 HTTP_MAX_MIN_UNITS, floor);
-        return -1;
-    }
-    return (int) k;
-}
-
-static int s_min_units(const http_t *self, s_args_t *a)
-{
-    return s_min_units_from(self->min_units, a);
-}
-
 /* The parameters /api/indicators takes, and its query from them. */
-#define S_INDICATOR_PARAMS                                                                                   \
-    (1u << P_MEASURE | 1u << P_FORBUND | 1u << P_PERIOD | 1u << P_SLICE | 1u << P_MIN_UNITS)
+#define S_INDICATOR_PARAMS (1u << P_MEASURE | 1u << P_FORBUND | 1u << P_PERIOD | 1u << P_SLICE)
 
-static query_t s_indicators_query(const s_args_t *a, int k)
+/* "age=65 " (an unencoded '+') back to "age=65+"; the value is ours to edit. */
+static const char *s_slice_value(const char *v)
+{
+    char *space = v ? strchr(v, ' ') : NULL;
+    if (space)
+        *space = '+';
+    return v ? v : "all";
+}
+
+static query_t s_indicators_query(const s_args_t *a, const protect_t *protect)
 {
     return (query_t){.measure = a->value[P_MEASURE],
                      .forbund = a->value[P_FORBUND],
                      .period = a->value[P_PERIOD] ? a->value[P_PERIOD] : "year",
-                     .slice = a->value[P_SLICE] ? a->value[P_SLICE] : "all",
-                     .min_units = k};
+                     .slice = s_slice_value(a->value[P_SLICE]),
+                     .protect = protect};
 }
 
-int http_parse_query(const char *text, size_t len, int min_units, char *buf, size_t buflen, query_t *q,
-                     char *err, size_t errlen)
+int http_parse_query(const char *text, size_t len, const protect_t *protect, char *buf, size_t buflen,
+                     query_t *q, char *err, size_t errlen)
 {
     s_args_t a;
     memset(&a, 0, sizeof a);
@@ -273,12 +265,11 @@ int http_parse_query(const char *text, size_t len, int min_units, char *buf, siz
         if (s_arg(&a, MHD_GET_ARGUMENT_KIND, p, key_size, eq, value_size) != MHD_YES && !a.err[0])
             snprintf(a.err, sizeof a.err, "bad parameter");
     }
-    int k = -1;
-    if (a.err[0] || (k = s_min_units_from(min_units, &a)) < 0) {
+    if (a.err[0]) {
         snprintf(err, errlen, "%s", a.err);
         return -1;
     }
-    *q = s_indicators_query(&a, k);
+    *q = s_indicators_query(&a, protect);
     return 0;
 }
 
@@ -314,10 +305,9 @@ static enum MHD_Result s_query_error(struct MHD_Connection *c, int rc, const cha
 static enum MHD_Result s_indicators(http_t *self, struct MHD_Connection *c)
 {
     s_args_t a;
-    int k;
-    if (s_parse_args(c, S_INDICATOR_PARAMS, &a) < 0 || (k = s_min_units(self, &a)) < 0)
+    if (s_parse_args(c, S_INDICATOR_PARAMS, &a) < 0)
         return s_error(c, MHD_HTTP_BAD_REQUEST, "%s", a.err);
-    query_t q = s_indicators_query(&a, k);
+    query_t q = s_indicators_query(&a, self->protect);
     json_t *result;
     char err[512];
     int rc = query_run(self->ledger, self->catalogue, &q, &result, err, sizeof err);
@@ -329,14 +319,12 @@ static enum MHD_Result s_indicators(http_t *self, struct MHD_Connection *c)
 static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv)
 {
     s_args_t a;
-    int k;
-    if (s_parse_args(c, 1u << P_MEASURE | 1u << P_FORBUND | 1u << P_PERIOD | 1u << P_MIN_UNITS, &a) < 0 ||
-        (k = s_min_units(self, &a)) < 0)
+    if (s_parse_args(c, 1u << P_MEASURE | 1u << P_FORBUND | 1u << P_PERIOD, &a) < 0)
         return s_error(c, MHD_HTTP_BAD_REQUEST, "%s", a.err);
     export_t e = {.measure = a.value[P_MEASURE],
                   .forbund = a.value[P_FORBUND],
                   .period = a.value[P_PERIOD] ? a.value[P_PERIOD] : "year",
-                  .min_units = k};
+                  .protect = self->protect};
     json_t *result;
     char err[512];
     int rc = export_run(self->ledger, self->catalogue, &e, &result, err, sizeof err);
@@ -402,7 +390,7 @@ static json_t *s_status_json(http_t *self)
     json_object_set_new(report, "rejects_by_reason", by_reason);
     json_object_set_new(report, "silent_agents", json_integer(silent));
     json_object_set_new(report, "silent_after_s", json_integer(self->silent_after_s));
-    json_object_set_new(report, "min_units", json_integer(self->min_units));
+    json_object_set_new(report, "min_units", json_integer(protect_params(self->protect)->min_count));
     json_object_set_new(report, "now_ms", json_integer(now));
     if (self->metrics) {
         metrics_t *m = self->metrics;
@@ -796,7 +784,7 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
     self->ledger = ledger;
     self->catalogue = catalogue;
     self->metrics = metrics;
-    self->min_units = cfg->min_units > 0 ? cfg->min_units : 5;
+    self->protect = cfg->protect;
     self->silent_after_s = cfg->silent_after_s > 0 ? cfg->silent_after_s : 86400;
 
     struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t) cfg->port)};
@@ -853,7 +841,7 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
         goto fail;
     }
     log_info("http", "LISTENING address=%s port=%d token=%s min_units=%d dashboard=%s", cfg->address,
-             self->port, self->token ? "required" : "off", self->min_units,
+             self->port, self->token ? "required" : "off", protect_params(self->protect)->min_count,
              self->dashboard_dir ? "directory" : "embedded");
     return self;
 fail:

@@ -32,7 +32,7 @@ typedef struct {
     const char *catalogue_file; /* served at /api/catalogue; NULL/"" = embedded */
     const char *dashboard_dir;  /* serve the dashboard from here instead of
                                    the copy embedded at build time, or NULL */
-    int min_units;              /* disclosure control floor (>= 1) */
+    const protect_t *protect;   /* the collector's disclosure protection (borrowed) */
     int silent_after_s;         /* an agent unheard this long is "silent" */
 } http_config_t;
 
@@ -44,13 +44,14 @@ int http_parse_listen(const char *text, char *buf, size_t buflen, http_config_t 
 
 /* The query of GET /api/indicators from its raw query string (text, len:
  * the part of the URL after '?'), checked exactly as the server checks it:
- * known parameter names, each at most once, 1 to 64 bytes of its charset,
- * min_units from `min_units` (the collector's floor) to 1000. The string is
+ * known parameter names, each at most once, 1 to 64 bytes of its charset;
+ * the protection is the collector's (a reader cannot choose a threshold:
+ * min_units is refused with that reason). The string is
  * split on '&' and '=', '+' becomes a space and %XX is decoded as
  * microhttpd does, into buf (at least len + 1 bytes), which q's strings
  * then point into. Returns 0, or -1 with the reason (the text of the 400
  * answer) in err. For tests and tests/fuzz/fuzz_http_query.c. */
-int http_parse_query(const char *text, size_t len, int min_units, char *buf, size_t buflen, query_t *q,
+int http_parse_query(const char *text, size_t len, const protect_t *protect, char *buf, size_t buflen, query_t *q,
                      char *err, size_t errlen);
 
 /* Binds and starts serving in microhttpd's own thread. ledger, catalogue

@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -23,7 +24,8 @@ static void s_on_signal(int sig)
 static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file,
     *o_log_level, *o_subscriber_dir, *o_stream_events, *o_stream_aggregates, *o_stream_replay,
     *o_stream_endpoint_file;
-static long o_max_batches, o_min_units, o_stream_hwm;
+static long o_max_batches, o_min_units, o_stream_hwm, o_protect_d;
+static char *o_protect_v;
 static char *o_http, *o_http_token_file, *o_http_port_file, *o_http_dashboard_dir;
 static long o_http_silent_after;
 
@@ -52,8 +54,12 @@ static const opt_t s_opts[] = {
      &o_stream_endpoint_file},
     {"stream-hwm", 0, OPT_INT, "20000", 100, 10000000, "messages queued per subscriber before it loses some",
      &o_stream_hwm},
-    {"min-units", 'k', OPT_INT, "5", 1, 1000, "disclosure control: minimum participants per shown cell",
-     &o_min_units},
+    {"min-units", 'k', OPT_INT, "5", 1, 1000,
+     "disclosure control: cells resting on fewer participants are not published", &o_min_units},
+    {"protect-max-deviation", 0, OPT_INT, "2", 1, PROTECT_MAX_D,
+     "disclosure control: D, the largest noise the cell-key method adds to a count", &o_protect_d},
+    {"protect-variance", 0, OPT_STR, "1.05", 0, 0,
+     "disclosure control: V, the variance of that noise (0 < V <= D*D/2)", &o_protect_v},
     {"http", 0, OPT_STR, "127.0.0.1:7780", 0, 0, "HTTP API and dashboard: ADDR:PORT, [V6]:PORT or \"off\"",
      &o_http},
     {"http-token-file", 0, OPT_STR, NULL, 0, 0,
@@ -139,7 +145,6 @@ int main(int argc, char **argv)
                                  .port_file = o_http_port_file,
                                  .catalogue_file = o_catalogue,
                                  .dashboard_dir = o_http_dashboard_dir,
-                                 .min_units = (int) o_min_units,
                                  .silent_after_s = (int) o_http_silent_after};
     bool http_on = strcmp(o_http, "off") != 0;
     if (http_on && http_parse_listen(o_http, http_address, sizeof http_address, &http_config) < 0) {
@@ -158,6 +163,13 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    char *vend;
+    double variance = strtod(o_protect_v, &vend);
+    if (*vend || vend == o_protect_v) {
+        fprintf(stderr, "finsam-collector: --protect-variance: %s is not a number (e.g. 1.05)\n",
+                o_protect_v);
+        return EX_USAGE;
+    }
     bool streams = strcmp(o_stream_events, "off") != 0;
     server_config_t config = {o_data_dir,
                               o_endpoint,
@@ -167,6 +179,7 @@ int main(int argc, char **argv)
                               o_catalogue,
                               o_endpoint_file,
                               (int) o_max_batches,
+                              {(int) o_min_units, (int) o_protect_d, variance},
                               {streams ? o_stream_events : "", o_stream_aggregates, o_stream_replay,
                                o_stream_endpoint_file, (int) o_min_units, (int) o_stream_hwm}};
     server_t *server = server_new(&config);
@@ -176,6 +189,7 @@ int main(int argc, char **argv)
      * started after the server and stopped before it. */
     http_t *http = NULL;
     if (http_on) {
+        http_config.protect = server_protect(server);
         http =
             http_new(&http_config, server_ledger(server), server_catalogue(server), server_metrics(server));
         if (!http) {

@@ -8,6 +8,7 @@
 #include "query.h"
 
 #include "cell.h"
+#include "protect.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -200,11 +201,11 @@ static int s_link(s_constraint_t *cons, size_t *ncons, size_t *by_key, size_t ke
     return 0;
 }
 
-static void s_suppress(s_table_t *t, int min_units)
+static void s_suppress(s_table_t *t, const protect_t *protect)
 {
     for (size_t i = 0; i < t->n; i++)
-        t->rows[i].suppressed = min_units > 0 && t->rows[i].cell.units < min_units;
-    if (min_units <= 0 || t->n == 0)
+        t->rows[i].suppressed = protect && protect_is_hidden(protect, &t->rows[i].cell);
+    if (!protect || t->n == 0)
         return;
     /* Each row is a part of at most three constraints: its geographic
      * parent, for slice values the "all" cell of the same place, and the
@@ -268,7 +269,73 @@ fail:
         t->rows[i].suppressed = true;
 }
 
-static json_t *s_row_json(const cat_measure_t *m, const s_row_t *r, const s_row_t *prev, int min_units)
+/* The state a row publishes: exact for the operator's exact view and for
+ * organisation reports (not personal data), perturbed otherwise. */
+static void s_published(const query_t *q, const cat_measure_t *m, bool personal, const s_row_t *r,
+                        cell_t *out)
+{
+    if (q->exact)
+        *out = r->cell;
+    else
+        protect_cell(q->protect, m, personal, &r->cell, out);
+}
+
+/* A share of 0 % or 100 % is shown only from n >= 10 (all answering the
+ * same is itself a disclosure); decided on the published values, so the
+ * decision reveals nothing the numbers do not. */
+static bool s_share_ok(const cell_values_t *cv)
+{
+    return cv->n >= 10 || (cv->share > 0 && cv->share < 1);
+}
+
+static bool s_has_share(cat_aggregate_t agg)
+{
+    return agg != AGG_SUM;
+}
+
+/* The row's values into o. Returns false (and adds nothing but n and
+ * units) when a share is withheld: every other value of the row — mean,
+ * sd, median, interval, change — could give it back. */
+static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t *cv)
+{
+    json_object_set_new(o, "n", json_integer(cv->n));
+    json_object_set_new(o, "units", json_integer(cv->units));
+    if (cv->n == 0)
+        return false;
+    if (s_has_share(m->aggregate) && !s_share_ok(cv)) {
+        json_object_set_new(o, "withheld", json_string("share of 0 % or 100 % on fewer than 10"));
+        return false;
+    }
+    switch (m->aggregate) {
+    case AGG_ORDINAL:
+        json_object_set_new(o, "mean", json_real(cv->mean));
+        json_object_set_new(o, "sd", json_real(cv->sd));
+        json_object_set_new(o, "ci95", json_pack("[f,f]", cv->ci_low, cv->ci_high));
+        json_object_set_new(o, "median", json_real(cv->median));
+        json_object_set_new(o, "share_top", json_real(cv->share));
+        break;
+    case AGG_SHARE_YES:
+    case AGG_SHARE_SUSTAINED: json_object_set_new(o, "share", json_real(cv->share)); break;
+    case AGG_SUM:
+        json_object_set_new(o, "sum", json_integer(cv->sum));
+        json_object_set_new(o, "mean", json_real(cv->mean));
+        break;
+    case AGG_MEDIAN_DAYS:
+        json_object_set_new(o, "median_days", json_real(cv->median));
+        json_object_set_new(o, "mean_days", json_real(cv->mean));
+        json_object_set_new(o, "share_within_30_days", json_real(cv->share));
+        break;
+    case AGG_PAIRED_CHANGE:
+        json_object_set_new(o, "mean_change", json_real(cv->mean));
+        json_object_set_new(o, "ci95", json_pack("[f,f]", cv->ci_low, cv->ci_high));
+        json_object_set_new(o, "share_improved", json_real(cv->share));
+        break;
+    }
+    return true;
+}
+
+static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, const s_row_t *r,
+                          const s_row_t *prev)
 {
     static const char *const levels[] = {"forbund", "lan", "nation"};
     char period[16], slice[32];
@@ -278,55 +345,28 @@ static json_t *s_row_json(const cat_measure_t *m, const s_row_t *r, const s_row_
                           period, "slice", slice, "suppressed", r->suppressed);
     if (r->level == LEVEL_FORBUND)
         json_object_set_new(o, "lan", json_string(r->lan));
-    if (r->suppressed) {
-        char range[16];
-        snprintf(range, sizeof range, "<%d", min_units);
-        json_object_set_new(o, "units", json_string(r->cell.units < min_units ? range : "suppressed"));
+    /* A hidden row looks the same whatever hid it: no count, no bound. */
+    if (r->suppressed)
         return o;
-    }
+    cell_t pub;
     cell_values_t cv;
-    cell_values(m, &r->cell, 0, &cv);
-    json_object_set_new(o, "n", json_integer(cv.n));
-    json_object_set_new(o, "units", json_integer(cv.units));
-    if (cv.n == 0)
+    s_published(q, m, personal, r, &pub);
+    cell_values(m, &pub, 0, &cv);
+    if (!s_values_json(o, m, &cv) || !prev || prev->suppressed || prev->cell.n <= 0)
         return o;
-    bool share_ok = cv.n >= 10 || (cv.share > 0 && cv.share < 1);
-    switch (m->aggregate) {
-    case AGG_ORDINAL:
-        json_object_set_new(o, "mean", json_real(cv.mean));
-        json_object_set_new(o, "sd", json_real(cv.sd));
-        json_object_set_new(o, "ci95", json_pack("[f,f]", cv.ci_low, cv.ci_high));
-        json_object_set_new(o, "median", json_real(cv.median));
-        json_object_set_new(o, "share_top", share_ok ? json_real(cv.share) : json_null());
-        break;
-    case AGG_SHARE_YES:
-    case AGG_SHARE_SUSTAINED:
-        json_object_set_new(o, "share", share_ok ? json_real(cv.share) : json_null());
-        break;
-    case AGG_SUM:
-        json_object_set_new(o, "sum", json_integer(cv.sum));
-        json_object_set_new(o, "mean", json_real(cv.mean));
-        break;
-    case AGG_MEDIAN_DAYS:
-        json_object_set_new(o, "median_days", json_real(cv.median));
-        json_object_set_new(o, "mean_days", json_real(cv.mean));
-        json_object_set_new(o, "share_within_30_days", share_ok ? json_real(cv.share) : json_null());
-        break;
-    case AGG_PAIRED_CHANGE:
-        json_object_set_new(o, "mean_change", json_real(cv.mean));
-        json_object_set_new(o, "ci95", json_pack("[f,f]", cv.ci_low, cv.ci_high));
-        json_object_set_new(o, "share_improved", share_ok ? json_real(cv.share) : json_null());
-        break;
-    }
-    if (prev && !prev->suppressed && prev->cell.n > 0) {
-        cell_values_t pv;
-        cell_values(m, &prev->cell, 0, &pv);
+    /* Change against the previous period, from the two published states:
+     * a share measure changes in percentage points of its share, a mean
+     * measure in its mean; nothing when the previous row withholds. */
+    cell_t ppub;
+    cell_values_t pv;
+    s_published(q, m, personal, prev, &ppub);
+    cell_values(m, &ppub, 0, &pv);
+    if (pv.n <= 0 || (s_has_share(m->aggregate) && !s_share_ok(&pv)))
+        return o;
+    if (m->aggregate != AGG_SHARE_YES && m->aggregate != AGG_SHARE_SUSTAINED)
         json_object_set_new(o, "change_mean", json_real(cv.mean - pv.mean));
-        /* A change would reveal a share that is withheld on either side. */
-        bool prev_share_ok = pv.n >= 10 || (pv.share > 0 && pv.share < 1);
-        if (share_ok && prev_share_ok)
-            json_object_set_new(o, "change_share", json_real(cv.share - pv.share));
-    }
+    if (s_has_share(m->aggregate))
+        json_object_set_new(o, "change_share", json_real(cv.share - pv.share));
     return o;
 }
 
@@ -350,8 +390,9 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         return EX_USAGE;
     }
     if (cell_slice_parse(q->slice, &slice) < 0) {
-        snprintf(err, errlen, "slice '%s': use all, mode=project, mode=integrated or agency=af|fk|region|...",
-                 q->slice);
+        char list[256];
+        cell_slice_list(list, sizeof list);
+        snprintf(err, errlen, "slice '%s': use one of %s", q->slice, list);
         return EX_USAGE;
     }
     char *end;
@@ -368,7 +409,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
             continue;
         bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
-        int k = organisation ? 0 : q->min_units;
+        bool personal = !organisation;
         s_table_t t = {0};
         /* The whole table, every period kind (of the one year asked for,
          * if one period is): suppression is decided over all of it, the
@@ -380,7 +421,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
             snprintf(err, errlen, "store: %s", store_strerror(rc));
             return EX_IOERR;
         }
-        s_suppress(&t, k);
+        s_suppress(&t, personal && !q->exact ? q->protect : NULL);
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
             const s_row_t *r = &t.rows[i];
@@ -391,7 +432,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
             if (q->forbund && r->level == LEVEL_LAN && strcmp(r->name, catalogue_lan(cat, q->forbund)))
                 continue;
             const s_row_t *prev = s_find(&t, r->level, r->name, cell_period_prev(r->period), r->slice);
-            json_array_append_new(rows, s_row_json(m, r, prev, k));
+            json_array_append_new(rows, s_row_json(q, m, personal, r, prev));
         }
         free(t.rows);
         const cat_indicator_t *ind = NULL;
@@ -401,13 +442,21 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         static const char *const aggs[] = {"ordinal",     "share_yes",     "sum",
                                            "median_days", "paired_change", "share_sustained"};
         json_array_append_new(measures,
-                              json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:o}", "id", m->id, "indicator",
+                              json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:b,s:i,s:o}", "id", m->id, "indicator",
                                         m->indicator, "aggregate", aggs[m->aggregate], "perspective",
                                         ind ? ind->perspective : "", "sv", ind ? ind->sv : "", "en",
-                                        ind ? ind->en : "", "min_units", k, "rows", rows));
+                                        ind ? ind->en : "", "protected", personal && !q->exact, "min_units",
+                                        personal && !q->exact ? protect_params(q->protect)->min_count : 0,
+                                        "rows", rows));
     }
-    *out = json_pack("{s:i,s:s,s:s,s:i,s:o}", "min_units", q->min_units, "period", q->period, "slice",
-                     q->slice, "catalogue_version", (int) cat->version, "measures", measures);
+    const protect_params_t *pp = protect_params(q->protect);
+    *out = json_pack("{s:s,s:i,s:s,s:s,s:i,s:o}", "view", q->exact ? "exact" : "protected", "min_units",
+                     pp->min_count, "period", q->period, "slice", q->slice, "catalogue_version",
+                     (int) cat->version, "measures", measures);
+    if (!q->exact)
+        json_object_set_new(*out, "protection",
+                            json_pack("{s:s,s:i,s:f}", "method", "cell-key", "max_deviation", pp->max_dev,
+                                      "variance", pp->variance));
     return 0;
 }
 
@@ -449,11 +498,11 @@ void query_print_table(const json_t *result, FILE *out)
         json_array_foreach(json_object_get(m, "rows"), j, row) {
             char value[32], n[16];
             s_headline(row, agg, value, sizeof value);
-            const json_t *units = json_object_get(row, "units");
-            if (json_is_string(units))
-                snprintf(n, sizeof n, "%s", json_string_value(units));
+            const json_t *rn = json_object_get(row, "n");
+            if (rn)
+                snprintf(n, sizeof n, "%lld", (long long) json_integer_value(rn));
             else
-                snprintf(n, sizeof n, "%lld", (long long) json_integer_value(json_object_get(row, "n")));
+                snprintf(n, sizeof n, "-");
             /* printf pads bytes; pad names by characters (å, ä, ö are two bytes). */
             const char *name = json_string_value(json_object_get(row, "name"));
             int pad = 24;

@@ -21,6 +21,7 @@
 
 #include "catalogue.h"
 #include "ledger.h"
+#include "protect.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -30,7 +31,12 @@ typedef struct {
     const char *forbund; /* only this förbund's rows (plus län and nation), or NULL */
     const char *period;  /* "year", "quarter", "month" or one period "2026-Q1" */
     const char *slice;   /* "all", "mode=project", ... */
-    int min_units;
+    /* The ledger's protection (protect_open): the minimum count and the
+     * cell-key perturbation. Readers never choose it. */
+    const protect_t *protect;
+    /* The operator's exact view: no perturbation, no suppression. Only for
+     * finsamctl on the data directory, never over the network. */
+    bool exact;
 } query_t;
 
 /* Builds {"min_units":k,"slice":..,"measures":[{"id":..,"rows":[...]}]}.

@@ -7,6 +7,8 @@
  * validation is repeated. */
 #include "rebuild.h"
 
+#include "protect.h"
+
 #include "aggregate.h"
 #include "cell.h"
 #include "util.h"
@@ -171,7 +173,10 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     }
     int result = -1;
     ledger_t *scratch = NULL;
-    s_ctx_t c = {ledger, NULL, aggregate_new(catalogue), 1, 0, 0};
+    /* The same record keys as the collector's: the cell keys are compared too. */
+    protect_t *protect = protect_open(ledger, NULL, err, errlen);
+    s_ctx_t c = {ledger, NULL, protect ? aggregate_new(catalogue, protect_secret(protect)) : NULL, 1, 0, 0};
+    protect_destroy(&protect);
     if (!c.aggregate || ledger_open_scratch(&scratch, dir, err, errlen) < 0)
         goto cleanup;
     int rc = store_read(ledger_store(ledger), &c.snap);

@@ -45,6 +45,7 @@ struct server_t {
     ledger_t *ledger;
     catalogue_t *catalogue;
     aggregate_t *aggregate;
+    protect_t *protect;
     ingest_t *ingest;
     allowlist_t *allowlist, *subscribers;
     ingest_item_t *items;
@@ -80,7 +81,12 @@ server_t *server_new(const server_config_t *config)
         log_error("collector", "STORE-OPEN-FAILED reason=%s", err);
         goto fail;
     }
-    self->aggregate = aggregate_new(self->catalogue);
+    self->protect = protect_open(self->ledger, &config->protect, err, sizeof err);
+    if (!self->protect) {
+        log_error("collector", "PROTECTION-INVALID reason=%s", err);
+        goto fail;
+    }
+    self->aggregate = aggregate_new(self->catalogue, protect_secret(self->protect));
     self->ingest = self->aggregate ? ingest_new(self->ledger, self->catalogue, self->aggregate) : NULL;
     self->allowlist = allowlist_new(config->allow_dir, "forbund", allowlist_valid_forbund);
     self->subscribers = allowlist_new(config->subscriber_dir, "access", allowlist_valid_access);
@@ -164,6 +170,7 @@ void server_destroy(server_t **self_p)
     allowlist_destroy(&self->subscribers);
     ingest_destroy(&self->ingest);
     aggregate_destroy(&self->aggregate);
+    protect_destroy(&self->protect);
     ledger_close(&self->ledger);
     catalogue_destroy(&self->catalogue);
     free(self->items);
@@ -406,4 +413,9 @@ ledger_t *server_ledger(server_t *self)
 const catalogue_t *server_catalogue(server_t *self)
 {
     return self->catalogue;
+}
+
+const protect_t *server_protect(server_t *self)
+{
+    return self->protect;
 }

@@ -15,6 +15,7 @@
 #include "catalogue.h"
 #include "ledger.h"
 #include "metrics.h"
+#include "protect.h"
 #include "stream.h"
 
 typedef struct {
@@ -26,7 +27,8 @@ typedef struct {
     const char *catalogue;      /* NULL/"" for the embedded catalogue */
     const char *endpoint_file;  /* if set, the bound endpoint is written here */
     int max_batches_per_commit;
-    stream_config_t stream; /* events_endpoint "" disables streams */
+    protect_params_t protect; /* disclosure protection, stored in the ledger */
+    stream_config_t stream;   /* events_endpoint "" disables streams */
 } server_config_t;
 
 typedef struct server_t server_t;
@@ -43,5 +45,6 @@ int server_run(server_t *self, volatile sig_atomic_t *stop);
 metrics_t *server_metrics(server_t *self);
 ledger_t *server_ledger(server_t *self);
 const catalogue_t *server_catalogue(server_t *self);
+const protect_t *server_protect(server_t *self);
 
 #endif

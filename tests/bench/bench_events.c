@@ -10,6 +10,7 @@
  * baseline uses). --pgcopy: writes a psql script that COPYs every event into
  * the PostgreSQL peer's table in transactions of B rows. */
 #include "aggregate.h"
+#include "protect.h"
 #include "bench.h"
 #include "catalogue.h"
 #include "codec.h"
@@ -166,7 +167,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_events: scratch ledger: %s\n", err);
             return 70;
         }
-        s_one_t one = {aggregate_new(cat), NULL, 0};
+        static const uint8_t secret[PROTECT_SECRET_LEN] = {1};
+        s_one_t one = {aggregate_new(cat, secret), NULL, 0};
         long total = 0, counted = 0;
         for (size_t i = 0; i < e.n && counted < ncells; i++) {
             char why[160];

@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "aggregate.h"
+#include "protect.h"
 #include "allowlist.h"
 #include "cell.h"
 #include "ingest.h"
@@ -17,6 +18,7 @@
 static ledger_t *s_ledger;
 static catalogue_t *s_cat;
 static aggregate_t *s_agg;
+static protect_t *s_protect;
 static ingest_t *s_ingest;
 static allowlist_t *s_allow;
 static char s_key_nv[41];
@@ -37,7 +39,10 @@ static void s_setup(void)
     snprintf(path, sizeof path, "%s/ledger", dir);
     CHECK(ledger_open(&s_ledger, path, false, err, sizeof err) == 0);
     CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);
-    s_agg = aggregate_new(s_cat);
+    protect_params_t pp = PROTECT_DEFAULTS;
+    s_protect = protect_open(s_ledger, &pp, err, sizeof err);
+    CHECK(s_protect);
+    s_agg = aggregate_new(s_cat, protect_secret(s_protect));
     s_ingest = ingest_new(s_ledger, s_cat, s_agg);
     CHECK(s_allow && s_agg && s_ingest);
 }
@@ -46,6 +51,7 @@ static void s_teardown(void)
 {
     ingest_destroy(&s_ingest);
     aggregate_destroy(&s_agg);
+    protect_destroy(&s_protect);
     allowlist_destroy(&s_allow);
     catalogue_destroy(&s_cat);
     ledger_close(&s_ledger);

@@ -19,6 +19,7 @@
 static ledger_t *s_ledger;
 static catalogue_t *s_cat;
 static aggregate_t *s_agg;
+static protect_t *s_protect;
 static ingest_t *s_ingest;
 static allowlist_t *s_allow;
 static char s_keys[4][41];
@@ -43,7 +44,10 @@ static void s_setup(void)
     snprintf(path, sizeof path, "%s/ledger", dir);
     CHECK(ledger_open(&s_ledger, path, false, err, sizeof err) == 0);
     CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);
-    s_agg = aggregate_new(s_cat);
+    protect_params_t pp = PROTECT_DEFAULTS;
+    s_protect = protect_open(s_ledger, &pp, err, sizeof err);
+    CHECK(s_protect);
+    s_agg = aggregate_new(s_cat, protect_secret(s_protect));
     s_ingest = ingest_new(s_ledger, s_cat, s_agg);
 }
 
@@ -51,6 +55,7 @@ static void s_teardown(void)
 {
     ingest_destroy(&s_ingest);
     aggregate_destroy(&s_agg);
+    protect_destroy(&s_protect);
     allowlist_destroy(&s_allow);
     catalogue_destroy(&s_cat);
     ledger_close(&s_ledger);
@@ -78,13 +83,19 @@ static void s_answers(int f, int people, int value, int mode, int64_t when)
         free(ev[i]);
 }
 
-static json_t *s_query(const char *measure, const char *period, const char *slice)
+static json_t *s_query_view(const char *measure, const char *period, const char *slice, bool exact)
 {
-    query_t q = {.measure = measure, .period = period, .slice = slice, .min_units = 5};
+    query_t q = {.measure = measure, .period = period, .slice = slice, .protect = s_protect, .exact = exact};
     json_t *out = NULL;
     char err[256];
     CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == 0);
     return out;
+}
+
+/* What every reader sees: protected. */
+static json_t *s_query(const char *measure, const char *period, const char *slice)
+{
+    return s_query_view(measure, period, slice, false);
 }
 
 static json_t *s_row(json_t *result, const char *level, const char *name)
@@ -146,20 +157,29 @@ static void test_primary_and_complementary(void)
     json_t *r = s_query("i1_behov", "2026", "all");
     json_t *nv = s_row(r, "forbund", "NV"), *vas = s_row(r, "forbund", "VAS");
     CHECK(s_suppressed(nv));
-    CHECK(!json_object_get(nv, "mean") && !json_object_get(nv, "n"));
-    CHECK(!strcmp(json_string_value(json_object_get(nv, "units")), "<5"));
+    /* A hidden row says nothing about its size: no n, no units, no "<5". */
+    CHECK(!json_object_get(nv, "mean") && !json_object_get(nv, "n") && !json_object_get(nv, "units"));
     /* NV = Västmanland − VAS: VAS is hidden too (complementary). */
     CHECK(s_suppressed(vas));
     json_t *lan = s_row(r, "lan", "Västmanland");
     CHECK(lan && !s_suppressed(lan));
-    CHECK_EQ(json_integer_value(json_object_get(lan, "n")), 23);
-    /* Västmanland is the only hidden-free... the nation shows all 75. */
+    /* Published counts carry the cell-key noise: within D = 2. */
+    json_int_t lan_n = json_integer_value(json_object_get(lan, "n"));
+    CHECK(lan_n >= 21 && lan_n <= 25);
     json_t *nation = s_row(r, "nation", "Riket");
+    json_int_t nation_n = json_integer_value(json_object_get(nation, "n"));
+    CHECK(nation_n >= 73 && nation_n <= 77);
+    CHECK(!s_suppressed(s_row(r, "forbund", "HBS")));
+    json_decref(r);
+    /* The operator's exact view has the true values. */
+    r = s_query_view("i1_behov", "2026", "all", true);
+    CHECK_EQ(json_integer_value(json_object_get(s_row(r, "lan", "Västmanland"), "n")), 23);
+    nation = s_row(r, "nation", "Riket");
     CHECK_EQ(json_integer_value(json_object_get(nation, "n")), 75);
     double mean = json_real_value(json_object_get(nation, "mean"));
     CHECK(mean > (3 * 5 + 20 * 4 + 40 * 3 + 12 * 2) / 75.0 - 1e-9 &&
           mean < (3 * 5 + 20 * 4 + 40 * 3 + 12 * 2) / 75.0 + 1e-9);
-    CHECK(!s_suppressed(s_row(r, "forbund", "HBS")));
+    CHECK(!s_suppressed(s_row(r, "forbund", "NV")));
     json_decref(r);
 
     /* Mode slice: OO has 12 integrated and 0 project; HBS 40 project. In
@@ -241,7 +261,7 @@ static void test_change_against_previous_period(void)
     s_setup();
     s_answers(2, 10, 2, 1, T_2026_03 - 86400 * 365); /* 2025: mean 2 */
     s_answers(2, 10, 4, 1, T_2026_03);               /* 2026: mean 4 */
-    json_t *r = s_query("i1_behov", "year", "all");
+    json_t *r = s_query_view("i1_behov", "year", "all", true);
     json_t *rows = json_object_get(json_array_get(json_object_get(r, "measures"), 0), "rows");
     bool found = false;
     size_t i;
@@ -297,7 +317,7 @@ static void test_organisation_not_suppressed_and_bad_args(void)
     CHECK_EQ(json_integer_value(json_object_get(nv, "sum")), 11);
     json_decref(r);
 
-    query_t q = {.measure = "nope", .period = "year", .slice = "all", .min_units = 5};
+    query_t q = {.measure = "nope", .period = "year", .slice = "all", .protect = s_protect};
     json_t *out = NULL;
     char err[256];
     CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) != 0 && strstr(err, "nope"));
@@ -317,7 +337,7 @@ static void test_organisation_not_suppressed_and_bad_args(void)
 static void test_measures_without_cells(void)
 {
     s_setup();
-    query_t q = {.measure = NULL, .period = "year", .slice = "all", .min_units = 3};
+    query_t q = {.measure = NULL, .period = "year", .slice = "all", .protect = s_protect};
     json_t *out = NULL;
     char err[256];
     CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == 0);

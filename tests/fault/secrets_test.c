@@ -278,7 +278,7 @@ static void test_no_secrets_anywhere(void)
     char *st[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "status", "--format", "json", NULL};
     outputs[nout++] = s_capture(st);
     char *q[] = {
-        (char *) tu_bin("finsamctl"), "-d", c.cdir, "query", "--format", "json", "-m", "7", "-k", "1", NULL};
+        (char *) tu_bin("finsamctl"), "-d", c.cdir, "query", "--format", "json", "-m", "7", "--exact", NULL};
     outputs[nout++] = s_capture(q);
     char *q2[] = {(char *) tu_bin("finsamctl"),
                   "-d",
@@ -290,11 +290,10 @@ static void test_no_secrets_anywhere(void)
                   "1",
                   "-p",
                   "month",
-                  "-k",
-                  "1",
+                  "--exact",
                   NULL};
     outputs[nout++] = s_capture(q2);
-    char *ex[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "export", "--format", "json", "-k", "1", NULL};
+    char *ex[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "export", "--format", "json", "--exact", NULL};
     outputs[nout++] = s_capture(ex);
     char *ast[] = {(char *) tu_bin("finsam-agent"), "-d", nv, "status", NULL};
     outputs[nout++] = s_capture(ast);

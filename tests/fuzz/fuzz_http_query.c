@@ -1,7 +1,7 @@
 /* fuzz_http_query.c: the query string of GET /api/indicators, as the HTTP
  * API checks it: http_parse_query (split on '&' and '=', '+' and %XX
  * decoded as microhttpd does, then the server's own checks: known names,
- * each at most once, length, charset, min_units from the floor up), and,
+ * each at most once, length, charset; min_units refused), and,
  * when it passes, query_run on the resulting query_t (measure, förbund,
  * period and slice lookup, roll-ups, disclosure control) and the JSON
  * encoding of the answer.
@@ -19,6 +19,7 @@
 #include "ingest.h"
 #include "ledger.h"
 #include "log.h"
+#include "protect.h"
 #include "query.h"
 
 #include <czmq.h>
@@ -34,6 +35,7 @@
 static char s_dir[64];
 static catalogue_t *s_cat;
 static ledger_t *s_ledger;
+static protect_t *s_protect;
 
 static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -42,6 +44,7 @@ static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *f
 
 static void s_cleanup(void)
 {
+    protect_destroy(&s_protect);
     ledger_close(&s_ledger);
     catalogue_destroy(&s_cat);
     if (s_dir[0])
@@ -87,7 +90,7 @@ static void s_fill(void)
     }
     snprintf(path, sizeof path, "%s/agents", s_dir);
     allowlist_t *allow = allowlist_new(path, "forbund", allowlist_valid_forbund);
-    aggregate_t *agg = aggregate_new(s_cat);
+    aggregate_t *agg = aggregate_new(s_cat, protect_secret(s_protect));
     ingest_t *ingest = agg ? ingest_new(s_ledger, s_cat, agg) : NULL;
     if (!allow || !ingest)
         abort();
@@ -129,6 +132,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 ||
         ledger_open(&s_ledger, path, false, err, sizeof err) < 0)
         abort();
+    protect_params_t pp = PROTECT_DEFAULTS;
+    pp.min_count = FLOOR;
+    if (!(s_protect = protect_open(s_ledger, &pp, err, sizeof err)))
+        abort();
     s_fill();
     return 0;
 }
@@ -139,13 +146,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     char buf[8193], err[512];
     query_t q;
-    if (http_parse_query((const char *) data, size, FLOOR, buf, sizeof buf, &q, err, sizeof err) < 0) {
+    if (http_parse_query((const char *) data, size, s_protect, buf, sizeof buf, &q, err, sizeof err) < 0) {
         if (!err[0])
             abort(); /* a 400 must say why */
         return 0;
     }
-    if (q.min_units < FLOOR || q.min_units > 1000 || !q.period || !q.slice)
-        abort(); /* a client may raise the floor, never lower it */
+    if (q.protect != s_protect || q.exact || !q.period || !q.slice)
+        abort(); /* a reader never chooses the protection, nor gets the exact view */
     json_t *result = NULL;
     int rc = query_run(s_ledger, s_cat, &q, &result, err, sizeof err);
     if (rc == 0) {

@@ -10,6 +10,7 @@
  * retract or correct what an earlier one stored. The sender is an
  * allow-listed key for förbund NV. */
 #include "aggregate.h"
+#include "protect.h"
 #include "allowlist.h"
 #include "catalogue.h"
 #include "ingest.h"
@@ -28,6 +29,7 @@ static catalogue_t *s_cat;
 static ledger_t *s_ledger;
 static aggregate_t *s_agg;
 static ingest_t *s_ingest;
+static const uint8_t s_secret[PROTECT_SECRET_LEN] = {7};
 static allowlist_t *s_allow;
 static char s_key[41];
 
@@ -72,8 +74,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     s_allow = allowlist_new(path, "forbund", allowlist_valid_forbund);
     snprintf(path, sizeof path, "%s/ledger", s_dir);
     if (!s_allow || catalogue_load(&s_cat, NULL, err, sizeof err) < 0 ||
-        ledger_open(&s_ledger, path, false, err, sizeof err) < 0 || !(s_agg = aggregate_new(s_cat)) ||
-        !(s_ingest = ingest_new(s_ledger, s_cat, s_agg)))
+        ledger_open(&s_ledger, path, false, err, sizeof err) < 0 ||
+        !(s_agg = aggregate_new(s_cat, s_secret)) || !(s_ingest = ingest_new(s_ledger, s_cat, s_agg)))
         abort();
     if (!allowlist_lookup(s_allow, s_key))
         abort();

@@ -1,0 +1,374 @@
+/* protect.c: the cell-key method (see protect.h for the design).
+ *
+ * Three pieces: the perturbation table (built once from D, V and the
+ * minimum count), the draws (a 32-bit uniform from SipHash of the cell key
+ * and what is being perturbed, looked up in the table's cumulative
+ * distribution) and protect_cell, which applies them to a state. The
+ * table is quantized to 32-bit thresholds so that a draw is an integer
+ * comparison and every binary on every machine publishes the same value. */
+#include "protect.h"
+
+#include "util.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_WIDTH (2 * PROTECT_MAX_D + 1)
+
+/* One row: P(j) for j = -D..D, and the cumulative thresholds out of 2^32. */
+typedef struct {
+    double p[S_WIDTH];
+    uint64_t cdf[S_WIDTH];
+} s_row_t;
+
+struct protect_t {
+    protect_params_t params;
+    uint8_t secret[PROTECT_SECRET_LEN];
+    /* rows[i] is for a count of min_count + i; the last row (i = D, no
+     * truncation) serves every larger count and the unbounded draws. */
+    s_row_t rows[PROTECT_MAX_D + 1];
+};
+
+/* What a draw perturbs; part of the hashed input so draws are independent. */
+enum { TAG_COUNT = 1, TAG_DONT_KNOW, TAG_HITS, TAG_SUM, TAG_SUMSQ, TAG_BIN };
+
+/* ---- the table ------------------------------------------------------ */
+
+/* Moments of p(j) ∝ exp(a j + b j^2) over allowed j in [lo, D]. */
+static void s_moments(int lo, int d, double a, double b, double p[S_WIDTH], double m[5])
+{
+    double w[S_WIDTH], z = 0, top = -INFINITY;
+    for (int j = lo; j <= d; j++)
+        top = fmax(top, a * j + b * j * j);
+    for (int j = lo; j <= d; j++)
+        z += w[j + d] = exp(a * j + b * j * j - top);
+    for (int k = 0; k < 5; k++)
+        m[k] = 0;
+    for (int j = -d; j <= d; j++) {
+        p[j + d] = j >= lo ? w[j + d] / z : 0;
+        for (int k = 0, pw = 1; k < 5; k++, pw *= j)
+            m[k] += p[j + d] * pw;
+    }
+}
+
+/* Maximum entropy with mean 0 and variance v on [lo, D] (Newton on the two
+ * multipliers); when mean 0 is impossible (lo >= 0) or Newton does not
+ * settle, the variance alone is matched with a = 0 (bisection on b). */
+static void s_solve_row(int lo, int d, double v, double p[S_WIDTH])
+{
+    double m[5], a = 0, b = -0.5 / v;
+    if (lo < 0) {
+        for (int it = 0; it < 200; it++) {
+            s_moments(lo, d, a, b, p, m);
+            double f1 = m[1], f2 = m[2] - v;
+            if (fabs(f1) < 1e-13 && fabs(f2) < 1e-13)
+                return;
+            /* Jacobian: covariances of (j, j^2). */
+            double j11 = m[2] - m[1] * m[1], j12 = m[3] - m[1] * m[2], j22 = m[4] - m[2] * m[2];
+            double det = j11 * j22 - j12 * j12;
+            if (!(fabs(det) > 1e-300))
+                break;
+            a -= (j22 * f1 - j12 * f2) / det;
+            b -= (-j12 * f1 + j11 * f2) / det;
+            if (!isfinite(a) || !isfinite(b))
+                break;
+        }
+    }
+    double blo = -60, bhi = 60;
+    for (int it = 0; it < 200; it++) {
+        b = (blo + bhi) / 2;
+        s_moments(lo, d, 0, b, p, m);
+        double var = m[2] - m[1] * m[1];
+        if (var < v)
+            blo = b;
+        else
+            bhi = b;
+    }
+}
+
+static void s_quantize(s_row_t *r, int d)
+{
+    double acc = 0;
+    for (int k = 0; k < 2 * d + 1; k++) {
+        acc += r->p[k];
+        r->cdf[k] = (uint64_t) llround(fmin(acc, 1.0) * 4294967296.0);
+    }
+    r->cdf[2 * d] = 4294967296ULL; /* every draw lands somewhere */
+}
+
+protect_t *protect_new(const protect_params_t *params, const uint8_t secret[PROTECT_SECRET_LEN], char *err,
+                       size_t errlen)
+{
+    const protect_params_t *pp = params;
+    if (pp->max_dev < 1 || pp->max_dev > PROTECT_MAX_D) {
+        snprintf(err, errlen, "max deviation D = %d: use 1 to %d", pp->max_dev, PROTECT_MAX_D);
+        return NULL;
+    }
+    if (!(pp->variance > 0) || pp->variance > (double) pp->max_dev * pp->max_dev / 2) {
+        snprintf(err, errlen, "variance V = %g: use more than 0 and at most D*D/2 = %g", pp->variance,
+                 (double) pp->max_dev * pp->max_dev / 2);
+        return NULL;
+    }
+    if (pp->min_count < 1 || pp->min_count > 1000) {
+        snprintf(err, errlen, "minimum count %d: use 1 to 1000", pp->min_count);
+        return NULL;
+    }
+    protect_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->params = *pp;
+    memcpy(self->secret, secret, PROTECT_SECRET_LEN);
+    int d = pp->max_dev;
+    for (int i = 0; i <= d; i++) {
+        /* A count of min_count + i may go down by at most i. */
+        s_solve_row(-i, d, pp->variance, self->rows[i].p);
+        s_quantize(&self->rows[i], d);
+    }
+    return self;
+}
+
+void protect_destroy(protect_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sodium_memzero((*self_p)->secret, PROTECT_SECRET_LEN);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const protect_params_t *protect_params(const protect_t *self)
+{
+    return &self->params;
+}
+
+/* ---- the secret and the parameters in the ledger ------------------- */
+
+#define S_SECRET_NAME "protect-secret"
+#define S_PARAMS_NAME "protect-params"
+#define S_PARAMS_LEN 16 /* be32 min_count, be32 D, be64 V in millionths */
+
+typedef struct {
+    const protect_params_t *set;
+    uint8_t secret[PROTECT_SECRET_LEN];
+    bool have_secret;
+    protect_params_t params;
+    bool have_params;
+} s_meta_t;
+
+static int s_meta_get(MDB_txn *txn, ledger_t *ledger, const char *name, void *out, size_t len)
+{
+    MDB_val k = {strlen(name), (void *) name}, v;
+    int rc = mdb_get(txn, ledger_dbi(ledger, LEDGER_DB_META), &k, &v);
+    if (rc == 0 && v.mv_size != len)
+        return MDB_CORRUPTED;
+    if (rc == 0)
+        memcpy(out, v.mv_data, len);
+    return rc;
+}
+
+static int s_meta_read(MDB_txn *txn, ledger_t *ledger, s_meta_t *m)
+{
+    uint8_t p[S_PARAMS_LEN];
+    int rc = s_meta_get(txn, ledger, S_SECRET_NAME, m->secret, PROTECT_SECRET_LEN);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    m->have_secret = rc == 0;
+    rc = s_meta_get(txn, ledger, S_PARAMS_NAME, p, sizeof p);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    m->have_params = rc == 0;
+    if (m->have_params)
+        m->params =
+            (protect_params_t){(int) be32_get(p), (int) be32_get(p + 4), (double) be64_get(p + 8) / 1e6};
+    return 0;
+}
+
+/* Creates the secret if missing and stores the collector's parameters. */
+static int s_meta_write(ledger_txn_t *lt, void *ctx)
+{
+    s_meta_t *m = ctx;
+    int rc = s_meta_read(lt->txn, lt->ledger, m);
+    if (rc)
+        return rc;
+    MDB_dbi meta = ledger_dbi(lt->ledger, LEDGER_DB_META);
+    if (!m->have_secret) {
+        randombytes_buf(m->secret, PROTECT_SECRET_LEN);
+        MDB_val k = {strlen(S_SECRET_NAME), S_SECRET_NAME}, v = {PROTECT_SECRET_LEN, m->secret};
+        if ((rc = mdb_put(lt->txn, meta, &k, &v, 0)))
+            return rc;
+        m->have_secret = true;
+    }
+    uint8_t p[S_PARAMS_LEN];
+    be32_put(p, (uint32_t) m->set->min_count);
+    be32_put(p + 4, (uint32_t) m->set->max_dev);
+    be64_put(p + 8, (uint64_t) llround(m->set->variance * 1e6));
+    MDB_val k = {strlen(S_PARAMS_NAME), S_PARAMS_NAME}, v = {sizeof p, p};
+    m->params = *m->set;
+    m->have_params = true;
+    return mdb_put(lt->txn, meta, &k, &v, 0);
+}
+
+protect_t *protect_open(ledger_t *ledger, const protect_params_t *set, char *err, size_t errlen)
+{
+    s_meta_t m = {.set = set};
+    int rc;
+    if (set) {
+        /* Check before storing: a bad configuration must not reach the ledger. */
+        protect_t *probe = protect_new(set, m.secret, err, errlen);
+        if (!probe)
+            return NULL;
+        protect_destroy(&probe);
+        rc = ledger_write(ledger, s_meta_write, &m);
+    } else {
+        MDB_txn *txn;
+        if ((rc = store_read(ledger_store(ledger), &txn)) == 0) {
+            rc = s_meta_read(txn, ledger, &m);
+            store_read_end(ledger_store(ledger), txn);
+        }
+    }
+    if (rc) {
+        snprintf(err, errlen, "disclosure protection: %s", store_strerror(rc));
+        sodium_memzero(&m, sizeof m);
+        return NULL;
+    }
+    if (!m.have_secret || !m.have_params) {
+        snprintf(err, errlen,
+                 "the ledger has no disclosure-protection settings yet; start finsam-collector on it once");
+        return NULL;
+    }
+    protect_t *self = protect_new(&m.params, m.secret, err, errlen);
+    sodium_memzero(&m, sizeof m);
+    return self;
+}
+
+const uint8_t *protect_secret(const protect_t *self)
+{
+    return self->secret;
+}
+
+uint32_t protect_record_key(const uint8_t secret[PROTECT_SECRET_LEN], const void *id, size_t len)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, id, len, secret); /* SipHash-2-4 under the first 16 bytes */
+    return be32_get(h);
+}
+
+/* ---- draws ----------------------------------------------------------- */
+
+/* A uniform 32-bit draw for (tag, measure, cell key, index), keyed by the
+ * second half of the secret. */
+static uint32_t s_uniform(const protect_t *self, int tag, const char *measure, uint32_t key, int index)
+{
+    uint8_t in[1 + CELL_MEASURE_LEN + 4 + 2] = {(uint8_t) tag};
+    if (measure)
+        memcpy(in + 1, measure, strnlen(measure, CELL_MEASURE_LEN));
+    be32_put(in + 1 + CELL_MEASURE_LEN, key);
+    in[1 + CELL_MEASURE_LEN + 4] = (uint8_t) (index >> 8);
+    in[1 + CELL_MEASURE_LEN + 5] = (uint8_t) index;
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, in, sizeof in, self->secret + crypto_shorthash_KEYBYTES);
+    return be32_get(h);
+}
+
+static int s_lookup(const s_row_t *row, int d, uint32_t u)
+{
+    int k = 0;
+    while (k < 2 * d && (uint64_t) u >= row->cdf[k])
+        k++;
+    return k - d;
+}
+
+int protect_noise(const protect_t *self, int64_t count, uint32_t key)
+{
+    int64_t i = count - self->params.min_count;
+    if (i < 0)
+        return 0; /* hidden, never published */
+    int d = self->params.max_dev;
+    return s_lookup(&self->rows[i > d ? d : i], d, s_uniform(self, TAG_COUNT, NULL, key, 0));
+}
+
+/* Noise for a magnitude or a secondary count: the untruncated row. */
+static int s_free_noise(const protect_t *self, int tag, const char *measure, uint32_t key, int index)
+{
+    int d = self->params.max_dev;
+    return s_lookup(&self->rows[d], d, s_uniform(self, tag, measure, key, index));
+}
+
+bool protect_is_hidden(const protect_t *self, const cell_t *exact)
+{
+    return exact->units < self->params.min_count;
+}
+
+/* The size of one contributor's answer on the measure's scale: the unit
+ * of the noise added to its sums (one answer's worth, so that a sum over
+ * one person more or less is hidden in noise of the same size). */
+static double s_answer_width(const cat_measure_t *m)
+{
+    switch (m->aggregate) {
+    case AGG_ORDINAL: return m->scale && m->scale->max > m->scale->min ? m->scale->max - m->scale->min : 1;
+    case AGG_MEDIAN_DAYS: return 30;
+    case AGG_PAIRED_CHANGE: return 2;
+    default: return 1;
+    }
+}
+
+static int64_t s_nonneg(int64_t v)
+{
+    return v < 0 ? 0 : v;
+}
+
+void protect_cell(const protect_t *self, const cat_measure_t *m, bool personal, const cell_t *exact,
+                  cell_t *out)
+{
+    *out = *exact;
+    if (!personal)
+        return;
+    uint32_t key = (uint32_t) exact->ckey;
+    /* Units and n share one draw: when every contributor gave one answer
+     * they are the same number and must be published the same. */
+    out->units = exact->units + protect_noise(self, exact->units, key);
+    out->n = exact->n > 0 ? exact->n + protect_noise(self, exact->n, key) : 0;
+    if (out->n < out->units)
+        out->n = out->units;
+    if (exact->dont_know > 0)
+        out->dont_know = s_nonneg(exact->dont_know + s_free_noise(self, TAG_DONT_KNOW, NULL, key, 0));
+    if (exact->n > 0) {
+        out->hits = exact->hits + s_free_noise(self, TAG_HITS, m->id, key, 0);
+        out->hits = out->hits < 0 ? 0 : out->hits > out->n ? out->n : out->hits;
+        double w = s_answer_width(m);
+        double mean = (double) exact->sum / (double) exact->n;
+        out->sum = exact->sum + llround(w * s_free_noise(self, TAG_SUM, m->id, key, 0));
+        out->sumsq =
+            exact->sumsq + llround(w * (2 * fabs(mean) + w) * s_free_noise(self, TAG_SUMSQ, m->id, key, 0));
+        /* Scale the perturbed sums to the published n, so a mean stays a
+         * mean of the perturbed sum over the perturbed count. */
+        if (out->n != exact->n) {
+            out->sum = llround((double) out->sum * (double) out->n / (double) exact->n);
+            out->sumsq = llround((double) out->sumsq * (double) out->n / (double) exact->n);
+        }
+        for (int b = 0; b < CELL_HIST; b++)
+            if (exact->hist[b] > 0)
+                out->hist[b] = s_nonneg(exact->hist[b] + s_free_noise(self, TAG_BIN, m->id, key, b));
+    }
+    out->ckey = 0; /* the key itself is never published */
+}
+
+json_t *protect_describe(const protect_t *self)
+{
+    int d = self->params.max_dev;
+    json_t *rows = json_array();
+    for (int i = 0; i <= d; i++) {
+        json_t *p = json_array();
+        for (int k = 0; k < 2 * d + 1; k++)
+            json_array_append_new(p, json_real(self->rows[i].p[k]));
+        json_array_append_new(rows, json_pack("{s:i,s:b,s:o}", "count", self->params.min_count + i,
+                                              "and_above", i == d, "p", p));
+    }
+    return json_pack("{s:s,s:i,s:i,s:f,s:o}", "method", "cell-key", "min_count", self->params.min_count,
+                     "max_deviation", d, "variance", self->params.variance, "table", rows);
+}
