@@ -54,39 +54,42 @@ static void s_moments(int lo, int d, double a, double b, double p[S_WIDTH], doub
     }
 }
 
-/* Maximum entropy with mean 0 and variance v on [lo, D] (Newton on the two
- * multipliers); when mean 0 is impossible (lo >= 0) or Newton does not
- * settle, the variance alone is matched with a = 0 (bisection on b). */
-static void s_solve_row(int lo, int d, double v, double p[S_WIDTH])
+/* Maximum entropy with mean 0 and variance v on [lo, D]: Newton on the
+ * two multipliers. Returns false when that distribution does not exist
+ * (lo >= 0 leaves no room below) or Newton does not settle. */
+static bool s_solve_row(int lo, int d, double v, double p[S_WIDTH])
 {
     double m[5], a = 0, b = -0.5 / v;
-    if (lo < 0) {
-        for (int it = 0; it < 200; it++) {
-            s_moments(lo, d, a, b, p, m);
-            double f1 = m[1], f2 = m[2] - v;
-            if (fabs(f1) < 1e-13 && fabs(f2) < 1e-13)
-                return;
-            /* Jacobian: covariances of (j, j^2). */
-            double j11 = m[2] - m[1] * m[1], j12 = m[3] - m[1] * m[2], j22 = m[4] - m[2] * m[2];
-            double det = j11 * j22 - j12 * j12;
-            if (!(fabs(det) > 1e-300))
-                break;
-            a -= (j22 * f1 - j12 * f2) / det;
-            b -= (-j12 * f1 + j11 * f2) / det;
-            if (!isfinite(a) || !isfinite(b))
-                break;
-        }
-    }
-    double blo = -60, bhi = 60;
+    if (lo >= 0)
+        return false;
     for (int it = 0; it < 200; it++) {
-        b = (blo + bhi) / 2;
-        s_moments(lo, d, 0, b, p, m);
-        double var = m[2] - m[1] * m[1];
-        if (var < v)
-            blo = b;
-        else
-            bhi = b;
+        s_moments(lo, d, a, b, p, m);
+        double f1 = m[1], f2 = m[2] - v;
+        if (fabs(f1) < 1e-13 && fabs(f2) < 1e-13)
+            return true;
+        /* Jacobian: covariances of (j, j^2). */
+        double j11 = m[2] - m[1] * m[1], j12 = m[3] - m[1] * m[2], j22 = m[4] - m[2] * m[2];
+        double det = j11 * j22 - j12 * j12;
+        if (!(fabs(det) > 1e-300))
+            return false;
+        a -= (j22 * f1 - j12 * f2) / det;
+        b -= (-j12 * f1 + j11 * f2) / det;
+        if (!isfinite(a) || !isfinite(b))
+            return false;
     }
+    return false;
+}
+
+/* Where mean 0 is impossible: the full row's shape, cut below lo and
+ * renormalized (an upward bias at the smallest published counts,
+ * documented in docs/security.md). */
+static void s_truncate_row(const double full[S_WIDTH], int lo, int d, double p[S_WIDTH])
+{
+    double z = 0;
+    for (int j = -d; j <= d; j++)
+        z += j >= lo ? full[j + d] : 0;
+    for (int j = -d; j <= d; j++)
+        p[j + d] = j >= lo ? full[j + d] / z : 0;
 }
 
 static void s_quantize(s_row_t *r, int d)
@@ -124,9 +127,15 @@ protect_t *protect_new(const protect_params_t *params, const uint8_t secret[PROT
     self->params = *pp;
     memcpy(self->secret, secret, PROTECT_SECRET_LEN);
     int d = pp->max_dev;
+    if (!s_solve_row(-d, d, pp->variance, self->rows[d].p)) {
+        snprintf(err, errlen, "no perturbation table with D = %d and V = %g", d, pp->variance);
+        free(self);
+        return NULL;
+    }
     for (int i = 0; i <= d; i++) {
         /* A count of min_count + i may go down by at most i. */
-        s_solve_row(-i, d, pp->variance, self->rows[i].p);
+        if (i < d && !s_solve_row(-i, d, pp->variance, self->rows[i].p))
+            s_truncate_row(self->rows[d].p, -i, d, self->rows[i].p);
         s_quantize(&self->rows[i], d);
     }
     return self;

@@ -201,6 +201,197 @@ static int s_link(s_constraint_t *cons, size_t *ncons, size_t *by_key, size_t ke
     return 0;
 }
 
+/* ---- the audit: no hidden cell determined by all constraints together --
+ *
+ * "0 or >= 2 hidden members in every constraint" is not enough: a chain
+ * of constraints can still pin a hidden cell (a month from its quarter
+ * and its slices and its län together). The audit writes every
+ * constraint as an equation over the hidden cells (visible cells are
+ * known numbers to a reader) and finds, by exact elimination, the hidden
+ * cells the system determines: those whose unit vector lies in the row
+ * space. Arithmetic is modulo the prime 2^31 - 1, exact for the ±1
+ * coefficients here except with negligible probability. Each determined
+ * cell makes the smallest visible member of one of its constraints hidden
+ * too, and the fixpoint and the audit run again until nothing is
+ * determined. Components (hidden cells linked by shared constraints) are
+ * solved one at a time. */
+#define S_PRIME 2147483647u
+
+static uint32_t s_mulmod(uint32_t a, uint32_t b)
+{
+    return (uint32_t) ((uint64_t) a * b % S_PRIME);
+}
+
+static uint32_t s_invmod(uint32_t a)
+{
+    uint32_t r = 1, e = S_PRIME - 2;
+    for (; e; e >>= 1, a = s_mulmod(a, a))
+        if (e & 1)
+            r = s_mulmod(r, a);
+    return r;
+}
+
+static size_t s_uf_find(size_t *up, size_t i)
+{
+    while (up[i] != i)
+        i = up[i] = up[up[i]];
+    return i;
+}
+
+/* Marks determined[v] for the variables of one component: m is rows x
+ * cols, row-major, reduced in place. */
+static void s_determined(uint32_t *m, size_t rows, size_t cols, bool *determined)
+{
+    size_t *pivot_row = malloc((cols + 1) * sizeof *pivot_row);
+    if (!pivot_row)
+        return;
+    for (size_t c = 0; c < cols; c++)
+        pivot_row[c] = SIZE_MAX;
+    size_t r = 0;
+    for (size_t c = 0; c < cols && r < rows; c++) {
+        size_t k = r;
+        while (k < rows && m[k * cols + c] == 0)
+            k++;
+        if (k == rows)
+            continue;
+        if (k != r)
+            for (size_t j = 0; j < cols; j++) {
+                uint32_t x = m[k * cols + j];
+                m[k * cols + j] = m[r * cols + j];
+                m[r * cols + j] = x;
+            }
+        uint32_t inv = s_invmod(m[r * cols + c]);
+        for (size_t j = c; j < cols; j++)
+            m[r * cols + j] = s_mulmod(m[r * cols + j], inv);
+        for (size_t i = 0; i < rows; i++) {
+            uint32_t f = m[i * cols + c];
+            if (i == r || f == 0)
+                continue;
+            for (size_t j = c; j < cols; j++)
+                m[i * cols + j] = (uint32_t) ((m[i * cols + j] + (uint64_t) (S_PRIME - f) * m[r * cols + j]) % S_PRIME);
+        }
+        pivot_row[c] = r++;
+    }
+    for (size_t c = 0; c < cols; c++) {
+        determined[c] = false;
+        if (pivot_row[c] == SIZE_MAX)
+            continue;
+        /* Reduced: the pivot's row names no other pivot column; if it names
+         * no free column either, the variable is a known number. */
+        size_t pr = pivot_row[c];
+        bool alone = true;
+        for (size_t j = 0; j < cols && alone; j++)
+            alone = j == c || m[pr * cols + j] == 0;
+        determined[c] = alone;
+    }
+    free(pivot_row);
+}
+
+/* Runs the audit once; returns true if it hid another cell (then the
+ * caller runs the fixpoint and the audit again), false if no hidden cell
+ * is determined. Out of memory hides everything. */
+static bool s_audit(s_table_t *t, const s_constraint_t *cons, size_t ncons)
+{
+    size_t n = t->n, nh = 0;
+    size_t *up = malloc(n * sizeof *up);
+    bool changed = false;
+    if (!up)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        nh += t->rows[i].suppressed;
+        up[i] = i;
+    }
+    if (nh == 0)
+        goto done;
+    /* Components: hidden rows linked by a constraint they share. */
+    for (size_t c = 0; c < ncons; c++) {
+        size_t first = t->rows[cons[c].total].suppressed ? cons[c].total : SIZE_MAX;
+        for (size_t k = 0; k < cons[c].nparts; k++) {
+            size_t p = cons[c].parts[k];
+            if (!t->rows[p].suppressed)
+                continue;
+            if (first == SIZE_MAX)
+                first = p;
+            else
+                up[s_uf_find(up, p)] = s_uf_find(up, first);
+        }
+    }
+    /* One component at a time, by its root row. */
+    for (size_t root = 0; root < n && !changed; root++) {
+        if (!t->rows[root].suppressed || s_uf_find(up, root) != root)
+            continue;
+        size_t cols = 0, rows = 0;
+        size_t *local = malloc(n * sizeof *local);
+        if (!local)
+            goto oom;
+        for (size_t i = 0; i < n; i++)
+            local[i] = t->rows[i].suppressed && s_uf_find(up, i) == root ? cols++ : SIZE_MAX;
+        size_t *crow = malloc((ncons + 1) * sizeof *crow);
+        if (!crow) {
+            free(local);
+            goto oom;
+        }
+        for (size_t c = 0; c < ncons; c++) {
+            bool in = local[cons[c].total] != SIZE_MAX;
+            for (size_t k = 0; k < cons[c].nparts && !in; k++)
+                in = local[cons[c].parts[k]] != SIZE_MAX;
+            if (in)
+                crow[rows++] = c;
+        }
+        uint32_t *m = calloc(rows * cols + 1, sizeof *m);
+        bool *determined = calloc(cols + 1, sizeof *determined);
+        if (!m || !determined) {
+            free(m);
+            free(determined);
+            free(crow);
+            free(local);
+            goto oom;
+        }
+        for (size_t r = 0; r < rows; r++) {
+            const s_constraint_t *c = &cons[crow[r]];
+            if (local[c->total] != SIZE_MAX)
+                m[r * cols + local[c->total]] = 1;
+            for (size_t k = 0; k < c->nparts; k++)
+                if (local[c->parts[k]] != SIZE_MAX)
+                    m[r * cols + local[c->parts[k]]] = S_PRIME - 1;
+        }
+        s_determined(m, rows, cols, determined);
+        /* Hide the smallest visible member of a constraint of each
+         * determined cell (each adds an unknown to that equation). */
+        for (size_t r = 0; r < rows; r++) {
+            const s_constraint_t *c = &cons[crow[r]];
+            bool pins = local[c->total] != SIZE_MAX && determined[local[c->total]];
+            for (size_t k = 0; k < c->nparts && !pins; k++)
+                pins = local[c->parts[k]] != SIZE_MAX && determined[local[c->parts[k]]];
+            if (!pins)
+                continue;
+            s_row_t *smallest = NULL;
+            for (size_t k = 0; k <= c->nparts; k++) {
+                s_row_t *x = &t->rows[k < c->nparts ? c->parts[k] : c->total];
+                if (!x->suppressed && (!smallest || x->cell.units < smallest->cell.units))
+                    smallest = x;
+            }
+            if (smallest) {
+                smallest->suppressed = true;
+                changed = true;
+                break;
+            }
+        }
+        free(m);
+        free(determined);
+        free(crow);
+        free(local);
+    }
+done:
+    free(up);
+    return changed;
+oom:
+    free(up);
+    for (size_t i = 0; i < n; i++)
+        t->rows[i].suppressed = true;
+    return false;
+}
+
 static void s_suppress(s_table_t *t, const protect_t *protect)
 {
     for (size_t i = 0; i < t->n; i++)
@@ -246,14 +437,16 @@ static void s_suppress(s_table_t *t, const protect_t *protect)
     for (size_t i = 0; i < ncons; i++)
         cons[i].total %= t->n;
     /* Each pass that changes something hides at least one more cell, so
-     * this ends after at most n passes. */
-    for (;;) {
-        bool changed = false;
-        for (size_t i = 0; i < ncons; i++)
-            changed |= s_enforce(t, &cons[i]);
-        if (!changed)
-            break;
-    }
+     * this ends after at most n passes of each loop. */
+    do {
+        for (;;) {
+            bool changed = false;
+            for (size_t i = 0; i < ncons; i++)
+                changed |= s_enforce(t, &cons[i]);
+            if (!changed)
+                break;
+        }
+    } while (s_audit(t, cons, ncons));
     for (size_t i = 0; i < ncons; i++)
         free(cons[i].parts);
     free(cons);
