@@ -51,8 +51,8 @@ int http_parse_listen(const char *text, char *buf, size_t buflen, http_config_t 
  * microhttpd does, into buf (at least len + 1 bytes), which q's strings
  * then point into. Returns 0, or -1 with the reason (the text of the 400
  * answer) in err. For tests and tests/fuzz/fuzz_http_query.c. */
-int http_parse_query(const char *text, size_t len, const protect_t *protect, char *buf, size_t buflen, query_t *q,
-                     char *err, size_t errlen);
+int http_parse_query(const char *text, size_t len, const protect_t *protect, char *buf, size_t buflen,
+                     query_t *q, char *err, size_t errlen);
 
 /* Binds and starts serving in microhttpd's own thread. ledger, catalogue
  * and metrics are borrowed: they must outlive the http_t (metrics may be

@@ -27,6 +27,7 @@ static const store_db_t s_dbs[LEDGER_DB_COUNT] = {
     [LEDGER_DB_META] = {"meta", 0},
     [LEDGER_DB_CELLS] = {"cells", 0},
     [LEDGER_DB_PARTICIPANTS] = {"participants", 0},
+    [LEDGER_DB_PUBLISHED] = {"published", 0},
 };
 
 typedef struct {

@@ -10,6 +10,7 @@
  *   agents     Z85 public key -> ledger_agent_t (cursor and counters)
  *   meta       "schema" -> be32 schema version
  *   cells, participants: owned by aggregate.c (aggregate.h)
+ *   published  cell key -> the cell's state as last published (publish.h)
  *
  * Everything for one group commit happens in one write transaction started
  * by ledger_write(), which tracks the next log position so a transaction
@@ -36,6 +37,7 @@ typedef enum {
     LEDGER_DB_META,
     LEDGER_DB_CELLS,
     LEDGER_DB_PARTICIPANTS,
+    LEDGER_DB_PUBLISHED,
     LEDGER_DB_COUNT
 } ledger_db_t;
 

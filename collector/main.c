@@ -24,7 +24,7 @@ static void s_on_signal(int sig)
 static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file,
     *o_log_level, *o_subscriber_dir, *o_stream_events, *o_stream_aggregates, *o_stream_replay,
     *o_stream_endpoint_file;
-static long o_max_batches, o_min_units, o_stream_hwm, o_protect_d;
+static long o_max_batches, o_min_units, o_stream_hwm, o_protect_d, o_publish_interval, o_publish_max_age;
 static char *o_protect_v;
 static char *o_http, *o_http_token_file, *o_http_port_file, *o_http_dashboard_dir;
 static long o_http_silent_after;
@@ -60,6 +60,12 @@ static const opt_t s_opts[] = {
      "disclosure control: D, the largest noise the cell-key method adds to a count", &o_protect_d},
     {"protect-variance", 0, OPT_STR, "1.05", 0, 0,
      "disclosure control: V, the variance of that noise (0 < V <= D*D/2)", &o_protect_v},
+    {"publish-interval", 0, OPT_INT, "300", 1, 86400,
+     "seconds between publications of the protected figures (every reader sees the last one)",
+     &o_publish_interval},
+    {"publish-max-age", 0, OPT_INT, "604800", 1, 31622400,
+     "seconds after which a changed cell is republished even if fewer than --min-units changed",
+     &o_publish_max_age},
     {"http", 0, OPT_STR, "127.0.0.1:7780", 0, 0, "HTTP API and dashboard: ADDR:PORT, [V6]:PORT or \"off\"",
      &o_http},
     {"http-token-file", 0, OPT_STR, NULL, 0, 0,
@@ -180,6 +186,8 @@ int main(int argc, char **argv)
                               o_endpoint_file,
                               (int) o_max_batches,
                               {(int) o_min_units, (int) o_protect_d, variance},
+                              (int) o_publish_interval,
+                              (int) o_publish_max_age,
                               {streams ? o_stream_events : "", o_stream_aggregates, o_stream_replay,
                                o_stream_endpoint_file, (int) o_min_units, (int) o_stream_hwm}};
     server_t *server = server_new(&config);

@@ -9,6 +9,7 @@
 
 #include "cell.h"
 #include "protect.h"
+#include "publish.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -70,15 +71,18 @@ static s_row_t *s_push(s_table_t *t)
 
 /* Adds c into the row (level, name, period, slice), creating it; the table
  * must be re-sorted before lookups. Rows are merged after loading. */
-static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, int only_year,
+static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, int only_year, bool exact,
                   s_table_t *t)
 {
+    /* Readers see the publication (publish.h); the exact view the cells. */
+    MDB_dbi dbi = ledger_dbi(ledger, exact ? LEDGER_DB_CELLS : LEDGER_DB_PUBLISHED);
+    size_t vlen = exact ? sizeof(cell_t) : PUBLISH_VALUE_LEN;
     MDB_txn *txn;
     int rc = store_read(ledger_store(ledger), &txn);
     if (rc)
         return rc;
     MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_CELLS), &cur))) {
+    if ((rc = mdb_cursor_open(txn, dbi, &cur))) {
         store_read_end(ledger_store(ledger), txn);
         return rc;
     }
@@ -90,7 +94,7 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
         cell_key_t ck;
         if (k.mv_size < CELL_MEASURE_LEN || memcmp(k.mv_data, prefix, CELL_MEASURE_LEN))
             break;
-        if (cell_key_decode(&ck, k.mv_data, k.mv_size) || v.mv_size != sizeof(cell_t))
+        if (cell_key_decode(&ck, k.mv_data, k.mv_size) || v.mv_size != vlen)
             continue;
         if (only_year && cell_period_year(ck.period) != only_year)
             continue;
@@ -268,7 +272,8 @@ static void s_determined(uint32_t *m, size_t rows, size_t cols, bool *determined
             if (i == r || f == 0)
                 continue;
             for (size_t j = c; j < cols; j++)
-                m[i * cols + j] = (uint32_t) ((m[i * cols + j] + (uint64_t) (S_PRIME - f) * m[r * cols + j]) % S_PRIME);
+                m[i * cols + j] =
+                    (uint32_t) ((m[i * cols + j] + (uint64_t) (S_PRIME - f) * m[r * cols + j]) % S_PRIME);
         }
         pivot_row[c] = r++;
     }
@@ -607,7 +612,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         /* The whole table, every period kind (of the one year asked for,
          * if one period is): suppression is decided over all of it, the
          * same way for every query, before the asked rows are printed. */
-        int rc = s_load(ledger, cat, m, only ? cell_period_year(only) : 0, &t);
+        int rc = s_load(ledger, cat, m, only ? cell_period_year(only) : 0, q->exact, &t);
         if (rc) {
             free(t.rows);
             json_decref(measures);
@@ -646,6 +651,12 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
     *out = json_pack("{s:s,s:i,s:s,s:s,s:i,s:o}", "view", q->exact ? "exact" : "protected", "min_units",
                      pp->min_count, "period", q->period, "slice", q->slice, "catalogue_version",
                      (int) cat->version, "measures", measures);
+    uint64_t pub_seq = 0;
+    int64_t pub_ms = 0;
+    if (!q->exact && publish_last(ledger, &pub_seq, &pub_ms) == 0)
+        json_object_set_new(
+            *out, "published",
+            json_pack("{s:I,s:I}", "seq", (json_int_t) pub_seq, "at_ms", (json_int_t) pub_ms));
     if (!q->exact)
         json_object_set_new(*out, "protection",
                             json_pack("{s:s,s:i,s:f}", "method", "cell-key", "max_deviation", pp->max_dev,

@@ -7,6 +7,8 @@
  * harmless. */
 #include "server.h"
 
+#include "publish.h"
+
 #include "aggregate.h"
 #include "allowlist.h"
 #include "auth.h"
@@ -46,6 +48,7 @@ struct server_t {
     catalogue_t *catalogue;
     aggregate_t *aggregate;
     protect_t *protect;
+    int publish_interval_s, publish_max_age_s;
     ingest_t *ingest;
     allowlist_t *allowlist, *subscribers;
     ingest_item_t *items;
@@ -81,6 +84,8 @@ server_t *server_new(const server_config_t *config)
         log_error("collector", "STORE-OPEN-FAILED reason=%s", err);
         goto fail;
     }
+    self->publish_interval_s = config->publish_interval_s > 0 ? config->publish_interval_s : 300;
+    self->publish_max_age_s = config->publish_max_age_s > 0 ? config->publish_max_age_s : 7 * 86400;
     self->protect = protect_open(self->ledger, &config->protect, err, sizeof err);
     if (!self->protect) {
         log_error("collector", "PROTECTION-INVALID reason=%s", err);
@@ -331,8 +336,24 @@ static int s_turn(server_t *self)
     return rc;
 }
 
+/* One publication (publish.h); logged, and a failure only postpones it. */
+static void s_publish(server_t *self)
+{
+    publish_report_t r;
+    int rc = publish_run(self->ledger, self->catalogue, self->protect, clock_wall_ms(),
+                         (int64_t) self->publish_max_age_s * 1000, &r);
+    if (rc) {
+        log_warn("collector", "PUBLISH-FAILED reason=%s", store_strerror(rc));
+        return;
+    }
+    log_info("collector", "PUBLISHED seq=%llu refreshed=%llu waiting=%llu", (unsigned long long) r.seq,
+             (unsigned long long) r.refreshed, (unsigned long long) r.waiting);
+}
+
 int server_run(server_t *self, volatile sig_atomic_t *stop)
 {
+    s_publish(self);
+    int64_t next_publish = clock_mono_ms() + (int64_t) self->publish_interval_s * 1000;
     void *r = zsock_resolve(self->router);
     int64_t next_refresh = clock_mono_ms() + REFRESH_MS, next_stats = clock_mono_ms() + 10000;
     int backoff_ms = 0;
@@ -387,6 +408,10 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             allowlist_refresh(self->subscribers);
             next_refresh = now + REFRESH_MS;
         }
+        if (now >= next_publish) {
+            s_publish(self);
+            next_publish = now + (int64_t) self->publish_interval_s * 1000;
+        }
         if (now >= next_stats) {
             const ingest_stats_t *s = ingest_stats(self->ingest);
             log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
@@ -396,6 +421,7 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             next_stats = now + 10000;
         }
     }
+    s_publish(self);
     log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
     return 0;
 }

@@ -28,6 +28,8 @@ typedef struct {
     const char *endpoint_file;  /* if set, the bound endpoint is written here */
     int max_batches_per_commit;
     protect_params_t protect; /* disclosure protection, stored in the ledger */
+    int publish_interval_s;   /* publication cadence (publish.h) */
+    int publish_max_age_s;    /* a changed cell's published state is refreshed after this at the latest */
     stream_config_t stream;   /* events_endpoint "" disables streams */
 } server_config_t;
 

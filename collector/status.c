@@ -1,6 +1,8 @@
 /* status.c: agent and förbund status (see status.h). */
 #include "status.h"
 
+#include "publish.h"
+
 #include "codec.h"
 
 #include <string.h>
@@ -76,14 +78,36 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
     json_object_foreach(by_forbund, name, f)
         json_array_append(forbund, f);
     json_decref(by_forbund);
-    return json_pack("{s:I,s:o,s:o}", "events_in_log", (json_int_t) (ledger_next_seq(ledger) - 1), "forbund",
-                     forbund, "agents", agents);
+    /* What every protected output reflects (publish.h). */
+    uint64_t pub_seq = 0;
+    int64_t pub_ms = 0;
+    publish_last(ledger, &pub_seq, &pub_ms);
+    uint64_t last = ledger_next_seq(ledger) - 1;
+    json_t *publication =
+        json_pack("{s:I,s:I,s:I}", "seq", (json_int_t) pub_seq, "at_ms", (json_int_t) pub_ms, "events_since",
+                  (json_int_t) (last > pub_seq ? last - pub_seq : 0));
+    return json_pack("{s:I,s:o,s:o,s:o}", "events_in_log", (json_int_t) last, "forbund", forbund, "agents",
+                     agents, "publication", publication);
 }
 
 void status_print_table(const json_t *report, FILE *out)
 {
-    fprintf(out, "events in log: %lld\n\n",
+    const json_t *pub = json_object_get(report, "publication");
+    fprintf(out, "events in log: %lld\n",
             (long long) json_integer_value(json_object_get(report, "events_in_log")));
+    json_int_t pub_ms = json_integer_value(json_object_get(pub, "at_ms"));
+    if (pub_ms > 0) {
+        char when[32];
+        time_t t = (time_t) (pub_ms / 1000);
+        struct tm tm;
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", localtime_r(&t, &tm));
+        fprintf(out, "published figures: up to event %lld, at %s (%lld events since)\n\n",
+                (long long) json_integer_value(json_object_get(pub, "seq")), when,
+                (long long) json_integer_value(json_object_get(pub, "events_since")));
+    } else {
+        fprintf(out, "published figures: none yet (the collector publishes at start and every "
+                     "--publish-interval)\n\n");
+    }
     fprintf(out, "%-9s %-10s %12s %10s %8s %10s %-20s %10s %8s  %s\n", "FÖRBUND",
             /* Ö is two bytes */ "AGENT", "STORED", "DUPLICATES", "BATCHES", "LAST BATCH", "LAST SEEN (UTC)",
             "PENDING", "REJECTED", "BY REASON");

@@ -155,8 +155,10 @@ static int s_start(const char *listen, const char *token_file)
                       "--http",
                       (char *) listen,
                       "--http-port-file",
-                      portfile};
-    int n = 13;
+                      portfile,
+                      "--publish-interval",
+                      "1"};
+    int n = 15;
     if (token_file) {
         argv[n++] = "--http-token-file";
         argv[n++] = (char *) token_file;
@@ -190,6 +192,16 @@ static bool s_all_stored(void *arg)
     return n >= ((s_count_t *) arg)->want;
 }
 
+/* Every reader sees the last publication (collector/publish.h): wait for
+ * one that covers the whole log. */
+static bool s_all_published(void *arg)
+{
+    json_t *st = s_get_json("/api/status", 200);
+    long long seq = json_integer_value(json_object_get(json_object_get(st, "publication"), "seq"));
+    json_decref(st);
+    return seq >= ((s_count_t *) arg)->want;
+}
+
 static void s_setup(void)
 {
     cluster_init(&s_c);
@@ -213,6 +225,7 @@ static void s_setup(void)
     CHECK_EQ(cluster_agent(&s_c, s_sd, 120000, run), 0);
     s_count_t want = {queued};
     CHECK(tu_wait_for(s_all_stored, &want, 30000));
+    CHECK(tu_wait_for(s_all_published, &want, 30000));
 }
 
 /* ---- cases ------------------------------------------------------------ */
@@ -322,7 +335,9 @@ static void test_suppression(void)
     json_t *j = s_get_json("/api/indicators?period=year", 200);
     int sd = 0, nv = 0;
     s_check_rows(j, 5, &sd, &nv);
-    CHECK(sd > 0);
+    /* SD's cells rest on fewer than 5 people: never shown with a value
+     * (s_check_rows), and not even published until enough changed or
+     * --publish-max-age passed, so they are absent or hidden. */
     CHECK(nv > 0);
     json_decref(j);
     /* The reader does not choose the protection: a threshold of their own
@@ -429,8 +444,7 @@ static void test_export(void)
                   "indikator;mått;",
                   3 + 15));
     CHECK(strstr(r.body, "\r\n"));
-    CHECK(strstr(r.body, ";\"ja\";")); /* suppressed rows */
-    CHECK(strstr(r.body, "\"SD\""));
+    CHECK(strstr(r.body, ";\"nej\";"));           /* the "suppressed" column */
     CHECK(strstr(r.body, "\"mode=integrated\"")); /* every slice */
     /* A decimal comma in a mean (digits,digits) and no decimal point. */
     bool comma = false;
@@ -460,7 +474,7 @@ static void test_export(void)
     CHECK(json_is_string(json_object_get(j, "exported_at")));
     int sd = 0, nv = 0;
     s_check_rows(j, 5, &sd, &nv);
-    CHECK(sd > 0 && nv > 0);
+    CHECK(nv > 0);
     json_decref(j);
     char *argv2[] = {(char *) tu_bin("finsamctl"), "-d", s_c.cdir, "export", "--format", "xml", NULL};
     CHECK_EQ(tu_run(argv2, s_c.log, 30000), 64);
