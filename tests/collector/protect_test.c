@@ -1,0 +1,267 @@
+/* protect_test.c: the cell-key method (collector/protect.c) and the
+ * publication cadence (collector/publish.c).
+ *
+ * The table has the documented shape; draws follow it; the same
+ * contributors always publish the same value and one more gives a fresh,
+ * independent draw, so an attacker who differences two outputs guesses a
+ * yes/no answer no better than the Bayes bound computed from the table;
+ * a published state moves only after min_count contributions changed. */
+#include "testutil.h"
+
+#include "ledger.h"
+#include "protect.h"
+#include "publish.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <string.h>
+
+static const uint8_t s_secret[PROTECT_SECRET_LEN] = {42, 1, 2, 3};
+
+static protect_t *s_new(void)
+{
+    protect_params_t pp = PROTECT_DEFAULTS;
+    char err[128];
+    protect_t *p = protect_new(&pp, s_secret, err, sizeof err);
+    CHECK(p);
+    return p;
+}
+
+/* p(j) of row `row` from the public description. */
+static double s_p(json_t *d, int row, int j)
+{
+    json_t *r = json_array_get(json_object_get(d, "table"), (size_t) row);
+    int dmax = (int) json_integer_value(json_object_get(d, "max_deviation"));
+    return json_real_value(json_array_get(json_object_get(r, "p"), (size_t) (j + dmax)));
+}
+
+static void test_table_shape(void)
+{
+    protect_t *p = s_new();
+    json_t *d = protect_describe(p);
+    CHECK_EQ(json_array_size(json_object_get(d, "table")), 3); /* counts 5, 6, 7+ */
+    for (int row = 0; row < 3; row++) {
+        double sum = 0, mean = 0, var = 0;
+        for (int j = -2; j <= 2; j++) {
+            double q = s_p(d, row, j);
+            CHECK(q >= 0);
+            sum += q;
+            mean += j * q;
+            var += j * j * q;
+        }
+        CHECK(fabs(sum - 1) < 1e-9);
+        /* Never below the minimum count: row i may go down by at most i. */
+        for (int j = -2; j < -row; j++)
+            CHECK(s_p(d, row, j) == 0);
+        if (row >= 1) { /* zero mean and variance V where the room exists */
+            CHECK(fabs(mean) < 1e-9);
+            CHECK(fabs(var - mean * mean - 1.05) < 1e-9);
+        }
+    }
+    json_decref(d);
+    char err[128];
+    protect_params_t bad = {5, 2, 3.0}; /* V > D*D/2 */
+    CHECK(!protect_new(&bad, s_secret, err, sizeof err) && strstr(err, "variance"));
+    protect_params_t bad_d = {5, 0, 1.0};
+    CHECK(!protect_new(&bad_d, s_secret, err, sizeof err) && strstr(err, "D ="));
+    protect_destroy(&p);
+}
+
+/* Draws over many cell keys follow the table; no count is published below
+ * the minimum or off by more than D. */
+static void test_draws_follow_table(void)
+{
+    protect_t *p = s_new();
+    json_t *d = protect_describe(p);
+    for (int count = 5; count <= 50; count += 45) {
+        int hist[5] = {0}, trials = 200000;
+        for (int i = 0; i < trials; i++) {
+            uint32_t key = randombytes_random();
+            int j = protect_noise(p, count, key);
+            CHECK(j >= -2 && j <= 2);
+            CHECK(count + j >= 5);
+            hist[j + 2]++;
+        }
+        int row = count == 5 ? 0 : 2;
+        for (int j = -2; j <= 2; j++)
+            CHECK(fabs((double) hist[j + 2] / trials - s_p(d, row, j)) < 0.005);
+    }
+    CHECK_EQ(protect_noise(p, 4, 12345), 0); /* hidden: never drawn */
+    json_decref(d);
+    protect_destroy(&p);
+}
+
+static const cat_measure_t s_yes = {.id = "t_share_yes", .aggregate = AGG_SHARE_YES};
+
+/* A yes/no cell of `people` record keys with `yes` answering yes. */
+static cell_t s_cell(const uint32_t *keys, int people, int yes)
+{
+    cell_t c = {0};
+    for (int i = 0; i < people; i++) {
+        c.n++;
+        c.units++;
+        c.hits += i < yes;
+        c.sum += i < yes ? 1 : 2;
+        c.sumsq += i < yes ? 1 : 4;
+        c.ckey = (uint32_t) (c.ckey + keys[i]);
+    }
+    return c;
+}
+
+static void test_same_contributors_same_value(void)
+{
+    protect_t *p = s_new();
+    uint32_t keys[40];
+    for (int i = 0; i < 40; i++)
+        keys[i] = protect_record_key(s_secret, &i, sizeof i);
+    cell_t c = s_cell(keys, 30, 12), a, b;
+    protect_cell(p, &s_yes, true, &c, &a);
+    protect_cell(p, &s_yes, true, &c, &b);
+    CHECK(!memcmp(&a, &b, sizeof a));
+    CHECK_EQ(a.ckey, 0); /* the key itself is never published */
+    /* Organisation reports are not perturbed. */
+    protect_cell(p, &s_yes, false, &c, &a);
+    CHECK_EQ(a.hits, 12);
+    CHECK_EQ(a.n, 30);
+    protect_destroy(&p);
+}
+
+/* Differencing: a reader sees a yes/no cell's published hits before and
+ * after one more person answers. The best guess of that answer from the
+ * table (both draws independent, from the full row) is right with
+ * probability bound = 1/2 + 1/2 TV(P(d), P(1 + d)) where d = j2 - j1; an
+ * attacker using that rule on real draws must not do better. */
+static void test_differencing_bound(void)
+{
+    protect_t *p = s_new();
+    json_t *d = protect_describe(p);
+    double pd[9] = {0}; /* P(j2 - j1 = x), x in -4..4 */
+    for (int a = -2; a <= 2; a++)
+        for (int b = -2; b <= 2; b++)
+            pd[b - a + 4] += s_p(d, 2, a) * s_p(d, 2, b);
+    double bound = 0; /* sum over observed deltas of max(P(delta|0), P(delta|1)) / 2 */
+    for (int delta = -4; delta <= 5; delta++) {
+        double p0 = delta >= -4 && delta <= 4 ? pd[delta + 4] : 0;
+        double p1 = delta - 1 >= -4 && delta - 1 <= 4 ? pd[delta - 1 + 4] : 0;
+        bound += fmax(p0, p1) / 2;
+    }
+    CHECK(bound < 0.75); /* the table hides most of a single answer */
+    int right = 0, trials = 20000;
+    uint32_t keys[41];
+    for (int t = 0; t < trials; t++) {
+        for (int i = 0; i < 41; i++)
+            keys[i] = randombytes_random();
+        int people = 20 + t % 20, yes = people / 3, answer = (int) (randombytes_random() & 1);
+        cell_t before = s_cell(keys, people, yes), after = before, pb, pa;
+        /* The newcomer (keys[people]) answers `answer`. */
+        after.n++;
+        after.units++;
+        after.hits += answer;
+        after.sum += answer ? 1 : 2;
+        after.sumsq += answer ? 1 : 4;
+        after.ckey = (uint32_t) (after.ckey + keys[people]);
+        protect_cell(p, &s_yes, true, &before, &pb);
+        protect_cell(p, &s_yes, true, &after, &pa);
+        int64_t delta = pa.hits - pb.hits;
+        double p0 = delta >= -4 && delta <= 4 ? pd[delta + 4] : 0;
+        double p1 = delta - 1 >= -4 && delta - 1 <= 4 ? pd[delta - 1 + 4] : 0;
+        int guess = p1 > p0 || (p1 == p0 && (t & 1));
+        right += guess == answer;
+    }
+    double rate = (double) right / trials;
+    fprintf(stderr, "differencing: bound %.3f, attacker %.3f over %d trials\n", bound, rate, trials);
+    CHECK(rate <= bound + 0.015);
+    json_decref(d);
+    protect_destroy(&p);
+}
+
+/* ---- publication ------------------------------------------------------ */
+
+static ledger_t *s_ledger;
+static cell_t s_state;
+static uint8_t s_key[CELL_KEY_LEN];
+
+static int s_put_cell(ledger_txn_t *lt, void *ctx)
+{
+    (void) ctx;
+    MDB_val k = {CELL_KEY_LEN, s_key}, v = {sizeof s_state, &s_state};
+    return mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_CELLS), &k, &v, 0);
+}
+
+static bool s_published(cell_t *out)
+{
+    MDB_txn *txn;
+    CHECK(store_read(ledger_store(s_ledger), &txn) == 0);
+    MDB_val k = {CELL_KEY_LEN, s_key}, v;
+    int rc = mdb_get(txn, ledger_dbi(s_ledger, LEDGER_DB_PUBLISHED), &k, &v);
+    publish_entry_t e;
+    if (rc == 0)
+        CHECK(publish_entry_decode(v.mv_data, v.mv_size, &e) == 0);
+    store_read_end(ledger_store(s_ledger), txn);
+    if (rc == 0)
+        *out = e.cell;
+    return rc == 0;
+}
+
+static void s_set_units(int units)
+{
+    s_state.n = s_state.units = units;
+    s_state.sum = 3 * units;
+    s_state.ckey = (uint32_t) (units * 2654435761u);
+    CHECK(ledger_write(s_ledger, s_put_cell, NULL) == 0);
+}
+
+static void test_publication_threshold(void)
+{
+    char err[256], path[512];
+    snprintf(path, sizeof path, "%s/ledger", tu_tempdir());
+    CHECK(ledger_open(&s_ledger, path, false, err, sizeof err) == 0);
+    protect_params_t pp = PROTECT_DEFAULTS;
+    protect_t *p = protect_open(s_ledger, &pp, err, sizeof err);
+    catalogue_t *cat = NULL;
+    CHECK(p && catalogue_load(&cat, NULL, err, sizeof err) == 0);
+    cell_key_t ck = {.measure = "i1_behov", .forbund = "NV", .period = cell_period(PERIOD_YEAR, 2026, 0)};
+    cell_key_encode(s_key, &ck);
+    publish_report_t r;
+    cell_t got;
+    const int64_t day = 86400000;
+
+    s_set_units(3); /* too few changed to publish a new cell */
+    CHECK(publish_run(s_ledger, cat, p, 1 * day, 7 * day, &r) == 0);
+    CHECK(!s_published(&got) && r.waiting == 1 && r.refreshed == 0);
+    s_set_units(10);
+    CHECK(publish_run(s_ledger, cat, p, 1 * day, 7 * day, &r) == 0);
+    CHECK(s_published(&got) && got.units == 10 && r.refreshed == 1);
+    CHECK(r.seq == ledger_next_seq(s_ledger) - 1);
+    /* One person more: the published state waits ... */
+    s_set_units(11);
+    CHECK(publish_run(s_ledger, cat, p, 2 * day, 7 * day, &r) == 0);
+    CHECK(s_published(&got) && got.units == 10 && r.waiting == 1);
+    /* ... until min_count have changed since it moved ... */
+    s_set_units(15);
+    CHECK(publish_run(s_ledger, cat, p, 3 * day, 7 * day, &r) == 0);
+    CHECK(s_published(&got) && got.units == 15);
+    /* ... or it is older than max age. */
+    s_set_units(16);
+    CHECK(publish_run(s_ledger, cat, p, 4 * day, 7 * day, &r) == 0);
+    CHECK(s_published(&got) && got.units == 15);
+    CHECK(publish_run(s_ledger, cat, p, 10 * day + 1, 7 * day, &r) == 0);
+    CHECK(s_published(&got) && got.units == 16);
+    uint64_t seq;
+    int64_t at;
+    CHECK(publish_last(s_ledger, &seq, &at) == 0 && at == 10 * day + 1);
+    catalogue_destroy(&cat);
+    protect_destroy(&p);
+    ledger_close(&s_ledger);
+}
+
+int main(void)
+{
+    CHECK(sodium_init() >= 0);
+    RUN(test_table_shape);
+    RUN(test_draws_follow_table);
+    RUN(test_same_contributors_same_value);
+    RUN(test_differencing_bound);
+    RUN(test_publication_threshold);
+    return tu_result();
+}
