@@ -664,6 +664,36 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
     return 0;
 }
 
+int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect_t *protect,
+                         query_cell_fn fn, void *arg)
+{
+    static const char *const levels[] = {"forbund", "lan", "nation"};
+    query_t q = {.protect = protect};
+    for (int mi = 0; mi < cat->nmeasures; mi++) {
+        const cat_measure_t *m = &cat->measures[mi];
+        bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
+                            catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
+        s_table_t t = {0};
+        int rc = s_load(ledger, cat, m, 0, false, &t);
+        if (rc) {
+            free(t.rows);
+            return rc;
+        }
+        s_suppress(&t, organisation ? NULL : protect);
+        for (size_t i = 0; i < t.n && rc == 0; i++) {
+            const s_row_t *r = &t.rows[i];
+            query_cell_t c = {m, levels[r->level], r->name, r->period, r->slice, r->suppressed, {0}};
+            if (!r->suppressed)
+                s_published(&q, m, !organisation, r, &c.published);
+            rc = fn(&c, arg);
+        }
+        free(t.rows);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* The headline value of a row for tables: mean, share or sum. */
 static void s_headline(const json_t *row, const char *agg, char *out, size_t len)
 {

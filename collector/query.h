@@ -1,25 +1,32 @@
 /* query.h: indicator values per förbund, län and nation, per period and
  * slice, with disclosure control applied — the one place that turns cells
- * into numbers a person may see. The CLI, the HTTP API and exports all go
- * through query_run, so suppression cannot be forgotten at one output.
+ * into numbers a person may see. The CLI, the HTTP API, exports, the
+ * dashboard and the aggregate stream all go through this file, so
+ * protection cannot be forgotten at one output.
  *
- * Disclosure control:
- *  - primary: a cell resting on fewer than min_units participants or
- *    respondents is `suppressed` (organisation reports are not personal
- *    data and are never suppressed); its count is shown only as "<k";
- *  - complementary: a visible cell is suppressed too when a suppressed
- *    cell could be recovered by subtraction: the only hidden förbund of a
- *    visible län (or the only hidden län of the visible nation), and the
- *    only hidden value of a slice dimension (mode, agency, gender, age)
- *    whose "all" cell is visible, and the only hidden month of a visible
- *    quarter (or quarter of a visible year). The smallest visible sibling
- *    is hidden with it. Decided over every period kind at once, so a
- *    month table and a quarter table never disagree;
- *  - shares of 0 % or 100 % are shown only when n >= 10. */
+ * Readers see the last publication (publish.h), protected:
+ *  - every count and magnitude perturbed by the cell-key method
+ *    (protect.h), so the same contributors publish the same value on
+ *    every channel and one more gives a fresh draw;
+ *  - a cell resting on fewer than min_units contributors is hidden
+ *    (organisation reports are not personal data and are exact); a hidden
+ *    row carries no count and no bound, whatever hid it;
+ *  - complementary suppression: in every constraint (län = Σ förbund,
+ *    nation = Σ län, all = Σ values of a slice dimension, quarter = Σ
+ *    months, year = Σ quarters) the hidden members are none or at least
+ *    two, and an exact audit of all constraints together hides more until
+ *    no hidden cell is determined; decided over every period kind at
+ *    once, so every table agrees;
+ *  - a share of 0 % or 100 % is shown only from a published n >= 10, and
+ *    a row that withholds it shows no other value either (mean, sd,
+ *    interval, change could give it back).
+ * The operator's exact view (query_t.exact, finsamctl only) reads the
+ * cells as they are, without protection. */
 #ifndef FINSAM_QUERY_H
 #define FINSAM_QUERY_H
 
 #include "catalogue.h"
+#include "cell.h"
 #include "ledger.h"
 #include "protect.h"
 
@@ -45,5 +52,26 @@ int query_run(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q, 
               size_t errlen);
 
 void query_print_table(const json_t *result, FILE *out);
+
+/* One protected row of the publication, as every reader sees it. */
+typedef struct {
+    const cat_measure_t *measure;
+    const char *level; /* "forbund", "lan" or "nation" */
+    const char *name;  /* förbund code, län name or "Riket" */
+    uint32_t period;
+    uint16_t slice;
+    bool suppressed;  /* hidden: published is all zeros */
+    cell_t published; /* the perturbed state (exact for organisation reports) */
+} query_cell_t;
+
+/* Called per row; a nonzero return stops the walk and is returned. */
+typedef int (*query_cell_fn)(const query_cell_t *cell, void *arg);
+
+/* Walks every row of every measure of the last publication — förbund,
+ * län and nation, every period and slice — with the same protection as
+ * query_run (the aggregate stream and its snapshot use it). Returns 0, an
+ * LMDB error, or fn's nonzero return. */
+int query_each_published(ledger_t *ledger, const catalogue_t *catalogue, const protect_t *protect,
+                         query_cell_fn fn, void *arg);
 
 #endif
