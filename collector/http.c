@@ -419,6 +419,12 @@ static enum MHD_Result s_status(http_t *self, struct MHD_Connection *c)
     return s_send_json(c, MHD_HTTP_OK, report);
 }
 
+/* The protection in force and its public perturbation table. */
+static enum MHD_Result s_protection(http_t *self, struct MHD_Connection *c)
+{
+    return s_send_json(c, MHD_HTTP_OK, protect_describe(self->protect));
+}
+
 static enum MHD_Result s_catalogue(http_t *self, struct MHD_Connection *c)
 {
     s_args_t a;
@@ -615,6 +621,7 @@ static const s_route_t s_routes[] = {
     {"/api/indicators", s_indicators, false},
     {"/api/status", s_status, false},
     {"/api/catalogue", s_catalogue, false},
+    {"/api/protection", s_protection, false},
     {"/export.csv", s_export_csv, false},
     {"/export.json", s_export_json, false},
     {"/", s_index, true},
