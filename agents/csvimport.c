@@ -30,7 +30,7 @@
 #define S_MAX_ERRORS 20
 
 typedef struct {
-    const char *path;
+    const char *label; /* the file as messages name it (import_opts_t.label) */
     mapping_t *map;
     const import_opts_t *o;
     import_t *imp;
@@ -119,43 +119,43 @@ static char *s_from_cp1252(const uint8_t *p, size_t n, size_t *outlen)
 
 /* Reads the whole file. Returns 0, EX_NOINPUT or EX_IOERR/EX_DATAERR with
  * the message printed. */
-static int s_read(const char *path, FILE *errors, uint8_t **out, size_t *len)
+static int s_read(const char *path, const char *label, FILE *errors, uint8_t **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(errors, "finsam-agent: %s: cannot open: %s\n", path, strerror(errno));
+        fprintf(errors, "finsam-agent: %s: cannot open: %s\n", label, strerror(errno));
         return EX_NOINPUT;
     }
     int rc = EX_IOERR;
     struct stat st;
     uint8_t *buf = NULL;
     if (fstat(fd, &st) < 0) {
-        fprintf(errors, "finsam-agent: %s: %s\n", path, strerror(errno));
+        fprintf(errors, "finsam-agent: %s: %s\n", label, strerror(errno));
         goto close_fd;
     }
     if (st.st_size > CSVIMPORT_MAX_BYTES) {
-        fprintf(errors, "finsam-agent: %s: larger than %ld MiB; split the export\n", path,
+        fprintf(errors, "finsam-agent: %s: larger than %ld MiB; split the export\n", label,
                 CSVIMPORT_MAX_BYTES >> 20);
         rc = EX_DATAERR;
         goto close_fd;
     }
     size_t cap = (size_t) st.st_size + 1, n = 0;
     if (!(buf = malloc(cap + 1))) {
-        fprintf(errors, "finsam-agent: %s: out of memory\n", path);
+        fprintf(errors, "finsam-agent: %s: out of memory\n", label);
         goto close_fd;
     }
     for (;;) {
         /* One byte of room more than fstat said: reading into it means the
          * file grew while we read. */
         if (n == cap) {
-            fprintf(errors, "finsam-agent: %s: changed while being read\n", path);
+            fprintf(errors, "finsam-agent: %s: changed while being read\n", label);
             goto free_buf;
         }
         ssize_t r = read(fd, buf + n, cap - n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            fprintf(errors, "finsam-agent: %s: read error: %s\n", path, strerror(errno));
+            fprintf(errors, "finsam-agent: %s: read error: %s\n", label, strerror(errno));
             goto free_buf;
         }
         if (r == 0)
@@ -199,10 +199,11 @@ static void s_reject(s_ctx_t *c, int col, const char *field, const char *why)
     if (c->st.rejected > c->max_errors)
         return;
     if (col >= 0)
-        fprintf(c->o->errors, "%s:%ld: column %d \"%s\": %s\n", c->path, c->rec_line, col + 1,
-                mapping_header(c->map, col), why);
+        fprintf(c->o->errors,
+                *mapping_header(c->map, col) ? "%s:%ld: column %d \"%s\": %s\n" : "%s:%ld: column %d%s: %s\n",
+                c->label, c->rec_line, col + 1, mapping_header(c->map, col), why);
     else
-        fprintf(c->o->errors, "%s:%ld: %s: %s\n", c->path, c->rec_line, field, why);
+        fprintf(c->o->errors, "%s:%ld: %s: %s\n", c->label, c->rec_line, field, why);
 }
 
 static void s_row(s_ctx_t *c)
@@ -211,7 +212,7 @@ static void s_row(s_ctx_t *c)
     if (!c->have_header) {
         char err[512];
         if (mapping_bind(c->map, cells, c->ncells, err, sizeof err) < 0) {
-            fprintf(c->o->errors, "%s:%ld: header: %s\n", c->path, c->rec_line, err);
+            fprintf(c->o->errors, "%s:%ld: header: %s\n", c->label, c->rec_line, err);
             c->fatal = EX_DATAERR;
             return;
         }
@@ -299,7 +300,7 @@ static void s_progress(const s_ctx_t *c, size_t done, size_t total, int *last)
     memset(bar, '#', (size_t) fill);
     memset(bar + fill, '.', (size_t) (40 - fill));
     bar[40] = '\0';
-    fprintf(stderr, "\r%s [%s] %3d%% rows=%zu", c->path, bar, pct, c->st.rows);
+    fprintf(stderr, "\r%s [%s] %3d%% rows=%zu", c->label, bar, pct, c->st.rows);
     fflush(stderr);
 }
 
@@ -313,10 +314,13 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
 {
     uint8_t *raw = NULL;
     size_t rawlen = 0;
-    int rc = s_read(path, o->errors, &raw, &rawlen);
+    const char *label = o->label ? o->label : path;
+    char ref[64];
+    import_log_ref(o, path, ref, sizeof ref);
+    int rc = s_read(path, label, o->errors, &raw, &rawlen);
     if (rc)
         return rc;
-    s_ctx_t c = {.path = path, .map = map, .o = o, .between = true};
+    s_ctx_t c = {.label = label, .map = map, .o = o, .between = true};
     c.max_errors = o->max_errors > 0 ? (size_t) o->max_errors : S_MAX_ERRORS;
     char *text = NULL;
     size_t len = 0;
@@ -328,7 +332,7 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
     const uint8_t *p = raw;
     size_t n = rawlen;
     if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff))) {
-        fprintf(o->errors, "%s: encoding: UTF-16 is not supported; save the export as CSV (UTF-8)\n", path);
+        fprintf(o->errors, "%s: encoding: UTF-16 is not supported; save the export as CSV (UTF-8)\n", label);
         goto free_raw;
     }
     bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
@@ -337,14 +341,14 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
     mapping_encoding_t enc = mapping_encoding(map);
     bool utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
     if (utf8 && !s_is_utf8(p, n)) {
-        fprintf(o->errors, "%s: encoding: not valid UTF-8 (the mapping or a BOM says it is)\n", path);
+        fprintf(o->errors, "%s: encoding: not valid UTF-8 (the mapping or a BOM says it is)\n", label);
         goto free_raw;
     }
     if (utf8) {
         text = (char *) p;
         len = n;
     } else if (!(text = s_from_cp1252(p, n, &len))) {
-        fprintf(o->errors, "finsam-agent: %s: out of memory\n", path);
+        fprintf(o->errors, "finsam-agent: %s: out of memory\n", label);
         rc = EX_IOERR;
         goto free_raw;
     }
@@ -356,13 +360,14 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
         rc = EX_IOERR;
         goto free_text;
     }
+    import_set_insatser(c.imp, o->insatser);
     if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
         rc = EX_IOERR;
         goto free_import;
     }
     parser_live = true;
     csv_set_delim(&parser, (unsigned char) sep);
-    log_debug("import", "CSV-OPEN file=%s encoding=%s separator=%s", path,
+    log_debug("import", "CSV-OPEN %s encoding=%s separator=%s", ref,
               utf8 ? (bom ? "utf-8-bom" : "utf-8") : "windows-1252",
               sep == '\t'  ? "tab"
               : sep == ';' ? "semicolon"
@@ -386,7 +391,7 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
         if (csv_parse(&parser, text + off, chunk, s_on_field, s_on_record, &c) != chunk) {
             fprintf(o->errors,
                     "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)\n",
-                    path, c.rec_line, csv_strerror(csv_error(&parser)));
+                    label, c.rec_line, csv_strerror(csv_error(&parser)));
             c.fatal = EX_DATAERR;
             break;
         }
@@ -395,7 +400,7 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
             s_progress(&c, off, len, &last_pct);
     }
     if (!c.fatal && csv_fini(&parser, s_on_field, s_on_record, &c) != 0) {
-        fprintf(o->errors, "%s:%ld: csv: a quoted field is not closed\n", path, c.rec_line);
+        fprintf(o->errors, "%s:%ld: csv: a quoted field is not closed\n", label, c.rec_line);
         c.fatal = EX_DATAERR;
     }
     if (o->progress) {
@@ -403,24 +408,24 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
         fprintf(stderr, "\n");
     }
     if (c.failed_alloc) {
-        fprintf(o->errors, "finsam-agent: %s: out of memory\n", path);
+        fprintf(o->errors, "finsam-agent: %s: out of memory\n", label);
         rc = EX_IOERR;
         goto free_parser;
     }
     if (!c.fatal && !c.have_header) {
         fprintf(o->errors, "%s: header: the file is empty (want a header row, then one row per answer)\n",
-                path);
+                label);
         c.fatal = EX_DATAERR;
     }
     if (c.fatal) {
-        fprintf(o->report, "%s: not imported: nothing stored\n", path);
-        log_info("import", "IMPORT-DONE file=%s rows=%zu accepted=0 rejected=file dry_run=%d", path,
-                 c.st.rows, o->dry_run);
+        fprintf(o->report, "%s: not imported: nothing stored\n", label);
+        log_info("import", "IMPORT-DONE %s rows=%zu accepted=0 rejected=file dry_run=%d", ref, c.st.rows,
+                 o->dry_run);
         rc = c.fatal;
         goto free_parser;
     }
     if (c.st.rejected > c.max_errors)
-        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", path, c.st.rejected - c.max_errors);
+        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, c.st.rejected - c.max_errors);
     c.st.dropped = mapping_nunmapped(map);
     rc = import_finish(c.imp, path, &c.st, mapping_unmapped_names(map), o);
 free_parser:

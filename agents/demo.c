@@ -327,8 +327,18 @@ int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, cons
     size_t npersons = 0, cap = 0;
     int rc = -1;
     import_t *imp = import_new(cat, anon, forbund, now_s);
-    if (!imp)
+    /* The demo's own insats codes, declared as a site declares its own. */
+    insatser_t *ins = insatser_new("the demo");
+    char err[128];
+    for (size_t i = 0; ins && i < sizeof s_insats / sizeof *s_insats; i++)
+        if (insatser_add(ins, s_insats[i], "any", err, sizeof err) < 0)
+            insatser_destroy(&ins);
+    if (!imp || !ins) {
+        import_destroy(&imp);
+        insatser_destroy(&ins);
         return -1;
+    }
+    import_set_insatser(imp, ins);
 
     /* One organisation report per year, dated 31 December. */
     int fy, fm, fd, ty, tm, td;
@@ -393,6 +403,7 @@ int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, cons
     rc = 0;
 free_all:
     import_destroy(&imp);
+    insatser_destroy(&ins);
     if (persons)
         memset(persons, 0, npersons * sizeof *persons); /* invented, but treat like the real thing */
     free(persons);

@@ -12,6 +12,11 @@
  * the encoded event with an empty id and answers sorted by item, prefixed
  * with the original day, hashed under the site key.
  *
+ * No free text leaves the site: every string of an event is an enum, a
+ * catalogue code, or an insats code the site declared (insatser.h). An
+ * error repeats a row's value only when it is provably not personal data
+ * (a spelling of a declared code); otherwise it says "value not shown".
+ *
  * Deliberately not done: guessing. A value that is not exactly what the
  * format says is an error with a reason; nothing is coerced. */
 #include "import.h"
@@ -41,6 +46,7 @@ struct import_t {
     const catalogue_t *cat;
     const anon_t *anon;
     const char *forbund;
+    const insatser_t *insatser;
     int64_t now_s;
     int today_y, today_m, today_d;
     int32_t today_days;
@@ -239,7 +245,18 @@ static int s_answer_cmp(const void *a, const void *b)
     return strcmp((*(Finsam__V1__Answer *const *) a)->item, (*(Finsam__V1__Answer *const *) b)->item);
 }
 
-static int s_answers(json_t *row, const cat_instrument_t *in, s_build_t *b, s_err_t *e)
+/* True if code is an item of any instrument: only then may a message
+ * repeat a JSON key of "answers" (any other key could be a name). */
+static bool s_known_item(const catalogue_t *cat, const char *code)
+{
+    for (int i = 0; s_is_code(code) && i < cat->ninstruments; i++)
+        if (catalogue_item(&cat->instruments[i], code))
+            return true;
+    return false;
+}
+
+static int s_answers(const catalogue_t *cat, json_t *row, const cat_instrument_t *in, s_build_t *b,
+                     s_err_t *e)
 {
     json_t *obj = json_object_get(row, "answers");
     if (!obj)
@@ -257,14 +274,15 @@ static int s_answers(json_t *row, const cat_instrument_t *in, s_build_t *b, s_er
     json_object_foreach(obj, key, v) {
         if (anon_looks_identifying(key))
             return s_fail(e, "answers", "an item name " S_IDENTIFYING);
-        snprintf(field, sizeof field, "answers.%.40s", s_is_code(key) ? key : "?");
+        snprintf(field, sizeof field, "answers.%.40s", s_known_item(cat, key) ? key : "?");
         if (json_is_string(v) && anon_looks_identifying(json_string_value(v)))
             return s_fail(e, field, S_IDENTIFYING);
         if (json_is_integer(v) && anon_number_looks_identifying(json_integer_value(v)))
             return s_fail(e, field, S_IDENTIFYING);
         const cat_item_t *it = s_is_code(key) ? catalogue_item(in, key) : NULL;
         if (!it)
-            return s_fail(e, field, "not an item of instrument %s", in->code);
+            return s_fail(e, field, "not an item of instrument %s%s", in->code,
+                          s_known_item(cat, key) ? "" : " (name not shown: not in the catalogue)");
         if (!json_is_integer(v))
             return s_fail(e, field, "must be an integer");
         long long x = json_integer_value(v);
@@ -307,14 +325,40 @@ static int s_instrument(import_t *self, json_t *row, cat_instrument_kind_t kind,
     return 0;
 }
 
-static int s_insats(json_t *row, char **out, s_err_t *e)
+/* The insats and mode of a person row. The insats must be a code the site
+ * declared: it is the one text of a row that travels, so a wrongly mapped
+ * column (a name, "LQ-850312") must stop here. A code declared with a mode
+ * gives the mode when the row has none and must agree when it has one. */
+static int s_insats_mode(import_t *self, json_t *row, char **insats, int *mode, s_err_t *e)
 {
-    const char *s;
+    const char *s, *src = insatser_source(self->insatser);
+    int declared = INSATSER_ANY;
     if (s_string(row, "insats", false, &s, e) < 0)
         return -1;
-    if (s && !s_is_code(s))
-        return s_fail(e, "insats", "must be a code of 1-31 letters, digits, '_' or '-'");
-    *out = (char *) s;
+    if (s && insatser_count(self->insatser) == 0)
+        return s_fail(e, "insats",
+                      "no insats codes are declared (value not shown); list the site's codes in an "
+                      "[insatser] section of the agent's configuration (--config FILE), or leave insats out");
+    if (s && !insatser_find(self->insatser, s, &declared)) {
+        const char *like = insatser_similar(self->insatser, s);
+        if (like) /* only a spelling of a declared code: safe to repeat */
+            return s_fail(e, "insats",
+                          "'%s' is not in the declared list [insatser] of %s; did you mean '%s'? (codes "
+                          "are exact: translate the export's spelling in [labels.insats], or fix the column)",
+                          s, src, like);
+        return s_fail(e, "insats",
+                      "value not shown (it may be personal data): not in the declared list [insatser] of "
+                      "%s; add the code there, or fix the column",
+                      src);
+    }
+    if (s_enum(row, "mode", s_modes, declared == INSATSER_ANY, mode, e) < 0)
+        return -1;
+    if (*mode == 0)
+        *mode = declared;
+    else if (declared != INSATSER_ANY && *mode != declared)
+        return s_fail(e, "mode", "insats %s is declared as %s in [insatser] of %s, the row says %s", s,
+                      insatser_mode_name(declared), src, insatser_mode_name(*mode));
+    *insats = (char *) s;
     return 0;
 }
 
@@ -355,8 +399,9 @@ static int s_build_participant(import_t *self, json_t *row, int year, s_build_t 
     int mode, gender, band;
     bool has_gender;
     if (s_instrument(self, row, INSTR_PARTICIPANT_SURVEY, "participant survey", &in, e) < 0 ||
-        s_enum(row, "mode", s_modes, true, &mode, e) < 0 || s_insats(row, &p->insats, e) < 0 ||
-        s_person(self, row, year, b, &has_gender, &gender, &band, e) < 0 || s_answers(row, in, b, e) < 0)
+        s_insats_mode(self, row, &p->insats, &mode, e) < 0 ||
+        s_person(self, row, year, b, &has_gender, &gender, &band, e) < 0 ||
+        s_answers(self->cat, row, in, b, e) < 0)
         return -1;
     p->pseudonym = (ProtobufCBinaryData){ANON_PSEUDONYM_LEN, b->pseudonym};
     p->instrument = (char *) in->code;
@@ -383,7 +428,7 @@ static int s_build_status(import_t *self, json_t *row, int year, s_build_t *b, s
     bool has_gender, has;
     long long x;
     if (s_enum(row, "phase", s_phases, true, &phase, e) < 0 ||
-        s_enum(row, "mode", s_modes, true, &mode, e) < 0 || s_insats(row, &s->insats, e) < 0 ||
+        s_insats_mode(self, row, &s->insats, &mode, e) < 0 ||
         s_enum(row, "occupation", s_occupations, true, &occ, e) < 0 ||
         s_enum(row, "income", s_incomes, true, &inc, e) < 0)
         return -1;
@@ -433,7 +478,7 @@ static int s_build_staff(import_t *self, json_t *row, s_build_t *b, s_err_t *e)
     int agency, mode;
     if (s_instrument(self, row, INSTR_STAFF_SURVEY, "staff survey", &in, e) < 0 ||
         s_enum(row, "agency", s_agencies, true, &agency, e) < 0 ||
-        s_enum(row, "mode", s_modes, true, &mode, e) < 0 || s_answers(row, in, b, e) < 0)
+        s_enum(row, "mode", s_modes, true, &mode, e) < 0 || s_answers(self->cat, row, in, b, e) < 0)
         return -1;
     s->instrument = (char *) in->code;
     s->agency = agency;
@@ -455,7 +500,7 @@ static int s_build_organisation(import_t *self, json_t *row, s_build_t *b, s_err
     const cat_instrument_t *in = s_instrument_of_kind(self->cat, INSTR_ORGANISATION);
     if (!in)
         return s_fail(e, "kind", "the catalogue has no organisation report");
-    if (s_answers(row, in, b, e) < 0)
+    if (s_answers(self->cat, row, in, b, e) < 0)
         return -1;
     o->n_answers = b->nanswers;
     o->answers = b->answer_ptrs;
@@ -715,6 +760,11 @@ void import_destroy(import_t **self_p)
     *self_p = NULL;
 }
 
+void import_set_insatser(import_t *self, const insatser_t *insatser)
+{
+    self->insatser = insatser;
+}
+
 size_t import_pending(const import_t *self)
 {
     return self->npending;
@@ -748,9 +798,27 @@ int import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_stats_t
 
 /* ---- the import command ------------------------------------------------ */
 
+void import_log_ref(const import_opts_t *o, const char *path, char *out, size_t outlen)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    uint8_t h[ANON_HASH_LEN];
+    char hex[9];
+    anon_hash(o->anon, "finsam-file-name", (const uint8_t *) base, strlen(base), h);
+    hex_encode(hex, h, 4);
+    if (o->spool_no > 0)
+        snprintf(out, outlen, "spool_no=%ld name_hash=%s", o->spool_no, hex);
+    else
+        snprintf(out, outlen, "name_hash=%s", hex);
+    sodium_memzero(h, sizeof h);
+}
+
 int import_finish(import_t *self, const char *path, import_stats_t *st, const char *dropped_names,
                   const import_opts_t *o)
 {
+    char ref[64];
+    import_log_ref(o, path, ref, sizeof ref);
+    const char *label = o->label ? o->label : path;
     if (!dropped_names) {
         st->dropped = self->dropped;
         dropped_names = self->dropped_names;
@@ -758,33 +826,33 @@ int import_finish(import_t *self, const char *path, import_stats_t *st, const ch
     if (st->rejected == 0) {
         int orc = import_commit(self, o->outbox, o->dry_run, st);
         if (orc) {
-            fprintf(o->errors, "finsam-agent: %s: outbox: %s\n", path, outbox_strerror(orc));
-            fprintf(o->report, "%s: outbox failure: nothing stored\n", path);
-            log_error("import", "IMPORT-FAILED file=%s reason=\"%s\"", path, outbox_strerror(orc));
+            fprintf(o->errors, "finsam-agent: %s: outbox: %s\n", label, outbox_strerror(orc));
+            fprintf(o->report, "%s: outbox failure: nothing stored\n", label);
+            log_error("import", "IMPORT-FAILED %s reason=\"%s\"", ref, outbox_strerror(orc));
             return EX_IOERR;
         }
     }
     fprintf(
         o->report,
         "%s: rows=%zu accepted=%zu already_imported=%zu corrected=%zu rejected=%zu dropped_fields=%zu%s%s\n",
-        path, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
+        label, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
         st->dropped, *dropped_names ? " dropped=" : "", dropped_names);
     if (st->rejected)
-        fprintf(o->report, "%s: %zu row(s) rejected: nothing stored\n", path, st->rejected);
+        fprintf(o->report, "%s: %zu row(s) rejected: nothing stored\n", label, st->rejected);
     else if (o->dry_run)
-        fprintf(o->report, "%s: dry run: nothing stored\n", path);
+        fprintf(o->report, "%s: dry run: nothing stored\n", label);
     log_info("import",
-             "IMPORT-DONE file=%s rows=%zu accepted=%zu already=%zu corrected=%zu rejected=%zu dry_run=%d",
-             path, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
-             o->dry_run);
+             "IMPORT-DONE %s rows=%zu accepted=%zu already=%zu corrected=%zu rejected=%zu dry_run=%d", ref,
+             st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected, o->dry_run);
     return st->rejected ? EX_DATAERR : 0;
 }
 
 int import_file(const char *path, const import_opts_t *o)
 {
+    const char *label = o->label ? o->label : path;
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(o->errors, "finsam-agent: %s: cannot open: %s\n", path, strerror(errno));
+        fprintf(o->errors, "finsam-agent: %s: cannot open: %s\n", label, strerror(errno));
         return EX_NOINPUT;
     }
     int rc = EX_IOERR;
@@ -797,6 +865,7 @@ int import_file(const char *path, const import_opts_t *o)
     long lineno = 0;
     if (!imp)
         goto close_file;
+    import_set_insatser(imp, o->insatser);
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -829,15 +898,15 @@ int import_file(const char *path, const import_opts_t *o)
         if (bad) {
             st.rejected++;
             if (st.rejected <= (size_t) max_errors)
-                fprintf(o->errors, "%s:%ld: %s: %s\n", path, lineno, field, why);
+                fprintf(o->errors, "%s:%ld: %s: %s\n", label, lineno, field, why);
         }
     }
     if (ferror(f)) {
-        fprintf(o->errors, "finsam-agent: %s: read error: %s\n", path, strerror(errno));
+        fprintf(o->errors, "finsam-agent: %s: read error: %s\n", label, strerror(errno));
         goto free_import;
     }
     if (st.rejected > (size_t) max_errors)
-        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", path, st.rejected - (size_t) max_errors);
+        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, st.rejected - (size_t) max_errors);
     rc = import_finish(imp, path, &st, NULL, o);
 free_import:
     import_destroy(&imp);

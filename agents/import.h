@@ -14,6 +14,7 @@
 
 #include "anonymize.h"
 #include "catalogue.h"
+#include "insatser.h"
 #include "outbox.h"
 
 #include <jansson.h>
@@ -39,6 +40,11 @@ import_t *import_new(const catalogue_t *cat, const anon_t *anon, const char *for
 /* Frees pending events; NULL-safe, sets *self_p to NULL. */
 void import_destroy(import_t **self_p);
 
+/* The insats codes rows may use (borrowed; must outlive the import). A row
+ * with an insats not in the list, or any insats while the list is NULL or
+ * empty, is refused: free text never leaves the site. */
+void import_set_insatser(import_t *self, const insatser_t *insatser);
+
 /* Validates one row (a JSON object; borrowed) and adds its event to the
  * pending set. Returns 0, or -1 with the field name in field and the reason
  * in why (the row adds nothing). */
@@ -63,27 +69,40 @@ typedef struct {
     const anon_t *anon;
     const char *forbund;
     outbox_t *outbox;
-    bool dry_run;   /* validate and decide, store nothing */
-    FILE *report;   /* the summary lines */
-    FILE *errors;   /* one line per rejected row */
-    int max_errors; /* rejected rows listed before "... and N more" (0: 20) */
-    bool progress;  /* draw a progress bar on stderr (callers pass isatty(2)) */
+    bool dry_run;               /* validate and decide, store nothing */
+    FILE *report;               /* the summary lines */
+    FILE *errors;               /* one line per rejected row */
+    int max_errors;             /* rejected rows listed before "... and N more" (0: 20) */
+    bool progress;              /* draw a progress bar on stderr (callers pass isatty(2)) */
+    const insatser_t *insatser; /* declared insats codes (NULL: none; rows with an insats are refused) */
+    /* How errors and the summary name the file. NULL: the path as given,
+     * which only `import FILE` uses (the user typed it, on their terminal).
+     * The spool passes its file number: a file's name may hold a
+     * personnummer or a name, and reports are kept. */
+    const char *label;
+    long spool_no; /* > 0: the spool's number for the file, for log lines */
 } import_opts_t;
+
+/* What log lines say about a file instead of its name or path, which may
+ * hold a personnummer or a name: "name_hash=H" (8 hex digits of a keyed
+ * BLAKE2b of the base name under the site key: the same name gives the
+ * same H at this site, and nobody without the key can test a guess),
+ * preceded by "spool_no=N " when o->spool_no > 0. Writes into out. */
+void import_log_ref(const import_opts_t *o, const char *path, char *out, size_t outlen);
 
 /* The whole `finsam-agent import FILE` command for JSONL: reads FILE,
  * validates every line, prints errors as "FILE:LINE: FIELD: reason" to
- * o->errors and a summary to o->report, and stores everything in one
+ * o->errors and a summary to o->report (FILE: o->label, or the path), and stores everything in one
  * transaction only if no line failed. Returns a sysexits code: 0,
  * EX_DATAERR (nothing stored), EX_NOINPUT (cannot open FILE), EX_IOERR
  * (read or outbox failure). */
 int import_file(const char *path, const import_opts_t *o);
 
 /* The end of an import: if no row was rejected, commits the pending events
- * (import_commit), then prints the summary for `path` to o->report and logs
- * IMPORT-DONE. `dropped_names` (NULL: the JSONL field names import_row saw)
- * lists dropped fields or columns for the summary. Returns 0, EX_DATAERR
- * (rows rejected: nothing stored) or EX_IOERR (outbox failure: nothing
- * stored). */
+ * (import_commit), then prints the summary for `path` (named as o->label
+ * says) to o->report and logs IMPORT-DONE (with import_log_ref). `dropped_names` (NULL: the JSONL field names
+ * import_row saw) lists dropped fields or columns for the summary. Returns 0, EX_DATAERR (rows rejected:
+ * nothing stored) or EX_IOERR (outbox failure: nothing stored). */
 int import_finish(import_t *self, const char *path, import_stats_t *st, const char *dropped_names,
                   const import_opts_t *o);
 

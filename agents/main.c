@@ -9,13 +9,17 @@
  *   outbox/                                  LMDB outbox
  *
  * A spool directory (run --spool DIR) is outside the data directory: it is
- * where staff drop exports, and it never holds a key. */
+ * where staff drop exports, and it never holds a key.
+ *
+ * The configuration file (--config FILE) holds the options as INI keys and
+ * the site's insats codes in its own [insatser] section (insatser.h). */
 #include "anonymize.h"
 #include "catalogue.h"
 #include "codec.h"
 #include "csvimport.h"
 #include "demo.h"
 #include "import.h"
+#include "insatser.h"
 #include "keys.h"
 #include "log.h"
 #include "options.h"
@@ -39,7 +43,7 @@
 static struct {
     char *data_dir, *forbund, *collector, *server_key, *catalogue, *log_level, *agent_id;
     char *mapping, *spool, *passphrase_file, *format;
-    long batch_size, window, ack_timeout_ms, events, seed;
+    long batch_size, window, ack_timeout_ms, events, seed, retention_days, rejected_retention_days;
     bool dry_run, no_send, exit_when_empty, check_config;
 } o;
 
@@ -59,6 +63,11 @@ static const opt_t s_opts[] = {
      "import/run --spool: column mapping for CSV files (docs/import-csv.md)", &o.mapping},
     {"spool", 's', OPT_STR, NULL, 0, 0, "run: import files dropped into this directory; status: count them",
      &o.spool},
+    {"spool-retention-days", 0, OPT_INT, "0", 0, 3650,
+     "run --spool: days an imported file is kept in DIR/done/ (0: deleted once imported)", &o.retention_days},
+    {"spool-rejected-retention-days", 0, OPT_INT, "14", 0, 3650,
+     "run --spool: days a file that was not imported is kept in DIR/rejected/ for staff to fix",
+     &o.rejected_retention_days},
     {"passphrase-file", 0, OPT_STR, NULL, 0, 0,
      "export-key/import-key: file whose first line is the passphrase (mode 0600)", &o.passphrase_file},
     {"format", 0, OPT_STR, "text", 0, 0, "status: text or json", &o.format},
@@ -72,6 +81,9 @@ static const opt_t s_opts[] = {
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
     {"agent-id", 0, OPT_STR, NULL, 0, 0, "name sent with batches (default agent-FORBUND)", &o.agent_id},
 };
+
+static const char *const s_own_sections[] = {"insatser", NULL};
+static const char *s_config; /* --config FILE, or NULL */
 
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
@@ -95,7 +107,12 @@ static const opt_spec_t s_spec = {
               "  0 ok, 64 usage, 65 bad input data (nothing stored) or wrong passphrase,\n"
               "  66 input file missing, 70 internal error, 73 cannot create a key (exists),\n"
               "  74 I/O or storage error, 77 passphrase or key file readable by others,\n"
-              "  78 configuration (keys, catalogue, förbund, mapping)\n",
+              "  78 configuration (keys, catalogue, förbund, mapping, insats codes)\n"
+              "\nConfiguration file (--config FILE): every option above as an INI key, and the\n"
+              "insats codes the exports may use, one per line in an [insatser] section:\n"
+              "  [insatser]\n"
+              "  steg1 = project          ; project, integrated or any\n"
+              "A row with any other insats is refused (docs/operations-agent.md).\n",
     .opts = s_opts,
     .nopts = sizeof s_opts / sizeof *s_opts,
 };
@@ -258,6 +275,33 @@ static int s_load_mapping(mapping_t **map, const catalogue_t *cat)
     return 0;
 }
 
+/* The insats codes of [insatser] in --config (an empty list without one).
+ * With a mapping that reads insats, an empty list is a configuration error:
+ * every row would be refused. Returns 0 or EX_CONFIG. */
+static int s_load_insatser(insatser_t **ins, const mapping_t *map)
+{
+    char err[1024];
+    if (s_config) {
+        if (insatser_load(ins, s_config, err, sizeof err) < 0) {
+            fprintf(stderr, "finsam-agent: %s\n", err);
+            return EX_CONFIG;
+        }
+    } else if (!(*ins = insatser_new("the configuration"))) {
+        fprintf(stderr, "finsam-agent: out of memory\n");
+        return EX_SOFTWARE;
+    }
+    if (map && mapping_has_field(map, "insats") && insatser_count(*ins) == 0) {
+        fprintf(stderr,
+                "finsam-agent: %s: the mapping reads insats, but no insats codes are declared: list them "
+                "in an [insatser] section of %s (one \"code = project|integrated|any\" per line), or "
+                "remove insats from the mapping\n",
+                o.mapping, s_config ? s_config : "a configuration file given with --config");
+        insatser_destroy(ins);
+        return EX_CONFIG;
+    }
+    return 0;
+}
+
 /* CSV by name, or any file but a .jsonl/.ndjson/.json when a mapping is given. */
 static bool s_is_csv(const char *file)
 {
@@ -273,6 +317,7 @@ static int s_cmd_import(const char *file)
     anon_t *anon = NULL;
     outbox_t *outbox = NULL;
     mapping_t *map = NULL;
+    insatser_t *ins = NULL;
     bool csv = s_is_csv(file);
     int rc;
     if (csv && !o.mapping) {
@@ -280,7 +325,7 @@ static int s_cmd_import(const char *file)
         return EX_USAGE;
     }
     if ((rc = s_forbund(forbund, sizeof forbund)) || (rc = s_load_catalogue(&cat)) ||
-        (csv && (rc = s_load_mapping(&map, cat))))
+        (csv && (rc = s_load_mapping(&map, cat))) || (rc = s_load_insatser(&ins, map)))
         goto done;
     if (access(file, R_OK) < 0) {
         fprintf(stderr, "finsam-agent: %s: %s\n", file, strerror(errno));
@@ -289,9 +334,20 @@ static int s_cmd_import(const char *file)
     }
     if ((rc = s_load_anon(&anon)) || (rc = s_open_outbox(&outbox)))
         goto done;
-    import_opts_t io = {cat, anon, forbund, outbox, o.dry_run, stdout, stderr, 0, isatty(STDERR_FILENO)};
+    /* Messages name the file as typed: the user typed it, on this terminal.
+     * Log lines name it by a keyed hash only (import_log_ref). */
+    import_opts_t io = {.cat = cat,
+                        .anon = anon,
+                        .forbund = forbund,
+                        .outbox = outbox,
+                        .dry_run = o.dry_run,
+                        .report = stdout,
+                        .errors = stderr,
+                        .progress = isatty(STDERR_FILENO),
+                        .insatser = ins};
     rc = csv ? csvimport_file(file, map, &io) : import_file(file, &io);
 done:
+    insatser_destroy(&ins);
     mapping_destroy(&map);
     outbox_close(&outbox);
     anon_destroy(&anon);
@@ -436,7 +492,8 @@ static int s_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
     if (spool) {
         sender_watch_t w = {spool_fd(spool), spool_on_readable, spool_on_tick, spool};
         sender_watch(sender, &w);
-        spool_scan(spool); /* files dropped while the agent was down */
+        spool_purge(spool); /* retention that ran out while the agent was down */
+        spool_scan(spool);  /* files dropped while the agent was down */
     }
     int rc = sender_run(sender, &s_stop);
     sender_destroy(&sender);
@@ -450,16 +507,20 @@ static int s_cmd_run(void)
     catalogue_t *cat = NULL;
     anon_t *anon = NULL;
     mapping_t *map = NULL;
+    insatser_t *ins = NULL;
     spool_t *spool = NULL;
     int rc;
     if ((rc = s_forbund(forbund, sizeof forbund)) || (rc = s_open_outbox(&outbox)))
         goto done;
     /* Only a spool needs the catalogue and the site key in memory. */
     if (o.spool) {
-        if ((rc = s_load_catalogue(&cat)) || (rc = s_load_mapping(&map, cat)) || (rc = s_load_anon(&anon)))
+        if ((rc = s_load_catalogue(&cat)) || (rc = s_load_mapping(&map, cat)) ||
+            (rc = s_load_insatser(&ins, map)) || (rc = s_load_anon(&anon)))
             goto done;
-        import_opts_t base = {cat, anon, forbund, outbox, false, NULL, NULL, 0, false};
-        if (spool_new(&spool, o.spool, map, &base, err, sizeof err) < 0) {
+        import_opts_t base = {
+            .cat = cat, .anon = anon, .forbund = forbund, .outbox = outbox, .insatser = ins};
+        spool_retention_t keep = {o.retention_days, o.rejected_retention_days};
+        if (spool_new(&spool, o.spool, map, &base, &keep, err, sizeof err) < 0) {
             fprintf(stderr, "finsam-agent: --spool: %s\n", err);
             rc = EX_CONFIG;
             goto done;
@@ -468,6 +529,7 @@ static int s_cmd_run(void)
     rc = s_run_sender(outbox, forbund, spool);
 done:
     spool_destroy(&spool);
+    insatser_destroy(&ins);
     mapping_destroy(&map);
     anon_destroy(&anon);
     catalogue_destroy(&cat);
@@ -589,6 +651,7 @@ static int s_check_config(void)
     catalogue_t *cat = NULL;
     anon_t *anon = NULL;
     mapping_t *map = NULL;
+    insatser_t *ins = NULL;
     int bad = 0;
     bad |= s_forbund(forbund, sizeof forbund) != 0;
     if (s_load_catalogue(&cat) == 0) {
@@ -596,6 +659,7 @@ static int s_check_config(void)
     } else {
         bad = 1;
     }
+    bad |= s_load_insatser(&ins, map) != 0;
     bad |= s_load_anon(&anon) != 0;
     s_path(path, sizeof path, "keys/agent.key_secret");
     zcert_t *cert = keys_load_secret(path, err, sizeof err);
@@ -617,6 +681,12 @@ static int s_check_config(void)
         fprintf(stderr, "finsam-agent: --spool: %s: %s\n", o.spool, strerror(errno));
         bad = 1;
     }
+    if (ins && insatser_count(ins))
+        printf("finsam-agent: insats codes: %zu declared in [insatser] of %s\n", insatser_count(ins),
+               insatser_source(ins));
+    else if (ins)
+        printf("finsam-agent: insats codes: none declared; rows that give an insats will be refused\n");
+    insatser_destroy(&ins);
     mapping_destroy(&map);
     anon_destroy(&anon);
     catalogue_destroy(&cat);
@@ -634,7 +704,8 @@ int main(int argc, char **argv)
     /* CZMQ must not install its own SIGINT handler: ours stops the loop. */
     zsys_handler_set(NULL);
     int first;
-    int rc = options_parse(&s_spec, argc, argv, &first);
+    opt_own_t own = {s_own_sections, &s_config};
+    int rc = options_parse_own(&s_spec, &own, argc, argv, &first);
     if (rc == OPTIONS_EXIT_OK)
         return 0;
     if (rc)

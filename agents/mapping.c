@@ -686,13 +686,20 @@ int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char 
         }
         used[col->col] = true;
     }
+    /* Unmapped column names are listed only when a mapped column was found
+     * by its header text: with #N alone, the "header" may be a first data
+     * row, and its cells could be a name. */
+    bool real_header = false;
+    for (size_t c = 0; c < self->ncols; c++)
+        real_header |= self->cols[c].number == 0;
     self->nunmapped = 0;
     int named = 0;
     for (size_t i = 0; i < ncells; i++) {
         if (used[i])
             continue;
         self->nunmapped++;
-        if (named < S_MAX_NAMES && s_is_code(self->headers[i]) && !anon_looks_identifying(self->headers[i])) {
+        if (real_header && named < S_MAX_NAMES && s_is_code(self->headers[i]) &&
+            !anon_looks_identifying(self->headers[i])) {
             size_t len = strlen(self->unmapped_names);
             snprintf(self->unmapped_names + len, sizeof self->unmapped_names - len, "%s%s", named ? "," : "",
                      self->headers[i]);
@@ -730,9 +737,23 @@ int mapping_column_of(const mapping_t *self, const char *field)
     return -1;
 }
 
+bool mapping_has_field(const mapping_t *self, const char *field)
+{
+    for (size_t i = 0; i < self->nvalues; i++)
+        if (!strcmp(self->values[i].field->name, field))
+            return true;
+    for (size_t i = 0; i < self->ncols; i++)
+        if (self->cols[i].field && !strcmp(self->cols[i].code, field))
+            return true;
+    return false;
+}
+
 const char *mapping_header(const mapping_t *self, int col)
 {
-    return col >= 0 && (size_t) col < self->nheaders ? self->headers[col] : "";
+    for (size_t i = 0; i < self->ncols; i++)
+        if (self->cols[i].col == col && self->cols[i].number == 0)
+            return col >= 0 && (size_t) col < self->nheaders ? self->headers[col] : "";
+    return ""; /* a #N column: its header cell may be a data row's cell */
 }
 
 /* ---- rows -------------------------------------------------------------- */

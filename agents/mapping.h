@@ -66,8 +66,14 @@ json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncel
  * constant, or not mapped). */
 int mapping_column_of(const mapping_t *self, const char *field);
 
+/* True if the canonical field (e.g. "insats") comes from a column or a
+ * [values] constant. */
+bool mapping_has_field(const mapping_t *self, const char *field);
+
 /* Header text of bound column col (borrowed, valid until the next bind or
- * destroy), or "" if out of range. */
+ * destroy) if the mapping found that column by its header text, else "":
+ * the header cell of a #N column (or of an unmapped one) may be a data
+ * row's cell when an export has no header line. */
 const char *mapping_header(const mapping_t *self, int col);
 
 #endif

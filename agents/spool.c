@@ -1,14 +1,24 @@
 /* spool.c: the drop directory (see spool.h).
  *
- * The design decision: the file is moved only after the import's outcome
- * is known and the outbox transaction has committed (or the file was
- * refused), and the report is written last, by rename, so a report beside
- * a file means that file is finished. A crash before the move leaves the
- * file in DIR; importing it again at the next start adds nothing (event ids
- * are deterministic), so there is no state to recover.
+ * The design decision: the report is written first (by rename, so a report
+ * means the outcome is final), then the source file is deleted or moved to
+ * done/ or rejected/ under its number. A crash before the report leaves
+ * the file in DIR; importing it again at the next start adds nothing
+ * (event ids are deterministic), so there is no state to recover. Spool
+ * numbers are not stored anywhere either: the next is one more than the
+ * highest in reports/, done/ and rejected/.
  *
- * Deliberately not done: watching subdirectories, or importing files that
- * are still open for writing (inotify's IN_CLOSE_WRITE is the signal). */
+ * What may hold personal data, and for how long: the source file (its
+ * content and its name) until the retention for done/ or rejected/ is
+ * over. Reports and log lines are kept longer, so they name a file only by
+ * its number and a keyed hash of its name, and import errors never repeat
+ * a value (import.c, mapping.c).
+ *
+ * Deliberately not done: watching subdirectories, importing files that are
+ * still open for writing (inotify's IN_CLOSE_WRITE is the signal), and
+ * overwriting deleted files (on journalling and flash file systems that
+ * gives no guarantee; docs/operations-agent.md recommends an encrypted
+ * disk). */
 #include "spool.h"
 
 #include "csvimport.h"
@@ -17,6 +27,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +39,53 @@
 #include <unistd.h>
 
 #define S_RETRY_MS 30000
-#define S_MAX_ERRORS 1000 /* in a report file, unlike a terminal, more is better */
+#define S_PURGE_MS (3600 * 1000) /* purge hourly while running */
+#define S_MAX_ERRORS 1000        /* in a report file, unlike a terminal, more is better */
+#define S_KEPT_NAME_MAX 200      /* bytes of the original name kept after "NNNNNN-" */
 
 struct spool_t {
     char *dir;
     mapping_t *map;
     import_opts_t base;
+    spool_retention_t keep;
     int fd;           /* inotify */
     int64_t retry_at; /* monotonic ms, 0: nothing to retry */
+    int64_t purge_at; /* monotonic ms of the next hourly purge */
+    long next_no;     /* spool number of the next finished file */
 };
 
-int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base, char *err,
-              size_t errlen)
+static const char *const s_subs[] = {"reports", "done", "rejected"};
+
+/* The number a kept file or report starts with ("000012-..."), or 0. */
+static long s_number_of(const char *name)
+{
+    char *end;
+    if (name[0] < '0' || name[0] > '9')
+        return 0;
+    long n = strtol(name, &end, 10);
+    return *end == '-' && n > 0 && n < LONG_MAX ? n : 0;
+}
+
+static long s_highest_number(const char *dir)
+{
+    long high = 0;
+    for (int i = 0; i < 3; i++) {
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", dir, s_subs[i]);
+        DIR *d = opendir(sub);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            long n = s_number_of(e->d_name);
+            high = n > high ? n : high;
+        }
+        if (d)
+            closedir(d);
+    }
+    return high;
+}
+
+int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
+              const spool_retention_t *keep, char *err, size_t errlen)
 {
     *out = NULL;
     char sub[4096];
@@ -47,9 +94,8 @@ int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_
         snprintf(err, errlen, "%s: not a directory", dir);
         return -1;
     }
-    const char *subs[] = {"done", "rejected"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]);
+    for (int i = 0; i < 3; i++) {
+        snprintf(sub, sizeof sub, "%s/%s", dir, s_subs[i]);
         if (mkdir_p(sub, 0750) < 0) {
             snprintf(err, errlen, "%s: %s", sub, strerror(errno));
             return -1;
@@ -63,12 +109,19 @@ int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_
     }
     self->map = map;
     self->base = *base;
+    self->keep = *keep;
+    self->next_no = s_highest_number(dir) + 1;
+    self->purge_at = clock_mono_ms() + S_PURGE_MS;
     self->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (self->fd < 0 || inotify_add_watch(self->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
         snprintf(err, errlen, "%s: inotify: %s", dir, strerror(errno));
         goto fail;
     }
-    log_info("spool", "SPOOL-WATCHING dir=%s mapping=%s", dir, map ? "yes" : "no");
+    log_info("spool",
+             "SPOOL-WATCHING dir=%s mapping=%s insats_codes=%zu retention_days=%ld "
+             "rejected_retention_days=%ld next_no=%ld",
+             dir, map ? "yes" : "no", insatser_count(base->insatser), keep->done_days, keep->rejected_days,
+             self->next_no);
     *out = self;
     return 0;
 fail:
@@ -104,48 +157,47 @@ static bool s_ignored(const char *name)
     return dot && (!strcmp(dot, ".tmp") || !strcmp(dot, ".part"));
 }
 
-/* Moves dir/name to dir/sub/name, or name.1, name.2, ... if taken. Writes
- * the final path into out. */
-static int s_move(const spool_t *self, const char *name, const char *sub, char *out, size_t outlen)
+/* Writes head and body to dir/reports/NNNNNN-OUTCOME.txt through a
+ * temporary name, so a report that exists is complete. */
+static int s_write_report(const spool_t *self, long no, const char *outcome, const char *head, size_t headlen,
+                          const char *body, size_t bodylen)
 {
-    char from[4096];
-    snprintf(from, sizeof from, "%s/%s", self->dir, name);
-    for (int i = 0; i < 1000; i++) {
-        if (i == 0)
-            snprintf(out, outlen, "%s/%s/%s", self->dir, sub, name);
-        else
-            snprintf(out, outlen, "%s/%s/%s.%d", self->dir, sub, name, i);
-        if (access(out, F_OK) == 0)
-            continue;
-        return rename(from, out);
-    }
-    errno = EEXIST;
-    return -1;
-}
-
-/* Writes text to path + ".report.txt" through a temporary name. */
-static int s_write_report(const char *path, const char *text, size_t len)
-{
-    char tmp[4400], final[4400];
-    const char *slash = strrchr(path, '/');
-    snprintf(tmp, sizeof tmp, "%.*s/.%s.report.tmp", (int) (slash - path), path, slash + 1);
-    snprintf(final, sizeof final, "%s.report.txt", path);
+    char tmp[4200], final[4200];
+    snprintf(tmp, sizeof tmp, "%s/reports/.%06ld.tmp", self->dir, no);
+    snprintf(final, sizeof final, "%s/reports/%06ld-%s.txt", self->dir, no, outcome);
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
-    bool ok = fwrite(text, 1, len, f) == len;
+    bool ok = fwrite(head, 1, headlen, f) == headlen && fwrite(body, 1, bodylen, f) == bodylen;
     ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok &= fclose(f) == 0;
     if (!ok || rename(tmp, final) < 0) {
+        int saved = errno;
         unlink(tmp);
+        errno = saved;
         return -1;
     }
     return 0;
 }
 
+/* Deletes dir/name (days == 0) or moves it to dir/sub/NNNNNN-name and sets
+ * its time to now, from which its retention counts. */
+static int s_dispose(const spool_t *self, const char *name, long no, const char *sub, long days)
+{
+    char from[4096], to[4400];
+    snprintf(from, sizeof from, "%s/%s", self->dir, name);
+    if (days == 0)
+        return unlink(from);
+    snprintf(to, sizeof to, "%s/%s/%06ld-%.*s", self->dir, sub, no, S_KEPT_NAME_MAX, name);
+    if (rename(from, to) < 0)
+        return -1;
+    utimensat(AT_FDCWD, to, NULL, 0); /* now; at worst the file is kept a little shorter */
+    return 0;
+}
+
 int spool_process(spool_t *self, const char *name)
 {
-    char path[4096];
+    char path[4096], label[32], ref[64];
     struct stat st;
     if (s_ignored(name))
         return -1;
@@ -153,29 +205,31 @@ int spool_process(spool_t *self, const char *name)
     if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
         return -1;
 
+    /* Every attempt gets its own number, so log lines never mix two files;
+     * a number without a report is an attempt that is retried later. */
+    long no = self->next_no++;
+    snprintf(label, sizeof label, "%06ld", no);
+    import_opts_t o = self->base;
+    o.dry_run = false;
+    o.max_errors = S_MAX_ERRORS;
+    o.progress = false;
+    o.label = label;
+    o.spool_no = no;
+    import_log_ref(&o, name, ref, sizeof ref);
+
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
     if (!mem) {
-        log_error("spool", "SPOOL-RETRY file=%s reason=\"out of memory\"", name);
+        log_error("spool", "SPOOL-RETRY %s reason=\"out of memory\"", ref);
         self->retry_at = clock_mono_ms() + S_RETRY_MS;
         return EX_IOERR;
     }
-    time_t now = time(NULL);
-    struct tm tm;
-    char when[32];
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
-    fprintf(mem, "finsam-agent import report\nfile: %s\nimported: %s\n\n", name, when);
-
-    import_opts_t o = self->base;
-    o.dry_run = false;
     o.report = mem;
     o.errors = mem;
-    o.max_errors = S_MAX_ERRORS;
-    o.progress = false;
     int rc;
     if (csvimport_is_csv(name) && !self->map) {
-        fprintf(mem, "%s: a CSV file needs a mapping: start the agent with --mapping MAP.ini\n", name);
+        fprintf(mem, "%s: a CSV file needs a mapping: start the agent with --mapping MAP.ini\n", label);
         rc = EX_CONFIG;
     } else if (csvimport_is_csv(name)) {
         rc = csvimport_file(path, self->map, &o);
@@ -186,31 +240,109 @@ int spool_process(spool_t *self, const char *name)
 
     /* Sorted by the action needed: a vanished file is nobody's problem;
      * our own failures (disk, outbox) leave the file for a retry; anything
-     * else is the file's fault (or a missing mapping) and goes to rejected/. */
-    char moved[4200];
+     * else is the file's fault (or a missing mapping): rejected. */
     const char *outcome;
+    long days;
     switch (rc) {
     case EX_NOINPUT: free(text); return rc;
     case EX_IOERR:
     case EX_SOFTWARE:
-        log_error("spool", "SPOOL-RETRY file=%s code=%d retry_in_ms=%d", name, rc, S_RETRY_MS);
+        log_error("spool", "SPOOL-RETRY %s code=%d retry_in_ms=%d", ref, rc, S_RETRY_MS);
         self->retry_at = clock_mono_ms() + S_RETRY_MS;
         free(text);
         return rc;
-    case 0: outcome = "done"; break;
-    default: outcome = "rejected"; break;
+    case 0:
+        outcome = "done";
+        days = self->keep.done_days;
+        break;
+    default:
+        outcome = "rejected";
+        days = self->keep.rejected_days;
+        break;
     }
-    if (s_move(self, name, outcome, moved, sizeof moved) < 0) {
-        log_error("spool", "SPOOL-MOVE-FAILED file=%s to=%s reason=\"%s\"", name, outcome, strerror(errno));
+
+    /* The head of the report: what staff need to find their file, but not
+     * its name. */
+    char head[1024], received[32], changed[32], until[32];
+    time_t now = time(NULL), purge = now + (time_t) days * 86400;
+    struct tm tm;
+    strftime(received, sizeof received, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+    strftime(changed, sizeof changed, "%Y-%m-%d %H:%M:%S", localtime_r(&st.st_mtime, &tm));
+    strftime(until, sizeof until, "%Y-%m-%d", localtime_r(&purge, &tm));
+    char kept[256];
+    if (days == 0)
+        snprintf(kept, sizeof kept, "deleted after this report (%sretention-days = 0)",
+                 rc == 0 ? "spool-" : "spool-rejected-");
+    else
+        snprintf(kept, sizeof kept, "%s/%s-* until %s (%sretention-days = %ld), then deleted", outcome, label,
+                 until, rc == 0 ? "spool-" : "spool-rejected-", days);
+    int hlen = snprintf(
+        head, sizeof head,
+        "finsam-agent import report\n"
+        "file number: %s (lines below start with it; the file's name is not repeated here, "
+        "it may hold a personnummer or a name)\n"
+        "file: %lld bytes, last changed %s\n"
+        "processed: %s\n"
+        "result: %s\n"
+        "source file: %s\n\n",
+        label, (long long) st.st_size, changed, received,
+        rc == 0 ? "imported" : "not imported, nothing stored: fix the export and drop it again", kept);
+    if (s_write_report(self, no, outcome, head, (size_t) hlen, text, len) < 0) {
+        log_error("spool", "SPOOL-REPORT-FAILED %s reason=\"%s\" retry_in_ms=%d", ref, strerror(errno),
+                  S_RETRY_MS);
         self->retry_at = clock_mono_ms() + S_RETRY_MS;
         free(text);
         return EX_IOERR;
     }
-    if (s_write_report(moved, text, len) < 0)
-        log_error("spool", "SPOOL-REPORT-FAILED file=%s reason=\"%s\"", moved, strerror(errno));
-    log_info("spool", "SPOOL-%s file=%s code=%d", rc == 0 ? "DONE" : "REJECTED", name, rc);
     free(text);
+    if (s_dispose(self, name, no, outcome, days) < 0) {
+        log_error("spool", "SPOOL-MOVE-FAILED %s to=%s reason=\"%s\"", ref, days ? outcome : "deleted",
+                  strerror(errno));
+        self->retry_at = clock_mono_ms() + S_RETRY_MS;
+        return EX_IOERR;
+    }
+    log_info("spool", "SPOOL-%s %s code=%d source=%s", rc == 0 ? "DONE" : "REJECTED", ref, rc,
+             days ? "kept" : "deleted");
+    spool_purge(self);
     return rc;
+}
+
+/* Deletes the regular files in dir/sub older than days (all for 0). */
+static void s_purge_dir(const spool_t *self, const char *sub, long days, time_t now)
+{
+    char path[4096], f[4400];
+    snprintf(path, sizeof path, "%s/%s", self->dir, sub);
+    DIR *d = opendir(path);
+    if (!d) {
+        log_error("spool", "SPOOL-PURGE-FAILED dir=%s reason=\"%s\"", sub, strerror(errno));
+        return;
+    }
+    size_t purged = 0, failed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        snprintf(f, sizeof f, "%s/%s", path, e->d_name);
+        if (lstat(f, &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (days > 0 && st.st_mtime > now - (time_t) days * 86400)
+            continue;
+        if (unlink(f) == 0)
+            purged++;
+        else
+            failed++;
+    }
+    closedir(d);
+    if (purged || failed)
+        log_info("spool", "SPOOL-PURGED dir=%s files=%zu failed=%zu retention_days=%ld", sub, purged, failed,
+                 days);
+}
+
+void spool_purge(spool_t *self)
+{
+    time_t now = time(NULL);
+    s_purge_dir(self, "done", self->keep.done_days, now);
+    s_purge_dir(self, "rejected", self->keep.rejected_days, now);
+    self->purge_at = clock_mono_ms() + S_PURGE_MS;
 }
 
 static int s_cmp(const void *a, const void *b)
@@ -246,7 +378,7 @@ void spool_scan(spool_t *self)
     qsort(names, n, sizeof *names, s_cmp);
     self->retry_at = 0;
     for (size_t i = 0; i < n; i++) {
-        spool_process(self, names[i]); /* directories (done/, rejected/) are skipped there */
+        spool_process(self, names[i]); /* directories (reports/, done/, rejected/) are skipped there */
         free(names[i]);
     }
     free(names);
@@ -275,8 +407,11 @@ void spool_on_readable(void *arg)
 void spool_on_tick(void *arg)
 {
     spool_t *self = arg;
-    if (self->retry_at && clock_mono_ms() >= self->retry_at)
+    int64_t now = clock_mono_ms();
+    if (self->retry_at && now >= self->retry_at)
         spool_scan(self);
+    if (now >= self->purge_at)
+        spool_purge(self);
 }
 
 int spool_count(const char *dir, size_t *waiting, size_t *rejected)

@@ -1,11 +1,21 @@
 /* spool.h: a drop directory for exports (`finsam-agent run --spool DIR`).
  *
  * Staff save or copy an export into DIR; the agent imports it (CSV with the
- * run's --mapping, anything else as canonical JSONL), then moves it to
- * DIR/done/ or DIR/rejected/ with NAME.report.txt beside it: the same
- * errors and summary `finsam-agent import` prints. A file that failed for
- * the agent's own reasons (disk full, outbox error) stays in DIR and is
- * retried every 30 s.
+ * run's --mapping, anything else as canonical JSONL) and gives it the next
+ * spool number N. The report goes to DIR/reports/NNNNNN-done.txt or
+ * NNNNNN-rejected.txt: the same errors and summary `finsam-agent import`
+ * prints, with the file named by its number. An imported file is then
+ * deleted, or kept as DIR/done/NNNNNN-NAME for spool-retention-days; a
+ * file that was not imported is kept as DIR/rejected/NNNNNN-NAME for staff
+ * to fix, for spool-rejected-retention-days. spool_purge deletes kept files
+ * whose time is up. A file that failed for the agent's own reasons (disk
+ * full, outbox error) stays in DIR and is retried every 30 s.
+ *
+ * The design decision: an export holds personnummer and names, and its
+ * file name may too. So the source file is kept only as long as the site
+ * configured, and nothing that is kept longer (reports, log lines) repeats
+ * the file's name: reports and logs name it by number (and log lines by a
+ * keyed hash of the name, import_log_ref).
  *
  * New files are seen with inotify (IN_CLOSE_WRITE, IN_MOVED_TO), so a file
  * is imported once its writer closes it or it is renamed into DIR. Names
@@ -24,13 +34,23 @@
 
 typedef struct spool_t spool_t;
 
-/* Watches dir (creating dir/done and dir/rejected). map may be NULL (then
- * CSV files are rejected with a report saying so); map and everything in
- * base (catalogue, key, förbund, outbox) are borrowed and must outlive the
- * spool. base's dry_run, report, errors and progress are ignored. Returns
- * 0, or -1 with a reason in err. */
-int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base, char *err,
-              size_t errlen);
+/* How long source files are kept, in days from when they were imported or
+ * refused (their modification time, set then). 0: deleted as soon as the
+ * report is written. Reports are kept: they hold no personal data. */
+typedef struct {
+    long done_days;     /* imported files (spool-retention-days) */
+    long rejected_days; /* files not imported (spool-rejected-retention-days) */
+} spool_retention_t;
+
+/* Watches dir (creating dir/reports, dir/done and dir/rejected). map may
+ * be NULL (then CSV files are rejected with a report saying so); map and
+ * everything in base (catalogue, key, förbund, outbox, insats codes) are
+ * borrowed and must outlive the spool. base's dry_run, report, errors,
+ * progress, label and spool_no are ignored. The next spool number is one
+ * more than the highest in reports/, done/ and rejected/. Returns 0, or -1
+ * with a reason in err. */
+int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
+              const spool_retention_t *keep, char *err, size_t errlen);
 
 /* Stops watching; NULL-safe, sets *self_p to NULL. Files stay where they are. */
 void spool_destroy(spool_t **self_p);
@@ -42,12 +62,20 @@ int spool_fd(const spool_t *self);
  * after an inotify queue overflow). */
 void spool_scan(spool_t *self);
 
-/* sender_watch callbacks; arg is the spool_t. */
+/* Deletes the files in dir/done and dir/rejected whose retention is over
+ * (files left there by older versions too, with their reports). Runs at
+ * start (the caller), after each import and hourly (spool_on_tick). Logs
+ * counts, never names. */
+void spool_purge(spool_t *self);
+
+/* sender_watch callbacks; arg is the spool_t. on_tick retries waiting
+ * files and purges hourly. */
 void spool_on_readable(void *arg);
 void spool_on_tick(void *arg);
 
-/* Imports one file dir/name and moves it (see above). Returns the import's
- * sysexits code, or -1 if the name is ignored or not a regular file. */
+/* Imports one file dir/name, writes its report and deletes or keeps it
+ * (see above). Returns the import's sysexits code, or -1 if the name is
+ * ignored or not a regular file. */
 int spool_process(spool_t *self, const char *name);
 
 /* Counts files waiting in dir and rejected files in dir/rejected (reports

@@ -13,6 +13,7 @@
 
 typedef struct {
     const opt_spec_t *spec;
+    const opt_own_t *own;
     const char *path;
     int error;
 } s_ini_ctx_t;
@@ -63,7 +64,9 @@ static int s_set(const opt_t *opt, const char *text, bool copy, const char **rea
 static int s_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
     s_ini_ctx_t *ctx = user;
-    (void) section;
+    for (const char *const *own = ctx->own ? ctx->own->sections : NULL; own && *own; own++)
+        if (!strcmp(section, *own))
+            return 1; /* the program's own data, read by the program */
     const opt_t *opt = s_find(ctx->spec, name);
     const char *reason = NULL;
     if (!opt) {
@@ -104,6 +107,11 @@ void options_print_help(const opt_spec_t *spec)
 }
 
 int options_parse(const opt_spec_t *spec, int argc, char **argv, int *first_arg)
+{
+    return options_parse_own(spec, NULL, argc, argv, first_arg);
+}
+
+int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, char **argv, int *first_arg)
 {
     const char *reason = NULL;
     for (size_t i = 0; i < spec->nopts; i++) {
@@ -152,8 +160,10 @@ int options_parse(const opt_spec_t *spec, int argc, char **argv, int *first_arg)
         if (c == 'c')
             config = optarg;
     }
+    if (own && own->config_path)
+        *own->config_path = config;
     if (config) {
-        s_ini_ctx_t ctx = {spec, config, 0};
+        s_ini_ctx_t ctx = {spec, own, config, 0};
         int e = ini_parse(config, s_ini_handler, &ctx);
         if (e < 0) {
             fprintf(stderr, "%s: %s: cannot read: %s\n", spec->prog, config, strerror(errno));

@@ -2,7 +2,9 @@
  * --help and validation (Redis config.c in spirit).
  *
  * Every option's long name is also its INI key; sections in the file are
- * ignored, so `[collector]\nendpoint = ...` and `--endpoint ...` mean the same.
+ * ignored, so `[collector]\nendpoint = ...` and `--endpoint ...` mean the same,
+ * except sections a program reads itself (options_parse_own, for the
+ * agent's [insatser]).
  * Precedence: default < config file (--config FILE) < command line.
  * Built in: -h/--help, -V/--version, -c/--config FILE. */
 #ifndef FINSAM_OPTIONS_H
@@ -40,6 +42,17 @@ typedef struct {
  * or a sysexits code (EX_USAGE, EX_CONFIG) after printing one line to stderr.
  * String values point into argv or into copies that live until exit. */
 int options_parse(const opt_spec_t *spec, int argc, char **argv, int *first_arg);
+
+/* Sections of the config file that hold the program's own data, not
+ * options (the agent's [insatser]). */
+typedef struct {
+    const char *const *sections; /* NULL-terminated: options_parse_own skips their keys */
+    const char **config_path;    /* if not NULL, set to --config FILE (points into argv) or NULL */
+} opt_own_t;
+
+/* options_parse, except that the keys of own->sections are left to the
+ * program, which reads them from *own->config_path itself. */
+int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, char **argv, int *first_arg);
 
 /* Writes --help text to stdout. */
 void options_print_help(const opt_spec_t *spec);

@@ -4,7 +4,10 @@
  * TAB; ISO and D/M/YYYY dates; decimal commas; a quoted newline): after the
  * first, each must add nothing, which proves they parse to the same events.
  * Also: errors as FILE:LINE: column N "Header": reason, all or nothing,
- * corrections, --dry-run, mapping errors. */
+ * corrections, --dry-run, mapping errors, an insats column that holds
+ * anything but the codes declared in [insatser] (refused, value not shown),
+ * and a file without a header line read with #N columns (its first row's
+ * cells never appear as column names). */
 #include "testutil.h"
 
 #include <string.h>
@@ -205,10 +208,95 @@ static void test_file_level_errors(void)
 
 static void test_example_mapping_ships_working(void)
 {
+    /* The example mapping reads insats: without the codes it is refused. */
     CHECK_EQ(s_agent("import", tu_src("agents/examples/enkat-avslut.csv"), "--mapping",
                      tu_src("agents/examples/enkat-avslut.ini")),
-             0);
+             78);
+    CHECK(s_log_has("the mapping reads insats, but no insats codes are declared"));
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "-c",
+                    (char *) tu_src("agents/examples/agent.ini"),
+                    "-d",
+                    s_data,
+                    "import",
+                    (char *) tu_src("agents/examples/enkat-avslut.csv"),
+                    "-m",
+                    (char *) tu_src("agents/examples/enkat-avslut.ini"),
+                    NULL};
+    CHECK_EQ(tu_run(argv, s_log, 30000), 0);
     CHECK(s_log_has("rows=3 accepted=3"));
+}
+
+static bool s_log_lacks(const char *text)
+{
+    char *log = tu_read_file(s_log);
+    bool lacks = log && !strstr(log, text);
+    if (!lacks)
+        fprintf(stderr, "output repeats \"%s\":\n%s\n", text, log ? log : "(none)");
+    free(log);
+    return lacks;
+}
+
+static void test_insats_column(void)
+{
+    const char *cfg = s_file("agent.ini", "[insatser]\nsteg1 = project\nips = integrated\n");
+    const char *map =
+        s_file("insats.ini", "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"
+                             "[columns]\npersonnummer = Personnummer\ndate = Datum\n"
+                             "insats = Insats\nmode = Arbetsform\n"
+                             "[answers]\nd_behov = Behov\n"
+                             "[labels.insats]\nSteg 1 = steg1\n"
+                             "[labels.mode]\nProjekt = project\n");
+    const char *f = s_file("insats.csv", "Personnummer;Datum;Insats;Arbetsform;Behov\n"
+                                         "8811305674;2026-03-01;steg1;Projekt;5\n" /* 2: good */
+                                         "8811305674;2026-03-02;Steg 1;;5\n"       /* 3: label, mode */
+                                         "8811305674;2026-03-03;LinneaQvarnstrom;Projekt;5\n" /* 4: a name */
+                                         "8811305674;2026-03-04;LQ-850312;Projekt;5\n" /* 5: initials+date */
+                                         "8811305674;2026-03-05;070-123 45 67;Projekt;5\n" /* 6: a phone */
+                                         "8811305674;2026-03-06;STEG1;Projekt;5\n"         /* 7: a spelling */
+                                         "8811305674;2026-03-07;Linnea Qvarnström;Projekt;5\n" /* 8: a name */
+                                         "8811305674;2026-03-08;ips;Projekt;5\n"); /* 9: wrong mode */
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "-c",
+                    (char *) cfg,
+                    "-d",
+                    s_data,
+                    "-m",
+                    (char *) map,
+                    "import",
+                    (char *) f,
+                    NULL};
+    CHECK_EQ(tu_run(argv, s_log, 30000), 65);
+    const char *hidden = "value not shown (it may be personal data): not in the declared list [insatser] of "
+                         "agent.ini; add the code there, or fix the column";
+    char want[512];
+    for (int line = 4; line <= 8; line += line == 5 ? 3 : 1) {
+        snprintf(want, sizeof want, "insats.csv:%d: column 3 \"Insats\": %s", line, hidden);
+        CHECK(s_log_has(want));
+    }
+    CHECK(s_log_has("insats.csv:6: column 3 \"Insats\": looks like a personnummer, phone number or e-mail"));
+    CHECK(s_log_has("insats.csv:7: column 3 \"Insats\": 'STEG1' is not in the declared list [insatser] of "
+                    "agent.ini; did you mean 'steg1'?"));
+    CHECK(s_log_has("insats.csv:9: column 4 \"Arbetsform\": insats ips is declared as integrated"));
+    CHECK(s_log_has("rows=8 accepted=0 already_imported=0 corrected=0 rejected=6"));
+    CHECK(s_log_lacks("Linnea") && s_log_lacks("850312") && s_log_lacks("070-123") && s_log_lacks("Qvarn"));
+}
+
+static void test_numbered_columns_without_header(void)
+{
+    /* An export without a header line: its first row is taken for the
+     * header. With #N columns that binds, so the row's cells must not show
+     * up as column names in errors or in the dropped list. */
+    const char *map =
+        s_file("numbers.ini", "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"
+                              "mode = project\n"
+                              "[columns]\npersonnummer = #1\ndate = #3\n[answers]\nd_behov = #4\n");
+    const char *f = s_file("noheader.csv", "8811305674;Linnea;2026-03-01;5\n"
+                                           "9202296787;Qvarnstrom;2026-03-01;9\n");
+    CHECK_EQ(s_agent("import", f, "--mapping", map), 65);
+    CHECK(s_log_has("noheader.csv:2: column 4: value outside scale"));
+    CHECK(s_log_has("dropped_fields=1\n"));
+    CHECK(s_log_lacks("Linnea") && s_log_lacks("Qvarnstrom") && s_log_lacks("8811305674"));
 }
 
 int main(void)
@@ -224,5 +312,7 @@ int main(void)
     RUN(test_dry_run_and_correction);
     RUN(test_file_level_errors);
     RUN(test_example_mapping_ships_working);
+    RUN(test_insats_column);
+    RUN(test_numbered_columns_without_header);
     return tu_result();
 }

@@ -1,17 +1,27 @@
 /* import_test.c: `finsam-agent import` as a user runs it: exit codes,
- * FILE:LINE: FIELD: reason errors, summaries, --dry-run, status. */
+ * FILE:LINE: FIELD: reason errors, summaries, --dry-run, status, and the
+ * insats codes declared in [insatser] of --config (nothing else passes,
+ * and an undeclared value is never repeated unless it only spells a
+ * declared code differently). */
 #include "testutil.h"
 
 #include <string.h>
 #include <unistd.h>
 
 static const char *s_dir;
-static char s_data[256], s_log[256];
+static char s_data[256], s_log[256], s_cfg[256];
 
 static int s_agent(const char *a1, const char *a2, const char *a3)
 {
-    char *argv[] = {
-        (char *) tu_bin("finsam-agent"), "--data-dir", s_data, (char *) a1, (char *) a2, (char *) a3, NULL};
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--config",
+                    s_cfg,
+                    "--data-dir",
+                    s_data,
+                    (char *) a1,
+                    (char *) a2,
+                    (char *) a3,
+                    NULL};
     unlink(s_log);
     return tu_run(argv, s_log, 30000);
 }
@@ -120,6 +130,8 @@ static void test_missing_file_and_usage(void)
     const char *f = s_file("good.jsonl", s_good);
     /* The key says NV: --forbund wins with a warning (the collector refuses). */
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--config",
+                    s_cfg,
                     "--data-dir",
                     s_data,
                     "--dry-run",
@@ -129,6 +141,68 @@ static void test_missing_file_and_usage(void)
                     NULL};
     CHECK_EQ(tu_run(argv, s_log, 30000), 0);
     CHECK(s_log_has("FORBUND-OVERRIDE forbund=HBS key_forbund=NV"));
+}
+
+static bool s_log_lacks(const char *text)
+{
+    char *log = tu_read_file(s_log);
+    bool lacks = log && !strstr(log, text);
+    if (!lacks)
+        fprintf(stderr, "output repeats \"%s\":\n%s\n", text, log ? log : "(none)");
+    free(log);
+    return lacks;
+}
+
+#define S_ROW(insats, mode)                                                                                  \
+    "{\"kind\":\"participant_survey\",\"personnummer\":\"19850312-1231\",\"date\":\"2026-03-14\","           \
+    "\"instrument\":\"deltagare_avslut\"," insats mode "\"answers\":{\"d_behov\":3}}\n"
+
+static void test_insats_must_be_declared(void)
+{
+    const char *f = s_file("insats.jsonl", S_ROW("\"insats\":\"LinneaQvarnstrom\",", "\"mode\":\"project\",")
+                                               S_ROW("\"insats\":\"LQ-850312\",", "\"mode\":\"project\",")
+                                                   S_ROW("\"insats\":\"Steg 1\",", "\"mode\":\"project\",")
+                                                       S_ROW("\"insats\":\"ips\",", "\"mode\":\"project\",")
+                                                           S_ROW("\"insats\":\"070-123 45 67\",", ""));
+    CHECK_EQ(s_agent("import", f, NULL), 65);
+    CHECK(s_log_has("insats.jsonl:1: insats: value not shown (it may be personal data): not in the declared "
+                    "list [insatser] of agent.ini; add the code there, or fix the column"));
+    CHECK(s_log_has("insats.jsonl:2: insats: value not shown"));
+    CHECK(s_log_has("insats.jsonl:3: insats: 'Steg 1' is not in the declared list [insatser] of agent.ini; "
+                    "did you mean 'steg1'?"));
+    CHECK(s_log_has("insats.jsonl:4: mode: insats ips is declared as integrated in [insatser] of agent.ini, "
+                    "the row says project"));
+    CHECK(s_log_has("insats.jsonl:5: insats: looks like a personnummer"));
+    CHECK(s_log_lacks("Linnea") && s_log_lacks("850312") && s_log_lacks("070-123") && s_log_lacks("LQ-"));
+
+    /* A declared code with a mode gives the mode; "any" needs the row's. */
+    f = s_file("mode.jsonl", S_ROW("\"insats\":\"ips\",", "") S_ROW("\"insats\":\"steg1\",", ""));
+    CHECK_EQ(s_agent("import", f, "--dry-run"), 65);
+    CHECK(s_log_has("mode.jsonl:2: mode: missing"));
+    CHECK(s_log_has("rows=2 accepted=0 already_imported=0 corrected=0 rejected=1"));
+    f = s_file("mode2.jsonl", S_ROW("\"insats\":\"ips\",", ""));
+    CHECK_EQ(s_agent("import", f, "--dry-run"), 0);
+    CHECK(s_log_has("rows=1 accepted=1"));
+
+    /* Without a configuration no insats passes, with advice. */
+    f = s_file("noconf.jsonl", S_ROW("\"insats\":\"steg1\",", "\"mode\":\"project\","));
+    char *argv[] = {(char *) tu_bin("finsam-agent"), "-d", s_data, "--dry-run", "import", (char *) f, NULL};
+    CHECK_EQ(tu_run(argv, s_log, 30000), 65);
+    CHECK(s_log_has("noconf.jsonl:1: insats: no insats codes are declared (value not shown); list the site's "
+                    "codes in an [insatser] section of the agent's configuration (--config FILE)"));
+    CHECK(s_log_lacks("steg1"));
+
+    /* A bad declaration is a configuration error naming file and line. */
+    const char *bad = s_file("bad.ini", "[agent]\nlog-level = info\n[insatser]\nsteg1 = project\n"
+                                        "Linnea Qvarnström = project\n");
+    char *argv2[] = {
+        (char *) tu_bin("finsam-agent"), "-c", (char *) bad, "-d", s_data, "import", (char *) f, NULL};
+    CHECK_EQ(tu_run(argv2, s_log, 30000), 78);
+    CHECK(s_log_has("bad.ini:5: [insatser]: an insats code must be 1-31 letters"));
+    CHECK(s_log_lacks("Linnea"));
+    bad = s_file("bad.ini", "[insatser]\nsteg1 = projekt\n");
+    CHECK_EQ(tu_run(argv2, s_log, 30000), 78);
+    CHECK(s_log_has("bad.ini:2: [insatser]: steg1: the mode must be project, integrated or any"));
 }
 
 static void test_demo_fills(void)
@@ -144,11 +218,16 @@ int main(void)
     s_dir = tu_tempdir();
     snprintf(s_data, sizeof s_data, "%s/data", s_dir);
     snprintf(s_log, sizeof s_log, "%s/out.log", s_dir);
+    snprintf(s_cfg, sizeof s_cfg, "%s/agent.ini", s_dir);
+    CHECK_EQ(tu_write_file(s_cfg, "[agent]\nlog-level = info\n\n[insatser]\nsteg1 = any\nsteg2 = project\n"
+                                  "ips = integrated\n"),
+             0);
     RUN(test_without_keys);
     RUN(test_keygen);
     RUN(test_good_then_again);
     RUN(test_bad_rows);
     RUN(test_missing_file_and_usage);
+    RUN(test_insats_must_be_declared);
     RUN(test_demo_fills);
     return tu_result();
 }

@@ -135,6 +135,7 @@ typedef struct {
     catalogue_t *cat;
     anon_t *anon;
     outbox_t *ob;
+    insatser_t *ins;
     const char *dir;
 } s_env_t;
 
@@ -148,11 +149,14 @@ static void s_env(s_env_t *e)
     char path[256];
     snprintf(path, sizeof path, "%s/outbox", e->dir);
     CHECK_EQ(outbox_open(&e->ob, path), 0);
+    CHECK((e->ins = insatser_new("test")) != NULL);
+    CHECK_EQ(insatser_add(e->ins, "steg1", "integrated", err, sizeof err), 0);
 }
 
 static void s_env_free(s_env_t *e)
 {
     outbox_close(&e->ob);
+    insatser_destroy(&e->ins);
     anon_destroy(&e->anon);
     catalogue_destroy(&e->cat);
 }
@@ -163,7 +167,13 @@ static int s_import(s_env_t *e, const char *name, const char *text)
     snprintf(path, sizeof path, "%s/%s", e->dir, name);
     CHECK_EQ(tu_write_file(path, text), 0);
     FILE *devnull = fopen("/dev/null", "w");
-    import_opts_t io = {e->cat, e->anon, "NV", e->ob, false, devnull, devnull, 0, false};
+    import_opts_t io = {.cat = e->cat,
+                        .anon = e->anon,
+                        .forbund = "NV",
+                        .outbox = e->ob,
+                        .report = devnull,
+                        .errors = devnull,
+                        .insatser = e->ins};
     int rc = import_file(path, &io);
     fclose(devnull);
     return rc;
@@ -212,6 +222,7 @@ static void test_import_events_are_clean(void)
              anon_days_from_civil(2026, 3, 14)); /* time prefix: the original day */
     CHECK(ev->participant_survey->pseudonym.len == 32);
     CHECK(ev->participant_survey->age_band == FINSAM__V1__AGE_BAND__AGE_30_49);
+    CHECK(ev->participant_survey->insats && strcmp(ev->participant_survey->insats, "steg1") == 0);
     CHECK(!ev->has_supersedes);
     /* Nothing of the dropped "name" field nor the personnummer is in the bytes. */
     codec_free_event(&ev);

@@ -1,34 +1,83 @@
 /* spool_test.c: `finsam-agent run --spool DIR` with a real agent process.
  * A file waiting before start, a good file renamed in and a bad file
- * written in place are each imported and moved to done/ or rejected/ with
- * a report beside them, while the sender runs (towards a collector that is
- * not there: sending must not be needed for importing). Waits on the
- * reports appearing, never on time. */
+ * written in place are each imported and get a numbered report in
+ * reports/, while the sender runs (towards a collector that is not there:
+ * sending must not be needed for importing). Retention: imported files are
+ * deleted at once by default or kept in done/ for spool-retention-days;
+ * refused files are kept in rejected/ for spool-rejected-retention-days;
+ * kept files whose time is up are purged at start and after each import,
+ * files left by older versions too. Reports and log lines never carry a
+ * file's name. Waits on files appearing and vanishing, never on time. */
 #include "testutil.h"
 
 #include "keys.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *s_dir;
-static char s_data[256], s_spool[256], s_log[256];
+static char s_data[256], s_spool[256], s_log[256], s_cfg[256], s_endpoint[64];
 
 static bool s_exists(void *path)
 {
     return access(path, F_OK) == 0;
 }
 
-static void s_wait_file(const char *path)
+static bool s_gone(void *path)
 {
-    if (!tu_wait_for(s_exists, (void *) path, 20000)) {
+    return access(path, F_OK) < 0;
+}
+
+static void s_wait(bool (*pred)(void *), const char *path, const char *what)
+{
+    if (!tu_wait_for(pred, (void *) path, 20000)) {
         char *log = tu_read_file(s_log);
-        fprintf(stderr, "timed out waiting for %s\n--- agent ---\n%s\n", path, log ? log : "");
+        fprintf(stderr, "timed out waiting for %s to %s\n--- agent ---\n%s\n", path, what, log ? log : "");
         free(log);
-        CHECK(!"file did not appear");
+        CHECK(!"timed out");
     }
+}
+
+static const char *s_in(const char *sub, const char *name)
+{
+    static char bufs[8][512];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, sizeof bufs[0], "%s%s%s/%s", s_spool, *sub ? "/" : "", sub, name);
+    return b;
+}
+
+/* Sets a file's modification time `days` days back. */
+static void s_age(const char *path, int days)
+{
+    struct timespec t[2];
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= (time_t) days * 86400;
+    t[1] = t[0];
+    CHECK_EQ(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static pid_t s_start(const char *extra)
+{
+    char *run[] = {(char *) tu_bin("finsam-agent"),
+                   "-c",
+                   s_cfg,
+                   "-d",
+                   s_data,
+                   "--collector",
+                   s_endpoint,
+                   "--spool",
+                   s_spool,
+                   "--mapping",
+                   (char *) tu_src("tests/agents/fixtures/survey.ini"),
+                   "run",
+                   (char *) extra,
+                   NULL};
+    return tu_spawn(run, s_log);
 }
 
 static const char *s_good_csv = "Personnummer;Datum;Arbetsform;Kön;Födelseår;Behov;Planering\n"
@@ -41,78 +90,80 @@ static const char *s_bad_csv = "Personnummer;Datum;Arbetsform;Kön;Födelseår;B
 
 static void test_spool(void)
 {
-    char err[256], path[512], tmp[512];
+    char err[256], path[512];
     char *keygen[] = {(char *) tu_bin("finsam-agent"), "-d", s_data, "keygen", "--forbund", "NV", NULL};
     CHECK_EQ(tu_run(keygen, NULL, 30000), 0);
     /* The sender needs a collector certificate; nothing listens there. */
     snprintf(path, sizeof path, "%s/keys/collector.key", s_data);
     CHECK_EQ(keys_generate(path, "collector", NULL, err, sizeof err), 0);
 
-    /* Waiting before the agent starts. */
-    snprintf(path, sizeof path, "%s/early.jsonl", s_spool);
-    CHECK_EQ(
-        tu_write_file(
-            path, "{\"kind\":\"organisation\",\"date\":\"2025-12-31\",\"answers\":{\"o_forum_moten\":12}}\n"),
-        0);
-    char endpoint[64];
-    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", tu_free_port());
-    char *run[] = {(char *) tu_bin("finsam-agent"),
-                   "-d",
-                   s_data,
-                   "--collector",
-                   endpoint,
-                   "--spool",
-                   s_spool,
-                   "--mapping",
-                   (char *) tu_src("tests/agents/fixtures/survey.ini"),
-                   "run",
-                   NULL};
-    pid_t pid = tu_spawn(run, s_log);
-    snprintf(path, sizeof path, "%s/done/early.jsonl.report.txt", s_spool);
-    s_wait_file(path);
+    /* Waiting before the agent starts, and what an older version and
+     * earlier runs left: a file and its named report in done/, an expired
+     * and a fresh refused file. */
+    CHECK_EQ(tu_write_file(
+                 s_in("", "early.jsonl"),
+                 "{\"kind\":\"organisation\",\"date\":\"2025-12-31\",\"answers\":{\"o_forum_moten\":12}}\n"),
+             0);
+    CHECK_EQ(tu_write_file(s_in("done", "old.csv"), s_good_csv), 0);
+    CHECK_EQ(tu_write_file(s_in("done", "old.csv.report.txt"), "file: old.csv\n"), 0);
+    CHECK_EQ(tu_write_file(s_in("rejected", "000007-expired.csv"), s_bad_csv), 0);
+    s_age(s_in("rejected", "000007-expired.csv"), 3);
+    CHECK_EQ(tu_write_file(s_in("rejected", "000005-fresh.csv"), s_bad_csv), 0);
+    s_age(s_in("rejected", "000005-fresh.csv"), 1);
+
+    pid_t pid = s_start(NULL);
+    /* Numbers go on after the highest seen, even if that file is purged. */
+    s_wait(s_exists, s_in("reports", "000008-done.txt"), "appear");
+    CHECK(s_gone((void *) s_in("", "early.jsonl")));
+    CHECK(s_gone((void *) s_in("done", "old.csv")) && s_gone((void *) s_in("done", "old.csv.report.txt")));
+    CHECK(s_gone((void *) s_in("rejected", "000007-expired.csv")));
+    CHECK(s_exists((void *) s_in("rejected", "000005-fresh.csv")));
 
     /* Good: written under a dot name, then renamed in (IN_MOVED_TO). */
-    snprintf(tmp, sizeof tmp, "%s/.good.csv", s_spool);
-    snprintf(path, sizeof path, "%s/good.csv", s_spool);
-    CHECK_EQ(tu_write_file(tmp, s_good_csv), 0);
-    CHECK_EQ(rename(tmp, path), 0);
+    CHECK_EQ(tu_write_file(s_in("", ".good.csv"), s_good_csv), 0);
+    CHECK_EQ(rename(s_in("", ".good.csv"), s_in("", "good.csv")), 0);
+    s_wait(s_exists, s_in("reports", "000009-done.txt"), "appear");
     /* Bad: written in place (IN_CLOSE_WRITE). */
-    snprintf(path, sizeof path, "%s/bad.csv", s_spool);
-    CHECK_EQ(tu_write_file(path, s_bad_csv), 0);
+    CHECK_EQ(tu_write_file(s_in("", "bad.csv"), s_bad_csv), 0);
+    s_wait(s_exists, s_in("reports", "000010-rejected.txt"), "appear");
 
-    snprintf(path, sizeof path, "%s/done/good.csv.report.txt", s_spool);
-    s_wait_file(path);
-    char *report = tu_read_file(path);
-    CHECK(report && strstr(report, "rows=2 accepted=2 already_imported=0"));
+    char *report = tu_read_file(s_in("reports", "000009-done.txt"));
+    CHECK(report && strstr(report, "000009: rows=2 accepted=2 already_imported=0"));
+    CHECK(report && strstr(report, "source file: deleted after this report (spool-retention-days = 0)"));
+    CHECK(report && !strstr(report, "good"));
     free(report);
-    snprintf(path, sizeof path, "%s/rejected/bad.csv.report.txt", s_spool);
-    s_wait_file(path);
-    report = tu_read_file(path);
-    CHECK(report &&
-          strstr(report, "bad.csv:3: column 1 \"Personnummer\": personnummer check digit is wrong"));
+    CHECK(s_gone((void *) s_in("", "good.csv")));
+    CHECK(s_gone((void *) s_in("done", "000009-good.csv")));
+    report = tu_read_file(s_in("reports", "000010-rejected.txt"));
+    CHECK(report && strstr(report, "000010:3: column 1 \"Personnummer\": personnummer check digit is wrong"));
     CHECK(report && strstr(report, "nothing stored"));
-    CHECK(report && !strstr(report, "6505057891"));
+    CHECK(report && strstr(report, "source file: rejected/000010-* until "));
+    CHECK(report && !strstr(report, "6505057891") && !strstr(report, "bad"));
     free(report);
-    snprintf(path, sizeof path, "%s/done/good.csv", s_spool);
-    CHECK(access(path, F_OK) == 0);
-    snprintf(path, sizeof path, "%s/rejected/bad.csv", s_spool);
-    CHECK(access(path, F_OK) == 0);
-    snprintf(path, sizeof path, "%s/good.csv", s_spool);
-    CHECK(access(path, F_OK) < 0);
+    CHECK(s_exists((void *) s_in("rejected", "000010-bad.csv")));
 
-    /* The same file dropped again: imported as nothing new, kept beside. */
-    snprintf(path, sizeof path, "%s/good.csv", s_spool);
-    CHECK_EQ(tu_write_file(path, s_good_csv), 0);
-    snprintf(path, sizeof path, "%s/done/good.csv.1.report.txt", s_spool);
-    s_wait_file(path);
-    report = tu_read_file(path);
+    /* Its time runs out while the agent runs: the purge after the next
+     * import deletes it (the hourly one does the same without imports).
+     * The same export dropped again adds nothing. */
+    s_age(s_in("rejected", "000010-bad.csv"), 3);
+    CHECK_EQ(tu_write_file(s_in("", "good.csv"), s_good_csv), 0);
+    s_wait(s_exists, s_in("reports", "000011-done.txt"), "appear");
+    report = tu_read_file(s_in("reports", "000011-done.txt"));
     CHECK(report && strstr(report, "rows=2 accepted=0 already_imported=2"));
     free(report);
+    s_wait(s_gone, s_in("rejected", "000010-bad.csv"), "be purged");
 
     tu_kill(pid, SIGTERM);
     char *log = tu_read_file(s_log);
-    CHECK(log && strstr(log, "SPOOL-DONE file=good.csv") && strstr(log, "SPOOL-REJECTED file=bad.csv"));
-    CHECK(log && !strstr(log, "6505057891"));
+    CHECK(log && strstr(log, "SPOOL-DONE spool_no=9 name_hash=") &&
+          strstr(log, "SPOOL-REJECTED spool_no=10 name_hash="));
+    CHECK(log && strstr(log, "SPOOL-PURGED dir=rejected files=1"));
+    /* The same name gives the same hash: staff can follow one file. */
+    const char *h9 = strstr(strstr(log, "SPOOL-DONE spool_no=9 "), "name_hash="),
+               *h11 = strstr(strstr(log, "SPOOL-DONE spool_no=11 "), "name_hash=");
+    CHECK(h9 && h11 && strncmp(h9, h11, 18) == 0);
+    CHECK(log && !strstr(log, "6505057891") && !strstr(log, "good") && !strstr(log, "bad.csv") &&
+          !strstr(log, "early") && !strstr(log, "fresh"));
     free(log);
 
     char *status[] = {(char *) tu_bin("finsam-agent"),
@@ -131,9 +182,31 @@ static void test_spool(void)
     free(out);
 }
 
+static void test_keep_imported(void)
+{
+    /* Kept for a day: the file waits in done/ under its number. */
+    CHECK_EQ(tu_write_file(s_in("", "kept.csv"), s_good_csv), 0);
+    pid_t pid = s_start("--spool-retention-days=1");
+    s_wait(s_exists, s_in("reports", "000012-done.txt"), "appear");
+    CHECK(s_exists((void *) s_in("done", "000012-kept.csv")));
+    char *report = tu_read_file(s_in("reports", "000012-done.txt"));
+    CHECK(report && strstr(report, "source file: done/000012-* until "));
+    CHECK(report && strstr(report, "(spool-retention-days = 1), then deleted"));
+    free(report);
+    tu_kill(pid, SIGTERM);
+    /* Two days later the agent starts again and purges it at once. */
+    s_age(s_in("done", "000012-kept.csv"), 2);
+    pid = s_start("--spool-retention-days=1");
+    s_wait(s_gone, s_in("done", "000012-kept.csv"), "be purged");
+    CHECK(s_exists((void *) s_in("reports", "000012-done.txt"))); /* reports stay */
+    tu_kill(pid, SIGTERM);
+}
+
 static void test_check_config(void)
 {
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "-c",
+                    s_cfg,
                     "-d",
                     s_data,
                     "--spool",
@@ -144,6 +217,7 @@ static void test_check_config(void)
                     NULL};
     char *out = NULL;
     CHECK_EQ(tu_capture(argv, &out, 30000), 0);
+    CHECK(out && strstr(out, "insats codes: 2 declared in [insatser] of agent.ini"));
     CHECK(out && strstr(out, "configuration ok"));
     free(out);
     char *bad[] = {(char *) tu_bin("finsam-agent"),
@@ -154,6 +228,10 @@ static void test_check_config(void)
                    "--check-config",
                    NULL};
     CHECK_EQ(tu_run(bad, s_log, 30000), 78);
+    const char *cfg = tu_file_in(s_dir, "bad.ini", "spool-retention-days = -1\n");
+    char *neg[] = {(char *) tu_bin("finsam-agent"), "-c", (char *) cfg, "-d", s_data, "--check-config", NULL};
+    CHECK_EQ(tu_run(neg, s_log, 30000), 78);
+    CHECK(tu_file_has(s_log, "spool-retention-days: out of range"));
 }
 
 int main(void)
@@ -162,9 +240,18 @@ int main(void)
     snprintf(s_data, sizeof s_data, "%s/data", s_dir);
     snprintf(s_spool, sizeof s_spool, "%s/spool", s_dir);
     snprintf(s_log, sizeof s_log, "%s/agent.log", s_dir);
-    char *mk[] = {"/bin/mkdir", "-p", s_spool, NULL};
+    snprintf(s_cfg, sizeof s_cfg, "%s/agent.ini", s_dir);
+    snprintf(s_endpoint, sizeof s_endpoint, "tcp://127.0.0.1:%d", tu_free_port());
+    CHECK_EQ(tu_write_file(s_cfg, "[spool]\nspool-rejected-retention-days = 2\n\n"
+                                  "[insatser]\nsteg1 = project\nips = integrated\n"),
+             0);
+    char done[300], rejected[300];
+    snprintf(done, sizeof done, "%s/done", s_spool);
+    snprintf(rejected, sizeof rejected, "%s/rejected", s_spool);
+    char *mk[] = {"/bin/mkdir", "-p", done, rejected, NULL};
     CHECK_EQ(tu_run(mk, NULL, 10000), 0);
     RUN(test_spool);
+    RUN(test_keep_imported);
     RUN(test_check_config);
     return tu_result();
 }
