@@ -12,6 +12,7 @@
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
+#include "publish.h"
 #include "query.h"
 
 #include <czmq.h>
@@ -88,6 +89,9 @@ static json_t *s_query_view(const char *measure, const char *period, const char 
     query_t q = {.measure = measure, .period = period, .slice = slice, .protect = s_protect, .exact = exact};
     json_t *out = NULL;
     char err[256];
+    /* Readers see the publication: publish everything now (max age 0). */
+    publish_report_t pr;
+    CHECK(publish_run(s_ledger, s_cat, s_protect, 1, 0, &pr) == 0);
     CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == 0);
     return out;
 }
