@@ -512,13 +512,14 @@ typedef struct {
     s_person_t *person; /* NULL for anonymous respondents */
     s_who_t who;
     uint32_t rk; /* record key of the contributor (person or response) */
+    uint32_t ek; /* record key of the answer (the event) */
 } s_target_t;
 
 /* Adds sign * (one observation of `value`) to every cell of the target. */
 static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
 {
     const cat_measure_t *m = t->m;
-    cell_t obs = {0};
+    cell_t obs = {.okey = t->ek};
     if (dont_know) {
         obs.dont_know = 1;
     } else {
@@ -604,6 +605,9 @@ static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, 
     obs.n = 1;
     obs.units = 1; /* one pair per person and measure: n is distinct people */
     obs.ckey = p->rk;
+    /* The pair's answers: another entry or exit is another draw. */
+    obs.okey = (uint32_t) (protect_record_key(self->secret, from->id8, 8) +
+                           protect_record_key(self->secret, to->id8, 8));
     if (m->aggregate == AGG_PAIRED_CHANGE) {
         int change = to->value - from->value;
         obs.sum = change;
@@ -617,8 +621,8 @@ static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, 
         obs.sum = obs.hits = to->value == 1;
         obs.sumsq = obs.sum;
     }
-    s_target_t t = {self, m, forbund, {0},       {0, cell_slice(SLICE_MODE, to->mode)},
-                    {0},  2, NULL,    {0, 0, 0}, p->rk};
+    s_target_t t = {self, m,         forbund, {0}, {0, cell_slice(SLICE_MODE, to->mode)}, {0}, 2,
+                    NULL, {0, 0, 0}, p->rk,   0};
     s_periods(to->occurred_at, t.periods);
     uint8_t key[CELL_KEY_LEN];
     s_key_prefix(key, m->id, forbund);
@@ -750,7 +754,8 @@ static int s_status(s_target_t *t, const Finsam__V1__StatusObservation *s, const
 
 int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, int sign)
 {
-    s_target_t t = {self, NULL, ev->forbund, {0}, {0}, {PS_ALL}, 1, NULL, {0, 0, 0}, 0};
+    s_target_t t = {self, NULL, ev->forbund, {0}, {0}, {PS_ALL}, 1, NULL, {0, 0, 0}, 0, 0};
+    t.ek = protect_record_key(self->secret, ev->id.data, ev->id.len);
     s_periods(ev->occurred_at, t.periods);
     uint8_t pkey[PKEY_LEN] = {0};
     memcpy(pkey, ev->forbund, strnlen(ev->forbund, CELL_FORBUND_LEN));
@@ -801,7 +806,7 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
         t.rk = t.person->rk;
     } else {
         /* An anonymous respondent is one contributor per response. */
-        t.rk = protect_record_key(self->secret, ev->id.data, ev->id.len);
+        t.rk = t.ek;
     }
     const cat_instrument_t *in;
     switch (ev->body_case) {

@@ -173,6 +173,7 @@ void cell_add(cell_t *a, const cell_t *b, int sign)
     for (int i = 0; i < CELL_HIST; i++)
         a->hist[i] += sign * b->hist[i];
     a->ckey = (int64_t) ((uint32_t) a->ckey + (uint32_t) sign * (uint32_t) b->ckey);
+    a->okey = (int64_t) ((uint32_t) a->okey + (uint32_t) sign * (uint32_t) b->okey);
 }
 
 bool cell_is_zero(const cell_t *c)

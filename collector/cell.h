@@ -43,6 +43,12 @@ typedef struct {
     /* Cell key: the sum of the contributors' record keys modulo 2^32
      * (protect.h), kept in 0..2^32-1; adds and subtracts with `units`. */
     int64_t ckey;
+    /* Observation key: the sum of the record keys of the answers (events)
+     * behind n, dont_know and the sums, modulo 2^32. Any change of what
+     * the cell holds — a second answer of the same person, a correction,
+     * a "don't know" — moves it, so every published magnitude gets a
+     * fresh draw (protect.h). */
+    int64_t okey;
 } cell_t;
 
 typedef struct {

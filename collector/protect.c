@@ -331,29 +331,45 @@ static int64_t s_nonneg(int64_t v)
     return v < 0 ? 0 : v;
 }
 
+/* Magnitude noise: D·w-bounded like the counts, but continuous within a
+ * step, so that sums do not move in whole answer widths (a difference of
+ * two published sums would otherwise give the new answer modulo w). */
+static int64_t s_magnitude_noise(const protect_t *self, int tag, const char *measure, uint32_t key, double w)
+{
+    int j = s_free_noise(self, tag, measure, key, 0);
+    double u = (double) s_uniform(self, tag, measure, key, 1) / 4294967296.0 - 0.5;
+    return llround(w * (j + u));
+}
+
 void protect_cell(const protect_t *self, const cat_measure_t *m, bool personal, const cell_t *exact,
                   cell_t *out)
 {
     *out = *exact;
     if (!personal)
         return;
+    /* Units draw from the contributors' key, so the same people publish
+     * the same count everywhere; everything else from a key of the
+     * contributors and their answers, so any change of content is a fresh
+     * draw. */
     uint32_t key = (uint32_t) exact->ckey;
-    /* Units and n share one draw: when every contributor gave one answer
-     * they are the same number and must be published the same. */
+    uint32_t akey = (uint32_t) exact->ckey ^ ((uint32_t) exact->okey * 2654435761u) ^ 0x5bd1e995u;
     out->units = exact->units + protect_noise(self, exact->units, key);
-    out->n = exact->n > 0 ? exact->n + protect_noise(self, exact->n, key) : 0;
-    if (out->n < out->units)
-        out->n = out->units;
+    /* n = units + the extra answers of people who answered more than once:
+     * published as units' plus a perturbed extra (0 stays 0), so n and
+     * units are one number when every contributor gave one answer. */
+    int64_t extra = exact->n - exact->units;
+    if (extra > 0)
+        extra = s_nonneg(extra + s_free_noise(self, TAG_COUNT, m->id, akey, 0));
+    out->n = exact->n > 0 ? out->units + (extra > 0 ? extra : 0) : 0;
     if (exact->dont_know > 0)
-        out->dont_know = s_nonneg(exact->dont_know + s_free_noise(self, TAG_DONT_KNOW, NULL, key, 0));
+        out->dont_know = s_nonneg(exact->dont_know + s_free_noise(self, TAG_DONT_KNOW, NULL, akey, 0));
     if (exact->n > 0) {
-        out->hits = exact->hits + s_free_noise(self, TAG_HITS, m->id, key, 0);
+        out->hits = exact->hits + s_free_noise(self, TAG_HITS, m->id, akey, 0);
         out->hits = out->hits < 0 ? 0 : out->hits > out->n ? out->n : out->hits;
         double w = s_answer_width(m);
         double mean = (double) exact->sum / (double) exact->n;
-        out->sum = exact->sum + llround(w * s_free_noise(self, TAG_SUM, m->id, key, 0));
-        out->sumsq =
-            exact->sumsq + llround(w * (2 * fabs(mean) + w) * s_free_noise(self, TAG_SUMSQ, m->id, key, 0));
+        out->sum = exact->sum + s_magnitude_noise(self, TAG_SUM, m->id, akey, w);
+        out->sumsq = exact->sumsq + s_magnitude_noise(self, TAG_SUMSQ, m->id, akey, w * (2 * fabs(mean) + w));
         /* Scale the perturbed sums to the published n, so a mean stays a
          * mean of the perturbed sum over the perturbed count. */
         if (out->n != exact->n) {
@@ -362,9 +378,9 @@ void protect_cell(const protect_t *self, const cat_measure_t *m, bool personal, 
         }
         for (int b = 0; b < CELL_HIST; b++)
             if (exact->hist[b] > 0)
-                out->hist[b] = s_nonneg(exact->hist[b] + s_free_noise(self, TAG_BIN, m->id, key, b));
+                out->hist[b] = s_nonneg(exact->hist[b] + s_free_noise(self, TAG_BIN, m->id, akey, b));
     }
-    out->ckey = 0; /* the key itself is never published */
+    out->ckey = out->okey = 0; /* the keys themselves are never published */
 }
 
 json_t *protect_describe(const protect_t *self)

@@ -24,9 +24,16 @@
  *
  * The perturbation table is the maximum-entropy distribution on
  * j in [-D, D] with mean 0 and variance V (as the R package ptable builds
- * it), restricted to targets c + j >= min_count; rows near min_count that
- * cannot have mean 0 keep variance V with a small upward bias (documented
- * in docs/security.md). Parameters are configuration; the table is
+ * it), restricted to targets c + j >= min_count; a row near min_count
+ * that cannot have mean 0 (the count min_count itself) is the full row cut
+ * below min_count and renormalized: an upward bias and a smaller variance
+ * there (documented in docs/security.md).
+ *
+ * Two keys per cell: the contributors' (ckey: units draw from it, so the
+ * same people publish the same count) and the answers' (okey: every
+ * other draw mixes it in, so a second answer, a correction or a "don't
+ * know" is a fresh draw too). Magnitude noise is continuous within a step
+ * so sums never move in whole answer widths. Parameters are configuration; the table is
  * public (only the secret behind the record keys is not). */
 #ifndef FINSAM_PROTECT_H
 #define FINSAM_PROTECT_H

@@ -664,8 +664,8 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
     return 0;
 }
 
-int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect_t *protect,
-                         query_cell_fn fn, void *arg)
+int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect_t *protect, query_cell_fn fn,
+                         void *arg)
 {
     static const char *const levels[] = {"forbund", "lan", "nation"};
     query_t q = {.protect = protect};

@@ -175,6 +175,50 @@ static void test_differencing_bound(void)
     protect_destroy(&p);
 }
 
+/* A second answer of someone already counted moves no contributor key;
+ * the answer key (okey) must still give a fresh draw, and sums must not
+ * move in whole answer widths (found in review: both gave the new answer
+ * back from two consecutive outputs). */
+static void test_second_answer_is_a_fresh_draw(void)
+{
+    static const cat_scale_t agree5 = {.code = "agree5", .min = 1, .max = 5, .dont_know = 0};
+    const cat_measure_t ordinal = {.id = "t_ordinal", .aggregate = AGG_ORDINAL, .scale = &agree5};
+    protect_t *p = s_new();
+    int right = 0, residue[4] = {0}, trials = 20000;
+    for (int t = 0; t < trials; t++) {
+        cell_t before = {0}, after, pb, pa;
+        for (int i = 0; i < 30; i++) {
+            int v = 1 + (int) (randombytes_random() % 5);
+            before.n++;
+            before.units++;
+            before.sum += v;
+            before.sumsq += v * v;
+            before.ckey = (uint32_t) (before.ckey + randombytes_random());
+            before.okey = (uint32_t) (before.okey + randombytes_random());
+        }
+        int v = 2 + (int) (randombytes_random() % 3); /* 2, 3 or 4 */
+        after = before;
+        after.n++;
+        after.sum += v;
+        after.sumsq += v * v;
+        after.okey = (uint32_t) (after.okey + randombytes_random());
+        protect_cell(p, &ordinal, true, &before, &pb);
+        protect_cell(p, &ordinal, true, &after, &pa);
+        /* The attacker's best single read: the sums' difference rescaled. */
+        double d = (double) pa.sum * after.n / (double) pa.n - (double) pb.sum * before.n / (double) pb.n;
+        long guess = lround(d);
+        guess = guess < 2 ? 2 : guess > 4 ? 4 : guess;
+        right += guess == v;
+        residue[((pa.sum - pb.sum) % 4 + 4) % 4]++;
+    }
+    double rate = (double) right / trials;
+    fprintf(stderr, "second answer: read right %.3f (guessing 0.333)\n", rate);
+    CHECK(rate < 0.5); /* without the answer key: 1.0 */
+    for (int r = 0; r < 4; r++)
+        CHECK(residue[r] > trials / 8);
+    protect_destroy(&p);
+}
+
 /* ---- publication ------------------------------------------------------ */
 
 static ledger_t *s_ledger;
@@ -262,6 +306,7 @@ int main(void)
     RUN(test_draws_follow_table);
     RUN(test_same_contributors_same_value);
     RUN(test_differencing_bound);
+    RUN(test_second_answer_is_a_fresh_draw);
     RUN(test_publication_threshold);
     return tu_result();
 }
