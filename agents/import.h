@@ -69,12 +69,14 @@ typedef struct {
     const anon_t *anon;
     const char *forbund;
     outbox_t *outbox;
-    bool dry_run;               /* validate and decide, store nothing */
-    FILE *report;               /* the summary lines */
-    FILE *errors;               /* one line per rejected row */
-    int max_errors;             /* rejected rows listed before "... and N more" (0: 20) */
-    bool progress;              /* draw a progress bar on stderr (callers pass isatty(2)) */
-    const insatser_t *insatser; /* declared insats codes (NULL: none; rows with an insats are refused) */
+    bool dry_run;   /* validate and decide, store nothing */
+    FILE *report;   /* the summary lines */
+    FILE *errors;   /* one line per rejected row */
+    int max_errors; /* rejected rows listed before "... and N more" (0: 20) */
+    bool progress;  /* draw a progress bar on stderr (callers pass isatty(2)) */
+    /* The declared insats codes (NULL: none, so rows with an insats are
+     * refused). */
+    const insatser_t *insatser;
     /* How errors and the summary name the file. NULL: the path as given,
      * which only `import FILE` uses (the user typed it, on their terminal).
      * The spool passes its file number: a file's name may hold a
@@ -92,17 +94,18 @@ void import_log_ref(const import_opts_t *o, const char *path, char *out, size_t 
 
 /* The whole `finsam-agent import FILE` command for JSONL: reads FILE,
  * validates every line, prints errors as "FILE:LINE: FIELD: reason" to
- * o->errors and a summary to o->report (FILE: o->label, or the path), and stores everything in one
- * transaction only if no line failed. Returns a sysexits code: 0,
+ * o->errors and a summary to o->report (FILE: o->label, or the path),
+ * and stores everything in one transaction only if no line failed. Returns a sysexits code: 0,
  * EX_DATAERR (nothing stored), EX_NOINPUT (cannot open FILE), EX_IOERR
  * (read or outbox failure). */
 int import_file(const char *path, const import_opts_t *o);
 
 /* The end of an import: if no row was rejected, commits the pending events
  * (import_commit), then prints the summary for `path` (named as o->label
- * says) to o->report and logs IMPORT-DONE (with import_log_ref). `dropped_names` (NULL: the JSONL field names
- * import_row saw) lists dropped fields or columns for the summary. Returns 0, EX_DATAERR (rows rejected:
- * nothing stored) or EX_IOERR (outbox failure: nothing stored). */
+ * says) to o->report and logs IMPORT-DONE (with import_log_ref).
+ * `dropped_names` (NULL: the JSONL field names import_row saw) lists
+ * dropped fields or columns for the summary. Returns 0, EX_DATAERR (rows
+ * rejected: nothing stored) or EX_IOERR (outbox failure: nothing stored). */
 int import_finish(import_t *self, const char *path, import_stats_t *st, const char *dropped_names,
                   const import_opts_t *o);
 

@@ -114,7 +114,8 @@ static void test_spool(void)
     pid_t pid = s_start(NULL);
     /* Numbers go on after the highest seen, even if that file is purged. */
     s_wait(s_exists, s_in("reports", "000008-done.txt"), "appear");
-    CHECK(s_gone((void *) s_in("", "early.jsonl")));
+    /* The report is written first, then the file is deleted or moved. */
+    s_wait(s_gone, s_in("", "early.jsonl"), "be deleted");
     CHECK(s_gone((void *) s_in("done", "old.csv")) && s_gone((void *) s_in("done", "old.csv.report.txt")));
     CHECK(s_gone((void *) s_in("rejected", "000007-expired.csv")));
     CHECK(s_exists((void *) s_in("rejected", "000005-fresh.csv")));
@@ -132,7 +133,7 @@ static void test_spool(void)
     CHECK(report && strstr(report, "source file: deleted after this report (spool-retention-days = 0)"));
     CHECK(report && !strstr(report, "good"));
     free(report);
-    CHECK(s_gone((void *) s_in("", "good.csv")));
+    s_wait(s_gone, s_in("", "good.csv"), "be deleted");
     CHECK(s_gone((void *) s_in("done", "000009-good.csv")));
     report = tu_read_file(s_in("reports", "000010-rejected.txt"));
     CHECK(report && strstr(report, "000010:3: column 1 \"Personnummer\": personnummer check digit is wrong"));
@@ -140,7 +141,7 @@ static void test_spool(void)
     CHECK(report && strstr(report, "source file: rejected/000010-* until "));
     CHECK(report && !strstr(report, "6505057891") && !strstr(report, "bad"));
     free(report);
-    CHECK(s_exists((void *) s_in("rejected", "000010-bad.csv")));
+    s_wait(s_exists, s_in("rejected", "000010-bad.csv"), "appear");
 
     /* Its time runs out while the agent runs: the purge after the next
      * import deletes it (the hourly one does the same without imports).
@@ -188,7 +189,7 @@ static void test_keep_imported(void)
     CHECK_EQ(tu_write_file(s_in("", "kept.csv"), s_good_csv), 0);
     pid_t pid = s_start("--spool-retention-days=1");
     s_wait(s_exists, s_in("reports", "000012-done.txt"), "appear");
-    CHECK(s_exists((void *) s_in("done", "000012-kept.csv")));
+    s_wait(s_exists, s_in("done", "000012-kept.csv"), "appear");
     char *report = tu_read_file(s_in("reports", "000012-done.txt"));
     CHECK(report && strstr(report, "source file: done/000012-* until "));
     CHECK(report && strstr(report, "(spool-retention-days = 1), then deleted"));

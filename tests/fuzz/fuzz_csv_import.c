@@ -15,8 +15,9 @@
  * directory on /dev/shm (removed at exit). The outbox is a real one opened
  * once per process, used only in dry-run mode (outbox_put decides in a
  * write transaction and aborts it): nothing is ever stored, so inputs do
- * not influence each other. Fixed förbund NV and site key; the import's
- * clock is the wall clock (csvimport_file reads it itself). */
+ * not influence each other. Fixed förbund NV, site key and declared insats
+ * codes (those of agents/examples/enkat-avslut.csv); the import's clock is
+ * the wall clock (csvimport_file reads it itself). */
 #include "anonymize.h"
 #include "catalogue.h"
 #include "csvimport.h"
@@ -39,6 +40,7 @@ static char s_dir[64], s_csv[96], s_ini[96];
 static catalogue_t *s_cat;
 static anon_t *s_anon;
 static outbox_t *s_outbox;
+static insatser_t *s_insatser;
 static FILE *s_null;
 
 static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -49,6 +51,7 @@ static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *f
 static void s_cleanup(void)
 {
     outbox_close(&s_outbox);
+    insatser_destroy(&s_insatser);
     anon_destroy(&s_anon);
     catalogue_destroy(&s_cat);
     if (s_null)
@@ -82,7 +85,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(s_ini, sizeof s_ini, "%s/mapping.ini", s_dir);
     snprintf(path, sizeof path, "%s/outbox", s_dir);
     if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 || !(s_anon = anon_new(key)) ||
-        outbox_open(&s_outbox, path) != 0 || !(s_null = fopen("/dev/null", "w")))
+        outbox_open(&s_outbox, path) != 0 || !(s_null = fopen("/dev/null", "w")) ||
+        !(s_insatser = insatser_new("fuzz.ini")) ||
+        insatser_add(s_insatser, "steg1", "any", err, sizeof err) < 0 ||
+        insatser_add(s_insatser, "steg2", "project", err, sizeof err) < 0)
         abort();
     /* The shipped mapping must load, or every input would test nothing. */
     mapping_t *map;
@@ -118,7 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        .outbox = s_outbox,
                        .dry_run = true,
                        .report = s_null,
-                       .errors = s_null};
+                       .errors = s_null,
+                       .insatser = s_insatser};
     int rc = csvimport_file(s_csv, map, &o);
     if (rc != 0 && rc != EX_DATAERR)
         abort(); /* not the input's fault: a read, memory or outbox failure */

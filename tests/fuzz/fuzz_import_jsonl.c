@@ -4,7 +4,8 @@
  * event building and the collector's own decode + validate). The row only
  * reaches the import's pending set; no outbox is opened.
  *
- * Fixed förbund NV, a fixed site key and a fixed clock, so findings
+ * Fixed förbund NV, a fixed site key, a fixed clock and fixed declared
+ * insats codes (steg1 = any, ips = integrated: the corpus's), so findings
  * reproduce. */
 #include "anonymize.h"
 #include "catalogue.h"
@@ -19,6 +20,7 @@
 
 static catalogue_t *s_cat;
 static anon_t *s_anon;
+static insatser_t *s_insatser;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -26,7 +28,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     uint8_t key[ANON_KEY_LEN];
     for (int i = 0; i < ANON_KEY_LEN; i++)
         key[i] = (uint8_t) (0x5a ^ i);
-    if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 || !(s_anon = anon_new(key)))
+    if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 || !(s_anon = anon_new(key)) ||
+        !(s_insatser = insatser_new("fuzz.ini")) ||
+        insatser_add(s_insatser, "steg1", "any", err, sizeof err) < 0 ||
+        insatser_add(s_insatser, "ips", "integrated", err, sizeof err) < 0)
         abort();
     return 0;
 }
@@ -44,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     import_t *imp = import_new(s_cat, s_anon, "NV", NOW_S);
     if (!imp)
         abort();
+    import_set_insatser(imp, s_insatser);
     char field[64], why[320];
     int rc = import_row(imp, row, field, sizeof field, why, sizeof why);
     if ((rc == 0) != (import_pending(imp) == 1))
