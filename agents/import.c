@@ -190,18 +190,6 @@ static int s_int(json_t *row, const char *name, long long min, long long max, bo
     return 0;
 }
 
-static bool s_is_code(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= CAT_CODE_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_' || s[i] == '-'))
-            return false;
-    return true;
-}
-
 /* "YYYY-MM-DD", a real date, not after today. */
 static int s_date(import_t *self, json_t *row, int *y, int *m, int *d, int32_t *days, s_err_t *e)
 {
@@ -249,7 +237,7 @@ static int s_answer_cmp(const void *a, const void *b)
  * repeat a JSON key of "answers" (any other key could be a name). */
 static bool s_known_item(const catalogue_t *cat, const char *code)
 {
-    for (int i = 0; s_is_code(code) && i < cat->ninstruments; i++)
+    for (int i = 0; code_is_valid(code, CAT_CODE_MAX - 1) && i < cat->ninstruments; i++)
         if (catalogue_item(&cat->instruments[i], code))
             return true;
     return false;
@@ -279,7 +267,7 @@ static int s_answers(const catalogue_t *cat, json_t *row, const cat_instrument_t
             return s_fail(e, field, S_IDENTIFYING);
         if (json_is_integer(v) && anon_number_looks_identifying(json_integer_value(v)))
             return s_fail(e, field, S_IDENTIFYING);
-        const cat_item_t *it = s_is_code(key) ? catalogue_item(in, key) : NULL;
+        const cat_item_t *it = code_is_valid(key, CAT_CODE_MAX - 1) ? catalogue_item(in, key) : NULL;
         if (!it)
             return s_fail(e, field, "not an item of instrument %s%s", in->code,
                           s_known_item(cat, key) ? "" : " (name not shown: not in the catalogue)");
@@ -316,7 +304,8 @@ static int s_instrument(import_t *self, json_t *row, cat_instrument_kind_t kind,
     const char *code;
     if (s_string(row, "instrument", true, &code, e) < 0)
         return -1;
-    const cat_instrument_t *in = s_is_code(code) ? catalogue_instrument(self->cat, code) : NULL;
+    const cat_instrument_t *in =
+        code_is_valid(code, CAT_CODE_MAX - 1) ? catalogue_instrument(self->cat, code) : NULL;
     if (!in)
         return s_fail(e, "instrument", "not in catalogue version %u", self->cat->version);
     if (in->kind != kind)
@@ -539,7 +528,8 @@ static void s_note_dropped(import_t *self, json_t *row, const char *const *field
         if (mapped)
             continue;
         self->dropped++;
-        if (self->ndropped_names >= S_MAX_DROPPED_NAMES || !s_is_code(key) || anon_looks_identifying(key))
+        if (self->ndropped_names >= S_MAX_DROPPED_NAMES || !code_is_valid(key, CAT_CODE_MAX - 1) ||
+            anon_looks_identifying(key))
             continue;
         bool seen = false;
         const char *p = self->dropped_names;

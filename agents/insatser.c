@@ -10,6 +10,8 @@
 
 #include "anonymize.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -53,18 +55,6 @@ void insatser_destroy(insatser_t **self_p)
     *self_p = NULL;
 }
 
-static bool s_is_code(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= S_CODE_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_' || s[i] == '-'))
-            return false;
-    return true;
-}
-
 int insatser_add(insatser_t *self, const char *code, const char *mode, char *err, size_t errlen)
 {
     int m = -1;
@@ -74,7 +64,7 @@ int insatser_add(insatser_t *self, const char *code, const char *mode, char *err
     if (!*mode)
         m = INSATSER_ANY;
     /* The code is written to messages below: only once it is a code. */
-    if (!s_is_code(code) || anon_looks_identifying(code)) {
+    if (!code_is_valid(code, S_CODE_MAX - 1) || anon_looks_identifying(code)) {
         snprintf(err, errlen, "an insats code must be 1-%d letters (a-z, no å ä ö), digits, '_' or '-'",
                  S_CODE_MAX - 1);
         return -1;

@@ -130,18 +130,6 @@ static void s_path(char *out, size_t len, const char *rel)
     snprintf(out, len, "%s/%s", o.data_dir, rel);
 }
 
-static bool s_is_forbund_code(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > CODEC_FORBUND_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_' || s[i] == '-'))
-            return false;
-    return true;
-}
-
 /* The förbund: --forbund, or the agent certificate's metadata; both must
  * agree when both exist. Writes into out. Returns 0 or EX_CONFIG. */
 static int s_forbund(char *out, size_t len)
@@ -168,7 +156,7 @@ static int s_forbund(char *out, size_t len)
         fprintf(stderr, "finsam-agent: förbund: not known: pass --forbund or run keygen --forbund CODE\n");
         return EX_CONFIG;
     }
-    if (!s_is_forbund_code(f)) {
+    if (!code_is_valid(f, CODEC_FORBUND_MAX)) {
         fprintf(stderr, "finsam-agent: --forbund: must be 1-%d letters, digits, '_' or '-'\n",
                 CODEC_FORBUND_MAX);
         return EX_CONFIG;
@@ -223,7 +211,7 @@ static int s_open_outbox(outbox_t **outbox)
 static int s_cmd_keygen(void)
 {
     char dir[4096], cert[4096], pkey[4096], err[512];
-    if (!o.forbund || !s_is_forbund_code(o.forbund)) {
+    if (!o.forbund || !code_is_valid(o.forbund, CODEC_FORBUND_MAX)) {
         fprintf(stderr,
                 "finsam-agent: keygen: --forbund CODE is required (1-%d letters, digits, '_' or '-')\n",
                 CODEC_FORBUND_MAX);

@@ -14,6 +14,8 @@
 
 #include "anonymize.h"
 
+#include "util.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -103,17 +105,6 @@ struct mapping_t {
 };
 
 /* ---- text helpers ------------------------------------------------------ */
-
-static bool s_is_code(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= CAT_CODE_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char) s[i]) && s[i] != '_' && s[i] != '-')
-            return false;
-    return true;
-}
 
 /* Trims ASCII white space and UTF-8 no-break spaces (Excel's favourite)
  * from both ends into out; -1 if it does not fit. */
@@ -410,7 +401,8 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
         return s_add_col(self, name, f, NULL, value);
     }
     if (!strcmp(section, "answers")) {
-        const cat_scale_t *scale = s_is_code(name) ? s_item_scale(self->cat, name) : NULL;
+        const cat_scale_t *scale =
+            code_is_valid(name, CAT_CODE_MAX - 1) ? s_item_scale(self->cat, name) : NULL;
         if (!scale)
             return s_fail(self, "%s is not an item in catalogue version %u", name, self->cat->version);
         return s_add_col(self, name, NULL, scale, value);
@@ -418,7 +410,8 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
     if (!strcmp(section, "labels") || !strncmp(section, "labels.", 7)) {
         const char *setname = section[6] ? section + 7 : "";
         const s_field_t *f = s_field(setname);
-        bool answers = !*setname || (!f && s_is_code(setname) && s_item_scale(self->cat, setname));
+        bool answers =
+            !*setname || (!f && code_is_valid(setname, CAT_CODE_MAX - 1) && s_item_scale(self->cat, setname));
         if (!answers && (!f || f->type != F_STR) && !(f && f->type == F_BOOL))
             return s_fail(self, "[%s]: not an item or a field with labels", section);
         if (answers) {
@@ -698,7 +691,7 @@ int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char 
         if (used[i])
             continue;
         self->nunmapped++;
-        if (real_header && named < S_MAX_NAMES && s_is_code(self->headers[i]) &&
+        if (real_header && named < S_MAX_NAMES && code_is_valid(self->headers[i], CAT_CODE_MAX - 1) &&
             !anon_looks_identifying(self->headers[i])) {
             size_t len = strlen(self->unmapped_names);
             snprintf(self->unmapped_names + len, sizeof self->unmapped_names - len, "%s%s", named ? "," : "",

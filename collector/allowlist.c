@@ -4,6 +4,8 @@
  * ending in `_secret` are skipped so a stray secret never authorizes. */
 #include "allowlist.h"
 
+#include "util.h"
+
 #include "log.h"
 
 #include <czmq.h>
@@ -23,14 +25,7 @@ struct allowlist_t {
 
 bool allowlist_valid_forbund(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 8)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_' || s[i] == '-'))
-            return false;
-    return true;
+    return code_is_valid(s, 8);
 }
 
 static void s_load(allowlist_t *self)

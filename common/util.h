@@ -35,6 +35,10 @@ int64_t clock_wall_ms(void);
 int64_t clock_mono_ms(void);
 int64_t clock_mono_us(void);
 
+/* True if s is a code: 1 to max bytes of [A-Za-z0-9_-] (förbund, insats,
+ * catalogue codes). ASCII only, whatever the locale. */
+bool code_is_valid(const char *s, size_t max);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(char *out, const uint8_t *in, size_t n);
 /* Parses exactly 2n hex digits into n bytes; -1 if malformed. */
