@@ -257,6 +257,16 @@ bool tu_file_has(const char *path, const char *text)
     return found;
 }
 
+bool tu_file_lacks(const char *path, const char *text)
+{
+    char *content = tu_read_file(path);
+    bool lacks = content && !strstr(content, text);
+    if (!lacks)
+        fprintf(stderr, "%s repeats \"%s\":\n%s\n", path, text, content ? content : "(nothing)");
+    free(content);
+    return lacks;
+}
+
 int tu_count_in_file(const char *path, const char *text)
 {
     char *content = tu_read_file(path);

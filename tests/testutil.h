@@ -95,6 +95,9 @@ int tu_write_file(const char *path, const char *text);
 
 /* True if the file contains text; otherwise prints what it does contain. */
 bool tu_file_has(const char *path, const char *text);
+/* True if the file can be read and does not contain text; otherwise
+ * prints what it holds. */
+bool tu_file_lacks(const char *path, const char *text);
 /* How many times text occurs in the file at path (0 if it cannot be read). */
 int tu_count_in_file(const char *path, const char *text);
 

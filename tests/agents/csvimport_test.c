@@ -229,12 +229,7 @@ static void test_example_mapping_ships_working(void)
 
 static bool s_log_lacks(const char *text)
 {
-    char *log = tu_read_file(s_log);
-    bool lacks = log && !strstr(log, text);
-    if (!lacks)
-        fprintf(stderr, "output repeats \"%s\":\n%s\n", text, log ? log : "(none)");
-    free(log);
-    return lacks;
+    return tu_file_lacks(s_log, text);
 }
 
 static void test_insats_column(void)

@@ -145,12 +145,7 @@ static void test_missing_file_and_usage(void)
 
 static bool s_log_lacks(const char *text)
 {
-    char *log = tu_read_file(s_log);
-    bool lacks = log && !strstr(log, text);
-    if (!lacks)
-        fprintf(stderr, "output repeats \"%s\":\n%s\n", text, log ? log : "(none)");
-    free(log);
-    return lacks;
+    return tu_file_lacks(s_log, text);
 }
 
 #define S_ROW(insats, mode)                                                                                  \
