@@ -9,6 +9,7 @@
 #include "aggregate.h"
 #include "allowlist.h"
 #include "cell.h"
+#include "feed.h"
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
@@ -353,6 +354,108 @@ static void test_measures_without_cells(void)
 }
 
 /* Adding a measure is a change to the catalogue file only. */
+/* ---- the protected aggregate feed (collector/feed.c) ------------------ */
+
+typedef struct {
+    int n;
+    json_t *rows; /* row key -> {"n":..,"units":..,"suppressed":..,"removed":..} */
+} s_feed_t;
+
+static int s_collect(const char *topic, const uint8_t *payload, size_t len, const char *key, void *arg)
+{
+    s_feed_t *f = arg;
+    Finsam__V1__CellUpdate *u = finsam__v1__cell_update__unpack(NULL, len, payload);
+    CHECK(u && u->has_protected_ && u->protected_ && u->level);
+    CHECK(!strncmp(topic, "agg.", 4));
+    json_object_set_new(f->rows, key,
+                        json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:b}", "level", u->level, "name", u->forbund,
+                                  "period", u->period, "slice", u->slice, "n", (json_int_t) u->n, "units",
+                                  (json_int_t) u->units, "suppressed", u->suppressed, "removed", u->removed));
+    finsam__v1__cell_update__free_unpacked(u, NULL);
+    f->n++;
+    return 0;
+}
+
+static void test_feed_matches_api(void)
+{
+    s_setup();
+    s_answers(0, 3, 5, 1, T_2026_03);
+    s_answers(1, 20, 4, 1, T_2026_03);
+    s_answers(2, 40, 3, 2, T_2026_03);
+    s_answers(3, 12, 2, 2, T_2026_03);
+    json_t *api = s_query("i1_behov", "2026", "all"); /* publishes */
+    feed_t *feed = feed_new(s_ledger, s_cat, s_protect);
+    s_feed_t f = {0, json_object()};
+    CHECK(feed_update(feed, 1, s_collect, &f) == 0);
+    CHECK(f.n > 0);
+    /* Every row of the API equals the feed's row: same hidden rows, same
+     * published n and units. */
+    json_t *rows = json_object_get(json_array_get(json_object_get(api, "measures"), 0), "rows");
+    size_t i, matched = 0;
+    json_t *r;
+    int mi = (int) (catalogue_measure(s_cat, "i1_behov") - s_cat->measures);
+    uint32_t year;
+    CHECK(cell_period_parse("2026", &year) == 0);
+    json_array_foreach(rows, i, r) {
+        const char *level = json_string_value(json_object_get(r, "level"));
+        char key[FEED_ROW_KEY_MAX];
+        snprintf(key, sizeof key, "%03d%d%s\x1f%08x%04x", mi,
+                 !strcmp(level, "forbund") ? 0
+                 : !strcmp(level, "lan")   ? 1
+                                           : 2,
+                 json_string_value(json_object_get(r, "name")), year, 0);
+        json_t *fr = json_object_get(f.rows, key);
+        CHECK(fr);
+        if (!fr)
+            continue;
+        CHECK(json_is_true(json_object_get(fr, "suppressed")) ==
+              json_is_true(json_object_get(r, "suppressed")));
+        if (!json_is_true(json_object_get(r, "suppressed"))) {
+            CHECK_EQ(json_integer_value(json_object_get(fr, "n")),
+                     json_integer_value(json_object_get(r, "n")));
+            CHECK_EQ(json_integer_value(json_object_get(fr, "units")),
+                     json_integer_value(json_object_get(r, "units")));
+        }
+        matched++;
+    }
+    CHECK(matched >= 4);
+    /* Nothing changed: nothing sent. */
+    int before = f.n;
+    CHECK(feed_update(feed, 2, s_collect, &f) == 0);
+    CHECK_EQ(f.n, before);
+    /* The snapshot in chunks of 7 holds every row once. */
+    s_feed_t snap = {0, json_object()};
+    char after[FEED_ROW_KEY_MAX] = "";
+    bool done = false;
+    int chunks = 0;
+    while (!done) {
+        int n0 = snap.n;
+        CHECK(feed_snapshot(feed, 2, after, 7, s_collect, &snap, &done) == 0);
+        CHECK(snap.n - n0 <= 7);
+        const char *k;
+        json_t *v;
+        json_object_foreach(snap.rows, k, v)
+            if (strcmp(k, after) > 0)
+                snprintf(after, sizeof after, "%s", k);
+        (void) v;
+        chunks++;
+    }
+    CHECK_EQ(json_object_size(snap.rows), json_object_size(f.rows));
+    CHECK_EQ(snap.n, (int) json_object_size(f.rows));
+    CHECK(chunks > 1);
+    /* Ten more people at HBS: only the rows they move are sent again. */
+    s_answers(2, 10, 5, 2, T_2026_03);
+    json_decref(s_query("i1_behov", "2026", "all")); /* publishes */
+    before = f.n;
+    CHECK(feed_update(feed, 3, s_collect, &f) == 0);
+    CHECK(f.n > before && f.n - before < (int) json_object_size(f.rows) / 2);
+    json_decref(snap.rows);
+    json_decref(f.rows);
+    json_decref(api);
+    feed_destroy(&feed);
+    s_teardown();
+}
+
 static void test_catalogue_is_data(void)
 {
     size_t len;
@@ -402,5 +505,6 @@ int main(void)
     RUN(test_change_against_previous_period);
     RUN(test_organisation_not_suppressed_and_bad_args);
     RUN(test_measures_without_cells);
+    RUN(test_feed_matches_api);
     return tu_result();
 }
