@@ -3,12 +3,17 @@
  * The replay uses the very code ingest uses (aggregate_event) with the
  * ingest-time meaning of each logged event: an event adds itself; a
  * retraction subtracts its target; a correction subtracts the event it
- * supersedes and adds itself. Only accepted events are in the log, so no
- * validation is repeated. */
+ * supersedes and adds itself. Erased events (tombstones, erase.h) add
+ * nothing and are never subtracted: whatever they had added was subtracted
+ * when they were erased. A tombstone keeps `supersedes`, so an erased
+ * correction still subtracts what it replaced, at its own position, as it
+ * did at ingest; an erasure event itself changes nothing here. Only
+ * accepted events are in the log, so no validation is repeated. */
 #include "rebuild.h"
 
 #include "aggregate.h"
 #include "cell.h"
+#include "erase.h"
 #include "util.h"
 
 #include <ftw.h>
@@ -25,10 +30,10 @@ typedef struct {
     uint64_t from_seq, end_seq, done;
 } s_ctx_t;
 
-static int s_apply_target(s_ctx_t *c, ledger_txn_t *lt, const uint8_t *target_id)
+static int s_apply_target(s_ctx_t *c, ledger_txn_t *lt, const char *forbund, const uint8_t *target_id)
 {
     uint64_t seq;
-    int rc = ledger_find(c->snap, c->source, target_id, &seq);
+    int rc = ledger_find(c->snap, c->source, forbund, target_id, &seq);
     if (rc)
         return rc;
     const uint8_t *bytes;
@@ -39,7 +44,7 @@ static int s_apply_target(s_ctx_t *c, ledger_txn_t *lt, const uint8_t *target_id
     char why[160];
     if (codec_decode_event(bytes, len, &old, why, sizeof why))
         return MDB_CORRUPTED;
-    rc = aggregate_event(c->aggregate, lt, old, -1);
+    rc = erase_is_tombstone(old) ? 0 : aggregate_event(c->aggregate, lt, old, -1);
     codec_free_event(&old);
     return rc;
 }
@@ -68,10 +73,10 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
             break;
         }
         if (ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION) {
-            rc = s_apply_target(c, lt, ev->retraction->target_id.data);
-        } else {
-            rc = ev->has_supersedes ? s_apply_target(c, lt, ev->supersedes.data) : 0;
-            if (rc == 0)
+            rc = s_apply_target(c, lt, ev->forbund, ev->retraction->target_id.data);
+        } else if (ev->body_case != FINSAM__V1__EVENT__BODY_ERASURE) {
+            rc = ev->has_supersedes ? s_apply_target(c, lt, ev->forbund, ev->supersedes.data) : 0;
+            if (rc == 0 && !erase_is_tombstone(ev))
                 rc = aggregate_event(c->aggregate, lt, ev, +1);
         }
         codec_free_event(&ev);
