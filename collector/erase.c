@@ -232,7 +232,7 @@ static int s_scan(ledger_txn_t *lt, void *arg)
         if (got < 18)
             break;
         s->report->scanned += (uint64_t) got - (off ? 17 : 0);
-        uint8_t *end = buf + got - 17; /* a tag starting here still has its 18 bytes */
+        uint8_t *end = buf + got - 17; /* a tag starting before end has all 18 bytes here */
         for (uint8_t *q = buf; q < end && (q = memchr(q, 0x0a, (size_t) (end - q))) != NULL; q++) {
             if (q[1] != 0x10)
                 continue;
