@@ -409,9 +409,14 @@ void anon_hash(const anon_t *self, const char *domain, const uint8_t *data, size
     sodium_memzero(&st, sizeof st);
 }
 
-void anon_event_id(int32_t days, const uint8_t content_hash[ANON_HASH_LEN], uint8_t out[ANON_ID_LEN])
+uint32_t anon_month_number(int year, int month)
 {
-    be32_put(out, (uint32_t) days);
+    return (uint32_t) ((year - 1970) * 12 + month - 1);
+}
+
+void anon_event_id(int year, int month, const uint8_t content_hash[ANON_HASH_LEN], uint8_t out[ANON_ID_LEN])
+{
+    be32_put(out, anon_month_number(year, month));
     memcpy(out + 4, content_hash, ANON_ID_LEN - 4);
 }
 

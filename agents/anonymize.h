@@ -89,11 +89,17 @@ int anon_age_band(int age);
 void anon_hash(const anon_t *self, const char *domain, const uint8_t *data, size_t len,
                uint8_t out[ANON_HASH_LEN]);
 
-/* Event id: big-endian uint32 days since the epoch of the row's original
- * (uncoarsened) date, then the first 12 bytes of the content hash
- * anon_hash(self, "finsam-event-id", canonical content). The time prefix
- * keeps the collector's dedupe-index inserts near-sequential. */
-void anon_event_id(int32_t days, const uint8_t content_hash[ANON_HASH_LEN], uint8_t out[ANON_ID_LEN]);
+/* Event id: big-endian uint32 month number of the row's date (months
+ * since 1970-01: (year - 1970) * 12 + month - 1), then the first 12 bytes
+ * of the content hash anon_hash(self, "finsam-event-id", canonical
+ * content). The month prefix keeps the collector's dedupe-index inserts
+ * near-sequential; nothing finer than the month is readable from an id
+ * (the day, when the caller hashes it, only enters through the keyed
+ * hash). Ids are deterministic: the same row gives the same id. */
+void anon_event_id(int year, int month, const uint8_t content_hash[ANON_HASH_LEN], uint8_t out[ANON_ID_LEN]);
+
+/* The month number of an id prefix: (year - 1970) * 12 + month - 1. */
+uint32_t anon_month_number(int year, int month);
 
 /* True if s looks like a direct identifier: an e-mail address, or a string
  * of digits, spaces and - + ( ) holding 8 or more digits (personnummer with

@@ -676,7 +676,7 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         hlen += rlen;
     }
     anon_hash(self->anon, "finsam-event-id", canon, hlen, content);
-    anon_event_id(days, content, id);
+    anon_event_id(y, m, content, id);
     b->ev.id = (ProtobufCBinaryData){ANON_ID_LEN, id};
 
     size_t len;

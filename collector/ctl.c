@@ -1,7 +1,10 @@
 /* ctl.c (finsamctl): the operator's command line. Reads the collector's
  * store read-only (LMDB allows readers beside the running writer), so it
  * works whether or not the collector runs, and never changes data except
- * for `keygen` (new files) and `backup` (a copy elsewhere). */
+ * for `keygen` (new files), `backup` (a copy elsewhere) and `erase` (opens
+ * the store for writing; LMDB serialises its write transactions with the
+ * running collector's). */
+#include "erase.h"
 #include "export.h"
 #include "keys.h"
 #include "ledger.h"
@@ -20,17 +23,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
+
+/* How long `erase` lets readers from before the erase (a backup, a rebuild)
+ * finish before it overwrites the old bytes anyway. */
+#define ERASE_WAIT_MS 30000
 
 static char *o_data_dir, *o_format, *o_forbund, *o_name, *o_catalogue, *o_measure, *o_period, *o_slice,
     *o_log_level;
 static bool o_verify, o_exact;
-static char *o_key, *o_server_key, *o_stream, *o_replay, *o_from, *o_access;
+static char *o_key, *o_server_key, *o_stream, *o_replay, *o_from, *o_access, *o_before;
 static long o_count, o_idle_exit_ms;
 
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "collector data directory", &o_data_dir},
     {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv", &o_format},
-    {"forbund", 0, OPT_STR, NULL, 0, 0, "keygen: förbund the key may publish for; query: filter", &o_forbund},
+    {"forbund", 0, OPT_STR, NULL, 0, 0,
+     "keygen: förbund the key may publish for; query: filter; erase: the events' förbund", &o_forbund},
+    {"before", 0, OPT_STR, NULL, 0, 0,
+     "erase: every event of --forbund that occurred before this month (YYYY-MM)", &o_before},
     {"name", 0, OPT_STR, NULL, 0, 0, "keygen: name stored in the certificate", &o_name},
     {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o_catalogue},
     {"measure", 'm', OPT_STR, NULL, 0, 0, "query: measure id or indicator number", &o_measure},
@@ -71,8 +82,11 @@ static const opt_spec_t s_spec = {
     "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for agents,\n"
     "                      --access all|aggregates for stream subscribers\n"
     "  backup DIR          write a compacted consistent copy of the store while it runs\n"
-    "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 66 no data directory,\n"
-    "73 cannot create, 74 store I/O, 78 bad configuration.\n",
+    "  erase EVENT-ID      erase an event for good (cells, log bytes, data.mdb) while the collector runs;\n"
+    "                      --forbund if the id is stored by several förbund\n"
+    "  erase --forbund F --before YYYY-MM   erase every event of F that occurred before that month\n"
+    "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 65 erase: no such event or nothing to\n"
+    "erase, 66 no data directory, 73 cannot create, 74 store I/O, 78 bad configuration.\n",
     s_opts,
     sizeof s_opts / sizeof *s_opts,
 };
@@ -246,6 +260,63 @@ static int s_rebuild(void)
     return rc < 0 ? EX_IOERR : report.differences ? 1 : 0;
 }
 
+static int s_erase(const char *id_hex)
+{
+    erase_request_t req = {.forbund = o_forbund, .wait_ms = ERASE_WAIT_MS};
+    if (id_hex && hex_decode(req.id, 16, id_hex) < 0) {
+        fprintf(stderr, "finsamctl: erase: %s: not a 32-digit hex event id\n", id_hex);
+        return EX_USAGE;
+    }
+    req.has_id = id_hex != NULL;
+    if (o_before && erase_parse_month(o_before, &req.before) < 0) {
+        fprintf(stderr, "finsamctl: erase: --before %s: not a month YYYY-MM\n", o_before);
+        return EX_USAGE;
+    }
+    req.has_before = o_before != NULL;
+    if (req.has_id == req.has_before || (req.has_before && !o_forbund)) {
+        fprintf(stderr, "Usage: finsamctl erase EVENT-ID | finsamctl erase --forbund F --before YYYY-MM\n");
+        return EX_USAGE;
+    }
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/ledger/data.mdb", o_data_dir);
+    if (access(path, F_OK) < 0) { /* opening for writing would create an empty store */
+        fprintf(stderr, "finsamctl: %s: no store\n", path);
+        return EX_NOINPUT;
+    }
+    catalogue_t *cat;
+    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
+        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
+        return EX_CONFIG;
+    }
+    ledger_t *ledger;
+    snprintf(path, sizeof path, "%s/ledger", o_data_dir);
+    if (ledger_open(&ledger, path, false, err, sizeof err) < 0) {
+        fprintf(stderr, "finsamctl: %s\n", err);
+        catalogue_destroy(&cat);
+        return EX_NOINPUT;
+    }
+    erase_report_t r;
+    erase_result_t result = erase_run(ledger, cat, &req, &r, err, sizeof err);
+    ledger_close(&ledger);
+    catalogue_destroy(&cat);
+    if (result != ERASE_OK) {
+        fprintf(stderr, "finsamctl: erase: %s\n", err);
+        return result == ERASE_STORE ? EX_IOERR : EX_DATAERR;
+    }
+    printf("erase: erased=%llu already_erased=%llu erasure_seq=%llu-%llu scrubbed_copies=%llu "
+           "scanned_mib=%.1f old_readers=%d seconds=%.3f\n",
+           (unsigned long long) r.erased, (unsigned long long) r.already, (unsigned long long) r.first_seq,
+           (unsigned long long) r.last_seq, (unsigned long long) r.scrub.copies,
+           (double) r.scrub.scanned / (1 << 20), r.scrub.old_readers, r.scrub.seconds);
+    if (r.scrub.old_readers)
+        fprintf(
+            stderr,
+            "finsamctl: erase: %d reader(s) from before the erase were still open and may have read zeros "
+            "in place of the erased event; discard a backup taken meanwhile\n",
+            r.scrub.old_readers);
+    return 0;
+}
+
 static volatile sig_atomic_t s_stop;
 
 static void s_on_signal(int sig)
@@ -316,6 +387,8 @@ int main(int argc, char **argv)
         return s_rebuild();
     if (!strcmp(cmd, "tail"))
         return s_tail(first + 1 < argc ? argv[first + 1] : "ev.");
+    if (!strcmp(cmd, "erase"))
+        return s_erase(first + 1 < argc ? argv[first + 1] : NULL);
     if (!strcmp(cmd, "keygen") && first + 1 < argc) {
         char err[512];
         if (o_access && strcmp(o_access, "all") && strcmp(o_access, "aggregates")) {

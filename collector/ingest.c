@@ -7,6 +7,7 @@
  * process-wide stats are only added after the commit succeeded. */
 #include "ingest.h"
 
+#include "erase.h"
 #include "log.h"
 #include "util.h"
 #include "validate.h"
@@ -21,7 +22,13 @@ struct ingest_t {
     const catalogue_t *catalogue;
     aggregate_t *aggregate;
     ingest_stats_t stats;
+    erase_scrub_t *scrub; /* bytes of events erased in this transaction */
+    uint64_t erase_txnid;
 };
+
+/* How long a scrub in the ingest thread waits for readers from before an
+ * erase (replay chunks and queries take milliseconds). */
+#define INGEST_SCRUB_WAIT_MS 2000
 
 typedef struct {
     ingest_t *self;
@@ -34,6 +41,10 @@ typedef struct {
 ingest_t *ingest_new(ledger_t *ledger, const catalogue_t *catalogue, aggregate_t *aggregate)
 {
     ingest_t *self = calloc(1, sizeof *self);
+    if (self && !(self->scrub = erase_scrub_new())) {
+        free(self);
+        return NULL;
+    }
     if (self) {
         self->ledger = ledger;
         self->catalogue = catalogue;
@@ -45,6 +56,7 @@ ingest_t *ingest_new(ledger_t *ledger, const catalogue_t *catalogue, aggregate_t
 void ingest_destroy(ingest_t **self_p)
 {
     if (self_p && *self_p) {
+        erase_scrub_destroy(&(*self_p)->scrub);
         free(*self_p);
         *self_p = NULL;
     }
@@ -88,13 +100,18 @@ bool ingest_prepare(ingest_t *self, ingest_item_t *item, allowlist_t *allowlist)
         snprintf((v)->text, sizeof(v)->text, __VA_ARGS__);                                                   \
     } while (0)
 
-/* Finds the event a retraction or correction names and checks it may be
- * withdrawn by this förbund. On success *old is the decoded target. Returns
- * 0 (verdict untouched), 1 (verdict set to a rejection) or an LMDB error. */
+/* Finds the event a retraction, correction or erasure names (`body` is the
+ * naming event's body case; a correction has another body) and checks it
+ * may be withdrawn by this förbund. Ids are looked up per förbund, so
+ * another förbund's event is simply not found. On success *old is the
+ * decoded target. Returns 0 (verdict untouched), 1 (verdict set to a
+ * rejection) or an LMDB error. */
 static int s_find_target(ingest_t *self, MDB_txn *txn, const uint8_t *target_id, const char *forbund,
-                         ingest_verdict_t *v, uint64_t *target_seq, event_msg_t **old)
+                         int body, ingest_verdict_t *v, uint64_t *target_seq, event_msg_t **old)
 {
-    int rc = ledger_find(txn, self->ledger, target_id, target_seq);
+    bool erasure = body == FINSAM__V1__EVENT__BODY_ERASURE,
+         retraction = body == FINSAM__V1__EVENT__BODY_RETRACTION;
+    int rc = ledger_find(txn, self->ledger, forbund, target_id, target_seq);
     if (rc == MDB_NOTFOUND) {
         VERDICT(v, REJECT_UNKNOWN_TARGET, "target event is not stored");
         return 1;
@@ -112,19 +129,71 @@ static int s_find_target(ingest_t *self, MDB_txn *txn, const uint8_t *target_id,
     }
     if (strcmp((*old)->forbund, forbund) != 0) {
         VERDICT(v, REJECT_FORBIDDEN, "target belongs to another förbund");
-        codec_free_event(old);
-        return 1;
+        goto reject;
     }
-    if ((*old)->body_case == FINSAM__V1__EVENT__BODY_RETRACTION) {
+    if (erasure) {
+        /* An erasure may name a retracted or superseded event: its bytes
+         * are still there. */
+        if ((v->code = erase_check_target(*old, v->text, sizeof v->text)) !=
+            FINSAM__V1__REJECT_CODE__REJECT_NONE)
+            goto reject;
+        return 0;
+    }
+    switch ((*old)->body_case) {
+    case FINSAM__V1__EVENT__BODY_RETRACTION:
         VERDICT(v, REJECT_UNKNOWN_TARGET, "a retraction cannot be retracted");
-        codec_free_event(old);
-        return 1;
+        goto reject;
+    case FINSAM__V1__EVENT__BODY_ERASURE:
+        VERDICT(v, REJECT_UNKNOWN_TARGET, "an erasure cannot be withdrawn");
+        goto reject;
+    case FINSAM__V1__EVENT__BODY_ERASED:
+        /* Nothing left to retract; a correction of an erased event is
+         * stored as new content (the site fixed the row and sent it again). */
+        if (retraction) {
+            VERDICT(v, REJECT_UNKNOWN_TARGET, "target was erased; nothing to retract");
+            goto reject;
+        }
+        break;
+    default: break;
     }
     if (ledger_is_retracted(txn, self->ledger, *target_seq)) {
         VERDICT(v, REJECT_UNKNOWN_TARGET, "target is already retracted or corrected");
-        codec_free_event(old);
-        return 1;
+        goto reject;
     }
+    return 0;
+reject:
+    codec_free_event(old);
+    return 1;
+}
+
+/* An id this förbund stored before: the same bytes again are a duplicate
+ * (acked, nothing changes); other bytes are a conflict, because a change
+ * needs a new id with `supersedes`. An erased event's content is gone, so a
+ * resend of its id cannot be compared: it is acked as a duplicate and
+ * nothing is stored again. Returns 0 (verdict set) or an LMDB error. */
+static int s_resend(ingest_t *self, MDB_txn *txn, uint64_t seq, const ProtobufCBinaryData *raw,
+                    ingest_verdict_t *v)
+{
+    const uint8_t *bytes;
+    size_t len;
+    int rc = ledger_get(txn, self->ledger, seq, &bytes, &len, NULL);
+    if (rc)
+        return rc;
+    if (len == raw->len && memcmp(bytes, raw->data, len) == 0) {
+        v->duplicate = true;
+        return 0;
+    }
+    event_msg_t *stored;
+    char why[160];
+    if (codec_decode_event(bytes, len, &stored, why, sizeof why) == FINSAM__V1__REJECT_CODE__REJECT_NONE &&
+        erase_is_tombstone(stored)) {
+        v->duplicate = true;
+    } else {
+        VERDICT(
+            v, REJECT_CONFLICT,
+            "event id already stored with different content; a correction needs a new id with supersedes");
+    }
+    codec_free_event(&stored);
     return 0;
 }
 
@@ -147,21 +216,22 @@ static int s_apply_event(ingest_t *self, ledger_txn_t *lt, const ingest_item_t *
         return 0;
     }
     uint64_t seq, target_seq = 0;
-    int rc = ledger_find(lt->txn, self->ledger, v->id, &seq);
+    int rc = ledger_find(lt->txn, self->ledger, item->forbund, v->id, &seq);
     if (rc == 0) {
-        v->duplicate = true; /* acked again, changes nothing */
-        codec_free_event(&ev);
-        return 0;
+        rc = s_resend(self, lt->txn, seq, raw, v);
+        goto out;
     }
     if (rc != MDB_NOTFOUND)
         goto out;
     const uint8_t *target = NULL;
     if (ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION)
         target = ev->retraction->target_id.data;
+    else if (ev->body_case == FINSAM__V1__EVENT__BODY_ERASURE)
+        target = ev->erasure->target_id.data;
     else if (ev->has_supersedes)
         target = ev->supersedes.data;
     if (target) {
-        rc = s_find_target(self, lt->txn, target, item->forbund, v, &target_seq, &old);
+        rc = s_find_target(self, lt->txn, target, item->forbund, ev->body_case, v, &target_seq, &old);
         if (rc == 1) {
             rc = 0;
             goto out;
@@ -169,13 +239,19 @@ static int s_apply_event(ingest_t *self, ledger_txn_t *lt, const ingest_item_t *
         if (rc)
             goto out;
     }
-    if ((rc = ledger_append(lt, v->id, raw->data, raw->len, now_ms, &seq)))
+    if ((rc = ledger_append(lt, item->forbund, v->id, raw->data, raw->len, now_ms, &seq)))
         goto out;
     v->seq = seq;
     v->kind = codec_event_kind(ev); /* a static string: outlives ev */
+    if (ev->body_case == FINSAM__V1__EVENT__BODY_ERASURE) {
+        rc = erase_apply(lt, self->aggregate, target_seq, old, seq, self->scrub);
+        self->erase_txnid = erase_txnid(lt);
+        goto out;
+    }
     if (old) {
+        /* An erased target was subtracted when it was erased. */
         if ((rc = ledger_mark_retracted(lt->txn, self->ledger, target_seq, seq)) ||
-            (rc = aggregate_event(self->aggregate, lt, old, -1)))
+            (!erase_is_tombstone(old) && (rc = aggregate_event(self->aggregate, lt, old, -1))))
             goto out;
     }
     if (ev->body_case != FINSAM__V1__EVENT__BODY_RETRACTION)
@@ -192,6 +268,7 @@ static int s_apply(ledger_txn_t *lt, void *arg)
     ingest_t *self = c->self;
     int64_t now_ms = clock_wall_ms();
     aggregate_begin(self->aggregate);
+    erase_scrub_clear(self->scrub);
     for (int i = 0; i < c->n; i++) {
         ingest_item_t *item = &c->items[i];
         if (item->batch_error != FINSAM__V1__REJECT_CODE__REJECT_NONE)
@@ -233,6 +310,27 @@ static int s_apply(ledger_txn_t *lt, void *arg)
     return aggregate_flush(self->aggregate, lt, c->changed, c->changed_arg);
 }
 
+/* After a commit that erased events: the old bytes out of data.mdb
+ * (erase.h). The acks wait for it; erasures are rare. Readers from before
+ * the erase get a short grace only, so ingest does not stall behind a long
+ * backup; the scrub overwrites the copies in any case. A failure leaves the
+ * erasure committed and is logged. */
+static void s_scrub(ingest_t *self)
+{
+    erase_scrub_report_t r;
+    char err[256];
+    size_t n = erase_scrub_size(self->scrub);
+    if (erase_scrub_run(self->scrub, self->ledger, self->erase_txnid, INGEST_SCRUB_WAIT_MS, &r, err,
+                        sizeof err) < 0) {
+        log_error("ingest", "ERASE-SCRUB-FAILED events=%zu reason=%s", n, err);
+        erase_scrub_clear(self->scrub);
+        return;
+    }
+    log_info("ingest", "ERASE-SCRUBBED events=%zu copies=%llu scanned_mib=%llu old_readers=%d seconds=%.3f",
+             n, (unsigned long long) r.copies, (unsigned long long) (r.scanned >> 20), r.old_readers,
+             r.seconds);
+}
+
 int ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed_fn changed, void *arg)
 {
     s_commit_ctx_t ctx = {self, items, n, changed, arg};
@@ -252,15 +350,22 @@ int ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed
         self->stats.duplicates += item->duplicates;
         for (size_t j = 0; j < item->batch->n_events; j++) {
             ingest_verdict_t *v = &item->verdicts[j];
+            char hex[33];
+            if (v->seq && !strcmp(v->kind, "erasure")) {
+                hex_encode(hex, v->id, 16);
+                log_info("ingest", "EVENT-ERASED agent=%.8s forbund=%s erasure=%s seq=%llu", item->agent_key,
+                         item->forbund, hex, (unsigned long long) v->seq);
+            }
             if (v->code == FINSAM__V1__REJECT_CODE__REJECT_NONE)
                 continue;
             self->stats.rejected[v->code % LEDGER_REJECT_SLOTS]++;
-            char hex[33];
             hex_encode(hex, v->id, 16);
             log_warn("ingest", "EVENT-REJECTED agent=%.8s forbund=%s id=%s code=%s reason=%s",
                      item->agent_key, item->forbund, hex, codec_reject_name(v->code), v->text);
         }
     }
+    if (erase_scrub_size(self->scrub))
+        s_scrub(self);
     return 0;
 }
 

@@ -3,8 +3,10 @@
  * after kill -9 the ledger is exactly the last committed transaction. */
 #include "ledger.h"
 
+#include "log.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,11 @@
 
 struct ledger_t {
     store_t *store;
+    char *dir;
+    /* meta "erasures" as this process last wrote from: when another
+     * transaction (ours or another process's) erased events since, the
+     * store is reopened before the next write (see s_write). */
+    uint64_t erasures_seen;
     /* Written by the ingest thread after each commit, read by the HTTP
      * thread: atomic. */
     _Atomic uint64_t next_seq;
@@ -76,20 +83,43 @@ static int s_init(MDB_txn *txn, void *arg)
     return s_check_schema(txn, ctx->ledger, true, ctx->err, ctx->errlen);
 }
 
+/* The position after the last event in the log as txn sees it. */
+static int s_log_end(MDB_txn *txn, const ledger_t *self, uint64_t *next)
+{
+    MDB_cursor *cur;
+    *next = 1;
+    int rc = mdb_cursor_open(txn, store_dbi(self->store, LEDGER_DB_LOG), &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == 0 && k.mv_size == 8)
+        *next = be64_get(k.mv_data) + 1;
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* meta "erasures": erase.c counts erased events there. */
+static int s_erasures(MDB_txn *txn, const ledger_t *self, uint64_t *n)
+{
+    MDB_val k = {8, "erasures"}, v;
+    int rc = mdb_get(txn, store_dbi(self->store, LEDGER_DB_META), &k, &v);
+    *n = rc == 0 && v.mv_size == 8 ? be64_get(v.mv_data) : 0;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int s_load_next_seq(ledger_t *self)
 {
     MDB_txn *txn;
     int rc = store_read(self->store, &txn);
     if (rc)
         return rc;
-    MDB_cursor *cur;
-    self->next_seq = 1;
-    if ((rc = mdb_cursor_open(txn, store_dbi(self->store, LEDGER_DB_LOG), &cur)) == 0) {
-        MDB_val k, v;
-        if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
-            self->next_seq = be64_get(k.mv_data) + 1;
-        mdb_cursor_close(cur);
-    }
+    uint64_t next;
+    rc = s_log_end(txn, self, &next);
+    if (rc == 0)
+        rc = s_erasures(txn, self, &self->erasures_seen);
+    if (rc == 0)
+        atomic_store_explicit(&self->next_seq, next, memory_order_release);
     store_read_end(self->store, txn);
     return rc;
 }
@@ -115,9 +145,11 @@ static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, si
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = store_open(&self->store, dir, s_dbs, LEDGER_DB_COUNT, flags);
+    self->dir = strdup(dir);
+    int rc = self->dir ? store_open(&self->store, dir, s_dbs, LEDGER_DB_COUNT, flags) : ENOMEM;
     if (rc) {
         snprintf(err, errlen, "%s: %s", dir, store_strerror(rc));
+        free(self->dir);
         free(self);
         return -1;
     }
@@ -150,6 +182,7 @@ void ledger_close(ledger_t **self_p)
     if (!self_p || !*self_p)
         return;
     store_close(&(*self_p)->store);
+    free((*self_p)->dir);
     free(*self_p);
     *self_p = NULL;
 }
@@ -173,37 +206,120 @@ typedef struct {
     ledger_txn_t lt;
     ledger_write_fn fn;
     void *ctx;
+    uint64_t erasures; /* meta "erasures" as this transaction found it */
 } s_write_ctx_t;
+
+/* Not LMDB codes (those are -30799..-30780) nor errnos. */
+#define S_ABORTED (-1000000)
+#define S_REOPEN (-1000001)
 
 static int s_write(MDB_txn *txn, void *arg)
 {
     s_write_ctx_t *w = arg;
-    /* A retry after map growth starts again from the committed position. */
+    /* From the log itself, not from memory: a retry after map growth starts
+     * again from the committed position, and an event another process
+     * appended meanwhile (finsamctl erase) is counted. One cursor step. */
     w->lt.txn = txn;
-    w->lt.next_seq = ledger_next_seq(w->lt.ledger);
+    int rc = s_log_end(txn, w->lt.ledger, &w->lt.next_seq);
+    if (rc == 0)
+        rc = s_erasures(txn, w->lt.ledger, &w->erasures);
+    if (rc)
+        return rc;
+    /* Events were erased since this process last wrote: its LMDB page
+     * buffers may hold their bytes, which LMDB would write again into
+     * unused parts of new pages (store_reopen). Nothing is dirty yet. */
+    if (w->erasures != w->lt.ledger->erasures_seen)
+        return S_REOPEN;
     return w->fn(&w->lt, w->ctx);
 }
 
 int ledger_write(ledger_t *self, ledger_write_fn fn, void *ctx)
 {
-    s_write_ctx_t w = {{NULL, self, ledger_next_seq(self)}, fn, ctx};
-    int rc = store_write(self->store, s_write, &w);
+    s_write_ctx_t w = {{NULL, self, ledger_next_seq(self)}, fn, ctx, 0};
+    int rc;
+    while ((rc = store_write(self->store, s_write, &w)) == S_REOPEN) {
+        if ((rc = store_reopen(self->store)))
+            return rc;
+        log_info("ledger", "STORE-REOPENED reason=erasure erasures=%llu", (unsigned long long) w.erasures);
+        self->erasures_seen = w.erasures;
+    }
     if (rc == 0)
         atomic_store_explicit(&self->next_seq, w.lt.next_seq, memory_order_release);
     return rc;
 }
 
-int ledger_find(MDB_txn *txn, const ledger_t *self, const uint8_t id[16], uint64_t *seq)
+typedef struct {
+    ledger_t *ledger;
+    ledger_write_fn fn;
+    void *ctx;
+    int result;
+} s_locked_ctx_t;
+
+static int s_locked(MDB_txn *txn, void *arg)
 {
-    MDB_val k = {16, (void *) id}, v;
+    s_locked_ctx_t *l = arg;
+    ledger_txn_t lt = {txn, l->ledger, ledger_next_seq(l->ledger)};
+    l->result = l->fn(&lt, l->ctx);
+    return S_ABORTED; /* store_write aborts the transaction */
+}
+
+int ledger_locked(ledger_t *self, ledger_write_fn fn, void *ctx)
+{
+    s_locked_ctx_t l = {self, fn, ctx, 0};
+    int rc = store_write(self->store, s_locked, &l);
+    return rc == S_ABORTED ? l.result : rc;
+}
+
+const char *ledger_dir(const ledger_t *self)
+{
+    return self->dir;
+}
+
+/* Dedupe key: förbund NUL-padded to LEDGER_FORBUND_LEN, then the id. */
+#define DEDUPE_KEY_LEN (LEDGER_FORBUND_LEN + 16)
+
+static void s_dedupe_key(uint8_t key[DEDUPE_KEY_LEN], const char *forbund, const uint8_t id[16])
+{
+    memset(key, 0, LEDGER_FORBUND_LEN);
+    memcpy(key, forbund, strnlen(forbund, LEDGER_FORBUND_LEN));
+    memcpy(key + LEDGER_FORBUND_LEN, id, 16);
+}
+
+int ledger_find(MDB_txn *txn, const ledger_t *self, const char *forbund, const uint8_t id[16], uint64_t *seq)
+{
+    uint8_t key[DEDUPE_KEY_LEN];
+    s_dedupe_key(key, forbund, id);
+    MDB_val k = {DEDUPE_KEY_LEN, key}, v;
     int rc = mdb_get(txn, ledger_dbi(self, LEDGER_DB_DEDUPE), &k, &v);
     if (rc == 0)
         *seq = v.mv_size == 8 ? be64_get(v.mv_data) : 0;
     return rc;
 }
 
-int ledger_append(ledger_txn_t *lt, const uint8_t id[16], const uint8_t *bytes, size_t len,
-                  int64_t received_ms, uint64_t *seq)
+int ledger_find_any(MDB_txn *txn, const ledger_t *self, const uint8_t id[16],
+                    char forbund[LEDGER_FORBUND_LEN + 1], uint64_t *seq, int *count)
+{
+    *count = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ledger_dbi(self, LEDGER_DB_DEDUPE), &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != DEDUPE_KEY_LEN || memcmp((const uint8_t *) k.mv_data + LEDGER_FORBUND_LEN, id, 16))
+            continue;
+        if ((*count)++ == 0) {
+            memcpy(forbund, k.mv_data, LEDGER_FORBUND_LEN);
+            forbund[LEDGER_FORBUND_LEN] = '\0';
+            *seq = v.mv_size == 8 ? be64_get(v.mv_data) : 0;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int ledger_append(ledger_txn_t *lt, const char *forbund, const uint8_t id[16], const uint8_t *bytes,
+                  size_t len, int64_t received_ms, uint64_t *seq)
 {
     uint8_t key[8];
     be64_put(key, lt->next_seq);
@@ -216,11 +332,33 @@ int ledger_append(ledger_txn_t *lt, const uint8_t id[16], const uint8_t *bytes, 
     p[0] = 1;
     be64_put(p + 1, (uint64_t) received_ms);
     memcpy(p + LOG_HEADER, bytes, len);
-    MDB_val dk = {16, (void *) id}, dv = {8, key};
+    uint8_t dkey[DEDUPE_KEY_LEN];
+    s_dedupe_key(dkey, forbund, id);
+    MDB_val dk = {DEDUPE_KEY_LEN, dkey}, dv = {8, key};
     rc = mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_DEDUPE), &dk, &dv, MDB_NOOVERWRITE);
     if (rc)
         return rc;
     *seq = lt->next_seq++;
+    return 0;
+}
+
+int ledger_replace(MDB_txn *txn, const ledger_t *self, uint64_t seq, const uint8_t *bytes, size_t len)
+{
+    uint8_t key[8], header[LOG_HEADER];
+    be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    MDB_dbi dbi = ledger_dbi(self, LEDGER_DB_LOG);
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size < LOG_HEADER || ((const uint8_t *) v.mv_data)[0] != 1)
+        return MDB_CORRUPTED;
+    memcpy(header, v.mv_data, LOG_HEADER);
+    v = (MDB_val){LOG_HEADER + len, NULL};
+    if ((rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE)))
+        return rc;
+    memcpy(v.mv_data, header, LOG_HEADER);
+    memcpy((uint8_t *) v.mv_data + LOG_HEADER, bytes, len);
     return 0;
 }
 

@@ -1,20 +1,27 @@
 /* ledger.h: the collector's LMDB schema — what is stored, under which key.
  *
  *   log        be64 seq -> [u8 ver=1][be64 received_ms][encoded Event]
- *              append-only; seq is the event-log position (1, 2, ...) and
- *              the sequence number of the event and aggregate streams
- *   dedupe     16-byte event id -> be64 seq
- *              agents make ids time-prefixed (4 bytes of day number), so
- *              inserts land near the right edge of the B-tree
+ *              append-only positions; seq is the event-log position
+ *              (1, 2, ...) and the sequence number of the event and
+ *              aggregate streams. An erased event's bytes are replaced in
+ *              place by a tombstone Event (body `erased`, erase.h): the
+ *              position stays, so sequences stay contiguous.
+ *   dedupe     förbund (8 bytes, NUL-padded) + 16-byte event id -> be64 seq
+ *              scoped per förbund: one förbund's ids never answer for
+ *              another's. Agents make ids month-prefixed, so inserts land
+ *              near the right edge of each förbund's part of the B-tree
  *   retracted  be64 seq -> be64 seq of the retraction or correction
  *   agents     Z85 public key -> ledger_agent_t (cursor and counters)
  *   meta       "schema" -> be32 schema version
+ *              "erasures" -> be64 events erased so far (erase.c)
  *   cells, participants: owned by aggregate.c (aggregate.h)
  *   published  cell key -> the cell's state as last published (publish.h)
  *
  * Everything for one group commit happens in one write transaction started
- * by ledger_write(), which tracks the next log position so a transaction
- * retried after map growth reuses the same positions. */
+ * by ledger_write(), which reads the next log position from the log itself
+ * inside the transaction, so a transaction retried after map growth reuses
+ * the same positions and an event appended by another process (`finsamctl
+ * erase` while the collector runs) is never overwritten. */
 #ifndef FINSAM_LEDGER_H
 #define FINSAM_LEDGER_H
 
@@ -25,9 +32,12 @@
 
 /* 2: participant records hold per-(measure, month, mode) reference counts.
  * 3: ... and gender and age band, for those slices (aggregate.c record
- *    version 3). Older stores are refused. */
-#define LEDGER_SCHEMA_VERSION 3
+ *    version 3).
+ * 4: dedupe keyed by (förbund, id); erased events as tombstones; and the
+ *    cell state's new field (cell.h). Older stores are refused. */
+#define LEDGER_SCHEMA_VERSION 4
 #define LEDGER_REJECT_SLOTS 16
+#define LEDGER_FORBUND_LEN 8
 
 typedef enum {
     LEDGER_DB_LOG,
@@ -83,12 +93,35 @@ uint64_t ledger_next_seq(const ledger_t *self);
 typedef int (*ledger_write_fn)(ledger_txn_t *lt, void *ctx);
 int ledger_write(ledger_t *self, ledger_write_fn fn, void *ctx);
 
-/* Looks up an event id. 0 with *seq set, MDB_NOTFOUND, or an LMDB error. */
-int ledger_find(MDB_txn *txn, const ledger_t *self, const uint8_t id[16], uint64_t *seq);
+/* The directory the ledger was opened from (valid until ledger_close). */
+const char *ledger_dir(const ledger_t *self);
 
-/* Appends an event (with its dedupe entry) at the next position. */
-int ledger_append(ledger_txn_t *lt, const uint8_t id[16], const uint8_t *bytes, size_t len,
-                  int64_t received_ms, uint64_t *seq);
+/* Runs fn inside a write transaction that is always aborted: fn holds
+ * LMDB's writer lock (no other thread or process writes meanwhile, so no
+ * freed page is reused) and must change nothing in the store. Returns fn's
+ * result, or an LMDB error from beginning the transaction. */
+int ledger_locked(ledger_t *self, ledger_write_fn fn, void *ctx);
+
+/* Looks up an event id of förbund `forbund`. 0 with *seq set,
+ * MDB_NOTFOUND, or an LMDB error. */
+int ledger_find(MDB_txn *txn, const ledger_t *self, const char *forbund, const uint8_t id[16], uint64_t *seq);
+
+/* Looks up an event id in every förbund: *count is how many förbund hold
+ * it; when it is at least 1, forbund and *seq name the first of them (in
+ * key order). Scans the whole dedupe index (an operator's lookup, not for
+ * the ingest path). Returns 0 or an LMDB error. */
+int ledger_find_any(MDB_txn *txn, const ledger_t *self, const uint8_t id[16],
+                    char forbund[LEDGER_FORBUND_LEN + 1], uint64_t *seq, int *count);
+
+/* Appends an event of förbund `forbund` (with its dedupe entry) at the
+ * next position. MDB_KEYEXIST if that förbund already stored the id. */
+int ledger_append(ledger_txn_t *lt, const char *forbund, const uint8_t id[16], const uint8_t *bytes,
+                  size_t len, int64_t received_ms, uint64_t *seq);
+
+/* Replaces the bytes of the event at seq (keeping its position, record
+ * version and received time): how erase.c puts a tombstone in place of an
+ * erased event. 0, MDB_NOTFOUND or an LMDB error. */
+int ledger_replace(MDB_txn *txn, const ledger_t *self, uint64_t seq, const uint8_t *bytes, size_t len);
 
 /* Reads the event at seq. *bytes points into the map (valid until the
  * transaction ends). 0, MDB_NOTFOUND or an LMDB error. */

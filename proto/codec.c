@@ -139,8 +139,8 @@ static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const 
 }
 
 static const char *const s_reject_names[] = {
-    "none",         "malformed",     "too_large",    "version",        "forbidden",
-    "unauthorized", "invalid_field", "unknown_kind", "unknown_target", "internal",
+    "none",          "malformed",    "too_large",      "version",  "forbidden", "unauthorized",
+    "invalid_field", "unknown_kind", "unknown_target", "internal", "conflict",
 };
 
 const char *codec_reject_name(reject_code_t code)
@@ -297,6 +297,18 @@ static reject_code_t s_check_event(const event_msg_t *ev, char *why, size_t whyl
         if (ev->has_supersedes)
             REJECT(REJECT_INVALID_FIELD, "a retraction cannot supersede");
         return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    case FINSAM__V1__EVENT__BODY_ERASURE:
+        if (ev->erasure->target_id.len != CODEC_ID_LEN)
+            REJECT(REJECT_INVALID_FIELD, "erasure.target_id must be %d bytes", CODEC_ID_LEN);
+        if (!memcmp(ev->erasure->target_id.data, ev->id.data, CODEC_ID_LEN))
+            REJECT(REJECT_INVALID_FIELD, "an erasure cannot name itself");
+        if (ev->has_supersedes)
+            REJECT(REJECT_INVALID_FIELD, "an erasure cannot supersede");
+        return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    case FINSAM__V1__EVENT__BODY_ERASED:
+        /* A tombstone: structurally valid (replay and rebuild decode it);
+         * validate_event refuses it from agents. */
+        return FINSAM__V1__REJECT_CODE__REJECT_NONE;
     default: REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
     }
 }
@@ -373,6 +385,8 @@ const char *codec_event_kind(const event_msg_t *ev)
     case FINSAM__V1__EVENT__BODY_STAFF_SURVEY: return "staff_survey";
     case FINSAM__V1__EVENT__BODY_ORGANISATION: return "organisation";
     case FINSAM__V1__EVENT__BODY_RETRACTION: return "retraction";
+    case FINSAM__V1__EVENT__BODY_ERASURE: return "erasure";
+    case FINSAM__V1__EVENT__BODY_ERASED: return "erased";
     default: return "none";
     }
 }

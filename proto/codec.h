@@ -49,7 +49,8 @@ uint8_t *codec_pack(const ProtobufCMessage *msg, size_t *len);
 const char *codec_reject_name(reject_code_t code);
 
 /* The event's body kind as a short name: "participant_survey", "status",
- * "staff_survey", "organisation", "retraction", or "none". */
+ * "staff_survey", "organisation", "retraction", "erasure", "erased" (a
+ * tombstone in the log, see finsam.proto), or "none". */
 const char *codec_event_kind(const event_msg_t *ev);
 
 #endif

@@ -64,6 +64,12 @@ reject_code_t validate_event(const catalogue_t *cat, const event_msg_t *ev, cons
         return s_check_answers(in, ev->organisation->n_answers, ev->organisation->answers, why, whylen);
     case FINSAM__V1__EVENT__BODY_STATUS:
     case FINSAM__V1__EVENT__BODY_RETRACTION: return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    case FINSAM__V1__EVENT__BODY_ERASURE:
+        if (ev->erasure->has_by_operator && ev->erasure->by_operator)
+            REJECT(REJECT_INVALID_FIELD, "erasure.by_operator is written by the collector only");
+        return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    case FINSAM__V1__EVENT__BODY_ERASED:
+        REJECT(REJECT_UNKNOWN_KIND, "an erased marker is written by the collector only");
     default: REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
     }
 }

@@ -40,12 +40,14 @@ static size_t s_initial_map(void)
 }
 
 struct store_t {
-    MDB_env *env;
-    /* Readers of this process hold it shared; a map resize holds it
-     * exclusively (LMDB forbids resizing with a transaction open). */
+    MDB_env *env; /* NULL after a failed store_reopen */
+    /* Readers of this process hold it shared; a map resize and a reopen
+     * hold it exclusively (LMDB forbids resizing with a transaction open). */
     pthread_rwlock_t resize_lock;
     MDB_dbi dbi[STORE_MAX_DBS];
+    store_db_t dbs[STORE_MAX_DBS];
     int ndbs;
+    unsigned flags;
     unsigned grows;
     char path[4096];
 };
@@ -66,6 +68,41 @@ static int s_open_dbs(store_t *self, const store_db_t *dbs, int ndbs, bool reado
     return mdb_txn_commit(txn);
 }
 
+/* Creates and opens self->env with map size `mapsize` (0: the default
+ * floor) and opens the databases; on failure self->env is NULL. */
+static int s_env_open(store_t *self, size_t mapsize)
+{
+    bool readonly = self->flags & STORE_READONLY;
+    int rc = mdb_env_create(&self->env);
+    if (rc) {
+        self->env = NULL;
+        return rc;
+    }
+    if ((rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS)) || (rc = mdb_env_set_maxreaders(self->env, 126)))
+        goto close_env;
+    /* An existing environment keeps its larger size; this is only a floor. */
+    if ((rc = mdb_env_set_mapsize(self->env, mapsize ? mapsize : s_initial_map())))
+        goto close_env;
+    /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
+    rc = mdb_env_open(self->env, self->path,
+                      MDB_NOTLS | (readonly ? MDB_RDONLY : 0) |
+                          (self->flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0),
+                      0600);
+    if (rc)
+        goto close_env;
+    int dead = 0;
+    mdb_reader_check(self->env, &dead);
+    if (dead)
+        log_info("store", "STALE-READERS-CLEARED path=%s count=%d", self->path, dead);
+    if ((rc = s_open_dbs(self, self->dbs, self->ndbs, readonly)))
+        goto close_env;
+    return 0;
+close_env:
+    mdb_env_close(self->env);
+    self->env = NULL;
+    return rc;
+}
+
 int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs, unsigned flags)
 {
     *out = NULL;
@@ -78,36 +115,34 @@ int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs,
     if (!self)
         return ENOMEM;
     snprintf(self->path, sizeof self->path, "%s", path);
+    memcpy(self->dbs, dbs, (size_t) ndbs * sizeof *dbs);
     self->ndbs = ndbs;
+    self->flags = flags;
     pthread_rwlock_init(&self->resize_lock, NULL);
-    int rc = mdb_env_create(&self->env);
-    if (rc)
-        goto free_self;
-    if ((rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS)) || (rc = mdb_env_set_maxreaders(self->env, 126)))
-        goto close_env;
-    /* An existing environment keeps its larger size; this is only a floor. */
-    if ((rc = mdb_env_set_mapsize(self->env, s_initial_map())))
-        goto close_env;
-    /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
-    rc = mdb_env_open(self->env, path,
-                      MDB_NOTLS | (readonly ? MDB_RDONLY : 0) |
-                          (flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0),
-                      0600);
-    if (rc)
-        goto close_env;
-    int dead = 0;
-    mdb_reader_check(self->env, &dead);
-    if (dead)
-        log_info("store", "STALE-READERS-CLEARED path=%s count=%d", path, dead);
-    if ((rc = s_open_dbs(self, dbs, ndbs, readonly)))
-        goto close_env;
+    int rc = s_env_open(self, 0);
+    if (rc) {
+        pthread_rwlock_destroy(&self->resize_lock);
+        free(self);
+        return rc;
+    }
     *out = self;
     return 0;
-close_env:
+}
+
+int store_reopen(store_t *self)
+{
+    if (!self->env)
+        return EBADF;
+    pthread_rwlock_wrlock(&self->resize_lock);
+    MDB_envinfo info;
+    mdb_env_info(self->env, &info);
+    /* Closed first: LMDB must never have one environment open twice in a
+     * process (its POSIX locks are per process). */
     mdb_env_close(self->env);
-free_self:
-    pthread_rwlock_destroy(&self->resize_lock);
-    free(self);
+    int rc = s_env_open(self, info.me_mapsize);
+    pthread_rwlock_unlock(&self->resize_lock);
+    if (rc)
+        log_error("store", "REOPEN-FAILED path=%s reason=%s", self->path, mdb_strerror(rc));
     return rc;
 }
 
@@ -116,7 +151,8 @@ void store_close(store_t **self_p)
     if (!self_p || !*self_p)
         return;
     store_t *self = *self_p;
-    mdb_env_close(self->env);
+    if (self->env)
+        mdb_env_close(self->env);
     pthread_rwlock_destroy(&self->resize_lock);
     free(self);
     *self_p = NULL;
@@ -146,6 +182,8 @@ static int s_grow(store_t *self)
 
 int store_write(store_t *self, store_write_fn fn, void *ctx)
 {
+    if (!self->env)
+        return EBADF;
     for (;;) {
         MDB_txn *txn;
         int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
@@ -179,6 +217,10 @@ int store_write(store_t *self, store_write_fn fn, void *ctx)
 int store_read(store_t *self, MDB_txn **txn)
 {
     pthread_rwlock_rdlock(&self->resize_lock);
+    if (!self->env) {
+        pthread_rwlock_unlock(&self->resize_lock);
+        return EBADF;
+    }
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, txn);
     if (rc == MDB_MAP_RESIZED) {
         /* Another process grew the map: adopt its size, exclusively. */
@@ -206,15 +248,22 @@ int store_backup(store_t *self, const char *dir)
 {
     if (mkdir_p(dir, 0700) < 0)
         return errno;
-    return mdb_env_copy2(self->env, dir, MDB_CP_COMPACT);
+    pthread_rwlock_rdlock(&self->resize_lock);
+    int rc = self->env ? mdb_env_copy2(self->env, dir, MDB_CP_COMPACT) : EBADF;
+    pthread_rwlock_unlock(&self->resize_lock);
+    return rc;
 }
 
 void store_usage(store_t *self, size_t *map_size, size_t *used)
 {
-    MDB_envinfo info;
-    MDB_stat st;
-    mdb_env_info(self->env, &info);
-    mdb_env_stat(self->env, &st);
+    MDB_envinfo info = {0};
+    MDB_stat st = {0};
+    pthread_rwlock_rdlock(&self->resize_lock); /* not during a reopen */
+    if (self->env) {
+        mdb_env_info(self->env, &info);
+        mdb_env_stat(self->env, &st);
+    }
+    pthread_rwlock_unlock(&self->resize_lock);
     *map_size = info.me_mapsize;
     *used = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
 }

@@ -37,7 +37,8 @@ typedef struct {
 enum { STORE_READONLY = 1, STORE_SCRATCH = 2 };
 
 /* Opens (creating if needed, unless STORE_READONLY) the environment in
- * directory `path` with the given databases, indexed as in `dbs`. Clears
+ * directory `path` with the given databases, indexed as in `dbs` (the
+ * names must outlive the store: store_reopen opens them again). Clears
  * reader slots left by killed processes. Returns 0 or an errno/MDB error
  * code; on error *out is NULL. */
 int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs, unsigned flags);
@@ -45,6 +46,17 @@ int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs,
 /* Closes the environment; NULL-safe, sets *self_p to NULL. No transaction
  * may be open. */
 void store_close(store_t **self_p);
+
+/* Closes and opens the environment again, keeping its map size: drops
+ * LMDB's cache of page buffers. LMDB reuses the buffer of a page it wrote
+ * without clearing it, and writes a page's unused middle from whatever the
+ * buffer held before, so bytes that were once in this process's pages can
+ * reach the file again in a later transaction. Whoever must make sure old
+ * bytes never come back (erasure) reopens before writing again. Waits for
+ * this process's readers, as map growth does; call it from the thread that
+ * writes, between write transactions. Returns 0, or an LMDB/errno code:
+ * then the store is closed and every later call fails with EBADF. */
+int store_reopen(store_t *self);
 
 /* The handle of database number `index` (its position in `dbs`). */
 MDB_dbi store_dbi(const store_t *self, int index);

@@ -277,6 +277,32 @@ int tu_count_in_file(const char *path, const char *text)
     return n;
 }
 
+long tu_count_bytes_in_file(const char *path, const void *needle, size_t len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f || len == 0) {
+        if (f)
+            fclose(f);
+        return 0;
+    }
+    /* Chunks overlapping by len - 1 bytes, so a match across a boundary
+     * is counted once. */
+    size_t cap = ((size_t) 1 << 20) + len;
+    char *buf = malloc(cap);
+    long n = 0;
+    size_t keep = 0, got;
+    while (buf && (got = fread(buf + keep, 1, cap - keep, f)) > 0) {
+        size_t have = keep + got;
+        for (char *p = buf; (p = memmem(p, (size_t) (buf + have - p), needle, len)); p++)
+            n++;
+        keep = have >= len - 1 ? len - 1 : have;
+        memmove(buf, buf + have - keep, keep);
+    }
+    free(buf);
+    fclose(f);
+    return n;
+}
+
 const char *tu_file_in(const char *dir, const char *name, const char *text)
 {
     static char paths[8][256];

@@ -101,6 +101,10 @@ bool tu_file_lacks(const char *path, const char *text);
 /* How many times text occurs in the file at path (0 if it cannot be read). */
 int tu_count_in_file(const char *path, const char *text);
 
+/* How many times the bytes needle[0..len) occur in the file at path
+ * (binary-safe; 0 if it cannot be read). */
+long tu_count_bytes_in_file(const char *path, const void *needle, size_t len);
+
 /* Writes text to dir/name and returns the path (one of 8 rotating buffers). */
 const char *tu_file_in(const char *dir, const char *name, const char *text);
 

@@ -1,10 +1,12 @@
 /* outbox_test.c: the durable queue (agents/outbox.c) and the all-or-nothing
  * import on top of it (agents/import.c), on real LMDB in temp dirs. */
+#include "anonymize.h"
 #include "catalogue.h"
 #include "codec.h"
 #include "import.h"
 #include "outbox.h"
 #include "testutil.h"
+#include "util.h"
 
 #include <string.h>
 
@@ -219,7 +221,7 @@ static void test_import_events_are_clean(void)
     CHECK(strcmp(ev->forbund, "NV") == 0);
     CHECK_EQ(ev->occurred_at, anon_month_start(2026, 3)); /* coarsened to the month */
     CHECK_EQ(ev->id.data[0] << 24 | ev->id.data[1] << 16 | ev->id.data[2] << 8 | ev->id.data[3],
-             anon_days_from_civil(2026, 3, 14)); /* time prefix: the original day */
+             anon_month_number(2026, 3)); /* time prefix: the month, never the day */
     CHECK(ev->participant_survey->pseudonym.len == 32);
     CHECK(ev->participant_survey->age_band == FINSAM__V1__AGE_BAND__AGE_30_49);
     CHECK(ev->participant_survey->insats && strcmp(ev->participant_survey->insats, "steg1") == 0);
@@ -259,6 +261,55 @@ static void test_correction_supersedes(void)
     s_env_free(&e);
 }
 
+static int s_collect_events(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
+{
+    (void) seq;
+    event_msg_t **evs = arg;
+    char why[128];
+    while (*evs)
+        evs++;
+    CHECK_EQ(codec_decode_event(bytes, len, evs, why, sizeof why), FINSAM__V1__REJECT_CODE__REJECT_NONE);
+    return 0;
+}
+
+/* One person's rows in one month on different days: the ids share the
+ * month prefix, and with the id blanked the events are byte for byte the
+ * same, so nothing sent says which day either row was. The day still
+ * separates the two rows, but only inside the keyed hash. */
+static void test_ids_carry_the_month_not_the_day(void)
+{
+    s_env_t e;
+    s_env(&e);
+    const char *rows =
+        "{\"kind\":\"participant_survey\",\"personnummer\":\"19850312-1231\",\"date\":\"2026-03-03\","
+        "\"instrument\":\"deltagare_avslut\",\"mode\":\"project\",\"answers\":{\"d_behov\":4}}\n"
+        "{\"kind\":\"participant_survey\",\"personnummer\":\"19850312-1231\",\"date\":\"2026-03-27\","
+        "\"instrument\":\"deltagare_avslut\",\"mode\":\"project\",\"answers\":{\"d_behov\":4}}\n"
+        "{\"kind\":\"participant_survey\",\"personnummer\":\"19850312-1231\",\"date\":\"2026-04-03\","
+        "\"instrument\":\"deltagare_avslut\",\"mode\":\"project\",\"answers\":{\"d_behov\":4}}\n";
+    CHECK_EQ(s_import(&e, "days.jsonl", rows), 0);
+    event_msg_t *ev[4] = {0};
+    CHECK_EQ(outbox_peek(e.ob, 0, 3, s_collect_events, ev), 3);
+    uint8_t march[4], april[4];
+    be32_put(march, anon_month_number(2026, 3));
+    be32_put(april, anon_month_number(2026, 4));
+    CHECK(memcmp(ev[0]->id.data, march, 4) == 0 && memcmp(ev[1]->id.data, march, 4) == 0);
+    CHECK(memcmp(ev[2]->id.data, april, 4) == 0);
+    CHECK(memcmp(ev[0]->id.data + 4, ev[1]->id.data + 4, 12) != 0); /* two rows, two ids */
+    uint8_t *bytes[2];
+    size_t lens[2];
+    for (int i = 0; i < 2; i++) {
+        memset(ev[i]->id.data, 0, 16);
+        bytes[i] = codec_pack(&ev[i]->base, &lens[i]);
+    }
+    CHECK(lens[0] == lens[1] && memcmp(bytes[0], bytes[1], lens[0]) == 0);
+    for (int i = 0; i < 3; i++)
+        codec_free_event(&ev[i]);
+    free(bytes[0]);
+    free(bytes[1]);
+    s_env_free(&e);
+}
+
 int main(void)
 {
     RUN(test_put_peek_ack);
@@ -266,5 +317,6 @@ int main(void)
     RUN(test_import_all_or_nothing);
     RUN(test_import_events_are_clean);
     RUN(test_correction_supersedes);
+    RUN(test_ids_carry_the_month_not_the_day);
     return tu_result();
 }

@@ -1,5 +1,5 @@
 /* events.h: builders for wire events in collector tests. Each returns a
- * malloc'd encoded Event (free it); ids are derived from `n` with a time
+ * malloc'd encoded Event (free it); ids are derived from `n` with a month
  * prefix, like real agents make them. */
 #ifndef FINSAM_TEST_EVENTS_H
 #define FINSAM_TEST_EVENTS_H
@@ -12,10 +12,14 @@
 
 #define T_2026_03 1773403200 /* 2026-03-13 12:00 UTC */
 
+/* A month prefix, then n twice: bytes 4..8 differ between events as a
+ * real id's hash does, and aggregate.c tells a person's paired
+ * observations apart by the first 8 bytes of their event ids. */
 static inline void ev_id(uint8_t id[16], uint32_t n)
 {
     memset(id, 0, 16);
-    be32_put(id, 20000);
+    be32_put(id, 674); /* 2026-03 */
+    be32_put(id + 4, n);
     be32_put(id + 12, n);
 }
 
@@ -100,6 +104,43 @@ static inline uint8_t *ev_retraction(uint32_t n, const char *forbund, uint32_t t
     ev.body_case = FINSAM__V1__EVENT__BODY_RETRACTION;
     ev.retraction = &r;
     return ev_pack(&ev, len);
+}
+
+/* An Erasure of the event with id ev_id(target). */
+static inline uint8_t *ev_erasure(uint32_t n, const char *forbund, uint32_t target, size_t *len)
+{
+    static uint8_t id[16], tid[16];
+    ev_id(id, n);
+    ev_id(tid, target);
+    Finsam__V1__Erasure e = FINSAM__V1__ERASURE__INIT;
+    e.target_id = (ProtobufCBinaryData){16, tid};
+    Finsam__V1__Event ev = FINSAM__V1__EVENT__INIT;
+    ev.id = (ProtobufCBinaryData){16, id};
+    ev.forbund = (char *) forbund;
+    ev.occurred_at = T_2026_03;
+    ev.catalogue_version = 1;
+    ev.body_case = FINSAM__V1__EVENT__BODY_ERASURE;
+    ev.erasure = &e;
+    return ev_pack(&ev, len);
+}
+
+/* Re-encodes an encoded event with supersedes = ev_id(target) (a
+ * correction); frees the input. */
+static inline uint8_t *ev_superseding(uint8_t *bytes, size_t *len, uint32_t target)
+{
+    Finsam__V1__Event *ev = finsam__v1__event__unpack(NULL, *len, bytes);
+    free(bytes);
+    if (!ev)
+        return NULL;
+    uint8_t tid[16];
+    ev_id(tid, target);
+    ev->has_supersedes = 1;
+    ev->supersedes = (ProtobufCBinaryData){16, tid};
+    uint8_t *out = ev_pack(ev, len);
+    ev->has_supersedes = 0; /* tid is not the unpacked message's to free */
+    ev->supersedes = (ProtobufCBinaryData){0, NULL};
+    finsam__v1__event__free_unpacked(ev, NULL);
+    return out;
 }
 
 /* Packs encoded events into a Batch. */

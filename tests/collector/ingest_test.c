@@ -8,6 +8,7 @@
 #include "protect.h"
 #include "allowlist.h"
 #include "cell.h"
+#include "erase.h"
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
@@ -21,7 +22,18 @@ static aggregate_t *s_agg;
 static protect_t *s_protect;
 static ingest_t *s_ingest;
 static allowlist_t *s_allow;
-static char s_key_nv[41];
+static char s_key_nv[41], s_key_hbs[41];
+static char s_ledger_dir[512];
+
+static void s_agent_key(const char *dir, const char *name, const char *forbund, char key[41])
+{
+    char err[256], path[512];
+    snprintf(path, sizeof path, "%s/agents/%s.key", dir, name);
+    CHECK(keys_generate(path, name, forbund, err, sizeof err) == 0);
+    zcert_t *cert = zcert_load(path);
+    snprintf(key, 41, "%s", zcert_public_txt(cert));
+    zcert_destroy(&cert);
+}
 
 static void s_setup(void)
 {
@@ -29,15 +41,12 @@ static void s_setup(void)
     const char *dir = tu_tempdir();
     snprintf(path, sizeof path, "%s/agents", dir);
     CHECK(mkdir_p(path, 0700) == 0);
-    snprintf(path, sizeof path, "%s/agents/nv.key", dir);
-    CHECK(keys_generate(path, "nv", "NV", err, sizeof err) == 0);
-    zcert_t *cert = zcert_load(path);
-    snprintf(s_key_nv, sizeof s_key_nv, "%s", zcert_public_txt(cert));
-    zcert_destroy(&cert);
+    s_agent_key(dir, "nv", "NV", s_key_nv);
+    s_agent_key(dir, "hbs", "HBS", s_key_hbs);
     snprintf(path, sizeof path, "%s/agents", dir);
     s_allow = allowlist_new(path, "forbund", allowlist_valid_forbund);
-    snprintf(path, sizeof path, "%s/ledger", dir);
-    CHECK(ledger_open(&s_ledger, path, false, err, sizeof err) == 0);
+    snprintf(s_ledger_dir, sizeof s_ledger_dir, "%s/ledger", dir);
+    CHECK(ledger_open(&s_ledger, s_ledger_dir, false, err, sizeof err) == 0);
     CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);
     protect_params_t pp = PROTECT_DEFAULTS;
     s_protect = protect_open(s_ledger, &pp, err, sizeof err);
@@ -390,12 +399,254 @@ static void test_gender_and_age_slices(void)
     s_teardown();
 }
 
+/* Sends one event alone (and frees it); returns its verdict code. The
+ * length is passed by address, read once the event is built:
+ * s_send_one(key, ev_survey(..., &len), &len, NULL). */
+static int s_send_one(const char *key, uint8_t *ev, const size_t *evlenp, bool *duplicate)
+{
+    size_t len, evlen = *evlenp;
+    uint8_t *b = ev_batch(1, &ev, &evlen, 1, &len);
+    ingest_item_t item = s_send(key, b, len);
+    CHECK_EQ(item.batch_error, 0);
+    int code = item.verdicts[0].code;
+    if (duplicate)
+        *duplicate = item.verdicts[0].duplicate;
+    ingest_item_clear(&item);
+    free(b);
+    free(ev);
+    return code;
+}
+
+/* The stored event at seq, decoded (free it). */
+static event_msg_t *s_stored(uint64_t seq, uint8_t **copy, size_t *copylen)
+{
+    MDB_txn *txn;
+    CHECK(store_read(ledger_store(s_ledger), &txn) == 0);
+    const uint8_t *bytes;
+    size_t len;
+    CHECK(ledger_get(txn, s_ledger, seq, &bytes, &len, NULL) == 0);
+    event_msg_t *ev;
+    char why[160];
+    CHECK(codec_decode_event(bytes, len, &ev, why, sizeof why) == 0);
+    if (copy) {
+        *copy = malloc(len);
+        memcpy(*copy, bytes, len);
+        *copylen = len;
+    }
+    store_read_end(ledger_store(s_ledger), txn);
+    return ev;
+}
+
+static void test_dedupe_is_per_forbund(void)
+{
+    s_setup();
+    size_t len;
+    /* The same id from two förbund: two events. */
+    CHECK_EQ(s_send_one(s_key_nv, ev_survey(1, "NV", 1, "deltagare_avslut", "d_behov", 4, 1, T_2026_03, &len),
+                        &len, NULL),
+             0);
+    bool dup = true;
+    CHECK_EQ(s_send_one(s_key_hbs,
+                        ev_survey(1, "HBS", 1, "deltagare_avslut", "d_behov", 4, 1, T_2026_03, &len), &len,
+                        &dup),
+             0);
+    CHECK(!dup);
+    CHECK_EQ(ledger_next_seq(s_ledger), 3);
+    /* Each resend is a duplicate of its own förbund's event. */
+    CHECK_EQ(s_send_one(s_key_hbs,
+                        ev_survey(1, "HBS", 1, "deltagare_avslut", "d_behov", 4, 1, T_2026_03, &len), &len,
+                        &dup),
+             0);
+    CHECK(dup);
+    CHECK_EQ(ledger_next_seq(s_ledger), 3);
+    cell_t c;
+    CHECK(s_cell("i1_behov", "HBS", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK_EQ(c.n, 1);
+    /* A retraction finds its target in its own förbund only. */
+    CHECK_EQ(s_send_one(s_key_hbs, ev_retraction(2, "HBS", 1, &len), &len, NULL), 0);
+    CHECK(!s_cell("i1_behov", "HBS", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK(s_cell("i1_behov", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK_EQ(c.n, 1);
+    s_verify_rebuild();
+    s_teardown();
+}
+
+static void test_same_id_other_bytes_is_a_conflict(void)
+{
+    s_setup();
+    size_t len;
+    CHECK_EQ(s_send_one(s_key_nv, ev_survey(1, "NV", 1, "deltagare_avslut", "d_behov", 4, 1, T_2026_03, &len),
+                        &len, NULL),
+             0);
+    /* Same id, another answer: refused with a reason, nothing changes. */
+    uint8_t *other = ev_survey(1, "NV", 1, "deltagare_avslut", "d_behov", 5, 1, T_2026_03, &len);
+    uint8_t *b = ev_batch(2, &other, &len, 1, &len);
+    ingest_item_t item = s_send(s_key_nv, b, len);
+    CHECK_EQ(item.rejected, 1);
+    CHECK_EQ(item.verdicts[0].code, FINSAM__V1__REJECT_CODE__REJECT_CONFLICT);
+    CHECK(strstr(item.verdicts[0].text, "different content") && strstr(item.verdicts[0].text, "supersedes"));
+    size_t acklen;
+    uint8_t *ack = ingest_ack(&item, &acklen);
+    ack_msg_t *a = codec_decode_ack(ack, acklen);
+    CHECK(a && a->n_accepted == 0 && a->n_rejected == 1 && a->rejected[0]->code == 10);
+    CHECK(!strcmp(codec_reject_name(a->rejected[0]->code), "conflict"));
+    codec_free_ack(&a);
+    free(ack);
+    ingest_item_clear(&item);
+    free(b);
+    free(other);
+    cell_t c;
+    CHECK(s_cell("i1_behov", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK(c.n == 1 && c.sum == 4);
+    CHECK_EQ(ledger_next_seq(s_ledger), 2);
+    /* Counted per agent and reason. */
+    MDB_txn *txn;
+    ledger_agent_t rec;
+    CHECK(store_read(ledger_store(s_ledger), &txn) == 0);
+    CHECK(ledger_agent_get(txn, s_ledger, s_key_nv, &rec) == 0);
+    store_read_end(ledger_store(s_ledger), txn);
+    CHECK(FINSAM__V1__REJECT_CODE__REJECT_CONFLICT < LEDGER_REJECT_SLOTS);
+    CHECK_EQ(rec.rejects[FINSAM__V1__REJECT_CODE__REJECT_CONFLICT], 1);
+    CHECK_EQ(ingest_stats(s_ingest)->rejected[FINSAM__V1__REJECT_CODE__REJECT_CONFLICT], 1);
+    /* The exact bytes again: an idempotent duplicate. */
+    bool dup = false;
+    CHECK_EQ(s_send_one(s_key_nv, ev_survey(1, "NV", 1, "deltagare_avslut", "d_behov", 4, 1, T_2026_03, &len),
+                        &len, &dup),
+             0);
+    CHECK(dup);
+    CHECK_EQ(ledger_next_seq(s_ledger), 2);
+    s_verify_rebuild();
+    s_teardown();
+}
+
+static void test_erasure_rules(void)
+{
+    s_setup();
+    size_t len;
+    uint8_t *e1 = ev_survey(1, "NV", 1, "deltagare_avslut", "d_behov", 5, 1, T_2026_03 + 3600, &len);
+    size_t e1len = len;
+    uint8_t *e1copy = malloc(len);
+    memcpy(e1copy, e1, len);
+    CHECK_EQ(s_send_one(s_key_nv, e1, &e1len, NULL), 0); /* seq 1 */
+    CHECK_EQ(s_send_one(s_key_nv, ev_survey(2, "NV", 2, "deltagare_avslut", "d_behov", 4, 1, T_2026_03, &len),
+                        &len, NULL),
+             0); /* seq 2 */
+    CHECK_EQ(s_send_one(s_key_hbs,
+                        ev_survey(3, "HBS", 3, "deltagare_avslut", "d_behov", 3, 1, T_2026_03, &len), &len,
+                        NULL),
+             0); /* seq 3 */
+    char path[600];
+    snprintf(path, sizeof path, "%s/data.mdb", s_ledger_dir);
+    CHECK(tu_count_bytes_in_file(path, e1copy, e1len) >= 1);
+
+    /* NV erases event 1: subtracted, a tombstone in its place, the bytes
+     * out of data.mdb. */
+    CHECK_EQ(s_send_one(s_key_nv, ev_erasure(10, "NV", 1, &len), &len, NULL), 0); /* seq 4 */
+    cell_t c;
+    CHECK(s_cell("i1_behov", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK(c.n == 1 && c.sum == 4 && c.units == 1);
+    event_msg_t *t = s_stored(1, NULL, NULL);
+    CHECK(erase_is_tombstone(t) && !strcmp(codec_event_kind(t), "erased") && t->erased->by_seq == 4);
+    CHECK(!strcmp(t->forbund, "NV") && t->id.data[15] == 1 &&
+          t->occurred_at == 1772362800); /* 2026-03-01 12:00 */
+    codec_free_event(&t);
+    t = s_stored(4, NULL, NULL);
+    CHECK(!strcmp(codec_event_kind(t), "erasure"));
+    codec_free_event(&t);
+    CHECK_EQ(tu_count_bytes_in_file(path, e1copy, e1len), 0);
+    CHECK_EQ(ledger_next_seq(s_ledger), 5);
+
+    /* What cannot be erased or done to an erased event. */
+    CHECK_EQ(s_send_one(s_key_nv, ev_erasure(11, "NV", 1, &len), &len, NULL),
+             FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_TARGET); /* already erased */
+    CHECK_EQ(s_send_one(s_key_nv, ev_erasure(12, "NV", 3, &len), &len, NULL),
+             FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_TARGET); /* HBS's event */
+    CHECK_EQ(s_send_one(s_key_nv, ev_retraction(13, "NV", 1, &len), &len, NULL),
+             FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_TARGET); /* nothing to retract */
+    CHECK_EQ(s_send_one(s_key_nv, ev_erasure(14, "NV", 14, &len), &len, NULL),
+             FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD); /* names itself */
+    CHECK_EQ(s_send_one(s_key_nv, ev_erasure(15, "NV", 4, &len), &len, NULL),
+             FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_TARGET); /* an erasure */
+    uint8_t *op = ev_erasure(16, "NV", 2, &len);
+    Finsam__V1__Event *opev = finsam__v1__event__unpack(NULL, len, op);
+    free(op);
+    opev->erasure->has_by_operator = opev->erasure->by_operator = 1;
+    op = ev_pack(opev, &len);
+    finsam__v1__event__free_unpacked(opev, NULL);
+    CHECK_EQ(s_send_one(s_key_nv, op, &len, NULL), FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
+    /* A tombstone from an agent. */
+    uint8_t *tomb;
+    size_t tomblen;
+    codec_free_event(&t);
+    t = s_stored(1, &tomb, &tomblen);
+    codec_free_event(&t);
+    CHECK_EQ(s_send_one(s_key_hbs, tomb, &tomblen, NULL), FINSAM__V1__REJECT_CODE__REJECT_FORBIDDEN);
+    t = s_stored(1, &tomb, &tomblen);
+    codec_free_event(&t);
+    Finsam__V1__Event *tev = finsam__v1__event__unpack(NULL, tomblen, tomb);
+    free(tomb);
+    tev->id.data[15] = 99; /* a new id, so it is not a resend */
+    tomb = ev_pack(tev, &tomblen);
+    finsam__v1__event__free_unpacked(tev, NULL);
+    CHECK_EQ(s_send_one(s_key_nv, tomb, &tomblen, NULL), FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_KIND);
+    CHECK_EQ(ledger_next_seq(s_ledger), 5);
+
+    /* The erased event sent again, exactly or not: acked, nothing stored
+     * (its content is gone, so it cannot be compared). */
+    bool dup = false;
+    uint8_t *again = malloc(e1len);
+    memcpy(again, e1copy, e1len);
+    CHECK_EQ(s_send_one(s_key_nv, again, &e1len, &dup), 0);
+    CHECK(dup);
+    CHECK_EQ(s_send_one(s_key_nv, ev_survey(1, "NV", 1, "deltagare_avslut", "d_behov", 2, 1, T_2026_03, &len),
+                        &len, &dup),
+             0);
+    CHECK(dup);
+    CHECK_EQ(ledger_next_seq(s_ledger), 5);
+
+    /* A retracted event can still be erased (its bytes are there); nothing
+     * more is subtracted. */
+    CHECK_EQ(s_send_one(s_key_nv, ev_retraction(20, "NV", 2, &len), &len, NULL), 0); /* seq 5 */
+    CHECK(!s_cell("i1_behov", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK_EQ(s_send_one(s_key_nv, ev_erasure(21, "NV", 20, &len), &len, NULL),
+             FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_TARGET);                     /* a retraction */
+    CHECK_EQ(s_send_one(s_key_nv, ev_erasure(22, "NV", 2, &len), &len, NULL), 0); /* seq 6 */
+    CHECK(!s_cell("i1_behov", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+
+    /* The site fixes the erased row and sends it as a correction: stored,
+     * nothing subtracted. */
+    uint8_t *fixed = ev_survey(30, "NV", 1, "deltagare_avslut", "d_behov", 3, 1, T_2026_03, &len);
+    fixed = ev_superseding(fixed, &len, 1);
+    CHECK_EQ(s_send_one(s_key_nv, fixed, &len, NULL), 0); /* seq 7 */
+    CHECK(s_cell("i1_behov", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK(c.n == 1 && c.sum == 3);
+
+    /* An erased correction: what it replaced stays subtracted. */
+    CHECK_EQ(s_send_one(s_key_nv,
+                        ev_survey(40, "NV", 4, "deltagare_avslut", "d_behov", 5, 1, T_2026_03, &len), &len,
+                        NULL),
+             0);
+    uint8_t *c41 = ev_survey(41, "NV", 4, "deltagare_avslut", "d_behov", 1, 1, T_2026_03, &len);
+    c41 = ev_superseding(c41, &len, 40);
+    CHECK_EQ(s_send_one(s_key_nv, c41, &len, NULL), 0);
+    CHECK_EQ(s_send_one(s_key_nv, ev_erasure(42, "NV", 41, &len), &len, NULL), 0);
+    CHECK(s_cell("i1_behov", "NV", cell_period(PERIOD_YEAR, 2026, 0), 0, &c));
+    CHECK(c.n == 1 && c.sum == 3);
+    t = s_stored(9, NULL, NULL);
+    CHECK(erase_is_tombstone(t) && t->has_supersedes && t->supersedes.data[15] == 40);
+    codec_free_event(&t);
+    s_verify_rebuild();
+    free(e1copy);
+    s_teardown();
+}
+
 static void test_random_sequence_matches_rebuild(void)
 {
     s_setup();
     srand(42);
     static const char *const items[] = {"d_behov", "d_inflytande", "d_hantera", "d_samordnare", "d_tid"};
     uint32_t next = 1;
+    int erasures = 0, conflicts = 0;
     for (int round = 0; round < 40; round++) {
         uint8_t *ev[60];
         size_t lens[60], len;
@@ -418,9 +669,11 @@ static void test_random_sequence_matches_rebuild(void)
                                   1 + rand() % 2, when, &lens[n]);
             } else if (kind == 8 && next > 2) {
                 uint32_t target = 1 + (uint32_t) (rand() % (int) (next - 1));
-                ev[n] = ev_retraction(next++, "NV", target, &lens[n]);
+                ev[n] = rand() % 3 ? ev_retraction(next++, "NV", target, &lens[n])
+                                   : ev_erasure(next++, "NV", target, &lens[n]);
             } else {
-                /* A duplicate of a recent event id with the same content. */
+                /* A recent event id again: a duplicate if the bytes are the
+                 * same, a conflict if not, acked if that event was erased. */
                 uint32_t dup = next > 1 ? next - 1 : 1;
                 ev[n] = ev_survey(dup, "NV", dup, "deltagare_avslut", "d_behov", 3, 1, T_2026_03, &lens[n]);
             }
@@ -429,11 +682,16 @@ static void test_random_sequence_matches_rebuild(void)
         uint8_t *b = ev_batch((uint64_t) round, ev, lens, (size_t) n, &len);
         ingest_item_t item = s_send(s_key_nv, b, len);
         CHECK_EQ(item.batch_error, 0);
+        for (int i = 0; i < n; i++) {
+            erasures += item.verdicts[i].seq && !strcmp(item.verdicts[i].kind, "erasure");
+            conflicts += item.verdicts[i].code == FINSAM__V1__REJECT_CODE__REJECT_CONFLICT;
+        }
         ingest_item_clear(&item);
         free(b);
         for (int i = 0; i < n; i++)
             free(ev[i]);
     }
+    CHECK(erasures > 10 && conflicts > 10);
     s_verify_rebuild();
     s_teardown();
 }
@@ -449,6 +707,9 @@ int main(void)
     RUN(test_paired_step_change);
     RUN(test_units_are_distinct_people);
     RUN(test_gender_and_age_slices);
+    RUN(test_dedupe_is_per_forbund);
+    RUN(test_same_id_other_bytes_is_a_conflict);
+    RUN(test_erasure_rules);
     RUN(test_random_sequence_matches_rebuild);
     return tu_result();
 }

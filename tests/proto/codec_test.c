@@ -325,6 +325,64 @@ static int s_replay_dir(const char *target, s_replay_fn fn)
     return n;
 }
 
+/* The erasure bodies: an Erasure decodes and validates from an agent;
+ * a tombstone decodes (replay and rebuild read it from the log) but no
+ * agent may send one; the new reject code has a name. */
+static void test_erasure_bodies(void)
+{
+    uint8_t id[16] = {0, 0, 0x02, 0xa2, 1}, target[16] = {0, 0, 0x02, 0xa2, 2};
+    Finsam__V1__Erasure er = FINSAM__V1__ERASURE__INIT;
+    er.target_id = (ProtobufCBinaryData){16, target};
+    Finsam__V1__Event ev = FINSAM__V1__EVENT__INIT;
+    ev.id = (ProtobufCBinaryData){16, id};
+    ev.forbund = "NV";
+    ev.occurred_at = 1772362800;
+    ev.catalogue_version = 1;
+    ev.body_case = FINSAM__V1__EVENT__BODY_ERASURE;
+    ev.erasure = &er;
+    char why[256];
+    size_t len;
+    uint8_t *bytes = codec_pack(&ev.base, &len);
+    event_msg_t *d = NULL;
+    CHECK_EQ(codec_decode_event(bytes, len, &d, why, sizeof why), 0);
+    CHECK(!strcmp(codec_event_kind(d), "erasure"));
+    CHECK_EQ(validate_event(s_cat, d, "NV", NOW_S, why, sizeof why), 0);
+    codec_free_event(&d);
+    free(bytes);
+    er.has_by_operator = er.by_operator = 1; /* only the collector writes these */
+    bytes = codec_pack(&ev.base, &len);
+    CHECK_EQ(codec_decode_event(bytes, len, &d, why, sizeof why), 0);
+    CHECK_EQ(validate_event(s_cat, d, "NV", NOW_S, why, sizeof why),
+             FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
+    codec_free_event(&d);
+    free(bytes);
+    er.has_by_operator = er.by_operator = 0;
+    er.target_id.data = id; /* names itself */
+    bytes = codec_pack(&ev.base, &len);
+    CHECK_EQ(s_decode_event(bytes, len), FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
+    free(bytes);
+    er.target_id = (ProtobufCBinaryData){15, target};
+    bytes = codec_pack(&ev.base, &len);
+    CHECK_EQ(s_decode_event(bytes, len), FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
+    free(bytes);
+
+    Finsam__V1__Erased erased = FINSAM__V1__ERASED__INIT;
+    erased.by_seq = 7;
+    ev.body_case = FINSAM__V1__EVENT__BODY_ERASED;
+    ev.erased = &erased;
+    ev.has_supersedes = 1;
+    ev.supersedes = (ProtobufCBinaryData){16, target};
+    bytes = codec_pack(&ev.base, &len);
+    CHECK_EQ(codec_decode_event(bytes, len, &d, why, sizeof why), 0);
+    CHECK(!strcmp(codec_event_kind(d), "erased") && d->erased->by_seq == 7);
+    CHECK_EQ(validate_event(s_cat, d, "NV", NOW_S, why, sizeof why),
+             FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_KIND);
+    codec_free_event(&d);
+    free(bytes);
+    CHECK(!strcmp(codec_reject_name(FINSAM__V1__REJECT_CODE__REJECT_CONFLICT), "conflict"));
+    CHECK(!strcmp(codec_reject_name((reject_code_t) 11), "unknown"));
+}
+
 static void test_fuzz_corpora(void)
 {
     CHECK(s_replay_dir("fuzz_event", s_replay_event) > 5);
@@ -343,6 +401,7 @@ int main(void)
     RUN(test_allocation_budget);
     RUN(test_ack_ids);
     RUN(test_regress_field_number_zero);
+    RUN(test_erasure_bodies);
     RUN(test_fuzz_corpora);
     catalogue_destroy(&s_cat);
     return tu_result();
