@@ -139,7 +139,8 @@ server_t *server_new(const server_config_t *config)
     log_info("collector", "LISTENING endpoint=%s curve=on agents=%d next_seq=%llu", last,
              allowlist_size(self->allowlist), (unsigned long long) ledger_next_seq(self->ledger));
     if (config->stream.events_endpoint && config->stream.events_endpoint[0]) {
-        self->stream = stream_new(&config->stream, self->cert, self->ledger, self->catalogue, &self->metrics);
+        self->stream = stream_new(&config->stream, self->cert, self->subscribers, self->ledger,
+                                  self->catalogue, &self->metrics);
         if (!self->stream)
             goto fail;
     }
@@ -337,8 +338,8 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             {auth_socket(self->auth), 0, ZMQ_POLLIN, 0},
             {self->monitor, 0, self->monitor ? ZMQ_POLLIN : 0, 0},
             {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0},
-            {self->stream ? stream_monitor_socket(self->stream, 0) : NULL, 0, ZMQ_POLLIN, 0},
-            {self->stream ? stream_monitor_socket(self->stream, 1) : NULL, 0, ZMQ_POLLIN, 0}};
+            {self->stream ? stream_live_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0},
+            {self->stream ? stream_monitor_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0}};
         /* While backing off after a failed commit, still answer handshakes
          * and replays, but leave the ingest socket alone. */
         if (resume_at) {
@@ -360,9 +361,10 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             s_monitor_events(self);
         if (rc > 0 && self->stream && (items[3].revents & ZMQ_POLLIN))
             stream_handle_replay(self->stream);
-        for (int i = 0; rc > 0 && self->stream && i < 2; i++)
-            if (items[4 + i].revents & ZMQ_POLLIN)
-                stream_handle_monitor(self->stream, i);
+        if (rc > 0 && self->stream && (items[4].revents & ZMQ_POLLIN))
+            stream_handle_live(self->stream);
+        if (rc > 0 && self->stream && (items[5].revents & ZMQ_POLLIN))
+            stream_handle_monitor(self->stream);
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             /* A failed commit (disk full, I/O error): answer nothing, back
              * off, and try again with whatever the agents resend. */
@@ -380,6 +382,10 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             allowlist_refresh(self->subscribers);
             next_refresh = now + REFRESH_MS;
         }
+        /* After the refresh: a subscriber whose key was just removed is
+         * cut off in this turn (stream.h). */
+        if (self->stream)
+            stream_tick(self->stream);
         if (now >= next_stats) {
             const ingest_stats_t *s = ingest_stats(self->ingest);
             log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
