@@ -21,6 +21,7 @@ struct allowlist_t {
     zhashx_t *value_by_key; /* Z85 key -> strdup'd metadata value */
     struct timespec mtime;
     bool loaded;
+    unsigned generation;
 };
 
 bool allowlist_valid_forbund(const char *s)
@@ -30,6 +31,7 @@ bool allowlist_valid_forbund(const char *s)
 
 static void s_load(allowlist_t *self)
 {
+    self->generation++;
     zhashx_purge(self->value_by_key);
     DIR *d = opendir(self->dir);
     if (!d) {
@@ -123,4 +125,9 @@ const char *allowlist_lookup(allowlist_t *self, const char *public_z85)
 int allowlist_size(allowlist_t *self)
 {
     return (int) zhashx_size(self->value_by_key);
+}
+
+unsigned allowlist_generation(const allowlist_t *self)
+{
+    return self->generation;
 }

@@ -2,11 +2,13 @@
  *
  * The allow-list is a directory of public certificates in the standard
  * ZeroMQ format; each carries metadata `forbund = "NV"` naming the one
- * förbund that key may publish for. The ZAP handler (CZMQ zauth) checks keys
- * at the handshake; this table is checked on every batch as well, because
- * CURVE authenticates only once: removing a certificate must cut a
- * connected agent off (within one refresh interval), and the förbund an
- * event may carry is bound to the handshake key, never to the payload. */
+ * förbund that key may publish for (agents), or `access = "all"` or
+ * `"aggregates"` (stream subscribers). The ZAP handler (auth.c) checks keys
+ * at the handshake; this table is checked on every batch, subscription and
+ * stream send as well, because CURVE authenticates only once: removing a
+ * certificate must cut a connected agent or subscriber off (within one
+ * refresh interval), and the förbund an event may carry is bound to the
+ * handshake key, never to the payload. */
 #ifndef FINSAM_ALLOWLIST_H
 #define FINSAM_ALLOWLIST_H
 
@@ -36,5 +38,10 @@ bool allowlist_valid_access(const char *value);
 
 /* Number of keys listed. */
 int allowlist_size(allowlist_t *self);
+
+/* A number that changes whenever the table is reloaded: a holder of keys
+ * checked earlier (stream.c's subscriber table) checks them again only
+ * when it differs. */
+unsigned allowlist_generation(const allowlist_t *self);
 
 #endif

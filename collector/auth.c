@@ -108,14 +108,15 @@ int auth_handle(auth_t *self)
                 text = "OK";
                 metalen = s_meta(meta, "forbund", forbund);
             }
-        } else if (!strcmp(domain, "stream-all") || !strcmp(domain, "stream-agg")) {
+        } else if (!strcmp(domain, "stream")) {
+            /* Any listed subscriber may connect; what it may read (events
+             * only for access "all") is decided per request and per send
+             * by stream.c, against the allow-list as it is then. */
             const char *access = allowlist_lookup(self->subscribers, key);
-            if (access && (!strcmp(domain, "stream-agg") || !strcmp(access, "all"))) {
+            if (access) {
                 status = "200";
                 text = "OK";
                 metalen = s_meta(meta, "access", access);
-            } else if (access) {
-                text = "aggregates only";
             }
         }
     } else {

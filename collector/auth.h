@@ -5,11 +5,14 @@
  * public key, so this handler is bound before any socket binds. Each socket
  * sets a ZAP domain and the handler answers from the allow-list of that
  * domain:
- *   "ingest"      agents: certificates in DATA/agents with `forbund`
- *   "stream-all"  subscribers with `access = "all"` (events and aggregates)
- *   "stream-agg"  subscribers with access "all" or "aggregates"
- * The reply's User-Id is the client's Z85 key; ingest re-checks that key on
- * every batch (allowlist.h), because a handshake is checked only once.
+ *   "ingest"  agents: certificates in DATA/agents with `forbund`
+ *   "stream"  subscribers: certificates in DATA/subscribers with `access`
+ *             ("all" or "aggregates"), on the live and replay sockets
+ * The reply's User-Id is the client's Z85 key and its metadata the
+ * certificate's `forbund` or `access`. Because a handshake is checked only
+ * once, ingest re-checks the key on every batch and the streams on every
+ * subscription, replay request and send (allowlist.h, stream.h); what a
+ * subscriber may read is decided there, not here.
  * Runs in the collector's main loop: poll auth_socket(), call
  * auth_handle(). */
 #ifndef FINSAM_AUTH_H

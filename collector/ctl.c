@@ -56,8 +56,8 @@ static const opt_t s_opts[] = {
      "tail: subscriber secret certificate (default DATA/keys/subscriber.key_secret)", &o_key},
     {"server-key", 0, OPT_STR, NULL, 0, 0,
      "tail: collector public certificate (default DATA/keys/collector.key)", &o_server_key},
-    {"stream", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0, "tail: stream endpoint (7712 for aggregates only)",
-     &o_stream},
+    {"stream", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0,
+     "tail: live stream endpoint (7712 is the same socket)", &o_stream},
     {"replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "tail: replay endpoint", &o_replay},
     {"from", 0, OPT_STR, NULL, 0, 0, "tail: replay the event log from this sequence first", &o_from},
     {"count", 0, OPT_INT, "0", 0, 1000000000, "tail: stop after this many messages (0: never)", &o_count},
@@ -86,7 +86,8 @@ static const opt_spec_t s_spec = {
     "                      --forbund if the id is stored by several förbund\n"
     "  erase --forbund F --before YYYY-MM   erase every event of F that occurred before that month\n"
     "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 65 erase: no such event or nothing to\n"
-    "erase, 66 no data directory, 73 cannot create, 74 store I/O, 78 bad configuration.\n",
+    "erase, 66 no data directory, 69 tail: no answer or replay failed, 73 cannot create, 74 store I/O,\n"
+    "77 tail: subscription refused or revoked, 78 bad configuration.\n",
     s_opts,
     sizeof s_opts / sizeof *s_opts,
 };

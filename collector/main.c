@@ -45,9 +45,9 @@ static const opt_t s_opts[] = {
     {"subscriber-dir", 0, OPT_STR, NULL, 0, 0, "allow-list of stream subscribers (default DATA/subscribers)",
      &o_subscriber_dir},
     {"stream-events", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0,
-     "PUB of events and aggregates (\"off\" disables streams)", &o_stream_events},
-    {"stream-aggregates", 0, OPT_STR, "tcp://127.0.0.1:7712", 0, 0, "PUB of aggregates only",
-     &o_stream_aggregates},
+     "live stream ROUTER: events and aggregates per subscriber (\"off\" disables streams)", &o_stream_events},
+    {"stream-aggregates", 0, OPT_STR, "tcp://127.0.0.1:7712", 0, 0,
+     "second address of the live stream ROUTER", &o_stream_aggregates},
     {"stream-replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "ROUTER for replay and snapshots",
      &o_stream_replay},
     {"stream-endpoint-file", 0, OPT_STR, NULL, 0, 0, "write the bound stream endpoints to this file",
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
                               (int) o_publish_interval,
                               (int) o_publish_max_age,
                               {streams ? o_stream_events : "", o_stream_aggregates, o_stream_replay,
-                               o_stream_endpoint_file, (int) o_min_units, (int) o_stream_hwm}};
+                               o_stream_endpoint_file, NULL, (int) o_stream_hwm}};
     server_t *server = server_new(&config);
     if (!server)
         return EX_UNAVAILABLE;

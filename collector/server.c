@@ -150,7 +150,10 @@ server_t *server_new(const server_config_t *config)
     log_info("collector", "LISTENING endpoint=%s curve=on agents=%d next_seq=%llu", last,
              allowlist_size(self->allowlist), (unsigned long long) ledger_next_seq(self->ledger));
     if (config->stream.events_endpoint && config->stream.events_endpoint[0]) {
-        self->stream = stream_new(&config->stream, self->cert, self->ledger, self->catalogue, &self->metrics);
+        stream_config_t sc = config->stream;
+        sc.protect = self->protect;
+        self->stream =
+            stream_new(&sc, self->cert, self->subscribers, self->ledger, self->catalogue, &self->metrics);
         if (!self->stream)
             goto fail;
     }
@@ -348,6 +351,9 @@ static void s_publish(server_t *self)
     }
     log_info("collector", "PUBLISHED seq=%llu refreshed=%llu waiting=%llu", (unsigned long long) r.seq,
              (unsigned long long) r.refreshed, (unsigned long long) r.waiting);
+    /* Aggregates-only subscribers get the protected rows that moved. */
+    if (self->stream && (rc = stream_publish_publication(self->stream, r.seq)))
+        log_warn("collector", "PUBLISH-STREAM-FAILED reason=%s", store_strerror(rc));
 }
 
 int server_run(server_t *self, volatile sig_atomic_t *stop)
@@ -365,8 +371,8 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             {auth_socket(self->auth), 0, ZMQ_POLLIN, 0},
             {self->monitor, 0, self->monitor ? ZMQ_POLLIN : 0, 0},
             {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0},
-            {self->stream ? stream_monitor_socket(self->stream, 0) : NULL, 0, ZMQ_POLLIN, 0},
-            {self->stream ? stream_monitor_socket(self->stream, 1) : NULL, 0, ZMQ_POLLIN, 0}};
+            {self->stream ? stream_live_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0},
+            {self->stream ? stream_monitor_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0}};
         /* While backing off after a failed commit, still answer handshakes
          * and replays, but leave the ingest socket alone. */
         if (resume_at) {
@@ -388,9 +394,10 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             s_monitor_events(self);
         if (rc > 0 && self->stream && (items[3].revents & ZMQ_POLLIN))
             stream_handle_replay(self->stream);
-        for (int i = 0; rc > 0 && self->stream && i < 2; i++)
-            if (items[4 + i].revents & ZMQ_POLLIN)
-                stream_handle_monitor(self->stream, i);
+        if (rc > 0 && self->stream && (items[4].revents & ZMQ_POLLIN))
+            stream_handle_live(self->stream);
+        if (rc > 0 && self->stream && (items[5].revents & ZMQ_POLLIN))
+            stream_handle_monitor(self->stream);
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             /* A failed commit (disk full, I/O error): answer nothing, back
              * off, and try again with whatever the agents resend. */
@@ -408,6 +415,10 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
             allowlist_refresh(self->subscribers);
             next_refresh = now + REFRESH_MS;
         }
+        /* After the refresh: a subscriber whose key was just removed is
+         * cut off in this turn (stream.h). */
+        if (self->stream)
+            stream_tick(self->stream);
         if (now >= next_publish) {
             s_publish(self);
             next_publish = now + (int64_t) self->publish_interval_s * 1000;

@@ -1,8 +1,12 @@
 /* tail.c: `finsamctl tail` (see tail.h).
  *
- * Order of operations matters: the SUB socket connects and subscribes
- * first, then the replay runs; live messages that arrive meanwhile wait in
- * the SUB queue and are skipped if their sequence was already printed. */
+ * Order of operations matters: the live DEALER subscribes first and waits
+ * for the collector's "subscribe.ok" — from then on every matching message
+ * is sent to it — and only then does the replay run; live messages that
+ * arrive meanwhile wait in the DEALER's queue and are skipped if their
+ * sequence was already printed. The subscription is renewed every
+ * resubscribe_ms (the collector says how often), also between replay
+ * chunks, or the collector would end it. */
 #include "tail.h"
 
 #include "codec.h"
@@ -18,19 +22,71 @@
 typedef struct {
     const tail_config_t *config;
     FILE *out;
-    zsock_t *sub, *replay;
+    zsock_t *live, *replay;
     uint64_t last_seq; /* last event sequence printed (or skipped by filter) */
     bool started;
     long printed;
     uint64_t gaps, replayed;
+    int resubscribe_ms;     /* renewal interval the collector asked for */
+    int64_t next_subscribe; /* when to renew */
+    int ended;              /* a sysexits code once the collector ended the subscription */
 } s_tail_t;
+
+/* Sends (or renews) the subscription. 0, or -1 if it could not be queued. */
+static int s_subscribe(s_tail_t *t)
+{
+    Finsam__V1__Subscribe sub = FINSAM__V1__SUBSCRIBE__INIT;
+    char *prefix = (char *) t->config->prefix;
+    sub.n_prefixes = 1;
+    sub.prefixes = &prefix;
+    size_t len;
+    uint8_t *bytes = codec_pack(&sub.base, &len);
+    /* DONTWAIT: a renewal that finds the queue full is skipped, the next
+     * one goes out a little later. */
+    int rc = bytes ? zmq_send(zsock_resolve(t->live), bytes, len, ZMQ_DONTWAIT) : -1;
+    free(bytes);
+    t->next_subscribe = clock_mono_ms() + t->resubscribe_ms;
+    return rc < 0 ? -1 : 0;
+}
+
+static void s_keepalive(s_tail_t *t)
+{
+    if (clock_mono_ms() >= t->next_subscribe)
+        s_subscribe(t);
+}
+
+/* Handles "subscribe.ok" / "subscribe.end". Returns -1 when the collector
+ * ended the subscription (t->ended says how to exit), else 0. */
+static int s_control(s_tail_t *t, const char *topic, zframe_t *body)
+{
+    Finsam__V1__SubscribeReply *r =
+        body ? finsam__v1__subscribe_reply__unpack(NULL, zframe_size(body), zframe_data(body)) : NULL;
+    if (!r) {
+        log_warn("tail", "UNDECODABLE topic=%s", topic);
+        return 0;
+    }
+    int rc = 0;
+    if (!strcmp(topic, "subscribe.end")) {
+        const char *why = r->error_text ? r->error_text : "?";
+        fprintf(stderr, "finsamctl: tail: subscription ended: %s\n", why);
+        log_error("tail", "SUBSCRIPTION-ENDED reason=\"%s\"", why);
+        t->ended = r->has_error && r->error == FINSAM__V1__REJECT_CODE__REJECT_UNAUTHORIZED ? EX_NOPERM
+                                                                                            : EX_PROTOCOL;
+        rc = -1;
+    } else if (r->resubscribe_ms >= 100 && r->resubscribe_ms <= 600000) {
+        t->resubscribe_ms = (int) r->resubscribe_ms;
+    }
+    finsam__v1__subscribe_reply__free_unpacked(r, NULL);
+    return rc;
+}
 
 static void s_print(s_tail_t *t, const char *topic, uint64_t seq, const uint8_t *p, size_t len)
 {
     if (strncmp(topic, t->config->prefix, strlen(t->config->prefix)) != 0)
         return;
-    const ProtobufCMessageDescriptor *d =
-        !strncmp(topic, "agg.", 4) ? &finsam__v1__cell_update__descriptor : &finsam__v1__event__descriptor;
+    const ProtobufCMessageDescriptor *d = !strncmp(topic, "agg.", 4) || !strncmp(topic, "cell.", 5)
+                                              ? &finsam__v1__cell_update__descriptor
+                                              : &finsam__v1__event__descriptor;
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, p);
     if (!m) {
         log_warn("tail", "UNDECODABLE topic=%s seq=%llu", topic, (unsigned long long) seq);
@@ -73,6 +129,7 @@ static int s_replay(s_tail_t *t, uint64_t from, uint64_t until, bool snapshot)
             r.has_after_key = 1;
             r.after_key = (ProtobufCBinaryData){afterlen, after};
         }
+        s_keepalive(t);
         size_t len;
         uint8_t *req = codec_pack(&r.base, &len);
         int rc = req ? zsock_send(t->replay, "b", req, len) : -1;
@@ -152,6 +209,33 @@ static zsock_t *s_socket(int type, zcert_t *mine, zcert_t *server, const char *e
     return s;
 }
 
+/* Subscribes and waits for the first answer. 0, or a sysexits code. */
+static int s_start(s_tail_t *t)
+{
+    if (s_subscribe(t) < 0)
+        return EX_UNAVAILABLE;
+    int64_t deadline = clock_mono_ms() + 10000;
+    while (clock_mono_ms() < deadline) {
+        zmsg_t *msg = zmsg_recv(t->live);
+        if (!msg)
+            break;
+        char *topic = zmsg_popstr(msg);
+        zframe_t *seqf = zmsg_pop(msg), *body = zmsg_pop(msg);
+        int rc = -2; /* not an answer: wait on */
+        if (topic && (!strcmp(topic, "subscribe.ok") || !strcmp(topic, "subscribe.end")))
+            rc = s_control(t, topic, body) < 0 ? t->ended : 0;
+        zstr_free(&topic);
+        zframe_destroy(&seqf);
+        zframe_destroy(&body);
+        zmsg_destroy(&msg);
+        if (rc != -2)
+            return rc;
+    }
+    fprintf(stderr, "finsamctl: tail: no answer from %s (collector down, or key not on its allow-list?)\n",
+            t->config->stream_endpoint);
+    return EX_UNAVAILABLE;
+}
+
 int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out)
 {
     char err[512];
@@ -167,14 +251,17 @@ int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out
         zcert_destroy(&mine);
         return EX_CONFIG;
     }
-    s_tail_t t = {config, out, NULL, NULL, 0, false, 0, 0, 0};
-    t.sub = s_socket(ZMQ_SUB, mine, server, config->stream_endpoint);
+    s_tail_t t = {.config = config, .out = out, .resubscribe_ms = 2000};
+    t.live = s_socket(ZMQ_DEALER, mine, server, config->stream_endpoint);
     t.replay = s_socket(ZMQ_DEALER, mine, server, config->replay_endpoint);
-    if (!t.sub || !t.replay)
+    if (!t.live || !t.replay)
         goto done;
     /* Events are needed unfiltered for gap detection only when the prefix
      * selects events; an aggregate prefix subscribes to just that. */
-    zsock_set_subscribe(t.sub, config->prefix);
+    rc = s_start(&t);
+    if (rc)
+        goto done;
+    rc = EX_UNAVAILABLE;
     if (config->from_set) {
         t.last_seq = config->from_seq ? config->from_seq - 1 : 0;
         t.started = true;
@@ -184,10 +271,11 @@ int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out
         if (s_replay(&t, config->from_seq ? config->from_seq : 1, 0, snapshot) < 0)
             goto done;
     }
-    zsock_set_rcvtimeo(t.sub, 200);
+    zsock_set_rcvtimeo(t.live, 200);
     int64_t last_msg = clock_mono_ms();
     while (!*stop && !(config->count && t.printed >= config->count)) {
-        zmsg_t *msg = zmsg_recv(t.sub);
+        s_keepalive(&t);
+        zmsg_t *msg = zmsg_recv(t.live);
         if (!msg) {
             if (zsys_interrupted || *stop)
                 break;
@@ -195,10 +283,20 @@ int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out
                 break;
             continue;
         }
-        last_msg = clock_mono_ms();
         char *topic = zmsg_popstr(msg);
         zframe_t *seqf = zmsg_pop(msg), *body = zmsg_pop(msg);
-        if (topic && seqf && body && zframe_size(seqf) == 8) {
+        bool control = topic && !strncmp(topic, "subscribe.", 10);
+        if (!control)
+            last_msg = clock_mono_ms();
+        if (control && s_control(&t, topic, body) < 0) {
+            rc = t.ended;
+            zstr_free(&topic);
+            zframe_destroy(&seqf);
+            zframe_destroy(&body);
+            zmsg_destroy(&msg);
+            goto done;
+        }
+        if (!control && topic && seqf && body && zframe_size(seqf) == 8) {
             uint64_t seq = be64_get(zframe_data(seqf));
             if (!strncmp(topic, "ev.", 3)) {
                 if (!t.started) {
@@ -206,7 +304,7 @@ int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out
                     t.last_seq = seq - 1;
                 }
                 if (seq > t.last_seq + 1) {
-                    /* Lost live messages (HWM, slow join): fetch them. */
+                    /* Lost live messages (queue full, reconnect): fetch them. */
                     t.gaps++;
                     log_info("tail", "GAP from=%llu to=%llu", (unsigned long long) t.last_seq + 1,
                              (unsigned long long) seq - 1);
@@ -237,7 +335,7 @@ int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out
              (unsigned long long) t.replayed, (unsigned long long) t.gaps, (unsigned long long) t.last_seq);
 done:
     fflush(out);
-    zsock_destroy(&t.sub);
+    zsock_destroy(&t.live);
     zsock_destroy(&t.replay);
     zcert_destroy(&mine);
     zcert_destroy(&server);

@@ -1,11 +1,15 @@
 /* tail.h: the reference stream subscriber behind `finsamctl tail`.
  *
- * Subscribes to a topic prefix on the collector's PUB socket and, when asked
+ * Subscribes to a topic prefix on the collector's live socket (a DEALER
+ * sending Subscribe and renewing it, docs/streams.md) and, when asked
  * (--from SEQ), first replays the event log from that sequence through the
  * replay endpoint; while following the live stream it detects a jump in
  * event sequence numbers and fills the gap by replay before printing on.
  * So every event is printed exactly once, in sequence order, whether it
- * arrived live or by replay (the Clone pattern from the ZeroMQ Guide). */
+ * arrived live or by replay (the Clone pattern from the ZeroMQ Guide).
+ * When the collector ends the subscription (key removed from its
+ * allow-list, or not allowed what was asked) tail prints why and exits
+ * EX_NOPERM. */
 #ifndef FINSAM_TAIL_H
 #define FINSAM_TAIL_H
 
@@ -15,7 +19,7 @@
 #include <stdio.h>
 
 typedef struct {
-    const char *stream_endpoint; /* events PUB */
+    const char *stream_endpoint; /* live socket (events or aggregates address) */
     const char *replay_endpoint;
     const char *key_file;        /* subscriber secret certificate */
     const char *server_key_file; /* collector public certificate */
@@ -27,7 +31,9 @@ typedef struct {
     int idle_exit_ms; /* stop after this long without messages; 0 = never */
 } tail_config_t;
 
-/* Runs until *stop, count or idle_exit. Returns 0, or a sysexits code. */
+/* Runs until *stop, count or idle_exit. Returns 0, or a sysexits code:
+ * EX_NOPERM when the collector refused or ended the subscription,
+ * EX_UNAVAILABLE when it does not answer or a replay fails. */
 int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out);
 
 #endif

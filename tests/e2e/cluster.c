@@ -1,6 +1,7 @@
 /* cluster.c: see cluster.h. */
 #include "cluster.h"
 
+#include "codec.h"
 #include "testutil.h"
 
 #include <signal.h>
@@ -37,26 +38,12 @@ char **cluster_collector_argv(cluster_t *c, const char *log_level)
         snprintf(c->stream_aggregates, sizeof c->stream_aggregates, "tcp://127.0.0.1:%d", tu_free_port());
         snprintf(c->stream_replay, sizeof c->stream_replay, "tcp://127.0.0.1:%d", tu_free_port());
     }
-    char *const args[] = {(char *) tu_bin("finsam-collector"),
-                          "-d",
-                          c->cdir,
-                          "--endpoint",
-                          c->endpoint,
-                          "--endpoint-file",
-                          epfile,
-                          "--stream-events",
-                          c->stream_events,
-                          "--stream-aggregates",
-                          c->stream_aggregates,
-                          "--stream-replay",
-                          c->stream_replay,
-                          "--stream-endpoint-file",
-                          sfile,
-                          "--http",
-                          "off",
-                          "--log-level",
-                          (char *) log_level,
-                          NULL};
+    char *const args[] = {(char *) tu_bin("finsam-collector"), "-d", c->cdir, "--endpoint", c->endpoint,
+                          "--endpoint-file", epfile, "--stream-events", c->stream_events,
+                          "--stream-aggregates", c->stream_aggregates, "--stream-replay", c->stream_replay,
+                          "--stream-endpoint-file", sfile, "--http", "off", "--log-level", (char *) log_level,
+                          /* tests read the publication within a second */
+                          "--publish-interval", "1", NULL};
     memcpy(argv, args, sizeof args);
     return argv;
 }
@@ -242,4 +229,43 @@ pid_t cluster_tail_spawn(const cluster_t *c, const char *key, const char *endpoi
         argv[n++] = (char *) extra[i];
     argv[n] = NULL;
     return tu_spawn(argv, out_path);
+}
+
+void cluster_subscribe(zsock_t *s, const char *prefix)
+{
+    Finsam__V1__Subscribe sub = FINSAM__V1__SUBSCRIBE__INIT;
+    char *p = (char *) prefix;
+    sub.n_prefixes = prefix ? 1 : 0;
+    sub.prefixes = prefix ? &p : NULL;
+    size_t len;
+    uint8_t *bytes = codec_pack(&sub.base, &len);
+    CHECK(bytes);
+    /* DONTWAIT: a subscriber that does not read may have a full queue; a
+     * renewal that cannot go out now is not a test failure. */
+    zmq_send(zsock_resolve(s), bytes, len, ZMQ_DONTWAIT);
+    free(bytes);
+}
+
+zsock_t *cluster_subscriber(const cluster_t *c, const char *key, const char *endpoint, const char *prefix,
+                            bool stuck)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s_secret", key);
+    zcert_t *mine = zcert_load(path);
+    snprintf(path, sizeof path, "%s/keys/collector.key", c->cdir);
+    zcert_t *server = zcert_load(path);
+    CHECK(mine && server);
+    zsock_t *s = zsock_new(ZMQ_DEALER);
+    CHECK(s);
+    zcert_apply(mine, s);
+    zsock_set_curve_serverkey(s, zcert_public_txt(server));
+    zsock_set_linger(s, 0);
+    zsock_set_rcvhwm(s, stuck ? 100 : 100000);
+    if (stuck)
+        zsock_set_rcvbuf(s, 4096);
+    CHECK(zsock_connect(s, "%s", endpoint) == 0);
+    cluster_subscribe(s, prefix);
+    zcert_destroy(&mine);
+    zcert_destroy(&server);
+    return s;
 }

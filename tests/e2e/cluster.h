@@ -54,6 +54,18 @@ long long cluster_agent_queue(const cluster_t *c, const char *agent_dir);
 /* `finsamctl rebuild --verify` exit code (0 = no differences). */
 int cluster_rebuild_verify(const cluster_t *c);
 
+/* A live-stream subscriber: a CURVE DEALER with the subscriber key `key`
+ * (its secret file is key + "_secret") connected to `endpoint`, that has
+ * sent Subscribe{prefix} (NULL: no prefix, everything the key may read).
+ * It reads nothing unless the caller does. With `stuck`, its queue is 100
+ * messages and its kernel receive buffer 4 KiB: a subscriber meant to fall
+ * behind; otherwise its queue holds 100,000 messages. */
+zsock_t *cluster_subscriber(const cluster_t *c, const char *key, const char *endpoint, const char *prefix,
+                            bool stuck);
+/* Sends Subscribe{prefix} on s: the first time, or to renew it (the
+ * collector ends a subscription not renewed within a few seconds). */
+void cluster_subscribe(zsock_t *s, const char *prefix);
+
 /* A raw CURVE DEALER using an agent's keys (for hostile-input tests). */
 zsock_t *cluster_raw_client(const cluster_t *c, const char *agent_dir);
 

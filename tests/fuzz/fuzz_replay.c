@@ -1,8 +1,9 @@
 /* fuzz_replay.c: one frame on the collector's replay socket, as
  * stream_handle_replay takes it: stream_parse_replay (ReplayRequest
- * decoding, kind check, the access rule "events only for access = all",
- * the chunk limit), for each access a client can have (none,
- * "aggregates", "all"), then the ReplayEnd answer a refused request gets,
+ * decoding, kind check, the access rules "nothing for a key no longer on
+ * the allow-list" and "events only for access = all", the chunk limit),
+ * for each access a client can have (none: not listed, "aggregates",
+ * "all"), then the ReplayEnd answer a refused request gets,
  * encoded and decoded again as the client would.
  *
  * What a valid request then reads (the log or the cells in one read
@@ -24,9 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Finsam__V1__ReplayRequest *r = stream_parse_replay(data, size, access[i], &limit, &end);
         if (r) {
             bool events = r->kind == FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS;
-            if (end.has_error || limit < 1 || limit > 1000 ||
+            if (end.has_error || limit < 1 || limit > 1000 || !access[i] ||
                 (!events && r->kind != FINSAM__V1__REPLAY_REQUEST__KIND__KIND_SNAPSHOT) ||
-                (events && (!access[i] || strcmp(access[i], "all"))))
+                (events && strcmp(access[i], "all")))
                 abort(); /* accepted what the rules refuse */
             if (r->has_after_key && r->after_key.len && !r->after_key.data)
                 abort();

@@ -3,10 +3,11 @@
 
 Uses only Debian's python3-zmq and python3-protobuf, with code generated from
 proto/finsam.proto by `protoc --python_out` (the build does this into
-build/python). It subscribes to the event stream, replays the event log from
-sequence 1 through the replay endpoint, then follows the live stream,
-refilling gaps by replay, until it has seen sequences 1..EXPECT. It fails if
-any sequence arrives twice or is missing.
+build/python). It subscribes to events on the live socket (a DEALER that
+sends a Subscribe and renews it), replays the event log from sequence 1
+through the replay endpoint, then follows the live stream, refilling gaps by
+replay, until it has seen sequences 1..EXPECT. It fails if any sequence
+arrives twice or is missing, or if the collector ends the subscription.
 
   subscriber.py --stream tcp://127.0.0.1:7711 --replay tcp://127.0.0.1:7713 \
       --key subscriber.key_secret --server-key collector.key --expect 20000
@@ -28,13 +29,49 @@ def curve_socket(ctx, kind, key, server_key, endpoint):
     s = ctx.socket(kind)
     s.curve_publickey, s.curve_secretkey, s.curve_serverkey = public, secret, server_public
     s.linger = 0
+    s.rcvhwm = 100000  # live messages wait here while a replay runs
     s.connect(endpoint)
     return s
 
 
+class Live:
+    """The subscription: sent once, renewed every resubscribe_ms."""
+
+    def __init__(self, sock, prefixes):
+        self.sock, self.prefixes = sock, prefixes
+        self.every = 2.0      # until the collector says otherwise
+        self.due = 0.0
+
+    def subscribe(self):
+        self.sock.send(pb.Subscribe(prefixes=self.prefixes).SerializeToString())
+        self.due = time.monotonic() + self.every
+
+    def keepalive(self):
+        if time.monotonic() >= self.due:
+            self.subscribe()
+
+    def control(self, topic, payload):
+        """Handles subscribe.ok / subscribe.end; exits on the latter."""
+        reply = pb.SubscribeReply.FromString(payload)
+        if topic == b"subscribe.end":
+            raise SystemExit(f"subscription ended: {reply.error_text}")
+        self.every = reply.resubscribe_ms / 1000.0
+
+    def start(self):
+        """Subscribes and waits for subscribe.ok: from then on every
+        matching message is sent to us, so the replay misses nothing."""
+        self.subscribe()
+        if not self.sock.poll(10000):
+            raise SystemExit("no answer to Subscribe")
+        topic, _, payload = self.sock.recv_multipart()
+        if not topic.startswith(b"subscribe."):
+            raise SystemExit(f"unexpected first message {topic!r}")
+        self.control(topic, payload)
+
+
 class Follower:
-    def __init__(self, sub, replay):
-        self.sub, self.replay = sub, replay
+    def __init__(self, live, replay):
+        self.live, self.replay = live, replay
         self.seen = {}        # seq -> topic
         self.last = 0         # highest contiguous sequence delivered
         self.replayed = 0
@@ -53,6 +90,7 @@ class Follower:
     def replay_range(self, start, until=None):
         nxt = start
         while True:
+            self.live.keepalive()             # a long replay must not end the subscription
             req = pb.ReplayRequest(kind=pb.ReplayRequest.KIND_EVENTS, from_seq=nxt, limit=1000)
             self.replay.send(req.SerializeToString())
             while True:
@@ -86,11 +124,11 @@ def main():
     args = ap.parse_args()
 
     ctx = zmq.Context()
-    sub = curve_socket(ctx, zmq.SUB, args.key, args.server_key, args.stream)
-    sub.setsockopt(zmq.SUBSCRIBE, b"ev.")
+    sock = curve_socket(ctx, zmq.DEALER, args.key, args.server_key, args.stream)
+    live = Live(sock, ["ev."])
     replay = curve_socket(ctx, zmq.DEALER, args.key, args.server_key, args.replay)
-    f = Follower(sub, replay)
-    time.sleep(0.2)  # let the SUB subscription reach the publisher
+    f = Follower(live, replay)
+    live.start()
     if args.ready_file:
         open(args.ready_file, "w").close()
     f.replay_range(1)
@@ -98,11 +136,15 @@ def main():
     while f.last < args.expect:
         if time.time() > deadline:
             raise SystemExit(f"timed out at sequence {f.last} of {args.expect}")
-        if not sub.poll(500):
+        live.keepalive()
+        if not sock.poll(500):
             if f.last < args.expect:
                 f.replay_range(f.last + 1)   # quiet stream: catch up by replay
             continue
-        topic, seqb, payload = sub.recv_multipart()
+        topic, seqb, payload = sock.recv_multipart()
+        if topic.startswith(b"subscribe."):
+            live.control(topic, payload)
+            continue
         seq = struct.unpack(">Q", seqb)[0]
         if seq <= f.last:
             continue                          # already delivered by replay

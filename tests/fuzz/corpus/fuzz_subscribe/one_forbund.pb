@@ -1,0 +1,3 @@
+
+ev.NV.
+agg.i7_steg.NV.

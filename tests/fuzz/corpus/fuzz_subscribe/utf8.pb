@@ -1,0 +1,2 @@
+
+ev.förbund
