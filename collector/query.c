@@ -596,8 +596,20 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
     char *end;
     long indicator = q->measure ? strtol(q->measure, &end, 10) : 0;
     bool by_indicator = q->measure && *end == '\0';
-    if (q->measure && !by_indicator && !catalogue_measure(cat, q->measure)) {
-        snprintf(err, errlen, "measure '%s' is not in the catalogue", q->measure);
+    bool known = !q->measure || (!by_indicator && catalogue_measure(cat, q->measure));
+    for (int i = 0; by_indicator && !known && i < cat->nindicators; i++)
+        known = cat->indicators[i].id == indicator && cat->indicators[i].nmeasures > 0;
+    if (!known) {
+        /* Name what is valid: the indicator numbers, and where the ids are. */
+        char list[160] = "";
+        size_t used = 0;
+        for (int i = 0; i < cat->nindicators && used < sizeof list; i++)
+            used += (size_t) snprintf(list + used, sizeof list - used, "%s%d", i ? ", " : "",
+                                      cat->indicators[i].id);
+        snprintf(err, errlen,
+                 "measure '%.40s' is not in the catalogue: use an indicator number (%s) or a measure id "
+                 "(finsamctl query without --measure, or GET /api/catalogue, lists them)",
+                 q->measure, list);
         return EX_USAGE;
     }
     json_t *measures = json_array();

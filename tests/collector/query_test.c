@@ -17,6 +17,7 @@
 #include "query.h"
 
 #include <czmq.h>
+#include <sysexits.h>
 
 static ledger_t *s_ledger;
 static catalogue_t *s_cat;
@@ -332,6 +333,11 @@ static void test_organisation_not_suppressed_and_bad_args(void)
     q.period = "year";
     q.slice = "mode=weird";
     CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) != 0);
+    CHECK(strstr(err, "age=65+") && strstr(err, "gender=woman")); /* every valid slice is named */
+    q.slice = "all";
+    q.measure = "99"; /* no such indicator: refused, not an empty answer */
+    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == EX_USAGE &&
+          strstr(err, "indicator number"));
     s_teardown();
 }
 
