@@ -352,7 +352,7 @@ static void s_publish(server_t *self)
     log_info("collector", "PUBLISHED seq=%llu refreshed=%llu waiting=%llu", (unsigned long long) r.seq,
              (unsigned long long) r.refreshed, (unsigned long long) r.waiting);
     /* Aggregates-only subscribers get the protected rows that moved. */
-    if (self->stream && (rc = stream_publish_publication(self->stream, r.seq)))
+    if (self->stream && r.refreshed > 0 && (rc = stream_publish_publication(self->stream, r.seq)))
         log_warn("collector", "PUBLISH-STREAM-FAILED reason=%s", store_strerror(rc));
 }
 

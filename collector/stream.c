@@ -462,6 +462,10 @@ static int s_feed_send(const char *topic, const uint8_t *payload, size_t len, co
 
 int stream_publish_publication(stream_t *self, uint64_t seq)
 {
+    /* Nobody to tell: the walk waits for a subscriber (who starts from a
+     * snapshot; the feed then sends what changed since its last walk). */
+    if (self->npeers == 0)
+        return 0;
     s_feed_ctx_t c = {self, seq};
     return feed_update(self->feed, seq, s_feed_send, &c);
 }

@@ -157,5 +157,12 @@ int main(int argc, char **argv)
     zsock_destroy(&s);
     zcert_destroy(&mine);
     zcert_destroy(&server);
+    for (size_t i = 0; i < e.n; i++)
+        free(e.bytes[i]);
+    free(e.bytes);
+    free(e.len);
+    free(sent_at);
+    free(lat);
+    free(sorted);
     return acked == count ? 0 : 1;
 }
