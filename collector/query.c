@@ -322,7 +322,7 @@ static bool s_audit(s_table_t *t, const s_constraint_t *cons, size_t ncons)
         }
     }
     /* One component at a time, by its root row. */
-    for (size_t root = 0; root < n && !changed; root++) {
+    for (size_t root = 0; root < n; root++) {
         if (!t->rows[root].suppressed || s_uf_find(up, root) != root)
             continue;
         size_t cols = 0, rows = 0;
@@ -361,13 +361,19 @@ static bool s_audit(s_table_t *t, const s_constraint_t *cons, size_t ncons)
                     m[r * cols + local[c->parts[k]]] = S_PRIME - 1;
         }
         s_determined(m, rows, cols, determined);
-        /* Hide the smallest visible member of a constraint of each
-         * determined cell (each adds an unknown to that equation). */
+        /* For each determined cell not yet dealt with this round, hide the
+         * smallest visible member of one of its constraints (an unknown
+         * more in that equation); every determined cell of that
+         * constraint counts as dealt with. One round handles all of them,
+         * so the rounds stay few on large tables; the next audit checks
+         * whether that was enough. */
         for (size_t r = 0; r < rows; r++) {
             const s_constraint_t *c = &cons[crow[r]];
-            bool pins = local[c->total] != SIZE_MAX && determined[local[c->total]];
-            for (size_t k = 0; k < c->nparts && !pins; k++)
-                pins = local[c->parts[k]] != SIZE_MAX && determined[local[c->parts[k]]];
+            bool pins = false;
+            for (size_t k = 0; k <= c->nparts && !pins; k++) {
+                size_t v = local[k < c->nparts ? c->parts[k] : c->total];
+                pins = v != SIZE_MAX && determined[v];
+            }
             if (!pins)
                 continue;
             s_row_t *smallest = NULL;
@@ -376,10 +382,14 @@ static bool s_audit(s_table_t *t, const s_constraint_t *cons, size_t ncons)
                 if (!x->suppressed && (!smallest || x->cell.units < smallest->cell.units))
                     smallest = x;
             }
-            if (smallest) {
-                smallest->suppressed = true;
-                changed = true;
-                break;
+            if (!smallest)
+                continue;
+            smallest->suppressed = true;
+            changed = true;
+            for (size_t k = 0; k <= c->nparts; k++) {
+                size_t v = local[k < c->nparts ? c->parts[k] : c->total];
+                if (v != SIZE_MAX)
+                    determined[v] = false;
             }
         }
         free(m);
