@@ -4,9 +4,13 @@
 #include "codec.h"
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static bool s_exists(void *path)
@@ -48,17 +52,78 @@ char **cluster_collector_argv(cluster_t *c, const char *log_level)
     return argv;
 }
 
-void cluster_start_collector(cluster_t *c)
+static void s_start(cluster_t *c, bool http)
 {
-    char epfile[400];
+    char epfile[400], portfile[400];
     snprintf(epfile, sizeof epfile, "%s/endpoint", c->dir);
+    snprintf(portfile, sizeof portfile, "%s/http-port", c->dir);
     unlink(epfile);
-    char **argv = cluster_collector_argv(c, "debug");
+    unlink(portfile);
+    char **args = cluster_collector_argv(c, "debug"), *argv[40];
+    int n = 0;
+    for (; args[n]; n++)
+        argv[n] = args[n];
+    if (http) {
+        for (int i = 1; i < n; i++)
+            if (!strcmp(argv[i - 1], "--http"))
+                argv[i] = "127.0.0.1:0";
+        argv[n++] = "--http-port-file";
+        argv[n++] = portfile;
+    }
+    argv[n] = NULL;
     c->collector = tu_spawn(argv, c->log);
-    if (!tu_wait_for(s_exists, epfile, 20000)) {
+    if (!tu_wait_for(s_exists, epfile, 20000) || (http && !tu_wait_for(s_exists, portfile, 20000))) {
         fprintf(stderr, "collector did not bind; log:\n%s\n", tu_read_file(c->log));
         CHECK(false);
     }
+    if (http) {
+        char *text = tu_read_file(portfile);
+        CHECK(text);
+        c->http_port = atoi(text);
+        free(text);
+        CHECK(c->http_port > 0);
+    }
+}
+
+void cluster_start_collector(cluster_t *c)
+{
+    s_start(c, false);
+}
+
+void cluster_start_collector_http(cluster_t *c)
+{
+    s_start(c, true);
+}
+
+char *cluster_http_get(const cluster_t *c, const char *path, int *status, size_t *len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct timeval tv = {20, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) c->http_port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *) &a, sizeof a) == 0);
+    char req[1024];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    CHECK(n > 0 && (size_t) n < sizeof req && send(fd, req, (size_t) n, MSG_NOSIGNAL) == n);
+    size_t cap = 65536, got = 0;
+    char *buf = malloc(cap + 1);
+    CHECK(buf);
+    for (;;) {
+        if (got == cap)
+            CHECK((buf = realloc(buf, (cap *= 2) + 1)) != NULL);
+        ssize_t r = recv(fd, buf + got, cap - got, 0);
+        if (r <= 0)
+            break;
+        got += (size_t) r;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *status = 0;
+    sscanf(buf, "HTTP/1.%*d %d", status);
+    *len = got;
+    return buf;
 }
 
 void cluster_stop_collector(cluster_t *c, int sig)
@@ -99,6 +164,18 @@ void cluster_add_agent(cluster_t *c, const char *name, const char *forbund, bool
         CHECK(text && tu_write_file(dst, text) == 0);
         free(text);
     }
+}
+
+void cluster_add_subscriber(cluster_t *c, const char *name, const char *access, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/sub-%s.key", c->dir, name);
+    char *argv[] = {(char *) tu_bin("finsamctl"), "keygen", out, "--access", (char *) access, NULL};
+    CHECK(tu_run(argv, c->log, 10000) == 0);
+    char dst[512];
+    snprintf(dst, sizeof dst, "%s/subscribers/%s.key", c->cdir, name);
+    char *text = tu_read_file(out);
+    CHECK(text && tu_write_file(dst, text) == 0);
+    free(text);
 }
 
 static char **s_argv(const cluster_t *c, const char *agent_dir, const char *const *args)

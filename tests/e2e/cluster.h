@@ -17,6 +17,7 @@ typedef struct {
     char stream_events[64], stream_aggregates[64], stream_replay[64];
     char log[320];
     pid_t collector;
+    int http_port; /* set by cluster_start_collector_http */
 } cluster_t;
 
 /* Makes the directories, the collector's keys; picks a port. */
@@ -26,6 +27,14 @@ void cluster_init(cluster_t *c);
 char **cluster_collector_argv(cluster_t *c, const char *log_level);
 /* Starts the collector and waits until it has bound. */
 void cluster_start_collector(cluster_t *c);
+/* The same with the HTTP API on 127.0.0.1 at an ephemeral port: waits
+ * until it has bound both, and sets c->http_port. */
+void cluster_start_collector_http(cluster_t *c);
+/* GET path from the collector's HTTP API (HTTP/1.0, read until it closes):
+ * the whole answer, status line and headers included, malloc'd and
+ * NUL-terminated (*len without the NUL). *status is the answer's status
+ * code, 0 if none came. */
+char *cluster_http_get(const cluster_t *c, const char *path, int *status, size_t *len);
 /* Stops it with sig (SIGTERM: clean, SIGKILL: crash) and reaps it. */
 void cluster_stop_collector(cluster_t *c, int sig);
 
@@ -33,6 +42,11 @@ void cluster_stop_collector(cluster_t *c, int sig);
  * listed on the allow-list if `allow`. Writes the agent dir path to out. */
 void cluster_add_agent(cluster_t *c, const char *name, const char *forbund, bool allow, char *out,
                        size_t outlen);
+
+/* Makes a stream subscriber certificate DIR/sub-NAME.key (+ _secret) with
+ * access "all" or "aggregates" and lists it as DATA/subscribers/NAME.key.
+ * Writes the certificate's path (without _secret) to out. */
+void cluster_add_subscriber(cluster_t *c, const char *name, const char *access, char *out, size_t outlen);
 
 /* Runs `finsam-agent -d DIR ARGS...` to completion; returns its exit code. */
 int cluster_agent(const cluster_t *c, const char *agent_dir, int timeout_ms, const char *const *args);

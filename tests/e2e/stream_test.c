@@ -17,24 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Makes a subscriber certificate DIR/sub-NAME.key (+ _secret) with the
- * given access and lists it as DATA/subscribers/NAME.key. */
-static void s_subscriber_key(cluster_t *c, const char *name, const char *access, char *out, size_t len)
-{
-    snprintf(out, len, "%s/sub-%s.key", c->dir, name);
-    char *argv[] = {(char *) tu_bin("finsamctl"), "keygen", out, "--access", (char *) access, NULL};
-    CHECK(tu_run(argv, c->log, 10000) == 0);
-    char dst[512];
-    snprintf(dst, sizeof dst, "%s/subscribers/%s.key", c->cdir, name);
-    char *text = tu_read_file(out);
-    CHECK(text && tu_write_file(dst, text) == 0);
-    free(text);
-}
-
 static void s_subscriber_keys(cluster_t *c, char *all, char *agg, size_t len)
 {
-    s_subscriber_key(c, "all", "all", all, len);
-    s_subscriber_key(c, "agg", "aggregates", agg, len);
+    cluster_add_subscriber(c, "all", "all", all, len);
+    cluster_add_subscriber(c, "agg", "aggregates", agg, len);
 }
 
 /* A subscriber in this process: the live DEALER and a replay DEALER with
@@ -434,8 +420,8 @@ static void test_revocation_reaches_connected_subscriber(void)
     cluster_t c;
     cluster_init(&c);
     char gone[320], stay[320], nv[320], hbs[320];
-    s_subscriber_key(&c, "gone", "all", gone, sizeof gone);
-    s_subscriber_key(&c, "stay", "all", stay, sizeof stay);
+    cluster_add_subscriber(&c, "gone", "all", gone, sizeof gone);
+    cluster_add_subscriber(&c, "stay", "all", stay, sizeof stay);
     cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
     cluster_add_agent(&c, "hbs", "HBS", true, hbs, sizeof hbs);
     /* Sent in small batches, one at a time, so that events still flow
