@@ -191,17 +191,19 @@ void codec_free_batch(batch_msg_t **msg_p)
     }
 }
 
-static bool s_clean_code(const char *s, size_t max)
+/* An insats code is a site's own code, declared in its agent's
+ * configuration; the agent refuses anything else. The collector checks
+ * again what it can: the code syntax, and no six digits in a row (a birth
+ * date, a personnummer or a phone number sent by an agent that skipped the
+ * site's check would otherwise reach the ledger and the streams). */
+static bool s_insats_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
+    if (!code_is_valid(s, 31))
         return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-'))
+    int run = 0;
+    for (; *s; s++)
+        if ((run = *s >= '0' && *s <= '9' ? run + 1 : 0) >= 6)
             return false;
-    }
     return true;
 }
 
@@ -219,7 +221,7 @@ static reject_code_t s_check_answers(size_t n, Finsam__V1__Answer **answers, cha
     if (n > CODEC_MAX_ANSWERS)
         REJECT(REJECT_TOO_LARGE, "%zu answers exceed %d", n, CODEC_MAX_ANSWERS);
     for (size_t i = 0; i < n; i++)
-        if (!s_clean_code(answers[i]->item, 31))
+        if (!code_is_valid(answers[i]->item, 31))
             REJECT(REJECT_INVALID_FIELD, "answers[%zu].item is not a catalogue code", i);
     return FINSAM__V1__REJECT_CODE__REJECT_NONE;
 }
@@ -228,7 +230,7 @@ static reject_code_t s_check_event(const event_msg_t *ev, char *why, size_t whyl
 {
     if (ev->id.len != CODEC_ID_LEN)
         REJECT(REJECT_INVALID_FIELD, "id must be %d bytes", CODEC_ID_LEN);
-    if (!s_clean_code(ev->forbund, CODEC_FORBUND_MAX))
+    if (!code_is_valid(ev->forbund, CODEC_FORBUND_MAX))
         REJECT(REJECT_INVALID_FIELD, "forbund must be 1-%d letters, digits, '_' or '-'", CODEC_FORBUND_MAX);
     /* 2000-01-01 .. 2100-01-01: anything else is a unit or clock mistake. */
     if (ev->occurred_at < 946684800 || ev->occurred_at >= 4102444800)
@@ -241,12 +243,15 @@ static reject_code_t s_check_event(const event_msg_t *ev, char *why, size_t whyl
         if (p->pseudonym.len != CODEC_PSEUDONYM_LEN)
             REJECT(REJECT_INVALID_FIELD, "participant_survey.pseudonym must be %d bytes",
                    CODEC_PSEUDONYM_LEN);
-        if (!s_clean_code(p->instrument, 31))
+        if (!code_is_valid(p->instrument, 31))
             REJECT(REJECT_INVALID_FIELD, "participant_survey.instrument is not a code");
         if (!s_enum_ok(&finsam__v1__insats_mode__descriptor, p->mode, false))
             REJECT(REJECT_INVALID_FIELD, "participant_survey.mode %d unknown", p->mode);
-        if (p->insats && !s_clean_code(p->insats, 31))
-            REJECT(REJECT_INVALID_FIELD, "participant_survey.insats is not a code");
+        if (p->insats && !s_insats_ok(p->insats))
+            REJECT(
+                REJECT_INVALID_FIELD,
+                "participant_survey.insats is not an insats code (letters, digits, '-' and '_', at most 31, "
+                "no six digits in a row)");
         if (p->has_gender && !s_enum_ok(&finsam__v1__gender__descriptor, p->gender, true))
             REJECT(REJECT_INVALID_FIELD, "participant_survey.gender %d unknown", p->gender);
         if (p->has_age_band && !s_enum_ok(&finsam__v1__age_band__descriptor, p->age_band, true))
@@ -261,8 +266,10 @@ static reject_code_t s_check_event(const event_msg_t *ev, char *why, size_t whyl
             REJECT(REJECT_INVALID_FIELD, "status.phase %d unknown", s->phase);
         if (!s_enum_ok(&finsam__v1__insats_mode__descriptor, s->mode, false))
             REJECT(REJECT_INVALID_FIELD, "status.mode %d unknown", s->mode);
-        if (s->insats && !s_clean_code(s->insats, 31))
-            REJECT(REJECT_INVALID_FIELD, "status.insats is not a code");
+        if (s->insats && !s_insats_ok(s->insats))
+            REJECT(REJECT_INVALID_FIELD, "status.insats is not an insats code (letters, digits, '-' and '_', "
+                                         "at most 31, no six digits "
+                                         "in a row)");
         if (!s_enum_ok(&finsam__v1__occupation__descriptor, s->occupation, false))
             REJECT(REJECT_INVALID_FIELD, "status.occupation %d unknown", s->occupation);
         if (!s_enum_ok(&finsam__v1__income__descriptor, s->income, false))
@@ -281,7 +288,7 @@ static reject_code_t s_check_event(const event_msg_t *ev, char *why, size_t whyl
     }
     case FINSAM__V1__EVENT__BODY_STAFF_SURVEY: {
         const Finsam__V1__StaffSurvey *s = ev->staff_survey;
-        if (!s_clean_code(s->instrument, 31))
+        if (!code_is_valid(s->instrument, 31))
             REJECT(REJECT_INVALID_FIELD, "staff_survey.instrument is not a code");
         if (!s_enum_ok(&finsam__v1__agency__descriptor, s->agency, false))
             REJECT(REJECT_INVALID_FIELD, "staff_survey.agency %d unknown", s->agency);

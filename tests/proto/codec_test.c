@@ -170,6 +170,41 @@ static void test_event_limits(void)
     free(e);
 }
 
+/* An insats is a site's code; an agent that skipped the site's declared
+ * list must still not get a birth date, personnummer or phone number into
+ * the ledger through it (six digits in a row are refused). */
+static void test_insats_not_an_identifier(void)
+{
+    static const struct {
+        const char *insats;
+        bool ok;
+    } cases[] = {{"steg1", true},          {"IPS-2024", true},    {"proj_12345", true},
+                 {"19850312-1231", false}, {"8503121231", false}, {"LQ-850312", false},
+                 {"0701234567", false},    {"Linnea Q", false},   {"a@b.se", false}};
+    Finsam__V1__Event ev = FINSAM__V1__EVENT__INIT;
+    Finsam__V1__ParticipantSurvey ps = FINSAM__V1__PARTICIPANT_SURVEY__INIT;
+    uint8_t id[16] = {1}, pseudonym[32] = {2};
+    ev.id = (ProtobufCBinaryData){16, id};
+    ev.forbund = "NV";
+    ev.occurred_at = 1772362800;
+    ev.catalogue_version = 1;
+    ev.body_case = FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY;
+    ev.participant_survey = &ps;
+    ps.pseudonym = (ProtobufCBinaryData){32, pseudonym};
+    ps.instrument = "deltagare_avslut";
+    ps.mode = FINSAM__V1__INSATS_MODE__MODE_PROJECT;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ps.insats = (char *) cases[i].insats;
+        size_t len;
+        uint8_t *e = codec_pack(&ev.base, &len);
+        int rc = s_decode_event(e, len);
+        if ((rc == FINSAM__V1__REJECT_CODE__REJECT_NONE) != cases[i].ok)
+            fprintf(stderr, "insats '%s': reject code %d\n", cases[i].insats, rc);
+        CHECK((rc == FINSAM__V1__REJECT_CODE__REJECT_NONE) == cases[i].ok);
+        free(e);
+    }
+}
+
 /* protobuf-c allocates per sub-message: 16 KiB of empty answers would cost
  * far more than 16 KiB without the budget. Either way: refused, no crash. */
 static void test_allocation_budget(void)
@@ -398,6 +433,7 @@ int main(void)
     CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);
     RUN(test_batch_limits);
     RUN(test_event_limits);
+    RUN(test_insats_not_an_identifier);
     RUN(test_allocation_budget);
     RUN(test_ack_ids);
     RUN(test_regress_field_number_zero);
