@@ -87,20 +87,23 @@ static uint8_t *s_encode(const query_cell_t *c, uint64_t seq, int min_units, boo
     u.has_removed = removed;
     u.removed = removed;
     int64_t hist[CELL_HIST];
-    if (!c->suppressed && !removed) {
-        const cell_t *p = &c->published;
-        u.has_n = u.has_units = u.has_sum = u.has_sumsq = u.has_hits = u.has_dont_know = 1;
-        u.n = p->n;
-        u.units = p->units;
-        u.sum = p->sum;
-        u.sumsq = p->sumsq;
-        u.hits = p->hits;
-        u.dont_know = p->dont_know;
-        memcpy(hist, p->hist, sizeof hist);
-        u.n_hist = CELL_HIST;
-        u.hist = hist;
-    }
+    if (!c->suppressed && !removed)
+        feed_cell_state(&u, &c->published, hist);
     return codec_pack(&u.base, len);
+}
+
+void feed_cell_state(Finsam__V1__CellUpdate *u, const cell_t *c, int64_t hist[CELL_HIST])
+{
+    u->has_n = u->has_units = u->has_sum = u->has_sumsq = u->has_hits = u->has_dont_know = 1;
+    u->n = c->n;
+    u->units = c->units;
+    u->sum = c->sum;
+    u->sumsq = c->sumsq;
+    u->hits = c->hits;
+    u->dont_know = c->dont_know;
+    memcpy(hist, c->hist, sizeof(int64_t) * CELL_HIST);
+    u->n_hist = CELL_HIST;
+    u->hist = hist;
 }
 
 /* The seq is left out of the hash: a row is "changed" by its content. */

@@ -12,6 +12,8 @@
 #define FINSAM_FEED_H
 
 #include "catalogue.h"
+#include "cell.h"
+#include "codec.h"
 #include "ledger.h"
 #include "protect.h"
 
@@ -42,5 +44,10 @@ int feed_update(feed_t *self, uint64_t seq, feed_send_fn send, void *arg);
  * *done when the last row was sent. Returns 0 or an LMDB error. */
 int feed_snapshot(feed_t *self, uint64_t seq, const char *after, uint32_t limit, feed_send_fn send, void *arg,
                   bool *done);
+
+/* Fills a CellUpdate's state fields from c; hist is the caller's buffer
+ * the message points into (valid while u is used). Shared with the exact
+ * cells of stream.c. */
+void feed_cell_state(Finsam__V1__CellUpdate *u, const cell_t *c, int64_t hist[CELL_HIST]);
 
 #endif

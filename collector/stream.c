@@ -225,6 +225,20 @@ void stream_discard(stream_t *self)
  * at its high-water mark: nothing was queued) or EHOSTUNREACH (the peer is
  * gone). Once the routing id frame is accepted the rest cannot fail for
  * lack of room (libzmq checks the mark at a message's first frame). */
+/* A protobuf message as a ZeroMQ message body; -1 when out of memory. */
+static int s_pack_msg(const ProtobufCMessage *m, zmq_msg_t *body)
+{
+    size_t len;
+    uint8_t *payload = codec_pack(m, &len);
+    if (!payload || zmq_msg_init_size(body, len) < 0) {
+        free(payload);
+        return -1;
+    }
+    memcpy(zmq_msg_data(body), payload, len);
+    free(payload);
+    return 0;
+}
+
 static int s_send_to(void *sock, const uint8_t *id, size_t idlen, const char *topic, uint64_t seq,
                      zmq_msg_t *body)
 {
@@ -251,15 +265,9 @@ static void s_reply(stream_t *self, const uint8_t *id, size_t idlen, const char 
     r->head_seq = ledger_next_seq(self->ledger) - 1;
     r->resubscribe_ms = STREAM_RESUBSCRIBE_MS;
     r->expire_ms = STREAM_EXPIRE_MS;
-    size_t len;
-    uint8_t *payload = codec_pack(&r->base, &len);
     zmq_msg_t body;
-    if (!payload || zmq_msg_init_size(&body, len) < 0) {
-        free(payload);
+    if (s_pack_msg(&r->base, &body) < 0)
         return;
-    }
-    memcpy(zmq_msg_data(&body), payload, len);
-    free(payload);
     if (s_send_to(self->live, id, idlen, topic, r->head_seq, &body) < 0)
         log_debug("stream", "REPLY-LOST topic=%s reason=%s", topic, zmq_strerror(errno));
     zmq_msg_close(&body);
@@ -415,18 +423,8 @@ static uint8_t *s_cell_update(const cell_key_t *ck, const cell_t *c, uint64_t se
     u.has_removed = cell_is_zero(c);
     u.removed = u.has_removed;
     int64_t hist[CELL_HIST];
-    if (!u.removed) {
-        u.has_n = u.has_units = u.has_sum = u.has_sumsq = u.has_hits = u.has_dont_know = 1;
-        u.n = c->n;
-        u.units = c->units;
-        u.sum = c->sum;
-        u.sumsq = c->sumsq;
-        u.hits = c->hits;
-        u.dont_know = c->dont_know;
-        memcpy(hist, c->hist, sizeof hist);
-        u.n_hist = CELL_HIST;
-        u.hist = hist;
-    }
+    if (!u.removed)
+        feed_cell_state(&u, c, hist);
     return codec_pack(&u.base, len);
 }
 
@@ -702,15 +700,9 @@ void stream_handle_monitor(stream_t *self)
 
 static void s_replay_end(stream_t *self, zmq_msg_t *id, Finsam__V1__ReplayEnd *end)
 {
-    size_t len;
-    uint8_t *payload = codec_pack(&end->base, &len);
     zmq_msg_t body;
-    if (!payload || zmq_msg_init_size(&body, len) < 0) {
-        free(payload);
+    if (s_pack_msg(&end->base, &body) < 0)
         return;
-    }
-    memcpy(zmq_msg_data(&body), payload, len);
-    free(payload);
     s_send_to(self->replay, zmq_msg_data(id), zmq_msg_size(id), "replay.end", end->next_seq, &body);
     zmq_msg_close(&body);
 }
