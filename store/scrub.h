@@ -1,0 +1,88 @@
+/* scrub.h: overwriting the old bytes of deleted values in an LMDB file.
+ *
+ * LMDB copies a page on write and never clears what it frees: a deleted
+ * value stays readable in data.mdb, in freed pages and in the unused middle
+ * of pages written from recycled page buffers, until LMDB happens to reuse
+ * that space. A scrub keeps a copy of each deleted value and, after the
+ * deleting transaction committed, overwrites every exact copy of it in the
+ * file with zeros, holding LMDB's writer lock so that no writer reuses a
+ * page meanwhile. Both the collector (erasure, collector/erase.c) and the
+ * agent (acknowledged and erased events, agents/outbox.c) use it.
+ *
+ * The one design decision: only exact copies of whole values are
+ * overwritten. A value that is no longer in any tree reachable from either
+ * meta page can only lie in free space, never in live data nor in LMDB's
+ * own structure (page and node headers, pointers), so overwriting it keeps
+ * the file a valid LMDB file without knowing LMDB's page layout. A looser
+ * pattern could match live data and corrupt it.
+ *
+ * Finding candidates is cheap because every value is an encoded finsam
+ * Event, which holds its 16-byte id as protobuf field 1: the bytes
+ * `0a 10 <id>`. The scan stops only where those 18 bytes name a kept id and
+ * compares the whole value there.
+ *
+ * What the caller must do (store_scrub_run checks none of it):
+ *  - no live value anywhere in the environment holds any kept byte
+ *    sequence (a scrub of a value that is still stored corrupts it);
+ *  - after the deleting transaction, at least one more transaction has
+ *    committed, so the meta page a reader could fall back to no longer
+ *    points at a tree with the old values either;
+ *  - a process whose LMDB page buffers once held the old bytes reopens its
+ *    environment (store_reopen) before it writes again, or LMDB may write
+ *    them into the unused middle of a new page (store.h).
+ *
+ * Not here: which values to keep (the caller knows what it deleted),
+ * coordinating the reopen of other processes (ledger.c, outbox.c do it
+ * through a counter in their meta database). */
+#ifndef FINSAM_SCRUB_H
+#define FINSAM_SCRUB_H
+
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCRUB_ID_LEN 16
+
+typedef struct store_scrub_t store_scrub_t;
+
+/* An empty set of byte sequences to scrub; NULL if out of memory. */
+store_scrub_t *store_scrub_new(void);
+/* Wipes the kept bytes and frees; NULL-safe, sets *self_p to NULL. */
+void store_scrub_destroy(store_scrub_t **self_p);
+/* Forgets (and wipes) everything kept: a retried transaction starts over. */
+void store_scrub_clear(store_scrub_t *self);
+/* Number of byte sequences kept, and their total size. */
+size_t store_scrub_size(const store_scrub_t *self);
+size_t store_scrub_bytes(const store_scrub_t *self);
+
+/* Keeps a copy of a deleted value (len bytes) for the next scrub. The value
+ * must hold `0a 10 <id>` (an encoded Event with that id). Returns 0,
+ * ENOMEM, or EINVAL if the value does not hold the id (nothing kept). */
+int store_scrub_add(store_scrub_t *self, const uint8_t id[STORE_SCRUB_ID_LEN], const uint8_t *bytes,
+                    size_t len);
+
+typedef struct {
+    uint64_t values;  /* byte sequences the scrub looked for */
+    uint64_t copies;  /* copies found and overwritten */
+    uint64_t scanned; /* bytes of data.mdb read */
+    int old_readers;  /* readers from before the deletion still open at the scan */
+    double seconds;   /* waiting for readers included */
+} store_scrub_report_t;
+
+/* Readers of the environment (any process) whose snapshot is older than
+ * LMDB transaction `txnid`, i.e. that may still see the deleted values,
+ * after clearing the slots of dead processes. */
+int store_scrub_old_readers(store_t *store, uint64_t txnid);
+
+/* Waits up to wait_ms for readers older than `txnid` (the last deleting
+ * transaction, mdb_txn_id) to finish, then, holding the writer lock, reads
+ * data.mdb of `store` and overwrites every exact copy of the kept byte
+ * sequences with zeros, and syncs the file. A reader still open then reads
+ * zeros where a deleted value was (reported in old_readers). Clears self
+ * on success. Returns 0, or -1 with err (copies may remain; self keeps
+ * them for another try). The preconditions above are the caller's. */
+int store_scrub_run(store_scrub_t *self, store_t *store, uint64_t txnid, int wait_ms,
+                    store_scrub_report_t *report, char *err, size_t errlen);
+
+#endif
