@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- the kept bytes: a store scrub (store/scrub.h) --------------------- */
+/* ---- what the scrub keeps (store/scrub.h) ------------------------------- */
 
 struct erase_scrub_t {
     store_scrub_t *kept;
