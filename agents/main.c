@@ -107,7 +107,7 @@ static const opt_spec_t s_spec = {
               "  status        show queued and rejected events (--format json)\n"
               "  erase ID      erase a sent or queued event (32 hex digits) for good: queue an erasure\n"
               "                for the collector, remove the event from the outbox if still there, and\n"
-              "                scrub its bytes from DATA/outbox (docs/operations-agent.md)\n"
+              "                wipe the outbox's free space (docs/operations-agent.md)\n"
               "\nExit codes:\n"
               "  0 ok, 64 usage, 65 bad input data (nothing stored), wrong passphrase, or erase: not an\n"
               "  event id of this agent, 66 input file missing (erase: no outbox in --data-dir),\n"

@@ -305,6 +305,27 @@ static void test_acked_events_are_wiped(void)
     CHECK_EQ(s_in_file("ZZCLOSEZZ"), 500); /* the 500 still queued, each once */
 }
 
+typedef struct {
+    int bad, erasures;
+} s_intact_t;
+
+/* A queued event is one of s_items's, whole, or the Erasure B queued. */
+static int s_intact(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
+{
+    (void) seq;
+    s_intact_t *in = arg;
+    event_msg_t *ev;
+    char why[160];
+    if (codec_decode_event(bytes, len, &ev, why, sizeof why) == FINSAM__V1__REJECT_CODE__REJECT_NONE) {
+        in->erasures += ev->body_case == FINSAM__V1__EVENT__BODY_ERASURE;
+        codec_free_event(&ev);
+        return 0;
+    }
+    const char *tail = "-padding to make the event about as long as a real one";
+    in->bad += len < 60 || memcmp(bytes, "ZZ", 2) || !memmem(bytes, len, tail, strlen(tail));
+    return 0;
+}
+
 /* Process A (this test) has the outbox open and acknowledged events, so its
  * LMDB page buffers hold their bytes; process B (`finsam-agent erase`)
  * scrubs. A's next write must not bring those bytes back into the file. */
@@ -343,6 +364,13 @@ static void test_other_process_reopens(void)
     CHECK(s_in_file("ZZLATERZZ") >= N_ITEMS); /* and copies: those are A's to scrub later */
     outbox_close(&ob);
     CHECK_EQ(s_in_file("ZZKEPTZZ"), N_ITEMS / 2 - 1 - 1000);
+    /* The wipes touched no live byte: every queued event reads back whole. */
+    CHECK_EQ(outbox_open(&ob, path), 0);
+    s_intact_t in = {0, 0};
+    CHECK_EQ(outbox_peek(ob, 0, 100000, s_intact, &in), N_ITEMS / 2 - 1 - 1000 + N_ITEMS + 1);
+    CHECK_EQ(in.bad, 0);
+    CHECK_EQ(in.erasures, 1);
+    outbox_close(&ob);
 }
 
 int main(void)
