@@ -1,13 +1,14 @@
-/* scrub.c: overwriting exact copies of deleted values in data.mdb (see
- * scrub.h for when that is safe and what the caller must do first). */
+/* scrub.c: overwriting deleted values in data.mdb, as exact copies
+ * (store_scrub_run) or by wiping all free space (store_scrub_wipe); see
+ * scrub.h for when each is safe and what the caller must do first. */
 #include "scrub.h"
 
 #include "util.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,7 +312,8 @@ static int s_oldest_line(const char *msg, void *arg)
 /* Which pages are free: S_FREE if LMDB itself could reuse (overwrite)
  * them now (freed by a transaction older than every reader and than the
  * last commit, LMDB's own rule in mdb_page_alloc), S_HELD if a reader or
- * the previous meta page may still read them. Read in a read-only
+ * the previous meta page may still read them (then they are intact, and
+ * only their unused middle is wiped). Read in a read-only
  * transaction (LMDB opens the free-page database in no other), begun
  * while we hold the writer lock, so nothing changes meanwhile. */
 static int s_free_pages(s_wipe_t *w, uint64_t last_txnid, uint8_t *mark, size_t npages)

@@ -3,27 +3,18 @@
  * LMDB copies a page on write and never clears what it frees: a deleted
  * value stays readable in data.mdb, in freed pages and in the unused middle
  * of pages written from recycled page buffers, until LMDB happens to reuse
- * that space. A scrub keeps the hash of each deleted value and, after the
- * deleting transaction committed, overwrites every exact copy of it in the
- * file with zeros, holding LMDB's writer lock so that no writer reuses a
- * page meanwhile. Both the collector (erasure, collector/erase.c) and the
- * agent (acknowledged and erased events, agents/outbox.c) use it.
+ * that space. Two ways to overwrite it, both holding LMDB's writer lock so
+ * that no writer reuses a page meanwhile:
  *
- * The one design decision: only exact copies of whole values are
- * overwritten. A value that is no longer in any tree reachable from either
- * meta page can only lie in free space, never in live data nor in LMDB's
- * own structure (page and node headers, pointers), so overwriting it keeps
- * the file a valid LMDB file without knowing LMDB's page layout. A looser
- * pattern could match live data and corrupt it.
+ *  - store_scrub_run overwrites exact copies of values the caller deleted
+ *    (it keeps their hashes), without knowing LMDB's page layout. The
+ *    collector erases this way (collector/erase.c).
+ *  - store_scrub_wipe overwrites all free space, whatever it holds, and
+ *    knows LMDB 0.9's page layout. The agent's outbox wipes this way
+ *    (agents/outbox.c): it deletes at the front of its queue all the time,
+ *    which leaves cut-off copies that no search for exact copies finds.
  *
- * Finding candidates is cheap because every value is an encoded finsam
- * Event, which holds its 16-byte id as protobuf field 1: the bytes
- * `0a 10 <id>`. The scan stops only where those 18 bytes name a kept id and
- * compares the hash of the whole value there with the kept one.
- *
- * What the caller must do (store_scrub_run checks none of it):
- *  - no live value anywhere in the environment holds any kept byte
- *    sequence (a scrub of a value that is still stored corrupts it);
+ * What the caller must do first (neither function checks it):
  *  - after the deleting transaction, at least one more transaction has
  *    committed, so the meta page a reader could fall back to no longer
  *    points at a tree with the old values either;
@@ -31,9 +22,9 @@
  *    environment (store_reopen) before it writes again, or LMDB may write
  *    them into the unused middle of a new page (store.h).
  *
- * Not here: which values to keep (the caller knows what it deleted),
- * coordinating the reopen of other processes (ledger.c, outbox.c do it
- * through a counter in their meta database). */
+ * Not here: which values were deleted (the caller knows), coordinating
+ * the reopen of other processes (ledger.c, outbox.c do it through a
+ * counter in their meta database). */
 #ifndef FINSAM_SCRUB_H
 #define FINSAM_SCRUB_H
 
@@ -43,6 +34,22 @@
 #include <stdint.h>
 
 #define STORE_SCRUB_ID_LEN 16
+
+/* ---- exact copies ------------------------------------------------------
+ *
+ * The one design decision: only exact copies of whole values are
+ * overwritten. A value that is no longer in any tree reachable from either
+ * meta page can only lie in free space, never in live data nor in LMDB's
+ * own structure (page and node headers, pointers), so overwriting it keeps
+ * the file a valid LMDB file without knowing LMDB's page layout. A looser
+ * pattern could match live data and corrupt it. The caller must make sure
+ * that no live value holds a kept byte sequence (a scrub of a value that
+ * is still stored corrupts it).
+ *
+ * Finding candidates is cheap because every value is an encoded finsam
+ * Event, which holds its 16-byte id as protobuf field 1: the bytes
+ * `0a 10 <id>`. The scan stops only where those 18 bytes name a kept id and
+ * compares the hash of the whole value there with the kept one. */
 
 typedef struct store_scrub_t store_scrub_t;
 
@@ -104,7 +111,8 @@ int store_scrub_run(store_scrub_t *self, store_t *store, uint64_t txnid, int wai
  * bytes in the page's unused middle, and a recycled page buffer writes
  * pieces of older pages there. The agent's outbox deletes acknowledged
  * events all the time (measured: 59 fragments holding an insats code after
- * 20,000 events were acknowledged and exactly scrubbed). A wipe therefore
+ * 20,000 events were acknowledged and exactly scrubbed; in the collector's
+ * ledger, 24 after `finsamctl erase --before` erased 10,000 of 20,000). A wipe therefore
  * overwrites all free space instead, whatever it holds: every free page
  * that LMDB itself could reuse now (freed by a transaction older than
  * every reader and than the last commit), every page past the last used
@@ -117,8 +125,7 @@ int store_scrub_run(store_scrub_t *self, store_t *store, uint64_t txnid, int wai
  * page whose header does not name its own page number. Not reached: the
  * used part of free pages an old reader (or the previous meta page) may
  * still read (held_pages; their unused middle is wiped, the rest goes at a
- * later wipe), the unused end of an overflow value's last page. The same
- * preconditions as above on committing first and on reopening apply. */
+ * later wipe), the unused end of an overflow value's last page. */
 
 /* Waits up to wait_ms for readers older than txnid (the last deleting
  * transaction), then, holding the writer lock, wipes data.mdb of store as
