@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "csvimport.h"
 #include "demo.h"
+#include "erasure.h"
 #include "import.h"
 #include "insatser.h"
 #include "keys.h"
@@ -87,7 +88,8 @@ static const char *s_config; /* --config FILE, or NULL */
 
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
-    .usage = "finsam-agent [OPTIONS] keygen|import FILE|export-key OUT|import-key IN|run|demo|status",
+    .usage =
+        "finsam-agent [OPTIONS] keygen|import FILE|export-key OUT|import-key IN|run|demo|status|erase ID",
     .summary =
         "The finsam agent at a förbund site: imports rows, pseudonymizes them, keeps them in a durable\n"
         "outbox and sends them to the collector over CurveZMQ until acknowledged.",
@@ -103,9 +105,13 @@ static const opt_spec_t s_spec = {
               "                with --spool DIR also import files dropped into DIR\n"
               "  demo          queue --events synthetic events (--seed); then run unless --no-send\n"
               "  status        show queued and rejected events (--format json)\n"
+              "  erase ID      erase a sent or queued event (32 hex digits) for good: queue an erasure\n"
+              "                for the collector, remove the event from the outbox if still there, and\n"
+              "                wipe the outbox's free space (docs/operations-agent.md)\n"
               "\nExit codes:\n"
-              "  0 ok, 64 usage, 65 bad input data (nothing stored) or wrong passphrase,\n"
-              "  66 input file missing, 70 internal error, 73 cannot create a key (exists),\n"
+              "  0 ok, 64 usage, 65 bad input data (nothing stored), wrong passphrase, or erase: not an\n"
+              "  event id of this agent, 66 input file missing (erase: no outbox in --data-dir),\n"
+              "  70 internal error, 73 cannot create a key (exists),\n"
               "  74 I/O or storage error, 77 passphrase or key file readable by others,\n"
               "  78 configuration (keys, catalogue, förbund, mapping, insats codes)\n"
               "\nConfiguration file (--config FILE): every option above as an INI key, and the\n"
@@ -630,6 +636,70 @@ static int s_cmd_status(void)
     return 0;
 }
 
+/* How long `erase` waits for readers that began before it (a running
+ * agent's are a few milliseconds long). */
+#define S_ERASE_WAIT_MS 10000
+
+static int s_cmd_erase(const char *hex)
+{
+    char forbund[CODEC_FORBUND_MAX + 1], path[4096], err[1024];
+    uint8_t target[ANON_ID_LEN];
+    catalogue_t *cat = NULL;
+    anon_t *anon = NULL;
+    outbox_t *outbox = NULL;
+    if (erasure_parse_id(hex, target) < 0) {
+        fprintf(stderr, "finsam-agent: erase: %s: not an event id (want 32 hex digits)\n", hex);
+        return EX_DATAERR;
+    }
+    /* Never create a data directory: a wrong --data-dir must not look
+     * like an outbox that never held the event. */
+    s_path(path, sizeof path, "outbox/data.mdb");
+    if (access(path, F_OK) < 0) {
+        fprintf(stderr, "finsam-agent: erase: %s: no outbox here (wrong --data-dir?)\n", o.data_dir);
+        return EX_NOINPUT;
+    }
+    int rc;
+    if ((rc = s_forbund(forbund, sizeof forbund)) || (rc = s_load_catalogue(&cat)) ||
+        (rc = s_load_anon(&anon)) || (rc = s_open_outbox(&outbox)))
+        goto done;
+    erasure_report_t r;
+    erasure_result_t er = erasure_run(outbox, anon, cat, forbund, target, clock_wall_ms() / 1000,
+                                      S_ERASE_WAIT_MS, &r, err, sizeof err);
+    switch (er) {
+    case ERASURE_OK: break;
+    case ERASURE_UNKNOWN:
+    case ERASURE_NO_CONTENT: rc = EX_DATAERR; break;
+    case ERASURE_INVALID: rc = EX_SOFTWARE; break; /* we built it: our bug or a bad catalogue */
+    case ERASURE_STORE: rc = EX_IOERR; break;
+    }
+    if (rc) {
+        fprintf(stderr, "finsam-agent: erase: %s\n", err);
+        goto done;
+    }
+    char ehex[2 * ANON_ID_LEN + 1];
+    hex_encode(ehex, r.id, ANON_ID_LEN);
+    printf("erase: target=%s found=%s erasure=%s added=%d zeroed_kib=%llu scanned_mib=%.1f old_readers=%d "
+           "seconds=%.3f\n",
+           hex, erasure_found_name(r.found), ehex, r.added, (unsigned long long) (r.scrub.zeroed >> 10),
+           (double) r.scrub.scanned / (1 << 20), r.scrub.old_readers, r.scrub.seconds);
+    if (r.found == OUTBOX_TARGET_QUEUED)
+        printf("erase: the event was removed from the queue before the collector acknowledged it\n");
+    else if (r.found == OUTBOX_TARGET_REJECTED)
+        printf("erase: the event was removed from the events the collector refused\n");
+    printf(r.added ? "erase: the erasure is queued: `finsam-agent run` delivers it to the collector\n"
+                   : "erase: nothing added: this event's erasure was queued before\n");
+    if (er == ERASURE_OK && !r.scrubbed && err[0]) {
+        /* The erasure is stored; only the scrub failed. */
+        fprintf(stderr, "finsam-agent: erase: scrub: %s\n", err);
+        rc = EX_IOERR;
+    }
+done:
+    outbox_close(&outbox);
+    anon_destroy(&anon);
+    catalogue_destroy(&cat);
+    return rc;
+}
+
 /* --check-config: everything a command would load, each problem on its own
  * line; exit 0 or EX_CONFIG. The keys are checked for existence and mode
  * only as far as loading them checks them. */
@@ -726,6 +796,8 @@ int main(int argc, char **argv)
         return s_cmd_demo();
     if (cmd && !strcmp(cmd, "status") && nargs == 0)
         return s_cmd_status();
+    if (cmd && !strcmp(cmd, "erase") && nargs == 1)
+        return s_cmd_erase(argv[first + 1]);
     fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
     return EX_USAGE;
 }

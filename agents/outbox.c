@@ -9,14 +9,27 @@
  *
  * Sequence numbers start at 1 and only grow, so "queue" is appended with
  * MDB_APPEND and read in order with one cursor. This file does not decide
- * what an event contains; it only asks "seen this id / this natural key?". */
+ * what an event contains; it only asks "seen this id / this natural key?".
+ *
+ * Scrubbing (outbox.h): every write goes through s_write, which first
+ * compares meta "scrubs" with the count this process last wrote with and,
+ * when another process scrubbed meanwhile, reopens the environment before
+ * writing: LMDB would otherwise write old bytes from its page buffers into
+ * the unused middle of new pages (store.h, store_reopen). A scrub is
+ * store_scrub_wipe (store/scrub.h): it zeroes all free space of data.mdb,
+ * so it needs no copy of what left, and it also reaches the cut-off
+ * fragments LMDB leaves when it moves nodes within a page, which a search
+ * for exact copies cannot find (the queue deletes at its front all the
+ * time, so it makes many). */
 #include "outbox.h"
 
 #include "codec.h"
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,10 +43,25 @@ static const store_db_t s_dbs[DB_COUNT] = {
 #define S_DRY_RUN 0x0D0D0D
 /* Returned when an item cannot be re-encoded with supersedes. */
 #define S_ENCODE_FAILED 0x0E0E0E
+/* Another process scrubbed since this one last wrote: reopen first. */
+#define S_REOPEN 0x0F0F0F
+/* outbox_erase: nothing to store (unknown target, or done before). */
+#define S_NOTHING 0x0F0F10
+
+/* How long outbox_close's scrub waits for readers. */
+#define S_SCRUB_CLOSE_WAIT_MS 2000
 
 struct outbox_t {
     store_t *store;
+    /* Events that left the queue since the last scrub, and the last
+     * transaction that removed one. */
+    uint64_t unscrubbed;
+    uint64_t scrub_txnid;
+    int64_t scrubbed_ms;  /* last scrub (or open), monotonic */
+    uint64_t scrubs_seen; /* meta "scrubs" as this process last wrote with */
 };
+
+static int s_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t dflt, uint64_t *value);
 
 int outbox_open(outbox_t **out, const char *dir)
 {
@@ -42,20 +70,38 @@ int outbox_open(outbox_t **out, const char *dir)
     if (!self)
         return ENOMEM;
     int rc = store_open(&self->store, dir, s_dbs, DB_COUNT, 0);
-    if (rc) {
-        free(self);
-        return rc;
-    }
+    if (rc)
+        goto free_self;
+    /* A fresh environment holds no old page buffers: start from the
+     * current count. */
+    MDB_txn *txn;
+    if ((rc = store_read(self->store, &txn)))
+        goto close_store;
+    rc = s_meta_get(txn, store_dbi(self->store, DB_META), "scrubs", 0, &self->scrubs_seen);
+    store_read_end(self->store, txn);
+    if (rc)
+        goto close_store;
+    self->scrubbed_ms = clock_mono_ms();
     *out = self;
     return 0;
+close_store:
+    store_close(&self->store);
+free_self:
+    free(self);
+    return rc;
 }
+
+static void s_scrub_logged(outbox_t *self, int wait_ms, const char *reason);
 
 void outbox_close(outbox_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    store_close(&(*self_p)->store);
-    free(*self_p);
+    outbox_t *self = *self_p;
+    if (self->unscrubbed)
+        s_scrub_logged(self, S_SCRUB_CLOSE_WAIT_MS, "close");
+    store_close(&self->store);
+    free(self);
     *self_p = NULL;
 }
 
@@ -88,6 +134,42 @@ static int s_meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t valu
     be64_put(buf, value);
     MDB_val k = {strlen(name), (void *) name}, v = {8, buf};
     return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* ---- every write ------------------------------------------------------- */
+
+typedef struct {
+    outbox_t *self;
+    store_write_fn fn;
+    void *ctx;
+    uint64_t scrubs; /* meta "scrubs" as this transaction found it */
+} s_write_ctx_t;
+
+static int s_write_body(MDB_txn *txn, void *arg)
+{
+    s_write_ctx_t *w = arg;
+    int rc = s_meta_get(txn, store_dbi(w->self->store, DB_META), "scrubs", 0, &w->scrubs);
+    if (rc)
+        return rc;
+    /* Nothing is dirty yet, so aborting to reopen loses nothing. */
+    if (w->scrubs != w->self->scrubs_seen)
+        return S_REOPEN;
+    return w->fn(txn, w->ctx);
+}
+
+/* store_write, after reopening when another process scrubbed since this
+ * one last wrote. */
+static int s_write(outbox_t *self, store_write_fn fn, void *ctx)
+{
+    s_write_ctx_t w = {self, fn, ctx, 0};
+    int rc;
+    while ((rc = store_write(self->store, s_write_body, &w)) == S_REOPEN) {
+        if ((rc = store_reopen(self->store)))
+            return rc;
+        log_info("outbox", "OUTBOX-REOPENED reason=scrub scrubs=%llu", (unsigned long long) w.scrubs);
+        self->scrubs_seen = w.scrubs;
+    }
+    return rc;
 }
 
 /* ---- put --------------------------------------------------------------- */
@@ -212,7 +294,7 @@ static int s_put_body(MDB_txn *txn, void *arg)
 int outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats)
 {
     s_put_ctx_t ctx = {self, items, n, dry_run, {0, 0, 0}};
-    int rc = store_write(self->store, s_put_body, &ctx);
+    int rc = s_write(self, s_put_body, &ctx);
     if (rc == S_DRY_RUN)
         rc = 0;
     if (stats)
@@ -263,6 +345,9 @@ typedef struct {
     const outbox_rejection_t *rejected;
     size_t nrejected;
     size_t removed;
+    size_t acked;   /* of which accepted (the rest moved to "rejected") */
+    uint64_t txnid; /* this transaction */
+    bool empty;     /* the queue is empty after it */
 } s_ack_ctx_t;
 
 /* Finds the queued event with this id; 0 with *seqval set, MDB_NOTFOUND if
@@ -283,7 +368,9 @@ static int s_ack_body(MDB_txn *txn, void *arg)
     MDB_dbi queue = store_dbi(st, DB_QUEUE);
     MDB_val sk, ev;
     int rc;
+    /* The body may run again after map growth. */
     ctx->removed = 0;
+    ctx->txnid = mdb_txn_id(txn);
     for (size_t i = 0; i < ctx->naccepted; i++) {
         rc = s_find_queued(txn, st, ctx->accepted[i], &sk, &ev);
         if (rc == MDB_NOTFOUND)
@@ -292,6 +379,7 @@ static int s_ack_body(MDB_txn *txn, void *arg)
             return rc;
         ctx->removed++;
     }
+    ctx->acked = ctx->removed;
     for (size_t i = 0; i < ctx->nrejected; i++) {
         const outbox_rejection_t *r = &ctx->rejected[i];
         rc = s_find_queued(txn, st, r->id, &sk, &ev);
@@ -318,17 +406,38 @@ static int s_ack_body(MDB_txn *txn, void *arg)
             return rc;
         ctx->removed++;
     }
+    MDB_stat qs;
+    if ((rc = mdb_stat(txn, queue, &qs)))
+        return rc;
+    ctx->empty = qs.ms_entries == 0;
     return 0;
+}
+
+/* A scrub of what acks removed, if one is due (outbox.h). */
+static void s_scrub_if_due(outbox_t *self, bool idle)
+{
+    if (self->unscrubbed == 0)
+        return;
+    if (!idle && clock_mono_ms() - self->scrubbed_ms < (int64_t) OUTBOX_SCRUB_INTERVAL_S * 1000)
+        return;
+    s_scrub_logged(self, 0, idle ? "queue-empty" : "interval");
 }
 
 int outbox_ack(outbox_t *self, const uint8_t *const *accepted, size_t naccepted,
                const outbox_rejection_t *rejected, size_t nrejected, size_t *removed)
 {
-    s_ack_ctx_t ctx = {self, accepted, naccepted, rejected, nrejected, 0};
-    int rc = store_write(self->store, s_ack_body, &ctx);
+    s_ack_ctx_t ctx = {self, accepted, naccepted, rejected, nrejected, 0, 0, 0, false};
+    int rc = s_write(self, s_ack_body, &ctx);
     if (removed)
         *removed = rc == 0 ? ctx.removed : 0;
-    return rc;
+    if (rc)
+        return rc;
+    if (ctx.acked) {
+        self->unscrubbed += ctx.acked;
+        self->scrub_txnid = ctx.txnid;
+    }
+    s_scrub_if_due(self, ctx.empty);
+    return 0;
 }
 
 /* ---- meta and counts --------------------------------------------------- */
@@ -351,7 +460,7 @@ static int s_reserve_body(MDB_txn *txn, void *arg)
 int outbox_reserve_batches(outbox_t *self, uint64_t n, uint64_t *first)
 {
     s_reserve_ctx_t ctx = {self, n, 0};
-    int rc = store_write(self->store, s_reserve_body, &ctx);
+    int rc = s_write(self, s_reserve_body, &ctx);
     *first = ctx.first;
     return rc;
 }
@@ -403,4 +512,180 @@ int outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg)
 abort_txn:
     store_read_end(self->store, txn);
     return rc;
+}
+
+/* ---- erasure and the scrub ------------------------------------------------ */
+
+typedef struct {
+    outbox_t *self;
+    const uint8_t *target;
+    outbox_item_t *erasure;
+    outbox_check_fn check;
+    void *arg;
+    outbox_target_t where;
+    uint64_t txnid;
+} s_erase_ctx_t;
+
+/* Deletes the natural-key entry that names id, if any (at most one: each
+ * natural key names the latest id of its row). A scan: erasing is rare. */
+static int s_del_natural(MDB_txn *txn, const store_t *st, const uint8_t *id)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, store_dbi(st, DB_NATURAL), &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+        if (v.mv_size == OUTBOX_ID_LEN + OUTBOX_HASH_LEN && !memcmp(v.mv_data, id, OUTBOX_ID_LEN)) {
+            rc = mdb_cursor_del(cur, 0);
+            break;
+        }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Removes the target from "queue" or "rejected" if it is there; sets
+ * c->where. */
+static int s_erase_target(MDB_txn *txn, s_erase_ctx_t *c)
+{
+    const store_t *st = c->self->store;
+    MDB_val k = {OUTBOX_ID_LEN, (void *) c->target}, v, ev;
+    int rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
+    if (rc)
+        return rc == MDB_NOTFOUND ? S_NOTHING : rc;
+    if (v.mv_size != 8)
+        return MDB_CORRUPTED;
+    c->where = OUTBOX_TARGET_GONE;
+    /* Keys are copied: v points into the map, which the deletes change. */
+    uint8_t seqkey[8];
+    memcpy(seqkey, v.mv_data, 8);
+    MDB_val sk = {8, seqkey};
+    MDB_dbi dbi = store_dbi(st, DB_QUEUE);
+    MDB_val *key = &sk;
+    if ((rc = mdb_get(txn, dbi, &sk, &ev)) == 0) {
+        c->where = OUTBOX_TARGET_QUEUED;
+    } else if (rc == MDB_NOTFOUND && (rc = mdb_get(txn, store_dbi(st, DB_REJECTED), &k, &ev)) == 0) {
+        const uint8_t *p = ev.mv_data;
+        size_t skip = ev.mv_size < 6 ? ev.mv_size : 6 + ((size_t) p[4] << 8 | p[5]);
+        if (skip > ev.mv_size)
+            return MDB_CORRUPTED;
+        ev = (MDB_val){ev.mv_size - skip, (uint8_t *) ev.mv_data + skip};
+        c->where = OUTBOX_TARGET_REJECTED;
+        dbi = store_dbi(st, DB_REJECTED);
+        key = &k;
+    }
+    if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc; /* gone: its bytes are not here */
+    if (c->check && (rc = c->check(ev.mv_data, ev.mv_size, c->arg)))
+        return rc;
+    if ((rc = mdb_del(txn, dbi, key, NULL)))
+        return rc;
+    return s_del_natural(txn, st, c->target);
+}
+
+static int s_erase_body(MDB_txn *txn, void *arg)
+{
+    s_erase_ctx_t *c = arg;
+    const store_t *st = c->self->store;
+    MDB_dbi meta = store_dbi(st, DB_META);
+    c->where = OUTBOX_TARGET_UNKNOWN;
+    c->txnid = mdb_txn_id(txn);
+    int rc = s_erase_target(txn, c);
+    if (rc)
+        return rc;
+    uint64_t next_seq;
+    if ((rc = s_meta_get(txn, meta, "next_seq", 1, &next_seq)) ||
+        (rc = s_put_one(txn, st, c->erasure, &next_seq)) ||
+        (rc = s_meta_put(txn, meta, "next_seq", next_seq)))
+        return rc;
+    /* Gone, and its erasure queued before: nothing changes, no commit. */
+    if (c->where == OUTBOX_TARGET_GONE && c->erasure->result == OUTBOX_ALREADY)
+        return S_NOTHING;
+    return 0;
+}
+
+int outbox_erase(outbox_t *self, const uint8_t target[OUTBOX_ID_LEN], outbox_item_t *erasure,
+                 outbox_check_fn check, void *arg, outbox_target_t *where)
+{
+    erasure->has_natural = false;
+    s_erase_ctx_t c = {self, target, erasure, check, arg, OUTBOX_TARGET_UNKNOWN, 0};
+    int rc = s_write(self, s_erase_body, &c);
+    *where = c.where;
+    if (rc == S_NOTHING)
+        return 0;
+    if (rc)
+        return rc;
+    if (c.where == OUTBOX_TARGET_QUEUED || c.where == OUTBOX_TARGET_REJECTED) {
+        self->unscrubbed++;
+        self->scrub_txnid = c.txnid;
+    }
+    return 0;
+}
+
+typedef struct {
+    outbox_t *self;
+    uint64_t scrubs; /* the count this bump writes */
+} s_bump_ctx_t;
+
+/* The commit before the scan: counts the scrub in meta "scrubs", so every
+ * other process reopens before its next write, and moves both meta pages
+ * past the trees that held the removed events (store/scrub.h). */
+static int s_bump_body(MDB_txn *txn, void *arg)
+{
+    s_bump_ctx_t *b = arg;
+    MDB_dbi meta = store_dbi(b->self->store, DB_META);
+    int rc = s_meta_get(txn, meta, "scrubs", 0, &b->scrubs);
+    if (rc)
+        return rc;
+    b->scrubs++;
+    return s_meta_put(txn, meta, "scrubs", b->scrubs);
+}
+
+int outbox_scrub(outbox_t *self, int wait_ms, store_scrub_report_t *report, char *err, size_t errlen)
+{
+    memset(report, 0, sizeof *report);
+    err[0] = '\0';
+    int64_t t0 = clock_mono_ms();
+    /* This process's page buffers may hold the removed bytes: drop them
+     * before writing again. */
+    int rc = store_reopen(self->store);
+    if (rc) {
+        snprintf(err, errlen, "reopen before the scrub: %s", store_strerror(rc));
+        return -1;
+    }
+    s_bump_ctx_t b = {self, 0};
+    if ((rc = s_write(self, s_bump_body, &b))) {
+        snprintf(err, errlen, "commit before the scrub: %s", store_strerror(rc));
+        return -1;
+    }
+    self->scrubs_seen = b.scrubs;
+    self->scrubbed_ms = clock_mono_ms();
+    uint64_t unscrubbed = self->unscrubbed;
+    if (store_scrub_wipe(self->store, self->scrub_txnid, wait_ms, report, err, errlen) < 0)
+        return -1;
+    report->values = unscrubbed;
+    report->seconds = (double) (clock_mono_ms() - t0) / 1000.0;
+    /* A reader from before the removal kept some pages: the next ack
+     * tries again. */
+    if (report->old_readers == 0)
+        self->unscrubbed = 0;
+    return 0;
+}
+
+static void s_scrub_logged(outbox_t *self, int wait_ms, const char *reason)
+{
+    store_scrub_report_t r;
+    char err[512];
+    if (outbox_scrub(self, wait_ms, &r, err, sizeof err) < 0) {
+        log_error("outbox", "OUTBOX-SCRUB-FAILED reason=\"%s\" events=%llu", err,
+                  (unsigned long long) self->unscrubbed);
+        return;
+    }
+    log_info("outbox",
+             "OUTBOX-SCRUBBED events=%llu zeroed_kib=%llu free_pages=%llu gaps=%llu held_pages=%llu "
+             "odd_pages=%llu scanned_mib=%.1f old_readers=%d seconds=%.3f why=%s",
+             (unsigned long long) r.values, (unsigned long long) (r.zeroed >> 10),
+             (unsigned long long) r.free_pages, (unsigned long long) r.gaps,
+             (unsigned long long) r.held_pages, (unsigned long long) r.odd_pages,
+             (double) r.scanned / (1 << 20), r.old_readers, r.seconds, reason);
 }

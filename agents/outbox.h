@@ -15,10 +15,25 @@
  *   rejected 16-byte id -> be32 reject code, be16 text length, text,
  *            encoded Event (kept for the operator; never resent)
  *   meta     "next_seq", "next_batch" -> be64
+ *            "scrubs" -> be64, scrubs so far (see below)
  *
- * Not here: building events (import.c), the network (sender.c). */
+ * Events that leave the queue (acknowledged, or removed by outbox_erase)
+ * do not stay readable in data.mdb: LMDB keeps old bytes in the pages it
+ * frees and in the unused middle of pages (store/scrub.h). A scrub wipes
+ * all that free space with zeros (store_scrub_wipe): at once for an
+ * erasure (outbox_scrub), and for acks when an ack empties the queue,
+ * at the first ack OUTBOX_SCRUB_INTERVAL_S seconds after the last scrub
+ * while a backlog drains, and at outbox_close. A scrub first reopens this
+ * process's environment (its page buffers may hold old bytes) and counts
+ * itself in meta "scrubs"; every other process that has the outbox open
+ * reopens before its next write when it sees the count change. What a
+ * kill -9 or power loss leaves unscrubbed goes at the next scrub.
+ *
+ * Not here: building events (import.c, erasure.c), the network (sender.c). */
 #ifndef FINSAM_OUTBOX_H
 #define FINSAM_OUTBOX_H
+
+#include "scrub.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,6 +41,8 @@
 
 #define OUTBOX_ID_LEN 16
 #define OUTBOX_HASH_LEN 32
+/* While a backlog drains, acknowledged events are scrubbed this often. */
+#define OUTBOX_SCRUB_INTERVAL_S 60
 
 typedef struct outbox_t outbox_t;
 
@@ -62,7 +79,8 @@ typedef struct {
  * errno/LMDB code (store_strerror) with *out NULL. */
 int outbox_open(outbox_t **out, const char *dir);
 
-/* Closes; NULL-safe, sets *self_p to NULL. */
+/* Scrubs what acks left unscrubbed (waiting up to 2 s for readers), then
+ * closes; NULL-safe, sets *self_p to NULL. */
 void outbox_close(outbox_t **self_p);
 
 /* Queues all n items in ONE write transaction: either every new item is
@@ -84,7 +102,9 @@ int outbox_peek(outbox_t *self, uint64_t from_seq, size_t max, outbox_peek_fn fn
  * rejected ones leave it and are kept in "rejected" with their reason.
  * Ids no longer queued (an earlier ack of a resend) are ignored. Sets
  * *removed (if not NULL) to the number of events that left the queue.
- * Returns 0 or an LMDB/errno code (then nothing changed). */
+ * Then scrubs the accepted events' old bytes if one is due (see above; a
+ * failed scrub is logged and tried again later). Returns 0 or an
+ * LMDB/errno code (then nothing changed). */
 int outbox_ack(outbox_t *self, const uint8_t *const *accepted, size_t naccepted,
                const outbox_rejection_t *rejected, size_t nrejected, size_t *removed);
 
@@ -100,6 +120,41 @@ int outbox_count(outbox_t *self, size_t *queued, size_t *rejected, size_t *known
  * valid only during the call. Returns 0 or an LMDB code. */
 typedef void (*outbox_rejected_fn)(const uint8_t *id, int code, const char *text, void *arg);
 int outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg);
+
+/* ---- erasure ------------------------------------------------------------ */
+
+/* Where outbox_erase found the event to erase. */
+typedef enum {
+    OUTBOX_TARGET_UNKNOWN,  /* never queued here: nothing was done */
+    OUTBOX_TARGET_GONE,     /* queued once, no longer: acknowledged, or removed by an earlier erase */
+    OUTBOX_TARGET_QUEUED,   /* still queued (maybe in flight): removed */
+    OUTBOX_TARGET_REJECTED, /* kept as rejected by the collector: removed */
+} outbox_target_t;
+
+/* Asked about the target's bytes when they are still here (queued or
+ * rejected): 0 to go on, or a nonzero code of the caller's (outside errno
+ * and LMDB codes) to refuse, which outbox_erase then returns. */
+typedef int (*outbox_check_fn)(const uint8_t *bytes, size_t len, void *arg);
+
+/* An erasure of event `target`, in ONE write transaction. A target this
+ * outbox never queued: nothing is stored, *where = OUTBOX_TARGET_UNKNOWN,
+ * returns 0. Otherwise queues `erasure` (its result: OUTBOX_NEW, or
+ * OUTBOX_ALREADY when its id was queued before, which adds nothing; no
+ * natural key), and when the target is still queued or kept as rejected,
+ * removes it there, removes its natural-key entry (a corrected row
+ * imported later is then a new event, not a correction of one the
+ * collector may never have had); outbox_scrub then wipes its bytes. The
+ * target's id stays known: importing the same row again adds nothing.
+ * check (may be NULL) can refuse the target. Returns 0, check's code, or
+ * an LMDB/errno code (nothing stored). */
+int outbox_erase(outbox_t *self, const uint8_t target[OUTBOX_ID_LEN], outbox_item_t *erasure,
+                 outbox_check_fn check, void *arg, outbox_target_t *where);
+
+/* Wipes the free space of DATA/outbox/data.mdb (see above), where the
+ * events removed so far (acknowledged, or by outbox_erase) and anything
+ * older left bytes, waiting up to wait_ms for readers that began before
+ * the last removal. Fills report. Returns 0, or -1 with err. */
+int outbox_scrub(outbox_t *self, int wait_ms, store_scrub_report_t *report, char *err, size_t errlen);
 
 /* Text for a code returned above. */
 const char *outbox_strerror(int rc);

@@ -47,14 +47,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* ---- the old bytes, kept only until they are scrubbed ------------------ */
+/* ---- what the scrub needs, kept until it ran (store/scrub.h) ----------- */
 
 typedef struct erase_scrub_t erase_scrub_t;
 
 erase_scrub_t *erase_scrub_new(void);
-/* Wipes the kept bytes and frees; NULL-safe, sets *self_p to NULL. */
+/* Frees; NULL-safe, sets *self_p to NULL. */
 void erase_scrub_destroy(erase_scrub_t **self_p);
-/* Forgets (and wipes) everything added: a retried transaction starts over. */
+/* Forgets everything added: a retried transaction starts over. */
 void erase_scrub_clear(erase_scrub_t *self);
 /* Number of byte sequences waiting to be scrubbed. */
 size_t erase_scrub_size(const erase_scrub_t *self);
@@ -84,8 +84,8 @@ reject_code_t erase_check_target(const event_msg_t *target, char *why, size_t wh
 /* Erases the stored event at target_seq (`target` is its decoded form) in
  * lt: subtracts it from the cells through `aggregate` unless it is
  * retracted, replaces its bytes with the tombstone (by_seq: the position
- * of the Erasure event), counts it in meta "erasures", and adds a copy of
- * the old bytes to scrub. The caller has checked erase_check_target.
+ * of the Erasure event), counts it in meta "erasures", and adds the old
+ * bytes' hash to scrub. The caller has checked erase_check_target.
  * Returns 0 or an LMDB error (the transaction must then be aborted). */
 int erase_apply(ledger_txn_t *lt, aggregate_t *aggregate, uint64_t target_seq, const event_msg_t *target,
                 uint64_t by_seq, erase_scrub_t *scrub);

@@ -303,6 +303,33 @@ long tu_count_bytes_in_file(const char *path, const void *needle, size_t len)
     return n;
 }
 
+static const void *s_needle;
+static size_t s_needle_len;
+static long s_found;
+
+static int s_count_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) ftw;
+    if (flag == FTW_F) {
+        long n = tu_count_bytes_in_file(path, s_needle, s_needle_len);
+        if (n)
+            fprintf(stderr, "  %ld in %s\n", n, path);
+        s_found += n;
+    }
+    return 0;
+}
+
+long tu_count_bytes_in_tree(const char *dir, const void *needle, size_t len)
+{
+    s_needle = needle;
+    s_needle_len = len;
+    s_found = 0;
+    if (nftw(dir, s_count_one, 8, FTW_PHYS) != 0)
+        return -1;
+    return s_found;
+}
+
 const char *tu_file_in(const char *dir, const char *name, const char *text)
 {
     static char paths[8][256];

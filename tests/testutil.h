@@ -105,6 +105,10 @@ int tu_count_in_file(const char *path, const char *text);
  * (binary-safe; 0 if it cannot be read). */
 long tu_count_bytes_in_file(const char *path, const void *needle, size_t len);
 
+/* The same summed over every regular file under dir (not following
+ * links); prints each file that holds some, for the failure report. */
+long tu_count_bytes_in_tree(const char *dir, const void *needle, size_t len);
+
 /* Writes text to dir/name and returns the path (one of 8 rotating buffers). */
 const char *tu_file_in(const char *dir, const char *name, const char *text);
 

@@ -4,208 +4,18 @@
  * each, the erased event's bytes and its marker text occur nowhere in the
  * data directory nor in a backup taken afterwards, the cells still equal a
  * rebuild from the log, and replay serves the tombstone at the event's
- * sequence. */
+ * sequence. The helpers are tests/e2e/erase_util.h, shared with
+ * tests/e2e/agent_erase_test.c. */
 #include "cluster.h"
 #include "codec.h"
+#include "erase_util.h"
 #include "fault_util.h"
-#include "ledger.h"
 #include "testutil.h"
 #include "util.h"
 
-#include <ftw.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
-
-/* A participant survey with a distinctive insats code: the row "sent by
- * mistake". */
-static void s_marker_row(FILE *f, const char *pnr, const char *date, const char *marker, int answer)
-{
-    fprintf(f,
-            "{\"kind\":\"participant_survey\",\"personnummer\":\"%s\",\"date\":\"%s\","
-            "\"instrument\":\"deltagare_avslut\",\"mode\":\"project\",\"insats\":\"%s\","
-            "\"answers\":{\"d_behov\":%d}}\n",
-            pnr, date, marker, answer);
-}
-
-/* Imports a file through the agent and delivers it. The marker codes are
- * declared insats codes of the agent (agents/insatser.h): a row "sent by
- * mistake" passed the site's checks. */
-static void s_deliver(cluster_t *c, const char *agent, const char *path)
-{
-    char cfg[400];
-    snprintf(cfg, sizeof cfg, "%s/agent.ini", agent);
-    CHECK(tu_write_file(
-              cfg, "[insatser]\nZZERASEMEZZ = any\nZZOLDZZ = any\nZZSITEZZ = any\nZZHBSZZ = any\n") == 0);
-    const char *import[] = {"-c", cfg, "import", path, NULL};
-    CHECK_EQ(cluster_agent(c, agent, 120000, import), 0);
-    const char *run[] = {"run", "--exit-when-empty", NULL};
-    CHECK_EQ(cluster_agent(c, agent, 120000, run), 0);
-}
-
-/* Status rows first..first+n of förbund's agent, in one file. */
-static void s_deliver_rows(cluster_t *c, const char *agent, long first, long n)
-{
-    char path[400];
-    snprintf(path, sizeof path, "%s/rows-%ld.jsonl", agent, first);
-    fault_write_jsonl(path, first, n, "work");
-    s_deliver(c, agent, path);
-}
-
-typedef struct {
-    uint64_t seq;
-    uint8_t id[16];
-    uint8_t *bytes; /* exactly as stored */
-    size_t len;
-} s_stored_t;
-
-/* Finds the stored event of forbund whose bytes contain marker and that
- * occurred before `before` (0: any time); reads the ledger read-only
- * beside the running collector. */
-static bool s_find(const cluster_t *c, const char *forbund, const char *marker, int64_t before,
-                   s_stored_t *out)
-{
-    char path[400], err[256];
-    snprintf(path, sizeof path, "%s/ledger", c->cdir);
-    ledger_t *l;
-    CHECK(ledger_open(&l, path, true, err, sizeof err) == 0);
-    MDB_txn *txn;
-    CHECK(store_read(ledger_store(l), &txn) == 0);
-    bool found = false;
-    for (uint64_t seq = 1; !found && seq < ledger_next_seq(l); seq++) {
-        const uint8_t *bytes;
-        size_t len;
-        CHECK(ledger_get(txn, l, seq, &bytes, &len, NULL) == 0);
-        event_msg_t *ev;
-        char why[160];
-        CHECK(codec_decode_event(bytes, len, &ev, why, sizeof why) == 0);
-        if (!strcmp(ev->forbund, forbund) && memmem(bytes, len, marker, strlen(marker)) &&
-            (!before || ev->occurred_at < before)) {
-            out->seq = seq;
-            memcpy(out->id, ev->id.data, 16);
-            out->bytes = malloc(len);
-            memcpy(out->bytes, bytes, len);
-            out->len = len;
-            found = true;
-        }
-        codec_free_event(&ev);
-    }
-    store_read_end(ledger_store(l), txn);
-    ledger_close(&l);
-    return found;
-}
-
-/* Body kind of the stored event at seq ("erased" for a tombstone). */
-static const char *s_kind_at(const cluster_t *c, uint64_t seq)
-{
-    static char kind[32];
-    char path[400], err[256];
-    snprintf(path, sizeof path, "%s/ledger", c->cdir);
-    ledger_t *l;
-    CHECK(ledger_open(&l, path, true, err, sizeof err) == 0);
-    MDB_txn *txn;
-    CHECK(store_read(ledger_store(l), &txn) == 0);
-    const uint8_t *bytes;
-    size_t len;
-    CHECK(ledger_get(txn, l, seq, &bytes, &len, NULL) == 0);
-    event_msg_t *ev;
-    char why[160];
-    CHECK(codec_decode_event(bytes, len, &ev, why, sizeof why) == 0);
-    snprintf(kind, sizeof kind, "%s", codec_event_kind(ev));
-    codec_free_event(&ev);
-    store_read_end(ledger_store(l), txn);
-    ledger_close(&l);
-    return kind;
-}
-
-/* Occurrences of needle in every file under dir. */
-static const void *s_needle;
-static size_t s_needle_len;
-static long s_found;
-
-static int s_count_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) ftw;
-    if (flag == FTW_F) {
-        long n = tu_count_bytes_in_file(path, s_needle, s_needle_len);
-        if (n)
-            fprintf(stderr, "  %ld in %s\n", n, path);
-        s_found += n;
-    }
-    return 0;
-}
-
-static long s_count_in_tree(const char *dir, const void *needle, size_t len)
-{
-    s_needle = needle;
-    s_needle_len = len;
-    s_found = 0;
-    CHECK(nftw(dir, s_count_one, 8, FTW_PHYS) == 0);
-    return s_found;
-}
-
-static long s_count_data_mdb(const cluster_t *c, const void *needle, size_t len)
-{
-    char path[400];
-    snprintf(path, sizeof path, "%s/ledger/data.mdb", c->cdir);
-    return tu_count_bytes_in_file(path, needle, len);
-}
-
-/* Runs finsamctl with args; returns its exit status, stdout in *out. */
-static int s_ctl(const cluster_t *c, char **out, const char *const *args)
-{
-    char *argv[16] = {(char *) tu_bin("finsamctl"), "-d", (char *) c->cdir};
-    int n = 3;
-    for (int i = 0; args[i] && n < 15; i++)
-        argv[n++] = (char *) args[i];
-    argv[n] = NULL;
-    char *text = NULL;
-    int rc = tu_capture(argv, &text, 120000);
-    fprintf(stderr, "finsamctl %s -> %d: %s", args[0], rc, text ? text : "\n");
-    if (out)
-        *out = text;
-    else
-        free(text);
-    return rc;
-}
-
-/* Nothing of the erased event anywhere: data directory and a fresh backup.
- * The marker text is gone too unless live events still carry it. */
-static void s_check_gone(cluster_t *c, const s_stored_t *gone, const char *marker, bool marker_live)
-{
-    char backup[400];
-    snprintf(backup, sizeof backup, "%s/backup-%llu", c->dir, (unsigned long long) gone->seq);
-    const char *args[] = {"backup", backup, NULL};
-    CHECK_EQ(s_ctl(c, NULL, args), 0);
-    CHECK_EQ(s_count_in_tree(c->cdir, gone->bytes, gone->len), 0);
-    CHECK_EQ(s_count_in_tree(backup, gone->bytes, gone->len), 0);
-    CHECK_EQ(s_count_in_tree(c->cdir, marker, strlen(marker)) > 0, marker_live);
-    CHECK_EQ(s_count_in_tree(backup, marker, strlen(marker)) > 0, marker_live);
-}
-
-/* Replays the whole log (n events) and returns the JSON line of seq. */
-static char *s_replay_line(cluster_t *c, const char *sub, long n, uint64_t seq)
-{
-    char out[400];
-    snprintf(out, sizeof out, "%s/replay-%llu.json", c->dir, (unsigned long long) seq);
-    pid_t t = fault_tail_spawn(c, sub, 1, n, out);
-    CHECK_EQ(tu_wait(t, 120000), 0);
-    fault_check_tail_file(out, n, NULL, NULL, 0); /* 1..n, each once */
-    char *text = tu_read_file(out), want[48];
-    CHECK(text);
-    snprintf(want, sizeof want, "\"seq\":%llu,", (unsigned long long) seq);
-    char *line = strstr(text, want);
-    CHECK(line);
-    while (line > text && line[-1] != '\n')
-        line--;
-    char *eol = strchr(line, '\n');
-    if (eol)
-        *eol = '\0';
-    char *copy = strdup(line);
-    free(text);
-    return copy;
-}
 
 static void test_erase_by_id_while_running(void)
 {
@@ -223,16 +33,16 @@ static void test_erase_by_id_while_running(void)
     FILE *f = fopen(path, "w");
     CHECK(f);
     fault_write_status_rows(f, 1, 300, "work");
-    s_marker_row(f, "19850312-1231", "2025-06-14", "ZZERASEMEZZ", 4);
+    eu_marker_row(f, "19850312-1231", "2025-06-14", "ZZERASEMEZZ", 4);
     fault_write_status_rows(f, 301, 300, "work");
     CHECK(fclose(f) == 0);
-    s_deliver(&c, nv, path);
-    s_deliver_rows(&c, nv, 1001, 1500);
+    eu_deliver(&c, nv, path);
+    eu_deliver_rows(&c, nv, 1001, 1500);
     CHECK_EQ(cluster_events_in_log(&c), 2101);
 
-    s_stored_t x;
-    CHECK(s_find(&c, "NV", "ZZERASEMEZZ", 0, &x));
-    long before = s_count_data_mdb(&c, "ZZERASEMEZZ", 11);
+    eu_stored_t x;
+    CHECK(eu_find(&c, "NV", "ZZERASEMEZZ", 0, &x));
+    long before = eu_count_data_mdb(&c, "ZZERASEMEZZ", 11);
     fprintf(stderr, "marker event at seq %llu (%zu bytes); copies in data.mdb before the erase: %ld\n",
             (unsigned long long) x.seq, x.len, before);
     CHECK(before >= 1);
@@ -240,13 +50,13 @@ static void test_erase_by_id_while_running(void)
     char hex[33], *out = NULL;
     hex_encode(hex, x.id, 16);
     const char *erase[] = {"erase", hex, NULL};
-    CHECK_EQ(s_ctl(&c, &out, erase), 0);
+    CHECK_EQ(cluster_ctl(&c, &out, erase), 0);
     CHECK(out && strstr(out, "erased=1 ") && strstr(out, "erasure_seq=2102-2102"));
     free(out);
-    CHECK(!strcmp(s_kind_at(&c, x.seq), "erased"));
-    CHECK(!strcmp(s_kind_at(&c, 2102), "erasure"));
-    CHECK_EQ(s_count_data_mdb(&c, x.bytes, x.len), 0);
-    CHECK_EQ(s_count_data_mdb(&c, "ZZERASEMEZZ", 11), 0);
+    CHECK(!strcmp(eu_kind_at(&c, x.seq), "erased"));
+    CHECK(!strcmp(eu_kind_at(&c, 2102), "erasure"));
+    CHECK_EQ(eu_count_data_mdb(&c, x.bytes, x.len), 0);
+    CHECK_EQ(eu_count_data_mdb(&c, "ZZERASEMEZZ", 11), 0);
 
     /* The collector goes on storing. Its LMDB page buffers once held the
      * event, so it reopens its store before its next write (LMDB would
@@ -254,33 +64,33 @@ static void test_erase_by_id_while_running(void)
      * check on everything, and a backup. */
     CHECK_EQ(tu_count_in_file(c.log, "STORE-REOPENED reason=erasure"), 0);
     for (int round = 0; round < 3; round++) {
-        s_deliver_rows(&c, nv, 3001 + round * 500, 500);
-        CHECK_EQ(s_count_data_mdb(&c, x.bytes, x.len), 0);
+        eu_deliver_rows(&c, nv, 3001 + round * 500, 500);
+        CHECK_EQ(eu_count_data_mdb(&c, x.bytes, x.len), 0);
     }
     CHECK_EQ(tu_count_in_file(c.log, "STORE-REOPENED reason=erasure erasures=1"), 1);
     CHECK_EQ(cluster_events_in_log(&c), 3602);
-    s_check_gone(&c, &x, "ZZERASEMEZZ", false);
+    eu_check_gone(&c, &x, "ZZERASEMEZZ", false);
     CHECK_EQ(cluster_rebuild_verify(&c), 0);
 
     /* Replay: the tombstone at the event's position, the erasure after. */
-    char *line = s_replay_line(&c, sub, 3602, x.seq);
+    char *line = eu_replay_line(&c, sub, 3602, x.seq);
     fprintf(stderr, "replay: %s\n", line);
     CHECK(strstr(line, "\"topic\":\"ev.NV.erased\"") && strstr(line, hex) && strstr(line, "\"by_seq\":2102"));
     CHECK(!strstr(line, "pseudonym") && !strstr(line, "answers"));
     free(line);
-    line = s_replay_line(&c, sub, 3602, 2102);
+    line = eu_replay_line(&c, sub, 3602, 2102);
     CHECK(strstr(line, "\"topic\":\"ev.NV.erasure\"") && strstr(line, hex) &&
           strstr(line, "\"by_operator\":true"));
     free(line);
 
     /* Again: nothing more to do. An unknown id: refused. */
-    CHECK_EQ(s_ctl(&c, &out, erase), 0);
+    CHECK_EQ(cluster_ctl(&c, &out, erase), 0);
     CHECK(out && strstr(out, "erased=0 already_erased=1"));
     free(out);
     const char *unknown[] = {"erase", "000002a2ffffffffffffffffffffffff", NULL};
-    CHECK_EQ(s_ctl(&c, NULL, unknown), 65);
+    CHECK_EQ(cluster_ctl(&c, NULL, unknown), 65);
     const char *bad[] = {"erase", "xyz", NULL};
-    CHECK_EQ(s_ctl(&c, NULL, bad), 64);
+    CHECK_EQ(cluster_ctl(&c, NULL, bad), 64);
     CHECK_EQ(cluster_events_in_log(&c), 3602);
     cluster_stop_collector(&c, SIGTERM);
     free(x.bytes);
@@ -302,37 +112,37 @@ static void test_erase_before_month(void)
     FILE *f = fopen(path, "w");
     CHECK(f);
     fault_write_status_rows(f, 1, 400, "work"); /* spread over 2025-01 .. 2025-10 */
-    s_marker_row(f, "19850312-1231", "2025-03-14", "ZZOLDZZ", 4);
-    s_marker_row(f, "19850312-1231", "2025-08-14", "ZZOLDZZ", 5);
+    eu_marker_row(f, "19850312-1231", "2025-03-14", "ZZOLDZZ", 4);
+    eu_marker_row(f, "19850312-1231", "2025-08-14", "ZZOLDZZ", 5);
     CHECK(fclose(f) == 0);
-    s_deliver(&c, nv, path);
+    eu_deliver(&c, nv, path);
     snprintf(path, sizeof path, "%s/hbs.jsonl", hbs);
     f = fopen(path, "w");
     CHECK(f);
     fault_write_status_rows(f, 1, 400, "work");
-    s_marker_row(f, "19850312-1231", "2025-03-14", "ZZOLDZZ", 4);
+    eu_marker_row(f, "19850312-1231", "2025-03-14", "ZZOLDZZ", 4);
     CHECK(fclose(f) == 0);
-    s_deliver(&c, hbs, path);
+    eu_deliver(&c, hbs, path);
     CHECK_EQ(cluster_events_in_log(&c), 803);
 
     int64_t june;
     setenv("TZ", "Europe/Stockholm", 1);
     struct tm tm = {.tm_year = 125, .tm_mon = 5, .tm_mday = 1, .tm_isdst = -1};
     june = (int64_t) mktime(&tm);
-    s_stored_t nv_old, hbs_old;
-    CHECK(s_find(&c, "NV", "ZZOLDZZ", june, &nv_old));
-    CHECK(s_find(&c, "HBS", "ZZOLDZZ", 0, &hbs_old));
-    long marker_before = s_count_data_mdb(&c, "ZZOLDZZ", 7);
+    eu_stored_t nv_old, hbs_old;
+    CHECK(eu_find(&c, "NV", "ZZOLDZZ", june, &nv_old));
+    CHECK(eu_find(&c, "HBS", "ZZOLDZZ", 0, &hbs_old));
+    long marker_before = eu_count_data_mdb(&c, "ZZOLDZZ", 7);
     char *out = NULL;
     const char *erase[] = {"erase", "--forbund", "NV", "--before", "2025-06", NULL};
-    CHECK_EQ(s_ctl(&c, &out, erase), 0);
+    CHECK_EQ(cluster_ctl(&c, &out, erase), 0);
     long erased = 0;
     CHECK(out && sscanf(strstr(out, "erased="), "erased=%ld", &erased) == 1);
     free(out);
     /* Every NV event before June is a tombstone, the rest untouched. */
     long tombstones = 0, hbs_erased = 0;
     for (uint64_t seq = 1; seq <= 803; seq++) {
-        const char *kind = s_kind_at(&c, seq);
+        const char *kind = eu_kind_at(&c, seq);
         bool erased_now = !strcmp(kind, "erased");
         tombstones += erased_now;
         hbs_erased += erased_now && seq > 402; /* HBS delivered after NV */
@@ -340,22 +150,22 @@ static void test_erase_before_month(void)
     CHECK_EQ(tombstones, erased);
     CHECK_EQ(hbs_erased, 0);
     CHECK(erased > 100 && erased < 402);
-    CHECK(!strcmp(s_kind_at(&c, nv_old.seq), "erased"));
+    CHECK(!strcmp(eu_kind_at(&c, nv_old.seq), "erased"));
     CHECK_EQ(cluster_events_in_log(&c), 803 + erased);
     /* Gone: NV's March event. Kept: the two other events with the marker
      * (a scrub never touches live data, even with the same text in it). */
-    CHECK_EQ(s_count_data_mdb(&c, nv_old.bytes, nv_old.len), 0);
-    CHECK(s_count_data_mdb(&c, hbs_old.bytes, hbs_old.len) >= 1);
-    s_check_gone(&c, &nv_old, "ZZOLDZZ", true);
-    CHECK(!strcmp(s_kind_at(&c, hbs_old.seq), "participant_survey"));
+    CHECK_EQ(eu_count_data_mdb(&c, nv_old.bytes, nv_old.len), 0);
+    CHECK(eu_count_data_mdb(&c, hbs_old.bytes, hbs_old.len) >= 1);
+    eu_check_gone(&c, &nv_old, "ZZOLDZZ", true);
+    CHECK(!strcmp(eu_kind_at(&c, hbs_old.seq), "participant_survey"));
     CHECK_EQ(cluster_rebuild_verify(&c), 0);
     const char *usage[] = {"erase", "--before", "2025-06", NULL};
-    CHECK_EQ(s_ctl(&c, NULL, usage), 64);
+    CHECK_EQ(cluster_ctl(&c, NULL, usage), 64);
     cluster_stop_collector(&c, SIGTERM);
     free(nv_old.bytes);
     free(hbs_old.bytes);
     fprintf(stderr, "FIGURES erase_before: erased=%ld events=803 marker_copies_before=%ld after=%ld\n",
-            erased, marker_before, s_count_data_mdb(&c, "ZZOLDZZ", 7));
+            erased, marker_before, eu_count_data_mdb(&c, "ZZOLDZZ", 7));
 }
 
 /* Sends one batch of encoded events with a raw CURVE client and returns
@@ -414,20 +224,20 @@ static void test_site_erasure_over_the_wire(void)
     FILE *f = fopen(path, "w");
     CHECK(f);
     fault_write_status_rows(f, 1, 500, "work");
-    s_marker_row(f, "19850312-1231", "2025-06-14", "ZZSITEZZ", 3);
+    eu_marker_row(f, "19850312-1231", "2025-06-14", "ZZSITEZZ", 3);
     fault_write_status_rows(f, 501, 500, "work");
     CHECK(fclose(f) == 0);
-    s_deliver(&c, nv, path);
+    eu_deliver(&c, nv, path);
     snprintf(path, sizeof path, "%s/hbs.jsonl", hbs);
     f = fopen(path, "w");
     CHECK(f);
-    s_marker_row(f, "19850312-1231", "2025-06-14", "ZZHBSZZ", 3);
+    eu_marker_row(f, "19850312-1231", "2025-06-14", "ZZHBSZZ", 3);
     CHECK(fclose(f) == 0);
-    s_deliver(&c, hbs, path);
+    eu_deliver(&c, hbs, path);
     CHECK_EQ(cluster_events_in_log(&c), 1002);
-    s_stored_t x, other;
-    CHECK(s_find(&c, "NV", "ZZSITEZZ", 0, &x));
-    CHECK(s_find(&c, "HBS", "ZZHBSZZ", 0, &other));
+    eu_stored_t x, other;
+    CHECK(eu_find(&c, "NV", "ZZSITEZZ", 0, &x));
+    CHECK(eu_find(&c, "HBS", "ZZHBSZZ", 0, &other));
 
     /* NV erases its own event, and tries HBS's: not found for NV. */
     zsock_t *s = cluster_raw_client(&c, nv);
@@ -443,8 +253,8 @@ static void test_site_erasure_over_the_wire(void)
         codec_free_ack(&ack);
     }
     CHECK_EQ(cluster_events_in_log(&c), 1003);
-    CHECK(!strcmp(s_kind_at(&c, x.seq), "erased"));
-    CHECK(!strcmp(s_kind_at(&c, other.seq), "participant_survey"));
+    CHECK(!strcmp(eu_kind_at(&c, x.seq), "erased"));
+    CHECK(!strcmp(eu_kind_at(&c, other.seq), "participant_survey"));
     /* The erased event sent again, exactly: acked, nothing stored. */
     ev[2] = x.bytes;
     lens[2] = x.len;
@@ -458,18 +268,18 @@ static void test_site_erasure_over_the_wire(void)
      * it goes on storing and the bytes stay gone. */
     CHECK_EQ(tu_count_in_file(c.log, "ERASE-SCRUBBED events=1 copies="), 1);
     CHECK_EQ(tu_count_in_file(c.log, "STORE-REOPENED reason=erasure erasures=1"), 1);
-    CHECK_EQ(s_count_data_mdb(&c, x.bytes, x.len), 0);
+    CHECK_EQ(eu_count_data_mdb(&c, x.bytes, x.len), 0);
     for (int round = 0; round < 4; round++) {
-        s_deliver_rows(&c, nv, 2001 + round * 250, 250);
-        CHECK_EQ(s_count_data_mdb(&c, x.bytes, x.len), 0);
+        eu_deliver_rows(&c, nv, 2001 + round * 250, 250);
+        CHECK_EQ(eu_count_data_mdb(&c, x.bytes, x.len), 0);
     }
-    s_check_gone(&c, &x, "ZZSITEZZ", false);
-    CHECK(s_count_data_mdb(&c, other.bytes, other.len) >= 1);
+    eu_check_gone(&c, &x, "ZZSITEZZ", false);
+    CHECK(eu_count_data_mdb(&c, other.bytes, other.len) >= 1);
     CHECK_EQ(cluster_rebuild_verify(&c), 0);
-    char *line = s_replay_line(&c, sub, 2003, x.seq);
+    char *line = eu_replay_line(&c, sub, 2003, x.seq);
     CHECK(strstr(line, "\"topic\":\"ev.NV.erased\"") && strstr(line, "\"by_seq\":1003"));
     free(line);
-    line = s_replay_line(&c, sub, 2003, 1003);
+    line = eu_replay_line(&c, sub, 2003, 1003);
     CHECK(strstr(line, "\"topic\":\"ev.NV.erasure\"") && !strstr(line, "by_operator"));
     free(line);
     cluster_stop_collector(&c, SIGTERM);

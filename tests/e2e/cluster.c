@@ -262,6 +262,23 @@ int cluster_rebuild_verify(const cluster_t *c)
     return tu_run(argv, c->log, 300000);
 }
 
+int cluster_ctl(const cluster_t *c, char **out, const char *const *args)
+{
+    char *argv[16] = {(char *) tu_bin("finsamctl"), "-d", (char *) c->cdir};
+    int n = 3;
+    for (int i = 0; args[i] && n < 15; i++)
+        argv[n++] = (char *) args[i];
+    argv[n] = NULL;
+    char *text = NULL;
+    int rc = tu_capture(argv, &text, 120000);
+    fprintf(stderr, "finsamctl %s -> %d: %s", args[0], rc, text ? text : "\n");
+    if (out)
+        *out = text;
+    else
+        free(text);
+    return rc;
+}
+
 zsock_t *cluster_raw_client(const cluster_t *c, const char *agent_dir)
 {
     char path[512];

@@ -67,6 +67,9 @@ long long cluster_events_in_log(const cluster_t *c);
 long long cluster_agent_queue(const cluster_t *c, const char *agent_dir);
 /* `finsamctl rebuild --verify` exit code (0 = no differences). */
 int cluster_rebuild_verify(const cluster_t *c);
+/* `finsamctl -d CDIR ARGS...` (at most 12 arguments): its exit status,
+ * its stdout in *out when out is not NULL (caller frees); both printed. */
+int cluster_ctl(const cluster_t *c, char **out, const char *const *args);
 
 /* A live-stream subscriber: a CURVE DEALER with the subscriber key `key`
  * (its secret file is key + "_secret") connected to `endpoint`, that has
