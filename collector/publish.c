@@ -12,6 +12,10 @@
 #include <string.h>
 
 #define S_META_NAME "published"
+/* meta "published": be64 seq, be64 at_ms, be64 cells waiting then */
+#define S_META_LEN 24
+/* The body's answer for "nothing to publish": abort, write nothing. */
+#define S_NOTHING (-30000)
 
 int publish_entry_decode(const void *data, size_t len, publish_entry_t *out)
 {
@@ -84,6 +88,17 @@ static int s_one(s_ctx_t *c, MDB_txn *txn, MDB_dbi pub, const uint8_t *key, cons
 static int s_publish(ledger_txn_t *lt, void *ctx)
 {
     s_ctx_t *c = ctx;
+    /* Nothing new in the log and no cell waiting for its max age: nothing
+     * to do, not even the meta, so an idle collector writes nothing and
+     * every reader keeps seeing the same publication. */
+    uint64_t last_seq = 0, last_waiting = 0;
+    MDB_val mk = {sizeof S_META_NAME - 1, S_META_NAME}, mv;
+    if (mdb_get(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_META), &mk, &mv) == 0 && mv.mv_size == S_META_LEN) {
+        last_seq = be64_get(mv.mv_data);
+        last_waiting = be64_get((const uint8_t *) mv.mv_data + 16);
+        if (last_seq == lt->next_seq - 1 && last_waiting == 0)
+            return S_NOTHING;
+    }
     MDB_dbi cells = ledger_dbi(lt->ledger, LEDGER_DB_CELLS),
             pub = ledger_dbi(lt->ledger, LEDGER_DB_PUBLISHED);
     /* A retried transaction (map growth) starts the counts again. */
@@ -126,12 +141,17 @@ static int s_publish(ledger_txn_t *lt, void *ctx)
     }
     if (rc == 0 && ((crc && crc != MDB_NOTFOUND) || (prc && prc != MDB_NOTFOUND)))
         rc = crc && crc != MDB_NOTFOUND ? crc : prc;
+    /* Cells waited, none moved, the log is where it was: as above. */
+    if (rc == 0 && c->report->refreshed == 0 && last_seq == lt->next_seq - 1 &&
+        c->report->waiting == last_waiting)
+        rc = S_NOTHING;
     if (rc == 0) {
-        uint8_t meta[16];
+        uint8_t meta[S_META_LEN];
         c->report->seq = lt->next_seq - 1;
         c->report->at_ms = c->now_ms;
         be64_put(meta, c->report->seq);
         be64_put(meta + 8, (uint64_t) c->now_ms);
+        be64_put(meta + 16, c->report->waiting);
         MDB_val k = {sizeof S_META_NAME - 1, S_META_NAME}, v = {sizeof meta, meta};
         rc = mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_META), &k, &v, 0);
     }
@@ -148,7 +168,13 @@ int publish_run(ledger_t *ledger, const catalogue_t *catalogue, const protect_t 
 {
     memset(report, 0, sizeof *report);
     s_ctx_t c = {catalogue, protect, now_ms, max_age_ms, report};
-    return ledger_write(ledger, s_publish, &c);
+    int rc = ledger_write(ledger, s_publish, &c);
+    if (rc == S_NOTHING) {
+        /* The publication stands: report it as it is. */
+        memset(report, 0, sizeof *report);
+        return publish_last(ledger, &report->seq, &report->at_ms);
+    }
+    return rc;
 }
 
 int publish_last(ledger_t *ledger, uint64_t *seq, int64_t *at_ms)
@@ -161,7 +187,7 @@ int publish_last(ledger_t *ledger, uint64_t *seq, int64_t *at_ms)
         return rc;
     MDB_val k = {sizeof S_META_NAME - 1, S_META_NAME}, v;
     rc = mdb_get(txn, ledger_dbi(ledger, LEDGER_DB_META), &k, &v);
-    if (rc == 0 && v.mv_size == 16) {
+    if (rc == 0 && v.mv_size == S_META_LEN) {
         *seq = be64_get(v.mv_data);
         *at_ms = (int64_t) be64_get((const uint8_t *) v.mv_data + 8);
     } else if (rc == 0) {

@@ -225,9 +225,17 @@ static ledger_t *s_ledger;
 static cell_t s_state;
 static uint8_t s_key[CELL_KEY_LEN];
 
+/* Writes the cell as an event's transaction would, log entry included
+ * (a publication skips a log that has not moved). */
 static int s_put_cell(ledger_txn_t *lt, void *ctx)
 {
     (void) ctx;
+    static uint8_t id[16];
+    id[15]++;
+    uint64_t seq;
+    int rc = ledger_append(lt, "NV", id, (const uint8_t *) "x", 1, 0, &seq);
+    if (rc)
+        return rc;
     MDB_val k = {CELL_KEY_LEN, s_key}, v = {sizeof s_state, &s_state};
     return mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_CELLS), &k, &v, 0);
 }
@@ -294,6 +302,9 @@ static void test_publication_threshold(void)
     uint64_t seq;
     int64_t at;
     CHECK(publish_last(s_ledger, &seq, &at) == 0 && at == 10 * day + 1);
+    /* Nothing new: the publication stands as it was (no write). */
+    CHECK(publish_run(s_ledger, cat, p, 11 * day, 7 * day, &r) == 0);
+    CHECK(r.seq == seq && r.at_ms == 10 * day + 1 && r.refreshed == 0);
     catalogue_destroy(&cat);
     protect_destroy(&p);
     ledger_close(&s_ledger);
