@@ -8,20 +8,27 @@ everything the collector publishes, and fails if it can.
 Steps (docs/security-attacks.md):
  1. generate JSONL exports with small cells (gen.py) and their exact cell
     values (truth.py);
- 2. run a real collector and one real agent per förbund; import, deliver;
- 3. read every channel (readers.py): CLI json/csv, /api/indicators, a
-    min_units sweep, /export.csv, /export.json, the aggregate stream (live,
-    `finsamctl tail`) and its snapshot;
+ 2. run a real collector (publishing every second) and one real agent per
+    förbund; import, deliver, wait for the steady-state publication;
+ 3. read every channel (readers.py): CLI json/csv, /api/indicators,
+    /export.csv, /export.json, the aggregate stream (live, `finsamctl
+    tail`) and its snapshot; try the min_units parameter (refused);
  4. per channel and for all together, set every published number up as a
-    linear constraint and solve for each hidden cell (model.py, solver.py);
- 5. differencing: single events, one commit each, while a poller and a
-    stream subscriber record every output (differencing.py);
- 6. print the table; exit 1 if any hidden cell is recovered exactly or
-    within ±1, or differencing beats its bound.
+    linear constraint with its noise interval and solve for each hidden
+    cell, each never-published cell and each small visible cell (model.py,
+    lattice.py, solver.py);
+ 5. differencing: single events, one commit and one publication each,
+    while a poller and a stream subscriber record every output
+    (differencing.py), against the Bayes bound of the published table;
+ 6. print the table; exit 1 if any hidden or never-published cell is
+    recovered exactly or within ±1, a 0 %/100 % share on fewer than 10 is
+    proven, a channel contradicts another, or differencing beats its bound.
 """
 import argparse
 import collections
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import pickle
 import sys
@@ -56,21 +63,14 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--measures", default=",".join(DEFAULT_MEASURES),
                     help="comma-separated measure ids, or 'all'")
-    ap.add_argument("--sweep", default="5-40,45-100/5",
-                    help="min_units values a client tries: ranges A-B, A-B/STEP, comma-separated")
-    ap.add_argument("--sweep-measures", default="i1_behov,i4_samordnare,i7_steg,i8_respekt",
-                    help="measures the min_units sweep asks for (each k costs one export per measure "
-                         "and period kind)")
-    ap.add_argument("--live-events", type=int, default=48, help="single events for differencing")
-    ap.add_argument("--noise-d", type=float, default=None,
-                    help="published counts are true ± D (cell-key); default: from the collector's "
-                         "metadata, else 0")
-    ap.add_argument("--noise-sum", type=float, default=None, help="published sums are true ± this")
-    ap.add_argument("--ptable", default=None, help="perturbation table file (CSV i,j,p or JSON), "
-                                                   "default: from the collector's metadata")
-    ap.add_argument("--no-lp", action="store_true", help="no linear programs (elimination and propagation only)")
-    ap.add_argument("--lp-seconds", type=float, default=4.0,
+    ap.add_argument("--sweep", default="1-10,15-100/5",
+                    help="min_units values a client tries (all must be refused): A-B, A-B/STEP, comma-separated")
+    ap.add_argument("--sweep-measures", default="i1_behov,i4_samordnare,i7_steg,i8_respekt")
+    ap.add_argument("--live-events", type=int, default=36, help="single events for differencing")
+    ap.add_argument("--no-lp", action="store_true", help="no linear programs (propagation only)")
+    ap.add_argument("--lp-seconds", type=float, default=60.0,
                     help="time for linear programs per channel (cells left unchecked are reported)")
+    ap.add_argument("--jobs", type=int, default=2, help="analysis processes")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--json", help="also write the results as JSON to this file")
     ap.add_argument("--save", help="save what the readers collected (pickle) for --load")
@@ -80,36 +80,45 @@ def parse_args(argv):
 
 # ---- running the pipeline ------------------------------------------------
 
-def load(c, rows, tail):
+def load(c, rows):
     """Imports every förbund's rows and delivers them; returns the last
-    sequence once the live subscriber has seen it."""
+    sequence."""
     for f, rs in rows.items():
         path = os.path.join(c.dir, f"{f}.jsonl")
         gen.write_jsonl(path, rs)
         c.agent_import(f, path)
     c.deliver(list(rows))
-    seq = c.last_seq()
-    tail.wait_seq(seq)
-    return seq
+    return c.last_seq()
 
 
-def sync_live_tail(c, tail, forbund):
-    """PUB loses what is published before a subscriber has joined: deliver
-    organisation reports (not personal data, never attacked) until the live
-    subscriber shows one."""
+def sync_live_tail(c, tail, forbund, tag):
+    """A subscriber sees publications from its subscribe.ok on: deliver
+    organisation reports (not personal data, republished at every
+    publication, never attacked) until the live subscriber shows one."""
     for i in range(20):
-        path = os.path.join(c.dir, f"warmup-{i}.jsonl")
+        path = os.path.join(c.dir, f"warmup-{tag}-{i}.jsonl")
         gen.write_jsonl(path, [{"kind": "organisation", "date": f"2025-01-{i + 1:02d}",
                                 "answers": {"o_forum_moten": i + 1}}])
         c.agent_import(forbund, path)
         c.deliver([forbund])
         seq = c.last_seq()
+        c.wait_publication(seq)
         try:
-            tail.wait_seq(seq, timeout=1.5)
-            return
+            tail.wait_seq(seq, timeout=2.5)
+            return seq
         except cl.ClusterError:
             continue
     raise cl.ClusterError("the live subscriber never received a message")
+
+
+def steady_state(c, seq, max_age):
+    """Waits until every changed cell is republished: a publication
+    covering seq that ran more than max_age after the last delivery (and
+    one more, to be sure the tail got it)."""
+    t = int(time.time() * 1000)
+    c.wait_publication(seq, t + 1000 * max_age + 200)
+    s, at = c.wait_publication(seq, int(time.time() * 1000) + 100)
+    return s, at
 
 
 def sweep_values(spec):
@@ -121,14 +130,88 @@ def sweep_values(spec):
     return sorted(set(ks))
 
 
-def sweep_rows(c, measures, ks):
-    """What a client learns by asking /export.json (every slice; the API
-    refuses age slices) with each min_units in ks."""
-    rows = []
-    for k in ks:
-        for mid in measures:
-            rows += readers.read_export_json(c, min_units=k, measure=mid)
-    return rows
+def collect(args, bindir, rows, truth, measures, t_start, on_static=None):
+    c = cl.Cluster(bindir, keep=args.keep, log=log, insatser=gen.INSATS)
+    chan, notes = {}, []
+    refused = set()
+    diff = None
+    try:
+        c.init()
+        for f in rows:
+            c.add_agent(f)
+        c.start(max_age=1)
+        live = cl.Tail(c, "agg.", name="live")
+        sync_live_tail(c, live, "NV", "bulk")
+        bulk_seq = load(c, rows)
+        pub_seq, _ = steady_state(c, bulk_seq, 1)
+        log(f"attack: delivered, last sequence {bulk_seq}, steady publication {pub_seq} "
+            f"({time.time() - t_start:.1f}s)")
+        prot = readers.protection(c)
+        chan["cli json"] = readers.read_cli_json(c)
+        chan["cli csv"] = readers.read_cli_csv(c)
+        chan["api /api/indicators"] = readers.read_api(c, refused=refused)
+        chan["api /export.csv"] = readers.read_export_csv(c)
+        chan["api /export.json"] = readers.read_export_json(c)
+        chan["stream snapshot (tail --from)"], _ = readers.read_snapshot(c)
+        deadline = time.time() + 10
+        while True:
+            chan["stream live (tail)"] = readers.read_stream(live)
+            lost = stream_check(chan["stream live (tail)"], chan["stream snapshot (tail --from)"])
+            if not lost or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        if lost:
+            notes.append(f"the live aggregate stream differs from the snapshot in {lost} rows")
+        seqs = {r["pub"][0] for rs in chan.values() for r in rs if r["pub"][0] is not None}
+        if any(s > pub_seq for s in seqs) or not seqs:
+            raise model.ModelError(f"channels read different publications: {sorted(seqs)[-5:]}")
+        ks = sweep_values(args.sweep)
+        t0 = time.time()
+        sw_rows, asked, nref, accepted = readers.read_min_units_sweep(c, ks, args.sweep_measures.split(","))
+        chan["api min_units sweep"] = sw_rows
+        sweep = {"asked": asked, "refused": nref, "accepted": accepted, "ks": (ks[0], ks[-1])}
+        log(f"attack: channels read; min_units sweep: {nref} of {asked} requests refused "
+            f"({time.time() - t0:.1f}s)")
+        exact = readers.exact_cells(c, set(measures))
+        got = {"channels": chan, "sweep": sweep, "refused": refused, "prot": prot, "notes": notes,
+               "exact": exact}
+        if on_static:
+            on_static(got)
+        if args.live_events:
+            t0 = time.time()
+            diff = differencing.run(c, args, truth)
+            log(f"attack: differencing: {args.live_events} single events in {time.time() - t0:.1f}s")
+        got["diff"] = diff
+    finally:
+        c.cleanup()
+        if args.keep:
+            log(f"attack: kept {c.dir}")
+    return got
+
+
+def stream_check(live_rows, snap_rows):
+    """The live subscriber's final state must equal the snapshot."""
+    key = lambda r: (r["measure"], r["level"], r["name"], r["period"], r["slice"])
+    val = lambda r: (r["hidden"], r["n"], r["units"], r["sum"], r["hits"], r["hist"])
+    live = {key(r): val(r) for r in live_rows}
+    snap = {key(r): val(r) for r in snap_rows}
+    return sum(1 for k in set(live) | set(snap) if live.get(k) != snap.get(k))
+
+
+def check_exact(exact, truth, measures):
+    """The operator's exact view must agree with the suite's ground truth
+    (förbund rows, n and units): the truth is computed independently."""
+    bad = []
+    for (mid, f, p, s), (n, u) in exact.items():
+        t = truth.cells.get((mid, "forbund", f, p, s))
+        if t is None or t["n"] != n or (u is not None and t["units"] != u):
+            bad.append(((mid, f, p, s), (n, u), t and (t["n"], t["units"])))
+    for (mid, lvl, f, p, s), t in truth.cells.items():
+        if lvl == "forbund" and mid in measures and t["n"] and (mid, f, p, s) not in exact:
+            bad.append(((mid, f, p, s), None, (t["n"], t["units"])))
+    if bad:
+        raise model.ModelError(f"the exact view disagrees with the ground truth in {len(bad)} cells, "
+                               f"e.g. {bad[:3]}")
 
 
 # ---- analysis ---------------------------------------------------------------
@@ -136,111 +219,163 @@ def sweep_rows(c, measures, ks):
 class Result:
     def __init__(self, name):
         self.name = name
-        self.published = self.hidden = 0
-        self.exact_cells = set()
-        self.pm1_cells = set()
-        self.exact_stats = collections.Counter()
-        self.pm1_stats = collections.Counter()
+        self.published = self.hidden = self.absent = self.visible_small = 0
+        self.cells = collections.defaultdict(set)     # (kind, what) -> cell keys
+        self.stats = collections.defaultdict(collections.Counter)
         self.examples = []
-        self.exact_examples = []
         self.shares = collections.Counter()
         self.unchecked = set()
+        self.open_visible = set()
+        self.pinned_examples = []
+        self.absent_unmodelled = 0
         self.seconds = 0.0
+        self.noise = model.NoiseStats()
 
 
-def analyse(name, pub, truth, measures, lan_of, lp=True, lp_seconds=10.0):
-    t0 = time.time()
-    res = Result(name)
-    res.shares = pub.shares
-    wanted = set(measures)
-    res.published = sum(1 for k, c in pub.cells.items() if c["visible"] and k[0] in wanted)
-    hidden = [k for k in pub.hidden_keys() if k[0] in wanted]
-    res.hidden = len(hidden)
+def components(pub, truth, measures, prot, lan_of, noise=None):
     years = sorted({k[3][:4] for k in pub.cells})
-    comps = []
     for mid in measures:
         for y in years:
-            comp = model.Component(truth.by_id[mid], y, pub, lan_of, truth)
-            if comp.targets:
-                solver.check_truth(comp)
-                lat = lattice.Lattice(comp).propagate()
-                known = {(k, s): lat.bounds(k, s) for k, s, _ in comp.targets}
-                comps.append((comp, known))
-    # The LP budget is shared by the components in proportion to their
-    # cells not yet shown to be within ±1.
-    open_cells = [len({k for (k, s), (lo, hi) in known.items()} -
-                      {k for (k, s), (lo, hi) in known.items() if hi - lo <= 2}) for _, known in comps]
-    total_open = max(1, sum(open_cells))
-    unchecked = set()
-    for (comp, known), nopen in zip(comps, open_cells):
-        deadline = time.time() + lp_seconds * nopen / total_open
-        for key, stat, lo, hi, exact, tv, checked in solver.solve(comp, lp=lp and nopen > 0,
-                                                                   deadline=deadline, known=known):
-            if exact:
-                res.exact_cells.add(key)
-                res.exact_stats[stat] += 1
-                if len(res.exact_examples) < 4 and key[1] == "forbund" and stat in ("n", "sum", "hits"):
-                    res.exact_examples.append((key, stat, lo, hi, tv))
-            if hi - lo <= 2:
-                res.pm1_cells.add(key)
-                res.pm1_stats[stat] += 1
-                if not exact and len(res.examples) < 4:
-                    res.examples.append((key, stat, lo, hi, tv))
-            elif not checked:
-                unchecked.add(key)
-    res.unchecked = unchecked - res.pm1_cells
+            comp = model.Component(truth.by_id[mid], y, pub, lan_of, prot, truth, noise)
+            if comp.forbunds:
+                yield comp
+
+
+def analyse(name, pub, truth, measures, prot, lp=True, lp_seconds=10.0):
+    t0 = time.time()
+    res = Result(name)
+    lan_of = truth.lan
+    wanted = set(measures)
+    res.published = pub.published_count(wanted)
+    comps = []
+    for comp in components(pub, truth, measures, prot, lan_of, res.noise):
+        mid, y = comp.m.id, comp.year
+        comp.check_views()
+        hidden = [k for k, c in comp.cells.items() if c["hidden"] and not c["visible"]]
+        absent, small, share = [], [], []
+        for key, cv in comp.cellvars.items():
+            _, level, f, p, s = key
+            if level == "forbund" and (f, p, s) not in comp.present_f and comp.truth[cv["n"]] > 0:
+                absent.append(key)
+        for key, c in comp.cells.items():
+            if not c["visible"]:
+                continue
+            u, n = comp.truth_of(key, "units"), comp.truth_of(key, "n")
+            if prot.k <= u < 2 * prot.k:
+                small.append(key)
+            if comp.has_hits and 0 < n < 10:
+                h = comp.truth_of(key, "hits")
+                if h == 0 or h == n:
+                    share.append(key)
+        comp.add_targets("hidden", hidden)
+        comp.add_targets("absent", absent)
+        comp.add_targets("visible", small)
+        comp.add_share_targets(share)
+        comp.truth_extend()
+        res.hidden += len(hidden)
+        res.absent += len(absent)
+        res.visible_small += len(small)
+        res.shares["0/100 % on n<10"] += len(share)
+        res.shares["withheld"] += sum(1 for k in share if comp.cells[k]["withheld"])
+        if comp.targets:
+            solver.check_truth(comp)
+            lat = lattice.Lattice(comp).propagate()
+            comps.append((comp, lat))
+    # Förbund that publish nothing in a measure-year: their cells are in no
+    # output and no row; each is at most k-1 and nothing narrows it.
+    for mid in measures:
+        m = truth.by_id[mid]
+        for (tm, lvl, f, p, s), t in truth.cells.items():
+            if tm == mid and lvl == "forbund" and t["n"] > 0 and \
+                    not any(k[0] == mid and k[1] == "forbund" and k[2] == f and k[3][:4] == p[:4] for k in pub.cells):
+                res.absent += 1
+                res.absent_unmodelled += 1
+    # The LP time is shared by the components in proportion to their target
+    # cells; what one leaves unused goes to the rest.
+    nopen = [len({(k, c) for k, c, _, _ in comp.targets}) for comp, _ in comps]
+    end = time.time() + lp_seconds
+    for ci, ((comp, lat), no) in enumerate(zip(comps, nopen)):
+        left = max(1, sum(nopen[ci:]))
+        deadline = time.time() + max(0.0, end - time.time()) * no / left
+        for kind, key, status, stats in solver.solve(comp, lat, lp=lp, deadline=deadline):
+            if status == "open":
+                (res.open_visible if kind == "visible" else res.unchecked).add((kind, key))
+                continue
+            if status != "recovered":
+                continue
+            for stat, lo, hi, tv in stats:
+                if stat == "located":
+                    continue
+                width = solver._iwidth(lo, hi, solver.NEED[kind] if kind == "share" else 0)
+                if kind == "share":
+                    if width <= -1:
+                        res.cells[("share", "recovered")].add(key)
+                        res.stats[("share", "recovered")][stat] += 1
+                        _example(res, kind, key, stat, lo, hi, tv)
+                    continue
+                if width == 0:
+                    res.cells[(kind, "exact")].add(key)
+                    res.stats[(kind, "exact")][stat] += 1
+                    _example(res, kind, key, stat, lo, hi, tv)
+                    if kind == "visible" and len(res.pinned_examples) < 4:
+                        res.pinned_examples.append((kind, key, stat, lo, hi, tv))
+                if width <= (0 if kind == "absent" and stat in ("sum", "hits") else 2) and kind != "visible":
+                    res.cells[(kind, "pm1")].add(key)
+                    res.stats[(kind, "pm1")][stat] += 1
+                    _example(res, kind, key, stat, lo, hi, tv)
     res.seconds = time.time() - t0
     return res
 
 
-def fingerprint(pub, measures):
-    wanted = set(measures)
-    return hash(tuple(sorted((k, c["visible"], c["hidden_default"], c["n"], c["units"], c["sum"], c["hits"])
-                             for k, c in pub.cells.items() if k[0] in wanted)))
+def _example(res, kind, key, stat, lo, hi, tv):
+    if len(res.examples) < 6 and kind != "visible":
+        res.examples.append((kind, key, stat, lo, hi, tv))
 
 
-def inconsistencies(pubs, measures):
-    """Cells hidden in one channel's default view and shown in another's."""
-    wanted = set(measures)
-    hidden, shown = collections.defaultdict(set), collections.defaultdict(set)
-    for name, pub in pubs.items():
-        for k, c in pub.cells.items():
-            if k[0] not in wanted:
-                continue
-            if c["hidden_default"]:
-                hidden[k].add(name)
-            if c["visible"]:
-                shown[k].add(name)
-    return {k: (hidden[k], shown[k]) for k in hidden if shown.get(k)}
-
-
-def print_table(results, incons, diff, refused, out=sys.stdout):
+def print_table(results, incons, diff, refused, sweep, noise, out=sys.stdout):
     w = out.write
-    w("\nDisclosure attack: hidden cells recovered (cells of the attacked measures)\n")
-    w(f"{'channel':<34}{'published':>10}{'hidden':>8}{'exact':>7}{'±1':>7}{'open':>6}"
-      f"   {'exact n/units/sum/hits':<24}±1 n/units/sum/hits\n")
+    w("\nDisclosure attack (cells of the attacked measures; every published count and magnitude\n"
+      "taken as an interval of its cell-key noise)\n")
+    w(f"{'channel':<32}{'published':>10}{'hidden':>7}{'exact':>6}{'±1':>5}"
+      f"{'absent':>8}{'exact':>6}{'±1':>5}{'vis5-9':>8}{'pinned':>7}{'open':>6}{'open-vis':>9}\n")
     for r in results:
-        by = "/".join(str(r.exact_stats.get(s, 0)) for s in model.TARGET_STATS)
-        pm = "/".join(str(r.pm1_stats.get(s, 0)) for s in model.TARGET_STATS)
-        w(f"{r.name:<34}{r.published:>10}{r.hidden:>8}{len(r.exact_cells):>7}{len(r.pm1_cells):>7}"
-          f"{len(r.unchecked):>6}   {by:<24}{pm}\n")
-    w("(exact: a hidden cell's n, units, sum or hits determined; ±1: one of them within an interval of\n"
-      " width ≤ 2 (includes exact); open: cells the LP time budget did not reach; by stat: counts of\n"
-      " statistics, where a cell found by one statistic is not searched further)\n")
-    w("\n0 %/100 % shares withheld (null, n < 10) and recovered from the mean (all measures):\n")
+        c = r.cells
+        w(f"{r.name:<32}{r.published:>10}{r.hidden:>7}{len(c[('hidden', 'exact')]):>6}"
+          f"{len(c[('hidden', 'pm1')]):>5}{r.absent:>8}{len(c[('absent', 'exact')]):>6}"
+          f"{len(c[('absent', 'pm1')]):>5}{r.visible_small:>8}{len(c[('visible', 'exact')]):>7}"
+          f"{len(r.unchecked):>6}{len(r.open_visible):>9}\n")
+    w("(hidden: rows shown as suppressed; exact / ±1: hidden cells whose n, units, sum or hits the\n"
+      " attacker proves exactly / within an integer interval of width <= 2 (includes exact); absent:\n"
+      " förbund cells with data that are in no output (never published: n <= k-1), a reader cannot\n"
+      " even name them; vis5-9: published cells with 5-9 true units; pinned: of those, cells with\n"
+      " n, units, sum or hits proven exactly despite the noise; open / open-vis: hidden or absent /\n"
+      " small visible cells the LP time budget did not decide: the counts are then lower bounds)\n")
+    w("\n0 %/100 % shares on fewer than 10 answers (true), proven by the attacker:\n")
     for r in results:
-        if r.shares.get("withheld"):
-            w(f"  {r.name:<32} withheld {r.shares['withheld']:>5}  recovered {r.shares.get('recovered', 0):>5}\n")
-    w(f"\ncells hidden in one channel but shown in another: {len(incons)}\n")
-    for k, (h, s) in list(incons.items())[:3]:
-        w(f"  {k}: hidden in {sorted(h)}, shown in {sorted(s)}\n")
+        if r.shares.get("0/100 % on n<10"):
+            w(f"  {r.name:<32} cells {r.shares['0/100 % on n<10']:>5} (withheld {r.shares['withheld']:>4})"
+              f"  proven {len(r.cells[('share', 'recovered')]):>4}\n")
+    w(f"\nmin_units chosen by the reader: {sweep['refused']} of {sweep['asked']} requests refused "
+      f"(min_units {sweep['ks'][0]}..{sweep['ks'][1]}, /export.json, /api/indicators, /export.csv, "
+      f"finsamctl --min-units/-k)\n")
+    for a in sweep["accepted"][:5]:
+        w(f"  ACCEPTED: {a}\n")
+    w(f"\ncontradictions between channels: {len(incons)}\n")
+    for k, what in list(incons.items())[:3]:
+        w(f"  {'/'.join(k)}: {what}\n")
     if refused:
         w(f"\n/api/indicators refused slices: {sorted(refused)}\n")
+    if noise:
+        w("\nnoise seen on published values (published - true; the table says |j| <= D):\n")
+        for what in sorted(noise.counts):
+            cnt = noise.counts[what]
+            tot = sum(cnt.values())
+            w(f"  {what:<14} n={tot:<6}" + " ".join(f"{j:+d}:{cnt[j] / tot:.3f}" for j in sorted(cnt)) + "\n")
     for r in results:
-        if r.examples or r.exact_examples:
+        if r.examples:
             w(f"\nexamples ({r.name}):\n")
-            for key, stat, lo, hi, tv in r.exact_examples + r.examples:
-                w(f"  {'/'.join(key)} {stat}: attacker proves [{lo + 0:g}, {hi + 0:g}], true {tv}\n")
+            for kind, key, stat, lo, hi, tv in r.examples + r.pinned_examples:
+                w(f"  {kind} {'/'.join(key)} {stat}: attacker proves [{lo + 0:g}, {hi + 0:g}], true {tv}\n")
             break
     if diff:
         differencing.print_report(diff, out)
@@ -260,148 +395,142 @@ def main(argv=None):
     log(f"attack: {sum(len(r) for r in rows.values())} rows, "
         f"{len({r.get('personnummer') for rs in rows.values() for r in rs} - {None})} people, "
         f"{len(rows)} förbund; measures {','.join(measures)}")
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=max(1, args.jobs),
+                                                  mp_context=multiprocessing.get_context("fork"))
+    futures = {}
 
-    if args.load:
-        with open(args.load, "rb") as fh:
-            got = pickle.load(fh)
-    else:
-        got = collect(args, bindir, rows, truth, measures, t_start)
-        if args.save:
-            with open(args.save, "wb") as fh:
-                pickle.dump(got, fh)
-    return analyse_all(args, got, truth, measures, t_start)
+    def on_static(got):
+        # The tables are read: analyse them while the differencing phase runs.
+        futures.update(submit_static(pool, args, got, truth, measures))
 
-
-def collect(args, bindir, rows, truth, measures, t_start):
-    c = cl.Cluster(bindir, keep=args.keep, log=log)
-    notes = []
-    chan = {}
-    refused = set()
-    diff = None
-    meta = None
     try:
-        c.init()
-        for f in rows:
-            c.add_agent(f)
-        c.start()
-        live = cl.Tail(c, "agg.", name="live")
-        sync_live_tail(c, live, "NV")
-        bulk_seq = load(c, rows, live)
-        log(f"attack: delivered, last sequence {bulk_seq} ({time.time() - t_start:.1f}s)")
-        meta = readers.disclosure_metadata(c)
-        chan["cli json"] = readers.read_cli_json(c)
-        chan["cli csv"] = readers.read_cli_csv(c)
-        chan["api /api/indicators"] = readers.read_api(c, refused=refused)
-        chan["api /export.csv"] = readers.read_export_csv(c)
-        chan["api /export.json"] = readers.read_export_json(c)
-        chan["stream live (tail)"] = readers.read_stream(live, upto_seq=bulk_seq)
-        chan["stream snapshot (tail --from)"], _ = readers.read_snapshot(c)
-        lost = stream_check(chan["stream live (tail)"], chan["stream snapshot (tail --from)"])
-        if lost:
-            notes.append(f"the live aggregate stream differs from the snapshot in {lost} cells "
-                         "(messages lost?)")
-        ks = sweep_values(args.sweep)
-        a, b = ks[0], ks[-1]
-        t0 = time.time()
-        sweep = sweep_rows(c, args.sweep_measures.split(","), ks)
-        log(f"attack: channels read; min_units sweep {args.sweep} ({len(ks)} values): {len(sweep)} rows "
-            f"in {time.time() - t0:.1f}s")
-        if args.live_events:
-            t0 = time.time()
-            diff = differencing.run(c, live, args, meta, measures_catalogue=truth)
-            log(f"attack: differencing: {args.live_events} single events in {time.time() - t0:.1f}s")
+        if args.load:
+            with open(args.load, "rb") as fh:
+                got = pickle.load(fh)
+            on_static(got)
+        else:
+            got = collect(args, bindir, rows, truth, measures, t_start, on_static)
+            if args.save:
+                with open(args.save, "wb") as fh:
+                    pickle.dump(got, fh)
+        return finish(args, got, truth, measures, futures, t_start)
     finally:
-        c.cleanup()
-        if args.keep:
-            log(f"attack: kept {c.dir}")
-    return {"channels": chan, "sweep": sweep, "sweep_range": (a, b), "refused": refused, "diff": diff,
-            "meta": meta, "notes": notes}
+        pool.shutdown(cancel_futures=True)
 
 
-def stream_check(live_rows, snap_rows):
-    """The live subscriber's final state must equal the snapshot (PUB drops
-    at the high-water mark; aggregate sequences have no gaps to detect)."""
-    key = lambda r: (r["measure"], r["name"], r["period"], r["slice"])
-    live = {key(r): (r["hidden"], r["n"], r["sum"], r["hits"]) for r in live_rows}
-    snap = {key(r): (r["hidden"], r["n"], r["sum"], r["hits"]) for r in snap_rows}
-    return sum(1 for k in set(live) | set(snap) if live.get(k) != snap.get(k))
-
-
-def analyse_all(args, got, truth, measures, t_start):
-    chan, sweep, refused, diff, meta = got["channels"], got["sweep"], got["refused"], got["diff"], got["meta"]
-    a, b = got["sweep_range"]
-    notes = got["notes"]
-    lan_of = truth.lan
-    if diff:
-        diff = differencing.score(diff, truth, meta, args)
-    noise_d = args.noise_d if args.noise_d is not None else float((meta or {}).get("D", 0))
-    noise_sum = args.noise_sum if args.noise_sum is not None else float((meta or {}).get("D_sum", noise_d))
+def channel_pubs(got, truth, measures):
+    chan = got["channels"]
     pubs = {}
     for name, rs in chan.items():
-        p = model.Published(truth.by_id, noise_d, noise_sum)
-        p.add_rows(rs)
+        p = model.Published(truth.by_id)
+        p.add_rows(rs, name)
         pubs[name] = p
-    # An API client: /api/indicators and /export.json as they are, plus the
-    # answers to every min_units it tried.
-    sw = model.Published(truth.by_id, noise_d, noise_sum)
-    sw.add_rows(chan["api /api/indicators"])
-    sw.add_rows(chan["api /export.json"])
-    sw.add_rows(sweep, hidden_counts=False)
-    pubs_all = dict(pubs)
-    pubs_all[f"api min_units sweep {a}..{b}"] = sw
     combined = None
-    for p in pubs_all.values():
+    for p in pubs.values():
         combined = p if combined is None else combined.merge(p)
-    pubs_all["ALL CHANNELS COMBINED"] = combined
+    order = ["cli json", "cli csv", "api /api/indicators", "api /export.json", "api /export.csv",
+             "stream live (tail)", "stream snapshot (tail --from)", "api min_units sweep"]
+    out = {name: pubs[name] for name in order if name in pubs}
+    out["ALL CHANNELS COMBINED"] = combined
+    return pubs, out
 
-    results, cache = [], {}
-    for name, pub in pubs_all.items():
-        fp = fingerprint(pub, measures)
-        if fp in cache:
-            r = cache[fp]
-            copy = Result(name)
-            copy.__dict__.update({k: v for k, v in r.__dict__.items() if k != "name"})
-            copy.shares = pub.shares
-            results.append(copy)
+
+# What the analysis processes inherit (fork) instead of receiving pickles.
+_STATE = {}
+
+
+def _analyse_job(name):
+    s = _STATE
+    return analyse(name, s["pubs"][name], s["truth"], s["measures"], s["prot"], s["lp"], s["lp_seconds"])
+
+
+def submit_static(pool, args, got, truth, measures):
+    check_exact(got["exact"], truth, set(measures))
+    prot = model.Protection(got["prot"])
+    _, pubs = channel_pubs(got, truth, measures)
+    _STATE.update(pubs=pubs, truth=truth, measures=measures, prot=prot, lp=not args.no_lp,
+                  lp_seconds=args.lp_seconds)
+    futures, seen = {}, {}
+    for name, pub in pubs.items():
+        fp = pub.fingerprint(set(measures))
+        if fp in seen:
+            futures[name] = ("same", seen[fp])
             continue
-        r = analyse(name, pub, truth, measures, lan_of, lp=not args.no_lp, lp_seconds=args.lp_seconds)
-        log(f"attack: {name}: {r.hidden} hidden, {len(r.exact_cells)} exact, {len(r.pm1_cells)} ±1, "
-            f"{len(r.unchecked)} unchecked ({r.seconds:.1f}s)")
-        cache[fp] = r
+        seen[fp] = name
+        futures[name] = ("run", pool.submit(_analyse_job, name))
+    return futures
+
+
+def finish(args, got, truth, measures, futures, t_start):
+    prot = model.Protection(got["prot"])
+    notes = got["notes"]
+    raw, pubs = channel_pubs(got, truth, measures)
+    diff = got.get("diff")
+    if diff:
+        diff = differencing.score(diff, truth, prot, args)
+    results, done = [], {}
+    noise = model.NoiseStats()
+    for name in pubs:
+        how, f = futures[name]
+        if how == "run":
+            r = f.result()
+            done[name] = r
+            log(f"attack: {name}: {r.hidden} hidden, {r.absent} absent, {r.visible_small} small visible, "
+                f"{len(r.unchecked)} open ({r.seconds:.1f}s)")
+        else:
+            src = done[f]
+            r = Result(name)
+            r.__dict__.update({k: v for k, v in src.__dict__.items() if k != "name"})
         results.append(r)
-    incons = inconsistencies(pubs, measures)
-    print_table(results, incons, diff, refused)
+    noise = results[-1].noise if results else noise
+    incons = model.inconsistencies(raw, set(measures))
+    print_table(results, incons, diff, got["refused"], got["sweep"], noise)
     for note in notes:
         print(f"note: {note}")
 
     failures = []
     for r in results:
-        if r.exact_cells or r.pm1_cells:
-            failures.append(f"{r.name}: {len(r.exact_cells)} hidden cells exact, {len(r.pm1_cells)} within ±1")
-        elif r.unchecked:
-            failures.append(f"{r.name}: incomplete, {len(r.unchecked)} hidden cells not checked "
-                            f"(raise --lp-seconds)")
-        if r.shares.get("recovered"):
-            failures.append(f"{r.name}: {r.shares['recovered']} withheld 0 %/100 % shares recovered")
+        c = r.cells
+        for kind, label in (("hidden", "hidden"), ("absent", "never-published")):
+            if c[(kind, "exact")] or c[(kind, "pm1")]:
+                failures.append(f"{r.name}: {len(c[(kind, 'exact')])} {label} cells exact, "
+                                f"{len(c[(kind, 'pm1')])} within ±1")
+        if c[("share", "recovered")]:
+            failures.append(f"{r.name}: {len(c[('share', 'recovered')])} shares of 0 %/100 % on fewer than "
+                            "10 proven")
+        if r.unchecked:
+            failures.append(f"{r.name}: incomplete, {len(r.unchecked)} cells not checked (raise --lp-seconds)")
+    if got["sweep"]["accepted"]:
+        failures.append(f"{len(got['sweep']['accepted'])} requests with a reader's min_units were answered")
     if incons:
-        failures.append(f"{len(incons)} cells hidden in one channel are shown in another")
+        failures.append(f"{len(incons)} cells contradict between channels")
+    for note in notes:
+        failures.append(note)
     if diff:
         failures += differencing.failures(diff)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"results": [{"channel": r.name, "published": r.published, "hidden": r.hidden,
-                                    "exact": len(r.exact_cells), "pm1": len(r.pm1_cells),
-                                    "exact_stats": dict(r.exact_stats), "shares": dict(r.shares)}
-                                   for r in results],
-                       "inconsistent": len(incons), "differencing": differencing.summary(diff),
-                       "failures": failures}, fh, indent=2)
+                                    "hidden_exact": len(r.cells[("hidden", "exact")]),
+                                    "hidden_pm1": len(r.cells[("hidden", "pm1")]),
+                                    "absent": r.absent, "absent_exact": len(r.cells[("absent", "exact")]),
+                                    "absent_pm1": len(r.cells[("absent", "pm1")]),
+                                    "visible_small": r.visible_small,
+                                    "visible_pinned": len(r.cells[("visible", "exact")]),
+                                    "shares": dict(r.shares),
+                                    "shares_proven": len(r.cells[("share", "recovered")]),
+                                    "open": len(r.unchecked)} for r in results],
+                       "sweep": got["sweep"], "inconsistent": len(incons),
+                       "differencing": differencing.summary(diff), "failures": failures}, fh, indent=2,
+                      default=str)
     print(f"\nattack suite: {time.time() - t_start:.0f}s")
     if failures:
         print("FAIL: the published outputs disclose individual values:")
         for f in failures:
             print(f"  - {f}")
         return 1
-    print("PASS: no hidden cell recovered, differencing within its bound")
+    print("PASS: no hidden or never-published cell recovered, no 0 %/100 % share proven, "
+          "differencing within its bound")
     return 0
 
 

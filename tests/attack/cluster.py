@@ -11,6 +11,19 @@ aggregates-only subscriber certificate in DATA/subscribers/.
 
 Every wait is on something observable (a file, a process exit, a count in
 `finsamctl status`), with a deadline.
+
+Readers see the collector's *publication* (docs/security.md (e)): the
+collector here publishes every second (`--publish-interval 1`), and
+`wait_publication` waits until `finsamctl status` says the last
+publication covers a log position (and, where asked, ran after a given
+time). `--publish-max-age` is a parameter of `start`: the attack reads the
+static tables in the steady state a quiet week produces (every changed cell
+republished, so max-age 1 s), and runs differencing with the default
+(7 days), where the refresh threshold is what a live reader faces.
+
+Agents refuse insats codes their configuration does not declare: each
+agent gets an INI file with an `[insatser]` section naming the codes the
+generator uses (`code = any`), passed as `-c FILE` before the command.
 """
 import json
 import os
@@ -38,7 +51,7 @@ def _wait(pred, timeout, what):
 
 
 class Cluster:
-    def __init__(self, bindir, keep=False, min_units=None, log=print):
+    def __init__(self, bindir, keep=False, min_units=None, log=print, insatser=()):
         self.bindir = os.path.abspath(bindir)
         self.keep = keep
         self.log = log
@@ -52,6 +65,10 @@ class Cluster:
         self.streams = {}
         self.http_port = None
         self.sub_key = os.path.join(self.dir, "sub-agg.key")
+        self.insatser = list(insatser)
+        self.agent_cfg = {}
+        self.max_age = None
+        self.restarts = 0
 
     def bin(self, name):
         return os.path.join(self.bindir, name)
@@ -70,22 +87,29 @@ class Cluster:
         retried by libzmq, so it must never be refused here)."""
         self.run([self.bin("finsam-collector"), "-d", self.data, "keygen"])
 
-    def start(self):
-        # An aggregates-only subscriber: the key a downstream system gets.
-        self.run([self.bin("finsamctl"), "-d", self.data, "keygen", self.sub_key, "--access", "aggregates"])
-        os.makedirs(os.path.join(self.data, "subscribers"), exist_ok=True)
-        shutil.copy(self.sub_key, os.path.join(self.data, "subscribers", "attack-agg.key"))
-        self.epfile = os.path.join(self.dir, "endpoint")
-        self.sfile = os.path.join(self.dir, "stream-endpoints")
-        self.hfile = os.path.join(self.dir, "http-port")
-        argv = [self.bin("finsam-collector"), "-d", self.data,
+    def start(self, max_age=None):
+        """Starts the collector (publishing every second; `max_age` seconds
+        for --publish-max-age, None = the default of 7 days)."""
+        if not os.path.exists(self.sub_key):
+            # An aggregates-only subscriber: the key a downstream system gets.
+            self.run([self.bin("finsamctl"), "-d", self.data, "keygen", self.sub_key, "--access", "aggregates"])
+            os.makedirs(os.path.join(self.data, "subscribers"), exist_ok=True)
+            shutil.copy(self.sub_key, os.path.join(self.data, "subscribers", "attack-agg.key"))
+        tag = f"-{self.restarts}" if self.restarts else ""
+        self.epfile = os.path.join(self.dir, f"endpoint{tag}")
+        self.sfile = os.path.join(self.dir, f"stream-endpoints{tag}")
+        self.hfile = os.path.join(self.dir, f"http-port{tag}")
+        self.max_age = max_age
+        argv = [self.bin("finsam-collector"), "-d", self.data, "--publish-interval", "1",
                 "--endpoint", "tcp://127.0.0.1:*", "--endpoint-file", self.epfile,
                 "--stream-events", "tcp://127.0.0.1:*", "--stream-aggregates", "tcp://127.0.0.1:*",
                 "--stream-replay", "tcp://127.0.0.1:*", "--stream-endpoint-file", self.sfile,
                 "--http", "127.0.0.1:0", "--http-port-file", self.hfile, "--log-level", "info"]
         if self.min_units:
             argv += ["--min-units", str(self.min_units)]
-        self.collector_log = open(os.path.join(self.dir, "collector.log"), "wb")
+        if max_age is not None:
+            argv += ["--publish-max-age", str(int(max_age))]
+        self.collector_log = open(os.path.join(self.dir, f"collector{tag}.log"), "wb")
         self.proc = subprocess.Popen(argv, stdout=self.collector_log, stderr=subprocess.STDOUT)
 
         def bound():
@@ -93,8 +117,8 @@ class Cluster:
                 raise ClusterError(f"collector exited {self.proc.returncode}; log in {self.dir}/collector.log")
             if not (os.path.exists(self.epfile) and os.path.exists(self.hfile) and os.path.exists(self.sfile)):
                 return False
-            lines = open(self.sfile).read().split("\n")
-            return len([l for l in lines if l.strip()]) >= 3 and open(self.hfile).read().strip()
+            roles = {l.split()[0] for l in open(self.sfile).read().split("\n") if l.strip()}
+            return {"stream-all", "replay"} <= roles and open(self.hfile).read().strip()
         _wait(bound, 20, "the collector to bind")
         self.endpoint = open(self.epfile).read().strip()
         for line in open(self.sfile).read().split("\n"):
@@ -102,7 +126,15 @@ class Cluster:
                 kind, ep = line.split()
                 self.streams[kind] = ep           # stream-all, stream-agg, replay
         self.http_port = int(open(self.hfile).read().strip())
-        self.log(f"collector: ingest {self.endpoint}, streams {self.streams}, http {self.http_port}")
+        self.log(f"collector: ingest {self.endpoint}, streams {self.streams}, http {self.http_port}, "
+                 f"publish-max-age {max_age or 'default'}")
+
+    def restart(self, max_age=None):
+        """Stops the collector (and the tails) and starts it again on the
+        same data directory, on new ports."""
+        self.stop()
+        self.restarts += 1
+        self.start(max_age)
 
     def stop(self):
         for t in self.tails:
@@ -128,20 +160,28 @@ class Cluster:
         self.run([self.bin("finsam-agent"), "-d", adir, "--forbund", forbund, "keygen"])
         shutil.copy(os.path.join(self.data, "keys", "collector.key"), os.path.join(adir, "keys", "collector.key"))
         shutil.copy(os.path.join(adir, "keys", "agent.key"), os.path.join(self.data, "agents", f"{forbund}.key"))
+        # The site declares its insats codes (agents/examples/agent.ini).
+        cfg = os.path.join(self.dir, f"agent-{forbund}.ini")
+        with open(cfg, "w") as fh:
+            fh.write("[insatser]\n" + "".join(f"{code} = any\n" for code in self.insatser))
+        self.agent_cfg[forbund] = cfg
         self.agents[forbund] = adir
         return adir
 
+    def agent_argv(self, forbund):
+        return [self.bin("finsam-agent"), "-c", self.agent_cfg[forbund], "-d", self.agents[forbund]]
+
     def agent_import(self, forbund, path):
-        r = self.run([self.bin("finsam-agent"), "-d", self.agents[forbund], "--log-level", "warn",
-                      "import", path], timeout=120, check=False)
+        r = self.run(self.agent_argv(forbund) + ["--log-level", "warn", "import", path], timeout=120,
+                     check=False)
         if r.returncode != 0:
             raise ClusterError(f"import {path} for {forbund} exited {r.returncode}: "
                                f"{r.stderr.decode(errors='replace')[-3000:]}")
         return r.stdout.decode()
 
     def agent_run_spawn(self, forbund):
-        return subprocess.Popen([self.bin("finsam-agent"), "-d", self.agents[forbund], "--collector",
-                                 self.endpoint, "--log-level", "warn", "run", "--exit-when-empty"],
+        return subprocess.Popen(self.agent_argv(forbund) + ["--collector", self.endpoint, "--log-level", "warn",
+                                                            "run", "--exit-when-empty"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def deliver(self, forbunds, timeout=120):
@@ -166,6 +206,19 @@ class Cluster:
         c = st.get("collector") or {}
         return int(c.get("last_seq") or st.get("events_in_log") or 0)
 
+    def publication(self):
+        """(seq, at_ms) of the last publication (finsamctl status)."""
+        p = self.status().get("publication") or {}
+        return int(p.get("seq") or 0), int(p.get("at_ms") or 0)
+
+    def wait_publication(self, seq, after_ms=0, timeout=60):
+        """Waits until the last publication covers log position `seq` and
+        ran at or after `after_ms` (wall clock, ms); returns (seq, at_ms)."""
+        def done():
+            s, at = self.publication()
+            return (s, at) if s >= seq and at >= after_ms else None
+        return _wait(done, timeout, f"a publication covering sequence {seq}")
+
     def ctl(self, args, timeout=60):
         r = self.run([self.bin("finsamctl"), "-d", self.data] + args, timeout=timeout)
         return r.stdout
@@ -182,7 +235,8 @@ class Cluster:
     def tail_cmd(self, prefix="agg.", extra=()):
         return [self.bin("finsamctl"), "-d", self.data, "tail", prefix, "--key", self.sub_key + "_secret",
                 "--server-key", os.path.join(self.data, "keys", "collector.key"),
-                "--stream", self.streams["stream-agg"], "--replay", self.streams["replay"],
+                "--stream", self.streams.get("stream-agg", self.streams["stream-all"]),
+                "--replay", self.streams["replay"],
                 "--format", "json"] + list(extra)
 
 

@@ -1,42 +1,60 @@
 """The attacker's model: published rows -> linear constraints on true values.
 
-What the attacker knows (all public: docs, catalogue, the outputs):
-- every cell is a sum of *atoms*: (förbund, month, one value per slice
-  dimension) for n, sum and hits — geography (förbund -> län -> Riket),
-  time (month -> quarter -> year) and slices (all = Σ mode = Σ gender =
-  Σ age) all follow from that;
-- which cells exist (every output lists hidden rows too, and a cell that
-  does not appear is empty), so atoms under an absent cell are zero;
-- per atom, what one observation can be: values in the scale's range, a
-  "hit" (top two, yes, ≤ 30 days, improved, sustained) in a known sub-range;
-- units (distinct people) add over förbund exactly, over gender and age
-  band exactly (a person's gender is recorded consistently and the age band
-  is the event year's, so constant within a calendar year), and over mode
-  and months only as max ≤ total ≤ sum; units ≤ n; staff answers and pairs
-  have units = n;
-- a hidden row saying "<k" has units ≤ k-1, one saying "suppressed" (or
-  hidden at a larger k) has units ≥ k.
+What the attacker knows (all public: docs, catalogue, the protection table
+from /api/protection, the outputs):
 
-Published numbers become closed intervals (rounding, later perturbation
-noise ±D); integer quantities are tightened to integer bounds.
+- Every cell is a sum of *atoms*: (förbund, month, one value per slice
+  dimension), each holding a count per answer category (a value of the
+  scale, or a day bucket) — n, sum, hits and histogram bins of every cell
+  are linear in them. A förbund's quarter is the sum of its months, a
+  year of its quarters, an "all" cell the sum of each slice dimension's
+  values.
+- Readers see the last *publication* (docs/security.md (e)). A förbund
+  cell is in it once at least k (min_count) contributions arrived (its
+  published state starts from nothing), so a förbund row that exists
+  rests on n >= k answers; a förbund cell that does not appear anywhere
+  has n <= k-1 (it may be empty or not: the attacker cannot tell, and
+  cannot even name the ones that are not). The suite reads the tables in
+  the steady state (every changed cell republished, as after a quiet
+  week), so a published förbund row is the cell as it is now.
+- Län and Riket rows are the sums of the *published* förbund rows of
+  their förbund (collector/query.c merges the publication), so
+  never-published förbund cells are in no län or Riket row.
+- Units (distinct people) add exactly over förbund, gender and age band
+  (a person's gender is recorded consistently and the age band is the
+  event year's); over mode and months only as max <= total <= sum;
+  units <= n; staff answers and pairs have units = n.
+- Published values are perturbed (cell-key, the table from
+  /api/protection with maximum deviation D; docs/security.md (a)). For a
+  visible row, with n', u', s', h', b' the published values:
+    units:  u' = u + j, |j| <= D, never below k  ->  u in [max(k, u'-D), u'+D]
+    n:      n' = u' + extra', extra' = max(0, extra + j) (0 stays 0)
+            ->  n - u in [0, D] if n' = u', else [max(1, n'-u'-D), n'-u'+D]
+    hits:   h' = clamp(h + j, 0, n')  ->  h >= h'-D (if h' > 0),
+            h <= h'+D (if h' < n')
+    sum:    s' = round((s + e) * n'/n), e = round(w (j + u)), |e| <= E =
+            floor(w (D + 1/2)), w = one answer's width  ->
+            (s'-1/2)/n' * n - E <= s <= (s'+1/2)/n' * n + E (linear in s, n)
+    bins:   b' = max(0, b + j), a zero bin stays 0  ->  b in [max(1, b'-D),
+            b'+D] if b' > 0, else [0, D]
+  Rounded prints (CSV) widen s' and h' to the integer intervals they can
+  stand for. Nothing perturbed is ever taken as exact. Organisation
+  measures (exact, not personal data) are not attacked.
+- A hidden row says nothing but that the cell exists (it is hidden
+  whatever hid it).
 """
 import collections
 import math
 
-STATS = ("n", "sum", "hits")
-TARGET_STATS = ("n", "units", "sum", "hits")
+STATS = ("n", "units", "sum", "hits")
+
+
+class ModelError(AssertionError):
+    """A published number contradicts the ground truth or the model."""
 
 
 def period_kind(p):
     return "year" if len(p) == 4 else "quarter" if "Q" in p else "month"
-
-
-def month_in(month, period):
-    if period_kind(period) == "year":
-        return month[:4] == period
-    if period_kind(period) == "quarter":
-        return month[:4] == period[:4] and (int(month[5:7]) - 1) // 3 + 1 == int(period[6])
-    return month == period
 
 
 def months_of(period):
@@ -57,339 +75,580 @@ def parent_period(p):
     return None
 
 
-def hit_ranges(m):
-    """(value range, hit range or None, non-hit range or None) of one
-    observation of measure m."""
-    vl, vh = m.value_range()
-    agg = m.aggregate
-    if agg == "share_yes":
-        return (vl, vh), (1, 1), (2, 2)
-    if agg == "median_days":
-        return (vl, vh), (0, 30), (31, vh)
-    if agg == "paired_change":
-        return (vl, vh), (1, vh), (vl, 0)
-    if agg == "share_sustained":
-        return (0, 1), (1, 1), (0, 0)
-    if agg == "ordinal" and m.scale and "top" in m.scale:
-        tl, th = m.scale["top"]
-        return (vl, vh), (tl, th), (vl, tl - 1)
-    return (vl, vh), None, None
+def year_periods(year):
+    return [year] + [f"{year}-Q{q}" for q in range(1, 5)] + [f"{year}-{m:02d}" for m in range(1, 13)]
 
 
-def _tighten(iv):
-    lo, hi = iv
-    lo = -math.inf if lo == -math.inf else math.ceil(lo - 1e-7)
-    hi = math.inf if hi == math.inf else math.floor(hi + 1e-7)
-    return (lo, hi)
+DIM_VALUES = {"mode": ["project", "integrated"], "gender": ["woman", "man", "other"],
+              "age": ["16-29", "30-49", "50-64", "65+"],
+              "agency": ["af", "fk", "region", "municipality", "forbund", "other"]}
 
 
-def _intersect(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return (max(a[0], b[0]), min(a[1], b[1]))
+def slices_of(m):
+    return ["all"] + [f"{d}={v}" for d in m.dims for v in DIM_VALUES[d]]
+
+
+class Protection:
+    """The published protection (GET /api/protection)."""
+
+    def __init__(self, doc):
+        self.doc = doc
+        self.k = int(doc["min_count"])
+        self.D = int(doc["max_deviation"])
+        self.V = float(doc["variance"])
+        self.rows = {}
+        for r in doc["table"]:
+            self.rows[int(r["count"])] = [float(x) for x in r["p"]]
+        self.top = max(self.rows)
+
+    def row(self, count):
+        """p(j) for j = -D..D for a count (the last row: "and above", also
+        every magnitude and secondary count)."""
+        return self.rows[min(max(count, min(self.rows)), self.top)]
+
+    def full(self):
+        return self.rows[self.top]
+
+    def sum_dev(self, m):
+        """E: the largest integer magnitude noise of one sum (w (D + 1/2),
+        rounded; the open upper end of u keeps it below w (D + 1/2))."""
+        return math.floor(m.width() * (self.D + 0.5) + 1e-9)
+
+
+# ---- what the readers saw, per cell ------------------------------------------
+
+def _cell():
+    return {"visible": False, "hidden": False, "withheld": False, "views": set(), "units_text": None,
+            "channels": set()}
 
 
 class Published:
-    """Everything one reader (or several together) published, merged per
-    cell: visibility, and an interval per statistic."""
+    """Everything one reader (or several together) published, per row key
+    (measure, level, name, period, slice): whether it exists, is hidden,
+    withholds, and every distinct set of published values ("view")."""
 
-    def __init__(self, measures, noise_d=0, noise_sum=0):
+    def __init__(self, measures):
         self.measures = measures
-        self.noise_d, self.noise_sum = noise_d, noise_sum
-        self.cells = {}          # key -> {"visible", "hidden", "n", "units", "sum", "hits"}
-        self.share_status = {}   # key -> "withheld" | "recovered" (0 %/100 % shown as null)
-        self.share_examples = []
+        self.cells = {}
+        self.pubs = set()
 
-    def add_rows(self, rows, hidden_counts=True):
-        """hidden_counts=False: rows that only add information (a min_units
-        sweep) without defining what is hidden. A hidden row's "<k" means
-        units < k; "suppressed" means units ≥ k only in an output that also
-        says "<k" elsewhere (today's format); where every hidden row says the
-        same, it carries no information."""
-        distinguishes = any((r.get("units_text") or "").startswith("<") for r in rows if r["hidden"])
+    def add_rows(self, rows, channel=""):
         for r in rows:
-            m = self.measures.get(r["measure"])
-            if m is None:
+            if r["measure"] not in self.measures:
                 continue
             key = (r["measure"], r["level"], r["name"], r["period"], r["slice"])
-            c = self.cells.setdefault(key, {"visible": False, "hidden": False, "hidden_default": False,
-                                            "n": None, "units": None, "sum": None, "hits": None})
+            c = self.cells.setdefault(key, _cell())
+            c["channels"].add(channel)
+            if r.get("pub") and r["pub"][0] is not None:
+                self.pubs.add(r["pub"][0])
             if r["hidden"]:
                 c["hidden"] = True
-                if hidden_counts:
-                    c["hidden_default"] = True
-                k = r.get("k") or 5
-                text = r.get("units_text") or ""
-                if text.startswith("<"):
-                    c["units"] = _intersect(c["units"], (0, int(text[1:]) - 1))
-                elif text == "suppressed" and distinguishes:
-                    c["units"] = _intersect(c["units"], (k, math.inf))
+                if r.get("units_text"):
+                    c["units_text"] = r["units_text"]
                 continue
             c["visible"] = True
-            self._key = key
-            for stat, iv in self._derive(m, r).items():
-                if iv is not None:
-                    c[stat] = _intersect(c[stat], _tighten(iv))
-
-    def _derive(self, m, r):
-        d, ds = self.noise_d, self.noise_sum
-        widen = lambda iv, w: None if iv is None else (iv[0] - w, iv[1] + w)
-        n, units = widen(r["n"], d), widen(r["units"], d)
-        s, hits = widen(r["sum"], ds), widen(r["hits"], d)
-        exact_n = r["n"] is not None and r["n"][0] == r["n"][1] and d == 0
-        if exact_n:
-            nv = r["n"][0]
-            if nv == 0:
-                s, hits = (0, 0), (0, 0)
-            else:
-                if s is None and r["mean"] is not None:
-                    s = (r["mean"][0] * nv, r["mean"][1] * nv)
-                if hits is None and r["share"] is not None:
-                    hits = (r["share"][0] * nv, r["share"][1] * nv)
-        if exact_n and r["share_withheld"] and hits is None and r["n"][0] > 0:
-            # 0 % or 100 %, shown as null: which one, from the mean?
-            nv = r["n"][0]
-            self.share_status.setdefault(self._key, "withheld")
-            _, hr, mr = hit_ranges(m)
-            mean = r["mean"]
-            if mean is not None and hr is not None:
-                can_none = mean[0] <= mr[1] + 1e-9 and mean[1] >= mr[0] - 1e-9
-                can_all = mean[0] <= hr[1] + 1e-9 and mean[1] >= hr[0] - 1e-9
-                if can_none != can_all:
-                    hits = (0, 0) if can_none else (nv, nv)
-                    self.share_status[self._key] = "recovered"
-                    if len(self.share_examples) < 5:
-                        self.share_examples.append((r["measure"], r["level"], r["name"], r["period"],
-                                                    r["slice"], "0 %" if can_none else "100 %"))
-        # yes/no and sustained: the sum fixes the hits.
-        if s is not None and n is not None and s[0] == s[1] and n[0] == n[1] and d == 0:
-            if m.aggregate == "share_yes":
-                hits = _intersect(hits, (2 * n[0] - s[0], 2 * n[0] - s[0]))
-            elif m.aggregate == "share_sustained":
-                hits = _intersect(hits, s)
-        if m.paired or m.staff:
-            units = _intersect(units, n)
-            n = _intersect(n, units)
-        return {"n": n, "units": units, "sum": s, "hits": hits}
+            c["withheld"] |= bool(r.get("withheld"))
+            c["views"].add((r["n"], r["units"], r["sum"], r["hits"], r.get("hist")))
 
     def merge(self, other):
-        out = Published(self.measures, self.noise_d, self.noise_sum)
+        out = Published(self.measures)
         for src in (self, other):
+            out.pubs |= src.pubs
             for key, c in src.cells.items():
-                d = out.cells.setdefault(key, {"visible": False, "hidden": False, "hidden_default": False,
-                                               "n": None, "units": None, "sum": None, "hits": None})
-                d["visible"] |= c["visible"]
-                d["hidden"] |= c["hidden"]
-                for s in ("n", "units", "sum", "hits"):
-                    d[s] = _intersect(d[s], c[s])
-        for key, d in out.cells.items():
-            # Hidden in the combination = hidden by default everywhere it is shown at all.
-            d["hidden_default"] = all(src.cells[key]["hidden_default"] for src in (self, other)
-                                      if key in src.cells)
-        for src in (self, other):
-            for key, st in src.share_status.items():
-                if out.share_status.get(key) != "recovered":
-                    out.share_status[key] = st
-        out.share_examples = (self.share_examples + other.share_examples)[:5]
+                d = out.cells.setdefault(key, _cell())
+                for f in ("visible", "hidden", "withheld"):
+                    d[f] |= c[f]
+                d["views"] |= c["views"]
+                d["channels"] |= c["channels"]
+                d["units_text"] = d["units_text"] or c["units_text"]
         return out
 
-    @property
-    def shares(self):
-        c = collections.Counter(self.share_status.values())
-        return collections.Counter({"withheld": len(self.share_status), "recovered": c["recovered"]})
+    def published_count(self, wanted):
+        return sum(1 for k, c in self.cells.items() if c["visible"] and k[0] in wanted)
 
-    def published_count(self):
-        return sum(1 for c in self.cells.values() if c["visible"])
+    def hidden_keys(self, wanted):
+        return [k for k, c in self.cells.items() if c["hidden"] and not c["visible"] and k[0] in wanted]
 
-    def hidden_keys(self):
-        return [k for k, c in self.cells.items() if c["hidden_default"] and not c["visible"]]
+    def withheld_keys(self, wanted):
+        return [k for k, c in self.cells.items() if c["withheld"] and k[0] in wanted]
 
+    def fingerprint(self, wanted):
+        return hash(tuple(sorted((k, c["visible"], c["hidden"], c["withheld"], tuple(sorted(map(repr, c["views"]))))
+                                 for k, c in self.cells.items() if k[0] in wanted)))
+
+
+def inconsistencies(pubs, wanted):
+    """Rows hidden in one channel and shown in another, rows one channel
+    has and another (that reads the same tables) has not, and cells shown
+    with different exact counts (two independent draws of one cell)."""
+    hidden, shown, values = (collections.defaultdict(set) for _ in range(3))
+    for name, pub in pubs.items():
+        for k, c in pub.cells.items():
+            if k[0] not in wanted:
+                continue
+            if c["hidden"] and not c["visible"]:
+                hidden[k].add(name)
+            if c["visible"]:
+                shown[k].add(name)
+                for v in c["views"]:
+                    values[k].add((v[0], v[1]))
+    out = {}
+    for k in hidden:
+        if shown.get(k):
+            out[k] = f"hidden in {sorted(hidden[k])}, shown in {sorted(shown[k])}"
+    for k, vs in values.items():
+        exact = {(n, u) for n, u in vs if n and n[0] == n[1] and u and u[0] == u[1]}
+        if len(exact) > 1:
+            out[k] = f"published with different counts {sorted(exact)}"
+    return out
+
+
+# ---- one measure and one calendar year as a linear system --------------------
 
 class Component:
-    """The linear program for one measure and one calendar year: variables,
-    equalities, inequalities, targets (hidden cells) and the true values."""
+    """Variables: per atom a count per answer category (and a sum for day
+    counts); per cell (every förbund cell of the year, present or not, and
+    every published län and Riket row) its category counts, n, sum, hits
+    and units. Equalities tie them together; published views and the
+    publication rule add bounds. Targets are (cell, statistic) variables."""
 
-    def __init__(self, m, year, pub, lan_of, truth=None):
-        self.m, self.year = m, year
+    def __init__(self, m, year, pub, lan_of, prot, truth=None, check_noise=None):
+        self.m, self.year, self.prot = m, year, prot
+        self.lan_of = lan_of
+        cats, self.fine_map = m.model_categories()
+        self.cats = cats
+        self.K = len(cats)
+        self.days = m.aggregate == "median_days"
+        self.has_hits = any(c[2] for c in cats)
+        self.uses_u = not (m.paired or m.staff)
+        self.periods = year_periods(year)
+        self.slices = slices_of(m)
         keys = [k for k in pub.cells if k[0] == m.id and k[3][:4] == year]
         self.cells = {k: pub.cells[k] for k in keys}
-        fkeys = {(k[2], k[3], k[4]) for k in keys if k[1] == "forbund"}
-        self.lan_of = lan_of
-        self.forbunds = sorted({f for f, _, _ in fkeys})
-        # Dimensions this channel publishes at all (others stay aggregated).
-        self.dims = [d for d in m.dims if any(s.startswith(d + "=") for _, _, s in fkeys)]
-        # Atoms under existing förbund-month cells.
-        self.atoms = []
-        self.atoms_by_fm = collections.defaultdict(list)
-        for f, p, s in sorted(fkeys):
-            if s != "all" or period_kind(p) != "month":
-                continue
-            combos = [()]
-            for d in self.dims:
-                vals = [x.split("=", 1)[1] for (ff, pp, x) in fkeys
-                        if ff == f and pp == p and x.startswith(d + "=")]
-                combos = [c + (v,) for c in combos for v in (vals or [None])]
-            for c in combos:
-                self.atoms_by_fm[(f, p)].append(len(self.atoms))
-                self.atoms.append((f, p, c))
-        self.na = len(self.atoms)
-        self.uses_u = not (m.paired or m.staff)
-        self.ukeys = sorted(fkeys) if self.uses_u else []
-        self.uidx = {k: 3 * self.na + i for i, k in enumerate(self.ukeys)}
-        self.nvar = 3 * self.na + len(self.ukeys)
-        self.fkeys = fkeys
-        self.eq = []     # (form dict, value)
-        self.ub = []     # (form dict, upper): form <= upper
-        self.bounds = [(0, None)] * self.na + [(None, None)] * self.na + [(0, None)] * self.na + \
-                      [(0, None)] * len(self.ukeys)
-        self.targets = []   # (key, stat, form)
-        self._build(pub)
-        self.truth = self._truth_vector(truth) if truth else None
+        self.present_f = {(k[2], k[3], k[4]) for k in keys if k[1] == "forbund"}
+        self.forbunds = sorted({f for f, _, _ in self.present_f})
+        self.lo, self.hi, self.names = [], [], []
+        self.eq, self.ub = [], []        # (dict var -> coef, rhs): form = rhs / form <= rhs
+        self.cellvars = {}               # cell key -> {"cats": [..], "n", "sum", "hits", "units"}
+        self.targets = []                # (kind, key, stat, var)
+        self.noise = check_noise         # a NoiseStats to fill (and check), or None
+        self._atoms()
+        self._cells()
+        self._units()
+        self._presence()
+        self._published()
+        self._truth_src = truth
+        self.truth = self._truth(truth) if truth else None
 
-    # ---- forms ---------------------------------------------------------
-    def _atoms_of(self, level, name, period, slc):
-        if level == "forbund":
-            fs = [name]
-        elif level == "lan":
-            fs = [f for f in self.forbunds if self.lan_of.get(f) == name]
-        else:
-            fs = self.forbunds
-        dim, _, val = slc.partition("=")
-        di = self.dims.index(dim) if slc != "all" and dim in self.dims else None
-        out = []
-        for f in fs:
-            for month in months_of(period):
-                for a in self.atoms_by_fm.get((f, month), ()):
-                    if di is None or self.atoms[a][2][di] == val:
-                        out.append(a)
-        return out
+    # ---- variables -----------------------------------------------------
+    def var(self, name, lo=0.0, hi=math.inf):
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.names.append(name)
+        return len(self.lo) - 1
 
-    def form(self, key, stat):
-        _, level, name, period, slc = key
-        if stat == "units" and self.uses_u:
-            if level == "forbund":
-                fs = [name]
-            elif level == "lan":
-                fs = [f for f in self.forbunds if self.lan_of.get(f) == name]
-            else:
-                fs = self.forbunds
-            return {self.uidx[(f, period, slc)]: 1 for f in fs if (f, period, slc) in self.uidx}
-        if stat == "units":
-            stat = "n"
-        off = STATS.index(stat) * self.na
-        return {off + a: 1 for a in self._atoms_of(level, name, period, slc)}
+    @property
+    def nvar(self):
+        return len(self.lo)
 
-    # ---- constraints -----------------------------------------------------
-    def _build(self, pub):
+    def _atoms(self):
         m = self.m
-        (vl, vh), hr, mr = hit_ranges(m)
-        na = self.na
-        for a in range(na):
-            n, s, h = a, na + a, 2 * na + a
-            self.ub.append(({n: vl, s: -1}, 0))
-            self.ub.append(({s: 1, n: -vh}, 0))
-            if hr is None:
-                self.bounds[h] = (0, 0)
-                continue
-            self.ub.append(({h: 1, n: -1}, 0))
-            (hl, hh), (ml, mh) = hr, mr
-            if hl == hh and ml == mh:
-                self.eq.append(({s: 1, h: -(hl - ml), n: -ml}, 0))
-            else:
-                self.ub.append(({h: hl - ml, n: ml, s: -1}, 0))
-                self.ub.append(({s: 1, h: -(hh - mh), n: -mh}, 0))
-        # Published intervals.
-        for key, c in self.cells.items():
-            for stat in ("n", "units", "sum", "hits"):
-                iv = c[stat]
-                if iv is None:
+        self.combos = [()]
+        for d in m.dims:
+            self.combos = [c + (v,) for c in self.combos for v in DIM_VALUES[d]]
+        self.atom = {}
+        cats = self.cats
+        for f in self.forbunds:
+            for month in months_of(self.year):
+                for combo in self.combos:
+                    a = {"cats": [self.var(("atom", f, month, combo, i)) for i in range(self.K)]}
+                    if self.days:
+                        a["sum"] = self.var(("atomsum", f, month, combo), 0.0, math.inf)
+                        self.ub.append(({**{c: lo for c, (lo, _, _, _) in zip(a["cats"], cats)}, a["sum"]: -1}, 0))
+                        self.ub.append(({a["sum"]: 1, **{c: -hi for c, (_, hi, _, _) in zip(a["cats"], cats)}}, 0))
+                    self.atom[(f, month, combo)] = a
+
+    def _new_cell(self, key):
+        m = self.m
+        cats = self.cats
+        vl, _ = m.value_range()
+        cv = {"cats": [self.var((key, "cat", i)) for i in range(self.K)]}
+        cv["n"] = self.var((key, "n"))
+        cv["sum"] = self.var((key, "sum"), -math.inf if vl < 0 else 0.0)
+        cv["hits"] = self.var((key, "hits")) if self.has_hits else None
+        self.eq.append(({cv["n"]: 1, **{c: -1 for c in cv["cats"]}}, 0))
+        if cv["hits"] is not None:
+            self.eq.append(({cv["hits"]: 1, **{c: -1 for c, cat in zip(cv["cats"], cats) if cat[2]}}, 0))
+        if self.days:
+            self.ub.append(({**{c: cat[0] for c, cat in zip(cv["cats"], cats)}, cv["sum"]: -1}, 0))
+            self.ub.append(({cv["sum"]: 1, **{c: -cat[1] for c, cat in zip(cv["cats"], cats)}}, 0))
+        else:
+            row = {cv["sum"]: 1}
+            for c, cat in zip(cv["cats"], cats):
+                if cat[0]:
+                    row[c] = -cat[0]
+            self.eq.append((row, 0))
+        self.cellvars[key] = cv
+        return cv
+
+    def _sum_eq(self, total, parts):
+        """total's categories (and day sums) = the sum of the parts'."""
+        for i in range(self.K):
+            row = {total["cats"][i]: 1}
+            for p in parts:
+                row[p["cats"][i]] = row.get(p["cats"][i], 0) - 1
+            self.eq.append((row, 0))
+        if self.days:
+            row = {total["sum"]: 1}
+            for p in parts:
+                row[p["sum"]] = row.get(p["sum"], 0) - 1
+            self.eq.append((row, 0))
+
+    def _cells(self):
+        m, mid = self.m, self.m.id
+        for f in self.forbunds:
+            for p in self.periods:
+                for s in self.slices:
+                    self._new_cell((mid, "forbund", f, p, s))
+            for month in months_of(self.year):
+                for s in self.slices:
+                    dim, _, val = s.partition("=")
+                    di = m.dims.index(dim) if s != "all" else None
+                    parts = [self.atom[(f, month, c)] for c in self.combos if di is None or c[di] == val]
+                    self._sum_eq(self.cellvars[(mid, "forbund", f, month, s)], parts)
+            for p in self.periods:
+                if period_kind(p) == "month":
                     continue
-                f = self.form(key, stat)
-                if not f:
-                    continue
-                lo, hi = iv
-                if lo == hi:
-                    self.eq.append((f, lo))
-                    continue
-                if hi != math.inf:
-                    self.ub.append((f, hi))
-                if lo != -math.inf:
-                    self.ub.append(({k: -v for k, v in f.items()}, -lo))
-        if self.uses_u:
-            self._units()
+                subs = [q for q in self.periods if parent_period(q) == p]
+                for s in self.slices:
+                    self._sum_eq(self.cellvars[(mid, "forbund", f, p, s)],
+                                 [self.cellvars[(mid, "forbund", f, q, s)] for q in subs])
+        # Län and Riket rows: sums of the published förbund rows.
         for key in self.cells:
-            if self.cells[key]["hidden_default"] and not self.cells[key]["visible"]:
-                for stat in ("n", "units", "sum", "hits"):
-                    if stat == "hits" and hr is None:
-                        continue
-                    f = self.form(key, stat)
-                    self.targets.append((key, stat, f))
+            _, level, name, p, s = key
+            if level == "forbund":
+                continue
+            fs = [f for f in self.forbunds if (f, p, s) in self.present_f and
+                  (level == "nation" or self.lan_of.get(f) == name)]
+            if not fs:
+                raise ModelError(f"{key}: a {level} row without a published förbund row under it")
+            cv = self._new_cell(key)
+            self._sum_eq(cv, [self.cellvars[(mid, "forbund", f, p, s)] for f in fs])
+            cv["members"] = fs
 
     def _units(self):
-        u = self.uidx
-        for (f, p, s), i in u.items():
-            nform = self.form((self.m.id, "forbund", f, p, s), "n")
-            row = {i: 1}
-            for k, v in nform.items():
-                row[k] = row.get(k, 0) - v
-            self.ub.append((row, 0))                    # units <= n
-        by_fp = collections.defaultdict(list)
-        for (f, p, s) in u:
-            by_fp[(f, p)].append(s)
-        for (f, p), slices in by_fp.items():
-            if "all" not in slices:
-                continue
-            for d in self.dims:
-                parts = [s for s in slices if s.startswith(d + "=")]
-                if not parts:
+        mid = self.m.id
+        if not self.uses_u:
+            for cv in self.cellvars.values():
+                cv["units"] = cv["n"]
+            return
+        for key, cv in self.cellvars.items():
+            if key[1] == "forbund":
+                cv["units"] = self.var((key, "units"))
+                self.ub.append(({cv["units"]: 1, cv["n"]: -1}, 0))          # units <= n
+        for key, cv in self.cellvars.items():
+            if key[1] != "forbund":
+                _, level, name, p, s = key
+                cv["units"] = self.var((key, "units"))
+                row = {cv["units"]: 1}
+                for f in cv["members"]:
+                    row[self.cellvars[(mid, "forbund", f, p, s)]["units"]] = -1
+                self.eq.append((row, 0))
+        u = lambda f, p, s: self.cellvars[(mid, "forbund", f, p, s)]["units"]
+        for f in self.forbunds:
+            for p in self.periods:
+                for d in self.m.dims:
+                    parts = [f"{d}={v}" for v in DIM_VALUES[d]]
+                    row = {u(f, p, "all"): 1}
+                    for s in parts:
+                        row[u(f, p, s)] = -1
+                    if d in ("gender", "age"):
+                        self.eq.append((row, 0))
+                    else:
+                        self.ub.append((row, 0))                            # all <= Σ parts
+                        for s in parts:
+                            self.ub.append(({u(f, p, s): 1, u(f, p, "all"): -1}, 0))
+                up = parent_period(p)
+                if up is None:
                     continue
-                if d in ("gender", "age"):
-                    row = {u[(f, p, "all")]: 1}
-                    for s in parts:
-                        row[u[(f, p, s)]] = -1
-                    self.eq.append((row, 0))
-                else:
-                    row = {u[(f, p, "all")]: 1}
-                    for s in parts:
-                        row[u[(f, p, s)]] = -1
-                        self.ub.append(({u[(f, p, s)]: 1, u[(f, p, "all")]: -1}, 0))
-                    self.ub.append((row, 0))            # all <= Σ parts
-        for (f, p, s), i in u.items():
-            up = parent_period(p)
-            if up is None:
-                continue
-            if (f, up, s) in u:
-                self.ub.append(({i: 1, u[(f, up, s)]: -1}, 0))   # part <= whole
-        wholes = collections.defaultdict(list)
-        for (f, p, s), i in u.items():
-            up = parent_period(p)
-            if up and (f, up, s) in u:
-                wholes[(f, up, s)].append(i)
-        for wk, parts in wholes.items():
-            row = {u[wk]: 1}
-            for i in parts:
-                row[i] = -1
-            self.ub.append((row, 0))                    # whole <= Σ parts
+                for s in self.slices:
+                    self.ub.append(({u(f, p, s): 1, u(f, up, s): -1}, 0))   # part <= whole
+            for p in self.periods:
+                if period_kind(p) == "month":
+                    continue
+                subs = [q for q in self.periods if parent_period(q) == p]
+                for s in self.slices:
+                    row = {u(f, p, s): 1}
+                    for q in subs:
+                        row[u(f, q, s)] = -1
+                    self.ub.append((row, 0))                                # whole <= Σ parts
 
-    def _truth_vector(self, truth):
-        x = [0] * self.nvar
-        index = {a: i for i, a in enumerate(self.atoms)}
-        for (mid, f, month, attrs), v in truth.atoms.items():
-            if mid != self.m.id or month[:4] != self.year:
+    def _presence(self):
+        """A published förbund row rests on n >= k; a förbund cell that is
+        in no output has n <= k-1."""
+        k, mid = self.prot.k, self.m.id
+        for f in self.forbunds:
+            for p in self.periods:
+                for s in self.slices:
+                    n = self.cellvars[(mid, "forbund", f, p, s)]["n"]
+                    if (f, p, s) in self.present_f:
+                        self.lo[n] = max(self.lo[n], k)
+                    else:
+                        self.hi[n] = min(self.hi[n], k - 1)
+        for key, cv in self.cellvars.items():
+            if key[1] != "forbund":
+                self.lo[cv["n"]] = max(self.lo[cv["n"]], k)
+
+    # ---- published views --------------------------------------------------
+    def _bound(self, v, lo, hi):
+        self.lo[v] = max(self.lo[v], lo)
+        self.hi[v] = min(self.hi[v], hi)
+
+    def _published(self):
+        m, prot = self.m, self.prot
+        k, D, E = prot.k, prot.D, prot.sum_dev(m)
+        fine = m.categories()
+        bins = {cat[3]: i for i, cat in enumerate(self.cats) if cat[3] is not None}
+        fine_bins = {cat[3] for cat in fine if cat[3] is not None}
+        for key, c in self.cells.items():
+            if not c["visible"]:
                 continue
-            full = dict(zip(self.m.dims, attrs))
-            key = (f, month, tuple(full.get(d) for d in self.dims))
-            if key not in index:
-                if v["n"] == 0:
+            cv = self.cellvars[key]
+            for view in c["views"]:
+                n_, u_, s_, h_, hist = view
+                if n_ is None or n_[0] != n_[1]:
+                    raise ModelError(f"{key}: visible row without an exact published n")
+                np_ = n_[0]
+                if u_ is not None:
+                    up = u_[0]
+                    self._bound(cv["units"], max(k, up - D), up + D)
+                    if self.uses_u:
+                        e = np_ - up
+                        lo, hi = (0, D) if e == 0 else (max(1, e - D), e + D)
+                        self.ub.append(({cv["n"]: 1, cv["units"]: -1}, hi))
+                        self.ub.append(({cv["n"]: -1, cv["units"]: 1}, -lo))
+                    elif np_ != up:
+                        raise ModelError(f"{key}: n' {np_} != units' {up} for a measure with units = n")
+                if h_ is not None and cv["hits"] is not None:
+                    hl, hh = h_
+                    self._bound(cv["hits"], hl - D if hl > 0 else 0, hh + D if hh < np_ else math.inf)
+                if s_ is not None and np_ > 0:
+                    sl, sh = s_
+                    rlo, rhi = (sl - 0.5) / np_, (sh + 0.5) / np_
+                    self.ub.append(({cv["n"]: rlo, cv["sum"]: -1}, E))     # sum >= rlo n - E
+                    self.ub.append(({cv["sum"]: 1, cv["n"]: -rhi}, E))     # sum <= rhi n + E
+                if hist is not None:
+                    lo_b = {}
+                    for b, x in enumerate(hist):
+                        if b not in fine_bins:
+                            if x != 0:
+                                raise ModelError(f"{key}: histogram bin {b} = {x} outside the measure's bins")
+                            continue
+                        lo_b[b] = (max(1, x - D), x + D) if x > 0 else (0, D)
+                        if b in bins:
+                            self._bound(cv["cats"][bins[b]], *lo_b[b])
+                    if self.days:
+                        # Buckets merged in the model: each merged category
+                        # holds the sum of its buckets, and the sum lies
+                        # between the buckets' smallest and largest days.
+                        for gi in range(self.K):
+                            bs = [cat[3] for fi, cat in enumerate(fine) if self.fine_map[fi] == gi]
+                            self._bound(cv["cats"][gi], sum(lo_b[b][0] for b in bs), sum(lo_b[b][1] for b in bs))
+                        smin = sum(lo_b[cat[3]][0] * cat[0] for cat in fine)
+                        smax = sum(lo_b[cat[3]][1] * cat[1] for cat in fine)
+                        self._bound(cv["sum"], smin, smax)
+
+    # ---- targets -------------------------------------------------------------
+    def stat_var(self, key, stat):
+        cv = self.cellvars[key]
+        return cv[stat]
+
+    def add_targets(self, kind, keys):
+        for key in keys:
+            if kind == "absent":                # is it proven non-empty at all?
+                self.targets.append((kind, key, "located", self.cellvars[key]["n"]))
+            for stat in STATS:
+                v = self.stat_var(key, stat)
+                if v is None:
                     continue
-                raise AssertionError(f"model: truth atom {mid} {f} {month} {attrs} has no variable "
-                                     "(a published cell is missing or a reader mis-parsed it)")
-            i = index[key]
-            x[i] += v["n"]
-            x[self.na + i] += v["sum"]
-            x[2 * self.na + i] += v["hits"]
-        for (f, p, s), i in self.uidx.items():
-            x[i] = truth.cells.get((self.m.id, "forbund", f, p, s), {}).get("units", 0)
+                self.targets.append((kind, key, stat, v))
+
+    def add_share_targets(self, keys):
+        """Rows whose true share is 0 % or 100 % on fewer than 10 answers:
+        can the attacker prove it (hits <= 0, or n - hits <= 0)?"""
+        for key in keys:
+            cv = self.cellvars[key]
+            if cv["hits"] is None:
+                continue
+            if "misses" not in cv:
+                cv["misses"] = self.var((key, "misses"))
+                self.eq.append(({cv["misses"]: 1, cv["n"]: -1, cv["hits"]: 1}, 0))
+            self.targets.append(("share", key, "hits", cv["hits"]))
+            self.targets.append(("share", key, "misses", cv["misses"]))
+
+    # ---- ground truth ---------------------------------------------------------
+    def _truth(self, truth):
+        m, mid = self.m, self.m.id
+        x = [0] * self.nvar
+        for (tmid, f, month, attrs), a in truth.atoms.items():
+            if tmid != mid or month[:4] != self.year or a["n"] == 0:
+                continue
+            if f not in self.forbunds:
+                continue
+            at = self.atom.get((f, month, tuple(attrs)))
+            if at is None:
+                raise ModelError(f"truth atom {mid} {f} {month} {attrs} has no variable")
+            for ci, cnt in a["cats"].items():
+                x[at["cats"][self.fine_map[ci]]] += cnt
+            if self.days:
+                x[at["sum"]] += a["sum"]
+        cats = self.cats
+
+        def finish(cv):
+            x[cv["n"]] = sum(x[c] for c in cv["cats"])
+            if cv["hits"] is not None:
+                x[cv["hits"]] = sum(x[c] for c, cat in zip(cv["cats"], cats) if cat[2])
+            if not self.days:
+                x[cv["sum"]] = sum(x[c] * cat[0] for c, cat in zip(cv["cats"], cats))
+
+        def add(cv, parts):
+            for i in range(self.K):
+                x[cv["cats"][i]] = sum(x[p["cats"][i]] for p in parts)
+            if self.days:
+                x[cv["sum"]] = sum(x[p["sum"]] for p in parts)
+            finish(cv)
+
+        order = sorted(self.periods, key=lambda p: {"month": 0, "quarter": 1, "year": 2}[period_kind(p)])
+        for f in self.forbunds:
+            for p in order:
+                for s in self.slices:
+                    cv = self.cellvars[(mid, "forbund", f, p, s)]
+                    if period_kind(p) == "month":
+                        dim, _, val = s.partition("=")
+                        di = m.dims.index(dim) if s != "all" else None
+                        add(cv, [self.atom[(f, p, c)] for c in self.combos if di is None or c[di] == val])
+                    else:
+                        add(cv, [self.cellvars[(mid, "forbund", f, q, s)] for q in self.periods
+                                 if parent_period(q) == p])
+                    if self.uses_u:
+                        x[cv["units"]] = truth.cells.get((mid, "forbund", f, p, s), {}).get("units", 0)
+        for key, cv in self.cellvars.items():
+            if key[1] == "forbund":
+                continue
+            _, _, _, p, s = key
+            parts = [self.cellvars[(mid, "forbund", f, p, s)] for f in cv["members"]]
+            add(cv, parts)
+            if self.uses_u:
+                x[cv["units"]] = sum(x[pp["units"]] for pp in parts)
+        self._x = x
         return x
+
+    def truth_extend(self):
+        """Truth values of variables added after construction (misses)."""
+        x = self.truth
+        while len(x) < self.nvar:
+            x.append(0)
+        for cv in self.cellvars.values():
+            if "misses" in cv:
+                x[cv["misses"]] = x[cv["n"]] - x[cv["hits"]]
+
+    def _fine_truth(self, key):
+        """True counts per fine category (histogram bin) of a row."""
+        if not hasattr(self, "_fine"):
+            self._fine = {}
+        if key in self._fine:
+            return self._fine[key]
+        mid, level, name, p, s = key
+        cv = self.cellvars[key]
+        fs = [name] if level == "forbund" else cv["members"]
+        out = collections.Counter()
+        for (tmid, f, month, attrs), a in self._truth_src.atoms.items():
+            if tmid != mid or f not in fs or month not in months_of(p):
+                continue
+            if s != "all":
+                d, _, v = s.partition("=")
+                if attrs[self.m.dims.index(d)] != v:
+                    continue
+            out.update(a["cats"])
+        self._fine[key] = out
+        return out
+
+    def truth_of(self, key, stat):
+        return self.truth[self.stat_var(key, stat)]
+
+    def check_views(self):
+        """Every published value lies within its noise interval of the
+        truth (this checks the product's perturbation bounds, and the
+        readers), and the noise seen is recorded."""
+        m, prot = self.m, self.prot
+        k, D, E = prot.k, prot.D, prot.sum_dev(m)
+        cats = m.categories()
+        x = self.truth
+        fine = self._fine_truth
+        for key, c in self.cells.items():
+            if not c["visible"]:
+                continue
+            cv = self.cellvars[key]
+            n, u, s = x[cv["n"]], x[cv["units"]], x[cv["sum"]]
+            h = x[cv["hits"]] if cv["hits"] is not None else None
+            for n_, u_, s_, h_, hist in c["views"]:
+                np_ = n_[0]
+                bad = []
+                if u_ is not None:
+                    j = u_[0] - u
+                    if abs(j) > D or u_[0] < k or u < k:
+                        bad.append(f"units' {u_[0]} for true units {u}")
+                    if self.noise is not None:
+                        self.noise.add("units", u, j)
+                    extra, e_ = n - u, np_ - u_[0]
+                    if (extra == 0 and e_ != 0) or (extra > 0 and not max(0, extra - D) <= e_ <= extra + D):
+                        bad.append(f"n' - units' {e_} for true n - units {extra}")
+                if h_ is not None and h is not None:
+                    lo, hi = min(max(h - D, 0), np_), min(max(h + D, 0), np_)
+                    if h_[1] < lo or h_[0] > hi:
+                        bad.append(f"hits' {h_} for true hits {h} (n' {np_})")
+                    elif self.noise is not None and h_[0] == h_[1] and 0 < h_[0] < np_:
+                        self.noise.add("hits", None, h_[0] - h)
+                if s_ is not None and n > 0:
+                    if np_ == n:
+                        lo, hi = s - E, s + E
+                    else:                   # llround((s + e) n'/n), either rounding of halves
+                        lo = math.ceil((s - E) * np_ / n - 0.5 - 1e-9)
+                        hi = math.floor((s + E) * np_ / n + 0.5 + 1e-9)
+                    if s_[1] < lo or s_[0] > hi:
+                        bad.append(f"sum' {s_} for true sum {s} (n {n}, n' {np_}, E {E})")
+                    elif self.noise is not None and s_[0] == s_[1] and np_ == n:
+                        self.noise.add("sum", m.width(), s_[0] - s)
+                if hist is not None:
+                    for i, cat in enumerate(cats):
+                        if cat[3] is None:
+                            continue
+                        b, b_ = fine(key)[i], hist[cat[3]]
+                        if (b == 0 and b_ != 0) or (b > 0 and not max(0, b - D) <= b_ <= b + D):
+                            bad.append(f"bin {cat[3]}' {b_} for true {b}")
+                        elif self.noise is not None and b > 0 and b_ > 0:
+                            self.noise.add("bins", None, b_ - b)
+                if bad:
+                    raise ModelError(f"{'/'.join(key)}: published outside the noise bounds of the truth: "
+                                     + "; ".join(bad))
+
+
+class NoiseStats:
+    """The noise seen on published values (published - true), to compare
+    with the table: units by true count (5, 6, 7+), hits and bins, sums in
+    answer widths."""
+
+    def __init__(self):
+        self.counts = collections.defaultdict(collections.Counter)
+
+    def add(self, what, count, j):
+        if what == "units":
+            self.counts[f"units c={count}" if count < 7 else "units c>=7"][j] += 1
+        elif what == "sum":
+            self.counts[f"sum (w={count})"][j] += 1
+        else:
+            self.counts[what][j] += 1
+
+    def merge(self, other):
+        for k, c in other.counts.items():
+            self.counts[k].update(c)

@@ -5,20 +5,27 @@ of output format touches one function here and nothing else:
 
     {"measure": "i1_behov", "level": "forbund"|"lan"|"nation", "name": "NV",
      "period": "2026-Q1", "slice": "gender=woman",
-     "hidden": bool,            # shown without values (suppressed/withheld)
-     "units_text": "<5" | "suppressed" | None,   # what a hidden row says
-     "k": 5,                    # the min_units the answer was computed with
-     # published numbers as closed intervals (lo, hi) — exact values have
-     # lo == hi, rounded ones the rounding interval; None = not published:
-     "n", "units", "sum", "hits", "mean", "share", "median": (lo, hi) | None,
-     "share_withheld": bool}    # a share shown as null / empty
+     "hidden": bool,            # "suppressed": true (no values at all)
+     "units_text": "<5" | None, # a bound a hidden row gives away (none today)
+     "withheld": bool,          # a 0 %/100 % share withheld: n and units only
+     "protected": bool,         # the measure is perturbed (false: organisation)
+     "pub": (seq, at_ms),       # the publication the output reflects
+     # PUBLISHED (perturbed) numbers, as closed intervals (lo, hi): exact
+     # integers have lo == hi, a rounded print gives its rounding interval
+     # (a CSV mean of 2 decimals times n is the interval of integer sums it
+     # can stand for); None = not published:
+     "n", "units", "sum", "hits": (lo, hi) | None,
+     "hist": (b0, ..., b15) | None}   # histogram bins (stream only)
 
-Format facts each reader depends on are listed in docs/security-attacks.md
-("What the readers depend on").
+These are the published values, not the true ones: what a published value
+says about the truth (the cell-key noise bounds, docs/security.md (a)) is
+model.py's business. Format facts each reader depends on are listed in
+docs/security-attacks.md ("What the readers depend on").
 """
 import csv
 import io
 import json
+import math
 import urllib.parse
 
 SLICES = ["all", "mode=project", "mode=integrated", "agency=af", "agency=fk", "agency=region",
@@ -28,24 +35,41 @@ PERIODS = ["year", "quarter", "month"]
 
 MEAN_KEYS = ("mean", "mean_change", "mean_days")
 SHARE_KEYS = ("share", "share_top", "share_improved", "share_within_30_days")
-MEDIAN_KEYS = ("median", "median_days")
+VALUE_KEYS = MEAN_KEYS + SHARE_KEYS + ("median", "median_days", "sd", "ci95", "sum", "n", "units",
+                                       "change_mean", "change_share")
 EPS = 1e-9
+
+
+class FormatError(AssertionError):
+    """An output does not have the documented shape."""
 
 
 def _exact(v):
     return (v, v)
 
 
-def _real(v):
-    """A JSON real printed by jansson (%.17g): exact up to double rounding."""
-    tol = EPS * max(1.0, abs(v))
-    return (v - tol, v + tol)
-
-
-def _new_row(measure, level, name, period, slc, k):
+def _new_row(measure, level, name, period, slc, pub, protected=True):
     return {"measure": measure, "level": level, "name": name, "period": period, "slice": slc,
-            "hidden": False, "units_text": None, "k": k, "n": None, "units": None, "sum": None,
-            "hits": None, "mean": None, "share": None, "median": None, "share_withheld": False}
+            "hidden": False, "units_text": None, "withheld": False, "protected": protected, "pub": pub,
+            "n": None, "units": None, "sum": None, "hits": None, "hist": None}
+
+
+def _times(real, n, what):
+    """The integer behind a real printed with full precision: mean × n is
+    the published sum, share × n the published hits."""
+    x = real * n
+    r = round(x)
+    if abs(x - r) > 1e-6 * max(1.0, abs(x)):
+        raise FormatError(f"{what} = {real} times n = {n} is not an integer ({x})")
+    return (r, r)
+
+
+def _times_interval(lo, hi, n):
+    """Integers k with lo <= k / n <= hi (a rounded mean or share)."""
+    a, b = math.ceil(lo * n - 1e-7), math.floor(hi * n + 1e-7)
+    if a > b:
+        raise FormatError(f"no integer k with {lo} <= k/{n} <= {hi}")
+    return (a, b)
 
 
 # ---- the query JSON shape (CLI --format json, /api/indicators, /export.json)
@@ -53,35 +77,47 @@ def _new_row(measure, level, name, period, slc, k):
 def rows_from_query_json(doc):
     """Rows of `finsamctl query --format json`, /api/indicators and
     /export.json (same shape; the export has every slice)."""
+    if doc.get("view") != "protected":
+        raise FormatError(f"view is {doc.get('view')!r}, not 'protected'")
+    p = doc.get("published") or {}
+    pub = (p.get("seq"), p.get("at_ms"))
     out = []
     for m in doc.get("measures", []):
-        k = m.get("min_units", doc.get("min_units"))
+        agg = m.get("aggregate")
+        protected = bool(m.get("protected", True))
         for r in m.get("rows", []):
-            row = _new_row(m["id"], r["level"], r["name"], r["period"], r["slice"], k)
+            row = _new_row(m["id"], r["level"], r["name"], r["period"], r["slice"], pub, protected)
             if r.get("suppressed"):
                 row["hidden"] = True
                 u = r.get("units")
-                row["units_text"] = u if isinstance(u, str) else "suppressed"
+                if isinstance(u, str) and u.startswith("<"):
+                    row["units_text"] = u          # the old format; none today
+                leaked = [k for k in VALUE_KEYS if k in r and k != "units"]
+                if leaked:
+                    raise FormatError(f"suppressed row {m['id']} {r['name']} {r['period']} {r['slice']} "
+                                      f"carries {leaked}")
                 out.append(row)
                 continue
-            if isinstance(r.get("n"), int):
-                row["n"] = _exact(r["n"])
+            n = r.get("n")
+            if not isinstance(n, int):
+                raise FormatError(f"visible row without integer n: {r}")
+            row["n"] = _exact(n)
             if isinstance(r.get("units"), int):
                 row["units"] = _exact(r["units"])
+            if "withheld" in r:
+                row["withheld"] = True
+                out.append(row)
+                continue
             if isinstance(r.get("sum"), int):
                 row["sum"] = _exact(r["sum"])
-            for key in MEAN_KEYS:
-                if isinstance(r.get(key), (int, float)):
-                    row["mean"] = _real(float(r[key]))
-            for key in SHARE_KEYS:
-                if key in r:
-                    if r[key] is None:
-                        row["share_withheld"] = True
-                    else:
-                        row["share"] = _real(float(r[key]))
-            for key in MEDIAN_KEYS:
-                if isinstance(r.get(key), (int, float)):
-                    row["median"] = _real(float(r[key]))
+            elif n > 0:
+                for key in MEAN_KEYS:
+                    if isinstance(r.get(key), (int, float)):
+                        row["sum"] = _times(float(r[key]), n, key)
+            if n > 0 and agg != "sum":
+                for key in SHARE_KEYS:
+                    if isinstance(r.get(key), (int, float)):
+                        row["hits"] = _times(float(r[key]), n, key)
             out.append(row)
     return out
 
@@ -92,92 +128,93 @@ def _sv_number(text):
     return float(text.replace(",", ".")) if text != "" else None
 
 
-def _rounded(text, decimals, scale=1.0):
-    v = _sv_number(text)
-    if v is None:
-        return None
-    half = 0.5 * 10 ** (-decimals) + EPS
-    return ((v - half) / scale, (v + half) / scale)
-
-
-def rows_from_csv(text, k):
+def rows_from_csv(text, pub=(None, None)):
     """CSV: UTF-8 BOM, `;`, decimal comma, CRLF; mean 2 decimals, share in
-    percent 1 decimal, median 1 decimal, sum and counts integers; a hidden
-    row has undertryckt = ja and enheter = "<k" (or "suppressed")."""
+    percent 1 decimal, counts integers; a hidden row has undertryckt = ja
+    and every number empty; a withheld share has n and enheter only.
+    Rounded means and shares become intervals of the published integer
+    sum and hits (with the published n)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     rdr = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
     header = next(rdr)
     col = {name: i for i, name in enumerate(header)}
+    for need in ("mått", "aggregat", "nivå", "namn", "period", "urval", "undertryckt", "n", "enheter",
+                 "medelvärde", "andel (%)", "summa"):
+        if need not in col:
+            raise FormatError(f"CSV without column {need!r}: {header}")
     out = []
     for rec in rdr:
         if not rec:
             continue
         g = lambda name: rec[col[name]]
-        name = g("namn")
-        row = _new_row(g("mått"), g("nivå"), name, g("period"), g("urval"), k)
+        row = _new_row(g("mått"), g("nivå"), g("namn"), g("period"), g("urval"), pub)
+        agg = g("aggregat")
+        row["protected"] = agg != "sum"
         if g("undertryckt") == "ja":
             row["hidden"] = True
-            row["units_text"] = g("enheter")
+            if g("enheter").startswith("<"):
+                row["units_text"] = g("enheter")
+            if any(g(k) != "" for k in ("n", "medelvärde", "andel (%)", "summa")):
+                raise FormatError(f"suppressed CSV row carries numbers: {rec}")
             out.append(row)
             continue
-        if g("n") != "":
-            row["n"] = _exact(int(g("n")))
+        n = int(g("n"))
+        row["n"] = _exact(n)
         if g("enheter") != "":
             row["units"] = _exact(int(g("enheter")))
+        mean, share = _sv_number(g("medelvärde")), _sv_number(g("andel (%)"))
         if g("summa") != "":
             row["sum"] = _exact(int(g("summa")))
-        row["mean"] = _rounded(g("medelvärde"), 2)
-        share = g("andel (%)")
-        if share == "" and row["n"] and row["n"][0] > 0 and g("aggregat") != "sum":
-            row["share_withheld"] = True
-        row["share"] = _rounded(share, 1, 100.0)
-        row["median"] = _rounded(g("median"), 1)
+        elif mean is not None and n > 0:
+            row["sum"] = _times_interval(mean - 0.005 - EPS, mean + 0.005 + EPS, n)
+        if share is not None and n > 0:
+            row["hits"] = _times_interval((share - 0.05) / 100 - EPS, (share + 0.05) / 100 + EPS, n)
+        elif agg != "sum" and n > 0 and mean is None:
+            row["withheld"] = True
         out.append(row)
     return out
 
 
 # ---- channels -----------------------------------------------------------
 
-def read_cli_json(cluster, k=None):
+def _slices_for(cluster):
+    return SLICES
+
+
+def read_cli_json(cluster):
     rows = []
     for p in PERIODS:
-        for s in SLICES:
-            args = ["query", "--format", "json", "--period", p, "--slice", s]
-            if k:
-                args += ["--min-units", str(k)]
-            rows += rows_from_query_json(json.loads(cluster.ctl(args)))
+        for s in _slices_for(cluster):
+            rows += rows_from_query_json(json.loads(cluster.ctl(["query", "--format", "json", "--period", p,
+                                                                 "--slice", s])))
     return rows
 
 
-def read_cli_csv(cluster, k=None):
+def read_cli_csv(cluster):
     rows = []
+    pub = cluster.publication()
     for p in PERIODS:
-        for s in SLICES:
-            args = ["query", "--format", "csv", "--period", p, "--slice", s]
-            if k:
-                args += ["--min-units", str(k)]
-            rows += rows_from_csv(cluster.ctl(args).decode("utf-8"), k or 5)
+        for s in _slices_for(cluster):
+            rows += rows_from_csv(cluster.ctl(["query", "--format", "csv", "--period", p, "--slice", s])
+                                  .decode("utf-8"), pub)
     return rows
 
 
-def _api_doc(cluster, path, params):
-    status, body = cluster.http_get(path + "?" + urllib.parse.urlencode(params))
-    return status, body
+def _get(cluster, path, params):
+    return cluster.http_get(path + "?" + urllib.parse.urlencode(params))
 
 
-def read_api(cluster, min_units=None, measure=None, periods=PERIODS, slices=SLICES, refused=None):
-    """/api/indicators for every period kind and slice the API accepts
-    (a slice it refuses is recorded in `refused`)."""
+def read_api(cluster, measure=None, periods=PERIODS, slices=SLICES, refused=None):
+    """/api/indicators for every period kind and slice (a refused slice is
+    recorded in `refused`)."""
     rows = []
     for p in periods:
         for s in slices:
             params = {"period": p, "slice": s}
-            if min_units:
-                params["min_units"] = str(min_units)
             if measure:
                 params["measure"] = measure
-            status, body = _api_doc(cluster, "/api/indicators", params)
+            status, body = _get(cluster, "/api/indicators", params)
             if status != 200:
                 if refused is not None:
                     refused.add((s, status))
@@ -186,66 +223,101 @@ def read_api(cluster, min_units=None, measure=None, periods=PERIODS, slices=SLIC
     return rows
 
 
-def read_export_json(cluster, min_units=None, measure=None, periods=PERIODS):
+def read_export_json(cluster, measure=None, periods=PERIODS):
     rows = []
     for p in periods:
         params = {"period": p}
-        if min_units:
-            params["min_units"] = str(min_units)
         if measure:
             params["measure"] = measure
-        status, body = _api_doc(cluster, "/export.json", params)
+        status, body = _get(cluster, "/export.json", params)
         if status != 200:
             raise RuntimeError(f"/export.json {params}: {status} {body[:200]!r}")
         rows += rows_from_query_json(json.loads(body))
     return rows
 
 
-def read_export_csv(cluster, min_units=None):
+def read_export_csv(cluster):
     rows = []
+    pub = cluster.publication()
     for p in PERIODS:
-        params = {"period": p}
-        if min_units:
-            params["min_units"] = str(min_units)
-        status, body = _api_doc(cluster, "/export.csv", params)
+        status, body = _get(cluster, "/export.csv", {"period": p})
         if status != 200:
-            raise RuntimeError(f"/export.csv {params}: {status}")
-        rows += rows_from_csv(body.decode("utf-8"), min_units or 5)
+            raise RuntimeError(f"/export.csv period={p}: {status}")
+        rows += rows_from_csv(body.decode("utf-8"), pub)
     return rows
+
+
+def read_min_units_sweep(cluster, ks, measures):
+    """A client asking for its own floor: every request must be refused
+    (400). Returns (rows of accepted answers, number asked, refusals, the
+    statuses of accepted ones)."""
+    rows, asked, refused, accepted = [], 0, 0, []
+    for k in ks:
+        for mid in measures:
+            for path, params in (("/export.json", {"period": "month", "measure": mid, "min_units": k}),
+                                 ("/api/indicators", {"period": "quarter", "measure": mid, "min_units": k,
+                                                      "slice": "gender=woman"}),
+                                 ("/export.csv", {"period": "year", "min_units": k})):
+                asked += 1
+                status, body = _get(cluster, path, params)
+                if status == 400:
+                    refused += 1
+                    continue
+                accepted.append((path, k, status))
+                if status == 200 and path != "/export.csv":
+                    rows += rows_from_query_json(json.loads(body))
+    # finsamctl has no --min-units any more: it must be a usage error.
+    for flag in ("--min-units", "-k"):
+        asked += 1
+        r = cluster.run([cluster.bin("finsamctl"), "-d", cluster.data, "query", "--format", "json", flag, "3"],
+                        check=False)
+        if r.returncode != 0:
+            refused += 1
+        else:
+            accepted.append((f"finsamctl query {flag} 3", 3, 0))
+            rows += rows_from_query_json(json.loads(r.stdout))
+    return rows, asked, refused, accepted
 
 
 # ---- aggregate stream (finsamctl tail --format json) ---------------------
 
 def rows_from_cell_updates(lines, upto_seq=None):
-    """The latest CellUpdate per cell from `finsamctl tail --format json`
+    """The latest CellUpdate per row from `finsamctl tail --format json`
     lines ({"topic", "seq", "cell": {...}}), optionally only those with
-    seq <= upto_seq. Stream cells are förbund cells (no län/nation)."""
+    seq <= upto_seq. Rows are förbund, län and nation rows (`level`; the
+    name is in `forbund`); `removed` drops a row."""
     latest = {}
     for ln in lines:
         cell = ln.get("cell")
         if not cell or (upto_seq is not None and ln["seq"] > upto_seq):
             continue
-        key = (cell["measure"], cell["forbund"], cell["period"], cell["slice"])
+        if not ln.get("topic", "").startswith("agg."):
+            raise FormatError(f"an aggregates-only key received {ln.get('topic')!r}")
+        key = (cell["measure"], cell.get("level", "forbund"), cell["forbund"], cell["period"], cell["slice"])
         prev = latest.get(key)
         if prev is None or ln["seq"] >= prev[0]:
             latest[key] = (ln["seq"], cell)
     out = []
-    for (measure, f, period, slc), (_, c) in latest.items():
+    for _, (seq, c) in latest.items():
         if c.get("removed"):
             continue
-        out.append(row_from_cell(c))
+        out.append(row_from_cell(c, seq))
     return out
 
 
-def row_from_cell(c):
-    row = _new_row(c["measure"], "forbund", c["forbund"], c["period"], c["slice"], c.get("min_units"))
+def row_from_cell(c, seq=None):
+    row = _new_row(c["measure"], c.get("level", "forbund"), c["forbund"], c["period"], c["slice"],
+                   (seq, None), bool(c.get("protected")))
     if c.get("suppressed"):
         row["hidden"] = True
-        # docs/streams.md: suppressed = fewer than min_units units.
-        row["units_text"] = f"<{c.get('min_units') or 5}"
+        leaked = [k for k in ("n", "units", "sum", "hits", "hist", "sumsq") if c.get(k)]
+        if leaked:
+            raise FormatError(f"suppressed stream row carries {leaked}: {c}")
         return row
     for key in ("n", "units", "sum", "hits"):
         row[key] = _exact(int(c.get(key, 0)))
+    hist = c.get("hist")
+    row["hist"] = tuple(int(x) for x in hist) if hist else tuple([0] * 16)
     return row
 
 
@@ -254,23 +326,41 @@ def read_stream(tail, upto_seq=None):
 
 
 def read_snapshot(cluster, timeout=60):
-    """`finsamctl tail agg. --from 1`: a snapshot of every cell through the
+    """`finsamctl tail agg. --from 1`: the current publication through the
     replay endpoint, then idle exit."""
     r = cluster.run(cluster.tail_cmd("agg.", ["--from", "1", "--idle-exit-ms", "800"]), timeout=timeout)
     lines = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
     return rows_from_cell_updates(lines), lines
 
 
-def disclosure_metadata(cluster):
-    """Perturbation parameters, if the collector publishes any (cell-key
-    method: D, V, the table). Looked for in /api/indicators' top level and
-    /api/status; None today."""
-    for path in ("/api/indicators?period=year&measure=1", "/api/status"):
-        status, body = cluster.http_get(path)
-        if status != 200:
-            continue
-        doc = json.loads(body)
-        for key in ("perturbation", "disclosure", "cell_key", "cellkey"):
-            if isinstance(doc.get(key), dict):
-                return doc[key]
-    return None
+def protection(cluster):
+    """The published protection: GET /api/protection, which must equal
+    `finsamctl protection` (both document the same table)."""
+    status, body = cluster.http_get("/api/protection")
+    if status != 200:
+        raise FormatError(f"/api/protection: {status}")
+    doc = json.loads(body)
+    ctl = json.loads(cluster.ctl(["protection"]))
+    if ctl != doc:
+        raise FormatError(f"/api/protection {doc} differs from finsamctl protection {ctl}")
+    for key in ("method", "min_count", "max_deviation", "variance", "table"):
+        if key not in doc:
+            raise FormatError(f"/api/protection without {key!r}")
+    return doc
+
+
+def exact_cells(cluster, measures):
+    """The operator's exact view (`finsamctl query --exact`), förbund rows
+    only: {(measure, förbund, period, slice): (n, units)}. Used only to
+    cross-check the suite's own ground truth, never as an attack channel."""
+    out = {}
+    for p in PERIODS:
+        for s in SLICES:
+            doc = json.loads(cluster.ctl(["query", "--format", "json", "--exact", "--period", p, "--slice", s]))
+            for m in doc.get("measures", []):
+                if m["id"] not in measures:
+                    continue
+                for r in m["rows"]:
+                    if r["level"] == "forbund" and r.get("n"):
+                        out[(m["id"], r["name"], r["period"], r["slice"])] = (r["n"], r.get("units"))
+    return out

@@ -1,23 +1,23 @@
-"""The solver: which hidden cells does the published information pin down?
+"""The solver: which cells does the published information pin down?
 
-Two steps per component (one measure, one calendar year):
+Per component (one measure, one calendar year; model.py):
 
-1. Exact: Gaussian elimination over the rationals (fractions.Fraction) on
-   every equality the attacker has (exact published values, atom identities
-   such as sum = 2n - hits for yes/no items, units partitions). A hidden
-   cell's statistic is determined exactly iff its linear form reduces to
-   zero against the echelon rows; its value is then read off the right-hand
-   sides — and checked against the ground truth, so a wrong reader or a
-   wrong model fails loudly instead of reporting a false recovery.
-2. Bounds: linear programming (scipy/HiGHS) with all inequalities
-   (nonnegativity, scale ranges per atom, units ≤ n, rounding and noise
-   intervals, "<k"/"suppressed" markers). The integer interval
-   [ceil(min), floor(max)] of a statistic is what the attacker learns; a
-   width ≤ 2 is "within ±1". To keep this fast, a few LPs with random
-   objectives first produce feasible points: any statistic already seen
-   taking values more than 2 apart (the true values are feasible too) is
-   proven wide and needs no LP of its own.
+1. Exact: Gaussian elimination over the rationals (fraction-free integer
+   rows) on every equality that has a published right-hand side. With
+   every personal value perturbed there are none today (the identities
+   are homogeneous); it stays for any value published exactly.
+2. Propagation (lattice.py): sound interval bounds for every variable.
+3. Linear programs (scipy/HiGHS) with every constraint: a few LPs with
+   random objectives give feasible points — a statistic seen at integer
+   values more than 2 apart (the truth is feasible too) is proven wide, one
+   seen at two different integers is proven not exact — and then min and
+   max per statistic for those still undecided, under a time budget.
+   [ceil(min), floor(max)] is what the attacker can prove.
+
+Every value claimed as recovered is checked against the ground truth: a
+mismatch means a reader or the model is wrong (exit 2), never a finding.
 """
+import collections
 import heapq
 import math
 import random
@@ -29,19 +29,17 @@ from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
 
 
+class InfeasibleTruth(AssertionError):
+    pass
+
+
 class Eliminator:
-    """Row echelon form over Q, kept fraction-free: rows hold Python
-    integers (scaled by their gcd), so the arithmetic is exact and fast.
-    Each pivot row's pivot is its smallest variable, so reduction in
-    ascending variable order terminates."""
+    """Row echelon form over Q, kept fraction-free."""
 
     def __init__(self):
-        self.piv = {}          # var -> (row {var: int}, rhs int)
-        self.inconsistent = 0
+        self.piv = {}
 
     def _reduce(self, row, rhs, mult=1):
-        """Eliminates pivot variables from row; returns (row, rhs, mult)
-        with mult·(original row·x) = row·x + ... as documented in value()."""
         row = {k: int(v) for k, v in row.items() if v}
         heap = [v for v in row if v in self.piv]
         heapq.heapify(heap)
@@ -75,11 +73,8 @@ class Eliminator:
         return row, rhs, mult
 
     def add(self, row, rhs):
-        """Adds the equation row·x = rhs (integer coefficients)."""
         row, rhs, _ = self._reduce(row, int(rhs))
         if not row:
-            if rhs != 0:
-                self.inconsistent += 1
             return
         v = min(row)
         if row[v] < 0:
@@ -88,9 +83,6 @@ class Eliminator:
         self.piv[v] = (row, rhs)
 
     def value(self, form):
-        """The value of form·x if the equalities determine it, else None.
-        Reducing (form, 0) gives R, r, mult with mult·form·x = R·x - r
-        for every solution; R empty means form·x = -r / mult."""
         row, rhs, mult = self._reduce(form, 0)
         if row:
             return None
@@ -107,86 +99,140 @@ def _matrix(rows, nvar):
     return csr_matrix((data, (ri, ci)), shape=(len(rows), nvar)), np.array([float(b) for _, b in rows])
 
 
-class InfeasibleTruth(AssertionError):
-    pass
-
-
 def check_truth(comp, tol=1e-6):
     """The true values must satisfy every constraint; otherwise a reader, the
     ground truth or the model is wrong and no result can be trusted."""
     x = comp.truth
+    for i, v in enumerate(x):
+        if v < comp.lo[i] - tol or v > comp.hi[i] + tol:
+            raise InfeasibleTruth(f"{comp.m.id} {comp.year}: the truth {comp.names[i]} = {v} is outside "
+                                  f"[{comp.lo[i]}, {comp.hi[i]}]")
     for f, b in comp.eq:
         v = sum(c * x[k] for k, c in f.items())
         if abs(v - b) > tol:
             raise InfeasibleTruth(f"{comp.m.id} {comp.year}: equality violated by the truth: "
-                                  f"{_describe(comp, f)} = {v}, published {b}")
+                                  f"{_describe(comp, f)} = {v}, expected {b}")
     for f, b in comp.ub:
         v = sum(c * x[k] for k, c in f.items())
-        if v > b + tol:
+        if v > b + tol * max(1.0, abs(b)):
             raise InfeasibleTruth(f"{comp.m.id} {comp.year}: inequality violated by the truth: "
                                   f"{_describe(comp, f)} = {v} > {b}")
 
 
 def _describe(comp, f):
-    names = []
-    for k, c in list(f.items())[:6]:
-        if k < 3 * comp.na:
-            stat = ("n", "sum", "hits")[k // comp.na]
-            names.append(f"{c}*{stat}{comp.atoms[k % comp.na]}")
-        else:
-            names.append(f"{c}*units{comp.ukeys[k - 3 * comp.na]}")
+    names = [f"{c:g}*{comp.names[k]}" for k, c in list(f.items())[:6]]
     return " + ".join(names) + (" ..." if len(f) > 6 else "")
 
 
-def solve(comp, lp=True, rounds=2, seed=1, deadline=None, known=None):
-    """Returns [(key, stat, lo, hi, exact, truth, checked)] for the targets,
-    where [lo, hi] is the integer interval the attacker can prove (±inf when
-    not computed). `known` maps (key, stat) to sound bounds found before
-    (lattice.py). A cell counts once it is recovered by one statistic, so
-    its other statistics are not bounded further; LPs stop at `deadline`
-    (a time.time() value), leaving the rest unchecked (checked = False)."""
-    targets = comp.targets
-    if not targets:
-        return []
+def _iwidth(lo, hi, need=0):
+    """Width of the integer interval [ceil(lo), floor(hi)]; for a share
+    target (need -1) the largest value minus 1, so that <= -1 means max 0."""
+    if math.isinf(hi) or (need != -1 and math.isinf(lo)):
+        return math.inf
+    if need == -1:
+        return math.floor(hi + 1e-6) - 1
+    return math.floor(hi + 1e-6) - math.ceil(lo - 1e-6)
+
+
+NEED = {"hidden": 2, "absent": 2, "visible": 0, "share": -1}
+
+
+class _T:
+    """One target: what is proven ([lo, hi]) and what was seen feasible."""
+    __slots__ = ("kind", "key", "stat", "var", "need", "lo", "hi", "slo", "shi", "truth")
+
+    def __init__(self, kind, key, stat, var, truth):
+        self.kind, self.key, self.stat, self.var, self.truth = kind, key, stat, var, truth
+        self.need = NEED[kind]
+        self.lo, self.hi = -math.inf, math.inf
+        self.slo = self.shi = truth if truth is not None else None
+
+    def proven(self):
+        if self.stat == "located":
+            return math.ceil(self.lo - 1e-6) >= 1
+        return _iwidth(self.lo, self.hi, self.need) <= self._need()
+
+    def _need(self):
+        # A never-published cell holds at most k-1: its count within ±1, or
+        # its sum or hits exactly (a value, or a 0 %/100 % share).
+        if self.kind == "absent" and self.stat in ("sum", "hits"):
+            return 0
+        return self.need
+
+    def settled(self):
+        """Proven not to be recovered by the feasible points seen."""
+        if self.slo is None:
+            return False
+        if self.stat == "located":
+            return self.slo <= 1e-6
+        return _iwidth(self.slo, self.shi, self.need) > self._need()
+
+
+def _cell_status(ts):
+    """recovered / cleared / open for the targets of one cell."""
+    loc = [t for t in ts if t.stat == "located"]
+    stats = [t for t in ts if t.stat != "located"]
+    if loc and loc[0].settled():
+        return "cleared"
+    if (not loc or loc[0].proven()) and any(t.proven() for t in stats):
+        return "recovered"
+    if all(t.settled() for t in stats):
+        return "cleared"
+    return "open"
+
+
+def solve(comp, lat=None, lp=True, rounds=8, seed=1, deadline=None):
+    """Decides every target cell of the component: returns
+    [(kind, key, status, [(stat, lo, hi, truth), ...])] with status
+    "recovered" (a statistic proven within its criterion: ±1 for hidden and
+    absent cells — an absent one must also be proven non-empty —, exactly
+    for visible ones, max 0 for a 0 %/100 % share), "cleared" (feasible
+    points show it is not) or "open" (the LP budget ran out)."""
     x_true = comp.truth
-    truth_vals = [sum(c * x_true[k] for k, c in f.items()) if x_true else None for _, _, f in targets]
-    el = Eliminator()
-    for f, b in comp.eq:
-        el.add(f, b)
-    nt = len(targets)
-    lo, hi = [-math.inf] * nt, [math.inf] * nt
-    exact, checked = [False] * nt, [False] * nt
-    for i, (key, stat, f) in enumerate(targets):
-        if not f:            # no contributions possible: known zero
-            v = 0
-        else:
-            v = el.value(f)
-        if v is not None:
-            if truth_vals[i] is not None and v != truth_vals[i]:
-                raise InfeasibleTruth(f"{key} {stat}: elimination says {v}, truth is {truth_vals[i]}")
-            lo[i] = hi[i] = v
-            exact[i] = checked[i] = True
-        elif known and (key, stat) in known:
-            lo[i], hi[i] = known[(key, stat)]
-            if hi[i] - lo[i] <= 2:
-                checked[i] = True
-            if lo[i] == hi[i] and truth_vals[i] is not None and lo[i] != truth_vals[i]:
-                raise InfeasibleTruth(f"{key} {stat}: propagation pins {lo[i]}, truth {truth_vals[i]}")
+    ts = [_T(kind, key, stat, v, x_true[v] if x_true else None) for kind, key, stat, v in comp.targets]
+    if not ts:
+        return []
+    if any(b for _, b in comp.eq):
+        el = Eliminator()
+        for f, b in comp.eq:
+            el.add(f, b)
+        for t in ts:
+            val = el.value({t.var: 1})
+            if val is not None:
+                if t.truth is not None and val != t.truth:
+                    raise InfeasibleTruth(f"{t.key} {t.stat}: elimination says {val}, truth is {t.truth}")
+                t.lo = t.hi = val
+    if lat is not None:
+        for t in ts:
+            l, h = lat.bounds(t.var)
+            t.lo, t.hi = max(t.lo, l), min(t.hi, h)
+            if t.truth is not None and not (t.lo - 1e-6 <= t.truth <= t.hi + 1e-6):
+                raise InfeasibleTruth(f"{t.key} {t.stat}: propagation proves [{t.lo}, {t.hi}], truth {t.truth}")
+    cells = collections.OrderedDict()
+    for t in ts:
+        cells.setdefault((t.kind, t.key), []).append(t)
     if lp:
-        _bounds(comp, targets, lo, hi, exact, checked, truth_vals, rounds, seed, deadline)
-    return [(t[0], t[1], lo[i], hi[i], exact[i] or lo[i] == hi[i], truth_vals[i], checked[i])
-            for i, t in enumerate(targets)]
+        _bounds(comp, lat, cells, rounds, seed, deadline)
+    out = []
+    for (kind, key), tl in cells.items():
+        out.append((kind, key, _cell_status(tl), [(t.stat, t.lo, t.hi, t.truth) for t in tl]))
+    return out
 
 
-STAT_ORDER = {"n": 0, "hits": 1, "units": 2, "sum": 3}
-
-
-def _bounds(comp, targets, lo, hi, exact, checked, truth_vals, rounds, seed, deadline):
+def _bounds(comp, lat, cells, rounds, seed, deadline):
     n = comp.nvar
+    if not any(_cell_status(tl) == "open" for tl in cells.values()):
+        return
     A_ub, b_ub = _matrix(comp.ub, n) if comp.ub else (None, None)
     A_eq, b_eq = _matrix(comp.eq, n) if comp.eq else (None, None)
-    T, _ = _matrix([(f, 0) for _, _, f in targets], n)
-    bounds = comp.bounds
+    # A generous box keeps every LP bounded, so that random objectives give
+    # points; a point in the box is feasible without it too. (Claimed
+    # recoveries are checked against the truth in any case.)
+    src = zip(lat.lo, lat.hi) if lat is not None else zip(comp.lo, comp.hi)
+    cap = 1e7
+    bounds = [(l if l > -1e8 else -cap, h if h < 1e8 else cap) for l, h in src]
+    allts = [t for tl in cells.values() for t in tl]
+    tvars = np.array([t.var for t in allts])
 
     def run(c):
         r = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
@@ -194,64 +240,79 @@ def _bounds(comp, targets, lo, hi, exact, checked, truth_vals, rounds, seed, dea
             return None, -math.inf
         if r.status != 0:
             raise InfeasibleTruth(f"{comp.m.id} {comp.year}: LP failed ({r.message})")
+        vals = r.x[tvars]
+        for t, v in zip(allts, vals):
+            if t.slo is None or v < t.slo:
+                t.slo = v
+            if t.shi is None or v > t.shi:
+                t.shi = v
         return r.x, r.fun
 
-    done = {targets[i][0] for i in range(len(targets)) if hi[i] - lo[i] <= 2}   # cells already recovered
-    seen_lo = [t if t is not None else math.inf for t in truth_vals]
-    seen_hi = [t if t is not None else -math.inf for t in truth_vals]
-    open_ = [i for i in range(len(targets)) if targets[i][0] not in done]
-    for i in range(len(targets)):
-        if targets[i][0] in done:
-            checked[i] = True
-    if not open_:
-        return
+    def open_cells():
+        return [tl for tl in cells.values() if _cell_status(tl) == "open"]
+
+    def late():
+        return deadline is not None and time.time() > deadline
+
     rng = random.Random(seed)
-
-    def observe(x):
-        vals = T @ x
-        for i in open_:
-            v = vals[i]
-            if v < seen_lo[i]:
-                seen_lo[i] = v
-            if v > seen_hi[i]:
-                seen_hi[i] = v
-
-    def wide(i):
-        return seen_hi[i] - seen_lo[i] > 2 + 1e-6
-
-    # Random vertices: most statistics are seen to vary by more than 2 at once.
-    for _ in range(rounds):
-        if deadline is not None and time.time() > deadline:
+    # Never-published cells that may as well be empty: one LP for all.
+    c = np.zeros(n)
+    for tl in open_cells():
+        for t in tl:
+            if t.stat == "located":
+                c[t.var] += 1.0
+    if c.any() and not late():
+        run(c)
+    # All undecided statistics up together, then down together.
+    for sign in (-1.0, 1.0):
+        op = open_cells()
+        if not op or late():
             break
-        w = np.zeros(len(targets))
-        for i in open_:
-            w[i] = rng.choice((-1.0, 1.0))
-        x, _ = run(T.T @ w)
-        if x is not None:
-            observe(x)
-    for i in open_:
-        if wide(i):
-            checked[i] = True
-    todo = sorted((i for i in open_ if not wide(i)), key=lambda i: (targets[i][0], STAT_ORDER[targets[i][1]]))
-    for i in todo:
-        key = targets[i][0]
-        if key in done or wide(i):
-            checked[i] = True
-            continue
-        if deadline is not None and time.time() > deadline:
+        c = np.zeros(n)
+        for tl in op:
+            for t in tl:
+                if t.stat != "located" and not t.settled():
+                    c[t.var] += sign
+        if c.any():
+            run(c)
+    # Random objectives over what is still undecided, while they help.
+    for r in range(rounds):
+        op = open_cells()
+        if not op or late():
             break
-        c = T.getrow(i).toarray().ravel()
-        x, fun = run(-c)
-        if x is not None:
-            observe(x)
-            hi[i] = min(hi[i], math.floor(-fun + 1e-6))
-        checked[i] = True
-        if x is None or wide(i):
-            continue
-        x, fun = run(c)
-        observe(x)
-        lo[i] = max(lo[i], math.ceil(fun - 1e-6))
-        if hi[i] - lo[i] <= 2:
-            done.add(key)
-        if lo[i] == hi[i] and truth_vals[i] is not None and abs(lo[i] - truth_vals[i]) > 1e-6:
-            raise InfeasibleTruth(f"{key} {targets[i][1]}: LP pins {lo[i]}, truth {truth_vals[i]}")
+        c = np.zeros(n)
+        for tl in op:
+            for t in tl:
+                if t.stat != "located" and not t.settled():
+                    c[t.var] += rng.choice((-1.0, 1.0)) * (0.5 + rng.random())
+        if not c.any():
+            break
+        run(c)
+        if r >= 2 and len(open_cells()) > 0.9 * len(op):
+            break
+    # One statistic at a time for the rest: hidden, never-published and
+    # share cells first, the small visible ones with what time is left.
+    for tl in sorted(open_cells(), key=lambda tl: tl[0].kind == "visible"):
+        for t in sorted(tl, key=lambda t: (t.stat != "located", STAT_ORDER.get(t.stat, 9))):
+            if _cell_status(tl) != "open" or late():
+                break
+            if t.settled() or t.proven():
+                continue
+            c = np.zeros(n)
+            c[t.var] = 1.0
+            if t.stat == "located":
+                _, fun = run(c)
+                t.lo = max(t.lo, math.ceil(fun - 1e-6))
+                continue
+            _, fun = run(-c)
+            if fun != -math.inf:
+                t.hi = min(t.hi, math.floor(-fun + 1e-6))
+            if t.settled() or t.need == -1:
+                continue
+            _, fun = run(c)
+            t.lo = max(t.lo, math.ceil(fun - 1e-6))
+            if t.lo == t.hi and t.truth is not None and abs(t.lo - t.truth) > 1e-6:
+                raise InfeasibleTruth(f"{t.key} {t.stat}: LP pins {t.lo}, truth {t.truth}")
+
+
+STAT_ORDER = {"n": 0, "units": 1, "hits": 2, "misses": 2, "sum": 3}

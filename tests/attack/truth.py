@@ -13,8 +13,12 @@ docs/import-jsonl.md, proto/catalogue.json), independently of the C code:
 - paired measures (entry->exit, ongoing->exit, exit->follow-up): one pair per
   person, in the month of the later observation, slices `all` and the
   later observation's mode, n = units = pairs;
-- län and nation cells are sums of their förbund cells (units too: a person
-  belongs to one förbund).
+- län and nation cells here are sums of all their förbund cells (units too:
+  a person belongs to one förbund); the published län and Riket rows sum
+  only the *published* förbund rows, which model.py computes from the atoms
+  for the rows that exist (a never-published förbund cell is in none);
+- atoms also count answers per category (Measure.categories(): a scale
+  value, or a day bucket), from which every cell's histogram follows.
 
 Organisation reports are not personal data (never suppressed) and are left
 out of the attack.
@@ -86,6 +90,59 @@ class Measure:
             return (self.scale["min"], self.scale["max"])
         return (0, 100000)
 
+    def width(self):
+        """The width of one answer: the unit of magnitude noise
+        (docs/security.md (a) 4): the scale's range for ordinal items, 30
+        days for day counts, 2 for paired changes, 1 otherwise."""
+        if self.aggregate == "ordinal" and self.scale and self.scale["max"] > self.scale["min"]:
+            return self.scale["max"] - self.scale["min"]
+        if self.aggregate == "median_days":
+            return 30
+        if self.aggregate == "paired_change":
+            return 2
+        return 1
+
+    def categories(self):
+        """What one observation can be, as categories (lo, hi, hit, bin):
+        values lo..hi, whether it counts in the share, and the histogram bin
+        it is published in (None: no histogram). Ordinal and yes/no values
+        are their own bin (hist[value]); paired changes bin change + 8; day
+        counts the 16 day buckets (docs/streams.md, CellUpdate.hist)."""
+        if not hasattr(self, "_cats"):
+            vl, vh = self.value_range()
+            if self.aggregate == "median_days":
+                cats, lo = [], 0
+                for b, up in enumerate(DAY_UPPER):
+                    hi = vh if b == len(DAY_UPPER) - 1 else up
+                    cats.append((lo, hi, up <= 30, b))
+                    lo = up + 1
+            elif self.aggregate == "share_sustained":
+                cats = [(0, 0, False, None), (1, 1, True, None)]
+            elif self.aggregate == "paired_change":
+                cats = [(v, v, v >= 1, min(15, max(0, v + 8))) for v in range(vl, vh + 1)]
+            else:
+                cats = [(v, v, bool(self.hit(v)), v if 0 <= v < 16 else None) for v in range(vl, vh + 1)]
+            self._cats = cats
+        return self._cats
+
+    def model_categories(self):
+        """The categories the attack model keeps per atom and cell, and the
+        map from categories(): every value of a discrete scale; for day
+        counts only "<= 30" and "> 30" (16 buckets per atom make the linear
+        programs far too slow; the published day histograms still bound
+        each cell through the bucket ranges, see model.py)."""
+        cats = self.categories()
+        if self.aggregate != "median_days":
+            return cats, list(range(len(cats)))
+        vl, vh = self.value_range()
+        return [(vl, 30, True, None), (31, vh, False, None)], [0 if c[2] else 1 for c in cats]
+
+    def category(self, value):
+        for i, (lo, hi, _, _) in enumerate(self.categories()):
+            if lo <= value <= hi:
+                return i
+        raise ValueError(f"{self.id}: value {value} outside the model's range")
+
     def hit(self, value):
         if self.aggregate == "share_yes":
             yes = self.scale.get("yes", 1) if self.scale else 1
@@ -100,6 +157,9 @@ class Measure:
             lo, hi = self.scale["top"]
             return int(lo <= value <= hi)
         return 0
+
+
+DAY_UPPER = (0, 7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365, 545, 730, 1095, 3650)
 
 
 def measures(cat):
@@ -159,7 +219,8 @@ class Truth:
         acc = collections.defaultdict(lambda: {"n": 0, "sum": 0, "hits": 0, "dk": 0})
         # atoms[(measure, förbund, month, (value per dim))] = {n, sum, hits}: the
         # finest cross-classification, of which every cell is a sum.
-        self.atoms = collections.defaultdict(lambda: {"n": 0, "sum": 0, "hits": 0})
+        self.atoms = collections.defaultdict(lambda: {"n": 0, "sum": 0, "hits": 0,
+                                                      "cats": collections.Counter()})
         people = collections.defaultdict(set)   # förbund-level cell -> people
         staff_units = collections.Counter()
         pairs = collections.defaultdict(dict)   # (förbund, person, measure) -> {side: (month, mode, value)}
@@ -182,6 +243,7 @@ class Truth:
             a["n"] += 1
             a["sum"] += value
             a["hits"] += m.hit(value)
+            a["cats"][m.category(value)] += 1
             for p in period_keys(*ym1):
                 for s in ("all", f"mode={mode1}"):
                     c = acc[(mid, f, p, s)]
@@ -266,6 +328,7 @@ class Truth:
             a["n"] += 1
             a["sum"] += v
             a["hits"] += m.hit(v)
+            a["cats"][m.category(v)] += 1
         for p in periods:
             for s in slices:
                 key = (m.id, f, p, s)
