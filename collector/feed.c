@@ -87,8 +87,20 @@ static uint8_t *s_encode(const query_cell_t *c, uint64_t seq, int min_units, boo
     u.has_removed = removed;
     u.removed = removed;
     int64_t hist[CELL_HIST];
-    if (!c->suppressed && !removed)
+    if (!c->suppressed && !removed && query_withholds(c->measure, &c->published)) {
+        /* As the API: n and units only (the rest would give the share back). */
+        u.has_n = u.has_units = 1;
+        u.n = c->published.n;
+        u.units = c->published.units;
+    } else if (!c->suppressed && !removed) {
         feed_cell_state(&u, &c->published, hist);
+        /* A share measure publishes hits over n; its sum and bins would
+         * be the same counts again (protect.c publishes none). */
+        if (c->measure->aggregate == AGG_SHARE_YES || c->measure->aggregate == AGG_SHARE_SUSTAINED) {
+            u.has_sum = u.has_sumsq = 0;
+            u.n_hist = 0;
+        }
+    }
     return codec_pack(&u.base, len);
 }
 

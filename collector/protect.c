@@ -380,6 +380,14 @@ void protect_cell(const protect_t *self, const cat_measure_t *m, bool personal, 
             if (exact->hist[b] > 0)
                 out->hist[b] = s_nonneg(exact->hist[b] + s_free_noise(self, TAG_BIN, m->id, akey, b));
     }
+    /* A share measure publishes its share: hits over n. Its sum, sums of
+     * squares and bins are the same counts again (yes = hits, no = n -
+     * hits); perturbed independently they would be second copies of one
+     * number, and intersecting the copies narrows it. */
+    if (m->aggregate == AGG_SHARE_YES || m->aggregate == AGG_SHARE_SUSTAINED) {
+        out->sum = out->sumsq = 0;
+        memset(out->hist, 0, sizeof out->hist);
+    }
     out->ckey = out->okey = 0; /* the keys themselves are never published */
 }
 

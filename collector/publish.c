@@ -59,14 +59,29 @@ static int s_one(s_ctx_t *c, MDB_txn *txn, MDB_dbi pub, const uint8_t *key, cons
 {
     static const cell_t zero;
     const cell_t *a = now ? now : &zero, *b = then ? &then->cell : &zero;
-    if (!memcmp(a, b, sizeof *a))
+    if (!memcmp(a, b, sizeof *a)) {
+        /* Gone before it was ever shown: drop its waiting note. */
+        if (then && !now) {
+            MDB_val kv = {CELL_KEY_LEN, (void *) key};
+            int rc = mdb_del(txn, pub, &kv, NULL);
+            return rc == MDB_NOTFOUND ? 0 : rc;
+        }
         return 0;
+    }
     int64_t k = protect_params(c->protect)->min_count;
     bool due = s_changes(a, b) >= k || !s_personal(c->catalogue, key) ||
                (then && c->now_ms - then->refreshed_ms >= c->max_age_ms) || (!then && c->max_age_ms <= 0);
     if (!due) {
         c->report->waiting++;
-        return 0;
+        if (then)
+            return 0;
+        /* A new cell with fewer than min_count contributions: note from
+         * when it waits (an empty published state, read as "not published
+         * yet" by query.c), so that its max age starts now. */
+        uint8_t placeholder[PUBLISH_VALUE_LEN] = {0};
+        be64_put(placeholder + sizeof(cell_t), (uint64_t) c->now_ms);
+        MDB_val kv = {CELL_KEY_LEN, (void *) key}, vv = {sizeof placeholder, placeholder};
+        return mdb_put(txn, pub, &kv, &vv, 0);
     }
     MDB_val kv = {CELL_KEY_LEN, (void *) key};
     int rc;
@@ -172,15 +187,17 @@ int publish_run(ledger_t *ledger, const catalogue_t *catalogue, const protect_t 
     if (rc == S_NOTHING) {
         /* The publication stands: report it as it is. */
         memset(report, 0, sizeof *report);
-        return publish_last(ledger, &report->seq, &report->at_ms);
+        return publish_last(ledger, &report->seq, &report->at_ms, &report->waiting);
     }
     return rc;
 }
 
-int publish_last(ledger_t *ledger, uint64_t *seq, int64_t *at_ms)
+int publish_last(ledger_t *ledger, uint64_t *seq, int64_t *at_ms, uint64_t *waiting)
 {
     *seq = 0;
     *at_ms = 0;
+    if (waiting)
+        *waiting = 0;
     MDB_txn *txn;
     int rc = store_read(ledger_store(ledger), &txn);
     if (rc)
@@ -190,6 +207,8 @@ int publish_last(ledger_t *ledger, uint64_t *seq, int64_t *at_ms)
     if (rc == 0 && v.mv_size == S_META_LEN) {
         *seq = be64_get(v.mv_data);
         *at_ms = (int64_t) be64_get((const uint8_t *) v.mv_data + 8);
+        if (waiting)
+            *waiting = be64_get((const uint8_t *) v.mv_data + 16);
     } else if (rc == 0) {
         rc = MDB_CORRUPTED;
     }

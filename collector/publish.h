@@ -47,8 +47,10 @@ typedef struct {
 int publish_run(ledger_t *ledger, const catalogue_t *catalogue, const protect_t *protect, int64_t now_ms,
                 int64_t max_age_ms, publish_report_t *report);
 
-/* The last publication's position and time (zeros if none). */
-int publish_last(ledger_t *ledger, uint64_t *seq, int64_t *at_ms);
+/* The last publication's position and time (zeros if none), and how many
+ * changed cells were waiting then (for more change or their max age);
+ * waiting may be NULL. */
+int publish_last(ledger_t *ledger, uint64_t *seq, int64_t *at_ms, uint64_t *waiting);
 
 /* Decodes a stored published value; -1 if the size is wrong. */
 int publish_entry_decode(const void *data, size_t len, publish_entry_t *out);

@@ -27,6 +27,10 @@ typedef struct {
     uint16_t slice;
     cell_t cell;
     bool suppressed;
+    /* A cell that exists but has no published state yet (publish.h): not
+     * shown, not in any published number, and an unknown to a reader — a
+     * hidden member of every constraint it is part of. */
+    bool absent;
 } s_row_t;
 
 typedef struct {
@@ -71,6 +75,51 @@ static s_row_t *s_push(s_table_t *t)
 
 /* Adds c into the row (level, name, period, slice), creating it; the table
  * must be re-sorted before lookups. Rows are merged after loading. */
+/* The measure's cells that exist but are not published yet, as absent
+ * rows (see s_row_t); MDB_NOTFOUND at the end, as the cursor walks. */
+static int s_load_absent(MDB_txn *txn, ledger_t *ledger, const catalogue_t *cat, const uint8_t *prefix,
+                         int only_year, s_table_t *t)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_CELLS), &cur);
+    if (rc)
+        return rc;
+    MDB_dbi published = ledger_dbi(ledger, LEDGER_DB_PUBLISHED);
+    MDB_val k = {CELL_MEASURE_LEN, (void *) prefix}, v, pv;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        cell_key_t ck;
+        if (k.mv_size < CELL_MEASURE_LEN || memcmp(k.mv_data, prefix, CELL_MEASURE_LEN)) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        if (cell_key_decode(&ck, k.mv_data, k.mv_size) ||
+            (only_year && cell_period_year(ck.period) != only_year))
+            continue;
+        MDB_val pk = k;
+        int got = mdb_get(txn, published, &pk, &pv);
+        if (got == 0)
+            continue;
+        if (got != MDB_NOTFOUND) {
+            rc = got;
+            break;
+        }
+        s_row_t *r = s_push(t);
+        if (!r) {
+            rc = ENOMEM;
+            break;
+        }
+        r->level = LEVEL_FORBUND;
+        snprintf(r->name, sizeof r->name, "%s", ck.forbund);
+        snprintf(r->lan, sizeof r->lan, "%s", catalogue_lan(cat, ck.forbund));
+        r->period = ck.period;
+        r->slice = ck.slice;
+        r->absent = true;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, int only_year, bool exact,
                   s_table_t *t)
 {
@@ -109,8 +158,13 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
         r->period = ck.period;
         r->slice = ck.slice;
         memcpy(&r->cell, v.mv_data, sizeof r->cell);
+        /* An empty published state is a cell waiting for its first
+         * publication (publish.c): not shown, an unknown to readers. */
+        r->absent = !exact && cell_is_zero(&r->cell);
     }
     mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND && !exact)
+        rc = s_load_absent(txn, ledger, cat, prefix, only_year, t);
     store_read_end(ledger_store(ledger), txn);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
@@ -142,8 +196,11 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
             return ENOMEM;
         }
         *dst = up[i];
-        while (i + 1 < 2 * nf && s_row_cmp(&up[i + 1], dst) == 0)
+        /* A roll-up is absent only if all its parts are. */
+        while (i + 1 < 2 * nf && s_row_cmp(&up[i + 1], dst) == 0) {
             cell_add(&dst->cell, &up[++i].cell, +1);
+            dst->absent = dst->absent && up[i].absent;
+        }
     }
     free(up);
     if (t->n > 1) /* rows is NULL while empty, and qsort's pointer must be valid even for 0 */
@@ -410,7 +467,8 @@ oom:
 static void s_suppress(s_table_t *t, const protect_t *protect)
 {
     for (size_t i = 0; i < t->n; i++)
-        t->rows[i].suppressed = protect && protect_is_hidden(protect, &t->rows[i].cell);
+        t->rows[i].suppressed =
+            t->rows[i].absent || (protect && protect_is_hidden(protect, &t->rows[i].cell));
     if (!protect || t->n == 0)
         return;
     /* Each row is a part of at most three constraints: its geographic
@@ -542,6 +600,13 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
     return true;
 }
 
+bool query_withholds(const cat_measure_t *m, const cell_t *published)
+{
+    cell_values_t cv;
+    cell_values(m, published, 0, &cv);
+    return cv.n > 0 && s_has_share(m->aggregate) && !s_share_ok(&cv);
+}
+
 static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, const s_row_t *r,
                           const s_row_t *prev)
 {
@@ -645,7 +710,8 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
             const s_row_t *r = &t.rows[i];
-            if (r->slice != slice || cell_period_kind(r->period) != kind || (only && r->period != only))
+            if (r->absent || r->slice != slice || cell_period_kind(r->period) != kind ||
+                (only && r->period != only))
                 continue;
             if (q->forbund && r->level == LEVEL_FORBUND && strcmp(r->name, q->forbund))
                 continue;
@@ -675,7 +741,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
                      (int) cat->version, "measures", measures);
     uint64_t pub_seq = 0;
     int64_t pub_ms = 0;
-    if (!q->exact && publish_last(ledger, &pub_seq, &pub_ms) == 0)
+    if (!q->exact && publish_last(ledger, &pub_seq, &pub_ms, NULL) == 0)
         json_object_set_new(
             *out, "published",
             json_pack("{s:I,s:I}", "seq", (json_int_t) pub_seq, "at_ms", (json_int_t) pub_ms));
@@ -704,6 +770,8 @@ int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect
         s_suppress(&t, organisation ? NULL : protect);
         for (size_t i = 0; i < t.n && rc == 0; i++) {
             const s_row_t *r = &t.rows[i];
+            if (r->absent)
+                continue; /* not published: not a row of the feed either */
             query_cell_t c = {m, levels[r->level], r->name, r->period, r->slice, r->suppressed, {0}};
             if (!r->suppressed)
                 s_published(&q, m, !organisation, r, &c.published);

@@ -53,6 +53,11 @@ int query_run(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q, 
 
 void query_print_table(const json_t *result, FILE *out);
 
+/* True if a row with this published state shows no values but n and
+ * units: its share would be 0 % or 100 % on fewer than 10 (every other
+ * value could give the share back). The feed applies it too. */
+bool query_withholds(const cat_measure_t *m, const cell_t *published);
+
 /* One protected row of the publication, as every reader sees it. */
 typedef struct {
     const cat_measure_t *measure;

@@ -81,11 +81,12 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
     /* What every protected output reflects (publish.h). */
     uint64_t pub_seq = 0;
     int64_t pub_ms = 0;
-    publish_last(ledger, &pub_seq, &pub_ms);
+    uint64_t waiting = 0;
+    publish_last(ledger, &pub_seq, &pub_ms, &waiting);
     uint64_t last = ledger_next_seq(ledger) - 1;
-    json_t *publication =
-        json_pack("{s:I,s:I,s:I}", "seq", (json_int_t) pub_seq, "at_ms", (json_int_t) pub_ms, "events_since",
-                  (json_int_t) (last > pub_seq ? last - pub_seq : 0));
+    json_t *publication = json_pack(
+        "{s:I,s:I,s:I,s:I}", "seq", (json_int_t) pub_seq, "at_ms", (json_int_t) pub_ms, "events_since",
+        (json_int_t) (last > pub_seq ? last - pub_seq : 0), "cells_waiting", (json_int_t) waiting);
     return json_pack("{s:I,s:o,s:o,s:o}", "events_in_log", (json_int_t) last, "forbund", forbund, "agents",
                      agents, "publication", publication);
 }

@@ -826,7 +826,7 @@ static void s_replay_published(stream_t *self, zmq_msg_t *id, const ProtobufCBin
     }
     uint64_t seq = 0;
     int64_t at;
-    publish_last(self->ledger, &seq, &at);
+    publish_last(self->ledger, &seq, &at, NULL);
     s_snap_ctx_t c = {self, id, seq, end, next_key};
     bool done = false;
     int rc = feed_snapshot(self->feed, seq, from, limit, s_snap_send, &c, &done);

@@ -211,12 +211,19 @@ class Cluster:
         p = self.status().get("publication") or {}
         return int(p.get("seq") or 0), int(p.get("at_ms") or 0)
 
-    def wait_publication(self, seq, after_ms=0, timeout=60):
+    def wait_publication(self, seq, after_ms=0, timeout=60, settled=False):
         """Waits until the last publication covers log position `seq` and
-        ran at or after `after_ms` (wall clock, ms); returns (seq, at_ms)."""
+        ran at or after `after_ms` (wall clock, ms) — or, with `settled`,
+        left no changed cell waiting (an idle collector then publishes
+        nothing more); returns (seq, at_ms)."""
         def done():
-            s, at = self.publication()
-            return (s, at) if s >= seq and at >= after_ms else None
+            p = self.status().get("publication") or {}
+            s, at = int(p.get("seq", 0)), int(p.get("at_ms", 0))
+            if s < seq:
+                return None
+            if settled:
+                return (s, at) if int(p.get("cells_waiting", 1)) == 0 else None
+            return (s, at) if at >= after_ms else None
         return _wait(done, timeout, f"a publication covering sequence {seq}")
 
     def ctl(self, args, timeout=60):

@@ -384,20 +384,27 @@ class Component:
                     self.ub.append((row, 0))                                # whole <= Σ parts
 
     def _presence(self):
-        """A published förbund row rests on n >= k; a förbund cell that is
-        in no output has n <= k-1."""
+        """What a row's presence says, in the steady state the suite reads
+        (every changed cell republished after --publish-max-age): a cell
+        waits for its first publication until min_count contributions or
+        its max age (collector/publish.c), so then every non-empty förbund
+        cell is a row. A row shown with values rests on n >= k; a hidden
+        row says nothing more (it may hold only "vet ej" answers, n = 0); a
+        förbund cell in no output is empty."""
         k, mid = self.prot.k, self.m.id
         for f in self.forbunds:
             for p in self.periods:
                 for s in self.slices:
                     n = self.cellvars[(mid, "forbund", f, p, s)]["n"]
-                    if (f, p, s) in self.present_f:
+                    c = self.cells.get((mid, "forbund", f, p, s))
+                    if c is None:
+                        self.hi[n] = min(self.hi[n], 0)
+                    elif c["visible"]:
                         self.lo[n] = max(self.lo[n], k)
-                    else:
-                        self.hi[n] = min(self.hi[n], k - 1)
         for key, cv in self.cellvars.items():
-            if key[1] != "forbund":
-                self.lo[cv["n"]] = max(self.lo[cv["n"]], k)
+            c = self.cells.get(key)
+            if key[1] != "forbund" and c is not None:
+                self.lo[cv["n"]] = max(self.lo[cv["n"]], k if c["visible"] else 0)
 
     # ---- published views --------------------------------------------------
     def _bound(self, v, lo, hi):

@@ -314,10 +314,13 @@ def row_from_cell(c, seq=None):
         if leaked:
             raise FormatError(f"suppressed stream row carries {leaked}: {c}")
         return row
+    # A field the row does not carry is not published (a withheld row has
+    # n and units only; a share measure no sum or bins): never read it as 0.
     for key in ("n", "units", "sum", "hits"):
-        row[key] = _exact(int(c.get(key, 0)))
+        if key in c:
+            row[key] = _exact(int(c[key]))
     hist = c.get("hist")
-    row["hist"] = tuple(int(x) for x in hist) if hist else tuple([0] * 16)
+    row["hist"] = tuple(int(x) for x in hist) if hist else None
     return row
 
 
