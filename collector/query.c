@@ -75,6 +75,20 @@ static s_row_t *s_push(s_table_t *t)
 
 /* Adds c into the row (level, name, period, slice), creating it; the table
  * must be re-sorted before lookups. Rows are merged after loading. */
+/* A förbund row for a cell key (zero state); NULL when out of memory. */
+static s_row_t *s_push_forbund(s_table_t *t, const catalogue_t *cat, const cell_key_t *ck)
+{
+    s_row_t *r = s_push(t);
+    if (r) {
+        r->level = LEVEL_FORBUND;
+        snprintf(r->name, sizeof r->name, "%s", ck->forbund);
+        snprintf(r->lan, sizeof r->lan, "%s", catalogue_lan(cat, ck->forbund));
+        r->period = ck->period;
+        r->slice = ck->slice;
+    }
+    return r;
+}
+
 /* The measure's cells that exist but are not published yet, as absent
  * rows (see s_row_t); MDB_NOTFOUND at the end, as the cursor walks. */
 static int s_load_absent(MDB_txn *txn, ledger_t *ledger, const catalogue_t *cat, const uint8_t *prefix,
@@ -104,16 +118,11 @@ static int s_load_absent(MDB_txn *txn, ledger_t *ledger, const catalogue_t *cat,
             rc = got;
             break;
         }
-        s_row_t *r = s_push(t);
+        s_row_t *r = s_push_forbund(t, cat, &ck);
         if (!r) {
             rc = ENOMEM;
             break;
         }
-        r->level = LEVEL_FORBUND;
-        snprintf(r->name, sizeof r->name, "%s", ck.forbund);
-        snprintf(r->lan, sizeof r->lan, "%s", catalogue_lan(cat, ck.forbund));
-        r->period = ck.period;
-        r->slice = ck.slice;
         r->absent = true;
     }
     mdb_cursor_close(cur);
@@ -147,16 +156,11 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
             continue;
         if (only_year && cell_period_year(ck.period) != only_year)
             continue;
-        s_row_t *r = s_push(t);
+        s_row_t *r = s_push_forbund(t, cat, &ck);
         if (!r) {
             rc = ENOMEM;
             break;
         }
-        r->level = LEVEL_FORBUND;
-        snprintf(r->name, sizeof r->name, "%s", ck.forbund);
-        snprintf(r->lan, sizeof r->lan, "%s", catalogue_lan(cat, ck.forbund));
-        r->period = ck.period;
-        r->slice = ck.slice;
         memcpy(&r->cell, v.mv_data, sizeof r->cell);
         /* An empty published state is a cell waiting for its first
          * publication (publish.c): not shown, an unknown to readers. */
