@@ -17,6 +17,25 @@
 /* The body's answer for "nothing to publish": abort, write nothing. */
 #define S_NOTHING (-30000)
 
+/* The last publication's meta record (zeros when there is none yet). */
+static int s_meta_read(MDB_txn *txn, ledger_t *ledger, uint64_t *seq, int64_t *at_ms, uint64_t *waiting)
+{
+    *seq = *waiting = 0;
+    *at_ms = 0;
+    MDB_val k = {sizeof S_META_NAME - 1, S_META_NAME}, v;
+    int rc = mdb_get(txn, ledger_dbi(ledger, LEDGER_DB_META), &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != S_META_LEN)
+        return MDB_CORRUPTED;
+    *seq = be64_get(v.mv_data);
+    *at_ms = (int64_t) be64_get((const uint8_t *) v.mv_data + 8);
+    *waiting = be64_get((const uint8_t *) v.mv_data + 16);
+    return 0;
+}
+
 int publish_entry_decode(const void *data, size_t len, publish_entry_t *out)
 {
     if (len != PUBLISH_VALUE_LEN)
@@ -106,14 +125,13 @@ static int s_publish(ledger_txn_t *lt, void *ctx)
     /* Nothing new in the log and no cell waiting for its max age: nothing
      * to do, not even the meta, so an idle collector writes nothing and
      * every reader keeps seeing the same publication. */
-    uint64_t last_seq = 0, last_waiting = 0;
-    MDB_val mk = {sizeof S_META_NAME - 1, S_META_NAME}, mv;
-    if (mdb_get(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_META), &mk, &mv) == 0 && mv.mv_size == S_META_LEN) {
-        last_seq = be64_get(mv.mv_data);
-        last_waiting = be64_get((const uint8_t *) mv.mv_data + 16);
-        if (last_seq == lt->next_seq - 1 && last_waiting == 0)
-            return S_NOTHING;
-    }
+    uint64_t last_seq, last_waiting;
+    int64_t last_at;
+    int mrc = s_meta_read(lt->txn, lt->ledger, &last_seq, &last_at, &last_waiting);
+    if (mrc)
+        return mrc;
+    if (last_at && last_seq == lt->next_seq - 1 && last_waiting == 0)
+        return S_NOTHING;
     MDB_dbi cells = ledger_dbi(lt->ledger, LEDGER_DB_CELLS),
             pub = ledger_dbi(lt->ledger, LEDGER_DB_PUBLISHED);
     /* A retried transaction (map growth) starts the counts again. */
@@ -202,16 +220,10 @@ int publish_last(ledger_t *ledger, uint64_t *seq, int64_t *at_ms, uint64_t *wait
     int rc = store_read(ledger_store(ledger), &txn);
     if (rc)
         return rc;
-    MDB_val k = {sizeof S_META_NAME - 1, S_META_NAME}, v;
-    rc = mdb_get(txn, ledger_dbi(ledger, LEDGER_DB_META), &k, &v);
-    if (rc == 0 && v.mv_size == S_META_LEN) {
-        *seq = be64_get(v.mv_data);
-        *at_ms = (int64_t) be64_get((const uint8_t *) v.mv_data + 8);
-        if (waiting)
-            *waiting = be64_get((const uint8_t *) v.mv_data + 16);
-    } else if (rc == 0) {
-        rc = MDB_CORRUPTED;
-    }
+    uint64_t w;
+    rc = s_meta_read(txn, ledger, seq, at_ms, &w);
+    if (waiting)
+        *waiting = w;
     store_read_end(ledger_store(ledger), txn);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return rc;
 }
