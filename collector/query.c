@@ -565,14 +565,15 @@ static bool s_has_share(cat_aggregate_t agg)
 
 /* The row's values into o. Returns false (and adds nothing but n and
  * units) when a share is withheld: every other value of the row — mean,
- * sd, median, interval, change — could give it back. */
-static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t *cv)
+ * sd, median, interval, change — could give it back. The operator's exact
+ * view withholds nothing. */
+static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t *cv, bool exact)
 {
     json_object_set_new(o, "n", json_integer(cv->n));
     json_object_set_new(o, "units", json_integer(cv->units));
     if (cv->n == 0)
         return false;
-    if (s_has_share(m->aggregate) && !s_share_ok(cv)) {
+    if (!exact && s_has_share(m->aggregate) && !s_share_ok(cv)) {
         json_object_set_new(o, "withheld", json_string("share of 0 % or 100 % on fewer than 10"));
         return false;
     }
@@ -629,7 +630,7 @@ static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool persona
     cell_values_t cv;
     s_published(q, m, personal, r, &pub);
     cell_values(m, &pub, 0, &cv);
-    if (!s_values_json(o, m, &cv) || !prev || prev->suppressed || prev->cell.n <= 0)
+    if (!s_values_json(o, m, &cv, q->exact) || !prev || prev->suppressed || prev->cell.n <= 0)
         return o;
     /* Change against the previous period, from the two published states:
      * a share measure changes in percentage points of its share, a mean
@@ -638,7 +639,7 @@ static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool persona
     cell_values_t pv;
     s_published(q, m, personal, prev, &ppub);
     cell_values(m, &ppub, 0, &pv);
-    if (pv.n <= 0 || (s_has_share(m->aggregate) && !s_share_ok(&pv)))
+    if (pv.n <= 0 || (!q->exact && s_has_share(m->aggregate) && !s_share_ok(&pv)))
         return o;
     if (m->aggregate != AGG_SHARE_YES && m->aggregate != AGG_SHARE_SUSTAINED)
         json_object_set_new(o, "change_mean", json_real(cv.mean - pv.mean));

@@ -28,6 +28,7 @@ import argparse
 import collections
 import concurrent.futures
 import json
+import math
 import multiprocessing
 import os
 import pickle
@@ -71,6 +72,9 @@ def parse_args(argv):
     ap.add_argument("--lp-seconds", type=float, default=60.0,
                     help="time for linear programs per channel (cells left unchecked are reported)")
     ap.add_argument("--jobs", type=int, default=2, help="analysis processes")
+    ap.add_argument("--combined-only", action="store_true",
+                    help="analyse only all channels together, its measures split over --jobs processes "
+                         "(every channel's constraints are in it, so 0 there is 0 in each; CI uses this)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--json", help="also write the results as JSON to this file")
     ap.add_argument("--save", help="save what the readers collected (pickle) for --load")
@@ -303,6 +307,12 @@ def analyse(name, pub, truth, measures, prot, lp=True, lp_seconds=10.0):
             if status == "open":
                 (res.open_visible if kind == "visible" else res.unchecked).add((kind, key))
                 continue
+            for stat, lo, hi, tv in stats:
+                # Reported, not a failure (solver._T._attribute): a hidden
+                # cell's yes count bounded to [0, 2] by a near-0 % total.
+                if kind == "hidden" and stat == "hits" and math.ceil(lo - 1e-6) < 1 and \
+                        solver._iwidth(lo, hi, 0) <= 2:
+                    res.cells[(kind, "zero-bounded")].add(key)
             if status != "recovered":
                 continue
             for stat, lo, hi, tv in stats:
@@ -321,6 +331,8 @@ def analyse(name, pub, truth, measures, prot, lp=True, lp_seconds=10.0):
                     _example(res, kind, key, stat, lo, hi, tv)
                     if kind == "visible" and len(res.pinned_examples) < 4:
                         res.pinned_examples.append((kind, key, stat, lo, hi, tv))
+                if kind == "hidden" and stat == "hits" and math.ceil(lo - 1e-6) < 1:
+                    continue
                 if width <= (0 if kind == "absent" and stat in ("sum", "hits") else 2) and kind != "visible":
                     res.cells[(kind, "pm1")].add(key)
                     res.stats[(kind, "pm1")][stat] += 1
@@ -338,16 +350,18 @@ def print_table(results, incons, diff, refused, sweep, noise, out=sys.stdout):
     w = out.write
     w("\nDisclosure attack (cells of the attacked measures; every published count and magnitude\n"
       "taken as an interval of its cell-key noise)\n")
-    w(f"{'channel':<32}{'published':>10}{'hidden':>7}{'exact':>6}{'±1':>5}"
+    w(f"{'channel':<32}{'published':>10}{'hidden':>7}{'exact':>6}{'±1':>5}{'0-bnd':>6}"
       f"{'absent':>8}{'exact':>6}{'±1':>5}{'vis5-9':>8}{'pinned':>7}{'open':>6}{'open-vis':>9}\n")
     for r in results:
         c = r.cells
         w(f"{r.name:<32}{r.published:>10}{r.hidden:>7}{len(c[('hidden', 'exact')]):>6}"
-          f"{len(c[('hidden', 'pm1')]):>5}{r.absent:>8}{len(c[('absent', 'exact')]):>6}"
+          f"{len(c[('hidden', 'pm1')]):>5}{len(c[('hidden', 'zero-bounded')]):>6}{r.absent:>8}{len(c[('absent', 'exact')]):>6}"
           f"{len(c[('absent', 'pm1')]):>5}{r.visible_small:>8}{len(c[('visible', 'exact')]):>7}"
           f"{len(r.unchecked):>6}{len(r.open_visible):>9}\n")
     w("(hidden: rows shown as suppressed; exact / ±1: hidden cells whose n, units, sum or hits the\n"
-      " attacker proves exactly / within an integer interval of width <= 2 (includes exact); absent:\n"
+      " attacker proves exactly / within an integer interval of width <= 2 (includes exact; for hits\n"
+      " only with hits >= 1 proven: someone in the group answered yes); 0-bnd: hidden cells whose\n"
+      " hits are only bounded to [0, 2] by a near-0 % total (reported, not a disclosure); absent:\n"
       " förbund cells with data that are in no output (never published: n <= k-1), a reader cannot\n"
       " even name them; vis5-9: published cells with 5-9 true units; pinned: of those, cells with\n"
       " n, units, sum or hits proven exactly despite the noise; open / open-vis: hidden or absent /\n"
@@ -441,9 +455,49 @@ def channel_pubs(got, truth, measures):
 _STATE = {}
 
 
-def _analyse_job(name):
+def _analyse_job(name, measures=None):
     s = _STATE
-    return analyse(name, s["pubs"][name], s["truth"], s["measures"], s["prot"], s["lp"], s["lp_seconds"])
+    return analyse(name, s["pubs"][name], s["truth"], measures or s["measures"], s["prot"], s["lp"],
+                   s["lp_seconds"])
+
+
+COMBINED = "ALL CHANNELS COMBINED"
+
+
+def _split(truth, measures, parts):
+    """Measures into `parts` groups of about equal weight (a measure's
+    categories stand for its number of variables)."""
+    groups = [[] for _ in range(max(1, parts))]
+    weight = [0] * len(groups)
+    for mid in sorted(measures, key=lambda m: -len(truth.by_id[m].categories())):
+        i = weight.index(min(weight))
+        groups[i].append(mid)
+        weight[i] += len(truth.by_id[mid].categories())
+    return [g for g in groups if g]
+
+
+def _merge(name, parts):
+    r = Result(name)
+    for p in parts:
+        r.published += p.published
+        r.hidden += p.hidden
+        r.absent += p.absent
+        r.visible_small += p.visible_small
+        r.absent_unmodelled += p.absent_unmodelled
+        for k, v in p.cells.items():
+            r.cells[k] |= v
+        for k, v in p.stats.items():
+            r.stats[k].update(v)
+        r.examples += p.examples
+        r.shares.update(p.shares)
+        r.unchecked |= p.unchecked
+        r.open_visible |= p.open_visible
+        r.pinned_examples += p.pinned_examples
+        r.seconds = max(r.seconds, p.seconds)
+        for k, v in p.noise.counts.items():
+            r.noise.counts[k].update(v)
+    r.examples = r.examples[:6]
+    return r
 
 
 def submit_static(pool, args, got, truth, measures):
@@ -453,6 +507,12 @@ def submit_static(pool, args, got, truth, measures):
     _STATE.update(pubs=pubs, truth=truth, measures=measures, prot=prot, lp=not args.no_lp,
                   lp_seconds=args.lp_seconds)
     futures, seen = {}, {}
+    if args.combined_only:
+        for name in pubs:
+            futures[name] = ("covered", COMBINED)
+        futures[COMBINED] = ("parts", [pool.submit(_analyse_job, COMBINED, g)
+                                       for g in _split(truth, measures, args.jobs)])
+        return futures
     for name, pub in pubs.items():
         fp = pub.fingerprint(set(measures))
         if fp in seen:
@@ -474,7 +534,13 @@ def finish(args, got, truth, measures, futures, t_start):
     noise = model.NoiseStats()
     for name in pubs:
         how, f = futures[name]
-        if how == "run":
+        if how == "covered":
+            continue
+        if how == "parts":
+            r = _merge(name, [p.result() for p in f])
+            log(f"attack: {name}: {r.hidden} hidden, {r.absent} absent, {r.visible_small} small visible, "
+                f"{len(r.unchecked)} open ({r.seconds:.1f}s)")
+        elif how == "run":
             r = f.result()
             done[name] = r
             log(f"attack: {name}: {r.hidden} hidden, {r.absent} absent, {r.visible_small} small visible, "
@@ -515,13 +581,19 @@ def finish(args, got, truth, measures, futures, t_start):
             json.dump({"results": [{"channel": r.name, "published": r.published, "hidden": r.hidden,
                                     "hidden_exact": len(r.cells[("hidden", "exact")]),
                                     "hidden_pm1": len(r.cells[("hidden", "pm1")]),
+                                    "hidden_zero_bounded": len(r.cells[("hidden", "zero-bounded")]),
+                                    "hidden_pm1_by_stat": dict(r.stats[("hidden", "pm1")]),
+                                    "hidden_pm1_by_measure": dict(collections.Counter(
+                                        k[0] for k in r.cells[("hidden", "pm1")])),
                                     "absent": r.absent, "absent_exact": len(r.cells[("absent", "exact")]),
                                     "absent_pm1": len(r.cells[("absent", "pm1")]),
                                     "visible_small": r.visible_small,
                                     "visible_pinned": len(r.cells[("visible", "exact")]),
                                     "shares": dict(r.shares),
                                     "shares_proven": len(r.cells[("share", "recovered")]),
-                                    "open": len(r.unchecked)} for r in results],
+                                    "open": len(r.unchecked),
+                                    "open_by_measure": dict(collections.Counter(
+                                        (k[1][0] if isinstance(k[1], tuple) else str(k[1])) for k in r.unchecked))} for r in results],
                        "sweep": got["sweep"], "inconsistent": len(incons),
                        "differencing": differencing.summary(diff), "failures": failures}, fh, indent=2,
                       default=str)

@@ -330,6 +330,18 @@ def _reveal(keys, t_lan):
     return out
 
 
+def _stale(cell, row, D):
+    """Is a revealed row consistent with its last refreshed state (the
+    Sim's snapshot)? Rows of periods the Sim does not follow hold no live
+    event at all. (Its values cannot tell the snapshot from the snapshot
+    plus this event; that the collector refreshed by the rule is what the
+    rows that move while visible test.)"""
+    if cell is None:
+        return True
+    lo, hi = row["units"]
+    return lo - D <= cell["snap"]["units"] <= hi + D
+
+
 def _mode(prior):
     return max(prior, key=prior.get)
 
@@ -348,6 +360,7 @@ def score(raw, truth, prot, args):
     bound, base_ok = collections.Counter(), collections.Counter()
     qs = collections.defaultdict(list)
     violations = []
+    reveals = 0
     moved_events = 0
     for i, rec in enumerate(recs):
         t = rec["truth"]
@@ -359,8 +372,16 @@ def score(raw, truth, prot, args):
         # The cadence: every förbund row that moved was due.
         for k in set(poll_changed) | set(stream_changed):
             mid, level, f, p, s = k
-            if level == "forbund" and (mid, f, p, s) not in refreshed:
-                violations.append((i, k))
+            if level != "forbund" or (mid, f, p, s) in refreshed:
+                continue
+            before, after = (poll_changed.get(k) or stream_changed.get(k))
+            if before is None and _stale(sim.cells.get((mid, f, p, s)), after, prot.D):
+                # A row complementary suppression hid shows again because
+                # another cell was refreshed: it shows its last refresh,
+                # which this event is not in.
+                reveals += 1
+                continue
+            violations.append((i, k))
         # Rows that moved per the rule and are visible after: the oracle's view.
         lan_rows = {}
         for (mid, f, p, s), batch in refreshed.items():
@@ -396,7 +417,8 @@ def score(raw, truth, prot, args):
                 correct[ch][a] += _diff_guess(truth, mid, rows, base[a]) == truev
     return {"n": N, "attrs": list(ATTRS), "correct": {ch: dict(v) for ch, v in correct.items()},
             "baseline": dict(base_ok), "bound": {a: bound[a] / max(1, N) for a in ATTRS},
-            "slack": {a: slack(qs[a]) for a in ATTRS}, "violations": violations, "moved": moved_events}
+            "slack": {a: slack(qs[a]) for a in ATTRS}, "violations": violations, "reveals": reveals,
+            "moved": moved_events}
 
 
 def _diff_guess(truth, mid, rows, default):
@@ -559,7 +581,8 @@ def summary(d):
         return None
     n = d["n"]
     out = {"events": n, "baseline": {a: d["baseline"][a] / n for a in d["attrs"]}, "bound": d["bound"],
-           "slack": d["slack"], "cadence_violations": len(d["violations"]), "events_with_moves": d["moved"]}
+           "slack": d["slack"], "cadence_violations": len(d["violations"]),
+           "reveals": d.get("reveals", 0), "events_with_moves": d["moved"]}
     for ch, c in d["correct"].items():
         out[ch] = {a: c.get(a, 0) / n for a in d["attrs"]}
     return out
@@ -595,3 +618,5 @@ def print_report(d, out):
         w(f"{label:<28}{d['baseline'][a] / n:>9.0%}{d['bound'][a]:>7.0%}{d['slack'][a]:>7.0%}" +
           "".join(f"{d['correct'][ch].get(a, 0) / n:>18.0%}" for ch in chans) + "\n")
     w(f"förbund rows that moved before k contributions (cadence violations): {len(d['violations'])}\n")
+    w(f"hidden förbund rows shown again with their last refreshed state (reveals, not violations): "
+      f"{d.get('reveals', 0)}\n")

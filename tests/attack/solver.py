@@ -150,7 +150,19 @@ class _T:
     def proven(self):
         if self.stat == "located":
             return math.ceil(self.lo - 1e-6) >= 1
+        if self._attribute():
+            # Someone in the hidden group proven to have answered yes,
+            # with the count of such answers within ±1.
+            return math.ceil(self.lo - 1e-6) >= 1 and _iwidth(self.lo, self.hi, self.need) <= self._need()
         return _iwidth(self.lo, self.hi, self.need) <= self._need()
+
+    def _attribute(self):
+        # A hidden cell's hits are the count of one answer inside a group
+        # the reader cannot size: an upper bound from a near-0 % total
+        # ("at most 2 of them answered yes") is what that published share
+        # says of every member of its group. What singles out a person is
+        # a proven yes (hits >= 1) counted within ±1 (docs/security.md).
+        return self.kind == "hidden" and self.stat == "hits"
 
     def _need(self):
         # A never-published cell holds at most k-1: its count within ±1, or
@@ -165,6 +177,8 @@ class _T:
             return False
         if self.stat == "located":
             return self.slo <= 1e-6
+        if self._attribute() and self.slo < 1 - 1e-6:
+            return True
         return _iwidth(self.slo, self.shi, self.need) > self._need()
 
 
@@ -181,7 +195,7 @@ def _cell_status(ts):
     return "open"
 
 
-def solve(comp, lat=None, lp=True, rounds=8, seed=1, deadline=None):
+def solve(comp, lat=None, lp=True, rounds=40, seed=1, deadline=None):
     """Decides every target cell of the component: returns
     [(kind, key, status, [(stat, lo, hi, truth), ...])] with status
     "recovered" (a statistic proven within its criterion: ±1 for hidden and
@@ -288,7 +302,9 @@ def _bounds(comp, lat, cells, rounds, seed, deadline):
         if not c.any():
             break
         run(c)
-        if r >= 2 and len(open_cells()) > 0.9 * len(op):
+        # Each random point settles some statistics; go on while that
+        # pays (an LP each is far cheaper than two per statistic).
+        if r >= 4 and len(open_cells()) > 0.97 * len(op):
             break
     # One statistic at a time for the rest: hidden, never-published and
     # share cells first, the small visible ones with what time is left.

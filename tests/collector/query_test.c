@@ -286,6 +286,32 @@ static void test_change_against_previous_period(void)
     s_teardown();
 }
 
+/* A share of 100 % on fewer than 10 answers: readers get n and units and
+ * the reason, nothing that gives the share back; the operator's exact view
+ * withholds nothing. */
+static void test_withheld_share_and_exact_view(void)
+{
+    s_setup();
+    s_answers(2, 6, 5, 1, T_2026_03); /* all six at the top of the scale */
+    json_t *r = s_query("i1_behov", "2026", "all");
+    json_t *row = s_row(r, "nation", "Riket");
+    CHECK(row && !s_suppressed(row));
+    CHECK(json_object_get(row, "withheld") != NULL);
+    CHECK(json_object_get(row, "n") && json_object_get(row, "units"));
+    const char *derived[] = {"mean", "sd", "ci95", "median", "share_top", "change_mean", "change_share"};
+    for (size_t i = 0; i < sizeof derived / sizeof *derived; i++)
+        CHECK(json_object_get(row, derived[i]) == NULL);
+    json_decref(r);
+    r = s_query_view("i1_behov", "2026", "all", true);
+    row = s_row(r, "nation", "Riket");
+    CHECK(row && json_object_get(row, "withheld") == NULL);
+    CHECK_EQ(json_integer_value(json_object_get(row, "n")), 6);
+    CHECK(json_real_value(json_object_get(row, "share_top")) > 0.999);
+    CHECK(json_real_value(json_object_get(row, "mean")) > 4.999);
+    json_decref(r);
+    s_teardown();
+}
+
 static void test_organisation_not_suppressed_and_bad_args(void)
 {
     s_setup();
@@ -509,6 +535,7 @@ int main(void)
     RUN(test_primary_and_complementary);
     RUN(test_complementary_over_time);
     RUN(test_change_against_previous_period);
+    RUN(test_withheld_share_and_exact_view);
     RUN(test_organisation_not_suppressed_and_bad_args);
     RUN(test_measures_without_cells);
     RUN(test_feed_matches_api);
