@@ -226,7 +226,10 @@ typedef struct {
     size_t total;
     size_t *parts;
     size_t nparts;
+    int kind; /* 0 geography, a slice dimension (slice_dim_t), or S_KIND_PERIOD */
 } s_constraint_t;
+
+#define S_KIND_PERIOD SLICE_DIMS
 
 static bool s_enforce(s_table_t *t, const s_constraint_t *c)
 {
@@ -256,7 +259,7 @@ static int s_link(s_constraint_t *cons, size_t *ncons, size_t *by_key, size_t ke
     size_t i = by_key[key];
     if (i == SIZE_MAX) {
         i = by_key[key] = (*ncons)++;
-        cons[i] = (s_constraint_t){key, NULL, 0};
+        cons[i] = (s_constraint_t){key, NULL, 0, 0};
     }
     size_t *p = realloc(cons[i].parts, (cons[i].nparts + 1) * sizeof *p);
     if (!p)
@@ -468,7 +471,173 @@ oom:
     return false;
 }
 
-static void s_suppress(s_table_t *t, const protect_t *protect)
+/* ---- the interval audit: no hidden count known within ±1 ---------------
+ *
+ * The noise makes every published count an interval to a reader (a count
+ * c' stands for [max(k, c' - D), c' + D], protect.h), and a total's upper
+ * end minus its visible parts' lower ends bounds the hidden parts; carried
+ * through hidden totals from constraint to constraint, as an attacker's
+ * propagation does, that can leave a hidden cell's n or units with at most
+ * three possible values. This audit propagates the same intervals to a
+ * fixpoint and, for each such cell, hides the smallest visible member of
+ * a constraint it belongs to; then the fixpoint and both audits run again.
+ * It reads only what a reader sees (published values, which rows are
+ * hidden), so its decision tells nothing the table does not. Units add up
+ * over geography, gender and age band; a person can be in both modes and
+ * in several months, so there a total only lies between its largest part
+ * and the sum. n adds up everywhere but over agencies. */
+#define S_INF (INT64_MAX / 4)
+#define S_STATS 2 /* 0 units, 1 n */
+
+typedef struct {
+    int64_t lo, hi;
+} s_iv_t;
+
+static bool s_adds(int stat, int kind)
+{
+    if (kind == SLICE_AGENCY)
+        return false;
+    return stat == 1 || kind == 0 || kind == SLICE_GENDER || kind == SLICE_AGE;
+}
+
+static int64_t s_sat(int64_t a, int64_t b)
+{
+    return a >= S_INF || b >= S_INF ? S_INF : a + b;
+}
+
+static bool s_tighten(s_iv_t *iv, int64_t lo, int64_t hi)
+{
+    bool changed = false;
+    if (lo > iv->lo)
+        iv->lo = lo, changed = true;
+    if (hi < iv->hi)
+        iv->hi = hi, changed = true;
+    return changed;
+}
+
+/* The reader's intervals of each visible row, from its published state. */
+static s_iv_t *s_published_bounds(const s_table_t *t, const protect_t *protect, const cat_measure_t *m)
+{
+    s_iv_t *pb = malloc(t->n * S_STATS * sizeof *pb);
+    if (!pb)
+        return NULL;
+    const protect_params_t *pp = protect_params(protect);
+    int64_t D = pp->max_dev, k = pp->min_count;
+    for (size_t i = 0; i < t->n; i++) {
+        cell_t pub;
+        protect_cell(protect, m, true, &t->rows[i].cell, &pub);
+        s_iv_t u = {pub.units - D > k ? pub.units - D : k, pub.units + D};
+        int64_t e = pub.n - pub.units;
+        s_iv_t n = e == 0 ? (s_iv_t){u.lo, u.hi + D} : (s_iv_t){u.lo + (e - D > 1 ? e - D : 1), u.hi + e + D};
+        pb[i * S_STATS] = u;
+        pb[i * S_STATS + 1] = n;
+    }
+    return pb;
+}
+
+/* One pass of every constraint over the intervals; true if one moved. */
+static bool s_propagate(s_iv_t *iv, const s_constraint_t *cons, size_t ncons)
+{
+    bool changed = false;
+    for (size_t ci = 0; ci < ncons; ci++) {
+        const s_constraint_t *c = &cons[ci];
+        for (int s = 0; s < S_STATS; s++) {
+            s_iv_t *tot = &iv[c->total * S_STATS + s];
+            int64_t sumlo = 0, sumhi = 0, maxlo = 0;
+            for (size_t k = 0; k < c->nparts; k++) {
+                const s_iv_t *p = &iv[c->parts[k] * S_STATS + s];
+                sumlo = s_sat(sumlo, p->lo);
+                sumhi = s_sat(sumhi, p->hi);
+                maxlo = p->lo > maxlo ? p->lo : maxlo;
+            }
+            if (!s_adds(s, c->kind)) {
+                /* max part <= total <= sum of parts; each part <= total */
+                if (c->kind == SLICE_AGENCY)
+                    continue;
+                changed |= s_tighten(tot, maxlo, sumhi);
+                for (size_t k = 0; k < c->nparts; k++) {
+                    s_iv_t *p = &iv[c->parts[k] * S_STATS + s];
+                    changed |= s_tighten(p, p->lo, tot->hi);
+                }
+                continue;
+            }
+            changed |= s_tighten(tot, sumlo, sumhi);
+            for (size_t k = 0; k < c->nparts; k++) {
+                s_iv_t *p = &iv[c->parts[k] * S_STATS + s];
+                int64_t others_lo = sumlo - p->lo;
+                int64_t hi = tot->hi >= S_INF ? S_INF : tot->hi - others_lo;
+                int64_t lo = p->lo;
+                if (sumhi < S_INF && tot->lo > 0)
+                    lo = tot->lo - (sumhi - p->hi);
+                changed |= s_tighten(p, lo, hi);
+            }
+        }
+    }
+    return changed;
+}
+
+/* Runs the interval audit once; returns true if it hid another cell. */
+static bool s_interval_audit(s_table_t *t, const s_constraint_t *cons, size_t ncons, const s_iv_t *pb)
+{
+    s_iv_t *iv = malloc(t->n * S_STATS * sizeof *iv);
+    if (!iv)
+        goto oom;
+    for (size_t i = 0; i < t->n; i++)
+        for (int s = 0; s < S_STATS; s++)
+            iv[i * S_STATS + s] = t->rows[i].absent       ? (s_iv_t){0, S_INF}
+                                  : t->rows[i].suppressed ? (s_iv_t){1, S_INF}
+                                                          : pb[i * S_STATS + s];
+    /* Units never exceed n; then the constraints, to a fixpoint (each
+     * pass only narrows integer intervals, so it ends; the cap is a
+     * guard). */
+    for (int round = 0; round < 64; round++) {
+        bool moved = s_propagate(iv, cons, ncons);
+        for (size_t i = 0; i < t->n; i++)
+            moved |= s_tighten(&iv[i * S_STATS], iv[i * S_STATS].lo, iv[i * S_STATS + 1].hi) |
+                     s_tighten(&iv[i * S_STATS + 1], iv[i * S_STATS].lo, iv[i * S_STATS + 1].hi);
+        if (!moved)
+            break;
+    }
+    bool changed = false;
+    for (size_t i = 0; i < t->n; i++) {
+        const s_row_t *r = &t->rows[i];
+        if (!r->suppressed || r->absent)
+            continue;
+        bool narrow = false;
+        for (int s = 0; s < S_STATS && !narrow; s++)
+            narrow = iv[i * S_STATS + s].hi - iv[i * S_STATS + s].lo <= 2;
+        if (!narrow)
+            continue;
+        /* Hide the smallest visible member of its constraints: one
+         * unknown more where the bound came from. */
+        s_row_t *smallest = NULL;
+        for (size_t ci = 0; ci < ncons; ci++) {
+            const s_constraint_t *c = &cons[ci];
+            bool member = c->total == i;
+            for (size_t k = 0; k < c->nparts && !member; k++)
+                member = c->parts[k] == i;
+            if (!member)
+                continue;
+            for (size_t k = 0; k <= c->nparts; k++) {
+                s_row_t *x = &t->rows[k < c->nparts ? c->parts[k] : c->total];
+                if (!x->suppressed && (!smallest || x->cell.units < smallest->cell.units))
+                    smallest = x;
+            }
+        }
+        if (smallest) {
+            smallest->suppressed = true;
+            changed = true;
+        }
+    }
+    free(iv);
+    return changed;
+oom:
+    for (size_t i = 0; i < t->n; i++)
+        t->rows[i].suppressed = true;
+    return false;
+}
+
+static void s_suppress(s_table_t *t, const protect_t *protect, const cat_measure_t *m)
 {
     for (size_t i = 0; i < t->n; i++)
         t->rows[i].suppressed =
@@ -479,11 +648,12 @@ static void s_suppress(s_table_t *t, const protect_t *protect)
      * parent, for slice values the "all" cell of the same place, and the
      * period that contains its own. Constraint keys are the total's index
      * plus n times a kind: 0 geography, 1..4 slice dimension, 5 period. */
+    s_iv_t *pb = s_published_bounds(t, protect, m);
     s_constraint_t *cons = calloc(t->n * 3 + 1, sizeof *cons);
     size_t nkeys = t->n * (SLICE_DIMS + 1) + 1;
     size_t *by_key = malloc(nkeys * sizeof *by_key);
     size_t ncons = 0;
-    if (!cons || !by_key)
+    if (!cons || !by_key || !pb)
         goto fail;
     for (size_t i = 0; i < nkeys; i++)
         by_key[i] = SIZE_MAX;
@@ -511,8 +681,10 @@ static void s_suppress(s_table_t *t, const protect_t *protect)
         if (whole && s_link(cons, &ncons, by_key, (size_t) (whole - t->rows) + t->n * SLICE_DIMS, i) < 0)
             goto fail;
     }
-    for (size_t i = 0; i < ncons; i++)
+    for (size_t i = 0; i < ncons; i++) {
+        cons[i].kind = (int) (cons[i].total / t->n);
         cons[i].total %= t->n;
+    }
     /* Each pass that changes something hides at least one more cell, so
      * this ends after at most n passes of each loop. */
     do {
@@ -523,17 +695,19 @@ static void s_suppress(s_table_t *t, const protect_t *protect)
             if (!changed)
                 break;
         }
-    } while (s_audit(t, cons, ncons));
+    } while (s_audit(t, cons, ncons) || s_interval_audit(t, cons, ncons, pb));
     for (size_t i = 0; i < ncons; i++)
         free(cons[i].parts);
     free(cons);
     free(by_key);
+    free(pb);
     return;
 fail:
     for (size_t i = 0; cons && i < ncons; i++)
         free(cons[i].parts);
     free(cons);
     free(by_key);
+    free(pb);
     /* Out of memory: hide everything rather than risk a disclosure. */
     for (size_t i = 0; i < t->n; i++)
         t->rows[i].suppressed = true;
@@ -711,7 +885,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
             snprintf(err, errlen, "store: %s", store_strerror(rc));
             return EX_IOERR;
         }
-        s_suppress(&t, personal && !q->exact ? q->protect : NULL);
+        s_suppress(&t, personal && !q->exact ? q->protect : NULL, m);
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
             const s_row_t *r = &t.rows[i];
@@ -772,7 +946,7 @@ int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect
             free(t.rows);
             return rc;
         }
-        s_suppress(&t, organisation ? NULL : protect);
+        s_suppress(&t, organisation ? NULL : protect, m);
         for (size_t i = 0; i < t.n && rc == 0; i++) {
             const s_row_t *r = &t.rows[i];
             if (r->absent)
