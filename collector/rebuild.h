@@ -8,6 +8,7 @@
 
 #include "catalogue.h"
 #include "ledger.h"
+#include "protect.h"
 
 #include <stdio.h>
 
@@ -20,5 +21,17 @@ typedef struct {
  * prints each difference (up to 20) to out. Returns 0, or -1 with err. */
 int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_report_t *report, FILE *out,
                    char *err, size_t errlen);
+
+/* Recomputes the cells and participant records of a writable ledger in
+ * place from its event log, with the replay rebuild_verify uses, then
+ * stamps the current schema: how a store that ledger_open_rebuildable
+ * found stale is upgraded (the collector does it at start). The old
+ * derived state is dropped first; the schema number is written in the
+ * last transaction, so an interrupted rebuild starts over at the next
+ * open. secret: the ledger's protection secret (protect_secret), for the
+ * same record keys as ingest. report->events and seconds are filled.
+ * Returns 0, or -1 with err. */
+int rebuild_derived(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[PROTECT_SECRET_LEN],
+                    rebuild_report_t *report, char *err, size_t errlen);
 
 #endif
