@@ -1,4 +1,5 @@
-/* rebuild.c: `finsamctl rebuild --verify` (see rebuild.h).
+/* rebuild.c: `finsamctl rebuild --verify`, and the collector's in-place
+ * rebuild of an older schema's derived state (see rebuild.h).
  *
  * The replay uses the very code ingest uses (aggregate_event) with the
  * ingest-time meaning of each logged event: an event adds itself; a
@@ -8,7 +9,9 @@
  * when they were erased. A tombstone keeps `supersedes`, so an erased
  * correction still subtracts what it replaced, at its own position, as it
  * did at ingest; an erasure event itself changes nothing here. Only
- * accepted events are in the log, so no validation is repeated. */
+ * accepted events are in the log, so no validation is repeated. Each added
+ * event is placed among a person's paired observations by the log position
+ * of its first report (aggregate_origin), as ingest places it. */
 #include "rebuild.h"
 
 #include "protect.h"

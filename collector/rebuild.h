@@ -1,5 +1,6 @@
 /* rebuild.h: recompute every aggregate cell from the event log and compare
- * with the cells the collector maintained incrementally. The invariant
+ * with the cells the collector maintained incrementally, or replace them
+ * (an older schema's store, rebuild_derived). The invariant
  * (DESIGN.md, Aggregation): after any sequence of events, duplicates and
  * retractions, the stored cells equal the cells rebuilt from the log.
  * Runs on one read snapshot, so it is exact also while ingest goes on. */
