@@ -710,7 +710,8 @@ static int s_pairs_apply(aggregate_t *self, int mi, const char *forbund, s_perso
     for (uint32_t i = 0; i < p->nobs; i++)
         if (p->obs[i].measure == mh)
             self->sorted[n++] = &p->obs[i];
-    qsort(self->sorted, n, sizeof *self->sorted, s_obs_cmp);
+    if (n > 1)
+        qsort(self->sorted, n, sizeof *self->sorted, s_obs_cmp);
     const s_obs_t *from = NULL, *to = NULL;
     for (uint32_t i = 0; i <= n; i++) {
         const s_obs_t *o = i < n ? self->sorted[i] : NULL;
