@@ -11,10 +11,18 @@
  *    one record is read and written per person per transaction, instead of
  *    one LMDB entry per (cell, person).
  *
- * Paired measures (entry vs exit, exit vs follow-up) use the latest
- * observation on each side (by occurred_at, then event id), so the result
- * does not depend on arrival order; a retraction removes its observation
- * and the pair is recomputed. */
+ * Paired measures (entry vs exit, ongoing vs exit survey, exit vs
+ * follow-up) are formed per episode. A person's observations of a measure
+ * are ordered by occurred month, then by the log position of their first
+ * report (a correction keeps its original's, aggregate_origin): each "from"
+ * observation starts an episode, and the episode's pair is that "from" and
+ * the latest "to" before the next "from". So a to-observation pairs with the
+ * latest from-observation at or before it, a re-entry starts a new episode
+ * and leaves the finished one alone, and the result does not depend on
+ * arrival order. A pair counts in the period and the slices (mode, gender,
+ * age band) of its "to" observation, the one that completes it. Any change
+ * to a person's observations of a measure subtracts all their pairs of it
+ * and adds them again; unchanged pairs cancel in the transaction's deltas. */
 #include "aggregate.h"
 
 #include "cell.h"
@@ -52,10 +60,11 @@ typedef struct {
 typedef struct {
     uint64_t measure; /* hash of the measure id */
     uint8_t side;     /* 0 = from, 1 = to */
-    uint8_t mode;
+    s_who_t who;      /* the slices the observation names */
     int32_t value;
-    int64_t occurred_at;
-    uint8_t id8[8];
+    uint32_t month; /* yyyymm it occurred */
+    uint64_t order; /* log position of its first report (aggregate_origin) */
+    uint8_t id8[8]; /* first 8 bytes of the event id: what a retraction names */
 } s_obs_t;
 
 typedef struct {
@@ -101,6 +110,8 @@ struct aggregate_t {
     uint64_t *measure_hash;             /* per catalogue measure */
     s_cellmap_t cells;                  /* cell key -> delta, for this transaction */
     zhashx_t *people;                   /* 40-byte person key -> s_person_t */
+    const s_obs_t **sorted;             /* scratch: one person's observations in episode order */
+    uint32_t csorted;
 };
 
 /* ---- hashing and hash-map plumbing ---------------------------------- */
@@ -307,6 +318,7 @@ void aggregate_destroy(aggregate_t **self_p)
     free(self->routes);
     free(self->route_base);
     free(self->measure_hash);
+    free(self->sorted);
     sodium_memzero(self->secret, sizeof self->secret);
     free(self);
     *self_p = NULL;
@@ -320,6 +332,15 @@ void aggregate_begin(aggregate_t *self)
 
 /* ---- periods -------------------------------------------------------- */
 
+/* [year, quarter, month] of a month yyyymm. */
+static void s_month_periods(uint32_t yyyymm, uint32_t out[3])
+{
+    int year = (int) yyyymm / 100, month = (int) yyyymm % 100;
+    out[0] = cell_period(PERIOD_YEAR, year, 0);
+    out[1] = cell_period(PERIOD_QUARTER, year, (month - 1) / 3 + 1);
+    out[2] = cell_period(PERIOD_MONTH, year, month);
+}
+
 /* Periods of an instant in Europe/Stockholm (TZ is set by the binary at
  * start; main() refuses to run without tzdata). */
 static void s_periods(int64_t occurred_at, uint32_t out[3])
@@ -327,18 +348,24 @@ static void s_periods(int64_t occurred_at, uint32_t out[3])
     time_t t = (time_t) occurred_at;
     struct tm tm;
     localtime_r(&t, &tm);
-    int year = tm.tm_year + 1900, month = tm.tm_mon + 1;
-    out[0] = cell_period(PERIOD_YEAR, year, 0);
-    out[1] = cell_period(PERIOD_QUARTER, year, (month - 1) / 3 + 1);
-    out[2] = cell_period(PERIOD_MONTH, year, month);
+    s_month_periods((uint32_t) ((tm.tm_year + 1900) * 100 + tm.tm_mon + 1), out);
 }
 
 /* ---- people --------------------------------------------------------- */
 
-/* Record layout: [u8 ver=1][be32 nmembers][be32 nobs] members obs, each
- * field fixed width. */
+/* Record layout (version 4, ledger schema 5): [u8 4][be32 nmembers][be32
+ * nobs], then the members, then the observations, each of fixed width:
+ *   member       be64 measure hash, be32 month yyyymm, u8 mode, u8 gender,
+ *                u8 age band, be32 reference count            (19 bytes)
+ *   observation  be64 measure hash, u8 side, u8 mode, u8 gender, u8 age
+ *                band, be32 value, be32 month yyyymm, be64 order, 8 bytes
+ *                of the event id                              (36 bytes)
+ * Version 3 (schema 4) had no gender, age band or order in observations
+ * and occurred_at in place of the month; such a store is rebuilt from its
+ * log before use (rebuild.h), never read here. */
+#define RECORD_VERSION 4
 #define MEMBER_BYTES 19
-#define OBS_BYTES 30
+#define OBS_BYTES 36
 
 static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger, const uint8_t *pkey,
                          s_person_t **out)
@@ -357,7 +384,7 @@ static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger
     if (rc == 0) {
         const uint8_t *b = v.mv_data;
         uint32_t nm = v.mv_size >= 9 ? be32_get(b + 1) : 0, no = v.mv_size >= 9 ? be32_get(b + 5) : 0;
-        if (v.mv_size != 9 + (size_t) nm * MEMBER_BYTES + (size_t) no * OBS_BYTES || b[0] != 3) {
+        if (v.mv_size != 9 + (size_t) nm * MEMBER_BYTES + (size_t) no * OBS_BYTES || b[0] != RECORD_VERSION) {
             free(p);
             return MDB_CORRUPTED;
         }
@@ -377,10 +404,11 @@ static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger
             s_obs_t *o = &p->obs[p->nobs++];
             o->measure = be64_get(q);
             o->side = q[8];
-            o->mode = q[9];
-            o->value = (int32_t) be32_get(q + 10);
-            o->occurred_at = (int64_t) be64_get(q + 14);
-            memcpy(o->id8, q + 22, 8);
+            o->who = (s_who_t){q[9], q[10], q[11]};
+            o->value = (int32_t) be32_get(q + 12);
+            o->month = be32_get(q + 16);
+            o->order = be64_get(q + 20);
+            memcpy(o->id8, q + 28, 8);
         }
     } else if (rc != MDB_NOTFOUND) {
         free(p);
@@ -404,7 +432,7 @@ static int s_person_store(MDB_txn *txn, const ledger_t *ledger, const uint8_t *p
     if (rc)
         return rc;
     uint8_t *q = v.mv_data;
-    q[0] = 3;
+    q[0] = RECORD_VERSION;
     be32_put(q + 1, p->nmembers);
     be32_put(q + 5, p->nobs);
     q += 9;
@@ -420,10 +448,13 @@ static int s_person_store(MDB_txn *txn, const ledger_t *ledger, const uint8_t *p
         const s_obs_t *o = &p->obs[i];
         be64_put(q, o->measure);
         q[8] = o->side;
-        q[9] = o->mode;
-        be32_put(q + 10, (uint32_t) o->value);
-        be64_put(q + 14, (uint64_t) o->occurred_at);
-        memcpy(q + 22, o->id8, 8);
+        q[9] = o->who.mode;
+        q[10] = o->who.gender;
+        q[11] = o->who.age;
+        be32_put(q + 12, (uint32_t) o->value);
+        be32_put(q + 16, o->month);
+        be64_put(q + 20, o->order);
+        memcpy(q + 28, o->id8, 8);
     }
     return 0;
 }
@@ -511,9 +542,66 @@ typedef struct {
     int nslices;
     s_person_t *person; /* NULL for anonymous respondents */
     s_who_t who;
-    uint32_t rk; /* record key of the contributor (person or response) */
-    uint32_t ek; /* record key of the answer (the event) */
+    uint32_t rk;    /* record key of the contributor (person or response) */
+    uint32_t ek;    /* record key of the answer (the event) */
+    uint64_t order; /* the event's place among a person's observations (aggregate_origin) */
 } s_target_t;
+
+/* Appends the mode slice and the gender and age band slices of t->who (the
+ * NNS equality indicator: every participant measure split by gender and age
+ * band); a dimension not given adds no slice. */
+static void s_push_slices(s_target_t *t, int mode)
+{
+    if (mode) {
+        t->slice_ps[t->nslices] = PS_MODE;
+        t->slices[t->nslices++] = cell_slice(SLICE_MODE, mode);
+    }
+    if (t->who.gender) {
+        t->slice_ps[t->nslices] = PS_GENDER;
+        t->slices[t->nslices++] = cell_slice(SLICE_GENDER, t->who.gender);
+    }
+    if (t->who.age) {
+        t->slice_ps[t->nslices] = PS_AGE;
+        t->slices[t->nslices++] = cell_slice(SLICE_AGE, t->who.age);
+    }
+}
+
+/* Adds sign * obs to every cell of the target; units and the cell key
+ * follow the contributor's presence (a person once per cell, an anonymous
+ * response once each), unless the observation is a "don't know". */
+static int s_add(s_target_t *t, const cell_t *obs, bool dont_know, int sign)
+{
+    const cat_measure_t *m = t->m;
+    /* Participants are counted once per person in each cell; anonymous
+     * answers once per response. */
+    int du[3][PS_COUNT] = {{0}};
+    if (t->person && !dont_know) {
+        int rc = s_person_ref(t->person, t->self->measure_hash[m - t->self->catalogue->measures],
+                              t->periods[2] & 0x0fffffff, t->who, sign, du);
+        if (rc)
+            return rc;
+    }
+    uint8_t key[CELL_KEY_LEN];
+    s_key_prefix(key, m->id, t->forbund);
+    for (int pi = 0; pi < 3; pi++) {
+        for (int si = 0; si < t->nslices; si++) {
+            s_key_period_slice(key, t->periods[pi], t->slices[si]);
+            s_slot_t *slot = s_cellmap_get(&t->self->cells, key);
+            if (!slot)
+                return ENOMEM;
+            cell_t *d = &slot->delta;
+            cell_add(d, obs, sign);
+            if (!dont_know) {
+                /* The cell key moves with the units: a contributor's
+                 * record key is in it exactly while they are counted. */
+                int dunits = t->person ? du[pi][t->slice_ps[si]] : sign;
+                d->units += dunits;
+                d->ckey = (int64_t) ((uint32_t) d->ckey + (uint32_t) dunits * t->rk);
+            }
+        }
+    }
+    return 0;
+}
 
 /* Adds sign * (one observation of `value`) to every cell of the target. */
 static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
@@ -547,64 +635,37 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
             break;
         }
     }
-    /* Participants are counted once per person in each cell; anonymous
-     * answers once per response. */
-    int du[3][PS_COUNT] = {{0}};
-    if (t->person && !dont_know) {
-        int rc = s_person_ref(t->person, t->self->measure_hash[m - t->self->catalogue->measures],
-                              t->periods[2] & 0x0fffffff, t->who, sign, du);
-        if (rc)
-            return rc;
-    }
-    uint8_t key[CELL_KEY_LEN];
-    s_key_prefix(key, m->id, t->forbund);
-    for (int pi = 0; pi < 3; pi++) {
-        for (int si = 0; si < t->nslices; si++) {
-            s_key_period_slice(key, t->periods[pi], t->slices[si]);
-            s_slot_t *slot = s_cellmap_get(&t->self->cells, key);
-            if (!slot)
-                return ENOMEM;
-            cell_t *d = &slot->delta;
-            cell_add(d, &obs, sign);
-            if (!dont_know) {
-                /* The cell key moves with the units: a contributor's
-                 * record key is in it exactly while they are counted. */
-                int dunits = t->person ? du[pi][t->slice_ps[si]] : sign;
-                d->units += dunits;
-                d->ckey = (int64_t) ((uint32_t) d->ckey + (uint32_t) dunits * t->rk);
-            }
-        }
-    }
-    return 0;
+    return s_add(t, &obs, dont_know, sign);
 }
 
 /* ---- paired measures ------------------------------------------------ */
 
-static const s_obs_t *s_latest(const s_person_t *p, uint64_t measure, int side)
+/* Episode order of two observations of one measure (qsort on pointers):
+ * occurred month, then the log position of the first report. The event id,
+ * side and value only make the order total; one event never observes a
+ * measure twice. */
+static int s_obs_cmp(const void *a, const void *b)
 {
-    const s_obs_t *best = NULL;
-    for (uint32_t i = 0; i < p->nobs; i++) {
-        const s_obs_t *o = &p->obs[i];
-        if (o->measure != measure || o->side != side)
-            continue;
-        if (!best || o->occurred_at > best->occurred_at ||
-            (o->occurred_at == best->occurred_at && memcmp(o->id8, best->id8, 8) > 0))
-            best = o;
-    }
-    return best;
+    const s_obs_t *x = *(const s_obs_t *const *) a, *y = *(const s_obs_t *const *) b;
+    if (x->month != y->month)
+        return x->month < y->month ? -1 : 1;
+    if (x->order != y->order)
+        return x->order < y->order ? -1 : 1;
+    int c = memcmp(x->id8, y->id8, 8);
+    if (c)
+        return c;
+    if (x->side != y->side)
+        return x->side < y->side ? -1 : 1;
+    return (x->value > y->value) - (x->value < y->value);
 }
 
-/* Adds sign * the pair's contribution (if it forms one) to its cells. */
-static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, const char *forbund,
-                        const s_person_t *p, int sign)
+/* Adds sign * the pair (from, to) of measure m to the cells of the "to"
+ * observation's period and slices: the observation that completes the
+ * pair says when and for whom it counts (its mode, gender and age band). */
+static int s_pair_add(aggregate_t *self, const cat_measure_t *m, const char *forbund, s_person_t *p,
+                      const s_obs_t *from, const s_obs_t *to, int sign)
 {
-    const s_obs_t *from = s_latest(p, mh, 0), *to = s_latest(p, mh, 1);
-    if (!from || !to)
-        return 0;
-    cell_t obs = {0};
-    obs.n = 1;
-    obs.units = 1; /* one pair per person and measure: n is distinct people */
-    obs.ckey = p->rk;
+    cell_t obs = {.n = 1};
     /* The pair's answers: another entry or exit is another draw. */
     obs.okey = (uint32_t) (protect_record_key(self->secret, from->id8, 8) +
                            protect_record_key(self->secret, to->id8, 8));
@@ -621,28 +682,66 @@ static int s_pair_apply(aggregate_t *self, const cat_measure_t *m, uint64_t mh, 
         obs.sum = obs.hits = to->value == 1;
         obs.sumsq = obs.sum;
     }
-    s_target_t t = {self, m,         forbund, {0}, {0, cell_slice(SLICE_MODE, to->mode)}, {0}, 2,
-                    NULL, {0, 0, 0}, p->rk,   0};
-    s_periods(to->occurred_at, t.periods);
-    uint8_t key[CELL_KEY_LEN];
-    s_key_prefix(key, m->id, forbund);
-    for (int pi = 0; pi < 3; pi++)
-        for (int si = 0; si < t.nslices; si++) {
-            s_key_period_slice(key, t.periods[pi], t.slices[si]);
-            s_slot_t *slot = s_cellmap_get(&self->cells, key);
-            if (!slot)
-                return ENOMEM;
-            cell_add(&slot->delta, &obs, sign);
-        }
-    return 0;
+    s_target_t t = {
+        .self = self, .m = m, .forbund = forbund, .nslices = 1, .person = p, .who = to->who, .rk = p->rk};
+    s_month_periods(to->month, t.periods);
+    s_push_slices(&t, to->who.mode);
+    /* units and the cell key through the person's membership, as for any
+     * participant answer: two episodes in one cell are two pairs (n) of
+     * one person (units). */
+    return s_add(&t, &obs, false, sign);
 }
 
-static int s_pair_observe(aggregate_t *self, int mi, const char *forbund, s_person_t *p,
-                          const event_msg_t *ev, int side, int value, int mode, int sign)
+/* Adds sign * every pair the person's observations of measure mi form, one
+ * per episode: a "from" observation starts an episode, the latest "to"
+ * observation before the next "from" completes it (see the file's head). */
+static int s_pairs_apply(aggregate_t *self, int mi, const char *forbund, s_person_t *p, int sign)
 {
     const cat_measure_t *m = &self->catalogue->measures[mi];
     uint64_t mh = self->measure_hash[mi];
-    int rc = s_pair_apply(self, m, mh, forbund, p, -1);
+    if (p->nobs > self->csorted) {
+        const s_obs_t **sorted = realloc(self->sorted, p->nobs * sizeof *sorted);
+        if (!sorted)
+            return ENOMEM;
+        self->sorted = sorted;
+        self->csorted = p->nobs;
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->nobs; i++)
+        if (p->obs[i].measure == mh)
+            self->sorted[n++] = &p->obs[i];
+    if (n > 1)
+        qsort(self->sorted, n, sizeof *self->sorted, s_obs_cmp);
+    const s_obs_t *from = NULL, *to = NULL;
+    for (uint32_t i = 0; i <= n; i++) {
+        const s_obs_t *o = i < n ? self->sorted[i] : NULL;
+        if (o && o->side == 1) {
+            if (from)
+                to = o; /* a "to" before any "from" pairs with nothing */
+            continue;
+        }
+        /* A new episode starts (or the observations end): the one before
+         * is complete. */
+        if (from && to) {
+            int rc = s_pair_add(self, m, forbund, p, from, to, sign);
+            if (rc)
+                return rc;
+        }
+        from = o;
+        to = NULL;
+    }
+    return 0;
+}
+
+/* One observation of a side of paired measure mi by the target's person
+ * (added, or removed by event id): the person's pairs of mi are taken out
+ * and formed again. */
+static int s_pair_observe(s_target_t *t, int mi, const event_msg_t *ev, int side, int value, int sign)
+{
+    aggregate_t *self = t->self;
+    s_person_t *p = t->person;
+    uint64_t mh = self->measure_hash[mi];
+    int rc = s_pairs_apply(self, mi, t->forbund, p, -1);
     if (rc)
         return rc;
     p->dirty = true;
@@ -656,7 +755,7 @@ static int s_pair_observe(aggregate_t *self, int mi, const char *forbund, s_pers
             p->cobs = cap;
         }
         s_obs_t *o = &p->obs[p->nobs++];
-        *o = (s_obs_t){mh, (uint8_t) side, (uint8_t) mode, value, ev->occurred_at, {0}};
+        *o = (s_obs_t){mh, (uint8_t) side, t->who, value, t->periods[2] & 0x0fffffff, t->order, {0}};
         memcpy(o->id8, ev->id.data, 8);
     } else {
         for (uint32_t i = 0; i < p->nobs; i++)
@@ -665,13 +764,45 @@ static int s_pair_observe(aggregate_t *self, int mi, const char *forbund, s_pers
                 break;
             }
     }
-    return s_pair_apply(self, m, mh, forbund, p, +1);
+    return s_pairs_apply(self, mi, t->forbund, p, +1);
+}
+
+int aggregate_origin(MDB_txn *txn, const ledger_t *ledger, const event_msg_t *ev, uint64_t seq,
+                     uint64_t *origin)
+{
+    *origin = seq;
+    event_msg_t *owned = NULL;
+    const event_msg_t *cur = ev;
+    int rc = 0;
+    /* Each step goes to an earlier position (a target is stored before
+     * what names it), so the walk ends. */
+    while (cur->has_supersedes && cur->supersedes.len == CODEC_ID_LEN) {
+        uint64_t target;
+        rc = ledger_find(txn, ledger, cur->forbund, cur->supersedes.data, &target);
+        if (rc || target >= *origin)
+            break;
+        *origin = target;
+        const uint8_t *bytes;
+        size_t len;
+        char why[160];
+        event_msg_t *next = NULL;
+        if ((rc = ledger_get(txn, ledger, target, &bytes, &len, NULL)) == 0 &&
+            codec_decode_event(bytes, len, &next, why, sizeof why) != FINSAM__V1__REJECT_CODE__REJECT_NONE)
+            rc = MDB_CORRUPTED;
+        codec_free_event(&owned);
+        if (rc)
+            break;
+        owned = next;
+        cur = next;
+    }
+    codec_free_event(&owned);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* ---- events --------------------------------------------------------- */
 
 static int s_answers(s_target_t *t, const cat_instrument_t *in, size_t n, Finsam__V1__Answer **answers,
-                     const event_msg_t *ev, int mode, int sign)
+                     const event_msg_t *ev, int sign)
 {
     aggregate_t *self = t->self;
     const s_routes_t *routes = &self->routes[self->route_base[in - self->catalogue->instruments]];
@@ -692,7 +823,7 @@ static int s_answers(s_target_t *t, const cat_instrument_t *in, size_t n, Finsam
             if (side >= 0) {
                 if (dk || !t->person)
                     continue;
-                rc = s_pair_observe(self, mi, t->forbund, t->person, ev, side, value, mode, sign);
+                rc = s_pair_observe(t, mi, ev, side, value, sign);
             } else {
                 t->m = m;
                 rc = s_contribute(t, value, dk, sign);
@@ -739,7 +870,7 @@ static int s_status(s_target_t *t, const Finsam__V1__StatusObservation *s, const
                 continue;
             if (m->status_field == STATUS_IN_WORK_OR_STUDIES)
                 value = value == 1; /* 1 = yes, 0 = no for pairs */
-            rc = s_pair_observe(self, mi, t->forbund, t->person, ev, side, value, s->mode, sign);
+            rc = s_pair_observe(t, mi, ev, side, value, sign);
         } else {
             if ((int) s->phase != m->phase)
                 continue;
@@ -752,9 +883,9 @@ static int s_status(s_target_t *t, const Finsam__V1__StatusObservation *s, const
     return 0;
 }
 
-int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, int sign)
+int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, uint64_t order, int sign)
 {
-    s_target_t t = {self, NULL, ev->forbund, {0}, {0}, {PS_ALL}, 1, NULL, {0, 0, 0}, 0, 0};
+    s_target_t t = {self, NULL, ev->forbund, {0}, {0}, {PS_ALL}, 1, NULL, {0, 0, 0}, 0, 0, order};
     t.ek = protect_record_key(self->secret, ev->id.data, ev->id.len);
     s_periods(ev->occurred_at, t.periods);
     uint8_t pkey[PKEY_LEN] = {0};
@@ -784,20 +915,9 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
         break;
     default: break;
     }
-    if (mode) {
-        t.slice_ps[t.nslices] = PS_MODE;
-        t.slices[t.nslices++] = cell_slice(SLICE_MODE, mode);
-    }
-    /* Participant measures are also split by gender and age band (NNS
-     * equality indicator); staff answers by agency (above). */
-    if (t.who.gender) {
-        t.slice_ps[t.nslices] = PS_GENDER;
-        t.slices[t.nslices++] = cell_slice(SLICE_GENDER, t.who.gender);
-    }
-    if (t.who.age) {
-        t.slice_ps[t.nslices] = PS_AGE;
-        t.slices[t.nslices++] = cell_slice(SLICE_AGE, t.who.age);
-    }
+    /* Participant measures by mode, gender and age band; staff answers by
+     * agency (above) and mode. */
+    s_push_slices(&t, mode);
     if (pseudonym) {
         memcpy(pkey + CELL_FORBUND_LEN, pseudonym->data, CODEC_PSEUDONYM_LEN);
         int rc = s_person_load(self, lt->txn, lt->ledger, pkey, &t.person);
@@ -813,17 +933,16 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
     case FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY:
         in = catalogue_instrument(self->catalogue, ev->participant_survey->instrument);
         return in ? s_answers(&t, in, ev->participant_survey->n_answers, ev->participant_survey->answers, ev,
-                              mode, sign)
+                              sign)
                   : 0;
     case FINSAM__V1__EVENT__BODY_STAFF_SURVEY:
         in = catalogue_instrument(self->catalogue, ev->staff_survey->instrument);
-        return in ? s_answers(&t, in, ev->staff_survey->n_answers, ev->staff_survey->answers, ev, mode, sign)
-                  : 0;
+        return in ? s_answers(&t, in, ev->staff_survey->n_answers, ev->staff_survey->answers, ev, sign) : 0;
     case FINSAM__V1__EVENT__BODY_ORGANISATION:
         for (int i = 0; i < self->catalogue->ninstruments; i++)
             if (self->catalogue->instruments[i].kind == INSTR_ORGANISATION)
                 return s_answers(&t, &self->catalogue->instruments[i], ev->organisation->n_answers,
-                                 ev->organisation->answers, ev, 0, sign);
+                                 ev->organisation->answers, ev, sign);
         return 0;
     case FINSAM__V1__EVENT__BODY_STATUS: return s_status(&t, ev->status, ev, sign);
     default: return 0;

@@ -8,7 +8,10 @@
  * are gathered in memory during the transaction and each touched cell is
  * read-modify-written once at flush, so a group commit of many events
  * touching the same cells costs one write per cell. Paired measures (entry
- * vs exit, exit vs follow-up) keep per-pseudonym state in LMDB. */
+ * vs exit, exit vs follow-up) keep per-pseudonym state in LMDB and form one
+ * pair per episode: an observation on the "from" side starts an episode,
+ * the latest "to" observation before the next "from" ends it (ordered by
+ * occurred month, then by log position; see aggregate.c). */
 #ifndef FINSAM_AGGREGATE_H
 #define FINSAM_AGGREGATE_H
 
@@ -26,8 +29,21 @@ void aggregate_destroy(aggregate_t **self_p);
 /* Starts a transaction's work (drops any deltas of an aborted attempt). */
 void aggregate_begin(aggregate_t *self);
 
-/* Applies an event with sign +1 or -1. Returns 0 or an LMDB error. */
-int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, int sign);
+/* Applies an event with sign +1 or -1. `order` places the event's paired
+ * observations among others of the same month: the log position of the
+ * observation's first report (aggregate_origin); only read when sign is +1
+ * (a subtraction finds the stored observation by event id). Returns 0 or
+ * an LMDB error. */
+int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, uint64_t order, int sign);
+
+/* The log position of the report an event restates: seq itself, or for a
+ * correction (supersedes) the origin of the event it corrects, followed
+ * through tombstones (which keep `supersedes`). A correction thus keeps
+ * its original's place in a person's episodes, at ingest and in a rebuild
+ * alike. ev is the event stored at seq in txn's log. Returns 0 or an LMDB
+ * error (a broken chain stops at the last event found). */
+int aggregate_origin(MDB_txn *txn, const ledger_t *ledger, const event_msg_t *ev, uint64_t seq,
+                     uint64_t *origin);
 
 /* Writes all touched cells; calls changed(cell key, state) for each cell
  * whose state changed (for the aggregate stream) if changed is not NULL. */

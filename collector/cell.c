@@ -134,13 +134,33 @@ void cell_slice_format(char *out, size_t outlen, uint16_t slice)
         snprintf(out, outlen, "slice=%u", slice);
 }
 
+int cell_slice_count(void)
+{
+    int n = 1;
+    for (int dim = 1; dim < SLICE_DIMS; dim++)
+        n += s_dims[dim].n - 1;
+    return n;
+}
+
+uint16_t cell_slice_at(int i)
+{
+    for (int dim = 1; dim < SLICE_DIMS && i > 0; dim++) {
+        if (i < s_dims[dim].n)
+            return cell_slice((slice_dim_t) dim, i);
+        i -= s_dims[dim].n - 1;
+    }
+    return 0;
+}
+
 void cell_slice_list(char *out, size_t outlen)
 {
-    size_t used = (size_t) snprintf(out, outlen, "all");
-    for (int dim = 1; dim < SLICE_DIMS; dim++)
-        for (int v = 1; v < s_dims[dim].n && used < outlen; v++)
-            used += (size_t) snprintf(out + used, outlen - used, ", %s=%s", s_dims[dim].name,
-                                      s_dims[dim].values[v]);
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < cell_slice_count() && used < outlen; i++) {
+        char name[32];
+        cell_slice_format(name, sizeof name, cell_slice_at(i));
+        used += (size_t) snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", name);
+    }
 }
 
 int cell_slice_parse(const char *text, uint16_t *slice)

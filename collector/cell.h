@@ -78,7 +78,14 @@ uint16_t cell_slice(slice_dim_t dim, int value);
  * returns -1 if malformed. */
 void cell_slice_format(char *out, size_t outlen, uint16_t slice);
 int cell_slice_parse(const char *text, uint16_t *slice);
-/* Every valid slice, comma-separated, for error messages. */
+/* The one list of slices (cell.c's table): cell_slice_count() of them,
+ * "all" first, the i-th by cell_slice_at(i). What parse accepts, what an
+ * export walks and what every error about a slice names. */
+int cell_slice_count(void);
+uint16_t cell_slice_at(int i);
+/* Every valid slice, comma-separated, for error messages; CELL_SLICE_LIST_LEN
+ * holds it. */
+#define CELL_SLICE_LIST_LEN 512
 void cell_slice_list(char *out, size_t outlen);
 
 /* a += sign * b */

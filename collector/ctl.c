@@ -46,8 +46,8 @@ static const opt_t s_opts[] = {
     {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o_catalogue},
     {"measure", 'm', OPT_STR, NULL, 0, 0, "query: measure id or indicator number", &o_measure},
     {"period", 'p', OPT_STR, "year", 0, 0, "query: year, quarter, month or one period (2026-Q1)", &o_period},
-    {"slice", 's', OPT_STR, "all", 0, 0, "query: all, mode=project, mode=integrated, agency=af, ...",
-     &o_slice},
+    {"slice", 's', OPT_STR, "all", 0, 0,
+     "query: all, mode=..., agency=..., gender=..., age=... (a wrong one lists all)", &o_slice},
     {"exact", 0, OPT_FLAG, NULL, 0, 0,
      "query, export: the operator's exact view (no protection; never published)", &o_exact},
     {"verify", 0, OPT_FLAG, NULL, 0, 0, "rebuild: compare with the stored cells (no change)", &o_verify},
@@ -141,7 +141,7 @@ static int s_status(void)
 
 static int s_query(void)
 {
-    char err[512];
+    char err[QUERY_ERR_LEN];
     catalogue_t *cat;
     ledger_t *ledger;
     int rc = s_open_with_catalogue(&ledger, &cat);
@@ -184,7 +184,12 @@ static int s_export(void)
         fprintf(stderr, "finsamctl: export: --format %s: use csv or json\n", o_format);
         return EX_USAGE;
     }
-    char err[512];
+    if (strcmp(o_slice, "all")) {
+        fprintf(stderr, "finsamctl: export: --slice %s: an export holds every slice (--slice is for query)\n",
+                o_slice);
+        return EX_USAGE;
+    }
+    char err[QUERY_ERR_LEN];
     catalogue_t *cat;
     ledger_t *ledger;
     int rc = s_open_with_catalogue(&ledger, &cat);

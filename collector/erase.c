@@ -200,7 +200,7 @@ int erase_apply(ledger_txn_t *lt, aggregate_t *aggregate, uint64_t target_seq, c
     if (rc)
         return rc;
     if (!ledger_is_retracted(lt->txn, lt->ledger, target_seq) &&
-        (rc = aggregate_event(aggregate, lt, target, -1)))
+        (rc = aggregate_event(aggregate, lt, target, 0, -1)))
         return rc;
     size_t tlen;
     uint8_t *tomb = s_tombstone(target, by_seq, &tlen);

@@ -9,25 +9,20 @@
 #include <sysexits.h>
 #include <time.h>
 
-/* Every slice a cell can have (cell.c's names); slices without cells
- * simply contribute no rows. */
-static const char *const s_slices[] = {
-    "all",          "mode=project",  "mode=integrated",     "agency=af",
-    "agency=fk",    "agency=region", "agency=municipality", "agency=forbund",
-    "agency=other", "gender=woman",  "gender=man",          "gender=other",
-    "age=16-29",    "age=30-49",     "age=50-64",           "age=65+"};
-#define SLICES (sizeof s_slices / sizeof *s_slices)
-
 int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out, char *err,
                size_t errlen)
 {
     *out = NULL;
     json_t *merged = NULL;
-    for (size_t s = 0; s < SLICES; s++) {
+    /* Every slice a cell can have (cell.h's one list); slices without
+     * cells simply contribute no rows. */
+    for (int s = 0; s < cell_slice_count(); s++) {
+        char slice[32];
+        cell_slice_format(slice, sizeof slice, cell_slice_at(s));
         query_t q = {.measure = e->measure,
                      .forbund = e->forbund,
                      .period = e->period,
-                     .slice = s_slices[s],
+                     .slice = slice,
                      .protect = e->protect,
                      .exact = e->exact};
         json_t *result;
@@ -50,8 +45,11 @@ int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e
         json_decref(result);
     }
     json_t *slices = json_array();
-    for (size_t s = 0; s < SLICES; s++)
-        json_array_append_new(slices, json_string(s_slices[s]));
+    for (int s = 0; s < cell_slice_count(); s++) {
+        char slice[32];
+        cell_slice_format(slice, sizeof slice, cell_slice_at(s));
+        json_array_append_new(slices, json_string(slice));
+    }
     json_object_set_new(merged, "slices", slices);
     char now[32];
     time_t t = time(NULL);

@@ -119,7 +119,7 @@ static enum MHD_Result s_error(struct MHD_Connection *c, unsigned status, const 
 
 static enum MHD_Result s_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
-    char msg[600];
+    char msg[QUERY_ERR_LEN + 128];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -149,7 +149,8 @@ static const s_param_t s_params[P_COUNT] = {
 typedef struct {
     unsigned allowed; /* bit per P_* this endpoint takes */
     const char *value[P_COUNT];
-    char err[200];
+    bool bad_measure; /* err is about measure's characters: answer with the list (s_bad_args) */
+    char err[CELL_SLICE_LIST_LEN + 64];
 } s_args_t;
 
 static bool s_in_set(const char *s, size_t len, const char *set)
@@ -191,7 +192,16 @@ static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key
         return MHD_NO;
     }
     if (!s_in_set(value, value_size, s_params[slot].charset)) {
-        snprintf(a->err, sizeof a->err, "parameter '%s': only [%s]", key, s_params[slot].charset);
+        /* The value is not echoed back; for a slice or a measure the
+         * answer names every valid one (a measure's list: s_bad_args). */
+        a->bad_measure = slot == P_MEASURE;
+        if (slot == P_SLICE) {
+            char list[CELL_SLICE_LIST_LEN];
+            cell_slice_list(list, sizeof list);
+            snprintf(a->err, sizeof a->err, "parameter 'slice': use one of %s", list);
+        } else {
+            snprintf(a->err, sizeof a->err, "parameter '%s': only [%s]", key, s_params[slot].charset);
+        }
         return MHD_NO;
     }
     a->value[slot] = value;
@@ -302,14 +312,25 @@ static enum MHD_Result s_query_error(struct MHD_Connection *c, int rc, const cha
     return s_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", err);
 }
 
+/* 400 for a parameter s_parse_args refused; a measure of foreign
+ * characters is answered as an unknown measure is, with the list. */
+static enum MHD_Result s_bad_args(http_t *self, struct MHD_Connection *c, const s_args_t *a)
+{
+    if (!a->bad_measure)
+        return s_error(c, MHD_HTTP_BAD_REQUEST, "%s", a->err);
+    char list[QUERY_ERR_LEN];
+    query_measure_list(self->catalogue, list, sizeof list);
+    return s_error(c, MHD_HTTP_BAD_REQUEST, "parameter 'measure': use %s", list);
+}
+
 static enum MHD_Result s_indicators(http_t *self, struct MHD_Connection *c)
 {
     s_args_t a;
     if (s_parse_args(c, S_INDICATOR_PARAMS, &a) < 0)
-        return s_error(c, MHD_HTTP_BAD_REQUEST, "%s", a.err);
+        return s_bad_args(self, c, &a);
     query_t q = s_indicators_query(&a, self->protect);
     json_t *result;
-    char err[512];
+    char err[QUERY_ERR_LEN];
     int rc = query_run(self->ledger, self->catalogue, &q, &result, err, sizeof err);
     if (rc)
         return s_query_error(c, rc, err);
@@ -320,13 +341,13 @@ static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv
 {
     s_args_t a;
     if (s_parse_args(c, 1u << P_MEASURE | 1u << P_FORBUND | 1u << P_PERIOD, &a) < 0)
-        return s_error(c, MHD_HTTP_BAD_REQUEST, "%s", a.err);
+        return s_bad_args(self, c, &a);
     export_t e = {.measure = a.value[P_MEASURE],
                   .forbund = a.value[P_FORBUND],
                   .period = a.value[P_PERIOD] ? a.value[P_PERIOD] : "year",
                   .protect = self->protect};
     json_t *result;
-    char err[512];
+    char err[QUERY_ERR_LEN];
     int rc = export_run(self->ledger, self->catalogue, &e, &result, err, sizeof err);
     if (rc)
         return s_query_error(c, rc, err);

@@ -251,11 +251,16 @@ static int s_apply_event(ingest_t *self, ledger_txn_t *lt, const ingest_item_t *
     if (old) {
         /* An erased target was subtracted when it was erased. */
         if ((rc = ledger_mark_retracted(lt->txn, self->ledger, target_seq, seq)) ||
-            (!erase_is_tombstone(old) && (rc = aggregate_event(self->aggregate, lt, old, -1))))
+            (!erase_is_tombstone(old) && (rc = aggregate_event(self->aggregate, lt, old, 0, -1))))
             goto out;
     }
-    if (ev->body_case != FINSAM__V1__EVENT__BODY_RETRACTION)
-        rc = aggregate_event(self->aggregate, lt, ev, +1);
+    if (ev->body_case != FINSAM__V1__EVENT__BODY_RETRACTION) {
+        /* A correction takes the place of what it corrects among the
+         * person's observations (episodes of paired measures). */
+        uint64_t order;
+        if ((rc = aggregate_origin(lt->txn, self->ledger, ev, seq, &order)) == 0)
+            rc = aggregate_event(self->aggregate, lt, ev, order, +1);
+    }
 out:
     codec_free_event(&old);
     codec_free_event(&ev);

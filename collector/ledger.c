@@ -39,22 +39,32 @@ static const store_db_t s_dbs[LEDGER_DB_COUNT] = {
 
 typedef struct {
     ledger_t *ledger;
+    bool *stale;
     char *err;
     size_t errlen;
 } s_init_ctx_t;
 
-/* Stamps a new store with our schema version; refuses another version. */
-static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *err, size_t errlen)
+static const MDB_val s_key_schema = {6, "schema"};
+
+int ledger_stamp_schema(MDB_txn *txn, const ledger_t *self)
 {
-    MDB_val k = {6, "schema"}, v;
+    uint8_t buf[4];
+    be32_put(buf, LEDGER_SCHEMA_VERSION);
+    MDB_val k = s_key_schema, v = {4, buf};
+    return mdb_put(txn, store_dbi(self->store, LEDGER_DB_META), &k, &v, 0);
+}
+
+/* Stamps a new store with our schema version; refuses another version,
+ * except that with `stale` (writable opens that will rebuild) a version
+ * whose log we read is accepted and *stale set. */
+static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, bool *stale, char *err, size_t errlen)
+{
+    MDB_val k = s_key_schema, v;
     int rc = mdb_get(txn, store_dbi(self->store, LEDGER_DB_META), &k, &v);
     if (rc == MDB_NOTFOUND) {
         if (!may_write)
             return 0; /* an empty read-only store: nothing to misread */
-        uint8_t buf[4];
-        be32_put(buf, LEDGER_SCHEMA_VERSION);
-        v = (MDB_val){4, buf};
-        return mdb_put(txn, store_dbi(self->store, LEDGER_DB_META), &k, &v, 0);
+        return ledger_stamp_schema(txn, self);
     }
     if (rc)
         return rc;
@@ -67,6 +77,19 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *er
         return -1;
     }
     uint32_t version = be32_get(v.mv_data);
+    bool rebuildable = version >= LEDGER_SCHEMA_REBUILDABLE && version < LEDGER_SCHEMA_VERSION;
+    if (rebuildable && stale) {
+        *stale = true;
+        return 0;
+    }
+    if (rebuildable) {
+        snprintf(err, errlen,
+                 "store schema version %u, this finsam reads version %d; refusing to open it until its cells "
+                 "are rebuilt from the event log: start finsam-collector once, it rebuilds them (see "
+                 "docs/operations.md, Upgrade)",
+                 version, LEDGER_SCHEMA_VERSION);
+        return -1;
+    }
     if (version != LEDGER_SCHEMA_VERSION) {
         snprintf(err, errlen,
                  "store schema version %u, this finsam reads version %d; refusing to open it "
@@ -80,7 +103,7 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *er
 static int s_init(MDB_txn *txn, void *arg)
 {
     s_init_ctx_t *ctx = arg;
-    return s_check_schema(txn, ctx->ledger, true, ctx->err, ctx->errlen);
+    return s_check_schema(txn, ctx->ledger, true, ctx->stale, ctx->err, ctx->errlen);
 }
 
 /* The position after the last event in the log as txn sees it. */
@@ -124,19 +147,25 @@ static int s_load_next_seq(ledger_t *self)
     return rc;
 }
 
-static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, size_t errlen);
+static int s_open(ledger_t **out, const char *dir, unsigned flags, bool *stale, char *err, size_t errlen);
 
 int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen)
 {
-    return s_open(out, dir, readonly ? STORE_READONLY : 0, err, errlen);
+    return s_open(out, dir, readonly ? STORE_READONLY : 0, NULL, err, errlen);
+}
+
+int ledger_open_rebuildable(ledger_t **out, const char *dir, bool *stale, char *err, size_t errlen)
+{
+    *stale = false;
+    return s_open(out, dir, 0, stale, err, errlen);
 }
 
 int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen)
 {
-    return s_open(out, dir, STORE_SCRATCH, err, errlen);
+    return s_open(out, dir, STORE_SCRATCH, NULL, err, errlen);
 }
 
-static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, size_t errlen)
+static int s_open(ledger_t **out, const char *dir, unsigned flags, bool *stale, char *err, size_t errlen)
 {
     bool readonly = flags & STORE_READONLY;
     *out = NULL;
@@ -158,11 +187,11 @@ static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, si
         MDB_txn *txn;
         rc = store_read(self->store, &txn);
         if (rc == 0) {
-            rc = s_check_schema(txn, self, false, err, errlen);
+            rc = s_check_schema(txn, self, false, NULL, err, errlen);
             store_read_end(self->store, txn);
         }
     } else {
-        s_init_ctx_t ctx = {self, err, errlen};
+        s_init_ctx_t ctx = {self, stale, err, errlen};
         rc = store_write(self->store, s_init, &ctx);
     }
     if (rc == 0)

@@ -34,8 +34,18 @@
  * 3: ... and gender and age band, for those slices (aggregate.c record
  *    version 3).
  * 4: dedupe keyed by (förbund, id); erased events as tombstones; and the
- *    cell state's new field (cell.h). Older stores are refused. */
-#define LEDGER_SCHEMA_VERSION 4
+ *    cell state's new field (cell.h).
+ * 5: participant records of version 4 (aggregate.c): paired observations
+ *    carry their month, log order, gender and age band, for episodes and
+ *    the slices of paired measures; cells of paired measures per episode.
+ *    Only derived state differs from 4, so a store of 4 is rebuilt from its
+ *    log (ledger_open_rebuildable, rebuild_derived); older stores are
+ *    refused. */
+#define LEDGER_SCHEMA_VERSION 5
+/* The oldest schema whose log, dedupe, agents, meta and published
+ * databases this finsam reads as they are; from it up to the current
+ * version only cells and participant records need rebuilding. */
+#define LEDGER_SCHEMA_REBUILDABLE 4
 #define LEDGER_REJECT_SLOTS 16
 #define LEDGER_FORBUND_LEN 8
 
@@ -78,6 +88,15 @@ typedef struct {
 /* Opens the ledger in directory `dir` (created unless readonly). Refuses a
  * store of another schema version with a message in err. */
 int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen);
+/* Opens for writing like ledger_open, but also accepts a store of schema
+ * LEDGER_SCHEMA_REBUILDABLE up to the current one, setting *stale: its log
+ * is read as it is, its cells and participant records are not. The caller
+ * must rebuild them (rebuild_derived, which stamps the current schema)
+ * before anything reads or writes them; until then the store keeps its old
+ * schema number and every other opener refuses it. */
+int ledger_open_rebuildable(ledger_t **out, const char *dir, bool *stale, char *err, size_t errlen);
+/* Writes this finsam's schema version into meta (inside txn). */
+int ledger_stamp_schema(MDB_txn *txn, const ledger_t *self);
 /* Opens a scratch ledger (no fsync) for recomputation. */
 int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen);
 void ledger_close(ledger_t **self_p);

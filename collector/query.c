@@ -822,6 +822,21 @@ static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool persona
     return o;
 }
 
+void query_measure_list(const catalogue_t *cat, char *out, size_t outlen)
+{
+    size_t used = (size_t) snprintf(out, outlen, "an indicator number (");
+    for (int i = 0, n = 0; i < cat->nindicators && used < outlen; i++)
+        if (cat->indicators[i].nmeasures > 0)
+            used +=
+                (size_t) snprintf(out + used, outlen - used, "%s%d", n++ ? ", " : "", cat->indicators[i].id);
+    if (used < outlen)
+        used += (size_t) snprintf(out + used, outlen - used, ") or a measure id (");
+    for (int i = 0; i < cat->nmeasures && used < outlen; i++)
+        used += (size_t) snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", cat->measures[i].id);
+    if (used < outlen)
+        snprintf(out + used, outlen - used, ")");
+}
+
 int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err,
               size_t errlen)
 {
@@ -842,9 +857,9 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         return EX_USAGE;
     }
     if (cell_slice_parse(q->slice, &slice) < 0) {
-        char list[256];
+        char list[CELL_SLICE_LIST_LEN];
         cell_slice_list(list, sizeof list);
-        snprintf(err, errlen, "slice '%s': use one of %s", q->slice, list);
+        snprintf(err, errlen, "slice '%.40s' is unknown: use one of %s", q->slice, list);
         return EX_USAGE;
     }
     char *end;
@@ -854,16 +869,9 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
     for (int i = 0; by_indicator && !known && i < cat->nindicators; i++)
         known = cat->indicators[i].id == indicator && cat->indicators[i].nmeasures > 0;
     if (!known) {
-        /* Name what is valid: the indicator numbers, and where the ids are. */
-        char list[160] = "";
-        size_t used = 0;
-        for (int i = 0; i < cat->nindicators && used < sizeof list; i++)
-            used += (size_t) snprintf(list + used, sizeof list - used, "%s%d", i ? ", " : "",
-                                      cat->indicators[i].id);
-        snprintf(err, errlen,
-                 "measure '%.40s' is not in the catalogue: use an indicator number (%s) or a measure id "
-                 "(finsamctl query without --measure, or GET /api/catalogue, lists them)",
-                 q->measure, list);
+        char list[QUERY_ERR_LEN - 100];
+        query_measure_list(cat, list, sizeof list);
+        snprintf(err, errlen, "measure '%.40s' is not in the catalogue: use %s", q->measure, list);
         return EX_USAGE;
     }
     json_t *measures = json_array();

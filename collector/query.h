@@ -47,11 +47,18 @@ typedef struct {
 } query_t;
 
 /* Builds {"min_units":k,"slice":..,"measures":[{"id":..,"rows":[...]}]}.
- * Returns 0 or a sysexits code with err filled. *out is owned by the caller. */
+ * Returns 0 or a sysexits code with err filled: EX_USAGE for a period,
+ * slice or measure it does not know, naming every valid one (give err
+ * QUERY_ERR_LEN bytes). *out is owned by the caller. */
+#define QUERY_ERR_LEN 2048
 int query_run(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q, json_t **out, char *err,
               size_t errlen);
 
 void query_print_table(const json_t *result, FILE *out);
+
+/* What --measure / measure= accepts, for error messages: "an indicator
+ * number (1, 2, ...) or a measure id (i1_behov, ...)". */
+void query_measure_list(const catalogue_t *catalogue, char *out, size_t outlen);
 
 /* True if a row with this published state shows no values but n and
  * units: its share would be 0 % or 100 % on fewer than 10 (every other

@@ -1,4 +1,5 @@
-/* rebuild.c: `finsamctl rebuild --verify` (see rebuild.h).
+/* rebuild.c: `finsamctl rebuild --verify`, and the collector's in-place
+ * rebuild of an older schema's derived state (see rebuild.h).
  *
  * The replay uses the very code ingest uses (aggregate_event) with the
  * ingest-time meaning of each logged event: an event adds itself; a
@@ -8,7 +9,9 @@
  * when they were erased. A tombstone keeps `supersedes`, so an erased
  * correction still subtracts what it replaced, at its own position, as it
  * did at ingest; an erasure event itself changes nothing here. Only
- * accepted events are in the log, so no validation is repeated. */
+ * accepted events are in the log, so no validation is repeated. Each added
+ * event is placed among a person's paired observations by the log position
+ * of its first report (aggregate_origin), as ingest places it. */
 #include "rebuild.h"
 
 #include "protect.h"
@@ -18,6 +21,7 @@
 #include "erase.h"
 #include "util.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,26 +31,27 @@
 
 typedef struct {
     ledger_t *source;
-    MDB_txn *snap; /* read snapshot of the source */
+    MDB_txn *snap; /* read snapshot of the source; NULL: the writing transaction's own log (in place) */
     aggregate_t *aggregate;
     uint64_t from_seq, end_seq, done;
 } s_ctx_t;
 
-static int s_apply_target(s_ctx_t *c, ledger_txn_t *lt, const char *forbund, const uint8_t *target_id)
+static int s_apply_target(s_ctx_t *c, MDB_txn *src, ledger_txn_t *lt, const char *forbund,
+                          const uint8_t *target_id)
 {
     uint64_t seq;
-    int rc = ledger_find(c->snap, c->source, forbund, target_id, &seq);
+    int rc = ledger_find(src, c->source, forbund, target_id, &seq);
     if (rc)
         return rc;
     const uint8_t *bytes;
     size_t len;
-    if ((rc = ledger_get(c->snap, c->source, seq, &bytes, &len, NULL)))
+    if ((rc = ledger_get(src, c->source, seq, &bytes, &len, NULL)))
         return rc;
     event_msg_t *old;
     char why[160];
     if (codec_decode_event(bytes, len, &old, why, sizeof why))
         return MDB_CORRUPTED;
-    rc = erase_is_tombstone(old) ? 0 : aggregate_event(c->aggregate, lt, old, -1);
+    rc = erase_is_tombstone(old) ? 0 : aggregate_event(c->aggregate, lt, old, 0, -1);
     codec_free_event(&old);
     return rc;
 }
@@ -56,8 +61,9 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
     s_ctx_t *c = arg;
     aggregate_begin(c->aggregate);
     c->done = 0;
+    MDB_txn *src = c->snap ? c->snap : lt->txn;
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->snap, ledger_dbi(c->source, LEDGER_DB_LOG), &cur);
+    int rc = mdb_cursor_open(src, ledger_dbi(c->source, LEDGER_DB_LOG), &cur);
     if (rc)
         return rc;
     uint8_t key[8];
@@ -75,11 +81,13 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
             break;
         }
         if (ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION) {
-            rc = s_apply_target(c, lt, ev->forbund, ev->retraction->target_id.data);
+            rc = s_apply_target(c, src, lt, ev->forbund, ev->retraction->target_id.data);
         } else if (ev->body_case != FINSAM__V1__EVENT__BODY_ERASURE) {
-            rc = ev->has_supersedes ? s_apply_target(c, lt, ev->forbund, ev->supersedes.data) : 0;
-            if (rc == 0 && !erase_is_tombstone(ev))
-                rc = aggregate_event(c->aggregate, lt, ev, +1);
+            uint64_t order = 0;
+            rc = ev->has_supersedes ? s_apply_target(c, src, lt, ev->forbund, ev->supersedes.data) : 0;
+            if (rc == 0 && !erase_is_tombstone(ev) &&
+                (rc = aggregate_origin(src, c->source, ev, be64_get(k.mv_data), &order)) == 0)
+                rc = aggregate_event(c->aggregate, lt, ev, order, +1);
         }
         codec_free_event(&ev);
         if (rc)
@@ -105,8 +113,8 @@ static void s_describe(char *out, size_t len, ledger_db_t db, const MDB_val *k)
     }
 }
 
-/* Participant records (aggregate.c, record version 3: [u8 3][be32
- * members][be32 observations], then 19-byte member and 30-byte observation
+/* Participant records (aggregate.c, record version 4: [u8 4][be32
+ * members][be32 observations], then 19-byte member and 36-byte observation
  * entries) list their entries in the order the history left them: an
  * entry is removed by moving the last one into its place. An erased event
  * was added and later removed at ingest but is never added in a rebuild,
@@ -114,7 +122,8 @@ static void s_describe(char *out, size_t len, ledger_db_t db, const MDB_val *k)
  * compared as sets: entries sorted. Anything else compares byte for byte. */
 #define PREC_HEADER 9
 #define PREC_MEMBER 19
-#define PREC_OBS 30
+#define PREC_OBS 36
+#define PREC_VERSION 4
 
 static size_t s_entry_size;
 
@@ -131,7 +140,8 @@ static bool s_same_record(ledger_db_t db, const MDB_val *a, const MDB_val *b)
         return true;
     const uint8_t *p = a->mv_data, *q = b->mv_data;
     size_t len = a->mv_size;
-    if (db != LEDGER_DB_PARTICIPANTS || len < PREC_HEADER || p[0] != 3 || memcmp(p, q, PREC_HEADER))
+    if (db != LEDGER_DB_PARTICIPANTS || len < PREC_HEADER || p[0] != PREC_VERSION ||
+        memcmp(p, q, PREC_HEADER))
         return false;
     uint64_t nm = be32_get(p + 1), no = be32_get(p + 5);
     if (len != PREC_HEADER + nm * PREC_MEMBER + no * PREC_OBS)
@@ -281,4 +291,48 @@ cleanup:
     clock_gettime(CLOCK_MONOTONIC, &t1);
     report->seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
     return result;
+}
+
+/* rebuild_derived's first and last transactions. */
+static int s_drop_derived(ledger_txn_t *lt, void *arg)
+{
+    (void) arg;
+    int rc = mdb_drop(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_CELLS), 0);
+    return rc ? rc : mdb_drop(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_PARTICIPANTS), 0);
+}
+
+static int s_stamp(ledger_txn_t *lt, void *arg)
+{
+    (void) arg;
+    return ledger_stamp_schema(lt->txn, lt->ledger);
+}
+
+int rebuild_derived(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[PROTECT_SECRET_LEN],
+                    rebuild_report_t *report, char *err, size_t errlen)
+{
+    memset(report, 0, sizeof *report);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s_ctx_t c = {ledger, NULL, aggregate_new(catalogue, secret), 1, ledger_next_seq(ledger), 0};
+    int rc = c.aggregate ? ledger_write(ledger, s_drop_derived, NULL) : ENOMEM;
+    /* Chunks of the log, each its own transaction (bounded dirty pages); an
+     * interruption leaves the old schema number, so the next open starts
+     * over. Nothing else writes meanwhile: every other opener refuses the
+     * old schema. */
+    while (rc == 0 && c.from_seq < c.end_seq) {
+        if ((rc = ledger_write(ledger, s_chunk, &c)) == 0 && c.done == 0)
+            break;
+        report->events += c.done;
+        c.from_seq += c.done;
+    }
+    if (rc == 0)
+        rc = ledger_write(ledger, s_stamp, NULL);
+    aggregate_destroy(&c.aggregate);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    report->seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (rc) {
+        snprintf(err, errlen, "rebuild at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
+        return -1;
+    }
+    return 0;
 }

@@ -57,7 +57,7 @@ static int s_apply(ledger_txn_t *lt, void *arg)
     s_one_t *o = arg;
     o->changed = 0;
     aggregate_begin(o->agg);
-    int rc = aggregate_event(o->agg, lt, o->ev, +1);
+    int rc = aggregate_event(o->agg, lt, o->ev, lt->next_seq, +1);
     return rc ? rc : aggregate_flush(o->agg, lt, s_changed, o);
 }
 

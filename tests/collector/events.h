@@ -34,7 +34,7 @@ static inline uint8_t *ev_pack(Finsam__V1__Event *ev, size_t *len)
     return codec_pack(&ev->base, len);
 }
 
-/* Gender and age band for the next ev_survey (0 = not given). */
+/* Gender and age band for the next ev_survey or ev_status (0 = not given). */
 static int ev_gender, ev_age;
 
 /* A participant survey answer to one item. */
@@ -79,6 +79,10 @@ static inline uint8_t *ev_status(uint32_t n, const char *forbund, uint32_t perso
     s.mode = mode;
     s.occupation = occupation;
     s.income = income;
+    s.has_gender = ev_gender != 0;
+    s.gender = ev_gender;
+    s.has_age_band = ev_age != 0;
+    s.age_band = ev_age;
     Finsam__V1__Event ev = FINSAM__V1__EVENT__INIT;
     ev.id = (ProtobufCBinaryData){16, id};
     ev.forbund = (char *) forbund;

@@ -8,7 +8,9 @@
  * The dashboard's browser test (headless Chromium) runs only where the
  * `chromium` binary exists; it is skipped with a message otherwise. */
 #include "catalogue.h"
+#include "cell.h"
 #include "cluster.h"
+#include "query.h"
 #include "testutil.h"
 
 #include <arpa/inet.h>
@@ -513,6 +515,180 @@ static void s_expect(const char *method, const char *path, int status)
     s_reply_free(&r);
 }
 
+/* `finsamctl ARGS...` with stdout and stderr in *text (caller frees);
+ * returns its exit code. */
+static int s_ctl_text(const char *const *args, char **text)
+{
+    char *argv[16] = {(char *) tu_bin("finsamctl"), "-d", s_c.cdir};
+    int n = 3;
+    for (; *args && n < 15; args++)
+        argv[n++] = (char *) *args;
+    argv[n] = NULL;
+    char log[400];
+    snprintf(log, sizeof log, "%s/ctl-text.log", s_c.dir);
+    int rc = tu_run(argv, log, 60000);
+    *text = tu_read_file(log);
+    CHECK(*text);
+    return rc;
+}
+
+/* "age=65+" as a query string value: '=' and '+' percent-encoded. */
+static void s_url_slice(char *out, size_t outlen, const char *slice)
+{
+    size_t o = 0;
+    for (; *slice && o + 4 < outlen; slice++)
+        o += (size_t) (*slice == '='   ? snprintf(out + o, outlen - o, "%%3D")
+                       : *slice == '+' ? snprintf(out + o, outlen - o, "%%2B")
+                                       : snprintf(out + o, outlen - o, "%c", *slice));
+    out[o] = '\0';
+}
+
+/* An unknown measure or slice is refused naming every valid one, the same
+ * list on every channel: finsamctl query and export exit 64, the API
+ * answers 400. The lists are cell.c's one list of slices and every
+ * indicator number and measure id of the catalogue. Every slice of the
+ * list is accepted by both. */
+static void test_unknown_measure_and_slice(void)
+{
+    char slices[CELL_SLICE_LIST_LEN], measures[QUERY_ERR_LEN], err[256];
+    catalogue_t *cat;
+    CHECK(catalogue_load(&cat, NULL, err, sizeof err) == 0);
+    query_measure_list(cat, measures, sizeof measures);
+    catalogue_destroy(&cat);
+    cell_slice_list(slices, sizeof slices);
+    CHECK(strstr(slices, "gender=woman") && strstr(slices, "age=65+") && strstr(slices, "agency=af"));
+    CHECK(strstr(measures, "i7_steg") && strstr(measures, "i11_kvar_12m") && strstr(measures, "16)"));
+    const struct {
+        const char *path, *want;
+    } api[] = {
+        {"/api/indicators?measure=99", measures},
+        {"/api/indicators?measure=no_such_measure", measures},
+        {"/api/indicators?measure=I7_STEG", measures}, /* refused for its characters */
+        {"/export.json?measure=99", measures},
+        {"/export.csv?measure=%3Cscript%3E", measures},
+        {"/api/indicators?slice=gender%3Dnone", slices},
+        {"/api/indicators?slice=age%3D16-30", slices},
+        {"/api/indicators?slice=Gender%3DWoman", slices}, /* refused for its characters */
+    };
+    for (size_t i = 0; i < sizeof api / sizeof *api; i++) {
+        json_t *j = s_get_json(api[i].path, 400);
+        const char *e = json_string_value(json_object_get(j, "error"));
+        if (!e || !strstr(e, api[i].want))
+            fprintf(stderr, "GET %s: %s\n", api[i].path, e ? e : "(no error)");
+        CHECK(e && strstr(e, api[i].want));
+        json_decref(j);
+    }
+    const struct {
+        const char *args[8], *want;
+    } ctl[] = {
+        {{"query", "--measure", "99", NULL}, measures},
+        {{"query", "--measure", "no_such_measure", NULL}, measures},
+        {{"export", "--measure", "99", NULL}, measures},
+        {{"query", "--exact", "--measure", "99", NULL}, measures},
+        {{"query", "--slice", "gender=none", NULL}, slices},
+        {{"query", "--slice", "age=65", NULL}, slices},
+    };
+    for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++) {
+        char *text;
+        CHECK_EQ(s_ctl_text(ctl[i].args, &text), 64);
+        CHECK(strstr(text, "finsamctl: ") && strstr(text, ctl[i].want));
+        free(text);
+    }
+    /* Every slice of the list is a query on both (the unencoded '+' of
+     * age=65+ too, which arrives as a space). */
+    for (int i = 0; i < cell_slice_count(); i++) {
+        char slice[32], enc[64], path[160];
+        cell_slice_format(slice, sizeof slice, cell_slice_at(i));
+        s_url_slice(enc, sizeof enc, slice);
+        snprintf(path, sizeof path, "/api/indicators?measure=i7_steg&slice=%s", enc);
+        json_t *j = s_get_json(path, 200);
+        CHECK(!strcmp(json_string_value(json_object_get(j, "slice")), slice));
+        json_decref(j);
+        const char *args[] = {"query", "--measure", "i7_steg", "--slice", slice, NULL};
+        char *text;
+        CHECK_EQ(s_ctl_text(args, &text), 0);
+        free(text);
+    }
+    json_decref(s_get_json("/api/indicators?measure=i7_steg&slice=age%3D65+", 200));
+}
+
+/* n of the exact view's förbund rows of `measure` in a slice, summed per
+ * (förbund, period) into sums (keys "NV 2026"); returns the rows seen. */
+static int s_exact_n(const char *measure, const char *slice, json_t *sums)
+{
+    const char *args[] = {"query", "--exact", "--format", "json", "--measure",
+                          measure, "--slice", slice,      NULL};
+    char *argv[16] = {(char *) tu_bin("finsamctl"), "-d", s_c.cdir};
+    int n = 3;
+    for (const char *const *a = args; *a; a++)
+        argv[n++] = (char *) *a;
+    argv[n] = NULL;
+    char *out = NULL;
+    CHECK_EQ(tu_capture(argv, &out, 60000), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    CHECK(j);
+    free(out);
+    int rows = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(json_array_get(json_object_get(j, "measures"), 0), "rows"), i, row) {
+        if (strcmp(json_string_value(json_object_get(row, "level")), "forbund"))
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, "%s %s", json_string_value(json_object_get(row, "name")),
+                 json_string_value(json_object_get(row, "period")));
+        json_int_t v =
+            json_integer_value(json_object_get(sums, key)) + json_integer_value(json_object_get(row, "n"));
+        json_object_set_new(sums, key, json_integer(v));
+        rows++;
+    }
+    json_decref(j);
+    return rows;
+}
+
+/* Paired measures are split by gender and age band like every participant
+ * measure: in the operator's exact view the pairs of the gender slices add
+ * up to all pairs of each förbund and year, and so do the age bands (the
+ * demo gives everyone a gender and a birth year). */
+static void test_paired_measures_sliced(void)
+{
+    static const char *const paired[] = {"i7_steg", "i2_inflytande_change", "i5_hantera_change",
+                                         "i11_kvar_6m"};
+    static const char *const genders[] = {"gender=woman", "gender=man", "gender=other"};
+    static const char *const ages[] = {"age=16-29", "age=30-49", "age=50-64", "age=65+"};
+    for (size_t m = 0; m < sizeof paired / sizeof *paired; m++) {
+        json_t *all = json_object(), *by_gender = json_object(), *by_age = json_object();
+        CHECK(s_exact_n(paired[m], "all", all) > 0);
+        int rows = 0;
+        for (size_t g = 0; g < 3; g++)
+            rows += s_exact_n(paired[m], genders[g], by_gender);
+        CHECK(rows > 0);
+        for (size_t a = 0; a < 4; a++)
+            s_exact_n(paired[m], ages[a], by_age);
+        const char *key;
+        json_t *v;
+        long long pairs = 0;
+        json_object_foreach(all, key, v) {
+            pairs += json_integer_value(v);
+            if (!json_equal(v, json_object_get(by_gender, key)) ||
+                !json_equal(v, json_object_get(by_age, key)))
+                fprintf(stderr, "%s %s: all %lld, by gender %lld, by age %lld\n", paired[m], key,
+                        (long long) json_integer_value(v),
+                        (long long) json_integer_value(json_object_get(by_gender, key)),
+                        (long long) json_integer_value(json_object_get(by_age, key)));
+            CHECK(json_equal(v, json_object_get(by_gender, key)));
+            CHECK(json_equal(v, json_object_get(by_age, key)));
+        }
+        fprintf(stderr,
+                "FIGURES paired_slices: %s pairs=%lld (förbund-years), equal to the sum of gender "
+                "slices and of age bands\n",
+                paired[m], pairs);
+        json_decref(all);
+        json_decref(by_gender);
+        json_decref(by_age);
+    }
+}
+
 static void test_bad_requests(void)
 {
     s_expect("GET", "/nope", 404);
@@ -667,6 +843,8 @@ int main(void)
     RUN(test_export);
     RUN(test_dashboard_files);
     RUN(test_bad_requests);
+    RUN(test_unknown_measure_and_slice);
+    RUN(test_paired_measures_sliced);
     RUN(test_dashboard_browser);
     RUN(test_token);
     return tu_result();

@@ -437,6 +437,185 @@ static event_msg_t *s_stored(uint64_t seq, uint8_t **copy, size_t *copylen)
     return ev;
 }
 
+/* ---- paired measures: episodes and slices ---------------------------- */
+
+#define T_2026_01 (T_2026_03 - 64 * 86400)  /* 2026-01-08 */
+#define T_2026_05 (T_2026_03 + 61 * 86400)  /* 2026-05-13 */
+#define T_2026_08 (T_2026_03 + 153 * 86400) /* 2026-08-13 */
+
+/* A status observation of person `person` in NV, integrated mode; steps:
+ * job seeking 1, work training 2, subsidised work 3, work with a wage 5. */
+static int s_status_one(uint32_t n, uint32_t person, int phase, int occupation, int income, int64_t when)
+{
+    size_t len;
+    return s_send_one(s_key_nv, ev_status(n, "NV", person, phase, occupation, income, 2, when, &len), &len,
+                      NULL);
+}
+
+#define ENTRY FINSAM__V1__PHASE__PHASE_ENTRY
+#define EXIT FINSAM__V1__PHASE__PHASE_EXIT
+#define STEP1 FINSAM__V1__OCCUPATION__OCC_JOB_SEEKING, FINSAM__V1__INCOME__INC_UNEMPLOYMENT
+#define STEP2 FINSAM__V1__OCCUPATION__OCC_WORK_TRAINING, FINSAM__V1__INCOME__INC_UNEMPLOYMENT
+#define STEP3 FINSAM__V1__OCCUPATION__OCC_SUBSIDISED_WORK, FINSAM__V1__INCOME__INC_WAGE
+#define STEP5 FINSAM__V1__OCCUPATION__OCC_WORK, FINSAM__V1__INCOME__INC_WAGE
+
+/* The i7_steg cell of NV for a period and slice: n pairs, sum of step
+ * changes, units people (all 0 when the cell does not exist). */
+static cell_t s_steg(uint32_t period, uint16_t slice)
+{
+    cell_t c;
+    s_cell("i7_steg", "NV", period, slice, &c);
+    return c;
+}
+
+/* A person who re-enters after an exit starts a new episode: the finished
+ * insats keeps its step change (the bug: the latest entry, after the exit,
+ * rewrote it). Retracting either side of an episode, and correcting an
+ * entry after its exit was logged, keep each episode to itself. */
+static void test_reentry_keeps_finished_episode(void)
+{
+    s_setup();
+    uint32_t y = cell_period(PERIOD_YEAR, 2026, 0), q1 = cell_period(PERIOD_QUARTER, 2026, 1),
+             q2 = cell_period(PERIOD_QUARTER, 2026, 2), q3 = cell_period(PERIOD_QUARTER, 2026, 3);
+    /* Person 1, episode 1: entry January step 1, exit March step 5. */
+    CHECK_EQ(s_status_one(1, 1, ENTRY, STEP1, T_2026_01), 0);
+    CHECK_EQ(s_status_one(2, 1, EXIT, STEP5, T_2026_03), 0);
+    cell_t c = s_steg(q1, 0);
+    CHECK(c.n == 1 && c.sum == 4 && c.hits == 1 && c.units == 1);
+    /* Re-entry in May at step 3: the March exit is not paired with it. */
+    CHECK_EQ(s_status_one(3, 1, ENTRY, STEP3, T_2026_05), 0);
+    c = s_steg(q1, 0);
+    CHECK(c.n == 1 && c.sum == 4 && c.hits == 1 && c.units == 1);
+    CHECK(!s_cell("i7_steg", "NV", q2, 0, &c));
+    /* Person 2 re-enters in the month of the exit, logged after it: the
+     * log order decides, the exit keeps its January entry. */
+    CHECK_EQ(s_status_one(4, 2, ENTRY, STEP1, T_2026_01), 0);
+    CHECK_EQ(s_status_one(5, 2, EXIT, STEP3, T_2026_03), 0);
+    CHECK_EQ(s_status_one(6, 2, ENTRY, STEP5, T_2026_03), 0);
+    c = s_steg(q1, 0);
+    CHECK(c.n == 2 && c.sum == 4 + 2 && c.hits == 2 && c.units == 2);
+    /* Person 1, episode 2: exit in August at step 5, from May's step 3. */
+    CHECK_EQ(s_status_one(7, 1, EXIT, STEP5, T_2026_08), 0);
+    c = s_steg(q3, 0);
+    CHECK(c.n == 1 && c.sum == 2 && c.units == 1);
+    c = s_steg(y, 0);
+    CHECK(c.n == 3 && c.sum == 4 + 2 + 2 && c.units == 2); /* two pairs of person 1 are one person */
+    CHECK(s_steg(q1, 0).sum == 6);
+    s_verify_rebuild();
+
+    /* Retract episode 2's exit: episode 1 untouched, episode 2 open. */
+    size_t len;
+    CHECK_EQ(s_send_one(s_key_nv, ev_retraction(8, "NV", 7, &len), &len, NULL), 0);
+    CHECK(!s_cell("i7_steg", "NV", q3, 0, &c));
+    c = s_steg(q1, 0);
+    CHECK(c.n == 2 && c.sum == 6 && c.units == 2);
+    /* Retract person 1's first entry: the March exit pairs with nothing
+     * (no entry at or before it); person 2's episode stays. */
+    CHECK_EQ(s_send_one(s_key_nv, ev_retraction(9, "NV", 1, &len), &len, NULL), 0);
+    c = s_steg(q1, 0);
+    CHECK(c.n == 1 && c.sum == 2 && c.units == 1);
+    s_verify_rebuild();
+
+    /* Person 3: entry and exit in March, then the entry is corrected (a
+     * new event, logged after the exit): the correction keeps the
+     * original's place, the pair stays, with the corrected step. */
+    CHECK_EQ(s_status_one(10, 3, ENTRY, STEP1, T_2026_03), 0);
+    CHECK_EQ(s_status_one(11, 3, EXIT, STEP5, T_2026_03), 0);
+    c = s_steg(q1, 0);
+    CHECK(c.n == 2 && c.sum == 2 + 4);
+    CHECK_EQ(s_send_one(s_key_nv,
+                        ev_superseding(ev_status(12, "NV", 3, ENTRY, STEP2, 2, T_2026_03, &len), &len, 10),
+                        &len, NULL),
+             0);
+    c = s_steg(q1, 0);
+    CHECK(c.n == 2 && c.sum == 2 + 3 && c.units == 2);
+    /* A correction of the correction still sits where the first report did. */
+    CHECK_EQ(s_send_one(s_key_nv,
+                        ev_superseding(ev_status(13, "NV", 3, ENTRY, STEP3, 2, T_2026_03, &len), &len, 12),
+                        &len, NULL),
+             0);
+    c = s_steg(q1, 0);
+    CHECK(c.n == 2 && c.sum == 2 + 2 && c.units == 2);
+    s_verify_rebuild();
+    s_teardown();
+}
+
+/* Paired measures are split by gender and age band (and mode) like every
+ * participant measure: a pair counts in the slices of the observation that
+ * completes it (the exit, the exit survey, the follow-up). */
+static void test_paired_measures_in_every_slice(void)
+{
+    s_setup();
+    uint32_t y = cell_period(PERIOD_YEAR, 2026, 0);
+    uint16_t woman = cell_slice(SLICE_GENDER, FINSAM__V1__GENDER__GENDER_WOMAN),
+             man = cell_slice(SLICE_GENDER, FINSAM__V1__GENDER__GENDER_MAN),
+             a16 = cell_slice(SLICE_AGE, FINSAM__V1__AGE_BAND__AGE_16_29),
+             a30 = cell_slice(SLICE_AGE, FINSAM__V1__AGE_BAND__AGE_30_49),
+             a50 = cell_slice(SLICE_AGE, FINSAM__V1__AGE_BAND__AGE_50_64),
+             integrated = cell_slice(SLICE_MODE, 2);
+    /* Person 1, a woman who turns 50 during the insats: +4 steps. */
+    ev_gender = FINSAM__V1__GENDER__GENDER_WOMAN;
+    ev_age = FINSAM__V1__AGE_BAND__AGE_30_49;
+    CHECK_EQ(s_status_one(1, 1, ENTRY, STEP1, T_2026_01), 0);
+    ev_age = FINSAM__V1__AGE_BAND__AGE_50_64;
+    CHECK_EQ(s_status_one(2, 1, EXIT, STEP5, T_2026_03), 0);
+    /* Person 2, a man of no stated age: +1 step, and two episodes of person
+     * 3, a woman 16-29: +2 and +3. */
+    ev_gender = FINSAM__V1__GENDER__GENDER_MAN;
+    ev_age = 0;
+    CHECK_EQ(s_status_one(3, 2, ENTRY, STEP1, T_2026_01), 0);
+    CHECK_EQ(s_status_one(4, 2, EXIT, STEP2, T_2026_03), 0);
+    ev_gender = FINSAM__V1__GENDER__GENDER_WOMAN;
+    ev_age = FINSAM__V1__AGE_BAND__AGE_16_29;
+    CHECK_EQ(s_status_one(5, 3, ENTRY, STEP1, T_2026_01), 0);
+    CHECK_EQ(s_status_one(6, 3, EXIT, STEP3, T_2026_03), 0);
+    CHECK_EQ(s_status_one(7, 3, ENTRY, STEP2, T_2026_05), 0);
+    CHECK_EQ(s_status_one(8, 3, EXIT, STEP5, T_2026_08), 0);
+    /* Person 3 also answers the ongoing and exit surveys (i2: 2 -> 4) and
+     * leaves in work, still in work six months on (i11). */
+    size_t len;
+    CHECK_EQ(s_send_one(s_key_nv,
+                        ev_survey(9, "NV", 3, "deltagare_pagaende", "d_inflytande", 2, 1, T_2026_01, &len),
+                        &len, NULL),
+             0);
+    CHECK_EQ(s_send_one(s_key_nv,
+                        ev_survey(10, "NV", 3, "deltagare_avslut", "d_inflytande", 4, 1, T_2026_03, &len),
+                        &len, NULL),
+             0);
+    CHECK_EQ(s_status_one(11, 3, FINSAM__V1__PHASE__PHASE_FOLLOWUP_6, STEP5, T_2026_08 + 20 * 86400), 0);
+    ev_gender = ev_age = 0;
+
+    cell_t c;
+    c = s_steg(y, 0);
+    CHECK(c.n == 4 && c.sum == 4 + 1 + 2 + 3 && c.units == 3);
+    c = s_steg(y, woman);
+    CHECK(c.n == 3 && c.sum == 4 + 2 + 3 && c.units == 2);
+    c = s_steg(y, man);
+    CHECK(c.n == 1 && c.sum == 1 && c.units == 1);
+    c = s_steg(y, a50); /* the exit's age band, not the entry's */
+    CHECK(c.n == 1 && c.sum == 4 && c.units == 1);
+    CHECK(!s_cell("i7_steg", "NV", y, a30, &c));
+    c = s_steg(y, a16);
+    CHECK(c.n == 2 && c.sum == 5 && c.units == 1);
+    c = s_steg(y, integrated);
+    CHECK(c.n == 4 && c.units == 3);
+    CHECK(s_cell("i2_inflytande_change", "NV", y, woman, &c) && c.n == 1 && c.sum == 2 && c.units == 1);
+    CHECK(s_cell("i2_inflytande_change", "NV", y, a16, &c) && c.n == 1 && c.sum == 2);
+    CHECK(s_cell("i2_inflytande_change", "NV", y, cell_slice(SLICE_MODE, 1), &c) && c.n == 1);
+    CHECK(!s_cell("i2_inflytande_change", "NV", y, man, &c));
+    /* i11: the follow-up pairs with the August exit (in work). */
+    CHECK(s_cell("i11_kvar_6m", "NV", y, woman, &c) && c.n == 1 && c.hits == 1 && c.units == 1);
+    CHECK(s_cell("i11_kvar_6m", "NV", y, a16, &c) && c.n == 1 && c.hits == 1);
+
+    /* Retract person 1's exit: gone from every slice. */
+    CHECK_EQ(s_send_one(s_key_nv, ev_retraction(12, "NV", 2, &len), &len, NULL), 0);
+    CHECK(!s_cell("i7_steg", "NV", y, a50, &c));
+    c = s_steg(y, woman);
+    CHECK(c.n == 2 && c.sum == 5 && c.units == 1);
+    s_verify_rebuild();
+    s_teardown();
+}
+
 static void test_dedupe_is_per_forbund(void)
 {
     s_setup();
@@ -669,8 +848,15 @@ static void test_random_sequence_matches_rebuild(void)
                                   1 + rand() % 2, when, &lens[n]);
             } else if (kind == 8 && next > 2) {
                 uint32_t target = 1 + (uint32_t) (rand() % (int) (next - 1));
-                ev[n] = rand() % 3 ? ev_retraction(next++, "NV", target, &lens[n])
-                                   : ev_erasure(next++, "NV", target, &lens[n]);
+                int how = rand() % 4;
+                if (how == 0)
+                    ev[n] = ev_erasure(next++, "NV", target, &lens[n]);
+                else if (how == 1) /* a correction: keeps the target's place in episodes */
+                    ev[n] = ev_superseding(ev_status(next++, "NV", person, 1 + rand() % 4, 1 + rand() % 7,
+                                                     1 + rand() % 8, 1 + rand() % 2, when, &lens[n]),
+                                           &lens[n], target);
+                else
+                    ev[n] = ev_retraction(next++, "NV", target, &lens[n]);
             } else {
                 /* A recent event id again: a duplicate if the bytes are the
                  * same, a conflict if not, acked if that event was erased. */
@@ -707,6 +893,8 @@ int main(void)
     RUN(test_paired_step_change);
     RUN(test_units_are_distinct_people);
     RUN(test_gender_and_age_slices);
+    RUN(test_reentry_keeps_finished_episode);
+    RUN(test_paired_measures_in_every_slice);
     RUN(test_dedupe_is_per_forbund);
     RUN(test_same_id_other_bytes_is_a_conflict);
     RUN(test_erasure_rules);
