@@ -226,7 +226,8 @@ typedef struct {
     size_t total;
     size_t *parts;
     size_t nparts;
-    int kind; /* 0 geography, a slice dimension (slice_dim_t), or S_KIND_PERIOD */
+    int kind;      /* 0 geography, a slice dimension (slice_dim_t), or S_KIND_PERIOD */
+    bool complete; /* the parts hold every answer of the total (no unknown gender, ...) */
 } s_constraint_t;
 
 #define S_KIND_PERIOD SLICE_DIMS
@@ -259,7 +260,7 @@ static int s_link(s_constraint_t *cons, size_t *ncons, size_t *by_key, size_t ke
     size_t i = by_key[key];
     if (i == SIZE_MAX) {
         i = by_key[key] = (*ncons)++;
-        cons[i] = (s_constraint_t){key, NULL, 0, 0};
+        cons[i] = (s_constraint_t){key, NULL, 0, 0, false};
     }
     size_t *p = realloc(cons[i].parts, (cons[i].nparts + 1) * sizeof *p);
     if (!p)
@@ -505,8 +506,12 @@ static int64_t s_sat(int64_t a, int64_t b)
     return a >= S_INF || b >= S_INF ? S_INF : a + b;
 }
 
+/* Narrows iv to [lo, hi]; never to an empty interval (published values
+ * that contradict the model would otherwise run the bounds away). */
 static bool s_tighten(s_iv_t *iv, int64_t lo, int64_t hi)
 {
+    if (lo > iv->hi || hi < iv->lo || lo > hi)
+        return false;
     bool changed = false;
     if (lo > iv->lo)
         iv->lo = lo, changed = true;
@@ -535,14 +540,21 @@ static s_iv_t *s_published_bounds(const s_table_t *t, const protect_t *protect, 
     return pb;
 }
 
-/* One pass of every constraint over the intervals; true if one moved. */
+/* One pass of every constraint over the intervals; true if one moved.
+ * What always holds: a part is at most its total, and where the stat adds
+ * up the parts together are at most the total. Where the parts hold every
+ * answer (checked on the exact cells), a reader may know the total equals
+ * the sum, or lies between the largest part and the sum. */
 static bool s_propagate(s_iv_t *iv, const s_constraint_t *cons, size_t ncons)
 {
     bool changed = false;
     for (size_t ci = 0; ci < ncons; ci++) {
         const s_constraint_t *c = &cons[ci];
+        if (c->kind == SLICE_AGENCY)
+            continue;
         for (int s = 0; s < S_STATS; s++) {
             s_iv_t *tot = &iv[c->total * S_STATS + s];
+            bool adds = s_adds(s, c->kind);
             int64_t sumlo = 0, sumhi = 0, maxlo = 0;
             for (size_t k = 0; k < c->nparts; k++) {
                 const s_iv_t *p = &iv[c->parts[k] * S_STATS + s];
@@ -550,24 +562,14 @@ static bool s_propagate(s_iv_t *iv, const s_constraint_t *cons, size_t ncons)
                 sumhi = s_sat(sumhi, p->hi);
                 maxlo = p->lo > maxlo ? p->lo : maxlo;
             }
-            if (!s_adds(s, c->kind)) {
-                /* max part <= total <= sum of parts; each part <= total */
-                if (c->kind == SLICE_AGENCY)
-                    continue;
-                changed |= s_tighten(tot, maxlo, sumhi);
-                for (size_t k = 0; k < c->nparts; k++) {
-                    s_iv_t *p = &iv[c->parts[k] * S_STATS + s];
-                    changed |= s_tighten(p, p->lo, tot->hi);
-                }
-                continue;
-            }
-            changed |= s_tighten(tot, sumlo, sumhi);
+            changed |= s_tighten(tot, adds ? sumlo : maxlo, c->complete ? sumhi : S_INF);
             for (size_t k = 0; k < c->nparts; k++) {
                 s_iv_t *p = &iv[c->parts[k] * S_STATS + s];
-                int64_t others_lo = sumlo - p->lo;
-                int64_t hi = tot->hi >= S_INF ? S_INF : tot->hi - others_lo;
+                int64_t hi = tot->hi;
+                if (adds && hi < S_INF)
+                    hi -= sumlo - p->lo;
                 int64_t lo = p->lo;
-                if (sumhi < S_INF && tot->lo > 0)
+                if (adds && c->complete && sumhi < S_INF)
                     lo = tot->lo - (sumhi - p->hi);
                 changed |= s_tighten(p, lo, hi);
             }
@@ -684,6 +686,10 @@ static void s_suppress(s_table_t *t, const protect_t *protect, const cat_measure
     for (size_t i = 0; i < ncons; i++) {
         cons[i].kind = (int) (cons[i].total / t->n);
         cons[i].total %= t->n;
+        int64_t n = 0;
+        for (size_t k = 0; k < cons[i].nparts; k++)
+            n += t->rows[cons[i].parts[k]].cell.n;
+        cons[i].complete = n == t->rows[cons[i].total].cell.n;
     }
     /* Each pass that changes something hides at least one more cell, so
      * this ends after at most n passes of each loop. */
