@@ -11,6 +11,10 @@
  *    one record is read and written per person per transaction, instead of
  *    one LMDB entry per (cell, person).
  *
+ * A day count (median_days) also adds to its cells' distributions
+ * (diststore.h), gathered and written the same way, so its medians and
+ * quartiles are exact and are retracted exactly.
+ *
  * Paired measures (entry vs exit, exit vs follow-up) use the latest
  * observation on each side (by occurred_at, then event id), so the result
  * does not depend on arrival order; a retraction removes its observation
@@ -18,6 +22,7 @@
 #include "aggregate.h"
 
 #include "cell.h"
+#include "diststore.h"
 #include "protect.h"
 #include "util.h"
 #include "validate.h"
@@ -100,6 +105,7 @@ struct aggregate_t {
     int *route_base;                    /* per instrument: index of its first item */
     uint64_t *measure_hash;             /* per catalogue measure */
     s_cellmap_t cells;                  /* cell key -> delta, for this transaction */
+    diststore_t *dists;                 /* distribution changes, for this transaction */
     zhashx_t *people;                   /* 40-byte person key -> s_person_t */
 };
 
@@ -278,7 +284,8 @@ aggregate_t *aggregate_new(const catalogue_t *catalogue, const uint8_t secret[PR
     memcpy(self->secret, secret, PROTECT_SECRET_LEN);
     self->measure_hash = calloc((size_t) catalogue->nmeasures + 1, sizeof *self->measure_hash);
     self->people = zhashx_new();
-    if (!self->measure_hash || !self->people || s_cellmap_init(&self->cells, 1024) < 0) {
+    self->dists = diststore_new();
+    if (!self->measure_hash || !self->people || !self->dists || s_cellmap_init(&self->cells, 1024) < 0) {
         aggregate_destroy(&self);
         return NULL;
     }
@@ -304,6 +311,7 @@ void aggregate_destroy(aggregate_t **self_p)
     free(self->cells.slots);
     free(self->cells.used);
     zhashx_destroy(&self->people);
+    diststore_destroy(&self->dists);
     free(self->routes);
     free(self->route_base);
     free(self->measure_hash);
@@ -315,6 +323,7 @@ void aggregate_destroy(aggregate_t **self_p)
 void aggregate_begin(aggregate_t *self)
 {
     s_cellmap_clear(&self->cells);
+    diststore_begin(self->dists);
     zhashx_purge(self->people);
 }
 
@@ -525,10 +534,9 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
     } else {
         obs.n = 1;
         switch (m->aggregate) {
-        case AGG_MEDIAN_DAYS:
+        case AGG_MEDIAN_DAYS: /* the value itself goes to the distribution, below */
             obs.sum = value;
             obs.sumsq = (int64_t) value * value;
-            obs.hist[cell_days_bucket((uint32_t) value)] = 1;
             obs.hits = value <= 30;
             break;
         case AGG_SUM:
@@ -566,6 +574,9 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
                 return ENOMEM;
             cell_t *d = &slot->delta;
             cell_add(d, &obs, sign);
+            if (m->aggregate == AGG_MEDIAN_DAYS && !dont_know &&
+                diststore_add(t->self->dists, key, (uint32_t) value, sign))
+                return ENOMEM;
             if (!dont_know) {
                 /* The cell key moves with the units: a contributor's
                  * record key is in it exactly while they are counted. */
@@ -862,6 +873,9 @@ int aggregate_flush(aggregate_t *self, ledger_txn_t *lt, aggregate_changed_fn ch
         if (changed)
             changed(key, CELL_KEY_LEN, &state, sizeof state, arg);
     }
+    int drc = diststore_flush(self->dists, lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_DISTS));
+    if (drc)
+        return drc;
     for (s_person_t *p = zhashx_first(self->people); p; p = zhashx_next(self->people)) {
         if (!p->dirty)
             continue;

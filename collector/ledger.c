@@ -21,6 +21,9 @@ struct ledger_t {
      * transaction (ours or another process's) erased events since, the
      * store is reopened before the next write (see s_write). */
     uint64_t erasures_seen;
+    /* Opened by ledger_open_previous: the previous schema is accepted
+     * (and found, when previous is true), for upgrade.c. */
+    bool accept_previous, previous;
     /* Written by the ingest thread after each commit, read by the HTTP
      * thread: atomic. */
     _Atomic uint64_t next_seq;
@@ -35,6 +38,8 @@ static const store_db_t s_dbs[LEDGER_DB_COUNT] = {
     [LEDGER_DB_CELLS] = {"cells", 0},
     [LEDGER_DB_PARTICIPANTS] = {"participants", 0},
     [LEDGER_DB_PUBLISHED] = {"published", 0},
+    [LEDGER_DB_DISTS] = {"dists", 0},
+    [LEDGER_DB_PUBLISHED_DISTS] = {"published-dists", 0},
 };
 
 typedef struct {
@@ -67,6 +72,17 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *er
         return -1;
     }
     uint32_t version = be32_get(v.mv_data);
+    if (version == LEDGER_SCHEMA_PREVIOUS && self->accept_previous) {
+        self->previous = true;
+        return 0;
+    }
+    if (version == LEDGER_SCHEMA_PREVIOUS) {
+        snprintf(err, errlen,
+                 "store schema version %u, this finsam reads version %d; refusing to open it: start "
+                 "finsam-collector on it once to upgrade it (see docs/operations.md, Upgrade)",
+                 version, LEDGER_SCHEMA_VERSION);
+        return -1;
+    }
     if (version != LEDGER_SCHEMA_VERSION) {
         snprintf(err, errlen,
                  "store schema version %u, this finsam reads version %d; refusing to open it "
@@ -124,19 +140,38 @@ static int s_load_next_seq(ledger_t *self)
     return rc;
 }
 
-static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, size_t errlen);
+static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_previous, char *err,
+                  size_t errlen);
 
 int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen)
 {
-    return s_open(out, dir, readonly ? STORE_READONLY : 0, err, errlen);
+    return s_open(out, dir, readonly ? STORE_READONLY : 0, false, err, errlen);
 }
 
 int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen)
 {
-    return s_open(out, dir, STORE_SCRATCH, err, errlen);
+    return s_open(out, dir, STORE_SCRATCH, false, err, errlen);
 }
 
-static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, size_t errlen)
+int ledger_open_previous(ledger_t **out, const char *dir, char *err, size_t errlen)
+{
+    if (s_open(out, dir, 0, true, err, errlen) < 0)
+        return -1;
+    if (!(*out)->previous)
+        ledger_close(out);
+    return 0;
+}
+
+int ledger_stamp_schema(ledger_txn_t *lt)
+{
+    uint8_t buf[4];
+    be32_put(buf, LEDGER_SCHEMA_VERSION);
+    MDB_val k = {6, "schema"}, v = {4, buf};
+    return mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_META), &k, &v, 0);
+}
+
+static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_previous, char *err,
+                  size_t errlen)
 {
     bool readonly = flags & STORE_READONLY;
     *out = NULL;
@@ -145,8 +180,20 @@ static int s_open(ledger_t **out, const char *dir, unsigned flags, char *err, si
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    self->accept_previous = accept_previous;
     self->dir = strdup(dir);
     int rc = self->dir ? store_open(&self->store, dir, s_dbs, LEDGER_DB_COUNT, flags) : ENOMEM;
+    if (rc == MDB_NOTFOUND && readonly) {
+        /* A database of this schema is missing: an older store, never
+         * opened for writing by this release. */
+        snprintf(err, errlen,
+                 "%s: the store lacks databases of schema version %d (an older store?); refusing to open "
+                 "it: start finsam-collector on it once to upgrade it (see docs/operations.md, Upgrade)",
+                 dir, LEDGER_SCHEMA_VERSION);
+        free(self->dir);
+        free(self);
+        return -1;
+    }
     if (rc) {
         snprintf(err, errlen, "%s: %s", dir, store_strerror(rc));
         free(self->dir);

@@ -15,7 +15,11 @@
  *   meta       "schema" -> be32 schema version
  *              "erasures" -> be64 events erased so far (erase.c)
  *   cells, participants: owned by aggregate.c (aggregate.h)
+ *   dists      cell key + be32 day value -> be64 count: the distribution
+ *              behind a median_days cell (diststore.h), kept by aggregate.c
  *   published  cell key -> the cell's state as last published (publish.h)
+ *   published-dists  the same layout as dists: each cell's distribution
+ *              as last published
  *
  * Everything for one group commit happens in one write transaction started
  * by ledger_write(), which reads the next log position from the log itself
@@ -34,8 +38,13 @@
  * 3: ... and gender and age band, for those slices (aggregate.c record
  *    version 3).
  * 4: dedupe keyed by (förbund, id); erased events as tombstones; and the
- *    cell state's new field (cell.h). Older stores are refused. */
-#define LEDGER_SCHEMA_VERSION 4
+ *    cell state's new field (cell.h).
+ * 5: exact distributions of day counts (dists, published-dists); their
+ *    cells no longer keep day buckets in hist. A store of version 4 is
+ *    upgraded by the collector (upgrade.h): the derived state is
+ *    recomputed from the log. Older stores are refused. */
+#define LEDGER_SCHEMA_VERSION 5
+#define LEDGER_SCHEMA_PREVIOUS 4
 #define LEDGER_REJECT_SLOTS 16
 #define LEDGER_FORBUND_LEN 8
 
@@ -48,6 +57,8 @@ typedef enum {
     LEDGER_DB_CELLS,
     LEDGER_DB_PARTICIPANTS,
     LEDGER_DB_PUBLISHED,
+    LEDGER_DB_DISTS,
+    LEDGER_DB_PUBLISHED_DISTS,
     LEDGER_DB_COUNT
 } ledger_db_t;
 
@@ -78,6 +89,15 @@ typedef struct {
 /* Opens the ledger in directory `dir` (created unless readonly). Refuses a
  * store of another schema version with a message in err. */
 int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen);
+/* Opens the ledger in `dir` for its upgrade (upgrade.h) when it holds the
+ * previous schema, LEDGER_SCHEMA_PREVIOUS: *out is then open for writing
+ * and still says that version until ledger_stamp_schema. *out is NULL when
+ * the store is already current (or new: it is then created). Returns 0,
+ * or -1 with err (another version, I/O). */
+int ledger_open_previous(ledger_t **out, const char *dir, char *err, size_t errlen);
+/* Writes LEDGER_SCHEMA_VERSION into meta "schema" inside lt. 0 or an
+ * LMDB error. */
+int ledger_stamp_schema(ledger_txn_t *lt);
 /* Opens a scratch ledger (no fsync) for recomputation. */
 int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen);
 void ledger_close(ledger_t **self_p);

@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 typedef struct {
-    uint64_t events, cells, people, differences;
+    uint64_t events, cells, people, dist_entries, differences;
     double seconds;
 } rebuild_report_t;
 

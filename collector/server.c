@@ -17,6 +17,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "monitor.h"
+#include "upgrade.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -80,6 +81,15 @@ server_t *server_new(const server_config_t *config)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/ledger", config->data_dir);
+    /* A store of the previous schema is upgraded first (upgrade.h). */
+    upgrade_report_t up;
+    if (upgrade_run(path, self->catalogue, &config->protect, &up, err, sizeof err) < 0) {
+        log_error("collector", "STORE-UPGRADE-FAILED reason=%s", err);
+        goto fail;
+    }
+    if (up.upgraded)
+        log_info("collector", "STORE-UPGRADED from=%d to=%d events=%llu seconds=%.1f", LEDGER_SCHEMA_PREVIOUS,
+                 LEDGER_SCHEMA_VERSION, (unsigned long long) up.events, up.seconds);
     if (ledger_open(&self->ledger, path, false, err, sizeof err) < 0) {
         log_error("collector", "STORE-OPEN-FAILED reason=%s", err);
         goto fail;
