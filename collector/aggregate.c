@@ -11,7 +11,7 @@
  *    one record is read and written per person per transaction, instead of
  *    one LMDB entry per (cell, person).
  *
- * A day count (median_days) also adds to its cells' distributions
+ * A day count (median_days) also adds to its month cells' distributions
  * (diststore.h), gathered and written the same way, so its medians and
  * quartiles are exact and are retracted exactly.
  *
@@ -574,7 +574,9 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
                 return ENOMEM;
             cell_t *d = &slot->delta;
             cell_add(d, &obs, sign);
-            if (m->aggregate == AGG_MEDIAN_DAYS && !dont_know &&
+            /* Distributions are kept for months; quarters and years sum
+             * them when read (diststore.h). */
+            if (m->aggregate == AGG_MEDIAN_DAYS && !dont_know && pi == 2 &&
                 diststore_add(t->self->dists, key, (uint32_t) value, sign))
                 return ENOMEM;
             if (!dont_know) {

@@ -24,14 +24,19 @@ struct diststore_t {
     size_t cap, n;
 };
 
-/* FNV-1a over the entry key: the changes of a transaction are few
- * (one per cell and day value), so a simple hash is enough. */
+/* A word-at-a-time hash of the 50-byte entry key (in memory only). */
 static uint64_t s_hash(const uint8_t *p)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < DISTSTORE_KEY_LEN; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h ^ (h >> 29);
+    uint64_t h = 0x9e3779b97f4a7c15ULL, w;
+    for (size_t i = 0; i + 8 <= DISTSTORE_KEY_LEN; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+    }
+    w = 0;
+    memcpy(&w, p + DISTSTORE_KEY_LEN - DISTSTORE_KEY_LEN % 8, DISTSTORE_KEY_LEN % 8);
+    h = (h ^ w) * 0x94d049bb133111ebULL;
+    return h ^ (h >> 32);
 }
 
 static int s_init(diststore_t *self, size_t cap)
@@ -211,19 +216,46 @@ int diststore_drop(MDB_txn *txn, MDB_dbi dbi, const uint8_t key[CELL_KEY_LEN])
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int diststore_copy(MDB_txn *txn, MDB_dbi from, MDB_dbi to, const uint8_t key[CELL_KEY_LEN])
+int diststore_load_live(MDB_txn *txn, MDB_dbi dists, const uint8_t key[CELL_KEY_LEN], dist_t *into)
 {
-    int rc = diststore_drop(txn, to, key);
-    if (rc)
-        return rc;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, from, &cur)))
-        return rc;
-    MDB_val k, v;
-    for (rc = s_first(cur, key, &k, &v); rc == 0 && s_same_cell(&k, key);
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        if ((rc = mdb_put(txn, to, &k, &v, 0)))
-            break;
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    cell_key_t ck;
+    if (cell_key_decode(&ck, key, CELL_KEY_LEN))
+        return MDB_CORRUPTED;
+    int year = cell_period_year(ck.period), first = 1, last = 12;
+    switch (cell_period_kind(ck.period)) {
+    case PERIOD_MONTH: return diststore_load(txn, dists, key, into);
+    case PERIOD_QUARTER: /* value year * 10 + quarter */
+        last = 3 * (int) ((ck.period & 0x0fffffff) % 10);
+        first = last - 2;
+        break;
+    case PERIOD_YEAR: break;
+    default: return MDB_CORRUPTED;
+    }
+    uint8_t month[CELL_KEY_LEN];
+    memcpy(month, key, CELL_KEY_LEN);
+    for (int m = first; m <= last; m++) {
+        be32_put(month + CELL_MEASURE_LEN + CELL_FORBUND_LEN, cell_period(PERIOD_MONTH, year, m));
+        int rc = diststore_load(txn, dists, month, into);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int diststore_publish(MDB_txn *txn, MDB_dbi dists, MDB_dbi pub, const uint8_t key[CELL_KEY_LEN])
+{
+    dist_t d = DIST_INIT;
+    int rc = diststore_drop(txn, pub, key);
+    if (rc == 0)
+        rc = diststore_load_live(txn, dists, key, &d);
+    uint8_t k[DISTSTORE_KEY_LEN], b[8];
+    memcpy(k, key, CELL_KEY_LEN);
+    for (size_t i = 0; rc == 0 && i < d.n; i++) {
+        be32_put(k + CELL_KEY_LEN, (uint32_t) d.bins[i].value);
+        be64_put(b, (uint64_t) d.bins[i].count);
+        MDB_val kv = {sizeof k, k}, vv = {sizeof b, b};
+        rc = mdb_put(txn, pub, &kv, &vv, 0);
+    }
+    dist_free(&d);
+    return rc;
 }

@@ -81,8 +81,8 @@ static bool s_personal(const catalogue_t *cat, const uint8_t *key)
 }
 
 /* A day-count cell publishes its distribution with its state (the
- * quantiles every output shows come from it): copied, or dropped with the
- * cell. */
+ * quantiles every output shows come from it; a quarter or year sums its
+ * months'), or drops it with the cell. */
 static int s_publish_dist(s_ctx_t *c, MDB_txn *txn, const uint8_t *key, bool gone)
 {
     const cat_measure_t *m = s_measure(c->catalogue, key);
@@ -90,7 +90,7 @@ static int s_publish_dist(s_ctx_t *c, MDB_txn *txn, const uint8_t *key, bool gon
         return 0;
     MDB_dbi pub = ledger_dbi(c->ledger, LEDGER_DB_PUBLISHED_DISTS);
     return gone ? diststore_drop(txn, pub, key)
-                : diststore_copy(txn, ledger_dbi(c->ledger, LEDGER_DB_DISTS), pub, key);
+                : diststore_publish(txn, ledger_dbi(c->ledger, LEDGER_DB_DISTS), pub, key);
 }
 
 /* Decides one key; now/then NULL when the cell or its published state is

@@ -560,6 +560,7 @@ static void s_published(const query_t *q, const cat_measure_t *m, bool personal,
 typedef struct {
     MDB_txn *txn;
     MDB_dbi dbi; /* dists (exact view) or published-dists */
+    bool live;   /* dbi is dists */
     const s_table_t *t;
     size_t *parts; /* indexes of the förbund rows, ordered as above */
     size_t nparts;
@@ -589,8 +590,11 @@ static int s_part_cmp(const void *a, const void *b, void *arg)
 static int s_parts_init(s_parts_t *p, MDB_txn *txn, ledger_t *ledger, bool exact, const cat_measure_t *m,
                         const s_table_t *t)
 {
-    *p = (s_parts_t){
-        txn, ledger_dbi(ledger, exact ? LEDGER_DB_DISTS : LEDGER_DB_PUBLISHED_DISTS), t, NULL, 0, DIST_INIT};
+    *p = (s_parts_t){.txn = txn,
+                     .dbi = ledger_dbi(ledger, exact ? LEDGER_DB_DISTS : LEDGER_DB_PUBLISHED_DISTS),
+                     .live = exact,
+                     .t = t,
+                     .dist = DIST_INIT};
     if (m->aggregate != AGG_MEDIAN_DAYS)
         return 0;
     p->parts = malloc((t->n + 1) * sizeof *p->parts);
@@ -631,7 +635,10 @@ static int s_load_dist(s_parts_t *p, const cat_measure_t *m, const s_row_t *part
     snprintf(ck.forbund, sizeof ck.forbund, "%.*s", CELL_FORBUND_LEN, part->name);
     uint8_t key[CELL_KEY_LEN];
     cell_key_encode(key, &ck);
-    return diststore_load(p->txn, p->dbi, key, &p->dist);
+    /* Live distributions are kept per month (diststore.h), published ones
+     * per cell. */
+    return p->live ? diststore_load_live(p->txn, p->dbi, key, &p->dist)
+                   : diststore_load(p->txn, p->dbi, key, &p->dist);
 }
 
 /* The quantiles row r shows (pub_n: its published n). A row whose

@@ -57,8 +57,8 @@ static int s_carry_over(ledger_txn_t *lt, void *ctx)
         MDB_val ckv = {CELL_KEY_LEN, key}, cv;
         int got = mdb_get(lt->txn, cells, &ckv, &cv);
         if (got == 0 && cv.mv_size == sizeof e.cell && !memcmp(cv.mv_data, &e.cell, sizeof e.cell))
-            rc = diststore_copy(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_DISTS),
-                                ledger_dbi(lt->ledger, LEDGER_DB_PUBLISHED_DISTS), key);
+            rc = diststore_publish(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_DISTS),
+                                   ledger_dbi(lt->ledger, LEDGER_DB_PUBLISHED_DISTS), key);
         else if (got != 0 && got != MDB_NOTFOUND)
             rc = got;
         if (rc)
