@@ -16,7 +16,8 @@
  *              "erasures" -> be64 events erased so far (erase.c)
  *   cells, participants: owned by aggregate.c (aggregate.h)
  *   dists      cell key + be32 day value -> be64 count: the distribution
- *              behind a median_days cell (diststore.h), kept by aggregate.c
+ *              behind a median_days month cell (diststore.h), kept by
+ *              aggregate.c; quarters and years sum their months
  *   published  cell key -> the cell's state as last published (publish.h)
  *   published-dists  the same layout as dists: each cell's distribution
  *              as last published
