@@ -111,9 +111,10 @@ int export_print_csv(const json_t *result, FILE *out)
                                          NULL};
     static const char *const medians[] = {"median", "median_days", NULL};
     fputs("\xEF\xBB\xBF", out);
-    fputs("indikator;mått;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;andel (%);"
-          "median;summa;förändring medelvärde;förändring andel (procentenheter)\r\n",
-          out);
+    fputs(
+        "indikator;mått;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;andel (%);"
+        "median;nedre kvartil;övre kvartil;summa;förändring medelvärde;förändring andel (procentenheter)\r\n",
+        out);
     size_t i, j;
     json_t *m, *row;
     json_array_foreach(json_object_get(result, "measures"), i, m) {
@@ -147,6 +148,10 @@ int export_print_csv(const json_t *result, FILE *out)
             s_number(out, row, s_pick(row, shares), 100, 1);
             fputc(';', out);
             s_number(out, row, s_pick(row, medians), 1, 1);
+            fputc(';', out);
+            s_number(out, row, "q1_days", 1, 0);
+            fputc(';', out);
+            s_number(out, row, "q3_days", 1, 0);
             fputc(';', out);
             s_number(out, row, "sum", 1, 0);
             fputc(';', out);
