@@ -13,13 +13,10 @@
  * Satterthwaite degrees of freedom (tdist.h); there is no table. */
 #include "compare.h"
 
+#include "tdist.h"
+
 #include <math.h>
 #include <stdio.h>
-
-/* The exact Student t quantile, P(T <= t) = p at df > 0 degrees of
- * freedom: tdist.h (branch h-dist, on its way in through h-join). Declared
- * here until it lands. */
-double tdist_quantile(double p, double df);
 
 bool compare_has_mean(const cat_measure_t *m)
 {

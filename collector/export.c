@@ -125,7 +125,7 @@ int export_print_csv(const json_t *result, FILE *out)
     static const char *const medians[] = {"median", "median_days", NULL};
     fputs("\xEF\xBB\xBF", out);
     fputs("indikator;mått;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;andel (%);"
-          "median;summa;förändring medelvärde;förändring andel (procentenheter);"
+          "median;nedre kvartil;övre kvartil;summa;förändring medelvärde;förändring andel (procentenheter);"
           "förändring medelvärde mot året före;förändring andel mot året före (procentenheter);"
           "skillnad medelvärde integrerad − projekt;"
           "skillnad medelvärde integrerad − projekt 95 % KI nedre;"
@@ -167,6 +167,10 @@ int export_print_csv(const json_t *result, FILE *out)
             s_number(out, row, s_pick(row, shares), 100, 1);
             fputc(';', out);
             s_number(out, row, s_pick(row, medians), 1, 1);
+            fputc(';', out);
+            s_number(out, row, "q1_days", 1, 0);
+            fputc(';', out);
+            s_number(out, row, "q3_days", 1, 0);
             fputc(';', out);
             s_number(out, row, "sum", 1, 0);
             fputc(';', out);

@@ -9,6 +9,7 @@
 
 #include "cell.h"
 #include "compare.h"
+#include "diststore.h"
 #include "protect.h"
 #include "publish.h"
 
@@ -130,21 +131,19 @@ static int s_load_absent(MDB_txn *txn, ledger_t *ledger, const catalogue_t *cat,
     return rc;
 }
 
-static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, int only_year, bool exact,
-                  s_table_t *t)
+/* Loads the measure's table in txn (the caller's read snapshot: the
+ * states and, later, the distributions behind their quantiles must come
+ * from the same one). */
+static int s_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat_measure_t *m,
+                  int only_year, bool exact, s_table_t *t)
 {
     /* Readers see the publication (publish.h); the exact view the cells. */
     MDB_dbi dbi = ledger_dbi(ledger, exact ? LEDGER_DB_CELLS : LEDGER_DB_PUBLISHED);
     size_t vlen = exact ? sizeof(cell_t) : PUBLISH_VALUE_LEN;
-    MDB_txn *txn;
-    int rc = store_read(ledger_store(ledger), &txn);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
     if (rc)
         return rc;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, dbi, &cur))) {
-        store_read_end(ledger_store(ledger), txn);
-        return rc;
-    }
     uint8_t prefix[CELL_MEASURE_LEN] = {0};
     memcpy(prefix, m->id, strlen(m->id));
     MDB_val k = {CELL_MEASURE_LEN, prefix}, v;
@@ -170,7 +169,6 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND && !exact)
         rc = s_load_absent(txn, ledger, cat, prefix, only_year, t);
-    store_read_end(ledger_store(ledger), txn);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     /* Roll-ups: cells merge by addition (cell.h). `units` adds up because
@@ -765,6 +763,129 @@ static void s_published(const query_t *q, const cat_measure_t *m, bool personal,
         protect_cell(q->protect, m, personal, &r->cell, out);
 }
 
+/* ---- quantiles of a row ------------------------------------------------
+ *
+ * A row's medians and quartiles come from its distribution: an ordinal
+ * scale's is the state's histogram (summed into roll-ups like the rest of
+ * the state); a day count's is in the distributions database, one per
+ * förbund cell, merged here for a län or the nation. The förbund rows are
+ * indexed by (period, slice, län, name), so that the parts of a län and
+ * of the nation are each one run. Read in the snapshot the states came
+ * from, so state and distribution are of the same moment. */
+typedef struct {
+    MDB_txn *txn;
+    MDB_dbi dbi; /* dists (exact view) or published-dists */
+    bool live;   /* dbi is dists */
+    const s_table_t *t;
+    size_t *parts; /* indexes of the förbund rows, ordered as above */
+    size_t nparts;
+    dist_t dist; /* the row at hand */
+} s_parts_t;
+
+/* Orders row x against (period, slice, lan); lan NULL matches any län. */
+static int s_part_vs(const s_row_t *x, uint32_t period, uint16_t slice, const char *lan)
+{
+    if (x->period != period)
+        return x->period < period ? -1 : 1;
+    if (x->slice != slice)
+        return (int) x->slice - (int) slice;
+    return lan ? strcmp(x->lan, lan) : 0;
+}
+
+static int s_part_cmp(const void *a, const void *b, void *arg)
+{
+    const s_table_t *t = arg;
+    const s_row_t *x = &t->rows[*(const size_t *) a], *y = &t->rows[*(const size_t *) b];
+    int c = s_part_vs(x, y->period, y->slice, y->lan);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* Prepares p for the rows of measure m in table t (the index only for a
+ * day count); 0 or ENOMEM. */
+static int s_parts_init(s_parts_t *p, MDB_txn *txn, ledger_t *ledger, bool exact, const cat_measure_t *m,
+                        const s_table_t *t)
+{
+    *p = (s_parts_t){.txn = txn,
+                     .dbi = ledger_dbi(ledger, exact ? LEDGER_DB_DISTS : LEDGER_DB_PUBLISHED_DISTS),
+                     .live = exact,
+                     .t = t,
+                     .dist = DIST_INIT};
+    if (m->aggregate != AGG_MEDIAN_DAYS)
+        return 0;
+    p->parts = malloc((t->n + 1) * sizeof *p->parts);
+    if (!p->parts)
+        return ENOMEM;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->rows[i].level == LEVEL_FORBUND)
+            p->parts[p->nparts++] = i;
+    qsort_r(p->parts, p->nparts, sizeof *p->parts, s_part_cmp, (void *) t);
+    return 0;
+}
+
+static void s_parts_free(s_parts_t *p)
+{
+    free(p->parts);
+    dist_free(&p->dist);
+}
+
+/* The first part with s_part_vs(...) >= 0 (strict: > 0). */
+static size_t s_parts_bound(const s_parts_t *p, uint32_t period, uint16_t slice, const char *lan, bool strict)
+{
+    size_t lo = 0, hi = p->nparts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = s_part_vs(&p->t->rows[p->parts[mid]], period, slice, lan);
+        if (strict ? c <= 0 : c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int s_load_dist(s_parts_t *p, const cat_measure_t *m, const s_row_t *part)
+{
+    cell_key_t ck = {.period = part->period, .slice = part->slice};
+    snprintf(ck.measure, sizeof ck.measure, "%s", m->id);
+    snprintf(ck.forbund, sizeof ck.forbund, "%.*s", CELL_FORBUND_LEN, part->name);
+    uint8_t key[CELL_KEY_LEN];
+    cell_key_encode(key, &ck);
+    /* Live distributions are kept per month (diststore.h), published ones
+     * per cell. */
+    return p->live ? diststore_load_live(p->txn, p->dbi, key, &p->dist)
+                   : diststore_load(p->txn, p->dbi, key, &p->dist);
+}
+
+/* The quantiles row r shows (pub_n: its published n). A row whose
+ * distribution cannot be read shows none. */
+static void s_row_quantiles(const query_t *q, const cat_measure_t *m, bool personal, s_parts_t *p,
+                            const s_row_t *r, int64_t pub_n, cell_quantiles_t *out)
+{
+    memset(out, 0, sizeof *out);
+    dist_clear(&p->dist);
+    int rc = 0;
+    if (m->aggregate == AGG_ORDINAL) {
+        rc = dist_add_hist(&p->dist, r->cell.hist, CELL_HIST, 0) < 0 ? ENOMEM : 0;
+    } else if (m->aggregate == AGG_MEDIAN_DAYS && p->parts) {
+        if (r->level == LEVEL_FORBUND) {
+            rc = s_load_dist(p, m, r);
+        } else {
+            const char *lan = r->level == LEVEL_LAN ? r->name : NULL;
+            size_t end = s_parts_bound(p, r->period, r->slice, lan, true);
+            for (size_t i = s_parts_bound(p, r->period, r->slice, lan, false); i < end && rc == 0; i++)
+                rc = s_load_dist(p, m, &p->t->rows[p->parts[i]]);
+        }
+    } else {
+        return;
+    }
+    if (rc || p->dist.total != r->cell.n)
+        return;
+    if (q->exact)
+        cell_quantiles(m, &p->dist, out);
+    else
+        protect_quantiles(q->protect, m, personal, &r->cell, &p->dist, pub_n, out);
+}
+
 /* A share of 0 % or 100 % is shown only from n >= 10 (all answering the
  * same is itself a disclosure); decided on the published values, so the
  * decision reveals nothing the numbers do not. */
@@ -782,7 +903,8 @@ static bool s_has_share(cat_aggregate_t agg)
  * units) when a share is withheld: every other value of the row — mean,
  * sd, median, interval, change — could give it back. The operator's exact
  * view withholds nothing. */
-static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t *cv, bool exact)
+static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t *cv,
+                          const cell_quantiles_t *cq, bool exact)
 {
     json_object_set_new(o, "n", json_integer(cv->n));
     json_object_set_new(o, "units", json_integer(cv->units));
@@ -797,7 +919,8 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
         json_object_set_new(o, "mean", json_real(cv->mean));
         json_object_set_new(o, "sd", json_real(cv->sd));
         json_object_set_new(o, "ci95", json_pack("[f,f]", cv->ci_low, cv->ci_high));
-        json_object_set_new(o, "median", json_real(cv->median));
+        if (cq->has_median)
+            json_object_set_new(o, "median", json_real(cq->median));
         json_object_set_new(o, "share_top", json_real(cv->share));
         break;
     case AGG_SHARE_YES:
@@ -807,7 +930,13 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
         json_object_set_new(o, "mean", json_real(cv->mean));
         break;
     case AGG_MEDIAN_DAYS:
-        json_object_set_new(o, "median_days", json_real(cv->median));
+        /* Whole days (whole weeks when protected): integers. */
+        if (cq->has_median)
+            json_object_set_new(o, "median_days", json_integer((json_int_t) cq->median));
+        if (cq->has_quartiles) {
+            json_object_set_new(o, "q1_days", json_integer((json_int_t) cq->q1));
+            json_object_set_new(o, "q3_days", json_integer((json_int_t) cq->q3));
+        }
         json_object_set_new(o, "mean_days", json_real(cv->mean));
         json_object_set_new(o, "share_within_30_days", json_real(cv->share));
         break;
@@ -848,8 +977,8 @@ static bool s_peer_values(const query_t *q, const cat_measure_t *m, bool persona
     return out->n > 0 && !(!q->exact && s_has_share(m->aggregate) && !s_share_ok(out));
 }
 
-static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, const s_row_t *r,
-                          const s_peers_t *peers)
+static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, s_parts_t *parts,
+                          const s_row_t *r, const s_peers_t *peers)
 {
     static const char *const levels[] = {"forbund", "lan", "nation"};
     char period[16], slice[32];
@@ -864,9 +993,11 @@ static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool persona
         return o;
     cell_t pub;
     cell_values_t cv;
+    cell_quantiles_t cq;
     s_published(q, m, personal, r, &pub);
     cell_values(m, &pub, 0, &cv);
-    if (!s_values_json(o, m, &cv, q->exact))
+    s_row_quantiles(q, m, personal, parts, r, pub.n, &cq);
+    if (!s_values_json(o, m, &cv, &cq, q->exact))
         return o;
     /* The comparisons, each from two published states (exact ones in the
      * exact view) of rows a reader sees (compare.h). */
@@ -959,6 +1090,13 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         snprintf(err, errlen, "measure '%.40s' is not in the catalogue: use %s", q->measure, list);
         return EX_USAGE;
     }
+    /* One snapshot for every table and distribution of the answer. */
+    MDB_txn *txn;
+    int trc = store_read(ledger_store(ledger), &txn);
+    if (trc) {
+        snprintf(err, errlen, "store: %s", store_strerror(trc));
+        return EX_IOERR;
+    }
     json_t *measures = json_array();
     for (int mi = 0; mi < cat->nmeasures; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
@@ -968,21 +1106,25 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
         bool personal = !organisation;
         s_table_t t = {0};
+        s_parts_t parts;
         /* The whole table, every period kind (of the one year asked for,
          * if one period is): suppression is decided over all of it, the
          * same way for every query, before the asked rows are printed. */
-        int rc = s_load(ledger, cat, m, only ? cell_period_year(only) : 0, q->exact, &t);
+        int rc = s_load(ledger, txn, cat, m, only ? cell_period_year(only) : 0, q->exact, &t);
         /* One period: its year-earlier row (and the previous period of a
          * first quarter or month) is in the year before, loaded and
          * suppressed as a query of that year would (no constraint crosses
          * a year, so a table of one year decides as the whole one). */
         s_table_t before = {0};
         if (rc == 0 && only)
-            rc = s_load(ledger, cat, m, cell_period_year(only) - 1, q->exact, &before);
+            rc = s_load(ledger, txn, cat, m, cell_period_year(only) - 1, q->exact, &before);
+        if (rc == 0)
+            rc = s_parts_init(&parts, txn, ledger, q->exact, m, &t);
         if (rc) {
             free(t.rows);
             free(before.rows);
             json_decref(measures);
+            store_read_end(ledger_store(ledger), txn);
             snprintf(err, errlen, "store: %s", store_strerror(rc));
             return EX_IOERR;
         }
@@ -1000,8 +1142,9 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
             if (q->forbund && r->level == LEVEL_LAN && strcmp(r->name, catalogue_lan(cat, q->forbund)))
                 continue;
             s_peers_t peers = s_peers(&t, only ? &before : NULL, r);
-            json_array_append_new(rows, s_row_json(q, m, personal, r, &peers));
+            json_array_append_new(rows, s_row_json(q, m, personal, &parts, r, &peers));
         }
+        s_parts_free(&parts);
         free(t.rows);
         free(before.rows);
         const cat_indicator_t *ind = NULL;
@@ -1018,6 +1161,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
                                         personal && !q->exact ? protect_params(q->protect)->min_count : 0,
                                         "rows", rows));
     }
+    store_read_end(ledger_store(ledger), txn);
     const protect_params_t *pp = protect_params(q->protect);
     *out = json_pack("{s:s,s:i,s:s,s:s,s:i,s:o}", "view", q->exact ? "exact" : "protected", "min_units",
                      pp->min_count, "period", q->period, "slice", q->slice, "catalogue_version",
@@ -1040,31 +1184,40 @@ int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect
 {
     static const char *const levels[] = {"forbund", "lan", "nation"};
     query_t q = {.protect = protect};
-    for (int mi = 0; mi < cat->nmeasures; mi++) {
+    MDB_txn *txn;
+    int rc = store_read(ledger_store(ledger), &txn);
+    if (rc)
+        return rc;
+    for (int mi = 0; mi < cat->nmeasures && rc == 0; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
         bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
         s_table_t t = {0};
-        int rc = s_load(ledger, cat, m, 0, false, &t);
+        s_parts_t parts;
+        rc = s_load(ledger, txn, cat, m, 0, false, &t);
+        if (rc == 0)
+            rc = s_parts_init(&parts, txn, ledger, false, m, &t);
         if (rc) {
             free(t.rows);
-            return rc;
+            break;
         }
         s_suppress(&t, organisation ? NULL : protect, m);
         for (size_t i = 0; i < t.n && rc == 0; i++) {
             const s_row_t *r = &t.rows[i];
             if (r->absent)
                 continue; /* not published: not a row of the feed either */
-            query_cell_t c = {m, levels[r->level], r->name, r->period, r->slice, r->suppressed, {0}};
-            if (!r->suppressed)
+            query_cell_t c = {m, levels[r->level], r->name, r->period, r->slice, r->suppressed, {0}, {0}};
+            if (!r->suppressed) {
                 s_published(&q, m, !organisation, r, &c.published);
+                s_row_quantiles(&q, m, !organisation, &parts, r, c.published.n, &c.quantiles);
+            }
             rc = fn(&c, arg);
         }
+        s_parts_free(&parts);
         free(t.rows);
-        if (rc)
-            return rc;
     }
-    return 0;
+    store_read_end(ledger_store(ledger), txn);
+    return rc;
 }
 
 /* The headline value of a row for tables: mean, share or sum. */
