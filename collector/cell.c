@@ -83,6 +83,16 @@ uint32_t cell_period_prev(uint32_t period)
     }
 }
 
+uint32_t cell_period_year_before(uint32_t period)
+{
+    uint32_t v = period & 0x0fffffff;
+    switch (cell_period_kind(period)) {
+    case PERIOD_YEAR: return cell_period(PERIOD_YEAR, (int) v - 1, 0);
+    case PERIOD_QUARTER: return cell_period(PERIOD_QUARTER, (int) v / 10 - 1, (int) v % 10);
+    default: return cell_period(PERIOD_MONTH, (int) v / 100 - 1, (int) v % 100);
+    }
+}
+
 uint32_t cell_period_parent(uint32_t period)
 {
     uint32_t v = period & 0x0fffffff;

@@ -74,6 +74,9 @@ void cell_period_format(char *out, size_t outlen, uint32_t period);
 int cell_period_parse(const char *text, uint32_t *period);
 /* The period before (same kind). */
 uint32_t cell_period_prev(uint32_t period);
+/* The same period one year earlier (2026-Q2 -> 2025-Q2, 2026-03 ->
+ * 2025-03, 2026 -> 2025). */
+uint32_t cell_period_year_before(uint32_t period);
 /* The period that contains this one (month -> quarter -> year; 0 for a
  * year), and the calendar year of any period. */
 uint32_t cell_period_parent(uint32_t period);

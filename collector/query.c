@@ -8,6 +8,7 @@
 #include "query.h"
 
 #include "cell.h"
+#include "compare.h"
 #include "diststore.h"
 #include "protect.h"
 #include "publish.h"
@@ -955,8 +956,29 @@ bool query_withholds(const cat_measure_t *m, const cell_t *published)
     return cv.n > 0 && s_has_share(m->aggregate) && !s_share_ok(&cv);
 }
 
+/* The rows a row is compared with (compare.h), NULL where there is none:
+ * the previous period, the same period a year earlier, and for an "all"
+ * row its two mode rows. */
+typedef struct {
+    const s_row_t *prev, *year_before, *integrated, *project;
+} s_peers_t;
+
+/* The values row r publishes if a comparison may use them: r is shown,
+ * has n > 0 and does not withhold its share (what could a withheld share
+ * be but previous value + change?). */
+static bool s_peer_values(const query_t *q, const cat_measure_t *m, bool personal, const s_row_t *r,
+                          cell_values_t *out)
+{
+    if (!r || r->suppressed || r->absent)
+        return false;
+    cell_t pub;
+    s_published(q, m, personal, r, &pub);
+    cell_values(m, &pub, 0, out);
+    return out->n > 0 && !(!q->exact && s_has_share(m->aggregate) && !s_share_ok(out));
+}
+
 static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, s_parts_t *parts,
-                          const s_row_t *r, const s_row_t *prev)
+                          const s_row_t *r, const s_peers_t *peers)
 {
     static const char *const levels[] = {"forbund", "lan", "nation"};
     char period[16], slice[32];
@@ -975,22 +997,45 @@ static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool persona
     s_published(q, m, personal, r, &pub);
     cell_values(m, &pub, 0, &cv);
     s_row_quantiles(q, m, personal, parts, r, pub.n, &cq);
-    if (!s_values_json(o, m, &cv, &cq, q->exact) || !prev || prev->suppressed || prev->cell.n <= 0)
+    if (!s_values_json(o, m, &cv, &cq, q->exact))
         return o;
-    /* Change against the previous period, from the two published states:
-     * a share measure changes in percentage points of its share, a mean
-     * measure in its mean; nothing when the previous row withholds. */
-    cell_t ppub;
-    cell_values_t pv;
-    s_published(q, m, personal, prev, &ppub);
-    cell_values(m, &ppub, 0, &pv);
-    if (pv.n <= 0 || (!q->exact && s_has_share(m->aggregate) && !s_share_ok(&pv)))
-        return o;
-    if (m->aggregate != AGG_SHARE_YES && m->aggregate != AGG_SHARE_SUSTAINED)
-        json_object_set_new(o, "change_mean", json_real(cv.mean - pv.mean));
-    if (s_has_share(m->aggregate))
-        json_object_set_new(o, "change_share", json_real(cv.share - pv.share));
+    /* The comparisons, each from two published states (exact ones in the
+     * exact view) of rows a reader sees (compare.h). */
+    cell_values_t a, b;
+    compare_change_t change;
+    compare_diff_t diff;
+    if (s_peer_values(q, m, personal, peers->prev, &a)) {
+        compare_change(m, &cv, &a, &change);
+        compare_change_json(o, "change_", &change);
+    }
+    if (s_peer_values(q, m, personal, peers->year_before, &a)) {
+        compare_change(m, &cv, &a, &change);
+        compare_change_json(o, "change_year_", &change);
+    }
+    if (s_peer_values(q, m, personal, peers->integrated, &a) &&
+        s_peer_values(q, m, personal, peers->project, &b)) {
+        compare_diff(m, &a, &b, &diff);
+        compare_diff_json(o, "integrated_minus_project_", &diff);
+    }
     return o;
+}
+
+/* Row r's peers (s_peers_t). `before` is the table of the year before
+ * when one period is asked for (t then holds one year only), else NULL. */
+static s_peers_t s_peers(s_table_t *t, s_table_t *before, const s_row_t *r)
+{
+    s_peers_t p = {0};
+    uint32_t prev = cell_period_prev(r->period);
+    p.prev = s_find(t, r->level, r->name, prev, r->slice);
+    if (!p.prev && before)
+        p.prev = s_find(before, r->level, r->name, prev, r->slice);
+    p.year_before =
+        s_find(before ? before : t, r->level, r->name, cell_period_year_before(r->period), r->slice);
+    if (r->slice == 0) {
+        p.integrated = s_find(t, r->level, r->name, r->period, cell_slice(SLICE_MODE, 2));
+        p.project = s_find(t, r->level, r->name, r->period, cell_slice(SLICE_MODE, 1));
+    }
+    return p;
 }
 
 void query_measure_list(const catalogue_t *cat, char *out, size_t outlen)
@@ -1066,16 +1111,26 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
          * if one period is): suppression is decided over all of it, the
          * same way for every query, before the asked rows are printed. */
         int rc = s_load(ledger, txn, cat, m, only ? cell_period_year(only) : 0, q->exact, &t);
+        /* One period: its year-earlier row (and the previous period of a
+         * first quarter or month) is in the year before, loaded and
+         * suppressed as a query of that year would (no constraint crosses
+         * a year, so a table of one year decides as the whole one). */
+        s_table_t before = {0};
+        if (rc == 0 && only)
+            rc = s_load(ledger, txn, cat, m, cell_period_year(only) - 1, q->exact, &before);
         if (rc == 0)
             rc = s_parts_init(&parts, txn, ledger, q->exact, m, &t);
         if (rc) {
             free(t.rows);
+            free(before.rows);
             json_decref(measures);
             store_read_end(ledger_store(ledger), txn);
             snprintf(err, errlen, "store: %s", store_strerror(rc));
             return EX_IOERR;
         }
         s_suppress(&t, personal && !q->exact ? q->protect : NULL, m);
+        if (only)
+            s_suppress(&before, personal && !q->exact ? q->protect : NULL, m);
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
             const s_row_t *r = &t.rows[i];
@@ -1086,11 +1141,12 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
                 continue;
             if (q->forbund && r->level == LEVEL_LAN && strcmp(r->name, catalogue_lan(cat, q->forbund)))
                 continue;
-            const s_row_t *prev = s_find(&t, r->level, r->name, cell_period_prev(r->period), r->slice);
-            json_array_append_new(rows, s_row_json(q, m, personal, &parts, r, prev));
+            s_peers_t peers = s_peers(&t, only ? &before : NULL, r);
+            json_array_append_new(rows, s_row_json(q, m, personal, &parts, r, &peers));
         }
         s_parts_free(&parts);
         free(t.rows);
+        free(before.rows);
         const cat_indicator_t *ind = NULL;
         for (int i = 0; i < cat->nindicators; i++)
             if (cat->indicators[i].id == m->indicator)
