@@ -45,16 +45,39 @@ INSATS = {"steg1": "project", "arbetsnara": "project", "unga_vuxna": "integrated
 AGENCIES = ["af", "fk", "region", "municipality", "forbund", "other"]
 PUBLIC_INC = ["sickness_benefit", "activity_compensation", "sickness_compensation",
               "unemployment", "social_assistance"]
-ONGOING_ITEMS = ["d_behov", "d_planering", "d_inflytande", "d_samordnare", "d_hantera", "d_stod_leva"]
-EXIT_ITEMS = ["d_behov", "d_planering", "d_inflytande", "d_tid", "d_samordnare", "d_hantera",
-              "d_stod_leva", "d_plan_efter"]
-YESNO = {"d_samordnare", "d_plan_efter"}
-STAFF_ITEMS = {"insatspersonal": ["p_respekt", "p_synpunkter", "p_gemensamt", "p_jamstalldhet"],
-               "styrelse": ["s_strategi"],
-               "chefer_i_samverkan": ["c_struktur", "s_strategi"],
-               "remittent": ["r_samordnat"]}
-ORG_COUNTS = ["o_overenskommelser", "o_insatser_extern", "o_forum_moten", "o_insatser_2parter",
-              "o_insatser_uppfplan", "o_forebyggande"]
+# Items and their scales come from the catalogue (set_catalogue), so an
+# item added there gets answers here without a change.
+ITEMS = {}     # instrument -> [(item, scale)]
+STAFF_INSTRUMENTS = []
+ORG_INSTRUMENT = None
+
+
+def set_catalogue(cat):
+    global ORG_INSTRUMENT
+    ITEMS.clear()
+    STAFF_INSTRUMENTS.clear()
+    for code, ins in cat["instruments"].items():
+        ITEMS[code] = [(it, cat["scales"][v["scale"]]) for it, v in ins["items"].items()]
+        if ins["kind"] == "staff_survey":
+            STAFF_INSTRUMENTS.append(code)
+        elif ins["kind"] == "organisation":
+            ORG_INSTRUMENT = code
+
+
+def is_yesno(scale):
+    return "yes" in scale
+
+
+def scale_of(instrument, item):
+    return dict(ITEMS[instrument])[item]
+
+
+def other_value(scale, v):
+    """A different value on the same scale (for corrections)."""
+    if is_yesno(scale):
+        return 2 if v == 1 else 1
+    lo, hi = scale["min"], scale["max"]
+    return lo + (v - lo + 1) % (hi - lo + 1) if lo <= v <= hi else lo
 
 
 def end_date(today=None):
@@ -90,20 +113,25 @@ class Gen:
         self.rid = 0
 
     # ---- participant pieces ------------------------------------------------
-    def answers(self, items, base, min_items=1):
+    def answers(self, instrument, base):
+        """Answers to the instrument's items: about 10 % left out, 6 % "don't
+        know" where the scale has it, the rest around `base` (1..5 scale
+        units; yes more likely with a higher base)."""
         rng, out = self.rng, {}
-        for it in items:
-            if rng.random() < 0.1 and len(items) - len(out) > min_items:
+        items = ITEMS[instrument]
+        for it, sc in items:
+            if rng.random() < 0.1 and len(out) < len(items) - 1:
                 continue                                   # item not answered
-            if rng.random() < 0.06:
-                out[it] = 0                                # don't know
-            elif it in YESNO:
-                out[it] = 1 if rng.random() < (base - 1.0) / 4.0 + 0.15 else 2
+            if sc.get("dont_know") is not None and rng.random() < 0.06:
+                out[it] = sc["dont_know"]
+            elif is_yesno(sc):
+                out[it] = sc["yes"] if rng.random() < (base - 1.0) / 4.0 + 0.15 else (3 - sc["yes"])
             else:
-                x = base + (rng.random() + rng.random() - 1.0) * 2.0
-                out[it] = min(5, max(1, int(x + 0.5)))
+                lo, hi = sc["min"], sc["max"]
+                x = lo + (base - 1.0 + (rng.random() + rng.random() - 1.0) * 2.0) * (hi - lo) / 4.0
+                out[it] = min(hi, max(lo, int(x + 0.5)))
         if not out:
-            out[items[0]] = 3
+            out[items[0][0]] = items[0][1]["min"]
         return out
 
     def entry_status(self):
@@ -162,10 +190,9 @@ class Gen:
             row["birth_year"] = p["birth_year"]
 
     def survey_row(self, p, ep, instrument, day, base):
-        items = ONGOING_ITEMS if instrument == "deltagare_pagaende" else EXIT_ITEMS
         row = {"kind": "participant_survey", "personnummer": p["pnr"], "date": day.isoformat(),
                "instrument": instrument, "mode": ep["mode"], "insats": ep["insats"],
-               "answers": self.answers(items, base)}
+               "answers": self.answers(instrument, base)}
         self.person_fields(p, row)
         return row
 
@@ -255,14 +282,14 @@ class Gen:
             if hi < lo:
                 continue
             k = STAFF[f] + rng.randint(-1, 1)
-            people = ["insatspersonal"] * max(1, k) + rng.sample(
-                ["styrelse", "chefer_i_samverkan", "remittent", "styrelse"], rng.randint(1, 3))
+            main, others = STAFF_INSTRUMENTS[0], STAFF_INSTRUMENTS[1:]
+            people = [main] * max(1, k) + [rng.choice(others) for _ in range(rng.randint(1, 3))]
             for inst in people:
                 d = lo + dt.timedelta(days=rng.randint(0, (hi - lo).days))
                 self.rid += 1
                 plan.append((d, {"kind": "staff_survey", "date": d.isoformat(), "instrument": inst,
                                  "agency": rng.choice(AGENCIES), "mode": rng.choice(["project", "integrated"]),
-                                 "answers": self.answers(STAFF_ITEMS[inst], 2.5 + 2 * rng.random()),
+                                 "answers": self.answers(inst, 2.5 + 2 * rng.random()),
                                  "response_id": f"ref-{f}-{self.rid}"}))
 
     def organisation(self, f, plan):
@@ -272,15 +299,24 @@ class Gen:
             if d.year != y:
                 continue
             total = rng.randint(3, 25)
-            ans = {"o_brukarinflytande": rng.randint(1, 4), "o_insatser_totalt": total}
-            for it in ORG_COUNTS:
-                if rng.random() < 0.9:
-                    ans[it] = rng.randint(0, total) if it.startswith("o_insatser") else rng.randint(0, 40)
+            ans = {}
+            for it, sc in ITEMS[ORG_INSTRUMENT]:
+                if it == "o_insatser_totalt":
+                    ans[it] = total
+                elif rng.random() < 0.1:
+                    continue
+                elif it.startswith("o_insatser_"):           # parts of the total
+                    ans[it] = rng.randint(0, total)
+                elif sc["max"] > 100:                        # a count
+                    ans[it] = rng.randint(0, 40)
+                else:
+                    ans[it] = rng.randint(sc["min"], sc["max"])
             plan.append((d, {"kind": "organisation", "date": d.isoformat(), "answers": ans}))
 
 
-def generate(seed=1, end=None, sizes=None):
+def generate(cat, seed=1, end=None, sizes=None):
     """{förbund: [row, ...]} (date order) and {förbund: [person, ...]}."""
+    set_catalogue(cat)
     end = end or end_date()
     g = Gen(seed, end)
     rows, people = {}, {}
@@ -307,13 +343,11 @@ def corrections(seed, rows):
             if k == "participant_survey" and rng.random() < 0.06:
                 c = copy.deepcopy(r)
                 it = rng.choice(sorted(c["answers"]))
-                old = c["answers"][it]
-                c["answers"][it] = (2 if old == 1 else 1) if it in YESNO else (old % 5) + 1
+                c["answers"][it] = other_value(scale_of(c["instrument"], it), c["answers"][it])
                 if rng.random() < 0.2:                         # a forgotten item added
-                    items = ONGOING_ITEMS if c["instrument"] == "deltagare_pagaende" else EXIT_ITEMS
-                    missing = [i for i in items if i not in c["answers"]]
+                    missing = [(i, sc) for i, sc in ITEMS[c["instrument"]] if i not in c["answers"]]
                     if missing:
-                        c["answers"][missing[0]] = 1 if missing[0] in YESNO else 4
+                        c["answers"][missing[0][0]] = other_value(missing[0][1], -1)
                 if rng.random() < 0.1 and c.get("gender"):      # gender corrected
                     c["gender"] = "woman" if c["gender"] != "woman" else "man"
                 out.append(c)
@@ -335,8 +369,9 @@ def corrections(seed, rows):
                 out.append(c)
             elif k == "organisation" and rng.random() < 0.15:
                 c = copy.deepcopy(r)
-                c["answers"]["o_forum_moten"] = rng.randint(0, 40)
-                c["answers"]["o_brukarinflytande"] = rng.randint(1, 4)
+                for it in sorted(c["answers"]):
+                    if it != "o_insatser_totalt" and not it.startswith("o_insatser_") and rng.random() < 0.5:
+                        c["answers"][it] = other_value(scale_of(ORG_INSTRUMENT, it), c["answers"][it])
                 out.append(c)
         round1[f] = out
         again = []
@@ -345,7 +380,10 @@ def corrections(seed, rows):
                 c2 = copy.deepcopy(c)
                 if c2["kind"] == "participant_survey":
                     it = sorted(c2["answers"])[0]
-                    c2["answers"][it] = 0 if c2["answers"][it] != 0 else 3
+                    sc = scale_of(c2["instrument"], it)
+                    dk = sc.get("dont_know")
+                    c2["answers"][it] = dk if dk is not None and c2["answers"][it] != dk else \
+                        other_value(sc, c2["answers"][it])
                 else:
                     c2["occupation"] = "studies" if c2["occupation"] != "studies" else "work"
                 again.append(c2)
@@ -400,7 +438,7 @@ def pick_withdrawals(seed, live, corrected_keys):
                 c = copy.deepcopy(r)
                 c["response_id"] += "-b"
                 it = sorted(c["answers"])[0]
-                c["answers"][it] = (c["answers"][it] % 5) + 1
+                c["answers"][it] = other_value(scale_of(c["instrument"], it), c["answers"][it])
                 nw.append(c)
         orgs = [r for r in rs if r["kind"] == "organisation" and row_key(r) not in corrected_keys]
         if f == "VAS" and orgs:

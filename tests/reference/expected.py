@@ -15,23 +15,42 @@ import collections
 import math
 from fractions import Fraction
 
-from scipy import stats
+from scipy import special, stats
 
 PAIRED = ("paired_change", "share_sustained")
 PUBLIC_SUPPORT = {"sickness_benefit", "activity_compensation", "sickness_compensation", "unemployment",
                   "social_assistance"}
 AGE_BANDS = ((16, 29, "16-29"), (30, 49, "30-49"), (50, 64, "50-64"), (65, 200, "65+"))
 T_CACHE = {}
-Z975 = float(stats.norm.ppf(0.975))
+Z975 = 1.959963984540054   # the standard normal's 0.975 quantile
 
 
 def t975(df):
-    """Two-sided 95 % quantile of Student's t with df degrees of freedom
-    (exact, any df > 0, also fractional for Welch)."""
+    """Two-sided 95 % quantile of Student's t with df degrees of freedom,
+    to full double precision (any df > 0, also fractional for Welch).
+    scipy's t.ppf is off by up to ~1e-9 for small df, so the start from
+    the inverse incomplete beta function is refined by Newton steps on
+    the upper tail 0.5 * I_{df/(df+t^2)}(df/2, 1/2) = 0.025. Beyond
+    df = 3000, where the incomplete beta function loses digits, the
+    Cornish-Fisher expansion in 1/df (four terms, error < 1e-16) is used.
+    selftest.py checks both against closed forms (df = 1, 2, 4)."""
     v = T_CACHE.get(df)
-    if v is None:
-        v = T_CACHE[df] = float(stats.t.ppf(0.975, df))
-    return v
+    if v is not None:
+        return v
+    if df > 3000:
+        z = Z975
+        g = ((z ** 3 + z) / 4, (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96,
+             (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384,
+             (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / 92160)
+        t = z + sum(gi / df ** (i + 1) for i, gi in enumerate(g))
+    else:
+        x = special.betaincinv(df / 2, 0.5, 0.05)
+        t = math.sqrt(df * (1 - x) / x)
+        for _ in range(4):
+            tail = 0.5 * special.betainc(df / 2, 0.5, df / (df + t * t))
+            t += (tail - 0.025) / stats.t.pdf(t, df)
+    T_CACHE[df] = t
+    return t
 
 
 # ---- status-derived values (A4, A5) ---------------------------------------
@@ -139,8 +158,18 @@ class Measure:
         return False
 
 
+UNSUPPORTED = {}   # measure id -> why the reference cannot compute it (reported, never skipped silently)
+
+
 def measures(cat):
-    return [Measure(cat, ind, m) for ind in cat["indicators"] for m in ind["measures"]]
+    out = []
+    for ind in cat["indicators"]:
+        for m in ind["measures"]:
+            try:
+                out.append(Measure(cat, ind, m))
+            except (ValueError, KeyError) as e:
+                UNSUPPORTED[m["id"]] = str(e)
+    return out
 
 
 # ---- observations ----------------------------------------------------------
