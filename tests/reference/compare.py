@@ -127,6 +127,8 @@ def classify(d, m, got, tables):
     if m is not None and m.aggregate == "ordinal" and m.top is None and f in ("share_top", "change_share"):
         return f"catalogue: {f} printed for a scale without a top category"
     if f in ("median", "median_days", "q1_days", "q3_days"):
+        if d.got != "missing" and d.expected != "absent" and close(d.expected, d.got):
+            return f"dist: {f} printed as a real, not as whole days"
         state = "missing" if d.got == "missing" else "differs"
         return f"dist: {f} not the exact type-1 quantile ({state})"
     if f == "ci95" and grow is not None:
@@ -145,7 +147,8 @@ def classify(d, m, got, tables):
             row = table.get(key)
             if _same(row.get(f, "absent") if row else "absent", d.got):
                 return name
-        return f"episode: paired {f} differs (no reading reproduces it)"
+        return (f"episode: paired {f} differs (no reading reproduces it: mostly the old rule's "
+                f"same-month tie broken by event id)")
     if m is not None and m.aggregate in ("share_yes", "share_sustained") and f == "change_mean":
         return "share: change of the mean answer code printed for a share measure"
     return f"other: {f} ({agg}, {'missing' if d.got == 'missing' else 'differs'})"

@@ -357,6 +357,11 @@ def report(cat, live, got, notes, counts, args):
         out.write("data: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "\n")
     out.write(f"cells compared: {ncells} (expected {len(table)}, printed {len(got)}); fields compared: {nfields}\n")
     out.write(f"differences: {len(diffs)} in {len(groups)} kinds; pipeline notes: {len(notes)}\n")
+    areas = collections.Counter()
+    for kind, ds in groups:
+        areas[kind.split(":", 1)[0]] += len(ds)
+    if areas:
+        out.write("by area: " + ", ".join(f"{a} {n}" for a, n in areas.most_common()) + "\n")
     for n in notes:
         out.write(f"  NOTE {n}\n")
     for kind, ds in groups:
