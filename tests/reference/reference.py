@@ -104,7 +104,6 @@ import json
 import os
 import pickle
 import shutil
-import subprocess
 import sys
 import time
 
