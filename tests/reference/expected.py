@@ -254,7 +254,7 @@ def observations(cat, ms, live, ladder="reference", pairing="episode"):
                     if m.paired:
                         side = 0 if r["phase"] == m.side_from else 1 if r["phase"] == m.side_to else None
                         if side is not None:
-                            sides[(f, r["personnummer"], m.id)][side].append((month, v, attrs, r["date"]))
+                            sides[(f, r["personnummer"], m.id)][side].append((month, v, attrs, r["date"], (f, i)))
                     elif r["phase"] == m.phase:
                         out.append(Obs(m.id, f, month, attrs, v, False, unit))
                 continue
@@ -267,7 +267,7 @@ def observations(cat, ms, live, ladder="reference", pairing="episode"):
                     if m.paired:
                         side = 0 if instrument == m.side_from else 1 if instrument == m.side_to else None
                         if side is not None and not m.dont_know(v):
-                            sides[(f, r["personnummer"], m.id)][side].append((month, v, attrs, r["date"]))
+                            sides[(f, r["personnummer"], m.id)][side].append((month, v, attrs, r["date"], (f, i)))
                         continue
                     if m.instrument and m.instrument != instrument:
                         continue
@@ -280,13 +280,18 @@ def observations(cat, ms, live, ladder="reference", pairing="episode"):
         if not frm or not to:
             continue
         if pairing == "episode":
-            # A8: each later-side observation pairs with the latest
-            # earlier-side observation at or before it (by month).
-            pairs = []
-            for t in to:
-                cands = [x for x in frm if x[0] <= t[0]]
-                if cands:
-                    pairs.append((max(cands, key=lambda x: x[0]), t))
+            # A8: observations in order of month, then of delivery; each
+            # earlier-side one starts an episode, whose pair is it and the
+            # latest later-side observation before the next episode starts.
+            obs = sorted([(x[0], x[4], 0, x) for x in frm] + [(x[0], x[4], 1, x) for x in to],
+                         key=lambda o: (o[0], o[1]))
+            episodes = []
+            for _, _, side, x in obs:
+                if side == 0:
+                    episodes.append([x, None])
+                elif episodes:
+                    episodes[-1][1] = x
+            pairs = [(a, b) for a, b in episodes if b is not None]
         else:
             # The reading issue 12 calls wrong: latest of each side.
             pairs = [(max(frm, key=lambda x: x[0]), max(to, key=lambda x: (x[0], x[3])))]
@@ -310,12 +315,24 @@ class Acc:
         self.values, self.dk, self.units = [], 0, set()
 
 
-def quantile1(sorted_values, num, den):
-    """Hyndman & Fan type 1 (inverse of the empirical distribution): the
-    ceil(n*p)-th smallest value, p = num/den (A6)."""
+def quantile2(sorted_values, num, den):
+    """Hyndman & Fan type 2: the ceil(n*p)-th smallest value, or the mean of
+    the n*p-th and the next when n*p is whole (the usual median of an even
+    count), p = num/den (A6)."""
     n = len(sorted_values)
-    k = max(1, -(-n * num // den))
-    return sorted_values[k - 1]
+    if (n * num) % den == 0:
+        k = n * num // den
+        if k == 0:
+            return sorted_values[0]
+        if k >= n:
+            return sorted_values[-1]
+        return Fraction(sorted_values[k - 1] + sorted_values[k], 2)
+    return sorted_values[-(-n * num // den) - 1]
+
+
+def whole_days(q):
+    """A day quantile printed in whole days, a half rounded up (A6)."""
+    return int(math.floor(Fraction(q) + Fraction(1, 2)))
 
 
 def describe(m, acc):
@@ -339,7 +356,7 @@ def describe(m, acc):
     a = m.aggregate
     sv = sorted(vals)
     if a == "ordinal":
-        out.update(mean=meanf, sd=sd, ci95=[meanf - half, meanf + half], median=quantile1(sv, 1, 2))
+        out.update(mean=meanf, sd=sd, ci95=[meanf - half, meanf + half], median=float(quantile2(sv, 1, 2)))
         if m.top is not None:
             out["share_top"] = share
     elif a in ("share_yes", "share_sustained"):
@@ -347,7 +364,8 @@ def describe(m, acc):
     elif a == "sum":
         out.update(sum=s, mean=meanf)
     elif a == "median_days":
-        out.update(median_days=quantile1(sv, 1, 2), q1_days=quantile1(sv, 1, 4), q3_days=quantile1(sv, 3, 4),
+        out.update(median_days=whole_days(quantile2(sv, 1, 2)), q1_days=whole_days(quantile2(sv, 1, 4)),
+                   q3_days=whole_days(quantile2(sv, 3, 4)),
                    mean_days=meanf, share_within_30_days=share)
     elif a == "paired_change":
         out.update(mean_change=meanf, ci95=[meanf - half, meanf + half], share_improved=share)

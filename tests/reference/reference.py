@@ -57,21 +57,21 @@ A5  In work or studies = work, subsidised work or studies (any extent);
     assessed together = share of `true` among exit reports giving it;
     day shares: share of day counts <= 30.
 A6  Medians and quartiles (day counts and ordinal answers) are exact
-    type-1 quantiles (the inverse of the empirical distribution): the
-    ceil(p*n)-th smallest value, p = 1/4, 1/2, 3/4. Always an observed
-    value: whole days, a scale step. For even n the median is the lower
-    middle value.
+    Hyndman & Fan type-2 quantiles: the ceil(p*n)-th smallest value, or the
+    mean of the p*n-th and the next when p*n is whole (for even n the median
+    is the mean of the two middle values), p = 1/4, 1/2, 3/4. Day counts
+    are printed in whole days, a half rounded up; an ordinal median can be
+    a half step (3.5).
 A7  sd is the sample sd (n-1); ci95 = mean +- t(0.975, n-1) * sd / sqrt(n)
     with the exact t quantile; for n = 1, sd = 0 and ci95 = [mean, mean].
-A8  Pairs are episodes: every later-side observation (exit report, exit
-    answer, follow-up report) pairs with the latest earlier-side
-    observation (entry report, ongoing answer, exit report) at or before
-    it, by month; "don't know" is not an observation. A pair belongs to the
-    period and the slices (mode, gender, age band) of its later
-    observation. Two exit answers give two pairs. An earlier-side
-    observation from a previous episode is used when the episode has none
-    of its own (the literal rule). The data never has two earlier-side
-    observations of a person in one month (a tie the month cannot break).
+A8  Pairs are episodes: a person's observations of a paired measure in
+    order of month, then of delivery (a correction keeps the place of the
+    row it corrects); each earlier-side observation (entry report, ongoing
+    answer, exit report) starts an episode, whose pair is it and the latest
+    later-side observation (exit report, exit answer, follow-up report)
+    before the next episode starts; "don't know" is not an observation. A
+    pair belongs to the period and the slices (mode, gender, age band) of
+    its later observation; n counts pairs, units distinct people.
     Sustained (i11): pairs whose exit was in work or studies; share of
     those in work or studies at the follow-up.
 A9  change_mean / change_share: against the previous period of the same
