@@ -37,10 +37,10 @@ def run(cat):
         if not ok:
             fails.append(f"{what}: {got!r}, hand-computed {want!r}")
 
-    # Quantiles (type 1) and the t quantile.
+    # Quantiles (type 2) and the t quantile.
     check("median of 1..4", ex.quantile2([1, 2, 3, 4], 1, 2), 2.5)
-    check("q1 of 1..4", ex.quantile2([1, 2, 3, 4], 1, 4), 1)
-    check("q3 of 1..4", ex.quantile2([1, 2, 3, 4], 3, 4), 3)
+    check("q1 of 1..4", ex.quantile2([1, 2, 3, 4], 1, 4), 1.5)
+    check("q3 of 1..4", ex.quantile2([1, 2, 3, 4], 3, 4), 3.5)
     check("q3 of 1..5", ex.quantile2([1, 2, 3, 4, 5], 3, 4), 4)
     check("median of [7]", ex.quantile2([7], 1, 2), 7)
     p = 0.975                                   # closed forms of the t quantile
@@ -96,8 +96,10 @@ def run(cat):
     check("i7_steg 2025-Q3 change_mean (Q2 empty)", cell("i7_steg", "2025-Q3").get("change_mean"), None)
     check("i2 ordinal 2025-03 change_mean", cell("i2_inflytande", "2025-03").get("change_mean"), 2.0)
     c = cell("i2_inflytande_change", "2025")
-    check("i2 change 2025 n (don't know is no pair)", c.get("n"), 2)
-    check("i2 change 2025 mean (+2, +3)", c.get("mean_change"), 2.5)
+    # One episode (one ongoing answer): its latest exit answer pairs (+3);
+    # the March one and the don't-know do not.
+    check("i2 change 2025 n (one pair per episode)", c.get("n"), 1)
+    check("i2 change 2025 mean (+3)", c.get("mean_change"), 3.0)
     check("i2 change 2025 share improved", c.get("share_improved"), 1.0)
     c = cell("i2_inflytande", "2025")
     check("i2 ordinal n", c.get("n"), 3)
