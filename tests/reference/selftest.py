@@ -2,6 +2,7 @@
 before every comparison: a wrong reference must not pass for a right
 collector (or the other way round).
 """
+from fractions import Fraction
 import math
 
 from scipy import stats
@@ -31,7 +32,7 @@ def run(cat):
 
     def check(what, got, want):
         if isinstance(want, float):
-            ok = isinstance(got, (int, float)) and abs(got - want) <= 1e-12 * max(1, abs(want))
+            ok = isinstance(got, (int, float, Fraction)) and abs(got - want) <= 1e-12 * max(1, abs(want))
         else:
             ok = got == want
         if not ok:
