@@ -25,7 +25,7 @@ bool compare_has_mean(const cat_measure_t *m)
 
 bool compare_has_share(const cat_measure_t *m)
 {
-    return m->aggregate != AGG_SUM;
+    return cat_measure_has_share(m);
 }
 
 void compare_change(const cat_measure_t *m, const cell_values_t *now, const cell_values_t *before,

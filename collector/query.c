@@ -540,7 +540,7 @@ static s_iv_t *s_published_bounds(const s_table_t *t, const protect_t *protect, 
         b[S_N] = e == 0 ? (s_iv_t){u.lo, u.hi + D} : (s_iv_t){u.lo + (e - D > 1 ? e - D : 1), u.hi + e + D};
         /* hits' = clamp(hits + j, 0, n'); a withheld share publishes none */
         b[S_HITS] = b[S_MISSES] = (s_iv_t){0, S_INF};
-        if (m->aggregate != AGG_SUM && pub.n > 0 && !query_withholds(m, &pub)) {
+        if (cat_measure_has_share(m) && pub.n > 0 && !query_withholds(m, &pub)) {
             int64_t misses = pub.n - pub.hits;
             b[S_HITS] = (s_iv_t){pub.hits > 0 ? pub.hits - D : 0, pub.hits < pub.n ? pub.hits + D : S_INF};
             b[S_MISSES] = (s_iv_t){misses > 0 ? misses - D : 0, misses < pub.n ? misses + D : S_INF};
@@ -894,11 +894,6 @@ static bool s_share_ok(const cell_values_t *cv)
     return cv->n >= 10 || (cv->share > 0 && cv->share < 1);
 }
 
-static bool s_has_share(cat_aggregate_t agg)
-{
-    return agg != AGG_SUM;
-}
-
 /* The row's values into o. Returns false (and adds nothing but n and
  * units) when a share is withheld: every other value of the row — mean,
  * sd, median, interval, change — could give it back. The operator's exact
@@ -910,7 +905,7 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
     json_object_set_new(o, "units", json_integer(cv->units));
     if (cv->n == 0)
         return false;
-    if (!exact && s_has_share(m->aggregate) && !s_share_ok(cv)) {
+    if (!exact && cat_measure_has_share(m) && !s_share_ok(cv)) {
         json_object_set_new(o, "withheld", json_string("share of 0 % or 100 % on fewer than 10"));
         return false;
     }
@@ -921,7 +916,8 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
         json_object_set_new(o, "ci95", json_pack("[f,f]", cv->ci_low, cv->ci_high));
         if (cq->has_median)
             json_object_set_new(o, "median", json_real(cq->median));
-        json_object_set_new(o, "share_top", json_real(cv->share));
+        if (cat_measure_has_share(m))
+            json_object_set_new(o, "share_top", json_real(cv->share));
         break;
     case AGG_SHARE_YES:
     case AGG_SHARE_SUSTAINED: json_object_set_new(o, "share", json_real(cv->share)); break;
@@ -953,7 +949,7 @@ bool query_withholds(const cat_measure_t *m, const cell_t *published)
 {
     cell_values_t cv;
     cell_values(m, published, 0, &cv);
-    return cv.n > 0 && s_has_share(m->aggregate) && !s_share_ok(&cv);
+    return cv.n > 0 && cat_measure_has_share(m) && !s_share_ok(&cv);
 }
 
 /* The rows a row is compared with (compare.h), NULL where there is none:
@@ -974,7 +970,7 @@ static bool s_peer_values(const query_t *q, const cat_measure_t *m, bool persona
     cell_t pub;
     s_published(q, m, personal, r, &pub);
     cell_values(m, &pub, 0, out);
-    return out->n > 0 && !(!q->exact && s_has_share(m->aggregate) && !s_share_ok(out));
+    return out->n > 0 && !(!q->exact && cat_measure_has_share(m) && !s_share_ok(out));
 }
 
 static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, s_parts_t *parts,

@@ -381,6 +381,15 @@ const cat_measure_t *catalogue_measure(const catalogue_t *self, const char *id)
     return NULL;
 }
 
+bool cat_measure_has_share(const cat_measure_t *m)
+{
+    if (m->aggregate == AGG_SUM)
+        return false;
+    if (m->aggregate == AGG_ORDINAL)
+        return m->scale && (m->scale->top_lo || m->scale->top_hi);
+    return true;
+}
+
 bool cat_scale_accepts(const cat_scale_t *scale, int value)
 {
     return (value >= scale->min && value <= scale->max) ||

@@ -126,6 +126,10 @@ const cat_measure_t *catalogue_measure(const catalogue_t *self, const char *id);
 /* The län of a förbund code, or "okänt län" when it is not registered. */
 const char *catalogue_lan(const catalogue_t *self, const char *forbund);
 
+/* True if the measure publishes a share: every aggregate but sums, and an
+ * ordinal scale only where it declares a top range ("share agreeing"). */
+bool cat_measure_has_share(const cat_measure_t *m);
+
 /* True if value is a valid answer on the scale (including "don't know"). */
 bool cat_scale_accepts(const cat_scale_t *scale, int value);
 

@@ -74,22 +74,35 @@ reject_code_t validate_event(const catalogue_t *cat, const event_msg_t *ev, cons
     }
 }
 
+/* The five public benefits; a wage, "no public support", "other" and an
+ * unstated income are not one of them. */
 static bool s_public_support(Finsam__V1__Income inc)
 {
-    return inc != FINSAM__V1__INCOME__INC_WAGE && inc != FINSAM__V1__INCOME__INC_NO_PUBLIC_SUPPORT;
+    switch (inc) {
+    case FINSAM__V1__INCOME__INC_SICKNESS_BENEFIT:
+    case FINSAM__V1__INCOME__INC_ACTIVITY_COMPENSATION:
+    case FINSAM__V1__INCOME__INC_SICKNESS_COMPENSATION:
+    case FINSAM__V1__INCOME__INC_UNEMPLOYMENT:
+    case FINSAM__V1__INCOME__INC_SOCIAL_ASSISTANCE: return true;
+    default: return false;
+    }
 }
 
+/* DESIGN.md §5, case by case (docs/indicators.md spells it out): 5 = work
+ * or studies at a *stated* extent of at least 50 % without public support
+ * (a missing extent proves nothing); 4 = any other unsubsidised work
+ * (under 50 %, extent missing, or with public support); 3 = studies
+ * otherwise, or subsidised work; 2 = work training; 1 = preparatory effort
+ * or job seeking; 0 = none. */
 int validate_status_step(const Finsam__V1__StatusObservation *s)
 {
-    unsigned extent = s->has_extent_pct ? s->extent_pct : 100;
+    bool work = s->occupation == FINSAM__V1__OCCUPATION__OCC_WORK;
     switch (s->occupation) {
     case FINSAM__V1__OCCUPATION__OCC_WORK:
     case FINSAM__V1__OCCUPATION__OCC_STUDIES:
-        if (extent >= 50 && !s_public_support(s->income))
+        if (s->has_extent_pct && s->extent_pct >= 50 && !s_public_support(s->income))
             return 5;
-        if (s->occupation == FINSAM__V1__OCCUPATION__OCC_WORK && extent < 50)
-            return 4;
-        return 3;
+        return work ? 4 : 3;
     case FINSAM__V1__OCCUPATION__OCC_SUBSIDISED_WORK: return 3;
     case FINSAM__V1__OCCUPATION__OCC_WORK_TRAINING: return 2;
     case FINSAM__V1__OCCUPATION__OCC_PREPARATORY:

@@ -32,6 +32,11 @@ static cell_values_t s_values(cat_aggregate_t agg, const int *v, int n, int hits
     return out;
 }
 
+/* An agree scale declares a top range ("share agreeing"); a maturity
+ * scale does not, and its measures have no share to compare. */
+static const cat_scale_t s_agree5 = {.min = 1, .max = 5, .top_lo = 4, .top_hi = 5};
+static const cat_scale_t s_maturity4 = {.min = 1, .max = 4};
+
 static void test_what_compares(void)
 {
     static const struct {
@@ -41,16 +46,19 @@ static void test_what_compares(void)
                  {AGG_SUM, true, false},          {AGG_MEDIAN_DAYS, true, true},
                  {AGG_PAIRED_CHANGE, true, true}, {AGG_SHARE_SUSTAINED, false, true}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        cat_measure_t m = {.aggregate = cases[i].agg};
+        cat_measure_t m = {.aggregate = cases[i].agg, .scale = &s_agree5};
         CHECK(compare_has_mean(&m) == cases[i].mean);
         CHECK(compare_has_share(&m) == cases[i].share);
     }
+    cat_measure_t maturity = {.aggregate = AGG_ORDINAL, .scale = &s_maturity4};
+    CHECK(compare_has_mean(&maturity) && !compare_has_share(&maturity));
 }
 
 /* A share measure changes in its share only, in share units. */
 static void test_change(void)
 {
-    cat_measure_t share = {.aggregate = AGG_SHARE_YES}, ordinal = {.aggregate = AGG_ORDINAL};
+    cat_measure_t share = {.aggregate = AGG_SHARE_YES},
+                  ordinal = {.aggregate = AGG_ORDINAL, .scale = &s_agree5};
     int yes[20] = {0};
     cell_values_t before = s_values(AGG_SHARE_YES, yes, 20, 6), now = s_values(AGG_SHARE_YES, yes, 20, 17);
     compare_change_t c;
@@ -73,7 +81,7 @@ static void test_change(void)
  * [0.0557673, 3.0108994]; top shares 3/5 and 2/6: [-0.3048806, 0.8382139]. */
 static void test_welch_and_wald(void)
 {
-    cat_measure_t m = {.aggregate = AGG_ORDINAL};
+    cat_measure_t m = {.aggregate = AGG_ORDINAL, .scale = &s_agree5};
     int gi[] = {5, 5, 5, 3, 3}, gp[] = {2, 2, 2, 2, 4, 4};
     cell_values_t a = s_values(AGG_ORDINAL, gi, 5, 3), b = s_values(AGG_ORDINAL, gp, 6, 2);
     compare_diff_t d;

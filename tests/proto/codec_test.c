@@ -427,6 +427,42 @@ static void test_fuzz_corpora(void)
     CHECK(s_replay_dir("fuzz_catalogue", s_replay_catalogue) > 2);
 }
 
+/* The step ladder of DESIGN.md §5, case by case (docs/indicators.md). */
+static void test_step_ladder(void)
+{
+    struct {
+        Finsam__V1__Occupation occ;
+        Finsam__V1__Income inc;
+        int extent; /* -1: not stated */
+        int step;
+    } cases[] = {
+        {FINSAM__V1__OCCUPATION__OCC_WORK, FINSAM__V1__INCOME__INC_WAGE, 100, 5},
+        {FINSAM__V1__OCCUPATION__OCC_WORK, FINSAM__V1__INCOME__INC_WAGE, 50, 5},
+        {FINSAM__V1__OCCUPATION__OCC_WORK, FINSAM__V1__INCOME__INC_WAGE, 49, 4},
+        {FINSAM__V1__OCCUPATION__OCC_WORK, FINSAM__V1__INCOME__INC_WAGE, -1, 4},
+        {FINSAM__V1__OCCUPATION__OCC_WORK, FINSAM__V1__INCOME__INC_SICKNESS_BENEFIT, 100, 4},
+        {FINSAM__V1__OCCUPATION__OCC_WORK, FINSAM__V1__INCOME__INC_OTHER, 75, 5},
+        {FINSAM__V1__OCCUPATION__OCC_WORK, FINSAM__V1__INCOME__INC_UNSPECIFIED, 75, 5},
+        {FINSAM__V1__OCCUPATION__OCC_STUDIES, FINSAM__V1__INCOME__INC_NO_PUBLIC_SUPPORT, 100, 5},
+        {FINSAM__V1__OCCUPATION__OCC_STUDIES, FINSAM__V1__INCOME__INC_UNEMPLOYMENT, 100, 3},
+        {FINSAM__V1__OCCUPATION__OCC_STUDIES, FINSAM__V1__INCOME__INC_WAGE, 25, 3},
+        {FINSAM__V1__OCCUPATION__OCC_STUDIES, FINSAM__V1__INCOME__INC_WAGE, -1, 3},
+        {FINSAM__V1__OCCUPATION__OCC_SUBSIDISED_WORK, FINSAM__V1__INCOME__INC_WAGE, 100, 3},
+        {FINSAM__V1__OCCUPATION__OCC_WORK_TRAINING, FINSAM__V1__INCOME__INC_SOCIAL_ASSISTANCE, -1, 2},
+        {FINSAM__V1__OCCUPATION__OCC_PREPARATORY, FINSAM__V1__INCOME__INC_SICKNESS_COMPENSATION, -1, 1},
+        {FINSAM__V1__OCCUPATION__OCC_JOB_SEEKING, FINSAM__V1__INCOME__INC_UNEMPLOYMENT, -1, 1},
+        {FINSAM__V1__OCCUPATION__OCC_NONE, FINSAM__V1__INCOME__INC_ACTIVITY_COMPENSATION, -1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Finsam__V1__StatusObservation s = FINSAM__V1__STATUS_OBSERVATION__INIT;
+        s.occupation = cases[i].occ;
+        s.income = cases[i].inc;
+        s.has_extent_pct = cases[i].extent >= 0;
+        s.extent_pct = cases[i].extent >= 0 ? (uint32_t) cases[i].extent : 0;
+        CHECK_EQ(validate_status_step(&s), cases[i].step);
+    }
+}
+
 int main(void)
 {
     char err[256];
@@ -439,6 +475,7 @@ int main(void)
     RUN(test_regress_field_number_zero);
     RUN(test_erasure_bodies);
     RUN(test_fuzz_corpora);
+    RUN(test_step_ladder);
     catalogue_destroy(&s_cat);
     return tu_result();
 }
