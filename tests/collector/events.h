@@ -79,6 +79,10 @@ static inline uint8_t *ev_status(uint32_t n, const char *forbund, uint32_t perso
     s.mode = mode;
     s.occupation = occupation;
     s.income = income;
+    /* Full time, so that work without public support is step 5 (a missing
+     * extent proves no 50 %: proto/validate.c). */
+    s.has_extent_pct = 1;
+    s.extent_pct = 100;
     s.has_gender = ev_gender != 0;
     s.gender = ev_gender;
     s.has_age_band = ev_age != 0;
