@@ -543,6 +543,10 @@ static void test_nothing_identifying_reaches_the_centre(void)
     fclose(f);
     char pnr[24]; /* a copy: leakscan_pnr's buffers rotate */
     snprintf(pnr, sizeof pnr, "%s", leakscan_pnr(p2, LEAKSCAN_PNR12_DASH));
+    /* After a NUL, as a field stands in a record: the byte the copy
+     * happens to hold there must not glue a letter or digit to the
+     * birth date (leakscan.h: a birth date counts when it stands alone). */
+    mdb[st.st_size / 2 - 1] = '\0';
     memcpy(mdb + st.st_size / 2, pnr, strlen(pnr));
     snprintf(path, sizeof path, "%s/data.mdb", copydir);
     s_write_bytes(path, mdb, (size_t) st.st_size);
