@@ -227,7 +227,7 @@ void cell_values(const cat_measure_t *m, const cell_t *c, int min_units, cell_va
     out->mean = (double) c->sum / n;
     double var = c->n > 1 ? ((double) c->sumsq - (double) c->sum * (double) c->sum / n) / (n - 1) : 0;
     out->sd = var > 0 ? sqrt(var) : 0;
-    double half = c->n > 1 ? tdist_quantile(0.975, n - 1) * out->sd / sqrt(n) : 0;
+    double half = c->n > 1 ? tdist_t975((long) n - 1) * out->sd / sqrt(n) : 0;
     out->ci_low = out->mean - half;
     out->ci_high = out->mean + half;
     out->share = (double) c->hits / n;

@@ -55,6 +55,8 @@ static int s_row_cmp(const void *a, const void *b)
 
 static s_row_t *s_find(s_table_t *t, int level, const char *name, uint32_t period, uint16_t slice)
 {
+    if (t->n == 0)
+        return NULL; /* rows is NULL then, and bsearch's pointer must be valid even for 0 */
     s_row_t key = {.level = level, .period = period, .slice = slice};
     snprintf(key.name, sizeof key.name, "%s", name);
     return bsearch(&key, t->rows, t->n, sizeof key, s_row_cmp);
@@ -612,6 +614,12 @@ static bool s_propagate(s_iv_t *iv, const s_constraint_t *cons, size_t ncons)
 /* Runs the interval audit once; returns true if it hid another cell. */
 static bool s_interval_audit(s_table_t *t, const s_constraint_t *cons, size_t ncons, const s_iv_t *pb)
 {
+    /* Nothing hidden, nothing to narrow (most tables of large förbund). */
+    bool any = false;
+    for (size_t i = 0; i < t->n && !any; i++)
+        any = t->rows[i].suppressed && !t->rows[i].absent;
+    if (!any)
+        return false;
     s_iv_t *iv = malloc(t->n * S_STATS * sizeof *iv);
     if (!iv)
         goto oom;

@@ -12,6 +12,7 @@
 #include "tdist.h"
 
 #include <math.h>
+#include <pthread.h>
 
 #define S_CF_MAX 20000
 #define S_TINY 1e-300
@@ -161,4 +162,24 @@ double tdist_quantile(double p, double df)
     if (p == 0.5)
         return 0;
     return p > 0.5 ? s_upper_quantile(1 - p, df) : -s_upper_quantile(p, df);
+}
+
+#define S_T975_TABLE 1000
+static double s_t975[S_T975_TABLE];
+static pthread_once_t s_t975_once = PTHREAD_ONCE_INIT;
+
+static void s_t975_fill(void)
+{
+    for (long df = 1; df < S_T975_TABLE; df++)
+        s_t975[df] = tdist_quantile(0.975, (double) df);
+}
+
+double tdist_t975(long df)
+{
+    if (df < 1)
+        return NAN;
+    if (df >= S_T975_TABLE)
+        return tdist_quantile(0.975, (double) df);
+    pthread_once(&s_t975_once, s_t975_fill);
+    return s_t975[df];
 }

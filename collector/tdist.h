@@ -21,6 +21,11 @@ double tdist_cdf(double t, double df);
  * two-sided 95 % quantile is tdist_quantile(0.975, df). */
 double tdist_quantile(double p, double df);
 
+/* tdist_quantile(0.975, df) for a whole df >= 1: every row's 95 % interval
+ * asks for it, so df below 1000 are computed once (on first use, by any
+ * thread) and read from a table after. */
+double tdist_t975(long df);
+
 /* The standard normal quantile (the limit df -> infinity), for 0 < p < 1. */
 double tdist_normal_quantile(double p);
 
