@@ -781,6 +781,7 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
         json_object_set_new(o, "ci95", json_pack("[f,f]", cv->ci_low, cv->ci_high));
         json_object_set_new(o, "share_improved", json_real(cv->share));
         break;
+    case AGG_RATIO: break; /* no cells of its own: s_ratio_rows */
     }
     return true;
 }
@@ -843,6 +844,120 @@ void query_measure_list(const catalogue_t *cat, char *out, size_t outlen)
         snprintf(out + used, outlen - used, ")");
 }
 
+/* ---- measure metadata and ratio measures --------------------------------
+ *
+ * A ratio (a share of insatser, indicators 10, 13 and 14) has no cells:
+ * it divides two organisation sums of the same rows — förbund, län,
+ * nation, period — at read time. Organisation reports are not personal
+ * data, so both sums are exact and never suppressed; the share is shown
+ * only when every report behind the denominator gave the numerator too
+ * (validate.c makes new reports give both), and never from a zero total. */
+
+/* The same period a year earlier (same kind). */
+static uint32_t s_period_year_before(uint32_t period)
+{
+    uint32_t v = period & 0x0fffffff;
+    switch (cell_period_kind(period)) {
+    case PERIOD_QUARTER: return cell_period(PERIOD_QUARTER, (int) v / 10 - 1, (int) v % 10);
+    case PERIOD_MONTH: return cell_period(PERIOD_MONTH, (int) v / 100 - 1, (int) v % 100);
+    default: return cell_period(PERIOD_YEAR, (int) v - 1, 0);
+    }
+}
+
+/* A ratio row's values: *share set and true when it has one. */
+static bool s_ratio_values(const query_t *q, const catalogue_t *cat, const cat_measure_t *m, s_table_t *num,
+                           const s_row_t *den, cell_t *pn, cell_t *pd, double *share)
+{
+    const s_row_t *nr = s_find(num, den->level, den->name, den->period, den->slice);
+    memset(pn, 0, sizeof *pn);
+    s_published(q, &cat->measures[m->denominator], false, den, pd);
+    if (nr && !nr->absent)
+        s_published(q, &cat->measures[m->numerator], false, nr, pn);
+    if (pd->n <= 0 || pd->sum <= 0 || pn->n != pd->n)
+        return false;
+    *share = (double) pn->sum / (double) pd->sum;
+    return true;
+}
+
+/* The rows of ratio measure m, as the rows loop of query_run prints them. */
+static int s_ratio_rows(ledger_t *ledger, const catalogue_t *cat, const query_t *q, const cat_measure_t *m,
+                        period_kind_t kind, uint32_t only, uint16_t slice, json_t *rows)
+{
+    static const char *const levels[] = {"forbund", "lan", "nation"};
+    s_table_t num = {0}, den = {0};
+    int year = only ? cell_period_year(only) : 0;
+    int rc = s_load(ledger, cat, &cat->measures[m->numerator], year, q->exact, &num);
+    if (rc == 0)
+        rc = s_load(ledger, cat, &cat->measures[m->denominator], year, q->exact, &den);
+    for (size_t i = 0; rc == 0 && i < den.n; i++) {
+        const s_row_t *r = &den.rows[i];
+        if (r->absent || r->slice != slice || cell_period_kind(r->period) != kind || (only && r->period != only))
+            continue;
+        if (q->forbund && r->level == LEVEL_FORBUND && strcmp(r->name, q->forbund))
+            continue;
+        if (q->forbund && r->level == LEVEL_LAN && strcmp(r->name, catalogue_lan(cat, q->forbund)))
+            continue;
+        char period[16], sl[32];
+        cell_period_format(period, sizeof period, r->period);
+        cell_slice_format(sl, sizeof sl, r->slice);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "level", levels[r->level], "name", r->name, "period",
+                              period, "slice", sl, "suppressed", false);
+        if (r->level == LEVEL_FORBUND)
+            json_object_set_new(o, "lan", json_string(r->lan));
+        cell_t pn, pd;
+        double share, before;
+        bool has = s_ratio_values(q, cat, m, &num, r, &pn, &pd, &share);
+        json_object_set_new(o, "n", json_integer(pd.n));
+        json_object_set_new(o, "units", json_integer(pd.units));
+        json_object_set_new(o, "numerator", json_integer(pn.sum));
+        json_object_set_new(o, "denominator", json_integer(pd.sum));
+        if (!has) {
+            json_object_set_new(o, "withheld", json_string(pd.sum <= 0 ? "no insatser in total"
+                                                                      : "not every report gives both numbers"));
+            json_array_append_new(rows, o);
+            continue;
+        }
+        json_object_set_new(o, "share", json_real(share));
+        /* Changes in share units (0.028 = +2.8 percentage points): against
+         * the previous period and the same period a year earlier. */
+        const struct {
+            const char *key;
+            uint32_t period;
+        } cmp[] = {{"change_share", cell_period_prev(r->period)},
+                   {"change_year_share", s_period_year_before(r->period)}};
+        for (size_t k = 0; k < sizeof cmp / sizeof *cmp; k++) {
+            const s_row_t *p = s_find(&den, r->level, r->name, cmp[k].period, r->slice);
+            cell_t qn, qd;
+            if (p && !p->absent && s_ratio_values(q, cat, m, &num, p, &qn, &qd, &before))
+                json_object_set_new(o, cmp[k].key, json_real(share - before));
+        }
+        json_array_append_new(rows, o);
+    }
+    free(num.rows);
+    free(den.rows);
+    return rc;
+}
+
+/* A measure's entry of the answer: its own label and definition, its
+ * indicator's, and (ratio) the measures it divides. */
+static json_t *s_measure_json(const catalogue_t *cat, const query_t *q, const cat_measure_t *m, bool personal,
+                              json_t *rows)
+{
+    const cat_indicator_t *ind = catalogue_indicator_of(cat, m);
+    json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:i}", "id", m->id, "indicator",
+                          m->indicator, "aggregate", catalogue_aggregate_name(m->aggregate), "perspective",
+                          ind ? ind->perspective : "", "sv", m->sv, "en", m->en, "definition_sv",
+                          m->definition_sv, "definition_en", m->definition_en, "indicator_sv", ind ? ind->sv : "",
+                          "indicator_en", ind ? ind->en : "", "protected", personal && !q->exact, "min_units",
+                          personal && !q->exact ? protect_params(q->protect)->min_count : 0);
+    if (m->aggregate == AGG_RATIO) {
+        json_object_set_new(o, "numerator", json_string(cat->measures[m->numerator].id));
+        json_object_set_new(o, "denominator", json_string(cat->measures[m->denominator].id));
+    }
+    json_object_set_new(o, "rows", rows);
+    return o;
+}
+
 int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err,
               size_t errlen)
 {
@@ -888,6 +1003,18 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
         bool personal = !organisation;
+        if (m->aggregate == AGG_RATIO) {
+            json_t *rows = json_array();
+            int rc = s_ratio_rows(ledger, cat, q, m, kind, only, slice, rows);
+            if (rc) {
+                json_decref(rows);
+                json_decref(measures);
+                snprintf(err, errlen, "store: %s", store_strerror(rc));
+                return EX_IOERR;
+            }
+            json_array_append_new(measures, s_measure_json(cat, q, m, false, rows));
+            continue;
+        }
         s_table_t t = {0};
         /* The whole table, every period kind (of the one year asked for,
          * if one period is): suppression is decided over all of it, the
@@ -914,19 +1041,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
             json_array_append_new(rows, s_row_json(q, m, personal, r, prev));
         }
         free(t.rows);
-        const cat_indicator_t *ind = NULL;
-        for (int i = 0; i < cat->nindicators; i++)
-            if (cat->indicators[i].id == m->indicator)
-                ind = &cat->indicators[i];
-        static const char *const aggs[] = {"ordinal",     "share_yes",     "sum",
-                                           "median_days", "paired_change", "share_sustained"};
-        json_array_append_new(measures,
-                              json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:b,s:i,s:o}", "id", m->id, "indicator",
-                                        m->indicator, "aggregate", aggs[m->aggregate], "perspective",
-                                        ind ? ind->perspective : "", "sv", ind ? ind->sv : "", "en",
-                                        ind ? ind->en : "", "protected", personal && !q->exact, "min_units",
-                                        personal && !q->exact ? protect_params(q->protect)->min_count : 0,
-                                        "rows", rows));
+        json_array_append_new(measures, s_measure_json(cat, q, m, personal, rows));
     }
     const protect_params_t *pp = protect_params(q->protect);
     *out = json_pack("{s:s,s:i,s:s,s:s,s:i,s:o}", "view", q->exact ? "exact" : "protected", "min_units",
@@ -954,6 +1069,8 @@ int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect
         const cat_measure_t *m = &cat->measures[mi];
         bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
+        if (m->aggregate == AGG_RATIO)
+            continue; /* no cells: readers divide the two sums the feed carries */
         s_table_t t = {0};
         int rc = s_load(ledger, cat, m, 0, false, &t);
         if (rc) {
@@ -982,7 +1099,8 @@ static void s_headline(const json_t *row, const char *agg, char *out, size_t len
 {
     static const char *const keys[][2] = {
         {"ordinal", "mean"}, {"share_yes", "share"},         {"share_sustained", "share"},
-        {"sum", "sum"},      {"median_days", "median_days"}, {"paired_change", "mean_change"}};
+        {"sum", "sum"},      {"median_days", "median_days"}, {"paired_change", "mean_change"},
+        {"ratio", "share"}};
     if (json_is_true(json_object_get(row, "suppressed"))) {
         snprintf(out, len, "suppressed");
         return;
@@ -995,7 +1113,7 @@ static void s_headline(const json_t *row, const char *agg, char *out, size_t len
         snprintf(out, len, "-");
         return;
     }
-    bool share = strstr(agg, "share") != NULL;
+    bool share = strstr(agg, "share") != NULL || !strcmp(agg, "ratio");
     if (json_is_integer(v))
         snprintf(out, len, "%lld", (long long) json_integer_value(v));
     else

@@ -18,6 +18,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "monitor.h"
+#include "recount.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -93,11 +94,20 @@ server_t *server_new(const server_config_t *config)
         log_error("collector", "PROTECTION-INVALID reason=%s", err);
         goto fail;
     }
-    if (stale) {
+    /* Cells derived under another catalogue (a measure added over items
+     * already stored) are recomputed too (recount.h). */
+    bool recount = false;
+    int rrc = stale ? 0 : recount_needed(self->ledger, self->catalogue, &recount);
+    if (rrc) {
+        log_error("collector", "STORE-OPEN-FAILED reason=%s", store_strerror(rrc));
+        goto fail;
+    }
+    if (stale || recount) {
         /* A store of an older schema with our log: its cells and
          * participant records are recomputed before anything reads them. */
         rebuild_report_t r;
-        log_info("collector", "STORE-REBUILDING reason=older schema, derived state recomputed from the log");
+        log_info("collector", "STORE-REBUILDING reason=%s, derived state recomputed from the log",
+                 stale ? "older schema" : "cells of another catalogue");
         if (rebuild_derived(self->ledger, self->catalogue, protect_secret(self->protect), &r, err,
                             sizeof err) < 0) {
             log_error("collector", "STORE-REBUILD-FAILED reason=%s", err);
@@ -105,6 +115,10 @@ server_t *server_new(const server_config_t *config)
         }
         log_info("collector", "STORE-REBUILT schema=%d events=%llu seconds=%.3f", LEDGER_SCHEMA_VERSION,
                  (unsigned long long) r.events, r.seconds);
+    }
+    if ((rrc = recount_stamp(self->ledger, self->catalogue))) {
+        log_error("collector", "STORE-OPEN-FAILED reason=%s", store_strerror(rrc));
+        goto fail;
     }
     self->aggregate = aggregate_new(self->catalogue, protect_secret(self->protect));
     self->ingest = self->aggregate ? ingest_new(self->ledger, self->catalogue, self->aggregate) : NULL;
