@@ -275,6 +275,9 @@ static void test_indicators_same_as_ctl(void)
         CHECK_EQ(json_integer_value(json_object_get(m, "indicator")), 1);
         CHECK(json_is_string(json_object_get(m, "id")) && json_is_string(json_object_get(m, "aggregate")));
         CHECK(json_is_string(json_object_get(m, "sv")) && json_is_string(json_object_get(m, "en")));
+        CHECK(json_string_length(json_object_get(m, "definition_sv")) > 0 &&
+              json_string_length(json_object_get(m, "definition_en")) > 0);
+        CHECK(json_string_length(json_object_get(m, "indicator_sv")) > 0);
         CHECK(json_array_size(json_object_get(m, "rows")) > 0);
         json_array_foreach(json_object_get(m, "rows"), k, row) {
             const char *level = json_string_value(json_object_get(row, "level"));
@@ -816,6 +819,22 @@ static void test_dashboard_browser(void)
     CHECK(strstr(out, "class=\"chart\""));
     CHECK(strstr(out, "class=\"latest\""));
     CHECK(strstr(out, "undertryckt"));
+    /* Measures by their labels and definitions, never by their codes
+     * (a code is only in data-measure attributes). */
+    CHECK(strstr(out, "Stegförflyttning från start till avslut"));
+    CHECK(strstr(out, "Andel insatser med extern aktör"));
+    CHECK(strstr(out, "class=\"definition\""));
+    catalogue_t *cat;
+    char err[256];
+    CHECK(catalogue_load(&cat, NULL, err, sizeof err) == 0);
+    for (int i = 0; i < cat->nmeasures; i++) {
+        char shown[64];
+        snprintf(shown, sizeof shown, ">%s", cat->measures[i].id);
+        if (strstr(out, shown))
+            fprintf(stderr, "dashboard shows the code %s\n", cat->measures[i].id);
+        CHECK(!strstr(out, shown));
+    }
+    catalogue_destroy(&cat);
     free(out);
     char *png[] = {"/usr/bin/chromium",
                    "--headless",
