@@ -753,7 +753,7 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
     json_object_set_new(o, "units", json_integer(cv->units));
     if (cv->n == 0)
         return false;
-    if (!exact && s_has_share(m->aggregate) && !s_share_ok(cv)) {
+    if (!exact && !m->organisation && s_has_share(m->aggregate) && !s_share_ok(cv)) {
         json_object_set_new(o, "withheld", json_string("share of 0 % or 100 % on fewer than 10"));
         return false;
     }
@@ -790,7 +790,7 @@ bool query_withholds(const cat_measure_t *m, const cell_t *published)
 {
     cell_values_t cv;
     cell_values(m, published, 0, &cv);
-    return cv.n > 0 && s_has_share(m->aggregate) && !s_share_ok(&cv);
+    return cv.n > 0 && !m->organisation && s_has_share(m->aggregate) && !s_share_ok(&cv);
 }
 
 static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, const s_row_t *r,
@@ -820,7 +820,7 @@ static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool persona
     cell_values_t pv;
     s_published(q, m, personal, prev, &ppub);
     cell_values(m, &ppub, 0, &pv);
-    if (pv.n <= 0 || (!q->exact && s_has_share(m->aggregate) && !s_share_ok(&pv)))
+    if (pv.n <= 0 || (!q->exact && !m->organisation && s_has_share(m->aggregate) && !s_share_ok(&pv)))
         return o;
     if (m->aggregate != AGG_SHARE_YES && m->aggregate != AGG_SHARE_SUSTAINED)
         json_object_set_new(o, "change_mean", json_real(cv.mean - pv.mean));

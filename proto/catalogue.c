@@ -402,6 +402,11 @@ int catalogue_parse(catalogue_t **out, const char *text, size_t len, char *err, 
     }
     if (s_resolve_ratios(self, err, errlen) < 0)
         goto fail;
+    for (int k = 0; k < self->nmeasures; k++) {
+        cat_measure_t *m = &self->measures[k];
+        const cat_instrument_t *in = m->instrument[0] ? catalogue_instrument(self, m->instrument) : NULL;
+        m->organisation = in && in->kind == INSTR_ORGANISATION;
+    }
     json_decref(root);
     *out = self;
     return 0;

@@ -98,6 +98,9 @@ typedef struct {
      * cells of its own; the query layer divides the two sums. */
     char numerator_item[CAT_CODE_MAX], denominator_item[CAT_CODE_MAX];
     int numerator, denominator;
+    /* Computed from an organisation report: not personal data, never
+     * suppressed, perturbed or withheld. */
+    bool organisation;
     /* Own label and one-line definition (never NULL; "" if not given). */
     char *sv, *en, *definition_sv, *definition_en;
 } cat_measure_t;

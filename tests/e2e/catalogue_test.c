@@ -145,7 +145,7 @@ static void s_setup(void)
                              ORG("2024-12-31", 6, 20, 10, 5)
                                  ORG("2025-12-31", 9, 18, 12,
                                      9) "{\"kind\":\"organisation\",\"date\":\"2025-06-30\",\"answers\":"
-                                        "{\"o_forum_moten\":4}}\n"),
+                                        "{\"o_forum_moten\":4,\"o_brukarinflytande\":4}}\n"),
                       NULL),
              0);
     CHECK_EQ(
@@ -205,6 +205,14 @@ static void test_shares_of_insatser(void)
     CHECK(r && s_near(json_object_get(r, "share"), 0) && !json_object_get(r, "withheld"));
     r = s_row(j, "i14_andel_uppfplan", "lan", "Västmanland", "2024");
     CHECK(r && s_near(json_object_get(r, "share"), 15.0 / 30));
+    json_decref(j);
+
+    /* Every organisation value is shown, from one report as well: not
+     * personal data, so no row withholds (a maturity of 4 from one
+     * report is a mean of 4, not a disclosure). */
+    j = s_query(&s_c, "i9_mognad", "year", false);
+    r = s_row(j, "i9_mognad", "forbund", "NV", "2025");
+    CHECK(r && !json_object_get(r, "withheld") && s_near(json_object_get(r, "mean"), 4));
     json_decref(j);
 
     /* Quarters: 2025-Q4 against 2024-Q4 a year earlier; no report in
