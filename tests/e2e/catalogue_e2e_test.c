@@ -1,4 +1,4 @@
-/* catalogue_test.c: catalogue version 2 end to end with real processes —
+/* catalogue_e2e_test.c: catalogue version 2 end to end with real processes —
  * the shares of insatser (indicators 10, 13, 14) computed from organisation
  * reports imported through a real agent and read back through finsamctl
  * and the HTTP API; every measure listed with its own labels and
