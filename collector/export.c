@@ -111,7 +111,8 @@ int export_print_csv(const json_t *result, FILE *out)
                                          NULL};
     static const char *const medians[] = {"median", "median_days", NULL};
     fputs("\xEF\xBB\xBF", out);
-    fputs("indikator;mått;benämning;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;andel (%);"
+    fputs("indikator;mått;benämning;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;"
+          "andel (%);"
           "median;summa;förändring medelvärde;förändring andel (procentenheter)\r\n",
           out);
     size_t i, j;

@@ -891,7 +891,8 @@ static int s_ratio_rows(ledger_t *ledger, const catalogue_t *cat, const query_t 
         rc = s_load(ledger, cat, &cat->measures[m->denominator], year, q->exact, &den);
     for (size_t i = 0; rc == 0 && i < den.n; i++) {
         const s_row_t *r = &den.rows[i];
-        if (r->absent || r->slice != slice || cell_period_kind(r->period) != kind || (only && r->period != only))
+        if (r->absent || r->slice != slice || cell_period_kind(r->period) != kind ||
+            (only && r->period != only))
             continue;
         if (q->forbund && r->level == LEVEL_FORBUND && strcmp(r->name, q->forbund))
             continue;
@@ -912,8 +913,9 @@ static int s_ratio_rows(ledger_t *ledger, const catalogue_t *cat, const query_t 
         json_object_set_new(o, "numerator", json_integer(pn.sum));
         json_object_set_new(o, "denominator", json_integer(pd.sum));
         if (!has) {
-            json_object_set_new(o, "withheld", json_string(pd.sum <= 0 ? "no insatser in total"
-                                                                      : "not every report gives both numbers"));
+            json_object_set_new(
+                o, "withheld",
+                json_string(pd.sum <= 0 ? "no insatser in total" : "not every report gives both numbers"));
             json_array_append_new(rows, o);
             continue;
         }
@@ -944,12 +946,13 @@ static json_t *s_measure_json(const catalogue_t *cat, const query_t *q, const ca
                               json_t *rows)
 {
     const cat_indicator_t *ind = catalogue_indicator_of(cat, m);
-    json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:i}", "id", m->id, "indicator",
-                          m->indicator, "aggregate", catalogue_aggregate_name(m->aggregate), "perspective",
-                          ind ? ind->perspective : "", "sv", m->sv, "en", m->en, "definition_sv",
-                          m->definition_sv, "definition_en", m->definition_en, "indicator_sv", ind ? ind->sv : "",
-                          "indicator_en", ind ? ind->en : "", "protected", personal && !q->exact, "min_units",
-                          personal && !q->exact ? protect_params(q->protect)->min_count : 0);
+    json_t *o =
+        json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:i}", "id", m->id, "indicator", m->indicator,
+                  "aggregate", catalogue_aggregate_name(m->aggregate), "perspective",
+                  ind ? ind->perspective : "", "sv", m->sv, "en", m->en, "definition_sv", m->definition_sv,
+                  "definition_en", m->definition_en, "indicator_sv", ind ? ind->sv : "", "indicator_en",
+                  ind ? ind->en : "", "protected", personal && !q->exact, "min_units",
+                  personal && !q->exact ? protect_params(q->protect)->min_count : 0);
     if (m->aggregate == AGG_RATIO) {
         json_object_set_new(o, "numerator", json_string(cat->measures[m->numerator].id));
         json_object_set_new(o, "denominator", json_string(cat->measures[m->denominator].id));

@@ -92,8 +92,10 @@ static int s_parse_ratio(catalogue_t *self, cat_measure_t *m, json_t *src, char 
     const char *den = json_string_value(json_object_get(src, "denominator"));
     const cat_instrument_t *in = instr ? catalogue_instrument(self, instr) : NULL;
     if (!in || !num || !den || !catalogue_item(in, num) || !catalogue_item(in, den) || !strcmp(num, den)) {
-        snprintf(err, errlen, "measure %s: a ratio needs an instrument and two of its items, numerator and "
-                 "denominator", m->id);
+        snprintf(err, errlen,
+                 "measure %s: a ratio needs an instrument and two of its items, numerator and "
+                 "denominator",
+                 m->id);
         return -1;
     }
     /* Not in `item`: aggregate.c routes answers by item, and a ratio has
@@ -223,7 +225,8 @@ static int s_resolve_ratios(catalogue_t *self, char *err, size_t errlen)
  * them never changes a cell. */
 static int s_fingerprint(json_t *root, uint8_t out[16])
 {
-    json_t *d = json_object(), *scales = json_object(), *instruments = json_object(), *measures = json_array();
+    json_t *d = json_object(), *scales = json_object(), *instruments = json_object(),
+           *measures = json_array();
     const char *key;
     json_t *val;
     json_object_foreach(json_object_get(root, "scales"), key, val) {
@@ -352,8 +355,8 @@ int catalogue_parse(catalogue_t **out, const char *text, size_t len, char *err, 
             it->since = since ? (uint32_t) json_integer_value(since) : 1;
             if (since && (!json_is_integer(since) || json_integer_value(since) < 1 ||
                           json_integer_value(since) > version)) {
-                snprintf(err, errlen, "instrument %s: item %s: since must be a version from 1 to %u", key, ikey,
-                         self->version);
+                snprintf(err, errlen, "instrument %s: item %s: since must be a version from 1 to %u", key,
+                         ikey, self->version);
                 goto fail;
             }
         }

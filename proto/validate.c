@@ -20,8 +20,8 @@ static reject_code_t s_check_answers(const cat_instrument_t *in, uint32_t versio
         /* An event validated against an older catalogue cannot carry an
          * item that catalogue did not have. */
         if (it->since > version)
-            REJECT(REJECT_UNKNOWN_KIND, "item %s is new in catalogue version %u; the event is version %u", it->code,
-                   it->since, version);
+            REJECT(REJECT_UNKNOWN_KIND, "item %s is new in catalogue version %u; the event is version %u",
+                   it->code, it->since, version);
         if (!cat_scale_accepts(it->scale, answers[i]->value))
             REJECT(REJECT_INVALID_FIELD, "item %s: value %d outside scale %s (%d-%d)", it->code,
                    answers[i]->value, it->scale->code, it->scale->min, it->scale->max);
@@ -54,8 +54,9 @@ static reject_code_t s_check_ratios(const catalogue_t *cat, const cat_instrument
         const Finsam__V1__Answer *part = s_answer(n, answers, m->numerator_item),
                                  *total = s_answer(n, answers, m->denominator_item);
         if (!part != !total)
-            REJECT(REJECT_INVALID_FIELD, "items %s and %s go together in a report (the share %s divides them)",
-                   m->numerator_item, m->denominator_item, m->id);
+            REJECT(REJECT_INVALID_FIELD,
+                   "items %s and %s go together in a report (the share %s divides them)", m->numerator_item,
+                   m->denominator_item, m->id);
         if (part && part->value > total->value)
             REJECT(REJECT_INVALID_FIELD, "item %s (%d) is more than %s (%d)", m->numerator_item, part->value,
                    m->denominator_item, total->value);
@@ -78,7 +79,8 @@ reject_code_t validate_event(const catalogue_t *cat, const event_msg_t *ev, cons
         REJECT(REJECT_FORBIDDEN, "förbund %s is not the agent's (%s)", ev->forbund, allowed_forbund);
     if (!catalogue_accepts_version(cat, ev->catalogue_version)) {
         if (cat->oldest_version == cat->version)
-            REJECT(REJECT_VERSION, "catalogue version %u, collector has %u", ev->catalogue_version, cat->version);
+            REJECT(REJECT_VERSION, "catalogue version %u, collector has %u", ev->catalogue_version,
+                   cat->version);
         REJECT(REJECT_VERSION, "catalogue version %u, collector accepts %u to %u", ev->catalogue_version,
                cat->oldest_version, cat->version);
     }

@@ -306,9 +306,10 @@ static void test_version_2_items(void)
                                        "[answers]\nd_rekrytering = Jag var med och bestämde*\n"
                                        "d_uppfoljning = Jag är med och följer upp*\n"
                                        "d_tid_paverka = Jag har kunnat påverka hur länge*\n");
-    const char *f = s_file("v2.csv", "Personnummer;Datum;Jag var med och bestämde att jag skulle börja;"
-                                     "Jag är med och följer upp hur det går;Jag har kunnat påverka hur länge\n"
-                                     "770615-3454;2026-03-01;Stämmer helt;Stämmer delvis;Vet ej / ej aktuellt\n");
+    const char *f =
+        s_file("v2.csv", "Personnummer;Datum;Jag var med och bestämde att jag skulle börja;"
+                         "Jag är med och följer upp hur det går;Jag har kunnat påverka hur länge\n"
+                         "770615-3454;2026-03-01;Stämmer helt;Stämmer delvis;Vet ej / ej aktuellt\n");
     CHECK_EQ(s_agent("import", f, "--mapping", map), 0);
     CHECK(s_log_has("rows=1 accepted=1"));
 }

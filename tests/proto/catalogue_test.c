@@ -261,7 +261,8 @@ static void test_ratio_rules(void)
     char err[256];
     CHECK(catalogue_load(&cat, NULL, err, sizeof err) == 0);
     /* The total and its three parts: all or none. */
-    const char *all[] = {"o_insatser_extern", "o_insatser_totalt", "o_insatser_2parter", "o_insatser_uppfplan"};
+    const char *all[] = {"o_insatser_extern", "o_insatser_totalt", "o_insatser_2parter",
+                         "o_insatser_uppfplan"};
     int ok[] = {3, 10, 10, 0}, over[] = {11, 10, 2, 2};
     for (uint32_t v = 1; v <= 2; v++) {
         event_msg_t ev = s_org(v, 4, all, ok);
