@@ -479,7 +479,9 @@ oom:
  * end minus its visible parts' lower ends bounds the hidden parts; carried
  * through hidden totals from constraint to constraint, as an attacker's
  * propagation does, that can leave a hidden cell's n or units with at most
- * three possible values. This audit propagates the same intervals to a
+ * three possible values, or the number of its answers that count in
+ * the share (or do not) at least 1 and within ±1 (someone in the group is
+ * shown to have answered yes). This audit propagates the same intervals to a
  * fixpoint and, for each such cell, hides the smallest visible member of
  * a constraint it belongs to; then the fixpoint and both audits run again.
  * It reads only what a reader sees (published values, which rows are
@@ -488,7 +490,8 @@ oom:
  * in several months, so there a total only lies between its largest part
  * and the sum. n adds up everywhere but over agencies. */
 #define S_INF (INT64_MAX / 4)
-#define S_STATS 2 /* 0 units, 1 n */
+#define S_STATS 4 /* units, n, hits (the share's numerator), misses (n - hits) */
+enum { S_UNITS, S_N, S_HITS, S_MISSES };
 
 typedef struct {
     int64_t lo, hi;
@@ -498,7 +501,7 @@ static bool s_adds(int stat, int kind)
 {
     if (kind == SLICE_AGENCY)
         return false;
-    return stat == 1 || kind == 0 || kind == SLICE_GENDER || kind == SLICE_AGE;
+    return stat != S_UNITS || kind == 0 || kind == SLICE_GENDER || kind == SLICE_AGE;
 }
 
 static int64_t s_sat(int64_t a, int64_t b)
@@ -531,13 +534,42 @@ static s_iv_t *s_published_bounds(const s_table_t *t, const protect_t *protect, 
     for (size_t i = 0; i < t->n; i++) {
         cell_t pub;
         protect_cell(protect, m, true, &t->rows[i].cell, &pub);
+        s_iv_t *b = &pb[i * S_STATS];
         s_iv_t u = {pub.units - D > k ? pub.units - D : k, pub.units + D};
         int64_t e = pub.n - pub.units;
-        s_iv_t n = e == 0 ? (s_iv_t){u.lo, u.hi + D} : (s_iv_t){u.lo + (e - D > 1 ? e - D : 1), u.hi + e + D};
-        pb[i * S_STATS] = u;
-        pb[i * S_STATS + 1] = n;
+        b[S_UNITS] = u;
+        b[S_N] = e == 0 ? (s_iv_t){u.lo, u.hi + D} : (s_iv_t){u.lo + (e - D > 1 ? e - D : 1), u.hi + e + D};
+        /* hits' = clamp(hits + j, 0, n'); a withheld share publishes none */
+        b[S_HITS] = b[S_MISSES] = (s_iv_t){0, S_INF};
+        if (m->aggregate != AGG_SUM && pub.n > 0 && !query_withholds(m, &pub)) {
+            int64_t misses = pub.n - pub.hits;
+            b[S_HITS] = (s_iv_t){pub.hits > 0 ? pub.hits - D : 0, pub.hits < pub.n ? pub.hits + D : S_INF};
+            b[S_MISSES] = (s_iv_t){misses > 0 ? misses - D : 0, misses < pub.n ? misses + D : S_INF};
+            if (b[S_HITS].lo < 0)
+                b[S_HITS].lo = 0;
+            if (b[S_MISSES].lo < 0)
+                b[S_MISSES].lo = 0;
+        }
     }
     return pb;
+}
+
+/* Within one row: units <= n = hits + misses. */
+static bool s_row_relations(s_iv_t *b)
+{
+    bool moved = false;
+    moved |= s_tighten(&b[S_UNITS], b[S_UNITS].lo, b[S_N].hi);
+    moved |= s_tighten(&b[S_N], b[S_UNITS].lo, b[S_N].hi);
+    moved |= s_tighten(&b[S_N], s_sat(b[S_HITS].lo, b[S_MISSES].lo), s_sat(b[S_HITS].hi, b[S_MISSES].hi));
+    if (b[S_N].hi < S_INF) {
+        moved |= s_tighten(&b[S_HITS], b[S_HITS].lo, b[S_N].hi - b[S_MISSES].lo);
+        moved |= s_tighten(&b[S_MISSES], b[S_MISSES].lo, b[S_N].hi - b[S_HITS].lo);
+    }
+    if (b[S_MISSES].hi < S_INF)
+        moved |= s_tighten(&b[S_HITS], b[S_N].lo - b[S_MISSES].hi, b[S_HITS].hi);
+    if (b[S_HITS].hi < S_INF)
+        moved |= s_tighten(&b[S_MISSES], b[S_N].lo - b[S_HITS].hi, b[S_MISSES].hi);
+    return moved;
 }
 
 /* One pass of every constraint over the intervals; true if one moved.
@@ -587,7 +619,7 @@ static bool s_interval_audit(s_table_t *t, const s_constraint_t *cons, size_t nc
     for (size_t i = 0; i < t->n; i++)
         for (int s = 0; s < S_STATS; s++)
             iv[i * S_STATS + s] = t->rows[i].absent       ? (s_iv_t){0, S_INF}
-                                  : t->rows[i].suppressed ? (s_iv_t){1, S_INF}
+                                  : t->rows[i].suppressed ? (s_iv_t){s == S_UNITS || s == S_N ? 1 : 0, S_INF}
                                                           : pb[i * S_STATS + s];
     /* Units never exceed n; then the constraints, to a fixpoint (each
      * pass only narrows integer intervals, so it ends; the cap is a
@@ -595,8 +627,7 @@ static bool s_interval_audit(s_table_t *t, const s_constraint_t *cons, size_t nc
     for (int round = 0; round < 64; round++) {
         bool moved = s_propagate(iv, cons, ncons);
         for (size_t i = 0; i < t->n; i++)
-            moved |= s_tighten(&iv[i * S_STATS], iv[i * S_STATS].lo, iv[i * S_STATS + 1].hi) |
-                     s_tighten(&iv[i * S_STATS + 1], iv[i * S_STATS].lo, iv[i * S_STATS + 1].hi);
+            moved |= s_row_relations(&iv[i * S_STATS]);
         if (!moved)
             break;
     }
@@ -605,9 +636,12 @@ static bool s_interval_audit(s_table_t *t, const s_constraint_t *cons, size_t nc
         const s_row_t *r = &t->rows[i];
         if (!r->suppressed || r->absent)
             continue;
+        /* A count within ±1; or someone in the group shown to have given
+         * (or not given) the share's answer, with their number within ±1. */
+        const s_iv_t *b = &iv[i * S_STATS];
         bool narrow = false;
         for (int s = 0; s < S_STATS && !narrow; s++)
-            narrow = iv[i * S_STATS + s].hi - iv[i * S_STATS + s].lo <= 2;
+            narrow = b[s].hi - b[s].lo <= 2 && (s == S_UNITS || s == S_N || b[s].lo >= 1);
         if (!narrow)
             continue;
         /* Hide the smallest visible member of its constraints: one

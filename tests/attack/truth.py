@@ -10,9 +10,12 @@ docs/import-jsonl.md, proto/catalogue.json), independently of the C code:
 - n = observations with a value (don't-know answers are left out), sum of
   values, hits = numerator of the measure's share, units = distinct people
   (participants) or responses (staff);
-- paired measures (entry->exit, ongoing->exit, exit->follow-up): one pair per
-  person, in the month of the later observation, slices `all` and the
-  later observation's mode, n = units = pairs;
+- paired measures (entry->exit, ongoing->exit, exit->follow-up) are
+  episodes: a person's observations of the measure in order of month, then
+  of delivery; each earlier-side observation starts an episode, whose pair
+  is it and the latest later-side observation before the next one; the pair
+  counts in the month, mode, gender and age band of its later observation;
+  n = pairs, units = distinct people;
 - län and nation cells here are sums of all their förbund cells (units too:
   a person belongs to one förbund); the published län and Riket rows sum
   only the *published* förbund rows, which model.py computes from the atoms
@@ -68,8 +71,6 @@ class Measure:
     def dims(self):
         if self.organisation:
             return ()
-        if self.paired:
-            return ("mode",)
         if self.staff:
             return ("mode", "agency")
         return ("mode", "gender", "age")
@@ -223,34 +224,30 @@ class Truth:
                                                       "cats": collections.Counter()})
         people = collections.defaultdict(set)   # förbund-level cell -> people
         staff_units = collections.Counter()
-        pairs = collections.defaultdict(dict)   # (förbund, person, measure) -> {side: (month, mode, value)}
+        pairs = collections.defaultdict(list)   # (förbund, person, measure) -> [(month, order, side, slices, value)]
         self.consistency = collections.defaultdict(set)   # person -> {(gender, mode)}
         for f, rows in rows_by_forbund.items():
             for r in rows:
                 self._row(f, r, acc, people, staff_units, pairs)
-        for (f, person, mid), sides in pairs.items():
+        for (f, person, mid), obs in pairs.items():
             m = self.by_id[mid]
-            if 0 not in sides or 1 not in sides:
-                continue
-            (_, _, v0), (ym1, mode1, v1) = sides[0], sides[1]
-            if m.aggregate == "paired_change":
-                value = v1 - v0
-            else:
-                if v0 != 1:
+            episodes = []
+            for ym, _, side, slices, v in sorted(obs, key=lambda o: (o[0], o[1])):
+                if side == 0:
+                    episodes.append([(ym, slices, v), None])
+                elif episodes:
+                    episodes[-1][1] = (ym, slices, v)
+            for (_, _, v0), later in episodes:
+                if later is None:
                     continue
-                value = int(v1 == 1)
-            a = self.atoms[(mid, f, period_keys(*ym1)[2], (mode1,))]
-            a["n"] += 1
-            a["sum"] += value
-            a["hits"] += m.hit(value)
-            a["cats"][m.category(value)] += 1
-            for p in period_keys(*ym1):
-                for s in ("all", f"mode={mode1}"):
-                    c = acc[(mid, f, p, s)]
-                    c["n"] += 1
-                    c["sum"] += value
-                    c["hits"] += m.hit(value)
-                    staff_units[(mid, f, p, s)] += 1
+                ym1, slices1, v1 = later
+                if m.aggregate == "paired_change":
+                    value = v1 - v0
+                else:
+                    if v0 != 1:
+                        continue
+                    value = int(v1 == 1)
+                self._add(m, f, period_keys(*ym1), slices1, value, acc, person, people, staff_units)
         cells = {}
         for key, c in acc.items():
             mid, f, p, s = key
@@ -296,7 +293,8 @@ class Truth:
                         side = 0 if m.src_from == r["instrument"] else 1 if m.src_to == r["instrument"] else None
                         if side is None or v == m.scale.get("dont_know", -1):
                             continue
-                        pairs[(f, person, m.id)][side] = ((y, mo), r["mode"], v)
+                        pairs[(f, person, m.id)].append(((y, mo), len(pairs[(f, person, m.id)]), side,
+                                                         slices, v))
                         continue
                     if m.instrument and m.instrument != r["instrument"]:
                         continue
@@ -316,12 +314,13 @@ class Truth:
                         continue
                     if m.status == "in_work_or_studies":
                         v = int(v == 1)
-                    pairs[(f, person, m.id)][side] = ((y, mo), r["mode"], v)
+                    pairs[(f, person, m.id)].append(((y, mo), len(pairs[(f, person, m.id)]), side, slices, v))
                 elif r["phase"] == m.phase:
                     self._add(m, f, periods, slices, v, acc, person, people, staff_units)
 
     def _add(self, m, f, periods, slices, v, acc, person, people, staff_units):
-        dk = m.scale is not None and m.scale.get("dont_know") is not None and v == m.scale["dont_know"]
+        dk = not m.paired and m.scale is not None and m.scale.get("dont_know") is not None and \
+            v == m.scale["dont_know"]
         if not dk:
             attrs = dict(x.split("=", 1) for x in slices if x != "all")
             a = self.atoms[(m.id, f, periods[2], tuple(attrs.get(d) for d in m.dims))]
