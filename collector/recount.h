@@ -1,33 +1,41 @@
-/* recount.h: cells derived under another catalogue are recomputed.
+/* recount.h: cells computed under another catalogue are recomputed.
  *
  * A cell holds what the catalogue of its day made of the events: a measure
  * added over items already stored (catalogue version 2 added the sum of
  * o_insatser_totalt, the denominator of the shares of insatser) has no
  * cells for the events before it, and a measure whose source changed has
  * cells of the old meaning. So the ledger remembers the fingerprint of
- * the catalogue its cells were derived with (meta "catalogue", 16 bytes,
+ * the catalogue its cells were computed with (meta "catalogue", 16 bytes,
  * catalogue.h), and the collector recomputes cells and participant
  * records from the log at start when the fingerprint differs — the same
- * replay as an older schema's (rebuild_derived). Labels, definitions and
- * the version number are not in the fingerprint: changing them costs
- * nothing. A store written before the fingerprint existed is recounted
- * once; a new (empty) store is only stamped. */
+ * replay as the rebuild of an older schema. Labels, definitions and the
+ * version number are not in the fingerprint: changing them costs nothing.
+ * A store written before the fingerprint existed is recounted once; a new
+ * (empty) store is only stamped. The published copy is kept: readers see
+ * the recounted cells at the next publication, under the usual cadence. */
 #ifndef FINSAM_RECOUNT_H
 #define FINSAM_RECOUNT_H
 
 #include "catalogue.h"
 #include "ledger.h"
+#include "protect.h"
 
 #include <stdbool.h>
 
-/* *needed = true when the ledger has events and its cells were derived
- * under another catalogue than this one (or under an unknown one).
- * Returns 0, or an LMDB error. */
-int recount_needed(ledger_t *ledger, const catalogue_t *catalogue, bool *needed);
+typedef struct {
+    bool recounted;  /* the cells were recomputed */
+    uint64_t events; /* events replayed */
+    double seconds;
+} recount_report_t;
 
-/* Records that the cells are now this catalogue's. Call after the cells
- * were recomputed with it (or when recount_needed said no). Returns 0, or
- * an LMDB error. */
-int recount_stamp(ledger_t *ledger, const catalogue_t *catalogue);
+/* Recomputes the ledger's cells and participant records from its log if
+ * they were computed under another catalogue than this one (or an
+ * unknown one), then records this catalogue's fingerprint. With
+ * `just_rebuilt` (the cells were recomputed with this catalogue a moment
+ * ago) it only records the fingerprint. secret: the ledger's protection
+ * secret (protect_secret). Call before anything else writes the ledger.
+ * Returns 0, or -1 with err. */
+int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[PROTECT_SECRET_LEN],
+                bool just_rebuilt, recount_report_t *report, char *err, size_t errlen);
 
 #endif

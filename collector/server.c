@@ -94,20 +94,11 @@ server_t *server_new(const server_config_t *config)
         log_error("collector", "PROTECTION-INVALID reason=%s", err);
         goto fail;
     }
-    /* Cells derived under another catalogue (a measure added over items
-     * already stored) are recomputed too (recount.h). */
-    bool recount = false;
-    int rrc = stale ? 0 : recount_needed(self->ledger, self->catalogue, &recount);
-    if (rrc) {
-        log_error("collector", "STORE-OPEN-FAILED reason=%s", store_strerror(rrc));
-        goto fail;
-    }
-    if (stale || recount) {
+    if (stale) {
         /* A store of an older schema with our log: its cells and
          * participant records are recomputed before anything reads them. */
         rebuild_report_t r;
-        log_info("collector", "STORE-REBUILDING reason=%s, derived state recomputed from the log",
-                 stale ? "older schema" : "cells of another catalogue");
+        log_info("collector", "STORE-REBUILDING reason=older schema, derived state recomputed from the log");
         if (rebuild_derived(self->ledger, self->catalogue, protect_secret(self->protect), &r, err,
                             sizeof err) < 0) {
             log_error("collector", "STORE-REBUILD-FAILED reason=%s", err);
@@ -116,10 +107,18 @@ server_t *server_new(const server_config_t *config)
         log_info("collector", "STORE-REBUILT schema=%d events=%llu seconds=%.3f", LEDGER_SCHEMA_VERSION,
                  (unsigned long long) r.events, r.seconds);
     }
-    if ((rrc = recount_stamp(self->ledger, self->catalogue))) {
-        log_error("collector", "STORE-OPEN-FAILED reason=%s", store_strerror(rrc));
+    /* Cells computed under another catalogue (a measure added over items
+     * already stored) are recomputed from the log (recount.h); cells just
+     * rebuilt are this catalogue's already. */
+    recount_report_t rr;
+    if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), stale, &rr, err, sizeof err) <
+        0) {
+        log_error("collector", "STORE-RECOUNT-FAILED reason=%s", err);
         goto fail;
     }
+    if (rr.recounted)
+        log_info("collector", "STORE-RECOUNTED reason=cells of another catalogue events=%llu seconds=%.3f",
+                 (unsigned long long) rr.events, rr.seconds);
     self->aggregate = aggregate_new(self->catalogue, protect_secret(self->protect));
     self->ingest = self->aggregate ? ingest_new(self->ledger, self->catalogue, self->aggregate) : NULL;
     self->allowlist = allowlist_new(config->allow_dir, "forbund", allowlist_valid_forbund);
