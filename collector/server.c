@@ -111,8 +111,8 @@ server_t *server_new(const server_config_t *config)
      * already stored) are recomputed from the log (recount.h); cells just
      * rebuilt are this catalogue's already. */
     recount_report_t rr;
-    if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), stale, &rr, err, sizeof err) <
-        0) {
+    if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), stale, &rr, err,
+                    sizeof err) < 0) {
         log_error("collector", "STORE-RECOUNT-FAILED reason=%s", err);
         goto fail;
     }
