@@ -913,6 +913,31 @@ static bool s_ratio_values(const query_t *q, const catalogue_t *cat, const cat_m
     return true;
 }
 
+/* Sum measure m's table for a ratio: every period, or (year > 0) that
+ * year and the one before, so one period asked alone still has its
+ * previous period and its year-earlier row. No suppression to decide:
+ * organisation reports. */
+static int s_ratio_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, int year,
+                        bool exact, s_table_t *t)
+{
+    int rc = s_load(ledger, cat, m, year, exact, t);
+    if (rc || year == 0)
+        return rc;
+    s_table_t before = {0};
+    rc = s_load(ledger, cat, m, year - 1, exact, &before);
+    for (size_t i = 0; rc == 0 && i < before.n; i++) {
+        s_row_t *r = s_push(t);
+        if (!r)
+            rc = ENOMEM;
+        else
+            *r = before.rows[i];
+    }
+    free(before.rows);
+    if (rc == 0 && t->n > 1)
+        qsort(t->rows, t->n, sizeof *t->rows, s_row_cmp);
+    return rc;
+}
+
 /* The rows of ratio measure m, as the rows loop of query_run prints them. */
 static int s_ratio_rows(ledger_t *ledger, const catalogue_t *cat, const query_t *q, const cat_measure_t *m,
                         period_kind_t kind, uint32_t only, uint16_t slice, json_t *rows)
@@ -920,9 +945,9 @@ static int s_ratio_rows(ledger_t *ledger, const catalogue_t *cat, const query_t 
     static const char *const levels[] = {"forbund", "lan", "nation"};
     s_table_t num = {0}, den = {0};
     int year = only ? cell_period_year(only) : 0;
-    int rc = s_load(ledger, cat, &cat->measures[m->numerator], year, q->exact, &num);
+    int rc = s_ratio_load(ledger, cat, &cat->measures[m->numerator], year, q->exact, &num);
     if (rc == 0)
-        rc = s_load(ledger, cat, &cat->measures[m->denominator], year, q->exact, &den);
+        rc = s_ratio_load(ledger, cat, &cat->measures[m->denominator], year, q->exact, &den);
     for (size_t i = 0; rc == 0 && i < den.n; i++) {
         const s_row_t *r = &den.rows[i];
         if (r->absent || r->slice != slice || cell_period_kind(r->period) != kind ||

@@ -223,6 +223,16 @@ static void test_shares_of_insatser(void)
     CHECK(!json_object_get(r, "change_share"));
     CHECK(!s_row(j, "i10_andel_extern", "forbund", "NV", "2025-Q2")); /* no insats numbers then */
     json_decref(j);
+    /* One period asked alone: the same row, its year-earlier change included. */
+    j = s_query(&s_c, "i10_andel_extern", "2025-Q4", false);
+    r = s_row(j, "i10_andel_extern", "forbund", "NV", "2025-Q4");
+    CHECK(r && s_near(json_object_get(r, "change_year_share"), 0.2));
+    CHECK(!s_row(j, "i10_andel_extern", "forbund", "NV", "2024-Q4"));
+    json_decref(j);
+    j = s_query(&s_c, "i10_andel_extern", "2025", false);
+    r = s_row(j, "i10_andel_extern", "nation", "Riket", "2025");
+    CHECK(r && s_near(json_object_get(r, "change_share"), 15.0 / 32 - 9.0 / 30));
+    json_decref(j);
 
     /* The API answers the same as finsamctl. */
     int status;
