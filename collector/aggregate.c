@@ -11,6 +11,10 @@
  *    one record is read and written per person per transaction, instead of
  *    one LMDB entry per (cell, person).
  *
+ * A day count (median_days) also adds to its month cells' distributions
+ * (diststore.h), gathered and written the same way, so its medians and
+ * quartiles are exact and are retracted exactly.
+ *
  * Paired measures (entry vs exit, ongoing vs exit survey, exit vs
  * follow-up) are formed per episode. A person's observations of a measure
  * are ordered by occurred month, then by the log position of their first
@@ -26,6 +30,7 @@
 #include "aggregate.h"
 
 #include "cell.h"
+#include "diststore.h"
 #include "protect.h"
 #include "util.h"
 #include "validate.h"
@@ -109,6 +114,7 @@ struct aggregate_t {
     int *route_base;                    /* per instrument: index of its first item */
     uint64_t *measure_hash;             /* per catalogue measure */
     s_cellmap_t cells;                  /* cell key -> delta, for this transaction */
+    diststore_t *dists;                 /* distribution changes, for this transaction */
     zhashx_t *people;                   /* 40-byte person key -> s_person_t */
     const s_obs_t **sorted;             /* scratch: one person's observations in episode order */
     uint32_t csorted;
@@ -289,7 +295,8 @@ aggregate_t *aggregate_new(const catalogue_t *catalogue, const uint8_t secret[PR
     memcpy(self->secret, secret, PROTECT_SECRET_LEN);
     self->measure_hash = calloc((size_t) catalogue->nmeasures + 1, sizeof *self->measure_hash);
     self->people = zhashx_new();
-    if (!self->measure_hash || !self->people || s_cellmap_init(&self->cells, 1024) < 0) {
+    self->dists = diststore_new();
+    if (!self->measure_hash || !self->people || !self->dists || s_cellmap_init(&self->cells, 1024) < 0) {
         aggregate_destroy(&self);
         return NULL;
     }
@@ -315,6 +322,7 @@ void aggregate_destroy(aggregate_t **self_p)
     free(self->cells.slots);
     free(self->cells.used);
     zhashx_destroy(&self->people);
+    diststore_destroy(&self->dists);
     free(self->routes);
     free(self->route_base);
     free(self->measure_hash);
@@ -327,6 +335,7 @@ void aggregate_destroy(aggregate_t **self_p)
 void aggregate_begin(aggregate_t *self)
 {
     s_cellmap_clear(&self->cells);
+    diststore_begin(self->dists);
     zhashx_purge(self->people);
 }
 
@@ -603,6 +612,21 @@ static int s_add(s_target_t *t, const cell_t *obs, bool dont_know, int sign)
     return 0;
 }
 
+/* Adds sign * one day count to the distributions of the target's month
+ * cells, one per slice (diststore.h); quarters and years sum their months
+ * when read, so a day count writes 4 distribution entries at most. */
+static int s_add_days(s_target_t *t, uint32_t days, int sign)
+{
+    uint8_t key[CELL_KEY_LEN];
+    s_key_prefix(key, t->m->id, t->forbund);
+    for (int si = 0; si < t->nslices; si++) {
+        s_key_period_slice(key, t->periods[2], t->slices[si]);
+        if (diststore_add(t->self->dists, key, days, sign))
+            return ENOMEM;
+    }
+    return 0;
+}
+
 /* Adds sign * (one observation of `value`) to every cell of the target. */
 static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
 {
@@ -613,10 +637,9 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
     } else {
         obs.n = 1;
         switch (m->aggregate) {
-        case AGG_MEDIAN_DAYS:
+        case AGG_MEDIAN_DAYS: /* the value itself goes to the distribution (s_add_days) */
             obs.sum = value;
             obs.sumsq = (int64_t) value * value;
-            obs.hist[cell_days_bucket((uint32_t) value)] = 1;
             obs.hits = value <= 30;
             break;
         case AGG_SUM:
@@ -635,7 +658,10 @@ static int s_contribute(s_target_t *t, int value, bool dont_know, int sign)
             break;
         }
     }
-    return s_add(t, &obs, dont_know, sign);
+    int rc = s_add(t, &obs, dont_know, sign);
+    if (rc == 0 && m->aggregate == AGG_MEDIAN_DAYS && !dont_know)
+        rc = s_add_days(t, (uint32_t) value, sign);
+    return rc;
 }
 
 /* ---- paired measures ------------------------------------------------ */
@@ -981,6 +1007,9 @@ int aggregate_flush(aggregate_t *self, ledger_txn_t *lt, aggregate_changed_fn ch
         if (changed)
             changed(key, CELL_KEY_LEN, &state, sizeof state, arg);
     }
+    int drc = diststore_flush(self->dists, lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_DISTS));
+    if (drc)
+        return drc;
     for (s_person_t *p = zhashx_first(self->people); p; p = zhashx_next(self->people)) {
         if (!p->dirty)
             continue;

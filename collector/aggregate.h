@@ -4,7 +4,8 @@
  * Each accepted event adds to (sign +1) or, when retracted or superseded,
  * subtracts from (sign -1) the cells of every catalogue measure it feeds.
  * A cell is keyed by (measure, förbund, period, slice) and holds an exactly
- * invertible state: counts, integer sums and a histogram (cell.h). Deltas
+ * invertible state: counts, integer sums and a histogram (cell.h), and
+ * for day counts a distribution beside it (diststore.h). Deltas
  * are gathered in memory during the transaction and each touched cell is
  * read-modify-written once at flush, so a group commit of many events
  * touching the same cells costs one write per cell. Paired measures (entry

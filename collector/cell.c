@@ -1,6 +1,7 @@
 /* cell.c: cell keys, periods, slices and derived values (see cell.h). */
 #include "cell.h"
 
+#include "tdist.h"
 #include "util.h"
 
 #include <math.h>
@@ -79,6 +80,16 @@ uint32_t cell_period_prev(uint32_t period)
     default:
         return v % 100 == 1 ? cell_period(PERIOD_MONTH, (int) v / 100 - 1, 12)
                             : cell_period(PERIOD_MONTH, (int) v / 100, (int) v % 100 - 1);
+    }
+}
+
+uint32_t cell_period_year_before(uint32_t period)
+{
+    uint32_t v = period & 0x0fffffff;
+    switch (cell_period_kind(period)) {
+    case PERIOD_YEAR: return cell_period(PERIOD_YEAR, (int) v - 1, 0);
+    case PERIOD_QUARTER: return cell_period(PERIOD_QUARTER, (int) v / 10 - 1, (int) v % 10);
+    default: return cell_period(PERIOD_MONTH, (int) v / 100 - 1, (int) v % 100);
     }
 }
 
@@ -202,46 +213,9 @@ bool cell_is_zero(const cell_t *c)
     return memcmp(c, &zero, sizeof zero) == 0;
 }
 
-static const int s_day_upper[CELL_HIST] = {0,   7,   14,  21,  30,  45,  60,   90,
-                                           120, 180, 270, 365, 545, 730, 1095, 3650};
-
-int cell_days_bucket(uint32_t days)
-{
-    for (int i = 0; i < CELL_HIST; i++)
-        if (days <= (uint32_t) s_day_upper[i])
-            return i;
-    return CELL_HIST - 1;
-}
-
-int cell_days_bucket_upper(int bucket)
-{
-    return s_day_upper[bucket < 0 ? 0 : bucket >= CELL_HIST ? CELL_HIST - 1 : bucket];
-}
-
-/* Two-sided 95 % t quantiles for 1..30 degrees of freedom; 1.96 beyond. */
-static double s_t95(int64_t df)
-{
-    static const double t[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                               2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
-                               2.074, 2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-    return df >= 1 && df <= 30 ? t[df] : 1.96;
-}
-
-/* Median from a histogram: the first index where the cumulative count
- * reaches half. Index offset maps it back to a value. */
-static int s_hist_median(const int64_t *hist, int64_t n)
-{
-    int64_t acc = 0;
-    for (int i = 0; i < CELL_HIST; i++) {
-        acc += hist[i];
-        if (2 * acc >= n)
-            return i;
-    }
-    return CELL_HIST - 1;
-}
-
 void cell_values(const cat_measure_t *m, const cell_t *c, int min_units, cell_values_t *out)
 {
+    (void) m;
     memset(out, 0, sizeof *out);
     out->n = c->n;
     out->units = c->units;
@@ -253,14 +227,26 @@ void cell_values(const cat_measure_t *m, const cell_t *c, int min_units, cell_va
     out->mean = (double) c->sum / n;
     double var = c->n > 1 ? ((double) c->sumsq - (double) c->sum * (double) c->sum / n) / (n - 1) : 0;
     out->sd = var > 0 ? sqrt(var) : 0;
-    double half = c->n > 1 ? s_t95(c->n - 1) * out->sd / sqrt(n) : 0;
+    double half = c->n > 1 ? tdist_quantile(0.975, n - 1) * out->sd / sqrt(n) : 0;
     out->ci_low = out->mean - half;
     out->ci_high = out->mean + half;
     out->share = (double) c->hits / n;
-    switch (m->aggregate) {
-    case AGG_ORDINAL: out->median = s_hist_median(c->hist, c->n); break;
-    case AGG_MEDIAN_DAYS: out->median = cell_days_bucket_upper(s_hist_median(c->hist, c->n)); break;
-    case AGG_PAIRED_CHANGE: out->median = s_hist_median(c->hist, c->n) - 8; break;
-    default: break;
+}
+
+void cell_quantiles(const cat_measure_t *m, const dist_t *d, cell_quantiles_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (d->total <= 0)
+        return;
+    if (m->aggregate == AGG_MEDIAN_DAYS) {
+        /* Twice a quantile is a whole number: (2q + 1) / 2 rounds a half
+         * up (day counts are never negative). */
+        out->q1 = (double) ((dist_quantile2(d, 1, 4) + 1) / 2);
+        out->median = (double) ((dist_quantile2(d, 1, 2) + 1) / 2);
+        out->q3 = (double) ((dist_quantile2(d, 3, 4) + 1) / 2);
+        out->has_median = out->has_quartiles = true;
+    } else if (m->aggregate == AGG_ORDINAL) {
+        out->median = (double) dist_quantile2(d, 1, 2) / 2;
+        out->has_median = true;
     }
 }

@@ -13,11 +13,13 @@
  * participants or respondents the cell rests on, the basis of disclosure
  * control, and `ckey` the cell key that disclosure protection draws its
  * noise with (protect.h). The state is stored as this struct's bytes in
- * host order (ledger schema 4). */
+ * host order (ledger schema 5). A day count's distribution does not fit
+ * in a fixed state: its cells keep it beside them (diststore.h). */
 #ifndef FINSAM_CELL_H
 #define FINSAM_CELL_H
 
 #include "catalogue.h"
+#include "dist.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,6 +41,10 @@ typedef struct {
     int64_t hits; /* numerator of the measure's share */
     int64_t dont_know;
     int64_t units; /* distinct participants / respondents */
+    /* Answers per value: of an ordinal scale in bin = value, of a paired
+     * change in bin = change + 8 (clamped to 0..15). Exact: the medians
+     * of these measures come from it (dist.h). Unused (zero) for day
+     * counts, whose distribution is in the dists database. */
     int64_t hist[CELL_HIST];
     /* Cell key: the sum of the contributors' record keys modulo 2^32
      * (protect.h), kept in 0..2^32-1; adds and subtracts with `units`. */
@@ -68,6 +74,9 @@ void cell_period_format(char *out, size_t outlen, uint32_t period);
 int cell_period_parse(const char *text, uint32_t *period);
 /* The period before (same kind). */
 uint32_t cell_period_prev(uint32_t period);
+/* The same period one year earlier (2026-Q2 -> 2025-Q2, 2026-03 ->
+ * 2025-03, 2026 -> 2025). */
+uint32_t cell_period_year_before(uint32_t period);
 /* The period that contains this one (month -> quarter -> year; 0 for a
  * year), and the calendar year of any period. */
 uint32_t cell_period_parent(uint32_t period);
@@ -92,13 +101,16 @@ void cell_slice_list(char *out, size_t outlen);
 void cell_add(cell_t *a, const cell_t *b, int sign);
 bool cell_is_zero(const cell_t *c);
 
-/* Values derived from a state for a measure's aggregate. */
+/* Values derived from a state for a measure's aggregate. Medians and
+ * quartiles are not among them: they need the cell's distribution
+ * (cell_quantiles, and protect_quantiles for what is published). */
 typedef struct {
     bool suppressed;
     int64_t n, units;
+    /* ci: mean +- t(0.975, n - 1) sd / sqrt(n), the exact Student t
+     * quantile at every n (tdist.h); none (= mean) for n < 2 */
     double mean, sd, ci_low, ci_high; /* ordinal, sum, paired */
     double share;                     /* top two / yes / moved / sustained / <= 30 days */
-    double median;                    /* ordinal or median_days (bucket upper bound) */
     int64_t sum;
 } cell_values_t;
 
@@ -106,8 +118,16 @@ typedef struct {
  * for organisation reports). */
 void cell_values(const cat_measure_t *m, const cell_t *c, int min_units, cell_values_t *out);
 
-/* Day counts are kept in 16 buckets; value -> bucket and bucket upper bound. */
-int cell_days_bucket(uint32_t days);
-int cell_days_bucket_upper(int bucket);
+/* Medians and quartiles of a cell, as the outputs print them. */
+typedef struct {
+    bool has_median, has_quartiles;
+    double q1, median, q3;
+} cell_quantiles_t;
+
+/* The exact quantiles of distribution d (dist.h, type 2) for measure m:
+ * day counts in whole days, a half rounded up (109.5 -> 110); ordinal
+ * scales as they are (3.5 stays 3.5), median only. The operator's exact
+ * view. */
+void cell_quantiles(const cat_measure_t *m, const dist_t *d, cell_quantiles_t *out);
 
 #endif

@@ -78,11 +78,10 @@ static void s_text(FILE *out, const char *s)
     fputc('"', out);
 }
 
-/* A number with a decimal comma; empty when the row has no such value
+/* A number with a decimal comma; empty when there is no such value
  * (missing, null, or suppressed). `scale` turns shares into percent. */
-static void s_number(FILE *out, const json_t *row, const char *key, double scale, int decimals)
+static void s_value(FILE *out, const json_t *v, double scale, int decimals)
 {
-    const json_t *v = json_object_get(row, key);
     char buf[64] = "";
     if (json_is_integer(v))
         snprintf(buf, sizeof buf, "%lld", (long long) json_integer_value(v));
@@ -92,6 +91,20 @@ static void s_number(FILE *out, const json_t *row, const char *key, double scale
         if (*p == '.')
             *p = ',';
     fputs(buf, out);
+}
+
+static void s_number(FILE *out, const json_t *row, const char *key, double scale, int decimals)
+{
+    s_value(out, json_object_get(row, key), scale, decimals);
+}
+
+/* The two bounds of an interval [lo, hi] as two fields. */
+static void s_interval(FILE *out, const json_t *row, const char *key, double scale, int decimals)
+{
+    const json_t *v = json_object_get(row, key);
+    s_value(out, json_array_get(v, 0), scale, decimals);
+    fputc(';', out);
+    s_value(out, json_array_get(v, 1), scale, decimals);
 }
 
 /* The first of keys present in row (aggregates name their values
@@ -111,9 +124,15 @@ int export_print_csv(const json_t *result, FILE *out)
                                          NULL};
     static const char *const medians[] = {"median", "median_days", NULL};
     fputs("\xEF\xBB\xBF", out);
-    fputs("indikator;mått;benämning;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;"
-          "andel (%);"
-          "median;summa;förändring medelvärde;förändring andel (procentenheter)\r\n",
+    fputs("indikator;mått;benämning;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;andel (%);"
+          "median;nedre kvartil;övre kvartil;summa;förändring medelvärde;förändring andel (procentenheter);"
+          "förändring medelvärde mot året före;förändring andel mot året före (procentenheter);"
+          "skillnad medelvärde integrerad − projekt;"
+          "skillnad medelvärde integrerad − projekt 95 % KI nedre;"
+          "skillnad medelvärde integrerad − projekt 95 % KI övre;"
+          "skillnad andel integrerad − projekt (procentenheter);"
+          "skillnad andel integrerad − projekt 95 % KI nedre (procentenheter);"
+          "skillnad andel integrerad − projekt 95 % KI övre (procentenheter)\r\n",
           out);
     size_t i, j;
     json_t *m, *row;
@@ -151,6 +170,10 @@ int export_print_csv(const json_t *result, FILE *out)
             fputc(';', out);
             s_number(out, row, s_pick(row, medians), 1, 1);
             fputc(';', out);
+            s_number(out, row, "q1_days", 1, 0);
+            fputc(';', out);
+            s_number(out, row, "q3_days", 1, 0);
+            fputc(';', out);
             s_number(out, row, "sum", 1, 0);
             fputc(';', out);
             s_number(out, row, "change_mean", 1, 2);
@@ -159,6 +182,20 @@ int export_print_csv(const json_t *result, FILE *out)
              * back as its change against a visible previous period. */
             if (!json_is_null(json_object_get(row, s_pick(row, shares))))
                 s_number(out, row, "change_share", 100, 1);
+            /* The other comparisons (compare.h): query.c leaves them out
+             * wherever either row may not be compared. */
+            fputc(';', out);
+            s_number(out, row, "change_year_mean", 1, 2);
+            fputc(';', out);
+            s_number(out, row, "change_year_share", 100, 1);
+            fputc(';', out);
+            s_number(out, row, "integrated_minus_project_mean", 1, 2);
+            fputc(';', out);
+            s_interval(out, row, "integrated_minus_project_mean_ci95", 1, 2);
+            fputc(';', out);
+            s_number(out, row, "integrated_minus_project_share", 100, 1);
+            fputc(';', out);
+            s_interval(out, row, "integrated_minus_project_share_ci95", 100, 1);
             fputs("\r\n", out);
         }
     }

@@ -94,12 +94,17 @@ static uint8_t *s_encode(const query_cell_t *c, uint64_t seq, int min_units, boo
         u.units = c->published.units;
     } else if (!c->suppressed && !removed) {
         feed_cell_state(&u, &c->published, hist);
-        /* A share measure publishes hits over n; its sum and bins would
-         * be the same counts again (protect.c publishes none). */
-        if (c->measure->aggregate == AGG_SHARE_YES || c->measure->aggregate == AGG_SHARE_SUSTAINED) {
+        /* No bins (protect.c publishes none): the quantiles instead. */
+        u.n_hist = 0;
+        u.has_median = c->quantiles.has_median;
+        u.median = c->quantiles.median;
+        u.has_q1 = u.has_q3 = c->quantiles.has_quartiles;
+        u.q1 = c->quantiles.q1;
+        u.q3 = c->quantiles.q3;
+        /* A share measure publishes hits over n; its sum would be the
+         * same count again (protect.c publishes none). */
+        if (c->measure->aggregate == AGG_SHARE_YES || c->measure->aggregate == AGG_SHARE_SUSTAINED)
             u.has_sum = u.has_sumsq = 0;
-            u.n_hist = 0;
-        }
     }
     return codec_pack(&u.base, len);
 }
@@ -122,8 +127,14 @@ void feed_cell_state(Finsam__V1__CellUpdate *u, const cell_t *c, int64_t hist[CE
 static uint64_t s_hash(const query_cell_t *c)
 {
     uint64_t h;
-    crypto_generichash((uint8_t *) &h, sizeof h, (const uint8_t *) &c->published, sizeof c->published, NULL,
-                       0);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const uint8_t *) &c->published, sizeof c->published);
+    const double q[3] = {c->quantiles.has_median ? c->quantiles.median : -1,
+                         c->quantiles.has_quartiles ? c->quantiles.q1 : -1,
+                         c->quantiles.has_quartiles ? c->quantiles.q3 : -1};
+    crypto_generichash_update(&st, (const uint8_t *) q, sizeof q);
+    crypto_generichash_final(&st, (uint8_t *) &h, sizeof h);
     return h ^ (uint64_t) c->suppressed;
 }
 
@@ -215,6 +226,7 @@ int feed_update(feed_t *self, uint64_t seq, feed_send_fn send, void *arg)
                           period,
                           (uint16_t) slice,
                           true,
+                          {0},
                           {0}};
         char topic[160];
         size_t len;

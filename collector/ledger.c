@@ -21,6 +21,9 @@ struct ledger_t {
      * transaction (ours or another process's) erased events since, the
      * store is reopened before the next write (see s_write). */
     uint64_t erasures_seen;
+    /* Opened by ledger_open_previous: the previous schema is accepted
+     * (and found, when previous is true), for upgrade.c. */
+    bool accept_previous, previous;
     /* Written by the ingest thread after each commit, read by the HTTP
      * thread: atomic. */
     _Atomic uint64_t next_seq;
@@ -35,18 +38,19 @@ static const store_db_t s_dbs[LEDGER_DB_COUNT] = {
     [LEDGER_DB_CELLS] = {"cells", 0},
     [LEDGER_DB_PARTICIPANTS] = {"participants", 0},
     [LEDGER_DB_PUBLISHED] = {"published", 0},
+    [LEDGER_DB_DISTS] = {"dists", 0},
+    [LEDGER_DB_PUBLISHED_DISTS] = {"published-dists", 0},
 };
 
 typedef struct {
     ledger_t *ledger;
-    bool *stale;
     char *err;
     size_t errlen;
 } s_init_ctx_t;
 
 static const MDB_val s_key_schema = {6, "schema"};
 
-int ledger_stamp_schema(MDB_txn *txn, const ledger_t *self)
+static int s_stamp_schema(MDB_txn *txn, const ledger_t *self)
 {
     uint8_t buf[4];
     be32_put(buf, LEDGER_SCHEMA_VERSION);
@@ -54,17 +58,22 @@ int ledger_stamp_schema(MDB_txn *txn, const ledger_t *self)
     return mdb_put(txn, store_dbi(self->store, LEDGER_DB_META), &k, &v, 0);
 }
 
+int ledger_stamp_schema(ledger_txn_t *lt)
+{
+    return s_stamp_schema(lt->txn, lt->ledger);
+}
+
 /* Stamps a new store with our schema version; refuses another version,
- * except that with `stale` (writable opens that will rebuild) a version
- * whose log we read is accepted and *stale set. */
-static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, bool *stale, char *err, size_t errlen)
+ * except the previous one when opened for its upgrade (accept_previous:
+ * self->previous is set). */
+static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *err, size_t errlen)
 {
     MDB_val k = s_key_schema, v;
     int rc = mdb_get(txn, store_dbi(self->store, LEDGER_DB_META), &k, &v);
     if (rc == MDB_NOTFOUND) {
         if (!may_write)
             return 0; /* an empty read-only store: nothing to misread */
-        return ledger_stamp_schema(txn, self);
+        return s_stamp_schema(txn, self);
     }
     if (rc)
         return rc;
@@ -77,16 +86,14 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, bool *st
         return -1;
     }
     uint32_t version = be32_get(v.mv_data);
-    bool rebuildable = version >= LEDGER_SCHEMA_REBUILDABLE && version < LEDGER_SCHEMA_VERSION;
-    if (rebuildable && stale) {
-        *stale = true;
+    if (version == LEDGER_SCHEMA_PREVIOUS && self->accept_previous) {
+        self->previous = true;
         return 0;
     }
-    if (rebuildable) {
+    if (version == LEDGER_SCHEMA_PREVIOUS) {
         snprintf(err, errlen,
-                 "store schema version %u, this finsam reads version %d; refusing to open it until its cells "
-                 "are rebuilt from the event log: start finsam-collector once, it rebuilds them (see "
-                 "docs/operations.md, Upgrade)",
+                 "store schema version %u, this finsam reads version %d; refusing to open it: start "
+                 "finsam-collector on it once to upgrade it (see docs/operations.md, Upgrade)",
                  version, LEDGER_SCHEMA_VERSION);
         return -1;
     }
@@ -103,7 +110,7 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, bool *st
 static int s_init(MDB_txn *txn, void *arg)
 {
     s_init_ctx_t *ctx = arg;
-    return s_check_schema(txn, ctx->ledger, true, ctx->stale, ctx->err, ctx->errlen);
+    return s_check_schema(txn, ctx->ledger, true, ctx->err, ctx->errlen);
 }
 
 /* The position after the last event in the log as txn sees it. */
@@ -147,25 +154,30 @@ static int s_load_next_seq(ledger_t *self)
     return rc;
 }
 
-static int s_open(ledger_t **out, const char *dir, unsigned flags, bool *stale, char *err, size_t errlen);
+static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_previous, char *err,
+                  size_t errlen);
 
 int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen)
 {
-    return s_open(out, dir, readonly ? STORE_READONLY : 0, NULL, err, errlen);
-}
-
-int ledger_open_rebuildable(ledger_t **out, const char *dir, bool *stale, char *err, size_t errlen)
-{
-    *stale = false;
-    return s_open(out, dir, 0, stale, err, errlen);
+    return s_open(out, dir, readonly ? STORE_READONLY : 0, false, err, errlen);
 }
 
 int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen)
 {
-    return s_open(out, dir, STORE_SCRATCH, NULL, err, errlen);
+    return s_open(out, dir, STORE_SCRATCH, false, err, errlen);
 }
 
-static int s_open(ledger_t **out, const char *dir, unsigned flags, bool *stale, char *err, size_t errlen)
+int ledger_open_previous(ledger_t **out, const char *dir, char *err, size_t errlen)
+{
+    if (s_open(out, dir, 0, true, err, errlen) < 0)
+        return -1;
+    if (!(*out)->previous)
+        ledger_close(out);
+    return 0;
+}
+
+static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_previous, char *err,
+                  size_t errlen)
 {
     bool readonly = flags & STORE_READONLY;
     *out = NULL;
@@ -174,8 +186,20 @@ static int s_open(ledger_t **out, const char *dir, unsigned flags, bool *stale, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    self->accept_previous = accept_previous;
     self->dir = strdup(dir);
     int rc = self->dir ? store_open(&self->store, dir, s_dbs, LEDGER_DB_COUNT, flags) : ENOMEM;
+    if (rc == MDB_NOTFOUND && readonly) {
+        /* A database of this schema is missing: an older store, never
+         * opened for writing by this release. */
+        snprintf(err, errlen,
+                 "%s: the store lacks databases of schema version %d (an older store?); refusing to open "
+                 "it: start finsam-collector on it once to upgrade it (see docs/operations.md, Upgrade)",
+                 dir, LEDGER_SCHEMA_VERSION);
+        free(self->dir);
+        free(self);
+        return -1;
+    }
     if (rc) {
         snprintf(err, errlen, "%s: %s", dir, store_strerror(rc));
         free(self->dir);
@@ -187,11 +211,11 @@ static int s_open(ledger_t **out, const char *dir, unsigned flags, bool *stale, 
         MDB_txn *txn;
         rc = store_read(self->store, &txn);
         if (rc == 0) {
-            rc = s_check_schema(txn, self, false, NULL, err, errlen);
+            rc = s_check_schema(txn, self, false, err, errlen);
             store_read_end(self->store, txn);
         }
     } else {
-        s_init_ctx_t ctx = {self, stale, err, errlen};
+        s_init_ctx_t ctx = {self, err, errlen};
         rc = store_write(self->store, s_init, &ctx);
     }
     if (rc == 0)

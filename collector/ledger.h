@@ -15,7 +15,12 @@
  *   meta       "schema" -> be32 schema version
  *              "erasures" -> be64 events erased so far (erase.c)
  *   cells, participants: owned by aggregate.c (aggregate.h)
+ *   dists      cell key + be32 day value -> be64 count: the distribution
+ *              behind a median_days month cell (diststore.h), kept by
+ *              aggregate.c; quarters and years sum their months
  *   published  cell key -> the cell's state as last published (publish.h)
+ *   published-dists  the same layout as dists: each cell's distribution
+ *              as last published
  *
  * Everything for one group commit happens in one write transaction started
  * by ledger_write(), which reads the next log position from the log itself
@@ -37,15 +42,16 @@
  *    cell state's new field (cell.h).
  * 5: participant records of version 4 (aggregate.c): paired observations
  *    carry their month, log order, gender and age band, for episodes and
- *    the slices of paired measures; cells of paired measures per episode.
- *    Only derived state differs from 4, so a store of 4 is rebuilt from its
- *    log (ledger_open_rebuildable, rebuild_derived); older stores are
- *    refused. */
+ *    the slices of paired measures; cells of paired measures per episode;
+ *    exact distributions of day counts (dists, published-dists), whose
+ *    cells no longer keep day buckets in hist. Only derived state and the
+ *    published day-count cells differ from 4, so a store of 4 is upgraded
+ *    by the collector (upgrade.h): the derived state is recomputed from
+ *    the log. Older stores are refused. */
 #define LEDGER_SCHEMA_VERSION 5
-/* The oldest schema whose log, dedupe, agents, meta and published
- * databases this finsam reads as they are; from it up to the current
- * version only cells and participant records need rebuilding. */
-#define LEDGER_SCHEMA_REBUILDABLE 4
+/* The one schema the upgrade starts from (upgrade.h); finsamctl refuses
+ * it and names the upgrade. */
+#define LEDGER_SCHEMA_PREVIOUS 4
 #define LEDGER_REJECT_SLOTS 16
 #define LEDGER_FORBUND_LEN 8
 
@@ -58,6 +64,8 @@ typedef enum {
     LEDGER_DB_CELLS,
     LEDGER_DB_PARTICIPANTS,
     LEDGER_DB_PUBLISHED,
+    LEDGER_DB_DISTS,
+    LEDGER_DB_PUBLISHED_DISTS,
     LEDGER_DB_COUNT
 } ledger_db_t;
 
@@ -88,15 +96,15 @@ typedef struct {
 /* Opens the ledger in directory `dir` (created unless readonly). Refuses a
  * store of another schema version with a message in err. */
 int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen);
-/* Opens for writing like ledger_open, but also accepts a store of schema
- * LEDGER_SCHEMA_REBUILDABLE up to the current one, setting *stale: its log
- * is read as it is, its cells and participant records are not. The caller
- * must rebuild them (rebuild_derived, which stamps the current schema)
- * before anything reads or writes them; until then the store keeps its old
- * schema number and every other opener refuses it. */
-int ledger_open_rebuildable(ledger_t **out, const char *dir, bool *stale, char *err, size_t errlen);
-/* Writes this finsam's schema version into meta (inside txn). */
-int ledger_stamp_schema(MDB_txn *txn, const ledger_t *self);
+/* Opens the ledger in `dir` for its upgrade (upgrade.h) when it holds the
+ * previous schema, LEDGER_SCHEMA_PREVIOUS: *out is then open for writing
+ * and still says that version until ledger_stamp_schema. *out is NULL when
+ * the store is already current (or new: it is then created). Returns 0,
+ * or -1 with err (another version, I/O). */
+int ledger_open_previous(ledger_t **out, const char *dir, char *err, size_t errlen);
+/* Writes LEDGER_SCHEMA_VERSION into meta "schema" inside lt. 0 or an
+ * LMDB error. */
+int ledger_stamp_schema(ledger_txn_t *lt);
 /* Opens a scratch ledger (no fsync) for recomputation. */
 int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen);
 void ledger_close(ledger_t **self_p);

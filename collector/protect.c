@@ -32,8 +32,10 @@ struct protect_t {
     s_row_t rows[PROTECT_MAX_D + 1];
 };
 
-/* What a draw perturbs; part of the hashed input so draws are independent. */
-enum { TAG_COUNT = 1, TAG_DONT_KNOW, TAG_HITS, TAG_SUM, TAG_SUMSQ, TAG_BIN };
+/* What a draw perturbs; part of the hashed input so draws are independent.
+ * The numbers are part of every published value: never renumber (TAG_BIN
+ * perturbed histogram bins, no longer published). */
+enum { TAG_COUNT = 1, TAG_DONT_KNOW, TAG_HITS, TAG_SUM, TAG_SUMSQ, TAG_BIN, TAG_QUANTILE };
 
 /* ---- the table ------------------------------------------------------ */
 
@@ -341,6 +343,13 @@ static int64_t s_magnitude_noise(const protect_t *self, int tag, const char *mea
     return llround(w * (j + u));
 }
 
+/* The key of everything but the units: the contributors and their
+ * answers, so any change of content is a fresh draw. */
+static uint32_t s_answers_key(const cell_t *exact)
+{
+    return (uint32_t) exact->ckey ^ ((uint32_t) exact->okey * 2654435761u) ^ 0x5bd1e995u;
+}
+
 void protect_cell(const protect_t *self, const cat_measure_t *m, bool personal, const cell_t *exact,
                   cell_t *out)
 {
@@ -349,10 +358,9 @@ void protect_cell(const protect_t *self, const cat_measure_t *m, bool personal, 
         return;
     /* Units draw from the contributors' key, so the same people publish
      * the same count everywhere; everything else from a key of the
-     * contributors and their answers, so any change of content is a fresh
-     * draw. */
+     * contributors and their answers. */
     uint32_t key = (uint32_t) exact->ckey;
-    uint32_t akey = (uint32_t) exact->ckey ^ ((uint32_t) exact->okey * 2654435761u) ^ 0x5bd1e995u;
+    uint32_t akey = s_answers_key(exact);
     out->units = exact->units + protect_noise(self, exact->units, key);
     /* n = units + the extra answers of people who answered more than once:
      * published as units' plus a perturbed extra (0 stays 0), so n and
@@ -376,19 +384,90 @@ void protect_cell(const protect_t *self, const cat_measure_t *m, bool personal, 
             out->sum = llround((double) out->sum * (double) out->n / (double) exact->n);
             out->sumsq = llround((double) out->sumsq * (double) out->n / (double) exact->n);
         }
-        for (int b = 0; b < CELL_HIST; b++)
-            if (exact->hist[b] > 0)
-                out->hist[b] = s_nonneg(exact->hist[b] + s_free_noise(self, TAG_BIN, m->id, akey, b));
     }
-    /* A share measure publishes its share: hits over n. Its sum, sums of
-     * squares and bins are the same counts again (yes = hits, no = n -
-     * hits); perturbed independently they would be second copies of one
-     * number, and intersecting the copies narrows it. */
-    if (m->aggregate == AGG_SHARE_YES || m->aggregate == AGG_SHARE_SUSTAINED) {
+    /* No bins: medians are published by protect_quantiles, and bins are
+     * small counts that bound hidden cells by subtraction. */
+    memset(out->hist, 0, sizeof out->hist);
+    /* A share measure publishes its share: hits over n. Its sum and sums
+     * of squares are the same counts again (yes = hits, no = n - hits);
+     * perturbed independently they would be second copies of one number,
+     * and intersecting the copies narrows it. */
+    if (m->aggregate == AGG_SHARE_YES || m->aggregate == AGG_SHARE_SUSTAINED)
         out->sum = out->sumsq = 0;
-        memset(out->hist, 0, sizeof out->hist);
-    }
     out->ckey = out->okey = 0; /* the keys themselves are never published */
+}
+
+/* ---- quantiles ------------------------------------------------------- */
+
+/* Whether Q(num/den) of n values can be published with ranks moved by up
+ * to D: the window must stay off the smallest and the largest value. */
+static bool s_quantile_fits(int64_t n, int num, int den, int d)
+{
+    int64_t lo, hi;
+    dist_ranks(n, num, den, &lo, &hi);
+    return lo - d >= 2 && hi + d <= n - 1;
+}
+
+/* Twice Q(num/den) of d with both ranks moved by j, kept within 2..n-1. */
+static int64_t s_shifted2(const dist_t *d, int num, int den, int j)
+{
+    int64_t lo, hi, n = d->total;
+    dist_ranks(n, num, den, &lo, &hi);
+    lo += j;
+    hi += j;
+    int64_t min = n >= 3 ? 2 : 1, max = n >= 3 ? n - 1 : n;
+    lo = lo < min ? min : lo > max ? max : lo;
+    hi = hi < min ? min : hi > max ? max : hi;
+    return dist_at(d, lo) + dist_at(d, hi);
+}
+
+/* A published day-count quantile from twice its value: the nearest whole
+ * week, a half week up. */
+static double s_weeks(int64_t twice)
+{
+    return (double) ((twice + 7) / 14 * 7);
+}
+
+void protect_quantiles(const protect_t *self, const cat_measure_t *m, bool personal, const cell_t *exact,
+                       const dist_t *d, int64_t published_n, cell_quantiles_t *out)
+{
+    memset(out, 0, sizeof *out);
+    /* The distribution must be the one of this state (a roll-up sums its
+     * parts, as its state does); anything else publishes no quantile. */
+    if (d->total <= 0 || d->total != exact->n)
+        return;
+    if (!personal) {
+        cell_quantiles(m, d, out);
+        return;
+    }
+    bool days = m->aggregate == AGG_MEDIAN_DAYS;
+    if (!days && m->aggregate != AGG_ORDINAL)
+        return;
+    /* One rank shift for all quantiles of the cell, from the answers' key:
+     * the same published state gives the same quantiles everywhere, they
+     * stay ordered (q1 <= median <= q3), and a change of content is a
+     * fresh draw. Decided on the published count: whether a quantile is
+     * shown reveals nothing the count does not. */
+    int dev = self->params.max_dev;
+    int j = s_free_noise(self, TAG_QUANTILE, m->id, s_answers_key(exact), 0);
+    if (s_quantile_fits(published_n, 1, 2, dev)) {
+        int64_t twice = s_shifted2(d, 1, 2, j);
+        out->median = days ? s_weeks(twice) : (double) twice / 2;
+        out->has_median = true;
+    }
+    if (days && s_quantile_fits(published_n, 1, 4, dev) && s_quantile_fits(published_n, 3, 4, dev)) {
+        out->q1 = s_weeks(s_shifted2(d, 1, 4, j));
+        out->q3 = s_weeks(s_shifted2(d, 3, 4, j));
+        out->has_quartiles = true;
+    }
+}
+
+int protect_quantile_min_n(const protect_t *self, int num, int den)
+{
+    int64_t n = 1;
+    while (!s_quantile_fits(n, num, den, self->params.max_dev) && n < 100000)
+        n++;
+    return (int) n;
 }
 
 json_t *protect_describe(const protect_t *self)
@@ -402,6 +481,10 @@ json_t *protect_describe(const protect_t *self)
         json_array_append_new(rows, json_pack("{s:i,s:b,s:o}", "count", self->params.min_count + i,
                                               "and_above", i == d, "p", p));
     }
-    return json_pack("{s:s,s:i,s:i,s:f,s:o}", "method", "cell-key", "min_count", self->params.min_count,
-                     "max_deviation", d, "variance", self->params.variance, "table", rows);
+    json_t *quantiles = json_pack("{s:s,s:i,s:i,s:i}", "method", "rank-perturbation", "median_min_n",
+                                  protect_quantile_min_n(self, 1, 2), "quartiles_min_n",
+                                  protect_quantile_min_n(self, 1, 4), "days_rounded_to", 7);
+    return json_pack("{s:s,s:i,s:i,s:f,s:o,s:o}", "method", "cell-key", "min_count", self->params.min_count,
+                     "max_deviation", d, "variance", self->params.variance, "table", rows, "quantiles",
+                     quantiles);
 }

@@ -10,8 +10,9 @@
  * which adds and subtracts exactly like its counts. The published value of
  * a count c is c + j, where j is drawn from row c of a perturbation table
  * by the cell key; magnitudes (sums behind means, sums of squares, the
- * hits behind shares, histogram bins behind medians) get their own draws
- * from keys derived from the cell key and the measure. So:
+ * hits behind shares) get their own draws from keys derived from the cell
+ * key and the measure, and quantiles (medians, quartiles) are read at
+ * ranks moved by a draw of their own (protect_quantiles). So:
  *  - the same contributors give the same published value on every channel
  *    and every time (no averaging of repeated queries);
  *  - one contributor more or less gives a fresh draw, so the difference
@@ -99,12 +100,39 @@ bool protect_is_hidden(const protect_t *self, const cell_t *exact);
 void protect_cell(const protect_t *self, const cat_measure_t *m, bool personal, const cell_t *exact,
                   cell_t *out);
 
+/* The quantiles published for a row of measure m (rank perturbation, the
+ * quantile counterpart of the cell-key method):
+ *  - exact, d: the row's state and distribution as published (for a
+ *    roll-up the sums of its parts'; for an ordinal scale d is the state's
+ *    histogram); published_n: the row's published n;
+ *  - one draw j from the untruncated row of the perturbation table, keyed
+ *    like every magnitude by the contributors and their answers, moves the
+ *    ranks of every quantile of the row (type 2, dist.h) by j, kept off
+ *    the smallest and the largest value; the same published state gives
+ *    the same quantiles on every channel, q1 <= median <= q3;
+ *  - a quantile is shown only when its ranks moved by up to D stay off
+ *    the smallest and largest value of published_n values (with D = 2:
+ *    the median from n = 7, quartiles from n = 13), so an extreme value
+ *    is never published as a quantile;
+ *  - day counts are published to the nearest whole week (half a week up),
+ *    ordinal medians as they are (halves stay).
+ * Day counts get median and quartiles, ordinal scales the median, other
+ * measures none. Organisation reports (personal false): exact
+ * (cell_quantiles). Nothing when d does not hold exact->n values. */
+void protect_quantiles(const protect_t *self, const cat_measure_t *m, bool personal, const cell_t *exact,
+                       const dist_t *d, int64_t published_n, cell_quantiles_t *out);
+
+/* The smallest published n from which Q(num/den) is shown. */
+int protect_quantile_min_n(const protect_t *self, int num, int den);
+
 /* The perturbation applied to count c under cell key (for tests and the
  * differencing bound). */
 int protect_noise(const protect_t *self, int64_t count, uint32_t key);
 
 /* {"method":"cell-key","min_count":..,"max_deviation":..,"variance":..,
- *  "table":[{"count":c,"p":[p(-D)..p(D)]},...]} — the public table. */
+ *  "table":[{"count":c,"p":[p(-D)..p(D)]},...],
+ *  "quantiles":{"method":"rank-perturbation","median_min_n":..,
+ *  "quartiles_min_n":..,"days_rounded_to":7}} — the public table. */
 json_t *protect_describe(const protect_t *self);
 
 #endif

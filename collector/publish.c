@@ -3,9 +3,12 @@
  * and refreshes the published states that qualify (publish.h). The walk
  * touches every cell once; at the default cadence of minutes that is a
  * small cost beside ingest, and it needs no state outside the ledger, so
- * a collector killed at any moment publishes correctly when it restarts. */
+ * a collector killed at any moment publishes correctly when it restarts.
+ * A refreshed day-count cell takes its distribution along
+ * (published-dists), so its quantiles are as of the same refresh. */
 #include "publish.h"
 
+#include "diststore.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -58,17 +61,36 @@ static int64_t s_changes(const cell_t *now, const cell_t *then)
 typedef struct {
     const catalogue_t *catalogue;
     const protect_t *protect;
+    ledger_t *ledger;
     int64_t now_ms, max_age_ms;
     publish_report_t *report;
 } s_ctx_t;
 
-static bool s_personal(const catalogue_t *cat, const uint8_t *key)
+static const cat_measure_t *s_measure(const catalogue_t *cat, const uint8_t *key)
 {
     char id[CELL_MEASURE_LEN + 1] = {0};
     memcpy(id, key, CELL_MEASURE_LEN);
-    const cat_measure_t *m = catalogue_measure(cat, id);
+    return catalogue_measure(cat, id);
+}
+
+static bool s_personal(const catalogue_t *cat, const uint8_t *key)
+{
+    const cat_measure_t *m = s_measure(cat, key);
     const cat_instrument_t *in = m && m->instrument[0] ? catalogue_instrument(cat, m->instrument) : NULL;
     return !in || in->kind != INSTR_ORGANISATION;
+}
+
+/* A day-count cell publishes its distribution with its state (the
+ * quantiles every output shows come from it; a quarter or year sums its
+ * months'), or drops it with the cell. */
+static int s_publish_dist(s_ctx_t *c, MDB_txn *txn, const uint8_t *key, bool gone)
+{
+    const cat_measure_t *m = s_measure(c->catalogue, key);
+    if (!m || m->aggregate != AGG_MEDIAN_DAYS)
+        return 0;
+    MDB_dbi pub = ledger_dbi(c->ledger, LEDGER_DB_PUBLISHED_DISTS);
+    return gone ? diststore_drop(txn, pub, key)
+                : diststore_publish(txn, ledger_dbi(c->ledger, LEDGER_DB_DISTS), pub, key);
 }
 
 /* Decides one key; now/then NULL when the cell or its published state is
@@ -113,6 +135,8 @@ static int s_one(s_ctx_t *c, MDB_txn *txn, MDB_dbi pub, const uint8_t *key, cons
         MDB_val vv = {sizeof value, value};
         rc = mdb_put(txn, pub, &kv, &vv, 0);
     }
+    if (rc == 0)
+        rc = s_publish_dist(c, txn, key, !now);
     if (rc)
         return rc;
     c->report->refreshed++;
@@ -200,7 +224,7 @@ int publish_run(ledger_t *ledger, const catalogue_t *catalogue, const protect_t 
                 int64_t max_age_ms, publish_report_t *report)
 {
     memset(report, 0, sizeof *report);
-    s_ctx_t c = {catalogue, protect, now_ms, max_age_ms, report};
+    s_ctx_t c = {catalogue, protect, ledger, now_ms, max_age_ms, report};
     int rc = ledger_write(ledger, s_publish, &c);
     if (rc == S_NOTHING) {
         /* The publication stands: report it as it is. */

@@ -8,6 +8,8 @@
 #include "query.h"
 
 #include "cell.h"
+#include "compare.h"
+#include "diststore.h"
 #include "protect.h"
 #include "publish.h"
 
@@ -129,21 +131,19 @@ static int s_load_absent(MDB_txn *txn, ledger_t *ledger, const catalogue_t *cat,
     return rc;
 }
 
-static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, int only_year, bool exact,
-                  s_table_t *t)
+/* Loads the measure's table in txn (the caller's read snapshot: the
+ * states and, later, the distributions behind their quantiles must come
+ * from the same one). */
+static int s_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat_measure_t *m,
+                  int only_year, bool exact, s_table_t *t)
 {
     /* Readers see the publication (publish.h); the exact view the cells. */
     MDB_dbi dbi = ledger_dbi(ledger, exact ? LEDGER_DB_CELLS : LEDGER_DB_PUBLISHED);
     size_t vlen = exact ? sizeof(cell_t) : PUBLISH_VALUE_LEN;
-    MDB_txn *txn;
-    int rc = store_read(ledger_store(ledger), &txn);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
     if (rc)
         return rc;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, dbi, &cur))) {
-        store_read_end(ledger_store(ledger), txn);
-        return rc;
-    }
     uint8_t prefix[CELL_MEASURE_LEN] = {0};
     memcpy(prefix, m->id, strlen(m->id));
     MDB_val k = {CELL_MEASURE_LEN, prefix}, v;
@@ -169,7 +169,6 @@ static int s_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t 
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND && !exact)
         rc = s_load_absent(txn, ledger, cat, prefix, only_year, t);
-    store_read_end(ledger_store(ledger), txn);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     /* Roll-ups: cells merge by addition (cell.h). `units` adds up because
@@ -764,6 +763,129 @@ static void s_published(const query_t *q, const cat_measure_t *m, bool personal,
         protect_cell(q->protect, m, personal, &r->cell, out);
 }
 
+/* ---- quantiles of a row ------------------------------------------------
+ *
+ * A row's medians and quartiles come from its distribution: an ordinal
+ * scale's is the state's histogram (summed into roll-ups like the rest of
+ * the state); a day count's is in the distributions database, one per
+ * förbund cell, merged here for a län or the nation. The förbund rows are
+ * indexed by (period, slice, län, name), so that the parts of a län and
+ * of the nation are each one run. Read in the snapshot the states came
+ * from, so state and distribution are of the same moment. */
+typedef struct {
+    MDB_txn *txn;
+    MDB_dbi dbi; /* dists (exact view) or published-dists */
+    bool live;   /* dbi is dists */
+    const s_table_t *t;
+    size_t *parts; /* indexes of the förbund rows, ordered as above */
+    size_t nparts;
+    dist_t dist; /* the row at hand */
+} s_parts_t;
+
+/* Orders row x against (period, slice, lan); lan NULL matches any län. */
+static int s_part_vs(const s_row_t *x, uint32_t period, uint16_t slice, const char *lan)
+{
+    if (x->period != period)
+        return x->period < period ? -1 : 1;
+    if (x->slice != slice)
+        return (int) x->slice - (int) slice;
+    return lan ? strcmp(x->lan, lan) : 0;
+}
+
+static int s_part_cmp(const void *a, const void *b, void *arg)
+{
+    const s_table_t *t = arg;
+    const s_row_t *x = &t->rows[*(const size_t *) a], *y = &t->rows[*(const size_t *) b];
+    int c = s_part_vs(x, y->period, y->slice, y->lan);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* Prepares p for the rows of measure m in table t (the index only for a
+ * day count); 0 or ENOMEM. */
+static int s_parts_init(s_parts_t *p, MDB_txn *txn, ledger_t *ledger, bool exact, const cat_measure_t *m,
+                        const s_table_t *t)
+{
+    *p = (s_parts_t){.txn = txn,
+                     .dbi = ledger_dbi(ledger, exact ? LEDGER_DB_DISTS : LEDGER_DB_PUBLISHED_DISTS),
+                     .live = exact,
+                     .t = t,
+                     .dist = DIST_INIT};
+    if (m->aggregate != AGG_MEDIAN_DAYS)
+        return 0;
+    p->parts = malloc((t->n + 1) * sizeof *p->parts);
+    if (!p->parts)
+        return ENOMEM;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->rows[i].level == LEVEL_FORBUND)
+            p->parts[p->nparts++] = i;
+    qsort_r(p->parts, p->nparts, sizeof *p->parts, s_part_cmp, (void *) t);
+    return 0;
+}
+
+static void s_parts_free(s_parts_t *p)
+{
+    free(p->parts);
+    dist_free(&p->dist);
+}
+
+/* The first part with s_part_vs(...) >= 0 (strict: > 0). */
+static size_t s_parts_bound(const s_parts_t *p, uint32_t period, uint16_t slice, const char *lan, bool strict)
+{
+    size_t lo = 0, hi = p->nparts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = s_part_vs(&p->t->rows[p->parts[mid]], period, slice, lan);
+        if (strict ? c <= 0 : c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int s_load_dist(s_parts_t *p, const cat_measure_t *m, const s_row_t *part)
+{
+    cell_key_t ck = {.period = part->period, .slice = part->slice};
+    snprintf(ck.measure, sizeof ck.measure, "%s", m->id);
+    snprintf(ck.forbund, sizeof ck.forbund, "%.*s", CELL_FORBUND_LEN, part->name);
+    uint8_t key[CELL_KEY_LEN];
+    cell_key_encode(key, &ck);
+    /* Live distributions are kept per month (diststore.h), published ones
+     * per cell. */
+    return p->live ? diststore_load_live(p->txn, p->dbi, key, &p->dist)
+                   : diststore_load(p->txn, p->dbi, key, &p->dist);
+}
+
+/* The quantiles row r shows (pub_n: its published n). A row whose
+ * distribution cannot be read shows none. */
+static void s_row_quantiles(const query_t *q, const cat_measure_t *m, bool personal, s_parts_t *p,
+                            const s_row_t *r, int64_t pub_n, cell_quantiles_t *out)
+{
+    memset(out, 0, sizeof *out);
+    dist_clear(&p->dist);
+    int rc = 0;
+    if (m->aggregate == AGG_ORDINAL) {
+        rc = dist_add_hist(&p->dist, r->cell.hist, CELL_HIST, 0) < 0 ? ENOMEM : 0;
+    } else if (m->aggregate == AGG_MEDIAN_DAYS && p->parts) {
+        if (r->level == LEVEL_FORBUND) {
+            rc = s_load_dist(p, m, r);
+        } else {
+            const char *lan = r->level == LEVEL_LAN ? r->name : NULL;
+            size_t end = s_parts_bound(p, r->period, r->slice, lan, true);
+            for (size_t i = s_parts_bound(p, r->period, r->slice, lan, false); i < end && rc == 0; i++)
+                rc = s_load_dist(p, m, &p->t->rows[p->parts[i]]);
+        }
+    } else {
+        return;
+    }
+    if (rc || p->dist.total != r->cell.n)
+        return;
+    if (q->exact)
+        cell_quantiles(m, &p->dist, out);
+    else
+        protect_quantiles(q->protect, m, personal, &r->cell, &p->dist, pub_n, out);
+}
+
 /* A share of 0 % or 100 % is shown only from n >= 10 (all answering the
  * same is itself a disclosure); decided on the published values, so the
  * decision reveals nothing the numbers do not. */
@@ -781,7 +903,8 @@ static bool s_has_share(cat_aggregate_t agg)
  * units) when a share is withheld: every other value of the row — mean,
  * sd, median, interval, change — could give it back. The operator's exact
  * view withholds nothing. */
-static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t *cv, bool exact)
+static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t *cv,
+                          const cell_quantiles_t *cq, bool exact)
 {
     json_object_set_new(o, "n", json_integer(cv->n));
     json_object_set_new(o, "units", json_integer(cv->units));
@@ -796,7 +919,8 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
         json_object_set_new(o, "mean", json_real(cv->mean));
         json_object_set_new(o, "sd", json_real(cv->sd));
         json_object_set_new(o, "ci95", json_pack("[f,f]", cv->ci_low, cv->ci_high));
-        json_object_set_new(o, "median", json_real(cv->median));
+        if (cq->has_median)
+            json_object_set_new(o, "median", json_real(cq->median));
         json_object_set_new(o, "share_top", json_real(cv->share));
         break;
     case AGG_SHARE_YES:
@@ -806,7 +930,13 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
         json_object_set_new(o, "mean", json_real(cv->mean));
         break;
     case AGG_MEDIAN_DAYS:
-        json_object_set_new(o, "median_days", json_real(cv->median));
+        /* Whole days (whole weeks when protected): integers. */
+        if (cq->has_median)
+            json_object_set_new(o, "median_days", json_integer((json_int_t) cq->median));
+        if (cq->has_quartiles) {
+            json_object_set_new(o, "q1_days", json_integer((json_int_t) cq->q1));
+            json_object_set_new(o, "q3_days", json_integer((json_int_t) cq->q3));
+        }
         json_object_set_new(o, "mean_days", json_real(cv->mean));
         json_object_set_new(o, "share_within_30_days", json_real(cv->share));
         break;
@@ -827,8 +957,29 @@ bool query_withholds(const cat_measure_t *m, const cell_t *published)
     return cv.n > 0 && !m->organisation && s_has_share(m->aggregate) && !s_share_ok(&cv);
 }
 
-static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, const s_row_t *r,
-                          const s_row_t *prev)
+/* The rows a row is compared with (compare.h), NULL where there is none:
+ * the previous period, the same period a year earlier, and for an "all"
+ * row its two mode rows. */
+typedef struct {
+    const s_row_t *prev, *year_before, *integrated, *project;
+} s_peers_t;
+
+/* The values row r publishes if a comparison may use them: r is shown,
+ * has n > 0 and does not withhold its share (what could a withheld share
+ * be but previous value + change?). */
+static bool s_peer_values(const query_t *q, const cat_measure_t *m, bool personal, const s_row_t *r,
+                          cell_values_t *out)
+{
+    if (!r || r->suppressed || r->absent)
+        return false;
+    cell_t pub;
+    s_published(q, m, personal, r, &pub);
+    cell_values(m, &pub, 0, out);
+    return out->n > 0 && !(!q->exact && !m->organisation && s_has_share(m->aggregate) && !s_share_ok(out));
+}
+
+static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, s_parts_t *parts,
+                          const s_row_t *r, const s_peers_t *peers)
 {
     static const char *const levels[] = {"forbund", "lan", "nation"};
     char period[16], slice[32];
@@ -843,24 +994,49 @@ static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool persona
         return o;
     cell_t pub;
     cell_values_t cv;
+    cell_quantiles_t cq;
     s_published(q, m, personal, r, &pub);
     cell_values(m, &pub, 0, &cv);
-    if (!s_values_json(o, m, &cv, q->exact) || !prev || prev->suppressed || prev->cell.n <= 0)
+    s_row_quantiles(q, m, personal, parts, r, pub.n, &cq);
+    if (!s_values_json(o, m, &cv, &cq, q->exact))
         return o;
-    /* Change against the previous period, from the two published states:
-     * a share measure changes in percentage points of its share, a mean
-     * measure in its mean; nothing when the previous row withholds. */
-    cell_t ppub;
-    cell_values_t pv;
-    s_published(q, m, personal, prev, &ppub);
-    cell_values(m, &ppub, 0, &pv);
-    if (pv.n <= 0 || (!q->exact && !m->organisation && s_has_share(m->aggregate) && !s_share_ok(&pv)))
-        return o;
-    if (m->aggregate != AGG_SHARE_YES && m->aggregate != AGG_SHARE_SUSTAINED)
-        json_object_set_new(o, "change_mean", json_real(cv.mean - pv.mean));
-    if (s_has_share(m->aggregate))
-        json_object_set_new(o, "change_share", json_real(cv.share - pv.share));
+    /* The comparisons, each from two published states (exact ones in the
+     * exact view) of rows a reader sees (compare.h). */
+    cell_values_t a, b;
+    compare_change_t change;
+    compare_diff_t diff;
+    if (s_peer_values(q, m, personal, peers->prev, &a)) {
+        compare_change(m, &cv, &a, &change);
+        compare_change_json(o, "change_", &change);
+    }
+    if (s_peer_values(q, m, personal, peers->year_before, &a)) {
+        compare_change(m, &cv, &a, &change);
+        compare_change_json(o, "change_year_", &change);
+    }
+    if (s_peer_values(q, m, personal, peers->integrated, &a) &&
+        s_peer_values(q, m, personal, peers->project, &b)) {
+        compare_diff(m, &a, &b, &diff);
+        compare_diff_json(o, "integrated_minus_project_", &diff);
+    }
     return o;
+}
+
+/* Row r's peers (s_peers_t). `before` is the table of the year before
+ * when one period is asked for (t then holds one year only), else NULL. */
+static s_peers_t s_peers(s_table_t *t, s_table_t *before, const s_row_t *r)
+{
+    s_peers_t p = {0};
+    uint32_t prev = cell_period_prev(r->period);
+    p.prev = s_find(t, r->level, r->name, prev, r->slice);
+    if (!p.prev && before)
+        p.prev = s_find(before, r->level, r->name, prev, r->slice);
+    p.year_before =
+        s_find(before ? before : t, r->level, r->name, cell_period_year_before(r->period), r->slice);
+    if (r->slice == 0) {
+        p.integrated = s_find(t, r->level, r->name, r->period, cell_slice(SLICE_MODE, 2));
+        p.project = s_find(t, r->level, r->name, r->period, cell_slice(SLICE_MODE, 1));
+    }
+    return p;
 }
 
 void query_measure_list(const catalogue_t *cat, char *out, size_t outlen)
@@ -887,17 +1063,6 @@ void query_measure_list(const catalogue_t *cat, char *out, size_t outlen)
  * only when every report behind the denominator gave the numerator too
  * (validate.c makes new reports give both), and never from a zero total. */
 
-/* The same period a year earlier (same kind). */
-static uint32_t s_period_year_before(uint32_t period)
-{
-    uint32_t v = period & 0x0fffffff;
-    switch (cell_period_kind(period)) {
-    case PERIOD_QUARTER: return cell_period(PERIOD_QUARTER, (int) v / 10 - 1, (int) v % 10);
-    case PERIOD_MONTH: return cell_period(PERIOD_MONTH, (int) v / 100 - 1, (int) v % 100);
-    default: return cell_period(PERIOD_YEAR, (int) v - 1, 0);
-    }
-}
-
 /* A ratio row's values: *share set and true when it has one. */
 static bool s_ratio_values(const query_t *q, const catalogue_t *cat, const cat_measure_t *m, s_table_t *num,
                            const s_row_t *den, cell_t *pn, cell_t *pd, double *share)
@@ -917,14 +1082,14 @@ static bool s_ratio_values(const query_t *q, const catalogue_t *cat, const cat_m
  * year and the one before, so one period asked alone still has its
  * previous period and its year-earlier row. No suppression to decide:
  * organisation reports. */
-static int s_ratio_load(ledger_t *ledger, const catalogue_t *cat, const cat_measure_t *m, int year,
-                        bool exact, s_table_t *t)
+static int s_ratio_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat_measure_t *m,
+                        int year, bool exact, s_table_t *t)
 {
-    int rc = s_load(ledger, cat, m, year, exact, t);
+    int rc = s_load(ledger, txn, cat, m, year, exact, t);
     if (rc || year == 0)
         return rc;
     s_table_t before = {0};
-    rc = s_load(ledger, cat, m, year - 1, exact, &before);
+    rc = s_load(ledger, txn, cat, m, year - 1, exact, &before);
     for (size_t i = 0; rc == 0 && i < before.n; i++) {
         s_row_t *r = s_push(t);
         if (!r)
@@ -939,15 +1104,16 @@ static int s_ratio_load(ledger_t *ledger, const catalogue_t *cat, const cat_meas
 }
 
 /* The rows of ratio measure m, as the rows loop of query_run prints them. */
-static int s_ratio_rows(ledger_t *ledger, const catalogue_t *cat, const query_t *q, const cat_measure_t *m,
-                        period_kind_t kind, uint32_t only, uint16_t slice, json_t *rows)
+static int s_ratio_rows(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const query_t *q,
+                        const cat_measure_t *m, period_kind_t kind, uint32_t only, uint16_t slice,
+                        json_t *rows)
 {
     static const char *const levels[] = {"forbund", "lan", "nation"};
     s_table_t num = {0}, den = {0};
     int year = only ? cell_period_year(only) : 0;
-    int rc = s_ratio_load(ledger, cat, &cat->measures[m->numerator], year, q->exact, &num);
+    int rc = s_ratio_load(ledger, txn, cat, &cat->measures[m->numerator], year, q->exact, &num);
     if (rc == 0)
-        rc = s_ratio_load(ledger, cat, &cat->measures[m->denominator], year, q->exact, &den);
+        rc = s_ratio_load(ledger, txn, cat, &cat->measures[m->denominator], year, q->exact, &den);
     for (size_t i = 0; rc == 0 && i < den.n; i++) {
         const s_row_t *r = &den.rows[i];
         if (r->absent || r->slice != slice || cell_period_kind(r->period) != kind ||
@@ -985,7 +1151,7 @@ static int s_ratio_rows(ledger_t *ledger, const catalogue_t *cat, const query_t 
             const char *key;
             uint32_t period;
         } cmp[] = {{"change_share", cell_period_prev(r->period)},
-                   {"change_year_share", s_period_year_before(r->period)}};
+                   {"change_year_share", cell_period_year_before(r->period)}};
         for (size_t k = 0; k < sizeof cmp / sizeof *cmp; k++) {
             const s_row_t *p = s_find(&den, r->level, r->name, cmp[k].period, r->slice);
             cell_t qn, qd;
@@ -1057,6 +1223,13 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         snprintf(err, errlen, "measure '%.40s' is not in the catalogue: use %s", q->measure, list);
         return EX_USAGE;
     }
+    /* One snapshot for every table and distribution of the answer. */
+    MDB_txn *txn;
+    int trc = store_read(ledger_store(ledger), &txn);
+    if (trc) {
+        snprintf(err, errlen, "store: %s", store_strerror(trc));
+        return EX_IOERR;
+    }
     json_t *measures = json_array();
     for (int mi = 0; mi < cat->nmeasures; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
@@ -1067,10 +1240,11 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         bool personal = !organisation;
         if (m->aggregate == AGG_RATIO) {
             json_t *rows = json_array();
-            int rc = s_ratio_rows(ledger, cat, q, m, kind, only, slice, rows);
+            int rc = s_ratio_rows(ledger, txn, cat, q, m, kind, only, slice, rows);
             if (rc) {
                 json_decref(rows);
                 json_decref(measures);
+                store_read_end(ledger_store(ledger), txn);
                 snprintf(err, errlen, "store: %s", store_strerror(rc));
                 return EX_IOERR;
             }
@@ -1078,17 +1252,31 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
             continue;
         }
         s_table_t t = {0};
+        s_parts_t parts;
         /* The whole table, every period kind (of the one year asked for,
          * if one period is): suppression is decided over all of it, the
          * same way for every query, before the asked rows are printed. */
-        int rc = s_load(ledger, cat, m, only ? cell_period_year(only) : 0, q->exact, &t);
+        int rc = s_load(ledger, txn, cat, m, only ? cell_period_year(only) : 0, q->exact, &t);
+        /* One period: its year-earlier row (and the previous period of a
+         * first quarter or month) is in the year before, loaded and
+         * suppressed as a query of that year would (no constraint crosses
+         * a year, so a table of one year decides as the whole one). */
+        s_table_t before = {0};
+        if (rc == 0 && only)
+            rc = s_load(ledger, txn, cat, m, cell_period_year(only) - 1, q->exact, &before);
+        if (rc == 0)
+            rc = s_parts_init(&parts, txn, ledger, q->exact, m, &t);
         if (rc) {
             free(t.rows);
+            free(before.rows);
             json_decref(measures);
+            store_read_end(ledger_store(ledger), txn);
             snprintf(err, errlen, "store: %s", store_strerror(rc));
             return EX_IOERR;
         }
         s_suppress(&t, personal && !q->exact ? q->protect : NULL, m);
+        if (only)
+            s_suppress(&before, personal && !q->exact ? q->protect : NULL, m);
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
             const s_row_t *r = &t.rows[i];
@@ -1099,12 +1287,15 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
                 continue;
             if (q->forbund && r->level == LEVEL_LAN && strcmp(r->name, catalogue_lan(cat, q->forbund)))
                 continue;
-            const s_row_t *prev = s_find(&t, r->level, r->name, cell_period_prev(r->period), r->slice);
-            json_array_append_new(rows, s_row_json(q, m, personal, r, prev));
+            s_peers_t peers = s_peers(&t, only ? &before : NULL, r);
+            json_array_append_new(rows, s_row_json(q, m, personal, &parts, r, &peers));
         }
+        s_parts_free(&parts);
         free(t.rows);
+        free(before.rows);
         json_array_append_new(measures, s_measure_json(cat, q, m, personal, rows));
     }
+    store_read_end(ledger_store(ledger), txn);
     const protect_params_t *pp = protect_params(q->protect);
     *out = json_pack("{s:s,s:i,s:s,s:s,s:i,s:o}", "view", q->exact ? "exact" : "protected", "min_units",
                      pp->min_count, "period", q->period, "slice", q->slice, "catalogue_version",
@@ -1127,33 +1318,42 @@ int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect
 {
     static const char *const levels[] = {"forbund", "lan", "nation"};
     query_t q = {.protect = protect};
-    for (int mi = 0; mi < cat->nmeasures; mi++) {
+    MDB_txn *txn;
+    int rc = store_read(ledger_store(ledger), &txn);
+    if (rc)
+        return rc;
+    for (int mi = 0; mi < cat->nmeasures && rc == 0; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
         bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
         if (m->aggregate == AGG_RATIO)
             continue; /* no cells: readers divide the two sums the feed carries */
         s_table_t t = {0};
-        int rc = s_load(ledger, cat, m, 0, false, &t);
+        s_parts_t parts;
+        rc = s_load(ledger, txn, cat, m, 0, false, &t);
+        if (rc == 0)
+            rc = s_parts_init(&parts, txn, ledger, false, m, &t);
         if (rc) {
             free(t.rows);
-            return rc;
+            break;
         }
         s_suppress(&t, organisation ? NULL : protect, m);
         for (size_t i = 0; i < t.n && rc == 0; i++) {
             const s_row_t *r = &t.rows[i];
             if (r->absent)
                 continue; /* not published: not a row of the feed either */
-            query_cell_t c = {m, levels[r->level], r->name, r->period, r->slice, r->suppressed, {0}};
-            if (!r->suppressed)
+            query_cell_t c = {m, levels[r->level], r->name, r->period, r->slice, r->suppressed, {0}, {0}};
+            if (!r->suppressed) {
                 s_published(&q, m, !organisation, r, &c.published);
+                s_row_quantiles(&q, m, !organisation, &parts, r, c.published.n, &c.quantiles);
+            }
             rc = fn(&c, arg);
         }
+        s_parts_free(&parts);
         free(t.rows);
-        if (rc)
-            return rc;
     }
-    return 0;
+    store_read_end(ledger_store(ledger), txn);
+    return rc;
 }
 
 /* The headline value of a row for tables: mean, share or sum. */

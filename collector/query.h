@@ -76,8 +76,9 @@ typedef struct {
     const char *name;  /* förbund code, län name or "Riket" */
     uint32_t period;
     uint16_t slice;
-    bool suppressed;  /* hidden: published is all zeros */
-    cell_t published; /* the perturbed state (exact for organisation reports) */
+    bool suppressed;            /* hidden: published is all zeros */
+    cell_t published;           /* the perturbed state (exact for organisation reports) */
+    cell_quantiles_t quantiles; /* as published (protect_quantiles); none when hidden */
 } query_cell_t;
 
 /* Called per row; a nonzero return stops the walk and is returned. */

@@ -1,113 +1,38 @@
-/* rebuild.c: `finsamctl rebuild --verify`, and the collector's in-place
- * rebuild of an older schema's derived state (see rebuild.h).
+/* rebuild.c: `finsamctl rebuild --verify` (see rebuild.h).
  *
- * The replay uses the very code ingest uses (aggregate_event) with the
- * ingest-time meaning of each logged event: an event adds itself; a
- * retraction subtracts its target; a correction subtracts the event it
- * supersedes and adds itself. Erased events (tombstones, erase.h) add
- * nothing and are never subtracted: whatever they had added was subtracted
- * when they were erased. A tombstone keeps `supersedes`, so an erased
- * correction still subtracts what it replaced, at its own position, as it
- * did at ingest; an erasure event itself changes nothing here. Only
- * accepted events are in the log, so no validation is repeated. Each added
- * event is placed among a person's paired observations by the log position
- * of its first report (aggregate_origin), as ingest places it. */
+ * The replay (replay.h) uses the very code ingest uses, aggregate_event,
+ * with the ingest-time meaning of each logged event, into a scratch store;
+ * then each derived database — cells, participant records, distributions —
+ * is merge-compared with the collector's. */
 #include "rebuild.h"
 
 #include "protect.h"
 
 #include "aggregate.h"
 #include "cell.h"
-#include "erase.h"
+#include "diststore.h"
+#include "replay.h"
 #include "util.h"
 
-#include <errno.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define CHUNK 20000
-
-typedef struct {
-    ledger_t *source;
-    MDB_txn *snap; /* read snapshot of the source; NULL: the writing transaction's own log (in place) */
-    aggregate_t *aggregate;
-    uint64_t from_seq, end_seq, done;
-} s_ctx_t;
-
-static int s_apply_target(s_ctx_t *c, MDB_txn *src, ledger_txn_t *lt, const char *forbund,
-                          const uint8_t *target_id)
-{
-    uint64_t seq;
-    int rc = ledger_find(src, c->source, forbund, target_id, &seq);
-    if (rc)
-        return rc;
-    const uint8_t *bytes;
-    size_t len;
-    if ((rc = ledger_get(src, c->source, seq, &bytes, &len, NULL)))
-        return rc;
-    event_msg_t *old;
-    char why[160];
-    if (codec_decode_event(bytes, len, &old, why, sizeof why))
-        return MDB_CORRUPTED;
-    rc = erase_is_tombstone(old) ? 0 : aggregate_event(c->aggregate, lt, old, 0, -1);
-    codec_free_event(&old);
-    return rc;
-}
-
-static int s_chunk(ledger_txn_t *lt, void *arg)
-{
-    s_ctx_t *c = arg;
-    aggregate_begin(c->aggregate);
-    c->done = 0;
-    MDB_txn *src = c->snap ? c->snap : lt->txn;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(src, ledger_dbi(c->source, LEDGER_DB_LOG), &cur);
-    if (rc)
-        return rc;
-    uint8_t key[8];
-    be64_put(key, c->from_seq);
-    MDB_val k = {8, key}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && c->done < CHUNK;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (be64_get(k.mv_data) >= c->end_seq)
-            break;
-        event_msg_t *ev;
-        char why[160];
-        if (v.mv_size < 9 ||
-            codec_decode_event((const uint8_t *) v.mv_data + 9, v.mv_size - 9, &ev, why, sizeof why)) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-        if (ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION) {
-            rc = s_apply_target(c, src, lt, ev->forbund, ev->retraction->target_id.data);
-        } else if (ev->body_case != FINSAM__V1__EVENT__BODY_ERASURE) {
-            uint64_t order = 0;
-            rc = ev->has_supersedes ? s_apply_target(c, src, lt, ev->forbund, ev->supersedes.data) : 0;
-            if (rc == 0 && !erase_is_tombstone(ev) &&
-                (rc = aggregate_origin(src, c->source, ev, be64_get(k.mv_data), &order)) == 0)
-                rc = aggregate_event(c->aggregate, lt, ev, order, +1);
-        }
-        codec_free_event(&ev);
-        if (rc)
-            break;
-        c->done++;
-    }
-    mdb_cursor_close(cur);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    return aggregate_flush(c->aggregate, lt, NULL, NULL);
-}
-
 static void s_describe(char *out, size_t len, ledger_db_t db, const MDB_val *k)
 {
     cell_key_t ck;
-    if (db == LEDGER_DB_CELLS && cell_key_decode(&ck, k->mv_data, k->mv_size) == 0) {
+    bool dist = db == LEDGER_DB_DISTS && k->mv_size == DISTSTORE_KEY_LEN;
+    if ((db == LEDGER_DB_CELLS || dist) && cell_key_decode(&ck, k->mv_data, CELL_KEY_LEN) == 0 &&
+        (dist || k->mv_size == CELL_KEY_LEN)) {
         char period[16], slice[32];
         cell_period_format(period, sizeof period, ck.period);
         cell_slice_format(slice, sizeof slice, ck.slice);
-        snprintf(out, len, "cell %s %s %s %s", ck.measure, ck.forbund, period, slice);
+        if (dist)
+            snprintf(out, len, "distribution %s %s %s %s value %u", ck.measure, ck.forbund, period, slice,
+                     be32_get((const uint8_t *) k->mv_data + CELL_KEY_LEN));
+        else
+            snprintf(out, len, "cell %s %s %s %s", ck.measure, ck.forbund, period, slice);
     } else {
         snprintf(out, len, "participant record (%zu-byte key)", k->mv_size);
     }
@@ -239,7 +164,7 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     ledger_t *scratch = NULL;
     /* The same record keys as the collector's: the cell keys are compared too. */
     protect_t *protect = protect_open(ledger, NULL, err, errlen);
-    s_ctx_t c = {ledger, NULL, protect ? aggregate_new(catalogue, protect_secret(protect)) : NULL, 1, 0, 0};
+    replay_t c = {ledger, NULL, protect ? aggregate_new(catalogue, protect_secret(protect)) : NULL, 1, 0};
     protect_destroy(&protect);
     if (!c.aggregate || ledger_open_scratch(&scratch, dir, err, errlen) < 0)
         goto cleanup;
@@ -257,16 +182,9 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
             c.end_seq = be64_get(k.mv_data) + 1;
         mdb_cursor_close(cur);
     }
-    while (c.from_seq < c.end_seq) {
-        if ((rc = ledger_write(scratch, s_chunk, &c))) {
-            snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq,
-                     store_strerror(rc));
-            goto abort_snap;
-        }
-        if (c.done == 0)
-            break;
-        report->events += c.done;
-        c.from_seq += c.done;
+    if ((rc = replay_run(&c, scratch, &report->events))) {
+        snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
+        goto abort_snap;
     }
     MDB_txn *ts;
     if ((rc = store_read(ledger_store(scratch), &ts))) {
@@ -276,6 +194,9 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_CELLS, &report->cells, &report->differences, out);
     if (rc == 0)
         rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_PARTICIPANTS, &report->people,
+                       &report->differences, out);
+    if (rc == 0)
+        rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_DISTS, &report->dist_entries,
                        &report->differences, out);
     store_read_end(ledger_store(scratch), ts);
     if (rc)
@@ -291,48 +212,4 @@ cleanup:
     clock_gettime(CLOCK_MONOTONIC, &t1);
     report->seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
     return result;
-}
-
-/* rebuild_derived's first and last transactions. */
-static int s_drop_derived(ledger_txn_t *lt, void *arg)
-{
-    (void) arg;
-    int rc = mdb_drop(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_CELLS), 0);
-    return rc ? rc : mdb_drop(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_PARTICIPANTS), 0);
-}
-
-static int s_stamp(ledger_txn_t *lt, void *arg)
-{
-    (void) arg;
-    return ledger_stamp_schema(lt->txn, lt->ledger);
-}
-
-int rebuild_derived(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[PROTECT_SECRET_LEN],
-                    rebuild_report_t *report, char *err, size_t errlen)
-{
-    memset(report, 0, sizeof *report);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    s_ctx_t c = {ledger, NULL, aggregate_new(catalogue, secret), 1, ledger_next_seq(ledger), 0};
-    int rc = c.aggregate ? ledger_write(ledger, s_drop_derived, NULL) : ENOMEM;
-    /* Chunks of the log, each its own transaction (bounded dirty pages); an
-     * interruption leaves the old schema number, so the next open starts
-     * over. Nothing else writes meanwhile: every other opener refuses the
-     * old schema. */
-    while (rc == 0 && c.from_seq < c.end_seq) {
-        if ((rc = ledger_write(ledger, s_chunk, &c)) == 0 && c.done == 0)
-            break;
-        report->events += c.done;
-        c.from_seq += c.done;
-    }
-    if (rc == 0)
-        rc = ledger_write(ledger, s_stamp, NULL);
-    aggregate_destroy(&c.aggregate);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    report->seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (rc) {
-        snprintf(err, errlen, "rebuild at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
-        return -1;
-    }
-    return 0;
 }

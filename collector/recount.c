@@ -1,13 +1,17 @@
 /* recount.c: the catalogue fingerprint of a ledger's cells (see recount.h).
  * This file decides when a recount is due and records what the cells were
- * computed with; the recomputation itself is the rebuild's
- * (rebuild_derived), so a recount gives exactly the cells `rebuild
- * --verify` expects. */
+ * computed with; the recomputation is the log replayed in place
+ * (replay.h), the same replay `rebuild --verify` and the upgrade of an
+ * older store run, so a recount gives exactly the cells a verify expects.
+ * The publication (published, published-dists) is kept as it is. */
 #include "recount.h"
 
-#include "rebuild.h"
+#include "aggregate.h"
+#include "replay.h"
 
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 static const MDB_val s_key = {9, "catalogue"};
 
@@ -24,6 +28,20 @@ static int s_same(ledger_t *ledger, const catalogue_t *catalogue, bool *same)
             !memcmp(v.mv_data, catalogue->fingerprint, sizeof catalogue->fingerprint);
     store_read_end(ledger_store(ledger), txn);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The derived state a replay writes: cells, participant records and the
+ * day-count distributions behind the cells. */
+static int s_drop(ledger_txn_t *lt, void *arg)
+{
+    (void) arg;
+    static const ledger_db_t derived[] = {LEDGER_DB_CELLS, LEDGER_DB_PARTICIPANTS, LEDGER_DB_DISTS};
+    for (size_t i = 0; i < sizeof derived / sizeof *derived; i++) {
+        int rc = mdb_drop(lt->txn, ledger_dbi(lt->ledger, derived[i]), 0);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static int s_stamp(ledger_txn_t *lt, void *arg)
@@ -48,12 +66,21 @@ int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t se
     /* An empty log has no cells to be wrong. The stamp comes after the
      * recount, so one cut short starts over at the next start. */
     if (!just_rebuilt && ledger_next_seq(ledger) > 1) {
-        rebuild_report_t r;
-        if (rebuild_derived(ledger, catalogue, secret, &r, err, errlen) < 0)
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        replay_t r = {ledger, NULL, aggregate_new(catalogue, secret), 1, ledger_next_seq(ledger)};
+        rc = r.aggregate ? ledger_write(ledger, s_drop, NULL) : ENOMEM;
+        if (rc == 0)
+            rc = replay_run(&r, ledger, &report->events);
+        aggregate_destroy(&r.aggregate);
+        if (rc) {
+            snprintf(err, errlen, "recount at seq %llu: %s", (unsigned long long) r.from_seq,
+                     store_strerror(rc));
             return -1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         report->recounted = true;
-        report->events = r.events;
-        report->seconds = r.seconds;
+        report->seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
     }
     if ((rc = ledger_write(ledger, s_stamp, (void *) catalogue))) {
         snprintf(err, errlen, "recount: %s", store_strerror(rc));

@@ -8,7 +8,6 @@
 #include "server.h"
 
 #include "publish.h"
-#include "rebuild.h"
 
 #include "aggregate.h"
 #include "allowlist.h"
@@ -19,6 +18,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "recount.h"
+#include "upgrade.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -82,8 +82,16 @@ server_t *server_new(const server_config_t *config)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/ledger", config->data_dir);
-    bool stale;
-    if (ledger_open_rebuildable(&self->ledger, path, &stale, err, sizeof err) < 0) {
+    /* A store of the previous schema is upgraded first (upgrade.h). */
+    upgrade_report_t up;
+    if (upgrade_run(path, self->catalogue, &config->protect, &up, err, sizeof err) < 0) {
+        log_error("collector", "STORE-UPGRADE-FAILED reason=%s", err);
+        goto fail;
+    }
+    if (up.upgraded)
+        log_info("collector", "STORE-UPGRADED from=%d to=%d events=%llu seconds=%.1f", LEDGER_SCHEMA_PREVIOUS,
+                 LEDGER_SCHEMA_VERSION, (unsigned long long) up.events, up.seconds);
+    if (ledger_open(&self->ledger, path, false, err, sizeof err) < 0) {
         log_error("collector", "STORE-OPEN-FAILED reason=%s", err);
         goto fail;
     }
@@ -94,24 +102,11 @@ server_t *server_new(const server_config_t *config)
         log_error("collector", "PROTECTION-INVALID reason=%s", err);
         goto fail;
     }
-    if (stale) {
-        /* A store of an older schema with our log: its cells and
-         * participant records are recomputed before anything reads them. */
-        rebuild_report_t r;
-        log_info("collector", "STORE-REBUILDING reason=older schema, derived state recomputed from the log");
-        if (rebuild_derived(self->ledger, self->catalogue, protect_secret(self->protect), &r, err,
-                            sizeof err) < 0) {
-            log_error("collector", "STORE-REBUILD-FAILED reason=%s", err);
-            goto fail;
-        }
-        log_info("collector", "STORE-REBUILT schema=%d events=%llu seconds=%.3f", LEDGER_SCHEMA_VERSION,
-                 (unsigned long long) r.events, r.seconds);
-    }
     /* Cells computed under another catalogue (a measure added over items
      * already stored) are recomputed from the log (recount.h); cells just
-     * rebuilt are this catalogue's already. */
+     * upgraded are this catalogue's already. */
     recount_report_t rr;
-    if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), stale, &rr, err,
+    if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), up.upgraded, &rr, err,
                     sizeof err) < 0) {
         log_error("collector", "STORE-RECOUNT-FAILED reason=%s", err);
         goto fail;

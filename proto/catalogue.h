@@ -62,7 +62,7 @@ typedef enum {
     AGG_ORDINAL,         /* mean, sd, 95% CI, share top two, median (histogram) */
     AGG_SHARE_YES,       /* share answering yes */
     AGG_SUM,             /* count and sum of a number */
-    AGG_MEDIAN_DAYS,     /* median of a day count (bucketed histogram) */
+    AGG_MEDIAN_DAYS,     /* median and quartiles of a day count (exact distribution) */
     AGG_PAIRED_CHANGE,   /* same pseudonym, value at `from` vs `to` */
     AGG_SHARE_SUSTAINED, /* in work/studies at `from` still so at `to` */
     AGG_RATIO,           /* sum of one item over sum of another, computed at read time */

@@ -106,7 +106,7 @@
     if (v === null) return '–';
     const h = HEADLINE[agg] || HEADLINE.ordinal;
     if (h.share) return fmt(v, 1) + ' %';
-    return agg === 'sum' ? fmt(v, 0) : fmt(v, 2);
+    return agg === 'sum' || agg === 'median_days' ? fmt(v, 0) : fmt(v, 2);
   }
 
   function showChange(agg, d) {

@@ -36,10 +36,13 @@ from /api/protection, the outputs):
             floor(w (D + 1/2)), w = one answer's width  ->
             (s'-1/2)/n' * n - E <= s <= (s'+1/2)/n' * n + E (linear in s, n)
     bins:   b' = max(0, b + j), a zero bin stays 0  ->  b in [max(1, b'-D),
-            b'+D] if b' > 0, else [0, D]
+            b'+D] if b' > 0, else [0, D] (no channel publishes bins since
+            issue 12: a view's hist is None and adds no bound)
   Rounded prints (CSV) widen s' and h' to the integer intervals they can
   stand for. Nothing perturbed is ever taken as exact. Organisation
-  measures (exact, not personal data) are not attacked.
+  measures (exact, not personal data) are not attacked. Medians and
+  quartiles (rank perturbation) are read and checked by readers.py but
+  are no views here: a quantile is not a linear function of the atoms.
 - A hidden row says nothing but that the cell exists (it is hidden
   whatever hid it).
 """

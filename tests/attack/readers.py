@@ -15,7 +15,15 @@ of output format touches one function here and nothing else:
      # (a CSV mean of 2 decimals times n is the interval of integer sums it
      # can stand for); None = not published:
      "n", "units", "sum", "hits": (lo, hi) | None,
-     "hist": (b0, ..., b15) | None}   # histogram bins (stream only)
+     "hist": (b0, ..., b15) | None,   # histogram bins: none published since
+                                      # issue 12 (kept for a stream that has them)
+     "quantiles": (median, q1, q3)}   # as printed, None where not shown;
+                                      # parsed and checked, never attacked
+
+Quantiles (medians of answer scales, median and quartiles of day counts)
+are published by rank perturbation (docs/security.md (a) 5); the suite
+checks their shape — day counts in whole weeks — but takes nothing from
+them: a quantile is no linear function of the counts the model solves for.
 
 These are the published values, not the true ones: what a published value
 says about the truth (the cell-key noise bounds, docs/security.md (a)) is
@@ -35,8 +43,11 @@ PERIODS = ["year", "quarter", "month"]
 
 MEAN_KEYS = ("mean", "mean_change", "mean_days")
 SHARE_KEYS = ("share", "share_top", "share_improved", "share_within_30_days")
-VALUE_KEYS = MEAN_KEYS + SHARE_KEYS + ("median", "median_days", "sd", "ci95", "sum", "n", "units",
-                                       "change_mean", "change_share")
+QUANTILE_KEYS = ("median", "median_days", "q1_days", "q3_days")
+VALUE_KEYS = MEAN_KEYS + SHARE_KEYS + QUANTILE_KEYS + ("sd", "ci95", "sum", "n", "units", "change_mean",
+                                                       "change_share")
+# The CSV's quantile columns (median: answer scales and day counts).
+CSV_QUANTILES = ("median", "nedre kvartil", "övre kvartil")
 EPS = 1e-9
 
 
@@ -51,7 +62,28 @@ def _exact(v):
 def _new_row(measure, level, name, period, slc, pub, protected=True):
     return {"measure": measure, "level": level, "name": name, "period": period, "slice": slc,
             "hidden": False, "units_text": None, "withheld": False, "protected": protected, "pub": pub,
-            "n": None, "units": None, "sum": None, "hits": None, "hist": None}
+            "n": None, "units": None, "sum": None, "hits": None, "hist": None, "quantiles": None}
+
+
+def _quantiles(median, q1, q3, days, protected, what):
+    """(median, q1, q3) of a visible row, or None when it shows none. Day
+    counts (days: True; None when the channel does not say, as the stream)
+    are whole days, and whole weeks when protected; quartiles come with a
+    median and only for day counts, ordered q1 <= median <= q3."""
+    if median is None and q1 is None and q3 is None:
+        return None
+    if (q1 is None) != (q3 is None) or (q1 is not None and (median is None or days is False)):
+        raise FormatError(f"{what}: quantiles {median}, {q1}, {q3} do not fit the measure")
+    days = days or q1 is not None
+    for x in (median, q1, q3):
+        if x is None or not days:
+            continue
+        if x != int(x) or (protected and int(x) % 7):
+            raise FormatError(f"{what}: day-count quantile {x} is not a whole "
+                              f"{'week' if protected else 'day'}")
+    if q1 is not None and not q1 <= median <= q3:
+        raise FormatError(f"{what}: quartiles {q1}, {q3} do not enclose the median {median}")
+    return (median, q1, q3)
 
 
 def _times(real, n, what):
@@ -120,6 +152,12 @@ def rows_from_query_json(doc):
                 for key in SHARE_KEYS:
                     if isinstance(r.get(key), (int, float)):
                         row["hits"] = _times(float(r[key]), n, key)
+            days = agg == "median_days"
+            if days and isinstance(r.get("median_days"), float):
+                raise FormatError(f"median_days {r['median_days']} is not an integer: {r}")
+            row["quantiles"] = _quantiles(r.get("median_days" if days else "median"), r.get("q1_days"),
+                                          r.get("q3_days"), days, protected,
+                                          f"{m['id']} {r['name']} {r['period']} {r['slice']}")
             out.append(row)
     return out
 
@@ -159,7 +197,7 @@ def rows_from_csv(text, pub=(None, None)):
             row["hidden"] = True
             if g("enheter").startswith("<"):
                 row["units_text"] = g("enheter")
-            if any(g(k) != "" for k in ("n", "medelvärde", "andel (%)", "summa")):
+            if any(g(k) != "" for k in ("n", "medelvärde", "andel (%)", "summa") + CSV_QUANTILES if k in col):
                 raise FormatError(f"suppressed CSV row carries numbers: {rec}")
             out.append(row)
             continue
@@ -176,6 +214,9 @@ def rows_from_csv(text, pub=(None, None)):
             row["hits"] = _times_interval((share - 0.05) / 100 - EPS, (share + 0.05) / 100 + EPS, n)
         elif agg != "sum" and n > 0 and mean is None:
             row["withheld"] = True
+        q = [_sv_number(g(k)) if k in col else None for k in CSV_QUANTILES]
+        row["quantiles"] = _quantiles(*q, agg == "median_days", row["protected"],
+                                      f"{g('mått')} {g('namn')} {g('period')} {g('urval')}")
         out.append(row)
     return out
 
@@ -315,6 +356,7 @@ def row_from_cell(c, seq=None):
     if c.get("suppressed"):
         row["hidden"] = True
         leaked = [k for k in ("n", "units", "sum", "hits", "hist", "sumsq") if c.get(k)]
+        leaked += [k for k in ("median", "q1", "q3") if k in c]
         if leaked:
             raise FormatError(f"suppressed stream row carries {leaked}: {c}")
         return row
@@ -325,6 +367,10 @@ def row_from_cell(c, seq=None):
             row[key] = _exact(int(c[key]))
     hist = c.get("hist")
     row["hist"] = tuple(int(x) for x in hist) if hist else None
+    if row["protected"] and row["hist"] is not None:
+        raise FormatError(f"a protected stream row carries histogram bins (none since issue 12): {c}")
+    row["quantiles"] = _quantiles(c.get("median"), c.get("q1"), c.get("q3"), None, row["protected"],
+                                  f"{c['measure']} {c['forbund']} {c['period']} {c['slice']}")
     return row
 
 

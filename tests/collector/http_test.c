@@ -309,6 +309,8 @@ static void s_check_rows(json_t *result, int k, int *suppressed_sd, int *visible
                                     "share_top",
                                     "sum",
                                     "median_days",
+                                    "q1_days",
+                                    "q3_days",
                                     "mean_days",
                                     "mean_change",
                                     "share_improved",

@@ -5,7 +5,8 @@
  * contributors always publish the same value and one more gives a fresh,
  * independent draw, so an attacker who differences two outputs guesses a
  * yes/no answer no better than the Bayes bound computed from the table;
- * a published state moves only after min_count contributions changed. */
+ * a published state moves only after min_count contributions changed;
+ * quantiles are read at ranks moved by a draw from the same table. */
 #include "testutil.h"
 
 #include "ledger.h"
@@ -311,6 +312,110 @@ static void test_publication_threshold(void)
     ledger_close(&s_ledger);
 }
 
+/* ---- quantiles ----------------------------------------------------------- */
+
+static const cat_measure_t s_days = {.id = "t_days", .aggregate = AGG_MEDIAN_DAYS};
+static const cat_measure_t s_scale = {.id = "t_scale", .aggregate = AGG_ORDINAL};
+
+/* n day counts 28, 56, ..., 28 n: ranks two weeks apart, so the published
+ * value names the rank it was read at. */
+static void s_days_cell(int n, uint32_t ckey, uint32_t okey, cell_t *c, dist_t *d)
+{
+    memset(c, 0, sizeof *c);
+    dist_clear(d);
+    for (int i = 1; i <= n; i++) {
+        CHECK(dist_add(d, 28 * i, 1) == 0);
+        c->n++;
+        c->units++;
+        c->sum += 28 * i;
+    }
+    c->ckey = ckey;
+    c->okey = okey;
+}
+
+/* Rank perturbation: the published median is the value at the true rank
+ * moved by j, with j distributed as the untruncated row; the same state
+ * always publishes the same quantiles, a change of one answer draws
+ * again; never the smallest or largest value; shown from n = 7 (median)
+ * and 13 (quartiles), counted on the published n; days in whole weeks. */
+static void test_quantiles_rank_perturbation(void)
+{
+    protect_t *p = s_new();
+    json_t *desc = protect_describe(p);
+    json_t *q = json_object_get(desc, "quantiles");
+    CHECK_EQ(json_integer_value(json_object_get(q, "median_min_n")), 7);
+    CHECK_EQ(json_integer_value(json_object_get(q, "quartiles_min_n")), 13);
+    dist_t d = DIST_INIT;
+    cell_t c;
+    cell_quantiles_t a, b;
+    int shifts[5] = {0}, trials = 100000, redrawn = 0;
+    for (int i = 0; i < trials; i++) {
+        uint32_t ck = randombytes_random(), ok = randombytes_random();
+        s_days_cell(41, ck, ok, &c, &d);
+        protect_quantiles(p, &s_days, true, &c, &d, 41, &a);
+        CHECK(a.has_median && a.has_quartiles);
+        CHECK((int64_t) a.median % 28 == 0 && (int64_t) a.q1 % 28 == 0 && (int64_t) a.q3 % 28 == 0);
+        int j = (int) a.median / 28 - 21; /* median rank of 41: 21 */
+        CHECK(j >= -2 && j <= 2);
+        shifts[j + 2]++;
+        /* One shift for the whole cell: q1 (rank 11) and q3 (rank 31) move with it. */
+        CHECK((int) a.q1 / 28 - 11 == j && (int) a.q3 / 28 - 31 == j);
+        protect_quantiles(p, &s_days, true, &c, &d, 41, &b);
+        CHECK(!memcmp(&a, &b, sizeof a));
+        c.okey = (uint32_t) (c.okey + 0x9e3779b9u); /* one answer more or other */
+        protect_quantiles(p, &s_days, true, &c, &d, 41, &b);
+        redrawn += b.median != a.median;
+    }
+    for (int j = -2; j <= 2; j++)
+        CHECK(fabs((double) shifts[j + 2] / trials - s_p(desc, 2, j)) < 0.005);
+    double same = 0;
+    for (int j = -2; j <= 2; j++)
+        same += s_p(desc, 2, j) * s_p(desc, 2, j);
+    CHECK(fabs((double) redrawn / trials - (1 - same)) < 0.01);
+    /* A small cell: the extremes (28 and 196) are never published. */
+    for (int i = 0; i < 20000; i++) {
+        s_days_cell(7, randombytes_random(), randombytes_random(), &c, &d);
+        protect_quantiles(p, &s_days, true, &c, &d, 7, &a);
+        CHECK(a.has_median && !a.has_quartiles);
+        CHECK(a.median >= 56 && a.median <= 168);
+    }
+    /* Shown by the published n: 6 -> nothing, 12 -> no quartiles. */
+    s_days_cell(9, 1, 2, &c, &d);
+    protect_quantiles(p, &s_days, true, &c, &d, 6, &a);
+    CHECK(!a.has_median && !a.has_quartiles);
+    s_days_cell(14, 1, 2, &c, &d);
+    protect_quantiles(p, &s_days, true, &c, &d, 12, &a);
+    CHECK(a.has_median && !a.has_quartiles);
+    /* A distribution that is not the state's publishes nothing. */
+    s_days_cell(20, 1, 2, &c, &d);
+    c.n = 21;
+    protect_quantiles(p, &s_days, true, &c, &d, 21, &a);
+    CHECK(!a.has_median);
+    /* Whole weeks: 29 days x 20 -> 28. */
+    memset(&c, 0, sizeof c);
+    dist_clear(&d);
+    CHECK(dist_add(&d, 29, 20) == 0);
+    c.n = c.units = 20;
+    protect_quantiles(p, &s_days, true, &c, &d, 20, &a);
+    CHECK(a.median == 28 && a.q1 == 28 && a.q3 == 28);
+    /* An answer scale: the median only, halves kept; organisation
+     * reports exact. */
+    dist_clear(&d);
+    CHECK(dist_add(&d, 3, 10) == 0 && dist_add(&d, 4, 10) == 0);
+    c.n = c.units = 20;
+    c.ckey = c.okey = 0;
+    protect_quantiles(p, &s_scale, false, &c, &d, 20, &a);
+    CHECK(a.has_median && !a.has_quartiles && a.median == 3.5);
+    for (uint32_t k = 0; k < 1000; k++) {
+        c.okey = k;
+        protect_quantiles(p, &s_scale, true, &c, &d, 20, &a);
+        CHECK(a.has_median && !a.has_quartiles && (a.median == 3 || a.median == 3.5 || a.median == 4));
+    }
+    dist_free(&d);
+    json_decref(desc);
+    protect_destroy(&p);
+}
+
 int main(void)
 {
     CHECK(sodium_init() >= 0);
@@ -320,5 +425,6 @@ int main(void)
     RUN(test_differencing_bound);
     RUN(test_second_answer_is_a_fresh_draw);
     RUN(test_publication_threshold);
+    RUN(test_quantiles_rank_perturbation);
     return tu_result();
 }

@@ -9,6 +9,7 @@
 #include "aggregate.h"
 #include "allowlist.h"
 #include "cell.h"
+#include "export.h"
 #include "feed.h"
 #include "ingest.h"
 #include "keys.h"
@@ -17,6 +18,7 @@
 #include "query.h"
 
 #include <czmq.h>
+#include <math.h>
 #include <sysexits.h>
 
 static ledger_t *s_ledger;
@@ -64,14 +66,14 @@ static void s_teardown(void)
     ledger_close(&s_ledger);
 }
 
-/* `people` participants of förbund f answer d_behov = value in mode. */
-static void s_answers(int f, int people, int value, int mode, int64_t when)
+/* `people` participants of förbund f answer item `code` = value in mode. */
+static void s_answers_to(int f, int people, const char *code, int value, int mode, int64_t when)
 {
     uint8_t *ev[500];
     size_t lens[500], len;
     for (int i = 0; i < people; i++, s_next++)
-        ev[i] = ev_survey(s_next, s_forbund[f], s_next, "deltagare_avslut", "d_behov", value, mode, when,
-                          &lens[i]);
+        ev[i] =
+            ev_survey(s_next, s_forbund[f], s_next, "deltagare_avslut", code, value, mode, when, &lens[i]);
     uint8_t *b = ev_batch(s_next, ev, lens, (size_t) people, &len);
     ingest_item_t item = {0};
     snprintf(item.agent_key, sizeof item.agent_key, "%s", s_keys[f]);
@@ -84,6 +86,12 @@ static void s_answers(int f, int people, int value, int mode, int64_t when)
     free(b);
     for (int i = 0; i < people; i++)
         free(ev[i]);
+}
+
+/* `people` participants of förbund f answer d_behov = value in mode. */
+static void s_answers(int f, int people, int value, int mode, int64_t when)
+{
+    s_answers_to(f, people, "d_behov", value, mode, when);
 }
 
 static json_t *s_query_view(const char *measure, const char *period, const char *slice, bool exact)
@@ -328,6 +336,451 @@ static void test_withheld_share_and_exact_view(void)
     s_teardown();
 }
 
+/* ---- comparisons (collector/compare.c) -------------------------------- */
+
+static json_t *s_row_at(json_t *result, const char *level, const char *name, const char *period,
+                        const char *slice)
+{
+    json_t *rows = json_object_get(json_array_get(json_object_get(result, "measures"), 0), "rows");
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        if (!strcmp(json_string_value(json_object_get(r, "level")), level) &&
+            !strcmp(json_string_value(json_object_get(r, "name")), name) &&
+            !strcmp(json_string_value(json_object_get(r, "period")), period) &&
+            !strcmp(json_string_value(json_object_get(r, "slice")), slice))
+            return r;
+    }
+    return NULL;
+}
+
+/* A real field of a row, CHECKed present; NAN when not. */
+static double s_real(const json_t *row, const char *key)
+{
+    const json_t *v = json_object_get(row, key);
+    CHECK(json_is_real(v));
+    return json_is_real(v) ? json_real_value(v) : NAN;
+}
+
+static bool s_near(double a, double b, double tol)
+{
+    return fabs(a - b) <= tol;
+}
+
+/* The bound i of an interval field [lo, hi]. */
+static double s_bound(const json_t *row, const char *key, size_t i)
+{
+    const json_t *v = json_array_get(json_object_get(row, key), i);
+    CHECK(json_is_real(v));
+    return json_is_real(v) ? json_real_value(v) : NAN;
+}
+
+/* Splits one CSV line (';', fields without ';' inside) into at most max
+ * unquoted fields, in place; returns the count. */
+static int s_csv_split(char *line, char **fields, int max)
+{
+    int n = 0;
+    for (char *p = line; n < max;) {
+        char *end = strchr(p, ';');
+        if (end)
+            *end = '\0';
+        size_t len = strlen(p);
+        if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
+            p[len - 1] = '\0';
+            p++;
+        }
+        fields[n++] = p;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return n;
+}
+
+/* The CSV cell (export_print_csv, the one Swedish-Excel writer) in
+ * `column` of the row (level, name, period, slice); NULL when there is no
+ * such row or column. The caller frees. */
+static char *s_csv_cell(const json_t *result, const char *level, const char *name, const char *period,
+                        const char *slice, const char *column)
+{
+    char *text = NULL, *found = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    CHECK(f && export_print_csv(result, f) == 0);
+    fclose(f);
+    char *save = NULL, *line = strtok_r(text + 3, "\r\n", &save); /* after the BOM */
+    char *head[64], *cell[64];
+    int nhead = s_csv_split(line, head, 64), col = -1, lv = -1, nm = -1, pe = -1, sl = -1;
+    for (int i = 0; i < nhead; i++) {
+        if (!strcmp(head[i], column))
+            col = i;
+        lv = strcmp(head[i], "nivå") ? lv : i;
+        nm = strcmp(head[i], "namn") ? nm : i;
+        pe = strcmp(head[i], "period") ? pe : i;
+        sl = strcmp(head[i], "urval") ? sl : i;
+    }
+    CHECK(lv >= 0 && nm >= 0 && pe >= 0 && sl >= 0);
+    while (col >= 0 && !found && (line = strtok_r(NULL, "\r\n", &save))) {
+        int n = s_csv_split(line, cell, 64);
+        CHECK_EQ(n, nhead);
+        if (n == nhead && !strcmp(cell[lv], level) && !strcmp(cell[nm], name) && !strcmp(cell[pe], period) &&
+            !strcmp(cell[sl], slice))
+            found = strdup(cell[col]);
+    }
+    free(text);
+    return found;
+}
+
+static double s_csv_number(const char *text)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", text ? text : "");
+    for (char *p = buf; *p; p++)
+        if (*p == ',')
+            *p = '.';
+    return buf[0] ? strtod(buf, NULL) : NAN;
+}
+
+#define T_YEAR (365 * 86400)
+#define T_DAY 86400
+#define CSV_YEAR_SHARE "förändring andel mot året före (procentenheter)"
+
+/* A rising yes share gives a positive year-on-year change in JSON and CSV,
+ * in both views and whichever way the period is asked for. HBS's share of
+ * yes (i4, share_yes): 2025-03 6 of 20 (30 %), 2025-11 9 of 10 (90 %),
+ * 2026-03 17 of 20 (85 %). So 2026-Q1 against 2025-Q1 is +55 points, while
+ * against the previous quarter (2025-Q4) it is −5; 2026 against 2025
+ * (15 of 30) +35. A share measure changes in its share only. */
+static void test_change_year_share(void)
+{
+    s_setup();
+    s_answers_to(2, 6, "d_samordnare", 1, 1, T_2026_03 - T_YEAR); /* 2025-03 */
+    s_answers_to(2, 14, "d_samordnare", 2, 1, T_2026_03 - T_YEAR);
+    s_answers_to(2, 9, "d_samordnare", 1, 1, T_2026_03 - 120 * T_DAY); /* 2025-11 */
+    s_answers_to(2, 1, "d_samordnare", 2, 1, T_2026_03 - 120 * T_DAY);
+    s_answers_to(2, 17, "d_samordnare", 1, 1, T_2026_03); /* 2026-03 */
+    s_answers_to(2, 3, "d_samordnare", 2, 1, T_2026_03);
+    static const struct {
+        const char *ask, *period;
+        double year, prev; /* NAN: none */
+    } cases[] = {{"2026-Q1", "2026-Q1", 0.55, -0.05}, {"quarter", "2026-Q1", 0.55, -0.05},
+                 {"2026-03", "2026-03", 0.55, NAN},   {"month", "2026-03", 0.55, NAN},
+                 {"2026", "2026", 0.35, 0.35},        {"year", "2026", 0.35, 0.35}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *r = s_query_view("i4_samordnare", cases[i].ask, "all", true);
+        for (int level = 0; level < 3; level++) {
+            const char *lv[] = {"forbund", "lan", "nation"}, *nm[] = {"HBS", "Stockholm", "Riket"};
+            json_t *row = s_row_at(r, lv[level], nm[level], cases[i].period, "all");
+            CHECK(row);
+            CHECK(s_near(s_real(row, "change_year_share"), cases[i].year, 1e-12));
+            if (isnan(cases[i].prev))
+                CHECK(!json_object_get(row, "change_share"));
+            else
+                CHECK(s_near(s_real(row, "change_share"), cases[i].prev, 1e-12));
+            CHECK(!json_object_get(row, "change_year_mean") && !json_object_get(row, "change_mean"));
+        }
+        /* The CSV in percentage points with a decimal comma. */
+        char *year = s_csv_cell(r, "forbund", "HBS", cases[i].period, "all", CSV_YEAR_SHARE);
+        char *prev =
+            s_csv_cell(r, "forbund", "HBS", cases[i].period, "all", "förändring andel (procentenheter)");
+        char *mean =
+            s_csv_cell(r, "forbund", "HBS", cases[i].period, "all", "förändring medelvärde mot året före");
+        CHECK(year && !strcmp(year, cases[i].year > 0.5 ? "55,0" : "35,0"));
+        CHECK(prev && !strcmp(prev, isnan(cases[i].prev) ? "" : cases[i].prev < 0 ? "-5,0" : "35,0"));
+        CHECK(mean && !strcmp(mean, ""));
+        free(year);
+        free(prev);
+        free(mean);
+        json_decref(r);
+    }
+    /* Readers: the published states differ from the exact ones by the
+     * noise (hits and n within ±2), which cannot turn these changes
+     * around; one period asked alone answers as the whole table does. */
+    json_t *whole = s_query("i4_samordnare", "quarter", "all");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *r = s_query("i4_samordnare", cases[i].ask, "all");
+        json_t *row = s_row_at(r, "forbund", "HBS", cases[i].period, "all");
+        CHECK(row && !s_suppressed(row) && !json_object_get(row, "withheld"));
+        CHECK(s_real(row, "change_year_share") > 0.05);
+        char *year = s_csv_cell(r, "forbund", "HBS", cases[i].period, "all", CSV_YEAR_SHARE);
+        CHECK(s_csv_number(year) > 5);
+        free(year);
+        if (!strcmp(cases[i].ask, "2026-Q1"))
+            CHECK(json_equal(row, s_row_at(whole, "forbund", "HBS", "2026-Q1", "all")));
+        json_decref(r);
+    }
+    /* Answers for 2025 after the publication: readers keep seeing the
+     * published year before, asked alone or with the whole table. */
+    s_answers_to(2, 10, "d_samordnare", 2, 1, T_2026_03 - T_YEAR);
+    json_t *alone = NULL, *again = NULL;
+    char err[256];
+    query_t q = {.measure = "i4_samordnare", .period = "2026-Q1", .slice = "all", .protect = s_protect};
+    CHECK(query_run(s_ledger, s_cat, &q, &alone, err, sizeof err) == 0);
+    q.period = "quarter";
+    CHECK(query_run(s_ledger, s_cat, &q, &again, err, sizeof err) == 0);
+    json_t *before = s_row_at(whole, "forbund", "HBS", "2026-Q1", "all");
+    CHECK(json_equal(s_row_at(alone, "forbund", "HBS", "2026-Q1", "all"), before));
+    CHECK(json_equal(s_row_at(again, "forbund", "HBS", "2026-Q1", "all"), before));
+    json_decref(alone);
+    json_decref(again);
+    json_decref(whole);
+    s_teardown();
+}
+
+/* integrated − project on the "all" row, exact view, against values
+ * computed by hand. HBS 2026-03, i1 (ordinal, agree5, top = 4..5):
+ * integrated 5 5 5 3 3 (mean 4.2, s² 1.2), project 2 2 2 2 4 4 (mean 8/3,
+ * s² 16/15): d = 23/15; Welch se² = 1.2/5 + (16/15)/6 = 0.4177778, df =
+ * se⁴ / ((0.24)²/4 + (0.1777778)²/5) = 8.42326, t(0.975, 8.42326) =
+ * 2.28599, interval [0.0557673, 3.0108994]. Top shares 3/5 and 2/6: d =
+ * 4/15, Wald ± 1.959964·sqrt(0.6·0.4/5 + (1/3)(2/3)/6) = [-0.3048806,
+ * 0.8382139]. i4 (share_yes): 7 of 10 against 4 of 10: d = 0.3 ±
+ * 1.959964·sqrt(0.045) = [-0.1157711, 0.7157711], and no mean. VAS: i1
+ * 4 4 4 against 2 2: both variances 0, [2, 2]. OO: i1 one integrated
+ * answer: a difference, but no interval (Welch needs n >= 2). */
+static void test_integrated_minus_project_exact(void)
+{
+    s_setup();
+    s_answers_to(2, 3, "d_behov", 5, 2, T_2026_03);
+    s_answers_to(2, 2, "d_behov", 3, 2, T_2026_03);
+    s_answers_to(2, 4, "d_behov", 2, 1, T_2026_03);
+    s_answers_to(2, 2, "d_behov", 4, 1, T_2026_03);
+    s_answers_to(2, 7, "d_samordnare", 1, 2, T_2026_03);
+    s_answers_to(2, 3, "d_samordnare", 2, 2, T_2026_03);
+    s_answers_to(2, 4, "d_samordnare", 1, 1, T_2026_03);
+    s_answers_to(2, 6, "d_samordnare", 2, 1, T_2026_03);
+    s_answers_to(1, 3, "d_behov", 4, 2, T_2026_03);
+    s_answers_to(1, 2, "d_behov", 2, 1, T_2026_03);
+    s_answers_to(3, 1, "d_behov", 4, 2, T_2026_03);
+    s_answers_to(3, 3, "d_behov", 2, 1, T_2026_03);
+    s_answers_to(0, 5, "d_behov", 3, 1, T_2026_03); /* NV: project only */
+
+    json_t *r = s_query_view("i1_behov", "2026", "all", true);
+    json_t *hbs = s_row_at(r, "forbund", "HBS", "2026", "all");
+    CHECK(s_near(s_real(hbs, "integrated_minus_project_mean"), 23.0 / 15, 1e-12));
+    CHECK(s_near(s_bound(hbs, "integrated_minus_project_mean_ci95", 0), 0.0557673078, 1e-6));
+    CHECK(s_near(s_bound(hbs, "integrated_minus_project_mean_ci95", 1), 3.0108993589, 1e-6));
+    CHECK(s_near(s_real(hbs, "integrated_minus_project_share"), 4.0 / 15, 1e-12));
+    CHECK(s_near(s_bound(hbs, "integrated_minus_project_share_ci95", 0), -0.3048805982, 1e-9));
+    CHECK(s_near(s_bound(hbs, "integrated_minus_project_share_ci95", 1), 0.8382139316, 1e-9));
+    json_t *vas = s_row_at(r, "forbund", "VAS", "2026", "all");
+    CHECK(s_near(s_real(vas, "integrated_minus_project_mean"), 2, 1e-12));
+    CHECK(s_bound(vas, "integrated_minus_project_mean_ci95", 0) == 2.0);
+    CHECK(s_bound(vas, "integrated_minus_project_mean_ci95", 1) == 2.0);
+    json_t *oo = s_row_at(r, "forbund", "OO", "2026", "all");
+    CHECK(s_near(s_real(oo, "integrated_minus_project_mean"), 2, 1e-12));
+    CHECK(!json_object_get(oo, "integrated_minus_project_mean_ci95"));
+    CHECK(json_object_get(oo, "integrated_minus_project_share_ci95")); /* Wald: 1 − 0, width 0 */
+    json_t *nv = s_row_at(r, "forbund", "NV", "2026", "all");
+    CHECK(nv && !json_object_get(nv, "integrated_minus_project_mean"));
+    CHECK(
+        json_object_get(s_row_at(r, "nation", "Riket", "2026", "all"), "integrated_minus_project_mean_ci95"));
+    /* CSV: decimal comma, shares in percentage points. */
+    static const struct {
+        const char *column, *want;
+    } i1_csv[] = {{"skillnad medelvärde integrerad − projekt", "1,53"},
+                  {"skillnad medelvärde integrerad − projekt 95 % KI nedre", "0,06"},
+                  {"skillnad medelvärde integrerad − projekt 95 % KI övre", "3,01"},
+                  {"skillnad andel integrerad − projekt (procentenheter)", "26,7"},
+                  {"skillnad andel integrerad − projekt 95 % KI nedre (procentenheter)", "-30,5"},
+                  {"skillnad andel integrerad − projekt 95 % KI övre (procentenheter)", "83,8"}};
+    for (size_t i = 0; i < sizeof i1_csv / sizeof *i1_csv; i++) {
+        char *got = s_csv_cell(r, "forbund", "HBS", "2026", "all", i1_csv[i].column);
+        CHECK(got && !strcmp(got, i1_csv[i].want));
+        free(got);
+    }
+    json_decref(r);
+    /* The mode rows themselves compare with nothing across modes. */
+    r = s_query_view("i1_behov", "2026", "mode=integrated", true);
+    CHECK(!json_object_get(s_row_at(r, "forbund", "HBS", "2026", "mode=integrated"),
+                           "integrated_minus_project_mean"));
+    json_decref(r);
+
+    r = s_query_view("i4_samordnare", "2026", "all", true);
+    hbs = s_row_at(r, "forbund", "HBS", "2026", "all");
+    CHECK(!json_object_get(hbs, "integrated_minus_project_mean"));
+    CHECK(s_near(s_real(hbs, "integrated_minus_project_share"), 0.3, 1e-12));
+    CHECK(s_near(s_bound(hbs, "integrated_minus_project_share_ci95", 0), -0.1157711473, 1e-9));
+    CHECK(s_near(s_bound(hbs, "integrated_minus_project_share_ci95", 1), 0.7157711473, 1e-9));
+    char *got = s_csv_cell(r, "forbund", "HBS", "2026", "all",
+                           "skillnad andel integrerad − projekt (procentenheter)");
+    CHECK(got && !strcmp(got, "30,0"));
+    free(got);
+    got = s_csv_cell(r, "forbund", "HBS", "2026", "all", "skillnad medelvärde integrerad − projekt");
+    CHECK(got && !strcmp(got, ""));
+    free(got);
+    json_decref(r);
+    s_teardown();
+}
+
+/* Rows of every period kind and slice asked for, keyed
+ * "level|name|period|slice" (protected view). */
+static json_t *s_all_rows(const char *measure, const char *const *slices, int nslices)
+{
+    static const char *const kinds[] = {"year", "quarter", "month"};
+    json_t *map = json_object();
+    for (int k = 0; k < 3; k++)
+        for (int s = 0; s < nslices; s++) {
+            json_t *r = s_query(measure, kinds[k], slices[s]);
+            json_t *rows = json_object_get(json_array_get(json_object_get(r, "measures"), 0), "rows");
+            size_t i;
+            json_t *row;
+            json_array_foreach(rows, i, row) {
+                char key[160];
+                snprintf(key, sizeof key, "%s|%s|%s|%s", json_string_value(json_object_get(row, "level")),
+                         json_string_value(json_object_get(row, "name")),
+                         json_string_value(json_object_get(row, "period")), slices[s]);
+                json_object_set(map, key, row);
+            }
+            json_decref(r);
+        }
+    return map;
+}
+
+/* The row of map at the same place as `row` in `period` and `slice`. */
+static json_t *s_peer(json_t *map, const json_t *row, const char *period, const char *slice)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s|%s|%s|%s", json_string_value(json_object_get(row, "level")),
+             json_string_value(json_object_get(row, "name")), period, slice);
+    return json_object_get(map, key);
+}
+
+static bool s_comparable(const json_t *row)
+{
+    return row && !json_is_true(json_object_get(row, "suppressed")) && !json_object_get(row, "withheld") &&
+           json_integer_value(json_object_get(row, "n")) > 0;
+}
+
+static bool s_has_comparison(const json_t *row)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *) row, key, v) {
+        if (!strncmp(key, "change", 6) || !strncmp(key, "integrated_minus_project", 24))
+            return true;
+    }
+    return false;
+}
+
+/* A hidden row, or a 0 %/100 % share withheld (n < 10), cannot be derived
+ * from any comparison field of any row: the row itself carries none, and
+ * a row compared with it (the next period, the same period a year later,
+ * its "all" row across modes) carries none either. Every comparison shown
+ * is the difference of two published values a reader sees anyway, and one
+ * period asked alone gives the same rows as the whole table. Data: i4 in
+ * 2025-03/06 and 2026-03/06 at four förbund, in each month an integrated
+ * group that all say yes (6..9 people, so often withheld), a project group
+ * of 12 half yes, one group of 8 all no, and at OO an integrated group of
+ * 3 (hidden) in 2025-06 and one of 12 half yes in 2026-06. Which rows
+ * are withheld depends on the noise (a random secret per ledger); the
+ * test only counts that some are. */
+static void test_comparisons_never_from_hidden_or_withheld(void)
+{
+    s_setup();
+    static const int64_t months[] = {T_2026_03 - T_YEAR, T_2026_03 - T_YEAR + 92 * T_DAY, T_2026_03,
+                                     T_2026_03 + 92 * T_DAY};
+    for (int f = 0; f < 4; f++)
+        for (int mo = 0; mo < 4; mo++) {
+            s_answers_to(f, f == 3 && mo == 1 ? 3 : 6 + (f + mo) % 4, "d_samordnare", 1, 2, months[mo]);
+            if (f == 3 && mo == 3) /* a visible row whose year before is hidden */
+                s_answers_to(f, 6, "d_samordnare", 2, 2, months[mo]);
+            if (f == 1 && mo == 1) {
+                s_answers_to(f, 8, "d_samordnare", 2, 1, months[mo]);
+                continue;
+            }
+            s_answers_to(f, 6, "d_samordnare", 1, 1, months[mo]);
+            s_answers_to(f, 6, "d_samordnare", 2, 1, months[mo]);
+        }
+    static const char *const slices[] = {"all", "mode=integrated", "mode=project"};
+    json_t *map = s_all_rows("i4_samordnare", slices, 3);
+    int withheld = 0, hidden = 0, held_back = 0, shown_year = 0, shown_diff = 0;
+    const char *key;
+    json_t *row;
+    json_object_foreach(map, key, row) {
+        const char *period = json_string_value(json_object_get(row, "period"));
+        const char *slice = json_string_value(json_object_get(row, "slice"));
+        uint32_t p;
+        CHECK(cell_period_parse(period, &p) == 0);
+        char prev[16], year[16];
+        cell_period_format(prev, sizeof prev, cell_period_prev(p));
+        cell_period_format(year, sizeof year, cell_period_year_before(p));
+        bool hid = json_is_true(json_object_get(row, "suppressed"));
+        withheld += json_object_get(row, "withheld") != NULL;
+        hidden += hid;
+        if (!s_comparable(row)) {
+            CHECK(!s_has_comparison(row));
+            if (hid)
+                CHECK(json_object_size(row) == 5 + (json_object_get(row, "lan") != NULL));
+        }
+        /* Each comparison: both rows comparable, and the value is the
+         * difference of their published shares. */
+        json_t *yb = s_peer(map, row, year, slice), *pv = s_peer(map, row, prev, slice);
+        if (json_object_get(row, "change_year_share")) {
+            shown_year++;
+            CHECK(s_comparable(yb));
+            if (s_comparable(yb))
+                CHECK(s_near(s_real(row, "change_year_share"), s_real(row, "share") - s_real(yb, "share"),
+                             1e-12));
+        } else if (s_comparable(row) && yb && !s_comparable(yb)) {
+            held_back++;
+        }
+        if (json_object_get(row, "change_share"))
+            CHECK(s_comparable(pv));
+        if (strcmp(slice, "all"))
+            continue;
+        json_t *gi = s_peer(map, row, period, "mode=integrated"),
+               *gp = s_peer(map, row, period, "mode=project");
+        if (json_object_get(row, "integrated_minus_project_share")) {
+            shown_diff++;
+            CHECK(s_comparable(gi) && s_comparable(gp));
+            if (s_comparable(gi) && s_comparable(gp))
+                CHECK(s_near(s_real(row, "integrated_minus_project_share"),
+                             s_real(gi, "share") - s_real(gp, "share"), 1e-12));
+            CHECK(json_object_get(row, "integrated_minus_project_share_ci95"));
+        } else if (s_comparable(row) && gi && gp) {
+            CHECK(!s_comparable(gi) || !s_comparable(gp));
+            held_back++;
+        }
+    }
+    CHECK(withheld > 0 && hidden > 0 && held_back > 0);
+    CHECK(shown_year > 0 && shown_diff > 0);
+    /* One period asked alone: the same rows (the year before loaded and
+     * suppressed as its own query would). */
+    static const char *const periods[] = {"2026", "2026-Q1", "2026-Q2", "2026-03", "2026-06", "2025-Q2"};
+    for (size_t i = 0; i < sizeof periods / sizeof *periods; i++)
+        for (int s = 0; s < 3; s++) {
+            json_t *r = s_query("i4_samordnare", periods[i], slices[s]);
+            json_t *rows = json_object_get(json_array_get(json_object_get(r, "measures"), 0), "rows");
+            size_t j;
+            json_t *one;
+            CHECK(json_array_size(rows) > 0);
+            json_array_foreach(rows, j, one) {
+                json_t *same = s_peer(map, one, periods[i], slices[s]);
+                CHECK(same && json_equal(one, same));
+                /* The CSV of a row that may not be compared has empty
+                 * comparison columns. */
+                if (s_comparable(one) || s > 0)
+                    continue;
+                static const char *const columns[] = {
+                    "förändring andel (procentenheter)", CSV_YEAR_SHARE,
+                    "skillnad andel integrerad − projekt (procentenheter)",
+                    "skillnad andel integrerad − projekt 95 % KI nedre (procentenheter)",
+                    "skillnad andel integrerad − projekt 95 % KI övre (procentenheter)"};
+                for (size_t c = 0; c < sizeof columns / sizeof *columns; c++) {
+                    char *got = s_csv_cell(r, json_string_value(json_object_get(one, "level")),
+                                           json_string_value(json_object_get(one, "name")), periods[i], "all",
+                                           columns[c]);
+                    CHECK(got && !strcmp(got, ""));
+                    free(got);
+                }
+            }
+            json_decref(r);
+        }
+    json_decref(map);
+    s_teardown();
+}
+
 static void test_organisation_not_suppressed_and_bad_args(void)
 {
     s_setup();
@@ -551,6 +1004,9 @@ int main(void)
     RUN(test_complementary_over_time);
     RUN(test_change_against_previous_period);
     RUN(test_withheld_share_and_exact_view);
+    RUN(test_change_year_share);
+    RUN(test_integrated_minus_project_exact);
+    RUN(test_comparisons_never_from_hidden_or_withheld);
     RUN(test_organisation_not_suppressed_and_bad_args);
     RUN(test_measures_without_cells);
     RUN(test_feed_matches_api);

@@ -1,17 +1,22 @@
-/* fault_upgrade_test.c: a ledger written with another schema version (one
- * older than the collector can rebuild, a future one, a malformed value)
- * is refused with a clear message and a nonzero exit by the collector and
- * by finsamctl — it is never silently misread — and the store is
- * byte-for-byte unchanged afterwards. Put back to this version, it opens
- * with every event intact. A store of a schema whose log this finsam reads
- * (LEDGER_SCHEMA_REBUILDABLE up to the current one) is refused by
- * finsamctl, and the collector rebuilds its cells and participant records
- * from the log at start: whatever they held before is gone. The version is
+/* fault_upgrade_test.c: a ledger written with a schema version this
+ * release cannot read (one older than the previous, a future one, a
+ * malformed value) is refused with a clear message and a nonzero exit by
+ * the collector and by finsamctl — it is never silently misread — and the
+ * store is byte-for-byte unchanged afterwards. Put back to this version, it
+ * opens with every event intact. A ledger of the previous schema is
+ * refused by finsamctl with the advice to start the collector, and the
+ * collector upgrades it (collector/upgrade.h): its derived state is
+ * recomputed from the log, so a participant record of the old layout and a
+ * cell that disagrees with the log are gone, rebuild --verify finds 0
+ * differences and the exact medians are there again. The version is
  * patched with the LMDB API into a real ledger (meta/schema, see
- * collector/ledger.h). */
+ * collector/ledger.h); the previous schema's state is imitated by emptying
+ * the distributions, putting day buckets back into the day-count cells
+ * and adding a version-3 participant record. */
 #include "fault_util.h"
 #include "testutil.h"
 
+#include "cell.h"
 #include "ledger.h"
 
 #include <lmdb.h>
@@ -123,9 +128,9 @@ static void test_other_schema_refused(void)
         uint8_t bytes[4];
         size_t len;
     } cases[] = {
-        {"schema too old to rebuild",
-         s_version_text(LEDGER_SCHEMA_REBUILDABLE - 1),
-         {0, 0, 0, LEDGER_SCHEMA_REBUILDABLE - 1},
+        {"older schema",
+         s_version_text(LEDGER_SCHEMA_PREVIOUS - 1),
+         {0, 0, 0, LEDGER_SCHEMA_PREVIOUS - 1},
          4},
         {"future schema", s_version_text(LEDGER_SCHEMA_VERSION + 1), {0, 0, 0, LEDGER_SCHEMA_VERSION + 1}, 4},
         {"malformed schema value", "store schema version unreadable", {0, 0, 1}, 3},
@@ -170,14 +175,51 @@ static void test_other_schema_refused(void)
     fprintf(stderr, "FIGURES fault_upgrade: cases=3 refused=3 store_changed=0 events_intact=2000\n");
 }
 
-/* The previous schema: same log, other participant records. finsamctl
- * refuses it (its cells are not ours to read); the collector rebuilds the
- * cells and participant records from the log, so a record of the old
- * layout and a cell that disagrees with the log are both gone, and the
- * store says the current schema. */
-static void test_previous_schema_rebuilt(void)
+/* Makes the ledger at dir look like one of the previous schema: version
+ * 4, no distribution databases at all, day buckets in the day-count
+ * cells. Returns the day-count cells changed. */
+static int s_make_previous(const char *dir)
 {
-    fault_seed("fault_upgrade_test");
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, cells, dists, pubdists;
+    CHECK(mdb_env_create(&env) == 0);
+    CHECK(mdb_env_set_maxdbs(env, 16) == 0);
+    CHECK(mdb_env_open(env, dir, 0, 0600) == 0);
+    CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+    CHECK(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+    CHECK(mdb_dbi_open(txn, "cells", 0, &cells) == 0);
+    CHECK(mdb_dbi_open(txn, "dists", 0, &dists) == 0);
+    CHECK(mdb_dbi_open(txn, "published-dists", 0, &pubdists) == 0);
+    uint8_t v4[4] = {0, 0, 0, LEDGER_SCHEMA_PREVIOUS};
+    MDB_val k = {6, "schema"}, v = {4, v4};
+    CHECK(mdb_put(txn, meta, &k, &v, 0) == 0);
+    CHECK(mdb_drop(txn, dists, 1) == 0);
+    CHECK(mdb_drop(txn, pubdists, 1) == 0);
+    MDB_cursor *cur;
+    CHECK(mdb_cursor_open(txn, cells, &cur) == 0);
+    int changed = 0;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 8 || (memcmp(k.mv_data, "i3_dagar", 8) && memcmp(k.mv_data, "i6_dagar", 8)))
+            continue;
+        cell_t c;
+        CHECK(v.mv_size == sizeof c);
+        memcpy(&c, v.mv_data, sizeof c);
+        c.hist[8] = c.n; /* "all in the 90-120 day bucket" */
+        MDB_val nv = {sizeof c, &c};
+        CHECK(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT) == 0);
+        changed++;
+    }
+    mdb_cursor_close(cur);
+    CHECK(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+    return changed;
+}
+
+static void test_previous_schema_upgraded(void)
+{
+    fault_seed("fault_upgrade_test_previous");
     cluster_t c;
     cluster_init(&c);
     char agent[320], ledger[400], data[420], log[400];
@@ -188,39 +230,55 @@ static void test_previous_schema_rebuilt(void)
     const char *fill[] = {"demo", "--events", "2000", "--exit-when-empty", NULL};
     CHECK_EQ(cluster_agent(&c, agent, 120000, fill), 0);
     cluster_stop_collector(&c, SIGTERM);
-
+    const char *query[] = {"query", "--exact", "--format", "json", "--measure", "i3_dagar_i_insats", NULL};
+    char *before = NULL;
+    CHECK_EQ(cluster_ctl(&c, &before, query), 0);
     /* A participant record of the old layout (version 3: 30-byte
-     * observations) and a cell one too high, under the previous schema. */
+     * observations) and a cell one too high, then the rest of the
+     * previous schema. */
     uint8_t pkey[40] = "NV", old[9 + 30] = {3, 0, 0, 0, 0, 0, 0, 0, 1};
     memset(pkey + 8, 0xee, 32);
     s_patch(ledger, "participants", pkey, sizeof pkey, old, sizeof old, true);
-    uint8_t previous[4] = {0, 0, 0, LEDGER_SCHEMA_VERSION - 1};
-    s_patch_schema(ledger, previous, 4);
-    CHECK(LEDGER_SCHEMA_VERSION - 1 >= LEDGER_SCHEMA_REBUILDABLE);
-    uint64_t before = s_digest(data);
+    CHECK(s_make_previous(ledger) > 0);
+    uint64_t digest = s_digest(data);
+
+    /* finsamctl reads no store of the previous schema: it says who
+     * upgrades it, and changes nothing. */
     snprintf(log, sizeof log, "%s/previous.log", c.dir);
     char *status[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "status", NULL};
     CHECK_EQ(tu_run(status, log, 30000), 66);
-    char *text = tu_read_file(log);
-    CHECK(text && strstr(text, s_version_text(LEDGER_SCHEMA_VERSION - 1)) && strstr(text, "rebuil"));
-    free(text);
-    CHECK(s_digest(data) == before);
+    CHECK(tu_file_has(log, "start finsam-collector on it once to upgrade it"));
+    char *verify[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "rebuild", "--verify", NULL};
+    CHECK(tu_run(verify, log, 30000) != 0);
+    CHECK(tu_file_has(log, "start finsam-collector on it once to upgrade it"));
+    CHECK(s_digest(data) == digest);
 
+    /* The collector upgrades it at start; the derived state is the log's. */
     cluster_start_collector(&c);
-    text = tu_read_file(c.log);
-    CHECK(text && strstr(text, "STORE-REBUILT"));
-    free(text);
+    CHECK(tu_file_has(c.log, "STORE-UPGRADED from=4 to=5 events=2000"));
     CHECK_EQ(cluster_events_in_log(&c), 2000);
-    CHECK_EQ(cluster_rebuild_verify(&c), 0); /* the bumped cell and the old record are gone */
     cluster_stop_collector(&c, SIGTERM);
     CHECK_EQ(s_schema(ledger), LEDGER_SCHEMA_VERSION);
-    fprintf(stderr, "FIGURES fault_upgrade: previous schema %d rebuilt to %d, differences=0\n",
-            LEDGER_SCHEMA_VERSION - 1, LEDGER_SCHEMA_VERSION);
+    CHECK_EQ(cluster_rebuild_verify(&c), 0); /* the bumped cell and the old record are gone */
+    char *after = NULL;
+    CHECK_EQ(cluster_ctl(&c, &after, query), 0);
+    json_t *a = json_loads(before, 0, NULL), *b = json_loads(after, 0, NULL);
+    CHECK(a && b && json_equal(a, b)); /* the same exact medians and quartiles as before */
+    CHECK(strstr(after, "\"median_days\"") && strstr(after, "\"q1_days\""));
+    json_decref(a);
+    json_decref(b);
+    free(before);
+    free(after);
+    /* Started again, it is the current schema: nothing more to upgrade. */
+    cluster_start_collector(&c);
+    cluster_stop_collector(&c, SIGTERM);
+    CHECK_EQ(tu_count_in_file(c.log, "STORE-UPGRADED"), 1);
+    fprintf(stderr, "FIGURES fault_upgrade: previous schema upgraded, events=2000 rebuild_differences=0\n");
 }
 
 int main(void)
 {
     RUN(test_other_schema_refused);
-    RUN(test_previous_schema_rebuilt);
+    RUN(test_previous_schema_upgraded);
     return tu_result();
 }
