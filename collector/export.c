@@ -124,7 +124,8 @@ int export_print_csv(const json_t *result, FILE *out)
                                          NULL};
     static const char *const medians[] = {"median", "median_days", NULL};
     fputs("\xEF\xBB\xBF", out);
-    fputs("indikator;mått;benämning;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;andel (%);"
+    fputs("indikator;mått;benämning;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;"
+          "andel (%);"
           "median;nedre kvartil;övre kvartil;summa;förändring medelvärde;förändring andel (procentenheter);"
           "förändring medelvärde mot året före;förändring andel mot året före (procentenheter);"
           "skillnad medelvärde integrerad − projekt;"

@@ -945,7 +945,15 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
         json_object_set_new(o, "ci95", json_pack("[f,f]", cv->ci_low, cv->ci_high));
         json_object_set_new(o, "share_improved", json_real(cv->share));
         break;
-    case AGG_RATIO: break; /* no cells of its own: s_ratio_rows */
+    case AGG_RATIO:
+        /* A share of insatser: reports giving both numbers (n), the
+         * parts over the totals (cell.h: hits and sum). */
+        json_object_set_new(o, "numerator", json_integer(cv->hits));
+        json_object_set_new(o, "denominator", json_integer(cv->sum));
+        if (cv->sum <= 0)
+            return false; /* no insatser: no share, nothing to compare */
+        json_object_set_new(o, "share", json_real(cv->share));
+        break;
     }
     return true;
 }
@@ -975,7 +983,8 @@ static bool s_peer_values(const query_t *q, const cat_measure_t *m, bool persona
     cell_t pub;
     s_published(q, m, personal, r, &pub);
     cell_values(m, &pub, 0, out);
-    return out->n > 0 && !(!q->exact && !m->organisation && s_has_share(m->aggregate) && !s_share_ok(out));
+    return out->n > 0 && !(!q->exact && !m->organisation && s_has_share(m->aggregate) && !s_share_ok(out)) &&
+           !(m->aggregate == AGG_RATIO && out->sum <= 0); /* no insatser: no share to compare */
 }
 
 static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, s_parts_t *parts,
@@ -1054,119 +1063,10 @@ void query_measure_list(const catalogue_t *cat, char *out, size_t outlen)
         snprintf(out + used, outlen - used, ")");
 }
 
-/* ---- measure metadata and ratio measures --------------------------------
- *
- * A ratio (a share of insatser, indicators 10, 13 and 14) has no cells:
- * it divides two organisation sums of the same rows — förbund, län,
- * nation, period — at read time. Organisation reports are not personal
- * data, so both sums are exact and never suppressed; the share is shown
- * only when every report behind the denominator gave the numerator too
- * (validate.c makes new reports give both), and never from a zero total. */
-
-/* A ratio row's values: *share set and true when it has one. */
-static bool s_ratio_values(const query_t *q, const catalogue_t *cat, const cat_measure_t *m, s_table_t *num,
-                           const s_row_t *den, cell_t *pn, cell_t *pd, double *share)
-{
-    const s_row_t *nr = s_find(num, den->level, den->name, den->period, den->slice);
-    memset(pn, 0, sizeof *pn);
-    s_published(q, &cat->measures[m->denominator], false, den, pd);
-    if (nr && !nr->absent)
-        s_published(q, &cat->measures[m->numerator], false, nr, pn);
-    if (pd->n <= 0 || pd->sum <= 0 || pn->n != pd->n)
-        return false;
-    *share = (double) pn->sum / (double) pd->sum;
-    return true;
-}
-
-/* Sum measure m's table for a ratio: every period, or (year > 0) that
- * year and the one before, so one period asked alone still has its
- * previous period and its year-earlier row. No suppression to decide:
- * organisation reports. */
-static int s_ratio_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat_measure_t *m,
-                        int year, bool exact, s_table_t *t)
-{
-    int rc = s_load(ledger, txn, cat, m, year, exact, t);
-    if (rc || year == 0)
-        return rc;
-    s_table_t before = {0};
-    rc = s_load(ledger, txn, cat, m, year - 1, exact, &before);
-    for (size_t i = 0; rc == 0 && i < before.n; i++) {
-        s_row_t *r = s_push(t);
-        if (!r)
-            rc = ENOMEM;
-        else
-            *r = before.rows[i];
-    }
-    free(before.rows);
-    if (rc == 0 && t->n > 1)
-        qsort(t->rows, t->n, sizeof *t->rows, s_row_cmp);
-    return rc;
-}
-
-/* The rows of ratio measure m, as the rows loop of query_run prints them. */
-static int s_ratio_rows(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const query_t *q,
-                        const cat_measure_t *m, period_kind_t kind, uint32_t only, uint16_t slice,
-                        json_t *rows)
-{
-    static const char *const levels[] = {"forbund", "lan", "nation"};
-    s_table_t num = {0}, den = {0};
-    int year = only ? cell_period_year(only) : 0;
-    int rc = s_ratio_load(ledger, txn, cat, &cat->measures[m->numerator], year, q->exact, &num);
-    if (rc == 0)
-        rc = s_ratio_load(ledger, txn, cat, &cat->measures[m->denominator], year, q->exact, &den);
-    for (size_t i = 0; rc == 0 && i < den.n; i++) {
-        const s_row_t *r = &den.rows[i];
-        if (r->absent || r->slice != slice || cell_period_kind(r->period) != kind ||
-            (only && r->period != only))
-            continue;
-        if (q->forbund && r->level == LEVEL_FORBUND && strcmp(r->name, q->forbund))
-            continue;
-        if (q->forbund && r->level == LEVEL_LAN && strcmp(r->name, catalogue_lan(cat, q->forbund)))
-            continue;
-        char period[16], sl[32];
-        cell_period_format(period, sizeof period, r->period);
-        cell_slice_format(sl, sizeof sl, r->slice);
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "level", levels[r->level], "name", r->name, "period",
-                              period, "slice", sl, "suppressed", false);
-        if (r->level == LEVEL_FORBUND)
-            json_object_set_new(o, "lan", json_string(r->lan));
-        cell_t pn, pd;
-        double share, before;
-        bool has = s_ratio_values(q, cat, m, &num, r, &pn, &pd, &share);
-        json_object_set_new(o, "n", json_integer(pd.n));
-        json_object_set_new(o, "units", json_integer(pd.units));
-        json_object_set_new(o, "numerator", json_integer(pn.sum));
-        json_object_set_new(o, "denominator", json_integer(pd.sum));
-        if (!has) {
-            json_object_set_new(
-                o, "withheld",
-                json_string(pd.sum <= 0 ? "no insatser in total" : "not every report gives both numbers"));
-            json_array_append_new(rows, o);
-            continue;
-        }
-        json_object_set_new(o, "share", json_real(share));
-        /* Changes in share units (0.028 = +2.8 percentage points): against
-         * the previous period and the same period a year earlier. */
-        const struct {
-            const char *key;
-            uint32_t period;
-        } cmp[] = {{"change_share", cell_period_prev(r->period)},
-                   {"change_year_share", cell_period_year_before(r->period)}};
-        for (size_t k = 0; k < sizeof cmp / sizeof *cmp; k++) {
-            const s_row_t *p = s_find(&den, r->level, r->name, cmp[k].period, r->slice);
-            cell_t qn, qd;
-            if (p && !p->absent && s_ratio_values(q, cat, m, &num, p, &qn, &qd, &before))
-                json_object_set_new(o, cmp[k].key, json_real(share - before));
-        }
-        json_array_append_new(rows, o);
-    }
-    free(num.rows);
-    free(den.rows);
-    return rc;
-}
+/* ---- measure metadata ------------------------------------------------------ */
 
 /* A measure's entry of the answer: its own label and definition, its
- * indicator's, and (ratio) the measures it divides. */
+ * indicator's, and (ratio) the items it divides. */
 static json_t *s_measure_json(const catalogue_t *cat, const query_t *q, const cat_measure_t *m, bool personal,
                               json_t *rows)
 {
@@ -1179,8 +1079,8 @@ static json_t *s_measure_json(const catalogue_t *cat, const query_t *q, const ca
                   ind ? ind->en : "", "protected", personal && !q->exact, "min_units",
                   personal && !q->exact ? protect_params(q->protect)->min_count : 0);
     if (m->aggregate == AGG_RATIO) {
-        json_object_set_new(o, "numerator", json_string(cat->measures[m->numerator].id));
-        json_object_set_new(o, "denominator", json_string(cat->measures[m->denominator].id));
+        json_object_set_new(o, "numerator", json_string(m->numerator_item));
+        json_object_set_new(o, "denominator", json_string(m->denominator_item));
     }
     json_object_set_new(o, "rows", rows);
     return o;
@@ -1238,19 +1138,6 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
         bool personal = !organisation;
-        if (m->aggregate == AGG_RATIO) {
-            json_t *rows = json_array();
-            int rc = s_ratio_rows(ledger, txn, cat, q, m, kind, only, slice, rows);
-            if (rc) {
-                json_decref(rows);
-                json_decref(measures);
-                store_read_end(ledger_store(ledger), txn);
-                snprintf(err, errlen, "store: %s", store_strerror(rc));
-                return EX_IOERR;
-            }
-            json_array_append_new(measures, s_measure_json(cat, q, m, false, rows));
-            continue;
-        }
         s_table_t t = {0};
         s_parts_t parts;
         /* The whole table, every period kind (of the one year asked for,
@@ -1326,8 +1213,6 @@ int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect
         const cat_measure_t *m = &cat->measures[mi];
         bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
-        if (m->aggregate == AGG_RATIO)
-            continue; /* no cells: readers divide the two sums the feed carries */
         s_table_t t = {0};
         s_parts_t parts;
         rc = s_load(ledger, txn, cat, m, 0, false, &t);

@@ -82,9 +82,8 @@ const char *catalogue_aggregate_name(cat_aggregate_t aggregate)
     return (unsigned) aggregate < CAT_AGGREGATES ? s_aggregates[aggregate] : "?";
 }
 
-/* A ratio's source: two items of one instrument, each summed by a "sum"
- * measure of the catalogue (resolved in s_resolve_ratios, once every
- * measure is known). */
+/* A ratio's source: two items of one instrument, the part (numerator)
+ * and the total (denominator). */
 static int s_parse_ratio(catalogue_t *self, cat_measure_t *m, json_t *src, char *err, size_t errlen)
 {
     const char *instr = json_string_value(json_object_get(src, "instrument"));
@@ -98,8 +97,8 @@ static int s_parse_ratio(catalogue_t *self, cat_measure_t *m, json_t *src, char 
                  m->id);
         return -1;
     }
-    /* Not in `item`: aggregate.c routes answers by item, and a ratio has
-     * no cells of its own. */
+    /* Not in `item`: aggregate.c routes single answers by item, and a
+     * ratio needs both answers of a report (aggregate.c, s_ratios). */
     s_code(m->instrument, instr);
     s_code(m->numerator_item, num);
     s_code(m->denominator_item, den);
@@ -132,7 +131,6 @@ static int s_parse_measure(catalogue_t *self, cat_measure_t *m, json_t *jm, char
     m->en = s_dup(jm, "en");
     m->definition_sv = s_dup(jm, "definition_sv");
     m->definition_en = s_dup(jm, "definition_en");
-    m->numerator = m->denominator = -1;
     json_t *src = json_object_get(jm, "source");
     if (m->aggregate == AGG_RATIO)
         return s_parse_ratio(self, m, src, err, errlen);
@@ -185,34 +183,6 @@ static int s_parse_measure(catalogue_t *self, cat_measure_t *m, json_t *jm, char
     if (!m->scale) {
         snprintf(err, errlen, "measure %s: item %s not found in the instruments", m->id, m->item);
         return -1;
-    }
-    return 0;
-}
-
-/* Each ratio's numerator and denominator: the "sum" measure of the same
- * instrument over that item. */
-static int s_resolve_ratios(catalogue_t *self, char *err, size_t errlen)
-{
-    for (int i = 0; i < self->nmeasures; i++) {
-        cat_measure_t *m = &self->measures[i];
-        if (m->aggregate != AGG_RATIO)
-            continue;
-        const char *items[2] = {m->numerator_item, m->denominator_item};
-        int found[2] = {-1, -1};
-        for (int k = 0; k < 2; k++)
-            for (int j = 0; j < self->nmeasures && found[k] < 0; j++) {
-                const cat_measure_t *s = &self->measures[j];
-                if (s->aggregate == AGG_SUM && !strcmp(s->item, items[k]) &&
-                    (!s->instrument[0] || !strcmp(s->instrument, m->instrument)))
-                    found[k] = j;
-            }
-        if (found[0] < 0 || found[1] < 0) {
-            snprintf(err, errlen, "measure %s: no \"sum\" measure of item %s to divide", m->id,
-                     items[found[0] < 0 ? 0 : 1]);
-            return -1;
-        }
-        m->numerator = found[0];
-        m->denominator = found[1];
     }
     return 0;
 }
@@ -403,8 +373,6 @@ int catalogue_parse(catalogue_t **out, const char *text, size_t len, char *err, 
         }
         ind->nmeasures = self->nmeasures - ind->first_measure;
     }
-    if (s_resolve_ratios(self, err, errlen) < 0)
-        goto fail;
     for (int k = 0; k < self->nmeasures; k++) {
         cat_measure_t *m = &self->measures[k];
         const cat_instrument_t *in = m->instrument[0] ? catalogue_instrument(self, m->instrument) : NULL;

@@ -65,7 +65,7 @@ typedef enum {
     AGG_MEDIAN_DAYS,     /* median and quartiles of a day count (exact distribution) */
     AGG_PAIRED_CHANGE,   /* same pseudonym, value at `from` vs `to` */
     AGG_SHARE_SUSTAINED, /* in work/studies at `from` still so at `to` */
-    AGG_RATIO,           /* sum of one item over sum of another, computed at read time */
+    AGG_RATIO,           /* Σ part / Σ total over reports giving both (hits / sum) */
 } cat_aggregate_t;
 #define CAT_AGGREGATES 7
 
@@ -93,11 +93,10 @@ typedef struct {
     cat_status_field_t status_field;
     int phase, from_phase, to_phase;
     const cat_scale_t *scale; /* for survey items */
-    /* AGG_RATIO: the sum measures (indexes into the catalogue's measures)
-     * whose sums make the numerator and the denominator. A ratio has no
-     * cells of its own; the query layer divides the two sums. */
+    /* AGG_RATIO: the part and the total, two items of `instrument`. A
+     * report giving both is one observation: n 1, sum the total, hits
+     * the part (aggregate.c), so the share is hits / sum. */
     char numerator_item[CAT_CODE_MAX], denominator_item[CAT_CODE_MAX];
-    int numerator, denominator;
     /* Computed from an organisation report: not personal data, never
      * suppressed, perturbed or withheld. */
     bool organisation;

@@ -41,9 +41,9 @@ static const Finsam__V1__Answer *s_answer(size_t n, Finsam__V1__Answer **answers
 }
 
 /* Every ratio of the catalogue over this instrument (a share of insatser):
- * a report gives both of its numbers or neither, and the part is at most
- * the total. Then every report behind a published total is behind its
- * part too, and the share (query.c) divides sums over the same reports. */
+ * where a report gives both the part and the total, the part is at most
+ * the total (a share over 100 % means a typo). A report may leave either
+ * out; the share counts only reports that give both (aggregate.c). */
 static reject_code_t s_check_ratios(const catalogue_t *cat, const cat_instrument_t *in, size_t n,
                                     Finsam__V1__Answer **answers, char *why, size_t whylen)
 {
@@ -53,11 +53,7 @@ static reject_code_t s_check_ratios(const catalogue_t *cat, const cat_instrument
             continue;
         const Finsam__V1__Answer *part = s_answer(n, answers, m->numerator_item),
                                  *total = s_answer(n, answers, m->denominator_item);
-        if (!part != !total)
-            REJECT(REJECT_INVALID_FIELD,
-                   "items %s and %s go together in a report (the share %s divides them)", m->numerator_item,
-                   m->denominator_item, m->id);
-        if (part && part->value > total->value)
+        if (part && total && part->value > total->value)
             REJECT(REJECT_INVALID_FIELD, "item %s (%d) is more than %s (%d)", m->numerator_item, part->value,
                    m->denominator_item, total->value);
     }

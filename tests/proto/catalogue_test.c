@@ -2,9 +2,9 @@
  * proto/validate.c — the shipped catalogue (proto/catalogue.json, read from
  * the source tree and as embedded) labels and defines every measure in
  * both languages; version 2 accepts events of version 1 but not the items
- * version 2 added; ratio measures resolve to the sums they divide, and a
- * report's part and total come together, the part at most the total; the
- * fingerprint follows what cells are derived from and nothing else. */
+ * version 2 added; ratio measures name their part and total, and a
+ * report's part is at most its total; the fingerprint follows what cells
+ * are derived from and nothing else. */
 #include "catalogue.h"
 #include "codec.h"
 #include "testutil.h"
@@ -97,18 +97,17 @@ static void test_version_2_contents(void)
         CHECK(m && m->indicator == added[i].indicator && m->aggregate == AGG_ORDINAL);
     }
     const struct {
-        const char *id, *num, *den;
+        const char *id, *num;
         int indicator;
-    } ratios[] = {{"i10_andel_extern", "i10_insatser_extern", "i10_insatser_totalt", 10},
-                  {"i13_andel_2parter", "i13_insatser_2parter", "i10_insatser_totalt", 13},
-                  {"i14_andel_uppfplan", "i14_insatser_uppfplan", "i10_insatser_totalt", 14}};
+    } ratios[] = {{"i10_andel_extern", "o_insatser_extern", 10},
+                  {"i13_andel_2parter", "o_insatser_2parter", 13},
+                  {"i14_andel_uppfplan", "o_insatser_uppfplan", 14}};
     for (size_t i = 0; i < 3; i++) {
         const cat_measure_t *m = catalogue_measure(cat, ratios[i].id);
         CHECK(m && m->aggregate == AGG_RATIO && m->indicator == ratios[i].indicator && m->organisation);
-        CHECK(!strcmp(cat->measures[m->numerator].id, ratios[i].num));
-        CHECK(!strcmp(cat->measures[m->denominator].id, ratios[i].den));
+        CHECK(!strcmp(m->numerator_item, ratios[i].num) && !strcmp(m->denominator_item, "o_insatser_totalt"));
         CHECK(!strcmp(catalogue_aggregate_name(m->aggregate), "ratio"));
-        /* No cells of its own: nothing routes an answer to it. */
+        /* Not routed as a single item: it takes both answers of a report. */
         CHECK(!m->item[0] && m->status_field == STATUS_NONE);
     }
     CHECK(catalogue_measure(cat, "i9_mognad")->organisation);
@@ -116,9 +115,9 @@ static void test_version_2_contents(void)
     catalogue_destroy(&cat);
 }
 
-/* A ratio must name two items of its instrument, each summed by a "sum"
- * measure; otherwise the catalogue does not load, naming the measure. */
-static void test_ratio_needs_sums(void)
+/* A ratio names two different items of its instrument; otherwise the
+ * catalogue does not load, naming the measure. */
+static void test_ratio_source(void)
 {
     const char *head =
         "{\"catalogue_version\":1,\"scales\":{\"count\":{\"min\":0,\"max\":99}},"
@@ -126,31 +125,24 @@ static void test_ratio_needs_sums(void)
         "\"b\":{\"scale\":\"count\"}}}},\"indicators\":[{\"id\":1,\"measures\":[";
     char text[2048];
     snprintf(text, sizeof text,
-             "%s{\"id\":\"sa\",\"aggregate\":\"sum\",\"source\":{\"instrument\":\"org\",\"item\":\"a\"}},"
-             "{\"id\":\"sb\",\"aggregate\":\"sum\",\"source\":{\"instrument\":\"org\",\"item\":\"b\"}},"
-             "{\"id\":\"r\",\"aggregate\":\"ratio\",\"source\":{\"instrument\":\"org\",\"numerator\":\"a\","
+             "%s{\"id\":\"r\",\"aggregate\":\"ratio\",\"source\":{\"instrument\":\"org\",\"numerator\":\"a\","
              "\"denominator\":\"b\"}}]}]}",
              head);
     catalogue_t *cat = s_load_text(text);
     CHECK(cat);
     const cat_measure_t *r = catalogue_measure(cat, "r");
-    CHECK(r && !strcmp(cat->measures[r->numerator].id, "sa") &&
-          !strcmp(cat->measures[r->denominator].id, "sb"));
+    CHECK(r && !strcmp(r->numerator_item, "a") && !strcmp(r->denominator_item, "b") && r->organisation);
     catalogue_destroy(&cat);
     char err[256];
-    snprintf(text, sizeof text,
-             "%s{\"id\":\"sa\",\"aggregate\":\"sum\",\"source\":{\"instrument\":\"org\",\"item\":\"a\"}},"
-             "{\"id\":\"r\",\"aggregate\":\"ratio\",\"source\":{\"instrument\":\"org\",\"numerator\":\"a\","
-             "\"denominator\":\"b\"}}]}]}",
-             head);
-    CHECK(catalogue_parse(&cat, text, strlen(text), err, sizeof err) < 0);
-    CHECK(strstr(err, "measure r") && strstr(err, "item b"));
-    snprintf(text, sizeof text,
-             "%s{\"id\":\"r\",\"aggregate\":\"ratio\",\"source\":{\"instrument\":\"org\",\"numerator\":\"a\","
-             "\"denominator\":\"x\"}}]}]}",
-             head);
-    CHECK(catalogue_parse(&cat, text, strlen(text), err, sizeof err) < 0);
-    CHECK(strstr(err, "measure r"));
+    const char *bad_src[] = {"\"numerator\":\"a\",\"denominator\":\"x\"",
+                         "\"numerator\":\"a\",\"denominator\":\"a\"", "\"numerator\":\"a\""};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(text, sizeof text,
+                 "%s{\"id\":\"r\",\"aggregate\":\"ratio\",\"source\":{\"instrument\":\"org\",%s}}]}]}", head,
+                 bad_src[i]);
+        CHECK(catalogue_parse(&cat, text, strlen(text), err, sizeof err) < 0);
+        CHECK(strstr(err, "measure r"));
+    }
     /* An item may not be newer than the catalogue, nor the oldest
      * accepted version newer than the catalogue. */
     const char *bad[] = {
@@ -252,31 +244,32 @@ static void test_versions(void)
     catalogue_destroy(&cat);
 }
 
-/* The insats numbers of a report: part and total together, the part at
- * most the total (every ratio of the catalogue), in events of every
- * version. */
+/* The insats numbers of a report: where the part and the total are both
+ * given, the part is at most the total (every ratio of the catalogue), in
+ * events of every version; either may be left out. */
 static void test_ratio_rules(void)
 {
     catalogue_t *cat;
     char err[256];
     CHECK(catalogue_load(&cat, NULL, err, sizeof err) == 0);
-    /* The total and its three parts: all or none. */
     const char *all[] = {"o_insatser_extern", "o_insatser_totalt", "o_insatser_2parter",
                          "o_insatser_uppfplan"};
-    int ok[] = {3, 10, 10, 0}, over[] = {11, 10, 2, 2};
+    int ok[] = {3, 10, 10, 0}, over[] = {11, 10, 2, 2}, over2[] = {3, 10, 12, 2};
     for (uint32_t v = 1; v <= 2; v++) {
         event_msg_t ev = s_org(v, 4, all, ok);
         CHECK_EQ(s_validate(cat, &ev, NULL), FINSAM__V1__REJECT_CODE__REJECT_NONE);
         ev = s_org(v, 4, all, over);
         CHECK_EQ(s_validate(cat, &ev, "o_insatser_extern (11) is more than o_insatser_totalt (10)"),
                  FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
-        ev = s_org(v, 2, all, ok); /* extern and total, no 2parter */
-        CHECK_EQ(s_validate(cat, &ev, "o_insatser_2parter and o_insatser_totalt go together"),
+        ev = s_org(v, 4, all, over2);
+        CHECK_EQ(s_validate(cat, &ev, "o_insatser_2parter (12) is more than o_insatser_totalt (10)"),
                  FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
-        ev = s_org(v, 1, all, ok); /* a part without the total */
-        CHECK_EQ(s_validate(cat, &ev, "go together"), FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
-        ev = s_org(v, 1, all + 1, ok + 1); /* the total without its parts */
-        CHECK_EQ(s_validate(cat, &ev, "go together"), FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
+        ev = s_org(v, 2, all, ok); /* extern and total, no other part */
+        CHECK_EQ(s_validate(cat, &ev, NULL), FINSAM__V1__REJECT_CODE__REJECT_NONE);
+        ev = s_org(v, 1, all, over); /* a part without the total */
+        CHECK_EQ(s_validate(cat, &ev, NULL), FINSAM__V1__REJECT_CODE__REJECT_NONE);
+        ev = s_org(v, 1, all + 1, ok + 1); /* the total alone */
+        CHECK_EQ(s_validate(cat, &ev, NULL), FINSAM__V1__REJECT_CODE__REJECT_NONE);
     }
     catalogue_destroy(&cat);
 }
@@ -328,7 +321,7 @@ int main(void)
 {
     RUN(test_every_measure_labelled);
     RUN(test_version_2_contents);
-    RUN(test_ratio_needs_sums);
+    RUN(test_ratio_source);
     RUN(test_versions);
     RUN(test_ratio_rules);
     RUN(test_fingerprint);
