@@ -24,8 +24,8 @@
  * cells as they are, without protection.
  *
  * Every measure in an answer carries its own label and definition from
- * the catalogue. A ratio measure (the shares of insatser) has no cells:
- * its rows divide the sums of two organisation measures at read time. */
+ * the catalogue. A ratio measure (the shares of insatser) shows the sums
+ * of parts and totals of the reports that gave both, and their quotient. */
 #ifndef FINSAM_QUERY_H
 #define FINSAM_QUERY_H
 
