@@ -135,7 +135,7 @@ static void test_ratio_source(void)
     catalogue_destroy(&cat);
     char err[256];
     const char *bad_src[] = {"\"numerator\":\"a\",\"denominator\":\"x\"",
-                         "\"numerator\":\"a\",\"denominator\":\"a\"", "\"numerator\":\"a\""};
+                             "\"numerator\":\"a\",\"denominator\":\"a\"", "\"numerator\":\"a\""};
     for (size_t i = 0; i < 3; i++) {
         snprintf(text, sizeof text,
                  "%s{\"id\":\"r\",\"aggregate\":\"ratio\",\"source\":{\"instrument\":\"org\",%s}}]}]}", head,
