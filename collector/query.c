@@ -55,6 +55,8 @@ static int s_row_cmp(const void *a, const void *b)
 
 static s_row_t *s_find(s_table_t *t, int level, const char *name, uint32_t period, uint16_t slice)
 {
+    if (t->n == 0)
+        return NULL; /* rows is NULL then, and bsearch's pointer must be valid even for 0 */
     s_row_t key = {.level = level, .period = period, .slice = slice};
     snprintf(key.name, sizeof key.name, "%s", name);
     return bsearch(&key, t->rows, t->n, sizeof key, s_row_cmp);
