@@ -186,6 +186,25 @@ static json_t *s_answers(s_rng_t *r, const cat_instrument_t *in, double mean)
     return a;
 }
 
+/* A real report's part is at most its total (validate.c refuses the
+ * rest): where a ratio's part came out larger, the two numbers swap. No
+ * random draw, so a seed gives the same events as before. */
+static void s_ratios_hold(const catalogue_t *cat, const cat_instrument_t *in, json_t *answers)
+{
+    for (int i = 0; answers && i < cat->nmeasures; i++) {
+        const cat_measure_t *m = &cat->measures[i];
+        if (m->aggregate != AGG_RATIO || strcmp(m->instrument, in->code))
+            continue;
+        json_t *part = json_object_get(answers, m->numerator_item),
+               *total = json_object_get(answers, m->denominator_item);
+        if (!part || !total || json_integer_value(part) <= json_integer_value(total))
+            continue;
+        json_int_t p = json_integer_value(part);
+        json_integer_set(part, json_integer_value(total));
+        json_integer_set(total, p);
+    }
+}
+
 static void s_date(int32_t day, char out[11])
 {
     int y, m, d;
@@ -280,8 +299,9 @@ static json_t *s_row(s_rng_t *r, const catalogue_t *cat, const s_plan_t *e, cons
         if (!in)
             return NULL;
         s_date(e->day, date);
-        return json_pack("{s:s, s:s, s:o}", "kind", "organisation", "date", date, "answers",
-                         s_answers(r, in, 2.5));
+        json_t *answers = s_answers(r, in, 2.5);
+        s_ratios_hold(cat, in, answers);
+        return json_pack("{s:s, s:s, s:o}", "kind", "organisation", "date", date, "answers", answers);
     }
     }
     return NULL;

@@ -861,6 +861,42 @@ static int s_answers(s_target_t *t, const cat_instrument_t *in, size_t n, Finsam
     return 0;
 }
 
+/* The ratio measures of the instrument (the shares of insatser): a report
+ * that gives both the part and the total is one observation — n 1, sum
+ * the total, hits the part — so a cell's share hits / sum is Σ part /
+ * Σ total over exactly the reports that gave both (validate.c keeps the
+ * part at most the total). A report without one of them adds nothing
+ * here; its numbers still count in their own sum measures. */
+static int s_ratios(s_target_t *t, const cat_instrument_t *in, size_t n, Finsam__V1__Answer **answers,
+                    int sign)
+{
+    const catalogue_t *cat = t->self->catalogue;
+    for (int mi = 0; mi < cat->nmeasures; mi++) {
+        const cat_measure_t *m = &cat->measures[mi];
+        if (m->aggregate != AGG_RATIO || strcmp(m->instrument, in->code))
+            continue;
+        const Finsam__V1__Answer *part = NULL, *total = NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (!strcmp(answers[i]->item, m->numerator_item))
+                part = answers[i];
+            else if (!strcmp(answers[i]->item, m->denominator_item))
+                total = answers[i];
+        }
+        if (!part || !total)
+            continue;
+        cell_t obs = {.n = 1,
+                      .sum = total->value,
+                      .sumsq = (int64_t) total->value * total->value,
+                      .hits = part->value,
+                      .okey = t->ek};
+        t->m = m;
+        int rc = s_add(t, &obs, false, sign);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int s_status(s_target_t *t, const Finsam__V1__StatusObservation *s, const event_msg_t *ev, int sign)
 {
     aggregate_t *self = t->self;
@@ -966,9 +1002,12 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
         return in ? s_answers(&t, in, ev->staff_survey->n_answers, ev->staff_survey->answers, ev, sign) : 0;
     case FINSAM__V1__EVENT__BODY_ORGANISATION:
         for (int i = 0; i < self->catalogue->ninstruments; i++)
-            if (self->catalogue->instruments[i].kind == INSTR_ORGANISATION)
-                return s_answers(&t, &self->catalogue->instruments[i], ev->organisation->n_answers,
-                                 ev->organisation->answers, ev, sign);
+            if (self->catalogue->instruments[i].kind == INSTR_ORGANISATION) {
+                in = &self->catalogue->instruments[i];
+                int rc = s_answers(&t, in, ev->organisation->n_answers, ev->organisation->answers, ev, sign);
+                return rc ? rc
+                          : s_ratios(&t, in, ev->organisation->n_answers, ev->organisation->answers, sign);
+            }
         return 0;
     case FINSAM__V1__EVENT__BODY_STATUS: return s_status(&t, ev->status, ev, sign);
     default: return 0;

@@ -215,7 +215,6 @@ bool cell_is_zero(const cell_t *c)
 
 void cell_values(const cat_measure_t *m, const cell_t *c, int min_units, cell_values_t *out)
 {
-    (void) m;
     memset(out, 0, sizeof *out);
     out->n = c->n;
     out->units = c->units;
@@ -224,6 +223,7 @@ void cell_values(const cat_measure_t *m, const cell_t *c, int min_units, cell_va
         return;
     double n = (double) c->n;
     out->sum = c->sum;
+    out->hits = c->hits;
     out->mean = (double) c->sum / n;
     double var = c->n > 1 ? ((double) c->sumsq - (double) c->sum * (double) c->sum / n) / (n - 1) : 0;
     out->sd = var > 0 ? sqrt(var) : 0;
@@ -231,6 +231,9 @@ void cell_values(const cat_measure_t *m, const cell_t *c, int min_units, cell_va
     out->ci_low = out->mean - half;
     out->ci_high = out->mean + half;
     out->share = (double) c->hits / n;
+    /* A ratio's observation is a report: hits its part, sum its total. */
+    if (m->aggregate == AGG_RATIO)
+        out->share = c->sum > 0 ? (double) c->hits / (double) c->sum : 0;
 }
 
 void cell_quantiles(const cat_measure_t *m, const dist_t *d, cell_quantiles_t *out)

@@ -112,6 +112,7 @@ typedef struct {
     double mean, sd, ci_low, ci_high; /* ordinal, sum, paired */
     double share;                     /* top two / yes / moved / sustained / <= 30 days */
     int64_t sum;
+    int64_t hits; /* the share's numerator (a ratio's parts) */
 } cell_values_t;
 
 /* min_units: cells resting on fewer units are suppressed (0 disables, as

@@ -20,7 +20,8 @@
 
 bool compare_has_mean(const cat_measure_t *m)
 {
-    return m->aggregate != AGG_SHARE_YES && m->aggregate != AGG_SHARE_SUSTAINED;
+    /* A ratio's mean would be the mean total per report: not its value. */
+    return m->aggregate != AGG_SHARE_YES && m->aggregate != AGG_SHARE_SUSTAINED && m->aggregate != AGG_RATIO;
 }
 
 bool compare_has_share(const cat_measure_t *m)

@@ -124,7 +124,8 @@ int export_print_csv(const json_t *result, FILE *out)
                                          NULL};
     static const char *const medians[] = {"median", "median_days", NULL};
     fputs("\xEF\xBB\xBF", out);
-    fputs("indikator;mått;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;andel (%);"
+    fputs("indikator;mått;benämning;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;"
+          "andel (%);"
           "median;nedre kvartil;övre kvartil;summa;förändring medelvärde;förändring andel (procentenheter);"
           "förändring medelvärde mot året före;förändring andel mot året före (procentenheter);"
           "skillnad medelvärde integrerad − projekt;"
@@ -141,6 +142,8 @@ int export_print_csv(const json_t *result, FILE *out)
             bool suppressed = json_is_true(json_object_get(row, "suppressed"));
             fprintf(out, "%lld;", (long long) json_integer_value(json_object_get(m, "indicator")));
             s_text(out, json_string_value(json_object_get(m, "id")));
+            fputc(';', out);
+            s_text(out, json_string_value(json_object_get(m, "sv"))); /* the measure's own label */
             fputc(';', out);
             s_text(out, json_string_value(json_object_get(m, "aggregate")));
             fputc(';', out);

@@ -913,7 +913,7 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
     json_object_set_new(o, "units", json_integer(cv->units));
     if (cv->n == 0)
         return false;
-    if (!exact && cat_measure_has_share(m) && !s_share_ok(cv)) {
+    if (!exact && !m->organisation && cat_measure_has_share(m) && !s_share_ok(cv)) {
         json_object_set_new(o, "withheld", json_string("share of 0 % or 100 % on fewer than 10"));
         return false;
     }
@@ -949,6 +949,15 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
         json_object_set_new(o, "ci95", json_pack("[f,f]", cv->ci_low, cv->ci_high));
         json_object_set_new(o, "share_improved", json_real(cv->share));
         break;
+    case AGG_RATIO:
+        /* A share of insatser: reports giving both numbers (n), the
+         * parts over the totals (cell.h: hits and sum). */
+        json_object_set_new(o, "numerator", json_integer(cv->hits));
+        json_object_set_new(o, "denominator", json_integer(cv->sum));
+        if (cv->sum <= 0)
+            return false; /* no insatser: no share, nothing to compare */
+        json_object_set_new(o, "share", json_real(cv->share));
+        break;
     }
     return true;
 }
@@ -957,7 +966,7 @@ bool query_withholds(const cat_measure_t *m, const cell_t *published)
 {
     cell_values_t cv;
     cell_values(m, published, 0, &cv);
-    return cv.n > 0 && cat_measure_has_share(m) && !s_share_ok(&cv);
+    return cv.n > 0 && !m->organisation && cat_measure_has_share(m) && !s_share_ok(&cv);
 }
 
 /* The rows a row is compared with (compare.h), NULL where there is none:
@@ -978,7 +987,8 @@ static bool s_peer_values(const query_t *q, const cat_measure_t *m, bool persona
     cell_t pub;
     s_published(q, m, personal, r, &pub);
     cell_values(m, &pub, 0, out);
-    return out->n > 0 && !(!q->exact && cat_measure_has_share(m) && !s_share_ok(out));
+    return out->n > 0 && !(!q->exact && !m->organisation && cat_measure_has_share(m) && !s_share_ok(out)) &&
+           !(m->aggregate == AGG_RATIO && out->sum <= 0); /* no insatser: no share to compare */
 }
 
 static json_t *s_row_json(const query_t *q, const cat_measure_t *m, bool personal, s_parts_t *parts,
@@ -1055,6 +1065,29 @@ void query_measure_list(const catalogue_t *cat, char *out, size_t outlen)
         used += (size_t) snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", cat->measures[i].id);
     if (used < outlen)
         snprintf(out + used, outlen - used, ")");
+}
+
+/* ---- measure metadata ------------------------------------------------------ */
+
+/* A measure's entry of the answer: its own label and definition, its
+ * indicator's, and (ratio) the items it divides. */
+static json_t *s_measure_json(const catalogue_t *cat, const query_t *q, const cat_measure_t *m, bool personal,
+                              json_t *rows)
+{
+    const cat_indicator_t *ind = catalogue_indicator_of(cat, m);
+    json_t *o =
+        json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:i}", "id", m->id, "indicator", m->indicator,
+                  "aggregate", catalogue_aggregate_name(m->aggregate), "perspective",
+                  ind ? ind->perspective : "", "sv", m->sv, "en", m->en, "definition_sv", m->definition_sv,
+                  "definition_en", m->definition_en, "indicator_sv", ind ? ind->sv : "", "indicator_en",
+                  ind ? ind->en : "", "protected", personal && !q->exact, "min_units",
+                  personal && !q->exact ? protect_params(q->protect)->min_count : 0);
+    if (m->aggregate == AGG_RATIO) {
+        json_object_set_new(o, "numerator", json_string(m->numerator_item));
+        json_object_set_new(o, "denominator", json_string(m->denominator_item));
+    }
+    json_object_set_new(o, "rows", rows);
+    return o;
 }
 
 int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err,
@@ -1151,19 +1184,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         s_parts_free(&parts);
         free(t.rows);
         free(before.rows);
-        const cat_indicator_t *ind = NULL;
-        for (int i = 0; i < cat->nindicators; i++)
-            if (cat->indicators[i].id == m->indicator)
-                ind = &cat->indicators[i];
-        static const char *const aggs[] = {"ordinal",     "share_yes",     "sum",
-                                           "median_days", "paired_change", "share_sustained"};
-        json_array_append_new(measures,
-                              json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:b,s:i,s:o}", "id", m->id, "indicator",
-                                        m->indicator, "aggregate", aggs[m->aggregate], "perspective",
-                                        ind ? ind->perspective : "", "sv", ind ? ind->sv : "", "en",
-                                        ind ? ind->en : "", "protected", personal && !q->exact, "min_units",
-                                        personal && !q->exact ? protect_params(q->protect)->min_count : 0,
-                                        "rows", rows));
+        json_array_append_new(measures, s_measure_json(cat, q, m, personal, rows));
     }
     store_read_end(ledger_store(ledger), txn);
     const protect_params_t *pp = protect_params(q->protect);
@@ -1229,7 +1250,8 @@ static void s_headline(const json_t *row, const char *agg, char *out, size_t len
 {
     static const char *const keys[][2] = {
         {"ordinal", "mean"}, {"share_yes", "share"},         {"share_sustained", "share"},
-        {"sum", "sum"},      {"median_days", "median_days"}, {"paired_change", "mean_change"}};
+        {"sum", "sum"},      {"median_days", "median_days"}, {"paired_change", "mean_change"},
+        {"ratio", "share"}};
     if (json_is_true(json_object_get(row, "suppressed"))) {
         snprintf(out, len, "suppressed");
         return;
@@ -1242,7 +1264,7 @@ static void s_headline(const json_t *row, const char *agg, char *out, size_t len
         snprintf(out, len, "-");
         return;
     }
-    bool share = strstr(agg, "share") != NULL;
+    bool share = strstr(agg, "share") != NULL || !strcmp(agg, "ratio");
     if (json_is_integer(v))
         snprintf(out, len, "%lld", (long long) json_integer_value(v));
     else

@@ -21,7 +21,11 @@
  *    a row that withholds it shows no other value either (mean, sd,
  *    interval, change could give it back).
  * The operator's exact view (query_t.exact, finsamctl only) reads the
- * cells as they are, without protection. */
+ * cells as they are, without protection.
+ *
+ * Every measure in an answer carries its own label and definition from
+ * the catalogue. A ratio measure (the shares of insatser) shows the sums
+ * of parts and totals of the reports that gave both, and their quotient. */
 #ifndef FINSAM_QUERY_H
 #define FINSAM_QUERY_H
 

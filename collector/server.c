@@ -17,6 +17,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "monitor.h"
+#include "recount.h"
 #include "upgrade.h"
 #include "util.h"
 
@@ -101,6 +102,18 @@ server_t *server_new(const server_config_t *config)
         log_error("collector", "PROTECTION-INVALID reason=%s", err);
         goto fail;
     }
+    /* Cells computed under another catalogue (a measure added over items
+     * already stored) are recomputed from the log (recount.h); cells just
+     * upgraded are this catalogue's already. */
+    recount_report_t rr;
+    if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), up.upgraded, &rr, err,
+                    sizeof err) < 0) {
+        log_error("collector", "STORE-RECOUNT-FAILED reason=%s", err);
+        goto fail;
+    }
+    if (rr.recounted)
+        log_info("collector", "STORE-RECOUNTED reason=cells of another catalogue events=%llu seconds=%.3f",
+                 (unsigned long long) rr.events, rr.seconds);
     self->aggregate = aggregate_new(self->catalogue, protect_secret(self->protect));
     self->ingest = self->aggregate ? ingest_new(self->ledger, self->catalogue, self->aggregate) : NULL;
     self->allowlist = allowlist_new(config->allow_dir, "forbund", allowlist_valid_forbund);

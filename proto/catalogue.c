@@ -7,6 +7,7 @@
 #include "finsam.pb-c.h"
 
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,10 +74,39 @@ static int s_phase(const char *name)
     return -1;
 }
 
+static const char *const s_aggregates[CAT_AGGREGATES] = {
+    "ordinal", "share_yes", "sum", "median_days", "paired_change", "share_sustained", "ratio"};
+
+const char *catalogue_aggregate_name(cat_aggregate_t aggregate)
+{
+    return (unsigned) aggregate < CAT_AGGREGATES ? s_aggregates[aggregate] : "?";
+}
+
+/* A ratio's source: two items of one instrument, the part (numerator)
+ * and the total (denominator). */
+static int s_parse_ratio(catalogue_t *self, cat_measure_t *m, json_t *src, char *err, size_t errlen)
+{
+    const char *instr = json_string_value(json_object_get(src, "instrument"));
+    const char *num = json_string_value(json_object_get(src, "numerator"));
+    const char *den = json_string_value(json_object_get(src, "denominator"));
+    const cat_instrument_t *in = instr ? catalogue_instrument(self, instr) : NULL;
+    if (!in || !num || !den || !catalogue_item(in, num) || !catalogue_item(in, den) || !strcmp(num, den)) {
+        snprintf(err, errlen,
+                 "measure %s: a ratio needs an instrument and two of its items, numerator and "
+                 "denominator",
+                 m->id);
+        return -1;
+    }
+    /* Not in `item`: aggregate.c routes single answers by item, and a
+     * ratio needs both answers of a report (aggregate.c, s_ratios). */
+    s_code(m->instrument, instr);
+    s_code(m->numerator_item, num);
+    s_code(m->denominator_item, den);
+    return 0;
+}
+
 static int s_parse_measure(catalogue_t *self, cat_measure_t *m, json_t *jm, char *err, size_t errlen)
 {
-    static const char *const aggs[] = {"ordinal",     "share_yes",     "sum",
-                                       "median_days", "paired_change", "share_sustained"};
     static const char *const fields[] = {"",
                                          "step",
                                          "days_in_insats",
@@ -90,14 +120,20 @@ static int s_parse_measure(catalogue_t *self, cat_measure_t *m, json_t *jm, char
     }
     const char *agg = json_string_value(json_object_get(jm, "aggregate"));
     m->aggregate = (cat_aggregate_t) -1;
-    for (int i = 0; agg && i < 6; i++)
-        if (!strcmp(agg, aggs[i]))
+    for (int i = 0; agg && i < CAT_AGGREGATES; i++)
+        if (!strcmp(agg, s_aggregates[i]))
             m->aggregate = (cat_aggregate_t) i;
     if ((int) m->aggregate < 0) {
         snprintf(err, errlen, "measure %s: unknown aggregate '%s'", m->id, agg ? agg : "");
         return -1;
     }
+    m->sv = s_dup(jm, "sv");
+    m->en = s_dup(jm, "en");
+    m->definition_sv = s_dup(jm, "definition_sv");
+    m->definition_en = s_dup(jm, "definition_en");
     json_t *src = json_object_get(jm, "source");
+    if (m->aggregate == AGG_RATIO)
+        return s_parse_ratio(self, m, src, err, errlen);
     const char *status = json_string_value(json_object_get(src, "status"));
     const char *item = json_string_value(json_object_get(src, "item"));
     const char *instr = json_string_value(json_object_get(src, "instrument"));
@@ -151,6 +187,56 @@ static int s_parse_measure(catalogue_t *self, cat_measure_t *m, json_t *jm, char
     return 0;
 }
 
+/* The fingerprint of what cells are derived from: canonical JSON (sorted
+ * keys, compact) of every scale's numbers, every instrument's kind and
+ * item scales, and every measure's id, aggregate and source, in order;
+ * hashed with BLAKE2b-128 (libsodium crypto_generichash). Labels,
+ * definitions, versions and the förbund registry are left out: changing
+ * them never changes a cell. */
+static int s_fingerprint(json_t *root, uint8_t out[16])
+{
+    json_t *d = json_object(), *scales = json_object(), *instruments = json_object(),
+           *measures = json_array();
+    const char *key;
+    json_t *val;
+    json_object_foreach(json_object_get(root, "scales"), key, val) {
+        json_t *s = json_object();
+        static const char *const fields[] = {"min", "max", "dont_know", "top", "yes"};
+        for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+            if (json_object_get(val, fields[i]))
+                json_object_set(s, fields[i], json_object_get(val, fields[i]));
+        json_object_set_new(scales, key, s);
+    }
+    json_object_foreach(json_object_get(root, "instruments"), key, val) {
+        json_t *items = json_object();
+        const char *ikey;
+        json_t *ival;
+        json_object_foreach(json_object_get(val, "items"), ikey, ival)
+            json_object_set(items, ikey, json_object_get(ival, "scale"));
+        json_object_set_new(instruments, key,
+                            json_pack("{s:O?,s:o}", "kind", json_object_get(val, "kind"), "items", items));
+    }
+    size_t i, j;
+    json_t *ind, *m;
+    json_array_foreach(json_object_get(root, "indicators"), i, ind) {
+        json_array_foreach(json_object_get(ind, "measures"), j, m) {
+            json_array_append_new(measures, json_pack("{s:O?,s:O?,s:O?}", "id", json_object_get(m, "id"),
+                                                      "aggregate", json_object_get(m, "aggregate"), "source",
+                                                      json_object_get(m, "source")));
+        }
+    }
+    json_object_set_new(d, "scales", scales);
+    json_object_set_new(d, "instruments", instruments);
+    json_object_set_new(d, "measures", measures);
+    char *text = json_dumps(d, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(d);
+    if (!text)
+        return -1;
+    crypto_generichash(out, 16, (const unsigned char *) text, strlen(text), NULL, 0);
+    free(text);
+    return 0;
+}
+
 int catalogue_parse(catalogue_t **out, const char *text, size_t len, char *err, size_t errlen)
 {
     *out = NULL;
@@ -170,6 +256,17 @@ int catalogue_parse(catalogue_t **out, const char *text, size_t len, char *err, 
         goto fail;
     }
     self->version = (uint32_t) version;
+    json_t *oldest = json_object_get(root, "oldest_accepted_version");
+    self->oldest_version = oldest ? (uint32_t) json_integer_value(oldest) : self->version;
+    if (oldest && (!json_is_integer(oldest) || json_integer_value(oldest) < 1 ||
+                   json_integer_value(oldest) > version)) {
+        snprintf(err, errlen, "oldest_accepted_version must be a number from 1 to catalogue_version");
+        goto fail;
+    }
+    if (s_fingerprint(root, self->fingerprint) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
 
     self->scales = calloc(json_object_size(scales) + 1, sizeof *self->scales);
     const char *key;
@@ -224,6 +321,14 @@ int catalogue_parse(catalogue_t **out, const char *text, size_t len, char *err, 
             }
             it->sv = s_dup(ival, "sv");
             it->en = s_dup(ival, "en");
+            json_t *since = json_object_get(ival, "since");
+            it->since = since ? (uint32_t) json_integer_value(since) : 1;
+            if (since && (!json_is_integer(since) || json_integer_value(since) < 1 ||
+                          json_integer_value(since) > version)) {
+                snprintf(err, errlen, "instrument %s: item %s: since must be a version from 1 to %u", key,
+                         ikey, self->version);
+                goto fail;
+            }
         }
     }
 
@@ -267,6 +372,11 @@ int catalogue_parse(catalogue_t **out, const char *text, size_t len, char *err, 
                 }
         }
         ind->nmeasures = self->nmeasures - ind->first_measure;
+    }
+    for (int k = 0; k < self->nmeasures; k++) {
+        cat_measure_t *m = &self->measures[k];
+        const cat_instrument_t *in = m->instrument[0] ? catalogue_instrument(self, m->instrument) : NULL;
+        m->organisation = in && in->kind == INSTR_ORGANISATION;
     }
     json_decref(root);
     *out = self;
@@ -347,6 +457,12 @@ void catalogue_destroy(catalogue_t **self_p)
         free(self->indicators[i].en);
     }
     free(self->indicators);
+    for (int i = 0; self->measures && i < self->nmeasures; i++) {
+        free(self->measures[i].sv);
+        free(self->measures[i].en);
+        free(self->measures[i].definition_sv);
+        free(self->measures[i].definition_en);
+    }
     free(self->measures);
     for (int i = 0; self->forbund && i < self->nforbund; i++) {
         free(self->forbund[i].name);
@@ -388,6 +504,19 @@ bool cat_measure_has_share(const cat_measure_t *m)
     if (m->aggregate == AGG_ORDINAL)
         return m->scale && (m->scale->top_lo || m->scale->top_hi);
     return true;
+}
+
+const cat_indicator_t *catalogue_indicator_of(const catalogue_t *self, const cat_measure_t *m)
+{
+    for (int i = 0; i < self->nindicators; i++)
+        if (self->indicators[i].id == m->indicator)
+            return &self->indicators[i];
+    return NULL;
+}
+
+bool catalogue_accepts_version(const catalogue_t *self, uint32_t v)
+{
+    return v >= self->oldest_version && v <= self->version;
 }
 
 bool cat_scale_accepts(const cat_scale_t *scale, int value)

@@ -5,6 +5,15 @@
  * the collector validates events and derives aggregates from the same file;
  * its version travels with each event. The default catalogue is embedded in
  * every binary, so adding an item or a measure is a change to the JSON only.
+ * Every measure carries its own Swedish and English label and one-line
+ * definition (docs/indicators.md explains each formula).
+ *
+ * Versions: an event names the catalogue version it was validated against.
+ * The collector accepts versions from oldest_accepted_version up to its
+ * own (older events keep their meaning and are counted in the same
+ * cells); an item added in a later version says so ("since") and may not
+ * appear in an older event.
+ *
  * A catalogue is immutable once loaded; lookups return borrowed pointers
  * valid until catalogue_destroy. */
 #ifndef FINSAM_CATALOGUE_H
@@ -38,6 +47,7 @@ typedef struct {
     char code[CAT_CODE_MAX];
     const cat_scale_t *scale;
     char *sv, *en;
+    uint32_t since; /* the catalogue version that added the item (1 if not said) */
 } cat_item_t;
 
 typedef struct {
@@ -55,7 +65,9 @@ typedef enum {
     AGG_MEDIAN_DAYS,     /* median and quartiles of a day count (exact distribution) */
     AGG_PAIRED_CHANGE,   /* same pseudonym, value at `from` vs `to` */
     AGG_SHARE_SUSTAINED, /* in work/studies at `from` still so at `to` */
+    AGG_RATIO,           /* Σ part / Σ total over reports giving both (hits / sum) */
 } cat_aggregate_t;
+#define CAT_AGGREGATES 7
 
 /* Values a status observation contributes (source "status"). */
 typedef enum {
@@ -81,6 +93,15 @@ typedef struct {
     cat_status_field_t status_field;
     int phase, from_phase, to_phase;
     const cat_scale_t *scale; /* for survey items */
+    /* AGG_RATIO: the part and the total, two items of `instrument`. A
+     * report giving both is one observation: n 1, sum the total, hits
+     * the part (aggregate.c), so the share is hits / sum. */
+    char numerator_item[CAT_CODE_MAX], denominator_item[CAT_CODE_MAX];
+    /* Computed from an organisation report: not personal data, never
+     * suppressed, perturbed or withheld. */
+    bool organisation;
+    /* Own label and one-line definition (never NULL; "" if not given). */
+    char *sv, *en, *definition_sv, *definition_en;
 } cat_measure_t;
 
 typedef struct {
@@ -99,6 +120,11 @@ typedef struct {
 
 typedef struct catalogue_t {
     uint32_t version;
+    uint32_t oldest_version; /* oldest event version accepted (<= version) */
+    /* BLAKE2b-128 of what cells are derived from (scales, items, measure
+     * sources; not labels): stored cells built under another fingerprint
+     * are recomputed from the log (recount.h). */
+    uint8_t fingerprint[16];
     cat_scale_t *scales;
     int nscales;
     cat_instrument_t *instruments;
@@ -129,6 +155,12 @@ const char *catalogue_lan(const catalogue_t *self, const char *forbund);
 /* True if the measure publishes a share: every aggregate but sums, and an
  * ordinal scale only where it declares a top range ("share agreeing"). */
 bool cat_measure_has_share(const cat_measure_t *m);
+/* The aggregate's name as in the JSON ("ordinal", ..., "ratio"). */
+const char *catalogue_aggregate_name(cat_aggregate_t aggregate);
+/* The indicator a measure belongs to, or NULL. */
+const cat_indicator_t *catalogue_indicator_of(const catalogue_t *self, const cat_measure_t *m);
+/* True if events of catalogue version v are accepted. */
+bool catalogue_accepts_version(const catalogue_t *self, uint32_t v);
 
 /* True if value is a valid answer on the scale (including "don't know"). */
 bool cat_scale_accepts(const cat_scale_t *scale, int value);

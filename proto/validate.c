@@ -10,19 +10,52 @@
         return FINSAM__V1__REJECT_CODE__##code;                                                              \
     } while (0)
 
-static reject_code_t s_check_answers(const cat_instrument_t *in, size_t n, Finsam__V1__Answer **answers,
-                                     char *why, size_t whylen)
+static reject_code_t s_check_answers(const cat_instrument_t *in, uint32_t version, size_t n,
+                                     Finsam__V1__Answer **answers, char *why, size_t whylen)
 {
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *it = catalogue_item(in, answers[i]->item);
         if (!it)
             REJECT(REJECT_UNKNOWN_KIND, "item %s is not in instrument %s", answers[i]->item, in->code);
+        /* An event validated against an older catalogue cannot carry an
+         * item that catalogue did not have. */
+        if (it->since > version)
+            REJECT(REJECT_UNKNOWN_KIND, "item %s is new in catalogue version %u; the event is version %u",
+                   it->code, it->since, version);
         if (!cat_scale_accepts(it->scale, answers[i]->value))
             REJECT(REJECT_INVALID_FIELD, "item %s: value %d outside scale %s (%d-%d)", it->code,
                    answers[i]->value, it->scale->code, it->scale->min, it->scale->max);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(answers[j]->item, answers[i]->item))
                 REJECT(REJECT_INVALID_FIELD, "item %s answered twice", it->code);
+    }
+    return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+}
+
+static const Finsam__V1__Answer *s_answer(size_t n, Finsam__V1__Answer **answers, const char *item)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(answers[i]->item, item))
+            return answers[i];
+    return NULL;
+}
+
+/* Every ratio of the catalogue over this instrument (a share of insatser):
+ * where a report gives both the part and the total, the part is at most
+ * the total (a share over 100 % means a typo). A report may leave either
+ * out; the share counts only reports that give both (aggregate.c). */
+static reject_code_t s_check_ratios(const catalogue_t *cat, const cat_instrument_t *in, size_t n,
+                                    Finsam__V1__Answer **answers, char *why, size_t whylen)
+{
+    for (int i = 0; i < cat->nmeasures; i++) {
+        const cat_measure_t *m = &cat->measures[i];
+        if (m->aggregate != AGG_RATIO || strcmp(m->instrument, in->code))
+            continue;
+        const Finsam__V1__Answer *part = s_answer(n, answers, m->numerator_item),
+                                 *total = s_answer(n, answers, m->denominator_item);
+        if (part && total && part->value > total->value)
+            REJECT(REJECT_INVALID_FIELD, "item %s (%d) is more than %s (%d)", m->numerator_item, part->value,
+                   m->denominator_item, total->value);
     }
     return FINSAM__V1__REJECT_CODE__REJECT_NONE;
 }
@@ -40,8 +73,15 @@ reject_code_t validate_event(const catalogue_t *cat, const event_msg_t *ev, cons
 {
     if (allowed_forbund && strcmp(ev->forbund, allowed_forbund) != 0)
         REJECT(REJECT_FORBIDDEN, "förbund %s is not the agent's (%s)", ev->forbund, allowed_forbund);
-    if (ev->catalogue_version != cat->version)
-        REJECT(REJECT_VERSION, "catalogue version %u, collector has %u", ev->catalogue_version, cat->version);
+    if (!catalogue_accepts_version(cat, ev->catalogue_version)) {
+        if (cat->oldest_version == cat->version)
+            REJECT(REJECT_VERSION, "catalogue version %u, collector has %u", ev->catalogue_version,
+                   cat->version);
+        REJECT(REJECT_VERSION, "catalogue version %u, collector accepts %u to %u", ev->catalogue_version,
+               cat->oldest_version, cat->version);
+    }
+    uint32_t v = ev->catalogue_version;
+    reject_code_t rc;
     if (ev->occurred_at > now_s + 86400)
         REJECT(REJECT_INVALID_FIELD, "occurred_at is in the future");
     const cat_instrument_t *in;
@@ -50,18 +90,21 @@ reject_code_t validate_event(const catalogue_t *cat, const event_msg_t *ev, cons
         in = catalogue_instrument(cat, ev->participant_survey->instrument);
         if (!in || in->kind != INSTR_PARTICIPANT_SURVEY)
             REJECT(REJECT_UNKNOWN_KIND, "%s is not a participant survey", ev->participant_survey->instrument);
-        return s_check_answers(in, ev->participant_survey->n_answers, ev->participant_survey->answers, why,
+        return s_check_answers(in, v, ev->participant_survey->n_answers, ev->participant_survey->answers, why,
                                whylen);
     case FINSAM__V1__EVENT__BODY_STAFF_SURVEY:
         in = catalogue_instrument(cat, ev->staff_survey->instrument);
         if (!in || in->kind != INSTR_STAFF_SURVEY)
             REJECT(REJECT_UNKNOWN_KIND, "%s is not a staff survey", ev->staff_survey->instrument);
-        return s_check_answers(in, ev->staff_survey->n_answers, ev->staff_survey->answers, why, whylen);
+        return s_check_answers(in, v, ev->staff_survey->n_answers, ev->staff_survey->answers, why, whylen);
     case FINSAM__V1__EVENT__BODY_ORGANISATION:
         in = s_instrument_of_kind(cat, INSTR_ORGANISATION);
         if (!in)
             REJECT(REJECT_UNKNOWN_KIND, "catalogue has no organisation report");
-        return s_check_answers(in, ev->organisation->n_answers, ev->organisation->answers, why, whylen);
+        rc = s_check_answers(in, v, ev->organisation->n_answers, ev->organisation->answers, why, whylen);
+        if (rc != FINSAM__V1__REJECT_CODE__REJECT_NONE)
+            return rc;
+        return s_check_ratios(cat, in, ev->organisation->n_answers, ev->organisation->answers, why, whylen);
     case FINSAM__V1__EVENT__BODY_STATUS:
     case FINSAM__V1__EVENT__BODY_RETRACTION: return FINSAM__V1__REJECT_CODE__REJECT_NONE;
     case FINSAM__V1__EVENT__BODY_ERASURE:

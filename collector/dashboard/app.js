@@ -57,6 +57,7 @@
     sum: {key: 'sum', label: 'sum', share: false},
     median_days: {key: 'median_days', label: 'median_days', share: false},
     paired_change: {key: 'mean_change', label: 'mean_change', share: false},
+    ratio: {key: 'share', label: 'share', share: true},
   };
 
   const state = {
@@ -132,6 +133,11 @@
 
   /* ---- labels from the catalogue --------------------------------------- */
 
+  /* Every measure has its own label and one-line definition in the
+   * catalogue (sv, en, definition_sv, definition_en); the page shows
+   * those, never a measure's code. A catalogue without them (an old
+   * --catalogue file) falls back to the item's wording, then to the
+   * indicator's name. */
   function buildLabels(cat) {
     const items = {};
     for (const instr of Object.values(cat.instruments || {})) {
@@ -141,7 +147,10 @@
     for (const ind of cat.indicators || []) {
       for (const m of ind.measures || []) {
         const item = m.source && m.source.item && items[m.source.item];
-        labels[m.id] = item ? {sv: item.sv, en: item.en} : null;
+        labels[m.id] = {
+          sv: m.sv || (item && item.sv) || ind.sv, en: m.en || (item && item.en) || ind.en,
+          definition_sv: m.definition_sv || '', definition_en: m.definition_en || '',
+        };
       }
     }
     state.labels = labels;
@@ -172,7 +181,7 @@
     const W = 640, H = 240, L = 48, R = 120, T = 12, B = 28;
     const root = svg('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img',
                              'data-measure': measure.id});
-    root.append(svg('title', {}, measure.id));
+    root.append(svg('title', {}, measureLabel(measure).name));
     const series = new Map();
     for (const r of rows) {
       const key = r.level === 'nation' ? '\u0000nation' : r.name;
@@ -294,6 +303,16 @@
     return table;
   }
 
+  /* A measure's name and definition in the page's language: the API's
+   * own fields, else the catalogue's. */
+  function measureLabel(m) {
+    const sv = state.lang === 'sv', l = state.labels[m.id] || {};
+    return {
+      name: (sv ? m.sv : m.en) || (sv ? l.sv : l.en) || (sv ? m.indicator_sv : m.indicator_en) || t('measure'),
+      definition: (sv ? m.definition_sv : m.definition_en) || (sv ? l.definition_sv : l.definition_en) || '',
+    };
+  }
+
   function renderIndicators(all, project, integrated) {
     const view = $('view-indicators');
     const filter = $('indicator').value;
@@ -304,14 +323,16 @@
     for (const m of all.measures) {
       if (filter && String(m.indicator) !== filter) continue;
       if (m.indicator !== lastIndicator) {
-        frag.append(el('h2', {class: 'indicator'}, `${t('indicator_n')} ${m.indicator}: ${state.lang === 'sv' ? m.sv : m.en}`));
+        const ind = (state.catalogue && (state.catalogue.indicators || []).find((x) => x.id === m.indicator)) || {};
+        const name = state.lang === 'sv' ? (m.indicator_sv || ind.sv) : (m.indicator_en || ind.en);
+        frag.append(el('h2', {class: 'indicator'}, `${t('indicator_n')} ${m.indicator}: ${name || ''}`));
         lastIndicator = m.indicator;
       }
-      const label = state.labels[m.id];
-      const card = el('article', {class: 'measure', 'data-measure': m.id},
-                      el('h3', {}, m.id + (label ? ' – ' + (state.lang === 'sv' ? label.sv : label.en) : '')),
-                      el('p', {class: 'meta'}, `${t(HEADLINE[m.aggregate] ? HEADLINE[m.aggregate].label : 'value')} · ` +
-                         `${t('min_units')} ${m.min_units}`));
+      const label = measureLabel(m);
+      const card = el('article', {class: 'measure', 'data-measure': m.id}, el('h3', {}, label.name));
+      if (label.definition) card.append(el('p', {class: 'definition'}, label.definition));
+      card.append(el('p', {class: 'meta'}, `${t(HEADLINE[m.aggregate] ? HEADLINE[m.aggregate].label : 'value')} · ` +
+                     `${t('min_units')} ${m.min_units}`));
       card.append(chart(m), latestTable(m));
       if (pm.has(m.id) && im.has(m.id)) card.append(compareTable(m, pm.get(m.id), im.get(m.id)));
       frag.append(card);

@@ -6,8 +6,9 @@
  * Also: errors as FILE:LINE: column N "Header": reason, all or nothing,
  * corrections, --dry-run, mapping errors, an insats column that holds
  * anything but the codes declared in [insatser] (refused, value not shown),
- * and a file without a header line read with #N columns (its first row's
- * cells never appear as column names). */
+ * a file without a header line read with #N columns (its first row's
+ * cells never appear as column names), and the items of catalogue
+ * version 2. */
 #include "testutil.h"
 
 #include <string.h>
@@ -294,6 +295,25 @@ static void test_numbered_columns_without_header(void)
     CHECK(s_log_lacks("Linnea") && s_log_lacks("Qvarnstrom") && s_log_lacks("8811305674"));
 }
 
+/* The items catalogue version 2 added (indicator 1's recruitment and
+ * follow-up, indicator 3's say over the time) map like any other item,
+ * read with the catalogue's own answer labels. */
+static void test_version_2_items(void)
+{
+    const char *map = s_file("v2.ini", "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"
+                                       "mode = integrated\n"
+                                       "[columns]\npersonnummer = Personnummer\ndate = Datum\n"
+                                       "[answers]\nd_rekrytering = Jag var med och bestämde*\n"
+                                       "d_uppfoljning = Jag är med och följer upp*\n"
+                                       "d_tid_paverka = Jag har kunnat påverka hur länge*\n");
+    const char *f =
+        s_file("v2.csv", "Personnummer;Datum;Jag var med och bestämde att jag skulle börja;"
+                         "Jag är med och följer upp hur det går;Jag har kunnat påverka hur länge\n"
+                         "770615-3454;2026-03-01;Stämmer helt;Stämmer delvis;Vet ej / ej aktuellt\n");
+    CHECK_EQ(s_agent("import", f, "--mapping", map), 0);
+    CHECK(s_log_has("rows=1 accepted=1"));
+}
+
 int main(void)
 {
     s_dir = tu_tempdir();
@@ -309,5 +329,6 @@ int main(void)
     RUN(test_example_mapping_ships_working);
     RUN(test_insats_column);
     RUN(test_numbered_columns_without_header);
+    RUN(test_version_2_items);
     return tu_result();
 }

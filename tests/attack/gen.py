@@ -37,6 +37,7 @@ STAFF_ITEMS = {"insatspersonal": ["p_respekt", "p_synpunkter", "p_gemensamt", "p
                "remittent": ["r_samordnat"]}
 ORG_ITEMS = ["o_brukarinflytande", "o_overenskommelser", "o_insatser_extern", "o_insatser_totalt",
              "o_forum_moten", "o_insatser_2parter", "o_insatser_uppfplan", "o_forebyggande"]
+INSATS_COUNTS = ["o_insatser_extern", "o_insatser_2parter", "o_insatser_uppfplan", "o_insatser_totalt"]
 
 
 def luhn_check(nine):
@@ -163,9 +164,12 @@ def generate(seed=1, sizes=None, start=START, end=END):
                                         "response_id": f"attack-{f}-{i}"}))
         for y in range(start.year, end.year + 1):
             d = min(dt.date(y, 12, 31), end)
-            plan.append((d, len(plan), {"kind": "organisation", "date": _day(d),
-                                        "answers": {it: (rng.randint(1, 4) if it == "o_brukarinflytande"
-                                                         else rng.randint(0, 20)) for it in ORG_ITEMS}}))
+            answers = {it: (rng.randint(1, 4) if it == "o_brukarinflytande" else rng.randint(0, 20))
+                       for it in ORG_ITEMS}
+            # A report's parts are at most its total of insatser (the
+            # catalogue's ratio measures; the collector refuses the rest).
+            answers["o_insatser_totalt"] = max(answers[it] for it in INSATS_COUNTS)
+            plan.append((d, len(plan), {"kind": "organisation", "date": _day(d), "answers": answers}))
         plan.sort(key=lambda e: (e[0], e[1]))
         rows[f] = [r for _, _, r in plan]
     return rows

@@ -116,6 +116,8 @@ def rows_from_query_json(doc):
     out = []
     for m in doc.get("measures", []):
         agg = m.get("aggregate")
+        if agg == "ratio":
+            continue        # a quotient of two organisation sums read as their own measures
         protected = bool(m.get("protected", True))
         for r in m.get("rows", []):
             row = _new_row(m["id"], r["level"], r["name"], r["period"], r["slice"], pub, protected)
@@ -186,8 +188,10 @@ def rows_from_csv(text, pub=(None, None)):
         if not rec:
             continue
         g = lambda name: rec[col[name]]
-        row = _new_row(g("mått"), g("nivå"), g("namn"), g("period"), g("urval"), pub)
         agg = g("aggregat")
+        if agg == "ratio":
+            continue        # a quotient of two organisation sums read as their own measures
+        row = _new_row(g("mått"), g("nivå"), g("namn"), g("period"), g("urval"), pub)
         row["protected"] = agg != "sum"
         if g("undertryckt") == "ja":
             row["hidden"] = True

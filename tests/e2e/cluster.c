@@ -63,6 +63,10 @@ static void s_start(cluster_t *c, bool http)
     int n = 0;
     for (; args[n]; n++)
         argv[n] = args[n];
+    if (c->catalogue) {
+        argv[n++] = "--catalogue";
+        argv[n++] = (char *) c->catalogue;
+    }
     if (http) {
         for (int i = 1; i < n; i++)
             if (!strcmp(argv[i - 1], "--http"))

@@ -17,7 +17,8 @@ typedef struct {
     char stream_events[64], stream_aggregates[64], stream_replay[64];
     char log[320];
     pid_t collector;
-    int http_port; /* set by cluster_start_collector_http */
+    int http_port;         /* set by cluster_start_collector_http */
+    const char *catalogue; /* the collector's --catalogue FILE; NULL: the embedded one */
 } cluster_t;
 
 /* Makes the directories, the collector's keys; picks a port. */

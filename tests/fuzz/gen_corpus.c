@@ -486,6 +486,14 @@ static void s_gen_text(void)
          "\"sum\","
          "\"source\":{\"item\":\"x\"}}]}]}"},
         {"truncated.json", "{\"catalogue_version\":1,\"scales\":{\"s\":{\"min\":"},
+        {"ratio.json",
+         "{\"catalogue_version\":2,\"oldest_accepted_version\":1,\"scales\":{\"c\":{\"min\":0,\"max\":99}},"
+         "\"instruments\":{\"o\":{\"kind\":\"organisation\",\"items\":{\"a\":{\"scale\":\"c\"},\"b\":{"
+         "\"scale\":\"c\",\"since\":2}}}},\"indicators\":[{\"id\":1,\"measures\":[{\"id\":\"sa\","
+         "\"aggregate\":\"sum\",\"source\":{\"instrument\":\"o\",\"item\":\"a\"},\"sv\":\"A\",\"en\":"
+         "\"A\",\"definition_sv\":\"a\",\"definition_en\":\"a\"},{\"id\":\"sb\",\"aggregate\":\"sum\","
+         "\"source\":{\"instrument\":\"o\",\"item\":\"b\"}},{\"id\":\"r\",\"aggregate\":\"ratio\","
+         "\"source\":{\"instrument\":\"o\",\"numerator\":\"a\",\"denominator\":\"b\"}}]}]}"},
     };
     for (size_t i = 0; i < sizeof cats / sizeof *cats; i++)
         s_write("fuzz_catalogue", cats[i].name, cats[i].text, strlen(cats[i].text));

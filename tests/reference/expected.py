@@ -106,6 +106,12 @@ class Measure:
         kinds = set()
         if self.status:
             kinds.add("status")
+        # A ratio (the shares of insatser): a report giving both its part
+        # and its total is one observation (part, total); the share is
+        # Σ part / Σ total over those reports.
+        self.numerator, self.denominator = src.get("numerator"), src.get("denominator")
+        if self.aggregate == "ratio":
+            kinds.add(cat["instruments"][self.instrument]["kind"])
         if self.item:
             for code, ins in cat["instruments"].items():
                 if self.item not in ins["items"]:
@@ -125,7 +131,7 @@ class Measure:
         # included, by mode, gender and age band; staff by mode and agency.
         self.dims = {"participant": ("mode", "gender", "age"), "staff": ("mode", "agency"),
                      "organisation": ()}[self.kind]
-        if self.aggregate not in ("ordinal", "share_yes", "sum", "median_days") + PAIRED:
+        if self.aggregate not in ("ordinal", "share_yes", "sum", "median_days", "ratio") + PAIRED:
             raise ValueError(f"{self.id}: aggregate {self.aggregate} unknown to the reference")
 
     def dont_know(self, v):
@@ -136,7 +142,7 @@ class Measure:
         return tuple(self.scale["top"]) if self.scale and "top" in self.scale else None
 
     def has_mean(self):
-        return self.aggregate in ("ordinal", "sum", "median_days", "paired_change")
+        return self.aggregate in ("ordinal", "sum", "median_days", "paired_change")   # not a ratio
 
     def has_share(self):
         if self.aggregate == "ordinal":
@@ -221,10 +227,12 @@ def observations(cat, ms, live, ladder="reference", pairing="episode"):
     ({förbund: [row]}): a list of Obs (a pair is one Obs at its later
     side)."""
     by_item = collections.defaultdict(list)
-    status_ms = []
+    status_ms, ratio_ms = [], []
     for m in ms:
         if m.status:
             status_ms.append(m)
+        elif m.aggregate == "ratio":
+            ratio_ms.append(m)
         else:
             by_item[m.item].append(m)
     instruments = cat["instruments"]
@@ -260,6 +268,10 @@ def observations(cat, ms, live, ladder="reference", pairing="episode"):
                 continue
             if kind == "organisation":
                 instrument = next(c for c, ins in instruments.items() if ins["kind"] == "organisation")
+                for m in ratio_ms:
+                    a = r["answers"]
+                    if m.instrument == instrument and m.numerator in a and m.denominator in a:
+                        out.append(Obs(m.id, f, month, attrs, (a[m.numerator], a[m.denominator]), False, unit))
             else:
                 instrument = r["instrument"]
             for item, v in r["answers"].items():
@@ -342,6 +354,13 @@ def describe(m, acc):
     out = {"n": n, "units": len(acc.units)}
     if n == 0:
         return out
+    if m.aggregate == "ratio":
+        num, den = sum(v[0] for v in vals), sum(v[1] for v in vals)
+        out.update(numerator=num, denominator=den)
+        if den > 0:
+            out["share"] = num / den
+        out["_mean"], out["_share"], out["_var"] = None, (num / den if den > 0 else None), None
+        return out
     s = sum(vals)
     mean = Fraction(s, n)
     hits = sum(1 for v in vals if m.hit(v))
@@ -419,13 +438,13 @@ def compute(cat, live, ladder="reference", pairing="episode"):
         if prev:
             if m.has_mean():
                 row["change_mean"] = row["_mean"] - prev["_mean"]
-            if m.has_share():
+            if m.has_share() and row["_share"] is not None and prev["_share"] is not None:
                 row["change_share"] = row["_share"] - prev["_share"]
         yb = table.get((mid, level, name, year_before(p), s))
         if yb:
             if m.has_mean():
                 row["change_year_mean"] = row["_mean"] - yb["_mean"]
-            if m.has_share():
+            if m.has_share() and row["_share"] is not None and yb["_share"] is not None:
                 row["change_year_share"] = row["_share"] - yb["_share"]
         if s == "all" and "mode" in m.dims:
             gi = table.get((mid, level, name, p, "mode=integrated"))
