@@ -117,24 +117,51 @@ static const char *s_pick(const json_t *row, const char *const *keys)
     return "";
 }
 
+/* The value columns after n and units: their headers, the row field (or
+ * the first present of a list, as aggregates name their values
+ * differently), and how each prints. One list for header and rows. */
+static const char *const s_means[] = {"mean", "mean_change", "mean_days", NULL};
+static const char *const s_shares[] = {"share", "share_top", "share_improved", "share_within_30_days", NULL};
+static const char *const s_medians[] = {"median", "median_days", NULL};
+
+typedef struct {
+    const char *header; /* two headers, ';'-separated, for an interval */
+    const char *key;
+    const char *const *pick;
+    double scale;
+    int decimals;
+    bool interval;
+} s_column_t;
+
+static const s_column_t s_columns[] = {
+    {"medelvärde", NULL, s_means, 1, 2, false},
+    {"andel (%)", NULL, s_shares, 100, 1, false},
+    {"median", NULL, s_medians, 1, 1, false},
+    {"nedre kvartil", "q1_days", NULL, 1, 0, false},
+    {"övre kvartil", "q3_days", NULL, 1, 0, false},
+    {"summa", "sum", NULL, 1, 0, false},
+    {"förändring medelvärde", "change_mean", NULL, 1, 2, false},
+    {"förändring andel (procentenheter)", "change_share", NULL, 100, 1, false},
+    {"förändring medelvärde mot året före", "change_year_mean", NULL, 1, 2, false},
+    {"förändring andel mot året före (procentenheter)", "change_year_share", NULL, 100, 1, false},
+    {"skillnad medelvärde integrerad − projekt", "integrated_minus_project_mean", NULL, 1, 2, false},
+    {"skillnad medelvärde integrerad − projekt 95 % KI nedre;"
+     "skillnad medelvärde integrerad − projekt 95 % KI övre",
+     "integrated_minus_project_mean_ci95", NULL, 1, 2, true},
+    {"skillnad andel integrerad − projekt (procentenheter)", "integrated_minus_project_share", NULL, 100, 1,
+     false},
+    {"skillnad andel integrerad − projekt 95 % KI nedre (procentenheter);"
+     "skillnad andel integrerad − projekt 95 % KI övre (procentenheter)",
+     "integrated_minus_project_share_ci95", NULL, 100, 1, true},
+};
+
 int export_print_csv(const json_t *result, FILE *out)
 {
-    static const char *const means[] = {"mean", "mean_change", "mean_days", NULL};
-    static const char *const shares[] = {"share", "share_top", "share_improved", "share_within_30_days",
-                                         NULL};
-    static const char *const medians[] = {"median", "median_days", NULL};
     fputs("\xEF\xBB\xBF", out);
-    fputs("indikator;mått;benämning;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter;medelvärde;"
-          "andel (%);"
-          "median;nedre kvartil;övre kvartil;summa;förändring medelvärde;förändring andel (procentenheter);"
-          "förändring medelvärde mot året före;förändring andel mot året före (procentenheter);"
-          "skillnad medelvärde integrerad − projekt;"
-          "skillnad medelvärde integrerad − projekt 95 % KI nedre;"
-          "skillnad medelvärde integrerad − projekt 95 % KI övre;"
-          "skillnad andel integrerad − projekt (procentenheter);"
-          "skillnad andel integrerad − projekt 95 % KI nedre (procentenheter);"
-          "skillnad andel integrerad − projekt 95 % KI övre (procentenheter)\r\n",
-          out);
+    fputs("indikator;mått;benämning;aggregat;nivå;namn;län;period;urval;undertryckt;n;enheter", out);
+    for (size_t c = 0; c < sizeof s_columns / sizeof *s_columns; c++)
+        fprintf(out, ";%s", s_columns[c].header);
+    fputs("\r\n", out);
     size_t i, j;
     json_t *m, *row;
     json_array_foreach(json_object_get(result, "measures"), i, m) {
@@ -164,39 +191,18 @@ int export_print_csv(const json_t *result, FILE *out)
                 s_text(out, json_string_value(units)); /* "<5": a range, not a number */
             else
                 s_number(out, row, "units", 1, 0);
-            fputc(';', out);
-            s_number(out, row, s_pick(row, means), 1, 2);
-            fputc(';', out);
-            s_number(out, row, s_pick(row, shares), 100, 1);
-            fputc(';', out);
-            s_number(out, row, s_pick(row, medians), 1, 1);
-            fputc(';', out);
-            s_number(out, row, "q1_days", 1, 0);
-            fputc(';', out);
-            s_number(out, row, "q3_days", 1, 0);
-            fputc(';', out);
-            s_number(out, row, "sum", 1, 0);
-            fputc(';', out);
-            s_number(out, row, "change_mean", 1, 2);
-            fputc(';', out);
             /* A share held back (0 % or 100 % from n < 10) must not come
-             * back as its change against a visible previous period. */
-            if (!json_is_null(json_object_get(row, s_pick(row, shares))))
-                s_number(out, row, "change_share", 100, 1);
-            /* The other comparisons (compare.h): query.c leaves them out
+             * back as its change: query.c leaves out every comparison
              * wherever either row may not be compared. */
-            fputc(';', out);
-            s_number(out, row, "change_year_mean", 1, 2);
-            fputc(';', out);
-            s_number(out, row, "change_year_share", 100, 1);
-            fputc(';', out);
-            s_number(out, row, "integrated_minus_project_mean", 1, 2);
-            fputc(';', out);
-            s_interval(out, row, "integrated_minus_project_mean_ci95", 1, 2);
-            fputc(';', out);
-            s_number(out, row, "integrated_minus_project_share", 100, 1);
-            fputc(';', out);
-            s_interval(out, row, "integrated_minus_project_share_ci95", 100, 1);
+            for (size_t c = 0; c < sizeof s_columns / sizeof *s_columns; c++) {
+                const s_column_t *col = &s_columns[c];
+                const char *key = col->pick ? s_pick(row, col->pick) : col->key;
+                fputc(';', out);
+                if (col->interval)
+                    s_interval(out, row, key, col->scale, col->decimals);
+                else
+                    s_number(out, row, key, col->scale, col->decimals);
+            }
             fputs("\r\n", out);
         }
     }

@@ -302,23 +302,11 @@ static void s_check_rows(json_t *result, int k, int *suppressed_sd, int *visible
             const char *name = json_string_value(json_object_get(row, "name"));
             if (json_is_true(json_object_get(row, "suppressed"))) {
                 /* No values at all ... */
-                const char *no[] = {"n",
-                                    "mean",
-                                    "sd",
-                                    "ci95",
-                                    "median",
-                                    "share",
-                                    "share_top",
-                                    "sum",
-                                    "median_days",
-                                    "q1_days",
-                                    "q3_days",
-                                    "mean_days",
-                                    "mean_change",
-                                    "share_improved",
-                                    "share_within_30_days",
-                                    "change_mean",
-                                    "change_share"};
+                const char *no[] = {
+                    "n",           "mean",        "sd",          "ci95",           "median",
+                    "share",       "share_top",   "sum",         "median_days",    "q1_days",
+                    "q3_days",     "mean_days",   "mean_change", "share_improved", "share_within_30_days",
+                    "change_mean", "change_share"};
                 for (size_t x = 0; x < sizeof no / sizeof *no; x++)
                     CHECK(json_object_get(row, no[x]) == NULL);
                 /* ... nor its size: a hidden cell looks the same whatever hid it. */
