@@ -8,7 +8,7 @@
  *
  *  - store_scrub_run overwrites exact copies of values the caller deleted
  *    (it keeps their hashes), without knowing LMDB's page layout. The
- *    collector erases this way (collector/erase.c).
+ *    collector erases this way (count/erase.c).
  *  - store_scrub_wipe overwrites all free space, whatever it holds, and
  *    knows LMDB 0.9's page layout. The agent's outbox wipes this way
  *    (agents/outbox.c): it deletes at the front of its queue all the time,

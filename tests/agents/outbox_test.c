@@ -1,5 +1,5 @@
 /* outbox_test.c: the durable queue (agents/outbox.c) and the all-or-nothing
- * import on top of it (agents/import.c), on real LMDB in temp dirs. */
+ * import on top of it (agents/import/import.c), on real LMDB in temp dirs. */
 #include "anonymize.h"
 #include "catalogue.h"
 #include "codec.h"

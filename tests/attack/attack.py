@@ -121,7 +121,7 @@ def steady_state(c, seq, max_age):
     one more, to be sure the tail got it)."""
     s, at = c.wait_publication(seq, settled=True, timeout=60 + 3 * max_age)
     # An idle collector publishes nothing new once nothing waits
-    # (collector/publish.c): that publication stands. Give the live
+    # (report/publish.c): that publication stands. Give the live
     # subscriber a moment to receive what it sent.
     time.sleep(1.5)
     return s, at

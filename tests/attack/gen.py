@@ -3,7 +3,7 @@
 The attack suite feeds these rows through the real pipeline (agent import,
 pseudonymization, delivery, collector) and keeps them as its ground truth
 (truth.py). Nothing here is shared with the C code: the rows follow
-docs/import-jsonl.md, the distributions loosely follow agents/demo.c.
+docs/import-jsonl.md, the distributions loosely follow agents/import/demo.c.
 
 Design decision: förbund of very different sizes (three of them tiny), so
 that many cells fall under the disclosure floor and must be protected by the

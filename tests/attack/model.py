@@ -18,7 +18,7 @@ from /api/protection, the outputs):
   the steady state (every changed cell republished, as after a quiet
   week), so a published förbund row is the cell as it is now.
 - Län and Riket rows are the sums of the *published* förbund rows of
-  their förbund (collector/query.c merges the publication), so
+  their förbund (report/query.c merges the publication), so
   never-published förbund cells are in no län or Riket row.
 - Units (distinct people) add exactly over förbund, gender and age band
   (a person's gender is recorded consistently and the age band is the
@@ -390,7 +390,7 @@ class Component:
         """What a row's presence says, in the steady state the suite reads
         (every changed cell republished after --publish-max-age): a cell
         waits for its first publication until min_count contributions or
-        its max age (collector/publish.c), so then every non-empty förbund
+        its max age (report/publish.c), so then every non-empty förbund
         cell is a row. A row shown with values rests on n >= k; a hidden
         row says nothing more (it may hold only "vet ej" answers, n = 0); a
         förbund cell in no output is empty."""

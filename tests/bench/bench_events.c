@@ -167,7 +167,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_events: scratch ledger: %s\n", err);
             return 70;
         }
-        static const uint8_t secret[PROTECT_SECRET_LEN] = {1};
+        static const uint8_t secret[SECRET_LEN] = {1};
         s_one_t one = {aggregate_new(cat, secret), NULL, 0};
         long total = 0, counted = 0;
         for (size_t i = 0; i < e.n && counted < ncells; i++) {

@@ -5,12 +5,12 @@
  * store is byte-for-byte unchanged afterwards. Put back to this version, it
  * opens with every event intact. A ledger of the previous schema is
  * refused by finsamctl with the advice to start the collector, and the
- * collector upgrades it (collector/upgrade.h): its derived state is
+ * collector upgrades it (report/upgrade.h): its derived state is
  * recomputed from the log, so a participant record of the old layout and a
  * cell that disagrees with the log are gone, rebuild --verify finds 0
  * differences and the exact medians are there again. The version is
  * patched with the LMDB API into a real ledger (meta/schema, see
- * collector/ledger.h); the previous schema's state is imitated by emptying
+ * count/ledger.h); the previous schema's state is imitated by emptying
  * the distributions, putting day buckets back into the day-count cells
  * and adding a version-3 participant record. */
 #include "fault_util.h"

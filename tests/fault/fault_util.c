@@ -73,7 +73,7 @@ void fault_seed(const char *test)
 
 long fault_rand(long n)
 {
-    /* splitmix64, as agents/demo.c: reproducible from the printed seed */
+    /* splitmix64, as agents/import/demo.c: reproducible from the printed seed */
     uint64_t z = (s_rng += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;

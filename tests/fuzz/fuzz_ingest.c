@@ -29,7 +29,7 @@ static catalogue_t *s_cat;
 static ledger_t *s_ledger;
 static aggregate_t *s_agg;
 static ingest_t *s_ingest;
-static const uint8_t s_secret[PROTECT_SECRET_LEN] = {7};
+static const uint8_t s_secret[SECRET_LEN] = {7};
 static allowlist_t *s_allow;
 static char s_key[41];
 

@@ -1,4 +1,4 @@
-/* erase_test.c: erasure end to end with real processes (collector/erase.c):
+/* erase_test.c: erasure end to end with real processes (count/erase.c):
  * `finsamctl erase ID` and `erase --forbund F --before YYYY-MM` while the
  * collector runs, and an Erasure event sent by a site over the wire. After
  * each, the erased event's bytes and its marker text occur nowhere in the

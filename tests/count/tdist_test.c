@@ -1,4 +1,4 @@
-/* tdist_test.c: Student's t quantiles (collector/tdist.c) against the
+/* tdist_test.c: Student's t quantiles (count/tdist.c) against the
  * three-decimal table every statistics book prints, at the degrees of
  * freedom where the old table ended (30, 31) and far beyond; the distribution
  * function inverts the quantile at every df; closed forms (df 1, 2, 4)

@@ -1,4 +1,4 @@
-/* compare_test.c: the formulas of collector/compare.c against values
+/* compare_test.c: the formulas of report/compare.c against values
  * computed by hand — which aggregates compare in their mean and which in
  * their share, the change, Welch's interval for a difference of means
  * (exact t quantile at a fractional df, none below n = 2, [d, d] without

@@ -9,6 +9,8 @@
 #include "aggregate.h"
 #include "replay.h"
 
+#include <stdio.h>
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -51,7 +53,7 @@ static int s_stamp(ledger_txn_t *lt, void *arg)
     return mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_META), &k, &v, 0);
 }
 
-int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[PROTECT_SECRET_LEN],
+int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[SECRET_LEN],
                 bool just_rebuilt, recount_report_t *report, char *err, size_t errlen)
 {
     memset(report, 0, sizeof *report);

@@ -6,7 +6,7 @@
  * is merge-compared with the collector's. */
 #include "rebuild.h"
 
-#include "protect.h"
+#include "secret.h"
 
 #include "aggregate.h"
 #include "cell.h"
@@ -16,6 +16,7 @@
 
 #include <ftw.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <time.h>
 
@@ -163,9 +164,10 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     int result = -1;
     ledger_t *scratch = NULL;
     /* The same record keys as the collector's: the cell keys are compared too. */
-    protect_t *protect = protect_open(ledger, NULL, err, errlen);
-    replay_t c = {ledger, NULL, protect ? aggregate_new(catalogue, protect_secret(protect)) : NULL, 1, 0};
-    protect_destroy(&protect);
+    uint8_t secret[SECRET_LEN];
+    bool keyed = secret_load(ledger, secret, err, errlen) == 0;
+    replay_t c = {ledger, NULL, keyed ? aggregate_new(catalogue, secret) : NULL, 1, 0};
+    sodium_memzero(secret, sizeof secret);
     if (!c.aggregate || ledger_open_scratch(&scratch, dir, err, errlen) < 0)
         goto cleanup;
     int rc = store_read(ledger_store(ledger), &c.snap);

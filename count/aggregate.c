@@ -31,7 +31,7 @@
 
 #include "cell.h"
 #include "diststore.h"
-#include "protect.h"
+#include "secret.h"
 #include "util.h"
 #include "validate.h"
 
@@ -109,7 +109,7 @@ typedef struct {
 
 struct aggregate_t {
     const catalogue_t *catalogue;
-    uint8_t secret[PROTECT_SECRET_LEN]; /* record keys are keyed by it */
+    uint8_t secret[SECRET_LEN]; /* record keys are keyed by it */
     s_routes_t *routes;                 /* per (instrument, item), flat */
     int *route_base;                    /* per instrument: index of its first item */
     uint64_t *measure_hash;             /* per catalogue measure */
@@ -286,13 +286,13 @@ static int s_build_routes(aggregate_t *self)
     return 0;
 }
 
-aggregate_t *aggregate_new(const catalogue_t *catalogue, const uint8_t secret[PROTECT_SECRET_LEN])
+aggregate_t *aggregate_new(const catalogue_t *catalogue, const uint8_t secret[SECRET_LEN])
 {
     aggregate_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->catalogue = catalogue;
-    memcpy(self->secret, secret, PROTECT_SECRET_LEN);
+    memcpy(self->secret, secret, SECRET_LEN);
     self->measure_hash = calloc((size_t) catalogue->nmeasures + 1, sizeof *self->measure_hash);
     self->people = zhashx_new();
     self->dists = diststore_new();
@@ -387,7 +387,7 @@ static int s_person_load(aggregate_t *self, MDB_txn *txn, const ledger_t *ledger
     p = calloc(1, sizeof *p);
     if (!p)
         return ENOMEM;
-    p->rk = protect_record_key(self->secret, pkey, PKEY_LEN);
+    p->rk = secret_record_key(self->secret, pkey, PKEY_LEN);
     MDB_val k = {PKEY_LEN, (void *) pkey}, v;
     int rc = mdb_get(txn, ledger_dbi(ledger, LEDGER_DB_PARTICIPANTS), &k, &v);
     if (rc == 0) {
@@ -693,8 +693,8 @@ static int s_pair_add(aggregate_t *self, const cat_measure_t *m, const char *for
 {
     cell_t obs = {.n = 1};
     /* The pair's answers: another entry or exit is another draw. */
-    obs.okey = (uint32_t) (protect_record_key(self->secret, from->id8, 8) +
-                           protect_record_key(self->secret, to->id8, 8));
+    obs.okey = (uint32_t) (secret_record_key(self->secret, from->id8, 8) +
+                           secret_record_key(self->secret, to->id8, 8));
     if (m->aggregate == AGG_PAIRED_CHANGE) {
         int change = to->value - from->value;
         obs.sum = change;
@@ -948,7 +948,7 @@ static int s_status(s_target_t *t, const Finsam__V1__StatusObservation *s, const
 int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, uint64_t order, int sign)
 {
     s_target_t t = {self, NULL, ev->forbund, {0}, {0}, {PS_ALL}, 1, NULL, {0, 0, 0}, 0, 0, order};
-    t.ek = protect_record_key(self->secret, ev->id.data, ev->id.len);
+    t.ek = secret_record_key(self->secret, ev->id.data, ev->id.len);
     s_periods(ev->occurred_at, t.periods);
     uint8_t pkey[PKEY_LEN] = {0};
     memcpy(pkey, ev->forbund, strnlen(ev->forbund, CELL_FORBUND_LEN));

@@ -1,4 +1,4 @@
-/* dist_test.c: exact medians and quartiles — collector/dist.c (the type-2
+/* dist_test.c: exact medians and quartiles — count/dist.c (the type-2
  * definition), diststore.c (per-cell distributions in LMDB) and their use
  * by aggregate.c, publish.c and query.c — on a real ledger filled through
  * ingest:

@@ -42,12 +42,13 @@
 #include "catalogue.h"
 #include "cell.h"
 #include "ledger.h"
+#include "secret.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PROTECT_SECRET_LEN 32
+#define PROTECT_SECRET_LEN SECRET_LEN
 #define PROTECT_MAX_D 8
 
 typedef struct {
@@ -81,11 +82,6 @@ protect_t *protect_open(ledger_t *ledger, const protect_params_t *set, char *err
 
 /* The secret, for aggregate_new (valid while self lives). */
 const uint8_t *protect_secret(const protect_t *self);
-
-/* The record key of a contributor identified by id (förbund + pseudonym,
- * or an event id). Keyed by the first half of the secret; aggregate.c
- * adds it to every cell the contributor enters. */
-uint32_t protect_record_key(const uint8_t secret[PROTECT_SECRET_LEN], const void *id, size_t len);
 
 const protect_params_t *protect_params(const protect_t *self);
 

@@ -8,6 +8,8 @@
  * comparison and every binary on every machine publishes the same value. */
 #include "protect.h"
 
+#include "secret.h"
+
 #include "util.h"
 
 #include <math.h>
@@ -157,9 +159,8 @@ const protect_params_t *protect_params(const protect_t *self)
     return &self->params;
 }
 
-/* ---- the secret and the parameters in the ledger ------------------- */
+/* ---- the parameters in the ledger (the secret: count/secret.h) ----- */
 
-#define S_SECRET_NAME "protect-secret"
 #define S_PARAMS_NAME "protect-params"
 #define S_PARAMS_LEN 16 /* be32 min_count, be32 D, be64 V in millionths */
 
@@ -171,31 +172,24 @@ typedef struct {
     bool have_params;
 } s_meta_t;
 
-static int s_meta_get(MDB_txn *txn, ledger_t *ledger, const char *name, void *out, size_t len)
-{
-    MDB_val k = {strlen(name), (void *) name}, v;
-    int rc = mdb_get(txn, ledger_dbi(ledger, LEDGER_DB_META), &k, &v);
-    if (rc == 0 && v.mv_size != len)
-        return MDB_CORRUPTED;
-    if (rc == 0)
-        memcpy(out, v.mv_data, len);
-    return rc;
-}
-
 static int s_meta_read(MDB_txn *txn, ledger_t *ledger, s_meta_t *m)
 {
-    uint8_t p[S_PARAMS_LEN];
-    int rc = s_meta_get(txn, ledger, S_SECRET_NAME, m->secret, PROTECT_SECRET_LEN);
+    int rc = secret_read(txn, ledger, m->secret);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     m->have_secret = rc == 0;
-    rc = s_meta_get(txn, ledger, S_PARAMS_NAME, p, sizeof p);
+    MDB_val k = {strlen(S_PARAMS_NAME), S_PARAMS_NAME}, v;
+    rc = mdb_get(txn, ledger_dbi(ledger, LEDGER_DB_META), &k, &v);
+    if (rc == 0 && v.mv_size != S_PARAMS_LEN)
+        return MDB_CORRUPTED;
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     m->have_params = rc == 0;
-    if (m->have_params)
+    if (m->have_params) {
+        const uint8_t *p = v.mv_data;
         m->params =
             (protect_params_t){(int) be32_get(p), (int) be32_get(p + 4), (double) be64_get(p + 8) / 1e6};
+    }
     return 0;
 }
 
@@ -203,17 +197,10 @@ static int s_meta_read(MDB_txn *txn, ledger_t *ledger, s_meta_t *m)
 static int s_meta_write(ledger_txn_t *lt, void *ctx)
 {
     s_meta_t *m = ctx;
-    int rc = s_meta_read(lt->txn, lt->ledger, m);
+    int rc = secret_ensure(lt, m->secret);
     if (rc)
         return rc;
-    MDB_dbi meta = ledger_dbi(lt->ledger, LEDGER_DB_META);
-    if (!m->have_secret) {
-        randombytes_buf(m->secret, PROTECT_SECRET_LEN);
-        MDB_val k = {strlen(S_SECRET_NAME), S_SECRET_NAME}, v = {PROTECT_SECRET_LEN, m->secret};
-        if ((rc = mdb_put(lt->txn, meta, &k, &v, 0)))
-            return rc;
-        m->have_secret = true;
-    }
+    m->have_secret = true;
     uint8_t p[S_PARAMS_LEN];
     be32_put(p, (uint32_t) m->set->min_count);
     be32_put(p + 4, (uint32_t) m->set->max_dev);
@@ -221,7 +208,7 @@ static int s_meta_write(ledger_txn_t *lt, void *ctx)
     MDB_val k = {strlen(S_PARAMS_NAME), S_PARAMS_NAME}, v = {sizeof p, p};
     m->params = *m->set;
     m->have_params = true;
-    return mdb_put(lt->txn, meta, &k, &v, 0);
+    return mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_META), &k, &v, 0);
 }
 
 protect_t *protect_open(ledger_t *ledger, const protect_params_t *set, char *err, size_t errlen)
@@ -260,13 +247,6 @@ protect_t *protect_open(ledger_t *ledger, const protect_params_t *set, char *err
 const uint8_t *protect_secret(const protect_t *self)
 {
     return self->secret;
-}
-
-uint32_t protect_record_key(const uint8_t secret[PROTECT_SECRET_LEN], const void *id, size_t len)
-{
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, id, len, secret); /* SipHash-2-4 under the first 16 bytes */
-    return be32_get(h);
 }
 
 /* ---- draws ----------------------------------------------------------- */

@@ -13,7 +13,7 @@
  * erase_check_target and erase_apply), the command line (ctl.c). */
 #include "erase.h"
 
-#include "protect.h"
+#include "secret.h"
 #include "scrub.h"
 
 #include "log.h"
@@ -409,16 +409,17 @@ erase_result_t erase_run(ledger_t *ledger, const catalogue_t *catalogue, const e
     err[0] = '\0';
     /* The collector's record keys: the subtraction must move the cell keys
      * exactly as the addition did. */
-    protect_t *protect = protect_open(ledger, NULL, err, errlen);
+    uint8_t secret[SECRET_LEN];
+    bool keyed = secret_load(ledger, secret, err, errlen) == 0;
     s_run_t r = {req,
-                 protect ? aggregate_new(catalogue, protect_secret(protect)) : NULL,
+                 keyed ? aggregate_new(catalogue, secret) : NULL,
                  erase_scrub_new(),
                  report,
                  ERASE_OK,
                  0,
                  err,
                  errlen};
-    protect_destroy(&protect);
+    sodium_memzero(secret, sizeof secret);
     erase_result_t result = ERASE_STORE;
     if (!r.aggregate || !r.scrub) {
         if (!err[0])

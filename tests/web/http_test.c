@@ -196,7 +196,7 @@ static bool s_all_stored(void *arg)
     return n >= ((s_count_t *) arg)->want;
 }
 
-/* Every reader sees the last publication (collector/publish.h): wait for
+/* Every reader sees the last publication (report/publish.h): wait for
  * one that covers the whole log. */
 static bool s_all_published(void *arg)
 {

@@ -1,4 +1,4 @@
-/* query_test.c: disclosure control and roll-ups in collector/query.c, on a
+/* query_test.c: disclosure control and roll-ups in report/query.c, on a
  * real ledger filled through ingest: primary suppression below the minimum
  * (counts shown only as a range), complementary suppression across förbund
  * in a län and across the mode slice, organisation reports exempt, län and
@@ -342,7 +342,7 @@ static void test_withheld_share_and_exact_view(void)
     s_teardown();
 }
 
-/* ---- comparisons (collector/compare.c) -------------------------------- */
+/* ---- comparisons (report/compare.c) -------------------------------- */
 
 static json_t *s_row_at(json_t *result, const char *level, const char *name, const char *period,
                         const char *slice)
@@ -867,7 +867,7 @@ static void test_measures_without_cells(void)
 }
 
 /* Adding a measure is a change to the catalogue file only. */
-/* ---- the protected aggregate feed (collector/feed.c) ------------------ */
+/* ---- the protected aggregate feed (report/feed.c) ------------------ */
 
 typedef struct {
     int n;

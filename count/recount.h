@@ -18,7 +18,7 @@
 
 #include "catalogue.h"
 #include "ledger.h"
-#include "protect.h"
+#include "secret.h"
 
 #include <stdbool.h>
 
@@ -34,9 +34,9 @@ typedef struct {
  * unknown one), then records this catalogue's fingerprint. With
  * `just_rebuilt` (the cells were recomputed with this catalogue a moment
  * ago: the store was just upgraded) it only records the fingerprint. secret: the ledger's protection
- * secret (protect_secret). Call before anything else writes the ledger.
+ * secret (secret.h). Call before anything else writes the ledger.
  * Returns 0, or -1 with err. */
-int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[PROTECT_SECRET_LEN],
+int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[SECRET_LEN],
                 bool just_rebuilt, recount_report_t *report, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,5 @@
-/* protect_test.c: the cell-key method (collector/protect.c) and the
- * publication cadence (collector/publish.c).
+/* protect_test.c: the cell-key method (report/protect.c) and the
+ * publication cadence (report/publish.c).
  *
  * The table has the documented shape; draws follow it; the same
  * contributors always publish the same value and one more gives a fresh,
@@ -17,7 +17,7 @@
 #include <sodium.h>
 #include <string.h>
 
-static const uint8_t s_secret[PROTECT_SECRET_LEN] = {42, 1, 2, 3};
+static const uint8_t s_secret[SECRET_LEN] = {42, 1, 2, 3};
 
 static protect_t *s_new(void)
 {
@@ -114,7 +114,7 @@ static void test_same_contributors_same_value(void)
     protect_t *p = s_new();
     uint32_t keys[40];
     for (int i = 0; i < 40; i++)
-        keys[i] = protect_record_key(s_secret, &i, sizeof i);
+        keys[i] = secret_record_key(s_secret, &i, sizeof i);
     cell_t c = s_cell(keys, 30, 12), a, b;
     protect_cell(p, &s_yes, true, &c, &a);
     protect_cell(p, &s_yes, true, &c, &b);

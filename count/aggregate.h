@@ -19,12 +19,13 @@
 #include "catalogue.h"
 #include "codec.h"
 #include "ledger.h"
+#include "secret.h"
 
 typedef struct aggregate_t aggregate_t;
 
-/* secret: the ledger's disclosure-protection secret (protect.h), copied;
+/* secret: the ledger's secret (secret.h), copied;
  * record keys of contributors are derived from it. */
-aggregate_t *aggregate_new(const catalogue_t *catalogue, const uint8_t secret[32]);
+aggregate_t *aggregate_new(const catalogue_t *catalogue, const uint8_t secret[SECRET_LEN]);
 void aggregate_destroy(aggregate_t **self_p);
 
 /* Starts a transaction's work (drops any deltas of an aborted attempt). */
