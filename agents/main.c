@@ -24,6 +24,7 @@
 #include "keys.h"
 #include "log.h"
 #include "options.h"
+#include "prologue.h"
 #include "outbox.h"
 #include "mapping.h"
 #include "sender.h"
@@ -124,12 +125,6 @@ static const opt_spec_t s_spec = {
 };
 
 static volatile sig_atomic_t s_stop;
-
-static void s_on_signal(int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
 
 static void s_path(char *out, size_t len, const char *rel)
 {
@@ -756,27 +751,14 @@ static int s_check_config(void)
 
 int main(int argc, char **argv)
 {
-    /* Every command may hold a secret (the CURVE key for run, the site key
-     * for import and demo): no core dumps, no ptrace by the same user. */
-    prctl(PR_SET_DUMPABLE, 0);
-    /* CZMQ must not install its own SIGINT handler: ours stops the loop. */
-    zsys_handler_set(NULL);
     int first;
     opt_own_t own = {s_own_sections, &s_config};
-    int rc = options_parse_own(&s_spec, &own, argc, argv, &first);
+    int rc = prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first);
     if (rc == OPTIONS_EXIT_OK)
         return 0;
     if (rc)
         return rc;
-    if (log_set_level(o.log_level) < 0) {
-        fprintf(stderr, "finsam-agent: --log-level: %s: want debug, info, warn or error\n", o.log_level);
-        return EX_USAGE;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal; /* no SA_RESTART: zmq_poll returns EINTR */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    prologue_signals(&s_stop);
 
     if (o.check_config)
         return s_check_config();

@@ -3,6 +3,7 @@
 #include "keys.h"
 #include "log.h"
 #include "options.h"
+#include "prologue.h"
 #include "server.h"
 #include "util.h"
 
@@ -14,12 +15,6 @@
 #include <sysexits.h>
 
 static volatile sig_atomic_t s_stop;
-
-static void s_on_signal(int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
 
 static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file,
     *o_log_level, *o_subscriber_dir, *o_stream_events, *o_stream_aggregates, *o_stream_replay,
@@ -96,25 +91,15 @@ static const opt_spec_t s_spec = {
 int main(int argc, char **argv)
 {
     int first;
-    int rc = options_parse(&s_spec, argc, argv, &first);
+    int rc = prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o_log_level}, argc, argv, &first);
     if (rc == OPTIONS_EXIT_OK)
         return 0;
     if (rc)
         return rc;
-    if (log_set_level(o_log_level) < 0) {
-        fprintf(stderr, "finsam-collector: --log-level: unknown level %s\n", o_log_level);
-        return EX_USAGE;
-    }
     const char *command = first < argc ? argv[first] : "run";
     if (first + 1 < argc) {
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
         return EX_USAGE;
-    }
-    if (tz_stockholm_init() < 0) {
-        fprintf(
-            stderr,
-            "finsam-collector: tzdata: /usr/share/zoneinfo/Europe/Stockholm missing (apt install tzdata)\n");
-        return EX_CONFIG;
     }
     char key_default[4096], allow_default[4096], sub_default[4096], err[512];
     snprintf(key_default, sizeof key_default, "%s/keys/collector.key_secret", o_data_dir);
@@ -162,12 +147,7 @@ int main(int argc, char **argv)
         return EX_NOPERM;
     }
     zsys_init();
-    zsys_handler_set(NULL); /* our handler, not CZMQ's */
-    struct sigaction sa = {0};
-    sa.sa_handler = s_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    prologue_signals(&s_stop);
 
     char *vend;
     double variance = strtod(o_protect_v, &vend);

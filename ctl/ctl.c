@@ -10,6 +10,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "options.h"
+#include "prologue.h"
 #include "protect.h"
 #include "query.h"
 #include "rebuild.h"
@@ -326,12 +327,6 @@ static int s_erase(const char *id_hex)
 
 static volatile sig_atomic_t s_stop;
 
-static void s_on_signal(int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
-
 static int s_tail(const char *prefix)
 {
     char key[4096], server_key[4096];
@@ -356,30 +351,21 @@ static int s_tail(const char *prefix)
         }
     }
     zsys_init();
-    zsys_handler_set(NULL);
-    struct sigaction sa = {0};
-    sa.sa_handler = s_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    prologue_signals(&s_stop);
     return tail_run(&config, &s_stop, stdout);
 }
 
 int main(int argc, char **argv)
 {
     int first;
-    int rc = options_parse(&s_spec, argc, argv, &first);
+    int rc = prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o_log_level}, argc, argv, &first);
     if (rc == OPTIONS_EXIT_OK)
         return 0;
     if (rc)
         return rc;
-    log_set_level(o_log_level);
     if (first >= argc) {
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
         return EX_USAGE;
-    }
-    if (tz_stockholm_init() < 0) {
-        fprintf(stderr, "finsamctl: tzdata: /usr/share/zoneinfo/Europe/Stockholm missing\n");
-        return EX_CONFIG;
     }
     const char *cmd = argv[first];
     if (!strcmp(cmd, "status"))
