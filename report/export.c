@@ -6,11 +6,10 @@
 #include "export.h"
 
 #include <string.h>
-#include <sysexits.h>
 #include <time.h>
 
-int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out, char *err,
-               size_t errlen)
+fin_err_t export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out,
+                     char *err, size_t errlen)
 {
     *out = NULL;
     json_t *merged = NULL;
@@ -26,7 +25,7 @@ int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e
                      .protect = e->protect,
                      .exact = e->exact};
         json_t *result;
-        int rc = query_run(ledger, catalogue, &q, &result, err, errlen);
+        fin_err_t rc = query_run(ledger, catalogue, &q, &result, err, errlen);
         if (rc) {
             json_decref(merged);
             return rc;
@@ -58,7 +57,7 @@ int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
     json_object_set_new(merged, "exported_at", json_string(now));
     *out = merged;
-    return 0;
+    return FIN_OK;
 }
 
 /* A quoted text field; a leading = + - @ (or tab/CR) would make Excel

@@ -20,7 +20,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 /* The state a row publishes: exact for the operator's exact view and for
  * organisation reports (not personal data), perturbed otherwise. */
@@ -229,8 +228,18 @@ static json_t *s_measure_json(const catalogue_t *cat, const query_t *q, const ca
     return o;
 }
 
-int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err,
-              size_t errlen)
+/* A store failure (an LMDB code or errno) as the answer's code: never the
+ * caller's input, whatever errno LMDB passed on. */
+static fin_err_t s_store_fail(char *err, size_t errlen, int rc)
+{
+    fin_err_t code = fin_from_mdb(rc);
+    if (code == FIN_EINPUT || code == FIN_ENOTFOUND)
+        code = FIN_EINTERNAL;
+    return fin_fail(err, errlen, code, "store: %s", store_strerror(rc));
+}
+
+fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err,
+                    size_t errlen)
 {
     *out = NULL;
     period_kind_t kind;
@@ -245,14 +254,13 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
     else if (cell_period_parse(q->period, &only) == 0)
         kind = cell_period_kind(only);
     else {
-        snprintf(err, errlen, "period '%s': use year, quarter, month, 2026, 2026-Q1 or 2026-03", q->period);
-        return EX_USAGE;
+        return fin_fail(err, errlen, FIN_EINPUT,
+                        "period '%s': use year, quarter, month, 2026, 2026-Q1 or 2026-03", q->period);
     }
     if (cell_slice_parse(q->slice, &slice) < 0) {
         char list[CELL_SLICE_LIST_LEN];
         cell_slice_list(list, sizeof list);
-        snprintf(err, errlen, "slice '%.40s' is unknown: use one of %s", q->slice, list);
-        return EX_USAGE;
+        return fin_fail(err, errlen, FIN_EINPUT, "slice '%.40s' is unknown: use one of %s", q->slice, list);
     }
     char *end;
     long indicator = q->measure ? strtol(q->measure, &end, 10) : 0;
@@ -263,16 +271,14 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
     if (!known) {
         char list[QUERY_ERR_LEN - 100];
         query_measure_list(cat, list, sizeof list);
-        snprintf(err, errlen, "measure '%.40s' is not in the catalogue: use %s", q->measure, list);
-        return EX_USAGE;
+        return fin_fail(err, errlen, FIN_EINPUT, "measure '%.40s' is not in the catalogue: use %s",
+                        q->measure, list);
     }
     /* One snapshot for every table and distribution of the answer. */
     MDB_txn *txn;
     int trc = store_read(ledger_store(ledger), &txn);
-    if (trc) {
-        snprintf(err, errlen, "store: %s", store_strerror(trc));
-        return EX_IOERR;
-    }
+    if (trc)
+        return s_store_fail(err, errlen, trc);
     json_t *measures = json_array();
     for (int mi = 0; mi < cat->nmeasures; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
@@ -301,8 +307,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
             table_free(&before);
             json_decref(measures);
             store_read_end(ledger_store(ledger), txn);
-            snprintf(err, errlen, "store: %s", store_strerror(rc));
-            return EX_IOERR;
+            return s_store_fail(err, errlen, rc);
         }
         suppress_table(&t, personal && !q->exact ? q->protect : NULL, m);
         if (only)
@@ -340,7 +345,7 @@ int query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t
         json_object_set_new(*out, "protection",
                             json_pack("{s:s,s:i,s:f}", "method", "cell-key", "max_deviation", pp->max_dev,
                                       "variance", pp->variance));
-    return 0;
+    return FIN_OK;
 }
 
 int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect_t *protect, query_cell_fn fn,

@@ -5,6 +5,7 @@
  * anything but the dashboard's own files. */
 #include "answer.h"
 
+#include "log.h"
 #include "query.h"
 
 #include <stdarg.h>
@@ -62,4 +63,25 @@ enum MHD_Result answer_error(struct MHD_Connection *c, unsigned status, const ch
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     return answer_json(c, status, json_pack("{s:s,s:i}", "error", msg, "status", (int) status));
+}
+
+unsigned answer_status(fin_err_t code)
+{
+    switch (code) {
+    case FIN_OK: return MHD_HTTP_OK;
+    case FIN_EINPUT: return MHD_HTTP_BAD_REQUEST;
+    case FIN_ENOTFOUND: return MHD_HTTP_NOT_FOUND;
+    case FIN_EVERSION:
+    case FIN_EAGAIN: return MHD_HTTP_SERVICE_UNAVAILABLE;
+    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+enum MHD_Result answer_fail(struct MHD_Connection *c, fin_err_t code, const char *reason)
+{
+    unsigned status = answer_status(code);
+    if (status >= 500)
+        log_warn("http", "QUERY-FAILED status=%u code=\"%s\" reason=\"%s\"", status, fin_strerror(code),
+                 reason);
+    return answer_error(c, status, "%s", reason);
 }

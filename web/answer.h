@@ -4,6 +4,8 @@
 #ifndef FINSAM_ANSWER_H
 #define FINSAM_ANSWER_H
 
+#include "err.h"
+
 #include <jansson.h>
 #include <microhttpd.h>
 #include <stdbool.h>
@@ -22,5 +24,15 @@ enum MHD_Result answer_json(struct MHD_Connection *c, unsigned status, json_t *j
 /* Sends the reason (printf format) as a JSON error with that status. */
 enum MHD_Result answer_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The HTTP status of a failure, the one place web/ decides it: the
+ * request's fault is 400 (FIN_EINPUT), what it named is missing 404
+ * (FIN_ENOTFOUND), a store of another version or a busy one 503
+ * (FIN_EVERSION, FIN_EAGAIN: try later); anything else is ours, 500. */
+unsigned answer_status(fin_err_t code);
+
+/* Sends reason as the JSON error of code's status (answer_status); a
+ * server-side failure (5xx) is logged as QUERY-FAILED. */
+enum MHD_Result answer_fail(struct MHD_Connection *c, fin_err_t code, const char *reason);
 
 #endif

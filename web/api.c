@@ -18,7 +18,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sysexits.h>
 
 enum MHD_Result api_healthz(http_t *self, struct MHD_Connection *c)
 {
@@ -38,15 +37,6 @@ enum MHD_Result api_readyz(http_t *self, struct MHD_Connection *c)
     return answer_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ready"));
 }
 
-static enum MHD_Result s_query_error(struct MHD_Connection *c, int rc, const char *err)
-{
-    /* query_run says EX_USAGE for bad input, anything else is ours. */
-    if (rc == EX_USAGE)
-        return answer_error(c, MHD_HTTP_BAD_REQUEST, "%s", err);
-    log_warn("http", "QUERY-FAILED reason=%s", err);
-    return answer_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", err);
-}
-
 enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
 {
     params_t a;
@@ -55,9 +45,9 @@ enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
     query_t q = params_indicators_query(&a, self->protect);
     json_t *result;
     char err[QUERY_ERR_LEN];
-    int rc = query_run(self->ledger, self->catalogue, &q, &result, err, sizeof err);
+    fin_err_t rc = query_run(self->ledger, self->catalogue, &q, &result, err, sizeof err);
     if (rc)
-        return s_query_error(c, rc, err);
+        return answer_fail(c, rc, err);
     return answer_json(c, MHD_HTTP_OK, result);
 }
 
@@ -72,9 +62,9 @@ static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv
                   .protect = self->protect};
     json_t *result;
     char err[QUERY_ERR_LEN];
-    int rc = export_run(self->ledger, self->catalogue, &e, &result, err, sizeof err);
+    fin_err_t rc = export_run(self->ledger, self->catalogue, &e, &result, err, sizeof err);
     if (rc)
-        return s_query_error(c, rc, err);
+        return answer_fail(c, rc, err);
     if (!csv)
         return answer_json(c, MHD_HTTP_OK, result);
     char *text = NULL;

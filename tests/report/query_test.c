@@ -19,7 +19,6 @@
 
 #include <czmq.h>
 #include <math.h>
-#include <sysexits.h>
 
 static ledger_t *s_ledger;
 static catalogue_t *s_cat;
@@ -843,7 +842,7 @@ static void test_organisation_not_suppressed_and_bad_args(void)
     CHECK(strstr(err, "age=65+") && strstr(err, "gender=woman")); /* every valid slice is named */
     q.slice = "all";
     q.measure = "99"; /* no such indicator: refused, not an empty answer */
-    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == EX_USAGE &&
+    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == FIN_EINPUT &&
           strstr(err, "indicator number"));
     s_teardown();
 }
