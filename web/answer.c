@@ -65,6 +65,23 @@ enum MHD_Result answer_error(struct MHD_Connection *c, unsigned status, const ch
     return answer_json(c, status, json_pack("{s:s,s:i}", "error", msg, "status", (int) status));
 }
 
+int answer_stream_open(answer_stream_t *s)
+{
+    *s = (answer_stream_t){0};
+    s->f = open_memstream(&s->text, &s->len);
+    return s->f ? 0 : -1;
+}
+
+enum MHD_Result answer_stream_send(struct MHD_Connection *c, answer_stream_t *s, bool ok, const char *type,
+                                   const char *disposition)
+{
+    if (fclose(s->f) != 0 || !ok) {
+        free(s->text);
+        return answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    return answer_send(c, MHD_HTTP_OK, type, s->text, s->len, true, disposition);
+}
+
 unsigned answer_status(fin_err_t code)
 {
     switch (code) {

@@ -67,22 +67,16 @@ static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv
         return answer_fail(c, rc, err);
     if (!csv)
         return answer_json(c, MHD_HTTP_OK, result);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
+    answer_stream_t body;
+    if (answer_stream_open(&body) < 0) {
         json_decref(result);
         return answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
-    int wrc = export_print_csv(result, f);
+    int wrc = export_print_csv(result, body.f);
     json_decref(result);
-    if (fclose(f) != 0 || wrc < 0) {
-        free(text);
-        return answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    }
     char disposition[128];
     snprintf(disposition, sizeof disposition, "attachment; filename=\"finsam-%s.csv\"", e.period);
-    return answer_send(c, MHD_HTTP_OK, "text/csv; charset=utf-8", text, len, true, disposition);
+    return answer_stream_send(c, &body, wrc >= 0, "text/csv; charset=utf-8", disposition);
 }
 
 enum MHD_Result api_export_csv(http_t *self, struct MHD_Connection *c)

@@ -9,9 +9,9 @@
 
 #include "answer.h"
 #include "log.h"
+#include "readfile.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 /* The dashboard, embedded at build time (cmake finsam_embed). */
 extern const unsigned char finsam_dashboard_index_html[], finsam_dashboard_app_js[],
@@ -40,20 +40,9 @@ static enum MHD_Result s_asset(http_t *self, struct MHD_Connection *c, const s_a
      * name comes from our table, never from the URL. */
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", self->dashboard_dir, a->name);
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = f ? open_memstream(&text, &len) : NULL;
-    if (m) {
-        char buf[8192];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-            fwrite(buf, 1, n, m);
-        fclose(m);
-    }
-    if (f)
-        fclose(f);
-    if (!text) {
+    char *text;
+    size_t len;
+    if (readfile(path, &text, &len) < 0) {
         log_warn("http", "DASHBOARD-FILE-MISSING file=%s", a->name);
         return answer_error(c, MHD_HTTP_NOT_FOUND, "dashboard file missing");
     }

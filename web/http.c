@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "log.h"
 #include "prometheus.h"
+#include "readfile.h"
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -182,22 +183,8 @@ static int s_load_token(http_t *self, const char *path, char *err, size_t errlen
 
 static int s_load_catalogue_text(http_t *self, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    if (readfile(path, &self->catalogue_text, &self->catalogue_len) < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    FILE *m = open_memstream(&self->catalogue_text, &self->catalogue_len);
-    if (m) {
-        char buf[8192];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-            fwrite(buf, 1, n, m);
-        fclose(m);
-    }
-    fclose(f);
-    if (!self->catalogue_text) {
-        snprintf(err, errlen, "%s: cannot read", path);
         return -1;
     }
     return 0;

@@ -99,13 +99,12 @@ enum MHD_Result prometheus_metrics(http_t *self, struct MHD_Connection *c)
     json_t *report = status_report(self->ledger, clock_wall_ms());
     if (!report)
         return answer_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store not readable");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
+    answer_stream_t body;
+    if (answer_stream_open(&body) < 0) {
         json_decref(report);
         return answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
+    FILE *f = body.f;
     if (self->metrics)
         s_metrics_counters(f, self->metrics);
     size_t map_size, used;
@@ -125,9 +124,5 @@ enum MHD_Result prometheus_metrics(http_t *self, struct MHD_Connection *c)
         fprintf(f, "\"} %lld\n", (long long) json_integer_value(json_object_get(agent, "last_seen_age_s")));
     }
     json_decref(report);
-    if (fclose(f) != 0) {
-        free(text);
-        return answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    }
-    return answer_send(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len, true, NULL);
+    return answer_stream_send(c, &body, true, "text/plain; version=0.0.4; charset=utf-8", NULL);
 }
