@@ -1,4 +1,5 @@
-/* query_test.c: disclosure control and roll-ups in report/query.c, on a
+/* query_test.c: disclosure control and roll-ups through query_run
+ * (report/query.c, with table.c, suppress.c, interval.c and dists.c), on a
  * real ledger filled through ingest: primary suppression below the minimum
  * (counts shown only as a range), complementary suppression across förbund
  * in a län and across the mode slice, organisation reports exempt, län and
