@@ -140,6 +140,15 @@ static int s_status(void)
     return 0;
 }
 
+/* The exit status of a query or an export that failed. Not fin_exit_code:
+ * --help and docs/operations.md promise 64 (usage) for a period, slice or
+ * measure finsamctl does not know, where fin_exit_code says 65, and 74
+ * (store I/O) for any store failure, where it says 65, 71, 73 or 75. */
+static int s_report_exit(fin_err_t code)
+{
+    return code == FIN_OK ? EX_OK : code == FIN_EINPUT ? EX_USAGE : EX_IOERR;
+}
+
 static int s_query(void)
 {
     char err[QUERY_ERR_LEN];
@@ -156,7 +165,7 @@ static int s_query(void)
                  .protect = protect,
                  .exact = o_exact};
     json_t *result = NULL;
-    rc = protect ? query_run(ledger, cat, &q, &result, err, sizeof err) : EX_DATAERR;
+    rc = protect ? s_report_exit(query_run(ledger, cat, &q, &result, err, sizeof err)) : EX_DATAERR;
     if (rc == 0) {
         if (!strcmp(o_format, "json")) {
             json_dumpf(result, stdout, JSON_INDENT(2));
@@ -200,7 +209,7 @@ static int s_export(void)
     export_t e = {
         .measure = o_measure, .forbund = o_forbund, .period = o_period, .protect = protect, .exact = o_exact};
     json_t *result = NULL;
-    rc = protect ? export_run(ledger, cat, &e, &result, err, sizeof err) : EX_DATAERR;
+    rc = protect ? s_report_exit(export_run(ledger, cat, &e, &result, err, sizeof err)) : EX_DATAERR;
     if (rc == 0) {
         if (json ? json_dumpf(result, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF
                  : export_print_csv(result, stdout) < 0) {

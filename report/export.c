@@ -6,11 +6,10 @@
 #include "export.h"
 
 #include <string.h>
-#include <sysexits.h>
 #include <time.h>
 
-int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out, char *err,
-               size_t errlen)
+fin_err_t export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out,
+                     char *err, size_t errlen)
 {
     *out = NULL;
     json_t *merged = NULL;
@@ -26,7 +25,7 @@ int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e
                      .protect = e->protect,
                      .exact = e->exact};
         json_t *result;
-        int rc = query_run(ledger, catalogue, &q, &result, err, errlen);
+        fin_err_t rc = query_run(ledger, catalogue, &q, &result, err, errlen);
         if (rc) {
             json_decref(merged);
             return rc;
@@ -58,7 +57,7 @@ int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
     json_object_set_new(merged, "exported_at", json_string(now));
     *out = merged;
-    return 0;
+    return FIN_OK;
 }
 
 /* A quoted text field; a leading = + - @ (or tab/CR) would make Excel
@@ -155,6 +154,10 @@ static const s_column_t s_columns[] = {
      "integrated_minus_project_share_ci95", NULL, 100, 1, true},
 };
 
+/* The text fields after indikator: the measure's, then the row's. */
+static const char *const s_measure_text[] = {"id", "sv", "aggregate"};
+static const char *const s_row_text[] = {"level", "name", "lan", "period", "slice"};
+
 int export_print_csv(const json_t *result, FILE *out)
 {
     fputs("\xEF\xBB\xBF", out);
@@ -168,21 +171,17 @@ int export_print_csv(const json_t *result, FILE *out)
         json_array_foreach(json_object_get(m, "rows"), j, row) {
             bool suppressed = json_is_true(json_object_get(row, "suppressed"));
             fprintf(out, "%lld;", (long long) json_integer_value(json_object_get(m, "indicator")));
-            s_text(out, json_string_value(json_object_get(m, "id")));
-            fputc(';', out);
-            s_text(out, json_string_value(json_object_get(m, "sv"))); /* the measure's own label */
-            fputc(';', out);
-            s_text(out, json_string_value(json_object_get(m, "aggregate")));
-            fputc(';', out);
-            s_text(out, json_string_value(json_object_get(row, "level")));
-            fputc(';', out);
-            s_text(out, json_string_value(json_object_get(row, "name")));
-            fputc(';', out);
-            s_text(out, json_string_value(json_object_get(row, "lan")));
-            fputc(';', out);
-            s_text(out, json_string_value(json_object_get(row, "period")));
-            fputc(';', out);
-            s_text(out, json_string_value(json_object_get(row, "slice")));
+            /* mått, benämning (the measure's own label), aggregat; then
+             * nivå, namn, län, period, urval: text fields, ';' between. */
+            for (size_t k = 0; k < sizeof s_measure_text / sizeof *s_measure_text; k++) {
+                s_text(out, json_string_value(json_object_get(m, s_measure_text[k])));
+                fputc(';', out);
+            }
+            for (size_t k = 0; k < sizeof s_row_text / sizeof *s_row_text; k++) {
+                if (k)
+                    fputc(';', out);
+                s_text(out, json_string_value(json_object_get(row, s_row_text[k])));
+            }
             fputs(suppressed ? ";\"ja\";" : ";\"nej\";", out);
             s_number(out, row, "n", 1, 0);
             fputc(';', out);

@@ -26,10 +26,11 @@ typedef struct {
 
 /* Builds {"exported_at":..,"min_units":k,"period":..,"slices":[..],
  * "catalogue_version":v,"measures":[{"id":..,..,"rows":[..]}]} where rows
- * of every slice are merged (each row names its slice). Returns 0 or a
- * sysexits code with err filled, as query_run. *out is the caller's. */
-int export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out, char *err,
-               size_t errlen);
+ * of every slice are merged (each row names its slice). Returns FIN_OK,
+ * or query_run's code with the reason in err (FIN_EINPUT for a period or
+ * measure it does not know). *out is the caller's, NULL on failure. */
+fin_err_t export_run(ledger_t *ledger, const catalogue_t *catalogue, const export_t *e, json_t **out,
+                     char *err, size_t errlen);
 
 /* Writes an export_run result as CSV (see above). Returns 0, or -1 on a
  * write error (errno set). */

@@ -31,6 +31,7 @@
 
 #include "catalogue.h"
 #include "cell.h"
+#include "err.h"
 #include "ledger.h"
 #include "protect.h"
 
@@ -51,12 +52,14 @@ typedef struct {
 } query_t;
 
 /* Builds {"min_units":k,"slice":..,"measures":[{"id":..,"rows":[...]}]}.
- * Returns 0 or a sysexits code with err filled: EX_USAGE for a period,
- * slice or measure it does not know, naming every valid one (give err
- * QUERY_ERR_LEN bytes). *out is owned by the caller. */
+ * Returns FIN_OK, or a code with the reason in err: FIN_EINPUT for a
+ * period, slice or measure it does not know, naming every valid one (give
+ * err QUERY_ERR_LEN bytes); a store failure's code otherwise (FIN_EIO,
+ * FIN_ENOMEM, ...; never FIN_EINPUT). *out is owned by the caller, NULL
+ * on failure. */
 #define QUERY_ERR_LEN 2048
-int query_run(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q, json_t **out, char *err,
-              size_t errlen);
+fin_err_t query_run(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q, json_t **out, char *err,
+                    size_t errlen);
 
 void query_print_table(const json_t *result, FILE *out);
 

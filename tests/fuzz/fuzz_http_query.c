@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 #define FLOOR 3
 
@@ -154,14 +153,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (q.protect != s_protect || q.exact || !q.period || !q.slice)
         abort(); /* a reader never chooses the protection, nor gets the exact view */
     json_t *result = NULL;
-    int rc = query_run(s_ledger, s_cat, &q, &result, err, sizeof err);
+    fin_err_t rc = query_run(s_ledger, s_cat, &q, &result, err, sizeof err);
     if (rc == 0) {
         char *text = json_dumps(result, JSON_COMPACT);
         if (!text)
             abort();
         free(text);
         json_decref(result);
-    } else if (rc != EX_USAGE) {
+    } else if (rc != FIN_EINPUT) {
         abort(); /* anything but a bad-input answer is a store failure: not on a healthy ledger */
     }
     return 0;

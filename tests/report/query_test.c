@@ -1,4 +1,5 @@
-/* query_test.c: disclosure control and roll-ups in report/query.c, on a
+/* query_test.c: disclosure control and roll-ups through query_run
+ * (report/query.c, with table.c, suppress.c, interval.c and dists.c), on a
  * real ledger filled through ingest: primary suppression below the minimum
  * (counts shown only as a range), complementary suppression across förbund
  * in a län and across the mode slice, organisation reports exempt, län and
@@ -19,7 +20,6 @@
 
 #include <czmq.h>
 #include <math.h>
-#include <sysexits.h>
 
 static ledger_t *s_ledger;
 static catalogue_t *s_cat;
@@ -843,7 +843,7 @@ static void test_organisation_not_suppressed_and_bad_args(void)
     CHECK(strstr(err, "age=65+") && strstr(err, "gender=woman")); /* every valid slice is named */
     q.slice = "all";
     q.measure = "99"; /* no such indicator: refused, not an empty answer */
-    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == EX_USAGE &&
+    CHECK(query_run(s_ledger, s_cat, &q, &out, err, sizeof err) == FIN_EINPUT &&
           strstr(err, "indicator number"));
     s_teardown();
 }

@@ -1,0 +1,189 @@
+/* table.c: a measure's cells into rows, and the län and national
+ * roll-ups merged from them (see table.h).
+ *
+ * Cells merge by addition (cell.h), so a roll-up is the sum of its
+ * förbund rows; a roll-up is absent (unpublished) only when all its parts
+ * are. Cells that exist but have no published state yet are loaded as
+ * absent rows, so suppression counts them as unknowns. */
+#include "table.h"
+
+#include "publish.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int s_row_cmp(const void *a, const void *b)
+{
+    const table_row_t *x = a, *y = b;
+    if (x->level != y->level)
+        return x->level - y->level;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    if (x->period != y->period)
+        return x->period < y->period ? -1 : 1;
+    return (int) x->slice - (int) y->slice;
+}
+
+table_row_t *table_find(table_t *t, int level, const char *name, uint32_t period, uint16_t slice)
+{
+    if (t->n == 0)
+        return NULL; /* rows is NULL then, and bsearch's pointer must be valid even for 0 */
+    table_row_t key = {.level = level, .period = period, .slice = slice};
+    snprintf(key.name, sizeof key.name, "%s", name);
+    return bsearch(&key, t->rows, t->n, sizeof key, s_row_cmp);
+}
+
+static table_row_t *s_push(table_t *t)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        table_row_t *r = realloc(t->rows, cap * sizeof *r);
+        if (!r)
+            return NULL;
+        t->rows = r;
+        t->cap = cap;
+    }
+    table_row_t *r = &t->rows[t->n++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+/* A förbund row for a cell key (zero state); NULL when out of memory. */
+static table_row_t *s_push_forbund(table_t *t, const catalogue_t *cat, const cell_key_t *ck)
+{
+    table_row_t *r = s_push(t);
+    if (r) {
+        r->level = TABLE_FORBUND;
+        snprintf(r->name, sizeof r->name, "%s", ck->forbund);
+        snprintf(r->lan, sizeof r->lan, "%s", catalogue_lan(cat, ck->forbund));
+        r->period = ck->period;
+        r->slice = ck->slice;
+    }
+    return r;
+}
+
+/* The measure's cells that exist but are not published yet, as absent
+ * rows (see table_row_t); MDB_NOTFOUND at the end, as the cursor walks. */
+static int s_load_absent(MDB_txn *txn, ledger_t *ledger, const catalogue_t *cat, const uint8_t *prefix,
+                         int only_year, table_t *t)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_CELLS), &cur);
+    if (rc)
+        return rc;
+    MDB_dbi published = ledger_dbi(ledger, LEDGER_DB_PUBLISHED);
+    MDB_val k = {CELL_MEASURE_LEN, (void *) prefix}, v, pv;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        cell_key_t ck;
+        if (k.mv_size < CELL_MEASURE_LEN || memcmp(k.mv_data, prefix, CELL_MEASURE_LEN)) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        if (cell_key_decode(&ck, k.mv_data, k.mv_size) ||
+            (only_year && cell_period_year(ck.period) != only_year))
+            continue;
+        MDB_val pk = k;
+        int got = mdb_get(txn, published, &pk, &pv);
+        if (got == 0)
+            continue;
+        if (got != MDB_NOTFOUND) {
+            rc = got;
+            break;
+        }
+        table_row_t *r = s_push_forbund(t, cat, &ck);
+        if (!r) {
+            rc = ENOMEM;
+            break;
+        }
+        r->absent = true;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat_measure_t *m, int only_year,
+               bool exact, table_t *t)
+{
+    /* Readers see the publication (publish.h); the exact view the cells. */
+    MDB_dbi dbi = ledger_dbi(ledger, exact ? LEDGER_DB_CELLS : LEDGER_DB_PUBLISHED);
+    size_t vlen = exact ? sizeof(cell_t) : PUBLISH_VALUE_LEN;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    uint8_t prefix[CELL_MEASURE_LEN] = {0};
+    memcpy(prefix, m->id, strlen(m->id));
+    MDB_val k = {CELL_MEASURE_LEN, prefix}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        cell_key_t ck;
+        if (k.mv_size < CELL_MEASURE_LEN || memcmp(k.mv_data, prefix, CELL_MEASURE_LEN))
+            break;
+        if (cell_key_decode(&ck, k.mv_data, k.mv_size) || v.mv_size != vlen)
+            continue;
+        if (only_year && cell_period_year(ck.period) != only_year)
+            continue;
+        table_row_t *r = s_push_forbund(t, cat, &ck);
+        if (!r) {
+            rc = ENOMEM;
+            break;
+        }
+        memcpy(&r->cell, v.mv_data, sizeof r->cell);
+        /* An empty published state is a cell waiting for its first
+         * publication (publish.c): not shown, an unknown to readers. */
+        r->absent = !exact && cell_is_zero(&r->cell);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND && !exact)
+        rc = s_load_absent(txn, ledger, cat, prefix, only_year, t);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    /* Roll-ups: cells merge by addition (cell.h). `units` adds up because
+     * a participant belongs to one förbund's pseudonym space. Each förbund
+     * row is copied as its län and its nation row; sorting the copies puts
+     * equal keys side by side, and they are summed in one pass. */
+    size_t nf = t->n;
+    table_row_t *up = nf ? malloc(2 * nf * sizeof *up) : NULL;
+    if (nf && !up)
+        return ENOMEM;
+    for (size_t i = 0; i < nf; i++) {
+        const table_row_t *src = &t->rows[i];
+        table_row_t *lan = &up[2 * i], *nation = &up[2 * i + 1];
+        *lan = *src;
+        lan->level = TABLE_LAN;
+        snprintf(lan->name, sizeof lan->name, "%s", src->lan);
+        *nation = *src;
+        nation->level = TABLE_NATION;
+        snprintf(nation->name, sizeof nation->name, "Riket");
+        nation->lan[0] = '\0';
+    }
+    if (nf > 1)
+        qsort(up, 2 * nf, sizeof *up, s_row_cmp);
+    for (size_t i = 0; i < 2 * nf; i++) {
+        table_row_t *dst = s_push(t);
+        if (!dst) {
+            free(up);
+            return ENOMEM;
+        }
+        *dst = up[i];
+        /* A roll-up is absent only if all its parts are. */
+        while (i + 1 < 2 * nf && s_row_cmp(&up[i + 1], dst) == 0) {
+            cell_add(&dst->cell, &up[++i].cell, +1);
+            dst->absent = dst->absent && up[i].absent;
+        }
+    }
+    free(up);
+    if (t->n > 1) /* rows is NULL while empty, and qsort's pointer must be valid even for 0 */
+        qsort(t->rows, t->n, sizeof *t->rows, s_row_cmp);
+    return 0;
+}
+
+void table_free(table_t *t)
+{
+    free(t->rows);
+    *t = (table_t){0};
+}

@@ -1,0 +1,56 @@
+/* table.h: one measure's rows as suppression sees them — every förbund
+ * cell of the periods asked for, with the län and national roll-ups merged
+ * from them (internal to report/: query.c, suppress.c, interval.c and
+ * dists.c share it; nothing outside report/ includes it).
+ *
+ * Suppression needs the whole table, not just the rows a query prints:
+ * complementary suppression must see the siblings a reader could subtract.
+ * The table reads from the caller's transaction and decides nothing; the
+ * `suppressed` flags are suppress.c's to set. */
+#ifndef FINSAM_TABLE_H
+#define FINSAM_TABLE_H
+
+#include "catalogue.h"
+#include "cell.h"
+#include "ledger.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { TABLE_FORBUND, TABLE_LAN, TABLE_NATION };
+
+typedef struct {
+    int level;     /* TABLE_FORBUND, TABLE_LAN or TABLE_NATION */
+    char name[48]; /* förbund code, län name or "Riket" */
+    char lan[48];
+    uint32_t period;
+    uint16_t slice;
+    cell_t cell;
+    bool suppressed;
+    /* A cell that exists but has no published state yet (publish.h): not
+     * shown, not in any published number, and an unknown to a reader — a
+     * hidden member of every constraint it is part of. */
+    bool absent;
+} table_row_t;
+
+/* Rows sorted by (level, name, period, slice); rows is NULL while n is 0.
+ * Zero-initialise before table_load; table_free releases the rows. */
+typedef struct {
+    table_row_t *rows;
+    size_t n, cap;
+} table_t;
+
+/* Loads measure m's table in txn (the caller's read snapshot: the states
+ * and, later, the distributions behind their quantiles must come from the
+ * same one): the published states, or the live cells when exact; only the
+ * periods of year only_year unless it is 0. Returns 0, an LMDB error or
+ * ENOMEM; on failure t may hold rows, which table_free releases. */
+int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat_measure_t *m, int only_year,
+               bool exact, table_t *t);
+
+/* The row (level, name, period, slice), or NULL; valid until t changes. */
+table_row_t *table_find(table_t *t, int level, const char *name, uint32_t period, uint16_t slice);
+
+void table_free(table_t *t);
+
+#endif

@@ -1,0 +1,165 @@
+/* api.c: the JSON API and the probes — /healthz, /readyz,
+ * /api/indicators, /api/status, /api/catalogue, /api/protection and the
+ * exports /export.csv and /export.json (routed by http.c).
+ *
+ * Every number goes through query_run (exports through export_run, which
+ * runs it per slice), so disclosure control applies here exactly as in
+ * finsamctl. Each request opens its own read transaction there; nothing
+ * here writes. */
+#include "api.h"
+
+#include "answer.h"
+#include "export.h"
+#include "log.h"
+#include "params.h"
+#include "query.h"
+#include "status.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum MHD_Result api_healthz(http_t *self, struct MHD_Connection *c)
+{
+    (void) self;
+    return answer_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+}
+
+enum MHD_Result api_readyz(http_t *self, struct MHD_Connection *c)
+{
+    MDB_txn *txn;
+    int rc = store_read(ledger_store(self->ledger), &txn);
+    if (rc) {
+        log_warn("http", "NOT-READY reason=%s", store_strerror(rc));
+        return answer_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store not readable: %s", store_strerror(rc));
+    }
+    store_read_end(ledger_store(self->ledger), txn);
+    return answer_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ready"));
+}
+
+enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
+{
+    params_t a;
+    if (params_parse(c, PARAMS_INDICATORS, &a) < 0)
+        return params_refuse(c, self->catalogue, &a);
+    query_t q = params_indicators_query(&a, self->protect);
+    json_t *result;
+    char err[QUERY_ERR_LEN];
+    fin_err_t rc = query_run(self->ledger, self->catalogue, &q, &result, err, sizeof err);
+    if (rc)
+        return answer_fail(c, rc, err);
+    return answer_json(c, MHD_HTTP_OK, result);
+}
+
+static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv)
+{
+    params_t a;
+    if (params_parse(c, 1u << PARAMS_MEASURE | 1u << PARAMS_FORBUND | 1u << PARAMS_PERIOD, &a) < 0)
+        return params_refuse(c, self->catalogue, &a);
+    export_t e = {.measure = a.value[PARAMS_MEASURE],
+                  .forbund = a.value[PARAMS_FORBUND],
+                  .period = a.value[PARAMS_PERIOD] ? a.value[PARAMS_PERIOD] : "year",
+                  .protect = self->protect};
+    json_t *result;
+    char err[QUERY_ERR_LEN];
+    fin_err_t rc = export_run(self->ledger, self->catalogue, &e, &result, err, sizeof err);
+    if (rc)
+        return answer_fail(c, rc, err);
+    if (!csv)
+        return answer_json(c, MHD_HTTP_OK, result);
+    answer_stream_t body;
+    if (answer_stream_open(&body) < 0) {
+        json_decref(result);
+        return answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    int wrc = export_print_csv(result, body.f);
+    json_decref(result);
+    char disposition[128];
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"finsam-%s.csv\"", e.period);
+    return answer_stream_send(c, &body, wrc >= 0, "text/csv; charset=utf-8", disposition);
+}
+
+enum MHD_Result api_export_csv(http_t *self, struct MHD_Connection *c)
+{
+    return s_export(self, c, true);
+}
+
+enum MHD_Result api_export_json(http_t *self, struct MHD_Connection *c)
+{
+    return s_export(self, c, false);
+}
+
+/* status_report, plus what an operator asks next: who is silent, and all
+ * rejects summed by reason. */
+static json_t *s_status_json(http_t *self)
+{
+    int64_t now = clock_wall_ms();
+    json_t *report = status_report(self->ledger, now);
+    if (!report)
+        return NULL;
+    json_t *by_reason = json_object();
+    int silent = 0;
+    size_t i;
+    json_t *agent;
+    json_array_foreach(json_object_get(report, "agents"), i, agent) {
+        bool is_silent = json_integer_value(json_object_get(agent, "last_seen_age_s")) > self->silent_after_s;
+        silent += is_silent;
+        json_object_set_new(agent, "silent", json_boolean(is_silent));
+        const char *reason;
+        json_t *n;
+        json_object_foreach(json_object_get(agent, "rejects"), reason, n) {
+            json_int_t sum = json_integer_value(json_object_get(by_reason, reason)) + json_integer_value(n);
+            json_object_set_new(by_reason, reason, json_integer(sum));
+        }
+    }
+    json_array_foreach(json_object_get(report, "forbund"), i, agent) {
+        json_int_t age = json_integer_value(json_object_get(agent, "last_seen_age_s"));
+        json_object_set_new(agent, "silent", json_boolean(age > self->silent_after_s));
+    }
+    json_object_set_new(report, "rejects_by_reason", by_reason);
+    json_object_set_new(report, "silent_agents", json_integer(silent));
+    json_object_set_new(report, "silent_after_s", json_integer(self->silent_after_s));
+    json_object_set_new(report, "min_units", json_integer(protect_params(self->protect)->min_count));
+    json_object_set_new(report, "now_ms", json_integer(now));
+    if (self->metrics) {
+        metrics_t *m = self->metrics;
+        int64_t started = atomic_load_explicit(&m->started_ms, memory_order_relaxed);
+        json_object_set_new(report, "collector",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "uptime_s",
+                                      (json_int_t) (started ? (now - started) / 1000 : 0), "last_seq",
+                                      (json_int_t) metrics_get(&m->last_seq), "events_received",
+                                      (json_int_t) metrics_get(&m->events_received), "events_stored",
+                                      (json_int_t) metrics_get(&m->events_stored), "events_duplicate",
+                                      (json_int_t) metrics_get(&m->events_duplicate), "subscribers",
+                                      (json_int_t) metrics_get(&m->subscribers), "replay_sessions",
+                                      (json_int_t) metrics_get(&m->replay_sessions)));
+    }
+    return report;
+}
+
+enum MHD_Result api_status(http_t *self, struct MHD_Connection *c)
+{
+    params_t a;
+    if (params_parse(c, 0, &a) < 0)
+        return answer_error(c, MHD_HTTP_BAD_REQUEST, "%s", a.err);
+    json_t *report = s_status_json(self);
+    if (!report)
+        return answer_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store not readable");
+    return answer_json(c, MHD_HTTP_OK, report);
+}
+
+/* The protection in force and its public perturbation table. */
+enum MHD_Result api_protection(http_t *self, struct MHD_Connection *c)
+{
+    return answer_json(c, MHD_HTTP_OK, protect_describe(self->protect));
+}
+
+enum MHD_Result api_catalogue(http_t *self, struct MHD_Connection *c)
+{
+    params_t a;
+    if (params_parse(c, 0, &a) < 0)
+        return answer_error(c, MHD_HTTP_BAD_REQUEST, "%s", a.err);
+    size_t len = self->catalogue_len;
+    const char *text = self->catalogue_text ? self->catalogue_text : catalogue_default_json(&len);
+    return answer_send(c, MHD_HTTP_OK, "application/json", (void *) text, len, false, NULL);
+}

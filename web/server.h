@@ -1,0 +1,34 @@
+/* server.h: what the files of web/ share (internal to web/; nothing
+ * outside includes it): the server's state and the signature of a route's
+ * handler. http.c owns the state — it fills it in http_new and frees it in
+ * http_destroy — and dispatches; api.c, prometheus.c and assets.c answer
+ * and only read it. */
+#ifndef FINSAM_SERVER_H
+#define FINSAM_SERVER_H
+
+#include "http.h"
+
+#include <microhttpd.h>
+#include <stddef.h>
+
+struct http_t {
+    struct MHD_Daemon *daemon;
+    ledger_t *ledger;
+    const catalogue_t *catalogue;
+    metrics_t *metrics;
+    char *token; /* NULL: no token required */
+    size_t token_len;
+    char *catalogue_text; /* the loaded file's text, or NULL for the embedded one */
+    size_t catalogue_len;
+    char *dashboard_dir;
+    const protect_t *protect;
+    int silent_after_s;
+    int port;
+};
+
+/* Answers one request (on the access handler's first call; we take no
+ * bodies). Returns microhttpd's MHD_YES, or MHD_NO to drop the
+ * connection. */
+typedef enum MHD_Result (*http_handler_fn)(http_t *self, struct MHD_Connection *c);
+
+#endif
