@@ -4,7 +4,7 @@
 #ifndef FINSAM_API_H
 #define FINSAM_API_H
 
-#include "server.h"
+#include "http_impl.h"
 
 enum MHD_Result api_healthz(http_t *self, struct MHD_Connection *c);     /* /healthz: alive */
 enum MHD_Result api_readyz(http_t *self, struct MHD_Connection *c);      /* /readyz: the store is readable */

@@ -3,7 +3,7 @@
 #ifndef FINSAM_ASSETS_H
 #define FINSAM_ASSETS_H
 
-#include "server.h"
+#include "http_impl.h"
 
 enum MHD_Result assets_index(http_t *self, struct MHD_Connection *c);     /* / and /index.html */
 enum MHD_Result assets_app_js(http_t *self, struct MHD_Connection *c);    /* /app.js */

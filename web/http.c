@@ -27,7 +27,7 @@
 #include "log.h"
 #include "prometheus.h"
 #include "readfile.h"
-#include "server.h"
+#include "http_impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
 #ifndef FINSAM_PROMETHEUS_H
 #define FINSAM_PROMETHEUS_H
 
-#include "server.h"
+#include "http_impl.h"
 
 /* The collector's counters (when the server has metrics), the store's
  * size and the age of every agent's last batch. */

@@ -1,10 +1,10 @@
-/* server.h: what the files of web/ share (internal to web/; nothing
+/* http_impl.h: what the files of web/ share (internal to web/; nothing
  * outside includes it): the server's state and the signature of a route's
  * handler. http.c owns the state — it fills it in http_new and frees it in
  * http_destroy — and dispatches; api.c, prometheus.c and assets.c answer
  * and only read it. */
-#ifndef FINSAM_SERVER_H
-#define FINSAM_SERVER_H
+#ifndef FINSAM_HTTP_IMPL_H
+#define FINSAM_HTTP_IMPL_H
 
 #include "http.h"
 
