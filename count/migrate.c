@@ -18,13 +18,8 @@
 static int s_begin(ledger_txn_t *lt, void *ctx)
 {
     (void) ctx;
-    static const ledger_db_t derived[] = {LEDGER_DB_CELLS, LEDGER_DB_PARTICIPANTS, LEDGER_DB_DISTS};
-    for (size_t i = 0; i < sizeof derived / sizeof *derived; i++) {
-        int rc = mdb_drop(lt->txn, ledger_dbi(lt->ledger, derived[i]), 0);
-        if (rc)
-            return rc;
-    }
-    return ledger_stamp_schema(lt, LEDGER_SCHEMA_MIGRATING);
+    int rc = recount_drop(lt);
+    return rc ? rc : ledger_stamp_schema(lt, LEDGER_SCHEMA_MIGRATING);
 }
 
 /* The last transaction: the cells are this catalogue's and this schema's. */

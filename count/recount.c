@@ -32,11 +32,8 @@ static int s_same(ledger_t *ledger, const catalogue_t *catalogue, bool *same)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The derived state a replay writes: cells, participant records and the
- * day-count distributions behind the cells. */
-static int s_drop(ledger_txn_t *lt, void *arg)
+int recount_drop(ledger_txn_t *lt)
 {
-    (void) arg;
     static const ledger_db_t derived[] = {LEDGER_DB_CELLS, LEDGER_DB_PARTICIPANTS, LEDGER_DB_DISTS};
     for (size_t i = 0; i < sizeof derived / sizeof *derived; i++) {
         int rc = mdb_drop(lt->txn, ledger_dbi(lt->ledger, derived[i]), 0);
@@ -44,6 +41,12 @@ static int s_drop(ledger_txn_t *lt, void *arg)
             return rc;
     }
     return 0;
+}
+
+static int s_drop(ledger_txn_t *lt, void *arg)
+{
+    (void) arg;
+    return recount_drop(lt);
 }
 
 int recount_stamp(ledger_txn_t *lt, const catalogue_t *catalogue)

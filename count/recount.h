@@ -39,6 +39,11 @@ typedef struct {
 int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[SECRET_LEN],
                 bool just_rebuilt, recount_report_t *report, char *err, size_t errlen);
 
+/* Empties the derived state a replay writes — cells, participant records
+ * and the day-count distributions — inside lt; the publication stays.
+ * 0 or an LMDB error. */
+int recount_drop(ledger_txn_t *lt);
+
 /* Records this catalogue as the one the cells were computed with, inside
  * lt (the migration's last transaction, migrate.h). 0 or an LMDB error. */
 int recount_stamp(ledger_txn_t *lt, const catalogue_t *catalogue);

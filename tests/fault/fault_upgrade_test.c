@@ -111,6 +111,25 @@ static uint64_t s_digest(const char *path)
     return h;
 }
 
+/* The collector's command line on c's data directory, without the
+ * streams and HTTP (the refusals happen before either). */
+static char *const *s_collector_argv(cluster_t *c)
+{
+    static char *argv[10];
+    char *const a[] = {(char *) tu_bin("finsam-collector"),
+                       "-d",
+                       c->cdir,
+                       "--endpoint",
+                       c->endpoint,
+                       "--stream-events",
+                       "off",
+                       "--http",
+                       "off",
+                       NULL};
+    memcpy(argv, a, sizeof a);
+    return argv;
+}
+
 static void test_other_schema_refused(void)
 {
     fault_seed("fault_upgrade_test");
@@ -142,16 +161,7 @@ static void test_other_schema_refused(void)
         s_patch_schema(ledger, cases[i].bytes, cases[i].len);
         uint64_t before = s_digest(data);
         snprintf(log, sizeof log, "%s/refused-%zu.log", c.dir, i);
-        char *collector[] = {(char *) tu_bin("finsam-collector"),
-                             "-d",
-                             c.cdir,
-                             "--endpoint",
-                             c.endpoint,
-                             "--stream-events",
-                             "off",
-                             "--http",
-                             "off",
-                             NULL};
+        char *const *collector = s_collector_argv(&c);
         int rc = tu_run(collector, log, 30000);
         char *text = tu_read_file(log);
         fprintf(stderr, "%s: collector exit %d: %s", cases[i].name, rc, text ? text : "");
@@ -243,16 +253,7 @@ static void test_previous_schema_migrated(void)
     snprintf(log, sizeof log, "%s/previous.log", c.dir);
     char want[600];
     snprintf(want, sizeof want, "`finsamctl -d %s migrate`", c.cdir);
-    char *collector[] = {(char *) tu_bin("finsam-collector"),
-                         "-d",
-                         c.cdir,
-                         "--endpoint",
-                         c.endpoint,
-                         "--stream-events",
-                         "off",
-                         "--http",
-                         "off",
-                         NULL};
+    char *const *collector = s_collector_argv(&c);
     int rc = tu_run(collector, log, 30000);
     CHECK(rc > 0 && rc < 128);
     CHECK(tu_file_has(log, want) && tu_file_has(log, "store schema version 5"));
