@@ -1,9 +1,10 @@
 /* ctl.c (finsamctl): the operator's command line. Reads the collector's
  * store read-only (LMDB allows readers beside the running writer), so it
  * works whether or not the collector runs, and never changes data except
- * for `keygen` (new files), `backup` (a copy elsewhere) and `erase` (opens
+ * for `keygen` (new files), `backup` (a copy elsewhere), `erase` (opens
  * the store for writing; LMDB serialises its write transactions with the
- * running collector's). */
+ * running collector's) and `migrate` (a previous release's store, with
+ * the collector stopped). */
 #include "erase.h"
 #include "export.h"
 #include "keys.h"
@@ -91,8 +92,8 @@ static const opt_spec_t s_spec = {
     "                      derived state from the log, keep the publication; collector stopped; safe to\n"
     "                      run again after an interruption (docs/operations.md, Migrating a ledger)\n"
     "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 65 erase: no such event or nothing to\n"
-    "erase; migrate: another schema or damaged store, 66 no data directory, 69 tail: no answer or replay "
-    "failed, 73 cannot create, 74 store I/O,\n"
+    "erase; migrate: another schema or a damaged store, 66 no data directory or a store of the previous\n"
+    "schema (run migrate), 69 tail: no answer or replay failed, 73 cannot create, 74 store I/O,\n"
     "77 tail: subscription refused or revoked, 78 bad configuration.\n",
     s_opts,
     sizeof s_opts / sizeof *s_opts,
