@@ -74,10 +74,14 @@ static void s_data_dir(char *out, size_t len, const char *dir)
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
         n--;
-    if (n >= 7 && !memcmp(dir + n - 7, "/ledger", 7))
-        n = n > 7 ? n - 7 : 1;
-    else if (n == 6 && !memcmp(dir, "ledger", 6))
-        dir = ".", n = 1;
+    if (n == 6 && !memcmp(dir, "ledger", 6)) {
+        snprintf(out, len, ".");
+        return;
+    }
+    if (n > 7 && !memcmp(dir + n - 7, "/ledger", 7))
+        n -= 7;
+    else if (n == 7 && !memcmp(dir, "/ledger", 7))
+        n = 1; /* "/" */
     snprintf(out, len, "%.*s", (int) n, dir);
 }
 
