@@ -18,7 +18,6 @@
 #include "log.h"
 #include "monitor.h"
 #include "recount.h"
-#include "upgrade.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -82,15 +81,8 @@ server_t *server_new(const server_config_t *config)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/ledger", config->data_dir);
-    /* A store of the previous schema is upgraded first (upgrade.h). */
-    upgrade_report_t up;
-    if (upgrade_run(path, self->catalogue, &config->protect, &up, err, sizeof err) < 0) {
-        log_error("collector", "STORE-UPGRADE-FAILED reason=%s", err);
-        goto fail;
-    }
-    if (up.upgraded)
-        log_info("collector", "STORE-UPGRADED from=%d to=%d events=%llu seconds=%.1f", LEDGER_SCHEMA_PREVIOUS,
-                 LEDGER_SCHEMA_VERSION, (unsigned long long) up.events, up.seconds);
+    /* A store of the previous schema is refused here; its message names
+     * `finsamctl -d DATA migrate`, which the operator runs (migrate.h). */
     if (ledger_open(&self->ledger, path, false, err, sizeof err) < 0) {
         log_error("collector", "STORE-OPEN-FAILED reason=%s", err);
         goto fail;
@@ -103,10 +95,9 @@ server_t *server_new(const server_config_t *config)
         goto fail;
     }
     /* Cells computed under another catalogue (a measure added over items
-     * already stored) are recomputed from the log (recount.h); cells just
-     * upgraded are this catalogue's already. */
+     * already stored) are recomputed from the log (recount.h). */
     recount_report_t rr;
-    if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), up.upgraded, &rr, err,
+    if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), false, &rr, err,
                     sizeof err) < 0) {
         log_error("collector", "STORE-RECOUNT-FAILED reason=%s", err);
         goto fail;

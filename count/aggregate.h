@@ -12,7 +12,8 @@
  * vs exit, exit vs follow-up) keep per-pseudonym state in LMDB and form one
  * pair per episode: an observation on the "from" side starts an episode,
  * the latest "to" observation before the next "from" ends it (ordered by
- * occurred month, then by log position; see aggregate.c). */
+ * occurred month, then by log position; see pairs.h). The per-person state
+ * is a participant record (persons.h). */
 #ifndef FINSAM_AGGREGATE_H
 #define FINSAM_AGGREGATE_H
 

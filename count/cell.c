@@ -193,6 +193,35 @@ int cell_slice_parse(const char *text, uint16_t *slice)
     return -1;
 }
 
+/* cell_t is 24 int64_t fields and nothing else, so field i is at 8 * i. */
+_Static_assert(sizeof(cell_t) == CELL_STATE_LEN && CELL_STATE_LEN % 8 == 0, "cell_t is 24 int64 fields");
+
+void cell_state_encode(uint8_t out[CELL_STATE_LEN], const cell_t *c)
+{
+    const uint8_t *p = (const uint8_t *) c;
+    for (size_t i = 0; i < CELL_STATE_LEN; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        for (int b = 0; b < 8; b++, v >>= 8)
+            out[i + (size_t) b] = (uint8_t) v;
+    }
+}
+
+int cell_state_decode(cell_t *c, const void *in, size_t len)
+{
+    if (len != CELL_STATE_LEN)
+        return -1;
+    const uint8_t *q = in;
+    uint8_t *p = (uint8_t *) c;
+    for (size_t i = 0; i < CELL_STATE_LEN; i += 8) {
+        uint64_t v = 0;
+        for (int b = 7; b >= 0; b--)
+            v = v << 8 | q[i + (size_t) b];
+        memcpy(p + i, &v, 8);
+    }
+    return 0;
+}
+
 void cell_add(cell_t *a, const cell_t *b, int sign)
 {
     a->n += sign * b->n;

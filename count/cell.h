@@ -12,9 +12,11 @@
  * plain addition (cell_merge). `units` is the number of distinct
  * participants or respondents the cell rests on, the basis of disclosure
  * control, and `ckey` the cell key that disclosure protection draws its
- * noise with (protect.h). The state is stored as this struct's bytes in
- * host order (ledger schema 5). A day count's distribution does not fit
- * in a fixed state: its cells keep it beside them (diststore.h). */
+ * noise with (protect.h). The state is stored as its 24 fields in
+ * declaration order, each a little-endian int64 (CELL_STATE_LEN bytes,
+ * cell_state_encode): the bytes of this struct on x86_64, which readers
+ * that still copy the struct rely on. A day count's distribution does not
+ * fit in a fixed state: its cells keep it beside them (diststore.h). */
 #ifndef FINSAM_CELL_H
 #define FINSAM_CELL_H
 
@@ -96,6 +98,12 @@ uint16_t cell_slice_at(int i);
  * holds it. */
 #define CELL_SLICE_LIST_LEN 512
 void cell_slice_list(char *out, size_t outlen);
+
+/* The stored state (see the head): encode writes CELL_STATE_LEN bytes;
+ * decode returns -1 unless len is CELL_STATE_LEN. */
+#define CELL_STATE_LEN 192
+void cell_state_encode(uint8_t out[CELL_STATE_LEN], const cell_t *c);
+int cell_state_decode(cell_t *c, const void *in, size_t len);
 
 /* a += sign * b */
 void cell_add(cell_t *a, const cell_t *b, int sign);

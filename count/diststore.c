@@ -1,9 +1,10 @@
 /* diststore.c: per-cell distributions in LMDB (see diststore.h for the
- * layout). The transaction's changes are an open-addressing table keyed
- * by the 50-byte entry key, cleared by its list of used slots; the
- * stored counts are read-modify-written once each at flush. */
+ * layout). The transaction's changes are a cellmap (cellmap.h) keyed by
+ * the 50-byte entry key; the stored counts are read-modify-written once
+ * each at flush. */
 #include "diststore.h"
 
+#include "cellmap.h"
 #include "util.h"
 
 #include <errno.h>
@@ -11,47 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    uint64_t hash;
-    uint8_t key[DISTSTORE_KEY_LEN];
-    bool used;
-    int64_t delta;
-} s_slot_t;
-
 struct diststore_t {
-    s_slot_t *slots;
-    uint32_t *used; /* indexes of used slots, in insertion order */
-    size_t cap, n;
+    cellmap_t *changes; /* entry key -> int64_t delta */
 };
-
-/* A word-at-a-time hash of the 50-byte entry key (in memory only). */
-static uint64_t s_hash(const uint8_t *p)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL, w;
-    for (size_t i = 0; i + 8 <= DISTSTORE_KEY_LEN; i += 8) {
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-    }
-    w = 0;
-    memcpy(&w, p + DISTSTORE_KEY_LEN - DISTSTORE_KEY_LEN % 8, DISTSTORE_KEY_LEN % 8);
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-    return h ^ (h >> 32);
-}
-
-static int s_init(diststore_t *self, size_t cap)
-{
-    self->slots = calloc(cap, sizeof *self->slots);
-    self->used = calloc(cap, sizeof *self->used);
-    self->cap = cap;
-    self->n = 0;
-    return self->slots && self->used ? 0 : -1;
-}
 
 diststore_t *diststore_new(void)
 {
     diststore_t *self = calloc(1, sizeof *self);
-    if (self && s_init(self, 256) < 0)
+    if (self && !(self->changes = cellmap_new(DISTSTORE_KEY_LEN, sizeof(int64_t))))
         diststore_destroy(&self);
     return self;
 }
@@ -60,47 +28,14 @@ void diststore_destroy(diststore_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free((*self_p)->slots);
-    free((*self_p)->used);
+    cellmap_destroy(&(*self_p)->changes);
     free(*self_p);
     *self_p = NULL;
 }
 
 void diststore_begin(diststore_t *self)
 {
-    for (size_t i = 0; i < self->n; i++)
-        self->slots[self->used[i]].used = false;
-    self->n = 0;
-}
-
-static s_slot_t *s_probe(const diststore_t *self, uint64_t hash, const uint8_t *key)
-{
-    size_t i = hash & (self->cap - 1);
-    while (self->slots[i].used &&
-           (self->slots[i].hash != hash || memcmp(self->slots[i].key, key, DISTSTORE_KEY_LEN)))
-        i = (i + 1) & (self->cap - 1);
-    return &self->slots[i];
-}
-
-/* Doubles the table, keeping insertion order. */
-static int s_grow(diststore_t *self)
-{
-    diststore_t next;
-    if (s_init(&next, self->cap * 2) < 0) {
-        free(next.slots);
-        free(next.used);
-        return -1;
-    }
-    for (size_t i = 0; i < self->n; i++) {
-        const s_slot_t *old = &self->slots[self->used[i]];
-        s_slot_t *slot = s_probe(&next, old->hash, old->key);
-        *slot = *old;
-        next.used[next.n++] = (uint32_t) (slot - next.slots);
-    }
-    free(self->slots);
-    free(self->used);
-    *self = next;
-    return 0;
+    cellmap_clear(self->changes);
 }
 
 int diststore_add(diststore_t *self, const uint8_t key[CELL_KEY_LEN], uint32_t value, int sign)
@@ -108,31 +43,20 @@ int diststore_add(diststore_t *self, const uint8_t key[CELL_KEY_LEN], uint32_t v
     uint8_t k[DISTSTORE_KEY_LEN];
     memcpy(k, key, CELL_KEY_LEN);
     be32_put(k + CELL_KEY_LEN, value);
-    uint64_t hash = s_hash(k);
-    s_slot_t *slot = s_probe(self, hash, k);
-    if (!slot->used) {
-        if (2 * (self->n + 1) > self->cap) {
-            if (s_grow(self) < 0)
-                return ENOMEM;
-            slot = s_probe(self, hash, k);
-        }
-        slot->used = true;
-        slot->hash = hash;
-        memcpy(slot->key, k, sizeof k);
-        slot->delta = 0;
-        self->used[self->n++] = (uint32_t) (slot - self->slots);
-    }
-    slot->delta += sign;
+    int64_t *delta = cellmap_get(self->changes, k);
+    if (!delta)
+        return ENOMEM;
+    *delta += sign;
     return 0;
 }
 
 int diststore_flush(diststore_t *self, MDB_txn *txn, MDB_dbi dbi)
 {
-    for (size_t i = 0; i < self->n; i++) {
-        const s_slot_t *slot = &self->slots[self->used[i]];
-        if (slot->delta == 0)
+    for (size_t i = 0; i < cellmap_size(self->changes); i++) {
+        int64_t delta = *(const int64_t *) cellmap_value(self->changes, i);
+        if (delta == 0)
             continue;
-        MDB_val k = {DISTSTORE_KEY_LEN, (void *) slot->key}, v;
+        MDB_val k = {DISTSTORE_KEY_LEN, (void *) cellmap_key(self->changes, i)}, v;
         int64_t count = 0;
         int rc = mdb_get(txn, dbi, &k, &v);
         if (rc == 0 && v.mv_size == 8)
@@ -141,7 +65,7 @@ int diststore_flush(diststore_t *self, MDB_txn *txn, MDB_dbi dbi)
             return MDB_CORRUPTED;
         else if (rc != MDB_NOTFOUND)
             return rc;
-        count += slot->delta;
+        count += delta;
         if (count < 0)
             return MDB_CORRUPTED;
         if (count == 0) {

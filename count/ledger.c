@@ -7,10 +7,12 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_HEADER 9
 
@@ -21,9 +23,11 @@ struct ledger_t {
      * transaction (ours or another process's) erased events since, the
      * store is reopened before the next write (see s_write). */
     uint64_t erasures_seen;
-    /* Opened by ledger_open_previous: the previous schema is accepted
-     * (and found, when previous is true), for upgrade.c. */
-    bool accept_previous, previous;
+    /* Opened by ledger_open_previous: the previous schema and a migration
+     * cut short are accepted, for migrate.c; found_version says what the
+     * store held. */
+    bool accept_previous;
+    uint32_t found_version;
     /* Written by the ingest thread after each commit, read by the HTTP
      * thread: atomic. */
     _Atomic uint64_t next_seq;
@@ -50,22 +54,41 @@ typedef struct {
 
 static const MDB_val s_key_schema = {6, "schema"};
 
-static int s_stamp_schema(MDB_txn *txn, const ledger_t *self)
+static int s_stamp_schema(MDB_txn *txn, const ledger_t *self, uint32_t version)
 {
     uint8_t buf[4];
-    be32_put(buf, LEDGER_SCHEMA_VERSION);
+    be32_put(buf, version);
     MDB_val k = s_key_schema, v = {4, buf};
     return mdb_put(txn, store_dbi(self->store, LEDGER_DB_META), &k, &v, 0);
 }
 
-int ledger_stamp_schema(ledger_txn_t *lt)
+int ledger_stamp_schema(ledger_txn_t *lt, uint32_t version)
 {
-    return s_stamp_schema(lt->txn, lt->ledger);
+    return s_stamp_schema(lt->txn, lt->ledger, version);
+}
+
+/* The data directory of a ledger directory (DATA/ledger, as the binaries
+ * open it), for the command an operator types. */
+static void s_data_dir(char *out, size_t len, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n == 6 && !memcmp(dir, "ledger", 6)) {
+        snprintf(out, len, ".");
+        return;
+    }
+    if (n > 7 && !memcmp(dir + n - 7, "/ledger", 7))
+        n -= 7;
+    else if (n == 7 && !memcmp(dir, "/ledger", 7))
+        n = 1; /* "/" */
+    snprintf(out, len, "%.*s", (int) n, dir);
 }
 
 /* Stamps a new store with our schema version; refuses another version,
- * except the previous one when opened for its upgrade (accept_previous:
- * self->previous is set). */
+ * except the previous one and a migration cut short when opened for the
+ * migration (accept_previous). An operator's message names the command
+ * that migrates a store of the previous schema. */
 static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *err, size_t errlen)
 {
     MDB_val k = s_key_schema, v;
@@ -73,7 +96,7 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *er
     if (rc == MDB_NOTFOUND) {
         if (!may_write)
             return 0; /* an empty read-only store: nothing to misread */
-        return s_stamp_schema(txn, self);
+        return s_stamp_schema(txn, self, LEDGER_SCHEMA_VERSION);
     }
     if (rc)
         return rc;
@@ -81,26 +104,35 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *er
         snprintf(
             err, errlen,
             "store schema version unreadable (%zu bytes), this finsam reads version %d; refusing to open it "
-            "(see docs/operations.md, Upgrade)",
+            "(see docs/operations.md, Migrating a ledger)",
             v.mv_size, LEDGER_SCHEMA_VERSION);
         return -1;
     }
     uint32_t version = be32_get(v.mv_data);
-    if (version == LEDGER_SCHEMA_PREVIOUS && self->accept_previous) {
-        self->previous = true;
+    self->found_version = version;
+    if ((version == LEDGER_SCHEMA_PREVIOUS || version == LEDGER_SCHEMA_MIGRATING) && self->accept_previous)
         return 0;
-    }
+    char data[4096];
+    s_data_dir(data, sizeof data, self->dir);
     if (version == LEDGER_SCHEMA_PREVIOUS) {
         snprintf(err, errlen,
-                 "store schema version %u, this finsam reads version %d; refusing to open it: start "
-                 "finsam-collector on it once to upgrade it (see docs/operations.md, Upgrade)",
-                 version, LEDGER_SCHEMA_VERSION);
+                 "%s: store schema version %u (finsam 0.1), this finsam reads version %d; refusing to open "
+                 "it: migrate it first with `finsamctl -d %s migrate` (see docs/operations.md, Migrating a "
+                 "ledger)",
+                 self->dir, version, LEDGER_SCHEMA_VERSION, data);
+        return -1;
+    }
+    if (version == LEDGER_SCHEMA_MIGRATING) {
+        snprintf(err, errlen,
+                 "%s: a migration to store schema version %d was cut short; refusing to open it: finish it "
+                 "with `finsamctl -d %s migrate` (see docs/operations.md, Migrating a ledger)",
+                 self->dir, LEDGER_SCHEMA_VERSION, data);
         return -1;
     }
     if (version != LEDGER_SCHEMA_VERSION) {
         snprintf(err, errlen,
                  "store schema version %u, this finsam reads version %d; refusing to open it "
-                 "(see docs/operations.md, Upgrade)",
+                 "(see docs/operations.md, Migrating a ledger)",
                  version, LEDGER_SCHEMA_VERSION);
         return -1;
     }
@@ -167,13 +199,22 @@ int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errle
     return s_open(out, dir, STORE_SCRATCH, false, err, errlen);
 }
 
-int ledger_open_previous(ledger_t **out, const char *dir, char *err, size_t errlen)
+fin_err_t ledger_open_previous(ledger_t **out, const char *dir, uint32_t *version, char *err, size_t errlen)
 {
+    char path[4096];
+    *out = NULL;
+    *version = LEDGER_SCHEMA_VERSION;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (access(path, F_OK) < 0) /* opening for writing would create an empty store */
+        return fin_fail(err, errlen, FIN_ENOTFOUND, "%s: no store", dir);
     if (s_open(out, dir, 0, true, err, errlen) < 0)
-        return -1;
-    if (!(*out)->previous)
+        return FIN_EVERSION; /* s_open names the version, or the I/O error */
+    *version = (*out)->found_version;
+    if (*version != LEDGER_SCHEMA_PREVIOUS && *version != LEDGER_SCHEMA_MIGRATING) {
+        *version = LEDGER_SCHEMA_VERSION;
         ledger_close(out);
-    return 0;
+    }
+    return FIN_OK;
 }
 
 static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_previous, char *err,
@@ -194,7 +235,7 @@ static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_p
          * opened for writing by this release. */
         snprintf(err, errlen,
                  "%s: the store lacks databases of schema version %d (an older store?); refusing to open "
-                 "it: start finsam-collector on it once to upgrade it (see docs/operations.md, Upgrade)",
+                 "it (see docs/operations.md, Migrating a ledger)",
                  dir, LEDGER_SCHEMA_VERSION);
         free(self->dir);
         free(self);
@@ -451,6 +492,13 @@ bool ledger_is_retracted(MDB_txn *txn, const ledger_t *self, uint64_t seq)
     return mdb_get(txn, ledger_dbi(self, LEDGER_DB_RETRACTED), &k, &v) == 0;
 }
 
+/* The agent record's fields after the förbund, in declaration order: all
+ * 64-bit, contiguous from last_batch_seq to the end of the struct. */
+#define S_AGENT_LEN 200
+#define S_AGENT_WORDS ((S_AGENT_LEN - 16) / 8)
+_Static_assert(sizeof(ledger_agent_t) == S_AGENT_LEN && offsetof(ledger_agent_t, last_batch_seq) == 16,
+               "ledger_agent_t: le32, 12 bytes, then 64-bit fields only");
+
 int ledger_agent_get(MDB_txn *txn, const ledger_t *self, const char *key_z85, ledger_agent_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -460,16 +508,35 @@ int ledger_agent_get(MDB_txn *txn, const ledger_t *self, const char *key_z85, le
         return 0;
     if (rc)
         return rc;
-    if (v.mv_size != sizeof *out)
+    if (v.mv_size != S_AGENT_LEN)
         return MDB_CORRUPTED;
-    memcpy(out, v.mv_data, sizeof *out);
+    const uint8_t *b = v.mv_data;
+    out->version = (uint32_t) b[0] | (uint32_t) b[1] << 8 | (uint32_t) b[2] << 16 | (uint32_t) b[3] << 24;
+    memcpy(out->forbund, b + 4, sizeof out->forbund);
+    uint8_t *words = (uint8_t *) &out->last_batch_seq;
+    for (size_t i = 0; i < S_AGENT_WORDS; i++) {
+        uint64_t w = 0;
+        for (int j = 7; j >= 0; j--)
+            w = w << 8 | b[16 + 8 * i + (size_t) j];
+        memcpy(words + 8 * i, &w, 8);
+    }
     return out->version == 2 ? 0 : MDB_CORRUPTED;
 }
 
 int ledger_agent_put(MDB_txn *txn, const ledger_t *self, const char *key_z85, const ledger_agent_t *rec)
 {
-    ledger_agent_t copy = *rec;
-    copy.version = 2;
-    MDB_val k = {strlen(key_z85), (void *) key_z85}, v = {sizeof copy, &copy};
+    uint8_t b[S_AGENT_LEN];
+    uint32_t version = 2;
+    for (int j = 0; j < 4; j++, version >>= 8)
+        b[j] = (uint8_t) version;
+    memcpy(b + 4, rec->forbund, sizeof rec->forbund);
+    const uint8_t *words = (const uint8_t *) &rec->last_batch_seq;
+    for (size_t i = 0; i < S_AGENT_WORDS; i++) {
+        uint64_t w;
+        memcpy(&w, words + 8 * i, 8);
+        for (int j = 0; j < 8; j++, w >>= 8)
+            b[16 + 8 * i + (size_t) j] = (uint8_t) w;
+    }
+    MDB_val k = {strlen(key_z85), (void *) key_z85}, v = {sizeof b, b};
     return mdb_put(txn, ledger_dbi(self, LEDGER_DB_AGENTS), &k, &v, 0);
 }

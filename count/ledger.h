@@ -14,7 +14,8 @@
  *   agents     Z85 public key -> ledger_agent_t (cursor and counters)
  *   meta       "schema" -> be32 schema version
  *              "erasures" -> be64 events erased so far (erase.c)
- *   cells, participants: owned by aggregate.c (aggregate.h)
+ *   cells      cell key -> state (cell.h), kept by aggregate.c
+ *   participants  förbund + pseudonym -> participant record (persons.h)
  *   dists      cell key + be32 day value -> be64 count: the distribution
  *              behind a median_days month cell (diststore.h), kept by
  *              aggregate.c; quarters and years sum their months
@@ -30,6 +31,7 @@
 #ifndef FINSAM_LEDGER_H
 #define FINSAM_LEDGER_H
 
+#include "err.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -45,13 +47,26 @@
  *    the slices of paired measures; cells of paired measures per episode;
  *    exact distributions of day counts (dists, published-dists), whose
  *    cells no longer keep day buckets in hist. Only derived state and the
- *    published day-count cells differ from 4, so a store of 4 is upgraded
- *    by the collector (upgrade.h): the derived state is recomputed from
- *    the log. Older stores are refused. */
-#define LEDGER_SCHEMA_VERSION 5
-/* The one schema the upgrade starts from (upgrade.h); finsamctl refuses
- * it and names the upgrade. */
-#define LEDGER_SCHEMA_PREVIOUS 4
+ *    published day-count cells differ from 4, so a store of 4 was
+ *    upgraded by the collector of 0.1 (report/upgrade.c then): the
+ *    derived state was recomputed from the log.
+ * 6: everything stored is a specified format: participant records of
+ *    version 5 (persons.h) name measures by a keyed SipHash-2-4
+ *    (secret_name_hash) instead of FNV-1a; cell states are 24
+ *    little-endian int64 (cell.h, the same bytes as 5 on x86_64); agent
+ *    records are encoded field by field (the same bytes). A store of 5 is
+ *    migrated by the operator, `finsamctl migrate` (migrate.h): the
+ *    derived state is recomputed from the log, the publication kept as it
+ *    is. Neither the collector nor finsamctl's other commands open it.
+ *    Older stores are refused. */
+#define LEDGER_SCHEMA_VERSION 6
+/* The one schema a migration starts from (migrate.h). */
+#define LEDGER_SCHEMA_PREVIOUS 5
+/* Stamped by the migration's first transaction and replaced by
+ * LEDGER_SCHEMA_VERSION in its last: a migration cut short. Every release
+ * refuses it (an older one as an unknown version), only `finsamctl
+ * migrate` finishes it. */
+#define LEDGER_SCHEMA_MIGRATING (LEDGER_SCHEMA_VERSION + 1000)
 #define LEDGER_REJECT_SLOTS 16
 #define LEDGER_FORBUND_LEN 8
 
@@ -69,7 +84,9 @@ typedef enum {
     LEDGER_DB_COUNT
 } ledger_db_t;
 
-/* Per-agent record, stored as this fixed little-endian struct (x86_64);
+/* Per-agent record, stored field by field in declaration order, integers
+ * little-endian (200 bytes: le32 version, the 12 förbund bytes, then 23
+ * le64; the bytes of this struct on x86_64, as before schema 6);
  * `version` guards the layout. */
 typedef struct {
     uint32_t version;
@@ -96,15 +113,16 @@ typedef struct {
 /* Opens the ledger in directory `dir` (created unless readonly). Refuses a
  * store of another schema version with a message in err. */
 int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen);
-/* Opens the ledger in `dir` for its upgrade (upgrade.h) when it holds the
- * previous schema, LEDGER_SCHEMA_PREVIOUS: *out is then open for writing
- * and still says that version until ledger_stamp_schema. *out is NULL when
- * the store is already current (or new: it is then created). Returns 0,
- * or -1 with err (another version, I/O). */
-int ledger_open_previous(ledger_t **out, const char *dir, char *err, size_t errlen);
-/* Writes LEDGER_SCHEMA_VERSION into meta "schema" inside lt. 0 or an
- * LMDB error. */
-int ledger_stamp_schema(ledger_txn_t *lt);
+/* Opens the ledger in `dir` for its migration (migrate.h) when it holds
+ * the previous schema, LEDGER_SCHEMA_PREVIOUS, or a migration cut short,
+ * LEDGER_SCHEMA_MIGRATING: *out is then open for writing and *version
+ * says which. *out is NULL (and *version LEDGER_SCHEMA_VERSION) when the
+ * store is current. Never creates a store: FIN_ENOTFOUND when `dir` holds
+ * none. Returns FIN_OK, or a code with the reason in err (FIN_EVERSION for
+ * another version). */
+fin_err_t ledger_open_previous(ledger_t **out, const char *dir, uint32_t *version, char *err, size_t errlen);
+/* Writes `version` into meta "schema" inside lt. 0 or an LMDB error. */
+int ledger_stamp_schema(ledger_txn_t *lt, uint32_t version);
 /* Opens a scratch ledger (no fsync) for recomputation. */
 int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen);
 void ledger_close(ledger_t **self_p);

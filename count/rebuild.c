@@ -11,6 +11,7 @@
 #include "aggregate.h"
 #include "cell.h"
 #include "diststore.h"
+#include "persons.h"
 #include "replay.h"
 #include "util.h"
 
@@ -39,17 +40,17 @@ static void s_describe(char *out, size_t len, ledger_db_t db, const MDB_val *k)
     }
 }
 
-/* Participant records (aggregate.c, record version 4: [u8 4][be32
- * members][be32 observations], then 19-byte member and 36-byte observation
- * entries) list their entries in the order the history left them: an
- * entry is removed by moving the last one into its place. An erased event
- * was added and later removed at ingest but is never added in a rebuild,
- * so the same set of entries can come out in another order. Records are
- * compared as sets: entries sorted. Anything else compares byte for byte. */
-#define PREC_HEADER 9
-#define PREC_MEMBER 19
-#define PREC_OBS 36
-#define PREC_VERSION 4
+/* Participant records (persons.h: a header, then fixed-width member and
+ * observation entries) list their entries in the order the history left
+ * them: an entry is removed by moving the last one into its place. An
+ * erased event was added and later removed at ingest but is never added in
+ * a rebuild, so the same set of entries can come out in another order.
+ * Records are compared as sets: entries sorted. Anything else compares
+ * byte for byte. */
+#define PREC_HEADER PERSON_RECORD_HEADER
+#define PREC_MEMBER PERSON_MEMBER_BYTES
+#define PREC_OBS PERSON_OBS_BYTES
+#define PREC_VERSION PERSON_RECORD_VERSION
 
 static size_t s_entry_size;
 

@@ -1,7 +1,7 @@
 /* recount.c: the catalogue fingerprint of a ledger's cells (see recount.h).
  * This file decides when a recount is due and records what the cells were
  * computed with; the recomputation is the log replayed in place
- * (replay.h), the same replay `rebuild --verify` and the upgrade of an
+ * (replay.h), the same replay `rebuild --verify` and the migration of an
  * older store run, so a recount gives exactly the cells a verify expects.
  * The publication (published, published-dists) is kept as it is. */
 #include "recount.h"
@@ -32,11 +32,8 @@ static int s_same(ledger_t *ledger, const catalogue_t *catalogue, bool *same)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The derived state a replay writes: cells, participant records and the
- * day-count distributions behind the cells. */
-static int s_drop(ledger_txn_t *lt, void *arg)
+int recount_drop(ledger_txn_t *lt)
 {
-    (void) arg;
     static const ledger_db_t derived[] = {LEDGER_DB_CELLS, LEDGER_DB_PARTICIPANTS, LEDGER_DB_DISTS};
     for (size_t i = 0; i < sizeof derived / sizeof *derived; i++) {
         int rc = mdb_drop(lt->txn, ledger_dbi(lt->ledger, derived[i]), 0);
@@ -46,11 +43,21 @@ static int s_drop(ledger_txn_t *lt, void *arg)
     return 0;
 }
 
-static int s_stamp(ledger_txn_t *lt, void *arg)
+static int s_drop(ledger_txn_t *lt, void *arg)
 {
-    const catalogue_t *catalogue = arg;
+    (void) arg;
+    return recount_drop(lt);
+}
+
+int recount_stamp(ledger_txn_t *lt, const catalogue_t *catalogue)
+{
     MDB_val k = s_key, v = {sizeof catalogue->fingerprint, (void *) catalogue->fingerprint};
     return mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_META), &k, &v, 0);
+}
+
+static int s_stamp(ledger_txn_t *lt, void *arg)
+{
+    return recount_stamp(lt, arg);
 }
 
 int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[SECRET_LEN],

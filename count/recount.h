@@ -8,7 +8,7 @@
  * the catalogue its cells were computed with (meta "catalogue", 16 bytes,
  * catalogue.h), and the collector recomputes cells and participant
  * records from the log at start when the fingerprint differs — the same
- * replay as the upgrade of an older schema (replay.h). Labels, definitions and the
+ * replay as the migration of an older schema (replay.h). Labels, definitions and the
  * version number are not in the fingerprint: changing them costs nothing.
  * A store written before the fingerprint existed is recounted once; a new
  * (empty) store is only stamped. The published copy is kept: readers see
@@ -33,10 +33,19 @@ typedef struct {
  * they were computed under another catalogue than this one (or an
  * unknown one), then records this catalogue's fingerprint. With
  * `just_rebuilt` (the cells were recomputed with this catalogue a moment
- * ago: the store was just upgraded) it only records the fingerprint. secret: the ledger's protection
+ * ago) it only records the fingerprint. secret: the ledger's protection
  * secret (secret.h). Call before anything else writes the ledger.
  * Returns 0, or -1 with err. */
 int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[SECRET_LEN],
                 bool just_rebuilt, recount_report_t *report, char *err, size_t errlen);
+
+/* Empties the derived state a replay writes — cells, participant records
+ * and the day-count distributions — inside lt; the publication stays.
+ * 0 or an LMDB error. */
+int recount_drop(ledger_txn_t *lt);
+
+/* Records this catalogue as the one the cells were computed with, inside
+ * lt (the migration's last transaction, migrate.h). 0 or an LMDB error. */
+int recount_stamp(ledger_txn_t *lt, const catalogue_t *catalogue);
 
 #endif

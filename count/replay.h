@@ -2,7 +2,8 @@
  * event with the meaning it had at ingest — the one way derived state
  * (cells, participant records, distributions) is recomputed from the log:
  * into a scratch ledger by `finsamctl rebuild --verify` (rebuild.h), and
- * in place by the upgrade of an older store (upgrade.h).
+ * in place by the migration of an older store (migrate.h) and the
+ * recount of cells of another catalogue (recount.h).
  *
  * An event adds itself; a retraction subtracts its target; a correction
  * subtracts the event it supersedes and adds itself. Erased events

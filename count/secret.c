@@ -52,3 +52,17 @@ uint32_t secret_record_key(const uint8_t secret[SECRET_LEN], const void *id, siz
     crypto_shorthash(h, id, len, secret); /* SipHash-2-4 under the first 16 bytes */
     return be32_get(h);
 }
+
+void secret_name_key(const uint8_t secret[SECRET_LEN], uint8_t out[SECRET_NAME_KEY_LEN])
+{
+    _Static_assert(SECRET_LEN == crypto_kdf_KEYBYTES, "the secret is a crypto_kdf master key");
+    _Static_assert(SECRET_NAME_KEY_LEN == crypto_shorthash_KEYBYTES, "a name key is a SipHash key");
+    crypto_kdf_derive_from_key(out, SECRET_NAME_KEY_LEN, 1, "fsnames1", secret);
+}
+
+uint64_t secret_name_hash(const uint8_t key[SECRET_NAME_KEY_LEN], const void *name, size_t len)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, name, len, key);
+    return be64_get(h);
+}

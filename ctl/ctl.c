@@ -1,14 +1,16 @@
 /* ctl.c (finsamctl): the operator's command line. Reads the collector's
  * store read-only (LMDB allows readers beside the running writer), so it
  * works whether or not the collector runs, and never changes data except
- * for `keygen` (new files), `backup` (a copy elsewhere) and `erase` (opens
+ * for `keygen` (new files), `backup` (a copy elsewhere), `erase` (opens
  * the store for writing; LMDB serialises its write transactions with the
- * running collector's). */
+ * running collector's) and `migrate` (a previous release's store, with
+ * the collector stopped). */
 #include "erase.h"
 #include "export.h"
 #include "keys.h"
 #include "ledger.h"
 #include "log.h"
+#include "migrate.h"
 #include "options.h"
 #include "prologue.h"
 #include "protect.h"
@@ -86,8 +88,12 @@ static const opt_spec_t s_spec = {
     "  erase EVENT-ID      erase an event for good (cells, log bytes, data.mdb) while the collector runs;\n"
     "                      --forbund if the id is stored by several förbund\n"
     "  erase --forbund F --before YYYY-MM   erase every event of F that occurred before that month\n"
+    "  migrate             bring a ledger of the previous release (schema 5) to this one: recompute the\n"
+    "                      derived state from the log, keep the publication; collector stopped; safe to\n"
+    "                      run again after an interruption (docs/operations.md, Migrating a ledger)\n"
     "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 65 erase: no such event or nothing to\n"
-    "erase, 66 no data directory, 69 tail: no answer or replay failed, 73 cannot create, 74 store I/O,\n"
+    "erase; migrate: another schema or a damaged store, 66 no data directory or a store of the previous\n"
+    "schema (run migrate), 69 tail: no answer or replay failed, 73 cannot create, 74 store I/O,\n"
     "77 tail: subscription refused or revoked, 78 bad configuration.\n",
     s_opts,
     sizeof s_opts / sizeof *s_opts,
@@ -334,6 +340,32 @@ static int s_erase(const char *id_hex)
     return 0;
 }
 
+/* migrate: the one command that opens a store of the previous schema. */
+static int s_migrate(void)
+{
+    char path[4096], err[1024];
+    catalogue_t *cat;
+    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
+        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
+        return EX_CONFIG;
+    }
+    snprintf(path, sizeof path, "%s/ledger", o_data_dir);
+    migrate_report_t r;
+    fin_err_t rc = migrate_run(path, cat, &r, err, sizeof err);
+    catalogue_destroy(&cat);
+    if (rc) {
+        fprintf(stderr, "finsamctl: migrate: %s\n", err);
+        return fin_exit_code(rc);
+    }
+    if (r.migrated)
+        printf("migrate: %s from schema version %u to %d: events_replayed=%llu seconds=%.3f\n", path,
+               r.from == LEDGER_SCHEMA_MIGRATING ? LEDGER_SCHEMA_PREVIOUS : r.from, LEDGER_SCHEMA_VERSION,
+               (unsigned long long) r.events, r.seconds);
+    else
+        printf("migrate: %s is already at schema version %d; nothing to do\n", path, LEDGER_SCHEMA_VERSION);
+    return 0;
+}
+
 static volatile sig_atomic_t s_stop;
 
 static int s_tail(const char *prefix)
@@ -367,7 +399,8 @@ static int s_tail(const char *prefix)
 int main(int argc, char **argv)
 {
     int first;
-    int rc = prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o_log_level}, argc, argv, &first);
+    int rc =
+        prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o_log_level}, argc, argv, &first);
     if (rc == OPTIONS_EXIT_OK)
         return 0;
     if (rc)
@@ -389,6 +422,8 @@ int main(int argc, char **argv)
         return s_rebuild();
     if (!strcmp(cmd, "tail"))
         return s_tail(first + 1 < argc ? argv[first + 1] : "ev.");
+    if (!strcmp(cmd, "migrate"))
+        return s_migrate();
     if (!strcmp(cmd, "erase"))
         return s_erase(first + 1 < argc ? argv[first + 1] : NULL);
     if (!strcmp(cmd, "keygen") && first + 1 < argc) {

@@ -4,15 +4,17 @@
  * the collector and by finsamctl — it is never silently misread — and the
  * store is byte-for-byte unchanged afterwards. Put back to this version, it
  * opens with every event intact. A ledger of the previous schema is
- * refused by finsamctl with the advice to start the collector, and the
- * collector upgrades it (report/upgrade.h): its derived state is
- * recomputed from the log, so a participant record of the old layout and a
- * cell that disagrees with the log are gone, rebuild --verify finds 0
- * differences and the exact medians are there again. The version is
- * patched with the LMDB API into a real ledger (meta/schema, see
- * count/ledger.h); the previous schema's state is imitated by emptying
- * the distributions, putting day buckets back into the day-count cells
- * and adding a version-3 participant record. */
+ * refused by the collector and by finsamctl's commands with the advice to
+ * run `finsamctl -d DIR migrate`, and the migration (count/migrate.h) is
+ * crash-safe: killed with SIGKILL at several moments, the store holds the
+ * previous schema or a migration cut short, which the next `migrate`
+ * finishes; then its derived state is the log's (a participant record of
+ * the old version and a cell that disagrees with the log are gone),
+ * rebuild --verify finds 0 differences and the exact numbers are those of
+ * before. The version is patched with the LMDB API into a real ledger
+ * (meta/schema, see count/ledger.h); the previous schema's state is
+ * imitated by giving every participant record the old record version.
+ * tests/ctl/migrate_test migrates a ledger the previous release wrote. */
 #include "fault_util.h"
 #include "testutil.h"
 
@@ -22,6 +24,7 @@
 #include <lmdb.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 /* "store schema version N", as the collector says it. */
 static const char *s_version_text(int version)
@@ -108,6 +111,25 @@ static uint64_t s_digest(const char *path)
     return h;
 }
 
+/* The collector's command line on c's data directory, without the
+ * streams and HTTP (the refusals happen before either). */
+static char *const *s_collector_argv(cluster_t *c)
+{
+    static char *argv[10];
+    char *const a[] = {(char *) tu_bin("finsam-collector"),
+                       "-d",
+                       c->cdir,
+                       "--endpoint",
+                       c->endpoint,
+                       "--stream-events",
+                       "off",
+                       "--http",
+                       "off",
+                       NULL};
+    memcpy(argv, a, sizeof a);
+    return argv;
+}
+
 static void test_other_schema_refused(void)
 {
     fault_seed("fault_upgrade_test");
@@ -139,16 +161,7 @@ static void test_other_schema_refused(void)
         s_patch_schema(ledger, cases[i].bytes, cases[i].len);
         uint64_t before = s_digest(data);
         snprintf(log, sizeof log, "%s/refused-%zu.log", c.dir, i);
-        char *collector[] = {(char *) tu_bin("finsam-collector"),
-                             "-d",
-                             c.cdir,
-                             "--endpoint",
-                             c.endpoint,
-                             "--stream-events",
-                             "off",
-                             "--http",
-                             "off",
-                             NULL};
+        char *const *collector = s_collector_argv(&c);
         int rc = tu_run(collector, log, 30000);
         char *text = tu_read_file(log);
         fprintf(stderr, "%s: collector exit %d: %s", cases[i].name, rc, text ? text : "");
@@ -176,38 +189,31 @@ static void test_other_schema_refused(void)
 }
 
 /* Makes the ledger at dir look like one of the previous schema: version
- * 4, no distribution databases at all, day buckets in the day-count
- * cells. Returns the day-count cells changed. */
+ * 5, participant records of version 4. Returns the records changed. */
 static int s_make_previous(const char *dir)
 {
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi meta, cells, dists, pubdists;
+    MDB_dbi meta, people;
     CHECK(mdb_env_create(&env) == 0);
     CHECK(mdb_env_set_maxdbs(env, 16) == 0);
     CHECK(mdb_env_open(env, dir, 0, 0600) == 0);
     CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
     CHECK(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
-    CHECK(mdb_dbi_open(txn, "cells", 0, &cells) == 0);
-    CHECK(mdb_dbi_open(txn, "dists", 0, &dists) == 0);
-    CHECK(mdb_dbi_open(txn, "published-dists", 0, &pubdists) == 0);
-    uint8_t v4[4] = {0, 0, 0, LEDGER_SCHEMA_PREVIOUS};
-    MDB_val k = {6, "schema"}, v = {4, v4};
+    CHECK(mdb_dbi_open(txn, "participants", 0, &people) == 0);
+    uint8_t v5[4] = {0, 0, 0, LEDGER_SCHEMA_PREVIOUS};
+    MDB_val k = {6, "schema"}, v = {4, v5};
     CHECK(mdb_put(txn, meta, &k, &v, 0) == 0);
-    CHECK(mdb_drop(txn, dists, 1) == 0);
-    CHECK(mdb_drop(txn, pubdists, 1) == 0);
     MDB_cursor *cur;
-    CHECK(mdb_cursor_open(txn, cells, &cur) == 0);
+    CHECK(mdb_cursor_open(txn, people, &cur) == 0);
     int changed = 0;
     for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < 8 || (memcmp(k.mv_data, "i3_dagar", 8) && memcmp(k.mv_data, "i6_dagar", 8)))
-            continue;
-        cell_t c;
-        CHECK(v.mv_size == sizeof c);
-        memcpy(&c, v.mv_data, sizeof c);
-        c.hist[8] = c.n; /* "all in the 90-120 day bucket" */
-        MDB_val nv = {sizeof c, &c};
+        uint8_t rec[65536];
+        CHECK(v.mv_size > 0 && v.mv_size <= sizeof rec);
+        memcpy(rec, v.mv_data, v.mv_size);
+        rec[0] = 4; /* the record version of schema 5 */
+        MDB_val nv = {v.mv_size, rec};
         CHECK(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT) == 0);
         changed++;
     }
@@ -217,7 +223,7 @@ static int s_make_previous(const char *dir)
     return changed;
 }
 
-static void test_previous_schema_upgraded(void)
+static void test_previous_schema_migrated(void)
 {
     fault_seed("fault_upgrade_test_previous");
     cluster_t c;
@@ -231,54 +237,98 @@ static void test_previous_schema_upgraded(void)
     CHECK_EQ(cluster_agent(&c, agent, 120000, fill), 0);
     cluster_stop_collector(&c, SIGTERM);
     const char *query[] = {"query", "--exact", "--format", "json", "--measure", "i3_dagar_i_insats", NULL};
-    char *before = NULL;
+    const char *paired[] = {"query", "--exact", "--format", "json", "--measure", "7", NULL};
+    char *before = NULL, *before_paired = NULL;
     CHECK_EQ(cluster_ctl(&c, &before, query), 0);
-    /* A participant record of the old layout (version 3: 30-byte
-     * observations) and a cell one too high, then the rest of the
-     * previous schema. */
-    uint8_t pkey[40] = "NV", old[9 + 30] = {3, 0, 0, 0, 0, 0, 0, 0, 1};
+    CHECK_EQ(cluster_ctl(&c, &before_paired, paired), 0);
+    /* A cell one too high, then the rest of the previous schema. */
+    uint8_t pkey[40] = "NV", old[9] = {4};
     memset(pkey + 8, 0xee, 32);
     s_patch(ledger, "participants", pkey, sizeof pkey, old, sizeof old, true);
-    CHECK(s_make_previous(ledger) > 0);
+    CHECK(s_make_previous(ledger) > 1);
     uint64_t digest = s_digest(data);
 
-    /* finsamctl reads no store of the previous schema: it says who
-     * upgrades it, and changes nothing. */
+    /* Neither the collector nor finsamctl's other commands read a store of
+     * the previous schema: they name the migration, and change nothing. */
     snprintf(log, sizeof log, "%s/previous.log", c.dir);
+    char want[600];
+    snprintf(want, sizeof want, "`finsamctl -d %s migrate`", c.cdir);
+    char *const *collector = s_collector_argv(&c);
+    int rc = tu_run(collector, log, 30000);
+    CHECK(rc > 0 && rc < 128);
+    CHECK(tu_file_has(log, want) && tu_file_has(log, "store schema version 5"));
     char *status[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "status", NULL};
     CHECK_EQ(tu_run(status, log, 30000), 66);
-    CHECK(tu_file_has(log, "start finsam-collector on it once to upgrade it"));
+    CHECK(tu_file_has(log, want));
     char *verify[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "rebuild", "--verify", NULL};
     CHECK(tu_run(verify, log, 30000) != 0);
-    CHECK(tu_file_has(log, "start finsam-collector on it once to upgrade it"));
+    CHECK(tu_file_has(log, want));
     CHECK(s_digest(data) == digest);
 
-    /* The collector upgrades it at start; the derived state is the log's. */
-    cluster_start_collector(&c);
-    CHECK(tu_file_has(c.log, "STORE-UPGRADED from=4 to=5 events=2000"));
-    CHECK_EQ(cluster_events_in_log(&c), 2000);
-    cluster_stop_collector(&c, SIGTERM);
+    /* Killed at several moments: the previous schema or a migration cut
+     * short, never anything a reader would take for migrated. */
+    char *migrate[] = {(char *) tu_bin("finsamctl"), "-d", c.cdir, "migrate", NULL};
+    static const int delays_ms[] = {1, 5, 15, 30, 60};
+    int cut_short = 0;
+    for (size_t i = 0; i < sizeof delays_ms / sizeof *delays_ms; i++) {
+        pid_t pid = tu_spawn(migrate, log);
+        usleep((useconds_t) delays_ms[i] * 1000);
+        tu_kill(pid, SIGKILL);
+        tu_wait(pid, 30000);
+        uint32_t schema = s_schema(ledger);
+        CHECK(schema == LEDGER_SCHEMA_PREVIOUS || schema == LEDGER_SCHEMA_MIGRATING ||
+              schema == LEDGER_SCHEMA_VERSION);
+        if (schema == LEDGER_SCHEMA_VERSION)
+            break;
+        cut_short += schema == LEDGER_SCHEMA_MIGRATING;
+        if (schema == LEDGER_SCHEMA_MIGRATING) {
+            CHECK(tu_run(collector, log, 30000) > 0);
+            CHECK(tu_file_has(log, "was cut short") && tu_file_has(log, want));
+        }
+    }
+    /* A migration cut short is imitated too, whatever the kills hit. */
+    uint8_t migrating[4] = {0, 0, (LEDGER_SCHEMA_MIGRATING >> 8) & 0xff, LEDGER_SCHEMA_MIGRATING & 0xff};
+    if (s_schema(ledger) != LEDGER_SCHEMA_VERSION)
+        s_patch_schema(ledger, migrating, 4);
+    CHECK_EQ(tu_run(migrate, log, 120000), 0);
+    CHECK(tu_file_has(log, "migrate:"));
     CHECK_EQ(s_schema(ledger), LEDGER_SCHEMA_VERSION);
-    CHECK_EQ(cluster_rebuild_verify(&c), 0); /* the bumped cell and the old record are gone */
-    char *after = NULL;
+    /* Once more: nothing to do. */
+    CHECK_EQ(tu_run(migrate, log, 30000), 0);
+    CHECK(tu_file_has(log, "nothing to do"));
+
+    /* The derived state is the log's: the bumped cell and the old records
+     * are gone, and the exact numbers are those of before. */
+    CHECK_EQ(cluster_rebuild_verify(&c), 0);
+    char *after = NULL, *after_paired = NULL;
     CHECK_EQ(cluster_ctl(&c, &after, query), 0);
+    CHECK_EQ(cluster_ctl(&c, &after_paired, paired), 0);
     json_t *a = json_loads(before, 0, NULL), *b = json_loads(after, 0, NULL);
     CHECK(a && b && json_equal(a, b)); /* the same exact medians and quartiles as before */
     CHECK(strstr(after, "\"median_days\"") && strstr(after, "\"q1_days\""));
     json_decref(a);
     json_decref(b);
+    a = json_loads(before_paired, 0, NULL), b = json_loads(after_paired, 0, NULL);
+    CHECK(a && b && json_equal(a, b)); /* paired measures: episodes from the new hashes */
+    json_decref(a);
+    json_decref(b);
     free(before);
     free(after);
-    /* Started again, it is the current schema: nothing more to upgrade. */
+    free(before_paired);
+    free(after_paired);
+    /* The collector starts on it and counts on. */
     cluster_start_collector(&c);
+    CHECK_EQ(cluster_events_in_log(&c), 2000);
     cluster_stop_collector(&c, SIGTERM);
-    CHECK_EQ(tu_count_in_file(c.log, "STORE-UPGRADED"), 1);
-    fprintf(stderr, "FIGURES fault_upgrade: previous schema upgraded, events=2000 rebuild_differences=0\n");
+    fprintf(stderr,
+            "FIGURES fault_upgrade: previous schema migrated, kills=%zu cut_short=%d events=2000 "
+            "rebuild_differences=0\n",
+            sizeof delays_ms / sizeof *delays_ms, cut_short);
 }
 
 int main(void)
 {
     RUN(test_other_schema_refused);
-    RUN(test_previous_schema_upgraded);
+    RUN(test_previous_schema_migrated);
     return tu_result();
 }
