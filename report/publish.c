@@ -43,8 +43,9 @@ int publish_entry_decode(const void *data, size_t len, publish_entry_t *out)
 {
     if (len != PUBLISH_VALUE_LEN)
         return -1;
-    memcpy(&out->cell, data, sizeof out->cell);
-    out->refreshed_ms = (int64_t) be64_get((const uint8_t *) data + sizeof out->cell);
+    if (cell_state_decode(&out->cell, data, CELL_STATE_LEN) < 0)
+        return -1;
+    out->refreshed_ms = (int64_t) be64_get((const uint8_t *) data + CELL_STATE_LEN);
     return 0;
 }
 
@@ -120,7 +121,7 @@ static int s_one(s_ctx_t *c, MDB_txn *txn, MDB_dbi pub, const uint8_t *key, cons
          * when it waits (an empty published state, read as "not published
          * yet" by query.c), so that its max age starts now. */
         uint8_t placeholder[PUBLISH_VALUE_LEN] = {0};
-        be64_put(placeholder + sizeof(cell_t), (uint64_t) c->now_ms);
+        be64_put(placeholder + CELL_STATE_LEN, (uint64_t) c->now_ms);
         MDB_val kv = {CELL_KEY_LEN, (void *) key}, vv = {sizeof placeholder, placeholder};
         return mdb_put(txn, pub, &kv, &vv, 0);
     }
@@ -130,8 +131,8 @@ static int s_one(s_ctx_t *c, MDB_txn *txn, MDB_dbi pub, const uint8_t *key, cons
         rc = mdb_del(txn, pub, &kv, NULL);
     } else {
         uint8_t value[PUBLISH_VALUE_LEN];
-        memcpy(value, now, sizeof *now);
-        be64_put(value + sizeof *now, (uint64_t) c->now_ms);
+        cell_state_encode(value, now);
+        be64_put(value + CELL_STATE_LEN, (uint64_t) c->now_ms);
         MDB_val vv = {sizeof value, value};
         rc = mdb_put(txn, pub, &kv, &vv, 0);
     }
@@ -177,15 +178,13 @@ static int s_publish(ledger_txn_t *lt, void *ctx)
         publish_entry_t then;
         int cmp = crc ? 1 : prc ? -1 : memcmp(ck.mv_data, pk.mv_data, CELL_KEY_LEN);
         bool has_now = cmp <= 0, has_then = cmp >= 0;
-        if ((has_now && (ck.mv_size != CELL_KEY_LEN || cv.mv_size != sizeof now)) ||
+        if ((has_now && (ck.mv_size != CELL_KEY_LEN || cell_state_decode(&now, cv.mv_data, cv.mv_size))) ||
             (has_then &&
              (pk.mv_size != CELL_KEY_LEN || publish_entry_decode(pv.mv_data, pv.mv_size, &then)))) {
             rc = MDB_CORRUPTED;
             break;
         }
         memcpy(key, has_now ? ck.mv_data : pk.mv_data, CELL_KEY_LEN);
-        if (has_now)
-            memcpy(&now, cv.mv_data, sizeof now);
         if ((rc = s_one(c, lt->txn, pub, key, has_now ? &now : NULL, has_then ? &then : NULL)))
             break;
         if (has_now)

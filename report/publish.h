@@ -32,7 +32,7 @@ typedef struct {
     int64_t refreshed_ms;
 } publish_entry_t;
 
-#define PUBLISH_VALUE_LEN (sizeof(cell_t) + 8)
+#define PUBLISH_VALUE_LEN (CELL_STATE_LEN + 8) /* cell_state_encode, be64 time */
 
 typedef struct {
     uint64_t seq;       /* log position the publication reflects (0: none yet) */

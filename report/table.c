@@ -110,7 +110,6 @@ int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat
 {
     /* Readers see the publication (publish.h); the exact view the cells. */
     MDB_dbi dbi = ledger_dbi(ledger, exact ? LEDGER_DB_CELLS : LEDGER_DB_PUBLISHED);
-    size_t vlen = exact ? sizeof(cell_t) : PUBLISH_VALUE_LEN;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, dbi, &cur);
     if (rc)
@@ -123,7 +122,10 @@ int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat
         cell_key_t ck;
         if (k.mv_size < CELL_MEASURE_LEN || memcmp(k.mv_data, prefix, CELL_MEASURE_LEN))
             break;
-        if (cell_key_decode(&ck, k.mv_data, k.mv_size) || v.mv_size != vlen)
+        publish_entry_t e;
+        if (cell_key_decode(&ck, k.mv_data, k.mv_size) ||
+            (exact ? cell_state_decode(&e.cell, v.mv_data, v.mv_size)
+                   : publish_entry_decode(v.mv_data, v.mv_size, &e)))
             continue;
         if (only_year && cell_period_year(ck.period) != only_year)
             continue;
@@ -132,7 +134,7 @@ int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat
             rc = ENOMEM;
             break;
         }
-        memcpy(&r->cell, v.mv_data, sizeof r->cell);
+        r->cell = e.cell;
         /* An empty published state is a cell waiting for its first
          * publication (publish.c): not shown, an unknown to readers. */
         r->absent = !exact && cell_is_zero(&r->cell);
