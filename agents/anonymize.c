@@ -15,11 +15,9 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 struct anon_t {
     uint8_t *key; /* ANON_KEY_LEN bytes, sodium_malloc'd */
@@ -101,168 +99,9 @@ wipe:
     return rc;
 }
 
-/* Writes key as 64 hex digits and a newline to a new file of mode 0600,
- * fsync'd; removes the file again on failure. EEXIST is reported as such. */
-static int s_write_key_file(const char *path, const uint8_t key[ANON_KEY_LEN], char *err, size_t errlen)
+const uint8_t *anon_key(const anon_t *self)
 {
-    char text[2 * ANON_KEY_LEN + 2];
-    int rc = -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path,
-                 errno == EEXIST ? "already exists; refusing to overwrite a key" : strerror(errno));
-        return errno == EEXIST ? -2 : -1;
-    }
-    hex_encode(text, key, ANON_KEY_LEN);
-    size_t len = strlen(text);
-    text[len++] = '\n';
-    if (write(fd, text, len) != (ssize_t) len || fsync(fd) < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto close_fd;
-    }
-    rc = 0;
-close_fd:
-    if (close(fd) < 0 && rc == 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        rc = -1;
-    }
-    if (rc < 0)
-        unlink(path);
-    sodium_memzero(text, sizeof text);
-    return rc;
-}
-
-int anon_generate_key(const char *path, char *err, size_t errlen)
-{
-    if (sodium_init() < 0) {
-        snprintf(err, errlen, "libsodium failed to initialise");
-        return -1;
-    }
-    uint8_t key[ANON_KEY_LEN];
-    randombytes_buf(key, sizeof key);
-    int rc = s_write_key_file(path, key, err, errlen) < 0 ? -1 : 0;
-    sodium_memzero(key, sizeof key);
-    return rc;
-}
-
-/* ---- sealed key files -------------------------------------------------- */
-
-#define S_SEAL_MAGIC "finsam-pseudonym-key 1"
-#define S_SEAL_BOX_LEN (crypto_secretbox_MACBYTES + ANON_KEY_LEN)
-
-anon_seal_err_t anon_seal(const anon_t *self, const char *pass, size_t plen, unsigned long long opslimit,
-                          size_t memlimit, const char *out_path, char *err, size_t errlen)
-{
-    uint8_t salt[crypto_pwhash_SALTBYTES], nonce[crypto_secretbox_NONCEBYTES], box[S_SEAL_BOX_LEN];
-    char salt_hex[2 * sizeof salt + 1], nonce_hex[2 * sizeof nonce + 1], box_hex[2 * sizeof box + 1];
-    anon_seal_err_t rc = ANON_SEAL_NOMEM;
-    uint8_t *kek = sodium_malloc(crypto_secretbox_KEYBYTES);
-    if (!kek) {
-        snprintf(err, errlen, "cannot allocate guarded key memory");
-        return ANON_SEAL_NOMEM;
-    }
-    randombytes_buf(salt, sizeof salt);
-    randombytes_buf(nonce, sizeof nonce);
-    if (crypto_pwhash(kek, crypto_secretbox_KEYBYTES, pass, plen, salt, opslimit, memlimit,
-                      crypto_pwhash_ALG_ARGON2ID13) != 0) {
-        snprintf(err, errlen, "Argon2id: out of memory");
-        goto free_kek;
-    }
-    crypto_secretbox_easy(box, self->key, ANON_KEY_LEN, nonce, kek);
-    hex_encode(salt_hex, salt, sizeof salt);
-    hex_encode(nonce_hex, nonce, sizeof nonce);
-    hex_encode(box_hex, box, sizeof box);
-    int fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
-        rc = errno == EEXIST ? ANON_SEAL_EXISTS : ANON_SEAL_IO;
-        snprintf(err, errlen, "%s: %s", out_path,
-                 errno == EEXIST ? "already exists; refusing to overwrite" : strerror(errno));
-        goto free_kek;
-    }
-    char text[512];
-    int len =
-        snprintf(text, sizeof text, S_SEAL_MAGIC "\nkdf argon2id13 %llu %zu\nsalt %s\nnonce %s\nbox %s\n",
-                 opslimit, memlimit, salt_hex, nonce_hex, box_hex);
-    rc = ANON_SEAL_OK;
-    if (write(fd, text, (size_t) len) != len || fsync(fd) < 0) {
-        snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
-        rc = ANON_SEAL_IO;
-    }
-    if (close(fd) < 0 && rc == ANON_SEAL_OK) {
-        snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
-        rc = ANON_SEAL_IO;
-    }
-    if (rc != ANON_SEAL_OK)
-        unlink(out_path);
-free_kek:
-    sodium_free(kek);
-    return rc;
-}
-
-anon_seal_err_t anon_unseal(const char *in_path, const char *pass, size_t plen, const char *key_path,
-                            char *err, size_t errlen)
-{
-    if (sodium_init() < 0) {
-        snprintf(err, errlen, "libsodium failed to initialise");
-        return ANON_SEAL_NOMEM;
-    }
-    char text[1024], salt_hex[2 * crypto_pwhash_SALTBYTES + 2],
-        nonce_hex[2 * crypto_secretbox_NONCEBYTES + 2], box_hex[2 * S_SEAL_BOX_LEN + 2];
-    uint8_t salt[crypto_pwhash_SALTBYTES], nonce[crypto_secretbox_NONCEBYTES], box[S_SEAL_BOX_LEN];
-    unsigned long long ops;
-    size_t mem;
-    FILE *f = fopen(in_path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", in_path, strerror(errno));
-        return ANON_SEAL_NOINPUT;
-    }
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        snprintf(err, errlen, "%s: read error", in_path);
-        return ANON_SEAL_IO;
-    }
-    text[n] = '\0';
-    if (strncmp(text, S_SEAL_MAGIC "\n", strlen(S_SEAL_MAGIC) + 1) ||
-        sscanf(text + strlen(S_SEAL_MAGIC) + 1, "kdf argon2id13 %llu %zu salt %33s nonce %49s box %97s", &ops,
-               &mem, salt_hex, nonce_hex, box_hex) != 5 ||
-        hex_decode(salt, sizeof salt, salt_hex) < 0 || strlen(salt_hex) != 2 * sizeof salt ||
-        hex_decode(nonce, sizeof nonce, nonce_hex) < 0 || strlen(nonce_hex) != 2 * sizeof nonce ||
-        hex_decode(box, sizeof box, box_hex) < 0 || strlen(box_hex) != 2 * sizeof box) {
-        snprintf(err, errlen, "%s: not a sealed finsam pseudonym key (made by export-key)", in_path);
-        return ANON_SEAL_FORMAT;
-    }
-    /* The limits come from the file: bound them, or a doctored file could
-     * ask for terabytes. */
-    if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
-        mem < crypto_pwhash_MEMLIMIT_MIN || mem > crypto_pwhash_MEMLIMIT_SENSITIVE) {
-        snprintf(err, errlen, "%s: Argon2id limits out of range", in_path);
-        return ANON_SEAL_FORMAT;
-    }
-    anon_seal_err_t rc = ANON_SEAL_NOMEM;
-    uint8_t *kek = sodium_malloc(crypto_secretbox_KEYBYTES);
-    uint8_t *key = sodium_malloc(ANON_KEY_LEN);
-    if (!kek || !key) {
-        snprintf(err, errlen, "cannot allocate guarded key memory");
-        goto free_keys;
-    }
-    if (crypto_pwhash(kek, crypto_secretbox_KEYBYTES, pass, plen, salt, ops, mem,
-                      crypto_pwhash_ALG_ARGON2ID13) != 0) {
-        snprintf(err, errlen, "Argon2id: out of memory");
-        goto free_keys;
-    }
-    if (crypto_secretbox_open_easy(key, box, sizeof box, nonce, kek) != 0) {
-        snprintf(err, errlen, "%s: wrong passphrase (or the file was altered)", in_path);
-        rc = ANON_SEAL_PASSPHRASE;
-        goto free_keys;
-    }
-    int w = s_write_key_file(key_path, key, err, errlen);
-    rc = w == 0 ? ANON_SEAL_OK : w == -2 ? ANON_SEAL_EXISTS : ANON_SEAL_IO;
-free_keys:
-    sodium_free(key); /* wipes; NULL-safe */
-    sodium_free(kek);
-    return rc;
+    return self->key;
 }
 
 /* ---- calendar ---------------------------------------------------------- */

@@ -7,7 +7,8 @@
  * same key must be used for the life of the site: a new key gives every
  * participant a new pseudonym and breaks paired measures.
  *
- * Not here: which row fields exist (import.c), storage (outbox.c). Nothing
+ * Not here: which row fields exist (import.c), storage (outbox.c), writing
+ * key files and moving the key to another machine (keyseal.c). Nothing
  * in this file logs; callers must never log keys, pseudonyms or identifiers. */
 #ifndef FINSAM_ANONYMIZE_H
 #define FINSAM_ANONYMIZE_H
@@ -42,9 +43,10 @@ anon_t *anon_new(const uint8_t key[ANON_KEY_LEN]);
  * Refuses files readable by group or others. Returns 0 or -1 with err. */
 int anon_load(anon_t **out, const char *path, char *err, size_t errlen);
 
-/* Writes 32 random bytes as hex to a new file of mode 0600; refuses to
- * overwrite. Returns 0 or -1 with err. */
-int anon_generate_key(const char *path, char *err, size_t errlen);
+/* The key bytes (ANON_KEY_LEN), for keyseal.c only, which seals them for
+ * another machine: borrowed, in guarded read-only memory, valid until
+ * anon_destroy. Nothing else may copy, log or send them. */
+const uint8_t *anon_key(const anon_t *self);
 
 /* Wipes and frees the key; NULL-safe, sets *self_p to NULL. */
 void anon_destroy(anon_t **self_p);
@@ -114,35 +116,5 @@ bool anon_number_looks_identifying(long long v);
  * digits. For cells of mapped CSV columns, where free text may surround it
  * ("ring 070-123 45 67"). */
 bool anon_contains_identifying(const char *s);
-
-/* ---- moving the site key to another machine ----------------------------
- *
- * A sealed key file is text: a version line, the Argon2id parameters
- * (opslimit, memlimit) and salt, the nonce and crypto_secretbox_easy of the
- * 32-byte key under crypto_pwhash(passphrase). Parameters travel with the
- * file, so the limits can change later without breaking old files. */
-
-/* Why sealing or unsealing failed; the err text says more. */
-typedef enum {
-    ANON_SEAL_OK = 0,
-    ANON_SEAL_NOINPUT,    /* the sealed file cannot be opened */
-    ANON_SEAL_IO,         /* read/write/fsync failure */
-    ANON_SEAL_FORMAT,     /* not a sealed key file, or limits out of range */
-    ANON_SEAL_PASSPHRASE, /* wrong passphrase (or the file was altered) */
-    ANON_SEAL_EXISTS,     /* the output file exists; keys are never overwritten */
-    ANON_SEAL_NOMEM,      /* guarded memory or Argon2 memory unavailable */
-} anon_seal_err_t;
-
-/* Writes the site key sealed under the passphrase (plen bytes) to a new
- * file out_path of mode 0600 (refuses to overwrite). opslimit/memlimit are
- * crypto_pwhash limits (callers use the _INTERACTIVE ones). */
-anon_seal_err_t anon_seal(const anon_t *self, const char *pass, size_t plen, unsigned long long opslimit,
-                          size_t memlimit, const char *out_path, char *err, size_t errlen);
-
-/* Opens a sealed key file with the passphrase and writes the key as a new
- * key file key_path (64 hex digits, mode 0600), which anon_load reads.
- * Refuses to overwrite key_path; on any failure nothing is written. */
-anon_seal_err_t anon_unseal(const char *in_path, const char *pass, size_t plen, const char *key_path,
-                            char *err, size_t errlen);
 
 #endif

@@ -103,22 +103,6 @@ static void test_pseudonyms(void)
     anon_destroy(&a); /* NULL-safe */
 }
 
-static void test_key_file(void)
-{
-    const char *dir = tu_tempdir();
-    char path[256], err[256];
-    snprintf(path, sizeof path, "%s/pseudonym.key", dir);
-    CHECK_EQ(anon_generate_key(path, err, sizeof err), 0);
-    CHECK(anon_generate_key(path, err, sizeof err) < 0); /* never overwrites */
-    anon_t *a = NULL;
-    CHECK_EQ(anon_load(&a, path, err, sizeof err), 0);
-    anon_destroy(&a);
-    chmod(path, 0644);
-    CHECK(anon_load(&a, path, err, sizeof err) < 0);
-    CHECK(strstr(err, "refusing") != NULL);
-    CHECK(a == NULL);
-}
-
 static void test_month_start_matches_tzdata(void)
 {
     CHECK_EQ(anon_month_start(2026, 3), 1772362800); /* 2026-03-01 12:00 CET */
@@ -198,7 +182,6 @@ int main(void)
     RUN(test_samordningsnummer_and_plus);
     RUN(test_century_of_ten_digits);
     RUN(test_pseudonyms);
-    RUN(test_key_file);
     RUN(test_month_start_matches_tzdata);
     RUN(test_calendar_and_bands);
     RUN(test_event_ids);
