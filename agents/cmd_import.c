@@ -9,6 +9,7 @@
 #include "csvimport.h"
 #include "demo.h"
 #include "import.h"
+#include "jsonl.h"
 #include "util.h"
 
 #include <errno.h>
@@ -60,7 +61,7 @@ int cmd_import(const char *file)
                         .errors = stderr,
                         .progress = isatty(STDERR_FILENO),
                         .insatser = ins};
-    rc = csv ? csvimport_file(file, map, &io) : import_file(file, &io);
+    rc = csv ? csvimport_file(file, map, &io) : jsonl_import_file(file, &io);
 done:
     insatser_destroy(&ins);
     mapping_destroy(&map);

@@ -20,7 +20,13 @@
  * so it needs no copy of what left, and it also reaches the cut-off
  * fragments LMDB leaves when it moves nodes within a page, which a search
  * for exact copies cannot find (the queue deletes at its front all the
- * time, so it makes many). */
+ * time, so it makes many).
+ *
+ * Why one file of ~700 lines: put, ack, erase and the scrub share one
+ * private protocol (s_write's reopen check, meta "scrubs", the counters of
+ * what is unscrubbed since which transaction). Split, that protocol would
+ * have to be exported to a second file that could then write around it;
+ * whole, every write path visibly goes through s_write. */
 #include "outbox.h"
 
 #include "codec.h"

@@ -11,7 +11,11 @@
  *
  * ZMQ_IMMEDIATE=1 keeps batches out of connections that are not complete
  * (a failed CURVE handshake would otherwise swallow them); the socket
- * monitor tells "not authorized" apart from "collector down". */
+ * monitor tells "not authorized" apart from "collector down".
+ *
+ * Why one file: it is one actor (STYLE 12): the self struct, its loop and
+ * one handler per socket read and write the same flight window and link
+ * state, and splitting them would export that state. */
 #include "sender.h"
 
 #include "codec.h"

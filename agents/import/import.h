@@ -1,4 +1,4 @@
-/* import.h: canonical JSONL rows -> validated, pseudonymized events in the
+/* import.h: canonical rows -> validated, pseudonymized events in the
  * outbox (format: docs/import-jsonl.md).
  *
  * An import_t collects the events of one file (or one demo chunk) in memory
@@ -7,7 +7,8 @@
  * field and a reason that never repeats the value (it may be a personnummer).
  * Fields the format does not name are dropped, never stored.
  *
- * Not here: reading CSV with column mappings (csvimport.c, a layer that
+ * Not here: the checks of each field (row.c), reading JSON lines files
+ * (jsonl.c) and CSV with column mappings (csvimport.c, a layer that
  * produces the same rows, so CSV and JSONL rows get the same ids), sending. */
 #ifndef FINSAM_IMPORT_H
 #define FINSAM_IMPORT_H
@@ -91,14 +92,6 @@ typedef struct {
  * same H at this site, and nobody without the key can test a guess),
  * preceded by "spool_no=N " when o->spool_no > 0. Writes into out. */
 void import_log_ref(const import_opts_t *o, const char *path, char *out, size_t outlen);
-
-/* The whole `finsam-agent import FILE` command for JSONL: reads FILE,
- * validates every line, prints errors as "FILE:LINE: FIELD: reason" to
- * o->errors and a summary to o->report (FILE: o->label, or the path),
- * and stores everything in one transaction only if no line failed. Returns a sysexits code: 0,
- * EX_DATAERR (nothing stored), EX_NOINPUT (cannot open FILE), EX_IOERR
- * (read or outbox failure). */
-int import_file(const char *path, const import_opts_t *o);
 
 /* The end of an import: if no row was rejected, commits the pending events
  * (import_commit), then prints the summary for `path` (named as o->label

@@ -22,6 +22,7 @@
 #include "spool.h"
 
 #include "csvimport.h"
+#include "jsonl.h"
 #include "log.h"
 #include "util.h"
 
@@ -234,7 +235,7 @@ int spool_process(spool_t *self, const char *name)
     } else if (csvimport_is_csv(name)) {
         rc = csvimport_file(path, self->map, &o);
     } else {
-        rc = import_file(path, &o);
+        rc = jsonl_import_file(path, &o);
     }
     fclose(mem);
 

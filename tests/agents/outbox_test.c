@@ -4,6 +4,7 @@
 #include "catalogue.h"
 #include "codec.h"
 #include "import.h"
+#include "jsonl.h"
 #include "outbox.h"
 #include "testutil.h"
 #include "util.h"
@@ -121,7 +122,7 @@ static void test_dry_run_and_reopen(void)
     outbox_close(&ob);
 }
 
-/* ---- imports through import_file ------------------------------------- */
+/* ---- imports through jsonl_import_file---------------------------------- */
 
 static const char *s_good =
     "{\"kind\":\"participant_survey\",\"personnummer\":\"19850312-1231\",\"date\":\"2026-03-14\","
@@ -176,7 +177,7 @@ static int s_import(s_env_t *e, const char *name, const char *text)
                         .report = devnull,
                         .errors = devnull,
                         .insatser = e->ins};
-    int rc = import_file(path, &io);
+    int rc = jsonl_import_file(path, &io);
     fclose(devnull);
     return rc;
 }
