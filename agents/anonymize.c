@@ -18,22 +18,11 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 struct anon_t {
     uint8_t *key; /* ANON_KEY_LEN bytes, sodium_malloc'd */
 };
-
-const char *anon_strerror(anon_err_t err)
-{
-    switch (err) {
-    case ANON_OK: return "ok";
-    case ANON_PNR_FORMAT: return "not a personnummer (10 or 12 digits, optional '-' or '+')";
-    case ANON_PNR_DATE: return "personnummer has no valid birth date";
-    case ANON_PNR_CHECKSUM: return "personnummer check digit is wrong";
-    case ANON_PNR_FUTURE: return "personnummer birth date is in the future";
-    }
-    return "unknown error";
-}
 
 anon_t *anon_new(const uint8_t key[ANON_KEY_LEN])
 {
@@ -65,34 +54,28 @@ void anon_destroy(anon_t **self_p)
     *self_p = NULL;
 }
 
-int anon_load(anon_t **out, const char *path, char *err, size_t errlen)
+fin_err_t anon_load(anon_t **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
     if (keys_check_private(path, err, errlen) < 0)
-        return -1;
+        return access(path, F_OK) < 0 ? FIN_ENOTFOUND : FIN_EPERM;
     char text[2 * ANON_KEY_LEN + 8];
     uint8_t key[ANON_KEY_LEN];
-    int rc = -1;
+    fin_err_t rc;
     FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (!f)
+        return fin_fail(err, errlen, fin_from_errno(errno), "%s: %s", path, strerror(errno));
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = '\0';
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
         text[--n] = '\0';
     if (n != 2 * ANON_KEY_LEN || hex_decode(key, ANON_KEY_LEN, text) < 0) {
-        snprintf(err, errlen, "%s: not a pseudonym key (want 64 hex digits)", path);
+        rc = fin_fail(err, errlen, FIN_ECONFIG, "%s: not a pseudonym key (want 64 hex digits)", path);
         goto wipe;
     }
     *out = anon_new(key);
-    if (!*out) {
-        snprintf(err, errlen, "%s: cannot allocate guarded key memory", path);
-        goto wipe;
-    }
-    rc = 0;
+    rc = *out ? FIN_OK : fin_fail(err, errlen, FIN_ENOMEM, "%s: cannot allocate guarded key memory", path);
 wipe:
     sodium_memzero(text, sizeof text);
     sodium_memzero(key, sizeof key);
@@ -180,7 +163,14 @@ static int s_num(const char *p, int n)
     return v;
 }
 
-anon_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[13], int *birth_year)
+/* The reasons of anon_pnr_normalize. */
+#define S_PNR_FORMAT "not a personnummer (10 or 12 digits, optional '-' or '+')"
+#define S_PNR_DATE "personnummer has no valid birth date"
+#define S_PNR_CHECKSUM "personnummer check digit is wrong"
+#define S_PNR_FUTURE "personnummer birth date is in the future"
+
+fin_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[13], int *birth_year, char *err,
+                             size_t errlen)
 {
     char digits[13];
     int nd = 0;
@@ -189,22 +179,22 @@ anon_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[1
     for (const char *p = in; *p; p++) {
         if (isdigit((unsigned char) *p)) {
             if (nd == 12)
-                return ANON_PNR_FORMAT;
+                return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FORMAT);
             digits[nd++] = *p;
         } else if ((*p == '-' || *p == '+') && !sep) {
             sep = *p;
             sep_at = nd;
         } else {
-            return ANON_PNR_FORMAT;
+            return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FORMAT);
         }
     }
     digits[nd] = '\0';
     if (nd != 10 && nd != 12)
-        return ANON_PNR_FORMAT;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FORMAT);
     /* The separator may only stand before the last four digits; '+' only in
      * the 10-digit form, where it carries the century. */
     if (sep && (sep_at != nd - 4 || (sep == '+' && nd == 12)))
-        return ANON_PNR_FORMAT;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FORMAT);
 
     const char *ten = nd == 12 ? digits + 2 : digits;
     int yy = s_num(ten, 2), mm = s_num(ten + 2, 2), dd = s_num(ten + 4, 2);
@@ -221,15 +211,15 @@ anon_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[1
     }
     int day = dd > 60 ? dd - 60 : dd; /* samordningsnummer */
     if (!anon_is_date(year, mm, day))
-        return ANON_PNR_DATE;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_DATE);
     if (anon_days_from_civil(year, mm, day) > anon_days_from_civil(ty, tm, td))
-        return ANON_PNR_FUTURE;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FUTURE);
     if (s_luhn_check_digit(ten) != ten[9] - '0')
-        return ANON_PNR_CHECKSUM;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_CHECKSUM);
     snprintf(out, 13, "%04d%.8s", year, ten + 2);
     if (birth_year)
         *birth_year = year;
-    return ANON_OK;
+    return FIN_OK;
 }
 
 void anon_pseudonym(const anon_t *self, const char norm12[12], uint8_t out[ANON_PSEUDONYM_LEN])

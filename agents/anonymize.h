@@ -13,6 +13,8 @@
 #ifndef FINSAM_ANONYMIZE_H
 #define FINSAM_ANONYMIZE_H
 
+#include "err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,24 +26,15 @@
 
 typedef struct anon_t anon_t;
 
-/* Why a personnummer was refused; anon_strerror gives the text. */
-typedef enum {
-    ANON_OK = 0,
-    ANON_PNR_FORMAT,   /* not 10 or 12 digits with an optional '-'/'+' */
-    ANON_PNR_DATE,     /* no such birth date (samordningsnummer: day - 60) */
-    ANON_PNR_CHECKSUM, /* Luhn check digit wrong */
-    ANON_PNR_FUTURE,   /* birth date after today */
-} anon_err_t;
-
-const char *anon_strerror(anon_err_t err);
-
 /* Makes an anonymizer from a 32-byte key (copied into guarded memory; the
  * caller should wipe its copy). NULL if sodium cannot initialise or allocate. */
 anon_t *anon_new(const uint8_t key[ANON_KEY_LEN]);
 
 /* Loads the key from a file holding 64 hex digits (and optional newline).
- * Refuses files readable by group or others. Returns 0 or -1 with err. */
-int anon_load(anon_t **out, const char *path, char *err, size_t errlen);
+ * Returns FIN_OK, or with the reason in err: FIN_ENOTFOUND (no such file),
+ * FIN_EPERM (readable by group or others, or not ours), FIN_ECONFIG (not a
+ * key file), FIN_EIO, FIN_ENOMEM. */
+fin_err_t anon_load(anon_t **out, const char *path, char *err, size_t errlen);
 
 /* The key bytes (ANON_KEY_LEN), for keyseal.c only, which seals them for
  * another machine: borrowed, in guarded read-only memory, valid until
@@ -57,9 +50,12 @@ void anon_destroy(anon_t **self_p);
  * YYYYMMDDNNNC. The century of a 10-digit number is the latest one that
  * does not put the birth date after `today_*`, minus 100 years for '+'.
  * Sets *birth_year when not NULL. Local reserve numbers (letters, wrong
- * checksum) are refused, never guessed at. */
-anon_err_t anon_pnr_normalize(const char *in, int today_year, int today_month, int today_day, char out[13],
-                              int *birth_year);
+ * checksum) are refused, never guessed at. Returns FIN_OK, or FIN_EINPUT
+ * with the reason in err, which never repeats the number: not 10 or 12
+ * digits with an optional '-'/'+', no such birth date (samordningsnummer:
+ * day + 60), a wrong Luhn check digit, or a birth date after today. */
+fin_err_t anon_pnr_normalize(const char *in, int today_year, int today_month, int today_day, char out[13],
+                             int *birth_year, char *err, size_t errlen);
 
 /* Pseudonym = keyed BLAKE2b-256(normalised 12 digits, site key). */
 void anon_pseudonym(const anon_t *self, const char norm12[12], uint8_t out[ANON_PSEUDONYM_LEN]);

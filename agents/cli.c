@@ -68,7 +68,7 @@ int cli_load_anon(anon_t **anon)
     cli_path(path, sizeof path, "keys/pseudonym.key");
     /* Holding the site key: no core dumps, no ptrace by the same user. */
     prctl(PR_SET_DUMPABLE, 0);
-    if (anon_load(anon, path, err, sizeof err) < 0) {
+    if (anon_load(anon, path, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsam-agent: %s%s\n", err, access(path, F_OK) ? " (run keygen first)" : "");
         return EX_CONFIG;
     }
@@ -89,9 +89,9 @@ int cli_open_outbox(outbox_t **outbox)
 {
     char path[4096];
     cli_path(path, sizeof path, "outbox");
-    int rc = outbox_open(outbox, path);
-    if (rc) {
-        fprintf(stderr, "finsam-agent: %s: %s\n", path, outbox_strerror(rc));
+    char err[1024];
+    if (outbox_open(outbox, path, err, sizeof err) != FIN_OK) {
+        fprintf(stderr, "finsam-agent: %s\n", err);
         return EX_IOERR;
     }
     return 0;

@@ -61,7 +61,14 @@ int cmd_import(const char *file)
                         .errors = stderr,
                         .progress = isatty(STDERR_FILENO),
                         .insatser = ins};
-    rc = csv ? csvimport_file(file, map, &io) : jsonl_import_file(file, &io);
+    char err[1024] = "";
+    fin_err_t irc =
+        csv ? csvimport_file(file, map, &io, err, sizeof err) : jsonl_import_file(file, &io, err, sizeof err);
+    if (err[0])
+        fprintf(stderr, "finsam-agent: %s\n", err);
+    /* 65: the file's fault (nothing stored), 66: cannot open it, 74: ours
+     * (read, memory, outbox: nothing stored). */
+    rc = irc == FIN_OK ? 0 : irc == FIN_EINPUT ? EX_DATAERR : irc == FIN_ENOTFOUND ? EX_NOINPUT : EX_IOERR;
 done:
     insatser_destroy(&ins);
     mapping_destroy(&map);
@@ -119,15 +126,17 @@ int cmd_demo(void)
         (rc = cli_load_anon(&anon)) || (rc = cli_open_outbox(&outbox)))
         goto done;
     import_stats_t st = {0};
-    int drc = demo_fill(outbox, cat, anon, forbund, o.events, (uint64_t) o.seed, clock_wall_ms() / 1000, &st);
+    char err[1024];
+    fin_err_t drc = demo_fill(outbox, cat, anon, forbund, o.events, (uint64_t) o.seed, clock_wall_ms() / 1000,
+                              &st, err, sizeof err);
     /* The key is not needed for sending: drop it before the long run. */
     anon_destroy(&anon);
     printf("demo: rows=%zu accepted=%zu already_imported=%zu corrected=%zu\n", st.rows, st.accepted,
            st.already, st.corrected);
     if (drc) {
-        if (drc > 0)
-            fprintf(stderr, "finsam-agent: demo: outbox: %s\n", outbox_strerror(drc));
-        rc = drc < 0 ? EX_SOFTWARE : EX_IOERR;
+        fprintf(stderr, "finsam-agent: demo: %s\n", err);
+        /* 70: a bug or memory, 74: the outbox */
+        rc = drc == FIN_EINTERNAL || drc == FIN_ENOMEM ? EX_SOFTWARE : EX_IOERR;
         goto done;
     }
     if (!o.no_send)

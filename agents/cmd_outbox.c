@@ -49,8 +49,9 @@ int cmd_status(void)
     if (rc)
         return rc;
     size_t queued, rejected, known, waiting = 0, rejected_files = 0;
-    if ((rc = outbox_count(outbox, &queued, &rejected, &known))) {
-        fprintf(stderr, "finsam-agent: outbox: %s\n", outbox_strerror(rc));
+    char err[512];
+    if (outbox_count(outbox, &queued, &rejected, &known, err, sizeof err) != FIN_OK) {
+        fprintf(stderr, "finsam-agent: outbox: %s\n", err);
         outbox_close(&outbox);
         return EX_IOERR;
     }
@@ -61,7 +62,7 @@ int cmd_status(void)
     }
     if (json) {
         json_t *list = json_array();
-        outbox_each_rejected(outbox, s_json_rejected, list);
+        outbox_each_rejected(outbox, s_json_rejected, list, NULL, 0);
         json_t *root =
             json_pack("{s:I, s:I, s:I, s:o}", "queued", (json_int_t) queued, "rejected",
                       (json_int_t) rejected, "known_ids", (json_int_t) known, "rejected_events", list);
@@ -83,7 +84,7 @@ int cmd_status(void)
     if (o.spool)
         printf("spool=%s waiting=%zu rejected_files=%zu\n", o.spool, waiting, rejected_files);
     int n = 0;
-    outbox_each_rejected(outbox, s_print_rejected, &n);
+    outbox_each_rejected(outbox, s_print_rejected, &n, NULL, 0);
     if (n > 20)
         printf("... and %d more rejected\n", n - 20);
     outbox_close(&outbox);
@@ -117,14 +118,14 @@ int cmd_erase(const char *hex)
         (rc = cli_load_anon(&anon)) || (rc = cli_open_outbox(&outbox)))
         goto done;
     erasure_report_t r;
-    erasure_result_t er = erasure_run(outbox, anon, cat, forbund, target, clock_wall_ms() / 1000,
-                                      S_ERASE_WAIT_MS, &r, err, sizeof err);
+    fin_err_t er = erasure_run(outbox, anon, cat, forbund, target, clock_wall_ms() / 1000, S_ERASE_WAIT_MS,
+                               &r, err, sizeof err);
     switch (er) {
-    case ERASURE_OK: break;
-    case ERASURE_UNKNOWN:
-    case ERASURE_NO_CONTENT: rc = EX_DATAERR; break;
-    case ERASURE_INVALID: rc = EX_SOFTWARE; break; /* we built it: our bug or a bad catalogue */
-    case ERASURE_STORE: rc = EX_IOERR; break;
+    case FIN_OK: break;
+    case FIN_ENOTFOUND:                          /* never queued here */
+    case FIN_EINPUT: rc = EX_DATAERR; break;     /* a retraction or an erasure */
+    case FIN_EINTERNAL: rc = EX_SOFTWARE; break; /* we built it: our bug or a bad catalogue */
+    default: rc = EX_IOERR; break;               /* the outbox */
     }
     if (rc) {
         fprintf(stderr, "finsam-agent: erase: %s\n", err);
@@ -142,7 +143,7 @@ int cmd_erase(const char *hex)
         printf("erase: the event was removed from the events the collector refused\n");
     printf(r.added ? "erase: the erasure is queued: `finsam-agent run` delivers it to the collector\n"
                    : "erase: nothing added: this event's erasure was queued before\n");
-    if (er == ERASURE_OK && !r.scrubbed && err[0]) {
+    if (er == FIN_OK && !r.scrubbed && err[0]) {
         /* The erasure is stored; only the scrub failed. */
         fprintf(stderr, "finsam-agent: erase: scrub: %s\n", err);
         rc = EX_IOERR;

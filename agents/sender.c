@@ -246,8 +246,11 @@ static int s_build(sender_t *self)
     if (self->build_n == 0)
         return 0;
     if (self->batch_next == self->batch_end) {
-        if (outbox_reserve_batches(self->outbox, S_BATCH_SEQ_BLOCK, &self->batch_next))
+        char err[256];
+        if (outbox_reserve_batches(self->outbox, S_BATCH_SEQ_BLOCK, &self->batch_next, err, sizeof err)) {
+            log_error("sender", "OUTBOX-RESERVE-FAILED reason=\"%s\"", err);
             return -1;
+        }
         self->batch_end = self->batch_next + S_BATCH_SEQ_BLOCK;
     }
     ProtobufCBinaryData *evs = calloc(self->build_n, sizeof *evs);
@@ -266,7 +269,7 @@ static int s_build(sender_t *self)
     size_t queued, ahead = self->build_n;
     for (long i = 0; i < self->nflights; i++)
         ahead += self->flights[i].n;
-    if (outbox_count(self->outbox, &queued, NULL, NULL) == 0) {
+    if (outbox_count(self->outbox, &queued, NULL, NULL, NULL, 0) == FIN_OK) {
         b.has_queued = 1;
         b.queued = queued > ahead ? queued - ahead : 0;
     }
@@ -296,7 +299,7 @@ static int s_fill_window(sender_t *self, int64_t now)
                 size_t queued = 0;
                 if (self->nflights == 0 && self->next_seq > 0 &&
                     now - self->last_wrap_ms >= self->cfg.ack_timeout_ms &&
-                    outbox_count(self->outbox, &queued, NULL, NULL) == 0 && queued > 0) {
+                    outbox_count(self->outbox, &queued, NULL, NULL, NULL, 0) == FIN_OK && queued > 0) {
                     self->last_wrap_ms = now;
                     self->next_seq = 0;
                     continue;
@@ -375,12 +378,14 @@ static int s_on_ack(sender_t *self, const uint8_t *buf, size_t len, int64_t now)
         rejected[i] = (outbox_rejection_t){r->id.data, r->code, r->text};
     }
     size_t removed = 0;
-    int orc = outbox_ack(self->outbox, accepted, ack->n_accepted, rejected, ack->n_rejected, &removed);
+    char err[256];
+    fin_err_t orc = outbox_ack(self->outbox, accepted, ack->n_accepted, rejected, ack->n_rejected, &removed,
+                               err, sizeof err);
     free(accepted);
     free(rejected);
     if (orc) {
         log_error("sender", "OUTBOX-ACK-FAILED batch=%llu reason=\"%s\"", (unsigned long long) ack->batch_seq,
-                  outbox_strerror(orc));
+                  err);
         rc = -1;
         goto free_ack;
     }
@@ -519,7 +524,7 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
          * collector (or before an import), the agent waits to deliver. */
         if (self->cfg.exit_when_empty && self->link == LINK_UP) {
             size_t queued = 1;
-            if (outbox_count(self->outbox, &queued, NULL, NULL) == 0 && queued == 0) {
+            if (outbox_count(self->outbox, &queued, NULL, NULL, NULL, 0) == FIN_OK && queued == 0) {
                 log_info("sender", "QUEUE-EMPTY exiting");
                 return 0;
             }

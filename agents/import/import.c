@@ -33,7 +33,6 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 #define S_MAX_DROPPED_NAMES 8
 
@@ -282,17 +281,18 @@ const char *import_dropped_names(const import_t *self)
     return self->dropped_names;
 }
 
-int import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_stats_t *stats)
+fin_err_t import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_stats_t *stats, char *err,
+                        size_t errlen)
 {
     if (self->npending == 0)
-        return 0;
+        return FIN_OK;
     outbox_item_t *items = malloc(self->npending * sizeof *items);
     if (!items)
-        return ENOMEM;
+        return fin_fail(err, errlen, FIN_ENOMEM, "%s", strerror(ENOMEM));
     for (size_t i = 0; i < self->npending; i++)
         items[i] = self->pending[i].item;
     outbox_put_stats_t ps;
-    int rc = outbox_put(outbox, items, self->npending, dry_run, &ps);
+    fin_err_t rc = outbox_put(outbox, items, self->npending, dry_run, &ps, err, errlen);
     free(items);
     if (rc)
         return rc;
@@ -300,7 +300,7 @@ int import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_stats_t
     stats->corrected += ps.corrected;
     stats->already += ps.already;
     s_clear(self);
-    return 0;
+    return FIN_OK;
 }
 
 /* ---- the import command ------------------------------------------------ */
@@ -320,8 +320,8 @@ void import_log_ref(const import_opts_t *o, const char *path, char *out, size_t 
     sodium_memzero(h, sizeof h);
 }
 
-int import_finish(import_t *self, const char *path, import_stats_t *st, const char *dropped_names,
-                  const import_opts_t *o)
+fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, const char *dropped_names,
+                        const import_opts_t *o, char *err, size_t errlen)
 {
     char ref[64];
     import_log_ref(o, path, ref, sizeof ref);
@@ -331,12 +331,12 @@ int import_finish(import_t *self, const char *path, import_stats_t *st, const ch
         dropped_names = self->dropped_names;
     }
     if (st->rejected == 0) {
-        int orc = import_commit(self, o->outbox, o->dry_run, st);
+        char why[512];
+        fin_err_t orc = import_commit(self, o->outbox, o->dry_run, st, why, sizeof why);
         if (orc) {
-            fprintf(o->errors, "finsam-agent: %s: outbox: %s\n", label, outbox_strerror(orc));
             fprintf(o->report, "%s: outbox failure: nothing stored\n", label);
-            log_error("import", "IMPORT-FAILED %s reason=\"%s\"", ref, outbox_strerror(orc));
-            return EX_IOERR;
+            log_error("import", "IMPORT-FAILED %s reason=\"%s\"", ref, why);
+            return fin_fail(err, errlen, orc, "%s: outbox: %s", label, why);
         }
     }
     fprintf(
@@ -351,5 +351,7 @@ int import_finish(import_t *self, const char *path, import_stats_t *st, const ch
     log_info("import",
              "IMPORT-DONE %s rows=%zu accepted=%zu already=%zu corrected=%zu rejected=%zu dry_run=%d", ref,
              st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected, o->dry_run);
-    return st->rejected ? EX_DATAERR : 0;
+    if (err && errlen)
+        err[0] = '\0'; /* the rejected rows' reasons are on o->errors */
+    return st->rejected ? FIN_EINPUT : FIN_OK;
 }

@@ -15,20 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 /* Rejected rows listed before "... and N more" when o->max_errors is 0. */
 #define S_MAX_ERRORS 20
 
-int jsonl_import_file(const char *path, const import_opts_t *o)
+fin_err_t jsonl_import_file(const char *path, const import_opts_t *o, char *err, size_t errlen)
 {
     const char *label = o->label ? o->label : path;
     FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(o->errors, "finsam-agent: %s: cannot open: %s\n", label, strerror(errno));
-        return EX_NOINPUT;
-    }
-    int rc = EX_IOERR;
+    if (!f)
+        return fin_fail(err, errlen, FIN_ENOTFOUND, "%s: cannot open: %s", label, strerror(errno));
+    fin_err_t rc;
     int max_errors = o->max_errors > 0 ? o->max_errors : S_MAX_ERRORS;
     import_stats_t st = {0};
     import_t *imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000);
@@ -36,8 +33,10 @@ int jsonl_import_file(const char *path, const import_opts_t *o)
     size_t cap = 0;
     ssize_t n;
     long lineno = 0;
-    if (!imp)
+    if (!imp) {
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto close_file;
+    }
     import_set_insatser(imp, o->insatser);
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
@@ -75,12 +74,12 @@ int jsonl_import_file(const char *path, const import_opts_t *o)
         }
     }
     if (ferror(f)) {
-        fprintf(o->errors, "finsam-agent: %s: read error: %s\n", label, strerror(errno));
+        rc = fin_fail(err, errlen, FIN_EIO, "%s: read error: %s", label, strerror(errno));
         goto free_import;
     }
     if (st.rejected > (size_t) max_errors)
         fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, st.rejected - (size_t) max_errors);
-    rc = import_finish(imp, path, &st, NULL, o);
+    rc = import_finish(imp, path, &st, NULL, o, err, errlen);
 free_import:
     import_destroy(&imp);
 close_file:

@@ -13,9 +13,9 @@
 /* Reads FILE, validates every line, prints errors as "FILE:LINE: FIELD:
  * reason" to o->errors and a summary to o->report (FILE: o->label, or the
  * path), and stores everything in one transaction only if no line failed
- * (import_finish). Returns a sysexits code: 0, EX_DATAERR (nothing
- * stored), EX_NOINPUT (cannot open FILE), EX_IOERR (read or outbox
- * failure). */
-int jsonl_import_file(const char *path, const import_opts_t *o);
+ * (import_finish). Returns (see import_opts_t for err): FIN_OK,
+ * FIN_EINPUT (lines rejected: nothing stored), FIN_ENOTFOUND (cannot open
+ * FILE), FIN_EIO (read error), FIN_ENOMEM, or the outbox's code. */
+fin_err_t jsonl_import_file(const char *path, const import_opts_t *o, char *err, size_t errlen);
 
 #endif

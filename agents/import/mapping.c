@@ -10,7 +10,7 @@
  * line. */
 #include "mapping_int.h"
 
-#include "cell.h"
+#include "csvcell.h"
 #include "util.h"
 
 #include <errno.h>
@@ -128,7 +128,7 @@ static int s_add_label(mapping_t *self, const char *setname, const char *from, c
         snprintf(ls->name, sizeof ls->name, "%s", setname);
     }
     char norm[MAPPING_MAX_CELL + 1];
-    if (cell_norm(from, norm, sizeof norm) < 0 || !*norm)
+    if (csvcell_norm(from, norm, sizeof norm) < 0 || !*norm)
         return s_fail(self, "label must be 1-%d bytes", MAPPING_MAX_CELL);
     for (size_t i = 0; i < ls->n; i++)
         if (!strcmp(ls->labels[i].from, norm))
@@ -221,7 +221,7 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
         if (answers) {
             long long v;
             bool frac, up;
-            if (cell_number(value, &v, &frac, &up) < 0 || frac || v < -1000000 || v > 1000000)
+            if (csvcell_number(value, &v, &frac, &up) < 0 || frac || v < -1000000 || v > 1000000)
                 return s_fail(self, "answer labels map to whole numbers (the scale value)");
         }
         return s_add_label(self, setname, name, value);

@@ -4,14 +4,14 @@
  *
  * A cell of a mapped column is first checked whole for a direct
  * identifier (the column is then the wrong one), then trimmed and
- * translated: labels, decimal commas, date spellings (cell.h). Reasons
+ * translated: labels, decimal commas, date spellings (csvcell.h). Reasons
  * never repeat a cell's value. Label lookups are linear: a mapping has a
  * few dozen labels and a row a few dozen cells, which is far below the
  * cost of hashing the event. */
 #include "mapping_int.h"
 
 #include "anonymize.h"
-#include "cell.h"
+#include "csvcell.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -42,7 +42,7 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
                         size_t whylen)
 {
     char buf[MAPPING_MAX_CELL + 1], norm[MAPPING_MAX_CELL + 1];
-    if (cell_trim(cell, buf, sizeof buf) < 0) {
+    if (csvcell_trim(cell, buf, sizeof buf) < 0) {
         snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
         return NULL;
     }
@@ -61,7 +61,7 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
     }
     case MAPPING_F_DATE: {
         char iso[11];
-        if (cell_date(buf, iso) < 0) {
+        if (csvcell_date(buf, iso) < 0) {
             snprintf(why, whylen, "must be a date YYYY-MM-DD or D/M/YYYY");
             return NULL;
         }
@@ -69,7 +69,7 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
     }
     case MAPPING_F_INT:
     case MAPPING_F_PCT:
-        if (cell_number(buf, &v, &frac, &up) < 0 || (frac && f->type == MAPPING_F_INT)) {
+        if (csvcell_number(buf, &v, &frac, &up) < 0 || (frac && f->type == MAPPING_F_INT)) {
             snprintf(why, whylen, "must be a whole number%s",
                      f->type == MAPPING_F_PCT ? " or a decimal number (37,5)" : "");
             return NULL;
@@ -83,10 +83,10 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
         }
         return json_integer(v);
     case MAPPING_F_BOOL:
-        cell_norm(buf, norm, sizeof norm);
+        csvcell_norm(buf, norm, sizeof norm);
         to = s_label(self, f->name, norm);
         if (to)
-            cell_norm(to, norm, sizeof norm);
+            csvcell_norm(to, norm, sizeof norm);
         if (!strcmp(norm, "true") || !strcmp(norm, "ja") || !strcmp(norm, "yes") || !strcmp(norm, "1"))
             return json_true();
         if (!strcmp(norm, "false") || !strcmp(norm, "nej") || !strcmp(norm, "no") || !strcmp(norm, "0"))
@@ -94,7 +94,7 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
         snprintf(why, whylen, "must be ja/nej (or a label in [labels.%s])", f->name);
         return NULL;
     case MAPPING_F_STR:
-        cell_norm(buf, norm, sizeof norm);
+        csvcell_norm(buf, norm, sizeof norm);
         to = s_label(self, f->name, norm);
         json_t *s = json_string(to ? to : buf);
         if (!s)
@@ -126,7 +126,7 @@ int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char 
     self->nheaders = ncells;
     for (size_t i = 0; i < ncells; i++) {
         char buf[MAPPING_MAX_CELL + 1];
-        if (cell_trim(cells[i], buf, sizeof buf) < 0)
+        if (csvcell_trim(cells[i], buf, sizeof buf) < 0)
             buf[0] = '\0';
         if (!(self->headers[i] = strdup(buf))) {
             snprintf(err, errlen, "out of memory");
@@ -144,13 +144,13 @@ int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char 
         col->col = -1;
         int found = 0;
         char want[MAPPING_MAX_CELL + 1], have[MAPPING_MAX_CELL + 1];
-        cell_norm(col->spec, want, sizeof want);
+        csvcell_norm(col->spec, want, sizeof want);
         for (size_t i = 0; i < ncells; i++) {
             bool match;
             if (col->number)
                 match = (size_t) col->number == i + 1;
             else {
-                cell_norm(self->headers[i], have, sizeof have);
+                csvcell_norm(self->headers[i], have, sizeof have);
                 match = col->prefix ? !strncmp(have, want, strlen(want)) : !strcmp(have, want);
             }
             if (match) {
@@ -255,22 +255,22 @@ static int s_answer(const mapping_t *self, const mapping_col_t *c, const char *b
                     size_t whylen)
 {
     char norm[MAPPING_MAX_CELL + 1];
-    cell_norm(buf, norm, sizeof norm);
+    csvcell_norm(buf, norm, sizeof norm);
     const char *to = s_label(self, c->code, norm);
     if (!to)
         to = s_label(self, "", norm);
     bool frac, up;
     if (to)
-        return cell_number(to, out, &frac, &up); /* checked at load */
+        return csvcell_number(to, out, &frac, &up); /* checked at load */
     const cat_scale_t *sc = c->scale;
     char lab[MAPPING_MAX_CELL + 1];
     for (int v = 0; sc->labels_sv && v < sc->nlabels; v++)
-        if (sc->labels_sv[v] && sc->labels_sv[v][0] && cell_norm(sc->labels_sv[v], lab, sizeof lab) == 0 &&
+        if (sc->labels_sv[v] && sc->labels_sv[v][0] && csvcell_norm(sc->labels_sv[v], lab, sizeof lab) == 0 &&
             !strcmp(lab, norm)) {
             *out = v;
             return 0;
         }
-    if (cell_number(buf, out, &frac, &up) == 0) {
+    if (csvcell_number(buf, out, &frac, &up) == 0) {
         if (!frac)
             return 0;
         snprintf(why, whylen, "value outside scale %s (not a whole number)", sc->code);
@@ -307,7 +307,7 @@ json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncel
             snprintf(why, whylen, S_IDENTIFYING);
             goto fail;
         }
-        if (cell_trim(cell, buf, sizeof buf) < 0) {
+        if (csvcell_trim(cell, buf, sizeof buf) < 0) {
             snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
             goto fail;
         }

@@ -296,9 +296,10 @@ static int s_person(const row_ctx_t *self, json_t *row, int event_year, row_even
         return -1;
     char norm[13];
     int pnr_year;
-    anon_err_t ae = anon_pnr_normalize(pnr, self->today_y, self->today_m, self->today_d, norm, &pnr_year);
-    if (ae != ANON_OK)
-        return row_fail(e, "personnummer", "%s", anon_strerror(ae));
+    char why[128];
+    if (anon_pnr_normalize(pnr, self->today_y, self->today_m, self->today_d, norm, &pnr_year, why,
+                           sizeof why))
+        return row_fail(e, "personnummer", "%s", why);
     anon_pseudonym(self->anon, norm, b->pseudonym);
     sodium_memzero(norm, sizeof norm);
 

@@ -35,7 +35,6 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,15 +195,15 @@ static int s_dispose(const spool_t *self, const char *name, long no, const char 
     return 0;
 }
 
-int spool_process(spool_t *self, const char *name)
+fin_err_t spool_process(spool_t *self, const char *name)
 {
-    char path[4096], label[32], ref[64];
+    char path[4096], label[32], ref[64], err[1024] = "";
     struct stat st;
     if (s_ignored(name))
-        return -1;
+        return FIN_ENOTFOUND;
     snprintf(path, sizeof path, "%s/%s", self->dir, name);
     if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
-        return -1;
+        return FIN_ENOTFOUND;
 
     /* Every attempt gets its own number, so log lines never mix two files;
      * a number without a report is an attempt that is retried later. */
@@ -224,20 +223,19 @@ int spool_process(spool_t *self, const char *name)
     if (!mem) {
         log_error("spool", "SPOOL-RETRY %s reason=\"out of memory\"", ref);
         self->retry_at = clock_mono_ms() + S_RETRY_MS;
-        return EX_IOERR;
+        return FIN_ENOMEM;
     }
     o.report = mem;
     o.errors = mem;
-    int rc;
+    fin_err_t rc;
     if (csvimport_is_csv(name) && !self->map) {
         fprintf(mem, "%s: a CSV file needs a mapping: start the agent with --mapping MAP.ini\n", label);
-        rc = EX_CONFIG;
+        rc = FIN_ECONFIG;
     } else if (csvimport_is_csv(name)) {
-        rc = csvimport_file(path, self->map, &o);
+        rc = csvimport_file(path, self->map, &o, err, sizeof err);
     } else {
-        rc = jsonl_import_file(path, &o);
+        rc = jsonl_import_file(path, &o, err, sizeof err);
     }
-    fclose(mem);
 
     /* Sorted by the action needed: a vanished file is nobody's problem;
      * our own failures (disk, outbox) leave the file for a retry; anything
@@ -245,22 +243,30 @@ int spool_process(spool_t *self, const char *name)
     const char *outcome;
     long days;
     switch (rc) {
-    case EX_NOINPUT: free(text); return rc;
-    case EX_IOERR:
-    case EX_SOFTWARE:
-        log_error("spool", "SPOOL-RETRY %s code=%d retry_in_ms=%d", ref, rc, S_RETRY_MS);
-        self->retry_at = clock_mono_ms() + S_RETRY_MS;
+    case FIN_ENOTFOUND: /* vanished (or unreadable) before it was opened */
+        fclose(mem);
         free(text);
         return rc;
-    case 0:
+    case FIN_OK:
         outcome = "done";
         days = self->keep.done_days;
         break;
-    default:
+    case FIN_EINPUT:  /* the file's fault */
+    case FIN_ECONFIG: /* a CSV file, and no mapping */
         outcome = "rejected";
         days = self->keep.rejected_days;
         break;
+    default: /* ours: disk, memory, outbox; the file stays for a retry */
+        fclose(mem);
+        log_error("spool", "SPOOL-RETRY %s reason=\"%s\" retry_in_ms=%d", ref,
+                  err[0] ? err : fin_strerror(rc), S_RETRY_MS);
+        self->retry_at = clock_mono_ms() + S_RETRY_MS;
+        free(text);
+        return rc;
     }
+    if (err[0]) /* a reason the report does not hold yet (a file too large) */
+        fprintf(mem, "finsam-agent: %s\n", err);
+    fclose(mem);
 
     /* The head of the report: what staff need to find their file, but not
      * its name. */
@@ -293,17 +299,20 @@ int spool_process(spool_t *self, const char *name)
                   S_RETRY_MS);
         self->retry_at = clock_mono_ms() + S_RETRY_MS;
         free(text);
-        return EX_IOERR;
+        return FIN_EIO;
     }
     free(text);
     if (s_dispose(self, name, no, outcome, days) < 0) {
         log_error("spool", "SPOOL-MOVE-FAILED %s to=%s reason=\"%s\"", ref, days ? outcome : "deleted",
                   strerror(errno));
         self->retry_at = clock_mono_ms() + S_RETRY_MS;
-        return EX_IOERR;
+        return FIN_EIO;
     }
-    log_info("spool", "SPOOL-%s %s code=%d source=%s", rc == 0 ? "DONE" : "REJECTED", ref, rc,
-             days ? "kept" : "deleted");
+    if (rc == FIN_OK)
+        log_info("spool", "SPOOL-DONE %s source=%s", ref, days ? "kept" : "deleted");
+    else
+        log_info("spool", "SPOOL-REJECTED %s reason=\"%s\" source=%s", ref, fin_strerror(rc),
+                 days ? "kept" : "deleted");
     spool_purge(self);
     return rc;
 }

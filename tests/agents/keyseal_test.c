@@ -46,7 +46,7 @@ static void test_generate(void)
     CHECK_EQ(anon_load(&a, key, err, sizeof err), 0);
     anon_destroy(&a);
     chmod(key, 0644);
-    CHECK(anon_load(&a, key, err, sizeof err) < 0);
+    CHECK_EQ(anon_load(&a, key, err, sizeof err), FIN_EPERM);
     CHECK(strstr(err, "refusing") != NULL);
     CHECK(a == NULL);
 }

@@ -1,9 +1,9 @@
-/* cell.c: the spellings of a site's export cells (see cell.h).
+/* csvcell.c: the spellings of a site's export cells (see csvcell.h).
  *
  * Byte-wise on UTF-8, with no locale: the same cell reads the same on
  * every machine. Only what Swedish exports are seen to hold is accepted;
  * anything else is refused, never guessed. */
-#include "cell.h"
+#include "csvcell.h"
 
 #include "anonymize.h"
 
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int cell_trim(const char *in, char *out, size_t outlen)
+int csvcell_trim(const char *in, char *out, size_t outlen)
 {
     const char *b = in, *e = in + strlen(in);
     for (;;) {
@@ -37,9 +37,9 @@ int cell_trim(const char *in, char *out, size_t outlen)
     return 0;
 }
 
-int cell_norm(const char *in, char *out, size_t outlen)
+int csvcell_norm(const char *in, char *out, size_t outlen)
 {
-    if (cell_trim(in, out, outlen) < 0)
+    if (csvcell_trim(in, out, outlen) < 0)
         return -1;
     for (unsigned char *p = (unsigned char *) out; *p; p++) {
         if (*p >= 'A' && *p <= 'Z')
@@ -52,7 +52,7 @@ int cell_norm(const char *in, char *out, size_t outlen)
     return 0;
 }
 
-int cell_number(const char *s, long long *whole, bool *fraction, bool *round_up)
+int csvcell_number(const char *s, long long *whole, bool *fraction, bool *round_up)
 {
     const unsigned char *p = (const unsigned char *) s;
     bool neg = false;
@@ -92,7 +92,7 @@ int cell_number(const char *s, long long *whole, bool *fraction, bool *round_up)
     return 0;
 }
 
-int cell_date(const char *s, char out[11])
+int csvcell_date(const char *s, char out[11])
 {
     int y, m, d, n = 0;
     if (isdigit((unsigned char) s[0]) && s[4] == '-' && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
