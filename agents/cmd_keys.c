@@ -85,11 +85,14 @@ static int s_passphrase(char **pass, size_t *len)
     return 0;
 }
 
-/* The exit status of keyseal_seal/keyseal_unseal: an output that exists
- * (FIN_EPERM) is 73 as for keygen; 66 no sealed file, 65 not one or the
- * wrong passphrase, 74 write failure, 70 anything else. */
-static int s_seal_exit(fin_err_t rc)
+/* The exit status of keyseal_seal/keyseal_unseal, after printing why
+ * `cmd` failed: an output that exists (FIN_EPERM) is 73 as for keygen; 66
+ * no sealed file, 65 not one or the wrong passphrase, 74 write failure, 70
+ * anything else. */
+static int s_seal_exit(const char *cmd, fin_err_t rc, const char *err)
 {
+    if (rc != FIN_OK)
+        fprintf(stderr, "finsam-agent: %s: %s\n", cmd, err);
     switch (rc) {
     case FIN_OK: return 0;
     case FIN_ENOTFOUND:
@@ -109,12 +112,10 @@ int cmd_export_key(const char *out)
     int rc = s_passphrase(&pass, &plen);
     if (rc || (rc = cli_load_anon(&anon)))
         goto done;
-    rc = s_seal_exit(keyseal_seal(anon, pass, plen, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                                  crypto_pwhash_MEMLIMIT_INTERACTIVE, out, err, sizeof err));
-    if (rc) {
-        fprintf(stderr, "finsam-agent: export-key: %s\n", err);
+    fin_err_t sealed = keyseal_seal(anon, pass, plen, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                    crypto_pwhash_MEMLIMIT_INTERACTIVE, out, err, sizeof err);
+    if ((rc = s_seal_exit("export-key", sealed, err)))
         goto done;
-    }
     log_info("agent", "KEY-EXPORTED file=%s", out);
     printf("sealed the pseudonym key into %s\n"
            "keep that file and the passphrase apart; both are needed on the new machine (import-key)\n",
@@ -140,11 +141,8 @@ int cmd_import_key(const char *in)
         rc = EX_IOERR;
         goto done;
     }
-    rc = s_seal_exit(keyseal_unseal(in, pass, plen, pkey, err, sizeof err));
-    if (rc) {
-        fprintf(stderr, "finsam-agent: import-key: %s\n", err);
+    if ((rc = s_seal_exit("import-key", keyseal_unseal(in, pass, plen, pkey, err, sizeof err), err)))
         goto done;
-    }
     log_info("agent", "KEY-IMPORTED file=%s", in);
     printf("wrote %s: participants keep their pseudonyms\n"
            "next: finsam-agent keygen --forbund CODE (keeps this key, makes the CURVE certificate)\n",

@@ -177,8 +177,10 @@ static bool s_known_item(const catalogue_t *cat, const char *code)
     return false;
 }
 
+/* Reads "answers" into b and points the body's answer list (*n, *list) at
+ * them, in item order. */
 static int s_answers(const catalogue_t *cat, json_t *row, const cat_instrument_t *in, row_event_t *b,
-                     row_err_t *e)
+                     size_t *n, Finsam__V1__Answer ***list, row_err_t *e)
 {
     json_t *obj = json_object_get(row, "answers");
     if (!obj)
@@ -221,6 +223,8 @@ static int s_answers(const catalogue_t *cat, json_t *row, const cat_instrument_t
     /* Canonical order, so the same answers in another key order give the
      * same content and therefore the same event id. */
     qsort(b->answer_ptrs, b->nanswers, sizeof *b->answer_ptrs, s_answer_cmp);
+    *n = b->nanswers;
+    *list = b->answer_ptrs;
     return 0;
 }
 
@@ -287,9 +291,36 @@ static int s_insats_mode(const row_ctx_t *self, json_t *row, char **insats, int 
     return 0;
 }
 
-/* Pseudonym, gender and age band of a person row. */
-static int s_person(const row_ctx_t *self, json_t *row, int event_year, row_event_t *b, bool *has_gender,
-                    int *gender, int *age_band, row_err_t *e)
+/* The row's natural key is (kind, pseudonym, what, day): a later row with
+ * the same key and other content corrects this one. */
+static void s_natural(row_event_t *b, const char *kind, const char *what)
+{
+    b->has_natural = true;
+    snprintf(b->natural_kind, sizeof b->natural_kind, "%s", kind);
+    snprintf(b->natural_what, sizeof b->natural_what, "%s", what);
+}
+
+/* What a person row says about the person. */
+typedef struct {
+    bool has_gender;
+    int gender;
+    int age_band;
+} s_person_t;
+
+/* Puts the pseudonym (in b) and s_person_t pr into a body that has the
+ * person fields: a ParticipantSurvey or a StatusObservation. */
+#define S_PUT_PERSON(body, b, pr)                                                                            \
+    do {                                                                                                     \
+        (body)->pseudonym = (ProtobufCBinaryData){ANON_PSEUDONYM_LEN, (b)->pseudonym};                       \
+        (body)->has_gender = (pr).has_gender;                                                                \
+        (body)->gender = (pr).gender;                                                                        \
+        (body)->has_age_band = 1;                                                                            \
+        (body)->age_band = (pr).age_band;                                                                    \
+    } while (0)
+
+/* Pseudonym (into b), gender and age band of a person row. */
+static int s_person(const row_ctx_t *self, json_t *row, int event_year, row_event_t *b, s_person_t *pr,
+                    row_err_t *e)
 {
     const char *pnr;
     if (row_string(row, "personnummer", true, &pnr, e) < 0)
@@ -303,9 +334,9 @@ static int s_person(const row_ctx_t *self, json_t *row, int event_year, row_even
     anon_pseudonym(self->anon, norm, b->pseudonym);
     sodium_memzero(norm, sizeof norm);
 
-    if (s_enum(row, "gender", s_genders, false, gender, e) < 0)
+    if (s_enum(row, "gender", s_genders, false, &pr->gender, e) < 0)
         return -1;
-    *has_gender = *gender != 0;
+    pr->has_gender = pr->gender != 0;
     bool has_by;
     long long by;
     if (s_int(row, "birth_year", 1900, self->today_y, &has_by, &by, e) < 0)
@@ -313,7 +344,7 @@ static int s_person(const row_ctx_t *self, json_t *row, int event_year, row_even
     int age = event_year - (has_by ? (int) by : pnr_year);
     if (age < 16 || age > 120)
         return row_fail(e, has_by ? "birth_year" : "personnummer", "age at the event must be 16-120");
-    *age_band = anon_age_band(age);
+    pr->age_band = anon_age_band(age);
     return 0;
 }
 
@@ -322,27 +353,18 @@ static int s_build_participant(const row_ctx_t *self, json_t *row, int year, row
     Finsam__V1__ParticipantSurvey *p = &b->ps;
     finsam__v1__participant_survey__init(p);
     const cat_instrument_t *in;
-    int mode, gender, band;
-    bool has_gender;
+    int mode;
+    s_person_t pr;
     if (s_instrument(self, row, INSTR_PARTICIPANT_SURVEY, "participant survey", &in, e) < 0 ||
-        s_insats_mode(self, row, &p->insats, &mode, e) < 0 ||
-        s_person(self, row, year, b, &has_gender, &gender, &band, e) < 0 ||
-        s_answers(self->cat, row, in, b, e) < 0)
+        s_insats_mode(self, row, &p->insats, &mode, e) < 0 || s_person(self, row, year, b, &pr, e) < 0 ||
+        s_answers(self->cat, row, in, b, &p->n_answers, &p->answers, e) < 0)
         return -1;
-    p->pseudonym = (ProtobufCBinaryData){ANON_PSEUDONYM_LEN, b->pseudonym};
+    S_PUT_PERSON(p, b, pr);
     p->instrument = (char *) in->code;
     p->mode = mode;
-    p->has_gender = has_gender;
-    p->gender = gender;
-    p->has_age_band = 1;
-    p->age_band = band;
-    p->n_answers = b->nanswers;
-    p->answers = b->answer_ptrs;
     b->ev.body_case = FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY;
     b->ev.participant_survey = p;
-    b->has_natural = true;
-    snprintf(b->natural_kind, sizeof b->natural_kind, "participant_survey");
-    snprintf(b->natural_what, sizeof b->natural_what, "%s", in->code);
+    s_natural(b, "participant_survey", in->code);
     return 0;
 }
 
@@ -350,8 +372,9 @@ static int s_build_status(const row_ctx_t *self, json_t *row, int year, row_even
 {
     Finsam__V1__StatusObservation *s = &b->so;
     finsam__v1__status_observation__init(s);
-    int phase, mode, occ, inc, gender, band;
-    bool has_gender, has;
+    int phase, mode, occ, inc;
+    s_person_t pr;
+    bool has;
     long long x;
     if (s_enum(row, "phase", s_phases, true, &phase, e) < 0 ||
         s_insats_mode(self, row, &s->insats, &mode, e) < 0 ||
@@ -377,22 +400,16 @@ static int s_build_status(const row_ctx_t *self, json_t *row, int year, row_even
         s->has_assessed_with_participant = 1;
         s->assessed_with_participant = json_is_true(a);
     }
-    if (s_person(self, row, year, b, &has_gender, &gender, &band, e) < 0)
+    if (s_person(self, row, year, b, &pr, e) < 0)
         return -1;
-    s->pseudonym = (ProtobufCBinaryData){ANON_PSEUDONYM_LEN, b->pseudonym};
+    S_PUT_PERSON(s, b, pr);
     s->phase = phase;
     s->mode = mode;
     s->occupation = occ;
     s->income = inc;
-    s->has_gender = has_gender;
-    s->gender = gender;
-    s->has_age_band = 1;
-    s->age_band = band;
     b->ev.body_case = FINSAM__V1__EVENT__BODY_STATUS;
     b->ev.status = s;
-    b->has_natural = true;
-    snprintf(b->natural_kind, sizeof b->natural_kind, "status");
-    snprintf(b->natural_what, sizeof b->natural_what, "%s", s_phases[phase - 1].name);
+    s_natural(b, "status", s_phases[phase - 1].name);
     return 0;
 }
 
@@ -404,13 +421,12 @@ static int s_build_staff(const row_ctx_t *self, json_t *row, row_event_t *b, row
     int agency, mode;
     if (s_instrument(self, row, INSTR_STAFF_SURVEY, "staff survey", &in, e) < 0 ||
         s_enum(row, "agency", s_agencies, true, &agency, e) < 0 ||
-        s_enum(row, "mode", s_modes, true, &mode, e) < 0 || s_answers(self->cat, row, in, b, e) < 0)
+        s_enum(row, "mode", s_modes, true, &mode, e) < 0 ||
+        s_answers(self->cat, row, in, b, &s->n_answers, &s->answers, e) < 0)
         return -1;
     s->instrument = (char *) in->code;
     s->agency = agency;
     s->mode = mode;
-    s->n_answers = b->nanswers;
-    s->answers = b->answer_ptrs;
     b->ev.body_case = FINSAM__V1__EVENT__BODY_STAFF_SURVEY;
     b->ev.staff_survey = s;
     /* Anonymous respondents: two staff may answer alike on the same day,
@@ -426,15 +442,11 @@ static int s_build_organisation(const row_ctx_t *self, json_t *row, row_event_t 
     const cat_instrument_t *in = s_instrument_of_kind(self->cat, INSTR_ORGANISATION);
     if (!in)
         return row_fail(e, "kind", "the catalogue has no organisation report");
-    if (s_answers(self->cat, row, in, b, e) < 0)
+    if (s_answers(self->cat, row, in, b, &o->n_answers, &o->answers, e) < 0)
         return -1;
-    o->n_answers = b->nanswers;
-    o->answers = b->answer_ptrs;
     b->ev.body_case = FINSAM__V1__EVENT__BODY_ORGANISATION;
     b->ev.organisation = o;
-    b->has_natural = true; /* one report per förbund and date */
-    snprintf(b->natural_kind, sizeof b->natural_kind, "organisation");
-    snprintf(b->natural_what, sizeof b->natural_what, "%s", in->code);
+    s_natural(b, "organisation", in->code); /* one report per förbund and date */
     return 0;
 }
 

@@ -23,15 +23,16 @@ static int s_norm(const char *in, char out[13])
     if (rc == FIN_OK)
         return S_OK;
     CHECK_EQ(rc, FIN_EINPUT);
-    if (!strcmp(why, "not a personnummer (10 or 12 digits, optional '-' or '+')"))
-        return S_FORMAT;
-    if (!strcmp(why, "personnummer has no valid birth date"))
-        return S_DATE;
-    if (!strcmp(why, "personnummer check digit is wrong"))
-        return S_CHECKSUM;
-    if (!strcmp(why, "personnummer birth date is in the future"))
-        return S_FUTURE;
-    return S_OTHER;
+    static const char *const reasons[] = {
+        [S_FORMAT] = "not a personnummer (10 or 12 digits, optional '-' or '+')",
+        [S_DATE] = "personnummer has no valid birth date",
+        [S_CHECKSUM] = "personnummer check digit is wrong",
+        [S_FUTURE] = "personnummer birth date is in the future",
+    };
+    int i = S_FORMAT;
+    while (i < S_OTHER && strcmp(why, reasons[i]))
+        i++;
+    return i;
 }
 
 /* Builds YYMMDD-NNNC with a correct Luhn digit from 9 digits. */
