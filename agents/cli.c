@@ -103,7 +103,7 @@ int cli_load_mapping(mapping_t **map, const catalogue_t *cat)
     *map = NULL;
     if (!o.mapping)
         return 0;
-    if (mapping_load(map, o.mapping, cat, err, sizeof err) < 0) {
+    if (mapping_load(map, o.mapping, cat, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsam-agent: mapping: %s\n", err);
         return EX_CONFIG;
     }
@@ -114,7 +114,7 @@ int cli_load_insatser(insatser_t **ins, const mapping_t *map)
 {
     char err[1024];
     if (cli_config) {
-        if (insatser_load(ins, cli_config, err, sizeof err) < 0) {
+        if (insatser_load(ins, cli_config, err, sizeof err) != FIN_OK) {
             fprintf(stderr, "finsam-agent: %s\n", err);
             return EX_CONFIG;
         }
@@ -148,7 +148,7 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
     sender_config_t cfg = {o.collector,  secret,   server,           agent_id,
                            o.batch_size, o.window, o.ack_timeout_ms, o.exit_when_empty};
     sender_t *sender = NULL;
-    if (sender_new(&sender, outbox, &cfg, err, sizeof err) < 0) {
+    if (sender_new(&sender, outbox, &cfg, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsam-agent: %s\n", err);
         return EX_CONFIG;
     }

@@ -98,7 +98,7 @@ int cmd_run(void)
         import_opts_t base = {
             .cat = cat, .anon = anon, .forbund = forbund, .outbox = outbox, .insatser = ins};
         spool_retention_t keep = {o.retention_days, o.rejected_retention_days};
-        if (spool_new(&spool, o.spool, map, &base, &keep, err, sizeof err) < 0) {
+        if (spool_new(&spool, o.spool, map, &base, &keep, err, sizeof err) != FIN_OK) {
             fprintf(stderr, "finsam-agent: --spool: %s\n", err);
             rc = EX_CONFIG;
             goto done;

@@ -82,24 +82,24 @@ static int s_setopt_int(void *sock, int opt, int value)
     return zmq_setsockopt(sock, opt, &value, sizeof value);
 }
 
-int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen)
+fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen)
 {
     *out = NULL;
+    fin_err_t code = FIN_ECONFIG; /* the keys, until they are loaded */
     if (cfg->batch_size < 1 || cfg->batch_size > CODEC_MAX_BATCH_EVENTS || cfg->window < 1 ||
         cfg->ack_timeout_ms < 1) {
-        snprintf(err, errlen, "batch size must be 1-%d, window and ack timeout positive",
-                 CODEC_MAX_BATCH_EVENTS);
-        return -1;
+        return fin_fail(err, errlen, FIN_ECONFIG, "batch size must be 1-%d, window and ack timeout positive",
+                        CODEC_MAX_BATCH_EVENTS);
     }
     zcert_t *mine = keys_load_secret(cfg->secret_key_path, err, errlen);
     if (!mine)
-        return -1;
+        return FIN_ECONFIG;
     zcert_t *server = keys_load_public(cfg->server_key_path, err, errlen);
     if (!server)
         goto destroy_mine;
     sender_t *self = calloc(1, sizeof *self);
     if (!self) {
-        snprintf(err, errlen, "out of memory");
+        code = fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
         goto destroy_server;
     }
     self->outbox = outbox;
@@ -109,15 +109,15 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
     self->offsets = calloc((size_t) cfg->batch_size, sizeof *self->offsets);
     self->lengths = calloc((size_t) cfg->batch_size, sizeof *self->lengths);
     if (!self->flights || !self->offsets || !self->lengths) {
-        snprintf(err, errlen, "out of memory");
+        code = fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
         goto free_self;
     }
     if (!(self->ctx = zmq_ctx_new())) {
-        snprintf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_EINTERNAL, "zmq_ctx_new: %s", zmq_strerror(errno));
         goto free_self;
     }
     if (!(self->dealer = zmq_socket(self->ctx, ZMQ_DEALER))) {
-        snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_EINTERNAL, "zmq_socket: %s", zmq_strerror(errno));
         goto term_ctx;
     }
     int64_t maxmsg = CODEC_MAX_BATCH_BYTES;
@@ -132,7 +132,7 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
         zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, zcert_public_key(server), 32) ||
         zmq_setsockopt(self->dealer, ZMQ_CURVE_PUBLICKEY, zcert_public_key(mine), 32) ||
         zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, zcert_secret_key(mine), 32)) {
-        snprintf(err, errlen, "socket options: %s", zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_EINTERNAL, "socket options: %s", zmq_strerror(errno));
         goto close_dealer;
     }
     char inproc[64];
@@ -143,11 +143,11 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) < 0 ||
         !(self->monitor = zmq_socket(self->ctx, ZMQ_PAIR)) || s_setopt_int(self->monitor, ZMQ_LINGER, 0) ||
         zmq_connect(self->monitor, inproc) < 0) {
-        snprintf(err, errlen, "socket monitor: %s", zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_EINTERNAL, "socket monitor: %s", zmq_strerror(errno));
         goto close_dealer;
     }
     if (zmq_connect(self->dealer, cfg->endpoint) < 0) {
-        snprintf(err, errlen, "%s: %s", cfg->endpoint, zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_ECONFIG, "%s: %s", cfg->endpoint, zmq_strerror(errno));
         goto close_dealer;
     }
     zcert_destroy(&server);
@@ -155,7 +155,7 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
     log_info("sender", "CONNECTING endpoint=%s batch_size=%ld window=%ld", cfg->endpoint, cfg->batch_size,
              cfg->window);
     *out = self;
-    return 0;
+    return FIN_OK;
 close_dealer:
     if (self->monitor)
         zmq_close(self->monitor);
@@ -171,7 +171,7 @@ destroy_server:
     zcert_destroy(&server);
 destroy_mine:
     zcert_destroy(&mine);
-    return -1;
+    return code;
 }
 
 void sender_destroy(sender_t **self_p)

@@ -209,7 +209,7 @@ static void s_row(s_ctx_t *c)
     const char *const *cells = (const char *const *) c->cells;
     if (!c->have_header) {
         char err[512];
-        if (mapping_bind(c->map, cells, c->ncells, err, sizeof err) < 0) {
+        if (mapping_bind(c->map, cells, c->ncells, err, sizeof err) != FIN_OK) {
             fprintf(c->o->errors, "%s:%ld: header: %s\n", c->label, c->rec_line, err);
             c->fatal = true;
             return;

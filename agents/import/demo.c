@@ -353,7 +353,7 @@ fin_err_t demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon
     insatser_t *ins = insatser_new("the demo");
     char why[128];
     for (size_t i = 0; ins && i < sizeof s_insats / sizeof *s_insats; i++)
-        if (insatser_add(ins, s_insats[i], "any", why, sizeof why) < 0)
+        if (insatser_add(ins, s_insats[i], "any", why, sizeof why) != FIN_OK)
             insatser_destroy(&ins);
     if (!imp || !ins) {
         import_destroy(&imp);

@@ -279,35 +279,34 @@ static int s_check(mapping_t *self)
     return 0;
 }
 
-int mapping_load(mapping_t **out, const char *path, const catalogue_t *cat, char *err, size_t errlen)
+fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat, char *err, size_t errlen)
 {
     *out = NULL;
     mapping_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!self)
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     self->cat = cat;
     self->path = path;
+    fin_err_t code;
     int rc = ini_parse(path, s_ini_handler, self);
     if (rc == -1) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        code = fin_fail(err, errlen, FIN_ENOTFOUND, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     if (rc) {
-        snprintf(err, errlen, "%s:%d: %s", path, rc,
-                 self->msg[0] ? self->msg : "syntax error (want key = value; lines up to 200 bytes)");
+        code = fin_fail(err, errlen, FIN_ECONFIG, "%s:%d: %s", path, rc,
+                        self->msg[0] ? self->msg : "syntax error (want key = value; lines up to 200 bytes)");
         goto fail;
     }
     if (s_check(self) < 0) {
-        snprintf(err, errlen, "%s: %s", path, self->msg);
+        code = fin_fail(err, errlen, FIN_ECONFIG, "%s: %s", path, self->msg);
         goto fail;
     }
     *out = self;
-    return 0;
+    return FIN_OK;
 fail:
     mapping_destroy(&self);
-    return -1;
+    return code;
 }
 
 void mapping_destroy(mapping_t **self_p)

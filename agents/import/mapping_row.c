@@ -115,30 +115,24 @@ void mapping_unbind(mapping_t *self)
     self->nheaders = 0;
 }
 
-int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char *err, size_t errlen)
+fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char *err, size_t errlen)
 {
     mapping_unbind(self);
     self->unmapped_names[0] = '\0';
-    if (!(self->headers = calloc(ncells ? ncells : 1, sizeof *self->headers))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!(self->headers = calloc(ncells ? ncells : 1, sizeof *self->headers)))
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     self->nheaders = ncells;
     for (size_t i = 0; i < ncells; i++) {
         char buf[MAPPING_MAX_CELL + 1];
         if (csvcell_trim(cells[i], buf, sizeof buf) < 0)
             buf[0] = '\0';
-        if (!(self->headers[i] = strdup(buf))) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
+        if (!(self->headers[i] = strdup(buf)))
+            return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     }
     bool *used = calloc(ncells ? ncells : 1, sizeof *used);
-    if (!used) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    int rc = -1;
+    if (!used)
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
+    fin_err_t rc = FIN_EINPUT;
     for (size_t c = 0; c < self->ncols; c++) {
         mapping_col_t *col = &self->cols[c];
         col->col = -1;
@@ -159,17 +153,19 @@ int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char 
             }
         }
         if (found == 0) {
-            snprintf(err, errlen, "mapping: column \"%s%s\" (for %s) is not in the header", col->spec,
-                     col->prefix ? "*" : "", col->code);
+            fin_fail(err, errlen, FIN_EINPUT, "mapping: column \"%s%s\" (for %s) is not in the header",
+                     col->spec, col->prefix ? "*" : "", col->code);
             goto free_used;
         }
         if (found > 1) {
-            snprintf(err, errlen, "mapping: column \"%s%s\" (for %s) matches %d columns of the header",
-                     col->spec, col->prefix ? "*" : "", col->code, found);
+            fin_fail(err, errlen, FIN_EINPUT,
+                     "mapping: column \"%s%s\" (for %s) matches %d columns of the header", col->spec,
+                     col->prefix ? "*" : "", col->code, found);
             goto free_used;
         }
         if (used[col->col]) {
-            snprintf(err, errlen, "mapping: column %d is mapped twice (%s)", col->col + 1, col->code);
+            fin_fail(err, errlen, FIN_EINPUT, "mapping: column %d is mapped twice (%s)", col->col + 1,
+                     col->code);
             goto free_used;
         }
         used[col->col] = true;
@@ -194,7 +190,7 @@ int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char 
             named++;
         }
     }
-    rc = 0;
+    rc = FIN_OK;
 free_used:
     free(used);
     return rc;

@@ -84,28 +84,23 @@ static long s_highest_number(const char *dir)
     return high;
 }
 
-int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
-              const spool_retention_t *keep, char *err, size_t errlen)
+fin_err_t spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
+                    const spool_retention_t *keep, char *err, size_t errlen)
 {
     *out = NULL;
     char sub[4096];
     struct stat st;
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a directory", dir);
-        return -1;
-    }
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return fin_fail(err, errlen, FIN_ECONFIG, "%s: not a directory", dir);
     for (int i = 0; i < 3; i++) {
         snprintf(sub, sizeof sub, "%s/%s", dir, s_subs[i]);
-        if (mkdir_p(sub, 0750) < 0) {
-            snprintf(err, errlen, "%s: %s", sub, strerror(errno));
-            return -1;
-        }
+        if (mkdir_p(sub, 0750) < 0)
+            return fin_fail(err, errlen, fin_from_errno(errno), "%s: %s", sub, strerror(errno));
     }
     spool_t *self = calloc(1, sizeof *self);
     if (!self || !(self->dir = strdup(dir))) {
         free(self);
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     }
     self->map = map;
     self->base = *base;
@@ -113,8 +108,9 @@ int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_
     self->next_no = s_highest_number(dir) + 1;
     self->purge_at = clock_mono_ms() + S_PURGE_MS;
     self->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    fin_err_t code;
     if (self->fd < 0 || inotify_add_watch(self->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
-        snprintf(err, errlen, "%s: inotify: %s", dir, strerror(errno));
+        code = fin_fail(err, errlen, fin_from_errno(errno), "%s: inotify: %s", dir, strerror(errno));
         goto fail;
     }
     log_info("spool",
@@ -123,13 +119,13 @@ int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_
              dir, map ? "yes" : "no", insatser_count(base->insatser), keep->done_days, keep->rejected_days,
              self->next_no);
     *out = self;
-    return 0;
+    return FIN_OK;
 fail:
     if (self->fd >= 0)
         close(self->fd);
     free(self->dir);
     free(self);
-    return -1;
+    return code;
 }
 
 void spool_destroy(spool_t **self_p)

@@ -48,10 +48,12 @@ typedef struct {
  * everything in base (catalogue, key, förbund, outbox, insats codes) are
  * borrowed and must outlive the spool. base's dry_run, report, errors,
  * progress, label and spool_no are ignored. The next spool number is one
- * more than the highest in reports/, done/ and rejected/. Returns 0, or -1
- * with a reason in err. */
-int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
-              const spool_retention_t *keep, char *err, size_t errlen);
+ * more than the highest in reports/, done/ and rejected/. Returns FIN_OK,
+ * or with a reason in err: FIN_ECONFIG (dir is not a directory), the
+ * system's code for a subdirectory or inotify (FIN_EPERM, FIN_EFULL, ...),
+ * FIN_ENOMEM. */
+fin_err_t spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
+                    const spool_retention_t *keep, char *err, size_t errlen);
 
 /* Stops watching; NULL-safe, sets *self_p to NULL. Files stay where they are. */
 void spool_destroy(spool_t **self_p);

@@ -86,12 +86,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 || !(s_anon = anon_new(key)) ||
         outbox_open(&s_outbox, path, NULL, 0) != 0 || !(s_null = fopen("/dev/null", "w")) ||
         !(s_insatser = insatser_new("fuzz.ini")) ||
-        insatser_add(s_insatser, "steg1", "any", err, sizeof err) < 0 ||
-        insatser_add(s_insatser, "steg2", "project", err, sizeof err) < 0)
+        insatser_add(s_insatser, "steg1", "any", err, sizeof err) != FIN_OK ||
+        insatser_add(s_insatser, "steg2", "project", err, sizeof err) != FIN_OK)
         abort();
     /* The shipped mapping must load, or every input would test nothing. */
     mapping_t *map;
-    if (mapping_load(&map, FUZZ_MAPPING, s_cat, err, sizeof err) < 0) {
+    if (mapping_load(&map, FUZZ_MAPPING, s_cat, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "fuzz_csv_import: %s\n", err);
         abort();
     }
@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char err[512];
     mapping_t *map;
-    if (mapping_load(&map, mapping_path, s_cat, err, sizeof err) < 0) {
+    if (mapping_load(&map, mapping_path, s_cat, err, sizeof err) != FIN_OK) {
         if (!sep)
             abort(); /* the shipped mapping loaded at start */
         return 0;

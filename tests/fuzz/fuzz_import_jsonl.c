@@ -30,8 +30,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         key[i] = (uint8_t) (0x5a ^ i);
     if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 || !(s_anon = anon_new(key)) ||
         !(s_insatser = insatser_new("fuzz.ini")) ||
-        insatser_add(s_insatser, "steg1", "any", err, sizeof err) < 0 ||
-        insatser_add(s_insatser, "ips", "integrated", err, sizeof err) < 0)
+        insatser_add(s_insatser, "steg1", "any", err, sizeof err) != FIN_OK ||
+        insatser_add(s_insatser, "ips", "integrated", err, sizeof err) != FIN_OK)
         abort();
     return 0;
 }
