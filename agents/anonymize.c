@@ -15,7 +15,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,18 +23,6 @@
 struct anon_t {
     uint8_t *key; /* ANON_KEY_LEN bytes, sodium_malloc'd */
 };
-
-const char *anon_strerror(anon_err_t err)
-{
-    switch (err) {
-    case ANON_OK: return "ok";
-    case ANON_PNR_FORMAT: return "not a personnummer (10 or 12 digits, optional '-' or '+')";
-    case ANON_PNR_DATE: return "personnummer has no valid birth date";
-    case ANON_PNR_CHECKSUM: return "personnummer check digit is wrong";
-    case ANON_PNR_FUTURE: return "personnummer birth date is in the future";
-    }
-    return "unknown error";
-}
 
 anon_t *anon_new(const uint8_t key[ANON_KEY_LEN])
 {
@@ -67,202 +54,37 @@ void anon_destroy(anon_t **self_p)
     *self_p = NULL;
 }
 
-int anon_load(anon_t **out, const char *path, char *err, size_t errlen)
+fin_err_t anon_load(anon_t **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
     if (keys_check_private(path, err, errlen) < 0)
-        return -1;
+        return access(path, F_OK) < 0 ? FIN_ENOTFOUND : FIN_EPERM;
     char text[2 * ANON_KEY_LEN + 8];
     uint8_t key[ANON_KEY_LEN];
-    int rc = -1;
+    fin_err_t rc;
     FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (!f)
+        return fin_fail(err, errlen, fin_from_errno(errno), "%s: %s", path, strerror(errno));
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = '\0';
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
         text[--n] = '\0';
     if (n != 2 * ANON_KEY_LEN || hex_decode(key, ANON_KEY_LEN, text) < 0) {
-        snprintf(err, errlen, "%s: not a pseudonym key (want 64 hex digits)", path);
+        rc = fin_fail(err, errlen, FIN_ECONFIG, "%s: not a pseudonym key (want 64 hex digits)", path);
         goto wipe;
     }
     *out = anon_new(key);
-    if (!*out) {
-        snprintf(err, errlen, "%s: cannot allocate guarded key memory", path);
-        goto wipe;
-    }
-    rc = 0;
+    rc = *out ? FIN_OK : fin_fail(err, errlen, FIN_ENOMEM, "%s: cannot allocate guarded key memory", path);
 wipe:
     sodium_memzero(text, sizeof text);
     sodium_memzero(key, sizeof key);
     return rc;
 }
 
-/* Writes key as 64 hex digits and a newline to a new file of mode 0600,
- * fsync'd; removes the file again on failure. EEXIST is reported as such. */
-static int s_write_key_file(const char *path, const uint8_t key[ANON_KEY_LEN], char *err, size_t errlen)
+const uint8_t *anon_key(const anon_t *self)
 {
-    char text[2 * ANON_KEY_LEN + 2];
-    int rc = -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path,
-                 errno == EEXIST ? "already exists; refusing to overwrite a key" : strerror(errno));
-        return errno == EEXIST ? -2 : -1;
-    }
-    hex_encode(text, key, ANON_KEY_LEN);
-    size_t len = strlen(text);
-    text[len++] = '\n';
-    if (write(fd, text, len) != (ssize_t) len || fsync(fd) < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto close_fd;
-    }
-    rc = 0;
-close_fd:
-    if (close(fd) < 0 && rc == 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        rc = -1;
-    }
-    if (rc < 0)
-        unlink(path);
-    sodium_memzero(text, sizeof text);
-    return rc;
-}
-
-int anon_generate_key(const char *path, char *err, size_t errlen)
-{
-    if (sodium_init() < 0) {
-        snprintf(err, errlen, "libsodium failed to initialise");
-        return -1;
-    }
-    uint8_t key[ANON_KEY_LEN];
-    randombytes_buf(key, sizeof key);
-    int rc = s_write_key_file(path, key, err, errlen) < 0 ? -1 : 0;
-    sodium_memzero(key, sizeof key);
-    return rc;
-}
-
-/* ---- sealed key files -------------------------------------------------- */
-
-#define S_SEAL_MAGIC "finsam-pseudonym-key 1"
-#define S_SEAL_BOX_LEN (crypto_secretbox_MACBYTES + ANON_KEY_LEN)
-
-anon_seal_err_t anon_seal(const anon_t *self, const char *pass, size_t plen, unsigned long long opslimit,
-                          size_t memlimit, const char *out_path, char *err, size_t errlen)
-{
-    uint8_t salt[crypto_pwhash_SALTBYTES], nonce[crypto_secretbox_NONCEBYTES], box[S_SEAL_BOX_LEN];
-    char salt_hex[2 * sizeof salt + 1], nonce_hex[2 * sizeof nonce + 1], box_hex[2 * sizeof box + 1];
-    anon_seal_err_t rc = ANON_SEAL_NOMEM;
-    uint8_t *kek = sodium_malloc(crypto_secretbox_KEYBYTES);
-    if (!kek) {
-        snprintf(err, errlen, "cannot allocate guarded key memory");
-        return ANON_SEAL_NOMEM;
-    }
-    randombytes_buf(salt, sizeof salt);
-    randombytes_buf(nonce, sizeof nonce);
-    if (crypto_pwhash(kek, crypto_secretbox_KEYBYTES, pass, plen, salt, opslimit, memlimit,
-                      crypto_pwhash_ALG_ARGON2ID13) != 0) {
-        snprintf(err, errlen, "Argon2id: out of memory");
-        goto free_kek;
-    }
-    crypto_secretbox_easy(box, self->key, ANON_KEY_LEN, nonce, kek);
-    hex_encode(salt_hex, salt, sizeof salt);
-    hex_encode(nonce_hex, nonce, sizeof nonce);
-    hex_encode(box_hex, box, sizeof box);
-    int fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
-        rc = errno == EEXIST ? ANON_SEAL_EXISTS : ANON_SEAL_IO;
-        snprintf(err, errlen, "%s: %s", out_path,
-                 errno == EEXIST ? "already exists; refusing to overwrite" : strerror(errno));
-        goto free_kek;
-    }
-    char text[512];
-    int len =
-        snprintf(text, sizeof text, S_SEAL_MAGIC "\nkdf argon2id13 %llu %zu\nsalt %s\nnonce %s\nbox %s\n",
-                 opslimit, memlimit, salt_hex, nonce_hex, box_hex);
-    rc = ANON_SEAL_OK;
-    if (write(fd, text, (size_t) len) != len || fsync(fd) < 0) {
-        snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
-        rc = ANON_SEAL_IO;
-    }
-    if (close(fd) < 0 && rc == ANON_SEAL_OK) {
-        snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
-        rc = ANON_SEAL_IO;
-    }
-    if (rc != ANON_SEAL_OK)
-        unlink(out_path);
-free_kek:
-    sodium_free(kek);
-    return rc;
-}
-
-anon_seal_err_t anon_unseal(const char *in_path, const char *pass, size_t plen, const char *key_path,
-                            char *err, size_t errlen)
-{
-    if (sodium_init() < 0) {
-        snprintf(err, errlen, "libsodium failed to initialise");
-        return ANON_SEAL_NOMEM;
-    }
-    char text[1024], salt_hex[2 * crypto_pwhash_SALTBYTES + 2],
-        nonce_hex[2 * crypto_secretbox_NONCEBYTES + 2], box_hex[2 * S_SEAL_BOX_LEN + 2];
-    uint8_t salt[crypto_pwhash_SALTBYTES], nonce[crypto_secretbox_NONCEBYTES], box[S_SEAL_BOX_LEN];
-    unsigned long long ops;
-    size_t mem;
-    FILE *f = fopen(in_path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", in_path, strerror(errno));
-        return ANON_SEAL_NOINPUT;
-    }
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        snprintf(err, errlen, "%s: read error", in_path);
-        return ANON_SEAL_IO;
-    }
-    text[n] = '\0';
-    if (strncmp(text, S_SEAL_MAGIC "\n", strlen(S_SEAL_MAGIC) + 1) ||
-        sscanf(text + strlen(S_SEAL_MAGIC) + 1, "kdf argon2id13 %llu %zu salt %33s nonce %49s box %97s", &ops,
-               &mem, salt_hex, nonce_hex, box_hex) != 5 ||
-        hex_decode(salt, sizeof salt, salt_hex) < 0 || strlen(salt_hex) != 2 * sizeof salt ||
-        hex_decode(nonce, sizeof nonce, nonce_hex) < 0 || strlen(nonce_hex) != 2 * sizeof nonce ||
-        hex_decode(box, sizeof box, box_hex) < 0 || strlen(box_hex) != 2 * sizeof box) {
-        snprintf(err, errlen, "%s: not a sealed finsam pseudonym key (made by export-key)", in_path);
-        return ANON_SEAL_FORMAT;
-    }
-    /* The limits come from the file: bound them, or a doctored file could
-     * ask for terabytes. */
-    if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
-        mem < crypto_pwhash_MEMLIMIT_MIN || mem > crypto_pwhash_MEMLIMIT_SENSITIVE) {
-        snprintf(err, errlen, "%s: Argon2id limits out of range", in_path);
-        return ANON_SEAL_FORMAT;
-    }
-    anon_seal_err_t rc = ANON_SEAL_NOMEM;
-    uint8_t *kek = sodium_malloc(crypto_secretbox_KEYBYTES);
-    uint8_t *key = sodium_malloc(ANON_KEY_LEN);
-    if (!kek || !key) {
-        snprintf(err, errlen, "cannot allocate guarded key memory");
-        goto free_keys;
-    }
-    if (crypto_pwhash(kek, crypto_secretbox_KEYBYTES, pass, plen, salt, ops, mem,
-                      crypto_pwhash_ALG_ARGON2ID13) != 0) {
-        snprintf(err, errlen, "Argon2id: out of memory");
-        goto free_keys;
-    }
-    if (crypto_secretbox_open_easy(key, box, sizeof box, nonce, kek) != 0) {
-        snprintf(err, errlen, "%s: wrong passphrase (or the file was altered)", in_path);
-        rc = ANON_SEAL_PASSPHRASE;
-        goto free_keys;
-    }
-    int w = s_write_key_file(key_path, key, err, errlen);
-    rc = w == 0 ? ANON_SEAL_OK : w == -2 ? ANON_SEAL_EXISTS : ANON_SEAL_IO;
-free_keys:
-    sodium_free(key); /* wipes; NULL-safe */
-    sodium_free(kek);
-    return rc;
+    return self->key;
 }
 
 /* ---- calendar ---------------------------------------------------------- */
@@ -341,7 +163,14 @@ static int s_num(const char *p, int n)
     return v;
 }
 
-anon_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[13], int *birth_year)
+/* The reasons of anon_pnr_normalize. */
+#define S_PNR_FORMAT "not a personnummer (10 or 12 digits, optional '-' or '+')"
+#define S_PNR_DATE "personnummer has no valid birth date"
+#define S_PNR_CHECKSUM "personnummer check digit is wrong"
+#define S_PNR_FUTURE "personnummer birth date is in the future"
+
+fin_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[13], int *birth_year, char *err,
+                             size_t errlen)
 {
     char digits[13];
     int nd = 0;
@@ -350,22 +179,22 @@ anon_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[1
     for (const char *p = in; *p; p++) {
         if (isdigit((unsigned char) *p)) {
             if (nd == 12)
-                return ANON_PNR_FORMAT;
+                return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FORMAT);
             digits[nd++] = *p;
         } else if ((*p == '-' || *p == '+') && !sep) {
             sep = *p;
             sep_at = nd;
         } else {
-            return ANON_PNR_FORMAT;
+            return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FORMAT);
         }
     }
     digits[nd] = '\0';
     if (nd != 10 && nd != 12)
-        return ANON_PNR_FORMAT;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FORMAT);
     /* The separator may only stand before the last four digits; '+' only in
      * the 10-digit form, where it carries the century. */
     if (sep && (sep_at != nd - 4 || (sep == '+' && nd == 12)))
-        return ANON_PNR_FORMAT;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FORMAT);
 
     const char *ten = nd == 12 ? digits + 2 : digits;
     int yy = s_num(ten, 2), mm = s_num(ten + 2, 2), dd = s_num(ten + 4, 2);
@@ -382,15 +211,15 @@ anon_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[1
     }
     int day = dd > 60 ? dd - 60 : dd; /* samordningsnummer */
     if (!anon_is_date(year, mm, day))
-        return ANON_PNR_DATE;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_DATE);
     if (anon_days_from_civil(year, mm, day) > anon_days_from_civil(ty, tm, td))
-        return ANON_PNR_FUTURE;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FUTURE);
     if (s_luhn_check_digit(ten) != ten[9] - '0')
-        return ANON_PNR_CHECKSUM;
+        return fin_fail(err, errlen, FIN_EINPUT, S_PNR_CHECKSUM);
     snprintf(out, 13, "%04d%.8s", year, ten + 2);
     if (birth_year)
         *birth_year = year;
-    return ANON_OK;
+    return FIN_OK;
 }
 
 void anon_pseudonym(const anon_t *self, const char norm12[12], uint8_t out[ANON_PSEUDONYM_LEN])

@@ -7,10 +7,13 @@
  * same key must be used for the life of the site: a new key gives every
  * participant a new pseudonym and breaks paired measures.
  *
- * Not here: which row fields exist (import.c), storage (outbox.c). Nothing
+ * Not here: which row fields exist (import.c), storage (outbox.c), writing
+ * key files and moving the key to another machine (keyseal.c). Nothing
  * in this file logs; callers must never log keys, pseudonyms or identifiers. */
 #ifndef FINSAM_ANONYMIZE_H
 #define FINSAM_ANONYMIZE_H
+
+#include "err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,28 +26,20 @@
 
 typedef struct anon_t anon_t;
 
-/* Why a personnummer was refused; anon_strerror gives the text. */
-typedef enum {
-    ANON_OK = 0,
-    ANON_PNR_FORMAT,   /* not 10 or 12 digits with an optional '-'/'+' */
-    ANON_PNR_DATE,     /* no such birth date (samordningsnummer: day - 60) */
-    ANON_PNR_CHECKSUM, /* Luhn check digit wrong */
-    ANON_PNR_FUTURE,   /* birth date after today */
-} anon_err_t;
-
-const char *anon_strerror(anon_err_t err);
-
 /* Makes an anonymizer from a 32-byte key (copied into guarded memory; the
  * caller should wipe its copy). NULL if sodium cannot initialise or allocate. */
 anon_t *anon_new(const uint8_t key[ANON_KEY_LEN]);
 
 /* Loads the key from a file holding 64 hex digits (and optional newline).
- * Refuses files readable by group or others. Returns 0 or -1 with err. */
-int anon_load(anon_t **out, const char *path, char *err, size_t errlen);
+ * Returns FIN_OK, or with the reason in err: FIN_ENOTFOUND (no such file),
+ * FIN_EPERM (readable by group or others, or not ours), FIN_ECONFIG (not a
+ * key file), FIN_EIO, FIN_ENOMEM. */
+fin_err_t anon_load(anon_t **out, const char *path, char *err, size_t errlen);
 
-/* Writes 32 random bytes as hex to a new file of mode 0600; refuses to
- * overwrite. Returns 0 or -1 with err. */
-int anon_generate_key(const char *path, char *err, size_t errlen);
+/* The key bytes (ANON_KEY_LEN), for keyseal.c only, which seals them for
+ * another machine: borrowed, in guarded read-only memory, valid until
+ * anon_destroy. Nothing else may copy, log or send them. */
+const uint8_t *anon_key(const anon_t *self);
 
 /* Wipes and frees the key; NULL-safe, sets *self_p to NULL. */
 void anon_destroy(anon_t **self_p);
@@ -55,9 +50,12 @@ void anon_destroy(anon_t **self_p);
  * YYYYMMDDNNNC. The century of a 10-digit number is the latest one that
  * does not put the birth date after `today_*`, minus 100 years for '+'.
  * Sets *birth_year when not NULL. Local reserve numbers (letters, wrong
- * checksum) are refused, never guessed at. */
-anon_err_t anon_pnr_normalize(const char *in, int today_year, int today_month, int today_day, char out[13],
-                              int *birth_year);
+ * checksum) are refused, never guessed at. Returns FIN_OK, or FIN_EINPUT
+ * with the reason in err, which never repeats the number: not 10 or 12
+ * digits with an optional '-'/'+', no such birth date (samordningsnummer:
+ * day + 60), a wrong Luhn check digit, or a birth date after today. */
+fin_err_t anon_pnr_normalize(const char *in, int today_year, int today_month, int today_day, char out[13],
+                             int *birth_year, char *err, size_t errlen);
 
 /* Pseudonym = keyed BLAKE2b-256(normalised 12 digits, site key). */
 void anon_pseudonym(const anon_t *self, const char norm12[12], uint8_t out[ANON_PSEUDONYM_LEN]);
@@ -114,35 +112,5 @@ bool anon_number_looks_identifying(long long v);
  * digits. For cells of mapped CSV columns, where free text may surround it
  * ("ring 070-123 45 67"). */
 bool anon_contains_identifying(const char *s);
-
-/* ---- moving the site key to another machine ----------------------------
- *
- * A sealed key file is text: a version line, the Argon2id parameters
- * (opslimit, memlimit) and salt, the nonce and crypto_secretbox_easy of the
- * 32-byte key under crypto_pwhash(passphrase). Parameters travel with the
- * file, so the limits can change later without breaking old files. */
-
-/* Why sealing or unsealing failed; the err text says more. */
-typedef enum {
-    ANON_SEAL_OK = 0,
-    ANON_SEAL_NOINPUT,    /* the sealed file cannot be opened */
-    ANON_SEAL_IO,         /* read/write/fsync failure */
-    ANON_SEAL_FORMAT,     /* not a sealed key file, or limits out of range */
-    ANON_SEAL_PASSPHRASE, /* wrong passphrase (or the file was altered) */
-    ANON_SEAL_EXISTS,     /* the output file exists; keys are never overwritten */
-    ANON_SEAL_NOMEM,      /* guarded memory or Argon2 memory unavailable */
-} anon_seal_err_t;
-
-/* Writes the site key sealed under the passphrase (plen bytes) to a new
- * file out_path of mode 0600 (refuses to overwrite). opslimit/memlimit are
- * crypto_pwhash limits (callers use the _INTERACTIVE ones). */
-anon_seal_err_t anon_seal(const anon_t *self, const char *pass, size_t plen, unsigned long long opslimit,
-                          size_t memlimit, const char *out_path, char *err, size_t errlen);
-
-/* Opens a sealed key file with the passphrase and writes the key as a new
- * key file key_path (64 hex digits, mode 0600), which anon_load reads.
- * Refuses to overwrite key_path; on any failure nothing is written. */
-anon_seal_err_t anon_unseal(const char *in_path, const char *pass, size_t plen, const char *key_path,
-                            char *err, size_t errlen);
 
 #endif

@@ -12,10 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Returned by the outbox check for a target without content; outside
- * errno and LMDB codes. */
-#define S_NO_CONTENT 0x0E1A5E
-
 int erasure_parse_id(const char *text, uint8_t id[ANON_ID_LEN])
 {
     return strlen(text) == 2 * ANON_ID_LEN && hex_decode(id, ANON_ID_LEN, text) == 0 ? 0 : -1;
@@ -82,24 +78,34 @@ uint8_t *erasure_build(const anon_t *anon, const catalogue_t *cat, const char *f
     return bytes;
 }
 
+/* What s_check_target knows and says. */
+typedef struct {
+    const char *hex; /* the target's id */
+    bool refused;
+} s_check_t;
+
 /* outbox_check_fn: a retraction or an erasure holds no content to erase
  * (the collector would refuse it). */
-static int s_check_target(const uint8_t *bytes, size_t len, void *arg)
+static fin_err_t s_check_target(const uint8_t *bytes, size_t len, void *arg, char *err, size_t errlen)
 {
-    (void) arg;
+    s_check_t *c = arg;
     event_msg_t *ev = NULL;
     char why[160];
     if (codec_decode_event(bytes, len, &ev, why, sizeof why) != FINSAM__V1__REJECT_CODE__REJECT_NONE)
-        return 0; /* not ours to judge: erase it */
+        return FIN_OK; /* not ours to judge: erase it */
     bool none = ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION ||
                 ev->body_case == FINSAM__V1__EVENT__BODY_ERASURE;
     codec_free_event(&ev);
-    return none ? S_NO_CONTENT : 0;
+    if (!none)
+        return FIN_OK;
+    c->refused = true;
+    return fin_fail(err, errlen, FIN_EINPUT,
+                    "event %s is a retraction or an erasure: it holds nothing to erase", c->hex);
 }
 
-erasure_result_t erasure_run(outbox_t *outbox, const anon_t *anon, const catalogue_t *cat,
-                             const char *forbund, const uint8_t target[ANON_ID_LEN], int64_t now_s,
-                             int wait_ms, erasure_report_t *report, char *err, size_t errlen)
+fin_err_t erasure_run(outbox_t *outbox, const anon_t *anon, const catalogue_t *cat, const char *forbund,
+                      const uint8_t target[ANON_ID_LEN], int64_t now_s, int wait_ms, erasure_report_t *report,
+                      char *err, size_t errlen)
 {
     memset(report, 0, sizeof *report);
     memcpy(report->target, target, ANON_ID_LEN);
@@ -109,39 +115,36 @@ erasure_result_t erasure_run(outbox_t *outbox, const anon_t *anon, const catalog
     outbox_item_t item = {0};
     uint8_t *bytes = erasure_build(anon, cat, forbund, target, now_s, &item.len, report->id, err, errlen);
     if (!bytes)
-        return ERASURE_INVALID;
+        return FIN_EINTERNAL;
     hex_encode(ehex, report->id, ANON_ID_LEN);
     memcpy(item.id, report->id, ANON_ID_LEN);
     /* The content hash only matters for natural keys, which an erasure
      * has none of. */
     anon_hash(anon, "finsam-erasure-content", bytes, item.len, item.content);
     item.bytes = bytes;
-    int rc = outbox_erase(outbox, target, &item, s_check_target, NULL, &report->found);
+    char why[512];
+    s_check_t check = {hex, false};
+    fin_err_t rc =
+        outbox_erase(outbox, target, &item, s_check_target, &check, &report->found, why, sizeof why);
     free(bytes);
-    if (rc == S_NO_CONTENT) {
-        snprintf(err, errlen, "event %s is a retraction or an erasure: it holds nothing to erase", hex);
-        return ERASURE_NO_CONTENT;
-    }
-    if (rc) {
-        snprintf(err, errlen, "outbox: %s", outbox_strerror(rc));
-        return ERASURE_STORE;
-    }
-    if (report->found == OUTBOX_TARGET_UNKNOWN) {
-        snprintf(err, errlen,
-                 "event %s was never queued by this agent: check the id (32 hex digits, as the centre or "
-                 "`status` shows it); an event sent from another machine is erased at the centre "
-                 "(finsamctl erase)",
-                 hex);
-        return ERASURE_UNKNOWN;
-    }
+    if (rc && check.refused)
+        return fin_fail(err, errlen, rc, "%s", why);
+    if (rc)
+        return fin_fail(err, errlen, rc, "outbox: %s", why);
+    if (report->found == OUTBOX_TARGET_UNKNOWN)
+        return fin_fail(err, errlen, FIN_ENOTFOUND,
+                        "event %s was never queued by this agent: check the id (32 hex digits, as the centre "
+                        "or `status` shows it); an event sent from another machine is erased at the centre "
+                        "(finsamctl erase)",
+                        hex);
     report->added = item.result != OUTBOX_ALREADY;
     log_info("erase", "EVENT-ERASED target=%s found=%s erasure=%s added=%d", hex,
              erasure_found_name(report->found), ehex, report->added);
     /* Also when the target was gone already: what a crash or an older
      * version left in free space goes too. */
-    if (outbox_scrub(outbox, wait_ms, &report->scrub, err, errlen) < 0) {
+    if (outbox_scrub(outbox, wait_ms, &report->scrub, err, errlen) != FIN_OK) {
         log_error("erase", "ERASE-SCRUB-FAILED target=%s reason=\"%s\"", hex, err);
-        return ERASURE_OK;
+        return FIN_OK;
     }
     report->scrubbed = true;
     log_info("erase",
@@ -150,5 +153,5 @@ erasure_result_t erasure_run(outbox_t *outbox, const anon_t *anon, const catalog
              hex, (unsigned long long) (report->scrub.zeroed >> 10),
              (unsigned long long) report->scrub.free_pages, (unsigned long long) report->scrub.gaps,
              (unsigned long long) report->scrub.held_pages, report->scrub.old_readers, report->scrub.seconds);
-    return ERASURE_OK;
+    return FIN_OK;
 }

@@ -24,19 +24,11 @@
 
 #include "anonymize.h"
 #include "catalogue.h"
+#include "err.h"
 #include "outbox.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/* Why an erasure was not done (the err text says more). */
-typedef enum {
-    ERASURE_OK = 0,
-    ERASURE_UNKNOWN,    /* this agent never queued that id */
-    ERASURE_NO_CONTENT, /* the target is a retraction or an erasure */
-    ERASURE_INVALID,    /* the Erasure event failed validation */
-    ERASURE_STORE,      /* outbox (LMDB) or memory failure */
-} erasure_result_t;
 
 typedef struct {
     uint8_t target[ANON_ID_LEN];
@@ -62,12 +54,19 @@ uint8_t *erasure_build(const anon_t *anon, const catalogue_t *cat, const char *f
 /* The whole command after the objects are loaded: builds the Erasure,
  * stores it with outbox_erase (one transaction), and, when that removed the
  * target from the outbox, then wipes the outbox's free space (outbox_scrub,
- * waiting up to wait_ms for readers that began before). Fills report; err holds a reason for any
- * result but ERASURE_OK. A scrub that fails leaves ERASURE_OK (the erasure
- * is stored) with report->scrubbed false and the reason in err. */
-erasure_result_t erasure_run(outbox_t *outbox, const anon_t *anon, const catalogue_t *cat,
-                             const char *forbund, const uint8_t target[ANON_ID_LEN], int64_t now_s,
-                             int wait_ms, erasure_report_t *report, char *err, size_t errlen);
+ * waiting up to wait_ms for readers that began before). Fills report.
+ * Returns FIN_OK, or a code that says why nothing was done, with the
+ * reason in err:
+ *   FIN_ENOTFOUND  this agent never queued that id
+ *   FIN_EINPUT     the target is a retraction or an erasure: no content
+ *   FIN_EINTERNAL  the Erasure event failed validation (a bug, or a bad
+ *                  catalogue)
+ *   anything else  the outbox's code (FIN_EFULL, FIN_EIO, ...)
+ * A scrub that fails leaves FIN_OK (the erasure is stored) with
+ * report->scrubbed false and the reason in err. */
+fin_err_t erasure_run(outbox_t *outbox, const anon_t *anon, const catalogue_t *cat, const char *forbund,
+                      const uint8_t target[ANON_ID_LEN], int64_t now_s, int wait_ms, erasure_report_t *report,
+                      char *err, size_t errlen);
 
 /* "queued", "rejected", "gone" or "unknown". */
 const char *erasure_found_name(outbox_target_t found);

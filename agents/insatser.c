@@ -55,7 +55,7 @@ void insatser_destroy(insatser_t **self_p)
     *self_p = NULL;
 }
 
-int insatser_add(insatser_t *self, const char *code, const char *mode, char *err, size_t errlen)
+fin_err_t insatser_add(insatser_t *self, const char *code, const char *mode, char *err, size_t errlen)
 {
     int m = -1;
     for (int i = 0; i < 3; i++)
@@ -65,21 +65,18 @@ int insatser_add(insatser_t *self, const char *code, const char *mode, char *err
         m = INSATSER_ANY;
     /* The code is written to messages below: only once it is a code. */
     if (!code_is_valid(code, S_CODE_MAX - 1) || anon_looks_identifying(code)) {
-        snprintf(err, errlen, "an insats code must be 1-%d letters (a-z, no å ä ö), digits, '_' or '-'",
-                 S_CODE_MAX - 1);
-        return -1;
+        return fin_fail(err, errlen, FIN_ECONFIG,
+                        "an insats code must be 1-%d letters (a-z, no å ä ö), digits, '_' or '-'",
+                        S_CODE_MAX - 1);
     }
     if (m < 0) {
-        snprintf(err, errlen, "%s: the mode must be project, integrated or any", code);
-        return -1;
+        return fin_fail(err, errlen, FIN_ECONFIG, "%s: the mode must be project, integrated or any", code);
     }
     if (insatser_find(self, code, NULL)) {
-        snprintf(err, errlen, "%s is declared twice", code);
-        return -1;
+        return fin_fail(err, errlen, FIN_ECONFIG, "%s is declared twice", code);
     }
     if (self->n == INSATSER_MAX) {
-        snprintf(err, errlen, "more than %d insats codes", INSATSER_MAX);
-        return -1;
+        return fin_fail(err, errlen, FIN_ECONFIG, "more than %d insats codes", INSATSER_MAX);
     }
     snprintf(self->codes[self->n].code, S_CODE_MAX, "%s", code);
     self->codes[self->n].mode = m;
@@ -98,7 +95,7 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
     if (strcmp(section, "insatser"))
         return 1; /* options, read by common/options.c */
     char why[200];
-    if (insatser_add(ld->list, name, value, why, sizeof why) < 0) {
+    if (insatser_add(ld->list, name, value, why, sizeof why) != FIN_OK) {
         if (!ld->msg[0])
             snprintf(ld->msg, sizeof ld->msg, "[insatser]: %s", why);
         return 0; /* inih: an error on this line */
@@ -106,30 +103,29 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
     return 1;
 }
 
-int insatser_load(insatser_t **out, const char *path, char *err, size_t errlen)
+fin_err_t insatser_load(insatser_t **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
     const char *base = strrchr(path, '/');
     s_load_t ld = {insatser_new(base ? base + 1 : path), ""};
-    if (!ld.list) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!ld.list)
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
+    fin_err_t code;
     int rc = ini_parse(path, s_ini_handler, &ld);
     if (rc == -1) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        code = fin_fail(err, errlen, FIN_ENOTFOUND, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     if (rc) {
-        snprintf(err, errlen, "%s:%d: %s", path, rc,
-                 ld.msg[0] ? ld.msg : "syntax error (want code = mode; lines up to 200 bytes)");
+        code = fin_fail(err, errlen, FIN_ECONFIG, "%s:%d: %s", path, rc,
+                        ld.msg[0] ? ld.msg : "syntax error (want code = mode; lines up to 200 bytes)");
         goto fail;
     }
     *out = ld.list;
-    return 0;
+    return FIN_OK;
 fail:
     insatser_destroy(&ld.list);
-    return -1;
+    return code;
 }
 
 size_t insatser_count(const insatser_t *self)

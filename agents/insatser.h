@@ -17,6 +17,8 @@
 #ifndef FINSAM_INSATSER_H
 #define FINSAM_INSATSER_H
 
+#include "err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -38,17 +40,18 @@ insatser_t *insatser_new(const char *source);
 
 /* Reads the [insatser] section of the INI file `path` (other sections are
  * ignored). An absent or empty section gives an empty list. The source in
- * messages is the file's base name. Returns 0, or -1 with "PATH:LINE:
- * reason" in err (*out NULL). */
-int insatser_load(insatser_t **out, const char *path, char *err, size_t errlen);
+ * messages is the file's base name. Returns FIN_OK, or (*out NULL) with the
+ * reason in err: FIN_ENOTFOUND ("PATH: cannot open: ..."), FIN_ECONFIG
+ * ("PATH:LINE: reason"), FIN_ENOMEM. */
+fin_err_t insatser_load(insatser_t **out, const char *path, char *err, size_t errlen);
 
 /* Frees; NULL-safe, sets *self_p to NULL. */
 void insatser_destroy(insatser_t **self_p);
 
 /* Declares a code with a mode ("project", "integrated", "any" or "").
- * Returns 0, or -1 with a reason in err (bad code or mode, given twice,
- * more than INSATSER_MAX). */
-int insatser_add(insatser_t *self, const char *code, const char *mode, char *err, size_t errlen);
+ * Returns FIN_OK, or FIN_ECONFIG with a reason in err (bad code or mode,
+ * given twice, more than INSATSER_MAX). */
+fin_err_t insatser_add(insatser_t *self, const char *code, const char *mode, char *err, size_t errlen);
 
 /* Number of declared codes (0 for a NULL list). */
 size_t insatser_count(const insatser_t *self);

@@ -20,7 +20,13 @@
  * so it needs no copy of what left, and it also reaches the cut-off
  * fragments LMDB leaves when it moves nodes within a page, which a search
  * for exact copies cannot find (the queue deletes at its front all the
- * time, so it makes many). */
+ * time, so it makes many).
+ *
+ * Why one file of ~700 lines: put, ack, erase and the scrub share one
+ * private protocol (s_write's reopen check, meta "scrubs", the counters of
+ * what is unscrubbed since which transaction). Split, that protocol would
+ * have to be exported to a second file that could then write around it;
+ * whole, every write path visibly goes through s_write. */
 #include "outbox.h"
 
 #include "codec.h"
@@ -47,6 +53,9 @@ static const store_db_t s_dbs[DB_COUNT] = {
 #define S_REOPEN 0x0F0F0F
 /* outbox_erase: nothing to store (unknown target, or done before). */
 #define S_NOTHING 0x0F0F10
+/* outbox_erase: the caller's check refused the target (its code and
+ * reason are in the erase context). */
+#define S_REFUSED 0x0F0F11
 
 /* How long outbox_close's scrub waits for readers. */
 #define S_SCRUB_CLOSE_WAIT_MS 2000
@@ -63,12 +72,23 @@ struct outbox_t {
 
 static int s_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t dflt, uint64_t *value);
 
-int outbox_open(outbox_t **out, const char *dir)
+/* The public face of an internal code (an LMDB or errno code, or one of
+ * the S_ codes above): its fin_err_t, with the reason in err. */
+static fin_err_t s_fin(int rc, char *err, size_t errlen)
+{
+    if (rc == 0)
+        return FIN_OK;
+    if (rc == S_ENCODE_FAILED)
+        return fin_fail(err, errlen, FIN_EINTERNAL, "cannot re-encode an event as a correction");
+    return fin_fail(err, errlen, fin_from_mdb(rc), "%s", store_strerror(rc));
+}
+
+fin_err_t outbox_open(outbox_t **out, const char *dir, char *err, size_t errlen)
 {
     *out = NULL;
     outbox_t *self = calloc(1, sizeof *self);
     if (!self)
-        return ENOMEM;
+        return fin_fail(err, errlen, FIN_ENOMEM, "%s: %s", dir, strerror(ENOMEM));
     int rc = store_open(&self->store, dir, s_dbs, DB_COUNT, 0);
     if (rc)
         goto free_self;
@@ -83,12 +103,12 @@ int outbox_open(outbox_t **out, const char *dir)
         goto close_store;
     self->scrubbed_ms = clock_mono_ms();
     *out = self;
-    return 0;
+    return FIN_OK;
 close_store:
     store_close(&self->store);
 free_self:
     free(self);
-    return rc;
+    return fin_fail(err, errlen, fin_from_mdb(rc), "%s: %s", dir, store_strerror(rc));
 }
 
 static void s_scrub_logged(outbox_t *self, int wait_ms, const char *reason);
@@ -103,13 +123,6 @@ void outbox_close(outbox_t **self_p)
     store_close(&self->store);
     free(self);
     *self_p = NULL;
-}
-
-const char *outbox_strerror(int rc)
-{
-    if (rc == S_ENCODE_FAILED)
-        return "cannot re-encode an event as a correction";
-    return store_strerror(rc);
 }
 
 static int s_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t dflt, uint64_t *value)
@@ -291,7 +304,8 @@ static int s_put_body(MDB_txn *txn, void *arg)
     return ctx->dry_run ? S_DRY_RUN : 0;
 }
 
-int outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats)
+fin_err_t outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats,
+                     char *err, size_t errlen)
 {
     s_put_ctx_t ctx = {self, items, n, dry_run, {0, 0, 0}};
     int rc = s_write(self, s_put_body, &ctx);
@@ -299,7 +313,7 @@ int outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, out
         rc = 0;
     if (stats)
         *stats = rc == 0 ? ctx.stats : (outbox_put_stats_t){0, 0, 0};
-    return rc;
+    return s_fin(rc, err, errlen);
 }
 
 /* ---- peek -------------------------------------------------------------- */
@@ -423,21 +437,22 @@ static void s_scrub_if_due(outbox_t *self, bool idle)
     s_scrub_logged(self, 0, idle ? "queue-empty" : "interval");
 }
 
-int outbox_ack(outbox_t *self, const uint8_t *const *accepted, size_t naccepted,
-               const outbox_rejection_t *rejected, size_t nrejected, size_t *removed)
+fin_err_t outbox_ack(outbox_t *self, const uint8_t *const *accepted, size_t naccepted,
+                     const outbox_rejection_t *rejected, size_t nrejected, size_t *removed, char *err,
+                     size_t errlen)
 {
     s_ack_ctx_t ctx = {self, accepted, naccepted, rejected, nrejected, 0, 0, 0, false};
     int rc = s_write(self, s_ack_body, &ctx);
     if (removed)
         *removed = rc == 0 ? ctx.removed : 0;
     if (rc)
-        return rc;
+        return s_fin(rc, err, errlen);
     if (ctx.acked) {
         self->unscrubbed += ctx.acked;
         self->scrub_txnid = ctx.txnid;
     }
     s_scrub_if_due(self, ctx.empty);
-    return 0;
+    return FIN_OK;
 }
 
 /* ---- meta and counts --------------------------------------------------- */
@@ -457,21 +472,22 @@ static int s_reserve_body(MDB_txn *txn, void *arg)
     return s_meta_put(txn, meta, "next_batch", ctx->first + ctx->n);
 }
 
-int outbox_reserve_batches(outbox_t *self, uint64_t n, uint64_t *first)
+fin_err_t outbox_reserve_batches(outbox_t *self, uint64_t n, uint64_t *first, char *err, size_t errlen)
 {
     s_reserve_ctx_t ctx = {self, n, 0};
     int rc = s_write(self, s_reserve_body, &ctx);
     *first = ctx.first;
-    return rc;
+    return s_fin(rc, err, errlen);
 }
 
-int outbox_count(outbox_t *self, size_t *queued, size_t *rejected, size_t *known)
+fin_err_t outbox_count(outbox_t *self, size_t *queued, size_t *rejected, size_t *known, char *err,
+                       size_t errlen)
 {
     MDB_txn *txn;
     MDB_stat st;
     int rc = store_read(self->store, &txn);
     if (rc)
-        return rc;
+        return s_fin(rc, err, errlen);
     size_t *out[3] = {queued, rejected, known};
     int db[3] = {DB_QUEUE, DB_REJECTED, DB_IDS};
     for (int i = 0; i < 3 && rc == 0; i++) {
@@ -481,16 +497,16 @@ int outbox_count(outbox_t *self, size_t *queued, size_t *rejected, size_t *known
         *out[i] = rc ? 0 : st.ms_entries;
     }
     store_read_end(self->store, txn);
-    return rc;
+    return s_fin(rc, err, errlen);
 }
 
-int outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg)
+fin_err_t outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg, char *err, size_t errlen)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
     int rc = store_read(self->store, &txn);
     if (rc)
-        return rc;
+        return s_fin(rc, err, errlen);
     if ((rc = mdb_cursor_open(txn, store_dbi(self->store, DB_REJECTED), &cur)))
         goto abort_txn;
     MDB_val k, v;
@@ -511,7 +527,7 @@ int outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg)
     mdb_cursor_close(cur);
 abort_txn:
     store_read_end(self->store, txn);
-    return rc;
+    return s_fin(rc, err, errlen);
 }
 
 /* ---- erasure and the scrub ------------------------------------------------ */
@@ -524,6 +540,9 @@ typedef struct {
     void *arg;
     outbox_target_t where;
     uint64_t txnid;
+    fin_err_t refused; /* check's code when it refused the target */
+    char *err;         /* check's reason */
+    size_t errlen;
 } s_erase_ctx_t;
 
 /* Deletes the natural-key entry that names id, if any (at most one: each
@@ -576,8 +595,8 @@ static int s_erase_target(MDB_txn *txn, s_erase_ctx_t *c)
     }
     if (rc)
         return rc == MDB_NOTFOUND ? 0 : rc; /* gone: its bytes are not here */
-    if (c->check && (rc = c->check(ev.mv_data, ev.mv_size, c->arg)))
-        return rc;
+    if (c->check && (c->refused = c->check(ev.mv_data, ev.mv_size, c->arg, c->err, c->errlen)))
+        return S_REFUSED;
     if ((rc = mdb_del(txn, dbi, key, NULL)))
         return rc;
     return s_del_natural(txn, st, c->target);
@@ -604,22 +623,24 @@ static int s_erase_body(MDB_txn *txn, void *arg)
     return 0;
 }
 
-int outbox_erase(outbox_t *self, const uint8_t target[OUTBOX_ID_LEN], outbox_item_t *erasure,
-                 outbox_check_fn check, void *arg, outbox_target_t *where)
+fin_err_t outbox_erase(outbox_t *self, const uint8_t target[OUTBOX_ID_LEN], outbox_item_t *erasure,
+                       outbox_check_fn check, void *arg, outbox_target_t *where, char *err, size_t errlen)
 {
     erasure->has_natural = false;
-    s_erase_ctx_t c = {self, target, erasure, check, arg, OUTBOX_TARGET_UNKNOWN, 0};
+    s_erase_ctx_t c = {self, target, erasure, check, arg, OUTBOX_TARGET_UNKNOWN, 0, FIN_OK, err, errlen};
     int rc = s_write(self, s_erase_body, &c);
     *where = c.where;
     if (rc == S_NOTHING)
-        return 0;
+        return FIN_OK;
+    if (rc == S_REFUSED)
+        return c.refused;
     if (rc)
-        return rc;
+        return s_fin(rc, err, errlen);
     if (c.where == OUTBOX_TARGET_QUEUED || c.where == OUTBOX_TARGET_REJECTED) {
         self->unscrubbed++;
         self->scrub_txnid = c.txnid;
     }
-    return 0;
+    return FIN_OK;
 }
 
 typedef struct {
@@ -641,7 +662,7 @@ static int s_bump_body(MDB_txn *txn, void *arg)
     return s_meta_put(txn, meta, "scrubs", b->scrubs);
 }
 
-int outbox_scrub(outbox_t *self, int wait_ms, store_scrub_report_t *report, char *err, size_t errlen)
+fin_err_t outbox_scrub(outbox_t *self, int wait_ms, store_scrub_report_t *report, char *err, size_t errlen)
 {
     memset(report, 0, sizeof *report);
     err[0] = '\0';
@@ -649,34 +670,30 @@ int outbox_scrub(outbox_t *self, int wait_ms, store_scrub_report_t *report, char
     /* This process's page buffers may hold the removed bytes: drop them
      * before writing again. */
     int rc = store_reopen(self->store);
-    if (rc) {
-        snprintf(err, errlen, "reopen before the scrub: %s", store_strerror(rc));
-        return -1;
-    }
+    if (rc)
+        return fin_fail(err, errlen, fin_from_mdb(rc), "reopen before the scrub: %s", store_strerror(rc));
     s_bump_ctx_t b = {self, 0};
-    if ((rc = s_write(self, s_bump_body, &b))) {
-        snprintf(err, errlen, "commit before the scrub: %s", store_strerror(rc));
-        return -1;
-    }
+    if ((rc = s_write(self, s_bump_body, &b)))
+        return fin_fail(err, errlen, fin_from_mdb(rc), "commit before the scrub: %s", store_strerror(rc));
     self->scrubs_seen = b.scrubs;
     self->scrubbed_ms = clock_mono_ms();
     uint64_t unscrubbed = self->unscrubbed;
     if (store_scrub_wipe(self->store, self->scrub_txnid, wait_ms, report, err, errlen) < 0)
-        return -1;
+        return FIN_EIO;
     report->values = unscrubbed;
     report->seconds = (double) (clock_mono_ms() - t0) / 1000.0;
     /* A reader from before the removal kept some pages: the next ack
      * tries again. */
     if (report->old_readers == 0)
         self->unscrubbed = 0;
-    return 0;
+    return FIN_OK;
 }
 
 static void s_scrub_logged(outbox_t *self, int wait_ms, const char *reason)
 {
     store_scrub_report_t r;
     char err[512];
-    if (outbox_scrub(self, wait_ms, &r, err, sizeof err) < 0) {
+    if (outbox_scrub(self, wait_ms, &r, err, sizeof err) != FIN_OK) {
         log_error("outbox", "OUTBOX-SCRUB-FAILED reason=\"%s\" events=%llu", err,
                   (unsigned long long) self->unscrubbed);
         return;

@@ -29,10 +29,19 @@
  * reopens before its next write when it sees the count change. What a
  * kill -9 or power loss leaves unscrubbed goes at the next scrub.
  *
+ * Errors: a function that can fail returns a fin_err_t (err.h) and writes
+ * the reason (LMDB's or the system's text) into (err, errlen): FIN_EFULL
+ * when the disk or the map is full, FIN_ECORRUPT, FIN_EVERSION, FIN_EIO,
+ * FIN_ENOMEM, FIN_EINTERNAL. What a caller branches on besides failure
+ * comes back in out-parameters, never as an error: whether an item was new,
+ * a correction or a duplicate (outbox_item_t.result, outbox_put_stats_t)
+ * and where an erased target was (outbox_target_t).
+ *
  * Not here: building events (import.c, erasure.c), the network (sender.c). */
 #ifndef FINSAM_OUTBOX_H
 #define FINSAM_OUTBOX_H
 
+#include "err.h"
 #include "scrub.h"
 
 #include <stdbool.h>
@@ -46,7 +55,8 @@
 
 typedef struct outbox_t outbox_t;
 
-/* What outbox_put decided for one item. */
+/* What outbox_put decided for one item (an out-parameter, not an error:
+ * a duplicate is a normal outcome). */
 typedef enum {
     OUTBOX_NEW,        /* queued */
     OUTBOX_CORRECTION, /* queued with supersedes = an earlier event's id */
@@ -75,9 +85,9 @@ typedef struct {
     const char *text;
 } outbox_rejection_t;
 
-/* Opens (creating) the outbox in directory `dir`. Returns 0, or an
- * errno/LMDB code (store_strerror) with *out NULL. */
-int outbox_open(outbox_t **out, const char *dir);
+/* Opens (creating) the outbox in directory `dir`. Returns FIN_OK, or a
+ * code with "DIR: reason" in err and *out NULL. */
+fin_err_t outbox_open(outbox_t **out, const char *dir, char *err, size_t errlen);
 
 /* Scrubs what acks left unscrubbed (waiting up to 2 s for readers), then
  * closes; NULL-safe, sets *self_p to NULL. */
@@ -87,9 +97,11 @@ void outbox_close(outbox_t **self_p);
  * stored or none is. Each item's result is set (also in a dry run). When
  * dry_run is true the transaction is aborted after deciding, so nothing is
  * stored but the results and stats are exactly what a real put would do.
- * Returns 0 (committed or dry run) or an LMDB/errno code (nothing stored).
- * The items' bytes stay the caller's. */
-int outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats);
+ * Returns FIN_OK (committed or dry run) or a code with the reason in err
+ * (nothing stored; FIN_EFULL: the disk or the map is full). The items'
+ * bytes stay the caller's. */
+fin_err_t outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats,
+                     char *err, size_t errlen);
 
 /* Calls fn for up to `max` queued events with seq >= from_seq, in seq
  * order, inside one short read transaction. `bytes` is valid only during
@@ -103,23 +115,25 @@ int outbox_peek(outbox_t *self, uint64_t from_seq, size_t max, outbox_peek_fn fn
  * Ids no longer queued (an earlier ack of a resend) are ignored. Sets
  * *removed (if not NULL) to the number of events that left the queue.
  * Then scrubs the accepted events' old bytes if one is due (see above; a
- * failed scrub is logged and tried again later). Returns 0 or an
- * LMDB/errno code (then nothing changed). */
-int outbox_ack(outbox_t *self, const uint8_t *const *accepted, size_t naccepted,
-               const outbox_rejection_t *rejected, size_t nrejected, size_t *removed);
+ * failed scrub is logged and tried again later). Returns FIN_OK or a code
+ * with the reason in err (then nothing changed). */
+fin_err_t outbox_ack(outbox_t *self, const uint8_t *const *accepted, size_t naccepted,
+                     const outbox_rejection_t *rejected, size_t nrejected, size_t *removed, char *err,
+                     size_t errlen);
 
 /* Reserves `n` batch sequence numbers durably (so they never repeat across
- * restarts) and sets *first to the first. Returns 0 or an LMDB code. */
-int outbox_reserve_batches(outbox_t *self, uint64_t n, uint64_t *first);
+ * restarts) and sets *first to the first. Returns FIN_OK or a code (err). */
+fin_err_t outbox_reserve_batches(outbox_t *self, uint64_t n, uint64_t *first, char *err, size_t errlen);
 
-/* Events waiting in the queue, rejected events kept, and ids ever queued.
- * Returns 0 or an LMDB code. */
-int outbox_count(outbox_t *self, size_t *queued, size_t *rejected, size_t *known);
+/* Events waiting in the queue, rejected events kept, and ids ever queued
+ * (each may be NULL). Returns FIN_OK or a code (err). */
+fin_err_t outbox_count(outbox_t *self, size_t *queued, size_t *rejected, size_t *known, char *err,
+                       size_t errlen);
 
 /* Calls fn for each kept rejection (id, code, text) for `status`; text is
- * valid only during the call. Returns 0 or an LMDB code. */
+ * valid only during the call. Returns FIN_OK or a code (err). */
 typedef void (*outbox_rejected_fn)(const uint8_t *id, int code, const char *text, void *arg);
-int outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg);
+fin_err_t outbox_each_rejected(outbox_t *self, outbox_rejected_fn fn, void *arg, char *err, size_t errlen);
 
 /* ---- erasure ------------------------------------------------------------ */
 
@@ -132,31 +146,29 @@ typedef enum {
 } outbox_target_t;
 
 /* Asked about the target's bytes when they are still here (queued or
- * rejected): 0 to go on, or a nonzero code of the caller's (outside errno
- * and LMDB codes) to refuse, which outbox_erase then returns. */
-typedef int (*outbox_check_fn)(const uint8_t *bytes, size_t len, void *arg);
+ * rejected): FIN_OK to go on, or a code with its reason in err to refuse;
+ * outbox_erase then returns that code, err as the check wrote it. */
+typedef fin_err_t (*outbox_check_fn)(const uint8_t *bytes, size_t len, void *arg, char *err, size_t errlen);
 
 /* An erasure of event `target`, in ONE write transaction. A target this
  * outbox never queued: nothing is stored, *where = OUTBOX_TARGET_UNKNOWN,
- * returns 0. Otherwise queues `erasure` (its result: OUTBOX_NEW, or
+ * returns FIN_OK. Otherwise queues `erasure` (its result: OUTBOX_NEW, or
  * OUTBOX_ALREADY when its id was queued before, which adds nothing; no
  * natural key), and when the target is still queued or kept as rejected,
  * removes it there, removes its natural-key entry (a corrected row
  * imported later is then a new event, not a correction of one the
  * collector may never have had); outbox_scrub then wipes its bytes. The
  * target's id stays known: importing the same row again adds nothing.
- * check (may be NULL) can refuse the target. Returns 0, check's code, or
- * an LMDB/errno code (nothing stored). */
-int outbox_erase(outbox_t *self, const uint8_t target[OUTBOX_ID_LEN], outbox_item_t *erasure,
-                 outbox_check_fn check, void *arg, outbox_target_t *where);
+ * check (may be NULL) can refuse the target. Returns FIN_OK, check's
+ * code, or a code of the outbox (nothing stored); the reason is in err. */
+fin_err_t outbox_erase(outbox_t *self, const uint8_t target[OUTBOX_ID_LEN], outbox_item_t *erasure,
+                       outbox_check_fn check, void *arg, outbox_target_t *where, char *err, size_t errlen);
 
 /* Wipes the free space of DATA/outbox/data.mdb (see above), where the
  * events removed so far (acknowledged, or by outbox_erase) and anything
  * older left bytes, waiting up to wait_ms for readers that began before
- * the last removal. Fills report. Returns 0, or -1 with err. */
-int outbox_scrub(outbox_t *self, int wait_ms, store_scrub_report_t *report, char *err, size_t errlen);
-
-/* Text for a code returned above. */
-const char *outbox_strerror(int rc);
+ * the last removal. Fills report. Returns FIN_OK, or a code with the
+ * reason in err. */
+fin_err_t outbox_scrub(outbox_t *self, int wait_ms, store_scrub_report_t *report, char *err, size_t errlen);
 
 #endif

@@ -11,7 +11,11 @@
  *
  * ZMQ_IMMEDIATE=1 keeps batches out of connections that are not complete
  * (a failed CURVE handshake would otherwise swallow them); the socket
- * monitor tells "not authorized" apart from "collector down". */
+ * monitor tells "not authorized" apart from "collector down".
+ *
+ * Why one file: it is one actor (STYLE 12): the self struct, its loop and
+ * one handler per socket read and write the same flight window and link
+ * state, and splitting them would export that state. */
 #include "sender.h"
 
 #include "codec.h"
@@ -78,24 +82,24 @@ static int s_setopt_int(void *sock, int opt, int value)
     return zmq_setsockopt(sock, opt, &value, sizeof value);
 }
 
-int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen)
+fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen)
 {
     *out = NULL;
+    fin_err_t code = FIN_ECONFIG; /* the keys, until they are loaded */
     if (cfg->batch_size < 1 || cfg->batch_size > CODEC_MAX_BATCH_EVENTS || cfg->window < 1 ||
         cfg->ack_timeout_ms < 1) {
-        snprintf(err, errlen, "batch size must be 1-%d, window and ack timeout positive",
-                 CODEC_MAX_BATCH_EVENTS);
-        return -1;
+        return fin_fail(err, errlen, FIN_ECONFIG, "batch size must be 1-%d, window and ack timeout positive",
+                        CODEC_MAX_BATCH_EVENTS);
     }
     zcert_t *mine = keys_load_secret(cfg->secret_key_path, err, errlen);
     if (!mine)
-        return -1;
+        return FIN_ECONFIG;
     zcert_t *server = keys_load_public(cfg->server_key_path, err, errlen);
     if (!server)
         goto destroy_mine;
     sender_t *self = calloc(1, sizeof *self);
     if (!self) {
-        snprintf(err, errlen, "out of memory");
+        code = fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
         goto destroy_server;
     }
     self->outbox = outbox;
@@ -105,15 +109,15 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
     self->offsets = calloc((size_t) cfg->batch_size, sizeof *self->offsets);
     self->lengths = calloc((size_t) cfg->batch_size, sizeof *self->lengths);
     if (!self->flights || !self->offsets || !self->lengths) {
-        snprintf(err, errlen, "out of memory");
+        code = fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
         goto free_self;
     }
     if (!(self->ctx = zmq_ctx_new())) {
-        snprintf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_EINTERNAL, "zmq_ctx_new: %s", zmq_strerror(errno));
         goto free_self;
     }
     if (!(self->dealer = zmq_socket(self->ctx, ZMQ_DEALER))) {
-        snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_EINTERNAL, "zmq_socket: %s", zmq_strerror(errno));
         goto term_ctx;
     }
     int64_t maxmsg = CODEC_MAX_BATCH_BYTES;
@@ -128,7 +132,7 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
         zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, zcert_public_key(server), 32) ||
         zmq_setsockopt(self->dealer, ZMQ_CURVE_PUBLICKEY, zcert_public_key(mine), 32) ||
         zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, zcert_secret_key(mine), 32)) {
-        snprintf(err, errlen, "socket options: %s", zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_EINTERNAL, "socket options: %s", zmq_strerror(errno));
         goto close_dealer;
     }
     char inproc[64];
@@ -139,11 +143,11 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) < 0 ||
         !(self->monitor = zmq_socket(self->ctx, ZMQ_PAIR)) || s_setopt_int(self->monitor, ZMQ_LINGER, 0) ||
         zmq_connect(self->monitor, inproc) < 0) {
-        snprintf(err, errlen, "socket monitor: %s", zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_EINTERNAL, "socket monitor: %s", zmq_strerror(errno));
         goto close_dealer;
     }
     if (zmq_connect(self->dealer, cfg->endpoint) < 0) {
-        snprintf(err, errlen, "%s: %s", cfg->endpoint, zmq_strerror(errno));
+        code = fin_fail(err, errlen, FIN_ECONFIG, "%s: %s", cfg->endpoint, zmq_strerror(errno));
         goto close_dealer;
     }
     zcert_destroy(&server);
@@ -151,7 +155,7 @@ int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, cha
     log_info("sender", "CONNECTING endpoint=%s batch_size=%ld window=%ld", cfg->endpoint, cfg->batch_size,
              cfg->window);
     *out = self;
-    return 0;
+    return FIN_OK;
 close_dealer:
     if (self->monitor)
         zmq_close(self->monitor);
@@ -167,7 +171,7 @@ destroy_server:
     zcert_destroy(&server);
 destroy_mine:
     zcert_destroy(&mine);
-    return -1;
+    return code;
 }
 
 void sender_destroy(sender_t **self_p)
@@ -242,8 +246,11 @@ static int s_build(sender_t *self)
     if (self->build_n == 0)
         return 0;
     if (self->batch_next == self->batch_end) {
-        if (outbox_reserve_batches(self->outbox, S_BATCH_SEQ_BLOCK, &self->batch_next))
+        char err[256];
+        if (outbox_reserve_batches(self->outbox, S_BATCH_SEQ_BLOCK, &self->batch_next, err, sizeof err)) {
+            log_error("sender", "OUTBOX-RESERVE-FAILED reason=\"%s\"", err);
             return -1;
+        }
         self->batch_end = self->batch_next + S_BATCH_SEQ_BLOCK;
     }
     ProtobufCBinaryData *evs = calloc(self->build_n, sizeof *evs);
@@ -262,7 +269,7 @@ static int s_build(sender_t *self)
     size_t queued, ahead = self->build_n;
     for (long i = 0; i < self->nflights; i++)
         ahead += self->flights[i].n;
-    if (outbox_count(self->outbox, &queued, NULL, NULL) == 0) {
+    if (outbox_count(self->outbox, &queued, NULL, NULL, NULL, 0) == FIN_OK) {
         b.has_queued = 1;
         b.queued = queued > ahead ? queued - ahead : 0;
     }
@@ -292,7 +299,7 @@ static int s_fill_window(sender_t *self, int64_t now)
                 size_t queued = 0;
                 if (self->nflights == 0 && self->next_seq > 0 &&
                     now - self->last_wrap_ms >= self->cfg.ack_timeout_ms &&
-                    outbox_count(self->outbox, &queued, NULL, NULL) == 0 && queued > 0) {
+                    outbox_count(self->outbox, &queued, NULL, NULL, NULL, 0) == FIN_OK && queued > 0) {
                     self->last_wrap_ms = now;
                     self->next_seq = 0;
                     continue;
@@ -371,12 +378,14 @@ static int s_on_ack(sender_t *self, const uint8_t *buf, size_t len, int64_t now)
         rejected[i] = (outbox_rejection_t){r->id.data, r->code, r->text};
     }
     size_t removed = 0;
-    int orc = outbox_ack(self->outbox, accepted, ack->n_accepted, rejected, ack->n_rejected, &removed);
+    char err[256];
+    fin_err_t orc = outbox_ack(self->outbox, accepted, ack->n_accepted, rejected, ack->n_rejected, &removed,
+                               err, sizeof err);
     free(accepted);
     free(rejected);
     if (orc) {
         log_error("sender", "OUTBOX-ACK-FAILED batch=%llu reason=\"%s\"", (unsigned long long) ack->batch_seq,
-                  outbox_strerror(orc));
+                  err);
         rc = -1;
         goto free_ack;
     }
@@ -515,7 +524,7 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
          * collector (or before an import), the agent waits to deliver. */
         if (self->cfg.exit_when_empty && self->link == LINK_UP) {
             size_t queued = 1;
-            if (outbox_count(self->outbox, &queued, NULL, NULL) == 0 && queued == 0) {
+            if (outbox_count(self->outbox, &queued, NULL, NULL, NULL, 0) == FIN_OK && queued == 0) {
                 log_info("sender", "QUEUE-EMPTY exiting");
                 return 0;
             }

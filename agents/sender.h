@@ -33,8 +33,10 @@ typedef struct {
 
 /* Creates the sender (borrowing outbox and the strings in cfg, which must
  * outlive it), loads the keys and connects (the connection completes in the
- * background). Returns 0, or -1 with a reason in err. */
-int sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen);
+ * background). Returns FIN_OK, or with a reason in err: FIN_ECONFIG (the
+ * limits, a key file, the endpoint), FIN_ENOMEM, FIN_EINTERNAL (ZeroMQ
+ * refused a socket or an option). */
+fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen);
 
 /* Closes the sockets; NULL-safe, sets *self_p to NULL. Unacked events stay
  * in the outbox. */

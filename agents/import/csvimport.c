@@ -24,7 +24,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #define S_MAX_ERRORS 20
@@ -47,7 +46,7 @@ typedef struct {
     bool between;  /* no record in progress */
     bool have_header;
     size_t nheader;
-    int fatal; /* sysexits code that stops the import, 0 while going on */
+    bool fatal; /* the file's fault stops the import (reason on o->errors) */
 } s_ctx_t;
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -117,45 +116,44 @@ static char *s_from_cp1252(const uint8_t *p, size_t n, size_t *outlen)
     return out;
 }
 
-/* Reads the whole file. Returns 0, EX_NOINPUT or EX_IOERR/EX_DATAERR with
- * the message printed. */
-static int s_read(const char *path, const char *label, FILE *errors, uint8_t **out, size_t *len)
+/* Reads the whole file. Returns FIN_OK, or a code with the reason in err:
+ * FIN_ENOTFOUND (cannot open), FIN_EINPUT (too large), FIN_EAGAIN (it
+ * changed while being read), FIN_EIO, FIN_ENOMEM. */
+static fin_err_t s_read(const char *path, const char *label, uint8_t **out, size_t *len, char *err,
+                        size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(errors, "finsam-agent: %s: cannot open: %s\n", label, strerror(errno));
-        return EX_NOINPUT;
-    }
-    int rc = EX_IOERR;
+    if (fd < 0)
+        return fin_fail(err, errlen, FIN_ENOTFOUND, "%s: cannot open: %s", label, strerror(errno));
+    fin_err_t rc;
     struct stat st;
     uint8_t *buf = NULL;
     if (fstat(fd, &st) < 0) {
-        fprintf(errors, "finsam-agent: %s: %s\n", label, strerror(errno));
+        rc = fin_fail(err, errlen, FIN_EIO, "%s: %s", label, strerror(errno));
         goto close_fd;
     }
     if (st.st_size > CSVIMPORT_MAX_BYTES) {
-        fprintf(errors, "finsam-agent: %s: larger than %ld MiB; split the export\n", label,
-                CSVIMPORT_MAX_BYTES >> 20);
-        rc = EX_DATAERR;
+        rc = fin_fail(err, errlen, FIN_EINPUT, "%s: larger than %ld MiB; split the export", label,
+                      CSVIMPORT_MAX_BYTES >> 20);
         goto close_fd;
     }
     size_t cap = (size_t) st.st_size + 1, n = 0;
     if (!(buf = malloc(cap + 1))) {
-        fprintf(errors, "finsam-agent: %s: out of memory\n", label);
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto close_fd;
     }
     for (;;) {
         /* One byte of room more than fstat said: reading into it means the
          * file grew while we read. */
         if (n == cap) {
-            fprintf(errors, "finsam-agent: %s: changed while being read\n", label);
+            rc = fin_fail(err, errlen, FIN_EAGAIN, "%s: changed while being read", label);
             goto free_buf;
         }
         ssize_t r = read(fd, buf + n, cap - n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            fprintf(errors, "finsam-agent: %s: read error: %s\n", label, strerror(errno));
+            rc = fin_fail(err, errlen, FIN_EIO, "%s: read error: %s", label, strerror(errno));
             goto free_buf;
         }
         if (r == 0)
@@ -166,7 +164,7 @@ static int s_read(const char *path, const char *label, FILE *errors, uint8_t **o
     *out = buf;
     *len = n;
     buf = NULL;
-    rc = 0;
+    rc = FIN_OK;
 free_buf:
     free(buf);
 close_fd:
@@ -211,9 +209,9 @@ static void s_row(s_ctx_t *c)
     const char *const *cells = (const char *const *) c->cells;
     if (!c->have_header) {
         char err[512];
-        if (mapping_bind(c->map, cells, c->ncells, err, sizeof err) < 0) {
+        if (mapping_bind(c->map, cells, c->ncells, err, sizeof err) != FIN_OK) {
             fprintf(c->o->errors, "%s:%ld: header: %s\n", c->label, c->rec_line, err);
-            c->fatal = EX_DATAERR;
+            c->fatal = true;
             return;
         }
         c->have_header = true;
@@ -310,23 +308,25 @@ bool csvimport_is_csv(const char *path)
     return dot && (!strcasecmp(dot, ".csv") || !strcasecmp(dot, ".tsv") || !strcasecmp(dot, ".txt"));
 }
 
-int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
+fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *o, char *err, size_t errlen)
 {
     uint8_t *raw = NULL;
     size_t rawlen = 0;
     const char *label = o->label ? o->label : path;
     char ref[64];
     import_log_ref(o, path, ref, sizeof ref);
-    int rc = s_read(path, label, o->errors, &raw, &rawlen);
+    fin_err_t rc = s_read(path, label, &raw, &rawlen, err, errlen);
     if (rc)
         return rc;
+    if (err && errlen)
+        err[0] = '\0';
     s_ctx_t c = {.label = label, .map = map, .o = o, .between = true};
     c.max_errors = o->max_errors > 0 ? (size_t) o->max_errors : S_MAX_ERRORS;
     char *text = NULL;
     size_t len = 0;
     struct csv_parser parser;
     bool parser_live = false;
-    rc = EX_DATAERR;
+    rc = FIN_EINPUT; /* the reason is on o->errors */
 
     /* Encoding: a UTF-8 BOM is dropped; UTF-16 is refused with advice. */
     const uint8_t *p = raw;
@@ -348,8 +348,7 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
         text = (char *) p;
         len = n;
     } else if (!(text = s_from_cp1252(p, n, &len))) {
-        fprintf(o->errors, "finsam-agent: %s: out of memory\n", label);
-        rc = EX_IOERR;
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_raw;
     }
     char sep = mapping_separator(map);
@@ -357,12 +356,12 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
         sep = s_detect_separator(text, len);
 
     if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000))) {
-        rc = EX_IOERR;
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_text;
     }
     import_set_insatser(c.imp, o->insatser);
     if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-        rc = EX_IOERR;
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_import;
     }
     parser_live = true;
@@ -392,7 +391,7 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
             fprintf(o->errors,
                     "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)\n",
                     label, c.rec_line, csv_strerror(csv_error(&parser)));
-            c.fatal = EX_DATAERR;
+            c.fatal = true;
             break;
         }
         off += chunk;
@@ -401,33 +400,31 @@ int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o)
     }
     if (!c.fatal && csv_fini(&parser, s_on_field, s_on_record, &c) != 0) {
         fprintf(o->errors, "%s:%ld: csv: a quoted field is not closed\n", label, c.rec_line);
-        c.fatal = EX_DATAERR;
+        c.fatal = true;
     }
     if (o->progress) {
         s_progress(&c, len, len, &last_pct);
         fprintf(stderr, "\n");
     }
     if (c.failed_alloc) {
-        fprintf(o->errors, "finsam-agent: %s: out of memory\n", label);
-        rc = EX_IOERR;
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_parser;
     }
     if (!c.fatal && !c.have_header) {
         fprintf(o->errors, "%s: header: the file is empty (want a header row, then one row per answer)\n",
                 label);
-        c.fatal = EX_DATAERR;
+        c.fatal = true;
     }
     if (c.fatal) {
         fprintf(o->report, "%s: not imported: nothing stored\n", label);
         log_info("import", "IMPORT-DONE %s rows=%zu accepted=0 rejected=file dry_run=%d", ref, c.st.rows,
                  o->dry_run);
-        rc = c.fatal;
-        goto free_parser;
+        goto free_parser; /* FIN_EINPUT */
     }
     if (c.st.rejected > c.max_errors)
         fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, c.st.rejected - c.max_errors);
     c.st.dropped = mapping_nunmapped(map);
-    rc = import_finish(c.imp, path, &c.st, mapping_unmapped_names(map), o);
+    rc = import_finish(c.imp, path, &c.st, mapping_unmapped_names(map), o, err, errlen);
 free_parser:
     s_clear_cells(&c);
     free(c.cells);

@@ -27,9 +27,12 @@ bool csvimport_is_csv(const char *path);
 
 /* Imports one CSV file with the mapping (bound to the file's header on the
  * way; otherwise borrowed). Prints rejected rows to o->errors and the
- * summary to o->report. Returns a sysexits code: 0, EX_DATAERR (bad
- * header, encoding, CSV syntax or rows: nothing stored), EX_NOINPUT (cannot
- * open FILE), EX_IOERR (read or outbox failure: nothing stored). */
-int csvimport_file(const char *path, mapping_t *map, const import_opts_t *o);
+ * summary to o->report. Returns (see import_opts_t for err): FIN_OK,
+ * FIN_EINPUT (bad header, encoding, CSV syntax or rows, reasons on
+ * o->errors; or a file larger than CSVIMPORT_MAX_BYTES, reason in err:
+ * nothing stored), FIN_ENOTFOUND (cannot open FILE), FIN_EAGAIN (the file
+ * changed while being read), FIN_EIO (read error), FIN_ENOMEM, or the
+ * outbox's code (nothing stored). */
+fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *o, char *err, size_t errlen);
 
 #endif

@@ -335,8 +335,9 @@ static int s_plan_add(s_plan_list_t *l, int32_t day, uint32_t person, s_what_t w
     return 0;
 }
 
-int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, const char *forbund, long events,
-              uint64_t seed, int64_t now_s, import_stats_t *stats)
+fin_err_t demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, const char *forbund,
+                    long events, uint64_t seed, int64_t now_s, import_stats_t *stats, char *err,
+                    size_t errlen)
 {
     s_rng_t rng = {seed ? seed : 1};
     /* Yesterday at the latest: never "in the future" in any time zone. */
@@ -345,18 +346,19 @@ int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, cons
     s_plan_list_t plan = {0};
     s_person_t *persons = NULL;
     size_t npersons = 0, cap = 0;
-    int rc = -1;
+    /* Until the end, a failure is memory, or a bug where it says so. */
+    fin_err_t rc = fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     import_t *imp = import_new(cat, anon, forbund, now_s);
     /* The demo's own insats codes, declared as a site declares its own. */
     insatser_t *ins = insatser_new("the demo");
-    char err[128];
+    char why[128];
     for (size_t i = 0; ins && i < sizeof s_insats / sizeof *s_insats; i++)
-        if (insatser_add(ins, s_insats[i], "any", err, sizeof err) < 0)
+        if (insatser_add(ins, s_insats[i], "any", why, sizeof why) != FIN_OK)
             insatser_destroy(&ins);
     if (!imp || !ins) {
         import_destroy(&imp);
         insatser_destroy(&ins);
-        return -1;
+        return rc;
     }
     import_set_insatser(imp, ins);
 
@@ -408,19 +410,22 @@ int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, cons
             log_error("demo", "DEMO-ROW-INVALID n=%zu field=%s reason=\"%s\"", i, row ? field : "-",
                       row ? why : "cannot build row");
             json_decref(row);
+            rc = fin_fail(err, errlen, FIN_EINTERNAL,
+                          "a generated row failed validation (a bug; see the log)");
             goto free_all;
         }
         json_decref(row);
         stats->rows++;
         if (import_pending(imp) >= S_CHUNK || i + 1 == plan.n) {
-            if ((rc = import_commit(imp, outbox, false, stats)))
+            if ((rc = import_commit(imp, outbox, false, stats, why, sizeof why))) {
+                fin_fail(err, errlen, rc, "outbox: %s", why);
                 goto free_all;
-            rc = -1;
+            }
         }
     }
     log_info("demo", "DEMO-FILLED forbund=%s rows=%zu accepted=%zu already=%zu participants=%zu", forbund,
              stats->rows, stats->accepted, stats->already, npersons);
-    rc = 0;
+    rc = FIN_OK;
 free_all:
     import_destroy(&imp);
     insatser_destroy(&ins);

@@ -14,6 +14,7 @@
 
 #include "anonymize.h"
 #include "catalogue.h"
+#include "err.h"
 #include "import.h"
 #include "outbox.h"
 
@@ -21,10 +22,12 @@
 
 /* Generates `events` rows from `seed` (same seed and day: same rows, so a
  * rerun adds nothing) and queues them in transactions of 10,000. Adds the
- * outcome to *stats. Returns 0, -1 if a generated row failed validation
- * (a bug, logged), or an outbox error code (outbox_strerror); transactions
- * committed before a failure stay. */
-int demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, const char *forbund, long events,
-              uint64_t seed, int64_t now_s, import_stats_t *stats);
+ * outcome to *stats. Returns FIN_OK, or with the reason in err:
+ * FIN_EINTERNAL (a generated row failed validation: a bug, logged),
+ * FIN_ENOMEM, or the outbox's code ("outbox: ..."); transactions committed
+ * before a failure stay. */
+fin_err_t demo_fill(outbox_t *outbox, const catalogue_t *cat, const anon_t *anon, const char *forbund,
+                    long events, uint64_t seed, int64_t now_s, import_stats_t *stats, char *err,
+                    size_t errlen);
 
 #endif

@@ -1,4 +1,4 @@
-/* import.h: canonical JSONL rows -> validated, pseudonymized events in the
+/* import.h: canonical rows -> validated, pseudonymized events in the
  * outbox (format: docs/import-jsonl.md).
  *
  * An import_t collects the events of one file (or one demo chunk) in memory
@@ -7,13 +7,15 @@
  * field and a reason that never repeats the value (it may be a personnummer).
  * Fields the format does not name are dropped, never stored.
  *
- * Not here: reading CSV with column mappings (csvimport.c, a layer that
+ * Not here: the checks of each field (row.c), reading JSON lines files
+ * (jsonl.c) and CSV with column mappings (csvimport.c, a layer that
  * produces the same rows, so CSV and JSONL rows get the same ids), sending. */
 #ifndef FINSAM_IMPORT_H
 #define FINSAM_IMPORT_H
 
 #include "anonymize.h"
 #include "catalogue.h"
+#include "err.h"
 #include "insatser.h"
 #include "outbox.h"
 
@@ -56,14 +58,26 @@ size_t import_pending(const import_t *self);
 /* Queues all pending events in one outbox transaction (dry_run: decide
  * but store nothing) and adds the outcome to *stats. On success the
  * pending set is emptied; on failure it is kept and nothing was stored.
- * Returns 0 or an outbox error code (outbox_strerror). */
-int import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_stats_t *stats);
+ * Returns FIN_OK or the outbox's code (FIN_EFULL, FIN_EIO, ...) with its
+ * reason in err. */
+fin_err_t import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_stats_t *stats, char *err,
+                        size_t errlen);
 
 /* Names of up to 8 distinct dropped fields, comma separated (for the
  * report; field names only, never values). */
 const char *import_dropped_names(const import_t *self);
 
-/* What an import command writes where, shared by JSONL and CSV imports. */
+/* What an import command writes where, shared by JSONL and CSV imports.
+ *
+ * Errors of a whole-file import (jsonl_import_file, csvimport_file,
+ * import_finish): the file's own faults are its report, a line per row
+ * (or per header, encoding or syntax fault) on `errors`, and the function
+ * returns FIN_EINPUT with err empty. A failure that stopped the import
+ * for another reason (the file cannot be opened or read, memory, the
+ * outbox) returns its code with "LABEL: reason" in err, which the caller
+ * shows (finsam-agent: err). So a caller prints err when it is not empty,
+ * and branches on the code: FIN_OK, FIN_EINPUT (the file's fault: fix it),
+ * FIN_ENOTFOUND (cannot open it), anything else (ours: retry later). */
 typedef struct {
     const catalogue_t *cat; /* all borrowed */
     const anon_t *anon;
@@ -92,21 +106,14 @@ typedef struct {
  * preceded by "spool_no=N " when o->spool_no > 0. Writes into out. */
 void import_log_ref(const import_opts_t *o, const char *path, char *out, size_t outlen);
 
-/* The whole `finsam-agent import FILE` command for JSONL: reads FILE,
- * validates every line, prints errors as "FILE:LINE: FIELD: reason" to
- * o->errors and a summary to o->report (FILE: o->label, or the path),
- * and stores everything in one transaction only if no line failed. Returns a sysexits code: 0,
- * EX_DATAERR (nothing stored), EX_NOINPUT (cannot open FILE), EX_IOERR
- * (read or outbox failure). */
-int import_file(const char *path, const import_opts_t *o);
-
 /* The end of an import: if no row was rejected, commits the pending events
  * (import_commit), then prints the summary for `path` (named as o->label
  * says) to o->report and logs IMPORT-DONE (with import_log_ref).
  * `dropped_names` (NULL: the JSONL field names import_row saw) lists
- * dropped fields or columns for the summary. Returns 0, EX_DATAERR (rows
- * rejected: nothing stored) or EX_IOERR (outbox failure: nothing stored). */
-int import_finish(import_t *self, const char *path, import_stats_t *st, const char *dropped_names,
-                  const import_opts_t *o);
+ * dropped fields or columns for the summary. Returns FIN_OK, FIN_EINPUT
+ * (rows rejected: nothing stored) or the outbox's code (nothing stored;
+ * reason in err). */
+fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, const char *dropped_names,
+                        const import_opts_t *o, char *err, size_t errlen);
 
 #endif

@@ -18,6 +18,7 @@
 #define FINSAM_MAPPING_H
 
 #include "catalogue.h"
+#include "err.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -28,8 +29,10 @@ typedef struct mapping_t mapping_t;
 typedef enum { MAPPING_ENC_AUTO, MAPPING_ENC_UTF8, MAPPING_ENC_LATIN1 } mapping_encoding_t;
 
 /* Loads and checks the INI file `path` against `cat` (borrowed; must outlive
- * the mapping). Returns 0, or -1 with "PATH:LINE: reason" in err. */
-int mapping_load(mapping_t **out, const char *path, const catalogue_t *cat, char *err, size_t errlen);
+ * the mapping). Returns FIN_OK, or (*out NULL) with the reason in err:
+ * FIN_ENOTFOUND ("PATH: cannot open: ..."), FIN_ECONFIG ("PATH:LINE:
+ * reason"), FIN_ENOMEM. */
+fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat, char *err, size_t errlen);
 
 /* Frees; NULL-safe, sets *self_p to NULL. */
 void mapping_destroy(mapping_t **self_p);
@@ -44,8 +47,9 @@ mapping_encoding_t mapping_encoding(const mapping_t *self);
  * (borrowed for the call only). Every mapped column must be found exactly
  * once; header names compare trimmed and case-insensitively, `Text*`
  * matches by prefix, `#N` is the N-th column. Rebinding replaces the last
- * binding. Returns 0, or -1 with a reason in err. */
-int mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char *err, size_t errlen);
+ * binding. Returns FIN_OK, or with a reason in err FIN_EINPUT (the header
+ * does not fit the mapping) or FIN_ENOMEM. */
+fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char *err, size_t errlen);
 
 /* After mapping_bind: the number of header columns, the number the
  * mapping does not read, and up to 8 of their names (only names made of

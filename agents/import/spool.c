@@ -22,6 +22,7 @@
 #include "spool.h"
 
 #include "csvimport.h"
+#include "jsonl.h"
 #include "log.h"
 #include "util.h"
 
@@ -34,7 +35,6 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,28 +84,23 @@ static long s_highest_number(const char *dir)
     return high;
 }
 
-int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
-              const spool_retention_t *keep, char *err, size_t errlen)
+fin_err_t spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
+                    const spool_retention_t *keep, char *err, size_t errlen)
 {
     *out = NULL;
     char sub[4096];
     struct stat st;
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a directory", dir);
-        return -1;
-    }
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return fin_fail(err, errlen, FIN_ECONFIG, "%s: not a directory", dir);
     for (int i = 0; i < 3; i++) {
         snprintf(sub, sizeof sub, "%s/%s", dir, s_subs[i]);
-        if (mkdir_p(sub, 0750) < 0) {
-            snprintf(err, errlen, "%s: %s", sub, strerror(errno));
-            return -1;
-        }
+        if (mkdir_p(sub, 0750) < 0)
+            return fin_fail(err, errlen, fin_from_errno(errno), "%s: %s", sub, strerror(errno));
     }
     spool_t *self = calloc(1, sizeof *self);
     if (!self || !(self->dir = strdup(dir))) {
         free(self);
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     }
     self->map = map;
     self->base = *base;
@@ -113,8 +108,9 @@ int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_
     self->next_no = s_highest_number(dir) + 1;
     self->purge_at = clock_mono_ms() + S_PURGE_MS;
     self->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    fin_err_t code;
     if (self->fd < 0 || inotify_add_watch(self->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
-        snprintf(err, errlen, "%s: inotify: %s", dir, strerror(errno));
+        code = fin_fail(err, errlen, fin_from_errno(errno), "%s: inotify: %s", dir, strerror(errno));
         goto fail;
     }
     log_info("spool",
@@ -123,13 +119,13 @@ int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_
              dir, map ? "yes" : "no", insatser_count(base->insatser), keep->done_days, keep->rejected_days,
              self->next_no);
     *out = self;
-    return 0;
+    return FIN_OK;
 fail:
     if (self->fd >= 0)
         close(self->fd);
     free(self->dir);
     free(self);
-    return -1;
+    return code;
 }
 
 void spool_destroy(spool_t **self_p)
@@ -195,15 +191,15 @@ static int s_dispose(const spool_t *self, const char *name, long no, const char 
     return 0;
 }
 
-int spool_process(spool_t *self, const char *name)
+fin_err_t spool_process(spool_t *self, const char *name)
 {
-    char path[4096], label[32], ref[64];
+    char path[4096], label[32], ref[64], err[1024] = "";
     struct stat st;
     if (s_ignored(name))
-        return -1;
+        return FIN_ENOTFOUND;
     snprintf(path, sizeof path, "%s/%s", self->dir, name);
     if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
-        return -1;
+        return FIN_ENOTFOUND;
 
     /* Every attempt gets its own number, so log lines never mix two files;
      * a number without a report is an attempt that is retried later. */
@@ -223,20 +219,19 @@ int spool_process(spool_t *self, const char *name)
     if (!mem) {
         log_error("spool", "SPOOL-RETRY %s reason=\"out of memory\"", ref);
         self->retry_at = clock_mono_ms() + S_RETRY_MS;
-        return EX_IOERR;
+        return FIN_ENOMEM;
     }
     o.report = mem;
     o.errors = mem;
-    int rc;
+    fin_err_t rc;
     if (csvimport_is_csv(name) && !self->map) {
         fprintf(mem, "%s: a CSV file needs a mapping: start the agent with --mapping MAP.ini\n", label);
-        rc = EX_CONFIG;
+        rc = FIN_ECONFIG;
     } else if (csvimport_is_csv(name)) {
-        rc = csvimport_file(path, self->map, &o);
+        rc = csvimport_file(path, self->map, &o, err, sizeof err);
     } else {
-        rc = import_file(path, &o);
+        rc = jsonl_import_file(path, &o, err, sizeof err);
     }
-    fclose(mem);
 
     /* Sorted by the action needed: a vanished file is nobody's problem;
      * our own failures (disk, outbox) leave the file for a retry; anything
@@ -244,22 +239,30 @@ int spool_process(spool_t *self, const char *name)
     const char *outcome;
     long days;
     switch (rc) {
-    case EX_NOINPUT: free(text); return rc;
-    case EX_IOERR:
-    case EX_SOFTWARE:
-        log_error("spool", "SPOOL-RETRY %s code=%d retry_in_ms=%d", ref, rc, S_RETRY_MS);
-        self->retry_at = clock_mono_ms() + S_RETRY_MS;
+    case FIN_ENOTFOUND: /* vanished (or unreadable) before it was opened */
+        fclose(mem);
         free(text);
         return rc;
-    case 0:
+    case FIN_OK:
         outcome = "done";
         days = self->keep.done_days;
         break;
-    default:
+    case FIN_EINPUT:  /* the file's fault */
+    case FIN_ECONFIG: /* a CSV file, and no mapping */
         outcome = "rejected";
         days = self->keep.rejected_days;
         break;
+    default: /* ours: disk, memory, outbox; the file stays for a retry */
+        fclose(mem);
+        log_error("spool", "SPOOL-RETRY %s reason=\"%s\" retry_in_ms=%d", ref,
+                  err[0] ? err : fin_strerror(rc), S_RETRY_MS);
+        self->retry_at = clock_mono_ms() + S_RETRY_MS;
+        free(text);
+        return rc;
     }
+    if (err[0]) /* a reason the report does not hold yet (a file too large) */
+        fprintf(mem, "finsam-agent: %s\n", err);
+    fclose(mem);
 
     /* The head of the report: what staff need to find their file, but not
      * its name. */
@@ -292,17 +295,20 @@ int spool_process(spool_t *self, const char *name)
                   S_RETRY_MS);
         self->retry_at = clock_mono_ms() + S_RETRY_MS;
         free(text);
-        return EX_IOERR;
+        return FIN_EIO;
     }
     free(text);
     if (s_dispose(self, name, no, outcome, days) < 0) {
         log_error("spool", "SPOOL-MOVE-FAILED %s to=%s reason=\"%s\"", ref, days ? outcome : "deleted",
                   strerror(errno));
         self->retry_at = clock_mono_ms() + S_RETRY_MS;
-        return EX_IOERR;
+        return FIN_EIO;
     }
-    log_info("spool", "SPOOL-%s %s code=%d source=%s", rc == 0 ? "DONE" : "REJECTED", ref, rc,
-             days ? "kept" : "deleted");
+    if (rc == FIN_OK)
+        log_info("spool", "SPOOL-DONE %s source=%s", ref, days ? "kept" : "deleted");
+    else
+        log_info("spool", "SPOOL-REJECTED %s reason=\"%s\" source=%s", ref, fin_strerror(rc),
+                 days ? "kept" : "deleted");
     spool_purge(self);
     return rc;
 }

@@ -27,6 +27,7 @@
 #ifndef FINSAM_SPOOL_H
 #define FINSAM_SPOOL_H
 
+#include "err.h"
 #include "import.h"
 #include "mapping.h"
 
@@ -47,10 +48,12 @@ typedef struct {
  * everything in base (catalogue, key, förbund, outbox, insats codes) are
  * borrowed and must outlive the spool. base's dry_run, report, errors,
  * progress, label and spool_no are ignored. The next spool number is one
- * more than the highest in reports/, done/ and rejected/. Returns 0, or -1
- * with a reason in err. */
-int spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
-              const spool_retention_t *keep, char *err, size_t errlen);
+ * more than the highest in reports/, done/ and rejected/. Returns FIN_OK,
+ * or with a reason in err: FIN_ECONFIG (dir is not a directory), the
+ * system's code for a subdirectory or inotify (FIN_EPERM, FIN_EFULL, ...),
+ * FIN_ENOMEM. */
+fin_err_t spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
+                    const spool_retention_t *keep, char *err, size_t errlen);
 
 /* Stops watching; NULL-safe, sets *self_p to NULL. Files stay where they are. */
 void spool_destroy(spool_t **self_p);
@@ -74,9 +77,13 @@ void spool_on_readable(void *arg);
 void spool_on_tick(void *arg);
 
 /* Imports one file dir/name, writes its report and deletes or keeps it
- * (see above). Returns the import's sysexits code, or -1 if the name is
- * ignored or not a regular file. */
-int spool_process(spool_t *self, const char *name);
+ * (see above). Returns FIN_OK (imported), FIN_EINPUT or FIN_ECONFIG (not
+ * imported: the file's fault, or a CSV file without --mapping; report
+ * written, file kept in rejected/ or deleted), FIN_ENOTFOUND (the name is
+ * ignored, not a regular file, or the file vanished), or another code of
+ * the agent's own (the file stays in dir and is retried; logged with its
+ * reason as SPOOL-RETRY). */
+fin_err_t spool_process(spool_t *self, const char *name);
 
 /* Counts files waiting in dir and rejected files in dir/rejected (reports
  * not counted). Returns 0 or -1 (errno) if dir cannot be read. */

@@ -82,9 +82,9 @@ static size_t s_counts(size_t *rejected, size_t *known)
     char path[400];
     snprintf(path, sizeof path, "%s/outbox", s_dir);
     outbox_t *ob;
-    CHECK_EQ(outbox_open(&ob, path), 0);
+    CHECK_EQ(outbox_open(&ob, path, NULL, 0), 0);
     size_t queued;
-    CHECK_EQ(outbox_count(ob, &queued, rejected, known), 0);
+    CHECK_EQ(outbox_count(ob, &queued, rejected, known, NULL, 0), 0);
     outbox_close(&ob);
     return queued;
 }
@@ -125,7 +125,7 @@ static void s_queued(const char *marker, int body, char hex[33], s_look_t *l)
     char path[400];
     snprintf(path, sizeof path, "%s/outbox", s_dir);
     outbox_t *ob;
-    CHECK_EQ(outbox_open(&ob, path), 0);
+    CHECK_EQ(outbox_open(&ob, path, NULL, 0), 0);
     *l = (s_look_t){.marker = marker, .body = body};
     CHECK(outbox_peek(ob, 0, 100000, s_look, l) >= 0);
     outbox_close(&ob);
@@ -217,10 +217,10 @@ static void test_erase_rejected_event(void)
     char path[400];
     snprintf(path, sizeof path, "%s/outbox", s_dir);
     outbox_t *ob;
-    CHECK_EQ(outbox_open(&ob, path), 0);
+    CHECK_EQ(outbox_open(&ob, path, NULL, 0), 0);
     outbox_rejection_t rej = {x.id, FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD, "item d_behov: refused"};
     size_t removed;
-    CHECK_EQ(outbox_ack(ob, NULL, 0, &rej, 1, &removed), 0);
+    CHECK_EQ(outbox_ack(ob, NULL, 0, &rej, 1, &removed, NULL, 0), 0);
     CHECK_EQ(removed, 1);
     outbox_close(&ob);
     size_t rejected, known;
@@ -262,7 +262,7 @@ static void s_ack_range(outbox_t *ob, outbox_item_t *items, int n)
     for (int i = 0; i < n; i++)
         ids[i] = items[i].id;
     size_t removed;
-    CHECK_EQ(outbox_ack(ob, ids, (size_t) n, NULL, 0, &removed), 0);
+    CHECK_EQ(outbox_ack(ob, ids, (size_t) n, NULL, 0, &removed, NULL, 0), 0);
     CHECK_EQ(removed, (size_t) n);
     free(ids);
 }
@@ -278,8 +278,8 @@ static void test_acked_events_are_wiped(void)
     static char bytes[N_ITEMS][128];
     s_items(items, bytes, 0, N_ITEMS, "ZZACKEDZZ");
     outbox_t *ob;
-    CHECK_EQ(outbox_open(&ob, path), 0);
-    CHECK_EQ(outbox_put(ob, items, N_ITEMS, false, NULL), 0);
+    CHECK_EQ(outbox_open(&ob, path, NULL, 0), 0);
+    CHECK_EQ(outbox_put(ob, items, N_ITEMS, false, NULL, NULL, 0), 0);
     CHECK_EQ(s_in_file("ZZACKEDZZ"), N_ITEMS);
     /* Acks that leave events queued: no scrub before the interval. */
     for (int at = 0; at < N_ITEMS / 2; at += 500)
@@ -297,8 +297,8 @@ static void test_acked_events_are_wiped(void)
     static outbox_item_t more[1000];
     static char mbytes[1000][128];
     s_items(more, mbytes, N_ITEMS, 1000, "ZZCLOSEZZ");
-    CHECK_EQ(outbox_open(&ob, path), 0);
-    CHECK_EQ(outbox_put(ob, more, 1000, false, NULL), 0);
+    CHECK_EQ(outbox_open(&ob, path, NULL, 0), 0);
+    CHECK_EQ(outbox_put(ob, more, 1000, false, NULL, NULL, 0), 0);
     s_ack_range(ob, more, 500);
     CHECK(s_in_file("ZZCLOSEZZ") > 500);
     outbox_close(&ob);
@@ -340,8 +340,8 @@ static void test_other_process_reopens(void)
     s_items(items + N_ITEMS / 2, bytes + N_ITEMS / 2, N_ITEMS / 2, N_ITEMS / 2, "ZZKEPTZZ");
     memcpy(bytes[N_ITEMS / 2], "ZZERASEZZ", 9); /* the one B erases */
     outbox_t *ob;
-    CHECK_EQ(outbox_open(&ob, path), 0);
-    CHECK_EQ(outbox_put(ob, items, N_ITEMS, false, NULL), 0);
+    CHECK_EQ(outbox_open(&ob, path, NULL, 0), 0);
+    CHECK_EQ(outbox_put(ob, items, N_ITEMS, false, NULL, NULL, 0), 0);
     for (int at = 0; at < N_ITEMS / 2; at += 250)
         s_ack_range(ob, items + at, 250);
     CHECK(s_in_file("ZZGONEZZ") > 0); /* not scrubbed yet: events still queued */
@@ -356,7 +356,7 @@ static void test_other_process_reopens(void)
 
     /* A writes on: new events, then acks of some kept ones. */
     s_items(later, lbytes, N_ITEMS, N_ITEMS, "ZZLATERZZ");
-    CHECK_EQ(outbox_put(ob, later, N_ITEMS, false, NULL), 0);
+    CHECK_EQ(outbox_put(ob, later, N_ITEMS, false, NULL, NULL, 0), 0);
     for (int at = N_ITEMS / 2 + 1; at < N_ITEMS / 2 + 1001; at += 250)
         s_ack_range(ob, items + at, 250);
     CHECK_EQ(s_in_file("ZZGONEZZ"), 0);
@@ -365,7 +365,7 @@ static void test_other_process_reopens(void)
     outbox_close(&ob);
     CHECK_EQ(s_in_file("ZZKEPTZZ"), N_ITEMS / 2 - 1 - 1000);
     /* The wipes touched no live byte: every queued event reads back whole. */
-    CHECK_EQ(outbox_open(&ob, path), 0);
+    CHECK_EQ(outbox_open(&ob, path, NULL, 0), 0);
     s_intact_t in = {0, 0};
     CHECK_EQ(outbox_peek(ob, 0, 100000, s_intact, &in), N_ITEMS / 2 - 1 - 1000 + N_ITEMS + 1);
     CHECK_EQ(in.bad, 0);

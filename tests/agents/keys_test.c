@@ -62,7 +62,7 @@ static s_events_t s_events(const char *data)
     char path[300];
     snprintf(path, sizeof path, "%s/outbox", data);
     outbox_t *ob = NULL;
-    CHECK_EQ(outbox_open(&ob, path), 0);
+    CHECK_EQ(outbox_open(&ob, path, NULL, 0), 0);
     s_events_t e = {NULL, 0};
     CHECK(outbox_peek(ob, 0, 1000, s_collect, &e) > 0);
     outbox_close(&ob);

@@ -4,6 +4,7 @@
 #include "catalogue.h"
 #include "codec.h"
 #include "import.h"
+#include "jsonl.h"
 #include "outbox.h"
 #include "testutil.h"
 #include "util.h"
@@ -41,7 +42,7 @@ static int s_collect(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
 static size_t s_queued(outbox_t *ob)
 {
     size_t q = 0;
-    CHECK_EQ(outbox_count(ob, &q, NULL, NULL), 0);
+    CHECK_EQ(outbox_count(ob, &q, NULL, NULL, NULL, 0), 0);
     return q;
 }
 
@@ -49,13 +50,13 @@ static void test_put_peek_ack(void)
 {
     const char *dir = tu_tempdir();
     outbox_t *ob = NULL;
-    CHECK_EQ(outbox_open(&ob, dir), 0);
+    CHECK_EQ(outbox_open(&ob, dir, NULL, 0), 0);
     uint8_t bytes[5][16];
     outbox_item_t items[5];
     for (int i = 0; i < 5; i++)
         s_item(&items[i], bytes[i], i);
     outbox_put_stats_t st;
-    CHECK_EQ(outbox_put(ob, items, 5, false, &st), 0);
+    CHECK_EQ(outbox_put(ob, items, 5, false, &st, NULL, 0), 0);
     CHECK_EQ(st.added, 5);
     CHECK_EQ(s_queued(ob), 5);
 
@@ -75,20 +76,20 @@ static void test_put_peek_ack(void)
     const uint8_t *acc[] = {items[0].id, items[1].id, unknown};
     outbox_rejection_t rej[] = {{items[2].id, 6, "item x: value 9 outside scale"}};
     size_t removed;
-    CHECK_EQ(outbox_ack(ob, acc, 3, rej, 1, &removed), 0);
+    CHECK_EQ(outbox_ack(ob, acc, 3, rej, 1, &removed, NULL, 0), 0);
     CHECK_EQ(removed, 3);
     size_t q, r, known;
-    CHECK_EQ(outbox_count(ob, &q, &r, &known), 0);
+    CHECK_EQ(outbox_count(ob, &q, &r, &known, NULL, 0), 0);
     CHECK(q == 2 && r == 1 && known == 5);
     /* Acking again (a resend's ack) changes nothing. */
-    CHECK_EQ(outbox_ack(ob, acc, 3, rej, 1, &removed), 0);
+    CHECK_EQ(outbox_ack(ob, acc, 3, rej, 1, &removed, NULL, 0), 0);
     CHECK_EQ(removed, 0);
     s_seen_t d = {0};
     CHECK_EQ(outbox_peek(ob, 0, 10, s_collect, &d), 2);
     CHECK(strcmp(d.texts[0], "event-3") == 0);
 
     /* Ids are kept after the ack: putting them again adds nothing. */
-    CHECK_EQ(outbox_put(ob, items, 5, false, &st), 0);
+    CHECK_EQ(outbox_put(ob, items, 5, false, &st, NULL, 0), 0);
     CHECK(st.added == 0 && st.already == 5);
     CHECK_EQ(s_queued(ob), 2);
     outbox_close(&ob);
@@ -99,29 +100,29 @@ static void test_dry_run_and_reopen(void)
 {
     const char *dir = tu_tempdir();
     outbox_t *ob = NULL;
-    CHECK_EQ(outbox_open(&ob, dir), 0);
+    CHECK_EQ(outbox_open(&ob, dir, NULL, 0), 0);
     uint8_t bytes[3][16];
     outbox_item_t items[3];
     for (int i = 0; i < 3; i++)
         s_item(&items[i], bytes[i], i);
     items[2].id[15] = 1; /* a duplicate inside one put */
     outbox_put_stats_t st;
-    CHECK_EQ(outbox_put(ob, items, 3, true, &st), 0);
+    CHECK_EQ(outbox_put(ob, items, 3, true, &st, NULL, 0), 0);
     CHECK(st.added == 2 && st.already == 1);
     CHECK_EQ(s_queued(ob), 0);
-    CHECK_EQ(outbox_put(ob, items, 3, false, &st), 0);
+    CHECK_EQ(outbox_put(ob, items, 3, false, &st, NULL, 0), 0);
     CHECK(st.added == 2 && st.already == 1);
     uint64_t b1, b2;
-    CHECK_EQ(outbox_reserve_batches(ob, 10, &b1), 0);
+    CHECK_EQ(outbox_reserve_batches(ob, 10, &b1, NULL, 0), 0);
     outbox_close(&ob);
-    CHECK_EQ(outbox_open(&ob, dir), 0);
+    CHECK_EQ(outbox_open(&ob, dir, NULL, 0), 0);
     CHECK_EQ(s_queued(ob), 2);
-    CHECK_EQ(outbox_reserve_batches(ob, 10, &b2), 0);
+    CHECK_EQ(outbox_reserve_batches(ob, 10, &b2, NULL, 0), 0);
     CHECK_EQ(b2, b1 + 10); /* batch numbers never repeat across restarts */
     outbox_close(&ob);
 }
 
-/* ---- imports through import_file ------------------------------------- */
+/* ---- imports through jsonl_import_file---------------------------------- */
 
 static const char *s_good =
     "{\"kind\":\"participant_survey\",\"personnummer\":\"19850312-1231\",\"date\":\"2026-03-14\","
@@ -150,7 +151,7 @@ static void s_env(s_env_t *e)
     CHECK((e->anon = anon_new(key)) != NULL);
     char path[256];
     snprintf(path, sizeof path, "%s/outbox", e->dir);
-    CHECK_EQ(outbox_open(&e->ob, path), 0);
+    CHECK_EQ(outbox_open(&e->ob, path, NULL, 0), 0);
     CHECK((e->ins = insatser_new("test")) != NULL);
     CHECK_EQ(insatser_add(e->ins, "steg1", "integrated", err, sizeof err), 0);
 }
@@ -176,7 +177,7 @@ static int s_import(s_env_t *e, const char *name, const char *text)
                         .report = devnull,
                         .errors = devnull,
                         .insatser = e->ins};
-    int rc = import_file(path, &io);
+    int rc = jsonl_import_file(path, &io, NULL, 0);
     fclose(devnull);
     return rc;
 }
@@ -191,7 +192,7 @@ static void test_import_all_or_nothing(void)
         bad, sizeof bad, "%s%s", s_good,
         "{\"kind\":\"status\",\"personnummer\":\"850312-1232\",\"date\":\"2026-03-14\",\"phase\":\"entry\","
         "\"mode\":\"project\",\"occupation\":\"none\",\"income\":\"other\"}\n");
-    CHECK_EQ(s_import(&e, "bad.jsonl", bad), 65);
+    CHECK_EQ(s_import(&e, "bad.jsonl", bad), FIN_EINPUT);
     CHECK_EQ(s_queued(e.ob), 0);
     CHECK_EQ(s_import(&e, "good.jsonl", s_good), 0);
     CHECK_EQ(s_queued(e.ob), 3);
@@ -246,7 +247,7 @@ static void test_correction_supersedes(void)
     CHECK_EQ(outbox_peek(e.ob, 0, 1, s_decode_last, &first), 1);
     /* The first event was delivered and acked before the correction came. */
     const uint8_t *acc[] = {first->id.data};
-    CHECK_EQ(outbox_ack(e.ob, acc, 1, NULL, 0, NULL), 0);
+    CHECK_EQ(outbox_ack(e.ob, acc, 1, NULL, 0, NULL, NULL, 0), 0);
     CHECK_EQ(s_import(&e, "v2.jsonl", v2), 0);
     CHECK_EQ(outbox_peek(e.ob, 0, 1, s_decode_last, &second), 1);
     CHECK(second->has_supersedes);

@@ -142,9 +142,9 @@ int main(int argc, char **argv)
     }
     tz_stockholm_init();
     outbox_t *ob;
-    int rc = outbox_open(&ob, dir);
+    int rc = outbox_open(&ob, dir, NULL, 0);
     if (rc) {
-        fprintf(stderr, "bench_events: %s: %s\n", dir, outbox_strerror(rc));
+        fprintf(stderr, "bench_events: %s: %s\n", dir, fin_strerror(rc));
         return 74;
     }
     s_events_t e = {0};

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     char path[4096];
     snprintf(path, sizeof path, "%s/outbox", dir);
     outbox_t *ob;
-    if (outbox_open(&ob, path) != 0) {
+    if (outbox_open(&ob, path, NULL, 0) != 0) {
         fprintf(stderr, "bench_latency: cannot open %s\n", path);
         return 74;
     }

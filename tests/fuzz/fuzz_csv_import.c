@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 #ifndef FUZZ_MAPPING
 #error FUZZ_MAPPING (the path of agents/examples/enkat-avslut.ini) must be defined
@@ -85,14 +84,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(s_ini, sizeof s_ini, "%s/mapping.ini", s_dir);
     snprintf(path, sizeof path, "%s/outbox", s_dir);
     if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 || !(s_anon = anon_new(key)) ||
-        outbox_open(&s_outbox, path) != 0 || !(s_null = fopen("/dev/null", "w")) ||
+        outbox_open(&s_outbox, path, NULL, 0) != 0 || !(s_null = fopen("/dev/null", "w")) ||
         !(s_insatser = insatser_new("fuzz.ini")) ||
-        insatser_add(s_insatser, "steg1", "any", err, sizeof err) < 0 ||
-        insatser_add(s_insatser, "steg2", "project", err, sizeof err) < 0)
+        insatser_add(s_insatser, "steg1", "any", err, sizeof err) != FIN_OK ||
+        insatser_add(s_insatser, "steg2", "project", err, sizeof err) != FIN_OK)
         abort();
     /* The shipped mapping must load, or every input would test nothing. */
     mapping_t *map;
-    if (mapping_load(&map, FUZZ_MAPPING, s_cat, err, sizeof err) < 0) {
+    if (mapping_load(&map, FUZZ_MAPPING, s_cat, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "fuzz_csv_import: %s\n", err);
         abort();
     }
@@ -112,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char err[512];
     mapping_t *map;
-    if (mapping_load(&map, mapping_path, s_cat, err, sizeof err) < 0) {
+    if (mapping_load(&map, mapping_path, s_cat, err, sizeof err) != FIN_OK) {
         if (!sep)
             abort(); /* the shipped mapping loaded at start */
         return 0;
@@ -126,8 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        .report = s_null,
                        .errors = s_null,
                        .insatser = s_insatser};
-    int rc = csvimport_file(s_csv, map, &o);
-    if (rc != 0 && rc != EX_DATAERR)
+    fin_err_t rc = csvimport_file(s_csv, map, &o, NULL, 0);
+    if (rc != FIN_OK && rc != FIN_EINPUT)
         abort(); /* not the input's fault: a read, memory or outbox failure */
     mapping_destroy(&map);
     return 0;

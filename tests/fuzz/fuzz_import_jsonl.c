@@ -1,5 +1,5 @@
 /* fuzz_import_jsonl.c: one line of a canonical JSONL import file, as
- * import_file() handles it: the 64 KiB line limit, jansson with duplicate
+ * jsonl_import_file() handles it: the 64 KiB line limit, jansson with duplicate
  * keys refused, then import_row (field checks, personnummer, pseudonym,
  * event building and the collector's own decode + validate). The row only
  * reaches the import's pending set; no outbox is opened.
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 
 #define NOW_S 1781524800     /* 2026-06-15 12:00 UTC */
-#define MAX_LINE (64 * 1024) /* as import.c */
+#define MAX_LINE (64 * 1024) /* as jsonl.c (JSONL_MAX_LINE) */
 
 static catalogue_t *s_cat;
 static anon_t *s_anon;
@@ -30,8 +30,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         key[i] = (uint8_t) (0x5a ^ i);
     if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 || !(s_anon = anon_new(key)) ||
         !(s_insatser = insatser_new("fuzz.ini")) ||
-        insatser_add(s_insatser, "steg1", "any", err, sizeof err) < 0 ||
-        insatser_add(s_insatser, "ips", "integrated", err, sizeof err) < 0)
+        insatser_add(s_insatser, "steg1", "any", err, sizeof err) != FIN_OK ||
+        insatser_add(s_insatser, "ips", "integrated", err, sizeof err) != FIN_OK)
         abort();
     return 0;
 }

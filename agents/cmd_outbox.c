@@ -1,0 +1,156 @@
+/* cmd_outbox.c: finsam-agent status and erase ID: the commands that look
+ * into the outbox, or take one event out of it for good.
+ *
+ * status counts queued and rejected events (and a spool's files); erase
+ * queues an Erasure for the collector, removes the event from the outbox
+ * if still there and wipes the outbox's free space (erasure.h). */
+#include "cli.h"
+
+#include "erasure.h"
+#include "util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+static void s_print_rejected(const uint8_t *id, int code, const char *text, void *arg)
+{
+    int *n = arg;
+    if ((*n)++ >= 20)
+        return;
+    char hex[2 * CODEC_ID_LEN + 1];
+    hex_encode(hex, id, CODEC_ID_LEN);
+    printf("rejected id=%s code=%s reason=%s\n", hex, codec_reject_name((reject_code_t) code), text);
+}
+
+static void s_json_rejected(const uint8_t *id, int code, const char *text, void *arg)
+{
+    json_t *list = arg;
+    if (json_array_size(list) >= 100)
+        return;
+    char hex[2 * CODEC_ID_LEN + 1];
+    hex_encode(hex, id, CODEC_ID_LEN);
+    json_array_append_new(list, json_pack("{s:s, s:s, s:s?}", "id", hex, "code",
+                                          codec_reject_name((reject_code_t) code), "reason", text));
+}
+
+int cmd_status(void)
+{
+    bool json = !strcmp(o.format, "json");
+    if (!json && strcmp(o.format, "text")) {
+        fprintf(stderr, "finsam-agent: --format: want text or json\n");
+        return EX_USAGE;
+    }
+    outbox_t *outbox = NULL;
+    int rc = cli_open_outbox(&outbox);
+    if (rc)
+        return rc;
+    size_t queued, rejected, known, waiting = 0, rejected_files = 0;
+    char err[512];
+    if (outbox_count(outbox, &queued, &rejected, &known, err, sizeof err) != FIN_OK) {
+        fprintf(stderr, "finsam-agent: outbox: %s\n", err);
+        outbox_close(&outbox);
+        return EX_IOERR;
+    }
+    if (o.spool && spool_count(o.spool, &waiting, &rejected_files) < 0) {
+        fprintf(stderr, "finsam-agent: %s: %s\n", o.spool, strerror(errno));
+        outbox_close(&outbox);
+        return EX_IOERR;
+    }
+    if (json) {
+        json_t *list = json_array();
+        outbox_each_rejected(outbox, s_json_rejected, list, NULL, 0);
+        json_t *root =
+            json_pack("{s:I, s:I, s:I, s:o}", "queued", (json_int_t) queued, "rejected",
+                      (json_int_t) rejected, "known_ids", (json_int_t) known, "rejected_events", list);
+        if (root && o.spool)
+            json_object_set_new(root, "spool",
+                                json_pack("{s:s, s:I, s:I}", "dir", o.spool, "waiting", (json_int_t) waiting,
+                                          "rejected_files", (json_int_t) rejected_files));
+        if (!root || json_dumpf(root, stdout, JSON_INDENT(2)) < 0) {
+            json_decref(root);
+            outbox_close(&outbox);
+            return EX_SOFTWARE;
+        }
+        printf("\n");
+        json_decref(root);
+        outbox_close(&outbox);
+        return 0;
+    }
+    printf("queued=%zu rejected=%zu known_ids=%zu\n", queued, rejected, known);
+    if (o.spool)
+        printf("spool=%s waiting=%zu rejected_files=%zu\n", o.spool, waiting, rejected_files);
+    int n = 0;
+    outbox_each_rejected(outbox, s_print_rejected, &n, NULL, 0);
+    if (n > 20)
+        printf("... and %d more rejected\n", n - 20);
+    outbox_close(&outbox);
+    return 0;
+}
+
+/* How long `erase` waits for readers that began before it (a running
+ * agent's are a few milliseconds long). */
+#define S_ERASE_WAIT_MS 10000
+
+int cmd_erase(const char *hex)
+{
+    char forbund[CODEC_FORBUND_MAX + 1], path[4096], err[1024];
+    uint8_t target[ANON_ID_LEN];
+    catalogue_t *cat = NULL;
+    anon_t *anon = NULL;
+    outbox_t *outbox = NULL;
+    if (erasure_parse_id(hex, target) < 0) {
+        fprintf(stderr, "finsam-agent: erase: %s: not an event id (want 32 hex digits)\n", hex);
+        return EX_DATAERR;
+    }
+    /* Never create a data directory: a wrong --data-dir must not look
+     * like an outbox that never held the event. */
+    cli_path(path, sizeof path, "outbox/data.mdb");
+    if (access(path, F_OK) < 0) {
+        fprintf(stderr, "finsam-agent: erase: %s: no outbox here (wrong --data-dir?)\n", o.data_dir);
+        return EX_NOINPUT;
+    }
+    int rc;
+    if ((rc = cli_forbund(forbund, sizeof forbund)) || (rc = cli_load_catalogue(&cat)) ||
+        (rc = cli_load_anon(&anon)) || (rc = cli_open_outbox(&outbox)))
+        goto done;
+    erasure_report_t r;
+    fin_err_t er = erasure_run(outbox, anon, cat, forbund, target, clock_wall_ms() / 1000, S_ERASE_WAIT_MS,
+                               &r, err, sizeof err);
+    switch (er) {
+    case FIN_OK: break;
+    case FIN_ENOTFOUND:                          /* never queued here */
+    case FIN_EINPUT: rc = EX_DATAERR; break;     /* a retraction or an erasure */
+    case FIN_EINTERNAL: rc = EX_SOFTWARE; break; /* we built it: our bug or a bad catalogue */
+    default: rc = EX_IOERR; break;               /* the outbox */
+    }
+    if (rc) {
+        fprintf(stderr, "finsam-agent: erase: %s\n", err);
+        goto done;
+    }
+    char ehex[2 * ANON_ID_LEN + 1];
+    hex_encode(ehex, r.id, ANON_ID_LEN);
+    printf("erase: target=%s found=%s erasure=%s added=%d zeroed_kib=%llu scanned_mib=%.1f old_readers=%d "
+           "seconds=%.3f\n",
+           hex, erasure_found_name(r.found), ehex, r.added, (unsigned long long) (r.scrub.zeroed >> 10),
+           (double) r.scrub.scanned / (1 << 20), r.scrub.old_readers, r.scrub.seconds);
+    if (r.found == OUTBOX_TARGET_QUEUED)
+        printf("erase: the event was removed from the queue before the collector acknowledged it\n");
+    else if (r.found == OUTBOX_TARGET_REJECTED)
+        printf("erase: the event was removed from the events the collector refused\n");
+    printf(r.added ? "erase: the erasure is queued: `finsam-agent run` delivers it to the collector\n"
+                   : "erase: nothing added: this event's erasure was queued before\n");
+    if (er == FIN_OK && !r.scrubbed && err[0]) {
+        /* The erasure is stored; only the scrub failed. */
+        fprintf(stderr, "finsam-agent: erase: scrub: %s\n", err);
+        rc = EX_IOERR;
+    }
+done:
+    outbox_close(&outbox);
+    anon_destroy(&anon);
+    catalogue_destroy(&cat);
+    return rc;
+}

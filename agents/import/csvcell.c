@@ -1,0 +1,116 @@
+/* csvcell.c: the spellings of a site's export cells (see csvcell.h).
+ *
+ * Byte-wise on UTF-8, with no locale: the same cell reads the same on
+ * every machine. Only what Swedish exports are seen to hold is accepted;
+ * anything else is refused, never guessed. */
+#include "csvcell.h"
+
+#include "anonymize.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+int csvcell_trim(const char *in, char *out, size_t outlen)
+{
+    const char *b = in, *e = in + strlen(in);
+    for (;;) {
+        if (b < e && isspace((unsigned char) *b))
+            b++;
+        else if (e - b >= 2 && (unsigned char) b[0] == 0xc2 && (unsigned char) b[1] == 0xa0)
+            b += 2;
+        else
+            break;
+    }
+    for (;;) {
+        if (e > b && isspace((unsigned char) e[-1]))
+            e--;
+        else if (e - b >= 2 && (unsigned char) e[-2] == 0xc2 && (unsigned char) e[-1] == 0xa0)
+            e -= 2;
+        else
+            break;
+    }
+    if ((size_t) (e - b) >= outlen)
+        return -1;
+    memcpy(out, b, (size_t) (e - b));
+    out[e - b] = '\0';
+    return 0;
+}
+
+int csvcell_norm(const char *in, char *out, size_t outlen)
+{
+    if (csvcell_trim(in, out, outlen) < 0)
+        return -1;
+    for (unsigned char *p = (unsigned char *) out; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (unsigned char) (*p + 32);
+        else if (*p == 0xc3 && p[1] >= 0x80 && p[1] <= 0x9e && p[1] != 0x97) {
+            p[1] = (unsigned char) (p[1] + 0x20);
+            p++;
+        }
+    }
+    return 0;
+}
+
+int csvcell_number(const char *s, long long *whole, bool *fraction, bool *round_up)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    bool neg = false;
+    if (*p == '-' || *p == '+')
+        neg = *p++ == '-';
+    long long v = 0;
+    int nd = 0;
+    while (*p) {
+        if (isdigit(*p)) {
+            if (++nd > 12)
+                return -1;
+            v = v * 10 + (*p++ - '0');
+        } else if (nd && *p == ' ' && isdigit(p[1])) {
+            p++;
+        } else if (nd && p[0] == 0xc2 && p[1] == 0xa0 && isdigit(p[2])) {
+            p += 2;
+        } else {
+            break;
+        }
+    }
+    if (nd == 0)
+        return -1;
+    *fraction = false;
+    *round_up = false;
+    if (*p == ',' || *p == '.') {
+        p++;
+        if (!isdigit(*p))
+            return -1;
+        *round_up = *p >= '5';
+        for (; isdigit(*p); p++)
+            if (*p != '0')
+                *fraction = true;
+    }
+    if (*p)
+        return -1;
+    *whole = neg ? -v : v;
+    return 0;
+}
+
+int csvcell_date(const char *s, char out[11])
+{
+    int y, m, d, n = 0;
+    if (isdigit((unsigned char) s[0]) && s[4] == '-' && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
+        n == 10) {
+        /* ISO date, maybe with a time: 2026-03-14 10:22 or 2026-03-14T10:22:05 */
+    } else if (sscanf(s, "%2d/%2d/%4d%n", &d, &m, &y, &n) == 3 && n >= 8 &&
+               isdigit((unsigned char) s[n - 4])) {
+        /* D/M/YYYY, day first as written in Sweden */
+    } else {
+        return -1;
+    }
+    if (s[n] && s[n] != ' ' && s[n] != 'T')
+        return -1;
+    for (const char *p = s + n + (s[n] != 0); *p; p++)
+        if (!isdigit((unsigned char) *p) && !strchr(":.+-Z ", *p))
+            return -1;
+    if (!anon_is_date(y, m, d))
+        return -1;
+    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    return 0;
+}

@@ -1,0 +1,338 @@
+/* mapping_row.c: applying a loaded mapping to one CSV file (see
+ * mapping.h): binding it to the header row, then turning each record into
+ * the canonical JSON row, cell by cell.
+ *
+ * A cell of a mapped column is first checked whole for a direct
+ * identifier (the column is then the wrong one), then trimmed and
+ * translated: labels, decimal commas, date spellings (csvcell.h). Reasons
+ * never repeat a cell's value. Label lookups are linear: a mapping has a
+ * few dozen labels and a row a few dozen cells, which is far below the
+ * cost of hashing the event. */
+#include "mapping_int.h"
+
+#include "anonymize.h"
+#include "csvcell.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- labels and cells -------------------------------------------------- */
+
+mapping_labelset_t *mapping_labelset(const mapping_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->nsets; i++)
+        if (!strcmp(self->sets[i].name, name))
+            return &self->sets[i];
+    return NULL;
+}
+
+static const char *s_label(const mapping_t *self, const char *set, const char *norm)
+{
+    const mapping_labelset_t *ls = mapping_labelset(self, set);
+    if (ls)
+        for (size_t i = 0; i < ls->n; i++)
+            if (!strcmp(ls->labels[i].from, norm))
+                return ls->labels[i].to;
+    return NULL;
+}
+
+json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const char *cell, char *why,
+                        size_t whylen)
+{
+    char buf[MAPPING_MAX_CELL + 1], norm[MAPPING_MAX_CELL + 1];
+    if (csvcell_trim(cell, buf, sizeof buf) < 0) {
+        snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
+        return NULL;
+    }
+    long long v;
+    bool frac, up;
+    const char *to;
+    switch (f->type) {
+    case MAPPING_F_PNR: {
+        /* "850312 1234": spaces are spelling, not content. */
+        char *w = buf;
+        for (char *r = buf; *r; r++)
+            if (*r != ' ')
+                *w++ = *r;
+        *w = '\0';
+        return json_string(buf);
+    }
+    case MAPPING_F_DATE: {
+        char iso[11];
+        if (csvcell_date(buf, iso) < 0) {
+            snprintf(why, whylen, "must be a date YYYY-MM-DD or D/M/YYYY");
+            return NULL;
+        }
+        return json_string(iso);
+    }
+    case MAPPING_F_INT:
+    case MAPPING_F_PCT:
+        if (csvcell_number(buf, &v, &frac, &up) < 0 || (frac && f->type == MAPPING_F_INT)) {
+            snprintf(why, whylen, "must be a whole number%s",
+                     f->type == MAPPING_F_PCT ? " or a decimal number (37,5)" : "");
+            return NULL;
+        }
+        /* extent_pct is a share of 40 h/week: round half up. */
+        if (f->type == MAPPING_F_PCT && up)
+            v++;
+        if (v < f->min || v > f->max) {
+            snprintf(why, whylen, "must be between %lld and %lld", f->min, f->max);
+            return NULL;
+        }
+        return json_integer(v);
+    case MAPPING_F_BOOL:
+        csvcell_norm(buf, norm, sizeof norm);
+        to = s_label(self, f->name, norm);
+        if (to)
+            csvcell_norm(to, norm, sizeof norm);
+        if (!strcmp(norm, "true") || !strcmp(norm, "ja") || !strcmp(norm, "yes") || !strcmp(norm, "1"))
+            return json_true();
+        if (!strcmp(norm, "false") || !strcmp(norm, "nej") || !strcmp(norm, "no") || !strcmp(norm, "0"))
+            return json_false();
+        snprintf(why, whylen, "must be ja/nej (or a label in [labels.%s])", f->name);
+        return NULL;
+    case MAPPING_F_STR:
+        csvcell_norm(buf, norm, sizeof norm);
+        to = s_label(self, f->name, norm);
+        json_t *s = json_string(to ? to : buf);
+        if (!s)
+            snprintf(why, whylen, "is not valid UTF-8");
+        return s;
+    }
+    return NULL;
+}
+
+/* ---- binding ----------------------------------------------------------- */
+
+void mapping_unbind(mapping_t *self)
+{
+    for (size_t i = 0; i < self->nheaders; i++)
+        free(self->headers[i]);
+    free(self->headers);
+    self->headers = NULL;
+    self->nheaders = 0;
+}
+
+fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char *err, size_t errlen)
+{
+    mapping_unbind(self);
+    self->unmapped_names[0] = '\0';
+    if (!(self->headers = calloc(ncells ? ncells : 1, sizeof *self->headers)))
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
+    self->nheaders = ncells;
+    for (size_t i = 0; i < ncells; i++) {
+        char buf[MAPPING_MAX_CELL + 1];
+        if (csvcell_trim(cells[i], buf, sizeof buf) < 0)
+            buf[0] = '\0';
+        if (!(self->headers[i] = strdup(buf)))
+            return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
+    }
+    bool *used = calloc(ncells ? ncells : 1, sizeof *used);
+    if (!used)
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
+    fin_err_t rc = FIN_EINPUT;
+    for (size_t c = 0; c < self->ncols; c++) {
+        mapping_col_t *col = &self->cols[c];
+        col->col = -1;
+        int found = 0;
+        char want[MAPPING_MAX_CELL + 1], have[MAPPING_MAX_CELL + 1];
+        csvcell_norm(col->spec, want, sizeof want);
+        for (size_t i = 0; i < ncells; i++) {
+            bool match;
+            if (col->number)
+                match = (size_t) col->number == i + 1;
+            else {
+                csvcell_norm(self->headers[i], have, sizeof have);
+                match = col->prefix ? !strncmp(have, want, strlen(want)) : !strcmp(have, want);
+            }
+            if (match) {
+                found++;
+                col->col = (int) i;
+            }
+        }
+        if (found == 0) {
+            fin_fail(err, errlen, FIN_EINPUT, "mapping: column \"%s%s\" (for %s) is not in the header",
+                     col->spec, col->prefix ? "*" : "", col->code);
+            goto free_used;
+        }
+        if (found > 1) {
+            fin_fail(err, errlen, FIN_EINPUT,
+                     "mapping: column \"%s%s\" (for %s) matches %d columns of the header", col->spec,
+                     col->prefix ? "*" : "", col->code, found);
+            goto free_used;
+        }
+        if (used[col->col]) {
+            fin_fail(err, errlen, FIN_EINPUT, "mapping: column %d is mapped twice (%s)", col->col + 1,
+                     col->code);
+            goto free_used;
+        }
+        used[col->col] = true;
+    }
+    /* Unmapped column names are listed only when a mapped column was found
+     * by its header text: with #N alone, the "header" may be a first data
+     * row, and its cells could be a name. */
+    bool real_header = false;
+    for (size_t c = 0; c < self->ncols; c++)
+        real_header |= self->cols[c].number == 0;
+    self->nunmapped = 0;
+    int named = 0;
+    for (size_t i = 0; i < ncells; i++) {
+        if (used[i])
+            continue;
+        self->nunmapped++;
+        if (real_header && named < MAPPING_MAX_NAMES && code_is_valid(self->headers[i], CAT_CODE_MAX - 1) &&
+            !anon_looks_identifying(self->headers[i])) {
+            size_t len = strlen(self->unmapped_names);
+            snprintf(self->unmapped_names + len, sizeof self->unmapped_names - len, "%s%s", named ? "," : "",
+                     self->headers[i]);
+            named++;
+        }
+    }
+    rc = FIN_OK;
+free_used:
+    free(used);
+    return rc;
+}
+
+size_t mapping_ncolumns(const mapping_t *self)
+{
+    return self->nheaders;
+}
+
+size_t mapping_nunmapped(const mapping_t *self)
+{
+    return self->nunmapped;
+}
+
+const char *mapping_unmapped_names(const mapping_t *self)
+{
+    return self->unmapped_names;
+}
+
+int mapping_column_of(const mapping_t *self, const char *field)
+{
+    bool answer = !strncmp(field, "answers.", 8);
+    const char *code = answer ? field + 8 : field;
+    for (size_t i = 0; i < self->ncols; i++)
+        if (!strcmp(self->cols[i].code, code) && (self->cols[i].field == NULL) == answer)
+            return self->cols[i].col;
+    return -1;
+}
+
+bool mapping_has_field(const mapping_t *self, const char *field)
+{
+    for (size_t i = 0; i < self->nvalues; i++)
+        if (!strcmp(self->values[i].field->name, field))
+            return true;
+    for (size_t i = 0; i < self->ncols; i++)
+        if (self->cols[i].field && !strcmp(self->cols[i].code, field))
+            return true;
+    return false;
+}
+
+const char *mapping_header(const mapping_t *self, int col)
+{
+    for (size_t i = 0; i < self->ncols; i++)
+        if (self->cols[i].col == col && self->cols[i].number == 0)
+            return col >= 0 && (size_t) col < self->nheaders ? self->headers[col] : "";
+    return ""; /* a #N column: its header cell may be a data row's cell */
+}
+
+/* ---- rows -------------------------------------------------------------- */
+
+#define S_IDENTIFYING                                                                                        \
+    "looks like a personnummer, phone number or e-mail address; direct identifiers are not allowed here"
+
+/* An answer cell: a label of the item, of [labels], of the catalogue's
+ * scale, or a number. */
+static int s_answer(const mapping_t *self, const mapping_col_t *c, const char *buf, long long *out, char *why,
+                    size_t whylen)
+{
+    char norm[MAPPING_MAX_CELL + 1];
+    csvcell_norm(buf, norm, sizeof norm);
+    const char *to = s_label(self, c->code, norm);
+    if (!to)
+        to = s_label(self, "", norm);
+    bool frac, up;
+    if (to)
+        return csvcell_number(to, out, &frac, &up); /* checked at load */
+    const cat_scale_t *sc = c->scale;
+    char lab[MAPPING_MAX_CELL + 1];
+    for (int v = 0; sc->labels_sv && v < sc->nlabels; v++)
+        if (sc->labels_sv[v] && sc->labels_sv[v][0] && csvcell_norm(sc->labels_sv[v], lab, sizeof lab) == 0 &&
+            !strcmp(lab, norm)) {
+            *out = v;
+            return 0;
+        }
+    if (csvcell_number(buf, out, &frac, &up) == 0) {
+        if (!frac)
+            return 0;
+        snprintf(why, whylen, "value outside scale %s (not a whole number)", sc->code);
+        return -1;
+    }
+    snprintf(why, whylen, "unknown answer label (map it in [labels] or [labels.%s])", c->code);
+    return -1;
+}
+
+json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncells, int *col, char *why,
+                    size_t whylen)
+{
+    *col = -1;
+    json_t *row = json_object(), *answers = json_object();
+    if (!row || !answers) {
+        snprintf(why, whylen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < self->nvalues; i++)
+        json_object_set_new(row, self->values[i].field->name,
+                            mapping_convert(self, self->values[i].field, self->values[i].text, why, whylen));
+    for (size_t i = 0; i < self->ncols; i++) {
+        const mapping_col_t *c = &self->cols[i];
+        const char *cell = (size_t) c->col < ncells ? cells[c->col] : "";
+        char buf[MAPPING_MAX_CELL + 1];
+        *col = c->col;
+        /* The whole cell, before any trimming or label lookup: an
+         * identifier anywhere in it means the column is the wrong one.
+         * Personnummer and dates hold digits by nature; a response id is
+         * hashed, never sent. */
+        bool digits_ok = c->field && (c->field->type == MAPPING_F_PNR || c->field->type == MAPPING_F_DATE ||
+                                      !strcmp(c->field->name, "response_id"));
+        if (!digits_ok && anon_contains_identifying(cell)) {
+            snprintf(why, whylen, S_IDENTIFYING);
+            goto fail;
+        }
+        if (csvcell_trim(cell, buf, sizeof buf) < 0) {
+            snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
+            goto fail;
+        }
+        if (!*buf) {
+            if (c->required) {
+                snprintf(why, whylen, "missing required item %s", c->code);
+                goto fail;
+            }
+            continue; /* empty: not answered / not given ([values] may hold a default) */
+        }
+        if (c->field) {
+            json_t *v = mapping_convert(self, c->field, buf, why, whylen);
+            if (!v)
+                goto fail;
+            json_object_set_new(row, c->field->name, v);
+        } else {
+            long long v;
+            if (s_answer(self, c, buf, &v, why, whylen) < 0)
+                goto fail;
+            json_object_set_new(answers, c->code, json_integer(v));
+        }
+    }
+    *col = -1;
+    if (json_object_size(answers))
+        json_object_set(row, "answers", answers);
+    json_decref(answers);
+    return row;
+fail:
+    json_decref(answers);
+    json_decref(row);
+    return NULL;
+}
