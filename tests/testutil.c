@@ -399,6 +399,27 @@ static void s_on_asan_report(const char *report)
     s_note(line);
 }
 
+/* UBSan's hook for each report (a weak symbol of libubsan, overridden
+ * here): the message itself, since UBSan's own runtime may not share
+ * ASan's death callback. */
+extern void __ubsan_get_current_report_data(const char **kind, const char **message, const char **file,
+                                            unsigned *line, unsigned *col, char **address)
+    __attribute__((weak));
+void __ubsan_on_report(void);
+void __ubsan_on_report(void)
+{
+    if (!__ubsan_get_current_report_data)
+        return;
+    const char *kind = NULL, *message = NULL, *file = NULL;
+    unsigned line = 0, col = 0;
+    char *address = NULL;
+    __ubsan_get_current_report_data(&kind, &message, &file, &line, &col, &address);
+    char text[512];
+    snprintf(text, sizeof text, "%s:%u:%u: runtime error: %s", file ? file : "?", line, col,
+             message ? message : (kind ? kind : "undefined behaviour"));
+    s_note(text);
+}
+
 static void s_on_sanitizer_death(void)
 {
     s_note("sanitizer report (printed above)");

@@ -223,8 +223,10 @@ static void *s_reader(void *arg)
         }
         MDB_val k = {5, "count"}, v;
         uint32_t count = 0;
-        if (mdb_get(txn, store_dbi(r->s, DB_META), &k, &v) == 0)
-            count = be32toh(*(uint32_t *) v.mv_data);
+        if (mdb_get(txn, store_dbi(r->s, DB_META), &k, &v) == 0 && v.mv_size == 4) {
+            memcpy(&count, v.mv_data, 4); /* values are not aligned */
+            count = be32toh(count);
+        }
         MDB_stat st;
         mdb_stat(txn, store_dbi(r->s, DB_ITEMS), &st);
         if (st.ms_entries != count)
