@@ -114,7 +114,8 @@ static inline int tu_result(void)
 }
 
 /* Makes a fresh directory /tmp/finsam-test-XXXXXX; path stays valid for the
- * process. Removed by tu_cleanup() at exit unless FINSAM_KEEP_TMP is set. */
+ * process (at most 16 per process, so per case under test_run). Removed at
+ * exit (at the end of the case that made it) unless FINSAM_KEEP_TMP is set. */
 const char *tu_tempdir(void);
 
 /* Removes a directory tree. */
