@@ -450,29 +450,28 @@ static void s_case_child(const test_case_t *c, pid_t parent)
     exit(0);
 }
 
-/* Waits for the case's child; -1 if it outlived timeout_s (then killed). */
-static int s_case_wait(pid_t pid, long timeout_s, int *status)
+/* Waits until the case's child has ended, without reaping it: while it is
+ * a zombie its pid cannot be reused, so killing its process group
+ * afterwards can only reach what the case started. Returns 0, or -1 if it
+ * outlived timeout_s (then it is killed, and also left unreaped). */
+static int s_case_wait(pid_t pid, long timeout_s)
 {
-    if (timeout_s <= 0) {
-        while (waitpid(pid, status, 0) < 0)
-            if (errno != EINTR)
-                return -1;
-        return 0;
-    }
     double end = s_now() + (double) timeout_s;
     for (;;) {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
+        siginfo_t info = {0};
+        int flags = WEXITED | WNOWAIT | (timeout_s > 0 ? WNOHANG : 0);
+        int r = waitid(P_PID, (id_t) pid, &info, flags);
+        if (r == 0 && info.si_pid == pid)
             return 0;
         if (r < 0 && errno != EINTR)
-            return -1;
-        if (s_now() >= end) {
+            return 0; /* not expected; the caller's waitpid reports it */
+        if (timeout_s > 0 && s_now() >= end) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
-            waitpid(pid, status, 0);
             return -1;
         }
-        usleep(2000);
+        if (timeout_s > 0)
+            usleep(2000);
     }
 }
 
@@ -493,9 +492,11 @@ static bool s_case_forked(const test_case_t *c, long timeout_s)
         s_case_child(c, parent);
     }
     setpgid(pid, pid); /* also here: no race with what the child starts */
-    int status = 0;
-    int timed_out = s_case_wait(pid, timeout_s, &status) < 0;
+    int timed_out = s_case_wait(pid, timeout_s) < 0;
     kill(-pid, SIGKILL); /* anything the case started and left running */
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
     double secs = s_now() - start;
     const char *why = s_record->why;
     if (timed_out) {
