@@ -7,7 +7,10 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,12 +19,15 @@
 
 static char s_tmp[16][128];
 static int s_ntmp;
+/* The first directory this process made: a case's child inherits its
+ * parent's list and must remove only its own. */
+static int s_tmp_first;
 
 static void s_cleanup(void)
 {
     if (getenv("FINSAM_KEEP_TMP"))
         return;
-    for (int i = 0; i < s_ntmp; i++)
+    for (int i = s_tmp_first; i < s_ntmp; i++)
         tu_rmrf(s_tmp[i]);
 }
 
@@ -338,4 +344,279 @@ const char *tu_file_in(const char *dir, const char *name, const char *text)
     snprintf(p, 256, "%s/%s", dir, name);
     CHECK_EQ(tu_write_file(p, text), 0);
     return p;
+}
+
+/* ---- named cases ------------------------------------------------------
+ *
+ * Each case runs in a child of its own. The child tells the parent why it
+ * failed through a page shared across fork() (the failed CHECK's
+ * file:line: expression, or the sanitizer's summary); the parent reads it
+ * once the child has been reaped, so nothing can block on a pipe that a
+ * grandchild still holds open. How the child ended (status, signal) is the
+ * verdict; the page only explains it. */
+
+typedef struct {
+    char why[1024]; /* first failure reported in the case's process */
+} s_record_t;
+
+static s_record_t *s_record; /* non-NULL inside a case's child */
+
+static void s_note(const char *text)
+{
+    if (s_record && !s_record->why[0])
+        snprintf(s_record->why, sizeof s_record->why, "%s", text);
+}
+
+void tu_check_failed(const char *file, int line, const char *fmt, ...)
+{
+    char text[1024];
+    int n = snprintf(text, sizeof text, "%s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text + n, sizeof text - (size_t) n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", text);
+    s_note(text);
+    exit(1);
+}
+
+/* The sanitizer runtimes' hooks, present only in a sanitized build (weak:
+ * NULL otherwise). A report ends the process (-fno-sanitize-recover), and
+ * these let it say so before the parent sees the bare exit status. */
+extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+extern void __asan_set_error_report_callback(void (*callback)(const char *)) __attribute__((weak));
+
+static void s_on_asan_report(const char *report)
+{
+    const char *p = strstr(report, "ERROR: AddressSanitizer");
+    if (!p)
+        p = strstr(report, "ERROR: LeakSanitizer");
+    if (!p)
+        return;
+    char line[512];
+    size_t len = strcspn(p, "\n");
+    snprintf(line, sizeof line, "%.*s", (int) (len < 400 ? len : 400), p);
+    s_note(line);
+}
+
+/* UBSan's hook for each report (a weak symbol of libubsan, overridden
+ * here): the message itself, since UBSan's own runtime may not share
+ * ASan's death callback. */
+extern void __ubsan_get_current_report_data(const char **kind, const char **message, const char **file,
+                                            unsigned *line, unsigned *col, char **address)
+    __attribute__((weak));
+void __ubsan_on_report(void);
+void __ubsan_on_report(void)
+{
+    if (!__ubsan_get_current_report_data)
+        return;
+    const char *kind = NULL, *message = NULL, *file = NULL;
+    unsigned line = 0, col = 0;
+    char *address = NULL;
+    __ubsan_get_current_report_data(&kind, &message, &file, &line, &col, &address);
+    char text[512];
+    snprintf(text, sizeof text, "%s:%u:%u: runtime error: %s", file ? file : "?", line, col,
+             message ? message : (kind ? kind : "undefined behaviour"));
+    s_note(text);
+}
+
+static void s_on_sanitizer_death(void)
+{
+    s_note("sanitizer report (printed above)");
+}
+
+static double s_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
+}
+
+/* In the child: becomes a case of its own, runs it, exits 0 if it
+ * returns. Never returns. */
+static void s_case_child(const test_case_t *c, pid_t parent)
+{
+    setpgid(0, 0); /* the parent kills what the case leaves behind by group */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) /* the parent died before prctl */
+        _exit(1);
+    s_tmp_first = s_ntmp;
+    if (__sanitizer_set_death_callback)
+        __sanitizer_set_death_callback(s_on_sanitizer_death);
+    if (__asan_set_error_report_callback)
+        __asan_set_error_report_callback(s_on_asan_report);
+    c->fn();
+    fflush(NULL);
+    exit(0);
+}
+
+/* Waits until the case's child has ended, without reaping it: while it is
+ * a zombie its pid cannot be reused, so killing its process group
+ * afterwards can only reach what the case started. Returns 0, or -1 if it
+ * outlived timeout_s (then it is killed, and also left unreaped). */
+static int s_case_wait(pid_t pid, long timeout_s)
+{
+    double end = s_now() + (double) timeout_s;
+    for (;;) {
+        siginfo_t info = {0};
+        int flags = WEXITED | WNOWAIT | (timeout_s > 0 ? WNOHANG : 0);
+        int r = waitid(P_PID, (id_t) pid, &info, flags);
+        if (r == 0 && info.si_pid == pid)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return 0; /* not expected; the caller's waitpid reports it */
+        if (timeout_s > 0 && s_now() >= end) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            return -1;
+        }
+        if (timeout_s > 0)
+            usleep(2000);
+    }
+}
+
+/* Runs one case in a child; returns true if it passed. */
+static bool s_case_forked(const test_case_t *c, long timeout_s)
+{
+    memset(s_record, 0, sizeof *s_record);
+    fprintf(stderr, "== %s\n", c->name);
+    fflush(NULL);
+    double start = s_now();
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        printf("FAIL %s: fork: %s\n", c->name, strerror(errno));
+        return false;
+    }
+    if (pid == 0) {
+        s_case_child(c, parent);
+    }
+    setpgid(pid, pid); /* also here: no race with what the child starts */
+    int timed_out = s_case_wait(pid, timeout_s) < 0;
+    kill(-pid, SIGKILL); /* anything the case started and left running */
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    double secs = s_now() - start;
+    const char *why = s_record->why;
+    if (timed_out) {
+        printf("FAIL %s: timed out after %ld s (FINSAM_CASE_TIMEOUT)\n", c->name, timeout_s);
+        return false;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        printf("ok   %s (%.2f s)\n", c->name, secs);
+        return true;
+    }
+    if (WIFSIGNALED(status))
+        printf("FAIL %s: killed by signal %d (%s)%s%s\n", c->name, WTERMSIG(status),
+               strsignal(WTERMSIG(status)), why[0] ? ": " : "", why);
+    else if (why[0])
+        printf("FAIL %s: %s\n", c->name, why);
+    else
+        printf("FAIL %s: exit status %d\n", c->name, WEXITSTATUS(status));
+    return false;
+}
+
+static void s_usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s [-l] [--no-fork] [-k SUBSTRING]... [NAME]...\n", prog);
+}
+
+int test_run(const test_case_t *cases, size_t n, int argc, char **argv)
+{
+    const char *prog = argc > 0 ? argv[0] : "test";
+    setvbuf(stdout, NULL, _IOLBF, 0); /* case lines in order with stderr in a log */
+    bool *selected = calloc(n ? n : 1, sizeof *selected);
+    if (!selected)
+        return 2;
+    bool any_filter = false, list = false, no_fork = false;
+    int rc = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-l") || !strcmp(a, "--list"))
+            list = true;
+        else if (!strcmp(a, "--no-fork"))
+            no_fork = true;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            s_usage(prog);
+            rc = 0;
+            goto done;
+        } else if (!strcmp(a, "-k")) {
+            if (++i == argc) {
+                s_usage(prog);
+                goto done;
+            }
+            any_filter = true;
+            bool hit = false;
+            for (size_t j = 0; j < n; j++)
+                if (strstr(cases[j].name, argv[i]))
+                    selected[j] = hit = true;
+            if (!hit) {
+                fprintf(stderr, "%s: no case name contains '%s' (-l lists them)\n", prog, argv[i]);
+                goto done;
+            }
+        } else if (a[0] == '-') {
+            s_usage(prog);
+            goto done;
+        } else {
+            any_filter = true;
+            bool hit = false;
+            for (size_t j = 0; j < n; j++)
+                if (!strcmp(cases[j].name, a))
+                    selected[j] = hit = true;
+            if (!hit) {
+                fprintf(stderr, "%s: no case named '%s' (-l lists them)\n", prog, a);
+                goto done;
+            }
+        }
+    }
+    if (list) {
+        for (size_t j = 0; j < n; j++)
+            if (!any_filter || selected[j])
+                printf("%s\n", cases[j].name);
+        rc = 0;
+        goto done;
+    }
+    if (no_fork) {
+        for (size_t j = 0; j < n; j++)
+            if (!any_filter || selected[j]) {
+                fprintf(stderr, "== %s\n", cases[j].name);
+                cases[j].fn(); /* a failed CHECK exits here */
+                printf("ok   %s\n", cases[j].name);
+            }
+        rc = 0;
+        goto done;
+    }
+
+    const char *t = getenv("FINSAM_CASE_TIMEOUT");
+    long timeout_s = t ? strtol(t, NULL, 10) : 0;
+    s_record = mmap(NULL, sizeof *s_record, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s_record == MAP_FAILED) {
+        s_record = NULL;
+        perror("mmap");
+        goto done;
+    }
+    size_t run = 0, failed = 0;
+    char failed_names[1024] = "";
+    for (size_t j = 0; j < n; j++) {
+        if (any_filter && !selected[j])
+            continue;
+        run++;
+        if (!s_case_forked(&cases[j], timeout_s)) {
+            size_t len = strlen(failed_names);
+            snprintf(failed_names + len, sizeof failed_names - len, "%s'%s'", failed ? ", " : "",
+                     cases[j].name);
+            failed++;
+        }
+        fflush(stdout);
+    }
+    munmap(s_record, sizeof *s_record);
+    s_record = NULL;
+    printf("%zu cases: %zu ok, %zu failed%s%s\n", run, run - failed, failed, failed ? ": " : "",
+           failed_names);
+    fflush(stdout);
+    rc = failed ? 1 : 0;
+done:
+    free(selected);
+    return rc;
 }

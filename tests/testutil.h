@@ -2,11 +2,63 @@
  * nng's nuts.h): named cases, checks that report file and line, temporary
  * LMDB directories, and real child processes started from build/bin.
  *
+ * How to write a test (new files do it this way):
+ *
+ *   #include "testutil.h"
+ *
+ *   static void test_round_trip(void)
+ *   {
+ *       const char *dir = tu_tempdir();   // fresh, removed when the case ends
+ *       ...build...
+ *       CHECK(x == 1);
+ *       CHECK_EQ(a, b);                    // prints both values
+ *       ...free...
+ *   }
+ *
+ *   static const test_case_t s_cases[] = {
+ *       {"round trip", test_round_trip},
+ *       {"missing directory", test_missing_dir},
+ *   };
+ *
+ *   int main(int argc, char **argv)
+ *   {
+ *       return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
+ *   }
+ *
+ * and register it in the folder's CMakeLists.txt:
+ *   finsam_test(store_test store_test.c LIBS finsam_store)
+ *
+ * test_run forks one child per case: a failed CHECK, an abort, a crash or a
+ * sanitizer report (the build uses -fno-sanitize-recover, so a report ends
+ * the process) fails that case only, names it, and the next cases still
+ * run. The output is one line per case, "ok   NAME (0.01 s)" or
+ * "FAIL NAME: file:line: CHECK failed: expr" (or the signal, or the exit
+ * status), then "N cases: N ok, N failed". The exit status is 0 iff every
+ * selected case passed.
+ *
+ * Each case builds what it needs and frees it. State made in main() before
+ * test_run is copied into every case by fork(): fine for plain data (a
+ * catalogue, a key), never for an LMDB environment or a ZeroMQ context,
+ * which must not cross fork(). Processes a case starts with tu_spawn are
+ * killed when the case ends, however it ends (each case is a process group).
+ *
+ * Command line of every such test binary:
+ *   store_test                  all cases
+ *   store_test "round trip" ... the cases of these exact names
+ *   store_test -k grow          the cases whose names contain "grow"
+ *   store_test -l               list the names
+ *   store_test --no-fork NAME   run in this process (for gdb): stops at
+ *                               the first failure
+ * FINSAM_CASE_TIMEOUT=SECONDS fails a case that runs longer (default: none,
+ * ctest's timeout applies to the whole binary).
+ *
+ * The older style still works and means "stop at the first failure":
+ *
  *   static void test_roundtrip(void) { CHECK(x == 1); CHECK_EQ(a, b); }
  *   int main(void) { RUN(test_roundtrip); return tu_result(); }
  *
- * A failed CHECK prints the expression and aborts the current case's
- * process with exit 1: later cases would only report follow-on noise. */
+ * Outside test_run a failed CHECK prints the expression and exits the
+ * process with status 1. */
 #ifndef FINSAM_TESTUTIL_H
 #define FINSAM_TESTUTIL_H
 
@@ -17,23 +69,37 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
+/* Reports a failed check (file:line: text) and ends the case (or, outside
+ * test_run, the process) with status 1. CHECK and CHECK_EQ call it. */
+void tu_check_failed(const char *file, int line, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+
 #define CHECK(cond)                                                                                          \
     do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                         \
-            exit(1);                                                                                         \
-        }                                                                                                    \
+        if (!(cond))                                                                                         \
+            tu_check_failed(__FILE__, __LINE__, "CHECK failed: %s", #cond);                                  \
     } while (0)
 
 #define CHECK_EQ(a, b)                                                                                       \
     do {                                                                                                     \
         long long _a = (long long) (a), _b = (long long) (b);                                                \
-        if (_a != _b) {                                                                                      \
-            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s = %lld, %s = %lld\n", __FILE__, __LINE__, #a, _a,    \
-                    #b, _b);                                                                                 \
-            exit(1);                                                                                         \
-        }                                                                                                    \
+        if (_a != _b)                                                                                        \
+            tu_check_failed(__FILE__, __LINE__, "CHECK_EQ failed: %s = %lld, %s = %lld", #a, _a, #b, _b);    \
     } while (0)
+
+/* A named case of a test file's table (see the top of this file). */
+typedef struct {
+    const char *name;
+    void (*fn)(void);
+} test_case_t;
+
+#define TU_NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Runs the cases selected by argv (all by default), each in a forked child,
+ * and prints one line per case and a summary to stdout. Returns 0 iff all
+ * selected cases passed, 1 if any failed, 2 for bad usage (an unknown case
+ * name, a -k that selects nothing). */
+int test_run(const test_case_t *cases, size_t n, int argc, char **argv);
 
 #define RUN(fn)                                                                                              \
     do {                                                                                                     \
@@ -48,7 +114,8 @@ static inline int tu_result(void)
 }
 
 /* Makes a fresh directory /tmp/finsam-test-XXXXXX; path stays valid for the
- * process. Removed by tu_cleanup() at exit unless FINSAM_KEEP_TMP is set. */
+ * process (at most 16 per process, so per case under test_run). Removed at
+ * exit (at the end of the case that made it) unless FINSAM_KEEP_TMP is set. */
 const char *tu_tempdir(void);
 
 /* Removes a directory tree. */

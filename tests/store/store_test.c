@@ -1,0 +1,380 @@
+/* store_test.c: store/store.c on real LMDB directories: open and close,
+ * grow-and-retry writes that outgrow a small map, read transactions beside
+ * a writer (and beside map growth in another thread), the compacted backup
+ * read back, reopen, read-only stores, and the error text for a directory
+ * that is not there. */
+#include "testutil.h"
+
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const store_db_t s_dbs[] = {{"items", 0}, {"meta", 0}};
+enum { DB_ITEMS, DB_META };
+
+static store_t *s_open_in(const char *dir)
+{
+    store_t *s = NULL;
+    int rc = store_open(&s, dir, s_dbs, 2, 0);
+    if (rc)
+        fprintf(stderr, "store_open %s: %s\n", dir, store_strerror(rc));
+    CHECK_EQ(rc, 0);
+    CHECK(s);
+    return s;
+}
+
+/* Puts `count` values of `size` bytes under keys first.. in one
+ * transaction; the value of key k is k's byte pattern. `runs` counts how
+ * often the body ran (more than once after map growth). */
+typedef struct {
+    uint32_t first, count;
+    size_t size;
+    int runs;
+    int fail_with; /* nonzero: the body returns this after writing */
+} s_fill_t;
+
+static void s_pattern(uint8_t *buf, size_t size, uint32_t k)
+{
+    for (size_t i = 0; i < size; i++)
+        buf[i] = (uint8_t) (k * 31 + i * 7);
+}
+
+static int s_fill(MDB_txn *txn, void *ctx)
+{
+    s_fill_t *f = ctx;
+    f->runs++;
+    MDB_dbi dbi;
+    int rc = mdb_dbi_open(txn, "items", 0, &dbi);
+    if (rc)
+        return rc;
+    uint8_t *buf = malloc(f->size);
+    if (!buf)
+        return ENOMEM;
+    for (uint32_t k = f->first; k < f->first + f->count && rc == 0; k++) {
+        uint32_t key = htobe32(k);
+        s_pattern(buf, f->size, k);
+        MDB_val kv = {sizeof key, &key}, vv = {f->size, buf};
+        rc = mdb_put(txn, dbi, &kv, &vv, 0);
+    }
+    free(buf);
+    return rc ? rc : f->fail_with;
+}
+
+/* 0 if key k holds its pattern of `size` bytes, MDB_NOTFOUND if absent. */
+static int s_get(store_t *s, MDB_txn *txn, uint32_t k, size_t size)
+{
+    uint32_t key = htobe32(k);
+    MDB_val kv = {sizeof key, &key}, vv;
+    int rc = mdb_get(txn, store_dbi(s, DB_ITEMS), &kv, &vv);
+    if (rc)
+        return rc;
+    CHECK_EQ(vv.mv_size, size);
+    uint8_t *want = malloc(size);
+    s_pattern(want, size, k);
+    int same = memcmp(vv.mv_data, want, size) == 0;
+    free(want);
+    CHECK(same);
+    return 0;
+}
+
+static size_t s_entries(store_t *s, MDB_txn *txn)
+{
+    MDB_stat st;
+    CHECK_EQ(mdb_stat(txn, store_dbi(s, DB_ITEMS), &st), 0);
+    return st.ms_entries;
+}
+
+static void test_open_close(void)
+{
+    const char *dir = tu_tempdir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/new/store", dir); /* parents are created */
+    store_t *s = s_open_in(path);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK_EQ(st.st_mode & 0777, 0700);
+    s_fill_t f = {1, 10, 100, 0, 0};
+    CHECK_EQ(store_write(s, s_fill, &f), 0);
+    CHECK_EQ(f.runs, 1);
+    store_close(&s);
+    CHECK(s == NULL);
+    store_close(&s); /* NULL-safe */
+
+    /* Durable: a second open reads what the first wrote. */
+    s = s_open_in(path);
+    MDB_txn *txn;
+    CHECK_EQ(store_read(s, &txn), 0);
+    CHECK_EQ(s_entries(s, txn), 10);
+    for (uint32_t k = 1; k <= 10; k++)
+        CHECK_EQ(s_get(s, txn, k, 100), 0);
+    CHECK_EQ(s_get(s, txn, 11, 100), MDB_NOTFOUND);
+    store_read_end(s, txn);
+    size_t map, used;
+    store_usage(s, &map, &used);
+    CHECK(map >= used && used > 0);
+    CHECK_EQ(store_grow_count(s), 0);
+    store_close(&s);
+}
+
+static void test_body_error_aborts(void)
+{
+    store_t *s = s_open_in(tu_tempdir());
+    s_fill_t f = {1, 5, 64, 0, EPROTO};
+    CHECK_EQ(store_write(s, s_fill, &f), EPROTO);
+    CHECK_EQ(f.runs, 1);
+    MDB_txn *txn;
+    CHECK_EQ(store_read(s, &txn), 0);
+    CHECK_EQ(s_entries(s, txn), 0); /* nothing of the aborted body */
+    store_read_end(s, txn);
+    store_close(&s);
+}
+
+/* A 1 MiB map (FINSAM_STORE_INITIAL_MAP_MB) and one transaction of 6 MiB:
+ * the body runs again after each growth and everything lands. */
+static void test_write_grows_map(void)
+{
+    setenv("FINSAM_STORE_INITIAL_MAP_MB", "1", 1);
+    store_t *s = s_open_in(tu_tempdir());
+    size_t map0, used;
+    store_usage(s, &map0, &used);
+    CHECK_EQ(map0, 1 << 20);
+    s_fill_t f = {1, 1500, 4096, 0, 0};
+    CHECK_EQ(store_write(s, s_fill, &f), 0);
+    CHECK(store_grow_count(s) >= 2);
+    CHECK_EQ(f.runs, (int) store_grow_count(s) + 1);
+    size_t map1;
+    store_usage(s, &map1, &used);
+    CHECK(map1 >= 8u << 20);
+    CHECK(used > 6u << 20 && used <= map1);
+    MDB_txn *txn;
+    CHECK_EQ(store_read(s, &txn), 0);
+    CHECK_EQ(s_entries(s, txn), 1500);
+    CHECK_EQ(s_get(s, txn, 1, 4096), 0);
+    CHECK_EQ(s_get(s, txn, 1500, 4096), 0);
+    store_read_end(s, txn);
+    /* Growth is kept across reopen: the next write needs none. */
+    CHECK_EQ(store_reopen(s), 0);
+    size_t map2;
+    store_usage(s, &map2, &used);
+    CHECK_EQ(map2, map1);
+    store_close(&s);
+    unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
+}
+
+/* A read transaction is a snapshot: a commit beside it is not seen in it,
+ * and is seen by the next one. */
+static void test_read_beside_write(void)
+{
+    store_t *s = s_open_in(tu_tempdir());
+    s_fill_t f = {1, 10, 32, 0, 0};
+    CHECK_EQ(store_write(s, s_fill, &f), 0);
+    MDB_txn *old;
+    CHECK_EQ(store_read(s, &old), 0);
+    s_fill_t more = {11, 10, 32, 0, 0};
+    CHECK_EQ(store_write(s, s_fill, &more), 0);
+    CHECK_EQ(s_entries(s, old), 10);
+    CHECK_EQ(s_get(s, old, 15, 32), MDB_NOTFOUND);
+    MDB_txn *now;
+    CHECK_EQ(store_read(s, &now), 0);
+    CHECK_EQ(s_entries(s, now), 20);
+    CHECK_EQ(s_get(s, now, 15, 32), 0);
+    store_read_end(s, now);
+    store_read_end(s, old);
+    store_close(&s);
+}
+
+/* Readers in another thread while the writer grows the map many times:
+ * every snapshot is whole (the count in meta matches the items), and
+ * growth waits for readers instead of resizing under them. */
+typedef struct {
+    store_t *s;
+    atomic_bool stop;
+    long snapshots;
+    int bad;
+} s_reader_t;
+
+static int s_fill_counted(MDB_txn *txn, void *ctx)
+{
+    s_fill_t *f = ctx;
+    int rc = s_fill(txn, ctx);
+    if (rc)
+        return rc;
+    uint32_t total = htobe32(f->first + f->count - 1);
+    MDB_dbi meta;
+    if ((rc = mdb_dbi_open(txn, "meta", 0, &meta)))
+        return rc;
+    MDB_val k = {5, "count"}, v = {4, &total};
+    return mdb_put(txn, meta, &k, &v, 0);
+}
+
+static void *s_reader(void *arg)
+{
+    s_reader_t *r = arg;
+    while (!atomic_load(&r->stop)) {
+        MDB_txn *txn;
+        if (store_read(r->s, &txn)) {
+            r->bad++;
+            break;
+        }
+        MDB_val k = {5, "count"}, v;
+        uint32_t count = 0;
+        if (mdb_get(txn, store_dbi(r->s, DB_META), &k, &v) == 0 && v.mv_size == 4) {
+            memcpy(&count, v.mv_data, 4); /* values are not aligned */
+            count = be32toh(count);
+        }
+        MDB_stat st;
+        mdb_stat(txn, store_dbi(r->s, DB_ITEMS), &st);
+        if (st.ms_entries != count)
+            r->bad++;
+        store_read_end(r->s, txn);
+        r->snapshots++;
+    }
+    return NULL;
+}
+
+static void test_readers_beside_growth(void)
+{
+    setenv("FINSAM_STORE_INITIAL_MAP_MB", "1", 1);
+    store_t *s = s_open_in(tu_tempdir());
+    s_reader_t r = {.s = s};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, s_reader, &r), 0);
+    for (uint32_t i = 0; i < 40; i++) {
+        s_fill_t f = {1 + i * 50, 50, 2048, 0, 0};
+        CHECK_EQ(store_write(s, s_fill_counted, &f), 0);
+    }
+    atomic_store(&r.stop, true);
+    pthread_join(th, NULL);
+    CHECK(store_grow_count(s) >= 2);
+    CHECK_EQ(r.bad, 0);
+    CHECK(r.snapshots > 0);
+    store_close(&s);
+    unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
+}
+
+static void test_backup_round_trip(void)
+{
+    const char *dir = tu_tempdir();
+    char src[256], copy[256];
+    snprintf(src, sizeof src, "%s/src", dir);
+    snprintf(copy, sizeof copy, "%s/backup/one", dir);
+    store_t *s = s_open_in(src);
+    s_fill_t f = {1, 300, 500, 0, 0};
+    CHECK_EQ(store_write(s, s_fill, &f), 0);
+    MDB_txn *reader; /* the store stays in use during the backup */
+    CHECK_EQ(store_read(s, &reader), 0);
+    CHECK_EQ(store_backup(s, copy), 0);
+    store_read_end(s, reader);
+    /* A second backup into the same directory is refused, not overwritten. */
+    CHECK(store_backup(s, copy) != 0);
+    store_close(&s);
+
+    store_t *b = NULL;
+    CHECK_EQ(store_open(&b, copy, s_dbs, 2, STORE_READONLY), 0);
+    MDB_txn *txn;
+    CHECK_EQ(store_read(b, &txn), 0);
+    CHECK_EQ(s_entries(b, txn), 300);
+    for (uint32_t k = 1; k <= 300; k += 37)
+        CHECK_EQ(s_get(b, txn, k, 500), 0);
+    store_read_end(b, txn);
+    store_close(&b);
+}
+
+static void test_readonly(void)
+{
+    const char *dir = tu_tempdir();
+    store_t *s = s_open_in(dir);
+    s_fill_t f = {1, 3, 10, 0, 0};
+    CHECK_EQ(store_write(s, s_fill, &f), 0);
+    store_close(&s);
+    CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_READONLY), 0);
+    s_fill_t g = {4, 1, 10, 0, 0};
+    int rc = store_write(s, s_fill, &g);
+    CHECK(rc != 0);
+    CHECK_EQ(g.runs, 0);
+    MDB_txn *txn;
+    CHECK_EQ(store_read(s, &txn), 0);
+    CHECK_EQ(s_entries(s, txn), 3);
+    store_read_end(s, txn);
+    store_close(&s);
+}
+
+static void test_missing_directory(void)
+{
+    const char *dir = tu_tempdir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/not-there", dir);
+    store_t *s = (store_t *) 1;
+    int rc = store_open(&s, path, s_dbs, 2, STORE_READONLY); /* read-only never creates */
+    CHECK_EQ(rc, ENOENT);
+    CHECK(s == NULL);
+    CHECK(strstr(store_strerror(rc), "No such file or directory"));
+
+    /* A path through a regular file cannot be created. */
+    char file[256];
+    snprintf(file, sizeof file, "%s/plain", dir);
+    CHECK_EQ(tu_write_file(file, "x"), 0);
+    snprintf(path, sizeof path, "%s/plain/store", dir);
+    s = (store_t *) 1;
+    rc = store_open(&s, path, s_dbs, 2, 0);
+    CHECK_EQ(rc, ENOTDIR);
+    CHECK(s == NULL);
+    CHECK(strstr(store_strerror(rc), "Not a directory"));
+
+    /* LMDB's own codes have LMDB's text. */
+    CHECK(strstr(store_strerror(MDB_MAP_FULL), "MDB_MAP_FULL"));
+}
+
+static void test_too_many_databases(void)
+{
+    store_db_t many[17];
+    char names[17][8];
+    for (int i = 0; i < 17; i++) {
+        snprintf(names[i], sizeof names[i], "db%d", i);
+        many[i] = (store_db_t){names[i], 0};
+    }
+    store_t *s = (store_t *) 1;
+    CHECK_EQ(store_open(&s, tu_tempdir(), many, 17, 0), EINVAL);
+    CHECK(s == NULL);
+}
+
+/* store_reopen keeps the data and the map; the store works afterwards. */
+static void test_reopen(void)
+{
+    store_t *s = s_open_in(tu_tempdir());
+    s_fill_t f = {1, 20, 64, 0, 0};
+    CHECK_EQ(store_write(s, s_fill, &f), 0);
+    CHECK_EQ(store_reopen(s), 0);
+    s_fill_t g = {21, 20, 64, 0, 0};
+    CHECK_EQ(store_write(s, s_fill, &g), 0);
+    MDB_txn *txn;
+    CHECK_EQ(store_read(s, &txn), 0);
+    CHECK_EQ(s_entries(s, txn), 40);
+    CHECK_EQ(s_get(s, txn, 1, 64), 0);
+    CHECK_EQ(s_get(s, txn, 40, 64), 0);
+    store_read_end(s, txn);
+    store_close(&s);
+}
+
+static const test_case_t s_cases[] = {
+    {"open, write, close, open again", test_open_close},
+    {"a failing body aborts", test_body_error_aborts},
+    {"a write grows the map and retries", test_write_grows_map},
+    {"a reader is a snapshot beside a writer", test_read_beside_write},
+    {"readers in a thread beside map growth", test_readers_beside_growth},
+    {"backup round trip", test_backup_round_trip},
+    {"read-only store refuses writes", test_readonly},
+    {"missing directory error text", test_missing_directory},
+    {"too many databases", test_too_many_databases},
+    {"reopen keeps data", test_reopen},
+};
+
+int main(int argc, char **argv)
+{
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
+}
