@@ -132,8 +132,15 @@ int mkdir_p(const char *path, unsigned mode)
             return -1;
         *p = '/';
     }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+    if (mkdir(buf, mode) == 0)
+        return 0;
+    struct stat st;
+    if (errno != EEXIST || stat(buf, &st) < 0)
         return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR; /* a file of that name is in the way */
+        return -1;
+    }
     return 0;
 }
 

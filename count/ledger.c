@@ -417,21 +417,23 @@ int ledger_append(ledger_txn_t *lt, const char *forbund, const uint8_t id[16], c
 {
     uint8_t key[8];
     be64_put(key, lt->next_seq);
+    /* The dedupe entry first: an id already stored (MDB_KEYEXIST) leaves
+     * the log untouched, so the transaction stays good for the next event. */
+    uint8_t dkey[DEDUPE_KEY_LEN];
+    s_dedupe_key(dkey, forbund, id);
+    MDB_val dk = {DEDUPE_KEY_LEN, dkey}, dv = {8, key};
+    int rc = mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_DEDUPE), &dk, &dv, MDB_NOOVERWRITE);
+    if (rc)
+        return rc;
     MDB_val k = {8, key}, v = {LOG_HEADER + len, NULL};
     /* MDB_RESERVE: write the record straight into the page, no copy. */
-    int rc = mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_LOG), &k, &v, MDB_APPEND | MDB_RESERVE);
+    rc = mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_LOG), &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc)
         return rc;
     uint8_t *p = v.mv_data;
     p[0] = 1;
     be64_put(p + 1, (uint64_t) received_ms);
     memcpy(p + LOG_HEADER, bytes, len);
-    uint8_t dkey[DEDUPE_KEY_LEN];
-    s_dedupe_key(dkey, forbund, id);
-    MDB_val dk = {DEDUPE_KEY_LEN, dkey}, dv = {8, key};
-    rc = mdb_put(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_DEDUPE), &dk, &dv, MDB_NOOVERWRITE);
-    if (rc)
-        return rc;
     *seq = lt->next_seq++;
     return 0;
 }

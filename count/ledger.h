@@ -159,7 +159,8 @@ int ledger_find_any(MDB_txn *txn, const ledger_t *self, const uint8_t id[16],
                     char forbund[LEDGER_FORBUND_LEN + 1], uint64_t *seq, int *count);
 
 /* Appends an event of förbund `forbund` (with its dedupe entry) at the
- * next position. MDB_KEYEXIST if that förbund already stored the id. */
+ * next position. MDB_KEYEXIST if that förbund already stored the id: then
+ * nothing is written and the transaction stays good for the next append. */
 int ledger_append(ledger_txn_t *lt, const char *forbund, const uint8_t id[16], const uint8_t *bytes,
                   size_t len, int64_t received_ms, uint64_t *seq);
 

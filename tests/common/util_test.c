@@ -126,6 +126,9 @@ static void test_mkdir_p(void)
     errno = 0;
     CHECK_EQ(mkdir_p(path, 0700), -1);
     CHECK_EQ(errno, ENOTDIR);
+    errno = 0; /* the last component a file: refused, not taken for a directory */
+    CHECK_EQ(mkdir_p(file, 0700), -1);
+    CHECK_EQ(errno, ENOTDIR);
 
     errno = 0;
     CHECK_EQ(mkdir_p("", 0700), -1);

@@ -71,6 +71,24 @@ static int s_append(ledger_txn_t *lt, void *arg)
     return rc ? rc : a->rc_of_body;
 }
 
+/* A duplicate of event 1, then event 50, in one transaction. */
+static int s_dup_then_new(ledger_txn_t *lt, void *arg)
+{
+    (void) arg;
+    uint8_t id[16], buf[256];
+    uint64_t seq = 0;
+    s_id(id, 1);
+    size_t len = s_bytes(buf, sizeof buf, 1);
+    int rc = ledger_append(lt, "NV", id, buf, len, 1700000000001, &seq);
+    if (rc != MDB_KEYEXIST)
+        return rc ? rc : EINVAL;
+    s_id(id, 50);
+    len = s_bytes(buf, sizeof buf, 50);
+    if ((rc = ledger_append(lt, "NV", id, buf, len, 1700000000050, &seq)))
+        return rc;
+    return seq == 5 ? 0 : EINVAL;
+}
+
 static void s_check_event(ledger_t *l, MDB_txn *txn, uint64_t seq, uint32_t n)
 {
     const uint8_t *bytes;
@@ -143,7 +161,8 @@ static void test_other_schema_refused(void)
     CHECK(l == NULL);
     fprintf(stderr, "%s\n", s_err);
     char want[80];
-    snprintf(want, sizeof want, "store schema version 3, this finsam reads version %d", LEDGER_SCHEMA_VERSION);
+    snprintf(want, sizeof want, "store schema version 3, this finsam reads version %d",
+             LEDGER_SCHEMA_VERSION);
     CHECK(strstr(s_err, want));
     uint32_t version = 0;
     CHECK_EQ(ledger_open_previous(&l, path, &version, s_err, sizeof s_err), FIN_EVERSION);
@@ -276,6 +295,10 @@ static void test_dedupe_per_forbund(void)
     s_append_t dup = {.forbund = "NV", .first = 3, .count = 1};
     CHECK_EQ(ledger_write(l, s_append, &dup), MDB_KEYEXIST);
     CHECK_EQ(ledger_next_seq(l), 5);
+    /* Inside one transaction a refused duplicate writes nothing: the next
+     * append takes the position the duplicate did not. */
+    CHECK_EQ(ledger_write(l, s_dup_then_new, NULL), 0);
+    CHECK_EQ(ledger_next_seq(l), 6);
 
     MDB_txn *txn;
     CHECK_EQ(store_read(ledger_store(l), &txn), 0);
@@ -291,7 +314,9 @@ static void test_dedupe_per_forbund(void)
     CHECK_EQ(ledger_find(txn, l, "HBS", id, &seq), MDB_NOTFOUND);
     const uint8_t *bytes;
     size_t len;
-    CHECK_EQ(ledger_get(txn, l, 5, &bytes, &len, NULL), MDB_NOTFOUND);
+    CHECK_EQ(ledger_get(txn, l, 5, &bytes, &len, NULL), 0); /* event 50, not the duplicate */
+    s_check_event(l, txn, 5, 50);
+    CHECK_EQ(ledger_get(txn, l, 6, &bytes, &len, NULL), MDB_NOTFOUND);
 
     char forbund[LEDGER_FORBUND_LEN + 1];
     int count = -1;
