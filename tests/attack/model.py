@@ -18,7 +18,7 @@ from /api/protection, the outputs):
   the steady state (every changed cell republished, as after a quiet
   week), so a published förbund row is the cell as it is now.
 - Län and Riket rows are the sums of the *published* förbund rows of
-  their förbund (report/query.c merges the publication), so
+  their förbund (report/table.c merges the publication), so
   never-published förbund cells are in no län or Riket row.
 - Units (distinct people) add exactly over förbund, gender and age band
   (a person's gender is recorded consistently and the age band is the
