@@ -4,7 +4,13 @@
  * authorize) -> commit (one LMDB write transaction, synchronous) -> ack.
  * No ack leaves before its transaction is on disk; if the commit fails no
  * ack leaves at all and the agents resend, which the dedupe index makes
- * harmless. */
+ * harmless.
+ *
+ * The loop is CZMQ's zloop: one handler per socket (the ingest ROUTER, the
+ * ZAP handler, the socket monitors, the stream sockets) and one per timer
+ * (the stop flag, the allow-list safety net, stream housekeeping,
+ * publication, statistics), all listed in s_reactor_new. zloop's own
+ * signal handling stays off (prologue_signals): the stop flag is ours. */
 #include "server.h"
 
 #include "publish.h"
@@ -35,6 +41,8 @@
  * 5 pages per event) while keeping fsyncs far below the disk's rate. */
 #define MAX_COMMIT_EVENTS 6000
 #define REFRESH_MS 1000
+#define STOP_CHECK_MS 200
+#define STATS_MS 10000
 
 struct server_t {
     server_config_t config;
@@ -55,7 +63,13 @@ struct server_t {
     allowlist_t *allowlist, *subscribers;
     ingest_item_t *items;
     zmq_msg_t *ids, *frames;
+    zloop_t *loop;
+    volatile sig_atomic_t *stop; /* server_run's flag */
+    int backoff_ms;              /* after a failed commit; 0 when the last one worked */
+    bool failed;                 /* a handler could not re-register: the loop ends */
 };
+
+static int s_reactor_new(server_t *self);
 
 static void s_set_int(void *sock, int opt, int value)
 {
@@ -180,6 +194,8 @@ server_t *server_new(const server_config_t *config)
         if (!self->stream)
             goto fail;
     }
+    if (s_reactor_new(self) < 0)
+        goto fail;
     return self;
 fail:
     server_destroy(&self);
@@ -191,6 +207,7 @@ void server_destroy(server_t **self_p)
     if (!self_p || !*self_p)
         return;
     server_t *self = *self_p;
+    zloop_destroy(&self->loop);
     stream_destroy(&self->stream);
     if (self->monitor)
         zmq_close(self->monitor);
@@ -379,85 +396,204 @@ static void s_publish(server_t *self)
         log_warn("collector", "PUBLISH-STREAM-FAILED reason=%s", store_strerror(rc));
 }
 
+/* The reactor's handlers. Each returns 0 to keep the loop running and -1
+ * to end it (self->failed says whether that was an error). */
+
+static int s_on_resume(zloop_t *loop, int timer_id, void *arg);
+
+/* The ingest ROUTER is readable: one turn (drain, prepare, commit, ack). */
+static int s_on_ingest(zloop_t *loop, zsock_t *router, void *arg)
+{
+    server_t *self = arg;
+    if (s_turn(self) == 0) {
+        self->backoff_ms = 0;
+        return 0;
+    }
+    /* A failed commit (disk full, I/O error): answer nothing and leave the
+     * ingest socket alone for a while (handshakes, replays and timers go
+     * on), then try again with whatever the agents resend. */
+    self->backoff_ms = self->backoff_ms ? (self->backoff_ms * 2 > 2000 ? 2000 : self->backoff_ms * 2) : 50;
+    zloop_reader_end(loop, router);
+    if (zloop_timer(loop, (size_t) self->backoff_ms, 1, s_on_resume, self) < 0) {
+        self->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* The back-off after a failed commit is over: read the ingest socket again. */
+static int s_on_resume(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) timer_id;
+    server_t *self = arg;
+    if (zloop_reader(loop, self->router, s_on_ingest, self) < 0) {
+        self->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* ZAP requests (auth.h): answered before anything else can use them. */
+static int s_on_zap(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    server_t *self = arg;
+    while (auth_handle(self->auth) > 0)
+        ;
+    return 0;
+}
+
+static int s_on_monitor(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    s_monitor_events(arg);
+    return 0;
+}
+
+static int s_on_replay(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    stream_handle_replay(((server_t *) arg)->stream);
+    return 0;
+}
+
+static int s_on_live(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    stream_handle_live(((server_t *) arg)->stream);
+    return 0;
+}
+
+static int s_on_stream_monitor(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    stream_handle_monitor(((server_t *) arg)->stream);
+    return 0;
+}
+
+/* The stop flag is set by a signal handler. A signal that interrupts the
+ * poll ends zloop_start at once (server_run looks at the flag then); this
+ * timer catches one that was delivered to another thread. */
+static int s_on_stop_check(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    server_t *self = arg;
+    return *self->stop ? -1 : 0;
+}
+
+static int s_on_refresh(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    server_t *self = arg;
+    allowlist_refresh(self->allowlist);
+    allowlist_refresh(self->subscribers);
+    /* After the refresh: a subscriber whose key was just removed is cut
+     * off now (stream.h). */
+    if (self->stream)
+        stream_tick(self->stream);
+    return 0;
+}
+
+static int s_on_stream_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    stream_tick(((server_t *) arg)->stream);
+    return 0;
+}
+
+static int s_on_publish(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_publish(arg);
+    return 0;
+}
+
+static int s_on_stats(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    server_t *self = arg;
+    const ingest_stats_t *s = ingest_stats(self->ingest);
+    log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
+             (unsigned long long) s->batches, (unsigned long long) s->events, (unsigned long long) s->stored,
+             (unsigned long long) s->duplicates, (unsigned long long) s->commits);
+    return 0;
+}
+
+/* The reactor: every socket with its handler, every timer with its period.
+ * Sockets that are zsock_t are readers, raw libzmq sockets pollers. */
+static int s_reactor_new(server_t *self)
+{
+    self->loop = zloop_new();
+    if (!self->loop)
+        return -1;
+    zloop_t *l = self->loop;
+    struct {
+        void *socket;
+        zloop_fn *handler;
+    } pollers[] = {
+        {auth_socket(self->auth), s_on_zap},
+        {self->monitor, s_on_monitor},
+        {self->stream ? stream_replay_socket(self->stream) : NULL, s_on_replay},
+        {self->stream ? stream_live_socket(self->stream) : NULL, s_on_live},
+        {self->stream ? stream_monitor_socket(self->stream) : NULL, s_on_stream_monitor},
+    };
+    int rc = zloop_reader(l, self->router, s_on_ingest, self);
+    for (size_t i = 0; rc == 0 && i < sizeof pollers / sizeof *pollers; i++) {
+        zmq_pollitem_t item = {pollers[i].socket, 0, ZMQ_POLLIN, 0};
+        if (item.socket)
+            rc = zloop_poller(l, &item, pollers[i].handler, self);
+    }
+    struct {
+        size_t period_ms;
+        zloop_timer_fn *handler;
+    } timers[] = {
+        {STOP_CHECK_MS, s_on_stop_check},
+        {REFRESH_MS, s_on_refresh},
+        {self->stream ? STREAM_TICK_MS : 0, s_on_stream_tick},
+        {(size_t) self->publish_interval_s * 1000, s_on_publish},
+        {STATS_MS, s_on_stats},
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof timers / sizeof *timers; i++)
+        if (timers[i].period_ms && zloop_timer(l, timers[i].period_ms, 0, timers[i].handler, self) < 0)
+            rc = -1;
+    return rc < 0 ? -1 : 0;
+}
+
 int server_run(server_t *self, volatile sig_atomic_t *stop)
 {
+    self->stop = stop;
     s_publish(self);
-    int64_t next_publish = clock_mono_ms() + (int64_t) self->publish_interval_s * 1000;
-    void *r = zsock_resolve(self->router);
-    int64_t next_refresh = clock_mono_ms() + REFRESH_MS, next_stats = clock_mono_ms() + 10000;
-    int backoff_ms = 0;
-    int64_t resume_at = 0;
+    int rc = 0;
     while (!*stop) {
-        int64_t wait = 200;
-        zmq_pollitem_t items[] = {
-            {r, 0, ZMQ_POLLIN, 0},
-            {auth_socket(self->auth), 0, ZMQ_POLLIN, 0},
-            {self->monitor, 0, self->monitor ? ZMQ_POLLIN : 0, 0},
-            {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0},
-            {self->stream ? stream_live_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0},
-            {self->stream ? stream_monitor_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0}};
-        /* While backing off after a failed commit, still answer handshakes
-         * and replays, but leave the ingest socket alone. */
-        if (resume_at) {
-            wait = resume_at - clock_mono_ms();
-            if (wait > 0)
-                items[0].events = 0;
-            else
-                wait = 200;
-        }
-        int rc = zmq_poll(items, self->stream ? 6 : 3, (long) wait);
-        if (rc < 0 && errno != EINTR) {
+        /* zloop_start returns -1 when a handler ended the loop (the stop
+         * flag, or self->failed), and 0 when its poll failed: EINTR from a
+         * signal (the flag is looked at again), anything else is fatal. */
+        errno = 0;
+        if (zloop_start(self->loop) == 0 && errno != EINTR) {
             log_error("collector", "POLL-FAILED reason=%s", zmq_strerror(errno));
-            return -1;
+            rc = -1;
+            break;
         }
-        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
-            while (auth_handle(self->auth) > 0)
-                ;
-        if (rc > 0 && (items[2].revents & ZMQ_POLLIN))
-            s_monitor_events(self);
-        if (rc > 0 && self->stream && (items[3].revents & ZMQ_POLLIN))
-            stream_handle_replay(self->stream);
-        if (rc > 0 && self->stream && (items[4].revents & ZMQ_POLLIN))
-            stream_handle_live(self->stream);
-        if (rc > 0 && self->stream && (items[5].revents & ZMQ_POLLIN))
-            stream_handle_monitor(self->stream);
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
-            /* A failed commit (disk full, I/O error): answer nothing, back
-             * off, and try again with whatever the agents resend. */
-            if (s_turn(self) != 0) {
-                backoff_ms = backoff_ms ? (backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2) : 50;
-                resume_at = clock_mono_ms() + backoff_ms;
-            } else {
-                backoff_ms = 0;
-                resume_at = 0;
-            }
-        }
-        int64_t now = clock_mono_ms();
-        if (now >= next_refresh) {
-            allowlist_refresh(self->allowlist);
-            allowlist_refresh(self->subscribers);
-            next_refresh = now + REFRESH_MS;
-        }
-        /* After the refresh: a subscriber whose key was just removed is
-         * cut off in this turn (stream.h). */
-        if (self->stream)
-            stream_tick(self->stream);
-        if (now >= next_publish) {
-            s_publish(self);
-            next_publish = now + (int64_t) self->publish_interval_s * 1000;
-        }
-        if (now >= next_stats) {
-            const ingest_stats_t *s = ingest_stats(self->ingest);
-            log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
-                     (unsigned long long) s->batches, (unsigned long long) s->events,
-                     (unsigned long long) s->stored, (unsigned long long) s->duplicates,
-                     (unsigned long long) s->commits);
-            next_stats = now + 10000;
+        if (self->failed) {
+            log_error("collector", "REACTOR-FAILED reason=cannot register a handler");
+            rc = -1;
+            break;
         }
     }
-    s_publish(self);
+    if (rc == 0)
+        s_publish(self);
     log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
-    return 0;
+    return rc;
 }
 
 metrics_t *server_metrics(server_t *self)

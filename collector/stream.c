@@ -27,7 +27,6 @@
 #define REPLAY_MAX 1000
 #define PEERS_MAX 1000 /* subscriptions at once; more are refused */
 #define LIVE_BURST 100 /* Subscribe frames answered per stream_handle_live */
-#define TICK_MS 250    /* expiry and loss-log checks */
 #define LOST_LOG_MS 10000
 
 /* One subscription: a live connection (routing id), the key it
@@ -649,7 +648,7 @@ void stream_tick(stream_t *self)
     int64_t now = clock_mono_ms();
     if (now < self->next_tick_ms)
         return;
-    self->next_tick_ms = now + TICK_MS;
+    self->next_tick_ms = now + STREAM_TICK_MS;
     for (size_t i = 0; i < self->npeers;) {
         s_peer_t *p = self->peers[i];
         if (now - p->heard_ms > STREAM_EXPIRE_MS) {

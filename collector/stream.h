@@ -54,6 +54,8 @@
 /* Largest frame accepted on the live and replay sockets (ZMQ_MAXMSGSIZE:
  * a larger one closes that connection). */
 #define STREAM_REQUEST_MAX 4096
+/* Period of stream_tick's expiry and loss-log checks. */
+#define STREAM_TICK_MS 250
 
 typedef struct {
     const char *events_endpoint;     /* live ROUTER; NULL or "" disables the streams */
@@ -124,13 +126,14 @@ void stream_handle_replay(stream_t *self);
 void *stream_live_socket(stream_t *self);
 void stream_handle_live(stream_t *self);
 
-/* Housekeeping, to call on every turn of the loop (cheap): when the
- * subscriber allow-list was reloaded, ends the subscriptions of keys it no
- * longer lists (or whose access no longer covers their prefixes); every
- * 250 ms, removes subscriptions not renewed within STREAM_EXPIRE_MS and
- * logs messages lost at a peer's high-water mark (SUBSCRIBER-LOST). Each
- * removal is logged as SUBSCRIBER-REMOVED with its reason; the metric
- * `subscribers` is the number of subscriptions. */
+/* Housekeeping, to call every STREAM_TICK_MS and whenever the subscriber
+ * allow-list may have been reloaded (cheap): when it was, ends the
+ * subscriptions of keys it no longer lists (or whose access no longer
+ * covers their prefixes); every STREAM_TICK_MS, removes subscriptions not
+ * renewed within STREAM_EXPIRE_MS and logs messages lost at a peer's
+ * high-water mark (SUBSCRIBER-LOST). Each removal is logged as
+ * SUBSCRIBER-REMOVED with its reason; the metric `subscribers` is the
+ * number of subscriptions. */
 void stream_tick(stream_t *self);
 
 /* The socket monitor of the live socket, to poll; the handler logs
