@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,8 @@ static const opt_spec_t s_spec = {
 int main(int argc, char **argv)
 {
     int first;
-    int rc = prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o_log_level}, argc, argv, &first);
+    int rc =
+        prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o_log_level}, argc, argv, &first);
     if (rc == OPTIONS_EXIT_OK)
         return 0;
     if (rc)
@@ -146,6 +148,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "finsam-collector: key refused: %s\n", err);
         return EX_NOPERM;
     }
+    /* SIGHUP (reload the allow-lists) is read by the server's loop through
+     * a signalfd: blocked here, before any thread starts, so that every
+     * thread inherits the mask and none takes its default action. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
     zsys_init();
     prologue_signals(&s_stop);
 

@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #define MAX_COMMIT_BYTES (16u << 20)
 /* Events per transaction. LMDB keeps every page a transaction dirtied in
@@ -64,6 +66,7 @@ struct server_t {
     ingest_item_t *items;
     zmq_msg_t *ids, *frames;
     zloop_t *loop;
+    int sighup_fd;               /* signalfd of SIGHUP (blocked by main.c); -1 without */
     volatile sig_atomic_t *stop; /* server_run's flag */
     int backoff_ms;              /* after a failed commit; 0 when the last one worked */
     bool failed;                 /* a handler could not re-register: the loop ends */
@@ -83,6 +86,7 @@ server_t *server_new(const server_config_t *config)
     if (!self)
         return NULL;
     self->config = *config;
+    self->sighup_fd = -1;
     int n = config->max_batches_per_commit;
     self->items = calloc((size_t) n, sizeof *self->items);
     self->ids = calloc((size_t) n, sizeof *self->ids);
@@ -208,6 +212,8 @@ void server_destroy(server_t **self_p)
         return;
     server_t *self = *self_p;
     zloop_destroy(&self->loop);
+    if (self->sighup_fd >= 0)
+        close(self->sighup_fd);
     stream_destroy(&self->stream);
     if (self->monitor)
         zmq_close(self->monitor);
@@ -476,6 +482,43 @@ static int s_on_stream_monitor(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
+/* The allow-lists' directories changed (inotify): reloaded at once, so a
+ * removed key is refused by the next handshake, batch, Subscribe, replay
+ * request and fan-out, and its subscriptions end now (stream.h). */
+static int s_on_agents(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    allowlist_handle(((server_t *) arg)->allowlist);
+    return 0;
+}
+
+static int s_on_subscribers(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    server_t *self = arg;
+    if (allowlist_handle(self->subscribers) && self->stream)
+        stream_tick(self->stream);
+    return 0;
+}
+
+/* SIGHUP: both allow-lists reloaded whatever changed. */
+static int s_on_sighup(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    server_t *self = arg;
+    struct signalfd_siginfo si;
+    while (read(item->fd, &si, sizeof si) == (ssize_t) sizeof si)
+        ;
+    log_info("collector", "RELOAD signal=SIGHUP");
+    allowlist_reload(self->allowlist);
+    allowlist_reload(self->subscribers);
+    if (self->stream)
+        stream_tick(self->stream);
+    return 0;
+}
+
 /* The stop flag is set by a signal handler. A signal that interrupts the
  * poll ends zloop_start at once (server_run looks at the flag then); this
  * timer catches one that was delivered to another thread. */
@@ -487,16 +530,18 @@ static int s_on_stop_check(zloop_t *loop, int timer_id, void *arg)
     return *self->stop ? -1 : 0;
 }
 
+/* The allow-lists' safety net (allowlist.h): a stat of each directory,
+ * every second while inotify cannot watch it, else every
+ * ALLOWLIST_RESCAN_MS. */
 static int s_on_refresh(zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
     server_t *self = arg;
     allowlist_refresh(self->allowlist);
-    allowlist_refresh(self->subscribers);
-    /* After the refresh: a subscriber whose key was just removed is cut
-     * off now (stream.h). */
-    if (self->stream)
+    /* After a reload: a subscriber whose key was just removed is cut off
+     * now (stream.h). */
+    if (allowlist_refresh(self->subscribers) && self->stream)
         stream_tick(self->stream);
     return 0;
 }
@@ -533,6 +578,12 @@ static int s_on_stats(zloop_t *loop, int timer_id, void *arg)
  * Sockets that are zsock_t are readers, raw libzmq sockets pollers. */
 static int s_reactor_new(server_t *self)
 {
+    /* SIGHUP is blocked in every thread (main.c, before any starts): it
+     * is read here, in the loop, never by a handler in some thread. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    self->sighup_fd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC);
     self->loop = zloop_new();
     if (!self->loop)
         return -1;
@@ -547,7 +598,24 @@ static int s_reactor_new(server_t *self)
         {self->stream ? stream_live_socket(self->stream) : NULL, s_on_live},
         {self->stream ? stream_monitor_socket(self->stream) : NULL, s_on_stream_monitor},
     };
+    struct {
+        int fd;
+        zloop_fn *handler;
+    } fds[] = {
+        {allowlist_fd(self->allowlist), s_on_agents},
+        {allowlist_fd(self->subscribers), s_on_subscribers},
+        {self->sighup_fd, s_on_sighup},
+    };
+    /* When several are ready, zloop runs the reader (the ingest ROUTER)
+     * first, then the pollers in this order: the allow-lists are reloaded
+     * before a ZAP request, Subscribe or replay request that came after
+     * the change is answered. */
     int rc = zloop_reader(l, self->router, s_on_ingest, self);
+    for (size_t i = 0; rc == 0 && i < sizeof fds / sizeof *fds; i++) {
+        zmq_pollitem_t item = {NULL, fds[i].fd, ZMQ_POLLIN, 0};
+        if (item.fd >= 0)
+            rc = zloop_poller(l, &item, fds[i].handler, self);
+    }
     for (size_t i = 0; rc == 0 && i < sizeof pollers / sizeof *pollers; i++) {
         zmq_pollitem_t item = {pollers[i].socket, 0, ZMQ_POLLIN, 0};
         if (item.socket)

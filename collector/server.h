@@ -39,7 +39,11 @@ typedef struct server_t server_t;
 server_t *server_new(const server_config_t *config);
 void server_destroy(server_t **self_p);
 
-/* Runs until *stop becomes nonzero. Returns 0 on a clean stop. */
+/* Runs until *stop becomes nonzero. Returns 0 on a clean stop.
+ * SIGHUP reloads both allow-lists; the caller blocks it in every thread
+ * before starting any (the loop reads it from a signalfd), as main.c does.
+ * The allow-lists are also reloaded on inotify events of their
+ * directories (allowlist.h). */
 int server_run(server_t *self, volatile sig_atomic_t *stop);
 
 /* Shared read-only with the HTTP thread (ledger reads use their own read
