@@ -44,6 +44,30 @@
 #define MAX_COMMIT_EVENTS 6000
 #define REFRESH_MS 1000
 #define STOP_CHECK_MS 200
+#define HANDLERS_MAX 16
+
+/* What a socket's, descriptor's or timer's turn means (s_dispatch). */
+typedef enum {
+    EV_ZAP,
+    EV_MONITOR,
+    EV_REPLAY,
+    EV_LIVE,
+    EV_STREAM_MONITOR,
+    EV_AGENTS_CHANGED,
+    EV_SUBSCRIBERS_CHANGED,
+    EV_SIGHUP,
+    EV_STOP_CHECK,
+    EV_RESCAN,
+    EV_STREAM_TICK,
+    EV_PUBLISH,
+    EV_STATS,
+} s_event_t;
+
+/* The argument zloop passes to s_on_ready and s_on_time. */
+typedef struct {
+    server_t *self;
+    s_event_t what;
+} s_handler_t;
 #define STATS_MS 10000
 
 struct server_t {
@@ -66,6 +90,8 @@ struct server_t {
     ingest_item_t *items;
     zmq_msg_t *ids, *frames;
     zloop_t *loop;
+    s_handler_t handlers[HANDLERS_MAX]; /* the args zloop holds (s_reactor_new) */
+    size_t nhandlers;
     int sighup_fd;               /* signalfd of SIGHUP (blocked by main.c); -1 without */
     volatile sig_atomic_t *stop; /* server_run's flag */
     int backoff_ms;              /* after a failed commit; 0 when the last one worked */
@@ -402,8 +428,84 @@ static void s_publish(server_t *self)
         log_warn("collector", "PUBLISH-STREAM-FAILED reason=%s", store_strerror(rc));
 }
 
-/* The reactor's handlers. Each returns 0 to keep the loop running and -1
- * to end it (self->failed says whether that was an error). */
+/* The reactor's handlers. zloop calls s_on_ready (a socket or descriptor
+ * is readable) or s_on_time (a timer is due) with one of self->handlers,
+ * which says what happened; s_dispatch does what it needs. Each returns 0
+ * to keep the loop running, -1 to end it (self->failed says whether that
+ * was an error). The ingest ROUTER has its own zloop handlers (s_on_ingest,
+ * s_on_resume) because its back-off removes and re-adds it. */
+
+static int s_dispatch(server_t *self, s_event_t what)
+{
+    switch (what) {
+    case EV_ZAP: /* every ZAP request waiting (auth.h) */
+        while (auth_handle(self->auth) > 0)
+            ;
+        break;
+    case EV_MONITOR: s_monitor_events(self); break;
+    case EV_REPLAY: stream_handle_replay(self->stream); break;
+    case EV_LIVE: stream_handle_live(self->stream); break;
+    case EV_STREAM_MONITOR: stream_handle_monitor(self->stream); break;
+    /* An allow-list's directory changed (inotify): reloaded at once, so a
+     * removed key is refused by the next handshake, batch, Subscribe,
+     * replay request and fan-out, and its subscriptions end now. */
+    case EV_AGENTS_CHANGED: allowlist_handle(self->allowlist); break;
+    case EV_SUBSCRIBERS_CHANGED:
+        if (allowlist_handle(self->subscribers) && self->stream)
+            stream_tick(self->stream);
+        break;
+    case EV_SIGHUP: { /* both allow-lists reloaded, whatever changed */
+        struct signalfd_siginfo si;
+        while (read(self->sighup_fd, &si, sizeof si) == (ssize_t) sizeof si)
+            ;
+        log_info("collector", "RELOAD signal=SIGHUP");
+        allowlist_reload(self->allowlist);
+        allowlist_reload(self->subscribers);
+        if (self->stream)
+            stream_tick(self->stream);
+        break;
+    }
+    /* The stop flag is set by a signal handler. A signal that interrupts
+     * the poll ends zloop_start at once (server_run looks at the flag
+     * then); this timer catches one delivered to another thread. */
+    case EV_STOP_CHECK: return *self->stop ? -1 : 0;
+    /* The allow-lists' safety net (allowlist.h): a stat of each
+     * directory, every second while inotify cannot watch it, else every
+     * ALLOWLIST_RESCAN_MS. */
+    case EV_RESCAN:
+        allowlist_refresh(self->allowlist);
+        if (allowlist_refresh(self->subscribers) && self->stream)
+            stream_tick(self->stream);
+        break;
+    case EV_STREAM_TICK: stream_tick(self->stream); break;
+    case EV_PUBLISH: s_publish(self); break;
+    case EV_STATS: {
+        const ingest_stats_t *s = ingest_stats(self->ingest);
+        log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
+                 (unsigned long long) s->batches, (unsigned long long) s->events,
+                 (unsigned long long) s->stored, (unsigned long long) s->duplicates,
+                 (unsigned long long) s->commits);
+        break;
+    }
+    }
+    return 0;
+}
+
+static int s_on_ready(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    const s_handler_t *h = arg;
+    return s_dispatch(h->self, h->what);
+}
+
+static int s_on_time(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    const s_handler_t *h = arg;
+    return s_dispatch(h->self, h->what);
+}
 
 static int s_on_resume(zloop_t *loop, int timer_id, void *arg);
 
@@ -439,143 +541,20 @@ static int s_on_resume(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-/* ZAP requests (auth.h): answered before anything else can use them. */
-static int s_on_zap(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+/* Adds one handler to self->handlers; NULL when the table is full (a bug:
+ * HANDLERS_MAX is sized for s_reactor_new's lists). */
+static s_handler_t *s_handler(server_t *self, s_event_t what)
 {
-    (void) loop;
-    (void) item;
-    server_t *self = arg;
-    while (auth_handle(self->auth) > 0)
-        ;
-    return 0;
+    if (self->nhandlers == HANDLERS_MAX)
+        return NULL;
+    s_handler_t *h = &self->handlers[self->nhandlers++];
+    *h = (s_handler_t){self, what};
+    return h;
 }
 
-static int s_on_monitor(zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop;
-    (void) item;
-    s_monitor_events(arg);
-    return 0;
-}
-
-static int s_on_replay(zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop;
-    (void) item;
-    stream_handle_replay(((server_t *) arg)->stream);
-    return 0;
-}
-
-static int s_on_live(zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop;
-    (void) item;
-    stream_handle_live(((server_t *) arg)->stream);
-    return 0;
-}
-
-static int s_on_stream_monitor(zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop;
-    (void) item;
-    stream_handle_monitor(((server_t *) arg)->stream);
-    return 0;
-}
-
-/* The allow-lists' directories changed (inotify): reloaded at once, so a
- * removed key is refused by the next handshake, batch, Subscribe, replay
- * request and fan-out, and its subscriptions end now (stream.h). */
-static int s_on_agents(zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop;
-    (void) item;
-    allowlist_handle(((server_t *) arg)->allowlist);
-    return 0;
-}
-
-static int s_on_subscribers(zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop;
-    (void) item;
-    server_t *self = arg;
-    if (allowlist_handle(self->subscribers) && self->stream)
-        stream_tick(self->stream);
-    return 0;
-}
-
-/* SIGHUP: both allow-lists reloaded whatever changed. */
-static int s_on_sighup(zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop;
-    server_t *self = arg;
-    struct signalfd_siginfo si;
-    while (read(item->fd, &si, sizeof si) == (ssize_t) sizeof si)
-        ;
-    log_info("collector", "RELOAD signal=SIGHUP");
-    allowlist_reload(self->allowlist);
-    allowlist_reload(self->subscribers);
-    if (self->stream)
-        stream_tick(self->stream);
-    return 0;
-}
-
-/* The stop flag is set by a signal handler. A signal that interrupts the
- * poll ends zloop_start at once (server_run looks at the flag then); this
- * timer catches one that was delivered to another thread. */
-static int s_on_stop_check(zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop;
-    (void) timer_id;
-    server_t *self = arg;
-    return *self->stop ? -1 : 0;
-}
-
-/* The allow-lists' safety net (allowlist.h): a stat of each directory,
- * every second while inotify cannot watch it, else every
- * ALLOWLIST_RESCAN_MS. */
-static int s_on_refresh(zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop;
-    (void) timer_id;
-    server_t *self = arg;
-    allowlist_refresh(self->allowlist);
-    /* After a reload: a subscriber whose key was just removed is cut off
-     * now (stream.h). */
-    if (allowlist_refresh(self->subscribers) && self->stream)
-        stream_tick(self->stream);
-    return 0;
-}
-
-static int s_on_stream_tick(zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop;
-    (void) timer_id;
-    stream_tick(((server_t *) arg)->stream);
-    return 0;
-}
-
-static int s_on_publish(zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop;
-    (void) timer_id;
-    s_publish(arg);
-    return 0;
-}
-
-static int s_on_stats(zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop;
-    (void) timer_id;
-    server_t *self = arg;
-    const ingest_stats_t *s = ingest_stats(self->ingest);
-    log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
-             (unsigned long long) s->batches, (unsigned long long) s->events, (unsigned long long) s->stored,
-             (unsigned long long) s->duplicates, (unsigned long long) s->commits);
-    return 0;
-}
-
-/* The reactor: every socket with its handler, every timer with its period.
- * Sockets that are zsock_t are readers, raw libzmq sockets pollers. */
+/* The reactor: every socket and descriptor with its handler, every timer
+ * with its period. The ingest ROUTER is a zsock_t (a zloop reader); the
+ * other sockets are raw libzmq sockets and descriptors (zloop pollers). */
 static int s_reactor_new(server_t *self)
 {
     /* SIGHUP is blocked in every thread (main.c, before any starts): it
@@ -587,53 +566,50 @@ static int s_reactor_new(server_t *self)
     self->loop = zloop_new();
     if (!self->loop)
         return -1;
-    zloop_t *l = self->loop;
+    bool streams = self->stream != NULL;
+    /* When several are ready, zloop runs the reader first, then the
+     * pollers in this order: the allow-lists are reloaded before a ZAP
+     * request, Subscribe or replay request that came after the change is
+     * answered. */
     struct {
         void *socket;
-        zloop_fn *handler;
-    } pollers[] = {
-        {auth_socket(self->auth), s_on_zap},
-        {self->monitor, s_on_monitor},
-        {self->stream ? stream_replay_socket(self->stream) : NULL, s_on_replay},
-        {self->stream ? stream_live_socket(self->stream) : NULL, s_on_live},
-        {self->stream ? stream_monitor_socket(self->stream) : NULL, s_on_stream_monitor},
-    };
-    struct {
         int fd;
-        zloop_fn *handler;
-    } fds[] = {
-        {allowlist_fd(self->allowlist), s_on_agents},
-        {allowlist_fd(self->subscribers), s_on_subscribers},
-        {self->sighup_fd, s_on_sighup},
+        s_event_t what;
+    } pollers[] = {
+        {NULL, allowlist_fd(self->allowlist), EV_AGENTS_CHANGED},
+        {NULL, allowlist_fd(self->subscribers), EV_SUBSCRIBERS_CHANGED},
+        {NULL, self->sighup_fd, EV_SIGHUP},
+        {auth_socket(self->auth), -1, EV_ZAP},
+        {self->monitor, -1, EV_MONITOR},
+        {streams ? stream_replay_socket(self->stream) : NULL, -1, EV_REPLAY},
+        {streams ? stream_live_socket(self->stream) : NULL, -1, EV_LIVE},
+        {streams ? stream_monitor_socket(self->stream) : NULL, -1, EV_STREAM_MONITOR},
     };
-    /* When several are ready, zloop runs the reader (the ingest ROUTER)
-     * first, then the pollers in this order: the allow-lists are reloaded
-     * before a ZAP request, Subscribe or replay request that came after
-     * the change is answered. */
-    int rc = zloop_reader(l, self->router, s_on_ingest, self);
-    for (size_t i = 0; rc == 0 && i < sizeof fds / sizeof *fds; i++) {
-        zmq_pollitem_t item = {NULL, fds[i].fd, ZMQ_POLLIN, 0};
-        if (item.fd >= 0)
-            rc = zloop_poller(l, &item, fds[i].handler, self);
-    }
-    for (size_t i = 0; rc == 0 && i < sizeof pollers / sizeof *pollers; i++) {
-        zmq_pollitem_t item = {pollers[i].socket, 0, ZMQ_POLLIN, 0};
-        if (item.socket)
-            rc = zloop_poller(l, &item, pollers[i].handler, self);
-    }
     struct {
-        size_t period_ms;
-        zloop_timer_fn *handler;
+        size_t period_ms; /* 0: not used */
+        s_event_t what;
     } timers[] = {
-        {STOP_CHECK_MS, s_on_stop_check},
-        {REFRESH_MS, s_on_refresh},
-        {self->stream ? STREAM_TICK_MS : 0, s_on_stream_tick},
-        {(size_t) self->publish_interval_s * 1000, s_on_publish},
-        {STATS_MS, s_on_stats},
+        {STOP_CHECK_MS, EV_STOP_CHECK},
+        {REFRESH_MS, EV_RESCAN},
+        {streams ? STREAM_TICK_MS : 0, EV_STREAM_TICK},
+        {(size_t) self->publish_interval_s * 1000, EV_PUBLISH},
+        {STATS_MS, EV_STATS},
     };
-    for (size_t i = 0; rc == 0 && i < sizeof timers / sizeof *timers; i++)
-        if (timers[i].period_ms && zloop_timer(l, timers[i].period_ms, 0, timers[i].handler, self) < 0)
+    int rc = zloop_reader(self->loop, self->router, s_on_ingest, self);
+    for (size_t i = 0; rc == 0 && i < sizeof pollers / sizeof *pollers; i++) {
+        zmq_pollitem_t item = {pollers[i].socket, pollers[i].fd, ZMQ_POLLIN, 0};
+        if (!item.socket && item.fd < 0)
+            continue; /* streams off, or no inotify or signalfd */
+        s_handler_t *h = s_handler(self, pollers[i].what);
+        rc = h ? zloop_poller(self->loop, &item, s_on_ready, h) : -1;
+    }
+    for (size_t i = 0; rc == 0 && i < sizeof timers / sizeof *timers; i++) {
+        if (!timers[i].period_ms)
+            continue;
+        s_handler_t *h = s_handler(self, timers[i].what);
+        if (!h || zloop_timer(self->loop, timers[i].period_ms, 0, s_on_time, h) < 0)
             rc = -1;
+    }
     return rc < 0 ? -1 : 0;
 }
 
