@@ -6,8 +6,8 @@
  * `"aggregates"` (stream subscribers). The ZAP handler (auth.c) checks keys
  * at the handshake; this table is checked on every batch, subscription and
  * stream send as well, because CURVE authenticates only once: removing a
- * certificate must cut a connected agent or subscriber off (within one
- * refresh interval), and the förbund an event may carry is bound to the
+ * certificate must cut a connected agent or subscriber off as soon as the
+ * table is reloaded, and the förbund an event may carry is bound to the
  * handshake key, never to the payload.
  *
  * When the table is reloaded: at once on an inotify event of the directory
@@ -64,7 +64,7 @@ bool allowlist_valid_access(const char *value);
 int allowlist_size(allowlist_t *self);
 
 /* A number that changes whenever the table is reloaded: a holder of keys
- * checked earlier (stream.c's subscriber table) checks them again only
+ * checked earlier (the subscription table, stream_subscription.c) checks them again only
  * when it differs. */
 unsigned allowlist_generation(const allowlist_t *self);
 

@@ -19,9 +19,9 @@
  * Why a ROUTER and not PUB: libzmq has no call to drop one PUB subscriber,
  * and CURVE checks a key only at the handshake. Here every Subscribe,
  * every replay request and every fan-out checks the key against the
- * subscriber allow-list as it is now (allowlist.c rescans the directory
- * about once a second): a removed key is sent one last "subscribe.end" and
- * nothing more, and its replay requests are refused.
+ * subscriber allow-list as it is now (allowlist.c reloads the directory
+ * as soon as it changes): a removed key is sent one last "subscribe.end"
+ * and nothing more, and its replay requests are refused.
  *
  * Every data message is [topic][be64 sequence][payload]; the event sequence
  * is the log position, so a subscriber sees gaps and fills them by replay.
