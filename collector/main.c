@@ -1,4 +1,5 @@
 /* main.c (finsam-collector): options in, server built, run, exit code out. */
+#include "err.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -90,6 +91,14 @@ static const opt_spec_t s_spec = {
     sizeof s_opts / sizeof *s_opts,
 };
 
+/* The exit status of a failure: fin_exit_code's, except that "cannot
+ * serve now" (an endpoint in use, a store that cannot be opened for
+ * serving) is 69, as --help and docs/operations.md have always said. */
+static int s_exit_code(fin_err_t code)
+{
+    return code == FIN_EAGAIN ? EX_UNAVAILABLE : fin_exit_code(code);
+}
+
 int main(int argc, char **argv)
 {
     int first;
@@ -180,9 +189,12 @@ int main(int argc, char **argv)
                               (int) o.publish_max_age,
                               {streams ? o.stream_events : "", o.stream_aggregates, o.stream_replay,
                                o.stream_endpoint_file, NULL, (int) o.stream_hwm}};
-    server_t *server = server_new(&config);
-    if (!server)
-        return EX_UNAVAILABLE;
+    server_t *server;
+    fin_err_t frc = server_open(&server, &config, err, sizeof err);
+    if (frc != FIN_OK) {
+        fprintf(stderr, "finsam-collector: %s\n", err);
+        return s_exit_code(frc);
+    }
     /* The HTTP thread borrows the ledger, catalogue and metrics: it is
      * started after the server and stopped before it. */
     http_t *http = NULL;
@@ -201,8 +213,8 @@ int main(int argc, char **argv)
         printf("finsam-collector: configuration ok\n");
         return 0;
     }
-    rc = server_run(server, &s_stop);
+    frc = server_run(server, &s_stop);
     http_destroy(&http);
     server_destroy(&server);
-    return rc == 0 ? 0 : EX_SOFTWARE;
+    return s_exit_code(frc);
 }

@@ -105,23 +105,28 @@ static void s_set_int(void *sock, int opt, int value)
     zmq_setsockopt(sock, opt, &value, sizeof value);
 }
 
-server_t *server_new(const server_config_t *config)
+fin_err_t server_open(server_t **out, const server_config_t *config, char *reason, size_t reasonlen)
 {
-    char err[512];
+    char err[512] = "";
+    /* A step that sets no code of its own fails as "cannot serve". */
+    fin_err_t rc = FIN_EAGAIN;
     server_t *self = calloc(1, sizeof *self);
     if (!self)
-        return NULL;
+        return fin_fail(reason, reasonlen, FIN_ENOMEM, "out of memory");
     self->config = *config;
     self->sighup_fd = -1;
     int n = config->max_batches_per_commit;
     self->items = calloc((size_t) n, sizeof *self->items);
     self->ids = calloc((size_t) n, sizeof *self->ids);
     self->frames = calloc((size_t) n, sizeof *self->frames);
-    if (!self->items || !self->ids || !self->frames)
+    if (!self->items || !self->ids || !self->frames) {
+        rc = FIN_ENOMEM;
         goto fail;
+    }
 
     if (catalogue_load(&self->catalogue, config->catalogue, err, sizeof err) < 0) {
         log_error("collector", "CATALOGUE-INVALID reason=%s", err);
+        rc = FIN_ECONFIG;
         goto fail;
     }
     char path[4096];
@@ -137,6 +142,7 @@ server_t *server_new(const server_config_t *config)
                  LEDGER_SCHEMA_VERSION, (unsigned long long) up.events, up.seconds);
     if (ledger_open(&self->ledger, path, false, err, sizeof err) < 0) {
         log_error("collector", "STORE-OPEN-FAILED reason=%s", err);
+        rc = FIN_EIO;
         goto fail;
     }
     self->publish_interval_s = config->publish_interval_s > 0 ? config->publish_interval_s : 300;
@@ -144,6 +150,7 @@ server_t *server_new(const server_config_t *config)
     self->protect = protect_open(self->ledger, &config->protect, err, sizeof err);
     if (!self->protect) {
         log_error("collector", "PROTECTION-INVALID reason=%s", err);
+        rc = FIN_ECONFIG;
         goto fail;
     }
     /* Cells computed under another catalogue (a measure added over items
@@ -153,6 +160,7 @@ server_t *server_new(const server_config_t *config)
     if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), up.upgraded, &rr, err,
                     sizeof err) < 0) {
         log_error("collector", "STORE-RECOUNT-FAILED reason=%s", err);
+        rc = FIN_EIO;
         goto fail;
     }
     if (rr.recounted)
@@ -162,8 +170,10 @@ server_t *server_new(const server_config_t *config)
     self->ingest = self->aggregate ? ingest_new(self->ledger, self->catalogue, self->aggregate) : NULL;
     self->allowlist = allowlist_new(config->allow_dir, "forbund", allowlist_valid_forbund);
     self->subscribers = allowlist_new(config->subscriber_dir, "access", allowlist_valid_access);
-    if (!self->ingest || !self->allowlist || !self->subscribers)
+    if (!self->ingest || !self->allowlist || !self->subscribers) {
+        rc = FIN_ENOMEM;
         goto fail;
+    }
     atomic_store(&self->metrics.started_ms, clock_wall_ms());
     metrics_set(&self->metrics.last_seq, ledger_next_seq(self->ledger) - 1);
 
@@ -172,14 +182,18 @@ server_t *server_new(const server_config_t *config)
     self->cert = keys_load_secret(config->server_key, err, sizeof err);
     if (!self->cert) {
         log_error("collector", "KEY-REFUSED reason=%s", err);
+        rc = FIN_EPERM;
         goto fail;
     }
     /* The ZAP handler must be bound before any CURVE socket binds, or CURVE
      * would accept any client that knows our public key. */
     self->auth = auth_new(zsys_init(), self->allowlist, self->subscribers);
     self->router = self->auth ? zsock_new(ZMQ_ROUTER) : NULL;
-    if (!self->router)
+    if (!self->router) {
+        rc = FIN_EINTERNAL;
+        snprintf(err, sizeof err, "cannot create the ZAP handler or the ingest socket");
         goto fail;
+    }
     void *r = zsock_resolve(self->router);
     zcert_apply(self->cert, self->router);
     zsock_set_curve_server(self->router, 1);
@@ -201,6 +215,7 @@ server_t *server_new(const server_config_t *config)
                                  ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     if (zmq_bind(r, config->endpoint) < 0) {
+        snprintf(err, sizeof err, "%s: %s", config->endpoint, zmq_strerror(errno));
         log_error("collector", "BIND-FAILED endpoint=%s reason=%s", config->endpoint, zmq_strerror(errno));
         goto fail;
     }
@@ -221,15 +236,21 @@ server_t *server_new(const server_config_t *config)
         sc.protect = self->protect;
         self->stream =
             stream_new(&sc, self->cert, self->subscribers, self->ledger, self->catalogue, &self->metrics);
-        if (!self->stream)
+        if (!self->stream) {
+            snprintf(err, sizeof err, "cannot bind the stream sockets");
             goto fail;
+        }
     }
-    if (s_reactor_new(self) < 0)
+    if (s_reactor_new(self) < 0) {
+        rc = FIN_EINTERNAL;
+        snprintf(err, sizeof err, "cannot build the loop");
         goto fail;
-    return self;
+    }
+    *out = self;
+    return FIN_OK;
 fail:
     server_destroy(&self);
-    return NULL;
+    return fin_fail(reason, reasonlen, rc, "%s", err[0] ? err : fin_strerror(rc));
 }
 
 void server_destroy(server_t **self_p)
@@ -340,7 +361,7 @@ static void s_monitor_events(server_t *self)
 }
 
 /* One turn: drain, prepare, commit, ack. */
-static int s_turn(server_t *self)
+static fin_err_t s_turn(server_t *self)
 {
     int n = 0, prepared = 0;
     size_t bytes = 0;
@@ -357,13 +378,13 @@ static int s_turn(server_t *self)
         }
         n++;
     }
-    int rc = 0;
+    fin_err_t rc = FIN_OK;
     metrics_t *m = &self->metrics;
     if (prepared > 0) {
         int64_t t0 = clock_mono_us();
         rc = ingest_commit(self->ingest, self->items, n, self->stream ? stream_cell_changed : NULL,
                            self->stream);
-        if (rc == 0)
+        if (rc == FIN_OK)
             metrics_observe_commit(m, (uint64_t) (clock_mono_us() - t0));
         else
             metrics_add(&m->commit_failures, 1);
@@ -373,7 +394,7 @@ static int s_turn(server_t *self)
         if (item->batch_error) {
             metrics_add(&m->batches_rejected, 1);
             metrics_add(&m->events_rejected[item->batch_error % METRICS_REJECT_SLOTS], 1);
-        } else if (rc == 0) {
+        } else if (rc == FIN_OK) {
             metrics_add(&m->batches, 1);
             metrics_add(&m->events_received, item->batch->n_events);
             metrics_add(&m->events_stored, item->stored);
@@ -389,19 +410,19 @@ static int s_turn(server_t *self)
         }
         /* Refused batches are answered; committed ones acked; after a failed
          * commit nothing is said: the agents resend. */
-        if (item->batch_error || rc == 0)
+        if (item->batch_error || rc == FIN_OK)
             s_send_ack(self, i);
         ingest_item_clear(item);
         zmq_msg_close(&self->ids[i]);
         zmq_msg_close(&self->frames[i]);
     }
     if (self->stream) {
-        if (rc == 0 && prepared > 0)
+        if (rc == FIN_OK && prepared > 0)
             stream_publish_cells(self->stream, ledger_next_seq(self->ledger) - 1);
         else
             stream_discard(self->stream);
     }
-    if (prepared > 0 && rc == 0) {
+    if (prepared > 0 && rc == FIN_OK) {
         size_t map, used;
         store_usage(ledger_store(self->ledger), &map, &used);
         metrics_set(&m->map_size_bytes, map);
@@ -424,8 +445,9 @@ static void s_publish(server_t *self)
     log_info("collector", "PUBLISHED seq=%llu refreshed=%llu waiting=%llu", (unsigned long long) r.seq,
              (unsigned long long) r.refreshed, (unsigned long long) r.waiting);
     /* Aggregates-only subscribers get the protected rows that moved. */
-    if (self->stream && r.refreshed > 0 && (rc = stream_publish_publication(self->stream, r.seq)))
-        log_warn("collector", "PUBLISH-STREAM-FAILED reason=%s", store_strerror(rc));
+    char err[256];
+    if (self->stream && r.refreshed > 0 && stream_publish_publication(self->stream, r.seq, err, sizeof err))
+        log_warn("collector", "PUBLISH-STREAM-FAILED reason=%s", err);
 }
 
 /* The reactor's handlers. zloop calls s_on_ready (a socket or descriptor
@@ -513,7 +535,7 @@ static int s_on_resume(zloop_t *loop, int timer_id, void *arg);
 static int s_on_ingest(zloop_t *loop, zsock_t *router, void *arg)
 {
     server_t *self = arg;
-    if (s_turn(self) == 0) {
+    if (s_turn(self) == FIN_OK) {
         self->backoff_ms = 0;
         return 0;
     }
@@ -613,11 +635,11 @@ static int s_reactor_new(server_t *self)
     return rc < 0 ? -1 : 0;
 }
 
-int server_run(server_t *self, volatile sig_atomic_t *stop)
+fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop)
 {
     self->stop = stop;
     s_publish(self);
-    int rc = 0;
+    fin_err_t rc = FIN_OK;
     while (!*stop) {
         /* zloop_start returns -1 when a handler ended the loop (the stop
          * flag, or self->failed), and 0 when its poll failed: EINTR from a
@@ -625,16 +647,16 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
         errno = 0;
         if (zloop_start(self->loop) == 0 && errno != EINTR) {
             log_error("collector", "POLL-FAILED reason=%s", zmq_strerror(errno));
-            rc = -1;
+            rc = FIN_EINTERNAL;
             break;
         }
         if (self->failed) {
             log_error("collector", "REACTOR-FAILED reason=cannot register a handler");
-            rc = -1;
+            rc = FIN_EINTERNAL;
             break;
         }
     }
-    if (rc == 0)
+    if (rc == FIN_OK)
         s_publish(self);
     log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
     return rc;

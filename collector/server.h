@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "catalogue.h"
+#include "err.h"
 #include "ledger.h"
 #include "metrics.h"
 #include "protect.h"
@@ -35,16 +36,22 @@ typedef struct {
 
 typedef struct server_t server_t;
 
-/* Builds everything (keys, store, sockets); NULL with a reason printed. */
-server_t *server_new(const server_config_t *config);
+/* Builds everything (keys, store, sockets) into *out. Returns FIN_OK, or
+ * the kind of failure with its reason in err (also logged, with its event
+ * name): FIN_ECONFIG (catalogue, protection parameters), FIN_EPERM (the
+ * secret key), FIN_EIO (the store), FIN_ENOMEM, FIN_EINTERNAL, and
+ * FIN_EAGAIN when an endpoint cannot be bound or the store cannot be
+ * served now (main.c exits 69 for it). */
+fin_err_t server_open(server_t **out, const server_config_t *config, char *err, size_t errlen);
 void server_destroy(server_t **self_p);
 
-/* Runs until *stop becomes nonzero. Returns 0 on a clean stop.
+/* Runs until *stop becomes nonzero. Returns FIN_OK on a clean stop,
+ * FIN_EINTERNAL if the loop failed (logged).
  * SIGHUP reloads both allow-lists; the caller blocks it in every thread
  * before starting any (the loop reads it from a signalfd), as main.c does.
  * The allow-lists are also reloaded on inotify events of their
  * directories (allowlist.h). */
-int server_run(server_t *self, volatile sig_atomic_t *stop);
+fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop);
 
 /* Shared read-only with the HTTP thread (ledger reads use their own read
  * transactions; metrics are atomics). Valid until server_destroy. */

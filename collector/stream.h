@@ -39,6 +39,7 @@
 #include "allowlist.h"
 #include "catalogue.h"
 #include "codec.h"
+#include "err.h"
 #include "ledger.h"
 #include "metrics.h"
 #include "protect.h"
@@ -90,8 +91,9 @@ void stream_publish_event(stream_t *self, uint64_t seq, const char *forbund, con
 void stream_publish_cells(stream_t *self, uint64_t seq);
 
 /* After a publication (publish.h) at seq: sends the protected rows that
- * changed (topics agg.*). Returns 0 or an LMDB error. */
-int stream_publish_publication(stream_t *self, uint64_t seq);
+ * changed (topics agg.*). Returns FIN_OK, or the kind of failure of the
+ * store read with its reason in err. */
+fin_err_t stream_publish_publication(stream_t *self, uint64_t seq, char *err, size_t errlen);
 
 /* Decodes and checks one replay request frame from a client whose key the
  * allow-list now lists with `access` ("all", "aggregates", or NULL if the

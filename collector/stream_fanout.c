@@ -141,12 +141,15 @@ static int s_feed_send(const char *topic, const uint8_t *payload, size_t len, co
     return 0;
 }
 
-int stream_publish_publication(stream_t *self, uint64_t seq)
+fin_err_t stream_publish_publication(stream_t *self, uint64_t seq, char *err, size_t errlen)
 {
     /* Nobody to tell: the walk waits for a subscriber (who starts from a
      * snapshot; the feed then sends what changed since its last walk). */
     if (self->npeers == 0)
-        return 0;
+        return FIN_OK;
     s_feed_ctx_t c = {self, seq};
-    return feed_update(self->feed, seq, s_feed_send, &c);
+    int rc = feed_update(self->feed, seq, s_feed_send, &c);
+    return rc ? fin_fail(err, errlen, fin_from_mdb(rc), "the publication at seq %llu: %s",
+                         (unsigned long long) seq, store_strerror(rc))
+              : FIN_OK;
 }
