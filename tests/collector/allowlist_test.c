@@ -11,10 +11,17 @@
  *    change inotify is not asked to report) is refused until SIGHUP and
  *    accepted after it, and the collector keeps running;
  *  - a certificate written into the directory while the collector runs is
- *    accepted at the first handshake. */
+ *    accepted at the first handshake;
+ * and, on the library alone: a certificate moved in and out is seen at the
+ * inotify event it causes; a directory missing at start is found by the
+ * safety-net rescan once it exists. */
+#include "allowlist.h"
 #include "hostile.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Sends one batch of 5 events on a connected client and returns its Ack
@@ -183,8 +190,85 @@ static void test_added_agent_accepted(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
+/* A public certificate with forbund NV written to dir/name; its key in
+ * key (41 bytes). */
+static void s_cert(const char *dir, const char *name, char *key)
+{
+    zcert_t *cert = zcert_new();
+    CHECK(cert);
+    zcert_set_meta(cert, "forbund", "NV");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CHECK(zcert_save_public(cert, path) == 0);
+    snprintf(key, 41, "%s", zcert_public_txt(cert));
+    zcert_destroy(&cert);
+}
+
+/* Waits (up to 2 s) for the allow-list's inotify descriptor to be
+ * readable, then handles it. */
+static bool s_event(allowlist_t *a)
+{
+    struct pollfd p = {allowlist_fd(a), POLLIN, 0};
+    CHECK(p.fd >= 0);
+    CHECK(poll(&p, 1, 2000) == 1);
+    return allowlist_handle(a);
+}
+
+static void test_library_moves_seen_by_inotify(void)
+{
+    char dir[512], outside[512], key[41], from[600], to[600];
+    snprintf(dir, sizeof dir, "%s/agents", tu_tempdir());
+    snprintf(outside, sizeof outside, "%s/staging", tu_tempdir());
+    CHECK(mkdir(dir, 0700) == 0 && mkdir(outside, 0700) == 0);
+    allowlist_t *a = allowlist_new(dir, "forbund", allowlist_valid_forbund);
+    CHECK(a && allowlist_size(a) == 0);
+    unsigned g = allowlist_generation(a);
+
+    s_cert(outside, "nv.key", key);
+    snprintf(from, sizeof from, "%s/nv.key", outside);
+    snprintf(to, sizeof to, "%s/nv.key", dir);
+    CHECK(rename(from, to) == 0);
+    CHECK(s_event(a));
+    CHECK(allowlist_lookup(a, key) && !strcmp(allowlist_lookup(a, key), "NV"));
+    CHECK(allowlist_generation(a) != g);
+
+    CHECK(rename(to, from) == 0);
+    CHECK(s_event(a));
+    CHECK(allowlist_lookup(a, key) == NULL);
+    allowlist_destroy(&a);
+    CHECK(a == NULL);
+}
+
+static bool s_refreshed(void *arg)
+{
+    return allowlist_refresh(arg);
+}
+
+static void test_library_missing_dir_found_by_rescan(void)
+{
+    char dir[512], key[41];
+    snprintf(dir, sizeof dir, "%s/later", tu_tempdir());
+    allowlist_t *a = allowlist_new(dir, "forbund", allowlist_valid_forbund);
+    CHECK(a && allowlist_size(a) == 0);
+    CHECK(!allowlist_refresh(a)); /* still missing: nothing changed */
+    CHECK(mkdir(dir, 0700) == 0);
+    s_cert(dir, "nv.key", key);
+    /* Unwatched, so every call stats the directory. */
+    CHECK(tu_wait_for(s_refreshed, a, 2000));
+    CHECK(allowlist_lookup(a, key) != NULL);
+    /* Watched from that reload on: a removal is an inotify event. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/nv.key", dir);
+    CHECK(unlink(path) == 0);
+    CHECK(s_event(a));
+    CHECK(allowlist_lookup(a, key) == NULL);
+    allowlist_destroy(&a);
+}
+
 int main(void)
 {
+    RUN(test_library_moves_seen_by_inotify);
+    RUN(test_library_missing_dir_found_by_rescan);
     RUN(test_removed_agent_refused_within_2s);
     RUN(test_removed_subscriber_ended_within_2s);
     RUN(test_sighup_reloads);
