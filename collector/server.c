@@ -153,12 +153,10 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
     if (config->stream.events_endpoint && config->stream.events_endpoint[0]) {
         stream_config_t sc = config->stream;
         sc.protect = self->protect;
-        self->stream =
-            stream_new(&sc, self->cert, self->subscribers, self->ledger, self->catalogue, &self->metrics);
-        if (!self->stream) {
-            snprintf(err, sizeof err, "cannot bind the stream sockets");
+        rc = stream_open(&self->stream, &sc, self->cert, self->subscribers, self->ledger, self->catalogue,
+                         &self->metrics, err, sizeof err);
+        if (rc != FIN_OK)
             goto fail;
-        }
     }
     if (server_reactor_new(self) < 0) {
         rc = FIN_EINTERNAL;

@@ -60,26 +60,29 @@ static zsock_t *s_socket(stream_t *self, zcert_t *cert)
     return s;
 }
 
-static int s_bind(zsock_t *s, const char *role, const char *endpoint, FILE *ef)
+static fin_err_t s_bind(zsock_t *s, const char *role, const char *endpoint, FILE *ef, char *err,
+                        size_t errlen)
 {
     if (zsock_bind(s, "%s", endpoint) < 0) {
         log_error("stream", "BIND-FAILED role=%s endpoint=%s reason=%s", role, endpoint, zmq_strerror(errno));
-        return -1;
+        return fin_fail(err, errlen, FIN_EAGAIN, "%s %s: %s", role, endpoint, zmq_strerror(errno));
     }
     char *last = zsock_last_endpoint(s);
     log_info("stream", "LISTENING role=%s endpoint=%s", role, last);
     if (ef)
         fprintf(ef, "%s %s\n", role, last);
     zstr_free(&last);
-    return 0;
+    return FIN_OK;
 }
 
-stream_t *stream_new(const stream_config_t *config, zcert_t *cert, allowlist_t *subscribers, ledger_t *ledger,
-                     const catalogue_t *catalogue, metrics_t *metrics)
+fin_err_t stream_open(stream_t **out, const stream_config_t *config, zcert_t *cert, allowlist_t *subscribers,
+                      ledger_t *ledger, const catalogue_t *catalogue, metrics_t *metrics, char *err,
+                      size_t errlen)
 {
     stream_t *self = calloc(1, sizeof *self);
     if (!self)
-        return NULL;
+        return fin_fail(err, errlen, FIN_ENOMEM, "streams: out of memory");
+    fin_err_t rc = FIN_ENOMEM;
     self->config = *config;
     self->subscribers = subscribers;
     self->generation = allowlist_generation(subscribers);
@@ -88,8 +91,10 @@ stream_t *stream_new(const stream_config_t *config, zcert_t *cert, allowlist_t *
     self->metrics = metrics;
     self->changed = zhashx_new();
     self->feed = feed_new(ledger, catalogue, config->protect);
-    if (!self->changed || !self->feed)
+    if (!self->changed || !self->feed) {
+        fin_fail(err, errlen, rc, "streams: out of memory");
         goto fail;
+    }
     zhashx_set_key_hasher(self->changed, s_cell_hash);
     zhashx_set_key_comparator(self->changed, s_cell_cmp);
     zhashx_set_key_duplicator(self->changed, s_cell_dup);
@@ -97,8 +102,10 @@ stream_t *stream_new(const stream_config_t *config, zcert_t *cert, allowlist_t *
     zhashx_set_destructor(self->changed, s_free);
     self->s_live = s_socket(self, cert);
     self->s_replay = s_socket(self, cert);
-    if (!self->s_live || !self->s_replay)
+    if (!self->s_live || !self->s_replay) {
+        rc = fin_fail(err, errlen, FIN_EINTERNAL, "streams: cannot create the sockets");
         goto fail;
+    }
     self->live = zsock_resolve(self->s_live);
     self->replay = zsock_resolve(self->s_replay);
     /* Monitor before bind, so that no connection is missed. */
@@ -106,25 +113,28 @@ stream_t *stream_new(const stream_config_t *config, zcert_t *cert, allowlist_t *
                                  ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
                                      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                                      ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
-    if (!self->monitor)
+    if (!self->monitor) {
+        rc = fin_fail(err, errlen, FIN_EINTERNAL, "streams: cannot monitor the live socket");
         goto fail;
+    }
     /* The endpoint file keeps its historical names: "stream-all" is the
      * events address of the live socket, "stream-agg" its second one. */
     FILE *ef = config->endpoint_file ? fopen(config->endpoint_file, "w") : NULL;
-    int rc = s_bind(self->s_live, "stream-all", config->events_endpoint, ef);
-    if (rc == 0 && config->aggregates_endpoint && config->aggregates_endpoint[0] &&
+    rc = s_bind(self->s_live, "stream-all", config->events_endpoint, ef, err, errlen);
+    if (rc == FIN_OK && config->aggregates_endpoint && config->aggregates_endpoint[0] &&
         strcmp(config->aggregates_endpoint, config->events_endpoint) != 0)
-        rc = s_bind(self->s_live, "stream-agg", config->aggregates_endpoint, ef);
-    if (rc == 0)
-        rc = s_bind(self->s_replay, "replay", config->replay_endpoint, ef);
+        rc = s_bind(self->s_live, "stream-agg", config->aggregates_endpoint, ef, err, errlen);
+    if (rc == FIN_OK)
+        rc = s_bind(self->s_replay, "replay", config->replay_endpoint, ef, err, errlen);
     if (ef)
         fclose(ef);
-    if (rc < 0)
+    if (rc != FIN_OK)
         goto fail;
-    return self;
+    *out = self;
+    return FIN_OK;
 fail:
     stream_destroy(&self);
-    return NULL;
+    return rc;
 }
 
 void stream_destroy(stream_t **self_p)

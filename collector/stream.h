@@ -70,11 +70,13 @@ typedef struct {
 typedef struct stream_t stream_t;
 
 /* Binds the live and replay sockets as CURVE servers with cert (ZAP domain
- * "stream": any key listed in `subscribers`, see auth.h). `subscribers` is
- * borrowed and must outlive the stream; the caller refreshes it. NULL on
- * failure. */
-stream_t *stream_new(const stream_config_t *config, zcert_t *cert, allowlist_t *subscribers, ledger_t *ledger,
-                     const catalogue_t *catalogue, metrics_t *metrics);
+ * "stream": any key listed in `subscribers`, see auth.h) into *out.
+ * `subscribers` is borrowed and must outlive the stream; the caller
+ * reloads it. Returns FIN_OK, or FIN_EAGAIN (an endpoint cannot be bound),
+ * FIN_ENOMEM or FIN_EINTERNAL with the reason in err. */
+fin_err_t stream_open(stream_t **out, const stream_config_t *config, zcert_t *cert, allowlist_t *subscribers,
+                      ledger_t *ledger, const catalogue_t *catalogue, metrics_t *metrics, char *err,
+                      size_t errlen);
 void stream_destroy(stream_t **self_p);
 
 /* Collects a changed cell during a transaction (aggregate_changed_fn);
