@@ -168,14 +168,18 @@ bool allowlist_handle(allowlist_t *self)
         for (char *p = buf; p < buf + len;) {
             const struct inotify_event *ev = (const struct inotify_event *) p;
             p += sizeof *ev + ev->len;
-            if (ev->mask & IN_IGNORED) { /* the directory was deleted: the watch is gone */
+            if (ev->mask & IN_Q_OVERFLOW) { /* events were lost: read it all again */
+                changed = true;
+            } else if (ev->wd != self->wd) { /* a watch given up below */
+                continue;
+            } else if (ev->mask & IN_IGNORED) { /* the directory was deleted: the watch is gone */
                 self->wd = -1;
                 changed = true;
             } else if (ev->mask & IN_MOVE_SELF) { /* the watch would follow it elsewhere */
                 inotify_rm_watch(self->fd, self->wd);
                 self->wd = -1;
                 changed = true;
-            } else if (ev->mask & IN_Q_OVERFLOW || !ev->len || ev->name[0] != '.') {
+            } else if (!ev->len || ev->name[0] != '.') {
                 changed = true;
             }
         }

@@ -14,7 +14,8 @@
  *    accepted at the first handshake;
  * and, on the library alone: a certificate moved in and out is seen at the
  * inotify event it causes; a directory missing at start is found by the
- * safety-net rescan once it exists. */
+ * safety-net rescan once it exists; a directory moved away empties the
+ * table at once and is found again when it comes back. */
 #include "allowlist.h"
 #include "hostile.h"
 
@@ -265,10 +266,31 @@ static void test_library_missing_dir_found_by_rescan(void)
     allowlist_destroy(&a);
 }
 
+/* The directory itself moved away: everything in it is revoked at once
+ * (the watch does not follow it); moved back, the rescan finds it. */
+static void test_library_directory_moved_away(void)
+{
+    char dir[512], away[512], key[41];
+    snprintf(dir, sizeof dir, "%s/agents", tu_tempdir());
+    snprintf(away, sizeof away, "%s/agents.old", tu_tempdir());
+    CHECK(mkdir(dir, 0700) == 0);
+    s_cert(dir, "nv.key", key);
+    allowlist_t *a = allowlist_new(dir, "forbund", allowlist_valid_forbund);
+    CHECK(a && allowlist_lookup(a, key) != NULL);
+    CHECK(rename(dir, away) == 0);
+    CHECK(s_event(a));
+    CHECK(allowlist_lookup(a, key) == NULL);
+    CHECK(rename(away, dir) == 0);
+    CHECK(tu_wait_for(s_refreshed, a, 2000));
+    CHECK(allowlist_lookup(a, key) != NULL);
+    allowlist_destroy(&a);
+}
+
 int main(void)
 {
     RUN(test_library_moves_seen_by_inotify);
     RUN(test_library_missing_dir_found_by_rescan);
+    RUN(test_library_directory_moved_away);
     RUN(test_removed_agent_refused_within_2s);
     RUN(test_removed_subscriber_ended_within_2s);
     RUN(test_sighup_reloads);
