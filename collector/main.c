@@ -92,8 +92,9 @@ static const opt_spec_t s_spec = {
 };
 
 /* The exit status of a failure: fin_exit_code's, except that "cannot
- * serve now" (an endpoint in use, a store that cannot be opened for
- * serving) is 69, as --help and docs/operations.md have always said. */
+ * serve now" (FIN_EAGAIN: an endpoint that cannot be bound, or a start-up
+ * step that names no code of its own) is 69, as --help and
+ * docs/operations.md say. */
 static int s_exit_code(fin_err_t code)
 {
     return code == FIN_EAGAIN ? EX_UNAVAILABLE : fin_exit_code(code);

@@ -1,6 +1,8 @@
 /* server.h: the collector process — sockets, authentication and the one
  * loop that drives ingest (Redis's ae.c in spirit: one thread owns the
- * sockets and the store; CZMQ's zauth actor runs the ZAP handler).
+ * sockets and the store). The loop is CZMQ's zloop (server_loop.c); the
+ * ZAP handler (auth.c), the streams and the allow-lists' reloads run in
+ * it, never in a thread of their own.
  *
  * Group commit: each turn of the loop drains every batch already waiting
  * (up to a byte and count cap), stores them in one transaction, and only
