@@ -1,26 +1,44 @@
 /* allowlist.c: the per-message authorization table (see allowlist.h).
  * Certificates are parsed by CZMQ (zcert_load), so any file written by
  * zcert_save_public or pyzmq's create_certificates is understood; files
- * ending in `_secret` are skipped so a stray secret never authorizes. */
+ * ending in `_secret` are skipped so a stray secret never authorizes.
+ *
+ * A reload reads the whole directory into a fresh table: the directories
+ * hold a few hundred certificates at most, and one code path for every
+ * cause (start, inotify, SIGHUP, rescan) is worth more than incremental
+ * updates. The inotify watch is placed before a load reads the directory,
+ * so a change made during the load is reported afterwards, never lost.
+ * IN_CREATE is not watched: a new file is read when it is closed
+ * (IN_CLOSE_WRITE) or moved in, never half written. Dot files (editors'
+ * swap files) are ignored. */
 #include "allowlist.h"
 
-#include "util.h"
-
 #include "log.h"
+#include "util.h"
 
 #include <czmq.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#define WATCH_MASK                                                                                           \
+    (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |  \
+     IN_ONLYDIR)
 
 struct allowlist_t {
     char *dir;
     char *meta_key;
     bool (*valid)(const char *value);
     zhashx_t *value_by_key; /* Z85 key -> strdup'd metadata value */
-    struct timespec mtime;
-    bool loaded;
+    struct timespec mtime;  /* of the directory, as of the last load */
+    int fd;                 /* inotify instance; -1 without one */
+    int wd;                 /* watch of dir; -1 while there is none */
+    bool watch_warned;      /* ALLOWLIST-UNWATCHED logged since the watch was lost */
+    int64_t rescan_at_ms;   /* next safety-net stat while watched */
     unsigned generation;
 };
 
@@ -29,13 +47,42 @@ bool allowlist_valid_forbund(const char *s)
     return code_is_valid(s, 8);
 }
 
-static void s_load(allowlist_t *self)
+bool allowlist_valid_access(const char *value)
 {
+    return !strcmp(value, "all") || !strcmp(value, "aggregates");
+}
+
+static struct timespec s_mtime(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 ? st.st_mtim : (struct timespec){0, 0};
+}
+
+/* Starts watching the directory if it is not watched yet (it may have been
+ * missing, or moved away). */
+static void s_watch(allowlist_t *self)
+{
+    if (self->fd < 0 || self->wd >= 0)
+        return;
+    self->wd = inotify_add_watch(self->fd, self->dir, WATCH_MASK);
+    if (self->wd >= 0) {
+        self->watch_warned = false;
+    } else if (!self->watch_warned) {
+        log_warn("auth", "ALLOWLIST-UNWATCHED dir=%s reason=\"%s\" rescan=1s", self->dir, strerror(errno));
+        self->watch_warned = true;
+    }
+}
+
+static void s_load(allowlist_t *self, const char *cause)
+{
+    s_watch(self);
+    self->mtime = s_mtime(self->dir);
+    self->rescan_at_ms = clock_mono_ms() + ALLOWLIST_RESCAN_MS;
     self->generation++;
     zhashx_purge(self->value_by_key);
     DIR *d = opendir(self->dir);
     if (!d) {
-        log_warn("auth", "ALLOWLIST-MISSING dir=%s", self->dir);
+        log_warn("auth", "ALLOWLIST-MISSING dir=%s cause=%s", self->dir, cause);
         return;
     }
     struct dirent *e;
@@ -58,7 +105,8 @@ static void s_load(allowlist_t *self)
         zcert_destroy(&cert);
     }
     closedir(d);
-    log_info("auth", "ALLOWLIST-LOADED dir=%s keys=%zu", self->dir, zhashx_size(self->value_by_key));
+    log_info("auth", "ALLOWLIST-LOADED dir=%s keys=%zu cause=%s", self->dir, zhashx_size(self->value_by_key),
+             cause);
 }
 
 static void s_free_str(void **item)
@@ -67,16 +115,15 @@ static void s_free_str(void **item)
     *item = NULL;
 }
 
-bool allowlist_valid_access(const char *value)
-{
-    return !strcmp(value, "all") || !strcmp(value, "aggregates");
-}
-
 allowlist_t *allowlist_new(const char *dir, const char *meta_key, bool (*valid)(const char *value))
 {
     allowlist_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->wd = -1;
+    self->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (self->fd < 0)
+        log_warn("auth", "ALLOWLIST-NO-INOTIFY dir=%s reason=\"%s\" rescan=1s", dir, strerror(errno));
     self->dir = strdup(dir);
     self->meta_key = strdup(meta_key);
     self->valid = valid;
@@ -86,7 +133,7 @@ allowlist_t *allowlist_new(const char *dir, const char *meta_key, bool (*valid)(
         return NULL;
     }
     zhashx_set_destructor(self->value_by_key, s_free_str);
-    allowlist_refresh(self);
+    s_load(self, "start");
     return self;
 }
 
@@ -95,6 +142,8 @@ void allowlist_destroy(allowlist_t **self_p)
     if (!self_p || !*self_p)
         return;
     allowlist_t *self = *self_p;
+    if (self->fd >= 0)
+        close(self->fd);
     zhashx_destroy(&self->value_by_key);
     free(self->meta_key);
     free(self->dir);
@@ -102,18 +151,62 @@ void allowlist_destroy(allowlist_t **self_p)
     *self_p = NULL;
 }
 
+int allowlist_fd(const allowlist_t *self)
+{
+    return self->fd;
+}
+
+bool allowlist_handle(allowlist_t *self)
+{
+    if (self->fd < 0)
+        return false;
+    bool changed = false;
+    /* inotify_event is variable-length: read into an aligned buffer. */
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t len;
+    while ((len = read(self->fd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + len;) {
+            const struct inotify_event *ev = (const struct inotify_event *) p;
+            p += sizeof *ev + ev->len;
+            if (ev->mask & IN_Q_OVERFLOW) { /* events were lost: read it all again */
+                changed = true;
+            } else if (ev->wd != self->wd) { /* a watch given up below */
+                continue;
+            } else if (ev->mask & IN_IGNORED) { /* the directory was deleted: the watch is gone */
+                self->wd = -1;
+                changed = true;
+            } else if (ev->mask & IN_MOVE_SELF) { /* the watch would follow it elsewhere */
+                inotify_rm_watch(self->fd, self->wd);
+                self->wd = -1;
+                changed = true;
+            } else if (!ev->len || ev->name[0] != '.') {
+                changed = true;
+            }
+        }
+    }
+    if (changed)
+        s_load(self, "inotify");
+    return changed;
+}
+
+void allowlist_reload(allowlist_t *self)
+{
+    s_load(self, "reload");
+}
+
 bool allowlist_refresh(allowlist_t *self)
 {
-    struct stat st;
-    struct timespec m = {0, 0};
-    if (stat(self->dir, &st) == 0)
-        m = st.st_mtim;
-    /* Adding, removing or renaming a file changes the directory's mtime. */
-    if (self->loaded && m.tv_sec == self->mtime.tv_sec && m.tv_nsec == self->mtime.tv_nsec)
+    int64_t now = clock_mono_ms();
+    if (self->wd < 0)
+        s_watch(self); /* the directory may have appeared */
+    else if (now < self->rescan_at_ms)
         return false;
-    self->mtime = m;
-    self->loaded = true;
-    s_load(self);
+    self->rescan_at_ms = now + ALLOWLIST_RESCAN_MS;
+    /* Adding, removing or renaming a file changes the directory's mtime. */
+    struct timespec m = s_mtime(self->dir);
+    if (m.tv_sec == self->mtime.tv_sec && m.tv_nsec == self->mtime.tv_nsec)
+        return false;
+    s_load(self, "rescan");
     return true;
 }
 

@@ -111,7 +111,7 @@ int auth_handle(auth_t *self)
         } else if (!strcmp(domain, "stream")) {
             /* Any listed subscriber may connect; what it may read (events
              * only for access "all") is decided per request and per send
-             * by stream.c, against the allow-list as it is then. */
+             * by stream_subscription.c and stream_replay.c, against the allow-list as it is then. */
             const char *access = allowlist_lookup(self->subscribers, key);
             if (access) {
                 status = "200";

@@ -336,13 +336,13 @@ static void s_scrub(ingest_t *self)
              r.seconds);
 }
 
-int ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed_fn changed, void *arg)
+fin_err_t ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed_fn changed, void *arg)
 {
     s_commit_ctx_t ctx = {self, items, n, changed, arg};
     int rc = ledger_write(self->ledger, s_apply, &ctx);
     if (rc) {
         log_error("ingest", "COMMIT-FAILED batches=%d reason=%s", n, store_strerror(rc));
-        return rc;
+        return fin_from_mdb(rc);
     }
     self->stats.commits++;
     for (int i = 0; i < n; i++) {
@@ -371,7 +371,7 @@ int ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed
     }
     if (erase_scrub_size(self->scrub))
         s_scrub(self);
-    return 0;
+    return FIN_OK;
 }
 
 uint8_t *ingest_ack(const ingest_item_t *item, size_t *len)

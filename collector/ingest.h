@@ -16,6 +16,7 @@
 #include "allowlist.h"
 #include "catalogue.h"
 #include "codec.h"
+#include "err.h"
 #include "ledger.h"
 
 typedef struct {
@@ -55,10 +56,12 @@ void ingest_destroy(ingest_t **self_p);
  * Returns false if the whole batch is refused (item->batch_error set). */
 bool ingest_prepare(ingest_t *self, ingest_item_t *item, allowlist_t *allowlist);
 
-/* Stores all prepared items in ONE durable transaction. Returns 0 once
- * committed; only then may acks be sent. On failure nothing was stored and
- * no ack may be sent (agents resend). changed/arg as in aggregate_flush. */
-int ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed_fn changed, void *arg);
+/* Stores all prepared items in ONE durable transaction. Returns FIN_OK
+ * once committed; only then may acks be sent. On failure nothing was
+ * stored and no ack may be sent (agents resend); the code says what kind
+ * (FIN_EFULL, FIN_EIO, ...) and the reason is logged (COMMIT-FAILED).
+ * changed/arg as in aggregate_flush. */
+fin_err_t ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed_fn changed, void *arg);
 
 /* Encodes the Ack for an item (after commit, or after a refused prepare). */
 uint8_t *ingest_ack(const ingest_item_t *item, size_t *len);

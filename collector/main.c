@@ -1,4 +1,5 @@
 /* main.c (finsam-collector): options in, server built, run, exit code out. */
+#include "err.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -8,6 +9,7 @@
 #include "util.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,61 +18,62 @@
 
 static volatile sig_atomic_t s_stop;
 
-static char *o_data_dir, *o_endpoint, *o_server_key, *o_allow_dir, *o_catalogue, *o_endpoint_file,
-    *o_log_level, *o_subscriber_dir, *o_stream_events, *o_stream_aggregates, *o_stream_replay,
-    *o_stream_endpoint_file;
-static long o_max_batches, o_min_units, o_stream_hwm, o_protect_d, o_publish_interval, o_publish_max_age;
-static char *o_protect_v;
-static char *o_http, *o_http_token_file, *o_http_port_file, *o_http_dashboard_dir;
-static long o_http_silent_after;
+static struct {
+    char *data_dir, *endpoint, *server_key, *allow_dir, *catalogue, *endpoint_file, *log_level;
+    char *subscriber_dir, *stream_events, *stream_aggregates, *stream_replay, *stream_endpoint_file;
+    long max_batches, min_units, stream_hwm, protect_d, publish_interval, publish_max_age;
+    char *protect_v;
+    char *http, *http_token_file, *http_port_file, *http_dashboard_dir;
+    long http_silent_after;
+} o;
 
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "data directory (ledger/, keys/, agents/)",
-     &o_data_dir},
+     &o.data_dir},
     {"endpoint", 'e', OPT_STR, "tcp://127.0.0.1:7710", 0, 0, "ingest endpoint agents connect to",
-     &o_endpoint},
+     &o.endpoint},
     {"server-key", 0, OPT_STR, NULL, 0, 0, "secret certificate (default DATA/keys/collector.key_secret)",
-     &o_server_key},
+     &o.server_key},
     {"allow-dir", 0, OPT_STR, NULL, 0, 0, "allow-list of agent certificates (default DATA/agents)",
-     &o_allow_dir},
-    {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o_catalogue},
-    {"endpoint-file", 0, OPT_STR, NULL, 0, 0, "write the bound endpoint to this file", &o_endpoint_file},
+     &o.allow_dir},
+    {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o.catalogue},
+    {"endpoint-file", 0, OPT_STR, NULL, 0, 0, "write the bound endpoint to this file", &o.endpoint_file},
     {"max-batches-per-commit", 0, OPT_INT, "64", 1, 4096, "group commit: batches per transaction",
-     &o_max_batches},
+     &o.max_batches},
     {"subscriber-dir", 0, OPT_STR, NULL, 0, 0, "allow-list of stream subscribers (default DATA/subscribers)",
-     &o_subscriber_dir},
+     &o.subscriber_dir},
     {"stream-events", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0,
-     "live stream ROUTER: events and aggregates per subscriber (\"off\" disables streams)", &o_stream_events},
+     "live stream ROUTER: events and aggregates per subscriber (\"off\" disables streams)", &o.stream_events},
     {"stream-aggregates", 0, OPT_STR, "tcp://127.0.0.1:7712", 0, 0,
-     "second address of the live stream ROUTER", &o_stream_aggregates},
+     "second address of the live stream ROUTER", &o.stream_aggregates},
     {"stream-replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "ROUTER for replay and snapshots",
-     &o_stream_replay},
+     &o.stream_replay},
     {"stream-endpoint-file", 0, OPT_STR, NULL, 0, 0, "write the bound stream endpoints to this file",
-     &o_stream_endpoint_file},
+     &o.stream_endpoint_file},
     {"stream-hwm", 0, OPT_INT, "20000", 100, 10000000, "messages queued per subscriber before it loses some",
-     &o_stream_hwm},
+     &o.stream_hwm},
     {"min-units", 'k', OPT_INT, "5", 1, 1000,
-     "disclosure control: cells resting on fewer participants are not published", &o_min_units},
+     "disclosure control: cells resting on fewer participants are not published", &o.min_units},
     {"protect-max-deviation", 0, OPT_INT, "2", 1, PROTECT_MAX_D,
-     "disclosure control: D, the largest noise the cell-key method adds to a count", &o_protect_d},
+     "disclosure control: D, the largest noise the cell-key method adds to a count", &o.protect_d},
     {"protect-variance", 0, OPT_STR, "1.05", 0, 0,
-     "disclosure control: V, the variance of that noise (0 < V <= D*D/2)", &o_protect_v},
+     "disclosure control: V, the variance of that noise (0 < V <= D*D/2)", &o.protect_v},
     {"publish-interval", 0, OPT_INT, "300", 1, 86400,
      "seconds between publications of the protected figures (every reader sees the last one)",
-     &o_publish_interval},
+     &o.publish_interval},
     {"publish-max-age", 0, OPT_INT, "604800", 1, 31622400,
      "seconds after which a changed cell is republished even if fewer than --min-units changed",
-     &o_publish_max_age},
+     &o.publish_max_age},
     {"http", 0, OPT_STR, "127.0.0.1:7780", 0, 0, "HTTP API and dashboard: ADDR:PORT, [V6]:PORT or \"off\"",
-     &o_http},
+     &o.http},
     {"http-token-file", 0, OPT_STR, NULL, 0, 0,
-     "bearer token file (0600); required unless --http is loopback", &o_http_token_file},
-    {"http-port-file", 0, OPT_STR, NULL, 0, 0, "write the bound HTTP port to this file", &o_http_port_file},
+     "bearer token file (0600); required unless --http is loopback", &o.http_token_file},
+    {"http-port-file", 0, OPT_STR, NULL, 0, 0, "write the bound HTTP port to this file", &o.http_port_file},
     {"http-dashboard-dir", 0, OPT_STR, NULL, 0, 0,
-     "serve the dashboard from this directory (default: embedded)", &o_http_dashboard_dir},
+     "serve the dashboard from this directory (default: embedded)", &o.http_dashboard_dir},
     {"http-silent-after", 0, OPT_INT, "86400", 1, 31622400,
-     "seconds without a batch before an agent is silent", &o_http_silent_after},
-    {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o_log_level},
+     "seconds without a batch before an agent is silent", &o.http_silent_after},
+    {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
 static const opt_spec_t s_spec = {
@@ -88,10 +91,20 @@ static const opt_spec_t s_spec = {
     sizeof s_opts / sizeof *s_opts,
 };
 
+/* The exit status of a failure: fin_exit_code's, except that "cannot
+ * serve now" (FIN_EAGAIN: an endpoint that cannot be bound, or a start-up
+ * step that names no code of its own) is 69, as --help and
+ * docs/operations.md say. */
+static int s_exit_code(fin_err_t code)
+{
+    return code == FIN_EAGAIN ? EX_UNAVAILABLE : fin_exit_code(code);
+}
+
 int main(int argc, char **argv)
 {
     int first;
-    int rc = prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o_log_level}, argc, argv, &first);
+    int rc =
+        prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first);
     if (rc == OPTIONS_EXIT_OK)
         return 0;
     if (rc)
@@ -102,21 +115,21 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     char key_default[4096], allow_default[4096], sub_default[4096], err[512];
-    snprintf(key_default, sizeof key_default, "%s/keys/collector.key_secret", o_data_dir);
-    snprintf(allow_default, sizeof allow_default, "%s/agents", o_data_dir);
-    snprintf(sub_default, sizeof sub_default, "%s/subscribers", o_data_dir);
-    if (!o_server_key)
-        o_server_key = key_default;
-    if (!o_allow_dir)
-        o_allow_dir = allow_default;
-    if (!o_subscriber_dir)
-        o_subscriber_dir = sub_default;
+    snprintf(key_default, sizeof key_default, "%s/keys/collector.key_secret", o.data_dir);
+    snprintf(allow_default, sizeof allow_default, "%s/agents", o.data_dir);
+    snprintf(sub_default, sizeof sub_default, "%s/subscribers", o.data_dir);
+    if (!o.server_key)
+        o.server_key = key_default;
+    if (!o.allow_dir)
+        o.allow_dir = allow_default;
+    if (!o.subscriber_dir)
+        o.subscriber_dir = sub_default;
 
     if (!strcmp(command, "keygen")) {
         char dir[4096], path[4200];
-        snprintf(dir, sizeof dir, "%s/keys", o_data_dir);
+        snprintf(dir, sizeof dir, "%s/keys", o.data_dir);
         snprintf(path, sizeof path, "%s/collector.key", dir);
-        if (mkdir_p(dir, 0700) < 0 || mkdir_p(o_allow_dir, 0755) < 0 || mkdir_p(o_subscriber_dir, 0755) < 0) {
+        if (mkdir_p(dir, 0700) < 0 || mkdir_p(o.allow_dir, 0755) < 0 || mkdir_p(o.subscriber_dir, 0755) < 0) {
             fprintf(stderr, "finsam-collector: %s: cannot create\n", dir);
             return EX_CANTCREAT;
         }
@@ -132,47 +145,57 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     char http_address[256];
-    http_config_t http_config = {.token_file = o_http_token_file,
-                                 .port_file = o_http_port_file,
-                                 .catalogue_file = o_catalogue,
-                                 .dashboard_dir = o_http_dashboard_dir,
-                                 .silent_after_s = (int) o_http_silent_after};
-    bool http_on = strcmp(o_http, "off") != 0;
-    if (http_on && http_parse_listen(o_http, http_address, sizeof http_address, &http_config) < 0) {
-        fprintf(stderr, "finsam-collector: --http: %s: use ADDR:PORT, [V6ADDR]:PORT or off\n", o_http);
+    http_config_t http_config = {.token_file = o.http_token_file,
+                                 .port_file = o.http_port_file,
+                                 .catalogue_file = o.catalogue,
+                                 .dashboard_dir = o.http_dashboard_dir,
+                                 .silent_after_s = (int) o.http_silent_after};
+    bool http_on = strcmp(o.http, "off") != 0;
+    if (http_on && http_parse_listen(o.http, http_address, sizeof http_address, &http_config) < 0) {
+        fprintf(stderr, "finsam-collector: --http: %s: use ADDR:PORT, [V6ADDR]:PORT or off\n", o.http);
         return EX_USAGE;
     }
-    if (keys_check_private(o_server_key, err, sizeof err) < 0) {
+    if (keys_check_private(o.server_key, err, sizeof err) < 0) {
         fprintf(stderr, "finsam-collector: key refused: %s\n", err);
         return EX_NOPERM;
     }
+    /* SIGHUP (reload the allow-lists) is read by the server's loop through
+     * a signalfd: blocked here, before any thread starts, so that every
+     * thread inherits the mask and none takes its default action. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
     zsys_init();
     prologue_signals(&s_stop);
 
     char *vend;
-    double variance = strtod(o_protect_v, &vend);
-    if (*vend || vend == o_protect_v) {
+    double variance = strtod(o.protect_v, &vend);
+    if (*vend || vend == o.protect_v) {
         fprintf(stderr, "finsam-collector: --protect-variance: %s is not a number (e.g. 1.05)\n",
-                o_protect_v);
+                o.protect_v);
         return EX_USAGE;
     }
-    bool streams = strcmp(o_stream_events, "off") != 0;
-    server_config_t config = {o_data_dir,
-                              o_endpoint,
-                              o_server_key,
-                              o_allow_dir,
-                              o_subscriber_dir,
-                              o_catalogue,
-                              o_endpoint_file,
-                              (int) o_max_batches,
-                              {(int) o_min_units, (int) o_protect_d, variance},
-                              (int) o_publish_interval,
-                              (int) o_publish_max_age,
-                              {streams ? o_stream_events : "", o_stream_aggregates, o_stream_replay,
-                               o_stream_endpoint_file, NULL, (int) o_stream_hwm}};
-    server_t *server = server_new(&config);
-    if (!server)
-        return EX_UNAVAILABLE;
+    bool streams = strcmp(o.stream_events, "off") != 0;
+    server_config_t config = {o.data_dir,
+                              o.endpoint,
+                              o.server_key,
+                              o.allow_dir,
+                              o.subscriber_dir,
+                              o.catalogue,
+                              o.endpoint_file,
+                              (int) o.max_batches,
+                              {(int) o.min_units, (int) o.protect_d, variance},
+                              (int) o.publish_interval,
+                              (int) o.publish_max_age,
+                              {streams ? o.stream_events : "", o.stream_aggregates, o.stream_replay,
+                               o.stream_endpoint_file, NULL, (int) o.stream_hwm}};
+    server_t *server;
+    fin_err_t frc = server_open(&server, &config, err, sizeof err);
+    if (frc != FIN_OK) {
+        fprintf(stderr, "finsam-collector: %s\n", err);
+        return s_exit_code(frc);
+    }
     /* The HTTP thread borrows the ledger, catalogue and metrics: it is
      * started after the server and stopped before it. */
     http_t *http = NULL;
@@ -191,8 +214,8 @@ int main(int argc, char **argv)
         printf("finsam-collector: configuration ok\n");
         return 0;
     }
-    rc = server_run(server, &s_stop);
+    frc = server_run(server, &s_stop);
     http_destroy(&http);
     server_destroy(&server);
-    return rc == 0 ? 0 : EX_SOFTWARE;
+    return s_exit_code(frc);
 }

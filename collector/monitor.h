@@ -1,7 +1,7 @@
 /* monitor.h: libzmq socket monitors, opened and read without blocking —
  * how the collector sees handshakes and disconnects that never reach its
  * own code (a client without CURVE, a subscriber that leaves). Used for the
- * ingest ROUTER (server.c) and the stream PUB sockets (stream.c). */
+ * ingest ROUTER (server.c) and the stream ROUTER sockets (stream.c). */
 #ifndef FINSAM_MONITOR_H
 #define FINSAM_MONITOR_H
 

@@ -1,18 +1,9 @@
-/* server.c: the collector's sockets and main loop (see server.h).
- *
- * Ordering, the one thing to get right here: receive -> prepare (decode,
- * authorize) -> commit (one LMDB write transaction, synchronous) -> ack.
- * No ack leaves before its transaction is on disk; if the commit fails no
- * ack leaves at all and the agents resend, which the dedupe index makes
- * harmless. */
-#include "server.h"
+/* server.c: building the collector (see server.h; server_impl.h lists
+ * the other server_*.c files): catalogue, store, protection, allow-lists,
+ * keys, the ZAP handler, the ingest ROUTER and the streams, in that order,
+ * each step undone by server_destroy if a later one fails. */
+#include "server_impl.h"
 
-#include "publish.h"
-
-#include "aggregate.h"
-#include "allowlist.h"
-#include "auth.h"
-#include "ingest.h"
 #include "keys.h"
 #include "ledger.h"
 #include "log.h"
@@ -20,63 +11,40 @@
 #include "recount.h"
 #include "util.h"
 
-#include <czmq.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-
-#define MAX_COMMIT_BYTES (16u << 20)
-/* Events per transaction. LMDB keeps every page a transaction dirtied in
- * process memory and caches freed dirty pages for reuse, so the largest
- * transaction sets the collector's resident memory; this caps it (about
- * 5 pages per event) while keeping fsyncs far below the disk's rate. */
-#define MAX_COMMIT_EVENTS 6000
-#define REFRESH_MS 1000
-
-struct server_t {
-    server_config_t config;
-    metrics_t metrics;
-    zcert_t *cert;
-    auth_t *auth;
-    zsock_t *router;
-    void *monitor;            /* PAIR receiving the ROUTER's handshake failures */
-    int64_t handshake_log_ms; /* last HANDSHAKE-FAILED line, for throttling */
-    unsigned handshake_unlogged;
-    stream_t *stream;
-    ledger_t *ledger;
-    catalogue_t *catalogue;
-    aggregate_t *aggregate;
-    protect_t *protect;
-    int publish_interval_s, publish_max_age_s;
-    ingest_t *ingest;
-    allowlist_t *allowlist, *subscribers;
-    ingest_item_t *items;
-    zmq_msg_t *ids, *frames;
-};
+#include <unistd.h>
 
 static void s_set_int(void *sock, int opt, int value)
 {
     zmq_setsockopt(sock, opt, &value, sizeof value);
 }
 
-server_t *server_new(const server_config_t *config)
+fin_err_t server_open(server_t **out, const server_config_t *config, char *reason, size_t reasonlen)
 {
-    char err[512];
+    char err[512] = "";
+    /* A step that sets no code of its own fails as "cannot serve". */
+    fin_err_t rc = FIN_EAGAIN;
     server_t *self = calloc(1, sizeof *self);
     if (!self)
-        return NULL;
+        return fin_fail(reason, reasonlen, FIN_ENOMEM, "out of memory");
     self->config = *config;
+    self->sighup_fd = -1;
     int n = config->max_batches_per_commit;
     self->items = calloc((size_t) n, sizeof *self->items);
     self->ids = calloc((size_t) n, sizeof *self->ids);
     self->frames = calloc((size_t) n, sizeof *self->frames);
-    if (!self->items || !self->ids || !self->frames)
+    if (!self->items || !self->ids || !self->frames) {
+        rc = FIN_ENOMEM;
         goto fail;
+    }
 
     if (catalogue_load(&self->catalogue, config->catalogue, err, sizeof err) < 0) {
         log_error("collector", "CATALOGUE-INVALID reason=%s", err);
+        rc = FIN_ECONFIG;
         goto fail;
     }
     char path[4096];
@@ -85,6 +53,7 @@ server_t *server_new(const server_config_t *config)
      * `finsamctl -d DATA migrate`, which the operator runs (migrate.h). */
     if (ledger_open(&self->ledger, path, false, err, sizeof err) < 0) {
         log_error("collector", "STORE-OPEN-FAILED reason=%s", err);
+        rc = FIN_EIO;
         goto fail;
     }
     self->publish_interval_s = config->publish_interval_s > 0 ? config->publish_interval_s : 300;
@@ -92,6 +61,7 @@ server_t *server_new(const server_config_t *config)
     self->protect = protect_open(self->ledger, &config->protect, err, sizeof err);
     if (!self->protect) {
         log_error("collector", "PROTECTION-INVALID reason=%s", err);
+        rc = FIN_ECONFIG;
         goto fail;
     }
     /* Cells computed under another catalogue (a measure added over items
@@ -100,6 +70,7 @@ server_t *server_new(const server_config_t *config)
     if (recount_run(self->ledger, self->catalogue, protect_secret(self->protect), false, &rr, err,
                     sizeof err) < 0) {
         log_error("collector", "STORE-RECOUNT-FAILED reason=%s", err);
+        rc = FIN_EIO;
         goto fail;
     }
     if (rr.recounted)
@@ -109,8 +80,10 @@ server_t *server_new(const server_config_t *config)
     self->ingest = self->aggregate ? ingest_new(self->ledger, self->catalogue, self->aggregate) : NULL;
     self->allowlist = allowlist_new(config->allow_dir, "forbund", allowlist_valid_forbund);
     self->subscribers = allowlist_new(config->subscriber_dir, "access", allowlist_valid_access);
-    if (!self->ingest || !self->allowlist || !self->subscribers)
+    if (!self->ingest || !self->allowlist || !self->subscribers) {
+        rc = FIN_ENOMEM;
         goto fail;
+    }
     atomic_store(&self->metrics.started_ms, clock_wall_ms());
     metrics_set(&self->metrics.last_seq, ledger_next_seq(self->ledger) - 1);
 
@@ -119,14 +92,18 @@ server_t *server_new(const server_config_t *config)
     self->cert = keys_load_secret(config->server_key, err, sizeof err);
     if (!self->cert) {
         log_error("collector", "KEY-REFUSED reason=%s", err);
+        rc = FIN_EPERM;
         goto fail;
     }
     /* The ZAP handler must be bound before any CURVE socket binds, or CURVE
      * would accept any client that knows our public key. */
     self->auth = auth_new(zsys_init(), self->allowlist, self->subscribers);
     self->router = self->auth ? zsock_new(ZMQ_ROUTER) : NULL;
-    if (!self->router)
+    if (!self->router) {
+        rc = FIN_EINTERNAL;
+        snprintf(err, sizeof err, "cannot create the ZAP handler or the ingest socket");
         goto fail;
+    }
     void *r = zsock_resolve(self->router);
     zcert_apply(self->cert, self->router);
     zsock_set_curve_server(self->router, 1);
@@ -148,6 +125,7 @@ server_t *server_new(const server_config_t *config)
                                  ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     if (zmq_bind(r, config->endpoint) < 0) {
+        snprintf(err, sizeof err, "%s: %s", config->endpoint, zmq_strerror(errno));
         log_error("collector", "BIND-FAILED endpoint=%s reason=%s", config->endpoint, zmq_strerror(errno));
         goto fail;
     }
@@ -166,15 +144,21 @@ server_t *server_new(const server_config_t *config)
     if (config->stream.events_endpoint && config->stream.events_endpoint[0]) {
         stream_config_t sc = config->stream;
         sc.protect = self->protect;
-        self->stream =
-            stream_new(&sc, self->cert, self->subscribers, self->ledger, self->catalogue, &self->metrics);
-        if (!self->stream)
+        rc = stream_open(&self->stream, &sc, self->cert, self->subscribers, self->ledger, self->catalogue,
+                         &self->metrics, err, sizeof err);
+        if (rc != FIN_OK)
             goto fail;
     }
-    return self;
+    if (server_reactor_new(self) < 0) {
+        rc = FIN_EINTERNAL;
+        snprintf(err, sizeof err, "cannot build the loop");
+        goto fail;
+    }
+    *out = self;
+    return FIN_OK;
 fail:
     server_destroy(&self);
-    return NULL;
+    return fin_fail(reason, reasonlen, rc, "%s", err[0] ? err : fin_strerror(rc));
 }
 
 void server_destroy(server_t **self_p)
@@ -182,6 +166,9 @@ void server_destroy(server_t **self_p)
     if (!self_p || !*self_p)
         return;
     server_t *self = *self_p;
+    zloop_destroy(&self->loop);
+    if (self->sighup_fd >= 0)
+        close(self->sighup_fd);
     stream_destroy(&self->stream);
     if (self->monitor)
         zmq_close(self->monitor);
@@ -200,255 +187,6 @@ void server_destroy(server_t **self_p)
     free(self->frames);
     free(self);
     *self_p = NULL;
-}
-
-/* Receives one [routing id][batch] message without blocking. Returns 1 if
- * one was read, 0 if none is waiting, -1 on error (EINTR included). Extra
- * frames make the message malformed; they are drained here. */
-static int s_recv(server_t *self, int i)
-{
-    void *r = zsock_resolve(self->router);
-    zmq_msg_init(&self->ids[i]);
-    if (zmq_msg_recv(&self->ids[i], r, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&self->ids[i]);
-        return errno == EAGAIN ? 0 : -1;
-    }
-    zmq_msg_init(&self->frames[i]);
-    ingest_item_t *item = &self->items[i];
-    memset(item, 0, sizeof *item);
-    bool extra = false;
-    if (!zmq_msg_more(&self->ids[i]) || zmq_msg_recv(&self->frames[i], r, 0) < 0) {
-        item->batch_error = FINSAM__V1__REJECT_CODE__REJECT_MALFORMED;
-    }
-    while (zmq_msg_more(&self->frames[i])) {
-        zmq_msg_t junk;
-        zmq_msg_init(&junk);
-        int rc = zmq_msg_recv(&junk, r, 0);
-        extra = true;
-        bool more = rc >= 0 && zmq_msg_more(&junk);
-        zmq_msg_close(&junk);
-        if (!more)
-            break;
-    }
-    const char *user = zmq_msg_gets(&self->frames[i], "User-Id");
-    snprintf(item->agent_key, sizeof item->agent_key, "%s", user ? user : "");
-    item->data = zmq_msg_data(&self->frames[i]);
-    item->len = zmq_msg_size(&self->frames[i]);
-    if (extra || item->batch_error) {
-        item->batch_error = FINSAM__V1__REJECT_CODE__REJECT_MALFORMED;
-        snprintf(item->batch_error_text, sizeof item->batch_error_text, "a batch is exactly one frame");
-    }
-    return 1;
-}
-
-static void s_send_ack(server_t *self, int i)
-{
-    void *r = zsock_resolve(self->router);
-    size_t len;
-    uint8_t *ack = ingest_ack(&self->items[i], &len);
-    if (!ack)
-        return;
-    /* DONTWAIT: a peer that is gone or not reading loses its ack and will
-     * resend; the loop never blocks on one agent. */
-    if (zmq_msg_send(&self->ids[i], r, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(r, ack, len, ZMQ_DONTWAIT) < 0)
-        log_debug("collector", "ACK-DROPPED reason=%s", zmq_strerror(errno));
-    free(ack);
-}
-
-/* Logs the handshake failures the monitor reports. */
-static void s_monitor_events(server_t *self)
-{
-    uint16_t event;
-    uint32_t value;
-    char endpoint[128];
-    while (monitor_next(self->monitor, &event, &value, endpoint, sizeof endpoint)) {
-        const char *reason = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "auth"
-                             : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                                 ? "protocol (no CURVE or wrong server key?)"
-                                 : "no detail (wrong server key?)";
-        /* A misconfigured client retries every few hundred ms: one line a
-         * second at most, with how many were folded into it. */
-        int64_t now = clock_mono_ms();
-        if (now - self->handshake_log_ms >= 1000) {
-            log_warn("auth", "HANDSHAKE-FAILED endpoint=%s reason=\"%s\" code=%u also=%u", endpoint, reason,
-                     value, self->handshake_unlogged);
-            self->handshake_log_ms = now;
-            self->handshake_unlogged = 0;
-        } else {
-            self->handshake_unlogged++;
-        }
-    }
-}
-
-/* One turn: drain, prepare, commit, ack. */
-static int s_turn(server_t *self)
-{
-    int n = 0, prepared = 0;
-    size_t bytes = 0;
-    size_t events = 0;
-    while (n < self->config.max_batches_per_commit && bytes < MAX_COMMIT_BYTES &&
-           events < MAX_COMMIT_EVENTS) {
-        int rc = s_recv(self, n);
-        if (rc <= 0)
-            break;
-        bytes += self->items[n].len;
-        if (!self->items[n].batch_error && ingest_prepare(self->ingest, &self->items[n], self->allowlist)) {
-            prepared++;
-            events += self->items[n].batch->n_events;
-        }
-        n++;
-    }
-    int rc = 0;
-    metrics_t *m = &self->metrics;
-    if (prepared > 0) {
-        int64_t t0 = clock_mono_us();
-        rc = ingest_commit(self->ingest, self->items, n, self->stream ? stream_cell_changed : NULL,
-                           self->stream);
-        if (rc == 0)
-            metrics_observe_commit(m, (uint64_t) (clock_mono_us() - t0));
-        else
-            metrics_add(&m->commit_failures, 1);
-    }
-    for (int i = 0; i < n; i++) {
-        ingest_item_t *item = &self->items[i];
-        if (item->batch_error) {
-            metrics_add(&m->batches_rejected, 1);
-            metrics_add(&m->events_rejected[item->batch_error % METRICS_REJECT_SLOTS], 1);
-        } else if (rc == 0) {
-            metrics_add(&m->batches, 1);
-            metrics_add(&m->events_received, item->batch->n_events);
-            metrics_add(&m->events_stored, item->stored);
-            metrics_add(&m->events_duplicate, item->duplicates);
-            for (size_t j = 0; j < item->batch->n_events; j++) {
-                const ingest_verdict_t *v = &item->verdicts[j];
-                if (v->code)
-                    metrics_add(&m->events_rejected[v->code % METRICS_REJECT_SLOTS], 1);
-                else if (v->seq && self->stream)
-                    stream_publish_event(self->stream, v->seq, item->forbund, v->kind,
-                                         item->batch->events[j].data, item->batch->events[j].len);
-            }
-        }
-        /* Refused batches are answered; committed ones acked; after a failed
-         * commit nothing is said: the agents resend. */
-        if (item->batch_error || rc == 0)
-            s_send_ack(self, i);
-        ingest_item_clear(item);
-        zmq_msg_close(&self->ids[i]);
-        zmq_msg_close(&self->frames[i]);
-    }
-    if (self->stream) {
-        if (rc == 0 && prepared > 0)
-            stream_publish_cells(self->stream, ledger_next_seq(self->ledger) - 1);
-        else
-            stream_discard(self->stream);
-    }
-    if (prepared > 0 && rc == 0) {
-        size_t map, used;
-        store_usage(ledger_store(self->ledger), &map, &used);
-        metrics_set(&m->map_size_bytes, map);
-        metrics_set(&m->map_used_bytes, used);
-        metrics_set(&m->last_seq, ledger_next_seq(self->ledger) - 1);
-    }
-    return rc;
-}
-
-/* One publication (publish.h); logged, and a failure only postpones it. */
-static void s_publish(server_t *self)
-{
-    publish_report_t r;
-    int rc = publish_run(self->ledger, self->catalogue, self->protect, clock_wall_ms(),
-                         (int64_t) self->publish_max_age_s * 1000, &r);
-    if (rc) {
-        log_warn("collector", "PUBLISH-FAILED reason=%s", store_strerror(rc));
-        return;
-    }
-    log_info("collector", "PUBLISHED seq=%llu refreshed=%llu waiting=%llu", (unsigned long long) r.seq,
-             (unsigned long long) r.refreshed, (unsigned long long) r.waiting);
-    /* Aggregates-only subscribers get the protected rows that moved. */
-    if (self->stream && r.refreshed > 0 && (rc = stream_publish_publication(self->stream, r.seq)))
-        log_warn("collector", "PUBLISH-STREAM-FAILED reason=%s", store_strerror(rc));
-}
-
-int server_run(server_t *self, volatile sig_atomic_t *stop)
-{
-    s_publish(self);
-    int64_t next_publish = clock_mono_ms() + (int64_t) self->publish_interval_s * 1000;
-    void *r = zsock_resolve(self->router);
-    int64_t next_refresh = clock_mono_ms() + REFRESH_MS, next_stats = clock_mono_ms() + 10000;
-    int backoff_ms = 0;
-    int64_t resume_at = 0;
-    while (!*stop) {
-        int64_t wait = 200;
-        zmq_pollitem_t items[] = {
-            {r, 0, ZMQ_POLLIN, 0},
-            {auth_socket(self->auth), 0, ZMQ_POLLIN, 0},
-            {self->monitor, 0, self->monitor ? ZMQ_POLLIN : 0, 0},
-            {self->stream ? stream_replay_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0},
-            {self->stream ? stream_live_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0},
-            {self->stream ? stream_monitor_socket(self->stream) : NULL, 0, ZMQ_POLLIN, 0}};
-        /* While backing off after a failed commit, still answer handshakes
-         * and replays, but leave the ingest socket alone. */
-        if (resume_at) {
-            wait = resume_at - clock_mono_ms();
-            if (wait > 0)
-                items[0].events = 0;
-            else
-                wait = 200;
-        }
-        int rc = zmq_poll(items, self->stream ? 6 : 3, (long) wait);
-        if (rc < 0 && errno != EINTR) {
-            log_error("collector", "POLL-FAILED reason=%s", zmq_strerror(errno));
-            return -1;
-        }
-        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
-            while (auth_handle(self->auth) > 0)
-                ;
-        if (rc > 0 && (items[2].revents & ZMQ_POLLIN))
-            s_monitor_events(self);
-        if (rc > 0 && self->stream && (items[3].revents & ZMQ_POLLIN))
-            stream_handle_replay(self->stream);
-        if (rc > 0 && self->stream && (items[4].revents & ZMQ_POLLIN))
-            stream_handle_live(self->stream);
-        if (rc > 0 && self->stream && (items[5].revents & ZMQ_POLLIN))
-            stream_handle_monitor(self->stream);
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
-            /* A failed commit (disk full, I/O error): answer nothing, back
-             * off, and try again with whatever the agents resend. */
-            if (s_turn(self) != 0) {
-                backoff_ms = backoff_ms ? (backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2) : 50;
-                resume_at = clock_mono_ms() + backoff_ms;
-            } else {
-                backoff_ms = 0;
-                resume_at = 0;
-            }
-        }
-        int64_t now = clock_mono_ms();
-        if (now >= next_refresh) {
-            allowlist_refresh(self->allowlist);
-            allowlist_refresh(self->subscribers);
-            next_refresh = now + REFRESH_MS;
-        }
-        /* After the refresh: a subscriber whose key was just removed is
-         * cut off in this turn (stream.h). */
-        if (self->stream)
-            stream_tick(self->stream);
-        if (now >= next_publish) {
-            s_publish(self);
-            next_publish = now + (int64_t) self->publish_interval_s * 1000;
-        }
-        if (now >= next_stats) {
-            const ingest_stats_t *s = ingest_stats(self->ingest);
-            log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
-                     (unsigned long long) s->batches, (unsigned long long) s->events,
-                     (unsigned long long) s->stored, (unsigned long long) s->duplicates,
-                     (unsigned long long) s->commits);
-            next_stats = now + 10000;
-        }
-    }
-    s_publish(self);
-    log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
-    return 0;
 }
 
 metrics_t *server_metrics(server_t *self)

@@ -1,6 +1,8 @@
 /* server.h: the collector process — sockets, authentication and the one
  * loop that drives ingest (Redis's ae.c in spirit: one thread owns the
- * sockets and the store; CZMQ's zauth actor runs the ZAP handler).
+ * sockets and the store). The loop is CZMQ's zloop (server_loop.c); the
+ * ZAP handler (auth.c), the streams and the allow-lists' reloads run in
+ * it, never in a thread of their own.
  *
  * Group commit: each turn of the loop drains every batch already waiting
  * (up to a byte and count cap), stores them in one transaction, and only
@@ -13,6 +15,7 @@
 #include <stdbool.h>
 
 #include "catalogue.h"
+#include "err.h"
 #include "ledger.h"
 #include "metrics.h"
 #include "protect.h"
@@ -35,12 +38,22 @@ typedef struct {
 
 typedef struct server_t server_t;
 
-/* Builds everything (keys, store, sockets); NULL with a reason printed. */
-server_t *server_new(const server_config_t *config);
+/* Builds everything (keys, store, sockets) into *out. Returns FIN_OK, or
+ * the kind of failure with its reason in err (also logged, with its event
+ * name): FIN_ECONFIG (catalogue, protection parameters), FIN_EPERM (the
+ * secret key), FIN_EIO (the store), FIN_ENOMEM, FIN_EINTERNAL, and
+ * FIN_EAGAIN when an endpoint cannot be bound or the store cannot be
+ * served now (main.c exits 69 for it). */
+fin_err_t server_open(server_t **out, const server_config_t *config, char *err, size_t errlen);
 void server_destroy(server_t **self_p);
 
-/* Runs until *stop becomes nonzero. Returns 0 on a clean stop. */
-int server_run(server_t *self, volatile sig_atomic_t *stop);
+/* Runs until *stop becomes nonzero. Returns FIN_OK on a clean stop,
+ * FIN_EINTERNAL if the loop failed (logged).
+ * SIGHUP reloads both allow-lists; the caller blocks it in every thread
+ * before starting any (the loop reads it from a signalfd), as main.c does.
+ * The allow-lists are also reloaded on inotify events of their
+ * directories (allowlist.h). */
+fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop);
 
 /* Shared read-only with the HTTP thread (ledger reads use their own read
  * transactions; metrics are atomics). Valid until server_destroy. */

@@ -19,9 +19,9 @@
  * Why a ROUTER and not PUB: libzmq has no call to drop one PUB subscriber,
  * and CURVE checks a key only at the handshake. Here every Subscribe,
  * every replay request and every fan-out checks the key against the
- * subscriber allow-list as it is now (allowlist.c rescans the directory
- * about once a second): a removed key is sent one last "subscribe.end" and
- * nothing more, and its replay requests are refused.
+ * subscriber allow-list as it is now (allowlist.c reloads the directory
+ * as soon as it changes): a removed key is sent one last "subscribe.end"
+ * and nothing more, and its replay requests are refused.
  *
  * Every data message is [topic][be64 sequence][payload]; the event sequence
  * is the log position, so a subscriber sees gaps and fills them by replay.
@@ -39,6 +39,7 @@
 #include "allowlist.h"
 #include "catalogue.h"
 #include "codec.h"
+#include "err.h"
 #include "ledger.h"
 #include "metrics.h"
 #include "protect.h"
@@ -54,6 +55,8 @@
 /* Largest frame accepted on the live and replay sockets (ZMQ_MAXMSGSIZE:
  * a larger one closes that connection). */
 #define STREAM_REQUEST_MAX 4096
+/* Period of stream_tick's expiry and loss-log checks. */
+#define STREAM_TICK_MS 250
 
 typedef struct {
     const char *events_endpoint;     /* live ROUTER; NULL or "" disables the streams */
@@ -67,11 +70,13 @@ typedef struct {
 typedef struct stream_t stream_t;
 
 /* Binds the live and replay sockets as CURVE servers with cert (ZAP domain
- * "stream": any key listed in `subscribers`, see auth.h). `subscribers` is
- * borrowed and must outlive the stream; the caller refreshes it. NULL on
- * failure. */
-stream_t *stream_new(const stream_config_t *config, zcert_t *cert, allowlist_t *subscribers, ledger_t *ledger,
-                     const catalogue_t *catalogue, metrics_t *metrics);
+ * "stream": any key listed in `subscribers`, see auth.h) into *out.
+ * `subscribers` is borrowed and must outlive the stream; the caller
+ * reloads it. Returns FIN_OK, or FIN_EAGAIN (an endpoint cannot be bound),
+ * FIN_ENOMEM or FIN_EINTERNAL with the reason in err. */
+fin_err_t stream_open(stream_t **out, const stream_config_t *config, zcert_t *cert, allowlist_t *subscribers,
+                      ledger_t *ledger, const catalogue_t *catalogue, metrics_t *metrics, char *err,
+                      size_t errlen);
 void stream_destroy(stream_t **self_p);
 
 /* Collects a changed cell during a transaction (aggregate_changed_fn);
@@ -88,8 +93,9 @@ void stream_publish_event(stream_t *self, uint64_t seq, const char *forbund, con
 void stream_publish_cells(stream_t *self, uint64_t seq);
 
 /* After a publication (publish.h) at seq: sends the protected rows that
- * changed (topics agg.*). Returns 0 or an LMDB error. */
-int stream_publish_publication(stream_t *self, uint64_t seq);
+ * changed (topics agg.*). Returns FIN_OK, or the kind of failure of the
+ * store read with its reason in err. */
+fin_err_t stream_publish_publication(stream_t *self, uint64_t seq, char *err, size_t errlen);
 
 /* Decodes and checks one replay request frame from a client whose key the
  * allow-list now lists with `access` ("all", "aggregates", or NULL if the
@@ -124,13 +130,14 @@ void stream_handle_replay(stream_t *self);
 void *stream_live_socket(stream_t *self);
 void stream_handle_live(stream_t *self);
 
-/* Housekeeping, to call on every turn of the loop (cheap): when the
- * subscriber allow-list was reloaded, ends the subscriptions of keys it no
- * longer lists (or whose access no longer covers their prefixes); every
- * 250 ms, removes subscriptions not renewed within STREAM_EXPIRE_MS and
- * logs messages lost at a peer's high-water mark (SUBSCRIBER-LOST). Each
- * removal is logged as SUBSCRIBER-REMOVED with its reason; the metric
- * `subscribers` is the number of subscriptions. */
+/* Housekeeping, to call every STREAM_TICK_MS and whenever the subscriber
+ * allow-list may have been reloaded (cheap): when it was, ends the
+ * subscriptions of keys it no longer lists (or whose access no longer
+ * covers their prefixes); every STREAM_TICK_MS, removes subscriptions not
+ * renewed within STREAM_EXPIRE_MS and logs messages lost at a peer's
+ * high-water mark (SUBSCRIBER-LOST). Each removal is logged as
+ * SUBSCRIBER-REMOVED with its reason; the metric `subscribers` is the
+ * number of subscriptions. */
 void stream_tick(stream_t *self);
 
 /* The socket monitor of the live socket, to poll; the handler logs

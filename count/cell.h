@@ -14,8 +14,8 @@
  * control, and `ckey` the cell key that disclosure protection draws its
  * noise with (protect.h). The state is stored as its 24 fields in
  * declaration order, each a little-endian int64 (CELL_STATE_LEN bytes,
- * cell_state_encode): the bytes of this struct on x86_64, which readers
- * that still copy the struct rely on. A day count's distribution does not
+ * cell_state_encode), whatever the host's byte order; every reader of a
+ * stored state decodes it (cell_state_decode). A day count's distribution does not
  * fit in a fixed state: its cells keep it beside them (diststore.h). */
 #ifndef FINSAM_CELL_H
 #define FINSAM_CELL_H

@@ -32,41 +32,42 @@
  * finish before it overwrites the old bytes anyway. */
 #define ERASE_WAIT_MS 30000
 
-static char *o_data_dir, *o_format, *o_forbund, *o_name, *o_catalogue, *o_measure, *o_period, *o_slice,
-    *o_log_level;
-static bool o_verify, o_exact;
-static char *o_key, *o_server_key, *o_stream, *o_replay, *o_from, *o_access, *o_before;
-static long o_count, o_idle_exit_ms;
+static struct {
+    char *data_dir, *format, *forbund, *name, *catalogue, *measure, *period, *slice, *log_level;
+    bool verify, exact;
+    char *key, *server_key, *stream, *replay, *from, *access, *before;
+    long count, idle_exit_ms;
+} o;
 
 static const opt_t s_opts[] = {
-    {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "collector data directory", &o_data_dir},
-    {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv", &o_format},
+    {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "collector data directory", &o.data_dir},
+    {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv", &o.format},
     {"forbund", 0, OPT_STR, NULL, 0, 0,
-     "keygen: förbund the key may publish for; query: filter; erase: the events' förbund", &o_forbund},
+     "keygen: förbund the key may publish for; query: filter; erase: the events' förbund", &o.forbund},
     {"before", 0, OPT_STR, NULL, 0, 0,
-     "erase: every event of --forbund that occurred before this month (YYYY-MM)", &o_before},
-    {"name", 0, OPT_STR, NULL, 0, 0, "keygen: name stored in the certificate", &o_name},
-    {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o_catalogue},
-    {"measure", 'm', OPT_STR, NULL, 0, 0, "query: measure id or indicator number", &o_measure},
-    {"period", 'p', OPT_STR, "year", 0, 0, "query: year, quarter, month or one period (2026-Q1)", &o_period},
+     "erase: every event of --forbund that occurred before this month (YYYY-MM)", &o.before},
+    {"name", 0, OPT_STR, NULL, 0, 0, "keygen: name stored in the certificate", &o.name},
+    {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o.catalogue},
+    {"measure", 'm', OPT_STR, NULL, 0, 0, "query: measure id or indicator number", &o.measure},
+    {"period", 'p', OPT_STR, "year", 0, 0, "query: year, quarter, month or one period (2026-Q1)", &o.period},
     {"slice", 's', OPT_STR, "all", 0, 0,
-     "query: all, mode=..., agency=..., gender=..., age=... (a wrong one lists all)", &o_slice},
+     "query: all, mode=..., agency=..., gender=..., age=... (a wrong one lists all)", &o.slice},
     {"exact", 0, OPT_FLAG, NULL, 0, 0,
-     "query, export: the operator's exact view (no protection; never published)", &o_exact},
-    {"verify", 0, OPT_FLAG, NULL, 0, 0, "rebuild: compare with the stored cells (no change)", &o_verify},
-    {"access", 0, OPT_STR, NULL, 0, 0, "keygen: subscriber access, all or aggregates", &o_access},
+     "query, export: the operator's exact view (no protection; never published)", &o.exact},
+    {"verify", 0, OPT_FLAG, NULL, 0, 0, "rebuild: compare with the stored cells (no change)", &o.verify},
+    {"access", 0, OPT_STR, NULL, 0, 0, "keygen: subscriber access, all or aggregates", &o.access},
     {"key", 0, OPT_STR, NULL, 0, 0,
-     "tail: subscriber secret certificate (default DATA/keys/subscriber.key_secret)", &o_key},
+     "tail: subscriber secret certificate (default DATA/keys/subscriber.key_secret)", &o.key},
     {"server-key", 0, OPT_STR, NULL, 0, 0,
-     "tail: collector public certificate (default DATA/keys/collector.key)", &o_server_key},
+     "tail: collector public certificate (default DATA/keys/collector.key)", &o.server_key},
     {"stream", 0, OPT_STR, "tcp://127.0.0.1:7711", 0, 0,
-     "tail: live stream endpoint (7712 is the same socket)", &o_stream},
-    {"replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "tail: replay endpoint", &o_replay},
-    {"from", 0, OPT_STR, NULL, 0, 0, "tail: replay the event log from this sequence first", &o_from},
-    {"count", 0, OPT_INT, "0", 0, 1000000000, "tail: stop after this many messages (0: never)", &o_count},
+     "tail: live stream endpoint (7712 is the same socket)", &o.stream},
+    {"replay", 0, OPT_STR, "tcp://127.0.0.1:7713", 0, 0, "tail: replay endpoint", &o.replay},
+    {"from", 0, OPT_STR, NULL, 0, 0, "tail: replay the event log from this sequence first", &o.from},
+    {"count", 0, OPT_INT, "0", 0, 1000000000, "tail: stop after this many messages (0: never)", &o.count},
     {"idle-exit-ms", 0, OPT_INT, "0", 0, 86400000, "tail: stop after this long without messages (0: never)",
-     &o_idle_exit_ms},
-    {"log-level", 'l', OPT_STR, "warn", 0, 0, "debug, info, warn or error", &o_log_level},
+     &o.idle_exit_ms},
+    {"log-level", 'l', OPT_STR, "warn", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
 static const opt_spec_t s_spec = {
@@ -102,7 +103,7 @@ static const opt_spec_t s_spec = {
 static int s_open(ledger_t **ledger)
 {
     char path[4096], err[512];
-    snprintf(path, sizeof path, "%s/ledger", o_data_dir);
+    snprintf(path, sizeof path, "%s/ledger", o.data_dir);
     if (ledger_open(ledger, path, true, err, sizeof err) < 0) {
         fprintf(stderr, "finsamctl: %s\n", err);
         return EX_NOINPUT;
@@ -114,7 +115,7 @@ static int s_open(ledger_t **ledger)
 static int s_open_with_catalogue(ledger_t **ledger, catalogue_t **cat)
 {
     char err[512];
-    if (catalogue_load(cat, o_catalogue, err, sizeof err) < 0) {
+    if (catalogue_load(cat, o.catalogue, err, sizeof err) < 0) {
         fprintf(stderr, "finsamctl: catalogue: %s\n", err);
         return EX_CONFIG;
     }
@@ -136,7 +137,7 @@ static int s_status(void)
         fprintf(stderr, "finsamctl: status: cannot read the store\n");
         return EX_IOERR;
     }
-    if (!strcmp(o_format, "json")) {
+    if (!strcmp(o.format, "json")) {
         json_dumpf(report, stdout, JSON_INDENT(2));
         printf("\n");
     } else {
@@ -164,19 +165,19 @@ static int s_query(void)
     if (rc)
         return rc;
     protect_t *protect = protect_open(ledger, NULL, err, sizeof err);
-    query_t q = {.measure = o_measure,
-                 .forbund = o_forbund,
-                 .period = o_period,
-                 .slice = o_slice,
+    query_t q = {.measure = o.measure,
+                 .forbund = o.forbund,
+                 .period = o.period,
+                 .slice = o.slice,
                  .protect = protect,
-                 .exact = o_exact};
+                 .exact = o.exact};
     json_t *result = NULL;
     rc = protect ? s_report_exit(query_run(ledger, cat, &q, &result, err, sizeof err)) : EX_DATAERR;
     if (rc == 0) {
-        if (!strcmp(o_format, "json")) {
+        if (!strcmp(o.format, "json")) {
             json_dumpf(result, stdout, JSON_INDENT(2));
             printf("\n");
-        } else if (!strcmp(o_format, "csv")) {
+        } else if (!strcmp(o.format, "csv")) {
             export_print_csv(result, stdout); /* the one Swedish-Excel writer */
         } else {
             query_print_table(result, stdout);
@@ -195,14 +196,14 @@ static int s_query(void)
  * CSV unless --format json (the default "table" means CSV here). */
 static int s_export(void)
 {
-    bool json = !strcmp(o_format, "json");
-    if (!json && strcmp(o_format, "csv") && strcmp(o_format, "table")) {
-        fprintf(stderr, "finsamctl: export: --format %s: use csv or json\n", o_format);
+    bool json = !strcmp(o.format, "json");
+    if (!json && strcmp(o.format, "csv") && strcmp(o.format, "table")) {
+        fprintf(stderr, "finsamctl: export: --format %s: use csv or json\n", o.format);
         return EX_USAGE;
     }
-    if (strcmp(o_slice, "all")) {
+    if (strcmp(o.slice, "all")) {
         fprintf(stderr, "finsamctl: export: --slice %s: an export holds every slice (--slice is for query)\n",
-                o_slice);
+                o.slice);
         return EX_USAGE;
     }
     char err[QUERY_ERR_LEN];
@@ -213,7 +214,7 @@ static int s_export(void)
         return rc;
     protect_t *protect = protect_open(ledger, NULL, err, sizeof err);
     export_t e = {
-        .measure = o_measure, .forbund = o_forbund, .period = o_period, .protect = protect, .exact = o_exact};
+        .measure = o.measure, .forbund = o.forbund, .period = o.period, .protect = protect, .exact = o.exact};
     json_t *result = NULL;
     rc = protect ? s_report_exit(export_run(ledger, cat, &e, &result, err, sizeof err)) : EX_DATAERR;
     if (rc == 0) {
@@ -256,7 +257,7 @@ static int s_protection(void)
 
 static int s_rebuild(void)
 {
-    if (!o_verify) {
+    if (!o.verify) {
         fprintf(stderr,
                 "finsamctl: rebuild: only --verify is supported (cells are maintained by the collector)\n");
         return EX_USAGE;
@@ -285,34 +286,34 @@ static int s_rebuild(void)
 
 static int s_erase(const char *id_hex)
 {
-    erase_request_t req = {.forbund = o_forbund, .wait_ms = ERASE_WAIT_MS};
+    erase_request_t req = {.forbund = o.forbund, .wait_ms = ERASE_WAIT_MS};
     if (id_hex && hex_decode(req.id, 16, id_hex) < 0) {
         fprintf(stderr, "finsamctl: erase: %s: not a 32-digit hex event id\n", id_hex);
         return EX_USAGE;
     }
     req.has_id = id_hex != NULL;
-    if (o_before && erase_parse_month(o_before, &req.before) < 0) {
-        fprintf(stderr, "finsamctl: erase: --before %s: not a month YYYY-MM\n", o_before);
+    if (o.before && erase_parse_month(o.before, &req.before) < 0) {
+        fprintf(stderr, "finsamctl: erase: --before %s: not a month YYYY-MM\n", o.before);
         return EX_USAGE;
     }
-    req.has_before = o_before != NULL;
-    if (req.has_id == req.has_before || (req.has_before && !o_forbund)) {
+    req.has_before = o.before != NULL;
+    if (req.has_id == req.has_before || (req.has_before && !o.forbund)) {
         fprintf(stderr, "Usage: finsamctl erase EVENT-ID | finsamctl erase --forbund F --before YYYY-MM\n");
         return EX_USAGE;
     }
     char path[4096], err[512];
-    snprintf(path, sizeof path, "%s/ledger/data.mdb", o_data_dir);
+    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
     if (access(path, F_OK) < 0) { /* opening for writing would create an empty store */
         fprintf(stderr, "finsamctl: %s: no store\n", path);
         return EX_NOINPUT;
     }
     catalogue_t *cat;
-    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
+    if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0) {
         fprintf(stderr, "finsamctl: catalogue: %s\n", err);
         return EX_CONFIG;
     }
     ledger_t *ledger;
-    snprintf(path, sizeof path, "%s/ledger", o_data_dir);
+    snprintf(path, sizeof path, "%s/ledger", o.data_dir);
     if (ledger_open(&ledger, path, false, err, sizeof err) < 0) {
         fprintf(stderr, "finsamctl: %s\n", err);
         catalogue_destroy(&cat);
@@ -345,11 +346,11 @@ static int s_migrate(void)
 {
     char path[4096], err[1024];
     catalogue_t *cat;
-    if (catalogue_load(&cat, o_catalogue, err, sizeof err) < 0) {
+    if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0) {
         fprintf(stderr, "finsamctl: catalogue: %s\n", err);
         return EX_CONFIG;
     }
-    snprintf(path, sizeof path, "%s/ledger", o_data_dir);
+    snprintf(path, sizeof path, "%s/ledger", o.data_dir);
     migrate_report_t r;
     fin_err_t rc = migrate_run(path, cat, &r, err, sizeof err);
     catalogue_destroy(&cat);
@@ -371,23 +372,23 @@ static volatile sig_atomic_t s_stop;
 static int s_tail(const char *prefix)
 {
     char key[4096], server_key[4096];
-    snprintf(key, sizeof key, "%s/keys/subscriber.key_secret", o_data_dir);
-    snprintf(server_key, sizeof server_key, "%s/keys/collector.key", o_data_dir);
-    tail_config_t config = {o_stream,
-                            o_replay,
-                            o_key ? o_key : key,
-                            o_server_key ? o_server_key : server_key,
+    snprintf(key, sizeof key, "%s/keys/subscriber.key_secret", o.data_dir);
+    snprintf(server_key, sizeof server_key, "%s/keys/collector.key", o.data_dir);
+    tail_config_t config = {o.stream,
+                            o.replay,
+                            o.key ? o.key : key,
+                            o.server_key ? o.server_key : server_key,
                             prefix,
-                            o_from != NULL,
+                            o.from != NULL,
                             0,
-                            !strcmp(o_format, "json"),
-                            o_count,
-                            (int) o_idle_exit_ms};
-    if (o_from) {
+                            !strcmp(o.format, "json"),
+                            o.count,
+                            (int) o.idle_exit_ms};
+    if (o.from) {
         char *end;
-        config.from_seq = strtoull(o_from, &end, 10);
-        if (*end || !*o_from) {
-            fprintf(stderr, "finsamctl: tail: --from: not a sequence number: %s\n", o_from);
+        config.from_seq = strtoull(o.from, &end, 10);
+        if (*end || !*o.from) {
+            fprintf(stderr, "finsamctl: tail: --from: not a sequence number: %s\n", o.from);
             return EX_USAGE;
         }
     }
@@ -400,7 +401,7 @@ int main(int argc, char **argv)
 {
     int first;
     int rc =
-        prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o_log_level}, argc, argv, &first);
+        prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first);
     if (rc == OPTIONS_EXIT_OK)
         return 0;
     if (rc)
@@ -428,15 +429,15 @@ int main(int argc, char **argv)
         return s_erase(first + 1 < argc ? argv[first + 1] : NULL);
     if (!strcmp(cmd, "keygen") && first + 1 < argc) {
         char err[512];
-        if (o_access && strcmp(o_access, "all") && strcmp(o_access, "aggregates")) {
+        if (o.access && strcmp(o.access, "all") && strcmp(o.access, "aggregates")) {
             fprintf(stderr, "finsamctl: keygen: --access must be all or aggregates\n");
             return EX_USAGE;
         }
-        if (keys_generate_meta(argv[first + 1], o_name,
-                               o_access    ? "access"
-                               : o_forbund ? "forbund"
+        if (keys_generate_meta(argv[first + 1], o.name,
+                               o.access    ? "access"
+                               : o.forbund ? "forbund"
                                            : NULL,
-                               o_access ? o_access : o_forbund, err, sizeof err) < 0) {
+                               o.access ? o.access : o.forbund, err, sizeof err) < 0) {
             fprintf(stderr, "finsamctl: keygen: %s\n", err);
             return EX_CANTCREAT;
         }

@@ -1,0 +1,88 @@
+/* server_impl.h: what server.c, server_turn.c and server_loop.c share,
+ * private to them (the public interface is server.h). server_t is one
+ * object; its code is split by responsibility:
+ *   server.c       building it (keys, store, sockets) and tearing it down
+ *   server_turn.c  one turn of ingest: receive, prepare, commit, ack
+ *   server_loop.c  the reactor: every socket and timer and its handler */
+#ifndef FINSAM_SERVER_IMPL_H
+#define FINSAM_SERVER_IMPL_H
+
+#include "server.h"
+
+#include "aggregate.h"
+#include "allowlist.h"
+#include "auth.h"
+#include "ingest.h"
+
+#include <czmq.h>
+
+#define MAX_COMMIT_BYTES (16u << 20)
+/* Events per transaction. LMDB keeps every page a transaction dirtied in
+ * process memory and caches freed dirty pages for reuse, so the largest
+ * transaction sets the collector's resident memory; this caps it (about
+ * 5 pages per event) while keeping fsyncs far below the disk's rate. */
+#define MAX_COMMIT_EVENTS 6000
+#define HANDLERS_MAX 16
+
+/* What a socket's, descriptor's or timer's turn means (server_loop.c's
+ * s_dispatch). */
+typedef enum {
+    EV_ZAP,
+    EV_MONITOR,
+    EV_REPLAY,
+    EV_LIVE,
+    EV_STREAM_MONITOR,
+    EV_AGENTS_CHANGED,
+    EV_SUBSCRIBERS_CHANGED,
+    EV_SIGHUP,
+    EV_STOP_CHECK,
+    EV_RESCAN,
+    EV_STREAM_TICK,
+    EV_PUBLISH,
+    EV_STATS,
+} server_event_t;
+
+/* The argument zloop passes to s_on_ready and s_on_time. */
+typedef struct {
+    server_t *self;
+    server_event_t what;
+} server_handler_t;
+
+struct server_t {
+    server_config_t config;
+    metrics_t metrics;
+    zcert_t *cert;
+    auth_t *auth;
+    zsock_t *router;
+    void *monitor;            /* PAIR receiving the ROUTER's handshake failures */
+    int64_t handshake_log_ms; /* last HANDSHAKE-FAILED line, for throttling */
+    unsigned handshake_unlogged;
+    stream_t *stream;
+    ledger_t *ledger;
+    catalogue_t *catalogue;
+    aggregate_t *aggregate;
+    protect_t *protect;
+    int publish_interval_s, publish_max_age_s;
+    ingest_t *ingest;
+    allowlist_t *allowlist, *subscribers;
+    ingest_item_t *items;
+    zmq_msg_t *ids, *frames;
+    zloop_t *loop;
+    server_handler_t handlers[HANDLERS_MAX]; /* the args zloop holds (server_reactor_new) */
+    size_t nhandlers;
+    int sighup_fd;               /* signalfd of SIGHUP (blocked by main.c); -1 without */
+    volatile sig_atomic_t *stop; /* server_run's flag */
+    int backoff_ms;              /* after a failed commit; 0 when the last one worked */
+    bool failed;                 /* a handler could not re-register: the loop ends */
+};
+
+/* One turn (server_turn.c): drains the ingest ROUTER, prepares, commits
+ * every prepared batch in one transaction, then acks. FIN_OK, or the
+ * commit's failure (nothing acked; the caller backs off). */
+fin_err_t server_turn(server_t *self);
+
+/* Builds self->loop: every socket, descriptor and timer with its handler
+ * (server_loop.c). 0 or -1. */
+int server_reactor_new(server_t *self);
+
+#endif

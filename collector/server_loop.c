@@ -1,0 +1,280 @@
+/* server_loop.c: the collector's reactor (see server.h, server_impl.h).
+ *
+ * The loop is CZMQ's zloop: one handler per socket (the ingest ROUTER, the
+ * ZAP handler, the socket monitors, the stream sockets), per descriptor
+ * (the allow-lists' inotify, SIGHUP's signalfd) and per timer (the stop
+ * flag, the allow-list safety net, stream housekeeping, publication,
+ * statistics), all listed in server_reactor_new. zloop's own signal
+ * handling stays off (prologue_signals): the stop flag is ours. */
+#include "server_impl.h"
+
+#include "ledger.h"
+#include "log.h"
+#include "monitor.h"
+#include "publish.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define REFRESH_MS 1000
+#define STOP_CHECK_MS 200
+#define STATS_MS 10000
+
+/* Logs the handshake failures the monitor reports. */
+static void s_monitor_events(server_t *self)
+{
+    uint16_t event;
+    uint32_t value;
+    char endpoint[128];
+    while (monitor_next(self->monitor, &event, &value, endpoint, sizeof endpoint)) {
+        const char *reason = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "auth"
+                             : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                 ? "protocol (no CURVE or wrong server key?)"
+                                 : "no detail (wrong server key?)";
+        /* A misconfigured client retries every few hundred ms: one line a
+         * second at most, with how many were folded into it. */
+        int64_t now = clock_mono_ms();
+        if (now - self->handshake_log_ms >= 1000) {
+            log_warn("auth", "HANDSHAKE-FAILED endpoint=%s reason=\"%s\" code=%u also=%u", endpoint, reason,
+                     value, self->handshake_unlogged);
+            self->handshake_log_ms = now;
+            self->handshake_unlogged = 0;
+        } else {
+            self->handshake_unlogged++;
+        }
+    }
+}
+
+/* One publication (publish.h); logged, and a failure only postpones it. */
+static void s_publish(server_t *self)
+{
+    publish_report_t r;
+    int rc = publish_run(self->ledger, self->catalogue, self->protect, clock_wall_ms(),
+                         (int64_t) self->publish_max_age_s * 1000, &r);
+    if (rc) {
+        log_warn("collector", "PUBLISH-FAILED reason=%s", store_strerror(rc));
+        return;
+    }
+    log_info("collector", "PUBLISHED seq=%llu refreshed=%llu waiting=%llu", (unsigned long long) r.seq,
+             (unsigned long long) r.refreshed, (unsigned long long) r.waiting);
+    /* Aggregates-only subscribers get the protected rows that moved. */
+    char err[256];
+    if (self->stream && r.refreshed > 0 && stream_publish_publication(self->stream, r.seq, err, sizeof err))
+        log_warn("collector", "PUBLISH-STREAM-FAILED reason=%s", err);
+}
+
+/* The reactor's handlers. zloop calls s_on_ready (a socket or descriptor
+ * is readable) or s_on_time (a timer is due) with one of self->handlers,
+ * which says what happened; s_dispatch does what it needs. Each returns 0
+ * to keep the loop running, -1 to end it (self->failed says whether that
+ * was an error). The ingest ROUTER has its own zloop handlers (s_on_ingest,
+ * s_on_resume) because its back-off removes and re-adds it. */
+
+static int s_dispatch(server_t *self, server_event_t what)
+{
+    switch (what) {
+    case EV_ZAP: /* every ZAP request waiting (auth.h) */
+        while (auth_handle(self->auth) > 0)
+            ;
+        break;
+    case EV_MONITOR: s_monitor_events(self); break;
+    case EV_REPLAY: stream_handle_replay(self->stream); break;
+    case EV_LIVE: stream_handle_live(self->stream); break;
+    case EV_STREAM_MONITOR: stream_handle_monitor(self->stream); break;
+    /* An allow-list's directory changed (inotify): reloaded at once, so a
+     * removed key is refused by the next handshake, batch, Subscribe,
+     * replay request and fan-out, and its subscriptions end now. */
+    case EV_AGENTS_CHANGED: allowlist_handle(self->allowlist); break;
+    case EV_SUBSCRIBERS_CHANGED:
+        if (allowlist_handle(self->subscribers) && self->stream)
+            stream_tick(self->stream);
+        break;
+    case EV_SIGHUP: { /* both allow-lists reloaded, whatever changed */
+        struct signalfd_siginfo si;
+        while (read(self->sighup_fd, &si, sizeof si) == (ssize_t) sizeof si)
+            ;
+        log_info("collector", "RELOAD signal=SIGHUP");
+        allowlist_reload(self->allowlist);
+        allowlist_reload(self->subscribers);
+        if (self->stream)
+            stream_tick(self->stream);
+        break;
+    }
+    /* The stop flag is set by a signal handler. A signal that interrupts
+     * the poll ends zloop_start at once (server_run looks at the flag
+     * then); this timer catches one delivered to another thread. */
+    case EV_STOP_CHECK: return *self->stop ? -1 : 0;
+    /* The allow-lists' safety net (allowlist.h): a stat of each
+     * directory, every second while inotify cannot watch it, else every
+     * ALLOWLIST_RESCAN_MS. */
+    case EV_RESCAN:
+        allowlist_refresh(self->allowlist);
+        if (allowlist_refresh(self->subscribers) && self->stream)
+            stream_tick(self->stream);
+        break;
+    case EV_STREAM_TICK: stream_tick(self->stream); break;
+    case EV_PUBLISH: s_publish(self); break;
+    case EV_STATS: {
+        const ingest_stats_t *s = ingest_stats(self->ingest);
+        log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
+                 (unsigned long long) s->batches, (unsigned long long) s->events,
+                 (unsigned long long) s->stored, (unsigned long long) s->duplicates,
+                 (unsigned long long) s->commits);
+        break;
+    }
+    }
+    return 0;
+}
+
+static int s_on_ready(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    const server_handler_t *h = arg;
+    return s_dispatch(h->self, h->what);
+}
+
+static int s_on_time(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    const server_handler_t *h = arg;
+    return s_dispatch(h->self, h->what);
+}
+
+static int s_on_resume(zloop_t *loop, int timer_id, void *arg);
+
+/* The ingest ROUTER is readable: one turn (drain, prepare, commit, ack). */
+static int s_on_ingest(zloop_t *loop, zsock_t *router, void *arg)
+{
+    server_t *self = arg;
+    if (server_turn(self) == FIN_OK) {
+        self->backoff_ms = 0;
+        return 0;
+    }
+    /* A failed commit (disk full, I/O error): answer nothing and leave the
+     * ingest socket alone for a while (handshakes, replays and timers go
+     * on), then try again with whatever the agents resend. */
+    self->backoff_ms = self->backoff_ms ? (self->backoff_ms * 2 > 2000 ? 2000 : self->backoff_ms * 2) : 50;
+    zloop_reader_end(loop, router);
+    if (zloop_timer(loop, (size_t) self->backoff_ms, 1, s_on_resume, self) < 0) {
+        self->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* The back-off after a failed commit is over: read the ingest socket again. */
+static int s_on_resume(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) timer_id;
+    server_t *self = arg;
+    if (zloop_reader(loop, self->router, s_on_ingest, self) < 0) {
+        self->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds one handler to self->handlers; NULL when the table is full (a bug:
+ * HANDLERS_MAX is sized for server_reactor_new's lists). */
+static server_handler_t *s_handler(server_t *self, server_event_t what)
+{
+    if (self->nhandlers == HANDLERS_MAX)
+        return NULL;
+    server_handler_t *h = &self->handlers[self->nhandlers++];
+    *h = (server_handler_t){self, what};
+    return h;
+}
+
+/* The reactor: every socket and descriptor with its handler, every timer
+ * with its period. The ingest ROUTER is a zsock_t (a zloop reader); the
+ * other sockets are raw libzmq sockets and descriptors (zloop pollers). */
+int server_reactor_new(server_t *self)
+{
+    /* SIGHUP is blocked in every thread (main.c, before any starts): it
+     * is read here, in the loop, never by a handler in some thread. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    self->sighup_fd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC);
+    self->loop = zloop_new();
+    if (!self->loop)
+        return -1;
+    bool streams = self->stream != NULL;
+    /* When several are ready, zloop runs the reader first, then the
+     * pollers in this order: the allow-lists are reloaded before a ZAP
+     * request, Subscribe or replay request that came after the change is
+     * answered. */
+    struct {
+        void *socket;
+        int fd;
+        server_event_t what;
+    } pollers[] = {
+        {NULL, allowlist_fd(self->allowlist), EV_AGENTS_CHANGED},
+        {NULL, allowlist_fd(self->subscribers), EV_SUBSCRIBERS_CHANGED},
+        {NULL, self->sighup_fd, EV_SIGHUP},
+        {auth_socket(self->auth), -1, EV_ZAP},
+        {self->monitor, -1, EV_MONITOR},
+        {streams ? stream_replay_socket(self->stream) : NULL, -1, EV_REPLAY},
+        {streams ? stream_live_socket(self->stream) : NULL, -1, EV_LIVE},
+        {streams ? stream_monitor_socket(self->stream) : NULL, -1, EV_STREAM_MONITOR},
+    };
+    struct {
+        size_t period_ms; /* 0: not used */
+        server_event_t what;
+    } timers[] = {
+        {STOP_CHECK_MS, EV_STOP_CHECK},
+        {REFRESH_MS, EV_RESCAN},
+        {streams ? STREAM_TICK_MS : 0, EV_STREAM_TICK},
+        {(size_t) self->publish_interval_s * 1000, EV_PUBLISH},
+        {STATS_MS, EV_STATS},
+    };
+    int rc = zloop_reader(self->loop, self->router, s_on_ingest, self);
+    for (size_t i = 0; rc == 0 && i < sizeof pollers / sizeof *pollers; i++) {
+        zmq_pollitem_t item = {pollers[i].socket, pollers[i].fd, ZMQ_POLLIN, 0};
+        if (!item.socket && item.fd < 0)
+            continue; /* streams off, or no inotify or signalfd */
+        server_handler_t *h = s_handler(self, pollers[i].what);
+        rc = h ? zloop_poller(self->loop, &item, s_on_ready, h) : -1;
+    }
+    for (size_t i = 0; rc == 0 && i < sizeof timers / sizeof *timers; i++) {
+        if (!timers[i].period_ms)
+            continue;
+        server_handler_t *h = s_handler(self, timers[i].what);
+        if (!h || zloop_timer(self->loop, timers[i].period_ms, 0, s_on_time, h) < 0)
+            rc = -1;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop)
+{
+    self->stop = stop;
+    s_publish(self);
+    fin_err_t rc = FIN_OK;
+    while (!*stop) {
+        /* zloop_start returns -1 when a handler ended the loop (the stop
+         * flag, or self->failed), and 0 when its poll failed: EINTR from a
+         * signal (the flag is looked at again), anything else is fatal. */
+        errno = 0;
+        if (zloop_start(self->loop) == 0 && errno != EINTR) {
+            log_error("collector", "POLL-FAILED reason=%s", zmq_strerror(errno));
+            rc = FIN_EINTERNAL;
+            break;
+        }
+        if (self->failed) {
+            log_error("collector", "REACTOR-FAILED reason=cannot register a handler");
+            rc = FIN_EINTERNAL;
+            break;
+        }
+    }
+    if (rc == FIN_OK)
+        s_publish(self);
+    log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
+    return rc;
+}
