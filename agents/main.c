@@ -97,12 +97,12 @@ int main(int argc, char **argv)
 {
     int first;
     opt_own_t own = {s_own_sections, &cli_config};
-    int rc =
+    fin_err_t rc =
         prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first);
-    if (rc == OPTIONS_EXIT_OK)
-        return 0;
     if (rc)
-        return rc;
+        return fin_exit_code(rc);
+    if (first == OPTIONS_FINISHED)
+        return 0;
     prologue_signals(&cli_stop);
 
     if (o.check_config)

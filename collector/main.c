@@ -103,12 +103,12 @@ static int s_exit_code(fin_err_t code)
 int main(int argc, char **argv)
 {
     int first;
-    int rc =
+    fin_err_t rc =
         prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first);
-    if (rc == OPTIONS_EXIT_OK)
-        return 0;
     if (rc)
-        return rc;
+        return fin_exit_code(rc);
+    if (first == OPTIONS_FINISHED)
+        return 0;
     const char *command = first < argc ? argv[first] : "run";
     if (first + 1 < argc) {
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);

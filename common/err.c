@@ -23,6 +23,7 @@ static const struct {
     [FIN_ENOMEM] = {"out of memory", EX_OSERR},
     [FIN_EAGAIN] = {"busy or unreachable, try again", EX_TEMPFAIL},
     [FIN_EINTERNAL] = {"internal error", EX_SOFTWARE},
+    [FIN_EUSAGE] = {"wrong command line", EX_USAGE},
 };
 
 static int s_known(fin_err_t code)
@@ -49,57 +50,41 @@ fin_err_t fin_fail(char *err, size_t errlen, fin_err_t code, const char *fmt, ..
 fin_err_t fin_from_mdb(int rc)
 {
     switch (rc) {
-    case MDB_SUCCESS:
-        return FIN_OK;
-    case MDB_NOTFOUND:
-        return FIN_ENOTFOUND;
-    case MDB_KEYEXIST:
-        return FIN_EINPUT;
+    case MDB_SUCCESS: return FIN_OK;
+    case MDB_NOTFOUND: return FIN_ENOTFOUND;
+    case MDB_KEYEXIST: return FIN_EINPUT;
     case MDB_MAP_FULL:
     case MDB_DBS_FULL:
     case MDB_READERS_FULL:
-    case MDB_TXN_FULL:
-        return FIN_EFULL;
+    case MDB_TXN_FULL: return FIN_EFULL;
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
-    case MDB_INVALID:
-        return FIN_ECORRUPT;
-    case MDB_VERSION_MISMATCH:
-        return FIN_EVERSION;
+    case MDB_INVALID: return FIN_ECORRUPT;
+    case MDB_VERSION_MISMATCH: return FIN_EVERSION;
     case MDB_MAP_RESIZED:
-    case MDB_BAD_RSLOT:
-        return FIN_EAGAIN;
-    default:
-        return rc > 0 ? fin_from_errno(rc) : FIN_EINTERNAL;
+    case MDB_BAD_RSLOT: return FIN_EAGAIN;
+    default: return rc > 0 ? fin_from_errno(rc) : FIN_EINTERNAL;
     }
 }
 
 fin_err_t fin_from_errno(int errnum)
 {
     switch (errnum) {
-    case 0:
-        return FIN_OK;
+    case 0: return FIN_OK;
     case ENOENT:
-    case ENOTDIR:
-        return FIN_ENOTFOUND;
+    case ENOTDIR: return FIN_ENOTFOUND;
     case EACCES:
     case EPERM:
-    case EROFS:
-        return FIN_EPERM;
+    case EROFS: return FIN_EPERM;
     case ENOSPC:
     case EDQUOT:
-    case EFBIG:
-        return FIN_EFULL;
-    case ENOMEM:
-        return FIN_ENOMEM;
+    case EFBIG: return FIN_EFULL;
+    case ENOMEM: return FIN_ENOMEM;
     case EAGAIN:
     case EBUSY:
-    case EINTR:
-        return FIN_EAGAIN;
-    case EINVAL:
-        return FIN_EINPUT;
-    default:
-        return FIN_EIO;
+    case EINTR: return FIN_EAGAIN;
+    case EINVAL: return FIN_EINPUT;
+    default: return FIN_EIO;
     }
 }
 

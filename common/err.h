@@ -7,10 +7,13 @@
  * it is, so a caller decides by the code (retry, answer 400, exit) and
  * shows the text. Reasons never carry personal data.
  *
- * Only the three main.c files turn a code into a process exit status
- * (fin_exit_code, sysexits.h), and only web/ turns one into an HTTP
- * status. LMDB's and the C library's own codes stay inside store/ and
- * count/ and are translated at the boundary (fin_from_mdb, fin_from_errno).
+ * Only the binaries' own files turn a code into a process exit status
+ * (fin_exit_code, sysexits.h): collector/main.c, ctl/ctl.c (finsamctl's
+ * main), and agents/main.c with the command files it dispatches to
+ * (agents/cli.c, agents/cmd_*.c). Only web/answer.c turns one into an HTTP
+ * status. LMDB's own codes stay inside the layers that hold transactions
+ * (store/, count/, report/'s readers) and are translated where a reason
+ * leaves them (fin_from_mdb, fin_from_errno).
  * The wire's RejectCode (proto/finsam.proto) is data sent to an agent,
  * not an error of this process. */
 #ifndef FINSAM_ERR_H
@@ -31,7 +34,9 @@ typedef enum {
     FIN_ENOMEM,    /* out of memory */
     FIN_EAGAIN,    /* busy or unreachable now; the same call may work later */
     FIN_EINTERNAL, /* a bug: a check that cannot fail did */
+    FIN_EUSAGE,    /* the command line is wrong: see --help */
 } fin_err_t;
+#define FIN_ERR_LAST FIN_EUSAGE /* the highest code; a new one goes after it */
 
 /* A short name of the kind of failure ("bad input", "store full"). */
 const char *fin_strerror(fin_err_t code);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 typedef struct {
     const opt_spec_t *spec;
@@ -106,12 +105,13 @@ void options_print_help(const opt_spec_t *spec)
         printf("\n%s", spec->epilog);
 }
 
-int options_parse(const opt_spec_t *spec, int argc, char **argv, int *first_arg)
+fin_err_t options_parse(const opt_spec_t *spec, int argc, char **argv, int *first_arg)
 {
     return options_parse_own(spec, NULL, argc, argv, first_arg);
 }
 
-int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, char **argv, int *first_arg)
+fin_err_t options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, char **argv,
+                            int *first_arg)
 {
     const char *reason = NULL;
     for (size_t i = 0; i < spec->nopts; i++) {
@@ -120,7 +120,7 @@ int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, ch
             *(bool *) o->target = false;
         if (o->defval && s_set(o, o->defval, false, &reason) < 0) {
             fprintf(stderr, "%s: internal: default of --%s: %s\n", spec->prog, o->name, reason);
-            return EX_SOFTWARE;
+            return FIN_EINTERNAL;
         }
     }
 
@@ -131,7 +131,7 @@ int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, ch
     if (!longopts || !shortopts) {
         free(longopts);
         free(shortopts);
-        return EX_OSERR;
+        return FIN_ENOMEM;
     }
     longopts[0] = (struct option){"help", no_argument, NULL, 'h'};
     longopts[1] = (struct option){"version", no_argument, NULL, 'V'};
@@ -151,7 +151,7 @@ int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, ch
     /* GNU getopt permutes argv, so options may stand anywhere
      * ("import FILE --dry-run"); positional arguments end up at optind.
      * Pass 1 only finds --config, so the file applies before the command line. */
-    int rc = 0;
+    fin_err_t rc = FIN_OK;
     const char *config = NULL;
     opterr = 0;
     optind = 1;
@@ -167,13 +167,13 @@ int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, ch
         int e = ini_parse(config, s_ini_handler, &ctx);
         if (e < 0) {
             fprintf(stderr, "%s: %s: cannot read: %s\n", spec->prog, config, strerror(errno));
-            rc = EX_CONFIG;
+            rc = FIN_ECONFIG;
             goto done;
         }
         if (e > 0 || ctx.error) {
             if (e > 0 && !ctx.error)
                 fprintf(stderr, "%s: %s: line %d: syntax error\n", spec->prog, config, e);
-            rc = EX_CONFIG;
+            rc = FIN_ECONFIG;
             goto done;
         }
     }
@@ -182,12 +182,12 @@ int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, ch
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         if (c == 'h') {
             options_print_help(spec);
-            rc = OPTIONS_EXIT_OK;
+            *first_arg = OPTIONS_FINISHED;
             goto done;
         }
         if (c == 'V') {
             printf("%s %s\n", spec->prog, FINSAM_VERSION);
-            rc = OPTIONS_EXIT_OK;
+            *first_arg = OPTIONS_FINISHED;
             goto done;
         }
         if (c == 'c')
@@ -201,12 +201,12 @@ int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, ch
                     o = &spec->opts[i];
         if (!o) {
             fprintf(stderr, "Usage: %s (try --help)\n", spec->usage);
-            rc = EX_USAGE;
+            rc = FIN_EUSAGE;
             goto done;
         }
         if (s_set(o, o->type == OPT_FLAG ? "1" : optarg, false, &reason) < 0) {
             fprintf(stderr, "%s: --%s: %s: %s\n", spec->prog, o->name, optarg ? optarg : "", reason);
-            rc = EX_USAGE;
+            rc = FIN_EUSAGE;
             goto done;
         }
     }

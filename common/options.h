@@ -10,6 +10,8 @@
 #ifndef FINSAM_OPTIONS_H
 #define FINSAM_OPTIONS_H
 
+#include "err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -34,14 +36,17 @@ typedef struct {
     size_t nopts;
 } opt_spec_t;
 
-/* Result of options_parse besides 0 (go on). */
-#define OPTIONS_EXIT_OK (-1) /* --help or --version was printed: exit 0 */
+/* *first_arg after --help or --version was printed: the program is done
+ * and exits 0. */
+#define OPTIONS_FINISHED (-1)
 
-/* Parses defaults, the config file and argv into the targets. Returns 0 with
- * *first_arg set to the index of the first positional argument, OPTIONS_EXIT_OK,
- * or a sysexits code (EX_USAGE, EX_CONFIG) after printing one line to stderr.
- * String values point into argv or into copies that live until exit. */
-int options_parse(const opt_spec_t *spec, int argc, char **argv, int *first_arg);
+/* Parses defaults, the config file and argv into the targets. Returns
+ * FIN_OK with *first_arg set to the index of the first positional argument
+ * (or OPTIONS_FINISHED), or FIN_EUSAGE (the command line) or FIN_ECONFIG
+ * (the config file) after printing one line to stderr that names the
+ * option or the file and line. String values point into argv or into
+ * copies that live until exit. */
+fin_err_t options_parse(const opt_spec_t *spec, int argc, char **argv, int *first_arg);
 
 /* Sections of the config file that hold the program's own data, not
  * options (the agent's [insatser]). */
@@ -52,7 +57,8 @@ typedef struct {
 
 /* options_parse, except that the keys of own->sections are left to the
  * program, which reads them from *own->config_path itself. */
-int options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, char **argv, int *first_arg);
+fin_err_t options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int argc, char **argv,
+                            int *first_arg);
 
 /* Writes --help text to stdout. */
 void options_print_help(const opt_spec_t *spec);

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sysexits.h>
 
 static volatile sig_atomic_t *s_flag;
 
@@ -19,24 +18,24 @@ static void s_on_signal(int sig)
         *s_flag = 1;
 }
 
-int prologue_run(const prologue_t *p, int argc, char **argv, int *first_arg)
+fin_err_t prologue_run(const prologue_t *p, int argc, char **argv, int *first_arg)
 {
     prctl(PR_SET_DUMPABLE, 0);
-    int rc = p->own ? options_parse_own(p->spec, p->own, argc, argv, first_arg)
-                    : options_parse(p->spec, argc, argv, first_arg);
-    if (rc)
+    fin_err_t rc = p->own ? options_parse_own(p->spec, p->own, argc, argv, first_arg)
+                          : options_parse(p->spec, argc, argv, first_arg);
+    if (rc || *first_arg == OPTIONS_FINISHED)
         return rc;
     if (p->log_level && log_set_level(*p->log_level) < 0) {
         fprintf(stderr, "%s: --log-level: %s: use debug, info, warn or error\n", p->spec->prog,
                 *p->log_level);
-        return EX_USAGE;
+        return FIN_EUSAGE;
     }
     if (tz_stockholm_init() < 0) {
         fprintf(stderr, "%s: tzdata: /usr/share/zoneinfo/Europe/Stockholm is missing (apt install tzdata)\n",
                 p->spec->prog);
-        return EX_CONFIG;
+        return FIN_ECONFIG;
     }
-    return 0;
+    return FIN_OK;
 }
 
 void prologue_signals(volatile sig_atomic_t *flag)

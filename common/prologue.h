@@ -17,11 +17,12 @@ typedef struct {
     const char *const *log_level; /* the --log-level option's target */
 } prologue_t;
 
-/* Runs the prologue. Returns 0 with *first_arg at the first positional
- * argument; OPTIONS_EXIT_OK when --help or --version was printed (exit 0);
- * or a sysexits code after one line on stderr naming the option or file
- * and the fix. */
-int prologue_run(const prologue_t *p, int argc, char **argv, int *first_arg);
+/* Runs the prologue. Returns FIN_OK with *first_arg at the first
+ * positional argument, or OPTIONS_FINISHED when --help or --version was
+ * printed (main returns 0); or FIN_EUSAGE / FIN_ECONFIG after one line on
+ * stderr naming the option or file and the fix (main returns
+ * fin_exit_code of it). */
+fin_err_t prologue_run(const prologue_t *p, int argc, char **argv, int *first_arg);
 
 /* SIGINT and SIGTERM set *flag (no SA_RESTART, so a blocking zmq_poll
  * returns EINTR and the loop sees the flag); CZMQ's own handler is off;

@@ -394,18 +394,25 @@ static int s_tail(const char *prefix)
     }
     zsys_init();
     prologue_signals(&s_stop);
-    return tail_run(&config, &s_stop, stdout);
+    /* The exit statuses --help documents for tail. */
+    switch (tail_run(&config, &s_stop, stdout)) {
+    case FIN_OK: return EX_OK;
+    case FIN_EPERM: return EX_NOPERM;
+    case FIN_EINPUT: return EX_PROTOCOL;
+    case FIN_ECONFIG: return EX_CONFIG;
+    default: return EX_UNAVAILABLE;
+    }
 }
 
 int main(int argc, char **argv)
 {
     int first;
-    int rc =
+    fin_err_t rc =
         prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first);
-    if (rc == OPTIONS_EXIT_OK)
-        return 0;
     if (rc)
-        return rc;
+        return fin_exit_code(rc);
+    if (first == OPTIONS_FINISHED)
+        return 0;
     if (first >= argc) {
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
         return EX_USAGE;

@@ -17,7 +17,6 @@
 
 #include <czmq.h>
 #include <string.h>
-#include <sysexits.h>
 
 typedef struct {
     const tail_config_t *config;
@@ -29,7 +28,7 @@ typedef struct {
     uint64_t gaps, replayed;
     int resubscribe_ms;     /* renewal interval the collector asked for */
     int64_t next_subscribe; /* when to renew */
-    int ended;              /* a sysexits code once the collector ended the subscription */
+    fin_err_t ended;        /* why the collector ended the subscription, once it did */
 } s_tail_t;
 
 /* Sends (or renews) the subscription. 0, or -1 if it could not be queued. */
@@ -70,8 +69,8 @@ static int s_control(s_tail_t *t, const char *topic, zframe_t *body)
         const char *why = r->error_text ? r->error_text : "?";
         fprintf(stderr, "finsamctl: tail: subscription ended: %s\n", why);
         log_error("tail", "SUBSCRIPTION-ENDED reason=\"%s\"", why);
-        t->ended = r->has_error && r->error == FINSAM__V1__REJECT_CODE__REJECT_UNAUTHORIZED ? EX_NOPERM
-                                                                                            : EX_PROTOCOL;
+        t->ended =
+            r->has_error && r->error == FINSAM__V1__REJECT_CODE__REJECT_UNAUTHORIZED ? FIN_EPERM : FIN_EINPUT;
         rc = -1;
     } else if (r->resubscribe_ms >= 100 && r->resubscribe_ms <= 600000) {
         t->resubscribe_ms = (int) r->resubscribe_ms;
@@ -209,11 +208,11 @@ static zsock_t *s_socket(int type, zcert_t *mine, zcert_t *server, const char *e
     return s;
 }
 
-/* Subscribes and waits for the first answer. 0, or a sysexits code. */
-static int s_start(s_tail_t *t)
+/* Subscribes and waits for the first answer. FIN_OK or why not. */
+static fin_err_t s_start(s_tail_t *t)
 {
     if (s_subscribe(t) < 0)
-        return EX_UNAVAILABLE;
+        return FIN_EAGAIN;
     int64_t deadline = clock_mono_ms() + 10000;
     while (clock_mono_ms() < deadline) {
         zmsg_t *msg = zmsg_recv(t->live);
@@ -233,23 +232,23 @@ static int s_start(s_tail_t *t)
     }
     fprintf(stderr, "finsamctl: tail: no answer from %s (collector down, or key not on its allow-list?)\n",
             t->config->stream_endpoint);
-    return EX_UNAVAILABLE;
+    return FIN_EAGAIN;
 }
 
-int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out)
+fin_err_t tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out)
 {
     char err[512];
-    int rc = EX_UNAVAILABLE;
+    fin_err_t rc = FIN_EAGAIN;
     zcert_t *mine = keys_load_secret(config->key_file, err, sizeof err);
     if (!mine) {
         fprintf(stderr, "finsamctl: tail: %s\n", err);
-        return EX_NOPERM;
+        return FIN_EPERM;
     }
     zcert_t *server = keys_load_public(config->server_key_file, err, sizeof err);
     if (!server) {
         fprintf(stderr, "finsamctl: tail: %s\n", err);
         zcert_destroy(&mine);
-        return EX_CONFIG;
+        return FIN_ECONFIG;
     }
     s_tail_t t = {.config = config, .out = out, .resubscribe_ms = 2000};
     t.live = s_socket(ZMQ_DEALER, mine, server, config->stream_endpoint);
@@ -261,7 +260,7 @@ int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out
     rc = s_start(&t);
     if (rc)
         goto done;
-    rc = EX_UNAVAILABLE;
+    rc = FIN_EAGAIN;
     if (config->from_set) {
         t.last_seq = config->from_seq ? config->from_seq - 1 : 0;
         t.started = true;

@@ -8,10 +8,12 @@
  * So every event is printed exactly once, in sequence order, whether it
  * arrived live or by replay (the Clone pattern from the ZeroMQ Guide).
  * When the collector ends the subscription (key removed from its
- * allow-list, or not allowed what was asked) tail prints why and exits
- * EX_NOPERM. */
+ * allow-list, or not allowed what was asked) tail prints why and returns
+ * FIN_EPERM. */
 #ifndef FINSAM_TAIL_H
 #define FINSAM_TAIL_H
+
+#include "err.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -31,9 +33,12 @@ typedef struct {
     int idle_exit_ms; /* stop after this long without messages; 0 = never */
 } tail_config_t;
 
-/* Runs until *stop, count or idle_exit. Returns 0, or a sysexits code:
- * EX_NOPERM when the collector refused or ended the subscription,
- * EX_UNAVAILABLE when it does not answer or a replay fails. */
-int tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out);
+/* Runs until *stop, count or idle_exit, printing one line on stderr for
+ * any failure. Returns FIN_OK; FIN_EPERM when the collector refused or
+ * ended the subscription for want of access (or our key file is refused);
+ * FIN_EINPUT when it ended it for another reason (what was asked);
+ * FIN_ECONFIG when the collector's key file is unusable; FIN_EAGAIN when
+ * it does not answer or a replay fails. */
+fin_err_t tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out);
 
 #endif

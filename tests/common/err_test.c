@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#define LAST FIN_EINTERNAL
+#define LAST FIN_ERR_LAST
 
 static void test_every_code_has_a_name(void)
 {
@@ -116,6 +116,7 @@ static void test_exit_codes(void)
         [FIN_EFULL] = EX_CANTCREAT, [FIN_ECORRUPT] = EX_DATAERR,
         [FIN_EIO] = EX_IOERR,       [FIN_ENOMEM] = EX_OSERR,
         [FIN_EAGAIN] = EX_TEMPFAIL, [FIN_EINTERNAL] = EX_SOFTWARE,
+        [FIN_EUSAGE] = EX_USAGE,
     };
     CHECK_EQ(TU_NELEMS(want), LAST + 1);
     for (int c = FIN_OK; c <= LAST; c++) {

@@ -170,7 +170,7 @@ static void test_flags(void)
     char *err;
     const char *bad = s_config("verbose = maybe\n");
     const char *args3[] = {"-c", bad, NULL};
-    CHECK_EQ(s_parse(args3, &first, &err), EX_CONFIG);
+    CHECK_EQ(s_parse(args3, &first, &err), FIN_ECONFIG);
     CHECK(strstr(err, "verbose: not a boolean"));
     free(err);
 }
@@ -191,7 +191,7 @@ static void test_unknown_key(void)
     int first;
     char *err;
     const char *args[] = {"-c", conf, NULL};
-    CHECK_EQ(s_parse(args, &first, &err), EX_CONFIG);
+    CHECK_EQ(s_parse(args, &first, &err), FIN_ECONFIG);
     CHECK(strstr(err, "demo: "));
     CHECK(strstr(err, "demo.conf: unknown key 'bogus'"));
     CHECK_EQ(tu_count_in_file(tu_file_in(s_dir(), "err", err), "\n"), 1); /* one line */
@@ -203,11 +203,11 @@ static void test_unknown_option(void)
     int first;
     char *err;
     const char *args[] = {"--bogus", NULL};
-    CHECK_EQ(s_parse(args, &first, &err), EX_USAGE);
+    CHECK_EQ(s_parse(args, &first, &err), FIN_EUSAGE);
     CHECK(strstr(err, "Usage: demo [OPTIONS] COMMAND [ARGS] (try --help)"));
     free(err);
     const char *args2[] = {"-w", NULL}; /* missing argument */
-    CHECK_EQ(s_parse(args2, &first, &err), EX_USAGE);
+    CHECK_EQ(s_parse(args2, &first, &err), FIN_EUSAGE);
     free(err);
 }
 
@@ -225,29 +225,29 @@ static void test_int_bounds(void)
     CHECK_EQ(s_port, 65535);
 
     const char *over[] = {"-w", "65", NULL};
-    CHECK_EQ(s_parse(over, &first, &err), EX_USAGE);
+    CHECK_EQ(s_parse(over, &first, &err), FIN_EUSAGE);
     CHECK(strstr(err, "demo: --workers: 65: out of range"));
     free(err);
     const char *under[] = {"--workers=0", NULL};
-    CHECK_EQ(s_parse(under, &first, &err), EX_USAGE);
+    CHECK_EQ(s_parse(under, &first, &err), FIN_EUSAGE);
     CHECK(strstr(err, "out of range"));
     free(err);
     const char *text[] = {"-w", "4x", NULL};
-    CHECK_EQ(s_parse(text, &first, &err), EX_USAGE);
+    CHECK_EQ(s_parse(text, &first, &err), FIN_EUSAGE);
     CHECK(strstr(err, "--workers: 4x: not an integer"));
     free(err);
     const char *huge[] = {"--port", "99999999999999999999", NULL};
-    CHECK_EQ(s_parse(huge, &first, &err), EX_USAGE);
+    CHECK_EQ(s_parse(huge, &first, &err), FIN_EUSAGE);
     CHECK(strstr(err, "not an integer"));
     free(err);
     const char *empty[] = {"--port=", NULL};
-    CHECK_EQ(s_parse(empty, &first, &err), EX_USAGE);
+    CHECK_EQ(s_parse(empty, &first, &err), FIN_EUSAGE);
     free(err);
 
     /* The same checks for the file, with the file's exit code. */
     const char *conf = s_config("workers = 100\n");
     const char *file[] = {"-c", conf, NULL};
-    CHECK_EQ(s_parse(file, &first, &err), EX_CONFIG);
+    CHECK_EQ(s_parse(file, &first, &err), FIN_ECONFIG);
     CHECK(strstr(err, "demo.conf: workers: out of range"));
     free(err);
 }
@@ -257,12 +257,12 @@ static void test_config_file_errors(void)
     int first;
     char *err;
     const char *missing[] = {"-c", "/nonexistent/demo.conf", NULL};
-    CHECK_EQ(s_parse(missing, &first, &err), EX_CONFIG);
+    CHECK_EQ(s_parse(missing, &first, &err), FIN_ECONFIG);
     CHECK(strstr(err, "/nonexistent/demo.conf: cannot read"));
     free(err);
     const char *conf = s_config("workers = 2\n[broken\n");
     const char *syntax[] = {"-c", conf, NULL};
-    CHECK_EQ(s_parse(syntax, &first, &err), EX_CONFIG);
+    CHECK_EQ(s_parse(syntax, &first, &err), FIN_ECONFIG);
     CHECK(strstr(err, "line 2: syntax error"));
     free(err);
 }
@@ -275,7 +275,8 @@ static void test_help(void)
     const char *args[] = {"run", "--help", NULL};
     int rc = s_parse(args, &first, NULL);
     char *out = s_capture_end(&c);
-    CHECK_EQ(rc, OPTIONS_EXIT_OK);
+    CHECK_EQ(rc, FIN_OK);
+    CHECK_EQ(first, OPTIONS_FINISHED);
     CHECK(strstr(out, "Usage: demo [OPTIONS] COMMAND [ARGS]\n"));
     CHECK(strstr(out, "A demo of the option table."));
     CHECK(strstr(out, "-h, --help"));
@@ -292,7 +293,8 @@ static void test_help(void)
     const char *v[] = {"-V", NULL};
     rc = s_parse(v, &first, NULL);
     out = s_capture_end(&c);
-    CHECK_EQ(rc, OPTIONS_EXIT_OK);
+    CHECK_EQ(rc, FIN_OK);
+    CHECK_EQ(first, OPTIONS_FINISHED);
     CHECK(!strcmp(out, "demo " FINSAM_VERSION "\n"));
     free(out);
 }
@@ -320,7 +322,7 @@ static void test_own_sections(void)
 
     /* options_parse (no own sections) refuses the same file. */
     char *err;
-    CHECK_EQ(s_parse(args, &first, &err), EX_CONFIG);
+    CHECK_EQ(s_parse(args, &first, &err), FIN_ECONFIG);
     CHECK(strstr(err, "unknown key 'AF-123'"));
     free(err);
 }
