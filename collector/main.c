@@ -85,7 +85,8 @@ static const opt_spec_t s_spec = {
     "  run           serve (default)\n"
     "  keygen        create DATA/keys/collector.key (public) and collector.key_secret (0600)\n"
     "  check-config  validate options, keys and catalogue, then exit\n"
-    "\nExit codes: 0 ok, 64 usage, 69 cannot bind or serve, 70 internal, 74 store I/O, 77 key refused,\n"
+    "\nExit codes: 0 ok, 64 usage, 65 a store of another schema (finsamctl migrate), 69 cannot bind or\n"
+    "serve, 70 internal, 73 disk or map full, 74 store I/O, 77 key refused,\n"
     "78 bad configuration.\n",
     s_opts,
     sizeof s_opts / sizeof *s_opts,

@@ -51,9 +51,8 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
     snprintf(path, sizeof path, "%s/ledger", config->data_dir);
     /* A store of the previous schema is refused here; its message names
      * `finsamctl -d DATA migrate`, which the operator runs (migrate.h). */
-    if (ledger_open(&self->ledger, path, false, err, sizeof err) < 0) {
+    if ((rc = ledger_open(&self->ledger, path, false, err, sizeof err)) != FIN_OK) {
         log_error("collector", "STORE-OPEN-FAILED reason=%s", err);
-        rc = FIN_EIO;
         goto fail;
     }
     self->publish_interval_s = config->publish_interval_s > 0 ? config->publish_interval_s : 300;

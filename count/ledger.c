@@ -186,15 +186,15 @@ static int s_load_next_seq(ledger_t *self)
     return rc;
 }
 
-static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_previous, char *err,
-                  size_t errlen);
+static fin_err_t s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_previous, char *err,
+                        size_t errlen);
 
-int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen)
+fin_err_t ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen)
 {
     return s_open(out, dir, readonly ? STORE_READONLY : 0, false, err, errlen);
 }
 
-int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen)
+fin_err_t ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen)
 {
     return s_open(out, dir, STORE_SCRATCH, false, err, errlen);
 }
@@ -207,8 +207,9 @@ fin_err_t ledger_open_previous(ledger_t **out, const char *dir, uint32_t *versio
     snprintf(path, sizeof path, "%s/data.mdb", dir);
     if (access(path, F_OK) < 0) /* opening for writing would create an empty store */
         return fin_fail(err, errlen, FIN_ENOTFOUND, "%s: no store", dir);
-    if (s_open(out, dir, 0, true, err, errlen) < 0)
-        return FIN_EVERSION; /* s_open names the version, or the I/O error */
+    fin_err_t rc = s_open(out, dir, 0, true, err, errlen);
+    if (rc)
+        return rc;
     *version = (*out)->found_version;
     if (*version != LEDGER_SCHEMA_PREVIOUS && *version != LEDGER_SCHEMA_MIGRATING) {
         *version = LEDGER_SCHEMA_VERSION;
@@ -217,16 +218,14 @@ fin_err_t ledger_open_previous(ledger_t **out, const char *dir, uint32_t *versio
     return FIN_OK;
 }
 
-static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_previous, char *err,
-                  size_t errlen)
+static fin_err_t s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_previous, char *err,
+                        size_t errlen)
 {
     bool readonly = flags & STORE_READONLY;
     *out = NULL;
     ledger_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!self)
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     self->accept_previous = accept_previous;
     self->dir = strdup(dir);
     int rc = self->dir ? store_open(&self->store, dir, s_dbs, LEDGER_DB_COUNT, flags) : ENOMEM;
@@ -239,13 +238,13 @@ static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_p
                  dir, LEDGER_SCHEMA_VERSION);
         free(self->dir);
         free(self);
-        return -1;
+        return FIN_EVERSION;
     }
     if (rc) {
         snprintf(err, errlen, "%s: %s", dir, store_strerror(rc));
         free(self->dir);
         free(self);
-        return -1;
+        return fin_from_mdb(rc);
     }
     err[0] = '\0';
     if (readonly) {
@@ -262,13 +261,15 @@ static int s_open(ledger_t **out, const char *dir, unsigned flags, bool accept_p
     if (rc == 0)
         rc = s_load_next_seq(self);
     if (rc) {
+        /* -1: the schema check refused the version and said why. */
+        fin_err_t code = rc == -1 ? FIN_EVERSION : fin_from_mdb(rc);
         if (!err[0])
             snprintf(err, errlen, "%s: %s", dir, store_strerror(rc));
         ledger_close(&self);
-        return -1;
+        return code;
     }
     *out = self;
-    return 0;
+    return FIN_OK;
 }
 
 void ledger_close(ledger_t **self_p)

@@ -110,9 +110,11 @@ typedef struct {
     uint64_t next_seq; /* next log position inside this transaction */
 } ledger_txn_t;
 
-/* Opens the ledger in directory `dir` (created unless readonly). Refuses a
- * store of another schema version with a message in err. */
-int ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen);
+/* Opens the ledger in directory `dir` (created unless readonly). FIN_OK,
+ * or a code with the reason in err: FIN_EVERSION for a store of another
+ * schema version (the message names `finsamctl migrate` where it helps),
+ * else the store's failure (fin_from_mdb). */
+fin_err_t ledger_open(ledger_t **out, const char *dir, bool readonly, char *err, size_t errlen);
 /* Opens the ledger in `dir` for its migration (migrate.h) when it holds
  * the previous schema, LEDGER_SCHEMA_PREVIOUS, or a migration cut short,
  * LEDGER_SCHEMA_MIGRATING: *out is then open for writing and *version
@@ -124,7 +126,7 @@ fin_err_t ledger_open_previous(ledger_t **out, const char *dir, uint32_t *versio
 /* Writes `version` into meta "schema" inside lt. 0 or an LMDB error. */
 int ledger_stamp_schema(ledger_txn_t *lt, uint32_t version);
 /* Opens a scratch ledger (no fsync) for recomputation. */
-int ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen);
+fin_err_t ledger_open_scratch(ledger_t **out, const char *dir, char *err, size_t errlen);
 void ledger_close(ledger_t **self_p);
 
 store_t *ledger_store(ledger_t *self);

@@ -104,7 +104,7 @@ static int s_open(ledger_t **ledger)
 {
     char path[4096], err[512];
     snprintf(path, sizeof path, "%s/ledger", o.data_dir);
-    if (ledger_open(ledger, path, true, err, sizeof err) < 0) {
+    if (ledger_open(ledger, path, true, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsamctl: %s\n", err);
         return EX_NOINPUT;
     }
@@ -314,7 +314,7 @@ static int s_erase(const char *id_hex)
     }
     ledger_t *ledger;
     snprintf(path, sizeof path, "%s/ledger", o.data_dir);
-    if (ledger_open(&ledger, path, false, err, sizeof err) < 0) {
+    if (ledger_open(&ledger, path, false, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsamctl: %s\n", err);
         catalogue_destroy(&cat);
         return EX_NOINPUT;

@@ -47,7 +47,7 @@ int feed_snapshot(feed_t *self, uint64_t seq, const char *after, uint32_t limit,
 
 /* Fills a CellUpdate's state fields from c; hist is the caller's buffer
  * the message points into (valid while u is used). Shared with the exact
- * cells of stream.c. */
+ * cells of collector/stream_fanout.c. */
 void feed_cell_state(Finsam__V1__CellUpdate *u, const cell_t *c, int64_t hist[CELL_HIST]);
 
 #endif

@@ -163,7 +163,7 @@ int main(int argc, char **argv)
         catalogue_t *cat = NULL;
         ledger_t *ledger = NULL;
         if (!mkdtemp(tmp) || catalogue_load(&cat, NULL, err, sizeof err) < 0 ||
-            ledger_open_scratch(&ledger, tmp, err, sizeof err) < 0) {
+            ledger_open_scratch(&ledger, tmp, err, sizeof err) != FIN_OK) {
             fprintf(stderr, "bench_events: scratch ledger: %s\n", err);
             return 70;
         }

@@ -129,7 +129,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     atexit(s_cleanup);
     snprintf(path, sizeof path, "%s/ledger", s_dir);
     if (catalogue_load(&s_cat, NULL, err, sizeof err) < 0 ||
-        ledger_open(&s_ledger, path, false, err, sizeof err) < 0)
+        ledger_open(&s_ledger, path, false, err, sizeof err) != FIN_OK)
         abort();
     protect_params_t pp = PROTECT_DEFAULTS;
     pp.min_count = FLOOR;

@@ -74,7 +74,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     s_allow = allowlist_new(path, "forbund", allowlist_valid_forbund);
     snprintf(path, sizeof path, "%s/ledger", s_dir);
     if (!s_allow || catalogue_load(&s_cat, NULL, err, sizeof err) < 0 ||
-        ledger_open(&s_ledger, path, false, err, sizeof err) < 0 ||
+        ledger_open(&s_ledger, path, false, err, sizeof err) != FIN_OK ||
         !(s_agg = aggregate_new(s_cat, s_secret)) || !(s_ingest = ingest_new(s_ledger, s_cat, s_agg)))
         abort();
     if (!allowlist_lookup(s_allow, s_key))
