@@ -95,14 +95,11 @@ static const opt_spec_t s_spec = {
 
 int main(int argc, char **argv)
 {
-    int first;
+    int first, status;
     opt_own_t own = {s_own_sections, &cli_config};
-    fin_err_t rc =
-        prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first);
-    if (rc)
-        return fin_exit_code(rc);
-    if (first == OPTIONS_FINISHED)
-        return 0;
+    if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
+                      &status))
+        return status;
     prologue_signals(&cli_stop);
 
     if (o.check_config)

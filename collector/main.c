@@ -103,13 +103,10 @@ static int s_exit_code(fin_err_t code)
 
 int main(int argc, char **argv)
 {
-    int first;
-    fin_err_t rc =
-        prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first);
-    if (rc)
-        return fin_exit_code(rc);
-    if (first == OPTIONS_FINISHED)
-        return 0;
+    int first, status;
+    if (!prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first,
+                      &status))
+        return status;
     const char *command = first < argc ? argv[first] : "run";
     if (first + 1 < argc) {
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);

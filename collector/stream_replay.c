@@ -57,11 +57,11 @@ static void s_replay_events(stream_t *self, zmq_msg_t *id, MDB_txn *txn, uint64_
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && sent < limit;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         uint64_t seq = be64_get(k.mv_data);
-        const uint8_t *bytes = (const uint8_t *) v.mv_data + 9;
-        size_t len = v.mv_size - 9;
+        const uint8_t *bytes;
+        size_t len;
         event_msg_t *ev;
         char why[160], topic[64];
-        if (v.mv_size < 9 || codec_decode_event(bytes, len, &ev, why, sizeof why))
+        if (ledger_log_bytes(&v, &bytes, &len) || codec_decode_event(bytes, len, &ev, why, sizeof why))
             break;
         snprintf(topic, sizeof topic, "ev.%s.%s", ev->forbund, codec_event_kind(ev));
         codec_free_event(&ev);

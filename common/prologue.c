@@ -18,9 +18,8 @@ static void s_on_signal(int sig)
         *s_flag = 1;
 }
 
-fin_err_t prologue_run(const prologue_t *p, int argc, char **argv, int *first_arg)
+static fin_err_t s_run(const prologue_t *p, int argc, char **argv, int *first_arg)
 {
-    prctl(PR_SET_DUMPABLE, 0);
     fin_err_t rc = p->own ? options_parse_own(p->spec, p->own, argc, argv, first_arg)
                           : options_parse(p->spec, argc, argv, first_arg);
     if (rc || *first_arg == OPTIONS_FINISHED)
@@ -36,6 +35,14 @@ fin_err_t prologue_run(const prologue_t *p, int argc, char **argv, int *first_ar
         return FIN_ECONFIG;
     }
     return FIN_OK;
+}
+
+bool prologue_run(const prologue_t *p, int argc, char **argv, int *first_arg, int *exit_status)
+{
+    prctl(PR_SET_DUMPABLE, 0);
+    fin_err_t rc = s_run(p, argc, argv, first_arg);
+    *exit_status = fin_exit_code(rc);
+    return rc == FIN_OK && *first_arg != OPTIONS_FINISHED;
 }
 
 void prologue_signals(volatile sig_atomic_t *flag)

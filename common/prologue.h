@@ -10,6 +10,7 @@
 #include "options.h"
 
 #include <signal.h>
+#include <stdbool.h>
 
 typedef struct {
     const opt_spec_t *spec;
@@ -17,12 +18,12 @@ typedef struct {
     const char *const *log_level; /* the --log-level option's target */
 } prologue_t;
 
-/* Runs the prologue. Returns FIN_OK with *first_arg at the first
- * positional argument, or OPTIONS_FINISHED when --help or --version was
- * printed (main returns 0); or FIN_EUSAGE / FIN_ECONFIG after one line on
- * stderr naming the option or file and the fix (main returns
- * fin_exit_code of it). */
-fin_err_t prologue_run(const prologue_t *p, int argc, char **argv, int *first_arg);
+/* Runs the prologue. Returns true with *first_arg at the first positional
+ * argument: main goes on. Returns false when main is done and returns
+ * *exit_status: 0 after --help or --version, else fin_exit_code of the
+ * failure (64 usage, 78 configuration) after one line on stderr naming the
+ * option or file and the fix. */
+bool prologue_run(const prologue_t *p, int argc, char **argv, int *first_arg, int *exit_status);
 
 /* SIGINT and SIGTERM set *flag (no SA_RESTART, so a blocking zmq_poll
  * returns EINTR and the loop sees the flag); CZMQ's own handler is off;

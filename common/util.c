@@ -115,6 +115,17 @@ bool utf8_is_clean(const char *s, size_t len)
     return true;
 }
 
+void *array_grow(void *items, size_t *cap, size_t elem, size_t first)
+{
+    size_t next = *cap ? *cap * 2 : first;
+    if (next < *cap || (elem && next > SIZE_MAX / elem))
+        return NULL;
+    void *grown = realloc(items, next * elem);
+    if (grown)
+        *cap = next;
+    return grown;
+}
+
 int mkdir_p(const char *path, unsigned mode)
 {
     char buf[PATH_MAX];

@@ -47,6 +47,13 @@ int hex_decode(uint8_t *out, size_t n, const char *in);
 /* True if s (len bytes) is valid UTF-8 without NUL or control characters. */
 bool utf8_is_clean(const char *s, size_t len);
 
+/* Room for one more element in an array that grows by doubling: items
+ * (NULL at first) holds *cap elements of elem bytes. Returns the array,
+ * moved and with *cap doubled (first when it was 0), or NULL when memory
+ * is short: then items and *cap are unchanged and still the caller's.
+ * Call it when the array is full: if (n == cap && !(p = array_grow(...))). */
+void *array_grow(void *items, size_t *cap, size_t elem, size_t first);
+
 /* Creates a directory and its parents with the given mode; 0 or -1 (errno). */
 int mkdir_p(const char *path, unsigned mode);
 

@@ -313,11 +313,8 @@ static int s_collect_before(ledger_txn_t *lt, const char *forbund, int64_t befor
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         event_msg_t *ev;
         char why[160];
-        if (v.mv_size < 9 ||
-            codec_decode_event((const uint8_t *) v.mv_data + 9, v.mv_size - 9, &ev, why, sizeof why)) {
-            rc = MDB_CORRUPTED;
+        if ((rc = ledger_log_event(&v, &ev, why, sizeof why)))
             break;
-        }
         bool take = !strcmp(ev->forbund, forbund) && ev->occurred_at < before &&
                     erase_check_target(ev, why, sizeof why) == FINSAM__V1__REJECT_CODE__REJECT_NONE;
         codec_free_event(&ev);
@@ -411,14 +408,9 @@ erase_result_t erase_run(ledger_t *ledger, const catalogue_t *catalogue, const e
      * exactly as the addition did. */
     uint8_t secret[SECRET_LEN];
     bool keyed = secret_load(ledger, secret, err, errlen) == 0;
-    s_run_t r = {req,
-                 keyed ? aggregate_new(catalogue, secret) : NULL,
-                 erase_scrub_new(),
-                 report,
-                 ERASE_OK,
-                 0,
-                 err,
-                 errlen};
+    s_run_t r = {
+        req,   keyed ? aggregate_new(catalogue, secret) : NULL, erase_scrub_new(), report, ERASE_OK, 0, err,
+        errlen};
     sodium_memzero(secret, sizeof secret);
     erase_result_t result = ERASE_STORE;
     if (!r.aggregate || !r.scrub) {

@@ -439,6 +439,26 @@ int ledger_append(ledger_txn_t *lt, const char *forbund, const uint8_t id[16], c
     return 0;
 }
 
+int ledger_log_bytes(const MDB_val *record, const uint8_t **bytes, size_t *len)
+{
+    if (record->mv_size < LOG_HEADER)
+        return MDB_CORRUPTED;
+    *bytes = (const uint8_t *) record->mv_data + LOG_HEADER;
+    *len = record->mv_size - LOG_HEADER;
+    return 0;
+}
+
+int ledger_log_event(const MDB_val *record, event_msg_t **ev, char *why, size_t whylen)
+{
+    const uint8_t *bytes;
+    size_t len;
+    if (ledger_log_bytes(record, &bytes, &len)) {
+        snprintf(why, whylen, "log record of %zu bytes, shorter than its header", record->mv_size);
+        return MDB_CORRUPTED;
+    }
+    return codec_decode_event(bytes, len, ev, why, whylen) ? MDB_CORRUPTED : 0;
+}
+
 int ledger_replace(MDB_txn *txn, const ledger_t *self, uint64_t seq, const uint8_t *bytes, size_t len)
 {
     uint8_t key[8], header[LOG_HEADER];

@@ -31,6 +31,7 @@
 #ifndef FINSAM_LEDGER_H
 #define FINSAM_LEDGER_H
 
+#include "codec.h"
 #include "err.h"
 #include "store.h"
 
@@ -159,6 +160,15 @@ int ledger_find(MDB_txn *txn, const ledger_t *self, const char *forbund, const u
  * the ingest path). Returns 0 or an LMDB error. */
 int ledger_find_any(MDB_txn *txn, const ledger_t *self, const uint8_t id[16],
                     char forbund[LEDGER_FORBUND_LEN + 1], uint64_t *seq, int *count);
+
+/* The event bytes of a record of the `log` database (the value a cursor
+ * over LEDGER_DB_LOG returns): 0 with *bytes and *len pointing into it, or
+ * MDB_CORRUPTED for a record too short to hold its header. */
+int ledger_log_bytes(const MDB_val *record, const uint8_t **bytes, size_t *len);
+
+/* The event of such a record, decoded: 0 with *ev the caller's (free with
+ * codec_free_event), or MDB_CORRUPTED with the reason in why. */
+int ledger_log_event(const MDB_val *record, event_msg_t **ev, char *why, size_t whylen);
 
 /* Appends an event of förbund `forbund` (with its dedupe entry) at the
  * next position. MDB_KEYEXIST if that förbund already stored the id: then

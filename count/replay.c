@@ -54,11 +54,8 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
             break;
         event_msg_t *ev;
         char why[160];
-        if (v.mv_size < 9 ||
-            codec_decode_event((const uint8_t *) v.mv_data + 9, v.mv_size - 9, &ev, why, sizeof why)) {
-            rc = MDB_CORRUPTED;
+        if ((rc = ledger_log_event(&v, &ev, why, sizeof why)))
             break;
-        }
         if (ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION) {
             rc = s_apply_target(r, log, lt, ev->forbund, ev->retraction->target_id.data);
         } else if (ev->body_case != FINSAM__V1__EVENT__BODY_ERASURE) {

@@ -156,40 +156,63 @@ static int s_report_exit(fin_err_t code)
     return code == FIN_OK ? EX_OK : code == FIN_EINPUT ? EX_USAGE : EX_IOERR;
 }
 
-static int s_query(void)
-{
-    char err[QUERY_ERR_LEN];
+/* What query and export open and close: the catalogue, the store, its
+ * protection and the result. */
+typedef struct {
     catalogue_t *cat;
     ledger_t *ledger;
-    int rc = s_open_with_catalogue(&ledger, &cat);
+    protect_t *protect;
+    json_t *result;
+    char err[QUERY_ERR_LEN];
+} s_read_t;
+
+/* 0, or the exit status after saying why. */
+static int s_read_open(s_read_t *r)
+{
+    int rc = s_open_with_catalogue(&r->ledger, &r->cat);
     if (rc)
         return rc;
-    protect_t *protect = protect_open(ledger, NULL, err, sizeof err);
-    query_t q = {.measure = o.measure,
-                 .forbund = o.forbund,
-                 .period = o.period,
-                 .slice = o.slice,
-                 .protect = protect,
-                 .exact = o.exact};
-    json_t *result = NULL;
-    rc = protect ? s_report_exit(query_run(ledger, cat, &q, &result, err, sizeof err)) : EX_DATAERR;
+    r->protect = protect_open(r->ledger, NULL, r->err, sizeof r->err);
+    return r->protect ? 0 : EX_DATAERR;
+}
+
+/* Says why a command failed (rc != 0, unless the open already said it),
+ * frees what s_read_open opened, returns rc. */
+static int s_read_close(s_read_t *r, const char *command, int rc)
+{
+    if (rc && r->err[0])
+        fprintf(stderr, "finsamctl: %s: %s\n", command, r->err);
+    json_decref(r->result);
+    protect_destroy(&r->protect);
+    ledger_close(&r->ledger);
+    catalogue_destroy(&r->cat);
+    return rc;
+}
+
+static int s_query(void)
+{
+    s_read_t r = {0};
+    int rc = s_read_open(&r);
+    if (rc == 0) {
+        query_t q = {.measure = o.measure,
+                     .forbund = o.forbund,
+                     .period = o.period,
+                     .slice = o.slice,
+                     .protect = r.protect,
+                     .exact = o.exact};
+        rc = s_report_exit(query_run(r.ledger, r.cat, &q, &r.result, r.err, sizeof r.err));
+    }
     if (rc == 0) {
         if (!strcmp(o.format, "json")) {
-            json_dumpf(result, stdout, JSON_INDENT(2));
+            json_dumpf(r.result, stdout, JSON_INDENT(2));
             printf("\n");
         } else if (!strcmp(o.format, "csv")) {
-            export_print_csv(result, stdout); /* the one Swedish-Excel writer */
+            export_print_csv(r.result, stdout); /* the one Swedish-Excel writer */
         } else {
-            query_print_table(result, stdout);
+            query_print_table(r.result, stdout);
         }
-    } else {
-        fprintf(stderr, "finsamctl: query: %s\n", err);
     }
-    json_decref(result);
-    protect_destroy(&protect);
-    ledger_close(&ledger);
-    catalogue_destroy(&cat);
-    return rc;
+    return s_read_close(&r, "query", rc);
 }
 
 /* export: query_run for every slice, so the same suppression as query.
@@ -206,31 +229,22 @@ static int s_export(void)
                 o.slice);
         return EX_USAGE;
     }
-    char err[QUERY_ERR_LEN];
-    catalogue_t *cat;
-    ledger_t *ledger;
-    int rc = s_open_with_catalogue(&ledger, &cat);
-    if (rc)
-        return rc;
-    protect_t *protect = protect_open(ledger, NULL, err, sizeof err);
-    export_t e = {
-        .measure = o.measure, .forbund = o.forbund, .period = o.period, .protect = protect, .exact = o.exact};
-    json_t *result = NULL;
-    rc = protect ? s_report_exit(export_run(ledger, cat, &e, &result, err, sizeof err)) : EX_DATAERR;
+    s_read_t r = {0};
+    int rc = s_read_open(&r);
     if (rc == 0) {
-        if (json ? json_dumpf(result, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF
-                 : export_print_csv(result, stdout) < 0) {
-            fprintf(stderr, "finsamctl: export: stdout: write failed\n");
-            rc = EX_IOERR;
-        }
-    } else {
-        fprintf(stderr, "finsamctl: export: %s\n", err);
+        export_t e = {.measure = o.measure,
+                      .forbund = o.forbund,
+                      .period = o.period,
+                      .protect = r.protect,
+                      .exact = o.exact};
+        rc = s_report_exit(export_run(r.ledger, r.cat, &e, &r.result, r.err, sizeof r.err));
     }
-    json_decref(result);
-    protect_destroy(&protect);
-    ledger_close(&ledger);
-    catalogue_destroy(&cat);
-    return rc;
+    if (rc == 0 && (json ? json_dumpf(r.result, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF
+                         : export_print_csv(r.result, stdout) < 0)) {
+        snprintf(r.err, sizeof r.err, "stdout: write failed");
+        rc = EX_IOERR;
+    }
+    return s_read_close(&r, "export", rc);
 }
 
 static int s_protection(void)
@@ -406,13 +420,10 @@ static int s_tail(const char *prefix)
 
 int main(int argc, char **argv)
 {
-    int first;
-    fin_err_t rc =
-        prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first);
-    if (rc)
-        return fin_exit_code(rc);
-    if (first == OPTIONS_FINISHED)
-        return 0;
+    int first, status;
+    if (!prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first,
+                      &status))
+        return status;
     if (first >= argc) {
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
         return EX_USAGE;
@@ -453,7 +464,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "backup") && first + 1 < argc) {
         ledger_t *ledger;
-        if ((rc = s_open(&ledger)))
+        int rc = s_open(&ledger);
+        if (rc)
             return rc;
         rc = store_backup(ledger_store(ledger), argv[first + 1]);
         ledger_close(&ledger);

@@ -7,6 +7,8 @@
  * absent rows, so suppression counts them as unknowns. */
 #include "table.h"
 
+#include "util.h"
+
 #include "publish.h"
 
 #include <errno.h>
@@ -39,12 +41,10 @@ table_row_t *table_find(table_t *t, int level, const char *name, uint32_t period
 static table_row_t *s_push(table_t *t)
 {
     if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        table_row_t *r = realloc(t->rows, cap * sizeof *r);
-        if (!r)
+        table_row_t *grown = array_grow(t->rows, &t->cap, sizeof *grown, 256);
+        if (!grown)
             return NULL;
-        t->rows = r;
-        t->cap = cap;
+        t->rows = grown;
     }
     table_row_t *r = &t->rows[t->n++];
     memset(r, 0, sizeof *r);

@@ -84,12 +84,10 @@ int store_scrub_add(store_scrub_t *self, const uint8_t id[STORE_SCRUB_ID_LEN], c
     if (!at || len > UINT32_MAX)
         return EINVAL;
     if (self->n == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 64;
-        s_pattern_t *p = realloc(self->p, cap * sizeof *p);
-        if (!p)
+        s_pattern_t *grown = array_grow(self->p, &self->cap, sizeof *grown, 64);
+        if (!grown)
             return ENOMEM;
-        self->p = p;
-        self->cap = cap;
+        self->p = grown;
     }
     s_pattern_t *p = &self->p[self->n++];
     memcpy(p->id, id, STORE_SCRUB_ID_LEN);

@@ -14,6 +14,8 @@
  * the distributions are invented, not taken from NNS data. */
 #include "demo.h"
 
+#include "util.h"
+
 #include "log.h"
 
 #include <stdio.h>
@@ -323,12 +325,10 @@ typedef struct {
 static int s_plan_add(s_plan_list_t *l, int32_t day, uint32_t person, s_what_t what)
 {
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 1024;
-        s_plan_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
+        s_plan_t *grown = array_grow(l->v, &l->cap, sizeof *grown, 1024);
+        if (!grown)
             return -1;
-        l->v = v;
-        l->cap = cap;
+        l->v = grown;
     }
     l->v[l->n] = (s_plan_t){day, person, (uint8_t) what, (uint32_t) l->n};
     l->n++;

@@ -110,12 +110,10 @@ static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *b
                   const uint8_t content[ANON_HASH_LEN])
 {
     if (self->npending == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 256;
-        s_pending_t *p = realloc(self->pending, cap * sizeof *p);
-        if (!p)
+        s_pending_t *grown = array_grow(self->pending, &self->cap, sizeof *grown, 256);
+        if (!grown)
             return -1;
-        self->pending = p;
-        self->cap = cap;
+        self->pending = grown;
     }
     s_pending_t *p = &self->pending[self->npending++];
     memset(p, 0, sizeof *p);
