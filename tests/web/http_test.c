@@ -861,10 +861,23 @@ static const test_case_t s_cases[] = {
     {"a token guards the API", test_token},
 };
 
+/* True if argv only asks for the list of cases or the usage: no cluster
+ * is needed for that. */
+static bool s_listing_only(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "--list") || !strcmp(argv[i], "-h") ||
+            !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     /* One filled collector, started before the cases fork: they only read
      * it over HTTP and share it (test_token makes its own). */
+    if (s_listing_only(argc, argv))
+        return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
     s_setup();
     int rc = test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
     cluster_stop_collector(&s_c, SIGTERM); /* exits 0: checked here */
