@@ -193,16 +193,19 @@ static void test_leak_detector(void)
     CHECK(!anon_number_looks_identifying(5));
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"valid forms normalize alike", test_valid_forms_normalize_alike},
+    {"invalid personnummer refused", test_invalid},
+    {"samordningsnummer and plus", test_samordningsnummer_and_plus},
+    {"century of ten digits", test_century_of_ten_digits},
+    {"pseudonyms", test_pseudonyms},
+    {"month start matches tzdata", test_month_start_matches_tzdata},
+    {"calendar and bands", test_calendar_and_bands},
+    {"event ids", test_event_ids},
+    {"leak detector", test_leak_detector},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_valid_forms_normalize_alike);
-    RUN(test_invalid);
-    RUN(test_samordningsnummer_and_plus);
-    RUN(test_century_of_ten_digits);
-    RUN(test_pseudonyms);
-    RUN(test_month_start_matches_tzdata);
-    RUN(test_calendar_and_bands);
-    RUN(test_event_ids);
-    RUN(test_leak_detector);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -48,13 +48,26 @@ static const char *s_file(const char *name, const char *text)
     return tu_file_in(s_dir, name, text);
 }
 
-static void test_setup(void)
+/* Every case has a data directory of its own, with NV's keys. */
+static void s_setup(void)
 {
+    s_dir = tu_tempdir();
+    snprintf(s_data, sizeof s_data, "%s/data", s_dir);
+    snprintf(s_log, sizeof s_log, "%s/out.log", s_dir);
     CHECK_EQ(s_agent("keygen", "--forbund", "NV", NULL), 0);
+}
+
+/* The three rows of utf8-comma.csv queued, as the cases after the first
+ * one expect to find them. */
+static void s_three_queued(void)
+{
+    CHECK_EQ(s_import(tu_src("tests/agents/fixtures/utf8-comma.csv")), 0);
+    CHECK(s_log_has("rows=3 accepted=3 already_imported=0"));
 }
 
 static void test_variants_are_the_same_events(void)
 {
+    s_setup();
     CHECK_EQ(s_import(tu_src("tests/agents/fixtures/utf8-comma.csv")), 0);
     CHECK(s_log_has("rows=3 accepted=3 already_imported=0"));
     CHECK(s_log_has("dropped_fields=2 dropped=Namn,Kommentar"));
@@ -91,6 +104,8 @@ static const char *s_header = "Personnummer;Namn;Datum;Arbetsform;Kön;Födelse�
 
 static void test_errors_name_line_and_column(void)
 {
+    s_setup();
+    s_three_queued();
     char text[4096];
     snprintf(text, sizeof text,
              "%s"
@@ -136,6 +151,8 @@ static void test_errors_name_line_and_column(void)
 
 static void test_one_bad_row_in_the_middle(void)
 {
+    s_setup();
+    s_three_queued();
     char text[2048];
     snprintf(text, sizeof text,
              "%s"
@@ -152,6 +169,8 @@ static void test_one_bad_row_in_the_middle(void)
 
 static void test_dry_run_and_correction(void)
 {
+    s_setup();
+    s_three_queued();
     char text[2048];
     snprintf(text, sizeof text, "%s8811305674;A;2026-03-01;Projekt;Kvinna;;5;3\n", s_header);
     const char *f = s_file("one.csv", text);
@@ -184,6 +203,7 @@ static void test_dry_run_and_correction(void)
 
 static void test_file_level_errors(void)
 {
+    s_setup();
     /* Header without a mapped column. */
     const char *f = s_file("nohead.csv", "Personnummer;Datum\n8811305674;2026-03-01\n");
     CHECK_EQ(s_import(f), 65);
@@ -209,6 +229,7 @@ static void test_file_level_errors(void)
 
 static void test_example_mapping_ships_working(void)
 {
+    s_setup();
     /* The example mapping reads insats: without the codes it is refused. */
     CHECK_EQ(s_agent("import", tu_src("agents/examples/enkat-avslut.csv"), "--mapping",
                      tu_src("agents/examples/enkat-avslut.ini")),
@@ -235,6 +256,7 @@ static bool s_log_lacks(const char *text)
 
 static void test_insats_column(void)
 {
+    s_setup();
     const char *cfg = s_file("agent.ini", "[insatser]\nsteg1 = project\nips = integrated\n");
     const char *map =
         s_file("insats.ini", "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"
@@ -280,6 +302,7 @@ static void test_insats_column(void)
 
 static void test_numbered_columns_without_header(void)
 {
+    s_setup();
     /* An export without a header line: its first row is taken for the
      * header. With #N columns that binds, so the row's cells must not show
      * up as column names in errors or in the dropped list. */
@@ -300,6 +323,7 @@ static void test_numbered_columns_without_header(void)
  * read with the catalogue's own answer labels. */
 static void test_version_2_items(void)
 {
+    s_setup();
     const char *map = s_file("v2.ini", "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"
                                        "mode = integrated\n"
                                        "[columns]\npersonnummer = Personnummer\ndate = Datum\n"
@@ -314,21 +338,20 @@ static void test_version_2_items(void)
     CHECK(s_log_has("rows=1 accepted=1"));
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"encodings and separators are the same events", test_variants_are_the_same_events},
+    {"errors name line and column", test_errors_name_line_and_column},
+    {"one bad row in the middle", test_one_bad_row_in_the_middle},
+    {"dry run and correction", test_dry_run_and_correction},
+    {"file level errors", test_file_level_errors},
+    {"the example mapping works", test_example_mapping_ships_working},
+    {"insats column", test_insats_column},
+    {"numbered columns without header", test_numbered_columns_without_header},
+    {"version 2 items", test_version_2_items},
+};
+
+int main(int argc, char **argv)
 {
-    s_dir = tu_tempdir();
-    snprintf(s_data, sizeof s_data, "%s/data", s_dir);
-    snprintf(s_log, sizeof s_log, "%s/out.log", s_dir);
     snprintf(s_map, sizeof s_map, "%s", tu_src("tests/agents/fixtures/survey.ini"));
-    RUN(test_setup);
-    RUN(test_variants_are_the_same_events);
-    RUN(test_errors_name_line_and_column);
-    RUN(test_one_bad_row_in_the_middle);
-    RUN(test_dry_run_and_correction);
-    RUN(test_file_level_errors);
-    RUN(test_example_mapping_ships_working);
-    RUN(test_insats_column);
-    RUN(test_numbered_columns_without_header);
-    RUN(test_version_2_items);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -373,12 +373,15 @@ static void test_other_process_reopens(void)
     outbox_close(&ob);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"erase queued event", test_erase_queued_event},
+    {"erasure refused", test_refused},
+    {"erase rejected event", test_erase_rejected_event},
+    {"acked events are wiped", test_acked_events_are_wiped},
+    {"other process reopens", test_other_process_reopens},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_erase_queued_event);
-    RUN(test_refused);
-    RUN(test_erase_rejected_event);
-    RUN(test_acked_events_are_wiped);
-    RUN(test_other_process_reopens);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

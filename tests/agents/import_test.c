@@ -46,8 +46,31 @@ static const char *s_good =
     "{\"kind\":\"organisation\",\"date\":\"2025-12-31\",\"answers\":{\"o_forum_moten\":12}}\n"
     "{\"kind\":\"retraction\",\"target\":\"0000521a0102030405060708090a0b0c\",\"date\":\"2026-03-14\"}\n";
 
+/* Every case has a directory of its own: the configuration, and NV's keys
+ * unless the case is about making them. */
+static void s_setup(bool keys)
+{
+    s_dir = tu_tempdir();
+    snprintf(s_data, sizeof s_data, "%s/data", s_dir);
+    snprintf(s_log, sizeof s_log, "%s/out.log", s_dir);
+    snprintf(s_cfg, sizeof s_cfg, "%s/agent.ini", s_dir);
+    CHECK_EQ(tu_write_file(s_cfg, "[agent]\nlog-level = info\n\n[insatser]\nsteg1 = any\nsteg2 = project\n"
+                                  "ips = integrated\n"),
+             0);
+    if (keys)
+        CHECK_EQ(s_agent("keygen", "--forbund", "NV"), 0);
+}
+
+/* The four events of s_good queued, as test_bad_rows expects to find them. */
+static void s_four_queued(void)
+{
+    CHECK_EQ(s_agent("import", s_file("good.jsonl", s_good), NULL), 0);
+    CHECK(s_log_has("rows=4 accepted=4 already_imported=0"));
+}
+
 static void test_without_keys(void)
 {
+    s_setup(false);
     const char *f = s_file("good.jsonl", s_good);
     CHECK_EQ(s_agent("--forbund", "NV", NULL) == 64, 1); /* no command */
     CHECK_EQ(s_agent("import", f, "--forbund=NV"), 78);
@@ -56,6 +79,7 @@ static void test_without_keys(void)
 
 static void test_keygen(void)
 {
+    s_setup(false);
     CHECK_EQ(s_agent("keygen", NULL, NULL), 64); /* --forbund required */
     CHECK_EQ(s_agent("keygen", "--forbund", "NV"), 0);
     CHECK_EQ(s_agent("keygen", "--forbund", "NV"), 73); /* never overwrites */
@@ -68,6 +92,7 @@ static void test_keygen(void)
 
 static void test_good_then_again(void)
 {
+    s_setup(true);
     const char *f = s_file("good.jsonl", s_good);
     CHECK_EQ(s_agent("import", f, "--dry-run"), 0);
     CHECK(s_log_has("dry run: nothing stored"));
@@ -84,6 +109,8 @@ static void test_good_then_again(void)
 
 static void test_bad_rows(void)
 {
+    s_setup(true);
+    s_four_queued();
     const char *f =
         s_file("bad.jsonl",
                "{\"kind\":\"staff_survey\",\"date\":\"2026-03-14\",\"instrument\":\"insatspersonal\","
@@ -122,6 +149,7 @@ static void test_bad_rows(void)
 
 static void test_missing_file_and_usage(void)
 {
+    s_setup(true);
     CHECK_EQ(s_agent("import", "/nonexistent/file.jsonl", NULL), 66);
     CHECK_EQ(s_agent("import", NULL, NULL), 64);
     CHECK_EQ(s_agent("frobnicate", NULL, NULL), 64);
@@ -154,6 +182,7 @@ static bool s_log_lacks(const char *text)
 
 static void test_insats_must_be_declared(void)
 {
+    s_setup(true);
     const char *f = s_file("insats.jsonl", S_ROW("\"insats\":\"LinneaQvarnstrom\",", "\"mode\":\"project\",")
                                                S_ROW("\"insats\":\"LQ-850312\",", "\"mode\":\"project\",")
                                                    S_ROW("\"insats\":\"Steg 1\",", "\"mode\":\"project\",")
@@ -202,27 +231,24 @@ static void test_insats_must_be_declared(void)
 
 static void test_demo_fills(void)
 {
+    s_setup(true);
     CHECK_EQ(s_agent("demo", "--events=3000", "--no-send"), 0);
     CHECK(s_log_has("demo: rows=3000 accepted=3000"));
     CHECK_EQ(s_agent("demo", "--events=3000", "--no-send"), 0); /* same seed: nothing new */
     CHECK(s_log_has("demo: rows=3000 accepted=0 already_imported=3000"));
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"import without keys refused", test_without_keys},
+    {"keygen", test_keygen},
+    {"good file, then the same again", test_good_then_again},
+    {"bad rows named, nothing stored", test_bad_rows},
+    {"missing file and usage", test_missing_file_and_usage},
+    {"insats must be declared", test_insats_must_be_declared},
+    {"demo fills the outbox", test_demo_fills},
+};
+
+int main(int argc, char **argv)
 {
-    s_dir = tu_tempdir();
-    snprintf(s_data, sizeof s_data, "%s/data", s_dir);
-    snprintf(s_log, sizeof s_log, "%s/out.log", s_dir);
-    snprintf(s_cfg, sizeof s_cfg, "%s/agent.ini", s_dir);
-    CHECK_EQ(tu_write_file(s_cfg, "[agent]\nlog-level = info\n\n[insatser]\nsteg1 = any\nsteg2 = project\n"
-                                  "ips = integrated\n"),
-             0);
-    RUN(test_without_keys);
-    RUN(test_keygen);
-    RUN(test_good_then_again);
-    RUN(test_bad_rows);
-    RUN(test_missing_file_and_usage);
-    RUN(test_insats_must_be_declared);
-    RUN(test_demo_fills);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

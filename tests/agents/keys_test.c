@@ -163,11 +163,21 @@ static void test_tampered_file(void)
     CHECK(s_log_has("wrong passphrase (or the file was altered)"));
 }
 
-int main(void)
+/* A scenario: the tampered files are made from the sealed key and the
+ * passphrase that the round trip leaves behind. */
+static void test_roundtrip_then_tampered(void)
 {
     s_dir = tu_tempdir();
     snprintf(s_log, sizeof s_log, "%s/out.log", s_dir);
-    RUN(test_roundtrip);
-    RUN(test_tampered_file);
-    return tu_result();
+    test_roundtrip();
+    test_tampered_file();
+}
+
+static const test_case_t s_cases[] = {
+    {"a sealed key round trip, then a tampered file refused", test_roundtrip_then_tampered},
+};
+
+int main(int argc, char **argv)
+{
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -17,6 +17,8 @@ static const char *s_file(const char *name)
     static char path[8][512];
     static int next;
     char *p = path[next++ % 8];
+    if (!s_dir)
+        s_dir = tu_tempdir(); /* one per case */
     snprintf(p, sizeof path[0], "%s/%s", s_dir, name);
     return p;
 }
@@ -125,12 +127,14 @@ static void test_passphrase_file(void)
              FIN_ENOTFOUND);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"generate", test_generate},
+    {"seal and unseal round trip", test_round_trip},
+    {"refusals", test_refusals},
+    {"passphrase file", test_passphrase_file},
+};
+
+int main(int argc, char **argv)
 {
-    s_dir = tu_tempdir();
-    RUN(test_generate);
-    RUN(test_round_trip);
-    RUN(test_refusals);
-    RUN(test_passphrase_file);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

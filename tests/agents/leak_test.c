@@ -292,7 +292,11 @@ static void test_nothing_identifying_leaves_the_importer(void)
     CHECK(codes.found[0] > 0 && codes.found[1] > 0);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"nothing identifying leaves the importer", test_nothing_identifying_leaves_the_importer},
+};
+
+int main(int argc, char **argv)
 {
     s_root = tu_tempdir();
     snprintf(s_data, sizeof s_data, "%s/data", s_root);
@@ -310,6 +314,5 @@ int main(void)
             "[spool]\nspool-retention-days = 0\nspool-rejected-retention-days = 1\n\n" LEAKSCAN_INSATSER_INI),
         0);
     CHECK_EQ(tu_write_file(s_map, LEAKSCAN_MAPPING_INI), 0);
-    RUN(test_nothing_identifying_leaves_the_importer);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

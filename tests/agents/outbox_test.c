@@ -311,13 +311,16 @@ static void test_ids_carry_the_month_not_the_day(void)
     s_env_free(&e);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"put, peek and ack", test_put_peek_ack},
+    {"dry run and reopen", test_dry_run_and_reopen},
+    {"import all or nothing", test_import_all_or_nothing},
+    {"import events are clean", test_import_events_are_clean},
+    {"correction supersedes", test_correction_supersedes},
+    {"ids carry the month not the day", test_ids_carry_the_month_not_the_day},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_put_peek_ack);
-    RUN(test_dry_run_and_reopen);
-    RUN(test_import_all_or_nothing);
-    RUN(test_import_events_are_clean);
-    RUN(test_correction_supersedes);
-    RUN(test_ids_carry_the_month_not_the_day);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -36,6 +36,7 @@ static bool s_log_has(const char *path, const char *text)
 
 static void s_setup(s_env_t *e, bool allowed)
 {
+    zsys_init(); /* in the case's process: a ZeroMQ context must not cross fork() */
     const char *dir = tu_tempdir();
     snprintf(e->data, sizeof e->data, "%s/agent", dir);
     snprintf(e->log, sizeof e->log, "%s/agent.log", dir);
@@ -189,10 +190,12 @@ static void test_unlisted_key_gets_nothing(void)
     s_teardown(&e);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"acks, resend and rejects", test_acks_resend_and_rejects},
+    {"unlisted key gets nothing", test_unlisted_key_gets_nothing},
+};
+
+int main(int argc, char **argv)
 {
-    zsys_init();
-    RUN(test_acks_resend_and_rejects);
-    RUN(test_unlisted_key_gets_nothing);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -88,15 +88,10 @@ static const char *s_bad_csv = "Personnummer;Datum;Arbetsform;Kön;Födelseår;B
                                "6505057890;2026-03-01;Projekt;Kvinna;;5;3\n"
                                "6505057891;2026-03-01;Projekt;Kvinna;;5;3\n";
 
+static void s_setup(void);
+
 static void test_spool(void)
 {
-    char err[256], path[512];
-    char *keygen[] = {(char *) tu_bin("finsam-agent"), "-d", s_data, "keygen", "--forbund", "NV", NULL};
-    CHECK_EQ(tu_run(keygen, NULL, 30000), 0);
-    /* The sender needs a collector certificate; nothing listens there. */
-    snprintf(path, sizeof path, "%s/keys/collector.key", s_data);
-    CHECK_EQ(keys_generate(path, "collector", NULL, err, sizeof err), 0);
-
     /* Waiting before the agent starts, and what an older version and
      * earlier runs left: a file and its named report in done/, an expired
      * and a fresh refused file. */
@@ -205,6 +200,7 @@ static void test_keep_imported(void)
 
 static void test_check_config(void)
 {
+    s_setup();
     char *argv[] = {(char *) tu_bin("finsam-agent"),
                     "-c",
                     s_cfg,
@@ -235,7 +231,8 @@ static void test_check_config(void)
     CHECK(tu_file_has(s_log, "spool-retention-days: out of range"));
 }
 
-int main(void)
+/* Every case has a directory of its own: data, spool, configuration. */
+static void s_setup(void)
 {
     s_dir = tu_tempdir();
     snprintf(s_data, sizeof s_data, "%s/data", s_dir);
@@ -251,8 +248,29 @@ int main(void)
     snprintf(rejected, sizeof rejected, "%s/rejected", s_spool);
     char *mk[] = {"/bin/mkdir", "-p", done, rejected, NULL};
     CHECK_EQ(tu_run(mk, NULL, 10000), 0);
-    RUN(test_spool);
-    RUN(test_keep_imported);
-    RUN(test_check_config);
-    return tu_result();
+    char err[256], path[512];
+    char *keygen[] = {(char *) tu_bin("finsam-agent"), "-d", s_data, "keygen", "--forbund", "NV", NULL};
+    CHECK_EQ(tu_run(keygen, NULL, 30000), 0);
+    /* The sender needs a collector certificate; nothing listens there. */
+    snprintf(path, sizeof path, "%s/keys/collector.key", s_data);
+    CHECK_EQ(keys_generate(path, "collector", NULL, err, sizeof err), 0);
+}
+
+/* A scenario: the file kept for a day is numbered after the files
+ * test_spool left in the same spool. */
+static void test_spool_then_kept(void)
+{
+    s_setup();
+    test_spool();
+    test_keep_imported();
+}
+
+static const test_case_t s_cases[] = {
+    {"spool imports, refuses and reports; a kept file is purged when due", test_spool_then_kept},
+    {"check config", test_check_config},
+};
+
+int main(int argc, char **argv)
+{
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -286,14 +286,17 @@ static void test_library_directory_moved_away(void)
     allowlist_destroy(&a);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"library moves seen by inotify", test_library_moves_seen_by_inotify},
+    {"library missing dir found by rescan", test_library_missing_dir_found_by_rescan},
+    {"library directory moved away", test_library_directory_moved_away},
+    {"removed agent refused within 2 s", test_removed_agent_refused_within_2s},
+    {"removed subscriber ended within 2 s", test_removed_subscriber_ended_within_2s},
+    {"SIGHUP reloads", test_sighup_reloads},
+    {"added agent accepted", test_added_agent_accepted},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_library_moves_seen_by_inotify);
-    RUN(test_library_missing_dir_found_by_rescan);
-    RUN(test_library_directory_moved_away);
-    RUN(test_removed_agent_refused_within_2s);
-    RUN(test_removed_subscriber_ended_within_2s);
-    RUN(test_sighup_reloads);
-    RUN(test_added_agent_accepted);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -882,22 +882,25 @@ static void test_random_sequence_matches_rebuild(void)
     s_teardown();
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"duplicates change nothing", test_duplicates_change_nothing},
+    {"other forbund rejected", test_other_forbund_rejected},
+    {"bad input answered", test_bad_input_answered},
+    {"retraction subtracts exactly", test_retraction_subtracts_exactly},
+    {"paired step change", test_paired_step_change},
+    {"units are distinct people", test_units_are_distinct_people},
+    {"gender and age slices", test_gender_and_age_slices},
+    {"reentry keeps finished episode", test_reentry_keeps_finished_episode},
+    {"paired measures in every slice", test_paired_measures_in_every_slice},
+    {"dedupe is per forbund", test_dedupe_is_per_forbund},
+    {"same id other bytes is a conflict", test_same_id_other_bytes_is_a_conflict},
+    {"erasure rules", test_erasure_rules},
+    {"random sequence matches rebuild", test_random_sequence_matches_rebuild},
+};
+
+int main(int argc, char **argv)
 {
     CHECK(tz_stockholm_init() == 0);
     log_set_level("error");
-    RUN(test_duplicates_change_nothing);
-    RUN(test_other_forbund_rejected);
-    RUN(test_bad_input_answered);
-    RUN(test_retraction_subtracts_exactly);
-    RUN(test_paired_step_change);
-    RUN(test_units_are_distinct_people);
-    RUN(test_gender_and_age_slices);
-    RUN(test_reentry_keeps_finished_episode);
-    RUN(test_paired_measures_in_every_slice);
-    RUN(test_dedupe_is_per_forbund);
-    RUN(test_same_id_other_bytes_is_a_conflict);
-    RUN(test_erasure_rules);
-    RUN(test_random_sequence_matches_rebuild);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

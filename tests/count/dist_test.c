@@ -483,6 +483,8 @@ static uint64_t s_count(ledger_db_t db)
 
 static void test_definition(void)
 {
+    char err[256];
+    CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);
     dist_t d = DIST_INIT;
     CHECK_EQ(dist_quantile2(&d, 1, 2), 0); /* empty */
     const int values[] = {1, 2, 3, 4};
@@ -511,6 +513,7 @@ static void test_definition(void)
     cell_quantiles(catalogue_measure(s_cat, "i1_behov"), &d, &q);
     CHECK(q.has_median && !q.has_quartiles && q.median == 3.5);
     dist_free(&d);
+    catalogue_destroy(&s_cat);
 }
 
 static void test_against_brute_force(void)
@@ -582,13 +585,13 @@ static void test_retraction_empties(void)
     s_teardown();
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"quantile definition", test_definition},
+    {"matches brute force", test_against_brute_force},
+    {"retraction empties", test_retraction_empties},
+};
+
+int main(int argc, char **argv)
 {
-    char err[256];
-    CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);
-    RUN(test_definition);
-    catalogue_destroy(&s_cat);
-    RUN(test_against_brute_force);
-    RUN(test_retraction_empties);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -289,10 +289,13 @@ static void test_site_erasure_over_the_wire(void)
     free(other.bytes);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"erase by id while running", test_erase_by_id_while_running},
+    {"erase before month", test_erase_before_month},
+    {"site erasure over the wire", test_site_erasure_over_the_wire},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_erase_by_id_while_running);
-    RUN(test_erase_before_month);
-    RUN(test_site_erasure_over_the_wire);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -184,11 +184,14 @@ static void test_cellmap(void)
     CHECK(m == NULL);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"name hash", test_name_hash},
+    {"cell state", test_cell_state},
+    {"person record", test_person_record},
+    {"cellmap", test_cellmap},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_name_hash);
-    RUN(test_cell_state);
-    RUN(test_person_record);
-    RUN(test_cellmap);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -122,11 +122,14 @@ static void test_cell_interval(void)
     catalogue_destroy(&cat);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"table values", test_table_values},
+    {"precise values", test_precise_values},
+    {"inverse and monotone", test_inverse_and_monotone},
+    {"cell interval", test_cell_interval},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_table_values);
-    RUN(test_precise_values);
-    RUN(test_inverse_and_monotone);
-    RUN(test_cell_interval);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -179,9 +179,12 @@ static void test_erase_before_delivery(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"erase a delivered event", test_erase_delivered_event},
+    {"erase before delivery", test_erase_before_delivery},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_erase_delivered_event);
-    RUN(test_erase_before_delivery);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

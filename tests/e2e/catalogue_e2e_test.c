@@ -496,14 +496,34 @@ static void test_store_of_version_1_recounted(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"shares of insatser", test_shares_of_insatser},
+    {"an inconsistent report is refused", test_inconsistent_report_refused},
+    {"every measure labelled", test_every_measure_labelled},
+    {"version 1 events counted", test_version_1_events_counted},
+    {"a store of version 1 recounted", test_store_of_version_1_recounted},
+};
+
+/* True if argv only asks for the list of cases or the usage: no cluster
+ * is needed for that. */
+static bool s_listing_only(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "--list") || !strcmp(argv[i], "-h") ||
+            !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    /* One cluster with the organisation reports delivered, started before
+     * the cases fork; the first four query it (the fourth adds version 1
+     * events after the others have read), the last makes its own. */
+    if (s_listing_only(argc, argv))
+        return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
     s_setup();
-    RUN(test_shares_of_insatser);
-    RUN(test_inconsistent_report_refused);
-    RUN(test_every_measure_labelled);
-    RUN(test_version_1_events_counted);
-    cluster_stop_collector(&s_c, SIGTERM);
-    RUN(test_store_of_version_1_recounted);
-    return tu_result();
+    int rc = test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
+    cluster_stop_collector(&s_c, SIGTERM); /* exits 0: checked here */
+    return rc;
 }

@@ -2,7 +2,9 @@
  * during a 200k-event stream from two agents and restarted, five times. At
  * the end every event is stored exactly once (the log holds exactly the
  * 200,000 distinct ids the agents generated, each agent's outbox is empty,
- * so every event was acked), and the cells equal a rebuild from the log. */
+ * so every event was acked), and the cells equal a rebuild from the log.
+ *
+ * One case: a scenario whose steps depend on each other. */
 #include "cluster.h"
 #include "testutil.h"
 
@@ -44,8 +46,11 @@ static void test_kill9_five_times(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"collector killed with SIGKILL five times, every event stored once", test_kill9_five_times},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_kill9_five_times);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -30,7 +30,9 @@
  * a needle, while a birth date standing alone is (leakscan.h); and the
  * codes that do travel ("steg1", "deltagare_avslut") are found in the
  * ledger and in the tailed events, so the scan sees what the centre
- * stores. */
+ * stores.
+ *
+ * One case: a scenario whose steps depend on each other. */
 #include "cluster.h"
 #include "codec.h"
 #include "leakscan.h"
@@ -585,8 +587,11 @@ static void test_nothing_identifying_reaches_the_centre(void)
     CHECK(codes.found[0] && codes.found[1]);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"nothing identifying reaches the centre", test_nothing_identifying_reaches_the_centre},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_nothing_identifying_reaches_the_centre);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

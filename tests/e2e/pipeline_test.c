@@ -236,12 +236,15 @@ static void test_hostile_input_beside_good_agent(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"the same batch sent three times", test_same_batch_three_times},
+    {"authorization", test_authorization},
+    {"outage, then delivery", test_outage_then_delivery},
+    {"hostile input beside a good agent", test_hostile_input_beside_good_agent},
+    {"two agents, 100k events, exactly once", test_two_agents_100k_exactly_once},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_same_batch_three_times);
-    RUN(test_authorization);
-    RUN(test_outage_then_delivery);
-    RUN(test_hostile_input_beside_good_agent);
-    RUN(test_two_agents_100k_exactly_once);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -633,11 +633,14 @@ static void test_stuck_subscriber(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"an aggregates-only key gets aggregates only", test_aggregates_only_key},
+    {"revocation reaches a connected subscriber", test_revocation_reaches_connected_subscriber},
+    {"replay and live, exactly once", test_replay_and_live_exactly_once},
+    {"a stuck subscriber", test_stuck_subscriber},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_aggregates_only_key);
-    RUN(test_revocation_reaches_connected_subscriber);
-    RUN(test_replay_and_live_exactly_once);
-    RUN(test_stuck_subscriber);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -301,10 +301,13 @@ static void test_readable_secret_keys_refused(void)
     free(out);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"readable secret keys refused", test_readable_secret_keys_refused},
+    {"refused clients", test_refused_clients},
+    {"revocation cuts off a connected agent", test_revocation_cuts_off_connected_agent},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_readable_secret_keys_refused);
-    RUN(test_refused_clients);
-    RUN(test_revocation_cuts_off_connected_agent);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -151,9 +151,12 @@ static void test_kill_mid_send(void)
             kills, mid_send, rows, (double) (fault_now_ms() - t0) / 1000.0);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"agent killed mid-import", test_kill_mid_import},
+    {"agent killed mid-send", test_kill_mid_send},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_kill_mid_import);
-    RUN(test_kill_mid_send);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

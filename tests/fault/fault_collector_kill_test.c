@@ -7,7 +7,9 @@
  * finds no difference; at the end every generated event is stored exactly
  * once (the log holds as many events as the agents generated distinct ids,
  * a replay of the whole log shows no id twice, every outbox is empty and
- * nothing was rejected, so no retraction or correction lost its target). */
+ * nothing was rejected, so no retraction or correction lost its target).
+ *
+ * One case: a scenario whose steps depend on each other. */
 #include "fault_util.h"
 #include "testutil.h"
 
@@ -167,8 +169,11 @@ static void test_collector_kill9(void)
             (double) (fault_now_ms() - t0) / 1000.0);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"collector killed with SIGKILL while three agents stream", test_collector_kill9},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_collector_kill9);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -190,10 +190,13 @@ static void test_disk_full_outbox(void)
             more, n.queued - first);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"a full map grows", test_map_full_grows},
+    {"disk full under the collector", test_disk_full_collector},
+    {"disk full under the outbox", test_disk_full_outbox},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_map_full_grows);
-    RUN(test_disk_full_collector);
-    RUN(test_disk_full_outbox);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -13,7 +13,9 @@
  * TCP never reorders within a connection, so that is where reordering
  * happens on a real network too: across connections. Delivery still
  * completes exactly once: the log holds each generated event once, the
- * outboxes are empty, `rebuild --verify` finds no difference. */
+ * outboxes are empty, `rebuild --verify` finds no difference.
+ *
+ * One case: a scenario whose steps depend on each other. */
 #include "fault_util.h"
 #include "testutil.h"
 
@@ -326,9 +328,12 @@ static void test_drop_delay_reorder(void)
     CHECK(proxy.cuts_close + proxy.cuts_reset + proxy.cuts_late >= fault_pick(5, 25));
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"dropped, delayed and reordered connections", test_drop_delay_reorder},
+};
+
+int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); /* the proxy writes to sockets that may be gone */
-    RUN(test_drop_delay_reorder);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -11,7 +11,9 @@
  * sits on the event stream and another replays the whole log from
  * sequence 1 (`finsamctl tail --from 1`): ingest keeps going, the replay
  * gets every sequence exactly once, and the collector's memory stays
- * bounded (RssAnon under 128 MiB). */
+ * bounded (RssAnon under 128 MiB).
+ *
+ * One case: a scenario whose steps depend on each other. */
 #include "fault_util.h"
 #include "testutil.h"
 
@@ -137,8 +139,11 @@ static void test_outage_then_drain(void)
         (double) (fault_now_ms() - t0) / 1000.0);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"a long outage, then the backlog drains", test_outage_then_drain},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_outage_then_drain);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

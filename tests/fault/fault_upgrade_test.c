@@ -326,9 +326,12 @@ static void test_previous_schema_migrated(void)
             sizeof delays_ms / sizeof *delays_ms, cut_short);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"another schema refused", test_other_schema_refused},
+    {"the previous schema migrated", test_previous_schema_migrated},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_other_schema_refused);
-    RUN(test_previous_schema_migrated);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -12,7 +12,9 @@
  *    `finsamctl status`/`query`/`export` JSON;
  *  - the running collector and a sending agent are not dumpable: a process
  *    of the same user without CAP_SYS_PTRACE cannot read their memory
- *    (process_vm_readv), while it can an ordinary child's (the control). */
+ *    (process_vm_readv), while it can an ordinary child's (the control).
+ *
+ * One case: a scenario whose steps depend on each other. */
 #include "hostile.h"
 #include "ledger.h"
 
@@ -358,8 +360,11 @@ static void test_no_secrets_anywhere(void)
         free(outputs[i]);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"no secrets anywhere", test_no_secrets_anywhere},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_no_secrets_anywhere);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

@@ -317,13 +317,16 @@ static void test_fingerprint(void)
     json_decref(root);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"every measure labelled", test_every_measure_labelled},
+    {"version 2 contents", test_version_2_contents},
+    {"ratio source", test_ratio_source},
+    {"catalogue versions", test_versions},
+    {"ratio rules", test_ratio_rules},
+    {"fingerprint", test_fingerprint},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_every_measure_labelled);
-    RUN(test_version_2_contents);
-    RUN(test_ratio_source);
-    RUN(test_versions);
-    RUN(test_ratio_rules);
-    RUN(test_fingerprint);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

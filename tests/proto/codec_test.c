@@ -463,19 +463,23 @@ static void test_step_ladder(void)
     }
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"batch limits", test_batch_limits},
+    {"event limits", test_event_limits},
+    {"insats not an identifier", test_insats_not_an_identifier},
+    {"allocation budget", test_allocation_budget},
+    {"ack ids", test_ack_ids},
+    {"regression: field number zero", test_regress_field_number_zero},
+    {"erasure bodies", test_erasure_bodies},
+    {"fuzz corpora", test_fuzz_corpora},
+    {"step ladder", test_step_ladder},
+};
+
+int main(int argc, char **argv)
 {
     char err[256];
     CHECK(catalogue_load(&s_cat, NULL, err, sizeof err) == 0);
-    RUN(test_batch_limits);
-    RUN(test_event_limits);
-    RUN(test_insats_not_an_identifier);
-    RUN(test_allocation_budget);
-    RUN(test_ack_ids);
-    RUN(test_regress_field_number_zero);
-    RUN(test_erasure_bodies);
-    RUN(test_fuzz_corpora);
-    RUN(test_step_ladder);
+    int rc = test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
     catalogue_destroy(&s_cat);
-    return tu_result();
+    return rc;
 }

@@ -132,10 +132,13 @@ static void test_welch_and_wald(void)
     json_decref(row);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"what compares", test_what_compares},
+    {"change", test_change},
+    {"Welch and Wald", test_welch_and_wald},
+};
+
+int main(int argc, char **argv)
 {
-    RUN(test_what_compares);
-    RUN(test_change);
-    RUN(test_welch_and_wald);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

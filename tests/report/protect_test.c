@@ -416,15 +416,18 @@ static void test_quantiles_rank_perturbation(void)
     protect_destroy(&p);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"table shape", test_table_shape},
+    {"draws follow table", test_draws_follow_table},
+    {"same contributors same value", test_same_contributors_same_value},
+    {"differencing bound", test_differencing_bound},
+    {"second answer is a fresh draw", test_second_answer_is_a_fresh_draw},
+    {"publication threshold", test_publication_threshold},
+    {"quantiles rank perturbation", test_quantiles_rank_perturbation},
+};
+
+int main(int argc, char **argv)
 {
     CHECK(sodium_init() >= 0);
-    RUN(test_table_shape);
-    RUN(test_draws_follow_table);
-    RUN(test_same_contributors_same_value);
-    RUN(test_differencing_bound);
-    RUN(test_second_answer_is_a_fresh_draw);
-    RUN(test_publication_threshold);
-    RUN(test_quantiles_rank_perturbation);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

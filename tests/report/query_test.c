@@ -1007,20 +1007,23 @@ static void test_catalogue_is_data(void)
     catalogue_destroy(&cat);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"catalogue is data", test_catalogue_is_data},
+    {"primary and complementary", test_primary_and_complementary},
+    {"complementary over time", test_complementary_over_time},
+    {"change against previous period", test_change_against_previous_period},
+    {"withheld share and exact view", test_withheld_share_and_exact_view},
+    {"change year share", test_change_year_share},
+    {"integrated minus project exact", test_integrated_minus_project_exact},
+    {"comparisons never from hidden or withheld", test_comparisons_never_from_hidden_or_withheld},
+    {"organisation not suppressed and bad args", test_organisation_not_suppressed_and_bad_args},
+    {"measures without cells", test_measures_without_cells},
+    {"feed matches api", test_feed_matches_api},
+};
+
+int main(int argc, char **argv)
 {
     CHECK(tz_stockholm_init() == 0);
     log_set_level("error");
-    RUN(test_catalogue_is_data);
-    RUN(test_primary_and_complementary);
-    RUN(test_complementary_over_time);
-    RUN(test_change_against_previous_period);
-    RUN(test_withheld_share_and_exact_view);
-    RUN(test_change_year_share);
-    RUN(test_integrated_minus_project_exact);
-    RUN(test_comparisons_never_from_hidden_or_withheld);
-    RUN(test_organisation_not_suppressed_and_bad_args);
-    RUN(test_measures_without_cells);
-    RUN(test_feed_matches_api);
-    return tu_result();
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
 }

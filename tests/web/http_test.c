@@ -739,6 +739,9 @@ static void test_bad_requests(void)
 
 static void test_token(void)
 {
+    /* This case stops the collector and starts it again with a token: a
+     * cluster of its own, the one main() made goes on serving the others. */
+    s_setup();
     cluster_stop_collector(&s_c, SIGTERM);
     char token[400];
     snprintf(token, sizeof token, "%s/http.token", s_c.dir);
@@ -842,21 +845,41 @@ static void test_dashboard_browser(void)
     fprintf(stderr, "dashboard screenshot: %s\n", shot);
 }
 
-int main(void)
+static const test_case_t s_cases[] = {
+    {"health", test_health},
+    {"indicators same as finsamctl", test_indicators_same_as_ctl},
+    {"suppression", test_suppression},
+    {"status", test_status},
+    {"catalogue", test_catalogue},
+    {"metrics", test_metrics},
+    {"export", test_export},
+    {"dashboard files", test_dashboard_files},
+    {"bad requests", test_bad_requests},
+    {"unknown measure and slice", test_unknown_measure_and_slice},
+    {"paired measures sliced", test_paired_measures_sliced},
+    {"dashboard browser", test_dashboard_browser},
+    {"a token guards the API", test_token},
+};
+
+/* True if argv only asks for the list of cases or the usage: no cluster
+ * is needed for that. */
+static bool s_listing_only(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "--list") || !strcmp(argv[i], "-h") ||
+            !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    /* One filled collector, started before the cases fork: they only read
+     * it over HTTP and share it (test_token makes its own). */
+    if (s_listing_only(argc, argv))
+        return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
     s_setup();
-    RUN(test_health);
-    RUN(test_indicators_same_as_ctl);
-    RUN(test_suppression);
-    RUN(test_status);
-    RUN(test_catalogue);
-    RUN(test_metrics);
-    RUN(test_export);
-    RUN(test_dashboard_files);
-    RUN(test_bad_requests);
-    RUN(test_unknown_measure_and_slice);
-    RUN(test_paired_measures_sliced);
-    RUN(test_dashboard_browser);
-    RUN(test_token);
-    return tu_result();
+    int rc = test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
+    cluster_stop_collector(&s_c, SIGTERM); /* exits 0: checked here */
+    return rc;
 }
