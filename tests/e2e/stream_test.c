@@ -585,11 +585,14 @@ static void test_stuck_subscriber(void)
     CHECK_EQ(rc, 0);
     int64_t with_ms = clock_mono_ms() - t0;
     CHECK_EQ(cluster_events_in_log(&c), 2 * nevents);
-    /* Loosely: a stuck subscriber must not slow ingest down (PUB drops at
-     * its high-water mark). The bound allows for a busy test machine. */
+    /* A stuck subscriber must not hold ingest up: the collector drops what
+     * does not fit its queue (counted and logged) instead of waiting, so
+     * every event was stored within the deadline above. How much it costs
+     * is a speed figure, printed here and measured in tests/bench/run, not
+     * a timed assertion (a busy machine would fail it). */
     fprintf(stderr, "ingest of %ld events: %lld ms without, %lld ms with a stuck subscriber\n", nevents,
             (long long) without_ms, (long long) with_ms);
-    CHECK(with_ms < 3 * without_ms + 3000);
+    CHECK(tu_wait_for(s_count_grew, &(s_count_wait_t){c.log, "SUBSCRIBER-LOST key=", 0}, 30000));
     long rss_after = s_rss_kib(c.collector);
     fprintf(stderr, "collector RssAnon with a stuck subscriber: %ld KiB before, %ld KiB after %ld events\n",
             rss_before, rss_after, nevents);
