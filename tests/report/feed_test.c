@@ -152,8 +152,10 @@ static void test_unchanged_rows_not_sent_again(void)
     CHECK_EQ(again.n, 0);
     s_drop(&again);
 
-    /* Other people at OO (another län than NV and VAS): their rows are sent
-     * again, Västmanland's are not. */
+    /* Other people at OO (Östergötland): OO's rows are sent again; NV's
+     * (hidden by its own count, in another län) are not. Rows of other
+     * län may move too when the audit redraws the nation's pattern, so
+     * only these are pinned down. */
     fx_answers(&fx, 3, 10, "d_behov", 4, 2, T_2026_03);
     seq = fx_publish(&fx);
     s_got(&again, seq);
@@ -161,10 +163,13 @@ static void test_unchanged_rows_not_sent_again(void)
     CHECK(again.n > 0 && again.n < first.n);
     const char *key;
     json_t *row;
+    int oo = 0;
     json_object_foreach(again.rows, key, row) {
         const char *name = json_string_value(json_object_get(row, "name"));
-        CHECK(strcmp(name, "NV") && strcmp(name, "VAS") && strcmp(name, "Västmanland"));
+        CHECK(strcmp(name, "NV"));
+        oo += !strcmp(name, "OO");
     }
+    CHECK(oo > 0);
     s_drop(&again);
     s_drop(&first);
     feed_destroy(&feed);
