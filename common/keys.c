@@ -63,6 +63,12 @@ zcert_t *keys_load_secret(const char *path, char *err, size_t errlen)
 {
     if (keys_check_private(path, err, errlen) < 0)
         return NULL;
+    /* zcert_load reads PATH_secret instead of PATH when it exists: the rule
+     * is for the file it reads. */
+    char secret[1024];
+    snprintf(secret, sizeof secret, "%s_secret", path);
+    if (access(secret, F_OK) == 0 && keys_check_private(secret, err, errlen) < 0)
+        return NULL;
     zcert_t *cert = zcert_load(path);
     if (!cert) {
         snprintf(err, errlen, "%s: not a ZeroMQ certificate", path);

@@ -208,31 +208,78 @@ static zsock_t *s_socket(int type, zcert_t *mine, zcert_t *server, const char *e
     return s;
 }
 
-/* Subscribes and waits for the first answer. FIN_OK or why not. */
+/* Starts a monitor of the live socket's refused handshakes; NULL if it
+ * cannot (then a refusal looks like no answer, as before). */
+static void *s_auth_monitor(s_tail_t *t)
+{
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://finsamctl-tail-%p", (void *) t);
+    if (zmq_socket_monitor(zsock_resolve(t->live), endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
+        return NULL;
+    void *mon = zmq_socket(zsys_init(), ZMQ_PAIR);
+    int zero = 0;
+    if (!mon || zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero) < 0 || zmq_connect(mon, endpoint) < 0) {
+        if (mon)
+            zmq_close(mon);
+        zmq_socket_monitor(zsock_resolve(t->live), NULL, 0);
+        return NULL;
+    }
+    return mon;
+}
+
+/* Subscribes and waits for the first answer. FIN_OK or why not. A key the
+ * collector does not list is refused at the CURVE handshake by its ZAP
+ * handler (collector/auth.c) before any Subscribe reaches it: the monitor
+ * tells that refusal (FIN_EPERM) from a collector that does not answer. */
 static fin_err_t s_start(s_tail_t *t)
 {
     if (s_subscribe(t) < 0)
         return FIN_EAGAIN;
+    void *mon = s_auth_monitor(t);
+    fin_err_t rc = FIN_EAGAIN;
+    bool answered = false;
     int64_t deadline = clock_mono_ms() + 10000;
-    while (clock_mono_ms() < deadline) {
-        zmsg_t *msg = zmsg_recv(t->live);
-        if (!msg)
-            break;
-        char *topic = zmsg_popstr(msg);
-        zframe_t *seqf = zmsg_pop(msg), *body = zmsg_pop(msg);
-        int rc = -2; /* not an answer: wait on */
-        if (topic && (!strcmp(topic, "subscribe.ok") || !strcmp(topic, "subscribe.end")))
-            rc = s_control(t, topic, body) < 0 ? t->ended : 0;
-        zstr_free(&topic);
-        zframe_destroy(&seqf);
-        zframe_destroy(&body);
-        zmsg_destroy(&msg);
-        if (rc != -2)
-            return rc;
+    for (int64_t now; !answered && (now = clock_mono_ms()) < deadline;) {
+        zmq_pollitem_t it[2] = {{zsock_resolve(t->live), 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(it, mon ? 2 : 1, (long) (deadline - now)) < 0)
+            break; /* a signal: stop waiting */
+        if (mon && (it[1].revents & ZMQ_POLLIN)) {
+            zmsg_t *ev = zmsg_recv(mon);
+            zframe_t *head = ev ? zmsg_first(ev) : NULL;
+            uint16_t event = 0;
+            if (head && zframe_size(head) >= 2)
+                memcpy(&event, zframe_data(head), 2);
+            zmsg_destroy(&ev);
+            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+                fprintf(stderr, "finsamctl: tail: %s refused our key (not on its subscriber allow-list)\n",
+                        t->config->stream_endpoint);
+                rc = FIN_EPERM;
+                answered = true;
+            }
+        }
+        if (!answered && (it[0].revents & ZMQ_POLLIN)) {
+            zmsg_t *msg = zmsg_recv(t->live);
+            if (!msg)
+                break;
+            char *topic = zmsg_popstr(msg);
+            zframe_t *seqf = zmsg_pop(msg), *body = zmsg_pop(msg);
+            if (topic && (!strcmp(topic, "subscribe.ok") || !strcmp(topic, "subscribe.end"))) {
+                rc = s_control(t, topic, body) < 0 ? t->ended : FIN_OK;
+                answered = true;
+            }
+            zstr_free(&topic);
+            zframe_destroy(&seqf);
+            zframe_destroy(&body);
+            zmsg_destroy(&msg);
+        }
     }
-    fprintf(stderr, "finsamctl: tail: no answer from %s (collector down, or key not on its allow-list?)\n",
-            t->config->stream_endpoint);
-    return FIN_EAGAIN;
+    if (mon) {
+        zmq_socket_monitor(zsock_resolve(t->live), NULL, 0);
+        zmq_close(mon);
+    }
+    if (!answered)
+        fprintf(stderr, "finsamctl: tail: no answer from %s (collector down?)\n", t->config->stream_endpoint);
+    return rc;
 }
 
 fin_err_t tail_run(const tail_config_t *config, volatile sig_atomic_t *stop, FILE *out)
