@@ -62,7 +62,8 @@ static void test_erase_by_id_while_running(void)
      * event, so it reopens its store before its next write (LMDB would
      * write old buffer contents into unused parts of new pages); then the
      * check on everything, and a backup. */
-    CHECK_EQ(tu_count_in_file(c.log, "STORE-REOPENED reason=erasure"), 0);
+    /* Its next write may be the publication timer's, already done. */
+    CHECK(tu_count_in_file(c.log, "STORE-REOPENED reason=erasure") <= 1);
     for (int round = 0; round < 3; round++) {
         eu_deliver_rows(&c, nv, 3001 + round * 500, 500);
         CHECK_EQ(eu_count_data_mdb(&c, x.bytes, x.len), 0);
