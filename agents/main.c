@@ -56,6 +56,9 @@ static const opt_t s_opts[] = {
 
 static const char *const s_own_sections[] = {"insatser", NULL};
 
+static const opt_choice_t s_choices[] = {
+    {"format", "text|json"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
     .usage =
@@ -91,6 +94,8 @@ static const opt_spec_t s_spec = {
               "A row with any other insats is refused (docs/operations-agent.md).\n",
     .opts = s_opts,
     .nopts = sizeof s_opts / sizeof *s_opts,
+    .section = "agent",
+    .choices = s_choices,
 };
 
 int main(int argc, char **argv)

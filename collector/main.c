@@ -76,20 +76,26 @@ static const opt_t s_opts[] = {
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
+static const opt_choice_t s_choices[] = {{"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+
 static const opt_spec_t s_spec = {
-    "finsam-collector",
-    "finsam-collector [OPTIONS] [run|keygen|check-config]",
-    "Receives pseudonymized indicator events from finsam agents over CurveZMQ, stores each exactly\n"
-    "once in LMDB and updates the indicator cells in the same transaction; acks after commit.",
-    "Commands:\n"
-    "  run           serve (default)\n"
-    "  keygen        create DATA/keys/collector.key (public) and collector.key_secret (0600)\n"
-    "  check-config  validate options, keys and catalogue, then exit\n"
-    "\nExit codes: 0 ok, 64 usage, 65 a store of another schema (finsamctl migrate), 69 cannot bind or\n"
-    "serve, 70 internal, 73 disk or map full, 74 store I/O, 77 key refused,\n"
-    "78 bad configuration.\n",
-    s_opts,
-    sizeof s_opts / sizeof *s_opts,
+    .prog = "finsam-collector",
+    .usage = "finsam-collector [OPTIONS] [run|keygen|check-config]",
+    .summary =
+        "Receives pseudonymized indicator events from finsam agents over CurveZMQ, stores each exactly\n"
+        "once in LMDB and updates the indicator cells in the same transaction; acks after commit.",
+    .epilog =
+        "Commands:\n"
+        "  run           serve (default)\n"
+        "  keygen        create DATA/keys/collector.key (public) and collector.key_secret (0600)\n"
+        "  check-config  validate options, keys and catalogue, then exit\n"
+        "\nExit codes: 0 ok, 64 usage, 65 a store of another schema (finsamctl migrate), 69 cannot bind or\n"
+        "serve, 70 internal, 73 disk or map full, 74 store I/O, 77 key refused,\n"
+        "78 bad configuration.\n",
+    .opts = s_opts,
+    .nopts = sizeof s_opts / sizeof *s_opts,
+    .section = "collector",
+    .choices = s_choices,
 };
 
 /* The exit status of a failure: fin_exit_code's, except that "cannot

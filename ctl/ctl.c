@@ -70,34 +70,43 @@ static const opt_t s_opts[] = {
     {"log-level", 'l', OPT_STR, "warn", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
+static const opt_choice_t s_choices[] = {
+    {"format", "table|json|csv"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+
 static const opt_spec_t s_spec = {
-    "finsamctl",
-    "finsamctl [OPTIONS] COMMAND [ARGS]",
-    "Operator tool for a finsam collector's data directory.",
-    "Commands:\n"
-    "  status              events stored, last seen and rejects per förbund and agent\n"
-    "  query               protected indicator values per förbund, län and nation (--exact: the\n"
-    "                      operator's exact view, for checking; never publish it)\n"
-    "  protection          the disclosure protection in force: minimum count, cell-key parameters\n"
-    "                      and the public perturbation table (JSON)\n"
-    "  export              every indicator and slice as CSV for Swedish Excel (--format json: JSON)\n"
-    "  rebuild --verify    recompute every cell from the event log and report differences\n"
-    "  tail [PREFIX]       follow the event/aggregate stream (--from SEQ replays first; gaps are refilled)\n"
-    "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for agents,\n"
-    "                      --access all|aggregates for stream subscribers\n"
-    "  backup DIR          write a compacted consistent copy of the store while it runs\n"
-    "  erase EVENT-ID      erase an event for good (cells, log bytes, data.mdb) while the collector runs;\n"
-    "                      --forbund if the id is stored by several förbund\n"
-    "  erase --forbund F --before YYYY-MM   erase every event of F that occurred before that month\n"
-    "  migrate             bring a ledger of the previous release (schema 5) to this one: recompute the\n"
-    "                      derived state from the log, keep the publication; collector stopped; safe to\n"
-    "                      run again after an interruption (docs/operations.md, Migrating a ledger)\n"
-    "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 65 erase: no such event or nothing to\n"
-    "erase; migrate: another schema or a damaged store, 66 no data directory or a store of the previous\n"
-    "schema (run migrate), 69 tail: no answer or replay failed, 73 cannot create, 74 store I/O,\n"
-    "77 tail: subscription refused or revoked, 78 bad configuration.\n",
-    s_opts,
-    sizeof s_opts / sizeof *s_opts,
+    .prog = "finsamctl",
+    .usage = "finsamctl [OPTIONS] COMMAND [ARGS]",
+    .summary = "Operator tool for a finsam collector's data directory.",
+    .epilog =
+        "Commands:\n"
+        "  status              events stored, last seen and rejects per förbund and agent\n"
+        "  query               protected indicator values per förbund, län and nation (--exact: the\n"
+        "                      operator's exact view, for checking; never publish it)\n"
+        "  protection          the disclosure protection in force: minimum count, cell-key parameters\n"
+        "                      and the public perturbation table (JSON)\n"
+        "  export              every indicator and slice as CSV for Swedish Excel (--format json: JSON)\n"
+        "  rebuild --verify    recompute every cell from the event log and report differences\n"
+        "  tail [PREFIX]       follow the event/aggregate stream (--from SEQ replays first; gaps are "
+        "refilled)\n"
+        "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for "
+        "agents,\n"
+        "                      --access all|aggregates for stream subscribers\n"
+        "  backup DIR          write a compacted consistent copy of the store while it runs\n"
+        "  erase EVENT-ID      erase an event for good (cells, log bytes, data.mdb) while the collector "
+        "runs;\n"
+        "                      --forbund if the id is stored by several förbund\n"
+        "  erase --forbund F --before YYYY-MM   erase every event of F that occurred before that month\n"
+        "  migrate             bring a ledger of the previous release (schema 5) to this one: recompute the\n"
+        "                      derived state from the log, keep the publication; collector stopped; safe to\n"
+        "                      run again after an interruption (docs/operations.md, Migrating a ledger)\n"
+        "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 65 erase: no such event or nothing to\n"
+        "erase; migrate: another schema or a damaged store, 66 no data directory or a store of the previous\n"
+        "schema (run migrate), 69 tail: no answer or replay failed, 73 cannot create, 74 store I/O,\n"
+        "77 tail: subscription refused or revoked, 78 bad configuration.\n",
+    .opts = s_opts,
+    .nopts = sizeof s_opts / sizeof *s_opts,
+    .section = "finsamctl",
+    .choices = s_choices,
 };
 
 static int s_open(ledger_t **ledger)
