@@ -43,8 +43,7 @@ static const opt_t s_opts[] = {
     {"passphrase-file", 0, OPT_STR, NULL, 0, 0,
      "export-key/import-key: file whose first line is the passphrase (mode 0600)", &o.passphrase_file},
     {"format", 0, OPT_STR, "text", 0, 0, "status: text or json", &o.format},
-    {"check-config", 0, OPT_FLAG, NULL, 0, 0, "check options, keys, catalogue, mapping and spool; then exit",
-     &o.check_config},
+    {"check-config", 0, OPT_FLAG, NULL, 0, 0, "the check-config command (kept as an alias)", &o.check_config},
     {"events", 'e', OPT_INT, "1000", 1, 100000000, "demo: number of events", &o.events},
     {"seed", 0, OPT_INT, "1", 0, 0x7fffffffL, "demo: random seed", &o.seed},
     {"no-send", 0, OPT_FLAG, NULL, 0, 0, "demo: only fill the outbox", &o.no_send},
@@ -61,8 +60,8 @@ static const opt_choice_t s_choices[] = {
 
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
-    .usage =
-        "finsam-agent [OPTIONS] keygen|import FILE|export-key OUT|import-key IN|run|demo|status|erase ID",
+    .usage = "finsam-agent [OPTIONS] keygen|import FILE|export-key OUT|import-key IN|run|demo|status|erase "
+             "ID|check-config",
     .summary =
         "The finsam agent at a förbund site: imports rows, pseudonymizes them, keeps them in a durable\n"
         "outbox and sends them to the collector over CurveZMQ until acknowledged.",
@@ -81,6 +80,9 @@ static const opt_spec_t s_spec = {
               "  erase ID      erase a sent or queued event (32 hex digits) for good: queue an erasure\n"
               "                for the collector, remove the event from the outbox if still there, and\n"
               "                wipe the outbox's free space (docs/operations-agent.md)\n"
+              "  check-config  check options, config file, data directory, keys and their modes, the\n"
+              "                collector's public key, catalogue, mapping, insats codes and spool; connects\n"
+              "                nowhere, changes nothing (--check-config is the same)\n"
               "\nExit codes:\n"
               "  0 ok, 64 usage, 65 bad input data (nothing stored), wrong passphrase, or erase: not an\n"
               "  event id of this agent, 66 input file missing (erase: no outbox in --data-dir),\n"
@@ -107,10 +109,10 @@ int main(int argc, char **argv)
         return status;
     prologue_signals(&cli_stop);
 
-    if (o.check_config)
-        return cli_check_config();
     const char *cmd = first < argc ? argv[first] : NULL;
     int nargs = argc - first - 1;
+    if (o.check_config || (cmd && !strcmp(cmd, "check-config") && nargs == 0))
+        return cli_check_config();
     if (cmd && !strcmp(cmd, "keygen") && nargs == 0)
         return cmd_keygen();
     if (cmd && !strcmp(cmd, "import") && nargs == 1)

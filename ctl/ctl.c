@@ -5,6 +5,7 @@
  * the store for writing; LMDB serialises its write transactions with the
  * running collector's) and `migrate` (a previous release's store, with
  * the collector stopped). */
+#include "check.h"
 #include "erase.h"
 #include "export.h"
 #include "keys.h"
@@ -79,6 +80,8 @@ static const opt_spec_t s_spec = {
     .summary = "Operator tool for a finsam collector's data directory.",
     .epilog =
         "Commands:\n"
+        "  check-config        check options, config file, data directory, allow-lists, catalogue, store\n"
+        "                      and tail's keys; opens nothing for writing, connects nowhere\n"
         "  status              events stored, last seen and rejects per förbund and agent\n"
         "  query               protected indicator values per förbund, län and nation (--exact: the\n"
         "                      operator's exact view, for checking; never publish it)\n"
@@ -392,6 +395,70 @@ static int s_migrate(void)
 
 static volatile sig_atomic_t s_stop;
 
+static bool s_valid_forbund(const char *value)
+{
+    return code_is_valid(value, 8);
+}
+
+static bool s_valid_access(const char *value)
+{
+    return !strcmp(value, "all") || !strcmp(value, "aggregates");
+}
+
+/* check-config (common/check.h): what finsamctl's commands read, opened
+ * read-only; the same checks of the data directory as the collector's. */
+static int s_check_config(const char *config)
+{
+    check_t c;
+    char path[4200], err[1024];
+    check_init(&c, s_spec.prog);
+    if (config)
+        check_ok(&c, "options and config file %s", config);
+    else
+        check_ok(&c, "options (no config file; --config FILE reads one)");
+    check_data_dir(&c, "data directory", o.data_dir, false, "finsam-collector keygen creates it");
+    snprintf(path, sizeof path, "%s/agents", o.data_dir);
+    check_cert_dir(&c, "agent allow-list", path, "forbund", s_valid_forbund, false);
+    snprintf(path, sizeof path, "%s/subscribers", o.data_dir);
+    check_cert_dir(&c, "subscriber allow-list", path, "access", s_valid_access, true);
+    catalogue_t *cat = NULL;
+    if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0)
+        check_fail(&c, EX_CONFIG,
+                   "catalogue: %s; fix: name a catalogue JSON file, or none for the built-in one", err);
+    else
+        check_ok(&c, "catalogue %s (%d measures)", o.catalogue[0] ? o.catalogue : "built in", cat->nmeasures);
+    catalogue_destroy(&cat);
+    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
+    if (access(path, F_OK) < 0) {
+        check_ok(&c, "store %s/ledger: none yet (the collector creates it)", o.data_dir);
+    } else {
+        ledger_t *ledger;
+        snprintf(path, sizeof path, "%s/ledger", o.data_dir);
+        fin_err_t rc = ledger_open(&ledger, path, true, err, sizeof err);
+        if (rc == FIN_OK) {
+            check_ok(&c, "store %s (schema %d, %llu events)", path, LEDGER_SCHEMA_VERSION,
+                     (unsigned long long) (ledger_next_seq(ledger) - 1));
+            ledger_close(&ledger);
+        } else {
+            check_fail(&c, fin_exit_code(rc), "store: %s%s", err,
+                       rc == FIN_EVERSION ? "" : "; fix: restore it from a backup (docs/operations.md)");
+        }
+    }
+    /* tail's keys: checked when named or present (only tail needs them). */
+    snprintf(path, sizeof path, "%s/keys/collector.key", o.data_dir);
+    const char *server_key = o.server_key ? o.server_key : path;
+    if (o.server_key || access(server_key, F_OK) == 0)
+        check_public_cert(&c, "tail: collector public key", server_key,
+                          "copy the collector's keys/collector.key");
+    char key[4200];
+    snprintf(key, sizeof key, "%s/keys/subscriber.key_secret", o.data_dir);
+    const char *sub_key = o.key ? o.key : key;
+    if (o.key || access(sub_key, F_OK) == 0)
+        check_secret_file(&c, "tail: subscriber secret key", sub_key, true,
+                          "finsamctl keygen PATH --access all|aggregates");
+    return check_finish(&c);
+}
+
 static int s_tail(const char *prefix)
 {
     char key[4096], server_key[4096];
@@ -430,7 +497,9 @@ static int s_tail(const char *prefix)
 int main(int argc, char **argv)
 {
     int first, status;
-    if (!prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first,
+    const char *config_file = NULL;
+    opt_own_t own = {NULL, &config_file};
+    if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
                       &status))
         return status;
     if (first >= argc) {
@@ -438,6 +507,8 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     const char *cmd = argv[first];
+    if (!strcmp(cmd, "check-config") && first + 1 == argc)
+        return s_check_config(config_file);
     if (!strcmp(cmd, "status"))
         return s_status();
     if (!strcmp(cmd, "query"))
