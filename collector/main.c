@@ -87,14 +87,25 @@ static const opt_spec_t s_spec = {
     .summary =
         "Receives pseudonymized indicator events from finsam agents over CurveZMQ, stores each exactly\n"
         "once in LMDB and updates the indicator cells in the same transaction; acks after commit.",
-    .epilog =
-        "Commands:\n"
-        "  run           serve (default)\n"
-        "  keygen        create DATA/keys/collector.key (public) and collector.key_secret (0600)\n"
-        "  check-config  validate options, keys and catalogue, then exit\n"
-        "\nExit codes: 0 ok, 64 usage, 65 a store of another schema (finsamctl migrate), 69 cannot bind or\n"
-        "serve, 70 internal, 73 disk or map full, 74 store I/O, 77 key refused,\n"
-        "78 bad configuration.\n",
+    .epilog = "Commands:\n"
+              "  run           serve (default)\n"
+              "  keygen        create DATA/keys/collector.key (public) and collector.key_secret (0600)\n"
+              "  check-config  check options, config file, data directory, keys and their modes, the\n"
+              "                allow-lists, catalogue and store, one line each; binds nothing, so it runs\n"
+              "                beside the running collector\n"
+              "\nExit codes:\n"
+              "  0   ok (check-config: every check passed)\n"
+              "  64  usage: an unknown option or command, a bad value (--log-level foo)\n"
+              "  65  a store of another schema (finsamctl migrate)\n"
+              "  66  an input file or directory is missing (--config FILE; check-config: the data\n"
+              "      directory)\n"
+              "  69  cannot bind an endpoint or serve\n"
+              "  73  cannot create (keygen: the key exists; the disk or the store's map is full)\n"
+              "  74  store I/O error\n"
+              "  77  a secret key (or token file) readable by group or others (chmod 600), a data\n"
+              "      directory writable by others\n"
+              "  78  bad configuration: the secret key missing (run keygen) or unusable, the catalogue,\n"
+              "      the allow-list, an unknown key in --config FILE\n",
     .opts = s_opts,
     .nopts = sizeof s_opts / sizeof *s_opts,
     .section = "collector",
@@ -279,11 +290,11 @@ int main(int argc, char **argv)
                               (int) o.publish_max_age,
                               {streams ? o.stream_events : "", o.stream_aggregates, o.stream_replay,
                                o.stream_endpoint_file, NULL, (int) o.stream_hwm}};
-    server_t *server;
+    server_t *server = NULL;
     fin_err_t frc = server_open(&server, &config, err, sizeof err);
-    if (frc != FIN_OK) {
+    if (frc != FIN_OK || !server) {
         fprintf(stderr, "finsam-collector: %s\n", err);
-        return s_exit_code(frc);
+        return frc != FIN_OK ? s_exit_code(frc) : EX_SOFTWARE;
     }
     /* The HTTP thread borrows the ledger, catalogue and metrics: it is
      * started after the server and stopped before it. */

@@ -43,7 +43,7 @@ static struct {
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "collector data directory", &o.data_dir},
     {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv", &o.format},
-    {"forbund", 0, OPT_STR, NULL, 0, 0,
+    {"forbund", 'F', OPT_STR, NULL, 0, 0,
      "keygen: förbund the key may publish for; query: filter; erase: the events' förbund", &o.forbund},
     {"before", 0, OPT_STR, NULL, 0, 0,
      "erase: every event of --forbund that occurred before this month (YYYY-MM)", &o.before},
@@ -102,10 +102,19 @@ static const opt_spec_t s_spec = {
         "  migrate             bring a ledger of the previous release (schema 5) to this one: recompute the\n"
         "                      derived state from the log, keep the publication; collector stopped; safe to\n"
         "                      run again after an interruption (docs/operations.md, Migrating a ledger)\n"
-        "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 65 erase: no such event or nothing to\n"
-        "erase; migrate: another schema or a damaged store, 66 no data directory or a store of the previous\n"
-        "schema (run migrate), 69 tail: no answer or replay failed, 73 cannot create, 74 store I/O,\n"
-        "77 tail: subscription refused or revoked, 78 bad configuration.\n",
+        "\nExit codes:\n"
+        "  0   ok\n"
+        "  1   rebuild --verify found differences\n"
+        "  64  usage: an unknown option or command, a bad value (--format xml), an unknown measure,\n"
+        "      period or slice\n"
+        "  65  erase: no such event or nothing to erase; migrate: another schema or a damaged store\n"
+        "  66  no data directory or store, --config FILE missing, or a store of the previous schema\n"
+        "      (run migrate)\n"
+        "  69  tail: the collector does not answer, or a replay failed\n"
+        "  73  cannot create (keygen: the key exists)\n"
+        "  74  store or file I/O (backup: cannot write DIR)\n"
+        "  77  tail: subscription refused or revoked, or the subscriber key readable by others\n"
+        "  78  bad configuration: the catalogue, a key file, an unknown key in --config FILE\n",
     .opts = s_opts,
     .nopts = sizeof s_opts / sizeof *s_opts,
     .section = "finsamctl",
@@ -474,6 +483,21 @@ static int s_tail(const char *prefix)
                             !strcmp(o.format, "json"),
                             o.count,
                             (int) o.idle_exit_ms};
+    /* A key file that is not there is configuration to finish (78), never
+     * "refused: No such file or directory"; one others may read is
+     * refused (77) by tail_run. */
+    if (access(config.key_file, F_OK) < 0) {
+        fprintf(stderr,
+                "finsamctl: tail: no such file: %s; run finsamctl keygen PATH --access all|aggregates "
+                "and list PATH in the collector's DATA/subscribers/\n",
+                config.key_file);
+        return EX_CONFIG;
+    }
+    if (access(config.server_key_file, F_OK) < 0) {
+        fprintf(stderr, "finsamctl: tail: no such file: %s; copy the collector's keys/collector.key there\n",
+                config.server_key_file);
+        return EX_CONFIG;
+    }
     if (o.from) {
         char *end;
         config.from_seq = strtoull(o.from, &end, 10);
