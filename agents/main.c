@@ -50,7 +50,8 @@ static const opt_t s_opts[] = {
     {"exit-when-empty", 0, OPT_FLAG, NULL, 0, 0, "run/demo: exit 0 once the queue is empty",
      &o.exit_when_empty},
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
-    {"agent-id", 0, OPT_STR, NULL, 0, 0, "name sent with batches (default agent-FORBUND)", &o.agent_id},
+    {"agent-id", 0, OPT_STR, NULL, 0, 0,
+     "name sent with batches; keygen: the certificate's name (default agent-FORBUND)", &o.agent_id},
 };
 
 static const char *const s_own_sections[] = {"insatser", NULL};

@@ -240,7 +240,8 @@ int main(int argc, char **argv)
                                  .port_file = o.http_port_file,
                                  .catalogue_file = o.catalogue,
                                  .dashboard_dir = o.http_dashboard_dir,
-                                 .silent_after_s = (int) o.http_silent_after};
+                                 .silent_after_s = (int) o.http_silent_after,
+                                 .allow_dir = o.allow_dir};
     bool http_on = strcmp(o.http, "off") != 0;
     if (http_on && http_parse_listen(o.http, http_address, sizeof http_address, &http_config) < 0) {
         fprintf(stderr, "finsam-collector: --http: %s: use ADDR:PORT, [V6ADDR]:PORT or off\n", o.http);

@@ -36,7 +36,7 @@
 static struct {
     char *data_dir, *format, *forbund, *name, *catalogue, *measure, *period, *slice, *log_level;
     bool verify, exact;
-    char *key, *server_key, *stream, *replay, *from, *access, *before;
+    char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir;
     long count, idle_exit_ms;
 } o;
 
@@ -49,6 +49,9 @@ static const opt_t s_opts[] = {
      "erase: every event of --forbund that occurred before this month (YYYY-MM)", &o.before},
     {"name", 0, OPT_STR, NULL, 0, 0, "keygen: name stored in the certificate", &o.name},
     {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o.catalogue},
+    {"allow-dir", 0, OPT_STR, NULL, 0, 0,
+     "the collector's allow-list of agent certificates, which names agents in status (default DATA/agents)",
+     &o.allow_dir},
     {"measure", 'm', OPT_STR, NULL, 0, 0, "query: measure id or indicator number", &o.measure},
     {"period", 'p', OPT_STR, "year", 0, 0, "query: year, quarter, month or one period (2026-Q1)", &o.period},
     {"slice", 's', OPT_STR, "all", 0, 0,
@@ -158,6 +161,9 @@ static int s_status(void)
         fprintf(stderr, "finsamctl: status: cannot read the store\n");
         return EX_IOERR;
     }
+    char allow_dir[4200];
+    snprintf(allow_dir, sizeof allow_dir, "%s/agents", o.data_dir);
+    status_name_agents(report, o.allow_dir ? o.allow_dir : allow_dir);
     if (!strcmp(o.format, "json")) {
         json_dumpf(report, stdout, JSON_INDENT(2));
         printf("\n");
@@ -427,7 +433,8 @@ static int s_check_config(const char *config)
         check_ok(&c, "options (no config file; --config FILE reads one)");
     check_data_dir(&c, "data directory", o.data_dir, false, "finsam-collector keygen creates it");
     snprintf(path, sizeof path, "%s/agents", o.data_dir);
-    check_cert_dir(&c, "agent allow-list", path, "forbund", s_valid_forbund, false);
+    check_cert_dir(&c, "agent allow-list", o.allow_dir ? o.allow_dir : path, "forbund", s_valid_forbund,
+                   false);
     snprintf(path, sizeof path, "%s/subscribers", o.data_dir);
     check_cert_dir(&c, "subscriber allow-list", path, "access", s_valid_access, true);
     catalogue_t *cat = NULL;
