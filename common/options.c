@@ -195,7 +195,7 @@ void options_print_help(const opt_spec_t *spec)
     for (size_t i = 0; i < spec->nopts; i++) {
         const opt_t *o = &spec->opts[i];
         char left[64];
-        snprintf(left, sizeof left, "%s%c%s--%s%s", o->letter ? "-" : "  ", o->letter ? o->letter : ' ',
+        snprintf(left, sizeof left, "%s%c%s--%s%s", o->letter ? "-" : " ", o->letter ? o->letter : ' ',
                  o->letter ? ", " : "  ", o->name,
                  o->type == OPT_STR   ? " TEXT"
                  : o->type == OPT_INT ? " N"
