@@ -126,7 +126,18 @@ static void s_agent_key_missing(s_site_t *s)
     CHECK(unlink(s_in(s->agent, "keys/agent.key_secret")) == 0);
 }
 
+static void s_other_schema(s_site_t *s)
+{
+    cluster_start_collector(&s->c);
+    cluster_stop_collector(&s->c, SIGTERM);
+    static const uint8_t future[4] = {0, 0, 0, 99};
+    cli_patch_store(s_in(s->c.cdir, "ledger"), "meta", "schema", future, 4, false);
+}
+
 static const s_fail_t s_fails[] = {
+    {"collector: a store of another schema", "finsam-collector", s_other_schema, 65,
+     "store schema version 99"},
+    {"finsamctl: a store of another schema", "finsamctl", s_other_schema, 65, "store schema version 99"},
     {"collector: no data directory", "finsam-collector", s_no_data_dir, 66, "no such directory; fix: "},
     {"collector: secret key 0644", "finsam-collector", s_collector_key_0644, 77,
      "mode 0644: readable by group or others, so it is refused; fix: chmod 600 "},

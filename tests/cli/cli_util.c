@@ -4,6 +4,8 @@
 #include "testutil.h"
 
 #include <ctype.h>
+#include <stdint.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,4 +99,39 @@ size_t cli_help_exit_codes(const char *help, int *codes, size_t max)
         line = next + 1;
     }
     return n;
+}
+
+/* Puts key = value into db of the LMDB store in dir; with bump, adds 1 to
+ * the first cell's count instead. */
+void cli_patch_store(const char *dir, const char *db, const char *key, const void *value, size_t len,
+                     bool bump)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    CHECK(mdb_env_create(&env) == 0);
+    CHECK(mdb_env_set_maxdbs(env, 16) == 0);
+    CHECK(mdb_env_open(env, dir, 0, 0600) == 0);
+    CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+    CHECK(mdb_dbi_open(txn, db, 0, &dbi) == 0);
+    MDB_val k = {strlen(key), (void *) key}, v = {len, (void *) value};
+    if (bump) {
+        MDB_cursor *cur;
+        CHECK(mdb_cursor_open(txn, dbi, &cur) == 0);
+        CHECK(mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0);
+        uint8_t cell[4096];
+        CHECK(v.mv_size <= sizeof cell && v.mv_size >= 8);
+        memcpy(cell, v.mv_data, v.mv_size);
+        int64_t n;
+        memcpy(&n, cell, 8);
+        n++;
+        memcpy(cell, &n, 8);
+        v.mv_data = cell;
+        CHECK(mdb_cursor_put(cur, &k, &v, MDB_CURRENT) == 0);
+        mdb_cursor_close(cur);
+    } else {
+        CHECK(mdb_put(txn, dbi, &k, &v, 0) == 0);
+    }
+    CHECK(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
 }

@@ -26,4 +26,10 @@ size_t cli_help_options(char *help, const char **names, char *letters, size_t ma
  * "Exit codes:"), at most max; returns how many. */
 size_t cli_help_exit_codes(const char *help, int *codes, size_t max);
 
+/* Puts key = value into db of the LMDB store in dir (the collector
+ * stopped); with bump, adds 1 to the first record's leading int64 instead
+ * (a cell one too high). */
+void cli_patch_store(const char *dir, const char *db, const char *key, const void *value, size_t len,
+                     bool bump);
+
 #endif

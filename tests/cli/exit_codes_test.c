@@ -8,7 +8,6 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
-#include <lmdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
@@ -55,41 +54,6 @@ static void s_make_events(cluster_t *c, const char *agent)
     cluster_stop_collector(c, SIGTERM);
 }
 
-/* Puts key = value into db of the LMDB store in dir; with bump, adds 1 to
- * the first cell's count instead. */
-static void s_patch(const char *dir, const char *db, const char *key, const void *value, size_t len,
-                    bool bump)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    CHECK(mdb_env_create(&env) == 0);
-    CHECK(mdb_env_set_maxdbs(env, 16) == 0);
-    CHECK(mdb_env_open(env, dir, 0, 0600) == 0);
-    CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-    CHECK(mdb_dbi_open(txn, db, 0, &dbi) == 0);
-    MDB_val k = {strlen(key), (void *) key}, v = {len, (void *) value};
-    if (bump) {
-        MDB_cursor *cur;
-        CHECK(mdb_cursor_open(txn, dbi, &cur) == 0);
-        CHECK(mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0);
-        uint8_t cell[4096];
-        CHECK(v.mv_size <= sizeof cell && v.mv_size >= 8);
-        memcpy(cell, v.mv_data, v.mv_size);
-        int64_t n;
-        memcpy(&n, cell, 8);
-        n++;
-        memcpy(cell, &n, 8);
-        v.mv_data = cell;
-        CHECK(mdb_cursor_put(cur, &k, &v, MDB_CURRENT) == 0);
-        mdb_cursor_close(cur);
-    } else {
-        CHECK(mdb_put(txn, dbi, &k, &v, 0) == 0);
-    }
-    CHECK(mdb_txn_commit(txn) == 0);
-    mdb_env_close(env);
-}
-
 /* ---- finsam-collector ---- */
 
 static void c_ok(cluster_t *c, const char *agent, const char **args)
@@ -104,7 +68,7 @@ static void c_schema(cluster_t *c, const char *agent, const char **args)
 {
     s_make_store(c);
     static const uint8_t future[4] = {0, 0, 0, 99};
-    s_patch(s_fmt(0, c->cdir, "ledger"), "meta", "schema", future, 4, false);
+    cli_patch_store(s_fmt(0, c->cdir, "ledger"), "meta", "schema", future, 4, false);
     ARGS("-d", c->cdir, "--http", "off", "--stream-events", "off", "--endpoint", "tcp://127.0.0.1:0", "run");
 }
 static void c_no_config(cluster_t *c, const char *agent, const char **args)
@@ -153,7 +117,7 @@ static void t_ok(cluster_t *c, const char *agent, const char **args)
 static void t_differences(cluster_t *c, const char *agent, const char **args)
 {
     s_make_events(c, agent);
-    s_patch(s_fmt(0, c->cdir, "ledger"), "cells", "", NULL, 0, true);
+    cli_patch_store(s_fmt(0, c->cdir, "ledger"), "cells", "", NULL, 0, true);
     ARGS("-d", c->cdir, "rebuild", "--verify");
 }
 static void t_usage(cluster_t *c, const char *agent, const char **args)
