@@ -22,11 +22,12 @@ void cli_path(char *out, size_t len, const char *rel)
     snprintf(out, len, "%s/%s", o.data_dir, rel);
 }
 
-int cli_check_secret(const char *path)
+int cli_check_secret(const char *path, const char *or_else)
 {
     char err[1024];
     if (access(path, F_OK) < 0 && errno == ENOENT) {
-        fprintf(stderr, "finsam-agent: no such file: %s; run finsam-agent keygen --forbund CODE\n", path);
+        fprintf(stderr, "finsam-agent: no such file: %s; run finsam-agent keygen --forbund CODE%s\n", path,
+                or_else ? or_else : "");
         return EX_CONFIG;
     }
     if (keys_check_private(path, err, sizeof err) < 0) {
@@ -43,7 +44,7 @@ int cli_forbund(char *out, size_t len)
     const char *from_cert = NULL;
     char cert_value[64] = "";
     if (access(secret, F_OK) == 0) {
-        int rc = cli_check_secret(secret);
+        int rc = cli_check_secret(secret, NULL);
         if (rc)
             return rc;
         zcert_t *cert = keys_load_secret(secret, err, sizeof err);
@@ -86,12 +87,9 @@ int cli_load_anon(anon_t **anon)
     cli_path(path, sizeof path, "keys/pseudonym.key");
     /* Holding the site key: no core dumps, no ptrace by the same user. */
     prctl(PR_SET_DUMPABLE, 0);
-    int rc = cli_check_secret(path);
-    if (rc) {
-        if (rc == EX_CONFIG && access(path, F_OK) < 0)
-            fprintf(stderr, "finsam-agent: (or import-key the pseudonym key of the previous machine)\n");
+    int rc = cli_check_secret(path, ", or import-key the previous machine's pseudonym key");
+    if (rc)
         return rc;
-    }
     if (anon_load(anon, path, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsam-agent: %s%s\n", err, access(path, F_OK) ? " (run keygen first)" : "");
         return EX_CONFIG;
@@ -169,7 +167,7 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
     snprintf(agent_id, sizeof agent_id, "%s", o.agent_id ? o.agent_id : "");
     if (!o.agent_id)
         snprintf(agent_id, sizeof agent_id, "agent-%s", forbund);
-    int rc = cli_check_secret(secret);
+    int rc = cli_check_secret(secret, NULL);
     if (rc)
         return rc;
     sender_config_t cfg = {o.collector,  secret,   server,           agent_id,

@@ -49,9 +49,10 @@ extern volatile sig_atomic_t cli_stop; /* set by SIGINT/SIGTERM */
 void cli_path(char *out, size_t len, const char *rel);
 
 /* A secret key file before it is loaded: 0, EX_CONFIG if it is not there
- * ("no such file: PATH; run finsam-agent keygen"), EX_NOPERM (77) if group
- * or others may read it, after printing why. */
-int cli_check_secret(const char *path);
+ * ("no such file: PATH; run finsam-agent keygen" and or_else, if not NULL,
+ * on the same line), EX_NOPERM (77) if group or others may read it, after
+ * printing why in one line. */
+int cli_check_secret(const char *path, const char *or_else);
 
 /* The förbund: --forbund, or the agent certificate's metadata; both must
  * agree when both exist. Writes into out. Returns 0 or EX_CONFIG. */

@@ -267,6 +267,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "finsam-collector: secret key refused: %s\n", err);
         return EX_NOPERM;
     }
+    zcert_t *cert = keys_load_secret(o.server_key, err, sizeof err);
+    if (!cert) { /* there and private, but no secret certificate */
+        fprintf(stderr,
+                "finsam-collector: %s; run finsam-collector keygen, or name the right file with "
+                "--server-key\n",
+                err);
+        return EX_CONFIG;
+    }
+    zcert_destroy(&cert);
     /* SIGHUP (reload the allow-lists) is read by the server's loop through
      * a signalfd: blocked here, before any thread starts, so that every
      * thread inherits the mask and none takes its default action. */
