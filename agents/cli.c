@@ -200,7 +200,8 @@ int cli_check_config(void)
         check_ok(&c, "options and config file %s", cli_config);
     else
         check_ok(&c, "options (no config file; --config FILE reads one)");
-    check_data_dir(&c, "data directory", o.data_dir, false, "finsam-agent keygen --forbund CODE creates it");
+    check_data_dir(&c, "data directory", o.data_dir, true, false,
+                   "finsam-agent keygen --forbund CODE creates it");
     cli_path(path, sizeof path, "keys/agent.key_secret");
     bool have_cert =
         check_secret_file(&c, "agent secret key", path, true, "run finsam-agent keygen --forbund CODE");

@@ -137,7 +137,7 @@ static int s_check_config(const char *config, const char *http_address, const pr
         check_ok(&c, "options and config file %s", config);
     else
         check_ok(&c, "options (no config file; --config FILE reads one)");
-    check_data_dir(&c, "data directory", o.data_dir, false, "finsam-collector keygen creates it");
+    check_data_dir(&c, "data directory", o.data_dir, true, false, "finsam-collector keygen creates it");
     check_secret_file(&c, "secret key", o.server_key, true, "run finsam-collector keygen");
     check_cert_dir(&c, "agent allow-list", o.allow_dir, "forbund", allowlist_valid_forbund, false);
     check_cert_dir(&c, "subscriber allow-list", o.subscriber_dir, "access", allowlist_valid_access, true);

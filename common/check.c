@@ -62,7 +62,7 @@ static const char *s_user(uid_t uid, char *buf, size_t len)
     return buf;
 }
 
-bool check_data_dir(check_t *c, const char *what, const char *path, bool may_be_missing,
+bool check_data_dir(check_t *c, const char *what, const char *path, bool need_write, bool may_be_missing,
                     const char *create_hint)
 {
     struct stat st;
@@ -87,10 +87,13 @@ bool check_data_dir(check_t *c, const char *what, const char *path, bool may_be_
                    (unsigned) (st.st_mode & 07777), path);
         return true;
     }
+    /* Another user's directory is fine while this user may use it (an
+     * operator in the service's group running finsamctl); the service's
+     * own user must be able to write it. */
     uid_t euid = geteuid();
-    if (st.st_uid != euid && euid != 0) {
-        check_fail(c, EX_NOPERM, "%s %s: owned by %s, not by %s who runs this; fix: chown -R %s %s", what,
-                   path, owner, s_user(euid, me, sizeof me), me, path);
+    if (st.st_uid != euid && euid != 0 && access(path, need_write ? R_OK | W_OK | X_OK : R_OK | X_OK) < 0) {
+        check_fail(c, EX_NOPERM, "%s %s: owned by %s; %s, who runs this, cannot %s it; fix: chown -R %s %s",
+                   what, path, owner, s_user(euid, me, sizeof me), need_write ? "write" : "read", me, path);
         return true;
     }
     check_ok(c, "%s %s (owner %s, mode %04o)", what, path, owner, (unsigned) (st.st_mode & 07777));

@@ -12,8 +12,8 @@
  * (each on one line) and exits with the code of the first failure, so a
  * script sees the most basic problem first:
  *   66 a data directory or an input file is missing,
- *   77 permissions: a secret readable by others, a world-writable or
- *      foreign directory, a directory that cannot be read or written,
+ *   77 permissions: a secret readable by others, a world-writable
+ *      directory, a directory that cannot be read or written,
  *   78 configuration: a key, catalogue or mapping missing or unusable,
  *   65 a store of another schema (finsamctl migrate). */
 #ifndef FINSAM_CHECK_H
@@ -42,10 +42,10 @@ void check_fail(check_t *c, int exit_code, const char *fmt, ...) __attribute__((
 int check_finish(check_t *c);
 
 /* The data directory: exists (66, unless may_be_missing: then an ok line
- * saying what creates it) and is a directory, is not writable by others,
- * and is owned by the user who runs this (or by root running it) (77).
- * Returns true if it exists. */
-bool check_data_dir(check_t *c, const char *what, const char *path, bool may_be_missing,
+ * saying what creates it) and is a directory, is not writable by others
+ * (77), and, when another user owns it, the user who runs this may read it
+ * (and write it, with need_write) (77). Returns true if it exists. */
+bool check_data_dir(check_t *c, const char *what, const char *path, bool need_write, bool may_be_missing,
                     const char *create_hint);
 
 /* A file holding a secret (CURVE secret certificate, pseudonym key, token,

@@ -431,7 +431,7 @@ static int s_check_config(const char *config)
         check_ok(&c, "options and config file %s", config);
     else
         check_ok(&c, "options (no config file; --config FILE reads one)");
-    check_data_dir(&c, "data directory", o.data_dir, false, "finsam-collector keygen creates it");
+    check_data_dir(&c, "data directory", o.data_dir, false, false, "finsam-collector keygen creates it");
     snprintf(path, sizeof path, "%s/agents", o.data_dir);
     check_cert_dir(&c, "agent allow-list", o.allow_dir ? o.allow_dir : path, "forbund", s_valid_forbund,
                    false);

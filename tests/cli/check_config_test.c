@@ -219,6 +219,53 @@ static void test_agent_problems(void)
     s_each_problem("finsam-agent");
 }
 
+/* A data directory another user owns: the operator may run finsamctl on
+ * it while it can read it; the collector's own user must be able to write
+ * it. Run as another user with setpriv (root only; skipped otherwise). */
+static void test_foreign_data_directory(void)
+{
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) < 0) {
+        fprintf(stderr, "skipped: needs root and /usr/bin/setpriv to run as another user\n");
+        return;
+    }
+    s_site_t s;
+    s_site(&s);
+    /* nobody may enter the temp root and read the data directory, which
+     * root owns: readable for finsamctl, not writable for the collector. */
+    CHECK(chmod(s.c.dir, 0755) == 0 && chmod(s.c.cdir, 0755) == 0);
+    static const struct {
+        const char *bin;
+        int code;
+        const char *line;
+    } rows[] = {
+        {"finsamctl", 0, "ok    data directory "},
+        {"finsam-collector", 77,
+         "owned by root; nobody, who runs this, cannot write it; fix: chown -R nobody "},
+    };
+    for (size_t i = 0; i < TU_NELEMS(rows); i++) {
+        char log[600];
+        snprintf(log, sizeof log, "%s/as-nobody-%zu.log", s.c.dir, i);
+        char *argv[] = {"/usr/bin/setpriv",
+                        "--reuid=65534",
+                        "--regid=65534",
+                        "--clear-groups",
+                        (char *) tu_bin(rows[i].bin),
+                        "-d",
+                        s.c.cdir,
+                        "check-config",
+                        NULL};
+        int rc = tu_run(argv, log, 30000);
+        char *text = tu_read_file(log);
+        fprintf(stderr, "%s as nobody: exit %d\n%s", rows[i].bin, rc, text ? text : "");
+        CHECK(text && strstr(text, rows[i].line));
+        free(text);
+        if (rows[i].code == 0)
+            CHECK(tu_file_has(log, "ok    data directory ")); /* later checks may fail: keys are root's */
+        else
+            CHECK_EQ(rc, rows[i].code);
+    }
+}
+
 /* Keys written in the example file (active "key =" or commented "# key =")
  * in the common part and in the given sections. */
 static bool s_example_has(const char *text, const char *key, const char *const *sections)
@@ -293,6 +340,7 @@ static const test_case_t s_cases[] = {
     {"finsamctl: each problem and its exit code", test_ctl_problems},
     {"finsam-agent: each problem and its exit code", test_agent_problems},
     {"example configs: every option, and they pass", test_example_configs},
+    {"a data directory of another user", test_foreign_data_directory},
 };
 
 int main(int argc, char **argv)
