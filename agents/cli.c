@@ -4,6 +4,7 @@
  * chain of loads and one library call. */
 #include "cli.h"
 
+#include "check.h"
 #include "keys.h"
 #include "log.h"
 #include "sender.h"
@@ -21,6 +22,21 @@ void cli_path(char *out, size_t len, const char *rel)
     snprintf(out, len, "%s/%s", o.data_dir, rel);
 }
 
+int cli_check_secret(const char *path, const char *or_else)
+{
+    char err[1024];
+    if (access(path, F_OK) < 0 && errno == ENOENT) {
+        fprintf(stderr, "finsam-agent: no such file: %s; run finsam-agent keygen --forbund CODE%s\n", path,
+                or_else ? or_else : "");
+        return EX_CONFIG;
+    }
+    if (keys_check_private(path, err, sizeof err) < 0) {
+        fprintf(stderr, "finsam-agent: key refused: %s\n", err);
+        return EX_NOPERM;
+    }
+    return 0;
+}
+
 int cli_forbund(char *out, size_t len)
 {
     char secret[4096], err[512];
@@ -28,6 +44,9 @@ int cli_forbund(char *out, size_t len)
     const char *from_cert = NULL;
     char cert_value[64] = "";
     if (access(secret, F_OK) == 0) {
+        int rc = cli_check_secret(secret, NULL);
+        if (rc)
+            return rc;
         zcert_t *cert = keys_load_secret(secret, err, sizeof err);
         if (!cert) {
             fprintf(stderr, "finsam-agent: %s\n", err);
@@ -68,6 +87,9 @@ int cli_load_anon(anon_t **anon)
     cli_path(path, sizeof path, "keys/pseudonym.key");
     /* Holding the site key: no core dumps, no ptrace by the same user. */
     prctl(PR_SET_DUMPABLE, 0);
+    int rc = cli_check_secret(path, ", or import-key the previous machine's pseudonym key");
+    if (rc)
+        return rc;
     if (anon_load(anon, path, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsam-agent: %s%s\n", err, access(path, F_OK) ? " (run keygen first)" : "");
         return EX_CONFIG;
@@ -145,6 +167,9 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
     snprintf(agent_id, sizeof agent_id, "%s", o.agent_id ? o.agent_id : "");
     if (!o.agent_id)
         snprintf(agent_id, sizeof agent_id, "agent-%s", forbund);
+    int rc = cli_check_secret(secret, NULL);
+    if (rc)
+        return rc;
     sender_config_t cfg = {o.collector,  secret,   server,           agent_id,
                            o.batch_size, o.window, o.ack_timeout_ms, o.exit_when_empty};
     sender_t *sender = NULL;
@@ -158,7 +183,7 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
         spool_purge(spool); /* retention that ran out while the agent was down */
         spool_scan(spool);  /* files dropped while the agent was down */
     }
-    int rc = sender_run(sender, &cli_stop);
+    rc = sender_run(sender, &cli_stop);
     sender_destroy(&sender);
     return rc < 0 ? EX_IOERR : 0;
 }
@@ -167,49 +192,65 @@ int cli_check_config(void)
 {
     char forbund[CODEC_FORBUND_MAX + 1], path[4096], err[1024];
     catalogue_t *cat = NULL;
-    anon_t *anon = NULL;
     mapping_t *map = NULL;
     insatser_t *ins = NULL;
-    int bad = 0;
-    bad |= cli_forbund(forbund, sizeof forbund) != 0;
-    if (cli_load_catalogue(&cat) == 0) {
-        bad |= cli_load_mapping(&map, cat) != 0;
-    } else {
-        bad = 1;
-    }
-    bad |= cli_load_insatser(&ins, map) != 0;
-    bad |= cli_load_anon(&anon) != 0;
+    check_t c;
+    check_init(&c, "finsam-agent");
+    if (cli_config)
+        check_ok(&c, "options and config file %s", cli_config);
+    else
+        check_ok(&c, "options (no config file; --config FILE reads one)");
+    check_data_dir(&c, "data directory", o.data_dir, true, false,
+                   "finsam-agent keygen --forbund CODE creates it");
     cli_path(path, sizeof path, "keys/agent.key_secret");
-    zcert_t *cert = keys_load_secret(path, err, sizeof err);
-    if (!cert) {
-        fprintf(stderr, "finsam-agent: %s\n", err);
-        bad = 1;
+    bool have_cert =
+        check_secret_file(&c, "agent secret key", path, true, "run finsam-agent keygen --forbund CODE");
+    /* cli_forbund prints its own reason on stderr; the line says what. */
+    if (have_cert || o.forbund) {
+        if (cli_forbund(forbund, sizeof forbund) == 0)
+            check_ok(&c, "förbund %s%s", forbund, o.forbund ? " (--forbund)" : " (from the agent key)");
+        else
+            check_fail(&c, EX_CONFIG, "förbund: see above; fix: --forbund CODE agreeing with the key");
     }
-    zcert_destroy(&cert);
+    cli_path(path, sizeof path, "keys/pseudonym.key");
+    check_secret_file(&c, "pseudonym key", path, false,
+                      "run finsam-agent keygen, or import-key the key of the previous machine");
     if (o.server_key)
         snprintf(path, sizeof path, "%s", o.server_key);
     else
         cli_path(path, sizeof path, "keys/collector.key");
-    if (!(cert = keys_load_public(path, err, sizeof err))) {
-        fprintf(stderr, "finsam-agent: %s (copy the collector's public certificate here)\n", err);
-        bad = 1;
+    check_public_cert(&c, "collector public key", path,
+                      "copy the collector's public certificate (its keys/collector.key) here");
+    if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0) {
+        check_fail(&c, EX_CONFIG,
+                   "catalogue: %s; fix: name a catalogue JSON file, or none for the built-in one", err);
+    } else {
+        check_ok(&c, "catalogue %s (%d measures)", o.catalogue ? o.catalogue : "built in", cat->nmeasures);
+        if (o.mapping && mapping_load(&map, o.mapping, cat, err, sizeof err) != FIN_OK)
+            check_fail(&c, EX_CONFIG, "mapping: %s; fix: docs/import-csv.md", err);
+        else if (o.mapping)
+            check_ok(&c, "mapping %s", o.mapping);
     }
-    zcert_destroy(&cert);
-    if (o.spool && access(o.spool, R_OK | W_OK | X_OK) < 0) {
-        fprintf(stderr, "finsam-agent: --spool: %s: %s\n", o.spool, strerror(errno));
-        bad = 1;
-    }
-    if (ins && insatser_count(ins))
-        printf("finsam-agent: insats codes: %zu declared in [insatser] of %s\n", insatser_count(ins),
-               insatser_source(ins));
-    else if (ins)
-        printf("finsam-agent: insats codes: none declared; rows that give an insats will be refused\n");
+    if (cli_config && insatser_load(&ins, cli_config, err, sizeof err) != FIN_OK)
+        check_fail(&c, EX_CONFIG, "insats codes: %s", err);
+    else if (map && mapping_has_field(map, "insats") && (!ins || insatser_count(ins) == 0))
+        check_fail(&c, EX_CONFIG,
+                   "insats codes: the mapping %s reads insats, but none are declared; fix: list them in an "
+                   "[insatser] section (one \"code = project|integrated|any\" per line)",
+                   o.mapping);
+    else if (ins && insatser_count(ins))
+        check_ok(&c, "insats codes: %zu declared in [insatser] of %s", insatser_count(ins),
+                 insatser_source(ins));
+    else
+        check_ok(&c, "insats codes: none declared; rows that give an insats will be refused");
+    if (o.spool)
+        check_writable_dir(&c, "spool", o.spool);
+    if (o.passphrase_file)
+        check_secret_file(&c, "passphrase file", o.passphrase_file, false,
+                          "write the passphrase on its first line (mode 0600)");
+    check_ok(&c, "collector %s (not connected by check-config)", o.collector);
     insatser_destroy(&ins);
     mapping_destroy(&map);
-    anon_destroy(&anon);
     catalogue_destroy(&cat);
-    if (bad)
-        return EX_CONFIG;
-    printf("finsam-agent: configuration ok\n");
-    return 0;
+    return check_finish(&c);
 }

@@ -48,6 +48,12 @@ extern volatile sig_atomic_t cli_stop; /* set by SIGINT/SIGTERM */
 /* DATA/rel into out. */
 void cli_path(char *out, size_t len, const char *rel);
 
+/* A secret key file before it is loaded: 0, EX_CONFIG if it is not there
+ * ("no such file: PATH; run finsam-agent keygen" and or_else, if not NULL,
+ * on the same line), EX_NOPERM (77) if group or others may read it, after
+ * printing why in one line. */
+int cli_check_secret(const char *path, const char *or_else);
+
 /* The förbund: --forbund, or the agent certificate's metadata; both must
  * agree when both exist. Writes into out. Returns 0 or EX_CONFIG. */
 int cli_forbund(char *out, size_t len);
@@ -64,8 +70,9 @@ int cli_load_insatser(insatser_t **ins, const mapping_t *map);
  * --exit-when-empty until the queue is empty. Returns 0 or a sysexits code. */
 int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool);
 
-/* --check-config: everything a command would load, each problem on its
- * own line. Returns 0 or EX_CONFIG. */
+/* check-config (and --check-config): everything a command would load,
+ * one line per check (common/check.h); connects nowhere, changes nothing.
+ * Returns 0 or the exit code of the first failure (66, 77, 78). */
 int cli_check_config(void);
 
 /* ---- the commands: each returns the process's exit status ---- */

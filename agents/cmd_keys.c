@@ -41,8 +41,13 @@ int cmd_keygen(void)
         fprintf(stderr, "finsam-agent: %s: already exists; refusing to overwrite a key\n", cert);
         return EX_CANTCREAT;
     }
+    /* The certificate's name is how the collector's operator tells this
+     * agent from the förbund's others (finsamctl status, the dashboard). */
     char name[64];
-    snprintf(name, sizeof name, "finsam-agent %s", o.forbund);
+    if (o.agent_id)
+        snprintf(name, sizeof name, "%s", o.agent_id);
+    else
+        snprintf(name, sizeof name, "finsam-agent %s", o.forbund);
     if (keys_generate(cert, name, o.forbund, err, sizeof err) < 0) {
         fprintf(stderr, "finsam-agent: %s\n", err);
         return EX_CANTCREAT;

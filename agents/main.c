@@ -21,7 +21,7 @@ volatile sig_atomic_t cli_stop;
 
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-agent-data", 0, 0, "data directory (keys/, outbox/)", &o.data_dir},
-    {"forbund", 'f', OPT_STR, NULL, 0, 0, "förbund code; default: from keys/agent.key_secret", &o.forbund},
+    {"forbund", 'F', OPT_STR, NULL, 0, 0, "förbund code; default: from keys/agent.key_secret", &o.forbund},
     {"collector", 0, OPT_STR, "tcp://127.0.0.1:7710", 0, 0, "collector endpoint", &o.collector},
     {"server-key", 0, OPT_STR, NULL, 0, 0, "collector public certificate (default DATA/keys/collector.key)",
      &o.server_key},
@@ -31,9 +31,9 @@ static const opt_t s_opts[] = {
      &o.ack_timeout_ms},
     {"catalogue", 0, OPT_STR, NULL, 0, 0, "catalogue JSON (default: the embedded one)", &o.catalogue},
     {"dry-run", 'n', OPT_FLAG, NULL, 0, 0, "import: validate and report, store nothing", &o.dry_run},
-    {"mapping", 'm', OPT_STR, NULL, 0, 0,
+    {"mapping", 'M', OPT_STR, NULL, 0, 0,
      "import/run --spool: column mapping for CSV files (docs/import-csv.md)", &o.mapping},
-    {"spool", 's', OPT_STR, NULL, 0, 0, "run: import files dropped into this directory; status: count them",
+    {"spool", 'S', OPT_STR, NULL, 0, 0, "run: import files dropped into this directory; status: count them",
      &o.spool},
     {"spool-retention-days", 0, OPT_INT, "0", 0, 3650,
      "run --spool: days an imported file is kept in DIR/done/ (0: deleted once imported)", &o.retention_days},
@@ -42,24 +42,27 @@ static const opt_t s_opts[] = {
      &o.rejected_retention_days},
     {"passphrase-file", 0, OPT_STR, NULL, 0, 0,
      "export-key/import-key: file whose first line is the passphrase (mode 0600)", &o.passphrase_file},
-    {"format", 0, OPT_STR, "text", 0, 0, "status: text or json", &o.format},
-    {"check-config", 0, OPT_FLAG, NULL, 0, 0, "check options, keys, catalogue, mapping and spool; then exit",
-     &o.check_config},
-    {"events", 'e', OPT_INT, "1000", 1, 100000000, "demo: number of events", &o.events},
+    {"format", 'f', OPT_STR, "text", 0, 0, "status: text or json", &o.format},
+    {"check-config", 0, OPT_FLAG, NULL, 0, 0, "the check-config command (kept as an alias)", &o.check_config},
+    {"events", 0, OPT_INT, "1000", 1, 100000000, "demo: number of events", &o.events},
     {"seed", 0, OPT_INT, "1", 0, 0x7fffffffL, "demo: random seed", &o.seed},
     {"no-send", 0, OPT_FLAG, NULL, 0, 0, "demo: only fill the outbox", &o.no_send},
     {"exit-when-empty", 0, OPT_FLAG, NULL, 0, 0, "run/demo: exit 0 once the queue is empty",
      &o.exit_when_empty},
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
-    {"agent-id", 0, OPT_STR, NULL, 0, 0, "name sent with batches (default agent-FORBUND)", &o.agent_id},
+    {"agent-id", 0, OPT_STR, NULL, 0, 0,
+     "name sent with batches; keygen: the certificate's name (default agent-FORBUND)", &o.agent_id},
 };
 
 static const char *const s_own_sections[] = {"insatser", NULL};
 
+static const opt_choice_t s_choices[] = {
+    {"format", "text|json"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
-    .usage =
-        "finsam-agent [OPTIONS] keygen|import FILE|export-key OUT|import-key IN|run|demo|status|erase ID",
+    .usage = "finsam-agent [OPTIONS] keygen|import FILE|export-key OUT|import-key IN|run|demo|status|erase "
+             "ID|check-config",
     .summary =
         "The finsam agent at a förbund site: imports rows, pseudonymizes them, keeps them in a durable\n"
         "outbox and sends them to the collector over CurveZMQ until acknowledged.",
@@ -78,12 +81,22 @@ static const opt_spec_t s_spec = {
               "  erase ID      erase a sent or queued event (32 hex digits) for good: queue an erasure\n"
               "                for the collector, remove the event from the outbox if still there, and\n"
               "                wipe the outbox's free space (docs/operations-agent.md)\n"
+              "  check-config  check options, config file, data directory, keys and their modes, the\n"
+              "                collector's public key, catalogue, mapping, insats codes and spool; connects\n"
+              "                nowhere, changes nothing (--check-config is the same)\n"
               "\nExit codes:\n"
-              "  0 ok, 64 usage, 65 bad input data (nothing stored), wrong passphrase, or erase: not an\n"
-              "  event id of this agent, 66 input file missing (erase: no outbox in --data-dir),\n"
-              "  70 internal error, 73 cannot create a key (exists),\n"
-              "  74 I/O or storage error, 77 passphrase or key file readable by others,\n"
-              "  78 configuration (keys, catalogue, förbund, mapping, insats codes)\n"
+              "  0   ok\n"
+              "  64  usage: an unknown option or command, a bad value (--log-level foo)\n"
+              "  65  bad input data (nothing stored), a wrong passphrase, or erase: not an event id\n"
+              "      of this agent\n"
+              "  66  an input file is missing (import FILE, --config FILE, the data directory;\n"
+              "      erase: no outbox in --data-dir)\n"
+              "  73  cannot create a key (it exists)\n"
+              "  74  I/O or storage error (the outbox)\n"
+              "  77  a key or passphrase file readable by group or others (chmod 600), a spool or\n"
+              "      data directory the agent may not use\n"
+              "  78  configuration: a key file missing (run keygen) or unusable, the catalogue, the\n"
+              "      förbund, the mapping, the insats codes, an unknown key in --config FILE\n"
               "\nConfiguration file (--config FILE): every option above as an INI key, and the\n"
               "insats codes the exports may use, one per line in an [insatser] section:\n"
               "  [insatser]\n"
@@ -91,6 +104,8 @@ static const opt_spec_t s_spec = {
               "A row with any other insats is refused (docs/operations-agent.md).\n",
     .opts = s_opts,
     .nopts = sizeof s_opts / sizeof *s_opts,
+    .section = "agent",
+    .choices = s_choices,
 };
 
 int main(int argc, char **argv)
@@ -102,10 +117,10 @@ int main(int argc, char **argv)
         return status;
     prologue_signals(&cli_stop);
 
-    if (o.check_config)
-        return cli_check_config();
     const char *cmd = first < argc ? argv[first] : NULL;
     int nargs = argc - first - 1;
+    if (o.check_config || (cmd && !strcmp(cmd, "check-config") && nargs == 0))
+        return cli_check_config();
     if (cmd && !strcmp(cmd, "keygen") && nargs == 0)
         return cmd_keygen();
     if (cmd && !strcmp(cmd, "import") && nargs == 1)

@@ -14,6 +14,7 @@
 #include "allowlist.h"
 
 #include "log.h"
+#include "status.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -33,7 +34,7 @@ struct allowlist_t {
     char *dir;
     char *meta_key;
     bool (*valid)(const char *value);
-    zhashx_t *value_by_key; /* Z85 key -> strdup'd metadata value */
+    zhashx_t *value_by_key; /* Z85 key -> s_entry_t */
     struct timespec mtime;  /* of the directory, as of the last load */
     int fd;                 /* inotify instance; -1 without one */
     int wd;                 /* watch of dir; -1 while there is none */
@@ -50,6 +51,42 @@ bool allowlist_valid_forbund(const char *s)
 bool allowlist_valid_access(const char *value)
 {
     return !strcmp(value, "all") || !strcmp(value, "aggregates");
+}
+
+/* What the table holds per key: the metadata value allowlist_lookup
+ * returns, and the certificate as allowlist_cert describes it. */
+typedef struct {
+    char *value;
+    char *file, *name;
+    char fingerprint[17];
+    allowlist_cert_t cert; /* points into the fields above */
+} s_entry_t;
+
+static void s_entry_destroy(void **item)
+{
+    s_entry_t *e = *item;
+    if (e) {
+        free(e->value);
+        free(e->file);
+        free(e->name);
+        free(e);
+    }
+    *item = NULL;
+}
+
+static s_entry_t *s_entry_new(zcert_t *cert, const char *file, const char *value)
+{
+    s_entry_t *e = calloc(1, sizeof *e);
+    const char *name = zcert_meta(cert, "name");
+    if (!e || !(e->value = strdup(value)) || !(e->file = strdup(file)) ||
+        (name && !(e->name = strdup(name)))) {
+        void *item = e;
+        s_entry_destroy(&item);
+        return NULL;
+    }
+    status_fingerprint(zcert_public_txt(cert), e->fingerprint, sizeof e->fingerprint);
+    e->cert = (allowlist_cert_t){e->file, e->name, e->fingerprint};
+    return e;
 }
 
 static struct timespec s_mtime(const char *dir)
@@ -98,21 +135,16 @@ static void s_load(allowlist_t *self, const char *cause)
             continue;
         }
         const char *value = zcert_meta(cert, self->meta_key);
+        s_entry_t *entry = NULL;
         if (!value || !self->valid(value))
             log_warn("auth", "ALLOWLIST-SKIP file=%s reason=no-valid-%s-metadata", path, self->meta_key);
-        else
-            zhashx_update(self->value_by_key, zcert_public_txt(cert), strdup(value));
+        else if ((entry = s_entry_new(cert, e->d_name, value)))
+            zhashx_update(self->value_by_key, zcert_public_txt(cert), entry);
         zcert_destroy(&cert);
     }
     closedir(d);
     log_info("auth", "ALLOWLIST-LOADED dir=%s keys=%zu cause=%s", self->dir, zhashx_size(self->value_by_key),
              cause);
-}
-
-static void s_free_str(void **item)
-{
-    free(*item);
-    *item = NULL;
 }
 
 allowlist_t *allowlist_new(const char *dir, const char *meta_key, bool (*valid)(const char *value))
@@ -132,7 +164,7 @@ allowlist_t *allowlist_new(const char *dir, const char *meta_key, bool (*valid)(
         allowlist_destroy(&self);
         return NULL;
     }
-    zhashx_set_destructor(self->value_by_key, s_free_str);
+    zhashx_set_destructor(self->value_by_key, s_entry_destroy);
     s_load(self, "start");
     return self;
 }
@@ -212,7 +244,14 @@ bool allowlist_refresh(allowlist_t *self)
 
 const char *allowlist_lookup(allowlist_t *self, const char *public_z85)
 {
-    return public_z85 ? zhashx_lookup(self->value_by_key, public_z85) : NULL;
+    s_entry_t *e = public_z85 ? zhashx_lookup(self->value_by_key, public_z85) : NULL;
+    return e ? e->value : NULL;
+}
+
+const allowlist_cert_t *allowlist_cert(allowlist_t *self, const char *public_z85)
+{
+    s_entry_t *e = public_z85 ? zhashx_lookup(self->value_by_key, public_z85) : NULL;
+    return e ? &e->cert : NULL;
 }
 
 int allowlist_size(allowlist_t *self)

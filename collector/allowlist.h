@@ -55,6 +55,18 @@ bool allowlist_refresh(allowlist_t *self);
  * NULL if the key is not listed. Borrowed until the next reload. */
 const char *allowlist_lookup(allowlist_t *self, const char *public_z85);
 
+/* The certificate that lists a Z85 public key, as operators name it: its
+ * file name in the directory, its `name` metadata (NULL without one), and
+ * the key's fingerprint (status_fingerprint: first 8 bytes of BLAKE2b-256
+ * of the public key, hex), as finsamctl status and the dashboard show
+ * them. NULL if the key is not listed. Borrowed until the next reload. */
+typedef struct {
+    const char *file;
+    const char *name;
+    const char *fingerprint;
+} allowlist_cert_t;
+const allowlist_cert_t *allowlist_cert(allowlist_t *self, const char *public_z85);
+
 /* Validators: a förbund code; a subscriber access level ("all" or
  * "aggregates"). */
 bool allowlist_valid_forbund(const char *value);

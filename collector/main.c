@@ -1,10 +1,13 @@
 /* main.c (finsam-collector): options in, server built, run, exit code out. */
+#include "allowlist.h"
+#include "check.h"
 #include "err.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "options.h"
 #include "prologue.h"
+#include "protect.h"
 #include "server.h"
 #include "util.h"
 
@@ -76,20 +79,37 @@ static const opt_t s_opts[] = {
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
+static const opt_choice_t s_choices[] = {{"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+
 static const opt_spec_t s_spec = {
-    "finsam-collector",
-    "finsam-collector [OPTIONS] [run|keygen|check-config]",
-    "Receives pseudonymized indicator events from finsam agents over CurveZMQ, stores each exactly\n"
-    "once in LMDB and updates the indicator cells in the same transaction; acks after commit.",
-    "Commands:\n"
-    "  run           serve (default)\n"
-    "  keygen        create DATA/keys/collector.key (public) and collector.key_secret (0600)\n"
-    "  check-config  validate options, keys and catalogue, then exit\n"
-    "\nExit codes: 0 ok, 64 usage, 65 a store of another schema (finsamctl migrate), 69 cannot bind or\n"
-    "serve, 70 internal, 73 disk or map full, 74 store I/O, 77 key refused,\n"
-    "78 bad configuration.\n",
-    s_opts,
-    sizeof s_opts / sizeof *s_opts,
+    .prog = "finsam-collector",
+    .usage = "finsam-collector [OPTIONS] [run|keygen|check-config]",
+    .summary =
+        "Receives pseudonymized indicator events from finsam agents over CurveZMQ, stores each exactly\n"
+        "once in LMDB and updates the indicator cells in the same transaction; acks after commit.",
+    .epilog = "Commands:\n"
+              "  run           serve (default)\n"
+              "  keygen        create DATA/keys/collector.key (public) and collector.key_secret (0600)\n"
+              "  check-config  check options, config file, data directory, keys and their modes, the\n"
+              "                allow-lists, catalogue and store, one line each; binds nothing, so it runs\n"
+              "                beside the running collector\n"
+              "\nExit codes:\n"
+              "  0   ok (check-config: every check passed)\n"
+              "  64  usage: an unknown option or command, a bad value (--log-level foo)\n"
+              "  65  a store of another schema (finsamctl migrate)\n"
+              "  66  an input file or directory is missing (--config FILE; check-config: the data\n"
+              "      directory)\n"
+              "  69  cannot bind an endpoint or serve\n"
+              "  73  cannot create (keygen: the key exists; the disk or the store's map is full)\n"
+              "  74  store I/O error\n"
+              "  77  a secret key (or token file) readable by group or others (chmod 600), a data\n"
+              "      directory writable by others\n"
+              "  78  bad configuration: the secret key missing (run keygen) or unusable, the catalogue,\n"
+              "      the allow-list, an unknown key in --config FILE\n",
+    .opts = s_opts,
+    .nopts = sizeof s_opts / sizeof *s_opts,
+    .section = "collector",
+    .choices = s_choices,
 };
 
 /* The exit status of a failure: fin_exit_code's, except that "cannot
@@ -101,10 +121,83 @@ static int s_exit_code(fin_err_t code)
     return code == FIN_EAGAIN ? EX_UNAVAILABLE : fin_exit_code(code);
 }
 
+static bool s_loopback(const char *address)
+{
+    return !strncmp(address, "127.", 4) || !strcmp(address, "::1");
+}
+
+/* check-config (common/check.h): everything `run` would read, nothing it
+ * would bind, create or change, so it runs beside a running collector. */
+static int s_check_config(const char *config, const char *http_address, const protect_params_t *params)
+{
+    check_t c;
+    char path[4200], err[1024];
+    check_init(&c, s_spec.prog);
+    if (config)
+        check_ok(&c, "options and config file %s", config);
+    else
+        check_ok(&c, "options (no config file; --config FILE reads one)");
+    check_data_dir(&c, "data directory", o.data_dir, true, false, "finsam-collector keygen creates it");
+    check_secret_file(&c, "secret key", o.server_key, true, "run finsam-collector keygen");
+    check_cert_dir(&c, "agent allow-list", o.allow_dir, "forbund", allowlist_valid_forbund, false);
+    check_cert_dir(&c, "subscriber allow-list", o.subscriber_dir, "access", allowlist_valid_access, true);
+    catalogue_t *cat = NULL;
+    if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0)
+        check_fail(&c, EX_CONFIG,
+                   "catalogue: %s; fix: name a catalogue JSON file, or none for the built-in one", err);
+    else
+        check_ok(&c, "catalogue %s (%d measures)", o.catalogue[0] ? o.catalogue : "built in", cat->nmeasures);
+    catalogue_destroy(&cat);
+    static const uint8_t zero_secret[PROTECT_SECRET_LEN];
+    protect_t *protect = protect_new(params, zero_secret, err, sizeof err);
+    if (!protect)
+        check_fail(&c, EX_CONFIG,
+                   "disclosure protection: %s; fix: --min-units, --protect-max-deviation, "
+                   "--protect-variance",
+                   err);
+    else
+        check_ok(&c, "disclosure protection: min-units %d, D %d, V %g", params->min_count, params->max_dev,
+                 params->variance);
+    protect_destroy(&protect);
+    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
+    if (access(path, F_OK) < 0) {
+        check_ok(&c, "store %s/ledger: none yet (run creates it)", o.data_dir);
+    } else {
+        /* Read-only, as finsamctl opens it: LMDB allows readers beside
+         * the running writer. */
+        ledger_t *ledger;
+        snprintf(path, sizeof path, "%s/ledger", o.data_dir);
+        fin_err_t rc = ledger_open(&ledger, path, true, err, sizeof err);
+        if (rc == FIN_OK) {
+            check_ok(&c, "store %s (schema %d, %llu events)", path, LEDGER_SCHEMA_VERSION,
+                     (unsigned long long) (ledger_next_seq(ledger) - 1));
+            ledger_close(&ledger);
+        } else {
+            check_fail(&c, fin_exit_code(rc), "store: %s%s", err,
+                       rc == FIN_EVERSION ? "" : "; fix: restore it from a backup (docs/operations.md)");
+        }
+    }
+    if (http_address) {
+        if (o.http_token_file)
+            check_secret_file(&c, "HTTP token file", o.http_token_file, false,
+                              "write a random token into it (mode 0600)");
+        else if (!s_loopback(http_address))
+            check_fail(&c, EX_CONFIG, "HTTP %s is not loopback and has no token; fix: --http-token-file FILE",
+                       o.http);
+        else
+            check_ok(&c, "HTTP API on loopback %s without a token", o.http);
+    }
+    check_ok(&c, "endpoints (not bound by check-config): ingest %s, streams %s, HTTP %s", o.endpoint,
+             strcmp(o.stream_events, "off") ? o.stream_events : "off", o.http);
+    return check_finish(&c);
+}
+
 int main(int argc, char **argv)
 {
     int first, status;
-    if (!prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first,
+    const char *config_file = NULL;
+    opt_own_t own = {NULL, &config_file};
+    if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
                       &status))
         return status;
     const char *command = first < argc ? argv[first] : "run";
@@ -147,16 +240,42 @@ int main(int argc, char **argv)
                                  .port_file = o.http_port_file,
                                  .catalogue_file = o.catalogue,
                                  .dashboard_dir = o.http_dashboard_dir,
-                                 .silent_after_s = (int) o.http_silent_after};
+                                 .silent_after_s = (int) o.http_silent_after,
+                                 .allow_dir = o.allow_dir};
     bool http_on = strcmp(o.http, "off") != 0;
     if (http_on && http_parse_listen(o.http, http_address, sizeof http_address, &http_config) < 0) {
         fprintf(stderr, "finsam-collector: --http: %s: use ADDR:PORT, [V6ADDR]:PORT or off\n", o.http);
         return EX_USAGE;
     }
+    char *vend;
+    double variance = strtod(o.protect_v, &vend);
+    if (*vend || vend == o.protect_v) {
+        fprintf(stderr, "finsam-collector: --protect-variance: %s is not a number (e.g. 1.05)\n",
+                o.protect_v);
+        return EX_USAGE;
+    }
+    protect_params_t params = {(int) o.min_units, (int) o.protect_d, variance};
+    if (!strcmp(command, "check-config"))
+        return s_check_config(config_file, http_on ? http_address : NULL, &params);
+    /* A key that is not there is configuration to finish (78); one that
+     * others may read is refused (77). */
+    if (access(o.server_key, F_OK) < 0) {
+        fprintf(stderr, "finsam-collector: no such file: %s; run finsam-collector keygen\n", o.server_key);
+        return EX_CONFIG;
+    }
     if (keys_check_private(o.server_key, err, sizeof err) < 0) {
-        fprintf(stderr, "finsam-collector: key refused: %s\n", err);
+        fprintf(stderr, "finsam-collector: secret key refused: %s\n", err);
         return EX_NOPERM;
     }
+    zcert_t *cert = keys_load_secret(o.server_key, err, sizeof err);
+    if (!cert) { /* there and private, but no secret certificate */
+        fprintf(stderr,
+                "finsam-collector: %s; run finsam-collector keygen, or name the right file with "
+                "--server-key\n",
+                err);
+        return EX_CONFIG;
+    }
+    zcert_destroy(&cert);
     /* SIGHUP (reload the allow-lists) is read by the server's loop through
      * a signalfd: blocked here, before any thread starts, so that every
      * thread inherits the mask and none takes its default action. */
@@ -167,13 +286,6 @@ int main(int argc, char **argv)
     zsys_init();
     prologue_signals(&s_stop);
 
-    char *vend;
-    double variance = strtod(o.protect_v, &vend);
-    if (*vend || vend == o.protect_v) {
-        fprintf(stderr, "finsam-collector: --protect-variance: %s is not a number (e.g. 1.05)\n",
-                o.protect_v);
-        return EX_USAGE;
-    }
     bool streams = strcmp(o.stream_events, "off") != 0;
     server_config_t config = {o.data_dir,
                               o.endpoint,
@@ -183,16 +295,16 @@ int main(int argc, char **argv)
                               o.catalogue,
                               o.endpoint_file,
                               (int) o.max_batches,
-                              {(int) o.min_units, (int) o.protect_d, variance},
+                              params,
                               (int) o.publish_interval,
                               (int) o.publish_max_age,
                               {streams ? o.stream_events : "", o.stream_aggregates, o.stream_replay,
                                o.stream_endpoint_file, NULL, (int) o.stream_hwm}};
-    server_t *server;
+    server_t *server = NULL;
     fin_err_t frc = server_open(&server, &config, err, sizeof err);
-    if (frc != FIN_OK) {
+    if (frc != FIN_OK || !server) {
         fprintf(stderr, "finsam-collector: %s\n", err);
-        return s_exit_code(frc);
+        return frc != FIN_OK ? s_exit_code(frc) : EX_SOFTWARE;
     }
     /* The HTTP thread borrows the ledger, catalogue and metrics: it is
      * started after the server and stopped before it. */
@@ -205,12 +317,6 @@ int main(int argc, char **argv)
             server_destroy(&server);
             return EX_UNAVAILABLE;
         }
-    }
-    if (!strcmp(command, "check-config")) {
-        http_destroy(&http);
-        server_destroy(&server);
-        printf("finsam-collector: configuration ok\n");
-        return 0;
     }
     frc = server_run(server, &s_stop);
     http_destroy(&http);

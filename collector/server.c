@@ -126,6 +126,7 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
     if (zmq_bind(r, config->endpoint) < 0) {
         snprintf(err, sizeof err, "%s: %s", config->endpoint, zmq_strerror(errno));
         log_error("collector", "BIND-FAILED endpoint=%s reason=%s", config->endpoint, zmq_strerror(errno));
+        rc = FIN_EAGAIN; /* rc held an earlier step's FIN_OK: exit 69, not a crash on a NULL server */
         goto fail;
     }
     char last[256];

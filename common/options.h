@@ -1,10 +1,19 @@
 /* options.h: one option table drives the command line, the INI config file,
  * --help and validation (Redis config.c in spirit).
  *
- * Every option's long name is also its INI key; sections in the file are
- * ignored, so `[collector]\nendpoint = ...` and `--endpoint ...` mean the same,
- * except sections a program reads itself (options_parse_own, for the
- * agent's [insatser]).
+ * Every option's long name is also its INI key. One file may serve several
+ * finsam programs (collector.ini holds [collector] and [finsamctl]), so a
+ * program reads:
+ *   - the keys before any section (the common part, for every program),
+ *   - its own section: spec->section or its program name ([collector] or
+ *     [finsam-collector]; [finsamctl]; [agent] or [finsam-agent]),
+ *   - any section that names no finsam program (files written before
+ *     sections meant anything: they were all read), as the common part;
+ * and skips the sections of the other finsam programs without looking at
+ * their keys. An unknown key in what it reads is an error naming the file,
+ * the line and the key (with "did you mean" when an option is close).
+ * Sections a program reads itself (options_parse_own, for the agent's
+ * [insatser]) are left to it.
  * Precedence: default < config file (--config FILE) < command line.
  * Built in: -h/--help, -V/--version, -c/--config FILE. */
 #ifndef FINSAM_OPTIONS_H
@@ -27,6 +36,14 @@ typedef struct {
     void *target; /* char ** for OPT_STR, long * for OPT_INT, bool * for OPT_FLAG */
 } opt_t;
 
+/* An option whose value must be one of a list ("table|json|csv"): any
+ * other value is refused like an integer out of range, from the command
+ * line (FIN_EUSAGE) or the file (FIN_ECONFIG), and --help lists them. */
+typedef struct {
+    const char *name;   /* the option's long name */
+    const char *values; /* '|'-separated */
+} opt_choice_t;
+
 typedef struct {
     const char *prog;    /* program name for messages */
     const char *usage;   /* "finsam-agent [OPTIONS] COMMAND [ARGS]" */
@@ -34,7 +51,13 @@ typedef struct {
     const char *epilog;  /* commands and exit codes, shown by --help */
     const opt_t *opts;
     size_t nopts;
+    const char *section;         /* the program's own INI section, besides [prog]; or NULL */
+    const opt_choice_t *choices; /* terminated by {NULL, NULL}; or NULL */
 } opt_spec_t;
+
+/* The sections of the finsam programs: a program skips those that are not
+ * its own (see the top of this file). NULL-terminated. */
+extern const char *const options_program_sections[];
 
 /* *first_arg after --help or --version was printed: the program is done
  * and exits 0. */
@@ -62,5 +85,9 @@ fin_err_t options_parse_own(const opt_spec_t *spec, const opt_own_t *own, int ar
 
 /* Writes --help text to stdout. */
 void options_print_help(const opt_spec_t *spec);
+
+/* The option of spec whose name is closest to `name` (a typo: at most two
+ * edits, or one for names of up to four letters), or NULL. */
+const opt_t *options_suggest(const opt_spec_t *spec, const char *name);
 
 #endif

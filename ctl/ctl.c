@@ -5,6 +5,7 @@
  * the store for writing; LMDB serialises its write transactions with the
  * running collector's) and `migrate` (a previous release's store, with
  * the collector stopped). */
+#include "check.h"
 #include "erase.h"
 #include "export.h"
 #include "keys.h"
@@ -35,19 +36,22 @@
 static struct {
     char *data_dir, *format, *forbund, *name, *catalogue, *measure, *period, *slice, *log_level;
     bool verify, exact;
-    char *key, *server_key, *stream, *replay, *from, *access, *before;
+    char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir;
     long count, idle_exit_ms;
 } o;
 
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "collector data directory", &o.data_dir},
     {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv", &o.format},
-    {"forbund", 0, OPT_STR, NULL, 0, 0,
+    {"forbund", 'F', OPT_STR, NULL, 0, 0,
      "keygen: förbund the key may publish for; query: filter; erase: the events' förbund", &o.forbund},
     {"before", 0, OPT_STR, NULL, 0, 0,
      "erase: every event of --forbund that occurred before this month (YYYY-MM)", &o.before},
     {"name", 0, OPT_STR, NULL, 0, 0, "keygen: name stored in the certificate", &o.name},
     {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o.catalogue},
+    {"allow-dir", 0, OPT_STR, NULL, 0, 0,
+     "the collector's allow-list of agent certificates, which names agents in status (default DATA/agents)",
+     &o.allow_dir},
     {"measure", 'm', OPT_STR, NULL, 0, 0, "query: measure id or indicator number", &o.measure},
     {"period", 'p', OPT_STR, "year", 0, 0, "query: year, quarter, month or one period (2026-Q1)", &o.period},
     {"slice", 's', OPT_STR, "all", 0, 0,
@@ -70,34 +74,54 @@ static const opt_t s_opts[] = {
     {"log-level", 'l', OPT_STR, "warn", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
+static const opt_choice_t s_choices[] = {
+    {"format", "table|json|csv"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+
 static const opt_spec_t s_spec = {
-    "finsamctl",
-    "finsamctl [OPTIONS] COMMAND [ARGS]",
-    "Operator tool for a finsam collector's data directory.",
-    "Commands:\n"
-    "  status              events stored, last seen and rejects per förbund and agent\n"
-    "  query               protected indicator values per förbund, län and nation (--exact: the\n"
-    "                      operator's exact view, for checking; never publish it)\n"
-    "  protection          the disclosure protection in force: minimum count, cell-key parameters\n"
-    "                      and the public perturbation table (JSON)\n"
-    "  export              every indicator and slice as CSV for Swedish Excel (--format json: JSON)\n"
-    "  rebuild --verify    recompute every cell from the event log and report differences\n"
-    "  tail [PREFIX]       follow the event/aggregate stream (--from SEQ replays first; gaps are refilled)\n"
-    "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for agents,\n"
-    "                      --access all|aggregates for stream subscribers\n"
-    "  backup DIR          write a compacted consistent copy of the store while it runs\n"
-    "  erase EVENT-ID      erase an event for good (cells, log bytes, data.mdb) while the collector runs;\n"
-    "                      --forbund if the id is stored by several förbund\n"
-    "  erase --forbund F --before YYYY-MM   erase every event of F that occurred before that month\n"
-    "  migrate             bring a ledger of the previous release (schema 5) to this one: recompute the\n"
-    "                      derived state from the log, keep the publication; collector stopped; safe to\n"
-    "                      run again after an interruption (docs/operations.md, Migrating a ledger)\n"
-    "\nExit codes: 0 ok, 1 rebuild found differences, 64 usage, 65 erase: no such event or nothing to\n"
-    "erase; migrate: another schema or a damaged store, 66 no data directory or a store of the previous\n"
-    "schema (run migrate), 69 tail: no answer or replay failed, 73 cannot create, 74 store I/O,\n"
-    "77 tail: subscription refused or revoked, 78 bad configuration.\n",
-    s_opts,
-    sizeof s_opts / sizeof *s_opts,
+    .prog = "finsamctl",
+    .usage = "finsamctl [OPTIONS] COMMAND [ARGS]",
+    .summary = "Operator tool for a finsam collector's data directory.",
+    .epilog =
+        "Commands:\n"
+        "  check-config        check options, config file, data directory, allow-lists, catalogue, store\n"
+        "                      and tail's keys; opens nothing for writing, connects nowhere\n"
+        "  status              events stored, last seen and rejects per förbund and agent\n"
+        "  query               protected indicator values per förbund, län and nation (--exact: the\n"
+        "                      operator's exact view, for checking; never publish it)\n"
+        "  protection          the disclosure protection in force: minimum count, cell-key parameters\n"
+        "                      and the public perturbation table (JSON)\n"
+        "  export              every indicator and slice as CSV for Swedish Excel (--format json: JSON)\n"
+        "  rebuild --verify    recompute every cell from the event log and report differences\n"
+        "  tail [PREFIX]       follow the event/aggregate stream (--from SEQ replays first; gaps are "
+        "refilled)\n"
+        "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for "
+        "agents,\n"
+        "                      --access all|aggregates for stream subscribers\n"
+        "  backup DIR          write a compacted consistent copy of the store while it runs\n"
+        "  erase EVENT-ID      erase an event for good (cells, log bytes, data.mdb) while the collector "
+        "runs;\n"
+        "                      --forbund if the id is stored by several förbund\n"
+        "  erase --forbund F --before YYYY-MM   erase every event of F that occurred before that month\n"
+        "  migrate             bring a ledger of the previous release (schema 5) to this one: recompute the\n"
+        "                      derived state from the log, keep the publication; collector stopped; safe to\n"
+        "                      run again after an interruption (docs/operations.md, Migrating a ledger)\n"
+        "\nExit codes:\n"
+        "  0   ok\n"
+        "  1   rebuild --verify found differences\n"
+        "  64  usage: an unknown option or command, a bad value (--format xml), an unknown measure,\n"
+        "      period or slice\n"
+        "  65  erase: no such event or nothing to erase; migrate: another schema or a damaged store\n"
+        "  66  no data directory or store, --config FILE missing, or a store of the previous schema\n"
+        "      (run migrate)\n"
+        "  69  tail: the collector does not answer, or a replay failed\n"
+        "  73  cannot create (keygen: the key exists)\n"
+        "  74  store or file I/O (backup: cannot write DIR)\n"
+        "  77  tail: subscription refused or revoked, or the subscriber key readable by others\n"
+        "  78  bad configuration: the catalogue, a key file, an unknown key in --config FILE\n",
+    .opts = s_opts,
+    .nopts = sizeof s_opts / sizeof *s_opts,
+    .section = "finsamctl",
+    .choices = s_choices,
 };
 
 static int s_open(ledger_t **ledger)
@@ -137,6 +161,9 @@ static int s_status(void)
         fprintf(stderr, "finsamctl: status: cannot read the store\n");
         return EX_IOERR;
     }
+    char allow_dir[4200];
+    snprintf(allow_dir, sizeof allow_dir, "%s/agents", o.data_dir);
+    status_name_agents(report, o.allow_dir ? o.allow_dir : allow_dir);
     if (!strcmp(o.format, "json")) {
         json_dumpf(report, stdout, JSON_INDENT(2));
         printf("\n");
@@ -383,6 +410,71 @@ static int s_migrate(void)
 
 static volatile sig_atomic_t s_stop;
 
+static bool s_valid_forbund(const char *value)
+{
+    return code_is_valid(value, 8);
+}
+
+static bool s_valid_access(const char *value)
+{
+    return !strcmp(value, "all") || !strcmp(value, "aggregates");
+}
+
+/* check-config (common/check.h): what finsamctl's commands read, opened
+ * read-only; the same checks of the data directory as the collector's. */
+static int s_check_config(const char *config)
+{
+    check_t c;
+    char path[4200], err[1024];
+    check_init(&c, s_spec.prog);
+    if (config)
+        check_ok(&c, "options and config file %s", config);
+    else
+        check_ok(&c, "options (no config file; --config FILE reads one)");
+    check_data_dir(&c, "data directory", o.data_dir, false, false, "finsam-collector keygen creates it");
+    snprintf(path, sizeof path, "%s/agents", o.data_dir);
+    check_cert_dir(&c, "agent allow-list", o.allow_dir ? o.allow_dir : path, "forbund", s_valid_forbund,
+                   false);
+    snprintf(path, sizeof path, "%s/subscribers", o.data_dir);
+    check_cert_dir(&c, "subscriber allow-list", path, "access", s_valid_access, true);
+    catalogue_t *cat = NULL;
+    if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0)
+        check_fail(&c, EX_CONFIG,
+                   "catalogue: %s; fix: name a catalogue JSON file, or none for the built-in one", err);
+    else
+        check_ok(&c, "catalogue %s (%d measures)", o.catalogue[0] ? o.catalogue : "built in", cat->nmeasures);
+    catalogue_destroy(&cat);
+    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
+    if (access(path, F_OK) < 0) {
+        check_ok(&c, "store %s/ledger: none yet (the collector creates it)", o.data_dir);
+    } else {
+        ledger_t *ledger;
+        snprintf(path, sizeof path, "%s/ledger", o.data_dir);
+        fin_err_t rc = ledger_open(&ledger, path, true, err, sizeof err);
+        if (rc == FIN_OK) {
+            check_ok(&c, "store %s (schema %d, %llu events)", path, LEDGER_SCHEMA_VERSION,
+                     (unsigned long long) (ledger_next_seq(ledger) - 1));
+            ledger_close(&ledger);
+        } else {
+            check_fail(&c, fin_exit_code(rc), "store: %s%s", err,
+                       rc == FIN_EVERSION ? "" : "; fix: restore it from a backup (docs/operations.md)");
+        }
+    }
+    /* tail's keys: checked when named or present (only tail needs them). */
+    snprintf(path, sizeof path, "%s/keys/collector.key", o.data_dir);
+    const char *server_key = o.server_key ? o.server_key : path;
+    if (o.server_key || access(server_key, F_OK) == 0)
+        check_public_cert(&c, "tail: collector public key", server_key,
+                          "copy the collector's keys/collector.key");
+    char key[4200];
+    snprintf(key, sizeof key, "%s/keys/subscriber.key_secret", o.data_dir);
+    const char *sub_key = o.key ? o.key : key;
+    if (o.key || access(sub_key, F_OK) == 0)
+        check_secret_file(&c, "tail: subscriber secret key", sub_key, true,
+                          "finsamctl keygen PATH --access all|aggregates");
+    return check_finish(&c);
+}
+
 static int s_tail(const char *prefix)
 {
     char key[4096], server_key[4096];
@@ -398,6 +490,21 @@ static int s_tail(const char *prefix)
                             !strcmp(o.format, "json"),
                             o.count,
                             (int) o.idle_exit_ms};
+    /* A key file that is not there is configuration to finish (78), never
+     * "refused: No such file or directory"; one others may read is
+     * refused (77) by tail_run. */
+    if (access(config.key_file, F_OK) < 0) {
+        fprintf(stderr,
+                "finsamctl: tail: no such file: %s; run finsamctl keygen PATH --access all|aggregates "
+                "and list PATH in the collector's DATA/subscribers/\n",
+                config.key_file);
+        return EX_CONFIG;
+    }
+    if (access(config.server_key_file, F_OK) < 0) {
+        fprintf(stderr, "finsamctl: tail: no such file: %s; copy the collector's keys/collector.key there\n",
+                config.server_key_file);
+        return EX_CONFIG;
+    }
     if (o.from) {
         char *end;
         config.from_seq = strtoull(o.from, &end, 10);
@@ -421,7 +528,9 @@ static int s_tail(const char *prefix)
 int main(int argc, char **argv)
 {
     int first, status;
-    if (!prologue_run(&(prologue_t){&s_spec, NULL, (const char *const *) &o.log_level}, argc, argv, &first,
+    const char *config_file = NULL;
+    opt_own_t own = {NULL, &config_file};
+    if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
                       &status))
         return status;
     if (first >= argc) {
@@ -429,6 +538,8 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     const char *cmd = argv[first];
+    if (!strcmp(cmd, "check-config") && first + 1 == argc)
+        return s_check_config(config_file);
     if (!strcmp(cmd, "status"))
         return s_status();
     if (!strcmp(cmd, "query"))

@@ -4,9 +4,68 @@
 #include "publish.h"
 
 #include "codec.h"
+#include "util.h"
 
+#include <czmq.h>
+#include <dirent.h>
+#include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+
+int status_fingerprint(const char *z85, char *out, size_t len)
+{
+    uint8_t key[32], hash[32];
+    if (!z85 || strlen(z85) != 40 || !zmq_z85_decode(key, z85) || len < 17 || sodium_init() < 0) {
+        snprintf(out, len, "?");
+        return -1;
+    }
+    crypto_generichash(hash, sizeof hash, key, sizeof key, NULL, 0);
+    hex_encode(out, hash, 8);
+    out[16] = '\0';
+    return 0;
+}
+
+void status_name_agents(json_t *report, const char *allow_dir)
+{
+    json_t *by_key = json_object(); /* Z85 -> {file, name} */
+    DIR *d = allow_dir ? opendir(allow_dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        /* What the allow-list reads (collector/allowlist.c): no dot files,
+         * no secrets. */
+        if (e->d_name[0] == '.' || (n > 7 && !strcmp(e->d_name + n - 7, "_secret")))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", allow_dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        zcert_t *cert = zcert_load(path);
+        if (!cert)
+            continue;
+        const char *name = zcert_meta(cert, "name");
+        char stem[256];
+        snprintf(stem, sizeof stem, "%s", e->d_name);
+        if (n > 4 && !strcmp(stem + n - 4, ".key"))
+            stem[n - 4] = '\0';
+        json_object_set_new(by_key, zcert_public_txt(cert),
+                            json_pack("{s:s,s:s}", "file", e->d_name, "name", name && *name ? name : stem));
+        zcert_destroy(&cert);
+    }
+    if (d)
+        closedir(d);
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(report, "agents"), i, a) {
+        json_t *cert = json_object_get(by_key, json_string_value(json_object_get(a, "agent")));
+        json_object_set(a, "file", cert ? json_object_get(cert, "file") : json_null());
+        json_object_set(a, "name", cert ? json_object_get(cert, "name") : json_null());
+        json_object_set_new(a, "listed", json_boolean(cert != NULL));
+    }
+    json_decref(by_key);
+}
 
 static void s_iso(char *out, size_t len, int64_t ms)
 {
@@ -30,9 +89,10 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
             if (v.mv_size != sizeof rec)
                 continue;
             memcpy(&rec, v.mv_data, sizeof rec);
-            char key[64], seen[32];
+            char key[64], seen[32], fingerprint[17];
             snprintf(key, sizeof key, "%.*s", (int) k.mv_size, (const char *) k.mv_data);
             s_iso(seen, sizeof seen, rec.last_seen_ms);
+            status_fingerprint(key, fingerprint, sizeof fingerprint);
             json_t *rejects = json_object();
             uint64_t total_rejects = 0;
             for (int i = 1; i < LEDGER_REJECT_SLOTS; i++)
@@ -42,13 +102,14 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
                     total_rejects += rec.rejects[i];
                 }
             json_array_append_new(
-                agents, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:o}", "forbund", rec.forbund,
-                                  "agent", key, "events_stored", (json_int_t) rec.events_stored, "duplicates",
-                                  (json_int_t) rec.duplicates, "batches", (json_int_t) rec.batches,
-                                  "last_batch_seq", (json_int_t) rec.last_batch_seq, "last_seen", seen,
-                                  "last_seen_age_s", (json_int_t) ((now_ms - rec.last_seen_ms) / 1000),
-                                  "pending_at_agent", (json_int_t) rec.queued_at_agent, "rejected",
-                                  (json_int_t) total_rejects, "rejects", rejects));
+                agents, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:o}", "forbund", rec.forbund,
+                                  "agent", key, "fingerprint", fingerprint, "events_stored",
+                                  (json_int_t) rec.events_stored, "duplicates", (json_int_t) rec.duplicates,
+                                  "batches", (json_int_t) rec.batches, "last_batch_seq",
+                                  (json_int_t) rec.last_batch_seq, "last_seen", seen, "last_seen_age_s",
+                                  (json_int_t) ((now_ms - rec.last_seen_ms) / 1000), "pending_at_agent",
+                                  (json_int_t) rec.queued_at_agent, "rejected", (json_int_t) total_rejects,
+                                  "rejects", rejects));
             json_t *f = json_object_get(by_forbund, rec.forbund);
             if (!f) {
                 f = json_pack("{s:s,s:I,s:I,s:i,s:I}", "forbund", rec.forbund, "events_stored",
@@ -109,9 +170,12 @@ void status_print_table(const json_t *report, FILE *out)
         fprintf(out, "published figures: none yet (the collector publishes at start and every "
                      "--publish-interval)\n\n");
     }
-    fprintf(out, "%-9s %-10s %12s %10s %8s %10s %-20s %10s %8s  %s\n", "FÖRBUND",
-            /* Ö is two bytes */ "AGENT", "STORED", "DUPLICATES", "BATCHES", "LAST BATCH", "LAST SEEN (UTC)",
-            "PENDING", "REJECTED", "BY REASON");
+    /* Headers say what they count; an agent is named by its certificate
+     * (name and file in the allow-list) and a key fingerprint. */
+    fprintf(out, "%-9s %-20s %-22s %-16s %13s %10s %8s %13s %-20s %14s %8s  %s\n", "FÖRBUND",
+            /* Ö is two bytes */ "AGENT (CERT NAME)", "FILE IN agents/", "KEY FINGERPRINT", "EVENTS STORED",
+            "DUPLICATES", "BATCHES", "LAST BATCH NO", "LAST SEEN (UTC)", "QUEUED AT SITE", "REJECTED",
+            "REJECTED BY REASON");
     size_t i;
     json_t *a;
     json_array_foreach(json_object_get(report, "agents"), i, a) {
@@ -123,9 +187,12 @@ void status_print_table(const json_t *report, FILE *out)
             len += (size_t) snprintf(reasons + len, len < sizeof reasons ? sizeof reasons - len : 0,
                                      "%s%s=%lld", len ? "," : "", k, (long long) json_integer_value(v));
         }
-        fprintf(out, "%-8s %-10.8s %12lld %10lld %8lld %10lld %-20s %10lld %8lld  %s\n",
-                json_string_value(json_object_get(a, "forbund")),
-                json_string_value(json_object_get(a, "agent")),
+        const char *name = json_string_value(json_object_get(a, "name"));
+        const char *file = json_string_value(json_object_get(a, "file"));
+        const char *fingerprint = json_string_value(json_object_get(a, "fingerprint"));
+        fprintf(out, "%-8s %-20s %-22s %-16s %13lld %10lld %8lld %13lld %-20s %14lld %8lld  %s\n",
+                json_string_value(json_object_get(a, "forbund")), name ? name : "(not listed)",
+                file ? file : "-", fingerprint ? fingerprint : "?",
                 (long long) json_integer_value(json_object_get(a, "events_stored")),
                 (long long) json_integer_value(json_object_get(a, "duplicates")),
                 (long long) json_integer_value(json_object_get(a, "batches")),

@@ -89,14 +89,16 @@ enum MHD_Result api_export_json(http_t *self, struct MHD_Connection *c)
     return s_export(self, c, false);
 }
 
-/* status_report, plus what an operator asks next: who is silent, and all
- * rejects summed by reason. */
+/* status_report, plus what an operator asks next: which agent is which
+ * (certificate name, file, fingerprint), who is silent, and all rejects
+ * summed by reason. */
 static json_t *s_status_json(http_t *self)
 {
     int64_t now = clock_wall_ms();
     json_t *report = status_report(self->ledger, now);
     if (!report)
         return NULL;
+    status_name_agents(report, self->allow_dir);
     json_t *by_reason = json_object();
     int silent = 0;
     size_t i;

@@ -252,6 +252,8 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
         log_error("http", "CATALOGUE-UNREADABLE reason=\"%s\"", err);
         goto fail;
     }
+    if (cfg->allow_dir && !(self->allow_dir = strdup(cfg->allow_dir)))
+        goto fail;
     if (cfg->dashboard_dir && cfg->dashboard_dir[0] && !(self->dashboard_dir = strdup(cfg->dashboard_dir)))
         goto fail;
 
@@ -289,6 +291,7 @@ void http_destroy(http_t **self_p)
     if (self->daemon)
         MHD_stop_daemon(self->daemon);
     free(self->dashboard_dir);
+    free(self->allow_dir);
     free(self->catalogue_text);
     if (self->token) {
         explicit_bzero(self->token, self->token_len);

@@ -34,6 +34,8 @@ typedef struct {
                                    the copy embedded at build time, or NULL */
     const protect_t *protect;   /* the collector's disclosure protection (borrowed) */
     int silent_after_s;         /* an agent unheard this long is "silent" */
+    const char *allow_dir;      /* the agents' allow-list: /api/status names agents by
+                                   their certificates there (NULL: by key only) */
 } http_config_t;
 
 typedef struct http_t http_t;

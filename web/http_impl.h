@@ -21,6 +21,7 @@ struct http_t {
     char *catalogue_text; /* the loaded file's text, or NULL for the embedded one */
     size_t catalogue_len;
     char *dashboard_dir;
+    char *allow_dir; /* NULL: agents named by key only */
     const protect_t *protect;
     int silent_after_s;
     int port;

@@ -182,7 +182,7 @@ static void test_dry_run_and_correction(void)
                     "--dry-run",
                     "import",
                     (char *) f,
-                    "-m",
+                    "--mapping",
                     s_map,
                     NULL};
     CHECK_EQ(tu_run(argv, s_log, 30000), 0);
@@ -242,7 +242,7 @@ static void test_example_mapping_ships_working(void)
                     s_data,
                     "import",
                     (char *) tu_src("agents/examples/enkat-avslut.csv"),
-                    "-m",
+                    "--mapping",
                     (char *) tu_src("agents/examples/enkat-avslut.ini"),
                     NULL};
     CHECK_EQ(tu_run(argv, s_log, 30000), 0);
@@ -279,7 +279,7 @@ static void test_insats_column(void)
                     (char *) cfg,
                     "-d",
                     s_data,
-                    "-m",
+                    "--mapping",
                     (char *) map,
                     "import",
                     (char *) f,

@@ -18,6 +18,7 @@
  * table at once and is found again when it comes back. */
 #include "allowlist.h"
 #include "hostile.h"
+#include "status.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -232,6 +233,12 @@ static void test_library_moves_seen_by_inotify(void)
     CHECK(s_event(a));
     CHECK(allowlist_lookup(a, key) && !strcmp(allowlist_lookup(a, key), "NV"));
     CHECK(allowlist_generation(a) != g);
+    /* How operators name it: file, name metadata (none here), fingerprint. */
+    const allowlist_cert_t *cert = allowlist_cert(a, key);
+    char fingerprint[17];
+    CHECK(cert && !strcmp(cert->file, "nv.key") && cert->name == NULL);
+    CHECK(status_fingerprint(key, fingerprint, sizeof fingerprint) == 0 && strlen(fingerprint) == 16);
+    CHECK(!strcmp(cert->fingerprint, fingerprint));
 
     CHECK(rename(to, from) == 0);
     CHECK(s_event(a));

@@ -1,8 +1,10 @@
 /* options_test.c: common/options.c, the one table behind the command line,
- * the INI file and --help: default < config file < command line, sections
- * ignored except the program's own, unknown keys and bad values refused
- * with the sysexits code and one line naming the key, bounds inclusive,
- * --help and --version, positional arguments anywhere. */
+ * the INI file and --help: default < config file < command line; one file
+ * for several programs (the common part and the program's own section
+ * read, other finsam programs' sections skipped, other sections read as
+ * before); unknown keys and bad values refused with the sysexits code and
+ * one line naming the file, line and key (and a close option); choices;
+ * bounds inclusive, --help and --version, positional arguments anywhere. */
 #include "testutil.h"
 
 #include "options.h"
@@ -17,7 +19,7 @@
 extern void __lsan_disable(void) __attribute__((weak));
 extern void __lsan_enable(void) __attribute__((weak));
 
-static char *s_endpoint, *s_name;
+static char *s_endpoint, *s_name, *s_format;
 static long s_workers, s_port;
 static bool s_verbose, s_dry;
 
@@ -28,15 +30,21 @@ static const opt_t s_opts[] = {
     {"port", 0, OPT_INT, "0", -1, 65535, "a port, -1 for none", &s_port},
     {"verbose", 'v', OPT_FLAG, NULL, 0, 0, "say more", &s_verbose},
     {"dry-run", 0, OPT_FLAG, NULL, 0, 0, "change nothing", &s_dry},
+    {"format", 'f', OPT_STR, "table", 0, 0, "output format", &s_format},
 };
 
+static const opt_choice_t s_choices[] = {{"format", "table|json|csv"}, {NULL, NULL}};
+
+/* "demo" reads [collector] (its section) and [demo] (its name). */
 static const opt_spec_t s_spec = {
-    "demo",
-    "demo [OPTIONS] COMMAND [ARGS]",
-    "A demo of the option table.",
-    "Exit codes: 0 ok, 64 usage.\n",
-    s_opts,
-    TU_NELEMS(s_opts),
+    .prog = "demo",
+    .usage = "demo [OPTIONS] COMMAND [ARGS]",
+    .summary = "A demo of the option table.",
+    .epilog = "Exit codes: 0 ok, 64 usage.\n",
+    .opts = s_opts,
+    .nopts = TU_NELEMS(s_opts),
+    .section = "collector",
+    .choices = s_choices,
 };
 
 /* The case's one directory (tu_tempdir makes at most 16 per process). */
@@ -193,7 +201,7 @@ static void test_unknown_key(void)
     const char *args[] = {"-c", conf, NULL};
     CHECK_EQ(s_parse(args, &first, &err), FIN_ECONFIG);
     CHECK(strstr(err, "demo: "));
-    CHECK(strstr(err, "demo.conf: unknown key 'bogus'"));
+    CHECK(strstr(err, "demo.conf:3: unknown key 'bogus' in [collector]"));
     CHECK_EQ(tu_count_in_file(tu_file_in(s_dir(), "err", err), "\n"), 1); /* one line */
     free(err);
 }
@@ -248,7 +256,7 @@ static void test_int_bounds(void)
     const char *conf = s_config("workers = 100\n");
     const char *file[] = {"-c", conf, NULL};
     CHECK_EQ(s_parse(file, &first, &err), FIN_ECONFIG);
-    CHECK(strstr(err, "demo.conf: workers: out of range"));
+    CHECK(strstr(err, "demo.conf:1: workers: out of range"));
     free(err);
 }
 
@@ -257,13 +265,13 @@ static void test_config_file_errors(void)
     int first;
     char *err;
     const char *missing[] = {"-c", "/nonexistent/demo.conf", NULL};
-    CHECK_EQ(s_parse(missing, &first, &err), FIN_ECONFIG);
-    CHECK(strstr(err, "/nonexistent/demo.conf: cannot read"));
+    CHECK_EQ(s_parse(missing, &first, &err), FIN_ENOTFOUND); /* missing input: 66 */
+    CHECK(strstr(err, "/nonexistent/demo.conf: no such file"));
     free(err);
     const char *conf = s_config("workers = 2\n[broken\n");
     const char *syntax[] = {"-c", conf, NULL};
     CHECK_EQ(s_parse(syntax, &first, &err), FIN_ECONFIG);
-    CHECK(strstr(err, "line 2: syntax error"));
+    CHECK(strstr(err, "demo.conf:2: syntax error"));
     free(err);
 }
 
@@ -327,7 +335,100 @@ static void test_own_sections(void)
     free(err);
 }
 
+/* One file, several programs: which sections "demo" (section
+ * [collector]) reads, which it skips, and what it refuses. */
+typedef struct {
+    const char *name;
+    const char *file;
+    int rc;          /* options_parse's result */
+    const char *err; /* in stderr when rc != 0 */
+    const char *endpoint, *format;
+    long workers;
+} s_section_case_t;
+
+static const s_section_case_t s_section_cases[] = {
+    {"common part only", "endpoint = tcp://a:1\nworkers = 2\n", 0, NULL, "tcp://a:1", "table", 2},
+    {"own section over the common part", "workers = 2\n[collector]\nworkers = 3\n", 0, NULL,
+     "tcp://127.0.0.1:5555", "table", 3},
+    {"program name as section", "[demo]\nworkers = 5\n", 0, NULL, "tcp://127.0.0.1:5555", "table", 5},
+    {"other programs' sections skipped, their keys unknown to us",
+     "workers = 2\n[finsamctl]\nperiod = year\nworkers = 9\n[agent]\nforbund = NV\n[finsam-agent]\nspool = "
+     "/x\n"
+     "[collector]\nformat = json\n",
+     0, NULL, "tcp://127.0.0.1:5555", "json", 2},
+    {"a section of no program is read as the common part", "[spool]\nworkers = 7\n", 0, NULL,
+     "tcp://127.0.0.1:5555", "table", 7},
+    {"unknown key in the common part", "workers = 2\nendpont = tcp://a:1\n", FIN_ECONFIG,
+     "demo.conf:2: unknown key 'endpont' (did you mean 'endpoint'?)", NULL, NULL, 0},
+    {"unknown key in the own section", "[finsamctl]\nx = 1\n[collector]\n\nworker = 3\n", FIN_ECONFIG,
+     "demo.conf:5: unknown key 'worker' in [collector] (did you mean 'workers'?)", NULL, NULL, 0},
+    {"unknown key, nothing close", "[collector]\nzzzzzz = 3\n", FIN_ECONFIG,
+     "demo.conf:2: unknown key 'zzzzzz' in [collector]\n", NULL, NULL, 0},
+    {"bad value in another program's section is not ours", "[agent]\nworkers = many\n", 0, NULL,
+     "tcp://127.0.0.1:5555", "table", 4},
+    {"bad value in the own section", "[collector]\n; comment\nworkers = many\n", FIN_ECONFIG,
+     "demo.conf:3: workers: not an integer", NULL, NULL, 0},
+    {"choice refused in the file", "format = xml\n", FIN_ECONFIG,
+     "demo.conf:1: format: not one of table|json|csv", NULL, NULL, 0},
+};
+
+static void test_sections(void)
+{
+    for (size_t i = 0; i < TU_NELEMS(s_section_cases); i++) {
+        const s_section_case_t *k = &s_section_cases[i];
+        fprintf(stderr, "-- %s\n", k->name);
+        const char *conf = s_config(k->file);
+        const char *args[] = {"-c", conf, NULL};
+        int first;
+        char *err;
+        CHECK_EQ(s_parse(args, &first, &err), k->rc);
+        if (k->rc) {
+            CHECK(strstr(err, k->err));
+            CHECK_EQ(tu_count_in_file(tu_file_in(s_dir(), "err", err), "\n"), 1);
+        } else {
+            CHECK(!strcmp(s_endpoint, k->endpoint));
+            CHECK(!strcmp(s_format, k->format));
+            CHECK_EQ(s_workers, k->workers);
+        }
+        free(err);
+    }
+}
+
+/* A value not in an option's choices: refused from the command line with
+ * FIN_EUSAGE (64), listed in --help. */
+static void test_choices(void)
+{
+    int first;
+    char *err;
+    const char *good[] = {"-f", "csv", NULL};
+    CHECK_EQ(s_parse(good, &first, NULL), 0);
+    CHECK(!strcmp(s_format, "csv"));
+    const char *bad[] = {"--format", "xml", NULL};
+    CHECK_EQ(s_parse(bad, &first, &err), FIN_EUSAGE);
+    CHECK(strstr(err, "demo: --format: xml: not one of table|json|csv"));
+    free(err);
+    s_capture_t c;
+    s_capture_begin(&c, 1);
+    const char *help[] = {"--help", NULL};
+    s_parse(help, &first, NULL);
+    char *out = s_capture_end(&c);
+    CHECK(strstr(out, "output format (one of table|json|csv) (default: table)"));
+    free(out);
+}
+
+static void test_suggest(void)
+{
+    CHECK(options_suggest(&s_spec, "endpoitn") == &s_opts[0]);
+    CHECK(options_suggest(&s_spec, "dryrun") == &s_opts[5]);
+    CHECK(options_suggest(&s_spec, "port") == &s_opts[3]);
+    CHECK(options_suggest(&s_spec, "xyz") == NULL);
+    CHECK(options_suggest(&s_spec, "completely-different") == NULL);
+}
+
 static const test_case_t s_cases[] = {
+    {"sections of several programs", test_sections},
+    {"choices", test_choices},
+    {"did you mean", test_suggest},
     {"defaults", test_defaults},
     {"config file over defaults", test_file_over_defaults},
     {"command line over config file", test_command_line_over_file},

@@ -10,7 +10,7 @@
  *    unauthorized, logged as BATCH-REJECTED), and nothing it sends
  *    afterwards is stored;
  *  - secret key files readable by group/others are refused by
- *    finsam-collector (exit 77) and finsam-agent (exit 78), without the
+ *    finsam-collector and finsam-agent (exit 77 both), without the
  *    secret in the message.
  * An agent spoofing another förbund (every event rejected forbidden) is
  * tests/e2e/pipeline_test.c test_authorization; not repeated here. */
@@ -249,8 +249,8 @@ static void test_readable_secret_keys_refused(void)
     CHECK_EQ(rc, EX_NOPERM); /* 77, documented in --help */
     CHECK(strstr(out, "0644") && !strstr(out, z85));
     free(out);
-    /* check-config still binds (issue: it should not): ephemeral ports and
-     * no streams, so a parallel test on a default port cannot fail it. */
+    /* check-config binds nothing (tests/cli/check_config_test.c); ephemeral
+     * ports and no streams all the same. */
     char *ccheck[] = {(char *) tu_bin("finsam-collector"),
                       "-d",
                       c.cdir,
@@ -276,7 +276,7 @@ static void test_readable_secret_keys_refused(void)
     char *arun[] = {(char *) tu_bin("finsam-agent"), "-d", nv, "--collector", c.endpoint, "run", NULL};
     rc = s_run_capture(arun, log, &out);
     fprintf(stderr, "agent with a 0644 CURVE secret: exit %d: %s", rc, out);
-    CHECK_EQ(rc, EX_CONFIG); /* 78: "configuration (keys, catalogue, förbund)" */
+    CHECK_EQ(rc, EX_NOPERM); /* 77: a key readable by others, as for the collector */
     CHECK(strstr(out, "0644") && !strstr(out, z85));
     free(out);
     CHECK(chmod(secret, 0600) == 0);
@@ -289,7 +289,7 @@ static void test_readable_secret_keys_refused(void)
     char *ademo[] = {(char *) tu_bin("finsam-agent"), "-d", nv, "demo", "--events", "10", "--no-send", NULL};
     rc = s_run_capture(ademo, log, &out);
     fprintf(stderr, "agent with a 0644 pseudonym key: exit %d: %s", rc, out);
-    CHECK_EQ(rc, EX_CONFIG);
+    CHECK_EQ(rc, EX_NOPERM);
     CHECK(strstr(out, "0644") && !strstr(out, hex));
     free(out);
     free(hex);

@@ -28,8 +28,12 @@ static const opt_t s_opts[] = {
     {"exit-when-empty", 0, OPT_FLAG, NULL, 0, 0, "a flag", &o_other},
 };
 
-static const opt_spec_t s_spec = {"fuzz_config", "fuzz_config [OPTIONS]",       "fuzzing", NULL,
-                                  s_opts,        sizeof s_opts / sizeof *s_opts};
+static const opt_spec_t s_spec = {.prog = "fuzz_config",
+                                  .usage = "fuzz_config [OPTIONS]",
+                                  .summary = "fuzzing",
+                                  .opts = s_opts,
+                                  .nopts = sizeof s_opts / sizeof *s_opts,
+                                  .section = "collector"};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

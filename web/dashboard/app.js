@@ -24,8 +24,10 @@
       latest: 'Senaste period', compare: 'Projekt jämfört med integrerad samverkan', project: 'Projekt',
       integrated: 'Integrerad samverkan', difference: 'Skillnad', nation: 'Riket', lan: 'Län', forbund: 'Förbund',
       no_data: 'Inga data ännu.', measure: 'Mått', min_units: 'minsta antal', agents: 'Agenter',
-      agent: 'Agent', last_seen: 'Senast hörd (UTC)', age: 'Tid sedan', silent: 'tyst', ok: 'ok',
-      stored: 'Lagrade', duplicates: 'Dubbletter', batches: 'Satser', rejected: 'Avvisade', reasons: 'Skäl',
+      agent: 'Agent (certifikatets namn)', last_seen: 'Senast hörd (UTC)', age: 'Tid sedan', silent: 'tyst', ok: 'ok',
+      stored: 'Lagrade händelser', duplicates: 'Dubbletter', batches: 'Satser', rejected: 'Avvisade händelser',
+      reasons: 'Avvisade per skäl', file: 'Fil i agents/', fingerprint: 'Nyckelns fingeravtryck',
+      queued: 'I kö hos förbundet', not_listed: '(inte på listan)', agents_n: 'Agenter',
       events_in_log: 'Händelser i loggen', silent_agents: 'Tysta agenter', rejects_by_reason: 'Avvisade per skäl',
       uptime: 'Drifttid', last_seq: 'Senaste sekvens', subscribers: 'Prenumeranter', state: 'Läge',
       mean: 'medelvärde', share: 'andel', sum: 'summa', median_days: 'median dagar', mean_change: 'medelförändring',
@@ -40,8 +42,10 @@
       latest: 'Latest period', compare: 'Project compared with integrated collaboration', project: 'Project',
       integrated: 'Integrated collaboration', difference: 'Difference', nation: 'Nation', lan: 'County',
       forbund: 'Förbund', no_data: 'No data yet.', measure: 'Measure', min_units: 'minimum units',
-      agents: 'Agents', agent: 'Agent', last_seen: 'Last seen (UTC)', age: 'Age', silent: 'silent', ok: 'ok',
-      stored: 'Stored', duplicates: 'Duplicates', batches: 'Batches', rejected: 'Rejected', reasons: 'Reasons',
+      agents: 'Agents', agent: 'Agent (certificate name)', last_seen: 'Last seen (UTC)', age: 'Age', silent: 'silent',
+      ok: 'ok', stored: 'Events stored', duplicates: 'Duplicates', batches: 'Batches', rejected: 'Events rejected',
+      reasons: 'Rejected by reason', file: 'File in agents/', fingerprint: 'Key fingerprint',
+      queued: 'Queued at site', not_listed: '(not listed)', agents_n: 'Agents',
       events_in_log: 'Events in log', silent_agents: 'Silent agents', rejects_by_reason: 'Rejects by reason',
       uptime: 'Uptime', last_seq: 'Last sequence', subscribers: 'Subscribers', state: 'State',
       mean: 'mean', share: 'share', sum: 'sum', median_days: 'median days', mean_change: 'mean change',
@@ -370,7 +374,7 @@
     frag.append(summary);
     frag.append(el('h2', {}, t('forbund')));
     const ft = el('table', {class: 'status-forbund'});
-    ft.append(el('thead', {}, el('tr', {}, ...['forbund', 'agents', 'stored', 'rejected', 'age', 'state']
+    ft.append(el('thead', {}, el('tr', {}, ...['forbund', 'agents_n', 'stored', 'rejected', 'age', 'state']
                                                   .map((k) => el('th', {}, t(k))))));
     const fb = el('tbody');
     for (const f of st.forbund || []) {
@@ -382,16 +386,19 @@
     frag.append(ft);
     frag.append(el('h2', {}, t('agents')));
     const at = el('table', {class: 'status-agents'});
-    at.append(el('thead', {}, el('tr', {}, ...['forbund', 'agent', 'last_seen', 'age', 'state', 'stored', 'duplicates',
-                                                'batches', 'rejected', 'reasons'].map((k) => el('th', {}, t(k))))));
+    at.append(el('thead', {}, el('tr', {}, ...['forbund', 'agent', 'file', 'fingerprint', 'last_seen', 'age', 'state',
+                                                'stored', 'duplicates', 'batches', 'queued', 'rejected', 'reasons']
+                                                .map((k) => el('th', {}, t(k))))));
     const ab = el('tbody');
     for (const a of st.agents || []) {
       ab.append(el('tr', {class: (a.silent ? 'silent' : '') + (a.rejected ? ' rejects' : ''), 'data-forbund': a.forbund},
-                   el('td', {}, a.forbund), el('td', {class: 'key', title: a.agent}, a.agent.slice(0, 10) + '…'),
+                   el('td', {}, a.forbund), el('td', {}, a.name || t('not_listed')), el('td', {}, a.file || '–'),
+                   el('td', {class: 'key', title: a.agent}, a.fingerprint || '?'),
                    el('td', {}, a.last_seen), el('td', {class: 'num'}, age(a.last_seen_age_s)),
                    el('td', {}, a.silent ? t('silent') : t('ok')), el('td', {class: 'num'}, a.events_stored),
                    el('td', {class: 'num'}, a.duplicates), el('td', {class: 'num'}, a.batches),
-                   el('td', {class: 'num'}, a.rejected), el('td', {}, reasons(a.rejects))));
+                   el('td', {class: 'num'}, a.pending_at_agent), el('td', {class: 'num'}, a.rejected),
+                   el('td', {}, reasons(a.rejects))));
     }
     at.append(ab);
     frag.append(at);
