@@ -1,13 +1,35 @@
 #!/bin/sh
-# Installs the Debian 12 packages finsam builds and tests with, if missing.
-# Used by ./finsam-demo and ./finsam-test; safe to run again.
+# Installs the Debian 12 packages finsam needs, if missing; safe to run again.
+# Usage: cmake/debian-deps.sh [build|test|runtime|all]...   (default: build test)
+#   build    compilers, -dev packages, protoc-c, help2man, dpkg-dev (cpack)
+#   test     what the test suite runs on top: Python, clang, chromium, git ...
+#   runtime  the shared libraries the binaries run with (a site gets these
+#            from the .deb packages' Depends:, see docs/install.md)
+#   print    with a list name: print the packages and install nothing
+# The lists are cmake/deps-build.txt, deps-test.txt and deps-runtime.txt.
+# ./finsam-demo and ./finsam-test call it without arguments.
 set -e
-PKGS="build-essential cmake pkg-config git tzdata ca-certificates
-      libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
-      liblmdb-dev lmdb-utils libsodium-dev libjansson-dev libinih-dev
-      libcsv-dev libmicrohttpd-dev clang libclang-rt-dev
-      python3 python3-zmq python3-protobuf protobuf-compiler python3-numpy python3-scipy
-      chromium"
+here=$(dirname "$0")
+print=""
+lists=""
+for a in "$@"; do
+  case "$a" in
+    build|test|runtime) lists="$lists $a" ;;
+    all) lists="$lists build test runtime" ;;
+    print) print=1 ;;
+    *) echo "usage: $0 [print] [build|test|runtime|all]..." >&2; exit 64 ;;
+  esac
+done
+[ -n "$lists" ] || lists="build test"
+
+PKGS=""
+for l in $lists; do
+  PKGS="$PKGS $(sed -e 's/#.*//' "$here/deps-$l.txt")"
+done
+if [ -n "$print" ]; then
+  printf '%s\n' $PKGS
+  exit 0
+fi
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
