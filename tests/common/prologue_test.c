@@ -1,7 +1,7 @@
 /* prologue_test.c: common/prologue.c through prologue.h, the first steps
  * every binary's main() shares: prologue_run's contract (true: main goes
  * on; false: main returns *exit_status: 0 after --help, 64 for a bad log
- * level, 78 for a missing config file), no core dumps, and
+ * level, 66 for a missing config file), no core dumps, and
  * prologue_signals' flag. Each run is a forked child with its output in
  * files, as a real main's would be. */
 #include "prologue.h"
@@ -22,7 +22,7 @@ static const opt_t s_opts[] = {
 
 static const opt_spec_t s_spec = {
     "demo", "demo [OPTIONS] COMMAND", "A demo of the prologue.", "Exit codes: 0, 64, 78.\n",
-    s_opts, TU_NELEMS(s_opts),
+    s_opts, TU_NELEMS(s_opts), NULL, NULL,
 };
 
 /* What a child's prologue_run did. */
@@ -107,13 +107,14 @@ static void test_unknown_option_is_usage(void)
     s_free(&r);
 }
 
-static void test_missing_config_is_config_error(void)
+/* A --config FILE that does not exist is a missing input file (66). */
+static void test_missing_config_is_missing_input(void)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/absent.conf", tu_tempdir());
     char *argv[] = {"demo", "--config", path, "run", NULL};
     s_run_t r = s_run(argv);
-    CHECK_EQ(r.status, 78);
+    CHECK_EQ(r.status, 66);
     CHECK(strstr(r.err, path));
     s_free(&r);
 }
@@ -167,7 +168,7 @@ static const test_case_t s_cases[] = {
     {"help exits zero", test_help_exits_zero},
     {"bad log level is usage", test_bad_log_level_is_usage},
     {"unknown option is usage", test_unknown_option_is_usage},
-    {"missing config is config error", test_missing_config_is_config_error},
+    {"missing config file is 66", test_missing_config_is_missing_input},
     {"bad level in config file", test_bad_level_in_config_file},
     {"not dumpable after", test_not_dumpable_after},
     {"signals set the flag", test_signals_set_flag},
