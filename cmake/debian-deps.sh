@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential cmake pkg-config git tzdata ca-certificates
       libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
       liblmdb-dev lmdb-utils libsodium-dev libjansson-dev libinih-dev
-      libcsv-dev libmicrohttpd-dev clang libclang-rt-dev
+      libcsv-dev libmicrohttpd-dev libsystemd-dev clang libclang-rt-dev
       python3 python3-zmq python3-protobuf protobuf-compiler python3-numpy python3-scipy
       chromium"
 missing=""

@@ -18,6 +18,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REFRESH_MS 1000
@@ -98,10 +100,17 @@ static int s_dispatch(server_t *self, server_event_t what)
         while (read(self->sighup_fd, &si, sizeof si) == (ssize_t) sizeof si)
             ;
         log_info("collector", "RELOAD signal=SIGHUP");
+        /* `systemctl reload` waits for READY=1 again when told RELOADING=1
+         * (with the time, as systemd >= 253 asks for Type=notify-reload). */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                   (unsigned long long) ts.tv_sec * 1000000ull + (unsigned long long) ts.tv_nsec / 1000);
         allowlist_reload(self->allowlist);
         allowlist_reload(self->subscribers);
         if (self->stream)
             stream_tick(self->stream);
+        sd_notify(0, "READY=1");
         break;
     }
     /* The stop flag is set by a signal handler. A signal that interrupts
@@ -255,6 +264,11 @@ int server_reactor_new(server_t *self)
 fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop)
 {
     self->stop = stop;
+    /* Every socket is bound by now: the ingest ROUTER and the streams
+     * (server_open), the HTTP API (main.c starts it before this). Under
+     * systemd (Type=notify) the unit is started from here on; without
+     * NOTIFY_SOCKET this does nothing. */
+    sd_notify(0, "READY=1");
     s_publish(self);
     fin_err_t rc = FIN_OK;
     while (!*stop) {
@@ -275,6 +289,7 @@ fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop)
     }
     if (rc == FIN_OK)
         s_publish(self);
+    sd_notify(0, "STOPPING=1");
     log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
     return rc;
 }
