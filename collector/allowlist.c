@@ -73,6 +73,19 @@ static void s_watch(allowlist_t *self)
     }
 }
 
+/* A table entry: the metadata value, then the certificate's file name,
+ * both NUL-terminated in one allocation (allowlist_lookup, allowlist_file). */
+static char *s_entry(const char *value, const char *file)
+{
+    size_t v = strlen(value) + 1, f = strlen(file) + 1;
+    char *e = malloc(v + f);
+    if (e) {
+        memcpy(e, value, v);
+        memcpy(e + v, file, f);
+    }
+    return e;
+}
+
 static void s_load(allowlist_t *self, const char *cause)
 {
     s_watch(self);
@@ -98,10 +111,11 @@ static void s_load(allowlist_t *self, const char *cause)
             continue;
         }
         const char *value = zcert_meta(cert, self->meta_key);
+        char *entry;
         if (!value || !self->valid(value))
             log_warn("auth", "ALLOWLIST-SKIP file=%s reason=no-valid-%s-metadata", path, self->meta_key);
-        else
-            zhashx_update(self->value_by_key, zcert_public_txt(cert), strdup(value));
+        else if ((entry = s_entry(value, e->d_name)) != NULL)
+            zhashx_update(self->value_by_key, zcert_public_txt(cert), entry);
         zcert_destroy(&cert);
     }
     closedir(d);
@@ -213,6 +227,12 @@ bool allowlist_refresh(allowlist_t *self)
 const char *allowlist_lookup(allowlist_t *self, const char *public_z85)
 {
     return public_z85 ? zhashx_lookup(self->value_by_key, public_z85) : NULL;
+}
+
+const char *allowlist_file(allowlist_t *self, const char *public_z85)
+{
+    const char *value = allowlist_lookup(self, public_z85);
+    return value ? value + strlen(value) + 1 : NULL;
 }
 
 int allowlist_size(allowlist_t *self)

@@ -55,6 +55,10 @@ bool allowlist_refresh(allowlist_t *self);
  * NULL if the key is not listed. Borrowed until the next reload. */
 const char *allowlist_lookup(allowlist_t *self, const char *public_z85);
 
+/* The name (in the directory) of the certificate that lists a Z85 public
+ * key, or NULL if the key is not listed. Borrowed until the next reload. */
+const char *allowlist_file(allowlist_t *self, const char *public_z85);
+
 /* Validators: a förbund code; a subscriber access level ("all" or
  * "aggregates"). */
 bool allowlist_valid_forbund(const char *value);

@@ -45,7 +45,7 @@ for unit in finsam-collector.service finsam-agent.service; do
         cat "$tmp/security"
         fail=1
     fi
-    for want in Type=notify Restart=on-failure "ExecReload=/bin/kill -HUP \$MAINPID" User=finsam Group=finsam \
+    for want in Type=notify Restart=on-failure User=finsam Group=finsam \
         ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes ProtectHome=yes PrivateDevices=yes \
         ProtectKernelTunables=yes ProtectKernelModules=yes ProtectControlGroups=yes \
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" SystemCallFilter=@system-service \
@@ -59,6 +59,8 @@ for unit in finsam-collector.service finsam-agent.service; do
 done
 grep -qx "ExecStart=/usr/bin/finsam-collector --config /etc/finsam/collector.ini run" \
     "$src/packaging/systemd/finsam-collector.service" || { echo "FAIL collector ExecStart"; fail=1; }
+grep -qx "ExecReload=/bin/kill -HUP \$MAINPID" "$src/packaging/systemd/finsam-collector.service" ||
+    { echo "FAIL collector ExecReload"; fail=1; }
 grep -qx "ReadWritePaths=/var/lib/finsam" "$src/packaging/systemd/finsam-collector.service" ||
     { echo "FAIL collector ReadWritePaths"; fail=1; }
 grep -qx "ReadWritePaths=/var/lib/finsam-agent" "$src/packaging/systemd/finsam-agent.service" ||
