@@ -9,7 +9,9 @@
  * accept a connection — so READY=1 never comes before the collector
  * listens. Then SIGHUP (systemctl reload) gives RELOADING=1 and READY=1,
  * SIGTERM gives STOPPING=1 and exit 0; check-config says nothing. The
- * agent (finsam-agent run) says READY=1 and STOPPING=1 as well. */
+ * agent (finsam-agent run) says READY=1 and STOPPING=1 as well. And with
+ * JOURNAL_STREAM naming its stderr, every line the collector writes has
+ * a journal priority (common/log.c). */
 #include "testutil.h"
 
 #include "cluster.h"
@@ -20,6 +22,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -199,11 +202,48 @@ static void test_agent_ready(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
+static void test_journal_stream(void)
+{
+    /* As under systemd: stderr is the journal's stream and JOURNAL_STREAM
+     * names it (here the log file stands in for the stream). Every line
+     * the collector writes carries a priority and no time. */
+    cluster_t c;
+    cluster_init(&c);
+    int fd = s_notify_socket(c.dir);
+    struct stat st;
+    CHECK(stat(c.log, &st) == 0);
+    off_t before = st.st_size; /* keygen's lines, written without it */
+    char v[64], msg[4096];
+    snprintf(v, sizeof v, "%llu:%llu", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
+    CHECK(setenv("JOURNAL_STREAM", v, 1) == 0);
+    c.collector = s_spawn_collector(&c, "run");
+    CHECK(s_next(fd, msg, sizeof msg, 30000) && s_says(msg, "READY=1"));
+    CHECK(kill(c.collector, SIGTERM) == 0);
+    CHECK_EQ(tu_wait(c.collector, 20000), 0);
+    c.collector = 0;
+    unsetenv("JOURNAL_STREAM");
+    char *text = tu_read_file(c.log);
+    CHECK(text);
+    int lines = 0;
+    for (char *line = strtok(text + before, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        bool ok = (line[0] == '<' && strchr("3467", line[1]) && line[2] == '>');
+        if (!ok)
+            fprintf(stderr, "a line without a priority: %s\n", line);
+        CHECK(ok);
+    }
+    free(text);
+    CHECK(lines >= 3);
+    CHECK(tu_file_has(c.log, "<6>INFO  collector LISTENING endpoint="));
+    CHECK(tu_file_has(c.log, "<6>INFO  collector STOPPING"));
+    close(fd);
+}
+
 static const test_case_t s_cases[] = {
     {"READY=1 only once listening, RELOADING on SIGHUP, STOPPING", test_ready_after_listening},
     {"check-config sends nothing", test_check_config_is_silent},
     {"without NOTIFY_SOCKET", test_without_notify_socket},
     {"the agent: READY=1, STOPPING=1", test_agent_ready},
+    {"JOURNAL_STREAM: every line with its priority", test_journal_stream},
 };
 
 int main(int argc, char **argv)
