@@ -56,14 +56,16 @@ static void s_peer_accepted(server_t *self, int fd)
 static void s_handshake_failed(server_t *self, uint16_t event, uint32_t code, const char *endpoint,
                                const char *address)
 {
-    const char *reason = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                             ? "protocol (no CURVE or wrong server key?)"
-                             : "no detail (wrong server key?)";
-    char line[512], id[16];
-    snprintf(line, sizeof line, "HANDSHAKE-FAILED endpoint=%s address=%s reason=\"%s\" code=%u", endpoint,
+    const char *reason = "closed or timed out during the handshake"; /* NO_DETAIL: code is an errno */
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        reason = code == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+                     ? "wrong collector key (its HELLO cannot be opened)"
+                 : code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? "no CURVE (mechanism mismatch)"
+                                                                      : "protocol error";
+    char line[512];
+    snprintf(line, sizeof line, "HANDSHAKE-FAILED endpoint=%s address=%s reason=\"%s\" code=%#x", endpoint,
              address, reason, code);
-    snprintf(id, sizeof id, "%u", event);
-    throttle_event(self->handshake_log, id, line, clock_mono_ms());
+    throttle_event(self->handshake_log, reason, line, clock_mono_ms());
 }
 
 /* The ingest ROUTER's monitor: handshake failures, logged with the peer's
