@@ -43,15 +43,16 @@ static zsock_t *s_client(zcert_t *mine, const char *server_public, const char *e
     return s;
 }
 
-/* The lines of the log holding `a` and `b`, printed. */
-static int s_lines_with(const char *log, const char *a, const char *b)
+/* The lines of the log holding `a` and `b` (if not NULL), printed if `print`. */
+static int s_lines_with(const char *log, const char *a, const char *b, bool print)
 {
     char *text = tu_read_file(log);
     CHECK(text);
     int n = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
         if (strstr(line, a) && (!b || strstr(line, b))) {
-            printf("  %s\n", line);
+            if (print)
+                printf("  %s\n", line);
             n++;
         }
     free(text);
@@ -121,28 +122,28 @@ static void test_misconfigured_clients(void)
     zcert_destroy(&other);
 
     printf("unlisted key (ZAP):\n");
-    int refused = s_lines_with(c.log, "AUTH-REFUSED domain=ingest", NULL);
+    int refused = s_lines_with(c.log, "AUTH-REFUSED domain=ingest", NULL, true);
     CHECK(refused >= 2 && refused <= 3);
-    CHECK(s_lines_with(c.log, "AUTH-REFUSED domain=ingest address=127.0.0.1", NULL) == refused);
+    CHECK(s_lines_with(c.log, "AUTH-REFUSED domain=ingest address=127.0.0.1", NULL, false) == refused);
     /* It did retry all along: hundreds of attempts, counted not written. */
     long held = s_held_back(c.log, "AUTH-REFUSED domain=ingest");
     printf("  held back: %ld\n", held);
     CHECK(held >= 60);
 
     printf("wrong server key (monitor):\n");
-    int failed = s_lines_with(c.log, "HANDSHAKE-FAILED", NULL);
+    int failed = s_lines_with(c.log, "HANDSHAKE-FAILED", NULL, true);
     CHECK(failed >= 2 && failed <= 3);
-    CHECK(s_lines_with(c.log, "HANDSHAKE-FAILED", "address=127.0.0.1") >= 1);
+    CHECK(s_lines_with(c.log, "HANDSHAKE-FAILED", "address=127.0.0.1", false) >= 1);
     CHECK(s_held_back(c.log, "HANDSHAKE-FAILED") >= 60);
 
     printf("agent key on the stream socket:\n");
-    int stream = s_lines_with(c.log, "AUTH-REFUSED domain=stream", NULL);
+    int stream = s_lines_with(c.log, "AUTH-REFUSED domain=stream", NULL, true);
     CHECK(stream >= 2 && stream <= 3);
     CHECK(s_lines_with(c.log, "AUTH-REFUSED domain=stream address=127.0.0.1",
-                       "listed=agents forbund=NV certificate=nv.key") == stream);
+                       "listed=agents forbund=NV certificate=nv.key", false) == stream);
 
     printf("STATS:\n");
-    int stats = s_lines_with(c.log, "STATS batches=", NULL);
+    int stats = s_lines_with(c.log, "STATS batches=", NULL, true);
     CHECK(stats_early >= 1);
     CHECK_EQ(stats, stats_early);
     cluster_stop_collector(&c, SIGTERM);
