@@ -66,7 +66,7 @@ struct server_t {
     } peers[PEERS_MAX];
     uint16_t handshake_failed; /* a failure waiting for its DISCONNECTED (names the fd); 0: none */
     uint32_t handshake_code;
-    throttle_t *handshake_log;   /* HANDSHAKE-FAILED: one line a minute per reason */
+    throttle_t *handshake_log;   /* HANDSHAKE-FAILED: one line a minute in all */
     ingest_stats_t stats_logged; /* as of the last STATS line: the next comes only after a change */
     uint64_t published_waiting;  /* as of the last PUBLISHED line at info level */
     bool published_logged;

@@ -48,11 +48,14 @@ static void s_peer_accepted(server_t *self, int fd)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &sa)->sin6_addr, out, sizeof self->peers[0].address);
 }
 
-/* Logs one handshake failure, throttled per reason: one line a minute
- * names the address of the attempt it reports, its count covers every
- * address. Not per address, as auth.c's are, because the address is only
- * as good as s_peer_accepted's read: when the loop was busy the
- * connection can be gone by then, and "?" must not open a key of its own. */
+/* Logs one handshake failure. Throttled as one key: a line a minute in all,
+ * naming the address and reason of the attempt it reports, its count
+ * covering every address and reason. Not per address, as auth.c's are
+ * (these failures carry no client key), because the address is only as
+ * good as s_peer_accepted's read: when the loop was busy the connection
+ * can be gone by then, and "?" must not open a key of its own; nor per
+ * reason, because one wrong-key client also fails now and then with a
+ * reset in the middle of its handshake. */
 static void s_handshake_failed(server_t *self, uint16_t event, uint32_t code, const char *endpoint,
                                const char *address)
 {
@@ -65,7 +68,7 @@ static void s_handshake_failed(server_t *self, uint16_t event, uint32_t code, co
     char line[512];
     snprintf(line, sizeof line, "HANDSHAKE-FAILED endpoint=%s address=%s reason=\"%s\" code=%#x", endpoint,
              address, reason, code);
-    throttle_event(self->handshake_log, reason, line, clock_mono_ms());
+    throttle_event(self->handshake_log, "monitor", line, clock_mono_ms());
 }
 
 /* The ingest ROUTER's monitor: handshake failures, logged with the peer's
