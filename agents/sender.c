@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <zmq.h>
 
 #define S_POLL_MS 200
@@ -518,6 +519,9 @@ void sender_watch(sender_t *self, const sender_watch_t *watch)
 
 int sender_run(sender_t *self, volatile sig_atomic_t *stop)
 {
+    /* Under systemd (Type=notify): the outbox is open and the socket set
+     * up. A no-op without NOTIFY_SOCKET. */
+    sd_notify(0, "READY=1");
     while (!*stop) {
         int64_t now = clock_mono_ms();
         /* "Empty" counts only while connected: started before the
@@ -565,6 +569,7 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
         if (self->has_watch && self->watch.on_tick)
             self->watch.on_tick(self->watch.arg);
     }
+    sd_notify(0, "STOPPING=1");
     log_info("sender", "STOPPED");
     return 0;
 }

@@ -6,14 +6,21 @@
 #include "auth.h"
 
 #include "log.h"
+#include "throttle.h"
+#include "util.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <string.h>
 
+/* Refused handshakes of one (domain, address, key): one line a minute. */
+#define REFUSED_LOG_PERIOD_MS 60000
+#define REFUSED_LOG_KEYS 4096
+
 struct auth_t {
     void *rep;
     allowlist_t *agents, *subscribers;
+    throttle_t *refused_log;
     unsigned long refused;
 };
 
@@ -24,7 +31,8 @@ auth_t *auth_new(void *ctx, allowlist_t *agents, allowlist_t *subscribers)
         return NULL;
     self->agents = agents;
     self->subscribers = subscribers;
-    self->rep = zmq_socket(ctx, ZMQ_REP);
+    self->refused_log = throttle_new(REFUSED_LOG_PERIOD_MS, REFUSED_LOG_KEYS, LOG_LEVEL_WARN, "auth");
+    self->rep = self->refused_log ? zmq_socket(ctx, ZMQ_REP) : NULL;
     int linger = 0;
     if (!self->rep || zmq_setsockopt(self->rep, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_bind(self->rep, "inproc://zeromq.zap.01") < 0) {
@@ -41,6 +49,7 @@ void auth_destroy(auth_t **self_p)
         return;
     if ((*self_p)->rep)
         zmq_close((*self_p)->rep);
+    throttle_destroy(&(*self_p)->refused_log);
     free(*self_p);
     *self_p = NULL;
 }
@@ -53,6 +62,29 @@ void *auth_socket(auth_t *self)
 unsigned long auth_refused(const auth_t *self)
 {
     return self->refused;
+}
+
+void auth_tick(auth_t *self)
+{
+    throttle_flush(self->refused_log, clock_mono_ms());
+}
+
+/* What the allow-lists know of a refused key, as log fields: a key refused
+ * on one socket may be listed for another (an agent's key given to a
+ * stream client, a subscriber's to an agent), or "" if neither lists it. */
+static void s_known(auth_t *self, const char *key, char *out, size_t outlen)
+{
+    const char *v;
+    out[0] = '\0';
+    if (!key[0])
+        return;
+    if ((v = allowlist_lookup(self->agents, key)) != NULL)
+        snprintf(out, outlen, " listed=agents forbund=%s certificate=%s fingerprint=%s", v,
+                 allowlist_cert(self->agents, key)->file, allowlist_cert(self->agents, key)->fingerprint);
+    else if ((v = allowlist_lookup(self->subscribers, key)) != NULL)
+        snprintf(out, outlen, " listed=subscribers access=%s certificate=%s fingerprint=%s", v,
+                 allowlist_cert(self->subscribers, key)->file,
+                 allowlist_cert(self->subscribers, key)->fingerprint);
 }
 
 /* ZMTP metadata: [name-len u8][name][value-len be32][value]. */
@@ -123,9 +155,15 @@ int auth_handle(auth_t *self)
         text = "CURVE required";
     }
     if (strcmp(status, "200")) {
+        /* A misconfigured client retries several times a second: one line
+         * a minute per (domain, address, key), with the count of the rest. */
         self->refused++;
-        log_warn("auth", "AUTH-REFUSED domain=%s address=%s key=%.8s reason=\"%s\"", domain, address,
-                 key[0] ? key : "-", text);
+        char known[200], line[1024], id[600];
+        s_known(self, key, known, sizeof known);
+        snprintf(line, sizeof line, "AUTH-REFUSED domain=%s address=%s key=%.8s reason=\"%s\"%s", domain,
+                 address, key[0] ? key : "-", text, known);
+        snprintf(id, sizeof id, "%s %s %s", domain, address, key);
+        throttle_event(self->refused_log, id, line, clock_mono_ms());
     } else {
         log_info("auth", "AUTH-OK domain=%s address=%s key=%.8s", domain, address, key);
     }

@@ -34,4 +34,10 @@ int auth_handle(auth_t *self);
 /* Handshakes refused since start. */
 unsigned long auth_refused(const auth_t *self);
 
+/* Refused handshakes are logged (AUTH-REFUSED, with the peer's address and
+ * what the allow-lists know of its key) at most once a minute per (domain,
+ * address, key), the next line counting the rest (throttle.h). Call this
+ * every few seconds: it writes the count of a client that went quiet. */
+void auth_tick(auth_t *self);
+
 #endif

@@ -119,10 +119,16 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
     zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     /* Handshakes that fail before any ZAP request (no CURVE, wrong server
      * key) are invisible to auth.c: watch them through a socket monitor so
-     * every refused attempt is logged. */
-    self->monitor = monitor_open(zsys_init(), r, "ingest",
-                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+     * every refused attempt is logged. The monitor names only our own
+     * endpoint; accepts and disconnects carry the descriptor, which gives
+     * the peer's address (server_loop.c). */
+    self->handshake_log = throttle_new(60000, 4096, LOG_LEVEL_WARN, "auth");
+    self->monitor = self->handshake_log ? monitor_open(zsys_init(), r, "ingest",
+                                                       ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                                                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                                        : NULL;
     if (zmq_bind(r, config->endpoint) < 0) {
         snprintf(err, sizeof err, "%s: %s", config->endpoint, zmq_strerror(errno));
         log_error("collector", "BIND-FAILED endpoint=%s reason=%s", config->endpoint, zmq_strerror(errno));
@@ -172,6 +178,7 @@ void server_destroy(server_t **self_p)
     stream_destroy(&self->stream);
     if (self->monitor)
         zmq_close(self->monitor);
+    throttle_destroy(&self->handshake_log);
     zsock_destroy(&self->router);
     auth_destroy(&self->auth);
     zcert_destroy(&self->cert);

@@ -52,7 +52,11 @@ void server_destroy(server_t **self_p);
  * SIGHUP reloads both allow-lists; the caller blocks it in every thread
  * before starting any (the loop reads it from a signalfd), as main.c does.
  * The allow-lists are also reloaded on inotify events of their
- * directories (allowlist.h). */
+ * directories (allowlist.h).
+ * Under systemd (NOTIFY_SOCKET set) it says READY=1 on entry — so every
+ * socket, the HTTP API's included, must be bound before it is called —
+ * RELOADING=1 and READY=1 around a SIGHUP reload, STOPPING=1 on the way
+ * out (sd_notify(3)). */
 fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop);
 
 /* Shared read-only with the HTTP thread (ledger reads use their own read

@@ -13,6 +13,7 @@
 #include "allowlist.h"
 #include "auth.h"
 #include "ingest.h"
+#include "throttle.h"
 
 #include <czmq.h>
 
@@ -23,6 +24,7 @@
  * 5 pages per event) while keeping fsyncs far below the disk's rate. */
 #define MAX_COMMIT_EVENTS 6000
 #define HANDLERS_MAX 16
+#define PEERS_MAX 256
 
 /* What a socket's, descriptor's or timer's turn means (server_loop.c's
  * s_dispatch). */
@@ -54,9 +56,20 @@ struct server_t {
     zcert_t *cert;
     auth_t *auth;
     zsock_t *router;
-    void *monitor;            /* PAIR receiving the ROUTER's handshake failures */
-    int64_t handshake_log_ms; /* last HANDSHAKE-FAILED line, for throttling */
-    unsigned handshake_unlogged;
+    void *monitor; /* PAIR receiving the ROUTER's connections and handshake failures */
+    /* The peer address of each accepted ingest connection, by descriptor
+     * (slot fd % PEERS_MAX), read when the monitor reports the accept: a
+     * handshake failure is reported without one (server_loop.c). */
+    struct {
+        int fd;
+        char address[64]; /* "" when the slot is free */
+    } peers[PEERS_MAX];
+    uint16_t handshake_failed; /* a failure waiting for its DISCONNECTED (names the fd); 0: none */
+    uint32_t handshake_code;
+    throttle_t *handshake_log;   /* HANDSHAKE-FAILED: one line a minute in all */
+    ingest_stats_t stats_logged; /* as of the last STATS line: the next comes only after a change */
+    uint64_t published_waiting;  /* as of the last PUBLISHED line at info level */
+    bool published_logged;
     stream_t *stream;
     ledger_t *ledger;
     catalogue_t *catalogue;

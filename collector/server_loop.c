@@ -14,37 +14,96 @@
 #include "publish.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REFRESH_MS 1000
 #define STOP_CHECK_MS 200
 #define STATS_MS 10000
 
-/* Logs the handshake failures the monitor reports. */
+/* Remembers the peer address of an accepted ingest connection. Read now,
+ * when the loop gets to the event: if the connection is already gone the
+ * address stays unknown ("?"). */
+static void s_peer_accepted(server_t *self, int fd)
+{
+    if (fd < 0)
+        return;
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    char *out = self->peers[fd % PEERS_MAX].address;
+    self->peers[fd % PEERS_MAX].fd = fd;
+    out[0] = '\0';
+    if (getpeername(fd, (struct sockaddr *) &sa, &len) < 0)
+        return;
+    if (sa.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *) &sa)->sin_addr, out, sizeof self->peers[0].address);
+    else if (sa.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &sa)->sin6_addr, out, sizeof self->peers[0].address);
+}
+
+/* Logs one handshake failure. Throttled as one key: a line a minute in all,
+ * naming the address and reason of the attempt it reports, its count
+ * covering every address and reason. Not per address, as auth.c's are
+ * (these failures carry no client key), because the address is only as
+ * good as s_peer_accepted's read: when the loop was busy the connection
+ * can be gone by then, and "?" must not open a key of its own; nor per
+ * reason, because one wrong-key client also fails now and then with a
+ * reset in the middle of its handshake. */
+static void s_handshake_failed(server_t *self, uint16_t event, uint32_t code, const char *endpoint,
+                               const char *address)
+{
+    const char *reason = "closed or timed out during the handshake"; /* NO_DETAIL: code is an errno */
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        reason = code == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+                     ? "wrong collector key (its HELLO cannot be opened)"
+                 : code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? "no CURVE (mechanism mismatch)"
+                                                                      : "protocol error";
+    char line[512];
+    snprintf(line, sizeof line, "HANDSHAKE-FAILED endpoint=%s address=%s reason=\"%s\" code=%#x", endpoint,
+             address, reason, code);
+    throttle_event(self->handshake_log, "monitor", line, clock_mono_ms());
+}
+
+/* The ingest ROUTER's monitor: handshake failures, logged with the peer's
+ * address. libzmq reports a failure without the connection it belongs to,
+ * but the engine that fails reports its DISCONNECTED (with the descriptor)
+ * right after it, so a failure waits for that event to be logged. Refusals
+ * by the ZAP handler (HANDSHAKE_FAILED_AUTH) are not logged here: auth.c
+ * logged them with the address and the key. */
 static void s_monitor_events(server_t *self)
 {
     uint16_t event;
     uint32_t value;
     char endpoint[128];
     while (monitor_next(self->monitor, &event, &value, endpoint, sizeof endpoint)) {
-        const char *reason = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "auth"
-                             : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                                 ? "protocol (no CURVE or wrong server key?)"
-                                 : "no detail (wrong server key?)";
-        /* A misconfigured client retries every few hundred ms: one line a
-         * second at most, with how many were folded into it. */
-        int64_t now = clock_mono_ms();
-        if (now - self->handshake_log_ms >= 1000) {
-            log_warn("auth", "HANDSHAKE-FAILED endpoint=%s reason=\"%s\" code=%u also=%u", endpoint, reason,
-                     value, self->handshake_unlogged);
-            self->handshake_log_ms = now;
-            self->handshake_unlogged = 0;
-        } else {
-            self->handshake_unlogged++;
+        switch (event) {
+        case ZMQ_EVENT_ACCEPTED: s_peer_accepted(self, (int) value); break;
+        case ZMQ_EVENT_DISCONNECTED: {
+            int fd = (int) value;
+            bool known = fd >= 0 && self->peers[fd % PEERS_MAX].fd == fd;
+            const char *address =
+                known && self->peers[fd % PEERS_MAX].address[0] ? self->peers[fd % PEERS_MAX].address : "?";
+            if (self->handshake_failed)
+                s_handshake_failed(self, self->handshake_failed, self->handshake_code, endpoint, address);
+            self->handshake_failed = 0;
+            if (known)
+                self->peers[fd % PEERS_MAX].address[0] = '\0';
+            break;
+        }
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: break;
+        default:                        /* PROTOCOL or NO_DETAIL: logged at the DISCONNECTED that follows */
+            if (self->handshake_failed) /* never seen: two failures in a row */
+                s_handshake_failed(self, self->handshake_failed, self->handshake_code, endpoint, "?");
+            self->handshake_failed = event;
+            self->handshake_code = value;
+            break;
         }
     }
 }
@@ -59,8 +118,14 @@ static void s_publish(server_t *self)
         log_warn("collector", "PUBLISH-FAILED reason=%s", store_strerror(rc));
         return;
     }
-    log_info("collector", "PUBLISHED seq=%llu refreshed=%llu waiting=%llu", (unsigned long long) r.seq,
-             (unsigned long long) r.refreshed, (unsigned long long) r.waiting);
+    /* Periodic: at info only when it did something or the backlog moved,
+     * so an idle collector's log stays quiet. */
+    bool news = !self->published_logged || r.refreshed > 0 || r.waiting != self->published_waiting;
+    LOG_AT(news ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "collector",
+           "PUBLISHED seq=%llu refreshed=%llu waiting=%llu", (unsigned long long) r.seq,
+           (unsigned long long) r.refreshed, (unsigned long long) r.waiting);
+    self->published_logged = true;
+    self->published_waiting = r.waiting;
     /* Aggregates-only subscribers get the protected rows that moved. */
     char err[256];
     if (self->stream && r.refreshed > 0 && stream_publish_publication(self->stream, r.seq, err, sizeof err))
@@ -98,10 +163,17 @@ static int s_dispatch(server_t *self, server_event_t what)
         while (read(self->sighup_fd, &si, sizeof si) == (ssize_t) sizeof si)
             ;
         log_info("collector", "RELOAD signal=SIGHUP");
+        /* `systemctl reload` waits for READY=1 again when told RELOADING=1
+         * (with the time, as systemd >= 253 asks for Type=notify-reload). */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                   (unsigned long long) ts.tv_sec * 1000000ull + (unsigned long long) ts.tv_nsec / 1000);
         allowlist_reload(self->allowlist);
         allowlist_reload(self->subscribers);
         if (self->stream)
             stream_tick(self->stream);
+        sd_notify(0, "READY=1");
         break;
     }
     /* The stop flag is set by a signal handler. A signal that interrupts
@@ -118,12 +190,22 @@ static int s_dispatch(server_t *self, server_event_t what)
         break;
     case EV_STREAM_TICK: stream_tick(self->stream); break;
     case EV_PUBLISH: s_publish(self); break;
-    case EV_STATS: {
+    case EV_STATS: { /* totals since start, only when some moved since the last line */
+        /* The counts of refused handshakes of clients that went quiet. */
+        auth_tick(self->auth);
+        throttle_flush(self->handshake_log, clock_mono_ms());
         const ingest_stats_t *s = ingest_stats(self->ingest);
-        log_info("collector", "STATS batches=%llu events=%llu stored=%llu duplicates=%llu commits=%llu",
+        if (!memcmp(s, &self->stats_logged, sizeof *s))
+            break;
+        self->stats_logged = *s;
+        uint64_t rejected = 0;
+        for (size_t i = 0; i < sizeof s->rejected / sizeof *s->rejected; i++)
+            rejected += s->rejected[i];
+        log_info("collector",
+                 "STATS batches=%llu events=%llu stored=%llu duplicates=%llu rejected=%llu commits=%llu",
                  (unsigned long long) s->batches, (unsigned long long) s->events,
                  (unsigned long long) s->stored, (unsigned long long) s->duplicates,
-                 (unsigned long long) s->commits);
+                 (unsigned long long) rejected, (unsigned long long) s->commits);
         break;
     }
     }
@@ -255,6 +337,11 @@ int server_reactor_new(server_t *self)
 fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop)
 {
     self->stop = stop;
+    /* Every socket is bound by now: the ingest ROUTER and the streams
+     * (server_open), the HTTP API (main.c starts it before this). Under
+     * systemd (Type=notify) the unit is started from here on; without
+     * NOTIFY_SOCKET this does nothing. */
+    sd_notify(0, "READY=1");
     s_publish(self);
     fin_err_t rc = FIN_OK;
     while (!*stop) {
@@ -275,6 +362,7 @@ fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop)
     }
     if (rc == FIN_OK)
         s_publish(self);
+    sd_notify(0, "STOPPING=1");
     log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
     return rc;
 }
