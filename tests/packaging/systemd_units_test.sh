@@ -63,8 +63,10 @@ grep -qx "ExecReload=/bin/kill -HUP \$MAINPID" "$src/packaging/systemd/finsam-co
     { echo "FAIL collector ExecReload"; fail=1; }
 grep -qx "ReadWritePaths=/var/lib/finsam" "$src/packaging/systemd/finsam-collector.service" ||
     { echo "FAIL collector ReadWritePaths"; fail=1; }
-grep -qx "ReadWritePaths=/var/lib/finsam-agent" "$src/packaging/systemd/finsam-agent.service" ||
-    { echo "FAIL agent ReadWritePaths"; fail=1; }
+grep -qx "ReadWritePaths=/var/lib/finsam-agent /var/spool/finsam-agent" "$src/packaging/systemd/finsam-agent.service" &&
+    grep -q -- "--spool /var/spool/finsam-agent" "$src/packaging/systemd/finsam-agent.service" &&
+    grep -qx "SupplementaryGroups=finsam-spool" "$src/packaging/systemd/finsam-agent.service" ||
+    { echo "FAIL agent ReadWritePaths, --spool or SupplementaryGroups (the drop folder /var/spool/finsam-agent)"; fail=1; }
 
 # The agent's ExecStart must use options the agent has.
 for opt in --config --spool; do
