@@ -13,6 +13,7 @@
  * swap files) are ignored. */
 #include "allowlist.h"
 
+#include "keys.h"
 #include "log.h"
 #include "status.h"
 #include "util.h"
@@ -129,7 +130,7 @@ static void s_load(allowlist_t *self, const char *cause)
             continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", self->dir, e->d_name);
-        zcert_t *cert = zcert_load(path);
+        zcert_t *cert = keys_cert_load(path);
         if (!cert) {
             log_warn("auth", "ALLOWLIST-SKIP file=%s reason=not-a-certificate", path);
             continue;

@@ -2,6 +2,8 @@
  * stat, access and reads: nothing here creates a file or opens a socket. */
 #include "check.h"
 
+#include "keys.h"
+
 #include <czmq.h>
 #include <dirent.h>
 #include <errno.h>
@@ -122,7 +124,7 @@ bool check_secret_file(check_t *c, const char *what, const char *path, bool is_c
         return false;
     }
     if (is_cert) {
-        zcert_t *cert = zcert_load(path);
+        zcert_t *cert = keys_cert_load(path);
         static const char zero[41] = "0000000000000000000000000000000000000000";
         bool ok = cert && strcmp(zcert_secret_txt(cert), zero) != 0;
         zcert_destroy(&cert);
@@ -146,7 +148,7 @@ bool check_public_cert(check_t *c, const char *what, const char *path, const cha
                        strerror(errno));
         return false;
     }
-    zcert_t *cert = zcert_load(path);
+    zcert_t *cert = keys_cert_load(path);
     if (!cert) {
         check_fail(c, EX_CONFIG, "%s %s: not a ZeroMQ certificate; fix: %s", what, path, missing_hint);
         return false;
@@ -183,7 +185,7 @@ void check_cert_dir(check_t *c, const char *what, const char *dir, const char *m
         struct stat st;
         if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
             continue;
-        zcert_t *cert = zcert_load(path);
+        zcert_t *cert = keys_cert_load(path);
         const char *value = cert ? zcert_meta(cert, meta_key) : NULL;
         if (!cert) {
             check_fail(c, EX_CONFIG, "%s %s: not a certificate (it is skipped); fix: remove it or replace it",

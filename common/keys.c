@@ -2,6 +2,8 @@
 #include "keys.h"
 
 #include <errno.h>
+#include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,6 +61,42 @@ int keys_generate_meta(const char *path, const char *name, const char *meta_key,
     return 0;
 }
 
+zcert_t *keys_cert_load(const char *path)
+{
+    char name[4096];
+    snprintf(name, sizeof name, "%s_secret", path);
+    FILE *f = fopen(name, "r");
+    if (!f)
+        f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char text[16384];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    bool whole = feof(f) && !ferror(f);
+    fclose(f);
+    if (!whole) /* a certificate is a few hundred bytes */
+        return NULL;
+    text[n] = '\0';
+    zconfig_t *root = zconfig_str_load(text);
+    if (!root)
+        return NULL;
+    const char *pub = zconfig_get(root, "curve/public-key", NULL);
+    const char *sec = zconfig_get(root, "curve/secret-key", NULL);
+    uint8_t pk[32], sk[32] = {0};
+    zcert_t *cert = NULL;
+    if (pub && strlen(pub) == 40 && zmq_z85_decode(pk, pub) &&
+        (!sec || (strlen(sec) == 40 && zmq_z85_decode(sk, sec))))
+        cert = zcert_new_from(pk, sk);
+    zconfig_t *meta = cert ? zconfig_locate(root, "metadata") : NULL;
+    for (zconfig_t *m = meta ? zconfig_child(meta) : NULL; m; m = zconfig_next(m))
+        if (zconfig_name(m) && zconfig_value(m))
+            zcert_set_meta(cert, zconfig_name(m), "%s", zconfig_value(m));
+    sodium_memzero(sk, sizeof sk);
+    sodium_memzero(text, sizeof text);
+    zconfig_destroy(&root);
+    return cert;
+}
+
 zcert_t *keys_load_secret(const char *path, char *err, size_t errlen)
 {
     if (keys_check_private(path, err, errlen) < 0)
@@ -69,7 +107,7 @@ zcert_t *keys_load_secret(const char *path, char *err, size_t errlen)
     snprintf(secret, sizeof secret, "%s_secret", path);
     if (access(secret, F_OK) == 0 && keys_check_private(secret, err, errlen) < 0)
         return NULL;
-    zcert_t *cert = zcert_load(path);
+    zcert_t *cert = keys_cert_load(path);
     if (!cert) {
         snprintf(err, errlen, "%s: not a ZeroMQ certificate", path);
         return NULL;
@@ -89,7 +127,7 @@ zcert_t *keys_load_public(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    zcert_t *cert = zcert_load(path);
+    zcert_t *cert = keys_cert_load(path);
     if (!cert) {
         snprintf(err, errlen, "%s: not a ZeroMQ certificate", path);
         return NULL;

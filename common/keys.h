@@ -24,6 +24,14 @@ int keys_generate_meta(const char *path, const char *name, const char *meta_key,
  * destroys with zcert_destroy) or NULL with err filled. */
 zcert_t *keys_load_secret(const char *path, char *err, size_t errlen);
 
+/* zcert_load without its leak: CZMQ 4.2 leaks the file object of a file
+ * that does not parse. Reads PATH_secret instead of PATH when it exists,
+ * as zcert_load does; the file is parsed with zconfig_str_load and the
+ * keys decoded here. NULL if unreadable or not a ZeroMQ certificate. Every
+ * certificate finsam reads (keys, allow-lists, check-config) goes through
+ * it, because allow-list directories may hold anything. */
+zcert_t *keys_cert_load(const char *path);
+
 /* Loads a public certificate (e.g. the collector's key on an agent).
  * Returns a new cert or NULL with err filled. */
 zcert_t *keys_load_public(const char *path, char *err, size_t errlen);

@@ -54,6 +54,32 @@ static bool s_is_choice(const char *values, const char *text)
     return false;
 }
 
+/* The copies made of config-file values, one per option target: a value
+ * the command line overrides is freed; the rest live until exit, held
+ * here (so they are reachable, not leaked). */
+static struct {
+    void *target;
+    char *copy;
+} s_copies[256];
+
+static void s_own(void *target, char *copy)
+{
+    size_t n = sizeof s_copies / sizeof *s_copies, slot = n;
+    for (size_t i = 0; i < n; i++) {
+        if (s_copies[i].target == target) {
+            free(s_copies[i].copy); /* overridden */
+            slot = i;
+            break;
+        }
+        if (!s_copies[i].target && slot == n)
+            slot = i;
+    }
+    if (slot == n) /* more string options than any finsam program has */
+        return;
+    s_copies[slot].target = copy ? target : NULL;
+    s_copies[slot].copy = copy;
+}
+
 /* Stores text into the option's target; returns 0 or -1 with a reason
  * (static storage, or *reason_buf). */
 static int s_set(const opt_spec_t *spec, const opt_t *opt, const char *text, bool copy, const char **reason)
@@ -66,7 +92,16 @@ static int s_set(const opt_spec_t *spec, const opt_t *opt, const char *text, boo
         return -1;
     }
     switch (opt->type) {
-    case OPT_STR: *(char **) opt->target = copy ? strdup(text) : (char *) text; return 0;
+    case OPT_STR: {
+        char *value = copy ? strdup(text) : (char *) text;
+        if (copy && !value) {
+            *reason = "out of memory";
+            return -1;
+        }
+        s_own(opt->target, copy ? value : NULL);
+        *(char **) opt->target = value;
+        return 0;
+    }
     case OPT_INT: {
         char *end;
         errno = 0;

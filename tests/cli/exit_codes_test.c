@@ -305,7 +305,7 @@ static void test_short_options(void)
         {"h", "help"},    {"k", "min-units"}, {"l", "log-level"}, {"m", "measure"}, {"M", "mapping"},
         {"n", "dry-run"}, {"p", "period"},    {"s", "slice"},     {"S", "spool"},   {"V", "version"},
     };
-    const char *by_letter[128] = {NULL};
+    char *by_letter[128] = {NULL};
     for (size_t b = 0; b < 3; b++) {
         char *help = cli_help(cli_binaries[b]);
         const char *names[64];
@@ -334,6 +334,8 @@ static void test_short_options(void)
         }
         free(help);
     }
+    for (size_t l = 0; l < TU_NELEMS(by_letter); l++)
+        free(by_letter[l]);
 }
 
 static const test_case_t s_cases[] = {
