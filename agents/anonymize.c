@@ -206,8 +206,11 @@ fin_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[13
         int bd = dd > 60 ? dd - 60 : dd;
         if (year == ty && (mm > tm || (mm == tm && bd > td)))
             year -= 100;
+        /* '+' is written from the year one turns 100 (Skatteverket), so it
+         * counts by year alone: 261220+4566 in 2026 is 1926, before the
+         * birthday too. */
         if (sep == '+')
-            year -= 100;
+            year = ty - 100 - ((ty - 100 - yy) % 100 + 100) % 100;
     }
     int day = dd > 60 ? dd - 60 : dd; /* samordningsnummer */
     if (!anon_is_date(year, mm, day))

@@ -98,9 +98,10 @@ int csvcell_date(const char *s, char out[11])
     if (isdigit((unsigned char) s[0]) && s[4] == '-' && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
         n == 10) {
         /* ISO date, maybe with a time: 2026-03-14 10:22 or 2026-03-14T10:22:05 */
-    } else if (sscanf(s, "%2d/%2d/%4d%n", &d, &m, &y, &n) == 3 && n >= 8 &&
-               isdigit((unsigned char) s[n - 4])) {
-        /* D/M/YYYY, day first as written in Sweden */
+    } else if ((sscanf(s, "%2d/%2d/%4d%n", &d, &m, &y, &n) == 3 ||
+                sscanf(s, "%2d.%2d.%4d%n", &d, &m, &y, &n) == 3) &&
+               n >= 8 && isdigit((unsigned char) s[n - 4]) && isdigit((unsigned char) s[0])) {
+        /* D/M/YYYY or D.M.YYYY, day first as written in Sweden */
     } else {
         return -1;
     }
@@ -113,4 +114,47 @@ int csvcell_date(const char *s, char out[11])
         return -1;
     snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
     return 0;
+}
+
+int csvcell_distance(const char *a, const char *b, int limit)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 256 || lb > 256)
+        return limit + 1;
+    if ((la > lb ? la - lb : lb - la) > (size_t) limit)
+        return limit + 1;
+    int row[257];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int) j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0], best;
+        row[0] = (int) i;
+        best = row[0];
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int v = diag + (a[i - 1] != b[j - 1]);
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            if (up + 1 < v)
+                v = up + 1;
+            row[j] = v;
+            diag = up;
+            if (v < best)
+                best = v;
+        }
+        if (best > limit)
+            return limit + 1;
+    }
+    return row[lb] > limit ? limit + 1 : row[lb];
+}
+
+bool csvcell_similar(const char *a, const char *b)
+{
+    char na[257], nb[257];
+    if (csvcell_norm(a, na, sizeof na) < 0 || csvcell_norm(b, nb, sizeof nb) < 0 || !*na || !*nb)
+        return false;
+    size_t la = strlen(na), lb = strlen(nb);
+    if ((la >= 3 && !strncmp(na, nb, la)) || (lb >= 3 && !strncmp(na, nb, lb)))
+        return true;
+    return csvcell_distance(na, nb, 2) <= 2;
 }

@@ -28,4 +28,13 @@ int csvcell_number(const char *s, long long *whole, bool *fraction, bool *round_
  * "YYYY-MM-DD"; -1 if neither or no such day. */
 int csvcell_date(const char *s, char out[11]);
 
+/* Levenshtein distance in bytes between a and b, counting up to `limit`
+ * (returns limit + 1 beyond it); for "did you mean" and drafting. */
+int csvcell_distance(const char *a, const char *b, int limit);
+
+/* True if a and b (compared as csvcell_norm does) are at most 2 edits
+ * apart, or one of at least 3 bytes starts the other: the test of every
+ * "did you mean" of the mapping. */
+bool csvcell_similar(const char *a, const char *b);
+
 #endif

@@ -27,6 +27,17 @@
 #include <unistd.h>
 
 #define S_MAX_ERRORS 20
+/* Distinct (column, reason) pairs gathered into one line each. */
+#define S_MAX_GATHERED 64
+
+/* A reason said once for all the rows that have it (mapping.h): an
+ * unknown label is one decision for staff, not one per row. */
+typedef struct {
+    int col;
+    char why[400];
+    long first_line;
+    size_t rows;
+} s_gathered_t;
 
 typedef struct {
     const char *label; /* the file as messages name it (import_opts_t.label) */
@@ -47,6 +58,9 @@ typedef struct {
     bool have_header;
     size_t nheader;
     bool fatal; /* the file's fault stops the import (reason on o->errors) */
+    char sep;
+    s_gathered_t gathered[S_MAX_GATHERED];
+    size_t ngathered, gathered_rows, printed;
 } s_ctx_t;
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -191,26 +205,71 @@ static char s_detect_separator(const char *p, size_t n)
 
 /* ---- records ----------------------------------------------------------- */
 
+static void s_print(const s_ctx_t *c, long line, int col, const char *field, const char *why, size_t rows)
+{
+    char more[48] = "";
+    if (rows)
+        snprintf(more, sizeof more, "; %zu row%s", rows, rows == 1 ? "" : "s");
+    if (col >= 0)
+        fprintf(c->o->errors,
+                *mapping_header(c->map, col) ? "%s:%ld: column %d \"%s\": %s%s\n"
+                                             : "%s:%ld: column %d%s: %s%s\n",
+                c->label, line, col + 1, mapping_header(c->map, col), why, more);
+    else
+        fprintf(c->o->errors, "%s:%ld: %s: %s%s\n", c->label, line, field, why, more);
+}
+
+static bool s_gather(s_ctx_t *c, int col, const char *why)
+{
+    if (col < 0 || (strncmp(why, MAPPING_LABEL_WHY, strlen(MAPPING_LABEL_WHY)) &&
+                    strncmp(why, "holds numbers for ", 18)))
+        return false;
+    s_gathered_t *g = NULL;
+    for (size_t i = 0; i < c->ngathered && !g; i++)
+        if (c->gathered[i].col == col && !strcmp(c->gathered[i].why, why))
+            g = &c->gathered[i];
+    if (!g && c->ngathered == S_MAX_GATHERED)
+        return false;
+    if (!g) {
+        g = &c->gathered[c->ngathered++];
+        g->col = col;
+        snprintf(g->why, sizeof g->why, "%s", why);
+        g->first_line = c->rec_line;
+        g->rows = 0;
+    }
+    g->rows++;
+    c->gathered_rows++;
+    return true;
+}
+
 static void s_reject(s_ctx_t *c, int col, const char *field, const char *why)
 {
     c->st.rejected++;
-    if (c->st.rejected > c->max_errors)
+    if (s_gather(c, col, why))
         return;
-    if (col >= 0)
-        fprintf(c->o->errors,
-                *mapping_header(c->map, col) ? "%s:%ld: column %d \"%s\": %s\n" : "%s:%ld: column %d%s: %s\n",
-                c->label, c->rec_line, col + 1, mapping_header(c->map, col), why);
-    else
-        fprintf(c->o->errors, "%s:%ld: %s: %s\n", c->label, c->rec_line, field, why);
+    if (++c->printed > c->max_errors)
+        return;
+    s_print(c, c->rec_line, col, field, why, 0);
 }
 
 static void s_row(s_ctx_t *c)
 {
     const char *const *cells = (const char *const *) c->cells;
     if (!c->have_header) {
-        char err[512];
+        char err[512], hint[160] = "";
         if (mapping_bind(c->map, cells, c->ncells, err, sizeof err) != FIN_OK) {
-            fprintf(c->o->errors, "%s:%ld: header: %s\n", c->label, c->rec_line, err);
+            /* One column that holds another separator: the wrong one was
+             * guessed or set. */
+            for (const char *p = ",;\t"; c->ncells == 1 && *p && !hint[0]; p++)
+                if (*p != c->sep && strchr(cells[0], *p))
+                    snprintf(hint, sizeof hint,
+                             "; the header has 1 column but contains '%s'; is the separator '%s'? set "
+                             "`separator = %s` in [file]",
+                             *p == '\t' ? "\\t" : (char[]){*p, 0}, *p == '\t' ? "\\t" : (char[]){*p, 0},
+                             *p == ','   ? "comma"
+                             : *p == ';' ? "semicolon"
+                                         : "tab");
+            fprintf(c->o->errors, "%s:%ld: header: %s%s\n", c->label, c->rec_line, err, hint);
             c->fatal = true;
             return;
         }
@@ -281,7 +340,13 @@ static void s_on_record(int term, void *arg)
 {
     (void) term;
     s_ctx_t *c = arg;
-    if (!c->fatal && !c->failed_alloc && !(c->ncells == 1 && c->cells[0][0] == '\0'))
+    /* A row of bare separators (";;;;", Excel's rows once touched) is a
+     * blank line. */
+    bool blank = true;
+    for (size_t i = 0; i < c->ncells && blank; i++)
+        for (const char *p = c->cells[i]; *p && blank; p++)
+            blank = strchr(" \t\r", *p) != NULL;
+    if (!c->fatal && !c->failed_alloc && !blank)
         s_row(c);
     s_clear_cells(c);
     c->between = true;
@@ -354,6 +419,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     char sep = mapping_separator(map);
     if (!sep)
         sep = s_detect_separator(text, len);
+    c.sep = sep;
 
     if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000))) {
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
@@ -421,8 +487,11 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
                  o->dry_run);
         goto free_parser; /* FIN_EINPUT */
     }
-    if (c.st.rejected > c.max_errors)
-        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, c.st.rejected - c.max_errors);
+    for (size_t i = 0; i < c.ngathered; i++)
+        s_print(&c, c.gathered[i].first_line, c.gathered[i].col, "row", c.gathered[i].why,
+                c.gathered[i].rows);
+    if (c.printed > c.max_errors)
+        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, c.printed - c.max_errors);
     c.st.dropped = mapping_nunmapped(map);
     rc = import_finish(c.imp, path, &c.st, mapping_unmapped_names(map), o, err, errlen);
 free_parser:

@@ -64,6 +64,40 @@ static const cat_scale_t *s_item_scale(const catalogue_t *cat, const char *code)
     return NULL;
 }
 
+/* ---- did you mean ------------------------------------------------------ */
+
+/* "; did you mean X?" into out for the first candidate similar to name
+ * (csvcell_similar), else "". */
+static const char *s_mean(char *out, size_t outlen, const char *name, const char *const *cands, size_t n)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (cands[i] && csvcell_similar(name, cands[i])) {
+            snprintf(out, outlen, "; did you mean %s?", cands[i]);
+            break;
+        }
+    return out;
+}
+
+static const char *s_mean_field(char *out, size_t outlen, const char *name)
+{
+    const char *c[S_NFIELDS];
+    for (size_t i = 0; i < S_NFIELDS; i++)
+        c[i] = s_fields[i].name;
+    return s_mean(out, outlen, name, c, S_NFIELDS);
+}
+
+static const char *s_mean_item(char *out, size_t outlen, const catalogue_t *cat, const char *name)
+{
+    out[0] = '\0';
+    for (int i = 0; i < cat->ninstruments && !out[0]; i++)
+        for (int j = 0; j < cat->instruments[i].nitems && !out[0]; j++) {
+            const char *c = cat->instruments[i].items[j].code;
+            s_mean(out, outlen, name, &c, 1);
+        }
+    return out;
+}
+
 /* ---- loading ----------------------------------------------------------- */
 
 /* Keeps the first reason (inih goes on after an error and reports the
@@ -153,9 +187,9 @@ static int s_ini_file(mapping_t *self, const char *name, const char *value)
             self->sep = 0;
         else if (!strcmp(value, "semicolon"))
             self->sep = ';';
-        else if (!strcmp(value, "comma"))
+        else if (!strcmp(value, "comma") || !strcmp(value, ","))
             self->sep = ',';
-        else if (!strcmp(value, "tab"))
+        else if (!strcmp(value, "tab") || !strcmp(value, "\\t"))
             self->sep = '\t';
         else
             return s_fail(self, "separator must be auto, semicolon, comma or tab");
@@ -177,7 +211,10 @@ static int s_ini_file(mapping_t *self, const char *name, const char *value)
         self->required = strdup(value);
         return self->required ? 1 : s_fail(self, "out of memory");
     }
-    return s_fail(self, "unknown key %s in [file] (separator, encoding, required_items)", name);
+    static const char *const keys[] = {"separator", "encoding", "required_items"};
+    char mean[80];
+    return s_fail(self, "unknown key %s in [file] (separator, encoding, required_items)%s", name,
+                  s_mean(mean, sizeof mean, name, keys, 3));
 }
 
 static int s_ini_handler(void *user, const char *section, const char *name, const char *value)
@@ -200,15 +237,19 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
     }
     if (!strcmp(section, "columns")) {
         const mapping_field_t *f = s_field(name);
+        char mean[80];
         if (!f)
-            return s_fail(self, "%s is not a field of the import format (docs/import-jsonl.md)", name);
+            return s_fail(self, "%s is not a field of the import format (docs/import-jsonl.md)%s", name,
+                          s_mean_field(mean, sizeof mean, name));
         return s_add_col(self, name, f, NULL, value);
     }
     if (!strcmp(section, "answers")) {
         const cat_scale_t *scale =
             code_is_valid(name, CAT_CODE_MAX - 1) ? s_item_scale(self->cat, name) : NULL;
+        char mean[80];
         if (!scale)
-            return s_fail(self, "%s is not an item in catalogue version %u", name, self->cat->version);
+            return s_fail(self, "%s is not an item in catalogue version %u%s", name, self->cat->version,
+                          s_mean_item(mean, sizeof mean, self->cat, name));
         return s_add_col(self, name, NULL, scale, value);
     }
     if (!strcmp(section, "labels") || !strncmp(section, "labels.", 7)) {
@@ -216,18 +257,36 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
         const mapping_field_t *f = s_field(setname);
         bool answers =
             !*setname || (!f && code_is_valid(setname, CAT_CODE_MAX - 1) && s_item_scale(self->cat, setname));
-        if (!answers && (!f || f->type != MAPPING_F_STR) && !(f && f->type == MAPPING_F_BOOL))
-            return s_fail(self, "[%s]: not an item or a field with labels", section);
+        char mean[80];
+        if (!answers && (!f || f->type != MAPPING_F_STR) && !(f && f->type == MAPPING_F_BOOL)) {
+            if (!s_mean_item(mean, sizeof mean, self->cat, setname)[0])
+                s_mean_field(mean, sizeof mean, setname);
+            return s_fail(self, "[%s]: not an item or a field with labels%s", section, mean);
+        }
         if (answers) {
             long long v;
             bool frac, up;
-            if (csvcell_number(value, &v, &frac, &up) < 0 || frac || v < -1000000 || v > 1000000)
-                return s_fail(self, "answer labels map to whole numbers (the scale value)");
+            if (csvcell_number(value, &v, &frac, &up) == 0 && !frac && v >= -1000000 && v <= 1000000)
+                return s_add_label(self, setname, name, value);
+            /* "1 = Ja": a label of the item's own scale names the value. */
+            const cat_scale_t *sc = *setname ? s_item_scale(self->cat, setname) : NULL;
+            char want[MAPPING_MAX_CELL + 1], lab[MAPPING_MAX_CELL + 1], num[16];
+            csvcell_norm(value, want, sizeof want);
+            for (int i = 0; sc && sc->labels_sv && i < sc->nlabels; i++)
+                if (sc->labels_sv[i] && sc->labels_sv[i][0] &&
+                    csvcell_norm(sc->labels_sv[i], lab, sizeof lab) == 0 && !strcmp(lab, want)) {
+                    snprintf(num, sizeof num, "%d", i);
+                    return s_add_label(self, setname, name, num);
+                }
+            return s_fail(self, "answer labels map to whole numbers (the scale value)%s",
+                          *setname ? " or to a label of the item's scale" : "");
         }
         return s_add_label(self, setname, name, value);
     }
-    return s_fail(self, "unknown section [%s] (file, values, columns, answers, labels, labels.NAME)",
-                  section);
+    static const char *const sections[] = {"file", "values", "columns", "answers", "labels"};
+    char mean[80];
+    return s_fail(self, "unknown section [%s] (file, values, columns, answers, labels, labels.NAME)%s",
+                  section, s_mean(mean, sizeof mean, section, sections, 5));
 }
 
 static int s_check(mapping_t *self)
@@ -279,6 +338,32 @@ static int s_check(mapping_t *self)
     return 0;
 }
 
+/* inih reads a line in a buffer of S_INI_LINE bytes and takes the rest of
+ * a longer one for a line of its own, which then fails for a reason that
+ * has nothing to do with it; such a line is refused here first. Returns
+ * the first too long line's number, 0 if none, -1 if the file cannot be
+ * read (ini_parse says why). */
+#define S_INI_LINE 200
+static long s_long_line(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long line = 1, bad = 0;
+    size_t len = 0;
+    int ch;
+    while ((ch = getc(f)) != EOF && !bad) {
+        if (ch == '\n') {
+            line++;
+            len = 0;
+        } else if (++len > S_INI_LINE - 2) {
+            bad = line;
+        }
+    }
+    fclose(f);
+    return bad;
+}
+
 fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat, char *err, size_t errlen)
 {
     *out = NULL;
@@ -288,6 +373,14 @@ fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat
     self->cat = cat;
     self->path = path;
     fin_err_t code;
+    long longline = s_long_line(path);
+    if (longline > 0) {
+        code = fin_fail(err, errlen, FIN_ECONFIG,
+                        "%s:%ld: line too long (at most %d bytes); match a long header by its start: "
+                        "Text*",
+                        path, longline, S_INI_LINE - 2);
+        goto fail;
+    }
     int rc = ini_parse(path, s_ini_handler, self);
     if (rc == -1) {
         code = fin_fail(err, errlen, FIN_ENOTFOUND, "%s: cannot open: %s", path, strerror(errno));

@@ -80,4 +80,14 @@ bool mapping_has_field(const mapping_t *self, const char *field);
  * row's cell when an export has no header line. */
 const char *mapping_header(const mapping_t *self, int col);
 
+/* The start of the reasons a reader may gather once per column and label
+ * rather than print once per row (csvimport.c): an unknown answer label
+ * (the label follows in quotes; it is a survey label, never a cell of an
+ * identifying column) and a bare number on a labelled scale. */
+#define MAPPING_LABEL_WHY "unknown answer label"
+#define MAPPING_NUMBERS_WHY "holds numbers for %s item; say what they mean in [labels.%s], e.g. %s"
+/* A personnummer Excel wrote as 1,98503E+11. */
+#define MAPPING_EXCEL_WHY                                                                                    \
+    "this is a number Excel shortened; format the column as Text before exporting, or export as .xlsx"
+
 #endif

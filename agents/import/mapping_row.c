@@ -14,6 +14,7 @@
 #include "csvcell.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,17 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
     const char *to;
     switch (f->type) {
     case MAPPING_F_PNR: {
+        /* 1,98503E+11: Excel showed a number in its short form and saved
+         * that; the digits are gone. */
+        const char *e = buf;
+        if (isdigit((unsigned char) e[0]) && (e[1] == ',' || e[1] == '.') && isdigit((unsigned char) e[2])) {
+            for (e += 2; isdigit((unsigned char) *e); e++)
+                ;
+            if ((*e == 'E' || *e == 'e') && e[1] == '+' && isdigit((unsigned char) e[2])) {
+                snprintf(why, whylen, MAPPING_EXCEL_WHY);
+                return NULL;
+            }
+        }
         /* "850312 1234": spaces are spelling, not content. */
         char *w = buf;
         for (char *r = buf; *r; r++)
@@ -153,8 +165,17 @@ fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells,
             }
         }
         if (found == 0) {
-            fin_fail(err, errlen, FIN_EINPUT, "mapping: column \"%s%s\" (for %s) is not in the header",
-                     col->spec, col->prefix ? "*" : "", col->code);
+            /* A header name is a question, not personal data; one that
+             * looks like an identifier is still never repeated. */
+            const char *near = NULL;
+            for (size_t i = 0; i < ncells && !near && !col->number; i++)
+                if (csvcell_similar(col->spec, self->headers[i]) &&
+                    !anon_contains_identifying(self->headers[i]))
+                    near = self->headers[i];
+            fin_fail(err, errlen, FIN_EINPUT,
+                     "mapping: column \"%s%s\" (for %s) is not in the header%s%.200s%s", col->spec,
+                     col->prefix ? "*" : "", col->code, near ? "; did you mean \"" : "", near ? near : "",
+                     near ? "\"?" : "");
             goto free_used;
         }
         if (found > 1) {
@@ -267,12 +288,29 @@ static int s_answer(const mapping_t *self, const mapping_col_t *c, const char *b
             return 0;
         }
     if (csvcell_number(buf, out, &frac, &up) == 0) {
-        if (!frac)
-            return 0;
-        snprintf(why, whylen, "value outside scale %s (not a whole number)", sc->code);
-        return -1;
+        if (frac) {
+            snprintf(why, whylen, "value outside scale %s (not a whole number)", sc->code);
+            return -1;
+        }
+        /* A bare number on a labelled scale is a guess: a yes/no "0" would
+         * be "don't know" and leave the denominator. "4,0" finds "4 = 4".
+         * A number no value of the scale has is left to import_row's
+         * "value outside scale". */
+        char num[24];
+        snprintf(num, sizeof num, "%lld", *out);
+        if ((to = s_label(self, c->code, num)) || (to = s_label(self, "", num)))
+            return csvcell_number(to, out, &frac, &up);
+        bool on_scale = (*out >= sc->min && *out <= sc->max) || *out == sc->dont_know;
+        if (on_scale && (!strcmp(sc->code, "yesno") || !strcmp(sc->code, "agree5"))) {
+            snprintf(why, whylen, MAPPING_NUMBERS_WHY, !strcmp(sc->code, "yesno") ? "a yes/no" : "an agree5",
+                     c->code,
+                     !strcmp(sc->code, "yesno") ? "1 = Ja, 0 = Nej"
+                                                : "5 = Stämmer helt, 1 = Stämmer inte alls");
+            return -1;
+        }
+        return 0;
     }
-    snprintf(why, whylen, "unknown answer label (map it in [labels] or [labels.%s])", c->code);
+    snprintf(why, whylen, MAPPING_LABEL_WHY " \"%.80s\" (map it in [labels] or [labels.%s])", buf, c->code);
     return -1;
 }
 

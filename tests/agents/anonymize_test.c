@@ -86,6 +86,10 @@ static void test_samordningsnummer_and_plus(void)
     CHECK(strcmp(out, "198503721238") == 0);
     CHECK_EQ(s_norm("850312+1231", out), S_OK); /* 100 years or older */
     CHECK(strcmp(out, "188503121231") == 0);
+    /* Turning 100 this year, birthday still to come: '+' counts by year. */
+    CHECK_EQ(s_norm("261220+4566", out), S_OK);
+    CHECK(strcmp(out, "192612204566") == 0);
+    CHECK_EQ(s_norm("19261220-4566", out), S_OK);
 }
 
 static void test_century_of_ten_digits(void)
