@@ -166,9 +166,10 @@ fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells,
         }
         if (found == 0) {
             /* A header name is a question, not personal data; one that
-             * looks like an identifier is still never repeated. */
+             * looks like an identifier is still never repeated. A header
+             * of one column is a separator problem (csvimport.c says so). */
             const char *near = NULL;
-            for (size_t i = 0; i < ncells && !near && !col->number; i++)
+            for (size_t i = 0; i < ncells && ncells > 1 && !near && !col->number; i++)
                 if (csvcell_similar(col->spec, self->headers[i]) &&
                     !anon_contains_identifying(self->headers[i]))
                     near = self->headers[i];

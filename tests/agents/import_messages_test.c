@@ -1,0 +1,187 @@
+/* import_messages_test.c: every message of a CSV import that tells staff
+ * what to change, provoked through `finsam-agent import FILE --mapping M
+ * --dry-run` and checked word for word (docs/import-csv.md quotes them):
+ * did you mean for columns, fields, items and sections; an unknown answer
+ * label named once with its rows; the separator hint; a mapping line too
+ * long; a personnummer Excel shortened; bare numbers on a yes/no item
+ * refused without a value map. And what is no longer refused: rows of
+ * bare separators, dotted dates, a '+' personnummer of someone turning
+ * 100 this year.
+ *
+ * One table row per message: the mapping, the file, the exit status, the
+ * line that must appear whole, and how often. */
+#include "testutil.h"
+
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *name;
+    const char *ini;  /* mapping text; NULL: s_ini */
+    const char *file; /* "x.csv" or "x.tsv" */
+    const char *csv;
+    int status;
+    const char *want; /* a whole line of the output, after "DIR/" */
+    int times;        /* how often want appears (1 unless said) */
+} s_msg_t;
+
+static const char s_ini[] = "[values]\n"
+                            "kind = participant_survey\n"
+                            "instrument = deltagare_avslut\n"
+                            "mode = project\n"
+                            "[columns]\n"
+                            "personnummer = Personnummer\n"
+                            "date = Datum\n"
+                            "[answers]\n"
+                            "d_behov = Behov\n"
+                            "d_samordnare = Samordnare\n";
+
+#define S_HEAD "Personnummer;Datum;Behov;Samordnare\n"
+
+static const s_msg_t s_msgs[] = {
+    {"column did you mean", NULL, "x.csv", "Personnummer;Datun;Behov;Samordnare\n", 65,
+     "x.csv:1: header: mapping: column \"Datum\" (for date) is not in the header; did you mean \"Datun\"?\n",
+     1},
+    {"field did you mean", "[values]\nkind = participant_survey\n[columns]\npersonnumer = Personnummer\n",
+     "x.csv", S_HEAD, 78,
+     "m.ini:4: personnumer is not a field of the import format (docs/import-jsonl.md); did you mean "
+     "personnummer?\n",
+     1},
+    {"item did you mean", "[values]\nkind = participant_survey\n[answers]\nd_behv = Behov\n", "x.csv", S_HEAD,
+     78, "m.ini:4: d_behv is not an item in catalogue version 2; did you mean d_behov?\n", 1},
+    {"section did you mean", "[values]\nkind = participant_survey\n[answer]\nd_behov = Behov\n", "x.csv",
+     S_HEAD, 78,
+     "m.ini:4: unknown section [answer] (file, values, columns, answers, labels, labels.NAME); did you mean "
+     "answers?\n",
+     1},
+    {"unknown label once per label", NULL, "x.csv",
+     S_HEAD "850312-1231;2026-03-14;Instämmer nästan;Ja\n"
+            "900101-2344;2026-03-14;Instämmer nästan;Ja\n"
+            "7706153454;2026-03-14;Stämmer helt;Ja\n"
+            "9202296787;2026-03-14;Instämmer nästan;Ja\n",
+     65,
+     "x.csv:2: column 3 \"Behov\": unknown answer label \"Instämmer nästan\" (map it in [labels] or "
+     "[labels.d_behov]); 3 rows\n",
+     1},
+    {"separator hint",
+     "[file]\nseparator = tab\n[values]\nkind = participant_survey\n"
+     "[columns]\npersonnummer = Personnummer\n",
+     "x.tsv", "Personnummer,Datum,Behov\n850312-1231,2026-03-14,5\n", 65,
+     "x.tsv:1: header: mapping: column \"Personnummer\" (for personnummer) is not in the header; the header "
+     "has 1 column but contains ','; is the separator ','? set `separator = comma` in [file]\n",
+     1},
+    {"line too long",
+     "[values]\nkind = participant_survey\n[answers]\n"
+     "d_behov = Jag fick det stöd jag behövde, när jag behövde det, på det sätt jag behövde det, av de "
+     "personer jag behövde, så länge jag behövde det, och det gjorde skillnad för mig och min familj i "
+     "vardagen\n",
+     "x.csv", S_HEAD, 78,
+     "m.ini:4: line too long (at most 198 bytes); match a long header by its start: Text*\n", 1},
+    {"excel comma", NULL, "x.csv", S_HEAD "1,98503E+11;2026-03-14;Stämmer helt;Ja\n", 65,
+     "x.csv:2: column 1 \"Personnummer\": this is a number Excel shortened; format the column as Text before "
+     "exporting, or export as .xlsx\n",
+     1},
+    {"excel point", NULL, "x.csv", S_HEAD "1.98503E+11;2026-03-14;Stämmer helt;Ja\n", 65,
+     "x.csv:2: column 1 \"Personnummer\": this is a number Excel shortened; format the column as Text before "
+     "exporting, or export as .xlsx\n",
+     1},
+    {"numeric yes/no refused", NULL, "x.csv",
+     S_HEAD "850312-1231;2026-03-14;Stämmer helt;1\n900101-2344;2026-03-14;Stämmer helt;0\n", 65,
+     "x.csv:2: column 4 \"Samordnare\": holds numbers for a yes/no item; say what they mean in "
+     "[labels.d_samordnare], e.g. 1 = Ja, 0 = Nej; 2 rows\n",
+     1},
+    {"numeric yes/no with a value map",
+     "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"
+     "mode = project\n[columns]\npersonnummer = Personnummer\ndate = Datum\n"
+     "[answers]\nd_behov = Behov\nd_samordnare = Samordnare\n"
+     "[labels.d_samordnare]\n1 = Ja\n0 = Nej\n",
+     "x.csv", S_HEAD "850312-1231;2026-03-14;Stämmer helt;1\n900101-2344;2026-03-14;Stämmer helt;0\n", 0,
+     "x.csv: rows=2 accepted=2 already_imported=0 corrected=0 rejected=0", 1},
+    {"bare separator rows skipped", NULL, "x.csv",
+     S_HEAD "850312-1231;2026-03-14;Stämmer helt;Ja\n;;;\n;;;\n \t;;;\n", 0,
+     "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1},
+    {"dotted dates", NULL, "x.csv", S_HEAD "850312-1231;14.03.2026;Stämmer helt;Ja\n", 0,
+     "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1},
+    {"plus personnummer turning 100", NULL, "x.csv",
+     S_HEAD "261220+4566;2026-03-14;Stämmer helt;Ja\n19261220-4566;2026-03-14;Stämmer helt;Ja\n", 0,
+     "x.csv: rows=2 accepted=1 already_imported=1 corrected=0 rejected=0", 1},
+};
+
+static void s_case(const s_msg_t *m)
+{
+    const char *dir = tu_tempdir();
+    char data[256], log[256], file[256], map[256];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(log, sizeof log, "%s/out.log", dir);
+    char *keygen[] = {(char *) tu_bin("finsam-agent"), "--data-dir", data, "--forbund", "NV", "keygen", NULL};
+    CHECK_EQ(tu_run(keygen, log, 30000), 0);
+    snprintf(map, sizeof map, "%s", tu_file_in(dir, "m.ini", m->ini ? m->ini : s_ini));
+    snprintf(file, sizeof file, "%s", tu_file_in(dir, m->file, m->csv));
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--data-dir",
+                    data,
+                    "--log-level",
+                    "warn",
+                    "--mapping",
+                    map,
+                    "--dry-run",
+                    "import",
+                    file,
+                    NULL};
+    unlink(log);
+    CHECK_EQ(tu_run(argv, log, 30000), m->status);
+    /* The paths are the test's own: the lines are checked after them. */
+    char want[1024];
+    snprintf(want, sizeof want, "%s/%s", dir, m->want);
+    if (tu_count_in_file(log, want) != m->times) {
+        char *text = tu_read_file(log);
+        fprintf(stderr, "want %d times: %s\ngot:\n%s\n", m->times, want, text ? text : "(none)");
+        free(text);
+    }
+    CHECK_EQ(tu_count_in_file(log, want), m->times);
+    /* A personnummer never shows, whatever the message. */
+    CHECK(tu_file_lacks(log, "850312") && tu_file_lacks(log, "4566") && tu_file_lacks(log, "98503"));
+}
+
+#define S_CASE(i)                                                                                            \
+    static void s_case_##i(void)                                                                             \
+    {                                                                                                        \
+        s_case(&s_msgs[i]);                                                                                  \
+    }
+S_CASE(0)
+S_CASE(1)
+S_CASE(2)
+S_CASE(3)
+S_CASE(4)
+S_CASE(5)
+S_CASE(6)
+S_CASE(7)
+S_CASE(8)
+S_CASE(9)
+S_CASE(10)
+S_CASE(11)
+S_CASE(12)
+S_CASE(13)
+
+static const test_case_t s_cases[] = {
+    {"column did you mean", s_case_0},
+    {"field did you mean", s_case_1},
+    {"item did you mean", s_case_2},
+    {"section did you mean", s_case_3},
+    {"unknown label once per label", s_case_4},
+    {"separator hint", s_case_5},
+    {"line too long", s_case_6},
+    {"excel comma", s_case_7},
+    {"excel point", s_case_8},
+    {"numeric yes/no refused", s_case_9},
+    {"numeric yes/no with a value map", s_case_10},
+    {"bare separator rows skipped", s_case_11},
+    {"dotted dates", s_case_12},
+    {"plus personnummer turning 100", s_case_13},
+};
+
+int main(int argc, char **argv)
+{
+    _Static_assert(TU_NELEMS(s_cases) == TU_NELEMS(s_msgs), "one case per message");
+    return test_run(s_cases, TU_NELEMS(s_cases), argc, argv);
+}
