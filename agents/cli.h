@@ -34,7 +34,7 @@
 /* The options, filled by main.c from its option table (and --config). */
 typedef struct {
     char *data_dir, *forbund, *collector, *server_key, *catalogue, *log_level, *agent_id;
-    char *mapping, *spool, *passphrase_file, *format;
+    char *mapping, *spool, *passphrase_file, *format, *out;
     long batch_size, window, ack_timeout_ms, events, seed, retention_days, rejected_retention_days;
     bool dry_run, no_send, exit_when_empty, check_config;
 } cli_options_t;
@@ -77,13 +77,14 @@ int cli_check_config(void);
 
 /* ---- the commands: each returns the process's exit status ---- */
 
-int cmd_keygen(void);                /* cmd_keys.c */
-int cmd_export_key(const char *out); /* cmd_keys.c */
-int cmd_import_key(const char *in);  /* cmd_keys.c */
-int cmd_import(const char *file);    /* cmd_import.c */
-int cmd_run(void);                   /* cmd_import.c */
-int cmd_demo(void);                  /* cmd_import.c */
-int cmd_status(void);                /* cmd_outbox.c */
-int cmd_erase(const char *hex);      /* cmd_outbox.c */
+int cmd_keygen(void);                                /* cmd_keys.c */
+int cmd_export_key(const char *out);                 /* cmd_keys.c */
+int cmd_import_key(const char *in);                  /* cmd_keys.c */
+int cmd_import(const char *file);                    /* cmd_import.c */
+int cmd_run(void);                                   /* cmd_import.c */
+int cmd_demo(void);                                  /* cmd_import.c */
+int cmd_status(void);                                /* cmd_outbox.c */
+int cmd_erase(const char *hex);                      /* cmd_outbox.c */
+int cmd_mapping(const char *what, const char *file); /* cmd_mapping.c: draft, check */
 
 #endif

@@ -40,6 +40,8 @@ static const opt_t s_opts[] = {
     {"spool-rejected-retention-days", 0, OPT_INT, "14", 0, 3650,
      "run --spool: days a file that was not imported is kept in DIR/rejected/ for staff to fix",
      &o.rejected_retention_days},
+    {"out", 'o', OPT_STR, NULL, 0, 0, "mapping draft: write the draft to this new file (default stdout)",
+     &o.out},
     {"passphrase-file", 0, OPT_STR, NULL, 0, 0,
      "export-key/import-key: file whose first line is the passphrase (mode 0600)", &o.passphrase_file},
     {"format", 'f', OPT_STR, "text", 0, 0, "status: text or json", &o.format},
@@ -61,7 +63,8 @@ static const opt_choice_t s_choices[] = {
 
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
-    .usage = "finsam-agent [OPTIONS] keygen|import FILE|export-key OUT|import-key IN|run|demo|status|erase "
+    .usage = "finsam-agent [OPTIONS] keygen|import FILE|mapping draft|check FILE|export-key OUT|import-key "
+             "IN|run|demo|status|erase "
              "ID|check-config",
     .summary =
         "The finsam agent at a förbund site: imports rows, pseudonymizes them, keeps them in a durable\n"
@@ -72,6 +75,10 @@ static const opt_spec_t s_spec = {
               "                (keeps an existing pseudonym.key, e.g. one brought with import-key)\n"
               "  import FILE   import canonical JSONL (docs/import-jsonl.md) or, for .csv/.tsv/.txt or\n"
               "                with --mapping, CSV (docs/import-csv.md): all rows or none\n"
+              "  mapping draft FILE  write a commented mapping for CSV FILE (--out M.ini, default\n"
+              "                stdout); what it could not decide is listed at its end\n"
+              "  mapping check FILE  explain --mapping M.ini against FILE: columns, labels and rows;\n"
+              "                imports nothing\n"
               "  export-key OUT  seal keys/pseudonym.key under --passphrase-file into OUT (mode 0600)\n"
               "  import-key IN   unseal IN into keys/pseudonym.key on a new machine (never overwrites)\n"
               "  run           send the outbox to --collector until stopped (SIGINT/SIGTERM);\n"
@@ -135,6 +142,8 @@ int main(int argc, char **argv)
         return cmd_demo();
     if (cmd && !strcmp(cmd, "status") && nargs == 0)
         return cmd_status();
+    if (cmd && !strcmp(cmd, "mapping") && nargs == 2)
+        return cmd_mapping(argv[first + 1], argv[first + 2]);
     if (cmd && !strcmp(cmd, "erase") && nargs == 1)
         return cmd_erase(argv[first + 1]);
     fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);

@@ -508,3 +508,140 @@ free_raw:
     free(raw);
     return rc;
 }
+
+/* ---- scanning without importing ----------------------------------------- */
+
+typedef struct {
+    csvimport_record_fn *fn;
+    void *arg;
+    char **cells;
+    size_t ncells, cap;
+    long line, rec_line;
+    bool between, stop, failed_alloc;
+} s_scan_t;
+
+static void s_scan_field(void *data, size_t len, void *arg)
+{
+    s_scan_t *c = arg;
+    if (c->failed_alloc || c->stop)
+        return;
+    if (c->ncells == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 32;
+        char **cells = realloc(c->cells, cap * sizeof *cells);
+        if (!cells) {
+            c->failed_alloc = true;
+            return;
+        }
+        c->cells = cells;
+        c->cap = cap;
+    }
+    char *cell = malloc(len + 1);
+    if (!cell) {
+        c->failed_alloc = true;
+        return;
+    }
+    if (len)
+        memcpy(cell, data, len);
+    cell[len] = '\0';
+    c->cells[c->ncells++] = cell;
+}
+
+static void s_scan_record(int term, void *arg)
+{
+    (void) term;
+    s_scan_t *c = arg;
+    bool blank = true;
+    for (size_t i = 0; i < c->ncells && blank; i++)
+        for (const char *p = c->cells[i]; *p && blank; p++)
+            blank = strchr(" \t\r", *p) != NULL;
+    if (!blank && !c->stop && !c->failed_alloc &&
+        c->fn((const char *const *) c->cells, c->ncells, c->rec_line, c->arg) < 0)
+        c->stop = true;
+    for (size_t i = 0; i < c->ncells; i++)
+        free(c->cells[i]);
+    c->ncells = 0;
+    c->between = true;
+}
+
+fin_err_t csvimport_scan(const char *path, char sep, mapping_encoding_t enc, csvimport_record_fn *fn,
+                         void *arg, char *sep_out, char *err, size_t errlen)
+{
+    uint8_t *raw = NULL;
+    size_t rawlen = 0;
+    fin_err_t rc = s_read(path, path, &raw, &rawlen, err, errlen);
+    if (rc)
+        return rc;
+    const uint8_t *p = raw;
+    size_t n = rawlen;
+    char *text = NULL;
+    size_t len = 0;
+    s_scan_t c = {.fn = fn, .arg = arg, .between = true};
+    struct csv_parser parser;
+    if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff))) {
+        rc = fin_fail(err, errlen, FIN_EINPUT,
+                      "%s: encoding: UTF-16 is not supported; save the export as CSV (UTF-8)", path);
+        goto free_raw;
+    }
+    bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
+    if (bom)
+        p += 3, n -= 3;
+    bool utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
+    if (utf8 && !s_is_utf8(p, n)) {
+        rc = fin_fail(err, errlen, FIN_EINPUT,
+                      "%s: encoding: not valid UTF-8 (the mapping or a BOM says it is)", path);
+        goto free_raw;
+    }
+    if (utf8) {
+        text = (char *) p;
+        len = n;
+    } else if (!(text = s_from_cp1252(p, n, &len))) {
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", path);
+        goto free_raw;
+    }
+    if (!sep)
+        sep = s_detect_separator(text, len);
+    if (sep_out)
+        *sep_out = sep;
+    if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", path);
+        goto free_text;
+    }
+    csv_set_delim(&parser, (unsigned char) sep);
+    rc = FIN_OK;
+    size_t off = 0;
+    while (off < len && !c.stop && !c.failed_alloc) {
+        const char *nl = memchr(text + off, '\n', len - off);
+        size_t chunk = nl ? (size_t) (nl - (text + off)) + 1 : len - off;
+        c.line++;
+        if (c.between) {
+            bool blank = true;
+            for (size_t i = 0; i < chunk && blank; i++)
+                blank = strchr(" \t\r\n", text[off + i]) != NULL;
+            if (!blank) {
+                c.rec_line = c.line;
+                c.between = false;
+            }
+        }
+        if (csv_parse(&parser, text + off, chunk, s_scan_field, s_scan_record, &c) != chunk) {
+            rc = fin_fail(err, errlen, FIN_EINPUT,
+                          "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)",
+                          path, c.rec_line, csv_strerror(csv_error(&parser)));
+            break;
+        }
+        off += chunk;
+    }
+    if (rc == FIN_OK && !c.stop && csv_fini(&parser, s_scan_field, s_scan_record, &c) != 0)
+        rc = fin_fail(err, errlen, FIN_EINPUT, "%s:%ld: csv: a quoted field is not closed", path, c.rec_line);
+    if (rc == FIN_OK && c.failed_alloc)
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < c.ncells; i++)
+        free(c.cells[i]);
+    free(c.cells);
+    csv_free(&parser);
+free_text:
+    if (!utf8)
+        free(text);
+free_raw:
+    free(raw);
+    return rc;
+}

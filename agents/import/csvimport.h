@@ -35,4 +35,19 @@ bool csvimport_is_csv(const char *path);
  * outbox's code (nothing stored). */
 fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *o, char *err, size_t errlen);
 
+/* One record of csvimport_scan: ncells NUL-terminated cells (borrowed for
+ * the call), the physical line it starts on (the header is the first).
+ * Returns 0 to go on, -1 to stop the scan (csvimport_scan then returns
+ * FIN_OK). */
+typedef int(csvimport_record_fn)(const char *const *cells, size_t ncells, long line, void *arg);
+
+/* Reads a CSV file as csvimport_file does (encoding by sep/enc or the
+ * bytes, separator sep or detected when 0) and calls fn for each record,
+ * blank rows and rows of bare separators left out, without importing: for
+ * `mapping draft` and `mapping check`. *sep_out (if not NULL) gets the
+ * separator used. Returns FIN_OK, or a code with the reason in err
+ * (FIN_EINPUT: CSV syntax, UTF-16; as csvimport_file otherwise). */
+fin_err_t csvimport_scan(const char *path, char sep, mapping_encoding_t enc, csvimport_record_fn *fn,
+                         void *arg, char *sep_out, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,99 @@
+/* cmd_mapping.c: finsam-agent mapping draft FILE [--out M.ini] and mapping
+ * check FILE --mapping M.ini: a mapping written from an export, and a
+ * mapping explained against one, both without the site key and without
+ * importing (draft.h).
+ *
+ * A draft goes to stdout unless --out names a file; an existing file is
+ * never overwritten, so a draft cannot replace a mapping staff edited. */
+#include "cli.h"
+
+#include "draft.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+static int s_exit(fin_err_t rc)
+{
+    switch (rc) {
+    case FIN_OK: return 0;
+    case FIN_ENOTFOUND: return EX_NOINPUT;
+    case FIN_EINPUT: return EX_DATAERR;
+    case FIN_ENOMEM: return EX_SOFTWARE;
+    default: return EX_IOERR;
+    }
+}
+
+static int s_draft(const char *file)
+{
+    catalogue_t *cat = NULL;
+    int rc = cli_load_catalogue(&cat);
+    if (rc)
+        return rc;
+    FILE *out = stdout;
+    if (o.out) {
+        int fd = open(o.out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 || !(out = fdopen(fd, "w"))) {
+            fprintf(stderr, "finsam-agent: %s: cannot create: %s%s\n", o.out, strerror(errno),
+                    errno == EEXIST ? " (a draft never replaces a mapping; choose another name)" : "");
+            if (fd >= 0)
+                close(fd);
+            catalogue_destroy(&cat);
+            return errno == EEXIST ? EX_CANTCREAT : EX_IOERR;
+        }
+    }
+    char err[512];
+    int decisions = 0;
+    fin_err_t frc = draft_write(file, cat, out, &decisions, err, sizeof err);
+    if (out != stdout && fclose(out) != 0 && frc == FIN_OK) {
+        fprintf(stderr, "finsam-agent: %s: write error: %s\n", o.out, strerror(errno));
+        catalogue_destroy(&cat);
+        return EX_IOERR;
+    }
+    if (frc != FIN_OK) {
+        fprintf(stderr, "finsam-agent: mapping draft: %s\n", err);
+        if (o.out)
+            unlink(o.out);
+    } else if (o.out) {
+        fprintf(stderr, "%s: drafted from %s; %d decision%s needed (listed at its end)\n", o.out, file,
+                decisions, decisions == 1 ? "" : "s");
+    }
+    catalogue_destroy(&cat);
+    return s_exit(frc);
+}
+
+static int s_check(const char *file)
+{
+    if (!o.mapping) {
+        fprintf(stderr, "finsam-agent: mapping check: --mapping M.ini is required\n");
+        return EX_USAGE;
+    }
+    catalogue_t *cat = NULL;
+    mapping_t *map = NULL;
+    int rc;
+    if ((rc = cli_load_catalogue(&cat)) || (rc = cli_load_mapping(&map, cat)))
+        goto done;
+    char err[512];
+    size_t refused = 0;
+    fin_err_t frc = draft_check(file, map, stdout, &refused, err, sizeof err);
+    if (frc != FIN_OK)
+        fprintf(stderr, "finsam-agent: mapping check: %s\n", err);
+    rc = frc != FIN_OK ? s_exit(frc) : refused ? EX_DATAERR : 0;
+done:
+    mapping_destroy(&map);
+    catalogue_destroy(&cat);
+    return rc;
+}
+
+int cmd_mapping(const char *what, const char *file)
+{
+    if (!strcmp(what, "draft"))
+        return s_draft(file);
+    if (!strcmp(what, "check"))
+        return s_check(file);
+    fprintf(stderr, "finsam-agent: mapping: want draft FILE or check FILE --mapping M.ini\n");
+    return EX_USAGE;
+}

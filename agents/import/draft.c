@@ -1,0 +1,1063 @@
+/* draft.c: `mapping draft` and `mapping check` (see draft.h).
+ *
+ * A draft reads the whole file once through csvimport_scan and keeps, per
+ * column, the shapes its cells have (personnummer, date, Excel serial,
+ * year, number, identifier) and at most DRAFT_MAX_VALUES distinct values
+ * with their rows. Roles come from the header's words first and the
+ * shapes second; answer columns get the catalogue item whose Swedish text
+ * shares the most words with the header, among the items whose scale the
+ * column's labels fit, each item at most once (best pairs first). Only
+ * what is sure becomes a mapping line.
+ *
+ * Deliberately simple: word overlap with a loose word match (same first
+ * four bytes, or a quarter of the bytes differ at most) rather than any
+ * language model; the draft lists its three best guesses so a person
+ * decides. */
+#include "draft.h"
+
+#include "anonymize.h"
+#include "csvcell.h"
+#include "csvimport.h"
+#include "mapping_int.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define S_MAX_DECISIONS 64
+/* A column's item is written as a mapping line only when its words match
+ * this well and the next best item's this much worse; otherwise it is a
+ * decision. Tuned to miss rather than to guess: a wrong item counts the
+ * answers under another indicator without a word. */
+#define S_CONFIDENT 0.3
+#define S_MARGIN 0.2
+
+typedef enum {
+    S_NONE,
+    S_PNR,
+    S_RESPONSE_ID,
+    S_DATE,
+    S_GENDER,
+    S_BIRTH_YEAR,
+    S_INSATS,
+    S_MODE,
+    S_PHASE,
+    S_ANSWER,
+    S_DROP_IDENT,
+    S_DROP_TEXT,
+    S_DROP_DATE,
+    S_DROP
+} s_role_t;
+
+typedef struct {
+    char *text; /* first spelling seen, trimmed */
+    char *norm;
+    size_t rows;
+} s_val_t;
+
+typedef struct {
+    char *header;
+    size_t filled;
+    s_val_t vals[DRAFT_MAX_VALUES];
+    size_t nvals, more_rows;
+    size_t n_pnr, n_excel, n_date, n_serial, n_year, n_num, n_ident;
+    s_role_t role;
+    const cat_scale_t *scale; /* answer: the scale its labels fit */
+    const cat_item_t *item;
+    double score;
+    const cat_item_t *cand[3];
+    double cands[3];
+    bool sure;
+} s_col_t;
+
+typedef struct {
+    const catalogue_t *cat;
+    const char *path;
+    s_col_t *cols;
+    size_t ncols, rows;
+    bool have_header;
+    int ty, tm, td;
+    bool failed_alloc;
+    char decisions[S_MAX_DECISIONS][320];
+    int ndecisions;
+} s_draft_t;
+
+/* ---- reading ------------------------------------------------------------ */
+
+static void s_add_value(s_col_t *c, const char *buf)
+{
+    char norm[MAPPING_MAX_CELL + 1];
+    csvcell_norm(buf, norm, sizeof norm);
+    for (size_t i = 0; i < c->nvals; i++)
+        if (!strcmp(c->vals[i].norm, norm)) {
+            c->vals[i].rows++;
+            return;
+        }
+    if (c->nvals == DRAFT_MAX_VALUES) {
+        c->more_rows++;
+        return;
+    }
+    s_val_t *v = &c->vals[c->nvals];
+    v->text = strdup(buf);
+    v->norm = strdup(norm);
+    v->rows = 1;
+    if (v->text && v->norm)
+        c->nvals++;
+    else {
+        free(v->text);
+        free(v->norm);
+    }
+}
+
+static bool s_all_digits(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char) s[i]))
+            return false;
+    return true;
+}
+
+static bool s_excel_number(const char *s)
+{
+    if (!isdigit((unsigned char) s[0]) || (s[1] != ',' && s[1] != '.'))
+        return false;
+    const char *e = s + 2;
+    while (isdigit((unsigned char) *e))
+        e++;
+    return (*e == 'E' || *e == 'e') && e[1] == '+';
+}
+
+static int s_on_record(const char *const *cells, size_t ncells, long line, void *arg)
+{
+    (void) line;
+    s_draft_t *d = arg;
+    char buf[MAPPING_MAX_CELL + 1];
+    if (!d->have_header) {
+        d->have_header = true;
+        if (!(d->cols = calloc(ncells ? ncells : 1, sizeof *d->cols))) {
+            d->failed_alloc = true;
+            return -1;
+        }
+        d->ncols = ncells;
+        for (size_t i = 0; i < ncells; i++) {
+            if (csvcell_trim(cells[i], buf, sizeof buf) < 0)
+                buf[0] = '\0';
+            if (!(d->cols[i].header = strdup(buf))) {
+                d->failed_alloc = true;
+                return -1;
+            }
+        }
+        return 0;
+    }
+    d->rows++;
+    for (size_t i = 0; i < ncells && i < d->ncols; i++) {
+        s_col_t *c = &d->cols[i];
+        if (csvcell_trim(cells[i], buf, sizeof buf) < 0 || !*buf)
+            continue;
+        c->filled++;
+        char norm12[13], iso[11];
+        long long v;
+        bool frac, up;
+        if (anon_pnr_normalize(buf, d->ty, d->tm, d->td, norm12, NULL, NULL, 0) == FIN_OK)
+            c->n_pnr++;
+        if (s_excel_number(buf))
+            c->n_excel++;
+        bool date = csvcell_date(buf, iso) == 0;
+        if (date)
+            c->n_date++;
+        if (s_all_digits(buf, 5) && atol(buf) >= 30000 && atol(buf) <= 60000)
+            c->n_serial++;
+        if (s_all_digits(buf, 4) && atoi(buf) >= 1900 && atoi(buf) <= d->ty)
+            c->n_year++;
+        if (csvcell_number(buf, &v, &frac, &up) == 0)
+            c->n_num++;
+        /* A date has 8 digits, as a phone number does. */
+        if (!date && anon_contains_identifying(buf))
+            c->n_ident++;
+        s_add_value(c, buf);
+    }
+    return 0;
+}
+
+/* ---- roles -------------------------------------------------------------- */
+
+static bool s_name_is(const char *norm, const char *const *names)
+{
+    for (; *names; names++)
+        if (!strcmp(norm, *names))
+            return true;
+    return false;
+}
+
+static bool s_name_has(const char *norm, const char *const *parts)
+{
+    for (; *parts; parts++)
+        if (strstr(norm, *parts))
+            return true;
+    return false;
+}
+
+/* Most of the filled cells (and at least one). */
+static bool s_most(size_t n, size_t filled)
+{
+    return filled && n * 10 >= filled * 9;
+}
+
+static void s_roles(s_draft_t *d)
+{
+    static const char *const pnr[] = {"personnummer",      "personnr",  "pnr",
+                                      "samordningsnummer", "person-nr", NULL};
+    static const char *const rid[] = {
+        "svars-id",      "svarsid",       "svar-id", "response id", "response_id", "responseid",
+        "respondent id", "respondent-id", "id",      "svarsnummer", NULL};
+    static const char *const gender[] = {"kön", "kon", "gender", "kön:", NULL};
+    static const char *const by[] = {"födelseår",  "fodelsear",  "födelse år",
+                                     "birth year", "birth_year", NULL};
+    static const char *const insats[] = {"insats",     "insatskod",    "insats-kod",
+                                         "insatsnamn", "insats (kod)", NULL};
+    static const char *const mode[] = {"arbetsform", "mode", "verksamhetsform", "driftform", NULL};
+    static const char *const phase[] = {"fas", "phase", "mätpunkt", "tillfälle", NULL};
+    static const char *const ident[] = {"namn",   "name",       "e-post",  "epost",   "email",     "e-mail",
+                                        "mejl",   "mail",       "telefon", "mobil",   "adress",    "address",
+                                        "postnr", "postnummer", "ort",     "förnamn", "efternamn", NULL};
+    static const char *const text[] = {"kommentar", "övrig",      "fritext", "comment",
+                                       "synpunkt",  "motivering", NULL};
+    static const char *const date_pref[] = {"svarsdatum", "slut",  "inskick", "avslut",
+                                            "besvarad",   "datum", NULL};
+    bool have_pnr = false, have_rid = false;
+    ssize_t date = -1;
+    int date_rank = 100;
+    for (size_t i = 0; i < d->ncols; i++) {
+        s_col_t *c = &d->cols[i];
+        char h[MAPPING_MAX_CELL + 1];
+        csvcell_norm(c->header, h, sizeof h);
+        if (!have_pnr && (s_name_has(h, pnr) || s_most(c->n_pnr + c->n_excel, c->filled))) {
+            c->role = S_PNR;
+            have_pnr = true;
+        } else if (!have_rid && s_name_is(h, rid)) {
+            c->role = S_RESPONSE_ID;
+            have_rid = true;
+        } else if (s_name_is(h, ident) ||
+                   s_name_has(h, (const char *const[]){"e-post", "telefon", "namn", NULL}) || c->n_ident) {
+            c->role = S_DROP_IDENT;
+        } else if (s_most(c->n_date + c->n_serial, c->filled)) {
+            int rank = 99;
+            for (int k = 0; date_pref[k]; k++)
+                if (strstr(h, date_pref[k])) {
+                    rank = k;
+                    break;
+                }
+            c->role = S_DROP_DATE;
+            if (rank <= date_rank) {
+                if (date >= 0)
+                    d->cols[date].role = S_DROP_DATE;
+                date = (ssize_t) i;
+                date_rank = rank;
+                c->role = S_DATE;
+            }
+        } else if (s_name_is(h, gender)) {
+            c->role = S_GENDER;
+        } else if (s_name_is(h, by) || (strstr(h, "född") && s_most(c->n_year, c->filled))) {
+            c->role = S_BIRTH_YEAR;
+        } else if (s_name_is(h, insats)) {
+            c->role = S_INSATS;
+        } else if (s_name_is(h, mode)) {
+            c->role = S_MODE;
+        } else if (s_name_is(h, phase)) {
+            c->role = S_PHASE;
+        } else if (s_name_has(h, text) || c->more_rows) {
+            c->role = S_DROP_TEXT;
+        } else {
+            c->role = S_ANSWER; /* if a scale fits, see s_items */
+        }
+    }
+}
+
+/* ---- labels and items --------------------------------------------------- */
+
+/* The value a label has on scale sc (its own labels and the spellings
+ * survey tools use), or -1. A bare number gives -2: a decision. */
+static int s_scale_value(const cat_scale_t *sc, const char *norm)
+{
+    char lab[MAPPING_MAX_CELL + 1];
+    for (int v = 0; sc->labels_sv && v < sc->nlabels; v++)
+        if (sc->labels_sv[v] && sc->labels_sv[v][0] && csvcell_norm(sc->labels_sv[v], lab, sizeof lab) == 0 &&
+            !strcmp(lab, norm))
+            return v;
+    static const struct {
+        const char *scale, *label;
+        int value;
+    } syn[] = {
+        {"agree5", "instämmer helt", 5},
+        {"agree5", "instämmer till stor del", 4},
+        {"agree5", "instämmer delvis", 3},
+        {"agree5", "instämmer i liten grad", 2},
+        {"agree5", "instämmer inte alls", 1},
+        {"agree5", "vet ej", 0},
+        {"agree5", "ej aktuellt", 0},
+        {"agree5", "vet inte", 0},
+        {"yesno", "ja", 1},
+        {"yesno", "nej", 2},
+        {"yesno", "vet ej", 0},
+        {"yesno", "vet inte", 0},
+    };
+    for (size_t i = 0; i < sizeof syn / sizeof *syn; i++)
+        if (!strcmp(sc->code, syn[i].scale) && !strcmp(syn[i].label, norm))
+            return syn[i].value;
+    long long n;
+    bool frac, up;
+    if (csvcell_number(norm, &n, &frac, &up) == 0 && !frac)
+        return -2;
+    return -1;
+}
+
+/* Share of the filled rows whose label the scale knows (numbers count). */
+static double s_fit(const s_col_t *c, const cat_scale_t *sc)
+{
+    if (!c->filled || !sc->labels_sv)
+        return 0;
+    size_t known = 0, words = 0;
+    for (size_t i = 0; i < c->nvals; i++) {
+        int v = s_scale_value(sc, c->vals[i].norm);
+        if (v >= 0) {
+            known += c->vals[i].rows;
+            words += c->vals[i].rows;
+        } else if (v == -2) {
+            known += c->vals[i].rows;
+        }
+    }
+    if (!words && known) /* numbers only: any scale whose range holds them */
+        return 0.5;
+    return (double) known / (double) c->filled;
+}
+
+#define S_MAX_WORDS 24
+static const char *const s_stop[] = {"jag",  "det", "den",  "och",  "en",   "ett", "att", "i",
+                                     "på",   "min", "mina", "mitt", "är",   "har", "du",  "för",
+                                     "som",  "med", "av",   "till", "om",   "vad", "hur", "var",
+                                     "fick", "kan", "d",    "mig",  "ditt", "din", NULL};
+
+static int s_words(const char *text, char words[S_MAX_WORDS][48])
+{
+    char norm[MAPPING_MAX_CELL + 1];
+    csvcell_norm(text, norm, sizeof norm);
+    int n = 0;
+    for (char *p = norm; *p && n < S_MAX_WORDS;) {
+        while (*p && !isalnum((unsigned char) *p) && !((unsigned char) *p & 0x80))
+            p++;
+        char *start = p;
+        while (*p && (isalnum((unsigned char) *p) || ((unsigned char) *p & 0x80)))
+            p++;
+        size_t len = (size_t) (p - start);
+        if (!len || len >= 48)
+            continue;
+        memcpy(words[n], start, len);
+        words[n][len] = '\0';
+        if (!s_name_is(words[n], s_stop))
+            n++;
+    }
+    return n;
+}
+
+static bool s_word_match(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), p = 0;
+    while (a[p] && a[p] == b[p])
+        p++;
+    if (p >= 4 || !strcmp(a, b))
+        return true;
+    size_t m = la > lb ? la : lb;
+    return csvcell_distance(a, b, (int) (m / 4)) <= (int) (m / 4);
+}
+
+/* Word overlap of a header and an item's Swedish text (and its code
+ * without "d_"): matched words on both sides over all words, 0..1. */
+static double s_similarity(const char *header, const cat_item_t *it)
+{
+    char a[S_MAX_WORDS][48], b[S_MAX_WORDS][48];
+    int na = s_words(header, a);
+    char text[600];
+    const char *code = strchr(it->code, '_') ? strchr(it->code, '_') + 1 : it->code;
+    snprintf(text, sizeof text, "%s %s", it->sv ? it->sv : "", code);
+    for (char *p = text; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    int nb = s_words(text, b);
+    if (!na || !nb)
+        return 0;
+    int m = 0, n = 0;
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++)
+            if (s_word_match(a[i], b[j])) {
+                m++;
+                break;
+            }
+    for (int j = 0; j < nb; j++)
+        for (int i = 0; i < na; i++)
+            if (s_word_match(a[i], b[j])) {
+                n++;
+                break;
+            }
+    return (double) (m + n) / (double) (na + nb);
+}
+
+/* The scale that fits an answer column's labels best (half its rows at
+ * least), or NULL. */
+static const cat_scale_t *s_best_scale(const s_draft_t *d, const s_col_t *c)
+{
+    const cat_scale_t *best = NULL;
+    double fit = 0.5;
+    for (int s = 0; s < d->cat->nscales; s++) {
+        double f = s_fit(c, &d->cat->scales[s]);
+        if (f > fit || (f == fit && !best && f > 0)) {
+            fit = f;
+            best = &d->cat->scales[s];
+        }
+    }
+    return best;
+}
+
+/* Picks the instrument and gives each answer column its item. */
+static const cat_instrument_t *s_items(s_draft_t *d, const cat_instrument_t **second)
+{
+    for (size_t i = 0; i < d->ncols; i++) {
+        s_col_t *c = &d->cols[i];
+        if (c->role == S_ANSWER && !(c->scale = s_best_scale(d, c)))
+            c->role = S_DROP;
+    }
+    const cat_instrument_t *best = NULL;
+    double best_sum = 0;
+    *second = NULL;
+    const char *base = strrchr(d->path, '/') ? strrchr(d->path, '/') + 1 : d->path;
+    char lbase[256];
+    csvcell_norm(base, lbase, sizeof lbase);
+    for (int k = 0; k < d->cat->ninstruments; k++) {
+        const cat_instrument_t *in = &d->cat->instruments[k];
+        double sum = 0;
+        for (size_t i = 0; i < d->ncols; i++) {
+            if (d->cols[i].role != S_ANSWER)
+                continue;
+            double top = 0;
+            for (int j = 0; j < in->nitems; j++)
+                if (in->items[j].scale == d->cols[i].scale) {
+                    double s = s_similarity(d->cols[i].header, &in->items[j]) + 0.01;
+                    top = s > top ? s : top;
+                }
+            sum += top;
+        }
+        const char *tail = strrchr(in->code, '_') ? strrchr(in->code, '_') + 1 : in->code;
+        if (strstr(lbase, tail))
+            sum += 0.5;
+        if (sum > best_sum) {
+            *second = best;
+            best = in;
+            best_sum = sum;
+        } else if (sum > 0 && !*second) {
+            *second = in;
+        }
+    }
+    if (!best)
+        return NULL;
+    /* Top three per column, then best pairs first, each item once. */
+    for (size_t i = 0; i < d->ncols; i++) {
+        s_col_t *c = &d->cols[i];
+        if (c->role != S_ANSWER)
+            continue;
+        for (int j = 0; j < best->nitems; j++) {
+            if (best->items[j].scale != c->scale)
+                continue;
+            double s = s_similarity(c->header, &best->items[j]);
+            for (int r = 0; r < 3; r++)
+                if (!c->cand[r] || s > c->cands[r]) {
+                    for (int q = 2; q > r; q--) {
+                        c->cand[q] = c->cand[q - 1];
+                        c->cands[q] = c->cands[q - 1];
+                    }
+                    c->cand[r] = &best->items[j];
+                    c->cands[r] = s;
+                    break;
+                }
+        }
+    }
+    for (;;) {
+        s_col_t *bc = NULL;
+        const cat_item_t *bi = NULL;
+        double bs = -1;
+        for (size_t i = 0; i < d->ncols; i++) {
+            s_col_t *c = &d->cols[i];
+            if (c->role != S_ANSWER || c->item)
+                continue;
+            for (int j = 0; j < best->nitems; j++) {
+                const cat_item_t *it = &best->items[j];
+                bool taken = it->scale != c->scale;
+                for (size_t k = 0; k < d->ncols && !taken; k++)
+                    taken = d->cols[k].item == it;
+                double s = taken ? -1 : s_similarity(c->header, it);
+                if (s > bs) {
+                    bs = s;
+                    bc = c;
+                    bi = it;
+                }
+            }
+        }
+        if (!bc || bs <= 0)
+            break;
+        bc->item = bi;
+        bc->score = bs;
+        double next = bc->cand[0] == bi ? bc->cands[1] : bc->cands[0];
+        bc->sure = bs >= S_CONFIDENT && bs - next >= S_MARGIN;
+    }
+    return best;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+__attribute__((format(printf, 2, 3))) static void s_decide(s_draft_t *d, const char *fmt, ...)
+{
+    if (d->ndecisions == S_MAX_DECISIONS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->decisions[d->ndecisions++], sizeof d->decisions[0], fmt, ap);
+    va_end(ap);
+}
+
+/* A header as the mapping names it: whole, or its start and '*' when it
+ * would make the line too long or holds what inih reads as a comment. */
+static void s_spec(const char *header, char *out, size_t outlen)
+{
+    size_t n = strlen(header), cut = n;
+    const char *semi = strstr(header, " ;");
+    if (semi)
+        cut = (size_t) (semi - header);
+    if (cut > 120)
+        cut = 120;
+    while (cut < n && cut > 0 && ((unsigned char) header[cut] & 0xc0) == 0x80)
+        cut--; /* not inside a UTF-8 sequence */
+    snprintf(out, outlen, "%.*s%s", (int) cut, header, cut < n ? "*" : "");
+}
+
+/* The header as messages show it: never one that looks like an
+ * identifier (a file without a header line). */
+static void s_show(const s_col_t *c, size_t i, char *out, size_t outlen)
+{
+    if (!*c->header || anon_looks_identifying(c->header) || anon_contains_identifying(c->header))
+        snprintf(out, outlen, "column %zu", i + 1);
+    else
+        snprintf(out, outlen, "column %zu \"%.150s\"", i + 1, c->header);
+}
+
+static const char *s_rows(size_t n)
+{
+    return n == 1 ? "row" : "rows";
+}
+
+static void s_field_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i, const char *field)
+{
+    static const struct {
+        const char *field, *label, *to;
+    } known[] = {
+        {"gender", "kvinna", "woman"},
+        {"gender", "k", "woman"},
+        {"gender", "kvinnor", "woman"},
+        {"gender", "woman", "woman"},
+        {"gender", "man", "man"},
+        {"gender", "m", "man"},
+        {"gender", "män", "man"},
+        {"gender", "annat", "other"},
+        {"gender", "annan", "other"},
+        {"gender", "icke-binär", "other"},
+        {"gender", "other", "other"},
+        {"mode", "projekt", "project"},
+        {"mode", "project", "project"},
+        {"mode", "ordinarie verksamhet", "integrated"},
+        {"mode", "ordinarie", "integrated"},
+        {"mode", "integrerad", "integrated"},
+        {"mode", "integrerad verksamhet", "integrated"},
+        {"mode", "integrated", "integrated"},
+    };
+    char show[200];
+    s_show(c, i, show, sizeof show);
+    fprintf(out, "\n[labels.%s]     ; %s, %zu %s filled\n", field, show, c->filled, s_rows(c->filled));
+    for (size_t v = 0; v < c->nvals; v++) {
+        const char *to = NULL;
+        for (size_t k = 0; k < sizeof known / sizeof *known && !to; k++)
+            if (!strcmp(known[k].field, field) && !strcmp(known[k].label, c->vals[v].norm))
+                to = known[k].to;
+        if (to) {
+            fprintf(out, "%s = %s   ; %zu %s\n", c->vals[v].text, to, c->vals[v].rows,
+                    s_rows(c->vals[v].rows));
+        } else {
+            fprintf(out, "; %s = ?   ; %zu %s; NEEDS A DECISION\n", c->vals[v].text, c->vals[v].rows,
+                    s_rows(c->vals[v].rows));
+            s_decide(d, "%s: what is \"%.60s\" (%zu %s) as %s? %s; or leave it out and the rows are refused",
+                     show, c->vals[v].text, c->vals[v].rows, s_rows(c->vals[v].rows), field,
+                     !strcmp(field, "gender") ? "woman, man or other" : "project or integrated");
+        }
+    }
+}
+
+/* True if the catalogue spells the label itself (no mapping line needed). */
+static bool s_own_label(const cat_scale_t *sc, const char *norm)
+{
+    char lab[MAPPING_MAX_CELL + 1];
+    for (int v = 0; sc->labels_sv && v < sc->nlabels; v++)
+        if (sc->labels_sv[v] && sc->labels_sv[v][0] && csvcell_norm(sc->labels_sv[v], lab, sizeof lab) == 0 &&
+            !strcmp(lab, norm))
+            return true;
+    return false;
+}
+
+/* [labels]: the answer labels of every answer column that the catalogue
+ * does not spell itself, once each with their rows in all columns. They
+ * hold for any item, so deciding a column's item needs no label lines. */
+static void s_common_labels(const s_draft_t *d, FILE *out)
+{
+    bool any = false;
+    for (size_t i = 0; i < d->ncols; i++) {
+        const s_col_t *c = &d->cols[i];
+        if (c->role != S_ANSWER)
+            continue;
+        for (size_t v = 0; v < c->nvals; v++) {
+            int val = s_scale_value(c->scale, c->vals[v].norm);
+            if (val < 0 || s_own_label(c->scale, c->vals[v].norm))
+                continue;
+            bool seen = false; /* written for an earlier column */
+            for (size_t j = 0; j < i && !seen; j++)
+                for (size_t w = 0; d->cols[j].role == S_ANSWER && w < d->cols[j].nvals && !seen; w++)
+                    seen = !strcmp(d->cols[j].vals[w].norm, c->vals[v].norm) &&
+                           s_scale_value(d->cols[j].scale, d->cols[j].vals[w].norm) >= 0 &&
+                           !s_own_label(d->cols[j].scale, d->cols[j].vals[w].norm);
+            if (seen)
+                continue;
+            size_t rows = 0;
+            for (size_t j = i; j < d->ncols; j++)
+                for (size_t w = 0; d->cols[j].role == S_ANSWER && w < d->cols[j].nvals; w++)
+                    if (!strcmp(d->cols[j].vals[w].norm, c->vals[v].norm))
+                        rows += d->cols[j].vals[w].rows;
+            if (!any)
+                fprintf(out, "\n[labels]     ; answer labels the catalogue's scales do not spell, for every "
+                             "answer column\n");
+            any = true;
+            const char *lab =
+                c->scale->labels_sv && val < c->scale->nlabels ? c->scale->labels_sv[val] : NULL;
+            fprintf(out, "%s = %d   ; %zu %s in all columns%s%s\n", c->vals[v].text, val, rows, s_rows(rows),
+                    lab && *lab ? ": " : "", lab && *lab ? lab : "");
+        }
+    }
+}
+
+/* Every label of an answer column as a comment, with its rows and value;
+ * a bare number is a decision. */
+static void s_answer_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
+{
+    char show[200];
+    s_show(c, i, show, sizeof show);
+    const char *item = c->item && c->sure ? c->item->code : "ITEM";
+    fprintf(out, "\n; %s (%s, scale %s), %zu %s answered:\n", show, item, c->scale->code, c->filled,
+            s_rows(c->filled));
+    bool numbers = false;
+    for (size_t v = 0; v < c->nvals; v++) {
+        int val = s_scale_value(c->scale, c->vals[v].norm);
+        size_t rows = c->vals[v].rows;
+        if (val >= 0) {
+            const char *lab =
+                c->scale->labels_sv && val < c->scale->nlabels ? c->scale->labels_sv[val] : NULL;
+            fprintf(out, ";   \"%s\": %zu %s = %d%s%s\n", c->vals[v].text, rows, s_rows(rows), val,
+                    lab && *lab ? " " : "", lab && *lab ? lab : "");
+            continue;
+        }
+        bool number = val == -2;
+        if (number && !numbers)
+            fprintf(out, "; [labels.%s]\n", item);
+        numbers |= number;
+        fprintf(out, ";   %s = ?   ; %zu %s; NEEDS A DECISION%s\n", c->vals[v].text, rows, s_rows(rows),
+                number ? ": a bare number; say which answer it is (1 = Ja, 5 = Stämmer helt)" : "");
+        s_decide(d, "%s (%s): what does \"%.60s\" mean (%zu %s)? write `%.60s = LABEL` in [labels.%s]%s",
+                 show, item, c->vals[v].text, rows, s_rows(rows), c->vals[v].text, item,
+                 number ? " (a bare number is never read as a scale value unasked)" : "");
+    }
+}
+
+static const char *s_kind(cat_instrument_kind_t k)
+{
+    switch (k) {
+    case INSTR_PARTICIPANT_SURVEY: return "participant_survey";
+    case INSTR_STATUS: return "status";
+    case INSTR_STAFF_SURVEY: return "staff_survey";
+    case INSTR_ORGANISATION: return "organisation";
+    }
+    return "participant_survey";
+}
+
+static void s_write(s_draft_t *d, FILE *out, char sep)
+{
+    const cat_instrument_t *second = NULL, *in = s_items(d, &second);
+    const char *base = strrchr(d->path, '/') ? strrchr(d->path, '/') + 1 : d->path;
+    char show[200], spec[200];
+    fprintf(out,
+            "; Mapping drafted by `finsam-agent mapping draft` from %.200s:\n"
+            "; %zu %s, %zu columns. Check every line. What the draft could not decide is\n"
+            "; commented out and listed under \"Decisions needed\" at the end; values of a\n"
+            "; column that may identify someone are never shown. Format: docs/import-csv.md\n"
+            "\n[file]\nseparator = %s\n; required_items = ITEM   ; rows without these answers are refused\n",
+            base, d->rows, s_rows(d->rows), d->ncols,
+            sep == '\t'  ? "tab"
+            : sep == ',' ? "comma"
+                         : "semicolon");
+    fprintf(out, "\n[values]\n");
+    if (in) {
+        fprintf(out, "kind = %s\ninstrument = %s   ; %s%s%s\n", s_kind(in->kind), in->code,
+                "guessed from the answer columns", second ? "; else " : "", second ? second->code : "");
+    } else {
+        fprintf(out, "; kind = participant_survey\n; instrument = ?\n");
+        s_decide(d, "no column holds answers on a catalogue scale: set kind and instrument in [values]");
+    }
+    bool has_mode = false;
+    for (size_t i = 0; i < d->ncols; i++)
+        has_mode |= d->cols[i].role == S_MODE;
+
+    fprintf(out, "\n[columns]\n");
+    bool has_pnr = false, has_date = false;
+    for (size_t i = 0; i < d->ncols; i++) {
+        s_col_t *c = &d->cols[i];
+        s_show(c, i, show, sizeof show);
+        s_spec(c->header, spec, sizeof spec);
+        switch (c->role) {
+        case S_PNR:
+            has_pnr = true;
+            fprintf(
+                out,
+                "personnummer = %s   ; %zu of %zu %s a personnummer (10 or 12 digits; values not shown)\n",
+                spec, c->n_pnr, c->filled, s_rows(c->filled));
+            if (c->n_excel)
+                s_decide(d,
+                         "%s: %zu %s hold a number Excel shortened (1,98503E+11); format the column as Text "
+                         "before exporting, or export as .xlsx",
+                         show, c->n_excel, s_rows(c->n_excel));
+            break;
+        case S_RESPONSE_ID:
+            fprintf(out, "response_id = %s   ; %zu %s (values not shown; hashed, never sent)\n", spec,
+                    c->filled, s_rows(c->filled));
+            break;
+        case S_DATE:
+            has_date = true;
+            fprintf(out, "date = %s   ; a date in %zu of %zu %s\n", spec, c->n_date, c->filled,
+                    s_rows(c->filled));
+            if (c->n_serial)
+                s_decide(
+                    d,
+                    "%s: %zu %s hold Excel serial numbers, not dates; export as .xlsx or format the column "
+                    "as a date",
+                    show, c->n_serial, s_rows(c->n_serial));
+            break;
+        case S_GENDER: fprintf(out, "gender = %s\n", spec); break;
+        case S_BIRTH_YEAR:
+            fprintf(out, "birth_year = %s   ; a year in %zu of %zu %s\n", spec, c->n_year, c->filled,
+                    s_rows(c->filled));
+            break;
+        case S_INSATS:
+            fprintf(out,
+                    "insats = %s   ; %zu distinct values; each must be declared in [insatser] of agent.ini\n",
+                    spec, c->nvals);
+            break;
+        case S_MODE: fprintf(out, "mode = %s\n", spec); break;
+        case S_PHASE: fprintf(out, "phase = %s\n", spec); break;
+        default: break;
+        }
+    }
+    if (!has_pnr && in && in->kind != INSTR_ORGANISATION && in->kind != INSTR_STAFF_SURVEY)
+        s_decide(d, "no column looks like a personnummer: name it in [columns] personnummer = HEADER");
+    if (!has_date)
+        s_decide(d, "no column holds dates: name it in [columns] date = HEADER");
+    if (!has_mode && in && in->kind == INSTR_PARTICIPANT_SURVEY)
+        fprintf(out, "; mode: no column; the mode declared for each insats in agent.ini fills it\n");
+
+    fprintf(out, "\n[answers]\n");
+    for (size_t i = 0; in && i < d->ncols; i++) {
+        s_col_t *c = &d->cols[i];
+        if (c->role != S_ANSWER)
+            continue;
+        s_show(c, i, show, sizeof show);
+        s_spec(c->header, spec, sizeof spec);
+        char cands[200] = "";
+        for (int r = 0; r < 3 && c->cand[r]; r++) {
+            size_t len = strlen(cands);
+            snprintf(cands + len, sizeof cands - len, "%s%s %.2f", r ? ", " : "", c->cand[r]->code,
+                     c->cands[r]);
+        }
+        fprintf(out, "; %s, scale %s: by its words %s\n", show, c->scale->code, cands[0] ? cands : "no item");
+        if (!c->item) {
+            fprintf(out, "; ITEM = %s   ; NEEDS A DECISION\n", spec);
+            s_decide(d, "%s: which item of %s is it? (no %s item left; or leave it out)", show, in->code,
+                     c->scale->code);
+        } else if (c->sure) {
+            fprintf(out, "%s = %s\n", c->item->code, spec);
+        } else {
+            fprintf(out, "; %s = %s   ; NEEDS A DECISION\n", c->item->code, spec);
+            s_decide(d, "%s: which item is it? best guess %s (%.2f); candidates %s", show, c->item->code,
+                     c->score, cands);
+        }
+    }
+    if (in)
+        s_common_labels(d, out);
+    for (size_t i = 0; in && i < d->ncols; i++) {
+        s_col_t *c = &d->cols[i];
+        if (c->role == S_ANSWER)
+            s_answer_labels(d, out, c, i);
+        else if (c->role == S_GENDER)
+            s_field_labels(d, out, c, i, "gender");
+        else if (c->role == S_MODE)
+            s_field_labels(d, out, c, i, "mode");
+    }
+
+    fprintf(out, "\n; Dropped, never read:\n");
+    bool any = false;
+    for (size_t i = 0; i < d->ncols; i++) {
+        s_col_t *c = &d->cols[i];
+        const char *why = c->role == S_DROP_IDENT        ? "may identify someone"
+                          : c->role == S_DROP_TEXT       ? "free text"
+                          : c->role == S_DROP_DATE       ? "another date"
+                          : c->role == S_DROP            ? "no field or catalogue scale recognised"
+                          : (c->role == S_ANSWER && !in) ? "no instrument"
+                                                         : NULL;
+        if (!why)
+            continue;
+        s_show(c, i, show, sizeof show);
+        fprintf(out, ";   %s: %s\n", show, why);
+        any = true;
+    }
+    if (!any)
+        fprintf(out, ";   none\n");
+    for (size_t i = 0; i < d->ncols; i++)
+        if (d->cols[i].role == S_INSATS)
+            fprintf(
+                out,
+                "\n; Before importing: declare each insats code of column %zu in [insatser] of agent.ini\n",
+                i + 1);
+    if (!d->ndecisions) {
+        fprintf(out, "\n; Decisions needed: none\n");
+        return;
+    }
+    fprintf(out, "\n; Decisions needed: %d\n", d->ndecisions);
+    for (int k = 0; k < d->ndecisions; k++)
+        fprintf(out, ";   %d. %s\n", k + 1, d->decisions[k]);
+}
+
+static void s_today(int *y, int *m, int *dd)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    *y = tm.tm_year + 1900;
+    *m = tm.tm_mon + 1;
+    *dd = tm.tm_mday;
+}
+
+fin_err_t draft_write(const char *path, const catalogue_t *cat, FILE *out, int *ndecisions, char *err,
+                      size_t errlen)
+{
+    s_draft_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
+    d->cat = cat;
+    d->path = path;
+    s_today(&d->ty, &d->tm, &d->td);
+    char sep = 0;
+    fin_err_t rc = csvimport_scan(path, 0, MAPPING_ENC_AUTO, s_on_record, d, &sep, err, errlen);
+    if (rc == FIN_OK && d->failed_alloc)
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", path);
+    if (rc == FIN_OK && !d->rows)
+        rc = fin_fail(err, errlen, FIN_EINPUT, "%s: no rows after the header: nothing to draft from", path);
+    if (rc == FIN_OK) {
+        s_roles(d);
+        s_write(d, out, sep);
+        if (ndecisions)
+            *ndecisions = d->ndecisions;
+    }
+    for (size_t i = 0; i < d->ncols; i++) {
+        free(d->cols[i].header);
+        for (size_t v = 0; v < d->cols[i].nvals; v++) {
+            free(d->cols[i].vals[v].text);
+            free(d->cols[i].vals[v].norm);
+        }
+    }
+    free(d->cols);
+    free(d);
+    return rc;
+}
+
+/* ---- check -------------------------------------------------------------- */
+
+#define S_MAX_SEEN 2000
+
+typedef struct {
+    int col;
+    char *label; /* a label or a reason */
+    char value[CAT_CODE_MAX];
+    size_t rows;
+    long first_line;
+} s_seen_t;
+
+typedef struct {
+    mapping_t *map;
+    FILE *out;
+    bool bound, failed_alloc;
+    fin_err_t rc;
+    char *err;
+    size_t errlen;
+    size_t rows, passed, refused;
+    int ty, tm, td;
+    s_seen_t *labels, *reasons;
+    size_t nlabels, nreasons;
+} s_check_t;
+
+static void s_count(s_seen_t *set, size_t *n, int col, const char *label, const char *value, long line)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (set[i].col == col && !strcmp(set[i].label, label) && !strcmp(set[i].value, value)) {
+            set[i].rows++;
+            return;
+        }
+    if (*n == S_MAX_SEEN)
+        return;
+    s_seen_t *s = &set[*n];
+    if (!(s->label = strdup(label)))
+        return;
+    s->col = col;
+    snprintf(s->value, sizeof s->value, "%s", value);
+    s->rows = 1;
+    s->first_line = line;
+    (*n)++;
+}
+
+static int s_check_record(const char *const *cells, size_t ncells, long line, void *arg)
+{
+    s_check_t *k = arg;
+    if (!k->bound) {
+        k->rc = mapping_bind(k->map, cells, ncells, k->err, k->errlen);
+        k->bound = true;
+        return k->rc == FIN_OK ? 0 : -1;
+    }
+    k->rows++;
+    int col;
+    char why[400];
+    json_t *row = mapping_row(k->map, cells, ncells, &col, why, sizeof why);
+    if (row) {
+        /* The personnummer's own rules need no key. */
+        json_t *p = json_object_get(row, "personnummer");
+        char norm12[13];
+        if (json_is_string(p) && anon_pnr_normalize(json_string_value(p), k->ty, k->tm, k->td, norm12, NULL,
+                                                    why, sizeof why) != FIN_OK) {
+            col = mapping_column_of(k->map, "personnummer");
+            json_decref(row);
+            row = NULL;
+        }
+    }
+    if (!row) {
+        k->refused++;
+        s_count(k->reasons, &k->nreasons, col, why, "", line);
+        return 0;
+    }
+    k->passed++;
+    /* Labels of answer, gender and mode columns with what they became. */
+    for (size_t i = 0; i < k->map->ncols; i++) {
+        const mapping_col_t *c = &k->map->cols[i];
+        bool shown = !c->field || !strcmp(c->code, "gender") || !strcmp(c->code, "mode");
+        if (!shown || c->col < 0 || (size_t) c->col >= ncells)
+            continue;
+        char buf[MAPPING_MAX_CELL + 1];
+        if (csvcell_trim(cells[c->col], buf, sizeof buf) < 0 || !*buf)
+            continue;
+        json_t *v = c->field ? json_object_get(row, c->code)
+                             : json_object_get(json_object_get(row, "answers"), c->code);
+        char value[CAT_CODE_MAX];
+        if (json_is_integer(v))
+            snprintf(value, sizeof value, "%lld", (long long) json_integer_value(v));
+        else
+            snprintf(value, sizeof value, "%s", json_is_string(v) ? json_string_value(v) : "?");
+        s_count(k->labels, &k->nlabels, c->col, buf, value, line);
+    }
+    json_decref(row);
+    return 0;
+}
+
+fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refused, char *err, size_t errlen)
+{
+    s_check_t k = {.map = map, .out = out, .rc = FIN_OK, .err = err, .errlen = errlen};
+    s_today(&k.ty, &k.tm, &k.td);
+    k.labels = calloc(S_MAX_SEEN, sizeof *k.labels);
+    k.reasons = calloc(S_MAX_SEEN, sizeof *k.reasons);
+    fin_err_t rc;
+    if (!k.labels || !k.reasons) {
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
+        goto free_sets;
+    }
+    rc = csvimport_scan(path, mapping_separator(map), mapping_encoding(map), s_check_record, &k, NULL, err,
+                        errlen);
+    if (rc == FIN_OK && k.rc != FIN_OK)
+        rc = k.rc;
+    if (rc == FIN_OK && !k.bound)
+        rc = fin_fail(err, errlen, FIN_EINPUT, "%s: header: the file is empty", path);
+    if (rc != FIN_OK)
+        goto free_sets;
+    fprintf(out, "%s: %zu %s, %zu columns; the mapping reads %zu, drops %zu%s%s", path, k.rows,
+            s_rows(k.rows), mapping_ncolumns(map), mapping_ncolumns(map) - mapping_nunmapped(map),
+            mapping_nunmapped(map), *mapping_unmapped_names(map) ? " (" : "",
+            *mapping_unmapped_names(map) ? mapping_unmapped_names(map) : "");
+    if (*mapping_unmapped_names(map))
+        fprintf(out, ")");
+    fprintf(out, "\n");
+    for (size_t i = 0; i < map->ncols; i++) {
+        const mapping_col_t *c = &map->cols[i];
+        const char *h = mapping_header(map, c->col);
+        if (*h && !anon_contains_identifying(h))
+            fprintf(out, "column %d \"%s\": ", c->col + 1, h);
+        else
+            fprintf(out, "column %d: ", c->col + 1);
+        if (c->field)
+            fprintf(out, "%s%s\n", c->code,
+                    c->field->type == MAPPING_F_PNR || !strcmp(c->code, "response_id") ||
+                            !strcmp(c->code, "insats")
+                        ? " (values not shown)"
+                        : "");
+        else
+            fprintf(out, "item %s, scale %s%s\n", c->code, c->scale->code, c->required ? ", required" : "");
+        for (size_t j = 0; j < k.nlabels; j++)
+            if (k.labels[j].col == c->col)
+                fprintf(out, "  \"%s\" = %s: %zu %s\n", k.labels[j].label, k.labels[j].value,
+                        k.labels[j].rows, s_rows(k.labels[j].rows));
+    }
+    for (size_t i = 0; i < map->nvalues; i++)
+        fprintf(out, "every row: %s = %s\n", map->values[i].field->name, map->values[i].text);
+    fprintf(out, "rows: %zu pass the mapping, %zu refused\n", k.passed, k.refused);
+    for (size_t j = 0; j < k.nreasons; j++) {
+        const char *h = k.reasons[j].col >= 0 ? mapping_header(map, k.reasons[j].col) : "";
+        if (k.reasons[j].col < 0)
+            fprintf(out, "%s:%ld: row: %s; %zu %s\n", path, k.reasons[j].first_line, k.reasons[j].label,
+                    k.reasons[j].rows, s_rows(k.reasons[j].rows));
+        else
+            fprintf(out, *h ? "%s:%ld: column %d \"%s\": %s; %zu %s\n" : "%s:%ld: column %d%s: %s; %zu %s\n",
+                    path, k.reasons[j].first_line, k.reasons[j].col + 1, h, k.reasons[j].label,
+                    k.reasons[j].rows, s_rows(k.reasons[j].rows));
+    }
+    fprintf(out,
+            "not checked here: the site key, the insats codes of agent.ini and the catalogue's rules per "
+            "row; `finsam-agent import FILE --mapping M --dry-run` checks them all\n");
+    if (refused)
+        *refused = k.refused;
+free_sets:
+    for (size_t j = 0; k.labels && j < k.nlabels; j++)
+        free(k.labels[j].label);
+    for (size_t j = 0; k.reasons && j < k.nreasons; j++)
+        free(k.reasons[j].label);
+    free(k.labels);
+    free(k.reasons);
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* draft.h: `finsam-agent mapping draft FILE` and `mapping check FILE
+ * --mapping M`: a mapping written for staff from what a CSV export holds,
+ * and a mapping explained against a file, both without importing.
+ *
+ * The design decision: a draft never guesses silently. What it is sure of
+ * (a personnummer column by name and shape, a label the item's scale has)
+ * is written as mapping lines; what it is not sure of is written as a
+ * commented line and listed under "Decisions needed", so the draft imports
+ * as it is or says exactly what to decide. Values of a column that may
+ * identify someone are never printed: only their shape and row count.
+ *
+ * Not here: reading CSV (csvimport_scan), the mapping format (mapping.c). */
+#ifndef FINSAM_DRAFT_H
+#define FINSAM_DRAFT_H
+
+#include "catalogue.h"
+#include "err.h"
+#include "mapping.h"
+
+#include <stdio.h>
+
+/* Distinct values kept per column, with their counts. */
+#define DRAFT_MAX_VALUES 40
+
+/* Writes a commented mapping INI for the CSV file `path` to out, ending
+ * with "; Decisions needed: ..." ("none" if none). *ndecisions (if not
+ * NULL) gets their number. Returns FIN_OK, or a code with the reason in
+ * err (as csvimport_scan; FIN_EINPUT for a file without rows). */
+fin_err_t draft_write(const char *path, const catalogue_t *cat, FILE *out, int *ndecisions, char *err,
+                      size_t errlen);
+
+/* Explains map against the CSV file `path` on out: each mapped column's
+ * role or item, each answer and field label with its rows and value, the
+ * rows the mapping would pass or refuse and why (reasons once each with
+ * their rows). The checks that need the site key or the agent's insats
+ * codes are left to `import --dry-run`. *refused (if not NULL) gets the
+ * number of rows refused. Returns FIN_OK, or a code with the reason in err
+ * (the header does not fit: FIN_EINPUT). */
+fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refused, char *err, size_t errlen);
+
+#endif
