@@ -13,6 +13,7 @@
  * CSVIMPORT_MAX_BYTES (an export of a förbund is a few MB). */
 #include "csvimport.h"
 
+#include "csvcell.h"
 #include "log.h"
 #include "util.h"
 
@@ -37,6 +38,9 @@ typedef struct {
     char why[400];
     long first_line;
     size_t rows;
+    /* bare numbers on a labelled scale: the distinct ones, to name them */
+    long long numbers[8];
+    size_t nnumbers;
 } s_gathered_t;
 
 typedef struct {
@@ -219,10 +223,18 @@ static void s_print(const s_ctx_t *c, long line, int col, const char *field, con
         fprintf(c->o->errors, "%s:%ld: %s: %s%s\n", c->label, line, field, why, more);
 }
 
-static bool s_gather(s_ctx_t *c, int col, const char *why)
+#define S_NUMBERS "holds numbers for "
+
+static int s_cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *) a, y = *(const long long *) b;
+    return (x > y) - (x < y);
+}
+
+static bool s_gather(s_ctx_t *c, int col, const char *why, const char *cell)
 {
     if (col < 0 || (strncmp(why, MAPPING_LABEL_WHY, strlen(MAPPING_LABEL_WHY)) &&
-                    strncmp(why, "holds numbers for ", 18)))
+                    strncmp(why, S_NUMBERS, strlen(S_NUMBERS))))
         return false;
     s_gathered_t *g = NULL;
     for (size_t i = 0; i < c->ngathered && !g; i++)
@@ -239,13 +251,22 @@ static bool s_gather(s_ctx_t *c, int col, const char *why)
     }
     g->rows++;
     c->gathered_rows++;
+    long long n;
+    bool frac, up, seen = false;
+    if (cell && !strncmp(why, S_NUMBERS, strlen(S_NUMBERS)) && csvcell_number(cell, &n, &frac, &up) == 0) {
+        for (size_t i = 0; i < g->nnumbers && !seen; i++)
+            seen = g->numbers[i] == n;
+        if (!seen && g->nnumbers < sizeof g->numbers / sizeof *g->numbers)
+            g->numbers[g->nnumbers++] = n;
+    }
     return true;
 }
 
 static void s_reject(s_ctx_t *c, int col, const char *field, const char *why)
 {
     c->st.rejected++;
-    if (s_gather(c, col, why))
+    const char *cell = col >= 0 && (size_t) col < c->ncells ? c->cells[col] : NULL;
+    if (s_gather(c, col, why, cell))
         return;
     if (++c->printed > c->max_errors)
         return;
@@ -487,9 +508,28 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
                  o->dry_run);
         goto free_parser; /* FIN_EINPUT */
     }
-    for (size_t i = 0; i < c.ngathered; i++)
-        s_print(&c, c.gathered[i].first_line, c.gathered[i].col, "row", c.gathered[i].why,
-                c.gathered[i].rows);
+    for (size_t i = 0; i < c.ngathered; i++) {
+        s_gathered_t *g = &c.gathered[i];
+        char why[sizeof g->why + 200];
+        if (g->nnumbers && !strncmp(g->why, S_NUMBERS, strlen(S_NUMBERS))) {
+            /* "holds numbers 0 and 1 for ...": the numbers as they were
+             * (answers on the item's scale, not personal data). */
+            qsort(g->numbers, g->nnumbers, sizeof *g->numbers, s_cmp_ll);
+            size_t len =
+                (size_t) snprintf(why, sizeof why, g->nnumbers == 1 ? "holds the number" : "holds numbers");
+            for (size_t k = 0; k < g->nnumbers && len < sizeof why; k++)
+                len += (size_t) snprintf(why + len, sizeof why - len, "%s%lld",
+                                         k == 0                 ? " "
+                                         : k + 1 == g->nnumbers ? " and "
+                                                                : ", ",
+                                         g->numbers[k]);
+            if (len < sizeof why)
+                snprintf(why + len, sizeof why - len, " for %s", g->why + strlen(S_NUMBERS));
+        } else {
+            snprintf(why, sizeof why, "%s", g->why);
+        }
+        s_print(&c, g->first_line, g->col, "row", why, g->rows);
+    }
     if (c.printed > c.max_errors)
         fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, c.printed - c.max_errors);
     c.st.dropped = mapping_nunmapped(map);

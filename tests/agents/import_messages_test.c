@@ -87,7 +87,7 @@ static const s_msg_t s_msgs[] = {
      1},
     {"numeric yes/no refused", NULL, "x.csv",
      S_HEAD "850312-1231;2026-03-14;Stämmer helt;1\n900101-2344;2026-03-14;Stämmer helt;0\n", 65,
-     "x.csv:2: column 4 \"Samordnare\": holds numbers for a yes/no item; say what they mean in "
+     "x.csv:2: column 4 \"Samordnare\": holds numbers 0 and 1 for a yes/no item; say what they mean in "
      "[labels.d_samordnare], e.g. 1 = Ja, 0 = Nej; 2 rows\n",
      1},
     {"numeric yes/no with a value map",
