@@ -332,8 +332,18 @@ static double s_fit(const s_col_t *c, const cat_scale_t *sc)
             known += c->vals[i].rows;
         }
     }
-    if (!words && known) /* numbers only: any scale whose range holds them */
-        return 0.5;
+    if (!words && known) {
+        /* Numbers only: the narrowest scale whose values hold them all
+         * (0/1 is more likely yes/no than agree5); a decision anyway. */
+        for (size_t i = 0; i < c->nvals; i++) {
+            long long n;
+            bool frac, up;
+            if (csvcell_number(c->vals[i].norm, &n, &frac, &up) == 0 && (n < sc->min || n > sc->max) &&
+                n != sc->dont_know)
+                return 0;
+        }
+        return 0.5 + 1.0 / (10.0 + sc->max - sc->min);
+    }
     return (double) known / (double) c->filled;
 }
 
@@ -738,9 +748,9 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
                 spec, c->n_pnr, c->filled, s_rows(c->filled));
             if (c->n_excel)
                 s_decide(d,
-                         "%s: %zu %s hold a number Excel shortened (1,98503E+11); format the column as Text "
+                         "%s: %zu %s a number Excel shortened (1,98503E+11); format the column as Text "
                          "before exporting, or export as .xlsx",
-                         show, c->n_excel, s_rows(c->n_excel));
+                         show, c->n_excel, c->n_excel == 1 ? "row holds" : "rows hold");
             break;
         case S_RESPONSE_ID:
             fprintf(out, "response_id = %s   ; %zu %s (values not shown; hashed, never sent)\n", spec,
@@ -751,11 +761,10 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
             fprintf(out, "date = %s   ; a date in %zu of %zu %s\n", spec, c->n_date, c->filled,
                     s_rows(c->filled));
             if (c->n_serial)
-                s_decide(
-                    d,
-                    "%s: %zu %s hold Excel serial numbers, not dates; export as .xlsx or format the column "
-                    "as a date",
-                    show, c->n_serial, s_rows(c->n_serial));
+                s_decide(d,
+                         "%s: %zu %s Excel serial numbers, not dates; export as .xlsx or format the column "
+                         "as a date",
+                         show, c->n_serial, c->n_serial == 1 ? "row holds" : "rows hold");
             break;
         case S_GENDER: fprintf(out, "gender = %s\n", spec); break;
         case S_BIRTH_YEAR:

@@ -167,7 +167,7 @@ static void test_shapes(void)
     CHECK(tu_file_has(s_log, "separator = tab\n"));
     CHECK(tu_file_has(s_log, "personnummer = Id-nummer   ; 2 of 3 rows a personnummer"));
     CHECK(tu_file_has(s_log, "date = Svarsdatum   ; a date in 3 of 3 rows\n"));
-    CHECK(tu_file_has(s_log, "column 1 \"Id-nummer\": 1 row hold a number Excel shortened (1,98503E+11); "
+    CHECK(tu_file_has(s_log, "column 1 \"Id-nummer\": 1 row holds a number Excel shortened (1,98503E+11); "
                              "format the column as Text before exporting, or export as .xlsx\n"));
     CHECK(tu_file_has(s_log, ";   column 3 \"Start\": another date\n"));
     CHECK(tu_file_has(s_log, ";   1 = ?   ; 2 rows; NEEDS A DECISION: a bare number"));
