@@ -98,6 +98,7 @@ const char *leakscan_export_name(leakscan_export_t kind, bool spool);
     "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"                                   \
     "[columns]\npersonnummer = Personnummer\ndate = Datum\ninsats = Insats\nmode = Arbetsform\n"             \
     "[answers]\nd_behov = Behov\n"                                                                           \
+    "[labels.d_behov]\n1 = 1\n2 = 2\n3 = 3\n4 = 4\n5 = 5\n"                                                  \
     "[labels.insats]\nSteg 1 = steg1\n"                                                                      \
     "[labels.mode]\nProjekt = project\n"
 
