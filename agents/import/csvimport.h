@@ -9,7 +9,10 @@
  * stored, as for JSONL.
  *
  * Errors name FILE:LINE (the physical line where the record starts), the
- * column number and its header, and a reason; never a cell's value.
+ * column number and its header, and a reason; never a cell's value but an
+ * unknown answer label or a bare number on a labelled scale, which are
+ * said once per column and label with their rows (mapping.h). Blank rows
+ * and rows of bare separators are skipped.
  *
  * Not here: which column means what (mapping.c), event rules (import.c). */
 #ifndef FINSAM_CSVIMPORT_H

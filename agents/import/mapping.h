@@ -12,7 +12,9 @@
  * -> canonical codes, Swedish decimal commas, dates as YYYY-MM-DD or
  * D/M/YYYY, and refusing cells of mapped columns that contain something
  * that looks like a personnummer, phone number or e-mail address. Reasons
- * never repeat a cell's value. Not here: reading bytes, encodings and CSV
+ * never repeat a cell's value, except an unknown answer label (a survey
+ * label, in a cell already checked for identifiers). Bare numbers on a
+ * yes/no or agree5 item are refused unless a label set names them. Not here: reading bytes, encodings and CSV
  * syntax (csvimport.c). */
 #ifndef FINSAM_MAPPING_H
 #define FINSAM_MAPPING_H

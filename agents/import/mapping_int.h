@@ -1,6 +1,6 @@
 /* mapping_int.h: the inside of a mapping_t, shared by mapping.c (loading
  * the INI file) and mapping_row.c (binding a header, building rows). Only
- * those two files include it.
+ * those two files and draft.c (which explains a mapping) include it.
  *
  * The design decision: a mapping is parsed once into columns (by header
  * text, header prefix or number), constants ([values]) and label sets, all

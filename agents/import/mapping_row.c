@@ -5,7 +5,8 @@
  * A cell of a mapped column is first checked whole for a direct
  * identifier (the column is then the wrong one), then trimmed and
  * translated: labels, decimal commas, date spellings (csvcell.h). Reasons
- * never repeat a cell's value. Label lookups are linear: a mapping has a
+ * never repeat a cell's value, but for an unknown answer label: it is the
+ * survey's wording, and the cell passed the identifier check first. Label lookups are linear: a mapping has a
  * few dozen labels and a row a few dozen cells, which is far below the
  * cost of hashing the event. */
 #include "mapping_int.h"
