@@ -98,7 +98,7 @@ static const opt_spec_t s_spec = {
               "      of this agent\n"
               "  66  an input file is missing (import FILE, --config FILE, the data directory;\n"
               "      erase: no outbox in --data-dir)\n"
-              "  73  cannot create a key (it exists)\n"
+              "  73  cannot create a key or a mapping draft (it exists)\n"
               "  74  I/O or storage error (the outbox)\n"
               "  77  a key or passphrase file readable by group or others (chmod 600), a spool or\n"
               "      data directory the agent may not use\n"
