@@ -356,7 +356,7 @@ static long s_long_line(const char *path)
         if (ch == '\n') {
             line++;
             len = 0;
-        } else if (++len > S_INI_LINE - 2) {
+        } else if (ch != '\r' && ++len > S_INI_LINE - 2) {
             bad = line;
         }
     }
