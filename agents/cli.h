@@ -77,13 +77,14 @@ int cli_check_config(void);
 
 /* ---- the commands: each returns the process's exit status ---- */
 
-int cmd_keygen(void);                /* cmd_keys.c */
-int cmd_export_key(const char *out); /* cmd_keys.c */
-int cmd_import_key(const char *in);  /* cmd_keys.c */
-int cmd_import(const char *file);    /* cmd_import.c */
-int cmd_run(void);                   /* cmd_import.c */
-int cmd_demo(void);                  /* cmd_import.c */
-int cmd_status(void);                /* cmd_outbox.c */
-int cmd_erase(const char *hex);      /* cmd_outbox.c */
+int cmd_keygen(void);                    /* cmd_keys.c */
+int cmd_export_key(const char *out);     /* cmd_keys.c */
+int cmd_import_key(const char *in);      /* cmd_keys.c */
+int cmd_import(const char *file);        /* cmd_import.c */
+int cmd_run(void);                       /* cmd_import.c */
+int cmd_demo(void);                      /* cmd_import.c */
+int cmd_status(void);                    /* cmd_outbox.c */
+int cmd_erase(const char *hex);          /* cmd_outbox.c */
+int cmd_withdraw(int argc, char **argv); /* cmd_withdraw.c: argv after "withdraw" */
 
 #endif

@@ -81,6 +81,9 @@ static const opt_spec_t s_spec = {
               "  erase ID      erase a sent or queued event (32 hex digits) for good: queue an erasure\n"
               "                for the collector, remove the event from the outbox if still there, and\n"
               "                wipe the outbox's free space (docs/operations-agent.md)\n"
+              "  withdraw import N|REPORT  take back every row import N queued (its report says\n"
+              "                \"import N\"), as retraction events the collector subtracts exactly\n"
+              "  withdraw response-id ID...  the same for the rows with these response ids\n"
               "  check-config  check options, config file, data directory, keys and their modes, the\n"
               "                collector's public key, catalogue, mapping, insats codes and spool; connects\n"
               "                nowhere, changes nothing (--check-config is the same)\n"
@@ -137,6 +140,8 @@ int main(int argc, char **argv)
         return cmd_status();
     if (cmd && !strcmp(cmd, "erase") && nargs == 1)
         return cmd_erase(argv[first + 1]);
+    if (cmd && !strcmp(cmd, "withdraw"))
+        return cmd_withdraw(nargs, argv + first + 1);
     fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
     return EX_USAGE;
 }

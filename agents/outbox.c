@@ -823,3 +823,95 @@ static void s_scrub_logged(outbox_t *self, int wait_ms, const char *reason)
              (unsigned long long) r.held_pages, (unsigned long long) r.odd_pages,
              (double) r.scanned / (1 << 20), r.old_readers, r.seconds, reason);
 }
+
+/* ---- withdraw ------------------------------------------------------------ */
+
+typedef struct {
+    outbox_t *self;
+    const uint8_t (*targets)[OUTBOX_ID_LEN];
+    uint8_t (*sorted)[OUTBOX_ID_LEN];
+    outbox_item_t *items;
+    size_t n;
+    outbox_put_stats_t stats;
+} s_withdraw_ctx_t;
+
+static int s_cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, OUTBOX_ID_LEN);
+}
+
+/* Deletes the entries of db whose value names a sorted target at offset
+ * `at` (one pass: a withdrawal may name thousands of ids). */
+static int s_forget(MDB_txn *txn, MDB_dbi dbi, size_t vlen, size_t at, s_withdraw_ctx_t *c)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if (v.mv_size != vlen ||
+            !bsearch((uint8_t *) v.mv_data + at, c->sorted, c->n, OUTBOX_ID_LEN, s_cmp_id))
+            continue;
+        if ((rc = mdb_cursor_del(cur, 0)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_withdraw_body(MDB_txn *txn, void *arg)
+{
+    s_withdraw_ctx_t *c = arg;
+    const store_t *st = c->self->store;
+    MDB_dbi meta = store_dbi(st, DB_META);
+    memset(&c->stats, 0, sizeof c->stats);
+    uint64_t next_seq;
+    int rc = s_meta_get(txn, meta, "next_seq", 1, &next_seq);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < c->n; i++) {
+        c->items[i].has_natural = c->items[i].has_window = false;
+        if ((rc = s_put_one(txn, st, &c->items[i], &next_seq)))
+            return rc;
+        if (c->items[i].result == OUTBOX_ALREADY)
+            c->stats.already++;
+        else
+            c->stats.added++;
+    }
+    if ((rc = s_meta_put(txn, meta, "next_seq", next_seq)) ||
+        (rc = s_forget(txn, store_dbi(st, DB_NATURAL), OUTBOX_ID_LEN + OUTBOX_HASH_LEN, 0, c)) ||
+        (rc = s_forget(txn, store_dbi(st, DB_WINDOW), S_WINDOW_VAL, 4, c)))
+        return rc;
+    return 0;
+}
+
+fin_err_t outbox_withdraw(outbox_t *self, const uint8_t (*targets)[OUTBOX_ID_LEN], outbox_item_t *items,
+                          size_t n, outbox_put_stats_t *stats, char *err, size_t errlen)
+{
+    s_withdraw_ctx_t c = {self, targets, NULL, items, n, {0, 0, 0, 0}};
+    if (n && !(c.sorted = malloc(n * OUTBOX_ID_LEN)))
+        return fin_fail(err, errlen, FIN_ENOMEM, "%s", strerror(ENOMEM));
+    if (n)
+        memcpy(c.sorted, targets, n * OUTBOX_ID_LEN);
+    qsort(c.sorted, n, OUTBOX_ID_LEN, s_cmp_id);
+    int rc = s_write(self, s_withdraw_body, &c);
+    free(c.sorted);
+    if (stats)
+        *stats = rc == 0 ? c.stats : (outbox_put_stats_t){0, 0, 0, 0};
+    return s_fin(rc, err, errlen);
+}
+
+fin_err_t outbox_is_known(outbox_t *self, const uint8_t id[OUTBOX_ID_LEN], bool *known, char *err,
+                          size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = store_read(self->store, &txn);
+    if (rc)
+        return s_fin(rc, err, errlen);
+    MDB_val k = {OUTBOX_ID_LEN, (void *) id}, v;
+    rc = mdb_get(txn, store_dbi(self->store, DB_IDS), &k, &v);
+    store_read_end(self->store, txn);
+    *known = rc == 0;
+    return s_fin(rc == MDB_NOTFOUND ? 0 : rc, err, errlen);
+}

@@ -122,6 +122,20 @@ typedef int (*outbox_id_fn)(const uint8_t id[OUTBOX_ID_LEN], void *arg);
 fin_err_t outbox_import_ids(outbox_t *self, uint64_t import_no, outbox_id_fn fn, void *arg, char *err,
                             size_t errlen);
 
+/* A withdrawal, in ONE write transaction: queues the n retraction items
+ * (each item's result: OUTBOX_NEW, or OUTBOX_ALREADY when queued before;
+ * no natural keys) and forgets the natural and day-free keys that name
+ * any of their n targets, so a row imported again later is a new event,
+ * never a correction of one the collector has withdrawn. Every target
+ * must be an id this outbox queued (outbox_is_known). Returns FIN_OK or a
+ * code with the reason in err (nothing stored). */
+fin_err_t outbox_withdraw(outbox_t *self, const uint8_t (*targets)[OUTBOX_ID_LEN], outbox_item_t *items,
+                          size_t n, outbox_put_stats_t *stats, char *err, size_t errlen);
+
+/* Sets *known: this outbox queued id once. Returns FIN_OK or a code (err). */
+fin_err_t outbox_is_known(outbox_t *self, const uint8_t id[OUTBOX_ID_LEN], bool *known, char *err,
+                          size_t errlen);
+
 /* The latest id queued under natural key `natural`. Returns FIN_OK,
  * FIN_ENOTFOUND or a code (err). */
 fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN], uint8_t id[OUTBOX_ID_LEN],
