@@ -55,6 +55,9 @@ static const opt_t s_opts[] = {
 };
 
 static const char *const s_own_sections[] = {"insatser", NULL};
+/* [spool] holds options and the spool's rules (spool.h), which the agent
+ * reads itself. */
+static const char *const s_own_keys[] = {"spool.rule", NULL};
 
 static const opt_choice_t s_choices[] = {
     {"format", "text|json"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
@@ -104,7 +107,11 @@ static const opt_spec_t s_spec = {
               "insats codes the exports may use, one per line in an [insatser] section:\n"
               "  [insatser]\n"
               "  steg1 = project          ; project, integrated or any\n"
-              "A row with any other insats is refused (docs/operations-agent.md).\n",
+              "A row with any other insats is refused (docs/operations-agent.md).\n"
+              "run --spool: [spool] rules choose a mapping by file name, first match wins,\n"
+              "--mapping is the default:\n"
+              "  [spool]\n"
+              "  rule = enkat-*.csv -> /etc/finsam/enkat.ini\n",
     .opts = s_opts,
     .nopts = sizeof s_opts / sizeof *s_opts,
     .section = "agent",
@@ -114,7 +121,7 @@ static const opt_spec_t s_spec = {
 int main(int argc, char **argv)
 {
     int first, status;
-    opt_own_t own = {s_own_sections, &cli_config};
+    opt_own_t own = {s_own_sections, &cli_config, s_own_keys};
     if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
                       &status))
         return status;
