@@ -9,9 +9,12 @@
 
 #include "anonymize.h"
 #include "catalogue.h"
+#include "keys.h"
 #include "outbox.h"
 #include "spool.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -245,6 +248,53 @@ static void test_agent_accepts_spool_section(void)
     s_close(&s);
 }
 
+static bool s_exists(void *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+/* `finsam-agent run --spool` as a process, no --mapping: the two layouts
+ * of one förbund dropped in, each imported with its rule's mapping. */
+static void test_agent_serves_two_layouts(void)
+{
+    s_site_t s;
+    s_open(&s, s_two_rules, false);
+    char data[400], key[500], log[400], endpoint[64], err[256];
+    snprintf(data, sizeof data, "%s/data", s.dir);
+    snprintf(key, sizeof key, "%s/keys/collector.key", data);
+    snprintf(log, sizeof log, "%s/agent.log", s.dir);
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", tu_free_port());
+    const char *keygen[] = {tu_bin("finsam-agent"), "-d", data, "--forbund", "NV", "keygen", NULL};
+    CHECK_EQ(tu_run((char **) keygen, NULL, 30000), 0);
+    /* The sender needs a collector certificate; nothing listens there. */
+    CHECK_EQ(keys_generate(key, "collector", NULL, err, sizeof err), 0);
+    s_drop(&s, "enkat-april.csv", s_csv_enkat);
+    s_drop(&s, "avslut-april.txt", s_csv_avslut);
+    const char *run[] = {tu_bin("finsam-agent"),
+                         "-c",
+                         s.config,
+                         "-d",
+                         data,
+                         "--collector",
+                         endpoint,
+                         "--spool",
+                         s.spool,
+                         "run",
+                         NULL};
+    pid_t pid = tu_spawn((char **) run, log);
+    /* Names are imported in order: avslut-* first. */
+    char *r1 = strdup(s_report(&s, "000001-done.txt")), *r2 = strdup(s_report(&s, "000002-done.txt"));
+    CHECK(tu_wait_for(s_exists, r1, 20000));
+    CHECK(tu_wait_for(s_exists, r2, 20000));
+    CHECK(tu_file_has(r1, "rows=1 accepted=1"));
+    CHECK(tu_file_has(r2, "rows=1 accepted=1"));
+    CHECK(tu_file_has(log, "SPOOL-RULES rules=2 default_mapping=no"));
+    tu_kill(pid, SIGTERM);
+    free(r1);
+    free(r2);
+    s_close(&s);
+}
+
 static const test_case_t s_cases[] = {
     {"two layouts", test_two_layouts},
     {"first match wins", test_first_match_wins},
@@ -252,6 +302,7 @@ static const test_case_t s_cases[] = {
     {"no match no default refused", test_no_match_no_default_refused},
     {"bad rules refused", test_bad_rules_refused},
     {"agent accepts spool section", test_agent_accepts_spool_section},
+    {"agent serves two layouts", test_agent_serves_two_layouts},
 };
 
 int main(int argc, char **argv)
