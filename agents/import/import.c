@@ -461,7 +461,7 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
                 self->corrections[i].row, y, m, d);
     }
     if (!st->rejected && !o->dry_run && self->import_no)
-        fprintf(o->report, "%s: import %llu (finsam-agent withdraw --import %llu takes it back)\n", label,
+        fprintf(o->report, "%s: import %llu (finsam-agent withdraw import %llu takes it back)\n", label,
                 (unsigned long long) self->import_no, (unsigned long long) self->import_no);
     if (st->rejected)
         fprintf(o->report, "%s: %zu row(s) rejected: nothing stored\n", label, st->rejected);

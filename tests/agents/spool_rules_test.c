@@ -244,6 +244,7 @@ static void test_agent_accepts_spool_section(void)
     CHECK_EQ(tu_run((char **) check, log, 30000), 78);
     CHECK(tu_file_has(log, "ok    options and config file"));
     CHECK(tu_file_has(log, "FAIL  collector public key"));
+    CHECK(tu_file_has(log, "ok    [spool] rules: 2, each mapping loads"));
     CHECK(tu_file_lacks(log, "unknown key"));
     s_close(&s);
 }

@@ -185,10 +185,68 @@ static void test_correction_counts_once(void)
     free(want);
 }
 
+/* n of measure i1_behov for förbund NV in `period` ("2026"), by year. */
+static long long s_n(const cluster_t *c, const char *period)
+{
+    const char *args[] = {"query", "--format",  "json",     "--exact", "--period",
+                          "year",  "--measure", "i1_behov", NULL};
+    char *out = NULL;
+    CHECK_EQ(cluster_ctl(c, &out, args), 0);
+    json_t *j = json_loads(out ? out : "", 0, NULL);
+    free(out);
+    CHECK(j);
+    long long n = 0;
+    size_t i, k;
+    json_t *m, *r;
+    json_array_foreach(json_object_get(j, "measures"), i, m)
+        json_array_foreach(json_object_get(m, "rows"), k, r) {
+            if (!strcmp(json_string_value(json_object_get(r, "level")), "forbund") &&
+                !strcmp(json_string_value(json_object_get(r, "period")), period))
+                n = json_integer_value(json_object_get(r, "n"));
+        }
+    json_decref(j);
+    return n;
+}
+
+static void s_one(cluster_t *c, const char *agent, const char *date, int answer)
+{
+    char pnr[16], path[400], row[512];
+    static int k;
+    s_pnr(pnr, 7);
+    snprintf(path, sizeof path, "%s/one-%d.jsonl", c->dir, k++);
+    snprintf(row, sizeof row,
+             "{\"kind\":\"participant_survey\",\"personnummer\":\"%s\",\"date\":\"%s\","
+             "\"instrument\":\"deltagare_avslut\",\"mode\":\"project\",\"answers\":{\"d_behov\":%d}}\n",
+             pnr, date, answer);
+    CHECK_EQ(tu_write_file(path, row), 0);
+    s_import(c, agent, path);
+    s_deliver(c, agent);
+}
+
+/* Without a response id: a changed date within 31 days is a correction
+ * (one survey counted), beyond it a second survey. */
+static void test_date_window_delivered(void)
+{
+    cluster_t c;
+    cluster_init(&c);
+    char nv[320];
+    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
+    cluster_start_collector(&c);
+    s_one(&c, nv, "2026-03-01", 1);
+    CHECK_EQ(s_n(&c, "2026"), 1);
+    s_one(&c, nv, "2026-03-20", 5); /* 19 days later: a correction */
+    CHECK_EQ(s_n(&c, "2026"), 1);
+    s_one(&c, nv, "2026-06-01", 4); /* 73 days later: another survey */
+    CHECK_EQ(s_n(&c, "2026"), 2);
+    CHECK_EQ(cluster_rebuild_verify(&c), 0);
+    cluster_stop_collector(&c, SIGTERM);
+}
+
 static const test_case_t s_cases[] = {
     {"withdraw import", test_withdraw_import},
     {"withdraw response ids", test_withdraw_response_ids},
     {"correction counts once", test_correction_counts_once},
+    {"date window delivered", test_date_window_delivered},
 };
 
 int main(int argc, char **argv)
