@@ -221,6 +221,7 @@ static int s_with_supersedes(const outbox_item_t *it, const uint8_t *old_id, uin
 static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_t *next_seq)
 {
     MDB_val k = {OUTBOX_ID_LEN, it->id}, v;
+    it->prior_day = -1;
     int rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
     if (rc == 0) {
         it->result = OUTBOX_ALREADY;
@@ -231,7 +232,6 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
 
     uint8_t old_id[OUTBOX_ID_LEN];
     bool correction = false;
-    it->prior_day = -1;
     MDB_val nk = {OUTBOX_HASH_LEN, it->natural}, wk = {OUTBOX_HASH_LEN, it->window};
     if (it->has_window) {
         /* Checked first: it also knows the earlier day, for the report. */

@@ -20,6 +20,10 @@
  *   rejected 16-byte id -> be32 reject code, be16 text length, text,
  *            encoded Event (kept for the operator; never resent)
  *   meta     "next_seq", "next_batch", "next_import" -> be64
+ *
+ * "window" and "imports" came later; opening an older outbox creates them
+ * empty: rows imported before have no day-free key (a changed date then
+ * corrects only on the same day) and their imports no number.
  *            "scrubs" -> be64, scrubs so far (see below)
  *
  * Events that leave the queue (acknowledged, or removed by outbox_erase)
