@@ -245,6 +245,14 @@ int cli_check_config(void)
         check_ok(&c, "insats codes: none declared; rows that give an insats will be refused");
     if (o.spool)
         check_writable_dir(&c, "spool", o.spool);
+    if (o.spool && cat) {
+        spool_rules_t *rules = NULL;
+        if (spool_rules_load(&rules, cli_config, cat, err, sizeof err) != FIN_OK)
+            check_fail(&c, EX_CONFIG, "[spool] rules: %s; fix: rule = FILE-PATTERN -> MAPPING.ini", err);
+        else if (spool_rules_count(rules))
+            check_ok(&c, "[spool] rules: %zu, each mapping loads", spool_rules_count(rules));
+        spool_rules_destroy(&rules);
+    }
     if (o.passphrase_file)
         check_secret_file(&c, "passphrase file", o.passphrase_file, false,
                           "write the passphrase on its first line (mode 0600)");

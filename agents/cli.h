@@ -86,5 +86,6 @@ int cmd_demo(void);                                  /* cmd_import.c */
 int cmd_status(void);                                /* cmd_outbox.c */
 int cmd_erase(const char *hex);                      /* cmd_outbox.c */
 int cmd_mapping(const char *what, const char *file); /* cmd_mapping.c: draft, check */
+int cmd_withdraw(int argc, char **argv);             /* cmd_withdraw.c: argv after "withdraw" */
 
 #endif

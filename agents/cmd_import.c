@@ -87,6 +87,7 @@ int cmd_run(void)
     mapping_t *map = NULL;
     insatser_t *ins = NULL;
     spool_t *spool = NULL;
+    spool_rules_t *rules = NULL;
     int rc;
     if ((rc = cli_forbund(forbund, sizeof forbund)) || (rc = cli_open_outbox(&outbox)))
         goto done;
@@ -103,10 +104,18 @@ int cmd_run(void)
             rc = EX_CONFIG;
             goto done;
         }
+        /* [spool] rules: one agent for all of a förbund's export layouts. */
+        if (spool_rules_load(&rules, cli_config, cat, err, sizeof err) != FIN_OK) {
+            fprintf(stderr, "finsam-agent: [spool]: %s\n", err);
+            rc = EX_CONFIG;
+            goto done;
+        }
+        spool_set_rules(spool, rules);
     }
     rc = cli_run_sender(outbox, forbund, spool);
 done:
     spool_destroy(&spool);
+    spool_rules_destroy(&rules);
     insatser_destroy(&ins);
     mapping_destroy(&map);
     anon_destroy(&anon);

@@ -57,6 +57,9 @@ static const opt_t s_opts[] = {
 };
 
 static const char *const s_own_sections[] = {"insatser", NULL};
+/* [spool] holds options and the spool's rules (spool.h), which the agent
+ * reads itself. */
+static const char *const s_own_keys[] = {"spool.rule", NULL};
 
 static const opt_choice_t s_choices[] = {
     {"format", "text|json"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
@@ -64,8 +67,7 @@ static const opt_choice_t s_choices[] = {
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
     .usage = "finsam-agent [OPTIONS] keygen|import FILE|mapping draft|check FILE|export-key OUT|import-key "
-             "IN|run|demo|status|erase "
-             "ID|check-config",
+             "IN|run|demo|status|erase ID|withdraw import N|withdraw response-id ID...|check-config",
     .summary =
         "The finsam agent at a förbund site: imports rows, pseudonymizes them, keeps them in a durable\n"
         "outbox and sends them to the collector over CurveZMQ until acknowledged.",
@@ -88,6 +90,9 @@ static const opt_spec_t s_spec = {
               "  erase ID      erase a sent or queued event (32 hex digits) for good: queue an erasure\n"
               "                for the collector, remove the event from the outbox if still there, and\n"
               "                wipe the outbox's free space (docs/operations-agent.md)\n"
+              "  withdraw import N|REPORT  take back every row import N queued (its report says\n"
+              "                \"import N\"), as retraction events the collector subtracts exactly\n"
+              "  withdraw response-id ID...  the same for the rows with these response ids\n"
               "  check-config  check options, config file, data directory, keys and their modes, the\n"
               "                collector's public key, catalogue, mapping, insats codes and spool; connects\n"
               "                nowhere, changes nothing (--check-config is the same)\n"
@@ -108,7 +113,11 @@ static const opt_spec_t s_spec = {
               "insats codes the exports may use, one per line in an [insatser] section:\n"
               "  [insatser]\n"
               "  steg1 = project          ; project, integrated or any\n"
-              "A row with any other insats is refused (docs/operations-agent.md).\n",
+              "A row with any other insats is refused (docs/operations-agent.md).\n"
+              "run --spool: [spool] rules choose a mapping by file name, first match wins,\n"
+              "--mapping is the default:\n"
+              "  [spool]\n"
+              "  rule = enkat-*.csv -> /etc/finsam/enkat.ini\n",
     .opts = s_opts,
     .nopts = sizeof s_opts / sizeof *s_opts,
     .section = "agent",
@@ -118,7 +127,7 @@ static const opt_spec_t s_spec = {
 int main(int argc, char **argv)
 {
     int first, status;
-    opt_own_t own = {s_own_sections, &cli_config};
+    opt_own_t own = {s_own_sections, &cli_config, s_own_keys};
     if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
                       &status))
         return status;
@@ -146,6 +155,8 @@ int main(int argc, char **argv)
         return cmd_mapping(argv[first + 1], argv[first + 2]);
     if (cmd && !strcmp(cmd, "erase") && nargs == 1)
         return cmd_erase(argv[first + 1]);
+    if (cmd && !strcmp(cmd, "withdraw"))
+        return cmd_withdraw(nargs, argv + first + 1);
     fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
     return EX_USAGE;
 }

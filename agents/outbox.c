@@ -39,11 +39,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { DB_QUEUE, DB_IDS, DB_NATURAL, DB_REJECTED, DB_META, DB_COUNT };
+enum { DB_QUEUE, DB_IDS, DB_NATURAL, DB_REJECTED, DB_META, DB_WINDOW, DB_IMPORTS, DB_COUNT };
 
 static const store_db_t s_dbs[DB_COUNT] = {
-    {"queue", 0}, {"ids", 0}, {"natural", 0}, {"rejected", 0}, {"meta", 0},
+    {"queue", 0}, {"ids", 0}, {"natural", 0}, {"rejected", 0}, {"meta", 0}, {"window", 0}, {"imports", 0},
 };
+#define S_WINDOW_VAL (4 + OUTBOX_ID_LEN + OUTBOX_HASH_LEN)
 
 /* Returned by the put body to abort a dry run; outside errno and MDB ranges. */
 #define S_DRY_RUN 0x0D0D0D
@@ -220,6 +221,7 @@ static int s_with_supersedes(const outbox_item_t *it, const uint8_t *old_id, uin
 static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_t *next_seq)
 {
     MDB_val k = {OUTBOX_ID_LEN, it->id}, v;
+    it->prior_day = -1;
     int rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
     if (rc == 0) {
         it->result = OUTBOX_ALREADY;
@@ -230,8 +232,30 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
 
     uint8_t old_id[OUTBOX_ID_LEN];
     bool correction = false;
-    MDB_val nk = {OUTBOX_HASH_LEN, it->natural};
-    if (it->has_natural) {
+    MDB_val nk = {OUTBOX_HASH_LEN, it->natural}, wk = {OUTBOX_HASH_LEN, it->window};
+    if (it->has_window) {
+        /* Checked first: it also knows the earlier day, for the report. */
+        rc = mdb_get(txn, store_dbi(st, DB_WINDOW), &wk, &v);
+        if (rc == 0) {
+            if (v.mv_size != S_WINDOW_VAL)
+                return MDB_CORRUPTED;
+            const uint8_t *w = v.mv_data;
+            int32_t prior = (int32_t) be32_get(w);
+            int32_t gap = prior > it->day ? prior - it->day : it->day - prior;
+            if (gap <= it->window_days) {
+                if (memcmp(w + 4 + OUTBOX_ID_LEN, it->content, OUTBOX_HASH_LEN) == 0) {
+                    it->result = OUTBOX_ALREADY;
+                    return 0;
+                }
+                memcpy(old_id, w + 4, OUTBOX_ID_LEN);
+                it->prior_day = prior;
+                correction = true;
+            }
+        } else if (rc != MDB_NOTFOUND) {
+            return rc;
+        }
+    }
+    if (it->has_natural && !correction) {
         rc = mdb_get(txn, store_dbi(st, DB_NATURAL), &nk, &v);
         if (rc == 0) {
             if (v.mv_size != OUTBOX_ID_LEN + OUTBOX_HASH_LEN)
@@ -242,6 +266,8 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
             }
             memcpy(old_id, v.mv_data, OUTBOX_ID_LEN);
             correction = true;
+            if (it->has_window)
+                it->prior_day = it->day; /* the natural key holds the day */
         } else if (rc != MDB_NOTFOUND) {
             return rc;
         }
@@ -272,8 +298,44 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
         if ((rc = mdb_put(txn, store_dbi(st, DB_NATURAL), &nk, &nval, 0)))
             return rc;
     }
+    if (it->has_window) {
+        uint8_t wv[S_WINDOW_VAL];
+        be32_put(wv, (uint32_t) it->day);
+        memcpy(wv + 4, it->id, OUTBOX_ID_LEN);
+        memcpy(wv + 4 + OUTBOX_ID_LEN, it->content, OUTBOX_HASH_LEN);
+        MDB_val wval = {sizeof wv, wv};
+        if ((rc = mdb_put(txn, store_dbi(st, DB_WINDOW), &wk, &wval, 0)))
+            return rc;
+    }
     (*next_seq)++;
     it->result = correction ? OUTBOX_CORRECTION : OUTBOX_NEW;
+    return 0;
+}
+
+/* Keeps the ids this put queued under the next import number (withdraw
+ * finds them there). */
+static int s_put_import(MDB_txn *txn, const store_t *st, s_put_ctx_t *ctx)
+{
+    MDB_dbi meta = store_dbi(st, DB_META);
+    uint64_t no;
+    int rc = s_meta_get(txn, meta, "next_import", 1, &no);
+    if (rc)
+        return rc;
+    uint8_t *ids = malloc(ctx->stats.added * OUTBOX_ID_LEN);
+    if (!ids)
+        return ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < ctx->n; i++)
+        if (ctx->items[i].result != OUTBOX_ALREADY)
+            memcpy(ids + OUTBOX_ID_LEN * n++, ctx->items[i].id, OUTBOX_ID_LEN);
+    uint8_t key[8];
+    be64_put(key, no);
+    MDB_val k = {8, key}, v = {n * OUTBOX_ID_LEN, ids};
+    rc = mdb_put(txn, store_dbi(st, DB_IMPORTS), &k, &v, 0);
+    free(ids);
+    if (rc || (rc = s_meta_put(txn, meta, "next_import", no + 1)))
+        return rc;
+    ctx->stats.import_no = no;
     return 0;
 }
 
@@ -301,18 +363,62 @@ static int s_put_body(MDB_txn *txn, void *arg)
     }
     if ((rc = s_meta_put(txn, meta, "next_seq", next_seq)))
         return rc;
+    if (ctx->stats.added && (rc = s_put_import(txn, st, ctx)))
+        return rc;
     return ctx->dry_run ? S_DRY_RUN : 0;
 }
 
 fin_err_t outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats,
                      char *err, size_t errlen)
 {
-    s_put_ctx_t ctx = {self, items, n, dry_run, {0, 0, 0}};
+    s_put_ctx_t ctx = {self, items, n, dry_run, {0, 0, 0, 0}};
     int rc = s_write(self, s_put_body, &ctx);
     if (rc == S_DRY_RUN)
         rc = 0;
     if (stats)
-        *stats = rc == 0 ? ctx.stats : (outbox_put_stats_t){0, 0, 0};
+        *stats = rc == 0 ? ctx.stats : (outbox_put_stats_t){0, 0, 0, 0};
+    return s_fin(rc, err, errlen);
+}
+
+fin_err_t outbox_import_ids(outbox_t *self, uint64_t import_no, outbox_id_fn fn, void *arg, char *err,
+                            size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = store_read(self->store, &txn);
+    if (rc)
+        return s_fin(rc, err, errlen);
+    uint8_t key[8];
+    be64_put(key, import_no);
+    MDB_val k = {8, key}, v;
+    rc = mdb_get(txn, store_dbi(self->store, DB_IMPORTS), &k, &v);
+    if (rc == 0 && v.mv_size % OUTBOX_ID_LEN)
+        rc = MDB_CORRUPTED;
+    for (size_t i = 0; rc == 0 && i < v.mv_size / OUTBOX_ID_LEN; i++)
+        if (fn((const uint8_t *) v.mv_data + i * OUTBOX_ID_LEN, arg))
+            break;
+    store_read_end(self->store, txn);
+    if (rc == MDB_NOTFOUND)
+        return fin_fail(err, errlen, FIN_ENOTFOUND, "import %llu is not known to this agent",
+                        (unsigned long long) import_no);
+    return s_fin(rc, err, errlen);
+}
+
+fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN], uint8_t id[OUTBOX_ID_LEN],
+                            char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = store_read(self->store, &txn);
+    if (rc)
+        return s_fin(rc, err, errlen);
+    MDB_val k = {OUTBOX_HASH_LEN, (void *) natural}, v;
+    rc = mdb_get(txn, store_dbi(self->store, DB_NATURAL), &k, &v);
+    if (rc == 0 && v.mv_size != OUTBOX_ID_LEN + OUTBOX_HASH_LEN)
+        rc = MDB_CORRUPTED;
+    if (rc == 0)
+        memcpy(id, v.mv_data, OUTBOX_ID_LEN);
+    store_read_end(self->store, txn);
+    if (rc == MDB_NOTFOUND)
+        return fin_fail(err, errlen, FIN_ENOTFOUND, "not found");
     return s_fin(rc, err, errlen);
 }
 
@@ -560,6 +666,17 @@ static int s_del_natural(MDB_txn *txn, const store_t *st, const uint8_t *id)
             break;
         }
     mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    /* The same for the day-free key. */
+    if ((rc = mdb_cursor_open(txn, store_dbi(st, DB_WINDOW), &cur)))
+        return rc;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+        if (v.mv_size == S_WINDOW_VAL && !memcmp((uint8_t *) v.mv_data + 4, id, OUTBOX_ID_LEN)) {
+            rc = mdb_cursor_del(cur, 0);
+            break;
+        }
+    mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -705,4 +822,96 @@ static void s_scrub_logged(outbox_t *self, int wait_ms, const char *reason)
              (unsigned long long) r.free_pages, (unsigned long long) r.gaps,
              (unsigned long long) r.held_pages, (unsigned long long) r.odd_pages,
              (double) r.scanned / (1 << 20), r.old_readers, r.seconds, reason);
+}
+
+/* ---- withdraw ------------------------------------------------------------ */
+
+typedef struct {
+    outbox_t *self;
+    const uint8_t (*targets)[OUTBOX_ID_LEN];
+    uint8_t (*sorted)[OUTBOX_ID_LEN];
+    outbox_item_t *items;
+    size_t n;
+    outbox_put_stats_t stats;
+} s_withdraw_ctx_t;
+
+static int s_cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, OUTBOX_ID_LEN);
+}
+
+/* Deletes the entries of db whose value names a sorted target at offset
+ * `at` (one pass: a withdrawal may name thousands of ids). */
+static int s_forget(MDB_txn *txn, MDB_dbi dbi, size_t vlen, size_t at, s_withdraw_ctx_t *c)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if (v.mv_size != vlen ||
+            !bsearch((uint8_t *) v.mv_data + at, c->sorted, c->n, OUTBOX_ID_LEN, s_cmp_id))
+            continue;
+        if ((rc = mdb_cursor_del(cur, 0)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_withdraw_body(MDB_txn *txn, void *arg)
+{
+    s_withdraw_ctx_t *c = arg;
+    const store_t *st = c->self->store;
+    MDB_dbi meta = store_dbi(st, DB_META);
+    memset(&c->stats, 0, sizeof c->stats);
+    uint64_t next_seq;
+    int rc = s_meta_get(txn, meta, "next_seq", 1, &next_seq);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < c->n; i++) {
+        c->items[i].has_natural = c->items[i].has_window = false;
+        if ((rc = s_put_one(txn, st, &c->items[i], &next_seq)))
+            return rc;
+        if (c->items[i].result == OUTBOX_ALREADY)
+            c->stats.already++;
+        else
+            c->stats.added++;
+    }
+    if ((rc = s_meta_put(txn, meta, "next_seq", next_seq)) ||
+        (rc = s_forget(txn, store_dbi(st, DB_NATURAL), OUTBOX_ID_LEN + OUTBOX_HASH_LEN, 0, c)) ||
+        (rc = s_forget(txn, store_dbi(st, DB_WINDOW), S_WINDOW_VAL, 4, c)))
+        return rc;
+    return 0;
+}
+
+fin_err_t outbox_withdraw(outbox_t *self, const uint8_t (*targets)[OUTBOX_ID_LEN], outbox_item_t *items,
+                          size_t n, outbox_put_stats_t *stats, char *err, size_t errlen)
+{
+    s_withdraw_ctx_t c = {self, targets, NULL, items, n, {0, 0, 0, 0}};
+    if (n && !(c.sorted = malloc(n * OUTBOX_ID_LEN)))
+        return fin_fail(err, errlen, FIN_ENOMEM, "%s", strerror(ENOMEM));
+    if (n)
+        memcpy(c.sorted, targets, n * OUTBOX_ID_LEN);
+    qsort(c.sorted, n, OUTBOX_ID_LEN, s_cmp_id);
+    int rc = s_write(self, s_withdraw_body, &c);
+    free(c.sorted);
+    if (stats)
+        *stats = rc == 0 ? c.stats : (outbox_put_stats_t){0, 0, 0, 0};
+    return s_fin(rc, err, errlen);
+}
+
+fin_err_t outbox_is_known(outbox_t *self, const uint8_t id[OUTBOX_ID_LEN], bool *known, char *err,
+                          size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = store_read(self->store, &txn);
+    if (rc)
+        return s_fin(rc, err, errlen);
+    MDB_val k = {OUTBOX_ID_LEN, (void *) id}, v;
+    rc = mdb_get(txn, store_dbi(self->store, DB_IDS), &k, &v);
+    store_read_end(self->store, txn);
+    *known = rc == 0;
+    return s_fin(rc == MDB_NOTFOUND ? 0 : rc, err, errlen);
 }

@@ -12,9 +12,18 @@
  *   natural  32-byte natural-key hash -> 16-byte id + 32-byte content hash;
  *            a later row with the same natural key and other content
  *            becomes a correction (Event.supersedes = the earlier id)
+ *   window   32-byte day-free key hash -> be32 day + 16-byte id + 32-byte
+ *            content hash: a person's row without a response id whose
+ *            day moved by at most the item's window is a correction too
+ *   imports  be64 import number -> the 16-byte ids that import queued
+ *            (ids only: `withdraw` retracts them)
  *   rejected 16-byte id -> be32 reject code, be16 text length, text,
  *            encoded Event (kept for the operator; never resent)
- *   meta     "next_seq", "next_batch" -> be64
+ *   meta     "next_seq", "next_batch", "next_import" -> be64
+ *
+ * "window" and "imports" came later; opening an older outbox creates them
+ * empty: rows imported before have no day-free key (a changed date then
+ * corrects only on the same day) and their imports no number.
  *            "scrubs" -> be64, scrubs so far (see below)
  *
  * Events that leave the queue (acknowledged, or removed by outbox_erase)
@@ -69,13 +78,20 @@ typedef struct {
     uint8_t content[OUTBOX_HASH_LEN]; /* content hash (anon_hash) */
     bool has_natural;
     uint8_t natural[OUTBOX_HASH_LEN]; /* natural-key hash, if has_natural */
-    const uint8_t *bytes;             /* encoded Event without supersedes; borrowed */
+    /* A second, day-free key (has_window): an earlier event under it whose
+     * day is at most window_days from `day` is corrected too. */
+    bool has_window;
+    uint8_t window[OUTBOX_HASH_LEN];
+    int32_t day, window_days;
+    const uint8_t *bytes; /* encoded Event without supersedes; borrowed */
     size_t len;
     outbox_result_t result; /* out */
+    int32_t prior_day;      /* out: a correction's earlier day when known, else -1 */
 } outbox_item_t;
 
 typedef struct {
     size_t added, corrected, already;
+    uint64_t import_no; /* > 0: the number under which the added ids are kept */
 } outbox_put_stats_t;
 
 /* One rejection from an Ack. */
@@ -102,6 +118,32 @@ void outbox_close(outbox_t **self_p);
  * bytes stay the caller's. */
 fin_err_t outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats,
                      char *err, size_t errlen);
+
+/* Calls fn with each event id import number import_no queued (ids only,
+ * inside one read transaction). Returns FIN_OK, FIN_ENOTFOUND (no such
+ * import) or a code (err). */
+typedef int (*outbox_id_fn)(const uint8_t id[OUTBOX_ID_LEN], void *arg);
+fin_err_t outbox_import_ids(outbox_t *self, uint64_t import_no, outbox_id_fn fn, void *arg, char *err,
+                            size_t errlen);
+
+/* A withdrawal, in ONE write transaction: queues the n retraction items
+ * (each item's result: OUTBOX_NEW, or OUTBOX_ALREADY when queued before;
+ * no natural keys) and forgets the natural and day-free keys that name
+ * any of their n targets, so a row imported again later is a new event,
+ * never a correction of one the collector has withdrawn. Every target
+ * must be an id this outbox queued (outbox_is_known). Returns FIN_OK or a
+ * code with the reason in err (nothing stored). */
+fin_err_t outbox_withdraw(outbox_t *self, const uint8_t (*targets)[OUTBOX_ID_LEN], outbox_item_t *items,
+                          size_t n, outbox_put_stats_t *stats, char *err, size_t errlen);
+
+/* Sets *known: this outbox queued id once. Returns FIN_OK or a code (err). */
+fin_err_t outbox_is_known(outbox_t *self, const uint8_t id[OUTBOX_ID_LEN], bool *known, char *err,
+                          size_t errlen);
+
+/* The latest id queued under natural key `natural`. Returns FIN_OK,
+ * FIN_ENOTFOUND or a code (err). */
+fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN], uint8_t id[OUTBOX_ID_LEN],
+                            char *err, size_t errlen);
 
 /* Calls fn for up to `max` queued events with seq >= from_seq, in seq
  * order, inside one short read transaction. `bytes` is valid only during

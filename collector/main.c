@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 {
     int first, status;
     const char *config_file = NULL;
-    opt_own_t own = {NULL, &config_file};
+    opt_own_t own = {NULL, &config_file, NULL};
     if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
                       &status))
         return status;

@@ -192,6 +192,11 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
     s_ini_ctx_t *ctx = user;
     if (!s_reads_section(ctx, section))
         return 1;
+    for (const char *const *k = ctx->own ? ctx->own->keys : NULL; k && *k; k++) {
+        size_t sl = strlen(section);
+        if (!strncmp(*k, section, sl) && (*k)[sl] == '.' && !strcmp(*k + sl + 1, name))
+            return 1; /* the program's own key */
+    }
     const opt_t *opt = s_find(ctx->spec, name);
     const char *reason = NULL;
     if (!opt) {

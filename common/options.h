@@ -76,6 +76,9 @@ fin_err_t options_parse(const opt_spec_t *spec, int argc, char **argv, int *firs
 typedef struct {
     const char *const *sections; /* NULL-terminated: options_parse_own skips their keys */
     const char **config_path;    /* if not NULL, set to --config FILE (points into argv) or NULL */
+    /* NULL-terminated "section.key" names in option sections that the
+     * program reads itself (the agent's [spool] rule lines); may be NULL. */
+    const char *const *keys;
 } opt_own_t;
 
 /* options_parse, except that the keys of own->sections are left to the

@@ -447,6 +447,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
         goto free_text;
     }
     import_set_insatser(c.imp, o->insatser);
+    import_set_window(c.imp, mapping_window_days(map));
     if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_import;

@@ -39,7 +39,14 @@
 typedef struct {
     outbox_item_t item;
     uint8_t *bytes; /* owned; item.bytes points here */
+    size_t row;     /* the row's ordinal among the rows offered (1-based) */
 } s_pending_t;
+
+/* A correction found at the commit, for the report. */
+typedef struct {
+    size_t row;
+    int32_t prior_day;
+} s_correction_t;
 
 struct import_t {
     row_ctx_t ctx; /* catalogue, key, insats codes, today */
@@ -48,6 +55,11 @@ struct import_t {
     s_pending_t *pending;
     size_t npending, cap;
     size_t dropped;
+    size_t rows;         /* import_row calls */
+    int32_t window_days; /* import_set_window */
+    s_correction_t *corrections;
+    size_t ncorrections, corrections_cap;
+    uint64_t import_no; /* the last commit's, 0: none */
     char dropped_names[S_MAX_DROPPED_NAMES * (CAT_CODE_MAX + 2)];
     int ndropped_names;
 };
@@ -106,8 +118,74 @@ static void s_natural_key(import_t *self, const row_event_t *b, int32_t days, ui
     anon_hash(self->ctx.anon, "finsam-natural-key", buf, n, out);
 }
 
+void import_response_key(const anon_t *anon, const char *kind, const char *what, const char *rid, size_t rlen,
+                         uint8_t out[ANON_HASH_LEN])
+{
+    /* kind NUL what NUL rid: the parts cannot run into each other. */
+    uint8_t buf[24 + CAT_CODE_MAX + 2 + IMPORT_RESPONSE_ID_MAX];
+    size_t kl = strnlen(kind, 23) + 1, wl = strnlen(what, CAT_CODE_MAX - 1) + 1, n = 0;
+    if (rlen > IMPORT_RESPONSE_ID_MAX)
+        rlen = IMPORT_RESPONSE_ID_MAX;
+    memcpy(buf, kind, kl - 1);
+    buf[kl - 1] = 0;
+    n += kl;
+    memcpy(buf + n, what, wl - 1);
+    buf[n + wl - 1] = 0;
+    n += wl;
+    memcpy(buf + n, rid, rlen);
+    n += rlen;
+    anon_hash(anon, "finsam-response-key", buf, n, out);
+    sodium_memzero(buf, sizeof buf);
+}
+
+/* The day-free key of a person's row: (kind, pseudonym, what). */
+static void s_window_key(import_t *self, const row_event_t *b, uint8_t out[ANON_HASH_LEN])
+{
+    uint8_t buf[24 + 1 + ANON_PSEUDONYM_LEN + CAT_CODE_MAX + 1];
+    size_t n = 0;
+    size_t kl = strlen(b->natural_kind) + 1, wl = strlen(b->natural_what) + 1;
+    memcpy(buf + n, b->natural_kind, kl);
+    n += kl;
+    memcpy(buf + n, b->pseudonym, ANON_PSEUDONYM_LEN);
+    n += ANON_PSEUDONYM_LEN;
+    memcpy(buf + n, b->natural_what, wl);
+    n += wl;
+    anon_hash(self->ctx.anon, "finsam-window-key", buf, n, out);
+    sodium_memzero(buf, sizeof buf);
+}
+
+/* Sets the item's keys. With a response id, the row's identity is
+ * (kind, instrument, response id), whatever else changed. Without one, a
+ * person's row also gets a day-free key, so a changed day within the
+ * window is a correction (outbox.h). */
+static void s_keys(import_t *self, const row_event_t *b, int32_t days, const char *rid, size_t rlen,
+                   outbox_item_t *it)
+{
+    const char *kind = b->natural_kind, *what = b->natural_what;
+    if (b->ev.body_case == FINSAM__V1__EVENT__BODY_STAFF_SURVEY) {
+        kind = "staff_survey";
+        what = b->ev.staff_survey->instrument;
+    }
+    bool person = b->ev.body_case == FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY ||
+                  b->ev.body_case == FINSAM__V1__EVENT__BODY_STATUS;
+    if (rlen && (b->has_natural || b->ev.body_case == FINSAM__V1__EVENT__BODY_STAFF_SURVEY)) {
+        it->has_natural = true;
+        import_response_key(self->ctx.anon, kind, what, rid, rlen, it->natural);
+        return;
+    }
+    it->has_natural = b->has_natural;
+    if (b->has_natural)
+        s_natural_key(self, b, days, it->natural);
+    if (person && self->window_days > 0) {
+        it->has_window = true;
+        s_window_key(self, b, it->window);
+        it->day = days;
+        it->window_days = self->window_days;
+    }
+}
+
 static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *bytes, size_t len,
-                  const uint8_t content[ANON_HASH_LEN])
+                  const uint8_t content[ANON_HASH_LEN], const char *rid, size_t rlen)
 {
     if (self->npending == self->cap) {
         s_pending_t *grown = array_grow(self->pending, &self->cap, sizeof *grown, 256);
@@ -120,9 +198,8 @@ static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *b
     p->bytes = bytes;
     memcpy(p->item.id, b->ev.id.data, ANON_ID_LEN);
     memcpy(p->item.content, content, ANON_HASH_LEN);
-    p->item.has_natural = b->has_natural;
-    if (b->has_natural)
-        s_natural_key(self, b, days, p->item.natural);
+    p->row = self->rows;
+    s_keys(self, b, days, rid, rlen, &p->item);
     p->item.bytes = bytes;
     p->item.len = len;
     return 0;
@@ -131,6 +208,7 @@ static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *b
 int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *why, size_t whylen)
 {
     row_err_t e = {field, fieldlen, why, whylen};
+    self->rows++;
     if (!json_is_object(row))
         return row_fail(&e, "row", "must be a JSON object");
     const char *kind;
@@ -170,7 +248,8 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
      * It is hashed, never sent. */
     json_t *rid = json_object_get(row, "response_id");
     if (rid && !json_is_null(rid) &&
-        (!json_is_string(rid) || json_string_length(rid) == 0 || json_string_length(rid) > 128)) {
+        (!json_is_string(rid) || json_string_length(rid) == 0 ||
+         json_string_length(rid) > IMPORT_RESPONSE_ID_MAX)) {
         row_fail(&e, "response_id", "must be a string of 1-128 bytes");
         goto free_build;
     }
@@ -209,7 +288,7 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         row_fail(&e, "event", "%s: %s", codec_reject_name(rj), reason);
         goto free_bytes;
     }
-    if (s_push(self, b, days, bytes, len, content) < 0) {
+    if (s_push(self, b, days, bytes, len, content, rlen ? json_string_value(rid) : NULL, rlen) < 0) {
         row_fail(&e, "row", "out of memory");
         goto free_bytes;
     }
@@ -236,6 +315,7 @@ import_t *import_new(const catalogue_t *cat, const anon_t *anon, const char *for
     self->ctx.anon = anon;
     self->forbund = forbund;
     self->now_s = now_s;
+    self->window_days = IMPORT_WINDOW_DAYS;
     /* "Today" in Sweden: UTC plus the Stockholm offset of the month (see
      * anon_month_start); off by an hour at most on the two switch days. */
     int y, m, d;
@@ -260,6 +340,7 @@ void import_destroy(import_t **self_p)
     import_t *self = *self_p;
     s_clear(self);
     free(self->pending);
+    free(self->corrections);
     free(self);
     *self_p = NULL;
 }
@@ -267,6 +348,32 @@ void import_destroy(import_t **self_p)
 void import_set_insatser(import_t *self, const insatser_t *insatser)
 {
     self->ctx.insatser = insatser;
+}
+
+void import_set_window(import_t *self, int days)
+{
+    self->window_days = days < 0 ? IMPORT_WINDOW_DAYS : days;
+}
+
+uint64_t import_number(const import_t *self)
+{
+    return self->import_no;
+}
+
+/* Notes the commit's corrections whose earlier day is known. */
+static void s_note_corrections(import_t *self, const outbox_item_t *items)
+{
+    for (size_t i = 0; i < self->npending; i++) {
+        if (items[i].result != OUTBOX_CORRECTION || items[i].prior_day < 0)
+            continue;
+        if (self->ncorrections == self->corrections_cap) {
+            s_correction_t *grown = array_grow(self->corrections, &self->corrections_cap, sizeof *grown, 64);
+            if (!grown)
+                return; /* the report then lists fewer; the counts stay right */
+            self->corrections = grown;
+        }
+        self->corrections[self->ncorrections++] = (s_correction_t){self->pending[i].row, items[i].prior_day};
+    }
 }
 
 size_t import_pending(const import_t *self)
@@ -291,9 +398,14 @@ fin_err_t import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_s
         items[i] = self->pending[i].item;
     outbox_put_stats_t ps;
     fin_err_t rc = outbox_put(outbox, items, self->npending, dry_run, &ps, err, errlen);
-    free(items);
-    if (rc)
+    if (rc) {
+        free(items);
         return rc;
+    }
+    s_note_corrections(self, items);
+    free(items);
+    if (ps.import_no)
+        self->import_no = ps.import_no;
     stats->accepted += ps.added;
     stats->corrected += ps.corrected;
     stats->already += ps.already;
@@ -342,6 +454,15 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
         "%s: rows=%zu accepted=%zu already_imported=%zu corrected=%zu rejected=%zu dropped_fields=%zu%s%s\n",
         label, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
         st->dropped, *dropped_names ? " dropped=" : "", dropped_names);
+    for (size_t i = 0; !st->rejected && i < self->ncorrections; i++) {
+        int y, m, d;
+        anon_civil_from_days(self->corrections[i].prior_day, &y, &m, &d);
+        fprintf(o->report, "%s: row %zu: correction of the answer imported on %04d-%02d-%02d\n", label,
+                self->corrections[i].row, y, m, d);
+    }
+    if (!st->rejected && !o->dry_run && self->import_no)
+        fprintf(o->report, "%s: import %llu (finsam-agent withdraw import %llu takes it back)\n", label,
+                (unsigned long long) self->import_no, (unsigned long long) self->import_no);
     if (st->rejected)
         fprintf(o->report, "%s: %zu row(s) rejected: nothing stored\n", label, st->rejected);
     else if (o->dry_run)

@@ -47,6 +47,27 @@ void import_destroy(import_t **self_p);
  * empty, is refused: free text never leaves the site. */
 void import_set_insatser(import_t *self, const insatser_t *insatser);
 
+/* The longest response id a row may carry, in bytes. */
+#define IMPORT_RESPONSE_ID_MAX 128
+/* The default correction window (mapping key correction-window-days). */
+#define IMPORT_WINDOW_DAYS 31
+
+/* Within how many days a person's row (participant survey, status) without
+ * a response id whose date changed is a correction of the earlier row
+ * with the same person, instrument or phase, rather than a new one
+ * (0: only the same day; < 0: the default, IMPORT_WINDOW_DAYS). */
+void import_set_window(import_t *self, int days);
+
+/* The natural key of a row with a response id: keyed hash (site key) of
+ * kind, instrument and the response id, which never leaves the site.
+ * `withdraw --response-id` finds the event with it. */
+void import_response_key(const anon_t *anon, const char *kind, const char *what, const char *rid, size_t rlen,
+                         uint8_t out[ANON_HASH_LEN]);
+
+/* The import number of the last commit that queued something (0: none):
+ * the outbox keeps the ids it queued under it, for withdraw. */
+uint64_t import_number(const import_t *self);
+
 /* Validates one row (a JSON object; borrowed) and adds its event to the
  * pending set. Returns 0, or -1 with the field name in field and the reason
  * in why (the row adds nothing). */

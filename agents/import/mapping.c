@@ -211,10 +211,26 @@ static int s_ini_file(mapping_t *self, const char *name, const char *value)
         self->required = strdup(value);
         return self->required ? 1 : s_fail(self, "out of memory");
     }
-    static const char *const keys[] = {"separator", "encoding", "required_items"};
+    /* ---- identity of a row (corrections and withdrawal; import.h) ---- */
+    if (!strcmp(name, "response-id") || !strcmp(name, "response_id"))
+        return s_add_col(self, "response_id", s_field("response_id"), NULL, value);
+    if (!strcmp(name, "correction-window-days") || !strcmp(name, "correction_window_days")) {
+        char *end;
+        errno = 0;
+        long days = strtol(value, &end, 10);
+        if (errno || end == value || *end || days < 0 || days > 3660)
+            return s_fail(self, "%s must be a number of days from 0 to 3660", name);
+        self->window_days = (int) days;
+        return 1;
+    }
+    /* ---- end of identity keys ---- */
+    static const char *const keys[] = {"separator", "encoding", "required_items", "response-id",
+                                       "correction-window-days"};
     char mean[80];
-    return s_fail(self, "unknown key %s in [file] (separator, encoding, required_items)%s", name,
-                  s_mean(mean, sizeof mean, name, keys, 3));
+    return s_fail(self,
+                  "unknown key %s in [file] (separator, encoding, required_items, response-id, "
+                  "correction-window-days)%s",
+                  name, s_mean(mean, sizeof mean, name, keys, 5));
 }
 
 static int s_ini_handler(void *user, const char *section, const char *name, const char *value)
@@ -371,6 +387,7 @@ fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat
     if (!self)
         return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     self->cat = cat;
+    self->window_days = -1;
     self->path = path;
     fin_err_t code;
     long longline = s_long_line(path);
@@ -430,6 +447,11 @@ void mapping_destroy(mapping_t **self_p)
 char mapping_separator(const mapping_t *self)
 {
     return self->sep;
+}
+
+int mapping_window_days(const mapping_t *self)
+{
+    return self->window_days;
 }
 
 mapping_encoding_t mapping_encoding(const mapping_t *self)

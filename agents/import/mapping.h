@@ -42,6 +42,10 @@ void mapping_destroy(mapping_t **self_p);
 /* The separator set in [file] separator (';', ',', '\t'), or 0 for auto. */
 char mapping_separator(const mapping_t *self);
 
+/* [file] correction-window-days, or -1 when the mapping does not set it
+ * (import_set_window). */
+int mapping_window_days(const mapping_t *self);
+
 /* The encoding set in [file] encoding. */
 mapping_encoding_t mapping_encoding(const mapping_t *self);
 

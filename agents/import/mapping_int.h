@@ -70,7 +70,8 @@ struct mapping_t {
     size_t nvalues;
     mapping_labelset_t *sets;
     size_t nsets;
-    char *required; /* [file] required_items, checked after parsing */
+    char *required;  /* [file] required_items, checked after parsing */
+    int window_days; /* [file] correction-window-days; -1: the default */
     /* binding */
     char **headers;
     size_t nheaders, nunmapped;

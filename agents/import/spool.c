@@ -29,6 +29,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <ini.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +47,8 @@
 
 struct spool_t {
     char *dir;
-    mapping_t *map;
+    mapping_t *map;             /* --mapping: the default */
+    const spool_rules_t *rules; /* [spool] rules, or NULL */
     import_opts_t base;
     spool_retention_t keep;
     int fd;           /* inotify */
@@ -224,11 +227,26 @@ fin_err_t spool_process(spool_t *self, const char *name)
     o.report = mem;
     o.errors = mem;
     fin_err_t rc;
-    if (csvimport_is_csv(name) && !self->map) {
+    /* The first rule that matches chooses the mapping; --mapping is the
+     * default for the rest. */
+    mapping_t *map = self->rules ? spool_rules_match(self->rules, name) : NULL;
+    const char *dot = strrchr(name, '.');
+    bool csv = csvimport_is_csv(name) || (map && !(dot && !strcmp(dot, ".jsonl")));
+    if (!map)
+        map = self->map;
+    if (csv && !map && self->rules && spool_rules_count(self->rules)) {
+        char rules[1024];
+        spool_rules_describe(self->rules, rules, sizeof rules);
+        fprintf(mem,
+                "%s: the file's name matches no [spool] rule (%s) and the agent has no --mapping for "
+                "other files: rename the file to match a rule, or add a rule for it\n",
+                label, rules);
+        rc = FIN_ECONFIG;
+    } else if (csv && !map) {
         fprintf(mem, "%s: a CSV file needs a mapping: start the agent with --mapping MAP.ini\n", label);
         rc = FIN_ECONFIG;
-    } else if (csvimport_is_csv(name)) {
-        rc = csvimport_file(path, self->map, &o, err, sizeof err);
+    } else if (csv) {
+        rc = csvimport_file(path, map, &o, err, sizeof err);
     } else {
         rc = jsonl_import_file(path, &o, err, sizeof err);
     }
@@ -448,4 +466,165 @@ int spool_count(const char *dir, size_t *waiting, size_t *rejected)
         closedir(d);
     }
     return 0;
+}
+
+/* ---- [spool] rules ------------------------------------------------------ */
+
+typedef struct {
+    char *glob, *path;
+    mapping_t *map;
+} s_rule_t;
+
+struct spool_rules_t {
+    s_rule_t *rules;
+    size_t n;
+    const catalogue_t *cat;
+    char msg[1024]; /* the first error while loading */
+};
+
+static char *s_trimmed(const char *p, size_t len)
+{
+    while (len && (*p == ' ' || *p == '\t'))
+        p++, len--;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+        len--;
+    return strndup(p, len);
+}
+
+/* inih: one `rule = GLOB -> MAPPING` line; other sections are not ours. */
+static int s_rule_line(void *user, const char *section, const char *name, const char *value, int line)
+{
+    spool_rules_t *self = user;
+    /* The other keys of [spool] are options (options.c reads them). */
+    if (strcmp(section, "spool") || strcmp(name, "rule") || self->msg[0])
+        return 1;
+    const char *arrow = strstr(value, "->");
+    s_rule_t r = {0};
+    if (!arrow || !(r.glob = s_trimmed(value, (size_t) (arrow - value))) ||
+        !(r.path = s_trimmed(arrow + 2, strlen(arrow + 2))) || !r.glob[0] || !r.path[0]) {
+        snprintf(self->msg, sizeof self->msg,
+                 "%d: a [spool] rule reads \"rule = FILE-PATTERN -> MAPPING.ini\" (e.g. enkat-*.csv -> "
+                 "/etc/finsam/enkat.ini)",
+                 line);
+        goto fail;
+    }
+    char why[900];
+    fin_err_t rc = mapping_load(&r.map, r.path, self->cat, why, sizeof why);
+    if (rc) {
+        snprintf(self->msg, sizeof self->msg, "%d: rule %s: %s", line, r.glob, why);
+        goto fail;
+    }
+    s_rule_t *grown = realloc(self->rules, (self->n + 1) * sizeof *grown);
+    if (!grown) {
+        snprintf(self->msg, sizeof self->msg, "%d: out of memory", line);
+        mapping_destroy(&r.map);
+        goto fail;
+    }
+    self->rules = grown;
+    self->rules[self->n++] = r;
+    return 1;
+fail:
+    free(r.glob);
+    free(r.path);
+    return 1;
+}
+
+/* inih without line numbers in the handler: count them here. */
+typedef struct {
+    spool_rules_t *rules;
+    FILE *f;
+    int line;
+} s_rules_read_t;
+
+static char *s_rules_reader(char *str, int num, void *stream)
+{
+    s_rules_read_t *r = stream;
+    char *got = fgets(str, num, r->f);
+    if (got)
+        r->line++;
+    return got;
+}
+
+static int s_rules_handler(void *user, const char *section, const char *name, const char *value)
+{
+    s_rules_read_t *r = user;
+    return s_rule_line(r->rules, section, name, value, r->line);
+}
+
+fin_err_t spool_rules_load(spool_rules_t **out, const char *config_path, const catalogue_t *cat, char *err,
+                           size_t errlen)
+{
+    *out = NULL;
+    spool_rules_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
+    self->cat = cat;
+    if (!config_path) {
+        *out = self;
+        return FIN_OK;
+    }
+    FILE *f = fopen(config_path, "r");
+    if (!f) {
+        fin_err_t code = fin_fail(err, errlen, fin_from_errno(errno), "%s: %s", config_path, strerror(errno));
+        free(self);
+        return code;
+    }
+    s_rules_read_t rd = {self, f, 0};
+    ini_parse_stream(s_rules_reader, &rd, s_rules_handler, &rd);
+    fclose(f);
+    if (self->msg[0]) {
+        fin_err_t code = fin_fail(err, errlen, FIN_ECONFIG, "%s:%s", config_path, self->msg);
+        spool_rules_destroy(&self);
+        return code;
+    }
+    *out = self;
+    return FIN_OK;
+}
+
+void spool_rules_destroy(spool_rules_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    spool_rules_t *self = *self_p;
+    for (size_t i = self->n; i-- > 0;) {
+        mapping_destroy(&self->rules[i].map);
+        free(self->rules[i].path);
+        free(self->rules[i].glob);
+    }
+    free(self->rules);
+    free(self);
+    *self_p = NULL;
+}
+
+size_t spool_rules_count(const spool_rules_t *self)
+{
+    return self ? self->n : 0;
+}
+
+mapping_t *spool_rules_match(const spool_rules_t *self, const char *name)
+{
+    for (size_t i = 0; self && i < self->n; i++)
+        if (fnmatch(self->rules[i].glob, name, FNM_CASEFOLD) == 0)
+            return self->rules[i].map;
+    return NULL;
+}
+
+void spool_rules_describe(const spool_rules_t *self, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; self && i < self->n && used < outlen; i++) {
+        int w = snprintf(out + used, outlen - used, "%s%s -> %s", i ? "; " : "", self->rules[i].glob,
+                         self->rules[i].path);
+        if (w < 0)
+            break;
+        used += (size_t) w;
+    }
+}
+
+void spool_set_rules(spool_t *self, const spool_rules_t *rules)
+{
+    self->rules = rules;
+    if (rules && rules->n)
+        log_info("spool", "SPOOL-RULES rules=%zu default_mapping=%s", rules->n, self->map ? "yes" : "no");
 }

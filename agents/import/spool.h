@@ -23,6 +23,15 @@
  * such a name and rename when done. A spool_t has no thread of its own; the
  * sender's loop polls spool_fd (sender_watch).
  *
+ * Several layouts: [spool] rules in the agent's configuration map file-name
+ * patterns to mappings, `rule = enkat-*.csv -> /etc/finsam/enkat.ini`, one
+ * per line, tried in order, the first match wins (fnmatch, case folded: a
+ * tool's "Enkat.CSV" matches "enkat*.csv"). A file that matches a rule is
+ * read as CSV with its mapping, whatever its extension (but .jsonl); one
+ * that matches none uses --mapping (CSV) or is read as canonical JSONL, and
+ * a CSV file that matches no rule when there is no --mapping is refused
+ * with a report that lists the rules.
+ *
  * Not here: import rules (import.c, csvimport.c), sending (sender.c). */
 #ifndef FINSAM_SPOOL_H
 #define FINSAM_SPOOL_H
@@ -54,6 +63,34 @@ typedef struct {
  * FIN_ENOMEM. */
 fin_err_t spool_new(spool_t **out, const char *dir, mapping_t *map, const import_opts_t *base,
                     const spool_retention_t *keep, char *err, size_t errlen);
+
+/* The [spool] rules of a configuration file (see above). */
+typedef struct spool_rules_t spool_rules_t;
+
+/* Reads the `rule = GLOB -> MAPPING` lines of [spool] in config_path and
+ * loads each mapping (mapping_load, against cat: borrowed, must outlive the
+ * rules). No [spool] section gives empty rules. Returns FIN_OK, or
+ * FIN_ECONFIG / FIN_ENOMEM / the mapping's code with "PATH:LINE: reason"
+ * (or the mapping's own reason) in err and *out NULL. */
+fin_err_t spool_rules_load(spool_rules_t **out, const char *config_path, const catalogue_t *cat, char *err,
+                           size_t errlen);
+
+/* Frees the rules and their mappings; NULL-safe, sets *self_p to NULL. */
+void spool_rules_destroy(spool_rules_t **self_p);
+
+/* Number of rules. */
+size_t spool_rules_count(const spool_rules_t *self);
+
+/* The mapping of the first rule whose pattern matches the base name `name`
+ * (borrowed, valid while the rules live), or NULL if none does. */
+mapping_t *spool_rules_match(const spool_rules_t *self, const char *name);
+
+/* Writes "GLOB -> MAPPING; ..." for messages into out. */
+void spool_rules_describe(const spool_rules_t *self, char *out, size_t outlen);
+
+/* Makes the spool choose mappings by rules (borrowed, must outlive the
+ * spool; NULL: none); --mapping (spool_new's map) stays the default. */
+void spool_set_rules(spool_t *self, const spool_rules_t *rules);
 
 /* Stops watching; NULL-safe, sets *self_p to NULL. Files stay where they are. */
 void spool_destroy(spool_t **self_p);

@@ -314,7 +314,7 @@ static void test_own_sections(void)
     const char *conf = s_config("workers = 3\n[insatser]\nAF-123 = steg 1\nbogus = kept\n[x]\nverbose = 1\n");
     static const char *const sections[] = {"insatser", NULL};
     const char *path = "unset";
-    opt_own_t own = {sections, &path};
+    opt_own_t own = {sections, &path, NULL};
     int first;
     const char *args[] = {"--config", conf, "go", NULL};
     CHECK_EQ(s_parse_own(&own, args, &first, NULL), 0);
