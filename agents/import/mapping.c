@@ -172,12 +172,17 @@ static int s_ini_file(mapping_t *self, const char *name, const char *value)
             return s_fail(self, "encoding must be auto, utf-8, latin-1 or windows-1252");
         return 1;
     }
+    if (!strcmp(name, "sheet")) { /* workbooks only (sheet.c) */
+        free(self->sheet);
+        self->sheet = strdup(value);
+        return self->sheet ? 1 : s_fail(self, "out of memory");
+    }
     if (!strcmp(name, "required_items")) {
         free(self->required);
         self->required = strdup(value);
         return self->required ? 1 : s_fail(self, "out of memory");
     }
-    return s_fail(self, "unknown key %s in [file] (separator, encoding, required_items)", name);
+    return s_fail(self, "unknown key %s in [file] (separator, encoding, sheet, required_items)", name);
 }
 
 static int s_ini_handler(void *user, const char *section, const char *name, const char *value)
@@ -330,6 +335,7 @@ void mapping_destroy(mapping_t **self_p)
     }
     free(self->sets);
     free(self->required);
+    free(self->sheet);
     free(self);
     *self_p = NULL;
 }
@@ -342,4 +348,9 @@ char mapping_separator(const mapping_t *self)
 mapping_encoding_t mapping_encoding(const mapping_t *self)
 {
     return self->enc;
+}
+
+const char *mapping_sheet(const mapping_t *self)
+{
+    return self->sheet;
 }

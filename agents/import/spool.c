@@ -23,6 +23,7 @@
 
 #include "csvimport.h"
 #include "jsonl.h"
+#include "sheet.h"
 #include "log.h"
 #include "util.h"
 
@@ -224,10 +225,13 @@ fin_err_t spool_process(spool_t *self, const char *name)
     o.report = mem;
     o.errors = mem;
     fin_err_t rc;
-    if (csvimport_is_csv(name) && !self->map) {
+    bool table = csvimport_is_csv(name) || sheet_is_sheet(name);
+    if (table && !self->map) {
         fprintf(mem, "%s: a CSV file needs a mapping: start the agent with --mapping MAP.ini\n", label);
         rc = FIN_ECONFIG;
-    } else if (csvimport_is_csv(name)) {
+    } else if (sheet_is_sheet(name)) {
+        rc = sheet_import_file(path, self->map, &o, err, sizeof err);
+    } else if (table) {
         rc = csvimport_file(path, self->map, &o, err, sizeof err);
     } else {
         rc = jsonl_import_file(path, &o, err, sizeof err);
