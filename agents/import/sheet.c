@@ -484,37 +484,49 @@ static int s_read_styles(s_book_t *b)
 
 /* ---- cell values -------------------------------------------------------- */
 
-/* A number as Excel's General format shows it, but never with an
- * exponent: the shortest of %.15g..%.17g that reads back as the same
- * double, then written out in plain digits. */
+/* A number as Excel shows it, but never with an exponent: rounded to 15
+ * significant digits (Excel keeps no more: 0.1+0.2 shows 0.3, a
+ * personnummer typed as 198503121231 is exact), written out in plain
+ * digits without trailing zeros. */
 static void s_number_text(double v, char *out, size_t outlen)
 {
-    if (v == floor(v) && fabs(v) < 1e15) {
-        snprintf(out, outlen, "%.0f", v == 0 ? 0.0 : v); /* no "-0" */
+    char e[32]; /* "-d.dddddddddddddde+XXX" */
+    snprintf(e, sizeof e, "%.14e", v);
+    const char *p = e;
+    char *w = out, *end = out + outlen - 1;
+    if (*p == '-')
+        p++;
+    char digits[15];
+    int nd = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9' && nd < 15)
+            digits[nd++] = *p;
+    int exp10 = *p == 'e' ? atoi(p + 1) : 0;
+    while (nd > 1 && digits[nd - 1] == '0') /* trailing zeros say nothing */
+        nd--;
+    if (nd == 1 && digits[0] == '0') {
+        snprintf(out, outlen, "0");
         return;
     }
-    int prec = 15;
-    char tmp[64];
-    for (; prec < 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
+    if (e[0] == '-' && w < end)
+        *w++ = '-';
+    if (exp10 < 0) {
+        for (int i = 0; i < 2 && w < end; i++)
+            *w++ = "0."[i];
+        for (int i = 0; i < -exp10 - 1 && w < end; i++)
+            *w++ = '0';
+        for (int i = 0; i < nd && w < end; i++)
+            *w++ = digits[i];
+    } else {
+        for (int i = 0; i <= exp10 && w < end; i++)
+            *w++ = i < nd ? digits[i] : '0';
+        if (nd > exp10 + 1 && w < end) {
+            *w++ = '.';
+            for (int i = exp10 + 1; i < nd && w < end; i++)
+                *w++ = digits[i];
+        }
     }
-    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-    int exp10 = atoi(strchr(tmp, 'e') + 1);
-    int decimals = prec - 1 - exp10;
-    if (decimals < 0)
-        decimals = 0;
-    if (decimals > 340)
-        decimals = 340;
-    snprintf(out, outlen, "%.*f", decimals, v);
-    if (strchr(out, '.')) {
-        size_t n = strlen(out);
-        while (n > 0 && out[n - 1] == '0')
-            out[--n] = '\0';
-        if (n > 0 && out[n - 1] == '.')
-            out[--n] = '\0';
-    }
+    *w = '\0';
 }
 
 /* Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm). */
