@@ -7,7 +7,9 @@
  * read, in order: xl/workbook.xml (sheet names and the 1904 flag),
  * xl/_rels/workbook.xml.rels (the part of the chosen sheet),
  * xl/sharedStrings.xml, xl/styles.xml (which cell styles are dates) and the
- * sheet itself. XML is read without DTDs, entity substitution or network.
+ * sheet itself. An OpenDocument file is one part, content.xml, whose
+ * cells carry their type. XML is read without DTDs, entity substitution or
+ * network.
  *
  * Deliberately not done: formulas are not evaluated (Excel stores the last
  * value beside them, and that is what is read), number formats other than
@@ -816,10 +818,223 @@ static int s_read_sheet(s_book_t *b, sheet_row_fn fn, void *arg)
     return s_part_close(b, r, rc, part);
 }
 
+/* ---- OpenDocument: content.xml ------------------------------------------ */
+
+#define S_NS_TABLE "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+#define S_NS_OFFICE "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+#define S_NS_TEXT "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+
+static bool s_is_ns(xmlTextReaderPtr r, const char *local, const char *ns)
+{
+    const xmlChar *u = xmlTextReaderConstNamespaceUri(r);
+    return s_is(r, local) && u && !strcmp((const char *) u, ns);
+}
+
+static long s_repeat(xmlTextReaderPtr r, const char *name)
+{
+    char *v = (char *) xmlTextReaderGetAttributeNs(r, (const xmlChar *) name, (const xmlChar *) S_NS_TABLE);
+    long n = v ? strtol(v, NULL, 10) : 1;
+    xmlFree(v);
+    return n < 1 ? 1 : n > SHEET_MAX_ROWS ? SHEET_MAX_ROWS : n;
+}
+
+/* The shown text of an OpenDocument cell: the typed value for numbers,
+ * dates and booleans (as for .xlsx), else its paragraphs' text. */
+static int s_ods_text(s_book_t *b, xmlTextReaderPtr r, char **out)
+{
+    *out = NULL;
+    char *type = (char *) xmlTextReaderGetAttributeNs(r, (const xmlChar *) "value-type",
+                                                      (const xmlChar *) S_NS_OFFICE);
+    if (!type)
+        return 0;
+    const char *attr = !strcmp(type, "float") || !strcmp(type, "percentage") || !strcmp(type, "currency")
+                           ? "value"
+                       : !strcmp(type, "date")    ? "date-value"
+                       : !strcmp(type, "boolean") ? "boolean-value"
+                                                  : NULL;
+    char *v =
+        attr ? (char *) xmlTextReaderGetAttributeNs(r, (const xmlChar *) attr, (const xmlChar *) S_NS_OFFICE)
+             : NULL;
+    int rc = 0;
+    if (v && !strcmp(attr, "value")) {
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || *end || !isfinite(d))
+            rc = -1;
+        else if (!(*out = malloc(400)))
+            rc = s_fail(b, FIN_ENOMEM, "out of memory");
+        else
+            s_number_text(d, *out, 400);
+    } else if (v && !strcmp(attr, "date-value")) {
+        if ((*out = malloc(11)))
+            snprintf(*out, 11, "%.10s", v);
+        else
+            rc = s_fail(b, FIN_ENOMEM, "out of memory");
+    } else if (v) {
+        if (!(*out = strdup(!strcmp(v, "true") ? "TRUE" : "FALSE")))
+            rc = s_fail(b, FIN_ENOMEM, "out of memory");
+    }
+    xmlFree(v);
+    xmlFree(type);
+    return rc;
+}
+
+static int s_read_ods(s_book_t *b, const char *want, sheet_row_fn fn, void *arg)
+{
+    bool missing;
+    const char *part = "content.xml";
+    xmlTextReaderPtr r = s_part_open(b, part, &missing);
+    if (!r)
+        return missing ? s_fail(b, FIN_EINPUT, "not an OpenDocument spreadsheet (no content.xml)") : -1;
+    long nth = want && s_all_digits(want) && strlen(want) < 8 ? strtol(want, NULL, 10) : 0;
+    long seen = 0, row = 0, col = 0, row_rep = 1, col_rep = 1, emitted = 0;
+    bool in_table = false, in_row = false, in_cell = false, stop = false;
+    int annot = 0, paras = 0;
+    char *typed = NULL;
+    s_buf_t t = {0};
+    int rc;
+    while (b->rc == FIN_OK && !stop && (rc = xmlTextReaderRead(r)) == 1) {
+        int type = xmlTextReaderNodeType(r);
+        bool empty = type == XML_READER_TYPE_ELEMENT && xmlTextReaderIsEmptyElement(r);
+        if (!in_table) {
+            if (type != XML_READER_TYPE_ELEMENT || !s_is_ns(r, "table", S_NS_TABLE))
+                continue;
+            seen++;
+            char *name = (char *) xmlTextReaderGetAttributeNs(r, (const xmlChar *) "name",
+                                                              (const xmlChar *) S_NS_TABLE);
+            bool match = !want || !*want ? seen == 1 : nth ? seen == nth : name && !strcasecmp(name, want);
+            if (match && !(b->sheet_name = strdup(name ? name : "")))
+                s_fail(b, FIN_ENOMEM, "out of memory");
+            xmlFree(name);
+            in_table = match && !empty;
+            stop = match && empty;
+            continue;
+        }
+        if (type == XML_READER_TYPE_ELEMENT && s_is_ns(r, "table-row", S_NS_TABLE)) {
+            row_rep = s_repeat(r, "number-rows-repeated");
+            col = 0;
+            s_clear_row(b);
+            in_row = !empty;
+            if (!empty)
+                continue;
+            type = XML_READER_TYPE_END_ELEMENT; /* <table:table-row/> ends here */
+        } else if (type == XML_READER_TYPE_ELEMENT && in_row &&
+                   (s_is_ns(r, "table-cell", S_NS_TABLE) || s_is_ns(r, "covered-table-cell", S_NS_TABLE))) {
+            col_rep = s_repeat(r, "number-columns-repeated");
+            if (s_ods_text(b, r, &typed) < 0) {
+                char name[8];
+                s_col_name(col, name);
+                s_fail(b, FIN_EINPUT, "%s!%s%ld: a number cell that holds no number", b->sheet_name, name,
+                       row + 1);
+                break;
+            }
+            s_buf_reset(&t);
+            paras = 0;
+            in_cell = !empty;
+            if (!empty)
+                continue;
+            type = XML_READER_TYPE_END_ELEMENT; /* an empty cell ends here */
+        }
+        if (in_cell && type == XML_READER_TYPE_ELEMENT) {
+            if (s_is_ns(r, "annotation", S_NS_OFFICE) && !empty)
+                annot++;
+            else if (annot)
+                ;
+            else if (s_is_ns(r, "p", S_NS_TEXT) && paras++ > 0)
+                s_buf_add(&t, "\n", 1);
+            else if (s_is_ns(r, "line-break", S_NS_TEXT))
+                s_buf_add(&t, "\n", 1);
+            else if (s_is_ns(r, "tab", S_NS_TEXT))
+                s_buf_add(&t, "\t", 1);
+            else if (s_is_ns(r, "s", S_NS_TEXT)) {
+                char *c = (char *) xmlTextReaderGetAttributeNs(r, (const xmlChar *) "c",
+                                                               (const xmlChar *) S_NS_TEXT);
+                long n = c ? strtol(c, NULL, 10) : 1;
+                xmlFree(c);
+                for (long i = 0; i < n && i < 1024 && t.n < SHEET_MAX_CELL; i++)
+                    s_buf_add(&t, " ", 1);
+            }
+            continue;
+        }
+        if (in_cell && !annot && s_is_text(type)) {
+            const char *v = (const char *) xmlTextReaderConstValue(r);
+            size_t n = v ? strlen(v) : 0;
+            if (t.n + n > SHEET_MAX_CELL) {
+                char name[8];
+                s_col_name(col, name);
+                s_fail(b, FIN_EINPUT, "%s!%s%ld: longer than %d bytes", b->sheet_name, name, row + 1,
+                       SHEET_MAX_CELL);
+            } else if (s_buf_add(&t, v ? v : "", n) < 0) {
+                s_fail(b, FIN_ENOMEM, "out of memory");
+            }
+            continue;
+        }
+        if (type != XML_READER_TYPE_END_ELEMENT)
+            continue;
+        if (in_cell && s_is_ns(r, "annotation", S_NS_OFFICE)) {
+            annot -= annot > 0;
+        } else if (s_is_ns(r, "table-cell", S_NS_TABLE) || s_is_ns(r, "covered-table-cell", S_NS_TABLE)) {
+            in_cell = false;
+            const char *text = typed ? typed : t.p ? t.p : "";
+            if (*text) {
+                if (col + col_rep > SHEET_MAX_COLS) {
+                    s_fail(b, FIN_EINPUT, "%s!%ld: more than %ld columns", b->sheet_name, row + 1,
+                           SHEET_MAX_COLS);
+                    break;
+                }
+                for (long i = 0; i < col_rep; i++)
+                    if (s_put(b, col + i, text) < 0) {
+                        s_fail(b, FIN_ENOMEM, "out of memory");
+                        break;
+                    }
+            }
+            /* Empty cells repeated to the sheet's edge are how OpenDocument
+             * ends a row: counted, never stored. */
+            col = col + col_rep > SHEET_MAX_COLS ? SHEET_MAX_COLS : col + col_rep;
+            free(typed);
+            typed = NULL;
+        } else if (s_is_ns(r, "table-row", S_NS_TABLE)) {
+            in_row = false;
+            for (long i = 0; i < row_rep && b->ncells && !stop; i++) {
+                if (++emitted > SHEET_MAX_ROWS) {
+                    s_fail(b, FIN_EINPUT, "%s: more than %ld rows", b->sheet_name, SHEET_MAX_ROWS);
+                    break;
+                }
+                if (fn(arg, (const char *const *) b->cells, b->ncells, row + i + 1, b->sheet_name) < 0)
+                    stop = true;
+            }
+            row = row + row_rep > SHEET_MAX_ROWS ? SHEET_MAX_ROWS : row + row_rep;
+            s_clear_row(b);
+        } else if (s_is_ns(r, "table", S_NS_TABLE)) {
+            stop = true;
+        }
+    }
+    free(t.p);
+    free(typed);
+    s_clear_row(b);
+    if (b->rc != FIN_OK || stop) {
+        xmlFreeTextReader(r);
+        zip_fclose(b->zf);
+        b->zf = NULL;
+        return b->rc != FIN_OK ? -1 : 0;
+    }
+    if (s_part_close(b, r, rc, part) < 0)
+        return -1;
+    if (!b->sheet_name) {
+        if (!want || !*want)
+            return s_fail(b, FIN_EINPUT, "the workbook has no sheet");
+        if (nth)
+            return s_fail(b, FIN_EINPUT, "sheet %ld: the workbook has %ld sheet%s", nth, seen,
+                          seen == 1 ? "" : "s");
+        return s_fail(b, FIN_EINPUT, "no sheet named \"%s\" ([file] sheet in the mapping)", want);
+    }
+    return 0;
+}
+
 bool sheet_is_sheet(const char *path)
 {
     const char *dot = strrchr(path, '.');
-    return dot && (!strcasecmp(dot, ".xlsx") || !strcasecmp(dot, ".xlsm"));
+    return dot && (!strcasecmp(dot, ".xlsx") || !strcasecmp(dot, ".xlsm") || !strcasecmp(dot, ".ods"));
 }
 
 fin_err_t sheet_read(const char *path, const char *label, const char *sheet, sheet_row_fn fn, void *arg,
@@ -843,8 +1058,11 @@ fin_err_t sheet_read(const char *path, const char *label, const char *sheet, she
         zip_error_fini(&ze);
         return b.rc;
     }
-    if (s_read_workbook(&b, sheet) == 0 && s_read_rels(&b) == 0 && s_read_strings(&b) == 0 &&
-        s_read_styles(&b) == 0)
+    /* An OpenDocument file has content.xml where a workbook has xl/. */
+    if (zip_name_locate(b.zip, "xl/workbook.xml", 0) < 0 && zip_name_locate(b.zip, "content.xml", 0) >= 0)
+        s_read_ods(&b, sheet, fn, arg);
+    else if (s_read_workbook(&b, sheet) == 0 && s_read_rels(&b) == 0 && s_read_strings(&b) == 0 &&
+             s_read_styles(&b) == 0)
         s_read_sheet(&b, fn, arg);
     zip_discard(b.zip);
     for (size_t i = 0; i < b.nsst; i++)

@@ -1,6 +1,7 @@
-/* sheet.h: `finsam-agent import FILE.xlsx --mapping MAP.ini`.
+/* sheet.h: `finsam-agent import FILE.xlsx --mapping MAP.ini` (or FILE.ods).
  *
- * Reads one sheet of an Excel workbook (.xlsx, Office Open XML) as the
+ * Reads one sheet of an Excel workbook (.xlsx, Office Open XML) or an
+ * OpenDocument spreadsheet (.ods, told apart by its parts) as the
  * rows of cell texts a CSV file of the same sheet would hold, and feeds
  * them through the same mapping_bind / mapping_row / import_row /
  * import_finish as csvimport.c: mapping, checks, event ids, report and
@@ -34,7 +35,8 @@
 #define SHEET_MAX_COLS 16384L
 #define SHEET_MAX_CELL (64 * 1024)
 
-/* True if the file name says workbook: ends in .xlsx or .xlsm (any case). */
+/* True if the file name says workbook: ends in .xlsx, .xlsm or .ods (any
+ * case). */
 bool sheet_is_sheet(const char *path);
 
 /* Called for each row that has a non-empty cell, in order: ncells cells

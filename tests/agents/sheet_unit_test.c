@@ -93,6 +93,26 @@ static void test_date1904(void)
     s_check_text(r.text, "Blad1!1:Datum\nBlad1!2:1904-01-01\nBlad1!3:2026-03-14\n");
 }
 
+/* OpenDocument as LibreOffice writes it: rows padded to column 1024 and
+ * the sheet to row 1048576 with repeated empty cells (never stored),
+ * typed values, text:s spaces, comments not read, repeated cells. */
+static void test_ods_cells_read_as_shown(void)
+{
+    s_rows_t r = {0};
+    char err[256];
+    CHECK_EQ(s_read("cells.ods", "Svar", &r, err, sizeof err), FIN_OK);
+    s_check_text(r.text, "Svar!1:Text|Tal|Datum|Övrigt\n"
+                         "Svar!2:Åsa  Öberg|198503121231|2026-03-14|TRUE\n"
+                         "Svar!3:12,5 text|12.5||FALSE\n"
+                         "Svar!6:mitt|0.3|2026-03-14\n"
+                         "Svar!7:två|två||1.5\n");
+    memset(&r, 0, sizeof r);
+    CHECK_EQ(s_read("cells.ods", NULL, &r, err, sizeof err), FIN_OK);
+    s_check_text(r.text, "Info!1:Export från enkätverktyget\n");
+    CHECK_EQ(s_read("cells.ods", "3", &r, err, sizeof err), FIN_EINPUT);
+    s_check_text(err, "cells.ods: sheet 3: the workbook has 2 sheets");
+}
+
 static void test_callback_stops(void)
 {
     s_rows_t r = {.stop_after = 2};
@@ -132,6 +152,7 @@ static void test_is_sheet_by_name(void)
 {
     CHECK(sheet_is_sheet("export.xlsx"));
     CHECK(sheet_is_sheet("EXPORT.XLSX"));
+    CHECK(sheet_is_sheet("export.ods"));
     CHECK(!sheet_is_sheet("export.csv"));
     CHECK(!sheet_is_sheet("xlsx"));
 }
@@ -141,6 +162,7 @@ static const test_case_t s_cases[] = {
     {"sheet by number and default", test_sheet_by_number_and_default},
     {"missing sheet is named", test_missing_sheet_is_named},
     {"date1904", test_date1904},
+    {"ods cells read as shown", test_ods_cells_read_as_shown},
     {"callback stops", test_callback_stops},
     {"hostile archives refused", test_hostile_archives_refused},
     {"is sheet by name", test_is_sheet_by_name},
