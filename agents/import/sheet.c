@@ -21,6 +21,8 @@
 #include "log.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libxml/xmlreader.h>
 #include <math.h>
 #include <stdarg.h>
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <zip.h>
 
 #define S_MAX_ERRORS 20
@@ -921,6 +924,8 @@ static int s_read_ods(s_book_t *b, const char *want, sheet_row_fn fn, void *arg)
         } else if (type == XML_READER_TYPE_ELEMENT && in_row &&
                    (s_is_ns(r, "table-cell", S_NS_TABLE) || s_is_ns(r, "covered-table-cell", S_NS_TABLE))) {
             col_rep = s_repeat(r, "number-columns-repeated");
+            free(typed); /* a cell inside a cell: the outer one's value goes */
+            typed = NULL;
             if (s_ods_text(b, r, &typed) < 0) {
                 char name[8];
                 s_col_name(col, name);
@@ -1043,18 +1048,21 @@ fin_err_t sheet_read(const char *path, const char *label, const char *sheet, she
     s_book_t b = {.label = label ? label : path, .err = err, .errlen = errlen};
     if (err && errlen)
         err[0] = '\0';
+    /* Opened here, so that whatever libzip then says is about the
+     * archive: its ZIP_ER_NOENT also means a damaged central directory. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        s_fail(&b, FIN_ENOTFOUND, "cannot open: %s", strerror(errno)); /* as csvimport.c */
+        return b.rc;
+    }
     int zerr = 0;
-    if (!(b.zip = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr))) {
+    if (!(b.zip = zip_fdopen(fd, ZIP_RDONLY | ZIP_CHECKCONS, &zerr))) {
+        close(fd);
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);
-        fin_err_t code = zerr == ZIP_ER_NOENT || zerr == ZIP_ER_OPEN ? FIN_ENOTFOUND
-                         : zerr == ZIP_ER_MEMORY                     ? FIN_ENOMEM
-                         : zerr == ZIP_ER_READ                       ? FIN_EIO
-                                                                     : FIN_EINPUT;
-        if (code == FIN_EINPUT)
-            s_fail(&b, code, "not an Excel workbook (.xlsx), or a damaged one: %s", zip_error_strerror(&ze));
-        else
-            s_fail(&b, code, "cannot open: %s", zip_error_strerror(&ze));
+        fin_err_t code = zerr == ZIP_ER_MEMORY ? FIN_ENOMEM : FIN_EINPUT;
+        s_fail(&b, code, "not an Excel or OpenDocument workbook, or a damaged one: %s",
+               zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return b.rc;
     }

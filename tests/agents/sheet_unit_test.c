@@ -139,10 +139,10 @@ static void test_hostile_archives_refused(void)
     s_rows_t r = {0};
     char err[256];
     CHECK_EQ(sheet_read(s_truncated(3000), "cut.xlsx", NULL, s_collect, &r, err, sizeof err), FIN_EINPUT);
-    CHECK(!strncmp(err, "cut.xlsx: not an Excel workbook (.xlsx), or a damaged one: ", 59));
+    CHECK(strstr(err, "cut.xlsx: not an Excel or OpenDocument workbook, or a damaged one: ") == err);
     const char *text = tu_file_in(tu_tempdir(), "plain.xlsx", "Svars-ID;Personnummer\n1;19850312-1231\n");
     CHECK_EQ(sheet_read(text, "plain.xlsx", NULL, s_collect, &r, err, sizeof err), FIN_EINPUT);
-    CHECK(!strncmp(err, "plain.xlsx: not an Excel workbook (.xlsx), or a damaged one: ", 61));
+    CHECK(strstr(err, "plain.xlsx: not an Excel or OpenDocument workbook, or a damaged one: ") == err);
     CHECK_EQ(sheet_read("/nonexistent/x.xlsx", "x.xlsx", NULL, s_collect, &r, err, sizeof err),
              FIN_ENOTFOUND);
     CHECK_EQ(r.rows, 0);

@@ -257,7 +257,7 @@ cut = os.path.join(TMP, "cut.xlsx")
 with open(cut, "wb") as f:
     f.write(data[: len(data) // 2])
 rc, out, err = run(d, "import", cut, "--mapping", by_name)
-check(rc == 65 and "cut.xlsx: not an Excel workbook (.xlsx), or a damaged one: " in err,
+check(rc == 65 and "cut.xlsx: not an Excel or OpenDocument workbook, or a damaged one: " in err,
       "a truncated workbook is refused: %r" % err.strip())
 
 
