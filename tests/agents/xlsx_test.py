@@ -11,6 +11,7 @@ inline (as openpyxl writes them), the data on a second sheet chosen by name
 or number in the mapping; the same as an OpenDocument file. Importing the CSV and then each workbook into
 the same outbox must add nothing: every event has the same id and content
 (an event with the same id but other content would count as corrected).
+The drop directory of `run --spool` takes the workbooks the same way.
 Hostile files (truncated, a part that unpacks beyond the limit, a zip bomb
 ratio) are refused with the reason and nothing is stored; a bad cell is
 named as Svar!D5 with its header, never its value.
@@ -234,6 +235,46 @@ rc, out, err = run(d, "import", inline_path, "--mapping", by_name)
 check(rc == 0 and counts(out) == (40, 40, 0, 0, 0), "xlsx first: 40 accepted (%s)" % err.strip())
 rc, out, err = run(d, "import", csv_path, "--mapping", MAPPING)
 check(rc == 0 and counts(out) == (40, 0, 40, 0, 0), "then CSV: all already imported")
+
+# ---- the drop directory takes workbooks like CSV files ----------------------
+def spool_case():
+    import glob
+    import signal
+    import socket
+    d = data_dir("spool")
+    subprocess.run([os.path.join(os.path.dirname(AGENT), "finsam-collector"), "-d", os.path.join(TMP, "collector"),
+                    "keygen"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.copy(os.path.join(TMP, "collector/keys/collector.key"), os.path.join(d, "keys/collector.key"))
+    rc, out, err = run(d, "import", csv_path, "--mapping", MAPPING)
+    check(rc == 0, "spool: the CSV imported first")
+    spool = os.path.join(TMP, "drop")
+    os.makedirs(spool)
+    with socket.socket() as s:  # nothing listens there: importing needs no collector
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(os.path.join(TMP, "spool.log"), "w")
+    agent = subprocess.Popen([AGENT, "-c", CONFIG, "-d", d, "--collector", "tcp://127.0.0.1:%d" % port, "--spool",
+                              spool, "--mapping", by_name, "run"], stdout=log, stderr=log)
+    try:
+        for n, path in enumerate((shared_path, ods_path), 1):
+            tmp = os.path.join(spool, "." + os.path.basename(path))
+            shutil.copy(path, tmp)
+            os.rename(tmp, os.path.join(spool, os.path.basename(path)))
+            deadline = time.time() + 60  # a bound, not a wait: the loop ends when the report appears
+            while not glob.glob(os.path.join(spool, "reports/%06d-*.txt" % n)) and time.time() < deadline:
+                time.sleep(0.05)
+            reports = glob.glob(os.path.join(spool, "reports/%06d-*.txt" % n))
+            text = open(reports[0]).read() if reports else ""
+            check(reports and reports[0].endswith("-done.txt") and
+                  "%06d: rows=40 accepted=0 already_imported=40 corrected=0 rejected=0" % n in text,
+                  "spool: %s imported as the same 40 events: %r" % (os.path.basename(path), text[:200]))
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=30)
+        log.close()
+
+
+spool_case()
 
 # ---- errors name the cell, never its value --------------------------------
 bad = [dict(p) for p in rows[:6]]
