@@ -429,6 +429,7 @@ static int s_read_styles(s_book_t *b)
     s_fmt_t *fmts = NULL;
     size_t nfmts = 0, capfmts = 0, capxf = 0;
     int depth_xfs = -1; /* depth of <cellXfs>, while inside it */
+    bool in_numfmts = false;
     int rc;
     while ((rc = xmlTextReaderRead(r)) == 1 && b->rc == FIN_OK) {
         int type = xmlTextReaderNodeType(r);
@@ -436,9 +437,15 @@ static int s_read_styles(s_book_t *b)
             depth_xfs = -1;
             continue;
         }
+        if (type == XML_READER_TYPE_END_ELEMENT && s_is(r, "numFmts")) {
+            in_numfmts = false;
+            continue;
+        }
         if (type != XML_READER_TYPE_ELEMENT)
             continue;
-        if (s_is(r, "numFmt")) {
+        if (s_is(r, "numFmts")) {
+            in_numfmts = !xmlTextReaderIsEmptyElement(r);
+        } else if (s_is(r, "numFmt") && in_numfmts) { /* not a <dxf>'s */
             char *id = s_attr(r, "numFmtId"), *code = s_attr(r, "formatCode");
             if (id && code) {
                 if (nfmts == capfmts) {
@@ -737,7 +744,7 @@ static int s_read_sheet(s_book_t *b, sheet_row_fn fn, void *arg)
         if (type == XML_READER_TYPE_ELEMENT && s_is(r, "c")) {
             char *ref = s_attr(r, "r");
             long c = col + 1, rr = row;
-            if (ref && s_parse_ref(ref, &c, &rr) < 0) {
+            if ((ref && s_parse_ref(ref, &c, &rr) < 0) || c >= SHEET_MAX_COLS) {
                 s_fail(b, FIN_EINPUT, "%s!%ld: a cell reference that is not one (or beyond column XFD)",
                        b->sheet_name, row);
                 xmlFree(ref);

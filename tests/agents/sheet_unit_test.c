@@ -37,7 +37,10 @@ static fin_err_t s_read(const char *fixture, const char *sheet, s_rows_t *r, cha
 {
     char rel[128];
     snprintf(rel, sizeof rel, "tests/agents/fixtures/xlsx/%s", fixture);
-    return sheet_read(tu_src(rel), fixture, sheet, s_collect, r, err, errlen);
+    fin_err_t rc = sheet_read(tu_src(rel), fixture, sheet, s_collect, r, err, errlen);
+    if (rc != FIN_OK)
+        fprintf(stderr, "(%s)\n", err); /* shown when a case fails */
+    return rc;
 }
 
 static void s_check_text(const char *got, const char *want)
@@ -113,6 +116,15 @@ static void test_ods_cells_read_as_shown(void)
     s_check_text(err, "cells.ods: sheet 3: the workbook has 2 sheets");
 }
 
+static void test_handmade_cells(void)
+{
+    s_rows_t r = {0};
+    char err[256];
+    CHECK_EQ(s_read("handmade.xlsx", NULL, &r, err, sizeof err), FIN_OK);
+    s_check_text(r.text, "Svar!1:Namn||ab\n"
+                         "Svar!3:2026-03-14|TRUE||x|#N/A|y|2026-03-14|150000000000000000000\n");
+}
+
 static void test_callback_stops(void)
 {
     s_rows_t r = {.stop_after = 2};
@@ -163,6 +175,7 @@ static const test_case_t s_cases[] = {
     {"missing sheet is named", test_missing_sheet_is_named},
     {"date1904", test_date1904},
     {"ods cells read as shown", test_ods_cells_read_as_shown},
+    {"handmade cells", test_handmade_cells},
     {"callback stops", test_callback_stops},
     {"hostile archives refused", test_hostile_archives_refused},
     {"is sheet by name", test_is_sheet_by_name},
