@@ -9,6 +9,7 @@
 #include "csvimport.h"
 #include "demo.h"
 #include "import.h"
+#include "sheet.h"
 #include "jsonl.h"
 #include "util.h"
 
@@ -18,12 +19,13 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-/* CSV by name, or any file but a .jsonl/.ndjson/.json when a mapping is given. */
+/* CSV or a workbook by name, or any file but a .jsonl/.ndjson/.json when a
+ * mapping is given. */
 static bool s_is_csv(const char *file)
 {
     const char *dot = strrchr(file, '.');
     bool jsonl = dot && (!strcmp(dot, ".jsonl") || !strcmp(dot, ".ndjson") || !strcmp(dot, ".json"));
-    return csvimport_is_csv(file) || (o.mapping && !jsonl);
+    return csvimport_is_csv(file) || sheet_is_sheet(file) || (o.mapping && !jsonl);
 }
 
 int cmd_import(const char *file)
@@ -62,8 +64,9 @@ int cmd_import(const char *file)
                         .progress = isatty(STDERR_FILENO),
                         .insatser = ins};
     char err[1024] = "";
-    fin_err_t irc =
-        csv ? csvimport_file(file, map, &io, err, sizeof err) : jsonl_import_file(file, &io, err, sizeof err);
+    fin_err_t irc = !csv                   ? jsonl_import_file(file, &io, err, sizeof err)
+                    : sheet_is_sheet(file) ? sheet_import_file(file, map, &io, err, sizeof err)
+                                           : csvimport_file(file, map, &io, err, sizeof err);
     if (err[0])
         fprintf(stderr, "finsam-agent: %s\n", err);
     /* 65: the file's fault (nothing stored), 66: cannot open it, 74: ours

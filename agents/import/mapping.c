@@ -206,6 +206,11 @@ static int s_ini_file(mapping_t *self, const char *name, const char *value)
             return s_fail(self, "encoding must be auto, utf-8, latin-1 or windows-1252");
         return 1;
     }
+    if (!strcmp(name, "sheet")) { /* workbooks only (sheet.c) */
+        free(self->sheet);
+        self->sheet = strdup(value);
+        return self->sheet ? 1 : s_fail(self, "out of memory");
+    }
     if (!strcmp(name, "required_items")) {
         free(self->required);
         self->required = strdup(value);
@@ -224,13 +229,13 @@ static int s_ini_file(mapping_t *self, const char *name, const char *value)
         return 1;
     }
     /* ---- end of identity keys ---- */
-    static const char *const keys[] = {"separator", "encoding", "required_items", "response-id",
-                                       "correction-window-days"};
+    static const char *const keys[] = {"separator",      "encoding",    "sheet",
+                                       "required_items", "response-id", "correction-window-days"};
     char mean[80];
     return s_fail(self,
-                  "unknown key %s in [file] (separator, encoding, required_items, response-id, "
+                  "unknown key %s in [file] (separator, encoding, sheet, required_items, response-id, "
                   "correction-window-days)%s",
-                  name, s_mean(mean, sizeof mean, name, keys, 5));
+                  name, s_mean(mean, sizeof mean, name, keys, 6));
 }
 
 static int s_ini_handler(void *user, const char *section, const char *name, const char *value)
@@ -440,6 +445,7 @@ void mapping_destroy(mapping_t **self_p)
     }
     free(self->sets);
     free(self->required);
+    free(self->sheet);
     free(self);
     *self_p = NULL;
 }
@@ -457,4 +463,9 @@ int mapping_window_days(const mapping_t *self)
 mapping_encoding_t mapping_encoding(const mapping_t *self)
 {
     return self->enc;
+}
+
+const char *mapping_sheet(const mapping_t *self)
+{
+    return self->sheet;
 }

@@ -49,6 +49,10 @@ int mapping_window_days(const mapping_t *self);
 /* The encoding set in [file] encoding. */
 mapping_encoding_t mapping_encoding(const mapping_t *self);
 
+/* The sheet set in [file] sheet (a name, or a number from 1), or NULL
+ * for the first; for workbooks (sheet.c). Borrowed. */
+const char *mapping_sheet(const mapping_t *self);
+
 /* Binds the mapping to a header row of ncells NUL-terminated cells
  * (borrowed for the call only). Every mapped column must be found exactly
  * once; header names compare trimmed and case-insensitively, `Text*`

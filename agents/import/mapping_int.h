@@ -64,6 +64,7 @@ struct mapping_t {
     const char *path;
     char sep;
     mapping_encoding_t enc;
+    char *sheet; /* [file] sheet: a workbook's sheet by name or number, or NULL */
     mapping_col_t *cols;
     size_t ncols;
     mapping_value_t *values;

@@ -23,6 +23,7 @@
 
 #include "csvimport.h"
 #include "jsonl.h"
+#include "sheet.h"
 #include "log.h"
 #include "util.h"
 
@@ -228,10 +229,12 @@ fin_err_t spool_process(spool_t *self, const char *name)
     o.errors = mem;
     fin_err_t rc;
     /* The first rule that matches chooses the mapping; --mapping is the
-     * default for the rest. */
+     * default for the rest. A workbook (.xlsx, .ods) takes a mapping as a
+     * CSV file does. */
     mapping_t *map = self->rules ? spool_rules_match(self->rules, name) : NULL;
     const char *dot = strrchr(name, '.');
-    bool csv = csvimport_is_csv(name) || (map && !(dot && !strcmp(dot, ".jsonl")));
+    bool sheet = sheet_is_sheet(name);
+    bool csv = csvimport_is_csv(name) || sheet || (map && !(dot && !strcmp(dot, ".jsonl")));
     if (!map)
         map = self->map;
     if (csv && !map && self->rules && spool_rules_count(self->rules)) {
@@ -243,8 +246,11 @@ fin_err_t spool_process(spool_t *self, const char *name)
                 label, rules);
         rc = FIN_ECONFIG;
     } else if (csv && !map) {
-        fprintf(mem, "%s: a CSV file needs a mapping: start the agent with --mapping MAP.ini\n", label);
+        fprintf(mem, "%s: a %s file needs a mapping: start the agent with --mapping MAP.ini\n", label,
+                sheet ? "workbook" : "CSV");
         rc = FIN_ECONFIG;
+    } else if (sheet) {
+        rc = sheet_import_file(path, map, &o, err, sizeof err);
     } else if (csv) {
         rc = csvimport_file(path, map, &o, err, sizeof err);
     } else {

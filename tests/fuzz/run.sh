@@ -17,7 +17,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${FUZZ_BUILD_DIR:-$SRC/build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 ALL="fuzz_batch fuzz_event fuzz_ack fuzz_catalogue fuzz_config fuzz_import_jsonl fuzz_ingest
-    fuzz_csv_import fuzz_replay fuzz_subscribe fuzz_http_query"
+    fuzz_csv_import fuzz_xlsx fuzz_replay fuzz_subscribe fuzz_http_query"
 build=1 regen=0
 while [ $# -gt 0 ]; do
     case "$1" in
