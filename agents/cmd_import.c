@@ -50,6 +50,7 @@ int cmd_import(const char *file)
     }
     if ((rc = cli_load_anon(&anon)) || (rc = cli_open_outbox(&outbox)))
         goto done;
+    outbox_set_quota(outbox, (uint64_t) o.outbox_quota_mb << 20);
     /* Messages name the file as typed: the user typed it, on this terminal.
      * Log lines name it by a keyed hash only (import_log_ref). */
     import_opts_t io = {.cat = cat,
@@ -90,6 +91,9 @@ int cmd_run(void)
     int rc;
     if ((rc = cli_forbund(forbund, sizeof forbund)) || (rc = cli_open_outbox(&outbox)))
         goto done;
+    /* Files dropped into the spool count against the quota; the sender
+     * only takes out. */
+    outbox_set_quota(outbox, (uint64_t) o.outbox_quota_mb << 20);
     /* Only a spool needs the catalogue and the site key in memory. */
     if (o.spool) {
         if ((rc = cli_load_catalogue(&cat)) || (rc = cli_load_mapping(&map, cat)) ||

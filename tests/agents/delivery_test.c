@@ -40,6 +40,17 @@ static int s_status(s_env_t *e, const char *a1, const char *a2)
     return s_agent(e, e->out, "status", a1, a2);
 }
 
+/* status's queued=N, or -1. */
+static long s_queued(s_env_t *e)
+{
+    if (s_status(e, NULL, NULL) != 0)
+        return -1;
+    char *text = tu_read_file(e->out), *p = text ? strstr(text, "\nqueued=") : NULL;
+    long n = p ? strtol(p + 8, NULL, 10) : -1;
+    free(text);
+    return n;
+}
+
 static void s_allow(s_env_t *e)
 {
     char src[300], dst[300];
@@ -253,12 +264,38 @@ static void test_key_added_later(void)
     s_teardown(&e);
 }
 
+/* An import beyond --outbox-quota-mb is refused whole with the quota
+ * named; what was queued stays queued. */
+static void test_outbox_quota(void)
+{
+    s_env_t e;
+    s_setup(&e, true, true);
+    char demo_log[300], file[300];
+    snprintf(demo_log, sizeof demo_log, "%s.demo", e.log);
+    CHECK_EQ(s_agent(&e, demo_log, "demo", "--events=20000", "--no-send"), 0); /* over 1 MiB */
+    long before = s_queued(&e);
+    CHECK(before > 20000);
+    snprintf(file, sizeof file, "%s/rows.jsonl", e.data);
+    CHECK(tu_write_file(file, "{\"kind\":\"status\",\"personnummer\":\"850372-1238\",\"date\":\"2026-01-10\","
+                              "\"phase\":\"entry\",\"mode\":\"project\",\"occupation\":\"none\","
+                              "\"income\":\"social_assistance\"}\n") == 0);
+    CHECK_EQ(s_agent(&e, e.log, "import", file, "--outbox-quota-mb=1"), 74);
+    CHECK(tu_file_has(e.log, "more than its quota of 1 MiB (--outbox-quota-mb): nothing imported, and "
+                             "everything already queued is kept"));
+    CHECK_EQ(s_queued(&e), before);
+    /* Under the default quota the same file goes in. */
+    CHECK_EQ(s_agent(&e, e.log, "import", file, NULL), 0);
+    CHECK_EQ(s_queued(&e), before + 1);
+    s_teardown(&e);
+}
+
 static const test_case_t s_cases[] = {
     {"delivered and shown", test_delivered_and_shown},
     {"unlisted key named, exit 69", test_unlisted_key_named_and_exit_69},
     {"wrong collector key named", test_wrong_collector_key_named},
     {"nothing listens, exit 69", test_nothing_listens_exit_69},
     {"key added later", test_key_added_later},
+    {"outbox quota", test_outbox_quota},
 };
 
 int main(int argc, char **argv)
