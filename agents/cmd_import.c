@@ -48,6 +48,12 @@ int cmd_import(const char *file)
         rc = EX_NOINPUT;
         goto done;
     }
+    report_lang_t lang;
+    if (report_lang_parse(o.lang, &lang) < 0) {
+        fprintf(stderr, "finsam-agent: --lang: want sv or en\n");
+        rc = EX_USAGE;
+        goto done;
+    }
     if ((rc = cli_load_anon(&anon)) || (rc = cli_open_outbox(&outbox)))
         goto done;
     outbox_set_quota(outbox, (uint64_t) o.outbox_quota_mb << 20);
@@ -61,7 +67,8 @@ int cmd_import(const char *file)
                         .report = stdout,
                         .errors = stderr,
                         .progress = isatty(STDERR_FILENO),
-                        .insatser = ins};
+                        .insatser = ins,
+                        .lang = lang};
     char err[1024] = "";
     fin_err_t irc =
         csv ? csvimport_file(file, map, &io, err, sizeof err) : jsonl_import_file(file, &io, err, sizeof err);
@@ -101,6 +108,11 @@ int cmd_run(void)
             goto done;
         import_opts_t base = {
             .cat = cat, .anon = anon, .forbund = forbund, .outbox = outbox, .insatser = ins};
+        if (report_lang_parse(o.lang, &base.lang) < 0) {
+            fprintf(stderr, "finsam-agent: --lang: want sv or en\n");
+            rc = EX_USAGE;
+            goto done;
+        }
         spool_retention_t keep = {o.retention_days, o.rejected_retention_days};
         if (spool_new(&spool, o.spool, map, &base, &keep, err, sizeof err) != FIN_OK) {
             fprintf(stderr, "finsam-agent: --spool: %s\n", err);

@@ -38,6 +38,39 @@ static const char *const s_text[RT_N][2] = {
     [RT_ADVICE] = {"Åtgärd", "What to do"},
 };
 
+void report_import_summary(FILE *f, report_lang_t lang, const char *label, const report_import_t *r)
+{
+    bool en = lang == REPORT_EN;
+    fprintf(f, en ? "%s: read %zu row(s)\n" : "%s: %zu rad(er) lästa\n", label, r->rows);
+    if (r->failed) {
+        fprintf(f, en ? "  not imported: the agent could not store the rows (see the message below)\n"
+                      : "  inte importerad: agenten kunde inte spara raderna (se meddelandet nedan)\n");
+        return;
+    }
+    if (r->rejected) {
+        fprintf(f,
+                en ? "  %zu row(s) rejected (each is listed above with its line and reason): nothing "
+                     "imported; correct the file and drop it again\n"
+                   : "  %zu rad(er) avvisade (var och en står ovan med radnummer och skäl): inget "
+                     "importerades; rätta filen och lägg in den igen\n",
+                r->rejected);
+    } else {
+        fprintf(f, en ? "  imported (new): %zu\n" : "  importerade (nya): %zu\n", r->imported - r->corrected);
+        fprintf(f, en ? "  already there (sent before): %zu\n" : "  fanns redan (skickade tidigare): %zu\n",
+                r->already);
+        fprintf(f, en ? "  corrections of earlier rows: %zu\n" : "  rättelser av tidigare rader: %zu\n",
+                r->corrected);
+        if (r->dry_run)
+            fprintf(f, en ? "  trial run (--dry-run): nothing stored\n"
+                          : "  provkörning (--dry-run): inget sparades\n");
+    }
+    if (r->dropped)
+        fprintf(f,
+                en ? "  columns that never leave this computer: %zu%s%s\n"
+                   : "  kolumner som aldrig lämnar den här datorn: %zu%s%s\n",
+                r->dropped, *r->dropped_names ? " – " : "", r->dropped_names);
+}
+
 int report_lang_parse(const char *name, report_lang_t *out)
 {
     if (!name || !strcmp(name, "sv"))
@@ -55,4 +88,29 @@ const char *report_text(report_lang_t lang, report_msg_t m)
         return "";
     const char *t = s_text[m][lang == REPORT_EN ? 1 : 0];
     return t ? t : "";
+}
+
+bool report_name_is_listable(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return false;
+    const unsigned char *u = (const unsigned char *) s;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = u[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+            c == '-')
+            continue;
+        /* Two-byte UTF-8 for U+00C0-U+017F: lead C3, C4 or C5, then one
+         * continuation byte; a byte-wise ASCII test would drop Kön. */
+        if (c >= 0xC3 && c <= 0xC5 && i + 1 < n && (u[i + 1] & 0xC0) == 0x80) {
+            unsigned cp = ((c & 0x1Fu) << 6) | (u[i + 1] & 0x3Fu);
+            if (cp >= 0xC0 && cp != 0xD7 && cp != 0xF7) {
+                i++;
+                continue;
+            }
+        }
+        return false;
+    }
+    return true;
 }
