@@ -171,12 +171,22 @@ static int s_status(void)
     char allow_dir[4200];
     snprintf(allow_dir, sizeof allow_dir, "%s/agents", o.data_dir);
     status_name_agents(report, o.allow_dir ? o.allow_dir : allow_dir);
-    if (!strcmp(o.format, "json")) {
+    /* Förbund names and län from the registry; without it (a file that
+     * does not parse, said on stderr) the counts still show. */
+    catalogue_t *cat = NULL;
+    bool named = forbund_load_catalogue(&cat, o.catalogue, o.data_dir) == 0;
+    bool json = !strcmp(o.format, "json");
+    if (named && json)
+        forbund_name_status(report, cat, NULL);
+    if (json) {
         json_dumpf(report, stdout, JSON_INDENT(2));
         printf("\n");
     } else {
         status_print_table(report, stdout);
+        if (named)
+            forbund_name_status(report, cat, stdout);
     }
+    catalogue_destroy(&cat);
     json_decref(report);
     return 0;
 }

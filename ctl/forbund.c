@@ -101,3 +101,23 @@ done:
     catalogue_destroy(&cat);
     return rc;
 }
+
+void forbund_name_status(json_t *report, const catalogue_t *cat, FILE *out)
+{
+    json_t *list = json_object_get(report, "forbund"), *f;
+    size_t i;
+    if (out && json_array_size(list))
+        fprintf(out, "\n%-9s %s\n", "FÖRBUND", "NAME (LÄN)"); /* Ö is two bytes */
+    json_array_foreach(list, i, f) {
+        const char *code = json_string_value(json_object_get(f, "forbund"));
+        if (!code)
+            continue;
+        const char *name = registry_forbund_name(cat, code);
+        const char *lan = catalogue_lan(cat, code);
+        json_object_set_new(f, "name", name ? json_string(name) : json_null());
+        json_object_set_new(f, "lan", json_string(lan));
+        if (out)
+            fprintf(out, "%-8s %s (%s)\n", code, name ? name : "(not registered: finsamctl forbund add)",
+                    lan);
+    }
+}

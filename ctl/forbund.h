@@ -8,6 +8,7 @@
 
 #include "catalogue.h"
 
+#include <jansson.h>
 #include <stdio.h>
 
 typedef struct {
@@ -28,5 +29,10 @@ int forbund_cmd(const forbund_opts_t *fo, char *const *args, int nargs, FILE *ou
  * what every finsamctl command that names förbund or rolls them up into
  * län uses. Returns 0 or EX_CONFIG after printing why. */
 int forbund_load_catalogue(catalogue_t **cat, const char *catalogue, const char *data_dir);
+
+/* Adds "name" and "lan" from cat (after forbund_load_catalogue) to each
+ * entry of a status report's "forbund" array (status.h), and, when out is not NULL,
+ * prints one line per förbund in it: code, name, län. */
+void forbund_name_status(json_t *report, const catalogue_t *cat, FILE *out);
 
 #endif

@@ -5,7 +5,7 @@
  * output or DATA/forbund.json must then hold. Then end to end: a förbund
  * the catalogue does not know is added with one command, its agent's
  * events roll up into its län (not "okänt län"), and a rename shows in
- * query. */
+ * query and status. */
 #include "cluster.h"
 #include "testutil.h"
 
@@ -154,6 +154,20 @@ static void test_new_forbund_rolls_up(void)
         json_string_value(json_object_get(json_object_get(json_object_get(q, "forbund"), "GV"), "name")),
         "Gävleborgs förbund"));
     json_decref(q);
+    /* ... and in status, text and JSON. */
+    CHECK_EQ(cluster_ctl(&c, &out, (const char *const[]){"status", NULL}), 0);
+    CHECK(out && strstr(out, "GV       Gävleborgs förbund (Gävleborg)\n"));
+    free(out);
+    json_t *st = cluster_status(&c);
+    json_t *gvst = NULL, *f;
+    size_t i;
+    json_array_foreach(json_object_get(st, "forbund"), i, f) {
+        if (!strcmp(json_string_value(json_object_get(f, "forbund")), "GV"))
+            gvst = f;
+    }
+    CHECK(!strcmp(json_string_value(json_object_get(gvst, "name")), "Gävleborgs förbund"));
+    CHECK(!strcmp(json_string_value(json_object_get(gvst, "lan")), "Gävleborg"));
+    json_decref(st);
     cluster_stop_collector(&c, SIGTERM);
 }
 
