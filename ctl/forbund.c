@@ -86,9 +86,9 @@ int forbund_cmd(const forbund_opts_t *fo, char *const *args, int nargs, FILE *ou
     switch (frc) {
     case FIN_OK:
         fprintf(out,
-                add ? "%s added to %s: finsamctl query and the collector use it from now on\n"
-                    : "%s renamed in %s\n",
-                code, path);
+                "%s %s in %s: finsamctl and the collector's web API use it now; the live stream's rows "
+                "from the collector's next start\n",
+                code, add ? "added" : "renamed", path);
         break;
     case FIN_ENOTFOUND: rc = EX_NOINPUT; break; /* rename of a code nobody added */
     case FIN_EINPUT: rc = EX_DATAERR; break;    /* a code, name or län to fix */

@@ -6,6 +6,7 @@
  * version does not know survives a rename. */
 #include "registry.h"
 
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -251,4 +252,88 @@ const char *registry_forbund_name(const catalogue_t *cat, const char *code)
         if (!strcmp(cat->forbund[i].code, code))
             return cat->forbund[i].name;
     return NULL;
+}
+
+/* ---- following the file ------------------------------------------------ */
+
+typedef struct {
+    bool exists;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} s_stamp_t;
+
+struct registry_live_t {
+    char *path, *catalogue_file;
+    const catalogue_t *base;
+    catalogue_t *copy; /* NULL until the file first changes */
+    s_stamp_t seen;
+};
+
+static s_stamp_t s_stamp(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return (s_stamp_t){0};
+    return (s_stamp_t){true, st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+}
+
+/* A rename gives a new inode; an edit in place a new mtime or size. */
+static bool s_stamp_eq(const s_stamp_t *a, const s_stamp_t *b)
+{
+    return a->exists == b->exists &&
+           (!a->exists || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+                           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec));
+}
+
+registry_live_t *registry_live_new(const char *path, const char *catalogue_file, const catalogue_t *base)
+{
+    registry_live_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->path = strdup(path);
+    self->catalogue_file = strdup(catalogue_file ? catalogue_file : "");
+    if (!self->path || !self->catalogue_file) {
+        registry_live_destroy(&self);
+        return NULL;
+    }
+    self->base = base;
+    self->seen = s_stamp(path);
+    return self;
+}
+
+void registry_live_destroy(registry_live_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    registry_live_t *self = *self_p;
+    catalogue_destroy(&self->copy);
+    free(self->path);
+    free(self->catalogue_file);
+    free(self);
+    *self_p = NULL;
+}
+
+const catalogue_t *registry_live_get(registry_live_t *self)
+{
+    s_stamp_t now = s_stamp(self->path);
+    if (!s_stamp_eq(&now, &self->seen)) {
+        self->seen = now; /* a bad file is reported once, not per request */
+        char err[512];
+        catalogue_t *cat = NULL;
+        registry_t *reg = NULL;
+        if (catalogue_load(&cat, self->catalogue_file, err, sizeof err) < 0 ||
+            registry_load(&reg, self->path, cat, err, sizeof err) != FIN_OK || registry_apply(reg, cat) < 0) {
+            log_warn("registry", "REGISTRY-INVALID path=%s reason=\"%s\" kept=previous", self->path,
+                     cat && reg ? "out of memory" : err);
+            catalogue_destroy(&cat);
+        } else {
+            log_info("registry", "REGISTRY-RELOADED path=%s forbund=%d", self->path, cat->nforbund);
+            catalogue_destroy(&self->copy);
+            self->copy = cat;
+        }
+        registry_destroy(&reg);
+    }
+    return self->copy ? self->copy : self->base;
 }

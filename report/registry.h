@@ -4,7 +4,9 @@
  * roll up into is not the indicator catalogue's business: förbund join and
  * are renamed far more often than indicators change. The registry lives in
  * DATA/forbund.json, written by `finsamctl forbund add|rename` and read by
- * everything that names a förbund or rolls it up into a län:
+ * everything that names a förbund or rolls it up into a län (finsamctl at
+ * each command, the collector at start and its web API whenever the file
+ * changes, registry_live_get):
  *
  *   {"version": 1,
  *    "forbund": {"NV": {"name": "Samordningsförbundet Norra Västmanland",
@@ -64,5 +66,20 @@ int registry_apply(const registry_t *self, catalogue_t *cat);
 
 /* The name of a registered förbund, or NULL; valid while cat lives. */
 const char *registry_forbund_name(const catalogue_t *cat, const char *code);
+
+/* A catalogue that follows DATA/forbund.json while a server runs: for a
+ * thread that answers queries (the collector's web thread). Each
+ * registry_live_get stats the file; when it changed (written, replaced,
+ * removed), a fresh copy of the catalogue (catalogue_file as
+ * catalogue_load reads it) gets the registry applied and is returned from
+ * then on. A file that does not parse is logged once per change and the
+ * previous catalogue stays. base (borrowed, outliving this) is returned
+ * until the first change: the caller applied the registry to it at start.
+ * Not thread-safe: one thread calls get, and a pointer it returned stays
+ * valid until that thread's next get. */
+typedef struct registry_live_t registry_live_t;
+registry_live_t *registry_live_new(const char *path, const char *catalogue_file, const catalogue_t *base);
+void registry_live_destroy(registry_live_t **self_p);
+const catalogue_t *registry_live_get(registry_live_t *self);
 
 #endif

@@ -5,7 +5,7 @@
  * output or DATA/forbund.json must then hold. Then end to end: a förbund
  * the catalogue does not know is added with one command, its agent's
  * events roll up into its län (not "okänt län"), and a rename shows in
- * query and status. */
+ * query and status, and in the running collector's web API. */
 #include "cluster.h"
 #include "testutil.h"
 
@@ -171,9 +171,64 @@ static void test_new_forbund_rolls_up(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
+/* The registry's entry for code in GET /api/indicators, or NULL. */
+static json_t *s_http_forbund(const cluster_t *c, const char *code)
+{
+    int status = 0;
+    size_t len = 0;
+    char *http = cluster_http_get(c, "/api/indicators?period=year&measure=1", &status, &len);
+    CHECK_EQ(status, 200);
+    const char *body = http ? strstr(http, "\r\n\r\n") : NULL;
+    json_t *j = body ? json_loads(body + 4, 0, NULL) : NULL;
+    free(http);
+    CHECK(j);
+    json_t *e = json_incref(json_object_get(json_object_get(j, "forbund"), code));
+    json_decref(j);
+    return e;
+}
+
+/* The collector's web API follows the file while it runs: an added
+ * förbund and a rename show without a restart. */
+static void test_collector_follows(void)
+{
+    cluster_t c;
+    cluster_init(&c);
+    cluster_start_collector_http(&c);
+    json_t *e = s_http_forbund(&c, "NV"); /* the built-in list */
+    CHECK(e &&
+          !strcmp(json_string_value(json_object_get(e, "name")), "Samordningsförbundet Norra Västmanland"));
+    json_decref(e);
+    CHECK(!s_http_forbund(&c, "GV"));
+    char *out = NULL;
+    CHECK_EQ(s_forbund(c.cdir, &out,
+                       (const char *const[]){"add", "GV", "--name", "Gävleborg", "--lan", "Gävleborg", NULL}),
+             0);
+    free(out);
+    e = s_http_forbund(&c, "GV");
+    CHECK(e && !strcmp(json_string_value(json_object_get(e, "lan")), "Gävleborg"));
+    json_decref(e);
+    CHECK_EQ(
+        s_forbund(c.cdir, &out, (const char *const[]){"rename", "NV", "--name", "Norra Västmanland", NULL}),
+        0);
+    free(out);
+    e = s_http_forbund(&c, "NV");
+    CHECK(e && !strcmp(json_string_value(json_object_get(e, "name")), "Norra Västmanland"));
+    json_decref(e);
+    /* A broken file keeps what was there, and says so in the log. */
+    char path[400];
+    snprintf(path, sizeof path, "%s/forbund.json", c.cdir);
+    CHECK(tu_write_file(path, "{") == 0);
+    e = s_http_forbund(&c, "NV");
+    CHECK(e && !strcmp(json_string_value(json_object_get(e, "name")), "Norra Västmanland"));
+    json_decref(e);
+    CHECK(tu_file_has(c.log, "REGISTRY-INVALID"));
+    cluster_stop_collector(&c, SIGTERM);
+}
+
 static const test_case_t s_cases[] = {
     {"add, list, rename and refusals", test_commands},
     {"a new förbund rolls up into its län", test_new_forbund_rolls_up},
+    {"the collector follows the registry", test_collector_follows},
 };
 
 int main(int argc, char **argv)
