@@ -181,6 +181,7 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
                            .ack_timeout_ms = o.ack_timeout_ms,
                            .exit_when_empty = o.exit_when_empty,
                            .connect_timeout_ms = o.connect_timeout * 1000,
+                           .unreachable_timeout_ms = o.unreachable_timeout * 1000,
                            .state_path = state};
     sender_t *sender = NULL;
     if (sender_new(&sender, outbox, &cfg, err, sizeof err) != FIN_OK) {
@@ -195,7 +196,8 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
     }
     rc = sender_run(sender, &cli_stop);
     sender_destroy(&sender);
-    /* -2: --exit-when-empty and no connection within --connect-timeout */
+    /* -2: --exit-when-empty and no connection within --connect-timeout
+     * (refused) or --unreachable-timeout (no answer) */
     return rc == -2 ? EX_UNAVAILABLE : rc < 0 ? EX_IOERR : 0;
 }
 

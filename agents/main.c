@@ -48,11 +48,13 @@ static const opt_t s_opts[] = {
     {"seed", 0, OPT_INT, "1", 0, 0x7fffffffL, "demo: random seed", &o.seed},
     {"no-send", 0, OPT_FLAG, NULL, 0, 0, "demo: only fill the outbox", &o.no_send},
     {"exit-when-empty", 0, OPT_FLAG, NULL, 0, 0,
-     "run/demo: exit 0 once the queue is empty, 69 after --connect-timeout without a connection",
-     &o.exit_when_empty},
+     "run/demo: exit 0 once the queue is empty, 69 when refused for --connect-timeout", &o.exit_when_empty},
     {"connect-timeout", 0, OPT_INT, "60", 0, 86400,
-     "run/demo --exit-when-empty: seconds without a connection before giving up (0: never)",
+     "run/demo --exit-when-empty: seconds to keep trying after the collector refused us (0: never give up)",
      &o.connect_timeout},
+    {"unreachable-timeout", 0, OPT_INT, "0", 0, 86400 * 30,
+     "run/demo --exit-when-empty: seconds to wait for a collector that does not answer (0: wait for it)",
+     &o.unreachable_timeout},
     {"outbox-quota-mb", 0, OPT_INT, "1024", 1, 1048576,
      "import/run --spool: refuse an import that would grow the outbox beyond this (queued data is kept)",
      &o.outbox_quota_mb},
@@ -99,7 +101,8 @@ static const opt_spec_t s_spec = {
               "      of this agent\n"
               "  66  an input file is missing (import FILE, --config FILE, the data directory;\n"
               "      erase: no outbox in --data-dir)\n"
-              "  69  run/demo --exit-when-empty: no connection to the collector within --connect-timeout\n"
+              "  69  run/demo --exit-when-empty: the collector refused us for --connect-timeout, or did\n"
+              "      not answer for --unreachable-timeout\n"
               "  73  cannot create a key (it exists)\n"
               "  74  I/O or storage error (the outbox)\n"
               "  77  a key or passphrase file readable by group or others (chmod 600), a spool or\n"

@@ -778,13 +778,18 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
             return 0;
         }
         /* ...but not for ever: a script waiting for delivery must learn
-         * that none is possible (a refused key, a collector down). */
-        if (self->cfg.exit_when_empty && self->cfg.connect_timeout_ms > 0 && self->link != LINK_UP &&
-            now - self->down_since >= self->cfg.connect_timeout_ms) {
-            s_state_write(self, now);
-            log_error("sender", "NO-CONNECTION state=%s after_ms=%ld exiting",
-                      sender_link_name(self->st.link), self->cfg.connect_timeout_ms);
-            return -2;
+         * that none is possible. A refusal needs an operator, so it is
+         * bounded by default; a collector not there yet (started later, a
+         * maintenance window) is waited for unless told otherwise. */
+        if (self->cfg.exit_when_empty && self->link != LINK_UP) {
+            bool refused = self->st.link == SENDER_REFUSED || self->st.link == SENDER_KEY_MISMATCH;
+            long limit = refused ? self->cfg.connect_timeout_ms : self->cfg.unreachable_timeout_ms;
+            if (limit > 0 && now - self->down_since >= limit) {
+                s_state_write(self, now);
+                log_error("sender", "NO-CONNECTION state=%s after_ms=%ld exiting",
+                          sender_link_name(self->st.link), limit);
+                return -2;
+            }
         }
         /* An unanswered batch: the connection or the collector may have
          * lost it. Resend everything still queued. */

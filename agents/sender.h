@@ -30,8 +30,11 @@ typedef struct {
     long window;                 /* batches in flight, >= 1 */
     long ack_timeout_ms;         /* no ack this long: resend from the start of the queue */
     bool exit_when_empty;        /* sender_run returns 0 once the queue is empty while connected */
-    long connect_timeout_ms;     /* with exit_when_empty: give up after this long without a
-                                    connection (sender_run returns -2); 0: wait for ever */
+    long connect_timeout_ms;     /* with exit_when_empty: give up (sender_run returns -2) this long
+                                    after the collector refused us (key not listed, wrong collector
+                                    key) without a connection since; 0: never */
+    long unreachable_timeout_ms; /* the same for a collector that does not answer at all (not
+                                    started yet, or down); 0: wait for it */
     const char *state_path;      /* where status reads the link state (sender_state_read), or NULL */
 } sender_config_t;
 
@@ -95,7 +98,8 @@ void sender_watch(sender_t *self, const sender_watch_t *watch);
  * the collector has succeeded (an agent started before its collector, or
  * with nothing queued yet, keeps waiting). Returns 0, -1 after an
  * outbox (LMDB) failure that makes going on pointless, or -2 when
- * exit_when_empty and connect_timeout_ms passed without a connection. */
+ * exit_when_empty and connect_timeout_ms (refused) or
+ * unreachable_timeout_ms (no answer) passed without a connection. */
 int sender_run(sender_t *self, volatile sig_atomic_t *stop);
 
 #endif

@@ -6,7 +6,8 @@
  * with today's count, in Swedish and in English; an unlisted key and a
  * wrong collector key are told apart by status, `--exit-when-empty` exits
  * 69 after --connect-timeout and the handshake is retried a bounded number
- * of times; a key added to the allow-list later is picked up without a
+ * of times; a collector that does not answer is waited for unless
+ * --unreachable-timeout says otherwise; a key added to the allow-list later is picked up without a
  * restart. */
 #include "codec.h"
 #include "testutil.h"
@@ -234,11 +235,31 @@ static void test_nothing_listens_exit_69(void)
     s_env_t e;
     s_setup(&e, true, true);
     zsock_destroy(&e.router); /* the collector is down */
-    pid_t pid = s_spawn_run(&e, "--connect-timeout=2");
+    pid_t pid = s_spawn_run(&e, "--unreachable-timeout=2");
     CHECK_EQ(tu_wait(pid, 20000), EX_UNAVAILABLE);
     CHECK_EQ(s_status(&e, NULL, NULL), 0);
     CHECK(tu_file_has(e.out, "Anslutning till insamlingsservern: når inte servern"));
     CHECK(tu_file_has(e.out, "link=unreachable "));
+    s_teardown(&e);
+}
+
+static bool s_unreachable(void *arg)
+{
+    return tu_file_has(arg, "UNREACHABLE endpoint=");
+}
+
+/* A collector not started yet is waited for: --connect-timeout bounds
+ * refusals only. */
+static void test_nothing_listens_waits(void)
+{
+    s_env_t e;
+    s_setup(&e, true, true);
+    zsock_destroy(&e.router);
+    pid_t pid = s_spawn_run(&e, "--connect-timeout=1");
+    CHECK(tu_wait_for(s_unreachable, e.log, 10000));
+    CHECK_EQ(tu_wait(pid, 2500), -1); /* still waiting, well past --connect-timeout */
+    kill(pid, SIGTERM);
+    CHECK_EQ(tu_wait(pid, 10000), 0);
     s_teardown(&e);
 }
 
@@ -294,6 +315,7 @@ static const test_case_t s_cases[] = {
     {"unlisted key named, exit 69", test_unlisted_key_named_and_exit_69},
     {"wrong collector key named", test_wrong_collector_key_named},
     {"nothing listens, exit 69", test_nothing_listens_exit_69},
+    {"nothing listens, waits by default", test_nothing_listens_waits},
     {"key added later", test_key_added_later},
     {"outbox quota", test_outbox_quota},
 };
