@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -68,6 +69,9 @@ static void s_print_link(report_lang_t lang, const sender_state_t *st, bool have
         s_time(t2, sizeof t2, st->last_ack);
         printf("%s: %s\n", report_text(lang, RT_LAST_ACK), st->last_ack ? t2 : report_text(lang, RT_NEVER));
         printf("%s: %llu\n", report_text(lang, RT_DELIVERED_TODAY), (unsigned long long) st->delivered_today);
+        /* EPERM: it runs, as another user (the service's). */
+        if (st->pid > 0 && kill((pid_t) st->pid, 0) < 0 && errno == ESRCH)
+            printf("%s\n", report_text(lang, RT_STOPPED));
     }
     printf("%s: %zu\n", report_text(lang, RT_QUEUED), queued);
     if (queued && have && st->queued_since) {

@@ -28,6 +28,8 @@ static const char *const s_text[RT_N][2] = {
                                "and does the firewall let the port through?"},
     [RT_NOT_RUNNING] = {"agenten har inte skickat något ännu (är finsam-agent igång?)",
                         "the agent has not sent anything yet (is finsam-agent running?)"},
+    [RT_STOPPED] = {"Agenten körs inte just nu; raderna ovan är läget när den slutade",
+                    "The agent is not running now; the lines above are how it was when it stopped"},
     [RT_SINCE] = {"sedan", "since"},
     [RT_LAST_ACK] = {"Senast mottaget av servern", "Last acknowledged by the collector"},
     [RT_NEVER] = {"aldrig", "never"},

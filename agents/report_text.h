@@ -25,6 +25,7 @@ typedef enum {
     RT_ADVICE_KEY_MISMATCH,
     RT_ADVICE_UNREACHABLE,
     RT_NOT_RUNNING,
+    RT_STOPPED,
     RT_SINCE,
     RT_LAST_ACK,
     RT_NEVER,

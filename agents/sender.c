@@ -289,7 +289,8 @@ static void s_state_write(sender_t *self, int64_t now)
 fail:
     if (self->st_written_ms >= 0)
         log_warn("sender", "STATE-WRITE-FAILED path=%s reason=\"%s\"", self->cfg.state_path, strerror(errno));
-    self->st_written_ms = -1; /* once */
+    self->st_written_ms = -1; /* logged once */
+    self->st_dirty = false;   /* tried again at the next change, not every turn */
     unlink(tmp);
 }
 

@@ -182,6 +182,7 @@ static void test_delivered_and_shown(void)
     CHECK(tu_file_has(e.out, "queued=0 rejected=0 known_ids=1200\n"));
     CHECK(tu_file_has(e.out, "link=connected last_ack="));
     CHECK(tu_file_lacks(e.out, "Åtgärd"));
+    CHECK(tu_file_has(e.out, "Agenten körs inte just nu")); /* it exited when the queue was empty */
     CHECK_EQ(s_status(&e, "--lang", "en"), 0);
     CHECK(tu_file_has(e.out, "Connection to the collector: connected ("));
     CHECK(tu_file_has(e.out, "Events delivered today: 1200\n"));
