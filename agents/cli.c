@@ -170,8 +170,19 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
     int rc = cli_check_secret(secret, NULL);
     if (rc)
         return rc;
-    sender_config_t cfg = {o.collector,  secret,   server,           agent_id,
-                           o.batch_size, o.window, o.ack_timeout_ms, o.exit_when_empty};
+    char state[4096];
+    cli_path(state, sizeof state, "sender.state");
+    sender_config_t cfg = {.endpoint = o.collector,
+                           .secret_key_path = secret,
+                           .server_key_path = server,
+                           .agent_id = agent_id,
+                           .batch_size = o.batch_size,
+                           .window = o.window,
+                           .ack_timeout_ms = o.ack_timeout_ms,
+                           .exit_when_empty = o.exit_when_empty,
+                           .connect_timeout_ms = o.connect_timeout * 1000,
+                           .unreachable_timeout_ms = o.unreachable_timeout * 1000,
+                           .state_path = state};
     sender_t *sender = NULL;
     if (sender_new(&sender, outbox, &cfg, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsam-agent: %s\n", err);
@@ -185,7 +196,9 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
     }
     rc = sender_run(sender, &cli_stop);
     sender_destroy(&sender);
-    return rc < 0 ? EX_IOERR : 0;
+    /* -2: --exit-when-empty and no connection within --connect-timeout
+     * (refused) or --unreachable-timeout (no answer) */
+    return rc == -2 ? EX_UNAVAILABLE : rc < 0 ? EX_IOERR : 0;
 }
 
 int cli_check_config(void)

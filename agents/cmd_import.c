@@ -50,8 +50,15 @@ int cmd_import(const char *file)
         rc = EX_NOINPUT;
         goto done;
     }
+    report_lang_t lang;
+    if (report_lang_parse(o.lang, &lang) < 0) {
+        fprintf(stderr, "finsam-agent: --lang: want sv or en\n");
+        rc = EX_USAGE;
+        goto done;
+    }
     if ((rc = cli_load_anon(&anon)) || (rc = cli_open_outbox(&outbox)))
         goto done;
+    outbox_set_quota(outbox, (uint64_t) o.outbox_quota_mb << 20);
     /* Messages name the file as typed: the user typed it, on this terminal.
      * Log lines name it by a keyed hash only (import_log_ref). */
     import_opts_t io = {.cat = cat,
@@ -62,7 +69,8 @@ int cmd_import(const char *file)
                         .report = stdout,
                         .errors = stderr,
                         .progress = isatty(STDERR_FILENO),
-                        .insatser = ins};
+                        .insatser = ins,
+                        .lang = lang};
     char err[1024] = "";
     fin_err_t irc = !csv                   ? jsonl_import_file(file, &io, err, sizeof err)
                     : sheet_is_sheet(file) ? sheet_import_file(file, map, &io, err, sizeof err)
@@ -94,6 +102,9 @@ int cmd_run(void)
     int rc;
     if ((rc = cli_forbund(forbund, sizeof forbund)) || (rc = cli_open_outbox(&outbox)))
         goto done;
+    /* Files dropped into the spool count against the quota; the sender
+     * only takes out. */
+    outbox_set_quota(outbox, (uint64_t) o.outbox_quota_mb << 20);
     /* Only a spool needs the catalogue and the site key in memory. */
     if (o.spool) {
         if ((rc = cli_load_catalogue(&cat)) || (rc = cli_load_mapping(&map, cat)) ||
@@ -101,6 +112,11 @@ int cmd_run(void)
             goto done;
         import_opts_t base = {
             .cat = cat, .anon = anon, .forbund = forbund, .outbox = outbox, .insatser = ins};
+        if (report_lang_parse(o.lang, &base.lang) < 0) {
+            fprintf(stderr, "finsam-agent: --lang: want sv or en\n");
+            rc = EX_USAGE;
+            goto done;
+        }
         spool_retention_t keep = {o.retention_days, o.rejected_retention_days};
         if (spool_new(&spool, o.spool, map, &base, &keep, err, sizeof err) != FIN_OK) {
             fprintf(stderr, "finsam-agent: --spool: %s\n", err);

@@ -1,19 +1,25 @@
 /* cmd_outbox.c: finsam-agent status and erase ID: the commands that look
  * into the outbox, or take one event out of it for good.
  *
- * status counts queued and rejected events (and a spool's files); erase
+ * status shows the link as the running agent last wrote it (sender.h's
+ * state file: connected, refused and why, last ack, delivered today), in
+ * Swedish or English, then the key=value counts scripts read; erase
  * queues an Erasure for the collector, removes the event from the outbox
  * if still there and wipes the outbox's free space (erasure.h). */
 #include "cli.h"
 
 #include "erasure.h"
+#include "report_text.h"
+#include "sender.h"
 #include "util.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 static void s_print_rejected(const uint8_t *id, int code, const char *text, void *arg)
@@ -37,6 +43,53 @@ static void s_json_rejected(const uint8_t *id, int code, const char *text, void 
                                           codec_reject_name((reject_code_t) code), "reason", text));
 }
 
+static void s_time(char *out, size_t len, int64_t wall_s)
+{
+    time_t t = (time_t) wall_s;
+    struct tm tm;
+    if (!wall_s || !localtime_r(&t, &tm) || !strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm))
+        snprintf(out, len, "-");
+}
+
+/* The link in words: state, since when, and what to do about a refusal. */
+static void s_print_link(report_lang_t lang, const sender_state_t *st, bool have, size_t queued)
+{
+    char t1[32], t2[32];
+    if (!have) {
+        printf("%s: %s\n", report_text(lang, RT_CONNECTION), report_text(lang, RT_NOT_RUNNING));
+    } else {
+        static const report_msg_t word[] = {[SENDER_CONNECTING] = RT_CONNECTING,
+                                            [SENDER_CONNECTED] = RT_CONNECTED,
+                                            [SENDER_REFUSED] = RT_REFUSED,
+                                            [SENDER_KEY_MISMATCH] = RT_KEY_MISMATCH,
+                                            [SENDER_UNREACHABLE] = RT_UNREACHABLE};
+        s_time(t1, sizeof t1, st->since);
+        printf("%s: %s (%s %s)\n", report_text(lang, RT_CONNECTION), report_text(lang, word[st->link]),
+               report_text(lang, RT_SINCE), t1);
+        s_time(t2, sizeof t2, st->last_ack);
+        printf("%s: %s\n", report_text(lang, RT_LAST_ACK), st->last_ack ? t2 : report_text(lang, RT_NEVER));
+        printf("%s: %llu\n", report_text(lang, RT_DELIVERED_TODAY), (unsigned long long) st->delivered_today);
+        /* EPERM: it runs, as another user (the service's). */
+        if (st->pid > 0 && kill((pid_t) st->pid, 0) < 0 && errno == ESRCH)
+            printf("%s\n", report_text(lang, RT_STOPPED));
+    }
+    printf("%s: %zu\n", report_text(lang, RT_QUEUED), queued);
+    if (queued && have && st->queued_since) {
+        s_time(t1, sizeof t1, st->queued_since);
+        long long age = (long long) (clock_wall_ms() / 1000 - st->queued_since);
+        printf("%s: %s (%lld min)\n", report_text(lang, RT_OLDEST_QUEUED), t1, age > 0 ? age / 60 : 0);
+    }
+    report_msg_t advice = RT_N;
+    if (have && st->link == SENDER_REFUSED)
+        advice = RT_ADVICE_REFUSED;
+    else if (have && st->link == SENDER_KEY_MISMATCH)
+        advice = RT_ADVICE_KEY_MISMATCH;
+    else if (have && st->link == SENDER_UNREACHABLE)
+        advice = RT_ADVICE_UNREACHABLE;
+    if (advice != RT_N)
+        printf("%s: %s\n", report_text(lang, RT_ADVICE), report_text(lang, advice));
+}
+
 int cmd_status(void)
 {
     bool json = !strcmp(o.format, "json");
@@ -44,6 +97,15 @@ int cmd_status(void)
         fprintf(stderr, "finsam-agent: --format: want text or json\n");
         return EX_USAGE;
     }
+    report_lang_t lang;
+    if (report_lang_parse(o.lang, &lang) < 0) {
+        fprintf(stderr, "finsam-agent: --lang: want sv or en\n");
+        return EX_USAGE;
+    }
+    char path[4096];
+    sender_state_t st;
+    cli_path(path, sizeof path, "sender.state");
+    bool have = sender_state_read(path, &st) == 0;
     outbox_t *outbox = NULL;
     int rc = cli_open_outbox(&outbox);
     if (rc)
@@ -66,6 +128,15 @@ int cmd_status(void)
         json_t *root =
             json_pack("{s:I, s:I, s:I, s:o}", "queued", (json_int_t) queued, "rejected",
                       (json_int_t) rejected, "known_ids", (json_int_t) known, "rejected_events", list);
+        if (root && have) {
+            json_object_set_new(root, "link",
+                                json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I}", "state",
+                                          sender_link_name(st.link), "since", (json_int_t) st.since,
+                                          "endpoint", st.endpoint, "last_ack", (json_int_t) st.last_ack,
+                                          "delivered_today", (json_int_t) st.delivered_today,
+                                          "delivered_total", (json_int_t) st.delivered_total, "queued_since",
+                                          (json_int_t) st.queued_since));
+        }
         if (root && o.spool)
             json_object_set_new(root, "spool",
                                 json_pack("{s:s, s:I, s:I}", "dir", o.spool, "waiting", (json_int_t) waiting,
@@ -80,7 +151,14 @@ int cmd_status(void)
         outbox_close(&outbox);
         return 0;
     }
+    s_print_link(lang, &st, have, queued);
+    if (rejected)
+        printf("%s: %zu\n", report_text(lang, RT_REJECTED), rejected);
+    /* The machine line, unchanged in every language. */
     printf("queued=%zu rejected=%zu known_ids=%zu\n", queued, rejected, known);
+    if (have)
+        printf("link=%s last_ack=%lld delivered_today=%llu queued_since=%lld\n", sender_link_name(st.link),
+               (long long) st.last_ack, (unsigned long long) st.delivered_today, (long long) st.queued_since);
     if (o.spool)
         printf("spool=%s waiting=%zu rejected_files=%zu\n", o.spool, waiting, rejected_files);
     int n = 0;

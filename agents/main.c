@@ -49,8 +49,18 @@ static const opt_t s_opts[] = {
     {"events", 0, OPT_INT, "1000", 1, 100000000, "demo: number of events", &o.events},
     {"seed", 0, OPT_INT, "1", 0, 0x7fffffffL, "demo: random seed", &o.seed},
     {"no-send", 0, OPT_FLAG, NULL, 0, 0, "demo: only fill the outbox", &o.no_send},
-    {"exit-when-empty", 0, OPT_FLAG, NULL, 0, 0, "run/demo: exit 0 once the queue is empty",
-     &o.exit_when_empty},
+    {"exit-when-empty", 0, OPT_FLAG, NULL, 0, 0,
+     "run/demo: exit 0 once the queue is empty, 69 when refused for --connect-timeout", &o.exit_when_empty},
+    {"connect-timeout", 0, OPT_INT, "60", 0, 86400,
+     "run/demo --exit-when-empty: seconds to keep trying after the collector refused us (0: never give up)",
+     &o.connect_timeout},
+    {"unreachable-timeout", 0, OPT_INT, "0", 0, 86400 * 30,
+     "run/demo --exit-when-empty: seconds to wait for a collector that does not answer (0: wait for it)",
+     &o.unreachable_timeout},
+    {"outbox-quota-mb", 0, OPT_INT, "1024", 1, 1048576,
+     "import/run --spool: refuse an import that would grow the outbox beyond this (queued data is kept)",
+     &o.outbox_quota_mb},
+    {"lang", 0, OPT_STR, "sv", 0, 0, "status and import reports: sv (Swedish) or en (English)", &o.lang},
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
     {"agent-id", 0, OPT_STR, NULL, 0, 0,
      "name sent with batches; keygen: the certificate's name (default agent-FORBUND)", &o.agent_id},
@@ -62,7 +72,7 @@ static const char *const s_own_sections[] = {"insatser", NULL};
 static const char *const s_own_keys[] = {"spool.rule", NULL};
 
 static const opt_choice_t s_choices[] = {
-    {"format", "text|json"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+    {"format", "text|json"}, {"lang", "sv|en"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
 
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
@@ -103,6 +113,8 @@ static const opt_spec_t s_spec = {
               "      of this agent\n"
               "  66  an input file is missing (import FILE, --config FILE, the data directory;\n"
               "      erase: no outbox in --data-dir)\n"
+              "  69  run/demo --exit-when-empty: the collector refused us for --connect-timeout, or did\n"
+              "      not answer for --unreachable-timeout\n"
               "  73  cannot create a key or a mapping draft (it exists)\n"
               "  74  I/O or storage error (the outbox)\n"
               "  77  a key or passphrase file readable by group or others (chmod 600), a spool or\n"

@@ -57,6 +57,8 @@ static const store_db_t s_dbs[DB_COUNT] = {
 /* outbox_erase: the caller's check refused the target (its code and
  * reason are in the erase context). */
 #define S_REFUSED 0x0F0F11
+/* outbox_put: the queue would grow beyond the quota (outbox_set_quota). */
+#define S_QUOTA 0x0F0F12
 
 /* How long outbox_close's scrub waits for readers. */
 #define S_SCRUB_CLOSE_WAIT_MS 2000
@@ -69,6 +71,7 @@ struct outbox_t {
     uint64_t scrub_txnid;
     int64_t scrubbed_ms;  /* last scrub (or open), monotonic */
     uint64_t scrubs_seen; /* meta "scrubs" as this process last wrote with */
+    uint64_t quota;       /* bytes the queue may take; 0: no limit */
 };
 
 static int s_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t dflt, uint64_t *value);
@@ -81,6 +84,8 @@ static fin_err_t s_fin(int rc, char *err, size_t errlen)
         return FIN_OK;
     if (rc == S_ENCODE_FAILED)
         return fin_fail(err, errlen, FIN_EINTERNAL, "cannot re-encode an event as a correction");
+    if (rc == S_QUOTA)
+        return fin_fail(err, errlen, FIN_EFULL, "quota");
     return fin_fail(err, errlen, fin_from_mdb(rc), "%s", store_strerror(rc));
 }
 
@@ -194,6 +199,7 @@ typedef struct {
     size_t n;
     bool dry_run;
     outbox_put_stats_t stats;
+    uint64_t queue_bytes; /* the queue's pages after the put */
 } s_put_ctx_t;
 
 /* Encodes item bytes with supersedes set; caller frees *out. */
@@ -363,6 +369,16 @@ static int s_put_body(MDB_txn *txn, void *arg)
     }
     if ((rc = s_meta_put(txn, meta, "next_seq", next_seq)))
         return rc;
+    /* The quota counts the queue's pages as they would be after this put
+     * (O(1): LMDB keeps the counts). Only what adds is refused: a
+     * re-import that changes nothing passes, and what is queued stays. */
+    MDB_stat ms;
+    if ((rc = mdb_stat(txn, store_dbi(st, DB_QUEUE), &ms)))
+        return rc;
+    ctx->queue_bytes =
+        (uint64_t) ms.ms_psize * (ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages);
+    if (ctx->self->quota && ctx->stats.added && ctx->queue_bytes > ctx->self->quota)
+        return S_QUOTA;
     if (ctx->stats.added && (rc = s_put_import(txn, st, ctx)))
         return rc;
     return ctx->dry_run ? S_DRY_RUN : 0;
@@ -371,12 +387,20 @@ static int s_put_body(MDB_txn *txn, void *arg)
 fin_err_t outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats,
                      char *err, size_t errlen)
 {
-    s_put_ctx_t ctx = {self, items, n, dry_run, {0, 0, 0, 0}};
+    s_put_ctx_t ctx = {self, items, n, dry_run, {0, 0, 0, 0}, 0};
     int rc = s_write(self, s_put_body, &ctx);
     if (rc == S_DRY_RUN)
         rc = 0;
     if (stats)
         *stats = rc == 0 ? ctx.stats : (outbox_put_stats_t){0, 0, 0, 0};
+    if (rc == S_QUOTA)
+        return fin_fail(
+            err, errlen, FIN_EFULL,
+            "the outbox would hold %llu MiB, more than its quota of %llu MiB (--outbox-quota-mb): "
+            "nothing imported, and everything already queued is kept; let the agent deliver "
+            "(finsam-agent status) and import again, or raise the quota",
+            (unsigned long long) ((ctx.queue_bytes + (1 << 20) - 1) >> 20),
+            (unsigned long long) (self->quota >> 20));
     return s_fin(rc, err, errlen);
 }
 
@@ -420,6 +444,11 @@ fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LE
     if (rc == MDB_NOTFOUND)
         return fin_fail(err, errlen, FIN_ENOTFOUND, "not found");
     return s_fin(rc, err, errlen);
+}
+
+void outbox_set_quota(outbox_t *self, uint64_t bytes)
+{
+    self->quota = bytes;
 }
 
 /* ---- peek -------------------------------------------------------------- */

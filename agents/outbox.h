@@ -145,6 +145,12 @@ fin_err_t outbox_is_known(outbox_t *self, const uint8_t id[OUTBOX_ID_LEN], bool 
 fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN], uint8_t id[OUTBOX_ID_LEN],
                             char *err, size_t errlen);
 
+/* Limits what outbox_put may add: a put that adds events and would leave
+ * the queue's pages over `bytes` is refused whole with FIN_EFULL and a
+ * reason naming the quota; nothing queued is ever dropped for it.
+ * 0 (the default): no limit but the disk's. */
+void outbox_set_quota(outbox_t *self, uint64_t bytes);
+
 /* Calls fn for up to `max` queued events with seq >= from_seq, in seq
  * order, inside one short read transaction. `bytes` is valid only during
  * the call. fn returns 0 to go on, nonzero to stop early. Returns the

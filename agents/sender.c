@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define S_POLL_MS 200
@@ -35,23 +37,39 @@
 #define S_BACKOFF_MIN_MS 500
 #define S_BACKOFF_MAX_MS 30000
 #define S_BATCH_SEQ_BLOCK 1024
+/* A refused handshake is not retried by libzmq 4.3 (the ZAP "400" ends the
+ * session for good), and a wrong collector key fails every few hundred
+ * milliseconds: both recreate the socket after this back-off, 1 s doubling
+ * to 5 min, so a key added later is picked up without a restart. */
+#define S_HS_BACKOFF_MIN_MS 1000
+#define S_HS_BACKOFF_MAX_MS (5 * 60 * 1000)
+#define S_STATE_EVERY_MS 1000 /* the state file at most this often after acks */
 
 typedef struct {
     uint64_t batch_seq;
     int64_t sent_ms;
-    size_t n; /* events in it */
+    size_t n;                     /* events in it */
+    uint64_t first_seq, last_seq; /* outbox sequence numbers, for the log */
 } s_flight_t;
 
-typedef enum { LINK_DOWN, LINK_UP, LINK_REFUSED, LINK_FAILED } s_link_t;
+typedef enum { LINK_DOWN, LINK_UP, LINK_REFUSED, LINK_FAILED, LINK_UNREACHABLE } s_link_t;
 
 struct sender_t {
     outbox_t *outbox;
     sender_config_t cfg;
     void *ctx;
-    void *dealer;
+    void *dealer; /* NULL while waiting to recreate it after a failed handshake */
     void *monitor;
+    unsigned sockets; /* sockets made, for unique monitor endpoints */
+    uint8_t server_pub[32], my_pub[32], my_sec[32];
     s_link_t link;
     bool was_up;
+    int64_t reopen_at, hs_backoff_ms; /* after a failed handshake */
+    int64_t down_since;               /* monotonic ms the link was last not up */
+    /* What status shows (sender_state_read). */
+    sender_state_t st;
+    bool st_dirty;
+    int64_t st_written_ms;
     /* Reading position and batches awaiting an ack. */
     uint64_t next_seq;
     s_flight_t *flights;
@@ -59,7 +77,7 @@ struct sender_t {
     /* A packed batch that could not be sent yet (no connection). */
     uint8_t *ready;
     size_t ready_len;
-    uint64_t ready_batch_seq, ready_last_seq;
+    uint64_t ready_batch_seq, ready_first_seq, ready_last_seq;
     size_t ready_n;
     /* Batch numbers reserved in the outbox. */
     uint64_t batch_next, batch_end;
@@ -69,7 +87,7 @@ struct sender_t {
     uint8_t *arena;
     size_t arena_len, arena_cap;
     size_t *offsets, *lengths;
-    uint64_t build_last_seq;
+    uint64_t build_first_seq, build_last_seq;
     size_t build_n;
     /* An extra descriptor polled in the same loop (sender_watch). */
     sender_watch_t watch;
@@ -81,6 +99,61 @@ struct sender_t {
 static int s_setopt_int(void *sock, int opt, int value)
 {
     return zmq_setsockopt(sock, opt, &value, sizeof value);
+}
+
+static void s_close_socket(sender_t *self)
+{
+    if (self->dealer)
+        zmq_socket_monitor(self->dealer, NULL, 0);
+    if (self->monitor)
+        zmq_close(self->monitor);
+    if (self->dealer)
+        zmq_close(self->dealer);
+    self->monitor = self->dealer = NULL;
+}
+
+/* The DEALER, its monitor and the connect. Returns FIN_OK, or FIN_ECONFIG
+ * (the endpoint) or FIN_EINTERNAL with a reason in err; on failure no
+ * socket is left open. */
+static fin_err_t s_open_socket(sender_t *self, char *err, size_t errlen)
+{
+    if (!(self->dealer = zmq_socket(self->ctx, ZMQ_DEALER)))
+        return fin_fail(err, errlen, FIN_EINTERNAL, "zmq_socket: %s", zmq_strerror(errno));
+    int64_t maxmsg = CODEC_MAX_BATCH_BYTES;
+    if (s_setopt_int(self->dealer, ZMQ_LINGER, 0) || s_setopt_int(self->dealer, ZMQ_IMMEDIATE, 1) ||
+        s_setopt_int(self->dealer, ZMQ_HEARTBEAT_IVL, 1000) ||
+        s_setopt_int(self->dealer, ZMQ_HEARTBEAT_TIMEOUT, 5000) ||
+        s_setopt_int(self->dealer, ZMQ_HEARTBEAT_TTL, 10000) ||
+        s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL, 100) ||
+        s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL_MAX, 2000) ||
+        s_setopt_int(self->dealer, ZMQ_HANDSHAKE_IVL, 10000) ||
+        zmq_setsockopt(self->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
+        zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, self->server_pub, 32) ||
+        zmq_setsockopt(self->dealer, ZMQ_CURVE_PUBLICKEY, self->my_pub, 32) ||
+        zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, self->my_sec, 32)) {
+        fin_fail(err, errlen, FIN_EINTERNAL, "socket options: %s", zmq_strerror(errno));
+        s_close_socket(self);
+        return FIN_EINTERNAL;
+    }
+    char inproc[96];
+    snprintf(inproc, sizeof inproc, "inproc://finsam-agent-monitor-%p-%u", (void *) self, self->sockets++);
+    if (zmq_socket_monitor(self->dealer, inproc,
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) <
+            0 ||
+        !(self->monitor = zmq_socket(self->ctx, ZMQ_PAIR)) || s_setopt_int(self->monitor, ZMQ_LINGER, 0) ||
+        zmq_connect(self->monitor, inproc) < 0) {
+        fin_fail(err, errlen, FIN_EINTERNAL, "socket monitor: %s", zmq_strerror(errno));
+        s_close_socket(self);
+        return FIN_EINTERNAL;
+    }
+    if (zmq_connect(self->dealer, self->cfg.endpoint) < 0) {
+        fin_fail(err, errlen, FIN_ECONFIG, "%s: %s", self->cfg.endpoint, zmq_strerror(errno));
+        s_close_socket(self);
+        return FIN_ECONFIG;
+    }
+    return FIN_OK;
 }
 
 fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen)
@@ -106,6 +179,16 @@ fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cf
     self->outbox = outbox;
     self->cfg = *cfg;
     self->backoff_ms = S_BACKOFF_MIN_MS;
+    self->hs_backoff_ms = S_HS_BACKOFF_MIN_MS;
+    memcpy(self->server_pub, zcert_public_key(server), 32);
+    memcpy(self->my_pub, zcert_public_key(mine), 32);
+    memcpy(self->my_sec, zcert_secret_key(mine), 32);
+    /* Totals of today survive a restart: status counts the day, not the run. */
+    if (cfg->state_path)
+        sender_state_read(cfg->state_path, &self->st);
+    self->st.link = SENDER_CONNECTING;
+    self->st.since = clock_wall_ms() / 1000;
+    self->st_dirty = true;
     self->flights = calloc((size_t) cfg->window, sizeof *self->flights);
     self->offsets = calloc((size_t) cfg->batch_size, sizeof *self->offsets);
     self->lengths = calloc((size_t) cfg->batch_size, sizeof *self->lengths);
@@ -117,53 +200,18 @@ fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cf
         code = fin_fail(err, errlen, FIN_EINTERNAL, "zmq_ctx_new: %s", zmq_strerror(errno));
         goto free_self;
     }
-    if (!(self->dealer = zmq_socket(self->ctx, ZMQ_DEALER))) {
-        code = fin_fail(err, errlen, FIN_EINTERNAL, "zmq_socket: %s", zmq_strerror(errno));
+    if ((code = s_open_socket(self, err, errlen)) != FIN_OK)
         goto term_ctx;
-    }
-    int64_t maxmsg = CODEC_MAX_BATCH_BYTES;
-    if (s_setopt_int(self->dealer, ZMQ_LINGER, 0) || s_setopt_int(self->dealer, ZMQ_IMMEDIATE, 1) ||
-        s_setopt_int(self->dealer, ZMQ_HEARTBEAT_IVL, 1000) ||
-        s_setopt_int(self->dealer, ZMQ_HEARTBEAT_TIMEOUT, 5000) ||
-        s_setopt_int(self->dealer, ZMQ_HEARTBEAT_TTL, 10000) ||
-        s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL, 100) ||
-        s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL_MAX, 2000) ||
-        s_setopt_int(self->dealer, ZMQ_HANDSHAKE_IVL, 10000) ||
-        zmq_setsockopt(self->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
-        zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, zcert_public_key(server), 32) ||
-        zmq_setsockopt(self->dealer, ZMQ_CURVE_PUBLICKEY, zcert_public_key(mine), 32) ||
-        zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, zcert_secret_key(mine), 32)) {
-        code = fin_fail(err, errlen, FIN_EINTERNAL, "socket options: %s", zmq_strerror(errno));
-        goto close_dealer;
-    }
-    char inproc[64];
-    snprintf(inproc, sizeof inproc, "inproc://finsam-agent-monitor-%p", (void *) self);
-    if (zmq_socket_monitor(self->dealer, inproc,
-                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) < 0 ||
-        !(self->monitor = zmq_socket(self->ctx, ZMQ_PAIR)) || s_setopt_int(self->monitor, ZMQ_LINGER, 0) ||
-        zmq_connect(self->monitor, inproc) < 0) {
-        code = fin_fail(err, errlen, FIN_EINTERNAL, "socket monitor: %s", zmq_strerror(errno));
-        goto close_dealer;
-    }
-    if (zmq_connect(self->dealer, cfg->endpoint) < 0) {
-        code = fin_fail(err, errlen, FIN_ECONFIG, "%s: %s", cfg->endpoint, zmq_strerror(errno));
-        goto close_dealer;
-    }
     zcert_destroy(&server);
     zcert_destroy(&mine);
     log_info("sender", "CONNECTING endpoint=%s batch_size=%ld window=%ld", cfg->endpoint, cfg->batch_size,
              cfg->window);
     *out = self;
     return FIN_OK;
-close_dealer:
-    if (self->monitor)
-        zmq_close(self->monitor);
-    zmq_close(self->dealer);
 term_ctx:
     zmq_ctx_term(self->ctx);
 free_self:
+    explicit_bzero(self->my_sec, sizeof self->my_sec);
     free(self->flights);
     free(self->offsets);
     free(self->lengths);
@@ -180,10 +228,9 @@ void sender_destroy(sender_t **self_p)
     if (!self_p || !*self_p)
         return;
     sender_t *self = *self_p;
-    zmq_socket_monitor(self->dealer, NULL, 0);
-    zmq_close(self->monitor);
-    zmq_close(self->dealer);
+    s_close_socket(self);
     zmq_ctx_term(self->ctx);
+    explicit_bzero(self->my_sec, sizeof self->my_sec);
     free(self->ready);
     free(self->arena);
     free(self->flights);
@@ -191,6 +238,104 @@ void sender_destroy(sender_t **self_p)
     free(self->lengths);
     free(self);
     *self_p = NULL;
+}
+
+/* ---- the state file status reads ---------------------------------------- */
+
+static const char *const s_link_names[] = {"connecting", "connected", "refused", "key-mismatch",
+                                           "unreachable"};
+
+const char *sender_link_name(sender_link_t link)
+{
+    return (unsigned) link < sizeof s_link_names / sizeof *s_link_names ? s_link_names[link] : "connecting";
+}
+
+/* Local calendar day as YYYYMMDD: "delivered today" is the staff's day. */
+static long s_today(int64_t wall_s)
+{
+    time_t t = (time_t) wall_s;
+    struct tm tm;
+    if (!localtime_r(&t, &tm))
+        return 0;
+    return (tm.tm_year + 1900) * 10000L + (tm.tm_mon + 1) * 100L + tm.tm_mday;
+}
+
+/* Written beside the outbox as key=value lines through a temporary file
+ * and rename, so a reader sees the old or the new file, never half. A
+ * failure to write is logged once and otherwise ignored: delivery matters
+ * more than showing it. */
+static void s_state_write(sender_t *self, int64_t now)
+{
+    if (!self->cfg.state_path || !self->st_dirty)
+        return;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", self->cfg.state_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        goto fail;
+    const sender_state_t *st = &self->st;
+    fprintf(f,
+            "# finsam-agent sender state, read by finsam-agent status\n"
+            "version=1\nstate=%s\nsince=%lld\nendpoint=%s\nlast_ack=%lld\nday=%ld\ndelivered_today=%llu\n"
+            "delivered_total=%llu\nqueued_since=%lld\nupdated=%lld\npid=%ld\n",
+            sender_link_name(st->link), (long long) st->since, self->cfg.endpoint, (long long) st->last_ack,
+            st->day, (unsigned long long) st->delivered_today, (unsigned long long) st->delivered_total,
+            (long long) st->queued_since, (long long) (clock_wall_ms() / 1000), (long) getpid());
+    if (fclose(f) != 0 || rename(tmp, self->cfg.state_path) < 0)
+        goto fail;
+    self->st_dirty = false;
+    self->st_written_ms = now;
+    return;
+fail:
+    if (self->st_written_ms >= 0)
+        log_warn("sender", "STATE-WRITE-FAILED path=%s reason=\"%s\"", self->cfg.state_path, strerror(errno));
+    self->st_written_ms = -1; /* logged once */
+    self->st_dirty = false;   /* tried again at the next change, not every turn */
+    unlink(tmp);
+}
+
+int sender_state_read(const char *path, sender_state_t *st)
+{
+    memset(st, 0, sizeof *st);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *eq = strchr(line, '=');
+        if (line[0] == '#' || !eq)
+            continue;
+        *eq = '\0';
+        char *v = eq + 1;
+        v[strcspn(v, "\n")] = '\0';
+        if (!strcmp(line, "state")) {
+            for (unsigned i = 0; i < sizeof s_link_names / sizeof *s_link_names; i++)
+                if (!strcmp(v, s_link_names[i]))
+                    st->link = (sender_link_t) i;
+        } else if (!strcmp(line, "since"))
+            st->since = strtoll(v, NULL, 10);
+        else if (!strcmp(line, "endpoint"))
+            snprintf(st->endpoint, sizeof st->endpoint, "%s", v);
+        else if (!strcmp(line, "last_ack"))
+            st->last_ack = strtoll(v, NULL, 10);
+        else if (!strcmp(line, "day"))
+            st->day = strtol(v, NULL, 10);
+        else if (!strcmp(line, "delivered_today"))
+            st->delivered_today = strtoull(v, NULL, 10);
+        else if (!strcmp(line, "delivered_total"))
+            st->delivered_total = strtoull(v, NULL, 10);
+        else if (!strcmp(line, "queued_since"))
+            st->queued_since = strtoll(v, NULL, 10);
+        else if (!strcmp(line, "updated"))
+            st->updated = strtoll(v, NULL, 10);
+        else if (!strcmp(line, "pid"))
+            st->pid = strtol(v, NULL, 10);
+    }
+    fclose(f);
+    /* A count from another day is not today's. */
+    if (st->day != s_today(clock_wall_ms() / 1000))
+        st->delivered_today = 0;
+    return 0;
 }
 
 /* ---- building and sending batches -------------------------------------- */
@@ -227,6 +372,8 @@ static int s_collect(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
         self->arena = a;
         self->arena_cap = cap;
     }
+    if (self->build_n == 0)
+        self->build_first_seq = seq;
     memcpy(self->arena + self->arena_len, bytes, len);
     self->offsets[self->build_n] = self->arena_len;
     self->lengths[self->build_n] = len;
@@ -279,6 +426,7 @@ static int s_build(sender_t *self)
     if (!self->ready)
         return -1;
     self->ready_batch_seq = b.batch_seq;
+    self->ready_first_seq = self->build_first_seq;
     self->ready_last_seq = self->build_last_seq;
     self->ready_n = self->build_n;
     return 1;
@@ -288,7 +436,7 @@ static int s_build(sender_t *self)
  * failure. */
 static int s_fill_window(sender_t *self, int64_t now)
 {
-    while (now >= self->backoff_until && self->nflights < self->cfg.window) {
+    while (self->dealer && now >= self->backoff_until && self->nflights < self->cfg.window) {
         if (!self->ready) {
             int rc = s_build(self);
             if (rc < 0)
@@ -317,7 +465,8 @@ static int s_fill_window(sender_t *self, int64_t now)
         }
         log_debug("sender", "BATCH-SENT batch=%llu events=%zu bytes=%zu",
                   (unsigned long long) self->ready_batch_seq, self->ready_n, self->ready_len);
-        self->flights[self->nflights++] = (s_flight_t){self->ready_batch_seq, now, self->ready_n};
+        self->flights[self->nflights++] = (s_flight_t){self->ready_batch_seq, now, self->ready_n,
+                                                       self->ready_first_seq, self->ready_last_seq};
         self->next_seq = self->ready_last_seq + 1;
         free(self->ready);
         self->ready = NULL;
@@ -327,10 +476,13 @@ static int s_fill_window(sender_t *self, int64_t now)
 
 /* ---- socket handlers --------------------------------------------------- */
 
-static void s_drop_flight(sender_t *self, uint64_t batch_seq)
+/* Forgets the batch; *out gets it (n = 0 if it was not in flight). */
+static void s_drop_flight(sender_t *self, uint64_t batch_seq, s_flight_t *out)
 {
+    *out = (s_flight_t){0};
     for (long i = 0; i < self->nflights; i++)
         if (self->flights[i].batch_seq == batch_seq) {
+            *out = self->flights[i];
             memmove(&self->flights[i], &self->flights[i + 1],
                     (size_t) (self->nflights - i - 1) * sizeof *self->flights);
             self->nflights--;
@@ -400,7 +552,24 @@ static int s_on_ack(sender_t *self, const uint8_t *buf, size_t len, int64_t now)
     }
     log_debug("sender", "BATCH-ACKED batch=%llu accepted=%zu rejected=%zu removed=%zu",
               (unsigned long long) ack->batch_seq, ack->n_accepted, ack->n_rejected, removed);
-    s_drop_flight(self, ack->batch_seq);
+    s_flight_t fl;
+    s_drop_flight(self, ack->batch_seq, &fl);
+    /* One line per delivered range at INFO: staff see their data leave. */
+    if (fl.n)
+        log_info("sender", "DELIVERED events=%zu seq=%llu-%llu rejected=%zu", ack->n_accepted,
+                 (unsigned long long) fl.first_seq, (unsigned long long) fl.last_seq, ack->n_rejected);
+    else
+        log_info("sender", "DELIVERED events=%zu rejected=%zu", ack->n_accepted, ack->n_rejected);
+    int64_t wall = clock_wall_ms() / 1000;
+    long today = s_today(wall);
+    if (self->st.day != today) {
+        self->st.day = today;
+        self->st.delivered_today = 0;
+    }
+    self->st.delivered_today += ack->n_accepted;
+    self->st.delivered_total += ack->n_accepted;
+    self->st.last_ack = wall;
+    self->st_dirty = true;
     self->backoff_ms = S_BACKOFF_MIN_MS;
 free_ack:
     codec_free_ack(&ack);
@@ -436,38 +605,72 @@ static int s_on_dealer(sender_t *self, int64_t now)
     }
 }
 
-static void s_set_link(sender_t *self, s_link_t link, const char *endpoint, unsigned value)
+static void s_set_link(sender_t *self, s_link_t link, const char *endpoint, unsigned value, int64_t now)
 {
     if (link == self->link)
         return;
+    if (self->link == LINK_UP)
+        self->down_since = now;
     self->link = link;
+    static const sender_link_t shown[] = {[LINK_DOWN] = SENDER_CONNECTING,
+                                          [LINK_UP] = SENDER_CONNECTED,
+                                          [LINK_REFUSED] = SENDER_REFUSED,
+                                          [LINK_FAILED] = SENDER_KEY_MISMATCH,
+                                          [LINK_UNREACHABLE] = SENDER_UNREACHABLE};
+    if (self->st.link != shown[link]) {
+        self->st.link = shown[link];
+        self->st.since = clock_wall_ms() / 1000;
+        self->st_dirty = true;
+    }
     switch (link) {
     case LINK_UP:
         log_info("sender", "CONNECTED endpoint=%s", endpoint);
+        self->hs_backoff_ms = S_HS_BACKOFF_MIN_MS;
         /* Batches sent on a connection that died may be lost: resend. */
         if (self->was_up)
             s_rewind(self, "reconnect");
         self->was_up = true;
         break;
     case LINK_DOWN: log_warn("sender", "DISCONNECTED endpoint=%s", endpoint); break;
+    case LINK_UNREACHABLE:
+        log_warn("sender",
+                 "UNREACHABLE endpoint=%s reason=\"no collector answers there (is it running, and does the "
+                 "firewall let the port through?)\"",
+                 endpoint);
+        break;
     case LINK_REFUSED:
         log_error("sender",
-                  "HANDSHAKE-REFUSED endpoint=%s status=%u reason=\"not authorized: the collector does "
-                  "not accept this agent's key (is agent.key in its allow-list?)\"",
+                  "HANDSHAKE-REFUSED endpoint=%s status=%u reason=\"not authorized: the collector refused "
+                  "our key: is "
+                  "keys/agent.key in the collector's agents/ folder?\"",
                   endpoint, value);
         break;
     case LINK_FAILED:
         log_error("sender",
-                  "HANDSHAKE-FAILED endpoint=%s reason=\"CURVE handshake failed (wrong collector key "
-                  "or not a finsam collector?)\"",
+                  "HANDSHAKE-FAILED endpoint=%s reason=\"the collector key in keys/collector.key does not "
+                  "match the collector (or it is not a finsam collector)\"",
                   endpoint);
         break;
     }
 }
 
-static void s_on_monitor(sender_t *self)
+/* A failed handshake: drop the socket and make a new one later. libzmq
+ * 4.3 does not reconnect after a ZAP refusal, and retries a key mismatch
+ * several times a second; a fresh socket after a growing pause does
+ * neither and picks up a key the collector's operator adds meanwhile. */
+static void s_handshake_failed(sender_t *self, int64_t now)
 {
-    for (;;) {
+    s_close_socket(self);
+    s_rewind(self, "handshake-failed");
+    self->reopen_at = now + self->hs_backoff_ms;
+    log_info("sender", "RETRY-IN seconds=%lld", (long long) (self->hs_backoff_ms / 1000));
+    self->hs_backoff_ms =
+        self->hs_backoff_ms * 2 > S_HS_BACKOFF_MAX_MS ? S_HS_BACKOFF_MAX_MS : self->hs_backoff_ms * 2;
+}
+
+static void s_on_monitor(sender_t *self, int64_t now)
+{
+    while (self->monitor) {
         zmq_msg_t head, addr;
         zmq_msg_init(&head);
         if (zmq_msg_recv(&head, self->monitor, ZMQ_DONTWAIT) < 0) {
@@ -493,18 +696,42 @@ static void s_on_monitor(sender_t *self)
         }
         zmq_msg_close(&head);
         switch (event) {
-        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: s_set_link(self, LINK_UP, endpoint, value); break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: s_set_link(self, LINK_REFUSED, endpoint, value); break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: s_set_link(self, LINK_UP, endpoint, value, now); break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            s_set_link(self, LINK_REFUSED, endpoint, value, now);
+            s_handshake_failed(self, now);
+            break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: s_set_link(self, LINK_FAILED, endpoint, value); break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            s_set_link(self, LINK_FAILED, endpoint, value, now);
+            s_handshake_failed(self, now);
+            break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            /* Nothing listens: unless a handshake already told us more. */
+            if (self->link == LINK_DOWN || self->link == LINK_UP)
+                s_set_link(self, LINK_UNREACHABLE, self->cfg.endpoint, value, now);
+            break;
         case ZMQ_EVENT_DISCONNECTED:
             /* After a refused handshake the disconnect is expected: keep
              * saying why rather than flip-flopping the log. */
             if (self->link == LINK_UP)
-                s_set_link(self, LINK_DOWN, endpoint, value);
+                s_set_link(self, LINK_DOWN, endpoint, value, now);
             break;
         default: break;
         }
+    }
+}
+
+/* Whether the queue is empty, and when it stopped being so (status shows
+ * "oldest queued" from it: the outbox keeps no enqueue times). */
+static void s_note_queue(sender_t *self, size_t queued)
+{
+    if (queued == 0 && self->st.queued_since) {
+        self->st.queued_since = 0;
+        self->st_dirty = true;
+    } else if (queued > 0 && !self->st.queued_since) {
+        self->st.queued_since = clock_wall_ms() / 1000;
+        self->st_dirty = true;
     }
 }
 
@@ -522,15 +749,47 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
     /* Under systemd (Type=notify): the outbox is open and the socket set
      * up. A no-op without NOTIFY_SOCKET. */
     sd_notify(0, "READY=1");
+    self->down_since = clock_mono_ms();
+    int64_t last_count_ms = -S_STATE_EVERY_MS;
     while (!*stop) {
         int64_t now = clock_mono_ms();
+        if (!self->dealer && now >= self->reopen_at) {
+            char err[256];
+            if (s_open_socket(self, err, sizeof err) != FIN_OK) {
+                log_error("sender", "SOCKET-FAILED reason=\"%s\"", err);
+                self->reopen_at = now + self->hs_backoff_ms;
+            } else {
+                log_info("sender", "RECONNECTING endpoint=%s", self->cfg.endpoint);
+                self->link = LINK_DOWN; /* the state file keeps the last reason until we know more */
+            }
+        }
+        size_t queued = 1;
+        bool counted = false;
+        if (now - last_count_ms >= S_STATE_EVERY_MS || (self->cfg.exit_when_empty && self->link == LINK_UP)) {
+            counted = outbox_count(self->outbox, &queued, NULL, NULL, NULL, 0) == FIN_OK;
+            if (counted)
+                s_note_queue(self, queued);
+            last_count_ms = now;
+        }
         /* "Empty" counts only while connected: started before the
          * collector (or before an import), the agent waits to deliver. */
-        if (self->cfg.exit_when_empty && self->link == LINK_UP) {
-            size_t queued = 1;
-            if (outbox_count(self->outbox, &queued, NULL, NULL, NULL, 0) == FIN_OK && queued == 0) {
-                log_info("sender", "QUEUE-EMPTY exiting");
-                return 0;
+        if (self->cfg.exit_when_empty && self->link == LINK_UP && counted && queued == 0) {
+            s_state_write(self, now);
+            log_info("sender", "QUEUE-EMPTY exiting");
+            return 0;
+        }
+        /* ...but not for ever: a script waiting for delivery must learn
+         * that none is possible. A refusal needs an operator, so it is
+         * bounded by default; a collector not there yet (started later, a
+         * maintenance window) is waited for unless told otherwise. */
+        if (self->cfg.exit_when_empty && self->link != LINK_UP) {
+            bool refused = self->st.link == SENDER_REFUSED || self->st.link == SENDER_KEY_MISMATCH;
+            long limit = refused ? self->cfg.connect_timeout_ms : self->cfg.unreachable_timeout_ms;
+            if (limit > 0 && now - self->down_since >= limit) {
+                s_state_write(self, now);
+                log_error("sender", "NO-CONNECTION state=%s after_ms=%ld exiting",
+                          sender_link_name(self->st.link), limit);
+                return -2;
             }
         }
         /* An unanswered batch: the connection or the collector may have
@@ -546,29 +805,41 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
             log_error("sender", "OUTBOX-READ-FAILED stopping");
             return -1;
         }
-        zmq_pollitem_t items[] = {{self->dealer, 0, ZMQ_POLLIN, 0},
-                                  {self->monitor, 0, ZMQ_POLLIN, 0},
-                                  {NULL, self->has_watch ? self->watch.fd : -1, ZMQ_POLLIN, 0}};
+        if (self->st_dirty && (self->st_written_ms <= 0 || now - self->st_written_ms >= S_STATE_EVERY_MS ||
+                               self->st.link != SENDER_CONNECTED))
+            s_state_write(self, now);
+        /* Without a socket (waiting to recreate it) only the watch is polled. */
+        zmq_pollitem_t items[3];
+        int n = 0, i_dealer = -1, i_monitor = -1, i_watch = -1;
+        if (self->dealer) {
+            items[i_dealer = n++] = (zmq_pollitem_t){self->dealer, 0, ZMQ_POLLIN, 0};
+            items[i_monitor = n++] = (zmq_pollitem_t){self->monitor, 0, ZMQ_POLLIN, 0};
+        }
+        if (self->has_watch)
+            items[i_watch = n++] = (zmq_pollitem_t){NULL, self->watch.fd, ZMQ_POLLIN, 0};
         long timeout = S_POLL_MS;
         if (now < self->backoff_until && self->backoff_until - now < timeout)
             timeout = (long) (self->backoff_until - now);
-        if (zmq_poll(items, self->has_watch ? 3 : 2, timeout) < 0) {
+        if (zmq_poll(items, n, timeout) < 0) {
             if (errno == EINTR)
                 continue; /* a signal: the loop condition decides */
             log_error("sender", "POLL-FAILED reason=\"%s\"", zmq_strerror(errno));
             return -1;
         }
         now = clock_mono_ms();
-        if (items[1].revents & ZMQ_POLLIN)
-            s_on_monitor(self);
-        if ((items[0].revents & ZMQ_POLLIN) && s_on_dealer(self, now) < 0)
+        if (i_monitor >= 0 && (items[i_monitor].revents & ZMQ_POLLIN))
+            s_on_monitor(self, now);
+        /* The monitor may have closed the socket (a failed handshake). */
+        if (self->dealer && i_dealer >= 0 && (items[i_dealer].revents & ZMQ_POLLIN) &&
+            s_on_dealer(self, now) < 0)
             return -1;
         /* Imports last: acks already received are applied first. */
-        if (self->has_watch && (items[2].revents & ZMQ_POLLIN) && self->watch.on_readable)
+        if (i_watch >= 0 && (items[i_watch].revents & ZMQ_POLLIN) && self->watch.on_readable)
             self->watch.on_readable(self->watch.arg);
         if (self->has_watch && self->watch.on_tick)
             self->watch.on_tick(self->watch.arg);
     }
+    s_state_write(self, clock_mono_ms());
     sd_notify(0, "STOPPING=1");
     log_info("sender", "STOPPED");
     return 0;

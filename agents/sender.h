@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct sender_t sender_t;
 
@@ -29,7 +30,43 @@ typedef struct {
     long window;                 /* batches in flight, >= 1 */
     long ack_timeout_ms;         /* no ack this long: resend from the start of the queue */
     bool exit_when_empty;        /* sender_run returns 0 once the queue is empty while connected */
+    long connect_timeout_ms;     /* with exit_when_empty: give up (sender_run returns -2) this long
+                                    after the collector refused us (key not listed, wrong collector
+                                    key) without a connection since; 0: never */
+    long unreachable_timeout_ms; /* the same for a collector that does not answer at all (not
+                                    started yet, or down); 0: wait for it */
+    const char *state_path;      /* where status reads the link state (sender_state_read), or NULL */
 } sender_config_t;
+
+/* The link as status shows it. */
+typedef enum {
+    SENDER_CONNECTING,   /* no answer yet */
+    SENDER_CONNECTED,    /* the CURVE handshake succeeded */
+    SENDER_REFUSED,      /* the collector's allow-list does not hold our key (HANDSHAKE_FAILED_AUTH) */
+    SENDER_KEY_MISMATCH, /* the handshake failed: keys/collector.key is not that collector's key */
+    SENDER_UNREACHABLE   /* nothing listens at the endpoint (connect retried) */
+} sender_link_t;
+
+/* The state file: written by a running sender (cfg.state_path), read by
+ * finsam-agent status, another process. Times are Unix seconds, 0 = never. */
+typedef struct {
+    sender_link_t link;
+    int64_t since; /* the link has been in this state since */
+    char endpoint[256];
+    int64_t last_ack; /* the last ack that accepted events */
+    long day;         /* YYYYMMDD (local) delivered_today counts */
+    uint64_t delivered_today, delivered_total;
+    int64_t queued_since; /* the queue has not been empty since (as the sender saw it), 0: empty */
+    int64_t updated;      /* last written */
+    long pid;             /* the sender's process */
+} sender_state_t;
+
+/* Reads PATH into st (zeroed first; delivered_today is 0 when the file's
+ * day is not today). Returns 0, or -1 if it cannot be opened (errno). */
+int sender_state_read(const char *path, sender_state_t *st);
+
+/* "connected", "refused", ...: the state file's words. */
+const char *sender_link_name(sender_link_t link);
 
 /* Creates the sender (borrowing outbox and the strings in cfg, which must
  * outlive it), loads the keys and connects (the connection completes in the
@@ -59,8 +96,10 @@ void sender_watch(sender_t *self, const sender_watch_t *watch);
 /* Runs until *stop becomes nonzero (a signal handler sets it), or, with
  * exit_when_empty, until the queue is empty while the CURVE handshake with
  * the collector has succeeded (an agent started before its collector, or
- * with nothing queued yet, keeps waiting). Returns 0, or -1 after an
- * outbox (LMDB) failure that makes going on pointless. */
+ * with nothing queued yet, keeps waiting). Returns 0, -1 after an
+ * outbox (LMDB) failure that makes going on pointless, or -2 when
+ * exit_when_empty and connect_timeout_ms (refused) or
+ * unreachable_timeout_ms (no answer) passed without a connection. */
 int sender_run(sender_t *self, volatile sig_atomic_t *stop);
 
 #endif

@@ -8,6 +8,7 @@
 #include "options.h"
 #include "prologue.h"
 #include "protect.h"
+#include "registry.h"
 #include "server.h"
 #include "util.h"
 
@@ -235,8 +236,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
         return EX_USAGE;
     }
-    char http_address[256];
-    http_config_t http_config = {.token_file = o.http_token_file,
+    char http_address[256], registry_file[4200];
+    snprintf(registry_file, sizeof registry_file, "%s/%s", o.data_dir, REGISTRY_FILE);
+    http_config_t http_config = {.registry_file = registry_file,
+                                 .token_file = o.http_token_file,
                                  .port_file = o.http_port_file,
                                  .catalogue_file = o.catalogue,
                                  .dashboard_dir = o.http_dashboard_dir,

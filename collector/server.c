@@ -9,6 +9,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "recount.h"
+#include "registry.h"
 #include "util.h"
 
 #include <errno.h>
@@ -48,6 +49,19 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
         goto fail;
     }
     char path[4096];
+    /* The förbund registry (DATA/forbund.json, finsamctl forbund) names
+     * förbund and rolls them up into län; read here, before the catalogue
+     * is shared with the web threads. */
+    snprintf(path, sizeof path, "%s/%s", config->data_dir, REGISTRY_FILE);
+    registry_t *reg = NULL;
+    if (registry_load(&reg, path, self->catalogue, err, sizeof err) != FIN_OK ||
+        registry_apply(reg, self->catalogue) < 0) {
+        log_error("collector", "REGISTRY-INVALID reason=\"%s\"", reg ? "out of memory" : err);
+        registry_destroy(&reg);
+        rc = FIN_ECONFIG;
+        goto fail;
+    }
+    registry_destroy(&reg);
     snprintf(path, sizeof path, "%s/ledger", config->data_dir);
     /* A store of the previous schema is refused here; its message names
      * `finsamctl -d DATA migrate`, which the operator runs (migrate.h). */

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "erase.h"
 #include "export.h"
+#include "forbund.h"
 #include "keys.h"
 #include "ledger.h"
 #include "log.h"
@@ -36,7 +37,7 @@
 static struct {
     char *data_dir, *format, *forbund, *name, *catalogue, *measure, *period, *slice, *log_level;
     bool verify, exact;
-    char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir;
+    char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir, *lan;
     long count, idle_exit_ms;
 } o;
 
@@ -47,7 +48,10 @@ static const opt_t s_opts[] = {
      "keygen: förbund the key may publish for; query: filter; erase: the events' förbund", &o.forbund},
     {"before", 0, OPT_STR, NULL, 0, 0,
      "erase: every event of --forbund that occurred before this month (YYYY-MM)", &o.before},
-    {"name", 0, OPT_STR, NULL, 0, 0, "keygen: name stored in the certificate", &o.name},
+    {"name", 0, OPT_STR, NULL, 0, 0, "keygen: name stored in the certificate; forbund add/rename: its name",
+     &o.name},
+    {"lan", 0, OPT_STR, NULL, 0, 0, "forbund add: the län its numbers roll up into (LÄN or LÄN1,LÄN2)",
+     &o.lan},
     {"catalogue", 0, OPT_STR, "", 0, 0, "indicator catalogue JSON (default: embedded)", &o.catalogue},
     {"allow-dir", 0, OPT_STR, NULL, 0, 0,
      "the collector's allow-list of agent certificates, which names agents in status (default DATA/agents)",
@@ -97,6 +101,11 @@ static const opt_spec_t s_spec = {
         "  keygen PATH         write PATH (public) and PATH_secret (0600) certificates; --forbund for "
         "agents,\n"
         "                      --access all|aggregates for stream subscribers\n"
+        "  forbund add CODE --name NAME --lan LÄN[,LÄN2]   register a förbund in DATA/forbund.json\n"
+        "                      (names and the län it rolls up into; read by query, export and the\n"
+        "                      collector; the catalogue's list is the default until the file exists)\n"
+        "  forbund list        the registered förbund (--format json)\n"
+        "  forbund rename CODE --name NAME   a new name for a registered förbund\n"
         "  backup DIR          write a compacted consistent copy of the store while it runs\n"
         "  erase EVENT-ID      erase an event for good (cells, log bytes, data.mdb) while the collector "
         "runs;\n"
@@ -138,12 +147,10 @@ static int s_open(ledger_t **ledger)
 /* The store and the catalogue, as query, export and rebuild need them. */
 static int s_open_with_catalogue(ledger_t **ledger, catalogue_t **cat)
 {
-    char err[512];
-    if (catalogue_load(cat, o.catalogue, err, sizeof err) < 0) {
-        fprintf(stderr, "finsamctl: catalogue: %s\n", err);
-        return EX_CONFIG;
-    }
-    int rc = s_open(ledger);
+    int rc = forbund_load_catalogue(cat, o.catalogue, o.data_dir);
+    if (rc)
+        return rc;
+    rc = s_open(ledger);
     if (rc)
         catalogue_destroy(cat);
     return rc;
@@ -164,12 +171,22 @@ static int s_status(void)
     char allow_dir[4200];
     snprintf(allow_dir, sizeof allow_dir, "%s/agents", o.data_dir);
     status_name_agents(report, o.allow_dir ? o.allow_dir : allow_dir);
-    if (!strcmp(o.format, "json")) {
+    /* Förbund names and län from the registry; without it (a file that
+     * does not parse, said on stderr) the counts still show. */
+    catalogue_t *cat = NULL;
+    bool named = forbund_load_catalogue(&cat, o.catalogue, o.data_dir) == 0;
+    bool json = !strcmp(o.format, "json");
+    if (named && json)
+        forbund_name_status(report, cat, NULL);
+    if (json) {
         json_dumpf(report, stdout, JSON_INDENT(2));
         printf("\n");
     } else {
         status_print_table(report, stdout);
+        if (named)
+            forbund_name_status(report, cat, stdout);
     }
+    catalogue_destroy(&cat);
     json_decref(report);
     return 0;
 }
@@ -552,6 +569,10 @@ int main(int argc, char **argv)
         return s_rebuild();
     if (!strcmp(cmd, "tail"))
         return s_tail(first + 1 < argc ? argv[first + 1] : "ev.");
+    if (!strcmp(cmd, "forbund")) {
+        forbund_opts_t fo = {o.data_dir, o.catalogue, o.name, o.lan, o.format};
+        return forbund_cmd(&fo, argv + first + 1, argc - first - 1, stdout);
+    }
     if (!strcmp(cmd, "migrate"))
         return s_migrate();
     if (!strcmp(cmd, "erase"))

@@ -335,6 +335,17 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
     *out = json_pack("{s:s,s:i,s:s,s:s,s:i,s:o}", "view", q->exact ? "exact" : "protected", "min_units",
                      pp->min_count, "period", q->period, "slice", q->slice, "catalogue_version",
                      (int) cat->version, "measures", measures);
+    /* The förbund names and roll-up län (the registry, report/registry.h):
+     * rows carry codes, this says who they are. */
+    json_t *names = json_object();
+    for (int i = 0; *out && names && i < cat->nforbund; i++)
+        json_object_set_new(
+            names, cat->forbund[i].code,
+            json_pack("{s:s?, s:s?}", "name", cat->forbund[i].name, "lan", cat->forbund[i].lan));
+    if (*out)
+        json_object_set_new(*out, "forbund", names);
+    else
+        json_decref(names);
     uint64_t pub_seq = 0;
     int64_t pub_ms = 0;
     if (!q->exact && publish_last(ledger, &pub_seq, &pub_ms, NULL) == 0)

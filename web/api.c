@@ -19,6 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The catalogue with the förbund registry as it is now (registry.h). */
+static const catalogue_t *s_cat(http_t *self)
+{
+    return self->live ? registry_live_get(self->live) : self->catalogue;
+}
+
 enum MHD_Result api_healthz(http_t *self, struct MHD_Connection *c)
 {
     (void) self;
@@ -41,11 +47,11 @@ enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
 {
     params_t a;
     if (params_parse(c, PARAMS_INDICATORS, &a) < 0)
-        return params_refuse(c, self->catalogue, &a);
+        return params_refuse(c, s_cat(self), &a);
     query_t q = params_indicators_query(&a, self->protect);
     json_t *result;
     char err[QUERY_ERR_LEN];
-    fin_err_t rc = query_run(self->ledger, self->catalogue, &q, &result, err, sizeof err);
+    fin_err_t rc = query_run(self->ledger, s_cat(self), &q, &result, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
     return answer_json(c, MHD_HTTP_OK, result);
@@ -55,14 +61,14 @@ static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv
 {
     params_t a;
     if (params_parse(c, 1u << PARAMS_MEASURE | 1u << PARAMS_FORBUND | 1u << PARAMS_PERIOD, &a) < 0)
-        return params_refuse(c, self->catalogue, &a);
+        return params_refuse(c, s_cat(self), &a);
     export_t e = {.measure = a.value[PARAMS_MEASURE],
                   .forbund = a.value[PARAMS_FORBUND],
                   .period = a.value[PARAMS_PERIOD] ? a.value[PARAMS_PERIOD] : "year",
                   .protect = self->protect};
     json_t *result;
     char err[QUERY_ERR_LEN];
-    fin_err_t rc = export_run(self->ledger, self->catalogue, &e, &result, err, sizeof err);
+    fin_err_t rc = export_run(self->ledger, s_cat(self), &e, &result, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
     if (!csv)

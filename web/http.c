@@ -254,6 +254,11 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
     }
     if (cfg->allow_dir && !(self->allow_dir = strdup(cfg->allow_dir)))
         goto fail;
+    /* Queries run on microhttpd's one thread (no thread pool), the only
+     * caller of registry_live_get. */
+    if (cfg->registry_file &&
+        !(self->live = registry_live_new(cfg->registry_file, cfg->catalogue_file, catalogue)))
+        goto fail;
     if (cfg->dashboard_dir && cfg->dashboard_dir[0] && !(self->dashboard_dir = strdup(cfg->dashboard_dir)))
         goto fail;
 
@@ -290,6 +295,7 @@ void http_destroy(http_t **self_p)
     http_t *self = *self_p;
     if (self->daemon)
         MHD_stop_daemon(self->daemon);
+    registry_live_destroy(&self->live);
     free(self->dashboard_dir);
     free(self->allow_dir);
     free(self->catalogue_text);

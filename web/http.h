@@ -36,6 +36,8 @@ typedef struct {
     int silent_after_s;         /* an agent unheard this long is "silent" */
     const char *allow_dir;      /* the agents' allow-list: /api/status names agents by
                                    their certificates there (NULL: by key only) */
+    const char *registry_file;  /* DATA/forbund.json, followed while serving
+                                   (registry.h); NULL: the catalogue as given */
 } http_config_t;
 
 typedef struct http_t http_t;

@@ -7,6 +7,7 @@
 #define FINSAM_HTTP_IMPL_H
 
 #include "http.h"
+#include "registry.h"
 
 #include <microhttpd.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@ struct http_t {
     struct MHD_Daemon *daemon;
     ledger_t *ledger;
     const catalogue_t *catalogue;
+    registry_live_t *live; /* the förbund registry as it changes; NULL: catalogue as is */
     metrics_t *metrics;
     char *token; /* NULL: no token required */
     size_t token_len;

@@ -25,6 +25,7 @@
 
 #include "codec.h"
 #include "log.h"
+#include "report_text.h"
 #include "row.h"
 #include "util.h"
 #include "validate.h"
@@ -75,7 +76,7 @@ static void s_note_dropped(import_t *self, json_t *row, const char *const *field
         if (mapped)
             continue;
         self->dropped++;
-        if (self->ndropped_names >= S_MAX_DROPPED_NAMES || !code_is_valid(key, CAT_CODE_MAX - 1) ||
+        if (self->ndropped_names >= S_MAX_DROPPED_NAMES || !report_name_is_listable(key, CAT_CODE_MAX - 1) ||
             anon_looks_identifying(key))
             continue;
         bool seen = false;
@@ -444,11 +445,17 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
         char why[512];
         fin_err_t orc = import_commit(self, o->outbox, o->dry_run, st, why, sizeof why);
         if (orc) {
+            report_import_summary(o->report, o->lang, label,
+                                  &(report_import_t){.rows = st->rows, .failed = true});
             fprintf(o->report, "%s: outbox failure: nothing stored\n", label);
             log_error("import", "IMPORT-FAILED %s reason=\"%s\"", ref, why);
             return fin_fail(err, errlen, orc, "%s: outbox: %s", label, why);
         }
     }
+    report_import_summary(o->report, o->lang, label,
+                          &(report_import_t){st->rows, st->rejected ? 0 : st->accepted, st->already,
+                                             st->corrected, st->rejected, st->dropped, dropped_names,
+                                             o->dry_run, false});
     fprintf(
         o->report,
         "%s: rows=%zu accepted=%zu already_imported=%zu corrected=%zu rejected=%zu dropped_fields=%zu%s%s\n",

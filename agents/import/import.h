@@ -18,6 +18,7 @@
 #include "err.h"
 #include "insatser.h"
 #include "outbox.h"
+#include "report_text.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -117,7 +118,8 @@ typedef struct {
      * The spool passes its file number: a file's name may hold a
      * personnummer or a name, and reports are kept. */
     const char *label;
-    long spool_no; /* > 0: the spool's number for the file, for log lines */
+    long spool_no;      /* > 0: the spool's number for the file, for log lines */
+    report_lang_t lang; /* the summary's words (0: Swedish); key=value stays */
 } import_opts_t;
 
 /* What log lines say about a file instead of its name or path, which may

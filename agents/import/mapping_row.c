@@ -13,6 +13,7 @@
 
 #include "anonymize.h"
 #include "csvcell.h"
+#include "report_text.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -205,7 +206,8 @@ fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells,
         if (used[i])
             continue;
         self->nunmapped++;
-        if (real_header && named < MAPPING_MAX_NAMES && code_is_valid(self->headers[i], CAT_CODE_MAX - 1) &&
+        if (real_header && named < MAPPING_MAX_NAMES &&
+            report_name_is_listable(self->headers[i], CAT_CODE_MAX - 1) &&
             !anon_looks_identifying(self->headers[i])) {
             size_t len = strlen(self->unmapped_names);
             snprintf(self->unmapped_names + len, sizeof self->unmapped_names - len, "%s%s", named ? "," : "",

@@ -187,6 +187,11 @@ static void a_no_input(cluster_t *c, const char *agent, const char **args)
 {
     ARGS("-d", agent, "import", s_fmt(1, c->dir, "nonexistent.jsonl"));
 }
+static void a_unavailable(cluster_t *c, const char *agent, const char **args)
+{
+    /* The collector is not started: nothing answers at its endpoint. */
+    ARGS("-d", agent, "--collector", c->endpoint, "run", "--exit-when-empty", "--unreachable-timeout", "1");
+}
 static void a_keygen(cluster_t *c, const char *agent, const char **args)
 {
     ARGS("-d", agent, "-F", "NV", "keygen");
@@ -231,6 +236,7 @@ static const s_row_t s_rows[] = {
     {"finsam-agent", 64, "a bad value", a_usage, "--log-level: foo: not one of debug|info|warn|error"},
     {"finsam-agent", 65, "bad input data", a_bad_input, "bad.jsonl:1"},
     {"finsam-agent", 66, "input file missing", a_no_input, "nonexistent.jsonl: No such file or directory"},
+    {"finsam-agent", 69, "no collector answers", a_unavailable, "NO-CONNECTION state=unreachable"},
     {"finsam-agent", 73, "keygen over a key", a_keygen, "already exists; refusing to overwrite a key"},
     {"finsam-agent", 74, "outbox I/O", a_io, "finsam-agent: "},
     {"finsam-agent", 77, "pseudonym key 0644", a_key_0644, "has mode 0644; refusing it (chmod 600 "},
