@@ -205,7 +205,9 @@ static const char *s_map = "[file]\n"
                            "personnummer = Personnummer\n"
                            "date = Datum\n"
                            "[answers]\n"
-                           "d_behov = Behov\n";
+                           "d_behov = Behov\n"
+                           "[labels.d_behov]\n" /* bare numbers need their meaning stated */
+                           "1 = 1\n2 = 2\n3 = 3\n4 = 4\n5 = 5\n";
 
 /* The mapping's window: 10 days makes 19 days apart two surveys, and the
  * CSV row numbers count data rows. */

@@ -115,7 +115,8 @@ static void test_example_draft(void)
         s_log, "enkat-avslut.csv:4: column 13 \"Jag var med och planerade mitt stöd\": holds the number 4 "
                "for an agree5 item; say what they mean in [labels.d_planering], e.g. 5 = Stämmer "
                "helt, 1 = Stämmer inte alls; 1 row\n"));
-    CHECK_EQ(tu_count_in_file(s_log, "enkat-avslut.csv:"), 4); /* two rows, the summary, "nothing stored" */
+    /* two rows, the Swedish summary, the key=value summary, "nothing stored" */
+    CHECK_EQ(tu_count_in_file(s_log, "enkat-avslut.csv:"), 5);
 
     /* The decisions written, as a person would: every row imports. */
     char *text = tu_read_file(draft);

@@ -43,6 +43,7 @@ static const char s_map[] = "[values]\nkind = participant_survey\ninstrument = d
                             "[columns]\npersonnummer = Personnummer\ndate = Datum\nmode = Arbetsform\n"
                             "[answers]\nd_behov = Behov\nd_planering = Planering\n"
                             "[labels]\nInstämmer helt = 5\nStämmer ganska bra = 4\nVet ej = 0\n"
+                            "5 = 5\n4 = 4\n3 = 3\n2 = 2\n1 = 1\n" /* numbers said, not guessed */
                             "[labels.mode]\nProjekt = project\nIntegrerad = integrated\n";
 
 static void test_import_summary_sv_en(void)

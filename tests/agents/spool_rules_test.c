@@ -29,7 +29,9 @@ static const char s_map_enkat[] = "[values]\n"
                                   "personnummer = Personnummer\n"
                                   "date = Datum\n"
                                   "[answers]\n"
-                                  "d_behov = Behov\n";
+                                  "d_behov = Behov\n"
+                                  "[labels.d_behov]\n" /* bare numbers: their meaning said */
+                                  "1 = 1\n2 = 2\n3 = 3\n4 = 4\n5 = 5\n";
 static const char s_map_avslut[] = "[file]\n"
                                    "separator = comma\n"
                                    "[values]\n"
@@ -40,7 +42,9 @@ static const char s_map_avslut[] = "[file]\n"
                                    "personnummer = PNR\n"
                                    "date = Svarsdatum\n"
                                    "[answers]\n"
-                                   "d_behov = Fraga1\n";
+                                   "d_behov = Fraga1\n"
+                                   "[labels.d_behov]\n"
+                                   "1 = 1\n2 = 2\n3 = 3\n4 = 4\n5 = 5\n";
 static const char s_csv_enkat[] = "Personnummer;Datum;Behov\n19850312-1231;2026-03-14;4\n";
 static const char s_csv_avslut[] = "PNR,Svarsdatum,Fraga1\n19701010-1231,2026-03-20,2\n";
 

@@ -191,7 +191,11 @@ def counts(out):
 
 
 def queued(d):
-    return run(d, "status")[1].strip().split()[0]
+    """The queued=N field of status's key=value line (the lines before it are for people)."""
+    for line in run(d, "status")[1].splitlines():
+        if line.startswith("queued="):
+            return line.split()[0]
+    return ""
 
 
 # ---- the same rows as CSV and as workbooks -------------------------------
