@@ -316,7 +316,10 @@ import_t *import_new(const catalogue_t *cat, const anon_t *anon, const char *for
     self->ctx.anon = anon;
     self->forbund = forbund;
     self->now_s = now_s;
-    self->window_days = IMPORT_WINDOW_DAYS;
+    /* No window for machine exports (JSON lines, the demo): they name their
+     * own rows. Staff exports read through a mapping (CSV, workbooks) set
+     * the mapping's window, IMPORT_WINDOW_DAYS by default. */
+    self->window_days = 0;
     /* "Today" in Sweden: UTC plus the Stockholm offset of the month (see
      * anon_month_start); off by an hour at most on the two switch days. */
     int y, m, d;

@@ -56,7 +56,9 @@ void import_set_insatser(import_t *self, const insatser_t *insatser);
 /* Within how many days a person's row (participant survey, status) without
  * a response id whose date changed is a correction of the earlier row
  * with the same person, instrument or phase, rather than a new one
- * (0: only the same day; < 0: the default, IMPORT_WINDOW_DAYS). */
+ * (0: only the same day, what import_new starts with, as JSON lines and
+ * the demo keep; < 0: the default, IMPORT_WINDOW_DAYS, which CSV and
+ * workbook imports take unless their mapping says otherwise). */
 void import_set_window(import_t *self, int days);
 
 /* The natural key of a row with a response id: keyed hash (site key) of

@@ -1180,6 +1180,7 @@ fin_err_t sheet_import_file(const char *path, mapping_t *map, const import_opts_
     if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000)))
         return fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
     import_set_insatser(c.imp, o->insatser);
+    import_set_window(c.imp, mapping_window_days(map)); /* as csvimport.c */
     log_debug("import", "XLSX-OPEN %s", ref);
     char rerr[512];
     fin_err_t rc = sheet_read(path, label, mapping_sheet(map), s_on_row, &c, rerr, sizeof rerr);

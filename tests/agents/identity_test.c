@@ -162,7 +162,34 @@ static void test_other_response_id_is_another_survey(void)
     s_env_free(&e);
 }
 
+/* A staff export (CSV through a mapping without correction-window-days:
+ * the default, 31 days): a date moved by 19 days is a correction. */
+static const char s_map_default[] = "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"
+                                    "mode = project\n[columns]\npersonnummer = Personnummer\ndate = Datum\n"
+                                    "[answers]\nd_behov = Behov\n[labels.d_behov]\n"
+                                    "1 = 1\n2 = 2\n3 = 3\n4 = 4\n5 = 5\n";
+
 static void test_date_inside_window_is_correction(void)
+{
+    s_env_t e;
+    s_env(&e);
+    CHECK_EQ(s_import(&e, "a.csv", "Personnummer;Datum;Behov\n19850312-1231;2026-03-14;2\n", s_map_default),
+             0);
+    CHECK_EQ(s_import(&e, "b.csv", "Personnummer;Datum;Behov\n19850312-1231;2026-04-02;4\n", s_map_default),
+             0);
+    event_msg_t *ev[9] = {0};
+    CHECK_EQ(outbox_peek(e.ob, 0, 8, s_collect, ev), 2);
+    CHECK(ev[1]->has_supersedes);
+    CHECK(memcmp(ev[1]->supersedes.data, ev[0]->id.data, 16) == 0);
+    CHECK_EQ(ev[1]->participant_survey->answers[0]->value, 4);
+    CHECK(strstr(e.report, "b.csv: row 1: correction of the answer imported on 2026-03-14\n") != NULL);
+    s_free_events(ev, 2);
+    s_env_free(&e);
+}
+
+/* A machine export (JSON lines) names its own rows: no window, so a
+ * changed date is another survey. */
+static void test_jsonl_has_no_window(void)
 {
     s_env_t e;
     s_env(&e);
@@ -171,10 +198,8 @@ static void test_date_inside_window_is_correction(void)
     s_row(r2, sizeof r2, "2026-04-02", 4, NULL);
     event_msg_t *ev[9] = {0};
     s_two(&e, r1, r2, ev);
-    CHECK(ev[1]->has_supersedes);
-    CHECK(memcmp(ev[1]->supersedes.data, ev[0]->id.data, 16) == 0);
-    CHECK_EQ(ev[1]->participant_survey->answers[0]->value, 4);
-    CHECK(strstr(e.report, "b.jsonl: row 1: correction of the answer imported on 2026-03-14\n") != NULL);
+    CHECK(!ev[1]->has_supersedes);
+    CHECK(strstr(e.report, "correction of") == NULL);
     s_free_events(ev, 2);
     s_env_free(&e);
 }
@@ -183,11 +208,12 @@ static void test_date_beyond_window_is_new_survey(void)
 {
     s_env_t e;
     s_env(&e);
-    char r1[512], r2[512];
-    s_row(r1, sizeof r1, "2026-01-10", 2, NULL);
-    s_row(r2, sizeof r2, "2026-03-14", 4, NULL); /* 63 days later */
+    CHECK_EQ(s_import(&e, "a.csv", "Personnummer;Datum;Behov\n19850312-1231;2026-01-10;2\n", s_map_default),
+             0);
+    CHECK_EQ(s_import(&e, "b.csv", "Personnummer;Datum;Behov\n19850312-1231;2026-03-14;4\n", s_map_default),
+             0); /* 63 days later */
     event_msg_t *ev[9] = {0};
-    s_two(&e, r1, r2, ev);
+    CHECK_EQ(outbox_peek(e.ob, 0, 8, s_collect, ev), 2);
     CHECK(!ev[1]->has_supersedes);
     CHECK(strstr(e.report, "corrected=0") != NULL);
     CHECK(strstr(e.report, "correction of") == NULL);
@@ -288,6 +314,7 @@ static const test_case_t s_cases[] = {
     {"response id corrects whatever changed", test_response_id_corrects_whatever_changed},
     {"other response id is another survey", test_other_response_id_is_another_survey},
     {"date inside window is correction", test_date_inside_window_is_correction},
+    {"JSON lines have no window", test_jsonl_has_no_window},
     {"date beyond window is new survey", test_date_beyond_window_is_new_survey},
     {"mapping window", test_mapping_window},
     {"mapping window refused", test_mapping_window_refused},

@@ -208,18 +208,24 @@ static long long s_n(const cluster_t *c, const char *period)
     return n;
 }
 
+/* One participant survey row as a staff export (CSV through a mapping,
+ * which carries the correction window: 31 days by default). */
 static void s_one(cluster_t *c, const char *agent, const char *date, int answer)
 {
-    char pnr[16], path[400], row[512];
+    char pnr[16], path[400], map[400], row[512];
     static int k;
     s_pnr(pnr, 7);
-    snprintf(path, sizeof path, "%s/one-%d.jsonl", c->dir, k++);
-    snprintf(row, sizeof row,
-             "{\"kind\":\"participant_survey\",\"personnummer\":\"%s\",\"date\":\"%s\","
-             "\"instrument\":\"deltagare_avslut\",\"mode\":\"project\",\"answers\":{\"d_behov\":%d}}\n",
-             pnr, date, answer);
+    snprintf(map, sizeof map, "%s/one.ini", c->dir);
+    CHECK_EQ(tu_write_file(map, "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"
+                                "mode = project\n[columns]\npersonnummer = Personnummer\ndate = Datum\n"
+                                "[answers]\nd_behov = Behov\n[labels.d_behov]\n"
+                                "1 = 1\n2 = 2\n3 = 3\n4 = 4\n5 = 5\n"),
+             0);
+    snprintf(path, sizeof path, "%s/one-%d.csv", c->dir, k++);
+    snprintf(row, sizeof row, "Personnummer;Datum;Behov\n%s;%s;%d\n", pnr, date, answer);
     CHECK_EQ(tu_write_file(path, row), 0);
-    s_import(c, agent, path);
+    const char *args[] = {"import", path, "--mapping", map, NULL};
+    CHECK_EQ(cluster_agent(c, agent, 60000, args), 0);
     s_deliver(c, agent);
 }
 
