@@ -19,13 +19,18 @@ void check_init(check_t *c, const char *prog)
     *c = (check_t){prog, stdout, 0, 0};
 }
 
+static void s_line(check_t *c, const char *tag, const char *fmt, va_list ap)
+{
+    fputs(tag, c->out);
+    vfprintf(c->out, fmt, ap);
+    fputc('\n', c->out);
+}
+
 void check_ok(check_t *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("ok    ", c->out);
-    vfprintf(c->out, fmt, ap);
-    fputc('\n', c->out);
+    s_line(c, "ok    ", fmt, ap);
     va_end(ap);
 }
 
@@ -33,9 +38,7 @@ void check_fail(check_t *c, int exit_code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("FAIL  ", c->out);
-    vfprintf(c->out, fmt, ap);
-    fputc('\n', c->out);
+    s_line(c, "FAIL  ", fmt, ap);
     va_end(ap);
     c->problems++;
     if (!c->status)

@@ -6,6 +6,7 @@
  * running collector's) and `migrate` (a previous release's store, with
  * the collector stopped). */
 #include "check.h"
+#include "datadir_check.h"
 #include "erase.h"
 #include "export.h"
 #include "forbund.h"
@@ -442,7 +443,7 @@ static bool s_valid_access(const char *value)
 static int s_check_config(const char *config)
 {
     check_t c;
-    char path[4200], err[1024];
+    char path[4200];
     check_init(&c, s_spec.prog);
     if (config)
         check_ok(&c, "options and config file %s", config);
@@ -454,29 +455,8 @@ static int s_check_config(const char *config)
                    false);
     snprintf(path, sizeof path, "%s/subscribers", o.data_dir);
     check_cert_dir(&c, "subscriber allow-list", path, "access", s_valid_access, true);
-    catalogue_t *cat = NULL;
-    if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0)
-        check_fail(&c, EX_CONFIG,
-                   "catalogue: %s; fix: name a catalogue JSON file, or none for the built-in one", err);
-    else
-        check_ok(&c, "catalogue %s (%d measures)", o.catalogue[0] ? o.catalogue : "built in", cat->nmeasures);
-    catalogue_destroy(&cat);
-    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
-    if (access(path, F_OK) < 0) {
-        check_ok(&c, "store %s/ledger: none yet (the collector creates it)", o.data_dir);
-    } else {
-        ledger_t *ledger;
-        snprintf(path, sizeof path, "%s/ledger", o.data_dir);
-        fin_err_t rc = ledger_open(&ledger, path, true, err, sizeof err);
-        if (rc == FIN_OK) {
-            check_ok(&c, "store %s (schema %d, %llu events)", path, LEDGER_SCHEMA_VERSION,
-                     (unsigned long long) (ledger_next_seq(ledger) - 1));
-            ledger_close(&ledger);
-        } else {
-            check_fail(&c, fin_exit_code(rc), "store: %s%s", err,
-                       rc == FIN_EVERSION ? "" : "; fix: restore it from a backup (docs/operations.md)");
-        }
-    }
+    datadir_check_catalogue(&c, o.catalogue);
+    datadir_check_store(&c, o.data_dir);
     /* tail's keys: checked when named or present (only tail needs them). */
     snprintf(path, sizeof path, "%s/keys/collector.key", o.data_dir);
     const char *server_key = o.server_key ? o.server_key : path;

@@ -330,31 +330,36 @@ static void s_clear_cells(s_ctx_t *c)
     c->has_nul = false;
 }
 
+/* Appends a copy of a field (data, len) to a row of cells. false when
+ * memory is short (the row unchanged). */
+static bool s_push_cell(char ***cells, size_t *n, size_t *cap, const void *data, size_t len)
+{
+    if (*n == *cap) {
+        char **grown = array_grow(*cells, cap, sizeof *grown, 32);
+        if (!grown)
+            return false;
+        *cells = grown;
+    }
+    char *s = malloc(len + 1);
+    if (!s)
+        return false;
+    if (len)
+        memcpy(s, data, len);
+    s[len] = '\0';
+    (*cells)[(*n)++] = s;
+    return true;
+}
+
 static void s_on_field(void *data, size_t len, void *arg)
 {
     s_ctx_t *c = arg;
     if (c->failed_alloc)
         return;
-    if (c->ncells == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 32;
-        char **cells = realloc(c->cells, cap * sizeof *cells);
-        if (!cells) {
-            c->failed_alloc = true;
-            return;
-        }
-        c->cells = cells;
-        c->cap = cap;
-    }
-    char *s = malloc(len + 1);
-    if (!s) {
+    if (!s_push_cell(&c->cells, &c->ncells, &c->cap, data, len)) {
         c->failed_alloc = true;
         return;
     }
-    if (len)
-        memcpy(s, data, len);
-    s[len] = '\0';
-    c->has_nul |= memchr(s, '\0', len) != NULL;
-    c->cells[c->ncells++] = s;
+    c->has_nul |= memchr(c->cells[c->ncells - 1], '\0', len) != NULL;
 }
 
 static void s_on_record(int term, void *arg)
@@ -498,16 +503,9 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_parser;
     }
-    if (!c.fatal && !c.have_header) {
-        fprintf(o->errors, "%s: header: the file is empty (want a header row, then one row per answer)\n",
-                label);
-        c.fatal = true;
-    }
-    if (c.fatal) {
-        fprintf(o->report, "%s: not imported: nothing stored\n", label);
-        log_info("import", "IMPORT-DONE %s rows=%zu accepted=0 rejected=file dry_run=%d", ref, c.st.rows,
-                 o->dry_run);
-        goto free_parser; /* FIN_EINPUT */
+    if (c.fatal || !c.have_header) {
+        rc = import_refuse_file(o, label, ref, c.st.rows, c.have_header ? NULL : "file");
+        goto free_parser;
     }
     for (size_t i = 0; i < c.ngathered; i++) {
         s_gathered_t *g = &c.gathered[i];
@@ -566,25 +564,8 @@ static void s_scan_field(void *data, size_t len, void *arg)
     s_scan_t *c = arg;
     if (c->failed_alloc || c->stop)
         return;
-    if (c->ncells == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 32;
-        char **cells = realloc(c->cells, cap * sizeof *cells);
-        if (!cells) {
-            c->failed_alloc = true;
-            return;
-        }
-        c->cells = cells;
-        c->cap = cap;
-    }
-    char *cell = malloc(len + 1);
-    if (!cell) {
+    if (!s_push_cell(&c->cells, &c->ncells, &c->cap, data, len))
         c->failed_alloc = true;
-        return;
-    }
-    if (len)
-        memcpy(cell, data, len);
-    cell[len] = '\0';
-    c->cells[c->ncells++] = cell;
 }
 
 static void s_scan_record(int term, void *arg)

@@ -222,6 +222,18 @@ static bool s_all_digits(const char *s)
     return true;
 }
 
+/* The reason when no sheet was found: want is the sheet's name, or nth
+ * its number (from 1); seen is how many the workbook has. Returns -1. */
+static int s_no_sheet(s_book_t *b, const char *want, long nth, long seen)
+{
+    if (!want || !*want)
+        return s_fail(b, FIN_EINPUT, "the workbook has no sheet");
+    if (nth)
+        return s_fail(b, FIN_EINPUT, "sheet %ld: the workbook has %ld sheet%s", nth, seen,
+                      seen == 1 ? "" : "s");
+    return s_fail(b, FIN_EINPUT, "no sheet named \"%s\" ([file] sheet in the mapping)", want);
+}
+
 static int s_read_workbook(s_book_t *b, const char *want)
 {
     bool missing;
@@ -260,15 +272,7 @@ static int s_read_workbook(s_book_t *b, const char *want)
     }
     if (s_part_close(b, r, rc, part) < 0)
         return -1;
-    if (!b->sheet_name) {
-        if (!want || !*want)
-            return s_fail(b, FIN_EINPUT, "the workbook has no sheet");
-        if (nth)
-            return s_fail(b, FIN_EINPUT, "sheet %ld: the workbook has %ld sheet%s", nth, seen,
-                          seen == 1 ? "" : "s");
-        return s_fail(b, FIN_EINPUT, "no sheet named \"%s\" ([file] sheet in the mapping)", want);
-    }
-    return 0;
+    return b->sheet_name ? 0 : s_no_sheet(b, want, nth, seen);
 }
 
 static int s_read_rels(s_book_t *b)
@@ -1032,15 +1036,7 @@ static int s_read_ods(s_book_t *b, const char *want, sheet_row_fn fn, void *arg)
     }
     if (s_part_close(b, r, rc, part) < 0)
         return -1;
-    if (!b->sheet_name) {
-        if (!want || !*want)
-            return s_fail(b, FIN_EINPUT, "the workbook has no sheet");
-        if (nth)
-            return s_fail(b, FIN_EINPUT, "sheet %ld: the workbook has %ld sheet%s", nth, seen,
-                          seen == 1 ? "" : "s");
-        return s_fail(b, FIN_EINPUT, "no sheet named \"%s\" ([file] sheet in the mapping)", want);
-    }
-    return 0;
+    return b->sheet_name ? 0 : s_no_sheet(b, want, nth, seen);
 }
 
 bool sheet_is_sheet(const char *path)
@@ -1195,16 +1191,8 @@ fin_err_t sheet_import_file(const char *path, mapping_t *map, const import_opts_
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto done;
     }
-    if (!c.fatal && !c.have_header) {
-        fprintf(o->errors, "%s: header: the sheet is empty (want a header row, then one row per answer)\n",
-                label);
-        c.fatal = true;
-    }
-    if (c.fatal) {
-        fprintf(o->report, "%s: not imported: nothing stored\n", label);
-        log_info("import", "IMPORT-DONE %s rows=%zu accepted=0 rejected=file dry_run=%d", ref, c.st.rows,
-                 o->dry_run);
-        rc = FIN_EINPUT;
+    if (c.fatal || !c.have_header) {
+        rc = import_refuse_file(o, label, ref, c.st.rows, c.have_header ? NULL : "sheet");
         goto done;
     }
     if (c.st.rejected > c.max_errors)
