@@ -134,11 +134,7 @@ static int s_check_config(const char *config, const char *http_address, const pr
 {
     check_t c;
     char err[1024];
-    check_init(&c, s_spec.prog);
-    if (config)
-        check_ok(&c, "options and config file %s", config);
-    else
-        check_ok(&c, "options (no config file; --config FILE reads one)");
+    check_init(&c, s_spec.prog, config);
     check_data_dir(&c, "data directory", o.data_dir, true, false, "finsam-collector keygen creates it");
     check_secret_file(&c, "secret key", o.server_key, true, "run finsam-collector keygen");
     check_cert_dir(&c, "agent allow-list", o.allow_dir, "forbund", allowlist_valid_forbund, false);

@@ -14,9 +14,13 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-void check_init(check_t *c, const char *prog)
+void check_init(check_t *c, const char *prog, const char *config)
 {
     *c = (check_t){prog, stdout, 0, 0};
+    if (config)
+        check_ok(c, "options and config file %s", config);
+    else
+        check_ok(c, "options (no config file; --config FILE reads one)");
 }
 
 static void s_line(check_t *c, const char *tag, const char *fmt, va_list ap)
@@ -105,17 +109,23 @@ bool check_data_dir(check_t *c, const char *what, const char *path, bool need_wr
     return true;
 }
 
+/* A file that stat or access refused (errno set): missing (78, with the
+ * hint) or unreadable (77). Returns false. */
+static bool s_unreadable(check_t *c, const char *what, const char *path, const char *missing_hint)
+{
+    if (errno == ENOENT)
+        check_fail(c, EX_CONFIG, "%s: no such file: %s; fix: %s", what, path, missing_hint);
+    else
+        check_fail(c, EX_NOPERM, "%s %s: %s; fix: give the service user read access", what, path,
+                   strerror(errno));
+    return false;
+}
+
 bool check_secret_file(check_t *c, const char *what, const char *path, bool is_cert, const char *missing_hint)
 {
     struct stat st;
-    if (stat(path, &st) < 0) {
-        if (errno == ENOENT)
-            check_fail(c, EX_CONFIG, "%s: no such file: %s; fix: %s", what, path, missing_hint);
-        else
-            check_fail(c, EX_NOPERM, "%s %s: %s; fix: give the service user read access", what, path,
-                       strerror(errno));
-        return false;
-    }
+    if (stat(path, &st) < 0)
+        return s_unreadable(c, what, path, missing_hint);
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         check_fail(c, EX_NOPERM,
                    "%s %s: mode %04o: readable by group or others, so it is refused; fix: chmod 600 %s", what,
@@ -143,14 +153,8 @@ bool check_secret_file(check_t *c, const char *what, const char *path, bool is_c
 
 bool check_public_cert(check_t *c, const char *what, const char *path, const char *missing_hint)
 {
-    if (access(path, R_OK) < 0) {
-        if (errno == ENOENT)
-            check_fail(c, EX_CONFIG, "%s: no such file: %s; fix: %s", what, path, missing_hint);
-        else
-            check_fail(c, EX_NOPERM, "%s %s: %s; fix: give the service user read access", what, path,
-                       strerror(errno));
-        return false;
-    }
+    if (access(path, R_OK) < 0)
+        return s_unreadable(c, what, path, missing_hint);
     zcert_t *cert = keys_cert_load(path);
     if (!cert) {
         check_fail(c, EX_CONFIG, "%s %s: not a ZeroMQ certificate; fix: %s", what, path, missing_hint);

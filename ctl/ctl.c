@@ -444,11 +444,7 @@ static int s_check_config(const char *config)
 {
     check_t c;
     char path[4200];
-    check_init(&c, s_spec.prog);
-    if (config)
-        check_ok(&c, "options and config file %s", config);
-    else
-        check_ok(&c, "options (no config file; --config FILE reads one)");
+    check_init(&c, s_spec.prog, config);
     check_data_dir(&c, "data directory", o.data_dir, false, false, "finsam-collector keygen creates it");
     snprintf(path, sizeof path, "%s/agents", o.data_dir);
     check_cert_dir(&c, "agent allow-list", o.allow_dir ? o.allow_dir : path, "forbund", s_valid_forbund,

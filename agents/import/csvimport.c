@@ -330,6 +330,26 @@ static void s_clear_cells(s_ctx_t *c)
     c->has_nul = false;
 }
 
+/* The next physical line of text at off, with its '\n', counted in
+ * *line; the first line that is not blank after a record ended (*between)
+ * is where the next record starts (*rec_line), which messages name. */
+static size_t s_next_line(const char *text, size_t len, size_t off, long *line, long *rec_line, bool *between)
+{
+    const char *nl = memchr(text + off, '\n', len - off);
+    size_t chunk = nl ? (size_t) (nl - (text + off)) + 1 : len - off;
+    (*line)++;
+    if (*between) {
+        bool blank = true;
+        for (size_t i = 0; i < chunk && blank; i++)
+            blank = strchr(" \t\r\n", text[off + i]) != NULL;
+        if (!blank) {
+            *rec_line = *line;
+            *between = false;
+        }
+    }
+    return chunk;
+}
+
 /* Appends a copy of a field (data, len) to a row of cells. false when
  * memory is short (the row unchanged). */
 static bool s_push_cell(char ***cells, size_t *n, size_t *cap, const void *data, size_t len)
@@ -468,18 +488,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     int last_pct = -1;
     size_t off = 0;
     while (off < len && !c.fatal && !c.failed_alloc) {
-        const char *nl = memchr(text + off, '\n', len - off);
-        size_t chunk = nl ? (size_t) (nl - (text + off)) + 1 : len - off;
-        c.line++;
-        if (c.between) {
-            bool blank = true;
-            for (size_t i = 0; i < chunk && blank; i++)
-                blank = strchr(" \t\r\n", text[off + i]) != NULL;
-            if (!blank) {
-                c.rec_line = c.line;
-                c.between = false;
-            }
-        }
+        size_t chunk = s_next_line(text, len, off, &c.line, &c.rec_line, &c.between);
         if (csv_parse(&parser, text + off, chunk, s_on_field, s_on_record, &c) != chunk) {
             fprintf(o->errors,
                     "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)\n",
@@ -632,18 +641,7 @@ fin_err_t csvimport_scan(const char *path, char sep, mapping_encoding_t enc, csv
     rc = FIN_OK;
     size_t off = 0;
     while (off < len && !c.stop && !c.failed_alloc) {
-        const char *nl = memchr(text + off, '\n', len - off);
-        size_t chunk = nl ? (size_t) (nl - (text + off)) + 1 : len - off;
-        c.line++;
-        if (c.between) {
-            bool blank = true;
-            for (size_t i = 0; i < chunk && blank; i++)
-                blank = strchr(" \t\r\n", text[off + i]) != NULL;
-            if (!blank) {
-                c.rec_line = c.line;
-                c.between = false;
-            }
-        }
+        size_t chunk = s_next_line(text, len, off, &c.line, &c.rec_line, &c.between);
         if (csv_parse(&parser, text + off, chunk, s_scan_field, s_scan_record, &c) != chunk) {
             rc = fin_fail(err, errlen, FIN_EINPUT,
                           "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)",

@@ -193,6 +193,18 @@ static int s_part_close(s_book_t *b, xmlTextReaderPtr r, int rc, const char *nam
     return 0;
 }
 
+/* The end of reading a part: after a failure already recorded in b->rc
+ * the reader and the part are freed (-1); else s_part_close's checks. */
+static int s_part_end(s_book_t *b, xmlTextReaderPtr r, int rc, const char *name)
+{
+    if (b->rc == FIN_OK)
+        return s_part_close(b, r, rc, name);
+    xmlFreeTextReader(r);
+    zip_fclose(b->zf);
+    b->zf = NULL;
+    return -1;
+}
+
 static bool s_is(xmlTextReaderPtr r, const char *local)
 {
     const xmlChar *n = xmlTextReaderConstLocalName(r);
@@ -369,13 +381,7 @@ static int s_read_strings(s_book_t *b)
         }
     }
     free(s.p);
-    if (b->rc != FIN_OK) {
-        xmlFreeTextReader(r);
-        zip_fclose(b->zf);
-        b->zf = NULL;
-        return -1;
-    }
-    return s_part_close(b, r, rc, part);
+    return s_part_end(b, r, rc, part);
 }
 
 /* ---- styles.xml: which cell styles show a date --------------------------- */
@@ -489,13 +495,7 @@ static int s_read_styles(s_book_t *b)
         }
     }
     free(fmts);
-    if (b->rc != FIN_OK) {
-        xmlFreeTextReader(r);
-        zip_fclose(b->zf);
-        b->zf = NULL;
-        return -1;
-    }
-    return s_part_close(b, r, rc, part);
+    return s_part_end(b, r, rc, part);
 }
 
 /* ---- cell values -------------------------------------------------------- */
