@@ -167,13 +167,15 @@ static int s_check_config(const char *config, const char *http_address, const pr
     return check_finish(&c);
 }
 
+/* The --config FILE read, for check-config (NULL: none). */
+static const char *s_config_file;
+static const opt_own_t s_own = {NULL, &s_config_file, NULL};
+static const prologue_t s_prologue = {&s_spec, &s_own, (const char *const *) &o.log_level};
+
 int main(int argc, char **argv)
 {
     int first, status;
-    const char *config_file = NULL;
-    opt_own_t own = {NULL, &config_file, NULL};
-    if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
-                      &status))
+    if (!prologue_run(&s_prologue, argc, argv, &first, &status))
         return status;
     const char *command = first < argc ? argv[first] : "run";
     if (first + 1 < argc) {
@@ -233,7 +235,7 @@ int main(int argc, char **argv)
     }
     protect_params_t params = {(int) o.min_units, (int) o.protect_d, variance};
     if (!strcmp(command, "check-config"))
-        return s_check_config(config_file, http_on ? http_address : NULL, &params);
+        return s_check_config(s_config_file, http_on ? http_address : NULL, &params);
     /* A key that is not there is configuration to finish (78); one that
      * others may read is refused (77). */
     if (access(o.server_key, F_OK) < 0) {

@@ -518,13 +518,15 @@ static int s_tail(const char *prefix)
     }
 }
 
+/* The --config FILE read, for check-config (NULL: none). */
+static const char *s_config_file;
+static const opt_own_t s_own = {NULL, &s_config_file, NULL};
+static const prologue_t s_prologue = {&s_spec, &s_own, (const char *const *) &o.log_level};
+
 int main(int argc, char **argv)
 {
     int first, status;
-    const char *config_file = NULL;
-    opt_own_t own = {NULL, &config_file, NULL};
-    if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
-                      &status))
+    if (!prologue_run(&s_prologue, argc, argv, &first, &status))
         return status;
     if (first >= argc) {
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
@@ -532,7 +534,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[first];
     if (!strcmp(cmd, "check-config") && first + 1 == argc)
-        return s_check_config(config_file);
+        return s_check_config(s_config_file);
     if (!strcmp(cmd, "status"))
         return s_status();
     if (!strcmp(cmd, "query"))

@@ -382,16 +382,22 @@ static void s_on_field(void *data, size_t len, void *arg)
     c->has_nul |= memchr(c->cells[c->ncells - 1], '\0', len) != NULL;
 }
 
+/* A row of bare separators (";;;;", Excel's rows once touched) or of
+ * spaces only: a blank line, skipped. */
+static bool s_blank_row(const char *const *cells, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (const char *p = cells[i]; *p; p++)
+            if (!strchr(" \t\r", *p))
+                return false;
+    return true;
+}
+
 static void s_on_record(int term, void *arg)
 {
     (void) term;
     s_ctx_t *c = arg;
-    /* A row of bare separators (";;;;", Excel's rows once touched) is a
-     * blank line. */
-    bool blank = true;
-    for (size_t i = 0; i < c->ncells && blank; i++)
-        for (const char *p = c->cells[i]; *p && blank; p++)
-            blank = strchr(" \t\r", *p) != NULL;
+    bool blank = s_blank_row((const char *const *) c->cells, c->ncells);
     if (!c->fatal && !c->failed_alloc && !blank)
         s_row(c);
     s_clear_cells(c);
@@ -581,10 +587,7 @@ static void s_scan_record(int term, void *arg)
 {
     (void) term;
     s_scan_t *c = arg;
-    bool blank = true;
-    for (size_t i = 0; i < c->ncells && blank; i++)
-        for (const char *p = c->cells[i]; *p && blank; p++)
-            blank = strchr(" \t\r", *p) != NULL;
+    bool blank = s_blank_row((const char *const *) c->cells, c->ncells);
     if (!blank && !c->stop && !c->failed_alloc &&
         c->fn((const char *const *) c->cells, c->ncells, c->rec_line, c->arg) < 0)
         c->stop = true;

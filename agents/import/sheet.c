@@ -194,15 +194,16 @@ static int s_part_close(s_book_t *b, xmlTextReaderPtr r, int rc, const char *nam
 }
 
 /* The end of reading a part: after a failure already recorded in b->rc
- * the reader and the part are freed (-1); else s_part_close's checks. */
-static int s_part_end(s_book_t *b, xmlTextReaderPtr r, int rc, const char *name)
+ * (-1) or a stop asked by the row callback (0) the reader and the part are
+ * just freed; else s_part_close's checks. */
+static int s_part_end(s_book_t *b, xmlTextReaderPtr r, int rc, const char *name, bool stop)
 {
-    if (b->rc == FIN_OK)
+    if (b->rc == FIN_OK && !stop)
         return s_part_close(b, r, rc, name);
     xmlFreeTextReader(r);
     zip_fclose(b->zf);
     b->zf = NULL;
-    return -1;
+    return b->rc != FIN_OK ? -1 : 0;
 }
 
 static bool s_is(xmlTextReaderPtr r, const char *local)
@@ -381,7 +382,7 @@ static int s_read_strings(s_book_t *b)
         }
     }
     free(s.p);
-    return s_part_end(b, r, rc, part);
+    return s_part_end(b, r, rc, part, false);
 }
 
 /* ---- styles.xml: which cell styles show a date --------------------------- */
@@ -495,7 +496,7 @@ static int s_read_styles(s_book_t *b)
         }
     }
     free(fmts);
-    return s_part_end(b, r, rc, part);
+    return s_part_end(b, r, rc, part, false);
 }
 
 /* ---- cell values -------------------------------------------------------- */
@@ -823,13 +824,7 @@ static int s_read_sheet(s_book_t *b, sheet_row_fn fn, void *arg)
     xmlFree(ct);
     xmlFree(cs);
     s_clear_row(b);
-    if (b->rc != FIN_OK || stop) {
-        xmlFreeTextReader(r);
-        zip_fclose(b->zf);
-        b->zf = NULL;
-        return b->rc != FIN_OK ? -1 : 0;
-    }
-    return s_part_close(b, r, rc, part);
+    return s_part_end(b, r, rc, part, stop);
 }
 
 /* ---- OpenDocument: content.xml ------------------------------------------ */
@@ -1028,12 +1023,8 @@ static int s_read_ods(s_book_t *b, const char *want, sheet_row_fn fn, void *arg)
     free(t.p);
     free(typed);
     s_clear_row(b);
-    if (b->rc != FIN_OK || stop) {
-        xmlFreeTextReader(r);
-        zip_fclose(b->zf);
-        b->zf = NULL;
-        return b->rc != FIN_OK ? -1 : 0;
-    }
+    if (b->rc != FIN_OK || stop)
+        return s_part_end(b, r, rc, part, stop);
     if (s_part_close(b, r, rc, part) < 0)
         return -1;
     return b->sheet_name ? 0 : s_no_sheet(b, want, nth, seen);
