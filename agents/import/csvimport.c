@@ -330,6 +330,35 @@ static void s_clear_cells(s_ctx_t *c)
     c->has_nul = false;
 }
 
+/* The file's bytes as UTF-8 text: a UTF-8 BOM dropped, Windows-1252
+ * converted (enc, or detected), UTF-16 refused with advice. *text points
+ * into raw when *utf8, else it is the caller's to free. FIN_OK, or
+ * FIN_EINPUT / FIN_ENOMEM with the reason in why. */
+static fin_err_t s_decode(const uint8_t *raw, size_t rawlen, mapping_encoding_t enc, char **text, size_t *len,
+                          bool *utf8, char *why, size_t whylen)
+{
+    const uint8_t *p = raw;
+    size_t n = rawlen;
+    if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff)))
+        return fin_fail(why, whylen, FIN_EINPUT,
+                        "encoding: UTF-16 is not supported; save the export as CSV (UTF-8)");
+    bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
+    if (bom)
+        p += 3, n -= 3;
+    *utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
+    if (*utf8 && !s_is_utf8(p, n))
+        return fin_fail(why, whylen, FIN_EINPUT,
+                        "encoding: not valid UTF-8 (the mapping or a BOM says it is)");
+    if (*utf8) {
+        *text = (char *) p;
+        *len = n;
+    } else if (!(*text = s_from_cp1252(p, n, len))) {
+        *utf8 = true; /* nothing to free */
+        return fin_fail(why, whylen, FIN_ENOMEM, "out of memory");
+    }
+    return FIN_OK;
+}
+
 /* The next physical line of text at off, with its '\n', counted in
  * *line; the first line that is not blank after a record ended (*between)
  * is where the next record starts (*rec_line), which messages name. */
@@ -445,27 +474,14 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     bool parser_live = false;
     rc = FIN_EINPUT; /* the reason is on o->errors */
 
-    /* Encoding: a UTF-8 BOM is dropped; UTF-16 is refused with advice. */
-    const uint8_t *p = raw;
-    size_t n = rawlen;
-    if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff))) {
-        fprintf(o->errors, "%s: encoding: UTF-16 is not supported; save the export as CSV (UTF-8)\n", label);
+    bool utf8 = false;
+    char why[160];
+    fin_err_t dec = s_decode(raw, rawlen, mapping_encoding(map), &text, &len, &utf8, why, sizeof why);
+    if (dec == FIN_EINPUT) {
+        fprintf(o->errors, "%s: %s\n", label, why);
         goto free_raw;
-    }
-    bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
-    if (bom)
-        p += 3, n -= 3;
-    mapping_encoding_t enc = mapping_encoding(map);
-    bool utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
-    if (utf8 && !s_is_utf8(p, n)) {
-        fprintf(o->errors, "%s: encoding: not valid UTF-8 (the mapping or a BOM says it is)\n", label);
-        goto free_raw;
-    }
-    if (utf8) {
-        text = (char *) p;
-        len = n;
-    } else if (!(text = s_from_cp1252(p, n, &len))) {
-        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
+    } else if (dec != FIN_OK) {
+        rc = fin_fail(err, errlen, dec, "%s: %s", label, why);
         goto free_raw;
     }
     char sep = mapping_separator(map);
@@ -486,7 +502,9 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     parser_live = true;
     csv_set_delim(&parser, (unsigned char) sep);
     log_debug("import", "CSV-OPEN %s encoding=%s separator=%s", ref,
-              utf8 ? (bom ? "utf-8-bom" : "utf-8") : "windows-1252",
+              !utf8                                                                 ? "windows-1252"
+              : (rawlen >= 3 && raw[0] == 0xef && raw[1] == 0xbb && raw[2] == 0xbf) ? "utf-8-bom"
+                                                                                    : "utf-8",
               sep == '\t'  ? "tab"
               : sep == ';' ? "semicolon"
                            : "comma");
@@ -605,31 +623,13 @@ fin_err_t csvimport_scan(const char *path, char sep, mapping_encoding_t enc, csv
     fin_err_t rc = s_read(path, path, &raw, &rawlen, err, errlen);
     if (rc)
         return rc;
-    const uint8_t *p = raw;
-    size_t n = rawlen;
-    char *text = NULL;
+    char *text = NULL, why[160];
     size_t len = 0;
     s_scan_t c = {.fn = fn, .arg = arg, .between = true};
     struct csv_parser parser;
-    if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff))) {
-        rc = fin_fail(err, errlen, FIN_EINPUT,
-                      "%s: encoding: UTF-16 is not supported; save the export as CSV (UTF-8)", path);
-        goto free_raw;
-    }
-    bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
-    if (bom)
-        p += 3, n -= 3;
-    bool utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
-    if (utf8 && !s_is_utf8(p, n)) {
-        rc = fin_fail(err, errlen, FIN_EINPUT,
-                      "%s: encoding: not valid UTF-8 (the mapping or a BOM says it is)", path);
-        goto free_raw;
-    }
-    if (utf8) {
-        text = (char *) p;
-        len = n;
-    } else if (!(text = s_from_cp1252(p, n, &len))) {
-        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", path);
+    bool utf8 = false;
+    if ((rc = s_decode(raw, rawlen, enc, &text, &len, &utf8, why, sizeof why)) != FIN_OK) {
+        rc = fin_fail(err, errlen, rc, "%s: %s", path, why);
         goto free_raw;
     }
     if (!sep)
