@@ -18,6 +18,7 @@
  * uses that name) are refused. */
 #include "sheet.h"
 
+#include "anonymize.h"
 #include "log.h"
 #include "util.h"
 
@@ -546,21 +547,6 @@ static void s_number_text(double v, char *out, size_t outlen)
     *w = '\0';
 }
 
-/* Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm). */
-static void s_civil(long z, int *y, int *m, int *d)
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long yy = yoe + era * 400;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    *d = (int) (doy - (153 * mp + 2) / 5 + 1);
-    *m = (int) (mp < 10 ? mp + 3 : mp - 9);
-    *y = (int) (yy + (*m <= 2));
-}
-
 /* An Excel date serial as YYYY-MM-DD. The 1900 system counts from
  * 1900-01-01 = 1 and has Lotus's 1900-02-29 = 60, which did not exist:
  * it is written as such, and refused downstream as no such day. */
@@ -579,7 +565,7 @@ static int s_date_text(double v, bool date1904, char *out, size_t outlen)
         days = serial - (serial > 60 ? 25569 : 25568);
     }
     int y, m, d;
-    s_civil(days, &y, &m, &d);
+    anon_civil_from_days((int32_t) days, &y, &m, &d); /* serials end at 9999-12-31 */
     snprintf(out, outlen, "%04d-%02d-%02d", y, m, d);
     return 0;
 }
