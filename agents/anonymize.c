@@ -300,3 +300,12 @@ bool anon_number_looks_identifying(long long v)
 {
     return v >= 10000000LL || v <= -10000000LL;
 }
+
+int64_t anon_this_month(int64_t now_s)
+{
+    int y, m, d;
+    anon_civil_from_days((int32_t) (now_s / 86400), &y, &m, &d);
+    int64_t local = now_s + ((m >= 4 && m <= 10) ? 7200 : 3600);
+    anon_civil_from_days((int32_t) (local / 86400), &y, &m, &d);
+    return anon_month_start(y, m);
+}

@@ -113,4 +113,9 @@ bool anon_number_looks_identifying(long long v);
  * ("ring 070-123 45 67"). */
 bool anon_contains_identifying(const char *s);
 
+/* The 1st of the current month in Sweden at now_s (Unix seconds), as
+ * anon_month_start gives it: the Stockholm offset of the UTC month decides
+ * the day. How agent-made events (erasures, withdrawals) are dated. */
+int64_t anon_this_month(int64_t now_s);
+
 #endif

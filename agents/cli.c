@@ -208,11 +208,7 @@ int cli_check_config(void)
     mapping_t *map = NULL;
     insatser_t *ins = NULL;
     check_t c;
-    check_init(&c, "finsam-agent");
-    if (cli_config)
-        check_ok(&c, "options and config file %s", cli_config);
-    else
-        check_ok(&c, "options (no config file; --config FILE reads one)");
+    check_init(&c, "finsam-agent", cli_config);
     check_data_dir(&c, "data directory", o.data_dir, true, false,
                    "finsam-agent keygen --forbund CODE creates it");
     cli_path(path, sizeof path, "keys/agent.key_secret");

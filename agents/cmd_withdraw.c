@@ -58,16 +58,6 @@ static int s_add(const uint8_t id[OUTBOX_ID_LEN], void *arg)
     return 0;
 }
 
-/* The 1st of the current month in Sweden (as erasure.c dates its event). */
-static int64_t s_this_month(int64_t now_s)
-{
-    int y, m, d;
-    anon_civil_from_days((int32_t) (now_s / 86400), &y, &m, &d);
-    int64_t local = now_s + ((m >= 4 && m <= 10) ? 7200 : 3600);
-    anon_civil_from_days((int32_t) (local / 86400), &y, &m, &d);
-    return anon_month_start(y, m);
-}
-
 /* The Retraction of target, validated as the collector will; caller frees. */
 static uint8_t *s_build(const anon_t *anon, const catalogue_t *cat, const char *forbund,
                         const uint8_t target[ANON_ID_LEN], int64_t now_s, outbox_item_t *it, char *err,
@@ -82,7 +72,7 @@ static uint8_t *s_build(const anon_t *anon, const catalogue_t *cat, const char *
     Finsam__V1__Event ev = FINSAM__V1__EVENT__INIT;
     ev.id = (ProtobufCBinaryData){ANON_ID_LEN, it->id};
     ev.forbund = (char *) forbund;
-    ev.occurred_at = s_this_month(now_s);
+    ev.occurred_at = anon_this_month(now_s);
     ev.catalogue_version = cat->version;
     ev.body_case = FINSAM__V1__EVENT__BODY_RETRACTION;
     ev.retraction = &r;

@@ -28,17 +28,6 @@ const char *erasure_found_name(outbox_target_t found)
     return "unknown";
 }
 
-/* The 1st of the current month in Sweden, as the import dates rows: the
- * Stockholm offset of the UTC month (anon_month_start) decides the day. */
-static int64_t s_this_month(int64_t now_s)
-{
-    int y, m, d;
-    anon_civil_from_days((int32_t) (now_s / 86400), &y, &m, &d);
-    int64_t local = now_s + ((m >= 4 && m <= 10) ? 7200 : 3600);
-    anon_civil_from_days((int32_t) (local / 86400), &y, &m, &d);
-    return anon_month_start(y, m);
-}
-
 uint8_t *erasure_build(const anon_t *anon, const catalogue_t *cat, const char *forbund,
                        const uint8_t target[ANON_ID_LEN], int64_t now_s, size_t *len, uint8_t id[ANON_ID_LEN],
                        char *err, size_t errlen)
@@ -54,7 +43,7 @@ uint8_t *erasure_build(const anon_t *anon, const catalogue_t *cat, const char *f
     Finsam__V1__Event ev = FINSAM__V1__EVENT__INIT;
     ev.id = (ProtobufCBinaryData){ANON_ID_LEN, id};
     ev.forbund = (char *) forbund;
-    ev.occurred_at = s_this_month(now_s);
+    ev.occurred_at = anon_this_month(now_s);
     ev.catalogue_version = cat->version;
     ev.body_case = FINSAM__V1__EVENT__BODY_ERASURE;
     ev.erasure = &er;

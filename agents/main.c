@@ -136,12 +136,13 @@ static const opt_spec_t s_spec = {
     .choices = s_choices,
 };
 
+static const opt_own_t s_own = {s_own_sections, &cli_config, s_own_keys};
+static const prologue_t s_prologue = {&s_spec, &s_own, (const char *const *) &o.log_level};
+
 int main(int argc, char **argv)
 {
     int first, status;
-    opt_own_t own = {s_own_sections, &cli_config, s_own_keys};
-    if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
-                      &status))
+    if (!prologue_run(&s_prologue, argc, argv, &first, &status))
         return status;
     prologue_signals(&cli_stop);
 

@@ -1,6 +1,7 @@
 /* main.c (finsam-collector): options in, server built, run, exit code out. */
 #include "allowlist.h"
 #include "check.h"
+#include "datadir_check.h"
 #include "err.h"
 #include "http.h"
 #include "keys.h"
@@ -132,23 +133,13 @@ static bool s_loopback(const char *address)
 static int s_check_config(const char *config, const char *http_address, const protect_params_t *params)
 {
     check_t c;
-    char path[4200], err[1024];
-    check_init(&c, s_spec.prog);
-    if (config)
-        check_ok(&c, "options and config file %s", config);
-    else
-        check_ok(&c, "options (no config file; --config FILE reads one)");
+    char err[1024];
+    check_init(&c, s_spec.prog, config);
     check_data_dir(&c, "data directory", o.data_dir, true, false, "finsam-collector keygen creates it");
     check_secret_file(&c, "secret key", o.server_key, true, "run finsam-collector keygen");
     check_cert_dir(&c, "agent allow-list", o.allow_dir, "forbund", allowlist_valid_forbund, false);
     check_cert_dir(&c, "subscriber allow-list", o.subscriber_dir, "access", allowlist_valid_access, true);
-    catalogue_t *cat = NULL;
-    if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0)
-        check_fail(&c, EX_CONFIG,
-                   "catalogue: %s; fix: name a catalogue JSON file, or none for the built-in one", err);
-    else
-        check_ok(&c, "catalogue %s (%d measures)", o.catalogue[0] ? o.catalogue : "built in", cat->nmeasures);
-    catalogue_destroy(&cat);
+    datadir_check_catalogue(&c, o.catalogue);
     static const uint8_t zero_secret[PROTECT_SECRET_LEN];
     protect_t *protect = protect_new(params, zero_secret, err, sizeof err);
     if (!protect)
@@ -160,24 +151,7 @@ static int s_check_config(const char *config, const char *http_address, const pr
         check_ok(&c, "disclosure protection: min-units %d, D %d, V %g", params->min_count, params->max_dev,
                  params->variance);
     protect_destroy(&protect);
-    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
-    if (access(path, F_OK) < 0) {
-        check_ok(&c, "store %s/ledger: none yet (run creates it)", o.data_dir);
-    } else {
-        /* Read-only, as finsamctl opens it: LMDB allows readers beside
-         * the running writer. */
-        ledger_t *ledger;
-        snprintf(path, sizeof path, "%s/ledger", o.data_dir);
-        fin_err_t rc = ledger_open(&ledger, path, true, err, sizeof err);
-        if (rc == FIN_OK) {
-            check_ok(&c, "store %s (schema %d, %llu events)", path, LEDGER_SCHEMA_VERSION,
-                     (unsigned long long) (ledger_next_seq(ledger) - 1));
-            ledger_close(&ledger);
-        } else {
-            check_fail(&c, fin_exit_code(rc), "store: %s%s", err,
-                       rc == FIN_EVERSION ? "" : "; fix: restore it from a backup (docs/operations.md)");
-        }
-    }
+    datadir_check_store(&c, o.data_dir);
     if (http_address) {
         if (o.http_token_file)
             check_secret_file(&c, "HTTP token file", o.http_token_file, false,
@@ -193,13 +167,15 @@ static int s_check_config(const char *config, const char *http_address, const pr
     return check_finish(&c);
 }
 
+/* The --config FILE read, for check-config (NULL: none). */
+static const char *s_config_file;
+static const opt_own_t s_own = {NULL, &s_config_file, NULL};
+static const prologue_t s_prologue = {&s_spec, &s_own, (const char *const *) &o.log_level};
+
 int main(int argc, char **argv)
 {
     int first, status;
-    const char *config_file = NULL;
-    opt_own_t own = {NULL, &config_file, NULL};
-    if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
-                      &status))
+    if (!prologue_run(&s_prologue, argc, argv, &first, &status))
         return status;
     const char *command = first < argc ? argv[first] : "run";
     if (first + 1 < argc) {
@@ -259,7 +235,7 @@ int main(int argc, char **argv)
     }
     protect_params_t params = {(int) o.min_units, (int) o.protect_d, variance};
     if (!strcmp(command, "check-config"))
-        return s_check_config(config_file, http_on ? http_address : NULL, &params);
+        return s_check_config(s_config_file, http_on ? http_address : NULL, &params);
     /* A key that is not there is configuration to finish (78); one that
      * others may read is refused (77). */
     if (access(o.server_key, F_OK) < 0) {

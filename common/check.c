@@ -14,18 +14,27 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-void check_init(check_t *c, const char *prog)
+void check_init(check_t *c, const char *prog, const char *config)
 {
     *c = (check_t){prog, stdout, 0, 0};
+    if (config)
+        check_ok(c, "options and config file %s", config);
+    else
+        check_ok(c, "options (no config file; --config FILE reads one)");
+}
+
+static void s_line(check_t *c, const char *tag, const char *fmt, va_list ap)
+{
+    fputs(tag, c->out);
+    vfprintf(c->out, fmt, ap);
+    fputc('\n', c->out);
 }
 
 void check_ok(check_t *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("ok    ", c->out);
-    vfprintf(c->out, fmt, ap);
-    fputc('\n', c->out);
+    s_line(c, "ok    ", fmt, ap);
     va_end(ap);
 }
 
@@ -33,9 +42,7 @@ void check_fail(check_t *c, int exit_code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("FAIL  ", c->out);
-    vfprintf(c->out, fmt, ap);
-    fputc('\n', c->out);
+    s_line(c, "FAIL  ", fmt, ap);
     va_end(ap);
     c->problems++;
     if (!c->status)
@@ -102,17 +109,23 @@ bool check_data_dir(check_t *c, const char *what, const char *path, bool need_wr
     return true;
 }
 
+/* A file that stat or access refused (errno set): missing (78, with the
+ * hint) or unreadable (77). Returns false. */
+static bool s_unreadable(check_t *c, const char *what, const char *path, const char *missing_hint)
+{
+    if (errno == ENOENT)
+        check_fail(c, EX_CONFIG, "%s: no such file: %s; fix: %s", what, path, missing_hint);
+    else
+        check_fail(c, EX_NOPERM, "%s %s: %s; fix: give the service user read access", what, path,
+                   strerror(errno));
+    return false;
+}
+
 bool check_secret_file(check_t *c, const char *what, const char *path, bool is_cert, const char *missing_hint)
 {
     struct stat st;
-    if (stat(path, &st) < 0) {
-        if (errno == ENOENT)
-            check_fail(c, EX_CONFIG, "%s: no such file: %s; fix: %s", what, path, missing_hint);
-        else
-            check_fail(c, EX_NOPERM, "%s %s: %s; fix: give the service user read access", what, path,
-                       strerror(errno));
-        return false;
-    }
+    if (stat(path, &st) < 0)
+        return s_unreadable(c, what, path, missing_hint);
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         check_fail(c, EX_NOPERM,
                    "%s %s: mode %04o: readable by group or others, so it is refused; fix: chmod 600 %s", what,
@@ -140,14 +153,8 @@ bool check_secret_file(check_t *c, const char *what, const char *path, bool is_c
 
 bool check_public_cert(check_t *c, const char *what, const char *path, const char *missing_hint)
 {
-    if (access(path, R_OK) < 0) {
-        if (errno == ENOENT)
-            check_fail(c, EX_CONFIG, "%s: no such file: %s; fix: %s", what, path, missing_hint);
-        else
-            check_fail(c, EX_NOPERM, "%s %s: %s; fix: give the service user read access", what, path,
-                       strerror(errno));
-        return false;
-    }
+    if (access(path, R_OK) < 0)
+        return s_unreadable(c, what, path, missing_hint);
     zcert_t *cert = keys_cert_load(path);
     if (!cert) {
         check_fail(c, EX_CONFIG, "%s %s: not a ZeroMQ certificate; fix: %s", what, path, missing_hint);

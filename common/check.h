@@ -29,7 +29,9 @@ typedef struct {
     int problems; /* failed checks */
 } check_t;
 
-void check_init(check_t *c, const char *prog);
+/* Starts a check-config of program prog, printing its first line: the
+ * options, and the config file read (NULL: none). */
+void check_init(check_t *c, const char *prog, const char *config);
 
 /* One line: "ok    ..." or "FAIL  ..." (the message should end with
  * "; fix: ..."). check_fail remembers exit_code if it is the first. */

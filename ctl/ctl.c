@@ -6,6 +6,7 @@
  * running collector's) and `migrate` (a previous release's store, with
  * the collector stopped). */
 #include "check.h"
+#include "datadir_check.h"
 #include "erase.h"
 #include "export.h"
 #include "forbund.h"
@@ -442,41 +443,16 @@ static bool s_valid_access(const char *value)
 static int s_check_config(const char *config)
 {
     check_t c;
-    char path[4200], err[1024];
-    check_init(&c, s_spec.prog);
-    if (config)
-        check_ok(&c, "options and config file %s", config);
-    else
-        check_ok(&c, "options (no config file; --config FILE reads one)");
+    char path[4200];
+    check_init(&c, s_spec.prog, config);
     check_data_dir(&c, "data directory", o.data_dir, false, false, "finsam-collector keygen creates it");
     snprintf(path, sizeof path, "%s/agents", o.data_dir);
     check_cert_dir(&c, "agent allow-list", o.allow_dir ? o.allow_dir : path, "forbund", s_valid_forbund,
                    false);
     snprintf(path, sizeof path, "%s/subscribers", o.data_dir);
     check_cert_dir(&c, "subscriber allow-list", path, "access", s_valid_access, true);
-    catalogue_t *cat = NULL;
-    if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0)
-        check_fail(&c, EX_CONFIG,
-                   "catalogue: %s; fix: name a catalogue JSON file, or none for the built-in one", err);
-    else
-        check_ok(&c, "catalogue %s (%d measures)", o.catalogue[0] ? o.catalogue : "built in", cat->nmeasures);
-    catalogue_destroy(&cat);
-    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
-    if (access(path, F_OK) < 0) {
-        check_ok(&c, "store %s/ledger: none yet (the collector creates it)", o.data_dir);
-    } else {
-        ledger_t *ledger;
-        snprintf(path, sizeof path, "%s/ledger", o.data_dir);
-        fin_err_t rc = ledger_open(&ledger, path, true, err, sizeof err);
-        if (rc == FIN_OK) {
-            check_ok(&c, "store %s (schema %d, %llu events)", path, LEDGER_SCHEMA_VERSION,
-                     (unsigned long long) (ledger_next_seq(ledger) - 1));
-            ledger_close(&ledger);
-        } else {
-            check_fail(&c, fin_exit_code(rc), "store: %s%s", err,
-                       rc == FIN_EVERSION ? "" : "; fix: restore it from a backup (docs/operations.md)");
-        }
-    }
+    datadir_check_catalogue(&c, o.catalogue);
+    datadir_check_store(&c, o.data_dir);
     /* tail's keys: checked when named or present (only tail needs them). */
     snprintf(path, sizeof path, "%s/keys/collector.key", o.data_dir);
     const char *server_key = o.server_key ? o.server_key : path;
@@ -542,13 +518,15 @@ static int s_tail(const char *prefix)
     }
 }
 
+/* The --config FILE read, for check-config (NULL: none). */
+static const char *s_config_file;
+static const opt_own_t s_own = {NULL, &s_config_file, NULL};
+static const prologue_t s_prologue = {&s_spec, &s_own, (const char *const *) &o.log_level};
+
 int main(int argc, char **argv)
 {
     int first, status;
-    const char *config_file = NULL;
-    opt_own_t own = {NULL, &config_file, NULL};
-    if (!prologue_run(&(prologue_t){&s_spec, &own, (const char *const *) &o.log_level}, argc, argv, &first,
-                      &status))
+    if (!prologue_run(&s_prologue, argc, argv, &first, &status))
         return status;
     if (first >= argc) {
         fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
@@ -556,7 +534,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[first];
     if (!strcmp(cmd, "check-config") && first + 1 == argc)
-        return s_check_config(config_file);
+        return s_check_config(s_config_file);
     if (!strcmp(cmd, "status"))
         return s_status();
     if (!strcmp(cmd, "query"))

@@ -330,43 +330,103 @@ static void s_clear_cells(s_ctx_t *c)
     c->has_nul = false;
 }
 
+/* The file's bytes as UTF-8 text: a UTF-8 BOM dropped, Windows-1252
+ * converted (enc, or detected), UTF-16 refused with advice. *text points
+ * into raw when *utf8, else it is the caller's to free. FIN_OK, or
+ * FIN_EINPUT / FIN_ENOMEM with the reason in why. */
+static fin_err_t s_decode(const uint8_t *raw, size_t rawlen, mapping_encoding_t enc, char **text, size_t *len,
+                          bool *utf8, char *why, size_t whylen)
+{
+    const uint8_t *p = raw;
+    size_t n = rawlen;
+    if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff)))
+        return fin_fail(why, whylen, FIN_EINPUT,
+                        "encoding: UTF-16 is not supported; save the export as CSV (UTF-8)");
+    bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
+    if (bom)
+        p += 3, n -= 3;
+    *utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
+    if (*utf8 && !s_is_utf8(p, n))
+        return fin_fail(why, whylen, FIN_EINPUT,
+                        "encoding: not valid UTF-8 (the mapping or a BOM says it is)");
+    if (*utf8) {
+        *text = (char *) p;
+        *len = n;
+    } else if (!(*text = s_from_cp1252(p, n, len))) {
+        *utf8 = true; /* nothing to free */
+        return fin_fail(why, whylen, FIN_ENOMEM, "out of memory");
+    }
+    return FIN_OK;
+}
+
+/* The next physical line of text at off, with its '\n', counted in
+ * *line; the first line that is not blank after a record ended (*between)
+ * is where the next record starts (*rec_line), which messages name. */
+static size_t s_next_line(const char *text, size_t len, size_t off, long *line, long *rec_line, bool *between)
+{
+    const char *nl = memchr(text + off, '\n', len - off);
+    size_t chunk = nl ? (size_t) (nl - (text + off)) + 1 : len - off;
+    (*line)++;
+    if (*between) {
+        bool blank = true;
+        for (size_t i = 0; i < chunk && blank; i++)
+            blank = strchr(" \t\r\n", text[off + i]) != NULL;
+        if (!blank) {
+            *rec_line = *line;
+            *between = false;
+        }
+    }
+    return chunk;
+}
+
+/* Appends a copy of a field (data, len) to a row of cells. false when
+ * memory is short (the row unchanged). */
+static bool s_push_cell(char ***cells, size_t *n, size_t *cap, const void *data, size_t len)
+{
+    if (*n == *cap) {
+        char **grown = array_grow(*cells, cap, sizeof *grown, 32);
+        if (!grown)
+            return false;
+        *cells = grown;
+    }
+    char *s = malloc(len + 1);
+    if (!s)
+        return false;
+    if (len)
+        memcpy(s, data, len);
+    s[len] = '\0';
+    (*cells)[(*n)++] = s;
+    return true;
+}
+
 static void s_on_field(void *data, size_t len, void *arg)
 {
     s_ctx_t *c = arg;
     if (c->failed_alloc)
         return;
-    if (c->ncells == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 32;
-        char **cells = realloc(c->cells, cap * sizeof *cells);
-        if (!cells) {
-            c->failed_alloc = true;
-            return;
-        }
-        c->cells = cells;
-        c->cap = cap;
-    }
-    char *s = malloc(len + 1);
-    if (!s) {
+    if (!s_push_cell(&c->cells, &c->ncells, &c->cap, data, len)) {
         c->failed_alloc = true;
         return;
     }
-    if (len)
-        memcpy(s, data, len);
-    s[len] = '\0';
-    c->has_nul |= memchr(s, '\0', len) != NULL;
-    c->cells[c->ncells++] = s;
+    c->has_nul |= memchr(c->cells[c->ncells - 1], '\0', len) != NULL;
+}
+
+/* A row of bare separators (";;;;", Excel's rows once touched) or of
+ * spaces only: a blank line, skipped. */
+static bool s_blank_row(const char *const *cells, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (const char *p = cells[i]; *p; p++)
+            if (!strchr(" \t\r", *p))
+                return false;
+    return true;
 }
 
 static void s_on_record(int term, void *arg)
 {
     (void) term;
     s_ctx_t *c = arg;
-    /* A row of bare separators (";;;;", Excel's rows once touched) is a
-     * blank line. */
-    bool blank = true;
-    for (size_t i = 0; i < c->ncells && blank; i++)
-        for (const char *p = c->cells[i]; *p && blank; p++)
-            blank = strchr(" \t\r", *p) != NULL;
+    bool blank = s_blank_row((const char *const *) c->cells, c->ncells);
     if (!c->fatal && !c->failed_alloc && !blank)
         s_row(c);
     s_clear_cells(c);
@@ -414,27 +474,14 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     bool parser_live = false;
     rc = FIN_EINPUT; /* the reason is on o->errors */
 
-    /* Encoding: a UTF-8 BOM is dropped; UTF-16 is refused with advice. */
-    const uint8_t *p = raw;
-    size_t n = rawlen;
-    if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff))) {
-        fprintf(o->errors, "%s: encoding: UTF-16 is not supported; save the export as CSV (UTF-8)\n", label);
+    bool utf8 = false;
+    char why[160];
+    fin_err_t dec = s_decode(raw, rawlen, mapping_encoding(map), &text, &len, &utf8, why, sizeof why);
+    if (dec == FIN_EINPUT) {
+        fprintf(o->errors, "%s: %s\n", label, why);
         goto free_raw;
-    }
-    bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
-    if (bom)
-        p += 3, n -= 3;
-    mapping_encoding_t enc = mapping_encoding(map);
-    bool utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
-    if (utf8 && !s_is_utf8(p, n)) {
-        fprintf(o->errors, "%s: encoding: not valid UTF-8 (the mapping or a BOM says it is)\n", label);
-        goto free_raw;
-    }
-    if (utf8) {
-        text = (char *) p;
-        len = n;
-    } else if (!(text = s_from_cp1252(p, n, &len))) {
-        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
+    } else if (dec != FIN_OK) {
+        rc = fin_fail(err, errlen, dec, "%s: %s", label, why);
         goto free_raw;
     }
     char sep = mapping_separator(map);
@@ -455,7 +502,9 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     parser_live = true;
     csv_set_delim(&parser, (unsigned char) sep);
     log_debug("import", "CSV-OPEN %s encoding=%s separator=%s", ref,
-              utf8 ? (bom ? "utf-8-bom" : "utf-8") : "windows-1252",
+              !utf8                                                                 ? "windows-1252"
+              : (rawlen >= 3 && raw[0] == 0xef && raw[1] == 0xbb && raw[2] == 0xbf) ? "utf-8-bom"
+                                                                                    : "utf-8",
               sep == '\t'  ? "tab"
               : sep == ';' ? "semicolon"
                            : "comma");
@@ -463,18 +512,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     int last_pct = -1;
     size_t off = 0;
     while (off < len && !c.fatal && !c.failed_alloc) {
-        const char *nl = memchr(text + off, '\n', len - off);
-        size_t chunk = nl ? (size_t) (nl - (text + off)) + 1 : len - off;
-        c.line++;
-        if (c.between) {
-            bool blank = true;
-            for (size_t i = 0; i < chunk && blank; i++)
-                blank = strchr(" \t\r\n", text[off + i]) != NULL;
-            if (!blank) {
-                c.rec_line = c.line;
-                c.between = false;
-            }
-        }
+        size_t chunk = s_next_line(text, len, off, &c.line, &c.rec_line, &c.between);
         if (csv_parse(&parser, text + off, chunk, s_on_field, s_on_record, &c) != chunk) {
             fprintf(o->errors,
                     "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)\n",
@@ -498,16 +536,9 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_parser;
     }
-    if (!c.fatal && !c.have_header) {
-        fprintf(o->errors, "%s: header: the file is empty (want a header row, then one row per answer)\n",
-                label);
-        c.fatal = true;
-    }
-    if (c.fatal) {
-        fprintf(o->report, "%s: not imported: nothing stored\n", label);
-        log_info("import", "IMPORT-DONE %s rows=%zu accepted=0 rejected=file dry_run=%d", ref, c.st.rows,
-                 o->dry_run);
-        goto free_parser; /* FIN_EINPUT */
+    if (c.fatal || !c.have_header) {
+        rc = import_refuse_file(o, label, ref, c.st.rows, c.have_header ? NULL : "file");
+        goto free_parser;
     }
     for (size_t i = 0; i < c.ngathered; i++) {
         s_gathered_t *g = &c.gathered[i];
@@ -566,35 +597,15 @@ static void s_scan_field(void *data, size_t len, void *arg)
     s_scan_t *c = arg;
     if (c->failed_alloc || c->stop)
         return;
-    if (c->ncells == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 32;
-        char **cells = realloc(c->cells, cap * sizeof *cells);
-        if (!cells) {
-            c->failed_alloc = true;
-            return;
-        }
-        c->cells = cells;
-        c->cap = cap;
-    }
-    char *cell = malloc(len + 1);
-    if (!cell) {
+    if (!s_push_cell(&c->cells, &c->ncells, &c->cap, data, len))
         c->failed_alloc = true;
-        return;
-    }
-    if (len)
-        memcpy(cell, data, len);
-    cell[len] = '\0';
-    c->cells[c->ncells++] = cell;
 }
 
 static void s_scan_record(int term, void *arg)
 {
     (void) term;
     s_scan_t *c = arg;
-    bool blank = true;
-    for (size_t i = 0; i < c->ncells && blank; i++)
-        for (const char *p = c->cells[i]; *p && blank; p++)
-            blank = strchr(" \t\r", *p) != NULL;
+    bool blank = s_blank_row((const char *const *) c->cells, c->ncells);
     if (!blank && !c->stop && !c->failed_alloc &&
         c->fn((const char *const *) c->cells, c->ncells, c->rec_line, c->arg) < 0)
         c->stop = true;
@@ -612,31 +623,13 @@ fin_err_t csvimport_scan(const char *path, char sep, mapping_encoding_t enc, csv
     fin_err_t rc = s_read(path, path, &raw, &rawlen, err, errlen);
     if (rc)
         return rc;
-    const uint8_t *p = raw;
-    size_t n = rawlen;
-    char *text = NULL;
+    char *text = NULL, why[160];
     size_t len = 0;
     s_scan_t c = {.fn = fn, .arg = arg, .between = true};
     struct csv_parser parser;
-    if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff))) {
-        rc = fin_fail(err, errlen, FIN_EINPUT,
-                      "%s: encoding: UTF-16 is not supported; save the export as CSV (UTF-8)", path);
-        goto free_raw;
-    }
-    bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
-    if (bom)
-        p += 3, n -= 3;
-    bool utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
-    if (utf8 && !s_is_utf8(p, n)) {
-        rc = fin_fail(err, errlen, FIN_EINPUT,
-                      "%s: encoding: not valid UTF-8 (the mapping or a BOM says it is)", path);
-        goto free_raw;
-    }
-    if (utf8) {
-        text = (char *) p;
-        len = n;
-    } else if (!(text = s_from_cp1252(p, n, &len))) {
-        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", path);
+    bool utf8 = false;
+    if ((rc = s_decode(raw, rawlen, enc, &text, &len, &utf8, why, sizeof why)) != FIN_OK) {
+        rc = fin_fail(err, errlen, rc, "%s: %s", path, why);
         goto free_raw;
     }
     if (!sep)
@@ -651,18 +644,7 @@ fin_err_t csvimport_scan(const char *path, char sep, mapping_encoding_t enc, csv
     rc = FIN_OK;
     size_t off = 0;
     while (off < len && !c.stop && !c.failed_alloc) {
-        const char *nl = memchr(text + off, '\n', len - off);
-        size_t chunk = nl ? (size_t) (nl - (text + off)) + 1 : len - off;
-        c.line++;
-        if (c.between) {
-            bool blank = true;
-            for (size_t i = 0; i < chunk && blank; i++)
-                blank = strchr(" \t\r\n", text[off + i]) != NULL;
-            if (!blank) {
-                c.rec_line = c.line;
-                c.between = false;
-            }
-        }
+        size_t chunk = s_next_line(text, len, off, &c.line, &c.rec_line, &c.between);
         if (csv_parse(&parser, text + off, chunk, s_scan_field, s_scan_record, &c) != chunk) {
             rc = fin_fail(err, errlen, FIN_EINPUT,
                           "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)",

@@ -484,3 +484,14 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
         err[0] = '\0'; /* the rejected rows' reasons are on o->errors */
     return st->rejected ? FIN_EINPUT : FIN_OK;
 }
+
+fin_err_t import_refuse_file(const import_opts_t *o, const char *label, const char *ref, size_t rows,
+                             const char *empty)
+{
+    if (empty)
+        fprintf(o->errors, "%s: header: the %s is empty (want a header row, then one row per answer)\n",
+                label, empty);
+    fprintf(o->report, "%s: not imported: nothing stored\n", label);
+    log_info("import", "IMPORT-DONE %s rows=%zu accepted=0 rejected=file dry_run=%d", ref, rows, o->dry_run);
+    return FIN_EINPUT;
+}

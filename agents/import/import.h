@@ -124,6 +124,14 @@ typedef struct {
     report_lang_t lang; /* the summary's words (0: Swedish); key=value stays */
 } import_opts_t;
 
+/* A file refused as a whole (a table reader's: an empty file or sheet, or
+ * a reason it already printed): empty names what was empty ("file",
+ * "sheet") for the message to o->errors, or is NULL. Says "not imported:
+ * nothing stored" in the report and logs IMPORT-DONE under ref (the file's
+ * hashed name). Returns FIN_EINPUT. */
+fin_err_t import_refuse_file(const import_opts_t *o, const char *label, const char *ref, size_t rows,
+                             const char *empty);
+
 /* What log lines say about a file instead of its name or path, which may
  * hold a personnummer or a name: "name_hash=H" (8 hex digits of a keyed
  * BLAKE2b of the base name under the site key: the same name gives the

@@ -18,6 +18,7 @@
  * uses that name) are refused. */
 #include "sheet.h"
 
+#include "anonymize.h"
 #include "log.h"
 #include "util.h"
 
@@ -193,6 +194,19 @@ static int s_part_close(s_book_t *b, xmlTextReaderPtr r, int rc, const char *nam
     return 0;
 }
 
+/* The end of reading a part: after a failure already recorded in b->rc
+ * (-1) or a stop asked by the row callback (0) the reader and the part are
+ * just freed; else s_part_close's checks. */
+static int s_part_end(s_book_t *b, xmlTextReaderPtr r, int rc, const char *name, bool stop)
+{
+    if (b->rc == FIN_OK && !stop)
+        return s_part_close(b, r, rc, name);
+    xmlFreeTextReader(r);
+    zip_fclose(b->zf);
+    b->zf = NULL;
+    return b->rc != FIN_OK ? -1 : 0;
+}
+
 static bool s_is(xmlTextReaderPtr r, const char *local)
 {
     const xmlChar *n = xmlTextReaderConstLocalName(r);
@@ -220,6 +234,18 @@ static bool s_all_digits(const char *s)
         if (*s < '0' || *s > '9')
             return false;
     return true;
+}
+
+/* The reason when no sheet was found: want is the sheet's name, or nth
+ * its number (from 1); seen is how many the workbook has. Returns -1. */
+static int s_no_sheet(s_book_t *b, const char *want, long nth, long seen)
+{
+    if (!want || !*want)
+        return s_fail(b, FIN_EINPUT, "the workbook has no sheet");
+    if (nth)
+        return s_fail(b, FIN_EINPUT, "sheet %ld: the workbook has %ld sheet%s", nth, seen,
+                      seen == 1 ? "" : "s");
+    return s_fail(b, FIN_EINPUT, "no sheet named \"%s\" ([file] sheet in the mapping)", want);
 }
 
 static int s_read_workbook(s_book_t *b, const char *want)
@@ -260,15 +286,7 @@ static int s_read_workbook(s_book_t *b, const char *want)
     }
     if (s_part_close(b, r, rc, part) < 0)
         return -1;
-    if (!b->sheet_name) {
-        if (!want || !*want)
-            return s_fail(b, FIN_EINPUT, "the workbook has no sheet");
-        if (nth)
-            return s_fail(b, FIN_EINPUT, "sheet %ld: the workbook has %ld sheet%s", nth, seen,
-                          seen == 1 ? "" : "s");
-        return s_fail(b, FIN_EINPUT, "no sheet named \"%s\" ([file] sheet in the mapping)", want);
-    }
-    return 0;
+    return b->sheet_name ? 0 : s_no_sheet(b, want, nth, seen);
 }
 
 static int s_read_rels(s_book_t *b)
@@ -365,13 +383,7 @@ static int s_read_strings(s_book_t *b)
         }
     }
     free(s.p);
-    if (b->rc != FIN_OK) {
-        xmlFreeTextReader(r);
-        zip_fclose(b->zf);
-        b->zf = NULL;
-        return -1;
-    }
-    return s_part_close(b, r, rc, part);
+    return s_part_end(b, r, rc, part, false);
 }
 
 /* ---- styles.xml: which cell styles show a date --------------------------- */
@@ -485,13 +497,7 @@ static int s_read_styles(s_book_t *b)
         }
     }
     free(fmts);
-    if (b->rc != FIN_OK) {
-        xmlFreeTextReader(r);
-        zip_fclose(b->zf);
-        b->zf = NULL;
-        return -1;
-    }
-    return s_part_close(b, r, rc, part);
+    return s_part_end(b, r, rc, part, false);
 }
 
 /* ---- cell values -------------------------------------------------------- */
@@ -541,21 +547,6 @@ static void s_number_text(double v, char *out, size_t outlen)
     *w = '\0';
 }
 
-/* Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm). */
-static void s_civil(long z, int *y, int *m, int *d)
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long yy = yoe + era * 400;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    *d = (int) (doy - (153 * mp + 2) / 5 + 1);
-    *m = (int) (mp < 10 ? mp + 3 : mp - 9);
-    *y = (int) (yy + (*m <= 2));
-}
-
 /* An Excel date serial as YYYY-MM-DD. The 1900 system counts from
  * 1900-01-01 = 1 and has Lotus's 1900-02-29 = 60, which did not exist:
  * it is written as such, and refused downstream as no such day. */
@@ -574,7 +565,7 @@ static int s_date_text(double v, bool date1904, char *out, size_t outlen)
         days = serial - (serial > 60 ? 25569 : 25568);
     }
     int y, m, d;
-    s_civil(days, &y, &m, &d);
+    anon_civil_from_days((int32_t) days, &y, &m, &d); /* serials end at 9999-12-31 */
     snprintf(out, outlen, "%04d-%02d-%02d", y, m, d);
     return 0;
 }
@@ -819,13 +810,7 @@ static int s_read_sheet(s_book_t *b, sheet_row_fn fn, void *arg)
     xmlFree(ct);
     xmlFree(cs);
     s_clear_row(b);
-    if (b->rc != FIN_OK || stop) {
-        xmlFreeTextReader(r);
-        zip_fclose(b->zf);
-        b->zf = NULL;
-        return b->rc != FIN_OK ? -1 : 0;
-    }
-    return s_part_close(b, r, rc, part);
+    return s_part_end(b, r, rc, part, stop);
 }
 
 /* ---- OpenDocument: content.xml ------------------------------------------ */
@@ -1024,23 +1009,11 @@ static int s_read_ods(s_book_t *b, const char *want, sheet_row_fn fn, void *arg)
     free(t.p);
     free(typed);
     s_clear_row(b);
-    if (b->rc != FIN_OK || stop) {
-        xmlFreeTextReader(r);
-        zip_fclose(b->zf);
-        b->zf = NULL;
-        return b->rc != FIN_OK ? -1 : 0;
-    }
+    if (b->rc != FIN_OK || stop)
+        return s_part_end(b, r, rc, part, stop);
     if (s_part_close(b, r, rc, part) < 0)
         return -1;
-    if (!b->sheet_name) {
-        if (!want || !*want)
-            return s_fail(b, FIN_EINPUT, "the workbook has no sheet");
-        if (nth)
-            return s_fail(b, FIN_EINPUT, "sheet %ld: the workbook has %ld sheet%s", nth, seen,
-                          seen == 1 ? "" : "s");
-        return s_fail(b, FIN_EINPUT, "no sheet named \"%s\" ([file] sheet in the mapping)", want);
-    }
-    return 0;
+    return b->sheet_name ? 0 : s_no_sheet(b, want, nth, seen);
 }
 
 bool sheet_is_sheet(const char *path)
@@ -1195,16 +1168,8 @@ fin_err_t sheet_import_file(const char *path, mapping_t *map, const import_opts_
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto done;
     }
-    if (!c.fatal && !c.have_header) {
-        fprintf(o->errors, "%s: header: the sheet is empty (want a header row, then one row per answer)\n",
-                label);
-        c.fatal = true;
-    }
-    if (c.fatal) {
-        fprintf(o->report, "%s: not imported: nothing stored\n", label);
-        log_info("import", "IMPORT-DONE %s rows=%zu accepted=0 rejected=file dry_run=%d", ref, c.st.rows,
-                 o->dry_run);
-        rc = FIN_EINPUT;
+    if (c.fatal || !c.have_header) {
+        rc = import_refuse_file(o, label, ref, c.st.rows, c.have_header ? NULL : "sheet");
         goto done;
     }
     if (c.st.rejected > c.max_errors)
