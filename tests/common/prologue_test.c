@@ -21,8 +21,14 @@ static const opt_t s_opts[] = {
 };
 
 static const opt_spec_t s_spec = {
-    "demo", "demo [OPTIONS] COMMAND", "A demo of the prologue.", "Exit codes: 0, 64, 78.\n",
-    s_opts, TU_NELEMS(s_opts), NULL, NULL,
+    "demo",
+    "demo [OPTIONS] COMMAND",
+    "A demo of the prologue.",
+    "Exit codes: 0, 64, 78.\n",
+    s_opts,
+    TU_NELEMS(s_opts),
+    NULL,
+    NULL,
 };
 
 /* What a child's prologue_run did. */
