@@ -22,7 +22,7 @@
  * for exact copies cannot find (the queue deletes at its front all the
  * time, so it makes many).
  *
- * Why one file of ~700 lines: put, ack, erase and the scrub share one
+ * Why one file of ~950 lines: put, ack, erase, withdraw and the scrub share one
  * private protocol (s_write's reopen check, meta "scrubs", the counters of
  * what is unscrubbed since which transaction). Split, that protocol would
  * have to be exported to a second file that could then write around it;

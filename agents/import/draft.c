@@ -12,7 +12,13 @@
  * Deliberately simple: word overlap with a loose word match (same first
  * four bytes, or a quarter of the bytes differ at most) rather than any
  * language model; the draft lists its three best guesses so a person
- * decides. */
+ * decides.
+ *
+ * Why one file of ~1100 lines: draft and check are two printouts of one
+ * scan (the per-column shapes, values and counts above) and share every
+ * judgement made on it: the roles, the item guesses, the label values.
+ * Apart, those judgements would be exported from one to the other, and a
+ * check could disagree with the draft it checks. */
 #include "draft.h"
 
 #include "anonymize.h"

@@ -14,6 +14,10 @@
  * its number and a keyed hash of its name, and import errors never repeat
  * a value (import.c, mapping.c).
  *
+ * A little over 600 lines because the [spool] rules (which mapping a file
+ * name takes) are read and matched here too: they exist only for the
+ * spool, and choosing a mapping is the first step of processing a file.
+ *
  * Deliberately not done: watching subdirectories, importing files that are
  * still open for writing (inotify's IN_CLOSE_WRITE is the signal), and
  * overwriting deleted files (on journalling and flash file systems that
