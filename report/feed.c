@@ -6,6 +6,7 @@
 
 #include "codec.h"
 #include "query.h"
+#include "table.h"
 
 #include <czmq.h>
 #include <sodium.h>
@@ -87,7 +88,7 @@ static uint8_t *s_encode(const query_cell_t *c, uint64_t seq, int min_units, boo
     u.has_removed = removed;
     u.removed = removed;
     int64_t hist[CELL_HIST];
-    if (!c->suppressed && !removed && query_withholds(c->measure, &c->published)) {
+    if (!c->suppressed && !removed && table_withholds(c->measure, &c->published)) {
         /* As the API: n and units only (the rest would give the share back). */
         u.has_n = u.has_units = 1;
         u.n = c->published.n;

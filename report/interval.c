@@ -17,7 +17,7 @@
  * and the sum. n adds up everywhere but over agencies. */
 #include "interval.h"
 
-#include "query.h"
+#include "table.h"
 
 #include <stdlib.h>
 
@@ -70,7 +70,7 @@ interval_t *interval_bounds(const table_t *t, const protect_t *protect, const ca
                         : (interval_t){u.lo + (e - D > 1 ? e - D : 1), u.hi + e + D};
         /* hits' = clamp(hits + j, 0, n'); a withheld share publishes none */
         b[S_HITS] = b[S_MISSES] = (interval_t){0, S_INF};
-        if (cat_measure_has_share(m) && pub.n > 0 && !query_withholds(m, &pub)) {
+        if (cat_measure_has_share(m) && pub.n > 0 && !table_withholds(m, &pub)) {
             int64_t misses = pub.n - pub.hits;
             b[S_HITS] =
                 (interval_t){pub.hits > 0 ? pub.hits - D : 0, pub.hits < pub.n ? pub.hits + D : S_INF};

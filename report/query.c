@@ -32,14 +32,6 @@ static void s_published(const query_t *q, const cat_measure_t *m, bool personal,
         protect_cell(q->protect, m, personal, &r->cell, out);
 }
 
-/* A share of 0 % or 100 % is shown only from n >= 10 (all answering the
- * same is itself a disclosure); decided on the published values, so the
- * decision reveals nothing the numbers do not. */
-static bool s_share_ok(const cell_values_t *cv)
-{
-    return cv->n >= 10 || (cv->share > 0 && cv->share < 1);
-}
-
 /* The row's values into o. Returns false (and adds nothing but n and
  * units) when a share is withheld: every other value of the row — mean,
  * sd, median, interval, change — could give it back. The operator's exact
@@ -51,7 +43,7 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
     json_object_set_new(o, "units", json_integer(cv->units));
     if (cv->n == 0)
         return false;
-    if (!exact && !m->organisation && cat_measure_has_share(m) && !s_share_ok(cv)) {
+    if (!exact && !m->organisation && cat_measure_has_share(m) && !table_share_ok(cv)) {
         json_object_set_new(o, "withheld", json_string("share of 0 % or 100 % on fewer than 10"));
         return false;
     }
@@ -100,13 +92,6 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
     return true;
 }
 
-bool query_withholds(const cat_measure_t *m, const cell_t *published)
-{
-    cell_values_t cv;
-    cell_values(m, published, 0, &cv);
-    return cv.n > 0 && !m->organisation && cat_measure_has_share(m) && !s_share_ok(&cv);
-}
-
 /* The rows a row is compared with (compare.h), NULL where there is none:
  * the previous period, the same period a year earlier, and for an "all"
  * row its two mode rows. */
@@ -125,7 +110,8 @@ static bool s_peer_values(const query_t *q, const cat_measure_t *m, bool persona
     cell_t pub;
     s_published(q, m, personal, r, &pub);
     cell_values(m, &pub, 0, out);
-    return out->n > 0 && !(!q->exact && !m->organisation && cat_measure_has_share(m) && !s_share_ok(out)) &&
+    return out->n > 0 &&
+           !(!q->exact && !m->organisation && cat_measure_has_share(m) && !table_share_ok(out)) &&
            !(m->aggregate == AGG_RATIO && out->sum <= 0); /* no insatser: no share to compare */
 }
 

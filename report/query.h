@@ -67,11 +67,6 @@ void query_print_table(const json_t *result, FILE *out);
  * number (1, 2, ...) or a measure id (i1_behov, ...)". */
 void query_measure_list(const catalogue_t *catalogue, char *out, size_t outlen);
 
-/* True if a row with this published state shows no values but n and
- * units: its share would be 0 % or 100 % on fewer than 10 (every other
- * value could give the share back). The feed applies it too. */
-bool query_withholds(const cat_measure_t *m, const cell_t *published);
-
 /* One protected row of the publication, as every reader sees it. */
 typedef struct {
     const cat_measure_t *measure;

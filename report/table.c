@@ -189,3 +189,15 @@ void table_free(table_t *t)
     free(t->rows);
     *t = (table_t){0};
 }
+
+bool table_share_ok(const cell_values_t *cv)
+{
+    return cv->n >= 10 || (cv->share > 0 && cv->share < 1);
+}
+
+bool table_withholds(const cat_measure_t *m, const cell_t *published)
+{
+    cell_values_t cv;
+    cell_values(m, published, 0, &cv);
+    return cv.n > 0 && !m->organisation && cat_measure_has_share(m) && !table_share_ok(&cv);
+}

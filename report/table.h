@@ -53,4 +53,15 @@ table_row_t *table_find(table_t *t, int level, const char *name, uint32_t period
 
 void table_free(table_t *t);
 
+/* A share of 0 % or 100 % is shown only from n >= 10 (all answering the
+ * same is itself a disclosure); decided on the published values, so the
+ * decision reveals nothing the numbers do not. */
+bool table_share_ok(const cell_values_t *cv);
+
+/* True if a row with this published state shows no values but n and
+ * units: its share withheld by table_share_ok (every other value could
+ * give the share back). The query, the interval audit and the feed apply
+ * it alike. */
+bool table_withholds(const cat_measure_t *m, const cell_t *published);
+
 #endif
