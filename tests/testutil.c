@@ -46,6 +46,26 @@ const char *tu_tempdir(void)
     return p;
 }
 
+char *tu_stderr_of(void (*fn)(void))
+{
+    static int n;
+    char path[512];
+    snprintf(path, sizeof path, "%s/stderr-%d", tu_tempdir(), n++);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w");
+    CHECK(f && saved >= 0);
+    dup2(fileno(f), 2);
+    fclose(f);
+    fn();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char *text = tu_read_file(path);
+    CHECK(text);
+    return text;
+}
+
 static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void) st;

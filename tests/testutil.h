@@ -118,6 +118,10 @@ static inline int tu_result(void)
  * exit (at the end of the case that made it) unless FINSAM_KEEP_TMP is set. */
 const char *tu_tempdir(void);
 
+/* Runs fn with stderr (fd 2) in a file of tu_tempdir and returns what fn
+ * wrote there (caller frees). For tests of log lines. */
+char *tu_stderr_of(void (*fn)(void));
+
 /* Removes a directory tree. */
 void tu_rmrf(const char *path);
 

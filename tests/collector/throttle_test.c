@@ -15,26 +15,6 @@
 static throttle_t *s_t;
 static int s_logged;
 
-/* Runs throttle_event with stderr in a file; returns what was written. */
-static char *s_capture(void (*fn)(void))
-{
-    static int n;
-    char path[512];
-    snprintf(path, sizeof path, "%s/stderr-%d", tu_tempdir(), n++);
-    fflush(stderr);
-    int saved = dup(2);
-    FILE *f = fopen(path, "w");
-    CHECK(f && saved >= 0);
-    dup2(fileno(f), 2);
-    fclose(f);
-    fn();
-    dup2(saved, 2);
-    close(saved);
-    char *text = tu_read_file(path);
-    CHECK(text);
-    return text;
-}
-
 static void s_period(void)
 {
     s_logged = 0;
@@ -47,7 +27,7 @@ static void test_one_line_a_minute(void)
 {
     s_t = throttle_new(MIN, 16, LOG_LEVEL_WARN, "auth");
     CHECK(s_t);
-    char *out = s_capture(s_period);
+    char *out = tu_stderr_of(s_period);
     CHECK_EQ(s_logged, 2);
     CHECK(strstr(out, "WARN  auth AUTH-REFUSED address=127.0.0.1\n"));
     CHECK(strstr(out, "WARN  auth AUTH-REFUSED address=127.0.0.1 (479 more in the last minute)\n"));
@@ -73,7 +53,7 @@ static void s_two_keys(void)
 static void test_flush_and_keys(void)
 {
     s_t = throttle_new(MIN, 16, LOG_LEVEL_WARN, "auth");
-    char *out = s_capture(s_two_keys);
+    char *out = tu_stderr_of(s_two_keys);
     CHECK_EQ(s_logged, 3);
     const char *want[] = {"LINE-A n=1\n", "LINE-B n=1\n", "LINE-A n=3 (2 more in the last minute)\n",
                           "LINE-B n=2\n", "LINE-A n=4 (1 more in the last minute)\n"};
@@ -108,7 +88,7 @@ static void test_max_keys(void)
 {
     /* Two keys remembered: k0 and k1 throttled; k2 and k3 written each time. */
     s_t = throttle_new(MIN, 2, LOG_LEVEL_WARN, "auth");
-    char *out = s_capture(s_many_keys);
+    char *out = tu_stderr_of(s_many_keys);
     CHECK_EQ(s_logged, 6);
     free(out);
     throttle_destroy(&s_t);
@@ -124,7 +104,7 @@ static void s_other_period(void)
 static void test_other_period(void)
 {
     s_t = throttle_new(10000, 2, LOG_LEVEL_INFO, "x");
-    char *out = s_capture(s_other_period);
+    char *out = tu_stderr_of(s_other_period);
     CHECK(strstr(out, "INFO  x LINE (1 more in the last 10s)\n"));
     free(out);
     throttle_destroy(&s_t);

@@ -10,26 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Runs fn with stderr in a file; returns what was written (free it). */
-static char *s_stderr_of(void (*fn)(void))
-{
-    static int n;
-    char path[512];
-    snprintf(path, sizeof path, "%s/stderr-%d", tu_tempdir(), n++);
-    fflush(stderr);
-    int saved = dup(2);
-    FILE *f = fopen(path, "w");
-    CHECK(f && saved >= 0);
-    dup2(fileno(f), 2);
-    fclose(f);
-    fn();
-    dup2(saved, 2);
-    close(saved);
-    char *text = tu_read_file(path);
-    CHECK(text);
-    return text;
-}
-
 static void test_levels(void)
 {
     CHECK_EQ(log_threshold, LOG_LEVEL_INFO); /* the default */
@@ -64,7 +44,7 @@ static void s_write_some(void)
 static void test_threshold_and_format(void)
 {
     s_evaluated = 0;
-    char *out = s_stderr_of(s_write_some);
+    char *out = tu_stderr_of(s_write_some);
     CHECK_EQ(s_evaluated, 0); /* a disabled level costs no formatting */
     CHECK(!strstr(out, "HIDDEN"));
     regex_t re;
@@ -83,12 +63,12 @@ static void test_threshold_and_format(void)
     free(out);
 
     CHECK_EQ(log_set_level("debug"), 0);
-    out = s_stderr_of(s_write_some);
+    out = tu_stderr_of(s_write_some);
     CHECK_EQ(s_evaluated, 1);
     CHECK(strstr(out, "DEBUG test HIDDEN n=1\n"));
     free(out);
     CHECK_EQ(log_set_level("error"), 0);
-    out = s_stderr_of(s_write_some);
+    out = tu_stderr_of(s_write_some);
     CHECK(!strstr(out, "INFO") && !strstr(out, "WARN"));
     CHECK(strstr(out, "ERROR collector"));
     free(out);
@@ -104,7 +84,7 @@ static void s_write_tricky(void)
 
 static void test_one_line_always(void)
 {
-    char *out = s_stderr_of(s_write_tricky);
+    char *out = tu_stderr_of(s_write_tricky);
     /* two calls, two lines */
     int lines = 0;
     for (const char *p = out; *p; p++)
