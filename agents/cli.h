@@ -34,7 +34,7 @@
 /* The options, filled by main.c from its option table (and --config). */
 typedef struct {
     char *data_dir, *forbund, *collector, *server_key, *catalogue, *log_level, *agent_id;
-    char *mapping, *spool, *passphrase_file, *format, *out, *lang;
+    char *mapping, *spool, *passphrase_file, *format, *out, *sheet, *lang;
     long batch_size, window, ack_timeout_ms, events, seed, retention_days, rejected_retention_days;
     long connect_timeout, unreachable_timeout, outbox_quota_mb;
     bool dry_run, no_send, exit_when_empty, check_config;

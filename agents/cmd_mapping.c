@@ -47,7 +47,7 @@ static int s_draft(const char *file)
     }
     char err[512];
     int decisions = 0;
-    fin_err_t frc = draft_write(file, cat, out, &decisions, err, sizeof err);
+    fin_err_t frc = draft_write(file, o.sheet, cat, out, &decisions, err, sizeof err);
     if (out != stdout && fclose(out) != 0 && frc == FIN_OK) {
         fprintf(stderr, "finsam-agent: %s: write error: %s\n", o.out, strerror(errno));
         catalogue_destroy(&cat);

@@ -32,7 +32,7 @@ static const opt_t s_opts[] = {
     {"catalogue", 0, OPT_STR, NULL, 0, 0, "catalogue JSON (default: the embedded one)", &o.catalogue},
     {"dry-run", 'n', OPT_FLAG, NULL, 0, 0, "import: validate and report, store nothing", &o.dry_run},
     {"mapping", 'M', OPT_STR, NULL, 0, 0,
-     "import/run --spool: column mapping for CSV files (docs/import-csv.md)", &o.mapping},
+     "import/run --spool: column mapping for CSV and workbook files (docs/import-csv.md)", &o.mapping},
     {"spool", 'S', OPT_STR, NULL, 0, 0, "run: import files dropped into this directory; status: count them",
      &o.spool},
     {"spool-retention-days", 0, OPT_INT, "0", 0, 3650,
@@ -42,6 +42,8 @@ static const opt_t s_opts[] = {
      &o.rejected_retention_days},
     {"out", 0, OPT_STR, NULL, 0, 0, "mapping draft: write the draft to this new file (default stdout)",
      &o.out},
+    {"sheet", 0, OPT_STR, NULL, 0, 0, "mapping draft: the workbook's sheet, by name or number (default: the first)",
+     &o.sheet},
     {"passphrase-file", 0, OPT_STR, NULL, 0, 0,
      "export-key/import-key: file whose first line is the passphrase (mode 0600)", &o.passphrase_file},
     {"format", 'f', OPT_STR, "text", 0, 0, "status: text or json", &o.format},
@@ -85,10 +87,10 @@ static const opt_spec_t s_spec = {
               "  keygen        create keys/agent.key(+_secret) with metadata forbund=--forbund, and\n"
               "                keys/pseudonym.key (mode 0600); refuses to overwrite\n"
               "                (keeps an existing pseudonym.key, e.g. one brought with import-key)\n"
-              "  import FILE   import canonical JSONL (docs/import-jsonl.md) or, for .csv/.tsv/.txt or\n"
-              "                with --mapping, CSV (docs/import-csv.md): all rows or none\n"
-              "  mapping draft FILE  write a commented mapping for CSV FILE (--out M.ini, default\n"
-              "                stdout); what it could not decide is listed at its end\n"
+              "  import FILE   import canonical JSONL (docs/import-jsonl.md) or, for .csv/.tsv/.txt,\n"
+              "                .xlsx/.ods or with --mapping, a table (docs/import-csv.md): all rows or none\n"
+              "  mapping draft FILE  write a commented mapping for a .csv, .xlsx or .ods FILE (--out\n"
+              "                M.ini, default stdout; --sheet S); what it could not decide is listed at its end\n"
               "  mapping check FILE  explain --mapping M.ini against FILE: columns, labels and rows;\n"
               "                imports nothing\n"
               "  export-key OUT  seal keys/pseudonym.key under --passphrase-file into OUT (mode 0600)\n"

@@ -66,11 +66,24 @@ void report_import_summary(FILE *f, report_lang_t lang, const char *label, const
             fprintf(f, en ? "  trial run (--dry-run): nothing stored\n"
                           : "  provkörning (--dry-run): inget sparades\n");
     }
-    if (r->dropped)
+    if (r->dropped) {
         fprintf(f,
-                en ? "  columns that never leave this computer: %zu%s%s\n"
-                   : "  kolumner som aldrig lämnar den här datorn: %zu%s%s\n",
-                r->dropped, *r->dropped_names ? " – " : "", r->dropped_names);
+                en ? "  columns that never leave this computer: %zu%s"
+                   : "  kolumner som aldrig lämnar den här datorn: %zu%s",
+                r->dropped, *r->dropped_names ? " – " : "");
+        report_names_print(f, r->dropped_names);
+        fputc('\n', f);
+    }
+}
+
+void report_names_print(FILE *f, const char *names)
+{
+    for (const char *p = names; *p; p++) {
+        if (*p == ',')
+            fputs(", ", f);
+        else
+            fputc(*p, f);
+    }
 }
 
 int report_lang_parse(const char *name, report_lang_t *out)
@@ -103,6 +116,9 @@ bool report_name_is_listable(const char *s, size_t max)
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
             c == '-')
             continue;
+        /* One space between words ("Övriga kommentarer"), never at an end. */
+        if (c == ' ' && i > 0 && i + 1 < n && u[i - 1] != ' ')
+            continue;
         /* Two-byte UTF-8 for U+00C0-U+017F: lead C3, C4 or C5, then one
          * continuation byte; a byte-wise ASCII test would drop Kön. */
         if (c >= 0xC3 && c <= 0xC5 && i + 1 < n && (u[i + 1] & 0xC0) == 0x80) {
@@ -114,5 +130,13 @@ bool report_name_is_listable(const char *s, size_t max)
         }
         return false;
     }
-    return true;
+    /* Words that all start with a capital read as a person's name ("Anna
+     * Andersson", a header of a sheet pivoted by person): counted only. */
+    if (!strchr(s, ' '))
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if ((i == 0 || u[i - 1] == ' ') && !(u[i] >= 'A' && u[i] <= 'Z') &&
+            !(u[i] == 0xC3 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9E))
+            return true;
+    return false;
 }

@@ -56,9 +56,14 @@ void report_import_summary(FILE *f, report_lang_t lang, const char *label, const
 
 /* Whether a column or field name may be named in a report's list of
  * dropped columns: 1 to max bytes of letters (ASCII, and the Latin letters
- * of UTF-8 such as å, ä, ö, é, ü: U+00C0-U+017F but × and ÷), digits, '_'
- * and '-'. Anything else (spaces, commas, a cell that happens to be a
- * value) is only counted, never shown. */
+ * of UTF-8 such as å, ä, ö, é, ü: U+00C0-U+017F but × and ÷), digits, '_',
+ * '-' and single spaces between words ("Övriga kommentarer", but not
+ * when every word starts with a capital, as "Anna Andersson" does).
+ * Anything else (commas, a cell that happens to be a value) is only
+ * counted, never shown. */
 bool report_name_is_listable(const char *s, size_t max);
+
+/* Prints a list of listable names kept as "A,B,C" for people: "A, B, C". */
+void report_names_print(FILE *f, const char *names);
 
 #endif

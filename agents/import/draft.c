@@ -24,6 +24,8 @@
 #include "anonymize.h"
 #include "csvcell.h"
 #include "csvimport.h"
+#include "report_text.h"
+#include "sheet.h"
 #include "mapping_int.h"
 #include "util.h"
 
@@ -86,6 +88,8 @@ typedef struct {
     s_col_t *cols;
     size_t ncols, rows;
     bool have_header;
+    bool workbook;  /* read with sheet_read, not csvimport_scan */
+    char sheet[64]; /* the workbook's sheet read, for [file] sheet */
     int ty, tm, td;
     bool failed_alloc;
     char decisions[S_MAX_DECISIONS][320];
@@ -213,6 +217,16 @@ static bool s_name_has(const char *norm, const char *const *parts)
 static bool s_most(size_t n, size_t filled)
 {
     return filled && n * 10 >= filled * 9;
+}
+
+/* A workbook's row, as csvimport_scan would give the same sheet saved
+ * as CSV; the sheet's name is kept for the draft's [file] sheet. */
+static int s_on_sheet_row(void *arg, const char *const *cells, size_t ncells, long row, const char *sheet)
+{
+    s_draft_t *d = arg;
+    if (!d->sheet[0])
+        snprintf(d->sheet, sizeof d->sheet, "%s", sheet);
+    return s_on_record(cells, ncells, row, d);
 }
 
 static void s_roles(s_draft_t *d)
@@ -722,11 +736,13 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
             "; %zu %s, %zu columns. Check every line. What the draft could not decide is\n"
             "; commented out and listed under \"Decisions needed\" at the end; values of a\n"
             "; column that may identify someone are never shown. Format: docs/import-csv.md\n"
-            "\n[file]\nseparator = %s\n; required_items = ITEM   ; rows without these answers are refused\n",
-            base, d->rows, s_rows(d->rows), d->ncols,
-            sep == '\t'  ? "tab"
-            : sep == ',' ? "comma"
-                         : "semicolon");
+            "\n[file]\n",
+            base, d->rows, s_rows(d->rows), d->ncols);
+    if (d->workbook)
+        fprintf(out, "sheet = %s\n", d->sheet);
+    else
+        fprintf(out, "separator = %s\n", sep == '\t' ? "tab" : sep == ',' ? "comma" : "semicolon");
+    fprintf(out, "; required_items = ITEM   ; rows without these answers are refused\n");
     fprintf(out, "\n[values]\n");
     if (in) {
         fprintf(out, "kind = %s\ninstrument = %s   ; %s%s%s\n", s_kind(in->kind), in->code,
@@ -875,8 +891,47 @@ static void s_today(int *y, int *m, int *dd)
     *dd = tm.tm_mday;
 }
 
-fin_err_t draft_write(const char *path, const catalogue_t *cat, FILE *out, int *ndecisions, char *err,
-                      size_t errlen)
+static void s_clear(s_draft_t *d)
+{
+    for (size_t i = 0; i < d->ncols; i++) {
+        free(d->cols[i].header);
+        for (size_t v = 0; v < d->cols[i].nvals; v++) {
+            free(d->cols[i].vals[v].text);
+            free(d->cols[i].vals[v].norm);
+        }
+    }
+    free(d->cols);
+    d->cols = NULL;
+    d->ncols = d->rows = 0;
+    d->have_header = false;
+    d->sheet[0] = '\0';
+}
+
+/* Reads the sheet asked for or, without one, the first sheet that has
+ * rows after its header: survey tools put a cover sheet ("Info") first. */
+static fin_err_t s_read_book(s_draft_t *d, const char *sheet, char *err, size_t errlen)
+{
+    if (sheet && *sheet)
+        return sheet_read(d->path, d->path, sheet, s_on_sheet_row, d, err, errlen);
+    for (int n = 1;; n++) {
+        char nth[16], why[512];
+        snprintf(nth, sizeof nth, "%d", n);
+        s_clear(d);
+        fin_err_t rc = sheet_read(d->path, d->path, nth, s_on_sheet_row, d, why, sizeof why);
+        if (rc != FIN_OK && n == 1)
+            return fin_fail(err, errlen, rc, "%s", why);
+        if (rc != FIN_OK) /* past the last sheet */
+            return fin_fail(err, errlen, FIN_EINPUT,
+                            "%s: no sheet has rows after a header: nothing to draft from (choose one with "
+                            "--sheet NAME)",
+                            d->path);
+        if (d->rows || d->failed_alloc)
+            return FIN_OK;
+    }
+}
+
+fin_err_t draft_write(const char *path, const char *sheet, const catalogue_t *cat, FILE *out, int *ndecisions,
+                      char *err, size_t errlen)
 {
     s_draft_t *d = calloc(1, sizeof *d);
     if (!d)
@@ -885,7 +940,9 @@ fin_err_t draft_write(const char *path, const catalogue_t *cat, FILE *out, int *
     d->path = path;
     s_today(&d->ty, &d->tm, &d->td);
     char sep = 0;
-    fin_err_t rc = csvimport_scan(path, 0, MAPPING_ENC_AUTO, s_on_record, d, &sep, err, errlen);
+    d->workbook = sheet_is_sheet(path);
+    fin_err_t rc = d->workbook ? s_read_book(d, sheet, err, errlen)
+                               : csvimport_scan(path, 0, MAPPING_ENC_AUTO, s_on_record, d, &sep, err, errlen);
     if (rc == FIN_OK && d->failed_alloc)
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", path);
     if (rc == FIN_OK && !d->rows)
@@ -896,14 +953,7 @@ fin_err_t draft_write(const char *path, const catalogue_t *cat, FILE *out, int *
         if (ndecisions)
             *ndecisions = d->ndecisions;
     }
-    for (size_t i = 0; i < d->ncols; i++) {
-        free(d->cols[i].header);
-        for (size_t v = 0; v < d->cols[i].nvals; v++) {
-            free(d->cols[i].vals[v].text);
-            free(d->cols[i].vals[v].norm);
-        }
-    }
-    free(d->cols);
+    s_clear(d);
     free(d);
     return rc;
 }
@@ -929,6 +979,7 @@ typedef struct {
     size_t errlen;
     size_t rows, passed, refused;
     int ty, tm, td;
+    char sheet[64]; /* a workbook's sheet read; "" for CSV */
     s_seen_t *labels, *reasons;
     size_t nlabels, nreasons;
 } s_check_t;
@@ -1003,6 +1054,25 @@ static int s_check_record(const char *const *cells, size_t ncells, long line, vo
     return 0;
 }
 
+static int s_check_sheet_row(void *arg, const char *const *cells, size_t ncells, long row, const char *sheet)
+{
+    s_check_t *k = arg;
+    if (!k->sheet[0])
+        snprintf(k->sheet, sizeof k->sheet, "%s", sheet);
+    return s_check_record(cells, ncells, row, k);
+}
+
+/* Where a row is, as the import's messages name it: "FILE:LINE" for CSV,
+ * "FILE: SHEET!ROW" for a workbook. */
+static const char *s_where(const s_check_t *k, const char *path, long line, char *buf, size_t len)
+{
+    if (k->sheet[0])
+        snprintf(buf, len, "%s: %s!%ld", path, k->sheet, line);
+    else
+        snprintf(buf, len, "%s:%ld", path, line);
+    return buf;
+}
+
 fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refused, char *err, size_t errlen)
 {
     s_check_t k = {.map = map, .out = out, .rc = FIN_OK, .err = err, .errlen = errlen};
@@ -1014,20 +1084,24 @@ fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refus
         rc = fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
         goto free_sets;
     }
-    rc = csvimport_scan(path, mapping_separator(map), mapping_encoding(map), s_check_record, &k, NULL, err,
-                        errlen);
+    if (sheet_is_sheet(path))
+        rc = sheet_read(path, path, mapping_sheet(map), s_check_sheet_row, &k, err, errlen);
+    else
+        rc = csvimport_scan(path, mapping_separator(map), mapping_encoding(map), s_check_record, &k, NULL, err,
+                            errlen);
     if (rc == FIN_OK && k.rc != FIN_OK)
         rc = k.rc;
     if (rc == FIN_OK && !k.bound)
         rc = fin_fail(err, errlen, FIN_EINPUT, "%s: header: the file is empty", path);
     if (rc != FIN_OK)
         goto free_sets;
-    fprintf(out, "%s: %zu %s, %zu columns; the mapping reads %zu, drops %zu%s%s", path, k.rows,
-            s_rows(k.rows), mapping_ncolumns(map), mapping_ncolumns(map) - mapping_nunmapped(map),
-            mapping_nunmapped(map), *mapping_unmapped_names(map) ? " (" : "",
-            *mapping_unmapped_names(map) ? mapping_unmapped_names(map) : "");
-    if (*mapping_unmapped_names(map))
+    fprintf(out, "%s: %zu %s, %zu columns; the mapping reads %zu, drops %zu", path, k.rows, s_rows(k.rows),
+            mapping_ncolumns(map), mapping_ncolumns(map) - mapping_nunmapped(map), mapping_nunmapped(map));
+    if (*mapping_unmapped_names(map)) {
+        fprintf(out, " (");
+        report_names_print(out, mapping_unmapped_names(map));
         fprintf(out, ")");
+    }
     fprintf(out, "\n");
     for (size_t i = 0; i < map->ncols; i++) {
         const mapping_col_t *c = &map->cols[i];
@@ -1054,13 +1128,14 @@ fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refus
     fprintf(out, "rows: %zu pass the mapping, %zu refused\n", k.passed, k.refused);
     for (size_t j = 0; j < k.nreasons; j++) {
         const char *h = k.reasons[j].col >= 0 ? mapping_header(map, k.reasons[j].col) : "";
+        char where[600];
+        s_where(&k, path, k.reasons[j].first_line, where, sizeof where);
         if (k.reasons[j].col < 0)
-            fprintf(out, "%s:%ld: row: %s; %zu %s\n", path, k.reasons[j].first_line, k.reasons[j].label,
-                    k.reasons[j].rows, s_rows(k.reasons[j].rows));
+            fprintf(out, "%s: row: %s; %zu %s\n", where, k.reasons[j].label, k.reasons[j].rows,
+                    s_rows(k.reasons[j].rows));
         else
-            fprintf(out, *h ? "%s:%ld: column %d \"%s\": %s; %zu %s\n" : "%s:%ld: column %d%s: %s; %zu %s\n",
-                    path, k.reasons[j].first_line, k.reasons[j].col + 1, h, k.reasons[j].label,
-                    k.reasons[j].rows, s_rows(k.reasons[j].rows));
+            fprintf(out, *h ? "%s: column %d \"%s\": %s; %zu %s\n" : "%s: column %d%s: %s; %zu %s\n", where,
+                    k.reasons[j].col + 1, h, k.reasons[j].label, k.reasons[j].rows, s_rows(k.reasons[j].rows));
     }
     fprintf(out,
             "not checked here: the site key, the insats codes of agent.ini and the catalogue's rules per "

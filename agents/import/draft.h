@@ -1,6 +1,7 @@
 /* draft.h: `finsam-agent mapping draft FILE` and `mapping check FILE
- * --mapping M`: a mapping written for staff from what a CSV export holds,
- * and a mapping explained against a file, both without importing.
+ * --mapping M`: a mapping written for staff from what an export holds
+ * (CSV, .xlsx or .ods), and a mapping explained against a file, both
+ * without importing.
  *
  * The design decision: a draft never guesses silently. What it is sure of
  * (a personnummer column by name and shape, a label the item's scale has)
@@ -9,7 +10,8 @@
  * as it is or says exactly what to decide. Values of a column that may
  * identify someone are never printed: only their shape and row count.
  *
- * Not here: reading CSV (csvimport_scan), the mapping format (mapping.c). */
+ * Not here: reading CSV (csvimport_scan) or workbooks (sheet_read), the
+ * mapping format (mapping.c). */
 #ifndef FINSAM_DRAFT_H
 #define FINSAM_DRAFT_H
 
@@ -22,14 +24,17 @@
 /* Distinct values kept per column, with their counts. */
 #define DRAFT_MAX_VALUES 40
 
-/* Writes a commented mapping INI for the CSV file `path` to out, ending
+/* Writes a commented mapping INI for the CSV file or workbook `path`
+ * (sheet_is_sheet: the sheet named or numbered by `sheet`, or the first if
+ * NULL) to out, ending
  * with "; Decisions needed: ..." ("none" if none). *ndecisions (if not
  * NULL) gets their number. Returns FIN_OK, or a code with the reason in
  * err (as csvimport_scan; FIN_EINPUT for a file without rows). */
-fin_err_t draft_write(const char *path, const catalogue_t *cat, FILE *out, int *ndecisions, char *err,
-                      size_t errlen);
+fin_err_t draft_write(const char *path, const char *sheet, const catalogue_t *cat, FILE *out, int *ndecisions,
+                      char *err, size_t errlen);
 
-/* Explains map against the CSV file `path` on out: each mapped column's
+/* Explains map against the CSV file or workbook `path` (its [file]
+ * sheet) on out: each mapped column's
  * role or item, each answer and field label with its rows and value, the
  * rows the mapping would pass or refuse and why (reasons once each with
  * their rows). The checks that need the site key or the agent's insats

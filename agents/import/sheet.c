@@ -86,6 +86,7 @@ typedef struct {
     fin_err_t rc;
     /* from workbook.xml */
     char *sheet_name; /* the chosen sheet's name */
+    char sheets[200]; /* the names seen, for "no sheet named" */
     char *sheet_rid;  /* its relationship id */
     char *sheet_part; /* its part, from the relationships */
     bool date1904;
@@ -244,6 +245,24 @@ static bool s_all_digits(const char *s)
     return true;
 }
 
+/* Keeps a sheet's name for the reason below (a sheet name is the
+ * workbook's structure, not a cell's value). */
+static void s_seen_sheet(s_book_t *b, const char *name)
+{
+    size_t n = strlen(b->sheets);
+    if (!name || n + strlen(name) + 5 >= sizeof b->sheets)
+        return;
+    if (n) {
+        memcpy(b->sheets + n, ", ", 2);
+        n += 2;
+    }
+    b->sheets[n++] = '"';
+    memcpy(b->sheets + n, name, strlen(name));
+    n += strlen(name);
+    b->sheets[n++] = '"';
+    b->sheets[n] = '\0';
+}
+
 /* The reason when no sheet was found: want is the sheet's name, or nth
  * its number (from 1); seen is how many the workbook has. Returns -1. */
 static int s_no_sheet(s_book_t *b, const char *want, long nth, long seen)
@@ -251,9 +270,9 @@ static int s_no_sheet(s_book_t *b, const char *want, long nth, long seen)
     if (!want || !*want)
         return s_fail(b, FIN_EINPUT, "the workbook has no sheet");
     if (nth)
-        return s_fail(b, FIN_EINPUT, "sheet %ld: the workbook has %ld sheet%s", nth, seen,
-                      seen == 1 ? "" : "s");
-    return s_fail(b, FIN_EINPUT, "no sheet named \"%s\" ([file] sheet in the mapping)", want);
+        return s_fail(b, FIN_EINPUT, "sheet %ld: the workbook has %ld sheet%s (%s)", nth, seen,
+                      seen == 1 ? "" : "s", b->sheets);
+    return s_fail(b, FIN_EINPUT, "no sheet named \"%s\"; the workbook's sheets are %s", want, b->sheets);
 }
 
 static int s_read_workbook(s_book_t *b, const char *want)
@@ -276,6 +295,7 @@ static int s_read_workbook(s_book_t *b, const char *want)
         } else if (s_is(r, "sheet") && !b->sheet_name) {
             seen++;
             char *name = s_attr(r, "name");
+            s_seen_sheet(b, name);
             char *rid =
                 (char *) xmlTextReaderGetAttributeNs(r, (const xmlChar *) "id", (const xmlChar *) S_RELS_NS);
             if (!rid)
@@ -905,6 +925,7 @@ static int s_read_ods(s_book_t *b, const char *want, sheet_row_fn fn, void *arg)
             seen++;
             char *name = (char *) xmlTextReaderGetAttributeNs(r, (const xmlChar *) "name",
                                                               (const xmlChar *) S_NS_TABLE);
+            s_seen_sheet(b, name);
             bool match = !want || !*want ? seen == 1 : nth ? seen == nth : name && !strcasecmp(name, want);
             if (match && !(b->sheet_name = strdup(name ? name : "")))
                 s_fail(b, FIN_ENOMEM, "out of memory");

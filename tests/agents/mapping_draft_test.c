@@ -182,7 +182,7 @@ static void test_check_explains(void)
                                       "check", s_example(), NULL}),
              0);
     CHECK(tu_file_has(s_log, "enkat-avslut.csv: 3 rows, 20 columns; the mapping reads 15, drops 5 "
-                             "(Startdatum,Namn,E-post,Telefon)\n"));
+                             "(Startdatum, Namn, E-post, Telefon, Övriga kommentarer)\n"));
     CHECK(tu_file_has(s_log, "column 4 \"Personnummer\": personnummer (values not shown)\n"));
     CHECK(tu_file_has(s_log,
                       "column 12 \"Jag fick det stöd jag behövde\": item d_behov, scale agree5, required\n"
