@@ -240,6 +240,46 @@ check(rc == 0 and counts(out) == (40, 40, 0, 0, 0), "xlsx first: 40 accepted (%s
 rc, out, err = run(d, "import", csv_path, "--mapping", MAPPING)
 check(rc == 0 and counts(out) == (40, 0, 40, 0, 0), "then CSV: all already imported")
 
+# ---- a mapping drafted from the workbook itself ------------------------------
+# Staff start from the .xlsx: the draft finds the sheet with the answers
+# (the first is a cover sheet), lists exactly the decisions it could not
+# make, and once those are made imports the same events as the hand-written
+# mapping did from the CSV.
+draft = os.path.join(TMP, "drafted.ini")
+rc, out, err = run(d, "mapping", "draft", shared_path, "--out", draft)
+check(rc == 0 and "drafted.ini: drafted from export-shared.xlsx; 3 decisions needed" in err,
+      "draft from the workbook: 3 decisions (%r)" % err.strip())
+text = open(draft, encoding="utf-8").read()
+check("\n[file]\nsheet = Svar\n" in text and "separator" not in text, "the draft names the sheet with rows")
+decisions = re.findall(r"^;   \d+\. (column \d+ \"[^\"]+\"): which item is it\?", text, re.M)
+check(decisions == ['column 12 "Jag fick det stöd jag behövde"', 'column 14 "Jag kunde påverka stödet"',
+                    'column 15 "Insatsen pågick lagom länge"'], "the decisions name the columns: %r" % decisions)
+for want in ("response_id = Svars-ID", "date = Slutdatum", "personnummer = Personnummer", "gender = Kön",
+             "birth_year = Födelseår", "mode = Arbetsform", "Projekt = project", "Instämmer helt = 5",
+             'column 20 "Övriga kommentarer": free text', 'column 5 "Namn": may identify someone'):
+    check(want in text, "the draft says %r" % want)
+# The three decisions, made as staff make them: the commented line becomes
+# the item the question really is.
+for header, item in (("Jag fick det stöd jag behövde", "d_behov"), ("Jag kunde påverka stödet", "d_inflytande"),
+                     ("Insatsen pågick lagom länge", "d_tid")):
+    text, n = re.subn(r"^; \w+ = %s   ; NEEDS A DECISION$" % re.escape(header), "%s = %s" % (item, header), text,
+                      flags=re.M)
+    check(n == 1, "decision line for %s found once" % header)
+with open(draft, "w", encoding="utf-8") as f:
+    f.write(text)
+rc, out, err = run(d, "mapping", "check", shared_path, "--mapping", draft)
+check(rc == 0 and "rows: 40 pass the mapping, 0 refused" in out, "check: 40 rows pass (%s)" % err.strip())
+check("drops 5 (Startdatum, Namn, E-post, Telefon, Övriga kommentarer)" in out, "check names the dropped columns")
+rc, out, err = run(d, "import", shared_path, "--mapping", draft)
+check(rc == 0 and counts(out) == (40, 0, 40, 0, 0),
+      "the drafted mapping imports the same 40 events as the CSV (%s %s)" % (out.strip(), err.strip()))
+check("kolumner som aldrig lämnar den här datorn: 5 – Startdatum, Namn, E-post, Telefon, Övriga kommentarer" in out,
+      "the Swedish report names every dropped column: %r" % out)
+check('dropped="Startdatum,Namn,E-post,Telefon,Övriga kommentarer"' in out, "dropped= quoted with a space")
+rc, out, err = run(d, "mapping", "draft", shared_path, "--sheet", "Resultat")
+check(rc == 65 and 'no sheet named "Resultat"; the workbook\'s sheets are "Info", "Svar"' in err,
+      "draft --sheet names the sheets: %r" % err.strip())
+
 # ---- the drop directory takes workbooks like CSV files ----------------------
 def spool_case():
     import glob
@@ -293,7 +333,7 @@ check(re.search(r'^bad\.xlsx: Svar!D5 "Personnummer": ', err, re.M) is not None,
 check(bad[3]["pnr12"][2:] not in err and bad[3]["pnr12"][:8] not in err, "the error does not show the cell")
 check(queued(d) == "queued=0", "nothing stored")
 rc, out, err = run(d, "import", bad_path, "--mapping", mapping("sheet = Resultat"))
-check(rc == 65 and 'bad.xlsx: no sheet named "Resultat" ([file] sheet in the mapping)' in err,
+check(rc == 65 and 'bad.xlsx: no sheet named "Resultat"; the workbook\'s sheets are "Info", "Svar"' in err,
       "a missing sheet is named: %r" % err.strip())
 
 # ---- hostile files ----------------------------------------------------------
