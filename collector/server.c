@@ -62,6 +62,12 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
         goto fail;
     }
     registry_destroy(&reg);
+    /* ...and followed while we run: a förbund onboarded with `finsamctl
+     * forbund add` is named on the streams without a restart. */
+    if (!(self->registry = registry_live_new(path, config->catalogue, self->catalogue))) {
+        rc = FIN_ENOMEM;
+        goto fail;
+    }
     snprintf(path, sizeof path, "%s/ledger", config->data_dir);
     /* A store of the previous schema is refused here; its message names
      * `finsamctl -d DATA migrate`, which the operator runs (migrate.h). */
@@ -164,7 +170,7 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
     if (config->stream.events_endpoint && config->stream.events_endpoint[0]) {
         stream_config_t sc = config->stream;
         sc.protect = self->protect;
-        rc = stream_open(&self->stream, &sc, self->cert, self->subscribers, self->ledger, self->catalogue,
+        rc = stream_open(&self->stream, &sc, self->cert, self->subscribers, self->ledger, self->registry,
                          &self->metrics, err, sizeof err);
         if (rc != FIN_OK)
             goto fail;
@@ -202,6 +208,7 @@ void server_destroy(server_t **self_p)
     aggregate_destroy(&self->aggregate);
     protect_destroy(&self->protect);
     ledger_close(&self->ledger);
+    registry_live_destroy(&self->registry);
     catalogue_destroy(&self->catalogue);
     free(self->items);
     free(self->ids);

@@ -13,6 +13,7 @@
 #include "allowlist.h"
 #include "auth.h"
 #include "ingest.h"
+#include "registry.h"
 #include "throttle.h"
 
 #include <czmq.h>
@@ -73,6 +74,7 @@ struct server_t {
     stream_t *stream;
     ledger_t *ledger;
     catalogue_t *catalogue;
+    registry_live_t *registry; /* the catalogue as DATA/forbund.json names förbund now (the streams) */
     aggregate_t *aggregate;
     protect_t *protect;
     int publish_interval_s, publish_max_age_s;

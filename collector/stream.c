@@ -76,7 +76,7 @@ static fin_err_t s_bind(zsock_t *s, const char *role, const char *endpoint, FILE
 }
 
 fin_err_t stream_open(stream_t **out, const stream_config_t *config, zcert_t *cert, allowlist_t *subscribers,
-                      ledger_t *ledger, const catalogue_t *catalogue, metrics_t *metrics, char *err,
+                      ledger_t *ledger, registry_live_t *registry, metrics_t *metrics, char *err,
                       size_t errlen)
 {
     stream_t *self = calloc(1, sizeof *self);
@@ -87,10 +87,10 @@ fin_err_t stream_open(stream_t **out, const stream_config_t *config, zcert_t *ce
     self->subscribers = subscribers;
     self->generation = allowlist_generation(subscribers);
     self->ledger = ledger;
-    self->catalogue = catalogue;
+    self->registry = registry;
     self->metrics = metrics;
     self->changed = zhashx_new();
-    self->feed = feed_new(ledger, catalogue, config->protect);
+    self->feed = feed_new(ledger, registry_live_get(registry), config->protect);
     if (!self->changed || !self->feed) {
         fin_fail(err, errlen, rc, "streams: out of memory");
         goto fail;

@@ -38,6 +38,7 @@
 
 #include "allowlist.h"
 #include "catalogue.h"
+#include "registry.h"
 #include "codec.h"
 #include "err.h"
 #include "ledger.h"
@@ -72,10 +73,11 @@ typedef struct stream_t stream_t;
 /* Binds the live and replay sockets as CURVE servers with cert (ZAP domain
  * "stream": any key listed in `subscribers`, see auth.h) into *out.
  * `subscribers` is borrowed and must outlive the stream; the caller
- * reloads it. Returns FIN_OK, or FIN_EAGAIN (an endpoint cannot be bound),
- * FIN_ENOMEM or FIN_EINTERNAL with the reason in err. */
+ * reloads it. `registry` (borrowed) is the catalogue as the förbund
+ * registry says now; asked before each walk of the publication. Returns FIN_OK, or FIN_EAGAIN (an endpoint
+ * cannot be bound), FIN_ENOMEM or FIN_EINTERNAL with the reason in err. */
 fin_err_t stream_open(stream_t **out, const stream_config_t *config, zcert_t *cert, allowlist_t *subscribers,
-                      ledger_t *ledger, const catalogue_t *catalogue, metrics_t *metrics, char *err,
+                      ledger_t *ledger, registry_live_t *registry, metrics_t *metrics, char *err,
                       size_t errlen);
 void stream_destroy(stream_t **self_p);
 

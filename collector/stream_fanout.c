@@ -148,6 +148,7 @@ fin_err_t stream_publish_publication(stream_t *self, uint64_t seq, char *err, si
     if (self->npeers == 0)
         return FIN_OK;
     s_feed_ctx_t c = {self, seq};
+    feed_set_catalogue(self->feed, registry_live_get(self->registry));
     int rc = feed_update(self->feed, seq, s_feed_send, &c);
     return rc ? fin_fail(err, errlen, fin_from_mdb(rc), "the publication at seq %llu: %s",
                          (unsigned long long) seq, store_strerror(rc))

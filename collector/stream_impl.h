@@ -35,7 +35,7 @@ struct stream_t {
     stream_config_t config;
     allowlist_t *subscribers;
     ledger_t *ledger;
-    const catalogue_t *catalogue;
+    registry_live_t *registry; /* the catalogue with the förbund registry as it is now */
     metrics_t *metrics;
     zsock_t *s_live, *s_replay;
     void *live, *replay;

@@ -149,6 +149,7 @@ static void s_replay_published(stream_t *self, zmq_msg_t *id, const ProtobufCBin
     publish_last(self->ledger, &seq, &at, NULL);
     s_snap_ctx_t c = {self, id, seq, end, next_key};
     bool done = false;
+    feed_set_catalogue(self->feed, registry_live_get(self->registry));
     int rc = feed_snapshot(self->feed, seq, from, limit, s_snap_send, &c, &done);
     end->done = rc == 0 && done;
     end->head_seq = seq;

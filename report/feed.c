@@ -50,6 +50,11 @@ feed_t *feed_new(ledger_t *ledger, const catalogue_t *catalogue, const protect_t
     return self;
 }
 
+void feed_set_catalogue(feed_t *self, const catalogue_t *catalogue)
+{
+    self->catalogue = catalogue;
+}
+
 void feed_destroy(feed_t **self_p)
 {
     if (!self_p || !*self_p)

@@ -28,6 +28,12 @@ typedef struct feed_t feed_t;
 feed_t *feed_new(ledger_t *ledger, const catalogue_t *catalogue, const protect_t *protect);
 void feed_destroy(feed_t **self_p);
 
+/* The catalogue to name förbund and län with from now on (borrowed): the
+ * collector passes the registry's latest before each walk, so a förbund
+ * added or renamed with `finsamctl forbund` reaches subscribers without a
+ * restart (registry_live_get). Its measures must be the same as before. */
+void feed_set_catalogue(feed_t *self, const catalogue_t *catalogue);
+
 /* One protected row as a stream message: topic agg.<measure>.<name>.<period>,
  * payload an encoded CellUpdate (protected = true, seq = publication seq),
  * and a row key that orders the snapshot. Returns 0 to go on. */

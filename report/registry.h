@@ -5,8 +5,8 @@
  * are renamed far more often than indicators change. The registry lives in
  * DATA/forbund.json, written by `finsamctl forbund add|rename` and read by
  * everything that names a förbund or rolls it up into a län (finsamctl at
- * each command, the collector at start and its web API whenever the file
- * changes, registry_live_get):
+ * each command; the collector at start, then its web API and its streams
+ * whenever the file changes, registry_live_get):
  *
  *   {"version": 1,
  *    "forbund": {"NV": {"name": "Samordningsförbundet Norra Västmanland",

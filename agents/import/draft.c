@@ -1087,8 +1087,8 @@ fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refus
     if (sheet_is_sheet(path))
         rc = sheet_read(path, path, mapping_sheet(map), s_check_sheet_row, &k, err, errlen);
     else
-        rc = csvimport_scan(path, mapping_separator(map), mapping_encoding(map), s_check_record, &k, NULL, err,
-                            errlen);
+        rc = csvimport_scan(path, mapping_separator(map), mapping_encoding(map), s_check_record, &k, NULL,
+                            err, errlen);
     if (rc == FIN_OK && k.rc != FIN_OK)
         rc = k.rc;
     if (rc == FIN_OK && !k.bound)
@@ -1135,7 +1135,8 @@ fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refus
                     s_rows(k.reasons[j].rows));
         else
             fprintf(out, *h ? "%s: column %d \"%s\": %s; %zu %s\n" : "%s: column %d%s: %s; %zu %s\n", where,
-                    k.reasons[j].col + 1, h, k.reasons[j].label, k.reasons[j].rows, s_rows(k.reasons[j].rows));
+                    k.reasons[j].col + 1, h, k.reasons[j].label, k.reasons[j].rows,
+                    s_rows(k.reasons[j].rows));
     }
     fprintf(out,
             "not checked here: the site key, the insats codes of agent.ini and the catalogue's rules per "

@@ -459,12 +459,15 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
                           &(report_import_t){st->rows, st->rejected ? 0 : st->accepted, st->already,
                                              st->corrected, st->rejected, st->dropped, dropped_names,
                                              o->dry_run, false});
-    fprintf(
-        o->report,
-        "%s: rows=%zu accepted=%zu already_imported=%zu corrected=%zu rejected=%zu dropped_fields=%zu%s%s%s\n",
-        label, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
-        st->dropped, !*dropped_names ? "" : strchr(dropped_names, ' ') ? " dropped=\"" : " dropped=",
-        dropped_names, strchr(dropped_names, ' ') ? "\"" : "");
+    fprintf(o->report,
+            "%s: rows=%zu accepted=%zu already_imported=%zu corrected=%zu rejected=%zu "
+            "dropped_fields=%zu%s%s%s\n",
+            label, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
+            st->dropped,
+            !*dropped_names              ? ""
+            : strchr(dropped_names, ' ') ? " dropped=\""
+                                         : " dropped=",
+            dropped_names, strchr(dropped_names, ' ') ? "\"" : "");
     for (size_t i = 0; !st->rejected && i < self->ncorrections; i++) {
         int y, m, d;
         anon_civil_from_days(self->corrections[i].prior_day, &y, &m, &d);

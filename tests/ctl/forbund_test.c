@@ -225,10 +225,50 @@ static void test_collector_follows(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
+/* The streams follow the registry too: a förbund added while the
+ * collector runs has its län row named on the aggregate stream, not
+ * "okänt län" (the feed asks the registry before each walk). */
+static void test_stream_follows(void)
+{
+    cluster_t c;
+    cluster_init(&c);
+    char agg[320], gv[320];
+    cluster_add_subscriber(&c, "agg", "aggregates", agg, sizeof agg);
+    cluster_add_agent(&c, "gv", "GV", true, gv, sizeof gv);
+    cluster_start_collector(&c);
+    char *out = NULL;
+    CHECK_EQ(s_forbund(c.cdir, &out,
+                       (const char *const[]){"add", "GV", "--name", "Samordningsförbundet Gävleborg", "--lan",
+                                             "Gävleborg", NULL}),
+             0);
+    free(out);
+    CHECK_EQ(
+        cluster_agent(&c, gv, 120000, (const char *[]){"demo", "--events", "600", "--exit-when-empty", NULL}),
+        0);
+    /* The snapshot is of the publication: wait for one that holds GV. */
+    char path[400];
+    snprintf(path, sizeof path, "%s/agg-snapshot.json", c.dir);
+    char *snap = NULL;
+    for (int tries = 0; tries < 40 && !(snap && strstr(snap, "\"forbund\":\"GV\"")); tries++) {
+        free(snap);
+        const char *args[] = {"agg.", "--from", "0", "--idle-exit-ms", "500", NULL};
+        CHECK_EQ(tu_wait(cluster_tail_spawn(&c, agg, c.stream_aggregates, path, args), 30000), 0);
+        snap = tu_read_file(path);
+        if (!strstr(snap ? snap : "", "\"forbund\":\"GV\""))
+            usleep(250000);
+    }
+    CHECK(snap && strstr(snap, "\"forbund\":\"GV\""));
+    CHECK(strstr(snap, "\"level\":\"lan\"") && strstr(snap, "\"forbund\":\"Gävleborg\""));
+    CHECK(!strstr(snap, "okänt län"));
+    free(snap);
+    cluster_stop_collector(&c, SIGTERM);
+}
+
 static const test_case_t s_cases[] = {
     {"add, list, rename and refusals", test_commands},
     {"a new förbund rolls up into its län", test_new_forbund_rolls_up},
     {"the collector follows the registry", test_collector_follows},
+    {"the aggregate stream follows the registry", test_stream_follows},
 };
 
 int main(int argc, char **argv)
