@@ -140,3 +140,168 @@ bool report_name_is_listable(const char *s, size_t max)
             return true;
     return false;
 }
+
+/* ---- reasons -------------------------------------------------------------- */
+
+/* The checks' fixed phrases in Swedish, longest first where one contains
+ * another. What a reason quotes (labels, headers) is never translated;
+ * codes (d_behov, agree5) and syntax ([labels.X], separator = comma) stay. */
+static const struct {
+    const char *en, *sv;
+} s_phrases[] = {
+    {"not an Excel or OpenDocument workbook, or a damaged one",
+     "inte en arbetsbok från Excel eller OpenDocument, eller en skadad fil"},
+    {"not an Excel workbook", "inte en Excel-arbetsbok"},
+    {"not an OpenDocument spreadsheet", "inte ett OpenDocument-kalkylblad"},
+    {"damaged (not well-formed XML, or the archive is truncated)",
+     "skadad (felaktig XML, eller så är arkivet avkortat)"},
+    {"unpacks to more than", "packas upp till mer än"},
+    {"times its packed size (a zip bomb?)", "gånger sin packade storlek (en zip-bomb?)"},
+    {"unpacked; split the export", "uppackad; dela upp exporten"},
+    {"larger than", "större än"},
+    {"the archive does not say its size; not a workbook", "arkivet anger inte sin storlek; inte en arbetsbok"},
+    {"cannot unpack", "kan inte packas upp"},
+    {"a cell reference that is not one (or beyond column XFD)",
+     "en cellreferens som inte är en (eller bortom kolumn XFD)"},
+    {"a number cell that holds no number", "en talcell utan tal"},
+    {"cells out of order", "cellerna i fel ordning"},
+    {"rows out of order or beyond row", "raderna i fel ordning eller bortom rad"},
+    {"the workbook's sheets are", "arbetsbokens blad är"},
+    {"the workbook has no sheet", "arbetsboken har inget blad"},
+    {"the workbook has", "arbetsboken har"},
+    {"no sheet named", "inget blad heter"},
+    {"its part is not listed in", "dess del finns inte i"},
+    {"is longer than", "är längre än"},
+    {"looks like a personnummer, phone number or e-mail address; direct identifiers are not allowed here",
+     "ser ut som ett personnummer, telefonnummer eller en e-postadress; direkta identiteter får inte stå "
+     "här"},
+    {"this is a number Excel shortened; format the column as Text before exporting, or export as .xlsx",
+     "talet är förkortat av Excel; formatera kolumnen som Text före exporten, eller exportera som .xlsx"},
+    {"not a personnummer (10 or 12 digits, optional '-' or '+')",
+     "inte ett personnummer (10 eller 12 siffror, ev. '-' eller '+')"},
+    {"personnummer has no valid birth date", "personnumret har inget giltigt födelsedatum"},
+    {"personnummer check digit is wrong", "personnumrets kontrollsiffra stämmer inte"},
+    {"personnummer birth date is in the future", "personnumrets födelsedatum ligger i framtiden"},
+    {"no insats codes are declared (value not shown); list the site's codes in an [insatser] section of the "
+     "agent's configuration (--config FILE), or leave insats out",
+     "inga insatskoder är angivna (värdet visas inte); lista förbundets koder i avsnittet [insatser] i "
+     "agentens "
+     "inställningar (--config FIL), eller låt bli att mappa insats"},
+    {"value not shown (it may be personal data): not in the declared list [insatser] of ",
+     "värdet visas inte (det kan vara en personuppgift): finns inte i listan [insatser] i "},
+    {"add the code there, or fix the column", "lägg till koden där, eller rätta kolumnen"},
+    {"is not in the declared list [insatser] of", "finns inte i listan [insatser] i"},
+    {"(codes are exact: translate the export's spelling in [labels.insats], or fix the column)",
+     "(koderna måste stämma exakt: översätt exportens stavning i [labels.insats], eller rätta kolumnen)"},
+    {"is declared as", "är angiven som"},
+    {"the row says", "raden säger"},
+    {"(a stray separator or quote?)", "(ett skiljetecken eller citattecken för mycket?)"},
+    {"(a quote inside an unquoted field, or text after a closing quote)",
+     "(ett citattecken mitt i ett fält, eller text efter ett avslutande citattecken)"},
+    {"a quoted field is not closed", "ett fält inom citattecken avslutas aldrig"},
+    {"columns, the header has", "kolumner, rubrikraden har"},
+    {"a value right of the last header column", "ett värde till höger om rubrikradens sista kolumn"},
+    {"(want a header row, then one row per answer)", "(en rubrikrad behövs, sedan en rad per svar)"},
+    {"the header has 1 column but contains", "rubrikraden har 1 kolumn men innehåller"},
+    {"is the separator", "är skiljetecknet"},
+    {"is not in the header", "finns inte i rubrikraden"},
+    {"columns of the header", "kolumner i rubrikraden"},
+    {"is mapped twice", "är mappad två gånger"},
+    {"mapping: column", "mappningen: kolumnen"},
+    {"unknown answer label", "okänd svarsetikett"},
+    {"(map it in [labels] or [labels.", "(ange den i [labels] eller [labels."},
+    {"say what they mean in", "ange vad de betyder i"},
+    {"holds the number", "innehåller talet"},
+    {"holds numbers", "innehåller talen"},
+    {"for a yes/no item", "för en ja/nej-fråga"},
+    {"for an agree5 item", "för en fråga med femgradig skala"},
+    {"missing required item", "saknar den obligatoriska frågan"},
+    {"must be a date YYYY-MM-DD or D/M/YYYY", "ska vara ett datum ÅÅÅÅ-MM-DD eller D/M/ÅÅÅÅ"},
+    {"must be a date YYYY-MM-DD", "ska vara ett datum ÅÅÅÅ-MM-DD"},
+    {"must be a whole number", "ska vara ett heltal"},
+    {"or a decimal number", "eller ett decimaltal"},
+    {"must be between", "ska vara mellan"},
+    {"must be ja/nej (or a label in [labels.", "ska vara ja/nej (eller en etikett i [labels."},
+    {"must be one of", "ska vara en av"},
+    {"must be an integer", "ska vara ett heltal"},
+    {"must be a string", "ska vara text"},
+    {"must be true or false", "ska vara true eller false"},
+    {"must be a JSON object", "ska vara ett JSON-objekt"},
+    {"must be an event id of 32 hex digits", "ska vara ett händelse-id med 32 hexadecimala siffror"},
+    {"must be an object", "ska vara ett objekt"},
+    {"value outside scale", "värdet ligger utanför skalan"},
+    {"(not a whole number)", "(inte ett heltal)"},
+    {"0 = don't know", "0 = vet ej"},
+    {"not an item of instrument", "är ingen fråga i formuläret"},
+    {"(name not shown: not in the catalogue)", "(namnet visas inte: finns inte i katalogen)"},
+    {"not in catalogue version", "finns inte i katalogversion"},
+    {"is not a", "är inte ett"},
+    {"instrument", "formulär"},
+    {"age at the event must be 16-120", "åldern vid händelsen ska vara 16–120"},
+    {"more than", "fler än"},
+    {"answers", "svar"},
+    {"contains a NUL character", "innehåller ett NUL-tecken"},
+    {"contains a NUL byte", "innehåller en NUL-byte"},
+    {"is not valid UTF-8", "är inte giltig UTF-8"},
+    {"line longer than", "raden är längre än"},
+    {"longer than", "längre än"},
+    {"bytes", "byte"},
+    {"not valid JSON (column", "inte giltig JSON (kolumn"},
+    {"is in the future", "ligger i framtiden"},
+    {"is before", "ligger före"},
+    {"is empty", "är tom"},
+    {"did you mean", "menade du"},
+    {"missing", "saknas"},
+    {"(for ", "(för "},
+    {"matches", "passar"},
+    {"e.g.", "t.ex."},
+    {"set `", "ange `"},
+    {"in [file]", "i [file]"},
+    {"sheets", "blad"},
+    {"sheet", "blad"},
+    {"string", "texten"},
+    {"columns", "kolumner"},
+    {"rows", "rader"},
+    {" and ", " och "},
+    {" or ", " eller "},
+};
+
+static bool s_word(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c >= 0x80;
+}
+
+const char *report_reason(report_lang_t lang, const char *why, char *out, size_t len)
+{
+    if (!len)
+        return out;
+    size_t o = 0;
+    bool quoted = false;
+    for (const char *p = why; *p && o + 1 < len;) {
+        if (*p == '"')
+            quoted = !quoted;
+        size_t k = sizeof s_phrases / sizeof *s_phrases;
+        /* A phrase starts at a word's start and ends at a word's end. */
+        if (lang != REPORT_EN && !quoted &&
+            (p == why || !s_word((unsigned char) p[-1]) || !s_word((unsigned char) *p)))
+            for (k = 0; k < sizeof s_phrases / sizeof *s_phrases; k++) {
+                size_t n = strlen(s_phrases[k].en);
+                if (!strncmp(p, s_phrases[k].en, n) &&
+                    (!s_word((unsigned char) p[n - 1]) || !s_word((unsigned char) p[n])))
+                    break;
+            }
+        if (k < sizeof s_phrases / sizeof *s_phrases) {
+            size_t n = strlen(s_phrases[k].sv);
+            if (o + n >= len)
+                break;
+            memcpy(out + o, s_phrases[k].sv, n);
+            o += n;
+            p += strlen(s_phrases[k].en);
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

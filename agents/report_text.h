@@ -63,6 +63,11 @@ void report_import_summary(FILE *f, report_lang_t lang, const char *label, const
  * counted, never shown. */
 bool report_name_is_listable(const char *s, size_t max);
 
+/* A rejected row's reason (given in English by the checks) in lang, into
+ * out: its fixed phrases in Swedish, what it quotes and the codes and
+ * mapping syntax it names unchanged. Returns out. */
+const char *report_reason(report_lang_t lang, const char *why, char *out, size_t len);
+
 /* Prints a list of listable names kept as "A,B,C" for people: "A, B, C". */
 void report_names_print(FILE *f, const char *names);
 

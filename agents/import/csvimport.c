@@ -18,6 +18,8 @@
 #include "csvimport.h"
 
 #include "csvcell.h"
+#include "rejects.h"
+#include "report_text.h"
 #include "log.h"
 #include "util.h"
 
@@ -31,29 +33,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_MAX_ERRORS 20
-/* Distinct (column, reason) pairs gathered into one line each. */
-#define S_MAX_GATHERED 64
-
-/* A reason said once for all the rows that have it (mapping.h): an
- * unknown label is one decision for staff, not one per row. */
-typedef struct {
-    int col;
-    char why[400];
-    long first_line;
-    size_t rows;
-    /* bare numbers on a labelled scale: the distinct ones, to name them */
-    long long numbers[8];
-    size_t nnumbers;
-} s_gathered_t;
-
 typedef struct {
     const char *label; /* the file as messages name it (import_opts_t.label) */
     mapping_t *map;
     const import_opts_t *o;
     import_t *imp;
     import_stats_t st;
-    size_t max_errors;
+    rejects_t *rejects;
     /* the record being collected */
     char **cells;
     size_t ncells, cap;
@@ -67,8 +53,6 @@ typedef struct {
     size_t nheader;
     bool fatal; /* the file's fault stops the import (reason on o->errors) */
     char sep;
-    s_gathered_t gathered[S_MAX_GATHERED];
-    size_t ngathered, gathered_rows, printed;
 } s_ctx_t;
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -213,68 +197,11 @@ static char s_detect_separator(const char *p, size_t n)
 
 /* ---- records ----------------------------------------------------------- */
 
-static void s_print(const s_ctx_t *c, long line, int col, const char *field, const char *why, size_t rows)
-{
-    char more[48] = "";
-    if (rows)
-        snprintf(more, sizeof more, "; %zu row%s", rows, rows == 1 ? "" : "s");
-    if (col >= 0)
-        fprintf(c->o->errors,
-                *mapping_header(c->map, col) ? "%s:%ld: column %d \"%s\": %s%s\n"
-                                             : "%s:%ld: column %d%s: %s%s\n",
-                c->label, line, col + 1, mapping_header(c->map, col), why, more);
-    else
-        fprintf(c->o->errors, "%s:%ld: %s: %s%s\n", c->label, line, field, why, more);
-}
-
-#define S_NUMBERS "holds numbers for "
-
-static int s_cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *) a, y = *(const long long *) b;
-    return (x > y) - (x < y);
-}
-
-static bool s_gather(s_ctx_t *c, int col, const char *why, const char *cell)
-{
-    if (col < 0 || (strncmp(why, MAPPING_LABEL_WHY, strlen(MAPPING_LABEL_WHY)) &&
-                    strncmp(why, S_NUMBERS, strlen(S_NUMBERS))))
-        return false;
-    s_gathered_t *g = NULL;
-    for (size_t i = 0; i < c->ngathered && !g; i++)
-        if (c->gathered[i].col == col && !strcmp(c->gathered[i].why, why))
-            g = &c->gathered[i];
-    if (!g && c->ngathered == S_MAX_GATHERED)
-        return false;
-    if (!g) {
-        g = &c->gathered[c->ngathered++];
-        g->col = col;
-        snprintf(g->why, sizeof g->why, "%s", why);
-        g->first_line = c->rec_line;
-        g->rows = 0;
-    }
-    g->rows++;
-    c->gathered_rows++;
-    long long n;
-    bool frac, up, seen = false;
-    if (cell && !strncmp(why, S_NUMBERS, strlen(S_NUMBERS)) && csvcell_number(cell, &n, &frac, &up) == 0) {
-        for (size_t i = 0; i < g->nnumbers && !seen; i++)
-            seen = g->numbers[i] == n;
-        if (!seen && g->nnumbers < sizeof g->numbers / sizeof *g->numbers)
-            g->numbers[g->nnumbers++] = n;
-    }
-    return true;
-}
-
 static void s_reject(s_ctx_t *c, int col, const char *field, const char *why)
 {
     c->st.rejected++;
-    const char *cell = col >= 0 && (size_t) col < c->ncells ? c->cells[col] : NULL;
-    if (s_gather(c, col, why, cell))
-        return;
-    if (++c->printed > c->max_errors)
-        return;
-    s_print(c, c->rec_line, col, field, why, 0);
+    rejects_add(c->rejects, NULL, c->rec_line, col, field, why,
+                col >= 0 && (size_t) col < c->ncells ? c->cells[col] : NULL);
 }
 
 static void s_row(s_ctx_t *c)
@@ -294,7 +221,8 @@ static void s_row(s_ctx_t *c)
                              *p == ','   ? "comma"
                              : *p == ';' ? "semicolon"
                                          : "tab");
-            fprintf(c->o->errors, "%s:%ld: header: %s%s\n", c->label, c->rec_line, err, hint);
+            strncat(err, hint, sizeof err - strlen(err) - 1);
+            rejects_file(c->rejects, NULL, c->rec_line, "header", err);
             c->fatal = true;
             return;
         }
@@ -471,7 +399,6 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     if (err && errlen)
         err[0] = '\0';
     s_ctx_t c = {.label = label, .map = map, .o = o, .between = true};
-    c.max_errors = o->max_errors > 0 ? (size_t) o->max_errors : S_MAX_ERRORS;
     char *text = NULL;
     size_t len = 0;
     struct csv_parser parser;
@@ -479,10 +406,11 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     rc = FIN_EINPUT; /* the reason is on o->errors */
 
     bool utf8 = false;
-    char why[160];
+    char why[256];
     fin_err_t dec = s_decode(raw, rawlen, mapping_encoding(map), &text, &len, &utf8, why, sizeof why);
     if (dec == FIN_EINPUT) {
-        fprintf(o->errors, "%s: %s\n", label, why);
+        char text_why[400];
+        fprintf(o->errors, "%s: %s\n", label, report_reason(o->lang, why, text_why, sizeof text_why));
         goto free_raw;
     } else if (dec != FIN_OK) {
         rc = fin_fail(err, errlen, dec, "%s: %s", label, why);
@@ -493,9 +421,10 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
         sep = s_detect_separator(text, len);
     c.sep = sep;
 
-    if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000))) {
+    if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000)) ||
+        !(c.rejects = rejects_new(o, label, map))) {
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
-        goto free_text;
+        goto free_import;
     }
     import_set_insatser(c.imp, o->insatser);
     import_set_window(c.imp, mapping_window_days(map));
@@ -518,9 +447,9 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     while (off < len && !c.fatal && !c.failed_alloc) {
         size_t chunk = s_next_line(text, len, off, &c.line, &c.rec_line, &c.between);
         if (csv_parse(&parser, text + off, chunk, s_on_field, s_on_record, &c) != chunk) {
-            fprintf(o->errors,
-                    "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)\n",
-                    label, c.rec_line, csv_strerror(csv_error(&parser)));
+            snprintf(why, sizeof why, "%s (a quote inside an unquoted field, or text after a closing quote)",
+                     csv_strerror(csv_error(&parser)));
+            rejects_file(c.rejects, NULL, c.rec_line, "csv", why);
             c.fatal = true;
             break;
         }
@@ -529,7 +458,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
             s_progress(&c, off, len, &last_pct);
     }
     if (!c.fatal && csv_fini(&parser, s_on_field, s_on_record, &c) != 0) {
-        fprintf(o->errors, "%s:%ld: csv: a quoted field is not closed\n", label, c.rec_line);
+        rejects_file(c.rejects, NULL, c.rec_line, "csv", "a quoted field is not closed");
         c.fatal = true;
     }
     if (o->progress) {
@@ -541,33 +470,10 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
         goto free_parser;
     }
     if (c.fatal || !c.have_header) {
-        rc = import_refuse_file(o, label, ref, c.st.rows, c.have_header ? NULL : "file");
+        rc = import_refuse_file(o, label, ref, c.st.rows, c.fatal || c.have_header ? NULL : "file");
         goto free_parser;
     }
-    for (size_t i = 0; i < c.ngathered; i++) {
-        s_gathered_t *g = &c.gathered[i];
-        char why[sizeof g->why + 200];
-        if (g->nnumbers && !strncmp(g->why, S_NUMBERS, strlen(S_NUMBERS))) {
-            /* "holds numbers 0 and 1 for ...": the numbers as they were
-             * (answers on the item's scale, not personal data). */
-            qsort(g->numbers, g->nnumbers, sizeof *g->numbers, s_cmp_ll);
-            size_t len =
-                (size_t) snprintf(why, sizeof why, g->nnumbers == 1 ? "holds the number" : "holds numbers");
-            for (size_t k = 0; k < g->nnumbers && len < sizeof why; k++)
-                len += (size_t) snprintf(why + len, sizeof why - len, "%s%lld",
-                                         k == 0                 ? " "
-                                         : k + 1 == g->nnumbers ? " and "
-                                                                : ", ",
-                                         g->numbers[k]);
-            if (len < sizeof why)
-                snprintf(why + len, sizeof why - len, " for %s", g->why + strlen(S_NUMBERS));
-        } else {
-            snprintf(why, sizeof why, "%s", g->why);
-        }
-        s_print(&c, g->first_line, g->col, "row", why, g->rows);
-    }
-    if (c.printed > c.max_errors)
-        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, c.printed - c.max_errors);
+    rejects_finish(c.rejects);
     c.st.dropped = mapping_nunmapped(map);
     rc = import_finish(c.imp, path, &c.st, mapping_unmapped_names(map), o, err, errlen);
 free_parser:
@@ -576,8 +482,8 @@ free_parser:
     if (parser_live)
         csv_free(&parser);
 free_import:
+    rejects_destroy(&c.rejects);
     import_destroy(&c.imp);
-free_text:
     if (!utf8)
         free(text);
 free_raw:

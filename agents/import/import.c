@@ -450,7 +450,10 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
         if (orc) {
             report_import_summary(o->report, o->lang, label,
                                   &(report_import_t){.rows = st->rows, .failed = true});
-            fprintf(o->report, "%s: outbox failure: nothing stored\n", label);
+            fprintf(o->report,
+                    o->lang == REPORT_EN ? "%s: outbox failure: nothing stored\n"
+                                         : "%s: utkorgen kunde inte skrivas: inget sparades\n",
+                    label);
             log_error("import", "IMPORT-FAILED %s reason=\"%s\"", ref, why);
             return fin_fail(err, errlen, orc, "%s: outbox: %s", label, why);
         }
@@ -471,16 +474,26 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
     for (size_t i = 0; !st->rejected && i < self->ncorrections; i++) {
         int y, m, d;
         anon_civil_from_days(self->corrections[i].prior_day, &y, &m, &d);
-        fprintf(o->report, "%s: row %zu: correction of the answer imported on %04d-%02d-%02d\n", label,
-                self->corrections[i].row, y, m, d);
+        fprintf(o->report,
+                o->lang == REPORT_EN ? "%s: row %zu: correction of the answer imported on %04d-%02d-%02d\n"
+                                     : "%s: rad %zu: rättelse av svaret som importerades %04d-%02d-%02d\n",
+                label, self->corrections[i].row, y, m, d);
     }
     if (!st->rejected && !o->dry_run && self->import_no)
-        fprintf(o->report, "%s: import %llu (finsam-agent withdraw import %llu takes it back)\n", label,
-                (unsigned long long) self->import_no, (unsigned long long) self->import_no);
+        fprintf(o->report,
+                o->lang == REPORT_EN
+                    ? "%s: import %llu (finsam-agent withdraw import %llu takes it back)\n"
+                    : "%s: import %llu (finsam-agent withdraw import %llu tar tillbaka den)\n",
+                label, (unsigned long long) self->import_no, (unsigned long long) self->import_no);
     if (st->rejected)
-        fprintf(o->report, "%s: %zu row(s) rejected: nothing stored\n", label, st->rejected);
+        fprintf(o->report,
+                o->lang == REPORT_EN ? "%s: %zu row(s) rejected: nothing stored\n"
+                                     : "%s: %zu rad(er) avvisade: inget sparades\n",
+                label, st->rejected);
     else if (o->dry_run)
-        fprintf(o->report, "%s: dry run: nothing stored\n", label);
+        fprintf(o->report,
+                o->lang == REPORT_EN ? "%s: dry run: nothing stored\n" : "%s: provkörning: inget sparades\n",
+                label);
     log_info("import",
              "IMPORT-DONE %s rows=%zu accepted=%zu already=%zu corrected=%zu rejected=%zu dry_run=%d", ref,
              st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected, o->dry_run);
@@ -492,10 +505,15 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
 fin_err_t import_refuse_file(const import_opts_t *o, const char *label, const char *ref, size_t rows,
                              const char *empty)
 {
-    if (empty)
+    bool en = o->lang == REPORT_EN;
+    if (empty && en)
         fprintf(o->errors, "%s: header: the %s is empty (want a header row, then one row per answer)\n",
                 label, empty);
-    fprintf(o->report, "%s: not imported: nothing stored\n", label);
+    else if (empty)
+        fprintf(o->errors, "%s: rubrikraden: %s (en rubrikrad behövs, sedan en rad per svar)\n", label,
+                !strcmp(empty, "sheet") ? "bladet är tomt" : "filen är tom");
+    fprintf(o->report, en ? "%s: not imported: nothing stored\n" : "%s: inte importerad: inget sparades\n",
+            label);
     log_info("import", "IMPORT-DONE %s rows=%zu accepted=0 rejected=file dry_run=%d", ref, rows, o->dry_run);
     return FIN_EINPUT;
 }

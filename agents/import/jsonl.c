@@ -9,15 +9,13 @@
  * Not here: what a row means (import.c, row.c), CSV (csvimport.c). */
 #include "jsonl.h"
 
+#include "rejects.h"
 #include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Rejected rows listed before "... and N more" when o->max_errors is 0. */
-#define S_MAX_ERRORS 20
 
 fin_err_t jsonl_import_file(const char *path, const import_opts_t *o, char *err, size_t errlen)
 {
@@ -26,16 +24,16 @@ fin_err_t jsonl_import_file(const char *path, const import_opts_t *o, char *err,
     if (!f)
         return fin_fail(err, errlen, FIN_ENOTFOUND, "%s: cannot open: %s", label, strerror(errno));
     fin_err_t rc;
-    int max_errors = o->max_errors > 0 ? o->max_errors : S_MAX_ERRORS;
     import_stats_t st = {0};
     import_t *imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000);
+    rejects_t *rejects = rejects_new(o, label, NULL);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     long lineno = 0;
-    if (!imp) {
+    if (!imp || !rejects) {
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
-        goto close_file;
+        goto free_import;
     }
     import_set_insatser(imp, o->insatser);
     while ((n = getline(&line, &cap, f)) >= 0) {
@@ -69,20 +67,18 @@ fin_err_t jsonl_import_file(const char *path, const import_opts_t *o, char *err,
         }
         if (bad) {
             st.rejected++;
-            if (st.rejected <= (size_t) max_errors)
-                fprintf(o->errors, "%s:%ld: %s: %s\n", label, lineno, field, why);
+            rejects_add(rejects, NULL, lineno, -1, field, why, NULL);
         }
     }
     if (ferror(f)) {
         rc = fin_fail(err, errlen, FIN_EIO, "%s: read error: %s", label, strerror(errno));
         goto free_import;
     }
-    if (st.rejected > (size_t) max_errors)
-        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, st.rejected - (size_t) max_errors);
+    rejects_finish(rejects);
     rc = import_finish(imp, path, &st, NULL, o, err, errlen);
 free_import:
+    rejects_destroy(&rejects);
     import_destroy(&imp);
-close_file:
     free(line);
     fclose(f);
     return rc;

@@ -28,6 +28,8 @@
 
 #include "anonymize.h"
 #include "log.h"
+#include "rejects.h"
+#include "report_text.h"
 #include "util.h"
 
 #include <errno.h>
@@ -43,7 +45,6 @@
 #include <unistd.h>
 #include <zip.h>
 
-#define S_MAX_ERRORS 20
 #define S_RELS_NS "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 #define S_RELS_NS_STRICT "http://purl.oclc.org/ooxml/officeDocument/relationships"
 
@@ -622,17 +623,6 @@ static int s_parse_ref(const char *ref, long *col, long *row)
     return 0;
 }
 
-static void s_col_name(long col, char out[8])
-{
-    char tmp[8];
-    int n = 0;
-    for (long c = col + 1; c > 0 && n < 7; c = (c - 1) / 26)
-        tmp[n++] = (char) ('A' + (c - 1) % 26);
-    for (int i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-}
-
 static void s_clear_row(s_book_t *b)
 {
     for (size_t i = 0; i < b->ncells; i++)
@@ -772,7 +762,7 @@ static int s_read_sheet(s_book_t *b, sheet_row_fn fn, void *arg)
             xmlFree(ref);
             if (c <= col || rr != row) {
                 char name[8];
-                s_col_name(c, name);
+                rejects_col_name(c, name);
                 s_fail(b, FIN_EINPUT, "%s!%s%ld: cells out of order", b->sheet_name, name, rr);
                 break;
             }
@@ -797,7 +787,7 @@ static int s_read_sheet(s_book_t *b, sheet_row_fn fn, void *arg)
             const char *s = (const char *) xmlTextReaderConstValue(r);
             size_t n = s ? strlen(s) : 0;
             char name[8];
-            s_col_name(col, name);
+            rejects_col_name(col, name);
             if (v.n + n > SHEET_MAX_CELL)
                 s_fail(b, FIN_EINPUT, "%s!%s%ld: longer than %d bytes", b->sheet_name, name, cell_row,
                        SHEET_MAX_CELL);
@@ -816,7 +806,7 @@ static int s_read_sheet(s_book_t *b, sheet_row_fn fn, void *arg)
             const char *why = NULL;
             if (s_cell_text(b, ct, cs, v.p ? v.p : "", text, SHEET_MAX_CELL + 1, &why) < 0) {
                 char name[8];
-                s_col_name(col, name);
+                rejects_col_name(col, name);
                 s_fail(b, FIN_EINPUT, "%s!%s%ld: %s", b->sheet_name, name, cell_row, why);
                 break;
             }
@@ -949,7 +939,7 @@ static int s_read_ods(s_book_t *b, const char *want, sheet_row_fn fn, void *arg)
             typed = NULL;
             if (s_ods_text(b, r, &typed) < 0) {
                 char name[8];
-                s_col_name(col, name);
+                rejects_col_name(col, name);
                 s_fail(b, FIN_EINPUT, "%s!%s%ld: a number cell that holds no number", b->sheet_name, name,
                        row + 1);
                 break;
@@ -987,7 +977,7 @@ static int s_read_ods(s_book_t *b, const char *want, sheet_row_fn fn, void *arg)
             size_t n = v ? strlen(v) : 0;
             if (t.n + n > SHEET_MAX_CELL) {
                 char name[8];
-                s_col_name(col, name);
+                rejects_col_name(col, name);
                 s_fail(b, FIN_EINPUT, "%s!%s%ld: longer than %d bytes", b->sheet_name, name, row + 1,
                        SHEET_MAX_CELL);
             } else if (s_buf_add(&t, v ? v : "", n) < 0) {
@@ -1101,26 +1091,18 @@ typedef struct {
     const import_opts_t *o;
     import_t *imp;
     import_stats_t st;
-    size_t max_errors;
+    rejects_t *rejects;
     bool have_header;
     size_t nheader;
     bool fatal, nomem;
 } s_ctx_t;
 
-static void s_reject(s_ctx_t *c, const char *sheet, long row, int col, const char *field, const char *why)
+static void s_reject(s_ctx_t *c, const char *sheet, long row, int col, const char *field, const char *why,
+                     const char *const *cells, size_t ncells)
 {
     c->st.rejected++;
-    if (c->st.rejected > c->max_errors)
-        return;
-    if (col >= 0) {
-        char name[8];
-        s_col_name(col, name);
-        fprintf(c->o->errors,
-                *mapping_header(c->map, col) ? "%s: %s!%s%ld \"%s\": %s\n" : "%s: %s!%s%ld%s: %s\n", c->label,
-                sheet, name, row, mapping_header(c->map, col), why);
-    } else {
-        fprintf(c->o->errors, "%s: %s!%ld: %s: %s\n", c->label, sheet, row, field, why);
-    }
+    rejects_add(c->rejects, sheet, row, col, field, why,
+                col >= 0 && (size_t) col < ncells ? cells[col] : NULL);
 }
 
 static int s_on_row(void *arg, const char *const *cells, size_t ncells, long row, const char *sheet)
@@ -1129,7 +1111,7 @@ static int s_on_row(void *arg, const char *const *cells, size_t ncells, long row
     if (!c->have_header) {
         char err[512];
         if (mapping_bind(c->map, cells, ncells, err, sizeof err) != FIN_OK) {
-            fprintf(c->o->errors, "%s: %s!%ld: header: %s\n", c->label, sheet, row, err);
+            rejects_file(c->rejects, sheet, row, "header", err);
             c->fatal = true;
             return -1;
         }
@@ -1143,7 +1125,7 @@ static int s_on_row(void *arg, const char *const *cells, size_t ncells, long row
     /* Cells right of the header are only an error if they hold something;
      * the reader already dropped the empty ones at the end. */
     if (ncells > c->nheader) {
-        s_reject(c, sheet, row, (int) c->nheader, "row", "a value right of the last header column");
+        s_reject(c, sheet, row, (int) c->nheader, "row", "a value right of the last header column", NULL, 0);
         return 0;
     }
     const char **full = NULL;
@@ -1157,14 +1139,15 @@ static int s_on_row(void *arg, const char *const *cells, size_t ncells, long row
         cells = full;
     }
     json_t *j = mapping_row(c->map, cells, c->nheader, &col, why, sizeof why);
-    free(full);
     if (!j) {
-        s_reject(c, sheet, row, col, "row", why);
+        s_reject(c, sheet, row, col, "row", why, cells, c->nheader);
+        free(full);
         return 0;
     }
+    free(full);
     char field[64];
     if (import_row(c->imp, j, field, sizeof field, why, sizeof why) < 0)
-        s_reject(c, sheet, row, mapping_column_of(c->map, field), field, why);
+        s_reject(c, sheet, row, mapping_column_of(c->map, field), field, why, NULL, 0);
     json_decref(j);
     return 0;
 }
@@ -1178,16 +1161,19 @@ fin_err_t sheet_import_file(const char *path, mapping_t *map, const import_opts_
     if (err && errlen)
         err[0] = '\0';
     s_ctx_t c = {.label = label, .map = map, .o = o};
-    c.max_errors = o->max_errors > 0 ? (size_t) o->max_errors : S_MAX_ERRORS;
-    if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000)))
+    if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000)) ||
+        !(c.rejects = rejects_new(o, label, map))) {
+        import_destroy(&c.imp);
         return fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
+    }
     import_set_insatser(c.imp, o->insatser);
     import_set_window(c.imp, mapping_window_days(map)); /* as csvimport.c */
     log_debug("import", "XLSX-OPEN %s", ref);
     char rerr[512];
     fin_err_t rc = sheet_read(path, label, mapping_sheet(map), s_on_row, &c, rerr, sizeof rerr);
     if (rc == FIN_EINPUT) {
-        fprintf(o->errors, "%s\n", rerr); /* the file's fault: its report */
+        char text[800]; /* the file's fault: its report */
+        fprintf(o->errors, "%s\n", report_reason(o->lang, rerr, text, sizeof text));
         c.fatal = true;
     } else if (rc != FIN_OK) {
         fin_fail(err, errlen, rc, "%s", rerr);
@@ -1198,14 +1184,14 @@ fin_err_t sheet_import_file(const char *path, mapping_t *map, const import_opts_
         goto done;
     }
     if (c.fatal || !c.have_header) {
-        rc = import_refuse_file(o, label, ref, c.st.rows, c.have_header ? NULL : "sheet");
+        rc = import_refuse_file(o, label, ref, c.st.rows, c.fatal || c.have_header ? NULL : "sheet");
         goto done;
     }
-    if (c.st.rejected > c.max_errors)
-        fprintf(o->errors, "%s: ... and %zu more rejected rows\n", label, c.st.rejected - c.max_errors);
+    rejects_finish(c.rejects);
     c.st.dropped = mapping_nunmapped(map);
     rc = import_finish(c.imp, path, &c.st, mapping_unmapped_names(map), o, err, errlen);
 done:
+    rejects_destroy(&c.rejects);
     import_destroy(&c.imp);
     return rc;
 }

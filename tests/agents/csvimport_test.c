@@ -20,6 +20,8 @@ static char s_data[256], s_log[256], s_map[512];
 static int s_agent(const char *a1, const char *a2, const char *a3, const char *a4)
 {
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--lang",
+                    "en",
                     "--data-dir",
                     s_data,
                     "--log-level",
@@ -176,6 +178,8 @@ static void test_dry_run_and_correction(void)
     snprintf(text, sizeof text, "%s8811305674;A;2026-03-01;Projekt;Kvinna;;5;3\n", s_header);
     const char *f = s_file("one.csv", text);
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--lang",
+                    "en",
                     "-d",
                     s_data,
                     "-l",
@@ -237,6 +241,8 @@ static void test_example_mapping_ships_working(void)
              78);
     CHECK(s_log_has("the mapping reads insats, but no insats codes are declared"));
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--lang",
+                    "en",
                     "-c",
                     (char *) tu_src("agents/examples/agent.ini"),
                     "-d",
@@ -277,6 +283,8 @@ static void test_insats_column(void)
                                          "8811305674;2026-03-07;Linnea Qvarnström;Projekt;5\n" /* 8: a name */
                                          "8811305674;2026-03-08;ips;Projekt;5\n"); /* 9: wrong mode */
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--lang",
+                    "en",
                     "-c",
                     (char *) cfg,
                     "-d",

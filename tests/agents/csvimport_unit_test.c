@@ -136,11 +136,11 @@ static void test_bad_row_stores_nothing(void)
     char where[400];
     snprintf(where, sizeof where, "%s:4:", path);
     CHECK(strstr(s.errors, where));
-    CHECK(strstr(s.errors, "column 7") && strstr(s.errors, "\"Behov\""));
-    /* A survey label is named, once, with its rows; a cell of the
-     * personnummer column never is. */
-    CHECK(strstr(s.errors, "column 7 \"Behov\": unknown answer label \"Instämmer kanske\" (map it in "
-                           "[labels] or [labels.d_behov]); 1 row\n"));
+    CHECK(strstr(s.errors, "kolumn 7") && strstr(s.errors, "\"Behov\""));
+    /* A survey label is named, once, with its rows, in Swedish (the
+     * report's default); a cell of the personnummer column never is. */
+    CHECK(strstr(s.errors, "kolumn 7 \"Behov\": okänd svarsetikett \"Instämmer kanske\" (ange den i "
+                           "[labels] eller [labels.d_behov]); 1 rad\n"));
     CHECK(!strstr(s.errors, "900101"));
     s_close(&s);
 }
@@ -157,7 +157,7 @@ static void test_header_must_fit(void)
     fflush(s.errors_f);
     fprintf(stderr, "err: %s\nerrors: %s\n", err, s.errors);
     char where[400];
-    snprintf(where, sizeof where, "%s:1: header", path);
+    snprintf(where, sizeof where, "%s:1: rubrikraden: mappningen: kolumnen", path);
     CHECK(strstr(s.errors, where) && strstr(s.errors, "\"Datum\""));
     size_t queued = 99;
     CHECK(outbox_count(s.ob, &queued, NULL, NULL, NULL, 0) == FIN_OK);

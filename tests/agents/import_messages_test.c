@@ -23,6 +23,7 @@ typedef struct {
     int status;
     const char *want; /* a whole line of the output, after "DIR/" */
     int times;        /* how often want appears (1 unless said) */
+    const char *lang; /* --lang; NULL: the default, Swedish */
 } s_msg_t;
 
 static const char s_ini[] = "[values]\n"
@@ -40,71 +41,83 @@ static const char s_ini[] = "[values]\n"
 
 static const s_msg_t s_msgs[] = {
     {"column did you mean", NULL, "x.csv", "Personnummer;Datun;Behov;Samordnare\n", 65,
+     "x.csv:1: rubrikraden: mappningen: kolumnen \"Datum\" (för date) finns inte i rubrikraden; menade du "
+     "\"Datun\"?\n",
+     1, NULL},
+    {"column did you mean, in English", NULL, "x.csv", "Personnummer;Datun;Behov;Samordnare\n", 65,
      "x.csv:1: header: mapping: column \"Datum\" (for date) is not in the header; did you mean \"Datun\"?\n",
-     1},
+     1, "en"},
     {"field did you mean", "[values]\nkind = participant_survey\n[columns]\npersonnumer = Personnummer\n",
      "x.csv", S_HEAD, 78,
      "m.ini:4: personnumer is not a field of the import format (docs/import-jsonl.md); did you mean "
      "personnummer?\n",
-     1},
+     1, NULL},
     {"item did you mean", "[values]\nkind = participant_survey\n[answers]\nd_behv = Behov\n", "x.csv", S_HEAD,
-     78, "m.ini:4: d_behv is not an item in catalogue version 2; did you mean d_behov?\n", 1},
+     78, "m.ini:4: d_behv is not an item in catalogue version 2; did you mean d_behov?\n", 1, NULL},
     {"section did you mean", "[values]\nkind = participant_survey\n[answer]\nd_behov = Behov\n", "x.csv",
      S_HEAD, 78,
      "m.ini:4: unknown section [answer] (file, values, columns, answers, labels, labels.NAME); did you mean "
      "answers?\n",
-     1},
+     1, NULL},
     {"unknown label once per label", NULL, "x.csv",
      S_HEAD "850312-1231;2026-03-14;Instämmer nästan;Ja\n"
             "900101-2344;2026-03-14;Instämmer nästan;Ja\n"
             "7706153454;2026-03-14;Stämmer helt;Ja\n"
             "9202296787;2026-03-14;Instämmer nästan;Ja\n",
      65,
+     "x.csv:2: kolumn 3 \"Behov\": okänd svarsetikett \"Instämmer nästan\" (ange den i [labels] eller "
+     "[labels.d_behov]); 3 rader\n",
+     1, NULL},
+    {"unknown label once per label, in English", NULL, "x.csv",
+     S_HEAD "850312-1231;2026-03-14;Instämmer nästan;Ja\n"
+            "900101-2344;2026-03-14;Instämmer nästan;Ja\n",
+     65,
      "x.csv:2: column 3 \"Behov\": unknown answer label \"Instämmer nästan\" (map it in [labels] or "
-     "[labels.d_behov]); 3 rows\n",
-     1},
+     "[labels.d_behov]); 2 rows\n",
+     1, "en"},
     {"separator hint",
      "[file]\nseparator = tab\n[values]\nkind = participant_survey\n"
      "[columns]\npersonnummer = Personnummer\n",
      "x.tsv", "Personnummer,Datum,Behov\n850312-1231,2026-03-14,5\n", 65,
-     "x.tsv:1: header: mapping: column \"Personnummer\" (for personnummer) is not in the header; the header "
-     "has 1 column but contains ','; is the separator ','? set `separator = comma` in [file]\n",
-     1},
+     "x.tsv:1: rubrikraden: mappningen: kolumnen \"Personnummer\" (för personnummer) finns inte i "
+     "rubrikraden; "
+     "rubrikraden har 1 kolumn men innehåller ','; är skiljetecknet ','? ange `separator = comma` i [file]\n",
+     1, NULL},
     {"line too long",
      "[values]\nkind = participant_survey\n[answers]\n"
      "d_behov = Jag fick det stöd jag behövde, när jag behövde det, på det sätt jag behövde det, av de "
      "personer jag behövde, så länge jag behövde det, och det gjorde skillnad för mig och min familj i "
      "vardagen\n",
      "x.csv", S_HEAD, 78,
-     "m.ini:4: line too long (at most 198 bytes); match a long header by its start: Text*\n", 1},
+     "m.ini:4: line too long (at most 198 bytes); match a long header by its start: Text*\n", 1, NULL},
     {"excel comma", NULL, "x.csv", S_HEAD "1,98503E+11;2026-03-14;Stämmer helt;Ja\n", 65,
+     "x.csv:2: kolumn 1 \"Personnummer\": talet är förkortat av Excel; formatera kolumnen som Text före "
+     "exporten, eller exportera som .xlsx\n",
+     1, NULL},
+    {"excel point, in English", NULL, "x.csv", S_HEAD "1.98503E+11;2026-03-14;Stämmer helt;Ja\n", 65,
      "x.csv:2: column 1 \"Personnummer\": this is a number Excel shortened; format the column as Text before "
      "exporting, or export as .xlsx\n",
-     1},
-    {"excel point", NULL, "x.csv", S_HEAD "1.98503E+11;2026-03-14;Stämmer helt;Ja\n", 65,
-     "x.csv:2: column 1 \"Personnummer\": this is a number Excel shortened; format the column as Text before "
-     "exporting, or export as .xlsx\n",
-     1},
+     1, "en"},
     {"numeric yes/no refused", NULL, "x.csv",
      S_HEAD "850312-1231;2026-03-14;Stämmer helt;1\n900101-2344;2026-03-14;Stämmer helt;0\n", 65,
-     "x.csv:2: column 4 \"Samordnare\": holds numbers 0 and 1 for a yes/no item; say what they mean in "
-     "[labels.d_samordnare], e.g. 1 = Ja, 0 = Nej; 2 rows\n",
-     1},
+     "x.csv:2: kolumn 4 \"Samordnare\": innehåller talen 0 och 1 för en ja/nej-fråga; ange vad de betyder i "
+     "[labels.d_samordnare], t.ex. 1 = Ja, 0 = Nej; 2 rader\n",
+     1, NULL},
     {"numeric yes/no with a value map",
      "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\n"
      "mode = project\n[columns]\npersonnummer = Personnummer\ndate = Datum\n"
      "[answers]\nd_behov = Behov\nd_samordnare = Samordnare\n"
      "[labels.d_samordnare]\n1 = Ja\n0 = Nej\n",
      "x.csv", S_HEAD "850312-1231;2026-03-14;Stämmer helt;1\n900101-2344;2026-03-14;Stämmer helt;0\n", 0,
-     "x.csv: rows=2 accepted=2 already_imported=0 corrected=0 rejected=0", 1},
+     "x.csv: rows=2 accepted=2 already_imported=0 corrected=0 rejected=0", 1, NULL},
     {"bare separator rows skipped", NULL, "x.csv",
      S_HEAD "850312-1231;2026-03-14;Stämmer helt;Ja\n;;;\n;;;\n \t;;;\n", 0,
-     "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1},
+     "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1, NULL},
     {"dotted dates", NULL, "x.csv", S_HEAD "850312-1231;14.03.2026;Stämmer helt;Ja\n", 0,
-     "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1},
+     "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1, NULL},
     {"plus personnummer turning 100", NULL, "x.csv",
      S_HEAD "261220+4566;2026-03-14;Stämmer helt;Ja\n19261220-4566;2026-03-14;Stämmer helt;Ja\n", 0,
-     "x.csv: rows=2 accepted=1 already_imported=1 corrected=0 rejected=0", 1},
+     "x.csv: rows=2 accepted=1 already_imported=1 corrected=0 rejected=0", 1, NULL},
 };
 
 static void s_case(const s_msg_t *m)
@@ -118,6 +131,8 @@ static void s_case(const s_msg_t *m)
     snprintf(map, sizeof map, "%s", tu_file_in(dir, "m.ini", m->ini ? m->ini : s_ini));
     snprintf(file, sizeof file, "%s", tu_file_in(dir, m->file, m->csv));
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--lang",
+                    (char *) (m->lang ? m->lang : "sv"),
                     "--data-dir",
                     data,
                     "--log-level",
@@ -162,22 +177,26 @@ S_CASE(10)
 S_CASE(11)
 S_CASE(12)
 S_CASE(13)
+S_CASE(14)
+S_CASE(15)
 
 static const test_case_t s_cases[] = {
     {"column did you mean", s_case_0},
-    {"field did you mean", s_case_1},
-    {"item did you mean", s_case_2},
-    {"section did you mean", s_case_3},
-    {"unknown label once per label", s_case_4},
-    {"separator hint", s_case_5},
-    {"line too long", s_case_6},
-    {"excel comma", s_case_7},
-    {"excel point", s_case_8},
-    {"numeric yes/no refused", s_case_9},
-    {"numeric yes/no with a value map", s_case_10},
-    {"bare separator rows skipped", s_case_11},
-    {"dotted dates", s_case_12},
-    {"plus personnummer turning 100", s_case_13},
+    {"column did you mean, in English", s_case_1},
+    {"field did you mean", s_case_2},
+    {"item did you mean", s_case_3},
+    {"section did you mean", s_case_4},
+    {"unknown label once per label", s_case_5},
+    {"unknown label once per label, in English", s_case_6},
+    {"separator hint", s_case_7},
+    {"line too long", s_case_8},
+    {"excel comma", s_case_9},
+    {"excel point, in English", s_case_10},
+    {"numeric yes/no refused", s_case_11},
+    {"numeric yes/no with a value map", s_case_12},
+    {"bare separator rows skipped", s_case_13},
+    {"dotted dates", s_case_14},
+    {"plus personnummer turning 100", s_case_15},
 };
 
 int main(int argc, char **argv)

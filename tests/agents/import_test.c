@@ -14,6 +14,8 @@ static char s_data[256], s_log[256], s_cfg[256];
 static int s_agent(const char *a1, const char *a2, const char *a3)
 {
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--lang",
+                    "en",
                     "--config",
                     s_cfg,
                     "--data-dir",
@@ -158,6 +160,8 @@ static void test_missing_file_and_usage(void)
     const char *f = s_file("good.jsonl", s_good);
     /* The key says NV: --forbund wins with a warning (the collector refuses). */
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--lang",
+                    "en",
                     "--config",
                     s_cfg,
                     "--data-dir",
@@ -210,7 +214,15 @@ static void test_insats_must_be_declared(void)
 
     /* Without a configuration no insats passes, with advice. */
     f = s_file("noconf.jsonl", S_ROW("\"insats\":\"steg1\",", "\"mode\":\"project\","));
-    char *argv[] = {(char *) tu_bin("finsam-agent"), "-d", s_data, "--dry-run", "import", (char *) f, NULL};
+    char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--lang",
+                    "en",
+                    "-d",
+                    s_data,
+                    "--dry-run",
+                    "import",
+                    (char *) f,
+                    NULL};
     CHECK_EQ(tu_run(argv, s_log, 30000), 65);
     CHECK(s_log_has("noconf.jsonl:1: insats: no insats codes are declared (value not shown); list the site's "
                     "codes in an [insatser] section of the agent's configuration (--config FILE)"));
@@ -219,8 +231,16 @@ static void test_insats_must_be_declared(void)
     /* A bad declaration is a configuration error naming file and line. */
     const char *bad = s_file("bad.ini", "[agent]\nlog-level = info\n[insatser]\nsteg1 = project\n"
                                         "Linnea Qvarnström = project\n");
-    char *argv2[] = {
-        (char *) tu_bin("finsam-agent"), "-c", (char *) bad, "-d", s_data, "import", (char *) f, NULL};
+    char *argv2[] = {(char *) tu_bin("finsam-agent"),
+                     "--lang",
+                     "en",
+                     "-c",
+                     (char *) bad,
+                     "-d",
+                     s_data,
+                     "import",
+                     (char *) f,
+                     NULL};
     CHECK_EQ(tu_run(argv2, s_log, 30000), 78);
     CHECK(s_log_has("bad.ini:5: [insatser]: an insats code must be 1-31 letters"));
     CHECK(s_log_lacks("Linnea"));

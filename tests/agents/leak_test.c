@@ -57,8 +57,9 @@ static void s_out_add(const char *text, size_t len)
  * of `typed` (a path given on the command line) cut out. */
 static int s_agent_typed(const char *typed, const char *const *args, char **out)
 {
-    char *argv[24] = {(char *) tu_bin("finsam-agent"), "-c", s_cfg, "-d", s_data, "--log-level", "debug"};
-    int n = 7;
+    char *argv[24] = {
+        (char *) tu_bin("finsam-agent"), "--lang", "en", "-c", s_cfg, "-d", s_data, "--log-level", "debug"};
+    int n = 9;
     for (; *args && n < 22; args++)
         argv[n++] = (char *) *args;
     argv[n] = NULL;
@@ -116,6 +117,8 @@ static void s_wait(bool (*pred)(void *), const char *path, const char *log)
 static pid_t s_start_spool(const char *log)
 {
     char *argv[] = {(char *) tu_bin("finsam-agent"),
+                    "--lang",
+                    "en",
                     "-c",
                     s_cfg,
                     "-d",

@@ -16,11 +16,28 @@ static void test_listable_names(void)
         const char *name;
         bool listable;
     } cases[] = {
-        {"Namn", true},    {"Kön", true},   {"Födelseår", true}, {"Bostadsområde", true},   {"E-post", true},
-        {"Ålder_2", true}, {"Émile", true}, {"", false},         {"Anna Andersson", false}, {"a,b", false},
-        {"x×y", false},    {"\xc3", false}, {"\xc3(", false},    {"\xe2\x82\xac", false},   {"tab\t", false},
-        {"Övriga kommentarer", true}, {"Vad tycker du om stödet", true}, {"Åsa Öberg", false},
-        {" Namn", false}, {"Namn ", false}, {"Två  ord", false}, {"Karl Åke Berg", false},
+        {"Namn", true},
+        {"Kön", true},
+        {"Födelseår", true},
+        {"Bostadsområde", true},
+        {"E-post", true},
+        {"Ålder_2", true},
+        {"Émile", true},
+        {"", false},
+        {"Anna Andersson", false},
+        {"a,b", false},
+        {"x×y", false},
+        {"\xc3", false},
+        {"\xc3(", false},
+        {"\xe2\x82\xac", false},
+        {"tab\t", false},
+        {"Övriga kommentarer", true},
+        {"Vad tycker du om stödet", true},
+        {"Åsa Öberg", false},
+        {" Namn", false},
+        {"Namn ", false},
+        {"Två  ord", false},
+        {"Karl Åke Berg", false},
     };
     for (size_t i = 0; i < TU_NELEMS(cases); i++)
         CHECK_EQ(report_name_is_listable(cases[i].name, 31), cases[i].listable);
@@ -73,8 +90,8 @@ static void test_import_summary_sv_en(void)
     CHECK(tu_file_has(log, "  importerade (nya): 3\n"));
     CHECK(tu_file_has(log, "  fanns redan (skickade tidigare): 0\n"));
     CHECK(tu_file_has(log, "  provkörning (--dry-run): inget sparades\n"));
-    CHECK(
-        tu_file_has(log, "  kolumner som aldrig lämnar den här datorn: 4 – Namn, Kön, Födelseår, Kommentar\n"));
+    CHECK(tu_file_has(log,
+                      "  kolumner som aldrig lämnar den här datorn: 4 – Namn, Kön, Födelseår, Kommentar\n"));
     CHECK(tu_file_has(log, "rows=3 accepted=3 already_imported=0 corrected=0 rejected=0 dropped_fields=4 "
                            "dropped=Namn,Kön,Födelseår,Kommentar\n"));
     char *real[] = {(char *) tu_bin("finsam-agent"),
@@ -93,7 +110,8 @@ static void test_import_summary_sv_en(void)
     CHECK(tu_file_has(log, ": read 3 row(s)\n"));
     CHECK(tu_file_has(log, "  imported (new): 0\n"));
     CHECK(tu_file_has(log, "  already there (sent before): 3\n"));
-    CHECK(tu_file_has(log, "  columns that never leave this computer: 4 – Namn, Kön, Födelseår, Kommentar\n"));
+    CHECK(
+        tu_file_has(log, "  columns that never leave this computer: 4 – Namn, Kön, Födelseår, Kommentar\n"));
     CHECK(tu_file_has(log, "rows=3 accepted=0 already_imported=3 corrected=0 rejected=0"));
 }
 

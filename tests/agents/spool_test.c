@@ -131,7 +131,8 @@ static void test_spool(void)
     s_wait(s_gone, s_in("", "good.csv"), "be deleted");
     CHECK(s_gone((void *) s_in("done", "000009-good.csv")));
     report = tu_read_file(s_in("reports", "000010-rejected.txt"));
-    CHECK(report && strstr(report, "000010:3: column 1 \"Personnummer\": personnummer check digit is wrong"));
+    CHECK(report &&
+          strstr(report, "000010:3: kolumn 1 \"Personnummer\": personnumrets kontrollsiffra stämmer inte"));
     CHECK(report && strstr(report, "nothing stored"));
     CHECK(report && strstr(report, "source file: rejected/000010-* until "));
     CHECK(report && !strstr(report, "6505057891") && !strstr(report, "bad"));

@@ -332,8 +332,23 @@ check(re.search(r'^bad\.xlsx: Svar!D5 "Personnummer": ', err, re.M) is not None,
       "the error names Svar!D5 and its header: %r" % err.strip())
 check(bad[3]["pnr12"][2:] not in err and bad[3]["pnr12"][:8] not in err, "the error does not show the cell")
 check(queued(d) == "queued=0", "nothing stored")
+# An unknown answer label is one decision: said once with its rows, in
+# Swedish, as for CSV (rejects.c).
+odd = people(6, seed=5)
+for p in odd[1:4]:
+    p["answers"][0] = "Instämmer nästan"
+odd_path = os.path.join(TMP, "odd.xlsx")
+write_xlsx(odd_path, odd, shared=True, info_sheet=True)
+rc, out, err = run(d, "import", odd_path, "--mapping", by_name)
+check(rc == 65 and err.count("okänd svarsetikett") == 1 and
+      'odd.xlsx: Svar!L3 "Jag fick det stöd jag behövde": okänd svarsetikett "Instämmer nästan" (ange den i '
+      '[labels] eller [labels.d_behov]); 3 rader' in err, "an unknown label once, with its rows: %r" % err.strip())
+rc, out, err = run(d, "--lang", "en", "import", odd_path, "--mapping", by_name)
+check(rc == 65 and 'odd.xlsx: Svar!L3 "Jag fick det stöd jag behövde": unknown answer label "Instämmer nästan" '
+      '(map it in [labels] or [labels.d_behov]); 3 rows' in err, "... and in English with --lang en: %r" % err)
 rc, out, err = run(d, "import", bad_path, "--mapping", mapping("sheet = Resultat"))
-check(rc == 65 and 'bad.xlsx: no sheet named "Resultat"; the workbook\'s sheets are "Info", "Svar"' in err,
+check(rc == 65 and 'bad.xlsx: inget blad heter "Resultat"; arbetsbokens blad är "Info", "Svar"' in err and
+      "rubrikraden" not in err,
       "a missing sheet is named: %r" % err.strip())
 
 # ---- hostile files ----------------------------------------------------------
@@ -342,7 +357,7 @@ cut = os.path.join(TMP, "cut.xlsx")
 with open(cut, "wb") as f:
     f.write(data[: len(data) // 2])
 rc, out, err = run(d, "import", cut, "--mapping", by_name)
-check(rc == 65 and "cut.xlsx: not an Excel or OpenDocument workbook, or a damaged one: " in err,
+check(rc == 65 and "cut.xlsx: inte en arbetsbok från Excel eller OpenDocument, eller en skadad fil: " in err,
       "a truncated workbook is refused: %r" % err.strip())
 
 
@@ -368,12 +383,13 @@ t0 = time.time()
 big = os.path.join(TMP, "big.xlsx")
 bomb(big, 257)
 rc, out, err = run(d, "import", big, "--mapping", MAPPING)
-check(rc == 65 and "big.xlsx: xl/worksheets/sheet1.xml: larger than 256 MiB unpacked; split the export" in err,
+check(rc == 65 and "big.xlsx: xl/worksheets/sheet1.xml: större än 256 MiB uppackad; dela upp exporten" in err,
       "a part beyond 256 MiB unpacked is refused (%.1f s): %r" % (time.time() - t0, err.strip()))
 ratio = os.path.join(TMP, "ratio.xlsx")
 bomb(ratio, 20)
 rc, out, err = run(d, "import", ratio, "--mapping", MAPPING)
-check(rc == 65 and "ratio.xlsx: xl/worksheets/sheet1.xml: unpacks to more than 200 times its packed size" in err,
+check(rc == 65 and "ratio.xlsx: xl/worksheets/sheet1.xml: packas upp till mer än 200 gånger sin packade storlek"
+      in err,
       "a part that unpacks 1000-fold is refused: %r" % err.strip())
 check(queued(d) == "queued=0", "nothing stored from hostile files")
 
