@@ -159,7 +159,8 @@ static const struct {
     {"times its packed size (a zip bomb?)", "gånger sin packade storlek (en zip-bomb?)"},
     {"unpacked; split the export", "uppackad; dela upp exporten"},
     {"larger than", "större än"},
-    {"the archive does not say its size; not a workbook", "arkivet anger inte sin storlek; inte en arbetsbok"},
+    {"the archive does not say its size; not a workbook",
+     "arkivet anger inte sin storlek; inte en arbetsbok"},
     {"cannot unpack", "kan inte packas upp"},
     {"a cell reference that is not one (or beyond column XFD)",
      "en cellreferens som inte är en (eller bortom kolumn XFD)"},
@@ -177,6 +178,11 @@ static const struct {
      "här"},
     {"this is a number Excel shortened; format the column as Text before exporting, or export as .xlsx",
      "talet är förkortat av Excel; formatera kolumnen som Text före exporten, eller exportera som .xlsx"},
+    {"this is an Excel date number, not a date; format the column as a date (YYYY-MM-DD) before exporting, "
+     "or "
+     "export as .xlsx",
+     "talet är ett datum som Excel sparat som löpnummer; formatera kolumnen som datum (ÅÅÅÅ-MM-DD) före "
+     "exporten, eller exportera som .xlsx"},
     {"not a personnummer (10 or 12 digits, optional '-' or '+')",
      "inte ett personnummer (10 eller 12 siffror, ev. '-' eller '+')"},
     {"personnummer has no valid birth date", "personnumret har inget giltigt födelsedatum"},

@@ -96,6 +96,11 @@ const char *mapping_header(const mapping_t *self, int col);
  * identifying column) and a bare number on a labelled scale. */
 #define MAPPING_LABEL_WHY "unknown answer label"
 #define MAPPING_NUMBERS_WHY "holds numbers for %s item; say what they mean in [labels.%s], e.g. %s"
+/* A date Excel wrote as its serial number (46095). */
+#define MAPPING_SERIAL_WHY                                                                                   \
+    "this is an Excel date number, not a date; format the column as a date (YYYY-MM-DD) before exporting, "  \
+    "or "                                                                                                    \
+    "export as .xlsx"
 /* A personnummer Excel wrote as 1,98503E+11. */
 #define MAPPING_EXCEL_WHY                                                                                    \
     "this is a number Excel shortened; format the column as Text before exporting, or export as .xlsx"

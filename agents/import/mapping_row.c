@@ -76,7 +76,12 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
     case MAPPING_F_DATE: {
         char iso[11];
         if (csvcell_date(buf, iso) < 0) {
-            snprintf(why, whylen, "must be a date YYYY-MM-DD or D/M/YYYY");
+            /* 46095: a date cell Excel saved as its serial number (days
+             * since 1899-12-30; 36526 to 73050 are the years 2000-2099). */
+            long serial = strspn(buf, "0123456789") == strlen(buf) && strlen(buf) == 5 ? atol(buf) : 0;
+            snprintf(why, whylen,
+                     serial >= 36526 && serial <= 73050 ? MAPPING_SERIAL_WHY
+                                                        : "must be a date YYYY-MM-DD or D/M/YYYY");
             return NULL;
         }
         return json_string(iso);

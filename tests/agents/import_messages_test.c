@@ -113,6 +113,14 @@ static const s_msg_t s_msgs[] = {
     {"bare separator rows skipped", NULL, "x.csv",
      S_HEAD "850312-1231;2026-03-14;Stämmer helt;Ja\n;;;\n;;;\n \t;;;\n", 0,
      "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1, NULL},
+    {"excel date serial", NULL, "x.csv", S_HEAD "850312-1231;46095;Stämmer helt;Ja\n", 65,
+     "x.csv:2: kolumn 2 \"Datum\": talet är ett datum som Excel sparat som löpnummer; formatera kolumnen som "
+     "datum (ÅÅÅÅ-MM-DD) före exporten, eller exportera som .xlsx\n",
+     1, NULL},
+    {"excel date serial, in English", NULL, "x.csv", S_HEAD "850312-1231;46095;Stämmer helt;Ja\n", 65,
+     "x.csv:2: column 2 \"Datum\": this is an Excel date number, not a date; format the column as a date "
+     "(YYYY-MM-DD) before exporting, or export as .xlsx\n",
+     1, "en"},
     {"dotted dates", NULL, "x.csv", S_HEAD "850312-1231;14.03.2026;Stämmer helt;Ja\n", 0,
      "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1, NULL},
     {"plus personnummer turning 100", NULL, "x.csv",
@@ -179,6 +187,8 @@ S_CASE(12)
 S_CASE(13)
 S_CASE(14)
 S_CASE(15)
+S_CASE(16)
+S_CASE(17)
 
 static const test_case_t s_cases[] = {
     {"column did you mean", s_case_0},
@@ -195,8 +205,10 @@ static const test_case_t s_cases[] = {
     {"numeric yes/no refused", s_case_11},
     {"numeric yes/no with a value map", s_case_12},
     {"bare separator rows skipped", s_case_13},
-    {"dotted dates", s_case_14},
-    {"plus personnummer turning 100", s_case_15},
+    {"excel date serial", s_case_14},
+    {"excel date serial, in English", s_case_15},
+    {"dotted dates", s_case_16},
+    {"plus personnummer turning 100", s_case_17},
 };
 
 int main(int argc, char **argv)
