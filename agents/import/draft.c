@@ -181,7 +181,7 @@ static int s_on_record(const char *const *cells, size_t ncells, long line, void 
         bool date = csvcell_date(buf, iso) == 0;
         if (date)
             c->n_date++;
-        if (s_all_digits(buf, 5) && atol(buf) >= 30000 && atol(buf) <= 60000)
+        if (s_all_digits(buf, 5) && atol(buf) >= 36526 && atol(buf) <= 73050)
             c->n_serial++;
         if (s_all_digits(buf, 4) && atoi(buf) >= 1900 && atoi(buf) <= d->ty)
             c->n_year++;
