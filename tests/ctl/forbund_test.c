@@ -120,17 +120,23 @@ static json_t *s_query(const cluster_t *c)
     return j;
 }
 
-static void test_new_forbund_rolls_up(void)
+/* finsamctl forbund add GV, a förbund of Gävleborg. */
+static void s_add_gavleborg(const cluster_t *c)
 {
-    cluster_t c;
-    cluster_init(&c);
     char *out = NULL;
-    CHECK_EQ(s_forbund(c.cdir, &out,
+    CHECK_EQ(s_forbund(c->cdir, &out,
                        (const char *const[]){"add", "GV", "--name", "Samordningsförbundet Gävleborg", "--lan",
                                              "Gävleborg", NULL}),
              0);
     free(out);
-    char gv[320];
+}
+
+static void test_new_forbund_rolls_up(void)
+{
+    cluster_t c;
+    cluster_init(&c);
+    s_add_gavleborg(&c);
+    char gv[320], *out = NULL;
     cluster_add_agent(&c, "gv", "GV", true, gv, sizeof gv);
     cluster_start_collector(&c);
     CHECK_EQ(
@@ -236,12 +242,7 @@ static void test_stream_follows(void)
     cluster_add_subscriber(&c, "agg", "aggregates", agg, sizeof agg);
     cluster_add_agent(&c, "gv", "GV", true, gv, sizeof gv);
     cluster_start_collector(&c);
-    char *out = NULL;
-    CHECK_EQ(s_forbund(c.cdir, &out,
-                       (const char *const[]){"add", "GV", "--name", "Samordningsförbundet Gävleborg", "--lan",
-                                             "Gävleborg", NULL}),
-             0);
-    free(out);
+    s_add_gavleborg(&c);
     CHECK_EQ(
         cluster_agent(&c, gv, 120000, (const char *[]){"demo", "--events", "600", "--exit-when-empty", NULL}),
         0);
