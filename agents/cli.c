@@ -22,6 +22,13 @@ void cli_path(char *out, size_t len, const char *rel)
     snprintf(out, len, "%s/%s", o.data_dir, rel);
 }
 
+report_lang_t cli_lang(void)
+{
+    report_lang_t lang = REPORT_SV;
+    report_lang_parse(o.lang, &lang); /* the option table allows sv and en only */
+    return lang;
+}
+
 int cli_check_secret(const char *path, const char *or_else)
 {
     char err[1024];

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "insatser.h"
 #include "mapping.h"
+#include "report_text.h"
 #include "outbox.h"
 #include "spool.h"
 
@@ -65,6 +66,9 @@ int cli_load_anon(anon_t **anon);
 int cli_load_catalogue(catalogue_t **cat);
 int cli_open_outbox(outbox_t **outbox);
 int cli_load_mapping(mapping_t **map, const catalogue_t *cat);
+
+/* --lang: the language of reports, drafts and status (Swedish unless en). */
+report_lang_t cli_lang(void);
 int cli_load_insatser(insatser_t **ins, const mapping_t *map);
 
 /* Sends the outbox (watching spool when not NULL) until cli_stop, or with

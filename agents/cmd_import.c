@@ -50,12 +50,7 @@ int cmd_import(const char *file)
         rc = EX_NOINPUT;
         goto done;
     }
-    report_lang_t lang;
-    if (report_lang_parse(o.lang, &lang) < 0) {
-        fprintf(stderr, "finsam-agent: --lang: want sv or en\n");
-        rc = EX_USAGE;
-        goto done;
-    }
+    report_lang_t lang = cli_lang();
     if ((rc = cli_load_anon(&anon)) || (rc = cli_open_outbox(&outbox)))
         goto done;
     outbox_set_quota(outbox, (uint64_t) o.outbox_quota_mb << 20);
@@ -110,13 +105,12 @@ int cmd_run(void)
         if ((rc = cli_load_catalogue(&cat)) || (rc = cli_load_mapping(&map, cat)) ||
             (rc = cli_load_insatser(&ins, map)) || (rc = cli_load_anon(&anon)))
             goto done;
-        import_opts_t base = {
-            .cat = cat, .anon = anon, .forbund = forbund, .outbox = outbox, .insatser = ins};
-        if (report_lang_parse(o.lang, &base.lang) < 0) {
-            fprintf(stderr, "finsam-agent: --lang: want sv or en\n");
-            rc = EX_USAGE;
-            goto done;
-        }
+        import_opts_t base = {.cat = cat,
+                              .anon = anon,
+                              .forbund = forbund,
+                              .outbox = outbox,
+                              .insatser = ins,
+                              .lang = cli_lang()};
         spool_retention_t keep = {o.retention_days, o.rejected_retention_days};
         if (spool_new(&spool, o.spool, map, &base, &keep, err, sizeof err) != FIN_OK) {
             fprintf(stderr, "finsam-agent: --spool: %s\n", err);

@@ -47,7 +47,7 @@ static int s_draft(const char *file)
     }
     char err[512];
     int decisions = 0;
-    fin_err_t frc = draft_write(file, o.sheet, cat, out, &decisions, err, sizeof err);
+    fin_err_t frc = draft_write(file, o.sheet, cat, cli_lang(), out, &decisions, err, sizeof err);
     if (out != stdout && fclose(out) != 0 && frc == FIN_OK) {
         fprintf(stderr, "finsam-agent: %s: write error: %s\n", o.out, strerror(errno));
         catalogue_destroy(&cat);
@@ -58,8 +58,12 @@ static int s_draft(const char *file)
         if (o.out)
             unlink(o.out);
     } else if (o.out) {
-        fprintf(stderr, "%s: drafted from %s; %d decision%s needed (listed at its end)\n", o.out, file,
-                decisions, decisions == 1 ? "" : "s");
+        if (cli_lang() == REPORT_EN)
+            fprintf(stderr, "%s: drafted from %s; %d decision%s needed (listed at its end)\n", o.out, file,
+                    decisions, decisions == 1 ? "" : "s");
+        else
+            fprintf(stderr, "%s: utkast från %s; %d beslut behövs (listade i slutet)\n", o.out, file,
+                    decisions);
     }
     catalogue_destroy(&cat);
     return s_exit(frc);
@@ -78,7 +82,7 @@ static int s_check(const char *file)
         goto done;
     char err[512];
     size_t refused = 0;
-    fin_err_t frc = draft_check(file, map, stdout, &refused, err, sizeof err);
+    fin_err_t frc = draft_check(file, map, cli_lang(), stdout, &refused, err, sizeof err);
     if (frc != FIN_OK)
         fprintf(stderr, "finsam-agent: mapping check: %s\n", err);
     rc = frc != FIN_OK ? s_exit(frc) : refused ? EX_DATAERR : 0;

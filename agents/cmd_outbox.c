@@ -97,11 +97,7 @@ int cmd_status(void)
         fprintf(stderr, "finsam-agent: --format: want text or json\n");
         return EX_USAGE;
     }
-    report_lang_t lang;
-    if (report_lang_parse(o.lang, &lang) < 0) {
-        fprintf(stderr, "finsam-agent: --lang: want sv or en\n");
-        return EX_USAGE;
-    }
+    report_lang_t lang = cli_lang();
     char path[4096];
     sender_state_t st;
     cli_path(path, sizeof path, "sender.state");

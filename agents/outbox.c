@@ -35,6 +35,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,20 +203,25 @@ typedef struct {
     uint64_t queue_bytes; /* the queue's pages after the put */
 } s_put_ctx_t;
 
-/* Encodes item bytes with supersedes set; caller frees *out. */
+/* Encodes item bytes with supersedes set and the item's id (which a
+ * change back may have given it, s_rechain); caller frees *out. */
 static int s_with_supersedes(const outbox_item_t *it, const uint8_t *old_id, uint8_t **out, size_t *len)
 {
     event_msg_t *ev = NULL;
     char why[128];
     if (codec_decode_event(it->bytes, it->len, &ev, why, sizeof why) != FINSAM__V1__REJECT_CODE__REJECT_NONE)
         return S_ENCODE_FAILED;
-    uint8_t id_copy[OUTBOX_ID_LEN];
+    uint8_t id_copy[OUTBOX_ID_LEN], own_id[OUTBOX_ID_LEN];
     memcpy(id_copy, old_id, OUTBOX_ID_LEN);
+    memcpy(own_id, it->id, OUTBOX_ID_LEN);
+    ProtobufCBinaryData decoded_id = ev->id;
+    ev->id = (ProtobufCBinaryData){OUTBOX_ID_LEN, own_id};
     ev->has_supersedes = 1;
     ev->supersedes.len = OUTBOX_ID_LEN;
     ev->supersedes.data = id_copy;
     *out = codec_pack(&ev->base, len);
-    /* The decoded message must not free our stack copy. */
+    /* The decoded message must not free our stack copies. */
+    ev->id = decoded_id;
     ev->has_supersedes = 0;
     ev->supersedes.data = NULL;
     ev->supersedes.len = 0;
@@ -223,20 +229,32 @@ static int s_with_supersedes(const outbox_item_t *it, const uint8_t *old_id, uin
     return *out ? 0 : ENOMEM;
 }
 
+/* A row changed back to content it had before (A, then B, then A again):
+ * its id is A's, which the collector already holds and has seen
+ * superseded, so the correction needs an id of its own. The month prefix
+ * stays; the rest is a BLAKE2b of the content's id and the id it
+ * supersedes, so the same change back always gets the same id. */
+static void s_rechain(uint8_t id[OUTBOX_ID_LEN], const uint8_t current[OUTBOX_ID_LEN])
+{
+    uint8_t in[9 + 2 * OUTBOX_ID_LEN], out[32];
+    memcpy(in, "rechain", 8);
+    in[8] = 0;
+    memcpy(in + 9, id, OUTBOX_ID_LEN);
+    memcpy(in + 9 + OUTBOX_ID_LEN, current, OUTBOX_ID_LEN);
+    crypto_generichash(out, sizeof out, in, sizeof in, NULL, 0);
+    memcpy(id + 4, out, OUTBOX_ID_LEN - 4);
+}
+
 /* One item inside the put transaction. */
 static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_t *next_seq)
 {
     MDB_val k = {OUTBOX_ID_LEN, it->id}, v;
     it->prior_day = -1;
-    int rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
-    if (rc == 0) {
-        it->result = OUTBOX_ALREADY;
-        return 0;
-    }
-    if (rc != MDB_NOTFOUND)
-        return rc;
-
-    uint8_t old_id[OUTBOX_ID_LEN];
+    /* What the row's identity (natural key, or day window) holds now is
+     * asked first: the same content is already there; other content is
+     * a correction of it, even back to content an earlier event had. */
+    int rc;
+    uint8_t old_id[OUTBOX_ID_LEN] = {0};
     bool correction = false;
     MDB_val nk = {OUTBOX_HASH_LEN, it->natural}, wk = {OUTBOX_HASH_LEN, it->window};
     if (it->has_window) {
@@ -278,6 +296,18 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
             return rc;
         }
     }
+
+    rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
+    if (rc == 0 && correction) {
+        s_rechain(it->id, old_id); /* A -> B -> A */
+        rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
+    }
+    if (rc == 0) {
+        it->result = OUTBOX_ALREADY;
+        return 0;
+    }
+    if (rc != MDB_NOTFOUND)
+        return rc;
 
     uint8_t *bytes = (uint8_t *) it->bytes, *owned = NULL;
     size_t len = it->len;

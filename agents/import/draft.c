@@ -88,6 +88,7 @@ typedef struct {
     s_col_t *cols;
     size_t ncols, rows;
     bool have_header;
+    bool en;        /* comments in English (--lang en); else Swedish */
     bool workbook;  /* read with sheet_read, not csvimport_scan */
     char sheet[64]; /* the workbook's sheet read, for [file] sheet */
     int ty, tm, td;
@@ -95,6 +96,11 @@ typedef struct {
     char decisions[S_MAX_DECISIONS][320];
     int ndecisions;
 } s_draft_t;
+
+/* Staff read the draft's comments and the check in Swedish unless
+ * --lang en; mapping keys and codes are syntax and stay. `en` is a local
+ * of each writer. */
+#define T(en_text, sv_text) (en ? (en_text) : (sv_text))
 
 /* ---- reading ------------------------------------------------------------ */
 
@@ -575,17 +581,17 @@ static void s_spec(const char *header, char *out, size_t outlen)
 
 /* The header as messages show it: never one that looks like an
  * identifier (a file without a header line). */
-static void s_show(const s_col_t *c, size_t i, char *out, size_t outlen)
+static void s_show(bool en, const s_col_t *c, size_t i, char *out, size_t outlen)
 {
     if (!*c->header || anon_looks_identifying(c->header) || anon_contains_identifying(c->header))
-        snprintf(out, outlen, "column %zu", i + 1);
+        snprintf(out, outlen, T("column %zu", "kolumn %zu"), i + 1);
     else
-        snprintf(out, outlen, "column %zu \"%.150s\"", i + 1, c->header);
+        snprintf(out, outlen, T("column %zu \"%.150s\"", "kolumn %zu \"%.150s\""), i + 1, c->header);
 }
 
-static const char *s_rows(size_t n)
+static const char *s_rows(bool en, size_t n)
 {
-    return n == 1 ? "row" : "rows";
+    return n == 1 ? T("row", "rad") : T("rows", "rader");
 }
 
 static void s_field_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i, const char *field)
@@ -612,9 +618,11 @@ static void s_field_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i, 
         {"mode", "integrerad verksamhet", "integrated"},
         {"mode", "integrated", "integrated"},
     };
+    bool en = d->en;
     char show[200];
-    s_show(c, i, show, sizeof show);
-    fprintf(out, "\n[labels.%s]     ; %s, %zu %s filled\n", field, show, c->filled, s_rows(c->filled));
+    s_show(en, c, i, show, sizeof show);
+    fprintf(out, T("\n[labels.%s]     ; %s, %zu %s filled\n", "\n[labels.%s]     ; %s, %zu %s ifyllda\n"),
+            field, show, c->filled, s_rows(en, c->filled));
     for (size_t v = 0; v < c->nvals; v++) {
         const char *to = NULL;
         for (size_t k = 0; k < sizeof known / sizeof *known && !to; k++)
@@ -622,13 +630,16 @@ static void s_field_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i, 
                 to = known[k].to;
         if (to) {
             fprintf(out, "%s = %s   ; %zu %s\n", c->vals[v].text, to, c->vals[v].rows,
-                    s_rows(c->vals[v].rows));
+                    s_rows(en, c->vals[v].rows));
         } else {
-            fprintf(out, "; %s = ?   ; %zu %s; NEEDS A DECISION\n", c->vals[v].text, c->vals[v].rows,
-                    s_rows(c->vals[v].rows));
-            s_decide(d, "%s: what is \"%.60s\" (%zu %s) as %s? %s; or leave it out and the rows are refused",
-                     show, c->vals[v].text, c->vals[v].rows, s_rows(c->vals[v].rows), field,
-                     !strcmp(field, "gender") ? "woman, man or other" : "project or integrated");
+            fprintf(out, T("; %s = ?   ; %zu %s; NEEDS A DECISION\n", "; %s = ?   ; %zu %s; BESLUT BEHÖVS\n"),
+                    c->vals[v].text, c->vals[v].rows, s_rows(en, c->vals[v].rows));
+            s_decide(d,
+                     T("%s: what is \"%.60s\" (%zu %s) as %s? %s; or leave it out and the rows are refused",
+                       "%s: vad är \"%.60s\" (%zu %s) som %s? %s; eller låt den vara, så avvisas raderna"),
+                     show, c->vals[v].text, c->vals[v].rows, s_rows(en, c->vals[v].rows), field,
+                     !strcmp(field, "gender") ? T("woman, man or other", "woman, man eller other")
+                                              : T("project or integrated", "project eller integrated"));
         }
     }
 }
@@ -649,6 +660,7 @@ static bool s_own_label(const cat_scale_t *sc, const char *norm)
  * hold for any item, so deciding a column's item needs no label lines. */
 static void s_common_labels(const s_draft_t *d, FILE *out)
 {
+    bool en = d->en;
     bool any = false;
     for (size_t i = 0; i < d->ncols; i++) {
         const s_col_t *c = &d->cols[i];
@@ -672,13 +684,18 @@ static void s_common_labels(const s_draft_t *d, FILE *out)
                     if (!strcmp(d->cols[j].vals[w].norm, c->vals[v].norm))
                         rows += d->cols[j].vals[w].rows;
             if (!any)
-                fprintf(out, "\n[labels]     ; answer labels the catalogue's scales do not spell, for every "
-                             "answer column\n");
+                fprintf(out,
+                        T("\n[labels]     ; answer labels the catalogue's scales do not spell, for every "
+                          "answer column\n",
+                          "\n[labels]     ; svarsetiketter som katalogens skalor inte stavar så, för alla "
+                          "svarskolumner\n"));
             any = true;
             const char *lab =
                 c->scale->labels_sv && val < c->scale->nlabels ? c->scale->labels_sv[val] : NULL;
-            fprintf(out, "%s = %d   ; %zu %s in all columns%s%s\n", c->vals[v].text, val, rows, s_rows(rows),
-                    lab && *lab ? ": " : "", lab && *lab ? lab : "");
+            fprintf(out,
+                    T("%s = %d   ; %zu %s in all columns%s%s\n", "%s = %d   ; %zu %s i alla kolumner%s%s\n"),
+                    c->vals[v].text, val, rows, s_rows(en, rows), lab && *lab ? ": " : "",
+                    lab && *lab ? lab : "");
         }
     }
 }
@@ -687,11 +704,12 @@ static void s_common_labels(const s_draft_t *d, FILE *out)
  * a bare number is a decision. */
 static void s_answer_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
 {
+    bool en = d->en;
     char show[200];
-    s_show(c, i, show, sizeof show);
+    s_show(en, c, i, show, sizeof show);
     const char *item = c->item && c->sure ? c->item->code : "ITEM";
-    fprintf(out, "\n; %s (%s, scale %s), %zu %s answered:\n", show, item, c->scale->code, c->filled,
-            s_rows(c->filled));
+    fprintf(out, T("\n; %s (%s, scale %s), %zu %s answered:\n", "\n; %s (%s, skala %s), %zu %s besvarade:\n"),
+            show, item, c->scale->code, c->filled, s_rows(en, c->filled));
     bool numbers = false;
     for (size_t v = 0; v < c->nvals; v++) {
         int val = s_scale_value(c->scale, c->vals[v].norm);
@@ -699,7 +717,7 @@ static void s_answer_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
         if (val >= 0) {
             const char *lab =
                 c->scale->labels_sv && val < c->scale->nlabels ? c->scale->labels_sv[val] : NULL;
-            fprintf(out, ";   \"%s\": %zu %s = %d%s%s\n", c->vals[v].text, rows, s_rows(rows), val,
+            fprintf(out, ";   \"%s\": %zu %s = %d%s%s\n", c->vals[v].text, rows, s_rows(en, rows), val,
                     lab && *lab ? " " : "", lab && *lab ? lab : "");
             continue;
         }
@@ -707,11 +725,19 @@ static void s_answer_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
         if (number && !numbers)
             fprintf(out, "; [labels.%s]\n", item);
         numbers |= number;
-        fprintf(out, ";   %s = ?   ; %zu %s; NEEDS A DECISION%s\n", c->vals[v].text, rows, s_rows(rows),
-                number ? ": a bare number; say which answer it is (1 = Ja, 5 = Stämmer helt)" : "");
-        s_decide(d, "%s (%s): what does \"%.60s\" mean (%zu %s)? write `%.60s = LABEL` in [labels.%s]%s",
-                 show, item, c->vals[v].text, rows, s_rows(rows), c->vals[v].text, item,
-                 number ? " (a bare number is never read as a scale value unasked)" : "");
+        fprintf(out,
+                T(";   %s = ?   ; %zu %s; NEEDS A DECISION%s\n", ";   %s = ?   ; %zu %s; BESLUT BEHÖVS%s\n"),
+                c->vals[v].text, rows, s_rows(en, rows),
+                !number ? ""
+                        : T(": a bare number; say which answer it is (1 = Ja, 5 = Stämmer helt)",
+                            ": ett tal utan etikett; ange vilket svar det är (1 = Ja, 5 = Stämmer helt)"));
+        s_decide(d,
+                 T("%s (%s): what does \"%.60s\" mean (%zu %s)? write `%.60s = LABEL` in [labels.%s]%s",
+                   "%s (%s): vad betyder \"%.60s\" (%zu %s)? skriv `%.60s = ETIKETT` i [labels.%s]%s"),
+                 show, item, c->vals[v].text, rows, s_rows(en, rows), c->vals[v].text, item,
+                 !number ? ""
+                         : T(" (a bare number is never read as a scale value unasked)",
+                             " (ett tal läses aldrig som ett skalvärde utan att ni sagt vad det betyder)"));
     }
 }
 
@@ -728,28 +754,38 @@ static const char *s_kind(cat_instrument_kind_t k)
 
 static void s_write(s_draft_t *d, FILE *out, char sep)
 {
+    bool en = d->en;
     const cat_instrument_t *second = NULL, *in = s_items(d, &second);
     const char *base = strrchr(d->path, '/') ? strrchr(d->path, '/') + 1 : d->path;
     char show[200], spec[200];
     fprintf(out,
-            "; Mapping drafted by `finsam-agent mapping draft` from %.200s:\n"
-            "; %zu %s, %zu columns. Check every line. What the draft could not decide is\n"
-            "; commented out and listed under \"Decisions needed\" at the end; values of a\n"
-            "; column that may identify someone are never shown. Format: docs/import-csv.md\n"
-            "\n[file]\n",
-            base, d->rows, s_rows(d->rows), d->ncols);
+            T("; Mapping drafted by `finsam-agent mapping draft` from %.200s:\n"
+              "; %zu %s, %zu columns. Check every line. What the draft could not decide is\n"
+              "; commented out and listed under \"Decisions needed\" at the end; values of a\n"
+              "; column that may identify someone are never shown. Format: docs/import-csv.md\n"
+              "\n[file]\n",
+              "; Mappning skriven av `finsam-agent mapping draft` från %.200s:\n"
+              "; %zu %s, %zu kolumner. Läs varje rad. Det utkastet inte kunde avgöra är\n"
+              "; bortkommenterat och listat under \"Beslut som behövs\" i slutet; värden i en\n"
+              "; kolumn som kan peka ut någon visas aldrig. Format: docs/import-csv.md\n"
+              "\n[file]\n"),
+            base, d->rows, s_rows(en, d->rows), d->ncols);
     if (d->workbook)
         fprintf(out, "sheet = %s\n", d->sheet);
     else
         fprintf(out, "separator = %s\n", sep == '\t' ? "tab" : sep == ',' ? "comma" : "semicolon");
-    fprintf(out, "; required_items = ITEM   ; rows without these answers are refused\n");
+    fprintf(out, T("; required_items = ITEM   ; rows without these answers are refused\n",
+                   "; required_items = ITEM   ; rader utan dessa svar avvisas\n"));
     fprintf(out, "\n[values]\n");
     if (in) {
         fprintf(out, "kind = %s\ninstrument = %s   ; %s%s%s\n", s_kind(in->kind), in->code,
-                "guessed from the answer columns", second ? "; else " : "", second ? second->code : "");
+                T("guessed from the answer columns", "gissat från svarskolumnerna"),
+                second ? T("; else ", "; annars ") : "", second ? second->code : "");
     } else {
         fprintf(out, "; kind = participant_survey\n; instrument = ?\n");
-        s_decide(d, "no column holds answers on a catalogue scale: set kind and instrument in [values]");
+        s_decide(d,
+                 T("no column holds answers on a catalogue scale: set kind and instrument in [values]",
+                   "ingen kolumn har svar på en av katalogens skalor: ange kind och instrument i [values]"));
     }
     bool has_mode = false;
     for (size_t i = 0; i < d->ncols; i++)
@@ -759,44 +795,60 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
     bool has_pnr = false, has_date = false;
     for (size_t i = 0; i < d->ncols; i++) {
         s_col_t *c = &d->cols[i];
-        s_show(c, i, show, sizeof show);
+        s_show(en, c, i, show, sizeof show);
         s_spec(c->header, spec, sizeof spec);
         switch (c->role) {
         case S_PNR:
             has_pnr = true;
             fprintf(
                 out,
-                "personnummer = %s   ; %zu of %zu %s a personnummer (10 or 12 digits; values not shown)\n",
-                spec, c->n_pnr, c->filled, s_rows(c->filled));
+                T("personnummer = %s   ; %zu of %zu %s a personnummer (10 or 12 digits; values not shown)\n",
+                  "personnummer = %s   ; %zu av %zu %s ett personnummer (10 eller 12 siffror; värden "
+                  "visas inte)\n"),
+                spec, c->n_pnr, c->filled, s_rows(en, c->filled));
             if (c->n_excel)
-                s_decide(d,
-                         "%s: %zu %s a number Excel shortened (1,98503E+11); format the column as Text "
-                         "before exporting, or export as .xlsx",
-                         show, c->n_excel, c->n_excel == 1 ? "row holds" : "rows hold");
+                s_decide(
+                    d,
+                    T("%s: %zu %s a number Excel shortened (1,98503E+11); format the column as Text "
+                      "before exporting, or export as .xlsx",
+                      "%s: %zu %s ett tal som Excel förkortat (1,98503E+11); formatera kolumnen som Text "
+                      "före exporten, eller exportera som .xlsx"),
+                    show, c->n_excel,
+                    c->n_excel == 1 ? T("row holds", "rad har") : T("rows hold", "rader har"));
             break;
         case S_RESPONSE_ID:
-            fprintf(out, "response_id = %s   ; %zu %s (values not shown; hashed, never sent)\n", spec,
-                    c->filled, s_rows(c->filled));
+            fprintf(out,
+                    T("response_id = %s   ; %zu %s (values not shown; hashed, never sent)\n",
+                      "response_id = %s   ; %zu %s (värden visas inte; hashas, skickas aldrig)\n"),
+                    spec, c->filled, s_rows(en, c->filled));
             break;
         case S_DATE:
             has_date = true;
-            fprintf(out, "date = %s   ; a date in %zu of %zu %s\n", spec, c->n_date, c->filled,
-                    s_rows(c->filled));
+            fprintf(out,
+                    T("date = %s   ; a date in %zu of %zu %s\n", "date = %s   ; ett datum i %zu av %zu %s\n"),
+                    spec, c->n_date, c->filled, s_rows(en, c->filled));
             if (c->n_serial)
                 s_decide(d,
-                         "%s: %zu %s Excel serial numbers, not dates; export as .xlsx or format the column "
-                         "as a date",
-                         show, c->n_serial, c->n_serial == 1 ? "row holds" : "rows hold");
+                         T("%s: %zu %s Excel serial numbers, not dates; export as .xlsx or format the column "
+                           "as a date",
+                           "%s: %zu %s datum som Excel sparat som löpnummer; exportera som .xlsx eller "
+                           "formatera kolumnen som datum"),
+                         show, c->n_serial,
+                         c->n_serial == 1 ? T("row holds", "rad har") : T("rows hold", "rader har"));
             break;
         case S_GENDER: fprintf(out, "gender = %s\n", spec); break;
         case S_BIRTH_YEAR:
-            fprintf(out, "birth_year = %s   ; a year in %zu of %zu %s\n", spec, c->n_year, c->filled,
-                    s_rows(c->filled));
+            fprintf(out,
+                    T("birth_year = %s   ; a year in %zu of %zu %s\n",
+                      "birth_year = %s   ; ett årtal i %zu av %zu %s\n"),
+                    spec, c->n_year, c->filled, s_rows(en, c->filled));
             break;
         case S_INSATS:
-            fprintf(out,
-                    "insats = %s   ; %zu distinct values; each must be declared in [insatser] of agent.ini\n",
-                    spec, c->nvals);
+            fprintf(
+                out,
+                T("insats = %s   ; %zu distinct values; each must be declared in [insatser] of agent.ini\n",
+                  "insats = %s   ; %zu olika värden; vart och ett ska stå i [insatser] i agent.ini\n"),
+                spec, c->nvals);
             break;
         case S_MODE: fprintf(out, "mode = %s\n", spec); break;
         case S_PHASE: fprintf(out, "phase = %s\n", spec); break;
@@ -804,18 +856,22 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
         }
     }
     if (!has_pnr && in && in->kind != INSTR_ORGANISATION && in->kind != INSTR_STAFF_SURVEY)
-        s_decide(d, "no column looks like a personnummer: name it in [columns] personnummer = HEADER");
+        s_decide(d, T("no column looks like a personnummer: name it in [columns] personnummer = HEADER",
+                      "ingen kolumn ser ut som personnummer: ange den i [columns] personnummer = RUBRIK"));
     if (!has_date)
-        s_decide(d, "no column holds dates: name it in [columns] date = HEADER");
+        s_decide(d, T("no column holds dates: name it in [columns] date = HEADER",
+                      "ingen kolumn har datum: ange den i [columns] date = RUBRIK"));
     if (!has_mode && in && in->kind == INSTR_PARTICIPANT_SURVEY)
-        fprintf(out, "; mode: no column; the mode declared for each insats in agent.ini fills it\n");
+        fprintf(out,
+                T("; mode: no column; the mode declared for each insats in agent.ini fills it\n",
+                  "; mode: ingen kolumn; arbetsformen som agent.ini anger för varje insats fyller i den\n"));
 
     fprintf(out, "\n[answers]\n");
     for (size_t i = 0; in && i < d->ncols; i++) {
         s_col_t *c = &d->cols[i];
         if (c->role != S_ANSWER)
             continue;
-        s_show(c, i, show, sizeof show);
+        s_show(en, c, i, show, sizeof show);
         s_spec(c->header, spec, sizeof spec);
         char cands[200] = "";
         for (int r = 0; r < 3 && c->cand[r]; r++) {
@@ -823,17 +879,23 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
             snprintf(cands + len, sizeof cands - len, "%s%s %.2f", r ? ", " : "", c->cand[r]->code,
                      c->cands[r]);
         }
-        fprintf(out, "; %s, scale %s: by its words %s\n", show, c->scale->code, cands[0] ? cands : "no item");
+        fprintf(out, T("; %s, scale %s: by its words %s\n", "; %s, skala %s: efter orden %s\n"), show,
+                c->scale->code, cands[0] ? cands : T("no item", "ingen fråga"));
         if (!c->item) {
-            fprintf(out, "; ITEM = %s   ; NEEDS A DECISION\n", spec);
-            s_decide(d, "%s: which item of %s is it? (no %s item left; or leave it out)", show, in->code,
-                     c->scale->code);
+            fprintf(out, T("; ITEM = %s   ; NEEDS A DECISION\n", "; ITEM = %s   ; BESLUT BEHÖVS\n"), spec);
+            s_decide(d,
+                     T("%s: which item of %s is it? (no %s item left; or leave it out)",
+                       "%s: vilken fråga i %s är det? (ingen %s-fråga kvar; eller låt den vara)"),
+                     show, in->code, c->scale->code);
         } else if (c->sure) {
             fprintf(out, "%s = %s\n", c->item->code, spec);
         } else {
-            fprintf(out, "; %s = %s   ; NEEDS A DECISION\n", c->item->code, spec);
-            s_decide(d, "%s: which item is it? best guess %s (%.2f); candidates %s", show, c->item->code,
-                     c->score, cands);
+            fprintf(out, T("; %s = %s   ; NEEDS A DECISION\n", "; %s = %s   ; BESLUT BEHÖVS\n"),
+                    c->item->code, spec);
+            s_decide(d,
+                     T("%s: which item is it? best guess %s (%.2f); candidates %s",
+                       "%s: vilken fråga är det? bästa gissning %s (%.2f); kandidater %s"),
+                     show, c->item->code, c->score, cands);
         }
     }
     if (in)
@@ -848,35 +910,37 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
             s_field_labels(d, out, c, i, "mode");
     }
 
-    fprintf(out, "\n; Dropped, never read:\n");
+    fprintf(out, T("\n; Dropped, never read:\n", "\n; Utelämnas, läses aldrig:\n"));
     bool any = false;
     for (size_t i = 0; i < d->ncols; i++) {
         s_col_t *c = &d->cols[i];
-        const char *why = c->role == S_DROP_IDENT        ? "may identify someone"
-                          : c->role == S_DROP_TEXT       ? "free text"
-                          : c->role == S_DROP_DATE       ? "another date"
-                          : c->role == S_DROP            ? "no field or catalogue scale recognised"
-                          : (c->role == S_ANSWER && !in) ? "no instrument"
+        const char *why = c->role == S_DROP_IDENT        ? T("may identify someone", "kan peka ut någon")
+                          : c->role == S_DROP_TEXT       ? T("free text", "fritext")
+                          : c->role == S_DROP_DATE       ? T("another date", "ett annat datum")
+                          : c->role == S_DROP            ? T("no field or catalogue scale recognised",
+                                                             "inget fält eller ingen av katalogens skalor känns igen")
+                          : (c->role == S_ANSWER && !in) ? T("no instrument", "inget formulär")
                                                          : NULL;
         if (!why)
             continue;
-        s_show(c, i, show, sizeof show);
+        s_show(en, c, i, show, sizeof show);
         fprintf(out, ";   %s: %s\n", show, why);
         any = true;
     }
     if (!any)
-        fprintf(out, ";   none\n");
+        fprintf(out, T(";   none\n", ";   inga\n"));
     for (size_t i = 0; i < d->ncols; i++)
         if (d->cols[i].role == S_INSATS)
             fprintf(
                 out,
-                "\n; Before importing: declare each insats code of column %zu in [insatser] of agent.ini\n",
+                T("\n; Before importing: declare each insats code of column %zu in [insatser] of agent.ini\n",
+                  "\n; Före importen: ange varje insatskod i kolumn %zu i [insatser] i agent.ini\n"),
                 i + 1);
     if (!d->ndecisions) {
-        fprintf(out, "\n; Decisions needed: none\n");
+        fprintf(out, T("\n; Decisions needed: none\n", "\n; Beslut som behövs: inga\n"));
         return;
     }
-    fprintf(out, "\n; Decisions needed: %d\n", d->ndecisions);
+    fprintf(out, T("\n; Decisions needed: %d\n", "\n; Beslut som behövs: %d\n"), d->ndecisions);
     for (int k = 0; k < d->ndecisions; k++)
         fprintf(out, ";   %d. %s\n", k + 1, d->decisions[k]);
 }
@@ -930,12 +994,13 @@ static fin_err_t s_read_book(s_draft_t *d, const char *sheet, char *err, size_t 
     }
 }
 
-fin_err_t draft_write(const char *path, const char *sheet, const catalogue_t *cat, FILE *out, int *ndecisions,
-                      char *err, size_t errlen)
+fin_err_t draft_write(const char *path, const char *sheet, const catalogue_t *cat, report_lang_t lang,
+                      FILE *out, int *ndecisions, char *err, size_t errlen)
 {
     s_draft_t *d = calloc(1, sizeof *d);
     if (!d)
         return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
+    d->en = lang == REPORT_EN;
     d->cat = cat;
     d->path = path;
     s_today(&d->ty, &d->tm, &d->td);
@@ -980,6 +1045,7 @@ typedef struct {
     size_t rows, passed, refused;
     int ty, tm, td;
     char sheet[64]; /* a workbook's sheet read; "" for CSV */
+    bool en;        /* --lang en; else Swedish */
     s_seen_t *labels, *reasons;
     size_t nlabels, nreasons;
 } s_check_t;
@@ -1073,9 +1139,11 @@ static const char *s_where(const s_check_t *k, const char *path, long line, char
     return buf;
 }
 
-fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refused, char *err, size_t errlen)
+fin_err_t draft_check(const char *path, mapping_t *map, report_lang_t lang, FILE *out, size_t *refused,
+                      char *err, size_t errlen)
 {
-    s_check_t k = {.map = map, .out = out, .rc = FIN_OK, .err = err, .errlen = errlen};
+    bool en = lang == REPORT_EN;
+    s_check_t k = {.map = map, .out = out, .rc = FIN_OK, .err = err, .errlen = errlen, .en = en};
     s_today(&k.ty, &k.tm, &k.td);
     k.labels = calloc(S_MAX_SEEN, sizeof *k.labels);
     k.reasons = calloc(S_MAX_SEEN, sizeof *k.reasons);
@@ -1095,8 +1163,11 @@ fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refus
         rc = fin_fail(err, errlen, FIN_EINPUT, "%s: header: the file is empty", path);
     if (rc != FIN_OK)
         goto free_sets;
-    fprintf(out, "%s: %zu %s, %zu columns; the mapping reads %zu, drops %zu", path, k.rows, s_rows(k.rows),
-            mapping_ncolumns(map), mapping_ncolumns(map) - mapping_nunmapped(map), mapping_nunmapped(map));
+    fprintf(out,
+            T("%s: %zu %s, %zu columns; the mapping reads %zu, drops %zu",
+              "%s: %zu %s, %zu kolumner; mappningen läser %zu, utelämnar %zu"),
+            path, k.rows, s_rows(en, k.rows), mapping_ncolumns(map),
+            mapping_ncolumns(map) - mapping_nunmapped(map), mapping_nunmapped(map));
     if (*mapping_unmapped_names(map)) {
         fprintf(out, " (");
         report_names_print(out, mapping_unmapped_names(map));
@@ -1107,40 +1178,49 @@ fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refus
         const mapping_col_t *c = &map->cols[i];
         const char *h = mapping_header(map, c->col);
         if (*h && !anon_contains_identifying(h))
-            fprintf(out, "column %d \"%s\": ", c->col + 1, h);
+            fprintf(out, T("column %d \"%s\": ", "kolumn %d \"%s\": "), c->col + 1, h);
         else
-            fprintf(out, "column %d: ", c->col + 1);
+            fprintf(out, T("column %d: ", "kolumn %d: "), c->col + 1);
         if (c->field)
             fprintf(out, "%s%s\n", c->code,
                     c->field->type == MAPPING_F_PNR || !strcmp(c->code, "response_id") ||
                             !strcmp(c->code, "insats")
-                        ? " (values not shown)"
+                        ? T(" (values not shown)", " (värden visas inte)")
                         : "");
         else
-            fprintf(out, "item %s, scale %s%s\n", c->code, c->scale->code, c->required ? ", required" : "");
+            fprintf(out, T("item %s, scale %s%s\n", "fråga %s, skala %s%s\n"), c->code, c->scale->code,
+                    c->required ? T(", required", ", obligatorisk") : "");
         for (size_t j = 0; j < k.nlabels; j++)
             if (k.labels[j].col == c->col)
                 fprintf(out, "  \"%s\" = %s: %zu %s\n", k.labels[j].label, k.labels[j].value,
-                        k.labels[j].rows, s_rows(k.labels[j].rows));
+                        k.labels[j].rows, s_rows(en, k.labels[j].rows));
     }
     for (size_t i = 0; i < map->nvalues; i++)
-        fprintf(out, "every row: %s = %s\n", map->values[i].field->name, map->values[i].text);
-    fprintf(out, "rows: %zu pass the mapping, %zu refused\n", k.passed, k.refused);
+        fprintf(out, T("every row: %s = %s\n", "varje rad: %s = %s\n"), map->values[i].field->name,
+                map->values[i].text);
+    fprintf(out,
+            T("rows: %zu pass the mapping, %zu refused\n", "rader: %zu går igenom mappningen, %zu avvisas\n"),
+            k.passed, k.refused);
     for (size_t j = 0; j < k.nreasons; j++) {
         const char *h = k.reasons[j].col >= 0 ? mapping_header(map, k.reasons[j].col) : "";
-        char where[600];
+        char where[600], why[1200];
         s_where(&k, path, k.reasons[j].first_line, where, sizeof where);
+        report_reason(lang, k.reasons[j].label, why, sizeof why);
         if (k.reasons[j].col < 0)
-            fprintf(out, "%s: row: %s; %zu %s\n", where, k.reasons[j].label, k.reasons[j].rows,
-                    s_rows(k.reasons[j].rows));
+            fprintf(out, T("%s: row: %s; %zu %s\n", "%s: rad: %s; %zu %s\n"), where, why, k.reasons[j].rows,
+                    s_rows(en, k.reasons[j].rows));
+        else if (*h)
+            fprintf(out, T("%s: column %d \"%s\": %s; %zu %s\n", "%s: kolumn %d \"%s\": %s; %zu %s\n"), where,
+                    k.reasons[j].col + 1, h, why, k.reasons[j].rows, s_rows(en, k.reasons[j].rows));
         else
-            fprintf(out, *h ? "%s: column %d \"%s\": %s; %zu %s\n" : "%s: column %d%s: %s; %zu %s\n", where,
-                    k.reasons[j].col + 1, h, k.reasons[j].label, k.reasons[j].rows,
-                    s_rows(k.reasons[j].rows));
+            fprintf(out, T("%s: column %d: %s; %zu %s\n", "%s: kolumn %d: %s; %zu %s\n"), where,
+                    k.reasons[j].col + 1, why, k.reasons[j].rows, s_rows(en, k.reasons[j].rows));
     }
     fprintf(out,
-            "not checked here: the site key, the insats codes of agent.ini and the catalogue's rules per "
-            "row; `finsam-agent import FILE --mapping M --dry-run` checks them all\n");
+            T("not checked here: the site key, the insats codes of agent.ini and the catalogue's rules per "
+              "row; `finsam-agent import FILE --mapping M --dry-run` checks them all\n",
+              "kontrolleras inte här: förbundets nyckel, insatskoderna i agent.ini och katalogens regler "
+              "per rad; `finsam-agent import FIL --mapping M --dry-run` kontrollerar allt\n"));
     if (refused)
         *refused = k.refused;
 free_sets:

@@ -10,6 +10,9 @@
  * as it is or says exactly what to decide. Values of a column that may
  * identify someone are never printed: only their shape and row count.
  *
+ * Both write their comments in Swedish, or English with --lang en; the
+ * mapping's keys and the catalogue's codes are syntax and stay.
+ *
  * Not here: reading CSV (csvimport_scan) or workbooks (sheet_read), the
  * mapping format (mapping.c). */
 #ifndef FINSAM_DRAFT_H
@@ -18,6 +21,7 @@
 #include "catalogue.h"
 #include "err.h"
 #include "mapping.h"
+#include "report_text.h"
 
 #include <stdio.h>
 
@@ -30,8 +34,8 @@
  * with "; Decisions needed: ..." ("none" if none). *ndecisions (if not
  * NULL) gets their number. Returns FIN_OK, or a code with the reason in
  * err (as csvimport_scan; FIN_EINPUT for a file without rows). */
-fin_err_t draft_write(const char *path, const char *sheet, const catalogue_t *cat, FILE *out, int *ndecisions,
-                      char *err, size_t errlen);
+fin_err_t draft_write(const char *path, const char *sheet, const catalogue_t *cat, report_lang_t lang,
+                      FILE *out, int *ndecisions, char *err, size_t errlen);
 
 /* Explains map against the CSV file or workbook `path` (its [file]
  * sheet) on out: each mapped column's
@@ -41,6 +45,7 @@ fin_err_t draft_write(const char *path, const char *sheet, const catalogue_t *ca
  * codes are left to `import --dry-run`. *refused (if not NULL) gets the
  * number of rows refused. Returns FIN_OK, or a code with the reason in err
  * (the header does not fit: FIN_EINPUT). */
-fin_err_t draft_check(const char *path, mapping_t *map, FILE *out, size_t *refused, char *err, size_t errlen);
+fin_err_t draft_check(const char *path, mapping_t *map, report_lang_t lang, FILE *out, size_t *refused,
+                      char *err, size_t errlen);
 
 #endif

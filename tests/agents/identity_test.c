@@ -148,6 +148,44 @@ static void test_response_id_corrects_whatever_changed(void)
     s_env_free(&e);
 }
 
+/* A respondent changes an answer and then changes it back (A, B, A):
+ * the third import corrects B back to A, under an id of its own (A's id
+ * is held by the collector and superseded), and the same file again adds
+ * nothing. Before, the third import counted as "already there" and the
+ * collector kept B. */
+static void test_change_back_is_a_correction(void)
+{
+    s_env_t e;
+    s_env(&e);
+    char a[512], b[512];
+    s_row(a, sizeof a, "2026-03-14", 2, "R-1001");
+    s_row(b, sizeof b, "2026-03-14", 5, "R-1001");
+    CHECK_EQ(s_import(&e, "a.jsonl", a, NULL), 0);
+    CHECK_EQ(s_import(&e, "b.jsonl", b, NULL), 0);
+    CHECK_EQ(s_import(&e, "c.jsonl", a, NULL), 0);
+    CHECK(strstr(e.report, "corrected=1") != NULL);
+    CHECK_EQ(s_import(&e, "d.jsonl", a, NULL), 0);
+    CHECK(strstr(e.report, "accepted=0 already_imported=1 corrected=0") != NULL);
+    /* ... and back to B once more: a fourth event, superseding the third. */
+    CHECK_EQ(s_import(&e, "e.jsonl", b, NULL), 0);
+    CHECK(strstr(e.report, "corrected=1") != NULL);
+    event_msg_t *ev[9] = {0};
+    CHECK_EQ(outbox_peek(e.ob, 0, 8, s_collect, ev), 4);
+    CHECK(!ev[0]->has_supersedes);
+    CHECK(memcmp(ev[1]->supersedes.data, ev[0]->id.data, 16) == 0);
+    CHECK(memcmp(ev[2]->supersedes.data, ev[1]->id.data, 16) == 0);
+    CHECK(memcmp(ev[3]->supersedes.data, ev[2]->id.data, 16) == 0);
+    CHECK_EQ(ev[2]->participant_survey->answers[0]->value, 2);
+    CHECK_EQ(ev[3]->participant_survey->answers[0]->value, 5);
+    /* Four ids, all different; the month prefix kept. */
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            CHECK(memcmp(ev[i]->id.data, ev[j]->id.data, 16) != 0);
+    CHECK(memcmp(ev[2]->id.data, ev[0]->id.data, 4) == 0);
+    s_free_events(ev, 4);
+    s_env_free(&e);
+}
+
 static void test_other_response_id_is_another_survey(void)
 {
     s_env_t e;
@@ -313,6 +351,7 @@ static void test_import_number_keeps_ids(void)
 static const test_case_t s_cases[] = {
     {"response id corrects whatever changed", test_response_id_corrects_whatever_changed},
     {"other response id is another survey", test_other_response_id_is_another_survey},
+    {"a change back is a correction", test_change_back_is_a_correction},
     {"date inside window is correction", test_date_inside_window_is_correction},
     {"JSON lines have no window", test_jsonl_has_no_window},
     {"date beyond window is new survey", test_date_beyond_window_is_new_survey},

@@ -18,16 +18,18 @@ static char s_data[256], s_log[256], s_cfg[256];
 
 static int s_agent(const char *const *args)
 {
-    char *argv[16];
+    char *argv[18];
     int n = 0;
     argv[n++] = (char *) tu_bin("finsam-agent");
+    argv[n++] = "--lang";
+    argv[n++] = "en";
     argv[n++] = "-c";
     argv[n++] = s_cfg;
     argv[n++] = "--data-dir";
     argv[n++] = s_data;
     argv[n++] = "--log-level";
     argv[n++] = "warn";
-    for (; *args && n < 15; args++)
+    for (; *args && n < 17; args++)
         argv[n++] = (char *) *args;
     argv[n] = NULL;
     unlink(s_log);
@@ -110,13 +112,12 @@ static void test_example_draft(void)
     /* Unedited, it loads and refuses exactly the rows of the decisions. */
     CHECK_EQ(s_agent((const char *[]){"--mapping", draft, "--dry-run", "import", s_example(), NULL}), 65);
     CHECK(tu_file_has(s_log, "rows=3 accepted=0 already_imported=0 corrected=0 rejected=2"));
-    CHECK(tu_file_has(s_log, "enkat-avslut.csv:5: kolumn 10 \"Kön\": ska vara en av woman|man|other\n"));
+    CHECK(tu_file_has(s_log, "enkat-avslut.csv:5: column 10 \"Kön\": must be one of woman|man|other\n"));
     CHECK(tu_file_has(
-        s_log,
-        "enkat-avslut.csv:4: kolumn 13 \"Jag var med och planerade mitt stöd\": innehåller talet 4 "
-        "för en fråga med femgradig skala; ange vad de betyder i [labels.d_planering], t.ex. 5 = Stämmer "
-        "helt, 1 = Stämmer inte alls; 1 rad\n"));
-    /* two rows, the Swedish summary, the key=value summary, "nothing stored" */
+        s_log, "enkat-avslut.csv:4: column 13 \"Jag var med och planerade mitt stöd\": holds the number 4 "
+               "for an agree5 item; say what they mean in [labels.d_planering], e.g. 5 = Stämmer "
+               "helt, 1 = Stämmer inte alls; 1 row\n"));
+    /* two rows, the summary, the key=value summary, "nothing stored" */
     CHECK_EQ(tu_count_in_file(s_log, "enkat-avslut.csv:"), 5);
 
     /* The decisions written, as a person would: every row imports. */

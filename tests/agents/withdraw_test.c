@@ -185,6 +185,44 @@ static void test_correction_counts_once(void)
     free(want);
 }
 
+/* A row changed and changed back (A, B, A), each delivered: the cells
+ * equal a run that only had A, and a rebuild agrees. */
+static void test_change_back_delivered(void)
+{
+    char *want = s_reference();
+    cluster_t c;
+    cluster_init(&c);
+    char nv[320];
+    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
+    cluster_start_collector(&c);
+    s_import(&c, nv, s_rows(&c, "good.jsonl", 1, 200));
+    s_deliver(&c, nv);
+    /* Row 200 with other answers (the same response id): B. */
+    char pnr[16], path[400], row[512];
+    s_pnr(pnr, 200);
+    snprintf(path, sizeof path, "%s/changed.jsonl", c.dir);
+    snprintf(row, sizeof row,
+             "{\"kind\":\"participant_survey\",\"personnummer\":\"%s\",\"date\":\"2026-03-11\","
+             "\"instrument\":\"deltagare_avslut\",\"mode\":\"project\",\"answers\":{\"d_behov\":5,"
+             "\"d_tid\":5},\"response_id\":\"R-200\"}\n",
+             pnr);
+    CHECK_EQ(tu_write_file(path, row), 0);
+    s_import(&c, nv, path);
+    s_deliver(&c, nv);
+    char *changed = s_cells(&c);
+    CHECK(strcmp(changed, want) != 0);
+    /* ... and back: the first file again. */
+    s_import(&c, nv, s_rows(&c, "good-again.jsonl", 1, 200));
+    s_deliver(&c, nv);
+    char *after = s_cells(&c);
+    CHECK_EQ(strcmp(after, want), 0);
+    CHECK_EQ(cluster_rebuild_verify(&c), 0);
+    cluster_stop_collector(&c, SIGTERM);
+    free(changed);
+    free(after);
+    free(want);
+}
+
 /* n of measure i1_behov for förbund NV in `period` ("2026"), by year. */
 static long long s_n(const cluster_t *c, const char *period)
 {
@@ -252,6 +290,7 @@ static const test_case_t s_cases[] = {
     {"withdraw import", test_withdraw_import},
     {"withdraw response ids", test_withdraw_response_ids},
     {"correction counts once", test_correction_counts_once},
+    {"a change back delivered", test_change_back_delivered},
     {"date window delivered", test_date_window_delivered},
 };
 

@@ -247,29 +247,29 @@ check(rc == 0 and counts(out) == (40, 0, 40, 0, 0), "then CSV: all already impor
 # mapping did from the CSV.
 draft = os.path.join(TMP, "drafted.ini")
 rc, out, err = run(d, "mapping", "draft", shared_path, "--out", draft)
-check(rc == 0 and "drafted.ini: drafted from export-shared.xlsx; 3 decisions needed" in err,
+check(rc == 0 and "drafted.ini: utkast från export-shared.xlsx; 3 beslut behövs" in err,
       "draft from the workbook: 3 decisions (%r)" % err.strip())
 text = open(draft, encoding="utf-8").read()
 check("\n[file]\nsheet = Svar\n" in text and "separator" not in text, "the draft names the sheet with rows")
-decisions = re.findall(r"^;   \d+\. (column \d+ \"[^\"]+\"): which item is it\?", text, re.M)
-check(decisions == ['column 12 "Jag fick det stöd jag behövde"', 'column 14 "Jag kunde påverka stödet"',
-                    'column 15 "Insatsen pågick lagom länge"'], "the decisions name the columns: %r" % decisions)
+decisions = re.findall(r"^;   \d+\. (kolumn \d+ \"[^\"]+\"): vilken fråga är det\?", text, re.M)
+check(decisions == ['kolumn 12 "Jag fick det stöd jag behövde"', 'kolumn 14 "Jag kunde påverka stödet"',
+                    'kolumn 15 "Insatsen pågick lagom länge"'], "the decisions name the columns: %r" % decisions)
 for want in ("response_id = Svars-ID", "date = Slutdatum", "personnummer = Personnummer", "gender = Kön",
              "birth_year = Födelseår", "mode = Arbetsform", "Projekt = project", "Instämmer helt = 5",
-             'column 20 "Övriga kommentarer": free text', 'column 5 "Namn": may identify someone'):
+             'kolumn 20 "Övriga kommentarer": fritext', 'kolumn 5 "Namn": kan peka ut någon'):
     check(want in text, "the draft says %r" % want)
 # The three decisions, made as staff make them: the commented line becomes
 # the item the question really is.
 for header, item in (("Jag fick det stöd jag behövde", "d_behov"), ("Jag kunde påverka stödet", "d_inflytande"),
                      ("Insatsen pågick lagom länge", "d_tid")):
-    text, n = re.subn(r"^; \w+ = %s   ; NEEDS A DECISION$" % re.escape(header), "%s = %s" % (item, header), text,
+    text, n = re.subn(r"^; \w+ = %s   ; BESLUT BEHÖVS$" % re.escape(header), "%s = %s" % (item, header), text,
                       flags=re.M)
     check(n == 1, "decision line for %s found once" % header)
 with open(draft, "w", encoding="utf-8") as f:
     f.write(text)
 rc, out, err = run(d, "mapping", "check", shared_path, "--mapping", draft)
-check(rc == 0 and "rows: 40 pass the mapping, 0 refused" in out, "check: 40 rows pass (%s)" % err.strip())
-check("drops 5 (Startdatum, Namn, E-post, Telefon, Övriga kommentarer)" in out, "check names the dropped columns")
+check(rc == 0 and "rader: 40 går igenom mappningen, 0 avvisas" in out, "check: 40 rows pass (%s)" % err.strip())
+check("utelämnar 5 (Startdatum, Namn, E-post, Telefon, Övriga kommentarer)" in out, "check names the dropped columns")
 rc, out, err = run(d, "import", shared_path, "--mapping", draft)
 check(rc == 0 and counts(out) == (40, 0, 40, 0, 0),
       "the drafted mapping imports the same 40 events as the CSV (%s %s)" % (out.strip(), err.strip()))
