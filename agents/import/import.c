@@ -364,11 +364,11 @@ uint64_t import_number(const import_t *self)
     return self->import_no;
 }
 
-/* Notes the commit's corrections whose earlier day is known. */
+/* Notes the commit's corrections, with the earlier day when known. */
 static void s_note_corrections(import_t *self, const outbox_item_t *items)
 {
     for (size_t i = 0; i < self->npending; i++) {
-        if (items[i].result != OUTBOX_CORRECTION || items[i].prior_day < 0)
+        if (items[i].result != OUTBOX_CORRECTION)
             continue;
         if (self->ncorrections == self->corrections_cap) {
             s_correction_t *grown = array_grow(self->corrections, &self->corrections_cap, sizeof *grown, 64);
@@ -473,6 +473,13 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
             dropped_names, strchr(dropped_names, ' ') ? "\"" : "");
     for (size_t i = 0; !st->rejected && i < self->ncorrections; i++) {
         int y, m, d;
+        if (self->corrections[i].prior_day < 0) { /* a response id: the earlier row's day is not kept */
+            fprintf(o->report,
+                    o->lang == REPORT_EN ? "%s: row %zu: correction of a row imported before\n"
+                                         : "%s: rad %zu: rättelse av en rad som importerats tidigare\n",
+                    label, self->corrections[i].row);
+            continue;
+        }
         anon_civil_from_days(self->corrections[i].prior_day, &y, &m, &d);
         fprintf(o->report,
                 o->lang == REPORT_EN ? "%s: row %zu: correction of the answer imported on %04d-%02d-%02d\n"

@@ -164,6 +164,7 @@ static void test_change_back_is_a_correction(void)
     CHECK_EQ(s_import(&e, "b.jsonl", b, NULL), 0);
     CHECK_EQ(s_import(&e, "c.jsonl", a, NULL), 0);
     CHECK(strstr(e.report, "corrected=1") != NULL);
+    CHECK(strstr(e.report, "c.jsonl: rad 1: rättelse av en rad som importerats tidigare\n") != NULL);
     CHECK_EQ(s_import(&e, "d.jsonl", a, NULL), 0);
     CHECK(strstr(e.report, "accepted=0 already_imported=1 corrected=0") != NULL);
     /* ... and back to B once more: a fourth event, superseding the third. */
