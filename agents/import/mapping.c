@@ -361,28 +361,63 @@ static int s_check(mapping_t *self)
 
 /* inih reads a line in a buffer of S_INI_LINE bytes and takes the rest of
  * a longer one for a line of its own, which then fails for a reason that
- * has nothing to do with it; such a line is refused here first. Returns
- * the first too long line's number, 0 if none, -1 if the file cannot be
- * read (ini_parse says why). */
+ * has nothing to do with it. Comments may be as long as they like (a
+ * draft's comment quotes long survey questions), so the file is read here
+ * with its comments blanked out, whole-line ones (';' or '#') and inline
+ * ones (a ';' after whitespace, as inih reads them), keeping the line
+ * numbers; what is left is refused when a line is too long, then parsed.
+ * Returns the text (caller frees) or NULL with errno (ENOENT..., EFBIG
+ * beyond S_INI_MAX, or E2BIG with *longline set). */
 #define S_INI_LINE 200
-static long s_long_line(const char *path)
+#define S_INI_MAX (1024 * 1024)
+static char *s_read_ini(const char *path, long *longline)
 {
+    *longline = 0;
     FILE *f = fopen(path, "r");
     if (!f)
-        return -1;
-    long line = 1, bad = 0;
-    size_t len = 0;
-    int ch;
-    while ((ch = getc(f)) != EOF && !bad) {
-        if (ch == '\n') {
-            line++;
-            len = 0;
-        } else if (ch != '\r' && ++len > S_INI_LINE - 2) {
-            bad = line;
-        }
-    }
+        return NULL;
+    char *text = malloc(S_INI_MAX + 1);
+    size_t n = text ? fread(text, 1, S_INI_MAX + 1, f) : 0;
+    int saved = text ? ferror(f) ? EIO : n > S_INI_MAX ? EFBIG : 0 : ENOMEM;
     fclose(f);
-    return bad;
+    if (saved) {
+        free(text);
+        errno = saved;
+        return NULL;
+    }
+    text[n] = '\0';
+    long line = 1;
+    for (char *p = text; *p;) {
+        char *eol = strchr(p, '\n');
+        char *end = eol ? eol : p + strlen(p);
+        char *q = p;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+        char *cut = end;
+        if (q < end && (*q == ';' || *q == '#'))
+            cut = q;
+        for (char *c = q + 1; cut == end && c < end; c++)
+            if (*c == ';' && (c[-1] == ' ' || c[-1] == '\t'))
+                cut = c;
+        size_t len = (size_t) (cut - p);
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r'))
+            len--;
+        if (len > S_INI_LINE - 2 && !*longline)
+            *longline = line;
+        /* The comment is dropped; the line (its number) stays. */
+        if (cut < end) {
+            memmove(cut, end, strlen(end) + 1);
+            end = cut;
+        }
+        p = *end ? end + 1 : end;
+        line++;
+    }
+    if (*longline) {
+        free(text);
+        errno = E2BIG;
+        return NULL;
+    }
+    return text;
 }
 
 fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat, char *err, size_t errlen)
@@ -395,19 +430,22 @@ fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat
     self->window_days = -1;
     self->path = path;
     fin_err_t code;
-    long longline = s_long_line(path);
-    if (longline > 0) {
+    long longline;
+    char *text = s_read_ini(path, &longline);
+    if (!text && errno == E2BIG) {
         code = fin_fail(err, errlen, FIN_ECONFIG,
                         "%s:%ld: line too long (at most %d bytes); match a long header by its start: "
                         "Text*",
                         path, longline, S_INI_LINE - 2);
         goto fail;
     }
-    int rc = ini_parse(path, s_ini_handler, self);
-    if (rc == -1) {
-        code = fin_fail(err, errlen, FIN_ENOTFOUND, "%s: cannot open: %s", path, strerror(errno));
+    if (!text) {
+        code = fin_fail(err, errlen, errno == ENOENT ? FIN_ENOTFOUND : FIN_ECONFIG, "%s: cannot read: %s", path,
+                        errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
         goto fail;
     }
+    int rc = ini_parse_string(text, s_ini_handler, self);
+    free(text);
     if (rc) {
         code = fin_fail(err, errlen, FIN_ECONFIG, "%s:%d: %s", path, rc,
                         self->msg[0] ? self->msg : "syntax error (want key = value; lines up to 200 bytes)");
