@@ -21,17 +21,18 @@
  * --http-header-timeout of its accept, however steadily it trickles; the
  * sweep closes it otherwise (microhttpd's own timeout only counts
  * silence). No connection idles between requests: microhttpd closes each
- * after its answer (see http_new). (2) A full
- * table, or a full share of one address (--http-max-per-address), makes
- * room for a newcomer by closing the waiting connection nearest its
- * deadline, instead of making the newcomer wait: a client that sends its
- * request at once is answered even when every other slot is held by
- * abusers from its own address (a health check and an attacker on
- * 127.0.0.1, a reverse proxy carrying both), which a per-address limit
- * alone could not give; reserved slots would only move the line where the
- * abusers queue. Only connections being answered are never evicted. (3)
- * The table is large (--http-max-connections, 512): epoll scales with it,
- * and the open-files limit is raised to fit. (4) A request head over
+ * after its answer (see http_new). (2) A full table, or a full share of
+ * one address (--http-max-per-address), makes room for a newcomer by
+ * closing the waiting connection nearest its deadline, instead of making
+ * the newcomer wait: a client that sends its request at once is answered
+ * even when every other slot is held by abusers from its own address (a
+ * health check and an attacker on 127.0.0.1, a reverse proxy carrying
+ * both), which a per-address limit alone could not give; slots reserved
+ * for probes would only move the line where the abusers queue, and a
+ * second listener would need every probe reconfigured. Connections being
+ * answered are never evicted. (3) The table is large
+ * (--http-max-connections, 512): epoll scales with it, and the open-files
+ * limit is raised to fit. (4) A request head over
  * HTTP_MAX_HEAD bytes is refused with 431 and a JSON reason; microhttpd's
  * memory limit per connection is twice that, so it is we who measure, and
  * only heads beyond the pool get microhttpd's own 431. What it costs the
@@ -225,8 +226,9 @@ static void s_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* One WARN line a minute at most, with what was done to clients since the
- * last one. Returns the milliseconds until it may write again when there
- * is something to write then, or -1. */
+ * last one. Returns the milliseconds until it may write again (the loop
+ * wakes then, to write what came meanwhile), or -1 when it may now and had
+ * nothing to write. */
 static int s_log_shed(http_t *self, int64_t now)
 {
     if (now < self->shed_next_ms)
@@ -281,14 +283,14 @@ static void *s_loop(void *arg)
     return NULL;
 }
 
-/* Lets the process open max_connections sockets and microhttpd's slack
- * besides HTTP_FD_RESERVE others: raises the soft RLIMIT_NOFILE up to the
- * hard one if needed. Returns the connection limit that fits. */
 long http_fds_needed(long max_connections)
 {
     return max_connections + HTTP_LIMIT_SLACK + HTTP_FD_RESERVE;
 }
 
+/* Lets the process open max_connections sockets and microhttpd's slack
+ * besides HTTP_FD_RESERVE others: raises the soft RLIMIT_NOFILE up to the
+ * hard one if needed. Returns the connection limit that fits. */
 static int s_fit_fd_limit(int max_connections)
 {
     struct rlimit rl;
