@@ -489,14 +489,16 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
         log_error("http", "BIND-FAILED address=%s port=%d", cfg->address, cfg->port);
         goto fail;
     }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    self->port = info ? info->port : cfg->port;
+    /* From here on only the thread calls microhttpd, until http_destroy
+     * has stopped it; clients that come first wait in the listen backlog. */
     int err_no = pthread_create(&self->thread, NULL, s_loop, self);
     if (err_no) {
         log_error("http", "THREAD-FAILED reason=\"%s\"", strerror(err_no));
         goto fail;
     }
     self->running = true;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    self->port = info ? info->port : cfg->port;
     if (cfg->port_file && cfg->port_file[0] && s_write_port_file(cfg->port_file, self->port) < 0) {
         log_error("http", "PORT-FILE-FAILED path=%s reason=%s", cfg->port_file, strerror(errno));
         goto fail;
