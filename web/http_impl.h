@@ -6,10 +6,9 @@
 #ifndef FINSAM_HTTP_IMPL_H
 #define FINSAM_HTTP_IMPL_H
 
+#include "conntable.h"
 #include "http.h"
 #include "registry.h"
-
-#include "conntable.h"
 
 #include <microhttpd.h>
 #include <pthread.h>
