@@ -18,7 +18,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 
 static volatile sig_atomic_t s_stop;
@@ -29,7 +31,7 @@ static struct {
     long max_batches, min_units, stream_hwm, protect_d, publish_interval, publish_max_age;
     char *protect_v;
     char *http, *http_token_file, *http_port_file, *http_dashboard_dir;
-    long http_silent_after;
+    long http_silent_after, http_max_connections, http_max_per_address, http_header_timeout;
 } o;
 
 static const opt_t s_opts[] = {
@@ -78,6 +80,13 @@ static const opt_t s_opts[] = {
      "serve the dashboard from this directory (default: embedded)", &o.http_dashboard_dir},
     {"http-silent-after", 0, OPT_INT, "86400", 1, 31622400,
      "seconds without a batch before an agent is silent", &o.http_silent_after},
+    {"http-max-connections", 0, OPT_INT, "512", 8, 100000,
+     "HTTP connections open at once; when full, a waiting one makes room for a new one",
+     &o.http_max_connections},
+    {"http-max-per-address", 0, OPT_INT, "64", 1, 100000, "HTTP connections open at once from one address",
+     &o.http_max_per_address},
+    {"http-header-timeout", 0, OPT_INT, "5", 1, 300,
+     "seconds a new HTTP connection has to send its whole request head", &o.http_header_timeout},
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
@@ -161,6 +170,18 @@ static int s_check_config(const char *config, const char *http_address, const pr
                        o.http);
         else
             check_ok(&c, "HTTP API on loopback %s without a token", o.http);
+        /* http_new raises the soft limit up to the hard one, or lowers
+         * the connection limit to fit (and says so in the log). */
+        struct rlimit rl;
+        long need = http_fds_needed(o.http_max_connections);
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t) need)
+            check_ok(&c,
+                     "HTTP limits: %ld connections need %ld open files, the hard limit is %ju: the "
+                     "collector will serve fewer; fix: LimitNOFILE (systemd) or ulimit -n",
+                     o.http_max_connections, need, (uintmax_t) rl.rlim_max);
+        else
+            check_ok(&c, "HTTP limits: %ld connections, %ld per address, request head within %ld s",
+                     o.http_max_connections, o.http_max_per_address, o.http_header_timeout);
     }
     check_ok(&c, "endpoints (not bound by check-config): ingest %s, streams %s, HTTP %s", o.endpoint,
              strcmp(o.stream_events, "off") ? o.stream_events : "off", o.http);
@@ -220,6 +241,9 @@ int main(int argc, char **argv)
                                  .catalogue_file = o.catalogue,
                                  .dashboard_dir = o.http_dashboard_dir,
                                  .silent_after_s = (int) o.http_silent_after,
+                                 .max_connections = (int) o.http_max_connections,
+                                 .max_per_address = (int) o.http_max_per_address,
+                                 .header_timeout_s = (int) o.http_header_timeout,
                                  .allow_dir = o.allow_dir};
     bool http_on = strcmp(o.http, "off") != 0;
     if (http_on && http_parse_listen(o.http, http_address, sizeof http_address, &http_config) < 0) {

@@ -2,7 +2,7 @@
  * indicators, status and the catalogue, Prometheus /metrics, health probes,
  * exports and the dashboard page, served by libmicrohttpd.
  *
- * Threading: the server runs in one microhttpd thread of its own, beside
+ * Threading: the server runs in one thread of its own, beside
  * the collector's ingest loop. It only reads: each request opens its own
  * read-only LMDB transaction (the store uses MDB_NOTLS) through query_run,
  * status_report and friends; the catalogue is immutable and the metrics are
@@ -38,9 +38,25 @@ typedef struct {
                                    their certificates there (NULL: by key only) */
     const char *registry_file;  /* DATA/forbund.json, followed while serving
                                    (registry.h); NULL: the catalogue as given */
+    /* Limits on clients (0: the default in brackets; docs/http-api.md). */
+    int max_connections;  /* open at once, all addresses [512] */
+    int max_per_address;  /* open at once from one address [64] */
+    int header_timeout_s; /* accept (or an answer, should the connection
+                             be kept) to a complete request head [5] */
 } http_config_t;
 
+#define HTTP_DEFAULT_MAX_CONNECTIONS 512
+#define HTTP_DEFAULT_MAX_PER_ADDRESS 64
+#define HTTP_DEFAULT_HEADER_TIMEOUT_S 5
+/* The largest request head served: request line and headers, every CRLF
+ * included. A larger one is answered 431 with a JSON reason. */
+#define HTTP_MAX_HEAD 16384
+
 typedef struct http_t http_t;
+
+/* The open files a collector serving max_connections HTTP connections
+ * needs: those, microhttpd's slack, and the rest of the process. */
+long http_fds_needed(long max_connections);
 
 /* Parses "ADDR:PORT", "[V6ADDR]:PORT" into cfg->address (copied into buf)
  * and cfg->port. Returns 0, or -1 if malformed. */
@@ -58,15 +74,18 @@ int http_parse_listen(const char *text, char *buf, size_t buflen, http_config_t 
 int http_parse_query(const char *text, size_t len, const protect_t *protect, char *buf, size_t buflen,
                      query_t *q, char *err, size_t errlen);
 
-/* Binds and starts serving in microhttpd's own thread. ledger, catalogue
+/* Binds and starts serving in a thread of its own. ledger, catalogue
  * and metrics are borrowed: they must outlive the http_t (metrics may be
  * NULL, then /metrics shows only store and agent values). Returns NULL with
  * the reason logged (bad token file, no token on a public address, cannot
- * bind). */
+ * bind). Raises the process's soft limit on open files (RLIMIT_NOFILE) as
+ * far as max_connections needs and the hard limit allows; below that, the
+ * connection limit is lowered to fit, with a warning. */
 http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *catalogue,
                  metrics_t *metrics);
 
-/* Stops accepting, waits for requests in progress, frees; NULL-safe. */
+/* Stops the server's thread (a request in progress is finished first),
+ * closes every connection, frees; NULL-safe. */
 void http_destroy(http_t **self_p);
 
 /* The bound TCP port (useful after port 0). */

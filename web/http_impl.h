@@ -6,14 +6,27 @@
 #ifndef FINSAM_HTTP_IMPL_H
 #define FINSAM_HTTP_IMPL_H
 
+#include "conntable.h"
 #include "http.h"
 #include "registry.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_t {
     struct MHD_Daemon *daemon;
+    conntable_t *conns;     /* limits, deadlines, eviction (conntable.h) */
+    pthread_t thread;       /* runs microhttpd and the sweep (s_loop) */
+    bool running;           /* thread started */
+    int wake_fd;            /* eventfd: http_destroy stops the thread; -1 if none */
+    unsigned mhd_limit;     /* microhttpd's own connection limit, above ours */
+    uint64_t too_large;     /* request heads refused since the last SHED line */
+    int64_t shed_next_ms;   /* no CONNECTIONS-SHED line before this */
+    int64_t mhd_next_ms;    /* no WARN of microhttpd's before this */
+    unsigned mhd_held_back; /* its messages written at DEBUG since */
     ledger_t *ledger;
     const catalogue_t *catalogue;
     registry_live_t *live; /* the förbund registry as it changes; NULL: catalogue as is */
