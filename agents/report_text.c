@@ -71,16 +71,18 @@ void report_import_summary(FILE *f, report_lang_t lang, const char *label, const
                 en ? "  columns that never leave this computer: %zu%s"
                    : "  kolumner som aldrig lämnar den här datorn: %zu%s",
                 r->dropped, *r->dropped_names ? " – " : "");
-        report_names_print(f, r->dropped_names);
+        report_names_print(f, lang, r->dropped_names);
         fputc('\n', f);
     }
 }
 
-void report_names_print(FILE *f, const char *names)
+void report_names_print(FILE *f, report_lang_t lang, const char *names)
 {
     for (const char *p = names; *p; p++) {
         if (*p == ',')
             fputs(", ", f);
+        else if (*p == '#' && (p == names || p[-1] == ','))
+            fputs(lang == REPORT_EN ? "column " : "kolumn ", f);
         else
             fputc(*p, f);
     }

@@ -68,7 +68,8 @@ bool report_name_is_listable(const char *s, size_t max);
  * mapping syntax it names unchanged. Returns out. */
 const char *report_reason(report_lang_t lang, const char *why, char *out, size_t len);
 
-/* Prints a list of listable names kept as "A,B,C" for people: "A, B, C". */
-void report_names_print(FILE *f, const char *names);
+/* Prints a list of column names kept as "A,B,#12" for people: "A, B,
+ * kolumn 12" (a column not listed by name is "#N"). */
+void report_names_print(FILE *f, report_lang_t lang, const char *names);
 
 #endif

@@ -82,6 +82,9 @@ typedef struct {
     bool sure;
 } s_col_t;
 
+/* Sheets of a workbook looked at for the one with the most rows. */
+#define S_MAX_SHEETS 16
+
 typedef struct {
     const catalogue_t *cat;
     const char *path;
@@ -91,6 +94,11 @@ typedef struct {
     bool en;        /* comments in English (--lang en); else Swedish */
     bool workbook;  /* read with sheet_read, not csvimport_scan */
     char sheet[64]; /* the workbook's sheet read, for [file] sheet */
+    struct {
+        char name[64];
+        size_t rows, cols;
+    } sheets[S_MAX_SHEETS]; /* every sheet when none was named, for the draft */
+    int nsheets;
     int ty, tm, td;
     bool failed_alloc;
     char decisions[S_MAX_DECISIONS][320];
@@ -770,9 +778,18 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
               "; kolumn som kan peka ut någon visas aldrig. Format: docs/import-csv.md\n"
               "\n[file]\n"),
             base, d->rows, s_rows(en, d->rows), d->ncols);
-    if (d->workbook)
+    if (d->workbook) {
         fprintf(out, "sheet = %s\n", d->sheet);
-    else
+        for (int k = 0; k < d->nsheets; k++)
+            if (strcmp(d->sheets[k].name, d->sheet))
+                fprintf(out,
+                        T("; the workbook's sheet \"%s\" (%zu %s, %zu columns) is not read; choose it with "
+                          "sheet = %s\n",
+                          "; arbetsbokens blad \"%s\" (%zu %s, %zu kolumner) läses inte; välj det med "
+                          "sheet = %s\n"),
+                        d->sheets[k].name, d->sheets[k].rows, s_rows(en, d->sheets[k].rows),
+                        d->sheets[k].cols, d->sheets[k].name);
+    } else
         fprintf(out, "separator = %s\n", sep == '\t' ? "tab" : sep == ',' ? "comma" : "semicolon");
     fprintf(out, T("; required_items = ITEM   ; rows without these answers are refused\n",
                    "; required_items = ITEM   ; rader utan dessa svar avvisas\n"));
@@ -971,13 +988,16 @@ static void s_clear(s_draft_t *d)
     d->sheet[0] = '\0';
 }
 
-/* Reads the sheet asked for or, without one, the first sheet that has
- * rows after its header: survey tools put a cover sheet ("Info") first. */
+/* Reads the sheet asked for or, without one, the sheet with the most
+ * rows (survey tools put a cover sheet, "Info", first); the others are
+ * named in the draft. */
 static fin_err_t s_read_book(s_draft_t *d, const char *sheet, char *err, size_t errlen)
 {
     if (sheet && *sheet)
         return sheet_read(d->path, d->path, sheet, s_on_sheet_row, d, err, errlen);
-    for (int n = 1;; n++) {
+    int best = 0;
+    size_t best_rows = 0;
+    for (int n = 1; n <= S_MAX_SHEETS; n++) {
         char nth[16], why[512];
         snprintf(nth, sizeof nth, "%d", n);
         s_clear(d);
@@ -985,13 +1005,26 @@ static fin_err_t s_read_book(s_draft_t *d, const char *sheet, char *err, size_t 
         if (rc != FIN_OK && n == 1)
             return fin_fail(err, errlen, rc, "%s", why);
         if (rc != FIN_OK) /* past the last sheet */
-            return fin_fail(err, errlen, FIN_EINPUT,
-                            "%s: no sheet has rows after a header: nothing to draft from (choose one with "
-                            "--sheet NAME)",
-                            d->path);
-        if (d->rows || d->failed_alloc)
+            break;
+        if (d->failed_alloc)
             return FIN_OK;
+        snprintf(d->sheets[d->nsheets].name, sizeof d->sheets[d->nsheets].name, "%s", d->sheet);
+        d->sheets[d->nsheets].rows = d->rows;
+        d->sheets[d->nsheets++].cols = d->ncols;
+        if (!best || d->rows > best_rows) {
+            best = n;
+            best_rows = d->rows;
+        }
     }
+    if (!best_rows)
+        return fin_fail(err, errlen, FIN_EINPUT,
+                        "%s: no sheet has rows after a header: nothing to draft from (choose one with "
+                        "--sheet NAME)",
+                        d->path);
+    char nth[16];
+    snprintf(nth, sizeof nth, "%d", best);
+    s_clear(d);
+    return sheet_read(d->path, d->path, nth, s_on_sheet_row, d, err, errlen);
 }
 
 fin_err_t draft_write(const char *path, const char *sheet, const catalogue_t *cat, report_lang_t lang,
@@ -1170,7 +1203,7 @@ fin_err_t draft_check(const char *path, mapping_t *map, report_lang_t lang, FILE
             mapping_ncolumns(map) - mapping_nunmapped(map), mapping_nunmapped(map));
     if (*mapping_unmapped_names(map)) {
         fprintf(out, " (");
-        report_names_print(out, mapping_unmapped_names(map));
+        report_names_print(out, lang, mapping_unmapped_names(map));
         fprintf(out, ")");
     }
     fprintf(out, "\n");

@@ -440,8 +440,8 @@ fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat
         goto fail;
     }
     if (!text) {
-        code = fin_fail(err, errlen, errno == ENOENT ? FIN_ENOTFOUND : FIN_ECONFIG, "%s: cannot read: %s", path,
-                        errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
+        code = fin_fail(err, errlen, errno == ENOENT ? FIN_ENOTFOUND : FIN_ECONFIG, "%s: cannot read: %s",
+                        path, errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
         goto fail;
     }
     int rc = ini_parse_string(text, s_ini_handler, self);

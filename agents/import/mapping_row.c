@@ -211,13 +211,18 @@ fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells,
         if (used[i])
             continue;
         self->nunmapped++;
+        size_t len = strlen(self->unmapped_names);
         if (real_header && named < MAPPING_MAX_NAMES &&
             report_name_is_listable(self->headers[i], CAT_CODE_MAX - 1) &&
             !anon_looks_identifying(self->headers[i])) {
-            size_t len = strlen(self->unmapped_names);
-            snprintf(self->unmapped_names + len, sizeof self->unmapped_names - len, "%s%s", named ? "," : "",
+            snprintf(self->unmapped_names + len, sizeof self->unmapped_names - len, "%s%s", len ? "," : "",
                      self->headers[i]);
             named++;
+        } else if (len + 8 < sizeof self->unmapped_names) {
+            /* A header that is not listed by its name (a question with
+             * '?', a long one, the ninth) is named by its number: "#12". */
+            snprintf(self->unmapped_names + len, sizeof self->unmapped_names - len, "%s#%zu", len ? "," : "",
+                     i + 1);
         }
     }
     rc = FIN_OK;

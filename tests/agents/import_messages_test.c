@@ -121,6 +121,11 @@ static const s_msg_t s_msgs[] = {
      "x.csv:2: column 2 \"Datum\": this is an Excel date number, not a date; format the column as a date "
      "(YYYY-MM-DD) before exporting, or export as .xlsx\n",
      1, "en"},
+    {"a dropped question named by its number", NULL, "x.csv",
+     "Personnummer;Datum;Behov;Samordnare;Vad tyckte du? (fritext)\n"
+     "850312-1231;2026-03-14;Stämmer helt;Ja;Bra\n",
+     0, "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0 dropped_fields=1 dropped=#5\n", 1,
+     NULL},
     {"dotted dates", NULL, "x.csv", S_HEAD "850312-1231;14.03.2026;Stämmer helt;Ja\n", 0,
      "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1, NULL},
     {"plus personnummer turning 100", NULL, "x.csv",
@@ -189,6 +194,7 @@ S_CASE(14)
 S_CASE(15)
 S_CASE(16)
 S_CASE(17)
+S_CASE(18)
 
 static const test_case_t s_cases[] = {
     {"column did you mean", s_case_0},
@@ -207,8 +213,9 @@ static const test_case_t s_cases[] = {
     {"bare separator rows skipped", s_case_13},
     {"excel date serial", s_case_14},
     {"excel date serial, in English", s_case_15},
-    {"dotted dates", s_case_16},
-    {"plus personnummer turning 100", s_case_17},
+    {"a dropped question named by its number", s_case_16},
+    {"dotted dates", s_case_17},
+    {"plus personnummer turning 100", s_case_18},
 };
 
 int main(int argc, char **argv)

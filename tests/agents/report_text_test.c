@@ -44,6 +44,19 @@ static void test_listable_names(void)
     CHECK(!report_name_is_listable("Abcdefghijklmnopqrstuvwxyzåäö", 20)); /* too long */
 }
 
+/* Dropped columns for people: names, and "#N" (a column not listed by
+ * its name) as "kolumn N" / "column N". */
+static void test_names_print(void)
+{
+    char buf[200];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    report_names_print(f, REPORT_SV, "Namn,Övriga kommentarer,#12,#19");
+    fputc('|', f);
+    report_names_print(f, REPORT_EN, "#2");
+    fclose(f);
+    CHECK(!strcmp(buf, "Namn, Övriga kommentarer, kolumn 12, kolumn 19|column 2"));
+}
+
 static void test_lang_parse(void)
 {
     report_lang_t l = REPORT_EN;
@@ -118,6 +131,7 @@ static void test_import_summary_sv_en(void)
 static const test_case_t s_cases[] = {
     {"listable names", test_listable_names},
     {"languages", test_lang_parse},
+    {"dropped names for people", test_names_print},
     {"import summary in Swedish and English", test_import_summary_sv_en},
 };
 
