@@ -77,16 +77,26 @@ static int s_check(const char *file)
     }
     catalogue_t *cat = NULL;
     mapping_t *map = NULL;
+    insatser_t *ins = NULL;
+    char err[512];
     int rc;
     if ((rc = cli_load_catalogue(&cat)) || (rc = cli_load_mapping(&map, cat)))
         goto done;
-    char err[512];
-    size_t refused = 0;
-    fin_err_t frc = draft_check(file, map, cli_lang(), stdout, &refused, err, sizeof err);
+    /* The insats codes of --config, if any: without them a mapping that
+     * reads insats has its rows refused, with the reason (as import). */
+    if (cli_config ? insatser_load(&ins, cli_config, err, sizeof err) != FIN_OK
+                   : !(ins = insatser_new("the configuration"))) {
+        fprintf(stderr, "finsam-agent: %s\n", cli_config ? err : "out of memory");
+        rc = EX_CONFIG;
+        goto done;
+    }
+    size_t refused = 0, open = 0;
+    fin_err_t frc = draft_check(file, map, ins, cli_lang(), stdout, &refused, &open, err, sizeof err);
     if (frc != FIN_OK)
         fprintf(stderr, "finsam-agent: mapping check: %s\n", err);
-    rc = frc != FIN_OK ? s_exit(frc) : refused ? EX_DATAERR : 0;
+    rc = frc != FIN_OK ? s_exit(frc) : refused ? EX_DATAERR : open ? EX_CONFIG : 0;
 done:
+    insatser_destroy(&ins);
     mapping_destroy(&map);
     catalogue_destroy(&cat);
     return rc;

@@ -22,6 +22,7 @@
 #include "draft.h"
 
 #include "anonymize.h"
+#include "import.h"
 #include "csvcell.h"
 #include "csvimport.h"
 #include "report_text.h"
@@ -30,6 +31,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1079,6 +1081,11 @@ typedef struct {
     int ty, tm, td;
     char sheet[64]; /* a workbook's sheet read; "" for CSV */
     bool en;        /* --lang en; else Swedish */
+    import_t *imp;  /* the import's own row checks, under a throwaway key */
+    /* per column, for the columns the mapping does not read: filled cells
+     * and cells that are an answer label of a catalogue scale */
+    size_t *unread_filled, *unread_labels;
+    size_t ncells;
     s_seen_t *labels, *reasons;
     size_t nlabels, nreasons;
 } s_check_t;
@@ -1102,28 +1109,58 @@ static void s_count(s_seen_t *set, size_t *n, int col, const char *label, const 
     (*n)++;
 }
 
+/* Whether a column is one the mapping reads. */
+static bool s_read_by_mapping(const mapping_t *map, size_t col)
+{
+    for (size_t i = 0; i < map->ncols; i++)
+        if (map->cols[i].col >= 0 && (size_t) map->cols[i].col == col)
+            return true;
+    return false;
+}
+
+/* Counts, in the columns the mapping does not read, the cells that are an
+ * answer label of a catalogue scale: such a column may be a catalogue
+ * question left out by mistake. */
+static void s_count_unread(s_check_t *k, const char *const *cells, size_t ncells)
+{
+    for (size_t c = 0; c < ncells && c < k->ncells; c++) {
+        char buf[MAPPING_MAX_CELL + 1], norm[MAPPING_MAX_CELL + 1];
+        if (s_read_by_mapping(k->map, c) || csvcell_trim(cells[c], buf, sizeof buf) < 0 || !*buf)
+            continue;
+        k->unread_filled[c]++;
+        csvcell_norm(buf, norm, sizeof norm);
+        for (int sc = 0; sc < k->map->cat->nscales; sc++)
+            if (k->map->cat->scales[sc].labels_sv && s_scale_value(&k->map->cat->scales[sc], norm) >= 0) {
+                k->unread_labels[c]++;
+                break;
+            }
+    }
+}
+
 static int s_check_record(const char *const *cells, size_t ncells, long line, void *arg)
 {
     s_check_t *k = arg;
     if (!k->bound) {
         k->rc = mapping_bind(k->map, cells, ncells, k->err, k->errlen);
         k->bound = true;
+        k->ncells = ncells;
+        if (k->rc == FIN_OK && (!(k->unread_filled = calloc(ncells + 1, sizeof *k->unread_filled)) ||
+                                !(k->unread_labels = calloc(ncells + 1, sizeof *k->unread_labels))))
+            k->rc = fin_fail(k->err, k->errlen, FIN_ENOMEM, "out of memory");
         return k->rc == FIN_OK ? 0 : -1;
     }
     k->rows++;
+    s_count_unread(k, cells, ncells);
     int col;
-    char why[400];
+    char why[400], field[64];
     json_t *row = mapping_row(k->map, cells, ncells, &col, why, sizeof why);
-    if (row) {
-        /* The personnummer's own rules need no key. */
-        json_t *p = json_object_get(row, "personnummer");
-        char norm12[13];
-        if (json_is_string(p) && anon_pnr_normalize(json_string_value(p), k->ty, k->tm, k->td, norm12, NULL,
-                                                    why, sizeof why) != FIN_OK) {
-            col = mapping_column_of(k->map, "personnummer");
-            json_decref(row);
-            row = NULL;
-        }
+    /* The import's own checks of the row (personnummer, dates, codes,
+     * catalogue rules, insats codes); the pseudonyms are made under a key
+     * thrown away at the end, and nothing is stored. */
+    if (row && import_row(k->imp, row, field, sizeof field, why, sizeof why) < 0) {
+        col = mapping_column_of(k->map, field);
+        json_decref(row);
+        row = NULL;
     }
     if (!row) {
         k->refused++;
@@ -1172,19 +1209,53 @@ static const char *s_where(const s_check_t *k, const char *path, long line, char
     return buf;
 }
 
-fin_err_t draft_check(const char *path, mapping_t *map, report_lang_t lang, FILE *out, size_t *refused,
-                      char *err, size_t errlen)
+/* The lines of the mapping file still marked as needing a decision (the
+ * draft's markers), into lines (up to max); returns how many there are. */
+static size_t s_open_decisions(const char *path, long *lines, size_t max)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char buf[4096];
+    long line = 0;
+    size_t n = 0;
+    while (fgets(buf, sizeof buf, f)) {
+        if (!strchr(buf, '\n') && !feof(f)) { /* a longer line: counted once */
+            int ch;
+            while ((ch = getc(f)) != EOF && ch != '\n')
+                ;
+        }
+        line++;
+        if (strstr(buf, "NEEDS A DECISION") || strstr(buf, "BESLUT BEHÖVS")) {
+            if (n < max)
+                lines[n] = line;
+            n++;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+fin_err_t draft_check(const char *path, mapping_t *map, const insatser_t *insatser, report_lang_t lang,
+                      FILE *out, size_t *refused, size_t *open, char *err, size_t errlen)
 {
     bool en = lang == REPORT_EN;
     s_check_t k = {.map = map, .out = out, .rc = FIN_OK, .err = err, .errlen = errlen, .en = en};
     s_today(&k.ty, &k.tm, &k.td);
     k.labels = calloc(S_MAX_SEEN, sizeof *k.labels);
     k.reasons = calloc(S_MAX_SEEN, sizeof *k.reasons);
+    uint8_t key[ANON_KEY_LEN];
+    randombytes_buf(key, sizeof key);
+    anon_t *throwaway = anon_new(key);
+    sodium_memzero(key, sizeof key);
+    k.imp = throwaway ? import_new(map->cat, throwaway, "check", (int64_t) time(NULL)) : NULL;
     fin_err_t rc;
-    if (!k.labels || !k.reasons) {
+    if (!k.labels || !k.reasons || !k.imp) {
         rc = fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
         goto free_sets;
     }
+    import_set_insatser(k.imp, insatser);
+    import_set_window(k.imp, mapping_window_days(map));
     if (sheet_is_sheet(path))
         rc = sheet_read(path, path, mapping_sheet(map), s_check_sheet_row, &k, err, errlen);
     else
@@ -1249,14 +1320,45 @@ fin_err_t draft_check(const char *path, mapping_t *map, report_lang_t lang, FILE
             fprintf(out, T("%s: column %d: %s; %zu %s\n", "%s: kolumn %d: %s; %zu %s\n"), where,
                     k.reasons[j].col + 1, why, k.reasons[j].rows, s_rows(en, k.reasons[j].rows));
     }
-    fprintf(out,
-            T("not checked here: the site key, the insats codes of agent.ini and the catalogue's rules per "
-              "row; `finsam-agent import FILE --mapping M --dry-run` checks them all\n",
-              "kontrolleras inte här: förbundets nyckel, insatskoderna i agent.ini och katalogens regler "
-              "per rad; `finsam-agent import FIL --mapping M --dry-run` kontrollerar allt\n"));
+    for (size_t c = 0; c < k.ncells; c++) {
+        if (!k.unread_filled[c] || k.unread_labels[c] * 2 < k.unread_filled[c])
+            continue;
+        const char *h = mapping_header_of_any(map, (int) c);
+        bool named = *h && !anon_looks_identifying(h) && !anon_contains_identifying(h);
+        fprintf(
+            out,
+            T("column %zu%s%s%s: not read, though its answers are on a catalogue scale; if it is one of "
+              "the catalogue's questions, map it in [answers]\n",
+              "kolumn %zu%s%s%s: läses inte, fast svaren står på en av katalogens skalor; om det är en av "
+              "katalogens frågor, ange den i [answers]\n"),
+            c + 1, named ? " \"" : "", named ? h : "", named ? "\"" : "");
+    }
+    long lines[12];
+    size_t nopen = s_open_decisions(map->path, lines, 12);
+    if (nopen) {
+        fprintf(out,
+                T("decisions still open in %s: %zu, marked NEEDS A DECISION on line",
+                  "beslut som återstår i %s: %zu, märkta BESLUT BEHÖVS på rad"),
+                map->path, nopen);
+        for (size_t j = 0; j < nopen && j < 12; j++)
+            fprintf(out, "%s %ld", j ? "," : "", lines[j]);
+        fprintf(out,
+                T("%s; decide each and remove its mark\n", "%s; bestäm var och en och ta bort markeringen\n"),
+                nopen > 12 ? ", ..." : "");
+    }
+    fprintf(out, T("not checked here: whether the rows are new to this agent (its outbox); "
+                   "`finsam-agent import FILE --mapping M --dry-run` checks that too\n",
+                   "kontrolleras inte här: om raderna är nya för agenten (utkorgen); "
+                   "`finsam-agent import FIL --mapping M --dry-run` kontrollerar det också\n"));
     if (refused)
         *refused = k.refused;
+    if (open)
+        *open = nopen;
 free_sets:
+    import_destroy(&k.imp);
+    anon_destroy(&throwaway);
+    free(k.unread_filled);
+    free(k.unread_labels);
     for (size_t j = 0; k.labels && j < k.nlabels; j++)
         free(k.labels[j].label);
     for (size_t j = 0; k.reasons && j < k.nreasons; j++)

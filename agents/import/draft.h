@@ -20,6 +20,7 @@
 
 #include "catalogue.h"
 #include "err.h"
+#include "insatser.h"
 #include "mapping.h"
 #include "report_text.h"
 
@@ -38,14 +39,17 @@ fin_err_t draft_write(const char *path, const char *sheet, const catalogue_t *ca
                       FILE *out, int *ndecisions, char *err, size_t errlen);
 
 /* Explains map against the CSV file or workbook `path` (its [file]
- * sheet) on out: each mapped column's
- * role or item, each answer and field label with its rows and value, the
- * rows the mapping would pass or refuse and why (reasons once each with
- * their rows). The checks that need the site key or the agent's insats
- * codes are left to `import --dry-run`. *refused (if not NULL) gets the
- * number of rows refused. Returns FIN_OK, or a code with the reason in err
- * (the header does not fit: FIN_EINPUT). */
-fin_err_t draft_check(const char *path, mapping_t *map, report_lang_t lang, FILE *out, size_t *refused,
-                      char *err, size_t errlen);
+ * sheet) on out: each mapped column's role or item, each answer and field
+ * label with its rows and value, the rows the import would pass or refuse
+ * and why (reasons once each with their rows: the import's own row checks,
+ * with `insatser` for the insats codes, under a key thrown away at the
+ * end), columns not read whose answers are on a catalogue scale, and the
+ * mapping's lines still marked as needing a decision. Only whether a row
+ * is new to the agent is left to `import --dry-run`. *refused and *open
+ * (if not NULL) get the rows refused and the decisions open. Returns
+ * FIN_OK, or a code with the reason in err (the header does not fit:
+ * FIN_EINPUT). */
+fin_err_t draft_check(const char *path, mapping_t *map, const insatser_t *insatser, report_lang_t lang,
+                      FILE *out, size_t *refused, size_t *open, char *err, size_t errlen);
 
 #endif

@@ -90,6 +90,10 @@ bool mapping_has_field(const mapping_t *self, const char *field);
  * row's cell when an export has no header line. */
 const char *mapping_header(const mapping_t *self, int col);
 
+/* The header of any column, mapped or not, when the mapping found a
+ * column by its header text (the first line is then a header), else "". */
+const char *mapping_header_of_any(const mapping_t *self, int col);
+
 /* The start of the reasons a reader may gather once per column and label
  * rather than print once per row (csvimport.c): an unknown answer label
  * (the label follows in quotes; it is a survey label, never a cell of an

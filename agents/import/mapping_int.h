@@ -77,7 +77,7 @@ struct mapping_t {
     char **headers;
     size_t nheaders, nunmapped;
     char unmapped_names[MAPPING_MAX_NAMES * (CAT_CODE_MAX + 1) + 40 * 7 + 1]; /* names, then "#N" */
-    char msg[512]; /* first load error */
+    char msg[512];                                                            /* first load error */
 };
 
 /* The label set `name` ("" = [labels]), or NULL. */

@@ -267,6 +267,14 @@ bool mapping_has_field(const mapping_t *self, const char *field)
     return false;
 }
 
+const char *mapping_header_of_any(const mapping_t *self, int col)
+{
+    for (size_t i = 0; i < self->ncols; i++)
+        if (self->cols[i].number == 0) /* found by its header text: the first line is a header */
+            return col >= 0 && (size_t) col < self->nheaders ? self->headers[col] : "";
+    return "";
+}
+
 const char *mapping_header(const mapping_t *self, int col)
 {
     for (size_t i = 0; i < self->ncols; i++)

@@ -120,6 +120,22 @@ static void test_example_draft(void)
     /* two rows, the summary, the key=value summary, "nothing stored" */
     CHECK_EQ(tu_count_in_file(s_log, "enkat-avslut.csv:"), 5);
 
+    /* `mapping check` says the same before any import: the rows the import
+     * refuses, with its own reasons (a gender label the field does not
+     * know), and the draft's lines still marked as a decision. */
+    CHECK_EQ(s_agent((const char *[]){"--mapping", draft, "mapping", "check", s_example(), NULL}), 65);
+    CHECK(tu_file_has(s_log, "rows: 1 pass the mapping, 2 refused\n"));
+    CHECK(
+        tu_file_has(s_log, "enkat-avslut.csv:5: column 10 \"Kön\": must be one of woman|man|other; 1 row\n"));
+    CHECK(tu_file_has(s_log, ": 5, marked NEEDS A DECISION on line 25, 29, 31, 55, 64;"));
+    CHECK(tu_file_has(s_log, "; decide each and remove its mark\n"));
+    /* Columns 12, 14 and 15 hold answers on a catalogue scale and are not
+     * read while their decision is open. */
+    CHECK(tu_file_has(s_log,
+                      "column 12 \"Jag fick det stöd jag behövde\": not read, though its answers are on a "
+                      "catalogue scale; if it is one of the catalogue's questions, map it in [answers]\n"));
+    s_no_identifiers(s_log);
+
     /* The decisions written, as a person would: every row imports. */
     char *text = tu_read_file(draft);
     CHECK(text);
