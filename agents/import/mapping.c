@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 static const mapping_field_t s_fields[] = {
@@ -429,6 +430,13 @@ fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat
     self->cat = cat;
     self->window_days = -1;
     self->path = path;
+    struct stat sb; /* before reading: a change during the read is seen next time */
+    if (stat(path, &sb) == 0) {
+        self->dev = sb.st_dev;
+        self->ino = sb.st_ino;
+        self->size = sb.st_size;
+        self->mtime = sb.st_mtim;
+    }
     fin_err_t code;
     long longline;
     char *text = s_read_ini(path, &longline);
@@ -460,6 +468,26 @@ fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat
 fail:
     mapping_destroy(&self);
     return code;
+}
+
+fin_err_t mapping_follow(mapping_t *self, bool *reloaded, char *err, size_t errlen)
+{
+    *reloaded = false;
+    struct stat sb;
+    if (stat(self->path, &sb) == 0 && sb.st_dev == self->dev && sb.st_ino == self->ino &&
+        sb.st_size == self->size && sb.st_mtim.tv_sec == self->mtime.tv_sec &&
+        sb.st_mtim.tv_nsec == self->mtime.tv_nsec)
+        return FIN_OK;
+    mapping_t *fresh = NULL;
+    fin_err_t rc = mapping_load(&fresh, self->path, self->cat, err, errlen);
+    if (rc != FIN_OK)
+        return rc; /* self unchanged; the next call tries again */
+    mapping_t old = *self;
+    *self = *fresh;
+    *fresh = old;
+    mapping_destroy(&fresh);
+    *reloaded = true;
+    return FIN_OK;
 }
 
 void mapping_destroy(mapping_t **self_p)

@@ -39,6 +39,14 @@ fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat
 /* Frees; NULL-safe, sets *self_p to NULL. */
 void mapping_destroy(mapping_t **self_p);
 
+/* Reads the mapping's file again when it changed since it was read (its
+ * inode, size or modification time), so a running agent uses what staff
+ * last saved: the same pointer then holds the new mapping (*reloaded).
+ * A file that no longer loads leaves the mapping as it was and returns
+ * mapping_load's code and reason (the next call tries again). Call
+ * between files, never while a file is being read. */
+fin_err_t mapping_follow(mapping_t *self, bool *reloaded, char *err, size_t errlen);
+
 /* The separator set in [file] separator (';', ',', '\t'), or 0 for auto. */
 char mapping_separator(const mapping_t *self);
 

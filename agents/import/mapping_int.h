@@ -11,6 +11,8 @@
 
 #include "mapping.h"
 
+#include <sys/stat.h>
+
 /* Longest cell, label or header read, in bytes. */
 #define MAPPING_MAX_CELL 1000
 /* Unmapped column names listed for the summary. */
@@ -62,6 +64,11 @@ typedef struct {
 struct mapping_t {
     const catalogue_t *cat;
     const char *path;
+    /* the file as it was read, for mapping_follow */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
     char sep;
     mapping_encoding_t enc;
     char *sheet; /* [file] sheet: a workbook's sheet by name or number, or NULL */

@@ -241,7 +241,20 @@ fin_err_t spool_process(spool_t *self, const char *name)
     bool csv = csvimport_is_csv(name) || sheet || (map && !(dot && !strcmp(dot, ".jsonl")));
     if (!map)
         map = self->map;
-    if (csv && !map && self->rules && spool_rules_count(self->rules)) {
+    bool reloaded = false;
+    char why[600] = "";
+    if (csv && map && mapping_follow(map, &reloaded, why, sizeof why) != FIN_OK) {
+        /* Staff saved a mapping that does not load: say so, use none. */
+        fprintf(mem,
+                o.lang == REPORT_EN
+                    ? "%s: the mapping was changed and no longer loads: %s; correct it and "
+                      "drop the file again\n"
+                    : "%s: mappningen har ändrats och går inte att läsa: %s; rätta den och lägg "
+                      "in filen igen\n",
+                label, why);
+        log_warn("spool", "MAPPING-INVALID %s", ref);
+        rc = FIN_ECONFIG;
+    } else if (csv && !map && self->rules && spool_rules_count(self->rules)) {
         char rules[1024];
         spool_rules_describe(self->rules, rules, sizeof rules);
         fprintf(mem,
@@ -254,8 +267,12 @@ fin_err_t spool_process(spool_t *self, const char *name)
                 sheet ? "workbook" : "CSV");
         rc = FIN_ECONFIG;
     } else if (sheet) {
+        if (reloaded)
+            log_info("spool", "MAPPING-RELOADED %s", ref);
         rc = sheet_import_file(path, map, &o, err, sizeof err);
     } else if (csv) {
+        if (reloaded)
+            log_info("spool", "MAPPING-RELOADED %s", ref);
         rc = csvimport_file(path, map, &o, err, sizeof err);
     } else {
         rc = jsonl_import_file(path, &o, err, sizeof err);

@@ -61,7 +61,7 @@ static void s_age(const char *path, int days)
     CHECK_EQ(utimensat(AT_FDCWD, path, t, 0), 0);
 }
 
-static pid_t s_start(const char *extra)
+static pid_t s_start_with(const char *mapping, const char *extra)
 {
     char *run[] = {(char *) tu_bin("finsam-agent"),
                    "-c",
@@ -73,11 +73,16 @@ static pid_t s_start(const char *extra)
                    "--spool",
                    s_spool,
                    "--mapping",
-                   (char *) tu_src("tests/agents/fixtures/survey.ini"),
+                   (char *) mapping,
                    "run",
                    (char *) extra,
                    NULL};
     return tu_spawn(run, s_log);
+}
+
+static pid_t s_start(const char *extra)
+{
+    return s_start_with(tu_src("tests/agents/fixtures/survey.ini"), extra);
 }
 
 static const char *s_good_csv = "Personnummer;Datum;Arbetsform;Kön;Födelseår;Behov;Planering\n"
@@ -266,9 +271,53 @@ static void test_spool_then_kept(void)
     test_keep_imported();
 }
 
+/* Staff edit the mapping while the agent runs: the next file is read
+ * with what they saved, without a restart; a mapping saved broken refuses
+ * the file with the mapping's own reason. */
+static void test_edited_mapping(void)
+{
+    s_setup();
+    char *base = tu_read_file(tu_src("tests/agents/fixtures/survey.ini"));
+    CHECK(base);
+    char map[300];
+    snprintf(map, sizeof map, "%s/edited.ini", s_dir);
+    CHECK_EQ(tu_write_file(map, base), 0);
+    pid_t pid = s_start_with(map, NULL);
+    const char *nearly = "Personnummer;Datum;Arbetsform;Kön;Födelseår;Behov;Planering\n"
+                         "8811305674;2026-03-01;Projekt;Kvinna;;Instämmer nästan;3\n";
+    CHECK_EQ(tu_write_file(s_in("", "a.csv"), nearly), 0);
+    s_wait(s_exists, s_in("reports", "000001-rejected.txt"), "appear");
+    char *report = tu_read_file(s_in("reports", "000001-rejected.txt"));
+    CHECK(report && strstr(report, "okänd svarsetikett \"Instämmer nästan\""));
+    free(report);
+    /* The label added, as staff do: the same file goes in. */
+    char edited[4096];
+    const char *labels = strstr(base, "[labels]\n");
+    CHECK(labels);
+    snprintf(edited, sizeof edited, "%.*s[labels]\nInstämmer nästan = 4\n%s", (int) (labels - base), base,
+             labels + strlen("[labels]\n"));
+    CHECK(strstr(edited, "[labels]\nInstämmer nästan = 4\nInstämmer helt = 5\n"));
+    CHECK_EQ(tu_write_file(map, edited), 0);
+    CHECK_EQ(tu_write_file(s_in("", "b.csv"), nearly), 0);
+    s_wait(s_exists, s_in("reports", "000002-done.txt"), "appear");
+    CHECK(tu_file_has(s_log, "MAPPING-RELOADED"));
+    /* Saved broken: refused with the reason, and nothing else changes. */
+    CHECK_EQ(tu_write_file(map, "[values]\nkind = participant_survey\n[answers]\nd_behv = Behov\n"), 0);
+    CHECK_EQ(tu_write_file(s_in("", "c.csv"), nearly), 0);
+    s_wait(s_exists, s_in("reports", "000003-rejected.txt"), "appear");
+    report = tu_read_file(s_in("reports", "000003-rejected.txt"));
+    CHECK(report && strstr(report, "mappningen har ändrats och går inte att läsa: ") &&
+          strstr(report, "did you mean d_behov?"));
+    free(report);
+    kill(pid, SIGTERM);
+    CHECK_EQ(tu_wait(pid, 20000), 0);
+    free(base);
+}
+
 static const test_case_t s_cases[] = {
     {"spool imports, refuses and reports; a kept file is purged when due", test_spool_then_kept},
     {"check config", test_check_config},
+    {"an edited mapping is read for the next file", test_edited_mapping},
 };
 
 int main(int argc, char **argv)
