@@ -892,14 +892,23 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
             continue;
         s_show(en, c, i, show, sizeof show);
         s_spec(c->header, spec, sizeof spec);
-        char cands[200] = "";
+        /* Each candidate with the catalogue's wording, so staff can judge
+         * it without the catalogue at hand; words that share nothing with
+         * the header (a score of 0) are no candidates. */
+        char cands[200] = "", worded[700] = "";
         for (int r = 0; r < 3 && c->cand[r]; r++) {
-            size_t len = strlen(cands);
+            if (r && c->cands[r] <= 0)
+                break;
+            size_t len = strlen(cands), wlen = strlen(worded);
+            const char *sv = c->cand[r]->sv;
             snprintf(cands + len, sizeof cands - len, "%s%s %.2f", r ? ", " : "", c->cand[r]->code,
                      c->cands[r]);
+            snprintf(worded + wlen, sizeof worded - wlen,
+                     sv && *sv ? "%s%s %.2f (\"%.90s\")" : "%s%s %.2f%.0s", r ? ", " : "", c->cand[r]->code,
+                     c->cands[r], sv ? sv : "");
         }
         fprintf(out, T("; %s, scale %s: by its words %s\n", "; %s, skala %s: efter orden %s\n"), show,
-                c->scale->code, cands[0] ? cands : T("no item", "ingen fråga"));
+                c->scale->code, worded[0] ? worded : T("no item", "ingen fråga"));
         if (!c->item) {
             fprintf(out, T("; ITEM = %s   ; NEEDS A DECISION\n", "; ITEM = %s   ; BESLUT BEHÖVS\n"), spec);
             s_decide(d,

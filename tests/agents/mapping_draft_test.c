@@ -93,6 +93,8 @@ static void test_example_draft(void)
         ";   column 2 \"Startdatum\": another date\n",
         ";   column 5 \"Namn\": may identify someone\n",
         ";   column 20 \"Övriga kommentarer\": free text\n",
+        "; column 12 \"Jag fick det stöd jag behövde\", scale agree5: by its words d_tid 0.40 (\"Jag fick den "
+        "tid jag behövde\"), d_behov 0.29 (\"Stödet är anpassat efter mina behov\"), ",
         "; Decisions needed: 5\n",
         ";   1. column 12 \"Jag fick det stöd jag behövde\": which item is it? best guess d_tid (0.40); "
         "candidates "
