@@ -136,10 +136,11 @@ static long s_file_no(const char *arg)
 
 /* What a report file says about its import. */
 typedef enum {
-    S_REPORT_NONE,     /* not a report (or not readable) */
-    S_REPORT_IMPORT,   /* it names its import number */
-    S_REPORT_NOTHING,  /* imported, but every row was there (or withdrawn) before */
-    S_REPORT_UNSTORED, /* not stored: rejected, a dry run, or the outbox failed */
+    S_REPORT_NONE,       /* not a report (or not readable) */
+    S_REPORT_IMPORT,     /* it names its import number */
+    S_REPORT_NOTHING,    /* imported, but every row was there (or withdrawn) before */
+    S_REPORT_UNSTORED,   /* not stored: rejected, a dry run, or the outbox failed */
+    S_REPORT_NUMBERLESS, /* stored, but names no import number (an agent before them) */
 } s_report_t;
 
 /* Reads a spool report or a saved import summary for "import N". */
@@ -149,7 +150,7 @@ static s_report_t s_read_report(const char *path, uint64_t *no)
     if (!f)
         return S_REPORT_NONE;
     char line[1024];
-    bool head = false, summary = false, unstored = false;
+    bool head = false, summary = false, unstored = false, stored = false;
     while (fgets(line, sizeof line, f)) {
         const char *p;
         unsigned long long n;
@@ -161,22 +162,26 @@ static s_report_t s_read_report(const char *path, uint64_t *no)
         }
         if (!strncmp(line, "finsam-agent import report", 26))
             head = true;
-        if (strstr(line, "result: not imported"))
+        /* The spool's head, and the last line of a rejected file, a dry
+         * run or an outbox failure, in either language. */
+        if (strstr(line, "result: not imported") || strstr(line, ": nothing stored") ||
+            strstr(line, ": inget sparades"))
             unstored = true;
         if ((p = strstr(line, ": rows=")) &&
             sscanf(p, ": rows=%*u accepted=%zu already_imported=%*u corrected=%*u rejected=%zu", &accepted,
                    &rejected) == 2) {
             summary = true;
-            /* Rows accepted but no import number: a dry run, or the outbox
-             * refused (the report says which). */
-            if (accepted || rejected)
+            stored = accepted > 0;
+            if (rejected)
                 unstored = true;
         }
     }
     fclose(f);
     if (!head && !summary)
         return S_REPORT_NONE;
-    return summary && !unstored ? S_REPORT_NOTHING : S_REPORT_UNSTORED;
+    if (unstored)
+        return S_REPORT_UNSTORED;
+    return summary && !stored ? S_REPORT_NOTHING : S_REPORT_NUMBERLESS;
 }
 
 /* DIR/reports/NNNNNN-done.txt (or -rejected.txt) of spool file number no,
@@ -259,6 +264,14 @@ static int s_resolve(const char *arg, bool en, uint64_t *no)
             label);
         printf("withdraw: %s: nothing_stored=1 events=0 retractions_queued=0 already_withdrawn=0\n", arg);
         return 0;
+    case S_REPORT_NUMBERLESS:
+        fprintf(stderr,
+                en ? "finsam-agent: withdraw: %s: the report names no import number (written by an older "
+                     "agent?): withdraw its rows by response id\n"
+                   : "finsam-agent: withdraw: %s: rapporten anger inget importnummer (skriven av en äldre "
+                     "agent?): ta tillbaka raderna med svars-id\n",
+                label);
+        return EX_DATAERR;
     case S_REPORT_NONE: break;
     }
     fprintf(stderr,

@@ -483,6 +483,17 @@ static void test_file_numbers(void)
     CHECK(tu_file_has(st.log, "nothing_stored=1 events=0 retractions_queued=0 already_withdrawn=0\n"));
     CHECK_EQ(s_agent(&st, "--spool", st.spool, "--lang", "en", "withdraw", "import", "000002"), 0);
     CHECK(tu_file_has(st.log, "file 000002: every row was there before"));
+    /* A trial run's output: nothing was stored. */
+    CHECK_EQ(s_agent(&st, "import", b, "--dry-run"), 0);
+    CHECK_EQ(rename(st.log, out), 0);
+    CHECK_EQ(s_agent(&st, "withdraw", "import", out), 0);
+    CHECK(tu_file_has(st.log, "filen importerades inte (avvisad, eller en provkörning)"));
+    /* A summary without an import number (an agent before them). */
+    const char *old = tu_file_in(st.dir, "old.txt",
+                                 "x.jsonl: rows=3 accepted=3 already_imported=0 corrected=0 rejected=0 "
+                                 "dropped_fields=0\n");
+    CHECK_EQ(s_agent(&st, "withdraw", "import", old), 65);
+    CHECK(tu_file_has(st.log, "rapporten anger inget importnummer"));
     /* Neither a number nor a report. */
     CHECK_EQ(s_agent(&st, "withdraw", "import", a), 65);
     CHECK(tu_file_has(st.log, "inte ett importnummer, ett filnummer (000003) eller en importrapport\n"));
