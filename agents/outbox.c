@@ -22,7 +22,7 @@
  * for exact copies cannot find (the queue deletes at its front all the
  * time, so it makes many).
  *
- * Why one file of ~950 lines: put, ack, erase, withdraw and the scrub share one
+ * Why one file of ~1000 lines: put, ack, erase, withdraw and the scrub share one
  * private protocol (s_write's reopen check, meta "scrubs", the counters of
  * what is unscrubbed since which transaction). Split, that protocol would
  * have to be exported to a second file that could then write around it;
@@ -40,10 +40,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { DB_QUEUE, DB_IDS, DB_NATURAL, DB_REJECTED, DB_META, DB_WINDOW, DB_IMPORTS, DB_COUNT };
+enum {
+    DB_QUEUE,
+    DB_IDS,
+    DB_NATURAL,
+    DB_REJECTED,
+    DB_META,
+    DB_WINDOW,
+    DB_IMPORTS,
+    DB_WITHDRAWN,
+    DB_UNKEYED,
+    DB_COUNT
+};
 
 static const store_db_t s_dbs[DB_COUNT] = {
-    {"queue", 0}, {"ids", 0}, {"natural", 0}, {"rejected", 0}, {"meta", 0}, {"window", 0}, {"imports", 0},
+    {"queue", 0},  {"ids", 0},     {"natural", 0},   {"rejected", 0}, {"meta", 0},
+    {"window", 0}, {"imports", 0}, {"withdrawn", 0}, {"unkeyed", 0},
 };
 #define S_WINDOW_VAL (4 + OUTBOX_ID_LEN + OUTBOX_HASH_LEN)
 
@@ -303,7 +315,13 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
         rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
     }
     if (rc == 0) {
-        it->result = OUTBOX_ALREADY;
+        /* Known, and its keys not found above: either a row without keys,
+         * or one whose keys a withdrawal forgot. That it was withdrawn is
+         * said apart, so staff do not read it as "still there". */
+        rc = mdb_get(txn, store_dbi(st, DB_WITHDRAWN), &k, &v);
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+        it->result = rc == 0 ? OUTBOX_WITHDRAWN : OUTBOX_ALREADY;
         return 0;
     }
     if (rc != MDB_NOTFOUND)
@@ -362,7 +380,7 @@ static int s_put_import(MDB_txn *txn, const store_t *st, s_put_ctx_t *ctx)
         return ENOMEM;
     size_t n = 0;
     for (size_t i = 0; i < ctx->n; i++)
-        if (ctx->items[i].result != OUTBOX_ALREADY)
+        if (ctx->items[i].result == OUTBOX_NEW || ctx->items[i].result == OUTBOX_CORRECTION)
             memcpy(ids + OUTBOX_ID_LEN * n++, ctx->items[i].id, OUTBOX_ID_LEN);
     uint8_t key[8];
     be64_put(key, no);
@@ -395,6 +413,7 @@ static int s_put_body(MDB_txn *txn, void *arg)
             ctx->stats.corrected++;
             break;
         case OUTBOX_ALREADY: ctx->stats.already++; break;
+        case OUTBOX_WITHDRAWN: ctx->stats.withdrawn++; break;
         }
     }
     if ((rc = s_meta_put(txn, meta, "next_seq", next_seq)))
@@ -417,12 +436,12 @@ static int s_put_body(MDB_txn *txn, void *arg)
 fin_err_t outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats,
                      char *err, size_t errlen)
 {
-    s_put_ctx_t ctx = {self, items, n, dry_run, {0, 0, 0, 0}, 0};
+    s_put_ctx_t ctx = {self, items, n, dry_run, {0}, 0};
     int rc = s_write(self, s_put_body, &ctx);
     if (rc == S_DRY_RUN)
         rc = 0;
     if (stats)
-        *stats = rc == 0 ? ctx.stats : (outbox_put_stats_t){0, 0, 0, 0};
+        *stats = rc == 0 ? ctx.stats : (outbox_put_stats_t){0};
     if (rc == S_QUOTA)
         return fin_fail(
             err, errlen, FIN_EFULL,
@@ -467,6 +486,25 @@ fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LE
     MDB_val k = {OUTBOX_HASH_LEN, (void *) natural}, v;
     rc = mdb_get(txn, store_dbi(self->store, DB_NATURAL), &k, &v);
     if (rc == 0 && v.mv_size != OUTBOX_ID_LEN + OUTBOX_HASH_LEN)
+        rc = MDB_CORRUPTED;
+    if (rc == 0)
+        memcpy(id, v.mv_data, OUTBOX_ID_LEN);
+    store_read_end(self->store, txn);
+    if (rc == MDB_NOTFOUND)
+        return fin_fail(err, errlen, FIN_ENOTFOUND, "not found");
+    return s_fin(rc, err, errlen);
+}
+
+fin_err_t outbox_withdrawn_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN],
+                              uint8_t id[OUTBOX_ID_LEN], char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = store_read(self->store, &txn);
+    if (rc)
+        return s_fin(rc, err, errlen);
+    MDB_val k = {OUTBOX_HASH_LEN, (void *) natural}, v;
+    rc = mdb_get(txn, store_dbi(self->store, DB_UNKEYED), &k, &v);
+    if (rc == 0 && v.mv_size != OUTBOX_ID_LEN)
         rc = MDB_CORRUPTED;
     if (rc == 0)
         memcpy(id, v.mv_data, OUTBOX_ID_LEN);
@@ -900,8 +938,11 @@ static int s_cmp_id(const void *a, const void *b)
 }
 
 /* Deletes the entries of db whose value names a sorted target at offset
- * `at` (one pass: a withdrawal may name thousands of ids). */
-static int s_forget(MDB_txn *txn, MDB_dbi dbi, size_t vlen, size_t at, s_withdraw_ctx_t *c)
+ * `at` (one pass: a withdrawal may name thousands of ids). When `keep` is
+ * not NULL, each deleted key is kept in that database with the id it named
+ * ("unkeyed"). */
+static int s_forget(MDB_txn *txn, MDB_dbi dbi, size_t vlen, size_t at, const MDB_dbi *keep,
+                    s_withdraw_ctx_t *c)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, dbi, &cur);
@@ -912,6 +953,19 @@ static int s_forget(MDB_txn *txn, MDB_dbi dbi, size_t vlen, size_t at, s_withdra
         if (v.mv_size != vlen ||
             !bsearch((uint8_t *) v.mv_data + at, c->sorted, c->n, OUTBOX_ID_LEN, s_cmp_id))
             continue;
+        if (keep) {
+            /* Copied first: k and v point into pages the put may change. */
+            uint8_t key[OUTBOX_HASH_LEN], id[OUTBOX_ID_LEN];
+            if (k.mv_size != sizeof key) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            memcpy(key, k.mv_data, sizeof key);
+            memcpy(id, (uint8_t *) v.mv_data + at, sizeof id);
+            MDB_val kk = {sizeof key, key}, kv = {sizeof id, id};
+            if ((rc = mdb_put(txn, *keep, &kk, &kv, 0)))
+                break;
+        }
         if ((rc = mdb_cursor_del(cur, 0)))
             break;
     }
@@ -933,14 +987,18 @@ static int s_withdraw_body(MDB_txn *txn, void *arg)
         c->items[i].has_natural = c->items[i].has_window = false;
         if ((rc = s_put_one(txn, st, &c->items[i], &next_seq)))
             return rc;
-        if (c->items[i].result == OUTBOX_ALREADY)
-            c->stats.already++;
-        else
+        if (c->items[i].result == OUTBOX_NEW || c->items[i].result == OUTBOX_CORRECTION)
             c->stats.added++;
+        else
+            c->stats.already++;
+        MDB_val tk = {OUTBOX_ID_LEN, (void *) c->targets[i]}, empty = {0, NULL};
+        if ((rc = mdb_put(txn, store_dbi(st, DB_WITHDRAWN), &tk, &empty, 0)))
+            return rc;
     }
+    MDB_dbi unkeyed = store_dbi(st, DB_UNKEYED);
     if ((rc = s_meta_put(txn, meta, "next_seq", next_seq)) ||
-        (rc = s_forget(txn, store_dbi(st, DB_NATURAL), OUTBOX_ID_LEN + OUTBOX_HASH_LEN, 0, c)) ||
-        (rc = s_forget(txn, store_dbi(st, DB_WINDOW), S_WINDOW_VAL, 4, c)))
+        (rc = s_forget(txn, store_dbi(st, DB_NATURAL), OUTBOX_ID_LEN + OUTBOX_HASH_LEN, 0, &unkeyed, c)) ||
+        (rc = s_forget(txn, store_dbi(st, DB_WINDOW), S_WINDOW_VAL, 4, NULL, c)))
         return rc;
     return 0;
 }
@@ -948,7 +1006,7 @@ static int s_withdraw_body(MDB_txn *txn, void *arg)
 fin_err_t outbox_withdraw(outbox_t *self, const uint8_t (*targets)[OUTBOX_ID_LEN], outbox_item_t *items,
                           size_t n, outbox_put_stats_t *stats, char *err, size_t errlen)
 {
-    s_withdraw_ctx_t c = {self, targets, NULL, items, n, {0, 0, 0, 0}};
+    s_withdraw_ctx_t c = {self, targets, NULL, items, n, {0}};
     if (n && !(c.sorted = malloc(n * OUTBOX_ID_LEN)))
         return fin_fail(err, errlen, FIN_ENOMEM, "%s", strerror(ENOMEM));
     if (n)
@@ -957,7 +1015,7 @@ fin_err_t outbox_withdraw(outbox_t *self, const uint8_t (*targets)[OUTBOX_ID_LEN
     int rc = s_write(self, s_withdraw_body, &c);
     free(c.sorted);
     if (stats)
-        *stats = rc == 0 ? c.stats : (outbox_put_stats_t){0, 0, 0, 0};
+        *stats = rc == 0 ? c.stats : (outbox_put_stats_t){0};
     return s_fin(rc, err, errlen);
 }
 

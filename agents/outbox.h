@@ -19,12 +19,22 @@
  *            (ids only: `withdraw` retracts them)
  *   rejected 16-byte id -> be32 reject code, be16 text length, text,
  *            encoded Event (kept for the operator; never resent)
+ *   withdrawn 16-byte id -> nothing (empty value): the events
+ *            outbox_withdraw took back; a row imported again under one of
+ *            them is OUTBOX_WITHDRAWN, not OUTBOX_ALREADY
+ *   unkeyed  32-byte natural-key hash -> 16-byte id: the natural keys a
+ *            withdrawal forgot, each with the id it named then, so a
+ *            withdrawal repeated by response id is known as done
+ *            (outbox_withdrawn_id). Keyed hashes only, as in "natural".
  *   meta     "next_seq", "next_batch", "next_import" -> be64
- *
- * "window" and "imports" came later; opening an older outbox creates them
- * empty: rows imported before have no day-free key (a changed date then
- * corrects only on the same day) and their imports no number.
  *            "scrubs" -> be64, scrubs so far (see below)
+ *
+ * "window" and "imports" came later, and "withdrawn" and "unkeyed" later
+ * still; opening an older outbox creates them empty: rows imported before
+ * have no day-free key (a changed date then corrects only on the same
+ * day), their imports no number, and rows withdrawn before count as
+ * OUTBOX_ALREADY when imported again (and a repeated withdrawal by
+ * response id as unknown) as they did then.
  *
  * Events that leave the queue (acknowledged, or removed by outbox_erase)
  * do not stay readable in data.mdb: LMDB keeps old bytes in the pages it
@@ -70,6 +80,8 @@ typedef enum {
     OUTBOX_NEW,        /* queued */
     OUTBOX_CORRECTION, /* queued with supersedes = an earlier event's id */
     OUTBOX_ALREADY,    /* id seen before (earlier import or earlier in this batch): nothing added */
+    OUTBOX_WITHDRAWN,  /* id seen before and withdrawn since (outbox_withdraw): nothing added, so a
+                          withdrawn row imported again is not sent again */
 } outbox_result_t;
 
 /* One event to queue. The caller fills everything above `result`. */
@@ -92,6 +104,7 @@ typedef struct {
 typedef struct {
     size_t added, corrected, already;
     uint64_t import_no; /* > 0: the number under which the added ids are kept */
+    size_t withdrawn;   /* OUTBOX_WITHDRAWN items (not in `already`) */
 } outbox_put_stats_t;
 
 /* One rejection from an Ack. */
@@ -129,10 +142,13 @@ fin_err_t outbox_import_ids(outbox_t *self, uint64_t import_no, outbox_id_fn fn,
 /* A withdrawal, in ONE write transaction: queues the n retraction items
  * (each item's result: OUTBOX_NEW, or OUTBOX_ALREADY when queued before;
  * no natural keys) and forgets the natural and day-free keys that name
- * any of their n targets, so a row imported again later is a new event,
- * never a correction of one the collector has withdrawn. Every target
- * must be an id this outbox queued (outbox_is_known). Returns FIN_OK or a
- * code with the reason in err (nothing stored). */
+ * any of their n targets, so a row imported again later with other
+ * content is a new event, never a correction of one the collector has
+ * withdrawn. It remembers the targets ("withdrawn": the same row imported
+ * again is OUTBOX_WITHDRAWN) and the natural keys it forgot ("unkeyed",
+ * outbox_withdrawn_id). Every target must be an id this outbox queued
+ * (outbox_is_known). Returns FIN_OK or a code with the reason in err
+ * (nothing stored). */
 fin_err_t outbox_withdraw(outbox_t *self, const uint8_t (*targets)[OUTBOX_ID_LEN], outbox_item_t *items,
                           size_t n, outbox_put_stats_t *stats, char *err, size_t errlen);
 
@@ -144,6 +160,13 @@ fin_err_t outbox_is_known(outbox_t *self, const uint8_t id[OUTBOX_ID_LEN], bool 
  * FIN_ENOTFOUND or a code (err). */
 fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN], uint8_t id[OUTBOX_ID_LEN],
                             char *err, size_t errlen);
+
+/* The id a withdrawal took back under natural key `natural` (whose entry
+ * it forgot; see outbox_withdraw), for a withdrawal repeated by response
+ * id. Asked after outbox_natural_id: a later row under the same key is
+ * found there. Returns FIN_OK, FIN_ENOTFOUND or a code (err). */
+fin_err_t outbox_withdrawn_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN],
+                              uint8_t id[OUTBOX_ID_LEN], char *err, size_t errlen);
 
 /* Limits what outbox_put may add: a put that adds events and would leave
  * the queue's pages over `bytes` is refused whole with FIN_EFULL and a

@@ -62,6 +62,12 @@ void report_import_summary(FILE *f, report_lang_t lang, const char *label, const
                 r->already);
         fprintf(f, en ? "  corrections of earlier rows: %zu\n" : "  rättelser av tidigare rader: %zu\n",
                 r->corrected);
+        /* Only when there are some: most imports never meet one. */
+        if (r->withdrawn)
+            fprintf(f,
+                    en ? "  withdrawn before (not sent again): %zu\n"
+                       : "  tidigare tillbakatagna (skickas inte igen): %zu\n",
+                    r->withdrawn);
         if (r->dry_run)
             fprintf(f, en ? "  trial run (--dry-run): nothing stored\n"
                           : "  provkörning (--dry-run): inget sparades\n");

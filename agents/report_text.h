@@ -48,6 +48,7 @@ typedef struct {
     size_t rows, imported, already, corrected, rejected, dropped;
     const char *dropped_names; /* comma-separated, may be "" */
     bool dry_run, failed;      /* failed: the outbox refused (nothing stored) */
+    size_t withdrawn;          /* imported before, withdrawn since: not sent again */
 } report_import_t;
 
 /* The import summary for staff, a few lines in lang, to f (the key=value

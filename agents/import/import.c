@@ -413,6 +413,7 @@ fin_err_t import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_s
     stats->accepted += ps.added;
     stats->corrected += ps.corrected;
     stats->already += ps.already;
+    stats->withdrawn += ps.withdrawn;
     s_clear(self);
     return FIN_OK;
 }
@@ -461,16 +462,17 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
     report_import_summary(o->report, o->lang, label,
                           &(report_import_t){st->rows, st->rejected ? 0 : st->accepted, st->already,
                                              st->corrected, st->rejected, st->dropped, dropped_names,
-                                             o->dry_run, false});
+                                             o->dry_run, false, st->rejected ? 0 : st->withdrawn});
+    /* withdrawn_before came last, at the end, so parsers of the rest go on. */
     fprintf(o->report,
             "%s: rows=%zu accepted=%zu already_imported=%zu corrected=%zu rejected=%zu "
-            "dropped_fields=%zu%s%s%s\n",
+            "dropped_fields=%zu%s%s%s withdrawn_before=%zu\n",
             label, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
             st->dropped,
             !*dropped_names              ? ""
             : strchr(dropped_names, ' ') ? " dropped=\""
                                          : " dropped=",
-            dropped_names, strchr(dropped_names, ' ') ? "\"" : "");
+            dropped_names, strchr(dropped_names, ' ') ? "\"" : "", st->rejected ? 0 : st->withdrawn);
     for (size_t i = 0; !st->rejected && i < self->ncorrections; i++) {
         int y, m, d;
         if (self->corrections[i].prior_day < 0) { /* a response id: the earlier row's day is not kept */
@@ -502,8 +504,10 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
                 o->lang == REPORT_EN ? "%s: dry run: nothing stored\n" : "%s: provkörning: inget sparades\n",
                 label);
     log_info("import",
-             "IMPORT-DONE %s rows=%zu accepted=%zu already=%zu corrected=%zu rejected=%zu dry_run=%d", ref,
-             st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected, o->dry_run);
+             "IMPORT-DONE %s rows=%zu accepted=%zu already=%zu corrected=%zu rejected=%zu dry_run=%d "
+             "withdrawn=%zu",
+             ref, st->rows, st->rejected ? 0 : st->accepted, st->already, st->corrected, st->rejected,
+             o->dry_run, st->rejected ? 0 : st->withdrawn);
     if (err && errlen)
         err[0] = '\0'; /* the rejected rows' reasons are on o->errors */
     return st->rejected ? FIN_EINPUT : FIN_OK;

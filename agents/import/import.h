@@ -33,6 +33,7 @@ typedef struct {
     size_t already;   /* imported before (same event id): nothing added */
     size_t rejected;  /* rows with an error */
     size_t dropped;   /* unmapped fields dropped */
+    size_t withdrawn; /* imported before and withdrawn since: nothing added, not sent again */
 } import_stats_t;
 
 /* A new import for förbund `forbund` (borrowed, like cat and anon; all must

@@ -349,6 +349,51 @@ static void test_import_number_keeps_ids(void)
     s_env_free(&e);
 }
 
+/* A withdrawn row dropped again is not sent again, and the report counts
+ * it apart ("withdrawn before"), not as "already there"; the same row
+ * changed is a new event (the collector withdrew the old one, so it is no
+ * correction), and a change back after that is a correction again. */
+static void test_withdrawn_row_imported_again(void)
+{
+    s_env_t e;
+    s_env(&e);
+    char a[512], b[512];
+    s_row(a, sizeof a, "2026-03-14", 2, "R-5010");
+    s_row(b, sizeof b, "2026-03-14", 4, "R-5010");
+    CHECK_EQ(s_import(&e, "a.jsonl", a, NULL), 0);
+    s_ids_t got = {0};
+    CHECK_EQ(outbox_import_ids(e.ob, 1, s_note_id, &got, NULL, 0), FIN_OK);
+    CHECK_EQ(got.n, 1);
+    /* A stand-in retraction: the outbox does not read its bytes. */
+    uint8_t rbytes[] = "retraction";
+    outbox_item_t r = {.id = {0xEE, 1}, .bytes = rbytes, .len = sizeof rbytes};
+    outbox_put_stats_t ps;
+    CHECK_EQ(outbox_withdraw(e.ob, (const uint8_t(*)[OUTBOX_ID_LEN]) got.ids, &r, 1, &ps, NULL, 0), FIN_OK);
+    CHECK_EQ(ps.added, 1);
+    CHECK_EQ(s_queued(e.ob), 2);
+    CHECK_EQ(s_import(&e, "again.jsonl", a, NULL), 0);
+    CHECK(strstr(e.report, "  tidigare tillbakatagna (skickas inte igen): 1\n") != NULL);
+    CHECK(strstr(e.report, "  fanns redan (skickade tidigare): 0\n") != NULL);
+    CHECK(strstr(e.report, "rows=1 accepted=0 already_imported=0 corrected=0 rejected=0 dropped_fields=0 "
+                           "withdrawn_before=1\n") != NULL);
+    CHECK(strstr(e.report, "import 2") == NULL);
+    CHECK_EQ(s_queued(e.ob), 2);
+    /* Changed: a new event, superseding nothing. */
+    CHECK_EQ(s_import(&e, "b.jsonl", b, NULL), 0);
+    CHECK(strstr(e.report, "accepted=1 already_imported=0 corrected=0 rejected=0 dropped_fields=0 "
+                           "withdrawn_before=0\n") != NULL);
+    /* ... and back to A: a correction of B (what is imported last holds). */
+    CHECK_EQ(s_import(&e, "c.jsonl", a, NULL), 0);
+    CHECK(strstr(e.report, "accepted=1 already_imported=0 corrected=1") != NULL);
+    event_msg_t *ev[9] = {0};
+    CHECK_EQ(outbox_peek(e.ob, 3, 8, s_collect, ev), 2); /* after A and the retraction */
+    CHECK(!ev[0]->has_supersedes);
+    CHECK(memcmp(ev[1]->supersedes.data, ev[0]->id.data, 16) == 0);
+    CHECK(memcmp(ev[1]->id.data, got.ids[0], 16) != 0);
+    s_free_events(ev, 2);
+    s_env_free(&e);
+}
+
 static const test_case_t s_cases[] = {
     {"response id corrects whatever changed", test_response_id_corrects_whatever_changed},
     {"other response id is another survey", test_other_response_id_is_another_survey},
@@ -359,6 +404,7 @@ static const test_case_t s_cases[] = {
     {"mapping window", test_mapping_window},
     {"mapping window refused", test_mapping_window_refused},
     {"import number keeps ids", test_import_number_keeps_ids},
+    {"a withdrawn row imported again", test_withdrawn_row_imported_again},
 };
 
 int main(int argc, char **argv)

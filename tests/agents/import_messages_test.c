@@ -124,8 +124,10 @@ static const s_msg_t s_msgs[] = {
     {"a dropped question named by its number", NULL, "x.csv",
      "Personnummer;Datum;Behov;Samordnare;Vad tyckte du? (fritext)\n"
      "850312-1231;2026-03-14;Stämmer helt;Ja;Bra\n",
-     0, "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0 dropped_fields=1 dropped=#5\n", 1,
-     NULL},
+     0,
+     "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0 dropped_fields=1 dropped=#5 "
+     "withdrawn_before=0\n",
+     1, NULL},
     {"dotted dates", NULL, "x.csv", S_HEAD "850312-1231;14.03.2026;Stämmer helt;Ja\n", 0,
      "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1, NULL},
     {"plus personnummer turning 100", NULL, "x.csv",

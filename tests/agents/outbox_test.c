@@ -122,6 +122,55 @@ static void test_dry_run_and_reopen(void)
     outbox_close(&ob);
 }
 
+/* outbox_withdraw remembers what it took back, across a reopen: the same
+ * items put again are OUTBOX_WITHDRAWN (counted apart from already, and
+ * under no import number), with or without a natural key; the natural key
+ * it forgot still names the withdrawn id (outbox_withdrawn_id), while
+ * outbox_natural_id no longer finds it. An id never withdrawn stays
+ * OUTBOX_ALREADY. */
+static void test_withdrawn_stays_known(void)
+{
+    const char *dir = tu_tempdir();
+    outbox_t *ob = NULL;
+    CHECK_EQ(outbox_open(&ob, dir, NULL, 0), 0);
+    uint8_t bytes[3][16];
+    outbox_item_t items[3];
+    for (int i = 0; i < 3; i++)
+        s_item(&items[i], bytes[i], i);
+    items[0].has_natural = items[1].has_natural = true;
+    items[0].natural[0] = 0xA0;
+    items[1].natural[0] = 0xA1; /* items[2]: no natural key */
+    outbox_put_stats_t st;
+    CHECK_EQ(outbox_put(ob, items, 3, false, &st, NULL, 0), 0);
+    CHECK_EQ(st.added, 3);
+    uint8_t targets[2][OUTBOX_ID_LEN], rbytes[2][16];
+    memcpy(targets[0], items[0].id, OUTBOX_ID_LEN);
+    memcpy(targets[1], items[2].id, OUTBOX_ID_LEN);
+    outbox_item_t r[2];
+    s_item(&r[0], rbytes[0], 50);
+    s_item(&r[1], rbytes[1], 51);
+    CHECK_EQ(outbox_withdraw(ob, (const uint8_t(*)[OUTBOX_ID_LEN]) targets, r, 2, &st, NULL, 0), 0);
+    CHECK(st.added == 2 && st.already == 0);
+    outbox_close(&ob);
+    CHECK_EQ(outbox_open(&ob, dir, NULL, 0), 0);
+    uint8_t id[OUTBOX_ID_LEN];
+    CHECK_EQ(outbox_natural_id(ob, items[0].natural, id, NULL, 0), FIN_ENOTFOUND);
+    CHECK_EQ(outbox_withdrawn_id(ob, items[0].natural, id, NULL, 0), FIN_OK);
+    CHECK(memcmp(id, items[0].id, OUTBOX_ID_LEN) == 0);
+    CHECK_EQ(outbox_withdrawn_id(ob, items[1].natural, id, NULL, 0), FIN_ENOTFOUND);
+    CHECK_EQ(outbox_put(ob, items, 3, false, &st, NULL, 0), 0);
+    CHECK_EQ(items[0].result, OUTBOX_WITHDRAWN);
+    CHECK_EQ(items[1].result, OUTBOX_ALREADY);
+    CHECK_EQ(items[2].result, OUTBOX_WITHDRAWN);
+    CHECK(st.added == 0 && st.already == 1 && st.withdrawn == 2 && st.import_no == 0);
+    /* The withdrawal again: its retractions are known, nothing is added. */
+    CHECK_EQ(outbox_withdraw(ob, (const uint8_t(*)[OUTBOX_ID_LEN]) targets, r, 2, &st, NULL, 0), 0);
+    CHECK(st.added == 0 && st.already == 2);
+    CHECK_EQ(r[0].result, OUTBOX_ALREADY);
+    CHECK_EQ(s_queued(ob), 5);
+    outbox_close(&ob);
+}
+
 /* ---- imports through jsonl_import_file---------------------------------- */
 
 static const char *s_good =
@@ -321,6 +370,7 @@ static void test_ids_carry_the_month_not_the_day(void)
 static const test_case_t s_cases[] = {
     {"put, peek and ack", test_put_peek_ack},
     {"dry run and reopen", test_dry_run_and_reopen},
+    {"withdrawn stays known", test_withdrawn_stays_known},
     {"import all or nothing", test_import_all_or_nothing},
     {"import events are clean", test_import_events_are_clean},
     {"correction supersedes", test_correction_supersedes},

@@ -2,7 +2,12 @@
  * 127.0.0.1 (tests/e2e/cluster.c) and the real agent binary. Rows sent by
  * mistake are withdrawn by import number or by response id; after delivery
  * the collector's exact cells equal those of a collector that never had
- * those rows, and `finsamctl rebuild --verify` finds no difference. */
+ * those rows, and `finsamctl rebuild --verify` finds no difference.
+ *
+ * The cases "... (no collector)" run the agent binary alone, as staff do
+ * at the site: what withdraw says (Swedish, or English with --lang en),
+ * its exit codes, spool file numbers and their reports, a repeated
+ * withdraw, and a withdrawn row imported again. */
 #include "cluster.h"
 #include "testutil.h"
 
@@ -10,6 +15,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A valid personnummer for person i (Luhn check digit). */
 static void s_pnr(char out[16], int i)
@@ -286,12 +293,243 @@ static void test_date_window_delivered(void)
     cluster_stop_collector(&c, SIGTERM);
 }
 
+/* ---- the agent alone (no collector) ------------------------------------ */
+
+typedef struct {
+    const char *dir;
+    char data[256], spool[256], log[256];
+} s_site_t;
+
+static void s_site(s_site_t *st)
+{
+    st->dir = tu_tempdir();
+    snprintf(st->data, sizeof st->data, "%s/data", st->dir);
+    snprintf(st->spool, sizeof st->spool, "%s/spool", st->dir);
+    snprintf(st->log, sizeof st->log, "%s/out.log", st->dir);
+    char *keygen[] = {(char *) tu_bin("finsam-agent"), "-d", st->data, "keygen", "--forbund", "NV", NULL};
+    CHECK_EQ(tu_run(keygen, st->log, 30000), 0);
+}
+
+/* Runs finsam-agent -d DATA with the arguments (at most 8); what it wrote
+ * (stdout and stderr) is in st->log, fresh. */
+static int s_agentv(s_site_t *st, const char *const *args)
+{
+    char *argv[12] = {(char *) tu_bin("finsam-agent"), "-d", st->data};
+    int n = 3;
+    while (*args && n < 11)
+        argv[n++] = (char *) *args++;
+    argv[n] = NULL;
+    unlink(st->log);
+    return tu_run(argv, st->log, 60000);
+}
+#define s_agent(st, ...) s_agentv((st), (const char *const[]){__VA_ARGS__, NULL})
+
+/* Participant surveys with response ids R-first..R-(first+n-1), as JSON
+ * lines in DIR/name. */
+static const char *s_file(s_site_t *st, const char *name, int first, int n)
+{
+    char text[4096] = "";
+    size_t len = 0;
+    for (int i = first; i < first + n; i++) {
+        char pnr[16];
+        s_pnr(pnr, i);
+        len += (size_t) snprintf(text + len, sizeof text - len,
+                                 "{\"kind\":\"participant_survey\",\"personnummer\":\"%s\",\"date\":"
+                                 "\"2026-03-%02d\",\"instrument\":\"deltagare_avslut\",\"mode\":\"project\","
+                                 "\"answers\":{\"d_behov\":%d},\"response_id\":\"R-%d\"}\n",
+                                 pnr, 1 + i % 27, 1 + i % 5, i);
+    }
+    return tu_file_in(st->dir, name, text);
+}
+
+/* A spool report for file number no, as spool.c writes it: its head, then
+ * the import's own lines (here those of `import` on the command line). */
+static void s_report(s_site_t *st, int no, const char *import_output)
+{
+    char dir[300], path[400], *text = tu_read_file(import_output);
+    CHECK(text);
+    snprintf(dir, sizeof dir, "%s/reports", st->spool);
+    mkdir(st->spool, 0700);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/%06d-done.txt", dir, no);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fprintf(f,
+            "finsam-agent import report\nfile number: %06d (lines below start with it; ...)\n"
+            "result: imported\n\n%s",
+            no, text);
+    fclose(f);
+    free(text);
+}
+
+/* Item: a repeated withdraw by response id said "no row of this agent has
+ * it" (exit 65) though the docs promise 0, "queued before". */
+static void test_again_exits_0(void)
+{
+    s_site_t st;
+    s_site(&st);
+    CHECK_EQ(s_agent(&st, "import", s_file(&st, "rows.jsonl", 5008, 3)), 0);
+    CHECK_EQ(s_agent(&st, "withdraw", "response-id", "R-5010"), 0);
+    CHECK(
+        tu_file_has(st.log, "withdraw: response ids=1: events=1 retractions_queued=1 already_withdrawn=0\n"));
+    CHECK_EQ(s_agent(&st, "withdraw", "response-id", "R-5010"), 0);
+    CHECK(
+        tu_file_has(st.log, "withdraw: response ids=1: events=1 retractions_queued=0 already_withdrawn=1\n"));
+    /* With another id not withdrawn yet: that one is, the first again not. */
+    CHECK_EQ(s_agent(&st, "withdraw", "response-id", "R-5010", "R-5009"), 0);
+    CHECK(
+        tu_file_has(st.log, "withdraw: response ids=2: events=2 retractions_queued=1 already_withdrawn=1\n"));
+    /* An id no row had is still refused. */
+    CHECK_EQ(s_agent(&st, "withdraw", "response-id", "R-999"), 65);
+    /* By import: again is 0 and "already" as well. */
+    CHECK_EQ(s_agent(&st, "withdraw", "import", "1"), 0);
+    CHECK(tu_file_has(st.log, "withdraw: import 1: events=3 retractions_queued=1 already_withdrawn=2\n"));
+    CHECK_EQ(s_agent(&st, "withdraw", "import", "1"), 0);
+    CHECK(tu_file_has(st.log, "retractions_queued=0 already_withdrawn=3\n"));
+}
+
+/* Item: withdraw said only key=value in English; staff read a line in
+ * Swedish (English with --lang en) first, "already withdrawn" included. */
+static void test_withdraw_says_it_in_words(void)
+{
+    s_site_t st;
+    s_site(&st);
+    CHECK_EQ(s_agent(&st, "import", s_file(&st, "rows.jsonl", 5008, 3)), 0);
+    CHECK_EQ(s_agent(&st, "withdraw", "response-id", "R-5010"), 0);
+    CHECK(tu_file_has(st.log,
+                      "svars-id R-5010: 1 rad(er) tas tillbaka nu (skickas till insamlingsservern), 0 "
+                      "var redan tillbakatagna\nwithdraw: response ids=1: "));
+    CHECK_EQ(s_agent(&st, "withdraw", "response-id", "R-5010"), 0);
+    CHECK(tu_file_has(st.log, "svars-id R-5010: redan tillbakatagen (1 rad(er)); inget nytt skickas\n"));
+    CHECK_EQ(s_agent(&st, "--lang", "en", "withdraw", "response-id", "R-5010", "R-5009"), 0);
+    CHECK(tu_file_has(st.log, "response id R-5010: already withdrawn\n"));
+    CHECK(tu_file_has(st.log,
+                      "2 response ids: 1 row(s) taken back now (sent to the collector as withdrawals), "
+                      "1 already withdrawn before\n"));
+    CHECK_EQ(s_agent(&st, "withdraw", "response-id", "R-999"), 65);
+    CHECK(tu_file_has(st.log, "svars-id R-999: ingen rad hos den här agenten har det\n"));
+    CHECK_EQ(s_agent(&st, "withdraw", "import", "1"), 0);
+    CHECK(tu_file_has(st.log, "import 1: 1 rad(er) tas tillbaka nu (skickas till insamlingsservern), 2 var "
+                              "redan tillbakatagna\n"));
+    CHECK_EQ(s_agent(&st, "--lang", "en", "withdraw", "import", "1"), 0);
+    CHECK(tu_file_has(st.log, "import 1: already withdrawn (3 row(s)); nothing new is sent\n"));
+}
+
+/* Item: a withdrawn row dropped again was counted as "already there
+ * (sent before)"; it is not sent again, and the report says so apart. */
+static void test_withdrawn_row_dropped_again(void)
+{
+    s_site_t st;
+    s_site(&st);
+    const char *f = s_file(&st, "rows.jsonl", 5008, 3);
+    CHECK_EQ(s_agent(&st, "import", f), 0);
+    CHECK_EQ(s_agent(&st, "withdraw", "response-id", "R-5010"), 0);
+    CHECK_EQ(s_agent(&st, "import", f), 0);
+    CHECK(tu_file_has(st.log, "  fanns redan (skickade tidigare): 2\n"));
+    CHECK(tu_file_has(st.log, "  tidigare tillbakatagna (skickas inte igen): 1\n"));
+    CHECK(tu_file_has(st.log, "rows=3 accepted=0 already_imported=2 corrected=0 rejected=0 dropped_fields=0 "
+                              "withdrawn_before=1\n"));
+    CHECK_EQ(s_agent(&st, "--lang", "en", "import", f), 0);
+    CHECK(tu_file_has(st.log, "  already there (sent before): 2\n"));
+    CHECK(tu_file_has(st.log, "  withdrawn before (not sent again): 1\n"));
+}
+
+/* Item: staff give the spool's file number (000003), which is not the
+ * import number; and a report of a file that stored nothing new was "not
+ * an import number, nor a report that names one". */
+static void test_file_numbers(void)
+{
+    s_site_t st;
+    s_site(&st);
+    char out[300];
+    snprintf(out, sizeof out, "%s/import.out", st.dir);
+    const char *a = s_file(&st, "a.jsonl", 1, 3), *b = s_file(&st, "b.jsonl", 4, 2);
+    /* File 000001 is import 1; 000002 the same rows again (nothing new);
+     * 000003 is import 2. */
+    CHECK_EQ(s_agent(&st, "import", a), 0);
+    CHECK(tu_file_has(st.log, ": import 1 (finsam-agent withdraw import 1 tar tillbaka den)\n"));
+    CHECK_EQ(rename(st.log, out), 0);
+    s_report(&st, 1, out);
+    CHECK_EQ(s_agent(&st, "import", a), 0);
+    CHECK_EQ(rename(st.log, out), 0);
+    s_report(&st, 2, out);
+    CHECK_EQ(s_agent(&st, "import", b), 0);
+    CHECK(tu_file_has(st.log, ": import 2 "));
+    CHECK_EQ(rename(st.log, out), 0);
+    s_report(&st, 3, out);
+
+    /* A file number without the spool: say how to name it. */
+    CHECK_EQ(s_agent(&st, "withdraw", "import", "000003"), 64);
+    CHECK(tu_file_has(st.log, "000003 är ett filnummer i inkorgen: ange inkorgen (--spool KATALOG"));
+    /* The import number 3 is no import, but file 000003 is import 2. */
+    CHECK_EQ(s_agent(&st, "--spool", st.spool, "withdraw", "import", "3"), 65);
+    CHECK(tu_file_has(st.log, "import 3 finns inte hos den här agenten; fil 000003 i inkorgen är import 2: "
+                              "finsam-agent withdraw import 2\n"));
+    CHECK_EQ(s_agent(&st, "--lang", "en", "withdraw", "import", "3"), 65);
+    CHECK(tu_file_has(st.log, "import 3 is not known to this agent (a file number of the spool is written "
+                              "with its zeros: withdraw import 000003)\n"));
+    /* With the spool: the file number is read in its report. */
+    CHECK_EQ(s_agent(&st, "--spool", st.spool, "withdraw", "import", "000003"), 0);
+    CHECK(tu_file_has(st.log, "fil 000003 är import 2\n"));
+    CHECK(tu_file_has(st.log, "withdraw: import 2: events=2 retractions_queued=2 already_withdrawn=0\n"));
+    CHECK_EQ(s_agent(&st, "--spool", st.spool, "withdraw", "import", "000009"), 65);
+    CHECK(tu_file_has(st.log, "fil 000009: ingen rapport i "));
+    /* The report of a file that stored nothing new: nothing to take back. */
+    char rep[400];
+    snprintf(rep, sizeof rep, "%s/reports/000002-done.txt", st.spool);
+    CHECK_EQ(s_agent(&st, "withdraw", "import", rep), 0);
+    CHECK(tu_file_has(st.log, "alla rader fanns redan (skickade av en tidigare import, eller tillbakatagna), "
+                              "så filen sparade inget nytt: det finns inget av den att ta tillbaka"));
+    CHECK(tu_file_has(st.log, "nothing_stored=1 events=0 retractions_queued=0 already_withdrawn=0\n"));
+    CHECK_EQ(s_agent(&st, "--spool", st.spool, "--lang", "en", "withdraw", "import", "000002"), 0);
+    CHECK(tu_file_has(st.log, "file 000002: every row was there before"));
+    /* A trial run's output: nothing was stored. */
+    CHECK_EQ(s_agent(&st, "import", b, "--dry-run"), 0);
+    CHECK_EQ(rename(st.log, out), 0);
+    CHECK_EQ(s_agent(&st, "withdraw", "import", out), 0);
+    CHECK(tu_file_has(st.log, "filen importerades inte (avvisad, eller en provkörning)"));
+    /* A summary without an import number (an agent before them). */
+    const char *old = tu_file_in(st.dir, "old.txt",
+                                 "x.jsonl: rows=3 accepted=3 already_imported=0 corrected=0 rejected=0 "
+                                 "dropped_fields=0\n");
+    CHECK_EQ(s_agent(&st, "withdraw", "import", old), 65);
+    CHECK(tu_file_has(st.log, "rapporten anger inget importnummer"));
+    /* Neither a number nor a report. */
+    CHECK_EQ(s_agent(&st, "withdraw", "import", a), 65);
+    CHECK(tu_file_has(st.log, "inte ett importnummer, ett filnummer (000003) eller en importrapport\n"));
+}
+
+/* Item: the staff guide had no word on withdraw. */
+static void test_guide_tells_withdraw(void)
+{
+    static const char *const sv[] = {"## 8. Ta tillbaka rader",
+                                     "withdraw import 7\n",
+                                     "withdraw import 000012\n",
+                                     "withdraw response-id 5010 5011\n",
+                                     "tas bort helt",
+                                     "tidigare tillbakatagna (skickas inte igen)",
+                                     "redan tillbakatagen"};
+    static const char *const en[] = {"## 8. Taking rows back",   "withdraw import 7\n",
+                                     "withdraw import 000012\n", "withdraw response-id 5010 5011\n",
+                                     "removed entirely",         "withdrawn before (not sent again)",
+                                     "already\nwithdrawn"};
+    for (size_t i = 0; i < TU_NELEMS(sv); i++)
+        CHECK(tu_file_has(tu_src("docs/agent.md"), sv[i]));
+    for (size_t i = 0; i < TU_NELEMS(en); i++)
+        CHECK(tu_file_has(tu_src("docs/agent.en.md"), en[i]));
+}
+
 static const test_case_t s_cases[] = {
     {"withdraw import", test_withdraw_import},
     {"withdraw response ids", test_withdraw_response_ids},
     {"correction counts once", test_correction_counts_once},
     {"a change back delivered", test_change_back_delivered},
     {"date window delivered", test_date_window_delivered},
+    {"again exits 0 (no collector)", test_again_exits_0},
+    {"withdraw says it in words (no collector)", test_withdraw_says_it_in_words},
+    {"a withdrawn row dropped again (no collector)", test_withdrawn_row_dropped_again},
+    {"file numbers (no collector)", test_file_numbers},
+    {"the staff guide tells withdraw", test_guide_tells_withdraw},
 };
 
 int main(int argc, char **argv)
