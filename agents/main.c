@@ -79,7 +79,7 @@ static const opt_choice_t s_choices[] = {
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
     .usage = "finsam-agent [OPTIONS] keygen|import FILE|mapping draft|check FILE|export-key OUT|import-key "
-             "IN|run|demo|status|erase ID|withdraw import N|withdraw response-id ID...|check-config",
+             "IN|run|demo|status|erase ID|withdraw import N|FILE-NO|withdraw response-id ID...|check-config",
     .summary =
         "The finsam agent at a förbund site: imports rows, pseudonymizes them, keeps them in a durable\n"
         "outbox and sends them to the collector over CurveZMQ until acknowledged.",
@@ -103,8 +103,9 @@ static const opt_spec_t s_spec = {
         "  erase ID      erase a sent or queued event (32 hex digits) for good: queue an erasure\n"
         "                for the collector, remove the event from the outbox if still there, and\n"
         "                wipe the outbox's free space (docs/operations-agent.md)\n"
-        "  withdraw import N|REPORT  take back every row import N queued (its report says\n"
-        "                \"import N\"), as retraction events the collector subtracts exactly\n"
+        "  withdraw import N|000012|REPORT  take back every row import N queued (its report\n"
+        "                says \"import N\"; 000012 is the spool's file number), as retraction\n"
+        "                events the collector subtracts exactly; again: no harm, exit 0\n"
         "  withdraw response-id ID...  the same for the rows with these response ids\n"
         "  check-config  check options, config file, data directory, keys and their modes, the\n"
         "                collector's public key, catalogue, mapping, insats codes and spool; connects\n"
