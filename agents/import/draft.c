@@ -751,6 +751,89 @@ static void s_answer_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
     }
 }
 
+/* Whether an insats value may be shown: a programme's name ("Steg för
+ * steg", "IPS") is the förbund's own word, but a column taken for insats
+ * may hold something else, so only a value several rows share, that does
+ * not look like an identifier and is not a name (words that all start
+ * with a capital) is shown. */
+static bool s_insats_showable(const s_val_t *v)
+{
+    if (v->rows < 3 || anon_looks_identifying(v->text) || anon_contains_identifying(v->text))
+        return false;
+    if (!strchr(v->text, ' '))
+        return true;
+    return report_name_is_listable(v->text, 60) || !isupper((unsigned char) v->text[0]);
+}
+
+/* An insats code proposed for a value: lower-case letters a-z (å, ä -> a,
+ * ö -> o, é -> e), digits, '-' and '_', no spaces; at most 31 bytes. */
+static void s_insats_code(const char *text, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *) text; *p && n + 1 < outlen && n < 31; p++) {
+        char c = 0;
+        if (isalnum(*p))
+            c = (char) tolower(*p);
+        else if (*p == '-' || *p == '_')
+            c = (char) *p;
+        else if (*p == 0xC3 && p[1]) {
+            unsigned char t = p[1];
+            c = t == 0xA5 || t == 0xA4 || t == 0x85 || t == 0x84 ? 'a'
+                : t == 0xB6 || t == 0x96                         ? 'o'
+                : t == 0xA9 || t == 0x89                         ? 'e'
+                : t == 0xBC || t == 0x9C                         ? 'u'
+                                                                 : 0;
+            p++;
+        }
+        if (c)
+            out[n++] = c;
+    }
+    out[n] = '\0';
+}
+
+/* [labels.insats]: the export's insats names with the codes proposed for
+ * them, and the [insatser] lines agent.ini needs. */
+static void s_insats_labels(const s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
+{
+    bool en = d->en;
+    char show[200];
+    s_show(en, c, i, show, sizeof show);
+    fprintf(out,
+            T("\n[labels.insats]     ; %s: the export's names -> insats codes of [insatser] in agent.ini\n",
+              "\n[labels.insats]     ; %s: exportens namn -> insatskoder i [insatser] i agent.ini\n"),
+            show);
+    size_t hidden = 0, hidden_rows = 0;
+    for (size_t v = 0; v < c->nvals; v++) {
+        char code[32];
+        s_insats_code(c->vals[v].text, code, sizeof code);
+        if (!s_insats_showable(&c->vals[v]) || !*code) {
+            hidden++;
+            hidden_rows += c->vals[v].rows;
+            continue;
+        }
+        fprintf(out, "%s = %s   ; %zu %s\n", c->vals[v].text, code, c->vals[v].rows,
+                s_rows(en, c->vals[v].rows));
+    }
+    if (hidden || c->more_rows)
+        fprintf(
+            out,
+            T("; %zu more values not shown (fewer than 3 rows each, or they may be personal data): %zu %s\n",
+              "; %zu värden till visas inte (färre än 3 rader var, eller kan vara personuppgifter): %zu "
+              "%s\n"),
+            hidden, hidden_rows + c->more_rows, s_rows(en, hidden_rows + c->more_rows));
+    fprintf(
+        out,
+        T("; agent.ini needs each code in [insatser], with its mode (project, integrated or any):\n",
+          "; agent.ini behöver varje kod i [insatser], med arbetsform (project, integrated eller any):\n"));
+    fprintf(out, ";   [insatser]\n");
+    for (size_t v = 0; v < c->nvals; v++) {
+        char code[32];
+        s_insats_code(c->vals[v].text, code, sizeof code);
+        if (s_insats_showable(&c->vals[v]) && *code)
+            fprintf(out, ";   %s = any\n", code);
+    }
+}
+
 static const char *s_kind(cat_instrument_kind_t k)
 {
     switch (k) {
@@ -863,11 +946,10 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
                     spec, c->n_year, c->filled, s_rows(en, c->filled));
             break;
         case S_INSATS:
-            fprintf(
-                out,
-                T("insats = %s   ; %zu distinct values; each must be declared in [insatser] of agent.ini\n",
-                  "insats = %s   ; %zu olika värden; vart och ett ska stå i [insatser] i agent.ini\n"),
-                spec, c->nvals);
+            fprintf(out,
+                    T("insats = %s   ; %zu distinct values: see [labels.insats] below\n",
+                      "insats = %s   ; %zu olika värden: se [labels.insats] nedan\n"),
+                    spec, c->nvals);
             break;
         case S_MODE: fprintf(out, "mode = %s\n", spec); break;
         case S_PHASE: fprintf(out, "phase = %s\n", spec); break;
@@ -937,6 +1019,9 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
         else if (c->role == S_MODE)
             s_field_labels(d, out, c, i, "mode");
     }
+    for (size_t i = 0; i < d->ncols; i++)
+        if (d->cols[i].role == S_INSATS)
+            s_insats_labels(d, out, &d->cols[i], i);
 
     fprintf(out, T("\n; Dropped, never read:\n", "\n; Utelämnas, läses aldrig:\n"));
     bool any = false;
@@ -961,8 +1046,10 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
         if (d->cols[i].role == S_INSATS)
             fprintf(
                 out,
-                T("\n; Before importing: declare each insats code of column %zu in [insatser] of agent.ini\n",
-                  "\n; Före importen: ange varje insatskod i kolumn %zu i [insatser] i agent.ini\n"),
+                T("\n; Before importing: declare each insats code of column %zu in [insatser] of agent.ini "
+                  "(see [labels.insats] above)\n",
+                  "\n; Före importen: ange varje insatskod i kolumn %zu i [insatser] i agent.ini (se "
+                  "[labels.insats] ovan)\n"),
                 i + 1);
     if (!d->ndecisions) {
         fprintf(out, T("\n; Decisions needed: none\n", "\n; Beslut som behövs: inga\n"));

@@ -78,7 +78,7 @@ static void test_example_draft(void)
         "response_id = Svars-ID   ; 3 rows (values not shown; hashed, never sent)\n",
         "date = Slutdatum   ; a date in 3 of 3 rows\n",
         "personnummer = Personnummer   ; 3 of 3 rows a personnummer (10 or 12 digits; values not shown)\n",
-        "insats = Insats   ; 2 distinct values; each must be declared in [insatser] of agent.ini\n",
+        "insats = Insats   ; 2 distinct values: see [labels.insats] below\n",
         "gender = Kön\n",
         "birth_year = Födelseår   ; a year in 2 of 2 rows\n",
         "d_planering = Jag var med och planerade mitt stöd\n",
@@ -93,7 +93,8 @@ static void test_example_draft(void)
         ";   column 2 \"Startdatum\": another date\n",
         ";   column 5 \"Namn\": may identify someone\n",
         ";   column 20 \"Övriga kommentarer\": free text\n",
-        "; column 12 \"Jag fick det stöd jag behövde\", scale agree5: by its words d_tid 0.40 (\"Jag fick den "
+        "; column 12 \"Jag fick det stöd jag behövde\", scale agree5: by its words d_tid 0.40 (\"Jag fick "
+        "den "
         "tid jag behövde\"), d_behov 0.29 (\"Stödet är anpassat efter mina behov\"), ",
         "; Decisions needed: 5\n",
         ";   1. column 12 \"Jag fick det stöd jag behövde\": which item is it? best guess d_tid (0.40); "
@@ -195,6 +196,37 @@ static void test_shapes(void)
     CHECK(tu_file_lacks(s_log, "850312") && tu_file_lacks(s_log, "900101"));
 }
 
+/* The insats column's names with proposed codes and the [insatser] lines
+ * agent.ini needs; a name several rows do not share, or one that reads as
+ * a person's name, is not shown. */
+static void test_insats_names(void)
+{
+    s_setup();
+    const char *f = tu_file_in(s_dir, "insats.csv",
+                               "Personnummer;Datum;Insats\n"
+                               "850312-1231;2026-03-14;Steg för steg\n"
+                               "900101-2344;2026-03-14;Steg för steg\n"
+                               "7706153454;2026-03-14;Steg för steg\n"
+                               "9202296787;2026-03-14;Arbetsnära rehab\n"
+                               "8811305674;2026-03-14;Arbetsnära rehab\n"
+                               "6505057890;2026-03-14;Arbetsnära rehab\n"
+                               "8503121231;2026-03-14;Anna Andersson\n"
+                               "9001012344;2026-03-14;Anna Andersson\n"
+                               "7706153454;2026-03-14;Anna Andersson\n"
+                               "9202296787;2026-03-14;Lotsen\n");
+    CHECK_EQ(s_agent((const char *[]){"mapping", "draft", f, NULL}), 0);
+    CHECK(tu_file_has(s_log, "insats = Insats   ; 4 distinct values: see [labels.insats] below\n"));
+    CHECK(tu_file_has(s_log,
+                      "\n[labels.insats]     ; column 3 \"Insats\": the export's names -> insats codes "
+                      "of [insatser] in agent.ini\n"
+                      "Steg för steg = stegforsteg   ; 3 rows\n"
+                      "Arbetsnära rehab = arbetsnararehab   ; 3 rows\n"
+                      "; 2 more values not shown (fewer than 3 rows each, or they may be personal data): "
+                      "4 rows\n"));
+    CHECK(tu_file_has(s_log, ";   [insatser]\n;   stegforsteg = any\n;   arbetsnararehab = any\n"));
+    CHECK(tu_file_lacks(s_log, "Anna") && tu_file_lacks(s_log, "Lotsen"));
+}
+
 static void test_check_explains(void)
 {
     s_setup();
@@ -223,6 +255,7 @@ static const test_case_t s_cases[] = {
     {"draft never replaces", test_draft_never_replaces},
     {"shapes", test_shapes},
     {"check explains", test_check_explains},
+    {"insats names", test_insats_names},
 };
 
 int main(int argc, char **argv)
