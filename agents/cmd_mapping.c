@@ -1,13 +1,16 @@
 /* cmd_mapping.c: finsam-agent mapping draft FILE [--out M.ini] and mapping
  * check FILE --mapping M.ini: a mapping written from an export, and a
  * mapping explained against one, both without the site key and without
- * importing (draft.h).
+ * importing (draft.h, mapcheck.h). The check takes the insats codes of
+ * --config, and exits 65 when rows would be refused, 78 while a decision
+ * the draft marked is open.
  *
  * A draft goes to stdout unless --out names a file; an existing file is
  * never overwritten, so a draft cannot replace a mapping staff edited. */
 #include "cli.h"
 
 #include "draft.h"
+#include "mapcheck.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,7 +94,7 @@ static int s_check(const char *file)
         goto done;
     }
     size_t refused = 0, open = 0;
-    fin_err_t frc = draft_check(file, map, ins, cli_lang(), stdout, &refused, &open, err, sizeof err);
+    fin_err_t frc = mapcheck_file(file, map, ins, cli_lang(), stdout, &refused, &open, err, sizeof err);
     if (frc != FIN_OK)
         fprintf(stderr, "finsam-agent: mapping check: %s\n", err);
     rc = frc != FIN_OK ? s_exit(frc) : refused ? EX_DATAERR : open ? EX_CONFIG : 0;
