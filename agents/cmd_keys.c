@@ -58,10 +58,13 @@ int cmd_keygen(void)
     }
     log_info("agent", "KEYS-CREATED forbund=%s dir=%s pseudonym_key=%s", o.forbund, dir,
              have_pkey ? "kept" : "new");
-    printf("created %s (give this public certificate to the collector's operator)\n"
-           "created %s_secret (keep it here)\n"
-           "%s %s (back it up with export-key; losing it breaks follow-ups)\n",
-           cert, cert, have_pkey ? "kept existing" : "created", pkey);
+    report_lang_t lang = cli_lang();
+    printf(report_text(lang, RT_KEYGEN_CERT), cert);
+    putchar('\n');
+    printf(report_text(lang, RT_KEYGEN_SECRET), cert);
+    putchar('\n');
+    printf(report_text(lang, have_pkey ? RT_KEYGEN_PSEUDONYM_KEPT : RT_KEYGEN_PSEUDONYM_NEW), pkey);
+    putchar('\n');
     return 0;
 }
 

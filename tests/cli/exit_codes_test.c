@@ -232,7 +232,7 @@ static const s_row_t s_rows[] = {
     {"finsamctl", 74, "backup cannot write", t_io, "finsamctl: backup: "},
     {"finsamctl", 77, "tail: subscriber key 0644", t_key_0644, "mode 0644"},
     {"finsamctl", 78, "bad catalogue", t_catalogue, "finsamctl: catalogue: "},
-    {"finsam-agent", 0, "check-config passes", a_ok, "finsam-agent: configuration ok"},
+    {"finsam-agent", 0, "check-config passes", a_ok, "finsam-agent: inställningarna är ok"},
     {"finsam-agent", 64, "a bad value", a_usage, "--log-level: foo: not one of debug|info|warn|error"},
     {"finsam-agent", 65, "bad input data", a_bad_input, "bad.jsonl:1"},
     {"finsam-agent", 66, "input file missing", a_no_input, "nonexistent.jsonl: No such file or directory"},
