@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +55,14 @@ typedef struct {
 
 typedef enum { LINK_DOWN, LINK_UP, LINK_REFUSED, LINK_FAILED, LINK_UNREACHABLE } s_link_t;
 
+/* Which file the collector key was read from, to notice a new one. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} s_file_id_t;
+
 struct sender_t {
     outbox_t *outbox;
     sender_config_t cfg;
@@ -62,6 +71,7 @@ struct sender_t {
     void *monitor;
     unsigned sockets; /* sockets made, for unique monitor endpoints */
     uint8_t server_pub[32], my_pub[32], my_sec[32];
+    s_file_id_t server_key_id; /* the file server_pub came from (or the last one tried) */
     s_link_t link;
     bool was_up;
     int64_t reopen_at, hs_backoff_ms; /* after a failed handshake */
@@ -95,6 +105,21 @@ struct sender_t {
 };
 
 /* ---- setup ------------------------------------------------------------- */
+
+/* The identity of PATH now; zeroed if it cannot be stat'ed. */
+static s_file_id_t s_file_id(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return (s_file_id_t){0};
+    return (s_file_id_t){st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+}
+
+static bool s_file_id_eq(const s_file_id_t *a, const s_file_id_t *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+           a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
 
 static int s_setopt_int(void *sock, int opt, int value)
 {
@@ -181,6 +206,7 @@ fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cf
     self->backoff_ms = S_BACKOFF_MIN_MS;
     self->hs_backoff_ms = S_HS_BACKOFF_MIN_MS;
     memcpy(self->server_pub, zcert_public_key(server), 32);
+    self->server_key_id = s_file_id(cfg->server_key_path);
     memcpy(self->my_pub, zcert_public_key(mine), 32);
     memcpy(self->my_sec, zcert_secret_key(mine), 32);
     /* Totals of today survive a restart: status counts the day, not the run. */
@@ -648,10 +674,58 @@ static void s_set_link(sender_t *self, s_link_t link, const char *endpoint, unsi
     case LINK_FAILED:
         log_error("sender",
                   "HANDSHAKE-FAILED endpoint=%s reason=\"the collector key in keys/collector.key does not "
-                  "match the collector (or it is not a finsam collector)\"",
+                  "match the collector (or it is not a finsam collector); put the right one there: it is "
+                  "read before the next try\"",
                   endpoint);
         break;
     }
+}
+
+/* While waiting to retry a failed handshake: if the collector key file
+ * changed (staff put the right collector.key in place), read it, and when
+ * it holds a usable key that differs from the one that failed, use it and
+ * retry at once with the back-off reset. Returns true if it did. A file
+ * that is being copied (it does not parse yet) is tried again when it
+ * changes again; a file that can never be the collector's (a secret, our
+ * own or an agent's key) is refused with the reason and the old key kept. */
+static bool s_reload_server_key(sender_t *self, int64_t now)
+{
+    s_file_id_t id = s_file_id(self->cfg.server_key_path);
+    if (s_file_id_eq(&id, &self->server_key_id))
+        return false;
+    self->server_key_id = id;
+    uint8_t pub[32];
+    char which[256] = "";
+    const char *path = self->cfg.server_key_path;
+    switch (keys_check_collector(path, self->my_pub, pub, which, sizeof which)) {
+    case KEYS_PEER_OK: break;
+    case KEYS_PEER_UNUSABLE:
+        log_warn("sender", "COLLECTOR-KEY-UNUSABLE path=%s reason=\"not (yet) a ZeroMQ certificate\"", path);
+        return false;
+    case KEYS_PEER_OWN:
+        log_error("sender",
+                  "COLLECTOR-KEY-REFUSED path=%s reason=\"this agent's own public key (keys/agent.key)\"",
+                  path);
+        return false;
+    case KEYS_PEER_AGENT:
+        log_error("sender", "COLLECTOR-KEY-REFUSED path=%s reason=\"an agent's key (forbund %s)\"", path,
+                  which);
+        return false;
+    case KEYS_PEER_SECRET:
+        log_error(
+            "sender",
+            "COLLECTOR-KEY-REFUSED path=%s reason=\"%s holds the collector's SECRET key: delete it, it must "
+            "never leave the collector\"",
+            path, which);
+        return false;
+    }
+    if (memcmp(pub, self->server_pub, 32) == 0)
+        return false; /* touched, not changed */
+    memcpy(self->server_pub, pub, 32);
+    log_info("sender", "COLLECTOR-KEY-RELOADED path=%s", path);
+    self->hs_backoff_ms = S_HS_BACKOFF_MIN_MS;
+    self->reopen_at = now;
+    return true;
 }
 
 /* A failed handshake: drop the socket and make a new one later. libzmq
@@ -753,6 +827,10 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
     int64_t last_count_ms = -S_STATE_EVERY_MS;
     while (!*stop) {
         int64_t now = clock_mono_ms();
+        /* Waiting after a failed handshake: a new collector key is used
+         * at once, without a restart. */
+        if (!self->dealer)
+            s_reload_server_key(self, now);
         if (!self->dealer && now >= self->reopen_at) {
             char err[256];
             if (s_open_socket(self, err, sizeof err) != FIN_OK) {

@@ -24,7 +24,9 @@ typedef struct sender_t sender_t;
 typedef struct {
     const char *endpoint;        /* collector, e.g. tcp://127.0.0.1:7710 */
     const char *secret_key_path; /* agent certificate (secret part), mode 0600 */
-    const char *server_key_path; /* collector public certificate */
+    const char *server_key_path; /* collector public certificate; read again while a failed
+                                    handshake waits for its retry, when the file changed
+                                    (COLLECTOR-KEY-RELOADED) */
     const char *agent_id;        /* informational, sent in every Batch */
     long batch_size;             /* events per batch, 1..CODEC_MAX_BATCH_EVENTS */
     long window;                 /* batches in flight, >= 1 */
