@@ -219,7 +219,8 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
                            .exit_when_empty = o.exit_when_empty,
                            .connect_timeout_ms = o.connect_timeout * 1000,
                            .unreachable_timeout_ms = o.unreachable_timeout * 1000,
-                           .state_path = state};
+                           .state_path = state,
+                           .spool_dir = spool ? o.spool : NULL};
     sender_t *sender = NULL;
     if (sender_new(&sender, outbox, &cfg, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsam-agent: %s\n", err);

@@ -26,7 +26,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -72,6 +74,7 @@ struct sender_t {
     unsigned sockets; /* sockets made, for unique monitor endpoints */
     uint8_t server_pub[32], my_pub[32], my_sec[32];
     s_file_id_t server_key_id; /* the file server_pub came from (or the last one tried) */
+    int lock_fd;               /* STATE.lock, held shared while this sender lives; -1 */
     s_link_t link;
     bool was_up;
     int64_t reopen_at, hs_backoff_ms; /* after a failed handshake */
@@ -181,6 +184,28 @@ static fin_err_t s_open_socket(sender_t *self, char *err, size_t errlen)
     return FIN_OK;
 }
 
+/* "Is an agent running?" must be true exactly while this process lives:
+ * a pid in the state file outlives a kill (a zombie not yet reaped, a pid
+ * used again), a lock does not: the kernel drops it with the process. The
+ * lock is shared, so two senders on one data directory do not block each
+ * other; status asks for it exclusively and never waits. Without the lock
+ * file (a read-only directory) status falls back to the pid. */
+static void s_lock(sender_t *self)
+{
+    if (!self->cfg.state_path)
+        return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s.lock", self->cfg.state_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0 || flock(fd, LOCK_SH) < 0) {
+        log_warn("sender", "STATE-LOCK-FAILED path=%s reason=\"%s\"", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    self->lock_fd = fd;
+}
+
 fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen)
 {
     *out = NULL;
@@ -203,6 +228,7 @@ fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cf
     }
     self->outbox = outbox;
     self->cfg = *cfg;
+    self->lock_fd = -1;
     self->backoff_ms = S_BACKOFF_MIN_MS;
     self->hs_backoff_ms = S_HS_BACKOFF_MIN_MS;
     memcpy(self->server_pub, zcert_public_key(server), 32);
@@ -228,6 +254,7 @@ fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cf
     }
     if ((code = s_open_socket(self, err, errlen)) != FIN_OK)
         goto term_ctx;
+    s_lock(self);
     zcert_destroy(&server);
     zcert_destroy(&mine);
     log_info("sender", "CONNECTING endpoint=%s batch_size=%ld window=%ld", cfg->endpoint, cfg->batch_size,
@@ -254,6 +281,8 @@ void sender_destroy(sender_t **self_p)
     if (!self_p || !*self_p)
         return;
     sender_t *self = *self_p;
+    if (self->lock_fd >= 0)
+        close(self->lock_fd);
     s_close_socket(self);
     zmq_ctx_term(self->ctx);
     explicit_bzero(self->my_sec, sizeof self->my_sec);
@@ -303,10 +332,11 @@ static void s_state_write(sender_t *self, int64_t now)
     fprintf(f,
             "# finsam-agent sender state, read by finsam-agent status\n"
             "version=1\nstate=%s\nsince=%lld\nendpoint=%s\nlast_ack=%lld\nday=%ld\ndelivered_today=%llu\n"
-            "delivered_total=%llu\nqueued_since=%lld\nupdated=%lld\npid=%ld\n",
+            "delivered_total=%llu\nqueued_since=%lld\nupdated=%lld\npid=%ld\nspool=%s\n",
             sender_link_name(st->link), (long long) st->since, self->cfg.endpoint, (long long) st->last_ack,
             st->day, (unsigned long long) st->delivered_today, (unsigned long long) st->delivered_total,
-            (long long) st->queued_since, (long long) (clock_wall_ms() / 1000), (long) getpid());
+            (long long) st->queued_since, (long long) (clock_wall_ms() / 1000), (long) getpid(),
+            self->cfg.spool_dir ? self->cfg.spool_dir : "");
     if (fclose(f) != 0 || rename(tmp, self->cfg.state_path) < 0)
         goto fail;
     self->st_dirty = false;
@@ -320,13 +350,27 @@ fail:
     unlink(tmp);
 }
 
+bool sender_state_running(const char *path, const sender_state_t *st)
+{
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        bool held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        close(fd); /* releases it if we got it */
+        return held;
+    }
+    /* EPERM: it runs, as another user (the service's). */
+    return st && st->pid > 0 && (kill((pid_t) st->pid, 0) == 0 || errno == EPERM);
+}
+
 int sender_state_read(const char *path, sender_state_t *st)
 {
     memset(st, 0, sizeof *st);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
-    char line[512];
+    char line[2048];
     while (fgets(line, sizeof line, f)) {
         char *eq = strchr(line, '=');
         if (line[0] == '#' || !eq)
@@ -356,6 +400,8 @@ int sender_state_read(const char *path, sender_state_t *st)
             st->updated = strtoll(v, NULL, 10);
         else if (!strcmp(line, "pid"))
             st->pid = strtol(v, NULL, 10);
+        else if (!strcmp(line, "spool"))
+            snprintf(st->spool, sizeof st->spool, "%s", v);
     }
     fclose(f);
     /* A count from another day is not today's. */
@@ -917,6 +963,7 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
         if (self->has_watch && self->watch.on_tick)
             self->watch.on_tick(self->watch.arg);
     }
+    self->st_dirty = true; /* "updated" says when it stopped */
     s_state_write(self, clock_mono_ms());
     sd_notify(0, "STOPPING=1");
     log_info("sender", "STOPPED");
