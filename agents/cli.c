@@ -94,12 +94,17 @@ int cli_forbund(char *out, size_t len)
         zcert_destroy(&cert);
     }
     const char *f = o.forbund ? o.forbund : from_cert;
+    bool en = cli_lang() == REPORT_EN;
     if (!f) {
-        fprintf(stderr, "finsam-agent: förbund: not known: pass --forbund or run keygen --forbund CODE\n");
+        fputs(en ? "finsam-agent: förbund: not known: pass --forbund or run keygen --forbund CODE\n"
+                 : "finsam-agent: förbund: okänt: ange --forbund eller kör keygen --forbund KOD\n",
+              stderr);
         return EX_CONFIG;
     }
     if (!code_is_valid(f, CODEC_FORBUND_MAX)) {
-        fprintf(stderr, "finsam-agent: --forbund: must be 1-%d letters, digits, '_' or '-'\n",
+        fprintf(stderr,
+                en ? "finsam-agent: --forbund: must be 1-%d letters, digits, '_' or '-'\n"
+                   : "finsam-agent: --forbund: ska vara 1-%d bokstäver, siffror, '_' eller '-'\n",
                 CODEC_FORBUND_MAX);
         return EX_CONFIG;
     }

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>

@@ -5,7 +5,9 @@
  * fails and the agent backs off. Once they copy the right collector.key
  * into place the agent reads it before its next try, logs
  * COLLECTOR-KEY-RELOADED, starts its back-off again and delivers within
- * seconds: no restart. status tells them so while the key is wrong. */
+ * seconds: no restart. status tells them so while the key is wrong. A
+ * file that can never be the collector's (its secret key) is refused in
+ * the log, and the old key kept. */
 #include "cluster.h"
 #include "testutil.h"
 
@@ -16,9 +18,23 @@
 
 static char s_log[512];
 
+/* Whether the agent's log holds text (quietly: polled). */
+static bool s_logged(const char *text)
+{
+    char *log = tu_read_file(s_log);
+    bool found = log && strstr(log, text);
+    free(log);
+    return found;
+}
+
 static bool s_backed_off_8s(void *arg)
 {
-    return tu_file_has(arg, "RETRY-IN seconds=8");
+    return s_logged("RETRY-IN seconds=8");
+}
+
+static bool s_refused(void *arg)
+{
+    return s_logged("COLLECTOR-KEY-REFUSED path=");
 }
 
 static void test_right_key_picked_up_without_restart(void)
@@ -50,6 +66,17 @@ static void test_right_key_picked_up_without_restart(void)
     CHECK(out && strstr(out, "nekad: fel servernyckel"));
     CHECK(out && strstr(out, "Agenten läser in den själv inom några sekunder; inget mer behövs."));
     free(out);
+
+    /* First the collector's secret key by mistake: refused with the
+     * reason, the old key kept. */
+    char secret[500];
+    snprintf(secret, sizeof secret, "%s/keys/collector.key_secret", c.cdir);
+    char *text = tu_read_file(secret);
+    CHECK(text && tu_write_file(key, text) == 0);
+    free(text);
+    CHECK(tu_wait_for(s_refused, s_log, 5000));
+    CHECK(tu_file_has(s_log, "holds the collector's SECRET key"));
+    CHECK(tu_file_lacks(s_log, "COLLECTOR-KEY-RELOADED"));
 
     /* Staff copy the right file in place (as cp does: the same file). */
     int64_t t0 = zclock_mono();

@@ -237,10 +237,10 @@ static const s_row_t s_rows[] = {
     {"finsam-agent", 65, "bad input data", a_bad_input, "bad.jsonl:1"},
     {"finsam-agent", 66, "input file missing", a_no_input, "nonexistent.jsonl: No such file or directory"},
     {"finsam-agent", 69, "no collector answers", a_unavailable, "NO-CONNECTION state=unreachable"},
-    {"finsam-agent", 73, "keygen over a key", a_keygen, "already exists; refusing to overwrite a key"},
+    {"finsam-agent", 73, "keygen over a key", a_keygen, "finns redan; en nyckel skrivs aldrig över"},
     {"finsam-agent", 74, "outbox I/O", a_io, "finsam-agent: "},
     {"finsam-agent", 77, "pseudonym key 0644", a_key_0644, "has mode 0644; refusing it (chmod 600 "},
-    {"finsam-agent", 78, "no förbund, no key", a_config, "förbund: not known"},
+    {"finsam-agent", 78, "no förbund, no key", a_config, "förbund: okänt: ange --forbund"},
 };
 
 static void s_rows_of(const char *bin)
