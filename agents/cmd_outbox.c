@@ -154,9 +154,14 @@ int cmd_status(void)
         return EX_IOERR;
     }
     if (spool && spool_count(spool, &waiting, &rejected_files) < 0) {
-        fprintf(stderr, "finsam-agent: %s: %s\n", spool, strerror(errno));
-        outbox_close(&outbox);
-        return EX_IOERR;
+        /* One the agent named but this user may not read: left out. */
+        if (!o.spool) {
+            spool = NULL;
+        } else {
+            fprintf(stderr, "finsam-agent: %s: %s\n", spool, strerror(errno));
+            outbox_close(&outbox);
+            return EX_IOERR;
+        }
     }
     if (spool)
         s_newest_rejected_report(spool, report, sizeof report);
