@@ -44,6 +44,33 @@ int cli_check_secret(const char *path, const char *or_else)
     return 0;
 }
 
+void cli_server_key_path(char *out, size_t len)
+{
+    if (o.server_key)
+        snprintf(out, len, "%s", o.server_key);
+    else
+        cli_path(out, len, "keys/collector.key");
+}
+
+int cli_check_server_key(const char *path, char *why, size_t len)
+{
+    char own_path[4096], which[4096] = "";
+    cli_path(own_path, sizeof own_path, "keys/agent.key");
+    zcert_t *own = keys_cert_load(own_path);
+    keys_peer_t kind =
+        keys_check_collector(path, own ? zcert_public_key(own) : NULL, NULL, which, sizeof which);
+    zcert_destroy(&own);
+    report_lang_t lang = cli_lang();
+    switch (kind) {
+    case KEYS_PEER_OK:
+    case KEYS_PEER_UNUSABLE: return 0;
+    case KEYS_PEER_SECRET: snprintf(why, len, report_text(lang, RT_SERVER_KEY_SECRET), which); break;
+    case KEYS_PEER_OWN: snprintf(why, len, report_text(lang, RT_SERVER_KEY_OWN), path); break;
+    case KEYS_PEER_AGENT: snprintf(why, len, report_text(lang, RT_SERVER_KEY_AGENT), path, which); break;
+    }
+    return EX_CONFIG;
+}
+
 int cli_forbund(char *out, size_t len)
 {
     char secret[4096], err[512];
@@ -67,12 +94,17 @@ int cli_forbund(char *out, size_t len)
         zcert_destroy(&cert);
     }
     const char *f = o.forbund ? o.forbund : from_cert;
+    bool en = cli_lang() == REPORT_EN;
     if (!f) {
-        fprintf(stderr, "finsam-agent: förbund: not known: pass --forbund or run keygen --forbund CODE\n");
+        fputs(en ? "finsam-agent: förbund: not known: pass --forbund or run keygen --forbund CODE\n"
+                 : "finsam-agent: förbund: okänt: ange --forbund eller kör keygen --forbund KOD\n",
+              stderr);
         return EX_CONFIG;
     }
     if (!code_is_valid(f, CODEC_FORBUND_MAX)) {
-        fprintf(stderr, "finsam-agent: --forbund: must be 1-%d letters, digits, '_' or '-'\n",
+        fprintf(stderr,
+                en ? "finsam-agent: --forbund: must be 1-%d letters, digits, '_' or '-'\n"
+                   : "finsam-agent: --forbund: ska vara 1-%d bokstäver, siffror, '_' eller '-'\n",
                 CODEC_FORBUND_MAX);
         return EX_CONFIG;
     }
@@ -165,18 +197,21 @@ int cli_load_insatser(insatser_t **ins, const mapping_t *map)
 
 int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
 {
-    char secret[4096], server[4096], agent_id[64], err[512];
+    char secret[4096], server[4096], agent_id[64], err[4608];
     cli_path(secret, sizeof secret, "keys/agent.key_secret");
-    if (o.server_key)
-        snprintf(server, sizeof server, "%s", o.server_key);
-    else
-        cli_path(server, sizeof server, "keys/collector.key");
+    cli_server_key_path(server, sizeof server);
     snprintf(agent_id, sizeof agent_id, "%s", o.agent_id ? o.agent_id : "");
     if (!o.agent_id)
         snprintf(agent_id, sizeof agent_id, "agent-%s", forbund);
     int rc = cli_check_secret(secret, NULL);
     if (rc)
         return rc;
+    /* A secret or an agent's key in the collector's place never works:
+     * say which file it is rather than fail handshakes for ever. */
+    if ((rc = cli_check_server_key(server, err, sizeof err))) {
+        fprintf(stderr, "finsam-agent: %s\n", err);
+        return rc;
+    }
     char state[4096];
     cli_path(state, sizeof state, "sender.state");
     sender_config_t cfg = {.endpoint = o.collector,
@@ -189,7 +224,8 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
                            .exit_when_empty = o.exit_when_empty,
                            .connect_timeout_ms = o.connect_timeout * 1000,
                            .unreachable_timeout_ms = o.unreachable_timeout * 1000,
-                           .state_path = state};
+                           .state_path = state,
+                           .spool_dir = spool ? o.spool : NULL};
     sender_t *sender = NULL;
     if (sender_new(&sender, outbox, &cfg, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "finsam-agent: %s\n", err);
@@ -210,69 +246,107 @@ int cli_run_sender(outbox_t *outbox, const char *forbund, spool_t *spool)
 
 int cli_check_config(void)
 {
-    char forbund[CODEC_FORBUND_MAX + 1], path[4096], err[1024];
+    char forbund[CODEC_FORBUND_MAX + 1], path[4096], err[4608];
     catalogue_t *cat = NULL;
     mapping_t *map = NULL;
     insatser_t *ins = NULL;
     check_t c;
-    check_init(&c, "finsam-agent", cli_config);
-    check_data_dir(&c, "data directory", o.data_dir, true, false,
-                   "finsam-agent keygen --forbund CODE creates it");
+    /* Staff run it: Swedish unless --lang en. */
+    if (cli_lang() == REPORT_EN)
+        check_init(&c, "finsam-agent", cli_config);
+    else
+        check_init_sv(&c, "finsam-agent", cli_config);
+#define T(en, sv) check_text(&c, en, sv)
+    check_data_dir(
+        &c, T("data directory", "datamapp"), o.data_dir, true, false,
+        T("finsam-agent keygen --forbund CODE creates it", "finsam-agent keygen --forbund KOD skapar den"));
     cli_path(path, sizeof path, "keys/agent.key_secret");
-    bool have_cert =
-        check_secret_file(&c, "agent secret key", path, true, "run finsam-agent keygen --forbund CODE");
+    bool have_cert = check_secret_file(
+        &c, T("agent secret key", "agentens hemliga nyckel"), path, true,
+        T("run finsam-agent keygen --forbund CODE", "kör finsam-agent keygen --forbund KOD"));
     /* cli_forbund prints its own reason on stderr; the line says what. */
     if (have_cert || o.forbund) {
         if (cli_forbund(forbund, sizeof forbund) == 0)
-            check_ok(&c, "förbund %s%s", forbund, o.forbund ? " (--forbund)" : " (from the agent key)");
+            check_ok(&c, "förbund %s%s", forbund,
+                     o.forbund ? " (--forbund)" : T(" (from the agent key)", " (från agentens nyckel)"));
         else
-            check_fail(&c, EX_CONFIG, "förbund: see above; fix: --forbund CODE agreeing with the key");
+            check_fail(&c, EX_CONFIG, "%s",
+                       T("förbund: see above; fix: --forbund CODE agreeing with the key",
+                         "förbund: se ovan; åtgärd: --forbund KOD som stämmer med nyckeln"));
     }
     cli_path(path, sizeof path, "keys/pseudonym.key");
-    check_secret_file(&c, "pseudonym key", path, false,
-                      "run finsam-agent keygen, or import-key the key of the previous machine");
-    if (o.server_key)
-        snprintf(path, sizeof path, "%s", o.server_key);
+    check_secret_file(&c, T("pseudonym key", "pseudonymnyckel"), path, false,
+                      T("run finsam-agent keygen, or import-key the key of the previous machine",
+                        "kör finsam-agent keygen, eller import-key med nyckeln från den förra datorn"));
+    cli_server_key_path(path, sizeof path);
+    const char *what = T("collector public key", "insamlingsserverns publika nyckel");
+    /* A certificate, and the collector's public one: not a secret, not an
+     * agent's (a missing or broken file is check_public_cert's line). */
+    if (cli_check_server_key(path, err, sizeof err))
+        check_fail(&c, EX_CONFIG, "%s: %s", what, err);
     else
-        cli_path(path, sizeof path, "keys/collector.key");
-    check_public_cert(&c, "collector public key", path,
-                      "copy the collector's public certificate (its keys/collector.key) here");
+        check_public_cert(&c, what, path,
+                          T("copy the collector's public certificate (its keys/collector.key) here",
+                            "kopiera insamlingsserverns publika nyckel (dess keys/collector.key) hit"));
     if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0) {
         check_fail(&c, EX_CONFIG,
-                   "catalogue: %s; fix: name a catalogue JSON file, or none for the built-in one", err);
+                   T("catalogue: %s; fix: name a catalogue JSON file, or none for the built-in one",
+                     "katalog: %s; åtgärd: ange en katalogfil (JSON), eller ingen för den inbyggda"),
+                   err);
     } else {
-        check_ok(&c, "catalogue %s (%d measures)", o.catalogue ? o.catalogue : "built in", cat->nmeasures);
+        check_ok(&c, T("catalogue %s (%d measures)", "katalog %s (%d mått)"),
+                 o.catalogue ? o.catalogue : T("built in", "inbyggd"), cat->nmeasures);
         if (o.mapping && mapping_load(&map, o.mapping, cat, err, sizeof err) != FIN_OK)
-            check_fail(&c, EX_CONFIG, "mapping: %s; fix: docs/import-csv.md", err);
+            check_fail(&c, EX_CONFIG,
+                       T("mapping: %s; fix: docs/import-csv.md", "mappning: %s; åtgärd: docs/import-csv.md"),
+                       err);
         else if (o.mapping)
-            check_ok(&c, "mapping %s", o.mapping);
+            check_ok(&c, T("mapping %s", "mappning %s"), o.mapping);
     }
     if (cli_config && insatser_load(&ins, cli_config, err, sizeof err) != FIN_OK)
-        check_fail(&c, EX_CONFIG, "insats codes: %s", err);
+        check_fail(&c, EX_CONFIG, T("insats codes: %s", "insatskoder: %s"), err);
     else if (map && mapping_has_field(map, "insats") && (!ins || insatser_count(ins) == 0))
-        check_fail(&c, EX_CONFIG,
-                   "insats codes: the mapping %s reads insats, but none are declared; fix: list them in an "
-                   "[insatser] section (one \"code = project|integrated|any\" per line)",
-                   o.mapping);
+        check_fail(
+            &c, EX_CONFIG,
+            T("insats codes: the mapping %s reads insats, but none are declared; fix: list them in an "
+              "[insatser] section (one \"code = project|integrated|any\" per line)",
+              "insatskoder: mappningen %s läser insats, men inga koder är angivna; åtgärd: lista dem i "
+              "avsnittet [insatser] (en \"kod = project|integrated|any\" per rad)"),
+            o.mapping);
     else if (ins && insatser_count(ins))
-        check_ok(&c, "insats codes: %zu declared in [insatser] of %s", insatser_count(ins),
-                 insatser_source(ins));
+        check_ok(
+            &c,
+            T("insats codes: %zu declared in [insatser] of %s", "insatskoder: %zu angivna i [insatser] i %s"),
+            insatser_count(ins), insatser_source(ins));
     else
-        check_ok(&c, "insats codes: none declared; rows that give an insats will be refused");
+        check_ok(&c, "%s",
+                 T("insats codes: none declared; rows that give an insats will be refused",
+                   "insatskoder: inga angivna; rader som anger en insats avvisas"));
     if (o.spool)
-        check_writable_dir(&c, "spool", o.spool);
+        check_writable_dir(&c, T("spool", "inläsningsmapp"), o.spool);
     if (o.spool && cat) {
         spool_rules_t *rules = NULL;
         if (spool_rules_load(&rules, cli_config, cat, err, sizeof err) != FIN_OK)
-            check_fail(&c, EX_CONFIG, "[spool] rules: %s; fix: rule = FILE-PATTERN -> MAPPING.ini", err);
+            check_fail(&c, EX_CONFIG,
+                       T("[spool] rules: %s; fix: rule = FILE-PATTERN -> MAPPING.ini",
+                         "[spool]-regler: %s; åtgärd: rule = FILMÖNSTER -> MAPPNING.ini"),
+                       err);
         else if (spool_rules_count(rules))
-            check_ok(&c, "[spool] rules: %zu, each mapping loads", spool_rules_count(rules));
+            check_ok(&c,
+                     T("[spool] rules: %zu, each mapping loads",
+                       "[spool]-regler: %zu, varje mappning går att läsa"),
+                     spool_rules_count(rules));
         spool_rules_destroy(&rules);
     }
     if (o.passphrase_file)
-        check_secret_file(&c, "passphrase file", o.passphrase_file, false,
-                          "write the passphrase on its first line (mode 0600)");
-    check_ok(&c, "collector %s (not connected by check-config)", o.collector);
+        check_secret_file(&c, T("passphrase file", "lösenfrasfil"), o.passphrase_file, false,
+                          T("write the passphrase on its first line (mode 0600)",
+                            "skriv lösenfrasen på första raden (rättigheter 0600)"));
+    check_ok(
+        &c,
+        T("collector %s (not connected by check-config)", "insamlingsserver %s (check-config ansluter inte)"),
+        o.collector);
+#undef T
     insatser_destroy(&ins);
     mapping_destroy(&map);
     catalogue_destroy(&cat);

@@ -56,6 +56,16 @@ void cli_path(char *out, size_t len, const char *rel);
  * printing why in one line. */
 int cli_check_secret(const char *path, const char *or_else);
 
+/* The collector's public key file: --server-key, or DATA/keys/collector.key
+ * (into out). */
+void cli_server_key_path(char *out, size_t len);
+
+/* Whether path can be the collector's public key: 0, or EX_CONFIG with why
+ * (in --lang, naming the file) when it holds a secret key, is this agent's
+ * own certificate (keys/agent.key) or another agent's (forbund metadata).
+ * A missing or unparsable file is 0 here: the loaders name that. */
+int cli_check_server_key(const char *path, char *why, size_t len);
+
 /* The förbund: --forbund, or the agent certificate's metadata; both must
  * agree when both exist. Writes into out. Returns 0 or EX_CONFIG. */
 int cli_forbund(char *out, size_t len);

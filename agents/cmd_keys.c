@@ -21,9 +21,11 @@
 int cmd_keygen(void)
 {
     char dir[4096], cert[4096], pkey[4096], err[512];
+    bool en = cli_lang() == REPORT_EN;
     if (!o.forbund || !code_is_valid(o.forbund, CODEC_FORBUND_MAX)) {
         fprintf(stderr,
-                "finsam-agent: keygen: --forbund CODE is required (1-%d letters, digits, '_' or '-')\n",
+                en ? "finsam-agent: keygen: --forbund CODE is required (1-%d letters, digits, '_' or '-')\n"
+                   : "finsam-agent: keygen: --forbund KOD behövs (1-%d bokstäver, siffror, '_' eller '-')\n",
                 CODEC_FORBUND_MAX);
         return EX_USAGE;
     }
@@ -38,7 +40,10 @@ int cmd_keygen(void)
      * import-key: keep it, or every participant gets a new pseudonym. */
     bool have_pkey = access(pkey, F_OK) == 0;
     if (access(cert, F_OK) == 0) {
-        fprintf(stderr, "finsam-agent: %s: already exists; refusing to overwrite a key\n", cert);
+        fprintf(stderr,
+                en ? "finsam-agent: %s: already exists; refusing to overwrite a key\n"
+                   : "finsam-agent: %s: finns redan; en nyckel skrivs aldrig över\n",
+                cert);
         return EX_CANTCREAT;
     }
     /* The certificate's name is how the collector's operator tells this
@@ -58,10 +63,13 @@ int cmd_keygen(void)
     }
     log_info("agent", "KEYS-CREATED forbund=%s dir=%s pseudonym_key=%s", o.forbund, dir,
              have_pkey ? "kept" : "new");
-    printf("created %s (give this public certificate to the collector's operator)\n"
-           "created %s_secret (keep it here)\n"
-           "%s %s (back it up with export-key; losing it breaks follow-ups)\n",
-           cert, cert, have_pkey ? "kept existing" : "created", pkey);
+    report_lang_t lang = en ? REPORT_EN : REPORT_SV;
+    printf(report_text(lang, RT_KEYGEN_CERT), cert);
+    putchar('\n');
+    printf(report_text(lang, RT_KEYGEN_SECRET), cert);
+    putchar('\n');
+    printf(report_text(lang, have_pkey ? RT_KEYGEN_PSEUDONYM_KEPT : RT_KEYGEN_PSEUDONYM_NEW), pkey);
+    putchar('\n');
     return 0;
 }
 

@@ -13,9 +13,10 @@
 #include "sender.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -51,26 +52,37 @@ static void s_time(char *out, size_t len, int64_t wall_s)
         snprintf(out, len, "-");
 }
 
-/* The link in words: state, since when, and what to do about a refusal. */
-static void s_print_link(report_lang_t lang, const sender_state_t *st, bool have, size_t queued)
+/* The link in words: state, since when, and what to do about a refusal.
+ * The state file keeps what the agent last wrote; when no agent runs now
+ * (running is false) the connection line says so first, then how it was. */
+static void s_print_link(report_lang_t lang, const sender_state_t *st, bool have, bool running, size_t queued)
 {
     char t1[32], t2[32];
+    static const report_msg_t word[] = {[SENDER_CONNECTING] = RT_CONNECTING,
+                                        [SENDER_CONNECTED] = RT_CONNECTED,
+                                        [SENDER_REFUSED] = RT_REFUSED,
+                                        [SENDER_KEY_MISMATCH] = RT_KEY_MISMATCH,
+                                        [SENDER_UNREACHABLE] = RT_UNREACHABLE};
     if (!have) {
         printf("%s: %s\n", report_text(lang, RT_CONNECTION), report_text(lang, RT_NOT_RUNNING));
     } else {
-        static const report_msg_t word[] = {[SENDER_CONNECTING] = RT_CONNECTING,
-                                            [SENDER_CONNECTED] = RT_CONNECTED,
-                                            [SENDER_REFUSED] = RT_REFUSED,
-                                            [SENDER_KEY_MISMATCH] = RT_KEY_MISMATCH,
-                                            [SENDER_UNREACHABLE] = RT_UNREACHABLE};
         s_time(t1, sizeof t1, st->since);
-        printf("%s: %s (%s %s)\n", report_text(lang, RT_CONNECTION), report_text(lang, word[st->link]),
-               report_text(lang, RT_SINCE), t1);
+        if (running)
+            printf("%s: %s (%s %s)\n", report_text(lang, RT_CONNECTION), report_text(lang, word[st->link]),
+                   report_text(lang, RT_SINCE), t1);
+        else if (st->link == SENDER_CONNECTED) {
+            /* Connected until it stopped: the last time it wrote. */
+            s_time(t2, sizeof t2, st->updated ? st->updated : st->since);
+            printf("%s: %s (%s %s)\n", report_text(lang, RT_CONNECTION), report_text(lang, RT_NOT_CONNECTED),
+                   report_text(lang, RT_LAST_CONNECTED), t2);
+        } else
+            printf("%s: %s (%s: %s, %s %s)\n", report_text(lang, RT_CONNECTION),
+                   report_text(lang, RT_NOT_CONNECTED), report_text(lang, RT_LAST_STATE),
+                   report_text(lang, word[st->link]), report_text(lang, RT_SINCE), t1);
         s_time(t2, sizeof t2, st->last_ack);
         printf("%s: %s\n", report_text(lang, RT_LAST_ACK), st->last_ack ? t2 : report_text(lang, RT_NEVER));
         printf("%s: %llu\n", report_text(lang, RT_DELIVERED_TODAY), (unsigned long long) st->delivered_today);
-        /* EPERM: it runs, as another user (the service's). */
-        if (st->pid > 0 && kill((pid_t) st->pid, 0) < 0 && errno == ESRCH)
+        if (!running)
             printf("%s\n", report_text(lang, RT_STOPPED));
     }
     printf("%s: %zu\n", report_text(lang, RT_QUEUED), queued);
@@ -90,6 +102,29 @@ static void s_print_link(report_lang_t lang, const sender_state_t *st, bool have
         printf("%s: %s\n", report_text(lang, RT_ADVICE), report_text(lang, advice));
 }
 
+/* DIR/reports/NNNNNN-rejected.txt with the highest number into out ("" if
+ * none): the report of the file most recently not imported. */
+static void s_newest_rejected_report(const char *dir, char *out, size_t len)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/reports", dir);
+    out[0] = '\0';
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    long best = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long no = strtol(e->d_name, &end, 10);
+        if (end != e->d_name && !strcmp(end, "-rejected.txt") && no > best) {
+            best = no;
+            snprintf(out, len, "%s/%s", path, e->d_name);
+        }
+    }
+    closedir(d);
+}
+
 int cmd_status(void)
 {
     bool json = !strcmp(o.format, "json");
@@ -102,6 +137,11 @@ int cmd_status(void)
     sender_state_t st;
     cli_path(path, sizeof path, "sender.state");
     bool have = sender_state_read(path, &st) == 0;
+    bool running = have && sender_state_running(path, &st);
+    /* The spool: --spool, or the one the running (or last) agent watched,
+     * which the unit names on its command line, not in the config file. */
+    const char *spool = o.spool ? o.spool : have && st.spool[0] ? st.spool : NULL;
+    char report[4500] = "";
     outbox_t *outbox = NULL;
     int rc = cli_open_outbox(&outbox);
     if (rc)
@@ -113,11 +153,18 @@ int cmd_status(void)
         outbox_close(&outbox);
         return EX_IOERR;
     }
-    if (o.spool && spool_count(o.spool, &waiting, &rejected_files) < 0) {
-        fprintf(stderr, "finsam-agent: %s: %s\n", o.spool, strerror(errno));
-        outbox_close(&outbox);
-        return EX_IOERR;
+    if (spool && spool_count(spool, &waiting, &rejected_files) < 0) {
+        /* One the agent named but this user may not read: left out. */
+        if (!o.spool) {
+            spool = NULL;
+        } else {
+            fprintf(stderr, "finsam-agent: %s: %s\n", spool, strerror(errno));
+            outbox_close(&outbox);
+            return EX_IOERR;
+        }
     }
+    if (spool)
+        s_newest_rejected_report(spool, report, sizeof report);
     if (json) {
         json_t *list = json_array();
         outbox_each_rejected(outbox, s_json_rejected, list, NULL, 0);
@@ -132,11 +179,13 @@ int cmd_status(void)
                                           "delivered_today", (json_int_t) st.delivered_today,
                                           "delivered_total", (json_int_t) st.delivered_total, "queued_since",
                                           (json_int_t) st.queued_since));
+            json_object_set_new(json_object_get(root, "link"), "running", json_boolean(running));
         }
-        if (root && o.spool)
+        if (root && spool)
             json_object_set_new(root, "spool",
-                                json_pack("{s:s, s:I, s:I}", "dir", o.spool, "waiting", (json_int_t) waiting,
-                                          "rejected_files", (json_int_t) rejected_files));
+                                json_pack("{s:s, s:I, s:I, s:s?}", "dir", spool, "waiting",
+                                          (json_int_t) waiting, "rejected_files", (json_int_t) rejected_files,
+                                          "newest_rejected_report", report[0] ? report : NULL));
         if (!root || json_dumpf(root, stdout, JSON_INDENT(2)) < 0) {
             json_decref(root);
             outbox_close(&outbox);
@@ -147,16 +196,23 @@ int cmd_status(void)
         outbox_close(&outbox);
         return 0;
     }
-    s_print_link(lang, &st, have, queued);
+    s_print_link(lang, &st, have, running, queued);
     if (rejected)
         printf("%s: %zu\n", report_text(lang, RT_REJECTED), rejected);
+    if (spool) {
+        printf("%s: %zu\n", report_text(lang, RT_SPOOL_WAITING), waiting);
+        printf("%s: %zu", report_text(lang, RT_SPOOL_REJECTED), rejected_files);
+        if (rejected_files && report[0])
+            printf(" (%s %s)", report_text(lang, RT_SPOOL_SEE), report);
+        printf("\n");
+    }
     /* The machine line, unchanged in every language. */
     printf("queued=%zu rejected=%zu known_ids=%zu\n", queued, rejected, known);
     if (have)
         printf("link=%s last_ack=%lld delivered_today=%llu queued_since=%lld\n", sender_link_name(st.link),
                (long long) st.last_ack, (unsigned long long) st.delivered_today, (long long) st.queued_since);
-    if (o.spool)
-        printf("spool=%s waiting=%zu rejected_files=%zu\n", o.spool, waiting, rejected_files);
+    if (spool)
+        printf("spool=%s waiting=%zu rejected_files=%zu\n", spool, waiting, rejected_files);
     int n = 0;
     outbox_each_rejected(outbox, s_print_rejected, &n, NULL, 0);
     if (n > 20)

@@ -19,9 +19,12 @@ static const char *const s_text[RT_N][2] = {
                            "the collector refused our key: is keys/agent.key in the collector's agents/ "
                            "folder? Send the file to the collector's operator."},
     [RT_ADVICE_KEY_MISMATCH] = {"Servernyckeln i keys/collector.key stämmer inte med servern: be serverns "
-                                "administratör om rätt collector.key.",
+                                "administratör om rätt collector.key och lägg den i keys/collector.key. "
+                                "Agenten läser in den själv inom några sekunder; inget mer behövs.",
                                 "the collector key in keys/collector.key does not match the collector: ask "
-                                "the collector's operator for the right collector.key."},
+                                "the collector's operator for the right collector.key and put it in "
+                                "keys/collector.key. The agent reads it within seconds; nothing else is "
+                                "needed."},
     [RT_ADVICE_UNREACHABLE] = {"Ingen server svarar på adressen: är den igång, är adressen (--collector) "
                                "rätt och släpper brandväggen igenom porten?",
                                "no collector answers at that address: is it running, is --collector right, "
@@ -38,6 +41,36 @@ static const char *const s_text[RT_N][2] = {
     [RT_OLDEST_QUEUED] = {"Har väntat sedan", "Waiting since"},
     [RT_REJECTED] = {"Nekade av servern (behålls här)", "Refused by the collector (kept here)"},
     [RT_ADVICE] = {"Åtgärd", "What to do"},
+    [RT_SERVER_KEY_SECRET] = {"%s är insamlingsserverns HEMLIGA nyckel: radera den här, den får aldrig "
+                              "lämna servern; be serverns administratör om collector.key (den publika "
+                              "nyckeln)",
+                              "%s is the collector's SECRET key: delete it here, it must never leave the "
+                              "collector; ask the collector's operator for collector.key (its public key)"},
+    [RT_SERVER_KEY_OWN] = {"%s är den här agentens egen publika nyckel (keys/agent.key), inte serverns: be "
+                           "serverns administratör om collector.key",
+                           "%s is this agent's own public key (keys/agent.key), not the collector's: ask "
+                           "the collector's operator for collector.key"},
+    [RT_SERVER_KEY_AGENT] = {"%s är en agents nyckel (förbund %s), inte serverns: be serverns "
+                             "administratör om collector.key",
+                             "%s is an agent's key (förbund %s), not the collector's: ask the collector's "
+                             "operator for collector.key"},
+    [RT_NOT_CONNECTED] = {"inte ansluten: agenten körs inte", "not connected: the agent is not running"},
+    [RT_LAST_CONNECTED] = {"senast ansluten", "last connected"},
+    [RT_LAST_STATE] = {"senast", "last"},
+    [RT_SPOOL_WAITING] = {"Filer som väntar på att läsas in", "Files waiting to be imported"},
+    [RT_SPOOL_REJECTED] = {"Filer som inte lästes in", "Files that were not imported"},
+    [RT_SPOOL_SEE] = {"se", "see"},
+    [RT_KEYGEN_CERT] = {"skapade %s (ge den här publika nyckeln till insamlingsserverns administratör)",
+                        "created %s (give this public certificate to the collector's operator)"},
+    [RT_KEYGEN_SECRET] = {"skapade %s_secret (den hemliga nyckeln: behåll den här, skicka den aldrig)",
+                          "created %s_secret (keep it here)"},
+    [RT_KEYGEN_PSEUDONYM_NEW] = {"skapade %s (säkerhetskopiera den med export-key; utan den bryts "
+                                 "uppföljningarna)",
+                                 "created %s (back it up with export-key; losing it breaks follow-ups)"},
+    [RT_KEYGEN_PSEUDONYM_KEPT] = {"behöll befintliga %s (säkerhetskopiera den med export-key; utan den "
+                                  "bryts uppföljningarna)",
+                                  "kept existing %s (back it up with export-key; losing it breaks "
+                                  "follow-ups)"},
 };
 
 void report_import_summary(FILE *f, report_lang_t lang, const char *label, const report_import_t *r)

@@ -34,6 +34,25 @@ typedef enum {
     RT_OLDEST_QUEUED,
     RT_REJECTED,
     RT_ADVICE,
+    /* A wrong file for the collector's public key (check-config, run):
+     * printf formats taking the file (and for AGENT the förbund). */
+    RT_SERVER_KEY_SECRET,
+    RT_SERVER_KEY_OWN,
+    RT_SERVER_KEY_AGENT,
+    /* status when the agent is not running: "not connected", then how it
+     * was (LAST_CONNECTED with a time, LAST_STATE with a state). */
+    RT_NOT_CONNECTED,
+    RT_LAST_CONNECTED,
+    RT_LAST_STATE,
+    /* status with a spool: files waiting, files not imported, the report. */
+    RT_SPOOL_WAITING,
+    RT_SPOOL_REJECTED,
+    RT_SPOOL_SEE,
+    /* keygen: printf formats taking the file. */
+    RT_KEYGEN_CERT,
+    RT_KEYGEN_SECRET,
+    RT_KEYGEN_PSEUDONYM_NEW,
+    RT_KEYGEN_PSEUDONYM_KEPT,
     RT_N
 } report_msg_t;
 

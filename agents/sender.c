@@ -26,7 +26,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +57,14 @@ typedef struct {
 
 typedef enum { LINK_DOWN, LINK_UP, LINK_REFUSED, LINK_FAILED, LINK_UNREACHABLE } s_link_t;
 
+/* Which file the collector key was read from, to notice a new one. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} s_file_id_t;
+
 struct sender_t {
     outbox_t *outbox;
     sender_config_t cfg;
@@ -62,6 +73,8 @@ struct sender_t {
     void *monitor;
     unsigned sockets; /* sockets made, for unique monitor endpoints */
     uint8_t server_pub[32], my_pub[32], my_sec[32];
+    s_file_id_t server_key_id; /* the file server_pub came from (or the last one tried) */
+    int lock_fd;               /* STATE.lock, held shared while this sender lives; -1 */
     s_link_t link;
     bool was_up;
     int64_t reopen_at, hs_backoff_ms; /* after a failed handshake */
@@ -95,6 +108,21 @@ struct sender_t {
 };
 
 /* ---- setup ------------------------------------------------------------- */
+
+/* The identity of PATH now; zeroed if it cannot be stat'ed. */
+static s_file_id_t s_file_id(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return (s_file_id_t){0};
+    return (s_file_id_t){st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+}
+
+static bool s_file_id_eq(const s_file_id_t *a, const s_file_id_t *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+           a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
 
 static int s_setopt_int(void *sock, int opt, int value)
 {
@@ -156,6 +184,28 @@ static fin_err_t s_open_socket(sender_t *self, char *err, size_t errlen)
     return FIN_OK;
 }
 
+/* "Is an agent running?" must be true exactly while this process lives:
+ * a pid in the state file outlives a kill (a zombie not yet reaped, a pid
+ * used again), a lock does not: the kernel drops it with the process. The
+ * lock is shared, so two senders on one data directory do not block each
+ * other; status asks for it exclusively and never waits. Without the lock
+ * file (a read-only directory) status falls back to the pid. */
+static void s_lock(sender_t *self)
+{
+    if (!self->cfg.state_path)
+        return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s.lock", self->cfg.state_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0 || flock(fd, LOCK_SH) < 0) {
+        log_warn("sender", "STATE-LOCK-FAILED path=%s reason=\"%s\"", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    self->lock_fd = fd;
+}
+
 fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cfg, char *err, size_t errlen)
 {
     *out = NULL;
@@ -178,9 +228,11 @@ fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cf
     }
     self->outbox = outbox;
     self->cfg = *cfg;
+    self->lock_fd = -1;
     self->backoff_ms = S_BACKOFF_MIN_MS;
     self->hs_backoff_ms = S_HS_BACKOFF_MIN_MS;
     memcpy(self->server_pub, zcert_public_key(server), 32);
+    self->server_key_id = s_file_id(cfg->server_key_path);
     memcpy(self->my_pub, zcert_public_key(mine), 32);
     memcpy(self->my_sec, zcert_secret_key(mine), 32);
     /* Totals of today survive a restart: status counts the day, not the run. */
@@ -202,6 +254,7 @@ fin_err_t sender_new(sender_t **out, outbox_t *outbox, const sender_config_t *cf
     }
     if ((code = s_open_socket(self, err, errlen)) != FIN_OK)
         goto term_ctx;
+    s_lock(self);
     zcert_destroy(&server);
     zcert_destroy(&mine);
     log_info("sender", "CONNECTING endpoint=%s batch_size=%ld window=%ld", cfg->endpoint, cfg->batch_size,
@@ -228,6 +281,8 @@ void sender_destroy(sender_t **self_p)
     if (!self_p || !*self_p)
         return;
     sender_t *self = *self_p;
+    if (self->lock_fd >= 0)
+        close(self->lock_fd);
     s_close_socket(self);
     zmq_ctx_term(self->ctx);
     explicit_bzero(self->my_sec, sizeof self->my_sec);
@@ -277,10 +332,11 @@ static void s_state_write(sender_t *self, int64_t now)
     fprintf(f,
             "# finsam-agent sender state, read by finsam-agent status\n"
             "version=1\nstate=%s\nsince=%lld\nendpoint=%s\nlast_ack=%lld\nday=%ld\ndelivered_today=%llu\n"
-            "delivered_total=%llu\nqueued_since=%lld\nupdated=%lld\npid=%ld\n",
+            "delivered_total=%llu\nqueued_since=%lld\nupdated=%lld\npid=%ld\nspool=%s\n",
             sender_link_name(st->link), (long long) st->since, self->cfg.endpoint, (long long) st->last_ack,
             st->day, (unsigned long long) st->delivered_today, (unsigned long long) st->delivered_total,
-            (long long) st->queued_since, (long long) (clock_wall_ms() / 1000), (long) getpid());
+            (long long) st->queued_since, (long long) (clock_wall_ms() / 1000), (long) getpid(),
+            self->cfg.spool_dir ? self->cfg.spool_dir : "");
     if (fclose(f) != 0 || rename(tmp, self->cfg.state_path) < 0)
         goto fail;
     self->st_dirty = false;
@@ -294,13 +350,27 @@ fail:
     unlink(tmp);
 }
 
+bool sender_state_running(const char *path, const sender_state_t *st)
+{
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        bool held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        close(fd); /* releases it if we got it */
+        return held;
+    }
+    /* EPERM: it runs, as another user (the service's). */
+    return st && st->pid > 0 && (kill((pid_t) st->pid, 0) == 0 || errno == EPERM);
+}
+
 int sender_state_read(const char *path, sender_state_t *st)
 {
     memset(st, 0, sizeof *st);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
-    char line[512];
+    char line[2048];
     while (fgets(line, sizeof line, f)) {
         char *eq = strchr(line, '=');
         if (line[0] == '#' || !eq)
@@ -330,6 +400,8 @@ int sender_state_read(const char *path, sender_state_t *st)
             st->updated = strtoll(v, NULL, 10);
         else if (!strcmp(line, "pid"))
             st->pid = strtol(v, NULL, 10);
+        else if (!strcmp(line, "spool"))
+            snprintf(st->spool, sizeof st->spool, "%s", v);
     }
     fclose(f);
     /* A count from another day is not today's. */
@@ -648,10 +720,58 @@ static void s_set_link(sender_t *self, s_link_t link, const char *endpoint, unsi
     case LINK_FAILED:
         log_error("sender",
                   "HANDSHAKE-FAILED endpoint=%s reason=\"the collector key in keys/collector.key does not "
-                  "match the collector (or it is not a finsam collector)\"",
+                  "match the collector (or it is not a finsam collector); put the right one there: it is "
+                  "read before the next try\"",
                   endpoint);
         break;
     }
+}
+
+/* While waiting to retry a failed handshake: if the collector key file
+ * changed (staff put the right collector.key in place), read it, and when
+ * it holds a usable key that differs from the one that failed, use it and
+ * retry at once with the back-off reset. Returns true if it did. A file
+ * that is being copied (it does not parse yet) is tried again when it
+ * changes again; a file that can never be the collector's (a secret, our
+ * own or an agent's key) is refused with the reason and the old key kept. */
+static bool s_reload_server_key(sender_t *self, int64_t now)
+{
+    s_file_id_t id = s_file_id(self->cfg.server_key_path);
+    if (s_file_id_eq(&id, &self->server_key_id))
+        return false;
+    self->server_key_id = id;
+    uint8_t pub[32];
+    char which[256] = "";
+    const char *path = self->cfg.server_key_path;
+    switch (keys_check_collector(path, self->my_pub, pub, which, sizeof which)) {
+    case KEYS_PEER_OK: break;
+    case KEYS_PEER_UNUSABLE:
+        log_warn("sender", "COLLECTOR-KEY-UNUSABLE path=%s reason=\"not (yet) a ZeroMQ certificate\"", path);
+        return false;
+    case KEYS_PEER_OWN:
+        log_error("sender",
+                  "COLLECTOR-KEY-REFUSED path=%s reason=\"this agent's own public key (keys/agent.key)\"",
+                  path);
+        return false;
+    case KEYS_PEER_AGENT:
+        log_error("sender", "COLLECTOR-KEY-REFUSED path=%s reason=\"an agent's key (forbund %s)\"", path,
+                  which);
+        return false;
+    case KEYS_PEER_SECRET:
+        log_error(
+            "sender",
+            "COLLECTOR-KEY-REFUSED path=%s reason=\"%s holds the collector's SECRET key: delete it, it must "
+            "never leave the collector\"",
+            path, which);
+        return false;
+    }
+    if (memcmp(pub, self->server_pub, 32) == 0)
+        return false; /* touched, not changed */
+    memcpy(self->server_pub, pub, 32);
+    log_info("sender", "COLLECTOR-KEY-RELOADED path=%s", path);
+    self->hs_backoff_ms = S_HS_BACKOFF_MIN_MS;
+    self->reopen_at = now;
+    return true;
 }
 
 /* A failed handshake: drop the socket and make a new one later. libzmq
@@ -753,6 +873,10 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
     int64_t last_count_ms = -S_STATE_EVERY_MS;
     while (!*stop) {
         int64_t now = clock_mono_ms();
+        /* Waiting after a failed handshake: a new collector key is used
+         * at once, without a restart. */
+        if (!self->dealer)
+            s_reload_server_key(self, now);
         if (!self->dealer && now >= self->reopen_at) {
             char err[256];
             if (s_open_socket(self, err, sizeof err) != FIN_OK) {
@@ -839,6 +963,7 @@ int sender_run(sender_t *self, volatile sig_atomic_t *stop)
         if (self->has_watch && self->watch.on_tick)
             self->watch.on_tick(self->watch.arg);
     }
+    self->st_dirty = true; /* "updated" says when it stopped */
     s_state_write(self, clock_mono_ms());
     sd_notify(0, "STOPPING=1");
     log_info("sender", "STOPPED");

@@ -24,7 +24,9 @@ typedef struct sender_t sender_t;
 typedef struct {
     const char *endpoint;        /* collector, e.g. tcp://127.0.0.1:7710 */
     const char *secret_key_path; /* agent certificate (secret part), mode 0600 */
-    const char *server_key_path; /* collector public certificate */
+    const char *server_key_path; /* collector public certificate; read again while a failed
+                                    handshake waits for its retry, when the file changed
+                                    (COLLECTOR-KEY-RELOADED) */
     const char *agent_id;        /* informational, sent in every Batch */
     long batch_size;             /* events per batch, 1..CODEC_MAX_BATCH_EVENTS */
     long window;                 /* batches in flight, >= 1 */
@@ -36,6 +38,7 @@ typedef struct {
     long unreachable_timeout_ms; /* the same for a collector that does not answer at all (not
                                     started yet, or down); 0: wait for it */
     const char *state_path;      /* where status reads the link state (sender_state_read), or NULL */
+    const char *spool_dir;       /* run --spool DIR, written to the state file for status; or NULL */
 } sender_config_t;
 
 /* The link as status shows it. */
@@ -59,11 +62,18 @@ typedef struct {
     int64_t queued_since; /* the queue has not been empty since (as the sender saw it), 0: empty */
     int64_t updated;      /* last written */
     long pid;             /* the sender's process */
+    char spool[1024];     /* the spool directory it watches, "" for none */
 } sender_state_t;
 
 /* Reads PATH into st (zeroed first; delivered_today is 0 when the file's
  * day is not today). Returns 0, or -1 if it cannot be opened (errno). */
 int sender_state_read(const char *path, sender_state_t *st);
+
+/* Whether a sender that writes the state file PATH runs now: it holds
+ * PATH.lock while it lives, which the kernel releases the moment it dies
+ * (killed, crashed); without that file, whether st's pid runs. Takes no
+ * lock that a sender would wait for more than an instant. */
+bool sender_state_running(const char *path, const sender_state_t *st);
 
 /* "connected", "refused", ...: the state file's words. */
 const char *sender_link_name(sender_link_t link);

@@ -1,5 +1,8 @@
 /* check.c: the lines and exit codes of check-config (see check.h). Only
- * stat, access and reads: nothing here creates a file or opens a socket. */
+ * stat, access and reads: nothing here creates a file or opens a socket.
+ * Every line is written in English and Swedish side by side (T()), so
+ * that the agent's staff read theirs in Swedish and a translation cannot
+ * go missing; the collector's lines stay English. */
 #include "check.h"
 
 #include "keys.h"
@@ -14,13 +17,33 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+/* The line in c's language. */
+#define T(en, sv) check_text(c, en, sv)
+
+const char *check_text(const check_t *c, const char *en, const char *sv)
+{
+    return c->sv ? sv : en;
+}
+
+static void s_init(check_t *c, const char *prog, const char *config, bool sv)
+{
+    *c = (check_t){prog, stdout, 0, 0, sv};
+    if (config)
+        check_ok(c, T("options and config file %s", "inställningar och inställningsfilen %s"), config);
+    else
+        check_ok(c, "%s",
+                 T("options (no config file; --config FILE reads one)",
+                   "inställningar (ingen inställningsfil; --config FIL läser en)"));
+}
+
 void check_init(check_t *c, const char *prog, const char *config)
 {
-    *c = (check_t){prog, stdout, 0, 0};
-    if (config)
-        check_ok(c, "options and config file %s", config);
-    else
-        check_ok(c, "options (no config file; --config FILE reads one)");
+    s_init(c, prog, config, false);
+}
+
+void check_init_sv(check_t *c, const char *prog, const char *config)
+{
+    s_init(c, prog, config, true);
 }
 
 static void s_line(check_t *c, const char *tag, const char *fmt, va_list ap)
@@ -42,7 +65,7 @@ void check_fail(check_t *c, int exit_code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    s_line(c, "FAIL  ", fmt, ap);
+    s_line(c, T("FAIL  ", "FEL   "), fmt, ap);
     va_end(ap);
     c->problems++;
     if (!c->status)
@@ -53,11 +76,14 @@ int check_finish(check_t *c)
 {
     fflush(c->out);
     if (!c->problems) {
-        fprintf(c->out, "%s: configuration ok\n", c->prog);
+        fprintf(c->out, T("%s: configuration ok\n", "%s: inställningarna är ok\n"), c->prog);
         return 0;
     }
-    fprintf(stderr, "%s: check-config: %d problem%s; exit %d\n", c->prog, c->problems,
-            c->problems == 1 ? "" : "s", c->status);
+    if (c->sv)
+        fprintf(stderr, "%s: check-config: %d fel; slutkod %d\n", c->prog, c->problems, c->status);
+    else
+        fprintf(stderr, "%s: check-config: %d problem%s; exit %d\n", c->prog, c->problems,
+                c->problems == 1 ? "" : "s", c->status);
     return c->status;
 }
 
@@ -77,23 +103,31 @@ bool check_data_dir(check_t *c, const char *what, const char *path, bool need_wr
     struct stat st;
     if (stat(path, &st) < 0) {
         if (errno == ENOENT && may_be_missing)
-            check_ok(c, "%s %s: not there yet (%s creates it)", what, path, create_hint);
+            check_ok(c, T("%s %s: not there yet (%s creates it)", "%s %s: finns inte ännu (%s skapar den)"),
+                     what, path, create_hint);
         else if (errno == ENOENT)
-            check_fail(c, EX_NOINPUT, "%s %s: no such directory; fix: %s", what, path, create_hint);
+            check_fail(c, EX_NOINPUT,
+                       T("%s %s: no such directory; fix: %s", "%s %s: mappen finns inte; åtgärd: %s"), what,
+                       path, create_hint);
         else
-            check_fail(c, EX_NOPERM, "%s %s: %s; fix: give the service user access", what, path,
-                       strerror(errno));
+            check_fail(c, EX_NOPERM,
+                       T("%s %s: %s; fix: give the service user access",
+                         "%s %s: %s; åtgärd: ge tjänstens användare åtkomst"),
+                       what, path, strerror(errno));
         return false;
     }
     if (!S_ISDIR(st.st_mode)) {
-        check_fail(c, EX_NOINPUT, "%s %s: not a directory; fix: %s", what, path, create_hint);
+        check_fail(c, EX_NOINPUT, T("%s %s: not a directory; fix: %s", "%s %s: inte en mapp; åtgärd: %s"),
+                   what, path, create_hint);
         return false;
     }
     char owner[64], me[64];
     s_user(st.st_uid, owner, sizeof owner);
     if (st.st_mode & S_IWOTH) {
-        check_fail(c, EX_NOPERM, "%s %s: mode %04o: writable by every user; fix: chmod o-w %s", what, path,
-                   (unsigned) (st.st_mode & 07777), path);
+        check_fail(c, EX_NOPERM,
+                   T("%s %s: mode %04o: writable by every user; fix: chmod o-w %s",
+                     "%s %s: rättigheter %04o: alla användare kan skriva i den; åtgärd: chmod o-w %s"),
+                   what, path, (unsigned) (st.st_mode & 07777), path);
         return true;
     }
     /* Another user's directory is fine while this user may use it (an
@@ -101,11 +135,15 @@ bool check_data_dir(check_t *c, const char *what, const char *path, bool need_wr
      * own user must be able to write it. */
     uid_t euid = geteuid();
     if (st.st_uid != euid && euid != 0 && access(path, need_write ? R_OK | W_OK | X_OK : R_OK | X_OK) < 0) {
-        check_fail(c, EX_NOPERM, "%s %s: owned by %s; %s, who runs this, cannot %s it; fix: chown -R %s %s",
-                   what, path, owner, s_user(euid, me, sizeof me), need_write ? "write" : "read", me, path);
+        check_fail(c, EX_NOPERM,
+                   T("%s %s: owned by %s; %s, who runs this, cannot %s it; fix: chown -R %s %s",
+                     "%s %s: ägs av %s; %s, som kör detta, kan inte %s den; åtgärd: chown -R %s %s"),
+                   what, path, owner, s_user(euid, me, sizeof me),
+                   need_write ? T("write", "skriva i") : T("read", "läsa"), me, path);
         return true;
     }
-    check_ok(c, "%s %s (owner %s, mode %04o)", what, path, owner, (unsigned) (st.st_mode & 07777));
+    check_ok(c, T("%s %s (owner %s, mode %04o)", "%s %s (ägare %s, rättigheter %04o)"), what, path, owner,
+             (unsigned) (st.st_mode & 07777));
     return true;
 }
 
@@ -114,10 +152,13 @@ bool check_data_dir(check_t *c, const char *what, const char *path, bool need_wr
 static bool s_unreadable(check_t *c, const char *what, const char *path, const char *missing_hint)
 {
     if (errno == ENOENT)
-        check_fail(c, EX_CONFIG, "%s: no such file: %s; fix: %s", what, path, missing_hint);
+        check_fail(c, EX_CONFIG, T("%s: no such file: %s; fix: %s", "%s: filen finns inte: %s; åtgärd: %s"),
+                   what, path, missing_hint);
     else
-        check_fail(c, EX_NOPERM, "%s %s: %s; fix: give the service user read access", what, path,
-                   strerror(errno));
+        check_fail(c, EX_NOPERM,
+                   T("%s %s: %s; fix: give the service user read access",
+                     "%s %s: %s; åtgärd: ge tjänstens användare läsrätt"),
+                   what, path, strerror(errno));
     return false;
 }
 
@@ -128,12 +169,17 @@ bool check_secret_file(check_t *c, const char *what, const char *path, bool is_c
         return s_unreadable(c, what, path, missing_hint);
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         check_fail(c, EX_NOPERM,
-                   "%s %s: mode %04o: readable by group or others, so it is refused; fix: chmod 600 %s", what,
-                   path, (unsigned) (st.st_mode & 07777), path);
+                   T("%s %s: mode %04o: readable by group or others, so it is refused; fix: chmod 600 %s",
+                     "%s %s: rättigheter %04o: gruppen eller andra kan läsa den, så den vägras; åtgärd: "
+                     "chmod 600 %s"),
+                   what, path, (unsigned) (st.st_mode & 07777), path);
         return false;
     }
     if (access(path, R_OK) < 0) {
-        check_fail(c, EX_NOPERM, "%s %s: %s; fix: chown it to the service user", what, path, strerror(errno));
+        check_fail(c, EX_NOPERM,
+                   T("%s %s: %s; fix: chown it to the service user",
+                     "%s %s: %s; åtgärd: chown till tjänstens användare"),
+                   what, path, strerror(errno));
         return false;
     }
     if (is_cert) {
@@ -142,12 +188,15 @@ bool check_secret_file(check_t *c, const char *what, const char *path, bool is_c
         bool ok = cert && strcmp(zcert_secret_txt(cert), zero) != 0;
         zcert_destroy(&cert);
         if (!ok) {
-            check_fail(c, EX_CONFIG, "%s %s: not a secret ZeroMQ certificate; fix: %s", what, path,
-                       missing_hint);
+            check_fail(c, EX_CONFIG,
+                       T("%s %s: not a secret ZeroMQ certificate; fix: %s",
+                         "%s %s: inte ett hemligt ZeroMQ-certifikat; åtgärd: %s"),
+                       what, path, missing_hint);
             return false;
         }
     }
-    check_ok(c, "%s %s (mode %04o)", what, path, (unsigned) (st.st_mode & 07777));
+    check_ok(c, T("%s %s (mode %04o)", "%s %s (rättigheter %04o)"), what, path,
+             (unsigned) (st.st_mode & 07777));
     return true;
 }
 
@@ -157,7 +206,10 @@ bool check_public_cert(check_t *c, const char *what, const char *path, const cha
         return s_unreadable(c, what, path, missing_hint);
     zcert_t *cert = keys_cert_load(path);
     if (!cert) {
-        check_fail(c, EX_CONFIG, "%s %s: not a ZeroMQ certificate; fix: %s", what, path, missing_hint);
+        check_fail(
+            c, EX_CONFIG,
+            T("%s %s: not a ZeroMQ certificate; fix: %s", "%s %s: inte ett ZeroMQ-certifikat; åtgärd: %s"),
+            what, path, missing_hint);
         return false;
     }
     zcert_destroy(&cert);
@@ -230,18 +282,25 @@ void check_writable_dir(check_t *c, const char *what, const char *path)
 {
     struct stat st;
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        check_fail(c, EX_NOINPUT, "%s %s: no such directory; fix: mkdir %s (owned by the service user)", what,
-                   path, path);
+        check_fail(c, EX_NOINPUT,
+                   T("%s %s: no such directory; fix: mkdir %s (owned by the service user)",
+                     "%s %s: mappen finns inte; åtgärd: mkdir %s (ägd av tjänstens användare)"),
+                   what, path, path);
         return;
     }
     if (access(path, R_OK | W_OK | X_OK) < 0) {
-        check_fail(c, EX_NOPERM, "%s %s: %s; fix: chown it to the service user", what, path, strerror(errno));
+        check_fail(c, EX_NOPERM,
+                   T("%s %s: %s; fix: chown it to the service user",
+                     "%s %s: %s; åtgärd: chown till tjänstens användare"),
+                   what, path, strerror(errno));
         return;
     }
     if (st.st_mode & S_IWOTH) {
-        check_fail(c, EX_NOPERM, "%s %s: mode %04o: writable by every user; fix: chmod o-w %s", what, path,
-                   (unsigned) (st.st_mode & 07777), path);
+        check_fail(c, EX_NOPERM,
+                   T("%s %s: mode %04o: writable by every user; fix: chmod o-w %s",
+                     "%s %s: rättigheter %04o: alla användare kan skriva i den; åtgärd: chmod o-w %s"),
+                   what, path, (unsigned) (st.st_mode & 07777), path);
         return;
     }
-    check_ok(c, "%s %s (writable)", what, path);
+    check_ok(c, T("%s %s (writable)", "%s %s (skrivbar)"), what, path);
 }

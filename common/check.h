@@ -27,20 +27,29 @@ typedef struct {
     FILE *out;
     int status;   /* exit code of the first failure, 0 while none */
     int problems; /* failed checks */
+    bool sv;      /* Swedish lines (finsam-agent, read by förbund staff) */
 } check_t;
 
 /* Starts a check-config of program prog, printing its first line: the
- * options, and the config file read (NULL: none). */
+ * options, and the config file read (NULL: none). check_init_sv does the
+ * same in Swedish: "ok    ...", "FEL   ...", "; åtgärd: ..." and the
+ * reasons of the checks below; the paths and codes they name stay. */
 void check_init(check_t *c, const char *prog, const char *config);
+void check_init_sv(check_t *c, const char *prog, const char *config);
 
-/* One line: "ok    ..." or "FAIL  ..." (the message should end with
- * "; fix: ..."). check_fail remembers exit_code if it is the first. */
+/* The English or the Swedish text, as c says: for a caller's own lines. */
+const char *check_text(const check_t *c, const char *en, const char *sv);
+
+/* One line: "ok    ..." or "FAIL  ..." ("FEL   ..." in Swedish; the
+ * message should end with "; fix: ..."). check_fail remembers exit_code if
+ * it is the first. */
 void check_ok(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void check_fail(check_t *c, int exit_code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prints the summary line ("PROG: configuration ok" on stdout, or "PROG:
- * check-config: N problem(s); exit CODE" on stderr) and returns the exit
- * status. */
+ * check-config: N problem(s); exit CODE" on stderr; in Swedish "PROG:
+ * inställningarna är ok", "PROG: check-config: N fel; slutkod CODE") and
+ * returns the exit status. */
 int check_finish(check_t *c);
 
 /* The data directory: exists (66, unless may_be_missing: then an ok line

@@ -134,3 +134,34 @@ zcert_t *keys_load_public(const char *path, char *err, size_t errlen)
     }
     return cert;
 }
+
+keys_peer_t keys_check_collector(const char *path, const uint8_t *own_pub, uint8_t *pub, char *which,
+                                 size_t whichlen)
+{
+    zcert_t *cert = keys_cert_load(path);
+    if (!cert)
+        return KEYS_PEER_UNUSABLE;
+    static const char zero_key[41] = "0000000000000000000000000000000000000000";
+    keys_peer_t kind = KEYS_PEER_OK;
+    const char *forbund = zcert_meta(cert, "forbund");
+    /* Our own first (keys_cert_load reads agent.key_secret for agent.key),
+     * then any agent's, so that their secret is not called the
+     * collector's. */
+    if (own_pub && memcmp(zcert_public_key(cert), own_pub, 32) == 0) {
+        kind = KEYS_PEER_OWN;
+    } else if (forbund) {
+        if (which)
+            snprintf(which, whichlen, "%s", forbund);
+        kind = KEYS_PEER_AGENT;
+    } else if (strcmp(zcert_secret_txt(cert), zero_key) != 0) {
+        char secret[4096];
+        snprintf(secret, sizeof secret, "%s_secret", path);
+        if (which)
+            snprintf(which, whichlen, "%s", access(secret, F_OK) == 0 ? secret : path);
+        kind = KEYS_PEER_SECRET;
+    } else if (pub) {
+        memcpy(pub, zcert_public_key(cert), 32);
+    }
+    zcert_destroy(&cert);
+    return kind;
+}

@@ -36,6 +36,24 @@ zcert_t *keys_cert_load(const char *path);
  * Returns a new cert or NULL with err filled. */
 zcert_t *keys_load_public(const char *path, char *err, size_t errlen);
 
+/* What a file meant to hold the collector's public certificate holds. A
+ * staff member sent the wrong file is the common case: the agent's own
+ * keys/agent.key (next to it), or the collector's secret key. */
+typedef enum {
+    KEYS_PEER_OK,       /* a public certificate, not ours, not an agent's */
+    KEYS_PEER_UNUSABLE, /* missing, unreadable or not a ZeroMQ certificate */
+    KEYS_PEER_OWN,      /* the public key is own_pub: the agent's own certificate */
+    KEYS_PEER_AGENT,    /* it carries an agent's metadata (forbund) */
+    KEYS_PEER_SECRET    /* it holds a secret key (it, or PATH_secret beside it) */
+} keys_peer_t;
+
+/* Classifies PATH as above (own_pub: the agent's own public key, 32 bytes,
+ * or NULL). On KEYS_PEER_SECRET, which (when not NULL) names the file that
+ * holds the secret; on KEYS_PEER_AGENT, the forbund metadata. On
+ * KEYS_PEER_OK, pub (when not NULL) receives the public key. */
+keys_peer_t keys_check_collector(const char *path, const uint8_t *own_pub, uint8_t *pub, char *which,
+                                 size_t whichlen);
+
 /* Checks that a file holding secret material has no group/other access.
  * Returns 0, or -1 with err filled (also when it cannot be stat'ed). */
 int keys_check_private(const char *path, char *err, size_t errlen);

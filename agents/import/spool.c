@@ -317,24 +317,39 @@ fin_err_t spool_process(spool_t *self, const char *name)
     strftime(received, sizeof received, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
     strftime(changed, sizeof changed, "%Y-%m-%d %H:%M:%S", localtime_r(&st.st_mtime, &tm));
     strftime(until, sizeof until, "%Y-%m-%d", localtime_r(&purge, &tm));
+    /* Staff read it: in the report's language (Swedish unless --lang en);
+     * the option names and directory names stay as they are spelled. */
+    bool en = self->base.lang == REPORT_EN;
     char kept[256];
     if (days == 0)
-        snprintf(kept, sizeof kept, "deleted after this report (%sretention-days = 0)",
+        snprintf(kept, sizeof kept,
+                 en ? "deleted after this report (%sretention-days = 0)"
+                    : "raderad efter den här rapporten (%sretention-days = 0)",
                  rc == 0 ? "spool-" : "spool-rejected-");
     else
-        snprintf(kept, sizeof kept, "%s/%s-* until %s (%sretention-days = %ld), then deleted", outcome, label,
-                 until, rc == 0 ? "spool-" : "spool-rejected-", days);
-    int hlen = snprintf(
-        head, sizeof head,
-        "finsam-agent import report\n"
-        "file number: %s (lines below start with it; the file's name is not repeated here, "
-        "it may hold a personnummer or a name)\n"
-        "file: %lld bytes, last changed %s\n"
-        "processed: %s\n"
-        "result: %s\n"
-        "source file: %s\n\n",
-        label, (long long) st.st_size, changed, received,
-        rc == 0 ? "imported" : "not imported, nothing stored: fix the export and drop it again", kept);
+        snprintf(kept, sizeof kept,
+                 en ? "%s/%s-* until %s (%sretention-days = %ld), then deleted"
+                    : "%s/%s-* till och med %s (%sretention-days = %ld), sedan raderad",
+                 outcome, label, until, rc == 0 ? "spool-" : "spool-rejected-", days);
+    const char *result = rc == 0 ? (en ? "imported" : "inläst")
+                                 : (en ? "not imported, nothing stored: fix the export and drop it again"
+                                       : "inte inläst, inget sparades: rätta exporten och lägg in den igen");
+    int hlen = snprintf(head, sizeof head,
+                        en ? "finsam-agent import report\n"
+                             "file number: %s (lines below start with it; the file's name is not repeated "
+                             "here, it may hold a personnummer or a name)\n"
+                             "file: %lld bytes, last changed %s\n"
+                             "processed: %s\n"
+                             "result: %s\n"
+                             "source file: %s\n\n"
+                           : "finsam-agent inläsningsrapport\n"
+                             "filnummer: %s (raderna nedan börjar med det; filens namn upprepas inte här, "
+                             "det kan innehålla ett personnummer eller ett namn)\n"
+                             "fil: %lld byte, senast ändrad %s\n"
+                             "behandlad: %s\n"
+                             "resultat: %s\n"
+                             "källfilen: %s\n\n",
+                        label, (long long) st.st_size, changed, received, result, kept);
     if (s_write_report(self, no, outcome, head, (size_t) hlen, text, len) < 0) {
         log_error("spool", "SPOOL-REPORT-FAILED %s reason=\"%s\" retry_in_ms=%d", ref, strerror(errno),
                   S_RETRY_MS);

@@ -176,7 +176,9 @@ static void test_delivered_and_shown(void)
     CHECK(tu_file_has(e.log, "DELIVERED events=500 seq="));
     CHECK_EQ(tu_count_in_file(e.log, "DELIVERED events="), 3); /* 500 + 500 + 200 */
     CHECK_EQ(s_status(&e, NULL, NULL), 0);
-    CHECK(tu_file_has(e.out, "Anslutning till insamlingsservern: ansluten ("));
+    /* It exited when the queue was empty: connected until then. */
+    CHECK(tu_file_has(
+        e.out, "Anslutning till insamlingsservern: inte ansluten: agenten körs inte (senast ansluten "));
     CHECK(tu_file_has(e.out, "Levererade händelser i dag: 1200\n"));
     CHECK(tu_file_has(e.out, "Väntar på att skickas: 0\n"));
     CHECK(tu_file_has(e.out, "queued=0 rejected=0 known_ids=1200\n"));
@@ -184,7 +186,8 @@ static void test_delivered_and_shown(void)
     CHECK(tu_file_lacks(e.out, "Åtgärd"));
     CHECK(tu_file_has(e.out, "Agenten körs inte just nu")); /* it exited when the queue was empty */
     CHECK_EQ(s_status(&e, "--lang", "en"), 0);
-    CHECK(tu_file_has(e.out, "Connection to the collector: connected ("));
+    CHECK(tu_file_has(
+        e.out, "Connection to the collector: not connected: the agent is not running (last connected "));
     CHECK(tu_file_has(e.out, "Events delivered today: 1200\n"));
     CHECK_EQ(s_status(&e, "--format", "json"), 0);
     CHECK(tu_file_has(e.out, "\"state\": \"connected\""));
@@ -203,7 +206,9 @@ static void test_unlisted_key_named_and_exit_69(void)
     int tries = tu_count_in_file(e.log, "HANDSHAKE-REFUSED");
     CHECK(tries >= 1 && tries <= 4);
     CHECK_EQ(s_status(&e, "--lang", "en"), 0);
-    CHECK(tu_file_has(e.out, "Connection to the collector: refused: the collector does not accept our key"));
+    CHECK(tu_file_has(
+        e.out, "Connection to the collector: not connected: the agent is not running (last: refused: the "
+               "collector does not accept our key, since "));
     CHECK(tu_file_has(e.out,
                       "What to do: the collector refused our key: is keys/agent.key in the collector's "
                       "agents/ folder?"));
@@ -224,7 +229,9 @@ static void test_wrong_collector_key_named(void)
     CHECK(tu_file_has(e.log, "HANDSHAKE-FAILED"));
     CHECK(tu_count_in_file(e.log, "HANDSHAKE-FAILED") <= 4);
     CHECK_EQ(s_status(&e, "--lang", "en"), 0);
-    CHECK(tu_file_has(e.out, "Connection to the collector: refused: wrong collector key"));
+    CHECK(tu_file_has(
+        e.out, "Connection to the collector: not connected: the agent is not running (last: refused: wrong "
+               "collector key, since "));
     CHECK(tu_file_has(e.out,
                       "What to do: the collector key in keys/collector.key does not match the collector"));
     CHECK(tu_file_has(e.out, "link=key-mismatch "));
@@ -239,7 +246,10 @@ static void test_nothing_listens_exit_69(void)
     pid_t pid = s_spawn_run(&e, "--unreachable-timeout=2");
     CHECK_EQ(tu_wait(pid, 20000), EX_UNAVAILABLE);
     CHECK_EQ(s_status(&e, NULL, NULL), 0);
-    CHECK(tu_file_has(e.out, "Anslutning till insamlingsservern: når inte servern"));
+    CHECK(tu_file_has(
+        e.out,
+        "Anslutning till insamlingsservern: inte ansluten: agenten körs inte (senast: når inte servern, "
+        "sedan "));
     CHECK(tu_file_has(e.out, "link=unreachable "));
     s_teardown(&e);
 }
@@ -311,7 +321,49 @@ static void test_outbox_quota(void)
     s_teardown(&e);
 }
 
+static bool s_state_connected(void *arg)
+{
+    return tu_file_has(arg, "state=connected\n");
+}
+
+/* The agent is killed while connected: status says at once that it is
+ * not connected, also before the killed process is reaped (a zombie's pid
+ * still answers kill(pid, 0)), and after. */
+static void test_killed_agent_not_connected(void)
+{
+    s_env_t e;
+    s_setup(&e, true, true);
+    /* Batches are never acked (s_serve is not called): it stays connected. */
+    pid_t pid = s_spawn_run(&e, "--connect-timeout=60");
+    char state[300];
+    snprintf(state, sizeof state, "%s/sender.state", e.data);
+    CHECK(tu_wait_for(s_state_connected, state, 20000));
+    CHECK_EQ(s_status(&e, NULL, NULL), 0);
+    CHECK(tu_file_has(e.out, "Anslutning till insamlingsservern: ansluten (sedan "));
+    CHECK(tu_file_lacks(e.out, "körs inte"));
+    CHECK(kill(pid, SIGKILL) == 0);
+    /* Not reaped yet: the agent is a zombie now, or about to be. */
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(s_status(&e, NULL, NULL), 0);
+        CHECK(tu_file_has(e.out,
+                          "Anslutning till insamlingsservern: inte ansluten: agenten körs inte (senast "
+                          "ansluten "));
+        CHECK(tu_file_lacks(e.out, ": ansluten (sedan"));
+        CHECK(tu_file_has(e.out, "Agenten körs inte just nu"));
+        CHECK(tu_file_has(e.out, "link=connected ")); /* the machine line is as the agent left it */
+        CHECK_EQ(s_status(&e, "--lang", "en"), 0);
+        CHECK(tu_file_has(e.out, "Connection to the collector: not connected: the agent is not running (last "
+                                 "connected "));
+        CHECK_EQ(s_status(&e, "--format", "json"), 0);
+        CHECK(tu_file_has(e.out, "\"running\": false"));
+        if (i == 0)
+            CHECK_EQ(tu_wait(pid, 10000), 128 + SIGKILL); /* now reaped */
+    }
+    s_teardown(&e);
+}
+
 static const test_case_t s_cases[] = {
+    {"killed agent: not connected, at once", test_killed_agent_not_connected},
     {"delivered and shown", test_delivered_and_shown},
     {"unlisted key named, exit 69", test_unlisted_key_named_and_exit_69},
     {"wrong collector key named", test_wrong_collector_key_named},

@@ -126,7 +126,7 @@ static void test_roundtrip(void)
     CHECK(stat(key, &st) == 0 && (st.st_mode & 077) == 0);
     CHECK_EQ(s_agent(b, "--passphrase-file", pass, "import-key", sealed, NULL), 73);
     CHECK_EQ(s_agent(b, "keygen", "--forbund", "NV", NULL, NULL), 0);
-    CHECK(s_log_has("kept existing"));
+    CHECK(s_log_has("behöll befintliga "));
     s_import(b);
 
     /* A machine with a fresh key. */
@@ -173,8 +173,31 @@ static void test_roundtrip_then_tampered(void)
     test_tampered_file();
 }
 
+/* keygen tells staff what to do with each file in Swedish, or in English
+ * with --lang en. */
+static void test_keygen_words(void)
+{
+    s_dir = tu_tempdir();
+    snprintf(s_log, sizeof s_log, "%s/out.log", s_dir);
+    char sv[256], en[256];
+    snprintf(sv, sizeof sv, "%s/sv", s_dir);
+    snprintf(en, sizeof en, "%s/en", s_dir);
+    CHECK_EQ(s_agent(sv, "keygen", "--forbund", "NV", NULL, NULL), 0);
+    CHECK(s_log_has("skapade "));
+    CHECK(s_log_has("/keys/agent.key (ge den här publika nyckeln till insamlingsserverns administratör)\n"));
+    CHECK(s_log_has("/keys/agent.key_secret (den hemliga nyckeln: behåll den här, skicka den aldrig)\n"));
+    CHECK(s_log_has("/keys/pseudonym.key (säkerhetskopiera den med export-key"));
+    char *log = tu_read_file(s_log);
+    CHECK(log && !strstr(log, "created") && !strstr(log, "give this"));
+    free(log);
+    CHECK_EQ(s_agent(en, "keygen", "--forbund", "NV", "--lang", "en"), 0);
+    CHECK(s_log_has("/keys/agent.key (give this public certificate to the collector's operator)\n"));
+    CHECK(s_log_has("/keys/agent.key_secret (keep it here)\n"));
+}
+
 static const test_case_t s_cases[] = {
     {"a sealed key round trip, then a tampered file refused", test_roundtrip_then_tampered},
+    {"keygen in Swedish, and in English with --lang en", test_keygen_words},
 };
 
 int main(int argc, char **argv)

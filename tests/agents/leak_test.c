@@ -159,6 +159,9 @@ static void test_nothing_identifying_leaves_the_importer(void)
     CHECK_EQ(s_agent((const char *[]){"keygen", "--forbund", "NV", NULL}), 0);
     snprintf(path, sizeof path, "%s/keys/collector.key", s_data);
     CHECK_EQ(keys_generate(path, "collector", NULL, err, sizeof err), 0);
+    /* Its secret half never leaves the collector (the agent refuses it). */
+    snprintf(path, sizeof path, "%s/keys/collector.key_secret", s_data);
+    CHECK(unlink(path) == 0);
 
     /* 1. Typed imports, from files named after a person. */
     size_t rows = leakscan_export(LEAKSCAN_GOOD_CSV, 1, text, sizeof text);

@@ -178,10 +178,17 @@ static void s_each_problem(const char *bin)
         f->breaks(&s);
         bool catalogue = f->breaks == s_bad_catalogue;
         bool agent = !strcmp(f->bin, "finsam-agent");
-        const char *args[] = {"-d", agent ? s.agent : s.c.cdir, "check-config", NULL, NULL, NULL};
+        /* The agent's lines in English here (staff read Swedish: see
+         * test_agent_swedish). */
+        const char *args[] = {"-d", agent ? s.agent : s.c.cdir, "check-config", NULL, NULL, NULL, NULL, NULL};
+        int k = 3;
         if (catalogue) {
-            args[3] = "--catalogue";
-            args[4] = s_in(s.c.dir, "catalogue.json");
+            args[k++] = "--catalogue";
+            args[k++] = s_in(s.c.dir, "catalogue.json");
+        }
+        if (agent) {
+            args[k++] = "--lang";
+            args[k++] = "en";
         }
         char *log;
         CHECK_EQ(cli_run(f->bin, args, &log), f->code);
@@ -197,7 +204,7 @@ static void s_each_problem(const char *bin)
         free(log);
         /* The agent's old flag is the same command. */
         if (agent) {
-            const char *flag[] = {"-d", s.agent, "--check-config", args[3], args[4], NULL};
+            const char *flag[] = {"-d", s.agent, "--check-config", args[3], args[4], args[5], args[6], NULL};
             CHECK_EQ(cli_run(f->bin, flag, NULL), f->code);
         }
         tu_rmrf(s.c.dir);
@@ -327,14 +334,114 @@ static void test_example_configs(void)
             "-c", tu_src(examples[i].file), "-d", agent ? s.agent : s.c.cdir, "check-config", NULL};
         char *log;
         CHECK_EQ(cli_run(examples[i].bin, args, &log), 0);
-        CHECK(strstr(log, "ok    options and config file "));
+        CHECK(strstr(log, agent ? "ok    inställningar och inställningsfilen "
+                                : "ok    options and config file "));
         free(log);
         free(help);
         free(text);
     }
 }
 
+/* The agent's check-config in Swedish, its default: the words, the
+ * reasons, the summary. */
+static void test_agent_swedish(void)
+{
+    s_site_t s;
+    s_site(&s);
+    const char *ok[] = {"-d", s.agent, "check-config", NULL};
+    char *log;
+    CHECK_EQ(cli_run("finsam-agent", ok, &log), 0);
+    CHECK(strstr(log, "ok    datamapp ") && strstr(log, "(ägare "));
+    CHECK(strstr(log, "ok    agentens hemliga nyckel ") && strstr(log, "(rättigheter 0600)"));
+    CHECK(strstr(log, "ok    förbund NV (från agentens nyckel)"));
+    CHECK(strstr(log, "ok    insamlingsserverns publika nyckel "));
+    CHECK(strstr(log, "ok    katalog inbyggd ("));
+    CHECK(strstr(log, "finsam-agent: inställningarna är ok"));
+    CHECK(!strstr(log, "configuration ok") && !strstr(log, "data directory") && !strstr(log, " fix: "));
+    free(log);
+    s_pseudonym_key_0644(&s);
+    s_collector_pubkey_missing(&s);
+    CHECK_EQ(cli_run("finsam-agent", ok, &log), 77);
+    CHECK(strstr(log, "FEL   pseudonymnyckel ") &&
+          strstr(log,
+                 ": rättigheter 0644: gruppen eller andra kan läsa den, så den vägras; åtgärd: chmod 600 "));
+    CHECK(strstr(log, "FEL   insamlingsserverns publika nyckel: filen finns inte: "));
+    CHECK(strstr(log, "finsam-agent: check-config: 2 fel; slutkod 77"));
+    CHECK(!strstr(log, "FAIL") && !strstr(log, "problem"));
+    free(log);
+    tu_rmrf(s.c.dir);
+}
+
+/* The wrong file in the collector key's place: the agent's own public
+ * key, another agent's, the collector's secret key (as --server-key, or
+ * copied beside collector.key). check-config names it and fails 78, and
+ * `run` refuses to start with the same words. */
+static void test_agent_wrong_collector_key(void)
+{
+    s_site_t s;
+    s_site(&s);
+    char own[500], secret[500], beside[500], other[600], other_dir[400];
+    snprintf(own, sizeof own, "%s/keys/agent.key", s.agent);
+    snprintf(secret, sizeof secret, "%s/keys/collector.key_secret", s.c.cdir);
+    snprintf(beside, sizeof beside, "%s/keys/collector.key_secret", s.agent);
+    cluster_add_agent(&s.c, "sk-kontoret", "SK", true, other_dir, sizeof other_dir);
+    snprintf(other, sizeof other, "%s/keys/agent.key", other_dir);
+    static const struct {
+        int file; /* 0 own, 1 secret, 2 another agent's */
+        const char *sv, *en;
+    } rows[] = {
+        {0,
+         "är den här agentens egen publika nyckel (keys/agent.key), inte serverns: be serverns "
+         "administratör om collector.key",
+         "is this agent's own public key (keys/agent.key), not the collector's: ask the collector's "
+         "operator for collector.key"},
+        {1,
+         "är insamlingsserverns HEMLIGA nyckel: radera den här, den får aldrig lämna servern; be "
+         "serverns administratör om collector.key",
+         "is the collector's SECRET key: delete it here, it must never leave the collector; ask the "
+         "collector's operator for collector.key"},
+        {2, "är en agents nyckel (förbund SK), inte serverns",
+         "is an agent's key (förbund SK), not the collector's"},
+    };
+    for (size_t i = 0; i < TU_NELEMS(rows); i++) {
+        const char *file = rows[i].file == 0 ? own : rows[i].file == 1 ? secret : other;
+        char opt[700];
+        snprintf(opt, sizeof opt, "--server-key=%s", file);
+        const char *sv[] = {"-d", s.agent, opt, "check-config", NULL};
+        const char *en[] = {"-d", s.agent, opt, "--lang", "en", "check-config", NULL};
+        char *log;
+        CHECK_EQ(cli_run("finsam-agent", sv, &log), 78);
+        CHECK(strstr(log, "FEL   insamlingsserverns publika nyckel: ") && strstr(log, rows[i].sv));
+        CHECK(!strstr(log, "ok    insamlingsserverns publika nyckel") &&
+              !strstr(log, "inställningarna är ok"));
+        free(log);
+        CHECK_EQ(cli_run("finsam-agent", en, &log), 78);
+        CHECK(strstr(log, "FAIL  collector public key: ") && strstr(log, rows[i].en));
+        free(log);
+        /* run refuses to start, with the same words. */
+        const char *run[] = {"-d", s.agent, opt, "--collector", s.c.endpoint, "run", "--exit-when-empty",
+                             NULL};
+        CHECK_EQ(cli_run("finsam-agent", run, &log), 78);
+        CHECK(strstr(log, rows[i].sv));
+        free(log);
+    }
+    /* The secret copied in beside the right public key. */
+    char *text = tu_read_file(secret);
+    CHECK(text && tu_write_file(beside, text) == 0 && chmod(beside, 0600) == 0);
+    free(text);
+    const char *sv[] = {"-d", s.agent, "check-config", NULL};
+    char *log;
+    CHECK_EQ(cli_run("finsam-agent", sv, &log), 78);
+    CHECK(strstr(log, beside) && strstr(log, "är insamlingsserverns HEMLIGA nyckel: radera den här"));
+    free(log);
+    CHECK(unlink(beside) == 0);
+    CHECK_EQ(cli_run("finsam-agent", sv, NULL), 0);
+    tu_rmrf(s.c.dir);
+}
+
 static const test_case_t s_cases[] = {
+    {"finsam-agent: Swedish lines by default", test_agent_swedish},
+    {"finsam-agent: a wrong collector key file is named", test_agent_wrong_collector_key},
     {"beside a running collector", test_beside_running_collector},
     {"finsam-collector: each problem and its exit code", test_collector_problems},
     {"finsamctl: each problem and its exit code", test_ctl_problems},

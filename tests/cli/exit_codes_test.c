@@ -232,15 +232,15 @@ static const s_row_t s_rows[] = {
     {"finsamctl", 74, "backup cannot write", t_io, "finsamctl: backup: "},
     {"finsamctl", 77, "tail: subscriber key 0644", t_key_0644, "mode 0644"},
     {"finsamctl", 78, "bad catalogue", t_catalogue, "finsamctl: catalogue: "},
-    {"finsam-agent", 0, "check-config passes", a_ok, "finsam-agent: configuration ok"},
+    {"finsam-agent", 0, "check-config passes", a_ok, "finsam-agent: inställningarna är ok"},
     {"finsam-agent", 64, "a bad value", a_usage, "--log-level: foo: not one of debug|info|warn|error"},
     {"finsam-agent", 65, "bad input data", a_bad_input, "bad.jsonl:1"},
     {"finsam-agent", 66, "input file missing", a_no_input, "nonexistent.jsonl: No such file or directory"},
     {"finsam-agent", 69, "no collector answers", a_unavailable, "NO-CONNECTION state=unreachable"},
-    {"finsam-agent", 73, "keygen over a key", a_keygen, "already exists; refusing to overwrite a key"},
+    {"finsam-agent", 73, "keygen over a key", a_keygen, "finns redan; en nyckel skrivs aldrig över"},
     {"finsam-agent", 74, "outbox I/O", a_io, "finsam-agent: "},
     {"finsam-agent", 77, "pseudonym key 0644", a_key_0644, "has mode 0644; refusing it (chmod 600 "},
-    {"finsam-agent", 78, "no förbund, no key", a_config, "förbund: not known"},
+    {"finsam-agent", 78, "no förbund, no key", a_config, "förbund: okänt: ange --forbund"},
 };
 
 static void s_rows_of(const char *bin)
