@@ -255,6 +255,7 @@ static const struct {
     {"columns of the header", "kolumner i rubrikraden"},
     {"is mapped twice", "är mappad två gånger"},
     {"mapping: column", "mappningen: kolumnen"},
+    {"; also column", "; även kolumnen"},
     {"unknown answer label", "okänd svarsetikett"},
     {"(map it in [labels] or [labels.", "(ange den i [labels] eller [labels."},
     {"say what they mean in", "ange vad de betyder i"},

@@ -152,6 +152,7 @@ fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells,
     if (!used)
         return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     fin_err_t rc = FIN_EINPUT;
+    int missing = 0; /* columns not in the header: all named at once */
     for (size_t c = 0; c < self->ncols; c++) {
         mapping_col_t *col = &self->cols[c];
         col->col = -1;
@@ -180,11 +181,13 @@ fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells,
                 if (csvcell_similar(col->spec, self->headers[i]) &&
                     !anon_contains_identifying(self->headers[i]))
                     near = self->headers[i];
-            fin_fail(err, errlen, FIN_EINPUT,
-                     "mapping: column \"%s%s\" (for %s) is not in the header%s%.200s%s", col->spec,
-                     col->prefix ? "*" : "", col->code, near ? "; did you mean \"" : "", near ? near : "",
-                     near ? "\"?" : "");
-            goto free_used;
+            size_t len = missing && err ? strlen(err) : 0;
+            if (err && len + 1 < errlen)
+                snprintf(err + len, errlen - len, "%scolumn \"%s%s\" (for %s) is not in the header%s%.200s%s",
+                         missing ? "; also " : "mapping: ", col->spec, col->prefix ? "*" : "", col->code,
+                         near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
+            missing++;
+            continue;
         }
         if (found > 1) {
             fin_fail(err, errlen, FIN_EINPUT,
@@ -199,6 +202,8 @@ fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells,
         }
         used[col->col] = true;
     }
+    if (missing)
+        goto free_used; /* the reasons are in err */
     /* Unmapped column names are listed only when a mapped column was found
      * by its header text: with #N alone, the "header" may be a first data
      * row, and its cells could be a name. */

@@ -44,6 +44,10 @@ static const s_msg_t s_msgs[] = {
      "x.csv:1: rubrikraden: mappningen: kolumnen \"Datum\" (för date) finns inte i rubrikraden; menade du "
      "\"Datun\"?\n",
      1, NULL},
+    {"every missing column at once", NULL, "x.csv", "Personnummer;Datun;Behv;Samordnare\n", 65,
+     "x.csv:1: rubrikraden: mappningen: kolumnen \"Datum\" (för date) finns inte i rubrikraden; menade du "
+     "\"Datun\"?; även kolumnen \"Behov\" (för d_behov) finns inte i rubrikraden; menade du \"Behv\"?\n",
+     1, NULL},
     {"column did you mean, in English", NULL, "x.csv", "Personnummer;Datun;Behov;Samordnare\n", 65,
      "x.csv:1: header: mapping: column \"Datum\" (for date) is not in the header; did you mean \"Datun\"?\n",
      1, "en"},
@@ -197,27 +201,29 @@ S_CASE(15)
 S_CASE(16)
 S_CASE(17)
 S_CASE(18)
+S_CASE(19)
 
 static const test_case_t s_cases[] = {
     {"column did you mean", s_case_0},
-    {"column did you mean, in English", s_case_1},
-    {"field did you mean", s_case_2},
-    {"item did you mean", s_case_3},
-    {"section did you mean", s_case_4},
-    {"unknown label once per label", s_case_5},
-    {"unknown label once per label, in English", s_case_6},
-    {"separator hint", s_case_7},
-    {"line too long", s_case_8},
-    {"excel comma", s_case_9},
-    {"excel point, in English", s_case_10},
-    {"numeric yes/no refused", s_case_11},
-    {"numeric yes/no with a value map", s_case_12},
-    {"bare separator rows skipped", s_case_13},
-    {"excel date serial", s_case_14},
-    {"excel date serial, in English", s_case_15},
-    {"a dropped question named by its number", s_case_16},
-    {"dotted dates", s_case_17},
-    {"plus personnummer turning 100", s_case_18},
+    {"every missing column at once", s_case_1},
+    {"column did you mean, in English", s_case_2},
+    {"field did you mean", s_case_3},
+    {"item did you mean", s_case_4},
+    {"section did you mean", s_case_5},
+    {"unknown label once per label", s_case_6},
+    {"unknown label once per label, in English", s_case_7},
+    {"separator hint", s_case_8},
+    {"line too long", s_case_9},
+    {"excel comma", s_case_10},
+    {"excel point, in English", s_case_11},
+    {"numeric yes/no refused", s_case_12},
+    {"numeric yes/no with a value map", s_case_13},
+    {"bare separator rows skipped", s_case_14},
+    {"excel date serial", s_case_15},
+    {"excel date serial, in English", s_case_16},
+    {"a dropped question named by its number", s_case_17},
+    {"dotted dates", s_case_18},
+    {"plus personnummer turning 100", s_case_19},
 };
 
 int main(int argc, char **argv)
