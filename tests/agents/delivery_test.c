@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct {
@@ -342,7 +343,11 @@ static void test_killed_agent_not_connected(void)
     CHECK(tu_file_has(e.out, "Anslutning till insamlingsservern: ansluten (sedan "));
     CHECK(tu_file_lacks(e.out, "körs inte"));
     CHECK(kill(pid, SIGKILL) == 0);
-    /* Not reaped yet: the agent is a zombie now, or about to be. */
+    /* Not reaped: wait until it is a zombie (the signal is delivered
+     * asynchronously; a loaded machine may take a moment to end it). */
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    CHECK(waitid(P_PID, (id_t) pid, &si, WEXITED | WNOWAIT) == 0);
     for (int i = 0; i < 2; i++) {
         CHECK_EQ(s_status(&e, NULL, NULL), 0);
         CHECK(tu_file_has(e.out,

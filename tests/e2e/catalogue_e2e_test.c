@@ -265,9 +265,9 @@ static void test_inconsistent_report_refused(void)
     char log[400];
     snprintf(log, sizeof log, "%s.log", s_nv);
     CHECK_EQ(s_import(&s_c, s_nv, s_file(&s_c, "bad1.jsonl", ORG("2025-11-30", 30, 20, 1, 1)), NULL), 65);
-    CHECK(tu_file_has(log, "o_insatser_extern (30) is more than o_insatser_totalt (20)"));
+    CHECK(tu_file_has(log, "o_insatser_extern (30) är större än o_insatser_totalt (20)"));
     CHECK_EQ(s_import(&s_c, s_nv, s_file(&s_c, "bad2.jsonl", ORG("2025-11-30", 1, 20, 2, 21)), NULL), 65);
-    CHECK(tu_file_has(log, "o_insatser_uppfplan (21) is more than o_insatser_totalt (20)"));
+    CHECK(tu_file_has(log, "o_insatser_uppfplan (21) är större än o_insatser_totalt (20)"));
     CHECK_EQ(cluster_agent_queue(&s_c, s_nv), 0);
 }
 
