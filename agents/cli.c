@@ -165,7 +165,10 @@ int cli_load_mapping(mapping_t **map, const catalogue_t *cat)
     if (!o.mapping)
         return 0;
     if (mapping_load(map, o.mapping, cat, err, sizeof err) != FIN_OK) {
-        fprintf(stderr, "finsam-agent: mapping: %s\n", err);
+        char text[1600];
+        fprintf(stderr,
+                cli_lang() == REPORT_EN ? "finsam-agent: mapping: %s\n" : "finsam-agent: mappningen: %s\n",
+                report_reason(cli_lang(), err, text, sizeof text));
         return EX_CONFIG;
     }
     return 0;

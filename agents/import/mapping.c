@@ -150,6 +150,37 @@ static int s_add_col(mapping_t *self, const char *code, const mapping_field_t *f
     return 1;
 }
 
+/* The values a field's labels may map to, "a|b|c", or NULL (any). The
+ * codes are the import format's (docs/import-jsonl.md). */
+static const char *s_label_values(const char *field)
+{
+    static const struct {
+        const char *field, *values;
+    } enums[] = {
+        {"gender", "woman|man|other"},
+        {"mode", "project|integrated"},
+        {"phase", "entry|exit|followup_6|followup_12"},
+        {"assessed_with_participant", "true|false|ja|nej|yes|no|1|0"},
+    };
+    for (size_t i = 0; i < sizeof enums / sizeof *enums; i++)
+        if (!strcmp(enums[i].field, field))
+            return enums[i].values;
+    return NULL;
+}
+
+static bool s_one_of(const char *value, const char *allowed)
+{
+    size_t n = strlen(value);
+    for (const char *p = allowed; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t) (bar - p) : strlen(p);
+        if (len == n && !strncmp(p, value, n))
+            return true;
+        p += len + (bar != NULL);
+    }
+    return false;
+}
+
 static int s_add_label(mapping_t *self, const char *setname, const char *from, const char *to)
 {
     mapping_labelset_t *ls = mapping_labelset(self, setname);
@@ -303,6 +334,15 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
             return s_fail(self, "answer labels map to whole numbers (the scale value)%s",
                           *setname ? " or to a label of the item's scale" : "");
         }
+        const char *allowed = s_label_values(setname);
+        if (allowed && !s_one_of(value, allowed))
+            return s_fail(self, "[labels.%s]: \"%s\" is not one of %s; is the line in the right section?",
+                          setname, value, allowed);
+        if (!strcmp(setname, "insats") && !code_is_valid(value, CAT_CODE_MAX - 1))
+            return s_fail(self,
+                          "[labels.insats]: \"%s\" is not an insats code (1-%d letters a-z, digits, '_' or "
+                          "'-'; no spaces, no å ä ö)",
+                          value, CAT_CODE_MAX - 1);
         return s_add_label(self, setname, name, value);
     }
     static const char *const sections[] = {"file", "values", "columns", "answers", "labels"};
@@ -456,7 +496,7 @@ fin_err_t mapping_load(mapping_t **out, const char *path, const catalogue_t *cat
     free(text);
     if (rc) {
         code = fin_fail(err, errlen, FIN_ECONFIG, "%s:%d: %s", path, rc,
-                        self->msg[0] ? self->msg : "syntax error (want key = value; lines up to 200 bytes)");
+                        self->msg[0] ? self->msg : "syntax error (want key = value)");
         goto fail;
     }
     if (s_check(self) < 0) {

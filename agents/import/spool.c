@@ -25,6 +25,8 @@
  * disk). */
 #include "spool.h"
 
+#include "report_text.h"
+
 #include "csvimport.h"
 #include "jsonl.h"
 #include "sheet.h"
@@ -242,7 +244,7 @@ fin_err_t spool_process(spool_t *self, const char *name)
     if (!map)
         map = self->map;
     bool reloaded = false;
-    char why[600] = "";
+    char why[600] = "", text_why[1600];
     if (csv && map && mapping_follow(map, &reloaded, why, sizeof why) != FIN_OK) {
         /* Staff saved a mapping that does not load: say so, use none. */
         fprintf(mem,
@@ -251,7 +253,7 @@ fin_err_t spool_process(spool_t *self, const char *name)
                       "drop the file again\n"
                     : "%s: mappningen har ändrats och går inte att läsa: %s; rätta den och lägg "
                       "in filen igen\n",
-                label, why);
+                label, report_reason(o.lang, why, text_why, sizeof text_why));
         log_warn("spool", "MAPPING-INVALID %s", ref);
         rc = FIN_ECONFIG;
     } else if (csv && !map && self->rules && spool_rules_count(self->rules)) {

@@ -53,16 +53,21 @@ static const s_msg_t s_msgs[] = {
      1, "en"},
     {"field did you mean", "[values]\nkind = participant_survey\n[columns]\npersonnumer = Personnummer\n",
      "x.csv", S_HEAD, 78,
-     "m.ini:4: personnumer is not a field of the import format (docs/import-jsonl.md); did you mean "
+     "m.ini:4: personnumer är inget fält i importformatet (docs/import-jsonl.md); menade du "
      "personnummer?\n",
      1, NULL},
     {"item did you mean", "[values]\nkind = participant_survey\n[answers]\nd_behv = Behov\n", "x.csv", S_HEAD,
-     78, "m.ini:4: d_behv is not an item in catalogue version 2; did you mean d_behov?\n", 1, NULL},
+     78, "m.ini:4: d_behv är ingen fråga i katalogversion 2; menade du d_behov?\n", 1, NULL},
     {"section did you mean", "[values]\nkind = participant_survey\n[answer]\nd_behov = Behov\n", "x.csv",
      S_HEAD, 78,
-     "m.ini:4: unknown section [answer] (file, values, columns, answers, labels, labels.NAME); did you mean "
+     "m.ini:4: okänt avsnitt [answer] (file, values, columns, answers, labels, labels.NAME); menade du "
      "answers?\n",
      1, NULL},
+    {"section did you mean, in English", "[values]\nkind = participant_survey\n[answer]\nd_behov = Behov\n",
+     "x.csv", S_HEAD, 78,
+     "m.ini:4: unknown section [answer] (file, values, columns, answers, labels, labels.NAME); did you mean "
+     "answers?\n",
+     1, "en"},
     {"unknown label once per label", NULL, "x.csv",
      S_HEAD "850312-1231;2026-03-14;Instämmer nästan;Ja\n"
             "900101-2344;2026-03-14;Instämmer nästan;Ja\n"
@@ -93,7 +98,7 @@ static const s_msg_t s_msgs[] = {
      "personer jag behövde, så länge jag behövde det, och det gjorde skillnad för mig och min familj i "
      "vardagen\n",
      "x.csv", S_HEAD, 78,
-     "m.ini:4: line too long (at most 198 bytes); match a long header by its start: Text*\n", 1, NULL},
+     "m.ini:4: raden är för lång (högst 198 byte); ange en lång rubrik med dess början: Text*\n", 1, NULL},
     {"excel comma", NULL, "x.csv", S_HEAD "1,98503E+11;2026-03-14;Stämmer helt;Ja\n", 65,
      "x.csv:2: kolumn 1 \"Personnummer\": talet är förkortat av Excel; formatera kolumnen som Text före "
      "exporten, eller exportera som .xlsx\n",
@@ -131,6 +136,19 @@ static const s_msg_t s_msgs[] = {
      0,
      "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0 dropped_fields=1 dropped=#5 "
      "withdrawn_before=0\n",
+     1, NULL},
+    {"a label in the wrong section",
+     "[values]\nkind = participant_survey\n[columns]\nmode = Arbetsform\n"
+     "[labels.mode]\nProjekt = project\n1 = Ja\n",
+     "x.csv", S_HEAD, 78,
+     "m.ini:7: [labels.mode]: \"Ja\" är inte en av project|integrated; står raden i rätt avsnitt?\n", 1,
+     NULL},
+    {"an insats label that is no code",
+     "[values]\nkind = participant_survey\n[columns]\ninsats = Insats\n"
+     "[labels.insats]\nSteg för steg = steg för steg\n",
+     "x.csv", S_HEAD, 78,
+     "m.ini:6: [labels.insats]: \"steg för steg\" är ingen insatskod (1-31 bokstäver a-z, siffror, '_' eller "
+     "'-'; inga mellanslag, inga å ä ö)\n",
      1, NULL},
     {"dotted dates", NULL, "x.csv", S_HEAD "850312-1231;14.03.2026;Stämmer helt;Ja\n", 0,
      "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1, NULL},
@@ -202,6 +220,9 @@ S_CASE(16)
 S_CASE(17)
 S_CASE(18)
 S_CASE(19)
+S_CASE(20)
+S_CASE(21)
+S_CASE(22)
 
 static const test_case_t s_cases[] = {
     {"column did you mean", s_case_0},
@@ -210,20 +231,23 @@ static const test_case_t s_cases[] = {
     {"field did you mean", s_case_3},
     {"item did you mean", s_case_4},
     {"section did you mean", s_case_5},
-    {"unknown label once per label", s_case_6},
-    {"unknown label once per label, in English", s_case_7},
-    {"separator hint", s_case_8},
-    {"line too long", s_case_9},
-    {"excel comma", s_case_10},
-    {"excel point, in English", s_case_11},
-    {"numeric yes/no refused", s_case_12},
-    {"numeric yes/no with a value map", s_case_13},
-    {"bare separator rows skipped", s_case_14},
-    {"excel date serial", s_case_15},
-    {"excel date serial, in English", s_case_16},
-    {"a dropped question named by its number", s_case_17},
-    {"dotted dates", s_case_18},
-    {"plus personnummer turning 100", s_case_19},
+    {"section did you mean, in English", s_case_6},
+    {"unknown label once per label", s_case_7},
+    {"unknown label once per label, in English", s_case_8},
+    {"separator hint", s_case_9},
+    {"line too long", s_case_10},
+    {"excel comma", s_case_11},
+    {"excel point, in English", s_case_12},
+    {"numeric yes/no refused", s_case_13},
+    {"numeric yes/no with a value map", s_case_14},
+    {"bare separator rows skipped", s_case_15},
+    {"excel date serial", s_case_16},
+    {"excel date serial, in English", s_case_17},
+    {"a dropped question named by its number", s_case_18},
+    {"a label in the wrong section", s_case_19},
+    {"an insats label that is no code", s_case_20},
+    {"dotted dates", s_case_21},
+    {"plus personnummer turning 100", s_case_22},
 };
 
 int main(int argc, char **argv)

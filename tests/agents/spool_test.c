@@ -337,7 +337,7 @@ static void test_edited_mapping(void)
     s_wait(s_exists, s_in("reports", "000003-rejected.txt"), "appear");
     report = tu_read_file(s_in("reports", "000003-rejected.txt"));
     CHECK(report && strstr(report, "mappningen har ändrats och går inte att läsa: ") &&
-          strstr(report, "did you mean d_behov?"));
+          strstr(report, "menade du d_behov?"));
     free(report);
     kill(pid, SIGTERM);
     CHECK_EQ(tu_wait(pid, 20000), 0);
