@@ -222,7 +222,8 @@ static const struct {
     {"is not one of", "är inte en av"},
     {"unknown section", "okänt avsnitt"},
     /* syntax: section names stay as written */
-    {"(file, values, columns, answers, labels, labels.NAME)", "(file, values, columns, answers, labels, labels.NAME)"},
+    {"(file, values, columns, answers, labels, labels.NAME)",
+     "(file, values, columns, answers, labels, labels.NAME)"},
     {"is not an item in catalogue version", "är ingen fråga i katalogversion"},
     {"is not a field of the import format", "är inget fält i importformatet"},
     {"syntax error (want key = value)", "syntaxfel (ska vara nyckel = värde)"},
@@ -260,7 +261,10 @@ static const struct {
      "inställningar (--config FIL), eller låt bli att mappa insats"},
     {"value not shown (it may be personal data): not in the declared list [insatser] of ",
      "värdet visas inte (det kan vara en personuppgift): finns inte i listan [insatser] i "},
-    {"add the code there, or fix the column", "lägg till koden där, eller rätta kolumnen"},
+    {"add the code there, or write the export's name = code under [labels.insats] of the mapping, or fix the "
+     "column",
+     "lägg till koden där, eller skriv exportens namn = kod under [labels.insats] i mappningen, eller rätta "
+     "kolumnen"},
     {"is not in the declared list [insatser] of", "finns inte i listan [insatser] i"},
     {"(codes are exact: translate the export's spelling in [labels.insats], or fix the column)",
      "(koderna måste stämma exakt: översätt exportens stavning i [labels.insats], eller rätta kolumnen)"},

@@ -729,8 +729,10 @@ static void s_answer_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
             continue;
         }
         bool number = val == -2;
+        /* The section is written open when the item is known, so the
+         * decided lines below it land in it, not in the section above. */
         if (number && !numbers)
-            fprintf(out, "; [labels.%s]\n", item);
+            fprintf(out, c->item && c->sure ? "[labels.%s]\n" : "; [labels.%s]\n", item);
         numbers |= number;
         fprintf(out,
                 T(";   %s = ?   ; %zu %s; NEEDS A DECISION%s\n", ";   %s = ?   ; %zu %s; BESLUT BEHÖVS%s\n"),
@@ -753,13 +755,40 @@ static void s_answer_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
  * may hold something else, so only a value several rows share, that does
  * not look like an identifier and is not a name (words that all start
  * with a capital) is shown. */
+/* Whether a text reads as a person's name: two to four words, each a
+ * capital and then small letters only ("Anna Andersson"; not "IPS
+ * Västerås", not "Steg för steg"). */
+static bool s_name_like(const char *text)
+{
+    int words = 0;
+    const unsigned char *p = (const unsigned char *) text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        bool upper = (*p >= 'A' && *p <= 'Z') || (*p == 0xC3 && p[1] >= 0x80 && p[1] <= 0x9E);
+        if (!upper)
+            return false;
+        p += *p == 0xC3 ? 2 : 1;
+        int rest = 0;
+        for (; *p && *p != ' '; rest++) {
+            bool lower = (*p >= 'a' && *p <= 'z') || (*p == 0xC3 && p[1] >= 0x9F && p[1] <= 0xBF);
+            if (!lower)
+                return false;
+            p += *p == 0xC3 ? 2 : 1;
+        }
+        if (rest < 1)
+            return false;
+        words++;
+    }
+    return words >= 2 && words <= 4;
+}
+
 static bool s_insats_showable(const s_val_t *v)
 {
-    if (v->rows < 3 || anon_looks_identifying(v->text) || anon_contains_identifying(v->text))
-        return false;
-    if (!strchr(v->text, ' '))
-        return true;
-    return report_name_is_listable(v->text, 60) || !isupper((unsigned char) v->text[0]);
+    return v->rows >= 3 && !anon_looks_identifying(v->text) && !anon_contains_identifying(v->text) &&
+           !s_name_like(v->text);
 }
 
 /* An insats code proposed for a value: lower-case letters a-z (å, ä -> a,
@@ -790,7 +819,7 @@ static void s_insats_code(const char *text, char *out, size_t outlen)
 
 /* [labels.insats]: the export's insats names with the codes proposed for
  * them, and the [insatser] lines agent.ini needs. */
-static void s_insats_labels(const s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
+static void s_insats_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i)
 {
     bool en = d->en;
     char show[200];
@@ -811,13 +840,24 @@ static void s_insats_labels(const s_draft_t *d, FILE *out, const s_col_t *c, siz
         fprintf(out, "%s = %s   ; %zu %s\n", c->vals[v].text, code, c->vals[v].rows,
                 s_rows(en, c->vals[v].rows));
     }
-    if (hidden || c->more_rows)
+    if (hidden || c->more_rows) {
+        size_t rows = hidden_rows + c->more_rows;
         fprintf(
             out,
             T("; %zu more values not shown (fewer than 3 rows each, or they may be personal data): %zu %s\n",
               "; %zu värden till visas inte (färre än 3 rader var, eller kan vara personuppgifter): %zu "
               "%s\n"),
-            hidden, hidden_rows + c->more_rows, s_rows(en, hidden_rows + c->more_rows));
+            hidden, rows, s_rows(en, rows));
+        s_decide(
+            d,
+            T("%s: %zu insats names are not shown here (%zu %s): look them up in the export and write "
+              "NAME = code under [labels.insats] for each (a code is 1-31 letters a-z, digits, '_' or '-'), "
+              "and the code in [insatser] of agent.ini",
+              "%s: %zu insatsnamn visas inte här (%zu %s): se dem i exporten och skriv NAMN = kod under "
+              "[labels.insats] för vart och ett (en kod är 1-31 bokstäver a-z, siffror, '_' eller '-'), och "
+              "koden i [insatser] i agent.ini"),
+            show, hidden ? hidden : 1, rows, s_rows(en, rows));
+    }
     fprintf(
         out,
         T("; agent.ini needs each code in [insatser], with its mode (project, integrated or any):\n",

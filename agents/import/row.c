@@ -277,7 +277,8 @@ static int s_insats_mode(const row_ctx_t *self, json_t *row, char **insats, int 
                 s, src, like);
         return row_fail(e, "insats",
                         "value not shown (it may be personal data): not in the declared list [insatser] of "
-                        "%s; add the code there, or fix the column",
+                        "%s; add the code there, or write the export's name = code under [labels.insats] of "
+                        "the mapping, or fix the column",
                         src);
     }
     if (s_enum(row, "mode", s_modes, declared == INSATSER_ANY, mode, e) < 0)

@@ -296,7 +296,8 @@ static void test_insats_column(void)
                     NULL};
     CHECK_EQ(tu_run(argv, s_log, 30000), 65);
     const char *hidden = "value not shown (it may be personal data): not in the declared list [insatser] of "
-                         "agent.ini; add the code there, or fix the column";
+                         "agent.ini; add the code there, or write the export's name = code under "
+                         "[labels.insats] of the mapping, or fix the column";
     char want[512];
     for (int line = 4; line <= 8; line += line == 5 ? 3 : 1) {
         snprintf(want, sizeof want, "insats.csv:%d: column 3 \"Insats\": %s", line, hidden);

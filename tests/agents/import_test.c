@@ -194,7 +194,8 @@ static void test_insats_must_be_declared(void)
                                                            S_ROW("\"insats\":\"070-123 45 67\",", ""));
     CHECK_EQ(s_agent("import", f, NULL), 65);
     CHECK(s_log_has("insats.jsonl:1: insats: value not shown (it may be personal data): not in the declared "
-                    "list [insatser] of agent.ini; add the code there, or fix the column"));
+                    "list [insatser] of agent.ini; add the code there, or write the export's name = code "
+                    "under [labels.insats] of the mapping, or fix the column"));
     CHECK(s_log_has("insats.jsonl:2: insats: value not shown"));
     CHECK(s_log_has("insats.jsonl:3: insats: 'Steg 1' is not in the declared list [insatser] of agent.ini; "
                     "did you mean 'steg1'?"));

@@ -70,7 +70,7 @@ static void test_example_draft(void)
     snprintf(draft, sizeof draft, "%s/draft.ini", s_dir);
     CHECK_EQ(s_agent((const char *[]){"mapping", "draft", s_example(), "--out", draft, NULL}), 0);
     CHECK(tu_file_has(s_log, "draft.ini: drafted from "));
-    CHECK(tu_file_has(s_log, "; 5 decisions needed (listed at its end)\n"));
+    CHECK(tu_file_has(s_log, "; 6 decisions needed (listed at its end)\n"));
     const char *lines[] = {
         "separator = semicolon\n",
         "kind = participant_survey\n",
@@ -96,7 +96,7 @@ static void test_example_draft(void)
         "; column 12 \"Jag fick det stöd jag behövde\", scale agree5: by its words d_tid 0.40 (\"Jag fick "
         "den "
         "tid jag behövde\"), d_behov 0.29 (\"Stödet är anpassat efter mina behov\"), ",
-        "; Decisions needed: 5\n",
+        "; Decisions needed: 6\n",
         ";   1. column 12 \"Jag fick det stöd jag behövde\": which item is it? best guess d_tid (0.40); "
         "candidates "
         "d_tid 0.40, d_behov 0.29, d_stod_leva 0.25\n",
@@ -213,17 +213,25 @@ static void test_insats_names(void)
                                "8503121231;2026-03-14;Anna Andersson\n"
                                "9001012344;2026-03-14;Anna Andersson\n"
                                "7706153454;2026-03-14;Anna Andersson\n"
-                               "9202296787;2026-03-14;Lotsen\n");
+                               "9202296787;2026-03-14;Lotsen\n"
+                               "8811305674;2026-03-14;IPS Västerås\n"
+                               "6505057890;2026-03-14;IPS Västerås\n"
+                               "9202296787;2026-03-14;IPS Västerås\n");
     CHECK_EQ(s_agent((const char *[]){"mapping", "draft", f, NULL}), 0);
-    CHECK(tu_file_has(s_log, "insats = Insats   ; 4 distinct values: see [labels.insats] below\n"));
+    CHECK(tu_file_has(s_log, "insats = Insats   ; 5 distinct values: see [labels.insats] below\n"));
     CHECK(tu_file_has(s_log,
                       "\n[labels.insats]     ; column 3 \"Insats\": the export's names -> insats codes "
                       "of [insatser] in agent.ini\n"
                       "Steg för steg = stegforsteg   ; 3 rows\n"
                       "Arbetsnära rehab = arbetsnararehab   ; 3 rows\n"
+                      "IPS Västerås = ipsvasteras   ; 3 rows\n"
                       "; 2 more values not shown (fewer than 3 rows each, or they may be personal data): "
                       "4 rows\n"));
-    CHECK(tu_file_has(s_log, ";   [insatser]\n;   stegforsteg = any\n;   arbetsnararehab = any\n"));
+    CHECK(tu_file_has(s_log, ";   [insatser]\n;   stegforsteg = any\n;   arbetsnararehab = any\n"
+                             ";   ipsvasteras = any\n"));
+    /* What is not shown is a decision: staff look the names up. */
+    CHECK(tu_file_has(s_log, "column 3 \"Insats\": 2 insats names are not shown here (4 rows): look them up "
+                             "in the export and write NAME = code under [labels.insats] for each"));
     CHECK(tu_file_lacks(s_log, "Anna") && tu_file_lacks(s_log, "Lotsen"));
 }
 
