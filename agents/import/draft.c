@@ -100,7 +100,7 @@ typedef struct {
     int nsheets;
     int ty, tm, td;
     bool failed_alloc;
-    char decisions[S_MAX_DECISIONS][320];
+    char decisions[S_MAX_DECISIONS][640];
     int ndecisions;
 } s_draft_t;
 
@@ -642,11 +642,15 @@ static void s_field_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i, 
             fprintf(out, T("; %s = ?   ; %zu %s; NEEDS A DECISION\n", "; %s = ?   ; %zu %s; BESLUT BEHÖVS\n"),
                     c->vals[v].text, c->vals[v].rows, s_rows(en, c->vals[v].rows));
             s_decide(d,
-                     T("%s: what is \"%.60s\" (%zu %s) as %s? %s; or leave it out and the rows are refused",
-                       "%s: vad är \"%.60s\" (%zu %s) som %s? %s; eller låt den vara, så avvisas raderna"),
+                     T("%s: what is \"%.60s\" (%zu %s) as %s? write `%.60s = %s` (%s) under [labels.%s]; "
+                       "a row whose label is not mapped is refused, and with it the whole file",
+                       "%s: vad är \"%.60s\" (%zu %s) som %s? skriv `%.60s = %s` (%s) under [labels.%s]; en "
+                       "rad vars etikett inte mappas avvisas, och med den hela filen"),
                      show, c->vals[v].text, c->vals[v].rows, s_rows(en, c->vals[v].rows), field,
-                     !strcmp(field, "gender") ? T("woman, man or other", "woman, man eller other")
-                                              : T("project or integrated", "project eller integrated"));
+                     c->vals[v].text, !strcmp(field, "gender") ? "other" : "project",
+                     !strcmp(field, "gender") ? T("or woman, man", "eller woman, man")
+                                              : T("or integrated", "eller integrated"),
+                     field);
         }
     }
 }
@@ -1031,8 +1035,8 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
         if (!c->item) {
             fprintf(out, T("; ITEM = %s   ; NEEDS A DECISION\n", "; ITEM = %s   ; BESLUT BEHÖVS\n"), spec);
             s_decide(d,
-                     T("%s: which item of %s is it? (no %s item left; or leave it out)",
-                       "%s: vilken fråga i %s är det? (ingen %s-fråga kvar; eller låt den vara)"),
+                     T("%s: which item of %s is it? (no %s item left; if it is none, delete the line)",
+                       "%s: vilken fråga i %s är det? (ingen %s-fråga kvar; är den ingen, ta bort raden)"),
                      show, in->code, c->scale->code);
         } else if (c->sure) {
             fprintf(out, "%s = %s\n", c->item->code, spec);

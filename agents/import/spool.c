@@ -333,9 +333,15 @@ fin_err_t spool_process(spool_t *self, const char *name)
                  en ? "%s/%s-* until %s (%sretention-days = %ld), then deleted"
                     : "%s/%s-* till och med %s (%sretention-days = %ld), sedan raderad",
                  outcome, label, until, rc == 0 ? "spool-" : "spool-rejected-", days);
-    const char *result = rc == 0 ? (en ? "imported" : "inläst")
-                                 : (en ? "not imported, nothing stored: fix the export and drop it again"
-                                       : "inte inläst, inget sparades: rätta exporten och lägg in den igen");
+    /* FIN_ECONFIG: the mapping (or its absence) is at fault, not the export. */
+    const char *result =
+        rc == 0 ? (en ? "imported" : "inläst")
+        : rc == FIN_ECONFIG
+            ? (en ? "not imported, nothing stored: correct the mapping (see below) and drop the file "
+                    "again"
+                  : "inte inläst, inget sparades: rätta mappningen (se nedan) och lägg in filen igen")
+            : (en ? "not imported, nothing stored: fix the export and drop it again"
+                  : "inte inläst, inget sparades: rätta exporten och lägg in den igen");
     int hlen = snprintf(head, sizeof head,
                         en ? "finsam-agent import report\n"
                              "file number: %s (lines below start with it; the file's name is not repeated "

@@ -336,6 +336,7 @@ static void test_edited_mapping(void)
     CHECK_EQ(tu_write_file(s_in("", "c.csv"), nearly), 0);
     s_wait(s_exists, s_in("reports", "000003-rejected.txt"), "appear");
     report = tu_read_file(s_in("reports", "000003-rejected.txt"));
+    CHECK(report && strstr(report, "inte inläst, inget sparades: rätta mappningen (se nedan)"));
     CHECK(report && strstr(report, "mappningen har ändrats och går inte att läsa: ") &&
           strstr(report, "menade du d_behov?"));
     free(report);
