@@ -254,6 +254,7 @@ int cli_check_config(void)
     mapping_t *map = NULL;
     insatser_t *ins = NULL;
     check_t c;
+    char said[1600]; /* a reason in the report's language (report_reason) */
     /* Staff run it: Swedish unless --lang en. */
     if (cli_lang() == REPORT_EN)
         check_init(&c, "finsam-agent", cli_config);
@@ -302,12 +303,13 @@ int cli_check_config(void)
         if (o.mapping && mapping_load(&map, o.mapping, cat, err, sizeof err) != FIN_OK)
             check_fail(&c, EX_CONFIG,
                        T("mapping: %s; fix: docs/import-csv.md", "mappning: %s; åtgärd: docs/import-csv.md"),
-                       err);
+                       report_reason(cli_lang(), err, said, sizeof said));
         else if (o.mapping)
             check_ok(&c, T("mapping %s", "mappning %s"), o.mapping);
     }
     if (cli_config && insatser_load(&ins, cli_config, err, sizeof err) != FIN_OK)
-        check_fail(&c, EX_CONFIG, T("insats codes: %s", "insatskoder: %s"), err);
+        check_fail(&c, EX_CONFIG, T("insats codes: %s", "insatskoder: %s"),
+                   report_reason(cli_lang(), err, said, sizeof said));
     else if (map && mapping_has_field(map, "insats") && (!ins || insatser_count(ins) == 0))
         check_fail(
             &c, EX_CONFIG,

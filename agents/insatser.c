@@ -70,7 +70,11 @@ fin_err_t insatser_add(insatser_t *self, const char *code, const char *mode, cha
                         S_CODE_MAX - 1);
     }
     if (m < 0) {
-        return fin_fail(err, errlen, FIN_ECONFIG, "%s: the mode must be project, integrated or any", code);
+        /* A path or an option's value here is a line in the wrong section
+         * ("mapping = /etc/finsam/enkat.ini" appended at the end). */
+        bool option = strchr(mode, '/') || strchr(mode, '.');
+        return fin_fail(err, errlen, FIN_ECONFIG, "%s: the mode must be project, integrated or any%s", code,
+                        option ? "; an option such as mapping = belongs in [agent], not in [insatser]" : "");
     }
     if (insatser_find(self, code, NULL)) {
         return fin_fail(err, errlen, FIN_ECONFIG, "%s is declared twice", code);

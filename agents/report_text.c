@@ -215,6 +215,12 @@ static const struct {
     {"its part is not listed in", "dess del finns inte i"},
     {"is longer than", "är längre än"},
     {"is the line in the right section?", "står raden i rätt avsnitt?"},
+    {"the mode must be project, integrated or any", "arbetsformen ska vara project, integrated eller any"},
+    {"an option such as mapping = belongs in [agent], not in [insatser]",
+     "en inställning som mapping = hör till [agent], inte till [insatser]"},
+    {"an insats code must be", "en insatskod ska vara"},
+    {"letters (a-z, no å ä ö), digits, '_' or '-'", "bokstäver (a-z, inga å ä ö), siffror, '_' eller '-'"},
+    {"is declared twice", "står två gånger"},
     {"is not an insats code", "är ingen insatskod"},
     {"letters a-z, digits, '_' or '-'; no spaces, no å ä ö",
      "bokstäver a-z, siffror, '_' eller '-'; inga mellanslag, "
