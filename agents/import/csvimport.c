@@ -249,6 +249,7 @@ static void s_row(s_ctx_t *c)
         return;
     }
     char field[64];
+    import_set_position(c->imp, NULL, c->rec_line);
     if (import_row(c->imp, row, field, sizeof field, why, sizeof why) < 0)
         s_reject(c, mapping_column_of(c->map, field), field, why);
     json_decref(row);

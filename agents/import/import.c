@@ -40,12 +40,12 @@
 typedef struct {
     outbox_item_t item;
     uint8_t *bytes; /* owned; item.bytes points here */
-    size_t row;     /* the row's ordinal among the rows offered (1-based) */
+    long row;       /* where the row is: its line, or its row in the sheet */
 } s_pending_t;
 
 /* A correction found at the commit, for the report. */
 typedef struct {
-    size_t row;
+    long row;
     int32_t prior_day;
 } s_correction_t;
 
@@ -57,6 +57,8 @@ struct import_t {
     size_t npending, cap;
     size_t dropped;
     size_t rows;         /* import_row calls */
+    long line;           /* import_set_position: the next row's line or sheet row (0: rows) */
+    char sheet[64];      /* import_set_position: the workbook's sheet, or "" */
     int32_t window_days; /* import_set_window */
     s_correction_t *corrections;
     size_t ncorrections, corrections_cap;
@@ -199,11 +201,17 @@ static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *b
     p->bytes = bytes;
     memcpy(p->item.id, b->ev.id.data, ANON_ID_LEN);
     memcpy(p->item.content, content, ANON_HASH_LEN);
-    p->row = self->rows;
+    p->row = self->line ? self->line : (long) self->rows;
     s_keys(self, b, days, rid, rlen, &p->item);
     p->item.bytes = bytes;
     p->item.len = len;
     return 0;
+}
+
+void import_set_position(import_t *self, const char *sheet, long line)
+{
+    snprintf(self->sheet, sizeof self->sheet, "%s", sheet ? sheet : "");
+    self->line = line;
 }
 
 int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *why, size_t whylen)
@@ -474,19 +482,26 @@ fin_err_t import_finish(import_t *self, const char *path, import_stats_t *st, co
                                          : " dropped=",
             dropped_names, strchr(dropped_names, ' ') ? "\"" : "", st->rejected ? 0 : st->withdrawn);
     for (size_t i = 0; !st->rejected && i < self->ncorrections; i++) {
+        /* Where, as a rejected row is named (rejects.c): FILE:LINE, or
+         * FILE: SHEET!ROW for a workbook. */
+        char where[600];
+        if (self->sheet[0])
+            snprintf(where, sizeof where, "%s: %s!%ld", label, self->sheet, self->corrections[i].row);
+        else
+            snprintf(where, sizeof where, "%s:%ld", label, self->corrections[i].row);
         int y, m, d;
         if (self->corrections[i].prior_day < 0) { /* a response id: the earlier row's day is not kept */
             fprintf(o->report,
-                    o->lang == REPORT_EN ? "%s: row %zu: correction of a row imported before\n"
-                                         : "%s: rad %zu: rättelse av en rad som importerats tidigare\n",
-                    label, self->corrections[i].row);
+                    o->lang == REPORT_EN ? "%s: correction of a row imported before\n"
+                                         : "%s: rättelse av en rad som importerats tidigare\n",
+                    where);
             continue;
         }
         anon_civil_from_days(self->corrections[i].prior_day, &y, &m, &d);
         fprintf(o->report,
-                o->lang == REPORT_EN ? "%s: row %zu: correction of the answer imported on %04d-%02d-%02d\n"
-                                     : "%s: rad %zu: rättelse av svaret som importerades %04d-%02d-%02d\n",
-                label, self->corrections[i].row, y, m, d);
+                o->lang == REPORT_EN ? "%s: correction of the answer imported on %04d-%02d-%02d\n"
+                                     : "%s: rättelse av svaret som importerades %04d-%02d-%02d\n",
+                where, y, m, d);
     }
     if (!st->rejected && !o->dry_run && self->import_no)
         fprintf(o->report,

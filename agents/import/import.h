@@ -72,6 +72,11 @@ void import_response_key(const anon_t *anon, const char *kind, const char *what,
  * the outbox keeps the ids it queued under it, for withdraw. */
 uint64_t import_number(const import_t *self);
 
+/* Where the next rows are, for the report's correction lines: their line
+ * in a text file (sheet NULL), or their row in a workbook's sheet. Set
+ * before each import_row; without it a row is named by its ordinal. */
+void import_set_position(import_t *self, const char *sheet, long line);
+
 /* Validates one row (a JSON object; borrowed) and adds its event to the
  * pending set. Returns 0, or -1 with the field name in field and the reason
  * in why (the row adds nothing). */

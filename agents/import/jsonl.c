@@ -61,6 +61,7 @@ fin_err_t jsonl_import_file(const char *path, const import_opts_t *o, char *err,
                 snprintf(why, sizeof why, "not valid JSON (column %d)", jerr.column);
                 bad = 1;
             } else {
+                import_set_position(imp, NULL, lineno);
                 bad = import_row(imp, row, field, sizeof field, why, sizeof why) < 0;
                 json_decref(row);
             }

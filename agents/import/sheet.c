@@ -1146,6 +1146,7 @@ static int s_on_row(void *arg, const char *const *cells, size_t ncells, long row
     }
     free(full);
     char field[64];
+    import_set_position(c->imp, sheet, row);
     if (import_row(c->imp, j, field, sizeof field, why, sizeof why) < 0)
         s_reject(c, sheet, row, mapping_column_of(c->map, field), field, why, NULL, 0);
     json_decref(j);

@@ -164,7 +164,7 @@ static void test_change_back_is_a_correction(void)
     CHECK_EQ(s_import(&e, "b.jsonl", b, NULL), 0);
     CHECK_EQ(s_import(&e, "c.jsonl", a, NULL), 0);
     CHECK(strstr(e.report, "corrected=1") != NULL);
-    CHECK(strstr(e.report, "c.jsonl: rad 1: rättelse av en rad som importerats tidigare\n") != NULL);
+    CHECK(strstr(e.report, "c.jsonl:1: rättelse av en rad som importerats tidigare\n") != NULL);
     CHECK_EQ(s_import(&e, "d.jsonl", a, NULL), 0);
     CHECK(strstr(e.report, "accepted=0 already_imported=1 corrected=0") != NULL);
     /* ... and back to B once more: a fourth event, superseding the third. */
@@ -221,7 +221,7 @@ static void test_date_inside_window_is_correction(void)
     CHECK(ev[1]->has_supersedes);
     CHECK(memcmp(ev[1]->supersedes.data, ev[0]->id.data, 16) == 0);
     CHECK_EQ(ev[1]->participant_survey->answers[0]->value, 4);
-    CHECK(strstr(e.report, "b.csv: rad 1: rättelse av svaret som importerades 2026-03-14\n") != NULL);
+    CHECK(strstr(e.report, "b.csv:2: rättelse av svaret som importerades 2026-03-14\n") != NULL);
     s_free_events(ev, 2);
     s_env_free(&e);
 }
@@ -290,7 +290,7 @@ static void test_mapping_window(void)
                       "Personnummer;Datum;Behov\n19701010-1231;2026-05-01;1\n19850312-1231;2026-04-10;5\n",
                       map),
              0);
-    CHECK(strstr(e.report, "c.csv: rad 2: rättelse av svaret som importerades 2026-04-02\n") != NULL);
+    CHECK(strstr(e.report, "c.csv:3: rättelse av svaret som importerades 2026-04-02\n") != NULL);
     CHECK_EQ(s_queued(e.ob), 4);
     s_env_free(&e);
 }

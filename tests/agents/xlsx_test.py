@@ -332,6 +332,22 @@ check(re.search(r'^bad\.xlsx: Svar!D5 "Personnummer": ', err, re.M) is not None,
       "the error names Svar!D5 and its header: %r" % err.strip())
 check(bad[3]["pnr12"][2:] not in err and bad[3]["pnr12"][:8] not in err, "the error does not show the cell")
 check(queued(d) == "queued=0", "nothing stored")
+# A respondent who changed an answer: a correction, named by its sheet row
+# as a rejected row would be.
+dc = data_dir("corrected")
+plain = os.path.join(TMP, "plain.xlsx")
+write_xlsx(plain, rows, shared=True, info_sheet=True)
+rc, out, err = run(dc, "import", plain, "--mapping", by_name)
+check(rc == 0 and counts(out) == (40, 40, 0, 0, 0), "a first export: 40 rows (%s)" % err.strip())
+changed = [dict(p, answers=list(p["answers"])) for p in rows]
+changed[3]["answers"][0] = "Instämmer helt" if changed[3]["answers"][0] != "Instämmer helt" else "Vet ej"
+edited = os.path.join(TMP, "edited.xlsx")
+write_xlsx(edited, changed, shared=True, info_sheet=True)
+rc, out, err = run(dc, "import", edited, "--mapping", by_name)
+check(rc == 0 and counts(out) == (40, 1, 39, 1, 0) and
+      "edited.xlsx: Svar!5: rättelse av en rad som importerats tidigare\n" in out,
+      "the edited answer is a correction at Svar!5: %r" % out)
+
 # An unknown answer label is one decision: said once with its rows, in
 # Swedish, as for CSV (rejects.c).
 odd = people(6, seed=5)
