@@ -130,8 +130,11 @@ int cmd_export_key(const char *out)
     if ((rc = s_seal_exit("export-key", sealed, err)))
         goto done;
     log_info("agent", "KEY-EXPORTED file=%s", out);
-    printf("sealed the pseudonym key into %s\n"
-           "keep that file and the passphrase apart; both are needed on the new machine (import-key)\n",
+    printf(cli_lang() == REPORT_EN
+               ? "sealed the pseudonym key into %s\n"
+                 "keep that file and the passphrase apart; both are needed on the new machine (import-key)\n"
+               : "pseudonymnyckeln är förseglad i %s\n"
+                 "förvara filen och lösenfrasen åtskilda; båda behövs på en ny dator (import-key)\n",
            out);
 done:
     anon_destroy(&anon);
@@ -157,8 +160,11 @@ int cmd_import_key(const char *in)
     if ((rc = s_seal_exit("import-key", keyseal_unseal(in, pass, plen, pkey, err, sizeof err), err)))
         goto done;
     log_info("agent", "KEY-IMPORTED file=%s", in);
-    printf("wrote %s: participants keep their pseudonyms\n"
-           "next: finsam-agent keygen --forbund CODE (keeps this key, makes the CURVE certificate)\n",
+    printf(cli_lang() == REPORT_EN
+               ? "wrote %s: participants keep their pseudonyms\n"
+                 "next: finsam-agent keygen --forbund CODE (keeps this key, makes the CURVE certificate)\n"
+               : "skrev %s: deltagarna behåller sina pseudonymer\n"
+                 "nästa steg: finsam-agent keygen --forbund KOD (behåller nyckeln, gör certifikatet)\n",
            pkey);
 done:
     sodium_free(pass);

@@ -40,8 +40,18 @@ static int s_draft(const char *file)
     if (o.out) {
         int fd = open(o.out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0 || !(out = fdopen(fd, "w"))) {
-            fprintf(stderr, "finsam-agent: %s: cannot create: %s%s\n", o.out, strerror(errno),
-                    errno == EEXIST ? " (a draft never replaces a mapping; choose another name)" : "");
+            bool exists = errno == EEXIST;
+            if (cli_lang() == REPORT_EN)
+                fprintf(stderr, "finsam-agent: %s: cannot create: %s%s\n", o.out, strerror(errno),
+                        exists ? " (a draft never replaces a mapping; choose another name)" : "");
+            else if (exists)
+                fprintf(stderr,
+                        "finsam-agent: %s: finns redan; ett förslag ersätter aldrig en mappning: välj ett "
+                        "annat namn\n",
+                        o.out);
+            else
+                fprintf(stderr, "finsam-agent: %s: kan inte skapas: %s\n", o.out, strerror(errno));
+            errno = exists ? EEXIST : errno;
             if (fd >= 0)
                 close(fd);
             catalogue_destroy(&cat);

@@ -168,6 +168,10 @@ static void test_draft_never_replaces(void)
     CHECK(tu_file_has(s_log, "mine.ini: cannot create: File exists (a draft never replaces a mapping; choose "
                              "another name)\n"));
     CHECK(tu_file_has(old, "; edited by hand\n"));
+    CHECK_EQ(s_agent((const char *[]){"--lang", "sv", "mapping", "draft", s_example(), "--out", old, NULL}), 73);
+    CHECK(tu_file_has(s_log, "mine.ini: finns redan; ett förslag ersätter aldrig en mappning: välj ett annat "
+                             "namn\n"));
+    CHECK(tu_file_has(old, "; edited by hand\n"));
     /* To stdout by default. */
     CHECK_EQ(s_agent((const char *[]){"mapping", "draft", s_example(), NULL}), 0);
     CHECK(tu_file_has(s_log, "[answers]\n"));
