@@ -476,16 +476,18 @@ fin_err_t outbox_import_ids(outbox_t *self, uint64_t import_no, outbox_id_fn fn,
     return s_fin(rc, err, errlen);
 }
 
-fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN], uint8_t id[OUTBOX_ID_LEN],
-                            char *err, size_t errlen)
+/* The id stored under a natural-key hash in db (values of vlen bytes that
+ * start with the id). FIN_ENOTFOUND if there is none. */
+static fin_err_t s_id_under(outbox_t *self, int db, const uint8_t natural[OUTBOX_HASH_LEN], size_t vlen,
+                            uint8_t id[OUTBOX_ID_LEN], char *err, size_t errlen)
 {
     MDB_txn *txn;
     int rc = store_read(self->store, &txn);
     if (rc)
         return s_fin(rc, err, errlen);
     MDB_val k = {OUTBOX_HASH_LEN, (void *) natural}, v;
-    rc = mdb_get(txn, store_dbi(self->store, DB_NATURAL), &k, &v);
-    if (rc == 0 && v.mv_size != OUTBOX_ID_LEN + OUTBOX_HASH_LEN)
+    rc = mdb_get(txn, store_dbi(self->store, db), &k, &v);
+    if (rc == 0 && v.mv_size != vlen)
         rc = MDB_CORRUPTED;
     if (rc == 0)
         memcpy(id, v.mv_data, OUTBOX_ID_LEN);
@@ -495,23 +497,16 @@ fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LE
     return s_fin(rc, err, errlen);
 }
 
+fin_err_t outbox_natural_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN], uint8_t id[OUTBOX_ID_LEN],
+                            char *err, size_t errlen)
+{
+    return s_id_under(self, DB_NATURAL, natural, OUTBOX_ID_LEN + OUTBOX_HASH_LEN, id, err, errlen);
+}
+
 fin_err_t outbox_withdrawn_id(outbox_t *self, const uint8_t natural[OUTBOX_HASH_LEN],
                               uint8_t id[OUTBOX_ID_LEN], char *err, size_t errlen)
 {
-    MDB_txn *txn;
-    int rc = store_read(self->store, &txn);
-    if (rc)
-        return s_fin(rc, err, errlen);
-    MDB_val k = {OUTBOX_HASH_LEN, (void *) natural}, v;
-    rc = mdb_get(txn, store_dbi(self->store, DB_UNKEYED), &k, &v);
-    if (rc == 0 && v.mv_size != OUTBOX_ID_LEN)
-        rc = MDB_CORRUPTED;
-    if (rc == 0)
-        memcpy(id, v.mv_data, OUTBOX_ID_LEN);
-    store_read_end(self->store, txn);
-    if (rc == MDB_NOTFOUND)
-        return fin_fail(err, errlen, FIN_ENOTFOUND, "not found");
-    return s_fin(rc, err, errlen);
+    return s_id_under(self, DB_UNKEYED, natural, OUTBOX_ID_LEN, id, err, errlen);
 }
 
 void outbox_set_quota(outbox_t *self, uint64_t bytes)

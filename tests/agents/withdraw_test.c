@@ -83,14 +83,20 @@ static char *s_cells(const cluster_t *c)
     return m;
 }
 
+/* A collector with one agent of förbund NV (its directory in nv). */
+static void s_start(cluster_t *c, char nv[320])
+{
+    cluster_init(c);
+    cluster_add_agent(c, "nv", "NV", true, nv, 320);
+    cluster_start_collector(c);
+}
+
 /* A collector that only ever had rows 1..200: the reference. */
 static char *s_reference(void)
 {
     cluster_t c;
-    cluster_init(&c);
     char nv[320];
-    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
-    cluster_start_collector(&c);
+    s_start(&c, nv);
     s_import(&c, nv, s_rows(&c, "good.jsonl", 1, 200));
     s_deliver(&c, nv);
     char *cells = s_cells(&c);
@@ -102,10 +108,8 @@ static void test_withdraw_import(void)
 {
     char *want = s_reference();
     cluster_t c;
-    cluster_init(&c);
     char nv[320];
-    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
-    cluster_start_collector(&c);
+    s_start(&c, nv);
     s_import(&c, nv, s_rows(&c, "good.jsonl", 1, 200));
     s_import(&c, nv, s_rows(&c, "mistake.jsonl", 201, 60)); /* import 2 */
     s_deliver(&c, nv);
@@ -138,10 +142,8 @@ static void test_withdraw_response_ids(void)
 {
     char *want = s_reference();
     cluster_t c;
-    cluster_init(&c);
     char nv[320];
-    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
-    cluster_start_collector(&c);
+    s_start(&c, nv);
     /* Rows 1..203 in one file; 201..203 were sent by mistake. */
     s_import(&c, nv, s_rows(&c, "all.jsonl", 1, 203));
     s_deliver(&c, nv);
@@ -165,10 +167,8 @@ static void test_correction_counts_once(void)
 {
     char *want = s_reference();
     cluster_t c;
-    cluster_init(&c);
     char nv[320];
-    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
-    cluster_start_collector(&c);
+    s_start(&c, nv);
     /* Row 200 first with other answers and another date, then the file. */
     char pnr[16], path[400];
     s_pnr(pnr, 200);
@@ -198,10 +198,8 @@ static void test_change_back_delivered(void)
 {
     char *want = s_reference();
     cluster_t c;
-    cluster_init(&c);
     char nv[320];
-    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
-    cluster_start_collector(&c);
+    s_start(&c, nv);
     s_import(&c, nv, s_rows(&c, "good.jsonl", 1, 200));
     s_deliver(&c, nv);
     /* Row 200 with other answers (the same response id): B. */
@@ -279,10 +277,8 @@ static void s_one(cluster_t *c, const char *agent, const char *date, int answer)
 static void test_date_window_delivered(void)
 {
     cluster_t c;
-    cluster_init(&c);
     char nv[320];
-    cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
-    cluster_start_collector(&c);
+    s_start(&c, nv);
     s_one(&c, nv, "2026-03-01", 1);
     CHECK_EQ(s_n(&c, "2026"), 1);
     s_one(&c, nv, "2026-03-20", 5); /* 19 days later: a correction */
