@@ -642,14 +642,16 @@ static void s_field_labels(s_draft_t *d, FILE *out, const s_col_t *c, size_t i, 
             fprintf(out, T("; %s = ?   ; %zu %s; NEEDS A DECISION\n", "; %s = ?   ; %zu %s; BESLUT BEHÖVS\n"),
                     c->vals[v].text, c->vals[v].rows, s_rows(en, c->vals[v].rows));
             s_decide(d,
-                     T("%s: what is \"%.60s\" (%zu %s) as %s? write `%.60s = %s` (%s) under [labels.%s]; "
+                     T("%s: what is \"%.60s\" (%zu %s) as %s? write `%.60s =%s` (%s) under [labels.%s]; "
                        "a row whose label is not mapped is refused, and with it the whole file",
-                       "%s: vad är \"%.60s\" (%zu %s) som %s? skriv `%.60s = %s` (%s) under [labels.%s]; en "
+                       "%s: vad är \"%.60s\" (%zu %s) som %s? skriv `%.60s =%s` (%s) under [labels.%s]; en "
                        "rad vars etikett inte mappas avvisas, och med den hela filen"),
                      show, c->vals[v].text, c->vals[v].rows, s_rows(en, c->vals[v].rows), field,
-                     c->vals[v].text, !strcmp(field, "gender") ? "other" : "project",
-                     !strcmp(field, "gender") ? T("or woman, man", "eller woman, man")
-                                              : T("or integrated", "eller integrated"),
+                     c->vals[v].text, !strcmp(field, "gender") ? "" : " project",
+                     !strcmp(field, "gender")
+                         ? T("nothing after '=': the row is sent without gender; or other, woman, man",
+                             "inget efter '=': raden skickas utan kön; eller other, woman, man")
+                         : T("or integrated", "eller integrated"),
                      field);
         }
     }

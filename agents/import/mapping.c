@@ -335,7 +335,9 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
                           *setname ? " or to a label of the item's scale" : "");
         }
         const char *allowed = s_label_values(setname);
-        if (allowed && !s_one_of(value, allowed))
+        /* Gender may be left out: "Vill ej uppge =" sends no gender. */
+        bool blank_ok = !*value && !strcmp(setname, "gender");
+        if (allowed && !blank_ok && !s_one_of(value, allowed))
             return s_fail(self, "[labels.%s]: \"%s\" is not one of %s; is the line in the right section?",
                           setname, value, allowed);
         if (!strcmp(setname, "insats") && !code_is_valid(value, CAT_CODE_MAX - 1))

@@ -123,6 +123,17 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
     return NULL;
 }
 
+/* True if the cell's label maps to nothing ("Vill ej uppge =" under
+ * [labels.gender]): the field is then left out, as an empty cell is. */
+static bool s_label_blank(const mapping_t *self, const mapping_field_t *f, const char *buf)
+{
+    char norm[MAPPING_MAX_CELL + 1];
+    if (f->type != MAPPING_F_STR || csvcell_norm(buf, norm, sizeof norm) < 0)
+        return false;
+    const char *to = s_label(self, f->name, norm);
+    return to && !*to;
+}
+
 /* ---- binding ----------------------------------------------------------- */
 
 void mapping_unbind(mapping_t *self)
@@ -379,6 +390,8 @@ json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncel
             }
             continue; /* empty: not answered / not given ([values] may hold a default) */
         }
+        if (c->field && s_label_blank(self, c->field, buf))
+            continue; /* "Vill ej uppge =": the row says nothing of it */
         if (c->field) {
             json_t *v = mapping_convert(self, c->field, buf, why, whylen);
             if (!v)

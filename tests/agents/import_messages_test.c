@@ -150,6 +150,14 @@ static const s_msg_t s_msgs[] = {
      "m.ini:6: [labels.insats]: \"steg för steg\" är ingen insatskod (1-31 bokstäver a-z, siffror, '_' eller "
      "'-'; inga mellanslag, inga å ä ö)\n",
      1, NULL},
+    {"a gender label mapped to nothing: sent without gender",
+     "[values]\nkind = participant_survey\ninstrument = deltagare_avslut\nmode = project\n"
+     "[columns]\npersonnummer = Personnummer\ndate = Datum\ngender = Kön\n[answers]\nd_behov = Behov\n"
+     "[labels.gender]\nKvinna = woman\nVill ej uppge =\n",
+     "x.csv",
+     "Personnummer;Datum;Kön;Behov\n850312-1231;2026-03-14;Vill ej uppge;Stämmer helt\n"
+     "900101-2344;2026-03-14;Kvinna;Stämmer helt\n",
+     0, "x.csv: rows=2 accepted=2 already_imported=0 corrected=0 rejected=0", 1, NULL},
     {"dotted dates", NULL, "x.csv", S_HEAD "850312-1231;14.03.2026;Stämmer helt;Ja\n", 0,
      "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1, NULL},
     {"plus personnummer turning 100", NULL, "x.csv",
@@ -223,6 +231,7 @@ S_CASE(19)
 S_CASE(20)
 S_CASE(21)
 S_CASE(22)
+S_CASE(23)
 
 static const test_case_t s_cases[] = {
     {"column did you mean", s_case_0},
@@ -246,8 +255,9 @@ static const test_case_t s_cases[] = {
     {"a dropped question named by its number", s_case_18},
     {"a label in the wrong section", s_case_19},
     {"an insats label that is no code", s_case_20},
-    {"dotted dates", s_case_21},
-    {"plus personnummer turning 100", s_case_22},
+    {"a gender label mapped to nothing: sent without gender", s_case_21},
+    {"dotted dates", s_case_22},
+    {"plus personnummer turning 100", s_case_23},
 };
 
 int main(int argc, char **argv)

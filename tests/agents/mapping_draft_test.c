@@ -100,9 +100,10 @@ static void test_example_draft(void)
         ";   1. column 12 \"Jag fick det stöd jag behövde\": which item is it? best guess d_tid (0.40); "
         "candidates "
         "d_tid 0.40, d_behov 0.29, d_stod_leva 0.25\n",
-        ";   4. column 10 \"Kön\": what is \"Vill inte uppge\" (1 row) as gender? write `Vill inte uppge = "
-        "other` (or woman, man) under [labels.gender]; a row whose label is not mapped is refused, and with it "
-        "the whole file\n",
+        ";   4. column 10 \"Kön\": what is \"Vill inte uppge\" (1 row) as gender? write `Vill inte uppge =` "
+        "(nothing after '=': the row is sent without gender; or other, woman, man) under [labels.gender]; a "
+        "row "
+        "whose label is not mapped is refused, and with it the whole file\n",
         ";   5. column 13 \"Jag var med och planerade mitt stöd\" (d_planering): what does \"4\" mean (1 "
         "row)? write "
         "`4 = LABEL` in [labels.d_planering] (a bare number is never read as a scale value unasked)\n",
@@ -168,7 +169,8 @@ static void test_draft_never_replaces(void)
     CHECK(tu_file_has(s_log, "mine.ini: cannot create: File exists (a draft never replaces a mapping; choose "
                              "another name)\n"));
     CHECK(tu_file_has(old, "; edited by hand\n"));
-    CHECK_EQ(s_agent((const char *[]){"--lang", "sv", "mapping", "draft", s_example(), "--out", old, NULL}), 73);
+    CHECK_EQ(s_agent((const char *[]){"--lang", "sv", "mapping", "draft", s_example(), "--out", old, NULL}),
+             73);
     CHECK(tu_file_has(s_log, "mine.ini: finns redan; ett förslag ersätter aldrig en mappning: välj ett annat "
                              "namn\n"));
     CHECK(tu_file_has(old, "; edited by hand\n"));
