@@ -1051,6 +1051,27 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
                      show, c->item->code, c->score, cands);
         }
     }
+    /* When a question is undecided, the right one may be none of the
+     * guesses: every question of the instrument no column was sure of,
+     * with its wording, so staff choose among all of them. */
+    bool undecided = false;
+    for (size_t i = 0; in && i < d->ncols; i++)
+        undecided |= d->cols[i].role == S_ANSWER && !(d->cols[i].item && d->cols[i].sure);
+    if (undecided) {
+        fprintf(out,
+                T("; the questions of %s no column is sure to be (any may be the right one above):\n",
+                  "; frågorna i %s som ingen kolumn säkert är (vilken som helst kan vara rätt ovan):\n"),
+                in->code);
+        for (int k = 0; k < in->nitems; k++) {
+            const cat_item_t *it = &in->items[k];
+            bool taken = false;
+            for (size_t i = 0; i < d->ncols && !taken; i++)
+                taken = d->cols[i].role == S_ANSWER && d->cols[i].item == it && d->cols[i].sure;
+            if (!taken)
+                fprintf(out, ";   %s (%s): \"%s\"\n", it->code, it->scale ? it->scale->code : "-",
+                        it->sv ? it->sv : "");
+        }
+    }
     if (in)
         s_common_labels(d, out);
     for (size_t i = 0; in && i < d->ncols; i++) {
