@@ -255,6 +255,10 @@ static const struct {
      "export as .xlsx",
      "talet är ett datum som Excel sparat som löpnummer; formatera kolumnen som datum (ÅÅÅÅ-MM-DD) före "
      "exporten, eller exportera som .xlsx"},
+    {"9 digits: a number cell dropped the leading 0 of a 10-digit personnummer (born 2000-2009); format the "
+     "column as Text before exporting, or export the 12-digit form",
+     "9 siffror: en talcell har tappat den inledande nollan i ett 10-siffrigt personnummer (född 2000-2009); "
+     "formatera kolumnen som Text före exporten, eller exportera 12-siffrig form"},
     {"not a personnummer (10 or 12 digits, optional '-' or '+')",
      "inte ett personnummer (10 eller 12 siffror, ev. '-' eller '+')"},
     {"personnummer has no valid birth date", "personnumret har inget giltigt födelsedatum"},

@@ -113,6 +113,10 @@ const char *mapping_header_of_any(const mapping_t *self, int col);
     "this is an Excel date number, not a date; format the column as a date (YYYY-MM-DD) before exporting, "  \
     "or "                                                                                                    \
     "export as .xlsx"
+/* A 10-digit personnummer whose leading 0 a number cell dropped. */
+#define MAPPING_LOSTZERO_WHY                                                                                 \
+    "9 digits: a number cell dropped the leading 0 of a 10-digit personnummer (born 2000-2009); format the " \
+    "column as Text before exporting, or export the 12-digit form"
 /* A personnummer Excel wrote as 1,98503E+11. */
 #define MAPPING_EXCEL_WHY                                                                                    \
     "this is a number Excel shortened; format the column as Text before exporting, or export as .xlsx"

@@ -65,6 +65,12 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
                 return NULL;
             }
         }
+        /* 10712345: a number cell of 10 digits that began with 0 (born
+         * 2000-2009, written YYMMDDNNNN) lost its leading zero. */
+        if (strlen(buf) == 9 && strspn(buf, "0123456789") == 9) {
+            snprintf(why, whylen, MAPPING_LOSTZERO_WHY);
+            return NULL;
+        }
         /* "850312 1234": spaces are spelling, not content. */
         char *w = buf;
         for (char *r = buf; *r; r++)

@@ -158,6 +158,12 @@ static const s_msg_t s_msgs[] = {
      "Personnummer;Datum;Kön;Behov\n850312-1231;2026-03-14;Vill ej uppge;Stämmer helt\n"
      "900101-2344;2026-03-14;Kvinna;Stämmer helt\n",
      0, "x.csv: rows=2 accepted=2 already_imported=0 corrected=0 rejected=0", 1, NULL},
+    {"a personnummer that lost its leading zero", NULL, "x.csv",
+     S_HEAD "512121239;2026-03-14;Stämmer helt;Ja\n", 65,
+     "x.csv:2: kolumn 1 \"Personnummer\": 9 siffror: en talcell har tappat den inledande nollan i ett "
+     "10-siffrigt personnummer (född 2000-2009); formatera kolumnen som Text före exporten, eller exportera "
+     "12-siffrig form\n",
+     1, NULL},
     {"dotted dates", NULL, "x.csv", S_HEAD "850312-1231;14.03.2026;Stämmer helt;Ja\n", 0,
      "x.csv: rows=1 accepted=1 already_imported=0 corrected=0 rejected=0", 1, NULL},
     {"plus personnummer turning 100", NULL, "x.csv",
@@ -232,6 +238,7 @@ S_CASE(20)
 S_CASE(21)
 S_CASE(22)
 S_CASE(23)
+S_CASE(24)
 
 static const test_case_t s_cases[] = {
     {"column did you mean", s_case_0},
@@ -256,8 +263,9 @@ static const test_case_t s_cases[] = {
     {"a label in the wrong section", s_case_19},
     {"an insats label that is no code", s_case_20},
     {"a gender label mapped to nothing: sent without gender", s_case_21},
-    {"dotted dates", s_case_22},
-    {"plus personnummer turning 100", s_case_23},
+    {"a personnummer that lost its leading zero", s_case_22},
+    {"dotted dates", s_case_23},
+    {"plus personnummer turning 100", s_case_24},
 };
 
 int main(int argc, char **argv)
