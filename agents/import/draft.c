@@ -910,13 +910,15 @@ static void s_write(s_draft_t *d, FILE *out, char sep)
         fprintf(out, "sheet = %s\n", d->sheet);
         for (int k = 0; k < d->nsheets; k++)
             if (strcmp(d->sheets[k].name, d->sheet))
-                fprintf(out,
-                        T("; the workbook's sheet \"%s\" (%zu %s, %zu columns) is not read; choose it with "
-                          "sheet = %s\n",
-                          "; arbetsbokens blad \"%s\" (%zu %s, %zu kolumner) läses inte; välj det med "
-                          "sheet = %s\n"),
-                        d->sheets[k].name, d->sheets[k].rows, s_rows(en, d->sheets[k].rows),
-                        d->sheets[k].cols, d->sheets[k].name);
+                fprintf(
+                    out,
+                    T("; the workbook's sheet \"%s\" (%zu %s below its first, %zu %s) is not read; choose "
+                      "it with sheet = %s\n",
+                      "; arbetsbokens blad \"%s\" (%zu %s under den första, %zu %s) läses inte; välj det "
+                      "med sheet = %s\n"),
+                    d->sheets[k].name, d->sheets[k].rows, s_rows(en, d->sheets[k].rows), d->sheets[k].cols,
+                    d->sheets[k].cols == 1 ? T("column", "kolumn") : T("columns", "kolumner"),
+                    d->sheets[k].name);
     } else
         fprintf(out, "separator = %s\n", sep == '\t' ? "tab" : sep == ',' ? "comma" : "semicolon");
     fprintf(out, T("; required_items = ITEM   ; rows without these answers are refused\n",
