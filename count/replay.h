@@ -31,6 +31,10 @@ typedef struct {
     aggregate_t *aggregate; /* made with the source's protection secret */
     uint64_t from_seq;      /* next position to replay */
     uint64_t end_seq;       /* one past the last position */
+    /* Derive the approval state too (approval.h): approval events and
+     * late data, as ingest did. Only into an empty target (a rebuild);
+     * the in-place replays leave the approvals as they are. */
+    bool approvals;
 } replay_t;
 
 /* Replays [from_seq, end_seq) into target, in write transactions of at

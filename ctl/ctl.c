@@ -332,10 +332,11 @@ static int s_rebuild(void)
     if (rc < 0)
         fprintf(stderr, "finsamctl: rebuild: %s\n", err);
     else
-        printf("rebuild: events=%llu cells=%llu participants=%llu distribution_entries=%llu differences=%llu "
-               "seconds=%.3f events_per_s=%.0f\n",
+        printf("rebuild: events=%llu cells=%llu participants=%llu distribution_entries=%llu approvals=%llu "
+               "differences=%llu seconds=%.3f events_per_s=%.0f\n",
                (unsigned long long) report.events, (unsigned long long) report.cells,
                (unsigned long long) report.people, (unsigned long long) report.dist_entries,
+               (unsigned long long) report.approvals,
                (unsigned long long) report.differences, report.seconds,
                report.seconds > 0 ? (double) report.events / report.seconds : 0.0);
     ledger_close(&ledger);
