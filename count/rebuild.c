@@ -169,7 +169,7 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     /* The same record keys as the collector's: the cell keys are compared too. */
     uint8_t secret[SECRET_LEN];
     bool keyed = secret_load(ledger, secret, err, errlen) == 0;
-    replay_t c = {ledger, NULL, keyed ? aggregate_new(catalogue, secret) : NULL, 1, 0, true};
+    replay_t c = {ledger, NULL, keyed ? aggregate_new(catalogue, secret) : NULL, 1, 0, true, NULL, NULL};
     sodium_memzero(secret, sizeof secret);
     if (!c.aggregate || ledger_open_scratch(&scratch, dir, err, errlen) != FIN_OK)
         goto cleanup;

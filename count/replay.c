@@ -58,6 +58,11 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
         if ((rc = ledger_log_event(&v, &ev, why, sizeof why)))
             break;
         uint64_t seq = be64_get(k.mv_data);
+        if (r->keep && !r->keep(ev, seq, r->keep_arg)) {
+            codec_free_event(&ev);
+            c->done++;
+            continue;
+        }
         if (r->approvals) {
             /* The log record's header: u8 version, be64 received ms. */
             int64_t at_ms = v.mv_size >= 9 ? (int64_t) be64_get((const uint8_t *) v.mv_data + 1) : 0;
