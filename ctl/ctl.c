@@ -41,13 +41,13 @@
 static struct {
     char *data_dir, *format, *forbund, *name, *catalogue, *measure, *period, *slice, *log_level;
     bool verify, exact;
-    char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir, *lan, *reason;
+    char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir, *lan, *reason, *out, *lang;
     long count, idle_exit_ms, year, official;
 } o;
 
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "collector data directory", &o.data_dir},
-    {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv", &o.format},
+    {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv; report: html or pdf", &o.format},
     {"forbund", 'F', OPT_STR, NULL, 0, 0,
      "keygen: förbund the key may publish for; query: filter; erase: the events' förbund", &o.forbund},
     {"before", 0, OPT_STR, NULL, 0, 0,
@@ -81,7 +81,10 @@ static const opt_t s_opts[] = {
      &o.idle_exit_ms},
     {"reason", 0, OPT_STR, NULL, 0, 0, "reopen: why the period is returned (recorded in its history)",
      &o.reason},
-    {"year", 0, OPT_INT, "0", 0, 2100, "approval list: only this year", &o.year},
+    {"year", 0, OPT_INT, "0", 0, 2100, "approval list: only this year; report: the year reported", &o.year},
+    {"out", 'o', OPT_STR, NULL, 0, 0, "report: write the document to this file (default: stdout for html)",
+     &o.out},
+    {"lang", 0, OPT_STR, "sv", 0, 0, "report: sv (Swedish) or en (English)", &o.lang},
     {"official", 0, OPT_INT, "0", 0, 2100,
      "query: the official figures of this year (approved förbund, up to each lock; docs/report.md)",
      &o.official},
@@ -89,7 +92,7 @@ static const opt_t s_opts[] = {
 };
 
 static const opt_choice_t s_choices[] = {
-    {"format", "table|json|csv"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+    {"format", "table|json|csv|html|pdf"}, {"lang", "sv|en"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
 
 static const opt_spec_t s_spec = {
     .prog = "finsamctl",
