@@ -254,6 +254,11 @@ static void test_approval_states(void)
     CHECK(!strcmp(off0, off1));
     CHECK(!strcmp(off0p, off1p));
     CHECK(strcmp(live0, live1) != 0);
+    json_t *st = cluster_status(&c); /* status and /api/status show it too */
+    json_t *ap = json_array_get(json_object_get(st, "approvals"), 0);
+    CHECK(ap && !strcmp(json_string_value(json_object_get(ap, "forbund")), "NV"));
+    CHECK_EQ(json_integer_value(json_object_get(ap, "late_events")), 5);
+    json_decref(st);
     const char *list[] = {"approval", "list", "--format", "json", NULL};
     CHECK_EQ(cluster_ctl(&c, &out, list), 0);
     CHECK(out && strstr(out, "\"late_events\": 5"));
