@@ -5,6 +5,7 @@
  * the store for writing; LMDB serialises its write transactions with the
  * running collector's) and `migrate` (a previous release's store, with
  * the collector stopped). */
+#include "annual.h"
 #include "approval.h"
 #include "check.h"
 #include "datadir_check.h"
@@ -17,6 +18,7 @@
 #include "migrate.h"
 #include "official.h"
 #include "options.h"
+#include "pdf.h"
 #include "prologue.h"
 #include "protect.h"
 #include "query.h"
@@ -26,6 +28,7 @@
 #include "util.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -129,6 +132,9 @@ static const opt_spec_t s_spec = {
         "  reopen F PERIOD --reason TEXT   return a submitted or approved period to open\n"
         "  approval list       every period's approval state and late data (--forbund, --year)\n"
         "  approval show F PERIOD   one period's state and history (who, when, why)\n"
+        "  report --year Y [--forbund F] [--lang sv|en] --format html|pdf [-o FILE]\n"
+        "                      the yearly indicator report from the approved years (docs/report.md);\n"
+        "                      pdf needs headless chromium and -o\n"
         "  migrate             bring a ledger of the previous release (schema 5) to this one: recompute the\n"
         "                      derived state from the log, keep the publication; collector stopped; safe to\n"
         "                      run again after an interruption (docs/operations.md, Migrating a ledger)\n"
@@ -576,6 +582,61 @@ static int s_approval(int argc, char **argv)
     return 0;
 }
 
+/* How long headless Chromium may take to print the report. */
+#define REPORT_PDF_TIMEOUT_MS 120000
+
+/* report --year Y [--forbund F] [--lang sv|en] --format html|pdf [-o FILE] */
+static int s_report(void)
+{
+    bool pdf = !strcmp(o.format, "pdf");
+    if (!o.year || (!pdf && strcmp(o.format, "html")) || (pdf && !o.out)) {
+        fprintf(stderr, "Usage: finsamctl report --year YYYY [--forbund F] [--lang sv|en] --format html|pdf "
+                        "[-o FILE] (pdf needs -o)\n");
+        return EX_USAGE;
+    }
+    s_read_t r = {0};
+    int rc = s_read_open(&r);
+    if (rc)
+        return s_read_close(&r, "report", rc);
+    char html[4400] = "";
+    FILE *f = stdout;
+    if (pdf) {
+        snprintf(html, sizeof html, "%s.html-XXXXXX", o.out);
+        int fd = mkstemp(html);
+        f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    } else if (o.out) {
+        f = fopen(o.out, "w");
+    }
+    if (!f) {
+        snprintf(r.err, sizeof r.err, "%s: %s", pdf ? html : o.out, strerror(errno));
+        return s_read_close(&r, "report", EX_CANTCREAT);
+    }
+    annual_request_t req = {(int) o.year, o.forbund, o.lang};
+    annual_info_t info;
+    fin_err_t code = annual_html(r.ledger, r.cat, &req, f, &info, r.err, sizeof r.err);
+    if (f != stdout && fclose(f) != 0 && !code)
+        code = fin_fail(r.err, sizeof r.err, FIN_EIO, "%s: write failed", pdf ? html : o.out);
+    if (!code && pdf) {
+        /* A PDF that takes the HTML's name: the browser reads it by URL. */
+        char named[4300];
+        snprintf(named, sizeof named, "%s.html", o.out);
+        if (rename(html, named) == 0)
+            snprintf(html, sizeof html, "%s", named);
+        code = pdf_print(html, o.out, REPORT_PDF_TIMEOUT_MS, r.err, sizeof r.err);
+    }
+    if (html[0])
+        unlink(html);
+    if (code) {
+        rc = code == FIN_EINPUT ? EX_DATAERR : code == FIN_ENOTFOUND && !pdf ? EX_DATAERR : fin_exit_code(code);
+        return s_read_close(&r, "report", rc);
+    }
+    if (o.out)
+        printf("report: %s: year=%d edition=%s pages=%d approved_forbund=%d withheld_rows=%d seconds=%.3f\n",
+               o.out, req.year, o.forbund ? o.forbund : "national", info.pages, info.approved, info.withheld,
+               info.seconds);
+    return s_read_close(&r, "report", 0);
+}
+
 /* migrate: the one command that opens a store of the previous schema. */
 static int s_migrate(void)
 {
@@ -735,6 +796,8 @@ int main(int argc, char **argv)
         return s_approve(APPROVAL_REOPEN, argc - first - 1, argv + first + 1);
     if (!strcmp(cmd, "approval"))
         return s_approval(argc - first - 1, argv + first + 1);
+    if (!strcmp(cmd, "report") && first + 1 == argc)
+        return s_report();
     if (!strcmp(cmd, "erase"))
         return s_erase(first + 1 < argc ? argv[first + 1] : NULL);
     if (!strcmp(cmd, "keygen") && first + 1 < argc) {
