@@ -35,7 +35,8 @@
 typedef struct {
     char *data_dir, *forbund, *collector, *server_key, *catalogue, *log_level, *agent_id;
     char *mapping, *spool, *passphrase_file, *format, *out, *lang;
-    long year, half, batch_size, window, ack_timeout_ms, events, seed, retention_days, rejected_retention_days;
+    long year, half, batch_size, window, ack_timeout_ms, events, seed, retention_days,
+        rejected_retention_days;
     long connect_timeout, unreachable_timeout, outbox_quota_mb;
     bool dry_run, no_send, exit_when_empty, check_config;
 } cli_options_t;

@@ -79,7 +79,8 @@ static const opt_choice_t s_choices[] = {
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
     .usage = "finsam-agent [OPTIONS] keygen|import FILE|mapping draft|check FILE|export-key OUT|import-key "
-             "IN|run|demo|status|erase ID|withdraw import N|withdraw response-id ID...|submit --year Y|check-config",
+             "IN|run|demo|status|erase ID|withdraw import N|withdraw response-id ID...|submit --year "
+             "Y|check-config",
     .summary =
         "The finsam agent at a förbund site: imports rows, pseudonymizes them, keeps them in a durable\n"
         "outbox and sends them to the collector over CurveZMQ until acknowledged.",

@@ -53,7 +53,8 @@ int approval_period_parse(const char *text, int *year, int *half)
         *year = y;
         return 0;
     }
-    if ((text[4] != '-' || (text[5] != 'H' && text[5] != 'h')) || (text[6] != '1' && text[6] != '2') || text[7])
+    if ((text[4] != '-' || (text[5] != 'H' && text[5] != 'h')) || (text[6] != '1' && text[6] != '2') ||
+        text[7])
         return -1;
     *year = y;
     *half = text[6] - '0';
@@ -114,7 +115,8 @@ static int s_put_state(MDB_txn *txn, MDB_dbi dbi, const approval_t *a)
     return mdb_put(txn, dbi, &k, &v, 0);
 }
 
-int approval_get(MDB_txn *txn, const ledger_t *ledger, const char *forbund, int year, int half, approval_t *out)
+int approval_get(MDB_txn *txn, const ledger_t *ledger, const char *forbund, int year, int half,
+                 approval_t *out)
 {
     uint8_t key[S_KEY_LEN];
     s_key(key, forbund, year, half);
@@ -133,8 +135,8 @@ static void s_name(char *out, size_t len, const approval_t *a)
     snprintf(out, len, "%s %s", a->forbund, period);
 }
 
-int approval_check(MDB_txn *txn, const ledger_t *ledger, const event_msg_t *ev, reject_code_t *code, char *why,
-                   size_t whylen)
+int approval_check(MDB_txn *txn, const ledger_t *ledger, const event_msg_t *ev, reject_code_t *code,
+                   char *why, size_t whylen)
 {
     const Finsam__V1__PeriodApproval *pa = ev->approval;
     approval_t a;
@@ -368,7 +370,8 @@ int approval_history(MDB_txn *txn, const ledger_t *ledger, const char *forbund, 
     uint8_t start[S_KEY_LEN];
     s_key(start, forbund, year, half);
     MDB_val k = {S_KEY_LEN, start}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size < S_KEY_LEN || memcmp(k.mv_data, start, S_KEY_LEN))
             break;
         if (k.mv_size != S_STEP_KEY_LEN)
@@ -542,7 +545,8 @@ static int s_run(ledger_txn_t *lt, void *arg)
     return rc;
 }
 
-fin_err_t approval_run(ledger_t *ledger, const approval_request_t *req, uint64_t *seq, char *err, size_t errlen)
+fin_err_t approval_run(ledger_t *ledger, const approval_request_t *req, uint64_t *seq, char *err,
+                       size_t errlen)
 {
     *seq = 0;
     if (!req->forbund || !code_is_valid(req->forbund, LEDGER_FORBUND_LEN))

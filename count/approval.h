@@ -105,8 +105,8 @@ void approval_period_format(char *out, size_t len, int year, int half);
  * state `txn` sees: *code REJECT_NONE, or REJECT_STATE with a reason for a
  * person in why (what state the period is in and what to do). Returns 0
  * or an LMDB error. */
-int approval_check(MDB_txn *txn, const ledger_t *ledger, const event_msg_t *ev, reject_code_t *code, char *why,
-                   size_t whylen);
+int approval_check(MDB_txn *txn, const ledger_t *ledger, const event_msg_t *ev, reject_code_t *code,
+                   char *why, size_t whylen);
 
 /* Applies the approval event ev logged at seq at time at_ms (checked with
  * approval_check): the new state and a history step. Returns 0 or an LMDB
@@ -126,7 +126,8 @@ int approval_note(MDB_txn *txn, const ledger_t *ledger, MDB_txn *log, const ledg
 
 /* The state of one period: 0 (a period never submitted reads as open,
  * with only forbund, year and half set) or an LMDB error. */
-int approval_get(MDB_txn *txn, const ledger_t *ledger, const char *forbund, int year, int half, approval_t *out);
+int approval_get(MDB_txn *txn, const ledger_t *ledger, const char *forbund, int year, int half,
+                 approval_t *out);
 
 /* Calls fn for every period with a state, in key order (förbund, year,
  * half); forbund NULL: every förbund; year 0: every year. fn returns 0 to
@@ -145,7 +146,8 @@ int approval_history(MDB_txn *txn, const ledger_t *ledger, const char *forbund, 
  * changed_seq, changed_at, history:[{seq, action, from, to, at, by,
  * reason, late_events}]}]}; history only when `history`. NULL on a store
  * failure (reason in err). */
-json_t *approval_json(ledger_t *ledger, const char *forbund, int year, bool history, char *err, size_t errlen);
+json_t *approval_json(ledger_t *ledger, const char *forbund, int year, bool history, char *err,
+                      size_t errlen);
 
 /* ---- finsamctl approve / reopen ----------------------------------------- */
 
@@ -163,6 +165,7 @@ typedef struct {
  * FIN_EINPUT when the state does not allow it (approve of a period that is
  * not submitted, reopen of an open one) or the request is malformed, with
  * the reason in err; else a store failure. */
-fin_err_t approval_run(ledger_t *ledger, const approval_request_t *req, uint64_t *seq, char *err, size_t errlen);
+fin_err_t approval_run(ledger_t *ledger, const approval_request_t *req, uint64_t *seq, char *err,
+                       size_t errlen);
 
 #endif

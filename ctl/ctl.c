@@ -8,6 +8,7 @@
 #include "annual.h"
 #include "approval.h"
 #include "check.h"
+#include "coverage.h"
 #include "datadir_check.h"
 #include "erase.h"
 #include "export.h"
@@ -43,7 +44,7 @@
 
 static struct {
     char *data_dir, *format, *forbund, *name, *catalogue, *measure, *period, *slice, *log_level;
-    bool verify, exact;
+    bool verify, exact, coverage;
     char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir, *lan, *reason, *out, *lang;
     long count, idle_exit_ms, year, official;
 } o;
@@ -84,6 +85,10 @@ static const opt_t s_opts[] = {
      &o.idle_exit_ms},
     {"reason", 0, OPT_STR, NULL, 0, 0, "reopen: why the period is returned (recorded in its history)",
      &o.reason},
+    {"coverage", 0, OPT_FLAG, NULL, 0, 0,
+     "query --official: the coverage measures (participants with status observations, respondents per "
+     "survey)",
+     &o.coverage},
     {"year", 0, OPT_INT, "0", 0, 2100, "approval list: only this year; report: the year reported", &o.year},
     {"out", 'o', OPT_STR, NULL, 0, 0, "report: write the document to this file (default: stdout for html)",
      &o.out},
@@ -94,8 +99,10 @@ static const opt_t s_opts[] = {
     {"log-level", 'l', OPT_STR, "warn", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
-static const opt_choice_t s_choices[] = {
-    {"format", "table|json|csv|html|pdf"}, {"lang", "sv|en"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+static const opt_choice_t s_choices[] = {{"format", "table|json|csv|html|pdf"},
+                                         {"lang", "sv|en"},
+                                         {"log-level", "debug|info|warn|error"},
+                                         {NULL, NULL}};
 
 static const opt_spec_t s_spec = {
     .prog = "finsamctl",
@@ -262,9 +269,19 @@ static int s_query(void)
 {
     s_read_t r = {0};
     official_t *off = NULL;
+    catalogue_t *covcat = NULL;
+    if (o.coverage && !o.official) {
+        fprintf(stderr, "finsamctl: query: --coverage goes with --official YEAR\n");
+        return EX_USAGE;
+    }
     int rc = s_read_open(&r);
+    if (rc == 0 && o.coverage) {
+        fin_err_t code = coverage_catalogue(&covcat, r.cat, r.err, sizeof r.err);
+        rc = code ? fin_exit_code(code) : 0;
+    }
+    const catalogue_t *cat = covcat ? covcat : r.cat;
     if (rc == 0 && o.official) {
-        fin_err_t code = official_open(&off, r.ledger, r.cat, (int) o.official, r.err, sizeof r.err);
+        fin_err_t code = official_open(&off, r.ledger, cat, (int) o.official, r.err, sizeof r.err);
         rc = code ? fin_exit_code(code) : 0;
     }
     if (rc == 0) {
@@ -275,7 +292,7 @@ static int s_query(void)
                      .protect = off ? official_protect(off) : r.protect,
                      .exact = o.exact};
         rc = s_report_exit(
-            query_run(off ? official_ledger(off) : r.ledger, r.cat, &q, &r.result, r.err, sizeof r.err));
+            query_run(off ? official_ledger(off) : r.ledger, cat, &q, &r.result, r.err, sizeof r.err));
     }
     if (rc == 0 && off) {
         /* Which förbund the official figures hold, and their late data. */
@@ -285,9 +302,11 @@ static int s_query(void)
             json_array_append_new(in, json_pack("{s:s, s:I, s:I}", "forbund", info->forbund[i], "lock_seq",
                                                 (json_int_t) info->lock_seq[i], "late_events",
                                                 (json_int_t) info->late_events[i]));
-        json_object_set_new(r.result, "official", json_pack("{s:i, s:o}", "year", (int) o.official, "approved", in));
+        json_object_set_new(r.result, "official",
+                            json_pack("{s:i, s:o}", "year", (int) o.official, "approved", in));
     }
     official_destroy(&off);
+    catalogue_destroy(&covcat);
     if (rc == 0) {
         if (!strcmp(o.format, "json")) {
             json_dumpf(r.result, stdout, JSON_INDENT(2));
@@ -377,8 +396,7 @@ static int s_rebuild(void)
                "differences=%llu seconds=%.3f events_per_s=%.0f\n",
                (unsigned long long) report.events, (unsigned long long) report.cells,
                (unsigned long long) report.people, (unsigned long long) report.dist_entries,
-               (unsigned long long) report.approvals,
-               (unsigned long long) report.differences, report.seconds,
+               (unsigned long long) report.approvals, (unsigned long long) report.differences, report.seconds,
                report.seconds > 0 ? (double) report.events / report.seconds : 0.0);
     ledger_close(&ledger);
     catalogue_destroy(&cat);
@@ -462,7 +480,8 @@ static int s_approve(approval_action_t action, int argc, char **argv)
     }
     req.forbund = argv[0];
     if (action == APPROVAL_REOPEN && (!o.reason || !o.reason[0])) {
-        fprintf(stderr, "finsamctl: reopen: --reason TEXT is required (it is kept in the period's history)\n");
+        fprintf(stderr,
+                "finsamctl: reopen: --reason TEXT is required (it is kept in the period's history)\n");
         return EX_USAGE;
     }
     if (action == APPROVAL_APPROVE && o.reason) {
@@ -497,9 +516,7 @@ static void s_print_period(json_t *p)
 {
     printf("%-8s %-8s %-10s %-9s %-11lld %s\n", json_string_value(json_object_get(p, "forbund")),
            json_string_value(json_object_get(p, "period")), json_string_value(json_object_get(p, "state")),
-           json_is_true(json_object_get(p, "locked"))
-               ? "yes"
-               : "no",
+           json_is_true(json_object_get(p, "locked")) ? "yes" : "no",
            (long long) json_integer_value(json_object_get(p, "late_events")),
            json_string_value(json_object_get(p, "changed_at")));
 }
@@ -509,7 +526,8 @@ static int s_approval(int argc, char **argv)
 {
     bool show = argc == 3 && !strcmp(argv[0], "show");
     if (!show && !(argc == 1 && !strcmp(argv[0], "list"))) {
-        fprintf(stderr, "Usage: finsamctl approval list [--forbund F] [--year Y] | approval show FORBUND PERIOD\n");
+        fprintf(stderr,
+                "Usage: finsamctl approval list [--forbund F] [--year Y] | approval show FORBUND PERIOD\n");
         return EX_USAGE;
     }
     int year = (int) o.year, half = 0;
@@ -539,10 +557,12 @@ static int s_approval(int argc, char **argv)
         approval_period_format(want, sizeof want, year, half);
         json_t *one = NULL, *p;
         size_t i;
-        json_array_foreach(periods, i, p) if (!strcmp(json_string_value(json_object_get(p, "period")), want)) one = p;
+        json_array_foreach(periods, i, p)
+            if (!strcmp(json_string_value(json_object_get(p, "period")), want))
+                one = p;
         if (!one) {
-            one = json_pack("{s:s, s:s, s:s, s:b, s:i, s:[]}", "forbund", forbund, "period", want, "state", "open",
-                            "locked", 0, "late_events", 0, "history");
+            one = json_pack("{s:s, s:s, s:s, s:b, s:i, s:[]}", "forbund", forbund, "period", want, "state",
+                            "open", "locked", 0, "late_events", 0, "history");
             json_array_clear(periods);
             json_array_append_new(periods, one);
         }
@@ -557,15 +577,16 @@ static int s_approval(int argc, char **argv)
                        (long long) json_integer_value(json_object_get(one, "lock_seq")),
                        (long long) json_integer_value(json_object_get(one, "late_events")));
             printf("\n");
-            json_array_foreach(json_object_get(one, "history"), i, p)
-            {
+            json_array_foreach(json_object_get(one, "history"), i, p) {
                 const char *by = json_string_value(json_object_get(p, "by"));
                 const char *why = json_string_value(json_object_get(p, "reason"));
                 printf("  %s  %-8s %s -> %s  by %s (log position %lld)%s%s\n",
-                       json_string_value(json_object_get(p, "at")), json_string_value(json_object_get(p, "action")),
-                       json_string_value(json_object_get(p, "from")), json_string_value(json_object_get(p, "to")),
-                       by ? by : "the förbund (agent)", (long long) json_integer_value(json_object_get(p, "seq")),
-                       why ? "; reason: " : "", why ? why : "");
+                       json_string_value(json_object_get(p, "at")),
+                       json_string_value(json_object_get(p, "action")),
+                       json_string_value(json_object_get(p, "from")),
+                       json_string_value(json_object_get(p, "to")), by ? by : "the förbund (agent)",
+                       (long long) json_integer_value(json_object_get(p, "seq")), why ? "; reason: " : "",
+                       why ? why : "");
             }
         }
     } else if (!strcmp(o.format, "json")) {
@@ -576,7 +597,8 @@ static int s_approval(int argc, char **argv)
                "changed");
         size_t i;
         json_t *p;
-        json_array_foreach(periods, i, p) s_print_period(p);
+        json_array_foreach(periods, i, p)
+            s_print_period(p);
     }
     json_decref(all);
     return 0;
@@ -627,7 +649,9 @@ static int s_report(void)
     if (html[0])
         unlink(html);
     if (code) {
-        rc = code == FIN_EINPUT ? EX_DATAERR : code == FIN_ENOTFOUND && !pdf ? EX_DATAERR : fin_exit_code(code);
+        rc = code == FIN_EINPUT              ? EX_DATAERR
+             : code == FIN_ENOTFOUND && !pdf ? EX_DATAERR
+                                             : fin_exit_code(code);
         return s_read_close(&r, "report", rc);
     }
     if (o.out)

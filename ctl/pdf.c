@@ -39,9 +39,17 @@ fin_err_t pdf_print(const char *html_path, const char *pdf_path, int timeout_ms,
     if (!browser || !*browser)
         browser = "chromium";
     unlink(pdf_path); /* a PDF there afterwards is this run's */
-    char *argv[] = {(char *) browser,  "--headless",         "--no-sandbox",   "--disable-gpu",
-                    "--no-first-run",  "--no-pdf-header-footer", "--disable-extensions", profile_arg,
-                    out_arg,           url,                  NULL};
+    char *argv[] = {(char *) browser,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--no-pdf-header-footer",
+                    "--disable-extensions",
+                    profile_arg,
+                    out_arg,
+                    url,
+                    NULL};
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {

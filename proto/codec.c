@@ -140,8 +140,7 @@ static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const 
 
 static const char *const s_reject_names[] = {
     "none",          "malformed",    "too_large",      "version",  "forbidden", "unauthorized",
-    "invalid_field", "unknown_kind", "unknown_target", "internal", "conflict",
-    "state",
+    "invalid_field", "unknown_kind", "unknown_target", "internal", "conflict",  "state",
 };
 
 const char *codec_reject_name(reject_code_t code)

@@ -117,7 +117,8 @@ reject_code_t validate_event(const catalogue_t *cat, const event_msg_t *ev, cons
         /* A förbund submits its own period; approving and reopening are
          * the central operator's, written by finsamctl (docs/report.md). */
         if (ev->approval->action != FINSAM__V1__PERIOD_APPROVAL__ACTION__ACTION_SUBMIT)
-            REJECT(REJECT_FORBIDDEN, "only the central operator approves or reopens a period; an agent submits");
+            REJECT(REJECT_FORBIDDEN,
+                   "only the central operator approves or reopens a period; an agent submits");
         if (ev->approval->by)
             REJECT(REJECT_INVALID_FIELD, "approval.by is written by the collector's operator only");
         return FINSAM__V1__REJECT_CODE__REJECT_NONE;

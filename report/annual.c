@@ -20,9 +20,9 @@ typedef struct {
     bool sv;
     const annual_request_t *req;
     const catalogue_t *cat, *covcat;
-    json_t *figures;   /* query_run on the official figures: {"measures": [...]} */
-    json_t *coverage;  /* the same for the coverage measures */
-    json_t *periods;   /* approval_json's periods of the year */
+    json_t *figures;  /* query_run on the official figures: {"measures": [...]} */
+    json_t *coverage; /* the same for the coverage measures */
+    json_t *periods;  /* approval_json's periods of the year */
     const lockview_info_t *info;
     int min_units;
     const char *lan; /* the förbund edition's län */
@@ -93,12 +93,12 @@ static const char *s_row_name(const s_doc_t *d, json_t *row)
 /* ---- values of a row ------------------------------------------------------ */
 
 typedef struct {
-    bool shown;        /* a value to show */
-    char why[256];     /* withheld: the reason */
-    double v, lo, hi;  /* the value, its interval (has_ci) */
+    bool shown;       /* a value to show */
+    char why[256];    /* withheld: the reason */
+    double v, lo, hi; /* the value, its interval (has_ci) */
     bool has_ci;
-    bool percent;      /* v in 0..1, shown as a percentage */
-    int dec;           /* decimals */
+    bool percent; /* v in 0..1, shown as a percentage */
+    int dec;      /* decimals */
     double axis_lo, axis_hi;
     bool has_change, has_diff, has_diff_ci;
     double change, diff, diff_lo, diff_hi;
@@ -250,8 +250,9 @@ static json_t *s_measure_json(json_t *answer, const char *id)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(answer, "measures"), i, m) if (!strcmp(
-        json_string_value(json_object_get(m, "id")), id)) return m;
+    json_array_foreach(json_object_get(answer, "measures"), i, m)
+        if (!strcmp(json_string_value(json_object_get(m, "id")), id))
+            return m;
     return NULL;
 }
 
@@ -283,8 +284,10 @@ static void s_chart(s_doc_t *d, json_t **rows, const s_val_t *vals, size_t n)
     const int W = 560, label = 200, plot = 280, bar = 9, gap = 3;
     int H = (int) n * (bar + gap) + 12;
     FILE *f = d->f;
-    fprintf(f, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-               "viewBox=\"0 0 %d %d\" role=\"img\">\n", W, H, W, H);
+    fprintf(f,
+            "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "viewBox=\"0 0 %d %d\" role=\"img\">\n",
+            W, H, W, H);
     double x0 = label + plot * (0 - lo) / (hi - lo);
     for (size_t i = 0; i < n; i++) {
         int y = (int) i * (bar + gap) + 4;
@@ -299,11 +302,14 @@ static void s_chart(s_doc_t *d, json_t **rows, const s_val_t *vals, size_t n)
         double xv = label + plot * (vals[i].v - lo) / (hi - lo);
         double a = fmin(x0, xv), w = fabs(xv - x0);
         const char *level = json_string_value(json_object_get(rows[i], "level"));
-        const char *fill = !strcmp(level, "nation") ? "#8a8a8a" : !strcmp(level, "lan") ? "#7fa6c9" : "#1f5f99";
-        fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", a, y, w < 1 ? 1 : w,
-                bar, fill);
+        const char *fill = !strcmp(level, "nation") ? "#8a8a8a"
+                           : !strcmp(level, "lan")  ? "#7fa6c9"
+                                                    : "#1f5f99";
+        fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", a, y,
+                w < 1 ? 1 : w, bar, fill);
         if (vals[i].has_ci) {
-            double l = label + plot * (vals[i].lo - lo) / (hi - lo), h = label + plot * (vals[i].hi - lo) / (hi - lo);
+            double l = label + plot * (vals[i].lo - lo) / (hi - lo),
+                   h = label + plot * (vals[i].hi - lo) / (hi - lo);
             fprintf(f,
                     "<path d=\"M%.1f %d H%.1f M%.1f %d V%d M%.1f %d V%d\" stroke=\"#222\" stroke-width=\"1\" "
                     "fill=\"none\"/>\n",
@@ -313,8 +319,8 @@ static void s_chart(s_doc_t *d, json_t **rows, const s_val_t *vals, size_t n)
         s_fmt(d, &vals[i], vals[i].v, v, sizeof v, false);
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"8\">%s</text>\n", label + plot + 8, y + bar - 1, v);
     }
-    fprintf(f, "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\" stroke-width=\"0.5\"/>\n", x0,
-            x0, H - 12);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\" stroke-width=\"0.5\"/>\n",
+            x0, x0, H - 12);
     char a[96], b[96];
     s_val_t scale = vals[0];
     for (size_t i = 0; i < n; i++)
@@ -355,8 +361,9 @@ static void s_measure(s_doc_t *d, const cat_measure_t *m, json_t *mj)
         for (size_t i = 0; i < n; i++)
             vals[i].axis_lo = vals[i].axis_hi = 0;
     s_chart(d, rows, vals, n);
-    fprintf(f, "<table><thead><tr><th>%s</th><th>n</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>"
-               "</thead><tbody>\n",
+    fprintf(f,
+            "<table><thead><tr><th>%s</th><th>n</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>"
+            "</thead><tbody>\n",
             T("Nivå", "Level"), T("Värde", "Value"),
             m->aggregate == AGG_MEDIAN_DAYS ? T("Kvartiler", "Quartiles") : T("95 % KI", "95 % CI"),
             T("Förändring mot året före", "Change on the year before"),
@@ -443,11 +450,12 @@ static void s_cover(s_doc_t *d)
     struct tm tm;
     char when[32];
     strftime(when, sizeof when, "%Y-%m-%d", localtime_r(&now, &tm));
-    fprintf(f, "<p>%s %s. %s</p>\n", T("Framtagen", "Produced"), when,
-            T("Siffrorna är de officiella för året: de räkningar som godkännandet av varje förbunds år låste, "
-              "skyddade på samma sätt som alla andra utdata från finsam.",
-              "The figures are the official ones for the year: the counts the approval of each förbund's year "
-              "locked, protected like every other output of finsam."));
+    fprintf(
+        f, "<p>%s %s. %s</p>\n", T("Framtagen", "Produced"), when,
+        T("Siffrorna är de officiella för året: de räkningar som godkännandet av varje förbunds år låste, "
+          "skyddade på samma sätt som alla andra utdata från finsam.",
+          "The figures are the official ones for the year: the counts the approval of each förbund's year "
+          "locked, protected like every other output of finsam."));
     fprintf(f, "<h2>%s</h2>\n<ol class=\"toc\">\n", T("Innehåll", "Contents"));
     fprintf(f, "<li><a href=\"#summary\">%s</a></li>\n", T("Sammanfattning", "Summary"));
     for (int i = 0; i < d->cat->nindicators; i++) {
@@ -458,8 +466,9 @@ static void s_cover(s_doc_t *d)
         s_esc(f, s_label(d, ind->sv, ind->en));
         fprintf(f, "</a></li>\n");
     }
-    fprintf(f, "<li><a href=\"#coverage\">%s</a></li>\n<li><a href=\"#approval\">%s</a></li>\n"
-               "<li><a href=\"#method\">%s</a></li>\n</ol>\n</section>\n",
+    fprintf(f,
+            "<li><a href=\"#coverage\">%s</a></li>\n<li><a href=\"#approval\">%s</a></li>\n"
+            "<li><a href=\"#method\">%s</a></li>\n</ol>\n</section>\n",
             T("Täckning", "Coverage"), T("Godkännande", "Approval"), T("Metod", "Method"));
 }
 
@@ -468,11 +477,12 @@ static void s_summary(s_doc_t *d)
     FILE *f = d->f;
     s_page(d, "summary", T("Sammanfattning", "Summary"));
     if (d->req->forbund)
-        fprintf(f, "<p>%s</p>\n",
-                T("Första måttet för varje indikator: förbundet, dess län och riket. Varje indikator har en egen "
-                  "sida med alla mått, intervall, jämförelser och det som inte visas.",
-                  "The first measure of each indicator: the förbund, its län and Sweden. Each indicator has a "
-                  "page of its own with every measure, intervals, comparisons and what is withheld."));
+        fprintf(
+            f, "<p>%s</p>\n",
+            T("Första måttet för varje indikator: förbundet, dess län och riket. Varje indikator har en egen "
+              "sida med alla mått, intervall, jämförelser och det som inte visas.",
+              "The first measure of each indicator: the förbund, its län and Sweden. Each indicator has a "
+              "page of its own with every measure, intervals, comparisons and what is withheld."));
     else
         fprintf(f, "<p>%s %d %s</p>\n", T("Riksupplagan bygger på de", "The national edition rests on the"),
                 d->info->approved,
@@ -532,7 +542,8 @@ static void s_indicator_page(s_doc_t *d, const cat_indicator_t *ind)
 {
     char anchor[16], title[512];
     snprintf(anchor, sizeof anchor, "ind-%d", ind->id);
-    snprintf(title, sizeof title, "%s %d. %s", T("Indikator", "Indicator"), ind->id, s_label(d, ind->sv, ind->en));
+    snprintf(title, sizeof title, "%s %d. %s", T("Indikator", "Indicator"), ind->id,
+             s_label(d, ind->sv, ind->en));
     s_page(d, anchor, title);
     for (int j = 0; j < ind->nmeasures; j++) {
         const cat_measure_t *m = &d->cat->measures[ind->first_measure + j];
@@ -577,16 +588,17 @@ static void s_coverage(s_doc_t *d)
 {
     FILE *f = d->f;
     s_page(d, "coverage", T("Täckning", "Coverage"));
-    fprintf(f, "<p>%s</p>\n",
-            T("Hur många personer siffrorna vilar på: deltagare med statusrapport vid start och avslut, "
-              "svarande i varje enkät och svarsfrekvensen för deltagarenkäterna (pågående mot start, avslut mot "
-              "avslut). Personal-, styrelse- och chefsenkäter har ingen känd population i finsam och visar bara "
-              "antal svarande. Antalen är skyddade som alla andra; en dold siffra ger ingen svarsfrekvens.",
-              "How many people the figures rest on: participants with a status observation at entry and at "
-              "exit, the respondents of each survey, and the response rate of the participant surveys (ongoing "
-              "against entry, exit against exit). Staff, board and manager surveys have no known population in "
-              "finsam and show respondents only. The counts are protected like every other; a hidden count "
-              "gives no response rate."));
+    fprintf(
+        f, "<p>%s</p>\n",
+        T("Hur många personer siffrorna vilar på: deltagare med statusrapport vid start och avslut, "
+          "svarande i varje enkät och svarsfrekvensen för deltagarenkäterna (pågående mot start, avslut mot "
+          "avslut). Personal-, styrelse- och chefsenkäter har ingen känd population i finsam och visar bara "
+          "antal svarande. Antalen är skyddade som alla andra; en dold siffra ger ingen svarsfrekvens.",
+          "How many people the figures rest on: participants with a status observation at entry and at "
+          "exit, the respondents of each survey, and the response rate of the participant surveys (ongoing "
+          "against entry, exit against exit). Staff, board and manager surveys have no known population in "
+          "finsam and show respondents only. The counts are protected like every other; a hidden count "
+          "gives no response rate."));
     /* Levels shown: the förbund edition its förbund, län, Riket. */
     s_level_t lv[3];
     int nl = 0;
@@ -648,11 +660,12 @@ static void s_coverage(s_doc_t *d)
         }
         fprintf(f, "</tr>\n");
     }
-    fprintf(f, "</tbody></table>\n<p class=\"def\">%s</p>\n",
-            T("Inom parentes: svarsfrekvens, svarande delat med deltagare med statusrapport (start för pågående, "
-              "avslut för avslutsenkäten).",
-              "In parentheses: response rate, respondents over participants with a status observation (entry for "
-              "the ongoing survey, exit for the exit survey)."));
+    fprintf(
+        f, "</tbody></table>\n<p class=\"def\">%s</p>\n",
+        T("Inom parentes: svarsfrekvens, svarande delat med deltagare med statusrapport (start för pågående, "
+          "avslut för avslutsenkäten).",
+          "In parentheses: response rate, respondents over participants with a status observation (entry for "
+          "the ongoing survey, exit for the exit survey)."));
     s_page_end(d);
 }
 
@@ -669,18 +682,19 @@ static void s_approval(s_doc_t *d)
 {
     FILE *f = d->f;
     s_page(d, "approval", T("Godkännande", "Approval"));
-    fprintf(f, "<p>%s</p>\n",
-            T("Ett förbund skickar in sitt år när uppgifterna är kompletta; det nationella nätverket godkänner "
-              "det, och då låses siffrorna. Uppgifter som kommer in efter låsningen lagras men räknas inte in i "
-              "de officiella siffrorna förrän året öppnas igen (sena uppgifter). Riksupplagan tar med godkända "
-              "förbund och namnger de övriga.",
-              "A förbund submits its year when its data are complete; the national network approves it, which "
-              "locks the figures. Data arriving after the lock are stored but not counted in the official "
-              "figures until the year is reopened (late data). The national edition includes approved förbund "
-              "and names the others."));
+    fprintf(
+        f, "<p>%s</p>\n",
+        T("Ett förbund skickar in sitt år när uppgifterna är kompletta; det nationella nätverket godkänner "
+          "det, och då låses siffrorna. Uppgifter som kommer in efter låsningen lagras men räknas inte in i "
+          "de officiella siffrorna förrän året öppnas igen (sena uppgifter). Riksupplagan tar med godkända "
+          "förbund och namnger de övriga.",
+          "A förbund submits its year when its data are complete; the national network approves it, which "
+          "locks the figures. Data arriving after the lock are stored but not counted in the official "
+          "figures until the year is reopened (late data). The national edition includes approved förbund "
+          "and names the others."));
     fprintf(f, "<table><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>\n",
-            T("Förbund", "Förbund"), T("Status för året", "State of the year"), T("Senast ändrad", "Last changed"),
-            T("Sena uppgifter", "Late data"));
+            T("Förbund", "Förbund"), T("Status för året", "State of the year"),
+            T("Senast ändrad", "Last changed"), T("Sena uppgifter", "Late data"));
     /* Every registered förbund, and any other with a state. */
     for (int pass = 0; pass < 2; pass++) {
         int n = pass == 0 ? d->cat->nforbund : (int) json_array_size(d->periods);
@@ -703,10 +717,10 @@ static void s_approval(s_doc_t *d)
             size_t k;
             char year[8];
             snprintf(year, sizeof year, "%d", d->req->year);
-            json_array_foreach(d->periods, k, q) if (!strcmp(json_string_value(json_object_get(q, "forbund")),
-                                                             code) &&
-                                                     !strcmp(json_string_value(json_object_get(q, "period")),
-                                                             year)) p = q;
+            json_array_foreach(d->periods, k, q)
+                if (!strcmp(json_string_value(json_object_get(q, "forbund")), code) &&
+                    !strcmp(json_string_value(json_object_get(q, "period")), year))
+                    p = q;
             fprintf(f, "<tr><td>");
             s_esc(f, registry_forbund_name(d->cat, code));
             fprintf(f, "</td><td>%s</td><td>%.10s</td><td>%lld</td></tr>\n",
@@ -723,34 +737,36 @@ static void s_method(s_doc_t *d)
 {
     FILE *f = d->f;
     s_page(d, "method", T("Metod", "Method"));
-    fprintf(f, "<p>%s</p>\n<p>%s</p>\n",
-            T("Uppgifterna kommer från förbundens egna system. Varje förbunds agent tar bort direkta "
-              "identifierare och ersätter personnumret med en pseudonym (nyckelad hash under en nyckel som bara "
-              "förbundet har) innan något lämnar förbundet. Lagrade händelser är pseudonymiserade "
-              "personuppgifter; bara de publicerade sammanställningarna är anonyma.",
-              "The data come from the förbund's own systems. Each förbund's agent removes direct identifiers "
-              "and replaces the personal identity number by a pseudonym (a keyed hash under a key only the "
-              "förbund holds) before anything leaves the förbund. Stored events are pseudonymized personal "
-              "data; only the published aggregates are anonymous."),
-            T("Medelvärden visas med en decimal och ett 95-procentigt konfidensintervall (Students t). Andelar "
-              "är andelen som svarat 4–5 eller ja. Förändring är skillnaden mot samma mått året före, såsom det "
-              "var känt när året låstes. Integrerad − projekt är skillnaden mellan insatser i integrerad "
-              "samverkan och projekt med Welchs intervall för medelvärden och Walds för andelar.",
-              "Means are shown with one decimal and a 95 % confidence interval (Student's t). Shares are the "
-              "share answering 4–5 or yes. Change is the difference from the same measure the year before, as "
-              "known when the year was locked. Integrated − project is the difference between insatser in "
-              "integrated collaboration and projects, with Welch's interval for means and Wald's for shares."));
-    fprintf(f,
-            T("<p>Röjandeskydd: varje antal får ett litet konsekvent slumpbidrag (cellnyckelmetoden, som SCB "
-              "använder sedan 2025), så samma personer ger samma tal i alla tabeller. En uppgift som vilar på "
-              "färre än %d personer visas inte, och fler uppgifter döljs så att ingen dold uppgift kan räknas "
-              "fram ur andra. Andelar 0 %% och 100 %% visas bara från 10 svarande.</p>\n",
-              "<p>Disclosure control: every count gets a small consistent random noise (the cell-key method "
-              "used by Statistics Sweden since 2025), so the same people give the same number in every table. "
-              "A figure resting on fewer than %d people is not shown, and more are hidden so that no hidden "
-              "figure can be worked out from others. Shares of 0 %% and 100 %% are shown only from 10 "
-              "respondents.</p>\n"),
-            d->min_units);
+    fprintf(
+        f, "<p>%s</p>\n<p>%s</p>\n",
+        T("Uppgifterna kommer från förbundens egna system. Varje förbunds agent tar bort direkta "
+          "identifierare och ersätter personnumret med en pseudonym (nyckelad hash under en nyckel som bara "
+          "förbundet har) innan något lämnar förbundet. Lagrade händelser är pseudonymiserade "
+          "personuppgifter; bara de publicerade sammanställningarna är anonyma.",
+          "The data come from the förbund's own systems. Each förbund's agent removes direct identifiers "
+          "and replaces the personal identity number by a pseudonym (a keyed hash under a key only the "
+          "förbund holds) before anything leaves the förbund. Stored events are pseudonymized personal "
+          "data; only the published aggregates are anonymous."),
+        T("Medelvärden visas med en decimal och ett 95-procentigt konfidensintervall (Students t). Andelar "
+          "är andelen som svarat 4–5 eller ja. Förändring är skillnaden mot samma mått året före, såsom det "
+          "var känt när året låstes. Integrerad − projekt är skillnaden mellan insatser i integrerad "
+          "samverkan och projekt med Welchs intervall för medelvärden och Walds för andelar.",
+          "Means are shown with one decimal and a 95 % confidence interval (Student's t). Shares are the "
+          "share answering 4–5 or yes. Change is the difference from the same measure the year before, as "
+          "known when the year was locked. Integrated − project is the difference between insatser in "
+          "integrated collaboration and projects, with Welch's interval for means and Wald's for shares."));
+    fprintf(
+        f,
+        T("<p>Röjandeskydd: varje antal får ett litet konsekvent slumpbidrag (cellnyckelmetoden, som SCB "
+          "använder sedan 2025), så samma personer ger samma tal i alla tabeller. En uppgift som vilar på "
+          "färre än %d personer visas inte, och fler uppgifter döljs så att ingen dold uppgift kan räknas "
+          "fram ur andra. Andelar 0 %% och 100 %% visas bara från 10 svarande.</p>\n",
+          "<p>Disclosure control: every count gets a small consistent random noise (the cell-key method "
+          "used by Statistics Sweden since 2025), so the same people give the same number in every table. "
+          "A figure resting on fewer than %d people is not shown, and more are hidden so that no hidden "
+          "figure can be worked out from others. Shares of 0 %% and 100 %% are shown only from 10 "
+          "respondents.</p>\n"),
+        d->min_units);
     fprintf(f, "<p>%s</p>\n",
             T("Officiella siffror: ett förbunds år räknas med de händelser som fanns när året godkändes "
               "(låstes). Senare händelser för året räknas som sena uppgifter tills året öppnas igen och "
@@ -801,10 +817,10 @@ fin_err_t annual_html(ledger_t *ledger, const catalogue_t *catalogue, const annu
         const char *state = "open";
         size_t i;
         json_t *p;
-        json_array_foreach(d.periods, i, p) if (!strcmp(json_string_value(json_object_get(p, "forbund")),
-                                                        req->forbund) &&
-                                                !strchr(json_string_value(json_object_get(p, "period")), 'H'))
-            state = json_string_value(json_object_get(p, "state"));
+        json_array_foreach(d.periods, i, p)
+            if (!strcmp(json_string_value(json_object_get(p, "forbund")), req->forbund) &&
+                !strchr(json_string_value(json_object_get(p, "period")), 'H'))
+                state = json_string_value(json_object_get(p, "state"));
         if (!known && !strcmp(state, "open")) {
             code = fin_fail(err, errlen, FIN_ENOTFOUND, "förbund %s is not registered and has no approval",
                             req->forbund);
@@ -824,8 +840,8 @@ fin_err_t annual_html(ledger_t *ledger, const catalogue_t *catalogue, const annu
     d.info = official_info(off);
     info->approved = d.info->approved;
     if (d.info->approved == 0) {
-        code = fin_fail(err, errlen, FIN_EINPUT, "no förbund has an approved %d yet (finsamctl approval list)",
-                        req->year);
+        code = fin_fail(err, errlen, FIN_EINPUT,
+                        "no förbund has an approved %d yet (finsamctl approval list)", req->year);
         goto done;
     }
     d.min_units = protect_params(official_protect(off))->min_count;
@@ -842,7 +858,8 @@ fin_err_t annual_html(ledger_t *ledger, const catalogue_t *catalogue, const annu
     if ((code = query_run(official_ledger(cov), covcat, &q, &d.coverage, err, errlen)))
         goto done;
 
-    fprintf(out, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n<title>", d.sv ? "sv" : "en");
+    fprintf(out, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n<title>",
+            d.sv ? "sv" : "en");
     s_esc(out, d.sv ? "Indikatorrapport " : "Indicator report ");
     fprintf(out, "%d – ", req->year);
     s_esc(out, s_edition(&d));
@@ -855,7 +872,8 @@ fin_err_t annual_html(ledger_t *ledger, const catalogue_t *catalogue, const annu
     s_coverage(&d);
     s_approval(&d);
     s_method(&d);
-    fprintf(out, "<!-- finsam-report pages=%d approved=%d -->\n</body></html>\n", info->pages, info->approved);
+    fprintf(out, "<!-- finsam-report pages=%d approved=%d -->\n</body></html>\n", info->pages,
+            info->approved);
     if (fflush(out) != 0 || ferror(out))
         code = fin_fail(err, errlen, FIN_EIO, "write failed");
 done:

@@ -39,10 +39,10 @@ typedef struct {
 } annual_request_t;
 
 typedef struct {
-    int pages;         /* parts, each starting a page */
-    int approved;      /* förbund in the official figures */
-    int withheld;      /* rows shown as withheld */
-    double seconds;    /* to compute and write */
+    int pages;      /* parts, each starting a page */
+    int approved;   /* förbund in the official figures */
+    int withheld;   /* rows shown as withheld */
+    double seconds; /* to compute and write */
 } annual_info_t;
 
 /* Writes the report to out. catalogue: the catalogue in force with the

@@ -32,10 +32,11 @@ static json_t *s_scale(const cat_scale_t *s)
     return o;
 }
 
-static json_t *s_measure(const char *id, const char *aggregate, json_t *source, const char *sv, const char *en)
+static json_t *s_measure(const char *id, const char *aggregate, json_t *source, const char *sv,
+                         const char *en)
 {
-    return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s}", "id", id, "aggregate", aggregate, "source", source,
-                     "sv", sv, "en", en, "definition_sv", "", "definition_en", "");
+    return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s}", "id", id, "aggregate", aggregate, "source",
+                     source, "sv", sv, "en", en, "definition_sv", "", "definition_en", "");
 }
 
 fin_err_t coverage_catalogue(catalogue_t **out, const catalogue_t *base, char *err, size_t errlen)
@@ -47,18 +48,21 @@ fin_err_t coverage_catalogue(catalogue_t **out, const catalogue_t *base, char *e
         json_object_set_new(scales, base->scales[i].code, s_scale(&base->scales[i]));
     for (int i = 0; i < base->nforbund; i++)
         json_object_set_new(forbund, base->forbund[i].code,
-                            json_pack("{s:s, s:s}", "name", base->forbund[i].name ? base->forbund[i].name : "",
-                                      "lan", base->forbund[i].lan ? base->forbund[i].lan : ""));
+                            json_pack("{s:s, s:s}", "name",
+                                      base->forbund[i].name ? base->forbund[i].name : "", "lan",
+                                      base->forbund[i].lan ? base->forbund[i].lan : ""));
     json_array_append_new(measures,
                           s_measure(COVERAGE_STATUS_ENTRY, "share_yes",
                                     json_pack("{s:s, s:s}", "status", "in_work_or_studies", "phase", "entry"),
-                                    "Deltagare med statusrapport vid start", "Participants with a status "
-                                                                             "observation at entry"));
+                                    "Deltagare med statusrapport vid start",
+                                    "Participants with a status "
+                                    "observation at entry"));
     json_array_append_new(measures,
                           s_measure(COVERAGE_STATUS_EXIT, "share_yes",
                                     json_pack("{s:s, s:s}", "status", "in_work_or_studies", "phase", "exit"),
-                                    "Deltagare med statusrapport vid avslut", "Participants with a status "
-                                                                              "observation at exit"));
+                                    "Deltagare med statusrapport vid avslut",
+                                    "Participants with a status "
+                                    "observation at exit"));
     for (int i = 0; i < base->ninstruments; i++) {
         const cat_instrument_t *in = &base->instruments[i];
         json_t *items = json_object();
@@ -69,8 +73,8 @@ fin_err_t coverage_catalogue(catalogue_t **out, const catalogue_t *base, char *e
                                           in->items[j].en ? in->items[j].en : "", "since",
                                           (int) in->items[j].since));
         json_object_set_new(instruments, in->code,
-                            json_pack("{s:s, s:s, s:s, s:o}", "kind", s_kind(in->kind), "sv", in->sv ? in->sv : "",
-                                      "en", in->en ? in->en : "", "items", items));
+                            json_pack("{s:s, s:s, s:s, s:o}", "kind", s_kind(in->kind), "sv",
+                                      in->sv ? in->sv : "", "en", in->en ? in->en : "", "items", items));
         if ((in->kind != INSTR_PARTICIPANT_SURVEY && in->kind != INSTR_STAFF_SURVEY) || in->nitems == 0)
             continue;
         /* The first item every version of the instrument has. */
@@ -86,16 +90,15 @@ fin_err_t coverage_catalogue(catalogue_t **out, const catalogue_t *base, char *e
         snprintf(sv, sizeof sv, "Svarande: %s", in->sv ? in->sv : in->code);
         snprintf(en, sizeof en, "Respondents: %s", in->en ? in->en : in->code);
         const char *agg = first->scale->yes >= 0 ? "share_yes" : "ordinal";
-        json_array_append_new(measures, s_measure(id, agg,
-                                                  json_pack("{s:s, s:s}", "instrument", in->code, "item",
-                                                            first->code),
-                                                  sv, en));
+        json_array_append_new(
+            measures,
+            s_measure(id, agg, json_pack("{s:s, s:s}", "instrument", in->code, "item", first->code), sv, en));
     }
-    json_t *root = json_pack("{s:i, s:i, s:o, s:o, s:o, s:[{s:i, s:s, s:s, s:s, s:s, s:o}]}", "catalogue_version",
-                             (int) base->version, "oldest_accepted_version", (int) base->oldest_version, "scales",
-                             scales, "instruments", instruments, "forbund", forbund, "indicators", "id",
-                             COVERAGE_INDICATOR, "perspective", "participant", "type", "process", "sv",
-                             "Täckning", "en", "Coverage", "measures", measures);
+    json_t *root = json_pack(
+        "{s:i, s:i, s:o, s:o, s:o, s:[{s:i, s:s, s:s, s:s, s:s, s:o}]}", "catalogue_version",
+        (int) base->version, "oldest_accepted_version", (int) base->oldest_version, "scales", scales,
+        "instruments", instruments, "forbund", forbund, "indicators", "id", COVERAGE_INDICATOR, "perspective",
+        "participant", "type", "process", "sv", "Täckning", "en", "Coverage", "measures", measures);
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (!text)

@@ -156,8 +156,8 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
     json_t *approvals = approval_json(ledger, NULL, 0, false, err, sizeof err);
     json_t *periods = approvals ? json_incref(json_object_get(approvals, "periods")) : json_array();
     json_decref(approvals);
-    return json_pack("{s:I,s:o,s:o,s:o,s:o}", "events_in_log", (json_int_t) last, "forbund", forbund, "agents",
-                     agents, "publication", publication, "approvals", periods);
+    return json_pack("{s:I,s:o,s:o,s:o,s:o}", "events_in_log", (json_int_t) last, "forbund", forbund,
+                     "agents", agents, "publication", publication, "approvals", periods);
 }
 
 void status_print_table(const json_t *report, FILE *out)
@@ -215,7 +215,8 @@ void status_print_table(const json_t *report, FILE *out)
     json_array_foreach(periods, i, a) {
         bool locked = json_is_true(json_object_get(a, "locked"));
         fprintf(out, "%-8s %-8s %-10s", json_string_value(json_object_get(a, "forbund")),
-                json_string_value(json_object_get(a, "period")), json_string_value(json_object_get(a, "state")));
+                json_string_value(json_object_get(a, "period")),
+                json_string_value(json_object_get(a, "state")));
         if (locked)
             fprintf(out, " locked at event %lld, late data: %lld event(s)",
                     (long long) json_integer_value(json_object_get(a, "lock_seq")),

@@ -197,7 +197,8 @@ static void test_approval_states(void)
     CHECK_EQ(ack->rejected[0]->code, FINSAM__V1__REJECT_CODE__REJECT_FORBIDDEN);
     CHECK(strstr(ack->rejected[0]->text, "only the central operator"));
     CHECK(ack->rejected[1]->code == FINSAM__V1__REJECT_CODE__REJECT_FORBIDDEN ||
-          ack->rejected[1]->code == FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD); /* a reopen needs a reason */
+          ack->rejected[1]->code ==
+              FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD); /* a reopen needs a reason */
     CHECK_EQ(ack->rejected[2]->code, FINSAM__V1__REJECT_CODE__REJECT_FORBIDDEN);
     CHECK_EQ(ack->rejected[3]->code, FINSAM__V1__REJECT_CODE__REJECT_INVALID_FIELD);
     codec_free_ack(&ack);
@@ -250,7 +251,8 @@ static void test_approval_states(void)
     cluster_start_collector(&c);
     s_late_reports(&c, nv, 1, 5);
     s_expect_state(&c, "NV", "approved", 5);
-    char *off1 = s_figures(&c, true, true), *live1 = s_figures(&c, false, true), *off1p = s_figures(&c, true, false);
+    char *off1 = s_figures(&c, true, true), *live1 = s_figures(&c, false, true),
+         *off1p = s_figures(&c, true, false);
     CHECK(!strcmp(off0, off1));
     CHECK(!strcmp(off0p, off1p));
     CHECK(strcmp(live0, live1) != 0);
