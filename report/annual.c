@@ -259,6 +259,9 @@ static json_t *s_measure_json(json_t *answer, const char *id)
 /* ---- chart ---------------------------------------------------------------- */
 
 #define S_ROWS_MAX 64
+/* A chart shows at most this many rows: Riket and the län first, then
+ * förbund (the table lists every row). */
+#define S_CHART_ROWS 12
 
 static void s_chart(s_doc_t *d, json_t **rows, const s_val_t *vals, size_t n)
 {
@@ -360,7 +363,7 @@ static void s_measure(s_doc_t *d, const cat_measure_t *m, json_t *mj)
     if (m->aggregate == AGG_SUM)
         for (size_t i = 0; i < n; i++)
             vals[i].axis_lo = vals[i].axis_hi = 0;
-    s_chart(d, rows, vals, n);
+    s_chart(d, rows, vals, n > S_CHART_ROWS ? S_CHART_ROWS : n);
     fprintf(f,
             "<table><thead><tr><th>%s</th><th>n</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>"
             "</thead><tbody>\n",
@@ -538,16 +541,46 @@ static void s_summary(s_doc_t *d)
     s_page_end(d);
 }
 
+/* A measure's height on the page in mm, estimated high (the page count
+ * is the number of parts only while no part overflows, so an estimate too
+ * low would add a page): heading, definition, chart and table. */
+static double s_measure_mm(const s_doc_t *d, const cat_measure_t *m, json_t *mj)
+{
+    json_t *rows[S_ROWS_MAX];
+    size_t n = mj ? s_rows(d, mj, rows, S_ROWS_MAX) : 0;
+    const char *def = s_label(d, m->definition_sv, m->definition_en);
+    double h = 10 + 4.0 * (double) (strlen(def ? def : "") / 100 + 1);
+    if (n == 0)
+        return h + 6;
+    size_t charted = n > S_CHART_ROWS ? S_CHART_ROWS : n;
+    return h + ((double) charted * 12 + 12) * 0.265 + 2 + ((double) n + 1) * 5.0 + 3;
+}
+
 static void s_indicator_page(s_doc_t *d, const cat_indicator_t *ind)
 {
-    char anchor[16], title[512];
+    char anchor[40], title[512];
     snprintf(anchor, sizeof anchor, "ind-%d", ind->id);
     snprintf(title, sizeof title, "%s %d. %s", T("Indikator", "Indicator"), ind->id,
              s_label(d, ind->sv, ind->en));
     s_page(d, anchor, title);
+    /* A4 less margins (267 mm) less the title (two lines). */
+    const double budget = 267 - 20;
+    double used = 0;
     for (int j = 0; j < ind->nmeasures; j++) {
         const cat_measure_t *m = &d->cat->measures[ind->first_measure + j];
-        s_measure(d, m, s_measure_json(d->figures, m->id));
+        json_t *mj = s_measure_json(d->figures, m->id);
+        double h = s_measure_mm(d, m, mj);
+        if (used > 0 && used + h > budget) {
+            /* The rest on a page of its own. */
+            s_page_end(d);
+            snprintf(anchor, sizeof anchor, "ind-%d-%d", ind->id, j);
+            snprintf(title, sizeof title, "%s %d (%s)", T("Indikator", "Indicator"), ind->id,
+                     T("forts.", "cont."));
+            s_page(d, anchor, title);
+            used = 0;
+        }
+        s_measure(d, m, mj);
+        used += h;
     }
     s_page_end(d);
 }
