@@ -22,7 +22,7 @@ agent() { # name forbund events seed
     "$BIN/finsam-agent" -d "$OUT/$1" --forbund "$2" keygen >/dev/null
     cp "$OUT/$1/keys/agent.key" "$C/agents/$1.key"
     cp "$C/keys/collector.key" "$OUT/$1/keys/collector.key"
-    "$BIN/finsam-agent" -d "$OUT/$1" demo --events "$3" --seed "$4" --no-send >/dev/null
+    "$BIN/finsam-agent" -d "$OUT/$1" --log-level warn demo --events "$3" --seed "$4" --no-send >/dev/null
 }
 mkdir -p "$C/agents"
 agent nv NV 20000 1
@@ -35,9 +35,9 @@ trap 'kill $PID 2>/dev/null || true' EXIT
 while [ ! -s "$OUT/endpoint" ]; do sleep 0.1; done
 EP=$(cat "$OUT/endpoint")
 for a in nv hbs sd; do
-    "$BIN/finsam-agent" -d "$OUT/$a" --collector "$EP" run --exit-when-empty >/dev/null
-    "$BIN/finsam-agent" -d "$OUT/$a" submit --year 2026 >/dev/null
-    "$BIN/finsam-agent" -d "$OUT/$a" --collector "$EP" run --exit-when-empty >/dev/null
+    "$BIN/finsam-agent" -d "$OUT/$a" --log-level warn --collector "$EP" run --exit-when-empty >/dev/null
+    "$BIN/finsam-agent" -d "$OUT/$a" --log-level warn submit --year 2026 >/dev/null
+    "$BIN/finsam-agent" -d "$OUT/$a" --log-level warn --collector "$EP" run --exit-when-empty >/dev/null
 done
 "$BIN/finsamctl" -d "$C" approve NV 2026
 "$BIN/finsamctl" -d "$C" approve SD 2026
