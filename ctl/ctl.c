@@ -1,10 +1,12 @@
 /* ctl.c (finsamctl): the operator's command line. Reads the collector's
  * store read-only (LMDB allows readers beside the running writer), so it
  * works whether or not the collector runs, and never changes data except
- * for `keygen` (new files), `backup` (a copy elsewhere), `erase` (opens
- * the store for writing; LMDB serialises its write transactions with the
- * running collector's) and `migrate` (a previous release's store, with
- * the collector stopped). */
+ * for `keygen` (new files), `backup` (a copy elsewhere), `erase`,
+ * `approve` and `reopen` (they open the store for writing and append an
+ * event to the log; LMDB serialises their write transactions with the
+ * running collector's), `migrate` (a previous release's store, with the
+ * collector stopped) and `report` (a document; the official figures it
+ * reads are computed in a temporary directory). */
 #include "annual.h"
 #include "approval.h"
 #include "check.h"
