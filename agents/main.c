@@ -40,7 +40,7 @@ static const opt_t s_opts[] = {
     {"spool-rejected-retention-days", 0, OPT_INT, "14", 0, 3650,
      "run --spool: days a file that was not imported is kept in DIR/rejected/ for staff to fix",
      &o.rejected_retention_days},
-    {"out", 0, OPT_STR, NULL, 0, 0, "mapping draft: write the draft to this new file (default stdout)",
+    {"out", 'o', OPT_STR, NULL, 0, 0, "mapping draft: write the draft to this new file (default stdout)",
      &o.out},
     {"passphrase-file", 0, OPT_STR, NULL, 0, 0,
      "export-key/import-key: file whose first line is the passphrase (mode 0600)", &o.passphrase_file},
