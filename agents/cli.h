@@ -36,7 +36,8 @@
 typedef struct {
     char *data_dir, *forbund, *collector, *server_key, *catalogue, *log_level, *agent_id;
     char *mapping, *spool, *passphrase_file, *format, *out, *sheet, *lang;
-    long batch_size, window, ack_timeout_ms, events, seed, retention_days, rejected_retention_days;
+    long year, half, batch_size, window, ack_timeout_ms, events, seed, retention_days,
+        rejected_retention_days;
     long connect_timeout, unreachable_timeout, outbox_quota_mb;
     bool dry_run, no_send, exit_when_empty, check_config;
 } cli_options_t;
@@ -102,5 +103,6 @@ int cmd_status(void);                                /* cmd_outbox.c */
 int cmd_erase(const char *hex);                      /* cmd_outbox.c */
 int cmd_mapping(const char *what, const char *file); /* cmd_mapping.c: draft, check */
 int cmd_withdraw(int argc, char **argv);             /* cmd_withdraw.c: argv after "withdraw" */
+int cmd_submit(void);                                /* cmd_submit.c: --year, --half */
 
 #endif

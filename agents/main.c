@@ -40,7 +40,7 @@ static const opt_t s_opts[] = {
     {"spool-rejected-retention-days", 0, OPT_INT, "14", 0, 3650,
      "run --spool: days a file that was not imported is kept in DIR/rejected/ for staff to fix",
      &o.rejected_retention_days},
-    {"out", 0, OPT_STR, NULL, 0, 0, "mapping draft: write the draft to this new file (default stdout)",
+    {"out", 'o', OPT_STR, NULL, 0, 0, "mapping draft: write the draft to this new file (default stdout)",
      &o.out},
     {"sheet", 0, OPT_STR, NULL, 0, 0,
      "mapping draft: the workbook's sheet, by name or number (default: the one with the most rows)",
@@ -65,6 +65,8 @@ static const opt_t s_opts[] = {
      &o.outbox_quota_mb},
     {"lang", 0, OPT_STR, "sv", 0, 0,
      "what staff read (status, reports, check-config, keygen): sv (Swedish) or en (English)", &o.lang},
+    {"year", 0, OPT_INT, "0", 0, 2100, "submit: the year whose figures are complete", &o.year},
+    {"half", 0, OPT_INT, "0", 0, 2, "submit: only this half-year (1: Jan-Jun, 2: Jul-Dec)", &o.half},
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
     {"agent-id", 0, OPT_STR, NULL, 0, 0,
      "name sent with batches; keygen: the certificate's name (default agent-FORBUND)", &o.agent_id},
@@ -81,7 +83,8 @@ static const opt_choice_t s_choices[] = {
 static const opt_spec_t s_spec = {
     .prog = "finsam-agent",
     .usage = "finsam-agent [OPTIONS] keygen|import FILE|mapping draft|check FILE|export-key OUT|import-key "
-             "IN|run|demo|status|erase ID|withdraw import N|FILE-NO|withdraw response-id ID...|check-config",
+             "IN|run|demo|status|erase ID|withdraw import N|FILE-NO|withdraw response-id ID...|submit --year "
+             "Y|check-config",
     .summary =
         "The finsam agent at a förbund site: imports rows, pseudonymizes them, keeps them in a durable\n"
         "outbox and sends them to the collector over CurveZMQ until acknowledged.",
@@ -109,6 +112,9 @@ static const opt_spec_t s_spec = {
         "                says \"import N\"; 000012 is the spool's file number), as retraction\n"
         "                events the collector subtracts exactly; again: no harm, exit 0\n"
         "  withdraw response-id ID...  the same for the rows with these response ids\n"
+        "  submit --year Y [--half 1|2]  tell the centre the förbund's figures for the period are\n"
+        "                complete and ask for its approval (queued, delivered like every event;\n"
+        "                a refusal shows in status; docs/agent.md)\n"
         "  check-config  check options, config file, data directory, keys and their modes, the\n"
         "                collector's public key, catalogue, mapping, insats codes and spool; connects\n"
         "                nowhere, changes nothing (--check-config is the same)\n"
@@ -176,6 +182,8 @@ int main(int argc, char **argv)
         return cmd_erase(argv[first + 1]);
     if (cmd && !strcmp(cmd, "withdraw"))
         return cmd_withdraw(nargs, argv + first + 1);
+    if (cmd && !strcmp(cmd, "submit") && nargs == 0)
+        return cmd_submit();
     fprintf(stderr, "Usage: %s (try --help)\n", s_spec.usage);
     return EX_USAGE;
 }

@@ -7,6 +7,7 @@
  * process-wide stats are only added after the commit succeeded. */
 #include "ingest.h"
 
+#include "approval.h"
 #include "erase.h"
 #include "log.h"
 #include "util.h"
@@ -223,6 +224,20 @@ static int s_apply_event(ingest_t *self, ledger_txn_t *lt, const ingest_item_t *
     }
     if (rc != MDB_NOTFOUND)
         goto out;
+    if (ev->body_case == FINSAM__V1__EVENT__BODY_APPROVAL) {
+        /* A submission: refused with the reason when the period's state
+         * does not allow it; otherwise logged and applied in this
+         * transaction (approval.h). It feeds no cell. */
+        if ((rc = approval_check(lt->txn, self->ledger, ev, &v->code, v->text, sizeof v->text)) ||
+            v->code != FINSAM__V1__REJECT_CODE__REJECT_NONE)
+            goto out;
+        if ((rc = ledger_append(lt, item->forbund, v->id, raw->data, raw->len, now_ms, &seq)))
+            goto out;
+        v->seq = seq;
+        v->kind = codec_event_kind(ev);
+        rc = approval_apply(lt->txn, self->ledger, ev, seq, now_ms);
+        goto out;
+    }
     const uint8_t *target = NULL;
     if (ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION)
         target = ev->retraction->target_id.data;
@@ -243,6 +258,10 @@ static int s_apply_event(ingest_t *self, ledger_txn_t *lt, const ingest_item_t *
         goto out;
     v->seq = seq;
     v->kind = codec_event_kind(ev); /* a static string: outlives ev */
+    /* Stored and counted live as always; for a locked period it is late
+     * data, held out of the official figures by its position. */
+    if ((rc = approval_note(lt->txn, self->ledger, lt->txn, self->ledger, ev, seq)))
+        goto out;
     if (ev->body_case == FINSAM__V1__EVENT__BODY_ERASURE) {
         rc = erase_apply(lt, self->aggregate, target_seq, old, seq, self->scrub);
         self->erase_txnid = erase_txnid(lt);

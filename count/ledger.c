@@ -44,6 +44,7 @@ static const store_db_t s_dbs[LEDGER_DB_COUNT] = {
     [LEDGER_DB_PUBLISHED] = {"published", 0},
     [LEDGER_DB_DISTS] = {"dists", 0},
     [LEDGER_DB_PUBLISHED_DISTS] = {"published-dists", 0},
+    [LEDGER_DB_APPROVALS] = {"approvals", 0},
 };
 
 typedef struct {

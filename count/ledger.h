@@ -22,6 +22,9 @@
  *   published  cell key -> the cell's state as last published (publish.h)
  *   published-dists  the same layout as dists: each cell's distribution
  *              as last published
+ *   approvals  förbund + period -> the period's approval state, and
+ *              förbund + period + be64 seq -> one step of its history
+ *              (approval.h); derived from the approval events of the log
  *
  * Everything for one group commit happens in one write transaction started
  * by ledger_write(), which reads the next log position from the log itself
@@ -59,7 +62,12 @@
  *    migrated by the operator, `finsamctl migrate` (migrate.h): the
  *    derived state is recomputed from the log, the publication kept as it
  *    is. Neither the collector nor finsamctl's other commands open it.
- *    Older stores are refused. */
+ *    Older stores are refused.
+ *    Issue 18 added the `approvals` database to schema 6 without a new
+ *    number: nothing stored before changes meaning, the database is
+ *    derived from approval events (which no earlier store holds) and is
+ *    created, empty, the first time this release opens a store for
+ *    writing (the collector does at start). */
 #define LEDGER_SCHEMA_VERSION 6
 /* The one schema a migration starts from (migrate.h). */
 #define LEDGER_SCHEMA_PREVIOUS 5
@@ -82,6 +90,7 @@ typedef enum {
     LEDGER_DB_PUBLISHED,
     LEDGER_DB_DISTS,
     LEDGER_DB_PUBLISHED_DISTS,
+    LEDGER_DB_APPROVALS,
     LEDGER_DB_COUNT
 } ledger_db_t;
 

@@ -49,7 +49,7 @@ fin_err_t migrate_run(const char *dir, const catalogue_t *catalogue, migrate_rep
     uint8_t secret[SECRET_LEN];
     char why[256];
     bool keyed = secret_load(ledger, secret, why, sizeof why) == 0;
-    replay_t r = {ledger, NULL, NULL, 1, ledger_next_seq(ledger)};
+    replay_t r = {ledger, NULL, NULL, 1, ledger_next_seq(ledger), false, NULL, NULL};
     if (!keyed && r.end_seq > 1) {
         /* Events but no secret: no collector of ours wrote this store. */
         result = fin_fail(err, errlen, FIN_ECORRUPT, "%s: events but no secret: %s", dir, why);

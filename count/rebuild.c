@@ -35,6 +35,8 @@ static void s_describe(char *out, size_t len, ledger_db_t db, const MDB_val *k)
                      be32_get((const uint8_t *) k->mv_data + CELL_KEY_LEN));
         else
             snprintf(out, len, "cell %s %s %s %s", ck.measure, ck.forbund, period, slice);
+    } else if (db == LEDGER_DB_APPROVALS) {
+        snprintf(out, len, "approval record %.8s (%zu-byte key)", (const char *) k->mv_data, k->mv_size);
     } else {
         snprintf(out, len, "participant record (%zu-byte key)", k->mv_size);
     }
@@ -167,7 +169,7 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     /* The same record keys as the collector's: the cell keys are compared too. */
     uint8_t secret[SECRET_LEN];
     bool keyed = secret_load(ledger, secret, err, errlen) == 0;
-    replay_t c = {ledger, NULL, keyed ? aggregate_new(catalogue, secret) : NULL, 1, 0};
+    replay_t c = {ledger, NULL, keyed ? aggregate_new(catalogue, secret) : NULL, 1, 0, true, NULL, NULL};
     sodium_memzero(secret, sizeof secret);
     if (!c.aggregate || ledger_open_scratch(&scratch, dir, err, errlen) != FIN_OK)
         goto cleanup;
@@ -200,6 +202,9 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
                        &report->differences, out);
     if (rc == 0)
         rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_DISTS, &report->dist_entries,
+                       &report->differences, out);
+    if (rc == 0)
+        rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_APPROVALS, &report->approvals,
                        &report->differences, out);
     store_read_end(ledger_store(scratch), ts);
     if (rc)

@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 typedef struct {
-    uint64_t events, cells, people, dist_entries, differences;
+    uint64_t events, cells, people, dist_entries, approvals, differences;
     double seconds;
 } rebuild_report_t;
 

@@ -77,7 +77,8 @@ int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t se
     if (!just_rebuilt && ledger_next_seq(ledger) > 1) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        replay_t r = {ledger, NULL, aggregate_new(catalogue, secret), 1, ledger_next_seq(ledger)};
+        replay_t r = {ledger, NULL, aggregate_new(catalogue, secret), 1, ledger_next_seq(ledger), false,
+                      NULL,   NULL};
         rc = r.aggregate ? ledger_write(ledger, s_drop, NULL) : ENOMEM;
         if (rc == 0)
             rc = replay_run(&r, ledger, &report->events);

@@ -4,6 +4,7 @@
  * never written here, so both read the same events. */
 #include "replay.h"
 
+#include "approval.h"
 #include "erase.h"
 #include "util.h"
 
@@ -56,13 +57,29 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
         char why[160];
         if ((rc = ledger_log_event(&v, &ev, why, sizeof why)))
             break;
-        if (ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION) {
+        uint64_t seq = be64_get(k.mv_data);
+        if (r->keep && !r->keep(ev, seq, r->keep_arg)) {
+            codec_free_event(&ev);
+            c->done++;
+            continue;
+        }
+        if (r->approvals) {
+            /* The log record's header: u8 version, be64 received ms. */
+            int64_t at_ms = v.mv_size >= 9 ? (int64_t) be64_get((const uint8_t *) v.mv_data + 1) : 0;
+            rc = ev->body_case == FINSAM__V1__EVENT__BODY_APPROVAL
+                     ? approval_apply(lt->txn, lt->ledger, ev, seq, at_ms)
+                     : approval_note(lt->txn, lt->ledger, log, r->source, ev, seq);
+        }
+        /* An approval feeds no cell; an erasure changes nothing here. */
+        bool content = ev->body_case != FINSAM__V1__EVENT__BODY_APPROVAL &&
+                       ev->body_case != FINSAM__V1__EVENT__BODY_ERASURE;
+        if (rc == 0 && ev->body_case == FINSAM__V1__EVENT__BODY_RETRACTION) {
             rc = s_apply_target(r, log, lt, ev->forbund, ev->retraction->target_id.data);
-        } else if (ev->body_case != FINSAM__V1__EVENT__BODY_ERASURE) {
+        } else if (rc == 0 && content) {
             uint64_t order = 0;
             rc = ev->has_supersedes ? s_apply_target(r, log, lt, ev->forbund, ev->supersedes.data) : 0;
             if (rc == 0 && !erase_is_tombstone(ev) &&
-                (rc = aggregate_origin(log, r->source, ev, be64_get(k.mv_data), &order)) == 0)
+                (rc = aggregate_origin(log, r->source, ev, seq, &order)) == 0)
                 rc = aggregate_event(r->aggregate, lt, ev, order, +1);
         }
         codec_free_event(&ev);

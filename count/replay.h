@@ -31,6 +31,16 @@ typedef struct {
     aggregate_t *aggregate; /* made with the source's protection secret */
     uint64_t from_seq;      /* next position to replay */
     uint64_t end_seq;       /* one past the last position */
+    /* Derive the approval state too (approval.h): approval events and
+     * late data, as ingest did. Only into an empty target (a rebuild);
+     * the in-place replays leave the approvals as they are. */
+    bool approvals;
+    /* NULL, or which events to replay: an event for which keep returns
+     * false is skipped as if it were not in the log (lockview.h replays
+     * each förbund's log up to its lock). The caller makes sure what it
+     * keeps is a consistent history, e.g. a prefix of each förbund's log. */
+    bool (*keep)(const event_msg_t *ev, uint64_t seq, void *arg);
+    void *keep_arg;
 } replay_t;
 
 /* Replays [from_seq, end_seq) into target, in write transactions of at

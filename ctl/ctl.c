@@ -1,11 +1,16 @@
 /* ctl.c (finsamctl): the operator's command line. Reads the collector's
  * store read-only (LMDB allows readers beside the running writer), so it
  * works whether or not the collector runs, and never changes data except
- * for `keygen` (new files), `backup` (a copy elsewhere), `erase` (opens
- * the store for writing; LMDB serialises its write transactions with the
- * running collector's) and `migrate` (a previous release's store, with
- * the collector stopped). */
+ * for `keygen` (new files), `backup` (a copy elsewhere), `erase`,
+ * `approve` and `reopen` (they open the store for writing and append an
+ * event to the log; LMDB serialises their write transactions with the
+ * running collector's), `migrate` (a previous release's store, with the
+ * collector stopped) and `report` (a document; the official figures it
+ * reads are computed in a temporary directory). */
+#include "annual.h"
+#include "approval.h"
 #include "check.h"
+#include "coverage.h"
 #include "datadir_check.h"
 #include "erase.h"
 #include "export.h"
@@ -14,7 +19,9 @@
 #include "ledger.h"
 #include "log.h"
 #include "migrate.h"
+#include "official.h"
 #include "options.h"
+#include "pdf.h"
 #include "prologue.h"
 #include "protect.h"
 #include "query.h"
@@ -24,6 +31,8 @@
 #include "util.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +46,14 @@
 
 static struct {
     char *data_dir, *format, *forbund, *name, *catalogue, *measure, *period, *slice, *log_level;
-    bool verify, exact;
-    char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir, *lan;
-    long count, idle_exit_ms;
+    bool verify, exact, coverage;
+    char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir, *lan, *reason, *out, *lang;
+    long count, idle_exit_ms, year, official;
 } o;
 
 static const opt_t s_opts[] = {
     {"data-dir", 'd', OPT_STR, "./finsam-data", 0, 0, "collector data directory", &o.data_dir},
-    {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv", &o.format},
+    {"format", 'f', OPT_STR, "table", 0, 0, "table, json or csv; report: html or pdf", &o.format},
     {"forbund", 'F', OPT_STR, NULL, 0, 0,
      "keygen: förbund the key may publish for; query: filter; erase: the events' förbund", &o.forbund},
     {"before", 0, OPT_STR, NULL, 0, 0,
@@ -76,11 +85,26 @@ static const opt_t s_opts[] = {
     {"count", 0, OPT_INT, "0", 0, 1000000000, "tail: stop after this many messages (0: never)", &o.count},
     {"idle-exit-ms", 0, OPT_INT, "0", 0, 86400000, "tail: stop after this long without messages (0: never)",
      &o.idle_exit_ms},
+    {"reason", 0, OPT_STR, NULL, 0, 0, "reopen: why the period is returned (recorded in its history)",
+     &o.reason},
+    {"coverage", 0, OPT_FLAG, NULL, 0, 0,
+     "query --official: the coverage measures (participants with status observations, respondents per "
+     "survey)",
+     &o.coverage},
+    {"year", 0, OPT_INT, "0", 0, 2100, "approval list: only this year; report: the year reported", &o.year},
+    {"out", 'o', OPT_STR, NULL, 0, 0, "report: write the document to this file (default: stdout for html)",
+     &o.out},
+    {"lang", 0, OPT_STR, "sv", 0, 0, "report: sv (Swedish) or en (English)", &o.lang},
+    {"official", 0, OPT_INT, "0", 0, 2100,
+     "query: the official figures of this year (approved förbund, up to each lock; docs/report.md)",
+     &o.official},
     {"log-level", 'l', OPT_STR, "warn", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
-static const opt_choice_t s_choices[] = {
-    {"format", "table|json|csv"}, {"log-level", "debug|info|warn|error"}, {NULL, NULL}};
+static const opt_choice_t s_choices[] = {{"format", "table|json|csv|html|pdf"},
+                                         {"lang", "sv|en"},
+                                         {"log-level", "debug|info|warn|error"},
+                                         {NULL, NULL}};
 
 static const opt_spec_t s_spec = {
     .prog = "finsamctl",
@@ -112,6 +136,14 @@ static const opt_spec_t s_spec = {
         "runs;\n"
         "                      --forbund if the id is stored by several förbund\n"
         "  erase --forbund F --before YYYY-MM   erase every event of F that occurred before that month\n"
+        "  approve F PERIOD    approve förbund F's submitted period (2026, or 2026-H1): its figures\n"
+        "                      become official, locked at this point of the log (docs/report.md)\n"
+        "  reopen F PERIOD --reason TEXT   return a submitted or approved period to open\n"
+        "  approval list       every period's approval state and late data (--forbund, --year)\n"
+        "  approval show F PERIOD   one period's state and history (who, when, why)\n"
+        "  report --year Y [--forbund F] [--lang sv|en] --format html|pdf [-o FILE]\n"
+        "                      the yearly indicator report from the approved years (docs/report.md);\n"
+        "                      pdf needs headless chromium and -o\n"
         "  migrate             bring a ledger of the previous release (schema 5) to this one: recompute the\n"
         "                      derived state from the log, keep the publication; collector stopped; safe to\n"
         "                      run again after an interruption (docs/operations.md, Migrating a ledger)\n"
@@ -120,7 +152,8 @@ static const opt_spec_t s_spec = {
         "  1   rebuild --verify found differences\n"
         "  64  usage: an unknown option or command, a bad value (--format xml), an unknown measure,\n"
         "      period or slice\n"
-        "  65  erase: no such event or nothing to erase; migrate: another schema or a damaged store\n"
+        "  65  erase: no such event or nothing to erase; migrate: another schema or a damaged store;\n"
+        "      approve/reopen: the period's state does not allow it (the message says why)\n"
         "  66  no data directory or store, --config FILE missing, or a store of the previous schema\n"
         "      (run migrate)\n"
         "  69  tail: the collector does not answer, or a replay failed\n"
@@ -237,16 +270,45 @@ static int s_read_close(s_read_t *r, const char *command, int rc)
 static int s_query(void)
 {
     s_read_t r = {0};
+    official_t *off = NULL;
+    catalogue_t *covcat = NULL;
+    if (o.coverage && !o.official) {
+        fprintf(stderr, "finsamctl: query: --coverage goes with --official YEAR\n");
+        return EX_USAGE;
+    }
     int rc = s_read_open(&r);
+    if (rc == 0 && o.coverage) {
+        fin_err_t code = coverage_catalogue(&covcat, r.cat, r.err, sizeof r.err);
+        rc = code ? fin_exit_code(code) : 0;
+    }
+    const catalogue_t *cat = covcat ? covcat : r.cat;
+    if (rc == 0 && o.official) {
+        fin_err_t code = official_open(&off, r.ledger, cat, (int) o.official, r.err, sizeof r.err);
+        rc = code ? fin_exit_code(code) : 0;
+    }
     if (rc == 0) {
         query_t q = {.measure = o.measure,
                      .forbund = o.forbund,
                      .period = o.period,
                      .slice = o.slice,
-                     .protect = r.protect,
+                     .protect = off ? official_protect(off) : r.protect,
                      .exact = o.exact};
-        rc = s_report_exit(query_run(r.ledger, r.cat, &q, &r.result, r.err, sizeof r.err));
+        rc = s_report_exit(
+            query_run(off ? official_ledger(off) : r.ledger, cat, &q, &r.result, r.err, sizeof r.err));
     }
+    if (rc == 0 && off) {
+        /* Which förbund the official figures hold, and their late data. */
+        const lockview_info_t *info = official_info(off);
+        json_t *in = json_array();
+        for (int i = 0; i < info->approved; i++)
+            json_array_append_new(in, json_pack("{s:s, s:I, s:I}", "forbund", info->forbund[i], "lock_seq",
+                                                (json_int_t) info->lock_seq[i], "late_events",
+                                                (json_int_t) info->late_events[i]));
+        json_object_set_new(r.result, "official",
+                            json_pack("{s:i, s:o}", "year", (int) o.official, "approved", in));
+    }
+    official_destroy(&off);
+    catalogue_destroy(&covcat);
     if (rc == 0) {
         if (!strcmp(o.format, "json")) {
             json_dumpf(r.result, stdout, JSON_INDENT(2));
@@ -332,11 +394,11 @@ static int s_rebuild(void)
     if (rc < 0)
         fprintf(stderr, "finsamctl: rebuild: %s\n", err);
     else
-        printf("rebuild: events=%llu cells=%llu participants=%llu distribution_entries=%llu differences=%llu "
-               "seconds=%.3f events_per_s=%.0f\n",
+        printf("rebuild: events=%llu cells=%llu participants=%llu distribution_entries=%llu approvals=%llu "
+               "differences=%llu seconds=%.3f events_per_s=%.0f\n",
                (unsigned long long) report.events, (unsigned long long) report.cells,
                (unsigned long long) report.people, (unsigned long long) report.dist_entries,
-               (unsigned long long) report.differences, report.seconds,
+               (unsigned long long) report.approvals, (unsigned long long) report.differences, report.seconds,
                report.seconds > 0 ? (double) report.events / report.seconds : 0.0);
     ledger_close(&ledger);
     catalogue_destroy(&cat);
@@ -398,6 +460,207 @@ static int s_erase(const char *id_hex)
             "in place of the erased event; discard a backup taken meanwhile\n",
             r.scrub.old_readers);
     return 0;
+}
+
+/* The operator's user name, recorded with an approval or a reopen. */
+static const char *s_user(void)
+{
+    struct passwd *pw = getpwuid(getuid());
+    return pw && pw->pw_name ? pw->pw_name : "unknown";
+}
+
+/* approve F PERIOD, reopen F PERIOD --reason TEXT: written into the log
+ * like an operator's erasure, so the store is opened for writing. */
+static int s_approve(approval_action_t action, int argc, char **argv)
+{
+    const char *cmd = action == APPROVAL_APPROVE ? "approve" : "reopen";
+    approval_request_t req = {.action = action, .by = s_user(), .reason = o.reason};
+    if (argc != 2 || approval_period_parse(argv[1], &req.year, &req.half) < 0) {
+        fprintf(stderr, "Usage: finsamctl %s FORBUND YEAR|YEAR-H1|YEAR-H2%s\n", cmd,
+                action == APPROVAL_REOPEN ? " --reason TEXT" : "");
+        return EX_USAGE;
+    }
+    req.forbund = argv[0];
+    if (action == APPROVAL_REOPEN && (!o.reason || !o.reason[0])) {
+        fprintf(stderr,
+                "finsamctl: reopen: --reason TEXT is required (it is kept in the period's history)\n");
+        return EX_USAGE;
+    }
+    if (action == APPROVAL_APPROVE && o.reason) {
+        fprintf(stderr, "finsamctl: approve: --reason is for reopen\n");
+        return EX_USAGE;
+    }
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
+    if (access(path, F_OK) < 0) { /* opening for writing would create an empty store */
+        fprintf(stderr, "finsamctl: %s: no store\n", path);
+        return EX_NOINPUT;
+    }
+    ledger_t *ledger;
+    snprintf(path, sizeof path, "%s/ledger", o.data_dir);
+    if (ledger_open(&ledger, path, false, err, sizeof err) != FIN_OK) {
+        fprintf(stderr, "finsamctl: %s\n", err);
+        return EX_NOINPUT;
+    }
+    uint64_t seq;
+    fin_err_t rc = approval_run(ledger, &req, &seq, err, sizeof err);
+    ledger_close(&ledger);
+    if (rc) {
+        fprintf(stderr, "finsamctl: %s: %s\n", cmd, err);
+        return rc == FIN_EINPUT ? EX_DATAERR : fin_exit_code(rc);
+    }
+    printf("%s: %s %s %s by %s at log position %llu\n", cmd, req.forbund, argv[1],
+           action == APPROVAL_APPROVE ? "approved and locked" : "reopened", req.by, (unsigned long long) seq);
+    return 0;
+}
+
+static void s_print_period(json_t *p)
+{
+    printf("%-8s %-8s %-10s %-9s %-11lld %s\n", json_string_value(json_object_get(p, "forbund")),
+           json_string_value(json_object_get(p, "period")), json_string_value(json_object_get(p, "state")),
+           json_is_true(json_object_get(p, "locked")) ? "yes" : "no",
+           (long long) json_integer_value(json_object_get(p, "late_events")),
+           json_string_value(json_object_get(p, "changed_at")));
+}
+
+/* approval list | approval show F PERIOD */
+static int s_approval(int argc, char **argv)
+{
+    bool show = argc == 3 && !strcmp(argv[0], "show");
+    if (!show && !(argc == 1 && !strcmp(argv[0], "list"))) {
+        fprintf(stderr,
+                "Usage: finsamctl approval list [--forbund F] [--year Y] | approval show FORBUND PERIOD\n");
+        return EX_USAGE;
+    }
+    int year = (int) o.year, half = 0;
+    const char *forbund = o.forbund;
+    if (show) {
+        forbund = argv[1];
+        if (approval_period_parse(argv[2], &year, &half) < 0) {
+            fprintf(stderr, "finsamctl: approval show: %s: not a period (2026, 2026-H1, 2026-H2)\n", argv[2]);
+            return EX_USAGE;
+        }
+    }
+    ledger_t *ledger;
+    int rc = s_open(&ledger);
+    if (rc)
+        return rc;
+    char err[512];
+    json_t *all = approval_json(ledger, forbund, year, show, err, sizeof err);
+    ledger_close(&ledger);
+    if (!all) {
+        fprintf(stderr, "finsamctl: approval: %s\n", err);
+        return EX_IOERR;
+    }
+    json_t *periods = json_object_get(all, "periods");
+    if (show) {
+        /* One period: the year's record, or the half's. */
+        char want[16];
+        approval_period_format(want, sizeof want, year, half);
+        json_t *one = NULL, *p;
+        size_t i;
+        json_array_foreach(periods, i, p)
+            if (!strcmp(json_string_value(json_object_get(p, "period")), want))
+                one = p;
+        if (!one) {
+            one = json_pack("{s:s, s:s, s:s, s:b, s:i, s:[]}", "forbund", forbund, "period", want, "state",
+                            "open", "locked", 0, "late_events", 0, "history");
+            json_array_clear(periods);
+            json_array_append_new(periods, one);
+        }
+        if (!strcmp(o.format, "json")) {
+            json_dumpf(one, stdout, JSON_INDENT(2));
+            printf("\n");
+        } else {
+            printf("%s %s: %s%s", forbund, want, json_string_value(json_object_get(one, "state")),
+                   json_is_true(json_object_get(one, "locked")) ? ", locked" : "");
+            if (json_is_true(json_object_get(one, "locked")))
+                printf(" at log position %lld; late data: %lld event(s)",
+                       (long long) json_integer_value(json_object_get(one, "lock_seq")),
+                       (long long) json_integer_value(json_object_get(one, "late_events")));
+            printf("\n");
+            json_array_foreach(json_object_get(one, "history"), i, p) {
+                const char *by = json_string_value(json_object_get(p, "by"));
+                const char *why = json_string_value(json_object_get(p, "reason"));
+                printf("  %s  %-8s %s -> %s  by %s (log position %lld)%s%s\n",
+                       json_string_value(json_object_get(p, "at")),
+                       json_string_value(json_object_get(p, "action")),
+                       json_string_value(json_object_get(p, "from")),
+                       json_string_value(json_object_get(p, "to")), by ? by : "the förbund (agent)",
+                       (long long) json_integer_value(json_object_get(p, "seq")), why ? "; reason: " : "",
+                       why ? why : "");
+            }
+        }
+    } else if (!strcmp(o.format, "json")) {
+        json_dumpf(all, stdout, JSON_INDENT(2));
+        printf("\n");
+    } else {
+        printf("%-8s %-8s %-10s %-9s %-11s %s\n", "förbund", "period", "state", "locked", "late_events",
+               "changed");
+        size_t i;
+        json_t *p;
+        json_array_foreach(periods, i, p)
+            s_print_period(p);
+    }
+    json_decref(all);
+    return 0;
+}
+
+/* How long headless Chromium may take to print the report. */
+#define REPORT_PDF_TIMEOUT_MS 120000
+
+/* report --year Y [--forbund F] [--lang sv|en] --format html|pdf [-o FILE] */
+static int s_report(void)
+{
+    bool pdf = !strcmp(o.format, "pdf");
+    if (!o.year || (!pdf && strcmp(o.format, "html")) || (pdf && !o.out)) {
+        fprintf(stderr, "Usage: finsamctl report --year YYYY [--forbund F] [--lang sv|en] --format html|pdf "
+                        "[-o FILE] (pdf needs -o)\n");
+        return EX_USAGE;
+    }
+    s_read_t r = {0};
+    int rc = s_read_open(&r);
+    if (rc)
+        return s_read_close(&r, "report", rc);
+    char html[4400] = "";
+    FILE *f = stdout;
+    if (pdf) {
+        snprintf(html, sizeof html, "%s.html-XXXXXX", o.out);
+        int fd = mkstemp(html);
+        f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    } else if (o.out) {
+        f = fopen(o.out, "w");
+    }
+    if (!f) {
+        snprintf(r.err, sizeof r.err, "%s: %s", pdf ? html : o.out, strerror(errno));
+        return s_read_close(&r, "report", EX_CANTCREAT);
+    }
+    annual_request_t req = {(int) o.year, o.forbund, o.lang};
+    annual_info_t info;
+    fin_err_t code = annual_html(r.ledger, r.cat, &req, f, &info, r.err, sizeof r.err);
+    if (f != stdout && fclose(f) != 0 && !code)
+        code = fin_fail(r.err, sizeof r.err, FIN_EIO, "%s: write failed", pdf ? html : o.out);
+    if (!code && pdf) {
+        /* A PDF that takes the HTML's name: the browser reads it by URL. */
+        char named[4300];
+        snprintf(named, sizeof named, "%s.html", o.out);
+        if (rename(html, named) == 0)
+            snprintf(html, sizeof html, "%s", named);
+        code = pdf_print(html, o.out, REPORT_PDF_TIMEOUT_MS, r.err, sizeof r.err);
+    }
+    if (html[0])
+        unlink(html);
+    if (code) {
+        rc = code == FIN_EINPUT              ? EX_DATAERR
+             : code == FIN_ENOTFOUND && !pdf ? EX_DATAERR
+                                             : fin_exit_code(code);
+        return s_read_close(&r, "report", rc);
+    }
+    if (o.out)
+        printf("report: %s: year=%d edition=%s pages=%d approved_forbund=%d withheld_rows=%d seconds=%.3f\n",
+               o.out, req.year, o.forbund ? o.forbund : "national", info.pages, info.approved, info.withheld,
+               info.seconds);
+    return s_read_close(&r, "report", 0);
 }
 
 /* migrate: the one command that opens a store of the previous schema. */
@@ -553,6 +816,14 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "migrate"))
         return s_migrate();
+    if (!strcmp(cmd, "approve"))
+        return s_approve(APPROVAL_APPROVE, argc - first - 1, argv + first + 1);
+    if (!strcmp(cmd, "reopen"))
+        return s_approve(APPROVAL_REOPEN, argc - first - 1, argv + first + 1);
+    if (!strcmp(cmd, "approval"))
+        return s_approval(argc - first - 1, argv + first + 1);
+    if (!strcmp(cmd, "report") && first + 1 == argc)
+        return s_report();
     if (!strcmp(cmd, "erase"))
         return s_erase(first + 1 < argc ? argv[first + 1] : NULL);
     if (!strcmp(cmd, "keygen") && first + 1 < argc) {

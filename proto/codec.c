@@ -140,7 +140,7 @@ static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const 
 
 static const char *const s_reject_names[] = {
     "none",          "malformed",    "too_large",      "version",  "forbidden", "unauthorized",
-    "invalid_field", "unknown_kind", "unknown_target", "internal", "conflict",
+    "invalid_field", "unknown_kind", "unknown_target", "internal", "conflict",  "state",
 };
 
 const char *codec_reject_name(reject_code_t code)
@@ -316,6 +316,25 @@ static reject_code_t s_check_event(const event_msg_t *ev, char *why, size_t whyl
         /* A tombstone: structurally valid (replay and rebuild decode it);
          * validate_event refuses it from agents. */
         return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    case FINSAM__V1__EVENT__BODY_APPROVAL: {
+        const Finsam__V1__PeriodApproval *a = ev->approval;
+        if (a->action < FINSAM__V1__PERIOD_APPROVAL__ACTION__ACTION_SUBMIT ||
+            a->action > FINSAM__V1__PERIOD_APPROVAL__ACTION__ACTION_REOPEN)
+            REJECT(REJECT_INVALID_FIELD, "approval.action %d unknown", a->action);
+        if (a->year < 2000 || a->year > 2100)
+            REJECT(REJECT_INVALID_FIELD, "approval.year %u outside 2000-2100", a->year);
+        if (a->has_half && a->half > 2)
+            REJECT(REJECT_INVALID_FIELD, "approval.half %u: 1, 2 or absent", a->half);
+        if (a->by && (strlen(a->by) > 64 || !utf8_is_clean(a->by, strlen(a->by))))
+            REJECT(REJECT_INVALID_FIELD, "approval.by is not clean UTF-8 of at most 64 bytes");
+        if (a->reason && (strlen(a->reason) > 500 || !utf8_is_clean(a->reason, strlen(a->reason))))
+            REJECT(REJECT_INVALID_FIELD, "approval.reason is not clean UTF-8 of at most 500 bytes");
+        if (a->action == FINSAM__V1__PERIOD_APPROVAL__ACTION__ACTION_REOPEN && (!a->reason || !a->reason[0]))
+            REJECT(REJECT_INVALID_FIELD, "approval: a reopen needs a reason");
+        if (ev->has_supersedes)
+            REJECT(REJECT_INVALID_FIELD, "an approval cannot supersede");
+        return FINSAM__V1__REJECT_CODE__REJECT_NONE;
+    }
     default: REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
     }
 }
@@ -394,6 +413,7 @@ const char *codec_event_kind(const event_msg_t *ev)
     case FINSAM__V1__EVENT__BODY_RETRACTION: return "retraction";
     case FINSAM__V1__EVENT__BODY_ERASURE: return "erasure";
     case FINSAM__V1__EVENT__BODY_ERASED: return "erased";
+    case FINSAM__V1__EVENT__BODY_APPROVAL: return "approval";
     default: return "none";
     }
 }

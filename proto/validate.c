@@ -113,6 +113,15 @@ reject_code_t validate_event(const catalogue_t *cat, const event_msg_t *ev, cons
         return FINSAM__V1__REJECT_CODE__REJECT_NONE;
     case FINSAM__V1__EVENT__BODY_ERASED:
         REJECT(REJECT_UNKNOWN_KIND, "an erased marker is written by the collector only");
+    case FINSAM__V1__EVENT__BODY_APPROVAL:
+        /* A förbund submits its own period; approving and reopening are
+         * the central operator's, written by finsamctl (docs/report.md). */
+        if (ev->approval->action != FINSAM__V1__PERIOD_APPROVAL__ACTION__ACTION_SUBMIT)
+            REJECT(REJECT_FORBIDDEN,
+                   "only the central operator approves or reopens a period; an agent submits");
+        if (ev->approval->by)
+            REJECT(REJECT_INVALID_FIELD, "approval.by is written by the collector's operator only");
+        return FINSAM__V1__REJECT_CODE__REJECT_NONE;
     default: REJECT(REJECT_UNKNOWN_KIND, "event has no known body");
     }
 }

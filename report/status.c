@@ -1,6 +1,8 @@
 /* status.c: agent and förbund status (see status.h). */
 #include "status.h"
 
+#include "approval.h"
+
 #include "publish.h"
 
 #include "codec.h"
@@ -148,8 +150,14 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
     json_t *publication = json_pack(
         "{s:I,s:I,s:I,s:I}", "seq", (json_int_t) pub_seq, "at_ms", (json_int_t) pub_ms, "events_since",
         (json_int_t) (last > pub_seq ? last - pub_seq : 0), "cells_waiting", (json_int_t) waiting);
-    return json_pack("{s:I,s:o,s:o,s:o}", "events_in_log", (json_int_t) last, "forbund", forbund, "agents",
-                     agents, "publication", publication);
+    /* The approval state of every period, with its late data
+     * (approval.h): what the year-end procedure watches. */
+    char err[256];
+    json_t *approvals = approval_json(ledger, NULL, 0, false, err, sizeof err);
+    json_t *periods = approvals ? json_incref(json_object_get(approvals, "periods")) : json_array();
+    json_decref(approvals);
+    return json_pack("{s:I,s:o,s:o,s:o,s:o}", "events_in_log", (json_int_t) last, "forbund", forbund,
+                     "agents", agents, "publication", publication, "approvals", periods);
 }
 
 void status_print_table(const json_t *report, FILE *out)
@@ -200,5 +208,19 @@ void status_print_table(const json_t *report, FILE *out)
                 json_string_value(json_object_get(a, "last_seen")),
                 (long long) json_integer_value(json_object_get(a, "pending_at_agent")),
                 (long long) json_integer_value(json_object_get(a, "rejected")), reasons[0] ? reasons : "-");
+    }
+    const json_t *periods = json_object_get(report, "approvals");
+    if (json_array_size(periods))
+        fprintf(out, "\napprovals (finsamctl approval list):\n");
+    json_array_foreach(periods, i, a) {
+        bool locked = json_is_true(json_object_get(a, "locked"));
+        fprintf(out, "%-8s %-8s %-10s", json_string_value(json_object_get(a, "forbund")),
+                json_string_value(json_object_get(a, "period")),
+                json_string_value(json_object_get(a, "state")));
+        if (locked)
+            fprintf(out, " locked at event %lld, late data: %lld event(s)",
+                    (long long) json_integer_value(json_object_get(a, "lock_seq")),
+                    (long long) json_integer_value(json_object_get(a, "late_events")));
+        fprintf(out, "\n");
     }
 }

@@ -15,4 +15,10 @@ enum MHD_Result api_status(http_t *self, struct MHD_Connection *c);      /* /api
 enum MHD_Result api_protection(http_t *self, struct MHD_Connection *c);  /* /api/protection */
 enum MHD_Result api_catalogue(http_t *self, struct MHD_Connection *c);   /* /api/catalogue */
 
+/* /report/YEAR.html, /report/YEAR/FÖRBUND.html (report_page.c): every path
+ * under /report/, with the request's method and whether it carried the
+ * token (http.c decides that, as for its own routes). */
+enum MHD_Result report_page_handle(http_t *self, struct MHD_Connection *c, const char *url,
+                                   const char *method, bool authorized);
+
 #endif

@@ -159,6 +159,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     for (size_t i = 0; i < sizeof s_routes / sizeof *s_routes; i++)
         if (!strcmp(url, s_routes[i].path))
             route = &s_routes[i];
+    if (!route && !strncmp(url, "/report/", 8))
+        return report_page_handle(self, c, url, method, s_authorized(self, c)); /* web/report_page.c */
     /* Answered at once: we take no bodies, and a GET or HEAD needs none. */
     if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
         return answer_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");

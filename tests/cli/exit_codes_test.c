@@ -307,9 +307,10 @@ static void test_agent(void)
 static void test_short_options(void)
 {
     static const char *const want[][2] = {
-        {"c", "config"},  {"d", "data-dir"},  {"e", "endpoint"},  {"f", "format"},  {"F", "forbund"},
-        {"h", "help"},    {"k", "min-units"}, {"l", "log-level"}, {"m", "measure"}, {"M", "mapping"},
-        {"n", "dry-run"}, {"p", "period"},    {"s", "slice"},     {"S", "spool"},   {"V", "version"},
+        {"c", "config"},  {"d", "data-dir"}, {"e", "endpoint"},  {"f", "format"},
+        {"F", "forbund"}, {"h", "help"},     {"k", "min-units"}, {"l", "log-level"},
+        {"m", "measure"}, {"M", "mapping"},  {"n", "dry-run"},   {"p", "period"},
+        {"s", "slice"},   {"S", "spool"},    {"V", "version"},   {"o", "out"},
     };
     char *by_letter[128] = {NULL};
     for (size_t b = 0; b < 3; b++) {

@@ -444,7 +444,7 @@ static void test_same_events_same_cells(void)
     re.agg = aggregate_new(s_cat, s_secret1);
     MDB_txn *snap;
     CHECK_EQ(store_read(ledger_store(one.ledger), &snap), 0);
-    replay_t r = {one.ledger, snap, re.agg, 1, ledger_next_seq(one.ledger)};
+    replay_t r = {one.ledger, snap, re.agg, 1, ledger_next_seq(one.ledger), true, NULL, NULL};
     uint64_t events = 0;
     CHECK_EQ(replay_run(&r, re.ledger, &events), 0);
     store_read_end(ledger_store(one.ledger), snap);

@@ -415,7 +415,8 @@ static void test_erasure_bodies(void)
     codec_free_event(&d);
     free(bytes);
     CHECK(!strcmp(codec_reject_name(FINSAM__V1__REJECT_CODE__REJECT_CONFLICT), "conflict"));
-    CHECK(!strcmp(codec_reject_name((reject_code_t) 11), "unknown"));
+    CHECK(!strcmp(codec_reject_name(FINSAM__V1__REJECT_CODE__REJECT_STATE), "state"));
+    CHECK(!strcmp(codec_reject_name((reject_code_t) 12), "unknown"));
 }
 
 static void test_fuzz_corpora(void)
