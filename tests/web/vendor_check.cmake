@@ -10,6 +10,7 @@
 # a module package.json pins must be at that version, and no .js file in
 # vendor/ may be missing from MANIFEST. A hand edit of a vendored file, or
 # a lockfile change without running vendor.sh, fails here.
+cmake_minimum_required(VERSION 3.19) # string(JSON), IN_LIST
 file(READ ${DIR}/package-lock.json lock)
 file(READ ${DIR}/package.json pkg)
 file(STRINGS ${DIR}/vendor/MANIFEST lines)

@@ -38,7 +38,7 @@
       all_suppressed: (k) => `Alla perioder är undertryckta: färre än ${k} deltagare, eller skyddade för att ` +
         'inte avslöja en annan cell.',
       gaps: (k, list) => `Luckor (undertryckt, färre än ${k} deltagare eller skyddad): ${list}.`,
-      show_others: (n) => `Visa övriga förbund (${n})`, hide_others: 'Dölj övriga förbund',
+      show_others: 'Visa övriga förbund', hide_others: 'Dölj övriga förbund',
       others: 'Övriga förbund', ci: '95 % konfidensintervall', value: 'Värde', n: 'Antal svar', level: 'Nivå',
       latest: 'Senaste hela period', change_year: 'Mot året före', difference: 'Integrerad − projekt',
       pick: 'Välj ditt förbund ovan.', indicator_n: 'Indikator', units: 'personer',
@@ -68,7 +68,7 @@
       all_suppressed: (k) => `Every period is suppressed: fewer than ${k} participants, or protected so as not ` +
         'to reveal another cell.',
       gaps: (k, list) => `Gaps (suppressed, fewer than ${k} participants or protected): ${list}.`,
-      show_others: (n) => `Show the other förbund (${n})`, hide_others: 'Hide the other förbund',
+      show_others: 'Show the other förbund', hide_others: 'Hide the other förbund',
       others: 'Other förbund', ci: '95 % confidence interval', value: 'Value', n: 'Answers', level: 'Level',
       latest: 'Latest complete period', change_year: 'Against the year before', difference: 'Integrated − project',
       pick: 'Pick your förbund above.', indicator_n: 'Indicator', units: 'people',
@@ -269,8 +269,8 @@
   const MARGIN = {top: 10, right: 14, bottom: 44, left: 52};
 
   /* Y tick labels: as many decimals as the tick step needs, no more. */
-  function yFormat(scale, pct) {
-    const ticks = scale.ticks(5);
+  function yFormat(scale, pct, count) {
+    const ticks = scale.ticks(count || 5);
     const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 1;
     const digits = Math.min(3, d3.precisionFixed(step));
     return (v) => fmt(v, digits) + (pct ? '\u00a0%' : '');
@@ -528,9 +528,8 @@
         } catch (e) { showError(e); }
       }
       lineChart(plot, m, others, cardWidth(card));
-      const n = state.registry.length - 1;
       const btn = el('button', {type: 'button', class: 'others-toggle', 'aria-pressed': String(state.others.has(m.id))},
-                     state.others.has(m.id) ? t('hide_others') : t('show_others', fmt(Math.max(0, n), 0)));
+                     state.others.has(m.id) ? t('hide_others') : t('show_others'));
       btn.addEventListener('click', () => {
         if (state.others.has(m.id)) state.others.delete(m.id); else state.others.add(m.id);
         draw();
@@ -619,10 +618,11 @@
     if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
     const x = d3.scaleLinear().domain([lo, hi]).nice(5).range([0, iw]);
     const y = d3.scaleBand().domain(shown.map((r) => r.name)).range([0, ih]).padding(0.2);
+    const nt = Math.max(2, Math.floor(iw / 80));
     g.append('g').attr('class', 'gridlines').attr('transform', `translate(0,${ih})`)
-      .call(d3.axisBottom(x).ticks(Math.max(2, Math.floor(iw / 70))).tickSize(-ih).tickFormat(''));
+      .call(d3.axisBottom(x).ticks(nt).tickSize(-ih).tickFormat(''));
     g.append('g').attr('class', 'axis x').attr('transform', `translate(0,${ih})`)
-      .call(d3.axisBottom(x).ticks(Math.max(2, Math.floor(iw / 70))).tickFormat(yFormat(x, h.pct)));
+      .call(d3.axisBottom(x).ticks(nt).tickFormat(yFormat(x, h.pct, nt)));
     const refs = [];
     if (headline(agg, nation) !== null) refs.push({cls: 'nation', v: headline(agg, nation), name: t('ref_nation')});
     for (const l of lans) if (headline(agg, l) !== null) refs.push({cls: 'lan', v: headline(agg, l), name: l.name});
