@@ -183,6 +183,13 @@ class Session:
         errors = d.execute_script("return document.getElementById('error').hidden ? '' : "
                                   "document.getElementById('error').textContent")
         check(not errors, "%s: %s: the page shows an error: %s" % (self.tag, query, errors))
+        # A CSP violation or a script error is logged as SEVERE (the
+        # browser's own favicon request is the one 404 allowed).
+        for e in d.get_log("browser"):
+            check(e["level"] != "SEVERE" or "favicon.ico" in e["message"],
+                  "%s: %s: browser console: %s" % (self.tag, query, e["message"]))
+        foot = d.execute_script("return document.querySelector('footer').textContent")
+        check(re.search(r"\b(CET|CEST)\b", foot), "%s: %s: times not in Europe/Stockholm: %r" % (self.tag, query, foot))
         return ok
 
     def common(self, d, what, width):

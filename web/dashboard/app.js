@@ -112,6 +112,7 @@
     others: new Set(),  // measure ids whose other förbund are shown
     timer: null,
     firstChart: false,
+    inflight: 0,        // API requests under way (the 'fetching' notice)
     generation: 0,      // bumped on each re-render: stale loads are dropped
   };
 
@@ -231,7 +232,14 @@
   async function api(path, cached) {
     if (cached && state.cache.has(path)) return state.cache.get(path);
     const headers = state.token ? {Authorization: 'Bearer ' + state.token} : {};
-    const r = await fetch(path, {headers, cache: 'no-store'});
+    state.inflight++;
+    $('loading').hidden = false;
+    let r;
+    try {
+      r = await fetch(path, {headers, cache: 'no-store'});
+    } finally {
+      $('loading').hidden = --state.inflight > 0;
+    }
     if (r.status === 401) {
       $('token-box').hidden = false;
       throw new Error(t('unauthorized'));
@@ -795,8 +803,10 @@
       el('optgroup', {label: lan}, ...byLan.get(lan).map((f) => el('option', {value: f.forbund}, f.name || f.forbund))));
     sel.replaceChildren(...groups);
     if (!state.registry.some((f) => f.forbund === state.forbund)) {
-      state.forbund = state.registry.length ? state.registry.slice().sort((a, b) =>
-        (a.name || '').localeCompare(b.name || '', 'sv'))[0].forbund : '';
+      /* No choice yet: the first by name that has sent anything. */
+      const sorted = state.registry.slice().sort((a, b) => (b.events_stored > 0) - (a.events_stored > 0) ||
+        (a.name || '').localeCompare(b.name || '', 'sv'));
+      state.forbund = sorted.length ? sorted[0].forbund : '';
     }
     sel.value = state.forbund;
   }
@@ -806,7 +816,6 @@
   }
 
   async function render() {
-    $('loading').hidden = false;
     try {
       if (state.view === 'reader') renderReader();
       else if (state.view === 'compare') { await fillPeriods(); await renderCompare(); }
@@ -817,7 +826,6 @@
     } catch (e) {
       showError(e);
     }
-    $('loading').hidden = true;
   }
 
   /* Polls the status; new figures are fetched only after a publication. */
