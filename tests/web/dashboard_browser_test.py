@@ -57,10 +57,13 @@ def check(cond, what):
 
 
 def sv(v, digits, signed=False):
-    """v as Intl.NumberFormat('sv-SE') prints it: half away from zero,
-    U+00A0 between thousands, U+2212 for minus, a plus when signed."""
-    q = Decimal(v).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    neg = Decimal(v) < 0 and not (signed and q == 0)
+    """v as Intl.NumberFormat('sv-SE') prints it: ICU rounds the shortest
+    decimal that reads back as the double (3.425, not 3.42499…) half away
+    from zero; U+00A0 between thousands, U+2212 for minus, a plus when
+    signed."""
+    x = Decimal(repr(float(v)))
+    q = x.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    neg = x < 0 and not (signed and q == 0)
     a = abs(q)
     whole, _, frac = ("%.*f" % (digits, a)).partition(".")
     groups = []
