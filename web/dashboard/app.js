@@ -754,7 +754,8 @@
     const list = (st.forbund || []).slice().sort((a, b) => (b.silent - a.silent) ||
       (a.name || a.forbund).localeCompare(b.name || b.forbund, 'sv'));
     for (const f of list) {
-      fb.append(el('tr', {class: f.silent ? 'silent' : ''}, el('th', {scope: 'row'}, f.name || f.forbund),
+      fb.append(el('tr', {class: f.silent ? 'silent' : ''},
+                   el('th', {scope: 'row'}, f.name || f.forbund, f.silent ? el('span', {class: 'badge'}, t('silent')) : null),
                    el('td', {}, f.lan || '–'), el('td', {class: 'num'}, fmt(f.agents, 0)),
                    el('td', {class: 'num'}, fmt(f.events_stored, 0)),
                    el('td', {class: 'num'}, fmt(f.queued_at_site || 0, 0)),
@@ -883,6 +884,7 @@
     document.querySelector('.ctl-measure').hidden = view !== 'compare';
     document.querySelector('.ctl-at').hidden = view !== 'compare';
     document.querySelector('.ctl-forbund').hidden = view === 'status';
+    $('period').closest('label').hidden = view === 'status';
     syncUrl();
   }
 
