@@ -238,7 +238,7 @@
     try {
       r = await fetch(path, {headers, cache: 'no-store'});
     } finally {
-      $('loading').hidden = --state.inflight > 0;
+      $('loading').hidden = --state.inflight === 0;
     }
     if (r.status === 401) {
       $('token-box').hidden = false;
@@ -468,8 +468,10 @@
     const body = el('tbody');
     for (const r of rows) {
       if (r.level === 'forbund' && r.name !== state.forbund) continue;
+      /* The legend above names the förbund in full. */
+      const name = r.level === 'forbund' ? el('span', {title: rowName(r)}, shortName(rowName(r))) : rowName(r);
       body.append(el('tr', {class: r.level},
-                     el('th', {scope: 'row'}, rowName(r)),
+                     el('th', {scope: 'row'}, name),
                      el('td', {class: 'num'}, valueNode(agg, r)),
                      el('td', {class: 'num ci-col'}, ciNode(agg, r) || '–'),
                      el('td', {class: 'num'}, r.suppressed ? '–' : numSpan(r, 'n', 0) || '–')));
