@@ -195,7 +195,7 @@ class Session:
         check(re.search(r"\b(CET|CEST)\b", foot), "%s: %s: times not in Europe/Stockholm: %r" % (self.tag, query, foot))
         return ok
 
-    def common(self, d, what, width):
+    def common(self, d, what, width, lang="sv"):
         for p in d.execute_script(LAYOUT_JS):
             check(False, "%s %s %dpx: %s" % (self.tag, what, width, p))
         sw, cw = d.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
@@ -208,8 +208,9 @@ class Session:
         for k in self.keys:
             check(k not in text, "%s %s: shows a key fragment %s" % (self.tag, what, k))
         notice = d.execute_script("return document.getElementById('notice').textContent")
-        check(("färre än %d deltagare" % self.min_units) in notice, "%s: the notice names no minimum count: %r" % (self.tag, notice))
-        return self.numbers(d, what)
+        phrase = ("färre än %d deltagare" if lang == "sv" else "fewer than %d participants") % self.min_units
+        check(phrase in notice, "%s: the notice names no minimum count: %r" % (self.tag, notice))
+        return self.numbers(d, what) if lang == "sv" else 0
 
     def numbers(self, d, what):
         shown = d.execute_script(NUMBERS_JS)
@@ -292,6 +293,13 @@ def run_set(net, out, tag, forbund, tiny_forbund, widths, measure_perf):
             check(s.running(d, "reader %dpx" % width) > 0, "%s reader %dpx: no chart has the running period" % (tag, width))
             check(d.execute_script("return document.querySelectorAll('#view-reader path.line.forbund').length") > 0,
                   "%s reader %dpx: no line for the förbund" % (tag, width))
+            # Keyboard: a chart point takes the focus and shows its tooltip.
+            tip = d.execute_script(
+                "const p = document.querySelector('#view-reader circle.dot[tabindex=\"0\"]');"
+                "if (!p) return null; p.focus();"
+                "const t = document.getElementById('tip'); return t.hidden ? '' : t.textContent;")
+            check(tip and re.search(r"\d,\d", tip), "%s %dpx: a focused chart point shows no tooltip: %r" % (tag, width, tip))
+
 
             q = "forbund=%s&view=compare&measure=i1_behov&at=%s&period=quarter" % (forbund, at)
             s.load(d, q, COMPARE_READY)
@@ -317,6 +325,15 @@ def run_set(net, out, tag, forbund, tiny_forbund, widths, measure_perf):
                   "%s status: agents not named by their certificates: %s" % (tag, names[:3]))
 
             if tiny_forbund:
+                s.load(d, "forbund=%s&indicator=1&period=quarter&lang=en" % forbund, reader_ready(), scroll=True)
+                s.common(d, "reader in English", width, lang="en")
+                s.running(d, "reader in English")
+                marks = d.execute_script("return [...document.querySelectorAll('.running-label')].map((e) => e.textContent)")
+                check(all(m == "in progress" for m in marks), "%s English: running marked %s" % (tag, marks[:2]))
+                words = d.execute_script("return document.querySelector('main').innerText")
+                check("Stödet anpassat" not in words and "Support adapted to needs" in words,
+                      "%s English: the measures are not labelled in English" % tag)
+
                 s.load(d, "forbund=%s&indicator=1&period=quarter" % tiny_forbund, reader_ready(), scroll=True)
                 screenshot(d, os.path.join(out, "%s-suppressed-%d.png" % (tag, width)))
                 s.common(d, "suppressed förbund", width)
