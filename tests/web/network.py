@@ -60,13 +60,16 @@ def forbund_list(n, tiny=0):
 
 
 class Network:
-    def __init__(self, bindir, root, n=83, events=300, tiny=0, jobs=3, seed=1):
+    def __init__(self, bindir, root, n=83, events=300, tiny=0, jobs=3, seed=1, dashboard_dir=None):
         self.bin = bindir
         self.root = root
         self.data = os.path.join(root, "collector")
         self.n, self.events, self.tiny, self.jobs, self.seed = n, events, tiny, jobs, seed
         self.proc = None
         self.port = None
+        # --http-dashboard-dir: serve the page from the source tree
+        # (default: FINSAM_DASHBOARD_DIR, else the embedded files).
+        self.dashboard_dir = dashboard_dir or os.environ.get("FINSAM_DASHBOARD_DIR")
         self.forbund = forbund_list(n)
 
     def _run(self, *argv, log=None):
@@ -111,8 +114,8 @@ class Network:
                 "--stream-replay", "tcp://127.0.0.1:%d" % free_port(),
                 "--http", "127.0.0.1:0", "--http-port-file", portfile, "--publish-interval", "1",
                 "--log-level", "info"]
-        if os.environ.get("FINSAM_DASHBOARD_DIR"):
-            argv += ["--http-dashboard-dir", os.environ["FINSAM_DASHBOARD_DIR"]]
+        if self.dashboard_dir:
+            argv += ["--http-dashboard-dir", self.dashboard_dir]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
         deadline = time.time() + 30
         while not os.path.exists(portfile):
@@ -138,6 +141,10 @@ class Network:
     def get(self, path):
         with urllib.request.urlopen(self.base + path, timeout=30) as r:
             return json.load(r)
+
+    def get_bytes(self, path):
+        with urllib.request.urlopen(self.base + path, timeout=30) as r:
+            return r.read()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

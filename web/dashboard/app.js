@@ -37,6 +37,8 @@
       suppressed: 'undertryckt', running: 'pågående', no_data: 'Inga data ännu för den här perioden.',
       all_suppressed: (k) => `Alla perioder är undertryckta: färre än ${k} deltagare, eller skyddade för att ` +
         'inte avslöja en annan cell.',
+      none_shown: (k) => `Inget förbund visas för den här perioden: alla har färre än ${k} deltagare eller är ` +
+        'skyddade för att inte avslöja en annan cell.',
       gaps: (k, list) => `Luckor (undertryckt, färre än ${k} deltagare eller skyddad): ${list}.`,
       show_others: 'Visa övriga förbund', hide_others: 'Dölj övriga förbund',
       others: 'Övriga förbund', ci: '95 % konfidensintervall', value: 'Värde', n: 'Antal svar', level: 'Nivå',
@@ -67,6 +69,8 @@
       suppressed: 'suppressed', running: 'in progress', no_data: 'No data yet for this period.',
       all_suppressed: (k) => `Every period is suppressed: fewer than ${k} participants, or protected so as not ` +
         'to reveal another cell.',
+      none_shown: (k) => `No förbund is shown for this period: each has fewer than ${k} participants or is ` +
+        'protected so as not to reveal another cell.',
       gaps: (k, list) => `Gaps (suppressed, fewer than ${k} participants or protected): ${list}.`,
       show_others: 'Show the other förbund', hide_others: 'Hide the other förbund',
       others: 'Other förbund', ci: '95 % confidence interval', value: 'Value', n: 'Answers', level: 'Level',
@@ -604,7 +608,7 @@
                     el('p', {class: 'meta'}, t('rank_title', periodLabel(at))));
     view.replaceChildren(card);
     if (!shown.length) {
-      card.append(el('p', {class: 'empty-note'}, rows.length ? t('all_suppressed', state.minUnits) : t('no_data')));
+      card.append(el('p', {class: 'empty-note'}, rows.length ? t('none_shown', state.minUnits) : t('no_data')));
       return;
     }
     const width = Math.floor(card.getBoundingClientRect().width) - 24;
