@@ -293,6 +293,13 @@ def run_set(net, out, tag, forbund, tiny_forbund, widths, measure_perf):
             check(s.running(d, "reader %dpx" % width) > 0, "%s reader %dpx: no chart has the running period" % (tag, width))
             check(d.execute_script("return document.querySelectorAll('#view-reader path.line.forbund').length") > 0,
                   "%s reader %dpx: no line for the förbund" % (tag, width))
+            if measure_perf and width >= 1000:
+                # The other förbund on demand: thin lines behind the three.
+                d.execute_script("document.querySelector('#view-reader .others-toggle').click()")
+                others = wait_for(d, "return document.querySelectorAll('#view-reader path.line.other').length > 40")
+                check(others, "%s: 'show the other förbund' draws no other förbund" % tag)
+                for p in d.execute_script(LAYOUT_JS):
+                    check(False, "%s reader with the other förbund: %s" % (tag, p))
             # Keyboard: a chart point takes the focus and shows its tooltip.
             tip = d.execute_script(
                 "const p = document.querySelector('#view-reader circle.dot[tabindex=\"0\"]');"
