@@ -39,6 +39,13 @@ PLACES = [
 ]
 
 
+def _die_with_parent():
+    """In the child: SIGTERM when the test process dies (killed by a ctest
+    timeout, say), so no collector is left running."""
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,7 +123,8 @@ class Network:
                 "--log-level", "info"]
         if self.dashboard_dir:
             argv += ["--http-dashboard-dir", self.dashboard_dir]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
+                                     preexec_fn=_die_with_parent)
         deadline = time.time() + 30
         while not os.path.exists(portfile):
             if self.proc.poll() is not None or time.time() > deadline:
