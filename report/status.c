@@ -114,9 +114,9 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
                                   "rejects", rejects));
             json_t *f = json_object_get(by_forbund, rec.forbund);
             if (!f) {
-                f = json_pack("{s:s,s:I,s:I,s:i,s:I}", "forbund", rec.forbund, "events_stored",
-                              (json_int_t) 0, "rejected", (json_int_t) 0, "agents", 0, "last_seen_age_s",
-                              (json_int_t) -1);
+                f = json_pack("{s:s,s:I,s:I,s:I,s:i,s:I}", "forbund", rec.forbund, "events_stored",
+                              (json_int_t) 0, "rejected", (json_int_t) 0, "queued_at_site", (json_int_t) 0,
+                              "agents", 0, "last_seen_age_s", (json_int_t) -1);
                 json_object_set_new(by_forbund, rec.forbund, f);
             }
             json_object_set_new(f, "events_stored",
@@ -125,6 +125,10 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
             json_object_set_new(f, "rejected",
                                 json_integer(json_integer_value(json_object_get(f, "rejected")) +
                                              (json_int_t) total_rejects));
+            /* What its agents last said they still hold (sent with each batch). */
+            json_object_set_new(f, "queued_at_site",
+                                json_integer(json_integer_value(json_object_get(f, "queued_at_site")) +
+                                             (json_int_t) rec.queued_at_agent));
             json_object_set_new(f, "agents",
                                 json_integer(json_integer_value(json_object_get(f, "agents")) + 1));
             json_int_t age = (now_ms - rec.last_seen_ms) / 1000,

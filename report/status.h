@@ -12,7 +12,9 @@
 /* Returns a new JSON object {"events_in_log": n, "agents": [...],
  * "forbund": [...]} or NULL on a store error. now_ms gives ages. Each
  * agent carries "agent" (its Z85 public key, the ledger's key) and
- * "fingerprint" (status_fingerprint). */
+ * "fingerprint" (status_fingerprint); each förbund the sums of its agents
+ * (events_stored, rejected, queued_at_site: the events its agents last
+ * said they still hold), their number and the freshest agent's age. */
 json_t *status_report(ledger_t *ledger, int64_t now_ms);
 
 /* Names the report's agents from the allow-list directory allow_dir

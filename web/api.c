@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The catalogue with the förbund registry as it is now (registry.h). */
 static const catalogue_t *s_cat(http_t *self)
@@ -95,6 +96,32 @@ enum MHD_Result api_export_json(http_t *self, struct MHD_Connection *c)
     return s_export(self, c, false);
 }
 
+/* Each förbund of the status gets its registered "name" and "lan"
+ * (registry.h; the list a dashboard reader picks from), and a registered
+ * förbund no agent has reported for yet is listed too, with zero counts
+ * and last_seen_age_s -1, so a förbund that never started shows. */
+static void s_status_registry(json_t *report, const catalogue_t *cat)
+{
+    json_t *list = json_object_get(report, "forbund");
+    for (int k = 0; cat && k < cat->nforbund; k++) {
+        const cat_forbund_t *reg = &cat->forbund[k];
+        json_t *f = NULL, *e;
+        size_t i;
+        json_array_foreach(list, i, e) {
+            if (!strcmp(json_string_value(json_object_get(e, "forbund")), reg->code))
+                f = e;
+        }
+        if (!f) {
+            f = json_pack("{s:s,s:I,s:I,s:I,s:i,s:I}", "forbund", reg->code, "events_stored", (json_int_t) 0,
+                          "rejected", (json_int_t) 0, "queued_at_site", (json_int_t) 0, "agents", 0,
+                          "last_seen_age_s", (json_int_t) -1);
+            json_array_append_new(list, f);
+        }
+        json_object_set_new(f, "name", json_string(reg->name ? reg->name : reg->code));
+        json_object_set_new(f, "lan", json_string(reg->lan ? reg->lan : ""));
+    }
+}
+
 /* status_report, plus what an operator asks next: which agent is which
  * (certificate name, file, fingerprint), who is silent, and all rejects
  * summed by reason. */
@@ -120,9 +147,11 @@ static json_t *s_status_json(http_t *self)
             json_object_set_new(by_reason, reason, json_integer(sum));
         }
     }
+    s_status_registry(report, s_cat(self));
     json_array_foreach(json_object_get(report, "forbund"), i, agent) {
         json_int_t age = json_integer_value(json_object_get(agent, "last_seen_age_s"));
-        json_object_set_new(agent, "silent", json_boolean(age > self->silent_after_s));
+        /* Never heard from (age -1) is as silent as it gets. */
+        json_object_set_new(agent, "silent", json_boolean(age < 0 || age > self->silent_after_s));
     }
     json_object_set_new(report, "rejects_by_reason", by_reason);
     json_object_set_new(report, "silent_agents", json_integer(silent));

@@ -132,8 +132,10 @@ static void test_agents_and_rejects_by_code(void)
     CHECK_EQ(s_int(f, "rejected"), 4);
     CHECK_EQ(s_int(f, "agents"), 2);
     CHECK_EQ(s_int(f, "last_seen_age_s"), 60);
+    CHECK_EQ(s_int(f, "queued_at_site"), 14); /* each agent's last word: 7 */
     f = s_find(json_object_get(r, "forbund"), "forbund", "VAS");
     CHECK_EQ(s_int(f, "agents"), 1);
+    CHECK_EQ(s_int(f, "queued_at_site"), 7);
     CHECK_EQ(s_int(f, "last_seen_age_s"), 7200);
     json_decref(r);
     ledger_close(&l);
