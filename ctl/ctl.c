@@ -632,7 +632,7 @@ static int s_report(void)
         f = fopen(o.out, "w");
     }
     if (!f) {
-        snprintf(r.err, sizeof r.err, "%s: %s", pdf ? html : o.out, strerror(errno));
+        snprintf(r.err, sizeof r.err, "%.1500s: %s", pdf ? html : o.out, strerror(errno));
         return s_read_close(&r, "report", EX_CANTCREAT);
     }
     annual_request_t req = {(int) o.year, o.forbund, o.lang};

@@ -27,8 +27,8 @@ static catalogue_t *s_cat;
 /* A valid 12-digit personnummer 19800101-NNNC for serial n. */
 static void s_pnr(int n, char out[16])
 {
-    char d[10];
-    snprintf(d, sizeof d, "8001%02d%03d", 1 + n / 900, 100 + n % 900);
+    char d[32];
+    snprintf(d, sizeof d, "8001%02d%03d", (1 + n / 900) % 100, 100 + n % 900);
     int sum = 0;
     for (int i = 0; i < 9; i++) {
         int v = (d[i] - '0') * (i % 2 ? 1 : 2);
