@@ -141,7 +141,8 @@ static bool s_propagate(interval_t *iv, const suppress_constraint_t *cons, size_
 }
 
 /* Runs the interval audit once; returns true if it hid another cell. */
-bool interval_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons, const interval_t *pb)
+bool interval_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons, const interval_t *pb,
+                    const size_t *adj_start, const size_t *adj)
 {
     /* Nothing hidden, nothing to narrow (most tables of large förbund). */
     bool any = false;
@@ -184,13 +185,10 @@ bool interval_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons,
         /* Hide the smallest visible member of its constraints: one
          * unknown more where the bound came from. */
         table_row_t *smallest = NULL;
-        for (size_t ci = 0; ci < ncons; ci++) {
-            const suppress_constraint_t *c = &cons[ci];
-            bool member = c->total == i;
-            for (size_t k = 0; k < c->nparts && !member; k++)
-                member = c->parts[k] == i;
-            if (!member)
-                continue;
+        for (size_t a = adj_start[i]; a < adj_start[i + 1]; a++) {
+            if (a > adj_start[i] && adj[a] == adj[a - 1])
+                continue; /* a row twice in one constraint: that constraint once */
+            const suppress_constraint_t *c = &cons[adj[a]];
             for (size_t k = 0; k <= c->nparts; k++) {
                 table_row_t *x = &t->rows[k < c->nparts ? c->parts[k] : c->total];
                 if (!x->suppressed && (!smallest || x->cell.units < smallest->cell.units))

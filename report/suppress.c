@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static bool s_enforce(table_t *t, const suppress_constraint_t *c)
 {
@@ -97,42 +98,91 @@ static size_t s_uf_find(size_t *up, size_t i)
     return i;
 }
 
-/* Marks determined[v] for the variables of one component: m is rows x
- * cols, row-major, reduced in place. */
-static void s_determined(uint32_t *m, size_t rows, size_t cols, bool *determined)
+/* A growing list of row numbers: the rows that have (or had) a nonzero
+ * entry in one column. */
+typedef struct {
+    size_t *v;
+    size_t n, cap;
+} s_rowlist_t;
+
+static bool s_push(s_rowlist_t *l, size_t row)
 {
-    size_t *pivot_row = malloc((cols + 1) * sizeof *pivot_row);
-    if (!pivot_row)
-        return;
-    for (size_t c = 0; c < cols; c++)
-        pivot_row[c] = SIZE_MAX;
-    size_t r = 0;
-    for (size_t c = 0; c < cols && r < rows; c++) {
-        size_t k = r;
-        while (k < rows && m[k * cols + c] == 0)
-            k++;
-        if (k == rows)
-            continue;
-        if (k != r)
-            for (size_t j = 0; j < cols; j++) {
-                uint32_t x = m[k * cols + j];
-                m[k * cols + j] = m[r * cols + j];
-                m[r * cols + j] = x;
-            }
-        uint32_t inv = s_invmod(m[r * cols + c]);
-        for (size_t j = c; j < cols; j++)
-            m[r * cols + j] = s_mulmod(m[r * cols + j], inv);
-        for (size_t i = 0; i < rows; i++) {
-            uint32_t f = m[i * cols + c];
-            if (i == r || f == 0)
-                continue;
-            for (size_t j = c; j < cols; j++)
-                m[i * cols + j] =
-                    (uint32_t) ((m[i * cols + j] + (uint64_t) (S_PRIME - f) * m[r * cols + j]) % S_PRIME);
-        }
-        pivot_row[c] = r++;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 4;
+        size_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return false;
+        l->v = v;
+        l->cap = cap;
     }
-    for (size_t c = 0; c < cols; c++) {
+    l->v[l->n++] = row;
+    return true;
+}
+
+/* Marks determined[v] for the variables of one component: m is rows x
+ * cols, row-major, reduced in place to its reduced row echelon form
+ * (Gauss-Jordan, columns in order; unique, so which row serves as a
+ * pivot does not change the answer). A variable is determined when its
+ * pivot row names no other column. The rows are sparse (a constraint
+ * names a total and its parts), so each column keeps the rows that have
+ * an entry in it and an elimination touches only the pivot row's
+ * nonzero columns: the work follows the fill-in, not rows x cols per
+ * pivot. Out of memory marks nothing; the caller then hides everything. */
+static bool s_determined(uint32_t *m, size_t rows, size_t cols, bool *determined)
+{
+    size_t *pivot_row = malloc((cols + 1) * sizeof *pivot_row), *nzcol = malloc((cols + 1) * sizeof *nzcol);
+    size_t *stamp = calloc(cols + 1, sizeof *stamp);
+    bool *is_pivot = calloc(rows + 1, sizeof *is_pivot);
+    s_rowlist_t *colrows = calloc(cols + 1, sizeof *colrows), *rowcols = calloc(rows + 1, sizeof *rowcols);
+    bool ok = pivot_row && nzcol && stamp && is_pivot && colrows && rowcols;
+    /* Each entry is in its column's list and its row's list (rows hold
+     * column numbers here); both may hold a number twice after an entry
+     * went to zero and back, and every use checks the value. */
+    for (size_t i = 0; ok && i < rows; i++)
+        for (size_t j = 0; ok && j < cols; j++)
+            if (m[i * cols + j])
+                ok = s_push(&colrows[j], i) && s_push(&rowcols[i], j);
+    for (size_t c = 0; ok && c < cols; c++) {
+        pivot_row[c] = SIZE_MAX;
+        size_t k = SIZE_MAX;
+        for (size_t e = 0; e < colrows[c].n && k == SIZE_MAX; e++) {
+            size_t i = colrows[c].v[e];
+            if (!is_pivot[i] && m[i * cols + c])
+                k = i;
+        }
+        if (k == SIZE_MAX)
+            continue;
+        /* The pivot row is zero left of c: earlier pivots were eliminated
+         * from it, and an earlier free column never gains an entry in a
+         * row that was not yet a pivot. */
+        uint32_t inv = s_invmod(m[k * cols + c]);
+        size_t nnz = 0;
+        for (size_t e = 0; e < rowcols[k].n; e++) {
+            size_t j = rowcols[k].v[e];
+            if (j < c || !m[k * cols + j] || stamp[j] == c + 1)
+                continue;
+            stamp[j] = c + 1;
+            m[k * cols + j] = s_mulmod(m[k * cols + j], inv);
+            nzcol[nnz++] = j;
+        }
+        for (size_t e = 0; ok && e < colrows[c].n; e++) {
+            size_t i = colrows[c].v[e];
+            uint32_t f = m[i * cols + c];
+            if (i == k || f == 0)
+                continue;
+            for (size_t q = 0; ok && q < nnz; q++) {
+                size_t j = nzcol[q];
+                uint32_t old = m[i * cols + j];
+                uint32_t now = (uint32_t) ((old + (uint64_t) (S_PRIME - f) * m[k * cols + j]) % S_PRIME);
+                m[i * cols + j] = now;
+                if (!old && now)
+                    ok = s_push(&colrows[j], i) && s_push(&rowcols[i], j);
+            }
+        }
+        is_pivot[k] = true;
+        pivot_row[c] = k;
+    }
+    for (size_t c = 0; ok && c < cols; c++) {
         determined[c] = false;
         if (pivot_row[c] == SIZE_MAX)
             continue;
@@ -140,26 +190,91 @@ static void s_determined(uint32_t *m, size_t rows, size_t cols, bool *determined
          * no free column either, the variable is a known number. */
         size_t pr = pivot_row[c];
         bool alone = true;
-        for (size_t j = 0; j < cols && alone; j++)
-            alone = j == c || m[pr * cols + j] == 0;
+        for (size_t e = 0; e < rowcols[pr].n && alone; e++)
+            alone = rowcols[pr].v[e] == c || m[pr * cols + rowcols[pr].v[e]] == 0;
         determined[c] = alone;
     }
+    for (size_t j = 0; colrows && j < cols; j++)
+        free(colrows[j].v);
+    for (size_t i = 0; rowcols && i < rows; i++)
+        free(rowcols[i].v);
+    free(colrows);
+    free(rowcols);
+    free(stamp);
+    free(is_pivot);
     free(pivot_row);
+    free(nzcol);
+    return ok;
+}
+
+/* Which constraints each row is a member of (as total or part), in
+ * ascending order: rows x -> adj[start[x] .. start[x+1]). Built once per
+ * table, so an audit looks at a component's own constraints instead of
+ * scanning all of them for each component. */
+static bool s_adjacency(const table_t *t, const suppress_constraint_t *cons, size_t ncons, size_t **start_p,
+                        size_t **adj_p)
+{
+    size_t n = t->n, total = 0;
+    size_t *start = calloc(n + 1, sizeof *start);
+    if (!start)
+        return false;
+    for (size_t c = 0; c < ncons; c++) {
+        start[cons[c].total + 1]++;
+        for (size_t k = 0; k < cons[c].nparts; k++)
+            start[cons[c].parts[k] + 1]++;
+        total += cons[c].nparts + 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        start[i + 1] += start[i];
+    size_t *adj = malloc((total + 1) * sizeof *adj), *fill = malloc((n + 1) * sizeof *fill);
+    if (!adj || !fill) {
+        free(adj);
+        free(fill);
+        free(start);
+        return false;
+    }
+    memcpy(fill, start, n * sizeof *fill);
+    for (size_t c = 0; c < ncons; c++) { /* c ascending: each list is sorted */
+        adj[fill[cons[c].total]++] = c;
+        for (size_t k = 0; k < cons[c].nparts; k++)
+            adj[fill[cons[c].parts[k]]++] = c;
+    }
+    free(fill);
+    *start_p = start;
+    *adj_p = adj;
+    return true;
+}
+
+static int s_cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *) a, y = *(const size_t *) b;
+    return (x > y) - (x < y);
 }
 
 /* Runs the audit once; returns true if it hid another cell (then the
  * caller runs the fixpoint and the audit again), false if no hidden cell
- * is determined. Out of memory hides everything. */
-static bool s_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons)
+ * is determined. Out of memory hides everything.
+ *
+ * A component is the hidden rows linked by the constraints they share
+ * (as they were when the audit began); a row hidden during this audit is
+ * a component of its own when the loop reaches it, as it always was. Its
+ * rows and constraints are found through the buckets and the adjacency,
+ * so one audit costs the size of the table plus the eliminations. */
+static bool s_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons, const size_t *adj_start,
+                    const size_t *adj)
 {
     size_t n = t->n, nh = 0;
-    size_t *up = malloc(n * sizeof *up);
+    size_t *up = malloc(n * sizeof *up), *bstart = calloc(n + 1, sizeof *bstart);
+    size_t *bucket = malloc((n + 1) * sizeof *bucket), *local = malloc(n * sizeof *local);
+    size_t *stamp = calloc(ncons + 1, sizeof *stamp), *crow = malloc((ncons + 1) * sizeof *crow);
+    bool *was_hidden = malloc((n + 1) * sizeof *was_hidden);
     bool changed = false;
-    if (!up)
+    if (!up || !bstart || !bucket || !local || !stamp || !crow || !was_hidden)
         goto oom;
     for (size_t i = 0; i < n; i++) {
-        nh += t->rows[i].suppressed;
+        nh += was_hidden[i] = t->rows[i].suppressed;
         up[i] = i;
+        local[i] = SIZE_MAX;
     }
     if (nh == 0)
         goto done;
@@ -176,35 +291,42 @@ static bool s_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons)
                 up[s_uf_find(up, p)] = s_uf_find(up, first);
         }
     }
+    /* The hidden rows of each root, in row order. */
+    for (size_t i = 0; i < n; i++)
+        if (was_hidden[i])
+            bstart[s_uf_find(up, i) + 1]++;
+    for (size_t i = 0; i < n; i++)
+        bstart[i + 1] += bstart[i];
+    {
+        size_t *fill = malloc((n + 1) * sizeof *fill);
+        if (!fill)
+            goto oom;
+        memcpy(fill, bstart, n * sizeof *fill);
+        for (size_t i = 0; i < n; i++)
+            if (was_hidden[i])
+                bucket[fill[s_uf_find(up, i)]++] = i;
+        free(fill);
+    }
     /* One component at a time, by its root row. */
     for (size_t root = 0; root < n; root++) {
         if (!t->rows[root].suppressed || s_uf_find(up, root) != root)
             continue;
-        size_t cols = 0, rows = 0;
-        size_t *local = malloc(n * sizeof *local);
-        if (!local)
-            goto oom;
-        for (size_t i = 0; i < n; i++)
-            local[i] = t->rows[i].suppressed && s_uf_find(up, i) == root ? cols++ : SIZE_MAX;
-        size_t *crow = malloc((ncons + 1) * sizeof *crow);
-        if (!crow) {
-            free(local);
-            goto oom;
+        const size_t *members = was_hidden[root] ? &bucket[bstart[root]] : &root;
+        size_t cols = was_hidden[root] ? bstart[root + 1] - bstart[root] : 1, rows = 0;
+        for (size_t v = 0; v < cols; v++) {
+            local[members[v]] = v;
+            for (size_t a = adj_start[members[v]]; a < adj_start[members[v] + 1]; a++)
+                if (stamp[adj[a]] != root + 1) {
+                    stamp[adj[a]] = root + 1;
+                    crow[rows++] = adj[a];
+                }
         }
-        for (size_t c = 0; c < ncons; c++) {
-            bool in = local[cons[c].total] != SIZE_MAX;
-            for (size_t k = 0; k < cons[c].nparts && !in; k++)
-                in = local[cons[c].parts[k]] != SIZE_MAX;
-            if (in)
-                crow[rows++] = c;
-        }
+        qsort(crow, rows, sizeof *crow, s_cmp_size);
         uint32_t *m = calloc(rows * cols + 1, sizeof *m);
         bool *determined = calloc(cols + 1, sizeof *determined);
         if (!m || !determined) {
             free(m);
             free(determined);
-            free(crow);
-            free(local);
             goto oom;
         }
         for (size_t r = 0; r < rows; r++) {
@@ -215,7 +337,11 @@ static bool s_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons)
                 if (local[c->parts[k]] != SIZE_MAX)
                     m[r * cols + local[c->parts[k]]] = S_PRIME - 1;
         }
-        s_determined(m, rows, cols, determined);
+        if (!s_determined(m, rows, cols, determined)) {
+            free(m);
+            free(determined);
+            goto oom;
+        }
         /* For each determined cell not yet dealt with this round, hide the
          * smallest visible member of one of its constraints (an unknown
          * more in that equation); every determined cell of that
@@ -247,16 +373,28 @@ static bool s_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons)
                     determined[v] = false;
             }
         }
+        for (size_t v = 0; v < cols; v++)
+            local[members[v]] = SIZE_MAX;
         free(m);
         free(determined);
-        free(crow);
-        free(local);
     }
 done:
     free(up);
+    free(bstart);
+    free(bucket);
+    free(local);
+    free(stamp);
+    free(crow);
+    free(was_hidden);
     return changed;
 oom:
     free(up);
+    free(bstart);
+    free(bucket);
+    free(local);
+    free(stamp);
+    free(crow);
+    free(was_hidden);
     for (size_t i = 0; i < n; i++)
         t->rows[i].suppressed = true;
     return false;
@@ -315,6 +453,9 @@ void suppress_table(table_t *t, const protect_t *protect, const cat_measure_t *m
             n += t->rows[cons[i].parts[k]].cell.n;
         cons[i].complete = n == t->rows[cons[i].total].cell.n;
     }
+    size_t *adj_start = NULL, *adj = NULL;
+    if (!s_adjacency(t, cons, ncons, &adj_start, &adj))
+        goto fail;
     /* Each pass that changes something hides at least one more cell, so
      * this ends after at most n passes of each loop. */
     do {
@@ -325,7 +466,9 @@ void suppress_table(table_t *t, const protect_t *protect, const cat_measure_t *m
             if (!changed)
                 break;
         }
-    } while (s_audit(t, cons, ncons) || interval_audit(t, cons, ncons, pb));
+    } while (s_audit(t, cons, ncons, adj_start, adj) || interval_audit(t, cons, ncons, pb, adj_start, adj));
+    free(adj_start);
+    free(adj);
     for (size_t i = 0; i < ncons; i++)
         free(cons[i].parts);
     free(cons);

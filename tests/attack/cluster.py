@@ -230,7 +230,7 @@ class Cluster:
         r = self.run([self.bin("finsamctl"), "-d", self.data] + args, timeout=timeout)
         return r.stdout
 
-    def http_get(self, path, timeout=30):
+    def http_get(self, path, timeout=300):
         """(status, body bytes); errors are answers, not exceptions."""
         url = f"http://127.0.0.1:{self.http_port}{path}"
         try:
