@@ -98,56 +98,79 @@ static size_t s_uf_find(size_t *up, size_t i)
     return i;
 }
 
-/* A growing list of row numbers: the rows that have (or had) a nonzero
- * entry in one column. */
+/* A sparse row of the constraint matrix, or a list of row numbers (val
+ * unused): entries in no order, grown on demand. */
 typedef struct {
-    size_t *v;
+    size_t *col;
+    uint32_t *val;
     size_t n, cap;
-} s_rowlist_t;
+} s_sparse_t;
 
-static bool s_push(s_rowlist_t *l, size_t row)
+static bool s_append(s_sparse_t *l, size_t col, uint32_t val, bool with_val)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 4;
-        size_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
+        size_t *c = realloc(l->col, cap * sizeof *c);
+        if (!c)
             return false;
-        l->v = v;
+        l->col = c;
+        if (with_val) {
+            uint32_t *v = realloc(l->val, cap * sizeof *v);
+            if (!v)
+                return false;
+            l->val = v;
+        }
         l->cap = cap;
     }
-    l->v[l->n++] = row;
+    l->col[l->n] = col;
+    if (with_val)
+        l->val[l->n] = val;
+    l->n++;
     return true;
 }
 
-/* Marks determined[v] for the variables of one component: m is rows x
- * cols, row-major, reduced in place to its reduced row echelon form
- * (Gauss-Jordan, columns in order; unique, so which row serves as a
- * pivot does not change the answer). A variable is determined when its
- * pivot row names no other column. The rows are sparse (a constraint
- * names a total and its parts), so each column keeps the rows that have
- * an entry in it and an elimination touches only the pivot row's
- * nonzero columns: the work follows the fill-in, not rows x cols per
- * pivot. Out of memory marks nothing; the caller then hides everything. */
-static bool s_determined(uint32_t *m, size_t rows, size_t cols, bool *determined)
+static void s_sparse_free(s_sparse_t *l, size_t n)
 {
-    size_t *pivot_row = malloc((cols + 1) * sizeof *pivot_row), *nzcol = malloc((cols + 1) * sizeof *nzcol);
-    size_t *stamp = calloc(cols + 1, sizeof *stamp);
+    for (size_t i = 0; l && i < n; i++) {
+        free(l[i].col);
+        free(l[i].val);
+    }
+    free(l);
+}
+
+static uint32_t s_entry(const s_sparse_t *row, size_t col)
+{
+    for (size_t e = 0; e < row->n; e++)
+        if (row->col[e] == col)
+            return row->val[e];
+    return 0;
+}
+
+/* Marks determined[v] for the variables of one component: `m` holds its
+ * rows x cols matrix as sparse rows (taken over and freed), reduced to its
+ * reduced row echelon form (Gauss-Jordan, columns in order; unique, so
+ * which row serves as a pivot does not change the answer). A variable is
+ * determined when its pivot row names no other column. A constraint names
+ * a total and its parts, so the rows are short: each column keeps the rows
+ * that have an entry in it, and an elimination scatters one row into a
+ * dense scratch row, updates the pivot row's columns and gathers it back;
+ * the work follows the fill-in. Out of memory returns false. */
+static bool s_determined(s_sparse_t *m, size_t rows, size_t cols, bool *determined)
+{
+    size_t *pivot_row = malloc((cols + 1) * sizeof *pivot_row);
     bool *is_pivot = calloc(rows + 1, sizeof *is_pivot);
-    s_rowlist_t *colrows = calloc(cols + 1, sizeof *colrows), *rowcols = calloc(rows + 1, sizeof *rowcols);
-    bool ok = pivot_row && nzcol && stamp && is_pivot && colrows && rowcols;
-    /* Each entry is in its column's list and its row's list (rows hold
-     * column numbers here); both may hold a number twice after an entry
-     * went to zero and back, and every use checks the value. */
+    s_sparse_t *colrows = calloc(cols + 1, sizeof *colrows);
+    uint32_t *scratch = calloc(cols + 1, sizeof *scratch);
+    bool ok = pivot_row && is_pivot && colrows && scratch;
     for (size_t i = 0; ok && i < rows; i++)
-        for (size_t j = 0; ok && j < cols; j++)
-            if (m[i * cols + j])
-                ok = s_push(&colrows[j], i) && s_push(&rowcols[i], j);
+        for (size_t e = 0; ok && e < m[i].n; e++)
+            ok = s_append(&colrows[m[i].col[e]], i, 0, false);
     for (size_t c = 0; ok && c < cols; c++) {
         pivot_row[c] = SIZE_MAX;
         size_t k = SIZE_MAX;
         for (size_t e = 0; e < colrows[c].n && k == SIZE_MAX; e++) {
-            size_t i = colrows[c].v[e];
-            if (!is_pivot[i] && m[i * cols + c])
+            size_t i = colrows[c].col[e];
+            if (!is_pivot[i] && s_entry(&m[i], c))
                 k = i;
         }
         if (k == SIZE_MAX)
@@ -155,55 +178,47 @@ static bool s_determined(uint32_t *m, size_t rows, size_t cols, bool *determined
         /* The pivot row is zero left of c: earlier pivots were eliminated
          * from it, and an earlier free column never gains an entry in a
          * row that was not yet a pivot. */
-        uint32_t inv = s_invmod(m[k * cols + c]);
-        size_t nnz = 0;
-        for (size_t e = 0; e < rowcols[k].n; e++) {
-            size_t j = rowcols[k].v[e];
-            if (j < c || !m[k * cols + j] || stamp[j] == c + 1)
-                continue;
-            stamp[j] = c + 1;
-            m[k * cols + j] = s_mulmod(m[k * cols + j], inv);
-            nzcol[nnz++] = j;
-        }
+        uint32_t inv = s_invmod(s_entry(&m[k], c));
+        for (size_t e = 0; e < m[k].n; e++)
+            m[k].val[e] = s_mulmod(m[k].val[e], inv);
         for (size_t e = 0; ok && e < colrows[c].n; e++) {
-            size_t i = colrows[c].v[e];
-            uint32_t f = m[i * cols + c];
-            if (i == k || f == 0)
+            size_t i = colrows[c].col[e];
+            uint32_t f = i == k ? 0 : s_entry(&m[i], c);
+            if (f == 0)
                 continue;
-            for (size_t q = 0; ok && q < nnz; q++) {
-                size_t j = nzcol[q];
-                uint32_t old = m[i * cols + j];
-                uint32_t now = (uint32_t) ((old + (uint64_t) (S_PRIME - f) * m[k * cols + j]) % S_PRIME);
-                m[i * cols + j] = now;
-                if (!old && now)
-                    ok = s_push(&colrows[j], i) && s_push(&rowcols[i], j);
+            /* row i -= f * row k, through the scratch row */
+            for (size_t q = 0; q < m[i].n; q++)
+                scratch[m[i].col[q]] = m[i].val[q];
+            for (size_t q = 0; ok && q < m[k].n; q++) {
+                size_t j = m[k].col[q];
+                uint32_t old = scratch[j];
+                scratch[j] = (uint32_t) ((old + (uint64_t) (S_PRIME - f) * m[k].val[q]) % S_PRIME);
+                if (!old && scratch[j]) /* a new entry of row i */
+                    ok = s_append(&m[i], j, 0, true) && s_append(&colrows[j], i, 0, false);
             }
+            size_t w = 0;
+            for (size_t q = 0; q < m[i].n; q++) {
+                size_t j = m[i].col[q];
+                if (scratch[j]) {
+                    m[i].col[w] = j;
+                    m[i].val[w++] = scratch[j];
+                }
+                scratch[j] = 0;
+            }
+            m[i].n = w;
         }
         is_pivot[k] = true;
         pivot_row[c] = k;
     }
     for (size_t c = 0; ok && c < cols; c++) {
-        determined[c] = false;
-        if (pivot_row[c] == SIZE_MAX)
-            continue;
         /* Reduced: the pivot's row names no other pivot column; if it names
          * no free column either, the variable is a known number. */
-        size_t pr = pivot_row[c];
-        bool alone = true;
-        for (size_t e = 0; e < rowcols[pr].n && alone; e++)
-            alone = rowcols[pr].v[e] == c || m[pr * cols + rowcols[pr].v[e]] == 0;
-        determined[c] = alone;
+        determined[c] = pivot_row[c] != SIZE_MAX && m[pivot_row[c]].n == 1;
     }
-    for (size_t j = 0; colrows && j < cols; j++)
-        free(colrows[j].v);
-    for (size_t i = 0; rowcols && i < rows; i++)
-        free(rowcols[i].v);
-    free(colrows);
-    free(rowcols);
-    free(stamp);
+    s_sparse_free(colrows, cols);
+    free(scratch);
     free(is_pivot);
     free(pivot_row);
-    free(nzcol);
     return ok;
 }
 
@@ -322,26 +337,26 @@ static bool s_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons,
                 }
         }
         qsort(crow, rows, sizeof *crow, s_cmp_size);
-        uint32_t *m = calloc(rows * cols + 1, sizeof *m);
+        s_sparse_t *m = calloc(rows + 1, sizeof *m);
         bool *determined = calloc(cols + 1, sizeof *determined);
-        if (!m || !determined) {
-            free(m);
-            free(determined);
-            goto oom;
-        }
-        for (size_t r = 0; r < rows; r++) {
+        bool built = m && determined;
+        for (size_t r = 0; built && r < rows; r++) {
+            /* total - parts = 0, over the hidden members (a member named
+             * twice in one constraint is one entry, as it was one cell). */
             const suppress_constraint_t *c = &cons[crow[r]];
             if (local[c->total] != SIZE_MAX)
-                m[r * cols + local[c->total]] = 1;
-            for (size_t k = 0; k < c->nparts; k++)
-                if (local[c->parts[k]] != SIZE_MAX)
-                    m[r * cols + local[c->parts[k]]] = S_PRIME - 1;
+                built = s_append(&m[r], local[c->total], 1, true);
+            for (size_t k = 0; built && k < c->nparts; k++)
+                if (local[c->parts[k]] != SIZE_MAX && !s_entry(&m[r], local[c->parts[k]]))
+                    built = s_append(&m[r], local[c->parts[k]], S_PRIME - 1, true);
         }
-        if (!s_determined(m, rows, cols, determined)) {
-            free(m);
+        if (!built || !s_determined(m, rows, cols, determined)) {
+            s_sparse_free(m, rows);
             free(determined);
             goto oom;
         }
+        s_sparse_free(m, rows);
+        m = NULL;
         /* For each determined cell not yet dealt with this round, hide the
          * smallest visible member of one of its constraints (an unknown
          * more in that equation); every determined cell of that
@@ -375,7 +390,6 @@ static bool s_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons,
         }
         for (size_t v = 0; v < cols; v++)
             local[members[v]] = SIZE_MAX;
-        free(m);
         free(determined);
     }
 done:
