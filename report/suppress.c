@@ -146,10 +146,16 @@ static uint32_t s_entry(const s_sparse_t *row, size_t col)
     return 0;
 }
 
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return (x > y) - (x < y);
+}
+
 /* Marks determined[v] for the variables of one component: `m` holds its
- * rows x cols matrix as sparse rows (taken over and freed), reduced to its
- * reduced row echelon form (Gauss-Jordan, columns in order; unique, so
- * which row serves as a pivot does not change the answer). A variable is
+ * rows x cols matrix as sparse rows, reduced by Gauss-Jordan until each
+ * pivot column is zero outside its pivot row (whether a unit vector lies in
+ * the row space does not depend on the column order or the pivot rows). A variable is
  * determined when its pivot row names no other column. A constraint names
  * a total and its parts, so the rows are short: each column keeps the rows
  * that have an entry in it, and an elimination scatters one row into a
@@ -165,19 +171,31 @@ static bool s_determined(s_sparse_t *m, size_t rows, size_t cols, bool *determin
     for (size_t i = 0; ok && i < rows; i++)
         for (size_t e = 0; ok && e < m[i].n; e++)
             ok = s_append(&colrows[m[i].col[e]], i, 0, false);
+    /* Whether e_x lies in the row space does not depend on the order the
+     * columns are reduced in, so the columns with the fewest entries go
+     * first and the shortest row of a column is its pivot: far less
+     * fill-in where a national total links every förbund. */
+    uint64_t *order = malloc((cols + 1) * sizeof *order); /* entries << 32 | column */
+    ok = ok && order && cols < UINT32_MAX;
     for (size_t c = 0; ok && c < cols; c++) {
+        order[c] = (uint64_t) (colrows[c].n < UINT32_MAX ? colrows[c].n : UINT32_MAX) << 32 | c;
         pivot_row[c] = SIZE_MAX;
+    }
+    if (ok)
+        qsort(order, cols, sizeof *order, s_cmp_u64);
+    for (size_t oc = 0; ok && oc < cols; oc++) {
+        size_t c = (size_t) (order[oc] & UINT32_MAX);
         size_t k = SIZE_MAX;
-        for (size_t e = 0; e < colrows[c].n && k == SIZE_MAX; e++) {
+        for (size_t e = 0; e < colrows[c].n; e++) {
             size_t i = colrows[c].col[e];
-            if (!is_pivot[i] && s_entry(&m[i], c))
+            if (!is_pivot[i] && (k == SIZE_MAX || m[i].n < m[k].n) && s_entry(&m[i], c))
                 k = i;
         }
         if (k == SIZE_MAX)
             continue;
-        /* The pivot row is zero left of c: earlier pivots were eliminated
-         * from it, and an earlier free column never gains an entry in a
-         * row that was not yet a pivot. */
+        /* The pivot row is zero in every column reduced before: a pivot
+         * column was eliminated from it, and a free one never gains an
+         * entry in a row that was not yet a pivot. */
         uint32_t inv = s_invmod(s_entry(&m[k], c));
         for (size_t e = 0; e < m[k].n; e++)
             m[k].val[e] = s_mulmod(m[k].val[e], inv);
@@ -216,6 +234,7 @@ static bool s_determined(s_sparse_t *m, size_t rows, size_t cols, bool *determin
         determined[c] = pivot_row[c] != SIZE_MAX && m[pivot_row[c]].n == 1;
     }
     s_sparse_free(colrows, cols);
+    free(order);
     free(scratch);
     free(is_pivot);
     free(pivot_row);
