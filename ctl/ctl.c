@@ -405,6 +405,19 @@ static int s_rebuild(void)
     return rc < 0 ? EX_IOERR : report.differences ? 1 : 0;
 }
 
+/* 0 if DATA/ledger holds a store, else EX_NOINPUT with the reason said:
+ * a command that writes must not open (and so create) an empty one. */
+static int s_need_store(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
+    if (access(path, F_OK) < 0) {
+        fprintf(stderr, "finsamctl: %s: no store\n", path);
+        return EX_NOINPUT;
+    }
+    return 0;
+}
+
 static int s_erase(const char *id_hex)
 {
     erase_request_t req = {.forbund = o.forbund, .wait_ms = ERASE_WAIT_MS};
@@ -423,11 +436,8 @@ static int s_erase(const char *id_hex)
         return EX_USAGE;
     }
     char path[4096], err[512];
-    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
-    if (access(path, F_OK) < 0) { /* opening for writing would create an empty store */
-        fprintf(stderr, "finsamctl: %s: no store\n", path);
+    if (s_need_store() != 0)
         return EX_NOINPUT;
-    }
     catalogue_t *cat;
     if (catalogue_load(&cat, o.catalogue, err, sizeof err) < 0) {
         fprintf(stderr, "finsamctl: catalogue: %s\n", err);
@@ -491,11 +501,8 @@ static int s_approve(approval_action_t action, int argc, char **argv)
         return EX_USAGE;
     }
     char path[4096], err[512];
-    snprintf(path, sizeof path, "%s/ledger/data.mdb", o.data_dir);
-    if (access(path, F_OK) < 0) { /* opening for writing would create an empty store */
-        fprintf(stderr, "finsamctl: %s: no store\n", path);
+    if (s_need_store() != 0)
         return EX_NOINPUT;
-    }
     ledger_t *ledger;
     snprintf(path, sizeof path, "%s/ledger", o.data_dir);
     if (ledger_open(&ledger, path, false, err, sizeof err) != FIN_OK) {
