@@ -46,7 +46,7 @@
 
 static struct {
     char *data_dir, *format, *forbund, *name, *catalogue, *measure, *period, *slice, *log_level;
-    bool verify, exact, coverage;
+    bool verify, exact, coverage, all;
     char *key, *server_key, *stream, *replay, *from, *access, *before, *allow_dir, *lan, *reason, *out, *lang;
     long count, idle_exit_ms, year, official;
 } o;
@@ -87,6 +87,8 @@ static const opt_t s_opts[] = {
      &o.idle_exit_ms},
     {"reason", 0, OPT_STR, NULL, 0, 0, "reopen: why the period is returned (recorded in its history)",
      &o.reason},
+    {"all", 0, OPT_FLAG, NULL, 0, 0,
+     "report: the national edition and one per approved förbund, into the directory --out", &o.all},
     {"coverage", 0, OPT_FLAG, NULL, 0, 0,
      "query --official: the coverage measures (participants with status observations, respondents per "
      "survey)",
@@ -616,58 +618,118 @@ static int s_approval(int argc, char **argv)
 /* How long headless Chromium may take to print the report. */
 #define REPORT_PDF_TIMEOUT_MS 120000
 
-/* report --year Y [--forbund F] [--lang sv|en] --format html|pdf [-o FILE] */
+/* One edition of the report (forbund NULL: the national one) into `out`
+ * (NULL: stdout, html only). 0 or the exit status, the reason in r->err. */
+static int s_report_edition(s_read_t *r, const char *forbund, const char *out)
+{
+    bool pdf = !strcmp(o.format, "pdf");
+    char html[4400] = "";
+    FILE *f = stdout;
+    if (pdf) {
+        snprintf(html, sizeof html, "%s.html-XXXXXX", out);
+        int fd = mkstemp(html);
+        f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    } else if (out) {
+        f = fopen(out, "w");
+    }
+    if (!f) {
+        snprintf(r->err, sizeof r->err, "%.1500s: %s", pdf ? html : out, strerror(errno));
+        return EX_CANTCREAT;
+    }
+    annual_request_t req = {(int) o.year, forbund, o.lang};
+    annual_info_t info;
+    fin_err_t code = annual_html(r->ledger, r->cat, &req, f, &info, r->err, sizeof r->err);
+    if (f != stdout && fclose(f) != 0 && !code)
+        code = fin_fail(r->err, sizeof r->err, FIN_EIO, "%s: write failed", pdf ? html : out);
+    if (!code && pdf) {
+        /* A PDF that takes the HTML's name: the browser reads it by URL. */
+        char named[4300];
+        snprintf(named, sizeof named, "%s.html", out);
+        if (rename(html, named) == 0)
+            snprintf(html, sizeof html, "%s", named);
+        code = pdf_print(html, out, REPORT_PDF_TIMEOUT_MS, r->err, sizeof r->err);
+    }
+    if (html[0])
+        unlink(html);
+    if (code)
+        return code == FIN_EINPUT              ? EX_DATAERR
+               : code == FIN_ENOTFOUND && !pdf ? EX_DATAERR
+                                               : fin_exit_code(code);
+    if (out)
+        printf("report: %s: year=%d edition=%s pages=%d approved_forbund=%d withheld_rows=%d seconds=%.3f\n",
+               out, req.year, forbund ? forbund : "national", info.pages, info.approved, info.withheld,
+               info.seconds);
+    return 0;
+}
+
+typedef struct {
+    char (*codes)[LEDGER_FORBUND_LEN + 1];
+    size_t n, cap;
+} s_codes_t;
+
+static int s_collect_approved(const approval_t *a, void *arg)
+{
+    s_codes_t *c = arg;
+    if (a->state != APPROVAL_APPROVED || a->half != 0)
+        return 0;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 32;
+        void *grown = realloc(c->codes, cap * sizeof *c->codes);
+        if (!grown)
+            return ENOMEM;
+        c->codes = grown;
+        c->cap = cap;
+    }
+    snprintf(c->codes[c->n++], sizeof *c->codes, "%s", a->forbund);
+    return 0;
+}
+
+/* report --year Y [--forbund F | --all] [--lang sv|en] --format html|pdf [--out FILE|DIR] */
 static int s_report(void)
 {
     bool pdf = !strcmp(o.format, "pdf");
-    if (!o.year || (!pdf && strcmp(o.format, "html")) || (pdf && !o.out)) {
+    if (!o.year || (!pdf && strcmp(o.format, "html")) || (pdf && !o.out) ||
+        (o.all && (!o.out || o.forbund))) {
         fprintf(stderr, "Usage: finsamctl report --year YYYY [--forbund F] [--lang sv|en] --format html|pdf "
-                        "[-o FILE] (pdf needs -o)\n");
+                        "[--out FILE] (pdf needs --out)\n"
+                        "       finsamctl report --year YYYY --all --format html|pdf --out DIR (the national "
+                        "edition and one per approved förbund)\n");
         return EX_USAGE;
     }
     s_read_t r = {0};
     int rc = s_read_open(&r);
     if (rc)
         return s_read_close(&r, "report", rc);
-    char html[4400] = "";
-    FILE *f = stdout;
-    if (pdf) {
-        snprintf(html, sizeof html, "%s.html-XXXXXX", o.out);
-        int fd = mkstemp(html);
-        f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    } else if (o.out) {
-        f = fopen(o.out, "w");
-    }
-    if (!f) {
-        snprintf(r.err, sizeof r.err, "%.1500s: %s", pdf ? html : o.out, strerror(errno));
+    if (!o.all)
+        return s_read_close(&r, "report", s_report_edition(&r, o.forbund, o.out));
+    /* Year end in one command: DIR/YEAR.EXT and DIR/YEAR-CODE.EXT for every
+     * förbund whose year is approved (the national edition names the rest). */
+    if (mkdir_p(o.out, 0755) < 0) {
+        snprintf(r.err, sizeof r.err, "%.1500s: %s", o.out, strerror(errno));
         return s_read_close(&r, "report", EX_CANTCREAT);
     }
-    annual_request_t req = {(int) o.year, o.forbund, o.lang};
-    annual_info_t info;
-    fin_err_t code = annual_html(r.ledger, r.cat, &req, f, &info, r.err, sizeof r.err);
-    if (f != stdout && fclose(f) != 0 && !code)
-        code = fin_fail(r.err, sizeof r.err, FIN_EIO, "%s: write failed", pdf ? html : o.out);
-    if (!code && pdf) {
-        /* A PDF that takes the HTML's name: the browser reads it by URL. */
-        char named[4300];
-        snprintf(named, sizeof named, "%s.html", o.out);
-        if (rename(html, named) == 0)
-            snprintf(html, sizeof html, "%s", named);
-        code = pdf_print(html, o.out, REPORT_PDF_TIMEOUT_MS, r.err, sizeof r.err);
+    s_codes_t codes = {0};
+    MDB_txn *txn;
+    int mrc = store_read(ledger_store(r.ledger), &txn);
+    if (!mrc) {
+        mrc = approval_each(txn, r.ledger, NULL, (int) o.year, s_collect_approved, &codes);
+        store_read_end(ledger_store(r.ledger), txn);
     }
-    if (html[0])
-        unlink(html);
-    if (code) {
-        rc = code == FIN_EINPUT              ? EX_DATAERR
-             : code == FIN_ENOTFOUND && !pdf ? EX_DATAERR
-                                             : fin_exit_code(code);
-        return s_read_close(&r, "report", rc);
+    if (mrc) {
+        free(codes.codes);
+        snprintf(r.err, sizeof r.err, "approvals: %s", store_strerror(mrc));
+        return s_read_close(&r, "report", EX_IOERR);
     }
-    if (o.out)
-        printf("report: %s: year=%d edition=%s pages=%d approved_forbund=%d withheld_rows=%d seconds=%.3f\n",
-               o.out, req.year, o.forbund ? o.forbund : "national", info.pages, info.approved, info.withheld,
-               info.seconds);
-    return s_read_close(&r, "report", 0);
+    const char *ext = pdf ? "pdf" : "html";
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%ld.%s", o.out, o.year, ext);
+    rc = s_report_edition(&r, NULL, path);
+    for (size_t i = 0; !rc && i < codes.n; i++) {
+        snprintf(path, sizeof path, "%s/%ld-%s.%s", o.out, o.year, codes.codes[i], ext);
+        rc = s_report_edition(&r, codes.codes[i], path);
+    }
+    free(codes.codes);
+    return s_read_close(&r, "report", rc);
 }
 
 /* migrate: the one command that opens a store of the previous schema. */

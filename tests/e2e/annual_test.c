@@ -255,6 +255,25 @@ static void test_html_and_pdf(void)
     /* A year not approved: refused, saying so. */
     const char *hbsrep[] = {"report", "--year", "2026", "--format", "html", "--forbund", "HBS", NULL};
     CHECK_EQ(cluster_ctl(&s_c, NULL, hbsrep), 65);
+    /* Year end in one command: the national edition and one per approved
+     * förbund (NV, SD, CO), none for HBS (submitted only). */
+    char dir[400], path[500];
+    snprintf(dir, sizeof dir, "%s/year-end", s_c.dir);
+    const char *all[] = {"report", "--year", "2026", "--all", "--format", "html", "--out", dir, NULL};
+    CHECK_EQ(cluster_ctl(&s_c, &out, all), 0);
+    CHECK(out && strstr(out, "edition=national") && strstr(out, "edition=NV") && strstr(out, "edition=SD") &&
+          strstr(out, "edition=CO") && !strstr(out, "edition=HBS"));
+    free(out);
+    const char *files[] = {"2026.html", "2026-NV.html", "2026-SD.html", "2026-CO.html"};
+    for (size_t i = 0; i < TU_NELEMS(files); i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        CHECK(tu_file_has(path, "</html>"));
+    }
+    snprintf(path, sizeof path, "%s/2026-HBS.html", dir);
+    CHECK(access(path, F_OK) < 0);
+    const char *both[] = {"report",   "--year", "2026",  "--all", "--forbund", "NV",
+                          "--format", "html",   "--out", dir,     NULL};
+    CHECK_EQ(cluster_ctl(&s_c, NULL, both), 64);
 }
 
 /* "3,4" for 3.4 with `dec` decimals, as the report writes it. */
