@@ -17,6 +17,7 @@
 #include "suppress.h"
 #include "table.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,19 @@ static bool s_values_json(json_t *o, const cat_measure_t *m, const cell_values_t
             json_object_set_new(o, "share_top", json_real(cv->share));
         break;
     case AGG_SHARE_YES:
-    case AGG_SHARE_SUSTAINED: json_object_set_new(o, "share", json_real(cv->share)); break;
+    case AGG_SHARE_SUSTAINED: {
+        json_object_set_new(o, "share", json_real(cv->share));
+        /* Wilson's score interval from the published share and n: a
+         * reader could compute it from those two, so it tells nothing new,
+         * and it stays inside [0, 1] where n is small. */
+        double z = COMPARE_Z975, nn = (double) cv->n, p = cv->share, z2n = z * z / nn;
+        double centre = (p + z2n / 2) / (1 + z2n);
+        double half = z / (1 + z2n) * sqrt(p * (1 - p) / nn + z2n / (4 * nn));
+        json_object_set_new(o, "ci95",
+                            json_pack("[f,f]", centre - half > 0 ? centre - half : 0.0,
+                                      centre + half < 1 ? centre + half : 1.0));
+        break;
+    }
     case AGG_SUM:
         json_object_set_new(o, "sum", json_integer(cv->sum));
         json_object_set_new(o, "mean", json_real(cv->mean));

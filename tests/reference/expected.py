@@ -380,6 +380,12 @@ def describe(m, acc):
             out["share_top"] = share
     elif a in ("share_yes", "share_sustained"):
         out["share"] = share
+        # A15: Wilson's score interval from the share and n
+        z, p = 1.959963984540054, float(share)
+        z2n = z * z / n
+        c = (p + z2n / 2) / (1 + z2n)
+        h = z / (1 + z2n) * math.sqrt(p * (1 - p) / n + z2n / (4 * n))
+        out["ci95"] = [max(c - h, 0.0), min(c + h, 1.0)]
     elif a == "sum":
         out.update(sum=s, mean=meanf)
     elif a == "median_days":

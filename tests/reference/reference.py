@@ -89,12 +89,15 @@ A12 The exact view withholds and suppresses nothing: every field of every
     row. share_top (and its change) only where the scale declares a top
     category (maturity4 declares none).
 A13 Row fields: ordinal n, units, mean, sd, ci95, median, share_top;
-    share_yes / share_sustained n, units, share; sum n, units, sum, mean;
+    share_yes / share_sustained n, units, share, ci95 (A15); sum n, units, sum, mean;
     median_days n, units, median_days, q1_days, q3_days (new), mean_days,
     share_within_30_days; paired_change n, units, mean_change, ci95,
     share_improved; all rows suppressed = false, förbund rows lan.
 A14 A correction (same natural key, changed content) replaces the row;
     a retraction or an erasure removes it.
+A15 A share's ci95 is Wilson's score interval with z = 1.959963984540054:
+    centre (p + z^2/2n) / (1 + z^2/n), half-width z / (1 + z^2/n) *
+    sqrt(p(1 - p)/n + z^2/4n^2), clamped to [0, 1].
 """
 import argparse
 import collections

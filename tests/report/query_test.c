@@ -700,7 +700,7 @@ static void test_comparisons_never_from_hidden_or_withheld(void)
         }
     static const char *const slices[] = {"all", "mode=integrated", "mode=project"};
     json_t *map = s_all_rows("i4_samordnare", slices, 3);
-    int withheld = 0, hidden = 0, held_back = 0, shown_year = 0, shown_diff = 0;
+    int withheld = 0, hidden = 0, held_back = 0, shown_year = 0, shown_diff = 0, share_ci = 0;
     const char *key;
     json_t *row;
     json_object_foreach(map, key, row) {
@@ -718,6 +718,17 @@ static void test_comparisons_never_from_hidden_or_withheld(void)
             CHECK(!s_has_comparison(row));
             if (hid)
                 CHECK(json_object_size(row) == 5 + (json_object_get(row, "lan") != NULL));
+        }
+        /* A shown share has Wilson's 95 % interval from its published
+         * share and n (nothing a reader could not compute), around it. */
+        if (json_is_real(json_object_get(row, "share"))) {
+            double p = s_real(row, "share"), n = (double) json_integer_value(json_object_get(row, "n"));
+            double z = 1.959963984540054, z2n = z * z / n, c = (p + z2n / 2) / (1 + z2n);
+            double h = z / (1 + z2n) * sqrt(p * (1 - p) / n + z2n / (4 * n));
+            CHECK(s_near(s_bound(row, "ci95", 0), fmax(c - h, 0), 1e-12));
+            CHECK(s_near(s_bound(row, "ci95", 1), fmin(c + h, 1), 1e-12));
+            CHECK(s_bound(row, "ci95", 0) <= p + 1e-12 && p <= s_bound(row, "ci95", 1) + 1e-12);
+            share_ci++;
         }
         /* Each comparison: both rows comparable, and the value is the
          * difference of their published shares. */
@@ -756,7 +767,7 @@ static void test_comparisons_never_from_hidden_or_withheld(void)
     if (withheld == 0 || held_back == 0)
         fprintf(stderr, "note: this run's draws withheld %d rows, held back %d comparisons\n", withheld,
                 held_back);
-    CHECK(shown_year > 0 && shown_diff > 0);
+    CHECK(shown_year > 0 && shown_diff > 0 && share_ci > 0);
     /* One period asked alone: the same rows (the year before loaded and
      * suppressed as its own query would). */
     static const char *const periods[] = {"2026", "2026-Q1", "2026-Q2", "2026-03", "2026-06", "2025-Q2"};

@@ -171,8 +171,8 @@
   function ciNode(agg, row) {
     const h = head(agg);
     if (!row || row.suppressed || !Array.isArray(row.ci95)) return null;
-    return el('span', {class: 'ci-text'}, '[', numSpan(row, 'ci95', h.digits, {idx: 0}), '–',
-              numSpan(row, 'ci95', h.digits, {idx: 1}), ']');
+    return el('span', {class: 'ci-text'}, '[', numSpan(row, 'ci95', h.digits, {idx: 0, pct: h.pct}), '–',
+              numSpan(row, 'ci95', h.digits, {idx: 1, pct: h.pct}), ']');
   }
 
   function headline(agg, row) {
