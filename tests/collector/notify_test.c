@@ -124,7 +124,7 @@ static void test_ready_after_listening(void)
 
     /* Whatever comes first must be READY=1, and by then everything is
      * bound: the address files exist and the ports accept connections. */
-    bool got = s_next(fd, msg, sizeof msg, 30000);
+    bool got = s_next(fd, msg, sizeof msg, 120000);
     if (!got)
         fprintf(stderr, "no notification; collector log:\n%s\n", tu_read_file(c.log));
     CHECK(got);
@@ -192,7 +192,7 @@ static void test_agent_ready(void)
     cluster_add_agent(&c, "nv", "NV", true, agent, sizeof agent);
     int fd = s_notify_socket(c.dir);
     pid_t pid = cluster_agent_spawn(&c, agent, (const char *const[]){"run", NULL});
-    CHECK(s_next(fd, msg, sizeof msg, 30000));
+    CHECK(s_next(fd, msg, sizeof msg, 120000));
     CHECK(s_says(msg, "READY=1"));
     CHECK(kill(pid, SIGTERM) == 0);
     CHECK(s_next(fd, msg, sizeof msg, 20000));
@@ -217,7 +217,7 @@ static void test_journal_stream(void)
     snprintf(v, sizeof v, "%llu:%llu", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
     CHECK(setenv("JOURNAL_STREAM", v, 1) == 0);
     c.collector = s_spawn_collector(&c, "run");
-    CHECK(s_next(fd, msg, sizeof msg, 30000) && s_says(msg, "READY=1"));
+    CHECK(s_next(fd, msg, sizeof msg, 120000) && s_says(msg, "READY=1"));
     CHECK(kill(c.collector, SIGTERM) == 0);
     CHECK_EQ(tu_wait(c.collector, 20000), 0);
     c.collector = 0;
