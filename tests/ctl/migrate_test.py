@@ -214,9 +214,14 @@ def compare(what, old, new):
     check(len(a) > 100, "%s: only %d values before the migration" % (what, len(a)))
     only_old = sorted(set(a) - set(b))
     # This release's query names each förbund (the registry: its name and
-    # län, under "/forbund/"); the previous one did not. Added fields are
-    # not numbers the migration could change.
-    only_new = sorted(k for k in set(b) - set(a) if not k.startswith("/forbund/"))
+    # län, under "/forbund/") and gives a share its interval (ci95, from
+    # the share and n); the previous one did neither. Added fields are not
+    # numbers the migration could change; an interval counts as added only
+    # where its share was there before (and is compared as a number).
+    added = [k for k in set(b) - set(a)
+             if k.startswith("/forbund/") or (k.endswith(("/ci95[0]", "/ci95[1]")) and
+                                                k.rsplit("/", 1)[0] + "/share" in a)]
+    only_new = sorted(set(b) - set(a) - set(added))
     differ = sorted(k for k in set(a) & set(b) if a[k] != b[k])
     if only_old or only_new or differ:
         for k in differ[:20]:
