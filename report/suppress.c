@@ -375,7 +375,6 @@ static bool s_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons,
             goto oom;
         }
         s_sparse_free(m, rows);
-        m = NULL;
         /* For each determined cell not yet dealt with this round, hide the
          * smallest visible member of one of its constraints (an unknown
          * more in that equation); every determined cell of that

@@ -471,7 +471,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
         goto free_parser;
     }
     if (c.fatal || !c.have_header) {
-        rc = import_refuse_file(o, label, ref, c.st.rows, c.fatal || c.have_header ? NULL : "file");
+        rc = import_refuse_file(o, label, ref, c.st.rows, c.fatal ? NULL : "file"); /* else: no header */
         goto free_parser;
     }
     rejects_finish(c.rejects);

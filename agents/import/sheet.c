@@ -1185,7 +1185,7 @@ fin_err_t sheet_import_file(const char *path, mapping_t *map, const import_opts_
         goto done;
     }
     if (c.fatal || !c.have_header) {
-        rc = import_refuse_file(o, label, ref, c.st.rows, c.fatal || c.have_header ? NULL : "sheet");
+        rc = import_refuse_file(o, label, ref, c.st.rows, c.fatal ? NULL : "sheet"); /* else: no header */
         goto done;
     }
     rejects_finish(c.rejects);
