@@ -21,35 +21,21 @@
 struct ingest_t {
     ledger_t *ledger;
     const catalogue_t *catalogue;
-    aggregate_t *aggregate;
     ingest_stats_t stats;
-    erase_scrub_t *scrub; /* bytes of events erased in this transaction */
-    uint64_t erase_txnid;
 };
-
-/* How long a scrub in the ingest thread waits for readers from before an
- * erase (replay chunks and queries take milliseconds). */
-#define INGEST_SCRUB_WAIT_MS 2000
 
 typedef struct {
     ingest_t *self;
     ingest_item_t *items;
     int n;
-    aggregate_changed_fn changed;
-    void *changed_arg;
 } s_commit_ctx_t;
 
-ingest_t *ingest_new(ledger_t *ledger, const catalogue_t *catalogue, aggregate_t *aggregate)
+ingest_t *ingest_new(ledger_t *ledger, const catalogue_t *catalogue)
 {
     ingest_t *self = calloc(1, sizeof *self);
-    if (self && !(self->scrub = erase_scrub_new())) {
-        free(self);
-        return NULL;
-    }
     if (self) {
         self->ledger = ledger;
         self->catalogue = catalogue;
-        self->aggregate = aggregate;
     }
     return self;
 }
@@ -57,7 +43,6 @@ ingest_t *ingest_new(ledger_t *ledger, const catalogue_t *catalogue, aggregate_t
 void ingest_destroy(ingest_t **self_p)
 {
     if (self_p && *self_p) {
-        erase_scrub_destroy(&(*self_p)->scrub);
         free(*self_p);
         *self_p = NULL;
     }
@@ -130,6 +115,17 @@ static int s_find_target(ingest_t *self, MDB_txn *txn, const uint8_t *target_id,
     }
     if (strcmp((*old)->forbund, forbund) != 0) {
         VERDICT(v, REJECT_FORBIDDEN, "target belongs to another förbund");
+        goto reject;
+    }
+    /* Erased, its tombstone still waiting for the aggregator (erase.h):
+     * as good as erased. */
+    bool waiting = erase_waiting(txn, self->ledger, *target_seq);
+    if (erasure && waiting) {
+        VERDICT(v, REJECT_UNKNOWN_TARGET, "target is already erased");
+        goto reject;
+    }
+    if (retraction && waiting) {
+        VERDICT(v, REJECT_UNKNOWN_TARGET, "target was erased; nothing to retract");
         goto reject;
     }
     if (erasure) {
@@ -262,24 +258,13 @@ static int s_apply_event(ingest_t *self, ledger_txn_t *lt, const ingest_item_t *
      * data, held out of the official figures by its position. */
     if ((rc = approval_note(lt->txn, self->ledger, lt->txn, self->ledger, ev, seq)))
         goto out;
-    if (ev->body_case == FINSAM__V1__EVENT__BODY_ERASURE) {
-        rc = erase_apply(lt, self->aggregate, target_seq, old, seq, self->scrub);
-        self->erase_txnid = erase_txnid(lt);
-        goto out;
-    }
-    if (old) {
-        /* An erased target was subtracted when it was erased. */
-        if ((rc = ledger_mark_retracted(lt->txn, self->ledger, target_seq, seq)) ||
-            (!erase_is_tombstone(old) && (rc = aggregate_event(self->aggregate, lt, old, 0, -1))))
-            goto out;
-    }
-    if (ev->body_case != FINSAM__V1__EVENT__BODY_RETRACTION) {
-        /* A correction takes the place of what it corrects among the
-         * person's observations (episodes of paired measures). */
-        uint64_t order;
-        if ((rc = aggregate_origin(lt->txn, self->ledger, ev, seq, &order)) == 0)
-            rc = aggregate_event(self->aggregate, lt, ev, order, +1);
-    }
+    /* The cells follow the log beside ingest (the aggregator, replay.h);
+     * here only what deciding the next event needs: which events are
+     * withdrawn, and which erased. */
+    if (ev->body_case == FINSAM__V1__EVENT__BODY_ERASURE)
+        rc = erase_mark(lt, target_seq, seq);
+    else if (old)
+        rc = ledger_mark_retracted(lt->txn, self->ledger, target_seq, seq);
 out:
     codec_free_event(&old);
     codec_free_event(&ev);
@@ -291,8 +276,6 @@ static int s_apply(ledger_txn_t *lt, void *arg)
     s_commit_ctx_t *c = arg;
     ingest_t *self = c->self;
     int64_t now_ms = clock_wall_ms();
-    aggregate_begin(self->aggregate);
-    erase_scrub_clear(self->scrub);
     for (int i = 0; i < c->n; i++) {
         ingest_item_t *item = &c->items[i];
         if (item->batch_error != FINSAM__V1__REJECT_CODE__REJECT_NONE)
@@ -331,33 +314,12 @@ static int s_apply(ledger_txn_t *lt, void *arg)
         if ((rc = ledger_agent_put(lt->txn, self->ledger, item->agent_key, &rec)))
             return rc;
     }
-    return aggregate_flush(self->aggregate, lt, c->changed, c->changed_arg);
+    return 0;
 }
 
-/* After a commit that erased events: the old bytes out of data.mdb
- * (erase.h). The acks wait for it; erasures are rare. Readers from before
- * the erase get a short grace only, so ingest does not stall behind a long
- * backup; the scrub overwrites the copies in any case. A failure leaves the
- * erasure committed and is logged. */
-static void s_scrub(ingest_t *self)
+fin_err_t ingest_commit(ingest_t *self, ingest_item_t *items, int n)
 {
-    erase_scrub_report_t r;
-    char err[256];
-    size_t n = erase_scrub_size(self->scrub);
-    if (erase_scrub_run(self->scrub, self->ledger, self->erase_txnid, INGEST_SCRUB_WAIT_MS, &r, err,
-                        sizeof err) < 0) {
-        log_error("ingest", "ERASE-SCRUB-FAILED events=%zu reason=%s", n, err);
-        erase_scrub_clear(self->scrub);
-        return;
-    }
-    log_info("ingest", "ERASE-SCRUBBED events=%zu copies=%llu scanned_mib=%llu old_readers=%d seconds=%.3f",
-             n, (unsigned long long) r.copies, (unsigned long long) (r.scanned >> 20), r.old_readers,
-             r.seconds);
-}
-
-fin_err_t ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed_fn changed, void *arg)
-{
-    s_commit_ctx_t ctx = {self, items, n, changed, arg};
+    s_commit_ctx_t ctx = {self, items, n};
     int rc = ledger_write(self->ledger, s_apply, &ctx);
     if (rc) {
         log_error("ingest", "COMMIT-FAILED batches=%d reason=%s", n, store_strerror(rc));
@@ -388,8 +350,6 @@ fin_err_t ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_c
                      item->agent_key, item->forbund, hex, codec_reject_name(v->code), v->text);
         }
     }
-    if (erase_scrub_size(self->scrub))
-        s_scrub(self);
     return FIN_OK;
 }
 

@@ -6,13 +6,13 @@
  * (codec.h); matches the catalogue and the agent's own förbund
  * (validate.h); an id already in the ledger is accepted again and changes
  * nothing; a retraction or correction must name an earlier event of the
- * same förbund that is not already retracted; then it is appended to the
- * log with its dedupe entry, and its aggregate cells are updated — all in
- * the one transaction that also moves the agent's cursor. */
+ * same förbund that is not already retracted (nor erased); then it is
+ * appended to the log with its dedupe entry, in the one transaction that
+ * also moves the agent's cursor. That is all the ack waits for: the
+ * indicator cells follow the log beside it (collector/aggregator.h). */
 #ifndef FINSAM_INGEST_H
 #define FINSAM_INGEST_H
 
-#include "aggregate.h"
 #include "allowlist.h"
 #include "catalogue.h"
 #include "codec.h"
@@ -49,7 +49,7 @@ typedef struct {
 
 typedef struct ingest_t ingest_t;
 
-ingest_t *ingest_new(ledger_t *ledger, const catalogue_t *catalogue, aggregate_t *aggregate);
+ingest_t *ingest_new(ledger_t *ledger, const catalogue_t *catalogue);
 void ingest_destroy(ingest_t **self_p);
 
 /* Decodes and authorizes a received batch (outside the transaction).
@@ -59,9 +59,8 @@ bool ingest_prepare(ingest_t *self, ingest_item_t *item, allowlist_t *allowlist)
 /* Stores all prepared items in ONE durable transaction. Returns FIN_OK
  * once committed; only then may acks be sent. On failure nothing was
  * stored and no ack may be sent (agents resend); the code says what kind
- * (FIN_EFULL, FIN_EIO, ...) and the reason is logged (COMMIT-FAILED).
- * changed/arg as in aggregate_flush. */
-fin_err_t ingest_commit(ingest_t *self, ingest_item_t *items, int n, aggregate_changed_fn changed, void *arg);
+ * (FIN_EFULL, FIN_EIO, ...) and the reason is logged (COMMIT-FAILED). */
+fin_err_t ingest_commit(ingest_t *self, ingest_item_t *items, int n);
 
 /* Encodes the Ack for an item (after commit, or after a refused prepare). */
 uint8_t *ingest_ack(const ingest_item_t *item, size_t *len);

@@ -95,8 +95,7 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
     if (rr.recounted)
         log_info("collector", "STORE-RECOUNTED reason=cells of another catalogue events=%llu seconds=%.3f",
                  (unsigned long long) rr.events, rr.seconds);
-    self->aggregate = aggregate_new(self->catalogue, protect_secret(self->protect));
-    self->ingest = self->aggregate ? ingest_new(self->ledger, self->catalogue, self->aggregate) : NULL;
+    self->ingest = ingest_new(self->ledger, self->catalogue);
     self->allowlist = allowlist_new(config->allow_dir, "forbund", allowlist_valid_forbund);
     self->subscribers = allowlist_new(config->subscriber_dir, "access", allowlist_valid_access);
     if (!self->ingest || !self->allowlist || !self->subscribers) {
@@ -175,6 +174,12 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
         if (rc != FIN_OK)
             goto fail;
     }
+    /* The cells follow the log from where they stand (after an upgrade
+     * or a deleted cells environment: from the start). */
+    if ((rc = aggregator_start(&self->aggregator, self->ledger, self->catalogue, protect_secret(self->protect),
+                               self->stream != NULL, err, sizeof err)) != FIN_OK)
+        goto fail;
+    metrics_set(&self->metrics.cells_seq, aggregator_applied(self->aggregator));
     if (server_reactor_new(self) < 0) {
         rc = FIN_EINTERNAL;
         snprintf(err, sizeof err, "cannot build the loop");
@@ -193,6 +198,7 @@ void server_destroy(server_t **self_p)
         return;
     server_t *self = *self_p;
     zloop_destroy(&self->loop);
+    aggregator_stop(&self->aggregator);
     if (self->sighup_fd >= 0)
         close(self->sighup_fd);
     stream_destroy(&self->stream);
@@ -205,7 +211,6 @@ void server_destroy(server_t **self_p)
     allowlist_destroy(&self->allowlist);
     allowlist_destroy(&self->subscribers);
     ingest_destroy(&self->ingest);
-    aggregate_destroy(&self->aggregate);
     protect_destroy(&self->protect);
     ledger_close(&self->ledger);
     registry_live_destroy(&self->registry);

@@ -9,7 +9,7 @@
 
 #include "server.h"
 
-#include "aggregate.h"
+#include "aggregator.h"
 #include "allowlist.h"
 #include "auth.h"
 #include "ingest.h"
@@ -43,6 +43,7 @@ typedef enum {
     EV_STREAM_TICK,
     EV_PUBLISH,
     EV_STATS,
+    EV_AGGREGATED,
 } server_event_t;
 
 /* The argument zloop passes to s_on_ready and s_on_time. */
@@ -75,7 +76,7 @@ struct server_t {
     ledger_t *ledger;
     catalogue_t *catalogue;
     registry_live_t *registry; /* the catalogue as DATA/forbund.json names förbund now (the streams) */
-    aggregate_t *aggregate;
+    aggregator_t *aggregator; /* keeps the cells beside ingest */
     protect_t *protect;
     int publish_interval_s, publish_max_age_s;
     ingest_t *ingest;

@@ -8,6 +8,7 @@
  * handling stays off (prologue_signals): the stop flag is ours. */
 #include "server_impl.h"
 
+#include "erase.h"
 #include "ledger.h"
 #include "log.h"
 #include "monitor.h"
@@ -27,6 +28,9 @@
 #define REFRESH_MS 1000
 #define STOP_CHECK_MS 200
 #define STATS_MS 10000
+/* How long a scrub waits for readers from before an erasure (replay
+ * chunks and queries take milliseconds). */
+#define ERASE_SCRUB_WAIT_MS 2000
 
 /* Remembers the peer address of an accepted ingest connection. Read now,
  * when the loop gets to the event: if the connection is already gone the
@@ -132,6 +136,33 @@ static void s_publish(server_t *self)
         log_warn("collector", "PUBLISH-STREAM-FAILED reason=%s", err);
 }
 
+/* The aggregator applied a chunk (aggregator.h): its cells go out on the
+ * cell stream at the position they reflect, and erasures it passed get
+ * their tombstones here, in the thread that writes the ledger (erase.h). */
+static void s_aggregated(server_t *self)
+{
+    uint64_t applied = 0, got = 0;
+    while (aggregator_recv(self->aggregator, &applied, self->stream ? stream_cell_changed : NULL,
+                           self->stream) > 0) {
+        got++;
+        if (self->stream)
+            stream_publish_cells(self->stream, applied);
+    }
+    if (!got)
+        return;
+    metrics_set(&self->metrics.cells_seq, applied);
+    uint64_t finished;
+    erase_scrub_report_t r;
+    char err[256];
+    if (erase_finish(self->ledger, ERASE_SCRUB_WAIT_MS, &finished, &r, err, sizeof err) < 0)
+        log_error("collector", "ERASE-FINISH-FAILED reason=%s", err);
+    else if (finished)
+        log_info("collector",
+                 "ERASE-SCRUBBED events=%llu copies=%llu scanned_mib=%llu old_readers=%d seconds=%.3f",
+                 (unsigned long long) finished, (unsigned long long) r.copies,
+                 (unsigned long long) (r.scanned >> 20), r.old_readers, r.seconds);
+}
+
 /* The reactor's handlers. zloop calls s_on_ready (a socket or descriptor
  * is readable) or s_on_time (a timer is due) with one of self->handlers,
  * which says what happened; s_dispatch does what it needs. Each returns 0
@@ -190,6 +221,7 @@ static int s_dispatch(server_t *self, server_event_t what)
         break;
     case EV_STREAM_TICK: stream_tick(self->stream); break;
     case EV_PUBLISH: s_publish(self); break;
+    case EV_AGGREGATED: s_aggregated(self); break;
     case EV_STATS: { /* totals since start, only when some moved since the last line */
         /* The counts of refused handshakes of clients that went quiet. */
         auth_tick(self->auth);
@@ -305,6 +337,7 @@ int server_reactor_new(server_t *self)
         {streams ? stream_replay_socket(self->stream) : NULL, -1, EV_REPLAY},
         {streams ? stream_live_socket(self->stream) : NULL, -1, EV_LIVE},
         {streams ? stream_monitor_socket(self->stream) : NULL, -1, EV_STREAM_MONITOR},
+        {zsock_resolve(aggregator_socket(self->aggregator)), -1, EV_AGGREGATED},
     };
     struct {
         size_t period_ms; /* 0: not used */

@@ -2,6 +2,8 @@
  *
  * Ordering, the one thing to get right here: receive -> prepare (decode,
  * authorize) -> commit (one LMDB write transaction, synchronous) -> ack.
+ * The commit holds what durability needs (ingest.h); the aggregator is
+ * poked after it and brings the cells up beside the next turns.
  * No ack leaves before its transaction is on disk; if the commit fails no
  * ack leaves at all and the agents resend, which the dedupe index makes
  * harmless. Group commit: a turn drains every batch already waiting (up to
@@ -92,10 +94,11 @@ fin_err_t server_turn(server_t *self)
     metrics_t *m = &self->metrics;
     if (prepared > 0) {
         int64_t t0 = clock_mono_us();
-        rc = ingest_commit(self->ingest, self->items, n, self->stream ? stream_cell_changed : NULL,
-                           self->stream);
-        if (rc == FIN_OK)
+        rc = ingest_commit(self->ingest, self->items, n);
+        if (rc == FIN_OK) {
             metrics_observe_commit(m, (uint64_t) (clock_mono_us() - t0));
+            aggregator_poke(self->aggregator); /* the cells follow (aggregator.h) */
+        }
         else
             metrics_add(&m->commit_failures, 1);
     }
@@ -125,12 +128,6 @@ fin_err_t server_turn(server_t *self)
         ingest_item_clear(item);
         zmq_msg_close(&self->ids[i]);
         zmq_msg_close(&self->frames[i]);
-    }
-    if (self->stream) {
-        if (rc == FIN_OK && prepared > 0)
-            stream_publish_cells(self->stream, ledger_next_seq(self->ledger) - 1);
-        else
-            stream_discard(self->stream);
     }
     if (prepared > 0 && rc == FIN_OK) {
         size_t map, used;

@@ -74,13 +74,21 @@ static void s_replay_events(stream_t *self, zmq_msg_t *id, MDB_txn *txn, uint64_
     mdb_cursor_close(cur);
 }
 
-/* The exact snapshot (access "all"): every cell, resuming after a cell key. */
-static void s_replay_cells(stream_t *self, zmq_msg_t *id, MDB_txn *txn, const ProtobufCBinaryData *after,
-                           uint32_t limit, Finsam__V1__ReplayEnd *end, uint8_t *next_key)
+/* The exact snapshot (access "all"): every cell, resuming after a cell key.
+ * Its sequence is the log position the cells reflect (the aggregator's),
+ * which trails the log's head while the aggregator catches up. */
+static void s_replay_cells(stream_t *self, zmq_msg_t *id, const ProtobufCBinaryData *after, uint32_t limit,
+                           Finsam__V1__ReplayEnd *end, uint8_t *next_key)
 {
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, ledger_dbi(self->ledger, LEDGER_DB_CELLS), &cur))
+    MDB_txn *txn;
+    if (ledger_cells_read(self->ledger, &txn))
         return;
+    end->head_seq = ledger_applied(txn, self->ledger);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, ledger_dbi(self->ledger, LEDGER_DB_CELLS), &cur)) {
+        ledger_cells_read_end(self->ledger, txn);
+        return;
+    }
     MDB_val k, v;
     int rc;
     if (after && after->len == CELL_KEY_LEN) {
@@ -112,6 +120,7 @@ static void s_replay_cells(stream_t *self, zmq_msg_t *id, MDB_txn *txn, const Pr
     end->done = rc == MDB_NOTFOUND;
     end->next_seq = end->head_seq + 1;
     mdb_cursor_close(cur);
+    ledger_cells_read_end(self->ledger, txn);
 }
 
 typedef struct {
@@ -221,11 +230,10 @@ void stream_handle_replay(stream_t *self)
     const ProtobufCBinaryData *after = r->has_after_key ? &r->after_key : NULL;
     if (r->kind == FINSAM__V1__REPLAY_REQUEST__KIND__KIND_SNAPSHOT && strcmp(access, "all")) {
         s_replay_published(self, &id, after, limit, &end, next_key);
+    } else if (r->kind != FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS) {
+        s_replay_cells(self, &id, after, limit, &end, next_key);
     } else if (store_read(ledger_store(self->ledger), &txn) == 0) {
-        if (r->kind == FINSAM__V1__REPLAY_REQUEST__KIND__KIND_EVENTS)
-            s_replay_events(self, &id, txn, r->has_from_seq ? r->from_seq : 1, limit, &end);
-        else
-            s_replay_cells(self, &id, txn, after, limit, &end, next_key);
+        s_replay_events(self, &id, txn, r->has_from_seq ? r->from_seq : 1, limit, &end);
         store_read_end(ledger_store(self->ledger), txn);
     }
     s_replay_end(self, &id, &end);

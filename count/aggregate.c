@@ -543,7 +543,7 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
     s_push_slices(&t, mode);
     if (pseudonym) {
         memcpy(pkey + CELL_FORBUND_LEN, pseudonym->data, CODEC_PSEUDONYM_LEN);
-        int rc = persons_load(self->people, lt->txn, lt->ledger, pkey, &t.person);
+        int rc = persons_load(self->people, lt->cells, lt->ledger, pkey, &t.person);
         if (rc)
             return rc;
         t.rk = t.person->rk;
@@ -585,7 +585,7 @@ int aggregate_flush(aggregate_t *self, ledger_txn_t *lt, aggregate_changed_fn ch
         const uint8_t *key = cellmap_key(self->cells, i);
         MDB_val k = {CELL_KEY_LEN, (void *) key}, v;
         cell_t state = {0};
-        int rc = mdb_get(lt->txn, cells, &k, &v);
+        int rc = mdb_get(lt->cells, cells, &k, &v);
         if (rc == 0 && cell_state_decode(&state, v.mv_data, v.mv_size) < 0)
             return MDB_CORRUPTED;
         else if (rc != 0 && rc != MDB_NOTFOUND)
@@ -594,21 +594,21 @@ int aggregate_flush(aggregate_t *self, ledger_txn_t *lt, aggregate_changed_fn ch
         uint8_t bytes[CELL_STATE_LEN];
         cell_state_encode(bytes, &state);
         if (cell_is_zero(&state)) {
-            rc = mdb_del(lt->txn, cells, &k, NULL);
+            rc = mdb_del(lt->cells, cells, &k, NULL);
             if (rc == MDB_NOTFOUND)
                 rc = 0;
         } else {
             v = (MDB_val){sizeof bytes, bytes};
-            rc = mdb_put(lt->txn, cells, &k, &v, 0);
+            rc = mdb_put(lt->cells, cells, &k, &v, 0);
         }
         if (rc)
             return rc;
         if (changed)
             changed(key, CELL_KEY_LEN, &state, sizeof state, arg); /* in memory: host layout */
     }
-    int rc = diststore_flush(self->dists, lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_DISTS));
+    int rc = diststore_flush(self->dists, lt->cells, ledger_dbi(lt->ledger, LEDGER_DB_DISTS));
     if (rc == 0)
-        rc = persons_flush(self->people, lt->txn, lt->ledger);
+        rc = persons_flush(self->people, lt->cells, lt->ledger);
     if (rc)
         return rc;
     aggregate_begin(self);

@@ -1,5 +1,5 @@
-/* aggregate.h: incremental indicator aggregation inside the ingest
- * transaction.
+/* aggregate.h: incremental indicator aggregation, in the aggregator's
+ * transactions of the cells environment (follow.h, replay.h).
  *
  * Each accepted event adds to (sign +1) or, when retracted or superseded,
  * subtracts from (sign -1) the cells of every catalogue measure it feeds.
@@ -32,7 +32,10 @@ void aggregate_destroy(aggregate_t **self_p);
 /* Starts a transaction's work (drops any deltas of an aborted attempt). */
 void aggregate_begin(aggregate_t *self);
 
-/* Applies an event with sign +1 or -1. `order` places the event's paired
+/* Everything here writes the cells environment: lt->cells, a transaction
+ * of ledger_cells_write (lt->txn, its snapshot of the log, is not used).
+ *
+ * Applies an event with sign +1 or -1. `order` places the event's paired
  * observations among others of the same month: the log position of the
  * observation's first report (aggregate_origin); only read when sign is +1
  * (a subtraction finds the stored observation by event id). Returns 0 or

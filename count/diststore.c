@@ -166,12 +166,12 @@ int diststore_load_live(MDB_txn *txn, MDB_dbi dists, const uint8_t key[CELL_KEY_
     return 0;
 }
 
-int diststore_publish(MDB_txn *txn, MDB_dbi dists, MDB_dbi pub, const uint8_t key[CELL_KEY_LEN])
+int diststore_publish(MDB_txn *cells, MDB_dbi dists, MDB_txn *txn, MDB_dbi pub, const uint8_t key[CELL_KEY_LEN])
 {
     dist_t d = DIST_INIT;
     int rc = diststore_drop(txn, pub, key);
     if (rc == 0)
-        rc = diststore_load_live(txn, dists, key, &d);
+        rc = diststore_load_live(cells, dists, key, &d);
     uint8_t k[DISTSTORE_KEY_LEN], b[8];
     memcpy(k, key, CELL_KEY_LEN);
     for (size_t i = 0; rc == 0 && i < d.n; i++) {

@@ -13,6 +13,7 @@
  * erase_check_target and erase_apply), the command line (ctl.c). */
 #include "erase.h"
 
+#include "replay.h"
 #include "secret.h"
 #include "scrub.h"
 
@@ -185,32 +186,116 @@ static uint8_t *s_tombstone(const event_msg_t *target, uint64_t by_seq, size_t *
     return codec_pack(&ev.base, len);
 }
 
-int erase_apply(ledger_txn_t *lt, aggregate_t *aggregate, uint64_t target_seq, const event_msg_t *target,
-                uint64_t by_seq, erase_scrub_t *scrub)
+int erase_mark(ledger_txn_t *lt, uint64_t target_seq, uint64_t by_seq)
 {
-    const uint8_t *bytes;
-    size_t len;
-    int rc = ledger_get(lt->txn, lt->ledger, target_seq, &bytes, &len, NULL);
+    return ledger_mark_erasing(lt->txn, lt->ledger, target_seq, by_seq);
+}
+
+bool erase_waiting(MDB_txn *txn, const ledger_t *ledger, uint64_t seq)
+{
+    uint64_t by;
+    return ledger_erasing(txn, ledger, seq, &by) == 0;
+}
+
+/* ---- the tombstones, once the aggregator passed the erasures ----------- */
+
+typedef struct {
+    uint64_t applied;
+    erase_scrub_t *scrub;
+    uint64_t finished;
+    uint64_t txnid;
+} s_finish_t;
+
+static int s_finish(ledger_txn_t *lt, void *arg)
+{
+    s_finish_t *f = arg;
+    erase_scrub_clear(f->scrub); /* a retry starts over */
+    f->finished = 0;
+    f->txnid = erase_txnid(lt);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(lt->txn, ledger_dbi(lt->ledger, LEDGER_DB_ERASING), &cur);
     if (rc)
         return rc;
-    /* Copy before any write: bytes points into the map. */
-    rc = store_scrub_add(scrub->kept, target->id.data, bytes, len);
-    if (rc == EINVAL)
-        return MDB_CORRUPTED; /* a stored event always holds its id */
-    if (rc)
-        return rc;
-    if (!ledger_is_retracted(lt->txn, lt->ledger, target_seq) &&
-        (rc = aggregate_event(aggregate, lt, target, 0, -1)))
-        return rc;
-    size_t tlen;
-    uint8_t *tomb = s_tombstone(target, by_seq, &tlen);
-    if (!tomb)
-        return ENOMEM;
-    rc = ledger_replace(lt->txn, lt->ledger, target_seq, tomb, tlen);
-    free(tomb);
-    uint64_t n = 0;
-    if (rc == 0 && (rc = s_meta_u64(lt->txn, lt->ledger, &s_key_erasures, &n)) == 0)
-        rc = s_meta_put_u64(lt->txn, lt->ledger, &s_key_erasures, n + 1);
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8 || v.mv_size != 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        uint64_t seq = be64_get(k.mv_data), by_seq = be64_get(v.mv_data);
+        if (by_seq > f->applied)
+            continue; /* its subtraction is not in the cells yet */
+        const uint8_t *bytes;
+        size_t len;
+        event_msg_t *target;
+        char why[160];
+        if ((rc = ledger_get(lt->txn, lt->ledger, seq, &bytes, &len, NULL)))
+            break;
+        if (codec_decode_event(bytes, len, &target, why, sizeof why)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (!erase_is_tombstone(target)) {
+            /* Copy before any write: bytes points into the map. */
+            rc = store_scrub_add(f->scrub->kept, target->id.data, bytes, len);
+            if (rc == EINVAL)
+                rc = MDB_CORRUPTED; /* a stored event always holds its id */
+            size_t tlen;
+            uint8_t *tomb = rc ? NULL : s_tombstone(target, by_seq, &tlen);
+            if (!rc && !tomb)
+                rc = ENOMEM;
+            if (!rc)
+                rc = ledger_replace(lt->txn, lt->ledger, seq, tomb, tlen);
+            free(tomb);
+            uint64_t n = 0;
+            if (rc == 0 && (rc = s_meta_u64(lt->txn, lt->ledger, &s_key_erasures, &n)) == 0)
+                rc = s_meta_put_u64(lt->txn, lt->ledger, &s_key_erasures, n + 1);
+        }
+        codec_free_event(&target);
+        if (rc == 0)
+            rc = mdb_cursor_del(cur, 0);
+        if (rc)
+            break;
+        f->finished++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Whether any erasure waits for its tombstone (a read, no writer lock). */
+static bool s_any_waiting(ledger_t *ledger)
+{
+    MDB_txn *txn;
+    if (store_read(ledger_store(ledger), &txn))
+        return true; /* let the write say what is wrong */
+    MDB_stat st;
+    bool any = mdb_stat(txn, ledger_dbi(ledger, LEDGER_DB_ERASING), &st) != 0 || st.ms_entries > 0;
+    store_read_end(ledger_store(ledger), txn);
+    return any;
+}
+
+int erase_finish(ledger_t *ledger, int wait_ms, uint64_t *finished, erase_scrub_report_t *report, char *err,
+                 size_t errlen)
+{
+    *finished = 0;
+    memset(report, 0, sizeof *report);
+    err[0] = '\0';
+    if (!s_any_waiting(ledger))
+        return 0;
+    s_finish_t f = {ledger_applied_now(ledger), erase_scrub_new(), 0, 0};
+    if (!f.scrub) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = ledger_write(ledger, s_finish, &f);
+    if (rc) {
+        snprintf(err, errlen, "tombstones: %s", store_strerror(rc));
+        erase_scrub_destroy(&f.scrub);
+        return -1;
+    }
+    *finished = f.finished;
+    rc = f.finished ? erase_scrub_run(f.scrub, ledger, f.txnid, wait_ms, report, err, errlen) : 0;
+    erase_scrub_destroy(&f.scrub);
     return rc;
 }
 
@@ -218,11 +303,8 @@ int erase_apply(ledger_txn_t *lt, aggregate_t *aggregate, uint64_t target_seq, c
 
 typedef struct {
     const erase_request_t *req;
-    aggregate_t *aggregate;
-    erase_scrub_t *scrub;
     erase_report_t *report;
     erase_result_t result;
-    uint64_t txnid;
     char *err;
     size_t errlen;
 } s_run_t;
@@ -276,7 +358,7 @@ static int s_erase_one(s_run_t *r, ledger_txn_t *lt, uint64_t seq, bool by_id)
     char why[160];
     if (codec_decode_event(bytes, len, &target, why, sizeof why) != FINSAM__V1__REJECT_CODE__REJECT_NONE)
         return MDB_CORRUPTED;
-    if (erase_is_tombstone(target)) {
+    if (erase_is_tombstone(target) || erase_waiting(lt->txn, lt->ledger, seq)) {
         r->report->already++;
     } else if (erase_check_target(target, why, sizeof why) != FINSAM__V1__REJECT_CODE__REJECT_NONE) {
         if (by_id) {
@@ -287,7 +369,7 @@ static int s_erase_one(s_run_t *r, ledger_txn_t *lt, uint64_t seq, bool by_id)
     } else {
         uint64_t by_seq;
         if ((rc = s_write_erasure(lt, target, &by_seq)) == 0 &&
-            (rc = erase_apply(lt, r->aggregate, seq, target, by_seq, r->scrub)) == 0) {
+            (rc = erase_mark(lt, seq, by_seq)) == 0) {
             r->report->erased++;
             if (!r->report->first_seq)
                 r->report->first_seq = by_seq;
@@ -340,10 +422,7 @@ static int s_run(ledger_txn_t *lt, void *arg)
     s_run_t *r = arg;
     const erase_request_t *req = r->req;
     /* A retry after map growth starts over. */
-    aggregate_begin(r->aggregate);
-    erase_scrub_clear(r->scrub);
     r->report->erased = r->report->already = r->report->first_seq = r->report->last_seq = 0;
-    r->txnid = erase_txnid(lt);
     int rc = 0;
     if (req->has_id) {
         uint64_t seq = 0;
@@ -382,7 +461,7 @@ static int s_run(ledger_txn_t *lt, void *arg)
             rc = s_erase_one(r, lt, seqs[i], false);
         free(seqs);
     }
-    return rc ? rc : aggregate_flush(r->aggregate, lt, NULL, NULL);
+    return rc;
 }
 
 int erase_parse_month(const char *text, int64_t *start)
@@ -408,12 +487,11 @@ erase_result_t erase_run(ledger_t *ledger, const catalogue_t *catalogue, const e
      * exactly as the addition did. */
     uint8_t secret[SECRET_LEN];
     bool keyed = secret_load(ledger, secret, err, errlen) == 0;
-    s_run_t r = {
-        req,   keyed ? aggregate_new(catalogue, secret) : NULL, erase_scrub_new(), report, ERASE_OK, 0, err,
-        errlen};
+    aggregate_t *aggregate = keyed ? aggregate_new(catalogue, secret) : NULL;
     sodium_memzero(secret, sizeof secret);
+    s_run_t r = {req, report, ERASE_OK, err, errlen};
     erase_result_t result = ERASE_STORE;
-    if (!r.aggregate || !r.scrub) {
+    if (!aggregate) {
         if (!err[0])
             snprintf(err, errlen, "out of memory");
         goto out;
@@ -431,11 +509,18 @@ erase_result_t erase_run(ledger_t *ledger, const catalogue_t *catalogue, const e
         log_info("erase", "EVENTS-ERASED count=%llu first_seq=%llu last_seq=%llu",
                  (unsigned long long) report->erased, (unsigned long long) report->first_seq,
                  (unsigned long long) report->last_seq);
-    if (erase_scrub_run(r.scrub, ledger, r.txnid, req->wait_ms, &report->scrub, err, errlen) < 0)
+    /* The cells pass the erasures (here, or in a running collector's
+     * aggregator: whichever takes the cells' writer lock first), then the
+     * tombstones replace the bytes and the scrub runs. */
+    uint64_t applied = 0, finished = 0;
+    if ((rc = replay_follow(ledger, aggregate, 0, NULL, NULL, &applied))) {
+        snprintf(err, errlen, "erase: bringing the cells up to the erasures: %s", store_strerror(rc));
+        goto out;
+    }
+    if (erase_finish(ledger, req->wait_ms, &finished, &report->scrub, err, errlen) < 0)
         goto out;
     result = ERASE_OK;
 out:
-    erase_scrub_destroy(&r.scrub);
-    aggregate_destroy(&r.aggregate);
+    aggregate_destroy(&aggregate);
     return result;
 }

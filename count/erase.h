@@ -3,15 +3,19 @@
  * A retraction subtracts an event from the cells but keeps its bytes in the
  * log, and replay serves them forever. An erasure also removes the bytes:
  *
- *  1. One write transaction (erase_apply, for each target): the event is
- *     subtracted from the cells exactly as a retraction does (nothing if it
- *     was already retracted or superseded), its log entry is replaced by a
+ *  1. The Erasure event naming it is logged at a new position (sent by
+ *     the site, or written by erase_run for `finsamctl erase`), and the
+ *     target marked as waiting (erase_mark), in the transaction that
+ *     acknowledges it. The aggregator, which keeps the cells beside the
+ *     log (replay.h), subtracts the target at the Erasure's position
+ *     exactly as a retraction does (nothing if it was already retracted
+ *     or superseded), so the cells change at a log position of their own
+ *     and a rebuild sees the same thing. Once the cells have passed that
+ *     position, erase_finish replaces the target's log entry by a
  *     tombstone at the same position (an Event with the same id, förbund
- *     and catalogue version, occurred_at coarsened to the month, supersedes
- *     kept, body `erased`), and an Erasure event naming it is in the log at
- *     a new position (sent by the site, or written by erase_run for
- *     `finsamctl erase`), so the cells change at a log position of their
- *     own and a rebuild sees the same thing. The dedupe entry stays: a
+ *     and catalogue version, occurred_at coarsened to the month,
+ *     supersedes kept, body `erased`). Meanwhile the target counts as
+ *     erased: no retraction, no second erasure. The dedupe entry stays: a
  *     resend of the erased id is acknowledged as a duplicate and nothing is
  *     stored again. Its content cannot be compared (nothing of it is kept,
  *     not even a hash: a hash of a low-entropy event such as an anonymous
@@ -81,14 +85,22 @@ int erase_scrub_run(erase_scrub_t *self, ledger_t *ledger, uint64_t erase_txnid,
  * erased event is gone already). */
 reject_code_t erase_check_target(const event_msg_t *target, char *why, size_t whylen);
 
-/* Erases the stored event at target_seq (`target` is its decoded form) in
- * lt: subtracts it from the cells through `aggregate` unless it is
- * retracted, replaces its bytes with the tombstone (by_seq: the position
- * of the Erasure event), counts it in meta "erasures", and adds the old
- * bytes' hash to scrub. The caller has checked erase_check_target.
- * Returns 0 or an LMDB error (the transaction must then be aborted). */
-int erase_apply(ledger_txn_t *lt, aggregate_t *aggregate, uint64_t target_seq, const event_msg_t *target,
-                uint64_t by_seq, erase_scrub_t *scrub);
+/* Marks the stored event at target_seq as erased by the Erasure at by_seq
+ * (in lt, beside that Erasure's append): its bytes stay until the
+ * aggregator has subtracted it at by_seq, then erase_finish replaces them
+ * with the tombstone. The caller has checked erase_check_target and
+ * erase_waiting. Returns 0 or an LMDB error. */
+int erase_mark(ledger_txn_t *lt, uint64_t target_seq, uint64_t by_seq);
+/* Whether the event at seq waits for its tombstone: erased already. */
+bool erase_waiting(MDB_txn *txn, const ledger_t *ledger, uint64_t seq);
+
+/* Step 1's second half and step 2, for every erasure the cells have
+ * passed (ledger_applied): tombstones in place of the bytes, the count in
+ * meta "erasures", in one write transaction; then the scrub. Call it from
+ * the thread that writes the ledger. *finished: how many. Returns 0, or
+ * -1 with err. */
+int erase_finish(ledger_t *ledger, int wait_ms, uint64_t *finished, erase_scrub_report_t *report, char *err,
+                 size_t errlen);
 
 /* The LMDB id of the transaction lt will commit as: what erase_scrub_run
  * waits for. */

@@ -18,6 +18,7 @@
 
 struct ledger_t {
     store_t *store;
+    store_t *cells; /* the derived state's environment, DIR/cells */
     char *dir;
     /* meta "erasures" as this process last wrote from: when another
      * transaction (ours or another process's) erased events since, the
@@ -33,19 +34,30 @@ struct ledger_t {
     _Atomic uint64_t next_seq;
 };
 
-static const store_db_t s_dbs[LEDGER_DB_COUNT] = {
+static const store_db_t s_dbs[LEDGER_DB_MAIN_COUNT] = {
     [LEDGER_DB_LOG] = {"log", 0},
     [LEDGER_DB_DEDUPE] = {"dedupe", 0},
     [LEDGER_DB_RETRACTED] = {"retracted", 0},
     [LEDGER_DB_AGENTS] = {"agents", 0},
     [LEDGER_DB_META] = {"meta", 0},
-    [LEDGER_DB_CELLS] = {"cells", 0},
-    [LEDGER_DB_PARTICIPANTS] = {"participants", 0},
     [LEDGER_DB_PUBLISHED] = {"published", 0},
-    [LEDGER_DB_DISTS] = {"dists", 0},
     [LEDGER_DB_PUBLISHED_DISTS] = {"published-dists", 0},
     [LEDGER_DB_APPROVALS] = {"approvals", 0},
+    [LEDGER_DB_ERASING] = {"erasing", 0},
 };
+
+#define S_CELLS_DBS (LEDGER_DB_COUNT - LEDGER_DB_MAIN_COUNT)
+static const store_db_t s_cells_dbs[S_CELLS_DBS] = {
+    [LEDGER_DB_CELLS - LEDGER_DB_MAIN_COUNT] = {"cells", 0},
+    [LEDGER_DB_PARTICIPANTS - LEDGER_DB_MAIN_COUNT] = {"participants", 0},
+    [LEDGER_DB_DISTS - LEDGER_DB_MAIN_COUNT] = {"dists", 0},
+    [LEDGER_DB_CELLS_META - LEDGER_DB_MAIN_COUNT] = {"cells-meta", 0},
+};
+
+/* Databases of the derived state that stores before the cells
+ * environment kept beside the log: emptied and removed at the first open
+ * for writing (the aggregator recomputes them from the log). */
+static const char *const s_moved_dbs[] = {"cells", "participants", "dists"};
 
 typedef struct {
     ledger_t *ledger;
@@ -143,7 +155,20 @@ static int s_check_schema(MDB_txn *txn, ledger_t *self, bool may_write, char *er
 static int s_init(MDB_txn *txn, void *arg)
 {
     s_init_ctx_t *ctx = arg;
-    return s_check_schema(txn, ctx->ledger, true, ctx->err, ctx->errlen);
+    int rc = s_check_schema(txn, ctx->ledger, true, ctx->err, ctx->errlen);
+    for (size_t i = 0; rc == 0 && i < sizeof s_moved_dbs / sizeof *s_moved_dbs; i++) {
+        MDB_dbi dbi;
+        rc = mdb_dbi_open(txn, s_moved_dbs[i], 0, &dbi);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc == 0)
+            rc = mdb_drop(txn, dbi, 1);
+        if (rc == 0)
+            log_info("ledger", "DERIVED-STATE-MOVED db=%s to=cells", s_moved_dbs[i]);
+    }
+    return rc;
 }
 
 /* The position after the last event in the log as txn sees it. */
@@ -229,7 +254,21 @@ static fin_err_t s_open(ledger_t **out, const char *dir, unsigned flags, bool ac
         return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     self->accept_previous = accept_previous;
     self->dir = strdup(dir);
-    int rc = self->dir ? store_open(&self->store, dir, s_dbs, LEDGER_DB_COUNT, flags) : ENOMEM;
+    int rc = self->dir ? store_open(&self->store, dir, s_dbs, LEDGER_DB_MAIN_COUNT, flags) : ENOMEM;
+    if (rc == 0) {
+        /* The cells environment is derived: one that does not exist yet
+         * (a store of an earlier release) is made, empty, even by a
+         * reader; the collector's aggregator fills it from the log. */
+        char cells[4096], probe[4200];
+        snprintf(cells, sizeof cells, "%s/cells", dir);
+        snprintf(probe, sizeof probe, "%s/data.mdb", cells);
+        unsigned cflags = flags;
+        if ((flags & STORE_READONLY) && access(probe, F_OK) < 0)
+            cflags &= ~(unsigned) STORE_READONLY;
+        rc = store_open(&self->cells, cells, s_cells_dbs, S_CELLS_DBS, cflags);
+        if (rc)
+            store_close(&self->store);
+    }
     if (rc == MDB_NOTFOUND && readonly) {
         /* A database of this schema is missing: an older store, never
          * opened for writing by this release. */
@@ -277,6 +316,7 @@ void ledger_close(ledger_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    store_close(&(*self_p)->cells);
     store_close(&(*self_p)->store);
     free((*self_p)->dir);
     free(*self_p);
@@ -290,7 +330,82 @@ store_t *ledger_store(ledger_t *self)
 
 MDB_dbi ledger_dbi(const ledger_t *self, ledger_db_t db)
 {
+    if (db >= LEDGER_DB_MAIN_COUNT)
+        return store_dbi(self->cells, (int) db - LEDGER_DB_MAIN_COUNT);
     return store_dbi(self->store, (int) db);
+}
+
+store_t *ledger_cells_store(ledger_t *self)
+{
+    return self->cells;
+}
+
+int ledger_cells_read(ledger_t *self, MDB_txn **txn)
+{
+    return store_read(self->cells, txn);
+}
+
+void ledger_cells_read_end(ledger_t *self, MDB_txn *txn)
+{
+    store_read_end(self->cells, txn);
+}
+
+static const MDB_val s_key_applied = {7, "applied"};
+
+uint64_t ledger_applied(MDB_txn *cells, const ledger_t *self)
+{
+    MDB_val k = s_key_applied, v;
+    if (mdb_get(cells, ledger_dbi(self, LEDGER_DB_CELLS_META), &k, &v) || v.mv_size != 8)
+        return 0;
+    return be64_get(v.mv_data);
+}
+
+int ledger_set_applied(ledger_txn_t *lt, uint64_t seq)
+{
+    uint8_t b[8];
+    be64_put(b, seq);
+    MDB_val k = s_key_applied, v = {8, b};
+    return mdb_put(lt->cells, ledger_dbi(lt->ledger, LEDGER_DB_CELLS_META), &k, &v, 0);
+}
+
+uint64_t ledger_applied_now(ledger_t *self)
+{
+    MDB_txn *txn;
+    if (store_read(self->cells, &txn))
+        return 0;
+    uint64_t seq = ledger_applied(txn, self);
+    store_read_end(self->cells, txn);
+    return seq;
+}
+
+typedef struct {
+    ledger_t *ledger;
+    ledger_write_fn fn;
+    void *ctx;
+} s_cells_write_t;
+
+/* Inside the cells' write transaction: the log's snapshot is taken and
+ * ended here, in each attempt, so no reader of the log is held while the
+ * cells' map grows (which waits for readers of this process). */
+static int s_cells_write(MDB_txn *cells, void *arg)
+{
+    s_cells_write_t *w = arg;
+    MDB_txn *snap;
+    int rc = store_read(w->ledger->store, &snap);
+    if (rc)
+        return rc;
+    ledger_txn_t lt = {snap, w->ledger, 1, cells};
+    rc = s_log_end(snap, w->ledger, &lt.next_seq);
+    if (rc == 0)
+        rc = w->fn(&lt, w->ctx);
+    store_read_end(w->ledger->store, snap);
+    return rc;
+}
+
+int ledger_cells_write(ledger_t *self, ledger_write_fn fn, void *ctx)
+{
+    s_cells_write_t w = {self, fn, ctx};
+    return store_write(self->cells, s_cells_write, &w);
 }
 
 uint64_t ledger_next_seq(const ledger_t *self)
@@ -331,7 +446,7 @@ static int s_write(MDB_txn *txn, void *arg)
 
 int ledger_write(ledger_t *self, ledger_write_fn fn, void *ctx)
 {
-    s_write_ctx_t w = {{NULL, self, ledger_next_seq(self)}, fn, ctx, 0};
+    s_write_ctx_t w = {{NULL, self, ledger_next_seq(self), NULL}, fn, ctx, 0};
     int rc;
     while ((rc = store_write(self->store, s_write, &w)) == S_REOPEN) {
         if ((rc = store_reopen(self->store)))
@@ -354,7 +469,7 @@ typedef struct {
 static int s_locked(MDB_txn *txn, void *arg)
 {
     s_locked_ctx_t *l = arg;
-    ledger_txn_t lt = {txn, l->ledger, ledger_next_seq(l->ledger)};
+    ledger_txn_t lt = {txn, l->ledger, ledger_next_seq(l->ledger), NULL};
     l->result = l->fn(&lt, l->ctx);
     return S_ABORTED; /* store_write aborts the transaction */
 }
@@ -514,6 +629,37 @@ bool ledger_is_retracted(MDB_txn *txn, const ledger_t *self, uint64_t seq)
     be64_put(key, seq);
     MDB_val k = {8, key}, v;
     return mdb_get(txn, ledger_dbi(self, LEDGER_DB_RETRACTED), &k, &v) == 0;
+}
+
+int ledger_retracted_by(MDB_txn *txn, const ledger_t *self, uint64_t seq, uint64_t *by_seq)
+{
+    uint8_t key[8];
+    be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, ledger_dbi(self, LEDGER_DB_RETRACTED), &k, &v);
+    if (rc == 0)
+        *by_seq = v.mv_size == 8 ? be64_get(v.mv_data) : 0;
+    return rc;
+}
+
+int ledger_mark_erasing(MDB_txn *txn, const ledger_t *self, uint64_t seq, uint64_t by_seq)
+{
+    uint8_t key[8], val[8];
+    be64_put(key, seq);
+    be64_put(val, by_seq);
+    MDB_val k = {8, key}, v = {8, val};
+    return mdb_put(txn, ledger_dbi(self, LEDGER_DB_ERASING), &k, &v, MDB_NOOVERWRITE);
+}
+
+int ledger_erasing(MDB_txn *txn, const ledger_t *self, uint64_t seq, uint64_t *by_seq)
+{
+    uint8_t key[8];
+    be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, ledger_dbi(self, LEDGER_DB_ERASING), &k, &v);
+    if (rc == 0)
+        *by_seq = v.mv_size == 8 ? be64_get(v.mv_data) : 0;
+    return rc;
 }
 
 /* The agent record's fields after the förbund, in declaration order: all

@@ -14,6 +14,13 @@
  *   agents     Z85 public key -> ledger_agent_t (cursor and counters)
  *   meta       "schema" -> be32 schema version
  *              "erasures" -> be64 events erased so far (erase.c)
+ *   erasing    be64 seq of an erased event -> be64 seq of its Erasure, while
+ *              its bytes wait for the aggregator to pass the erasure
+ *              (erase.h); then the tombstone replaces them and the entry goes
+ *
+ * The derived state, in its own environment DIR/cells (the aggregator's,
+ * follow.h; recomputable from the log at any time):
+ *   cells-meta "applied" -> be64: the last log position the cells reflect
  *   cells      cell key -> state (cell.h), kept by aggregate.c
  *   participants  förbund + pseudonym -> participant record (persons.h)
  *   dists      cell key + be32 day value -> be64 count: the distribution
@@ -79,18 +86,28 @@
 #define LEDGER_REJECT_SLOTS 16
 #define LEDGER_FORBUND_LEN 8
 
+/* The ledger's databases. Those before LEDGER_DB_MAIN_COUNT live in the
+ * ledger's own environment (DIR/data.mdb), the record of what was
+ * received and published; the rest, the derived state, in the cells
+ * environment (DIR/cells/data.mdb), which the aggregator writes beside
+ * ingest (follow.h) and `rebuild` can always recompute. A transaction
+ * reads only the databases of its own environment: ledger_dbi of a cells
+ * database is for a transaction of ledger_cells_write / ledger_cells_read. */
 typedef enum {
     LEDGER_DB_LOG,
     LEDGER_DB_DEDUPE,
     LEDGER_DB_RETRACTED,
     LEDGER_DB_AGENTS,
     LEDGER_DB_META,
-    LEDGER_DB_CELLS,
-    LEDGER_DB_PARTICIPANTS,
     LEDGER_DB_PUBLISHED,
-    LEDGER_DB_DISTS,
     LEDGER_DB_PUBLISHED_DISTS,
     LEDGER_DB_APPROVALS,
+    LEDGER_DB_ERASING,
+    LEDGER_DB_MAIN_COUNT,
+    LEDGER_DB_CELLS = LEDGER_DB_MAIN_COUNT,
+    LEDGER_DB_PARTICIPANTS,
+    LEDGER_DB_DISTS,
+    LEDGER_DB_CELLS_META,
     LEDGER_DB_COUNT
 } ledger_db_t;
 
@@ -113,11 +130,14 @@ typedef struct {
 
 typedef struct ledger_t ledger_t;
 
-/* A write transaction in progress. */
+/* A write transaction in progress: of the ledger's environment
+ * (ledger_write: txn writes, cells is NULL), or of the cells environment
+ * (ledger_cells_write: cells writes, txn is a read snapshot of the log). */
 typedef struct {
     MDB_txn *txn;
     ledger_t *ledger;
-    uint64_t next_seq; /* next log position inside this transaction */
+    uint64_t next_seq; /* next log position inside this transaction (or snapshot) */
+    MDB_txn *cells;    /* the cells environment's write transaction, or NULL */
 } ledger_txn_t;
 
 /* Opens the ledger in directory `dir` (created unless readonly). FIN_OK,
@@ -149,6 +169,28 @@ uint64_t ledger_next_seq(const ledger_t *self);
  * commits durably. Returns 0 when committed. */
 typedef int (*ledger_write_fn)(ledger_txn_t *lt, void *ctx);
 int ledger_write(ledger_t *self, ledger_write_fn fn, void *ctx);
+
+/* Runs fn in one write transaction of the cells environment
+ * (grow-and-retry, see store_write) and commits durably; lt->cells is
+ * that transaction and lt->txn a read snapshot of the log taken inside
+ * it, so LMDB's writer lock of the log is never held: ingest goes on.
+ * Returns 0 when committed. */
+int ledger_cells_write(ledger_t *self, ledger_write_fn fn, void *ctx);
+
+/* A read transaction of the cells environment (end it with
+ * ledger_cells_read_end). 0 or an LMDB error. */
+int ledger_cells_read(ledger_t *self, MDB_txn **txn);
+void ledger_cells_read_end(ledger_t *self, MDB_txn *txn);
+store_t *ledger_cells_store(ledger_t *self);
+
+/* The last log position the cells of `cells` (a transaction of the cells
+ * environment) reflect: 0 before any. */
+uint64_t ledger_applied(MDB_txn *cells, const ledger_t *self);
+/* Records it inside lt->cells. 0 or an LMDB error. */
+int ledger_set_applied(ledger_txn_t *lt, uint64_t seq);
+/* ledger_applied as of the last commit of the cells (any process):
+ * opens a short read transaction. */
+uint64_t ledger_applied_now(ledger_t *self);
 
 /* The directory the ledger was opened from (valid until ledger_close). */
 const char *ledger_dir(const ledger_t *self);
@@ -198,6 +240,16 @@ int ledger_get(MDB_txn *txn, const ledger_t *self, uint64_t seq, const uint8_t *
 /* Marks target_seq as retracted by by_seq: MDB_KEYEXIST if it already was. */
 int ledger_mark_retracted(MDB_txn *txn, const ledger_t *self, uint64_t target_seq, uint64_t by_seq);
 bool ledger_is_retracted(MDB_txn *txn, const ledger_t *self, uint64_t seq);
+/* The position of the retraction or correction of seq: 0 with *by_seq,
+ * MDB_NOTFOUND, or an LMDB error. */
+int ledger_retracted_by(MDB_txn *txn, const ledger_t *self, uint64_t seq, uint64_t *by_seq);
+
+/* Erasures waiting for their tombstone (erase.h): seq was erased by the
+ * Erasure at by_seq, whose subtraction the aggregator has not passed yet.
+ * mark: MDB_KEYEXIST if seq already waits. get: 0 with *by_seq,
+ * MDB_NOTFOUND, or an LMDB error. */
+int ledger_mark_erasing(MDB_txn *txn, const ledger_t *self, uint64_t seq, uint64_t by_seq);
+int ledger_erasing(MDB_txn *txn, const ledger_t *self, uint64_t seq, uint64_t *by_seq);
 
 /* Agent records: get fills a zeroed record when the key is unknown. */
 int ledger_agent_get(MDB_txn *txn, const ledger_t *self, const char *key_z85, ledger_agent_t *out);

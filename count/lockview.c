@@ -121,7 +121,11 @@ fin_err_t lockview_build(lockview_t **out, ledger_t *source, const catalogue_t *
         lockview_destroy(&self);
         return FIN_ENOTFOUND;
     }
-    replay_t r = {source, NULL, aggregate_new(catalogue, secret), 1, 0, false, s_keep, info};
+    replay_t r = {.source = source,
+                  .aggregate = aggregate_new(catalogue, secret),
+                  .from_seq = 1,
+                  .keep = s_keep,
+                  .keep_arg = info};
     sodium_memzero(secret, sizeof secret);
     int rc = r.aggregate ? store_read(ledger_store(source), &r.snap) : ENOMEM;
     if (rc) {

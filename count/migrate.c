@@ -18,8 +18,14 @@
 static int s_begin(ledger_txn_t *lt, void *ctx)
 {
     (void) ctx;
-    int rc = recount_drop(lt);
-    return rc ? rc : ledger_stamp_schema(lt, LEDGER_SCHEMA_MIGRATING);
+    return ledger_stamp_schema(lt, LEDGER_SCHEMA_MIGRATING);
+}
+
+/* The derived state recomputed from nothing. */
+static int s_drop(ledger_txn_t *lt, void *ctx)
+{
+    (void) ctx;
+    return recount_drop(lt);
 }
 
 /* The last transaction: the cells are this catalogue's and this schema's. */
@@ -49,7 +55,7 @@ fin_err_t migrate_run(const char *dir, const catalogue_t *catalogue, migrate_rep
     uint8_t secret[SECRET_LEN];
     char why[256];
     bool keyed = secret_load(ledger, secret, why, sizeof why) == 0;
-    replay_t r = {ledger, NULL, NULL, 1, ledger_next_seq(ledger), false, NULL, NULL};
+    replay_t r = {.source = ledger, .from_seq = 1, .end_seq = ledger_next_seq(ledger)};
     if (!keyed && r.end_seq > 1) {
         /* Events but no secret: no collector of ours wrote this store. */
         result = fin_fail(err, errlen, FIN_ECORRUPT, "%s: events but no secret: %s", dir, why);
@@ -61,6 +67,8 @@ fin_err_t migrate_run(const char *dir, const catalogue_t *catalogue, migrate_rep
         goto done;
     }
     int rc = ledger_write(ledger, s_begin, NULL);
+    if (rc == 0)
+        rc = ledger_cells_write(ledger, s_drop, NULL);
     if (rc == 0 && r.aggregate)
         rc = replay_run(&r, ledger, &report->events);
     if (rc == 0)

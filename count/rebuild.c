@@ -15,6 +15,7 @@
 #include "replay.h"
 #include "util.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <sodium.h>
@@ -153,6 +154,45 @@ static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *f
     return remove(path);
 }
 
+/* The snapshot's end: one past the last key in its log. */
+static uint64_t s_log_end(ledger_t *ledger, MDB_txn *snap)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t end = 1;
+    if (mdb_cursor_open(snap, ledger_dbi(ledger, LEDGER_DB_LOG), &cur) == 0) {
+        if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0)
+            end = be64_get(k.mv_data) + 1;
+        mdb_cursor_close(cur);
+    }
+    return end;
+}
+
+/* Snapshots of the log and then of the cells, such that the cells'
+ * position is within the log's: the log first, so every tombstone it
+ * holds was put there after the cells passed its erasure (erase.h), and
+ * the cells' snapshot, taken later, passed it too. A cells snapshot ahead
+ * of the log's (the aggregator applied what was appended in between) is
+ * taken again. */
+static int s_snapshots(ledger_t *ledger, MDB_txn **log, MDB_txn **cells, uint64_t *log_end, uint64_t *applied)
+{
+    for (int attempt = 0;; attempt++) {
+        int rc = store_read(ledger_store(ledger), log);
+        if (rc)
+            return rc;
+        if ((rc = ledger_cells_read(ledger, cells))) {
+            store_read_end(ledger_store(ledger), *log);
+            return rc;
+        }
+        *log_end = s_log_end(ledger, *log);
+        *applied = ledger_applied(*cells, ledger);
+        if (*applied < *log_end || attempt == 1000)
+            return *applied < *log_end ? 0 : EAGAIN;
+        ledger_cells_read_end(ledger, *cells);
+        store_read_end(ledger_store(ledger), *log);
+    }
+}
+
 int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_report_t *report, FILE *out,
                    char *err, size_t errlen)
 {
@@ -166,52 +206,68 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     }
     int result = -1;
     ledger_t *scratch = NULL;
+    MDB_txn *cells = NULL;
     /* The same record keys as the collector's: the cell keys are compared too. */
     uint8_t secret[SECRET_LEN];
     bool keyed = secret_load(ledger, secret, err, errlen) == 0;
-    replay_t c = {ledger, NULL, keyed ? aggregate_new(catalogue, secret) : NULL, 1, 0, true, NULL, NULL};
+    replay_t c = {.source = ledger,
+                  .aggregate = keyed ? aggregate_new(catalogue, secret) : NULL,
+                  .from_seq = 1,
+                  .approvals = true};
     sodium_memzero(secret, sizeof secret);
     if (!c.aggregate || ledger_open_scratch(&scratch, dir, err, errlen) != FIN_OK)
         goto cleanup;
-    int rc = store_read(ledger_store(ledger), &c.snap);
+    uint64_t log_end, applied;
+    int rc = s_snapshots(ledger, &c.snap, &cells, &log_end, &applied);
     if (rc) {
         snprintf(err, errlen, "%s", store_strerror(rc));
         goto cleanup;
     }
-    /* The snapshot's end: the last key in its log. */
-    MDB_cursor *cur;
-    MDB_val k, v;
-    c.end_seq = 1;
-    if (mdb_cursor_open(c.snap, ledger_dbi(ledger, LEDGER_DB_LOG), &cur) == 0) {
-        if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0)
-            c.end_seq = be64_get(k.mv_data) + 1;
-        mdb_cursor_close(cur);
-    }
+    report->position = applied;
+    report->log_end = log_end - 1;
+    /* The approvals, kept with the log, to the log's end; the cells to
+     * the position the collector's cells reflect. */
+    c.end_seq = log_end;
+    c.approvals_only = true;
     if ((rc = replay_run(&c, scratch, &report->events))) {
         snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
         goto abort_snap;
     }
-    MDB_txn *ts;
+    c.approvals = c.approvals_only = false;
+    c.from_seq = 1;
+    c.end_seq = applied + 1;
+    if ((rc = replay_run(&c, scratch, &report->events))) {
+        snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
+        goto abort_snap;
+    }
+    MDB_txn *ts, *tsc;
     if ((rc = store_read(ledger_store(scratch), &ts))) {
         snprintf(err, errlen, "%s", store_strerror(rc));
         goto abort_snap;
     }
-    rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_CELLS, &report->cells, &report->differences, out);
+    if ((rc = ledger_cells_read(scratch, &tsc))) {
+        store_read_end(ledger_store(scratch), ts);
+        snprintf(err, errlen, "%s", store_strerror(rc));
+        goto abort_snap;
+    }
+    rc = s_compare(ledger, cells, scratch, tsc, LEDGER_DB_CELLS, &report->cells, &report->differences, out);
     if (rc == 0)
-        rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_PARTICIPANTS, &report->people,
+        rc = s_compare(ledger, cells, scratch, tsc, LEDGER_DB_PARTICIPANTS, &report->people,
                        &report->differences, out);
     if (rc == 0)
-        rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_DISTS, &report->dist_entries,
+        rc = s_compare(ledger, cells, scratch, tsc, LEDGER_DB_DISTS, &report->dist_entries,
                        &report->differences, out);
     if (rc == 0)
         rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_APPROVALS, &report->approvals,
                        &report->differences, out);
+    ledger_cells_read_end(scratch, tsc);
     store_read_end(ledger_store(scratch), ts);
     if (rc)
         snprintf(err, errlen, "compare: %s", store_strerror(rc));
     else
         result = 0;
 abort_snap:
+    ledger_cells_read_end(ledger, cells);
     store_read_end(ledger_store(ledger), c.snap);
 cleanup:
     ledger_close(&scratch);

@@ -3,7 +3,10 @@
  * maintained incrementally. The invariant
  * (DESIGN.md, Aggregation): after any sequence of events, duplicates and
  * retractions, the stored cells equal the cells rebuilt from the log.
- * Runs on one read snapshot, so it is exact also while ingest goes on. */
+ * Runs on read snapshots, so it is exact also while ingest goes on: the
+ * cells are recomputed up to the log position the stored cells reflect
+ * (they trail the log by the aggregator's lag), the approvals to the
+ * log's end. */
 #ifndef FINSAM_REBUILD_H
 #define FINSAM_REBUILD_H
 
@@ -14,6 +17,8 @@
 
 typedef struct {
     uint64_t events, cells, people, dist_entries, approvals, differences;
+    uint64_t position; /* the log position the compared cells reflect */
+    uint64_t log_end;  /* the last position in the log's snapshot */
     double seconds;
 } rebuild_report_t;
 

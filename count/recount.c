@@ -34,9 +34,10 @@ static int s_same(ledger_t *ledger, const catalogue_t *catalogue, bool *same)
 
 int recount_drop(ledger_txn_t *lt)
 {
-    static const ledger_db_t derived[] = {LEDGER_DB_CELLS, LEDGER_DB_PARTICIPANTS, LEDGER_DB_DISTS};
+    static const ledger_db_t derived[] = {LEDGER_DB_CELLS, LEDGER_DB_PARTICIPANTS, LEDGER_DB_DISTS,
+                                          LEDGER_DB_CELLS_META};
     for (size_t i = 0; i < sizeof derived / sizeof *derived; i++) {
-        int rc = mdb_drop(lt->txn, ledger_dbi(lt->ledger, derived[i]), 0);
+        int rc = mdb_drop(lt->cells, ledger_dbi(lt->ledger, derived[i]), 0);
         if (rc)
             return rc;
     }
@@ -77,9 +78,11 @@ int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t se
     if (!just_rebuilt && ledger_next_seq(ledger) > 1) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        replay_t r = {ledger, NULL, aggregate_new(catalogue, secret), 1, ledger_next_seq(ledger), false,
-                      NULL,   NULL};
-        rc = r.aggregate ? ledger_write(ledger, s_drop, NULL) : ENOMEM;
+        replay_t r = {.source = ledger,
+                      .aggregate = aggregate_new(catalogue, secret),
+                      .from_seq = 1,
+                      .end_seq = ledger_next_seq(ledger)};
+        rc = r.aggregate ? ledger_cells_write(ledger, s_drop, NULL) : ENOMEM;
         if (rc == 0)
             rc = replay_run(&r, ledger, &report->events);
         aggregate_destroy(&r.aggregate);

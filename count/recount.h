@@ -39,9 +39,10 @@ typedef struct {
 int recount_run(ledger_t *ledger, const catalogue_t *catalogue, const uint8_t secret[SECRET_LEN],
                 bool just_rebuilt, recount_report_t *report, char *err, size_t errlen);
 
-/* Empties the derived state a replay writes — cells, participant records
- * and the day-count distributions — inside lt; the publication stays.
- * 0 or an LMDB error. */
+/* Empties the derived state a replay writes — cells, participant records,
+ * the day-count distributions and the position they reflect — inside
+ * lt->cells (ledger_cells_write); the publication stays. 0 or an LMDB
+ * error. */
 int recount_drop(ledger_txn_t *lt);
 
 /* Records this catalogue as the one the cells were computed with, inside

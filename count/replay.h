@@ -6,12 +6,15 @@
  * recount of cells of another catalogue (recount.h).
  *
  * An event adds itself; a retraction subtracts its target; a correction
- * subtracts the event it supersedes and adds itself. Erased events
- * (tombstones, erase.h) add nothing and are never subtracted: whatever
- * they had added was subtracted when they were erased. A tombstone keeps
- * `supersedes`, so an erased correction still subtracts what it replaced,
- * at its own position, as it did at ingest; an erasure event itself
- * changes nothing here. Only accepted events are in the log, so no
+ * subtracts the event it supersedes and adds itself; an erasure subtracts
+ * its target while the target's bytes are still there (erase.h: the
+ * tombstone waits for the aggregator to pass the erasure). Erased events
+ * (tombstones) add nothing and are never subtracted: whatever they had
+ * added was subtracted at their erasure's position. A tombstone keeps
+ * `supersedes`, so an erased correction still subtracts what it
+ * replaced, at its own position. The live aggregator and a rebuild run
+ * this same code, so both reach the same cells whether or not a
+ * tombstone is in place yet. Only accepted events are in the log, so no
  * validation is repeated. Each added event is placed among a person's
  * paired observations by the log position of its first report
  * (aggregate_origin), as ingest places it. */
@@ -41,12 +44,31 @@ typedef struct {
      * keeps is a consistent history, e.g. a prefix of each förbund's log. */
     bool (*keep)(const event_msg_t *ev, uint64_t seq, void *arg);
     void *keep_arg;
+    /* Follow the log (the aggregator, follow.h): each chunk starts after
+     * the position the target's cells say they reflect (read inside its
+     * transaction) and ends at the log's end; from_seq and end_seq are
+     * ignored. With once, one chunk only. */
+    bool follow, once;
+    uint32_t chunk; /* events per transaction; 0: 20,000 */
+    /* Called at each chunk's flush for every cell that changed (the cell
+     * stream), or NULL. */
+    aggregate_changed_fn changed;
+    void *changed_arg;
+    bool approvals_only; /* only the approvals' pass (with approvals) */
 } replay_t;
 
-/* Replays [from_seq, end_seq) into target, in write transactions of at
- * most 20,000 events each; from_seq advances as they commit. Returns 0 or
- * an LMDB error (MDB_CORRUPTED for an undecodable logged event). *events
- * counts the events replayed. */
+/* Replays [from_seq, end_seq) into target's cells, in write transactions
+ * of its cells environment of at most `chunk` events each, each recording
+ * the last position it applied (ledger_applied); from_seq advances as
+ * they commit. Returns 0 or an LMDB error (MDB_CORRUPTED for an
+ * undecodable logged event). *events counts the positions replayed. */
 int replay_run(replay_t *self, ledger_t *target, uint64_t *events);
+
+/* The aggregator's step: brings the ledger's own cells up to its log's
+ * end (as a snapshot taken in each transaction sees it), in transactions
+ * of at most `chunk` events (0: 20,000); `changed` as in aggregate_flush.
+ * *events counts the positions applied. Returns 0 or an LMDB error. */
+int replay_follow(ledger_t *ledger, aggregate_t *aggregate, uint32_t chunk, aggregate_changed_fn changed,
+                  void *arg, uint64_t *events);
 
 #endif

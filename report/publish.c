@@ -65,6 +65,7 @@ typedef struct {
     ledger_t *ledger;
     int64_t now_ms, max_age_ms;
     publish_report_t *report;
+    MDB_txn *cells; /* a read snapshot of the cells, inside s_publish */
 } s_ctx_t;
 
 static const cat_measure_t *s_measure(const catalogue_t *cat, const uint8_t *key)
@@ -91,7 +92,7 @@ static int s_publish_dist(s_ctx_t *c, MDB_txn *txn, const uint8_t *key, bool gon
         return 0;
     MDB_dbi pub = ledger_dbi(c->ledger, LEDGER_DB_PUBLISHED_DISTS);
     return gone ? diststore_drop(txn, pub, key)
-                : diststore_publish(txn, ledger_dbi(c->ledger, LEDGER_DB_DISTS), pub, key);
+                : diststore_publish(c->cells, ledger_dbi(c->ledger, LEDGER_DB_DISTS), txn, pub, key);
 }
 
 /* Decides one key; now/then NULL when the cell or its published state is
@@ -155,14 +156,23 @@ static int s_publish(ledger_txn_t *lt, void *ctx)
     int mrc = s_meta_read(lt->txn, lt->ledger, &last_seq, &last_at, &last_waiting);
     if (mrc)
         return mrc;
-    if (last_at && last_seq == lt->next_seq - 1 && last_waiting == 0)
+    /* The cells as the aggregator last committed them, and the log
+     * position they reflect: that is what this publication reflects. A
+     * position behind the last publication's (cells being recomputed from
+     * the log) never publishes: the figures would go back in time. */
+    if ((mrc = ledger_cells_read(lt->ledger, &c->cells)))
+        return mrc;
+    uint64_t at_seq = ledger_applied(c->cells, lt->ledger);
+    if ((last_at && last_seq == at_seq && last_waiting == 0) || at_seq < last_seq) {
+        ledger_cells_read_end(lt->ledger, c->cells);
         return S_NOTHING;
+    }
     MDB_dbi cells = ledger_dbi(lt->ledger, LEDGER_DB_CELLS),
             pub = ledger_dbi(lt->ledger, LEDGER_DB_PUBLISHED);
     /* A retried transaction (map growth) starts the counts again. */
     c->report->refreshed = c->report->waiting = 0;
     MDB_cursor *cc = NULL, *pc = NULL;
-    int rc = mdb_cursor_open(lt->txn, cells, &cc);
+    int rc = mdb_cursor_open(c->cells, cells, &cc);
     if (rc == 0)
         rc = mdb_cursor_open(lt->txn, pub, &pc);
     if (rc)
@@ -198,12 +208,12 @@ static int s_publish(ledger_txn_t *lt, void *ctx)
     if (rc == 0 && ((crc && crc != MDB_NOTFOUND) || (prc && prc != MDB_NOTFOUND)))
         rc = crc && crc != MDB_NOTFOUND ? crc : prc;
     /* Cells waited, none moved, the log is where it was: as above. */
-    if (rc == 0 && c->report->refreshed == 0 && last_seq == lt->next_seq - 1 &&
+    if (rc == 0 && c->report->refreshed == 0 && last_seq == at_seq &&
         c->report->waiting == last_waiting)
         rc = S_NOTHING;
     if (rc == 0) {
         uint8_t meta[S_META_LEN];
-        c->report->seq = lt->next_seq - 1;
+        c->report->seq = at_seq;
         c->report->at_ms = c->now_ms;
         be64_put(meta, c->report->seq);
         be64_put(meta + 8, (uint64_t) c->now_ms);
@@ -216,6 +226,7 @@ done:
         mdb_cursor_close(pc);
     if (cc)
         mdb_cursor_close(cc);
+    ledger_cells_read_end(lt->ledger, c->cells);
     return rc;
 }
 
@@ -223,7 +234,7 @@ int publish_run(ledger_t *ledger, const catalogue_t *catalogue, const protect_t 
                 int64_t max_age_ms, publish_report_t *report)
 {
     memset(report, 0, sizeof *report);
-    s_ctx_t c = {catalogue, protect, ledger, now_ms, max_age_ms, report};
+    s_ctx_t c = {catalogue, protect, ledger, now_ms, max_age_ms, report, NULL};
     int rc = ledger_write(ledger, s_publish, &c);
     if (rc == S_NOTHING) {
         /* The publication stands: report it as it is. */

@@ -274,10 +274,14 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
                         q->measure, list);
     }
     /* One snapshot for every table and distribution of the answer. */
-    MDB_txn *txn;
+    MDB_txn *txn, *cells;
     int trc = store_read(ledger_store(ledger), &txn);
     if (trc)
         return s_store_fail(err, errlen, trc);
+    if ((trc = ledger_cells_read(ledger, &cells))) {
+        store_read_end(ledger_store(ledger), txn);
+        return s_store_fail(err, errlen, trc);
+    }
     json_t *measures = json_array();
     for (int mi = 0; mi < cat->nmeasures; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
@@ -291,20 +295,21 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
         /* The whole table, every period kind (of the one year asked for,
          * if one period is): suppression is decided over all of it, the
          * same way for every query, before the asked rows are printed. */
-        int rc = table_load(ledger, txn, cat, m, only ? cell_period_year(only) : 0, q->exact, &t);
+        int rc = table_load(ledger, txn, cells, cat, m, only ? cell_period_year(only) : 0, q->exact, &t);
         /* One period: its year-earlier row (and the previous period of a
          * first quarter or month) is in the year before, loaded and
          * suppressed as a query of that year would (no constraint crosses
          * a year, so a table of one year decides as the whole one). */
         table_t before = {0};
         if (rc == 0 && only)
-            rc = table_load(ledger, txn, cat, m, cell_period_year(only) - 1, q->exact, &before);
+            rc = table_load(ledger, txn, cells, cat, m, cell_period_year(only) - 1, q->exact, &before);
         if (rc == 0)
-            rc = dists_init(&parts, txn, ledger, q->exact, m, &t);
+            rc = dists_init(&parts, q->exact ? cells : txn, ledger, q->exact, m, &t);
         if (rc) {
             table_free(&t);
             table_free(&before);
             json_decref(measures);
+            ledger_cells_read_end(ledger, cells);
             store_read_end(ledger_store(ledger), txn);
             return s_store_fail(err, errlen, rc);
         }
@@ -329,6 +334,7 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
         table_free(&before);
         json_array_append_new(measures, s_measure_json(cat, q, m, personal, rows));
     }
+    ledger_cells_read_end(ledger, cells);
     store_read_end(ledger_store(ledger), txn);
     const protect_params_t *pp = protect_params(q->protect);
     *out = json_pack("{s:s,s:i,s:s,s:s,s:i,s:o}", "view", q->exact ? "exact" : "protected", "min_units",
@@ -363,17 +369,21 @@ int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect
 {
     static const char *const levels[] = {"forbund", "lan", "nation"};
     query_t q = {.protect = protect};
-    MDB_txn *txn;
+    MDB_txn *txn, *cells;
     int rc = store_read(ledger_store(ledger), &txn);
     if (rc)
         return rc;
+    if ((rc = ledger_cells_read(ledger, &cells))) {
+        store_read_end(ledger_store(ledger), txn);
+        return rc;
+    }
     for (int mi = 0; mi < cat->nmeasures && rc == 0; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
         bool organisation = m->instrument[0] && catalogue_instrument(cat, m->instrument) &&
                             catalogue_instrument(cat, m->instrument)->kind == INSTR_ORGANISATION;
         table_t t = {0};
         dists_t parts;
-        rc = table_load(ledger, txn, cat, m, 0, false, &t);
+        rc = table_load(ledger, txn, cells, cat, m, 0, false, &t);
         if (rc == 0)
             rc = dists_init(&parts, txn, ledger, false, m, &t);
         if (rc) {
@@ -395,6 +405,7 @@ int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect
         dists_free(&parts);
         table_free(&t);
     }
+    ledger_cells_read_end(ledger, cells);
     store_read_end(ledger_store(ledger), txn);
     return rc;
 }

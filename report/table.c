@@ -67,11 +67,11 @@ static table_row_t *s_push_forbund(table_t *t, const catalogue_t *cat, const cel
 
 /* The measure's cells that exist but are not published yet, as absent
  * rows (see table_row_t); MDB_NOTFOUND at the end, as the cursor walks. */
-static int s_load_absent(MDB_txn *txn, ledger_t *ledger, const catalogue_t *cat, const uint8_t *prefix,
-                         int only_year, table_t *t)
+static int s_load_absent(MDB_txn *txn, MDB_txn *cells, ledger_t *ledger, const catalogue_t *cat,
+                         const uint8_t *prefix, int only_year, table_t *t)
 {
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_CELLS), &cur);
+    int rc = mdb_cursor_open(cells, ledger_dbi(ledger, LEDGER_DB_CELLS), &cur);
     if (rc)
         return rc;
     MDB_dbi published = ledger_dbi(ledger, LEDGER_DB_PUBLISHED);
@@ -105,13 +105,13 @@ static int s_load_absent(MDB_txn *txn, ledger_t *ledger, const catalogue_t *cat,
     return rc;
 }
 
-int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat_measure_t *m, int only_year,
-               bool exact, table_t *t)
+int table_load(ledger_t *ledger, MDB_txn *txn, MDB_txn *cells, const catalogue_t *cat, const cat_measure_t *m,
+               int only_year, bool exact, table_t *t)
 {
     /* Readers see the publication (publish.h); the exact view the cells. */
     MDB_dbi dbi = ledger_dbi(ledger, exact ? LEDGER_DB_CELLS : LEDGER_DB_PUBLISHED);
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
+    int rc = mdb_cursor_open(exact ? cells : txn, dbi, &cur);
     if (rc)
         return rc;
     uint8_t prefix[CELL_MEASURE_LEN] = {0};
@@ -141,7 +141,7 @@ int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND && !exact)
-        rc = s_load_absent(txn, ledger, cat, prefix, only_year, t);
+        rc = s_load_absent(txn, cells, ledger, cat, prefix, only_year, t);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     /* Roll-ups: cells merge by addition (cell.h). `units` adds up because

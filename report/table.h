@@ -45,7 +45,8 @@ typedef struct {
  * same one): the published states, or the live cells when exact; only the
  * periods of year only_year unless it is 0. Returns 0, an LMDB error or
  * ENOMEM; on failure t may hold rows, which table_free releases. */
-int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat_measure_t *m, int only_year,
+int table_load(ledger_t *ledger, MDB_txn *txn, MDB_txn *cells, const catalogue_t *cat, const cat_measure_t *m,
+               int only_year,
                bool exact, table_t *t);
 
 /* The row (level, name, period, slice), or NULL; valid until t changes. */

@@ -28,6 +28,7 @@ typedef struct {
     atomic_uint_fast64_t map_size_bytes;
     atomic_uint_fast64_t map_used_bytes;
     atomic_uint_fast64_t last_seq;        /* last committed log position */
+    atomic_uint_fast64_t cells_seq;       /* last log position the cells reflect (aggregator.h) */
     atomic_uint_fast64_t subscribers;     /* stream subscribers connected */
     atomic_uint_fast64_t replay_sessions; /* replays in progress */
     atomic_uint_fast64_t stream_messages; /* messages published */

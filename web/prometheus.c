@@ -81,6 +81,12 @@ static void s_metrics_counters(FILE *f, metrics_t *m)
     fprintf(f, "finsam_commit_latency_seconds_count %llu\n", (unsigned long long) cumulative);
     s_metric(f, "finsam_log_last_sequence", "gauge", "Last committed event-log position.",
              metrics_get(&m->last_seq));
+    s_metric(f, "finsam_cells_sequence", "gauge", "Last event-log position the indicator cells reflect.",
+             metrics_get(&m->cells_seq));
+    uint64_t last = metrics_get(&m->last_seq), cells = metrics_get(&m->cells_seq);
+    s_metric(f, "finsam_aggregation_lag_events", "gauge",
+             "Events in the log not yet in the indicator cells (last_sequence - cells_sequence).",
+             last > cells ? last - cells : 0);
     s_metric(f, "finsam_stream_subscribers", "gauge", "Stream subscribers connected.",
              metrics_get(&m->subscribers));
     s_metric(f, "finsam_replay_sessions", "gauge", "Replays in progress.", metrics_get(&m->replay_sessions));

@@ -117,7 +117,7 @@ static void t_ok(cluster_t *c, const char *agent, const char **args)
 static void t_differences(cluster_t *c, const char *agent, const char **args)
 {
     s_make_events(c, agent);
-    cli_patch_store(s_fmt(0, c->cdir, "ledger"), "cells", "", NULL, 0, true);
+    cli_patch_store(s_fmt(0, c->cdir, "ledger/cells"), "cells", "", NULL, 0, true);
     ARGS("-d", c->cdir, "rebuild", "--verify");
 }
 static void t_usage(cluster_t *c, const char *agent, const char **args)

@@ -10,6 +10,7 @@
 #include "cell.h"
 #include "erase.h"
 #include "ingest.h"
+#include "replay.h"
 #include "keys.h"
 #include "log.h"
 #include "rebuild.h"
@@ -52,7 +53,7 @@ static void s_setup(void)
     s_protect = protect_open(s_ledger, &pp, err, sizeof err);
     CHECK(s_protect);
     s_agg = aggregate_new(s_cat, protect_secret(s_protect));
-    s_ingest = ingest_new(s_ledger, s_cat, s_agg);
+    s_ingest = ingest_new(s_ledger, s_cat);
     CHECK(s_allow && s_agg && s_ingest);
 }
 
@@ -73,8 +74,16 @@ static ingest_item_t s_send(const char *key, const uint8_t *data, size_t len)
     snprintf(item.agent_key, sizeof item.agent_key, "%s", key);
     item.data = data;
     item.len = len;
-    if (ingest_prepare(s_ingest, &item, s_allow))
-        CHECK(ingest_commit(s_ingest, &item, 1, NULL, NULL) == 0);
+    if (ingest_prepare(s_ingest, &item, s_allow)) {
+        CHECK(ingest_commit(s_ingest, &item, 1) == 0);
+        /* As the collector does: the cells follow, then the tombstones
+         * of erasures they passed (aggregator.h, erase.h). */
+        CHECK(replay_follow(s_ledger, s_agg, 0, NULL, NULL, &(uint64_t){0}) == 0);
+        uint64_t finished;
+        erase_scrub_report_t r;
+        char err[256];
+        CHECK(erase_finish(s_ledger, 0, &finished, &r, err, sizeof err) == 0);
+    }
     return item;
 }
 
@@ -101,14 +110,14 @@ static bool s_cell(const char *measure, const char *forbund, uint32_t period, ui
     uint8_t key[CELL_KEY_LEN];
     cell_key_encode(key, &ck);
     MDB_txn *txn;
-    CHECK(store_read(ledger_store(s_ledger), &txn) == 0);
+    CHECK(ledger_cells_read(s_ledger, &txn) == 0);
     MDB_val k = {CELL_KEY_LEN, key}, v;
     bool found = mdb_get(txn, ledger_dbi(s_ledger, LEDGER_DB_CELLS), &k, &v) == 0;
     if (found)
         memcpy(out, v.mv_data, sizeof *out);
     else
         memset(out, 0, sizeof *out);
-    store_read_end(ledger_store(s_ledger), txn);
+    ledger_cells_read_end(s_ledger, txn);
     return found;
 }
 

@@ -158,6 +158,28 @@ static void s_on_changed(const uint8_t *key, size_t keylen, const void *state, s
     ((s_apply_t *) arg)->changed++;
 }
 
+/* The ledger's part, as ingest does it: the event logged, or its
+ * retraction marked. */
+static int s_log_one(s_apply_t *a, ledger_txn_t *lt, int i)
+{
+    event_msg_t *ev = NULL;
+    char why[128];
+    CHECK_EQ(codec_decode_event(a->e->bytes[i], a->e->lens[i], &ev, why, sizeof why), 0);
+    uint64_t seq;
+    int rc;
+    if (a->sign > 0) {
+        rc = ledger_append(lt, ev->forbund, ev->id.data, a->e->bytes[i], a->e->lens[i], 1, &seq);
+    } else {
+        rc = ledger_find(lt->txn, lt->ledger, ev->forbund, ev->id.data, &seq);
+        CHECK_EQ(rc, 0);
+        CHECK(!ledger_is_retracted(lt->txn, lt->ledger, seq));
+        rc = ledger_mark_retracted(lt->txn, lt->ledger, seq, seq);
+    }
+    codec_free_event(&ev);
+    return rc;
+}
+
+/* The cells' part, as the aggregator does it (lt->txn: the log's snapshot). */
 static int s_apply_one(s_apply_t *a, ledger_txn_t *lt, int i)
 {
     event_msg_t *ev = NULL;
@@ -166,21 +188,25 @@ static int s_apply_one(s_apply_t *a, ledger_txn_t *lt, int i)
     int rc;
     if (a->sign > 0) {
         uint64_t seq, order;
-        rc = ledger_append(lt, ev->forbund, ev->id.data, a->e->bytes[i], a->e->lens[i], 1, &seq);
+        rc = ledger_find(lt->txn, lt->ledger, ev->forbund, ev->id.data, &seq);
         if (rc == 0)
             rc = aggregate_origin(lt->txn, lt->ledger, ev, seq, &order);
         if (rc == 0)
             rc = aggregate_event(a->s->agg, lt, ev, order, +1);
     } else {
-        uint64_t seq;
-        rc = ledger_find(lt->txn, lt->ledger, ev->forbund, ev->id.data, &seq);
-        CHECK_EQ(rc, 0);
-        CHECK(!ledger_is_retracted(lt->txn, lt->ledger, seq));
-        rc = ledger_mark_retracted(lt->txn, lt->ledger, seq, seq);
-        if (rc == 0)
-            rc = aggregate_event(a->s->agg, lt, ev, 0, -1);
+        rc = aggregate_event(a->s->agg, lt, ev, 0, -1);
     }
     codec_free_event(&ev);
+    return rc;
+}
+
+static int s_log_body(ledger_txn_t *lt, void *arg)
+{
+    s_apply_t *a = arg;
+    int rc = 0;
+    int step = a->from <= a->to ? 1 : -1; /* backwards: from > to */
+    for (int i = a->from; i != a->to && rc == 0; i += step)
+        rc = s_log_one(a, lt, i);
     return rc;
 }
 
@@ -202,10 +228,17 @@ static int s_apply_body(ledger_txn_t *lt, void *arg)
 static int s_apply(s_store_t *s, const s_events_t *e, int from, int to, int sign, int *changed)
 {
     s_apply_t a = {s, e, from, to, sign, 0, 0, 0};
-    int rc = ledger_write(s->ledger, s_apply_body, &a);
+    int rc = ledger_write(s->ledger, s_log_body, &a);
+    if (rc == 0)
+        rc = ledger_cells_write(s->ledger, s_apply_body, &a);
     if (changed)
         *changed = a.changed;
     return rc;
+}
+
+static store_t *s_env_of(s_store_t *s, ledger_db_t db)
+{
+    return db >= LEDGER_DB_MAIN_COUNT ? ledger_cells_store(s->ledger) : ledger_store(s->ledger);
 }
 
 /* Entries of a database of the ledger, as "key=value" byte strings in key
@@ -219,7 +252,7 @@ static s_dump_t s_dump(s_store_t *s, ledger_db_t db, bool without_keys)
 {
     s_dump_t d = {0, 0, NULL};
     MDB_txn *txn;
-    CHECK_EQ(store_read(ledger_store(s->ledger), &txn), 0);
+    CHECK_EQ(store_read(s_env_of(s, db), &txn), 0);
     MDB_cursor *cur;
     CHECK_EQ(mdb_cursor_open(txn, ledger_dbi(s->ledger, db), &cur), 0);
     MDB_val k, v;
@@ -249,7 +282,7 @@ static s_dump_t s_dump(s_store_t *s, ledger_db_t db, bool without_keys)
         d.count++;
     }
     mdb_cursor_close(cur);
-    store_read_end(ledger_store(s->ledger), txn);
+    store_read_end(s_env_of(s, db), txn);
     return d;
 }
 
@@ -269,10 +302,10 @@ static bool s_same_db(s_store_t *a, s_store_t *b, ledger_db_t db, bool without_k
 static size_t s_entries(s_store_t *s, ledger_db_t db)
 {
     MDB_txn *txn;
-    CHECK_EQ(store_read(ledger_store(s->ledger), &txn), 0);
+    CHECK_EQ(store_read(s_env_of(s, db), &txn), 0);
     MDB_stat st;
     CHECK_EQ(mdb_stat(txn, ledger_dbi(s->ledger, db), &st), 0);
-    store_read_end(ledger_store(s->ledger), txn);
+    store_read_end(s_env_of(s, db), txn);
     return st.ms_entries;
 }
 
@@ -287,13 +320,13 @@ static bool s_cell(s_store_t *s, const char *measure, const char *forbund, uint3
     uint8_t key[CELL_KEY_LEN];
     cell_key_encode(key, &ck);
     MDB_txn *txn;
-    CHECK_EQ(store_read(ledger_store(s->ledger), &txn), 0);
+    CHECK_EQ(store_read(ledger_cells_store(s->ledger), &txn), 0);
     MDB_val k = {CELL_KEY_LEN, key}, v;
     bool found = mdb_get(txn, ledger_dbi(s->ledger, LEDGER_DB_CELLS), &k, &v) == 0;
     memset(out, 0, sizeof *out);
     if (found)
         memcpy(out, v.mv_data, sizeof *out);
-    store_read_end(ledger_store(s->ledger), txn);
+    store_read_end(ledger_cells_store(s->ledger), txn);
     return found;
 }
 
@@ -444,7 +477,12 @@ static void test_same_events_same_cells(void)
     re.agg = aggregate_new(s_cat, s_secret1);
     MDB_txn *snap;
     CHECK_EQ(store_read(ledger_store(one.ledger), &snap), 0);
-    replay_t r = {one.ledger, snap, re.agg, 1, ledger_next_seq(one.ledger), true, NULL, NULL};
+    replay_t r = {.source = one.ledger,
+                  .snap = snap,
+                  .aggregate = re.agg,
+                  .from_seq = 1,
+                  .end_seq = ledger_next_seq(one.ledger),
+                  .approvals = true};
     uint64_t events = 0;
     CHECK_EQ(replay_run(&r, re.ledger, &events), 0);
     store_read_end(ledger_store(one.ledger), snap);
@@ -470,15 +508,16 @@ static void test_retry_counts_once(void)
     setenv("FINSAM_STORE_INITIAL_MAP_MB", "1", 1);
     s_store_t small;
     s_open(&small, s_secret1);
+    s_apply_t a = {&small, e, 0, e->n, +1, 0, 0, 0};
+    CHECK_EQ(ledger_write(small.ledger, s_log_body, &a), 0);
     s_apply_t aborted = {&small, e, 0, 10, +1, EPROTO, 0, 0};
-    CHECK_EQ(ledger_write(small.ledger, s_apply_body, &aborted), EPROTO);
+    CHECK_EQ(ledger_cells_write(small.ledger, s_apply_body, &aborted), EPROTO);
     CHECK_EQ(s_entries(&small, LEDGER_DB_CELLS), 0);
     /* Many small cells per event: the first transaction outgrows 1 MiB. */
-    s_apply_t a = {&small, e, 0, e->n, +1, 0, 0, 0};
-    CHECK_EQ(ledger_write(small.ledger, s_apply_body, &a), 0);
+    CHECK_EQ(ledger_cells_write(small.ledger, s_apply_body, &a), 0);
     fprintf(stderr, "body ran %d times, map grown %u times\n", a.runs,
-            store_grow_count(ledger_store(small.ledger)));
-    CHECK_EQ(a.runs, (int) store_grow_count(ledger_store(small.ledger)) + 1);
+            store_grow_count(ledger_cells_store(small.ledger)));
+    CHECK_EQ(a.runs, (int) store_grow_count(ledger_cells_store(small.ledger)) + 1);
     CHECK(s_same_db(&plain, &small, LEDGER_DB_CELLS, false));
     CHECK(s_same_db(&plain, &small, LEDGER_DB_DISTS, false));
     s_close(&plain);

@@ -20,6 +20,7 @@
 #include "cell.h"
 #include "dist.h"
 #include "ingest.h"
+#include "replay.h"
 #include "keys.h"
 #include "publish.h"
 #include "query.h"
@@ -76,7 +77,7 @@ static void s_setup(void)
     s_protect = protect_open(s_ledger, &pp, err, sizeof err);
     CHECK(s_protect);
     s_agg = aggregate_new(s_cat, protect_secret(s_protect));
-    s_ingest = ingest_new(s_ledger, s_cat, s_agg);
+    s_ingest = ingest_new(s_ledger, s_cat);
     CHECK(s_allow && s_agg && s_ingest);
     memset(s_ev, 0, sizeof s_ev);
     s_next = 1;
@@ -139,7 +140,8 @@ static void s_send(int f, uint8_t **ev, size_t *lens, int n)
     item.data = b;
     item.len = len;
     CHECK(ingest_prepare(s_ingest, &item, s_allow));
-    CHECK(ingest_commit(s_ingest, &item, 1, NULL, NULL) == 0);
+    CHECK(ingest_commit(s_ingest, &item, 1) == 0);
+    CHECK(replay_follow(s_ledger, s_agg, 0, NULL, NULL, &(uint64_t){0}) == 0);
     CHECK_EQ(item.stored, n);
     ingest_item_clear(&item);
     free(b);
@@ -473,9 +475,10 @@ static uint64_t s_count(ledger_db_t db)
 {
     MDB_txn *txn;
     MDB_stat st;
-    CHECK(store_read(ledger_store(s_ledger), &txn) == 0);
+    store_t *store = db >= LEDGER_DB_MAIN_COUNT ? ledger_cells_store(s_ledger) : ledger_store(s_ledger);
+    CHECK(store_read(store, &txn) == 0);
     CHECK(mdb_stat(txn, ledger_dbi(s_ledger, db), &st) == 0);
-    store_read_end(ledger_store(s_ledger), txn);
+    store_read_end(store, txn);
     return st.ms_entries;
 }
 

@@ -252,7 +252,7 @@ static int s_publish(MDB_txn *txn, void *arg)
     s_pub_t *p = arg;
     if (p->drop)
         return diststore_drop(txn, store_dbi(s_store, PUB), p->key);
-    return diststore_publish(txn, store_dbi(s_store, DISTS), store_dbi(s_store, PUB), p->key);
+    return diststore_publish(txn, store_dbi(s_store, DISTS), txn, store_dbi(s_store, PUB), p->key);
 }
 
 static void test_publish_and_drop(void)

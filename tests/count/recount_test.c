@@ -9,6 +9,7 @@
 #include "aggregate.h"
 #include "cell.h"
 #include "recount.h"
+#include "replay.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -85,12 +86,10 @@ static int s_ingest_body(ledger_txn_t *lt, void *arg)
         CHECK_EQ(codec_decode_event(bytes, len, &ev, why, sizeof why), 0);
         uint64_t seq;
         rc = ledger_append(lt, ev->forbund, ev->id.data, bytes, len, 1, &seq);
-        if (rc == 0)
-            rc = aggregate_event(in->agg, lt, ev, seq, +1);
         codec_free_event(&ev);
         free(bytes);
     }
-    return rc ? rc : aggregate_flush(in->agg, lt, NULL, NULL);
+    return rc;
 }
 
 static ledger_t *s_ledger_with_events(const catalogue_t *cat, int n)
@@ -101,6 +100,8 @@ static ledger_t *s_ledger_with_events(const catalogue_t *cat, int n)
     if (n > 0) {
         s_ingest_t in = {aggregate_new(cat, s_secret), 1, n};
         CHECK_EQ(ledger_write(l, s_ingest_body, &in), 0);
+        uint64_t applied;
+        CHECK_EQ(replay_follow(l, in.agg, 0, NULL, NULL, &applied), 0);
         aggregate_destroy(&in.agg);
     }
     return l;
@@ -121,7 +122,7 @@ static bool s_fingerprint_is(ledger_t *l, const catalogue_t *cat)
 static size_t s_cells_of(ledger_t *l, const char *id)
 {
     MDB_txn *txn;
-    CHECK_EQ(store_read(ledger_store(l), &txn), 0);
+    CHECK_EQ(ledger_cells_read(l, &txn), 0);
     MDB_cursor *cur;
     CHECK_EQ(mdb_cursor_open(txn, ledger_dbi(l, LEDGER_DB_CELLS), &cur), 0);
     MDB_val k, v;
@@ -133,15 +134,15 @@ static size_t s_cells_of(ledger_t *l, const char *id)
         n += !strcmp(ck.measure, id);
     }
     mdb_cursor_close(cur);
-    store_read_end(ledger_store(l), txn);
+    ledger_cells_read_end(l, txn);
     return n;
 }
 
 static bool s_same_cells(ledger_t *a, ledger_t *b)
 {
     MDB_txn *ta, *tb;
-    CHECK_EQ(store_read(ledger_store(a), &ta), 0);
-    CHECK_EQ(store_read(ledger_store(b), &tb), 0);
+    CHECK_EQ(ledger_cells_read(a, &ta), 0);
+    CHECK_EQ(ledger_cells_read(b, &tb), 0);
     MDB_cursor *ca, *cb;
     CHECK_EQ(mdb_cursor_open(ta, ledger_dbi(a, LEDGER_DB_CELLS), &ca), 0);
     CHECK_EQ(mdb_cursor_open(tb, ledger_dbi(b, LEDGER_DB_CELLS), &cb), 0);
@@ -161,8 +162,8 @@ static bool s_same_cells(ledger_t *a, ledger_t *b)
         fprintf(stderr, "cells differ after %zu\n", n);
     mdb_cursor_close(ca);
     mdb_cursor_close(cb);
-    store_read_end(ledger_store(a), ta);
-    store_read_end(ledger_store(b), tb);
+    ledger_cells_read_end(a, ta);
+    ledger_cells_read_end(b, tb);
     return same;
 }
 

@@ -17,6 +17,7 @@
 #include "events.h"
 #include "http.h"
 #include "ingest.h"
+#include "replay.h"
 #include "ledger.h"
 #include "log.h"
 #include "protect.h"
@@ -62,7 +63,7 @@ static void s_store(ingest_t *ingest, allowlist_t *allow, const char *key, uint8
     snprintf(item.agent_key, sizeof item.agent_key, "%s", key);
     item.data = b;
     item.len = len;
-    if (!ingest_prepare(ingest, &item, allow) || ingest_commit(ingest, &item, 1, NULL, NULL) != 0 ||
+    if (!ingest_prepare(ingest, &item, allow) || ingest_commit(ingest, &item, 1) != 0 || replay_follow(s_ledger, agg, 0, NULL, NULL, &(uint64_t){0}) != 0 ||
         item.stored != n)
         abort();
     ingest_item_clear(&item);
@@ -90,7 +91,7 @@ static void s_fill(void)
     snprintf(path, sizeof path, "%s/agents", s_dir);
     allowlist_t *allow = allowlist_new(path, "forbund", allowlist_valid_forbund);
     aggregate_t *agg = aggregate_new(s_cat, protect_secret(s_protect));
-    ingest_t *ingest = agg ? ingest_new(s_ledger, s_cat, agg) : NULL;
+    ingest_t *ingest = agg ? ingest_new(s_ledger, s_cat) : NULL;
     if (!allow || !ingest)
         abort();
     uint32_t n = 1;

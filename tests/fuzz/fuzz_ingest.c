@@ -14,6 +14,7 @@
 #include "allowlist.h"
 #include "catalogue.h"
 #include "ingest.h"
+#include "replay.h"
 #include "ledger.h"
 #include "log.h"
 
@@ -75,7 +76,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(path, sizeof path, "%s/ledger", s_dir);
     if (!s_allow || catalogue_load(&s_cat, NULL, err, sizeof err) < 0 ||
         ledger_open(&s_ledger, path, false, err, sizeof err) != FIN_OK ||
-        !(s_agg = aggregate_new(s_cat, s_secret)) || !(s_ingest = ingest_new(s_ledger, s_cat, s_agg)))
+        !(s_agg = aggregate_new(s_cat, s_secret)) || !(s_ingest = ingest_new(s_ledger, s_cat)))
         abort();
     if (!allowlist_lookup(s_allow, s_key))
         abort();
@@ -89,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(item.agent_key, sizeof item.agent_key, "%s", s_key);
     item.data = data;
     item.len = size;
-    if (ingest_prepare(s_ingest, &item, s_allow) && ingest_commit(s_ingest, &item, 1, NULL, NULL) != 0)
+    if (ingest_prepare(s_ingest, &item, s_allow) && (ingest_commit(s_ingest, &item, 1) != 0 || replay_follow(s_ledger, s_agg, 0, NULL, NULL, &(uint64_t){0}) != 0))
         abort(); /* on a healthy store a commit does not fail */
     size_t len;
     uint8_t *ack = ingest_ack(&item, &len);

@@ -12,6 +12,7 @@
 #include "aggregate.h"
 #include "allowlist.h"
 #include "ingest.h"
+#include "replay.h"
 #include "keys.h"
 #include "log.h"
 #include "protect.h"
@@ -61,7 +62,7 @@ static inline void fx_open(fx_t *fx)
     fx->protect = protect_open(fx->ledger, &pp, err, sizeof err);
     CHECK(fx->protect);
     fx->agg = aggregate_new(fx->cat, protect_secret(fx->protect));
-    fx->ingest = ingest_new(fx->ledger, fx->cat, fx->agg);
+    fx->ingest = ingest_new(fx->ledger, fx->cat);
     CHECK(fx->allow && fx->agg && fx->ingest);
 }
 
@@ -85,7 +86,8 @@ static inline void fx_store(fx_t *fx, int f, uint8_t **ev, size_t *lens, int n, 
     item.data = b;
     item.len = len;
     CHECK(ingest_prepare(fx->ingest, &item, fx->allow));
-    CHECK(ingest_commit(fx->ingest, &item, 1, NULL, NULL) == FIN_OK);
+    CHECK(ingest_commit(fx->ingest, &item, 1) == FIN_OK);
+    CHECK(replay_follow(fx->ledger, fx->agg, 0, NULL, NULL, &(uint64_t){0}) == 0);
     CHECK_EQ(item.stored, expect_stored);
     ingest_item_clear(&item);
     free(b);

@@ -13,6 +13,7 @@
 #include "export.h"
 #include "feed.h"
 #include "ingest.h"
+#include "replay.h"
 #include "keys.h"
 #include "log.h"
 #include "publish.h"
@@ -53,7 +54,7 @@ static void s_setup(void)
     s_protect = protect_open(s_ledger, &pp, err, sizeof err);
     CHECK(s_protect);
     s_agg = aggregate_new(s_cat, protect_secret(s_protect));
-    s_ingest = ingest_new(s_ledger, s_cat, s_agg);
+    s_ingest = ingest_new(s_ledger, s_cat);
 }
 
 static void s_teardown(void)
@@ -80,7 +81,8 @@ static void s_answers_to(int f, int people, const char *code, int value, int mod
     item.data = b;
     item.len = len;
     CHECK(ingest_prepare(s_ingest, &item, s_allow));
-    CHECK(ingest_commit(s_ingest, &item, 1, NULL, NULL) == 0);
+    CHECK(ingest_commit(s_ingest, &item, 1) == 0);
+    CHECK(replay_follow(s_ledger, s_agg, 0, NULL, NULL, &(uint64_t){0}) == 0);
     CHECK_EQ(item.stored, people);
     ingest_item_clear(&item);
     free(b);
@@ -831,7 +833,8 @@ static void test_organisation_not_suppressed_and_bad_args(void)
     item.data = b;
     item.len = blen;
     CHECK(ingest_prepare(s_ingest, &item, s_allow));
-    CHECK(ingest_commit(s_ingest, &item, 1, NULL, NULL) == 0);
+    CHECK(ingest_commit(s_ingest, &item, 1) == 0);
+    CHECK(replay_follow(s_ledger, s_agg, 0, NULL, NULL, &(uint64_t){0}) == 0);
     ingest_item_clear(&item);
     free(b);
     free(e);

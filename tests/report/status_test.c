@@ -10,6 +10,7 @@
 #include "aggregate.h"
 #include "allowlist.h"
 #include "ingest.h"
+#include "replay.h"
 #include "keys.h"
 #include "protect.h"
 #include "publish.h"
@@ -182,7 +183,7 @@ static void test_through_ingest(void)
     protect_params_t pp = PROTECT_DEFAULTS;
     protect_t *protect = protect_open(l, &pp, err, sizeof err);
     aggregate_t *agg = aggregate_new(cat, protect_secret(protect));
-    ingest_t *ing = ingest_new(l, cat, agg);
+    ingest_t *ing = ingest_new(l, cat);
     CHECK(allow && protect && agg && ing);
 
     uint8_t *ev[4];
@@ -196,7 +197,8 @@ static void test_through_ingest(void)
     item.data = b;
     item.len = len;
     CHECK(ingest_prepare(ing, &item, allow));
-    CHECK(ingest_commit(ing, &item, 1, NULL, NULL) == FIN_OK);
+    CHECK(ingest_commit(ing, &item, 1) == FIN_OK);
+    CHECK(replay_follow(l, agg, 0, NULL, NULL, &(uint64_t){0}) == 0);
     CHECK_EQ(item.stored, 3);
     reject_code_t code = item.verdicts[3].code;
     CHECK(code != 0);
