@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define S_ENTRY (CELL_KEY_LEN + sizeof(cell_t))
 #define S_RETRY_MS 1000
@@ -125,9 +126,14 @@ static void *s_run(void *arg)
         log_error("aggregator", "AGGREGATOR-FAILED reason=cannot connect its pipe");
         return NULL;
     }
+    /* Tests only: while this file exists nothing is applied, so a test can
+     * hold the cells behind the log (tests/e2e/aggregation_test.c). */
+    const char *hold = getenv("FINSAM_TEST_AGGREGATOR_HOLD");
     int wait_ms = 0;
     while (s_wait(self, wait_ms ? wait_ms : AGGREGATOR_IDLE_MS)) {
         wait_ms = 0;
+        if (hold && access(hold, F_OK) == 0)
+            continue;
         uint64_t n;
         do {
             replay_t r = {.source = self->ledger,

@@ -160,8 +160,14 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
     json_t *approvals = approval_json(ledger, NULL, 0, false, err, sizeof err);
     json_t *periods = approvals ? json_incref(json_object_get(approvals, "periods")) : json_array();
     json_decref(approvals);
-    return json_pack("{s:I,s:o,s:o,s:o,s:o}", "events_in_log", (json_int_t) last, "forbund", forbund,
-                     "agents", agents, "publication", publication, "approvals", periods);
+    /* The position the cells reflect: they follow the log beside ingest
+     * (collector/aggregator.h); the lag is what they still have to apply. */
+    uint64_t cells = ledger_applied_now(ledger);
+    json_t *aggregation = json_pack("{s:I,s:I}", "cells_seq", (json_int_t) cells, "lag",
+                                    (json_int_t) (last > cells ? last - cells : 0));
+    return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "events_in_log", (json_int_t) last, "aggregation",
+                     aggregation, "forbund", forbund, "agents", agents, "publication", publication, "approvals",
+                     periods);
 }
 
 void status_print_table(const json_t *report, FILE *out)
@@ -169,6 +175,11 @@ void status_print_table(const json_t *report, FILE *out)
     const json_t *pub = json_object_get(report, "publication");
     fprintf(out, "events in log: %lld\n",
             (long long) json_integer_value(json_object_get(report, "events_in_log")));
+    const json_t *agg = json_object_get(report, "aggregation");
+    if (agg)
+        fprintf(out, "indicator cells: up to event %lld (%lld events still to count)\n",
+                (long long) json_integer_value(json_object_get(agg, "cells_seq")),
+                (long long) json_integer_value(json_object_get(agg, "lag")));
     json_int_t pub_ms = json_integer_value(json_object_get(pub, "at_ms"));
     if (pub_ms > 0) {
         char when[32];

@@ -6,10 +6,21 @@
  * are sent with that agent's keys; the outbox itself is only read.
  *
  *   bench_latency --endpoint EP --agent-dir DIR --rate R --count N [--from SEQ]
- * Prints: p50_ms p99_ms max_ms acked sent offered_per_s achieved_per_s */
+ *                 [--stream EP --sub-key FILE --log-end N]
+ * Prints: p50_ms p99_ms max_ms acked sent offered_per_s achieved_per_s
+ *
+ * With --stream (the live ROUTER, a subscriber key with access "all" and
+ * the number of events in the log before the run), it also subscribes to
+ * the exact cells (topics cell.*) and measures, per event, the time from
+ * its Ack to the first cell update at a sequence at or past its log
+ * position: how long after the ack the aggregates show it on the stream.
+ * The n-th event sent is at position log-end + 2 + n (the warm-up batch
+ * takes log-end + 1); one agent's batches are stored in the order sent.
+ * Adds: visible_p50_ms visible_p99_ms visible_max_ms visible */
 #include "bench.h"
 #include "codec.h"
 #include "outbox.h"
+#include "util.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -50,6 +61,9 @@ int main(int argc, char **argv)
     double rate = atof(bench_opt(argc, argv, "--rate", "1000"));
     long count = bench_opt_long(argc, argv, "--count", 3000);
     long from = bench_opt_long(argc, argv, "--from", 0);
+    const char *stream = bench_opt(argc, argv, "--stream", NULL);
+    const char *sub_key = bench_opt(argc, argv, "--sub-key", NULL);
+    long log_end = bench_opt_long(argc, argv, "--log-end", -1);
     if (!endpoint || !dir) {
         fprintf(stderr,
                 "usage: bench_latency --endpoint EP --agent-dir DIR [--rate R] [--count N] [--from SEQ]\n");
@@ -91,6 +105,39 @@ int main(int argc, char **argv)
     zsock_connect(s, "%s", endpoint);
     void *d = zsock_resolve(s);
 
+    /* The exact cell stream, when asked for. */
+    zsock_t *sub = NULL;
+    if (stream && sub_key && log_end >= 0) {
+        zcert_t *sk = zcert_load(sub_key);
+        if (!sk) {
+            fprintf(stderr, "bench_latency: cannot load %s\n", sub_key);
+            return 78;
+        }
+        sub = zsock_new(ZMQ_DEALER);
+        zcert_apply(sk, sub);
+        zsock_set_curve_serverkey(sub, zcert_public_txt(server));
+        zsock_set_rcvhwm(sub, 0);
+        zsock_set_linger(sub, 0);
+        zsock_connect(sub, "%s", stream);
+        Finsam__V1__Subscribe req = FINSAM__V1__SUBSCRIBE__INIT;
+        char *prefix = "cell.";
+        req.n_prefixes = 1;
+        req.prefixes = &prefix;
+        size_t rlen;
+        uint8_t *rb = codec_pack(&req.base, &rlen);
+        zmq_send(zsock_resolve(sub), rb, rlen, 0);
+        free(rb);
+        zcert_destroy(&sk);
+        /* Its first answer: the subscription stands. */
+        zsock_set_rcvtimeo(sub, 10000);
+        zmsg_t *reply = zmsg_recv(sub);
+        if (!reply) {
+            fprintf(stderr, "bench_latency: no answer to the subscription\n");
+            return 69;
+        }
+        zmsg_destroy(&reply);
+    }
+
     /* warm-up: the first batch also waits for the CURVE handshake */
     size_t len;
     uint8_t *msg = s_batch(1000000000ULL, e.bytes[0], e.len[0], &len);
@@ -105,10 +152,23 @@ int main(int argc, char **argv)
     zstr_free(&ack);
 
     double *sent_at = calloc((size_t) count, sizeof *sent_at), *lat = calloc((size_t) count, sizeof *lat);
-    long sent = 0, acked = 0;
-    double t0 = bench_now(), deadline = 0;
-    while (acked < count) {
+    double *ack_at = calloc((size_t) count, sizeof *ack_at), *vis_at = calloc((size_t) count, sizeof *vis_at);
+    long sent = 0, acked = 0, visible = 0;
+    double last_renew = bench_now();
+    double t0 = bench_now(), deadline = 0, t_acked = 0;
+    while (acked < count || (sub && visible < count)) {
         double now = bench_now();
+        if (sub && now - last_renew > 1.5) { /* subscriptions expire unless renewed */
+            Finsam__V1__Subscribe req = FINSAM__V1__SUBSCRIBE__INIT;
+            char *prefix = "cell.";
+            req.n_prefixes = 1;
+            req.prefixes = &prefix;
+            size_t rlen;
+            uint8_t *rb = codec_pack(&req.base, &rlen);
+            zmq_send(zsock_resolve(sub), rb, rlen, ZMQ_DONTWAIT);
+            free(rb);
+            last_renew = now;
+        }
         while (sent < count && now >= t0 + (double) sent / rate) {
             msg = s_batch((uint64_t) sent + 1, e.bytes[sent + 1], e.len[sent + 1], &len);
             sent_at[sent] = bench_now();
@@ -122,9 +182,27 @@ int main(int argc, char **argv)
         if (deadline && now > deadline)
             break;
         double wait = sent < count ? t0 + (double) sent / rate - now : 0.1;
-        zmq_pollitem_t it = {d, 0, ZMQ_POLLIN, 0};
+        zmq_pollitem_t its[2] = {{d, 0, ZMQ_POLLIN, 0}, {sub ? zsock_resolve(sub) : NULL, 0, ZMQ_POLLIN, 0}};
         int ms = wait > 0 ? (int) (wait * 1000) : 0;
-        if (zmq_poll(&it, 1, ms) > 0) {
+        if (zmq_poll(its, sub ? 2 : 1, ms) <= 0)
+            continue;
+        if (sub && (its[1].revents & ZMQ_POLLIN)) {
+            /* [topic][be64 seq][payload]: every event at or before seq is
+             * in the cells the stream shows now. */
+            zmsg_t *m;
+            while ((m = zmsg_recv_nowait(sub))) {
+                double t = bench_now();
+                zframe_t *topic = zmsg_first(m), *seqf = zmsg_next(m);
+                if (topic && seqf && zframe_size(seqf) == 8 && zframe_size(topic) > 5 &&
+                    !memcmp(zframe_data(topic), "cell.", 5)) {
+                    uint64_t seq = be64_get(zframe_data(seqf));
+                    while (visible < count && (uint64_t) (log_end + 2 + visible) <= seq)
+                        vis_at[visible++] = t;
+                }
+                zmsg_destroy(&m);
+            }
+        }
+        if (its[0].revents & ZMQ_POLLIN) {
             while (1) {
                 zmq_msg_t m;
                 zmq_msg_init(&m);
@@ -137,23 +215,38 @@ int main(int argc, char **argv)
                 if (a && a->batch_seq >= 1 && a->batch_seq <= (uint64_t) count &&
                     lat[a->batch_seq - 1] == 0 && a->n_accepted == 1) {
                     lat[a->batch_seq - 1] = (t - sent_at[a->batch_seq - 1]) * 1000;
-                    acked++;
+                    ack_at[a->batch_seq - 1] = t;
+                    if (++acked == count)
+                        t_acked = t;
                 }
                 codec_free_ack(&a);
                 zmq_msg_close(&m);
             }
         }
     }
-    double secs = bench_now() - t0;
+    double secs = (t_acked > 0 ? t_acked : bench_now()) - t0;
     double *sorted = calloc((size_t) count, sizeof *sorted);
     size_t n = 0;
     for (long i = 0; i < count; i++)
         if (lat[i] > 0)
             sorted[n++] = lat[i];
     qsort(sorted, n, sizeof *sorted, bench_cmp_double);
-    printf("p50_ms=%.3f p99_ms=%.3f max_ms=%.3f acked=%ld sent=%ld offered_per_s=%.0f achieved_per_s=%.0f\n",
+    printf("p50_ms=%.3f p99_ms=%.3f max_ms=%.3f acked=%ld sent=%ld offered_per_s=%.0f achieved_per_s=%.0f",
            bench_pct(sorted, n, 0.50), bench_pct(sorted, n, 0.99), n ? sorted[n - 1] : 0, acked, sent, rate,
            (double) acked / secs);
+    if (sub) {
+        /* Ack -> visible on the stream; a cell update that overtook its
+         * ack (both leave after the same commit) counts as 0. */
+        n = 0;
+        for (long i = 0; i < count; i++)
+            if (ack_at[i] > 0 && vis_at[i] > 0)
+                sorted[n++] = vis_at[i] > ack_at[i] ? (vis_at[i] - ack_at[i]) * 1000 : 0;
+        qsort(sorted, n, sizeof *sorted, bench_cmp_double);
+        printf(" visible_p50_ms=%.3f visible_p99_ms=%.3f visible_max_ms=%.3f visible=%zu",
+               bench_pct(sorted, n, 0.50), bench_pct(sorted, n, 0.99), n ? sorted[n - 1] : 0, n);
+        zsock_destroy(&sub);
+    }
+    printf("\n");
     zsock_destroy(&s);
     zcert_destroy(&mine);
     zcert_destroy(&server);
@@ -163,6 +256,8 @@ int main(int argc, char **argv)
     free(e.len);
     free(sent_at);
     free(lat);
+    free(ack_at);
+    free(vis_at);
     free(sorted);
     return acked == count ? 0 : 1;
 }

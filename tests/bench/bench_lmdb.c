@@ -109,7 +109,7 @@ int main(int argc, char **argv)
         value[i] = (uint8_t) bench_rand(&seed);
     long people = events / 4 > 0 ? events / 4 : 1;
     const long nmeasures = 80; /* measure x slice combinations; ~240 distinct cells per month */
-    long per_period = ncells / 3 > 0 ? ncells / 3 : 1;
+    long per_period = ncells <= 0 ? 0 : ncells / 3 > 0 ? ncells / 3 : 1; /* --cells 0: log + dedupe only */
     long commits = 0;
     double t0 = bench_now();
     for (long base = 0; base < events; base += commit) {

@@ -199,11 +199,39 @@ static char **s_argv(const cluster_t *c, const char *agent_dir, const char *cons
     return argv;
 }
 
+static bool s_cells_caught_up(void *arg)
+{
+    const cluster_t *c = arg;
+    char *argv[] = {(char *) tu_bin("finsamctl"), "-d", (char *) c->cdir, "status", "--format", "json", NULL};
+    char *out = NULL;
+    if (tu_capture(argv, &out, 20000) != 0) {
+        free(out);
+        return false;
+    }
+    json_t *j = json_loads(out ? out : "", 0, NULL);
+    free(out);
+    long long log = json_integer_value(json_object_get(j, "events_in_log")),
+              cells = json_integer_value(json_object_get(json_object_get(j, "aggregation"), "cells_seq"));
+    json_decref(j);
+    return cells == log;
+}
+
+bool cluster_wait_cells(const cluster_t *c, int timeout_ms)
+{
+    return tu_wait_for(s_cells_caught_up, (void *) c, timeout_ms);
+}
+
 int cluster_agent(const cluster_t *c, const char *agent_dir, int timeout_ms, const char *const *args)
 {
     char log[400];
     snprintf(log, sizeof log, "%s.log", agent_dir);
-    return tu_run(s_argv(c, agent_dir, args), log, timeout_ms);
+    int rc = tu_run(s_argv(c, agent_dir, args), log, timeout_ms);
+    bool delivers = args[0] && (!strcmp(args[0], "run") || !strcmp(args[0], "demo"));
+    for (int i = 1; delivers && args[i]; i++)
+        delivers = strcmp(args[i], "--no-send") != 0;
+    if (rc == 0 && delivers && c->collector > 0 && !c->cells_may_lag)
+        CHECK(cluster_wait_cells(c, 60000));
+    return rc;
 }
 
 pid_t cluster_agent_spawn(const cluster_t *c, const char *agent_dir, const char *const *args)

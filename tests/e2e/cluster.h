@@ -19,6 +19,9 @@ typedef struct {
     pid_t collector;
     int http_port;         /* set by cluster_start_collector_http */
     const char *catalogue; /* the collector's --catalogue FILE; NULL: the embedded one */
+    /* cluster_agent returns when the agent exits, without waiting for the
+     * cells to count what it delivered (tests that hold the aggregator). */
+    bool cells_may_lag;
 } cluster_t;
 
 /* Makes the directories, the collector's keys; picks a port. */
@@ -51,6 +54,12 @@ void cluster_add_subscriber(cluster_t *c, const char *name, const char *access, 
 
 /* Runs `finsam-agent -d DIR ARGS...` to completion; returns its exit code. */
 int cluster_agent(const cluster_t *c, const char *agent_dir, int timeout_ms, const char *const *args);
+/* Waits until the collector's cells reflect its whole log (the aggregator
+ * counts delivered events beside ingest, collector/aggregator.h): an ack
+ * says an event is stored, not yet counted. cluster_agent calls it after
+ * an agent that delivered (`run`, or `demo` without --no-send) exited 0
+ * while the collector runs. False on timeout. */
+bool cluster_wait_cells(const cluster_t *c, int timeout_ms);
 /* Starts it in the background; returns the pid. */
 pid_t cluster_agent_spawn(const cluster_t *c, const char *agent_dir, const char *const *args);
 /* Starts `finsamctl tail --format json` with the subscriber key `key`
