@@ -119,6 +119,7 @@ static bool s_stopping(aggregator_t *self)
 static void *s_run(void *arg)
 {
     aggregator_t *self = arg;
+    pthread_setname_np(pthread_self(), "aggregator"); /* top -H, /proc/PID/task */
     char endpoint[80];
     snprintf(endpoint, sizeof endpoint, ">%s", self->endpoint);
     zsock_t *pipe = zsock_new_pair(endpoint);

@@ -176,8 +176,9 @@ fin_err_t server_open(server_t **out, const server_config_t *config, char *reaso
     }
     /* The cells follow the log from where they stand (after an upgrade
      * or a deleted cells environment: from the start). */
-    if ((rc = aggregator_start(&self->aggregator, self->ledger, self->catalogue, protect_secret(self->protect),
-                               self->stream != NULL, err, sizeof err)) != FIN_OK)
+    if ((rc = aggregator_start(&self->aggregator, self->ledger, self->catalogue,
+                               protect_secret(self->protect), self->stream != NULL, err, sizeof err)) !=
+        FIN_OK)
         goto fail;
     metrics_set(&self->metrics.cells_seq, aggregator_applied(self->aggregator));
     if (server_reactor_new(self) < 0) {

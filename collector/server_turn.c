@@ -98,8 +98,7 @@ fin_err_t server_turn(server_t *self)
         if (rc == FIN_OK) {
             metrics_observe_commit(m, (uint64_t) (clock_mono_us() - t0));
             aggregator_poke(self->aggregator); /* the cells follow (aggregator.h) */
-        }
-        else
+        } else
             metrics_add(&m->commit_failures, 1);
     }
     for (int i = 0; i < n; i++) {

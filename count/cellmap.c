@@ -1,8 +1,11 @@
 /* cellmap.c: open addressing with linear probing over a power-of-two
  * table that stays at most half full (see cellmap.h). Each slot keeps its
- * key's hash, so probing compares keys only on a hash match; the indexes
- * of used slots, in insertion order, make clearing and iterating cost the
- * entries used, not the table's size. */
+ * key's hash, so probing compares keys only on a hash match; the hash is
+ * never 0, which marks a free slot, so a probe reads one array until it
+ * finds the key (the profile of a rebuild: a second array of "used" flags
+ * cost a cache miss of its own per lookup). The indexes of used slots, in
+ * insertion order, make clearing and iterating cost the entries used, not
+ * the table's size. */
 #include "cellmap.h"
 
 #include <stdbool.h>
@@ -11,11 +14,10 @@
 
 struct cellmap_t {
     size_t keylen, valsize, cap, n;
-    uint64_t *hashes;
-    bool *used;
-    uint8_t *keys;   /* cap * keylen */
-    uint8_t *values; /* cap * valsize */
-    uint32_t *order; /* indexes of used slots, in insertion order */
+    uint64_t *hashes; /* 0: free */
+    uint8_t *keys;    /* cap * keylen */
+    uint8_t *values;  /* cap * valsize */
+    uint32_t *order;  /* indexes of used slots, in insertion order */
 };
 
 /* A word-at-a-time mixer of the key, host byte order: in memory only,
@@ -30,17 +32,20 @@ static uint64_t s_hash(const uint8_t *p, size_t len)
         h ^= h >> 31;
     }
     w = 0;
-    memcpy(&w, p + i, len - i);
+    if (i < len && len >= 8)
+        memcpy(&w, p + len - 8, 8); /* the last word, overlapping: no partial copy */
+    else if (i < len)
+        memcpy(&w, p + i, len - i);
     h = (h ^ w) * 0x94d049bb133111ebULL;
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
-    return h ^ (h >> 33);
+    h ^= h >> 33;
+    return h ? h : 1;
 }
 
 static void s_free_table(cellmap_t *t)
 {
     free(t->hashes);
-    free(t->used);
     free(t->keys);
     free(t->values);
     free(t->order);
@@ -51,11 +56,10 @@ static int s_alloc_table(cellmap_t *t, size_t cap)
     t->cap = cap;
     t->n = 0;
     t->hashes = calloc(cap, sizeof *t->hashes);
-    t->used = calloc(cap, sizeof *t->used);
     t->keys = calloc(cap, t->keylen);
     t->values = calloc(cap, t->valsize);
     t->order = calloc(cap, sizeof *t->order);
-    if (t->hashes && t->used && t->keys && t->values && t->order)
+    if (t->hashes && t->keys && t->values && t->order)
         return 0;
     s_free_table(t);
     return -1;
@@ -87,21 +91,20 @@ void cellmap_destroy(cellmap_t **self_p)
 void cellmap_clear(cellmap_t *self)
 {
     for (size_t i = 0; i < self->n; i++)
-        self->used[self->order[i]] = false;
+        self->hashes[self->order[i]] = 0;
     self->n = 0;
 }
 
 static size_t s_probe(const cellmap_t *t, uint64_t hash, const uint8_t *key)
 {
     size_t i = hash & (t->cap - 1);
-    while (t->used[i] && (t->hashes[i] != hash || memcmp(t->keys + i * t->keylen, key, t->keylen)))
+    while (t->hashes[i] && (t->hashes[i] != hash || memcmp(t->keys + i * t->keylen, key, t->keylen)))
         i = (i + 1) & (t->cap - 1);
     return i;
 }
 
 static void s_place(cellmap_t *t, size_t i, uint64_t hash, const uint8_t *key, const void *value)
 {
-    t->used[i] = true;
     t->hashes[i] = hash;
     memcpy(t->keys + i * t->keylen, key, t->keylen);
     if (value)
@@ -132,7 +135,7 @@ void *cellmap_get(cellmap_t *self, const uint8_t *key)
 {
     uint64_t hash = s_hash(key, self->keylen);
     size_t i = s_probe(self, hash, key);
-    if (!self->used[i]) {
+    if (!self->hashes[i]) {
         if (2 * (self->n + 1) > self->cap) {
             if (s_grow(self) < 0)
                 return NULL;

@@ -166,7 +166,8 @@ int diststore_load_live(MDB_txn *txn, MDB_dbi dists, const uint8_t key[CELL_KEY_
     return 0;
 }
 
-int diststore_publish(MDB_txn *cells, MDB_dbi dists, MDB_txn *txn, MDB_dbi pub, const uint8_t key[CELL_KEY_LEN])
+int diststore_publish(MDB_txn *cells, MDB_dbi dists, MDB_txn *txn, MDB_dbi pub,
+                      const uint8_t key[CELL_KEY_LEN])
 {
     dist_t d = DIST_INIT;
     int rc = diststore_drop(txn, pub, key);

@@ -65,7 +65,8 @@ int diststore_load_live(MDB_txn *txn, MDB_dbi dists, const uint8_t key[CELL_KEY_
  * distribution from `dists` (read in cells, a transaction of the cells
  * environment; nothing if it has none): a publication. Returns 0, an
  * LMDB error or ENOMEM. */
-int diststore_publish(MDB_txn *cells, MDB_dbi dists, MDB_txn *txn, MDB_dbi pub, const uint8_t key[CELL_KEY_LEN]);
+int diststore_publish(MDB_txn *cells, MDB_dbi dists, MDB_txn *txn, MDB_dbi pub,
+                      const uint8_t key[CELL_KEY_LEN]);
 
 /* Removes cell `key` from dbi. Returns 0 or an LMDB error. */
 int diststore_drop(MDB_txn *txn, MDB_dbi dbi, const uint8_t key[CELL_KEY_LEN]);

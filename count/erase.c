@@ -368,8 +368,7 @@ static int s_erase_one(s_run_t *r, ledger_txn_t *lt, uint64_t seq, bool by_id)
         }
     } else {
         uint64_t by_seq;
-        if ((rc = s_write_erasure(lt, target, &by_seq)) == 0 &&
-            (rc = erase_mark(lt, seq, by_seq)) == 0) {
+        if ((rc = s_write_erasure(lt, target, &by_seq)) == 0 && (rc = erase_mark(lt, seq, by_seq)) == 0) {
             r->report->erased++;
             if (!r->report->first_seq)
                 r->report->first_seq = by_seq;

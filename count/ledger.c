@@ -196,6 +196,13 @@ static int s_erasures(MDB_txn *txn, const ledger_t *self, uint64_t *n)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+uint64_t ledger_erasures(MDB_txn *txn, const ledger_t *self)
+{
+    uint64_t n = 0;
+    s_erasures(txn, self, &n);
+    return n;
+}
+
 static int s_load_next_seq(ledger_t *self)
 {
     MDB_txn *txn;

@@ -153,6 +153,8 @@ fin_err_t ledger_open(ledger_t **out, const char *dir, bool readonly, char *err,
  * none. Returns FIN_OK, or a code with the reason in err (FIN_EVERSION for
  * another version). */
 fin_err_t ledger_open_previous(ledger_t **out, const char *dir, uint32_t *version, char *err, size_t errlen);
+/* meta "erasures" as txn sees it: events erased (tombstoned) so far. */
+uint64_t ledger_erasures(MDB_txn *txn, const ledger_t *self);
 /* Writes `version` into meta "schema" inside lt. 0 or an LMDB error. */
 int ledger_stamp_schema(ledger_txn_t *lt, uint32_t version);
 /* Opens a scratch ledger (no fsync) for recomputation. */

@@ -17,6 +17,11 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#define REBUILD_CHUNK 500000
+#define REBUILD_PARTS_MAX 8
 #include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
@@ -94,9 +99,34 @@ static bool s_same_record(ledger_db_t db, const MDB_val *a, const MDB_val *b)
     return same;
 }
 
-/* Merge-compares one database of both stores (both sorted by key). */
-static int s_compare(ledger_t *a, MDB_txn *ta, ledger_t *b, MDB_txn *tb, ledger_db_t db, uint64_t *count,
-                     uint64_t *diffs, FILE *out)
+/* The partition of a förbund (one in nparts; see rebuild_verify). */
+static int s_part_of(const char *forbund, size_t len, int nparts)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len && forbund[i]; i++)
+        h = (h ^ (uint8_t) forbund[i]) * 16777619u;
+    return (int) (h % (uint32_t) nparts);
+}
+
+/* The partition a stored entry of db belongs to: by the förbund in its
+ * key (cells and distributions: the cell key's; participant records:
+ * their first 8 bytes). -1 for a key that names none. */
+static int s_part_of_key(ledger_db_t db, const MDB_val *k, int nparts)
+{
+    if (nparts == 1)
+        return 0;
+    if (db == LEDGER_DB_PARTICIPANTS)
+        return k->mv_size >= LEDGER_FORBUND_LEN ? s_part_of(k->mv_data, LEDGER_FORBUND_LEN, nparts) : -1;
+    cell_key_t ck;
+    if (k->mv_size < CELL_KEY_LEN || cell_key_decode(&ck, k->mv_data, CELL_KEY_LEN))
+        return -1;
+    return s_part_of(ck.forbund, strlen(ck.forbund), nparts);
+}
+
+/* Merge-compares one database of both stores (both sorted by key): of a,
+ * only the entries of partition `part` of nparts, which b holds. */
+static int s_compare(ledger_t *a, MDB_txn *ta, ledger_t *b, MDB_txn *tb, ledger_db_t db, int part, int nparts,
+                     uint64_t *count, uint64_t *diffs, FILE *out)
 {
     MDB_cursor *ca, *cb;
     int rc = mdb_cursor_open(ta, ledger_dbi(a, db), &ca);
@@ -109,6 +139,17 @@ static int s_compare(ledger_t *a, MDB_txn *ta, ledger_t *b, MDB_txn *tb, ledger_
     MDB_val ka, va, kb, vb;
     int ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
     while (ra == 0 || rb == 0) {
+        if (ra == 0 && nparts > 1 && s_part_of_key(db, &ka, nparts) != part) {
+            int p = s_part_of_key(db, &ka, nparts);
+            if (p >= 0) { /* another partition's: compared there */
+                ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+                continue;
+            }
+            if (part != 0) { /* a key that names no förbund: reported once, by partition 0 */
+                ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+                continue;
+            }
+        }
         int cmp = ra ? 1 : rb ? -1 : 0;
         if (ra == 0 && rb == 0) {
             size_t n = ka.mv_size < kb.mv_size ? ka.mv_size : kb.mv_size;
@@ -193,6 +234,52 @@ static int s_snapshots(ledger_t *ledger, MDB_txn **log, MDB_txn **cells, uint64_
     }
 }
 
+/* One partition of the replay: the events of its förbund, into a
+ * scratch store of its own, in a thread of its own. Reads the log through
+ * its own snapshot; rebuild_verify checks that it holds the same erasures
+ * as the snapshot the cells were compared against. */
+typedef struct {
+    ledger_t *source, *scratch;
+    const catalogue_t *catalogue;
+    const uint8_t *secret;
+    int part, nparts;
+    uint64_t end_seq, events, erasures;
+    MDB_txn *snap; /* NULL: the thread takes one */
+    int rc;
+} s_part_t;
+
+static bool s_keep_part(const event_msg_t *ev, uint64_t seq, void *arg)
+{
+    (void) seq;
+    const s_part_t *p = arg;
+    return s_part_of(ev->forbund, strlen(ev->forbund), p->nparts) == p->part;
+}
+
+static void *s_part_run(void *arg)
+{
+    s_part_t *p = arg;
+    replay_t r = {.source = p->source,
+                  .snap = p->snap,
+                  .aggregate = aggregate_new(p->catalogue, p->secret),
+                  .from_seq = 1,
+                  .end_seq = p->end_seq,
+                  .keep = s_keep_part,
+                  .keep_arg = p,
+                  .chunk = REBUILD_CHUNK};
+    bool own = !r.snap;
+    p->rc = r.aggregate ? 0 : ENOMEM;
+    if (p->rc == 0 && own)
+        p->rc = store_read(ledger_store(p->source), &r.snap);
+    if (p->rc == 0) {
+        p->erasures = ledger_erasures(r.snap, p->source);
+        p->rc = replay_run(&r, p->scratch, &p->events);
+    }
+    if (own && r.snap)
+        store_read_end(ledger_store(p->source), r.snap);
+    aggregate_destroy(&r.aggregate);
+    return NULL;
+}
+
 int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_report_t *report, FILE *out,
                    char *err, size_t errlen)
 {
@@ -204,8 +291,11 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
         snprintf(err, errlen, "cannot create a temporary directory");
         return -1;
     }
-    int result = -1;
-    ledger_t *scratch = NULL;
+    int result = -1, nparts = (int) sysconf(_SC_NPROCESSORS_ONLN);
+    nparts = nparts < 1 ? 1 : nparts > REBUILD_PARTS_MAX ? REBUILD_PARTS_MAX : nparts;
+    ledger_t *scratch[REBUILD_PARTS_MAX] = {0};
+    s_part_t parts[REBUILD_PARTS_MAX];
+    pthread_t threads[REBUILD_PARTS_MAX];
     MDB_txn *cells = NULL;
     /* The same record keys as the collector's: the cell keys are compared too. */
     uint8_t secret[SECRET_LEN];
@@ -213,10 +303,16 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     replay_t c = {.source = ledger,
                   .aggregate = keyed ? aggregate_new(catalogue, secret) : NULL,
                   .from_seq = 1,
-                  .approvals = true};
-    sodium_memzero(secret, sizeof secret);
-    if (!c.aggregate || ledger_open_scratch(&scratch, dir, err, errlen) != FIN_OK)
+                  .approvals = true,
+                  .approvals_only = true};
+    if (!c.aggregate)
         goto cleanup;
+    for (int i = 0; i < nparts; i++) {
+        char sub[64];
+        snprintf(sub, sizeof sub, "%s/%d", dir, i);
+        if (ledger_open_scratch(&scratch[i], sub, err, errlen) != FIN_OK)
+            goto cleanup;
+    }
     uint64_t log_end, applied;
     int rc = s_snapshots(ledger, &c.snap, &cells, &log_end, &applied);
     if (rc) {
@@ -225,43 +321,72 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     }
     report->position = applied;
     report->log_end = log_end - 1;
-    /* The approvals, kept with the log, to the log's end; the cells to
-     * the position the collector's cells reflect. */
+    /* The approvals, kept with the log, to the log's end (into the first
+     * scratch store); the cells to the position the collector's cells
+     * reflect, one partition of the förbund per core. */
     c.end_seq = log_end;
-    c.approvals_only = true;
-    if ((rc = replay_run(&c, scratch, &report->events))) {
+    uint64_t ignored;
+    if ((rc = replay_run(&c, scratch[0], &ignored))) {
         snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
         goto abort_snap;
     }
-    c.approvals = c.approvals_only = false;
-    c.from_seq = 1;
-    c.end_seq = applied + 1;
-    if ((rc = replay_run(&c, scratch, &report->events))) {
-        snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
-        goto abort_snap;
+    uint64_t erasures = ledger_erasures(c.snap, ledger);
+    int started = 0;
+    for (int i = 0; i < nparts; i++) {
+        parts[i] = (s_part_t){ledger, scratch[i], catalogue, secret, i, nparts, applied + 1, 0, 0, NULL, 0};
+        if (nparts > 1 && pthread_create(&threads[i], NULL, s_part_run, &parts[i]) == 0)
+            started++;
+        else
+            parts[i].rc = -1; /* run below, on the snapshot of the cells */
     }
-    MDB_txn *ts, *tsc;
-    if ((rc = store_read(ledger_store(scratch), &ts))) {
-        snprintf(err, errlen, "%s", store_strerror(rc));
-        goto abort_snap;
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    for (int i = 0; i < nparts; i++) {
+        /* A partition whose snapshot saw a tombstone the compared one did
+         * not (an erasure finished meanwhile), or that did not run, runs
+         * again on that very snapshot, here. */
+        if (parts[i].rc == 0 && parts[i].erasures == erasures)
+            continue;
+        if (parts[i].rc > 0) {
+            rc = parts[i].rc;
+            snprintf(err, errlen, "replay: %s", store_strerror(rc));
+            goto abort_snap;
+        }
+        ledger_close(&scratch[i]);
+        char sub[64];
+        snprintf(sub, sizeof sub, "%s/%d-again", dir, i);
+        if (ledger_open_scratch(&scratch[i], sub, err, errlen) != FIN_OK)
+            goto abort_snap;
+        parts[i].scratch = scratch[i];
+        parts[i].snap = c.snap;
+        s_part_run(&parts[i]);
+        if ((rc = parts[i].rc)) {
+            snprintf(err, errlen, "replay: %s", store_strerror(rc));
+            goto abort_snap;
+        }
     }
-    if ((rc = ledger_cells_read(scratch, &tsc))) {
-        store_read_end(ledger_store(scratch), ts);
-        snprintf(err, errlen, "%s", store_strerror(rc));
-        goto abort_snap;
+    report->events = applied;
+    rc = 0;
+    for (int i = 0; rc == 0 && i < nparts; i++) {
+        MDB_txn *tsc;
+        if ((rc = ledger_cells_read(scratch[i], &tsc)))
+            break;
+        rc = s_compare(ledger, cells, scratch[i], tsc, LEDGER_DB_CELLS, i, nparts, &report->cells,
+                       &report->differences, out);
+        if (rc == 0)
+            rc = s_compare(ledger, cells, scratch[i], tsc, LEDGER_DB_PARTICIPANTS, i, nparts, &report->people,
+                           &report->differences, out);
+        if (rc == 0)
+            rc = s_compare(ledger, cells, scratch[i], tsc, LEDGER_DB_DISTS, i, nparts, &report->dist_entries,
+                           &report->differences, out);
+        ledger_cells_read_end(scratch[i], tsc);
     }
-    rc = s_compare(ledger, cells, scratch, tsc, LEDGER_DB_CELLS, &report->cells, &report->differences, out);
-    if (rc == 0)
-        rc = s_compare(ledger, cells, scratch, tsc, LEDGER_DB_PARTICIPANTS, &report->people,
+    MDB_txn *ts;
+    if (rc == 0 && (rc = store_read(ledger_store(scratch[0]), &ts)) == 0) {
+        rc = s_compare(ledger, c.snap, scratch[0], ts, LEDGER_DB_APPROVALS, 0, 1, &report->approvals,
                        &report->differences, out);
-    if (rc == 0)
-        rc = s_compare(ledger, cells, scratch, tsc, LEDGER_DB_DISTS, &report->dist_entries,
-                       &report->differences, out);
-    if (rc == 0)
-        rc = s_compare(ledger, c.snap, scratch, ts, LEDGER_DB_APPROVALS, &report->approvals,
-                       &report->differences, out);
-    ledger_cells_read_end(scratch, tsc);
-    store_read_end(ledger_store(scratch), ts);
+        store_read_end(ledger_store(scratch[0]), ts);
+    }
     if (rc)
         snprintf(err, errlen, "compare: %s", store_strerror(rc));
     else
@@ -270,10 +395,13 @@ abort_snap:
     ledger_cells_read_end(ledger, cells);
     store_read_end(ledger_store(ledger), c.snap);
 cleanup:
-    ledger_close(&scratch);
+    sodium_memzero(secret, sizeof secret);
+    for (int i = 0; i < nparts; i++)
+        ledger_close(&scratch[i]);
     aggregate_destroy(&c.aggregate);
     nftw(dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     report->seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    report->parts = nparts;
     return result;
 }

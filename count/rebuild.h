@@ -19,11 +19,16 @@ typedef struct {
     uint64_t events, cells, people, dist_entries, approvals, differences;
     uint64_t position; /* the log position the compared cells reflect */
     uint64_t log_end;  /* the last position in the log's snapshot */
+    int parts;         /* partitions of the förbund replayed side by side */
     double seconds;
 } rebuild_report_t;
 
-/* Recomputes into a scratch store in a temporary directory, compares, and
- * prints each difference (up to 20) to out. Returns 0, or -1 with err. */
+/* Recomputes into scratch stores in a temporary directory, compares, and
+ * prints each difference (up to 20) to out. A batch job: the förbund are
+ * split into one partition per core (a förbund's events, people and cells
+ * are its own), each replayed by a thread of its own into its own scratch
+ * store, in chunks of 500,000 events, so most cells are written once.
+ * Returns 0, or -1 with err. */
 int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_report_t *report, FILE *out,
                    char *err, size_t errlen);
 

@@ -216,7 +216,11 @@ int replay_run(replay_t *self, ledger_t *target, uint64_t *events)
 int replay_follow(ledger_t *ledger, aggregate_t *aggregate, uint32_t chunk, aggregate_changed_fn changed,
                   void *arg, uint64_t *events)
 {
-    replay_t r = {.source = ledger, .aggregate = aggregate, .follow = true, .chunk = chunk, .changed = changed,
+    replay_t r = {.source = ledger,
+                  .aggregate = aggregate,
+                  .follow = true,
+                  .chunk = chunk,
+                  .changed = changed,
                   .changed_arg = arg};
     return replay_run(&r, ledger, events);
 }

@@ -208,8 +208,7 @@ static int s_publish(ledger_txn_t *lt, void *ctx)
     if (rc == 0 && ((crc && crc != MDB_NOTFOUND) || (prc && prc != MDB_NOTFOUND)))
         rc = crc && crc != MDB_NOTFOUND ? crc : prc;
     /* Cells waited, none moved, the log is where it was: as above. */
-    if (rc == 0 && c->report->refreshed == 0 && last_seq == at_seq &&
-        c->report->waiting == last_waiting)
+    if (rc == 0 && c->report->refreshed == 0 && last_seq == at_seq && c->report->waiting == last_waiting)
         rc = S_NOTHING;
     if (rc == 0) {
         uint8_t meta[S_META_LEN];

@@ -166,8 +166,8 @@ json_t *status_report(ledger_t *ledger, int64_t now_ms)
     json_t *aggregation = json_pack("{s:I,s:I}", "cells_seq", (json_int_t) cells, "lag",
                                     (json_int_t) (last > cells ? last - cells : 0));
     return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "events_in_log", (json_int_t) last, "aggregation",
-                     aggregation, "forbund", forbund, "agents", agents, "publication", publication, "approvals",
-                     periods);
+                     aggregation, "forbund", forbund, "agents", agents, "publication", publication,
+                     "approvals", periods);
 }
 
 void status_print_table(const json_t *report, FILE *out)

@@ -46,8 +46,7 @@ typedef struct {
  * periods of year only_year unless it is 0. Returns 0, an LMDB error or
  * ENOMEM; on failure t may hold rows, which table_free releases. */
 int table_load(ledger_t *ledger, MDB_txn *txn, MDB_txn *cells, const catalogue_t *cat, const cat_measure_t *m,
-               int only_year,
-               bool exact, table_t *t);
+               int only_year, bool exact, table_t *t);
 
 /* The row (level, name, period, slice), or NULL; valid until t changes. */
 table_row_t *table_find(table_t *t, int level, const char *name, uint32_t period, uint16_t slice);

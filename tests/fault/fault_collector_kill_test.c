@@ -7,10 +7,10 @@
  * (the aggregator was applying a chunk beside ingest) are counted. After
  * each kill `finsamctl rebuild --verify` finds no difference between the
  * cells and a rebuild up to the position they reflect; at the end the
- * cells catch up with the whole log (lag 0) and equal a rebuild; at the end every generated event is stored exactly
- * once (the log holds as many events as the agents generated distinct ids,
- * a replay of the whole log shows no id twice, every outbox is empty and
- * nothing was rejected, so no retraction or correction lost its target).
+ * cells catch up with the whole log (lag 0) and equal a rebuild; at the end every generated event is stored
+ * exactly once (the log holds as many events as the agents generated distinct ids, a replay of the whole log
+ * shows no id twice, every outbox is empty and nothing was rejected, so no retraction or correction lost its
+ * target).
  *
  * One case: a scenario whose steps depend on each other. */
 #include "fault_util.h"
@@ -153,8 +153,8 @@ static void test_collector_kill9(void)
         json_decref(st);
         mid_aggregation += lag > 0;
         int verify = cluster_rebuild_verify(&c);
-        fprintf(stderr, "kill %ld%s%s: %lld events in the log, cells %lld behind, rebuild --verify %s\n", k + 1,
-                streaming ? " (mid-stream)" : "", tail ? " (mid-replay)" : "", stored, lag,
+        fprintf(stderr, "kill %ld%s%s: %lld events in the log, cells %lld behind, rebuild --verify %s\n",
+                k + 1, streaming ? " (mid-stream)" : "", tail ? " (mid-replay)" : "", stored, lag,
                 verify == 0 ? "clean" : "DIFFERS");
         CHECK_EQ(verify, 0);
         cluster_start_collector(&c);
@@ -175,7 +175,8 @@ static void test_collector_kill9(void)
     long long cells = -1;
     while (fault_now_ms() < until) {
         st = cluster_status(&c);
-        cells = st ? json_integer_value(json_object_get(json_object_get(st, "aggregation"), "cells_seq")) : -1;
+        cells =
+            st ? json_integer_value(json_object_get(json_object_get(st, "aggregation"), "cells_seq")) : -1;
         json_decref(st);
         if (cells == in_log)
             break;
