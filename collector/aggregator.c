@@ -142,6 +142,7 @@ static void *s_run(void *arg)
                           .follow = true,
                           .once = true,
                           .chunk = AGGREGATOR_CHUNK_MAX,
+                          .max_people = AGGREGATOR_PEOPLE_MAX,
                           .changed = self->with_cells ? s_changed : NULL,
                           .changed_arg = self};
             n = 0;
@@ -157,7 +158,7 @@ static void *s_run(void *arg)
                 atomic_store_explicit(&self->applied, r.from_seq - 1, memory_order_release);
                 s_send(self, pipe, r.from_seq - 1);
             }
-        } while (n == AGGREGATOR_CHUNK_MAX && !s_stopping(self));
+        } while (n > 0 && !s_stopping(self)); /* until a look finds nothing new */
     }
     zsock_destroy(&pipe);
     return NULL;

@@ -27,8 +27,12 @@
 #include <stdint.h>
 
 /* Largest chunk: bounds the cells' write transaction (LMDB keeps its
- * dirty pages in memory) and how long a chunk's cells wait. */
+ * dirty pages in memory, and keeps them for reuse after: the largest
+ * transaction sets the collector's resident memory) and how long a
+ * chunk's cells wait. A chunk also ends at AGGREGATOR_PEOPLE_MAX
+ * participant records, about one dirty page each. */
 #define AGGREGATOR_CHUNK_MAX 8192
+#define AGGREGATOR_PEOPLE_MAX 2048
 
 typedef struct aggregator_t aggregator_t;
 

@@ -575,6 +575,11 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
     }
 }
 
+size_t aggregate_people(const aggregate_t *self)
+{
+    return persons_loaded(self->people);
+}
+
 int aggregate_flush(aggregate_t *self, ledger_txn_t *lt, aggregate_changed_fn changed, void *arg)
 {
     MDB_dbi cells = ledger_dbi(lt->ledger, LEDGER_DB_CELLS);

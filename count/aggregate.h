@@ -51,6 +51,11 @@ int aggregate_event(aggregate_t *self, ledger_txn_t *lt, const event_msg_t *ev, 
 int aggregate_origin(MDB_txn *txn, const ledger_t *ledger, const event_msg_t *ev, uint64_t seq,
                      uint64_t *origin);
 
+/* Participant records the transaction has read so far: each becomes at
+ * least one dirty page at flush, which LMDB holds in memory until commit
+ * (and keeps for reuse after), so callers bound a transaction by it. */
+size_t aggregate_people(const aggregate_t *self);
+
 /* Writes all touched cells; calls changed(cell key, state) for each cell
  * whose state changed (for the aggregate stream) if changed is not NULL. */
 typedef void (*aggregate_changed_fn)(const uint8_t *key, size_t keylen, const void *state, size_t statelen,

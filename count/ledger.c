@@ -265,11 +265,13 @@ static fin_err_t s_open(ledger_t **out, const char *dir, unsigned flags, bool ac
     if (rc == 0) {
         /* The cells environment is derived: one that does not exist yet
          * (a store of an earlier release) is made, empty, even by a
-         * reader; the collector's aggregator fills it from the log. */
+         * reader; the collector's aggregator fills it from the log. Its
+         * commits record their own position, so one fsync each will do
+         * (STORE_DERIVED). */
         char cells[4096], probe[4200];
         snprintf(cells, sizeof cells, "%s/cells", dir);
         snprintf(probe, sizeof probe, "%s/data.mdb", cells);
-        unsigned cflags = flags;
+        unsigned cflags = flags | STORE_DERIVED;
         if ((flags & STORE_READONLY) && access(probe, F_OK) < 0)
             cflags &= ~(unsigned) STORE_READONLY;
         rc = store_open(&self->cells, cells, s_cells_dbs, S_CELLS_DBS, cflags);

@@ -83,6 +83,11 @@ void persons_destroy(persons_t **self_p)
     *self_p = NULL;
 }
 
+size_t persons_loaded(const persons_t *self)
+{
+    return zhashx_size(self->people);
+}
+
 void persons_begin(persons_t *self)
 {
     zhashx_purge(self->people);

@@ -87,6 +87,10 @@ void persons_destroy(persons_t **self_p);
 /* Forgets the records read (a new or retried transaction). */
 void persons_begin(persons_t *self);
 
+/* How many records this transaction has read (each is written back at
+ * flush: a measure of the transaction's size). */
+size_t persons_loaded(const persons_t *self);
+
 /* The record of person `key` (PERSON_KEY_LEN bytes), read inside txn the
  * first time in a transaction (an empty record when there is none). *out
  * is owned by self until persons_begin. Returns 0, ENOMEM, MDB_CORRUPTED

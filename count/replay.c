@@ -125,6 +125,8 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
             break;
         c->done++;
         c->last = seq;
+        if (r->max_people && aggregate_people(r->aggregate) >= r->max_people)
+            break;
     }
     mdb_cursor_close(cur);
     if (rc && rc != MDB_NOTFOUND)

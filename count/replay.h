@@ -50,6 +50,10 @@ typedef struct {
      * ignored. With once, one chunk only. */
     bool follow, once;
     uint32_t chunk; /* events per transaction; 0: 20,000 */
+    /* 0, or a chunk also ends once it has read this many participant
+     * records (aggregate_people): bounds the transaction's dirty pages,
+     * which set the process's resident memory. */
+    uint32_t max_people;
     /* Called at each chunk's flush for every cell that changed (the cell
      * stream), or NULL. */
     aggregate_changed_fn changed;

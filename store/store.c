@@ -56,6 +56,11 @@ static int s_open_dbs(store_t *self, const store_db_t *dbs, int ndbs, bool reado
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(self->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
+    /* Another process grew the map between our open and now: adopt its
+     * size (nothing of ours is open yet). */
+    for (int tries = 0; rc == MDB_MAP_RESIZED && tries < 100; tries++)
+        if ((rc = mdb_env_set_mapsize(self->env, 0)) == 0)
+            rc = mdb_txn_begin(self->env, NULL, readonly ? MDB_RDONLY : 0, &txn);
     if (rc)
         return rc;
     for (int i = 0; i < ndbs; i++) {
@@ -86,7 +91,8 @@ static int s_env_open(store_t *self, size_t mapsize)
     /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
     rc = mdb_env_open(self->env, self->path,
                       MDB_NOTLS | (readonly ? MDB_RDONLY : 0) |
-                          (self->flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0),
+                          (self->flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0) |
+                          (self->flags & STORE_DERIVED ? MDB_NOMETASYNC : 0),
                       0600);
     if (rc)
         goto close_env;

@@ -34,7 +34,13 @@ typedef struct {
 /* STORE_SCRATCH: no fsync at commit (MDB_NOSYNC), for throw-away
  * environments such as `rebuild --verify`'s recomputation. Never for data
  * that is acknowledged. */
-enum { STORE_READONLY = 1, STORE_SCRATCH = 2 };
+/* STORE_DERIVED: one fsync per commit instead of two (MDB_NOMETASYNC: the
+ * meta page is not flushed at commit but by the next commit or the
+ * system). LMDB keeps the environment intact; an operating-system crash
+ * may take back the last commit. For state that can be recomputed and
+ * records its own position in each commit (the cells, ledger.h); never
+ * for data that is acknowledged. */
+enum { STORE_READONLY = 1, STORE_SCRATCH = 2, STORE_DERIVED = 4 };
 
 /* Opens (creating if needed, unless STORE_READONLY) the environment in
  * directory `path` with the given databases, indexed as in `dbs` (the
