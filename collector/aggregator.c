@@ -12,6 +12,7 @@
 #include "cell.h"
 #include "log.h"
 #include "replay.h"
+#include "throttle.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -130,6 +131,10 @@ static void *s_run(void *arg)
     /* Tests only: while this file exists nothing is applied, so a test can
      * hold the cells behind the log (tests/e2e/aggregation_test.c). */
     const char *hold = getenv("FINSAM_TEST_AGGREGATOR_HOLD");
+    /* A failure that lasts (a full disk) is logged once a minute, with
+     * how many retries failed meanwhile; the first success after says so. */
+    throttle_t *failures = throttle_new(60000, 1, LOG_LEVEL_ERROR, "aggregator");
+    bool failing = false;
     int wait_ms = 0;
     while (s_wait(self, wait_ms ? wait_ms : AGGREGATOR_IDLE_MS)) {
         wait_ms = 0;
@@ -149,10 +154,25 @@ static void *s_run(void *arg)
             self->ncells = 0;
             int rc = replay_run(&r, self->ledger, &n);
             if (rc) {
-                log_error("aggregator", "AGGREGATE-FAILED from_seq=%llu reason=%s retry_ms=%d",
-                          (unsigned long long) r.from_seq, store_strerror(rc), S_RETRY_MS);
+                char line[256];
+                snprintf(line, sizeof line, "AGGREGATE-FAILED from_seq=%llu reason=%s retry_ms=%d",
+                         (unsigned long long) r.from_seq, store_strerror(rc), S_RETRY_MS);
+                if (failures)
+                    throttle_event(failures, "aggregate", line, clock_mono_ms());
+                else
+                    log_error("aggregator", "%s", line);
+                failing = true;
                 wait_ms = S_RETRY_MS;
                 break;
+            }
+            if (failing) {
+                if (failures) { /* the held-back count, then a fresh throttle */
+                    throttle_flush(failures, INT64_MAX);
+                    throttle_destroy(&failures);
+                    failures = throttle_new(60000, 1, LOG_LEVEL_ERROR, "aggregator");
+                }
+                log_info("aggregator", "AGGREGATE-RESUMED from_seq=%llu", (unsigned long long) r.from_seq);
+                failing = false;
             }
             if (n) {
                 atomic_store_explicit(&self->applied, r.from_seq - 1, memory_order_release);
@@ -160,6 +180,7 @@ static void *s_run(void *arg)
             }
         } while (n > 0 && !s_stopping(self)); /* until a look finds nothing new */
     }
+    throttle_destroy(&failures);
     zsock_destroy(&pipe);
     return NULL;
 }
