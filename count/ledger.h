@@ -74,7 +74,12 @@
  *    number: nothing stored before changes meaning, the database is
  *    derived from approval events (which no earlier store holds) and is
  *    created, empty, the first time this release opens a store for
- *    writing (the collector does at start). */
+ *    writing (the collector does at start).
+ *    Issue 17 added the `erasing` database the same way, and moved the
+ *    derived state (cells, participants, dists) into the cells
+ *    environment DIR/cells: the first open for writing drops those three
+ *    from DIR (they are derived from the log) and the collector's
+ *    aggregator recomputes them there. Their formats are unchanged. */
 #define LEDGER_SCHEMA_VERSION 6
 /* The one schema a migration starts from (migrate.h). */
 #define LEDGER_SCHEMA_PREVIOUS 5
