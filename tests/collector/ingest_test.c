@@ -891,6 +891,93 @@ static void test_random_sequence_matches_rebuild(void)
     s_teardown();
 }
 
+/* Stores one event and only that: the cells do not follow (the
+ * aggregator has not got to it yet). Returns the verdict's code. */
+static int s_store_only(const char *key, uint8_t *ev, const size_t *evlenp)
+{
+    size_t evlen = *evlenp;
+    size_t len;
+    uint8_t *b = ev_batch(1, &ev, &evlen, 1, &len);
+    ingest_item_t item = {0};
+    snprintf(item.agent_key, sizeof item.agent_key, "%s", key);
+    item.data = b;
+    item.len = len;
+    CHECK(ingest_prepare(s_ingest, &item, s_allow));
+    CHECK(ingest_commit(s_ingest, &item, 1) == 0);
+    int code = item.verdicts[0].code;
+    ingest_item_clear(&item);
+    free(b);
+    free(ev);
+    return code;
+}
+
+static void s_verify_at(uint64_t position)
+{
+    rebuild_report_t r;
+    char err[256];
+    CHECK(rebuild_verify(s_ledger, s_cat, &r, stderr, err, sizeof err) == 0);
+    CHECK_EQ(r.differences, 0);
+    CHECK_EQ(r.position, position);
+}
+
+/* The cells follow the log beside ingest (collector/aggregator.h), and an
+ * erasure's tombstone waits until they have passed it (erase.h). Meanwhile
+ * the target counts as erased for everything ingest decides, its bytes are
+ * still in the log, and the cells equal a rebuild at every step: before
+ * the aggregator ran, after it ran and before the tombstone, and after. */
+static void test_erasure_waits_for_the_cells(void)
+{
+    s_setup();
+    size_t len;
+    uint32_t y2026 = cell_period(PERIOD_YEAR, 2026, 0);
+    CHECK_EQ(s_send_one(s_key_nv, ev_survey(1, "NV", 1, "deltagare_avslut", "d_behov", 5, 1, T_2026_03, &len),
+                        &len, NULL),
+             0); /* seq 1, counted */
+    cell_t c;
+    CHECK(s_cell("i1_behov", "NV", y2026, 0, &c) && c.n == 1 && c.sum == 5);
+
+    /* Stored, not counted yet: the erasure (seq 2), then what it forbids
+     * and what it allows. */
+    CHECK_EQ(s_store_only(s_key_nv, ev_erasure(2, "NV", 1, &len), &len), 0);
+    event_msg_t *t = s_stored(1, NULL, NULL);
+    CHECK(!erase_is_tombstone(t)); /* its bytes stay until the cells passed the erasure */
+    codec_free_event(&t);
+    CHECK_EQ(s_store_only(s_key_nv, ev_retraction(3, "NV", 1, &len), &len),
+             FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_TARGET);
+    CHECK_EQ(s_store_only(s_key_nv, ev_erasure(4, "NV", 1, &len), &len),
+             FINSAM__V1__REJECT_CODE__REJECT_UNKNOWN_TARGET);
+    uint8_t *fix = ev_survey(5, "NV", 1, "deltagare_avslut", "d_behov", 2, 1, T_2026_03, &len);
+    fix = ev_superseding(fix, &len, 1);
+    CHECK_EQ(s_store_only(s_key_nv, fix, &len), 0); /* seq 3: new content */
+    CHECK_EQ(ledger_next_seq(s_ledger), 4);
+    CHECK(s_cell("i1_behov", "NV", y2026, 0, &c) && c.n == 1 && c.sum == 5); /* as of seq 1 */
+    s_verify_at(1);
+
+    /* The aggregator: the erasure subtracts event 1 at seq 2, the
+     * correction adds itself at seq 3 and subtracts nothing (its target
+     * was erased before it). No tombstone yet. */
+    uint64_t applied;
+    CHECK(replay_follow(s_ledger, s_agg, 0, NULL, NULL, &applied) == 0);
+    CHECK(s_cell("i1_behov", "NV", y2026, 0, &c) && c.n == 1 && c.sum == 2);
+    t = s_stored(1, NULL, NULL);
+    CHECK(!erase_is_tombstone(t));
+    codec_free_event(&t);
+    s_verify_at(3);
+
+    /* Then the tombstone, and the same cells as a rebuild that finds it. */
+    uint64_t finished;
+    erase_scrub_report_t r;
+    char err[256];
+    CHECK(erase_finish(s_ledger, 0, &finished, &r, err, sizeof err) == 0);
+    CHECK_EQ(finished, 1);
+    t = s_stored(1, NULL, NULL);
+    CHECK(erase_is_tombstone(t) && t->erased->by_seq == 2);
+    codec_free_event(&t);
+    s_verify_at(3);
+    CHECK(s_cell("i1_behov", "NV", y2026, 0, &c) && c.n == 1 && c.sum == 2);
+    s_teardown();
+}
+
 static const test_case_t s_cases[] = {
     {"duplicates change nothing", test_duplicates_change_nothing},
     {"other forbund rejected", test_other_forbund_rejected},
@@ -904,6 +991,7 @@ static const test_case_t s_cases[] = {
     {"dedupe is per forbund", test_dedupe_is_per_forbund},
     {"same id other bytes is a conflict", test_same_id_other_bytes_is_a_conflict},
     {"erasure rules", test_erasure_rules},
+    {"an erasure waits for the cells", test_erasure_waits_for_the_cells},
     {"random sequence matches rebuild", test_random_sequence_matches_rebuild},
 };
 
