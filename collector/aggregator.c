@@ -136,8 +136,13 @@ static void *s_run(void *arg)
     throttle_t *failures = throttle_new(60000, 1, LOG_LEVEL_ERROR, "aggregator");
     bool failing = false;
     int wait_ms = 0;
+    int64_t last_commit_ms = 0;
     while (s_wait(self, wait_ms ? wait_ms : AGGREGATOR_IDLE_MS)) {
         wait_ms = 0;
+        /* Caught up a moment ago: let a few more events gather. */
+        int64_t since = clock_mono_ms() - last_commit_ms;
+        if (since < AGGREGATOR_MIN_GAP_MS)
+            usleep((useconds_t) (AGGREGATOR_MIN_GAP_MS - since) * 1000);
         if (hold && access(hold, F_OK) == 0)
             continue;
         uint64_t n;
@@ -177,6 +182,7 @@ static void *s_run(void *arg)
             if (n) {
                 atomic_store_explicit(&self->applied, r.from_seq - 1, memory_order_release);
                 s_send(self, pipe, r.from_seq - 1);
+                last_commit_ms = clock_mono_ms();
             }
         } while (n > 0 && !s_stopping(self)); /* until a look finds nothing new */
     }

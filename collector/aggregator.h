@@ -33,6 +33,11 @@
  * participant records, about one dirty page each. */
 #define AGGREGATOR_CHUNK_MAX 8192
 #define AGGREGATOR_PEOPLE_MAX 2048
+/* At most one chunk's commit (an fsync of the cells) this often while
+ * the cells keep up: at a low rate ingest commits (and fsyncs) every few
+ * events, and a commit of the cells after each would double the disk's
+ * work for no one; cells are shown at most this much later. */
+#define AGGREGATOR_MIN_GAP_MS 10
 
 typedef struct aggregator_t aggregator_t;
 
