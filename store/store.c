@@ -86,6 +86,14 @@ static int s_env_open(store_t *self, size_t mapsize)
     if ((rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS)) || (rc = mdb_env_set_maxreaders(self->env, 126)))
         goto close_env;
     /* An existing environment keeps its larger size; this is only a floor. */
+    /* A reader maps as much as the writer may ever grow to: LMDB refuses a
+     * new read transaction (MDB_MAP_RESIZED) once the writer's data goes
+     * past the reader's map, and adopting the new size needs every read
+     * transaction of the process closed, which a process holding one
+     * snapshot while it opens another (rebuild --verify's partitions)
+     * cannot do. Mapping read-only address space costs no memory. */
+    if (readonly && (!mapsize || mapsize < STORE_MAX_MAP))
+        mapsize = STORE_MAX_MAP;
     if ((rc = mdb_env_set_mapsize(self->env, mapsize ? mapsize : s_initial_map())))
         goto close_env;
     /* MDB_NOTLS: read transactions are tied to our objects, not threads. */

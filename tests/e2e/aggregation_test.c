@@ -11,7 +11,10 @@
  *    equal a rebuild.
  *  - While agents stream, every `rebuild --verify` compares the cells at
  *    the position they reflect (behind the log's end when the aggregator
- *    is behind) and finds no difference; at the end the lag is 0.
+ *    is behind) and finds no difference; at the end the lag is 0. The
+ *    collector starts with 1 MiB maps, so it grows them again and again
+ *    while the verifies run: a reader holding one snapshot while it opens
+ *    another (the rebuild's partitions) must not wait for the new size.
  *  - Killed with SIGKILL at random moments while released after a hold (so
  *    kills land in the middle of applying a backlog): after each restart
  *    the lag returns to 0 and the cells equal a rebuild.
@@ -81,6 +84,7 @@ static void test_cells_follow_the_log(void)
     char hold[400], nv[320], oo[320];
     snprintf(hold, sizeof hold, "%s/hold-aggregator", c.dir);
     setenv("FINSAM_TEST_AGGREGATOR_HOLD", hold, 1);
+    setenv("FINSAM_STORE_INITIAL_MAP_MB", "1", 1);
     cluster_add_agent(&c, "nv", "NV", true, nv, sizeof nv);
     cluster_add_agent(&c, "oo", "OO", true, oo, sizeof oo);
     const char *drain[] = {"run", "--exit-when-empty", "--ack-timeout-ms", "1000", NULL};
@@ -166,6 +170,7 @@ static void test_cells_follow_the_log(void)
             kills_behind, verifies, behind);
     cluster_stop_collector(&c, SIGTERM);
     unsetenv("FINSAM_TEST_AGGREGATOR_HOLD");
+    unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
 }
 
 static const test_case_t s_cases[] = {

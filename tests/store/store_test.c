@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const store_db_t s_dbs[] = {{"items", 0}, {"meta", 0}};
@@ -361,6 +362,78 @@ static void test_reopen(void)
     store_close(&s);
 }
 
+/* Another process (a child that opens its own environment and exits)
+ * writes `count` more 4 KiB values under `first`..: with a 1 MiB initial
+ * map it grows the map. */
+static void s_grow_elsewhere(const char *dir, uint32_t first, uint32_t count, bool must_grow)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        store_t *w = NULL;
+        int ok = store_open(&w, dir, s_dbs, 2, 0) == 0;
+        s_fill_t f = {first, count, 4096, 0, 0};
+        ok = ok && store_write(w, s_fill, &f) == 0 && (!must_grow || store_grow_count(w) > 0);
+        store_close(&w);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+typedef struct {
+    store_t *s;
+    atomic_int rc; /* -1 until the thread's store_read returned */
+} s_second_t;
+
+static void *s_second_reader(void *arg)
+{
+    s_second_t *t = arg;
+    MDB_txn *txn;
+    int rc = store_read(t->s, &txn);
+    if (rc == 0)
+        store_read_end(t->s, txn);
+    atomic_store(&t->rc, rc);
+    return NULL;
+}
+
+static bool s_second_done(void *arg)
+{
+    return atomic_load(&((s_second_t *) arg)->rc) != -1;
+}
+
+/* A reading process holds one snapshot while another thread of it begins a
+ * second, after another process grew the map (rebuild --verify's
+ * partitions beside a running collector). The second begins at once: a
+ * reader maps what a writer may grow to, so it never has to adopt a new
+ * size (which would wait for the first snapshot: a deadlock). */
+static void test_reader_beside_growth_elsewhere(void)
+{
+    const char *dir = tu_tempdir();
+    setenv("FINSAM_STORE_INITIAL_MAP_MB", "1", 1);
+    s_grow_elsewhere(dir, 1, 10, false);
+    store_t *r = NULL;
+    CHECK_EQ(store_open(&r, dir, s_dbs, 2, STORE_READONLY), 0);
+    MDB_txn *first;
+    CHECK_EQ(store_read(r, &first), 0);
+    s_grow_elsewhere(dir, 100, 2000, true); /* 8 MiB more: the map grows */
+    s_second_t t = {r, -1};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, s_second_reader, &t), 0);
+    bool done = tu_wait_for(s_second_done, &t, 5000);
+    store_read_end(r, first); /* lets a waiting second reader go, if any */
+    pthread_join(th, NULL);
+    CHECK(done);
+    CHECK_EQ(atomic_load(&t.rc), 0);
+    MDB_txn *txn;
+    CHECK_EQ(store_read(r, &txn), 0);
+    CHECK_EQ(s_entries(r, txn), 2010);
+    store_read_end(r, txn);
+    store_close(&r);
+    unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
+}
+
 static const test_case_t s_cases[] = {
     {"open, write, close, open again", test_open_close},
     {"a failing body aborts", test_body_error_aborts},
@@ -372,6 +445,7 @@ static const test_case_t s_cases[] = {
     {"missing directory error text", test_missing_directory},
     {"too many databases", test_too_many_databases},
     {"reopen keeps data", test_reopen},
+    {"a reader's second snapshot beside growth elsewhere", test_reader_beside_growth_elsewhere},
 };
 
 int main(int argc, char **argv)
