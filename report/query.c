@@ -358,6 +358,22 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
     return FIN_OK;
 }
 
+int query_version(ledger_t *ledger, query_version_t *out)
+{
+    *out = (query_version_t){0};
+    int64_t at_ms;
+    int rc = publish_last(ledger, &out->seq, &at_ms, &out->waiting);
+    if (rc)
+        return rc;
+    out->at_ms = (uint64_t) at_ms;
+    MDB_txn *txn;
+    if ((rc = store_read(ledger_store(ledger), &txn)))
+        return rc;
+    rc = table_cells_version(ledger, txn, out->seq, &out->cells);
+    store_read_end(ledger_store(ledger), txn);
+    return rc;
+}
+
 int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect_t *protect, query_cell_fn fn,
                          void *arg)
 {

@@ -61,6 +61,27 @@ typedef struct {
 fin_err_t query_run(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q, json_t **out, char *err,
                     size_t errlen);
 
+/* What a protected answer (query_run without exact, query_each_published)
+ * depends on besides the query, the catalogue and the protection: the
+ * last publication, and the cells not yet published (table.h). Two
+ * answers to the same query under the same catalogue and protection are
+ * the same bytes when their versions are equal, so a reader may keep an
+ * answer and serve it again while the version stays (web/cache.h). Wall
+ * time is not in it: nothing an answer shows depends on the clock. */
+typedef struct {
+    uint64_t seq;     /* the publication's log position (publish_last) */
+    uint64_t at_ms;   /* when it ran */
+    uint64_t waiting; /* cells waiting then */
+    uint64_t cells;   /* table_cells_version: 0 while the cells are the publication's */
+} query_version_t;
+
+/* The version of what a protected answer would read now. Each part is
+ * read in a snapshot of its own, so a commit can fall between them: an
+ * answer computed between two calls that return the same version is of
+ * that version (publications and the log only move forward). Returns 0
+ * or an LMDB error. */
+int query_version(ledger_t *ledger, query_version_t *out);
+
 void query_print_table(const json_t *result, FILE *out);
 
 /* What --measure / measure= accepts, for error messages: "an indicator

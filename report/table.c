@@ -184,6 +184,28 @@ int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat
     return 0;
 }
 
+int table_cells_version(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, uint64_t *out)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_LOG), &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    uint64_t last = 0;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == 0 && k.mv_size == 8)
+        last = be64_get(k.mv_data);
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    /* A publication covers the log up to its position and leaves every
+     * cell with a published entry (publish.c): nothing absent but what it
+     * wrote itself. After that, any commit may add a cell. */
+    bool as_published = rc == 0 ? last == published_seq : published_seq == 0;
+    *out = as_published ? 0 : (uint64_t) mdb_txn_id(txn) + 1; /* never 0 */
+    return 0;
+}
+
 void table_free(table_t *t)
 {
     free(t->rows);

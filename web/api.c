@@ -5,7 +5,11 @@
  * Every number goes through query_run (exports through export_run, which
  * runs it per slice), so disclosure control applies here exactly as in
  * finsamctl. Each request opens its own read transaction there; nothing
- * here writes. */
+ * here writes. The answers of /api/indicators and the exports are kept
+ * (cache.h) and sent again while what they depend on stays the same: the
+ * publication, the cells not yet published, the catalogue
+ * (query_version, http_catalogue); the bytes are those a fresh query
+ * gives. */
 #include "api.h"
 
 #include "answer.h"
@@ -23,7 +27,68 @@
 /* The catalogue with the förbund registry as it is now (registry.h). */
 static const catalogue_t *s_cat(http_t *self)
 {
-    return self->live ? registry_live_get(self->live) : self->catalogue;
+    return http_catalogue(self);
+}
+
+/* ---- answers kept for repeated requests (cache.h) ---------------------- */
+
+/* Everything a protected answer depends on besides its request: what the
+ * store shows readers (query.h) and the catalogue in use. The protection
+ * is the collector's for its lifetime. */
+typedef struct {
+    query_version_t store;
+    uint64_t catalogue; /* http_catalogue's generation */
+} s_version_t;
+
+/* The version an answer computed now would be of; false when there is no
+ * cache or the store cannot say (then nothing is served from the cache
+ * or kept). Call s_cat first: it notices a reloaded registry. */
+static bool s_version(http_t *self, s_version_t *v)
+{
+    memset(v, 0, sizeof *v);
+    v->catalogue = self->catalogue_generation;
+    return self->cache && query_version(self->ledger, &v->store) == 0;
+}
+
+/* The request's key: the route and each parameter as the query sees it
+ * (params.c: 1 to 64 bytes of a charset without '\n'; NULL is empty). */
+static void s_key(char *out, size_t outlen, const char *route, const char *const *values, int n)
+{
+    size_t used = (size_t) snprintf(out, outlen, "%s", route);
+    for (int i = 0; i < n && used < outlen; i++)
+        used += (size_t) snprintf(out + used, outlen - used, "\n%s", values[i] ? values[i] : "");
+}
+
+/* Queues the answer kept under key for version v, if there is one (the
+ * cache then belongs to v: a new version has dropped the old answers). */
+static bool s_cached(http_t *self, struct MHD_Connection *c, const s_version_t *v, const char *key,
+                     enum MHD_Result *rc)
+{
+    cache_set_version(self->cache, v, sizeof *v);
+    struct MHD_Response *r = cache_get(self->cache, key);
+    if (!r)
+        return false;
+    *rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    return true;
+}
+
+/* Sends body (taken, len bytes of type) as the 200 answer and keeps it
+ * under key if the version is still `before` (have_before): an answer
+ * computed between two reads of the same version is of that version
+ * (query_version). */
+static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, bool have_before,
+                                   const s_version_t *before, const char *key, const char *type, char *body,
+                                   size_t len, const char *disposition)
+{
+    struct MHD_Response *r = answer_response(MHD_HTTP_OK, type, body, len, true, disposition);
+    if (!r)
+        return MHD_NO;
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    s_version_t after;
+    bool keep = have_before && rc == MHD_YES && s_version(self, &after) && !memcmp(before, &after, sizeof after);
+    if (!keep || cache_put(self->cache, key, r, len) < 0)
+        MHD_destroy_response(r);
+    return rc;
 }
 
 enum MHD_Result api_healthz(http_t *self, struct MHD_Connection *c)
@@ -44,36 +109,65 @@ enum MHD_Result api_readyz(http_t *self, struct MHD_Connection *c)
     return answer_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ready"));
 }
 
+/* Served from the cache while the publication, the cells and the
+ * catalogue stay as they were; computed and kept otherwise. */
 enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
 {
+    const catalogue_t *cat = s_cat(self);
     params_t a;
     if (params_parse(c, PARAMS_INDICATORS, &a) < 0)
-        return params_refuse(c, s_cat(self), &a);
+        return params_refuse(c, cat, &a);
     query_t q = params_indicators_query(&a, self->protect);
+    char key[512];
+    const char *values[] = {q.measure, q.forbund, q.period, q.slice};
+    s_key(key, sizeof key, "/api/indicators", values, 4);
+    s_version_t v;
+    bool have_v = s_version(self, &v);
+    enum MHD_Result sent;
+    if (have_v && s_cached(self, c, &v, key, &sent))
+        return sent;
     json_t *result;
     char err[QUERY_ERR_LEN];
-    fin_err_t rc = query_run(self->ledger, s_cat(self), &q, &result, err, sizeof err);
+    fin_err_t rc = query_run(self->ledger, cat, &q, &result, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
-    return answer_json(c, MHD_HTTP_OK, result);
+    char *text = json_dumps(result, JSON_COMPACT);
+    json_decref(result);
+    if (!text)
+        return answer_json(c, MHD_HTTP_OK, NULL); /* out of memory: answer_json says so */
+    return s_send_kept(self, c, have_v, &v, key, "application/json", text, strlen(text), NULL);
 }
 
 static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv)
 {
+    const catalogue_t *cat = s_cat(self);
     params_t a;
     if (params_parse(c, 1u << PARAMS_MEASURE | 1u << PARAMS_FORBUND | 1u << PARAMS_PERIOD, &a) < 0)
-        return params_refuse(c, s_cat(self), &a);
+        return params_refuse(c, cat, &a);
     export_t e = {.measure = a.value[PARAMS_MEASURE],
                   .forbund = a.value[PARAMS_FORBUND],
                   .period = a.value[PARAMS_PERIOD] ? a.value[PARAMS_PERIOD] : "year",
                   .protect = self->protect};
+    char key[512];
+    const char *values[] = {e.measure, e.forbund, e.period};
+    s_key(key, sizeof key, csv ? "/export.csv" : "/export.json", values, 3);
+    s_version_t v;
+    bool have_v = s_version(self, &v);
+    enum MHD_Result sent;
+    if (have_v && s_cached(self, c, &v, key, &sent))
+        return sent;
     json_t *result;
     char err[QUERY_ERR_LEN];
-    fin_err_t rc = export_run(self->ledger, s_cat(self), &e, &result, err, sizeof err);
+    fin_err_t rc = export_run(self->ledger, cat, &e, &result, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
-    if (!csv)
-        return answer_json(c, MHD_HTTP_OK, result);
+    if (!csv) {
+        char *text = json_dumps(result, JSON_COMPACT);
+        json_decref(result);
+        if (!text)
+            return answer_json(c, MHD_HTTP_OK, NULL);
+        return s_send_kept(self, c, have_v, &v, key, "application/json", text, strlen(text), NULL);
+    }
     answer_stream_t body;
     if (answer_stream_open(&body) < 0) {
         json_decref(result);
@@ -83,7 +177,11 @@ static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv
     json_decref(result);
     char disposition[128];
     snprintf(disposition, sizeof disposition, "attachment; filename=\"finsam-%s.csv\"", e.period);
-    return answer_stream_send(c, &body, wrc >= 0, "text/csv; charset=utf-8", disposition);
+    if (fclose(body.f) != 0 || wrc < 0) {
+        free(body.text);
+        return answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    return s_send_kept(self, c, have_v, &v, key, "text/csv; charset=utf-8", body.text, body.len, disposition);
 }
 
 enum MHD_Result api_export_csv(http_t *self, struct MHD_Connection *c)

@@ -195,6 +195,16 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
     self->mhd_next_ms = now + HTTP_LOG_PERIOD_MS;
 }
 
+const catalogue_t *http_catalogue(http_t *self)
+{
+    const catalogue_t *cat = self->live ? registry_live_get(self->live) : self->catalogue;
+    if (cat != self->catalogue_seen) {
+        self->catalogue_seen = cat;
+        self->catalogue_generation++;
+    }
+    return cat;
+}
+
 /* ---- connections ------------------------------------------------------ */
 
 static void s_notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -461,6 +471,9 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
         goto fail;
     if (cfg->dashboard_dir && cfg->dashboard_dir[0] && !(self->dashboard_dir = strdup(cfg->dashboard_dir)))
         goto fail;
+    long cache_bytes = cfg->cache_bytes ? cfg->cache_bytes : HTTP_DEFAULT_CACHE_BYTES;
+    if (cache_bytes > 0 && !(self->cache = cache_new((size_t) cache_bytes)))
+        goto fail;
 
     conntable_limits_t limits = {
         .max_connections = cfg->max_connections > 0 ? cfg->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS,
@@ -507,10 +520,11 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
     }
     log_info("http",
              "LISTENING address=%s port=%d token=%s min_units=%d dashboard=%s max_connections=%d "
-             "max_per_address=%d header_timeout_s=%d",
+             "max_per_address=%d header_timeout_s=%d cache_bytes=%ld",
              cfg->address, self->port, self->token ? "required" : "off",
              protect_params(self->protect)->min_count, self->dashboard_dir ? "directory" : "embedded",
-             limits.max_connections, limits.max_per_address, limits.header_timeout_ms / 1000);
+             limits.max_connections, limits.max_per_address, limits.header_timeout_ms / 1000,
+             cache_bytes > 0 ? cache_bytes : 0L);
     return self;
 fail:
     http_destroy(&self);
@@ -533,6 +547,7 @@ void http_destroy(http_t **self_p)
     if (self->daemon)
         MHD_stop_daemon(self->daemon);
     conntable_destroy(&self->conns);
+    cache_destroy(&self->cache); /* after the daemon: no connection sends its answers any more */
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     registry_live_destroy(&self->live);
