@@ -54,7 +54,7 @@ typedef struct {
 #define HTTP_DEFAULT_MAX_CONNECTIONS 512
 #define HTTP_DEFAULT_MAX_PER_ADDRESS 64
 #define HTTP_DEFAULT_HEADER_TIMEOUT_S 5
-#define HTTP_DEFAULT_CACHE_BYTES (64L << 20)
+#define HTTP_DEFAULT_CACHE_BYTES (32L << 20)
 /* The largest request head served: request line and headers, every CRLF
  * included. A larger one is answered 431 with a JSON reason. */
 #define HTTP_MAX_HEAD 16384
