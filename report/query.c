@@ -237,8 +237,67 @@ static fin_err_t s_store_fail(char *err, size_t errlen, int rc)
     return fin_fail(err, errlen, code, "store: %s", store_strerror(rc));
 }
 
+/* The unpublished cells' fingerprint in txn (table_unpublished), through
+ * memo (may be NULL) when txn is the snapshot memo saw. */
+static int s_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, query_memo_t *memo,
+                         uint8_t out[QUERY_UNPUBLISHED_LEN])
+{
+    _Static_assert(QUERY_UNPUBLISHED_LEN == TABLE_UNPUBLISHED_LEN, "one fingerprint");
+    uint64_t snapshot = (uint64_t) mdb_txn_id(txn) + 1;
+    if (memo && memo->snapshot == snapshot) {
+        memcpy(out, memo->unpublished, QUERY_UNPUBLISHED_LEN);
+        return 0;
+    }
+    /* The fingerprint is of the snapshot alone: the publication read
+     * before it (published_seq) only spares the walk when nothing came
+     * after it, and then the set is empty in any case. */
+    int rc = table_unpublished(ledger, txn, published_seq, out);
+    if (rc == 0 && memo) {
+        memo->snapshot = snapshot;
+        memcpy(memo->unpublished, out, QUERY_UNPUBLISHED_LEN);
+    }
+    return rc;
+}
+
+/* What query_run_versioned asks of s_run: the version, from the
+ * answer's own snapshot. */
+typedef struct {
+    query_memo_t *memo;
+    query_version_t *version; /* seq filled in by the caller */
+} s_versioning_t;
+
+static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, s_versioning_t *vers,
+                       json_t **out, char *err, size_t errlen);
+
 fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err,
                     size_t errlen)
+{
+    return s_run(ledger, cat, q, NULL, out, err, errlen);
+}
+
+fin_err_t query_run_versioned(ledger_t *ledger, const catalogue_t *cat, const query_t *q, query_memo_t *memo,
+                              json_t **out, query_version_t *version, bool *stable, char *err, size_t errlen)
+{
+    /* The publication is read in a snapshot of its own (publish_last),
+     * before and after: publications only move forward, so the same one
+     * both times is the one the answer's snapshot held. */
+    *version = (query_version_t){0};
+    *stable = false;
+    int64_t at_ms;
+    bool known = publish_last(ledger, &version->seq, &at_ms, &version->waiting) == 0;
+    version->at_ms = (uint64_t) at_ms;
+    s_versioning_t vers = {memo, version};
+    fin_err_t rc = s_run(ledger, cat, q, known ? &vers : NULL, out, err, errlen);
+    query_version_t after = *version;
+    if (rc == FIN_OK && known && publish_last(ledger, &after.seq, &at_ms, &after.waiting) == 0) {
+        after.at_ms = (uint64_t) at_ms;
+        *stable = !memcmp(&after, version, sizeof after);
+    }
+    return rc;
+}
+
+static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, s_versioning_t *vers,
+                       json_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     period_kind_t kind;
@@ -278,6 +337,10 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
     int trc = store_read(ledger_store(ledger), &txn);
     if (trc)
         return s_store_fail(err, errlen, trc);
+    if (vers && (trc = s_unpublished(ledger, txn, vers->version->seq, vers->memo, vers->version->unpublished))) {
+        store_read_end(ledger_store(ledger), txn);
+        return s_store_fail(err, errlen, trc);
+    }
     json_t *measures = json_array();
     for (int mi = 0; mi < cat->nmeasures; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
@@ -358,7 +421,7 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
     return FIN_OK;
 }
 
-int query_version(ledger_t *ledger, query_version_t *out)
+int query_version(ledger_t *ledger, query_memo_t *memo, query_version_t *out)
 {
     *out = (query_version_t){0};
     int64_t at_ms;
@@ -369,7 +432,7 @@ int query_version(ledger_t *ledger, query_version_t *out)
     MDB_txn *txn;
     if ((rc = store_read(ledger_store(ledger), &txn)))
         return rc;
-    rc = table_cells_version(ledger, txn, out->seq, &out->cells);
+    rc = s_unpublished(ledger, txn, out->seq, memo, out->unpublished);
     store_read_end(ledger_store(ledger), txn);
     return rc;
 }

@@ -61,26 +61,44 @@ typedef struct {
 fin_err_t query_run(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q, json_t **out, char *err,
                     size_t errlen);
 
-/* What a protected answer (query_run without exact, query_each_published)
- * depends on besides the query, the catalogue and the protection: the
- * last publication, and the cells not yet published (table.h). Two
- * answers to the same query under the same catalogue and protection are
- * the same bytes when their versions are equal, so a reader may keep an
- * answer and serve it again while the version stays (web/cache.h). Wall
- * time is not in it: nothing an answer shows depends on the clock. */
+/* What a protected answer (query_run without exact) depends on besides
+ * the query, the catalogue and the protection: the last publication, and
+ * which cells exist that it has no entry for yet (report/table.h: each is
+ * an unknown in the suppression of the rows around it). Two answers to
+ * the same query under the same catalogue and protection are the same
+ * bytes when their versions are equal, so a reader may keep an answer and
+ * send it again while the version stays (web/cache.h). Wall time is not
+ * in it: nothing an answer shows depends on the clock. Compare versions
+ * as bytes (no padding). */
+#define QUERY_UNPUBLISHED_LEN 16
 typedef struct {
     uint64_t seq;     /* the publication's log position (publish_last) */
     uint64_t at_ms;   /* when it ran */
     uint64_t waiting; /* cells waiting then */
-    uint64_t cells;   /* table_cells_version: 0 while the cells are the publication's */
+    uint8_t unpublished[QUERY_UNPUBLISHED_LEN]; /* the cells without a published entry (zeros: none) */
 } query_version_t;
 
-/* The version of what a protected answer would read now. Each part is
- * read in a snapshot of its own, so a commit can fall between them: an
- * answer computed between two calls that return the same version is of
- * that version (publications and the log only move forward). Returns 0
- * or an LMDB error. */
-int query_version(ledger_t *ledger, query_version_t *out);
+/* What the last version was read from, so that the next read of the same
+ * snapshot (nothing committed since) need not walk the cells again.
+ * Zero-initialise; one per thread that asks. */
+typedef struct {
+    uint64_t snapshot; /* LMDB's id of the snapshot, plus one; 0: none yet */
+    uint8_t unpublished[QUERY_UNPUBLISHED_LEN];
+} query_memo_t;
+
+/* The version of what a protected answer would read now. Walks the keys
+ * of the cells and of the publication when something was committed since
+ * the publication (tens of milliseconds for 400,000 cells), unless memo
+ * (may be NULL) saw the same snapshot. Returns 0 or an LMDB error. */
+int query_version(ledger_t *ledger, query_memo_t *memo, query_version_t *out);
+
+/* query_run, with the version its answer is of (query_version, read in
+ * the answer's own snapshot). *stable is false when a publication ran
+ * while the answer was computed: it is then of no one version, and must
+ * not be kept. */
+fin_err_t query_run_versioned(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q,
+                              query_memo_t *memo, json_t **out, query_version_t *version, bool *stable, char *err,
+                              size_t errlen);
 
 void query_print_table(const json_t *result, FILE *out);
 

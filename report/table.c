@@ -12,6 +12,7 @@
 #include "publish.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,26 +185,72 @@ int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat
     return 0;
 }
 
-int table_cells_version(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, uint64_t *out)
+/* The last log position in txn (0: an empty log). */
+static int s_log_last(ledger_t *ledger, MDB_txn *txn, uint64_t *last)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_LOG), &cur);
     if (rc)
         return rc;
     MDB_val k, v;
-    uint64_t last = 0;
+    *last = 0;
     rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     if (rc == 0 && k.mv_size == 8)
-        last = be64_get(k.mv_data);
+        *last = be64_get(k.mv_data);
     mdb_cursor_close(cur);
-    if (rc && rc != MDB_NOTFOUND)
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, uint8_t id[TABLE_UNPUBLISHED_LEN])
+{
+    memset(id, 0, TABLE_UNPUBLISHED_LEN);
+    uint64_t last;
+    int rc = s_log_last(ledger, txn, &last);
+    if (rc || last == published_seq)
+        return rc; /* nothing committed since the publication: every cell has its entry */
+    /* Both databases are in cell-key order: one pass over each, the
+     * cells' keys missing from the publication hashed as s_load_absent
+     * finds them. */
+    MDB_cursor *cc = NULL, *pc = NULL;
+    if ((rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_CELLS), &cc)) ||
+        (rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_PUBLISHED), &pc))) {
+        if (cc)
+            mdb_cursor_close(cc);
         return rc;
-    /* A publication covers the log up to its position and leaves every
-     * cell with a published entry (publish.c): nothing absent but what it
-     * wrote itself. After that, any commit may add a cell. */
-    bool as_published = rc == 0 ? last == published_seq : published_seq == 0;
-    *out = as_published ? 0 : (uint64_t) mdb_txn_id(txn) + 1; /* never 0 */
-    return 0;
+    }
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, TABLE_UNPUBLISHED_LEN);
+    uint64_t n = 0;
+    MDB_val ck, cv, pk, pv;
+    int crc = mdb_cursor_get(cc, &ck, &cv, MDB_FIRST), prc = mdb_cursor_get(pc, &pk, &pv, MDB_FIRST);
+    for (; crc == 0; crc = mdb_cursor_get(cc, &ck, &cv, MDB_NEXT)) {
+        int cmp = 1;
+        while (prc == 0) {
+            size_t len = ck.mv_size < pk.mv_size ? ck.mv_size : pk.mv_size;
+            cmp = memcmp(pk.mv_data, ck.mv_data, len);
+            if (cmp == 0)
+                cmp = (pk.mv_size > ck.mv_size) - (pk.mv_size < ck.mv_size);
+            if (cmp >= 0)
+                break;
+            prc = mdb_cursor_get(pc, &pk, &pv, MDB_NEXT);
+        }
+        if (prc == 0 && cmp == 0)
+            continue; /* published, or waiting with its placeholder */
+        crypto_generichash_update(&st, ck.mv_data, ck.mv_size);
+        n++;
+    }
+    mdb_cursor_close(pc);
+    mdb_cursor_close(cc);
+    if (crc != MDB_NOTFOUND)
+        return crc;
+    if (prc != 0 && prc != MDB_NOTFOUND)
+        return prc;
+    if (n == 0)
+        return 0;
+    uint8_t count[8];
+    be64_put(count, n);
+    crypto_generichash_update(&st, count, sizeof count);
+    return crypto_generichash_final(&st, id, TABLE_UNPUBLISHED_LEN) == 0 ? 0 : EIO;
 }
 
 void table_free(table_t *t)

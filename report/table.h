@@ -50,16 +50,19 @@ int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat
 
 /* What a protected table read in txn depends on besides the publication
  * (published states and distributions, which change only with it): the
- * cells that exist but are not published yet (absent rows, an unknown in
- * every constraint they are part of). *out is 0 when the cells are those
- * the publication of log position published_seq was made from — then
- * every cell has a published entry and the table is the publication's
- * alone — else an id of txn's snapshot, which changes with every commit.
- * Today the cells live in the ledger and change only with the log, so
- * "the same cells" is "the log ends at published_seq"; whoever moves the
- * cells elsewhere gives this function their new position. Returns 0 or an
- * LMDB error. */
-int table_cells_version(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, uint64_t *out);
+ * cells that exist but have no published entry yet (absent rows, an
+ * unknown in every constraint they are part of). Fills id with a
+ * fingerprint of that set of keys (BLAKE2b-128 of their number and the
+ * keys in order; all zeros for the empty set), the same in every snapshot
+ * with the same set. When the log ends at published_seq the set is empty
+ * without a look (a publication leaves every cell with a published
+ * entry, and today the cells live in the ledger and change only with the
+ * log); otherwise the cells and the publication are walked side by side,
+ * keys only. Whoever moves the cells elsewhere makes this read them
+ * there. Returns 0 or an LMDB error. */
+#define TABLE_UNPUBLISHED_LEN 16
+int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq,
+                      uint8_t id[TABLE_UNPUBLISHED_LEN]);
 
 /* The row (level, name, period, slice), or NULL; valid until t changes. */
 table_row_t *table_find(table_t *t, int level, const char *name, uint32_t period, uint16_t slice);

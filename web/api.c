@@ -47,7 +47,7 @@ static bool s_version(http_t *self, s_version_t *v)
 {
     memset(v, 0, sizeof *v);
     v->catalogue = self->catalogue_generation;
-    return self->cache && query_version(self->ledger, &v->store) == 0;
+    return self->cache && query_version(self->ledger, &self->memo, &v->store) == 0;
 }
 
 /* The request's key: the route and each parameter as the query sees it
@@ -72,22 +72,22 @@ static bool s_cached(http_t *self, struct MHD_Connection *c, const s_version_t *
     return true;
 }
 
-/* Sends body (taken, len bytes of type) as the 200 answer and keeps it
- * under key if the version is still `before` (have_before): an answer
- * computed between two reads of the same version is of that version
- * (query_version). */
-static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, bool have_before,
-                                   const s_version_t *before, const char *key, const char *type, char *body,
-                                   size_t len, const char *disposition)
+/* Sends body (taken, len bytes of type) as the 200 answer, and keeps it
+ * under key if `of` (NULL: none) is the version it is of. */
+static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, const s_version_t *of, const char *key,
+                                   const char *type, char *body, size_t len, const char *disposition)
 {
     struct MHD_Response *r = answer_response(MHD_HTTP_OK, type, body, len, true, disposition);
     if (!r)
         return MHD_NO;
     enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
-    s_version_t after;
-    bool keep = have_before && rc == MHD_YES && s_version(self, &after) && !memcmp(before, &after, sizeof after);
-    if (!keep || cache_put(self->cache, key, r, len) < 0)
-        MHD_destroy_response(r);
+    if (of && rc == MHD_YES && self->cache) {
+        /* A newer version than the lookup's drops the entries of that. */
+        cache_set_version(self->cache, of, sizeof *of);
+        if (cache_put(self->cache, key, r, len) == 0)
+            return rc;
+    }
+    MHD_destroy_response(r);
     return rc;
 }
 
@@ -122,20 +122,23 @@ enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
     const char *values[] = {q.measure, q.forbund, q.period, q.slice};
     s_key(key, sizeof key, "/api/indicators", values, 4);
     s_version_t v;
-    bool have_v = s_version(self, &v);
     enum MHD_Result sent;
-    if (have_v && s_cached(self, c, &v, key, &sent))
+    if (s_version(self, &v) && s_cached(self, c, &v, key, &sent))
         return sent;
+    /* Computed, with the version it is of (read in its own snapshot). */
     json_t *result;
     char err[QUERY_ERR_LEN];
-    fin_err_t rc = query_run(self->ledger, cat, &q, &result, err, sizeof err);
+    s_version_t of = {.catalogue = self->catalogue_generation};
+    bool stable;
+    fin_err_t rc =
+        query_run_versioned(self->ledger, cat, &q, &self->memo, &result, &of.store, &stable, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
     char *text = json_dumps(result, JSON_COMPACT);
     json_decref(result);
     if (!text)
         return answer_json(c, MHD_HTTP_OK, NULL); /* out of memory: answer_json says so */
-    return s_send_kept(self, c, have_v, &v, key, "application/json", text, strlen(text), NULL);
+    return s_send_kept(self, c, stable ? &of : NULL, key, "application/json", text, strlen(text), NULL);
 }
 
 static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv)
@@ -156,17 +159,26 @@ static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv
     enum MHD_Result sent;
     if (have_v && s_cached(self, c, &v, key, &sent))
         return sent;
+    /* export_run reads in snapshots of its own: the answer is of version
+     * v if nothing at all was committed while it ran (the same snapshot
+     * after as before). */
+    uint64_t snapshot = self->memo.snapshot;
     json_t *result;
     char err[QUERY_ERR_LEN];
     fin_err_t rc = export_run(self->ledger, cat, &e, &result, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
+    s_version_t after;
+    const s_version_t *of =
+        have_v && s_version(self, &after) && self->memo.snapshot == snapshot && !memcmp(&after, &v, sizeof v)
+            ? &v
+            : NULL;
     if (!csv) {
         char *text = json_dumps(result, JSON_COMPACT);
         json_decref(result);
         if (!text)
             return answer_json(c, MHD_HTTP_OK, NULL);
-        return s_send_kept(self, c, have_v, &v, key, "application/json", text, strlen(text), NULL);
+        return s_send_kept(self, c, of, key, "application/json", text, strlen(text), NULL);
     }
     answer_stream_t body;
     if (answer_stream_open(&body) < 0) {
@@ -181,7 +193,7 @@ static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv
         free(body.text);
         return answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
-    return s_send_kept(self, c, have_v, &v, key, "text/csv; charset=utf-8", body.text, body.len, disposition);
+    return s_send_kept(self, c, of, key, "text/csv; charset=utf-8", body.text, body.len, disposition);
 }
 
 enum MHD_Result api_export_csv(http_t *self, struct MHD_Connection *c)

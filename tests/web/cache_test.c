@@ -285,6 +285,13 @@ static void test_publication_and_new_cells_seen(void)
     long long hits = s_metric(port, "finsam_http_cache_hits_total");
     free(s_same_as_fresh(&fx, fx.cat, port, NULL, NULL, "month", NULL));
     CHECK_EQ(s_metric(port, "finsam_http_cache_hits_total") - hits, 2);
+    /* More answers into cells that exist (same förbund, month and mode as
+     * s_fill's first month): stored, not published, no new cell. The
+     * answer depends on neither, so the kept one is sent. */
+    s_answers(&fx, 0, 4, "d_behov", 3, 1, s_month(-2));
+    hits = s_metric(port, "finsam_http_cache_hits_total");
+    free(s_same_as_fresh(&fx, fx.cat, port, NULL, NULL, "month", NULL));
+    CHECK_EQ(s_metric(port, "finsam_http_cache_hits_total") - hits, 2);
     free(first);
     free(one);
     free(between);
