@@ -16,9 +16,11 @@
 #include "publish.h"
 #include "suppress.h"
 #include "table.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -259,11 +261,96 @@ static int s_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq,
     return rc;
 }
 
+/* ---- suppression decided once per version ------------------------------ */
+
+/* One table's decision: its measure, the year it was loaded for (0: all),
+ * its size, and one bit per row, set when hidden. */
+typedef struct {
+    char measure[CELL_MEASURE_LEN + 1];
+    int year;
+    size_t n;
+    uint8_t *hidden;
+} s_decision_t;
+
+#define S_MAX_DECISIONS 4096
+
+struct query_decisions_t {
+    query_version_t version; /* the decisions' (zeros: none yet) */
+    s_decision_t *d;
+    size_t n, cap;
+};
+
+query_decisions_t *query_decisions_new(void)
+{
+    return calloc(1, sizeof(query_decisions_t));
+}
+
+void query_decisions_clear(query_decisions_t *self)
+{
+    for (size_t i = 0; i < self->n; i++)
+        free(self->d[i].hidden);
+    self->n = 0;
+    self->version = (query_version_t){0};
+}
+
+void query_decisions_destroy(query_decisions_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    query_decisions_clear(*self_p);
+    free((*self_p)->d);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static s_decision_t *s_decision_find(query_decisions_t *self, const char *measure, int year)
+{
+    for (size_t i = 0; i < self->n; i++)
+        if (self->d[i].year == year && !strcmp(self->d[i].measure, measure))
+            return &self->d[i];
+    return NULL;
+}
+
+/* Suppression of t (measure m, loaded for year): as decided before for
+ * this version when known, else decided now and kept. The same version
+ * loads the same rows in the same order (table.h), so the bits apply row
+ * by row; the size is checked all the same. */
+static void s_suppress(query_decisions_t *dec, table_t *t, const protect_t *protect, const cat_measure_t *m,
+                       int year)
+{
+    s_decision_t *d = dec ? s_decision_find(dec, m->id, year) : NULL;
+    if (d && d->n == t->n) {
+        for (size_t i = 0; i < t->n; i++)
+            t->rows[i].suppressed = (d->hidden[i / 8] >> (i % 8)) & 1;
+        return;
+    }
+    suppress_table(t, protect, m);
+    if (!dec || d || dec->n >= S_MAX_DECISIONS)
+        return;
+    if (dec->n == dec->cap) {
+        s_decision_t *grown = array_grow(dec->d, &dec->cap, sizeof *grown, 64);
+        if (!grown)
+            return; /* decided all the same; only not kept */
+        dec->d = grown;
+    }
+    uint8_t *hidden = calloc(t->n / 8 + 1, 1);
+    if (!hidden)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        hidden[i / 8] |= (uint8_t) (t->rows[i].suppressed << (i % 8));
+    s_decision_t *nd = &dec->d[dec->n++];
+    snprintf(nd->measure, sizeof nd->measure, "%s", m->id);
+    nd->year = year;
+    nd->n = t->n;
+    nd->hidden = hidden;
+}
+
 /* What query_run_versioned asks of s_run: the version, from the
- * answer's own snapshot. */
+ * answer's own snapshot, and the decisions kept for it. */
 typedef struct {
     query_memo_t *memo;
     query_version_t *version; /* seq filled in by the caller */
+    query_decisions_t *decisions;
 } s_versioning_t;
 
 static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, s_versioning_t *vers,
@@ -276,7 +363,8 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
 }
 
 fin_err_t query_run_versioned(ledger_t *ledger, const catalogue_t *cat, const query_t *q, query_memo_t *memo,
-                              json_t **out, query_version_t *version, bool *stable, char *err, size_t errlen)
+                              query_decisions_t *decisions, json_t **out, query_version_t *version, bool *stable,
+                              char *err, size_t errlen)
 {
     /* The publication is read in a snapshot of its own (publish_last),
      * before and after: publications only move forward, so the same one
@@ -286,13 +374,17 @@ fin_err_t query_run_versioned(ledger_t *ledger, const catalogue_t *cat, const qu
     int64_t at_ms;
     bool known = publish_last(ledger, &version->seq, &at_ms, &version->waiting) == 0;
     version->at_ms = (uint64_t) at_ms;
-    s_versioning_t vers = {memo, version};
+    s_versioning_t vers = {memo, version, q->exact ? NULL : decisions};
     fin_err_t rc = s_run(ledger, cat, q, known ? &vers : NULL, out, err, errlen);
     query_version_t after = *version;
     if (rc == FIN_OK && known && publish_last(ledger, &after.seq, &at_ms, &after.waiting) == 0) {
         after.at_ms = (uint64_t) at_ms;
         *stable = !memcmp(&after, version, sizeof after);
     }
+    /* Decided in a snapshot of another publication than `version` says:
+     * not to be reused under it. */
+    if (!*stable && decisions)
+        query_decisions_clear(decisions);
     return rc;
 }
 
@@ -341,6 +433,11 @@ static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *
         store_read_end(ledger_store(ledger), txn);
         return s_store_fail(err, errlen, trc);
     }
+    query_decisions_t *dec = vers ? vers->decisions : NULL;
+    if (dec && memcmp(&dec->version, vers->version, sizeof dec->version)) {
+        query_decisions_clear(dec);
+        dec->version = *vers->version;
+    }
     json_t *measures = json_array();
     for (int mi = 0; mi < cat->nmeasures; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
@@ -371,9 +468,9 @@ static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *
             store_read_end(ledger_store(ledger), txn);
             return s_store_fail(err, errlen, rc);
         }
-        suppress_table(&t, personal && !q->exact ? q->protect : NULL, m);
+        s_suppress(dec, &t, personal && !q->exact ? q->protect : NULL, m, only ? cell_period_year(only) : 0);
         if (only)
-            suppress_table(&before, personal && !q->exact ? q->protect : NULL, m);
+            s_suppress(dec, &before, personal && !q->exact ? q->protect : NULL, m, cell_period_year(only) - 1);
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
             const table_row_t *r = &t.rows[i];

@@ -92,13 +92,31 @@ typedef struct {
  * (may be NULL) saw the same snapshot. Returns 0 or an LMDB error. */
 int query_version(ledger_t *ledger, query_memo_t *memo, query_version_t *out);
 
+/* The suppression decided for each measure's table (which rows are
+ * hidden: primary, complementary and both audits, over every period
+ * kind), kept for the answers of one version and one catalogue. The
+ * year, quarter and month tables of a measure, a single period of its
+ * year and the national table all decide the same table, so the first
+ * answer decides and the others reuse it. Holds which rows are hidden,
+ * never a value. Not thread-safe: one per thread that asks. */
+typedef struct query_decisions_t query_decisions_t;
+
+/* NULL when out of memory. */
+query_decisions_t *query_decisions_new(void);
+void query_decisions_destroy(query_decisions_t **self_p);
+
+/* Forgets every decision; call it when the catalogue changes (the
+ * version is checked by query_run_versioned itself). */
+void query_decisions_clear(query_decisions_t *self);
+
 /* query_run, with the version its answer is of (query_version, read in
  * the answer's own snapshot). *stable is false when a publication ran
  * while the answer was computed: it is then of no one version, and must
- * not be kept. */
+ * not be kept. decisions (may be NULL) are used and kept for the version
+ * read; the answer is the same bytes with or without them. */
 fin_err_t query_run_versioned(ledger_t *ledger, const catalogue_t *catalogue, const query_t *q,
-                              query_memo_t *memo, json_t **out, query_version_t *version, bool *stable, char *err,
-                              size_t errlen);
+                              query_memo_t *memo, query_decisions_t *decisions, json_t **out,
+                              query_version_t *version, bool *stable, char *err, size_t errlen);
 
 void query_print_table(const json_t *result, FILE *out);
 

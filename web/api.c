@@ -5,11 +5,11 @@
  * Every number goes through query_run (exports through export_run, which
  * runs it per slice), so disclosure control applies here exactly as in
  * finsamctl. Each request opens its own read transaction there; nothing
- * here writes. The answers of /api/indicators and the exports are kept
- * (cache.h) and sent again while what they depend on stays the same: the
- * publication, the cells not yet published, the catalogue
- * (query_version, http_catalogue); the bytes are those a fresh query
- * gives. */
+ * here writes. The answers of /api/indicators are kept (cache.h) and
+ * sent again while what they depend on stays the same: the publication,
+ * the cells not yet published, the catalogue (query_version,
+ * http_catalogue); the bytes are those a fresh query gives. The exports
+ * are not kept: each says when it was made. */
 #include "api.h"
 
 #include "answer.h"
@@ -131,7 +131,8 @@ enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
     s_version_t of = {.catalogue = self->catalogue_generation};
     bool stable;
     fin_err_t rc =
-        query_run_versioned(self->ledger, cat, &q, &self->memo, &result, &of.store, &stable, err, sizeof err);
+        query_run_versioned(self->ledger, cat, &q, &self->memo, self->decisions, &result, &of.store, &stable, err,
+                            sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
     char *text = json_dumps(result, JSON_COMPACT);
@@ -143,6 +144,7 @@ enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
 
 static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv)
 {
+    /* Not kept: an export says when it was made (exported_at). */
     const catalogue_t *cat = s_cat(self);
     params_t a;
     if (params_parse(c, 1u << PARAMS_MEASURE | 1u << PARAMS_FORBUND | 1u << PARAMS_PERIOD, &a) < 0)
@@ -151,35 +153,13 @@ static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv
                   .forbund = a.value[PARAMS_FORBUND],
                   .period = a.value[PARAMS_PERIOD] ? a.value[PARAMS_PERIOD] : "year",
                   .protect = self->protect};
-    char key[512];
-    const char *values[] = {e.measure, e.forbund, e.period};
-    s_key(key, sizeof key, csv ? "/export.csv" : "/export.json", values, 3);
-    s_version_t v;
-    bool have_v = s_version(self, &v);
-    enum MHD_Result sent;
-    if (have_v && s_cached(self, c, &v, key, &sent))
-        return sent;
-    /* export_run reads in snapshots of its own: the answer is of version
-     * v if nothing at all was committed while it ran (the same snapshot
-     * after as before). */
-    uint64_t snapshot = self->memo.snapshot;
     json_t *result;
     char err[QUERY_ERR_LEN];
     fin_err_t rc = export_run(self->ledger, cat, &e, &result, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
-    s_version_t after;
-    const s_version_t *of =
-        have_v && s_version(self, &after) && self->memo.snapshot == snapshot && !memcmp(&after, &v, sizeof v)
-            ? &v
-            : NULL;
-    if (!csv) {
-        char *text = json_dumps(result, JSON_COMPACT);
-        json_decref(result);
-        if (!text)
-            return answer_json(c, MHD_HTTP_OK, NULL);
-        return s_send_kept(self, c, of, key, "application/json", text, strlen(text), NULL);
-    }
+    if (!csv)
+        return answer_json(c, MHD_HTTP_OK, result);
     answer_stream_t body;
     if (answer_stream_open(&body) < 0) {
         json_decref(result);
@@ -189,11 +169,7 @@ static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv
     json_decref(result);
     char disposition[128];
     snprintf(disposition, sizeof disposition, "attachment; filename=\"finsam-%s.csv\"", e.period);
-    if (fclose(body.f) != 0 || wrc < 0) {
-        free(body.text);
-        return answer_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    }
-    return s_send_kept(self, c, of, key, "text/csv; charset=utf-8", body.text, body.len, disposition);
+    return answer_stream_send(c, &body, wrc >= 0, "text/csv; charset=utf-8", disposition);
 }
 
 enum MHD_Result api_export_csv(http_t *self, struct MHD_Connection *c)

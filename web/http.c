@@ -201,6 +201,8 @@ const catalogue_t *http_catalogue(http_t *self)
     if (cat != self->catalogue_seen) {
         self->catalogue_seen = cat;
         self->catalogue_generation++;
+        if (self->decisions)
+            query_decisions_clear(self->decisions); /* roll-ups follow the registry's län */
     }
     return cat;
 }
@@ -472,7 +474,8 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
     if (cfg->dashboard_dir && cfg->dashboard_dir[0] && !(self->dashboard_dir = strdup(cfg->dashboard_dir)))
         goto fail;
     long cache_bytes = cfg->cache_bytes ? cfg->cache_bytes : HTTP_DEFAULT_CACHE_BYTES;
-    if (cache_bytes > 0 && !(self->cache = cache_new((size_t) cache_bytes)))
+    if (cache_bytes > 0 &&
+        (!(self->cache = cache_new((size_t) cache_bytes)) || !(self->decisions = query_decisions_new())))
         goto fail;
 
     conntable_limits_t limits = {
@@ -548,6 +551,7 @@ void http_destroy(http_t **self_p)
         MHD_stop_daemon(self->daemon);
     conntable_destroy(&self->conns);
     cache_destroy(&self->cache); /* after the daemon: no connection sends its answers any more */
+    query_decisions_destroy(&self->decisions);
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     registry_live_destroy(&self->live);

@@ -8,7 +8,6 @@
 #include "fixture.h"
 
 #include "cache.h"
-#include "export.h"
 #include "http.h"
 #include "registry.h"
 
@@ -237,20 +236,6 @@ static void test_kept_answers_are_fresh_bytes(void)
     long long served = s_metric(port, "finsam_http_cache_hits_total") - hits;
     CHECK(served >= (long long) (TU_NELEMS(s_measures) * TU_NELEMS(s_forbund) * TU_NELEMS(s_periods) *
                                  TU_NELEMS(s_slices)));
-    /* The exports are kept too, and are what export_run gives. */
-    export_t e = {.period = "quarter", .protect = fx.protect};
-    json_t *out = NULL;
-    char err[QUERY_ERR_LEN];
-    CHECK_EQ(export_run(fx.ledger, fx.cat, &e, &out, err, sizeof err), FIN_OK);
-    char *fresh = json_dumps(out, JSON_COMPACT);
-    json_decref(out);
-    for (int i = 0; i < 2; i++) {
-        s_reply_t r = s_get(port, "/export.json?period=quarter");
-        CHECK_EQ(r.status, 200);
-        CHECK(!strcmp(r.body, fresh));
-        free(r.body);
-    }
-    free(fresh);
     http_destroy(&h);
     fx_close(&fx);
 }
