@@ -72,12 +72,12 @@ static bool s_cached(http_t *self, struct MHD_Connection *c, const s_version_t *
     return true;
 }
 
-/* Sends body (taken, len bytes of type) as the 200 answer, and keeps it
+/* Sends body (taken, len bytes of JSON) as the 200 answer, and keeps it
  * under key if `of` (NULL: none) is the version it is of. */
 static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, const s_version_t *of, const char *key,
-                                   const char *type, char *body, size_t len, const char *disposition)
+                                   char *body, size_t len)
 {
-    struct MHD_Response *r = answer_response(MHD_HTTP_OK, type, body, len, true, disposition);
+    struct MHD_Response *r = answer_response(MHD_HTTP_OK, "application/json", body, len, true, NULL);
     if (!r)
         return MHD_NO;
     enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
@@ -139,7 +139,7 @@ enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
     json_decref(result);
     if (!text)
         return answer_json(c, MHD_HTTP_OK, NULL); /* out of memory: answer_json says so */
-    return s_send_kept(self, c, stable ? &of : NULL, key, "application/json", text, strlen(text), NULL);
+    return s_send_kept(self, c, stable ? &of : NULL, key, text, strlen(text));
 }
 
 static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv)

@@ -12,7 +12,11 @@
  * keeps the reader-slot use of the shared environment to one and needs no
  * locking here; the ingest loop is never blocked by a reader (LMDB readers
  * do not block the writer). No socket can stall the thread: they are all
- * non-blocking.
+ * non-blocking. The answers kept for repeated requests (cache.c) and the
+ * suppression decided for them (query_decisions_t) are this thread's
+ * alone, so they need no lock either; a kept answer is a microhttpd
+ * response, reference-counted, so one that is dropped while connections
+ * still send it lives until they are done.
  *
  * Abuse (issue 16): a connection costs a slot, so connections that send
  * nothing, or a request head a byte at a time, could fill a table of 64 and
