@@ -363,8 +363,8 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
 }
 
 fin_err_t query_run_versioned(ledger_t *ledger, const catalogue_t *cat, const query_t *q, query_memo_t *memo,
-                              query_decisions_t *decisions, json_t **out, query_version_t *version, bool *stable,
-                              char *err, size_t errlen)
+                              query_decisions_t *decisions, json_t **out, query_version_t *version,
+                              bool *stable, char *err, size_t errlen)
 {
     /* The publication is read in a snapshot of its own (publish_last),
      * before and after: publications only move forward, so the same one
@@ -429,7 +429,8 @@ static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *
     int trc = store_read(ledger_store(ledger), &txn);
     if (trc)
         return s_store_fail(err, errlen, trc);
-    if (vers && (trc = s_unpublished(ledger, txn, vers->version->seq, vers->memo, vers->version->unpublished))) {
+    if (vers &&
+        (trc = s_unpublished(ledger, txn, vers->version->seq, vers->memo, vers->version->unpublished))) {
         store_read_end(ledger_store(ledger), txn);
         return s_store_fail(err, errlen, trc);
     }
@@ -470,7 +471,8 @@ static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *
         }
         s_suppress(dec, &t, personal && !q->exact ? q->protect : NULL, m, only ? cell_period_year(only) : 0);
         if (only)
-            s_suppress(dec, &before, personal && !q->exact ? q->protect : NULL, m, cell_period_year(only) - 1);
+            s_suppress(dec, &before, personal && !q->exact ? q->protect : NULL, m,
+                       cell_period_year(only) - 1);
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
             const table_row_t *r = &t.rows[i];

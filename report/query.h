@@ -75,7 +75,8 @@ typedef struct {
     uint64_t seq;     /* the publication's log position (publish_last) */
     uint64_t at_ms;   /* when it ran */
     uint64_t waiting; /* cells waiting then */
-    uint8_t unpublished[QUERY_UNPUBLISHED_LEN]; /* the cells without a published entry (zeros: none) */
+    /* the cells without a published entry (table_unpublished; zeros: none) */
+    uint8_t unpublished[QUERY_UNPUBLISHED_LEN];
 } query_version_t;
 
 /* What the last version was read from, so that the next read of the same

@@ -201,7 +201,8 @@ static int s_log_last(ledger_t *ledger, MDB_txn *txn, uint64_t *last)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, uint8_t id[TABLE_UNPUBLISHED_LEN])
+int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq,
+                      uint8_t id[TABLE_UNPUBLISHED_LEN])
 {
     memset(id, 0, TABLE_UNPUBLISHED_LEN);
     uint64_t last;

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct MHD_Response *answer_response(unsigned status, const char *type, void *body, size_t len, bool must_free,
-                                     const char *disposition)
+struct MHD_Response *answer_response(unsigned status, const char *type, void *body, size_t len,
+                                     bool must_free, const char *disposition)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);

@@ -74,8 +74,8 @@ static bool s_cached(http_t *self, struct MHD_Connection *c, const s_version_t *
 
 /* Sends body (taken, len bytes of JSON) as the 200 answer, and keeps it
  * under key if `of` (NULL: none) is the version it is of. */
-static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, const s_version_t *of, const char *key,
-                                   char *body, size_t len)
+static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, const s_version_t *of,
+                                   const char *key, char *body, size_t len)
 {
     struct MHD_Response *r = answer_response(MHD_HTTP_OK, "application/json", body, len, true, NULL);
     if (!r)
@@ -130,9 +130,8 @@ enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
     char err[QUERY_ERR_LEN];
     s_version_t of = {.catalogue = self->catalogue_generation};
     bool stable;
-    fin_err_t rc =
-        query_run_versioned(self->ledger, cat, &q, &self->memo, self->decisions, &result, &of.store, &stable, err,
-                            sizeof err);
+    fin_err_t rc = query_run_versioned(self->ledger, cat, &q, &self->memo, self->decisions, &result,
+                                       &of.store, &stable, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
     char *text = json_dumps(result, JSON_COMPACT);

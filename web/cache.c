@@ -128,7 +128,8 @@ int cache_put(cache_t *self, const char *key, struct MHD_Response *r, size_t byt
     s_entry_t *old = s_find(self, key);
     if (old)
         s_drop(self, old);
-    while (self->tail && (self->stats.bytes + bytes > self->max_bytes || self->stats.entries >= CACHE_MAX_ENTRIES))
+    while (self->tail &&
+           (self->stats.bytes + bytes > self->max_bytes || self->stats.entries >= CACHE_MAX_ENTRIES))
         s_drop(self, self->tail);
     *e = (s_entry_t){.response = r, .bytes = bytes};
     memcpy(e->key, key, keylen + 1);

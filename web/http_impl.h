@@ -30,7 +30,7 @@ struct http_t {
     unsigned mhd_held_back; /* its messages written at DEBUG since */
     ledger_t *ledger;
     const catalogue_t *catalogue;
-    registry_live_t *live; /* the förbund registry as it changes; NULL: catalogue as is */
+    registry_live_t *live;             /* the förbund registry as it changes; NULL: catalogue as is */
     const catalogue_t *catalogue_seen; /* the last http_catalogue returned */
     uint64_t catalogue_generation;     /* counts the changes of catalogue_seen */
     cache_t *cache;                    /* answers kept (cache.h); NULL: none */

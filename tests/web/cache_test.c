@@ -34,7 +34,8 @@ static s_reply_t s_get(int port, const char *path)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0);
     char req[1024];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    int n =
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
     CHECK(write(fd, req, (size_t) n) == n);
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
@@ -129,8 +130,8 @@ static void s_fill(fx_t *fx, int first_month, int months)
 {
     for (int k = first_month; k < first_month + months; k++)
         for (int f = 0; f < 4; f++) {
-            s_answers(fx, f, 3 + (f * 7 + (k + 2) * 5) % 15, "d_behov", 1 + (f + k + 2) % 5, 1 + (f + k + 2) % 2,
-                      s_month(k));
+            s_answers(fx, f, 3 + (f * 7 + (k + 2) * 5) % 15, "d_behov", 1 + (f + k + 2) % 5,
+                      1 + (f + k + 2) % 2, s_month(k));
             s_answers(fx, f, 2 + (f * 3 + (k + 2) * 4) % 11, "d_planering", 1 + (f + 2 * k + 4) % 5,
                       1 + (f + k + 3) % 2, s_month(k));
         }
@@ -152,7 +153,8 @@ static http_t *s_serve(fx_t *fx, long cache_bytes, const char *registry_file)
 static char *s_fresh(fx_t *fx, const catalogue_t *cat, const char *measure, const char *forbund,
                      const char *period, const char *slice)
 {
-    query_t q = {.measure = measure, .forbund = forbund, .period = period, .slice = slice, .protect = fx->protect};
+    query_t q = {
+        .measure = measure, .forbund = forbund, .period = period, .slice = slice, .protect = fx->protect};
     json_t *out = NULL;
     char err[QUERY_ERR_LEN];
     CHECK_EQ(query_run(fx->ledger, cat, &q, &out, err, sizeof err), FIN_OK);
