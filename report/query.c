@@ -18,7 +18,9 @@
 #include "table.h"
 #include "util.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,118 +241,182 @@ static fin_err_t s_store_fail(char *err, size_t errlen, int rc)
     return fin_fail(err, errlen, code, "store: %s", store_strerror(rc));
 }
 
-/* The unpublished cells' fingerprint in txn (table_unpublished), through
- * memo (may be NULL) when txn is the snapshot memo saw. */
-static int s_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, query_memo_t *memo,
-                         uint8_t out[QUERY_UNPUBLISHED_LEN])
-{
-    _Static_assert(QUERY_UNPUBLISHED_LEN == TABLE_UNPUBLISHED_LEN, "one fingerprint");
-    uint64_t snapshot = (uint64_t) mdb_txn_id(txn) + 1;
-    if (memo && memo->snapshot == snapshot) {
-        memcpy(out, memo->unpublished, QUERY_UNPUBLISHED_LEN);
-        return 0;
-    }
-    /* The fingerprint is of the snapshot alone: the publication read
-     * before it (published_seq) only spares the walk when nothing came
-     * after it, and then the set is empty in any case. */
-    int rc = table_unpublished(ledger, txn, published_seq, out);
-    if (rc == 0 && memo) {
-        memo->snapshot = snapshot;
-        memcpy(memo->unpublished, out, QUERY_UNPUBLISHED_LEN);
-    }
-    return rc;
-}
+/* ---- what a reader keeps between answers (query_memo_t) ---------------- */
 
-/* ---- suppression decided once per version ------------------------------ */
+/* A measure's unpublished-cells fingerprint in the memo's snapshot. */
+typedef struct {
+    char measure[CELL_MEASURE_LEN + 1];
+    uint8_t unpublished[QUERY_UNPUBLISHED_LEN];
+} s_seen_t;
 
-/* One table's decision: its measure, the year it was loaded for (0: all),
- * its size, and one bit per row, set when hidden. */
+/* One table's suppression: its measure, the year it was loaded for (0:
+ * all), what it was decided for, its size, one bit a row (hidden). */
 typedef struct {
     char measure[CELL_MEASURE_LEN + 1];
     int year;
+    query_version_t of; /* the publication, and the measure's own fingerprint */
     size_t n;
     uint8_t *hidden;
 } s_decision_t;
 
 #define S_MAX_DECISIONS 4096
 
-struct query_decisions_t {
-    query_version_t version; /* the decisions' (zeros: none yet) */
+struct query_memo_t {
+    uint64_t snapshot; /* LMDB's id of the snapshot `seen` is of, plus one; 0: none */
+    s_seen_t *seen;
+    size_t nseen, capseen;
     s_decision_t *d;
     size_t n, cap;
 };
 
-query_decisions_t *query_decisions_new(void)
+query_memo_t *query_memo_new(void)
 {
-    return calloc(1, sizeof(query_decisions_t));
+    return calloc(1, sizeof(query_memo_t));
 }
 
-void query_decisions_clear(query_decisions_t *self)
+static void s_decisions_clear(query_memo_t *self)
 {
     for (size_t i = 0; i < self->n; i++)
         free(self->d[i].hidden);
     self->n = 0;
-    self->version = (query_version_t){0};
 }
 
-void query_decisions_destroy(query_decisions_t **self_p)
+void query_memo_clear(query_memo_t *self)
+{
+    s_decisions_clear(self);
+    self->nseen = 0;
+    self->snapshot = 0;
+}
+
+void query_memo_destroy(query_memo_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    query_decisions_clear(*self_p);
-    free((*self_p)->d);
-    free(*self_p);
+    query_memo_t *self = *self_p;
+    s_decisions_clear(self);
+    free(self->d);
+    free(self->seen);
+    free(self);
     *self_p = NULL;
 }
 
-static s_decision_t *s_decision_find(query_decisions_t *self, const char *measure, int year)
+/* Whether measure m is in the answer to q: all, one id, or every measure
+ * of an indicator number (as s_run selects them). */
+static bool s_selected(const query_t *q, const cat_measure_t *m)
 {
-    for (size_t i = 0; i < self->n; i++)
-        if (self->d[i].year == year && !strcmp(self->d[i].measure, measure))
-            return &self->d[i];
-    return NULL;
+    if (!q->measure)
+        return true;
+    char *end;
+    long indicator = strtol(q->measure, &end, 10);
+    return *end == '\0' ? m->indicator == indicator : !strcmp(m->id, q->measure);
 }
 
-/* Suppression of t (measure m, loaded for year): as decided before for
- * this version when known, else decided now and kept. The same version
- * loads the same rows in the same order (table.h), so the bits apply row
- * by row; the size is checked all the same. */
-static void s_suppress(query_decisions_t *dec, table_t *t, const protect_t *protect, const cat_measure_t *m,
-                       int year)
+/* Measure m's fingerprint in txn (table_unpublished), once per snapshot
+ * through memo. The fingerprint is of the snapshot alone: the
+ * publication read before it (published_seq) only spares the walk when
+ * nothing came after it, and then the set is empty in any case. */
+static int s_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, query_memo_t *memo,
+                         const cat_measure_t *m, uint8_t out[QUERY_UNPUBLISHED_LEN])
 {
-    s_decision_t *d = dec ? s_decision_find(dec, m->id, year) : NULL;
-    if (d && d->n == t->n) {
+    _Static_assert(QUERY_UNPUBLISHED_LEN == TABLE_UNPUBLISHED_LEN, "one fingerprint");
+    uint64_t snapshot = (uint64_t) mdb_txn_id(txn) + 1;
+    if (memo->snapshot != snapshot) {
+        memo->snapshot = snapshot;
+        memo->nseen = 0;
+    }
+    for (size_t i = 0; i < memo->nseen; i++)
+        if (!strcmp(memo->seen[i].measure, m->id)) {
+            memcpy(out, memo->seen[i].unpublished, QUERY_UNPUBLISHED_LEN);
+            return 0;
+        }
+    int rc = table_unpublished(ledger, txn, published_seq, m, out);
+    if (rc)
+        return rc;
+    if (memo->nseen == memo->capseen) {
+        s_seen_t *grown = array_grow(memo->seen, &memo->capseen, sizeof *grown, 64);
+        if (!grown)
+            return 0; /* known all the same; only not kept */
+        memo->seen = grown;
+    }
+    s_seen_t *e = &memo->seen[memo->nseen++];
+    snprintf(e->measure, sizeof e->measure, "%s", m->id);
+    memcpy(e->unpublished, out, QUERY_UNPUBLISHED_LEN);
+    return 0;
+}
+
+/* version->unpublished for q in txn: BLAKE2b-128 of each selected
+ * measure's id and fingerprint, in catalogue order. */
+static int s_version_in(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const query_t *q,
+                        query_memo_t *memo, query_version_t *version)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, QUERY_UNPUBLISHED_LEN);
+    for (int mi = 0; mi < cat->nmeasures; mi++) {
+        const cat_measure_t *m = &cat->measures[mi];
+        if (!s_selected(q, m))
+            continue;
+        uint8_t fp[QUERY_UNPUBLISHED_LEN];
+        int rc = s_unpublished(ledger, txn, version->seq, memo, m, fp);
+        if (rc)
+            return rc;
+        crypto_generichash_update(&st, (const uint8_t *) m->id, strlen(m->id) + 1);
+        crypto_generichash_update(&st, fp, sizeof fp);
+    }
+    return crypto_generichash_final(&st, version->unpublished, QUERY_UNPUBLISHED_LEN) == 0 ? 0 : EIO;
+}
+
+/* Suppression of t (measure m, loaded for year) as decided before for
+ * the same publication and unpublished cells of m (`of`), else decided
+ * now and kept. The same publication and cells load the same rows in the
+ * same order (table.h), so the bits apply row by row; the size is checked
+ * all the same. memo NULL: decided now. */
+static void s_suppress(query_memo_t *memo, const query_version_t *of, table_t *t, const protect_t *protect,
+                       const cat_measure_t *m, int year)
+{
+    s_decision_t *d = NULL;
+    for (size_t i = 0; memo && i < memo->n && !d; i++)
+        if (memo->d[i].year == year && !strcmp(memo->d[i].measure, m->id))
+            d = &memo->d[i];
+    if (d && d->n == t->n && !memcmp(&d->of, of, sizeof *of)) {
         for (size_t i = 0; i < t->n; i++)
             t->rows[i].suppressed = (d->hidden[i / 8] >> (i % 8)) & 1;
         return;
     }
     suppress_table(t, protect, m);
-    if (!dec || d || dec->n >= S_MAX_DECISIONS)
+    if (!memo)
         return;
-    if (dec->n == dec->cap) {
-        s_decision_t *grown = array_grow(dec->d, &dec->cap, sizeof *grown, 64);
-        if (!grown)
-            return; /* decided all the same; only not kept */
-        dec->d = grown;
-    }
     uint8_t *hidden = calloc(t->n / 8 + 1, 1);
     if (!hidden)
-        return;
+        return; /* decided all the same; only not kept */
     for (size_t i = 0; i < t->n; i++)
         hidden[i / 8] |= (uint8_t) (t->rows[i].suppressed << (i % 8));
-    s_decision_t *nd = &dec->d[dec->n++];
-    snprintf(nd->measure, sizeof nd->measure, "%s", m->id);
-    nd->year = year;
-    nd->n = t->n;
-    nd->hidden = hidden;
+    if (!d) {
+        if (memo->n >= S_MAX_DECISIONS)
+            s_decisions_clear(memo);
+        if (memo->n == memo->cap) {
+            s_decision_t *grown = array_grow(memo->d, &memo->cap, sizeof *grown, 64);
+            if (!grown) {
+                free(hidden);
+                return;
+            }
+            memo->d = grown;
+        }
+        d = &memo->d[memo->n++];
+        snprintf(d->measure, sizeof d->measure, "%s", m->id);
+        d->year = year;
+    } else {
+        free(d->hidden);
+    }
+    d->of = *of;
+    d->n = t->n;
+    d->hidden = hidden;
 }
 
 /* What query_run_versioned asks of s_run: the version, from the
- * answer's own snapshot, and the decisions kept for it. */
+ * answer's own snapshot, and the memo to read and keep decisions in. */
 typedef struct {
     query_memo_t *memo;
-    query_version_t *version; /* seq filled in by the caller */
-    query_decisions_t *decisions;
+    query_version_t *version; /* the publication filled in by the caller */
 } s_versioning_t;
 
 static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, s_versioning_t *vers,
@@ -363,8 +429,7 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
 }
 
 fin_err_t query_run_versioned(ledger_t *ledger, const catalogue_t *cat, const query_t *q, query_memo_t *memo,
-                              query_decisions_t *decisions, json_t **out, query_version_t *version,
-                              bool *stable, char *err, size_t errlen)
+                              json_t **out, query_version_t *version, bool *stable, char *err, size_t errlen)
 {
     /* The publication is read in a snapshot of its own (publish_last),
      * before and after: publications only move forward, so the same one
@@ -374,17 +439,17 @@ fin_err_t query_run_versioned(ledger_t *ledger, const catalogue_t *cat, const qu
     int64_t at_ms;
     bool known = publish_last(ledger, &version->seq, &at_ms, &version->waiting) == 0;
     version->at_ms = (uint64_t) at_ms;
-    s_versioning_t vers = {memo, version, q->exact ? NULL : decisions};
-    fin_err_t rc = s_run(ledger, cat, q, known ? &vers : NULL, out, err, errlen);
+    s_versioning_t vers = {memo, version};
+    fin_err_t rc = s_run(ledger, cat, q, known && !q->exact ? &vers : NULL, out, err, errlen);
     query_version_t after = *version;
-    if (rc == FIN_OK && known && publish_last(ledger, &after.seq, &at_ms, &after.waiting) == 0) {
+    if (rc == FIN_OK && known && !q->exact && publish_last(ledger, &after.seq, &at_ms, &after.waiting) == 0) {
         after.at_ms = (uint64_t) at_ms;
         *stable = !memcmp(&after, version, sizeof after);
     }
     /* Decided in a snapshot of another publication than `version` says:
      * not to be reused under it. */
-    if (!*stable && decisions)
-        query_decisions_clear(decisions);
+    if (!*stable)
+        s_decisions_clear(memo);
     return rc;
 }
 
@@ -429,16 +494,11 @@ static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *
     int trc = store_read(ledger_store(ledger), &txn);
     if (trc)
         return s_store_fail(err, errlen, trc);
-    if (vers &&
-        (trc = s_unpublished(ledger, txn, vers->version->seq, vers->memo, vers->version->unpublished))) {
+    if (vers && (trc = s_version_in(ledger, txn, cat, q, vers->memo, vers->version))) {
         store_read_end(ledger_store(ledger), txn);
         return s_store_fail(err, errlen, trc);
     }
-    query_decisions_t *dec = vers ? vers->decisions : NULL;
-    if (dec && memcmp(&dec->version, vers->version, sizeof dec->version)) {
-        query_decisions_clear(dec);
-        dec->version = *vers->version;
-    }
+    query_memo_t *memo = vers ? vers->memo : NULL;
     json_t *measures = json_array();
     for (int mi = 0; mi < cat->nmeasures; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
@@ -469,9 +529,18 @@ static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *
             store_read_end(ledger_store(ledger), txn);
             return s_store_fail(err, errlen, rc);
         }
-        s_suppress(dec, &t, personal && !q->exact ? q->protect : NULL, m, only ? cell_period_year(only) : 0);
+        /* What m's decision is for: the publication and m's own unpublished
+         * cells (s_unpublished found them for this snapshot already). */
+        query_version_t of = {0};
+        if (memo) {
+            of = *vers->version;
+            if (s_unpublished(ledger, txn, of.seq, memo, m, of.unpublished))
+                memo = NULL; /* cannot say: decide, keep nothing */
+        }
+        s_suppress(memo, &of, &t, personal && !q->exact ? q->protect : NULL, m,
+                   only ? cell_period_year(only) : 0);
         if (only)
-            s_suppress(dec, &before, personal && !q->exact ? q->protect : NULL, m,
+            s_suppress(memo, &of, &before, personal && !q->exact ? q->protect : NULL, m,
                        cell_period_year(only) - 1);
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
@@ -520,7 +589,8 @@ static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *
     return FIN_OK;
 }
 
-int query_version(ledger_t *ledger, query_memo_t *memo, query_version_t *out)
+int query_version(ledger_t *ledger, const catalogue_t *cat, const query_t *q, query_memo_t *memo,
+                  query_version_t *out)
 {
     *out = (query_version_t){0};
     int64_t at_ms;
@@ -531,7 +601,7 @@ int query_version(ledger_t *ledger, query_memo_t *memo, query_version_t *out)
     MDB_txn *txn;
     if ((rc = store_read(ledger_store(ledger), &txn)))
         return rc;
-    rc = s_unpublished(ledger, txn, out->seq, memo, out->unpublished);
+    rc = s_version_in(ledger, txn, cat, q, memo, out);
     store_read_end(ledger_store(ledger), txn);
     return rc;
 }

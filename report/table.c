@@ -201,7 +201,27 @@ static int s_log_last(ledger_t *ledger, MDB_txn *txn, uint64_t *last)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq,
+/* Positions cur at the first key with prefix (MDB_SET_RANGE); MDB_NOTFOUND
+ * once past the prefix, as at the end. */
+static int s_prefix_get(MDB_cursor *cur, const uint8_t *prefix, MDB_val *k, MDB_cursor_op op)
+{
+    MDB_val v;
+    if (op == MDB_SET_RANGE)
+        *k = (MDB_val){CELL_MEASURE_LEN, (void *) prefix};
+    int rc = mdb_cursor_get(cur, k, &v, op);
+    if (rc == 0 && (k->mv_size < CELL_MEASURE_LEN || memcmp(k->mv_data, prefix, CELL_MEASURE_LEN)))
+        rc = MDB_NOTFOUND;
+    return rc;
+}
+
+static int s_key_cmp(const MDB_val *a, const MDB_val *b)
+{
+    size_t len = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    int c = memcmp(a->mv_data, b->mv_data, len);
+    return c ? c : (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+}
+
+int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, const cat_measure_t *m,
                       uint8_t id[TABLE_UNPUBLISHED_LEN])
 {
     memset(id, 0, TABLE_UNPUBLISHED_LEN);
@@ -209,9 +229,11 @@ int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq,
     int rc = s_log_last(ledger, txn, &last);
     if (rc || last == published_seq)
         return rc; /* nothing committed since the publication: every cell has its entry */
-    /* Both databases are in cell-key order: one pass over each, the
-     * cells' keys missing from the publication hashed as s_load_absent
-     * finds them. */
+    /* Both databases are in cell-key order: one pass over m's part of
+     * each, the keys missing from the publication hashed as
+     * s_load_absent finds them. */
+    uint8_t prefix[CELL_MEASURE_LEN] = {0};
+    memcpy(prefix, m->id, strlen(m->id));
     MDB_cursor *cc = NULL, *pc = NULL;
     if ((rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_CELLS), &cc)) ||
         (rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_PUBLISHED), &pc))) {
@@ -222,19 +244,13 @@ int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq,
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, TABLE_UNPUBLISHED_LEN);
     uint64_t n = 0;
-    MDB_val ck, cv, pk, pv;
-    int crc = mdb_cursor_get(cc, &ck, &cv, MDB_FIRST), prc = mdb_cursor_get(pc, &pk, &pv, MDB_FIRST);
-    for (; crc == 0; crc = mdb_cursor_get(cc, &ck, &cv, MDB_NEXT)) {
+    MDB_val ck, pk;
+    int crc = s_prefix_get(cc, prefix, &ck, MDB_SET_RANGE),
+        prc = s_prefix_get(pc, prefix, &pk, MDB_SET_RANGE);
+    for (; crc == 0; crc = s_prefix_get(cc, prefix, &ck, MDB_NEXT)) {
         int cmp = 1;
-        while (prc == 0) {
-            size_t len = ck.mv_size < pk.mv_size ? ck.mv_size : pk.mv_size;
-            cmp = memcmp(pk.mv_data, ck.mv_data, len);
-            if (cmp == 0)
-                cmp = (pk.mv_size > ck.mv_size) - (pk.mv_size < ck.mv_size);
-            if (cmp >= 0)
-                break;
-            prc = mdb_cursor_get(pc, &pk, &pv, MDB_NEXT);
-        }
+        while (prc == 0 && (cmp = s_key_cmp(&pk, &ck)) < 0)
+            prc = s_prefix_get(pc, prefix, &pk, MDB_NEXT);
         if (prc == 0 && cmp == 0)
             continue; /* published, or waiting with its placeholder */
         crypto_generichash_update(&st, ck.mv_data, ck.mv_size);

@@ -48,20 +48,20 @@ typedef struct {
 int table_load(ledger_t *ledger, MDB_txn *txn, const catalogue_t *cat, const cat_measure_t *m, int only_year,
                bool exact, table_t *t);
 
-/* What a protected table read in txn depends on besides the publication
- * (published states and distributions, which change only with it): the
- * cells that exist but have no published entry yet (absent rows, an
- * unknown in every constraint they are part of). Fills id with a
- * fingerprint of that set of keys (BLAKE2b-128 of their number and the
- * keys in order; all zeros for the empty set), the same in every snapshot
- * with the same set. When the log ends at published_seq the set is empty
- * without a look (a publication leaves every cell with a published
- * entry, and today the cells live in the ledger and change only with the
- * log); otherwise the cells and the publication are walked side by side,
- * keys only. Whoever moves the cells elsewhere makes this read them
- * there. Returns 0 or an LMDB error. */
+/* What measure m's protected table read in txn depends on besides the
+ * publication (published states and distributions, which change only
+ * with it): the cells of m that exist but have no published entry yet
+ * (absent rows, an unknown in every constraint they are part of). Fills
+ * id with a fingerprint of that set of keys (BLAKE2b-128 of the keys in
+ * order and their number; all zeros for the empty set), the same in
+ * every snapshot with the same set. When the log ends at published_seq
+ * the set is empty without a look (a publication leaves every cell with a
+ * published entry, and today the cells live in the ledger and change only
+ * with the log); otherwise m's cells and m's published entries are walked
+ * side by side, keys only. Whoever moves the cells elsewhere makes this
+ * read them there. Returns 0 or an LMDB error. */
 #define TABLE_UNPUBLISHED_LEN 16
-int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq,
+int table_unpublished(ledger_t *ledger, MDB_txn *txn, uint64_t published_seq, const cat_measure_t *m,
                       uint8_t id[TABLE_UNPUBLISHED_LEN]);
 
 /* The row (level, name, period, slice), or NULL; valid until t changes. */

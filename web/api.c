@@ -32,22 +32,19 @@ static const catalogue_t *s_cat(http_t *self)
 
 /* ---- answers kept for repeated requests (cache.h) ---------------------- */
 
-/* Everything a protected answer depends on besides its request: what the
- * store shows readers (query.h) and the catalogue in use. The protection
- * is the collector's for its lifetime. */
+/* What a kept answer of /api/indicators is checked against: the epoch
+ * (the publication and the catalogue; a new one drops every kept answer)
+ * and the version of the answer itself (the unpublished cells of its
+ * measures, query.h). The protection is the collector's for its
+ * lifetime. */
 typedef struct {
-    query_version_t store;
-    uint64_t catalogue; /* http_catalogue's generation */
-} s_version_t;
+    uint64_t seq, at_ms, waiting; /* query_version_t's publication */
+    uint64_t catalogue;           /* http_catalogue's generation */
+} s_epoch_t;
 
-/* The version an answer computed now would be of; false when there is no
- * cache or the store cannot say (then nothing is served from the cache
- * or kept). Call s_cat first: it notices a reloaded registry. */
-static bool s_version(http_t *self, s_version_t *v)
+static s_epoch_t s_epoch(const http_t *self, const query_version_t *v)
 {
-    memset(v, 0, sizeof *v);
-    v->catalogue = self->catalogue_generation;
-    return self->cache && query_version(self->ledger, &self->memo, &v->store) == 0;
+    return (s_epoch_t){v->seq, v->at_ms, v->waiting, self->catalogue_generation};
 }
 
 /* The request's key: the route and each parameter as the query sees it
@@ -59,13 +56,13 @@ static void s_key(char *out, size_t outlen, const char *route, const char *const
         used += (size_t) snprintf(out + used, outlen - used, "\n%s", values[i] ? values[i] : "");
 }
 
-/* Queues the answer kept under key for version v, if there is one (the
- * cache then belongs to v: a new version has dropped the old answers). */
-static bool s_cached(http_t *self, struct MHD_Connection *c, const s_version_t *v, const char *key,
+/* Queues the answer kept under key for version v, if there is one. */
+static bool s_cached(http_t *self, struct MHD_Connection *c, const query_version_t *v, const char *key,
                      enum MHD_Result *rc)
 {
-    cache_set_version(self->cache, v, sizeof *v);
-    struct MHD_Response *r = cache_get(self->cache, key);
+    s_epoch_t epoch = s_epoch(self, v);
+    cache_set_epoch(self->cache, &epoch, sizeof epoch);
+    struct MHD_Response *r = cache_get(self->cache, key, v->unpublished, sizeof v->unpublished);
     if (!r)
         return false;
     *rc = MHD_queue_response(c, MHD_HTTP_OK, r);
@@ -74,7 +71,7 @@ static bool s_cached(http_t *self, struct MHD_Connection *c, const s_version_t *
 
 /* Sends body (taken, len bytes of JSON) as the 200 answer, and keeps it
  * under key if `of` (NULL: none) is the version it is of. */
-static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, const s_version_t *of,
+static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, const query_version_t *of,
                                    const char *key, char *body, size_t len)
 {
     struct MHD_Response *r = answer_response(MHD_HTTP_OK, "application/json", body, len, true, NULL);
@@ -82,9 +79,10 @@ static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, const
         return MHD_NO;
     enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
     if (of && rc == MHD_YES && self->cache) {
-        /* A newer version than the lookup's drops the entries of that. */
-        cache_set_version(self->cache, of, sizeof *of);
-        if (cache_put(self->cache, key, r, len) == 0)
+        /* A newer epoch than the lookup's drops the answers of that. */
+        s_epoch_t epoch = s_epoch(self, of);
+        cache_set_epoch(self->cache, &epoch, sizeof epoch);
+        if (cache_put(self->cache, key, of->unpublished, sizeof of->unpublished, r, len) == 0)
             return rc;
     }
     MHD_destroy_response(r);
@@ -121,17 +119,20 @@ enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
     char key[512];
     const char *values[] = {q.measure, q.forbund, q.period, q.slice};
     s_key(key, sizeof key, "/api/indicators", values, 4);
-    s_version_t v;
+    query_version_t v;
     enum MHD_Result sent;
-    if (s_version(self, &v) && s_cached(self, c, &v, key, &sent))
+    if (self->cache && query_version(self->ledger, cat, &q, self->memo, &v) == 0 &&
+        s_cached(self, c, &v, key, &sent))
         return sent;
-    /* Computed, with the version it is of (read in its own snapshot). */
     json_t *result;
     char err[QUERY_ERR_LEN];
-    s_version_t of = {.catalogue = self->catalogue_generation};
-    bool stable;
-    fin_err_t rc = query_run_versioned(self->ledger, cat, &q, &self->memo, self->decisions, &result,
-                                       &of.store, &stable, err, sizeof err);
+    fin_err_t rc;
+    query_version_t of;
+    bool stable = false;
+    if (self->cache) /* computed, with the version it is of (read in its own snapshot) */
+        rc = query_run_versioned(self->ledger, cat, &q, self->memo, &result, &of, &stable, err, sizeof err);
+    else
+        rc = query_run(self->ledger, cat, &q, &result, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
     char *text = json_dumps(result, JSON_COMPACT);

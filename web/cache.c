@@ -12,20 +12,21 @@
 #include <string.h>
 
 #define CACHE_MAX_ENTRIES 256
-#define CACHE_MAX_VERSION 64
 
 typedef struct s_entry {
     struct s_entry *prev, *next;
     struct MHD_Response *response; /* our reference */
     size_t bytes;
+    uint8_t version[CACHE_MAX_VERSION];
+    size_t version_len;
     char key[]; /* NUL-terminated */
 } s_entry_t;
 
 struct cache_t {
     s_entry_t *head, *tail;
     size_t max_bytes;
-    uint8_t version[CACHE_MAX_VERSION];
-    size_t version_len;
+    uint8_t epoch[CACHE_MAX_VERSION];
+    size_t epoch_len;
     cache_stats_t stats;
 };
 
@@ -82,16 +83,16 @@ void cache_destroy(cache_t **self_p)
     *self_p = NULL;
 }
 
-void cache_set_version(cache_t *self, const void *version, size_t len)
+void cache_set_epoch(cache_t *self, const void *epoch, size_t len)
 {
     if (len > CACHE_MAX_VERSION)
-        len = CACHE_MAX_VERSION; /* a caller's bug; still a version, and compared as such */
-    if (len == self->version_len && !memcmp(version, self->version, len))
+        len = CACHE_MAX_VERSION; /* a caller's bug; still an epoch, and compared as such */
+    if (len == self->epoch_len && !memcmp(epoch, self->epoch, len))
         return;
     while (self->head)
         s_drop(self, self->head);
-    memcpy(self->version, version, len);
-    self->version_len = len;
+    memcpy(self->epoch, epoch, len);
+    self->epoch_len = len;
 }
 
 static s_entry_t *s_find(cache_t *self, const char *key)
@@ -102,10 +103,10 @@ static s_entry_t *s_find(cache_t *self, const char *key)
     return NULL;
 }
 
-struct MHD_Response *cache_get(cache_t *self, const char *key)
+struct MHD_Response *cache_get(cache_t *self, const char *key, const void *version, size_t len)
 {
     s_entry_t *e = s_find(self, key);
-    if (!e) {
+    if (!e || len != e->version_len || memcmp(version, e->version, len)) {
         self->stats.misses++;
         return NULL;
     }
@@ -115,23 +116,25 @@ struct MHD_Response *cache_get(cache_t *self, const char *key)
     return e->response;
 }
 
-int cache_put(cache_t *self, const char *key, struct MHD_Response *r, size_t bytes)
+int cache_put(cache_t *self, const char *key, const void *version, size_t len, struct MHD_Response *r,
+              size_t bytes)
 {
-    if (bytes > self->max_bytes / 2)
+    if (bytes > self->max_bytes / 2 || len > CACHE_MAX_VERSION)
         return -1;
     size_t keylen = strlen(key);
     s_entry_t *e = malloc(sizeof *e + keylen + 1);
     if (!e)
         return -1;
-    /* The same key twice (two requests computed before either was kept):
-     * the newer answer replaces the older, of the same version. */
+    /* The key's answer of another version (or the same, computed twice):
+     * the newer replaces it. */
     s_entry_t *old = s_find(self, key);
     if (old)
         s_drop(self, old);
     while (self->tail &&
            (self->stats.bytes + bytes > self->max_bytes || self->stats.entries >= CACHE_MAX_ENTRIES))
         s_drop(self, self->tail);
-    *e = (s_entry_t){.response = r, .bytes = bytes};
+    *e = (s_entry_t){.response = r, .bytes = bytes, .version_len = len};
+    memcpy(e->version, version, len);
     memcpy(e->key, key, keylen + 1);
     s_push_front(self, e);
     self->stats.entries++;

@@ -6,10 +6,12 @@
  * computed it can be sent again, byte for byte, until one of those moves.
  * An entry is the finished answer as microhttpd sends it (status, our
  * headers, the JSON body), under a key naming the route and its
- * parameters; the cache as a whole belongs to one version — set it before
- * every lookup, and a new one (a publication, a commit that adds cells, a
- * reloaded registry) drops every entry. Only what readers were sent is
- * kept, never cells.
+ * parameters, with the version it is of; a lookup finds it only for the
+ * same version (for /api/indicators: the unpublished cells of its
+ * measures, query.h). The cache as a whole belongs to one epoch (the
+ * publication and the catalogue): set it before every lookup, and a new
+ * one drops every entry. Only what readers were sent is kept, never
+ * cells.
  *
  * Bounded: at most max_bytes of bodies, least recently used first out, and
  * an answer larger than half of that is never kept. Not thread-safe: it
@@ -38,19 +40,24 @@ cache_t *cache_new(size_t max_bytes);
 /* Lets every entry go; NULL-safe. */
 void cache_destroy(cache_t **self_p);
 
-/* Makes version (len bytes, compared as bytes; at most 64) the current
- * one: if it differs from the last, every entry is dropped. */
-void cache_set_version(cache_t *self, const void *version, size_t len);
+#define CACHE_MAX_VERSION 64
 
-/* The answer kept under key (a C string), or NULL; counts a hit or a
- * miss. Borrowed: queue it (MHD_queue_response takes a reference of its
- * own) before the next call that may drop it. */
-struct MHD_Response *cache_get(cache_t *self, const char *key);
+/* Makes epoch (len bytes, compared as bytes; at most CACHE_MAX_VERSION)
+ * the current one: if it differs from the last, every entry is dropped. */
+void cache_set_epoch(cache_t *self, const void *epoch, size_t len);
 
-/* Keeps r (an answer of `bytes` body bytes, status 200) under key for the
- * current version, taking the caller's reference to it. Returns 0, or -1
- * (too large, out of memory: the caller still holds its reference). */
-int cache_put(cache_t *self, const char *key, struct MHD_Response *r, size_t bytes);
+/* The answer kept under key (a C string) for version (len bytes, at most
+ * CACHE_MAX_VERSION), or NULL; counts a hit or a miss. Borrowed: queue it
+ * (MHD_queue_response takes a reference of its own) before the next call
+ * that may drop it. */
+struct MHD_Response *cache_get(cache_t *self, const char *key, const void *version, size_t len);
+
+/* Keeps r (an answer of `bytes` body bytes, status 200) under key for
+ * version in the current epoch, in place of any other of the key, taking
+ * the caller's reference to r. Returns 0, or -1 (too large, out of
+ * memory: the caller still holds its reference). */
+int cache_put(cache_t *self, const char *key, const void *version, size_t len, struct MHD_Response *r,
+              size_t bytes);
 
 cache_stats_t cache_stats(const cache_t *self);
 

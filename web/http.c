@@ -13,10 +13,9 @@
  * locking here; the ingest loop is never blocked by a reader (LMDB readers
  * do not block the writer). No socket can stall the thread: they are all
  * non-blocking. The answers kept for repeated requests (cache.c) and the
- * suppression decided for them (query_decisions_t) are this thread's
- * alone, so they need no lock either; a kept answer is a microhttpd
- * response, reference-counted, so one that is dropped while connections
- * still send it lives until they are done.
+ * suppression decided for them (query_memo_t) are this thread's alone, so they need no lock either; a kept
+ * answer is a microhttpd response, reference-counted, so one that is dropped while connections still send it
+ * lives until they are done.
  *
  * Abuse (issue 16): a connection costs a slot, so connections that send
  * nothing, or a request head a byte at a time, could fill a table of 64 and
@@ -205,8 +204,8 @@ const catalogue_t *http_catalogue(http_t *self)
     if (cat != self->catalogue_seen) {
         self->catalogue_seen = cat;
         self->catalogue_generation++;
-        if (self->decisions)
-            query_decisions_clear(self->decisions); /* roll-ups follow the registry's län */
+        if (self->memo)
+            query_memo_clear(self->memo); /* roll-ups follow the registry's län */
     }
     return cat;
 }
@@ -479,7 +478,7 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
         goto fail;
     long cache_bytes = cfg->cache_bytes ? cfg->cache_bytes : HTTP_DEFAULT_CACHE_BYTES;
     if (cache_bytes > 0 &&
-        (!(self->cache = cache_new((size_t) cache_bytes)) || !(self->decisions = query_decisions_new())))
+        (!(self->cache = cache_new((size_t) cache_bytes)) || !(self->memo = query_memo_new())))
         goto fail;
 
     conntable_limits_t limits = {
@@ -555,7 +554,7 @@ void http_destroy(http_t **self_p)
         MHD_stop_daemon(self->daemon);
     conntable_destroy(&self->conns);
     cache_destroy(&self->cache); /* after the daemon: no connection sends its answers any more */
-    query_decisions_destroy(&self->decisions);
+    query_memo_destroy(&self->memo);
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     registry_live_destroy(&self->live);

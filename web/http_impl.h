@@ -34,8 +34,7 @@ struct http_t {
     const catalogue_t *catalogue_seen; /* the last http_catalogue returned */
     uint64_t catalogue_generation;     /* counts the changes of catalogue_seen */
     cache_t *cache;                    /* answers kept (cache.h); NULL: none */
-    query_memo_t memo;                 /* the last version read (query_version) */
-    query_decisions_t *decisions;      /* suppression decided for it (query.h); NULL: none */
+    query_memo_t *memo;                /* kept between answers (query.h); NULL: none */
     metrics_t *metrics;
     char *token; /* NULL: no token required */
     size_t token_len;

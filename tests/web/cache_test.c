@@ -279,6 +279,19 @@ static void test_publication_and_new_cells_seen(void)
     hits = s_metric(port, "finsam_http_cache_hits_total");
     free(s_same_as_fresh(&fx, fx.cat, port, NULL, NULL, "month", NULL));
     CHECK_EQ(s_metric(port, "finsam_http_cache_hits_total") - hits, 2);
+    /* A new cell of one measure (i1_planering in a new month) leaves the
+     * answers about another (i1_behov) as they were: still kept; the
+     * measure's own and the national table are computed again. */
+    free(s_same_as_fresh(&fx, fx.cat, port, "i1_behov", NULL, "month", NULL));
+    free(s_same_as_fresh(&fx, fx.cat, port, "i1_planering", NULL, "month", NULL));
+    s_answers(&fx, 1, 6, "d_planering", 4, 2, s_month(6));
+    hits = s_metric(port, "finsam_http_cache_hits_total");
+    long long misses = s_metric(port, "finsam_http_cache_misses_total");
+    free(s_same_as_fresh(&fx, fx.cat, port, "i1_behov", NULL, "month", NULL));
+    CHECK_EQ(s_metric(port, "finsam_http_cache_hits_total") - hits, 2);
+    free(s_same_as_fresh(&fx, fx.cat, port, "i1_planering", NULL, "month", NULL));
+    free(s_same_as_fresh(&fx, fx.cat, port, NULL, NULL, "month", NULL));
+    CHECK_EQ(s_metric(port, "finsam_http_cache_misses_total") - misses, 2);
     free(first);
     free(one);
     free(between);
@@ -358,29 +371,41 @@ static struct MHD_Response *s_response(void)
     return r;
 }
 
+static int s_put(cache_t *c, const char *key, const char *version, size_t bytes)
+{
+    struct MHD_Response *r = s_response();
+    int rc = cache_put(c, key, version, strlen(version), r, bytes);
+    if (rc < 0)
+        MHD_destroy_response(r);
+    return rc;
+}
+
+static bool s_has(cache_t *c, const char *key, const char *version)
+{
+    return cache_get(c, key, version, strlen(version)) != NULL;
+}
+
 static void test_cache_evicts_least_recent(void)
 {
     cache_t *c = cache_new(1000);
     CHECK(c);
-    uint64_t v = 1;
-    cache_set_version(c, &v, sizeof v);
-    CHECK_EQ(cache_put(c, "a", s_response(), 300), 0);
-    CHECK_EQ(cache_put(c, "b", s_response(), 300), 0);
-    CHECK_EQ(cache_put(c, "c", s_response(), 300), 0);
-    CHECK(cache_get(c, "a")); /* a is now the most recent: b goes first */
-    CHECK_EQ(cache_put(c, "d", s_response(), 300), 0);
-    CHECK(!cache_get(c, "b"));
-    CHECK(cache_get(c, "a") && cache_get(c, "c") && cache_get(c, "d"));
+    uint64_t epoch = 1;
+    cache_set_epoch(c, &epoch, sizeof epoch);
+    CHECK_EQ(s_put(c, "a", "v", 300), 0);
+    CHECK_EQ(s_put(c, "b", "v", 300), 0);
+    CHECK_EQ(s_put(c, "c", "v", 300), 0);
+    CHECK(s_has(c, "a", "v")); /* a is now the most recent: b goes first */
+    CHECK_EQ(s_put(c, "d", "v", 300), 0);
+    CHECK(!s_has(c, "b", "v"));
+    CHECK(s_has(c, "a", "v") && s_has(c, "c", "v") && s_has(c, "d", "v"));
     cache_stats_t s = cache_stats(c);
     CHECK_EQ(s.entries, 3);
     CHECK_EQ(s.bytes, 900);
     CHECK_EQ(s.dropped, 1);
     /* Larger than half the cache: not kept, the caller keeps its response. */
-    struct MHD_Response *big = s_response();
-    CHECK_EQ(cache_put(c, "e", big, 501), -1);
-    MHD_destroy_response(big);
+    CHECK_EQ(s_put(c, "e", "v", 501), -1);
     /* The same key again: replaced, counted once. */
-    CHECK_EQ(cache_put(c, "a", s_response(), 100), 0);
+    CHECK_EQ(s_put(c, "a", "v", 100), 0);
     s = cache_stats(c);
     CHECK_EQ(s.entries, 3);
     CHECK_EQ(s.bytes, 700);
@@ -388,27 +413,31 @@ static void test_cache_evicts_least_recent(void)
     CHECK(!c);
 }
 
-static void test_cache_version_drops_all(void)
+static void test_cache_versions_and_epochs(void)
 {
     cache_t *c = cache_new(1 << 20);
-    uint64_t v = 1;
-    cache_set_version(c, &v, sizeof v);
-    CHECK_EQ(cache_put(c, "a", s_response(), 10), 0);
-    cache_set_version(c, &v, sizeof v); /* the same: kept */
-    CHECK(cache_get(c, "a"));
-    v = 2;
-    cache_set_version(c, &v, sizeof v);
-    CHECK(!cache_get(c, "a"));
+    uint64_t epoch = 1;
+    cache_set_epoch(c, &epoch, sizeof epoch);
+    CHECK_EQ(s_put(c, "a", "v1", 10), 0);
+    CHECK_EQ(s_put(c, "b", "v1", 10), 0);
+    /* Another version of a key: not found, and replaced when kept. */
+    CHECK(!s_has(c, "a", "v2"));
+    CHECK_EQ(s_put(c, "a", "v2", 10), 0);
+    CHECK(s_has(c, "a", "v2") && !s_has(c, "a", "v1"));
+    CHECK_EQ(cache_stats(c).entries, 2);
+    cache_set_epoch(c, &epoch, sizeof epoch); /* the same: kept */
+    CHECK(s_has(c, "b", "v1"));
+    epoch = 2;
+    cache_set_epoch(c, &epoch, sizeof epoch);
+    CHECK(!s_has(c, "b", "v1"));
     cache_stats_t s = cache_stats(c);
     CHECK_EQ(s.entries, 0);
     CHECK_EQ(s.bytes, 0);
-    CHECK_EQ(s.hits, 1);
-    CHECK_EQ(s.misses, 1);
+    CHECK_EQ(s.hits, 2);
+    CHECK_EQ(s.misses, 3);
     /* A cache of 0 bytes keeps nothing. */
     cache_t *none = cache_new(0);
-    struct MHD_Response *r = s_response();
-    CHECK_EQ(cache_put(none, "a", r, 1), -1);
-    MHD_destroy_response(r);
+    CHECK_EQ(s_put(none, "a", "v", 1), -1);
     cache_destroy(&none);
     cache_destroy(&c);
 }
@@ -419,7 +448,7 @@ static const test_case_t s_cases[] = {
     {"no cache, and a small one", test_no_cache_and_small_cache},
     {"a registry change is seen", test_registry_change_seen},
     {"the cache evicts the least recent", test_cache_evicts_least_recent},
-    {"a new version drops every entry", test_cache_version_drops_all},
+    {"versions of an answer, epochs of the cache", test_cache_versions_and_epochs},
 };
 
 int main(int argc, char **argv)
