@@ -31,7 +31,7 @@ static struct {
     long max_batches, min_units, stream_hwm, protect_d, publish_interval, publish_max_age;
     char *protect_v;
     char *http, *http_token_file, *http_port_file, *http_dashboard_dir;
-    long http_silent_after, http_max_connections, http_max_per_address, http_header_timeout;
+    long http_silent_after, http_max_connections, http_max_per_address, http_header_timeout, http_cache_mib;
 } o;
 
 static const opt_t s_opts[] = {
@@ -87,6 +87,9 @@ static const opt_t s_opts[] = {
      &o.http_max_per_address},
     {"http-header-timeout", 0, OPT_INT, "5", 1, 300,
      "seconds a new HTTP connection has to send its whole request head", &o.http_header_timeout},
+    {"http-cache-mib", 0, OPT_INT, "16", 0, 4096,
+     "MiB of protected answers kept for repeated API requests until the next publication (0: none)",
+     &o.http_cache_mib},
     {"log-level", 'l', OPT_STR, "info", 0, 0, "debug, info, warn or error", &o.log_level},
 };
 
@@ -244,6 +247,7 @@ int main(int argc, char **argv)
                                  .max_connections = (int) o.http_max_connections,
                                  .max_per_address = (int) o.http_max_per_address,
                                  .header_timeout_s = (int) o.http_header_timeout,
+                                 .cache_bytes = o.http_cache_mib ? o.http_cache_mib << 20 : -1,
                                  .allow_dir = o.allow_dir};
     bool http_on = strcmp(o.http, "off") != 0;
     if (http_on && http_parse_listen(o.http, http_address, sizeof http_address, &http_config) < 0) {

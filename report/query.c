@@ -16,9 +16,13 @@
 #include "publish.h"
 #include "suppress.h"
 #include "table.h"
+#include "util.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,8 +241,223 @@ static fin_err_t s_store_fail(char *err, size_t errlen, int rc)
     return fin_fail(err, errlen, code, "store: %s", store_strerror(rc));
 }
 
+/* ---- what a reader keeps between answers (query_memo_t) ---------------- */
+
+/* A measure's unpublished-cells fingerprint in the memo's snapshot. */
+typedef struct {
+    char measure[CELL_MEASURE_LEN + 1];
+    uint8_t unpublished[QUERY_UNPUBLISHED_LEN];
+} s_seen_t;
+
+/* One table's suppression: its measure, the year it was loaded for (0:
+ * all), what it was decided for, its size, one bit a row (hidden). */
+typedef struct {
+    char measure[CELL_MEASURE_LEN + 1];
+    int year;
+    query_version_t of; /* the publication, and the measure's own fingerprint */
+    size_t n;
+    uint8_t *hidden;
+} s_decision_t;
+
+#define S_MAX_DECISIONS 4096
+
+struct query_memo_t {
+    uint64_t snapshot; /* LMDB's id of the snapshot `seen` is of, plus one; 0: none */
+    s_seen_t *seen;
+    size_t nseen, capseen;
+    s_decision_t *d;
+    size_t n, cap;
+};
+
+query_memo_t *query_memo_new(void)
+{
+    return calloc(1, sizeof(query_memo_t));
+}
+
+static void s_decisions_clear(query_memo_t *self)
+{
+    for (size_t i = 0; i < self->n; i++)
+        free(self->d[i].hidden);
+    self->n = 0;
+}
+
+void query_memo_clear(query_memo_t *self)
+{
+    s_decisions_clear(self);
+    self->nseen = 0;
+    self->snapshot = 0;
+}
+
+void query_memo_destroy(query_memo_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    query_memo_t *self = *self_p;
+    s_decisions_clear(self);
+    free(self->d);
+    free(self->seen);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Whether measure m is in the answer to q: all, one id, or every measure
+ * of an indicator number (as s_run selects them). */
+static bool s_selected(const query_t *q, const cat_measure_t *m)
+{
+    if (!q->measure)
+        return true;
+    char *end;
+    long indicator = strtol(q->measure, &end, 10);
+    return *end == '\0' ? m->indicator == indicator : !strcmp(m->id, q->measure);
+}
+
+/* Measure m's fingerprint in the snapshots txn and cells
+ * (table_unpublished), once per pair of snapshots through memo. The
+ * fingerprint is of the snapshots alone: the publication read before them
+ * (published_seq) only spares the walk when the cells are where it was
+ * made, and then the set is empty in any case. */
+static int s_unpublished(ledger_t *ledger, MDB_txn *txn, MDB_txn *cells, uint64_t published_seq,
+                         query_memo_t *memo, const cat_measure_t *m, uint8_t out[QUERY_UNPUBLISHED_LEN])
+{
+    _Static_assert(QUERY_UNPUBLISHED_LEN == TABLE_UNPUBLISHED_LEN, "one fingerprint");
+    /* Both environments' transaction ids: the publication's and the
+     * cells' state. */
+    uint64_t snapshot = (((uint64_t) mdb_txn_id(txn) << 32) ^ (uint64_t) mdb_txn_id(cells)) + 1;
+    if (memo->snapshot != snapshot) {
+        memo->snapshot = snapshot;
+        memo->nseen = 0;
+    }
+    for (size_t i = 0; i < memo->nseen; i++)
+        if (!strcmp(memo->seen[i].measure, m->id)) {
+            memcpy(out, memo->seen[i].unpublished, QUERY_UNPUBLISHED_LEN);
+            return 0;
+        }
+    int rc = table_unpublished(ledger, txn, cells, published_seq, m, out);
+    if (rc)
+        return rc;
+    if (memo->nseen == memo->capseen) {
+        s_seen_t *grown = array_grow(memo->seen, &memo->capseen, sizeof *grown, 64);
+        if (!grown)
+            return 0; /* known all the same; only not kept */
+        memo->seen = grown;
+    }
+    s_seen_t *e = &memo->seen[memo->nseen++];
+    snprintf(e->measure, sizeof e->measure, "%s", m->id);
+    memcpy(e->unpublished, out, QUERY_UNPUBLISHED_LEN);
+    return 0;
+}
+
+/* version->unpublished for q in txn: BLAKE2b-128 of each selected
+ * measure's id and fingerprint, in catalogue order. */
+static int s_version_in(ledger_t *ledger, MDB_txn *txn, MDB_txn *cells, const catalogue_t *cat,
+                        const query_t *q, query_memo_t *memo, query_version_t *version)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, QUERY_UNPUBLISHED_LEN);
+    for (int mi = 0; mi < cat->nmeasures; mi++) {
+        const cat_measure_t *m = &cat->measures[mi];
+        if (!s_selected(q, m))
+            continue;
+        uint8_t fp[QUERY_UNPUBLISHED_LEN];
+        int rc = s_unpublished(ledger, txn, cells, version->seq, memo, m, fp);
+        if (rc)
+            return rc;
+        crypto_generichash_update(&st, (const uint8_t *) m->id, strlen(m->id) + 1);
+        crypto_generichash_update(&st, fp, sizeof fp);
+    }
+    return crypto_generichash_final(&st, version->unpublished, QUERY_UNPUBLISHED_LEN) == 0 ? 0 : EIO;
+}
+
+/* Suppression of t (measure m, loaded for year) as decided before for
+ * the same publication and unpublished cells of m (`of`), else decided
+ * now and kept. The same publication and cells load the same rows in the
+ * same order (table.h), so the bits apply row by row; the size is checked
+ * all the same. memo NULL: decided now. */
+static void s_suppress(query_memo_t *memo, const query_version_t *of, table_t *t, const protect_t *protect,
+                       const cat_measure_t *m, int year)
+{
+    s_decision_t *d = NULL;
+    for (size_t i = 0; memo && i < memo->n && !d; i++)
+        if (memo->d[i].year == year && !strcmp(memo->d[i].measure, m->id))
+            d = &memo->d[i];
+    if (d && d->n == t->n && !memcmp(&d->of, of, sizeof *of)) {
+        for (size_t i = 0; i < t->n; i++)
+            t->rows[i].suppressed = (d->hidden[i / 8] >> (i % 8)) & 1;
+        return;
+    }
+    suppress_table(t, protect, m);
+    if (!memo)
+        return;
+    uint8_t *hidden = calloc(t->n / 8 + 1, 1);
+    if (!hidden)
+        return; /* decided all the same; only not kept */
+    for (size_t i = 0; i < t->n; i++)
+        hidden[i / 8] |= (uint8_t) (t->rows[i].suppressed << (i % 8));
+    if (!d) {
+        if (memo->n >= S_MAX_DECISIONS)
+            s_decisions_clear(memo);
+        if (memo->n == memo->cap) {
+            s_decision_t *grown = array_grow(memo->d, &memo->cap, sizeof *grown, 64);
+            if (!grown) {
+                free(hidden);
+                return;
+            }
+            memo->d = grown;
+        }
+        d = &memo->d[memo->n++];
+        snprintf(d->measure, sizeof d->measure, "%s", m->id);
+        d->year = year;
+    } else {
+        free(d->hidden);
+    }
+    d->of = *of;
+    d->n = t->n;
+    d->hidden = hidden;
+}
+
+/* What query_run_versioned asks of s_run: the version, from the
+ * answer's own snapshot, and the memo to read and keep decisions in. */
+typedef struct {
+    query_memo_t *memo;
+    query_version_t *version; /* the publication filled in by the caller */
+} s_versioning_t;
+
+static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, s_versioning_t *vers,
+                       json_t **out, char *err, size_t errlen);
+
 fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, json_t **out, char *err,
                     size_t errlen)
+{
+    return s_run(ledger, cat, q, NULL, out, err, errlen);
+}
+
+fin_err_t query_run_versioned(ledger_t *ledger, const catalogue_t *cat, const query_t *q, query_memo_t *memo,
+                              json_t **out, query_version_t *version, bool *stable, char *err, size_t errlen)
+{
+    /* The publication is read in a snapshot of its own (publish_last),
+     * before and after: publications only move forward, so the same one
+     * both times is the one the answer's snapshot held. */
+    *version = (query_version_t){0};
+    *stable = false;
+    int64_t at_ms;
+    bool known = publish_last(ledger, &version->seq, &at_ms, &version->waiting) == 0;
+    version->at_ms = (uint64_t) at_ms;
+    s_versioning_t vers = {memo, version};
+    fin_err_t rc = s_run(ledger, cat, q, known && !q->exact ? &vers : NULL, out, err, errlen);
+    query_version_t after = *version;
+    if (rc == FIN_OK && known && !q->exact && publish_last(ledger, &after.seq, &at_ms, &after.waiting) == 0) {
+        after.at_ms = (uint64_t) at_ms;
+        *stable = !memcmp(&after, version, sizeof after);
+    }
+    /* Decided in a snapshot of another publication than `version` says:
+     * not to be reused under it. */
+    if (!*stable)
+        s_decisions_clear(memo);
+    return rc;
+}
+
+static fin_err_t s_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, s_versioning_t *vers,
+                       json_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     period_kind_t kind;
@@ -282,6 +501,12 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
         store_read_end(ledger_store(ledger), txn);
         return s_store_fail(err, errlen, trc);
     }
+    if (vers && (trc = s_version_in(ledger, txn, cells, cat, q, vers->memo, vers->version))) {
+        ledger_cells_read_end(ledger, cells);
+        store_read_end(ledger_store(ledger), txn);
+        return s_store_fail(err, errlen, trc);
+    }
+    query_memo_t *memo = vers ? vers->memo : NULL;
     json_t *measures = json_array();
     for (int mi = 0; mi < cat->nmeasures; mi++) {
         const cat_measure_t *m = &cat->measures[mi];
@@ -313,9 +538,19 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
             store_read_end(ledger_store(ledger), txn);
             return s_store_fail(err, errlen, rc);
         }
-        suppress_table(&t, personal && !q->exact ? q->protect : NULL, m);
+        /* What m's decision is for: the publication and m's own unpublished
+         * cells (s_unpublished found them for this snapshot already). */
+        query_version_t of = {0};
+        if (memo) {
+            of = *vers->version;
+            if (s_unpublished(ledger, txn, cells, of.seq, memo, m, of.unpublished))
+                memo = NULL; /* cannot say: decide, keep nothing */
+        }
+        s_suppress(memo, &of, &t, personal && !q->exact ? q->protect : NULL, m,
+                   only ? cell_period_year(only) : 0);
         if (only)
-            suppress_table(&before, personal && !q->exact ? q->protect : NULL, m);
+            s_suppress(memo, &of, &before, personal && !q->exact ? q->protect : NULL, m,
+                       cell_period_year(only) - 1);
         json_t *rows = json_array();
         for (size_t i = 0; i < t.n; i++) {
             const table_row_t *r = &t.rows[i];
@@ -362,6 +597,26 @@ fin_err_t query_run(ledger_t *ledger, const catalogue_t *cat, const query_t *q, 
                             json_pack("{s:s,s:i,s:f}", "method", "cell-key", "max_deviation", pp->max_dev,
                                       "variance", pp->variance));
     return FIN_OK;
+}
+
+int query_version(ledger_t *ledger, const catalogue_t *cat, const query_t *q, query_memo_t *memo,
+                  query_version_t *out)
+{
+    *out = (query_version_t){0};
+    int64_t at_ms;
+    int rc = publish_last(ledger, &out->seq, &at_ms, &out->waiting);
+    if (rc)
+        return rc;
+    out->at_ms = (uint64_t) at_ms;
+    MDB_txn *txn, *cells;
+    if ((rc = store_read(ledger_store(ledger), &txn)))
+        return rc;
+    if ((rc = ledger_cells_read(ledger, &cells)) == 0) {
+        rc = s_version_in(ledger, txn, cells, cat, q, memo, out);
+        ledger_cells_read_end(ledger, cells);
+    }
+    store_read_end(ledger_store(ledger), txn);
+    return rc;
 }
 
 int query_each_published(ledger_t *ledger, const catalogue_t *cat, const protect_t *protect, query_cell_fn fn,

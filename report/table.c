@@ -12,6 +12,7 @@
 #include "publish.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,75 @@ int table_load(ledger_t *ledger, MDB_txn *txn, MDB_txn *cells, const catalogue_t
     if (t->n > 1) /* rows is NULL while empty, and qsort's pointer must be valid even for 0 */
         qsort(t->rows, t->n, sizeof *t->rows, s_row_cmp);
     return 0;
+}
+
+/* Positions cur at the first key with prefix (MDB_SET_RANGE); MDB_NOTFOUND
+ * once past the prefix, as at the end. */
+static int s_prefix_get(MDB_cursor *cur, const uint8_t *prefix, MDB_val *k, MDB_cursor_op op)
+{
+    MDB_val v;
+    if (op == MDB_SET_RANGE)
+        *k = (MDB_val){CELL_MEASURE_LEN, (void *) prefix};
+    int rc = mdb_cursor_get(cur, k, &v, op);
+    if (rc == 0 && (k->mv_size < CELL_MEASURE_LEN || memcmp(k->mv_data, prefix, CELL_MEASURE_LEN)))
+        rc = MDB_NOTFOUND;
+    return rc;
+}
+
+static int s_key_cmp(const MDB_val *a, const MDB_val *b)
+{
+    size_t len = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    int c = memcmp(a->mv_data, b->mv_data, len);
+    return c ? c : (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+}
+
+int table_unpublished(ledger_t *ledger, MDB_txn *txn, MDB_txn *cells, uint64_t published_seq,
+                      const cat_measure_t *m, uint8_t id[TABLE_UNPUBLISHED_LEN])
+{
+    memset(id, 0, TABLE_UNPUBLISHED_LEN);
+    /* The cells where the publication read them: every cell has its entry. */
+    if (ledger_applied(cells, ledger) == published_seq)
+        return 0;
+    int rc;
+    /* Both databases are in cell-key order: one pass over m's part of
+     * each, the keys missing from the publication hashed as
+     * s_load_absent finds them. */
+    uint8_t prefix[CELL_MEASURE_LEN] = {0};
+    memcpy(prefix, m->id, strlen(m->id));
+    MDB_cursor *cc = NULL, *pc = NULL;
+    if ((rc = mdb_cursor_open(cells, ledger_dbi(ledger, LEDGER_DB_CELLS), &cc)) ||
+        (rc = mdb_cursor_open(txn, ledger_dbi(ledger, LEDGER_DB_PUBLISHED), &pc))) {
+        if (cc)
+            mdb_cursor_close(cc);
+        return rc;
+    }
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, TABLE_UNPUBLISHED_LEN);
+    uint64_t n = 0;
+    MDB_val ck, pk;
+    int crc = s_prefix_get(cc, prefix, &ck, MDB_SET_RANGE),
+        prc = s_prefix_get(pc, prefix, &pk, MDB_SET_RANGE);
+    for (; crc == 0; crc = s_prefix_get(cc, prefix, &ck, MDB_NEXT)) {
+        int cmp = 1;
+        while (prc == 0 && (cmp = s_key_cmp(&pk, &ck)) < 0)
+            prc = s_prefix_get(pc, prefix, &pk, MDB_NEXT);
+        if (prc == 0 && cmp == 0)
+            continue; /* published, or waiting with its placeholder */
+        crypto_generichash_update(&st, ck.mv_data, ck.mv_size);
+        n++;
+    }
+    mdb_cursor_close(pc);
+    mdb_cursor_close(cc);
+    if (crc != MDB_NOTFOUND)
+        return crc;
+    if (prc != 0 && prc != MDB_NOTFOUND)
+        return prc;
+    if (n == 0)
+        return 0;
+    uint8_t count[8];
+    be64_put(count, n);
+    crypto_generichash_update(&st, count, sizeof count);
+    return crypto_generichash_final(&st, id, TABLE_UNPUBLISHED_LEN) == 0 ? 0 : EIO;
 }
 
 void table_free(table_t *t)

@@ -48,6 +48,23 @@ typedef struct {
 int table_load(ledger_t *ledger, MDB_txn *txn, MDB_txn *cells, const catalogue_t *cat, const cat_measure_t *m,
                int only_year, bool exact, table_t *t);
 
+/* What measure m's protected table read in txn depends on besides the
+ * publication (published states and distributions, which change only
+ * with it): the cells of m that exist but have no published entry yet
+ * (absent rows, an unknown in every constraint they are part of). Fills
+ * id with a fingerprint of that set of keys (BLAKE2b-128 of the keys in
+ * order and their number; all zeros for the empty set), the same in
+ * every snapshot with the same set. When the cells (read in `cells`, a
+ * transaction of the cells environment) reflect the log position
+ * published_seq, the set is empty without a look (a publication leaves
+ * every cell with a published entry, and the cells change only as the
+ * aggregator applies the log); otherwise m's cells and m's published
+ * entries (read in txn) are walked side by side, keys only. Returns 0 or
+ * an LMDB error. */
+#define TABLE_UNPUBLISHED_LEN 16
+int table_unpublished(ledger_t *ledger, MDB_txn *txn, MDB_txn *cells, uint64_t published_seq,
+                      const cat_measure_t *m, uint8_t id[TABLE_UNPUBLISHED_LEN]);
+
 /* The row (level, name, period, slice), or NULL; valid until t changes. */
 table_row_t *table_find(table_t *t, int level, const char *name, uint32_t period, uint16_t slice);
 

@@ -13,15 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum MHD_Result answer_send(struct MHD_Connection *c, unsigned status, const char *type, void *body,
-                            size_t len, bool must_free, const char *disposition)
+struct MHD_Response *answer_response(unsigned status, const char *type, void *body, size_t len,
+                                     bool must_free, const char *disposition)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         if (must_free)
             free(body);
-        return MHD_NO;
+        return NULL;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -38,6 +38,15 @@ enum MHD_Result answer_send(struct MHD_Connection *c, unsigned status, const cha
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"finsam\"");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    return r;
+}
+
+enum MHD_Result answer_send(struct MHD_Connection *c, unsigned status, const char *type, void *body,
+                            size_t len, bool must_free, const char *disposition)
+{
+    struct MHD_Response *r = answer_response(status, type, body, len, must_free, disposition);
+    if (!r)
+        return MHD_NO;
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;

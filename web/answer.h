@@ -19,6 +19,13 @@
 enum MHD_Result answer_send(struct MHD_Connection *c, unsigned status, const char *type, void *body,
                             size_t len, bool must_free, const char *disposition);
 
+/* The answer answer_send would queue, built and not queued: the caller
+ * holds a reference (MHD_destroy_response lets it go) and may queue it on
+ * any number of connections (web/cache.h). NULL when out of memory (a
+ * must_free body is freed then). */
+struct MHD_Response *answer_response(unsigned status, const char *type, void *body, size_t len,
+                                     bool must_free, const char *disposition);
+
 /* Sends j (taken, may be NULL: then a 500 "out of memory") as JSON. */
 enum MHD_Result answer_json(struct MHD_Connection *c, unsigned status, json_t *j);
 

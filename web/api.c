@@ -5,7 +5,11 @@
  * Every number goes through query_run (exports through export_run, which
  * runs it per slice), so disclosure control applies here exactly as in
  * finsamctl. Each request opens its own read transaction there; nothing
- * here writes. */
+ * here writes. The answers of /api/indicators are kept (cache.h) and
+ * sent again while what they depend on stays the same: the publication,
+ * the cells not yet published, the catalogue (query_version,
+ * http_catalogue); the bytes are those a fresh query gives. The exports
+ * are not kept: each says when it was made. */
 #include "api.h"
 
 #include "answer.h"
@@ -23,7 +27,66 @@
 /* The catalogue with the förbund registry as it is now (registry.h). */
 static const catalogue_t *s_cat(http_t *self)
 {
-    return self->live ? registry_live_get(self->live) : self->catalogue;
+    return http_catalogue(self);
+}
+
+/* ---- answers kept for repeated requests (cache.h) ---------------------- */
+
+/* What a kept answer of /api/indicators is checked against: the epoch
+ * (the publication and the catalogue; a new one drops every kept answer)
+ * and the version of the answer itself (the unpublished cells of its
+ * measures, query.h). The protection is the collector's for its
+ * lifetime. */
+typedef struct {
+    uint64_t seq, at_ms, waiting; /* query_version_t's publication */
+    uint64_t catalogue;           /* http_catalogue's generation */
+} s_epoch_t;
+
+static s_epoch_t s_epoch(const http_t *self, const query_version_t *v)
+{
+    return (s_epoch_t){v->seq, v->at_ms, v->waiting, self->catalogue_generation};
+}
+
+/* The request's key: the route and each parameter as the query sees it
+ * (params.c: 1 to 64 bytes of a charset without '\n'; NULL is empty). */
+static void s_key(char *out, size_t outlen, const char *route, const char *const *values, int n)
+{
+    size_t used = (size_t) snprintf(out, outlen, "%s", route);
+    for (int i = 0; i < n && used < outlen; i++)
+        used += (size_t) snprintf(out + used, outlen - used, "\n%s", values[i] ? values[i] : "");
+}
+
+/* Queues the answer kept under key for version v, if there is one. */
+static bool s_cached(http_t *self, struct MHD_Connection *c, const query_version_t *v, const char *key,
+                     enum MHD_Result *rc)
+{
+    s_epoch_t epoch = s_epoch(self, v);
+    cache_set_epoch(self->cache, &epoch, sizeof epoch);
+    struct MHD_Response *r = cache_get(self->cache, key, v->unpublished, sizeof v->unpublished);
+    if (!r)
+        return false;
+    *rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    return true;
+}
+
+/* Sends body (taken, len bytes of JSON) as the 200 answer, and keeps it
+ * under key if `of` (NULL: none) is the version it is of. */
+static enum MHD_Result s_send_kept(http_t *self, struct MHD_Connection *c, const query_version_t *of,
+                                   const char *key, char *body, size_t len)
+{
+    struct MHD_Response *r = answer_response(MHD_HTTP_OK, "application/json", body, len, true, NULL);
+    if (!r)
+        return MHD_NO;
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    if (of && rc == MHD_YES && self->cache) {
+        /* A newer epoch than the lookup's drops the answers of that. */
+        s_epoch_t epoch = s_epoch(self, of);
+        cache_set_epoch(self->cache, &epoch, sizeof epoch);
+        if (cache_put(self->cache, key, of->unpublished, sizeof of->unpublished, r, len) == 0)
+            return rc;
+    }
+    MHD_destroy_response(r);
+    return rc;
 }
 
 enum MHD_Result api_healthz(http_t *self, struct MHD_Connection *c)
@@ -44,32 +107,55 @@ enum MHD_Result api_readyz(http_t *self, struct MHD_Connection *c)
     return answer_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ready"));
 }
 
+/* Served from the cache while the publication, the cells and the
+ * catalogue stay as they were; computed and kept otherwise. */
 enum MHD_Result api_indicators(http_t *self, struct MHD_Connection *c)
 {
+    const catalogue_t *cat = s_cat(self);
     params_t a;
     if (params_parse(c, PARAMS_INDICATORS, &a) < 0)
-        return params_refuse(c, s_cat(self), &a);
+        return params_refuse(c, cat, &a);
     query_t q = params_indicators_query(&a, self->protect);
+    char key[512];
+    const char *values[] = {q.measure, q.forbund, q.period, q.slice};
+    s_key(key, sizeof key, "/api/indicators", values, 4);
+    query_version_t v;
+    enum MHD_Result sent;
+    if (self->cache && query_version(self->ledger, cat, &q, self->memo, &v) == 0 &&
+        s_cached(self, c, &v, key, &sent))
+        return sent;
     json_t *result;
     char err[QUERY_ERR_LEN];
-    fin_err_t rc = query_run(self->ledger, s_cat(self), &q, &result, err, sizeof err);
+    fin_err_t rc;
+    query_version_t of;
+    bool stable = false;
+    if (self->cache) /* computed, with the version it is of (read in its own snapshot) */
+        rc = query_run_versioned(self->ledger, cat, &q, self->memo, &result, &of, &stable, err, sizeof err);
+    else
+        rc = query_run(self->ledger, cat, &q, &result, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
-    return answer_json(c, MHD_HTTP_OK, result);
+    char *text = json_dumps(result, JSON_COMPACT);
+    json_decref(result);
+    if (!text)
+        return answer_json(c, MHD_HTTP_OK, NULL); /* out of memory: answer_json says so */
+    return s_send_kept(self, c, stable ? &of : NULL, key, text, strlen(text));
 }
 
 static enum MHD_Result s_export(http_t *self, struct MHD_Connection *c, bool csv)
 {
+    /* Not kept: an export says when it was made (exported_at). */
+    const catalogue_t *cat = s_cat(self);
     params_t a;
     if (params_parse(c, 1u << PARAMS_MEASURE | 1u << PARAMS_FORBUND | 1u << PARAMS_PERIOD, &a) < 0)
-        return params_refuse(c, s_cat(self), &a);
+        return params_refuse(c, cat, &a);
     export_t e = {.measure = a.value[PARAMS_MEASURE],
                   .forbund = a.value[PARAMS_FORBUND],
                   .period = a.value[PARAMS_PERIOD] ? a.value[PARAMS_PERIOD] : "year",
                   .protect = self->protect};
     json_t *result;
     char err[QUERY_ERR_LEN];
-    fin_err_t rc = export_run(self->ledger, s_cat(self), &e, &result, err, sizeof err);
+    fin_err_t rc = export_run(self->ledger, cat, &e, &result, err, sizeof err);
     if (rc)
         return answer_fail(c, rc, err);
     if (!csv)

@@ -12,7 +12,10 @@
  * keeps the reader-slot use of the shared environment to one and needs no
  * locking here; the ingest loop is never blocked by a reader (LMDB readers
  * do not block the writer). No socket can stall the thread: they are all
- * non-blocking.
+ * non-blocking. The answers kept for repeated requests (cache.c) and the
+ * suppression decided for them (query_memo_t) are this thread's alone, so they need no lock either; a kept
+ * answer is a microhttpd response, reference-counted, so one that is dropped while connections still send it
+ * lives until they are done.
  *
  * Abuse (issue 16): a connection costs a slot, so connections that send
  * nothing, or a request head a byte at a time, could fill a table of 64 and
@@ -193,6 +196,18 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("http", "MHD reason=\"%s\" held_back=%u", msg, self->mhd_held_back);
     self->mhd_held_back = 0;
     self->mhd_next_ms = now + HTTP_LOG_PERIOD_MS;
+}
+
+const catalogue_t *http_catalogue(http_t *self)
+{
+    const catalogue_t *cat = self->live ? registry_live_get(self->live) : self->catalogue;
+    if (cat != self->catalogue_seen) {
+        self->catalogue_seen = cat;
+        self->catalogue_generation++;
+        if (self->memo)
+            query_memo_clear(self->memo); /* roll-ups follow the registry's län */
+    }
+    return cat;
 }
 
 /* ---- connections ------------------------------------------------------ */
@@ -461,6 +476,10 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
         goto fail;
     if (cfg->dashboard_dir && cfg->dashboard_dir[0] && !(self->dashboard_dir = strdup(cfg->dashboard_dir)))
         goto fail;
+    long cache_bytes = cfg->cache_bytes ? cfg->cache_bytes : HTTP_DEFAULT_CACHE_BYTES;
+    if (cache_bytes > 0 &&
+        (!(self->cache = cache_new((size_t) cache_bytes)) || !(self->memo = query_memo_new())))
+        goto fail;
 
     conntable_limits_t limits = {
         .max_connections = cfg->max_connections > 0 ? cfg->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS,
@@ -507,10 +526,11 @@ http_t *http_new(const http_config_t *cfg, ledger_t *ledger, const catalogue_t *
     }
     log_info("http",
              "LISTENING address=%s port=%d token=%s min_units=%d dashboard=%s max_connections=%d "
-             "max_per_address=%d header_timeout_s=%d",
+             "max_per_address=%d header_timeout_s=%d cache_bytes=%ld",
              cfg->address, self->port, self->token ? "required" : "off",
              protect_params(self->protect)->min_count, self->dashboard_dir ? "directory" : "embedded",
-             limits.max_connections, limits.max_per_address, limits.header_timeout_ms / 1000);
+             limits.max_connections, limits.max_per_address, limits.header_timeout_ms / 1000,
+             cache_bytes > 0 ? cache_bytes : 0L);
     return self;
 fail:
     http_destroy(&self);
@@ -533,6 +553,8 @@ void http_destroy(http_t **self_p)
     if (self->daemon)
         MHD_stop_daemon(self->daemon);
     conntable_destroy(&self->conns);
+    cache_destroy(&self->cache); /* after the daemon: no connection sends its answers any more */
+    query_memo_destroy(&self->memo);
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     registry_live_destroy(&self->live);

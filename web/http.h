@@ -7,6 +7,9 @@
  * read-only LMDB transaction (the store uses MDB_NOTLS) through query_run,
  * status_report and friends; the catalogue is immutable and the metrics are
  * atomics. Nothing here writes to the store or touches a ZeroMQ socket.
+ * Protected answers are kept for the next reader who asks the same, until
+ * a publication, a commit or the registry changes them (web/cache.h); the
+ * cache is the server thread's alone.
  *
  * Exposure: bound to 127.0.0.1 by default. With a token file every request
  * except /healthz and the dashboard's static files (which hold no data)
@@ -38,6 +41,9 @@ typedef struct {
                                    their certificates there (NULL: by key only) */
     const char *registry_file;  /* DATA/forbund.json, followed while serving
                                    (registry.h); NULL: the catalogue as given */
+    /* Bytes of answers kept for repeated requests (web/cache.h):
+     * 0 = HTTP_DEFAULT_CACHE_BYTES, negative = none. */
+    long cache_bytes;
     /* Limits on clients (0: the default in brackets; docs/http-api.md). */
     int max_connections;  /* open at once, all addresses [512] */
     int max_per_address;  /* open at once from one address [64] */
@@ -48,6 +54,9 @@ typedef struct {
 #define HTTP_DEFAULT_MAX_CONNECTIONS 512
 #define HTTP_DEFAULT_MAX_PER_ADDRESS 64
 #define HTTP_DEFAULT_HEADER_TIMEOUT_S 5
+/* Within the collector's memory target (docs/performance.md): the 83-förbund
+ * national table is 2.7 MB. */
+#define HTTP_DEFAULT_CACHE_BYTES (16L << 20)
 /* The largest request head served: request line and headers, every CRLF
  * included. A larger one is answered 431 with a JSON reason. */
 #define HTTP_MAX_HEAD 16384

@@ -6,6 +6,7 @@
 #ifndef FINSAM_HTTP_IMPL_H
 #define FINSAM_HTTP_IMPL_H
 
+#include "cache.h"
 #include "conntable.h"
 #include "http.h"
 #include "registry.h"
@@ -29,7 +30,11 @@ struct http_t {
     unsigned mhd_held_back; /* its messages written at DEBUG since */
     ledger_t *ledger;
     const catalogue_t *catalogue;
-    registry_live_t *live; /* the förbund registry as it changes; NULL: catalogue as is */
+    registry_live_t *live;             /* the förbund registry as it changes; NULL: catalogue as is */
+    const catalogue_t *catalogue_seen; /* the last http_catalogue returned */
+    uint64_t catalogue_generation;     /* counts the changes of catalogue_seen */
+    cache_t *cache;                    /* answers kept (cache.h); NULL: none */
+    query_memo_t *memo;                /* kept between answers (query.h); NULL: none */
     metrics_t *metrics;
     char *token; /* NULL: no token required */
     size_t token_len;
@@ -41,6 +46,11 @@ struct http_t {
     int silent_after_s;
     int port;
 };
+
+/* The catalogue with the förbund registry as it is now (registry.h):
+ * every route asks here, so that catalogue_generation counts each change
+ * (a pointer alone could be reused by a later reload). */
+const catalogue_t *http_catalogue(http_t *self);
 
 /* Answers one request (on the access handler's first call; we take no
  * bodies). Returns microhttpd's MHD_YES, or MHD_NO to drop the

@@ -119,6 +119,15 @@ enum MHD_Result prometheus_metrics(http_t *self, struct MHD_Connection *c)
     s_metric(f, "finsam_lmdb_map_used_bytes", "gauge", "LMDB map bytes in use.", used);
     s_metric(f, "finsam_events_in_log", "gauge", "Events in the event log.",
              (uint64_t) json_integer_value(json_object_get(report, "events_in_log")));
+    if (self->cache) {
+        cache_stats_t cs = cache_stats(self->cache);
+        s_metric(f, "finsam_http_cache_hits_total", "counter", "API answers sent again from the cache.",
+                 cs.hits);
+        s_metric(f, "finsam_http_cache_misses_total", "counter", "API answers computed (not in the cache).",
+                 cs.misses);
+        s_metric(f, "finsam_http_cache_entries", "gauge", "API answers kept.", cs.entries);
+        s_metric(f, "finsam_http_cache_bytes", "gauge", "Bytes of API answers kept.", cs.bytes);
+    }
     s_metric_head(f, "finsam_agent_last_seen_age_seconds", "gauge", "Seconds since an agent's last batch.");
     size_t i;
     json_t *agent;

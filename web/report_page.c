@@ -107,7 +107,7 @@ enum MHD_Result report_page_handle(http_t *self, struct MHD_Connection *c, const
     const char *lang = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lang");
     if (lang && strcmp(lang, "sv") && strcmp(lang, "en"))
         return answer_error(c, MHD_HTTP_BAD_REQUEST, "lang: sv or en");
-    const catalogue_t *cat = self->live ? registry_live_get(self->live) : self->catalogue;
+    const catalogue_t *cat = http_catalogue(self);
     if (json) {
         bool coverage = !strcmp(forbund, "coverage");
         const char *only = coverage     ? MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "forbund")
