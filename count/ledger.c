@@ -623,52 +623,51 @@ int ledger_get(MDB_txn *txn, const ledger_t *self, uint64_t seq, const uint8_t *
     return 0;
 }
 
-int ledger_mark_retracted(MDB_txn *txn, const ledger_t *self, uint64_t target_seq, uint64_t by_seq)
+/* be64 seq -> be64 seq databases (retracted, erasing). */
+static int s_seq_get(MDB_txn *txn, const ledger_t *self, ledger_db_t db, uint64_t seq, uint64_t *by_seq)
+{
+    uint8_t key[8];
+    be64_put(key, seq);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, ledger_dbi(self, db), &k, &v);
+    if (rc == 0)
+        *by_seq = v.mv_size == 8 ? be64_get(v.mv_data) : 0;
+    return rc;
+}
+
+static int s_seq_put_new(MDB_txn *txn, const ledger_t *self, ledger_db_t db, uint64_t seq, uint64_t by_seq)
 {
     uint8_t key[8], val[8];
-    be64_put(key, target_seq);
+    be64_put(key, seq);
     be64_put(val, by_seq);
     MDB_val k = {8, key}, v = {8, val};
-    return mdb_put(txn, ledger_dbi(self, LEDGER_DB_RETRACTED), &k, &v, MDB_NOOVERWRITE);
+    return mdb_put(txn, ledger_dbi(self, db), &k, &v, MDB_NOOVERWRITE);
+}
+
+int ledger_mark_retracted(MDB_txn *txn, const ledger_t *self, uint64_t target_seq, uint64_t by_seq)
+{
+    return s_seq_put_new(txn, self, LEDGER_DB_RETRACTED, target_seq, by_seq);
 }
 
 bool ledger_is_retracted(MDB_txn *txn, const ledger_t *self, uint64_t seq)
 {
-    uint8_t key[8];
-    be64_put(key, seq);
-    MDB_val k = {8, key}, v;
-    return mdb_get(txn, ledger_dbi(self, LEDGER_DB_RETRACTED), &k, &v) == 0;
+    uint64_t by;
+    return s_seq_get(txn, self, LEDGER_DB_RETRACTED, seq, &by) == 0;
 }
 
 int ledger_retracted_by(MDB_txn *txn, const ledger_t *self, uint64_t seq, uint64_t *by_seq)
 {
-    uint8_t key[8];
-    be64_put(key, seq);
-    MDB_val k = {8, key}, v;
-    int rc = mdb_get(txn, ledger_dbi(self, LEDGER_DB_RETRACTED), &k, &v);
-    if (rc == 0)
-        *by_seq = v.mv_size == 8 ? be64_get(v.mv_data) : 0;
-    return rc;
+    return s_seq_get(txn, self, LEDGER_DB_RETRACTED, seq, by_seq);
 }
 
 int ledger_mark_erasing(MDB_txn *txn, const ledger_t *self, uint64_t seq, uint64_t by_seq)
 {
-    uint8_t key[8], val[8];
-    be64_put(key, seq);
-    be64_put(val, by_seq);
-    MDB_val k = {8, key}, v = {8, val};
-    return mdb_put(txn, ledger_dbi(self, LEDGER_DB_ERASING), &k, &v, MDB_NOOVERWRITE);
+    return s_seq_put_new(txn, self, LEDGER_DB_ERASING, seq, by_seq);
 }
 
 int ledger_erasing(MDB_txn *txn, const ledger_t *self, uint64_t seq, uint64_t *by_seq)
 {
-    uint8_t key[8];
-    be64_put(key, seq);
-    MDB_val k = {8, key}, v;
-    int rc = mdb_get(txn, ledger_dbi(self, LEDGER_DB_ERASING), &k, &v);
-    if (rc == 0)
-        *by_seq = v.mv_size == 8 ? be64_get(v.mv_data) : 0;
-    return rc;
+    return s_seq_get(txn, self, LEDGER_DB_ERASING, seq, by_seq);
 }
 
 /* The agent record's fields after the förbund, in declaration order: all

@@ -34,38 +34,25 @@ static int s_target(replay_t *r, MDB_txn *log, const char *forbund, const uint8_
     return codec_decode_event(bytes, len, old, why, sizeof why) ? MDB_CORRUPTED : 0;
 }
 
-/* A retraction or correction at position `at` subtracts its target, if
- * the target's content still counts there: not a tombstone, and not
- * waiting for the tombstone of an erasure logged before `at` (that
- * erasure subtracted it). */
-static int s_withdraw(replay_t *r, MDB_txn *log, ledger_txn_t *lt, const char *forbund,
-                      const uint8_t *target_id, uint64_t at)
+/* The event at position `at` — a retraction, a correction or an erasure
+ * (`erasure`) — subtracts its target if the target's content still counts
+ * there. A tombstone added nothing and is never subtracted. A retraction
+ * or correction finds nothing to subtract once an erasure logged before
+ * it waits for the target's tombstone (that erasure subtracted it); an
+ * erasure subtracts while the target's bytes are still there (its
+ * tombstone waits for this, see erase.h), unless a retraction or
+ * correction before it did already. */
+static int s_subtract(replay_t *r, MDB_txn *log, ledger_txn_t *lt, const char *forbund,
+                      const uint8_t *target_id, uint64_t at, bool erasure)
 {
     uint64_t seq, by;
     event_msg_t *old;
     int rc = s_target(r, log, forbund, target_id, &seq, &old);
     if (rc)
-        return rc;
-    bool gone = erase_is_tombstone(old) || (ledger_erasing(log, r->source, seq, &by) == 0 && by < at);
-    rc = gone ? 0 : aggregate_event(r->aggregate, lt, old, 0, -1);
-    codec_free_event(&old);
-    return rc;
-}
-
-/* An erasure at position `at` subtracts its target while the target's
- * bytes are still there (its tombstone waits for this subtraction, see
- * erase.h), unless a retraction or correction before `at` did already. A
- * tombstone added nothing and is never subtracted. */
-static int s_erase(replay_t *r, MDB_txn *log, ledger_txn_t *lt, const event_msg_t *ev, uint64_t at)
-{
-    uint64_t seq, by;
-    event_msg_t *old;
-    int rc = s_target(r, log, ev->forbund, ev->erasure->target_id.data, &seq, &old);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    bool gone = erase_is_tombstone(old) || (ledger_retracted_by(log, r->source, seq, &by) == 0 && by < at);
+        return erasure && rc == MDB_NOTFOUND ? 0 : rc;
+    int (*before)(MDB_txn *, const ledger_t *, uint64_t, uint64_t *) =
+        erasure ? ledger_retracted_by : ledger_erasing;
+    bool gone = erase_is_tombstone(old) || (before(log, r->source, seq, &by) == 0 && by < at);
     rc = gone ? 0 : aggregate_event(r->aggregate, lt, old, 0, -1);
     codec_free_event(&old);
     return rc;
@@ -75,12 +62,13 @@ static int s_event(replay_t *r, MDB_txn *log, ledger_txn_t *lt, const event_msg_
 {
     switch (ev->body_case) {
     case FINSAM__V1__EVENT__BODY_APPROVAL: return 0; /* feeds no cell */
-    case FINSAM__V1__EVENT__BODY_ERASURE: return s_erase(r, log, lt, ev, seq);
+    case FINSAM__V1__EVENT__BODY_ERASURE:
+        return s_subtract(r, log, lt, ev->forbund, ev->erasure->target_id.data, seq, true);
     case FINSAM__V1__EVENT__BODY_RETRACTION:
-        return s_withdraw(r, log, lt, ev->forbund, ev->retraction->target_id.data, seq);
+        return s_subtract(r, log, lt, ev->forbund, ev->retraction->target_id.data, seq, false);
     default: break;
     }
-    int rc = ev->has_supersedes ? s_withdraw(r, log, lt, ev->forbund, ev->supersedes.data, seq) : 0;
+    int rc = ev->has_supersedes ? s_subtract(r, log, lt, ev->forbund, ev->supersedes.data, seq, false) : 0;
     uint64_t order = 0;
     if (rc == 0 && !erase_is_tombstone(ev) && (rc = aggregate_origin(log, r->source, ev, seq, &order)) == 0)
         rc = aggregate_event(r->aggregate, lt, ev, order, +1);

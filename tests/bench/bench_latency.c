@@ -42,6 +42,20 @@ static int s_collect(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
     return 0;
 }
 
+/* Asks for (or renews) the exact cell topics on the stream. */
+static void s_subscribe(zsock_t *sub, int flags)
+{
+    Finsam__V1__Subscribe req = FINSAM__V1__SUBSCRIBE__INIT;
+    char *prefix = "cell.";
+    req.n_prefixes = 1;
+    req.prefixes = &prefix;
+    size_t len;
+    uint8_t *bytes = codec_pack(&req.base, &len);
+    if (bytes)
+        zmq_send(zsock_resolve(sub), bytes, len, flags);
+    free(bytes);
+}
+
 static uint8_t *s_batch(uint64_t seq, uint8_t *ev, size_t evlen, size_t *len)
 {
     Finsam__V1__Batch b = FINSAM__V1__BATCH__INIT;
@@ -119,14 +133,7 @@ int main(int argc, char **argv)
         zsock_set_rcvhwm(sub, 0);
         zsock_set_linger(sub, 0);
         zsock_connect(sub, "%s", stream);
-        Finsam__V1__Subscribe req = FINSAM__V1__SUBSCRIBE__INIT;
-        char *prefix = "cell.";
-        req.n_prefixes = 1;
-        req.prefixes = &prefix;
-        size_t rlen;
-        uint8_t *rb = codec_pack(&req.base, &rlen);
-        zmq_send(zsock_resolve(sub), rb, rlen, 0);
-        free(rb);
+        s_subscribe(sub, 0);
         zcert_destroy(&sk);
         /* Its first answer: the subscription stands. */
         zsock_set_rcvtimeo(sub, 10000);
@@ -159,14 +166,7 @@ int main(int argc, char **argv)
     while (acked < count || (sub && visible < count)) {
         double now = bench_now();
         if (sub && now - last_renew > 1.5) { /* subscriptions expire unless renewed */
-            Finsam__V1__Subscribe req = FINSAM__V1__SUBSCRIBE__INIT;
-            char *prefix = "cell.";
-            req.n_prefixes = 1;
-            req.prefixes = &prefix;
-            size_t rlen;
-            uint8_t *rb = codec_pack(&req.base, &rlen);
-            zmq_send(zsock_resolve(sub), rb, rlen, ZMQ_DONTWAIT);
-            free(rb);
+            s_subscribe(sub, ZMQ_DONTWAIT);
             last_renew = now;
         }
         while (sent < count && now >= t0 + (double) sent / rate) {

@@ -109,7 +109,7 @@ static void test_erase_delivered_event(void)
 
     /* At the centre: the tombstone at the event's position, the Erasure
      * after it, the bytes scrubbed, the cells as a rebuild computes them. */
-    CHECK(!strcmp(eu_kind_at(&c, x.seq), "erased"));
+    CHECK(eu_wait_erased(&c, x.seq));
     CHECK(!strcmp(eu_kind_at(&c, 602), "erasure"));
     CHECK_EQ(tu_count_in_file(c.log, "ERASE-SCRUBBED events=1 "), 1);
     eu_check_gone(&c, &x, "ZZAGENTZZ", false);

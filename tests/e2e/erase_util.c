@@ -145,3 +145,21 @@ char *eu_replay_line(cluster_t *c, const char *sub, long n, uint64_t seq)
     free(text);
     return copy;
 }
+
+typedef struct {
+    const cluster_t *c;
+    uint64_t seq;
+} s_erased_t;
+
+static bool s_erased(void *arg)
+{
+    const s_erased_t *w = arg;
+    return !strcmp(eu_kind_at(w->c, w->seq), "erased") &&
+           tu_count_in_file(w->c->log, "ERASE-SCRUBBED events=") > 0;
+}
+
+bool eu_wait_erased(const cluster_t *c, uint64_t seq)
+{
+    s_erased_t w = {c, seq};
+    return tu_wait_for(s_erased, &w, 20000);
+}

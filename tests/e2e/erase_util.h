@@ -47,6 +47,11 @@ bool eu_find(const cluster_t *c, const char *forbund, const char *marker, int64_
 /* Body kind of the stored event at seq ("erased" for a tombstone); static
  * storage, valid until the next call. */
 const char *eu_kind_at(const cluster_t *c, uint64_t seq);
+/* Waits (up to 20 s) until the event at seq is a tombstone and the
+ * collector has logged the scrub that followed: an erasure is
+ * acknowledged when stored, and its target's bytes are replaced once the
+ * cells have passed it (count/erase.h). */
+bool eu_wait_erased(const cluster_t *c, uint64_t seq);
 
 /* Copies of needle in the collector's ledger/data.mdb. */
 long eu_count_data_mdb(const cluster_t *c, const void *needle, size_t len);
