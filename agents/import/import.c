@@ -210,7 +210,10 @@ static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *b
 
 void import_set_position(import_t *self, const char *sheet, long line)
 {
-    snprintf(self->sheet, sizeof self->sheet, "%s", sheet ? sheet : "");
+    /* Called once a row: a plain copy, truncated as snprintf would. */
+    size_t n = sheet ? strnlen(sheet, sizeof self->sheet - 1) : 0;
+    memcpy(self->sheet, sheet ? sheet : "", n);
+    self->sheet[n] = '\0';
     self->line = line;
 }
 
@@ -244,14 +247,6 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         goto free_build;
     rc = -1;
 
-    /* Content hash over the event with an empty id, prefixed by the day. */
-    uint8_t content[ANON_HASH_LEN], id[ANON_ID_LEN];
-    b->ev.id = (ProtobufCBinaryData){0, NULL};
-    size_t clen;
-    if (!(canon = codec_pack(&b->ev.base, &clen))) {
-        row_fail(&e, "row", "out of memory");
-        goto free_build;
-    }
     /* An optional site-local response id separates rows that are
      * otherwise identical (two anonymous staff answering alike on one day).
      * It is hashed, never sent. */
@@ -263,29 +258,45 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         goto free_build;
     }
     size_t rlen = rid && json_is_string(rid) ? json_string_length(rid) : 0;
-    uint8_t *prefixed = realloc(canon, 4 + clen + 1 + rlen);
-    if (!prefixed) {
-        row_fail(&e, "row", "out of memory");
-        goto free_build;
-    }
-    canon = prefixed;
-    memmove(canon + 4, canon, clen);
-    be32_put(canon, (uint32_t) days);
-    size_t hlen = 4 + clen;
-    if (rlen) {
-        canon[hlen++] = 0x01;
-        memcpy(canon + hlen, json_string_value(rid), rlen);
-        hlen += rlen;
-    }
-    anon_hash(self->ctx.anon, "finsam-event-id", canon, hlen, content);
-    anon_event_id(y, m, content, id);
-    b->ev.id = (ProtobufCBinaryData){ANON_ID_LEN, id};
 
+    /* The event is packed once, with a placeholder id of the final length.
+     * Its content hash is over the same event with an EMPTY id, prefixed
+     * by the day (and followed by the response id): field 1 (id, required)
+     * is packed first, as 0x0a, length, bytes, so the empty-id encoding is
+     * 0x0a 0x00 and then the rest of these bytes unchanged. The id is then
+     * written into its place. */
+    uint8_t content[ANON_HASH_LEN], id[ANON_ID_LEN] = {0};
+    b->ev.id = (ProtobufCBinaryData){ANON_ID_LEN, id};
     size_t len;
     if (!(bytes = codec_pack(&b->ev.base, &len))) {
         row_fail(&e, "row", "out of memory");
         goto free_build;
     }
+    if (len < 2 + ANON_ID_LEN || bytes[0] != 0x0a || bytes[1] != ANON_ID_LEN) {
+        row_fail(&e, "row", "internal error: unexpected event encoding");
+        goto free_bytes;
+    }
+    size_t rest = len - 2 - ANON_ID_LEN, hlen = 4 + 2 + rest;
+    uint8_t stackbuf[1024];
+    canon = 4 + 2 + rest + 1 + rlen > sizeof stackbuf ? malloc(4 + 2 + rest + 1 + rlen) : NULL;
+    uint8_t *c = canon ? canon : stackbuf;
+    if (4 + 2 + rest + 1 + rlen > sizeof stackbuf && !canon) {
+        row_fail(&e, "row", "out of memory");
+        goto free_bytes;
+    }
+    be32_put(c, (uint32_t) days);
+    c[4] = 0x0a;
+    c[5] = 0x00;
+    memcpy(c + 6, bytes + 2 + ANON_ID_LEN, rest);
+    if (rlen) {
+        c[hlen++] = 0x01;
+        memcpy(c + hlen, json_string_value(rid), rlen);
+        hlen += rlen;
+    }
+    anon_hash(self->ctx.anon, "finsam-event-id", c, hlen, content);
+    anon_event_id(y, m, content, id);
+    memcpy(bytes + 2, id, ANON_ID_LEN);
+
     /* Check with the collector's own functions before anything is kept. */
     event_msg_t *ev = NULL;
     char reason[256];
