@@ -63,6 +63,7 @@ struct import_t {
     s_correction_t *corrections;
     size_t ncorrections, corrections_cap;
     uint64_t import_no; /* the last commit's, 0: none */
+    row_event_t *scratch; /* the row being built, reused (row_event_reset) */
     char dropped_names[S_MAX_DROPPED_NAMES * (CAT_CODE_MAX + 2)];
     int ndropped_names;
 };
@@ -231,9 +232,10 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
     if (row_date(&self->ctx, row, &y, &m, &d, &days, &e) < 0)
         return -1;
 
-    row_event_t *b = calloc(1, sizeof *b);
-    if (!b)
+    if (!self->scratch && !(self->scratch = malloc(sizeof *self->scratch)))
         return row_fail(&e, "row", "out of memory");
+    row_event_t *b = self->scratch;
+    row_event_reset(b);
     int rc = -1;
     uint8_t *canon = NULL, *bytes = NULL;
     finsam__v1__event__init(&b->ev);
@@ -320,7 +322,6 @@ free_bytes:
 free_build:
     free(canon);
     sodium_memzero(b->pseudonym, sizeof b->pseudonym);
-    free(b);
     return rc;
 }
 
@@ -364,6 +365,7 @@ void import_destroy(import_t **self_p)
     s_clear(self);
     free(self->pending);
     free(self->corrections);
+    free(self->scratch);
     free(self);
     *self_p = NULL;
 }

@@ -13,6 +13,7 @@
 
 #include "util.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,8 +150,18 @@ int row_date(const row_ctx_t *self, json_t *row, int *y, int *m, int *d, int32_t
     if (row_string(row, "date", true, &s, e) < 0)
         return -1;
     char tail;
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || sscanf(s, "%4d-%2d-%2d%c", y, m, d, &tail) != 3 ||
-        !anon_is_date(*y, *m, *d))
+    bool digits = strlen(s) == 10;
+    for (int i = 0; i < 10 && digits; i++)
+        digits = i == 4 || i == 7 || isdigit((unsigned char) s[i]);
+    if (digits && s[4] == '-' && s[7] == '-') {
+        /* The usual spelling, read without sscanf (once a row), as it would read it. */
+        *y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+        *m = (s[5] - '0') * 10 + (s[6] - '0');
+        *d = (s[8] - '0') * 10 + (s[9] - '0');
+        if (!anon_is_date(*y, *m, *d))
+            return row_fail(e, "date", "must be a date YYYY-MM-DD");
+    } else if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+               sscanf(s, "%4d-%2d-%2d%c", y, m, d, &tail) != 3 || !anon_is_date(*y, *m, *d))
         return row_fail(e, "date", "must be a date YYYY-MM-DD");
     *days = anon_days_from_civil(*y, *m, *d);
     if (*days > self->today_days)
