@@ -37,11 +37,6 @@
 
 #define S_MAX_DROPPED_NAMES 8
 
-typedef struct {
-    outbox_item_t item;
-    uint8_t *bytes; /* owned; item.bytes points here */
-    long row;       /* where the row is: its line, or its row in the sheet */
-} s_pending_t;
 
 /* A correction found at the commit, for the report. */
 typedef struct {
@@ -53,7 +48,12 @@ struct import_t {
     row_ctx_t ctx; /* catalogue, key, insats codes, today */
     const char *forbund;
     int64_t now_s;
-    s_pending_t *pending;
+    /* The pending events: what outbox_put takes, as it takes it (no copy
+     * of a large import's items at the commit); each item's bytes are
+     * owned here. where[i]: where item i's row is, its line or its row in
+     * the sheet. */
+    outbox_item_t *items;
+    long *where;
     size_t npending, cap;
     size_t dropped;
     size_t rows;         /* import_row calls */
@@ -192,20 +192,27 @@ static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *b
                   const uint8_t content[ANON_HASH_LEN], const char *rid, size_t rlen)
 {
     if (self->npending == self->cap) {
-        s_pending_t *grown = array_grow(self->pending, &self->cap, sizeof *grown, 256);
-        if (!grown)
+        size_t cap = self->cap;
+        outbox_item_t *items = array_grow(self->items, &cap, sizeof *items, 256);
+        if (!items)
             return -1;
-        self->pending = grown;
+        self->items = items;
+        cap = self->cap;
+        long *where = array_grow(self->where, &cap, sizeof *where, 256);
+        if (!where)
+            return -1;
+        self->where = where;
+        self->cap = cap;
     }
-    s_pending_t *p = &self->pending[self->npending++];
-    memset(p, 0, sizeof *p);
-    p->bytes = bytes;
-    memcpy(p->item.id, b->ev.id.data, ANON_ID_LEN);
-    memcpy(p->item.content, content, ANON_HASH_LEN);
-    p->row = self->line ? self->line : (long) self->rows;
-    s_keys(self, b, days, rid, rlen, &p->item);
-    p->item.bytes = bytes;
-    p->item.len = len;
+    outbox_item_t *it = &self->items[self->npending];
+    memset(it, 0, sizeof *it);
+    memcpy(it->id, b->ev.id.data, ANON_ID_LEN);
+    memcpy(it->content, content, ANON_HASH_LEN);
+    self->where[self->npending] = self->line ? self->line : (long) self->rows;
+    s_keys(self, b, days, rid, rlen, it);
+    it->bytes = bytes;
+    it->len = len;
+    self->npending++;
     return 0;
 }
 
@@ -353,7 +360,7 @@ import_t *import_new(const catalogue_t *cat, const anon_t *anon, const char *for
 static void s_clear(import_t *self)
 {
     for (size_t i = 0; i < self->npending; i++)
-        free(self->pending[i].bytes);
+        free((uint8_t *) self->items[i].bytes);
     self->npending = 0;
 }
 
@@ -363,7 +370,8 @@ void import_destroy(import_t **self_p)
         return;
     import_t *self = *self_p;
     s_clear(self);
-    free(self->pending);
+    free(self->items);
+    free(self->where);
     free(self->corrections);
     free(self->scratch);
     free(self);
@@ -397,7 +405,7 @@ static void s_note_corrections(import_t *self, const outbox_item_t *items)
                 return; /* the report then lists fewer; the counts stay right */
             self->corrections = grown;
         }
-        self->corrections[self->ncorrections++] = (s_correction_t){self->pending[i].row, items[i].prior_day};
+        self->corrections[self->ncorrections++] = (s_correction_t){self->where[i], items[i].prior_day};
     }
 }
 
@@ -416,19 +424,19 @@ fin_err_t import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_s
 {
     if (self->npending == 0)
         return FIN_OK;
-    outbox_item_t *items = malloc(self->npending * sizeof *items);
-    if (!items)
-        return fin_fail(err, errlen, FIN_ENOMEM, "%s", strerror(ENOMEM));
-    for (size_t i = 0; i < self->npending; i++)
-        items[i] = self->pending[i].item;
+    outbox_item_t *items = self->items;
     outbox_put_stats_t ps;
     fin_err_t rc = outbox_put(outbox, items, self->npending, dry_run, &ps, err, errlen);
     if (rc) {
-        free(items);
+        /* Kept for another try as they were: outbox_put may have given a
+         * change back an id of its own (outbox.c, s_rechain), which keeps
+         * the month and replaces the rest of the id, here always the first
+         * 12 bytes of the content hash (anon_event_id). */
+        for (size_t i = 0; i < self->npending; i++)
+            memcpy(items[i].id + 4, items[i].content, ANON_ID_LEN - 4);
         return rc;
     }
     s_note_corrections(self, items);
-    free(items);
     if (ps.import_no)
         self->import_no = ps.import_no;
     stats->accepted += ps.added;
