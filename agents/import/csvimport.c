@@ -67,6 +67,12 @@ static bool s_is_utf8(const uint8_t *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        /* Runs of ASCII, most of a file, eight bytes at a time. */
+        uint64_t w;
+        while (i + 8 <= n && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0))
+            i += 8;
+        if (i >= n)
+            break;
         uint8_t c = p[i];
         if (c < 0x80) {
             i++;
