@@ -364,6 +364,9 @@ static int s_answer(const mapping_t *self, const mapping_col_t *c, const char *b
     return -1;
 }
 
+/* The keys of a row are field names (the table in mapping.c) and
+ * catalogue item codes, ASCII by construction: they are set without
+ * jansson's UTF-8 check, which cost more than the rest of a set. */
 json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncells, int *col, char *why,
                     size_t whylen)
 {
@@ -374,7 +377,7 @@ json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncel
         goto fail;
     }
     for (size_t i = 0; i < self->nvalues; i++)
-        json_object_set_new(row, self->values[i].field->name,
+        json_object_set_new_nocheck(row, self->values[i].field->name,
                             mapping_convert(self, self->values[i].field, self->values[i].text, why, whylen));
     for (size_t i = 0; i < self->ncols; i++) {
         const mapping_col_t *c = &self->cols[i];
@@ -408,17 +411,17 @@ json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncel
             json_t *v = mapping_convert(self, c->field, buf, why, whylen);
             if (!v)
                 goto fail;
-            json_object_set_new(row, c->field->name, v);
+            json_object_set_new_nocheck(row, c->field->name, v);
         } else {
             long long v;
             if (s_answer(self, c, buf, &v, why, whylen) < 0)
                 goto fail;
-            json_object_set_new(answers, c->code, json_integer(v));
+            json_object_set_new_nocheck(answers, c->code, json_integer(v));
         }
     }
     *col = -1;
     if (json_object_size(answers))
-        json_object_set(row, "answers", answers);
+        json_object_set_nocheck(row, "answers", answers);
     json_decref(answers);
     return row;
 fail:
