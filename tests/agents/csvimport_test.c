@@ -236,7 +236,13 @@ static void test_file_level_errors(void)
  * right check digit (Luhn over the nine digits). */
 static void s_pnr(int n, char out[11])
 {
-    snprintf(out, 11, "8001%02d%03d", 1 + n % 28, n / 28 % 1000);
+    int day = 1 + n % 28, serial = n / 28 % 1000;
+    memcpy(out, "8001", 4);
+    out[4] = (char) ('0' + day / 10);
+    out[5] = (char) ('0' + day % 10);
+    out[6] = (char) ('0' + serial / 100);
+    out[7] = (char) ('0' + serial / 10 % 10);
+    out[8] = (char) ('0' + serial % 10);
     int sum = 0;
     for (int i = 0; i < 9; i++) {
         int d = (out[i] - '0') * (i % 2 ? 1 : 2);
