@@ -463,15 +463,20 @@ static int s_put_one(MDB_txn *txn, const store_t *st, s_batch_t *b, size_t i, ui
     return 0;
 }
 
-/* qsort context is not portable: the items being sorted, for s_cmp_entry. */
-static _Thread_local const s_batch_t *s_sorting;
-static _Thread_local int s_sorting_which;
+/* What s_cmp_entry compares: item indices (+ 1) of b by one of their keys. */
+typedef struct {
+    const s_batch_t *b;
+    int which;
+} s_sort_t;
 
-static int s_cmp_entry(const void *a, const void *b)
+/* The order of LMDB's default key comparison (memcmp; all keys of one
+ * database have the same length). */
+static int s_cmp_entry(const void *a, const void *b, void *arg)
 {
-    const outbox_item_t *x = &s_sorting->items[*(const uint32_t *) a - 1];
-    const outbox_item_t *y = &s_sorting->items[*(const uint32_t *) b - 1];
-    return memcmp(s_key_of(x, s_sorting_which), s_key_of(y, s_sorting_which), s_key_len(s_sorting_which));
+    const s_sort_t *s = arg;
+    const outbox_item_t *x = &s->b->items[*(const uint32_t *) a - 1];
+    const outbox_item_t *y = &s->b->items[*(const uint32_t *) b - 1];
+    return memcmp(s_key_of(x, s->which), s_key_of(y, s->which), s_key_len(s->which));
 }
 
 static int s_cmp_index(const void *a, const void *b)
@@ -519,9 +524,8 @@ static int s_flush_one(MDB_txn *txn, const store_t *st, s_batch_t *b, s_table_t 
             t->slot[n++] = t->slot[i];
     if (n == 0)
         return 0;
-    s_sorting = b;
-    s_sorting_which = which;
-    qsort(t->slot, n, sizeof *t->slot, s_cmp_entry);
+    s_sort_t by = {b, which};
+    qsort_r(t->slot, n, sizeof *t->slot, s_cmp_entry, &by);
     MDB_dbi dbi = store_dbi(st, db);
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, dbi, &cur);
