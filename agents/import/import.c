@@ -37,7 +37,6 @@
 
 #define S_MAX_DROPPED_NAMES 8
 
-
 /* A correction found at the commit, for the report. */
 typedef struct {
     long row;
@@ -285,11 +284,11 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         row_fail(&e, "row", "internal error: unexpected event encoding");
         goto free_bytes;
     }
-    size_t rest = len - 2 - ANON_ID_LEN, hlen = 4 + 2 + rest;
+    /* day, 0x0a 0x00, the rest, then 0x01 and the response id if any */
+    size_t rest = len - 2 - ANON_ID_LEN, hlen = 4 + 2 + rest, need = hlen + 1 + rlen;
     uint8_t stackbuf[1024];
-    canon = 4 + 2 + rest + 1 + rlen > sizeof stackbuf ? malloc(4 + 2 + rest + 1 + rlen) : NULL;
-    uint8_t *c = canon ? canon : stackbuf;
-    if (4 + 2 + rest + 1 + rlen > sizeof stackbuf && !canon) {
+    uint8_t *c = need <= sizeof stackbuf ? stackbuf : (canon = malloc(need));
+    if (!c) {
         row_fail(&e, "row", "out of memory");
         goto free_bytes;
     }
