@@ -62,6 +62,7 @@ typedef struct {
 typedef struct {
     const mapping_field_t *field;
     char *text;
+    json_t *json; /* text converted (mapping_convert) once at load, for every row; NULL before */
 } mapping_value_t;
 
 struct mapping_t {

@@ -377,8 +377,12 @@ json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncel
         goto fail;
     }
     for (size_t i = 0; i < self->nvalues; i++)
-        json_object_set_new_nocheck(row, self->values[i].field->name,
-                            mapping_convert(self, self->values[i].field, self->values[i].text, why, whylen));
+        if (self->values[i].json) /* converted at load; shared by every row, which only reads it */
+            json_object_set_nocheck(row, self->values[i].field->name, self->values[i].json);
+        else
+            json_object_set_new_nocheck(
+                row, self->values[i].field->name,
+                mapping_convert(self, self->values[i].field, self->values[i].text, why, whylen));
     for (size_t i = 0; i < self->ncols; i++) {
         const mapping_col_t *c = &self->cols[i];
         const char *cell = (size_t) c->col < ncells ? cells[c->col] : "";
