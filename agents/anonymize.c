@@ -219,7 +219,11 @@ fin_err_t anon_pnr_normalize(const char *in, int ty, int tm, int td, char out[13
         return fin_fail(err, errlen, FIN_EINPUT, S_PNR_FUTURE);
     if (s_luhn_check_digit(ten) != ten[9] - '0')
         return fin_fail(err, errlen, FIN_EINPUT, S_PNR_CHECKSUM);
-    snprintf(out, 13, "%04d%.8s", year, ten + 2);
+    /* "%04d%.8s" by hand (once a row): anon_is_date held year to 1800-9999. */
+    for (int i = 3, y = year; i >= 0; i--, y /= 10)
+        out[i] = (char) ('0' + y % 10);
+    memcpy(out + 4, ten + 2, 8);
+    out[12] = '\0';
     if (birth_year)
         *birth_year = year;
     return FIN_OK;
@@ -254,6 +258,14 @@ void anon_event_id(int year, int month, const uint8_t content_hash[ANON_HASH_LEN
 
 /* ---- leak detection ---------------------------------------------------- */
 
+/* What may stand between the digits of a number written by hand: the
+ * set " -+()" (a test, not strchr: it runs for every character of every
+ * mapped cell). */
+static bool s_is_digit_sep(char c)
+{
+    return c == ' ' || c == '-' || c == '+' || c == '(' || c == ')';
+}
+
 bool anon_looks_identifying(const char *s)
 {
     const char *at = strchr(s, '@');
@@ -263,7 +275,7 @@ bool anon_looks_identifying(const char *s)
     for (const char *p = s; *p; p++) {
         if (isdigit((unsigned char) *p))
             ndigits++;
-        else if (!strchr(" -+()", *p))
+        else if (!s_is_digit_sep(*p))
             return false;
     }
     return ndigits >= 8;
@@ -287,7 +299,7 @@ bool anon_contains_identifying(const char *s)
         if (*p && isdigit((unsigned char) *p)) {
             if (++ndigits >= 8)
                 return true;
-        } else if (!*p || !strchr(" -+()", *p)) {
+        } else if (!*p || !s_is_digit_sep(*p)) {
             if (!*p)
                 break;
             ndigits = 0;

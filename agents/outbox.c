@@ -257,9 +257,101 @@ static void s_rechain(uint8_t id[OUTBOX_ID_LEN], const uint8_t current[OUTBOX_ID
     memcpy(id + 4, out, OUTBOX_ID_LEN - 4);
 }
 
-/* One item inside the put transaction. */
-static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_t *next_seq)
+/* ---- one transaction's writes to the key databases ------------------------
+ *
+ * An item's entries in "ids", "natural" and "window" are not put when the
+ * item is queued but gathered here and written at the end of the
+ * transaction (s_batch_flush): the keys that sort after every key already
+ * in a database go in ascending order with MDB_APPEND, which leaves full
+ * pages behind (random-order puts leave B-tree pages about 70 % full, and
+ * sorted puts without MDB_APPEND half full); the others in the items' own
+ * order, as before. What a later item of the same transaction asks about
+ * an earlier one is answered by the tables below first, then by the
+ * databases, so the outcome of each item is what it was with a put per
+ * item. */
+
+/* An open-addressing table of item indices (+ 1; 0: empty) keyed by an
+ * item's id, natural key or day-free key (keyed hashes: their bytes are
+ * uniform, so 8 of them are the hash). */
+typedef struct {
+    uint32_t *slot;
+    size_t mask;
+} s_table_t;
+
+typedef struct {
+    outbox_item_t *items;
+    size_t n;
+    uint64_t *seq;        /* each queued item's seq */
+    s_table_t ids, natural, window;
+} s_batch_t;
+
+enum { S_KEY_ID, S_KEY_NATURAL, S_KEY_WINDOW };
+
+static const uint8_t *s_key_of(const outbox_item_t *it, int which)
 {
+    return which == S_KEY_ID ? it->id : which == S_KEY_NATURAL ? it->natural : it->window;
+}
+
+static size_t s_key_len(int which)
+{
+    return which == S_KEY_ID ? OUTBOX_ID_LEN : OUTBOX_HASH_LEN;
+}
+
+static int s_batch_init(s_batch_t *b, outbox_item_t *items, size_t n)
+{
+    memset(b, 0, sizeof *b);
+    b->items = items;
+    b->n = n;
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    b->seq = malloc((n ? n : 1) * sizeof *b->seq);
+    b->ids.slot = calloc(cap, sizeof *b->ids.slot);
+    b->natural.slot = calloc(cap, sizeof *b->natural.slot);
+    b->window.slot = calloc(cap, sizeof *b->window.slot);
+    b->ids.mask = b->natural.mask = b->window.mask = cap - 1;
+    return b->seq && b->ids.slot && b->natural.slot && b->window.slot ? 0 : ENOMEM;
+}
+
+static void s_batch_free(s_batch_t *b)
+{
+    free(b->seq);
+    free(b->ids.slot);
+    free(b->natural.slot);
+    free(b->window.slot);
+}
+
+/* The slot of key in t: the one holding it, or the empty one where it goes. */
+static uint32_t *s_table_slot(const s_batch_t *b, const s_table_t *t, int which, const uint8_t *key)
+{
+    uint64_t h;
+    memcpy(&h, key + (which == S_KEY_ID ? 4 : 0), sizeof h); /* an id's hash part follows its month */
+    size_t len = s_key_len(which);
+    for (size_t i = (size_t) h & t->mask;; i = (i + 1) & t->mask) {
+        uint32_t v = t->slot[i];
+        if (v == 0 || !memcmp(s_key_of(&b->items[v - 1], which), key, len))
+            return &t->slot[i];
+    }
+}
+
+/* The item of this transaction that last wrote key, or NULL. */
+static const outbox_item_t *s_batch_find(const s_batch_t *b, const s_table_t *t, int which,
+                                         const uint8_t *key)
+{
+    uint32_t v = *s_table_slot(b, t, which, key);
+    return v ? &b->items[v - 1] : NULL;
+}
+
+static void s_batch_set(s_batch_t *b, s_table_t *t, int which, size_t i)
+{
+    *s_table_slot(b, t, which, s_key_of(&b->items[i], which)) = (uint32_t) i + 1;
+}
+
+/* One item inside the put transaction (its entries in the key databases
+ * are gathered in b, see above). */
+static int s_put_one(MDB_txn *txn, const store_t *st, s_batch_t *b, size_t i, uint64_t *next_seq)
+{
+    outbox_item_t *it = &b->items[i];
     MDB_val k = {OUTBOX_ID_LEN, it->id}, v;
     it->prior_day = -1;
     /* What the row's identity (natural key, or day window) holds now is
@@ -271,7 +363,17 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
     MDB_val nk = {OUTBOX_HASH_LEN, it->natural}, wk = {OUTBOX_HASH_LEN, it->window};
     if (it->has_window) {
         /* Checked first: it also knows the earlier day, for the report. */
-        rc = mdb_get(txn, store_dbi(st, DB_WINDOW), &wk, &v);
+        uint8_t wbuf[S_WINDOW_VAL];
+        const outbox_item_t *e = s_batch_find(b, &b->window, S_KEY_WINDOW, it->window);
+        if (e) {
+            be32_put(wbuf, (uint32_t) e->day);
+            memcpy(wbuf + 4, e->id, OUTBOX_ID_LEN);
+            memcpy(wbuf + 4 + OUTBOX_ID_LEN, e->content, OUTBOX_HASH_LEN);
+            v = (MDB_val){sizeof wbuf, wbuf};
+            rc = 0;
+        } else {
+            rc = mdb_get(txn, store_dbi(st, DB_WINDOW), &wk, &v);
+        }
         if (rc == 0) {
             if (v.mv_size != S_WINDOW_VAL)
                 return MDB_CORRUPTED;
@@ -292,7 +394,16 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
         }
     }
     if (it->has_natural && !correction) {
-        rc = mdb_get(txn, store_dbi(st, DB_NATURAL), &nk, &v);
+        uint8_t nbuf[OUTBOX_ID_LEN + OUTBOX_HASH_LEN];
+        const outbox_item_t *e = s_batch_find(b, &b->natural, S_KEY_NATURAL, it->natural);
+        if (e) {
+            memcpy(nbuf, e->id, OUTBOX_ID_LEN);
+            memcpy(nbuf + OUTBOX_ID_LEN, e->content, OUTBOX_HASH_LEN);
+            v = (MDB_val){sizeof nbuf, nbuf};
+            rc = 0;
+        } else {
+            rc = mdb_get(txn, store_dbi(st, DB_NATURAL), &nk, &v);
+        }
         if (rc == 0) {
             if (v.mv_size != OUTBOX_ID_LEN + OUTBOX_HASH_LEN)
                 return MDB_CORRUPTED;
@@ -309,10 +420,10 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
         }
     }
 
-    rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
+    rc = s_batch_find(b, &b->ids, S_KEY_ID, it->id) ? 0 : mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
     if (rc == 0 && correction) {
         s_rechain(it->id, old_id); /* A -> B -> A */
-        rc = mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
+        rc = s_batch_find(b, &b->ids, S_KEY_ID, it->id) ? 0 : mdb_get(txn, store_dbi(st, DB_IDS), &k, &v);
     }
     if (rc == 0) {
         /* Known, and its keys not found above: either a row without keys,
@@ -341,28 +452,133 @@ static int s_put_one(MDB_txn *txn, const store_t *st, outbox_item_t *it, uint64_
     free(owned);
     if (rc)
         return rc;
-    MDB_val seqval = {8, seqkey};
-    if ((rc = mdb_put(txn, store_dbi(st, DB_IDS), &k, &seqval, 0)))
-        return rc;
-    if (it->has_natural) {
-        uint8_t nv[OUTBOX_ID_LEN + OUTBOX_HASH_LEN];
-        memcpy(nv, it->id, OUTBOX_ID_LEN);
-        memcpy(nv + OUTBOX_ID_LEN, it->content, OUTBOX_HASH_LEN);
-        MDB_val nval = {sizeof nv, nv};
-        if ((rc = mdb_put(txn, store_dbi(st, DB_NATURAL), &nk, &nval, 0)))
-            return rc;
-    }
-    if (it->has_window) {
-        uint8_t wv[S_WINDOW_VAL];
-        be32_put(wv, (uint32_t) it->day);
-        memcpy(wv + 4, it->id, OUTBOX_ID_LEN);
-        memcpy(wv + 4 + OUTBOX_ID_LEN, it->content, OUTBOX_HASH_LEN);
-        MDB_val wval = {sizeof wv, wv};
-        if ((rc = mdb_put(txn, store_dbi(st, DB_WINDOW), &wk, &wval, 0)))
-            return rc;
-    }
+    b->seq[i] = *next_seq;
+    s_batch_set(b, &b->ids, S_KEY_ID, i);
+    if (it->has_natural)
+        s_batch_set(b, &b->natural, S_KEY_NATURAL, i);
+    if (it->has_window)
+        s_batch_set(b, &b->window, S_KEY_WINDOW, i);
     (*next_seq)++;
     it->result = correction ? OUTBOX_CORRECTION : OUTBOX_NEW;
+    return 0;
+}
+
+/* What s_cmp_entry compares: item indices (+ 1) of b by one of their keys. */
+typedef struct {
+    const s_batch_t *b;
+    int which;
+} s_sort_t;
+
+/* The order of LMDB's default key comparison (memcmp; all keys of one
+ * database have the same length). */
+static int s_cmp_entry(const void *a, const void *b, void *arg)
+{
+    const s_sort_t *s = arg;
+    const outbox_item_t *x = &s->b->items[*(const uint32_t *) a - 1];
+    const outbox_item_t *y = &s->b->items[*(const uint32_t *) b - 1];
+    return memcmp(s_key_of(x, s->which), s_key_of(y, s->which), s_key_len(s->which));
+}
+
+static int s_cmp_index(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* Puts item i's entry in one key database: with cur and MDB_APPEND at its
+ * end, else where it belongs. */
+static int s_put_entry(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *cur, const s_batch_t *b, size_t i, int which,
+                       unsigned flags)
+{
+    const outbox_item_t *it = &b->items[i];
+    uint8_t buf[S_WINDOW_VAL];
+    MDB_val k = {s_key_len(which), (void *) s_key_of(it, which)}, v = {0, buf};
+    switch (which) {
+    case S_KEY_ID:
+        be64_put(buf, b->seq[i]);
+        v.mv_size = 8;
+        break;
+    case S_KEY_NATURAL:
+        memcpy(buf, it->id, OUTBOX_ID_LEN);
+        memcpy(buf + OUTBOX_ID_LEN, it->content, OUTBOX_HASH_LEN);
+        v.mv_size = OUTBOX_ID_LEN + OUTBOX_HASH_LEN;
+        break;
+    default:
+        be32_put(buf, (uint32_t) it->day);
+        memcpy(buf + 4, it->id, OUTBOX_ID_LEN);
+        memcpy(buf + 4 + OUTBOX_ID_LEN, it->content, OUTBOX_HASH_LEN);
+        v.mv_size = S_WINDOW_VAL;
+        break;
+    }
+    return cur ? mdb_cursor_put(cur, &k, &v, flags) : mdb_put(txn, dbi, &k, &v, flags);
+}
+
+/* Writes one database's gathered entries (see above). */
+static int s_flush_one(MDB_txn *txn, const store_t *st, s_batch_t *b, s_table_t *t, int which, int db)
+{
+    /* The table's entries, each key once with the item that wrote it
+     * last, in queue order (an item's index is its order). */
+    size_t n = 0;
+    for (size_t i = 0; i <= t->mask; i++)
+        if (t->slot[i])
+            t->slot[n++] = t->slot[i];
+    if (n == 0)
+        return 0;
+    s_sort_t by = {b, which};
+    qsort_r(t->slot, n, sizeof *t->slot, s_cmp_entry, &by);
+    MDB_dbi dbi = store_dbi(st, db);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    size_t klen = s_key_len(which);
+    MDB_val last;
+    rc = mdb_cursor_get(cur, &last, NULL, MDB_LAST);
+    if (rc && rc != MDB_NOTFOUND)
+        goto close;
+    bool empty = rc == MDB_NOTFOUND;
+    /* The first entry that sorts after every key in the database. */
+    size_t tail = 0;
+    while (!empty && tail < n) {
+        const uint8_t *key = s_key_of(&b->items[t->slot[tail] - 1], which);
+        size_t cmp_len = last.mv_size < klen ? last.mv_size : klen;
+        int c = memcmp(key, last.mv_data, cmp_len);
+        if (c > 0 || (c == 0 && klen > last.mv_size))
+            break;
+        tail++;
+    }
+    /* Those before it go in queue order, as a put per item did. */
+    if (tail) {
+        uint32_t *head = malloc(tail * sizeof *head);
+        if (!head) {
+            rc = ENOMEM;
+            goto close;
+        }
+        memcpy(head, t->slot, tail * sizeof *head);
+        qsort(head, tail, sizeof *head, s_cmp_index);
+        rc = 0;
+        for (size_t j = 0; j < tail && rc == 0; j++)
+            rc = s_put_entry(txn, dbi, NULL, b, head[j] - 1, which, 0);
+        free(head);
+        if (rc)
+            goto close;
+    }
+    rc = 0;
+    for (size_t j = tail; j < n && rc == 0; j++)
+        rc = s_put_entry(txn, dbi, cur, b, t->slot[j] - 1, which, MDB_APPEND);
+close:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Writes what the items of b gathered for the key databases. */
+static int s_batch_flush(MDB_txn *txn, const store_t *st, s_batch_t *b)
+{
+    int rc;
+    if ((rc = s_flush_one(txn, st, b, &b->ids, S_KEY_ID, DB_IDS)) ||
+        (rc = s_flush_one(txn, st, b, &b->natural, S_KEY_NATURAL, DB_NATURAL)) ||
+        (rc = s_flush_one(txn, st, b, &b->window, S_KEY_WINDOW, DB_WINDOW)))
+        return rc;
     return 0;
 }
 
@@ -393,6 +609,24 @@ static int s_put_import(MDB_txn *txn, const store_t *st, s_put_ctx_t *ctx)
     return 0;
 }
 
+/* True when a put of these items would clearly not fit in the map as it
+ * is, so the body asks store_write to grow it (MDB_MAP_FULL) before doing
+ * the work rather than after: a large import would otherwise run its
+ * whole put once for nothing at each doubling. The estimate is generous
+ * (twice the encoded bytes plus the key entries, as if no free page were
+ * reused); it only decides when to grow, never whether the put may
+ * happen, so it stops below 1 TiB, store.c's largest map, where a put
+ * that might still fit is simply tried. */
+static bool s_too_small(outbox_t *self, const outbox_item_t *items, size_t n)
+{
+    uint64_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += 2 * (uint64_t) items[i].len + 256;
+    size_t map, used;
+    store_usage(self->store, &map, &used);
+    return map < ((size_t) 1 << 39) && used + need > map;
+}
+
 static int s_put_body(MDB_txn *txn, void *arg)
 {
     s_put_ctx_t *ctx = arg;
@@ -403,9 +637,14 @@ static int s_put_body(MDB_txn *txn, void *arg)
     int rc = s_meta_get(txn, meta, "next_seq", 1, &next_seq);
     if (rc)
         return rc;
+    if (!ctx->dry_run && s_too_small(ctx->self, ctx->items, ctx->n))
+        return MDB_MAP_FULL; /* store_write grows the map and runs the body again */
+    s_batch_t b;
+    if ((rc = s_batch_init(&b, ctx->items, ctx->n)))
+        goto free_batch;
     for (size_t i = 0; i < ctx->n; i++) {
-        if ((rc = s_put_one(txn, st, &ctx->items[i], &next_seq)))
-            return rc;
+        if ((rc = s_put_one(txn, st, &b, i, &next_seq)))
+            goto free_batch;
         switch (ctx->items[i].result) {
         case OUTBOX_NEW: ctx->stats.added++; break;
         case OUTBOX_CORRECTION:
@@ -416,6 +655,10 @@ static int s_put_body(MDB_txn *txn, void *arg)
         case OUTBOX_WITHDRAWN: ctx->stats.withdrawn++; break;
         }
     }
+    /* A dry run only decides: nothing it gathered is written. */
+    if (!ctx->dry_run && (rc = s_batch_flush(txn, st, &b)))
+        goto free_batch;
+    s_batch_free(&b);
     if ((rc = s_meta_put(txn, meta, "next_seq", next_seq)))
         return rc;
     /* The quota counts the queue's pages as they would be after this put
@@ -431,6 +674,9 @@ static int s_put_body(MDB_txn *txn, void *arg)
     if (ctx->stats.added && (rc = s_put_import(txn, st, ctx)))
         return rc;
     return ctx->dry_run ? S_DRY_RUN : 0;
+free_batch:
+    s_batch_free(&b);
+    return rc;
 }
 
 fin_err_t outbox_put(outbox_t *self, outbox_item_t *items, size_t n, bool dry_run, outbox_put_stats_t *stats,
@@ -822,9 +1068,13 @@ static int s_erase_body(MDB_txn *txn, void *arg)
     if (rc)
         return rc;
     uint64_t next_seq;
-    if ((rc = s_meta_get(txn, meta, "next_seq", 1, &next_seq)) ||
-        (rc = s_put_one(txn, st, c->erasure, &next_seq)) ||
-        (rc = s_meta_put(txn, meta, "next_seq", next_seq)))
+    s_batch_t b;
+    if ((rc = s_batch_init(&b, c->erasure, 1)) == 0 &&
+        (rc = s_meta_get(txn, meta, "next_seq", 1, &next_seq)) == 0 &&
+        (rc = s_put_one(txn, st, &b, 0, &next_seq)) == 0 && (rc = s_batch_flush(txn, st, &b)) == 0)
+        rc = s_meta_put(txn, meta, "next_seq", next_seq);
+    s_batch_free(&b);
+    if (rc)
         return rc;
     /* Gone, and its erasure queued before: nothing changes, no commit. */
     if (c->where == OUTBOX_TARGET_GONE && c->erasure->result == OUTBOX_ALREADY)
@@ -978,18 +1228,27 @@ static int s_withdraw_body(MDB_txn *txn, void *arg)
     int rc = s_meta_get(txn, meta, "next_seq", 1, &next_seq);
     if (rc)
         return rc;
+    s_batch_t b;
+    if ((rc = s_batch_init(&b, c->items, c->n)))
+        goto free_batch;
     for (size_t i = 0; i < c->n; i++) {
         c->items[i].has_natural = c->items[i].has_window = false;
-        if ((rc = s_put_one(txn, st, &c->items[i], &next_seq)))
-            return rc;
+        if ((rc = s_put_one(txn, st, &b, i, &next_seq)))
+            goto free_batch;
         if (c->items[i].result == OUTBOX_NEW || c->items[i].result == OUTBOX_CORRECTION)
             c->stats.added++;
         else
             c->stats.already++;
         MDB_val tk = {OUTBOX_ID_LEN, (void *) c->targets[i]}, empty = {0, NULL};
         if ((rc = mdb_put(txn, store_dbi(st, DB_WITHDRAWN), &tk, &empty, 0)))
-            return rc;
+            goto free_batch;
     }
+    /* Written before the scans below (s_forget), which read those databases. */
+    rc = s_batch_flush(txn, st, &b);
+free_batch:
+    s_batch_free(&b);
+    if (rc)
+        return rc;
     MDB_dbi unkeyed = store_dbi(st, DB_UNKEYED);
     if ((rc = s_meta_put(txn, meta, "next_seq", next_seq)) ||
         (rc = s_forget(txn, store_dbi(st, DB_NATURAL), OUTBOX_ID_LEN + OUTBOX_HASH_LEN, 0, &unkeyed, c)) ||

@@ -95,8 +95,19 @@ int csvcell_number(const char *s, long long *whole, bool *fraction, bool *round_
 int csvcell_date(const char *s, char out[11])
 {
     int y, m, d, n = 0;
-    if (isdigit((unsigned char) s[0]) && s[4] == '-' && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
-        n == 10) {
+    /* The common spelling, YYYY-MM-DD in digits, without sscanf (which a
+     * large import calls once a row); anything else takes the general
+     * path below, which reads this spelling the same way. */
+    bool iso = true;
+    for (int i = 0; i < 10 && iso; i++)
+        iso = i == 4 || i == 7 ? s[i] == '-' : isdigit((unsigned char) s[i]) != 0;
+    if (iso) {
+        y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+        m = (s[5] - '0') * 10 + (s[6] - '0');
+        d = (s[8] - '0') * 10 + (s[9] - '0');
+        n = 10;
+    } else if (isdigit((unsigned char) s[0]) && s[4] == '-' && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
+               n == 10) {
         /* ISO date, maybe with a time: 2026-03-14 10:22 or 2026-03-14T10:22:05 */
     } else if ((sscanf(s, "%2d/%2d/%4d%n", &d, &m, &y, &n) == 3 ||
                 sscanf(s, "%2d.%2d.%4d%n", &d, &m, &y, &n) == 3) &&
@@ -112,7 +123,12 @@ int csvcell_date(const char *s, char out[11])
             return -1;
     if (!anon_is_date(y, m, d))
         return -1;
-    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    if (iso) {
+        memcpy(out, s, 10); /* what the format below writes for it */
+        out[10] = '\0';
+    } else {
+        snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    }
     return 0;
 }
 

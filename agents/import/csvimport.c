@@ -40,9 +40,14 @@ typedef struct {
     import_t *imp;
     import_stats_t st;
     rejects_t *rejects;
-    /* the record being collected */
+    /* the record being collected: its cells are NUL-terminated strings
+     * one after another in `arena` (no allocation per cell); until the
+     * record ends, cells[i] holds the offset of cell i there, since the
+     * arena may move as it grows (s_on_record makes them pointers) */
     char **cells;
     size_t ncells, cap;
+    char *arena;
+    size_t alen, acap;
     bool has_nul;
     bool failed_alloc;
     /* where we are */
@@ -62,6 +67,12 @@ static bool s_is_utf8(const uint8_t *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        /* Runs of ASCII, most of a file, eight bytes at a time. */
+        uint64_t w;
+        while (i + 8 <= n && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0))
+            i += 8;
+        if (i >= n)
+            break;
         uint8_t c = p[i];
         if (c < 0x80) {
             i++;
@@ -257,9 +268,8 @@ static void s_row(s_ctx_t *c)
 
 static void s_clear_cells(s_ctx_t *c)
 {
-    for (size_t i = 0; i < c->ncells; i++)
-        free(c->cells[i]);
     c->ncells = 0;
+    c->alen = 0;
     c->has_nul = false;
 }
 
@@ -337,11 +347,32 @@ static void s_on_field(void *data, size_t len, void *arg)
     s_ctx_t *c = arg;
     if (c->failed_alloc)
         return;
-    if (!s_push_cell(&c->cells, &c->ncells, &c->cap, data, len)) {
-        c->failed_alloc = true;
-        return;
+    if (c->ncells == c->cap) {
+        char **grown = array_grow(c->cells, &c->cap, sizeof *grown, 32);
+        if (!grown) {
+            c->failed_alloc = true;
+            return;
+        }
+        c->cells = grown;
     }
-    c->has_nul |= memchr(c->cells[c->ncells - 1], '\0', len) != NULL;
+    if (c->acap - c->alen < len + 1) {
+        size_t want = c->acap ? c->acap : 4096;
+        while (want - c->alen < len + 1)
+            want *= 2;
+        char *grown = realloc(c->arena, want);
+        if (!grown) {
+            c->failed_alloc = true;
+            return;
+        }
+        c->arena = grown;
+        c->acap = want;
+    }
+    if (len)
+        memcpy(c->arena + c->alen, data, len);
+    c->arena[c->alen + len] = '\0';
+    c->cells[c->ncells++] = (char *) (uintptr_t) c->alen; /* an offset until the record ends */
+    c->alen += len + 1;
+    c->has_nul |= len && memchr(data, '\0', len) != NULL;
 }
 
 /* A row of bare separators (";;;;", Excel's rows once touched) or of
@@ -359,6 +390,8 @@ static void s_on_record(int term, void *arg)
 {
     (void) term;
     s_ctx_t *c = arg;
+    for (size_t i = 0; i < c->ncells; i++)
+        c->cells[i] = c->arena + (uintptr_t) c->cells[i];
     bool blank = s_blank_row((const char *const *) c->cells, c->ncells);
     if (!c->fatal && !c->failed_alloc && !blank)
         s_row(c);
@@ -480,6 +513,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
 free_parser:
     s_clear_cells(&c);
     free(c.cells);
+    free(c.arena);
     if (parser_live)
         csv_free(&parser);
 free_import:

@@ -37,12 +37,6 @@
 
 #define S_MAX_DROPPED_NAMES 8
 
-typedef struct {
-    outbox_item_t item;
-    uint8_t *bytes; /* owned; item.bytes points here */
-    long row;       /* where the row is: its line, or its row in the sheet */
-} s_pending_t;
-
 /* A correction found at the commit, for the report. */
 typedef struct {
     long row;
@@ -53,7 +47,12 @@ struct import_t {
     row_ctx_t ctx; /* catalogue, key, insats codes, today */
     const char *forbund;
     int64_t now_s;
-    s_pending_t *pending;
+    /* The pending events: what outbox_put takes, as it takes it (no copy
+     * of a large import's items at the commit); each item's bytes are
+     * owned here. where[i]: where item i's row is, its line or its row in
+     * the sheet. */
+    outbox_item_t *items;
+    long *where;
     size_t npending, cap;
     size_t dropped;
     size_t rows;         /* import_row calls */
@@ -63,6 +62,7 @@ struct import_t {
     s_correction_t *corrections;
     size_t ncorrections, corrections_cap;
     uint64_t import_no; /* the last commit's, 0: none */
+    row_event_t *scratch; /* the row being built, reused (row_event_reset) */
     char dropped_names[S_MAX_DROPPED_NAMES * (CAT_CODE_MAX + 2)];
     int ndropped_names;
 };
@@ -191,26 +191,36 @@ static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *b
                   const uint8_t content[ANON_HASH_LEN], const char *rid, size_t rlen)
 {
     if (self->npending == self->cap) {
-        s_pending_t *grown = array_grow(self->pending, &self->cap, sizeof *grown, 256);
-        if (!grown)
+        size_t cap = self->cap;
+        outbox_item_t *items = array_grow(self->items, &cap, sizeof *items, 256);
+        if (!items)
             return -1;
-        self->pending = grown;
+        self->items = items;
+        cap = self->cap;
+        long *where = array_grow(self->where, &cap, sizeof *where, 256);
+        if (!where)
+            return -1;
+        self->where = where;
+        self->cap = cap;
     }
-    s_pending_t *p = &self->pending[self->npending++];
-    memset(p, 0, sizeof *p);
-    p->bytes = bytes;
-    memcpy(p->item.id, b->ev.id.data, ANON_ID_LEN);
-    memcpy(p->item.content, content, ANON_HASH_LEN);
-    p->row = self->line ? self->line : (long) self->rows;
-    s_keys(self, b, days, rid, rlen, &p->item);
-    p->item.bytes = bytes;
-    p->item.len = len;
+    outbox_item_t *it = &self->items[self->npending];
+    memset(it, 0, sizeof *it);
+    memcpy(it->id, b->ev.id.data, ANON_ID_LEN);
+    memcpy(it->content, content, ANON_HASH_LEN);
+    self->where[self->npending] = self->line ? self->line : (long) self->rows;
+    s_keys(self, b, days, rid, rlen, it);
+    it->bytes = bytes;
+    it->len = len;
+    self->npending++;
     return 0;
 }
 
 void import_set_position(import_t *self, const char *sheet, long line)
 {
-    snprintf(self->sheet, sizeof self->sheet, "%s", sheet ? sheet : "");
+    /* Called once a row: a plain copy, truncated as snprintf would. */
+    size_t n = sheet ? strnlen(sheet, sizeof self->sheet - 1) : 0;
+    memcpy(self->sheet, sheet ? sheet : "", n);
+    self->sheet[n] = '\0';
     self->line = line;
 }
 
@@ -228,9 +238,10 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
     if (row_date(&self->ctx, row, &y, &m, &d, &days, &e) < 0)
         return -1;
 
-    row_event_t *b = calloc(1, sizeof *b);
-    if (!b)
+    if (!self->scratch && !(self->scratch = malloc(sizeof *self->scratch)))
         return row_fail(&e, "row", "out of memory");
+    row_event_t *b = self->scratch;
+    row_event_reset(b);
     int rc = -1;
     uint8_t *canon = NULL, *bytes = NULL;
     finsam__v1__event__init(&b->ev);
@@ -244,14 +255,6 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         goto free_build;
     rc = -1;
 
-    /* Content hash over the event with an empty id, prefixed by the day. */
-    uint8_t content[ANON_HASH_LEN], id[ANON_ID_LEN];
-    b->ev.id = (ProtobufCBinaryData){0, NULL};
-    size_t clen;
-    if (!(canon = codec_pack(&b->ev.base, &clen))) {
-        row_fail(&e, "row", "out of memory");
-        goto free_build;
-    }
     /* An optional site-local response id separates rows that are
      * otherwise identical (two anonymous staff answering alike on one day).
      * It is hashed, never sent. */
@@ -263,29 +266,45 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         goto free_build;
     }
     size_t rlen = rid && json_is_string(rid) ? json_string_length(rid) : 0;
-    uint8_t *prefixed = realloc(canon, 4 + clen + 1 + rlen);
-    if (!prefixed) {
-        row_fail(&e, "row", "out of memory");
-        goto free_build;
-    }
-    canon = prefixed;
-    memmove(canon + 4, canon, clen);
-    be32_put(canon, (uint32_t) days);
-    size_t hlen = 4 + clen;
-    if (rlen) {
-        canon[hlen++] = 0x01;
-        memcpy(canon + hlen, json_string_value(rid), rlen);
-        hlen += rlen;
-    }
-    anon_hash(self->ctx.anon, "finsam-event-id", canon, hlen, content);
-    anon_event_id(y, m, content, id);
-    b->ev.id = (ProtobufCBinaryData){ANON_ID_LEN, id};
 
+    /* The event is packed once, with a placeholder id of the final length.
+     * Its content hash is over the same event with an EMPTY id, prefixed
+     * by the day (and followed by the response id): field 1 (id, required)
+     * is packed first, as 0x0a, length, bytes, so the empty-id encoding is
+     * 0x0a 0x00 and then the rest of these bytes unchanged. The id is then
+     * written into its place. */
+    uint8_t content[ANON_HASH_LEN], id[ANON_ID_LEN] = {0};
+    b->ev.id = (ProtobufCBinaryData){ANON_ID_LEN, id};
     size_t len;
     if (!(bytes = codec_pack(&b->ev.base, &len))) {
         row_fail(&e, "row", "out of memory");
         goto free_build;
     }
+    if (len < 2 + ANON_ID_LEN || bytes[0] != 0x0a || bytes[1] != ANON_ID_LEN) {
+        row_fail(&e, "row", "internal error: unexpected event encoding");
+        goto free_bytes;
+    }
+    /* day, 0x0a 0x00, the rest, then 0x01 and the response id if any */
+    size_t rest = len - 2 - ANON_ID_LEN, hlen = 4 + 2 + rest, need = hlen + 1 + rlen;
+    uint8_t stackbuf[1024];
+    uint8_t *c = need <= sizeof stackbuf ? stackbuf : (canon = malloc(need));
+    if (!c) {
+        row_fail(&e, "row", "out of memory");
+        goto free_bytes;
+    }
+    be32_put(c, (uint32_t) days);
+    c[4] = 0x0a;
+    c[5] = 0x00;
+    memcpy(c + 6, bytes + 2 + ANON_ID_LEN, rest);
+    if (rlen) {
+        c[hlen++] = 0x01;
+        memcpy(c + hlen, json_string_value(rid), rlen);
+        hlen += rlen;
+    }
+    anon_hash(self->ctx.anon, "finsam-event-id", c, hlen, content);
+    anon_event_id(y, m, content, id);
+    memcpy(bytes + 2, id, ANON_ID_LEN);
+
     /* Check with the collector's own functions before anything is kept. */
     event_msg_t *ev = NULL;
     char reason[256];
@@ -309,7 +328,6 @@ free_bytes:
 free_build:
     free(canon);
     sodium_memzero(b->pseudonym, sizeof b->pseudonym);
-    free(b);
     return rc;
 }
 
@@ -341,7 +359,7 @@ import_t *import_new(const catalogue_t *cat, const anon_t *anon, const char *for
 static void s_clear(import_t *self)
 {
     for (size_t i = 0; i < self->npending; i++)
-        free(self->pending[i].bytes);
+        free((uint8_t *) self->items[i].bytes);
     self->npending = 0;
 }
 
@@ -351,8 +369,10 @@ void import_destroy(import_t **self_p)
         return;
     import_t *self = *self_p;
     s_clear(self);
-    free(self->pending);
+    free(self->items);
+    free(self->where);
     free(self->corrections);
+    free(self->scratch);
     free(self);
     *self_p = NULL;
 }
@@ -384,7 +404,7 @@ static void s_note_corrections(import_t *self, const outbox_item_t *items)
                 return; /* the report then lists fewer; the counts stay right */
             self->corrections = grown;
         }
-        self->corrections[self->ncorrections++] = (s_correction_t){self->pending[i].row, items[i].prior_day};
+        self->corrections[self->ncorrections++] = (s_correction_t){self->where[i], items[i].prior_day};
     }
 }
 
@@ -403,19 +423,19 @@ fin_err_t import_commit(import_t *self, outbox_t *outbox, bool dry_run, import_s
 {
     if (self->npending == 0)
         return FIN_OK;
-    outbox_item_t *items = malloc(self->npending * sizeof *items);
-    if (!items)
-        return fin_fail(err, errlen, FIN_ENOMEM, "%s", strerror(ENOMEM));
-    for (size_t i = 0; i < self->npending; i++)
-        items[i] = self->pending[i].item;
+    outbox_item_t *items = self->items;
     outbox_put_stats_t ps;
     fin_err_t rc = outbox_put(outbox, items, self->npending, dry_run, &ps, err, errlen);
     if (rc) {
-        free(items);
+        /* Kept for another try as they were: outbox_put may have given a
+         * change back an id of its own (outbox.c, s_rechain), which keeps
+         * the month and replaces the rest of the id, here always the first
+         * 12 bytes of the content hash (anon_event_id). */
+        for (size_t i = 0; i < self->npending; i++)
+            memcpy(items[i].id + 4, items[i].content, ANON_ID_LEN - 4);
         return rc;
     }
     s_note_corrections(self, items);
-    free(items);
     if (ps.import_no)
         self->import_no = ps.import_no;
     stats->accepted += ps.added;

@@ -283,7 +283,7 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
         if (!v)
             return s_fail(self, "out of memory");
         self->values = v;
-        self->values[self->nvalues] = (mapping_value_t){f, strdup(value)};
+        self->values[self->nvalues] = (mapping_value_t){f, strdup(value), NULL};
         if (!self->values[self->nvalues++].text)
             return s_fail(self, "out of memory");
         return 1;
@@ -363,7 +363,8 @@ static int s_check(mapping_t *self)
             s_fail(self, "%s: %s", self->values[i].field->name, why);
             return -1;
         }
-        json_decref(v);
+        json_decref(self->values[i].json);
+        self->values[i].json = v; /* every row's (mapping_row) */
         has_kind |= !strcmp(self->values[i].field->name, "kind");
     }
     for (size_t i = 0; i < self->ncols; i++)
@@ -541,8 +542,10 @@ void mapping_destroy(mapping_t **self_p)
     for (size_t i = 0; i < self->ncols; i++)
         free(self->cols[i].spec);
     free(self->cols);
-    for (size_t i = 0; i < self->nvalues; i++)
+    for (size_t i = 0; i < self->nvalues; i++) {
         free(self->values[i].text);
+        json_decref(self->values[i].json);
+    }
     free(self->values);
     for (size_t i = 0; i < self->nsets; i++) {
         for (size_t j = 0; j < self->sets[i].n; j++) {

@@ -39,7 +39,7 @@ typedef struct {
     char *to;   /* canonical value, or the integer for answers */
 } mapping_label_t;
 
-typedef struct {
+typedef struct mapping_labelset {
     char name[CAT_CODE_MAX]; /* "" = [labels] (every answer column), else a field or item */
     mapping_label_t *labels;
     size_t n;
@@ -54,11 +54,15 @@ typedef struct {
     bool prefix;
     bool required;
     int col; /* bound column, 0-based; -1 before bind */
+    /* [labels.CODE] and [labels] (NULL: none), found at bind: the sets do
+     * not change after load, and an answer cell asks for both */
+    const struct mapping_labelset *own_labels, *all_labels;
 } mapping_col_t;
 
 typedef struct {
     const mapping_field_t *field;
     char *text;
+    json_t *json; /* text converted (mapping_convert) once at load, for every row; NULL before */
 } mapping_value_t;
 
 struct mapping_t {

@@ -31,14 +31,18 @@ mapping_labelset_t *mapping_labelset(const mapping_t *self, const char *name)
     return NULL;
 }
 
-static const char *s_label(const mapping_t *self, const char *set, const char *norm)
+static const char *s_label_in(const mapping_labelset_t *ls, const char *norm)
 {
-    const mapping_labelset_t *ls = mapping_labelset(self, set);
     if (ls)
         for (size_t i = 0; i < ls->n; i++)
             if (!strcmp(ls->labels[i].from, norm))
                 return ls->labels[i].to;
     return NULL;
+}
+
+static const char *s_label(const mapping_t *self, const char *set, const char *norm)
+{
+    return s_label_in(mapping_labelset(self, set), norm);
 }
 
 json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const char *cell, char *why,
@@ -173,6 +177,8 @@ fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells,
     for (size_t c = 0; c < self->ncols; c++) {
         mapping_col_t *col = &self->cols[c];
         col->col = -1;
+        col->own_labels = mapping_labelset(self, col->code);
+        col->all_labels = mapping_labelset(self, "");
         int found = 0;
         char want[MAPPING_MAX_CELL + 1], have[MAPPING_MAX_CELL + 1];
         csvcell_norm(col->spec, want, sizeof want);
@@ -317,9 +323,9 @@ static int s_answer(const mapping_t *self, const mapping_col_t *c, const char *b
 {
     char norm[MAPPING_MAX_CELL + 1];
     csvcell_norm(buf, norm, sizeof norm);
-    const char *to = s_label(self, c->code, norm);
+    const char *to = s_label_in(c->own_labels, norm);
     if (!to)
-        to = s_label(self, "", norm);
+        to = s_label_in(c->all_labels, norm);
     bool frac, up;
     if (to)
         return csvcell_number(to, out, &frac, &up); /* checked at load */
@@ -342,7 +348,7 @@ static int s_answer(const mapping_t *self, const mapping_col_t *c, const char *b
          * "value outside scale". */
         char num[24];
         snprintf(num, sizeof num, "%lld", *out);
-        if ((to = s_label(self, c->code, num)) || (to = s_label(self, "", num)))
+        if ((to = s_label_in(c->own_labels, num)) || (to = s_label_in(c->all_labels, num)))
             return csvcell_number(to, out, &frac, &up);
         bool on_scale = (*out >= sc->min && *out <= sc->max) || *out == sc->dont_know;
         if (on_scale && (!strcmp(sc->code, "yesno") || !strcmp(sc->code, "agree5"))) {
@@ -358,6 +364,9 @@ static int s_answer(const mapping_t *self, const mapping_col_t *c, const char *b
     return -1;
 }
 
+/* The keys of a row are field names (the table in mapping.c) and
+ * catalogue item codes, ASCII by construction: they are set without
+ * jansson's UTF-8 check, which cost more than the rest of a set. */
 json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncells, int *col, char *why,
                     size_t whylen)
 {
@@ -368,8 +377,12 @@ json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncel
         goto fail;
     }
     for (size_t i = 0; i < self->nvalues; i++)
-        json_object_set_new(row, self->values[i].field->name,
-                            mapping_convert(self, self->values[i].field, self->values[i].text, why, whylen));
+        if (self->values[i].json) /* converted at load; shared by every row, which only reads it */
+            json_object_set_nocheck(row, self->values[i].field->name, self->values[i].json);
+        else
+            json_object_set_new_nocheck(
+                row, self->values[i].field->name,
+                mapping_convert(self, self->values[i].field, self->values[i].text, why, whylen));
     for (size_t i = 0; i < self->ncols; i++) {
         const mapping_col_t *c = &self->cols[i];
         const char *cell = (size_t) c->col < ncells ? cells[c->col] : "";
@@ -402,17 +415,17 @@ json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncel
             json_t *v = mapping_convert(self, c->field, buf, why, whylen);
             if (!v)
                 goto fail;
-            json_object_set_new(row, c->field->name, v);
+            json_object_set_new_nocheck(row, c->field->name, v);
         } else {
             long long v;
             if (s_answer(self, c, buf, &v, why, whylen) < 0)
                 goto fail;
-            json_object_set_new(answers, c->code, json_integer(v));
+            json_object_set_new_nocheck(answers, c->code, json_integer(v));
         }
     }
     *col = -1;
     if (json_object_size(answers))
-        json_object_set(row, "answers", answers);
+        json_object_set_nocheck(row, "answers", answers);
     json_decref(answers);
     return row;
 fail:

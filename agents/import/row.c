@@ -13,6 +13,7 @@
 
 #include "util.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,8 +150,18 @@ int row_date(const row_ctx_t *self, json_t *row, int *y, int *m, int *d, int32_t
     if (row_string(row, "date", true, &s, e) < 0)
         return -1;
     char tail;
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || sscanf(s, "%4d-%2d-%2d%c", y, m, d, &tail) != 3 ||
-        !anon_is_date(*y, *m, *d))
+    bool digits = strlen(s) == 10;
+    for (int i = 0; i < 10 && digits; i++)
+        digits = i == 4 || i == 7 || isdigit((unsigned char) s[i]);
+    if (digits && s[4] == '-' && s[7] == '-') {
+        /* The usual spelling, read without sscanf (once a row), as it would read it. */
+        *y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+        *m = (s[5] - '0') * 10 + (s[6] - '0');
+        *d = (s[8] - '0') * 10 + (s[9] - '0');
+        if (!anon_is_date(*y, *m, *d))
+            return row_fail(e, "date", "must be a date YYYY-MM-DD");
+    } else if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+               sscanf(s, "%4d-%2d-%2d%c", y, m, d, &tail) != 3 || !anon_is_date(*y, *m, *d))
         return row_fail(e, "date", "must be a date YYYY-MM-DD");
     *days = anon_days_from_civil(*y, *m, *d);
     if (*days > self->today_days)
@@ -198,21 +209,27 @@ static int s_answers(const catalogue_t *cat, json_t *row, const cat_instrument_t
     json_object_foreach(obj, key, v) {
         if (anon_looks_identifying(key))
             return row_fail(e, "answers", "an item name " S_IDENTIFYING);
-        snprintf(field, sizeof field, "answers.%.40s", s_known_item(cat, key) ? key : "?");
-        if (json_is_string(v) && anon_looks_identifying(json_string_value(v)))
-            return row_fail(e, field, S_IDENTIFYING);
-        if (json_is_integer(v) && anon_number_looks_identifying(json_integer_value(v)))
-            return row_fail(e, field, S_IDENTIFYING);
+        /* An item of this instrument is known; any other key is looked up
+         * in the whole catalogue only when a message needs its name (the
+         * search costs more than the rest of the row). */
         const cat_item_t *it = code_is_valid(key, CAT_CODE_MAX - 1) ? catalogue_item(in, key) : NULL;
-        if (!it)
-            return row_fail(e, field, "not an item of instrument %s%s", in->code,
-                            s_known_item(cat, key) ? "" : " (name not shown: not in the catalogue)");
-        if (!json_is_integer(v))
-            return row_fail(e, field, "must be an integer");
-        long long x = json_integer_value(v);
-        if (x < -1000000 || x > 1000000 || !cat_scale_accepts(it->scale, (int) x))
+        bool bad_value = (json_is_string(v) && anon_looks_identifying(json_string_value(v))) ||
+                         (json_is_integer(v) && anon_number_looks_identifying(json_integer_value(v)));
+        long long x = json_is_integer(v) ? json_integer_value(v) : 0;
+        if (bad_value || !it || !json_is_integer(v) || x < -1000000 || x > 1000000 ||
+            !cat_scale_accepts(it->scale, (int) x)) {
+            bool known = it || s_known_item(cat, key);
+            snprintf(field, sizeof field, "answers.%.40s", known ? key : "?");
+            if (bad_value)
+                return row_fail(e, field, S_IDENTIFYING);
+            if (!it)
+                return row_fail(e, field, "not an item of instrument %s%s", in->code,
+                                known ? "" : " (name not shown: not in the catalogue)");
+            if (!json_is_integer(v))
+                return row_fail(e, field, "must be an integer");
             return row_fail(e, field, "value outside scale %s (%d-%d%s)", it->scale->code, it->scale->min,
                             it->scale->max, it->scale->dont_know >= 0 ? ", 0 = don't know" : "");
+        }
         Finsam__V1__Answer *a = &b->answers[b->nanswers];
         finsam__v1__answer__init(a);
         a->item = (char *) key; /* lives as long as the row */

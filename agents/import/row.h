@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Where a failed check writes: the field's name and the reason. */
 typedef struct {
@@ -43,7 +44,9 @@ typedef struct {
 } row_ctx_t;
 
 /* An event being built: the protobuf structs point into it and into the
- * row (answers' item names), so it lives as long as the row. */
+ * row (answers' item names), so it lives as long as the row. One is
+ * reused for every row of an import: row_event_reset zeroes everything
+ * before `answers`; the answers are set one by one (the first nanswers). */
 typedef struct {
     Finsam__V1__Event ev;
     Finsam__V1__ParticipantSurvey ps;
@@ -51,8 +54,6 @@ typedef struct {
     Finsam__V1__StaffSurvey ss;
     Finsam__V1__OrganisationReport org;
     Finsam__V1__Retraction ret;
-    Finsam__V1__Answer answers[CODEC_MAX_ANSWERS];
-    Finsam__V1__Answer *answer_ptrs[CODEC_MAX_ANSWERS];
     size_t nanswers;
     uint8_t pseudonym[ANON_PSEUDONYM_LEN];
     uint8_t target[ANON_ID_LEN];
@@ -60,7 +61,16 @@ typedef struct {
     bool has_natural;
     char natural_kind[24];
     char natural_what[CAT_CODE_MAX];
+    /* last: not zeroed per row (4 KB) */
+    Finsam__V1__Answer answers[CODEC_MAX_ANSWERS];
+    Finsam__V1__Answer *answer_ptrs[CODEC_MAX_ANSWERS];
 } row_event_t;
+
+/* Makes b as calloc left it, but for the answers (see above). */
+static inline void row_event_reset(row_event_t *b)
+{
+    memset(b, 0, offsetof(row_event_t, answers));
+}
 
 /* A string field (NULL when absent and not required). Values that look
  * like direct identifiers are refused, except in the fields that hold

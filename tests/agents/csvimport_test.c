@@ -232,6 +232,80 @@ static void test_file_level_errors(void)
     CHECK_EQ(s_import("/nonexistent/x.csv"), 66);
 }
 
+/* Row n's personnummer: born 1980-01-(1 + n % 28), serial n / 28, a
+ * right check digit (Luhn over the nine digits). */
+static void s_pnr(int n, char out[11])
+{
+    int day = 1 + n % 28, serial = n / 28 % 1000;
+    memcpy(out, "8001", 4);
+    out[4] = (char) ('0' + day / 10);
+    out[5] = (char) ('0' + day % 10);
+    out[6] = (char) ('0' + serial / 100);
+    out[7] = (char) ('0' + serial / 10 % 10);
+    out[8] = (char) ('0' + serial % 10);
+    int sum = 0;
+    for (int i = 0; i < 9; i++) {
+        int d = (out[i] - '0') * (i % 2 ? 1 : 2);
+        sum += d > 9 ? d - 9 : d;
+    }
+    out[9] = (char) ('0' + (10 - sum % 10) % 10);
+    out[10] = '\0';
+}
+
+/* A file of many rows (the cells of each record in one arena, the key
+ * entries written at the end of the put): rejects deep in the file name
+ * their lines in order, a syntax fault after thousands of rows still
+ * stores nothing, and the good file is stored whole, once. */
+static void test_many_rows(void)
+{
+    s_setup();
+    enum { N = 2000 };
+    size_t cap = 128 + (size_t) N * 64;
+    char *good = malloc(cap), *bad = malloc(cap), *open = malloc(cap);
+    CHECK(good && bad && open);
+    size_t g = 0, b = 0, o = 0;
+    g += (size_t) snprintf(good + g, cap - g, "%s", s_header);
+    b += (size_t) snprintf(bad + b, cap - b, "%s", s_header);
+    o += (size_t) snprintf(open + o, cap - o, "%s", s_header);
+    for (int i = 0; i < N; i++) {
+        char pnr[11];
+        s_pnr(i, pnr);
+        g += (size_t) snprintf(good + g, cap - g, "%s;A;2026-03-01;Projekt;Kvinna;;Instämmer helt;3\n", pnr);
+        /* line i + 2: 702 and 1502 a column short, 1702 an unknown label */
+        b += (size_t) snprintf(bad + b, cap - b, "%s;A;2026-03-01;Projekt;Kvinna;;%s%s\n", pnr,
+                               i == 1700 ? "Kanske" : "Instämmer helt", i == 700 || i == 1500 ? "" : ";3");
+        o += (size_t) snprintf(open + o, cap - o, "%s;%sA;2026-03-01;Projekt;Kvinna;;Instämmer helt;3\n", pnr,
+                               i == 1800 ? "\"" : "");
+    }
+    CHECK_EQ(s_import(s_file("bad.csv", bad)), 65);
+    CHECK(s_log_has("bad.csv:1702: column 7 \"Behov\": unknown answer label \"Kanske\""));
+    CHECK(s_log_has("bad.csv:702: row: has 7 columns, the header has 8"));
+    CHECK(s_log_has("bad.csv:1502: row: has 7 columns, the header has 8"));
+    char want[128];
+    snprintf(want, sizeof want, "rows=%d accepted=0", N);
+    CHECK(s_log_has(want));
+    CHECK(s_log_has("rejected=3"));
+    char *log = tu_read_file(s_log);
+    CHECK(log && strstr(log, "bad.csv:702:") < strstr(log, "bad.csv:1502:"));
+    free(log);
+    CHECK_EQ(s_import(s_file("open.csv", open)), 65);
+    CHECK(s_log_has("open.csv:1802: csv: a quoted field is not closed"));
+    CHECK_EQ(s_agent("status", NULL, NULL, NULL), 0);
+    CHECK(s_log_has("queued=0 "));
+    CHECK_EQ(s_import(s_file("good.csv", good)), 0);
+    snprintf(want, sizeof want, "rows=%d accepted=%d already_imported=0", N, N);
+    CHECK(s_log_has(want));
+    CHECK_EQ(s_import(s_file("good.csv", good)), 0);
+    snprintf(want, sizeof want, "rows=%d accepted=0 already_imported=%d", N, N);
+    CHECK(s_log_has(want));
+    CHECK_EQ(s_agent("status", NULL, NULL, NULL), 0);
+    snprintf(want, sizeof want, "queued=%d ", N);
+    CHECK(s_log_has(want));
+    free(good);
+    free(bad);
+    free(open);
+}
+
 static void test_example_mapping_ships_working(void)
 {
     s_setup();
@@ -361,6 +435,7 @@ static const test_case_t s_cases[] = {
     {"insats column", test_insats_column},
     {"numbered columns without header", test_numbered_columns_without_header},
     {"version 2 items", test_version_2_items},
+    {"many rows", test_many_rows},
 };
 
 int main(int argc, char **argv)

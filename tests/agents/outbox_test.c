@@ -315,6 +315,95 @@ static void test_correction_supersedes(void)
     s_env_free(&e);
 }
 
+static int s_collect_events(uint64_t seq, const uint8_t *bytes, size_t len, void *arg);
+
+/* A row changed and changed back inside ONE file: each later row is a
+ * correction of the one before, as it is across files (the outbox writes
+ * its key entries at the end of the transaction and answers for the
+ * earlier rows of the same put itself), and the change back gets an id of
+ * its own. The same file again adds nothing for its first row. */
+static void test_corrections_inside_one_put(void)
+{
+    s_env_t e;
+    s_env(&e);
+    const char *row =
+        "{\"kind\":\"status\",\"personnummer\":\"8503121231\",\"date\":\"2026-03-14\",\"phase\":\"exit\","
+        "\"mode\":\"project\",\"occupation\":\"work\",\"extent_pct\":%d,\"income\":\"wage\"}\n";
+    char text[1024];
+    int n = snprintf(text, sizeof text, row, 50);
+    n += snprintf(text + n, sizeof text - (size_t) n, row, 75);
+    snprintf(text + n, sizeof text - (size_t) n, row, 50);
+    CHECK_EQ(s_import(&e, "abc.jsonl", text), 0);
+    CHECK_EQ(s_queued(e.ob), 3);
+    event_msg_t *evs[4] = {0};
+    CHECK_EQ(outbox_peek(e.ob, 0, 3, s_collect_events, evs), 3);
+    CHECK(!evs[0]->has_supersedes);
+    CHECK(evs[1]->has_supersedes && memcmp(evs[1]->supersedes.data, evs[0]->id.data, 16) == 0);
+    CHECK(evs[2]->has_supersedes && memcmp(evs[2]->supersedes.data, evs[1]->id.data, 16) == 0);
+    CHECK(memcmp(evs[2]->id.data, evs[0]->id.data, 16) != 0); /* A -> B -> A: a new id */
+    CHECK(memcmp(evs[2]->id.data, evs[0]->id.data, 4) == 0);  /* the same month */
+    for (int i = 0; i < 3; i++)
+        codec_free_event(&evs[i]);
+    /* The natural key names the last of them. */
+    size_t known = 0;
+    CHECK_EQ(outbox_count(e.ob, NULL, NULL, &known, NULL, 0), 0);
+    CHECK_EQ(known, 3);
+    s_env_free(&e);
+}
+
+/* Key entries written at the end of a put (outbox.c, s_batch_flush): keys
+ * after every stored one are appended, the others put in place; a second
+ * put whose keys fall both among and after the first's finds each of them,
+ * and the first put again adds nothing. A natural key met twice in one
+ * put with the same content is OUTBOX_ALREADY the second time. */
+static void test_key_entries_in_and_after_the_tree(void)
+{
+    const char *dir = tu_tempdir();
+    outbox_t *ob = NULL;
+    CHECK_EQ(outbox_open(&ob, dir, NULL, 0), 0);
+    enum { N = 600 };
+    static uint8_t bytes[2 * N + 1][16];
+    static outbox_item_t items[2 * N + 1];
+    for (int i = 0; i < 2 * N; i++) {
+        s_item(&items[i], bytes[i], i);
+        /* ids and natural keys spread over the key space, the second half
+         * interleaved with the first and also beyond it */
+        uint32_t h = (uint32_t) i * 2654435761u;
+        memcpy(items[i].id + 4, &h, 4);
+        items[i].id[14] = (uint8_t) (i >> 8);
+        items[i].has_natural = true;
+        items[i].natural[0] = (uint8_t) (i < N ? (h >> 24) & 0x7f : h >> 24);
+        memcpy(items[i].natural + 1, &h, 4);
+        items[i].natural[5] = (uint8_t) i;
+        items[i].natural[6] = (uint8_t) (i >> 8);
+        items[i].content[1] = (uint8_t) (i >> 8);
+    }
+    /* a repeat of item 7's row inside the first put: same key, same content */
+    items[2 * N] = items[7];
+    items[2 * N].id[15] ^= 0x80;
+    outbox_put_stats_t st;
+    outbox_item_t first[N + 1];
+    memcpy(first, items, N * sizeof *first);
+    first[N] = items[2 * N];
+    CHECK_EQ(outbox_put(ob, first, N + 1, false, &st, NULL, 0), 0);
+    CHECK(st.added == N && st.already == 1);
+    CHECK_EQ(first[N].result, OUTBOX_ALREADY);
+    CHECK_EQ(outbox_put(ob, items + N, N, false, &st, NULL, 0), 0);
+    CHECK(st.added == N && st.already == 0);
+    for (int i = 0; i < 2 * N; i++) {
+        uint8_t id[OUTBOX_ID_LEN];
+        bool known = false;
+        CHECK_EQ(outbox_natural_id(ob, items[i].natural, id, NULL, 0), 0);
+        CHECK(memcmp(id, items[i].id, OUTBOX_ID_LEN) == 0);
+        CHECK_EQ(outbox_is_known(ob, items[i].id, &known, NULL, 0), 0);
+        CHECK(known);
+    }
+    CHECK_EQ(outbox_put(ob, items, 2 * N, false, &st, NULL, 0), 0);
+    CHECK(st.added == 0 && st.already == 2 * N);
+    CHECK_EQ(s_queued(ob), 2 * N);
+    outbox_close(&ob);
+}
+
 static int s_collect_events(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
 {
     (void) seq;
@@ -375,6 +464,8 @@ static const test_case_t s_cases[] = {
     {"import events are clean", test_import_events_are_clean},
     {"correction supersedes", test_correction_supersedes},
     {"ids carry the month not the day", test_ids_carry_the_month_not_the_day},
+    {"corrections inside one put", test_corrections_inside_one_put},
+    {"key entries in and after the tree", test_key_entries_in_and_after_the_tree},
 };
 
 int main(int argc, char **argv)
