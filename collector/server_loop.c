@@ -28,6 +28,9 @@
 #define REFRESH_MS 1000
 #define STOP_CHECK_MS 200
 #define STATS_MS 10000
+/* How long a clean stop waits for the cells to catch up with the log
+ * (well inside systemd's default stop timeout of 90 s). */
+#define STOP_CATCHUP_MS 20000
 /* How long a scrub waits for readers from before an erasure (replay
  * chunks and queries take milliseconds). */
 #define ERASE_SCRUB_WAIT_MS 2000
@@ -161,6 +164,23 @@ static void s_aggregated(server_t *self)
                  "ERASE-SCRUBBED events=%llu copies=%llu scanned_mib=%llu old_readers=%d seconds=%.3f",
                  (unsigned long long) finished, (unsigned long long) r.copies,
                  (unsigned long long) (r.scanned >> 20), r.old_readers, r.seconds);
+}
+
+/* A clean stop: the cells count what was stored before the last
+ * publication is made (at most STOP_CATCHUP_MS; what is left is counted
+ * at the next start, nothing is lost either way). */
+static void s_catch_up(server_t *self)
+{
+    uint64_t end = ledger_next_seq(self->ledger) - 1;
+    int64_t until = clock_mono_ms() + STOP_CATCHUP_MS;
+    aggregator_poke(self->aggregator);
+    while (aggregator_applied(self->aggregator) < end && clock_mono_ms() < until)
+        usleep(5000);
+    s_aggregated(self); /* their cells to the stream, tombstones of erasures they passed */
+    uint64_t applied = aggregator_applied(self->aggregator);
+    if (applied < end)
+        log_warn("collector", "STOP-CELLS-BEHIND cells_seq=%llu last_seq=%llu waited_ms=%d",
+                 (unsigned long long) applied, (unsigned long long) end, STOP_CATCHUP_MS);
 }
 
 /* The reactor's handlers. zloop calls s_on_ready (a socket or descriptor
@@ -393,8 +413,10 @@ fin_err_t server_run(server_t *self, volatile sig_atomic_t *stop)
             break;
         }
     }
-    if (rc == FIN_OK)
+    if (rc == FIN_OK) {
+        s_catch_up(self);
         s_publish(self);
+    }
     sd_notify(0, "STOPPING=1");
     log_info("collector", "STOPPING next_seq=%llu", (unsigned long long) ledger_next_seq(self->ledger));
     return rc;

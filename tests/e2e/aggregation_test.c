@@ -18,6 +18,8 @@
  *  - Killed with SIGKILL at random moments while released after a hold (so
  *    kills land in the middle of applying a backlog): after each restart
  *    the lag returns to 0 and the cells equal a rebuild.
+ *  - Stopped cleanly right after a delivery: the cells catch up before
+ *    the last publication, which then covers the whole log.
  *
  * One case: a scenario whose steps depend on each other. */
 #include "cluster.h"
@@ -166,9 +168,23 @@ static void test_cells_follow_the_log(void)
     }
     a = s_aggregation(&c);
     CHECK_EQ(a.log, 43000 + 5 * 4000);
+
+    /* 6. A clean stop right after a delivery: the cells catch up first,
+     * and the last publication covers the whole log. */
+    s_fill(&c, oo, 20000, 40);
+    CHECK_EQ(cluster_agent(&c, oo, 120000, drain), 0);
+    cluster_stop_collector(&c, SIGTERM);
+    json_t *st = cluster_status(&c);
+    long long log = json_integer_value(json_object_get(st, "events_in_log"));
+    long long pub = json_integer_value(json_object_get(json_object_get(st, "publication"), "seq"));
+    long long cells = json_integer_value(json_object_get(json_object_get(st, "aggregation"), "cells_seq"));
+    json_decref(st);
+    fprintf(stderr, "clean stop: log %lld, cells at %lld, published at %lld\n", log, cells, pub);
+    CHECK_EQ(log, 43000 + 5 * 4000 + 20000);
+    CHECK_EQ(cells, log);
+    CHECK_EQ(pub, log);
     fprintf(stderr, "FIGURES aggregation: kills=5 kills_with_lag=%d verifies_streaming=%d behind=%d\n",
             kills_behind, verifies, behind);
-    cluster_stop_collector(&c, SIGTERM);
     unsetenv("FINSAM_TEST_AGGREGATOR_HOLD");
     unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
 }
