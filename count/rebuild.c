@@ -255,6 +255,17 @@ static bool s_keep_part(const event_msg_t *ev, uint64_t seq, void *arg)
     return s_part_of(ev->forbund, strlen(ev->forbund), p->nparts) == p->part;
 }
 
+/* The same without decoding: protobuf-c writes fields in number order, so
+ * an Event starts with its id (field 1, 16 bytes), then its förbund
+ * (field 2, a short string). Bytes of any other shape are decoded. */
+static bool s_keep_part_bytes(const uint8_t *b, size_t len, void *arg)
+{
+    const s_part_t *p = arg;
+    if (len < 20 || b[0] != 0x0a || b[1] != 16 || b[18] != 0x12 || b[19] >= 0x80 || 20u + b[19] > len)
+        return true;
+    return s_part_of((const char *) b + 20, b[19], p->nparts) == p->part;
+}
+
 static void *s_part_run(void *arg)
 {
     s_part_t *p = arg;
@@ -265,7 +276,8 @@ static void *s_part_run(void *arg)
                   .end_seq = p->end_seq,
                   .keep = s_keep_part,
                   .keep_arg = p,
-                  .chunk = REBUILD_CHUNK};
+                  .chunk = REBUILD_CHUNK,
+                  .keep_bytes = s_keep_part_bytes};
     bool own = !r.snap;
     p->rc = r.aggregate ? 0 : ENOMEM;
     if (p->rc == 0 && own)
@@ -296,6 +308,7 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     ledger_t *scratch[REBUILD_PARTS_MAX] = {0};
     s_part_t parts[REBUILD_PARTS_MAX];
     pthread_t threads[REBUILD_PARTS_MAX];
+    bool threads_started[REBUILD_PARTS_MAX] = {false};
     MDB_txn *cells = NULL;
     /* The same record keys as the collector's: the cell keys are compared too. */
     uint8_t secret[SECRET_LEN];
@@ -321,26 +334,28 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
     }
     report->position = applied;
     report->log_end = log_end - 1;
-    /* The approvals, kept with the log, to the log's end (into the first
-     * scratch store); the cells to the position the collector's cells
-     * reflect, one partition of the förbund per core. */
-    c.end_seq = log_end;
-    uint64_t ignored;
-    if ((rc = replay_run(&c, scratch[0], &ignored))) {
-        snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
-        goto abort_snap;
-    }
+    /* The cells to the position the collector's cells reflect, one
+     * partition of the förbund per core; meanwhile, here, the approvals,
+     * kept with the log, to the log's end (into the first scratch
+     * store's ledger, which no partition writes). */
     uint64_t erasures = ledger_erasures(c.snap, ledger);
-    int started = 0;
     for (int i = 0; i < nparts; i++) {
         parts[i] = (s_part_t){ledger, scratch[i], catalogue, secret, i, nparts, applied + 1, 0, 0, NULL, 0};
         if (nparts > 1 && pthread_create(&threads[i], NULL, s_part_run, &parts[i]) == 0)
-            started++;
+            threads_started[i] = true;
         else
             parts[i].rc = -1; /* run below, on the snapshot of the cells */
     }
-    for (int i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
+    c.end_seq = log_end;
+    uint64_t ignored;
+    rc = replay_run(&c, scratch[0], &ignored);
+    for (int i = 0; i < nparts; i++)
+        if (threads_started[i])
+            pthread_join(threads[i], NULL);
+    if (rc) {
+        snprintf(err, errlen, "replay at seq %llu: %s", (unsigned long long) c.from_seq, store_strerror(rc));
+        goto abort_snap;
+    }
     for (int i = 0; i < nparts; i++) {
         /* A partition whose snapshot saw a tombstone the compared one did
          * not (an erasure finished meanwhile), or that did not run, runs

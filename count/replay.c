@@ -102,6 +102,14 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
         uint64_t seq = be64_get(k.mv_data);
         if (seq >= r->end_seq)
             break;
+        const uint8_t *bytes;
+        size_t len;
+        if (r->keep_bytes && ledger_log_bytes(&v, &bytes, &len) == 0 &&
+            !r->keep_bytes(bytes, len, r->keep_arg)) {
+            c->done++;
+            c->last = seq;
+            continue;
+        }
         event_msg_t *ev;
         char why[160];
         if ((rc = ledger_log_event(&v, &ev, why, sizeof why)))

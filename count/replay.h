@@ -59,6 +59,11 @@ typedef struct {
     aggregate_changed_fn changed;
     void *changed_arg;
     bool approvals_only; /* only the approvals' pass (with approvals) */
+    /* NULL, or a look at an event's bytes before they are decoded: false
+     * skips the event as keep would (a partition of a rebuild skips
+     * other förbund's events without decoding them); true decodes it and
+     * leaves the decision to keep. */
+    bool (*keep_bytes)(const uint8_t *event, size_t len, void *arg);
 } replay_t;
 
 /* Replays [from_seq, end_seq) into target's cells, in write transactions

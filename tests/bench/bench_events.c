@@ -174,7 +174,7 @@ int main(int argc, char **argv)
             char why[160];
             if (codec_decode_event(e.bytes[i], e.len[i], &one.ev, why, sizeof why) != 0)
                 continue;
-            if (ledger_write(ledger, s_apply, &one) == 0) {
+            if (ledger_cells_write(ledger, s_apply, &one) == 0) {
                 total += one.changed;
                 counted++;
             }
