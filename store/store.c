@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,30 @@ static int s_open_dbs(store_t *self, const store_db_t *dbs, int ndbs, bool reado
     return mdb_txn_commit(txn);
 }
 
+/* True when LMDB writes this environment's pages in the map: then every
+ * byte of the map must have its blocks on disk (see STORE_WRITEMAP). */
+static bool s_preallocated(const store_t *self)
+{
+    return (self->flags & STORE_WRITEMAP) && !(self->flags & (STORE_READONLY | STORE_SCRATCH));
+}
+
+/* Allocates the data file's blocks up to `size`. A page written through a
+ * shared mapping gets its block when the kernel first writes it; on a full
+ * disk that is a SIGBUS in the writer, not an error code. Allocating the
+ * whole map first turns a full disk into an error here, at open or growth,
+ * where the caller can refuse and retry. Blocks already allocated cost
+ * nothing. 0 or an errno code (ENOSPC, EFBIG). */
+static int s_reserve(store_t *self, size_t size)
+{
+    if (!s_preallocated(self))
+        return 0;
+    mdb_filehandle_t fd;
+    int rc = mdb_env_get_fd(self->env, &fd);
+    if (rc)
+        return rc;
+    return posix_fallocate(fd, 0, (off_t) size);
+}
+
 /* Creates and opens self->env with map size `mapsize` (0: the default
  * floor) and opens the databases; on failure self->env is NULL. */
 static int s_env_open(store_t *self, size_t mapsize)
@@ -100,10 +125,20 @@ static int s_env_open(store_t *self, size_t mapsize)
     rc = mdb_env_open(self->env, self->path,
                       MDB_NOTLS | (readonly ? MDB_RDONLY : 0) |
                           (self->flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0) |
-                          (self->flags & STORE_DERIVED ? MDB_NOMETASYNC : 0),
+                          (self->flags & STORE_DERIVED ? MDB_NOMETASYNC : 0) |
+                          (s_preallocated(self) ? MDB_WRITEMAP : 0),
                       0600);
     if (rc)
         goto close_env;
+    /* LMDB has set the file's length to the map's (ftruncate, sparse);
+     * nothing is written through the map before its blocks exist. */
+    MDB_envinfo info;
+    mdb_env_info(self->env, &info);
+    if ((rc = s_reserve(self, info.me_mapsize))) {
+        log_error("store", "PREALLOCATE-FAILED path=%s size_mib=%zu reason=%s", self->path,
+                  info.me_mapsize >> 20, strerror(rc));
+        goto close_env;
+    }
     int dead = 0;
     mdb_reader_check(self->env, &dead);
     if (dead)
@@ -184,8 +219,16 @@ static int s_grow(store_t *self)
     size_t next = info.me_mapsize * 2;
     if (next > STORE_MAX_MAP)
         return MDB_MAP_FULL;
+    /* Blocks first: a map that is larger than its allocated file is what
+     * a full disk must never see (s_reserve). */
+    int rc = s_reserve(self, next);
+    if (rc) {
+        log_warn("store", "MAP-GROW-FAILED path=%s size_mib=%zu reason=%s", self->path, next >> 20,
+                 strerror(rc));
+        return rc;
+    }
     pthread_rwlock_wrlock(&self->resize_lock);
-    int rc = mdb_env_set_mapsize(self->env, next);
+    rc = mdb_env_set_mapsize(self->env, next);
     pthread_rwlock_unlock(&self->resize_lock);
     if (rc == 0) {
         self->grows++;
