@@ -26,6 +26,9 @@
  * the default. It is only a floor: an existing larger store keeps its size. */
 #define STORE_INITIAL_MAP ((size_t) 64 << 20)
 #define STORE_MAX_MAP ((size_t) 1 << 40)
+/* A full map doubles, by at most this much at a time: with STORE_WRITEMAP
+ * the whole map is allocated on disk, so its unused tail stays below it. */
+#define STORE_GROW_MAX ((size_t) 1 << 30)
 
 static size_t s_initial_map(void)
 {
@@ -110,7 +113,6 @@ static int s_env_open(store_t *self, size_t mapsize)
     }
     if ((rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS)) || (rc = mdb_env_set_maxreaders(self->env, 126)))
         goto close_env;
-    /* An existing environment keeps its larger size; this is only a floor. */
     /* A reader maps as much as the writer may ever grow to: LMDB refuses a
      * new read transaction (MDB_MAP_RESIZED) once the writer's data goes
      * past the reader's map, and adopting the new size needs every read
@@ -119,7 +121,20 @@ static int s_env_open(store_t *self, size_t mapsize)
      * cannot do. Mapping read-only address space costs no memory. */
     if (readonly && (!mapsize || mapsize < STORE_MAX_MAP))
         mapsize = STORE_MAX_MAP;
-    if ((rc = mdb_env_set_mapsize(self->env, mapsize ? mapsize : s_initial_map())))
+    /* A floor: LMDB raises it to what the data needs. With MDB_WRITEMAP
+     * LMDB also sets the file's length to the map's, so the map is never
+     * smaller than the file: a shorter file would cut off blocks allocated
+     * for another process of this store, which writes there through its
+     * own larger map (a SIGBUS), and lose the allocation. */
+    size_t size = mapsize ? mapsize : s_initial_map();
+    if (s_preallocated(self)) {
+        char data[sizeof self->path + 16];
+        struct stat st;
+        snprintf(data, sizeof data, "%s/data.mdb", self->path);
+        if (stat(data, &st) == 0 && (size_t) st.st_size > size)
+            size = (size_t) st.st_size;
+    }
+    if ((rc = mdb_env_set_mapsize(self->env, size)))
         goto close_env;
     /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
     rc = mdb_env_open(self->env, self->path,
@@ -216,7 +231,7 @@ static int s_grow(store_t *self)
 {
     MDB_envinfo info;
     mdb_env_info(self->env, &info);
-    size_t next = info.me_mapsize * 2;
+    size_t next = info.me_mapsize + (info.me_mapsize < STORE_GROW_MAX ? info.me_mapsize : STORE_GROW_MAX);
     if (next > STORE_MAX_MAP)
         return MDB_MAP_FULL;
     /* Blocks first: a map that is larger than its allocated file is what

@@ -48,14 +48,16 @@ typedef struct {
  * the largest transaction ever written stays resident (the collector:
  * 40-90 MiB of anonymous memory, growing with the database). With it that
  * memory is the file's page cache, which the kernel writes back and
- * reclaims. The file is then as large as the map and its blocks are
+ * reclaims. The file is then as large as the map, and its blocks are
  * allocated when the map is opened or grown (posix_fallocate), so a full
- * disk fails the growth with ENOSPC (or EFBIG over RLIMIT_FSIZE), which
+ * disk fails the growth with ENOSPC (EFBIG over RLIMIT_FSIZE), which
  * store_write returns, instead of a SIGBUS when a page without a block is
- * written. Every process that writes an environment must open it with the
- * same choice (lmdb.h: do not mix MDB_WRITEMAP and not on one environment).
- * Changes nothing with STORE_READONLY, nor with STORE_SCRATCH (which maps
- * writably anyway, and is neither synced nor preallocated). */
+ * written. Growth doubles the map by at most 1 GiB at a time, so less than
+ * 1 GiB of the allocated file is unused once the map is past 1 GiB. Every
+ * process that writes an environment must open it with the same choice
+ * (lmdb.h: do not mix MDB_WRITEMAP and not on one environment). Changes
+ * nothing with STORE_READONLY, nor with STORE_SCRATCH (which maps writably
+ * anyway, and is neither synced nor preallocated). */
 enum { STORE_READONLY = 1, STORE_SCRATCH = 2, STORE_DERIVED = 4, STORE_WRITEMAP = 8 };
 
 /* Opens (creating if needed, unless STORE_READONLY) the environment in
