@@ -261,6 +261,11 @@ static fin_err_t s_open(ledger_t **out, const char *dir, unsigned flags, bool ac
         return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     self->accept_previous = accept_previous;
     self->dir = strdup(dir);
+    /* Pages written in the map, not in the heap: the collector's memory
+     * stays flat as the ledger grows (store.h, STORE_WRITEMAP), in both
+     * environments. Every writer of a ledger opens it here, so none mixes
+     * the two modes. */
+    flags |= STORE_WRITEMAP;
     int rc = self->dir ? store_open(&self->store, dir, s_dbs, LEDGER_DB_MAIN_COUNT, flags) : ENOMEM;
     if (rc == 0) {
         /* The cells environment is derived: one that does not exist yet

@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,9 @@
  * the default. It is only a floor: an existing larger store keeps its size. */
 #define STORE_INITIAL_MAP ((size_t) 64 << 20)
 #define STORE_MAX_MAP ((size_t) 1 << 40)
+/* A full map doubles, by at most this much at a time: with STORE_WRITEMAP
+ * the whole map is allocated on disk, so its unused tail stays below it. */
+#define STORE_GROW_MAX ((size_t) 1 << 30)
 
 static size_t s_initial_map(void)
 {
@@ -73,6 +77,30 @@ static int s_open_dbs(store_t *self, const store_db_t *dbs, int ndbs, bool reado
     return mdb_txn_commit(txn);
 }
 
+/* True when LMDB writes this environment's pages in the map: then every
+ * byte of the map must have its blocks on disk (see STORE_WRITEMAP). */
+static bool s_preallocated(const store_t *self)
+{
+    return (self->flags & STORE_WRITEMAP) && !(self->flags & (STORE_READONLY | STORE_SCRATCH));
+}
+
+/* Allocates the data file's blocks up to `size`. A page written through a
+ * shared mapping gets its block when the kernel first writes it; on a full
+ * disk that is a SIGBUS in the writer, not an error code. Allocating the
+ * whole map first turns a full disk into an error here, at open or growth,
+ * where the caller can refuse and retry. Blocks already allocated cost
+ * nothing. 0 or an errno code (ENOSPC, EFBIG). */
+static int s_reserve(store_t *self, size_t size)
+{
+    if (!s_preallocated(self))
+        return 0;
+    mdb_filehandle_t fd;
+    int rc = mdb_env_get_fd(self->env, &fd);
+    if (rc)
+        return rc;
+    return posix_fallocate(fd, 0, (off_t) size);
+}
+
 /* Creates and opens self->env with map size `mapsize` (0: the default
  * floor) and opens the databases; on failure self->env is NULL. */
 static int s_env_open(store_t *self, size_t mapsize)
@@ -85,7 +113,6 @@ static int s_env_open(store_t *self, size_t mapsize)
     }
     if ((rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS)) || (rc = mdb_env_set_maxreaders(self->env, 126)))
         goto close_env;
-    /* An existing environment keeps its larger size; this is only a floor. */
     /* A reader maps as much as the writer may ever grow to: LMDB refuses a
      * new read transaction (MDB_MAP_RESIZED) once the writer's data goes
      * past the reader's map, and adopting the new size needs every read
@@ -94,16 +121,39 @@ static int s_env_open(store_t *self, size_t mapsize)
      * cannot do. Mapping read-only address space costs no memory. */
     if (readonly && (!mapsize || mapsize < STORE_MAX_MAP))
         mapsize = STORE_MAX_MAP;
-    if ((rc = mdb_env_set_mapsize(self->env, mapsize ? mapsize : s_initial_map())))
+    /* A floor: LMDB raises it to what the data needs. With MDB_WRITEMAP
+     * LMDB also sets the file's length to the map's, so the map is never
+     * smaller than the file: a shorter file would cut off blocks allocated
+     * for another process of this store, which writes there through its
+     * own larger map (a SIGBUS), and lose the allocation. */
+    size_t size = mapsize ? mapsize : s_initial_map();
+    if (s_preallocated(self)) {
+        char data[sizeof self->path + 16];
+        struct stat st;
+        snprintf(data, sizeof data, "%s/data.mdb", self->path);
+        if (stat(data, &st) == 0 && (size_t) st.st_size > size)
+            size = (size_t) st.st_size;
+    }
+    if ((rc = mdb_env_set_mapsize(self->env, size)))
         goto close_env;
     /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
     rc = mdb_env_open(self->env, self->path,
                       MDB_NOTLS | (readonly ? MDB_RDONLY : 0) |
                           (self->flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0) |
-                          (self->flags & STORE_DERIVED ? MDB_NOMETASYNC : 0),
+                          (self->flags & STORE_DERIVED ? MDB_NOMETASYNC : 0) |
+                          (s_preallocated(self) ? MDB_WRITEMAP : 0),
                       0600);
     if (rc)
         goto close_env;
+    /* LMDB has set the file's length to the map's (ftruncate, sparse);
+     * nothing is written through the map before its blocks exist. */
+    MDB_envinfo info;
+    mdb_env_info(self->env, &info);
+    if ((rc = s_reserve(self, info.me_mapsize))) {
+        log_error("store", "PREALLOCATE-FAILED path=%s size_mib=%zu reason=%s", self->path,
+                  info.me_mapsize >> 20, strerror(rc));
+        goto close_env;
+    }
     int dead = 0;
     mdb_reader_check(self->env, &dead);
     if (dead)
@@ -181,11 +231,19 @@ static int s_grow(store_t *self)
 {
     MDB_envinfo info;
     mdb_env_info(self->env, &info);
-    size_t next = info.me_mapsize * 2;
+    size_t next = info.me_mapsize + (info.me_mapsize < STORE_GROW_MAX ? info.me_mapsize : STORE_GROW_MAX);
     if (next > STORE_MAX_MAP)
         return MDB_MAP_FULL;
+    /* Blocks first: a map that is larger than its allocated file is what
+     * a full disk must never see (s_reserve). */
+    int rc = s_reserve(self, next);
+    if (rc) {
+        log_warn("store", "MAP-GROW-FAILED path=%s size_mib=%zu reason=%s", self->path, next >> 20,
+                 strerror(rc));
+        return rc;
+    }
     pthread_rwlock_wrlock(&self->resize_lock);
-    int rc = mdb_env_set_mapsize(self->env, next);
+    rc = mdb_env_set_mapsize(self->env, next);
     pthread_rwlock_unlock(&self->resize_lock);
     if (rc == 0) {
         self->grows++;

@@ -13,7 +13,8 @@
  *  - Values read in a transaction point into the map and die with it.
  *  - One write transaction at a time per environment; keep readers short,
  *    a long reader pins pages, grows the file, and delays map growth.
- *  - The file never shrinks; store_backup() writes a compacted copy.
+ *  - The file never shrinks; store_backup() writes a compacted copy. With
+ *    STORE_WRITEMAP it is as large as the map (allocated, not sparse).
  *  - Never open the same directory twice in one process, nor across fork().
  */
 #ifndef FINSAM_STORE_H
@@ -40,7 +41,24 @@ typedef struct {
  * may take back the last commit. For state that can be recomputed and
  * records its own position in each commit (the cells, ledger.h); never
  * for data that is acknowledged. */
-enum { STORE_READONLY = 1, STORE_SCRATCH = 2, STORE_DERIVED = 4 };
+/* STORE_WRITEMAP: a write transaction changes its pages in place in the
+ * mapped file (MDB_WRITEMAP) instead of in malloc'd copies. Without it LMDB
+ * keeps every page a transaction dirtied in process memory and, after the
+ * commit, caches those buffers for reuse until the environment closes, so
+ * the largest transaction ever written stays resident (the collector:
+ * 40-90 MiB of anonymous memory, growing with the database). With it that
+ * memory is the file's page cache, which the kernel writes back and
+ * reclaims. The file is then as large as the map, and its blocks are
+ * allocated when the map is opened or grown (posix_fallocate), so a full
+ * disk fails the growth with ENOSPC (EFBIG over RLIMIT_FSIZE), which
+ * store_write returns, instead of a SIGBUS when a page without a block is
+ * written. Growth doubles the map by at most 1 GiB at a time, so less than
+ * 1 GiB of the allocated file is unused once the map is past 1 GiB. Every
+ * process that writes an environment must open it with the same choice
+ * (lmdb.h: do not mix MDB_WRITEMAP and not on one environment). Changes
+ * nothing with STORE_READONLY, nor with STORE_SCRATCH (which maps writably
+ * anyway, and is neither synced nor preallocated). */
+enum { STORE_READONLY = 1, STORE_SCRATCH = 2, STORE_DERIVED = 4, STORE_WRITEMAP = 8 };
 
 /* Opens (creating if needed, unless STORE_READONLY) the environment in
  * directory `path` with the given databases, indexed as in `dbs` (the

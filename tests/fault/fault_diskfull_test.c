@@ -3,8 +3,11 @@
  * Map full: collector and agent start with a 1 MiB LMDB map
  * (FINSAM_STORE_INITIAL_MAP_MB=1, see store/store.c); they grow it many
  * times under load and lose nothing. Disk full: the collector runs under
- * RLIMIT_FSIZE (SIGXFSZ ignored, so LMDB's writes fail with EFBIG exactly
- * as on a full filesystem). Ingest then stops acknowledging (COMMIT-FAILED
+ * RLIMIT_FSIZE (SIGXFSZ ignored, so growing the file fails with EFBIG
+ * exactly as on a full filesystem; the ledger's file is allocated to its
+ * map size, store.h STORE_WRITEMAP, so the limit bites when the map must
+ * grow, and the test starts from a 1 MiB map to get there soon). Ingest
+ * then stops acknowledging (COMMIT-FAILED
  * in the log, the agent's queue stops shrinking, nothing new in the log),
  * and resumes once the limit is lifted — first on the running collector
  * (space comes back), else after a restart — with nothing corrupted or lost.
@@ -65,6 +68,10 @@ static void test_disk_full_collector(void)
     fault_seed("fault_diskfull_test collector");
     int64_t t0 = fault_now_ms();
     const long first = 5000, more = fault_pick(20000, 100000);
+    /* The ledger's file is its whole map, allocated (store.h,
+     * STORE_WRITEMAP): from a 1 MiB map it is a few MiB here, and the
+     * next doubling is what the limit below refuses. */
+    setenv("FINSAM_STORE_INITIAL_MAP_MB", "1", 1);
     cluster_t c;
     cluster_init(&c);
     char agent[320], key[320], file[400], ledger[400], flog[400];
@@ -82,8 +89,8 @@ static void test_disk_full_collector(void)
     CHECK_EQ(cluster_agent(&c, agent, 60000, drain), 0);
     cluster_stop_collector(&c, SIGTERM);
 
-    /* The disk fills: the ledger may grow by 4 MiB more, a few thousand
-     * events, far less than the next import needs. */
+    /* The disk fills: the ledger may grow by 4 MiB more, less than the
+     * next doubling of its map and far less than the next import needs. */
     long long size = fault_file_size(ledger);
     CHECK(size > 0);
     snprintf(file, sizeof file, "%s/more.jsonl", c.dir);
@@ -146,6 +153,7 @@ static void test_disk_full_collector(void)
     CHECK_EQ(cluster_rebuild_verify(&c), 0);
     fault_check_log(&c, key, first + more, NULL, NULL, 0);
     cluster_stop_collector(&c, SIGTERM);
+    unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
     CHECK(resumed_live);
     long agg_failed = fault_count_in_file(flog, "AGGREGATE-FAILED");
     fprintf(stderr,

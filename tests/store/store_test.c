@@ -167,6 +167,42 @@ static void test_write_grows_map(void)
     unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
 }
 
+/* STORE_WRITEMAP: the file is the whole map, allocated (not sparse), and
+ * an open with a smaller floor keeps it: it never cuts off pages another
+ * process may write through its larger map. */
+static void test_writemap_file(void)
+{
+    setenv("FINSAM_STORE_INITIAL_MAP_MB", "1", 1);
+    const char *dir = tu_tempdir();
+    char data[600];
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    store_t *s = NULL;
+    CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_WRITEMAP), 0);
+    s_fill_t f = {1, 1500, 4096, 0, 0};
+    CHECK_EQ(store_write(s, s_fill, &f), 0);
+    CHECK(store_grow_count(s) >= 2);
+    size_t map1, used;
+    store_usage(s, &map1, &used);
+    struct stat st;
+    CHECK_EQ(stat(data, &st), 0);
+    CHECK_EQ((size_t) st.st_size, map1);
+    CHECK((size_t) st.st_blocks * 512 >= map1);
+    store_close(&s);
+    CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_WRITEMAP), 0);
+    size_t map2;
+    store_usage(s, &map2, &used);
+    CHECK_EQ(map2, map1);
+    CHECK_EQ(stat(data, &st), 0);
+    CHECK_EQ((size_t) st.st_size, map1);
+    MDB_txn *txn;
+    CHECK_EQ(store_read(s, &txn), 0);
+    CHECK_EQ(s_entries(s, txn), 1500);
+    CHECK_EQ(s_get(s, txn, 1500, 4096), 0);
+    store_read_end(s, txn);
+    store_close(&s);
+    unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
+}
+
 /* A read transaction is a snapshot: a commit beside it is not seen in it,
  * and is seen by the next one. */
 static void test_read_beside_write(void)
@@ -438,6 +474,7 @@ static const test_case_t s_cases[] = {
     {"open, write, close, open again", test_open_close},
     {"a failing body aborts", test_body_error_aborts},
     {"a write grows the map and retries", test_write_grows_map},
+    {"writemap: the file is the allocated map, kept at reopen", test_writemap_file},
     {"a reader is a snapshot beside a writer", test_read_beside_write},
     {"readers in a thread beside map growth", test_readers_beside_growth},
     {"backup round trip", test_backup_round_trip},
