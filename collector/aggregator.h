@@ -26,11 +26,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Largest chunk: bounds the cells' write transaction (LMDB keeps its
- * dirty pages in memory, and keeps them for reuse after: the largest
- * transaction sets the collector's resident memory) and how long a
- * chunk's cells wait. A chunk also ends at AGGREGATOR_PEOPLE_MAX
- * participant records, about one dirty page each. */
+/* Largest chunk: bounds how long a chunk's cells wait, and the heap a
+ * chunk holds until its commit: the participant records it read (decoded,
+ * in memory) and its cell deltas (cellmap.h), which keep their largest
+ * size for the next chunk. A chunk also ends at AGGREGATOR_PEOPLE_MAX
+ * participant records. (LMDB's dirty pages are the map's, STORE_WRITEMAP.) */
 #define AGGREGATOR_CHUNK_MAX 8192
 #define AGGREGATOR_PEOPLE_MAX 2048
 /* At most one chunk's commit (an fsync of the cells) this often while

@@ -19,10 +19,9 @@
 #include <czmq.h>
 
 #define MAX_COMMIT_BYTES (16u << 20)
-/* Events per transaction. LMDB keeps every page a transaction dirtied in
- * process memory and caches freed dirty pages for reuse, so the largest
- * transaction sets the collector's resident memory; this caps it (about
- * 5 pages per event) while keeping fsyncs far below the disk's rate. */
+/* Events per transaction: bounds the batches held for one commit (and,
+ * before STORE_WRITEMAP, LMDB's dirty pages in the heap) while keeping
+ * fsyncs far below the disk's rate. */
 #define MAX_COMMIT_EVENTS 6000
 #define HANDLERS_MAX 16
 #define PEERS_MAX 256
