@@ -153,6 +153,7 @@ static void *s_run(void *arg)
                           .once = true,
                           .chunk = AGGREGATOR_CHUNK_MAX,
                           .max_people = AGGREGATOR_PEOPLE_MAX,
+                          .max_cells = AGGREGATOR_CELLS_MAX,
                           .changed = self->with_cells ? s_changed : NULL,
                           .changed_arg = self};
             n = 0;

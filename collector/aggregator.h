@@ -30,9 +30,11 @@
  * chunk holds until its commit: the participant records it read (decoded,
  * in memory) and its cell deltas (cellmap.h), which keep their largest
  * size for the next chunk. A chunk also ends at AGGREGATOR_PEOPLE_MAX
- * participant records. (LMDB's dirty pages are the map's, STORE_WRITEMAP.) */
+ * participant records or AGGREGATOR_CELLS_MAX changed cells. (LMDB's dirty pages are the map's,
+ * STORE_WRITEMAP.) */
 #define AGGREGATOR_CHUNK_MAX 8192
 #define AGGREGATOR_PEOPLE_MAX 2048
+#define AGGREGATOR_CELLS_MAX 16384 /* and at this many changed cells (~8 MiB of deltas) */
 /* At most one chunk's commit (an fsync of the cells) this often while
  * the cells keep up: at a low rate ingest commits (and fsyncs) every few
  * events, and a commit of the cells after each would double the disk's

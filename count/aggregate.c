@@ -580,6 +580,11 @@ size_t aggregate_people(const aggregate_t *self)
     return persons_loaded(self->people);
 }
 
+size_t aggregate_cells(const aggregate_t *self)
+{
+    return cellmap_size(self->cells);
+}
+
 int aggregate_flush(aggregate_t *self, ledger_txn_t *lt, aggregate_changed_fn changed, void *arg)
 {
     MDB_dbi cells = ledger_dbi(lt->ledger, LEDGER_DB_CELLS);

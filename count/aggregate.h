@@ -55,6 +55,9 @@ int aggregate_origin(MDB_txn *txn, const ledger_t *ledger, const event_msg_t *ev
  * least one dirty page at flush, which LMDB holds in memory until commit
  * (and keeps for reuse after), so callers bound a transaction by it. */
 size_t aggregate_people(const aggregate_t *self);
+/* Cells the transaction has changed so far (their deltas are held in
+ * memory until the flush, in a table that keeps its largest size). */
+size_t aggregate_cells(const aggregate_t *self);
 
 /* Writes all touched cells; calls changed(cell key, state) for each cell
  * whose state changed (for the aggregate stream) if changed is not NULL. */

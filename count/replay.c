@@ -121,7 +121,8 @@ static int s_chunk(ledger_txn_t *lt, void *arg)
             break;
         c->done++;
         c->last = seq;
-        if (r->max_people && aggregate_people(r->aggregate) >= r->max_people)
+        if ((r->max_people && aggregate_people(r->aggregate) >= r->max_people) ||
+            (r->max_cells && aggregate_cells(r->aggregate) >= r->max_cells))
             break;
     }
     mdb_cursor_close(cur);

@@ -54,6 +54,7 @@ typedef struct {
      * records (aggregate_people): bounds the transaction's dirty pages,
      * which set the process's resident memory. */
     uint32_t max_people;
+    uint32_t max_cells; /* 0, or a chunk also ends at this many changed cells */
     /* Called at each chunk's flush for every cell that changed (the cell
      * stream), or NULL. */
     aggregate_changed_fn changed;
