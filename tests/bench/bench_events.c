@@ -7,8 +7,13 @@
  * transport baseline uses). --cells N: runs the first N events one at a time
  * through finsam's own aggregation (aggregate.c, scratch ledger) and prints
  * the mean number of cells an event changes (the cell count the storage
- * baseline uses). --pgcopy: writes a psql script that COPYs every event into
- * the PostgreSQL peer's table in transactions of B rows. */
+ * baseline uses). --cpu: one core's rates for all events read (--max):
+ * decode_per_s (codec_decode_event of each) and aggregate_per_s (decoded
+ * events through aggregate_event and one flush, all in one transaction of
+ * a scratch ledger in memory, no log): the work every event costs the
+ * aggregator and `rebuild`, with no I/O — a same-run bound for them.
+ * --pgcopy: writes a psql script that COPYs every event into the
+ * PostgreSQL peer's table in transactions of B rows. */
 #include "aggregate.h"
 #include "protect.h"
 #include "bench.h"
@@ -59,6 +64,62 @@ static int s_apply(ledger_txn_t *lt, void *arg)
     aggregate_begin(o->agg);
     int rc = aggregate_event(o->agg, lt, o->ev, lt->next_seq, +1);
     return rc ? rc : aggregate_flush(o->agg, lt, s_changed, o);
+}
+
+typedef struct {
+    aggregate_t *agg;
+    event_msg_t **evs;
+    size_t n;
+} s_all_t;
+
+/* Every event in one transaction, then one flush. */
+static int s_apply_all(ledger_txn_t *lt, void *arg)
+{
+    s_all_t *a = arg;
+    aggregate_begin(a->agg);
+    int rc = 0;
+    for (size_t i = 0; i < a->n && rc == 0; i++)
+        if (a->evs[i])
+            rc = aggregate_event(a->agg, lt, a->evs[i], i + 1, +1);
+    return rc ? rc : aggregate_flush(a->agg, lt, NULL, NULL);
+}
+
+/* --cpu: decode_per_s and aggregate_per_s on one core (see the top). */
+static int s_cpu(const s_events_t *e)
+{
+    char err[256], tmp[] = "/tmp/bench-cpu-XXXXXX";
+    catalogue_t *cat = NULL;
+    ledger_t *ledger = NULL;
+    if (!mkdtemp(tmp) || catalogue_load(&cat, NULL, err, sizeof err) < 0 ||
+        ledger_open_scratch(&ledger, tmp, err, sizeof err) != FIN_OK) {
+        fprintf(stderr, "bench_events: scratch ledger: %s\n", err);
+        return 70;
+    }
+    event_msg_t **evs = calloc(e->n + 1, sizeof *evs);
+    double t0 = bench_now();
+    for (size_t i = 0; i < e->n; i++) {
+        char why[160];
+        if (codec_decode_event(e->bytes[i], e->len[i], &evs[i], why, sizeof why) != 0)
+            evs[i] = NULL;
+    }
+    double t1 = bench_now();
+    static const uint8_t secret[SECRET_LEN] = {1};
+    s_all_t all = {aggregate_new(cat, secret), evs, e->n};
+    int rc = ledger_cells_write(ledger, s_apply_all, &all);
+    double t2 = bench_now();
+    printf(" decode_per_s=%.0f aggregate_per_s=%.0f", (double) e->n / (t1 - t0),
+           rc ? 0.0 : (double) e->n / (t2 - t1));
+    for (size_t i = 0; i < e->n; i++)
+        codec_free_event(&evs[i]);
+    free(evs);
+    aggregate_destroy(&all.agg);
+    ledger_close(&ledger);
+    catalogue_destroy(&cat);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_events: could not remove %s\n", tmp);
+    return 0;
 }
 
 static void s_hex(FILE *f, const uint8_t *p, size_t n)
@@ -189,6 +250,8 @@ int main(int argc, char **argv)
         if (system(cmd) != 0)
             fprintf(stderr, "bench_events: could not remove %s\n", tmp);
     }
+    if (bench_flag(argc, argv, "--cpu") && (rc = s_cpu(&e)) != 0)
+        return rc;
     printf("\n");
     if (pgcopy && s_pgcopy(&e, pgcopy, batch) != 0) {
         perror("bench_events: pgcopy");
