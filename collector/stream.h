@@ -81,17 +81,17 @@ fin_err_t stream_open(stream_t **out, const stream_config_t *config, zcert_t *ce
                       size_t errlen);
 void stream_destroy(stream_t **self_p);
 
-/* Collects a changed cell during a transaction (aggregate_changed_fn);
- * arg is the stream. A retried transaction overwrites the same keys. */
+/* Collects a changed cell of a chunk the aggregator committed (the cell
+ * callback of aggregator_recv); arg is the stream. A cell reported twice
+ * keeps its last state. */
 void stream_cell_changed(const uint8_t *key, size_t keylen, const void *state, size_t statelen, void *arg);
-/* Forgets collected cells (the transaction failed). */
-void stream_discard(stream_t *self);
 
 /* After a commit: sends one stored event to the subscribers it matches. */
 void stream_publish_event(stream_t *self, uint64_t seq, const char *forbund, const char *kind,
                           const uint8_t *bytes, size_t len);
-/* After a commit: sends the collected cells, exact, as of seq, to keys with
- * access "all" (topics cell.*). */
+/* After the aggregator's commit: sends the collected cells, exact, as of
+ * seq (the last log position they reflect), to keys with access "all"
+ * (topics cell.*). */
 void stream_publish_cells(stream_t *self, uint64_t seq);
 
 /* After a publication (publish.h) at seq: sends the protected rows that

@@ -27,11 +27,6 @@ void stream_cell_changed(const uint8_t *key, size_t keylen, const void *state, s
     memcpy(c, state, sizeof *c);
 }
 
-void stream_discard(stream_t *self)
-{
-    zhashx_purge(self->changed);
-}
-
 /* Topics only keys with access "all" may receive: events and exact cells. */
 static bool s_exact_topic(const char *topic)
 {

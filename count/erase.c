@@ -10,7 +10,7 @@
  * commit the scan needs first.
  *
  * Not here: which events an agent may erase (ingest.c calls
- * erase_check_target and erase_apply), the command line (ctl.c). */
+ * erase_check_target and erase_mark), the command line (ctl.c). */
 #include "erase.h"
 
 #include "replay.h"
