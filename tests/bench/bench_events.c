@@ -84,17 +84,40 @@ static int s_apply_all(ledger_txn_t *lt, void *arg)
     return rc ? rc : aggregate_flush(a->agg, lt, NULL, NULL);
 }
 
-/* --cpu: decode_per_s and aggregate_per_s on one core (see the top). */
-static int s_cpu(const s_events_t *e)
+/* A scratch ledger with the embedded catalogue, in a temporary directory
+ * (dir: a mkdtemp template, filled in). 0, or 70 with the reason said. */
+static int s_scratch_open(char *dir, catalogue_t **cat, ledger_t **ledger)
 {
-    char err[256], tmp[] = "/tmp/bench-cpu-XXXXXX";
-    catalogue_t *cat = NULL;
-    ledger_t *ledger = NULL;
-    if (!mkdtemp(tmp) || catalogue_load(&cat, NULL, err, sizeof err) < 0 ||
-        ledger_open_scratch(&ledger, tmp, err, sizeof err) != FIN_OK) {
+    char err[256] = "cannot create a temporary directory";
+    *cat = NULL;
+    *ledger = NULL;
+    if (!mkdtemp(dir) || catalogue_load(cat, NULL, err, sizeof err) < 0 ||
+        ledger_open_scratch(ledger, dir, err, sizeof err) != FIN_OK) {
         fprintf(stderr, "bench_events: scratch ledger: %s\n", err);
         return 70;
     }
+    return 0;
+}
+
+static void s_scratch_close(const char *dir, catalogue_t **cat, ledger_t **ledger)
+{
+    ledger_close(ledger);
+    catalogue_destroy(cat);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_events: could not remove %s\n", dir);
+}
+
+/* --cpu: decode_per_s and aggregate_per_s on one core (see the top). */
+static int s_cpu(const s_events_t *e)
+{
+    char tmp[] = "/tmp/bench-cpu-XXXXXX";
+    catalogue_t *cat;
+    ledger_t *ledger;
+    int src = s_scratch_open(tmp, &cat, &ledger);
+    if (src)
+        return src;
     event_msg_t **evs = calloc(e->n + 1, sizeof *evs);
     double t0 = bench_now();
     for (size_t i = 0; i < e->n; i++) {
@@ -113,12 +136,7 @@ static int s_cpu(const s_events_t *e)
         codec_free_event(&evs[i]);
     free(evs);
     aggregate_destroy(&all.agg);
-    ledger_close(&ledger);
-    catalogue_destroy(&cat);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_events: could not remove %s\n", tmp);
+    s_scratch_close(tmp, &cat, &ledger);
     return 0;
 }
 
@@ -220,14 +238,11 @@ int main(int argc, char **argv)
     printf("events=%zu mean_bytes=%.0f min_bytes=%zu max_bytes=%zu", e.n,
            e.n ? (double) sum / (double) e.n : 0, e.n ? mn : 0, mx);
     if (ncells > 0) {
-        char err[256], tmp[] = "/tmp/bench-cells-XXXXXX";
-        catalogue_t *cat = NULL;
-        ledger_t *ledger = NULL;
-        if (!mkdtemp(tmp) || catalogue_load(&cat, NULL, err, sizeof err) < 0 ||
-            ledger_open_scratch(&ledger, tmp, err, sizeof err) != FIN_OK) {
-            fprintf(stderr, "bench_events: scratch ledger: %s\n", err);
-            return 70;
-        }
+        char tmp[] = "/tmp/bench-cells-XXXXXX";
+        catalogue_t *cat;
+        ledger_t *ledger;
+        if ((rc = s_scratch_open(tmp, &cat, &ledger)))
+            return rc;
         static const uint8_t secret[SECRET_LEN] = {1};
         s_one_t one = {aggregate_new(cat, secret), NULL, 0};
         long total = 0, counted = 0;
@@ -243,12 +258,7 @@ int main(int argc, char **argv)
         }
         printf(" cells_per_event=%.1f", counted ? (double) total / (double) counted : 0);
         aggregate_destroy(&one.agg);
-        ledger_close(&ledger);
-        catalogue_destroy(&cat);
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench_events: could not remove %s\n", tmp);
+        s_scratch_close(tmp, &cat, &ledger);
     }
     if (bench_flag(argc, argv, "--cpu") && (rc = s_cpu(&e)) != 0)
         return rc;
