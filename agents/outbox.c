@@ -281,7 +281,7 @@ typedef struct {
 typedef struct {
     outbox_item_t *items;
     size_t n;
-    uint64_t *seq;        /* each queued item's seq */
+    uint64_t *seq; /* each queued item's seq */
     s_table_t ids, natural, window;
 } s_batch_t;
 

@@ -75,7 +75,7 @@ struct server_t {
     ledger_t *ledger;
     catalogue_t *catalogue;
     registry_live_t *registry; /* the catalogue as DATA/forbund.json names förbund now (the streams) */
-    aggregator_t *aggregator; /* keeps the cells beside ingest */
+    aggregator_t *aggregator;  /* keeps the cells beside ingest */
     protect_t *protect;
     int publish_interval_s, publish_max_age_s;
     ingest_t *ingest;

@@ -106,8 +106,8 @@ int csvcell_date(const char *s, char out[11])
         m = (s[5] - '0') * 10 + (s[6] - '0');
         d = (s[8] - '0') * 10 + (s[9] - '0');
         n = 10;
-    } else if (isdigit((unsigned char) s[0]) && s[4] == '-' && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
-               n == 10) {
+    } else if (isdigit((unsigned char) s[0]) && s[4] == '-' &&
+               sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && n == 10) {
         /* ISO date, maybe with a time: 2026-03-14 10:22 or 2026-03-14T10:22:05 */
     } else if ((sscanf(s, "%2d/%2d/%4d%n", &d, &m, &y, &n) == 3 ||
                 sscanf(s, "%2d.%2d.%4d%n", &d, &m, &y, &n) == 3) &&

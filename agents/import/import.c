@@ -61,7 +61,7 @@ struct import_t {
     int32_t window_days; /* import_set_window */
     s_correction_t *corrections;
     size_t ncorrections, corrections_cap;
-    uint64_t import_no; /* the last commit's, 0: none */
+    uint64_t import_no;   /* the last commit's, 0: none */
     row_event_t *scratch; /* the row being built, reused (row_event_reset) */
     char dropped_names[S_MAX_DROPPED_NAMES * (CAT_CODE_MAX + 2)];
     int ndropped_names;

@@ -63,8 +63,8 @@ static void s_store(ingest_t *ingest, allowlist_t *allow, const char *key, uint8
     snprintf(item.agent_key, sizeof item.agent_key, "%s", key);
     item.data = b;
     item.len = len;
-    if (!ingest_prepare(ingest, &item, allow) || ingest_commit(ingest, &item, 1) != 0 || replay_follow(s_ledger, agg, 0, NULL, NULL, &(uint64_t){0}) != 0 ||
-        item.stored != n)
+    if (!ingest_prepare(ingest, &item, allow) || ingest_commit(ingest, &item, 1) != 0 ||
+        replay_follow(s_ledger, agg, 0, NULL, NULL, &(uint64_t){0}) != 0 || item.stored != n)
         abort();
     ingest_item_clear(&item);
     free(b);

@@ -90,7 +90,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(item.agent_key, sizeof item.agent_key, "%s", s_key);
     item.data = data;
     item.len = size;
-    if (ingest_prepare(s_ingest, &item, s_allow) && (ingest_commit(s_ingest, &item, 1) != 0 || replay_follow(s_ledger, s_agg, 0, NULL, NULL, &(uint64_t){0}) != 0))
+    if (ingest_prepare(s_ingest, &item, s_allow) &&
+        (ingest_commit(s_ingest, &item, 1) != 0 ||
+         replay_follow(s_ledger, s_agg, 0, NULL, NULL, &(uint64_t){0}) != 0))
         abort(); /* on a healthy store a commit does not fail */
     size_t len;
     uint8_t *ack = ingest_ack(&item, &len);
