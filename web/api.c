@@ -247,20 +247,19 @@ static json_t *s_status_json(http_t *self)
     if (self->metrics) {
         metrics_t *m = self->metrics;
         int64_t started = atomic_load_explicit(&m->started_ms, memory_order_relaxed);
-        json_object_set_new(
-            report, "collector",
-            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "uptime_s",
-                      (json_int_t) (started ? (now - started) / 1000 : 0), "last_seq",
-                      (json_int_t) metrics_get(&m->last_seq), "cells_seq",
-                      (json_int_t) metrics_get(&m->cells_seq), "aggregation_lag",
-                      (json_int_t) (metrics_get(&m->last_seq) > metrics_get(&m->cells_seq)
-                                        ? metrics_get(&m->last_seq) - metrics_get(&m->cells_seq)
-                                        : 0),
-                      "events_received", (json_int_t) metrics_get(&m->events_received), "events_stored",
-                      (json_int_t) metrics_get(&m->events_stored), "events_duplicate",
-                      (json_int_t) metrics_get(&m->events_duplicate), "subscribers",
-                      (json_int_t) metrics_get(&m->subscribers), "replay_sessions",
-                      (json_int_t) metrics_get(&m->replay_sessions)));
+        /* Read once each: the lag must not mix two moments. */
+        uint64_t last_seq = metrics_get(&m->last_seq), cells_seq = metrics_get(&m->cells_seq);
+        json_object_set_new(report, "collector",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "uptime_s",
+                                      (json_int_t) (started ? (now - started) / 1000 : 0), "last_seq",
+                                      (json_int_t) last_seq, "cells_seq", (json_int_t) cells_seq,
+                                      "aggregation_lag",
+                                      (json_int_t) (last_seq > cells_seq ? last_seq - cells_seq : 0),
+                                      "events_received", (json_int_t) metrics_get(&m->events_received),
+                                      "events_stored", (json_int_t) metrics_get(&m->events_stored),
+                                      "events_duplicate", (json_int_t) metrics_get(&m->events_duplicate),
+                                      "subscribers", (json_int_t) metrics_get(&m->subscribers),
+                                      "replay_sessions", (json_int_t) metrics_get(&m->replay_sessions)));
     }
     return report;
 }

@@ -49,12 +49,6 @@ static s_agg_t s_aggregation(const cluster_t *c)
     return a;
 }
 
-static bool s_caught_up(void *arg)
-{
-    s_agg_t a = s_aggregation(arg);
-    return a.log > 0 && a.lag == 0 && a.cells == a.log;
-}
-
 /* `finsamctl rebuild --verify`: its exit code, and the position the cells
  * it compared reflect and the log's end. */
 static int s_verify(const cluster_t *c, long long *position, long long *log_end)
@@ -116,7 +110,7 @@ static void test_cells_follow_the_log(void)
 
     /* 3. Released: the lag returns to 0, the cells equal a rebuild. */
     CHECK_EQ(unlink(hold), 0);
-    CHECK(tu_wait_for(s_caught_up, &c, 60000));
+    CHECK(cluster_wait_cells(&c, 60000));
     CHECK_EQ(s_verify(&c, &position, &log_end), 0);
     CHECK_EQ(position, 3000);
     CHECK_EQ(log_end, 3000);
@@ -138,7 +132,7 @@ static void test_cells_follow_the_log(void)
     }
     CHECK_EQ(r1, 0);
     CHECK_EQ(r2, 0);
-    CHECK(tu_wait_for(s_caught_up, &c, 60000));
+    CHECK(cluster_wait_cells(&c, 60000));
     a = s_aggregation(&c);
     CHECK_EQ(a.log, 43000);
     fprintf(stderr, "streaming: %d verifies clean, %d of them with the cells behind the log\n", verifies,
@@ -162,7 +156,7 @@ static void test_cells_follow_the_log(void)
         CHECK_EQ(s_verify(&c, &position, &log_end), 0);
         CHECK_EQ(position, a.cells);
         cluster_start_collector(&c);
-        CHECK(tu_wait_for(s_caught_up, &c, 60000));
+        CHECK(cluster_wait_cells(&c, 60000));
         CHECK_EQ(s_verify(&c, &position, &log_end), 0);
         CHECK_EQ(position, log_end);
     }

@@ -170,19 +170,7 @@ static void test_collector_kill9(void)
         CHECK_EQ(n.rejected, 0);
     }
     /* The cells catch up with the log: lag 0, and equal to a rebuild. */
-    int64_t until = fault_now_ms() + 60000;
-    json_t *st = NULL;
-    long long cells = -1;
-    while (fault_now_ms() < until) {
-        st = cluster_status(&c);
-        cells =
-            st ? json_integer_value(json_object_get(json_object_get(st, "aggregation"), "cells_seq")) : -1;
-        json_decref(st);
-        if (cells == in_log)
-            break;
-        usleep(50000);
-    }
-    CHECK_EQ(cells, in_log);
+    CHECK(cluster_wait_cells(&c, 60000));
     CHECK_EQ(cluster_rebuild_verify(&c), 0);
     fault_check_log(&c, key, (long) in_log, NULL, NULL, 0);
     cluster_stop_collector(&c, SIGTERM);
