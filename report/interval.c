@@ -102,42 +102,109 @@ static bool s_row_relations(interval_t *b)
     return moved;
 }
 
-/* One pass of every constraint over the intervals; true if one moved.
- * What always holds: a part is at most its total, and where the stat adds
- * up the parts together are at most the total. Where the parts hold every
- * answer (checked on the exact cells), a reader may know the total equals
- * the sum, or lies between the largest part and the sum. */
-static bool s_propagate(interval_t *iv, const suppress_constraint_t *cons, size_t ncons)
+/* The fixpoint runs as a work list: a row whose interval moved queues its
+ * own relations and the constraints it belongs to, so only what a change
+ * can reach is looked at again (full passes over tables of thousands of
+ * rows, tens of times per table, were most of a one-shot query's time).
+ * Each step only narrows integer intervals, so it ends; the budget is a
+ * guard. */
+typedef struct {
+    const suppress_constraint_t *cons;
+    const size_t *adj_start, *adj;
+    size_t *cq, *rq;       /* rings of constraint and row indices */
+    size_t nc, nr;         /* their capacities: ncons and rows */
+    size_t ch, ct, rh, rt; /* heads and lengths */
+    bool *c_in, *r_in;     /* queued now? */
+} s_work_t;
+
+static void s_push_cons(s_work_t *w, size_t c)
 {
-    bool changed = false;
-    for (size_t ci = 0; ci < ncons; ci++) {
-        const suppress_constraint_t *c = &cons[ci];
-        if (c->kind == SLICE_AGENCY)
-            continue;
-        for (int s = 0; s < S_STATS; s++) {
-            interval_t *tot = &iv[c->total * S_STATS + s];
-            bool adds = s_adds(s, c->kind);
-            int64_t sumlo = 0, sumhi = 0, maxlo = 0;
-            for (size_t k = 0; k < c->nparts; k++) {
-                const interval_t *p = &iv[c->parts[k] * S_STATS + s];
-                sumlo = s_sat(sumlo, p->lo);
-                sumhi = s_sat(sumhi, p->hi);
-                maxlo = p->lo > maxlo ? p->lo : maxlo;
-            }
-            changed |= s_tighten(tot, adds ? sumlo : maxlo, c->complete ? sumhi : S_INF);
-            for (size_t k = 0; k < c->nparts; k++) {
-                interval_t *p = &iv[c->parts[k] * S_STATS + s];
-                int64_t hi = tot->hi;
-                if (adds && hi < S_INF)
-                    hi -= sumlo - p->lo;
-                int64_t lo = p->lo;
-                if (adds && c->complete && sumhi < S_INF)
-                    lo = tot->lo - (sumhi - p->hi);
-                changed |= s_tighten(p, lo, hi);
+    if (w->c_in[c] || w->cons[c].kind == SLICE_AGENCY)
+        return;
+    w->c_in[c] = true;
+    w->cq[(w->ch + w->ct++) % w->nc] = c;
+}
+
+/* Row `row` moved: its relations and its constraints again. */
+static void s_moved(s_work_t *w, size_t row)
+{
+    if (!w->r_in[row]) {
+        w->r_in[row] = true;
+        w->rq[(w->rh + w->rt++) % w->nr] = row;
+    }
+    for (size_t a = w->adj_start[row]; a < w->adj_start[row + 1]; a++)
+        s_push_cons(w, w->adj[a]);
+}
+
+/* One constraint over the intervals; every row that moved goes back to
+ * the work list. What always holds: a part is at most its total, and
+ * where the stat adds up the parts together are at most the total. Where
+ * the parts hold every answer (checked on the exact cells), a reader may
+ * know the total equals the sum, or lies between the largest part and the
+ * sum. */
+static void s_propagate(s_work_t *w, interval_t *iv, const suppress_constraint_t *c)
+{
+    for (int s = 0; s < S_STATS; s++) {
+        interval_t *tot = &iv[c->total * S_STATS + s];
+        bool adds = s_adds(s, c->kind);
+        int64_t sumlo = 0, sumhi = 0, maxlo = 0;
+        for (size_t k = 0; k < c->nparts; k++) {
+            const interval_t *p = &iv[c->parts[k] * S_STATS + s];
+            sumlo = s_sat(sumlo, p->lo);
+            sumhi = s_sat(sumhi, p->hi);
+            maxlo = p->lo > maxlo ? p->lo : maxlo;
+        }
+        if (s_tighten(tot, adds ? sumlo : maxlo, c->complete ? sumhi : S_INF))
+            s_moved(w, c->total);
+        for (size_t k = 0; k < c->nparts; k++) {
+            interval_t *p = &iv[c->parts[k] * S_STATS + s];
+            int64_t hi = tot->hi;
+            if (adds && hi < S_INF)
+                hi -= sumlo - p->lo;
+            int64_t lo = p->lo;
+            if (adds && c->complete && sumhi < S_INF)
+                lo = tot->lo - (sumhi - p->hi);
+            if (s_tighten(p, lo, hi))
+                s_moved(w, c->parts[k]);
+        }
+    }
+}
+
+/* Narrows iv to the fixpoint; false when out of memory. */
+static bool s_fixpoint(interval_t *iv, size_t n, const suppress_constraint_t *cons, size_t ncons,
+                       const size_t *adj_start, const size_t *adj)
+{
+    s_work_t w = {.cons = cons, .adj_start = adj_start, .adj = adj, .nc = ncons ? ncons : 1, .nr = n};
+    w.cq = malloc(w.nc * sizeof *w.cq);
+    w.rq = malloc(w.nr * sizeof *w.rq);
+    w.c_in = calloc(w.nc, sizeof *w.c_in);
+    w.r_in = calloc(w.nr, sizeof *w.r_in);
+    bool ok = w.cq && w.rq && w.c_in && w.r_in;
+    if (ok) {
+        for (size_t c = 0; c < ncons; c++)
+            s_push_cons(&w, c);
+        for (size_t i = 0; i < n; i++)
+            w.r_in[i] = true, w.rq[w.rt++] = i;
+        /* rows first: units never exceed n */
+        for (size_t budget = 64 * (ncons + n); (w.ct || w.rt) && budget; budget--) {
+            if (w.rt) {
+                size_t i = w.rq[w.rh];
+                w.rh = (w.rh + 1) % w.nr, w.rt--, w.r_in[i] = false;
+                if (s_row_relations(&iv[i * S_STATS]))
+                    for (size_t a = adj_start[i]; a < adj_start[i + 1]; a++)
+                        s_push_cons(&w, adj[a]);
+            } else {
+                size_t c = w.cq[w.ch];
+                w.ch = (w.ch + 1) % w.nc, w.ct--, w.c_in[c] = false;
+                s_propagate(&w, iv, &cons[c]);
             }
         }
     }
-    return changed;
+    free(w.cq);
+    free(w.rq);
+    free(w.c_in);
+    free(w.r_in);
+    return ok;
 }
 
 /* Runs the interval audit once; returns true if it hid another cell. */
@@ -159,15 +226,10 @@ bool interval_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons,
                                   : t->rows[i].suppressed
                                       ? (interval_t){s == S_UNITS || s == S_N ? 1 : 0, S_INF}
                                       : pb[i * S_STATS + s];
-    /* Units never exceed n; then the constraints, to a fixpoint (each
-     * pass only narrows integer intervals, so it ends; the cap is a
-     * guard). */
-    for (int round = 0; round < 64; round++) {
-        bool moved = s_propagate(iv, cons, ncons);
-        for (size_t i = 0; i < t->n; i++)
-            moved |= s_row_relations(&iv[i * S_STATS]);
-        if (!moved)
-            break;
+    /* Units never exceed n; then the constraints, to a fixpoint. */
+    if (!s_fixpoint(iv, t->n, cons, ncons, adj_start, adj)) {
+        free(iv);
+        goto oom;
     }
     bool changed = false;
     for (size_t i = 0; i < t->n; i++) {
