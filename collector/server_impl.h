@@ -42,6 +42,7 @@ typedef enum {
     EV_STREAM_TICK,
     EV_PUBLISH,
     EV_STATS,
+    EV_TRIM,
     EV_AGGREGATED,
 } server_event_t;
 
@@ -89,6 +90,10 @@ struct server_t {
     volatile sig_atomic_t *stop; /* server_run's flag */
     int backoff_ms;              /* after a failed commit; 0 when the last one worked */
     bool failed;                 /* a handler could not re-register: the loop ends */
+    /* The idle trim (EV_TRIM): the stored count and the cells' position at
+     * the last tick, and whether either moved since the last trim. */
+    uint64_t trim_stored, trim_cells;
+    bool trim_due;
 };
 
 /* One turn (server_turn.c): drains the ingest ROUTER, prepares, commits

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
@@ -28,6 +29,9 @@
 #define REFRESH_MS 1000
 #define STOP_CHECK_MS 200
 #define STATS_MS 10000
+/* Freed memory goes back to the system once a burst is over: after a tick
+ * on which neither the log nor the cells moved (s_dispatch, EV_TRIM). */
+#define TRIM_MS 1000
 /* How long a clean stop waits for the cells to catch up with the log
  * (well inside systemd's default stop timeout of 90 s). */
 #define STOP_CATCHUP_MS 20000
@@ -242,6 +246,26 @@ static int s_dispatch(server_t *self, server_event_t what)
     case EV_STREAM_TICK: stream_tick(self->stream); break;
     case EV_PUBLISH: s_publish(self); break;
     case EV_AGGREGATED: s_aggregated(self); break;
+    /* A burst of ingest leaves the heaps of this thread, the aggregator
+     * and ZeroMQ's I/O threads at their high-water mark (batches in
+     * flight, chunks of cells, subscriber queues): glibc keeps what was
+     * freed. Once a tick finds the log and the cells still, malloc_trim
+     * hands it back, so the collector's resident memory is what it holds,
+     * not what it once held (docs/performance.md, "Memory"). Skipped
+     * while ingest runs: it walks every heap under its lock. */
+    case EV_TRIM: {
+        uint64_t stored = ingest_stats(self->ingest)->stored;
+        uint64_t cells = aggregator_applied(self->aggregator);
+        bool moved = stored != self->trim_stored || cells != self->trim_cells;
+        self->trim_stored = stored, self->trim_cells = cells;
+        if (moved)
+            self->trim_due = true;
+        else if (self->trim_due) {
+            malloc_trim(0);
+            self->trim_due = false;
+        }
+        break;
+    }
     case EV_STATS: { /* totals since start, only when some moved since the last line */
         /* The counts of refused handshakes of clients that went quiet. */
         auth_tick(self->auth);
@@ -368,6 +392,7 @@ int server_reactor_new(server_t *self)
         {streams ? STREAM_TICK_MS : 0, EV_STREAM_TICK},
         {(size_t) self->publish_interval_s * 1000, EV_PUBLISH},
         {STATS_MS, EV_STATS},
+        {TRIM_MS, EV_TRIM},
     };
     int rc = zloop_reader(self->loop, self->router, s_on_ingest, self);
     for (size_t i = 0; rc == 0 && i < sizeof pollers / sizeof *pollers; i++) {
