@@ -1,37 +1,29 @@
-/* bench_pipeline.c: the raw durable pipeline baseline — what this machine
- * allows for finsam's whole durable path with none of finsam's code. N
- * sender processes (forked, like the agents) each drain their own LMDB
- * outbox in batches over a CURVE DEALER to one receiver process's ROUTER;
- * the receiver writes every event to an LMDB log and dedupe index, commits
- * synchronously and acks naming each id; the sender then deletes the acked
- * events from its outbox in a synchronous commit. With --subscriber the
- * receiver also publishes every committed event over CURVE to one
- * subscriber process, which receives them all. All of it shares the cores.
+/* bench_pipeline.c: the raw durable pipeline — finsam's whole durable
+ * path on this machine with none of finsam's code. N sender processes
+ * (forked, as the agents) drain their own LMDB outboxes in batches over a
+ * CURVE DEALER to one receiver process's ROUTER, which writes each event
+ * to an LMDB log and dedupe index, commits synchronously and acks naming
+ * every id; the sender then deletes the acked ids from its outbox in a
+ * synchronous commit. With --subscriber the receiver also publishes every
+ * committed event over CURVE to one subscriber process.
  *
- * The one design decision: copy finsam's shape, not its logic. As
- * agents/sender.c and collector/server_turn.c: a batch of --batch events
- * is one frame, --window batches in flight per sender, the ack carries 18
- * bytes per event (a protobuf bytes field per id), the outbox is queue
- * (be64 seq -> event) + ids (id -> be64 seq) and an ack deletes by id, the
- * stream sends [topic][be64 seq][event] per event. The receiver's write
- * set is bench_lmdb's --cells 0 --keys time: log be64 seq -> 9-byte header
- * + event (MDB_APPEND), dedupe 16-byte id (be32 day, 12 random bytes) ->
- * be64 seq (MDB_NOOVERWRITE). One commit per --group batches waiting
- * (default 1: commits of --batch events, the LMDB baseline's size; the
- * collector groups up to 64).
+ * The design decision: finsam's shape, not its logic. As agents/sender.c,
+ * agents/outbox.c and collector/server_turn.c: a batch is one frame,
+ * --window batches in flight, the outbox is queue (be64 seq -> event) +
+ * ids (id -> seq), the ack carries 18 bytes per id (as bench_zmq), the
+ * stream sends [topic][be64 seq][event]. The write set is bench_lmdb's
+ * --cells 0 --keys time: log seq -> 9-byte header + event, dedupe 16-byte
+ * id (be32 day, 12 random bytes) -> seq. One commit per --group batches
+ * waiting (default 1: commits of --batch, the LMDB baseline's size).
+ * Not here: decoding, validation, the cells, the outbox scrub, reconnects.
  *
- * Not here: decoding, validation, the agent record, the cells, the
- * outbox scrub, reconnects — finsam's logic, which this bounds from above.
- *
- *   bench_pipeline --senders N --events TOTAL [--size 200] [--batch 500]
- *                  [--window 8] [--group 1] [--subscriber] [--dir DIR]
- * Prints: events_per_s=... seconds=... senders=N ... (timed from the
- * moment every outbox is full until every sender has deleted its last
- * acked event). */
+ *   bench_pipeline --dir DIR --senders N --events TOTAL [--size 200] [--batch 500]
+ *                  [--window 8] [--group 1] [--subscriber]
+ * Prints events_per_s=... seconds=... senders=N ..., timed from full
+ * outboxes until every sender has deleted its last acked event. */
 #include "bench.h"
 
 #include <czmq.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -64,7 +56,7 @@ static struct {
     long senders, events, size, batch, window, group;
     int subscriber;
     char dir[512];
-    char keys[2 + S_MAX_SENDERS][2][41]; /* z85 public, secret: 0 receiver, 1 subscriber, 2.. senders */
+    char server_pub[41], server_sec[41]; /* z85; made before the fork */
     s_endpoints_t ep;                    /* the receiver's, known before the others are forked */
     int info[2], ready[2], go[2], done[2];
 } s_cfg;
@@ -97,19 +89,22 @@ fail:
     return -1;
 }
 
-/* A CURVE socket: server (binds, ZAP domain) or client of the receiver. */
-static zsock_t *s_socket(int type, int key, int server)
+/* A CURVE socket: the receiver's (ZAP domain) or a client with a key of its own. */
+static zsock_t *s_socket(int type, int server)
 {
     zsock_t *s = zsock_new(type);
     if (!s)
         return NULL;
-    zsock_set_curve_publickey(s, s_cfg.keys[key][0]);
-    zsock_set_curve_secretkey(s, s_cfg.keys[key][1]);
     if (server) {
+        zsock_set_curve_publickey(s, s_cfg.server_pub);
+        zsock_set_curve_secretkey(s, s_cfg.server_sec);
         zsock_set_curve_server(s, 1);
         zsock_set_zap_domain(s, "bench");
     } else {
-        zsock_set_curve_serverkey(s, s_cfg.keys[0][0]);
+        zcert_t *cert = zcert_new();
+        zcert_apply(cert, s);
+        zcert_destroy(&cert);
+        zsock_set_curve_serverkey(s, s_cfg.server_pub);
     }
     zsock_set_linger(s, 0);
     return s;
@@ -162,12 +157,11 @@ static int s_peek(MDB_txn *rd, MDB_dbi queue, uint64_t *next_seq, uint8_t *frame
         s_be(frame + *len, v.mv_size, 2);
         memcpy(frame + *len + 2, v.mv_data, v.mv_size);
         *len += 2 + v.mv_size;
-        memcpy(seqkey, k.mv_data, 8);
+        *next_seq = 1;
+        for (int i = 0; i < 8; i++) /* one past this event's be64 key */
+            *next_seq += (uint64_t) ((uint8_t *) k.mv_data)[i] << (56 - 8 * i);
     }
     mdb_cursor_close(cur);
-    for (int i = 0; i < 8; i++)
-        *next_seq = *next_seq << 8 | seqkey[i];
-    (*next_seq)++;
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 fail:
     return -1;
@@ -203,8 +197,8 @@ static double s_cpu(const struct rusage *r)
  * its timed CPU seconds to the ready pipe. */
 static int s_sender(int idx)
 {
-    long n = s_cfg.events / s_cfg.senders + (idx < s_cfg.events % s_cfg.senders), sent = 0, acked = 0;
-    long flying = 0;
+    long n = s_cfg.events / s_cfg.senders + (idx < s_cfg.events % s_cfg.senders), sent = 0, acked = 0,
+         flying = 0;
     char path[600];
     snprintf(path, sizeof path, "%s/outbox-%d", s_cfg.dir, idx);
     MDB_env *env;
@@ -224,7 +218,7 @@ static int s_sender(int idx)
 
     struct rusage r0, r1;
     getrusage(RUSAGE_SELF, &r0);
-    zsock_t *dealer = s_socket(ZMQ_DEALER, 2 + idx, 0);
+    zsock_t *dealer = s_socket(ZMQ_DEALER, 0);
     if (!dealer)
         goto abort_rd;
     zsock_set_rcvtimeo(dealer, 60000); /* a receiver that died fails us, not hangs */
@@ -319,7 +313,7 @@ typedef struct {
     MDB_dbi log, dedupe;
     void *router, *pub;
     uint64_t seq;
-    uint8_t *acks[S_MAX_GROUP];
+    uint8_t *acks; /* --group acks of up to --batch ids */
 } s_turn_t;
 
 /* One turn, as server_turn.c: receive (the first batch waits, up to
@@ -345,7 +339,7 @@ static long s_turn(s_turn_t *t)
     events = 0;
     for (long i = 0; i < g; i++) {
         long n = s_store(txn, t->log, t->dedupe, &t->seq, zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]),
-                         t->acks[i]);
+                         t->acks + i * s_cfg.batch * S_ACK_BYTES);
         if (n < 0)
             goto abort_txn;
         acklen[i] = (size_t) n * S_ACK_BYTES;
@@ -357,7 +351,7 @@ static long s_turn(s_turn_t *t)
             s_publish(t->pub, seq0, zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]));
         seq0 += acklen[i] / S_ACK_BYTES;
         zmq_msg_send(&ids[i], t->router, ZMQ_SNDMORE);
-        zmq_send(t->router, t->acks[i], acklen[i], 0);
+        zmq_send(t->router, t->acks + i * s_cfg.batch * S_ACK_BYTES, acklen[i], 0);
     }
     goto close_msgs;
 abort_txn:
@@ -372,34 +366,23 @@ close_msgs:
     return events;
 }
 
-/* The receiver: allow-list, bind, then commit, publish and ack until every
- * event is in; keeps its sockets until the parent closes "done". */
-static int s_receiver(void)
+/* The receiver: ZAP (every CURVE client allowed, as bench_zmq), bind,
+ * then commit, publish and ack until every event is in; keeps its sockets
+ * until the parent closes "done". */
+static int s_receiver(int unused)
 {
     int rc = -1;
     char path[600];
-    snprintf(path, sizeof path, "%s/certs", s_cfg.dir);
-    mkdir(path, 0700);
-    for (int i = 1; i < 2 + s_cfg.senders; i++) {
-        uint8_t pub[32], sec[32];
-        zmq_z85_decode(pub, s_cfg.keys[i][0]);
-        zmq_z85_decode(sec, s_cfg.keys[i][1]);
-        zcert_t *cert = zcert_new_from(pub, sec);
-        char file[700];
-        snprintf(file, sizeof file, "%s/peer-%d.key", path, i);
-        zcert_save_public(cert, file);
-        zcert_destroy(&cert);
-    }
     zactor_t *auth = zactor_new(zauth, NULL);
-    zstr_sendx(auth, "CURVE", path, NULL);
+    zstr_sendx(auth, "CURVE", CURVE_ALLOW_ANY, NULL);
     zsock_wait(auth);
-    zsock_t *router = s_socket(ZMQ_ROUTER, 0, 1), *xpub = NULL;
+    zsock_t *router = s_socket(ZMQ_ROUTER, 1), *xpub = NULL;
     zsock_set_rcvhwm(router, 100000);
     if (zsock_bind(router, "tcp://127.0.0.1:*") < 0)
         goto destroy_sockets;
     snprintf(s_cfg.ep.router, sizeof s_cfg.ep.router, "%s", zsock_endpoint(router));
     if (s_cfg.subscriber) {
-        xpub = s_socket(ZMQ_XPUB, 0, 1);
+        xpub = s_socket(ZMQ_XPUB, 1);
         zsock_set_sndhwm(xpub, 0); /* no limit: the subscriber receives every event */
         if (zsock_bind(xpub, "tcp://127.0.0.1:*") < 0)
             goto destroy_sockets;
@@ -416,18 +399,21 @@ static int s_receiver(void)
     MDB_dbi log, dedupe;
     if (s_mkenv(&env, path, (size_t) 16 << 30, &log, "log", &dedupe, "dedupe"))
         goto destroy_sockets;
-    s_turn_t t = {env, log, dedupe, zsock_resolve(router), xpub ? zsock_resolve(xpub) : NULL, 0, {0}};
-    for (long i = 0; i < s_cfg.group; i++)
-        if (!(t.acks[i] = malloc((size_t) s_cfg.batch * S_ACK_BYTES)))
-            goto free_acks;
-    for (long got = 0, n; got < s_cfg.events; got += n)
+    s_turn_t t = {env,
+                  log,
+                  dedupe,
+                  zsock_resolve(router),
+                  xpub ? zsock_resolve(xpub) : NULL,
+                  0,
+                  malloc((size_t) (s_cfg.group * s_cfg.batch * S_ACK_BYTES))};
+    for (long got = 0, n = 0; got < s_cfg.events && t.acks; got += n)
         if ((n = s_turn(&t)) < 0)
             goto free_acks;
     char c;
-    rc = read(s_cfg.done[0], &c, 1) == 0 ? 0 : -1; /* EOF: every sender and the subscriber are done */
+    rc = t.acks && read(s_cfg.done[0], &c, 1) == 0 ? 0
+                                                   : -1; /* EOF: every sender and the subscriber are done */
 free_acks:
-    for (long i = 0; i < s_cfg.group; i++)
-        free(t.acks[i]);
+    free(t.acks);
     mdb_env_close(env);
 destroy_sockets:
     zsock_destroy(&xpub);
@@ -437,9 +423,9 @@ destroy_sockets:
 }
 
 /* The subscriber: every event, three frames each, until all are in. */
-static int s_subscriber(void)
+static int s_subscriber(int unused)
 {
-    zsock_t *sub = s_socket(ZMQ_SUB, 1, 0);
+    zsock_t *sub = s_socket(ZMQ_SUB, 0);
     if (!sub)
         return -1;
     zsock_set_rcvhwm(sub, 0);
@@ -470,24 +456,6 @@ static pid_t s_fork(int (*fn)(int), int arg)
     _exit(fn(arg) ? 1 : 0);
 }
 
-static int s_run_receiver(int arg)
-{
-    (void) arg;
-    return s_receiver();
-}
-
-static int s_run_subscriber(int arg)
-{
-    (void) arg;
-    return s_subscriber();
-}
-
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st, (void) flag, (void) ftw;
-    return remove(path);
-}
-
 static size_t s_read(int fd, void *buf, size_t n)
 {
     size_t got = 0;
@@ -506,85 +474,70 @@ int main(int argc, char **argv)
     s_cfg.group = bench_opt_long(argc, argv, "--group", 1);
     s_cfg.subscriber = bench_flag(argc, argv, "--subscriber");
     const char *dir = bench_opt(argc, argv, "--dir", NULL);
-    if (s_cfg.senders < 1 || s_cfg.senders > S_MAX_SENDERS || s_cfg.events < s_cfg.senders ||
+    if (!dir || s_cfg.senders < 1 || s_cfg.senders > S_MAX_SENDERS || s_cfg.events < s_cfg.senders ||
         s_cfg.size < S_ID || s_cfg.size > 65535 || s_cfg.batch < 1 || s_cfg.window < 1 || s_cfg.group < 1 ||
         s_cfg.group > S_MAX_GROUP) {
         fprintf(stderr,
-                "usage: bench_pipeline --senders 1-%d --events N [--size 16-65535] [--batch 500] "
-                "[--window 8] [--group 1-%d] [--subscriber] [--dir DIR]\n",
+                "usage: bench_pipeline --dir NEW-DIR --senders 1-%d --events N [--size 16-65535] "
+                "[--batch 500] [--window 8] [--group 1-%d] [--subscriber]\n",
                 S_MAX_SENDERS, S_MAX_GROUP);
         return 64;
     }
-    snprintf(s_cfg.dir, sizeof s_cfg.dir, "%s", dir ? dir : "/tmp/bench_pipeline-XXXXXX");
-    if (dir ? mkdir(s_cfg.dir, 0700) && errno != EEXIST : !mkdtemp(s_cfg.dir)) {
-        fprintf(stderr, "bench_pipeline: %s: %s\n", s_cfg.dir, strerror(errno));
-        return 74;
+    snprintf(s_cfg.dir, sizeof s_cfg.dir, "%s", dir);
+    if (mkdir(dir, 0700)) { /* a new one: the outboxes are filled from seq 1 */
+        fprintf(stderr, "bench_pipeline: %s: %s\n", dir, strerror(errno));
+        return 73;
     }
-    for (int i = 0; i < 2 + s_cfg.senders; i++)
-        zmq_curve_keypair(s_cfg.keys[i][0], s_cfg.keys[i][1]);
-    int rc = 70;
+    zmq_curve_keypair(s_cfg.server_pub, s_cfg.server_sec);
     pid_t pids[2 + S_MAX_SENDERS] = {0}; /* 0 receiver, 1 subscriber, 2.. senders */
     if (pipe(s_cfg.info) || pipe(s_cfg.ready) || pipe(s_cfg.go) || pipe(s_cfg.done))
-        goto remove_dir;
+        return 71;
     /* No ZeroMQ in this process: every context lives in a child. */
-    pids[0] = s_fork(s_run_receiver, 0);
+    int rc = 70;
+    char c;
+    pids[0] = s_fork(s_receiver, 0);
     if (s_read(s_cfg.info[0], &s_cfg.ep, sizeof s_cfg.ep) != sizeof s_cfg.ep)
         goto stop_children;
-    char c;
-    if (s_cfg.subscriber) {
-        pids[1] = s_fork(s_run_subscriber, 0);
-        if (s_read(s_cfg.info[0], &c, 1) != 1)
-            goto stop_children;
-    }
+    if (s_cfg.subscriber && ((pids[1] = s_fork(s_subscriber, 0)), s_read(s_cfg.info[0], &c, 1) != 1))
+        goto stop_children; /* the receiver has its subscription */
     for (int i = 0; i < s_cfg.senders; i++)
         pids[2 + i] = s_fork(s_sender, i);
     for (long i = 0; i < s_cfg.senders; i++)
         if (s_read(s_cfg.ready[0], &c, 1) != 1)
             goto stop_children;
 
-    double t0 = bench_now(), t_senders = t0, t_sub = t0, cpu_send = 0, cpu_sub = 0, cpu_recv = 0;
+    double t0 = bench_now(), t_send = t0, t_sub = t0, cpu_send = 0, cpu_sub = 0, cpu;
     close(s_cfg.go[1]); /* go: every outbox is full */
-    s_cfg.go[1] = -1;
+    struct rusage ru;
     for (long left = s_cfg.senders + s_cfg.subscriber; left > 0; left--) {
         int status;
-        struct rusage ru;
         pid_t pid = wait4(-1, &status, 0, &ru);
-        int ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (pid == pids[0] || !ok) {
+        if (pid <= 0 || pid == pids[0] || !WIFEXITED(status) || WEXITSTATUS(status)) {
             fprintf(stderr, "bench_pipeline: process %d failed\n", (int) pid);
             goto stop_children;
         }
-        if (pid == pids[1]) {
-            t_sub = bench_now();
-            cpu_sub = s_cpu(&ru);
-        } else {
-            t_senders = bench_now(); /* the last sender's exit ends the timing */
-        }
+        if (pid == pids[1])
+            t_sub = bench_now(), cpu_sub = s_cpu(&ru);
+        else
+            t_send = bench_now(); /* the last sender's exit ends the timing */
         for (int i = 1; i < 2 + s_cfg.senders; i++)
-            if (pids[i] == pid)
-                pids[i] = 0;
+            pids[i] = pids[i] == pid ? 0 : pids[i];
     }
-    for (long i = 0; i < s_cfg.senders; i++) {
-        double cpu;
+    for (long i = 0; i < s_cfg.senders; i++, cpu_send += cpu)
         if (s_read(s_cfg.ready[0], &cpu, sizeof cpu) != sizeof cpu)
             goto stop_children;
-        cpu_send += cpu;
-    }
     close(s_cfg.done[1]); /* the receiver may go */
-    s_cfg.done[1] = -1;
     int status;
-    struct rusage ru;
     if (wait4(pids[0], &status, 0, &ru) != pids[0] || !WIFEXITED(status) || WEXITSTATUS(status))
         goto stop_children;
     pids[0] = 0;
-    cpu_recv = s_cpu(&ru);
-    double secs = t_senders - t0;
+    double secs = t_send - t0;
     printf("events_per_s=%.0f seconds=%.3f senders=%ld events=%ld size=%ld batch=%ld window=%ld group=%ld "
            "subscriber=%d sub_seconds=%.3f cpu_senders_s=%.2f cpu_receiver_s=%.2f cpu_subscriber_s=%.2f "
            "cpu_us_per_event=%.2f\n",
            (double) s_cfg.events / secs, secs, s_cfg.senders, s_cfg.events, s_cfg.size, s_cfg.batch,
-           s_cfg.window, s_cfg.group, s_cfg.subscriber, s_cfg.subscriber ? t_sub - t0 : 0, cpu_send, cpu_recv,
-           cpu_sub, (cpu_send + cpu_recv + cpu_sub) * 1e6 / (double) s_cfg.events);
+           s_cfg.window, s_cfg.group, s_cfg.subscriber, t_sub - t0, cpu_send, s_cpu(&ru), cpu_sub,
+           (cpu_send + s_cpu(&ru) + cpu_sub) * 1e6 / (double) s_cfg.events);
     rc = 0;
 stop_children:
     for (int i = 0; i < 2 + s_cfg.senders; i++)
@@ -592,8 +545,5 @@ stop_children:
             kill(pids[i], SIGKILL);
             waitpid(pids[i], NULL, 0);
         }
-remove_dir:
-    if (!dir)
-        nftw(s_cfg.dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }
