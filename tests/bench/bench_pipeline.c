@@ -25,6 +25,7 @@
 
 #include <czmq.h>
 #include <lmdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -442,7 +443,8 @@ static int s_subscriber(int unused)
     return got == s_cfg.events ? 0 : -1;
 }
 
-/* Runs fn in a child that keeps none of the parent's write ends. */
+/* Runs fn in a child that keeps none of the parent's write ends (and no
+ * ready pipe unless a sender): a child that dies is then an EOF. */
 static pid_t s_fork(int (*fn)(int), int arg)
 {
     fflush(NULL);
@@ -453,6 +455,8 @@ static pid_t s_fork(int (*fn)(int), int arg)
     close(s_cfg.done[1]);
     close(s_cfg.info[0]);
     close(s_cfg.ready[0]);
+    if (fn != s_sender)
+        close(s_cfg.ready[1]);
     _exit(fn(arg) ? 1 : 0);
 }
 
@@ -462,6 +466,21 @@ static size_t s_read(int fd, void *buf, size_t n)
     for (ssize_t r; got < n && (r = read(fd, (char *) buf + got, n - got)) > 0;)
         got += (size_t) r;
     return got;
+}
+
+/* Waits for n bytes on the ready pipe; -1 if a child exits meanwhile (the
+ * others would wait for "go" forever). */
+static int s_wait_ready(long n)
+{
+    char c;
+    while (n > 0) {
+        struct pollfd p = {s_cfg.ready[0], POLLIN, 0};
+        if (poll(&p, 1, 200) > 0 && read(s_cfg.ready[0], &c, 1) == 1)
+            n--;
+        else if (waitpid(-1, NULL, WNOHANG) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -496,15 +515,18 @@ int main(int argc, char **argv)
     int rc = 70;
     char c;
     pids[0] = s_fork(s_receiver, 0);
+    close(s_cfg.info[1]);
     if (s_read(s_cfg.info[0], &s_cfg.ep, sizeof s_cfg.ep) != sizeof s_cfg.ep)
         goto stop_children;
     if (s_cfg.subscriber && ((pids[1] = s_fork(s_subscriber, 0)), s_read(s_cfg.info[0], &c, 1) != 1))
         goto stop_children; /* the receiver has its subscription */
     for (int i = 0; i < s_cfg.senders; i++)
         pids[2 + i] = s_fork(s_sender, i);
-    for (long i = 0; i < s_cfg.senders; i++)
-        if (s_read(s_cfg.ready[0], &c, 1) != 1)
-            goto stop_children;
+    close(s_cfg.ready[1]);
+    if (s_wait_ready(s_cfg.senders)) {
+        fprintf(stderr, "bench_pipeline: a process failed before the outboxes were full\n");
+        goto stop_children;
+    }
 
     double t0 = bench_now(), t_send = t0, t_sub = t0, cpu_send = 0, cpu_sub = 0, cpu;
     close(s_cfg.go[1]); /* go: every outbox is full */
