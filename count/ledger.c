@@ -261,25 +261,24 @@ static fin_err_t s_open(ledger_t **out, const char *dir, unsigned flags, bool ac
         return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     self->accept_previous = accept_previous;
     self->dir = strdup(dir);
-    /* Pages written in the map, not in the heap: the collector's memory
-     * stays flat as the ledger grows (store.h, STORE_WRITEMAP), in both
-     * environments. Every writer of a ledger opens it here, so none mixes
-     * the two modes. */
-    flags |= STORE_WRITEMAP;
+    /* The log's environment: commits that an ack waits for, in LMDB's own
+     * buffers (pwrite, fdatasync). Only log, dedupe and cursors are written
+     * there since the cells moved out (issue 17), so the buffers LMDB
+     * keeps are bounded by the largest group commit, not by the ledger.
+     * In the map (STORE_WRITEMAP), its commits were slower to sync
+     * (docs/performance.md, "send->ack"). */
     int rc = self->dir ? store_open(&self->store, dir, s_dbs, LEDGER_DB_MAIN_COUNT, flags) : ENOMEM;
     if (rc == 0) {
-        /* The cells environment is derived: one that does not exist yet
-         * (a store of an earlier release) is made, empty, even by a
-         * reader; the collector's aggregator fills it from the log. Its
-         * commits record their own position, so one fsync each will do
-         * (STORE_DERIVED). */
-        char cells[4096], probe[4200];
+        /* The cells environment is derived: committed without a sync, and
+         * made again empty, then recomputed by the collector's aggregator,
+         * when it was written unsynced in a boot that ended (STORE_DERIVED)
+         * or does not exist yet (a store of an earlier release); even a
+         * reader does that. Its pages are written in the map, so the
+         * aggregator's large transactions leave no buffers in the heap. */
+        char cells[4096];
         snprintf(cells, sizeof cells, "%s/cells", dir);
-        snprintf(probe, sizeof probe, "%s/data.mdb", cells);
-        unsigned cflags = flags | STORE_DERIVED;
-        if ((flags & STORE_READONLY) && access(probe, F_OK) < 0)
-            cflags &= ~(unsigned) STORE_READONLY;
-        rc = store_open(&self->cells, cells, s_cells_dbs, S_CELLS_DBS, cflags);
+        rc =
+            store_open(&self->cells, cells, s_cells_dbs, S_CELLS_DBS, flags | STORE_DERIVED | STORE_WRITEMAP);
         if (rc)
             store_close(&self->store);
     }

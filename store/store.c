@@ -8,6 +8,7 @@
 #include "store.h"
 
 #include "log.h"
+#include "unsynced.h"
 #include "util.h"
 
 #include <errno.h>
@@ -53,6 +54,10 @@ struct store_t {
     int ndbs;
     unsigned flags;
     unsigned grows;
+    /* STORE_DERIVED: committed without sync, under this guard (a writer),
+     * or synced at each commit when the kernel names no boot. */
+    unsynced_t *unsynced;
+    bool nosync;
     char path[4096];
 };
 
@@ -140,7 +145,9 @@ static int s_env_open(store_t *self, size_t mapsize)
     rc = mdb_env_open(self->env, self->path,
                       MDB_NOTLS | (readonly ? MDB_RDONLY : 0) |
                           (self->flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0) |
-                          (self->flags & STORE_DERIVED ? MDB_NOMETASYNC : 0) |
+                          (self->nosync                  ? MDB_NOSYNC
+                           : self->flags & STORE_DERIVED ? MDB_NOMETASYNC
+                                                         : 0) |
                           (s_preallocated(self) ? MDB_WRITEMAP : 0),
                       0600);
     if (rc)
@@ -173,18 +180,37 @@ int store_open(store_t **out, const char *path, const store_db_t *dbs, int ndbs,
     if (ndbs > STORE_MAX_DBS)
         return EINVAL;
     bool readonly = flags & STORE_READONLY;
-    if (!readonly && mkdir_p(path, 0700) < 0)
+    bool derived = (flags & STORE_DERIVED) && !(flags & STORE_SCRATCH);
+    if ((!readonly || derived) && mkdir_p(path, 0700) < 0)
         return errno;
     store_t *self = calloc(1, sizeof *self);
     if (!self)
         return ENOMEM;
     snprintf(self->path, sizeof self->path, "%s", path);
+    if (derived) {
+        /* A derived store written in a boot that ended unsynced is
+         * removed, and a missing one is made, even by a reader (store.h). */
+        bool write = !readonly;
+        int rc = unsynced_enter(&self->unsynced, path, &write);
+        if (rc && rc != ENOTSUP) {
+            free(self);
+            return rc;
+        }
+        char data[sizeof self->path + 16];
+        snprintf(data, sizeof data, "%s/data.mdb", path);
+        if (rc == ENOTSUP && access(data, F_OK) < 0)
+            write = true;
+        if (write)
+            flags &= ~(unsigned) STORE_READONLY;
+        self->nosync = rc == 0 && write;
+    }
     memcpy(self->dbs, dbs, (size_t) ndbs * sizeof *dbs);
     self->ndbs = ndbs;
     self->flags = flags;
     pthread_rwlock_init(&self->resize_lock, NULL);
     int rc = s_env_open(self, 0);
     if (rc) {
+        unsynced_leave(&self->unsynced, false);
         pthread_rwlock_destroy(&self->resize_lock);
         free(self);
         return rc;
@@ -215,8 +241,12 @@ void store_close(store_t **self_p)
     if (!self_p || !*self_p)
         return;
     store_t *self = *self_p;
+    /* Unsynced commits reach the disk now; then the guard may drop the
+     * record that this boot wrote them (unsynced.h). */
+    bool synced = self->env && self->nosync && mdb_env_sync(self->env, 1) == 0;
     if (self->env)
         mdb_env_close(self->env);
+    unsynced_leave(&self->unsynced, synced);
     pthread_rwlock_destroy(&self->resize_lock);
     free(self);
     *self_p = NULL;

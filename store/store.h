@@ -10,6 +10,7 @@
  * Caveats (as lmdb.h lists its own):
  *  - Commits are synchronous (no MDB_NOSYNC): when store_write returns 0 the
  *    data is on disk. This is what lets callers acknowledge after commit.
+ *    Not so for STORE_SCRATCH and STORE_DERIVED (below).
  *  - Values read in a transaction point into the map and die with it.
  *  - One write transaction at a time per environment; keep readers short,
  *    a long reader pins pages, grows the file, and delays map growth.
@@ -35,12 +36,16 @@ typedef struct {
 /* STORE_SCRATCH: no fsync at commit (MDB_NOSYNC), for throw-away
  * environments such as `rebuild --verify`'s recomputation. Never for data
  * that is acknowledged. */
-/* STORE_DERIVED: one fsync per commit instead of two (MDB_NOMETASYNC: the
- * meta page is not flushed at commit but by the next commit or the
- * system). LMDB keeps the environment intact; an operating-system crash
- * may take back the last commit. For state that can be recomputed and
- * records its own position in each commit (the cells, ledger.h); never
- * for data that is acknowledged. */
+/* STORE_DERIVED: no fsync at commit (MDB_NOSYNC), for state that the
+ * log can recompute and that records its own position in each commit (the
+ * cells, ledger.h); never for data that is acknowledged. A process that
+ * dies leaves it intact (its commits are in the page cache). A system that
+ * stops without writing it back may leave it torn, so a writer records
+ * durably that this boot writes it unsynced, and whoever opens it in a
+ * later boot with that record still there removes its files (unsynced.h):
+ * it is then missing, and a missing derived store is made, empty, even by a
+ * STORE_READONLY opener. The last writer to close syncs it and drops the
+ * record. Where the kernel names no boot, every commit is synced instead. */
 /* STORE_WRITEMAP: a write transaction changes its pages in place in the
  * mapped file (MDB_WRITEMAP) instead of in malloc'd copies. Without it LMDB
  * keeps every page a transaction dirtied in process memory and, after the

@@ -20,6 +20,9 @@
  *    the lag returns to 0 and the cells equal a rebuild.
  *  - Stopped cleanly right after a delivery: the cells catch up before
  *    the last publication, which then covers the whole log.
+ *  - After a restart of the system while the cells were written unsynced
+ *    (a record naming another boot), they are made again empty and the
+ *    collector recomputes them; the publication stays meanwhile.
  *
  * One case: a scenario whose steps depend on each other. */
 #include "cluster.h"
@@ -177,6 +180,33 @@ static void test_cells_follow_the_log(void)
     CHECK_EQ(log, 43000 + 5 * 4000 + 20000);
     CHECK_EQ(cells, log);
     CHECK_EQ(pub, log);
+
+    /* 7. The system stopped while the cells were written unsynced
+     * (store.h, STORE_DERIVED): a killed collector leaves this boot's
+     * record; made to name another boot, the next opener (here `status`,
+     * a reader) removes the cells and makes them again, empty, and the
+     * collector recomputes them from the log. The publication stays
+     * where it was meanwhile. */
+    cluster_start_collector(&c);
+    cluster_stop_collector(&c, SIGKILL);
+    char record[512];
+    snprintf(record, sizeof record, "%s/ledger/cells/unsynced", c.cdir);
+    CHECK(access(record, F_OK) == 0);
+    CHECK_EQ(tu_write_file(record, "00000000-0000-0000-0000-000000000000\n"), 0);
+    a = s_aggregation(&c);
+    CHECK_EQ(a.log, log);
+    CHECK_EQ(a.cells, 0);
+    CHECK_EQ(a.lag, log);
+    st = cluster_status(&c);
+    CHECK_EQ(json_integer_value(json_object_get(json_object_get(st, "publication"), "seq")), pub);
+    json_decref(st);
+    cluster_start_collector(&c);
+    CHECK(cluster_wait_cells(&c, 120000));
+    CHECK_EQ(s_verify(&c, &position, &log_end), 0);
+    CHECK_EQ(position, log);
+    CHECK_EQ(log_end, log);
+    cluster_stop_collector(&c, SIGTERM);
+    CHECK(access(record, F_OK) < 0); /* synced at the clean stop */
     fprintf(stderr, "FIGURES aggregation: kills=5 kills_with_lag=%d verifies_streaming=%d behind=%d\n",
             kills_behind, verifies, behind);
     unsetenv("FINSAM_TEST_AGGREGATOR_HOLD");

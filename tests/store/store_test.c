@@ -1,8 +1,8 @@
 /* store_test.c: store/store.c on real LMDB directories: open and close,
  * grow-and-retry writes that outgrow a small map, read transactions beside
  * a writer (and beside map growth in another thread), the compacted backup
- * read back, reopen, read-only stores, and the error text for a directory
- * that is not there. */
+ * read back, reopen, read-only stores, the error text for a directory
+ * that is not there, and derived stores across a restart of the system. */
 #include "testutil.h"
 
 #include "store.h"
@@ -470,6 +470,128 @@ static void test_reader_beside_growth_elsewhere(void)
     unsetenv("FINSAM_STORE_INITIAL_MAP_MB");
 }
 
+/* STORE_DERIVED (store.h, unsynced.h): committed without sync; whoever
+ * opens it after the boot that wrote it unsynced ended removes it. */
+static const unsigned S_DERIVED = STORE_DERIVED | STORE_WRITEMAP;
+
+static void s_put_derived(const char *dir, uint32_t first, uint32_t count, bool clean_close)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        store_t *w = NULL;
+        int ok = store_open(&w, dir, s_dbs, 2, S_DERIVED) == 0;
+        s_fill_t f = {first, count, 100, 0, 0};
+        ok = ok && store_write(w, s_fill, &f) == 0;
+        if (clean_close)
+            store_close(&w);
+        _exit(ok ? 0 : 1); /* without the close: as a killed collector */
+    }
+    int status;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static size_t s_derived_entries(const char *dir, unsigned flags)
+{
+    store_t *s = NULL;
+    CHECK_EQ(store_open(&s, dir, s_dbs, 2, S_DERIVED | flags), 0);
+    MDB_txn *txn;
+    CHECK_EQ(store_read(s, &txn), 0);
+    size_t n = s_entries(s, txn);
+    store_read_end(s, txn);
+    store_close(&s);
+    return n;
+}
+
+static void s_record_boot(const char *dir, const char *boot)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/unsynced", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fprintf(f, "%s\n", boot);
+    fclose(f);
+}
+
+static bool s_recorded(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/unsynced", dir);
+    return access(path, F_OK) == 0;
+}
+
+static void test_derived_after_restart(void)
+{
+    const char *dir = tu_tempdir();
+    /* A clean close syncs and drops the record. */
+    s_put_derived(dir, 1, 10, true);
+    CHECK(!s_recorded(dir));
+    CHECK_EQ(s_derived_entries(dir, STORE_READONLY), 10);
+    /* A writer that dies leaves its record: in this boot that is a dead
+     * process, which LMDB survives, so nothing is lost. */
+    s_put_derived(dir, 11, 10, false);
+    CHECK(s_recorded(dir));
+    CHECK_EQ(s_derived_entries(dir, STORE_READONLY), 20);
+    CHECK(s_recorded(dir)); /* a reader leaves it */
+    /* The same record from a boot that ended: maybe torn, so removed and
+     * made again empty, by a reader too. */
+    s_record_boot(dir, "00000000-0000-0000-0000-000000000000");
+    CHECK_EQ(s_derived_entries(dir, STORE_READONLY), 0);
+    CHECK(!s_recorded(dir)); /* that reader made it and closed it cleanly */
+    /* And by a writer; after a clean close of the last writer, a later
+     * boot keeps it (no record). */
+    s_put_derived(dir, 1, 5, false);
+    s_record_boot(dir, "00000000-0000-0000-0000-000000000000");
+    s_put_derived(dir, 100, 3, true);
+    CHECK_EQ(s_derived_entries(dir, 0), 3);
+    CHECK(!s_recorded(dir));
+    /* Not derived, nothing of this applies. */
+    const char *plain = tu_tempdir();
+    s_record_boot(plain, "00000000-0000-0000-0000-000000000000");
+    store_t *p = s_open_in(plain);
+    s_fill_t f = {1, 2, 10, 0, 0};
+    CHECK_EQ(store_write(p, s_fill, &f), 0);
+    store_close(&p);
+    CHECK(s_recorded(plain));
+}
+
+/* A writer holds its environment open (the collector); readers in other
+ * processes (finsamctl) open it at once, and a second writer too, and the
+ * record stays until the last writer closed. */
+static void test_derived_beside_a_writer(void)
+{
+    const char *dir = tu_tempdir();
+    store_t *w = NULL;
+    CHECK_EQ(store_open(&w, dir, s_dbs, 2, S_DERIVED), 0);
+    s_fill_t f = {1, 7, 100, 0, 0};
+    CHECK_EQ(store_write(w, s_fill, &f), 0);
+    CHECK(s_recorded(dir));
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        alarm(10); /* a reader that waited on the writer would hang here */
+        store_t *r = NULL;
+        int ok = store_open(&r, dir, s_dbs, 2, S_DERIVED | STORE_READONLY) == 0;
+        MDB_txn *txn;
+        ok = ok && store_read(r, &txn) == 0;
+        MDB_stat st;
+        ok = ok && mdb_stat(txn, store_dbi(r, DB_ITEMS), &st) == 0 && st.ms_entries == 7;
+        if (ok)
+            store_read_end(r, txn);
+        store_close(&r);
+        s_put_derived(dir, 50, 1, true); /* a second writer, closed cleanly */
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(s_recorded(dir)); /* this writer is still open */
+    store_close(&w);
+    CHECK(!s_recorded(dir));
+    CHECK_EQ(s_derived_entries(dir, STORE_READONLY), 8);
+}
+
 static const test_case_t s_cases[] = {
     {"open, write, close, open again", test_open_close},
     {"a failing body aborts", test_body_error_aborts},
@@ -483,6 +605,8 @@ static const test_case_t s_cases[] = {
     {"too many databases", test_too_many_databases},
     {"reopen keeps data", test_reopen},
     {"a reader's second snapshot beside growth elsewhere", test_reader_beside_growth_elsewhere},
+    {"derived: removed after the boot that wrote it unsynced", test_derived_after_restart},
+    {"derived: readers and writers beside a writer", test_derived_beside_a_writer},
 };
 
 int main(int argc, char **argv)
