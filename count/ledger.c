@@ -261,24 +261,23 @@ static fin_err_t s_open(ledger_t **out, const char *dir, unsigned flags, bool ac
         return fin_fail(err, errlen, FIN_ENOMEM, "out of memory");
     self->accept_previous = accept_previous;
     self->dir = strdup(dir);
-    /* The log's environment: commits that an ack waits for, in LMDB's own
-     * buffers (pwrite, fdatasync). Only log, dedupe and cursors are written
-     * there since the cells moved out (issue 17), so the buffers LMDB
-     * keeps are bounded by the largest group commit, not by the ledger.
-     * In the map (STORE_WRITEMAP), its commits were slower to sync
-     * (docs/performance.md, "send->ack"). */
+    /* Pages written in the map, not in the heap (store.h, STORE_WRITEMAP):
+     * without it LMDB keeps the buffers of the largest transaction so far,
+     * a publication of every cell that moved or a burst's group commit,
+     * for as long as the collector runs (tens of MiB, more as the ledger
+     * grows). Every writer of a ledger opens it here, so none mixes the two
+     * modes. */
+    flags |= STORE_WRITEMAP;
     int rc = self->dir ? store_open(&self->store, dir, s_dbs, LEDGER_DB_MAIN_COUNT, flags) : ENOMEM;
     if (rc == 0) {
         /* The cells environment is derived: committed without a sync, and
          * made again empty, then recomputed by the collector's aggregator,
          * when it was written unsynced in a boot that ended (STORE_DERIVED)
          * or does not exist yet (a store of an earlier release); even a
-         * reader does that. Its pages are written in the map, so the
-         * aggregator's large transactions leave no buffers in the heap. */
+         * reader does that. */
         char cells[4096];
         snprintf(cells, sizeof cells, "%s/cells", dir);
-        rc =
-            store_open(&self->cells, cells, s_cells_dbs, S_CELLS_DBS, flags | STORE_DERIVED | STORE_WRITEMAP);
+        rc = store_open(&self->cells, cells, s_cells_dbs, S_CELLS_DBS, flags | STORE_DERIVED);
         if (rc)
             store_close(&self->store);
     }
