@@ -40,6 +40,7 @@ typedef struct {
     import_t *imp;
     import_stats_t st;
     rejects_t *rejects;
+    row_fields_t *row; /* the record's fields (mapping_fill), reused */
     /* the record being collected: its cells are NUL-terminated strings
      * one after another in `arena` (no allocation per cell); until the
      * record ends, cells[i] holds the offset of cell i there, since the
@@ -61,46 +62,6 @@ typedef struct {
 } s_ctx_t;
 
 /* ---- decoding ---------------------------------------------------------- */
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool s_is_utf8(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        /* Runs of ASCII, most of a file, eight bytes at a time. */
-        uint64_t w;
-        while (i + 8 <= n && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0))
-            i += 8;
-        if (i >= n)
-            break;
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0)
-            len = 2, cp = c & 0x1f, min = 0x80;
-        else if ((c & 0xf0) == 0xe0)
-            len = 3, cp = c & 0x0f, min = 0x800;
-        else if ((c & 0xf8) == 0xf0)
-            len = 4, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
 
 /* Windows-1252 is what Swedish Excel writes when it says "Latin-1"; it is
  * ISO-8859-1 except for 0x80-0x9F. Undefined bytes keep their Latin-1 code
@@ -254,16 +215,14 @@ static void s_row(s_ctx_t *c)
         s_reject(c, -1, "row", why);
         return;
     }
-    json_t *row = mapping_row(c->map, cells, c->ncells, &col, why, sizeof why);
-    if (!row) {
+    if (mapping_fill(c->map, cells, c->ncells, c->row, &col, why, sizeof why) < 0) {
         s_reject(c, col, "row", why);
         return;
     }
     char field[64];
     import_set_position(c->imp, NULL, c->rec_line);
-    if (import_row(c->imp, row, field, sizeof field, why, sizeof why) < 0)
+    if (import_row_fields(c->imp, c->row, field, sizeof field, why, sizeof why) < 0)
         s_reject(c, mapping_column_of(c->map, field), field, why);
-    json_decref(row);
 }
 
 static void s_clear_cells(s_ctx_t *c)
@@ -288,8 +247,8 @@ static fin_err_t s_decode(const uint8_t *raw, size_t rawlen, mapping_encoding_t 
     bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
     if (bom)
         p += 3, n -= 3;
-    *utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
-    if (*utf8 && !s_is_utf8(p, n))
+    *utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || csvcell_is_utf8(p, n));
+    if (*utf8 && !csvcell_is_utf8(p, n))
         return fin_fail(why, whylen, FIN_EINPUT,
                         "encoding: not valid UTF-8 (the mapping or a BOM says it is)");
     if (*utf8) {
@@ -456,7 +415,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     c.sep = sep;
 
     if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000)) ||
-        !(c.rejects = rejects_new(o, label, map))) {
+        !(c.rejects = rejects_new(o, label, map)) || !(c.row = malloc(sizeof *c.row))) {
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_import;
     }
@@ -517,6 +476,7 @@ free_parser:
     if (parser_live)
         csv_free(&parser);
 free_import:
+    free(c.row);
     rejects_destroy(&c.rejects);
     import_destroy(&c.imp);
     if (!utf8)

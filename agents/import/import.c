@@ -67,35 +67,44 @@ struct import_t {
     int ndropped_names;
 };
 
-static void s_note_dropped(import_t *self, json_t *row, const char *const *fields)
+/* Counts a field the row's kind does not read, and lists its name. */
+static void s_note_dropped_key(import_t *self, const char *key)
 {
+    self->dropped++;
+    if (self->ndropped_names >= S_MAX_DROPPED_NAMES || !report_name_is_listable(key, CAT_CODE_MAX - 1) ||
+        anon_looks_identifying(key))
+        return;
+    const char *p = self->dropped_names;
+    size_t klen = strlen(key);
+    while (*p) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t) (c - p) : strlen(p);
+        if (len == klen && !strncmp(p, key, klen))
+            return;
+        p += len + (c ? 1 : 0);
+    }
+    size_t used = strlen(self->dropped_names);
+    snprintf(self->dropped_names + used, sizeof self->dropped_names - used, "%s%s", used ? "," : "", key);
+    self->ndropped_names++;
+}
+
+/* Notes the row's fields that `fields` (row_build's set) leaves out. */
+static void s_note_dropped(import_t *self, const row_in_t *row, uint32_t fields)
+{
+    if (row->cells) {
+        for (int f = 0; f < ROW_NFIELDS; f++) {
+            bool present = f == ROW_F_ANSWERS ? row->cells->nanswers > 0 : row->cells->f[f].type != ROW_V_ABSENT;
+            if (present && !(fields & (UINT32_C(1) << f)))
+                s_note_dropped_key(self, row_field_names[f]);
+        }
+        return;
+    }
     const char *key;
     json_t *v;
-    json_object_foreach(row, key, v) {
-        bool mapped = false;
-        for (const char *const *f = fields; *f && !mapped; f++)
-            mapped = !strcmp(*f, key);
-        if (mapped)
-            continue;
-        self->dropped++;
-        if (self->ndropped_names >= S_MAX_DROPPED_NAMES || !report_name_is_listable(key, CAT_CODE_MAX - 1) ||
-            anon_looks_identifying(key))
-            continue;
-        bool seen = false;
-        const char *p = self->dropped_names;
-        size_t klen = strlen(key);
-        while (*p) {
-            const char *c = strchr(p, ',');
-            size_t len = c ? (size_t) (c - p) : strlen(p);
-            if (len == klen && !strncmp(p, key, klen))
-                seen = true;
-            p += len + (c ? 1 : 0);
-        }
-        if (seen)
-            continue;
-        size_t used = strlen(self->dropped_names);
-        snprintf(self->dropped_names + used, sizeof self->dropped_names - used, "%s%s", used ? "," : "", key);
-        self->ndropped_names++;
+    json_object_foreach(row->json, key, v) {
+        int f = row_field_of(key);
+        if (f < 0 || !(fields & (UINT32_C(1) << f)))
+            s_note_dropped_key(self, key);
     }
 }
 
@@ -224,14 +233,15 @@ void import_set_position(import_t *self, const char *sheet, long line)
     self->line = line;
 }
 
-int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *why, size_t whylen)
+/* import_row and import_row_fields: one row in either spelling. */
+static int s_row(import_t *self, const row_in_t *row, char *field, size_t fieldlen, char *why, size_t whylen)
 {
     row_err_t e = {field, fieldlen, why, whylen};
     self->rows++;
-    if (!json_is_object(row))
+    if (row->json && !json_is_object(row->json))
         return row_fail(&e, "row", "must be a JSON object");
     const char *kind;
-    if (row_string(row, "kind", true, &kind, &e) < 0)
+    if (row_string(row, ROW_F_KIND, true, &kind, &e) < 0)
         return -1;
     int y = 0, m = 0, d = 0;
     int32_t days = 0;
@@ -249,7 +259,7 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
     b->ev.occurred_at = anon_month_start(y, m);
     b->ev.catalogue_version = self->ctx.cat->version;
 
-    const char *const *fields = NULL;
+    uint32_t fields = 0;
     rc = row_build(&self->ctx, row, kind, y, b, &fields, &e);
     if (rc < 0)
         goto free_build;
@@ -258,14 +268,13 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
     /* An optional site-local response id separates rows that are
      * otherwise identical (two anonymous staff answering alike on one day).
      * It is hashed, never sent. */
-    json_t *rid = json_object_get(row, "response_id");
-    if (rid && !json_is_null(rid) &&
-        (!json_is_string(rid) || json_string_length(rid) == 0 ||
-         json_string_length(rid) > IMPORT_RESPONSE_ID_MAX)) {
+    row_value_t rid = row_get(row, ROW_F_RESPONSE_ID);
+    if (rid.type != ROW_V_ABSENT && rid.type != ROW_V_NULL &&
+        (rid.type != ROW_V_STRING || rid.len == 0 || rid.len > IMPORT_RESPONSE_ID_MAX)) {
         row_fail(&e, "response_id", "must be a string of 1-128 bytes");
         goto free_build;
     }
-    size_t rlen = rid && json_is_string(rid) ? json_string_length(rid) : 0;
+    size_t rlen = rid.type == ROW_V_STRING ? rid.len : 0;
 
     /* The event is packed once, with a placeholder id of the final length.
      * Its content hash is over the same event with an EMPTY id, prefixed
@@ -298,7 +307,7 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
     memcpy(c + 6, bytes + 2 + ANON_ID_LEN, rest);
     if (rlen) {
         c[hlen++] = 0x01;
-        memcpy(c + hlen, json_string_value(rid), rlen);
+        memcpy(c + hlen, rid.s, rlen);
         hlen += rlen;
     }
     anon_hash(self->ctx.anon, "finsam-event-id", c, hlen, content);
@@ -316,7 +325,7 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         row_fail(&e, "event", "%s: %s", codec_reject_name(rj), reason);
         goto free_bytes;
     }
-    if (s_push(self, b, days, bytes, len, content, rlen ? json_string_value(rid) : NULL, rlen) < 0) {
+    if (s_push(self, b, days, bytes, len, content, rlen ? rid.s : NULL, rlen) < 0) {
         row_fail(&e, "row", "out of memory");
         goto free_bytes;
     }
@@ -329,6 +338,17 @@ free_build:
     free(canon);
     sodium_memzero(b->pseudonym, sizeof b->pseudonym);
     return rc;
+}
+
+int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *why, size_t whylen)
+{
+    return s_row(self, &(row_in_t){.json = row}, field, fieldlen, why, whylen);
+}
+
+int import_row_fields(import_t *self, const row_fields_t *row, char *field, size_t fieldlen, char *why,
+                      size_t whylen)
+{
+    return s_row(self, &(row_in_t){.cells = row}, field, fieldlen, why, whylen);
 }
 
 /* ---- import_t ---------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include "insatser.h"
 #include "outbox.h"
 #include "report_text.h"
+#include "row.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -81,6 +82,12 @@ void import_set_position(import_t *self, const char *sheet, long line);
  * pending set. Returns 0, or -1 with the field name in field and the reason
  * in why (the row adds nothing). */
 int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *why, size_t whylen);
+
+/* import_row for a row a mapping filled without JSON (mapping_fill;
+ * borrowed): the same checks, event and errors as the JSON row
+ * mapping_row builds from the same cells. */
+int import_row_fields(import_t *self, const row_fields_t *row, char *field, size_t fieldlen, char *why,
+                      size_t whylen);
 
 /* Events pending since the last commit. */
 size_t import_pending(const import_t *self);
