@@ -93,7 +93,8 @@ static void s_note_dropped(import_t *self, const row_in_t *row, uint32_t fields)
 {
     if (row->cells) {
         for (int f = 0; f < ROW_NFIELDS; f++) {
-            bool present = f == ROW_F_ANSWERS ? row->cells->nanswers > 0 : row->cells->f[f].type != ROW_V_ABSENT;
+            bool present =
+                f == ROW_F_ANSWERS ? row->cells->nanswers > 0 : row->cells->f[f].type != ROW_V_ABSENT;
             if (present && !(fields & (UINT32_C(1) << f)))
                 s_note_dropped_key(self, row_field_names[f]);
         }

@@ -158,12 +158,9 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
     if (s_convert(f, mapping_labelset(self, f->name), cell, &v, text, why, whylen) < 0)
         return NULL;
     switch (v.type) {
-    case ROW_V_INTEGER:
-        return json_integer(v.i);
-    case ROW_V_TRUE:
-        return json_true();
-    case ROW_V_FALSE:
-        return json_false();
+    case ROW_V_INTEGER: return json_integer(v.i);
+    case ROW_V_TRUE: return json_true();
+    case ROW_V_FALSE: return json_false();
     default: {
         json_t *s = json_string(v.s);
         if (!s && f->type == MAPPING_F_STR)
@@ -500,7 +497,8 @@ int mapping_fill(const mapping_t *self, const char *const *cells, size_t ncells,
         if (v.s == text)
             text += v.len + 1;
     }
-    text = out->text + sizeof out->text / 2; /* a string per field column: at most ROW_NFIELDS of 1001 bytes */
+    text =
+        out->text + sizeof out->text / 2; /* a string per field column: at most ROW_NFIELDS of 1001 bytes */
     for (size_t i = 0; i < self->ncols; i++) {
         const mapping_col_t *c = &self->cols[i];
         const char *cell = (size_t) c->col < ncells ? cells[c->col] : "";

@@ -49,16 +49,16 @@ static const s_enum_t s_agencies[] = {{"af", 1},      {"fk", 2},    {"region", 3
 /* The fields each kind maps; anything else in a row is dropped. */
 #define S_BIT(f) (UINT32_C(1) << (f))
 #define S_FIELDS_PARTICIPANT                                                                                 \
-    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_PERSONNUMMER) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_INSTRUMENT) |            \
+    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_PERSONNUMMER) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_INSTRUMENT) |           \
      S_BIT(ROW_F_MODE) | S_BIT(ROW_F_INSATS) | S_BIT(ROW_F_GENDER) | S_BIT(ROW_F_BIRTH_YEAR) |               \
      S_BIT(ROW_F_ANSWERS) | S_BIT(ROW_F_RESPONSE_ID))
 #define S_FIELDS_STATUS                                                                                      \
-    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_PERSONNUMMER) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_PHASE) |                 \
-     S_BIT(ROW_F_MODE) | S_BIT(ROW_F_INSATS) | S_BIT(ROW_F_OCCUPATION) | S_BIT(ROW_F_EXTENT_PCT) |            \
-     S_BIT(ROW_F_INCOME) | S_BIT(ROW_F_DAYS_IN_INSATS) | S_BIT(ROW_F_DAYS_TO_NEXT_SERVICE) |                  \
+    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_PERSONNUMMER) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_PHASE) |                \
+     S_BIT(ROW_F_MODE) | S_BIT(ROW_F_INSATS) | S_BIT(ROW_F_OCCUPATION) | S_BIT(ROW_F_EXTENT_PCT) |           \
+     S_BIT(ROW_F_INCOME) | S_BIT(ROW_F_DAYS_IN_INSATS) | S_BIT(ROW_F_DAYS_TO_NEXT_SERVICE) |                 \
      S_BIT(ROW_F_ASSESSED) | S_BIT(ROW_F_GENDER) | S_BIT(ROW_F_BIRTH_YEAR) | S_BIT(ROW_F_RESPONSE_ID))
 #define S_FIELDS_STAFF                                                                                       \
-    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_INSTRUMENT) | S_BIT(ROW_F_AGENCY) |                  \
+    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_INSTRUMENT) | S_BIT(ROW_F_AGENCY) |                 \
      S_BIT(ROW_F_MODE) | S_BIT(ROW_F_ANSWERS) | S_BIT(ROW_F_RESPONSE_ID))
 #define S_FIELDS_ORGANISATION                                                                                \
     (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_ANSWERS) | S_BIT(ROW_F_RESPONSE_ID))
@@ -109,9 +109,7 @@ row_value_t row_value_of_json(json_t *v)
     if (!v)
         return r;
     switch (json_typeof(v)) {
-    case JSON_NULL:
-        r.type = ROW_V_NULL;
-        break;
+    case JSON_NULL: r.type = ROW_V_NULL; break;
     case JSON_STRING:
         r.type = ROW_V_STRING;
         r.s = json_string_value(v);
@@ -121,15 +119,9 @@ row_value_t row_value_of_json(json_t *v)
         r.type = ROW_V_INTEGER;
         r.i = json_integer_value(v);
         break;
-    case JSON_TRUE:
-        r.type = ROW_V_TRUE;
-        break;
-    case JSON_FALSE:
-        r.type = ROW_V_FALSE;
-        break;
-    default:
-        r.type = ROW_V_OTHER;
-        break;
+    case JSON_TRUE: r.type = ROW_V_TRUE; break;
+    case JSON_FALSE: r.type = ROW_V_FALSE; break;
+    default: r.type = ROW_V_OTHER; break;
     }
     return r;
 }
@@ -356,8 +348,8 @@ static const cat_instrument_t *s_instrument_of_kind(const catalogue_t *cat, cat_
     return NULL;
 }
 
-static int s_instrument(const row_ctx_t *self, const row_in_t *row, cat_instrument_kind_t kind, const char *kind_name,
-                        const cat_instrument_t **out, row_err_t *e)
+static int s_instrument(const row_ctx_t *self, const row_in_t *row, cat_instrument_kind_t kind,
+                        const char *kind_name, const cat_instrument_t **out, row_err_t *e)
 {
     const char *code;
     if (row_string(row, ROW_F_INSTRUMENT, true, &code, e) < 0)
@@ -440,8 +432,8 @@ typedef struct {
     } while (0)
 
 /* Pseudonym (into b), gender and age band of a person row. */
-static int s_person(const row_ctx_t *self, const row_in_t *row, int event_year, row_event_t *b, s_person_t *pr,
-                    row_err_t *e)
+static int s_person(const row_ctx_t *self, const row_in_t *row, int event_year, row_event_t *b,
+                    s_person_t *pr, row_err_t *e)
 {
     const char *pnr;
     if (row_string(row, ROW_F_PERSONNUMMER, true, &pnr, e) < 0)
@@ -469,7 +461,8 @@ static int s_person(const row_ctx_t *self, const row_in_t *row, int event_year, 
     return 0;
 }
 
-static int s_build_participant(const row_ctx_t *self, const row_in_t *row, int year, row_event_t *b, row_err_t *e)
+static int s_build_participant(const row_ctx_t *self, const row_in_t *row, int year, row_event_t *b,
+                               row_err_t *e)
 {
     Finsam__V1__ParticipantSurvey *p = &b->ps;
     finsam__v1__participant_survey__init(p);

@@ -98,7 +98,7 @@ void row_fields_clear(row_fields_t *r);
 
 /* A row as the checks read it: exactly one of the two is set. */
 typedef struct {
-    json_t *json;             /* a JSON object (or any JSON value: import_row refuses non-objects) */
+    json_t *json;              /* a JSON object (or any JSON value: import_row refuses non-objects) */
     const row_fields_t *cells; /* typed fields from a mapping */
 } row_in_t;
 
