@@ -642,6 +642,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_import;
     }
+    row_fields_init(c.row);
     import_set_insatser(c.imp, o->insatser);
     import_set_window(c.imp, mapping_window_days(map));
     if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
@@ -667,7 +668,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     c.parser = &parser;
     c.idle = idle;
     c.last_pct = -1;
-    if (!(c.scratch = malloc(sizeof *c.scratch)) || !(batches = calloc(S_NBATCH, sizeof *batches)) ||
+    if (!(c.scratch = calloc(1, sizeof *c.scratch)) || !(batches = calloc(S_NBATCH, sizeof *batches)) ||
         !(c.full = batchq_new(S_NBATCH)) || !(c.empty = batchq_new(S_NBATCH))) {
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_batches;

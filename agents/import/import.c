@@ -386,7 +386,7 @@ void import_prep_clear(import_prep_t *p)
 static int s_row(import_t *self, const row_in_t *row, char *field, size_t fieldlen, char *why, size_t whylen)
 {
     import_prep_t p;
-    if (!self->scratch && !(self->scratch = malloc(sizeof *self->scratch))) {
+    if (!self->scratch && !(self->scratch = calloc(1, sizeof *self->scratch))) {
         self->rows++;
         return row_fail(&(row_err_t){field, fieldlen, why, whylen}, "row", "out of memory");
     }

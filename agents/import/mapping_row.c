@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,8 @@ void mapping_unbind(mapping_t *self)
 
 fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char *err, size_t errlen)
 {
+    static atomic_ulong s_bindings;
+    self->binding = atomic_fetch_add(&s_bindings, 1) + 1; /* never 0: an empty memo's */
     mapping_unbind(self);
     self->unmapped_names[0] = '\0';
     if (!(self->headers = calloc(ncells ? ncells : 1, sizeof *self->headers)))
@@ -481,7 +484,7 @@ int mapping_fill(const mapping_t *self, const char *const *cells, size_t ncells,
     char *text = out->text; /* each string field's storage, one after another */
     for (size_t i = 0; i < self->nvalues; i++) {
         const mapping_value_t *mv = &self->values[i];
-        int f = row_field_of(mv->field->name);
+        int f = mv->field->row;
         if (mv->json) { /* converted at load; the mapping keeps its string */
             out->f[f] = row_value_of_json(mv->json);
             continue;
@@ -535,7 +538,7 @@ int mapping_fill(const mapping_t *self, const char *const *cells, size_t ncells,
                     return -1;
                 }
             }
-            int f = row_field_of(c->field->name);
+            int f = c->field->row;
             out->f[f] = v;
             if (v.s == text)
                 text += v.len + 1;
@@ -553,9 +556,31 @@ int mapping_fill(const mapping_t *self, const char *const *cells, size_t ncells,
             }
             continue;
         }
+        /* An answer cell is a pure function of its column and text, and
+         * a column holds the same few labels row after row: the last
+         * value read per column is remembered (out->memo), which saves
+         * the label searches, not any check (a cell found there passed
+         * them under this very binding). */
         long long x;
-        if (s_answer(self, c, buf, &x, why, whylen) < 0)
-            return -1;
+        row_memo_t *m = i < ROW_MEMO_COLS ? out->memo[i] : NULL, *hit = NULL;
+        size_t blen = strlen(buf);
+        for (int k = 0; m && k < ROW_MEMO_WAYS && !hit; k++)
+            if (m[k].binding == self->binding && m[k].len == blen && !memcmp(m[k].cell, buf, blen))
+                hit = &m[k];
+        if (hit) {
+            x = hit->value;
+        } else {
+            if (s_answer(self, c, buf, &x, why, whylen) < 0)
+                return -1;
+            if (m && blen < sizeof m->cell) {
+                /* the oldest way of the column makes room */
+                memmove(m + 1, m, (ROW_MEMO_WAYS - 1) * sizeof *m);
+                m->binding = self->binding;
+                m->len = blen;
+                memcpy(m->cell, buf, blen);
+                m->value = x;
+            }
+        }
         if (out->nanswers == CODEC_MAX_ANSWERS) {
             out->too_many_answers = true; /* import_row_fields says so, as for a JSON row */
             continue;

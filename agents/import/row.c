@@ -95,6 +95,12 @@ int row_field_of(const char *name)
     return -1;
 }
 
+void row_fields_init(row_fields_t *r)
+{
+    row_fields_clear(r);
+    memset(r->memo, 0, sizeof r->memo);
+}
+
 void row_fields_clear(row_fields_t *r)
 {
     for (int f = 0; f < ROW_NFIELDS; f++)
@@ -299,6 +305,10 @@ static int s_answers(const catalogue_t *cat, const row_in_t *row, const cat_inst
     }
     char field[64];
     b->nanswers = 0;
+    if (b->hint_in != in) {
+        b->hint_in = in;
+        memset(b->hint, 0, sizeof b->hint);
+    }
     for (size_t k = 0; k < nkeys; k++) {
         const char *key = keys[k];
         row_value_t v = vals[k];
@@ -307,7 +317,13 @@ static int s_answers(const catalogue_t *cat, const row_in_t *row, const cat_inst
         /* An item of this instrument is known; any other key is looked up
          * in the whole catalogue only when a message needs its name (the
          * search costs more than the rest of the row). */
-        const cat_item_t *it = code_is_valid(key, CAT_CODE_MAX - 1) ? catalogue_item(in, key) : NULL;
+        const cat_item_t *it = NULL;
+        if (code_is_valid(key, CAT_CODE_MAX - 1)) {
+            /* catalogue_item's first match, as found for this place last row */
+            const cat_item_t *h = b->hint_in == in ? b->hint[k] : NULL;
+            it = h && !strcmp(h->code, key) ? h : catalogue_item(in, key);
+            b->hint[k] = it;
+        }
         bool bad_value = (v.type == ROW_V_STRING && anon_looks_identifying(v.s)) ||
                          (v.type == ROW_V_INTEGER && anon_number_looks_identifying(v.i));
         long long x = v.type == ROW_V_INTEGER ? v.i : 0;

@@ -77,6 +77,18 @@ typedef struct {
     long long i;   /* ROW_V_INTEGER */
 } row_value_t;
 
+/* mapping_fill's memory of the answer columns: per column, the last
+ * ROW_MEMO_WAYS different cell texts it read there and their values,
+ * under which binding of the mapping (a survey's few labels). */
+#define ROW_MEMO_COLS 32
+#define ROW_MEMO_WAYS 8
+typedef struct {
+    unsigned long binding; /* 0: empty */
+    size_t len;
+    char cell[40];
+    long long value;
+} row_memo_t;
+
 /* A canonical row without JSON: fields by number (ROW_F_ANSWERS unused;
  * the answers below, in column order). Strings point into the filler's
  * storage (mapping_fill: `text` below and the mapping), valid until it
@@ -91,7 +103,13 @@ typedef struct {
     /* each string field's converted cell (at most 1000 bytes): [values]
      * constants in the first half, columns in the second */
     char text[2 * ROW_NFIELDS * 1024];
+    /* not part of the row: mapping_fill's memo, by mapping column, kept
+     * from row to row (row_fields_clear leaves it) */
+    row_memo_t memo[ROW_MEMO_COLS][ROW_MEMO_WAYS];
 } row_fields_t;
+
+/* A row_fields_t before its first fill: row_fields_clear, and no memo. */
+void row_fields_init(row_fields_t *r);
 
 /* Empties a row_fields_t for filling (every field absent). */
 void row_fields_clear(row_fields_t *r);
@@ -132,7 +150,7 @@ typedef struct {
 /* An event being built: the protobuf structs point into it and into the
  * row (answers' item names), so it lives as long as the row. One is
  * reused for every row of an import: row_event_reset zeroes everything
- * before `answers`; the answers are set one by one (the first nanswers). */
+ * before `hint_in`; the answers are set one by one (the first nanswers). */
 typedef struct {
     Finsam__V1__Event ev;
     Finsam__V1__ParticipantSurvey ps;
@@ -148,6 +166,11 @@ typedef struct {
     char natural_kind[24];
     char natural_what[CAT_CODE_MAX];
     /* last: not zeroed per row (4 KB) */
+    /* the item each answer was last found to be, and in which instrument:
+     * rows of a file name the same items in the same order, so the
+     * catalogue is searched only when this is not it (row.c) */
+    const cat_instrument_t *hint_in;
+    const cat_item_t *hint[CODEC_MAX_ANSWERS];
     Finsam__V1__Answer answers[CODEC_MAX_ANSWERS];
     Finsam__V1__Answer *answer_ptrs[CODEC_MAX_ANSWERS];
 } row_event_t;
@@ -155,7 +178,7 @@ typedef struct {
 /* Makes b as calloc left it, but for the answers (see above). */
 static inline void row_event_reset(row_event_t *b)
 {
-    memset(b, 0, offsetof(row_event_t, answers));
+    memset(b, 0, offsetof(row_event_t, hint_in));
 }
 
 /* A string field (NULL when absent and not required). Values that look

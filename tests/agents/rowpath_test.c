@@ -63,6 +63,7 @@ static void s_open(s_pair_t *p, const char *ini)
         import_set_window(p->imp[i], mapping_window_days(p->map));
     }
     CHECK((p->fields = malloc(sizeof *p->fields)) != NULL);
+    row_fields_init(p->fields);
 }
 
 static void s_close(s_pair_t *p)
