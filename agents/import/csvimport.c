@@ -1,4 +1,4 @@
-/* csvimport.c: CSV files -> canonical rows -> import_row (see csvimport.h).
+/* csvimport.c: CSV files -> canonical rows -> events (see csvimport.h).
  *
  * The design decision: the file is read and decoded to UTF-8 in memory
  * first, then handed to libcsv one physical line at a time. Decoding first
@@ -8,7 +8,15 @@
  * a record that completes while line L is fed started at the first
  * non-blank line fed after the previous record ended.
  *
- * Why one file a little over 600 lines: import and scan (for `mapping
+ * A line without quotes is split here by libcsv's own rules
+ * (s_feed_line); anything else goes to libcsv. An import reads, maps
+ * (mapping_fill, no JSON) and prepares each record's event
+ * (import_prepare) on a reader thread, while the import's thread adds
+ * the events and reports the rejected rows in file order (import_add,
+ * "the hand-over" below): two cores of a site machine both work, and
+ * nothing a user sees depends on it.
+ *
+ * Why one file of about 750 lines: import and scan (for `mapping
  * draft` and `check`) share the decoding and the line counting above, and
  * their two libcsv callbacks differ only in what a record does.
  *

@@ -1,6 +1,8 @@
 /* mapping_row.c: applying a loaded mapping to one CSV file (see
  * mapping.h): binding it to the header row, then turning each record into
- * the canonical JSON row, cell by cell.
+ * the canonical row, cell by cell: a JSON object (mapping_row) or typed
+ * fields (mapping_fill, what CSV imports use), by one conversion
+ * (s_convert) and the same checks in the same order.
  *
  * A cell of a mapped column is first checked whole for a direct
  * identifier (the column is then the wrong one), then trimmed and
