@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 int csvcell_trim(const char *in, char *out, size_t outlen)
@@ -173,4 +174,45 @@ bool csvcell_similar(const char *a, const char *b)
     if ((la >= 3 && !strncmp(na, nb, la)) || (lb >= 3 && !strncmp(na, nb, lb)))
         return true;
     return csvcell_distance(na, nb, 2) <= 2;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+bool csvcell_is_utf8(const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    size_t i = 0;
+    while (i < n) {
+        /* Runs of ASCII, most of a file, eight bytes at a time. */
+        uint64_t w;
+        while (i + 8 <= n && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0))
+            i += 8;
+        if (i >= n)
+            break;
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if ((c & 0xe0) == 0xc0)
+            len = 2, cp = c & 0x1f, min = 0x80;
+        else if ((c & 0xf0) == 0xe0)
+            len = 3, cp = c & 0x0f, min = 0x800;
+        else if ((c & 0xf8) == 0xf0)
+            len = 4, cp = c & 0x07, min = 0x10000;
+        else
+            return false;
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
 }

@@ -28,6 +28,10 @@ int csvcell_number(const char *s, long long *whole, bool *fraction, bool *round_
  * "YYYY-MM-DD"; -1 if neither or no such day. */
 int csvcell_date(const char *s, char out[11]);
 
+/* Strict UTF-8 (no overlong forms, no surrogates, nothing above
+ * U+10FFFF), as jansson checks a string: n bytes at p. */
+bool csvcell_is_utf8(const void *p, size_t n);
+
 /* Levenshtein distance in bytes between a and b, counting up to `limit`
  * (returns limit + 1 beyond it); for "did you mean" and drafting. */
 int csvcell_distance(const char *a, const char *b, int limit);

@@ -1,4 +1,4 @@
-/* csvimport.c: CSV files -> canonical rows -> import_row (see csvimport.h).
+/* csvimport.c: CSV files -> canonical rows -> events (see csvimport.h).
  *
  * The design decision: the file is read and decoded to UTF-8 in memory
  * first, then handed to libcsv one physical line at a time. Decoding first
@@ -8,7 +8,15 @@
  * a record that completes while line L is fed started at the first
  * non-blank line fed after the previous record ended.
  *
- * Why one file a little over 600 lines: import and scan (for `mapping
+ * A line without quotes is split here by libcsv's own rules
+ * (s_feed_line); anything else goes to libcsv. An import reads, maps
+ * (mapping_fill, no JSON) and prepares each record's event
+ * (import_prepare) on a reader thread, while the import's thread adds
+ * the events and reports the rejected rows in file order (import_add,
+ * "the hand-over" below): two cores of a site machine both work, and
+ * nothing a user sees depends on it.
+ *
+ * Why one file of about 750 lines: import and scan (for `mapping
  * draft` and `check`) share the decoding and the line counting above, and
  * their two libcsv callbacks differ only in what a record does.
  *
@@ -17,6 +25,7 @@
  * CSVIMPORT_MAX_BYTES (an export of a förbund is a few MB). */
 #include "csvimport.h"
 
+#include "batchq.h"
 #include "csvcell.h"
 #include "rejects.h"
 #include "report_text.h"
@@ -26,6 +35,7 @@
 #include <csv.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +50,23 @@ typedef struct {
     import_t *imp;
     import_stats_t st;
     rejects_t *rejects;
+    /* the reader's (s_read_all): the record's fields (mapping_fill) and
+     * its event being built (import_prepare), both reused */
+    row_fields_t *row;
+    row_event_t *scratch;
+    /* the hand-over: the batch being filled, the queue of full ones, the
+     * queue of empty ones; without a reader thread (threaded false) a
+     * full batch is imported at once */
+    struct s_batch *batch;
+    batchq_t *full, *empty;
+    bool threaded;
+    /* the text and the parser, for the reader */
+    const char *text;
+    size_t len;
+    struct csv_parser *parser;
+    int idle;
+    size_t off;   /* text read so far */
+    int last_pct; /* the progress bar's, on the import's thread */
     /* the record being collected: its cells are NUL-terminated strings
      * one after another in `arena` (no allocation per cell); until the
      * record ends, cells[i] holds the offset of cell i there, since the
@@ -61,46 +88,6 @@ typedef struct {
 } s_ctx_t;
 
 /* ---- decoding ---------------------------------------------------------- */
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool s_is_utf8(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        /* Runs of ASCII, most of a file, eight bytes at a time. */
-        uint64_t w;
-        while (i + 8 <= n && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0))
-            i += 8;
-        if (i >= n)
-            break;
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0)
-            len = 2, cp = c & 0x1f, min = 0x80;
-        else if ((c & 0xf0) == 0xe0)
-            len = 3, cp = c & 0x0f, min = 0x800;
-        else if ((c & 0xf8) == 0xf0)
-            len = 4, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
 
 /* Windows-1252 is what Swedish Excel writes when it says "Latin-1"; it is
  * ISO-8859-1 except for 0x80-0x9F. Undefined bytes keep their Latin-1 code
@@ -206,13 +193,148 @@ static char s_detect_separator(const char *p, size_t n)
     return comma > semi ? ',' : ';';
 }
 
+/* ---- the hand-over ----------------------------------------------------- */
+
+/* The reader thread reads, maps and prepares records (import_prepare);
+ * the import's thread adds them (import_add) and says what was wrong, in
+ * file order: everything either thread finds about a record travels in
+ * its entry, so rejected rows, their lines and columns, and the events
+ * come out exactly as when one thread did it all. The reader never
+ * touches the import's pending set, the rejects or the counts. */
+
+#define S_BATCH 128 /* records per hand-over */
+#define S_NBATCH 4  /* batches in flight: memory stays bounded (~100 KB each) */
+
+typedef enum {
+    S_E_ROW,    /* prepared (prep.rc may say it failed: then col and cell) */
+    S_E_REJECT, /* refused before preparing: col, what ("row"), why, cell */
+    S_E_FATAL   /* the file stops here: what ("header", "csv"), why */
+} s_kind_t;
+
+typedef struct {
+    s_kind_t kind;
+    long line;        /* where the record starts */
+    int col;          /* the column at fault, or -1 */
+    char *cell;       /* a copy of its cell (rejects_add reads it), or NULL */
+    const char *what; /* a string literal */
+    char *why;        /* S_E_REJECT, S_E_FATAL: the reason (NULL: out of memory) */
+    import_prep_t prep;
+} s_entry_t;
+
+typedef struct s_batch {
+    size_t n;
+    size_t off; /* text read when it was handed over, for the progress bar */
+    bool last;
+    s_entry_t e[S_BATCH];
+} s_batch_t;
+
+static void s_progress(const s_ctx_t *c, size_t done, size_t total, int *last);
+
+/* The import's side: one batch, in order. */
+static void s_consume(s_ctx_t *c, s_batch_t *b)
+{
+    char field[64], why[400];
+    for (size_t i = 0; i < b->n; i++) {
+        s_entry_t *e = &b->e[i];
+        const char *reason = e->why ? e->why : "out of memory";
+        switch (e->kind) {
+        case S_E_FATAL: rejects_file(c->rejects, NULL, e->line, e->what, reason); break;
+        case S_E_REJECT:
+            c->st.rows++;
+            c->st.rejected++;
+            rejects_add(c->rejects, NULL, e->line, e->col, e->what, reason, e->cell);
+            break;
+        case S_E_ROW:
+            c->st.rows++;
+            import_set_position(c->imp, NULL, e->line);
+            if (import_add(c->imp, &e->prep, field, sizeof field, why, sizeof why) < 0) {
+                /* a failure of import_add's own checks is the event's,
+                 * never a column's */
+                int col = e->prep.rc < 0 ? e->col : mapping_column_of(c->map, field);
+                c->st.rejected++;
+                rejects_add(c->rejects, NULL, e->line, col, field, why, e->prep.rc < 0 ? e->cell : NULL);
+            }
+            import_prep_clear(&e->prep);
+            break;
+        }
+        free(e->cell);
+        free(e->why);
+    }
+    if (c->o->progress)
+        s_progress(c, b->off, c->len, &c->last_pct);
+}
+
+/* The reader's side: hands the batch being filled over. */
+static void s_hand_over(s_ctx_t *c, size_t off, bool last)
+{
+    s_batch_t *b = c->batch;
+    c->batch = NULL;
+    b->off = off;
+    b->last = last;
+    if (c->threaded) {
+        batchq_push(c->full, b);
+        return;
+    }
+    s_consume(c, b);
+    batchq_push(c->empty, b);
+}
+
+/* The next entry of the batch being filled (a record at c->rec_line). */
+static s_entry_t *s_entry(s_ctx_t *c, s_kind_t kind)
+{
+    if (!c->batch) {
+        c->batch = batchq_pop(c->empty);
+        c->batch->n = 0;
+    }
+    s_entry_t *e = &c->batch->e[c->batch->n++];
+    e->kind = kind;
+    e->line = c->rec_line;
+    e->col = -1;
+    e->cell = NULL;
+    e->what = "row";
+    e->why = NULL;
+    e->prep.bytes = NULL;
+    return e;
+}
+
+static void s_entry_done(s_ctx_t *c)
+{
+    if (c->batch->n == S_BATCH)
+        s_hand_over(c, c->off, false);
+}
+
+/* A copy of cell col of the record, for rejects_add (NULL if none). */
+static char *s_cell_copy(s_ctx_t *c, int col)
+{
+    if (col < 0 || (size_t) col >= c->ncells)
+        return NULL;
+    char *copy = strdup(c->cells[col]);
+    if (!copy)
+        c->failed_alloc = true;
+    return copy;
+}
+
 /* ---- records ----------------------------------------------------------- */
 
-static void s_reject(s_ctx_t *c, int col, const char *field, const char *why)
+static void s_reject(s_ctx_t *c, int col, const char *why)
 {
-    c->st.rejected++;
-    rejects_add(c->rejects, NULL, c->rec_line, col, field, why,
-                col >= 0 && (size_t) col < c->ncells ? c->cells[col] : NULL);
+    s_entry_t *e = s_entry(c, S_E_REJECT);
+    e->col = col;
+    e->cell = s_cell_copy(c, col);
+    if (!(e->why = strdup(why)))
+        c->failed_alloc = true;
+    s_entry_done(c);
+}
+
+/* What stops the file: "header" or "csv", and why. */
+static void s_fatal(s_ctx_t *c, const char *what, const char *why)
+{
+    s_entry_t *e = s_entry(c, S_E_FATAL);
+    e->what = what;
+    if (!(e->why = strdup(why)))
+        c->failed_alloc = true;
+    c->fatal = true;
+    s_entry_done(c);
 }
 
 static void s_row(s_ctx_t *c)
@@ -233,37 +355,35 @@ static void s_row(s_ctx_t *c)
                              : *p == ';' ? "semicolon"
                                          : "tab");
             strncat(err, hint, sizeof err - strlen(err) - 1);
-            rejects_file(c->rejects, NULL, c->rec_line, "header", err);
-            c->fatal = true;
+            s_fatal(c, "header", err);
             return;
         }
         c->have_header = true;
         c->nheader = c->ncells;
         return;
     }
-    c->st.rows++;
     char why[400];
     int col;
     if (c->has_nul) {
-        s_reject(c, -1, "row", "contains a NUL byte");
+        s_reject(c, -1, "contains a NUL byte");
         return;
     }
     if (c->ncells != c->nheader) {
         snprintf(why, sizeof why, "has %zu columns, the header has %zu (a stray separator or quote?)",
                  c->ncells, c->nheader);
-        s_reject(c, -1, "row", why);
+        s_reject(c, -1, why);
         return;
     }
-    json_t *row = mapping_row(c->map, cells, c->ncells, &col, why, sizeof why);
-    if (!row) {
-        s_reject(c, col, "row", why);
+    if (mapping_fill(c->map, cells, c->ncells, c->row, &col, why, sizeof why) < 0) {
+        s_reject(c, col, why);
         return;
     }
-    char field[64];
-    import_set_position(c->imp, NULL, c->rec_line);
-    if (import_row(c->imp, row, field, sizeof field, why, sizeof why) < 0)
-        s_reject(c, mapping_column_of(c->map, field), field, why);
-    json_decref(row);
+    s_entry_t *e = s_entry(c, S_E_ROW);
+    if (import_prepare(c->imp, &(row_in_t){.cells = c->row}, c->scratch, &e->prep) < 0) {
+        e->col = mapping_column_of(c->map, e->prep.field);
+        e->cell = s_cell_copy(c, e->col);
+    }
+    s_entry_done(c);
 }
 
 static void s_clear_cells(s_ctx_t *c)
@@ -288,8 +408,8 @@ static fin_err_t s_decode(const uint8_t *raw, size_t rawlen, mapping_encoding_t 
     bool bom = n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
     if (bom)
         p += 3, n -= 3;
-    *utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || s_is_utf8(p, n));
-    if (*utf8 && !s_is_utf8(p, n))
+    *utf8 = enc != MAPPING_ENC_LATIN1 && (bom || enc == MAPPING_ENC_UTF8 || csvcell_is_utf8(p, n));
+    if (*utf8 && !csvcell_is_utf8(p, n))
         return fin_fail(why, whylen, FIN_EINPUT,
                         "encoding: not valid UTF-8 (the mapping or a BOM says it is)");
     if (*utf8) {
@@ -320,6 +440,48 @@ static size_t s_next_line(const char *text, size_t len, size_t off, long *line, 
         }
     }
     return chunk;
+}
+
+/* Feeds one physical line (with its '\n') to the parser, as csv_parse
+ * does, and returns what csv_parse would. A line with no quote and no
+ * '\r' but at its end, met while the parser is between records, is
+ * split here instead: libcsv's rules for such a line are few (fields
+ * end at the separator; spaces and tabs around a field are dropped; a
+ * line of spaces only is no record) and byte-by-byte callbacks were a
+ * sixth of an import's cost. Anything else goes to libcsv unchanged.
+ * `idle` is the parser's state between records (csv_init's). */
+static size_t s_feed_line(struct csv_parser *parser, int idle, const char *line, size_t len, char sep,
+                          void (*on_field)(void *, size_t, void *), void (*on_record)(int, void *), void *arg)
+{
+    size_t n = len;
+    if (parser->pstate != idle || parser->entry_pos != 0 || n == 0 || line[n - 1] != '\n' ||
+        memchr(line, '"', n))
+        return csv_parse(parser, line, len, on_field, on_record, arg);
+    n--;
+    int term = '\n';
+    if (n && line[n - 1] == '\r')
+        n--, term = '\r';
+    if (memchr(line, '\r', n))
+        return csv_parse(parser, line, len, on_field, on_record, arg);
+    size_t i = 0;
+    while (i < n && (line[i] == ' ' || line[i] == '\t') && line[i] != sep)
+        i++;
+    if (i == n)
+        return len; /* blank: libcsv reports no record */
+    for (;;) {
+        const char *end = memchr(line + i, sep, n - i);
+        size_t stop = end ? (size_t) (end - line) : n, e = stop;
+        while (i < e && (line[i] == ' ' || line[i] == '\t') && line[i] != sep)
+            i++;
+        while (e > i && (line[e - 1] == ' ' || line[e - 1] == '\t') && line[e - 1] != sep)
+            e--;
+        on_field((void *) (line + i), e - i, arg);
+        if (!end)
+            break;
+        i = stop + 1;
+    }
+    on_record(term, arg);
+    return len;
 }
 
 /* Appends a copy of a field (data, len) to a row of cells. false when
@@ -414,6 +576,33 @@ static void s_progress(const s_ctx_t *c, size_t done, size_t total, int *last)
     fflush(stderr);
 }
 
+/* The reader (a thread of its own, or the import's): every line of the
+ * text through the parser, records into batches, then a last batch. */
+static void *s_read_all(void *arg)
+{
+    s_ctx_t *c = arg;
+    char why[256];
+    while (c->off < c->len && !c->fatal && !c->failed_alloc) {
+        size_t chunk = s_next_line(c->text, c->len, c->off, &c->line, &c->rec_line, &c->between);
+        if (s_feed_line(c->parser, c->idle, c->text + c->off, chunk, c->sep, s_on_field, s_on_record, c) !=
+            chunk) {
+            snprintf(why, sizeof why, "%s (a quote inside an unquoted field, or text after a closing quote)",
+                     csv_strerror(csv_error(c->parser)));
+            s_fatal(c, "csv", why);
+            break;
+        }
+        c->off += chunk;
+    }
+    if (!c->fatal && csv_fini(c->parser, s_on_field, s_on_record, c) != 0)
+        s_fatal(c, "csv", "a quoted field is not closed");
+    if (!c->batch) {
+        c->batch = batchq_pop(c->empty);
+        c->batch->n = 0;
+    }
+    s_hand_over(c, c->off, true);
+    return NULL;
+}
+
 bool csvimport_is_csv(const char *path)
 {
     const char *dot = strrchr(path, '.');
@@ -437,6 +626,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     size_t len = 0;
     struct csv_parser parser;
     bool parser_live = false;
+    s_batch_t *batches = NULL;
     rc = FIN_EINPUT; /* the reason is on o->errors */
 
     bool utf8 = false;
@@ -456,10 +646,11 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     c.sep = sep;
 
     if (!(c.imp = import_new(o->cat, o->anon, o->forbund, clock_wall_ms() / 1000)) ||
-        !(c.rejects = rejects_new(o, label, map))) {
+        !(c.rejects = rejects_new(o, label, map)) || !(c.row = malloc(sizeof *c.row))) {
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
         goto free_import;
     }
+    row_fields_init(c.row);
     import_set_insatser(c.imp, o->insatser);
     import_set_window(c.imp, mapping_window_days(map));
     if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
@@ -468,6 +659,7 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
     }
     parser_live = true;
     csv_set_delim(&parser, (unsigned char) sep);
+    int idle = parser.pstate;
     log_debug("import", "CSV-OPEN %s encoding=%s separator=%s", ref,
               !utf8                                                                 ? "windows-1252"
               : (rawlen >= 3 && raw[0] == 0xef && raw[1] == 0xbb && raw[2] == 0xbf) ? "utf-8-bom"
@@ -476,47 +668,63 @@ fin_err_t csvimport_file(const char *path, mapping_t *map, const import_opts_t *
               : sep == ';' ? "semicolon"
                            : "comma");
 
-    int last_pct = -1;
-    size_t off = 0;
-    while (off < len && !c.fatal && !c.failed_alloc) {
-        size_t chunk = s_next_line(text, len, off, &c.line, &c.rec_line, &c.between);
-        if (csv_parse(&parser, text + off, chunk, s_on_field, s_on_record, &c) != chunk) {
-            snprintf(why, sizeof why, "%s (a quote inside an unquoted field, or text after a closing quote)",
-                     csv_strerror(csv_error(&parser)));
-            rejects_file(c.rejects, NULL, c.rec_line, "csv", why);
-            c.fatal = true;
-            break;
-        }
-        off += chunk;
-        if (o->progress && (c.line & 1023) == 0)
-            s_progress(&c, off, len, &last_pct);
+    /* The reader thread parses, maps and prepares; this thread adds the
+     * events and reports, in file order (see "the hand-over"). Without a
+     * thread, the same runs here batch by batch. */
+    c.text = text;
+    c.len = len;
+    c.parser = &parser;
+    c.idle = idle;
+    c.last_pct = -1;
+    if (!(c.scratch = calloc(1, sizeof *c.scratch)) || !(batches = calloc(S_NBATCH, sizeof *batches)) ||
+        !(c.full = batchq_new(S_NBATCH)) || !(c.empty = batchq_new(S_NBATCH))) {
+        rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
+        goto free_batches;
     }
-    if (!c.fatal && csv_fini(&parser, s_on_field, s_on_record, &c) != 0) {
-        rejects_file(c.rejects, NULL, c.rec_line, "csv", "a quoted field is not closed");
-        c.fatal = true;
+    for (size_t i = 0; i < S_NBATCH; i++)
+        batchq_push(c.empty, &batches[i]);
+    pthread_t reader;
+    c.threaded = true; /* before the reader reads it */
+    if (pthread_create(&reader, NULL, s_read_all, &c) != 0)
+        c.threaded = false;
+    if (c.threaded) {
+        for (bool last = false; !last;) {
+            s_batch_t *b = batchq_pop(c.full);
+            last = b->last;
+            s_consume(&c, b);
+            batchq_push(c.empty, b);
+        }
+        pthread_join(reader, NULL);
+    } else {
+        s_read_all(&c);
     }
     if (o->progress) {
-        s_progress(&c, len, len, &last_pct);
+        s_progress(&c, len, len, &c.last_pct);
         fprintf(stderr, "\n");
     }
     if (c.failed_alloc) {
         rc = fin_fail(err, errlen, FIN_ENOMEM, "%s: out of memory", label);
-        goto free_parser;
+        goto free_batches;
     }
     if (c.fatal || !c.have_header) {
         rc = import_refuse_file(o, label, ref, c.st.rows, c.fatal ? NULL : "file"); /* else: no header */
-        goto free_parser;
+        goto free_batches;
     }
     rejects_finish(c.rejects);
     c.st.dropped = mapping_nunmapped(map);
     rc = import_finish(c.imp, path, &c.st, mapping_unmapped_names(map), o, err, errlen);
-free_parser:
+free_batches:
+    batchq_destroy(&c.empty);
+    batchq_destroy(&c.full);
+    free(batches);
+    free(c.scratch);
     s_clear_cells(&c);
     free(c.cells);
     free(c.arena);
     if (parser_live)
         csv_free(&parser);
 free_import:
+    free(c.row);
     rejects_destroy(&c.rejects);
     import_destroy(&c.imp);
     if (!utf8)
@@ -586,11 +794,12 @@ fin_err_t csvimport_scan(const char *path, char sep, mapping_encoding_t enc, csv
         goto free_text;
     }
     csv_set_delim(&parser, (unsigned char) sep);
+    int idle = parser.pstate;
     rc = FIN_OK;
     size_t off = 0;
     while (off < len && !c.stop && !c.failed_alloc) {
         size_t chunk = s_next_line(text, len, off, &c.line, &c.rec_line, &c.between);
-        if (csv_parse(&parser, text + off, chunk, s_scan_field, s_scan_record, &c) != chunk) {
+        if (s_feed_line(&parser, idle, text + off, chunk, sep, s_scan_field, s_scan_record, &c) != chunk) {
             rc = fin_fail(err, errlen, FIN_EINPUT,
                           "%s:%ld: csv: %s (a quote inside an unquoted field, or text after a closing quote)",
                           path, c.rec_line, csv_strerror(csv_error(&parser)));

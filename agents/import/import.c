@@ -67,48 +67,55 @@ struct import_t {
     int ndropped_names;
 };
 
-static void s_note_dropped(import_t *self, json_t *row, const char *const *fields)
+/* Counts a field the row's kind does not read, and lists its name. */
+static void s_note_dropped_key(import_t *self, const char *key)
 {
+    self->dropped++;
+    if (self->ndropped_names >= S_MAX_DROPPED_NAMES || !report_name_is_listable(key, CAT_CODE_MAX - 1) ||
+        anon_looks_identifying(key))
+        return;
+    const char *p = self->dropped_names;
+    size_t klen = strlen(key);
+    while (*p) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t) (c - p) : strlen(p);
+        if (len == klen && !strncmp(p, key, klen))
+            return;
+        p += len + (c ? 1 : 0);
+    }
+    size_t used = strlen(self->dropped_names);
+    snprintf(self->dropped_names + used, sizeof self->dropped_names - used, "%s%s", used ? "," : "", key);
+    self->ndropped_names++;
+}
+
+/* Notes the row's fields that its kind (row_build's set) leaves out. */
+static void s_note_dropped(import_t *self, const import_prep_t *p)
+{
+    if (!p->json) {
+        for (int f = 0; f < ROW_NFIELDS; f++)
+            if (p->present & ~p->fields & (UINT32_C(1) << f))
+                s_note_dropped_key(self, row_field_names[f]);
+        return;
+    }
     const char *key;
     json_t *v;
-    json_object_foreach(row, key, v) {
-        bool mapped = false;
-        for (const char *const *f = fields; *f && !mapped; f++)
-            mapped = !strcmp(*f, key);
-        if (mapped)
-            continue;
-        self->dropped++;
-        if (self->ndropped_names >= S_MAX_DROPPED_NAMES || !report_name_is_listable(key, CAT_CODE_MAX - 1) ||
-            anon_looks_identifying(key))
-            continue;
-        bool seen = false;
-        const char *p = self->dropped_names;
-        size_t klen = strlen(key);
-        while (*p) {
-            const char *c = strchr(p, ',');
-            size_t len = c ? (size_t) (c - p) : strlen(p);
-            if (len == klen && !strncmp(p, key, klen))
-                seen = true;
-            p += len + (c ? 1 : 0);
-        }
-        if (seen)
-            continue;
-        size_t used = strlen(self->dropped_names);
-        snprintf(self->dropped_names + used, sizeof self->dropped_names - used, "%s%s", used ? "," : "", key);
-        self->ndropped_names++;
+    json_object_foreach(p->json, key, v) {
+        int f = row_field_of(key);
+        if (f < 0 || !(p->fields & (UINT32_C(1) << f)))
+            s_note_dropped_key(self, key);
     }
 }
 
 /* Natural key: keyed hash of (kind, pseudonym or zeros, instrument-or-phase, day). */
-static void s_natural_key(import_t *self, const row_event_t *b, int32_t days, uint8_t out[ANON_HASH_LEN])
+static void s_natural_key(import_t *self, const import_prep_t *b, int32_t days, uint8_t out[ANON_HASH_LEN])
 {
     uint8_t buf[24 + 1 + ANON_PSEUDONYM_LEN + CAT_CODE_MAX + 1 + 4];
     size_t n = 0;
     size_t kl = strlen(b->natural_kind) + 1, wl = strlen(b->natural_what) + 1;
     memcpy(buf + n, b->natural_kind, kl);
     n += kl;
-    bool person = b->ev.body_case == FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY ||
-                  b->ev.body_case == FINSAM__V1__EVENT__BODY_STATUS;
+    bool person = b->body_case == FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY ||
+                  b->body_case == FINSAM__V1__EVENT__BODY_STATUS;
     if (person)
         memcpy(buf + n, b->pseudonym, ANON_PSEUDONYM_LEN);
     else
@@ -142,7 +149,7 @@ void import_response_key(const anon_t *anon, const char *kind, const char *what,
 }
 
 /* The day-free key of a person's row: (kind, pseudonym, what). */
-static void s_window_key(import_t *self, const row_event_t *b, uint8_t out[ANON_HASH_LEN])
+static void s_window_key(import_t *self, const import_prep_t *b, uint8_t out[ANON_HASH_LEN])
 {
     uint8_t buf[24 + 1 + ANON_PSEUDONYM_LEN + CAT_CODE_MAX + 1];
     size_t n = 0;
@@ -161,17 +168,17 @@ static void s_window_key(import_t *self, const row_event_t *b, uint8_t out[ANON_
  * (kind, instrument, response id), whatever else changed. Without one, a
  * person's row also gets a day-free key, so a changed day within the
  * window is a correction (outbox.h). */
-static void s_keys(import_t *self, const row_event_t *b, int32_t days, const char *rid, size_t rlen,
+static void s_keys(import_t *self, const import_prep_t *b, int32_t days, const char *rid, size_t rlen,
                    outbox_item_t *it)
 {
     const char *kind = b->natural_kind, *what = b->natural_what;
-    if (b->ev.body_case == FINSAM__V1__EVENT__BODY_STAFF_SURVEY) {
+    if (b->body_case == FINSAM__V1__EVENT__BODY_STAFF_SURVEY) {
         kind = "staff_survey";
-        what = b->ev.staff_survey->instrument;
+        what = b->staff_instrument;
     }
-    bool person = b->ev.body_case == FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY ||
-                  b->ev.body_case == FINSAM__V1__EVENT__BODY_STATUS;
-    if (rlen && (b->has_natural || b->ev.body_case == FINSAM__V1__EVENT__BODY_STAFF_SURVEY)) {
+    bool person = b->body_case == FINSAM__V1__EVENT__BODY_PARTICIPANT_SURVEY ||
+                  b->body_case == FINSAM__V1__EVENT__BODY_STATUS;
+    if (rlen && (b->has_natural || b->body_case == FINSAM__V1__EVENT__BODY_STAFF_SURVEY)) {
         it->has_natural = true;
         import_response_key(self->ctx.anon, kind, what, rid, rlen, it->natural);
         return;
@@ -187,7 +194,7 @@ static void s_keys(import_t *self, const row_event_t *b, int32_t days, const cha
     }
 }
 
-static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *bytes, size_t len,
+static int s_push(import_t *self, const import_prep_t *b, int32_t days, uint8_t *bytes, size_t len,
                   const uint8_t content[ANON_HASH_LEN], const char *rid, size_t rlen)
 {
     if (self->npending == self->cap) {
@@ -205,7 +212,7 @@ static int s_push(import_t *self, const row_event_t *b, int32_t days, uint8_t *b
     }
     outbox_item_t *it = &self->items[self->npending];
     memset(it, 0, sizeof *it);
-    memcpy(it->id, b->ev.id.data, ANON_ID_LEN);
+    memcpy(it->id, bytes + 2, ANON_ID_LEN);
     memcpy(it->content, content, ANON_HASH_LEN);
     self->where[self->npending] = self->line ? self->line : (long) self->rows;
     s_keys(self, b, days, rid, rlen, it);
@@ -224,66 +231,103 @@ void import_set_position(import_t *self, const char *sheet, long line)
     self->line = line;
 }
 
-int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *why, size_t whylen)
+/* The fields a typed row holds, bit (1 << row_field_t) each. */
+static uint32_t s_present(const row_fields_t *r)
 {
-    row_err_t e = {field, fieldlen, why, whylen};
-    self->rows++;
-    if (!json_is_object(row))
+    uint32_t present = r->nanswers ? UINT32_C(1) << ROW_F_ANSWERS : 0;
+    for (int f = 0; f < ROW_NFIELDS; f++)
+        if (r->f[f].type != ROW_V_ABSENT)
+            present |= UINT32_C(1) << f;
+    return present;
+}
+
+int import_prepare(const import_t *self, const row_in_t *row, row_event_t *b, import_prep_t *p)
+{
+    row_err_t e = {p->field, sizeof p->field, p->why, sizeof p->why};
+    p->rc = -1;
+    p->bytes = NULL;
+    p->json = row->json;
+    p->present = row->cells ? s_present(row->cells) : 0;
+    if (row->json && !json_is_object(row->json))
         return row_fail(&e, "row", "must be a JSON object");
     const char *kind;
-    if (row_string(row, "kind", true, &kind, &e) < 0)
+    if (row_string(row, ROW_F_KIND, true, &kind, &e) < 0)
         return -1;
-    int y = 0, m = 0, d = 0;
-    int32_t days = 0;
-    if (row_date(&self->ctx, row, &y, &m, &d, &days, &e) < 0)
+    int d = 0;
+    if (row_date(&self->ctx, row, &p->y, &p->m, &d, &p->days, &e) < 0)
         return -1;
 
-    if (!self->scratch && !(self->scratch = malloc(sizeof *self->scratch)))
-        return row_fail(&e, "row", "out of memory");
-    row_event_t *b = self->scratch;
     row_event_reset(b);
-    int rc = -1;
-    uint8_t *canon = NULL, *bytes = NULL;
     finsam__v1__event__init(&b->ev);
     b->ev.forbund = (char *) self->forbund;
-    b->ev.occurred_at = anon_month_start(y, m);
+    b->ev.occurred_at = anon_month_start(p->y, p->m);
     b->ev.catalogue_version = self->ctx.cat->version;
-
-    const char *const *fields = NULL;
-    rc = row_build(&self->ctx, row, kind, y, b, &fields, &e);
+    int rc = row_build(&self->ctx, row, kind, p->y, b, &p->fields, &e);
     if (rc < 0)
-        goto free_build;
+        goto wipe;
     rc = -1;
 
     /* An optional site-local response id separates rows that are
      * otherwise identical (two anonymous staff answering alike on one day).
      * It is hashed, never sent. */
-    json_t *rid = json_object_get(row, "response_id");
-    if (rid && !json_is_null(rid) &&
-        (!json_is_string(rid) || json_string_length(rid) == 0 ||
-         json_string_length(rid) > IMPORT_RESPONSE_ID_MAX)) {
+    row_value_t rid = row_get(row, ROW_F_RESPONSE_ID);
+    if (rid.type != ROW_V_ABSENT && rid.type != ROW_V_NULL &&
+        (rid.type != ROW_V_STRING || rid.len == 0 || rid.len > IMPORT_RESPONSE_ID_MAX)) {
         row_fail(&e, "response_id", "must be a string of 1-128 bytes");
-        goto free_build;
+        goto wipe;
     }
-    size_t rlen = rid && json_is_string(rid) ? json_string_length(rid) : 0;
+    p->rlen = rid.type == ROW_V_STRING ? rid.len : 0;
+    if (p->rlen)
+        memcpy(p->rid, rid.s, p->rlen);
 
-    /* The event is packed once, with a placeholder id of the final length.
-     * Its content hash is over the same event with an EMPTY id, prefixed
-     * by the day (and followed by the response id): field 1 (id, required)
+    /* The event is packed once, with a placeholder id of the final length
+     * (import_add hashes it and writes the id in). */
+    uint8_t id[ANON_ID_LEN] = {0};
+    b->ev.id = (ProtobufCBinaryData){ANON_ID_LEN, id};
+    if (!(p->bytes = codec_pack(&b->ev.base, &p->len))) {
+        row_fail(&e, "row", "out of memory");
+        goto wipe;
+    }
+    if (p->len < 2 + ANON_ID_LEN || p->bytes[0] != 0x0a || p->bytes[1] != ANON_ID_LEN) {
+        row_fail(&e, "row", "internal error: unexpected event encoding");
+        free(p->bytes);
+        p->bytes = NULL;
+        goto wipe;
+    }
+    /* What the keys need of the body (s_keys). */
+    p->body_case = b->ev.body_case;
+    p->staff_instrument =
+        p->body_case == FINSAM__V1__EVENT__BODY_STAFF_SURVEY ? b->ev.staff_survey->instrument : NULL;
+    p->has_natural = b->has_natural;
+    memcpy(p->natural_kind, b->natural_kind, sizeof p->natural_kind);
+    memcpy(p->natural_what, b->natural_what, sizeof p->natural_what);
+    memcpy(p->pseudonym, b->pseudonym, sizeof p->pseudonym);
+    p->rc = rc = 0;
+wipe:
+    sodium_memzero(b->pseudonym, sizeof b->pseudonym);
+    return rc;
+}
+
+int import_add(import_t *self, import_prep_t *p, char *field, size_t fieldlen, char *why, size_t whylen)
+{
+    row_err_t e = {field, fieldlen, why, whylen};
+    self->rows++;
+    if (p->rc < 0) {
+        snprintf(field, fieldlen, "%s", p->field);
+        snprintf(why, whylen, "%s", p->why);
+        return -1;
+    }
+    int rc = -1;
+    uint8_t *canon = NULL, *bytes = p->bytes;
+    size_t len = p->len, rlen = p->rlen;
+    p->bytes = NULL; /* ours now: queued, or freed below */
+
+    /* The content hash is over the event with an EMPTY id, prefixed by
+     * the day (and followed by the response id): field 1 (id, required)
      * is packed first, as 0x0a, length, bytes, so the empty-id encoding is
      * 0x0a 0x00 and then the rest of these bytes unchanged. The id is then
      * written into its place. */
-    uint8_t content[ANON_HASH_LEN], id[ANON_ID_LEN] = {0};
-    b->ev.id = (ProtobufCBinaryData){ANON_ID_LEN, id};
-    size_t len;
-    if (!(bytes = codec_pack(&b->ev.base, &len))) {
-        row_fail(&e, "row", "out of memory");
-        goto free_build;
-    }
-    if (len < 2 + ANON_ID_LEN || bytes[0] != 0x0a || bytes[1] != ANON_ID_LEN) {
-        row_fail(&e, "row", "internal error: unexpected event encoding");
-        goto free_bytes;
-    }
+    uint8_t content[ANON_HASH_LEN], id[ANON_ID_LEN];
     /* day, 0x0a 0x00, the rest, then 0x01 and the response id if any */
     size_t rest = len - 2 - ANON_ID_LEN, hlen = 4 + 2 + rest, need = hlen + 1 + rlen;
     uint8_t stackbuf[1024];
@@ -292,17 +336,17 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         row_fail(&e, "row", "out of memory");
         goto free_bytes;
     }
-    be32_put(c, (uint32_t) days);
+    be32_put(c, (uint32_t) p->days);
     c[4] = 0x0a;
     c[5] = 0x00;
     memcpy(c + 6, bytes + 2 + ANON_ID_LEN, rest);
     if (rlen) {
         c[hlen++] = 0x01;
-        memcpy(c + hlen, json_string_value(rid), rlen);
+        memcpy(c + hlen, p->rid, rlen);
         hlen += rlen;
     }
     anon_hash(self->ctx.anon, "finsam-event-id", c, hlen, content);
-    anon_event_id(y, m, content, id);
+    anon_event_id(p->y, p->m, content, id);
     memcpy(bytes + 2, id, ANON_ID_LEN);
 
     /* Check with the collector's own functions before anything is kept. */
@@ -316,19 +360,49 @@ int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *
         row_fail(&e, "event", "%s: %s", codec_reject_name(rj), reason);
         goto free_bytes;
     }
-    if (s_push(self, b, days, bytes, len, content, rlen ? json_string_value(rid) : NULL, rlen) < 0) {
+    if (s_push(self, p, p->days, bytes, len, content, rlen ? p->rid : NULL, rlen) < 0) {
         row_fail(&e, "row", "out of memory");
         goto free_bytes;
     }
     bytes = NULL; /* now owned by the pending set */
-    s_note_dropped(self, row, fields);
+    s_note_dropped(self, p);
     rc = 0;
 free_bytes:
     free(bytes);
-free_build:
     free(canon);
-    sodium_memzero(b->pseudonym, sizeof b->pseudonym);
+    sodium_memzero(p->pseudonym, sizeof p->pseudonym);
     return rc;
+}
+
+void import_prep_clear(import_prep_t *p)
+{
+    free(p->bytes);
+    p->bytes = NULL;
+    sodium_memzero(p->pseudonym, sizeof p->pseudonym);
+}
+
+/* import_row and import_row_fields: one row in either spelling, prepared
+ * and added at once. */
+static int s_row(import_t *self, const row_in_t *row, char *field, size_t fieldlen, char *why, size_t whylen)
+{
+    import_prep_t p;
+    if (!self->scratch && !(self->scratch = calloc(1, sizeof *self->scratch))) {
+        self->rows++;
+        return row_fail(&(row_err_t){field, fieldlen, why, whylen}, "row", "out of memory");
+    }
+    import_prepare(self, row, self->scratch, &p);
+    return import_add(self, &p, field, fieldlen, why, whylen);
+}
+
+int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *why, size_t whylen)
+{
+    return s_row(self, &(row_in_t){.json = row}, field, fieldlen, why, whylen);
+}
+
+int import_row_fields(import_t *self, const row_fields_t *row, char *field, size_t fieldlen, char *why,
+                      size_t whylen)
+{
+    return s_row(self, &(row_in_t){.cells = row}, field, fieldlen, why, whylen);
 }
 
 /* ---- import_t ---------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include "insatser.h"
 #include "outbox.h"
 #include "report_text.h"
+#include "row.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -81,6 +82,53 @@ void import_set_position(import_t *self, const char *sheet, long line);
  * pending set. Returns 0, or -1 with the field name in field and the reason
  * in why (the row adds nothing). */
 int import_row(import_t *self, json_t *row, char *field, size_t fieldlen, char *why, size_t whylen);
+
+/* import_row for a row a mapping filled without JSON (mapping_fill;
+ * borrowed): the same checks, event and errors as the JSON row
+ * mapping_row builds from the same cells. */
+int import_row_fields(import_t *self, const row_fields_t *row, char *field, size_t fieldlen, char *why,
+                      size_t whylen);
+
+/* A row made into an event, not yet hashed, checked and queued: what
+ * import_prepare hands import_add, so that a reader thread can build the
+ * next rows' events while the import's own thread adds this one
+ * (csvimport.c). import_row is the two in one. The pseudonym is wiped by
+ * import_add or import_prep_clear. */
+typedef struct {
+    int rc;                   /* 0, or -1: field and why say why */
+    char field[64], why[400]; /* the failed check */
+    uint8_t *bytes;           /* the packed event, id zeroed (owned) */
+    size_t len;
+    int y, m; /* the row's date */
+    int32_t days;
+    size_t rlen; /* response id, if any */
+    char rid[IMPORT_RESPONSE_ID_MAX];
+    int body_case;                /* Finsam__V1__Event__BodyCase */
+    const char *staff_instrument; /* a staff survey's instrument (the catalogue's) */
+    bool has_natural;
+    char natural_kind[24];
+    char natural_what[CAT_CODE_MAX];
+    uint8_t pseudonym[ANON_PSEUDONYM_LEN];
+    uint32_t fields;  /* the fields the row's kind reads (row_build) */
+    uint32_t present; /* a typed row's fields; for the dropped ones */
+    json_t *json;     /* a JSON row (borrowed: only while import_row runs) */
+} import_prep_t;
+
+/* The first half of import_row: reads and checks the row (borrowed for
+ * the call) and packs its event into *p, using the scratch b, touching
+ * nothing of self but what import_new and the import_set_ calls made
+ * (so another thread may call import_add meanwhile). Returns p->rc: 0,
+ * or -1 with p->field and p->why set. */
+int import_prepare(const import_t *self, const row_in_t *row, row_event_t *b, import_prep_t *p);
+
+/* The second half: counts the row and, if p was prepared, gives the
+ * event its id, checks it with the collector's functions and adds it to
+ * the pending set (p->bytes then belong to the import). Returns 0, or -1
+ * with the field and reason (p's own if it failed to prepare). */
+int import_add(import_t *self, import_prep_t *p, char *field, size_t fieldlen, char *why, size_t whylen);
+
+/* Frees what a prepared row holds that import_add did not take. */
+void import_prep_clear(import_prep_t *p);
 
 /* Events pending since the last commit. */
 size_t import_pending(const import_t *self);

@@ -21,6 +21,7 @@
 
 #include "catalogue.h"
 #include "err.h"
+#include "row.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -82,6 +83,15 @@ const char *mapping_unmapped_names(const mapping_t *self);
  * reason in why. */
 json_t *mapping_row(const mapping_t *self, const char *const *cells, size_t ncells, int *col, char *why,
                     size_t whylen);
+
+/* mapping_row without JSON: fills *out (reused from row to row; see
+ * row_fields_t) with the fields and answers of one record, for
+ * import_row_fields. The same cells give the same values, and the same
+ * failure: returns 0, or -1 with *col and why as mapping_row sets them.
+ * Strings in *out are valid until the next fill or until the mapping
+ * is rebound or followed. */
+int mapping_fill(const mapping_t *self, const char *const *cells, size_t ncells, row_fields_t *out, int *col,
+                 char *why, size_t whylen);
 
 /* The 0-based column a canonical field came from ("personnummer",
  * "answers.d_behov"), or -1 if it is not read from a column (a [values]

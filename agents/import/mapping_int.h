@@ -32,6 +32,7 @@ typedef struct {
     const char *name;
     mapping_ftype_t type;
     long long min, max; /* MAPPING_F_INT, MAPPING_F_PCT */
+    row_field_t row;    /* the same field in a row_fields_t */
 } mapping_field_t;
 
 typedef struct {
@@ -84,6 +85,9 @@ struct mapping_t {
     size_t nsets;
     char *required;  /* [file] required_items, checked after parsing */
     int window_days; /* [file] correction-window-days; -1: the default */
+    /* a number no other binding of any mapping had: what mapping_fill's
+     * memo of answer cells (row_fields_t) is valid for */
+    unsigned long binding;
     /* binding */
     char **headers;
     size_t nheaders, nunmapped;

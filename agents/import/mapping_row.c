@@ -1,6 +1,8 @@
 /* mapping_row.c: applying a loaded mapping to one CSV file (see
  * mapping.h): binding it to the header row, then turning each record into
- * the canonical JSON row, cell by cell.
+ * the canonical row, cell by cell: a JSON object (mapping_row) or typed
+ * fields (mapping_fill, what CSV imports use), by one conversion
+ * (s_convert) and the same checks in the same order.
  *
  * A cell of a mapped column is first checked whole for a direct
  * identifier (the column is then the wrong one), then trimmed and
@@ -13,10 +15,12 @@
 
 #include "anonymize.h"
 #include "csvcell.h"
+#include "row.h"
 #include "report_text.h"
 #include "util.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +49,24 @@ static const char *s_label(const mapping_t *self, const char *set, const char *n
     return s_label_in(mapping_labelset(self, set), norm);
 }
 
-json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const char *cell, char *why,
-                        size_t whylen)
+/* Converts one cell (or a [values] constant) of field f, whose labels are
+ * `labels` ([labels.FIELD], or NULL), into *out: a string in text
+ * (MAPPING_MAX_CELL + 1 bytes) or in the mapping (a label's value), an
+ * integer, true or false. 0, or -1 with the reason in why. The one
+ * conversion of both spellings of a row (mapping_convert, mapping_fill). */
+static int s_convert(const mapping_field_t *f, const mapping_labelset_t *labels, const char *cell,
+                     row_value_t *out, char *text, char *why, size_t whylen)
 {
-    char buf[MAPPING_MAX_CELL + 1], norm[MAPPING_MAX_CELL + 1];
-    if (csvcell_trim(cell, buf, sizeof buf) < 0) {
+    char norm[MAPPING_MAX_CELL + 1];
+    char *buf = text;
+    if (csvcell_trim(cell, buf, MAPPING_MAX_CELL + 1) < 0) {
         snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
-        return NULL;
+        return -1;
     }
     long long v;
     bool frac, up;
     const char *to;
+    *out = (row_value_t){ROW_V_STRING, buf, 0, 0};
     switch (f->type) {
     case MAPPING_F_PNR: {
         /* 1,98503E+11: Excel showed a number in its short form and saved
@@ -66,14 +77,14 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
                 ;
             if ((*e == 'E' || *e == 'e') && e[1] == '+' && isdigit((unsigned char) e[2])) {
                 snprintf(why, whylen, MAPPING_EXCEL_WHY);
-                return NULL;
+                return -1;
             }
         }
         /* 10712345: a number cell of 10 digits that began with 0 (born
          * 2000-2009, written YYMMDDNNNN) lost its leading zero. */
         if (strlen(buf) == 9 && strspn(buf, "0123456789") == 9) {
             snprintf(why, whylen, MAPPING_LOSTZERO_WHY);
-            return NULL;
+            return -1;
         }
         /* "850312 1234": spaces are spelling, not content. */
         char *w = buf;
@@ -81,7 +92,8 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
             if (*r != ' ')
                 *w++ = *r;
         *w = '\0';
-        return json_string(buf);
+        out->len = (size_t) (w - buf);
+        return 0;
     }
     case MAPPING_F_DATE: {
         char iso[11];
@@ -92,45 +104,73 @@ json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const c
             snprintf(why, whylen,
                      serial >= 36526 && serial <= 73050 ? MAPPING_SERIAL_WHY
                                                         : "must be a date YYYY-MM-DD or D/M/YYYY");
-            return NULL;
+            return -1;
         }
-        return json_string(iso);
+        memcpy(text, iso, sizeof iso);
+        out->len = strlen(text);
+        return 0;
     }
     case MAPPING_F_INT:
     case MAPPING_F_PCT:
         if (csvcell_number(buf, &v, &frac, &up) < 0 || (frac && f->type == MAPPING_F_INT)) {
             snprintf(why, whylen, "must be a whole number%s",
                      f->type == MAPPING_F_PCT ? " or a decimal number (37,5)" : "");
-            return NULL;
+            return -1;
         }
         /* extent_pct is a share of 40 h/week: round half up. */
         if (f->type == MAPPING_F_PCT && up)
             v++;
         if (v < f->min || v > f->max) {
             snprintf(why, whylen, "must be between %lld and %lld", f->min, f->max);
-            return NULL;
+            return -1;
         }
-        return json_integer(v);
+        *out = (row_value_t){ROW_V_INTEGER, NULL, 0, v};
+        return 0;
     case MAPPING_F_BOOL:
         csvcell_norm(buf, norm, sizeof norm);
-        to = s_label(self, f->name, norm);
+        to = s_label_in(labels, norm);
         if (to)
             csvcell_norm(to, norm, sizeof norm);
-        if (!strcmp(norm, "true") || !strcmp(norm, "ja") || !strcmp(norm, "yes") || !strcmp(norm, "1"))
-            return json_true();
-        if (!strcmp(norm, "false") || !strcmp(norm, "nej") || !strcmp(norm, "no") || !strcmp(norm, "0"))
-            return json_false();
+        if (!strcmp(norm, "true") || !strcmp(norm, "ja") || !strcmp(norm, "yes") || !strcmp(norm, "1")) {
+            *out = (row_value_t){ROW_V_TRUE, NULL, 0, 0};
+            return 0;
+        }
+        if (!strcmp(norm, "false") || !strcmp(norm, "nej") || !strcmp(norm, "no") || !strcmp(norm, "0")) {
+            *out = (row_value_t){ROW_V_FALSE, NULL, 0, 0};
+            return 0;
+        }
         snprintf(why, whylen, "must be ja/nej (or a label in [labels.%s])", f->name);
-        return NULL;
+        return -1;
     case MAPPING_F_STR:
         csvcell_norm(buf, norm, sizeof norm);
-        to = s_label(self, f->name, norm);
-        json_t *s = json_string(to ? to : buf);
-        if (!s)
+        to = s_label_in(labels, norm);
+        if (to)
+            out->s = to;
+        out->len = strlen(out->s);
+        return 0;
+    }
+    snprintf(why, whylen, "internal error: unknown field type");
+    return -1;
+}
+
+json_t *mapping_convert(const mapping_t *self, const mapping_field_t *f, const char *cell, char *why,
+                        size_t whylen)
+{
+    char text[MAPPING_MAX_CELL + 1];
+    row_value_t v;
+    if (s_convert(f, mapping_labelset(self, f->name), cell, &v, text, why, whylen) < 0)
+        return NULL;
+    switch (v.type) {
+    case ROW_V_INTEGER: return json_integer(v.i);
+    case ROW_V_TRUE: return json_true();
+    case ROW_V_FALSE: return json_false();
+    default: {
+        json_t *s = json_string(v.s);
+        if (!s && f->type == MAPPING_F_STR)
             snprintf(why, whylen, "is not valid UTF-8");
         return s;
     }
-    return NULL;
+    }
 }
 
 /* True if the cell's label maps to nothing ("Vill ej uppge =" under
@@ -157,6 +197,8 @@ void mapping_unbind(mapping_t *self)
 
 fin_err_t mapping_bind(mapping_t *self, const char *const *cells, size_t ncells, char *err, size_t errlen)
 {
+    static atomic_ulong s_bindings;
+    self->binding = atomic_fetch_add(&s_bindings, 1) + 1; /* never 0: an empty memo's */
     mapping_unbind(self);
     self->unmapped_names[0] = '\0';
     if (!(self->headers = calloc(ncells ? ncells : 1, sizeof *self->headers)))
@@ -432,4 +474,122 @@ fail:
     json_decref(answers);
     json_decref(row);
     return NULL;
+}
+
+/* mapping_row without JSON: the same cells give the same fields, in the
+ * same order of checks and with the same reasons. */
+int mapping_fill(const mapping_t *self, const char *const *cells, size_t ncells, row_fields_t *out, int *col,
+                 char *why, size_t whylen)
+{
+    *col = -1;
+    row_fields_clear(out);
+    char *text = out->text; /* each string field's storage, one after another */
+    for (size_t i = 0; i < self->nvalues; i++) {
+        const mapping_value_t *mv = &self->values[i];
+        int f = mv->field->row;
+        if (mv->json) { /* converted at load; the mapping keeps its string */
+            out->f[f] = row_value_of_json(mv->json);
+            continue;
+        }
+        row_value_t v;
+        if (text + MAPPING_MAX_CELL + 1 > out->text + sizeof out->text / 2)
+            continue; /* never after a load, which converts every constant; the columns' half stays free */
+        if (s_convert(mv->field, mapping_labelset(self, mv->field->name), mv->text, &v, text, why, whylen) <
+                0 ||
+            (v.type == ROW_V_STRING && !csvcell_is_utf8(v.s, v.len)))
+            continue; /* as mapping_row, which sets no value then */
+        out->f[f] = v;
+        if (v.s == text)
+            text += v.len + 1;
+    }
+    text =
+        out->text + sizeof out->text / 2; /* a string per field column: at most ROW_NFIELDS of 1001 bytes */
+    for (size_t i = 0; i < self->ncols; i++) {
+        const mapping_col_t *c = &self->cols[i];
+        const char *cell = (size_t) c->col < ncells ? cells[c->col] : "";
+        *col = c->col;
+        /* The whole cell first, as mapping_row. */
+        bool digits_ok = c->field && (c->field->type == MAPPING_F_PNR || c->field->type == MAPPING_F_DATE ||
+                                      !strcmp(c->field->name, "response_id"));
+        if (!digits_ok && anon_contains_identifying(cell)) {
+            snprintf(why, whylen, S_IDENTIFYING);
+            return -1;
+        }
+        row_value_t v;
+        if (c->field) {
+            /* s_convert trims into text; an empty result, or a label
+             * that maps to nothing, leaves the field as it was. */
+            if (csvcell_trim(cell, text, MAPPING_MAX_CELL + 1) < 0) {
+                snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
+                return -1;
+            }
+            if (!*text) {
+                if (c->required) {
+                    snprintf(why, whylen, "missing required item %s", c->code);
+                    return -1;
+                }
+                continue;
+            }
+            if (s_convert(c->field, c->own_labels, cell, &v, text, why, whylen) < 0)
+                return -1;
+            if (c->field->type == MAPPING_F_STR) {
+                if (v.s != text && !*v.s)
+                    continue; /* "Vill ej uppge =": the row says nothing of it */
+                if (!csvcell_is_utf8(v.s, v.len)) {
+                    snprintf(why, whylen, "is not valid UTF-8");
+                    return -1;
+                }
+            }
+            int f = c->field->row;
+            out->f[f] = v;
+            if (v.s == text)
+                text += v.len + 1;
+            continue;
+        }
+        char buf[MAPPING_MAX_CELL + 1];
+        if (csvcell_trim(cell, buf, sizeof buf) < 0) {
+            snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
+            return -1;
+        }
+        if (!*buf) {
+            if (c->required) {
+                snprintf(why, whylen, "missing required item %s", c->code);
+                return -1;
+            }
+            continue;
+        }
+        /* An answer cell is a pure function of its column and text, and
+         * a column holds the same few labels row after row: the last
+         * value read per column is remembered (out->memo), which saves
+         * the label searches, not any check (a cell found there passed
+         * them under this very binding). */
+        long long x;
+        row_memo_t *m = i < ROW_MEMO_COLS ? out->memo[i] : NULL, *hit = NULL;
+        size_t blen = strlen(buf);
+        for (int k = 0; m && k < ROW_MEMO_WAYS && !hit; k++)
+            if (m[k].binding == self->binding && m[k].len == blen && !memcmp(m[k].cell, buf, blen))
+                hit = &m[k];
+        if (hit) {
+            x = hit->value;
+        } else {
+            if (s_answer(self, c, buf, &x, why, whylen) < 0)
+                return -1;
+            if (m && blen < sizeof m->cell) {
+                /* the oldest way of the column makes room */
+                memmove(m + 1, m, (ROW_MEMO_WAYS - 1) * sizeof *m);
+                m->binding = self->binding;
+                m->len = blen;
+                memcpy(m->cell, buf, blen);
+                m->value = x;
+            }
+        }
+        if (out->nanswers == CODEC_MAX_ANSWERS) {
+            out->too_many_answers = true; /* import_row_fields says so, as for a JSON row */
+            continue;
+        }
+        out->answer_code[out->nanswers] = c->code;
+        out->answer[out->nanswers++] = x;
+    }
+    *col = -1;
+    return 0;
 }

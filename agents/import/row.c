@@ -47,29 +47,97 @@ static const s_enum_t s_agencies[] = {{"af", 1},      {"fk", 2},    {"region", 3
                                       {"forbund", 5}, {"other", 6}, {NULL, 0}};
 
 /* The fields each kind maps; anything else in a row is dropped. */
-static const char *const s_fields_participant[] = {"kind",    "personnummer", "date",   "instrument",
-                                                   "mode",    "insats",       "gender", "birth_year",
-                                                   "answers", "response_id",  NULL};
-static const char *const s_fields_status[] = {"kind",
-                                              "personnummer",
-                                              "date",
-                                              "phase",
-                                              "mode",
-                                              "insats",
-                                              "occupation",
-                                              "extent_pct",
-                                              "income",
-                                              "days_in_insats",
-                                              "days_to_next_service",
-                                              "assessed_with_participant",
-                                              "gender",
-                                              "birth_year",
-                                              "response_id",
-                                              NULL};
-static const char *const s_fields_staff[] = {"kind", "date",    "instrument",  "agency",
-                                             "mode", "answers", "response_id", NULL};
-static const char *const s_fields_organisation[] = {"kind", "date", "answers", "response_id", NULL};
-static const char *const s_fields_retraction[] = {"kind", "target", "date", "response_id", NULL};
+#define S_BIT(f) (UINT32_C(1) << (f))
+#define S_FIELDS_PARTICIPANT                                                                                 \
+    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_PERSONNUMMER) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_INSTRUMENT) |           \
+     S_BIT(ROW_F_MODE) | S_BIT(ROW_F_INSATS) | S_BIT(ROW_F_GENDER) | S_BIT(ROW_F_BIRTH_YEAR) |               \
+     S_BIT(ROW_F_ANSWERS) | S_BIT(ROW_F_RESPONSE_ID))
+#define S_FIELDS_STATUS                                                                                      \
+    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_PERSONNUMMER) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_PHASE) |                \
+     S_BIT(ROW_F_MODE) | S_BIT(ROW_F_INSATS) | S_BIT(ROW_F_OCCUPATION) | S_BIT(ROW_F_EXTENT_PCT) |           \
+     S_BIT(ROW_F_INCOME) | S_BIT(ROW_F_DAYS_IN_INSATS) | S_BIT(ROW_F_DAYS_TO_NEXT_SERVICE) |                 \
+     S_BIT(ROW_F_ASSESSED) | S_BIT(ROW_F_GENDER) | S_BIT(ROW_F_BIRTH_YEAR) | S_BIT(ROW_F_RESPONSE_ID))
+#define S_FIELDS_STAFF                                                                                       \
+    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_INSTRUMENT) | S_BIT(ROW_F_AGENCY) |                 \
+     S_BIT(ROW_F_MODE) | S_BIT(ROW_F_ANSWERS) | S_BIT(ROW_F_RESPONSE_ID))
+#define S_FIELDS_ORGANISATION                                                                                \
+    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_ANSWERS) | S_BIT(ROW_F_RESPONSE_ID))
+#define S_FIELDS_RETRACTION                                                                                  \
+    (S_BIT(ROW_F_KIND) | S_BIT(ROW_F_TARGET) | S_BIT(ROW_F_DATE) | S_BIT(ROW_F_RESPONSE_ID))
+
+const char *const row_field_names[ROW_NFIELDS] = {
+    [ROW_F_KIND] = "kind",
+    [ROW_F_PERSONNUMMER] = "personnummer",
+    [ROW_F_DATE] = "date",
+    [ROW_F_INSTRUMENT] = "instrument",
+    [ROW_F_MODE] = "mode",
+    [ROW_F_INSATS] = "insats",
+    [ROW_F_GENDER] = "gender",
+    [ROW_F_BIRTH_YEAR] = "birth_year",
+    [ROW_F_PHASE] = "phase",
+    [ROW_F_OCCUPATION] = "occupation",
+    [ROW_F_INCOME] = "income",
+    [ROW_F_EXTENT_PCT] = "extent_pct",
+    [ROW_F_DAYS_IN_INSATS] = "days_in_insats",
+    [ROW_F_DAYS_TO_NEXT_SERVICE] = "days_to_next_service",
+    [ROW_F_ASSESSED] = "assessed_with_participant",
+    [ROW_F_AGENCY] = "agency",
+    [ROW_F_RESPONSE_ID] = "response_id",
+    [ROW_F_TARGET] = "target",
+    [ROW_F_ANSWERS] = "answers",
+};
+
+int row_field_of(const char *name)
+{
+    for (int f = 0; f < ROW_NFIELDS; f++)
+        if (!strcmp(row_field_names[f], name))
+            return f;
+    return -1;
+}
+
+void row_fields_init(row_fields_t *r)
+{
+    row_fields_clear(r);
+    memset(r->memo, 0, sizeof r->memo);
+}
+
+void row_fields_clear(row_fields_t *r)
+{
+    for (int f = 0; f < ROW_NFIELDS; f++)
+        r->f[f].type = ROW_V_ABSENT;
+    r->nanswers = 0;
+    r->too_many_answers = false;
+}
+
+row_value_t row_value_of_json(json_t *v)
+{
+    row_value_t r = {ROW_V_ABSENT, NULL, 0, 0};
+    if (!v)
+        return r;
+    switch (json_typeof(v)) {
+    case JSON_NULL: r.type = ROW_V_NULL; break;
+    case JSON_STRING:
+        r.type = ROW_V_STRING;
+        r.s = json_string_value(v);
+        r.len = json_string_length(v);
+        break;
+    case JSON_INTEGER:
+        r.type = ROW_V_INTEGER;
+        r.i = json_integer_value(v);
+        break;
+    case JSON_TRUE: r.type = ROW_V_TRUE; break;
+    case JSON_FALSE: r.type = ROW_V_FALSE; break;
+    default: r.type = ROW_V_OTHER; break;
+    }
+    return r;
+}
+
+row_value_t row_get(const row_in_t *row, row_field_t f)
+{
+    if (row->cells)
+        return row->cells->f[f];
+    return row_value_of_json(json_object_get(row->json, row_field_names[f]));
+}
 
 /* ---- fields ------------------------------------------------------------ */
 
@@ -86,32 +154,33 @@ int row_fail(row_err_t *e, const char *field, const char *fmt, ...)
 #define S_IDENTIFYING                                                                                        \
     "looks like a personnummer, phone number or e-mail address; direct identifiers are not allowed here"
 
-int row_string(json_t *row, const char *name, bool required, const char **out, row_err_t *e)
+int row_string(const row_in_t *row, row_field_t f, bool required, const char **out, row_err_t *e)
 {
-    json_t *v = json_object_get(row, name);
+    const char *name = row_field_names[f];
+    row_value_t v = row_get(row, f);
     *out = NULL;
-    if (!v || json_is_null(v)) {
+    if (v.type == ROW_V_ABSENT || v.type == ROW_V_NULL) {
         if (required)
             return row_fail(e, name, "missing");
         return 0;
     }
-    if (!json_is_string(v))
+    if (v.type != ROW_V_STRING)
         return row_fail(e, name, "must be a string");
-    const char *s = json_string_value(v);
-    if (strcmp(name, "personnummer") && strcmp(name, "date") && strcmp(name, "target") &&
-        anon_looks_identifying(s))
+    const char *s = v.s;
+    if (f != ROW_F_PERSONNUMMER && f != ROW_F_DATE && f != ROW_F_TARGET && anon_looks_identifying(s))
         return row_fail(e, name, S_IDENTIFYING);
-    if (strlen(s) != json_string_length(v))
+    if (strlen(s) != v.len)
         return row_fail(e, name, "contains a NUL character");
     *out = s;
     return 0;
 }
 
-static int s_enum(json_t *row, const char *name, const s_enum_t *table, bool required, int *out, row_err_t *e)
+static int s_enum(const row_in_t *row, row_field_t f, const s_enum_t *table, bool required, int *out,
+                  row_err_t *e)
 {
     const char *s;
     *out = 0;
-    if (row_string(row, name, required, &s, e) < 0)
+    if (row_string(row, f, required, &s, e) < 0)
         return -1;
     if (!s)
         return 0;
@@ -124,30 +193,30 @@ static int s_enum(json_t *row, const char *name, const s_enum_t *table, bool req
     for (const s_enum_t *t = table; t->name; t++)
         snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s", t == table ? "" : "|",
                  t->name);
-    return row_fail(e, name, "must be one of %s", allowed);
+    return row_fail(e, row_field_names[f], "must be one of %s", allowed);
 }
 
-static int s_int(json_t *row, const char *name, long long min, long long max, bool *has, long long *out,
+static int s_int(const row_in_t *row, row_field_t f, long long min, long long max, bool *has, long long *out,
                  row_err_t *e)
 {
-    json_t *v = json_object_get(row, name);
+    row_value_t v = row_get(row, f);
     *has = false;
-    if (!v || json_is_null(v))
+    if (v.type == ROW_V_ABSENT || v.type == ROW_V_NULL)
         return 0;
-    if (!json_is_integer(v))
-        return row_fail(e, name, "must be an integer");
-    long long x = json_integer_value(v);
+    if (v.type != ROW_V_INTEGER)
+        return row_fail(e, row_field_names[f], "must be an integer");
+    long long x = v.i;
     if (x < min || x > max)
-        return row_fail(e, name, "must be between %lld and %lld", min, max);
+        return row_fail(e, row_field_names[f], "must be between %lld and %lld", min, max);
     *has = true;
     *out = x;
     return 0;
 }
 
-int row_date(const row_ctx_t *self, json_t *row, int *y, int *m, int *d, int32_t *days, row_err_t *e)
+int row_date(const row_ctx_t *self, const row_in_t *row, int *y, int *m, int *d, int32_t *days, row_err_t *e)
 {
     const char *s;
-    if (row_string(row, "date", true, &s, e) < 0)
+    if (row_string(row, ROW_F_DATE, true, &s, e) < 0)
         return -1;
     char tail;
     bool digits = strlen(s) == 10;
@@ -173,9 +242,18 @@ int row_date(const row_ctx_t *self, json_t *row, int *y, int *m, int *d, int32_t
 
 /* ---- event bodies ------------------------------------------------------ */
 
-static int s_answer_cmp(const void *a, const void *b)
+/* Sorts answers by item: insertion sort, as a row has a few dozen at
+ * most and qsort's setup cost more than the sorting. Items are distinct
+ * (JSON keys, mapping columns), so any sort gives the same order. */
+static void s_sort_answers(Finsam__V1__Answer **a, size_t n)
 {
-    return strcmp((*(Finsam__V1__Answer *const *) a)->item, (*(Finsam__V1__Answer *const *) b)->item);
+    for (size_t i = 1; i < n; i++) {
+        Finsam__V1__Answer *x = a[i];
+        size_t j = i;
+        for (; j > 0 && strcmp(a[j - 1]->item, x->item) > 0; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
 }
 
 /* True if code is an item of any instrument: only then may a message
@@ -190,33 +268,66 @@ static bool s_known_item(const catalogue_t *cat, const char *code)
 
 /* Reads "answers" into b and points the body's answer list (*n, *list) at
  * them, in item order. */
-static int s_answers(const catalogue_t *cat, json_t *row, const cat_instrument_t *in, row_event_t *b,
+static int s_answers(const catalogue_t *cat, const row_in_t *row, const cat_instrument_t *in, row_event_t *b,
                      size_t *n, Finsam__V1__Answer ***list, row_err_t *e)
 {
-    json_t *obj = json_object_get(row, "answers");
-    if (!obj)
-        return row_fail(e, "answers", "missing");
-    if (!json_is_object(obj))
-        return row_fail(e, "answers", "must be an object {\"item\": value}");
-    if (json_object_size(obj) == 0)
-        return row_fail(e, "answers", "is empty");
-    if (json_object_size(obj) > CODEC_MAX_ANSWERS)
-        return row_fail(e, "answers", "more than %d answers", CODEC_MAX_ANSWERS);
-    const char *key;
-    json_t *v;
+    /* The answers as (item, value) pairs, in the row's order: a JSON
+     * object's keys, or the mapping's answer columns. */
+    const char *keys[CODEC_MAX_ANSWERS];
+    row_value_t vals[CODEC_MAX_ANSWERS];
+    size_t nkeys = 0;
+    if (row->cells) {
+        if (row->cells->nanswers == 0)
+            return row_fail(e, "answers", "missing");
+        if (row->cells->too_many_answers)
+            return row_fail(e, "answers", "more than %d answers", CODEC_MAX_ANSWERS);
+        for (size_t i = 0; i < row->cells->nanswers; i++) {
+            keys[i] = row->cells->answer_code[i];
+            vals[i] = (row_value_t){ROW_V_INTEGER, NULL, 0, row->cells->answer[i]};
+        }
+        nkeys = row->cells->nanswers;
+    } else {
+        json_t *obj = json_object_get(row->json, "answers");
+        if (!obj)
+            return row_fail(e, "answers", "missing");
+        if (!json_is_object(obj))
+            return row_fail(e, "answers", "must be an object {\"item\": value}");
+        if (json_object_size(obj) == 0)
+            return row_fail(e, "answers", "is empty");
+        if (json_object_size(obj) > CODEC_MAX_ANSWERS)
+            return row_fail(e, "answers", "more than %d answers", CODEC_MAX_ANSWERS);
+        const char *key;
+        json_t *v;
+        json_object_foreach(obj, key, v) {
+            keys[nkeys] = key;
+            vals[nkeys++] = row_value_of_json(v);
+        }
+    }
     char field[64];
     b->nanswers = 0;
-    json_object_foreach(obj, key, v) {
+    if (b->hint_in != in) {
+        b->hint_in = in;
+        memset(b->hint, 0, sizeof b->hint);
+    }
+    for (size_t k = 0; k < nkeys; k++) {
+        const char *key = keys[k];
+        row_value_t v = vals[k];
         if (anon_looks_identifying(key))
             return row_fail(e, "answers", "an item name " S_IDENTIFYING);
         /* An item of this instrument is known; any other key is looked up
          * in the whole catalogue only when a message needs its name (the
          * search costs more than the rest of the row). */
-        const cat_item_t *it = code_is_valid(key, CAT_CODE_MAX - 1) ? catalogue_item(in, key) : NULL;
-        bool bad_value = (json_is_string(v) && anon_looks_identifying(json_string_value(v))) ||
-                         (json_is_integer(v) && anon_number_looks_identifying(json_integer_value(v)));
-        long long x = json_is_integer(v) ? json_integer_value(v) : 0;
-        if (bad_value || !it || !json_is_integer(v) || x < -1000000 || x > 1000000 ||
+        const cat_item_t *it = NULL;
+        if (code_is_valid(key, CAT_CODE_MAX - 1)) {
+            /* catalogue_item's first match, as found for this place last row */
+            const cat_item_t *h = b->hint_in == in ? b->hint[k] : NULL;
+            it = h && !strcmp(h->code, key) ? h : catalogue_item(in, key);
+            b->hint[k] = it;
+        }
+        bool bad_value = (v.type == ROW_V_STRING && anon_looks_identifying(v.s)) ||
+                         (v.type == ROW_V_INTEGER && anon_number_looks_identifying(v.i));
+        long long x = v.type == ROW_V_INTEGER ? v.i : 0;
+        if (bad_value || !it || v.type != ROW_V_INTEGER || x < -1000000 || x > 1000000 ||
             !cat_scale_accepts(it->scale, (int) x)) {
             bool known = it || s_known_item(cat, key);
             snprintf(field, sizeof field, "answers.%.40s", known ? key : "?");
@@ -225,7 +336,7 @@ static int s_answers(const catalogue_t *cat, json_t *row, const cat_instrument_t
             if (!it)
                 return row_fail(e, field, "not an item of instrument %s%s", in->code,
                                 known ? "" : " (name not shown: not in the catalogue)");
-            if (!json_is_integer(v))
+            if (v.type != ROW_V_INTEGER)
                 return row_fail(e, field, "must be an integer");
             return row_fail(e, field, "value outside scale %s (%d-%d%s)", it->scale->code, it->scale->min,
                             it->scale->max, it->scale->dont_know >= 0 ? ", 0 = don't know" : "");
@@ -239,7 +350,7 @@ static int s_answers(const catalogue_t *cat, json_t *row, const cat_instrument_t
     }
     /* Canonical order, so the same answers in another key order give the
      * same content and therefore the same event id. */
-    qsort(b->answer_ptrs, b->nanswers, sizeof *b->answer_ptrs, s_answer_cmp);
+    s_sort_answers(b->answer_ptrs, b->nanswers);
     *n = b->nanswers;
     *list = b->answer_ptrs;
     return 0;
@@ -253,11 +364,11 @@ static const cat_instrument_t *s_instrument_of_kind(const catalogue_t *cat, cat_
     return NULL;
 }
 
-static int s_instrument(const row_ctx_t *self, json_t *row, cat_instrument_kind_t kind, const char *kind_name,
-                        const cat_instrument_t **out, row_err_t *e)
+static int s_instrument(const row_ctx_t *self, const row_in_t *row, cat_instrument_kind_t kind,
+                        const char *kind_name, const cat_instrument_t **out, row_err_t *e)
 {
     const char *code;
-    if (row_string(row, "instrument", true, &code, e) < 0)
+    if (row_string(row, ROW_F_INSTRUMENT, true, &code, e) < 0)
         return -1;
     const cat_instrument_t *in =
         code_is_valid(code, CAT_CODE_MAX - 1) ? catalogue_instrument(self->cat, code) : NULL;
@@ -273,11 +384,11 @@ static int s_instrument(const row_ctx_t *self, json_t *row, cat_instrument_kind_
  * declared: it is the one text of a row that travels, so a wrongly mapped
  * column (a name, "LQ-850312") must stop here. A code declared with a mode
  * gives the mode when the row has none and must agree when it has one. */
-static int s_insats_mode(const row_ctx_t *self, json_t *row, char **insats, int *mode, row_err_t *e)
+static int s_insats_mode(const row_ctx_t *self, const row_in_t *row, char **insats, int *mode, row_err_t *e)
 {
     const char *s, *src = insatser_source(self->insatser);
     int declared = INSATSER_ANY;
-    if (row_string(row, "insats", false, &s, e) < 0)
+    if (row_string(row, ROW_F_INSATS, false, &s, e) < 0)
         return -1;
     if (s && insatser_count(self->insatser) == 0)
         return row_fail(
@@ -298,7 +409,7 @@ static int s_insats_mode(const row_ctx_t *self, json_t *row, char **insats, int 
                         "the mapping, or fix the column",
                         src);
     }
-    if (s_enum(row, "mode", s_modes, declared == INSATSER_ANY, mode, e) < 0)
+    if (s_enum(row, ROW_F_MODE, s_modes, declared == INSATSER_ANY, mode, e) < 0)
         return -1;
     if (*mode == 0)
         *mode = declared;
@@ -337,11 +448,11 @@ typedef struct {
     } while (0)
 
 /* Pseudonym (into b), gender and age band of a person row. */
-static int s_person(const row_ctx_t *self, json_t *row, int event_year, row_event_t *b, s_person_t *pr,
-                    row_err_t *e)
+static int s_person(const row_ctx_t *self, const row_in_t *row, int event_year, row_event_t *b,
+                    s_person_t *pr, row_err_t *e)
 {
     const char *pnr;
-    if (row_string(row, "personnummer", true, &pnr, e) < 0)
+    if (row_string(row, ROW_F_PERSONNUMMER, true, &pnr, e) < 0)
         return -1;
     char norm[13];
     int pnr_year;
@@ -352,12 +463,12 @@ static int s_person(const row_ctx_t *self, json_t *row, int event_year, row_even
     anon_pseudonym(self->anon, norm, b->pseudonym);
     sodium_memzero(norm, sizeof norm);
 
-    if (s_enum(row, "gender", s_genders, false, &pr->gender, e) < 0)
+    if (s_enum(row, ROW_F_GENDER, s_genders, false, &pr->gender, e) < 0)
         return -1;
     pr->has_gender = pr->gender != 0;
     bool has_by;
     long long by;
-    if (s_int(row, "birth_year", 1900, self->today_y, &has_by, &by, e) < 0)
+    if (s_int(row, ROW_F_BIRTH_YEAR, 1900, self->today_y, &has_by, &by, e) < 0)
         return -1;
     int age = event_year - (has_by ? (int) by : pnr_year);
     if (age < 16 || age > 120)
@@ -366,7 +477,8 @@ static int s_person(const row_ctx_t *self, json_t *row, int event_year, row_even
     return 0;
 }
 
-static int s_build_participant(const row_ctx_t *self, json_t *row, int year, row_event_t *b, row_err_t *e)
+static int s_build_participant(const row_ctx_t *self, const row_in_t *row, int year, row_event_t *b,
+                               row_err_t *e)
 {
     Finsam__V1__ParticipantSurvey *p = &b->ps;
     finsam__v1__participant_survey__init(p);
@@ -386,7 +498,7 @@ static int s_build_participant(const row_ctx_t *self, json_t *row, int year, row
     return 0;
 }
 
-static int s_build_status(const row_ctx_t *self, json_t *row, int year, row_event_t *b, row_err_t *e)
+static int s_build_status(const row_ctx_t *self, const row_in_t *row, int year, row_event_t *b, row_err_t *e)
 {
     Finsam__V1__StatusObservation *s = &b->so;
     finsam__v1__status_observation__init(s);
@@ -394,29 +506,29 @@ static int s_build_status(const row_ctx_t *self, json_t *row, int year, row_even
     s_person_t pr;
     bool has;
     long long x;
-    if (s_enum(row, "phase", s_phases, true, &phase, e) < 0 ||
+    if (s_enum(row, ROW_F_PHASE, s_phases, true, &phase, e) < 0 ||
         s_insats_mode(self, row, &s->insats, &mode, e) < 0 ||
-        s_enum(row, "occupation", s_occupations, true, &occ, e) < 0 ||
-        s_enum(row, "income", s_incomes, true, &inc, e) < 0)
+        s_enum(row, ROW_F_OCCUPATION, s_occupations, true, &occ, e) < 0 ||
+        s_enum(row, ROW_F_INCOME, s_incomes, true, &inc, e) < 0)
         return -1;
-    if (s_int(row, "extent_pct", 0, 100, &has, &x, e) < 0)
+    if (s_int(row, ROW_F_EXTENT_PCT, 0, 100, &has, &x, e) < 0)
         return -1;
     s->has_extent_pct = has;
     s->extent_pct = has ? (uint32_t) x : 0;
-    if (s_int(row, "days_in_insats", 0, 3650, &has, &x, e) < 0)
+    if (s_int(row, ROW_F_DAYS_IN_INSATS, 0, 3650, &has, &x, e) < 0)
         return -1;
     s->has_days_in_insats = has;
     s->days_in_insats = has ? (uint32_t) x : 0;
-    if (s_int(row, "days_to_next_service", 0, 3650, &has, &x, e) < 0)
+    if (s_int(row, ROW_F_DAYS_TO_NEXT_SERVICE, 0, 3650, &has, &x, e) < 0)
         return -1;
     s->has_days_to_next_service = has;
     s->days_to_next_service = has ? (uint32_t) x : 0;
-    json_t *a = json_object_get(row, "assessed_with_participant");
-    if (a && !json_is_null(a)) {
-        if (!json_is_boolean(a))
+    row_value_t a = row_get(row, ROW_F_ASSESSED);
+    if (a.type != ROW_V_ABSENT && a.type != ROW_V_NULL) {
+        if (a.type != ROW_V_TRUE && a.type != ROW_V_FALSE)
             return row_fail(e, "assessed_with_participant", "must be true or false");
         s->has_assessed_with_participant = 1;
-        s->assessed_with_participant = json_is_true(a);
+        s->assessed_with_participant = a.type == ROW_V_TRUE;
     }
     if (s_person(self, row, year, b, &pr, e) < 0)
         return -1;
@@ -431,15 +543,15 @@ static int s_build_status(const row_ctx_t *self, json_t *row, int year, row_even
     return 0;
 }
 
-static int s_build_staff(const row_ctx_t *self, json_t *row, row_event_t *b, row_err_t *e)
+static int s_build_staff(const row_ctx_t *self, const row_in_t *row, row_event_t *b, row_err_t *e)
 {
     Finsam__V1__StaffSurvey *s = &b->ss;
     finsam__v1__staff_survey__init(s);
     const cat_instrument_t *in;
     int agency, mode;
     if (s_instrument(self, row, INSTR_STAFF_SURVEY, "staff survey", &in, e) < 0 ||
-        s_enum(row, "agency", s_agencies, true, &agency, e) < 0 ||
-        s_enum(row, "mode", s_modes, true, &mode, e) < 0 ||
+        s_enum(row, ROW_F_AGENCY, s_agencies, true, &agency, e) < 0 ||
+        s_enum(row, ROW_F_MODE, s_modes, true, &mode, e) < 0 ||
         s_answers(self->cat, row, in, b, &s->n_answers, &s->answers, e) < 0)
         return -1;
     s->instrument = (char *) in->code;
@@ -453,7 +565,7 @@ static int s_build_staff(const row_ctx_t *self, json_t *row, row_event_t *b, row
     return 0;
 }
 
-static int s_build_organisation(const row_ctx_t *self, json_t *row, row_event_t *b, row_err_t *e)
+static int s_build_organisation(const row_ctx_t *self, const row_in_t *row, row_event_t *b, row_err_t *e)
 {
     Finsam__V1__OrganisationReport *o = &b->org;
     finsam__v1__organisation_report__init(o);
@@ -468,12 +580,12 @@ static int s_build_organisation(const row_ctx_t *self, json_t *row, row_event_t 
     return 0;
 }
 
-static int s_build_retraction(json_t *row, row_event_t *b, row_err_t *e)
+static int s_build_retraction(const row_in_t *row, row_event_t *b, row_err_t *e)
 {
     Finsam__V1__Retraction *r = &b->ret;
     finsam__v1__retraction__init(r);
     const char *hex;
-    if (row_string(row, "target", true, &hex, e) < 0)
+    if (row_string(row, ROW_F_TARGET, true, &hex, e) < 0)
         return -1;
     if (strlen(hex) != 2 * ANON_ID_LEN || hex_decode(b->target, ANON_ID_LEN, hex) < 0)
         return row_fail(e, "target", "must be an event id of 32 hex digits");
@@ -484,27 +596,27 @@ static int s_build_retraction(json_t *row, row_event_t *b, row_err_t *e)
     return 0;
 }
 
-int row_build(const row_ctx_t *self, json_t *row, const char *kind, int year, row_event_t *b,
-              const char *const **fields, row_err_t *e)
+int row_build(const row_ctx_t *self, const row_in_t *row, const char *kind, int year, row_event_t *b,
+              uint32_t *fields, row_err_t *e)
 {
     if (!strcmp(kind, "participant_survey")) {
-        *fields = s_fields_participant;
+        *fields = S_FIELDS_PARTICIPANT;
         return s_build_participant(self, row, year, b, e);
     }
     if (!strcmp(kind, "status")) {
-        *fields = s_fields_status;
+        *fields = S_FIELDS_STATUS;
         return s_build_status(self, row, year, b, e);
     }
     if (!strcmp(kind, "staff_survey")) {
-        *fields = s_fields_staff;
+        *fields = S_FIELDS_STAFF;
         return s_build_staff(self, row, b, e);
     }
     if (!strcmp(kind, "organisation")) {
-        *fields = s_fields_organisation;
+        *fields = S_FIELDS_ORGANISATION;
         return s_build_organisation(self, row, b, e);
     }
     if (!strcmp(kind, "retraction")) {
-        *fields = s_fields_retraction;
+        *fields = S_FIELDS_RETRACTION;
         return s_build_retraction(row, b, e);
     }
     return row_fail(e, "kind",
