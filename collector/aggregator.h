@@ -35,10 +35,11 @@
 #define AGGREGATOR_CHUNK_MAX 8192
 #define AGGREGATOR_PEOPLE_MAX 2048
 #define AGGREGATOR_CELLS_MAX 16384 /* and at this many changed cells (~8 MiB of deltas) */
-/* At most one chunk's commit (an fsync of the cells) this often while
- * the cells keep up: at a low rate ingest commits (and fsyncs) every few
- * events, and a commit of the cells after each would double the disk's
- * work for no one; cells are shown at most this much later. */
+/* At most one chunk's commit this often while the cells keep up: at a
+ * low rate ingest commits every few events, and a commit of the cells
+ * after each would rewrite the same pages for no one; cells are shown at
+ * most this much later. (The cells' commits are not synced, store.h
+ * STORE_DERIVED.) */
 #define AGGREGATOR_MIN_GAP_MS 10
 
 typedef struct aggregator_t aggregator_t;

@@ -178,7 +178,9 @@ typedef int (*ledger_write_fn)(ledger_txn_t *lt, void *ctx);
 int ledger_write(ledger_t *self, ledger_write_fn fn, void *ctx);
 
 /* Runs fn in one write transaction of the cells environment
- * (grow-and-retry, see store_write) and commits durably; lt->cells is
+ * (grow-and-retry, see store_write) and commits it without sync (the
+ * cells are derived: store.h STORE_DERIVED, made again after a system
+ * restart that left them unsynced); lt->cells is
  * that transaction and lt->txn a read snapshot of the log taken inside
  * it, so LMDB's writer lock of the log is never held: ingest goes on.
  * Returns 0 when committed. */
