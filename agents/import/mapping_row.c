@@ -476,6 +476,25 @@ fail:
     return NULL;
 }
 
+/* A cell's trimmed text into dst (cap bytes): 1 with text, 0 when empty
+ * (nothing to fill), -1 with the reason when too long, or empty in a
+ * required column. */
+static int s_cell_text(const mapping_col_t *c, const char *cell, char *dst, size_t cap, char *why,
+                       size_t whylen)
+{
+    if (csvcell_trim(cell, dst, cap) < 0) {
+        snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
+        return -1;
+    }
+    if (*dst)
+        return 1;
+    if (c->required) {
+        snprintf(why, whylen, "missing required item %s", c->code);
+        return -1;
+    }
+    return 0;
+}
+
 /* mapping_row without JSON: the same cells give the same fields, in the
  * same order of checks and with the same reasons. */
 int mapping_fill(const mapping_t *self, const char *const *cells, size_t ncells, row_fields_t *out, int *col,
@@ -519,15 +538,10 @@ int mapping_fill(const mapping_t *self, const char *const *cells, size_t ncells,
         if (c->field) {
             /* s_convert trims into text; an empty result, or a label
              * that maps to nothing, leaves the field as it was. */
-            if (csvcell_trim(cell, text, MAPPING_MAX_CELL + 1) < 0) {
-                snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
-                return -1;
-            }
-            if (!*text) {
-                if (c->required) {
-                    snprintf(why, whylen, "missing required item %s", c->code);
+            int has = s_cell_text(c, cell, text, MAPPING_MAX_CELL + 1, why, whylen);
+            if (has <= 0) {
+                if (has < 0)
                     return -1;
-                }
                 continue;
             }
             if (s_convert(c->field, c->own_labels, cell, &v, text, why, whylen) < 0)
@@ -547,15 +561,10 @@ int mapping_fill(const mapping_t *self, const char *const *cells, size_t ncells,
             continue;
         }
         char buf[MAPPING_MAX_CELL + 1];
-        if (csvcell_trim(cell, buf, sizeof buf) < 0) {
-            snprintf(why, whylen, "longer than %d bytes", MAPPING_MAX_CELL);
-            return -1;
-        }
-        if (!*buf) {
-            if (c->required) {
-                snprintf(why, whylen, "missing required item %s", c->code);
+        int has = s_cell_text(c, cell, buf, sizeof buf, why, whylen);
+        if (has <= 0) {
+            if (has < 0)
                 return -1;
-            }
             continue;
         }
         /* An answer cell is a pure function of its column and text, and
