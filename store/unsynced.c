@@ -42,7 +42,6 @@
 
 struct unsynced_t {
     int dir_fd; /* the environment's directory, flocked shared while open */
-    char path[4096];
 };
 
 /* This boot's id (36 characters), or "" if the kernel does not say. */
@@ -111,7 +110,6 @@ int unsynced_enter(unsynced_t **out, const char *path, bool *write)
     unsynced_t *self = calloc(1, sizeof *self);
     if (!self)
         return ENOMEM;
-    snprintf(self->path, sizeof self->path, "%s", path);
     self->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = self->dir_fd < 0 ? errno : s_lock(self->dir_fd, LOCK_SH);
     if (rc)
