@@ -27,7 +27,8 @@ interval_t *interval_bounds(const table_t *t, const protect_t *protect, const ca
  * another cell (then the caller runs its fixpoint and the audits again).
  * adj_start/adj list the constraints each row is a member of, in
  * ascending order (row x: adj[adj_start[x] .. adj_start[x + 1])). Out of
- * memory hides every row and returns false. */
+ * memory, or published values that contradict the audit's model of what
+ * a reader knows (a bug in that model), hide every row and return false. */
 bool interval_audit(table_t *t, const suppress_constraint_t *cons, size_t ncons, const interval_t *pb,
                     const size_t *adj_start, const size_t *adj);
 

@@ -51,7 +51,7 @@ static int s_link(suppress_constraint_t *cons, size_t *ncons, size_t *by_key, si
     size_t i = by_key[key];
     if (i == SIZE_MAX) {
         i = by_key[key] = (*ncons)++;
-        cons[i] = (suppress_constraint_t){key, NULL, 0, 0, false};
+        cons[i] = (suppress_constraint_t){.total = key};
     }
     size_t *p = realloc(cons[i].parts, (cons[i].nparts + 1) * sizeof *p);
     if (!p)
@@ -480,10 +480,16 @@ void suppress_table(table_t *t, const protect_t *protect, const cat_measure_t *m
     for (size_t i = 0; i < ncons; i++) {
         cons[i].kind = (int) (cons[i].total / t->n);
         cons[i].total %= t->n;
-        int64_t n = 0;
-        for (size_t k = 0; k < cons[i].nparts; k++)
+        int64_t n = 0, units = 0;
+        for (size_t k = 0; k < cons[i].nparts; k++) {
             n += t->rows[cons[i].parts[k]].cell.n;
+            units += t->rows[cons[i].parts[k]].cell.units;
+        }
         cons[i].complete = n == t->rows[cons[i].total].cell.n;
+        /* A person is in one förbund, but may be recorded with two genders
+         * (or in two modes, or months): only where the exact units add up
+         * may the audit assume a reader knows they do. */
+        cons[i].units_add = cons[i].complete && units == t->rows[cons[i].total].cell.units;
     }
     size_t *adj_start = NULL, *adj = NULL;
     if (!s_adjacency(t, cons, ncons, &adj_start, &adj))

@@ -25,8 +25,9 @@ typedef struct {
     size_t total;
     size_t *parts;
     size_t nparts;
-    int kind;      /* 0 geography, a slice dimension (slice_dim_t), or SUPPRESS_KIND_PERIOD */
-    bool complete; /* the parts hold every answer of the total (no unknown gender, ...) */
+    int kind;       /* 0 geography, a slice dimension (slice_dim_t), or SUPPRESS_KIND_PERIOD */
+    bool complete;  /* the parts hold every answer of the total (no unknown gender, ...) */
+    bool units_add; /* and every contributor once: the parts' units sum to the total's */
 } suppress_constraint_t;
 
 #define SUPPRESS_KIND_PERIOD SLICE_DIMS
