@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <czmq.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -290,6 +291,15 @@ int main(int argc, char **argv)
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &hup, NULL);
+    /* The heap policy of a process that runs for months, set before any
+     * thread: blocks of 128 KiB and more are mapped on their own and
+     * unmapped when freed (glibc would otherwise raise that threshold to
+     * the largest block ever freed, and a publication's buffers of tens of
+     * MiB would then stay in the heap), and two arenas rather than eight
+     * per core, so that the threads' freed memory gathers where the idle
+     * trim (server_loop.c) finds it. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_ARENA_MAX, 2);
     zsys_init();
     prologue_signals(&s_stop);
 

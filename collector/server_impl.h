@@ -93,6 +93,7 @@ struct server_t {
     /* The idle trim (EV_TRIM): the stored count and the cells' position at
      * the last tick, and whether either moved since the last trim. */
     uint64_t trim_stored, trim_cells;
+    uint64_t trim_requests, trim_requests_seen; /* stream requests and publications handled */
     bool trim_due;
 };
 

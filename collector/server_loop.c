@@ -202,8 +202,14 @@ static int s_dispatch(server_t *self, server_event_t what)
             ;
         break;
     case EV_MONITOR: s_monitor_events(self); break;
-    case EV_REPLAY: stream_handle_replay(self->stream); break;
-    case EV_LIVE: stream_handle_live(self->stream); break;
+    case EV_REPLAY:
+        self->trim_requests++;
+        stream_handle_replay(self->stream);
+        break;
+    case EV_LIVE:
+        self->trim_requests++;
+        stream_handle_live(self->stream);
+        break;
     case EV_STREAM_MONITOR: stream_handle_monitor(self->stream); break;
     /* An allow-list's directory changed (inotify): reloaded at once, so a
      * removed key is refused by the next handshake, batch, Subscribe,
@@ -244,20 +250,27 @@ static int s_dispatch(server_t *self, server_event_t what)
             stream_tick(self->stream);
         break;
     case EV_STREAM_TICK: stream_tick(self->stream); break;
-    case EV_PUBLISH: s_publish(self); break;
+    case EV_PUBLISH:
+        self->trim_requests++;
+        s_publish(self);
+        break;
     case EV_AGGREGATED: s_aggregated(self); break;
     /* A burst of ingest leaves the heaps of this thread, the aggregator
      * and ZeroMQ's I/O threads at their high-water mark (batches in
      * flight, chunks of cells, subscriber queues): glibc keeps what was
-     * freed. Once a tick finds the log and the cells still, malloc_trim
-     * hands it back, so the collector's resident memory is what it holds,
-     * not what it once held (docs/performance.md, "Memory"). Skipped
-     * while ingest runs: it walks every heap under its lock. */
+     * freed. Once a tick finds the log, the cells, the streams' requests
+     * (a subscriber catching up replays through this thread) and the
+     * publications still, malloc_trim hands it back, so the collector's
+     * resident memory is what it holds, not what it once held
+     * (docs/performance.md, "Memory"). Skipped while ingest runs: it walks
+     * every heap under its lock. */
     case EV_TRIM: {
         uint64_t stored = ingest_stats(self->ingest)->stored;
         uint64_t cells = aggregator_applied(self->aggregator);
-        bool moved = stored != self->trim_stored || cells != self->trim_cells;
+        bool moved = stored != self->trim_stored || cells != self->trim_cells ||
+                     self->trim_requests != self->trim_requests_seen;
         self->trim_stored = stored, self->trim_cells = cells;
+        self->trim_requests_seen = self->trim_requests;
         if (moved)
             self->trim_due = true;
         else if (self->trim_due) {
