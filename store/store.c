@@ -141,9 +141,16 @@ static int s_env_open(store_t *self, size_t mapsize)
     }
     if ((rc = mdb_env_set_mapsize(self->env, size)))
         goto close_env;
-    /* MDB_NOTLS: read transactions are tied to our objects, not threads. */
+    /* MDB_NOTLS: read transactions are tied to our objects, not threads.
+     * MDB_NORDAHEAD (MADV_RANDOM on the map): a fault reads one page, not
+     * a run of them. With read-ahead, a reader going through the file in
+     * order (the aggregator replaying the log, a rebuild) fills the page
+     * cache with large folios (ext4 since Linux 6.16); a write through the
+     * map then dirties a whole folio and the commit's msync writes it all:
+     * megabytes per acknowledged event (store_test "small commit writes
+     * little"; docs/performance.md, "Latency"). */
     rc = mdb_env_open(self->env, self->path,
-                      MDB_NOTLS | (readonly ? MDB_RDONLY : 0) |
+                      MDB_NOTLS | MDB_NORDAHEAD | (readonly ? MDB_RDONLY : 0) |
                           (self->flags & STORE_SCRATCH ? MDB_NOSYNC | MDB_WRITEMAP : 0) |
                           (self->nosync                  ? MDB_NOSYNC
                            : self->flags & STORE_DERIVED ? MDB_NOMETASYNC

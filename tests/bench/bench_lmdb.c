@@ -18,8 +18,21 @@
  * Events advance over 730 days like the demo's two years.
  *
  *   bench_lmdb --dir DIR --events N --commit C --cells K --size S --keys time|random [--participants]
- * Prints: events_per_s=... commits_per_s=... */
+ *              [--writemap] [--then-rate R --then-count M [--reopen]]
+ * Prints: events_per_s=... commits_per_s=...
+ *
+ * --writemap opens the environment as the collector opens its log
+ * (MDB_WRITEMAP: commits write in the map, msync makes them durable).
+ * --then-rate/--then-count: after the N events, M more, one per
+ * transaction (an ack of a single-event batch) at R a second, each
+ * commit's time measured: the same-run baseline of the send->ack latency
+ * right after a burst (in this process, as the collector that took the
+ * burst) and, with --reopen, with the environment closed and opened again
+ * first (as a collector started on that ledger). Adds lat_p50_ms=
+ * lat_p99_ms= lat_max_ms=. */
 #include "bench.h"
+
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <stdio.h>
@@ -81,6 +94,11 @@ int main(int argc, char **argv)
     int random_keys = !strcmp(bench_opt(argc, argv, "--keys", "time"), "random");
     int participants = bench_flag(argc, argv, "--participants");
     long person_bytes = bench_opt_long(argc, argv, "--person-bytes", 1100);
+    unsigned flags = bench_flag(argc, argv, "--writemap") ? MDB_WRITEMAP : 0;
+    long then_rate = bench_opt_long(argc, argv, "--then-rate", 0);
+    long then_count = bench_opt_long(argc, argv, "--then-count", 0);
+    size_t mapsize = (size_t) bench_opt_long(argc, argv, "--map-mib", 8192) << 20;
+    int reopen = bench_flag(argc, argv, "--reopen");
     uint8_t *rec = calloc(1, (size_t) person_bytes);
     if (!dir) {
         fprintf(stderr, "usage: bench_lmdb --dir DIR [--events N] [--commit C] [--cells K] [--size S] "
@@ -92,8 +110,8 @@ int main(int argc, char **argv)
     MDB_env *env;
     CHECK_MDB(mdb_env_create(&env));
     CHECK_MDB(mdb_env_set_maxdbs(env, 8));
-    CHECK_MDB(mdb_env_set_mapsize(env, (size_t) 8 << 30));
-    CHECK_MDB(mdb_env_open(env, dir, 0, 0600));
+    CHECK_MDB(mdb_env_set_mapsize(env, mapsize));
+    CHECK_MDB(mdb_env_open(env, dir, flags, 0600));
     MDB_txn *txn;
     MDB_dbi dlog, ddedupe, dcells, dpeople;
     CHECK_MDB(mdb_txn_begin(env, NULL, 0, &txn));
@@ -182,9 +200,48 @@ int main(int argc, char **argv)
     }
     double secs = bench_now() - t0;
     printf("events_per_s=%.0f commits_per_s=%.0f seconds=%.3f events=%ld commit=%ld cells=%ld keys=%s "
-           "participants=%d\n",
+           "participants=%d",
            (double) events / secs, (double) commits / secs, secs, events, commit, ncells,
            random_keys ? "random" : "time", participants);
+    if (then_rate > 0 && then_count > 0) {
+        if (reopen) {
+            mdb_env_close(env);
+            CHECK_MDB(mdb_env_create(&env));
+            CHECK_MDB(mdb_env_set_maxdbs(env, 8));
+            CHECK_MDB(mdb_env_set_mapsize(env, mapsize));
+            CHECK_MDB(mdb_env_open(env, dir, flags, 0600));
+            CHECK_MDB(mdb_txn_begin(env, NULL, 0, &txn));
+            CHECK_MDB(mdb_dbi_open(txn, "log", 0, &dlog));
+            CHECK_MDB(mdb_dbi_open(txn, "dedupe", 0, &ddedupe));
+            CHECK_MDB(mdb_txn_commit(txn));
+        }
+        double *lat = calloc((size_t) then_count, sizeof *lat), start = bench_now();
+        for (long j = 0; j < then_count; j++) {
+            double due = start + (double) j / (double) then_rate;
+            while (bench_now() < due)
+                usleep(50);
+            double a = bench_now();
+            uint8_t seqkey[8], id[16];
+            s_be(seqkey, (uint64_t) (events + j) + 1, 8);
+            uint64_t r1 = bench_rand(&seed), r2 = bench_rand(&seed);
+            memcpy(id, &r1, 8);
+            memcpy(id + 8, &r2, 8);
+            s_be(id, 20000 + 730, 4);
+            CHECK_MDB(mdb_txn_begin(env, NULL, 0, &txn));
+            MDB_val k = {8, seqkey}, v = {(size_t) size + 9, value};
+            CHECK_MDB(mdb_put(txn, dlog, &k, &v, MDB_APPEND));
+            k = (MDB_val){16, id};
+            v = (MDB_val){8, seqkey};
+            CHECK_MDB(mdb_put(txn, ddedupe, &k, &v, MDB_NOOVERWRITE));
+            CHECK_MDB(mdb_txn_commit(txn));
+            lat[j] = (bench_now() - a) * 1e3;
+        }
+        qsort(lat, (size_t) then_count, sizeof *lat, bench_cmp_double);
+        printf(" lat_p50_ms=%.3f lat_p99_ms=%.3f lat_max_ms=%.3f", lat[then_count / 2],
+               lat[(size_t) ((double) then_count * 0.99)], lat[then_count - 1]);
+        free(lat);
+    }
+    printf("\n");
     mdb_env_close(env);
     free(value);
     free(rec);
