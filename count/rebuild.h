@@ -20,6 +20,7 @@ typedef struct {
     uint64_t position; /* the log position the compared cells reflect */
     uint64_t log_end;  /* the last position in the log's snapshot */
     int parts;         /* partitions of the förbund replayed side by side */
+    uint64_t busiest;  /* events of the partition that replayed the most */
     double seconds;
 } rebuild_report_t;
 

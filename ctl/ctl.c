@@ -397,12 +397,14 @@ static int s_rebuild(void)
         fprintf(stderr, "finsamctl: rebuild: %s\n", err);
     else
         printf("rebuild: events=%llu cells=%llu participants=%llu distribution_entries=%llu approvals=%llu "
-               "differences=%llu seconds=%.3f events_per_s=%.0f position=%llu log_end=%llu\n",
+               "differences=%llu seconds=%.3f events_per_s=%.0f position=%llu log_end=%llu parts=%d "
+               "busiest_part_events=%llu\n",
                (unsigned long long) report.events, (unsigned long long) report.cells,
                (unsigned long long) report.people, (unsigned long long) report.dist_entries,
                (unsigned long long) report.approvals, (unsigned long long) report.differences, report.seconds,
                report.seconds > 0 ? (double) report.events / report.seconds : 0.0,
-               (unsigned long long) report.position, (unsigned long long) report.log_end);
+               (unsigned long long) report.position, (unsigned long long) report.log_end, report.parts,
+               (unsigned long long) report.busiest);
     ledger_close(&ledger);
     catalogue_destroy(&cat);
     return rc < 0 ? EX_IOERR : report.differences ? 1 : 0;

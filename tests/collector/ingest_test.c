@@ -978,7 +978,43 @@ static void test_erasure_waits_for_the_cells(void)
     s_teardown();
 }
 
+/* rebuild --verify replays one partition of the förbund per core; a
+ * förbund is one unit, and the units go largest first to the least loaded
+ * partition. Four förbund of 60 events each: no partition replays more
+ * than its share of whole förbund (a hash of the names gave three of these
+ * four to one of two partitions). */
+static void test_rebuild_spreads_forbund(void)
+{
+    s_setup();
+    static const char *const names[4] = {"NV", "VAS", "HBS", "SS"};
+    char keys[4][41], dir[600];
+    snprintf(dir, sizeof dir, "%s/..", s_ledger_dir);
+    snprintf(keys[0], sizeof keys[0], "%s", s_key_nv);
+    s_agent_key(dir, "vas", "VAS", keys[1]);
+    snprintf(keys[2], sizeof keys[2], "%s", s_key_hbs);
+    s_agent_key(dir, "ss", "SS", keys[3]);
+    allowlist_reload(s_allow);
+    for (int f = 0; f < 4; f++) {
+        size_t len;
+        uint8_t *b = s_batch_of(1000u * (uint32_t) (f + 1), 60, names[f], &len);
+        ingest_item_t item = s_send(keys[f], b, len);
+        CHECK_EQ(item.stored, 60);
+        ingest_item_clear(&item);
+        free(b);
+    }
+    rebuild_report_t r;
+    char err[256];
+    CHECK(rebuild_verify(s_ledger, s_cat, &r, stderr, err, sizeof err) == 0);
+    CHECK_EQ(r.differences, 0);
+    CHECK_EQ(r.events, 240);
+    int per = (4 + r.parts - 1) / r.parts; /* whole förbund per partition, at most */
+    CHECK(r.busiest <= (uint64_t) per * 60);
+    CHECK(r.parts < 2 || r.busiest < 240);
+    s_teardown();
+}
+
 static const test_case_t s_cases[] = {
+    {"rebuild spreads förbund", test_rebuild_spreads_forbund},
     {"duplicates change nothing", test_duplicates_change_nothing},
     {"other forbund rejected", test_other_forbund_rejected},
     {"bad input answered", test_bad_input_answered},
