@@ -137,6 +137,7 @@ static void *s_run(void *arg)
     bool failing = false;
     int wait_ms = 0;
     int64_t last_commit_ms = 0;
+    uint64_t unflushed = 0; /* events applied since the cells were last written out */
     while (s_wait(self, wait_ms ? wait_ms : AGGREGATOR_IDLE_MS)) {
         wait_ms = 0;
         /* Caught up a moment ago: let a few more events gather. */
@@ -184,8 +185,18 @@ static void *s_run(void *arg)
                 atomic_store_explicit(&self->applied, r.from_seq - 1, memory_order_release);
                 s_send(self, pipe, r.from_seq - 1);
                 last_commit_ms = clock_mono_ms();
+                unflushed += n;
             }
         } while (n > 0 && !s_stopping(self)); /* until a look finds nothing new */
+        /* Caught up after a burst: its pages to the disk now, in this
+         * thread, while no ack waits (a failure only leaves them to the
+         * kernel; the commits are made either way). */
+        if (unflushed >= AGGREGATOR_FLUSH_EVENTS && !failing && !s_stopping(self)) {
+            int rc = store_flush(ledger_cells_store(self->ledger));
+            if (rc)
+                log_warn("aggregator", "CELLS-FLUSH-FAILED reason=%s", store_strerror(rc));
+            unflushed = 0;
+        }
     }
     throttle_destroy(&failures);
     zsock_destroy(&pipe);

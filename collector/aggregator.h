@@ -57,6 +57,10 @@ void aggregator_stop(aggregator_t **self_p);
 /* New events are in the log: wake the thread now rather than at its next
  * look (every AGGREGATOR_IDLE_MS, for appends by other processes). */
 #define AGGREGATOR_IDLE_MS 200
+/* Once caught up after applying this many events, the cells' unsynced
+ * pages are written out at once (store_flush) rather than by the kernel
+ * over the next half minute, when new acks would wait behind them. */
+#define AGGREGATOR_FLUSH_EVENTS 20000
 void aggregator_poke(aggregator_t *self);
 
 /* The main thread's end of the pipe: readable when a chunk was applied. */

@@ -694,7 +694,7 @@ int ledger_agent_get(MDB_txn *txn, const ledger_t *self, const char *key_z85, le
     const uint8_t *b = v.mv_data;
     out->version = (uint32_t) b[0] | (uint32_t) b[1] << 8 | (uint32_t) b[2] << 16 | (uint32_t) b[3] << 24;
     memcpy(out->forbund, b + 4, sizeof out->forbund);
-    uint8_t *words = (uint8_t *) &out->last_batch_seq;
+    uint8_t *words = (uint8_t *) out + offsetof(ledger_agent_t, last_batch_seq); /* the 64-bit fields */
     for (size_t i = 0; i < S_AGENT_WORDS; i++) {
         uint64_t w = 0;
         for (int j = 7; j >= 0; j--)
@@ -711,7 +711,7 @@ int ledger_agent_put(MDB_txn *txn, const ledger_t *self, const char *key_z85, co
     for (int j = 0; j < 4; j++, version >>= 8)
         b[j] = (uint8_t) version;
     memcpy(b + 4, rec->forbund, sizeof rec->forbund);
-    const uint8_t *words = (const uint8_t *) &rec->last_batch_seq;
+    const uint8_t *words = (const uint8_t *) rec + offsetof(ledger_agent_t, last_batch_seq);
     for (size_t i = 0; i < S_AGENT_WORDS; i++) {
         uint64_t w;
         memcpy(&w, words + 8 * i, 8);

@@ -353,6 +353,16 @@ void store_read_end(store_t *self, MDB_txn *txn)
     pthread_rwlock_unlock(&self->resize_lock);
 }
 
+int store_flush(store_t *self)
+{
+    if (!self->env || !self->nosync)
+        return 0;
+    pthread_rwlock_rdlock(&self->resize_lock);
+    int rc = mdb_env_sync(self->env, 1);
+    pthread_rwlock_unlock(&self->resize_lock);
+    return rc;
+}
+
 int store_backup(store_t *self, const char *dir)
 {
     if (mkdir_p(dir, 0700) < 0)

@@ -109,6 +109,11 @@ void store_read_end(store_t *self, MDB_txn *txn);
  * missing, must not hold a data.mdb) while the store stays in use. */
 int store_backup(store_t *self, const char *dir);
 
+/* Writes the commits of a store committed without sync (STORE_DERIVED)
+ * to the disk now; 0 at once for a store whose commits are synced. 0 or
+ * an errno/MDB error code. */
+int store_flush(store_t *self);
+
 /* Map size and bytes in use (last committed transaction). */
 void store_usage(store_t *self, size_t *map_size, size_t *used);
 

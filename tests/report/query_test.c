@@ -67,15 +67,12 @@ static void s_teardown(void)
     ledger_close(&s_ledger);
 }
 
-/* `people` participants of förbund f answer item `code` = value in mode. */
-static void s_answers_to(int f, int people, const char *code, int value, int mode, int64_t when)
+/* Ingests events ev[0..count) (freed here) as one batch of förbund f's
+ * agent and brings the cells up to it. */
+static void s_ingest_events(int f, uint8_t **ev, size_t *lens, int count)
 {
-    uint8_t *ev[500];
-    size_t lens[500], len;
-    for (int i = 0; i < people; i++, s_next++)
-        ev[i] =
-            ev_survey(s_next, s_forbund[f], s_next, "deltagare_avslut", code, value, mode, when, &lens[i]);
-    uint8_t *b = ev_batch(s_next, ev, lens, (size_t) people, &len);
+    size_t len;
+    uint8_t *b = ev_batch(s_next, ev, lens, (size_t) count, &len);
     ingest_item_t item = {0};
     snprintf(item.agent_key, sizeof item.agent_key, "%s", s_keys[f]);
     item.data = b;
@@ -83,11 +80,22 @@ static void s_answers_to(int f, int people, const char *code, int value, int mod
     CHECK(ingest_prepare(s_ingest, &item, s_allow));
     CHECK(ingest_commit(s_ingest, &item, 1) == 0);
     CHECK(replay_follow(s_ledger, s_agg, 0, NULL, NULL, &(uint64_t){0}) == 0);
-    CHECK_EQ(item.stored, people);
+    CHECK_EQ(item.stored, count);
     ingest_item_clear(&item);
     free(b);
-    for (int i = 0; i < people; i++)
+    for (int i = 0; i < count; i++)
         free(ev[i]);
+}
+
+/* `people` participants of förbund f answer item `code` = value in mode. */
+static void s_answers_to(int f, int people, const char *code, int value, int mode, int64_t when)
+{
+    uint8_t *ev[500];
+    size_t lens[500];
+    for (int i = 0; i < people; i++, s_next++)
+        ev[i] =
+            ev_survey(s_next, s_forbund[f], s_next, "deltagare_avslut", code, value, mode, when, &lens[i]);
+    s_ingest_events(f, ev, lens, people);
 }
 
 /* `people` participants of förbund f answer d_behov = value in mode. */
@@ -102,7 +110,7 @@ static void s_answers_of(int f, const char *item_code, const uint32_t *person, c
                          const int *gender, int count, int64_t when)
 {
     uint8_t *ev[500];
-    size_t lens[500], len;
+    size_t lens[500];
     CHECK(count <= 500);
     for (int i = 0; i < count; i++, s_next++) {
         ev_gender = gender[i];
@@ -110,19 +118,7 @@ static void s_answers_of(int f, const char *item_code, const uint32_t *person, c
                           &lens[i]);
     }
     ev_gender = 0;
-    uint8_t *b = ev_batch(s_next, ev, lens, (size_t) count, &len);
-    ingest_item_t item = {0};
-    snprintf(item.agent_key, sizeof item.agent_key, "%s", s_keys[f]);
-    item.data = b;
-    item.len = len;
-    CHECK(ingest_prepare(s_ingest, &item, s_allow));
-    CHECK(ingest_commit(s_ingest, &item, 1) == 0);
-    CHECK(replay_follow(s_ledger, s_agg, 0, NULL, NULL, &(uint64_t){0}) == 0);
-    CHECK_EQ(item.stored, count);
-    ingest_item_clear(&item);
-    free(b);
-    for (int i = 0; i < count; i++)
-        free(ev[i]);
+    s_ingest_events(f, ev, lens, count);
 }
 
 static json_t *s_query_view(const char *measure, const char *period, const char *slice, bool exact)
