@@ -181,9 +181,16 @@ static void *s_run(void *arg)
                 log_info("aggregator", "AGGREGATE-RESUMED from_seq=%llu", (unsigned long long) r.from_seq);
                 failing = false;
             }
+            /* The cells' own position, also when this look applied nothing:
+             * another follower (`finsamctl erase`) may have applied the
+             * events, and a clean stop waits for this position to reach
+             * the log's end (server_loop.c s_catch_up). */
+            uint64_t at = r.from_seq ? r.from_seq - 1 : 0;
+            if (n || at > atomic_load_explicit(&self->applied, memory_order_acquire)) {
+                atomic_store_explicit(&self->applied, at, memory_order_release);
+                s_send(self, pipe, at);
+            }
             if (n) {
-                atomic_store_explicit(&self->applied, r.from_seq - 1, memory_order_release);
-                s_send(self, pipe, r.from_seq - 1);
                 last_commit_ms = clock_mono_ms();
                 unflushed += n;
             }

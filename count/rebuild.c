@@ -340,17 +340,17 @@ typedef struct {
     const s_plan_t *plan;
     int part;
     uint64_t end_seq, events, erasures;
-    uint64_t kept; /* events of its förbund */
-    MDB_txn *snap; /* NULL: the thread takes one */
+    uint64_t kept, high; /* events of its förbund; the last one's position */
+    MDB_txn *snap;       /* NULL: the thread takes one */
     int rc;
 } s_part_t;
 
 static bool s_keep_part(const event_msg_t *ev, uint64_t seq, void *arg)
 {
-    (void) seq;
     s_part_t *p = arg;
     bool mine = s_part_of(p->plan, ev->forbund, strlen(ev->forbund)) == p->part;
-    p->kept += mine;
+    if (mine && seq > p->high) /* a chunk run again after the map grew sees its events again */
+        p->kept++, p->high = seq;
     return mine;
 }
 
@@ -444,7 +444,8 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
         goto abort_snap;
     }
     for (int i = 0; i < nparts; i++) {
-        parts[i] = (s_part_t){ledger, scratch[i], catalogue, secret, &plan, i, applied + 1, 0, 0, 0, NULL, 0};
+        parts[i] =
+            (s_part_t){ledger, scratch[i], catalogue, secret, &plan, i, applied + 1, 0, 0, 0, 0, NULL, 0};
         if (nparts > 1 && pthread_create(&threads[i], NULL, s_part_run, &parts[i]) == 0)
             threads_started[i] = true;
         else
@@ -478,7 +479,7 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
             goto abort_snap;
         parts[i].scratch = scratch[i];
         parts[i].snap = c.snap;
-        parts[i].kept = 0;
+        parts[i].kept = parts[i].high = 0;
         s_part_run(&parts[i]);
         if ((rc = parts[i].rc)) {
             snprintf(err, errlen, "replay: %s", store_strerror(rc));

@@ -207,6 +207,30 @@ static void test_cells_follow_the_log(void)
     CHECK_EQ(log_end, log);
     cluster_stop_collector(&c, SIGTERM);
     CHECK(access(record, F_OK) < 0); /* synced at the clean stop */
+
+    /* 8. Another follower applied the log: `finsamctl erase` brings the
+     * cells up to the log before it erases. With the collector's
+     * aggregator held meanwhile, the erase applies everything; released,
+     * the aggregator finds nothing to apply, and a clean stop must still
+     * see the cells at the log's end (it waits up to 20 s for that, which
+     * cluster_stop_collector does not allow) and publish up to there. */
+    cluster_start_collector(&c);
+    CHECK_EQ(tu_write_file(hold, "held\n"), 0);
+    s_fill(&c, oo, 2000, 42);
+    CHECK_EQ(cluster_agent(&c, oo, 120000, drain), 0);
+    char *out = NULL;
+    const char *erase[] = {"erase", "--forbund", "OO", "--before", "2000-01", NULL};
+    CHECK_EQ(cluster_ctl(&c, &out, erase), 0);
+    free(out);
+    a = s_aggregation(&c);
+    CHECK_EQ(a.lag, 0); /* the erase applied what the held aggregator did not */
+    CHECK_EQ(unlink(hold), 0);
+    usleep(500 * 1000); /* a look or two of the released aggregator */
+    cluster_stop_collector(&c, SIGTERM);
+    st = cluster_status(&c);
+    log = json_integer_value(json_object_get(st, "events_in_log"));
+    CHECK_EQ(json_integer_value(json_object_get(json_object_get(st, "publication"), "seq")), log);
+    json_decref(st);
     fprintf(stderr, "FIGURES aggregation: kills=5 kills_with_lag=%d verifies_streaming=%d behind=%d\n",
             kills_behind, verifies, behind);
     unsetenv("FINSAM_TEST_AGGREGATOR_HOLD");
