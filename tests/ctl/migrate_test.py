@@ -16,7 +16,8 @@ release's binaries must:
     when asked again;
   - find it consistent (`rebuild --verify`), with the same events, the same
     exact numbers and the same published numbers (the publication is
-    carried over as it is);
+    carried over as it is; a row one release's suppression audit hides and
+    the other's shows is left out, since that is decided when read);
   - run the collector on it and take further events from the OLD agent,
     each exactly once.
 
@@ -209,9 +210,26 @@ def numbers(doc):
     return flat
 
 
-def compare(what, old, new):
+def row_of(key):
+    """The row a value belongs to: its path up to the last row name."""
+    return key[:key.rfind("]") + 1]
+
+
+def compare(what, old, new, audit_may_differ=False):
     a, b = numbers(old), numbers(new)
     check(len(a) > 100, "%s: only %d values before the migration" % (what, len(a)))
+    if audit_may_differ:
+        # Which rows are hidden is decided when the table is read, by the
+        # reading release's suppression audit, not stored: a release whose
+        # audit changed (report/interval.c) hides other rows of the very
+        # same cells. Those rows are left out on both sides; every value
+        # shown by both releases must be the same.
+        flipped = {row_of(k) for k in set(a) & set(b) if k.endswith("/suppressed") and a[k] != b[k]}
+        if flipped:
+            log("%s: %d rows hidden by one release's audit and shown by the other's, left out" %
+                (what, len(flipped)))
+        a = {k: v for k, v in a.items() if row_of(k) not in flipped}
+        b = {k: v for k, v in b.items() if row_of(k) not in flipped}
     only_old = sorted(set(a) - set(b))
     # This release's query names each förbund (the registry: its name and
     # län, under "/forbund/") and gives a share its interval (ci95, from
@@ -295,7 +313,8 @@ def main():
         check("differences=0" in out, "rebuild --verify: " + out)
         check(events_in_log(c, new) == before, "events changed by the migration")
         compare("exact numbers", exact_before, c.json(new, "export", "--exact", "--format", "json"))
-        compare("published numbers", published_before, c.json(new, "export", "--format", "json"))
+        compare("published numbers", published_before, c.json(new, "export", "--format", "json"),
+                audit_may_differ=True)
 
         # The new collector runs on it and takes the old agent's events once.
         more = max(args.events // 6, 100)
