@@ -28,8 +28,9 @@ typedef struct {
  * prints each difference (up to 20) to out. A batch job: the förbund are
  * split into one partition per core (a förbund's events, people and cells
  * are its own; the largest by their agents' stored events first, each to
- * the least loaded partition), each replayed by a thread of its own into its own scratch
- * store, in chunks of 500,000 events, so most cells are written once.
+ * the least loaded partition), each replayed by a thread of its own into
+ * its own scratch store, in chunks of 500,000 events, so most cells are
+ * written once.
  * Returns 0, or -1 with err. */
 int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_report_t *report, FILE *out,
                    char *err, size_t errlen);
