@@ -69,8 +69,10 @@ fin_err_t migrate_run(const char *dir, const catalogue_t *catalogue, migrate_rep
     int rc = ledger_write(ledger, s_begin, NULL);
     if (rc == 0)
         rc = ledger_cells_write(ledger, s_drop, NULL);
-    if (rc == 0 && r.aggregate)
+    if (rc == 0 && r.aggregate) {
+        store_prefetch(ledger_store(ledger)); /* the whole log is read, in order */
         rc = replay_run(&r, ledger, &report->events);
+    }
     if (rc == 0)
         rc = ledger_write(ledger, s_finish, (void *) catalogue);
     if (rc) {

@@ -426,6 +426,11 @@ int rebuild_verify(ledger_t *ledger, const catalogue_t *catalogue, rebuild_repor
         if (ledger_open_scratch(&scratch[i], sub, err, errlen) != FIN_OK)
             goto cleanup;
     }
+    /* Every partition reads the whole log, and the comparison the whole of
+     * the cells: in the page cache before they start, not page by page as
+     * they fault. */
+    store_prefetch(ledger_store(ledger));
+    store_prefetch(ledger_cells_store(ledger));
     uint64_t log_end, applied;
     int rc = s_snapshots(ledger, &c.snap, &cells, &log_end, &applied);
     if (rc) {

@@ -114,6 +114,13 @@ int store_backup(store_t *self, const char *dir);
  * an errno/MDB error code. */
 int store_flush(store_t *self);
 
+/* Asks the kernel to read the whole file into the page cache in the
+ * background (POSIX_FADV_WILLNEED, 8 MiB per call), for a reader about to
+ * go through all of it: the map itself reads one page per fault
+ * (MDB_NORDAHEAD, see store.c), slow on a cold cache. The pages come in
+ * as small folios, which writes through a map dirty one by one. */
+void store_prefetch(store_t *self);
+
 /* Map size and bytes in use (last committed transaction). */
 void store_usage(store_t *self, size_t *map_size, size_t *used);
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -673,7 +674,59 @@ static void test_small_commit_writes_little(void)
     CHECK(per_commit < 256 * 1024);
 }
 
+/* The share of data.mdb's pages in the page cache (mincore on a map of
+ * the file). */
+static double s_resident(const char *data)
+{
+    int fd = open(data, O_RDONLY);
+    CHECK(fd >= 0);
+    struct stat st;
+    CHECK_EQ(fstat(fd, &st), 0);
+    void *map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    CHECK(map != MAP_FAILED);
+    size_t pages = ((size_t) st.st_size + 4095) / 4096, in = 0;
+    unsigned char *vec = malloc(pages);
+    CHECK(vec && mincore(map, (size_t) st.st_size, vec) == 0);
+    for (size_t i = 0; i < pages; i++)
+        in += vec[i] & 1;
+    free(vec);
+    munmap(map, (size_t) st.st_size);
+    return (double) in / (double) pages;
+}
+
+/* With read-ahead off a reader's faults read a page each; store_prefetch
+ * brings the whole file in beforehand (the kernel reads a few MiB per
+ * advice, so it advises in steps). */
+static void test_prefetch_reads_whole_file(void)
+{
+    const char *dir = tu_tempdir();
+    char data[600];
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    store_t *s = NULL;
+    CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_WRITEMAP), 0);
+    for (uint32_t first = 1; first <= 8000; first += 1000) {
+        s_fill_t f = {first, 1000, 4000, 0, 0};
+        CHECK_EQ(store_write(s, s_fill, &f), 0);
+    }
+    store_close(&s);
+    int fd = open(data, O_RDONLY);
+    CHECK(fd >= 0);
+    CHECK_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    close(fd);
+    double before = s_resident(data);
+    CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_WRITEMAP), 0);
+    store_prefetch(s);
+    double after = 0;
+    for (int i = 0; i < 200 && (after = s_resident(data)) < 0.99; i++)
+        usleep(50 * 1000); /* the reads it started complete */
+    store_close(&s);
+    fprintf(stderr, "  resident before %.2f, after prefetch %.2f\n", before, after);
+    CHECK(after >= 0.99);
+}
+
 static const test_case_t s_cases[] = {
+    {"prefetch reads whole file", test_prefetch_reads_whole_file},
     {"small commit writes little", test_small_commit_writes_little},
     {"open, write, close, open again", test_open_close},
     {"a failing body aborts", test_body_error_aborts},
