@@ -610,6 +610,27 @@ static long long s_write_bytes(void)
     return v;
 }
 
+/* A closed store in a temporary directory with `count` values of 4000
+ * bytes, its file's pages dropped from the page cache; its data.mdb path
+ * in data. */
+static const char *s_written_cold(uint32_t count, char *data, size_t datalen)
+{
+    const char *dir = tu_tempdir();
+    snprintf(data, datalen, "%s/data.mdb", dir);
+    store_t *s = NULL;
+    CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_WRITEMAP), 0);
+    for (uint32_t first = 1; first <= count; first += 1000) {
+        s_fill_t f = {first, 1000, 4000, 0, 0};
+        CHECK_EQ(store_write(s, s_fill, &f), 0);
+    }
+    store_close(&s);
+    int fd = open(data, O_RDONLY);
+    CHECK(fd >= 0);
+    CHECK_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    close(fd);
+    return dir;
+}
+
 /* One value overwritten: key k gets `size` bytes. */
 static int s_overwrite(MDB_txn *txn, void *ctx)
 {
@@ -634,22 +655,11 @@ static int s_overwrite(MDB_txn *txn, void *ctx)
  * (tmpfs) this checks nothing. */
 static void test_small_commit_writes_little(void)
 {
-    const char *dir = tu_tempdir();
+    /* Written, out of the cache, then read back in order through the map,
+     * as a reader replaying the log does. */
     char data[600];
-    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    const char *dir = s_written_cold(12000, data, sizeof data);
     store_t *s = NULL;
-    CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_WRITEMAP), 0);
-    for (uint32_t first = 1; first <= 12000; first += 1000) {
-        s_fill_t f = {first, 1000, 4000, 0, 0};
-        CHECK_EQ(store_write(s, s_fill, &f), 0);
-    }
-    store_close(&s);
-    /* The file's pages out of the cache, then read back in order through
-     * the map, as a reader replaying the log does. */
-    int fd = open(data, O_RDONLY);
-    CHECK(fd >= 0);
-    CHECK_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-    close(fd);
     CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_WRITEMAP), 0);
     MDB_txn *txn;
     CHECK_EQ(store_read(s, &txn), 0);
@@ -700,21 +710,10 @@ static double s_resident(const char *data)
  * advice, so it advises in steps). */
 static void test_prefetch_reads_whole_file(void)
 {
-    const char *dir = tu_tempdir();
     char data[600];
-    snprintf(data, sizeof data, "%s/data.mdb", dir);
-    store_t *s = NULL;
-    CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_WRITEMAP), 0);
-    for (uint32_t first = 1; first <= 8000; first += 1000) {
-        s_fill_t f = {first, 1000, 4000, 0, 0};
-        CHECK_EQ(store_write(s, s_fill, &f), 0);
-    }
-    store_close(&s);
-    int fd = open(data, O_RDONLY);
-    CHECK(fd >= 0);
-    CHECK_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-    close(fd);
+    const char *dir = s_written_cold(8000, data, sizeof data);
     double before = s_resident(data);
+    store_t *s = NULL;
     CHECK_EQ(store_open(&s, dir, s_dbs, 2, STORE_WRITEMAP), 0);
     store_prefetch(s);
     double after = 0;
