@@ -84,6 +84,24 @@ static void s_be(uint8_t *p, uint64_t v, int n)
         }                                                                                                    \
     } while (0)
 
+/* Opens (creating) the environment in dir with its four databases:
+ * dbi[0..3] = log, dedupe, cells, participants. */
+static MDB_env *s_open(const char *dir, unsigned flags, size_t mapsize, MDB_dbi dbi[4])
+{
+    static const char *const names[4] = {"log", "dedupe", "cells", "participants"};
+    MDB_env *env;
+    MDB_txn *txn;
+    CHECK_MDB(mdb_env_create(&env));
+    CHECK_MDB(mdb_env_set_maxdbs(env, 8));
+    CHECK_MDB(mdb_env_set_mapsize(env, mapsize));
+    CHECK_MDB(mdb_env_open(env, dir, flags, 0600));
+    CHECK_MDB(mdb_txn_begin(env, NULL, 0, &txn));
+    for (int i = 0; i < 4; i++)
+        CHECK_MDB(mdb_dbi_open(txn, names[i], MDB_CREATE, &dbi[i]));
+    CHECK_MDB(mdb_txn_commit(txn));
+    return env;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = bench_opt(argc, argv, "--dir", NULL);
@@ -107,19 +125,10 @@ int main(int argc, char **argv)
     }
     mkdir(dir, 0700);
     s_slots = calloc(SLOTS, sizeof *s_slots);
-    MDB_env *env;
-    CHECK_MDB(mdb_env_create(&env));
-    CHECK_MDB(mdb_env_set_maxdbs(env, 8));
-    CHECK_MDB(mdb_env_set_mapsize(env, mapsize));
-    CHECK_MDB(mdb_env_open(env, dir, flags, 0600));
+    MDB_dbi dbi[4];
+    MDB_env *env = s_open(dir, flags, mapsize, dbi);
+    MDB_dbi dlog = dbi[0], ddedupe = dbi[1], dcells = dbi[2], dpeople = dbi[3];
     MDB_txn *txn;
-    MDB_dbi dlog, ddedupe, dcells, dpeople;
-    CHECK_MDB(mdb_txn_begin(env, NULL, 0, &txn));
-    CHECK_MDB(mdb_dbi_open(txn, "log", MDB_CREATE, &dlog));
-    CHECK_MDB(mdb_dbi_open(txn, "dedupe", MDB_CREATE, &ddedupe));
-    CHECK_MDB(mdb_dbi_open(txn, "cells", MDB_CREATE, &dcells));
-    CHECK_MDB(mdb_dbi_open(txn, "participants", MDB_CREATE, &dpeople));
-    CHECK_MDB(mdb_txn_commit(txn));
 
     uint8_t *value = calloc(1, (size_t) size + 9);
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -206,14 +215,8 @@ int main(int argc, char **argv)
     if (then_rate > 0 && then_count > 0) {
         if (reopen) {
             mdb_env_close(env);
-            CHECK_MDB(mdb_env_create(&env));
-            CHECK_MDB(mdb_env_set_maxdbs(env, 8));
-            CHECK_MDB(mdb_env_set_mapsize(env, mapsize));
-            CHECK_MDB(mdb_env_open(env, dir, flags, 0600));
-            CHECK_MDB(mdb_txn_begin(env, NULL, 0, &txn));
-            CHECK_MDB(mdb_dbi_open(txn, "log", 0, &dlog));
-            CHECK_MDB(mdb_dbi_open(txn, "dedupe", 0, &ddedupe));
-            CHECK_MDB(mdb_txn_commit(txn));
+            env = s_open(dir, flags, mapsize, dbi);
+            dlog = dbi[0], ddedupe = dbi[1];
         }
         double *lat = calloc((size_t) then_count, sizeof *lat), start = bench_now();
         for (long j = 0; j < then_count; j++) {
